@@ -1,0 +1,161 @@
+// Bindings of the elementwise quantizers, affine per-channel and the range statistics.
+#include <pybind11/stl.h>
+
+#include "bindings/buffers.h"
+#include "quant/affine.h"
+#include "quant/deadzone.h"
+#include "quant/midrise.h"
+#include "quant/midtread.h"
+#include "quant/mulaw.h"
+#include "quant/prune_quantize.h"
+#include "quant/range.h"
+
+namespace edgequant::bindings {
+using namespace edgequant::quant;
+
+namespace {
+
+// encode / quantize / decode methods for one op type, float32 and float64 inputs, GIL released.
+template <class Op, class Class>
+void add_elementwise_methods(Class& cls) {
+  auto add_for = [&](auto tag) {
+    using T = decltype(tag);
+    cls.def("encode", [](const Op& op, const Array<T>& src, Array<int32_t>& dst) {
+          const T* in = input_data(src);
+          int32_t* out = output_data(dst, src.size(), "encode");
+          py::gil_scoped_release release;
+          return quant::encode(op, in, src.size(), out);
+        }, py::arg("src").noconvert(), py::arg("dst").noconvert());
+    cls.def("quantize", [](const Op& op, const Array<T>& src, Array<float>& dst) {
+          const T* in = input_data(src);
+          float* out = output_data(dst, src.size(), "quantize");
+          py::gil_scoped_release release;
+          return quant::quantize(op, in, src.size(), out);
+        }, py::arg("src").noconvert(), py::arg("dst").noconvert());
+  };
+  add_for(float{});
+  add_for(double{});
+  cls.def("decode", [](const Op& op, const Array<int32_t>& src, Array<float>& dst) {
+        const int32_t* in = input_data(src);
+        float* out = output_data(dst, src.size(), "decode");
+        py::gil_scoped_release release;
+        return quant::decode(op, in, src.size(), out);
+      }, py::arg("src").noconvert(), py::arg("dst").noconvert());
+}
+
+template <class T>
+void add_range_functions(py::module_& m) {
+  m.def("tensor_range", [](const Array<T>& src) {
+        const T* in = input_data(src);
+        py::gil_scoped_release release;
+        return tensor_range(in, src.size());
+      }, py::arg("src").noconvert());
+  m.def("channel_ranges", [](const Array<T>& src, int64_t outer, int64_t channels, int64_t inner) {
+        require(outer * channels * inner == src.size(), "channel_ranges: shape does not match the data");
+        const T* in = input_data(src);
+        py::gil_scoped_release release;
+        return channel_ranges(in, outer, channels, inner);
+      }, py::arg("src").noconvert(), py::arg("outer"), py::arg("channels"), py::arg("inner"));
+  m.def("tensor_moments", [](const Array<T>& src) {
+        const T* in = input_data(src);
+        py::gil_scoped_release release;
+        return tensor_moments(in, src.size());
+      }, py::arg("src").noconvert());
+  m.def("fit_prune_quantize", [](const Array<T>& src, double gamma, int bits) {
+        const T* in = input_data(src);
+        py::gil_scoped_release release;
+        return fit_prune_quantize(in, src.size(), gamma, bits);
+      }, py::arg("src").noconvert(), py::arg("gamma"), py::arg("bits"));
+}
+
+template <class T>
+void add_per_channel_functions(py::module_& m) {
+  using Params = std::vector<AffineParams>;
+  m.def("affine_encode_per_channel", [](const AffineFormat& format, const Params& params, const Array<T>& src,
+                                        int64_t outer, int64_t inner, Array<int32_t>& dst) {
+        require(outer * inner * static_cast<int64_t>(params.size()) == src.size(), "per-channel shape mismatch");
+        const T* in = input_data(src);
+        int32_t* out = output_data(dst, src.size(), "encode");
+        py::gil_scoped_release release;
+        return affine_encode_per_channel(format, params, in, outer, inner, out);
+      }, py::arg("format"), py::arg("params"), py::arg("src").noconvert(), py::arg("outer"), py::arg("inner"),
+      py::arg("dst").noconvert());
+  m.def("affine_quantize_per_channel", [](const AffineFormat& format, const Params& params, const Array<T>& src,
+                                          int64_t outer, int64_t inner, Array<float>& dst) {
+        require(outer * inner * static_cast<int64_t>(params.size()) == src.size(), "per-channel shape mismatch");
+        const T* in = input_data(src);
+        float* out = output_data(dst, src.size(), "quantize");
+        py::gil_scoped_release release;
+        return affine_quantize_per_channel(format, params, in, outer, inner, out);
+      }, py::arg("format"), py::arg("params"), py::arg("src").noconvert(), py::arg("outer"), py::arg("inner"),
+      py::arg("dst").noconvert());
+}
+
+}  // namespace
+
+void register_quantizers(py::module_& m) {
+  py::class_<Midtread> midtread(m, "Midtread");
+  midtread.def(py::init<int64_t, double>(), py::arg("levels"), py::arg("xmax"))
+      .def_readonly("step", &Midtread::step).def_readonly("max_symbol", &Midtread::max_symbol);
+  add_elementwise_methods<Midtread>(midtread);
+
+  py::class_<Midrise> midrise(m, "Midrise");
+  midrise.def(py::init<int64_t, double>(), py::arg("levels"), py::arg("xmax"))
+      .def_readonly("step", &Midrise::step).def_readonly("max_symbol", &Midrise::max_symbol);
+  add_elementwise_methods<Midrise>(midrise);
+
+  py::class_<Deadzone> deadzone(m, "Deadzone");
+  deadzone.def(py::init<int64_t, double, double>(), py::arg("levels"), py::arg("delta"), py::arg("xmax"))
+      .def_readonly("step", &Deadzone::step).def_readonly("max_symbol", &Deadzone::max_symbol);
+  add_elementwise_methods<Deadzone>(deadzone);
+
+  py::class_<MuLaw> mulaw(m, "MuLaw");
+  mulaw.def(py::init<int64_t, double, double>(), py::arg("levels"), py::arg("mu"), py::arg("xmax"))
+      .def_readonly("step", &MuLaw::step).def_readonly("max_symbol", &MuLaw::max_symbol);
+  add_elementwise_methods<MuLaw>(mulaw);
+
+  py::class_<PruneQuantize> prune(m, "PruneQuantize");
+  prune.def(py::init([](double threshold, double step, int32_t max_symbol) {
+          require(step > 0 && std::isfinite(step), "step must be finite and > 0");
+          return PruneQuantize{threshold, step, max_symbol};
+        }), py::arg("threshold"), py::arg("step"), py::arg("max_symbol"))
+      .def_readonly("threshold", &PruneQuantize::threshold).def_readonly("step", &PruneQuantize::step)
+      .def_readonly("max_symbol", &PruneQuantize::max_symbol);
+  add_elementwise_methods<PruneQuantize>(prune);
+  py::class_<PruneQuantizeFit>(m, "PruneQuantizeFit")
+      .def_readonly("op", &PruneQuantizeFit::op).def_readonly("std", &PruneQuantizeFit::std)
+      .def_readonly("max_abs", &PruneQuantizeFit::max_abs).def_readonly("non_finite", &PruneQuantizeFit::non_finite);
+
+  py::class_<AffineFormat>(m, "AffineFormat")
+      .def(py::init<int, bool, bool>(), py::arg("bits"), py::arg("symmetric"), py::arg("signed"))
+      .def_readonly("qmin", &AffineFormat::qmin).def_readonly("qmax", &AffineFormat::qmax);
+  py::class_<AffineParams>(m, "AffineParams")
+      .def(py::init<double, int32_t>(), py::arg("scale"), py::arg("zero_point"))
+      .def_readonly("scale", &AffineParams::scale).def_readonly("zero_point", &AffineParams::zero_point);
+  m.def("affine_params_from_range", &affine_params_from_range, py::arg("format"), py::arg("min"), py::arg("max"));
+  py::class_<Affine> affine(m, "Affine");
+  affine.def(py::init<const AffineFormat&, const AffineParams&>(), py::arg("format"), py::arg("params"));
+  add_elementwise_methods<Affine>(affine);
+  add_per_channel_functions<float>(m);
+  add_per_channel_functions<double>(m);
+  m.def("affine_decode_per_channel", [](const AffineFormat& format, const std::vector<AffineParams>& params,
+                                        const Array<int32_t>& src, int64_t outer, int64_t inner, Array<float>& dst) {
+        require(outer * inner * static_cast<int64_t>(params.size()) == src.size(), "per-channel shape mismatch");
+        const int32_t* in = input_data(src);
+        float* out = output_data(dst, src.size(), "decode");
+        py::gil_scoped_release release;
+        return affine_decode_per_channel(format, params, in, outer, inner, out);
+      }, py::arg("format"), py::arg("params"), py::arg("src").noconvert(), py::arg("outer"), py::arg("inner"),
+      py::arg("dst").noconvert());
+
+  py::class_<Range>(m, "Range")
+      .def_readonly("min", &Range::min).def_readonly("max", &Range::max)
+      .def_readonly("max_abs", &Range::max_abs).def_readonly("non_finite", &Range::non_finite);
+  py::class_<Moments>(m, "Moments")
+      .def_readonly("mean", &Moments::mean).def_readonly("std", &Moments::std)
+      .def_readonly("non_finite", &Moments::non_finite);
+  add_range_functions<float>(m);
+  add_range_functions<double>(m);
+}
+
+}  // namespace edgequant::bindings

@@ -1,0 +1,24 @@
+// Exceptions the core throws. The binding maps each to one Python exception type, so a C++
+// error always reaches the user as a Python exception that names its cause.
+#pragma once
+#include <stdexcept>
+#include <string>
+
+namespace edgequant {
+
+// A parameter or an input is outside what the function accepts (-> ValueError).
+struct InvalidArgument : std::invalid_argument {
+  using std::invalid_argument::invalid_argument;
+};
+
+// Encoded data is truncated, corrupted or of an unknown format version (-> ValueError).
+struct CorruptData : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+// Throws InvalidArgument(message) unless condition holds.
+inline void require(bool condition, const std::string& message) {
+  if (!condition) throw InvalidArgument(message);
+}
+
+}  // namespace edgequant

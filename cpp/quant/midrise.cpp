@@ -1,0 +1,4 @@
+#include "quant/midrise.h"
+namespace edgequant::quant {
+EDGEQUANT_DEFINE_CHUNK_KERNELS(Midrise)
+}

@@ -1,0 +1,34 @@
+"""edgequant: quantize, compress and analyse neural networks for low-resource hardware.
+
+The compiled core (``edgequant._core``) holds the kernels; this package holds the checks,
+docstrings and the workflows built on them.
+"""
+
+from . import _core
+from .quantizers import QUANTIZERS
+
+__version__ = _core.__version__
+
+__all__ = ["QUANTIZERS", "__version__", "set_num_threads", "use_reference_kernels"]
+
+
+def set_num_threads(threads: int) -> None:
+    """Threads the C++ core may use for long loops (0 restores the default: all cores)."""
+    _core.set_max_threads(int(threads))
+
+
+class use_reference_kernels:
+    """Context manager forcing the scalar reference kernels, e.g. to double-check a result.
+
+    >>> with edgequant.use_reference_kernels():
+    ...     w_hat = quantizer(w)
+    """
+
+    def __enter__(self):
+        self._previous = _core.force_reference()
+        _core.set_force_reference(True)
+        return self
+
+    def __exit__(self, *exc):
+        _core.set_force_reference(self._previous)
+        return False

@@ -1,0 +1,125 @@
+"""Affine INT-N quantization, per tensor or per channel (SPEC §1, paper 003 eq. 1)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .. import _core
+from .._validation import float_array, integer_in, raise_if_non_finite, symbol_array
+from .base import Quantizer
+
+
+class Affine(Quantizer):
+    """Affine INT-N: ``q = clamp(round(r/s) + z, qmin, qmax)``, ``r̂ = s·(q − z)``.
+
+    The ONNX ``QuantizeLinear`` / oneDNN convention. Scale and zero point come from the min/max of
+    the tensor (or of each channel) in one function, ``affine_params_from_range`` in
+    ``cpp/quant/affine.h``: symmetric ``s = 2·max|r|/(qmax − qmin)``, ``z = 0`` (signed) or the
+    mid code (unsigned); asymmetric ``s = (max − min)/(qmax − qmin)`` over a range widened to
+    include 0, ``z = round(qmin − min/s)``.
+
+    Parameters
+    ----------
+    bits : int
+        2–16. Signed codes span ``[-2^(b-1), 2^(b-1) - 1]``, unsigned ``[0, 2^b - 1]``.
+    symmetric : bool
+    signed : bool
+    axis : int or None
+        ``None`` for one (s, z) per tensor; else the channel axis (e.g. 0 for conv output
+        channels), one (s, z) per index along it.
+
+    After ``encode``/``__call__``, ``scale`` and ``zero_point`` hold the parameters used (float /
+    int for per-tensor, arrays for per-channel).
+    """
+
+    name = "affine"
+
+    def __init__(self, bits=8, symmetric=True, signed=True, axis=None):
+        self.bits = integer_in(bits, 2, 16, "bits")
+        self.symmetric = bool(symmetric)
+        self.signed = bool(signed)
+        if axis is not None:
+            axis = integer_in(axis, -64, 63, "axis")
+        self.axis = axis
+        self._format = _core.AffineFormat(self.bits, self.symmetric, self.signed)
+        self._params = None
+        self._shape = None
+
+    @property
+    def qmin(self) -> int:
+        return self._format.qmin
+
+    @property
+    def qmax(self) -> int:
+        return self._format.qmax
+
+    @property
+    def scale(self):
+        self._require_params()
+        scales = np.array([p.scale for p in self._params])
+        return float(scales[0]) if self.axis is None else scales
+
+    @property
+    def zero_point(self):
+        self._require_params()
+        points = np.array([p.zero_point for p in self._params], dtype=np.int32)
+        return int(points[0]) if self.axis is None else points
+
+    def _require_params(self):
+        if self._params is None:
+            raise ValueError(f"{self!r}: scale and zero_point are computed by encode(); call encode first")
+
+    def _layout(self, shape):
+        """(outer, channels, inner) of a tensor viewed along the channel axis."""
+        if self.axis is None:
+            return 1, 1, int(np.prod(shape, dtype=np.int64))
+        ndim = len(shape)
+        if not -ndim <= self.axis < ndim:
+            raise ValueError(f"axis {self.axis} is out of range for an array of {ndim} dimension(s)")
+        axis = self.axis % ndim
+        outer = int(np.prod(shape[:axis], dtype=np.int64))
+        inner = int(np.prod(shape[axis + 1:], dtype=np.int64))
+        return outer, int(shape[axis]), inner
+
+    def _fit(self, x):
+        outer, channels, inner = self._layout(x.shape)
+        if self.axis is None:
+            ranges = [_core.tensor_range(x.reshape(-1))]
+        else:
+            ranges = _core.channel_ranges(x.reshape(-1), outer, channels, inner)
+        raise_if_non_finite(sum(r.non_finite for r in ranges), x)
+        self._params = [_core.affine_params_from_range(self._format, r.min, r.max) for r in ranges]
+        self._shape = x.shape
+        return outer, inner
+
+    def encode(self, x) -> np.ndarray:
+        x = float_array(x)
+        outer, inner = self._fit(x)
+        out = np.empty(x.shape, dtype=np.int32)
+        _core.affine_encode_per_channel(self._format, self._params, x.reshape(-1), outer, inner, out.reshape(-1))
+        return out
+
+    def __call__(self, x) -> np.ndarray:
+        x = float_array(x)
+        outer, inner = self._fit(x)
+        out = np.empty(x.shape, dtype=np.float32)
+        _core.affine_quantize_per_channel(self._format, self._params, x.reshape(-1), outer, inner,
+                                          out.reshape(-1))
+        return out
+
+    def decode(self, symbols) -> np.ndarray:
+        symbols = symbol_array(symbols)
+        self._require_params()
+        outer, channels, inner = self._layout(symbols.shape)
+        if channels != len(self._params):
+            raise ValueError(f"symbols have {channels} channel(s) along axis {self.axis}, "
+                             f"the fitted parameters {len(self._params)}")
+        out = np.empty(symbols.shape, dtype=np.float32)
+        invalid = _core.affine_decode_per_channel(self._format, self._params, symbols.reshape(-1), outer, inner,
+                                                  out.reshape(-1))
+        if invalid:
+            raise ValueError(f"symbols contains {invalid} value(s) outside [{self.qmin}, {self.qmax}]")
+        return out
+
+    def __repr__(self):
+        return f"Affine(bits={self.bits}, symmetric={self.symmetric}, signed={self.signed}, axis={self.axis!r})"

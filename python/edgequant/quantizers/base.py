@@ -1,0 +1,110 @@
+"""The quantizer interface every family implements.
+
+Conventions (step, clipping, rounding, NaN policy) are written once in ``cpp/quant/convention.h``:
+step ``Δ = 2·xmax/L``; values outside ``[-xmax, xmax]`` clip to the outermost level; rounding is
+half-to-even in the input's precision; reconstructions are float32; NaN/Inf raise ``ValueError``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .._validation import float_array, raise_if_non_finite, real_in, symbol_array
+
+
+class Quantizer:
+    """A scalar quantizer: ``encode`` maps floats to int32 symbols, ``decode`` maps them back.
+
+    ``q(x)`` (calling the quantizer) is quantize-dequantize in one pass with no temporaries and
+    equals ``decode(encode(x))`` bit for bit. Inputs may be float32 or float64 of any shape,
+    contiguous or not; outputs have the input's shape.
+    """
+
+    #: Short registry name, e.g. ``"midtread"``.
+    name: str = ""
+
+    def _op_for_encode(self, x: np.ndarray):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _op_for_decode(self):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def encode(self, x) -> np.ndarray:
+        """Quantize ``x`` to int32 symbols (same shape)."""
+        x = float_array(x)
+        op = self._op_for_encode(x)
+        out = np.empty(x.shape, dtype=np.int32)
+        raise_if_non_finite(op.encode(x.reshape(-1), out.reshape(-1)), x)
+        return out
+
+    def decode(self, symbols) -> np.ndarray:
+        """Reconstruct float32 values from symbols (same shape)."""
+        symbols = symbol_array(symbols)
+        op = self._op_for_decode()
+        out = np.empty(symbols.shape, dtype=np.float32)
+        invalid = op.decode(symbols.reshape(-1), out.reshape(-1))
+        if invalid:
+            raise ValueError(f"symbols contains {invalid} value(s) outside this quantizer's alphabet ({self!r})")
+        return out
+
+    def __call__(self, x) -> np.ndarray:
+        """Quantize-dequantize ``x`` in one pass; returns float32 of the same shape."""
+        x = float_array(x)
+        op = self._op_for_encode(x)
+        out = np.empty(x.shape, dtype=np.float32)
+        raise_if_non_finite(op.quantize(x.reshape(-1), out.reshape(-1)), x)
+        return out
+
+    def __eq__(self, other) -> bool:
+        return type(self) is type(other) and repr(self) == repr(other)
+
+    def __hash__(self) -> int:
+        return hash(repr(self))
+
+
+def resolve_xmax(xmax, name: str = "xmax"):
+    """Validate ``xmax``: a finite positive number, or the string ``"max"`` (max|x| per tensor)."""
+    if isinstance(xmax, str):
+        if xmax != "max":
+            raise ValueError(f'{name} must be a positive number or "max", got {xmax!r}')
+        return xmax
+    return real_in(xmax, name, low=0.0, low_open=True)
+
+
+def data_xmax(x: np.ndarray) -> float:
+    """max|x| of a tensor for ``xmax="max"`` (NaN/Inf refused; an all-zero tensor gives 1.0)."""
+    from .. import _core
+
+    stats = _core.tensor_range(x.reshape(-1))
+    raise_if_non_finite(stats.non_finite, x)
+    return stats.max_abs if stats.max_abs > 0 else 1.0
+
+
+class RangeQuantizer(Quantizer):
+    """A quantizer over ``[-xmax, xmax]``; ``xmax="max"`` takes max|x| of each encoded tensor.
+
+    With ``xmax="max"`` the range seen by the last ``encode``/``__call__`` is kept in
+    ``xmax_`` so that ``decode`` can reconstruct; decoding before any encode raises.
+    """
+
+    def __init__(self, xmax):
+        self.xmax = resolve_xmax(xmax)
+        self.xmax_ = None if self.xmax == "max" else self.xmax
+
+    def _make_op(self, xmax: float):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _op_for_encode(self, x):
+        if self.xmax == "max":
+            self.xmax_ = data_xmax(x)
+        return self._make_op(self.xmax_)
+
+    def _op_for_decode(self):
+        if self.xmax_ is None:
+            raise ValueError(f'{self!r}: xmax="max" is resolved by encode(); call encode first or pass xmax')
+        return self._make_op(self.xmax_)
+
+    @property
+    def step(self) -> float:
+        """Quantization step Δ = 2·xmax/L (after the range is known)."""
+        return self._op_for_decode().step

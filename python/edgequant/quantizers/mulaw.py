@@ -1,0 +1,38 @@
+"""μ-law companded quantizer (SPEC §1)."""
+
+from __future__ import annotations
+
+from .. import _core
+from .._validation import real_in
+from .base import RangeQuantizer
+from .uniform import _levels
+
+
+class MuLaw(RangeQuantizer):
+    """μ-law quantizer: compress, midtread in the companded domain, expand.
+
+    ``y = X·ln(1 + μ|x|/X)/ln(1 + μ)·s(x)``; ``q = round(y/Δ)`` with ``Δ = 2X/L`` clamped to
+    ``[-L/2, L/2]``; ``x̂ = (X/μ)·((1 + μ)^{|ŷ|/X} − 1)·s(ŷ)``. The compander runs in float64.
+
+    Parameters
+    ----------
+    levels : int
+        L in [2, 2^24].
+    mu : float
+        Compression parameter μ > 0 (255 is the telephony default).
+    xmax : float or "max"
+        X, the range half-width (the paper uses X = 1).
+    """
+
+    name = "mulaw"
+
+    def __init__(self, levels, mu=255.0, xmax=1.0):
+        self.levels = _levels(levels)
+        self.mu = real_in(mu, "mu", low=0.0, low_open=True)
+        super().__init__(xmax)
+
+    def _make_op(self, xmax):
+        return _core.MuLaw(self.levels, self.mu, xmax)
+
+    def __repr__(self):
+        return f"MuLaw(levels={self.levels}, mu={self.mu!r}, xmax={self.xmax!r})"
