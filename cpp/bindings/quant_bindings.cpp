@@ -70,25 +70,39 @@ void add_range_functions(py::module_& m) {
 
 template <class T>
 void add_per_channel_functions(py::module_& m) {
-  using Params = std::vector<AffineParams>;
-  m.def("affine_encode_per_channel", [](const AffineFormat& format, const Params& params, const Array<T>& src,
-                                        int64_t outer, int64_t inner, Array<int32_t>& dst) {
-        require(outer * inner * static_cast<int64_t>(params.size()) == src.size(), "per-channel shape mismatch");
+  m.def("affine_fit_per_channel", [](const AffineFormat& format, const Array<T>& src, int64_t outer,
+                                     int64_t channels, int64_t inner, Array<double>& scales,
+                                     Array<int32_t>& zero_points) {
+        require(outer * channels * inner == src.size(), "per-channel shape mismatch");
+        const T* in = input_data(src);
+        double* s = output_data(scales, channels, "scales");
+        int32_t* z = output_data(zero_points, channels, "zero_points");
+        py::gil_scoped_release release;
+        return affine_fit_per_channel(format, in, outer, channels, inner, s, z);
+      }, py::arg("format"), py::arg("src").noconvert(), py::arg("outer"), py::arg("channels"), py::arg("inner"),
+      py::arg("scales").noconvert(), py::arg("zero_points").noconvert());
+  m.def("affine_encode_per_channel", [](const AffineFormat& format, const Array<double>& scales,
+                                        const Array<int32_t>& zero_points, const Array<T>& src, int64_t outer,
+                                        int64_t inner, Array<int32_t>& dst) {
+        const int64_t channels = scales.size();
+        require(zero_points.size() == channels && outer * channels * inner == src.size(), "per-channel shape mismatch");
         const T* in = input_data(src);
         int32_t* out = output_data(dst, src.size(), "encode");
         py::gil_scoped_release release;
-        return affine_encode_per_channel(format, params, in, outer, inner, out);
-      }, py::arg("format"), py::arg("params"), py::arg("src").noconvert(), py::arg("outer"), py::arg("inner"),
-      py::arg("dst").noconvert());
-  m.def("affine_quantize_per_channel", [](const AffineFormat& format, const Params& params, const Array<T>& src,
-                                          int64_t outer, int64_t inner, Array<float>& dst) {
-        require(outer * inner * static_cast<int64_t>(params.size()) == src.size(), "per-channel shape mismatch");
+        return affine_encode_per_channel(format, scales.data(), zero_points.data(), in, outer, channels, inner, out);
+      }, py::arg("format"), py::arg("scales").noconvert(), py::arg("zero_points").noconvert(),
+      py::arg("src").noconvert(), py::arg("outer"), py::arg("inner"), py::arg("dst").noconvert());
+  m.def("affine_quantize_per_channel", [](const AffineFormat& format, const Array<double>& scales,
+                                          const Array<int32_t>& zero_points, const Array<T>& src, int64_t outer,
+                                          int64_t inner, Array<float>& dst) {
+        const int64_t channels = scales.size();
+        require(zero_points.size() == channels && outer * channels * inner == src.size(), "per-channel shape mismatch");
         const T* in = input_data(src);
         float* out = output_data(dst, src.size(), "quantize");
         py::gil_scoped_release release;
-        return affine_quantize_per_channel(format, params, in, outer, inner, out);
-      }, py::arg("format"), py::arg("params"), py::arg("src").noconvert(), py::arg("outer"), py::arg("inner"),
-      py::arg("dst").noconvert());
+        return affine_quantize_per_channel(format, scales.data(), zero_points.data(), in, outer, channels, inner, out);
+      }, py::arg("format"), py::arg("scales").noconvert(), py::arg("zero_points").noconvert(),
+      py::arg("src").noconvert(), py::arg("outer"), py::arg("inner"), py::arg("dst").noconvert());
 }
 
 }  // namespace
@@ -138,15 +152,17 @@ void register_quantizers(py::module_& m) {
   add_elementwise_methods<Affine>(affine);
   add_per_channel_functions<float>(m);
   add_per_channel_functions<double>(m);
-  m.def("affine_decode_per_channel", [](const AffineFormat& format, const std::vector<AffineParams>& params,
-                                        const Array<int32_t>& src, int64_t outer, int64_t inner, Array<float>& dst) {
-        require(outer * inner * static_cast<int64_t>(params.size()) == src.size(), "per-channel shape mismatch");
+  m.def("affine_decode_per_channel", [](const AffineFormat& format, const Array<double>& scales,
+                                        const Array<int32_t>& zero_points, const Array<int32_t>& src, int64_t outer,
+                                        int64_t inner, Array<float>& dst) {
+        const int64_t channels = scales.size();
+        require(zero_points.size() == channels && outer * channels * inner == src.size(), "per-channel shape mismatch");
         const int32_t* in = input_data(src);
         float* out = output_data(dst, src.size(), "decode");
         py::gil_scoped_release release;
-        return affine_decode_per_channel(format, params, in, outer, inner, out);
-      }, py::arg("format"), py::arg("params"), py::arg("src").noconvert(), py::arg("outer"), py::arg("inner"),
-      py::arg("dst").noconvert());
+        return affine_decode_per_channel(format, scales.data(), zero_points.data(), in, outer, channels, inner, out);
+      }, py::arg("format"), py::arg("scales").noconvert(), py::arg("zero_points").noconvert(),
+      py::arg("src").noconvert(), py::arg("outer"), py::arg("inner"), py::arg("dst").noconvert());
 
   py::class_<Range>(m, "Range")
       .def_readonly("min", &Range::min).def_readonly("max", &Range::max)

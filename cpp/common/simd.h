@@ -9,3 +9,11 @@
 #else
 #define EDGEQUANT_KERNEL
 #endif
+
+// Loop bodies that must be compiled inside each EDGEQUANT_KERNEL clone (an outlined copy would
+// be built for the baseline ISA only and never vectorised with AVX2).
+#if defined(__GNUC__)
+#define EDGEQUANT_INLINE inline __attribute__((always_inline))
+#else
+#define EDGEQUANT_INLINE inline
+#endif

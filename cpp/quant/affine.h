@@ -61,15 +61,21 @@ struct Affine {
 
 EDGEQUANT_DECLARE_CHUNK_KERNELS(Affine)
 
-// Per-channel variants: src viewed as [outer, channels, inner], params[c] for channel c.
+// Per-channel variants: src viewed as [outer, channels, inner] (channels = the quantization axis),
+// scales[c] / zero_points[c] for channel c.
+//
+// Fits every channel's parameters from its min/max; returns the number of non-finite inputs.
+template <class T>
+int64_t affine_fit_per_channel(const AffineFormat& format, const T* src, int64_t outer, int64_t channels,
+                               int64_t inner, double* scales, int32_t* zero_points);
 // Return the number of non-finite inputs (encode/quantize) or invalid symbols (decode).
 template <class T>
-int64_t affine_encode_per_channel(const AffineFormat& format, const std::vector<AffineParams>& params,
-                                  const T* src, int64_t outer, int64_t inner, int32_t* dst);
+int64_t affine_encode_per_channel(const AffineFormat& format, const double* scales, const int32_t* zero_points,
+                                  const T* src, int64_t outer, int64_t channels, int64_t inner, int32_t* dst);
 template <class T>
-int64_t affine_quantize_per_channel(const AffineFormat& format, const std::vector<AffineParams>& params,
-                                    const T* src, int64_t outer, int64_t inner, float* dst);
-int64_t affine_decode_per_channel(const AffineFormat& format, const std::vector<AffineParams>& params,
-                                  const int32_t* src, int64_t outer, int64_t inner, float* dst);
+int64_t affine_quantize_per_channel(const AffineFormat& format, const double* scales, const int32_t* zero_points,
+                                    const T* src, int64_t outer, int64_t channels, int64_t inner, float* dst);
+int64_t affine_decode_per_channel(const AffineFormat& format, const double* scales, const int32_t* zero_points,
+                                  const int32_t* src, int64_t outer, int64_t channels, int64_t inner, float* dst);
 
 }  // namespace edgequant::quant

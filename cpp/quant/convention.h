@@ -30,6 +30,8 @@
 #include <cstdint>
 #include <limits>
 
+#include "common/simd.h"
+
 namespace edgequant::quant {
 
 constexpr int64_t kMinLevels = 2;
@@ -40,13 +42,13 @@ inline double uniform_step(double xmax, int64_t levels) { return 2.0 * xmax / st
 
 // True unless x is NaN or ±Inf (branch-free; vectorises).
 template <class T>
-inline bool is_finite(T x) {
+EDGEQUANT_INLINE bool is_finite(T x) {
   return std::abs(x) <= std::numeric_limits<T>::max();
 }
 
 // t clamped to [lo, hi], with NaN sent to 0 so the following float->int conversion is defined.
 template <class T>
-inline T clamp_or_zero(T t, T lo, T hi) {
+EDGEQUANT_INLINE T clamp_or_zero(T t, T lo, T hi) {
   t = t == t ? t : T(0);
   t = t < lo ? lo : t;
   return t > hi ? hi : t;

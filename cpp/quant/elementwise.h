@@ -20,8 +20,11 @@ namespace edgequant::quant {
 bool force_reference();
 void set_force_reference(bool on);
 
+// The loops copy the op into a local and take __restrict pointers: otherwise stores to dst may
+// alias the op's fields, the compiler reloads them every iteration and gives up vectorising.
 template <class Op, class T>
-inline int64_t encode_loop(const Op& op, const T* src, int64_t n, int32_t* dst) {
+EDGEQUANT_INLINE int64_t encode_loop(const Op& shared_op, const T* __restrict src, int64_t n, int32_t* __restrict dst) {
+  const Op op = shared_op;
   int64_t non_finite = 0;
   for (int64_t i = 0; i < n; ++i) {
     non_finite += !is_finite(src[i]);
@@ -31,7 +34,8 @@ inline int64_t encode_loop(const Op& op, const T* src, int64_t n, int32_t* dst) 
 }
 
 template <class Op, class T>
-inline int64_t quantize_loop(const Op& op, const T* src, int64_t n, float* dst) {
+EDGEQUANT_INLINE int64_t quantize_loop(const Op& shared_op, const T* src, int64_t n, float* dst) {
+  const Op op = shared_op;  // src may equal dst (in-place q(x, out=x)): no __restrict here
   int64_t non_finite = 0;
   for (int64_t i = 0; i < n; ++i) {
     non_finite += !is_finite(src[i]);
@@ -41,7 +45,8 @@ inline int64_t quantize_loop(const Op& op, const T* src, int64_t n, float* dst) 
 }
 
 template <class Op>
-inline int64_t decode_loop(const Op& op, const int32_t* src, int64_t n, float* dst) {
+EDGEQUANT_INLINE int64_t decode_loop(const Op& shared_op, const int32_t* __restrict src, int64_t n, float* __restrict dst) {
+  const Op op = shared_op;
   int64_t invalid = 0;
   for (int64_t i = 0; i < n; ++i) {
     invalid += !op.valid(src[i]);

@@ -6,7 +6,7 @@ import numpy as np
 
 from .. import _core
 from .._validation import float_array, integer_in, raise_if_non_finite, symbol_array
-from .base import Quantizer
+from .base import Quantizer, output_array
 
 
 class Affine(Quantizer):
@@ -42,8 +42,8 @@ class Affine(Quantizer):
             axis = integer_in(axis, -64, 63, "axis")
         self.axis = axis
         self._format = _core.AffineFormat(self.bits, self.symmetric, self.signed)
-        self._params = None
-        self._shape = None
+        self._scales = None
+        self._zero_points = None
 
     @property
     def qmin(self) -> int:
@@ -56,17 +56,15 @@ class Affine(Quantizer):
     @property
     def scale(self):
         self._require_params()
-        scales = np.array([p.scale for p in self._params])
-        return float(scales[0]) if self.axis is None else scales
+        return float(self._scales[0]) if self.axis is None else self._scales.copy()
 
     @property
     def zero_point(self):
         self._require_params()
-        points = np.array([p.zero_point for p in self._params], dtype=np.int32)
-        return int(points[0]) if self.axis is None else points
+        return int(self._zero_points[0]) if self.axis is None else self._zero_points.copy()
 
     def _require_params(self):
-        if self._params is None:
+        if self._scales is None:
             raise ValueError(f"{self!r}: scale and zero_point are computed by encode(); call encode first")
 
     def _layout(self, shape):
@@ -83,40 +81,40 @@ class Affine(Quantizer):
 
     def _fit(self, x):
         outer, channels, inner = self._layout(x.shape)
-        if self.axis is None:
-            ranges = [_core.tensor_range(x.reshape(-1))]
-        else:
-            ranges = _core.channel_ranges(x.reshape(-1), outer, channels, inner)
-        raise_if_non_finite(sum(r.non_finite for r in ranges), x)
-        self._params = [_core.affine_params_from_range(self._format, r.min, r.max) for r in ranges]
-        self._shape = x.shape
+        scales = np.empty(channels, np.float64)
+        zero_points = np.empty(channels, np.int32)
+        non_finite = _core.affine_fit_per_channel(self._format, x.reshape(-1), outer, channels, inner, scales,
+                                                  zero_points)
+        raise_if_non_finite(non_finite, x)
+        self._scales, self._zero_points = scales, zero_points
         return outer, inner
 
     def encode(self, x) -> np.ndarray:
         x = float_array(x)
         outer, inner = self._fit(x)
         out = np.empty(x.shape, dtype=np.int32)
-        _core.affine_encode_per_channel(self._format, self._params, x.reshape(-1), outer, inner, out.reshape(-1))
+        _core.affine_encode_per_channel(self._format, self._scales, self._zero_points, x.reshape(-1), outer, inner,
+                                        out.reshape(-1))
         return out
 
-    def __call__(self, x) -> np.ndarray:
+    def __call__(self, x, out=None) -> np.ndarray:
         x = float_array(x)
         outer, inner = self._fit(x)
-        out = np.empty(x.shape, dtype=np.float32)
-        _core.affine_quantize_per_channel(self._format, self._params, x.reshape(-1), outer, inner,
-                                          out.reshape(-1))
+        out = output_array(out, x.shape)
+        _core.affine_quantize_per_channel(self._format, self._scales, self._zero_points, x.reshape(-1), outer,
+                                          inner, out.reshape(-1))
         return out
 
     def decode(self, symbols) -> np.ndarray:
         symbols = symbol_array(symbols)
         self._require_params()
         outer, channels, inner = self._layout(symbols.shape)
-        if channels != len(self._params):
+        if channels != len(self._scales):
             raise ValueError(f"symbols have {channels} channel(s) along axis {self.axis}, "
-                             f"the fitted parameters {len(self._params)}")
+                             f"the fitted parameters {len(self._scales)}")
         out = np.empty(symbols.shape, dtype=np.float32)
-        invalid = _core.affine_decode_per_channel(self._format, self._params, symbols.reshape(-1), outer, inner,
-                                                  out.reshape(-1))
+        invalid = _core.affine_decode_per_channel(self._format, self._scales, self._zero_points,
+                                                  symbols.reshape(-1), outer, inner, out.reshape(-1))
         if invalid:
             raise ValueError(f"symbols contains {invalid} value(s) outside [{self.qmin}, {self.qmax}]")
         return out

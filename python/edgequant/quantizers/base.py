@@ -47,11 +47,15 @@ class Quantizer:
             raise ValueError(f"symbols contains {invalid} value(s) outside this quantizer's alphabet ({self!r})")
         return out
 
-    def __call__(self, x) -> np.ndarray:
-        """Quantize-dequantize ``x`` in one pass; returns float32 of the same shape."""
+    def __call__(self, x, out=None) -> np.ndarray:
+        """Quantize-dequantize ``x`` in one pass; returns float32 of the same shape.
+
+        ``out``, if given, is a C-contiguous float32 array of ``x``'s shape written in place
+        (saves the allocation when quantizing many tensors of one shape); it may be ``x`` itself.
+        """
         x = float_array(x)
         op = self._op_for_encode(x)
-        out = np.empty(x.shape, dtype=np.float32)
+        out = output_array(out, x.shape)
         raise_if_non_finite(op.quantize(x.reshape(-1), out.reshape(-1)), x)
         return out
 
@@ -60,6 +64,19 @@ class Quantizer:
 
     def __hash__(self) -> int:
         return hash(repr(self))
+
+
+def output_array(out, shape) -> np.ndarray:
+    """A float32 output of ``shape``: a new array, or ``out`` after checking it fits."""
+    if out is None:
+        return np.empty(shape, dtype=np.float32)
+    if not isinstance(out, np.ndarray) or out.dtype != np.float32 or not out.flags.c_contiguous:
+        raise TypeError("out must be a C-contiguous float32 numpy array")
+    if out.shape != tuple(shape):
+        raise ValueError(f"out has shape {out.shape}, expected {tuple(shape)}")
+    if not out.flags.writeable:
+        raise ValueError("out is read-only")
+    return out
 
 
 def resolve_xmax(xmax, name: str = "xmax"):

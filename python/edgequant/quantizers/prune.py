@@ -59,8 +59,8 @@ class PruneQuantize(Quantizer):
         self.density = float((symbols != 0).mean())
         return symbols
 
-    def __call__(self, x):
-        out = super().__call__(x)
+    def __call__(self, x, out=None):
+        out = super().__call__(x, out=out)
         self.density = float((out != 0).mean())
         return out
 

@@ -74,3 +74,18 @@ def test_huge_array_matches_chunked_result(quantizer):
         return  # parameters depend on the whole tensor
     parts = np.concatenate([quantizer.encode(x[:1_000_000]), quantizer.encode(x[1_000_000:])])
     np.testing.assert_array_equal(whole, parts)
+
+
+def test_out_parameter_writes_in_place(quantizer):
+    x = np.random.default_rng(5).laplace(0, 0.1, (4, 9)).astype(np.float32)
+    expected = quantizer(x)
+    out = np.full_like(x, 7.0)
+    assert quantizer(x, out=out) is out
+    np.testing.assert_array_equal(out, expected)
+    inplace = x.copy()
+    quantizer(inplace, out=inplace)
+    np.testing.assert_array_equal(inplace, expected)
+    with pytest.raises(ValueError, match="shape"):
+        quantizer(x, out=np.empty((9, 4), np.float32))
+    with pytest.raises(TypeError, match="float32"):
+        quantizer(x, out=np.empty((4, 9), np.float64))
