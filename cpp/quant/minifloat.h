@@ -24,6 +24,7 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <type_traits>
 
 #include "common/error.h"
 #include "quant/elementwise.h"
@@ -37,6 +38,14 @@ enum class MinifloatMode { paper, ieee, fn };
 inline uint64_t blend(bool c, uint64_t a, uint64_t b) {
   const uint64_t mask = uint64_t{0} - c;
   return (a & mask) | (b & ~mask);
+}
+
+// std::signbit(x) as a bit extraction (the builtin does not vectorise for double on x86).
+template <class T>
+inline bool sign_bit_of(T x) {
+  std::conditional_t<sizeof(T) == 8, uint64_t, uint32_t> bits;
+  std::memcpy(&bits, &x, sizeof bits);
+  return bits >> (8 * sizeof bits - 1);
 }
 
 struct Minifloat {
@@ -79,7 +88,7 @@ struct Minifloat {
     a = nan ? 0.0 : a;
     // paper: ±0 counts as positive (it maps to +smallest); ieee/fn keep the sign of zero and NaN.
     // (Both tests are evaluated unconditionally: a conditional float compare blocks vectorising.)
-    const bool negative = std::signbit(x) & ((x < 0) | signed_zero);
+    const bool negative = sign_bit_of(x) & ((x < 0) | signed_zero);
     // Below min_normal the quantum is fixed: M = rint(|x| · 2^m / min_normal), carry -> E = 1.
     // (double -> int32 first: x86 before AVX-512 has no vector double -> int64 conversion.)
     const auto subnormal = static_cast<uint64_t>(static_cast<int32_t>(std::nearbyint(std::min(a, min_normal) * subnormal_scale)));
