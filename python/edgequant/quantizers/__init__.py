@@ -7,13 +7,17 @@
 
 from .affine import Affine
 from .base import Quantizer
+from .minifloat import Minifloat
 from .mulaw import MuLaw
 from .prune import PruneQuantize
 from .uniform import Deadzone, Midrise, Midtread
 
 #: Registry: name -> class. Sweeps, the CLI and the shared tests iterate over it.
 QUANTIZERS: dict[str, type[Quantizer]] = {
-    cls.name: cls for cls in (Midtread, Midrise, Deadzone, MuLaw, Affine, PruneQuantize)
+    cls.name: cls for cls in (Midtread, Midrise, Deadzone, MuLaw, Affine, PruneQuantize, Minifloat)
 }
 
-__all__ = ["Quantizer", "Midtread", "Midrise", "Deadzone", "MuLaw", "Affine", "PruneQuantize", "QUANTIZERS"]
+__all__ = [
+    "Quantizer", "Midtread", "Midrise", "Deadzone", "MuLaw", "Affine", "PruneQuantize", "Minifloat",
+    "QUANTIZERS",
+]
