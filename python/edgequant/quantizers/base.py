@@ -34,7 +34,7 @@ class Quantizer:
         x = float_array(x)
         op = self._op_for_encode(x)
         out = np.empty(x.shape, dtype=np.int32)
-        raise_if_non_finite(op.encode(x.reshape(-1), out.reshape(-1)), x)
+        self._check_non_finite(op.encode(x.reshape(-1), out.reshape(-1)), x)
         return out
 
     def decode(self, symbols) -> np.ndarray:
@@ -56,8 +56,12 @@ class Quantizer:
         x = float_array(x)
         op = self._op_for_encode(x)
         out = output_array(out, x.shape)
-        raise_if_non_finite(op.quantize(x.reshape(-1), out.reshape(-1)), x)
+        self._check_non_finite(op.quantize(x.reshape(-1), out.reshape(-1)), x)
         return out
+
+    def _check_non_finite(self, count: int, x: np.ndarray) -> None:
+        """The NaN/Inf policy: refuse them (formats that represent them override this)."""
+        raise_if_non_finite(count, x)
 
     def __eq__(self, other) -> bool:
         return type(self) is type(other) and repr(self) == repr(other)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import _core
-from .._validation import float_array, integer_in, raise_if_non_finite
+from .._validation import integer_in, raise_if_non_finite
 from .base import Quantizer
 
 MODES = ("paper", "ieee", "fn")
@@ -104,23 +104,9 @@ class Minifloat(Quantizer):
         return self._op
 
     # NaN and ±Inf are representable (or saturate) outside paper mode, so only paper refuses them.
-    def _check_finite(self, count: int, x: np.ndarray) -> None:
+    def _check_non_finite(self, count: int, x: np.ndarray) -> None:
         if self.mode == "paper":
             raise_if_non_finite(count, x)
-
-    def encode(self, x) -> np.ndarray:
-        """Quantize ``x`` to int32 symbols (raw bit patterns, same shape)."""
-        x = float_array(x)
-        out = np.empty(x.shape, dtype=np.int32)
-        self._check_finite(self._op.encode(x.reshape(-1), out.reshape(-1)), x)
-        return out
-
-    def __call__(self, x) -> np.ndarray:
-        """Quantize-dequantize ``x`` in one pass; returns float32 of the same shape."""
-        x = float_array(x)
-        out = np.empty(x.shape, dtype=np.float32)
-        self._check_finite(self._op.quantize(x.reshape(-1), out.reshape(-1)), x)
-        return out
 
     def __repr__(self):
         return (
