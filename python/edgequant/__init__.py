@@ -1,7 +1,14 @@
 """edgequant: quantize, compress and analyse neural networks for low-resource hardware.
 
 The compiled core (``edgequant._core``) holds the kernels; this package holds the checks,
-docstrings and the workflows built on them.
+docstrings and the workflows built on them:
+
+- :mod:`edgequant.quantizers` — midtread, midrise, dead-zone, μ-law, minifloat, affine INT-N,
+  prune-then-quantize (one registry, :data:`QUANTIZERS`);
+- :mod:`edgequant.entropy` — entropy estimates, compression ratio, distortion;
+- :mod:`edgequant.onnx` — ONNX import: weights by role, per-layer statistics, file composition;
+- :mod:`edgequant.metrics` — classification, ranking and fidelity metrics;
+- :mod:`edgequant.zoo` — the embedded default models (scikit-learn digits CNNs).
 """
 
 from . import _core
