@@ -11,8 +11,10 @@
 // values outside the range exactly. The log-likelihood is then
 // Σ_bins count·log f(bin centre) + Σ_outside log f(x): the data log-likelihood with each value
 // moved to its fine bin's centre. Within a bin the values' mean is O(width²) from the centre,
-// so the error is second order in the fine width (relative ~1e-9 on 10^6 Laplace samples, see
-// the tests), and it costs 2^16 + (outside) log-PDF evaluations per family instead of n.
+// so the error is second order in the fine width: relative 1e-9 (Laplace, Gaussian) to 3e-6
+// (alpha, whose log-PDF bends sharply near loc) on the tests' 10^6 samples, and it is nearly
+// the same for families of similar shape, so AIC/BIC rankings keep their order. It costs
+// 2^16 + (outside) log-PDF evaluations per family instead of n.
 #pragma once
 #include <cstdint>
 #include <vector>
