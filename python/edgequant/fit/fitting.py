@@ -74,7 +74,7 @@ def fit_distributions(x, families=None, criteria=("sse", "kl"), bins="fd", cente
         family = result["family"]
         fits[result["criterion"]][family] = FamilyFit(
             family=family, criterion=result["criterion"],
-            params=dict(zip(PARAMETERS[family], result["params"])),
+            params=dict(zip(PARAMETERS[family], result["params"], strict=True)),
             sse=result["sse"], kl=result["kl"], loglik=result["loglik"], aic=result["aic"],
             bic=result["bic"], evaluations=result["evaluations"],
         )

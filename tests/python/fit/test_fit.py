@@ -55,7 +55,7 @@ def test_pdf_cdf_match_scipy(family):
     dist, shape_grid = SHAPE_GRID[family]
     for shapes, (loc, scale) in itertools.product(shape_grid, LOC_SCALE_GRID):
         x = grid_points(family, shapes, loc, scale)
-        params = dict(zip(PARAMETERS[family], (*shapes, loc, scale)))
+        params = dict(zip(PARAMETERS[family], (*shapes, loc, scale), strict=True))
         np.testing.assert_allclose(pdf(family, x, **params), dist.pdf(x, *shapes, loc=loc, scale=scale),
                                    rtol=1e-9, atol=1e-300, err_msg=f"{family} pdf {params}")
         expected_log = dist.logpdf(x, *shapes, loc=loc, scale=scale)
@@ -98,7 +98,7 @@ def test_recovery(family):
         assert accepted_winner(best, family), (criterion, [f.family for f in report.ranking(criterion)][:3], best)
         fitted = report.fits[criterion][family].params
         names = PARAMETERS[family]
-        for name, value in zip(names, true):
+        for name, value in zip(names, true, strict=True):
             if name == "loc":
                 assert abs(fitted[name] - value) <= 0.03 * scale, (criterion, fitted, true)
             else:
