@@ -37,8 +37,11 @@ list(analyses)"""),
 } for name, a in analyses.items()])"""),
     new_markdown_cell("## Tables 3.2 and 3.3 — the three best families by SSE and by KL"),
     new_code_cell("""def top3(criterion):
-    return pd.DataFrame([{"model": name, **{f"{i + 1}º": fit.family for i, fit in enumerate(a.whole.ranking(criterion)[:3])}}
-                         for name, a in analyses.items()])
+    rows = []
+    for name, a in analyses.items():
+        ranked = a.whole.ranking(criterion)[:3]
+        rows.append({"model": name, **{f"{i + 1}º": fit.family for i, fit in enumerate(ranked)}})
+    return pd.DataFrame(rows)
 
 top3("sse")"""),
     new_code_cell("""top3("kl")"""),
@@ -60,8 +63,9 @@ the weights lie."""),
 for name, path in models.items():
     a = analyze_model(path)  # all ten families
     gennorm = a.whole.fits["kl"]["gennorm"].params["beta"]
+    suggestion = a.recommendation().split(": ", 1)[1].split(" (")[0]
     extended.append({"model": name, "best SSE": a.top("sse", 1)[0], "best KL": a.top("kl", 1)[0],
-                     "gennorm β (KL fit)": round(gennorm, 3), "suggested quantizer": a.recommendation().split(": ", 1)[1].split(" (")[0]})
+                     "gennorm β (KL fit)": round(gennorm, 3), "suggested quantizer": suggestion})
 pd.DataFrame(extended)"""),
     new_code_cell("""from edgequant.plots import plot_fits
 name = "squeezenet1.0_fp16" if "squeezenet1.0_fp16" in analyses else next(iter(analyses))

@@ -113,7 +113,8 @@ class ModelAnalysis:
             f"Model {self.name}: {c['parameters']:,} parameters, file {c['file_bytes']:,} bytes, "
             f"weights+biases {c['weight_and_bias_bytes']:,} bytes ({c['weight_and_bias_percent']:.1f}% of the file)",
             "",
-            f"Whole-model fit of {self.whole.summary['count']:,} conv/gemm weights (top 3, as the paper's Tables 3.2/3.3):",
+            f"Whole-model fit of {self.whole.summary['count']:,} conv/gemm weights "
+            "(top 3, as the paper's Tables 3.2/3.3):",
         ]
         for criterion in self.whole.criteria:
             ranked = self.whole.ranking(criterion)[:3]

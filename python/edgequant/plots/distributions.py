@@ -24,7 +24,8 @@ def draw_fits(ax, report, criterion: str = "sse", top: int = 3, log: bool = Fals
     ax.stairs(density, edges, fill=True, alpha=0.35, color="0.4", label="weights (histogram)")
     grid = np.linspace(edges[0], edges[-1], 600)
     for fit in report.ranking(criterion)[:top]:
-        ax.plot(grid, pdf(fit.family, grid, **fit.params), lw=1.6, label=f"{fit.family} ({criterion}={fit.score(criterion):.3g})")
+        label = f"{fit.family} ({criterion}={fit.score(criterion):.3g})"
+        ax.plot(grid, pdf(fit.family, grid, **fit.params), lw=1.6, label=label)
     if log:
         ax.set_yscale("log")
         positive = density[density > 0]

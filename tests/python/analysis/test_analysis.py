@@ -16,8 +16,9 @@ def gemm_model(weight: np.ndarray) -> onnx.ModelProto:
     """y = x @ W (Gemm with a weight initializer)."""
     w = numpy_helper.from_array(weight.astype(np.float32), "W")
     node = helper.make_node("Gemm", ["x", "W"], ["y"], name="fc")
-    graph = helper.make_graph([node], "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, weight.shape[0]])],
-                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, weight.shape[1]])], [w])
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, weight.shape[0]])
+    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, weight.shape[1]])
+    graph = helper.make_graph([node], "g", [x], [y], [w])
     return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
 
 
