@@ -82,6 +82,10 @@ class Minifloat(Quantizer):
         """OCP fp8 E5M2 (bias 15, IEEE-like with Inf): ``ml_dtypes.float8_e5m2``."""
         return cls(5, 2, mode="ieee")
 
+    def params(self):
+        return {"exponent_bits": self.exponent_bits, "mantissa_bits": self.mantissa_bits, "bias": self.bias,
+                "mode": self.mode}
+
     @property
     def bits(self) -> int:
         """Width of a code: 1 + e + m."""
