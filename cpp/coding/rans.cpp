@@ -136,12 +136,27 @@ RansDecoder::RansDecoder(const std::vector<uint32_t>& freqs, int scale_bits)
     for (size_t i = 0; i < freqs.size(); ++i) {
       std::fill(slot_to_entry_.begin() + starts_[i], slot_to_entry_.begin() + starts_[i + 1], static_cast<uint32_t>(i));
     }
+    return;
   }
+  bucket_shift_ = scale_bits - kLookupMaxScaleBits;
+  const size_t buckets = size_t{1} << kLookupMaxScaleBits;
+  bucket_entry_.resize(buckets + 1);
+  size_t entry = 0;
+  for (size_t b = 0; b < buckets; ++b) {
+    const uint64_t first_slot = static_cast<uint64_t>(b) << bucket_shift_;
+    while (starts_[entry + 1] <= first_slot) ++entry;
+    bucket_entry_[b] = static_cast<uint32_t>(entry);
+  }
+  bucket_entry_[buckets] = static_cast<uint32_t>(freqs.size() - 1);
 }
 
 uint32_t RansDecoder::find(uint32_t slot) const {
-  // The last start <= slot; frequencies are >= 1 so starts are strictly increasing.
-  return static_cast<uint32_t>(std::upper_bound(starts_.begin(), starts_.end(), slot) - starts_.begin() - 1);
+  // The last start <= slot (frequencies are >= 1, so starts increase strictly); it lies
+  // between the entries holding the first slots of this bucket and of the next.
+  const size_t bucket = slot >> bucket_shift_;
+  const auto first = starts_.begin() + bucket_entry_[bucket];
+  const auto last = starts_.begin() + bucket_entry_[bucket + 1] + 1;
+  return static_cast<uint32_t>(std::upper_bound(first, last, slot) - starts_.begin() - 1);
 }
 
 template <bool kLookup>

@@ -39,8 +39,9 @@ uint8_t* rans_encode(const uint32_t* indices, int64_t n, const RansEncodeSymbol*
 uint8_t* rans_encode_reference(const uint32_t* indices, int64_t n, const std::vector<uint32_t>& freqs,
                                int scale_bits, uint8_t* end);
 
-// Decodes with a slot -> entry lookup table when M <= 2^kLookupMaxScaleBits, by binary search
-// over the cumulative frequencies above. Any stream (malicious included) either decodes to
+// Decodes with a slot -> entry lookup table when M <= 2^kLookupMaxScaleBits; above, a table
+// over 2^kLookupMaxScaleBits buckets of slots narrows a binary search of the cumulative
+// frequencies to the few entries a bucket overlaps. Any stream (malicious included) either decodes to
 // entries < freqs.size() or throws CorruptData; no read leaves [data, data + size).
 class RansDecoder {
  public:
@@ -56,12 +57,14 @@ class RansDecoder {
   };
   template <bool kLookup>
   void decode_with(const uint8_t* data, size_t size, int64_t n, uint32_t* dst) const;
-  uint32_t find(uint32_t slot) const;  // binary search
+  uint32_t find(uint32_t slot) const;  // bucketed binary search
 
   int scale_bits_;
   std::vector<Entry> entries_;
-  std::vector<uint32_t> starts_;        // cumulative, for the binary search
-  std::vector<uint32_t> slot_to_entry_; // the lookup table, when used
+  std::vector<uint32_t> starts_;         // cumulative, for the binary search
+  std::vector<uint32_t> slot_to_entry_;  // the lookup table, when used
+  std::vector<uint32_t> bucket_entry_;   // otherwise: entry holding each bucket's first slot
+  int bucket_shift_ = 0;
 };
 
 // One symbol at a time, binary search, plain arithmetic: the reference RansDecoder must match.
