@@ -21,6 +21,16 @@ else()
                     OUTPUT_VARIABLE _py_prefix OUTPUT_STRIP_TRAILING_WHITESPACE)
     list(APPEND _prefixes "${_py_prefix}")
   endif()
+  if(Python_Interpreter_FOUND)
+    # pip's isolated build environment installs the wheel's data under its own prefix: ask the
+    # installed distribution where its CMake config went.
+    execute_process(COMMAND "${Python_EXECUTABLE}" -c
+      "import importlib.metadata as m; d = m.distribution('onednn-devel-cpu-iomp'); print([f for f in d.files if str(f).endswith('dnnl-config.cmake')][0].locate().resolve().parent.parent.parent.parent)"
+      OUTPUT_VARIABLE _dnnl_prefix OUTPUT_STRIP_TRAILING_WHITESPACE ERROR_QUIET)
+    if(_dnnl_prefix)
+      list(APPEND _prefixes "${_dnnl_prefix}")
+    endif()
+  endif()
   if(DEFINED ENV{VIRTUAL_ENV})
     list(APPEND _prefixes "$ENV{VIRTUAL_ENV}")
   endif()
