@@ -39,6 +39,7 @@ def median_ms(run, runs):
 def ort_session(path, threads):
     options = ort.SessionOptions()
     options.intra_op_num_threads = threads
+    options.log_severity_level = 3  # ultraface lists its initializers as inputs: ORT warns per tensor
     return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
 
 
