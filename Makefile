@@ -14,7 +14,7 @@ $(VENV)/.installed: $(SOURCES)
 	bash scripts/install_system_deps.sh
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q "scikit-build-core>=0.10" "pybind11>=2.12" numpy
+	$(PY) -m pip install -q $$($(PY) scripts/build_requirements.py)
 	$(PY) -m pip install -q --no-build-isolation ".[test]"
 	touch $@
 

@@ -8,7 +8,7 @@ import subprocess
 import sys
 import tempfile
 
-MODULES = ["edgequant._core"]
+MODULES = ["edgequant._core", "edgequant._engine"]
 PACKAGE = pathlib.Path(__file__).resolve().parent.parent / "python" / "edgequant"
 
 

@@ -11,7 +11,8 @@ PYBIND11_MODULE(_core, m) {
   m.attr("__version__") = EDGEQUANT_VERSION;
   // C++ errors reach Python with their message: bad arguments and corrupt data are ValueErrors.
   static py::exception<CorruptData> corrupt(m, "CorruptDataError", PyExc_ValueError);
-  py::register_exception_translator([](std::exception_ptr error) {
+  // Module-local: the engine module sees the same C++ exception types and has its own translator.
+  py::register_local_exception_translator([](std::exception_ptr error) {
     try {
       if (error) std::rethrow_exception(error);
     } catch (const CorruptData& e) {

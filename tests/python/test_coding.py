@@ -216,3 +216,12 @@ def test_coded_size_close_to_entropy_and_beats_zstd_and_xz():
     xz_bytes = len(lzma.compress(raw, preset=9 | lzma.PRESET_EXTREME))
     assert len(data) < zstd_bytes
     assert len(data) < xz_bytes
+
+
+def test_corrupt_data_error_is_one_type_across_modules():
+    import edgequant._core as core
+    import edgequant._engine as engine
+
+    assert engine.CorruptDataError is core.CorruptDataError is coding.CorruptDataError
+    with pytest.raises(coding.CorruptDataError):
+        coding.decode(b"EQRS" + b"\0" * 60)  # raised by _core even after _engine registered its translator

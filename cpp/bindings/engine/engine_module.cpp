@@ -73,8 +73,11 @@ py::list value_infos(const std::vector<ValueInfo>& infos) {
 
 PYBIND11_MODULE(_engine, m) {
   m.doc() = "edgequant inference engine (private; use edgequant.Engine).";
-  static py::exception<CorruptData> corrupt(m, "CorruptDataError", PyExc_ValueError);
-  py::register_exception_translator([](std::exception_ptr error) {
+  // One Python type for corrupt data across edgequant's modules: _core's. Translators are
+  // module-local, since both modules see the same C++ exception types.
+  static py::handle corrupt = py::object(py::module_::import("edgequant._core").attr("CorruptDataError")).release();
+  m.attr("CorruptDataError") = corrupt;
+  py::register_local_exception_translator([](std::exception_ptr error) {
     try {
       if (error) std::rethrow_exception(error);
     } catch (const CorruptData& e) {
