@@ -63,15 +63,15 @@ def main():
             for name, _, shape, _ in engine._native.inputs:
                 feeds[name] = np.random.default_rng(0).random([1 if d < 0 else d for d in shape], dtype=np.float32)
             inputs = [feeds[n] for n in engine.input_names]
-            ours_fp32 = median_ms(lambda e=engine: e.run(inputs), args.runs)
+            ours_fp32 = median_ms(lambda e=engine, i=inputs: e.run(i), args.runs)
             session = ort_session(path, args.threads)
-            ort_fp32 = median_ms(lambda s=session: s.run(None, feeds), args.runs)
+            ort_fp32 = median_ms(lambda s=session, f=feeds: s.run(None, f), args.runs)
             dynamic = Engine(path, mode="dynamic", threads=args.threads)
-            ours_dyn = median_ms(lambda e=dynamic: e.run(inputs), args.runs)
+            ours_dyn = median_ms(lambda e=dynamic, i=inputs: e.run(i), args.runs)
             target = pathlib.Path(folder) / f"{path.stem}_dynamic.onnx"
             quantize_dynamic(str(path), str(target), weight_type=QuantType.QInt8)
             session_dyn = ort_session(target, args.threads)
-            ort_dyn = median_ms(lambda s=session_dyn: s.run(None, feeds), args.runs)
+            ort_dyn = median_ms(lambda s=session_dyn, f=feeds: s.run(None, f), args.runs)
             print(f"{path.stem[:27]:<28}{ours_fp32:10.3f}{ort_fp32:10.3f}{ort_fp32 / ours_fp32:7.2f}"
                   f"{ours_dyn:10.3f}{ort_dyn:10.3f}{ort_dyn / ours_dyn:7.2f}")
 

@@ -3,6 +3,7 @@ before `pip install --no-build-isolation` (one list, no copy of it to keep in st
 
 import pathlib
 import shlex
+
 import tomllib
 
 pyproject = pathlib.Path(__file__).resolve().parent.parent / "pyproject.toml"

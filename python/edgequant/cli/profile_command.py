@@ -79,8 +79,13 @@ def _ours(args, mode):
 
 def _ort(args, mode, engine, calibration):
     import onnxruntime as ort
-    from onnxruntime.quantization import (CalibrationDataReader, QuantFormat, QuantType, quantize_dynamic,
-                                          quantize_static)
+    from onnxruntime.quantization import (
+        CalibrationDataReader,
+        QuantFormat,
+        QuantType,
+        quantize_dynamic,
+        quantize_static,
+    )
 
     path = str(args.model)
     with tempfile.TemporaryDirectory() as folder:

@@ -55,8 +55,13 @@ def test_int8_onednn_matches_reference_backend(digits, mode):
 
 
 def test_static_int8_versus_onnxruntime_quantization(digits, tmp_path):
-    from onnxruntime.quantization import (CalibrationDataReader, QuantFormat, QuantType, quantize_dynamic,
-                                          quantize_static)
+    from onnxruntime.quantization import (
+        CalibrationDataReader,
+        QuantFormat,
+        QuantType,
+        quantize_dynamic,
+        quantize_static,
+    )
 
     x, y, calibration = digits
     path = zoo.model_path()
