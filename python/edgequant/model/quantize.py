@@ -1,0 +1,129 @@
+"""Apply a quantizer to the weights of an ONNX model (quantize, then dequantize in place)."""
+
+from __future__ import annotations
+
+import copy
+import math
+import time
+from collections.abc import Iterable
+
+import numpy as np
+import onnx
+
+from ..entropy import entropy
+from ..onnx.loader import ModelSource, load_model_and_files
+from ..quantizers import Quantizer
+from .quantized_model import QuantizedModel
+from .selection import DEFAULT_ROLES, WeightSelection, select_weights
+from .tensor_slots import TensorSlots
+
+
+def quantize_weights(
+    model: ModelSource,
+    quantizer,
+    roles: Iterable[str] = DEFAULT_ROLES,
+    include_biases: bool = False,
+) -> QuantizedModel:
+    """Quantize and dequantize chosen weight tensors of an ONNX model.
+
+    Parameters
+    ----------
+    model : str, os.PathLike, bytes or onnx.ModelProto
+        Anything :func:`edgequant.onnx.load_model` accepts; a ModelProto is not modified.
+    quantizer : Quantizer or PerChannelAffine
+        Applied to each tensor separately through a fresh copy (quantizers with ``xmax="max"``
+        and :class:`~edgequant.quantizers.Affine` fit their parameters to each tensor). A
+        :class:`~edgequant.model.PerChannelAffine` builds one Affine per tensor along its
+        output-channel axis.
+    roles : iterable of str, default ``("conv_weight", "gemm_weight")``
+        Roles (see :mod:`edgequant.onnx.roles`) of the tensors to quantize.
+    include_biases : bool, default False
+        Also quantize ``bias`` tensors (the paper quantizes weights and biases).
+
+    Returns
+    -------
+    QuantizedModel
+        The rewritten model with symbols, fitted quantizers, entropy and weight SQNR. Tensors
+        already quantized (integers read by DequantizeLinear), sparse initializers and literal
+        Constants are left unchanged and listed in ``skipped``.
+
+    Raises
+    ------
+    TypeError
+        If ``quantizer`` is not a quantizer.
+    ValueError
+        If the model cannot be loaded, a role is unknown, or no tensor can be quantized.
+    """
+    check_quantizer(quantizer)
+    loaded = load_model_and_files(model)
+    selection = select_weights(loaded.model, roles, include_biases, loaded.description)
+    return apply_quantizer(loaded.model, selection, quantizer)
+
+
+def check_quantizer(quantizer) -> None:
+    """Raise TypeError unless ``quantizer`` is a Quantizer or a per-tensor factory."""
+    if not isinstance(quantizer, Quantizer) and not callable(getattr(quantizer, "for_tensor", None)):
+        raise TypeError(
+            "quantizer must be an edgequant Quantizer (e.g. QUANTIZERS['midtread'](levels=256, "
+            f"xmax='max')) or a PerChannelAffine, got {type(quantizer).__name__}"
+        )
+
+
+def fresh_quantizer(quantizer, axis: int | None) -> Quantizer:
+    """A quantizer of its own for one tensor (fitted state is per tensor)."""
+    if isinstance(quantizer, Quantizer):
+        return copy.deepcopy(quantizer)
+    return quantizer.for_tensor(axis)
+
+
+def apply_quantizer(model: onnx.ModelProto, selection: WeightSelection, quantizer) -> QuantizedModel:
+    """Quantize the tensors of ``selection`` in a copy of ``model`` (the sweep's inner step).
+
+    ``selection`` must come from :func:`~.selection.select_weights` on this very ``model``;
+    keeping it lets a caller quantize one model many times without re-analysing the graph.
+    """
+    check_quantizer(quantizer)
+    start = time.perf_counter()
+    rewritten = onnx.ModelProto()
+    rewritten.CopyFrom(model)
+    slots = TensorSlots(rewritten)
+    symbols, quantizers = {}, {}
+    signal = noise = 0.0
+    for tensor in selection.tensors:
+        fitted = fresh_quantizer(quantizer, selection.axes.get(tensor.name))
+        codes = fitted.encode(tensor.values)
+        stored = slots.write(tensor.name, fitted.decode(codes))
+        original = tensor.values.astype(np.float64)
+        signal += float(np.dot(original.ravel(), original.ravel()))
+        error = original - stored
+        noise += float(np.dot(error.ravel(), error.ravel()))
+        symbols[tensor.name], quantizers[tensor.name] = codes, fitted
+    quantized = time.perf_counter()
+
+    tensor_entropy = {name: entropy(codes) for name, codes in symbols.items()}
+    counts = {name: codes.size for name, codes in symbols.items()}
+    weight_count = sum(counts.values())
+    rate = sum(counts[name] * tensor_entropy[name] for name in symbols) / weight_count
+    pooled = entropy(np.concatenate([codes.ravel() for codes in symbols.values()]))
+    done = time.perf_counter()
+
+    return QuantizedModel(
+        model=rewritten,
+        symbols=symbols,
+        quantizers=quantizers,
+        tensor_entropy=tensor_entropy,
+        entropy=rate,
+        pooled_entropy=pooled,
+        weight_count=weight_count,
+        weight_sqnr_db=_sqnr_db(signal, noise),
+        skipped=dict(selection.skipped),
+        timings={"quantize_s": quantized - start, "entropy_s": done - quantized},
+    )
+
+
+def _sqnr_db(signal: float, noise: float) -> float:
+    if noise == 0:
+        return math.inf
+    if signal == 0:
+        return -math.inf
+    return 10.0 * math.log10(signal / noise)
