@@ -12,7 +12,7 @@ import onnx
 
 from ..entropy import entropy
 from ..onnx.loader import ModelSource, load_model_and_files
-from ..quantizers import Quantizer
+from ..quantizers import Affine, Quantizer
 from .quantized_model import QuantizedModel
 from .selection import DEFAULT_ROLES, WeightSelection, select_weights
 from .tensor_slots import TensorSlots
@@ -70,7 +70,13 @@ def check_quantizer(quantizer) -> None:
 
 
 def fresh_quantizer(quantizer, axis: int | None) -> Quantizer:
-    """A quantizer of its own for one tensor (fitted state is per tensor)."""
+    """A quantizer of its own for one tensor (fitted state is per tensor).
+
+    ``axis`` (the tensor's output-channel axis) is used by per-tensor factories only; a plain
+    quantizer is copied as it is.
+    """
+    if isinstance(quantizer, Affine):  # holds a C++ format object that cannot be deep-copied
+        return Affine(quantizer.bits, quantizer.symmetric, quantizer.signed, quantizer.axis)
     if isinstance(quantizer, Quantizer):
         return copy.deepcopy(quantizer)
     return quantizer.for_tensor(axis)
