@@ -23,11 +23,17 @@ class PerChannelAffine:
 
     def __init__(self, bits=8, symmetric=True, signed=True):
         prototype = Affine(bits=bits, symmetric=symmetric, signed=signed)  # validates
-        self.bits, self.symmetric, self.signed = prototype.bits, prototype.symmetric, prototype.signed
+        self.bits, self.symmetric, self.signed = (
+            prototype.bits,
+            prototype.symmetric,
+            prototype.signed,
+        )
 
     def for_tensor(self, axis: int | None) -> Affine:
         """A fresh :class:`~edgequant.quantizers.Affine` along ``axis`` (None: per tensor)."""
         return Affine(bits=self.bits, symmetric=self.symmetric, signed=self.signed, axis=axis)
 
     def __repr__(self):
-        return f"PerChannelAffine(bits={self.bits}, symmetric={self.symmetric}, signed={self.signed})"
+        return (
+            f"PerChannelAffine(bits={self.bits}, symmetric={self.symmetric}, signed={self.signed})"
+        )

@@ -62,7 +62,9 @@ def quantize_weights(
 
 def check_quantizer(quantizer) -> None:
     """Raise TypeError unless ``quantizer`` is a Quantizer or a per-tensor factory."""
-    if not isinstance(quantizer, Quantizer) and not callable(getattr(quantizer, "for_tensor", None)):
+    if not isinstance(quantizer, Quantizer) and not callable(
+        getattr(quantizer, "for_tensor", None)
+    ):
         raise TypeError(
             "quantizer must be an edgequant Quantizer (e.g. QUANTIZERS['midtread'](levels=256, "
             f"xmax='max')) or a PerChannelAffine, got {type(quantizer).__name__}"
@@ -82,7 +84,9 @@ def fresh_quantizer(quantizer, axis: int | None) -> Quantizer:
     return quantizer.for_tensor(axis)
 
 
-def apply_quantizer(model: onnx.ModelProto, selection: WeightSelection, quantizer) -> QuantizedModel:
+def apply_quantizer(
+    model: onnx.ModelProto, selection: WeightSelection, quantizer
+) -> QuantizedModel:
     """Quantize the tensors of ``selection`` in a copy of ``model`` (the sweep's inner step).
 
     ``selection`` must come from :func:`~.selection.select_weights` on this very ``model``;

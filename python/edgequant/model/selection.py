@@ -76,7 +76,9 @@ def select_weights(
             continue
         reason = slots.why_not_rewritable(tensor.name)
         if reason is None and not _stored_as_float(slots.proto(tensor.name)):
-            reason = f"already quantized: stored as {tensor.dtype} and read through DequantizeLinear"
+            reason = (
+                f"already quantized: stored as {tensor.dtype} and read through DequantizeLinear"
+            )
         if reason is not None:
             selection.skipped[tensor.name] = reason
             continue

@@ -1,4 +1,4 @@
-"""to_qdq: integer weights + DequantizeLinear that ORT runs, dequantizing to Affine's reconstruction."""
+"""to_qdq: int weights + DequantizeLinear that ORT runs, dequantizing to Affine's reconstruction."""
 
 import numpy as np
 import onnx
@@ -15,13 +15,17 @@ def dequantized_weights(model: onnx.ModelProto, names, x) -> dict:
     """Run ``model`` in ORT with the weight tensors exposed as extra graph outputs."""
     exposed = onnx.ModelProto()
     exposed.CopyFrom(model)
-    exposed.graph.output.extend(helper.make_tensor_value_info(n, TensorProto.FLOAT, None) for n in names)
+    exposed.graph.output.extend(
+        helper.make_tensor_value_info(n, TensorProto.FLOAT, None) for n in names
+    )
     session = ort.InferenceSession(exposed.SerializeToString(), providers=["CPUExecutionProvider"])
     values = session.run(list(names), {"input": x})
-    return dict(zip(names, values))
+    return dict(zip(names, values, strict=True))
 
 
-@pytest.mark.parametrize(("bits", "per_channel", "symmetric"), [(8, True, True), (4, False, True), (6, True, False)])
+@pytest.mark.parametrize(
+    ("bits", "per_channel", "symmetric"), [(8, True, True), (4, False, True), (6, True, False)]
+)
 def test_dequantized_weights_equal_affine_reconstruction(bits, per_channel, symmetric):
     original = onnx.load(zoo.model_path())
     weights = {i.name: numpy_helper.to_array(i) for i in original.graph.initializer}
@@ -44,11 +48,12 @@ def test_gemm_without_transpose_uses_axis_1_and_fp16_is_cast_back(tmp_path):
     rng = np.random.default_rng(0)
     w = rng.standard_normal((6, 5)).astype(np.float16)  # [K, N]: output channels on axis 1
     graph = helper.make_graph(
-        [helper.make_node("Gemm", ["x", "w"], ["y"])], "g",
+        [helper.make_node("Gemm", ["x", "w"], ["y"])],
+        "g",
         [helper.make_tensor_value_info("x", TensorProto.FLOAT16, ["N", 6])],
         [helper.make_tensor_value_info("y", TensorProto.FLOAT16, ["N", 5])],
         initializer=[numpy_helper.from_array(w, "w")],
-    )  # fmt: skip
+    )
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
     qdq = to_qdq(model, bits=8, path=tmp_path / "g.onnx")
     dq = next(n for n in qdq.graph.node if n.op_type == "DequantizeLinear")
