@@ -103,10 +103,11 @@ def apply_quantizer(
         fitted = fresh_quantizer(quantizer, selection.axes.get(tensor.name))
         codes = fitted.encode(tensor.values)
         stored = slots.write(tensor.name, fitted.decode(codes))
+        # numpy's pairwise sum, not BLAS dot: the same bits whatever the BLAS threads, so that
+        # sweeps on different executors give identical rows.
         original = tensor.values.astype(np.float64)
-        signal += float(np.dot(original.ravel(), original.ravel()))
-        error = original - stored
-        noise += float(np.dot(error.ravel(), error.ravel()))
+        signal += float(np.sum(np.square(original)))
+        noise += float(np.sum(np.square(original - stored)))
         symbols[tensor.name], quantizers[tensor.name] = codes, fitted
     quantized = time.perf_counter()
 
