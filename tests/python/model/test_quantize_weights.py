@@ -11,7 +11,7 @@ from onnx import TensorProto, helper, numpy_helper
 from edgequant import zoo
 from edgequant.entropy import entropy
 from edgequant.model import PerChannelAffine, quantize_weights, to_qdq
-from edgequant.model.quantize import fresh_quantizer
+from edgequant.model.quantize import fresh_quantizer, symbol_entropy
 from edgequant.quantizers import Affine, Deadzone, Midtread, MuLaw
 
 
@@ -177,3 +177,10 @@ def test_bad_input_is_refused_clearly():
         quantize_weights(
             zoo.model_path("digits_mlp"), Midtread(levels=4, xmax="max"), roles=("conv_weight",)
         )
+
+
+def test_relabelled_entropy_is_the_cores_bit_for_bit():
+    rng = np.random.default_rng(0)
+    for span in (10, 1000, 2**20, 2**24):
+        codes = (rng.standard_normal(5000) * span / 6).astype(np.int32)
+        assert symbol_entropy(codes) == entropy(codes)
