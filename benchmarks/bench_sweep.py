@@ -39,6 +39,30 @@ def random_inputs(model_path, samples: int, seed: int = 0) -> np.ndarray:
     return np.random.default_rng(seed).standard_normal(shape).astype(dtype)
 
 
+def _burn(n: int) -> int:
+    total = 0
+    for i in range(n):
+        total += i * i
+    return total
+
+
+def parallel_yardstick(tasks: int = 8, n: int = 2_000_000) -> float:
+    """Speed-up of a pure CPU burn with 2 processes vs 1, right now: the parallelism the machine
+    really offers (other work on shared cores lowers it below 2)."""
+    import multiprocessing
+    import time
+    from concurrent.futures import ProcessPoolExecutor
+
+    walls = {}
+    for workers in (1, 2):
+        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+            list(pool.map(_burn, [10] * workers))  # start the workers first
+            start = time.perf_counter()
+            list(pool.map(_burn, [n] * tasks))
+            walls[workers] = time.perf_counter() - start
+    return walls[1] / walls[2]
+
+
 def sweep_once(model, inputs, labels, grid, workers: int, folder: Path, name: str):
     from edgequant.sweep import run_sweep
 
@@ -67,6 +91,7 @@ def run(model=None, samples: int = 256, max_bits: int = 24, methods=None, repeat
         inputs, labels = random_inputs(model, samples), None
     grid = default_grid(max_bits=max_bits, methods=methods)
     walls = {1: [], 2: []}
+    yardstick_before = parallel_yardstick()
     with tempfile.TemporaryDirectory() as tmp:
         # Warm-up: starts the forkserver (and its preloaded imports) that both measured runs share.
         sweep_once(model, inputs, labels, grid[:2], 2, Path(tmp), "warmup")
@@ -83,6 +108,7 @@ def run(model=None, samples: int = 256, max_bits: int = 24, methods=None, repeat
     per_point_total = machinery + t["evaluate_s"]
     overhead = machinery / per_point_total
     speedup = min(walls[1]) / min(walls[2])
+    yardstick = (yardstick_before + parallel_yardstick()) / 2
     load = os.getloadavg()
     print(f"model: {model}  points: {t['points_run']}  samples: {len(inputs)}")
     print(
@@ -98,9 +124,14 @@ def run(model=None, samples: int = 256, max_bits: int = 24, methods=None, repeat
         f"speed-up 2 vs 1 workers: {speedup:.2f}x   target >= 1.7x   "
         f"(load average {load[0]:.2f} on {os.cpu_count()} cores: other work disturbs this)"
     )
+    print(
+        f"same-run yardstick: a pure CPU burn speeds up {yardstick:.2f}x with 2 processes vs 1; "
+        f"sweep speed-up / yardstick = {speedup / yardstick:.2f}"
+    )
     return {
         "overhead": overhead,
         "speedup": speedup,
+        "yardstick": yardstick,
         "wall_1": min(walls[1]),
         "wall_2": min(walls[2]),
         "points": t["points_run"],
