@@ -104,9 +104,9 @@ def apply_quantizer(
         stored = slots.write(tensor.name, fitted.decode(codes))
         # numpy's pairwise sum, not BLAS dot: the same bits whatever the BLAS threads, so that
         # sweeps on different executors give identical rows.
-        original = tensor.values.astype(np.float64)
-        signal += float(np.sum(np.square(original)))
-        noise += float(np.sum(np.square(original - stored)))
+        signal += selection.energy(tensor)
+        error = np.subtract(tensor.values, stored, dtype=np.float64)
+        noise += float(np.sum(error * error))
         symbols[tensor.name], quantizers[tensor.name] = codes, fitted
     quantized = time.perf_counter()
 
@@ -114,7 +114,6 @@ def apply_quantizer(
     counts = {name: codes.size for name, codes in symbols.items()}
     weight_count = sum(counts.values())
     rate = sum(counts[name] * tensor_entropy[name] for name in symbols) / weight_count
-    pooled = symbol_entropy(np.concatenate([codes.ravel() for codes in symbols.values()]))
     done = time.perf_counter()
 
     return QuantizedModel(
@@ -123,7 +122,6 @@ def apply_quantizer(
         quantizers=quantizers,
         tensor_entropy=tensor_entropy,
         entropy=rate,
-        pooled_entropy=pooled,
         weight_count=weight_count,
         weight_sqnr_db=_sqnr_db(signal, noise),
         skipped=dict(selection.skipped),

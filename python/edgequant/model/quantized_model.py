@@ -33,8 +33,6 @@ class QuantizedModel:
         The rate of the model in bits per weight: ``Σ n_t·H_t / Σ n_t`` over the quantized
         tensors, each tensor entropy-coded with its own code book (symbols of different tensors
         mean different values when every tensor has its own range, so they are not pooled).
-    pooled_entropy : float
-        Entropy of all symbols pooled into one stream, for comparison (one shared code book).
     weight_count : int
         Number of quantized weights ``Σ n_t``.
     weight_sqnr_db : float
@@ -50,11 +48,18 @@ class QuantizedModel:
     quantizers: dict[str, Quantizer]
     tensor_entropy: dict[str, float]
     entropy: float
-    pooled_entropy: float
     weight_count: int
     weight_sqnr_db: float
     skipped: dict[str, str] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def pooled_entropy(self) -> float:
+        """Entropy of all symbols pooled into one stream (one shared code book), for comparison
+        with :attr:`entropy`; computed on demand."""
+        from .quantize import symbol_entropy
+
+        return symbol_entropy(np.concatenate([codes.ravel() for codes in self.symbols.values()]))
 
     @property
     def compression_ratio(self) -> float:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+import numpy as np
 import onnx
 
 from ..onnx.constants import FLOAT_TYPES
@@ -35,6 +36,14 @@ class WeightSelection:
     tensors: list[WeightTensor]
     skipped: dict[str, str] = field(default_factory=dict)
     axes: dict[str, int | None] = field(default_factory=dict)
+    _energies: dict[str, float] = field(default_factory=dict, repr=False)
+
+    def energy(self, tensor: WeightTensor) -> float:
+        """``Σ w²`` of a selected tensor in float64 (computed once: the SQNR's numerator)."""
+        if tensor.name not in self._energies:
+            values = tensor.values.astype(np.float64)
+            self._energies[tensor.name] = float(np.sum(values * values))
+        return self._energies[tensor.name]
 
 
 def check_roles(roles: Iterable[str], include_biases: bool) -> tuple[str, ...]:

@@ -24,7 +24,6 @@ POINT_COLUMNS = {
     "status": "TEXT NOT NULL",  # "ok" or "error"
     "error": "TEXT",
     "entropy": "REAL",
-    "pooled_entropy": "REAL",
     "compression_ratio": "REAL",
     "space_saving": "REAL",
     "weight_sqnr_db": "REAL",

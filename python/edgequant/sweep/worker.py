@@ -121,7 +121,6 @@ def run_point(context: SweepContext | str, spec: dict) -> dict:
         **row,
         "status": "ok",
         "entropy": quantized.entropy,
-        "pooled_entropy": quantized.pooled_entropy,
         "compression_ratio": quantized.compression_ratio,
         "space_saving": quantized.space_saving,
         "weight_sqnr_db": quantized.weight_sqnr_db,

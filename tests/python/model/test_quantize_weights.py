@@ -188,3 +188,9 @@ def test_count_of_counts_entropy_equals_the_cores():
         codes = (rng.standard_normal(5000) * span / 6).astype(np.int32)
         assert symbol_entropy(codes) == pytest.approx(entropy(codes), rel=1e-13, abs=1e-15)
     assert symbol_entropy(np.zeros(7, np.int32)) == 0.0
+
+
+def test_pooled_entropy_is_one_code_book_over_all_tensors():
+    qm = quantize_weights(zoo.model_path(), Midtread(levels=16, xmax="max"))
+    pooled = np.concatenate([codes.ravel() for codes in qm.symbols.values()])
+    assert qm.pooled_entropy == pytest.approx(entropy(pooled), rel=1e-13)

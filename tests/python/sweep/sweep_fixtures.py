@@ -17,7 +17,7 @@ SMALL_GRID = [
 #: Columns that must be identical between two runs of the same sweep (timings, worker and
 #: finishing time differ).
 RESULT_COLUMNS = (
-    "point_key", "method", "label", "status", "entropy", "pooled_entropy", "compression_ratio",
+    "point_key", "method", "label", "status", "entropy", "compression_ratio",
     "space_saving", "weight_sqnr_db", "weight_count", "metrics",
 )  # fmt: skip
 
