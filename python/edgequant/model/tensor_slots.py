@@ -60,7 +60,7 @@ class TensorSlots:
         """
         proto = self._tensors[name]
         storage = helper.tensor_dtype_to_np_dtype(proto.data_type)
-        stored = np.asarray(values).astype(storage).reshape(tuple(proto.dims))
+        stored = np.asarray(values, dtype=storage).reshape(tuple(proto.dims))  # no copy for fp32
         replacement = numpy_helper.from_array(stored, name=proto.name)
         proto.CopyFrom(replacement)
-        return stored.astype(np.float32)
+        return stored.astype(np.float32, copy=False)
