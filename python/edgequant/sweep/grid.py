@@ -25,6 +25,9 @@ PAPER_MINIFLOAT_FORMATS = (
     (5, 10),
 )  # fmt: skip
 
+#: IEEE half precision (exponent, mantissa bits), swept in IEEE mode.
+IEEE_HALF = (5, 10)
+
 #: Methods of the default grid, in the order curves are listed.
 DEFAULT_METHODS = ("midrise", "midtread", "mulaw", "deadzone", "minifloat", "affine")
 
@@ -40,7 +43,9 @@ def default_grid(max_bits: int = 24, methods=None) -> list[dict]:
 
     - midrise, midtread and μ-law (μ = 255) with ``L = 2^k`` levels, ``k = 2 … max_bits``;
     - dead-zone with δ ∈ {0.1, 0.25, 0.4, 0.7} and the same ``L``;
-    - the minifloat formats of Table 3.5 and IEEE half (5, 10);
+    - the minifloat formats of Table 3.5 (``mode="paper"``: normal numbers only, top binade
+      [1, 2)) and IEEE half (5, 10) in ``mode="ieee"``; skipped with a warning while no
+      ``"minifloat"`` quantizer is registered;
     - affine INT-b per tensor and per output channel, ``b = 2 … min(8, max_bits)``.
 
     Range quantizers use ``xmax="max"``: each tensor is quantized over its own ``[-max|w|,
@@ -78,7 +83,8 @@ def default_grid(max_bits: int = 24, methods=None) -> list[dict]:
             ]
         elif method == "minifloat":
             grid += [
-                point(method, exponent_bits=e, mantissa_bits=m) for e, m in PAPER_MINIFLOAT_FORMATS
+                point(method, exponent_bits=e, mantissa_bits=m, mode=_minifloat_mode(e, m))
+                for e, m in PAPER_MINIFLOAT_FORMATS
             ]
         elif method == "affine":
             for per_channel in (False, True):
@@ -87,6 +93,11 @@ def default_grid(max_bits: int = 24, methods=None) -> list[dict]:
                     for b in range(2, min(8, max_bits) + 1)
                 ]
     return grid
+
+
+def _minifloat_mode(exponent_bits: int, mantissa_bits: int) -> str:
+    """IEEE half keeps IEEE semantics; the Table 3.5 formats use the paper's (normals only)."""
+    return "ieee" if (exponent_bits, mantissa_bits) == IEEE_HALF else "paper"
 
 
 def _chosen_methods(methods) -> tuple[str, ...]:

@@ -3,7 +3,7 @@
 import pytest
 
 from edgequant.model import PerChannelAffine
-from edgequant.quantizers import QUANTIZERS, Affine, Deadzone, MuLaw
+from edgequant.quantizers import QUANTIZERS, Affine, Deadzone, MuLaw, Quantizer
 from edgequant.sweep import default_grid, make_quantizer, point, point_key
 from edgequant.sweep.grid import PAPER_MINIFLOAT_FORMATS, check_grid, curve_label
 
@@ -20,6 +20,8 @@ def test_default_grid_is_the_papers():
     assert {p["delta"] for p in by_method["deadzone"]} == {0.1, 0.25, 0.4, 0.7}
     formats = [(p["exponent_bits"], p["mantissa_bits"]) for p in by_method["minifloat"]]
     assert formats == list(PAPER_MINIFLOAT_FORMATS) and (5, 10) in formats and len(formats) == 13
+    modes = {(p["exponent_bits"], p["mantissa_bits"]): p["mode"] for p in by_method["minifloat"]}
+    assert modes.pop((5, 10)) == "ieee" and set(modes.values()) == {"paper"}
     affine = [(p["bits"], p["per_channel"]) for p in by_method["affine"]]
     assert affine == [(b, False) for b in range(2, 9)] + [(b, True) for b in range(2, 9)]
     assert len(grid) == 3 * 23 + 92 + 13 + 14
@@ -59,3 +61,20 @@ def test_missing_minifloat_is_skipped_with_a_warning(monkeypatch):
     assert [s["method"] for s in checked] == ["midtread", "midtread"]
     duplicated = check_grid(grid[:2] + grid[:2])
     assert len(duplicated) == 2
+
+
+class FakeMinifloat(Quantizer):
+    """Stands in for edgequant.quantizers.Minifloat where it is not merged yet."""
+
+    name = "minifloat"
+
+    def __init__(self, exponent_bits, mantissa_bits, bias=None, mode="paper"):
+        self.exponent_bits, self.mantissa_bits, self.mode = exponent_bits, mantissa_bits, mode
+
+
+def test_registered_minifloat_is_built_by_name(monkeypatch):
+    monkeypatch.setitem(QUANTIZERS, "minifloat", QUANTIZERS.get("minifloat", FakeMinifloat))
+    grid = default_grid(methods=["minifloat"])
+    assert len(check_grid(grid)) == 13  # no warning: filterwarnings=error would fail the test
+    half = make_quantizer(grid[-1])
+    assert (half.exponent_bits, half.mantissa_bits, half.mode) == (5, 10, "ieee")
