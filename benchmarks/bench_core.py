@@ -111,9 +111,9 @@ def main(argv=None):
     rows = x.reshape(1024, -1) if n % 1024 == 0 else x.reshape(1, -1)
     for name, quantizer, numpy_fn, targeted in cases():
         data = rows if "per-channel" in name else x
-        ours_out = best_time(lambda q=quantizer: q(data, out=out.reshape(data.shape)), args.repeats)
-        ours = best_time(lambda q=quantizer: q(data), args.repeats)
-        peak = peak_extra_bytes(lambda q=quantizer: q(data))
+        ours_out = best_time(lambda q=quantizer, d=data: q(d, out=out.reshape(d.shape)), args.repeats)
+        ours = best_time(lambda q=quantizer, d=data: q(d), args.repeats)
+        peak = peak_extra_bytes(lambda q=quantizer, d=data: q(d))
         theirs = best_time(lambda f=numpy_fn: f(x), 1) if numpy_fn else float("nan")
         vs_numpy = theirs / ours_out
         vs_copy = copy_s / ours_out

@@ -1,7 +1,14 @@
 """edgequant: quantize, compress and analyse neural networks for low-resource hardware.
 
 The compiled core (``edgequant._core``) holds the kernels; this package holds the checks,
-docstrings and the workflows built on them.
+docstrings and the workflows built on them:
+
+- :mod:`edgequant.quantizers` — midtread, midrise, dead-zone, μ-law, minifloat, affine INT-N,
+  prune-then-quantize (one registry, :data:`QUANTIZERS`);
+- :mod:`edgequant.entropy` — entropy estimates, compression ratio, distortion;
+- :mod:`edgequant.onnx` — ONNX import: weights by role, per-layer statistics, file composition;
+- :mod:`edgequant.metrics` — classification, ranking and fidelity metrics;
+- :mod:`edgequant.zoo` — the embedded default models (scikit-learn digits CNNs).
 """
 
 from . import _core
@@ -9,7 +16,16 @@ from .quantizers import QUANTIZERS
 
 __version__ = _core.__version__
 
-__all__ = ["QUANTIZERS", "__version__", "set_num_threads", "use_reference_kernels"]
+__all__ = ["QUANTIZERS", "Engine", "__version__", "set_num_threads", "use_reference_kernels"]
+
+
+def __getattr__(name):
+    # The engine loads oneDNN: import it only when asked for.
+    if name == "Engine":
+        from .engine import Engine
+
+        return Engine
+    raise AttributeError(f"module 'edgequant' has no attribute {name!r}")
 
 
 def set_num_threads(threads: int) -> None:

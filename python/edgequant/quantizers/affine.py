@@ -63,6 +63,27 @@ class Affine(Quantizer):
         self._require_params()
         return int(self._zero_points[0]) if self.axis is None else self._zero_points.copy()
 
+    def params(self):
+        return {"bits": self.bits, "symmetric": self.symmetric, "signed": self.signed, "axis": self.axis}
+
+    def decode_state(self) -> dict:
+        if self._scales is None:
+            return {}
+        return {"scale": self._scales.tolist(), "zero_point": self._zero_points.tolist()}
+
+    def load_decode_state(self, state: dict) -> None:
+        scales = np.asarray(state.get("scale", []), dtype=np.float64)
+        zero_points = np.asarray(state.get("zero_point", []), dtype=np.int64)
+        if scales.ndim != 1 or scales.size == 0 or scales.shape != zero_points.shape:
+            raise ValueError("affine decode state needs equal-length, non-empty 'scale' and 'zero_point' lists")
+        if self.axis is None and scales.size != 1:
+            raise ValueError("a per-tensor affine quantizer has one scale")
+        if not np.all(np.isfinite(scales) & (scales > 0)):
+            raise ValueError("affine scales must be finite and > 0")
+        if np.any((zero_points < self.qmin) | (zero_points > self.qmax)):
+            raise ValueError(f"affine zero points must lie in [{self.qmin}, {self.qmax}]")
+        self._scales, self._zero_points = scales, zero_points.astype(np.int32)
+
     def _require_params(self):
         if self._scales is None:
             raise ValueError(f"{self!r}: scale and zero_point are computed by encode(); call encode first")

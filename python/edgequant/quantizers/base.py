@@ -34,7 +34,7 @@ class Quantizer:
         x = float_array(x)
         op = self._op_for_encode(x)
         out = np.empty(x.shape, dtype=np.int32)
-        raise_if_non_finite(op.encode(x.reshape(-1), out.reshape(-1)), x)
+        self._check_non_finite(op.encode(x.reshape(-1), out.reshape(-1)), x)
         return out
 
     def decode(self, symbols) -> np.ndarray:
@@ -56,14 +56,48 @@ class Quantizer:
         x = float_array(x)
         op = self._op_for_encode(x)
         out = output_array(out, x.shape)
-        raise_if_non_finite(op.quantize(x.reshape(-1), out.reshape(-1)), x)
+        self._check_non_finite(op.quantize(x.reshape(-1), out.reshape(-1)), x)
         return out
+
+    def _check_non_finite(self, count: int, x: np.ndarray) -> None:
+        """The NaN/Inf policy: refuse them (formats that represent them override this)."""
+        raise_if_non_finite(count, x)
+
+    # --- description and state, for results tables and compressed files ---------------------
+    def params(self) -> dict:
+        """Constructor arguments (JSON-able): ``type(q)(**q.params())`` is an equal quantizer."""
+        raise NotImplementedError  # pragma: no cover - every family defines it
+
+    def spec(self) -> dict:
+        """``{"method": name, "params": {...}}``: what :func:`edgequant.quantizers.from_spec` reads."""
+        return {"method": self.name, "params": self.params()}
+
+    def decode_state(self) -> dict:
+        """What ``decode`` needs beyond the parameters (e.g. the range ``encode`` resolved), JSON-able."""
+        return {}
+
+    def load_decode_state(self, state: dict) -> None:
+        """Restore :meth:`decode_state` so that ``decode`` works without encoding first."""
+        if state:
+            raise ValueError(f"{self!r} has no decode state, got {sorted(state)}")
+
+    def __reduce__(self):
+        # Pickle (process pools, Dask) and deepcopy through the spec and the fitted state: the
+        # compiled op handles are rebuilt rather than copied.
+        return (_rebuild, (type(self), self.params(), self.decode_state()))
 
     def __eq__(self, other) -> bool:
         return type(self) is type(other) and repr(self) == repr(other)
 
     def __hash__(self) -> int:
         return hash(repr(self))
+
+
+def _rebuild(cls, params: dict, state: dict) -> Quantizer:
+    quantizer = cls(**params)
+    if state:
+        quantizer.load_decode_state(state)
+    return quantizer
 
 
 def output_array(out, shape) -> np.ndarray:
@@ -110,6 +144,14 @@ class RangeQuantizer(Quantizer):
 
     def _make_op(self, xmax: float):  # pragma: no cover - abstract
         raise NotImplementedError
+
+    def decode_state(self) -> dict:
+        return {"xmax": self.xmax_} if self.xmax == "max" and self.xmax_ is not None else {}
+
+    def load_decode_state(self, state: dict) -> None:
+        if self.xmax != "max":
+            return super().load_decode_state(state)
+        self.xmax_ = real_in(state.get("xmax"), "xmax", low=0.0, low_open=True)
 
     def _op_for_encode(self, x):
         if self.xmax == "max":

@@ -31,6 +31,9 @@ class MuLaw(RangeQuantizer):
         self.mu = real_in(mu, "mu", low=0.0, low_open=True)
         super().__init__(xmax)
 
+    def params(self):
+        return {"levels": self.levels, "mu": self.mu, "xmax": self.xmax}
+
     def _make_op(self, xmax):
         return _core.MuLaw(self.levels, self.mu, xmax)
 

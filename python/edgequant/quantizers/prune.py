@@ -41,6 +41,20 @@ class PruneQuantize(Quantizer):
         self._op = fit.op
         return fit.op
 
+    def params(self):
+        return {"gamma": self.gamma, "bits": self.bits}
+
+    def decode_state(self) -> dict:
+        if self._op is None:
+            return {}
+        return {"threshold": self._op.threshold, "step": self._op.step, "max_symbol": self._op.max_symbol}
+
+    def load_decode_state(self, state: dict) -> None:
+        try:
+            self._op = _core.PruneQuantize(float(state["threshold"]), float(state["step"]), int(state["max_symbol"]))
+        except KeyError as missing:
+            raise ValueError(f"prune-quantize decode state lacks {missing}") from None
+
     def _op_for_decode(self):
         if self._op is None:
             raise ValueError(f"{self!r}: the step is computed by encode(); call encode first")

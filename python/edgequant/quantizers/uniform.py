@@ -31,6 +31,9 @@ class Midtread(RangeQuantizer):
         self.levels = _levels(levels)
         super().__init__(xmax)
 
+    def params(self):
+        return {"levels": self.levels, "xmax": self.xmax}
+
     def _make_op(self, xmax):
         return _core.Midtread(self.levels, xmax)
 
@@ -50,6 +53,9 @@ class Midrise(RangeQuantizer):
     def __init__(self, levels, xmax=1.0):
         self.levels = _levels(levels)
         super().__init__(xmax)
+
+    def params(self):
+        return {"levels": self.levels, "xmax": self.xmax}
 
     def _make_op(self, xmax):
         return _core.Midrise(self.levels, xmax)
@@ -80,6 +86,9 @@ class Deadzone(RangeQuantizer):
         self.levels = _levels(levels)
         self.delta = real_in(delta, "delta", low=0.0, high=1.0, high_open=True)
         super().__init__(xmax)
+
+    def params(self):
+        return {"levels": self.levels, "delta": self.delta, "xmax": self.xmax}
 
     def _make_op(self, xmax):
         return _core.Deadzone(self.levels, self.delta, xmax)

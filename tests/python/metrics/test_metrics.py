@@ -6,11 +6,10 @@ import numpy as np
 import pytest
 import scipy.special
 import scipy.stats
+import sklearn.metrics as sklearn_metrics  # noqa: E402
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
-
-sklearn_metrics = pytest.importorskip("sklearn.metrics")
 
 from edgequant import metrics  # noqa: E402
 

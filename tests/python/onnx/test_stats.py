@@ -51,7 +51,6 @@ def test_table_rows_follow_weights_and_serialise():
 
 
 def test_to_pandas():
-    pytest.importorskip("pandas")
     frame = layer_stats(conv_model()).to_pandas()
     assert list(frame.columns) == list(STAT_COLUMNS) and len(frame) == 2
     assert frame.loc[0, "count"] == 6

@@ -11,8 +11,12 @@ DEFAULT_ARGS = {
 }
 
 
-@pytest.fixture(params=sorted(QUANTIZERS))
+@pytest.fixture(params=sorted(QUANTIZERS) + ["midtread_xmax_max", "affine_per_channel"])
 def quantizer(request):
+    if request.param == "midtread_xmax_max":
+        return QUANTIZERS["midtread"](256, xmax="max")
+    if request.param == "affine_per_channel":
+        return QUANTIZERS["affine"](6, symmetric=False, axis=0)
     return QUANTIZERS[request.param](*DEFAULT_ARGS[request.param])
 
 
@@ -70,8 +74,8 @@ def test_repr_reads_back(quantizer):
 def test_huge_array_matches_chunked_result(quantizer):
     x = np.random.default_rng(9).laplace(0, 0.1, 3_000_001).astype(np.float32)
     whole = quantizer.encode(x)
-    if quantizer.name in ("affine", "prune_quantize"):
-        return  # parameters depend on the whole tensor
+    if quantizer.decode_state():
+        return  # parameters fitted to the whole tensor: chunks would get other ones
     parts = np.concatenate([quantizer.encode(x[:1_000_000]), quantizer.encode(x[1_000_000:])])
     np.testing.assert_array_equal(whole, parts)
 
@@ -89,3 +93,42 @@ def test_out_parameter_writes_in_place(quantizer):
         quantizer(x, out=np.empty((9, 4), np.float32))
     with pytest.raises(TypeError, match="float32"):
         quantizer(x, out=np.empty((4, 9), np.float64))
+
+
+def test_spec_round_trip_and_decode_state(quantizer):
+    import copy
+    import json
+
+    from edgequant.quantizers import from_spec
+
+    spec = json.loads(json.dumps(quantizer.spec()))  # JSON-able
+    assert from_spec(spec) == quantizer
+    x = np.random.default_rng(11).laplace(0, 0.1, (8, 16)).astype(np.float32)
+    encoder = copy.deepcopy(quantizer)
+    symbols = encoder.encode(x)
+    state = json.loads(json.dumps(encoder.decode_state()))
+    decoder = from_spec(spec)
+    decoder.load_decode_state(state)
+    np.testing.assert_array_equal(decoder.decode(symbols), encoder(x))
+
+
+def test_from_spec_rejects_unknown_methods_and_parameters():
+    from edgequant.quantizers import from_spec
+
+    with pytest.raises(ValueError, match="unknown quantization method"):
+        from_spec({"method": "lloyd_max", "params": {}})
+    with pytest.raises(ValueError, match="bad parameters"):
+        from_spec({"method": "midtread", "params": {"levels": 4, "colour": "red"}})
+    with pytest.raises(ValueError, match="levels"):
+        from_spec({"method": "midtread", "params": {"levels": 1}})
+
+
+def test_pickle_and_deepcopy_keep_the_fitted_state(quantizer):
+    import copy
+    import pickle
+
+    x = np.random.default_rng(12).laplace(0, 0.1, (4, 32)).astype(np.float32)
+    symbols = quantizer.encode(x)
+    for clone in (pickle.loads(pickle.dumps(quantizer)), copy.deepcopy(quantizer)):
+        assert clone == quantizer
+        np.testing.assert_array_equal(clone.decode(symbols), quantizer.decode(symbols))

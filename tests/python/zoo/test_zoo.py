@@ -3,12 +3,11 @@
 import re
 
 import numpy as np
+import onnx  # noqa: E402
+import onnxruntime as ort  # noqa: E402
 import pytest
 
 from edgequant import zoo
-
-ort = pytest.importorskip("onnxruntime")
-onnx = pytest.importorskip("onnx")
 
 # The documented accuracies are measured on these same 540 images; allow for runtime
 # differences (another onnxruntime version or CPU) flipping a couple of borderline images.

@@ -1,0 +1,38 @@
+# edgequant: `make demo` and `make test` set everything up on a fresh machine (Debian packages,
+# a virtual environment in .venv, the C++ build) and then run.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+SOURCES := $(shell find cpp python -name '*.cpp' -o -name '*.h' -o -name '*.py' -o -name '*.onnx' -o -name '*.npz' -o -name 'CMakeLists.txt') pyproject.toml CMakeLists.txt
+OUT ?= out/demo
+
+.PHONY: setup demo test test-cpp test-python lint clean
+
+setup: $(VENV)/.installed
+
+$(VENV)/.installed: $(SOURCES)
+	bash scripts/install_system_deps.sh
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q "scikit-build-core>=0.10" "pybind11>=2.12" numpy
+	$(PY) -m pip install -q --no-build-isolation ".[test]"
+	touch $@
+
+demo: setup
+	$(VENV)/bin/edgequant demo --out $(OUT)
+
+test: test-cpp lint test-python
+
+test-cpp: setup
+	cmake -S . -B build/ctest -G Ninja -DEDGEQUANT_BUILD_TESTS=ON -DPython_EXECUTABLE=$(abspath $(PY)) >/dev/null
+	cmake --build build/ctest
+	ctest --test-dir build/ctest --output-on-failure -j2
+
+lint: setup
+	$(VENV)/bin/ruff check python tests benchmarks scripts
+
+test-python: setup
+	$(PY) -m pytest
+
+clean:
+	rm -rf build $(VENV) out

@@ -1,0 +1,138 @@
+// edgequant._engine: the inference engine's thin binding (its own extension, so edgequant._core
+// never loads oneDNN). Arrays are copied in and out; runs release the GIL.
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include "common/error.h"
+#include "runtime/engine.h"
+
+namespace py = pybind11;
+using namespace edgequant;
+using namespace edgequant::engine;
+
+namespace {
+
+Tensor to_tensor(const py::array& array, const std::string& name) {
+  Shape shape(array.shape(), array.shape() + array.ndim());
+  if (py::isinstance<py::array_t<float>>(array) && array.dtype().is(py::dtype::of<float>())) {
+    auto a = py::array_t<float, py::array::c_style>::ensure(array);
+    Tensor t = Tensor::zeros_f32(shape, name);
+    std::copy(a.data(), a.data() + a.size(), t.f());
+    return t;
+  }
+  if (array.dtype().is(py::dtype::of<int64_t>())) {
+    auto a = py::array_t<int64_t, py::array::c_style>::ensure(array);
+    Tensor t = Tensor::zeros_i64(shape, name);
+    std::copy(a.data(), a.data() + a.size(), t.i());
+    return t;
+  }
+  throw InvalidArgument("input '" + name + "' must be a float32 or int64 array");
+}
+
+py::array to_array(const Tensor& t) {
+  std::vector<py::ssize_t> shape(t.shape.begin(), t.shape.end());
+  if (t.dtype == DType::f32) {
+    py::array_t<float> out(shape);
+    std::copy(t.f(), t.f() + t.numel(), out.mutable_data());
+    return out;
+  }
+  py::array_t<int64_t> out(shape);
+  std::copy(t.i(), t.i() + t.numel(), out.mutable_data());
+  return out;
+}
+
+std::vector<Tensor> to_tensors(const std::vector<py::array>& arrays, const Engine& engine) {
+  std::vector<Tensor> tensors;
+  for (size_t k = 0; k < arrays.size(); ++k)
+    tensors.push_back(to_tensor(arrays[k], k < engine.inputs().size() ? engine.inputs()[k].name : "input"));
+  return tensors;
+}
+
+py::list to_list(const std::vector<Tensor>& tensors) {
+  py::list out;
+  for (const Tensor& t : tensors) out.append(to_array(t));
+  return out;
+}
+
+Mode mode_from(const std::string& name) {
+  if (name == "fp32") return Mode::f32;
+  if (name == "static") return Mode::int8_static;
+  if (name == "dynamic") return Mode::int8_dynamic;
+  throw InvalidArgument("mode must be 'fp32', 'static' or 'dynamic', got '" + name + "'");
+}
+
+py::list value_infos(const std::vector<ValueInfo>& infos) {
+  py::list out;
+  for (const ValueInfo& v : infos)
+    out.append(py::make_tuple(v.name, dtype_name(v.dtype), v.shape, v.was_float16));
+  return out;
+}
+
+}  // namespace
+
+PYBIND11_MODULE(_engine, m) {
+  m.doc() = "edgequant inference engine (private; use edgequant.Engine).";
+  static py::exception<CorruptData> corrupt(m, "CorruptDataError", PyExc_ValueError);
+  py::register_exception_translator([](std::exception_ptr error) {
+    try {
+      if (error) std::rethrow_exception(error);
+    } catch (const CorruptData& e) {
+      py::set_error(corrupt, e.what());
+    } catch (const InvalidArgument& e) {
+      py::set_error(PyExc_ValueError, e.what());
+    }
+  });
+  m.def("supported_ops", &supported_ops);
+  py::class_<Engine>(m, "Engine")
+      .def(py::init([](const std::string& path, const std::string& backend, int threads) {
+             EngineOptions o;
+             o.backend = backend;
+             o.threads = threads;
+             py::gil_scoped_release release;
+             return std::make_unique<Engine>(Engine::from_file(path, o));
+           }), py::arg("path"), py::arg("backend"), py::arg("threads"))
+      .def_static("from_bytes", [](const py::bytes& data, const std::string& backend, int threads) {
+             EngineOptions o;
+             o.backend = backend;
+             o.threads = threads;
+             std::string bytes = data;
+             py::gil_scoped_release release;
+             return std::make_unique<Engine>(Engine::from_bytes(bytes.data(), bytes.size(), o));
+           }, py::arg("data"), py::arg("backend"), py::arg("threads"))
+      .def_property_readonly("inputs", [](const Engine& e) { return value_infos(e.inputs()); })
+      .def_property_readonly("outputs", [](const Engine& e) { return value_infos(e.outputs()); })
+      .def_property_readonly("backend", &Engine::backend_name)
+      .def("run", [](Engine& e, const std::vector<py::array>& arrays) {
+             std::vector<Tensor> inputs = to_tensors(arrays, e), outputs;
+             {
+               py::gil_scoped_release release;
+               outputs = e.run(inputs);
+             }
+             return to_list(outputs);
+           }, py::arg("inputs"))
+      .def("run_capture", [](Engine& e, const std::vector<py::array>& arrays) {
+             std::vector<Tensor> inputs = to_tensors(arrays, e), outputs;
+             std::map<std::string, Tensor> captured;
+             {
+               py::gil_scoped_release release;
+               outputs = e.run(inputs, &captured);
+             }
+             py::dict d;
+             for (const auto& kv : captured) d[py::str(kv.first)] = to_array(kv.second);
+             return py::make_tuple(to_list(outputs), d);
+           }, py::arg("inputs"), "Outputs and the calibration tensors of this run.")
+      .def("quantizable_layers", &Engine::quantizable_layers)
+      .def("calibration_tensors", &Engine::calibration_tensors)
+      .def("set_activation_range", &Engine::set_activation_range, py::arg("tensor"), py::arg("min"), py::arg("max"))
+      .def("activation_quantization", &Engine::activation_quantization, py::arg("tensor"))
+      .def("set_mode", [](Engine& e, const std::string& mode) { e.set_mode(mode_from(mode)); }, py::arg("mode"))
+      .def("set_threads", &Engine::set_threads, py::arg("threads"))
+      .def("set_profiling", &Engine::set_profiling, py::arg("on"))
+      .def("reset_layer_times", &Engine::reset_layer_times)
+      .def("layer_times", [](const Engine& e) {
+        py::list out;
+        for (const LayerTime& t : e.layer_times()) out.append(py::make_tuple(t.name, t.op_type, t.seconds, t.calls));
+        return out;
+      });
+}

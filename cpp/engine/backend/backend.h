@@ -1,0 +1,77 @@
+// The compute backend interface. Ops own their shapes and attributes and ask a backend for a
+// kernel built once per input shape (the kernel caches whatever the backend prepares: primitives,
+// reordered weights, memory formats). Two implementations: `reference` (plain C++ loops written
+// from the ONNX definitions, the yardstick for tests) and `onednn` (x86-64). The portable INT8
+// kernels of a later ARM issue implement this same interface.
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <string>
+
+namespace edgequant::engine {
+
+// An elementwise activation applied to a kernel's output (oneDNN post-op, or a loop).
+struct Activation {
+  enum class Kind { none, relu, clip, swish } kind = Kind::none;
+  float lo = 0, hi = 0;  // clip bounds
+};
+float apply_activation(const Activation& act, float x);
+
+// Precision of a conv / dense kernel. int8: per-output-channel symmetric s8 weights (quantized
+// by the kernel from the float weights) and u8 asymmetric activations x = s·(q − z), either fixed
+// (static, from calibration) or computed from each input's min/max (dynamic). Outputs are float32.
+struct QuantConfig {
+  enum class Mode { f32, int8_static, int8_dynamic } mode = Mode::f32;
+  float scale = 1;         // static only
+  int32_t zero_point = 0;  // static only
+};
+
+// 2-D convolution geometry (a 1-D conv is a 2-D one with height 1). Weights [oc, ic/g, kh, kw].
+struct ConvGeometry {
+  int64_t n, ic, ih, iw, oc, oh, ow, kh, kw;
+  int64_t stride_h, stride_w, pad_top, pad_left, pad_bottom, pad_right, dilation_h, dilation_w, groups;
+};
+
+struct PoolGeometry {
+  enum class Kind { max, average } kind;
+  bool count_include_pad;
+  int64_t n, c, ih, iw, oh, ow, kh, kw, stride_h, stride_w, pad_top, pad_left, pad_bottom, pad_right;
+};
+
+class ConvKernel {
+ public:
+  virtual ~ConvKernel() = default;
+  virtual void run(const float* src, float* dst) = 0;  // NCHW in and out
+};
+
+// y[m, :] = act(x[m, :] · Wᵀ + b), W is [n, k].
+class DenseKernel {
+ public:
+  virtual ~DenseKernel() = default;
+  virtual void run(const float* src, float* dst) = 0;
+};
+
+class PoolKernel {
+ public:
+  virtual ~PoolKernel() = default;
+  virtual void run(const float* src, float* dst) = 0;  // NCHW in and out
+};
+
+class Backend {
+ public:
+  virtual ~Backend() = default;
+  virtual std::string name() const = 0;
+  virtual std::unique_ptr<ConvKernel> conv(const ConvGeometry& g, const float* weights, const float* bias,
+                                           const Activation& act, const QuantConfig& q) = 0;
+  virtual std::unique_ptr<DenseKernel> dense(int64_t m, int64_t k, int64_t n, const float* weights,
+                                             const float* bias, const Activation& act, const QuantConfig& q) = 0;
+  virtual std::unique_ptr<PoolKernel> pool(const PoolGeometry& g) = 0;
+  // Threads for the next runs on the calling thread; 0 = all cores.
+  virtual void set_threads(int threads) {}
+};
+
+std::unique_ptr<Backend> make_reference_backend();
+std::unique_ptr<Backend> make_onednn_backend();  // throws InvalidArgument where unavailable
+std::unique_ptr<Backend> make_backend(const std::string& name);  // "onednn" | "reference"
+
+}  // namespace edgequant::engine

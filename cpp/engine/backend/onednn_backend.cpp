@@ -1,0 +1,317 @@
+// The oneDNN backend (x86-64). Each kernel builds its primitive once per shape, lets oneDNN choose
+// the memory formats (format_tag::any), reorders the constant weights once, and keeps cached
+// reorder primitives and buffers for activations, which the graph keeps in plain NCHW. INT8
+// kernels quantize their input with a reorder that takes the activation scale / zero point as
+// run-time arguments, so one primitive serves static and dynamic quantization alike.
+#include <oneapi/dnnl/dnnl.hpp>
+
+#include <optional>
+#include <unordered_map>
+#include <vector>
+
+#include "backend/backend.h"
+#include "backend/int8_support.h"
+#include "common/error.h"
+
+extern "C" void omp_set_num_threads(int);  // libiomp5: the threading runtime of this oneDNN build
+extern "C" int omp_get_num_procs();
+
+namespace edgequant::engine {
+
+namespace {
+using dnnl::memory;
+using tag = memory::format_tag;
+using dt = memory::data_type;
+
+struct DnnlContext {
+  dnnl::engine eng{dnnl::engine::kind::cpu, 0};
+  mutable dnnl::stream strm{eng};  // handles: waiting on a stream does not change the context
+};
+
+dnnl::primitive_attr attr_with_activation(const Activation& act) {
+  dnnl::post_ops ops;
+  switch (act.kind) {
+    case Activation::Kind::relu: ops.append_eltwise(dnnl::algorithm::eltwise_relu, 0.f, 0.f); break;
+    case Activation::Kind::clip: ops.append_eltwise(dnnl::algorithm::eltwise_clip, act.lo, act.hi); break;
+    case Activation::Kind::swish: ops.append_eltwise(dnnl::algorithm::eltwise_swish, 1.f, 0.f); break;
+    default: break;
+  }
+  dnnl::primitive_attr attr;
+  attr.set_post_ops(ops);
+  return attr;
+}
+
+// Brings a plain float32 activation into the primitive's source layout: as is when the layouts
+// agree, else through a cached reorder; for INT8 through a quantizing reorder (u8, x / s + z).
+class SourceStage {
+ public:
+  SourceStage(const DnnlContext& ctx, const memory::desc& user, const memory::desc& wanted, const QuantConfig& q)
+      : ctx_(ctx), user_(user), q_(q) {
+    const bool int8 = q.mode != QuantConfig::Mode::f32;
+    needed_ = int8 || user != wanted;
+    if (!needed_) return;
+    dnnl::primitive_attr attr;
+    if (int8) {
+      attr.set_scales_mask(DNNL_ARG_DST, 0);
+      attr.set_zero_points_mask(DNNL_ARG_DST, 0);
+      scale_ = memory({{1}, dt::f32, tag::x}, ctx.eng);
+      zero_point_ = memory({{1}, dt::s32, tag::x}, ctx.eng);
+    }
+    staged_ = memory(wanted, ctx.eng);
+    reorder_ = dnnl::reorder(dnnl::reorder::primitive_desc(ctx.eng, user, ctx.eng, wanted, attr));
+  }
+
+  // Returns the memory to feed the primitive; sets the scale / zero point it was quantized with.
+  memory stage(const float* src, float& scale, int32_t& zero_point) {
+    memory user(user_, ctx_.eng, const_cast<float*>(src));
+    if (!needed_) return user;
+    if (q_.mode != QuantConfig::Mode::f32) {
+      quant::AffineParams p{q_.scale, q_.zero_point};
+      if (q_.mode == QuantConfig::Mode::int8_dynamic) {
+        float lo, hi;
+        range_of(src, static_cast<int64_t>(user_.get_size() / sizeof(float)), lo, hi);
+        p = activation_params(lo, hi);
+      }
+      scale = static_cast<float>(p.scale);
+      zero_point = p.zero_point;
+      *static_cast<float*>(scale_.get_data_handle()) = scale;
+      *static_cast<int32_t*>(zero_point_.get_data_handle()) = zero_point;
+    }
+    reorder_.execute(ctx_.strm, {{DNNL_ARG_FROM, user}, {DNNL_ARG_TO, staged_},
+                                 {DNNL_ARG_ATTR_SCALES | DNNL_ARG_DST, scale_},
+                                 {DNNL_ARG_ATTR_ZERO_POINTS | DNNL_ARG_DST, zero_point_}});
+    return staged_;
+  }
+
+ private:
+  const DnnlContext& ctx_;
+  memory::desc user_;
+  QuantConfig q_;
+  bool needed_ = false;
+  memory staged_, scale_, zero_point_;
+  dnnl::reorder reorder_;
+};
+
+// The primitive's output: written straight into the user's plain buffer when layouts agree, else
+// into a cached buffer and reordered out.
+class DestinationStage {
+ public:
+  DestinationStage(const DnnlContext& ctx, const memory::desc& user, const memory::desc& produced)
+      : ctx_(ctx), user_(user), needed_(user != produced) {
+    if (!needed_) return;
+    staged_ = memory(produced, ctx.eng);
+    reorder_ = dnnl::reorder(dnnl::reorder::primitive_desc(ctx.eng, produced, ctx.eng, user));
+  }
+  memory target(float* dst) { return needed_ ? staged_ : memory(user_, ctx_.eng, dst); }
+  void finish(float* dst) {
+    if (!needed_) return;
+    memory user(user_, ctx_.eng, dst);
+    reorder_.execute(ctx_.strm, staged_, user);
+  }
+
+ private:
+  const DnnlContext& ctx_;
+  memory::desc user_;
+  bool needed_;
+  memory staged_;
+  dnnl::reorder reorder_;
+};
+
+// Quantization arguments shared by conv and matmul: src scale / zero point, weight scales.
+struct Int8Arguments {
+  memory src_scale, src_zero_point, weight_scales;
+  void init(const DnnlContext& ctx, const std::vector<float>& scales) {
+    src_scale = memory({{1}, dt::f32, tag::x}, ctx.eng);
+    src_zero_point = memory({{1}, dt::s32, tag::x}, ctx.eng);
+    weight_scales = memory({{static_cast<int64_t>(scales.size())}, dt::f32, tag::x}, ctx.eng);
+    std::copy(scales.begin(), scales.end(), static_cast<float*>(weight_scales.get_data_handle()));
+  }
+  void add_to(std::unordered_map<int, memory>& args, float scale, int32_t zero_point) {
+    *static_cast<float*>(src_scale.get_data_handle()) = scale;
+    *static_cast<int32_t*>(src_zero_point.get_data_handle()) = zero_point;
+    args[DNNL_ARG_ATTR_SCALES | DNNL_ARG_SRC] = src_scale;
+    args[DNNL_ARG_ATTR_SCALES | DNNL_ARG_WEIGHTS] = weight_scales;
+    args[DNNL_ARG_ATTR_ZERO_POINTS | DNNL_ARG_SRC] = src_zero_point;
+  }
+};
+
+void add_int8_attributes(dnnl::primitive_attr& attr, int weight_mask) {
+  attr.set_scales_mask(DNNL_ARG_SRC, 0);
+  attr.set_scales_mask(DNNL_ARG_WEIGHTS, weight_mask);
+  attr.set_zero_points_mask(DNNL_ARG_SRC, 0);
+}
+
+// Constant weights, reordered once into the layout the primitive wants.
+memory prepare_weights(const DnnlContext& ctx, const memory::desc& plain, const void* data, const memory::desc& wanted) {
+  memory user(plain, ctx.eng, const_cast<void*>(data));
+  memory out(wanted, ctx.eng);
+  dnnl::reorder(user, out).execute(ctx.strm, user, out);
+  ctx.strm.wait();
+  return out;
+}
+
+class DnnlConv : public ConvKernel {
+ public:
+  DnnlConv(const DnnlContext& ctx, const ConvGeometry& g, const float* w, const float* b, const Activation& act,
+           const QuantConfig& q)
+      : ctx_(ctx), int8_(q.mode != QuantConfig::Mode::f32) {
+    const memory::dims src_dims{g.n, g.ic, g.ih, g.iw}, dst_dims{g.n, g.oc, g.oh, g.ow};
+    const bool grouped = g.groups > 1;
+    const memory::dims w_dims = grouped ? memory::dims{g.groups, g.oc / g.groups, g.ic / g.groups, g.kh, g.kw}
+                                        : memory::dims{g.oc, g.ic, g.kh, g.kw};
+    const tag w_plain = grouped ? tag::goihw : tag::oihw;
+    const dt src_type = int8_ ? dt::u8 : dt::f32, w_type = int8_ ? dt::s8 : dt::f32;
+    dnnl::primitive_attr attr = attr_with_activation(act);
+    if (int8_) add_int8_attributes(attr, grouped ? 0b11 : 0b1);
+    dnnl::convolution_forward::primitive_desc pd(
+        ctx.eng, dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct,
+        memory::desc(src_dims, src_type, tag::any), memory::desc(w_dims, w_type, tag::any),
+        memory::desc({g.oc}, dt::f32, tag::x), memory::desc(dst_dims, dt::f32, tag::any),
+        {g.stride_h, g.stride_w}, {g.dilation_h - 1, g.dilation_w - 1}, {g.pad_top, g.pad_left},
+        {g.pad_bottom, g.pad_right}, attr);
+    prim_ = dnnl::convolution_forward(pd);
+    const int64_t per_oc = g.ic / g.groups * g.kh * g.kw;
+    if (int8_) {
+      QuantizedWeights qw = quantize_weights(w, g.oc, per_oc);
+      weights_ = prepare_weights(ctx, memory::desc(w_dims, dt::s8, w_plain), qw.values.data(), pd.weights_desc());
+      int8_args_.init(ctx, qw.scales);
+    } else {
+      weights_ = prepare_weights(ctx, memory::desc(w_dims, dt::f32, w_plain), w, pd.weights_desc());
+    }
+    bias_ = memory(pd.bias_desc(), ctx.eng);
+    float* bias = static_cast<float*>(bias_.get_data_handle());
+    for (int64_t c = 0; c < g.oc; ++c) bias[c] = b ? b[c] : 0.f;
+    src_.emplace(ctx, memory::desc(src_dims, dt::f32, tag::nchw), pd.src_desc(), q);
+    dst_.emplace(ctx, memory::desc(dst_dims, dt::f32, tag::nchw), pd.dst_desc());
+  }
+
+  void run(const float* src, float* dst) override {
+    float scale = 1;
+    int32_t zero_point = 0;
+    std::unordered_map<int, memory> args{{DNNL_ARG_SRC, src_->stage(src, scale, zero_point)},
+                                         {DNNL_ARG_WEIGHTS, weights_}, {DNNL_ARG_BIAS, bias_},
+                                         {DNNL_ARG_DST, dst_->target(dst)}};
+    if (int8_) int8_args_.add_to(args, scale, zero_point);
+    prim_.execute(ctx_.strm, args);
+    dst_->finish(dst);
+    ctx_.strm.wait();
+  }
+
+ private:
+  const DnnlContext& ctx_;
+  bool int8_;
+  dnnl::convolution_forward prim_;
+  memory weights_, bias_;
+  Int8Arguments int8_args_;
+  std::optional<SourceStage> src_;
+  std::optional<DestinationStage> dst_;
+};
+
+class DnnlDense : public DenseKernel {
+ public:
+  DnnlDense(const DnnlContext& ctx, int64_t m, int64_t k, int64_t n, const float* w, const float* b,
+            const Activation& act, const QuantConfig& q)
+      : ctx_(ctx), int8_(q.mode != QuantConfig::Mode::f32) {
+    dnnl::primitive_attr attr = attr_with_activation(act);
+    if (int8_) add_int8_attributes(attr, 0b10);  // one scale per column n of the [k, n] weights
+    const dt src_type = int8_ ? dt::u8 : dt::f32, w_type = int8_ ? dt::s8 : dt::f32;
+    dnnl::matmul::primitive_desc pd(ctx.eng, memory::desc({m, k}, src_type, tag::ab),
+                                    memory::desc({k, n}, w_type, tag::any), memory::desc({1, n}, dt::f32, tag::ab),
+                                    memory::desc({m, n}, dt::f32, tag::ab), attr);
+    prim_ = dnnl::matmul(pd);
+    // Our weights are [n, k] row-major: the [k, n] matrix in column-major ("ba") order.
+    if (int8_) {
+      QuantizedWeights qw = quantize_weights(w, n, k);
+      weights_ = prepare_weights(ctx, memory::desc({k, n}, dt::s8, tag::ba), qw.values.data(), pd.weights_desc());
+      int8_args_.init(ctx, qw.scales);
+    } else {
+      weights_ = prepare_weights(ctx, memory::desc({k, n}, dt::f32, tag::ba), w, pd.weights_desc());
+    }
+    bias_ = memory(pd.bias_desc(), ctx.eng);
+    float* bias = static_cast<float*>(bias_.get_data_handle());
+    for (int64_t c = 0; c < n; ++c) bias[c] = b ? b[c] : 0.f;
+    src_.emplace(ctx, memory::desc({m, k}, dt::f32, tag::ab), pd.src_desc(), q);
+    dst_desc_ = pd.dst_desc();
+  }
+
+  void run(const float* src, float* dst) override {
+    float scale = 1;
+    int32_t zero_point = 0;
+    std::unordered_map<int, memory> args{{DNNL_ARG_SRC, src_->stage(src, scale, zero_point)},
+                                         {DNNL_ARG_WEIGHTS, weights_}, {DNNL_ARG_BIAS, bias_},
+                                         {DNNL_ARG_DST, memory(dst_desc_, ctx_.eng, dst)}};
+    if (int8_) int8_args_.add_to(args, scale, zero_point);
+    prim_.execute(ctx_.strm, args);
+    ctx_.strm.wait();
+  }
+
+ private:
+  const DnnlContext& ctx_;
+  bool int8_;
+  dnnl::matmul prim_;
+  memory weights_, bias_;
+  memory::desc dst_desc_;
+  Int8Arguments int8_args_;
+  std::optional<SourceStage> src_;
+};
+
+class DnnlPool : public PoolKernel {
+ public:
+  DnnlPool(const DnnlContext& ctx, const PoolGeometry& g) : ctx_(ctx) {
+    const auto algorithm = g.kind == PoolGeometry::Kind::max ? dnnl::algorithm::pooling_max
+                           : g.count_include_pad          ? dnnl::algorithm::pooling_avg_include_padding
+                                                          : dnnl::algorithm::pooling_avg_exclude_padding;
+    src_desc_ = memory::desc({g.n, g.c, g.ih, g.iw}, dt::f32, tag::nchw);
+    dst_desc_ = memory::desc({g.n, g.c, g.oh, g.ow}, dt::f32, tag::nchw);
+    dnnl::pooling_forward::primitive_desc pd(ctx.eng, dnnl::prop_kind::forward_inference, algorithm, src_desc_,
+                                             dst_desc_, {g.stride_h, g.stride_w}, {g.kh, g.kw}, {0, 0},
+                                             {g.pad_top, g.pad_left}, {g.pad_bottom, g.pad_right});
+    prim_ = dnnl::pooling_forward(pd);
+  }
+  void run(const float* src, float* dst) override {
+    prim_.execute(ctx_.strm, {{DNNL_ARG_SRC, memory(src_desc_, ctx_.eng, const_cast<float*>(src))},
+                              {DNNL_ARG_DST, memory(dst_desc_, ctx_.eng, dst)}});
+    ctx_.strm.wait();
+  }
+
+ private:
+  const DnnlContext& ctx_;
+  memory::desc src_desc_, dst_desc_;
+  dnnl::pooling_forward prim_;
+};
+
+// oneDNN reports unsupported configurations as dnnl::error; the engine speaks InvalidArgument.
+template <class F>
+auto translate_errors(const char* what, F&& make) {
+  try {
+    return make();
+  } catch (const dnnl::error& e) {
+    throw InvalidArgument(std::string("oneDNN could not build a ") + what + " primitive: " + e.what());
+  }
+}
+
+class OnednnBackend : public Backend {
+ public:
+  std::string name() const override { return "onednn"; }
+  std::unique_ptr<ConvKernel> conv(const ConvGeometry& g, const float* w, const float* b, const Activation& act,
+                                   const QuantConfig& q) override {
+    return translate_errors("convolution", [&] { return std::unique_ptr<ConvKernel>(new DnnlConv(ctx_, g, w, b, act, q)); });
+  }
+  std::unique_ptr<DenseKernel> dense(int64_t m, int64_t k, int64_t n, const float* w, const float* b,
+                                     const Activation& act, const QuantConfig& q) override {
+    return translate_errors("matmul", [&] { return std::unique_ptr<DenseKernel>(new DnnlDense(ctx_, m, k, n, w, b, act, q)); });
+  }
+  std::unique_ptr<PoolKernel> pool(const PoolGeometry& g) override {
+    return translate_errors("pooling", [&] { return std::unique_ptr<PoolKernel>(new DnnlPool(ctx_, g)); });
+  }
+  void set_threads(int threads) override { omp_set_num_threads(threads > 0 ? threads : omp_get_num_procs()); }
+
+ private:
+  DnnlContext ctx_;
+};
+
+}  // namespace
+
+std::unique_ptr<Backend> make_onednn_backend() { return std::make_unique<OnednnBackend>(); }
+
+}  // namespace edgequant::engine

@@ -1,0 +1,57 @@
+// The engine's graph IR: what the ONNX loader produces and the passes rewrite. Nodes are kept in
+// topological order (the loader checks it); values are named as in ONNX.
+#pragma once
+#include <map>
+#include <string>
+#include <vector>
+
+#include "graph/tensor.h"
+
+namespace edgequant::engine {
+
+struct Attribute {
+  enum class Kind { none, i, f, s, ints, floats, tensor } kind = Kind::none;
+  int64_t i = 0;
+  float f = 0;
+  std::string s;
+  std::vector<int64_t> ints;
+  std::vector<float> floats;
+  Tensor tensor;
+};
+
+struct Node {
+  std::string name;     // never empty: the loader names unnamed nodes "<op_type>_<index>"
+  std::string op_type;
+  std::vector<std::string> inputs;   // "" marks an omitted optional input
+  std::vector<std::string> outputs;
+  std::map<std::string, Attribute> attributes;
+
+  bool has(const std::string& key) const { return attributes.count(key) != 0; }
+  int64_t attr_i(const std::string& key, int64_t fallback) const;
+  float attr_f(const std::string& key, float fallback) const;
+  std::string attr_s(const std::string& key, const std::string& fallback) const;
+  std::vector<int64_t> attr_ints(const std::string& key, std::vector<int64_t> fallback = {}) const;
+  // "Conv 'conv1'": how errors name a node.
+  std::string describe() const { return op_type + " node '" + name + "'"; }
+};
+
+struct ValueInfo {
+  std::string name;
+  DType dtype = DType::f32;
+  bool was_float16 = false;  // the model declared float16: the engine computes in float32
+  Shape shape;               // -1 for a symbolic / unknown dim
+};
+
+struct Graph {
+  std::vector<ValueInfo> inputs;   // graph inputs that are not initializers
+  std::vector<ValueInfo> outputs;
+  std::map<std::string, Tensor> initializers;
+  std::vector<Node> nodes;
+  int64_t opset = 0;
+
+  bool is_constant(const std::string& value) const { return initializers.count(value) != 0; }
+  // Number of nodes reading `value` (+1 if it is a graph output).
+  int consumers(const std::string& value) const;
+};
+
+}  // namespace edgequant::engine

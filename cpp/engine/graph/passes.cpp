@@ -1,0 +1,144 @@
+#include "graph/passes.h"
+
+#include <cmath>
+#include <limits>
+
+namespace edgequant::engine {
+
+namespace {
+
+// Index of the node producing `value`, or -1.
+int producer(const Graph& graph, const std::string& value) {
+  for (size_t k = 0; k < graph.nodes.size(); ++k)
+    for (const std::string& out : graph.nodes[k].outputs)
+      if (out == value) return static_cast<int>(k);
+  return -1;
+}
+
+bool single_reader(const Graph& graph, const std::string& value) { return graph.consumers(value) == 1; }
+
+bool constant_f32(const Graph& graph, const std::string& name) {
+  return !name.empty() && graph.is_constant(name) && graph.initializers.at(name).dtype == DType::f32;
+}
+
+void erase_nodes(Graph& graph, std::vector<bool>& dead) {
+  std::vector<Node> kept;
+  for (size_t k = 0; k < graph.nodes.size(); ++k)
+    if (!dead[k]) kept.push_back(std::move(graph.nodes[k]));
+  graph.nodes = std::move(kept);
+}
+
+}  // namespace
+
+int fold_batch_norms(Graph& graph) {
+  std::vector<bool> dead(graph.nodes.size(), false);
+  int folded = 0;
+  for (size_t k = 0; k < graph.nodes.size(); ++k) {
+    Node& bn = graph.nodes[k];
+    if (bn.op_type != "BatchNormalization" || bn.inputs.size() != 5 || bn.outputs.size() != 1) continue;
+    const int c = producer(graph, bn.inputs[0]);
+    if (c < 0 || graph.nodes[c].op_type != "Conv" || !single_reader(graph, bn.inputs[0])) continue;
+    Node& conv = graph.nodes[c];
+    bool constants = constant_f32(graph, conv.inputs[1]);
+    for (int p = 1; p < 5; ++p) constants = constants && constant_f32(graph, bn.inputs[p]);
+    if (!constants || (conv.inputs.size() == 3 && !conv.inputs[2].empty() && !constant_f32(graph, conv.inputs[2]))) continue;
+    const Tensor& w = graph.initializers.at(conv.inputs[1]);
+    const int64_t oc = w.shape.empty() ? 0 : w.shape[0];
+    const Tensor *gamma = &graph.initializers.at(bn.inputs[1]), *beta = &graph.initializers.at(bn.inputs[2]),
+                 *mean = &graph.initializers.at(bn.inputs[3]), *var = &graph.initializers.at(bn.inputs[4]);
+    if (gamma->numel() != oc || beta->numel() != oc || mean->numel() != oc || var->numel() != oc || oc == 0) continue;
+    const float eps = bn.attr_f("epsilon", 1e-5f);
+    Tensor new_w = Tensor::zeros_f32(w.shape), new_b = Tensor::zeros_f32({oc});
+    const int64_t per_oc = w.numel() / oc;
+    const bool has_bias = conv.inputs.size() == 3 && !conv.inputs[2].empty();
+    for (int64_t o = 0; o < oc; ++o) {
+      const float a = gamma->f()[o] / std::sqrt(var->f()[o] + eps);
+      for (int64_t i = 0; i < per_oc; ++i) new_w.f()[o * per_oc + i] = w.f()[o * per_oc + i] * a;
+      const float b = has_bias ? graph.initializers.at(conv.inputs[2]).f()[o] : 0.f;
+      new_b.f()[o] = (b - mean->f()[o]) * a + beta->f()[o];
+    }
+    const std::string w_name = conv.name + "/bn_folded_weight", b_name = conv.name + "/bn_folded_bias";
+    graph.initializers[w_name] = new_w;
+    graph.initializers[b_name] = new_b;
+    conv.inputs.resize(3);
+    conv.inputs[1] = w_name;
+    conv.inputs[2] = b_name;
+    conv.outputs[0] = bn.outputs[0];
+    dead[k] = true;
+    ++folded;
+  }
+  erase_nodes(graph, dead);
+  return folded;
+}
+
+int fuse_activations(Graph& graph) {
+  std::vector<bool> dead(graph.nodes.size(), false);
+  int fused = 0;
+  auto fusable_producer = [&](const std::string& value) -> int {
+    const int p = producer(graph, value);
+    if (p < 0 || dead[p] || !single_reader(graph, value)) return -1;
+    const Node& n = graph.nodes[p];
+    if (n.has("_activation")) return -1;
+    if (n.op_type == "Conv" || n.op_type == "Gemm") return p;
+    if (n.op_type == "MatMul" && graph.is_constant(n.inputs[1])) return p;
+    return -1;
+  };
+  for (size_t k = 0; k < graph.nodes.size(); ++k) {
+    Node& act = graph.nodes[k];
+    if (act.inputs.empty() || act.outputs.size() != 1) continue;
+    Attribute kind;
+    kind.kind = Attribute::Kind::s;
+    int p = -1;
+    Node* sigmoid_to_drop = nullptr;
+    size_t sigmoid_index = 0;
+    if (act.op_type == "Relu") {
+      p = fusable_producer(act.inputs[0]);
+      kind.s = "relu";
+    } else if (act.op_type == "Clip") {
+      float lo = act.attr_f("min", -std::numeric_limits<float>::infinity());
+      float hi = act.attr_f("max", std::numeric_limits<float>::infinity());
+      bool constant_bounds = true;
+      for (size_t i = 1; i < act.inputs.size() && i < 3; ++i) {
+        if (act.inputs[i].empty()) continue;
+        constant_bounds = constant_bounds && graph.is_constant(act.inputs[i]) &&
+                          graph.initializers.at(act.inputs[i]).numel() == 1;
+        if (constant_bounds) (i == 1 ? lo : hi) = graph.initializers.at(act.inputs[i]).as_f32()[0];
+      }
+      if (!constant_bounds) continue;
+      p = fusable_producer(act.inputs[0]);
+      kind.s = "clip";
+      if (p >= 0) {
+        Attribute a, b;
+        a.kind = b.kind = Attribute::Kind::f;
+        a.f = lo;
+        b.f = hi;
+        graph.nodes[p].attributes["_clip_lo"] = a;
+        graph.nodes[p].attributes["_clip_hi"] = b;
+      }
+    } else if (act.op_type == "Mul" && act.inputs.size() == 2) {
+      // SiLU: Mul(x, Sigmoid(x)) where x comes from a Conv; x is read twice (Sigmoid and Mul).
+      for (int side = 0; side < 2 && p < 0; ++side) {
+        const int s = producer(graph, act.inputs[side]);
+        if (s < 0 || dead[s] || graph.nodes[s].op_type != "Sigmoid") continue;
+        if (graph.nodes[s].inputs[0] != act.inputs[1 - side] || !single_reader(graph, act.inputs[side])) continue;
+        const int c = producer(graph, act.inputs[1 - side]);
+        if (c < 0 || dead[c] || graph.consumers(act.inputs[1 - side]) != 2 || graph.nodes[c].has("_activation")) continue;
+        if (graph.nodes[c].op_type != "Conv") continue;
+        p = c;
+        sigmoid_to_drop = &graph.nodes[s];
+        sigmoid_index = static_cast<size_t>(s);
+      }
+      kind.s = "swish";
+    }
+    if (p < 0) continue;
+    graph.nodes[p].attributes["_activation"] = kind;
+    graph.nodes[p].outputs[0] = act.outputs[0];
+    dead[k] = true;
+    if (sigmoid_to_drop) dead[sigmoid_index] = true;
+    ++fused;
+  }
+  erase_nodes(graph, dead);
+  return fused;
+}
+
+}  // namespace edgequant::engine

@@ -1,0 +1,44 @@
+// A tensor of the engine: dense, row-major, float32 or int64 (int64 carries shapes and indices;
+// every other ONNX float type is upcast to float32 at load time). Data is shared, so Reshape,
+// Identity and Flatten are free.
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace edgequant::engine {
+
+enum class DType { f32, i64 };
+const char* dtype_name(DType dtype);
+
+using Shape = std::vector<int64_t>;
+
+// Product of dims; throws InvalidArgument(context ...) on a negative dim or on overflow.
+int64_t checked_numel(const Shape& shape, const std::string& context);
+std::string shape_string(const Shape& shape);
+
+struct Tensor {
+  DType dtype = DType::f32;
+  Shape shape;
+  std::shared_ptr<std::vector<float>> f32;
+  std::shared_ptr<std::vector<int64_t>> i64;
+
+  static Tensor zeros_f32(const Shape& shape, const std::string& context = "tensor");
+  static Tensor zeros_i64(const Shape& shape, const std::string& context = "tensor");
+  static Tensor from_i64(std::vector<int64_t> values);  // 1-D
+
+  int64_t numel() const;
+  int rank() const { return static_cast<int>(shape.size()); }
+  float* f() { return f32->data(); }
+  const float* f() const { return f32->data(); }
+  int64_t* i() { return i64->data(); }
+  const int64_t* i() const { return i64->data(); }
+  // Same data, another shape of the same element count.
+  Tensor reshaped(const Shape& new_shape) const;
+  // Values as int64 whatever the dtype (shape-like inputs: Reshape, Slice, Resize ...).
+  std::vector<int64_t> as_i64() const;
+  std::vector<float> as_f32() const;
+};
+
+}  // namespace edgequant::engine

@@ -1,0 +1,253 @@
+#include "onnx/loader.h"
+
+#include <cstring>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include "common/error.h"
+#include "onnx/float16.h"
+#include "onnx/onnx.pb.h"
+
+namespace edgequant::engine {
+
+namespace {
+
+// ONNX TensorProto.DataType codes.
+enum : int { kFloat = 1, kUint8 = 2, kInt8 = 3, kInt32 = 6, kInt64 = 7, kBool = 9, kFloat16 = 10,
+             kDouble = 11, kBfloat16 = 16 };
+
+size_t element_bytes(int type) {
+  switch (type) {
+    case kFloat: case kInt32: return 4;
+    case kInt64: case kDouble: return 8;
+    case kFloat16: case kBfloat16: return 2;
+    case kUint8: case kInt8: case kBool: return 1;
+    default: return 0;
+  }
+}
+
+bool is_float_type(int type) {
+  return type == kFloat || type == kFloat16 || type == kDouble || type == kBfloat16;
+}
+
+template <class T>
+T read_raw(const std::string& raw, size_t k) {
+  T v;
+  std::memcpy(&v, raw.data() + k * sizeof(T), sizeof(T));
+  return v;
+}
+
+// Converts one TensorProto to a float32 or int64 tensor; `context` names its owner in errors.
+Tensor convert_tensor(const onnx::TensorProto& proto, const std::string& context) {
+  const int type = proto.data_type();
+  require(element_bytes(type) != 0, context + ": tensor data type " + std::to_string(type) + " is not supported");
+  require(proto.data_location() != onnx::TensorProto::EXTERNAL,
+          context + ": tensors in external data files are not supported by the native loader");
+  Shape shape(proto.dims().begin(), proto.dims().end());
+  const int64_t n = checked_numel(shape, context);
+  const bool to_float = is_float_type(type);
+  Tensor t = to_float ? Tensor::zeros_f32(shape, context) : Tensor::zeros_i64(shape, context);
+  auto put = [&](int64_t k, double v) {
+    if (to_float) t.f()[k] = static_cast<float>(v);
+    else t.i()[k] = static_cast<int64_t>(v);
+  };
+  if (proto.has_raw_data()) {
+    const std::string& raw = proto.raw_data();
+    if (raw.size() != static_cast<size_t>(n) * element_bytes(type))
+      throw CorruptData(context + ": raw_data holds " + std::to_string(raw.size()) + " bytes, shape " +
+                        shape_string(shape) + " needs " + std::to_string(n * element_bytes(type)));
+    for (int64_t k = 0; k < n; ++k) {
+      switch (type) {
+        case kFloat: t.f()[k] = read_raw<float>(raw, k); break;
+        case kDouble: put(k, read_raw<double>(raw, k)); break;
+        case kFloat16: t.f()[k] = half_to_float(read_raw<uint16_t>(raw, k)); break;
+        case kBfloat16: t.f()[k] = bfloat16_to_float(read_raw<uint16_t>(raw, k)); break;
+        case kInt64: t.i()[k] = read_raw<int64_t>(raw, k); break;
+        case kInt32: t.i()[k] = read_raw<int32_t>(raw, k); break;
+        case kInt8: t.i()[k] = read_raw<int8_t>(raw, k); break;
+        case kUint8: case kBool: t.i()[k] = read_raw<uint8_t>(raw, k); break;
+      }
+    }
+    return t;
+  }
+  // Typed repeated fields: float_data (float), int32_data (int32, int8, uint8, bool and the
+  // 16-bit floats as bit patterns), int64_data, double_data.
+  int64_t available = 0;
+  switch (type) {
+    case kFloat: available = proto.float_data_size(); break;
+    case kDouble: available = proto.double_data_size(); break;
+    case kInt64: available = proto.int64_data_size(); break;
+    default: available = proto.int32_data_size(); break;
+  }
+  if (available != n)
+    throw CorruptData(context + ": tensor holds " + std::to_string(available) + " values, shape " +
+                      shape_string(shape) + " needs " + std::to_string(n));
+  for (int64_t k = 0; k < n; ++k) {
+    switch (type) {
+      case kFloat: t.f()[k] = proto.float_data(static_cast<int>(k)); break;
+      case kDouble: put(k, proto.double_data(static_cast<int>(k))); break;
+      case kInt64: t.i()[k] = proto.int64_data(static_cast<int>(k)); break;
+      case kFloat16: t.f()[k] = half_to_float(static_cast<uint16_t>(proto.int32_data(static_cast<int>(k)))); break;
+      case kBfloat16: t.f()[k] = bfloat16_to_float(static_cast<uint16_t>(proto.int32_data(static_cast<int>(k)))); break;
+      default: t.i()[k] = proto.int32_data(static_cast<int>(k)); break;
+    }
+  }
+  return t;
+}
+
+Attribute convert_attribute(const onnx::AttributeProto& proto, const std::string& context) {
+  Attribute a;
+  switch (proto.type()) {
+    case onnx::AttributeProto::INT: a.kind = Attribute::Kind::i; a.i = proto.i(); break;
+    case onnx::AttributeProto::FLOAT: a.kind = Attribute::Kind::f; a.f = proto.f(); break;
+    case onnx::AttributeProto::STRING: a.kind = Attribute::Kind::s; a.s = proto.s(); break;
+    case onnx::AttributeProto::INTS:
+      a.kind = Attribute::Kind::ints;
+      a.ints.assign(proto.ints().begin(), proto.ints().end());
+      break;
+    case onnx::AttributeProto::FLOATS:
+      a.kind = Attribute::Kind::floats;
+      a.floats.assign(proto.floats().begin(), proto.floats().end());
+      break;
+    case onnx::AttributeProto::TENSOR:
+      a.kind = Attribute::Kind::tensor;
+      a.tensor = convert_tensor(proto.t(), context + " attribute '" + proto.name() + "'");
+      break;
+    default:
+      throw InvalidArgument(context + ": attribute '" + proto.name() + "' of type " +
+                            std::to_string(proto.type()) + " is not supported (subgraphs, strings lists)");
+  }
+  return a;
+}
+
+ValueInfo convert_value_info(const onnx::ValueInfoProto& proto) {
+  ValueInfo info;
+  info.name = proto.name();
+  const auto& type = proto.type().tensor_type();
+  const int elem = type.elem_type();
+  require(is_float_type(elem) || elem == kInt64 || elem == kInt32,
+          "graph input/output '" + info.name + "' has element type " + std::to_string(elem) +
+              " (supported: float, float16, double, bfloat16, int64, int32)");
+  info.dtype = is_float_type(elem) ? DType::f32 : DType::i64;
+  info.was_float16 = elem == kFloat16;
+  for (const auto& dim : type.shape().dim()) info.shape.push_back(dim.has_dim_value() ? dim.dim_value() : -1);
+  return info;
+}
+
+// Constant nodes become initializers; the rest must be sorted topologically and read only values
+// that exist.
+void sort_and_check(Graph& graph) {
+  std::set<std::string> defined;
+  for (const ValueInfo& in : graph.inputs) defined.insert(in.name);
+  for (const auto& kv : graph.initializers) defined.insert(kv.first);
+  std::vector<Node> pending = std::move(graph.nodes), sorted;
+  sorted.reserve(pending.size());
+  while (!pending.empty()) {
+    std::vector<Node> blocked;
+    for (Node& node : pending) {
+      bool ready = true;
+      for (const std::string& in : node.inputs) ready = ready && (in.empty() || defined.count(in));
+      if (!ready) {
+        blocked.push_back(std::move(node));
+        continue;
+      }
+      for (const std::string& out : node.outputs) {
+        if (out.empty()) continue;
+        if (defined.count(out)) throw CorruptData(node.describe() + ": output '" + out + "' is defined twice");
+        defined.insert(out);
+      }
+      sorted.push_back(std::move(node));
+    }
+    if (blocked.size() == pending.size()) {
+      const Node& node = blocked.front();
+      for (const std::string& in : node.inputs)
+        if (!in.empty() && !defined.count(in))
+          throw CorruptData(node.describe() + ": input '" + in + "' is never produced (or the graph has a cycle)");
+    }
+    pending = std::move(blocked);
+  }
+  graph.nodes = std::move(sorted);
+  for (const ValueInfo& out : graph.outputs)
+    if (!defined.count(out.name)) throw CorruptData("graph output '" + out.name + "' is never produced");
+}
+
+void constant_to_initializer(const Node& node, Graph& graph) {
+  require(node.outputs.size() == 1 && node.inputs.empty(), node.describe() + ": a Constant has no inputs and one output");
+  Tensor value;
+  if (node.has("value")) {
+    const Attribute& a = node.attributes.at("value");
+    require(a.kind == Attribute::Kind::tensor, node.describe() + ": 'value' must be a tensor");
+    value = a.tensor;
+  } else if (node.has("value_float")) {
+    value = Tensor::zeros_f32({});
+    value.f()[0] = node.attr_f("value_float", 0);
+  } else if (node.has("value_floats")) {
+    const auto& v = node.attributes.at("value_floats").floats;
+    value = Tensor::zeros_f32({static_cast<int64_t>(v.size())});
+    std::copy(v.begin(), v.end(), value.f());
+  } else if (node.has("value_int")) {
+    value = Tensor::from_i64({node.attr_i("value_int", 0)});
+    value.shape = {};
+  } else if (node.has("value_ints")) {
+    value = Tensor::from_i64(node.attr_ints("value_ints"));
+  } else {
+    throw InvalidArgument(node.describe() + ": only value / value_float(s) / value_int(s) constants are supported");
+  }
+  graph.initializers[node.outputs[0]] = value;
+}
+
+}  // namespace
+
+Graph load_onnx_bytes(const void* data, size_t size) {
+  require(data != nullptr || size == 0, "load_onnx_bytes: null buffer");
+  require(size <= static_cast<size_t>(INT32_MAX), "ONNX model larger than 2 GiB: use external data (not supported)");
+  onnx::ModelProto model;
+  if (size == 0 || !model.ParseFromArray(data, static_cast<int>(size)))
+    throw CorruptData("not a valid ONNX model: the protobuf does not parse (truncated or corrupted file?)");
+  if (!model.has_graph()) throw CorruptData("ONNX model has no graph");
+  Graph graph;
+  for (const auto& opset : model.opset_import())
+    if (opset.domain().empty() || opset.domain() == "ai.onnx") graph.opset = opset.version();
+  const onnx::GraphProto& g = model.graph();
+  std::set<std::string> initializer_names;
+  for (const auto& init : g.initializer()) {
+    require(!init.name().empty(), "an initializer has no name");
+    graph.initializers[init.name()] = convert_tensor(init, "initializer '" + init.name() + "'");
+    initializer_names.insert(init.name());
+  }
+  for (const auto& in : g.input())
+    if (!initializer_names.count(in.name())) graph.inputs.push_back(convert_value_info(in));
+  for (const auto& out : g.output()) graph.outputs.push_back(convert_value_info(out));
+  require(!graph.outputs.empty(), "ONNX graph has no outputs");
+  int index = 0;
+  for (const auto& n : g.node()) {
+    Node node;
+    node.op_type = n.op_type();
+    node.name = n.name().empty() ? n.op_type() + "_" + std::to_string(index) : n.name();
+    ++index;
+    if (!n.domain().empty() && n.domain() != "ai.onnx")
+      throw InvalidArgument(node.describe() + ": operator domain '" + n.domain() + "' is not supported");
+    node.inputs.assign(n.input().begin(), n.input().end());
+    node.outputs.assign(n.output().begin(), n.output().end());
+    for (const auto& attr : n.attribute()) node.attributes[attr.name()] = convert_attribute(attr, node.describe());
+    if (node.op_type == "Constant") {
+      constant_to_initializer(node, graph);
+      continue;
+    }
+    graph.nodes.push_back(std::move(node));
+  }
+  sort_and_check(graph);
+  return graph;
+}
+
+Graph load_onnx_file(const std::string& path) {
+  std::ifstream file(path, std::ios::binary);
+  if (!file) throw InvalidArgument("cannot open ONNX model '" + path + "'");
+  std::stringstream buffer;
+  buffer << file.rdbuf();
+  const std::string bytes = buffer.str();
+  return load_onnx_bytes(bytes.data(), bytes.size());
+}
+
+}  // namespace edgequant::engine

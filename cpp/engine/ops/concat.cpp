@@ -1,0 +1,48 @@
+// Concat along one axis: each input contributes a contiguous block per outer index.
+#include "ops/layout.h"
+#include "ops/op.h"
+
+namespace edgequant::engine {
+namespace {
+
+class Concat : public Op {
+ public:
+  explicit Concat(const Node& node) : Op(node) {
+    check(!node.inputs.empty() && node.outputs.size() == 1, "expects inputs and 1 output");
+    check(node.has("axis"), "axis is required");
+    axis_attr_ = node.attr_i("axis", 0);
+  }
+  void run(RunContext&, const std::vector<const Tensor*>& inputs, std::vector<Tensor>& outputs) override {
+    const Tensor& first = input(inputs, 0);
+    const int axis = axis_of(axis_attr_, first.rank());
+    Shape out = first.shape;
+    out[axis] = 0;
+    for (size_t k = 0; k < inputs.size(); ++k) {
+      const Tensor& t = input(inputs, k);
+      check(t.dtype == first.dtype && t.rank() == first.rank(), "inputs differ in type or rank");
+      for (int d = 0; d < t.rank(); ++d)
+        check(d == axis || t.shape[d] == first.shape[d],
+              "input shapes " + shape_string(first.shape) + " and " + shape_string(t.shape) + " disagree off the axis");
+      out[axis] += t.shape[axis];
+    }
+    outputs[0] = empty_like(first.dtype, out, node_.describe());
+    const size_t es = element_size(first);
+    const int64_t outer = span(out, 0, axis), out_row = span(out, axis, out.size()) * es;
+    int64_t offset = 0;
+    for (const Tensor* t : inputs) {
+      const int64_t row = span(t->shape, axis, t->shape.size()) * es;
+      for (int64_t o = 0; o < outer; ++o)
+        std::memcpy(raw_data(outputs[0]) + o * out_row + offset, raw_data(*t) + o * row, row);
+      offset += row;
+    }
+  }
+
+ private:
+  int64_t axis_attr_;
+};
+
+}  // namespace
+
+std::unique_ptr<Op> make_concat(const Node& node, const Graph&) { return std::make_unique<Concat>(node); }
+
+}  // namespace edgequant::engine

@@ -1,0 +1,116 @@
+// Conv (1-D and 2-D; groups, dilations, pads, strides, auto_pad), with whatever the graph passes
+// folded in: BatchNormalization into the weights, an activation as a post-op. Weights and bias
+// must be constants; the backend kernel is rebuilt only when the input shape changes.
+#include "ops/op.h"
+
+namespace edgequant::engine {
+namespace {
+
+class Conv : public Op {
+ public:
+  Conv(const Node& node, const Graph& graph) : Op(node), activation_(fused_activation(node)) {
+    check(node.inputs.size() >= 2 && node.inputs.size() <= 3 && node.outputs.size() == 1, "expects 2-3 inputs, 1 output");
+    check(graph.is_constant(node.inputs[1]), "weights must be an initializer");
+    weights_ = graph.initializers.at(node.inputs[1]);
+    check(weights_.dtype == DType::f32, "weights must be float");
+    check(weights_.rank() == 3 || weights_.rank() == 4, "only 1-D and 2-D convolutions are supported");
+    spatial_ = weights_.rank() - 2;
+    if (node.inputs.size() == 3 && !node.inputs[2].empty()) {
+      check(graph.is_constant(node.inputs[2]), "bias must be an initializer");
+      bias_ = graph.initializers.at(node.inputs[2]);
+      check(bias_.dtype == DType::f32 && bias_.numel() == weights_.shape[0], "bias must hold one float per output channel");
+      has_bias_ = true;
+    }
+    groups_ = node.attr_i("group", 1);
+    check(groups_ >= 1 && weights_.shape[0] % groups_ == 0, "group must divide the output channels");
+    strides_ = node.attr_ints("strides", std::vector<int64_t>(spatial_, 1));
+    dilations_ = node.attr_ints("dilations", std::vector<int64_t>(spatial_, 1));
+    pads_ = node.attr_ints("pads", std::vector<int64_t>(2 * spatial_, 0));
+    auto_pad_ = node.attr_s("auto_pad", "NOTSET");
+    check(static_cast<int>(strides_.size()) == spatial_ && static_cast<int>(dilations_.size()) == spatial_ &&
+              static_cast<int>(pads_.size()) == 2 * spatial_, "strides / dilations / pads have the wrong length");
+    for (int k = 0; k < spatial_; ++k) check(strides_[k] >= 1 && dilations_[k] >= 1, "strides and dilations must be >= 1");
+    for (int64_t p : pads_) check(p >= 0 && p < (1 << 20), "pads must be non-negative");
+    if (node.has("kernel_shape")) {
+      auto ks = node.attr_ints("kernel_shape");
+      check(ks == Shape(weights_.shape.begin() + 2, weights_.shape.end()), "kernel_shape disagrees with the weights");
+    }
+  }
+
+  bool quantizable() const override { return true; }
+  void set_quantization(const QuantConfig& q) override {
+    quant_ = q;
+    kernel_.reset();
+  }
+
+  void run(RunContext& ctx, const std::vector<const Tensor*>& inputs, std::vector<Tensor>& outputs) override {
+    const Tensor& x = float_input(inputs, 0);
+    check(x.rank() == spatial_ + 2, "input of rank " + std::to_string(x.rank()) + " for a " +
+                                        std::to_string(spatial_) + "-D convolution");
+    const int64_t ic_per_group = weights_.shape[1];
+    check(x.shape[1] == ic_per_group * groups_, "input has " + std::to_string(x.shape[1]) + " channels, weights expect " +
+                                                     std::to_string(ic_per_group * groups_));
+    ConvGeometry g{};
+    g.n = x.shape[0];
+    g.ic = x.shape[1];
+    g.oc = weights_.shape[0];
+    g.groups = groups_;
+    // 1-D: height 1.
+    const int64_t ih = spatial_ == 2 ? x.shape[2] : 1, iw = x.shape[spatial_ + 1];
+    const int64_t kh = spatial_ == 2 ? weights_.shape[2] : 1, kw = weights_.shape[spatial_ + 1];
+    const int64_t sh = spatial_ == 2 ? strides_[0] : 1, sw = strides_[spatial_ - 1];
+    const int64_t dh = spatial_ == 2 ? dilations_[0] : 1, dw = dilations_[spatial_ - 1];
+    int64_t pt = spatial_ == 2 ? pads_[0] : 0, pl = pads_[spatial_ - 1];
+    int64_t pb = spatial_ == 2 ? pads_[2] : 0, pr = pads_[2 * spatial_ - 1];
+    if (auto_pad_ == "SAME_UPPER" || auto_pad_ == "SAME_LOWER") {
+      auto same = [&](int64_t in, int64_t k, int64_t s, int64_t d, int64_t& lo, int64_t& hi) {
+        const int64_t out = (in + s - 1) / s, total = std::max<int64_t>(0, (out - 1) * s + (k - 1) * d + 1 - in);
+        lo = auto_pad_ == "SAME_UPPER" ? total / 2 : total - total / 2;
+        hi = total - lo;
+      };
+      if (spatial_ == 2) same(ih, kh, sh, dh, pt, pb);
+      same(iw, kw, sw, dw, pl, pr);
+    } else if (auto_pad_ == "VALID") {
+      pt = pl = pb = pr = 0;
+    } else {
+      check(auto_pad_ == "NOTSET", "unknown auto_pad '" + auto_pad_ + "'");
+    }
+    g.ih = ih; g.iw = iw; g.kh = kh; g.kw = kw; g.stride_h = sh; g.stride_w = sw; g.dilation_h = dh; g.dilation_w = dw;
+    g.pad_top = pt; g.pad_left = pl; g.pad_bottom = pb; g.pad_right = pr;
+    g.oh = (ih + pt + pb - (kh - 1) * dh - 1) / sh + 1;
+    g.ow = (iw + pl + pr - (kw - 1) * dw - 1) / sw + 1;
+    check(ih + pt + pb >= (kh - 1) * dh + 1 && iw + pl + pr >= (kw - 1) * dw + 1,
+          "input " + shape_string(x.shape) + " is smaller than the kernel");
+    Shape out_shape = spatial_ == 2 ? Shape{g.n, g.oc, g.oh, g.ow} : Shape{g.n, g.oc, g.ow};
+    outputs[0] = Tensor::zeros_f32(out_shape, node_.describe());
+    if (g.n == 0) return;
+    if (!kernel_ || !same_geometry(g)) {
+      kernel_ = ctx.backend.conv(g, weights_.f(), has_bias_ ? bias_.f() : nullptr, activation_, quant_);
+      geometry_ = g;
+    }
+    kernel_->run(x.f(), outputs[0].f());
+  }
+
+ private:
+  bool same_geometry(const ConvGeometry& g) const {
+    return g.n == geometry_.n && g.ih == geometry_.ih && g.iw == geometry_.iw && g.pad_top == geometry_.pad_top &&
+           g.pad_left == geometry_.pad_left && g.pad_bottom == geometry_.pad_bottom && g.pad_right == geometry_.pad_right;
+  }
+
+  Tensor weights_, bias_;
+  bool has_bias_ = false;
+  int spatial_ = 2;
+  int64_t groups_ = 1;
+  std::vector<int64_t> strides_, dilations_, pads_;
+  std::string auto_pad_;
+  Activation activation_;
+  QuantConfig quant_;
+  ConvGeometry geometry_{};
+  std::unique_ptr<ConvKernel> kernel_;
+};
+
+}  // namespace
+
+std::unique_ptr<Op> make_conv(const Node& node, const Graph& graph) { return std::make_unique<Conv>(node, graph); }
+
+}  // namespace edgequant::engine

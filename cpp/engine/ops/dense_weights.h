@@ -1,0 +1,36 @@
+// A fully connected layer with constant weights: y = act(x · Wᵀ + b), W [n, k]. Shared by Gemm
+// and MatMul, which differ only in how they reach this form.
+#pragma once
+#include "ops/op.h"
+
+namespace edgequant::engine {
+
+class DenseLayer {
+ public:
+  DenseLayer() = default;
+  DenseLayer(std::vector<float> weights_nk, std::vector<float> bias, int64_t k, int64_t n, Activation act)
+      : weights_(std::move(weights_nk)), bias_(std::move(bias)), k_(k), n_(n), act_(act) {}
+  int64_t k() const { return k_; }
+  int64_t n() const { return n_; }
+  void set_quantization(const QuantConfig& q) {
+    quant_ = q;
+    kernel_.reset();
+  }
+  void run(Backend& backend, const float* x, int64_t m, float* y) {
+    if (m == 0) return;
+    if (!kernel_ || m != m_) {
+      kernel_ = backend.dense(m, k_, n_, weights_.data(), bias_.empty() ? nullptr : bias_.data(), act_, quant_);
+      m_ = m;
+    }
+    kernel_->run(x, y);
+  }
+
+ private:
+  std::vector<float> weights_, bias_;
+  int64_t k_ = 0, n_ = 0, m_ = -1;
+  Activation act_;
+  QuantConfig quant_;
+  std::unique_ptr<DenseKernel> kernel_;
+};
+
+}  // namespace edgequant::engine

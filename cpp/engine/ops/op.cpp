@@ -1,0 +1,82 @@
+#include "ops/op.h"
+
+#include <map>
+
+namespace edgequant::engine {
+
+const Tensor& Op::input(const std::vector<const Tensor*>& inputs, size_t index) const {
+  if (index >= inputs.size() || inputs[index] == nullptr) fail("input " + std::to_string(index) + " is missing");
+  return *inputs[index];
+}
+
+const Tensor& Op::float_input(const std::vector<const Tensor*>& inputs, size_t index) const {
+  const Tensor& t = input(inputs, index);
+  check(t.dtype == DType::f32, "input " + std::to_string(index) + " must be float, got " + dtype_name(t.dtype));
+  return t;
+}
+
+Activation fused_activation(const Node& node) {
+  Activation act;
+  const std::string kind = node.attr_s("_activation", "");
+  if (kind == "relu") act.kind = Activation::Kind::relu;
+  if (kind == "swish") act.kind = Activation::Kind::swish;
+  if (kind == "clip") {
+    act.kind = Activation::Kind::clip;
+    act.lo = node.attr_f("_clip_lo", 0);
+    act.hi = node.attr_f("_clip_hi", 0);
+  }
+  return act;
+}
+
+// One factory per op file.
+std::unique_ptr<Op> make_conv(const Node&, const Graph&);
+std::unique_ptr<Op> make_gemm(const Node&, const Graph&);
+std::unique_ptr<Op> make_matmul(const Node&, const Graph&);
+std::unique_ptr<Op> make_pool(const Node&, const Graph&);
+std::unique_ptr<Op> make_batch_norm(const Node&, const Graph&);
+std::unique_ptr<Op> make_unary(const Node&, const Graph&);
+std::unique_ptr<Op> make_clip(const Node&, const Graph&);
+std::unique_ptr<Op> make_binary(const Node&, const Graph&);
+std::unique_ptr<Op> make_concat(const Node&, const Graph&);
+std::unique_ptr<Op> make_split(const Node&, const Graph&);
+std::unique_ptr<Op> make_slice(const Node&, const Graph&);
+std::unique_ptr<Op> make_reshape(const Node&, const Graph&);
+std::unique_ptr<Op> make_transpose(const Node&, const Graph&);
+std::unique_ptr<Op> make_softmax(const Node&, const Graph&);
+std::unique_ptr<Op> make_pad(const Node&, const Graph&);
+std::unique_ptr<Op> make_resize(const Node&, const Graph&);
+std::unique_ptr<Op> make_shape(const Node&, const Graph&);
+std::unique_ptr<Op> make_gather(const Node&, const Graph&);
+
+namespace {
+const std::map<std::string, OpFactory>& registry() {
+  static const std::map<std::string, OpFactory> table = {
+      {"Conv", make_conv}, {"Gemm", make_gemm}, {"MatMul", make_matmul},
+      {"MaxPool", make_pool}, {"AveragePool", make_pool}, {"GlobalAveragePool", make_pool},
+      {"BatchNormalization", make_batch_norm},
+      {"Relu", make_unary}, {"Sigmoid", make_unary}, {"HardSigmoid", make_unary}, {"HardSwish", make_unary},
+      {"Exp", make_unary}, {"Identity", make_unary}, {"Dropout", make_unary}, {"Clip", make_clip},
+      {"Add", make_binary}, {"Sub", make_binary}, {"Mul", make_binary}, {"Div", make_binary},
+      {"Concat", make_concat}, {"Split", make_split}, {"Slice", make_slice},
+      {"Reshape", make_reshape}, {"Flatten", make_reshape}, {"Squeeze", make_reshape}, {"Unsqueeze", make_reshape},
+      {"Transpose", make_transpose}, {"Softmax", make_softmax}, {"LogSoftmax", make_softmax},
+      {"Pad", make_pad}, {"Resize", make_resize}, {"Shape", make_shape}, {"Gather", make_gather},
+  };
+  return table;
+}
+}  // namespace
+
+std::unique_ptr<Op> make_op(const Node& node, const Graph& graph) {
+  auto it = registry().find(node.op_type);
+  if (it == registry().end())
+    throw InvalidArgument("unsupported op '" + node.op_type + "' (node '" + node.name + "')");
+  return it->second(node, graph);
+}
+
+std::vector<std::string> supported_ops() {
+  std::vector<std::string> names;
+  for (const auto& kv : registry()) names.push_back(kv.first);
+  return names;
+}
+
+}  // namespace edgequant::engine

@@ -1,0 +1,62 @@
+// An executable op: built once from its node (attributes and constant inputs checked there),
+// run many times. Output shapes are inferred from the actual input shapes on every run, so a
+// shape that disagrees with an attribute is reported with the node's name at that point.
+#pragma once
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "backend/backend.h"
+#include "common/error.h"
+#include "graph/graph.h"
+
+namespace edgequant::engine {
+
+struct RunContext {
+  Backend& backend;
+};
+
+class Op {
+ public:
+  explicit Op(const Node& node) : node_(node) {}
+  virtual ~Op() = default;
+  virtual void run(RunContext& ctx, const std::vector<const Tensor*>& inputs, std::vector<Tensor>& outputs) = 0;
+  // Conv / Gemm / MatMul with constant weights can run in INT8; the rest always run in float32.
+  virtual bool quantizable() const { return false; }
+  virtual void set_quantization(const QuantConfig&) {}
+  const Node& node() const { return node_; }
+
+ protected:
+  // Checks: the input exists, is float32 / int64, has a rank in [min_rank, max_rank].
+  const Tensor& input(const std::vector<const Tensor*>& inputs, size_t index) const;
+  const Tensor& float_input(const std::vector<const Tensor*>& inputs, size_t index) const;
+  void fail(const std::string& message) const { throw InvalidArgument(node_.describe() + ": " + message); }
+  void check(bool condition, const std::string& message) const {
+    if (!condition) fail(message);
+  }
+  // ONNX axis in [-rank, rank) -> [0, rank).
+  int axis_of(int64_t axis, int rank) const {
+    check(axis >= -rank && axis < rank, "axis " + std::to_string(axis) + " is out of range for rank " + std::to_string(rank));
+    return static_cast<int>(axis < 0 ? axis + rank : axis);
+  }
+  // Values of a constant (initializer) input, or of the run-time input when it is not constant.
+  std::vector<int64_t> int_values(const std::vector<const Tensor*>& inputs, size_t index) const {
+    return input(inputs, index).as_i64();
+  }
+  // Copies `x` (any dtype) into a new tensor of `shape`, element order preserved by copy_fn.
+  static Tensor empty_like(DType dtype, const Shape& shape, const std::string& context) {
+    return dtype == DType::f32 ? Tensor::zeros_f32(shape, context) : Tensor::zeros_i64(shape, context);
+  }
+
+  Node node_;
+};
+
+using OpFactory = std::unique_ptr<Op> (*)(const Node& node, const Graph& graph);
+// The op for a node; InvalidArgument naming the op type and node when it is not supported.
+std::unique_ptr<Op> make_op(const Node& node, const Graph& graph);
+std::vector<std::string> supported_ops();
+
+// Fused activation attributes the graph passes attach to Conv / Gemm / MatMul nodes.
+Activation fused_activation(const Node& node);
+
+}  // namespace edgequant::engine

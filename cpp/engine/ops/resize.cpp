@@ -1,0 +1,90 @@
+// Resize (and opset-10 style) in 'nearest' mode over NCHW: scales or sizes, the coordinate
+// transformation modes and nearest rounding modes of the ONNX definition.
+#include <cmath>
+
+#include "ops/op.h"
+
+namespace edgequant::engine {
+namespace {
+
+class Resize : public Op {
+ public:
+  Resize(const Node& node, const Graph& graph) : Op(node) {
+    check(!node.inputs.empty() && node.outputs.size() == 1, "expects inputs and 1 output");
+    check(node.attr_s("mode", "nearest") == "nearest", "only mode 'nearest' is supported");
+    transform_ = node.attr_s("coordinate_transformation_mode", graph.opset < 11 ? "asymmetric" : "half_pixel");
+    rounding_ = node.attr_s("nearest_mode", graph.opset < 11 ? "floor" : "round_prefer_floor");
+    legacy_ = graph.opset < 11;
+  }
+  void run(RunContext&, const std::vector<const Tensor*>& inputs, std::vector<Tensor>& outputs) override {
+    const Tensor& x = float_input(inputs, 0);
+    const int rank = x.rank();
+    std::vector<float> scales;
+    std::vector<int64_t> sizes;
+    const size_t scales_at = legacy_ ? 1 : 2;
+    if (inputs.size() > scales_at && inputs[scales_at] && inputs[scales_at]->numel() > 0)
+      scales = inputs[scales_at]->as_f32();
+    if (!legacy_ && inputs.size() > 3 && inputs[3] && inputs[3]->numel() > 0) sizes = int_values(inputs, 3);
+    Shape out(rank);
+    if (!sizes.empty()) {
+      check(static_cast<int>(sizes.size()) == rank, "sizes must have one entry per axis");
+      scales.resize(rank);
+      for (int k = 0; k < rank; ++k) {
+        out[k] = sizes[k];
+        scales[k] = x.shape[k] ? static_cast<float>(sizes[k]) / x.shape[k] : 1.f;
+      }
+    } else {
+      check(static_cast<int>(scales.size()) == rank, "scales must have one entry per axis");
+      for (int k = 0; k < rank; ++k) {
+        check(scales[k] > 0 && scales[k] < 1e6f, "scales must be positive");
+        out[k] = static_cast<int64_t>(std::floor(x.shape[k] * static_cast<double>(scales[k])));
+      }
+    }
+    outputs[0] = Tensor::zeros_f32(out, node_.describe());
+    const int64_t total = checked_numel(out, node_.describe());
+    // Per axis, the source index of every output index.
+    std::vector<std::vector<int64_t>> source(rank);
+    for (int k = 0; k < rank; ++k) {
+      source[k].resize(out[k]);
+      for (int64_t o = 0; o < out[k]; ++o) source[k][o] = nearest(o, scales[k], x.shape[k], out[k]);
+    }
+    std::vector<int64_t> in_stride(rank, 1);
+    for (int k = rank - 2; k >= 0; --k) in_stride[k] = in_stride[k + 1] * x.shape[k + 1];
+    std::vector<int64_t> index(rank, 0);
+    for (int64_t o = 0; o < total; ++o) {
+      int64_t offset = 0;
+      for (int k = 0; k < rank; ++k) offset += source[k][index[k]] * in_stride[k];
+      outputs[0].f()[o] = x.f()[offset];
+      for (int k = rank - 1; k >= 0; --k) {
+        if (++index[k] < out[k]) break;
+        index[k] = 0;
+      }
+    }
+  }
+
+ private:
+  int64_t nearest(int64_t o, float scale, int64_t in_len, int64_t out_len) const {
+    double c;
+    if (transform_ == "asymmetric") c = o / static_cast<double>(scale);
+    else if (transform_ == "align_corners") c = out_len > 1 ? o * (in_len - 1) / static_cast<double>(out_len - 1) : 0;
+    else if (transform_ == "half_pixel" || transform_ == "pytorch_half_pixel")
+      c = (o + 0.5) / scale - 0.5;
+    else if (transform_ == "tf_half_pixel_for_nn") c = (o + 0.5) / scale;
+    else fail("coordinate_transformation_mode '" + transform_ + "' is not supported");
+    int64_t i;
+    if (rounding_ == "floor") i = static_cast<int64_t>(std::floor(c));
+    else if (rounding_ == "ceil") i = static_cast<int64_t>(std::ceil(c));
+    else if (rounding_ == "round_prefer_ceil") i = static_cast<int64_t>(std::floor(c + 0.5));
+    else i = static_cast<int64_t>(std::ceil(c - 0.5));  // round_prefer_floor
+    return std::min(std::max<int64_t>(i, 0), in_len - 1);
+  }
+
+  std::string transform_, rounding_;
+  bool legacy_;
+};
+
+}  // namespace
+
+std::unique_ptr<Op> make_resize(const Node& node, const Graph& graph) { return std::make_unique<Resize>(node, graph); }
+
+}  // namespace edgequant::engine

@@ -1,0 +1,51 @@
+// Elementwise float ops with no constant inputs: Relu, Sigmoid, HardSigmoid, HardSwish, Exp, and
+// the pass-throughs Identity / Dropout (inference: Dropout is the identity; its optional mask
+// output is never produced, so a node reading it fails with 'input missing').
+#include <cmath>
+
+#include "ops/op.h"
+
+namespace edgequant::engine {
+namespace {
+
+class Unary : public Op {
+ public:
+  explicit Unary(const Node& node) : Op(node) {
+    check(node.inputs.size() >= 1 && !node.outputs.empty(), "expects an input and an output");
+    alpha_ = node.attr_f("alpha", 0.2f);
+    beta_ = node.attr_f("beta", 0.5f);
+  }
+  void run(RunContext&, const std::vector<const Tensor*>& inputs, std::vector<Tensor>& outputs) override {
+    const Tensor& x = input(inputs, 0);
+    const std::string& op = node_.op_type;
+    if (op == "Identity" || op == "Dropout") {
+      outputs[0] = x;
+      return;
+    }
+    check(x.dtype == DType::f32, "expects a float input");
+    outputs[0] = Tensor::zeros_f32(x.shape, node_.describe());
+    const float* in = x.f();
+    float* out = outputs[0].f();
+    const int64_t n = x.numel();
+    if (op == "Relu") {
+      for (int64_t k = 0; k < n; ++k) out[k] = in[k] > 0 ? in[k] : 0;
+    } else if (op == "Sigmoid") {
+      for (int64_t k = 0; k < n; ++k) out[k] = 1 / (1 + std::exp(-in[k]));
+    } else if (op == "HardSigmoid") {
+      for (int64_t k = 0; k < n; ++k) out[k] = std::min(1.f, std::max(0.f, alpha_ * in[k] + beta_));
+    } else if (op == "HardSwish") {
+      for (int64_t k = 0; k < n; ++k) out[k] = in[k] * std::min(1.f, std::max(0.f, in[k] / 6 + 0.5f));
+    } else if (op == "Exp") {
+      for (int64_t k = 0; k < n; ++k) out[k] = std::exp(in[k]);
+    }
+  }
+
+ private:
+  float alpha_, beta_;
+};
+
+}  // namespace
+
+std::unique_ptr<Op> make_unary(const Node& node, const Graph&) { return std::make_unique<Unary>(node); }
+
+}  // namespace edgequant::engine

@@ -1,0 +1,196 @@
+#include "runtime/engine.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <set>
+
+#include "backend/int8_support.h"
+#include "graph/passes.h"
+#include "onnx/loader.h"
+
+namespace edgequant::engine {
+
+Engine::Engine(Graph graph, const EngineOptions& options)
+    : graph_(std::move(graph)), options_(options), backend_(make_backend(options.backend)) {
+  if (options.fuse) {
+    fold_batch_norms(graph_);
+    fuse_activations(graph_);
+  }
+  for (const auto& kv : graph_.initializers) {
+    const int s = slot_of(kv.first);
+    constants_[s] = kv.second;
+    is_constant_[s] = true;
+  }
+  for (const ValueInfo& in : graph_.inputs) input_slots_.push_back(slot_of(in.name));
+  for (Node& node : graph_.nodes) {
+    Step step;
+    step.op = make_op(node, graph_);
+    for (const std::string& in : node.inputs) step.inputs.push_back(in.empty() ? -1 : slot_of(in));
+    for (const std::string& out : node.outputs) step.outputs.push_back(out.empty() ? -1 : slot_of(out));
+    steps_.push_back(std::move(step));
+    times_.push_back({node.name, node.op_type, 0, 0});
+  }
+  for (const ValueInfo& out : graph_.outputs) output_slots_.push_back(slot_of(out.name));
+  // Free each intermediate after its last reader (graph outputs and constants are kept).
+  std::vector<int> last_reader(slots_.size(), -1);
+  for (size_t k = 0; k < steps_.size(); ++k)
+    for (int s : steps_[k].inputs)
+      if (s >= 0) last_reader[s] = static_cast<int>(k);
+  std::set<int> kept(output_slots_.begin(), output_slots_.end());
+  for (size_t s = 0; s < last_reader.size(); ++s)
+    if (last_reader[s] >= 0 && !is_constant_[s] && !kept.count(static_cast<int>(s)))
+      steps_[last_reader[s]].release.push_back(static_cast<int>(s));
+  set_threads(options.threads);
+}
+
+Engine Engine::from_file(const std::string& path, const EngineOptions& options) {
+  return Engine(load_onnx_file(path), options);
+}
+
+Engine Engine::from_bytes(const void* data, size_t size, const EngineOptions& options) {
+  return Engine(load_onnx_bytes(data, size), options);
+}
+
+int Engine::slot_of(const std::string& name) {
+  auto it = slots_.find(name);
+  if (it != slots_.end()) return it->second;
+  const int s = static_cast<int>(slots_.size());
+  slots_[name] = s;
+  constants_.emplace_back();
+  is_constant_.push_back(false);
+  return s;
+}
+
+std::vector<Tensor> Engine::run(const std::vector<Tensor>& inputs, std::map<std::string, Tensor>* capture) {
+  require(inputs.size() == graph_.inputs.size(), "the model takes " + std::to_string(graph_.inputs.size()) +
+                                                     " input(s), got " + std::to_string(inputs.size()));
+  std::vector<Tensor> values(slots_.size());
+  std::vector<bool> present(slots_.size(), false);
+  for (size_t s = 0; s < slots_.size(); ++s)
+    if (is_constant_[s]) {
+      values[s] = constants_[s];
+      present[s] = true;
+    }
+  for (size_t k = 0; k < inputs.size(); ++k) {
+    const ValueInfo& info = graph_.inputs[k];
+    const Tensor& t = inputs[k];
+    require(t.dtype == info.dtype, "input '" + info.name + "' must be " + dtype_name(info.dtype) + ", got " +
+                                       dtype_name(t.dtype));
+    if (!info.shape.empty() || t.rank() == 0) {
+      require(t.rank() == static_cast<int>(info.shape.size()),
+              "input '" + info.name + "' must have rank " + std::to_string(info.shape.size()) + ", got shape " +
+                  shape_string(t.shape));
+      for (size_t d = 0; d < info.shape.size(); ++d)
+        require(info.shape[d] < 0 || info.shape[d] == t.shape[d],
+                "input '" + info.name + "' has shape " + shape_string(t.shape) + ", the model declares " +
+                    shape_string(info.shape) + " (-1 = any)");
+    }
+    checked_numel(t.shape, "input '" + info.name + "'");
+    values[input_slots_[k]] = t;
+    present[input_slots_[k]] = true;
+  }
+  std::set<std::string> wanted;
+  if (capture)
+    for (const std::string& name : calibration_tensors()) wanted.insert(name);
+  backend_->set_threads(options_.threads);  // OpenMP thread counts are per calling thread
+  RunContext ctx{*backend_};
+  std::vector<const Tensor*> in;
+  std::vector<Tensor> out;
+  for (size_t k = 0; k < steps_.size(); ++k) {
+    Step& step = steps_[k];
+    in.assign(step.inputs.size(), nullptr);
+    for (size_t i = 0; i < step.inputs.size(); ++i)
+      if (step.inputs[i] >= 0 && present[step.inputs[i]]) in[i] = &values[step.inputs[i]];
+    out.assign(step.outputs.size(), Tensor());
+    const auto start = std::chrono::steady_clock::now();
+    step.op->run(ctx, in, out);
+    if (profiling_) {
+      times_[k].seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      ++times_[k].calls;
+    }
+    for (size_t o = 0; o < step.outputs.size(); ++o)
+      if (step.outputs[o] >= 0) {
+        values[step.outputs[o]] = std::move(out[o]);
+        present[step.outputs[o]] = true;
+      }
+    if (capture)
+      for (size_t i = 0; i < step.inputs.size(); ++i) {
+        const std::string& name = step.op->node().inputs[i];
+        if (i == 0 && wanted.count(name) && in[0]) (*capture)[name] = *in[0];
+      }
+    for (int s : step.release) values[s] = Tensor();
+  }
+  std::vector<Tensor> results;
+  for (size_t k = 0; k < output_slots_.size(); ++k) {
+    if (!present[output_slots_[k]]) throw InvalidArgument("graph output '" + graph_.outputs[k].name + "' was not produced");
+    results.push_back(values[output_slots_[k]]);
+  }
+  return results;
+}
+
+std::vector<std::string> Engine::quantizable_layers() const {
+  std::vector<std::string> names;
+  for (const Step& step : steps_)
+    if (step.op->quantizable()) names.push_back(step.op->node().name);
+  return names;
+}
+
+std::vector<std::string> Engine::calibration_tensors() const {
+  std::vector<std::string> names;
+  std::set<std::string> seen;
+  for (const Step& step : steps_)
+    if (step.op->quantizable() && seen.insert(step.op->node().inputs[0]).second)
+      names.push_back(step.op->node().inputs[0]);
+  return names;
+}
+
+void Engine::set_activation_range(const std::string& tensor, float min, float max) {
+  const auto names = calibration_tensors();
+  require(std::find(names.begin(), names.end(), tensor) != names.end(),
+          "'" + tensor + "' is not a calibration tensor of this model");
+  require(std::isfinite(min) && std::isfinite(max) && min <= max, "range of '" + tensor + "' must be finite, min <= max");
+  ranges_[tensor] = {min, max};
+  if (mode_ == Mode::int8_static) set_mode(Mode::int8_static);  // re-plan with the new range
+}
+
+std::pair<float, int32_t> Engine::activation_quantization(const std::string& tensor) const {
+  auto it = ranges_.find(tensor);
+  require(it != ranges_.end(), "no calibration range for '" + tensor + "'");
+  const auto p = activation_params(it->second.first, it->second.second);
+  return {static_cast<float>(p.scale), p.zero_point};
+}
+
+void Engine::set_mode(Mode mode) {
+  if (mode == Mode::int8_static)
+    for (const std::string& name : calibration_tensors())
+      require(ranges_.count(name), "static INT8 needs a calibration range for '" + name + "': calibrate first");
+  for (Step& step : steps_) {
+    if (!step.op->quantizable()) continue;
+    QuantConfig q;
+    if (mode == Mode::int8_dynamic) q.mode = QuantConfig::Mode::int8_dynamic;
+    if (mode == Mode::int8_static) {
+      q.mode = QuantConfig::Mode::int8_static;
+      const auto sz = activation_quantization(step.op->node().inputs[0]);
+      q.scale = sz.first;
+      q.zero_point = sz.second;
+    }
+    step.op->set_quantization(q);
+  }
+  mode_ = mode;
+}
+
+void Engine::set_threads(int threads) {
+  require(threads >= 0 && threads <= 4096, "threads must be in [0, 4096] (0 = all cores)");
+  options_.threads = threads;
+  backend_->set_threads(threads);
+}
+
+void Engine::reset_layer_times() {
+  for (LayerTime& t : times_) {
+    t.seconds = 0;
+    t.calls = 0;
+  }
+}
+
+}  // namespace edgequant::engine

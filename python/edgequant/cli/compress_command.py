@@ -1,0 +1,62 @@
+"""``edgequant compress``: quantize a model and entropy-code its weights into an ``.eqz`` file."""
+
+from __future__ import annotations
+
+import inspect
+import pathlib
+
+#: Command-line flags that map onto quantizer constructor arguments of the same name.
+QUANTIZER_FLAGS = {
+    "levels": int, "delta": float, "mu": float, "xmax": str, "bits": int, "gamma": float,
+    "exponent_bits": int, "mantissa_bits": int, "bias": int, "mode": str, "axis": int,
+}
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "compress", help="quantize + entropy-code a model into an .eqz file",
+        description="Quantize every conv/gemm weight of an ONNX model with one quantizer and store the symbols "
+                    "entropy-coded (edgequant's rANS coder) with the graph in an .eqz file; "
+                    "`edgequant decompress` restores the quantize-dequantized ONNX exactly.")
+    parser.add_argument("model", help="ONNX model")
+    parser.add_argument("-o", "--output", required=True, help="the .eqz file to write")
+    parser.add_argument("--method", required=True, help="quantizer: midtread, midrise, deadzone, mulaw, minifloat, "
+                                                          "affine, prune_quantize")
+    for flag, kind in QUANTIZER_FLAGS.items():
+        parser.add_argument("--" + flag.replace("_", "-"), dest=flag, type=kind, default=None)
+    parser.add_argument("--asymmetric", action="store_true", help="affine: asymmetric range (zero point)")
+    parser.add_argument("--unsigned", action="store_true", help="affine: unsigned codes")
+    parser.add_argument("--include-biases", action="store_true", help="also quantize biases (as the paper)")
+    parser.set_defaults(handler=run)
+
+
+def quantizer_from_args(args):
+    """The quantizer the flags describe; flags the method does not take are an error."""
+    from ..quantizers import QUANTIZERS
+
+    if args.method not in QUANTIZERS:
+        raise ValueError(f"unknown method {args.method!r}; known: {sorted(QUANTIZERS)}")
+    cls = QUANTIZERS[args.method]
+    accepted = set(inspect.signature(cls.__init__).parameters) - {"self"}
+    given = {name: getattr(args, name) for name in QUANTIZER_FLAGS if getattr(args, name) is not None}
+    if args.asymmetric:
+        given["symmetric"] = False
+    if args.unsigned:
+        given["signed"] = False
+    unused = sorted(set(given) - accepted)
+    if unused:
+        raise ValueError(f"{args.method} does not take {', '.join('--' + u.replace('_', '-') for u in unused)}; "
+                         f"it takes {', '.join(sorted(accepted))}")
+    if "xmax" in given and given["xmax"] != "max":
+        given["xmax"] = float(given["xmax"])
+    return cls(**given)
+
+
+def run(args) -> int:
+    from ..compress import compress_model
+
+    quantizer = quantizer_from_args(args)
+    report = compress_model(args.model, quantizer, pathlib.Path(args.output), include_biases=args.include_biases)
+    print(f"{quantizer!r}")
+    print(report)
+    return 0

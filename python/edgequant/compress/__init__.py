@@ -1,0 +1,12 @@
+"""``.eqz``: a truly compressed model file (SPEC §2: "a format for distributing neural networks").
+
+>>> from edgequant.compress import compress_model, decompress_model
+>>> report = compress_model("model.onnx", Deadzone(levels=512, delta=0.7), "model.eqz")
+>>> print(report)                       # file size vs ONNX, xz -9, zstd -19; coded bits vs entropy
+>>> onnx.save(decompress_model("model.eqz"), "restored.onnx")
+"""
+
+from .container import MAGIC, VERSION
+from .model_file import CompressionReport, compress_model, decompress_model
+
+__all__ = ["MAGIC", "VERSION", "CompressionReport", "compress_model", "decompress_model"]

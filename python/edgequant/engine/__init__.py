@@ -1,0 +1,194 @@
+"""The edgequant inference engine: ONNX models in float32 or INT8 on a C++ core (oneDNN on x86-64).
+
+>>> from edgequant import Engine, zoo
+>>> x, y = zoo.load_test_set()
+>>> engine = Engine(zoo.model_path(), mode="static", calibration=x[:100], method="entropy")
+>>> logits, = engine.run(x)
+>>> engine.save_quantized("digits_int8_qdq.onnx")   # QDQ ONNX that ONNX Runtime runs
+
+The engine is its own extension module (``edgequant._engine``), built when oneDNN and protobuf are
+found at build time (see CONTRIBUTING.md); without it, constructing an Engine raises ImportError.
+"""
+
+from __future__ import annotations
+
+import os
+import pathlib
+
+import numpy as np
+
+from .calibration import METHODS, RangeCollector
+
+__all__ = ["MODES", "METHODS", "Engine", "engine_available"]
+
+MODES = ("fp32", "static", "dynamic")
+
+
+def _native():
+    try:
+        from .. import _engine
+    except ImportError as error:  # pragma: no cover - depends on the build
+        raise ImportError(
+            "edgequant was built without its inference engine (edgequant._engine): rebuild with "
+            "oneDNN (pip install onednn-devel-cpu-iomp==2023.2.0 onednn-cpu-iomp==2023.2.0 "
+            "'intel-cmplr-lib-rt==2023.*') and protobuf (apt-get install libprotobuf-dev "
+            f"protobuf-compiler) present ({error})"
+        ) from error
+    return _engine
+
+
+def engine_available() -> bool:
+    """Whether this build has the inference engine."""
+    try:
+        _native()
+    except ImportError:
+        return False
+    return True
+
+
+class Engine:
+    """An ONNX model compiled for inference.
+
+    Parameters
+    ----------
+    model : str, os.PathLike, bytes or onnx.ModelProto
+    mode : {"fp32", "static", "dynamic"}
+        ``static``: INT8 convolutions and matrix products with per-output-channel symmetric s8
+        weights and u8 activations whose scale / zero point come from ``calibration``;
+        ``dynamic``: the same weights, activation parameters from each input's min/max at run time.
+        Other ops run in float32 either way; outputs are float32.
+    calibration : array, list of arrays or dict name -> array, optional
+        Inputs for static calibration (batch along axis 0), required for ``mode="static"``.
+    method : {"minmax", "percentile", "entropy", "mse"}
+        How calibration turns the observed activations into ranges.
+    threads : int, optional
+        Threads for the kernels (default: all cores).
+    backend : {"onednn", "reference"}
+        ``reference`` runs plain C++ loops (slow; the yardstick tests use).
+    """
+
+    def __init__(self, model, mode="fp32", calibration=None, method="minmax", threads=None, backend="onednn"):
+        native = _native()
+        if mode not in MODES:
+            raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
+        if method not in METHODS:
+            raise ValueError(f"method must be one of {METHODS}, got {method!r}")
+        threads = 0 if threads is None else int(threads)
+        if threads < 0:
+            raise ValueError(f"threads must be >= 1 (or None for all cores), got {threads}")
+        self._model_bytes = _model_bytes(model)
+        self._native = native.Engine.from_bytes(self._model_bytes, backend, threads)
+        self.mode = mode
+        self.method = method
+        self.input_names = [name for name, *_ in self._native.inputs]
+        self.output_names = [name for name, *_ in self._native.outputs]
+        self.ranges: dict[str, tuple[float, float]] = {}
+        if mode == "static":
+            if calibration is None:
+                raise ValueError("mode='static' needs calibration data (calibration=...)")
+            self.calibrate(calibration, method)
+        elif calibration is not None:
+            raise ValueError(f"calibration data is only used with mode='static', not {mode!r}")
+        self._native.set_mode(mode)
+
+    # --- running ------------------------------------------------------------------------------
+    def run(self, inputs) -> list[np.ndarray]:
+        """Runs the model; returns the outputs (float32 / int64 NumPy arrays) in graph order.
+
+        ``inputs``: one array (single-input models), a list in graph-input order, or a dict by
+        input name. Float inputs accept float16/32/64 (computed in float32), integer inputs int32/64.
+        """
+        return self._native.run(self._prepare(inputs))
+
+    def _prepare(self, inputs) -> list[np.ndarray]:
+        if isinstance(inputs, dict):
+            missing = [name for name in self.input_names if name not in inputs]
+            unknown = [name for name in inputs if name not in self.input_names]
+            if missing or unknown:
+                raise ValueError(f"inputs: missing {missing}, unknown {unknown}; the model takes {self.input_names}")
+            inputs = [inputs[name] for name in self.input_names]
+        elif not isinstance(inputs, (list, tuple)):
+            inputs = [inputs]
+        if len(inputs) != len(self.input_names):
+            raise ValueError(f"the model takes {len(self.input_names)} input(s) {self.input_names}, got {len(inputs)}")
+        prepared = []
+        for (name, dtype, _, _), value in zip(self._native.inputs, inputs, strict=True):
+            array = np.asarray(value)
+            if dtype == "float32":
+                if array.dtype.kind != "f":
+                    raise TypeError(f"input {name!r} must be a float array, got dtype {array.dtype}")
+                array = np.ascontiguousarray(array, dtype=np.float32)
+            else:
+                if array.dtype.kind not in "iu":
+                    raise TypeError(f"input {name!r} must be an integer array, got dtype {array.dtype}")
+                array = np.ascontiguousarray(array, dtype=np.int64)
+            prepared.append(array)
+        return prepared
+
+    # --- quantization -------------------------------------------------------------------------
+    def calibrate(self, calibration, method="minmax", batch_size=64) -> dict[str, tuple[float, float]]:
+        """Collects activation ranges by ``method`` on ``calibration`` and sets them for static INT8."""
+        arrays = self._prepare(calibration)
+        count = arrays[0].shape[0] if arrays[0].ndim else 0
+        if count == 0 or any(a.ndim == 0 or a.shape[0] != count for a in arrays):
+            raise ValueError("calibration inputs must share a non-empty batch axis 0")
+        collectors = {name: RangeCollector(method) for name in self._native.calibration_tensors()}
+        previous = self.mode
+        self._native.set_mode("fp32")
+        try:
+            for start in range(0, count, batch_size):
+                _, captured = self._native.run_capture([a[start:start + batch_size] for a in arrays])
+                for name, values in captured.items():
+                    collectors[name].add(values)
+        finally:
+            if previous != "static":
+                self._native.set_mode(previous)
+        self.ranges = {name: collector.range() for name, collector in collectors.items()}
+        for name, (lo, hi) in self.ranges.items():
+            self._native.set_activation_range(name, lo, hi)
+        return dict(self.ranges)
+
+    def activation_quantization(self) -> dict[str, tuple[float, int]]:
+        """(scale, zero_point) of every calibrated activation, as static INT8 uses them."""
+        return {name: tuple(self._native.activation_quantization(name)) for name in self.ranges}
+
+    def save_quantized(self, path) -> None:
+        """Writes the model as QDQ ONNX (ONNX Runtime runs it): s8 per-channel weights of the
+        quantizable layers, and for static mode u8 Quantize/DequantizeLinear on their inputs with
+        the calibrated scales."""
+        from .qdq_export import export_qdq
+
+        export_qdq(self._model_bytes, self._native.quantizable_layers(),
+                   self.activation_quantization() if self.mode == "static" else {}, path)
+
+    # --- introspection ------------------------------------------------------------------------
+    @property
+    def backend(self) -> str:
+        return self._native.backend
+
+    def set_threads(self, threads: int) -> None:
+        self._native.set_threads(int(threads))
+
+    def profile_layers(self, on: bool = True) -> None:
+        self._native.set_profiling(bool(on))
+        self._native.reset_layer_times()
+
+    def layer_times(self) -> list[tuple[str, str, float, int]]:
+        """(node name, op type, seconds, calls) per executed node since ``profile_layers()``."""
+        return self._native.layer_times()
+
+    def __repr__(self):
+        return f"Engine(mode={self.mode!r}, backend={self.backend!r}, inputs={self.input_names})"
+
+
+def _model_bytes(model) -> bytes:
+    if isinstance(model, (bytes, bytearray)):
+        return bytes(model)
+    if isinstance(model, (str, os.PathLike)):
+        path = pathlib.Path(model)
+        if not path.is_file():
+            raise FileNotFoundError(f"no ONNX model at {str(path)!r}")
+        return path.read_bytes()
+    if hasattr(model, "SerializeToString"):
+        return model.SerializeToString()
+    raise TypeError(f"model must be a path, bytes or onnx.ModelProto, got {type(model).__name__}")

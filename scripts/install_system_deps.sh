@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Installs the Debian packages edgequant builds against, when missing (needs root for apt-get).
+set -euo pipefail
+packages=(libeigen3-dev zlib1g-dev libgtest-dev googletest cmake ninja-build libprotobuf-dev protobuf-compiler)
+missing=()
+for package in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+if [ "$(id -u)" -ne 0 ]; then
+  echo "edgequant needs these Debian packages: ${missing[*]}" >&2
+  echo "run: sudo apt-get install -y ${missing[*]}" >&2
+  exit 1
+fi
+echo "installing Debian packages: ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq "${missing[@]}" >/dev/null

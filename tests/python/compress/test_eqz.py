@@ -1,0 +1,115 @@
+"""The .eqz format: exact round trip, real compression, and clear errors on damaged files."""
+
+import struct
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+import pytest
+from edgequant.model import quantize_weights
+from onnx import numpy_helper
+
+from edgequant.cli import main
+from edgequant.coding import CorruptDataError
+from edgequant.compress import compress_model, decompress_model
+from edgequant.quantizers import Deadzone, Midtread, Minifloat, MuLaw
+from edgequant.zoo import load_test_set, model_path
+
+
+def initializers(model):
+    return {t.name: numpy_helper.to_array(t) for t in model.graph.initializer}
+
+
+def outputs(model, x):
+    session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    return session.run(None, {session.get_inputs()[0].name: x})[0]
+
+
+@pytest.mark.parametrize("quantizer", [Deadzone(512, 0.7, xmax="max"), Midtread(64, xmax="max"), MuLaw(256),
+                                       Minifloat(3, 4)])
+def test_round_trip_equals_the_quantize_dequantized_model(tmp_path, quantizer):
+    x, _ = load_test_set()
+    report = compress_model(model_path(), quantizer, tmp_path / "m.eqz")
+    restored = decompress_model(tmp_path / "m.eqz")
+    expected = quantize_weights(model_path(), quantizer).model
+    got, want = initializers(restored), initializers(expected)
+    assert got.keys() == want.keys()
+    for name in want:
+        assert got[name].dtype == want[name].dtype and np.array_equal(got[name], want[name]), name
+    np.testing.assert_array_equal(outputs(restored, x), outputs(expected, x))
+    assert report.file_bytes == (tmp_path / "m.eqz").stat().st_size
+
+
+def test_real_compression_on_a_larger_fp16_model(tmp_path, shared_data):
+    source = shared_data / "models" / "squeezenet1.0_fp16.onnx"
+    report = compress_model(source, Deadzone(256, 0.7, xmax="max"), tmp_path / "s.eqz")
+    # the coder within 3% of the entropy estimate, and far below general-purpose compressors
+    assert abs(report.coding_overhead) < 0.03, report
+    assert report.file_bytes < report.xz_bytes / 3
+    restored = decompress_model(tmp_path / "s.eqz")
+    expected = quantize_weights(source, Deadzone(256, 0.7, xmax="max")).model
+    for name, values in initializers(expected).items():
+        assert np.array_equal(initializers(restored)[name], values), name
+    assert initializers(restored)[next(iter(report_names(restored)))].dtype == np.float16
+
+
+def report_names(model):
+    return [t.name for t in model.graph.initializer if t.data_type == onnx.TensorProto.FLOAT16]
+
+
+def test_smaller_than_xz_on_the_default_model(tmp_path):
+    report = compress_model(model_path(), Deadzone(128, 0.7, xmax="max"), tmp_path / "m.eqz")
+    assert report.file_bytes < report.xz_bytes
+    assert report.zstd_bytes is None or report.file_bytes < report.zstd_bytes
+
+
+@pytest.fixture(scope="module")
+def eqz_bytes(tmp_path_factory):
+    path = tmp_path_factory.mktemp("eqz") / "m.eqz"
+    compress_model(model_path(), Deadzone(64, 0.4, xmax="max"), path)
+    return path.read_bytes()
+
+
+def test_every_truncation_is_reported(eqz_bytes):
+    for length in sorted(set(np.linspace(0, len(eqz_bytes) - 1, 60).astype(int))):
+        with pytest.raises(CorruptDataError):
+            decompress_model(eqz_bytes[:length])
+
+
+def test_corruption_anywhere_is_reported(eqz_bytes):
+    rng = np.random.default_rng(0)
+    for position in rng.integers(0, len(eqz_bytes), 80):
+        damaged = bytearray(eqz_bytes)
+        damaged[position] ^= 1 << int(rng.integers(0, 8))
+        with pytest.raises(CorruptDataError):
+            decompress_model(bytes(damaged))
+
+
+def test_future_version_and_foreign_files(eqz_bytes):
+    newer = bytearray(eqz_bytes)
+    struct.pack_into("<H", newer, 4, 99)
+    with pytest.raises(CorruptDataError, match="version 99.*newer edgequant"):
+        decompress_model(bytes(newer))
+    with pytest.raises(CorruptDataError, match="not an .eqz file"):
+        decompress_model(model_path().read_bytes())
+    with pytest.raises(CorruptDataError, match="unexpected bytes"):
+        decompress_model(eqz_bytes + b"\0")
+
+
+def test_cli_round_trip_and_errors(tmp_path, capsys):
+    eqz, onnx_out = tmp_path / "m.eqz", tmp_path / "m.onnx"
+    assert main(["compress", str(model_path()), "--method", "deadzone", "--delta", "0.7", "--levels", "512",
+                 "--xmax", "max", "-o", str(eqz)]) == 0
+    assert "bits/weight" in capsys.readouterr().out
+    assert main(["decompress", str(eqz), "-o", str(onnx_out)]) == 0
+    expected = quantize_weights(model_path(), Deadzone(512, 0.7, xmax="max")).model
+    assert all(np.array_equal(v, initializers(expected)[k]) for k, v in initializers(onnx.load(onnx_out)).items())
+    assert main(["compress", str(model_path()), "--method", "lloyd", "-o", str(eqz)]) == 1
+    assert "unknown method" in capsys.readouterr().err
+    assert main(["compress", str(model_path()), "--method", "midtread", "--levels", "8", "--delta", "0.3",
+                 "-o", str(eqz)]) == 1
+    assert "does not take --delta" in capsys.readouterr().err
+    assert main(["compress", str(model_path()), "--method", "midtread", "--levels", "8",
+                 "-o", str(tmp_path / "no" / "m.eqz")]) == 1
+    (tmp_path / "bad.eqz").write_bytes(b"EQZ1" + b"\0" * 20)
+    assert main(["decompress", str(tmp_path / "bad.eqz"), "-o", str(onnx_out)]) == 1

@@ -1,0 +1,106 @@
+"""Static and dynamic INT8 on the digits test set, compared with FP32 and with ONNX Runtime's
+quantize_static / quantize_dynamic on the same calibration data."""
+
+import numpy as np
+import onnx
+import pytest
+from ort_reference import run_ort
+
+from edgequant import Engine, zoo
+from edgequant.engine import METHODS
+
+
+@pytest.fixture(scope="module")
+def digits():
+    x, y = zoo.load_test_set()
+    return x, y, x[:200]
+
+
+def _agreement_and_accuracy(logits, reference, labels):
+    return float((logits.argmax(1) == reference.argmax(1)).mean()), float((logits.argmax(1) == labels).mean())
+
+
+@pytest.mark.parametrize("method", METHODS)
+@pytest.mark.parametrize("name", zoo.list_models())
+def test_static_int8_agrees_with_fp32(digits, name, method):
+    x, y, calibration = digits
+    path = zoo.model_path(name)
+    (fp32,) = Engine(path).run(x)
+    (int8,) = Engine(path, mode="static", calibration=calibration, method=method).run(x)
+    agreement, accuracy = _agreement_and_accuracy(int8, fp32, y)
+    assert agreement >= 0.99
+    assert accuracy >= (fp32.argmax(1) == y).mean() - 0.01
+
+
+@pytest.mark.parametrize("name", zoo.list_models())
+def test_dynamic_int8_agrees_with_fp32(digits, name):
+    x, y, _ = digits
+    path = zoo.model_path(name)
+    (fp32,) = Engine(path).run(x)
+    (int8,) = Engine(path, mode="dynamic").run(x)
+    agreement, accuracy = _agreement_and_accuracy(int8, fp32, y)
+    assert agreement >= 0.99
+    assert accuracy >= (fp32.argmax(1) == y).mean() - 0.01
+
+
+@pytest.mark.parametrize("mode", ["static", "dynamic"])
+def test_int8_onednn_matches_reference_backend(digits, mode):
+    x, _, calibration = digits
+    path = zoo.model_path()
+    kwargs = {"calibration": calibration} if mode == "static" else {}
+    (fast,) = Engine(path, mode=mode, **kwargs).run(x)
+    (slow,) = Engine(path, mode=mode, backend="reference", **kwargs).run(x)
+    # same integer arithmetic; only float rounding of the final rescale may differ
+    np.testing.assert_allclose(fast, slow, rtol=1e-3, atol=1e-3 * np.abs(slow).max())
+
+
+def test_static_int8_versus_onnxruntime_quantization(digits, tmp_path):
+    from onnxruntime.quantization import (CalibrationDataReader, QuantFormat, QuantType, quantize_dynamic,
+                                          quantize_static)
+
+    x, y, calibration = digits
+    path = zoo.model_path()
+
+    class Reader(CalibrationDataReader):
+        def __init__(self):
+            self.batches = iter([{"input": calibration[i:i + 1]} for i in range(len(calibration))])
+
+        def get_next(self):
+            return next(self.batches, None)
+
+    ort_static, ort_dynamic = tmp_path / "static.onnx", tmp_path / "dynamic.onnx"
+    quantize_static(str(path), str(ort_static), Reader(), quant_format=QuantFormat.QDQ, per_channel=True,
+                    activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8)
+    quantize_dynamic(str(path), str(ort_dynamic), weight_type=QuantType.QInt8)
+    (fp32,) = Engine(path).run(x)
+    accuracy = {
+        "ours static": (Engine(path, mode="static", calibration=calibration).run(x)[0].argmax(1) == y).mean(),
+        "ours dynamic": (Engine(path, mode="dynamic").run(x)[0].argmax(1) == y).mean(),
+        "ort static": (run_ort(ort_static, {"input": x})[0].argmax(1) == y).mean(),
+        "ort dynamic": (run_ort(ort_dynamic, {"input": x})[0].argmax(1) == y).mean(),
+    }
+    baseline = (fp32.argmax(1) == y).mean()
+    for name, value in accuracy.items():
+        assert value >= baseline - 0.01, (name, accuracy)
+
+
+def test_save_quantized_runs_in_onnxruntime(digits, tmp_path):
+    x, y, calibration = digits
+    engine = Engine(zoo.model_path(), mode="static", calibration=calibration)
+    out = tmp_path / "qdq.onnx"
+    engine.save_quantized(out)
+    onnx.checker.check_model(str(out))
+    assert any(n.op_type == "QuantizeLinear" for n in onnx.load(str(out)).graph.node)
+    (ort_logits,) = run_ort(out, {"input": x})
+    (ours,) = engine.run(x)
+    assert (ort_logits.argmax(1) == ours.argmax(1)).mean() >= 0.98
+
+
+def test_static_needs_calibration():
+    with pytest.raises(ValueError, match="calibration"):
+        Engine(zoo.model_path(), mode="static")
+
+
+def test_calibration_of_the_wrong_shape_is_an_error():
+    with pytest.raises(ValueError, match="shape"):
+        Engine(zoo.model_path(), mode="static", calibration=np.zeros((4, 1, 9, 9), np.float32))
