@@ -33,7 +33,13 @@ class PerChannelAffine:
         """A fresh :class:`~edgequant.quantizers.Affine` along ``axis`` (None: per tensor)."""
         return Affine(bits=self.bits, symmetric=self.symmetric, signed=self.signed, axis=axis)
 
+    def params(self) -> dict:
+        """Constructor arguments: ``PerChannelAffine(**p.params())`` is an equal factory."""
+        return {"bits": self.bits, "symmetric": self.symmetric, "signed": self.signed}
+
+    def spec(self) -> dict:
+        """The sweep point of this factory: ``{"method": "affine", "params": {..., "per_channel": true}}``."""
+        return {"method": self.name, "params": {**self.params(), "per_channel": True}}
+
     def __repr__(self):
-        return (
-            f"PerChannelAffine(bits={self.bits}, symmetric={self.symmetric}, signed={self.signed})"
-        )
+        return f"PerChannelAffine(bits={self.bits}, symmetric={self.symmetric}, signed={self.signed})"

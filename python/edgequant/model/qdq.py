@@ -84,21 +84,14 @@ def to_qdq(
         shape = (-1,) if axis is not None else ()
         scale = np.asarray(affine.scale, dtype=np.float32).reshape(shape)
         zero_point = np.asarray(affine.zero_point, dtype=code_dtype).reshape(shape)
-        names = {
-            part: _fresh_name(f"{tensor.name}_{part}", taken)
-            for part in ("quantized", "scale", "zero_point")
-        }
+        names = {part: _fresh_name(f"{tensor.name}_{part}", taken) for part in ("quantized", "scale", "zero_point")}
         new_initializers += [
             numpy_helper.from_array(codes, names["quantized"]),
             numpy_helper.from_array(scale, names["scale"]),
             numpy_helper.from_array(zero_point, names["zero_point"]),
         ]
         storage = _storage_type(graph, tensor.name)
-        dequantized = (
-            tensor.name
-            if storage == TensorProto.FLOAT
-            else _fresh_name(f"{tensor.name}_float", taken)
-        )
+        dequantized = tensor.name if storage == TensorProto.FLOAT else _fresh_name(f"{tensor.name}_float", taken)
         attributes = {"axis": axis} if axis is not None else {}
         new_nodes.append(
             helper.make_node(
@@ -152,9 +145,7 @@ def _storage_type(graph: onnx.GraphProto, name: str) -> int:
     for node in graph.node:
         if node.op_type == "Constant" and node.output and node.output[0] == name:
             return next(a.t.data_type for a in node.attribute if a.name == "value")
-    raise ValueError(
-        f"tensor {name!r} is not an initializer or Constant"
-    )  # selection prevents this
+    raise ValueError(f"tensor {name!r} is not an initializer or Constant")  # selection prevents this
 
 
 def _remove_constants(graph: onnx.GraphProto, names: set[str]) -> None:
@@ -162,9 +153,7 @@ def _remove_constants(graph: onnx.GraphProto, names: set[str]) -> None:
     kept = [init for init in graph.initializer if init.name not in names]
     del graph.initializer[:]
     graph.initializer.extend(kept)
-    nodes = [
-        n for n in graph.node if not (n.op_type == "Constant" and n.output and n.output[0] in names)
-    ]
+    nodes = [n for n in graph.node if not (n.op_type == "Constant" and n.output and n.output[0] in names)]
     del graph.node[:]
     graph.node.extend(nodes)
     inputs = [i for i in graph.input if i.name not in names]  # IR < 4 lists initializers as inputs

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import math
 import time
 from collections.abc import Iterable
@@ -11,7 +10,7 @@ import numpy as np
 import onnx
 
 from ..onnx.loader import ModelSource, load_model_and_files
-from ..quantizers import Affine, Quantizer
+from ..quantizers import Quantizer
 from .quantized_model import QuantizedModel
 from .selection import DEFAULT_ROLES, WeightSelection, select_weights
 from .tensor_slots import TensorSlots
@@ -61,9 +60,7 @@ def quantize_weights(
 
 def check_quantizer(quantizer) -> None:
     """Raise TypeError unless ``quantizer`` is a Quantizer or a per-tensor factory."""
-    if not isinstance(quantizer, Quantizer) and not callable(
-        getattr(quantizer, "for_tensor", None)
-    ):
+    if not isinstance(quantizer, Quantizer) and not callable(getattr(quantizer, "for_tensor", None)):
         raise TypeError(
             "quantizer must be an edgequant Quantizer (e.g. QUANTIZERS['midtread'](levels=256, "
             f"xmax='max')) or a PerChannelAffine, got {type(quantizer).__name__}"
@@ -71,21 +68,17 @@ def check_quantizer(quantizer) -> None:
 
 
 def fresh_quantizer(quantizer, axis: int | None) -> Quantizer:
-    """A quantizer of its own for one tensor (fitted state is per tensor).
+    """An unfitted quantizer of its own for one tensor (fitted state is per tensor).
 
-    ``axis`` (the tensor's output-channel axis) is used by per-tensor factories only; a plain
-    quantizer is copied as it is.
+    A plain quantizer is rebuilt from its constructor arguments (``type(q)(**q.params())``);
+    ``axis`` (the tensor's output-channel axis) is used by per-tensor factories only.
     """
-    if isinstance(quantizer, Affine):  # holds a C++ format object that cannot be deep-copied
-        return Affine(quantizer.bits, quantizer.symmetric, quantizer.signed, quantizer.axis)
     if isinstance(quantizer, Quantizer):
-        return copy.deepcopy(quantizer)
+        return type(quantizer)(**quantizer.params())
     return quantizer.for_tensor(axis)
 
 
-def apply_quantizer(
-    model: onnx.ModelProto, selection: WeightSelection, quantizer
-) -> QuantizedModel:
+def apply_quantizer(model: onnx.ModelProto, selection: WeightSelection, quantizer) -> QuantizedModel:
     """Quantize the tensors of ``selection`` in a copy of ``model`` (the sweep's inner step).
 
     ``selection`` must come from :func:`~.selection.select_weights` on this very ``model``;

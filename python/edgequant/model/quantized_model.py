@@ -81,9 +81,7 @@ class QuantizedModel:
         """
         path = Path(path)
         if not path.parent.is_dir():
-            raise FileNotFoundError(
-                f"cannot save the model to {str(path)!r}: no folder {str(path.parent)!r}"
-            )
+            raise FileNotFoundError(f"cannot save the model to {str(path)!r}: no folder {str(path.parent)!r}")
         path.write_bytes(self.model.SerializeToString())
         return path
 

@@ -85,9 +85,7 @@ def select_weights(
             continue
         reason = slots.why_not_rewritable(tensor.name)
         if reason is None and not _stored_as_float(slots.proto(tensor.name)):
-            reason = (
-                f"already quantized: stored as {tensor.dtype} and read through DequantizeLinear"
-            )
+            reason = f"already quantized: stored as {tensor.dtype} and read through DequantizeLinear"
         if reason is not None:
             selection.skipped[tensor.name] = reason
             continue
@@ -97,8 +95,7 @@ def select_weights(
         found = sorted({tensor.role for tensor in all_weights})
         detail = f"; skipped: {selection.skipped}" if selection.skipped else ""
         raise ValueError(
-            f"{description} has no tensor to quantize with roles {list(roles)} "
-            f"(its weights have roles {found}){detail}"
+            f"{description} has no tensor to quantize with roles {list(roles)} (its weights have roles {found}){detail}"
         )
     return selection
 

@@ -3,8 +3,9 @@
 A point is ``{"method": name, "params": {...}}``: ``name`` is a key of
 :data:`edgequant.quantizers.QUANTIZERS` and ``params`` its constructor's keyword arguments, with
 one addition: ``{"method": "affine", "params": {"per_channel": true, ...}}`` means one scale per
-output channel of each tensor (:class:`edgequant.model.PerChannelAffine`). :func:`make_quantizer`
-is the one place a point becomes a quantizer.
+output channel of each tensor (:class:`edgequant.model.PerChannelAffine`). It is the format of
+:meth:`Quantizer.spec` and :func:`edgequant.quantizers.from_spec`; :func:`make_quantizer` is the
+one place a point becomes a quantizer.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import numbers
 import warnings
 
 from ..model import PerChannelAffine
-from ..quantizers import QUANTIZERS
+from ..quantizers import QUANTIZERS, from_spec
 
 #: Dead-zone sizes δ of the paper's sweep.
 PAPER_DEADZONE_DELTAS = (0.1, 0.25, 0.4, 0.7)
@@ -76,11 +77,7 @@ def default_grid(max_bits: int = 24, methods=None) -> list[dict]:
         elif method == "mulaw":
             grid += [point(method, levels=L, mu=DEFAULT_MU, xmax="max") for L in levels]
         elif method == "deadzone":
-            grid += [
-                point(method, levels=L, delta=d, xmax="max")
-                for d in PAPER_DEADZONE_DELTAS
-                for L in levels
-            ]
+            grid += [point(method, levels=L, delta=d, xmax="max") for d in PAPER_DEADZONE_DELTAS for L in levels]
         elif method == "minifloat":
             grid += [
                 point(method, exponent_bits=e, mantissa_bits=m, mode=_minifloat_mode(e, m))
@@ -88,10 +85,7 @@ def default_grid(max_bits: int = 24, methods=None) -> list[dict]:
             ]
         elif method == "affine":
             for per_channel in (False, True):
-                grid += [
-                    point(method, bits=b, per_channel=per_channel)
-                    for b in range(2, min(8, max_bits) + 1)
-                ]
+                grid += [point(method, bits=b, per_channel=per_channel) for b in range(2, min(8, max_bits) + 1)]
     return grid
 
 
@@ -108,9 +102,7 @@ def _chosen_methods(methods) -> tuple[str, ...]:
     methods = tuple(methods)
     unknown = [m for m in methods if m not in DEFAULT_METHODS]
     if unknown:
-        raise ValueError(
-            f"unknown method(s) {unknown}; the default grid has {', '.join(DEFAULT_METHODS)}"
-        )
+        raise ValueError(f"unknown method(s) {unknown}; the default grid has {', '.join(DEFAULT_METHODS)}")
     return tuple(m for m in DEFAULT_METHODS if m in methods)
 
 
@@ -159,20 +151,15 @@ def make_quantizer(spec: dict):
         return _construct(PerChannelAffine, params, spec)
     if method == "affine":
         params = {k: v for k, v in params.items() if k != "per_channel"}
-    cls = QUANTIZERS.get(method)
-    if cls is None:
+    if method not in QUANTIZERS:
         known = ", ".join(QUANTIZERS)
-        raise ValueError(
-            f"unknown method {method!r} in point {point_key(spec)}; registered: {known}"
-        )
-    return _construct(cls, params, spec)
+        raise ValueError(f"unknown method {method!r} in point {point_key(spec)}; registered: {known}")
+    return _construct(lambda **kwargs: from_spec({"method": method, "params": kwargs}), params, spec)
 
 
 def _parts(spec) -> tuple[str, dict]:
     if not isinstance(spec, dict) or not isinstance(spec.get("method"), str):
-        raise ValueError(
-            f'a sweep point must be a dict {{"method": name, "params": {{...}}}}, got {spec!r}'
-        )
+        raise ValueError(f'a sweep point must be a dict {{"method": name, "params": {{...}}}}, got {spec!r}')
     params = spec.get("params", {})
     if not isinstance(params, dict):
         raise ValueError(f"params of point {spec!r} must be a dict")

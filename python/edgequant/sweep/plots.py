@@ -40,9 +40,7 @@ def plot_rate_distortion(
 
     path = Path(path)
     if not path.parent.is_dir():
-        raise FileNotFoundError(
-            f"cannot save the plot to {str(path)!r}: no folder {str(path.parent)!r}"
-        )
+        raise FileNotFoundError(f"cannot save the plot to {str(path)!r}: no folder {str(path.parent)!r}")
     metric = metric or default_metric(baseline)
     percent = metric in ("top1", "top5", "accuracy", "macro_accuracy", "top1_agreement")
     scale = 100.0 if percent else 1.0
@@ -66,9 +64,7 @@ def plot_rate_distortion(
             linewidth=1.2,
             label=label,
         )
-    axes.axhline(
-        scale * float(baseline[metric]), color="black", linestyle="--", linewidth=1, label="FP32"
-    )
+    axes.axhline(scale * float(baseline[metric]), color="black", linestyle="--", linewidth=1, label="FP32")
     axes.set_xlabel("entropy (bits/weight)")
     axes.set_ylabel(f"{metric} (%)" if percent else metric)
     axes.set_title(title or "Rate–distortion: entropy vs task metric")

@@ -80,9 +80,7 @@ class SweepResult:
         budget = self.budget_pp if budget_pp is None else budget_pp
         return format_summary(self.summary(budget), self.baseline, self.metric, budget)
 
-    def plot(
-        self, path: str | os.PathLike, metric: str | None = None, title: str | None = None
-    ) -> Path:
+    def plot(self, path: str | os.PathLike, metric: str | None = None, title: str | None = None) -> Path:
         """Save the rate–distortion plot (PNG); see :func:`~.plots.plot_rate_distortion`."""
         return plot_rate_distortion(self.table, self.baseline, path, metric or self.metric, title)
 

@@ -98,22 +98,14 @@ def run_sweep(
         On bad input, before any point runs (see above).
     """
     started = time.perf_counter()
-    if (
-        isinstance(budget_pp, bool)
-        or not isinstance(budget_pp, int | float)
-        or not math.isfinite(budget_pp)
-    ):
+    if isinstance(budget_pp, bool) or not isinstance(budget_pp, int | float) or not math.isfinite(budget_pp):
         raise ValueError(f"budget_pp must be a finite number >= 0, got {budget_pp!r}")
     if budget_pp < 0:
         raise ValueError(f"budget_pp must be >= 0, got {budget_pp}")
-    if executor is None and (
-        isinstance(workers, bool) or not isinstance(workers, int) or workers < 1
-    ):
+    if executor is None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
         raise ValueError(f"workers must be an integer >= 1, got {workers!r}")
     if executor is not None and not isinstance(executor, Executor):
-        raise TypeError(
-            f"executor must be a concurrent.futures.Executor, got {type(executor).__name__}"
-        )
+        raise TypeError(f"executor must be a concurrent.futures.Executor, got {type(executor).__name__}")
     roles = check_roles(roles, include_biases)
     specs = check_grid(default_grid() if grid is None else grid)
 
@@ -147,9 +139,7 @@ def run_sweep(
         store.close()
 
 
-def _run(
-    specs, loaded, evaluator, store, executor, budget_pp, progress, workers, roles, threads, started
-):
+def _run(specs, loaded, evaluator, store, executor, budget_pp, progress, workers, roles, threads, started):
     model_bytes = loaded.model.SerializeToString()
     settings = {"roles": list(roles)}
     digest_model = model_hash(model_bytes)

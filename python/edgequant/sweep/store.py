@@ -100,8 +100,7 @@ class ResultStore:
         names = list(POINT_COLUMNS)
         with self._connection:
             self._connection.execute(
-                f"INSERT OR REPLACE INTO points ({', '.join(names)}) "
-                f"VALUES ({', '.join('?' for _ in names)})",
+                f"INSERT OR REPLACE INTO points ({', '.join(names)}) VALUES ({', '.join('?' for _ in names)})",
                 [values.get(name) for name in names],
             )
 
@@ -115,18 +114,11 @@ class ResultStore:
 
     def baseline(self, sweep_id: str) -> dict | None:
         """The reference metrics recorded by :meth:`begin_sweep`, or None."""
-        found = self._connection.execute(
-            "SELECT baseline FROM sweeps WHERE sweep_id = ?", (sweep_id,)
-        ).fetchone()
+        found = self._connection.execute("SELECT baseline FROM sweeps WHERE sweep_id = ?", (sweep_id,)).fetchone()
         return None if found is None else json.loads(found[0])
 
     def sweep_ids(self) -> list[str]:
-        return [
-            sid
-            for (sid,) in self._connection.execute(
-                "SELECT sweep_id FROM sweeps ORDER BY created_at"
-            )
-        ]
+        return [sid for (sid,) in self._connection.execute("SELECT sweep_id FROM sweeps ORDER BY created_at")]
 
     def rows(self, sweep_id: str | None = None) -> list[dict]:
         """Points as dicts (``params`` and ``metrics`` decoded), in insertion order.
@@ -190,24 +182,16 @@ def write_csv(rows: list[dict], path: str | os.PathLike) -> Path:
 
 def _open(path: Path) -> sqlite3.Connection:
     if path.is_dir():
-        raise ValueError(
-            f"results path {str(path)!r} is a folder; give a file name, e.g. results.sqlite"
-        )
+        raise ValueError(f"results path {str(path)!r} is a folder; give a file name, e.g. results.sqlite")
     folder = path.parent
     if not folder.is_dir():
-        raise ValueError(
-            f"cannot write results to {str(path)!r}: folder {str(folder)!r} does not exist"
-        )
-    if not os.access(folder, os.W_OK | os.X_OK) or (
-        path.exists() and not os.access(path, os.R_OK | os.W_OK)
-    ):
+        raise ValueError(f"cannot write results to {str(path)!r}: folder {str(folder)!r} does not exist")
+    if not os.access(folder, os.W_OK | os.X_OK) or (path.exists() and not os.access(path, os.R_OK | os.W_OK)):
         raise ValueError(f"cannot write results to {str(path)!r}: permission denied")
     try:
         connection = sqlite3.connect(path, timeout=30.0)
         connection.execute("PRAGMA journal_mode=WAL")
-        connection.execute(
-            "PRAGMA synchronous=NORMAL"
-        )  # WAL + NORMAL: commits survive a process kill, not a power cut
+        connection.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL: commits survive a process kill, not a power cut
         connection.executescript(_SCHEMA)
     except sqlite3.DatabaseError as error:
         raise ValueError(f"cannot use {str(path)!r} as the results database: {error}") from error

@@ -69,9 +69,7 @@ def best_within_budget(rows, baseline: dict, metric: str | None = None, budget_p
     return best
 
 
-def summary_table(
-    rows, baseline: dict, metric: str | None = None, budget_pp: float = 1.0
-) -> list[dict]:
+def summary_table(rows, baseline: dict, metric: str | None = None, budget_pp: float = 1.0) -> list[dict]:
     """The paper's Tables 3.9/3.10: the best point of every curve within the budget.
 
     Returns
@@ -84,9 +82,7 @@ def summary_table(
     rows = list(rows)
     table = []
     for label in dict.fromkeys(row["label"] for row in rows):
-        best = best_within_budget(
-            [r for r in rows if r["label"] == label], baseline, metric, budget_pp
-        )
+        best = best_within_budget([r for r in rows if r["label"] == label], baseline, metric, budget_pp)
         if best is not None:
             table.append(
                 {

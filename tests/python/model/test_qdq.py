@@ -15,17 +15,13 @@ def dequantized_weights(model: onnx.ModelProto, names, x) -> dict:
     """Run ``model`` in ORT with the weight tensors exposed as extra graph outputs."""
     exposed = onnx.ModelProto()
     exposed.CopyFrom(model)
-    exposed.graph.output.extend(
-        helper.make_tensor_value_info(n, TensorProto.FLOAT, None) for n in names
-    )
+    exposed.graph.output.extend(helper.make_tensor_value_info(n, TensorProto.FLOAT, None) for n in names)
     session = ort.InferenceSession(exposed.SerializeToString(), providers=["CPUExecutionProvider"])
     values = session.run(list(names), {"input": x})
     return dict(zip(names, values, strict=True))
 
 
-@pytest.mark.parametrize(
-    ("bits", "per_channel", "symmetric"), [(8, True, True), (4, False, True), (6, True, False)]
-)
+@pytest.mark.parametrize(("bits", "per_channel", "symmetric"), [(8, True, True), (4, False, True), (6, True, False)])
 def test_dequantized_weights_equal_affine_reconstruction(bits, per_channel, symmetric):
     original = onnx.load(zoo.model_path())
     weights = {i.name: numpy_helper.to_array(i) for i in original.graph.initializer}

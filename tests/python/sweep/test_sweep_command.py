@@ -63,12 +63,7 @@ def test_sweep_command_bad_input_is_a_clear_error(tmp_path, capsys):
     np.savez(bad, inputs=np.zeros(3))
     assert main(["sweep", "--data", str(bad), "--db", str(tmp_path / "r.sqlite"), *small]) == 1
     assert "must hold an array 'x'" in capsys.readouterr().err
-    assert (
-        main(
-            ["sweep", "--plot", str(tmp_path / "no" / "rd.png"), "--db", str(tmp_path / "r.sqlite")]
-        )
-        == 1
-    )
+    assert main(["sweep", "--plot", str(tmp_path / "no" / "rd.png"), "--db", str(tmp_path / "r.sqlite")]) == 1
     assert "does not exist" in capsys.readouterr().err
     x, _ = zoo.load_test_set()
     wrong = tmp_path / "wrong.npz"

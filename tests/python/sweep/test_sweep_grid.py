@@ -35,7 +35,9 @@ def test_make_quantizer_builds_each_family():
     assert isinstance(make_quantizer(point("mulaw", levels=8, mu=255.0, xmax="max")), MuLaw)
     per_tensor = make_quantizer(point("affine", bits=4, per_channel=False))
     assert isinstance(per_tensor, Affine) and per_tensor.axis is None
-    assert isinstance(make_quantizer(point("affine", bits=4, per_channel=True)), PerChannelAffine)
+    per_channel = make_quantizer(point("affine", bits=4, per_channel=True))
+    assert isinstance(per_channel, PerChannelAffine)
+    assert make_quantizer(per_channel.spec()).spec() == per_channel.spec()
     assert curve_label(point("deadzone", levels=8, delta=0.4)) == "deadzone δ=0.4"
     assert curve_label(point("affine", bits=4, per_channel=True)) == "affine per-channel"
 

@@ -12,9 +12,7 @@ distributed = pytest.importorskip("distributed")
 def test_dask_local_cluster_matches_the_local_pool(tmp_path, clean_sweep, digits):
     x, y = digits
     with (
-        distributed.LocalCluster(
-            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
-        ) as cluster,
+        distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster,
         distributed.Client(cluster) as client,
     ):
         result = run_sweep(

@@ -49,17 +49,13 @@ def committed(db: pathlib.Path) -> int:
         return 0
 
 
-def test_sigkill_then_rerun_gives_every_point_once_and_the_clean_results(
-    tmp_path, clean_sweep, digits
-):
+def test_sigkill_then_rerun_gives_every_point_once_and_the_clean_results(tmp_path, clean_sweep, digits):
     script = tmp_path / "child.py"
     script.write_text(CHILD.format(fixtures=str(pathlib.Path(__file__).parent)))
     db = tmp_path / "killed.sqlite"
     env = {**os.environ, "PYTHONPATH": str(PYTHON_DIR)}
     # Its own session (process group), so the kill reaches the forkserver and the workers too.
-    child = subprocess.Popen(
-        [sys.executable, str(script), str(db)], env=env, start_new_session=True
-    )
+    child = subprocess.Popen([sys.executable, str(script), str(db)], env=env, start_new_session=True)
     try:
         deadline = time.monotonic() + 60
         while committed(db) < 2:

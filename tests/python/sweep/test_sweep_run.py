@@ -43,9 +43,7 @@ def test_rerun_skips_finished_points_and_extends_the_grid(clean_sweep, digits, t
     with sqlite3.connect(db) as connection:
         assert connection.execute("SELECT count(*) FROM points").fetchone()[0] == len(SMALL_GRID)
     # Other data is another sweep: nothing is reused.
-    other = run_sweep(
-        zoo.model_path(), x[:100], y[:100], grid=SMALL_GRID[:1], db=db, progress=False, workers=1
-    )
+    other = run_sweep(zoo.model_path(), x[:100], y[:100], grid=SMALL_GRID[:1], db=db, progress=False, workers=1)
     assert other.sweep_id != again.sweep_id and other.timings["points_run"] == 1
 
 
@@ -53,9 +51,7 @@ def test_views_table_csv_pandas_plot(clean_sweep, tmp_path):
     result = clean_sweep
     frame = result.to_pandas()
     assert len(frame) == len(SMALL_GRID)
-    assert {"method", "params", "entropy", "compression_ratio", "top1", "top1_agreement"} <= set(
-        frame.columns
-    )
+    assert {"method", "params", "entropy", "compression_ratio", "top1", "top1_agreement"} <= set(frame.columns)
     assert json.loads(frame["params"][0]) == SMALL_GRID[0]["params"]
     csv = result.to_csv(tmp_path / "points.csv").read_text().splitlines()
     assert len(csv) == len(SMALL_GRID) + 1 and "entropy" in csv[0]
