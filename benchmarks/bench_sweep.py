@@ -97,9 +97,7 @@ def run(model=None, samples: int = 256, max_bits: int = 24, methods=None, repeat
         sweep_once(model, inputs, labels, grid[:2], 2, Path(tmp), "warmup")
         for repeat in range(repeats):
             for workers in (1, 2):
-                result = sweep_once(
-                    model, inputs, labels, grid, workers, Path(tmp), f"w{workers}r{repeat}"
-                )
+                result = sweep_once(model, inputs, labels, grid, workers, Path(tmp), f"w{workers}r{repeat}")
                 walls[workers].append(result.timings["wall_s"])
                 if workers == 1 and repeat == 0:
                     single = result
@@ -117,9 +115,7 @@ def run(model=None, samples: int = 256, max_bits: int = 24, methods=None, repeat
     )
     print(f"overhead (quantize+entropy+store) / (that + evaluate): {overhead:.1%}   target <= 10%")
     print(f"overhead / wall time (1 worker, pool start-up included): {machinery / t['wall_s']:.1%}")
-    print(
-        f"wall: 1 worker {min(walls[1]):.2f} s, 2 workers {min(walls[2]):.2f} s (best of {repeats})"
-    )
+    print(f"wall: 1 worker {min(walls[1]):.2f} s, 2 workers {min(walls[2]):.2f} s (best of {repeats})")
     print(
         f"speed-up 2 vs 1 workers: {speedup:.2f}x   target >= 1.7x   "
         f"(load average {load[0]:.2f} on {os.cpu_count()} cores: other work disturbs this)"
@@ -139,12 +135,8 @@ def run(model=None, samples: int = 256, max_bits: int = 24, methods=None, repeat
 
 
 def main(argv=None) -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument(
-        "--model", help="ONNX model (default: embedded digits_cnn with its test set)"
-    )
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", help="ONNX model (default: embedded digits_cnn with its test set)")
     parser.add_argument("--samples", type=int, default=256, help="random inputs for --model")
     parser.add_argument("--max-bits", type=int, default=24)
     parser.add_argument("--methods", nargs="+")

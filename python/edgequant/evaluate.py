@@ -87,9 +87,7 @@ class Evaluator:
         if labels is None:
             labels = batch_labels
         elif batch_labels is not None:
-            raise ValueError(
-                "labels were given twice: as the labels argument and inside the batches"
-            )
+            raise ValueError("labels were given twice: as the labels argument and inside the batches")
         self.inputs = _checked_inputs(inputs, input_type, input_dims, self.description)
         self.batch_size_is_fixed = bool(input_dims) and input_dims[0] is not None
         if self.batch_size_is_fixed:
@@ -98,9 +96,7 @@ class Evaluator:
         if labels is not None:
             self.labels = class_indices(labels, "labels")
             if len(self.labels) != len(self.inputs):
-                raise ValueError(
-                    f"labels has {len(self.labels)} entries but inputs {len(self.inputs)} samples"
-                )
+                raise ValueError(f"labels has {len(self.labels)} entries but inputs {len(self.inputs)} samples")
             _check_label_range(self.labels, self._static_classes(graph), self)
         self._reference_outputs = None
 
@@ -188,10 +184,7 @@ class Evaluator:
         """Number of output classes, from the output's static shape or one reference run."""
         for value in graph.output:
             if value.name == self.output_name and value.type.HasField("tensor_type"):
-                dims = [
-                    d.dim_value if d.HasField("dim_value") else None
-                    for d in value.type.tensor_type.shape.dim
-                ]
+                dims = [d.dim_value if d.HasField("dim_value") else None for d in value.type.tensor_type.shape.dim]
                 if len(dims) >= 2 and all(d is not None for d in dims[1:]):
                     return int(np.prod(dims[1:]))
         return self.reference_outputs.shape[1]
@@ -220,10 +213,7 @@ def _model_bytes(model) -> bytes | str:
         return bytes(model)
     if isinstance(model, str | os.PathLike):
         return os.fspath(model)
-    raise TypeError(
-        "model must be an ONNX ModelProto, bytes, a path or a QuantizedModel, got "
-        + type(model).__name__
-    )
+    raise TypeError("model must be an ONNX ModelProto, bytes, a path or a QuantizedModel, got " + type(model).__name__)
 
 
 def _input_dims(graph: onnx.GraphProto, name: str) -> list[int | None]:
@@ -239,14 +229,10 @@ def _model_input(graph: onnx.GraphProto, name: str | None, description: str):
     names = [v.name for v in candidates]
     if name is None:
         if len(candidates) != 1:
-            raise ValueError(
-                f"{description} has inputs {names}: pass input_name to choose the data input"
-            )
+            raise ValueError(f"{description} has inputs {names}: pass input_name to choose the data input")
         name = names[0]
     elif name not in names:
-        raise ValueError(
-            f"input_name={name!r} is not an input of {description}; its inputs are {names}"
-        )
+        raise ValueError(f"input_name={name!r} is not an input of {description}; its inputs are {names}")
     value = candidates[names.index(name)]
     if not value.type.HasField("tensor_type"):
         raise ValueError(f"input {name!r} of {description} is not a tensor")
@@ -262,9 +248,7 @@ def _model_output(graph: onnx.GraphProto, name: str | None, description: str) ->
     if name is None:
         return names[0]
     if name not in names:
-        raise ValueError(
-            f"output_name={name!r} is not an output of {description}; its outputs are {names}"
-        )
+        raise ValueError(f"output_name={name!r} is not an output of {description}; its outputs are {names}")
     return name
 
 
@@ -273,9 +257,7 @@ def _gather(inputs) -> tuple[np.ndarray, np.ndarray | None]:
     if isinstance(inputs, np.ndarray):
         return inputs, None
     if not isinstance(inputs, Iterable) or isinstance(inputs, str | bytes):
-        raise TypeError(
-            f"inputs must be an array or an iterable of batches, got {type(inputs).__name__}"
-        )
+        raise TypeError(f"inputs must be an array or an iterable of batches, got {type(inputs).__name__}")
     xs, ys = [], []
     for batch in inputs:
         if isinstance(batch, tuple | list) and len(batch) == 2:
@@ -289,9 +271,7 @@ def _gather(inputs) -> tuple[np.ndarray, np.ndarray | None]:
         raise ValueError("inputs mixes (x, y) batches with batches without labels")
     ranks = {x.ndim for x in xs}
     if len(ranks) != 1 or len({x.shape[1:] for x in xs}) != 1:
-        raise ValueError(
-            f"the batches of inputs differ in sample shape: {sorted({x.shape for x in xs})}"
-        )
+        raise ValueError(f"the batches of inputs differ in sample shape: {sorted({x.shape for x in xs})}")
     return np.concatenate(xs), (np.concatenate(ys) if ys else None)
 
 
@@ -305,13 +285,8 @@ def _checked_inputs(x: np.ndarray, dtype: np.dtype, dims: list, description: str
         raise TypeError(f"inputs are {x.dtype} but {description} expects {dtype} data")
     if dims:
         expected = ["N" if d is None else d for d in dims]
-        if x.ndim != len(dims) or any(
-            d is not None and d != s for d, s in zip(dims[1:], x.shape[1:], strict=False)
-        ):
-            raise ValueError(
-                f"inputs have shape {x.shape} but {description} expects {expected} "
-                "(first axis: samples)"
-            )
+        if x.ndim != len(dims) or any(d is not None and d != s for d, s in zip(dims[1:], x.shape[1:], strict=False)):
+            raise ValueError(f"inputs have shape {x.shape} but {description} expects {expected} (first axis: samples)")
     return np.ascontiguousarray(x, dtype=dtype)
 
 

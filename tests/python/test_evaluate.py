@@ -48,13 +48,9 @@ def test_metrics_match_a_direct_computation(digits):
 def test_batches_and_arrays_give_the_same_outputs(digits):
     x, y = digits
     whole = Evaluator(zoo.model_path(), x, y, batch_size=540)
-    batched = Evaluator(
-        zoo.model_path(), ((x[i : i + 64], y[i : i + 64]) for i in range(0, 540, 64)), batch_size=7
-    )
+    batched = Evaluator(zoo.model_path(), ((x[i : i + 64], y[i : i + 64]) for i in range(0, 540, 64)), batch_size=7)
     np.testing.assert_array_equal(batched.labels, y)
-    np.testing.assert_allclose(
-        batched.reference_outputs, whole.reference_outputs, rtol=1e-5, atol=1e-5
-    )
+    np.testing.assert_allclose(batched.reference_outputs, whole.reference_outputs, rtol=1e-5, atol=1e-5)
     unlabelled = Evaluator(zoo.model_path(), [x[:100], x[100:]])
     assert set(unlabelled.evaluate(zoo.model_path())) == {
         "top1_agreement",
@@ -70,9 +66,7 @@ def small_gemm(dtype=TensorProto.FLOAT, batch="N") -> onnx.ModelProto:
         "g",
         [helper.make_tensor_value_info("x", dtype, [batch, 4])],
         [helper.make_tensor_value_info("y", dtype, [batch, 3])],
-        initializer=[
-            numpy_helper.from_array(w.astype(helper.tensor_dtype_to_np_dtype(dtype)), "w")
-        ],
+        initializer=[numpy_helper.from_array(w.astype(helper.tensor_dtype_to_np_dtype(dtype)), "w")],
     )
     return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
 
@@ -89,9 +83,7 @@ def test_fp16_models_get_fp16_inputs_and_fixed_batches_are_padded():
 
 def test_bad_data_is_refused_before_any_run(digits):
     x, y = digits
-    with pytest.raises(
-        ValueError, match=r"inputs have shape \(540, 64\).*expects \['N', 1, 8, 8\]"
-    ):
+    with pytest.raises(ValueError, match=r"inputs have shape \(540, 64\).*expects \['N', 1, 8, 8\]"):
         Evaluator(zoo.model_path(), x.reshape(540, 64), y)
     with pytest.raises(ValueError, match="labels go up to 10 but .* outputs 10 classes"):
         Evaluator(zoo.model_path(), x, y + 1)

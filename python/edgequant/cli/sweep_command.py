@@ -131,7 +131,5 @@ def load_data(path: str):
     with archive:
         if not hasattr(archive, "files") or "x" not in archive.files:
             found = getattr(archive, "files", [])
-            raise ValueError(
-                f"--data {path} must hold an array 'x' (and optionally 'y'); found {found}"
-            )
+            raise ValueError(f"--data {path} must hold an array 'x' (and optionally 'y'); found {found}")
         return archive["x"], (archive["y"] if "y" in archive.files else None)
