@@ -92,6 +92,11 @@ def run_sweep(
     -------
     SweepResult
 
+    Notes
+    -----
+    The default pool starts its workers with forkserver/spawn, so a script calling this must
+    guard its entry point with ``if __name__ == "__main__":`` (as for any multiprocessing).
+
     Raises
     ------
     ValueError, TypeError
