@@ -7,6 +7,7 @@
 
 #include "common/parallel.h"
 #include "common/simd.h"
+#include "entropy/radix_sort.h"
 
 namespace edgequant::entropy {
 namespace {
@@ -42,24 +43,6 @@ SymbolCounts counts_from_sorted(const std::vector<Key>& sorted) {
   return result;
 }
 
-// Sorts the two halves on two threads, then merges.
-template <class Key>
-void parallel_sort(std::vector<Key>& keys) {
-  const int64_t n = static_cast<int64_t>(keys.size());
-  if (n < (1 << 16) || max_threads() < 2) {
-    std::sort(keys.begin(), keys.end());
-    return;
-  }
-  auto middle = keys.begin() + n / 2;
-  parallel_for(2, [&](int64_t begin, int64_t end) {
-    for (int64_t half = begin; half < end; ++half) {
-      if (half == 0) std::sort(keys.begin(), middle);
-      else std::sort(middle, keys.end());
-    }
-  }, 1, 1);
-  std::inplace_merge(keys.begin(), middle, keys.end());
-}
-
 }  // namespace
 
 SymbolCounts count_symbols(const int32_t* src, int64_t n) {
@@ -74,10 +57,15 @@ SymbolCounts count_symbols(const int32_t* src, int64_t n) {
     hi = std::max(hi, b);
   });
   const int64_t span = static_cast<int64_t>(hi) - static_cast<int64_t>(lo) + 1;
-  if (span > kDenseLimit && span > n / 4) {
-    std::vector<int32_t> sorted(src, src + n);
-    parallel_sort(sorted);
-    return counts_from_sorted(sorted);
+  // A dense table costs O(span) to clear and scan: worth it only when span is not much larger
+  // than n (a small tensor with many levels would otherwise walk millions of empty entries).
+  if (span > kDenseLimit || span > 4 * n + 4096) {
+    // Radix-sort the symbols with the sign bit flipped (so unsigned order is signed order).
+    std::vector<uint32_t> keys(static_cast<size_t>(n));
+    for (int64_t i = 0; i < n; ++i) keys[i] = static_cast<uint32_t>(src[i]) ^ 0x80000000u;
+    radix_sort(keys);
+    for (auto& key : keys) key ^= 0x80000000u;
+    return counts_from_sorted(keys);
   }
   std::vector<uint64_t> table(static_cast<size_t>(span), 0);
   parallel_for(n, [&](int64_t begin, int64_t end) {
@@ -116,7 +104,7 @@ SymbolCounts count_float_patterns(const float* src, int64_t n) {
   if (n <= 0) return {};
   std::vector<uint32_t> bits(static_cast<size_t>(n));
   std::memcpy(bits.data(), src, static_cast<size_t>(n) * sizeof(float));
-  parallel_sort(bits);
+  radix_sort(bits);
   return counts_from_sorted(bits);
 }
 

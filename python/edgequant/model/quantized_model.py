@@ -57,9 +57,9 @@ class QuantizedModel:
     def pooled_entropy(self) -> float:
         """Entropy of all symbols pooled into one stream (one shared code book), for comparison
         with :attr:`entropy`; computed on demand."""
-        from .quantize import symbol_entropy
+        from ..entropy import entropy
 
-        return symbol_entropy(np.concatenate([codes.ravel() for codes in self.symbols.values()]))
+        return entropy(np.concatenate([codes.ravel() for codes in self.symbols.values()]))
 
     @property
     def compression_ratio(self) -> float:

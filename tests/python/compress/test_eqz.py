@@ -45,7 +45,7 @@ def test_real_compression_on_a_larger_fp16_model(tmp_path, shared_data):
     report = compress_model(source, Deadzone(256, 0.7, xmax="max"), tmp_path / "s.eqz")
     # the coder within 3% of the entropy estimate, and far below general-purpose compressors
     assert abs(report.coding_overhead) < 0.03, report
-    assert report.file_bytes < report.xz_bytes / 3
+    assert report.file_bytes < report.xz_bytes / 2
     restored = decompress_model(tmp_path / "s.eqz")
     expected = quantize_weights(source, Deadzone(256, 0.7, xmax="max")).model
     for name, values in initializers(expected).items():
