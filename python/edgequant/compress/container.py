@@ -9,9 +9,12 @@ Layout (little-endian)::
     8       4     header length H
     12      4     CRC-32 of the header
     16      H     header: UTF-8 JSON {"producer", "graph": {"length", "crc32"},
-                  "tensors": [{"name", "shape", "spec", "state", "length", "crc32"}, ...], "stats"}
+                  "streams": [{"length", "crc32"}, ...],
+                  "tensors": [{"name", "shape", "spec", "state", "stream", "offset"}, ...], "stats"}
     16+H    G     the ONNX model, serialized, with the quantized tensors' data removed
-    ...           each tensor's symbols as one edgequant.coding stream, in header order
+    ...           the symbol streams (edgequant.coding), in header order; tensor t's symbols are
+                  ``prod(shape)`` symbols from ``offset`` in stream ``stream`` (one stream per
+                  tensor, or all tensors pooled in one when that is smaller)
 
 The file's length must be exactly the sum of its parts, so truncation and trailing bytes are
 both detected; every part has its own CRC-32 and the coder streams carry their own checksums.
@@ -35,22 +38,17 @@ _PREAMBLE = struct.Struct("<4sHHII")
 class Container:
     header: dict
     graph: bytes
-    payloads: list[bytes]
+    streams: list[bytes]
 
 
-def write_container(header: dict, graph: bytes, payloads: list[bytes]) -> bytes:
-    """Serialize; ``header["tensors"][i]`` gets the length and CRC of ``payloads[i]``."""
+def write_container(header: dict, graph: bytes, streams: list[bytes]) -> bytes:
+    """Serialize ``header`` (its "graph" and "streams" entries are filled in here), the graph and the streams."""
     header = dict(header)
     header["graph"] = {"length": len(graph), "crc32": zlib.crc32(graph)}
-    tensors = [dict(t) for t in header["tensors"]]
-    if len(tensors) != len(payloads):
-        raise ValueError("one payload per tensor entry is needed")
-    for entry, payload in zip(tensors, payloads, strict=True):
-        entry["length"], entry["crc32"] = len(payload), zlib.crc32(payload)
-    header["tensors"] = tensors
+    header["streams"] = [{"length": len(stream), "crc32": zlib.crc32(stream)} for stream in streams]
     encoded = json.dumps(header, separators=(",", ":"), allow_nan=False).encode("utf-8")
     preamble = _PREAMBLE.pack(MAGIC, VERSION, 0, len(encoded), zlib.crc32(encoded))
-    return b"".join([preamble, encoded, graph, *payloads])
+    return b"".join([preamble, encoded, graph, *streams])
 
 
 def read_container(data: bytes, source: str = "the file") -> Container:
@@ -75,7 +73,9 @@ def read_container(data: bytes, source: str = "the file") -> Container:
     try:
         header = json.loads(header_bytes.decode("utf-8"))
         graph_info = header["graph"]
-        lengths = [int(entry["length"]) for entry in header["tensors"]]
+        lengths = [int(entry["length"]) for entry in header["streams"]]
+        if any(length < 0 for length in lengths) or int(graph_info["length"]) < 0:
+            raise ValueError("negative length")
     except (ValueError, KeyError, TypeError) as error:
         raise CorruptDataError(f"{source}: malformed header ({error})") from None
     offset = start + header_length
@@ -87,11 +87,11 @@ def read_container(data: bytes, source: str = "the file") -> Container:
     if zlib.crc32(graph) != graph_info.get("crc32"):
         raise CorruptDataError(f"{source}: graph checksum mismatch (corrupted)")
     offset += len(graph)
-    payloads = []
-    for entry, length in zip(header["tensors"], lengths, strict=True):
-        payload = bytes(view[offset:offset + length])
-        if zlib.crc32(payload) != entry.get("crc32"):
-            raise CorruptDataError(f"{source}: checksum mismatch in tensor {entry.get('name')!r} (corrupted)")
-        payloads.append(payload)
+    streams = []
+    for index, (entry, length) in enumerate(zip(header["streams"], lengths, strict=True)):
+        stream = bytes(view[offset:offset + length])
+        if zlib.crc32(stream) != entry.get("crc32"):
+            raise CorruptDataError(f"{source}: checksum mismatch in symbol stream {index} (corrupted)")
+        streams.append(stream)
         offset += length
-    return Container(header=header, graph=graph, payloads=payloads)
+    return Container(header=header, graph=graph, streams=streams)

@@ -101,23 +101,38 @@ def compress_model(model, quantizer, output, roles=("conv_weight", "gemm_weight"
             for attribute in node.attribute:
                 if attribute.name == "value":
                     protos.setdefault(node.output[0], attribute.t)
-    entries, payloads = [], []
-    for name, symbols in quantized.symbols.items():
-        fitted = quantized.quantizers[name]
+    names = list(quantized.symbols)
+    for name in names:
         _strip_data(protos[name])
-        entries.append({"name": name, "shape": list(symbols.shape), "spec": fitted.spec(),
-                        "state": fitted.decode_state()})
-        payloads.append(coding.encode(symbols))
+    streams, placement = _smallest_layout([quantized.symbols[name] for name in names])
+    entries = [{"name": name, "shape": list(quantized.symbols[name].shape), "spec": quantized.quantizers[name].spec(),
+                "state": quantized.quantizers[name].decode_state(), "stream": stream, "offset": offset}
+               for name, (stream, offset) in zip(names, placement, strict=True)]
     header = {"producer": f"edgequant {__version__}", "tensors": entries,
               "stats": {"weight_count": quantized.weight_count, "entropy_bits_per_weight": quantized.entropy}}
-    data = write_container(header, graph.SerializeToString(), payloads)
+    data = write_container(header, graph.SerializeToString(), streams)
     output.write_bytes(data)
-    coded = sum(len(p) for p in payloads)
+    coded = sum(len(s) for s in streams)
     return CompressionReport(
         path=output, file_bytes=len(data), original_bytes=len(original), weight_count=quantized.weight_count,
         coded_bytes=coded, coded_bits_per_weight=8 * coded / quantized.weight_count,
         entropy_bits_per_weight=quantized.entropy,
         xz_bytes=len(lzma.compress(original, preset=9 | lzma.PRESET_EXTREME)), zstd_bytes=_zstd_size(original))
+
+
+def _smallest_layout(symbols: list[np.ndarray]) -> tuple[list[bytes], list[tuple[int, int]]]:
+    """Code the tensors one stream each, and all pooled in one; keep the smaller.
+
+    Separate streams fit each tensor's own statistics; one pooled stream pays a single header
+    and table, which wins for small models whose tensors share an alphabet.
+    """
+    separate = [coding.encode(codes) for codes in symbols]
+    flat = [codes.reshape(-1) for codes in symbols]
+    pooled = coding.encode(np.concatenate(flat))
+    if len(symbols) > 1 and len(pooled) < sum(len(s) for s in separate):
+        offsets = np.concatenate([[0], np.cumsum([f.size for f in flat])[:-1]]).tolist()
+        return [pooled], [(0, int(offset)) for offset in offsets]
+    return separate, [(index, 0) for index in range(len(symbols))]
 
 
 def decompress_model(source) -> onnx.ModelProto:
@@ -142,14 +157,20 @@ def decompress_model(source) -> onnx.ModelProto:
     except Exception as error:  # protobuf's DecodeError
         raise CorruptDataError(f"{label}: the embedded ONNX graph does not parse ({error})") from None
     slots = TensorSlots(model)
-    for entry, payload in zip(container.header["tensors"], container.payloads, strict=True):
+    decoded = [coding.decode(stream) for stream in container.streams]
+    for entry in container.header["tensors"]:
         name = entry.get("name")
         if slots.why_not_rewritable(name) is not None:
             raise CorruptDataError(f"{label}: tensor {name!r} is not in the embedded graph")
-        symbols = coding.decode(payload)
-        shape = tuple(int(d) for d in entry["shape"])
-        if symbols.size != int(np.prod(shape, dtype=np.int64)) or shape != tuple(slots.proto(name).dims):
-            raise CorruptDataError(f"{label}: tensor {name!r} has {symbols.size} symbols for shape {shape}")
+        try:
+            shape = tuple(int(d) for d in entry["shape"])
+            stream, offset = decoded[int(entry["stream"])], int(entry["offset"])
+        except (KeyError, IndexError, TypeError, ValueError):
+            raise CorruptDataError(f"{label}: malformed entry for tensor {name!r}") from None
+        size = int(np.prod(shape, dtype=np.int64))
+        if shape != tuple(slots.proto(name).dims) or offset < 0 or offset + size > stream.size:
+            raise CorruptDataError(f"{label}: tensor {name!r} of shape {shape} does not fit its symbol stream")
+        symbols = stream[offset:offset + size]
         quantizer = from_spec(entry["spec"])
         quantizer.load_decode_state(entry.get("state", {}))
         slots.write(name, quantizer.decode(symbols.reshape(shape)))

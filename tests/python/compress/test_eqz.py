@@ -113,3 +113,13 @@ def test_cli_round_trip_and_errors(tmp_path, capsys):
                  "-o", str(tmp_path / "no" / "m.eqz")]) == 1
     (tmp_path / "bad.eqz").write_bytes(b"EQZ1" + b"\0" * 20)
     assert main(["decompress", str(tmp_path / "bad.eqz"), "-o", str(onnx_out)]) == 1
+
+
+def test_pooled_layout_keeps_a_small_model_within_3_percent_of_the_entropy(tmp_path):
+    from edgequant.quantizers import Affine
+
+    # the demo's best configuration on the default model: three small tensors, one pooled stream
+    report = compress_model(model_path(), Affine(3), tmp_path / "m.eqz")
+    assert 0 <= report.coding_overhead < 0.03, report
+    np.testing.assert_array_equal(outputs(decompress_model(tmp_path / "m.eqz"), load_test_set()[0]),
+                                  outputs(quantize_weights(model_path(), Affine(3)).model, load_test_set()[0]))
