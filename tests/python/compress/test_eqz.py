@@ -6,12 +6,12 @@ import numpy as np
 import onnx
 import onnxruntime as ort
 import pytest
-from edgequant.model import quantize_weights
 from onnx import numpy_helper
 
 from edgequant.cli import main
 from edgequant.coding import CorruptDataError
 from edgequant.compress import compress_model, decompress_model
+from edgequant.model import quantize_weights
 from edgequant.quantizers import Deadzone, Midtread, Minifloat, MuLaw
 from edgequant.zoo import load_test_set, model_path
 
