@@ -30,6 +30,7 @@
 #include <cstdint>
 #include <limits>
 
+#include "common/error.h"
 #include "common/simd.h"
 
 namespace edgequant::quant {
@@ -37,8 +38,12 @@ namespace edgequant::quant {
 constexpr int64_t kMinLevels = 2;
 constexpr int64_t kMaxLevels = int64_t{1} << 24;
 
-// Step of a uniform quantizer with `levels` levels over [-xmax, xmax].
-inline double uniform_step(double xmax, int64_t levels) { return 2.0 * xmax / static_cast<double>(levels); }
+// Step of a uniform quantizer with `levels` levels over [-xmax, xmax], after checking both.
+inline double uniform_step(double xmax, int64_t levels) {
+  require(levels >= kMinLevels && levels <= kMaxLevels, "levels must be in [2, 2^24]");
+  require(xmax > 0 && std::isfinite(xmax), "xmax must be finite and > 0");
+  return 2.0 * xmax / static_cast<double>(levels);
+}
 
 // True unless x is NaN or ±Inf (branch-free; vectorises).
 template <class T>

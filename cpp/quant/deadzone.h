@@ -16,8 +16,6 @@ struct Deadzone {
   int32_t max_symbol;  // L / 2
 
   Deadzone(int64_t levels, double dead_zone, double xmax) {
-    require(levels >= kMinLevels && levels <= kMaxLevels, "levels must be in [2, 2^24]");
-    require(xmax > 0 && std::isfinite(xmax), "xmax must be finite and > 0");
     require(dead_zone >= 0 && dead_zone < 1, "delta must be in [0, 1)");
     step = uniform_step(xmax, levels);
     delta = dead_zone;

@@ -12,8 +12,6 @@ struct Midrise {
   int32_t max_symbol;  // L / 2
 
   Midrise(int64_t levels, double xmax) {
-    require(levels >= kMinLevels && levels <= kMaxLevels, "levels must be in [2, 2^24]");
-    require(xmax > 0 && std::isfinite(xmax), "xmax must be finite and > 0");
     step = uniform_step(xmax, levels);
     max_symbol = static_cast<int32_t>(levels / 2);
   }

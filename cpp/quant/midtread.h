@@ -10,8 +10,6 @@ struct Midtread {
   int32_t max_symbol;  // L / 2: |q| <= max_symbol
 
   Midtread(int64_t levels, double xmax) {
-    require(levels >= kMinLevels && levels <= kMaxLevels, "levels must be in [2, 2^24]");
-    require(xmax > 0 && std::isfinite(xmax), "xmax must be finite and > 0");
     step = uniform_step(xmax, levels);
     max_symbol = static_cast<int32_t>(levels / 2);
   }

@@ -15,8 +15,6 @@ struct MuLaw {
   int32_t max_symbol;  // L / 2
 
   MuLaw(int64_t levels, double mu_value, double xmax_value) {
-    require(levels >= kMinLevels && levels <= kMaxLevels, "levels must be in [2, 2^24]");
-    require(xmax_value > 0 && std::isfinite(xmax_value), "xmax must be finite and > 0");
     require(mu_value > 0 && std::isfinite(mu_value), "mu must be finite and > 0");
     xmax = xmax_value;
     mu = mu_value;

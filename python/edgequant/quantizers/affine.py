@@ -140,5 +140,3 @@ class Affine(Quantizer):
             raise ValueError(f"symbols contains {invalid} value(s) outside [{self.qmin}, {self.qmax}]")
         return out
 
-    def __repr__(self):
-        return f"Affine(bits={self.bits}, symmetric={self.symmetric}, signed={self.signed}, axis={self.axis!r})"

@@ -86,6 +86,11 @@ class Quantizer:
         # compiled op handles are rebuilt rather than copied.
         return (_rebuild, (type(self), self.params(), self.decode_state()))
 
+    def __repr__(self) -> str:
+        """``Name(param=value, ...)`` from :meth:`params`: evaluates back to an equal quantizer."""
+        arguments = ", ".join(f"{key}={value!r}" for key, value in self.params().items())
+        return f"{type(self).__name__}({arguments})"
+
     def __eq__(self, other) -> bool:
         return type(self) is type(other) and repr(self) == repr(other)
 

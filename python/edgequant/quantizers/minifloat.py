@@ -112,8 +112,3 @@ class Minifloat(Quantizer):
         if self.mode == "paper":
             raise_if_non_finite(count, x)
 
-    def __repr__(self):
-        return (
-            f"Minifloat(exponent_bits={self.exponent_bits}, mantissa_bits={self.mantissa_bits}, "
-            f"bias={self.bias}, mode={self.mode!r})"
-        )

@@ -37,5 +37,3 @@ class MuLaw(RangeQuantizer):
     def _make_op(self, xmax):
         return _core.MuLaw(self.levels, self.mu, xmax)
 
-    def __repr__(self):
-        return f"MuLaw(levels={self.levels}, mu={self.mu!r}, xmax={self.xmax!r})"

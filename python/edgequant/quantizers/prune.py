@@ -78,5 +78,3 @@ class PruneQuantize(Quantizer):
         self.density = float((out != 0).mean())
         return out
 
-    def __repr__(self):
-        return f"PruneQuantize(gamma={self.gamma!r}, bits={self.bits})"

@@ -13,7 +13,23 @@ def _levels(levels) -> int:
     return integer_in(levels, 2, MAX_LEVELS, "levels")
 
 
-class Midtread(RangeQuantizer):
+class _LevelsQuantizer(RangeQuantizer):
+    """A quantizer fixed by its number of levels and range; subclasses name their C++ op."""
+
+    _core_op = None
+
+    def __init__(self, levels, xmax=1.0):
+        self.levels = _levels(levels)
+        super().__init__(xmax)
+
+    def params(self):
+        return {"levels": self.levels, "xmax": self.xmax}
+
+    def _make_op(self, xmax):
+        return type(self)._core_op(self.levels, xmax)
+
+
+class Midtread(_LevelsQuantizer):
     """Midtread uniform quantizer: ``q = round(x/Δ)``, ``x̂ = Δ·q`` (has a zero level).
 
     Parameters
@@ -26,22 +42,10 @@ class Midtread(RangeQuantizer):
     """
 
     name = "midtread"
-
-    def __init__(self, levels, xmax=1.0):
-        self.levels = _levels(levels)
-        super().__init__(xmax)
-
-    def params(self):
-        return {"levels": self.levels, "xmax": self.xmax}
-
-    def _make_op(self, xmax):
-        return _core.Midtread(self.levels, xmax)
-
-    def __repr__(self):
-        return f"Midtread(levels={self.levels}, xmax={self.xmax!r})"
+    _core_op = _core.Midtread
 
 
-class Midrise(RangeQuantizer):
+class Midrise(_LevelsQuantizer):
     """Midrise uniform quantizer: ``q = s(x)·ceil(|x|/Δ)``, ``x̂ = s(q)·Δ·(|q| − ½)``.
 
     No zero level: exactly L symbols ``±1 … ±L/2``; ``x = 0`` maps to ``+1`` (``s(0) = +1``).
@@ -49,19 +53,7 @@ class Midrise(RangeQuantizer):
     """
 
     name = "midrise"
-
-    def __init__(self, levels, xmax=1.0):
-        self.levels = _levels(levels)
-        super().__init__(xmax)
-
-    def params(self):
-        return {"levels": self.levels, "xmax": self.xmax}
-
-    def _make_op(self, xmax):
-        return _core.Midrise(self.levels, xmax)
-
-    def __repr__(self):
-        return f"Midrise(levels={self.levels}, xmax={self.xmax!r})"
+    _core_op = _core.Midrise
 
 
 class Deadzone(RangeQuantizer):
@@ -93,5 +85,3 @@ class Deadzone(RangeQuantizer):
     def _make_op(self, xmax):
         return _core.Deadzone(self.levels, self.delta, xmax)
 
-    def __repr__(self):
-        return f"Deadzone(levels={self.levels}, delta={self.delta!r}, xmax={self.xmax!r})"
