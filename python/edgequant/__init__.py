@@ -16,15 +16,15 @@ from .quantizers import QUANTIZERS
 
 __version__ = _core.__version__
 
-__all__ = ["QUANTIZERS", "Engine", "__version__", "set_num_threads", "use_reference_kernels"]
+__all__ = ["QUANTIZERS", "Engine", "__version__", "profile", "set_num_threads", "use_reference_kernels"]
 
 
 def __getattr__(name):
     # The engine loads oneDNN: import it only when asked for.
-    if name == "Engine":
-        from .engine import Engine
+    if name in ("Engine", "profile"):
+        from . import engine
 
-        return Engine
+        return getattr(engine, name)
     raise AttributeError(f"module 'edgequant' has no attribute {name!r}")
 
 

@@ -19,7 +19,7 @@ import numpy as np
 
 from .calibration import METHODS, RangeCollector
 
-__all__ = ["MODES", "METHODS", "Engine", "engine_available"]
+__all__ = ["MODES", "METHODS", "Engine", "engine_available", "profile"]
 
 MODES = ("fp32", "static", "dynamic")
 
@@ -192,3 +192,10 @@ def _model_bytes(model) -> bytes:
     if hasattr(model, "SerializeToString"):
         return model.SerializeToString()
     raise TypeError(f"model must be a path, bytes or onnx.ModelProto, got {type(model).__name__}")
+
+
+def profile(*args, **kwargs):
+    """Profile a model on the engine (and ONNX Runtime): see :func:`edgequant.engine.profiling.profile`."""
+    from .profiling import profile as run_profile
+
+    return run_profile(*args, **kwargs)
