@@ -55,6 +55,12 @@ class Evaluator:
         ONNX Runtime intra-op threads (0: its default, all cores). Use 1 in parallel workers.
     output_name : str, optional
         The output to score (default: the first). It is flattened to ``[N, -1]``.
+    per_anchor : bool, default False
+        For detectors, whose output holds one score vector per anchor (e.g. UltraFace's
+        ``scores`` ``[N, 4420, 2]``): ``top1_agreement`` and ``mean_softmax_kl`` then treat
+        every anchor as a sample (output reshaped to ``[-1, last axis]``), so agreement is the
+        fraction of anchors whose class (face/background) is unchanged, instead of one argmax
+        over the whole flattened output per image. Labels are refused (they are per image).
 
     Raises
     ------
@@ -73,7 +79,14 @@ class Evaluator:
         providers: Sequence[str] = ("CPUExecutionProvider",),
         threads: int = 0,
         output_name: str | None = None,
+        per_anchor: bool = False,
     ):
+        if not isinstance(per_anchor, bool):
+            raise TypeError(f"per_anchor must be a bool, got {type(per_anchor).__name__}")
+        if per_anchor and labels is not None:
+            raise ValueError("per_anchor=True scores fidelity per anchor: labels (per image) cannot be used")
+        self.per_anchor = per_anchor
+        self._anchor_width = None
         loaded = load_model_and_files(model)
         self.reference_model = loaded.model
         self.description = loaded.description
@@ -144,6 +157,7 @@ class Evaluator:
             if short:
                 batch = np.concatenate([batch, np.repeat(batch[-1:], short, axis=0)])
             out = session.run([self.output_name], {self.input_name: batch})[0]
+            self._anchor_width = out.shape[-1] if out.ndim else 1
             chunks.append(out[: len(out) - short])
         return np.concatenate(chunks).reshape(n, -1).astype(np.float32, copy=False)
 
@@ -175,8 +189,14 @@ class Evaluator:
         metrics = {}
         if self.labels is not None:
             metrics.update(classification_report(outputs, self.labels))
-        metrics["top1_agreement"] = top1_agreement(reference, outputs)
-        metrics["mean_softmax_kl"] = mean_softmax_kl(reference, outputs)
+        rows_ref, rows_out = reference, outputs
+        if self.per_anchor:  # one row per anchor: [N, A*C] -> [N*A, C]
+            width = self._anchor_width
+            if width is None or reference.size % width or outputs.size != reference.size:
+                raise ValueError(f"per_anchor: outputs of shape {outputs.shape} do not split into anchors of {width}")
+            rows_ref, rows_out = reference.reshape(-1, width), outputs.reshape(-1, width)
+        metrics["top1_agreement"] = top1_agreement(rows_ref, rows_out)
+        metrics["mean_softmax_kl"] = mean_softmax_kl(rows_ref, rows_out)
         metrics["output_sqnr_db"] = output_sqnr_db(reference, outputs)
         return metrics
 

@@ -47,6 +47,7 @@ def run_sweep(
     input_name: str | None = None,
     output_name: str | None = None,
     threads_per_worker: int = 1,
+    per_anchor: bool = False,
 ) -> SweepResult:
     """Quantize the weights of ``model`` at every grid point, measure rate and quality.
 
@@ -87,6 +88,9 @@ def run_sweep(
         As :class:`edgequant.evaluate.Evaluator`.
     threads_per_worker : int, default 1
         ONNX Runtime / C++ core threads in each worker (1: workers do not oversubscribe cores).
+    per_anchor : bool, default False
+        For detectors (no labels): agreement counted per anchor of the scored output, not per
+        image (see :class:`edgequant.evaluate.Evaluator`). Part of the sweep's identity.
 
     Returns
     -------
@@ -123,6 +127,7 @@ def run_sweep(
         input_name=input_name,
         output_name=output_name,
         threads=threads_per_worker,
+        per_anchor=per_anchor,
     )
     select_weights(loaded.model, roles, False, loaded.description)  # something to quantize?
     store = ResultStore(db)
@@ -147,6 +152,8 @@ def run_sweep(
 def _run(specs, loaded, evaluator, store, executor, budget_pp, progress, workers, roles, threads, started):
     model_bytes = loaded.model.SerializeToString()
     settings = {"roles": list(roles)}
+    if evaluator.per_anchor:  # only when set, so the identity of earlier sweeps is unchanged
+        settings["per_anchor"] = True
     digest_model = model_hash(model_bytes)
     digest_data = data_hash(evaluator.inputs, evaluator.labels)
     identity = sweep_id(digest_model, digest_data, settings)
@@ -166,6 +173,7 @@ def _run(specs, loaded, evaluator, store, executor, budget_pp, progress, workers
         roles=tuple(roles),
         include_biases=False,
         threads=threads,
+        per_anchor=evaluator.per_anchor,
     )
     setup_s = time.perf_counter() - started
 

@@ -42,6 +42,8 @@ class SweepContext:
     threads : int
         ONNX Runtime intra-op threads and C++ core threads per worker (1 avoids
         oversubscribing the cores that the other workers use).
+    per_anchor : bool
+        Fidelity counted per anchor (see :class:`edgequant.evaluate.Evaluator`).
     """
 
     key: str
@@ -54,6 +56,7 @@ class SweepContext:
     roles: tuple[str, ...]
     include_biases: bool
     threads: int = 1
+    per_anchor: bool = False
 
 
 class _WorkerState:
@@ -73,6 +76,7 @@ class _WorkerState:
             input_name=context.input_name,
             output_name=context.output_name,
             threads=context.threads,
+            per_anchor=context.per_anchor,
         )
         self.evaluator.reference_outputs  # noqa: B018 - computed once per worker, here
 
