@@ -77,8 +77,9 @@ def compress_model(model, quantizer, output, roles=("conv_weight", "gemm_weight"
     Parameters
     ----------
     model : path-like, bytes or onnx.ModelProto
-    quantizer : Quantizer
-        E.g. ``Deadzone(levels=512, delta=0.7)``; applied per tensor (a fresh copy each).
+    quantizer : Quantizer or edgequant.model.PerChannelAffine
+        E.g. ``Deadzone(levels=512, delta=0.7)``; applied per tensor (a fresh copy each, so
+        ``xmax="max"`` and per-channel affine fit every tensor; the fitted state is stored).
     output : path-like
         The ``.eqz`` file to write (its folder must exist).
     roles, include_biases

@@ -123,3 +123,12 @@ def test_pooled_layout_keeps_a_small_model_within_3_percent_of_the_entropy(tmp_p
     assert 0 <= report.coding_overhead < 0.03, report
     np.testing.assert_array_equal(outputs(decompress_model(tmp_path / "m.eqz"), load_test_set()[0]),
                                   outputs(quantize_weights(model_path(), Affine(3)).model, load_test_set()[0]))
+
+
+def test_per_channel_affine_round_trip(tmp_path):
+    from edgequant.model import PerChannelAffine
+
+    compress_model(model_path(), PerChannelAffine(4), tmp_path / "pc.eqz")
+    expected = initializers(quantize_weights(model_path(), PerChannelAffine(4)).model)
+    restored = initializers(decompress_model(tmp_path / "pc.eqz"))
+    assert all(np.array_equal(restored[name], values) for name, values in expected.items())
