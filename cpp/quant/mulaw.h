@@ -2,6 +2,10 @@
 // quantization of y with L levels over [-X, X], expand x_hat = (X/μ)((1 + μ)^(|y_hat|/X) - 1) s(y_hat).
 // The compander runs in float64 whatever the input dtype (so NumPy references match bit for bit).
 #pragma once
+#include <algorithm>
+#include <memory>
+#include <vector>
+
 #include "common/error.h"
 #include "quant/elementwise.h"
 
@@ -13,6 +17,11 @@ struct MuLaw {
   double log1p_mu;     // ln(1 + μ)
   double step;         // in the companded domain
   int32_t max_symbol;  // L / 2
+  // Reconstructions |x_hat| for |q| = 0..max_symbol, when there are few enough levels: decoding
+  // is then a lookup instead of an expm1 per weight. Shared by the copies the kernels make.
+  std::shared_ptr<const std::vector<float>> magnitudes;
+  const float* magnitude_table = nullptr;
+  static constexpr int32_t kMaxTabulated = 1 << 16;
 
   MuLaw(int64_t levels, double mu_value, double xmax_value) {
     require(mu_value > 0 && std::isfinite(mu_value), "mu must be finite and > 0");
@@ -21,6 +30,20 @@ struct MuLaw {
     log1p_mu = std::log1p(mu);
     step = uniform_step(xmax, levels);
     max_symbol = static_cast<int32_t>(levels / 2);
+    if (max_symbol <= kMaxTabulated) {
+      auto table = std::make_shared<std::vector<float>>(static_cast<size_t>(max_symbol) + 1);
+      for (int32_t q = 0; q <= max_symbol; ++q) (*table)[q] = expand(q);
+      magnitudes = table;
+      magnitude_table = table->data();
+    }
+  }
+
+  // |x_hat| of symbol magnitude q: the expansion, evaluated in float64. Out of line on purpose:
+  // inlined, GCC if-converts decode()'s table-or-formula choice and evaluates expm1 for every
+  // weight even when the table answers.
+  __attribute__((noinline)) float expand(int32_t q) const {
+    double companded = step * static_cast<double>(q);
+    return static_cast<float>(xmax / mu * std::expm1(companded / xmax * log1p_mu));
   }
 
   template <class T>
@@ -41,9 +64,12 @@ struct MuLaw {
     return x < T(0) ? -q : q;
   }
   float decode(int32_t q) const {
-    double companded = step * std::abs(static_cast<double>(q));
-    double magnitude = xmax / mu * std::expm1(companded / xmax * log1p_mu);
-    return static_cast<float>(q < 0 ? -magnitude : magnitude);
+    // |q| without overflow for INT32_MIN, clamped so that invalid symbols (counted by valid())
+    // never index past the table.
+    uint32_t magnitude = q < 0 ? 0u - static_cast<uint32_t>(q) : static_cast<uint32_t>(q);
+    magnitude = std::min(magnitude, static_cast<uint32_t>(max_symbol));
+    float value = magnitude_table ? magnitude_table[magnitude] : expand(static_cast<int32_t>(magnitude));
+    return q < 0 ? -value : value;
   }
   bool valid(int32_t q) const { return q >= -max_symbol && q <= max_symbol; }
 };
