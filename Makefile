@@ -14,7 +14,8 @@ $(VENV)/.installed: $(SOURCES)
 	bash scripts/install_system_deps.sh
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q $$($(PY) scripts/build_requirements.py)
+	mkdir -p build && $(PY) scripts/build_requirements.py > build/build-requirements.txt
+	$(PY) -m pip install -q -r build/build-requirements.txt
 	$(PY) -m pip install -q --no-build-isolation ".[test]"
 	touch $@
 
