@@ -2,6 +2,7 @@
 Makefile installs them before `pip install --no-build-isolation` (one list, no copy to keep in step)."""
 
 import pathlib
+
 import tomllib
 
 pyproject = pathlib.Path(__file__).resolve().parent.parent / "pyproject.toml"
