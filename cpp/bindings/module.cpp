@@ -1,5 +1,6 @@
 // edgequant._core: the compiled half of edgequant. Users import edgequant, not this module.
 #include "bindings/buffers.h"
+#include "bindings/exceptions.h"
 #include "common/parallel.h"
 #include "quant/elementwise.h"
 
@@ -11,16 +12,7 @@ PYBIND11_MODULE(_core, m) {
   m.attr("__version__") = EDGEQUANT_VERSION;
   // C++ errors reach Python with their message: bad arguments and corrupt data are ValueErrors.
   static py::exception<CorruptData> corrupt(m, "CorruptDataError", PyExc_ValueError);
-  // Module-local: the engine module sees the same C++ exception types and has its own translator.
-  py::register_local_exception_translator([](std::exception_ptr error) {
-    try {
-      if (error) std::rethrow_exception(error);
-    } catch (const CorruptData& e) {
-      py::set_error(corrupt, e.what());
-    } catch (const InvalidArgument& e) {
-      py::set_error(PyExc_ValueError, e.what());
-    }
-  });
+  bindings::register_exception_translation(corrupt);
   m.def("max_threads", &max_threads, "Threads the core splits long loops across.");
   m.def("set_max_threads", &set_max_threads, py::arg("threads"), "0 restores the default.");
   m.def("force_reference", &quant::force_reference);

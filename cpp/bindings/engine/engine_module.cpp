@@ -4,6 +4,7 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include "bindings/exceptions.h"
 #include "common/error.h"
 #include "runtime/engine.h"
 
@@ -73,19 +74,10 @@ py::list value_infos(const std::vector<ValueInfo>& infos) {
 
 PYBIND11_MODULE(_engine, m) {
   m.doc() = "edgequant inference engine (private; use edgequant.Engine).";
-  // One Python type for corrupt data across edgequant's modules: _core's. Translators are
-  // module-local, since both modules see the same C++ exception types.
-  static py::handle corrupt = py::object(py::module_::import("edgequant._core").attr("CorruptDataError")).release();
+  // One Python type for corrupt data across edgequant's modules: _core's.
+  py::handle corrupt = py::object(py::module_::import("edgequant._core").attr("CorruptDataError")).release();
   m.attr("CorruptDataError") = corrupt;
-  py::register_local_exception_translator([](std::exception_ptr error) {
-    try {
-      if (error) std::rethrow_exception(error);
-    } catch (const CorruptData& e) {
-      py::set_error(corrupt, e.what());
-    } catch (const InvalidArgument& e) {
-      py::set_error(PyExc_ValueError, e.what());
-    }
-  });
+  bindings::register_exception_translation(corrupt);
   m.def("supported_ops", &supported_ops);
   py::class_<Engine>(m, "Engine")
       .def(py::init([](const std::string& path, const std::string& backend, int threads) {
