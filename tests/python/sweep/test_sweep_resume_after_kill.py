@@ -11,10 +11,13 @@ import time
 
 from sweep_fixtures import SMALL_GRID, comparable
 
+import edgequant
 from edgequant import zoo
 from edgequant.sweep import run_sweep
 
-PYTHON_DIR = pathlib.Path(__file__).resolve().parents[3] / "python"
+# The child imports the edgequant this test imports (the source tree in development, the
+# installed package under CI).
+PYTHON_DIR = pathlib.Path(edgequant.__file__).resolve().parent.parent
 
 # The child slows its own commits down (only the parent writes SQLite), so that the test can
 # kill it for sure between the first committed point and the last.
