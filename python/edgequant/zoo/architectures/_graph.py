@@ -71,7 +71,8 @@ class GraphBuilder:
         rng = self.rng
         params = [rng.uniform(0.5, 1.5, channels), rng.normal(0.0, 0.1, channels),
                   rng.normal(0.0, 0.1, channels), rng.uniform(0.5, 1.5, channels)]
-        names = [self.const(p.astype(np.float32), f"bn_{kind}") for p, kind in zip(params, ["scale", "bias", "mean", "var"])]
+        kinds = ["scale", "bias", "mean", "var"]
+        names = [self.const(p.astype(np.float32), f"bn_{kind}") for p, kind in zip(params, kinds, strict=True)]
         return self.node("BatchNormalization", [x, *names], epsilon=1e-5)
 
     def relu(self, x: str) -> str:

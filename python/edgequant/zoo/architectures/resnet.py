@@ -29,7 +29,7 @@ def _resnet(name, block, layers, input_size, num_classes, seed, width):
     y = b.conv_bn("input", 3, widths[0], 7, 2)
     y = b.max_pool(y, 3, 2, 1)
     channels = widths[0]
-    for stage, (planes, blocks) in enumerate(zip(widths, layers)):
+    for stage, (planes, blocks) in enumerate(zip(widths, layers, strict=True)):
         for k in range(blocks):
             y, channels = block(b, y, channels, planes, 2 if stage > 0 and k == 0 else 1)
     return b.model("input", b.classifier(y, channels, num_classes), input_size, [num_classes])

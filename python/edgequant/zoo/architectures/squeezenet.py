@@ -25,7 +25,9 @@ def squeezenet1_1(input_size=(224, 224), num_classes=1000, seed=0, width=1.0):
             continue
         squeeze, expand = scaled(fire[0]), scaled(fire[1])
         s = b.relu(b.conv(y, channels, squeeze, 1, bias=True))
-        y = b.concat([b.relu(b.conv(s, squeeze, expand, 1, bias=True)), b.relu(b.conv(s, squeeze, expand, 3, bias=True))])
+        expand1 = b.relu(b.conv(s, squeeze, expand, 1, bias=True))
+        expand3 = b.relu(b.conv(s, squeeze, expand, 3, bias=True))
+        y = b.concat([expand1, expand3])
         channels = 2 * expand
     y = b.relu(b.conv(y, channels, num_classes, 1, bias=True))
     y = b.node("Flatten", [b.node("GlobalAveragePool", [y])], axis=1)
