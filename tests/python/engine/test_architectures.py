@@ -12,12 +12,15 @@ from edgequant.zoo import architectures
 
 SIZE, WIDTH = 64, 0.25
 NAMES = sorted(architectures.ARCHITECTURES)
-# Top-1 agreement of dynamic INT8 with FP32 on 64 random images. Random weights leave small
-# top-1 / top-2 margins, and the MobileNet-style nets (random BatchNormalization statistics
-# after depthwise convs) amplify 8-bit rounding to ~25 % of the logits' range: ONNX Runtime's
-# own quantize_static (QDQ, per-channel) reaches 0.88 / 0.94 agreement and 0.32 / 0.29 relative
-# error on the same two models, ours 0.89 / 0.83 and 0.25 / 0.26. The engine's INT8 arithmetic is
-# checked against the reference backend below and in test_engine_int8.py.
+# Top-1 agreement of INT8 with FP32 on 64 random images: >= 0.95, except for the two MobileNet-style
+# nets. With random weights (random BatchNormalization statistics after depthwise convs, linear
+# bottlenecks) these two are chaotic in FP32 already: in ONNX Runtime, input noise of 0.1 % of the
+# input's std moves MobileNetV2's / EfficientNet-lite0's outputs by 6.7 % / 3.9 % of their range
+# (ResNet-18, SqueezeNet, ShuffleNetV2: <= 0.2 %), so per-layer 8-bit rounding ends at ~25 % and
+# the small top-1 margins of random logits flip. ONNX Runtime's own quantize_static (QDQ,
+# per-channel) lands at 0.88 / 0.94 agreement and 0.32 / 0.29 relative error on the same models;
+# ours at 0.89 / 0.83 and 0.25 / 0.26. The INT8 arithmetic itself is held against the reference
+# backend in test_engine_int8.py.
 DYNAMIC_AGREEMENT = {"mobilenet_v2": 0.80, "efficientnet_lite0": 0.75}
 
 
