@@ -12,16 +12,18 @@ from edgequant.zoo import architectures
 
 SIZE, WIDTH = 64, 0.25
 NAMES = sorted(architectures.ARCHITECTURES)
-# Top-1 agreement of INT8 with FP32 on 64 random images: >= 0.95, except for the two MobileNet-style
-# nets. With random weights (random BatchNormalization statistics after depthwise convs, linear
-# bottlenecks) these two are chaotic in FP32 already: in ONNX Runtime, input noise of 0.1 % of the
-# input's std moves MobileNetV2's / EfficientNet-lite0's outputs by 6.7 % / 3.9 % of their range
-# (ResNet-18, SqueezeNet, ShuffleNetV2: <= 0.2 %), so per-layer 8-bit rounding ends at ~25 % and
-# the small top-1 margins of random logits flip. ONNX Runtime's own quantize_static (QDQ,
-# per-channel) lands at 0.88 / 0.94 agreement and 0.32 / 0.29 relative error on the same models;
-# ours at 0.89 / 0.83 and 0.25 / 0.26. The INT8 arithmetic itself is held against the reference
-# backend in test_engine_int8.py.
-DYNAMIC_AGREEMENT = {"mobilenet_v2": 0.80, "efficientnet_lite0": 0.75}
+# Top-1 agreement of INT8 with FP32 on 128 random images, 10 classes (random logits over 100
+# classes leave top-1 / top-2 margins so small that one rounding flips them): >= 0.95, except for
+# the two MobileNet-style nets. With random weights (random BatchNormalization statistics after
+# depthwise convs, linear bottlenecks) these two are chaotic in FP32 already: in ONNX Runtime, input
+# noise of 0.1 % of the input's std moves MobileNetV2's / EfficientNet-lite0's outputs by 6.7 % /
+# 3.9 % of their range (ResNet-18, SqueezeNet, ShuffleNetV2: <= 0.2 %), so per-layer 8-bit rounding
+# ends at ~25 % of the range and top-1 flips. ONNX Runtime's own quantize_static (QDQ, per-channel)
+# does no better: 0.88 / 0.94 agreement and 0.32 / 0.29 relative error on the 100-class models,
+# where ours reach 0.89 / 0.83 and 0.25 / 0.26. Measured here (dynamic / static): MobileNetV2
+# 0.98 / 0.98, EfficientNet-lite0 0.82 / 0.79, the others >= 0.97. The INT8 arithmetic itself is
+# held against the reference backend in test_engine_int8.py.
+INT8_AGREEMENT = {"mobilenet_v2": 0.85, "efficientnet_lite0": 0.72}
 
 
 @pytest.fixture(scope="module")
@@ -72,16 +74,17 @@ def test_onednn_matches_reference_backend(models, name):
 
 
 @pytest.mark.parametrize("name", architectures.CLASSIFIERS)
-def test_int8_agrees_with_fp32_on_classifiers(models, name):
-    model = models[name].SerializeToString()
-    x = random_images(64, 2)
+def test_int8_agrees_with_fp32_on_classifiers(name):
+    model = architectures.build(name, input_size=SIZE, width=WIDTH, num_classes=10).SerializeToString()
+    x = random_images(128, 2)
     (fp32,) = Engine(model, threads=1).run(x)
     (dynamic,) = Engine(model, mode="dynamic", threads=1).run(x)
     (static,) = Engine(model, mode="static", calibration=random_images(16, 3), method="minmax", threads=1).run(x)
     assert dynamic.shape == static.shape == fp32.shape
     assert np.isfinite(dynamic).all() and np.isfinite(static).all()
-    assert (dynamic.argmax(1) == fp32.argmax(1)).mean() >= DYNAMIC_AGREEMENT.get(name, 0.95), name
-    assert (static.argmax(1) == fp32.argmax(1)).mean() >= DYNAMIC_AGREEMENT.get(name, 0.95) - 0.05, name
+    bound = INT8_AGREEMENT.get(name, 0.95)
+    assert (dynamic.argmax(1) == fp32.argmax(1)).mean() >= bound, name
+    assert (static.argmax(1) == fp32.argmax(1)).mean() >= bound, name
     assert max_relative_error(static, fp32) < 0.5, name
 
 
