@@ -112,3 +112,56 @@ def test_build_is_deterministic_and_checks_arguments(name):
 def test_unknown_architecture_is_an_error():
     with pytest.raises(ValueError, match="name"):
         architectures.build("vgg16")
+
+
+# --- op patterns that other exports of these architectures use --------------------------------------
+def _variant(name):
+    """(builder, output) of a one-pattern graph on an [N, 8, 16, 16] input."""
+    from edgequant.zoo.architectures._graph import GraphBuilder
+
+    b = GraphBuilder(name, seed=3)
+    if name == "shuffle_by_runtime_shape":  # torch's view() with a dynamic batch: Shape-Gather-Concat
+        batch = b.node("Unsqueeze", [b.node("Gather", [b.node("Shape", ["input"]), b.const(np.array(0, np.int64))],
+                                            axis=0), b.const(np.array([0], np.int64))])
+        y = b.node("Reshape", ["input", b.node("Concat", [batch, b.const(np.array([2, 4, 16, 16], np.int64))], axis=0)])
+        y = b.node("Transpose", [y], perm=[0, 2, 1, 3, 4])
+        return b, b.node("Reshape", [y, b.node("Concat", [batch, b.const(np.array([-1, 16, 16], np.int64))], axis=0)])
+    if name == "depthwise_same_upper":  # TF EfficientNet-lite padding
+        w = b.const(b.rng.normal(size=(8, 1, 5, 5)).astype(np.float32))
+        return b, b.node("Conv", ["input", w], auto_pad="SAME_UPPER", strides=[2, 2], group=8, kernel_shape=[5, 5])
+    if name == "chunk_by_slice":
+        ends = [b.const(np.array([v], np.int64)) for v in (0, 4, 2**62)]
+        step = b.const(np.array([1], np.int64))
+        lo = b.node("Slice", ["input", ends[0], ends[1], b.const(np.array([1], np.int64)), step])
+        hi = b.node("Slice", ["input", ends[1], ends[2], b.const(np.array([1], np.int64)), step])
+        return b, b.concat([hi, lo])
+    if name == "resize_by_sizes":
+        sizes = b.const(np.array([2, 8, 32, 32], np.int64))
+        return b, b.node("Resize", ["input", "", "", sizes], mode="nearest",
+                         coordinate_transformation_mode="asymmetric", nearest_mode="floor")
+    if name == "dfl_softmax":  # YOLOv8's DFL: [N, 4, bins, A] -> softmax over the bins -> 1x1 conv
+        y = b.node("Softmax", [b.node("Transpose", [b.reshape("input", [0, 4, 2, -1])], perm=[0, 2, 1, 3])], axis=1)
+        return b, b.node("Conv", [y, b.const(np.arange(2, dtype=np.float32).reshape(1, 2, 1, 1))])
+    if name == "avgpool_ceil_count_include_pad":  # the window stops at the explicit pads
+        return b, b.node("AveragePool", ["input"], kernel_shape=[3, 3], strides=[2, 2], pads=[1, 1, 1, 1], ceil_mode=1,
+                         count_include_pad=1)
+    raise AssertionError(name)
+
+
+VARIANTS = ["shuffle_by_runtime_shape", "depthwise_same_upper", "chunk_by_slice", "resize_by_sizes", "dfl_softmax",
+            "avgpool_ceil_count_include_pad"]
+
+
+@pytest.mark.parametrize("backend", ["onednn", "reference"])
+@pytest.mark.parametrize("name", VARIANTS)
+def test_export_variants_match_onnxruntime(name, backend):
+    b, out = _variant(name)
+    model = b.model("input", out, (16, 16), [])
+    model.graph.input[0].type.tensor_type.shape.dim[1].dim_value = 8
+    del model.graph.output[0].type.tensor_type.shape.dim[:]
+    onnx.checker.check_model(model)
+    x = np.random.default_rng(0).normal(size=(2, 8, 16, 16)).astype(np.float32)
+    (ref,) = run_ort(model.SerializeToString(), {"input": x})
+    (got,) = Engine(model.SerializeToString(), backend=backend).run(x)
+    assert got.shape == ref.shape
+    assert max_relative_error(got, ref) < 1e-5, name
