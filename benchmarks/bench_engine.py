@@ -1,10 +1,21 @@
 """edgequant engine vs ONNX Runtime: median latency at batch 1, same thread count, same machine,
-same run. FP32 and dynamic INT8 on the digits models and the shared third-party models; static
-INT8 on the digits models (calibrated on 200 test images, as ORT's quantize_static is).
+same run. Columns: FP32; dynamic INT8 (ORT: quantize_dynamic, QInt8 weights); static INT8 (ours:
+minmax calibration; ORT: quantize_static QDQ, per-channel s8 weights, u8 activations, minmax,
+after quant_pre_process), both calibrated on the same 16 random inputs (the digits models: their
+first 16 test images). Models: the digits models, the shared third-party models when present,
+and the random-weight architectures of ``edgequant.zoo.architectures`` at full size (ResNet-18/50,
+MobileNetV2, SqueezeNet 1.1, ShuffleNetV2, EfficientNet-lite0 at 224x224, YOLOv8n at 640x640),
+built into build/benchmark-models/ by scripts/export_benchmark_models.py when missing.
 
-    PYTHONPATH=python python benchmarks/bench_engine.py [--threads 1] [--runs 50]
+A second table gives each model's GMACs (Conv / Gemm / MatMul, shapes from
+onnx.shape_inference) and the fraction of the CPU's peak each run reaches: peak = cores used x
+clock x per-cycle throughput from the ISA flags in lscpu (AVX-512: 16 float32 lanes, AVX2: 8;
+two FMA pipes per core; VNNI vpdpbusd: 4 u8·s8 MACs per 32-bit lane), FP32 runs against the
+FP32 peak, INT8 runs against the INT8 peak. The clock is measured (a chain of dependent integer
+adds compiled with cc, one per cycle) unless --clock-ghz gives it; /proc/cpuinfo's nominal
+clock where no compiler is found.
 
-ResNet-18 / MobileNetV2 / YOLOv8n (random weights, exported from plain torch) are not here yet.
+    PYTHONPATH=python python benchmarks/bench_engine.py [--threads 1] [--runs 50] [--suite all|architectures]
 """
 
 from __future__ import annotations
@@ -12,21 +23,28 @@ from __future__ import annotations
 import argparse
 import pathlib
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 
 import numpy as np
+import onnx
+import onnx.version_converter
 import onnxruntime as ort
 
 from edgequant import Engine, zoo
 from edgequant.data import shared_data_dir
 
+ROOT = pathlib.Path(__file__).resolve().parents[1]
 SHARED = ["mnist-8.onnx", "cnn_mnist_pytorch.onnx", "cifar10_tutorial_cnn.onnx", "ultraface-rfb-320.onnx",
           "yolo-fastestv2.onnx"]
+CALIBRATION_SAMPLES = 16
+PAIRS = [("ours fp32", "ORT fp32"), ("ours dyn", "ORT dyn"), ("ours st", "ORT st")]
 
 
 def median_ms(run, runs):
-    for _ in range(5):
+    for _ in range(min(5, runs)):
         run()
     samples = []
     for _ in range(runs):
@@ -43,37 +61,248 @@ def ort_session(path, threads):
     return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
 
 
+# --- work and peak ------------------------------------------------------------------------------
+def model_macs(path) -> float:
+    """Multiply-accumulates of the Conv / Gemm / MatMul nodes at batch 1."""
+    model = onnx.load(str(path))
+    initializers = {i.name for i in model.graph.initializer}
+    for value in model.graph.input:
+        if value.name in initializers:
+            continue
+        dims = value.type.tensor_type.shape.dim
+        if dims and not dims[0].HasField("dim_value"):
+            dims[0].Clear()
+            dims[0].dim_value = 1
+    model = onnx.shape_inference.infer_shapes(model)
+    shapes = {}
+    for value in list(model.graph.input) + list(model.graph.value_info) + list(model.graph.output):
+        dims = value.type.tensor_type.shape.dim
+        shapes[value.name] = [d.dim_value if d.HasField("dim_value") else 0 for d in dims]
+    for init in model.graph.initializer:
+        shapes[init.name] = list(init.dims)
+    macs = 0
+    for node in model.graph.node:
+        out = shapes.get(node.output[0])
+        if not out or 0 in out:
+            continue
+        if node.op_type == "Conv":
+            w = shapes.get(node.input[1])
+            if w:
+                macs += int(np.prod(out)) * int(np.prod(w[1:]))
+        elif node.op_type in ("Gemm", "MatMul"):
+            a = shapes.get(node.input[0])
+            if a:
+                trans_a = node.op_type == "Gemm" and any(at.name == "transA" and at.i for at in node.attribute)
+                k = a[0] if trans_a else a[-1]
+                macs += int(np.prod(out)) * k
+    return float(macs)
+
+
+CLOCK_PROBE = r"""
+#include <stdio.h>
+#include <time.h>
+int main(void) {  /* a chain of dependent 1-cycle adds: adds per second = cycles per second */
+  long n = 200000000L; unsigned long x = 0; struct timespec a, b;
+  clock_gettime(CLOCK_MONOTONIC, &a);
+  for (long i = 0; i < n; ++i)
+    __asm__ volatile("add $1, %0\n\tadd $1, %0\n\tadd $1, %0\n\tadd $1, %0\n\t"
+                     "add $1, %0\n\tadd $1, %0\n\tadd $1, %0\n\tadd $1, %0" : "+r"(x));
+  clock_gettime(CLOCK_MONOTONIC, &b);
+  printf("%f\n", 8.0 * n / ((b.tv_sec - a.tv_sec) + 1e-9 * (b.tv_nsec - a.tv_nsec)) / 1e9 + 0 * (double)x);
+  return 0;
+}
+"""
+
+
+def measured_clock_ghz() -> float | None:
+    """The core clock under load, from a chain of dependent integer adds (x86-64, needs cc); best of 3."""
+    try:
+        with tempfile.TemporaryDirectory() as folder:
+            source, binary = pathlib.Path(folder) / "probe.c", pathlib.Path(folder) / "probe"
+            source.write_text(CLOCK_PROBE)
+            subprocess.run(["cc", "-O1", "-o", str(binary), str(source)], check=True, capture_output=True)
+            return max(float(subprocess.run([str(binary)], check=True, capture_output=True, text=True).stdout)
+                       for _ in range(3))
+    except (OSError, subprocess.CalledProcessError, ValueError):
+        return None
+
+
+def cpu_peaks(threads: int, clock_ghz: float | None):
+    """(description, FP32 GFLOP/s, INT8 GOP/s) for `threads` cores, from lscpu and the clock."""
+    try:
+        lscpu = subprocess.run(["lscpu"], capture_output=True, text=True, check=True).stdout
+    except (OSError, subprocess.CalledProcessError):
+        lscpu = ""
+    fields = dict(line.split(":", 1) for line in lscpu.splitlines() if ":" in line)
+    flags = set(fields.get("Flags", "").split())
+    cores = int(fields.get("CPU(s)", "1").strip() or 1)
+    model = fields.get("Model name", "?").strip()
+    source = "given, --clock-ghz"
+    if clock_ghz is None:
+        clock_ghz = measured_clock_ghz()
+        source = "measured, dependent-add chain"
+    if clock_ghz is None:
+        clock_ghz = 0.0
+        try:
+            for line in pathlib.Path("/proc/cpuinfo").read_text().splitlines():
+                if line.startswith("cpu MHz"):
+                    clock_ghz = float(line.split(":")[1]) / 1e3
+                    break
+        except OSError:
+            pass
+        source = "nominal, /proc/cpuinfo"
+    lanes = 16 if "avx512f" in flags else 8 if "avx2" in flags else 4
+    fma_pipes = 2
+    fp32_per_cycle = fma_pipes * lanes * 2  # FMA = 2 flops
+    if "avx512_vnni" in flags or "avx_vnni" in flags:
+        int8_per_cycle = fma_pipes * (lanes if "avx512_vnni" in flags else 8) * 4 * 2  # vpdpbusd: 4 MACs per lane
+        int8_isa = "avx512_vnni" if "avx512_vnni" in flags else "avx_vnni"
+    else:
+        int8_per_cycle = fma_pipes * lanes * 2 * 2  # vpmaddubsw + vpmaddwd: ~2 MACs per 32-bit lane per pipe
+        int8_isa = "no VNNI"
+    used = min(threads, cores)
+    fp32 = used * clock_ghz * fp32_per_cycle
+    int8 = used * clock_ghz * int8_per_cycle
+    text = (f"{model}, {cores} cores ({used} used), {clock_ghz:.2f} GHz ({source}); "
+            f"{'AVX-512' if lanes == 16 else 'AVX2'} {fp32_per_cycle} flop/cycle/core FP32 (2 FMA pipes), "
+            f"{int8_isa} {int8_per_cycle} op/cycle/core INT8 -> peak {fp32:.0f} GFLOP/s FP32, {int8:.0f} GOP/s INT8")
+    return text, fp32, int8
+
+
+# --- models -------------------------------------------------------------------------------------
+def architecture_models():
+    sys.path.insert(0, str(ROOT / "scripts"))
+    from export_benchmark_models import export
+
+    return export()
+
+
+def calibration_inputs(path, engine):
+    if path.parent.name == "data" and path.stem in zoo.list_models():
+        return {engine.input_names[0]: zoo.load_test_set()[0][:CALIBRATION_SAMPLES]}
+    feeds = {}
+    for name, _, shape, _ in engine._native.inputs:
+        dims = [CALIBRATION_SAMPLES] + [1 if d < 0 else d for d in shape[1:]]
+        feeds[name] = np.random.default_rng(1).random(dims, dtype=np.float32)
+    return feeds
+
+
+def static_engine(path, calibration, threads):
+    """Engine(mode="static", calibration=...) calibrating one sample at a time: some shared models
+    declare a fixed batch of 1, and batch 1 keeps the captured activations of YOLOv8n at 640x640
+    small. minmax ranges do not depend on the batching."""
+    engine = Engine(path, threads=threads)
+    engine.calibrate(calibration, "minmax", batch_size=1)
+    engine.mode = "static"
+    engine._native.set_mode("static")
+    return engine
+
+
+def ort_static(path, calibration, folder, threads):
+    """A session on ORT's quantize_static QDQ model; quantized after quant_pre_process (BN folding,
+    shape inference) when that model quantizes and loads, else from the original model."""
+    from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
+    from onnxruntime.quantization.shape_inference import quant_pre_process
+
+    class Reader(CalibrationDataReader):
+        def __init__(self):
+            self.batches = iter([{k: v[i:i + 1] for k, v in calibration.items()} for i in range(CALIBRATION_SAMPLES)])
+
+        def get_next(self):
+            return next(self.batches, None)
+
+    folder = pathlib.Path(folder)
+    prepared, target = folder / f"{path.stem}_prepared.onnx", folder / f"{path.stem}_static.onnx"
+    model = onnx.load(str(path))
+    if min(o.version for o in model.opset_import if o.domain in ("", "ai.onnx")) < 13:
+        # per-channel DequantizeLinear (axis) needs opset 13; ORT's quantizer only lifts old models to 11
+        path = folder / f"{path.stem}_opset13.onnx"
+        onnx.save(onnx.version_converter.convert_version(model, 13), str(path))
+    try:
+        quant_pre_process(str(path), str(prepared), skip_symbolic_shape=True)
+        sources = [prepared, path]
+    except Exception:  # noqa: BLE001 - pre-processing is an optimisation
+        sources = [path]
+    for k, source in enumerate(sources):
+        try:
+            quantize_static(str(source), str(target), Reader(), quant_format=QuantFormat.QDQ, per_channel=True,
+                            activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8)
+            return ort_session(target, threads)
+        except Exception:  # noqa: BLE001 - ORT's quantizer fails on some pre-processed models (mnist-8)
+            if k == len(sources) - 1:
+                raise
+    raise AssertionError("unreachable")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--runs", type=int, default=50)
+    parser.add_argument("--suite", choices=["all", "architectures"], default="all")
+    parser.add_argument("--clock-ghz", type=float, default=None, help="core clock (default: measured)")
     args = parser.parse_args()
+    import logging
+
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
-    models = [zoo.model_path(name) for name in zoo.list_models()]
-    shared = shared_data_dir()
-    if shared is not None:
-        models += [shared / "models" / name for name in SHARED if (shared / "models" / name).is_file()]
+    logging.getLogger().setLevel(logging.ERROR)  # quantize_static warns per tensor
+    ort.set_default_logger_severity(3)  # and ORT per initializer listed as an input (ultraface)
+    models = []
+    if args.suite == "all":
+        models = [zoo.model_path(name) for name in zoo.list_models()]
+        shared = shared_data_dir()
+        if shared is not None:
+            models += [shared / "models" / name for name in SHARED if (shared / "models" / name).is_file()]
+    models += architecture_models()
+    peak_text, peak_fp32, peak_int8 = cpu_peaks(args.threads, args.clock_ghz)
     print(f"threads {args.threads}, batch 1, median of {args.runs} runs (ms); ratio = ORT / ours (> 1: we are faster)")
-    print(f"{'model':<28}{'ours fp32':>10}{'ORT fp32':>10}{'ratio':>7}{'ours dyn':>10}{'ORT dyn':>10}{'ratio':>7}")
+    print(f"{'model':<22}{'ours fp32':>10}{'ORT fp32':>10}{'ratio':>7}{'ours dyn':>10}{'ORT dyn':>10}{'ratio':>7}"
+          f"{'ours st':>10}{'ORT st':>10}{'ratio':>7}")
+    rows = []
     with tempfile.TemporaryDirectory() as folder:
         for path in models:
             engine = Engine(path, threads=args.threads)
-            feeds = {}
-            for name, _, shape, _ in engine._native.inputs:
-                feeds[name] = np.random.default_rng(0).random([1 if d < 0 else d for d in shape], dtype=np.float32)
+            calibration = calibration_inputs(path, engine)
+            feeds = {name: values[:1] for name, values in calibration.items()}
             inputs = [feeds[n] for n in engine.input_names]
-            ours_fp32 = median_ms(lambda e=engine, i=inputs: e.run(i), args.runs)
+            times = {}
+            times["ours fp32"] = median_ms(lambda e=engine, i=inputs: e.run(i), args.runs)
             session = ort_session(path, args.threads)
-            ort_fp32 = median_ms(lambda s=session, f=feeds: s.run(None, f), args.runs)
+            times["ORT fp32"] = median_ms(lambda s=session, f=feeds: s.run(None, f), args.runs)
             dynamic = Engine(path, mode="dynamic", threads=args.threads)
-            ours_dyn = median_ms(lambda e=dynamic, i=inputs: e.run(i), args.runs)
+            times["ours dyn"] = median_ms(lambda e=dynamic, i=inputs: e.run(i), args.runs)
             target = pathlib.Path(folder) / f"{path.stem}_dynamic.onnx"
             quantize_dynamic(str(path), str(target), weight_type=QuantType.QInt8)
-            session_dyn = ort_session(target, args.threads)
-            ort_dyn = median_ms(lambda s=session_dyn, f=feeds: s.run(None, f), args.runs)
-            print(f"{path.stem[:27]:<28}{ours_fp32:10.3f}{ort_fp32:10.3f}{ort_fp32 / ours_fp32:7.2f}"
-                  f"{ours_dyn:10.3f}{ort_dyn:10.3f}{ort_dyn / ours_dyn:7.2f}")
+            session = ort_session(target, args.threads)
+            times["ORT dyn"] = median_ms(lambda s=session, f=feeds: s.run(None, f), args.runs)
+            del dynamic
+            static = static_engine(path, [calibration[n] for n in engine.input_names], args.threads)
+            times["ours st"] = median_ms(lambda e=static, i=inputs: e.run(i), args.runs)
+            del static
+            try:
+                session = ort_static(path, calibration, folder, args.threads)
+                times["ORT st"] = median_ms(lambda s=session, f=feeds: s.run(None, f), args.runs)
+            except Exception as error:  # noqa: BLE001 - ORT's quantizer fails on some models (mnist-8)
+                print(f"  ({path.stem}: ORT quantize_static failed: {type(error).__name__}: {str(error)[:80]})")
+                times["ORT st"] = float("nan")
+            cells = "".join(f"{times[ours]:10.3f}{times[peer]:10.3f}{times[peer] / times[ours]:7.2f}"
+                            for ours, peer in PAIRS)
+            print(f"{path.stem[:21]:<22}{cells}", flush=True)
+            rows.append((path, times))
+    print(f"\nCPU: {peak_text}")
+    print("fraction of peak = 2 x MACs / time / peak (FP32 columns vs the FP32 peak, INT8 columns vs the INT8 peak)")
+    print("\n| model | GMACs | ours fp32 ms | ORT fp32 ms | ratio | ours dyn ms | ORT dyn ms | ratio | ours static ms "
+          "| ORT static ms | ratio | % peak: ours fp32 / ORT fp32 / ours dyn / ORT dyn / ours st / ORT st |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
+    for path, times in rows:
+        gops = 2 * model_macs(path) / 1e9
+        cells = " | ".join(f"{times[ours]:.3f} | {times[peer]:.3f} | {times[peer] / times[ours]:.2f}"
+                           for ours, peer in PAIRS)
+        fractions = []
+        for column, ms in times.items():
+            peak = peak_fp32 if "fp32" in column else peak_int8
+            fractions.append(f"{100 * gops / (ms / 1e3) / peak:.1f}" if peak > 0 and ms == ms else "–")
+        print(f"| {path.stem} | {gops / 2:.3f} | {cells.replace('nan', '–')} | {' / '.join(fractions)} |")
 
 
 if __name__ == "__main__":

@@ -1,5 +1,8 @@
 // MaxPool, AveragePool (count_include_pad, ceil_mode, auto_pad) and GlobalAveragePool over 2-D
-// NCHW inputs. ceil_mode becomes extra bottom/right padding that no window starts in.
+// NCHW inputs. ceil_mode becomes extra bottom/right padding that no window starts in; an average
+// that counts the padding counts only the explicit pads, not that overhang (ONNX, ORT, PyTorch).
+#include <cstring>
+
 #include "ops/op.h"
 
 namespace edgequant::engine {
@@ -30,6 +33,8 @@ class Pool : public Op {
     const Tensor& x = float_input(inputs, 0);
     check(x.rank() == 4, "expects an NCHW input, got shape " + shape_string(x.shape));
     PoolGeometry g{};
+    Tensor padded;
+    const Tensor* src = &x;
     g.kind = kind_;
     g.n = x.shape[0]; g.c = x.shape[1]; g.ih = x.shape[2]; g.iw = x.shape[3];
     if (global_) {
@@ -39,6 +44,7 @@ class Pool : public Op {
       g.kh = kernel_[0]; g.kw = kernel_[1]; g.stride_h = strides_[0]; g.stride_w = strides_[1];
       g.count_include_pad = include_pad_;
       int64_t pads[4] = {pads_[0], pads_[1], pads_[2], pads_[3]};
+      int64_t explicit_end[2] = {0, 0};  // bottom / right pads before ceil_mode's overhang
       auto extent = [&](int axis, int64_t in, int64_t k, int64_t s) {
         if (auto_pad_ == "SAME_UPPER" || auto_pad_ == "SAME_LOWER") {
           const int64_t out = (in + s - 1) / s, total = std::max<int64_t>(0, (out - 1) * s + k - in);
@@ -47,6 +53,7 @@ class Pool : public Op {
         } else if (auto_pad_ == "VALID") {
           pads[axis] = pads[axis + 2] = 0;
         }
+        explicit_end[axis] = pads[axis + 2];
         const int64_t span = in + pads[axis] + pads[axis + 2] - k;
         check(span >= 0, "input " + shape_string(x.shape) + " is smaller than the pooling window");
         int64_t out = (ceil_ ? (span + s - 1) / s : span / s) + 1;
@@ -57,6 +64,22 @@ class Pool : public Op {
       g.oh = extent(0, g.ih, g.kh, g.stride_h);
       g.ow = extent(1, g.iw, g.kw, g.stride_w);
       g.pad_top = pads[0]; g.pad_left = pads[1]; g.pad_bottom = pads[2]; g.pad_right = pads[3];
+      if (include_pad_ && kind_ == PoolGeometry::Kind::average &&
+          (g.pad_bottom > explicit_end[0] || g.pad_right > explicit_end[1])) {
+        // The backends count all padding: zero-pad the explicit pads into a copy of the input and
+        // exclude only the ceil_mode overhang, which a window is clipped to.
+        const int64_t ph = g.pad_top + g.ih + explicit_end[0], pw = g.pad_left + g.iw + explicit_end[1];
+        padded = Tensor::zeros_f32({g.n, g.c, ph, pw}, node_.describe());
+        for (int64_t nc = 0; nc < g.n * g.c; ++nc)
+          for (int64_t h = 0; h < g.ih; ++h)
+            std::memcpy(padded.f() + (nc * ph + g.pad_top + h) * pw + g.pad_left, x.f() + (nc * g.ih + h) * g.iw,
+                        static_cast<size_t>(g.iw) * sizeof(float));
+        g.pad_bottom -= explicit_end[0];
+        g.pad_right -= explicit_end[1];
+        g.ih = ph; g.iw = pw; g.pad_top = g.pad_left = 0;
+        g.count_include_pad = false;
+        src = &padded;
+      }
     }
     outputs[0] = Tensor::zeros_f32({g.n, g.c, g.oh, g.ow}, node_.describe());
     if (g.n * g.c == 0) return;
@@ -64,7 +87,7 @@ class Pool : public Op {
       kernel_obj_ = ctx.backend.pool(g);
       geometry_ = g;
     }
-    kernel_obj_->run(x.f(), outputs[0].f());
+    kernel_obj_->run(src->f(), outputs[0].f());
   }
 
  private:

@@ -24,6 +24,10 @@ convolutions. The numbers above are also in ``data/models.json`` (see :func:`mod
 >>> x, y = zoo.load_test_set()
 >>> session = ort.InferenceSession(zoo.model_path())
 >>> logits = session.run(["logits"], {"input": x})[0]
+
+``edgequant.zoo.architectures`` builds classic vision networks (ResNet, MobileNetV2, SqueezeNet,
+ShuffleNetV2, EfficientNet-lite0, YOLOv8n) as ONNX graphs with random weights, for engine tests
+and benchmarks.
 """
 
 from __future__ import annotations
