@@ -8,6 +8,8 @@
 #include <memory>
 #include <string>
 
+#include "graph/tensor.h"
+
 namespace edgequant::engine {
 
 // An elementwise activation applied to a kernel's output (oneDNN post-op, or a loop).
@@ -42,6 +44,12 @@ class ConvKernel {
  public:
   virtual ~ConvKernel() = default;
   virtual void run(const float* src, float* dst) = 0;  // NCHW in and out
+  // Tensor form: `src` may hold backend-native data, `dst` (of `dst_shape`) may be left in the
+  // backend's layout (Tensor::native). Default: plain in, plain out.
+  virtual void run(const Tensor& src, Tensor& dst, const Shape& dst_shape) {
+    dst = Tensor::zeros_f32(dst_shape, "conv output");
+    run(src.f(), dst.f());
+  }
 };
 
 // y[m, :] = act(x[m, :] · Wᵀ + b), W is [n, k].

@@ -46,30 +46,28 @@ dnnl::primitive_attr attr_with_activation(const Activation& act) {
 class SourceStage {
  public:
   SourceStage(const DnnlContext& ctx, const memory::desc& user, const memory::desc& wanted, const QuantConfig& q)
-      : ctx_(ctx), user_(user), q_(q) {
-    const bool int8 = q.mode != QuantConfig::Mode::f32;
-    needed_ = int8 || user != wanted;
-    if (!needed_) return;
-    dnnl::primitive_attr attr;
-    if (int8) {
-      attr.set_scales_mask(DNNL_ARG_DST, 0);
-      attr.set_zero_points_mask(DNNL_ARG_DST, 0);
+      : ctx_(ctx), plain_(user), wanted_(wanted), q_(q) {
+    if (q.mode != QuantConfig::Mode::f32) {
       scale_ = memory({{1}, dt::f32, tag::x}, ctx.eng);
       zero_point_ = memory({{1}, dt::s32, tag::x}, ctx.eng);
     }
-    staged_ = memory(wanted, ctx.eng);
-    reorder_ = dnnl::reorder(dnnl::reorder::primitive_desc(ctx.eng, user, ctx.eng, wanted, attr));
+    prepare(user);
   }
 
   // Returns the memory to feed the primitive; sets the scale / zero point it was quantized with.
   memory stage(const float* src, float& scale, int32_t& zero_point) {
-    memory user(user_, ctx_.eng, const_cast<float*>(src));
+    return stage(memory(plain_, ctx_.eng, const_cast<float*>(src)), scale, zero_point);
+  }
+  // The same from a memory in any layout of the source's dims (a previous primitive's output).
+  memory stage(const memory& user, float& scale, int32_t& zero_point) {
+    if (user.get_desc() != user_) prepare(user.get_desc());
     if (!needed_) return user;
     if (q_.mode != QuantConfig::Mode::f32) {
       quant::AffineParams p{q_.scale, q_.zero_point};
       if (q_.mode == QuantConfig::Mode::int8_dynamic) {
-        float lo, hi;
-        range_of(src, static_cast<int64_t>(user_.get_size() / sizeof(float)), lo, hi);
+        float lo, hi;  // padding of blocked layouts is zero, and the range always holds 0
+        range_of(static_cast<const float*>(user.get_data_handle()),
+                 static_cast<int64_t>(user_.get_size() / sizeof(float)), lo, hi);
         p = activation_params(lo, hi);
       }
       scale = static_cast<float>(p.scale);
@@ -84,12 +82,48 @@ class SourceStage {
   }
 
  private:
+  void prepare(const memory::desc& user) {
+    user_ = user;
+    const bool int8 = q_.mode != QuantConfig::Mode::f32;
+    needed_ = int8 || user != wanted_;
+    if (!needed_) return;
+    dnnl::primitive_attr attr;
+    if (int8) {
+      attr.set_scales_mask(DNNL_ARG_DST, 0);
+      attr.set_zero_points_mask(DNNL_ARG_DST, 0);
+    }
+    if (!staged_) staged_ = memory(wanted_, ctx_.eng);
+    reorder_ = dnnl::reorder(dnnl::reorder::primitive_desc(ctx_.eng, user, ctx_.eng, wanted_, attr));
+  }
+
   const DnnlContext& ctx_;
-  memory::desc user_;
+  memory::desc plain_, user_, wanted_;
   QuantConfig q_;
   bool needed_ = false;
   memory staged_, scale_, zero_point_;
   dnnl::reorder reorder_;
+};
+
+// A tensor left in a primitive's layout; the engine and stream handles are kept (reference
+// counted), so the data stays readable whatever happens to the kernel that made it.
+class DnnlNative : public NativeData {
+ public:
+  DnnlNative(const DnnlContext& ctx, const memory::desc& desc, const memory::desc& plain)
+      : eng_(ctx.eng), strm_(ctx.strm), mem_(desc, ctx.eng), plain_(plain),
+        to_plain_(dnnl::reorder::primitive_desc(ctx.eng, desc, ctx.eng, plain)) {}
+  void to_plain(float* dst) const override {
+    memory out(plain_, eng_, dst);
+    to_plain_.execute(strm_, const_cast<memory&>(mem_), out);
+    strm_.wait();
+  }
+  const memory& mem() const { return mem_; }
+
+ private:
+  dnnl::engine eng_;
+  mutable dnnl::stream strm_;
+  memory mem_;
+  memory::desc plain_;
+  dnnl::reorder to_plain_;
 };
 
 // The primitive's output: written straight into the user's plain buffer when layouts agree, else
@@ -183,17 +217,53 @@ class DnnlConv : public ConvKernel {
     for (int64_t c = 0; c < g.oc; ++c) bias[c] = b ? b[c] : 0.f;
     src_.emplace(ctx, memory::desc(src_dims, dt::f32, tag::nchw), pd.src_desc(), q);
     dst_.emplace(ctx, memory::desc(dst_dims, dt::f32, tag::nchw), pd.dst_desc());
+    src_dims_ = src_dims;
+    dst_desc_ = pd.dst_desc();
+    plain_dst_desc_ = memory::desc(dst_dims, dt::f32, tag::nchw);
+    dst_plain_ = dst_desc_ == plain_dst_desc_;
   }
+
+ private:
+  void execute(const memory& src, const memory& dst, float scale, int32_t zero_point) {
+    std::unordered_map<int, memory> args{{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, weights_}, {DNNL_ARG_BIAS, bias_},
+                                         {DNNL_ARG_DST, dst}};
+    if (int8_) int8_args_.add_to(args, scale, zero_point);
+    prim_.execute(ctx_.strm, args);
+  }
+
+ public:
 
   void run(const float* src, float* dst) override {
     float scale = 1;
     int32_t zero_point = 0;
-    std::unordered_map<int, memory> args{{DNNL_ARG_SRC, src_->stage(src, scale, zero_point)},
-                                         {DNNL_ARG_WEIGHTS, weights_}, {DNNL_ARG_BIAS, bias_},
-                                         {DNNL_ARG_DST, dst_->target(dst)}};
-    if (int8_) int8_args_.add_to(args, scale, zero_point);
-    prim_.execute(ctx_.strm, args);
+    execute(src_->stage(src, scale, zero_point), dst_->target(dst), scale, zero_point);
     dst_->finish(dst);
+    ctx_.strm.wait();
+  }
+
+  // Keeps the output in the primitive's layout (no reorder back to NCHW); takes the input in
+  // whatever layout the previous primitive left it.
+  void run(const Tensor& x, Tensor& y, const Shape& shape) override {
+    float scale = 1;
+    int32_t zero_point = 0;
+    const auto* native = dynamic_cast<const DnnlNative*>(x.native.get());
+    memory src = native && native->mem().get_desc().get_dims() == src_dims_
+                     ? src_->stage(native->mem(), scale, zero_point)
+                     : src_->stage(x.f(), scale, zero_point);
+    y = Tensor();
+    y.dtype = DType::f32;
+    y.shape = shape;
+    if (dst_plain_) {  // the primitive writes NCHW itself: a plain buffer, reused when free
+      if (!plain_out_ || plain_out_.use_count() > 1)
+        plain_out_ = std::make_shared<std::vector<float>>(dst_desc_.get_size() / sizeof(float));
+      y.f32 = plain_out_;
+      execute(src, memory(dst_desc_, ctx_.eng, plain_out_->data()), scale, zero_point);
+    } else {
+      if (!native_out_ || native_out_.use_count() > 1)
+        native_out_ = std::make_shared<DnnlNative>(ctx_, dst_desc_, plain_dst_desc_);
+      y.native = native_out_;
+      execute(src, native_out_->mem(), scale, zero_point);
+    }
     ctx_.strm.wait();
   }
 
@@ -205,6 +275,11 @@ class DnnlConv : public ConvKernel {
   Int8Arguments int8_args_;
   std::optional<SourceStage> src_;
   std::optional<DestinationStage> dst_;
+  memory::dims src_dims_;
+  memory::desc dst_desc_, plain_dst_desc_;
+  bool dst_plain_ = false;
+  std::shared_ptr<std::vector<float>> plain_out_;
+  std::shared_ptr<DnnlNative> native_out_;
 };
 
 class DnnlDense : public DenseKernel {

@@ -117,7 +117,12 @@ std::vector<Tensor> Engine::run(const std::vector<Tensor>& inputs, std::map<std:
     if (capture)
       for (size_t i = 0; i < step.inputs.size(); ++i) {
         const std::string& name = step.op->node().inputs[i];
-        if (i == 0 && wanted.count(name) && in[0]) (*capture)[name] = *in[0];
+        if (i == 0 && wanted.count(name) && in[0]) {
+          Tensor plain = *in[0];
+          plain.materialize();
+          plain.native.reset();
+          (*capture)[name] = plain;
+        }
       }
     for (int s : step.release) values[s] = Tensor();
   }
@@ -125,6 +130,8 @@ std::vector<Tensor> Engine::run(const std::vector<Tensor>& inputs, std::map<std:
   for (size_t k = 0; k < output_slots_.size(); ++k) {
     if (!present[output_slots_[k]]) throw InvalidArgument("graph output '" + graph_.outputs[k].name + "' was not produced");
     results.push_back(values[output_slots_[k]]);
+    results.back().materialize();  // outputs leave plain, independent of the backend
+    results.back().native.reset();
   }
   return results;
 }
