@@ -63,6 +63,11 @@ class PoolKernel {
  public:
   virtual ~PoolKernel() = default;
   virtual void run(const float* src, float* dst) = 0;  // NCHW in and out
+  // Tensor form, as ConvKernel's.
+  virtual void run(const Tensor& src, Tensor& dst, const Shape& dst_shape) {
+    dst = Tensor::zeros_f32(dst_shape, "pool output");
+    run(src.f(), dst.f());
+  }
 };
 
 class Backend {

@@ -332,27 +332,65 @@ class DnnlDense : public DenseKernel {
 
 class DnnlPool : public PoolKernel {
  public:
-  DnnlPool(const DnnlContext& ctx, const PoolGeometry& g) : ctx_(ctx) {
-    const auto algorithm = g.kind == PoolGeometry::Kind::max ? dnnl::algorithm::pooling_max
-                           : g.count_include_pad          ? dnnl::algorithm::pooling_avg_include_padding
-                                                          : dnnl::algorithm::pooling_avg_exclude_padding;
+  DnnlPool(const DnnlContext& ctx, const PoolGeometry& g) : ctx_(ctx), g_(g) {
     src_desc_ = memory::desc({g.n, g.c, g.ih, g.iw}, dt::f32, tag::nchw);
     dst_desc_ = memory::desc({g.n, g.c, g.oh, g.ow}, dt::f32, tag::nchw);
-    dnnl::pooling_forward::primitive_desc pd(ctx.eng, dnnl::prop_kind::forward_inference, algorithm, src_desc_,
-                                             dst_desc_, {g.stride_h, g.stride_w}, {g.kh, g.kw}, {0, 0},
-                                             {g.pad_top, g.pad_left}, {g.pad_bottom, g.pad_right});
-    prim_ = dnnl::pooling_forward(pd);
+    prim_ = dnnl::pooling_forward(make_pd(src_desc_, dst_desc_));
   }
   void run(const float* src, float* dst) override {
     prim_.execute(ctx_.strm, {{DNNL_ARG_SRC, memory(src_desc_, ctx_.eng, const_cast<float*>(src))},
                               {DNNL_ARG_DST, memory(dst_desc_, ctx_.eng, dst)}});
     ctx_.strm.wait();
   }
+  // A native (blocked) input is pooled in its own layout and the output left in it.
+  void run(const Tensor& x, Tensor& y, const Shape& shape) override {
+    const auto* native = dynamic_cast<const DnnlNative*>(x.native.get());
+    if (!native || native->mem().get_desc().get_dims() != src_desc_.get_dims()) {
+      y = Tensor();
+      y.dtype = DType::f32;
+      y.shape = shape;
+      if (!plain_out_ || plain_out_.use_count() > 1)
+        plain_out_ = std::make_shared<std::vector<float>>(dst_desc_.get_size() / sizeof(float));
+      y.f32 = plain_out_;
+      run(x.f(), y.f32->data());
+      return;
+    }
+    const memory::desc src = native->mem().get_desc();
+    if (!native_prim_ || src != native_src_) {
+      auto pd = make_pd(src, memory::desc(dst_desc_.get_dims(), dt::f32, tag::any));
+      native_prim_ = dnnl::pooling_forward(pd);
+      native_src_ = src;
+      native_dst_ = pd.dst_desc();
+      native_out_.reset();
+    }
+    if (!native_out_ || native_out_.use_count() > 1)
+      native_out_ = std::make_shared<DnnlNative>(ctx_, native_dst_, dst_desc_);
+    y = Tensor();
+    y.dtype = DType::f32;
+    y.shape = shape;
+    y.native = native_out_;
+    native_prim_.execute(ctx_.strm, {{DNNL_ARG_SRC, native->mem()}, {DNNL_ARG_DST, native_out_->mem()}});
+    ctx_.strm.wait();
+  }
 
  private:
+  dnnl::pooling_forward::primitive_desc make_pd(const memory::desc& src, const memory::desc& dst) const {
+    const auto algorithm = g_.kind == PoolGeometry::Kind::max ? dnnl::algorithm::pooling_max
+                           : g_.count_include_pad          ? dnnl::algorithm::pooling_avg_include_padding
+                                                           : dnnl::algorithm::pooling_avg_exclude_padding;
+    return dnnl::pooling_forward::primitive_desc(ctx_.eng, dnnl::prop_kind::forward_inference, algorithm, src, dst,
+                                                 {g_.stride_h, g_.stride_w}, {g_.kh, g_.kw}, {0, 0},
+                                                 {g_.pad_top, g_.pad_left}, {g_.pad_bottom, g_.pad_right});
+  }
+
   const DnnlContext& ctx_;
+  PoolGeometry g_;
   memory::desc src_desc_, dst_desc_;
   dnnl::pooling_forward prim_;
+  memory::desc native_src_, native_dst_;
+  dnnl::pooling_forward native_prim_;
+  std::shared_ptr<std::vector<float>> plain_out_;
+  std::shared_ptr<DnnlNative> native_out_;
 };
 
 // oneDNN reports unsupported configurations as dnnl::error; the engine speaks InvalidArgument.

@@ -58,13 +58,15 @@ class Pool : public Op {
       g.ow = extent(1, g.iw, g.kw, g.stride_w);
       g.pad_top = pads[0]; g.pad_left = pads[1]; g.pad_bottom = pads[2]; g.pad_right = pads[3];
     }
-    outputs[0] = Tensor::zeros_f32({g.n, g.c, g.oh, g.ow}, node_.describe());
-    if (g.n * g.c == 0) return;
+    if (g.n * g.c == 0) {
+      outputs[0] = Tensor::zeros_f32({g.n, g.c, g.oh, g.ow}, node_.describe());
+      return;
+    }
     if (!kernel_obj_ || g.n != geometry_.n || g.ih != geometry_.ih || g.iw != geometry_.iw || g.c != geometry_.c) {
       kernel_obj_ = ctx.backend.pool(g);
       geometry_ = g;
     }
-    kernel_obj_->run(x.f(), outputs[0].f());
+    kernel_obj_->run(x, outputs[0], {g.n, g.c, g.oh, g.ow});  // may stay in the backend's layout
   }
 
  private:
