@@ -70,6 +70,13 @@ class PoolKernel {
   }
 };
 
+// Softmax (or LogSoftmax) over axis 1 of a plain [outer, len, inner] float32 tensor.
+class SoftmaxKernel {
+ public:
+  virtual ~SoftmaxKernel() = default;
+  virtual void run(const float* src, float* dst) = 0;
+};
+
 class Backend {
  public:
   virtual ~Backend() = default;
@@ -79,6 +86,10 @@ class Backend {
   virtual std::unique_ptr<DenseKernel> dense(int64_t m, int64_t k, int64_t n, const float* weights,
                                              const float* bias, const Activation& act, const QuantConfig& q) = 0;
   virtual std::unique_ptr<PoolKernel> pool(const PoolGeometry& g) = 0;
+  // Optional kernels: nullptr where the backend has none (the op's own loop runs instead).
+  virtual std::unique_ptr<SoftmaxKernel> softmax(int64_t outer, int64_t len, int64_t inner, bool log) {
+    return nullptr;
+  }
   // Threads for the next runs on the calling thread; 0 = all cores.
   virtual void set_threads(int threads) {}
 };

@@ -393,6 +393,26 @@ class DnnlPool : public PoolKernel {
   std::shared_ptr<DnnlNative> native_out_;
 };
 
+class DnnlSoftmax : public SoftmaxKernel {
+ public:
+  DnnlSoftmax(const DnnlContext& ctx, int64_t outer, int64_t len, int64_t inner, bool log)
+      : ctx_(ctx), desc_({outer, len, inner}, dt::f32, tag::abc) {
+    prim_ = dnnl::softmax_forward(dnnl::softmax_forward::primitive_desc(
+        ctx.eng, dnnl::prop_kind::forward_inference,
+        log ? dnnl::algorithm::softmax_log : dnnl::algorithm::softmax_accurate, desc_, desc_, 1));
+  }
+  void run(const float* src, float* dst) override {
+    prim_.execute(ctx_.strm, {{DNNL_ARG_SRC, memory(desc_, ctx_.eng, const_cast<float*>(src))},
+                              {DNNL_ARG_DST, memory(desc_, ctx_.eng, dst)}});
+    ctx_.strm.wait();
+  }
+
+ private:
+  const DnnlContext& ctx_;
+  memory::desc desc_;
+  dnnl::softmax_forward prim_;
+};
+
 // oneDNN reports unsupported configurations as dnnl::error; the engine speaks InvalidArgument.
 template <class F>
 auto translate_errors(const char* what, F&& make) {
@@ -416,6 +436,13 @@ class OnednnBackend : public Backend {
   }
   std::unique_ptr<PoolKernel> pool(const PoolGeometry& g) override {
     return translate_errors("pooling", [&] { return std::unique_ptr<PoolKernel>(new DnnlPool(ctx_, g)); });
+  }
+  std::unique_ptr<SoftmaxKernel> softmax(int64_t outer, int64_t len, int64_t inner, bool log) override {
+    try {
+      return std::make_unique<DnnlSoftmax>(ctx_, outer, len, inner, log);
+    } catch (const dnnl::error&) {
+      return nullptr;
+    }
   }
   void set_threads(int threads) override { omp_set_num_threads(threads > 0 ? threads : omp_get_num_procs()); }
 

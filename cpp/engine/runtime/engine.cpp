@@ -8,6 +8,7 @@
 #include "backend/int8_support.h"
 #include "graph/passes.h"
 #include "onnx/loader.h"
+#include "runtime/fast_ops.h"
 
 namespace edgequant::engine {
 
@@ -25,7 +26,7 @@ Engine::Engine(Graph graph, const EngineOptions& options)
   for (const ValueInfo& in : graph_.inputs) input_slots_.push_back(slot_of(in.name));
   for (Node& node : graph_.nodes) {
     Step step;
-    step.op = make_op(node, graph_);
+    step.op = make_fast_op(node, graph_, make_op(node, graph_));
     for (const std::string& in : node.inputs) step.inputs.push_back(in.empty() ? -1 : slot_of(in));
     for (const std::string& out : node.outputs) step.outputs.push_back(out.empty() ? -1 : slot_of(out));
     steps_.push_back(std::move(step));
