@@ -31,6 +31,8 @@ struct Tensor {
   // Plain data. For a tensor that lives in a backend layout (`native`), filled on first read.
   mutable std::shared_ptr<std::vector<float>> f32;
   std::shared_ptr<NativeData> native;
+  // Plain float32 data borrowed from the caller (an input array, read only, alive for the run).
+  const float* borrowed = nullptr;
   std::shared_ptr<std::vector<int64_t>> i64;
 
   static Tensor zeros_f32(const Shape& shape, const std::string& context = "tensor");
@@ -40,10 +42,12 @@ struct Tensor {
   int64_t numel() const;
   int rank() const { return static_cast<int>(shape.size()); }
   float* f() {
+    if (borrowed) return const_cast<float*>(borrowed);  // ops never write their inputs
     materialize();
     return f32->data();
   }
   const float* f() const {
+    if (borrowed) return borrowed;
     materialize();
     return f32->data();
   }
