@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "graph/tensor.h"
 
@@ -77,6 +78,14 @@ class SoftmaxKernel {
   virtual void run(const float* src, float* dst) = 0;
 };
 
+// Concatenation of tensors in the backend's own layout (Tensor::native). run() returns false,
+// leaving `dst` alone, where it does not apply (plain inputs, unsupported shapes).
+class ConcatKernel {
+ public:
+  virtual ~ConcatKernel() = default;
+  virtual bool run(const std::vector<const Tensor*>& src, int axis, const Shape& dst_shape, Tensor& dst) = 0;
+};
+
 class Backend {
  public:
   virtual ~Backend() = default;
@@ -90,6 +99,7 @@ class Backend {
   virtual std::unique_ptr<SoftmaxKernel> softmax(int64_t outer, int64_t len, int64_t inner, bool log) {
     return nullptr;
   }
+  virtual std::unique_ptr<ConcatKernel> concat() { return nullptr; }
   // Threads for the next runs on the calling thread; 0 = all cores.
   virtual void set_threads(int threads) {}
 };

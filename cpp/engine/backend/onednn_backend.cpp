@@ -413,6 +413,64 @@ class DnnlSoftmax : public SoftmaxKernel {
   dnnl::softmax_forward prim_;
 };
 
+class DnnlConcat : public ConcatKernel {
+ public:
+  explicit DnnlConcat(const DnnlContext& ctx) : ctx_(ctx) {}
+  bool run(const std::vector<const Tensor*>& src, int axis, const Shape& shape, Tensor& y) override {
+    std::vector<memory::desc> descs;
+    std::vector<const DnnlNative*> natives;
+    for (const Tensor* t : src) {
+      const auto* native = t ? dynamic_cast<const DnnlNative*>(t->native.get()) : nullptr;
+      if (!native || native->mem().get_desc().get_dims() != memory::dims(t->shape.begin(), t->shape.end()))
+        return false;
+      natives.push_back(native);
+      descs.push_back(native->mem().get_desc());
+    }
+    if (!built_ || axis != axis_ || descs != descs_) {
+      built_ = false;
+      try {
+        dnnl::concat::primitive_desc pd(ctx_.eng, memory::desc(memory::dims(shape.begin(), shape.end()), dt::f32,
+                                                               memory::format_tag::any), axis, descs);
+        prim_ = dnnl::concat(pd);
+        dst_desc_ = pd.dst_desc();
+        plain_desc_ = memory::desc(memory::dims(shape.begin(), shape.end()), dt::f32,
+                                   plain_strides(shape));
+      } catch (const dnnl::error&) {
+        return false;
+      }
+      built_ = true;
+      axis_ = axis;
+      descs_ = descs;
+      out_.reset();
+    }
+    if (!out_ || out_.use_count() > 1) out_ = std::make_shared<DnnlNative>(ctx_, dst_desc_, plain_desc_);
+    std::unordered_map<int, memory> args{{DNNL_ARG_DST, out_->mem()}};
+    for (size_t k = 0; k < natives.size(); ++k) args[DNNL_ARG_MULTIPLE_SRC + static_cast<int>(k)] = natives[k]->mem();
+    prim_.execute(ctx_.strm, args);
+    ctx_.strm.wait();
+    y = Tensor();
+    y.dtype = DType::f32;
+    y.shape = shape;
+    y.native = out_;
+    return true;
+  }
+
+ private:
+  static memory::dims plain_strides(const Shape& shape) {
+    memory::dims strides(shape.size(), 1);
+    for (int k = static_cast<int>(shape.size()) - 2; k >= 0; --k) strides[k] = strides[k + 1] * shape[k + 1];
+    return strides;
+  }
+
+  const DnnlContext& ctx_;
+  bool built_ = false;
+  int axis_ = 0;
+  std::vector<memory::desc> descs_;
+  memory::desc dst_desc_, plain_desc_;
+  dnnl::concat prim_;
+  std::shared_ptr<DnnlNative> out_;
+};
+
 // oneDNN reports unsupported configurations as dnnl::error; the engine speaks InvalidArgument.
 template <class F>
 auto translate_errors(const char* what, F&& make) {
@@ -444,6 +502,7 @@ class OnednnBackend : public Backend {
       return nullptr;
     }
   }
+  std::unique_ptr<ConcatKernel> concat() override { return std::make_unique<DnnlConcat>(ctx_); }
   void set_threads(int threads) override { omp_set_num_threads(threads > 0 ? threads : omp_get_num_procs()); }
 
  private:

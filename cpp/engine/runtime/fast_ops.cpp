@@ -127,10 +127,48 @@ class FastSoftmax : public Op {
   std::unique_ptr<SoftmaxKernel> kernel_;
 };
 
+// Concat of backend-native tensors (consecutive conv outputs) without leaving the backend's
+// layout; anything else goes to the generic op.
+class FastConcat : public Op {
+ public:
+  FastConcat(const Node& node, std::unique_ptr<Op> generic)
+      : Op(node), generic_(std::move(generic)), axis_(node.attr_i("axis", 0)) {}
+
+  void run(RunContext& ctx, const std::vector<const Tensor*>& inputs, std::vector<Tensor>& outputs) override {
+    if (!tried_) {
+      kernel_ = ctx.backend.concat();
+      tried_ = true;
+    }
+    if (kernel_ && outputs.size() == 1 && inputs.size() >= 2 && inputs[0] && inputs[0]->native) {
+      const Tensor& first = *inputs[0];
+      const int rank = first.rank();
+      bool ok = rank >= 1 && axis_ >= -rank && axis_ < rank;
+      const int axis = static_cast<int>(axis_ < 0 ? axis_ + rank : axis_);
+      Shape out = first.shape;
+      if (ok) out[axis] = 0;
+      for (size_t k = 0; ok && k < inputs.size(); ++k) {
+        const Tensor* t = inputs[k];
+        ok = t && t->dtype == DType::f32 && t->native && t->rank() == rank;
+        for (int d = 0; ok && d < rank; ++d) ok = d == axis || t->shape[d] == first.shape[d];
+        if (ok) out[axis] += t->shape[axis];
+      }
+      if (ok && kernel_->run(inputs, axis, out, outputs[0])) return;
+    }
+    generic_->run(ctx, inputs, outputs);
+  }
+
+ private:
+  std::unique_ptr<Op> generic_;
+  int64_t axis_;
+  bool tried_ = false;
+  std::unique_ptr<ConcatKernel> kernel_;
+};
+
 }  // namespace
 
 std::unique_ptr<Op> make_fast_op(const Node& node, const Graph& graph, std::unique_ptr<Op> generic) {
   if (node.op_type == "Transpose") return std::make_unique<FastTranspose>(node, std::move(generic));
+  if (node.op_type == "Concat" && node.has("axis")) return std::make_unique<FastConcat>(node, std::move(generic));
   if (node.op_type == "Softmax" || node.op_type == "LogSoftmax")
     return std::make_unique<FastSoftmax>(node, graph, std::move(generic));
   return generic;
