@@ -417,15 +417,23 @@ class DnnlConcat : public ConcatKernel {
  public:
   explicit DnnlConcat(const DnnlContext& ctx) : ctx_(ctx) {}
   bool run(const std::vector<const Tensor*>& src, int axis, const Shape& shape, Tensor& y) override {
+    // Native inputs as they are, plain ones (at least one must be native) wrapped as NCHW.
     std::vector<memory::desc> descs;
-    std::vector<const DnnlNative*> natives;
+    std::vector<memory> mems;
+    bool any_native = false;
     for (const Tensor* t : src) {
-      const auto* native = t ? dynamic_cast<const DnnlNative*>(t->native.get()) : nullptr;
-      if (!native || native->mem().get_desc().get_dims() != memory::dims(t->shape.begin(), t->shape.end()))
-        return false;
-      natives.push_back(native);
-      descs.push_back(native->mem().get_desc());
+      if (!t || t->dtype != DType::f32) return false;
+      const memory::dims dims(t->shape.begin(), t->shape.end());
+      const auto* native = dynamic_cast<const DnnlNative*>(t->native.get());
+      if (native && native->mem().get_desc().get_dims() == dims) {
+        mems.push_back(native->mem());
+        any_native = true;
+      } else {
+        mems.push_back(memory(memory::desc(dims, dt::f32, plain_strides(t->shape)), ctx_.eng, const_cast<float*>(t->f())));
+      }
+      descs.push_back(mems.back().get_desc());
     }
+    if (!any_native) return false;
     if (!built_ || axis != axis_ || descs != descs_) {
       built_ = false;
       try {
@@ -445,7 +453,7 @@ class DnnlConcat : public ConcatKernel {
     }
     if (!out_ || out_.use_count() > 1) out_ = std::make_shared<DnnlNative>(ctx_, dst_desc_, plain_desc_);
     std::unordered_map<int, memory> args{{DNNL_ARG_DST, out_->mem()}};
-    for (size_t k = 0; k < natives.size(); ++k) args[DNNL_ARG_MULTIPLE_SRC + static_cast<int>(k)] = natives[k]->mem();
+    for (size_t k = 0; k < mems.size(); ++k) args[DNNL_ARG_MULTIPLE_SRC + static_cast<int>(k)] = mems[k];
     prim_.execute(ctx_.strm, args);
     ctx_.strm.wait();
     y = Tensor();

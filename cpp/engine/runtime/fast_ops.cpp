@@ -139,7 +139,9 @@ class FastConcat : public Op {
       kernel_ = ctx.backend.concat();
       tried_ = true;
     }
-    if (kernel_ && outputs.size() == 1 && inputs.size() >= 2 && inputs[0] && inputs[0]->native) {
+    bool any_native = false;
+    for (const Tensor* t : inputs) any_native = any_native || (t && t->native);
+    if (kernel_ && outputs.size() == 1 && inputs.size() >= 2 && inputs[0] && any_native) {
       const Tensor& first = *inputs[0];
       const int rank = first.rank();
       bool ok = rank >= 1 && axis_ >= -rank && axis_ < rank;
@@ -148,7 +150,7 @@ class FastConcat : public Op {
       if (ok) out[axis] = 0;
       for (size_t k = 0; ok && k < inputs.size(); ++k) {
         const Tensor* t = inputs[k];
-        ok = t && t->dtype == DType::f32 && t->native && t->rank() == rank;
+        ok = t && t->dtype == DType::f32 && t->rank() == rank;
         for (int d = 0; ok && d < rank; ++d) ok = d == axis || t->shape[d] == first.shape[d];
         if (ok) out[axis] += t->shape[axis];
       }
