@@ -27,6 +27,11 @@ struct QuantConfig {
   enum class Mode { f32, int8_static, int8_dynamic } mode = Mode::f32;
   float scale = 1;         // static only
   int32_t zero_point = 0;  // static only
+  // Static only, convolutions whose readers are all static INT8 convolutions: the output leaves
+  // already quantized with its readers' (scale, zero point), in the backend's layout.
+  bool quantize_output = false;
+  float output_scale = 1;
+  int32_t output_zero_point = 0;
 };
 
 // 2-D convolution geometry (a 1-D conv is a 2-D one with height 1). Weights [oc, ic/g, kh, kw].

@@ -108,23 +108,53 @@ class SourceStage {
 // counted), so the data stays readable whatever happens to the kernel that made it.
 class DnnlNative : public NativeData {
  public:
-  DnnlNative(const DnnlContext& ctx, const memory::desc& desc, const memory::desc& plain)
-      : eng_(ctx.eng), strm_(ctx.strm), mem_(desc, ctx.eng), plain_(plain),
-        to_plain_(dnnl::reorder::primitive_desc(ctx.eng, desc, ctx.eng, plain)) {}
+  // `desc` f32, or u8 holding s·(q − z) for (scale, zero_point) = (s, z).
+  DnnlNative(const DnnlContext& ctx, const memory::desc& desc, const memory::desc& plain, float scale = 1,
+             int32_t zero_point = 0)
+      : eng_(ctx.eng), strm_(ctx.strm), mem_(desc, ctx.eng), plain_(plain), scale_(scale), zero_point_(zero_point) {
+    dnnl::primitive_attr attr;
+    if (quantized()) {
+      attr.set_scales_mask(DNNL_ARG_SRC, 0);
+      attr.set_zero_points_mask(DNNL_ARG_SRC, 0);
+      scale_mem_ = memory({{1}, dt::f32, tag::x}, ctx.eng);
+      zero_point_mem_ = memory({{1}, dt::s32, tag::x}, ctx.eng);
+      *static_cast<float*>(scale_mem_.get_data_handle()) = scale;
+      *static_cast<int32_t*>(zero_point_mem_.get_data_handle()) = zero_point;
+    }
+    to_plain_ = dnnl::reorder(dnnl::reorder::primitive_desc(ctx.eng, desc, ctx.eng, plain, attr));
+  }
   void to_plain(float* dst) const override {
     memory out(plain_, eng_, dst);
-    to_plain_.execute(strm_, const_cast<memory&>(mem_), out);
+    std::unordered_map<int, memory> args{{DNNL_ARG_FROM, mem_}, {DNNL_ARG_TO, out}};
+    if (quantized()) {
+      args[DNNL_ARG_ATTR_SCALES | DNNL_ARG_SRC] = scale_mem_;
+      args[DNNL_ARG_ATTR_ZERO_POINTS | DNNL_ARG_SRC] = zero_point_mem_;
+    }
+    to_plain_.execute(strm_, args);
     strm_.wait();
   }
   const memory& mem() const { return mem_; }
+  bool quantized() const { return mem_.get_desc().get_data_type() != dt::f32; }
+  bool is_f32() const { return !quantized(); }
+  float scale() const { return scale_; }
+  int32_t zero_point() const { return zero_point_; }
 
  private:
   dnnl::engine eng_;
   mutable dnnl::stream strm_;
   memory mem_;
   memory::desc plain_;
+  float scale_;
+  int32_t zero_point_;
+  memory scale_mem_, zero_point_mem_;
   dnnl::reorder to_plain_;
 };
+
+// A native tensor usable as float32 source of `dims` (u8 ones are read through Tensor::f()).
+const DnnlNative* native_f32(const Tensor& t, const memory::dims& dims) {
+  const auto* native = dynamic_cast<const DnnlNative*>(t.native.get());
+  return native && native->is_f32() && native->mem().get_desc().get_dims() == dims ? native : nullptr;
+}
 
 // The primitive's output: written straight into the user's plain buffer when layouts agree, else
 // into a cached buffer and reordered out.
@@ -188,7 +218,7 @@ class DnnlConv : public ConvKernel {
  public:
   DnnlConv(const DnnlContext& ctx, const ConvGeometry& g, const float* w, const float* b, const Activation& act,
            const QuantConfig& q)
-      : ctx_(ctx), int8_(q.mode != QuantConfig::Mode::f32) {
+      : ctx_(ctx), int8_(q.mode != QuantConfig::Mode::f32), q_(q) {
     const memory::dims src_dims{g.n, g.ic, g.ih, g.iw}, dst_dims{g.n, g.oc, g.oh, g.ow};
     const bool grouped = g.groups > 1;
     const memory::dims w_dims = grouped ? memory::dims{g.groups, g.oc / g.groups, g.ic / g.groups, g.kh, g.kw}
@@ -197,10 +227,21 @@ class DnnlConv : public ConvKernel {
     const dt src_type = int8_ ? dt::u8 : dt::f32, w_type = int8_ ? dt::s8 : dt::f32;
     dnnl::primitive_attr attr = attr_with_activation(act);
     if (int8_) add_int8_attributes(attr, grouped ? 0b11 : 0b1);
+    quantize_output_ = int8_ && q.mode == QuantConfig::Mode::int8_static && q.quantize_output;
+    if (quantize_output_) {
+      attr.set_scales_mask(DNNL_ARG_DST, 0);
+      attr.set_zero_points_mask(DNNL_ARG_DST, 0);
+      out_scale_ = q.output_scale;
+      out_zero_point_ = q.output_zero_point;
+      dst_scale_ = memory({{1}, dt::f32, tag::x}, ctx.eng);
+      dst_zero_point_ = memory({{1}, dt::s32, tag::x}, ctx.eng);
+      *static_cast<float*>(dst_scale_.get_data_handle()) = out_scale_;
+      *static_cast<int32_t*>(dst_zero_point_.get_data_handle()) = out_zero_point_;
+    }
     dnnl::convolution_forward::primitive_desc pd(
         ctx.eng, dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct,
         memory::desc(src_dims, src_type, tag::any), memory::desc(w_dims, w_type, tag::any),
-        memory::desc({g.oc}, dt::f32, tag::x), memory::desc(dst_dims, dt::f32, tag::any),
+        memory::desc({g.oc}, dt::f32, tag::x), memory::desc(dst_dims, quantize_output_ ? dt::u8 : dt::f32, tag::any),
         {g.stride_h, g.stride_w}, {g.dilation_h - 1, g.dilation_w - 1}, {g.pad_top, g.pad_left},
         {g.pad_bottom, g.pad_right}, attr);
     prim_ = dnnl::convolution_forward(pd);
@@ -216,18 +257,39 @@ class DnnlConv : public ConvKernel {
     float* bias = static_cast<float*>(bias_.get_data_handle());
     for (int64_t c = 0; c < g.oc; ++c) bias[c] = b ? b[c] : 0.f;
     src_.emplace(ctx, memory::desc(src_dims, dt::f32, tag::nchw), pd.src_desc(), q);
-    dst_.emplace(ctx, memory::desc(dst_dims, dt::f32, tag::nchw), pd.dst_desc());
+    if (quantize_output_) {  // the plain-pointer run() writes float32: a second primitive
+      dnnl::primitive_attr f32_attr = attr_with_activation(act);
+      add_int8_attributes(f32_attr, grouped ? 0b11 : 0b1);
+      dnnl::convolution_forward::primitive_desc f32_pd(
+          ctx.eng, dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct, pd.src_desc(),
+          pd.weights_desc(), memory::desc({g.oc}, dt::f32, tag::x), memory::desc(dst_dims, dt::f32, tag::any),
+          {g.stride_h, g.stride_w}, {g.dilation_h - 1, g.dilation_w - 1}, {g.pad_top, g.pad_left},
+          {g.pad_bottom, g.pad_right}, f32_attr);
+      f32_prim_ = dnnl::convolution_forward(f32_pd);
+      dst_.emplace(ctx, memory::desc(dst_dims, dt::f32, tag::nchw), f32_pd.dst_desc());
+    } else {
+      dst_.emplace(ctx, memory::desc(dst_dims, dt::f32, tag::nchw), pd.dst_desc());
+    }
     src_dims_ = src_dims;
+    wanted_src_ = pd.src_desc();
     dst_desc_ = pd.dst_desc();
     plain_dst_desc_ = memory::desc(dst_dims, dt::f32, tag::nchw);
     dst_plain_ = dst_desc_ == plain_dst_desc_;
   }
 
  private:
-  void execute(const memory& src, const memory& dst, float scale, int32_t zero_point) {
+  void execute(const memory& src, const memory& dst, float scale, int32_t zero_point, bool f32_output = false) {
     std::unordered_map<int, memory> args{{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, weights_}, {DNNL_ARG_BIAS, bias_},
                                          {DNNL_ARG_DST, dst}};
     if (int8_) int8_args_.add_to(args, scale, zero_point);
+    if (f32_output) {
+      f32_prim_.execute(ctx_.strm, args);
+      return;
+    }
+    if (quantize_output_) {
+      args[DNNL_ARG_ATTR_SCALES | DNNL_ARG_DST] = dst_scale_;
+      args[DNNL_ARG_ATTR_ZERO_POINTS | DNNL_ARG_DST] = dst_zero_point_;
+    }
     prim_.execute(ctx_.strm, args);
   }
 
@@ -236,7 +298,7 @@ class DnnlConv : public ConvKernel {
   void run(const float* src, float* dst) override {
     float scale = 1;
     int32_t zero_point = 0;
-    execute(src_->stage(src, scale, zero_point), dst_->target(dst), scale, zero_point);
+    execute(src_->stage(src, scale, zero_point), dst_->target(dst), scale, zero_point, quantize_output_);
     dst_->finish(dst);
     ctx_.strm.wait();
   }
@@ -247,9 +309,18 @@ class DnnlConv : public ConvKernel {
     float scale = 1;
     int32_t zero_point = 0;
     const auto* native = dynamic_cast<const DnnlNative*>(x.native.get());
-    memory src = native && native->mem().get_desc().get_dims() == src_dims_
-                     ? src_->stage(native->mem(), scale, zero_point)
-                     : src_->stage(x.f(), scale, zero_point);
+    memory src;
+    if (native && native->quantized() && q_.mode == QuantConfig::Mode::int8_static &&
+        native->mem().get_desc() == wanted_src_ && native->scale() == q_.scale &&
+        native->zero_point() == q_.zero_point) {
+      src = native->mem();  // quantized by its producer with this layer's parameters
+      scale = q_.scale;
+      zero_point = q_.zero_point;
+    } else if ((native = native_f32(x, src_dims_))) {
+      src = src_->stage(native->mem(), scale, zero_point);
+    } else {
+      src = src_->stage(x.f(), scale, zero_point);
+    }
     y = Tensor();
     y.dtype = DType::f32;
     y.shape = shape;
@@ -260,7 +331,7 @@ class DnnlConv : public ConvKernel {
       execute(src, memory(dst_desc_, ctx_.eng, plain_out_->data()), scale, zero_point);
     } else {
       if (!native_out_ || native_out_.use_count() > 1)
-        native_out_ = std::make_shared<DnnlNative>(ctx_, dst_desc_, plain_dst_desc_);
+        native_out_ = std::make_shared<DnnlNative>(ctx_, dst_desc_, plain_dst_desc_, out_scale_, out_zero_point_);
       y.native = native_out_;
       execute(src, native_out_->mem(), scale, zero_point);
     }
@@ -276,8 +347,14 @@ class DnnlConv : public ConvKernel {
   std::optional<SourceStage> src_;
   std::optional<DestinationStage> dst_;
   memory::dims src_dims_;
-  memory::desc dst_desc_, plain_dst_desc_;
+  memory::desc wanted_src_, dst_desc_, plain_dst_desc_;
   bool dst_plain_ = false;
+  QuantConfig q_;
+  bool quantize_output_ = false;
+  float out_scale_ = 1;
+  int32_t out_zero_point_ = 0;
+  memory dst_scale_, dst_zero_point_;
+  dnnl::convolution_forward f32_prim_;
   std::shared_ptr<std::vector<float>> plain_out_;
   std::shared_ptr<DnnlNative> native_out_;
 };
@@ -344,8 +421,8 @@ class DnnlPool : public PoolKernel {
   }
   // A native (blocked) input is pooled in its own layout and the output left in it.
   void run(const Tensor& x, Tensor& y, const Shape& shape) override {
-    const auto* native = dynamic_cast<const DnnlNative*>(x.native.get());
-    if (!native || native->mem().get_desc().get_dims() != src_desc_.get_dims()) {
+    const auto* native = native_f32(x, src_desc_.get_dims());
+    if (!native) {
       y = Tensor();
       y.dtype = DType::f32;
       y.shape = shape;
@@ -424,8 +501,8 @@ class DnnlConcat : public ConcatKernel {
     for (const Tensor* t : src) {
       if (!t || t->dtype != DType::f32) return false;
       const memory::dims dims(t->shape.begin(), t->shape.end());
-      const auto* native = dynamic_cast<const DnnlNative*>(t->native.get());
-      if (native && native->mem().get_desc().get_dims() == dims) {
+      const auto* native = native_f32(*t, dims);
+      if (native) {
         mems.push_back(native->mem());
         any_native = true;
       } else {

@@ -173,6 +173,16 @@ void Engine::set_mode(Mode mode) {
   if (mode == Mode::int8_static)
     for (const std::string& name : calibration_tensors())
       require(ranges_.count(name), "static INT8 needs a calibration range for '" + name + "': calibrate first");
+  // Static: a Conv whose output only static INT8 Convs read hands them u8 data quantized with
+  // that tensor's (scale, zero point), so they need no quantizing reorder.
+  std::vector<int> readers(slots_.size(), 0), conv_readers(slots_.size(), 0);
+  for (const Step& step : steps_)
+    for (size_t i = 0; i < step.inputs.size(); ++i)
+      if (step.inputs[i] >= 0) {
+        ++readers[step.inputs[i]];
+        if (i == 0 && step.op->quantizable() && step.op->node().op_type == "Conv") ++conv_readers[step.inputs[i]];
+      }
+  std::set<int> outputs(output_slots_.begin(), output_slots_.end());
   for (Step& step : steps_) {
     if (!step.op->quantizable()) continue;
     QuantConfig q;
@@ -182,6 +192,14 @@ void Engine::set_mode(Mode mode) {
       const auto sz = activation_quantization(step.op->node().inputs[0]);
       q.scale = sz.first;
       q.zero_point = sz.second;
+      const int out = step.outputs.empty() ? -1 : step.outputs[0];
+      if (step.op->node().op_type == "Conv" && out >= 0 && readers[out] > 0 && readers[out] == conv_readers[out] &&
+          !outputs.count(out) && ranges_.count(step.op->node().outputs[0])) {
+        const auto out_q = activation_quantization(step.op->node().outputs[0]);
+        q.quantize_output = true;
+        q.output_scale = out_q.first;
+        q.output_zero_point = out_q.second;
+      }
     }
     step.op->set_quantization(q);
   }
