@@ -1,5 +1,7 @@
 #include "runtime/fast_ops.h"
 
+#include <algorithm>
+#include <cmath>
 #include <cstring>
 
 #include "ops/layout.h"
@@ -166,10 +168,70 @@ class FastConcat : public Op {
   std::unique_ptr<ConcatKernel> kernel_;
 };
 
+// Resize, nearest / asymmetric / floor with scales over the spatial axes of an NCHW tensor (the
+// YOLO upsampling): one row map and one column map, whole rows copied. Else the generic op.
+class FastResize : public Op {
+ public:
+  FastResize(const Node& node, const Graph& graph, std::unique_ptr<Op> generic)
+      : Op(node), generic_(std::move(generic)) {
+    legacy_ = graph.opset < 11;
+    applies_ = node.attr_s("mode", "nearest") == "nearest" &&
+               node.attr_s("coordinate_transformation_mode", legacy_ ? "asymmetric" : "half_pixel") == "asymmetric" &&
+               node.attr_s("nearest_mode", legacy_ ? "floor" : "round_prefer_floor") == "floor";
+  }
+
+  void run(RunContext& ctx, const std::vector<const Tensor*>& inputs, std::vector<Tensor>& outputs) override {
+    const size_t scales_at = legacy_ ? 1 : 2;
+    const bool has_sizes = !legacy_ && inputs.size() > 3 && inputs[3] && inputs[3]->numel() > 0;
+    if (!applies_ || has_sizes || inputs.empty() || !inputs[0] || inputs[0]->dtype != DType::f32 ||
+        inputs[0]->rank() != 4 || inputs.size() <= scales_at || !inputs[scales_at] || outputs.size() != 1)
+      return generic_->run(ctx, inputs, outputs);
+    const std::vector<float> scales = inputs[scales_at]->as_f32();
+    if (scales.size() != 4 || scales[0] != 1.f || scales[1] != 1.f) return generic_->run(ctx, inputs, outputs);
+    for (float sc : scales)
+      if (!(sc > 0 && sc < 1e6f)) return generic_->run(ctx, inputs, outputs);
+    const Tensor& x = *inputs[0];
+    Shape out(4);
+    for (int k = 0; k < 4; ++k) out[k] = static_cast<int64_t>(std::floor(x.shape[k] * static_cast<double>(scales[k])));
+    outputs[0] = Tensor::zeros_f32(out, node_.describe());
+    if (checked_numel(out, node_.describe()) == 0) return;
+    auto source = [](int64_t o, float scale, int64_t in) {
+      const int64_t i = static_cast<int64_t>(std::floor(o / static_cast<double>(scale)));
+      return std::min(std::max<int64_t>(i, 0), in - 1);
+    };
+    const int64_t ih = x.shape[2], iw = x.shape[3], oh = out[2], ow = out[3];
+    std::vector<int64_t> cols(ow);
+    for (int64_t o = 0; o < ow; ++o) cols[o] = source(o, scales[3], iw);
+    const float* src = x.f();
+    float* dst = outputs[0].f();
+    for (int64_t plane = 0; plane < out[0] * out[1]; ++plane) {
+      const float* in_plane = src + plane * ih * iw;
+      float* out_plane = dst + plane * oh * ow;
+      int64_t previous = -1;
+      for (int64_t r = 0; r < oh; ++r) {
+        const int64_t row = source(r, scales[2], ih);
+        float* d = out_plane + r * ow;
+        if (row == previous) {
+          std::memcpy(d, d - ow, ow * sizeof(float));
+        } else {
+          const float* s = in_plane + row * iw;
+          for (int64_t o = 0; o < ow; ++o) d[o] = s[cols[o]];
+        }
+        previous = row;
+      }
+    }
+  }
+
+ private:
+  std::unique_ptr<Op> generic_;
+  bool legacy_ = false, applies_ = false;
+};
+
 }  // namespace
 
 std::unique_ptr<Op> make_fast_op(const Node& node, const Graph& graph, std::unique_ptr<Op> generic) {
   if (node.op_type == "Transpose") return std::make_unique<FastTranspose>(node, std::move(generic));
+  if (node.op_type == "Resize") return std::make_unique<FastResize>(node, graph, std::move(generic));
   if (node.op_type == "Concat" && node.has("axis")) return std::make_unique<FastConcat>(node, std::move(generic));
   if (node.op_type == "Softmax" || node.op_type == "LogSoftmax")
     return std::make_unique<FastSoftmax>(node, graph, std::move(generic));
