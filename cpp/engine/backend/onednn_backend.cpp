@@ -498,10 +498,24 @@ class DnnlConcat : public ConcatKernel {
     std::vector<memory::desc> descs;
     std::vector<memory> mems;
     bool any_native = false;
+    // All u8 with one (scale, zero point): quantized by their producers for the readers of the
+    // result; concatenated as they are.
+    const auto* first = src.empty() || !src[0] ? nullptr : dynamic_cast<const DnnlNative*>(src[0]->native.get());
+    bool quantized = first && first->quantized();
+    for (const Tensor* t : src) {
+      const auto* native = t ? dynamic_cast<const DnnlNative*>(t->native.get()) : nullptr;
+      quantized = quantized && native && native->quantized() && native->scale() == first->scale() &&
+                  native->zero_point() == first->zero_point() &&
+                  native->mem().get_desc().get_data_type() == first->mem().get_desc().get_data_type() &&
+                  native->mem().get_desc().get_dims() == memory::dims(t->shape.begin(), t->shape.end());
+    }
+    const float scale = quantized ? first->scale() : 1.f;
+    const int32_t zero_point = quantized ? first->zero_point() : 0;
+    const dt type = quantized ? first->mem().get_desc().get_data_type() : dt::f32;
     for (const Tensor* t : src) {
       if (!t || t->dtype != DType::f32) return false;
       const memory::dims dims(t->shape.begin(), t->shape.end());
-      const auto* native = native_f32(*t, dims);
+      const auto* native = quantized ? dynamic_cast<const DnnlNative*>(t->native.get()) : native_f32(*t, dims);
       if (native) {
         mems.push_back(native->mem());
         any_native = true;
@@ -511,10 +525,10 @@ class DnnlConcat : public ConcatKernel {
       descs.push_back(mems.back().get_desc());
     }
     if (!any_native) return false;
-    if (!built_ || axis != axis_ || descs != descs_) {
+    if (!built_ || axis != axis_ || descs != descs_ || scale != scale_ || zero_point != zero_point_) {
       built_ = false;
       try {
-        dnnl::concat::primitive_desc pd(ctx_.eng, memory::desc(memory::dims(shape.begin(), shape.end()), dt::f32,
+        dnnl::concat::primitive_desc pd(ctx_.eng, memory::desc(memory::dims(shape.begin(), shape.end()), type,
                                                                memory::format_tag::any), axis, descs);
         prim_ = dnnl::concat(pd);
         dst_desc_ = pd.dst_desc();
@@ -526,9 +540,11 @@ class DnnlConcat : public ConcatKernel {
       built_ = true;
       axis_ = axis;
       descs_ = descs;
+      scale_ = scale;
+      zero_point_ = zero_point;
       out_.reset();
     }
-    if (!out_ || out_.use_count() > 1) out_ = std::make_shared<DnnlNative>(ctx_, dst_desc_, plain_desc_);
+    if (!out_ || out_.use_count() > 1) out_ = std::make_shared<DnnlNative>(ctx_, dst_desc_, plain_desc_, scale, zero_point);
     std::unordered_map<int, memory> args{{DNNL_ARG_DST, out_->mem()}};
     for (size_t k = 0; k < mems.size(); ++k) args[DNNL_ARG_MULTIPLE_SRC + static_cast<int>(k)] = mems[k];
     prim_.execute(ctx_.strm, args);
@@ -550,6 +566,8 @@ class DnnlConcat : public ConcatKernel {
   const DnnlContext& ctx_;
   bool built_ = false;
   int axis_ = 0;
+  float scale_ = 1;
+  int32_t zero_point_ = 0;
   std::vector<memory::desc> descs_;
   memory::desc dst_desc_, plain_desc_;
   dnnl::concat prim_;

@@ -183,6 +183,15 @@ void Engine::set_mode(Mode mode) {
         if (i == 0 && step.op->quantizable() && step.op->node().op_type == "Conv") ++conv_readers[step.inputs[i]];
       }
   std::set<int> outputs(output_slots_.begin(), output_slots_.end());
+  auto conv_only = [&](int slot) { return slot >= 0 && readers[slot] > 0 && readers[slot] == conv_readers[slot] && !outputs.count(slot); };
+  // Also through a Concat read only by such convs: its inputs leave u8 with the Concat's output
+  // parameters, and the backend concatenates the u8 data.
+  std::map<int, std::string> via_concat;  // slot read by a Concat -> the Concat's output name
+  for (const Step& step : steps_)
+    if (step.op->node().op_type == "Concat" && step.outputs.size() == 1 && conv_only(step.outputs[0]) &&
+        ranges_.count(step.op->node().outputs[0]))
+      for (int in : step.inputs)
+        if (in >= 0 && readers[in] == 1 && !outputs.count(in)) via_concat[in] = step.op->node().outputs[0];
   for (Step& step : steps_) {
     if (!step.op->quantizable()) continue;
     QuantConfig q;
@@ -193,9 +202,13 @@ void Engine::set_mode(Mode mode) {
       q.scale = sz.first;
       q.zero_point = sz.second;
       const int out = step.outputs.empty() ? -1 : step.outputs[0];
-      if (step.op->node().op_type == "Conv" && out >= 0 && readers[out] > 0 && readers[out] == conv_readers[out] &&
-          !outputs.count(out) && ranges_.count(step.op->node().outputs[0])) {
-        const auto out_q = activation_quantization(step.op->node().outputs[0]);
+      std::string quantized_as;
+      if (step.op->node().op_type == "Conv" && conv_only(out) && ranges_.count(step.op->node().outputs[0]))
+        quantized_as = step.op->node().outputs[0];
+      else if (step.op->node().op_type == "Conv" && via_concat.count(out))
+        quantized_as = via_concat[out];
+      if (!quantized_as.empty()) {
+        const auto out_q = activation_quantization(quantized_as);
         q.quantize_output = true;
         q.output_scale = out_q.first;
         q.output_zero_point = out_q.second;
