@@ -68,11 +68,7 @@ std::vector<Tensor> Engine::run(const std::vector<Tensor>& inputs, std::map<std:
                                                      " input(s), got " + std::to_string(inputs.size()));
   std::vector<Tensor> values(slots_.size());
   std::vector<bool> present(slots_.size(), false);
-  for (size_t s = 0; s < slots_.size(); ++s)
-    if (is_constant_[s]) {
-      values[s] = constants_[s];
-      present[s] = true;
-    }
+  for (size_t s = 0; s < slots_.size(); ++s) present[s] = is_constant_[s];  // read in place from constants_
   for (size_t k = 0; k < inputs.size(); ++k) {
     const ValueInfo& info = graph_.inputs[k];
     const Tensor& t = inputs[k];
@@ -102,7 +98,8 @@ std::vector<Tensor> Engine::run(const std::vector<Tensor>& inputs, std::map<std:
     Step& step = steps_[k];
     in.assign(step.inputs.size(), nullptr);
     for (size_t i = 0; i < step.inputs.size(); ++i)
-      if (step.inputs[i] >= 0 && present[step.inputs[i]]) in[i] = &values[step.inputs[i]];
+      if (step.inputs[i] >= 0 && present[step.inputs[i]])
+        in[i] = is_constant_[step.inputs[i]] ? &constants_[step.inputs[i]] : &values[step.inputs[i]];
     out.assign(step.outputs.size(), Tensor());
     const auto start = std::chrono::steady_clock::now();
     step.op->run(ctx, in, out);
@@ -130,7 +127,7 @@ std::vector<Tensor> Engine::run(const std::vector<Tensor>& inputs, std::map<std:
   std::vector<Tensor> results;
   for (size_t k = 0; k < output_slots_.size(); ++k) {
     if (!present[output_slots_[k]]) throw InvalidArgument("graph output '" + graph_.outputs[k].name + "' was not produced");
-    results.push_back(values[output_slots_[k]]);
+    results.push_back(is_constant_[output_slots_[k]] ? constants_[output_slots_[k]] : values[output_slots_[k]]);
     results.back().materialize();  // outputs leave plain, independent of the backend
     results.back().native.reset();
   }
