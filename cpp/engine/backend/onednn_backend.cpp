@@ -76,6 +76,13 @@ class SourceStage {
       *static_cast<float*>(scale_.get_data_handle()) = scale;
       *static_cast<int32_t*>(zero_point_.get_data_handle()) = zero_point;
     }
+    if (two_step_) {  // quantize in the source layout, then transpose the u8 data
+      reorder_.execute(ctx_.strm, {{DNNL_ARG_FROM, user}, {DNNL_ARG_TO, quantized_plain_},
+                                   {DNNL_ARG_ATTR_SCALES | DNNL_ARG_DST, scale_},
+                                   {DNNL_ARG_ATTR_ZERO_POINTS | DNNL_ARG_DST, zero_point_}});
+      transpose_.execute(ctx_.strm, quantized_plain_, staged_);
+      return staged_;
+    }
     reorder_.execute(ctx_.strm, {{DNNL_ARG_FROM, user}, {DNNL_ARG_TO, staged_},
                                  {DNNL_ARG_ATTR_SCALES | DNNL_ARG_DST, scale_},
                                  {DNNL_ARG_ATTR_ZERO_POINTS | DNNL_ARG_DST, zero_point_}});
@@ -94,15 +101,26 @@ class SourceStage {
       attr.set_zero_points_mask(DNNL_ARG_DST, 0);
     }
     if (!staged_) staged_ = memory(wanted_, ctx_.eng);
+    // NCHW float32 into NHWC u8 (a graph input into an INT8 conv): the one-pass quantizing
+    // reorder is slow there; quantizing to u8 NCHW and transposing the bytes is faster.
+    const memory::desc nchw_u8 = user.get_ndims() == 4 ? memory::desc(user.get_dims(), dt::u8, tag::nchw) : memory::desc();
+    two_step_ = int8 && user.get_ndims() == 4 && user == memory::desc(user.get_dims(), dt::f32, tag::nchw) &&
+                wanted_ == memory::desc(user.get_dims(), dt::u8, tag::nhwc);
+    if (two_step_) {
+      quantized_plain_ = memory(nchw_u8, ctx_.eng);
+      reorder_ = dnnl::reorder(dnnl::reorder::primitive_desc(ctx_.eng, user, ctx_.eng, nchw_u8, attr));
+      transpose_ = dnnl::reorder(dnnl::reorder::primitive_desc(ctx_.eng, nchw_u8, ctx_.eng, wanted_));
+      return;
+    }
     reorder_ = dnnl::reorder(dnnl::reorder::primitive_desc(ctx_.eng, user, ctx_.eng, wanted_, attr));
   }
 
   const DnnlContext& ctx_;
   memory::desc plain_, user_, wanted_;
   QuantConfig q_;
-  bool needed_ = false;
-  memory staged_, scale_, zero_point_;
-  dnnl::reorder reorder_;
+  bool needed_ = false, two_step_ = false;
+  memory staged_, scale_, zero_point_, quantized_plain_;
+  dnnl::reorder reorder_, transpose_;
 };
 
 // A tensor left in a primitive's layout; the engine and stream handles are kept (reference
