@@ -76,6 +76,13 @@ class SourceStage {
       *static_cast<float*>(scale_.get_data_handle()) = scale;
       *static_cast<int32_t*>(zero_point_.get_data_handle()) = zero_point;
     }
+    if (flat_) {  // same dense layout: quantize as one flat vector (the 4-D reorder is far slower)
+      memory from(flat_src_, ctx_.eng, user.get_data_handle()), to(flat_dst_, ctx_.eng, staged_.get_data_handle());
+      reorder_.execute(ctx_.strm, {{DNNL_ARG_FROM, from}, {DNNL_ARG_TO, to},
+                                   {DNNL_ARG_ATTR_SCALES | DNNL_ARG_DST, scale_},
+                                   {DNNL_ARG_ATTR_ZERO_POINTS | DNNL_ARG_DST, zero_point_}});
+      return staged_;
+    }
     if (two_step_) {  // quantize in the source layout, then transpose the u8 data
       reorder_.execute(ctx_.strm, {{DNNL_ARG_FROM, user}, {DNNL_ARG_TO, quantized_plain_},
                                    {DNNL_ARG_ATTR_SCALES | DNNL_ARG_DST, scale_},
@@ -106,6 +113,18 @@ class SourceStage {
     const memory::desc nchw_u8 = user.get_ndims() == 4 ? memory::desc(user.get_dims(), dt::u8, tag::nchw) : memory::desc();
     two_step_ = int8 && user.get_ndims() == 4 && user == memory::desc(user.get_dims(), dt::f32, tag::nchw) &&
                 wanted_ == memory::desc(user.get_dims(), dt::u8, tag::nhwc);
+    flat_ = int8 && user.get_inner_nblks() == 0 && wanted_.get_inner_nblks() == 0 &&
+            user.get_dims() == wanted_.get_dims() && user.get_padded_dims() == user.get_dims() &&
+            wanted_.get_padded_dims() == wanted_.get_dims() && user.get_strides() == wanted_.get_strides() &&
+            user.get_data_type() == dt::f32 && user.get_size() == wanted_.get_size() * sizeof(float) /
+                                                                       memory::data_type_size(wanted_.get_data_type());
+    if (flat_) {
+      const memory::dim n = static_cast<memory::dim>(user.get_size() / sizeof(float));
+      flat_src_ = memory::desc({n}, dt::f32, tag::a);
+      flat_dst_ = memory::desc({n}, wanted_.get_data_type(), tag::a);
+      reorder_ = dnnl::reorder(dnnl::reorder::primitive_desc(ctx_.eng, flat_src_, ctx_.eng, flat_dst_, attr));
+      return;
+    }
     if (two_step_) {
       quantized_plain_ = memory(nchw_u8, ctx_.eng);
       reorder_ = dnnl::reorder(dnnl::reorder::primitive_desc(ctx_.eng, user, ctx_.eng, nchw_u8, attr));
@@ -118,7 +137,8 @@ class SourceStage {
   const DnnlContext& ctx_;
   memory::desc plain_, user_, wanted_;
   QuantConfig q_;
-  bool needed_ = false, two_step_ = false;
+  bool needed_ = false, two_step_ = false, flat_ = false;
+  memory::desc flat_src_, flat_dst_;
   memory staged_, scale_, zero_point_, quantized_plain_;
   dnnl::reorder reorder_, transpose_;
 };
