@@ -1,5 +1,6 @@
 // edgequant._engine: the inference engine's thin binding (its own extension, so edgequant._core
-// never loads oneDNN). Arrays are copied in and out; runs release the GIL.
+// never loads oneDNN). Float32 inputs are borrowed and outputs handed over without copies where
+// the buffers allow; runs release the GIL.
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
@@ -14,12 +15,17 @@ using namespace edgequant::engine;
 
 namespace {
 
-Tensor to_tensor(const py::array& array, const std::string& name) {
+// Float32 inputs are borrowed, not copied: `keep` holds the (C-contiguous) arrays for the run.
+Tensor to_tensor(const py::array& array, const std::string& name, std::vector<py::array>& keep) {
   Shape shape(array.shape(), array.shape() + array.ndim());
   if (py::isinstance<py::array_t<float>>(array) && array.dtype().is(py::dtype::of<float>())) {
     auto a = py::array_t<float, py::array::c_style>::ensure(array);
-    Tensor t = Tensor::zeros_f32(shape, name);
-    std::copy(a.data(), a.data() + a.size(), t.f());
+    checked_numel(shape, name);
+    Tensor t;
+    t.dtype = DType::f32;
+    t.shape = shape;
+    t.borrowed = a.data();
+    keep.push_back(a);
     return t;
   }
   if (array.dtype().is(py::dtype::of<int64_t>())) {
@@ -31,9 +37,15 @@ Tensor to_tensor(const py::array& array, const std::string& name) {
   throw InvalidArgument("input '" + name + "' must be a float32 or int64 array");
 }
 
+// Outputs hand their buffer to NumPy (no copy) unless it is borrowed or shared with the engine.
 py::array to_array(const Tensor& t) {
   std::vector<py::ssize_t> shape(t.shape.begin(), t.shape.end());
   if (t.dtype == DType::f32) {
+    if (!t.borrowed && t.f32 && t.f32.use_count() == 1 && t.f32->size() == static_cast<size_t>(t.numel())) {
+      auto* holder = new std::shared_ptr<std::vector<float>>(t.f32);
+      py::capsule owner(holder, [](void* p) { delete static_cast<std::shared_ptr<std::vector<float>>*>(p); });
+      return py::array_t<float>(shape, (*holder)->data(), owner);
+    }
     py::array_t<float> out(shape);
     std::copy(t.f(), t.f() + t.numel(), out.mutable_data());
     return out;
@@ -43,16 +55,20 @@ py::array to_array(const Tensor& t) {
   return out;
 }
 
-std::vector<Tensor> to_tensors(const std::vector<py::array>& arrays, const Engine& engine) {
+std::vector<Tensor> to_tensors(const std::vector<py::array>& arrays, const Engine& engine,
+                               std::vector<py::array>& keep) {
   std::vector<Tensor> tensors;
   for (size_t k = 0; k < arrays.size(); ++k)
-    tensors.push_back(to_tensor(arrays[k], k < engine.inputs().size() ? engine.inputs()[k].name : "input"));
+    tensors.push_back(to_tensor(arrays[k], k < engine.inputs().size() ? engine.inputs()[k].name : "input", keep));
   return tensors;
 }
 
-py::list to_list(const std::vector<Tensor>& tensors) {
+py::list to_list(std::vector<Tensor>& tensors) {
   py::list out;
-  for (const Tensor& t : tensors) out.append(to_array(t));
+  for (Tensor& t : tensors) {
+    out.append(to_array(t));
+    t = Tensor();
+  }
   return out;
 }
 
@@ -99,7 +115,8 @@ PYBIND11_MODULE(_engine, m) {
       .def_property_readonly("outputs", [](const Engine& e) { return value_infos(e.outputs()); })
       .def_property_readonly("backend", &Engine::backend_name)
       .def("run", [](Engine& e, const std::vector<py::array>& arrays) {
-             std::vector<Tensor> inputs = to_tensors(arrays, e), outputs;
+             std::vector<py::array> keep;
+             std::vector<Tensor> inputs = to_tensors(arrays, e, keep), outputs;
              {
                py::gil_scoped_release release;
                outputs = e.run(inputs);
@@ -107,15 +124,20 @@ PYBIND11_MODULE(_engine, m) {
              return to_list(outputs);
            }, py::arg("inputs"))
       .def("run_capture", [](Engine& e, const std::vector<py::array>& arrays) {
-             std::vector<Tensor> inputs = to_tensors(arrays, e), outputs;
+             std::vector<py::array> keep;
+             std::vector<Tensor> inputs = to_tensors(arrays, e, keep), outputs;
              std::map<std::string, Tensor> captured;
              {
                py::gil_scoped_release release;
                outputs = e.run(inputs, &captured);
              }
              py::dict d;
-             for (const auto& kv : captured) d[py::str(kv.first)] = to_array(kv.second);
-             return py::make_tuple(to_list(outputs), d);
+             py::list results = to_list(outputs);  // before the captured copies let go of shared buffers
+             for (auto& kv : captured) {
+               d[py::str(kv.first)] = to_array(kv.second);
+               kv.second = Tensor();
+             }
+             return py::make_tuple(results, d);
            }, py::arg("inputs"), "Outputs and the calibration tensors of this run.")
       .def("quantizable_layers", &Engine::quantizable_layers)
       .def("calibration_tensors", &Engine::calibration_tensors)

@@ -7,6 +7,9 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
+
+#include "graph/tensor.h"
 
 namespace edgequant::engine {
 
@@ -24,6 +27,11 @@ struct QuantConfig {
   enum class Mode { f32, int8_static, int8_dynamic } mode = Mode::f32;
   float scale = 1;         // static only
   int32_t zero_point = 0;  // static only
+  // Static only, convolutions whose readers are all static INT8 convolutions: the output leaves
+  // already quantized with its readers' (scale, zero point), in the backend's layout.
+  bool quantize_output = false;
+  float output_scale = 1;
+  int32_t output_zero_point = 0;
 };
 
 // 2-D convolution geometry (a 1-D conv is a 2-D one with height 1). Weights [oc, ic/g, kh, kw].
@@ -42,6 +50,12 @@ class ConvKernel {
  public:
   virtual ~ConvKernel() = default;
   virtual void run(const float* src, float* dst) = 0;  // NCHW in and out
+  // Tensor form: `src` may hold backend-native data, `dst` (of `dst_shape`) may be left in the
+  // backend's layout (Tensor::native). Default: plain in, plain out.
+  virtual void run(const Tensor& src, Tensor& dst, const Shape& dst_shape) {
+    dst = Tensor::zeros_f32(dst_shape, "conv output");
+    run(src.f(), dst.f());
+  }
 };
 
 // y[m, :] = act(x[m, :] · Wᵀ + b), W is [n, k].
@@ -55,6 +69,26 @@ class PoolKernel {
  public:
   virtual ~PoolKernel() = default;
   virtual void run(const float* src, float* dst) = 0;  // NCHW in and out
+  // Tensor form, as ConvKernel's.
+  virtual void run(const Tensor& src, Tensor& dst, const Shape& dst_shape) {
+    dst = Tensor::zeros_f32(dst_shape, "pool output");
+    run(src.f(), dst.f());
+  }
+};
+
+// Softmax (or LogSoftmax) over axis 1 of a plain [outer, len, inner] float32 tensor.
+class SoftmaxKernel {
+ public:
+  virtual ~SoftmaxKernel() = default;
+  virtual void run(const float* src, float* dst) = 0;
+};
+
+// Concatenation of tensors in the backend's own layout (Tensor::native). run() returns false,
+// leaving `dst` alone, where it does not apply (plain inputs, unsupported shapes).
+class ConcatKernel {
+ public:
+  virtual ~ConcatKernel() = default;
+  virtual bool run(const std::vector<const Tensor*>& src, int axis, const Shape& dst_shape, Tensor& dst) = 0;
 };
 
 class Backend {
@@ -66,6 +100,11 @@ class Backend {
   virtual std::unique_ptr<DenseKernel> dense(int64_t m, int64_t k, int64_t n, const float* weights,
                                              const float* bias, const Activation& act, const QuantConfig& q) = 0;
   virtual std::unique_ptr<PoolKernel> pool(const PoolGeometry& g) = 0;
+  // Optional kernels: nullptr where the backend has none (the op's own loop runs instead).
+  virtual std::unique_ptr<SoftmaxKernel> softmax(int64_t outer, int64_t len, int64_t inner, bool log) {
+    return nullptr;
+  }
+  virtual std::unique_ptr<ConcatKernel> concat() { return nullptr; }
   // Threads for the next runs on the calling thread; 0 = all cores.
   virtual void set_threads(int threads) {}
 };

@@ -5,6 +5,7 @@
 // run-time arguments, so one primitive serves static and dynamic quantization alike.
 #include <oneapi/dnnl/dnnl.hpp>
 
+#include <cstring>
 #include <optional>
 #include <unordered_map>
 #include <vector>
@@ -46,36 +47,48 @@ dnnl::primitive_attr attr_with_activation(const Activation& act) {
 class SourceStage {
  public:
   SourceStage(const DnnlContext& ctx, const memory::desc& user, const memory::desc& wanted, const QuantConfig& q)
-      : ctx_(ctx), user_(user), q_(q) {
-    const bool int8 = q.mode != QuantConfig::Mode::f32;
-    needed_ = int8 || user != wanted;
-    if (!needed_) return;
-    dnnl::primitive_attr attr;
-    if (int8) {
-      attr.set_scales_mask(DNNL_ARG_DST, 0);
-      attr.set_zero_points_mask(DNNL_ARG_DST, 0);
+      : ctx_(ctx), plain_(user), wanted_(wanted), q_(q) {
+    if (q.mode != QuantConfig::Mode::f32) {
       scale_ = memory({{1}, dt::f32, tag::x}, ctx.eng);
       zero_point_ = memory({{1}, dt::s32, tag::x}, ctx.eng);
     }
-    staged_ = memory(wanted, ctx.eng);
-    reorder_ = dnnl::reorder(dnnl::reorder::primitive_desc(ctx.eng, user, ctx.eng, wanted, attr));
+    prepare(user);
   }
 
   // Returns the memory to feed the primitive; sets the scale / zero point it was quantized with.
   memory stage(const float* src, float& scale, int32_t& zero_point) {
-    memory user(user_, ctx_.eng, const_cast<float*>(src));
+    return stage(memory(plain_, ctx_.eng, const_cast<float*>(src)), scale, zero_point);
+  }
+  // The same from a memory in any layout of the source's dims (a previous primitive's output).
+  memory stage(const memory& user, float& scale, int32_t& zero_point) {
+    if (user.get_desc() != user_) prepare(user.get_desc());
     if (!needed_) return user;
     if (q_.mode != QuantConfig::Mode::f32) {
       quant::AffineParams p{q_.scale, q_.zero_point};
       if (q_.mode == QuantConfig::Mode::int8_dynamic) {
-        float lo, hi;
-        range_of(src, static_cast<int64_t>(user_.get_size() / sizeof(float)), lo, hi);
+        float lo, hi;  // padding of blocked layouts is zero, and the range always holds 0
+        range_of(static_cast<const float*>(user.get_data_handle()),
+                 static_cast<int64_t>(user_.get_size() / sizeof(float)), lo, hi);
         p = activation_params(lo, hi);
       }
       scale = static_cast<float>(p.scale);
       zero_point = p.zero_point;
       *static_cast<float*>(scale_.get_data_handle()) = scale;
       *static_cast<int32_t*>(zero_point_.get_data_handle()) = zero_point;
+    }
+    if (flat_) {  // same dense layout: quantize as one flat vector (the 4-D reorder is far slower)
+      memory from(flat_src_, ctx_.eng, user.get_data_handle()), to(flat_dst_, ctx_.eng, staged_.get_data_handle());
+      reorder_.execute(ctx_.strm, {{DNNL_ARG_FROM, from}, {DNNL_ARG_TO, to},
+                                   {DNNL_ARG_ATTR_SCALES | DNNL_ARG_DST, scale_},
+                                   {DNNL_ARG_ATTR_ZERO_POINTS | DNNL_ARG_DST, zero_point_}});
+      return staged_;
+    }
+    if (two_step_) {  // quantize in the source layout, then transpose the u8 data
+      reorder_.execute(ctx_.strm, {{DNNL_ARG_FROM, user}, {DNNL_ARG_TO, quantized_plain_},
+                                   {DNNL_ARG_ATTR_SCALES | DNNL_ARG_DST, scale_},
+                                   {DNNL_ARG_ATTR_ZERO_POINTS | DNNL_ARG_DST, zero_point_}});
+      transpose_.execute(ctx_.strm, quantized_plain_, staged_);
+      return staged_;
     }
     reorder_.execute(ctx_.strm, {{DNNL_ARG_FROM, user}, {DNNL_ARG_TO, staged_},
                                  {DNNL_ARG_ATTR_SCALES | DNNL_ARG_DST, scale_},
@@ -84,13 +97,103 @@ class SourceStage {
   }
 
  private:
+  void prepare(const memory::desc& user) {
+    user_ = user;
+    const bool int8 = q_.mode != QuantConfig::Mode::f32;
+    needed_ = int8 || user != wanted_;
+    if (!needed_) return;
+    dnnl::primitive_attr attr;
+    if (int8) {
+      attr.set_scales_mask(DNNL_ARG_DST, 0);
+      attr.set_zero_points_mask(DNNL_ARG_DST, 0);
+    }
+    if (!staged_) staged_ = memory(wanted_, ctx_.eng);
+    // NCHW float32 into NHWC u8 (a graph input into an INT8 conv): the one-pass quantizing
+    // reorder is slow there; quantizing to u8 NCHW and transposing the bytes is faster.
+    const memory::desc nchw_u8 = user.get_ndims() == 4 ? memory::desc(user.get_dims(), dt::u8, tag::nchw) : memory::desc();
+    two_step_ = int8 && user.get_ndims() == 4 && user == memory::desc(user.get_dims(), dt::f32, tag::nchw) &&
+                wanted_ == memory::desc(user.get_dims(), dt::u8, tag::nhwc);
+    flat_ = int8 && user.get_inner_nblks() == 0 && wanted_.get_inner_nblks() == 0 &&
+            user.get_dims() == wanted_.get_dims() && user.get_padded_dims() == user.get_dims() &&
+            wanted_.get_padded_dims() == wanted_.get_dims() && user.get_strides() == wanted_.get_strides() &&
+            user.get_data_type() == dt::f32 && user.get_size() == wanted_.get_size() * sizeof(float) /
+                                                                       memory::data_type_size(wanted_.get_data_type());
+    if (flat_) {
+      const memory::dim n = static_cast<memory::dim>(user.get_size() / sizeof(float));
+      flat_src_ = memory::desc({n}, dt::f32, tag::a);
+      flat_dst_ = memory::desc({n}, wanted_.get_data_type(), tag::a);
+      reorder_ = dnnl::reorder(dnnl::reorder::primitive_desc(ctx_.eng, flat_src_, ctx_.eng, flat_dst_, attr));
+      return;
+    }
+    if (two_step_) {
+      quantized_plain_ = memory(nchw_u8, ctx_.eng);
+      reorder_ = dnnl::reorder(dnnl::reorder::primitive_desc(ctx_.eng, user, ctx_.eng, nchw_u8, attr));
+      transpose_ = dnnl::reorder(dnnl::reorder::primitive_desc(ctx_.eng, nchw_u8, ctx_.eng, wanted_));
+      return;
+    }
+    reorder_ = dnnl::reorder(dnnl::reorder::primitive_desc(ctx_.eng, user, ctx_.eng, wanted_, attr));
+  }
+
   const DnnlContext& ctx_;
-  memory::desc user_;
+  memory::desc plain_, user_, wanted_;
   QuantConfig q_;
-  bool needed_ = false;
-  memory staged_, scale_, zero_point_;
-  dnnl::reorder reorder_;
+  bool needed_ = false, two_step_ = false, flat_ = false;
+  memory::desc flat_src_, flat_dst_;
+  memory staged_, scale_, zero_point_, quantized_plain_;
+  dnnl::reorder reorder_, transpose_;
 };
+
+// A tensor left in a primitive's layout; the engine and stream handles are kept (reference
+// counted), so the data stays readable whatever happens to the kernel that made it.
+class DnnlNative : public NativeData {
+ public:
+  // `desc` f32, or u8 holding s·(q − z) for (scale, zero_point) = (s, z).
+  DnnlNative(const DnnlContext& ctx, const memory::desc& desc, const memory::desc& plain, float scale = 1,
+             int32_t zero_point = 0)
+      : eng_(ctx.eng), strm_(ctx.strm), mem_(desc, ctx.eng), plain_(plain), scale_(scale), zero_point_(zero_point) {
+    dnnl::primitive_attr attr;
+    if (quantized()) {
+      attr.set_scales_mask(DNNL_ARG_SRC, 0);
+      attr.set_zero_points_mask(DNNL_ARG_SRC, 0);
+      scale_mem_ = memory({{1}, dt::f32, tag::x}, ctx.eng);
+      zero_point_mem_ = memory({{1}, dt::s32, tag::x}, ctx.eng);
+      *static_cast<float*>(scale_mem_.get_data_handle()) = scale;
+      *static_cast<int32_t*>(zero_point_mem_.get_data_handle()) = zero_point;
+    }
+    to_plain_ = dnnl::reorder(dnnl::reorder::primitive_desc(ctx.eng, desc, ctx.eng, plain, attr));
+  }
+  void to_plain(float* dst) const override {
+    memory out(plain_, eng_, dst);
+    std::unordered_map<int, memory> args{{DNNL_ARG_FROM, mem_}, {DNNL_ARG_TO, out}};
+    if (quantized()) {
+      args[DNNL_ARG_ATTR_SCALES | DNNL_ARG_SRC] = scale_mem_;
+      args[DNNL_ARG_ATTR_ZERO_POINTS | DNNL_ARG_SRC] = zero_point_mem_;
+    }
+    to_plain_.execute(strm_, args);
+    strm_.wait();
+  }
+  const memory& mem() const { return mem_; }
+  bool quantized() const { return mem_.get_desc().get_data_type() != dt::f32; }
+  bool is_f32() const { return !quantized(); }
+  float scale() const { return scale_; }
+  int32_t zero_point() const { return zero_point_; }
+
+ private:
+  dnnl::engine eng_;
+  mutable dnnl::stream strm_;
+  memory mem_;
+  memory::desc plain_;
+  float scale_;
+  int32_t zero_point_;
+  memory scale_mem_, zero_point_mem_;
+  dnnl::reorder to_plain_;
+};
+
+// A native tensor usable as float32 source of `dims` (u8 ones are read through Tensor::f()).
+const DnnlNative* native_f32(const Tensor& t, const memory::dims& dims) {
+  const auto* native = dynamic_cast<const DnnlNative*>(t.native.get());
+  return native && native->is_f32() && native->mem().get_desc().get_dims() == dims ? native : nullptr;
+}
 
 // The primitive's output: written straight into the user's plain buffer when layouts agree, else
 // into a cached buffer and reordered out.
@@ -154,7 +257,7 @@ class DnnlConv : public ConvKernel {
  public:
   DnnlConv(const DnnlContext& ctx, const ConvGeometry& g, const float* w, const float* b, const Activation& act,
            const QuantConfig& q)
-      : ctx_(ctx), int8_(q.mode != QuantConfig::Mode::f32) {
+      : ctx_(ctx), int8_(q.mode != QuantConfig::Mode::f32), q_(q) {
     const memory::dims src_dims{g.n, g.ic, g.ih, g.iw}, dst_dims{g.n, g.oc, g.oh, g.ow};
     const bool grouped = g.groups > 1;
     const memory::dims w_dims = grouped ? memory::dims{g.groups, g.oc / g.groups, g.ic / g.groups, g.kh, g.kw}
@@ -163,10 +266,21 @@ class DnnlConv : public ConvKernel {
     const dt src_type = int8_ ? dt::u8 : dt::f32, w_type = int8_ ? dt::s8 : dt::f32;
     dnnl::primitive_attr attr = attr_with_activation(act);
     if (int8_) add_int8_attributes(attr, grouped ? 0b11 : 0b1);
+    quantize_output_ = int8_ && q.mode == QuantConfig::Mode::int8_static && q.quantize_output;
+    if (quantize_output_) {
+      attr.set_scales_mask(DNNL_ARG_DST, 0);
+      attr.set_zero_points_mask(DNNL_ARG_DST, 0);
+      out_scale_ = q.output_scale;
+      out_zero_point_ = q.output_zero_point;
+      dst_scale_ = memory({{1}, dt::f32, tag::x}, ctx.eng);
+      dst_zero_point_ = memory({{1}, dt::s32, tag::x}, ctx.eng);
+      *static_cast<float*>(dst_scale_.get_data_handle()) = out_scale_;
+      *static_cast<int32_t*>(dst_zero_point_.get_data_handle()) = out_zero_point_;
+    }
     dnnl::convolution_forward::primitive_desc pd(
         ctx.eng, dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct,
         memory::desc(src_dims, src_type, tag::any), memory::desc(w_dims, w_type, tag::any),
-        memory::desc({g.oc}, dt::f32, tag::x), memory::desc(dst_dims, dt::f32, tag::any),
+        memory::desc({g.oc}, dt::f32, tag::x), memory::desc(dst_dims, quantize_output_ ? dt::u8 : dt::f32, tag::any),
         {g.stride_h, g.stride_w}, {g.dilation_h - 1, g.dilation_w - 1}, {g.pad_top, g.pad_left},
         {g.pad_bottom, g.pad_right}, attr);
     prim_ = dnnl::convolution_forward(pd);
@@ -182,18 +296,84 @@ class DnnlConv : public ConvKernel {
     float* bias = static_cast<float*>(bias_.get_data_handle());
     for (int64_t c = 0; c < g.oc; ++c) bias[c] = b ? b[c] : 0.f;
     src_.emplace(ctx, memory::desc(src_dims, dt::f32, tag::nchw), pd.src_desc(), q);
-    dst_.emplace(ctx, memory::desc(dst_dims, dt::f32, tag::nchw), pd.dst_desc());
+    if (quantize_output_) {  // the plain-pointer run() writes float32: a second primitive
+      dnnl::primitive_attr f32_attr = attr_with_activation(act);
+      add_int8_attributes(f32_attr, grouped ? 0b11 : 0b1);
+      dnnl::convolution_forward::primitive_desc f32_pd(
+          ctx.eng, dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct, pd.src_desc(),
+          pd.weights_desc(), memory::desc({g.oc}, dt::f32, tag::x), memory::desc(dst_dims, dt::f32, tag::any),
+          {g.stride_h, g.stride_w}, {g.dilation_h - 1, g.dilation_w - 1}, {g.pad_top, g.pad_left},
+          {g.pad_bottom, g.pad_right}, f32_attr);
+      f32_prim_ = dnnl::convolution_forward(f32_pd);
+      dst_.emplace(ctx, memory::desc(dst_dims, dt::f32, tag::nchw), f32_pd.dst_desc());
+    } else {
+      dst_.emplace(ctx, memory::desc(dst_dims, dt::f32, tag::nchw), pd.dst_desc());
+    }
+    src_dims_ = src_dims;
+    wanted_src_ = pd.src_desc();
+    dst_desc_ = pd.dst_desc();
+    plain_dst_desc_ = memory::desc(dst_dims, dt::f32, tag::nchw);
+    dst_plain_ = dst_desc_ == plain_dst_desc_;
   }
+
+ private:
+  void execute(const memory& src, const memory& dst, float scale, int32_t zero_point, bool f32_output = false) {
+    std::unordered_map<int, memory> args{{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, weights_}, {DNNL_ARG_BIAS, bias_},
+                                         {DNNL_ARG_DST, dst}};
+    if (int8_) int8_args_.add_to(args, scale, zero_point);
+    if (f32_output) {
+      f32_prim_.execute(ctx_.strm, args);
+      return;
+    }
+    if (quantize_output_) {
+      args[DNNL_ARG_ATTR_SCALES | DNNL_ARG_DST] = dst_scale_;
+      args[DNNL_ARG_ATTR_ZERO_POINTS | DNNL_ARG_DST] = dst_zero_point_;
+    }
+    prim_.execute(ctx_.strm, args);
+  }
+
+ public:
 
   void run(const float* src, float* dst) override {
     float scale = 1;
     int32_t zero_point = 0;
-    std::unordered_map<int, memory> args{{DNNL_ARG_SRC, src_->stage(src, scale, zero_point)},
-                                         {DNNL_ARG_WEIGHTS, weights_}, {DNNL_ARG_BIAS, bias_},
-                                         {DNNL_ARG_DST, dst_->target(dst)}};
-    if (int8_) int8_args_.add_to(args, scale, zero_point);
-    prim_.execute(ctx_.strm, args);
+    execute(src_->stage(src, scale, zero_point), dst_->target(dst), scale, zero_point, quantize_output_);
     dst_->finish(dst);
+    ctx_.strm.wait();
+  }
+
+  // Keeps the output in the primitive's layout (no reorder back to NCHW); takes the input in
+  // whatever layout the previous primitive left it.
+  void run(const Tensor& x, Tensor& y, const Shape& shape) override {
+    float scale = 1;
+    int32_t zero_point = 0;
+    const auto* native = dynamic_cast<const DnnlNative*>(x.native.get());
+    memory src;
+    if (native && native->quantized() && q_.mode == QuantConfig::Mode::int8_static &&
+        native->mem().get_desc() == wanted_src_ && native->scale() == q_.scale &&
+        native->zero_point() == q_.zero_point) {
+      src = native->mem();  // quantized by its producer with this layer's parameters
+      scale = q_.scale;
+      zero_point = q_.zero_point;
+    } else if ((native = native_f32(x, src_dims_))) {
+      src = src_->stage(native->mem(), scale, zero_point);
+    } else {
+      src = src_->stage(x.f(), scale, zero_point);
+    }
+    y = Tensor();
+    y.dtype = DType::f32;
+    y.shape = shape;
+    if (dst_plain_) {  // the primitive writes NCHW itself: a plain buffer, reused when free
+      if (!plain_out_ || plain_out_.use_count() > 1)
+        plain_out_ = std::make_shared<std::vector<float>>(dst_desc_.get_size() / sizeof(float));
+      y.f32 = plain_out_;
+      execute(src, memory(dst_desc_, ctx_.eng, plain_out_->data()), scale, zero_point);
+    } else {
+      if (!native_out_ || native_out_.use_count() > 1)
+        native_out_ = std::make_shared<DnnlNative>(ctx_, dst_desc_, plain_dst_desc_, out_scale_, out_zero_point_);
+      y.native = native_out_;
+      execute(src, native_out_->mem(), scale, zero_point);
+    }
     ctx_.strm.wait();
   }
 
@@ -205,6 +385,17 @@ class DnnlConv : public ConvKernel {
   Int8Arguments int8_args_;
   std::optional<SourceStage> src_;
   std::optional<DestinationStage> dst_;
+  memory::dims src_dims_;
+  memory::desc wanted_src_, dst_desc_, plain_dst_desc_;
+  bool dst_plain_ = false;
+  QuantConfig q_;
+  bool quantize_output_ = false;
+  float out_scale_ = 1;
+  int32_t out_zero_point_ = 0;
+  memory dst_scale_, dst_zero_point_;
+  dnnl::convolution_forward f32_prim_;
+  std::shared_ptr<std::vector<float>> plain_out_;
+  std::shared_ptr<DnnlNative> native_out_;
 };
 
 class DnnlDense : public DenseKernel {
@@ -257,27 +448,208 @@ class DnnlDense : public DenseKernel {
 
 class DnnlPool : public PoolKernel {
  public:
-  DnnlPool(const DnnlContext& ctx, const PoolGeometry& g) : ctx_(ctx) {
-    const auto algorithm = g.kind == PoolGeometry::Kind::max ? dnnl::algorithm::pooling_max
-                           : g.count_include_pad          ? dnnl::algorithm::pooling_avg_include_padding
-                                                          : dnnl::algorithm::pooling_avg_exclude_padding;
+  DnnlPool(const DnnlContext& ctx, const PoolGeometry& g) : ctx_(ctx), g_(g) {
     src_desc_ = memory::desc({g.n, g.c, g.ih, g.iw}, dt::f32, tag::nchw);
     dst_desc_ = memory::desc({g.n, g.c, g.oh, g.ow}, dt::f32, tag::nchw);
-    dnnl::pooling_forward::primitive_desc pd(ctx.eng, dnnl::prop_kind::forward_inference, algorithm, src_desc_,
-                                             dst_desc_, {g.stride_h, g.stride_w}, {g.kh, g.kw}, {0, 0},
-                                             {g.pad_top, g.pad_left}, {g.pad_bottom, g.pad_right});
-    prim_ = dnnl::pooling_forward(pd);
+    prim_ = dnnl::pooling_forward(make_pd(src_desc_, dst_desc_));
   }
   void run(const float* src, float* dst) override {
     prim_.execute(ctx_.strm, {{DNNL_ARG_SRC, memory(src_desc_, ctx_.eng, const_cast<float*>(src))},
                               {DNNL_ARG_DST, memory(dst_desc_, ctx_.eng, dst)}});
     ctx_.strm.wait();
   }
+  // A native (blocked) input is pooled in its own layout and the output left in it.
+  void run(const Tensor& x, Tensor& y, const Shape& shape) override {
+    const auto* native = native_f32(x, src_desc_.get_dims());
+    if (!native) {
+      y = Tensor();
+      y.dtype = DType::f32;
+      y.shape = shape;
+      if (!plain_out_ || plain_out_.use_count() > 1)
+        plain_out_ = std::make_shared<std::vector<float>>(dst_desc_.get_size() / sizeof(float));
+      y.f32 = plain_out_;
+      run(x.f(), y.f32->data());
+      return;
+    }
+    const memory::desc src = native->mem().get_desc();
+    if (!native_prim_ || src != native_src_) {
+      auto pd = make_pd(src, memory::desc(dst_desc_.get_dims(), dt::f32, tag::any));
+      native_prim_ = dnnl::pooling_forward(pd);
+      native_src_ = src;
+      native_dst_ = pd.dst_desc();
+      native_out_.reset();
+    }
+    if (!native_out_ || native_out_.use_count() > 1)
+      native_out_ = std::make_shared<DnnlNative>(ctx_, native_dst_, dst_desc_);
+    y = Tensor();
+    y.dtype = DType::f32;
+    y.shape = shape;
+    y.native = native_out_;
+    native_prim_.execute(ctx_.strm, {{DNNL_ARG_SRC, native->mem()}, {DNNL_ARG_DST, native_out_->mem()}});
+    ctx_.strm.wait();
+  }
+
+ private:
+  dnnl::pooling_forward::primitive_desc make_pd(const memory::desc& src, const memory::desc& dst) const {
+    const auto algorithm = g_.kind == PoolGeometry::Kind::max ? dnnl::algorithm::pooling_max
+                           : g_.count_include_pad          ? dnnl::algorithm::pooling_avg_include_padding
+                                                           : dnnl::algorithm::pooling_avg_exclude_padding;
+    return dnnl::pooling_forward::primitive_desc(ctx_.eng, dnnl::prop_kind::forward_inference, algorithm, src, dst,
+                                                 {g_.stride_h, g_.stride_w}, {g_.kh, g_.kw}, {0, 0},
+                                                 {g_.pad_top, g_.pad_left}, {g_.pad_bottom, g_.pad_right});
+  }
+
+  const DnnlContext& ctx_;
+  PoolGeometry g_;
+  memory::desc src_desc_, dst_desc_;
+  dnnl::pooling_forward prim_;
+  memory::desc native_src_, native_dst_;
+  dnnl::pooling_forward native_prim_;
+  std::shared_ptr<std::vector<float>> plain_out_;
+  std::shared_ptr<DnnlNative> native_out_;
+};
+
+class DnnlSoftmax : public SoftmaxKernel {
+ public:
+  DnnlSoftmax(const DnnlContext& ctx, int64_t outer, int64_t len, int64_t inner, bool log)
+      : ctx_(ctx), desc_({outer, len, inner}, dt::f32, tag::abc) {
+    prim_ = dnnl::softmax_forward(dnnl::softmax_forward::primitive_desc(
+        ctx.eng, dnnl::prop_kind::forward_inference,
+        log ? dnnl::algorithm::softmax_log : dnnl::algorithm::softmax_accurate, desc_, desc_, 1));
+  }
+  void run(const float* src, float* dst) override {
+    prim_.execute(ctx_.strm, {{DNNL_ARG_SRC, memory(desc_, ctx_.eng, const_cast<float*>(src))},
+                              {DNNL_ARG_DST, memory(desc_, ctx_.eng, dst)}});
+    ctx_.strm.wait();
+  }
 
  private:
   const DnnlContext& ctx_;
-  memory::desc src_desc_, dst_desc_;
-  dnnl::pooling_forward prim_;
+  memory::desc desc_;
+  dnnl::softmax_forward prim_;
+};
+
+class DnnlConcat : public ConcatKernel {
+ public:
+  explicit DnnlConcat(const DnnlContext& ctx) : ctx_(ctx) {}
+  bool run(const std::vector<const Tensor*>& src, int axis, const Shape& shape, Tensor& y) override {
+    // Native inputs as they are, plain ones (at least one must be native) wrapped as NCHW.
+    std::vector<memory::desc> descs;
+    std::vector<memory> mems;
+    bool any_native = false;
+    // All u8 with one (scale, zero point): quantized by their producers for the readers of the
+    // result; concatenated as they are.
+    const auto* first = src.empty() || !src[0] ? nullptr : dynamic_cast<const DnnlNative*>(src[0]->native.get());
+    bool quantized = first && first->quantized();
+    for (const Tensor* t : src) {
+      const auto* native = t ? dynamic_cast<const DnnlNative*>(t->native.get()) : nullptr;
+      quantized = quantized && native && native->quantized() && native->scale() == first->scale() &&
+                  native->zero_point() == first->zero_point() &&
+                  native->mem().get_desc().get_data_type() == first->mem().get_desc().get_data_type() &&
+                  native->mem().get_desc().get_dims() == memory::dims(t->shape.begin(), t->shape.end());
+    }
+    const float scale = quantized ? first->scale() : 1.f;
+    const int32_t zero_point = quantized ? first->zero_point() : 0;
+    const dt type = quantized ? first->mem().get_desc().get_data_type() : dt::f32;
+    for (const Tensor* t : src) {
+      if (!t || t->dtype != DType::f32) return false;
+      const memory::dims dims(t->shape.begin(), t->shape.end());
+      const auto* native = quantized ? dynamic_cast<const DnnlNative*>(t->native.get()) : native_f32(*t, dims);
+      if (native) {
+        mems.push_back(native->mem());
+        any_native = true;
+      } else {
+        mems.push_back(memory(memory::desc(dims, dt::f32, plain_strides(t->shape)), ctx_.eng, const_cast<float*>(t->f())));
+      }
+      descs.push_back(mems.back().get_desc());
+    }
+    if (!any_native) return false;
+    if (axis == 1 && channels_last(descs, type)) return concat_channels_last(mems, shape, type, scale, zero_point, y);
+    if (!built_ || axis != axis_ || descs != descs_ || scale != scale_ || zero_point != zero_point_) {
+      built_ = false;
+      try {
+        dnnl::concat::primitive_desc pd(ctx_.eng, memory::desc(memory::dims(shape.begin(), shape.end()), type,
+                                                               memory::format_tag::any), axis, descs);
+        prim_ = dnnl::concat(pd);
+        dst_desc_ = pd.dst_desc();
+        plain_desc_ = memory::desc(memory::dims(shape.begin(), shape.end()), dt::f32,
+                                   plain_strides(shape));
+      } catch (const dnnl::error&) {
+        return false;
+      }
+      built_ = true;
+      axis_ = axis;
+      descs_ = descs;
+      scale_ = scale;
+      zero_point_ = zero_point;
+      out_.reset();
+    }
+    if (!out_ || out_.use_count() > 1) out_ = std::make_shared<DnnlNative>(ctx_, dst_desc_, plain_desc_, scale, zero_point);
+    std::unordered_map<int, memory> args{{DNNL_ARG_DST, out_->mem()}};
+    for (size_t k = 0; k < mems.size(); ++k) args[DNNL_ARG_MULTIPLE_SRC + static_cast<int>(k)] = mems[k];
+    prim_.execute(ctx_.strm, args);
+    ctx_.strm.wait();
+    y = Tensor();
+    y.dtype = DType::f32;
+    y.shape = shape;
+    y.native = out_;
+    return true;
+  }
+
+ private:
+  // Dense NHWC (acdb) 4-D inputs of one type: a channel concat is one copy per pixel and input,
+  // cheaper here than oneDNN's simple concat.
+  static bool channels_last(const std::vector<memory::desc>& descs, dt type) {
+    for (const memory::desc& d : descs) {
+      if (d.get_ndims() != 4 || d.get_data_type() != type || d.get_inner_nblks() != 0) return false;
+      const memory::dims dims = d.get_dims(), st = d.get_strides();
+      if (d.get_padded_dims() != dims || st[1] != 1 || st[3] != dims[1] || st[2] != dims[3] * dims[1] ||
+          st[0] != dims[2] * dims[3] * dims[1])
+        return false;
+    }
+    return true;
+  }
+
+  bool concat_channels_last(const std::vector<memory>& mems, const Shape& shape, dt type, float scale,
+                            int32_t zero_point, Tensor& y) {
+    const memory::dims dims(shape.begin(), shape.end());
+    const memory::desc desc(dims, type, tag::acdb);
+    if (!cl_out_ || cl_out_.use_count() > 1 || cl_out_->mem().get_desc() != desc || cl_out_->scale() != scale ||
+        cl_out_->zero_point() != zero_point)
+      cl_out_ = std::make_shared<DnnlNative>(ctx_, desc, memory::desc(dims, dt::f32, plain_strides(shape)), scale,
+                                             zero_point);
+    const size_t es = memory::data_type_size(type);
+    const int64_t pixels = dims[0] * dims[2] * dims[3], out_row = dims[1] * static_cast<int64_t>(es);
+    char* dst = static_cast<char*>(cl_out_->mem().get_data_handle());
+    int64_t offset = 0;
+    for (const memory& m : mems) {
+      const int64_t row = m.get_desc().get_dims()[1] * static_cast<int64_t>(es);
+      const char* src = static_cast<const char*>(m.get_data_handle());
+      for (int64_t p = 0; p < pixels; ++p) std::memcpy(dst + p * out_row + offset, src + p * row, row);
+      offset += row;
+    }
+    y = Tensor();
+    y.dtype = DType::f32;
+    y.shape = shape;
+    y.native = cl_out_;
+    return true;
+  }
+
+  static memory::dims plain_strides(const Shape& shape) {
+    memory::dims strides(shape.size(), 1);
+    for (int k = static_cast<int>(shape.size()) - 2; k >= 0; --k) strides[k] = strides[k + 1] * shape[k + 1];
+    return strides;
+  }
+
+  const DnnlContext& ctx_;
+  bool built_ = false;
+  int axis_ = 0;
+  float scale_ = 1;
+  int32_t zero_point_ = 0;
+  std::vector<memory::desc> descs_;
+  memory::desc dst_desc_, plain_desc_;
+  dnnl::concat prim_;
+  std::shared_ptr<DnnlNative> out_, cl_out_;
 };
 
 // oneDNN reports unsupported configurations as dnnl::error; the engine speaks InvalidArgument.
@@ -304,6 +676,14 @@ class OnednnBackend : public Backend {
   std::unique_ptr<PoolKernel> pool(const PoolGeometry& g) override {
     return translate_errors("pooling", [&] { return std::unique_ptr<PoolKernel>(new DnnlPool(ctx_, g)); });
   }
+  std::unique_ptr<SoftmaxKernel> softmax(int64_t outer, int64_t len, int64_t inner, bool log) override {
+    try {
+      return std::make_unique<DnnlSoftmax>(ctx_, outer, len, inner, log);
+    } catch (const dnnl::error&) {
+      return nullptr;
+    }
+  }
+  std::unique_ptr<ConcatKernel> concat() override { return std::make_unique<DnnlConcat>(ctx_); }
   void set_threads(int threads) override { omp_set_num_threads(threads > 0 ? threads : omp_get_num_procs()); }
 
  private:

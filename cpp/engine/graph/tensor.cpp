@@ -48,6 +48,12 @@ Tensor Tensor::from_i64(std::vector<int64_t> values) {
   return t;
 }
 
+void Tensor::materialize_native() const {
+  auto plain = std::make_shared<std::vector<float>>(static_cast<size_t>(checked_numel(shape, "tensor")));
+  native->to_plain(plain->data());
+  f32 = std::move(plain);
+}
+
 int64_t Tensor::numel() const { return checked_numel(shape, "tensor"); }
 
 Tensor Tensor::reshaped(const Shape& new_shape) const {
@@ -60,13 +66,17 @@ Tensor Tensor::reshaped(const Shape& new_shape) const {
 
 std::vector<int64_t> Tensor::as_i64() const {
   if (dtype == DType::i64) return *i64;
-  std::vector<int64_t> out(f32->size());
-  for (size_t k = 0; k < out.size(); ++k) out[k] = static_cast<int64_t>((*f32)[k]);
+  const float* x = f();
+  std::vector<int64_t> out(static_cast<size_t>(numel()));
+  for (size_t k = 0; k < out.size(); ++k) out[k] = static_cast<int64_t>(x[k]);
   return out;
 }
 
 std::vector<float> Tensor::as_f32() const {
-  if (dtype == DType::f32) return *f32;
+  if (dtype == DType::f32) {
+    const float* x = f();
+    return std::vector<float>(x, x + numel());
+  }
   std::vector<float> out(i64->size());
   for (size_t k = 0; k < out.size(); ++k) out[k] = static_cast<float>((*i64)[k]);
   return out;

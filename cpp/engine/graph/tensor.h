@@ -18,10 +18,21 @@ using Shape = std::vector<int64_t>;
 int64_t checked_numel(const Shape& shape, const std::string& context);
 std::string shape_string(const Shape& shape);
 
+// A float32 tensor's data in a backend's own layout (e.g. oneDNN's blocked nChw16c), kept
+// between consecutive backend primitives; converted to plain row-major only when read as such.
+struct NativeData {
+  virtual ~NativeData() = default;
+  virtual void to_plain(float* dst) const = 0;
+};
+
 struct Tensor {
   DType dtype = DType::f32;
   Shape shape;
-  std::shared_ptr<std::vector<float>> f32;
+  // Plain data. For a tensor that lives in a backend layout (`native`), filled on first read.
+  mutable std::shared_ptr<std::vector<float>> f32;
+  std::shared_ptr<NativeData> native;
+  // Plain float32 data borrowed from the caller (an input array, read only, alive for the run).
+  const float* borrowed = nullptr;
   std::shared_ptr<std::vector<int64_t>> i64;
 
   static Tensor zeros_f32(const Shape& shape, const std::string& context = "tensor");
@@ -30,8 +41,20 @@ struct Tensor {
 
   int64_t numel() const;
   int rank() const { return static_cast<int>(shape.size()); }
-  float* f() { return f32->data(); }
-  const float* f() const { return f32->data(); }
+  float* f() {
+    if (borrowed) return const_cast<float*>(borrowed);  // ops never write their inputs
+    materialize();
+    return f32->data();
+  }
+  const float* f() const {
+    if (borrowed) return borrowed;
+    materialize();
+    return f32->data();
+  }
+  // Converts `native` data to plain (once); a no-op for plain tensors.
+  void materialize() const {
+    if (!f32 && native) materialize_native();
+  }
   int64_t* i() { return i64->data(); }
   const int64_t* i() const { return i64->data(); }
   // Same data, another shape of the same element count.
@@ -39,6 +62,9 @@ struct Tensor {
   // Values as int64 whatever the dtype (shape-like inputs: Reshape, Slice, Resize ...).
   std::vector<int64_t> as_i64() const;
   std::vector<float> as_f32() const;
+
+ private:
+  void materialize_native() const;
 };
 
 }  // namespace edgequant::engine

@@ -82,13 +82,15 @@ class Conv : public Op {
     check(ih + pt + pb >= (kh - 1) * dh + 1 && iw + pl + pr >= (kw - 1) * dw + 1,
           "input " + shape_string(x.shape) + " is smaller than the kernel");
     Shape out_shape = spatial_ == 2 ? Shape{g.n, g.oc, g.oh, g.ow} : Shape{g.n, g.oc, g.ow};
-    outputs[0] = Tensor::zeros_f32(out_shape, node_.describe());
-    if (g.n == 0) return;
+    if (g.n == 0) {
+      outputs[0] = Tensor::zeros_f32(out_shape, node_.describe());
+      return;
+    }
     if (!kernel_ || !same_geometry(g)) {
       kernel_ = ctx.backend.conv(g, weights_.f(), has_bias_ ? bias_.f() : nullptr, activation_, quant_);
       geometry_ = g;
     }
-    kernel_->run(x.f(), outputs[0].f());
+    kernel_->run(x, outputs[0], out_shape);  // x and the output may be in the backend's layout
   }
 
  private:

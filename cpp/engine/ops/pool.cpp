@@ -81,13 +81,15 @@ class Pool : public Op {
         src = &padded;
       }
     }
-    outputs[0] = Tensor::zeros_f32({g.n, g.c, g.oh, g.ow}, node_.describe());
-    if (g.n * g.c == 0) return;
+    if (g.n * g.c == 0) {
+      outputs[0] = Tensor::zeros_f32({g.n, g.c, g.oh, g.ow}, node_.describe());
+      return;
+    }
     if (!kernel_obj_ || g.n != geometry_.n || g.ih != geometry_.ih || g.iw != geometry_.iw || g.c != geometry_.c) {
       kernel_obj_ = ctx.backend.pool(g);
       geometry_ = g;
     }
-    kernel_obj_->run(src->f(), outputs[0].f());
+    kernel_obj_->run(*src, outputs[0], {g.n, g.c, g.oh, g.ow});  // may stay in the backend's layout
   }
 
  private:

@@ -8,6 +8,7 @@
 #include "backend/int8_support.h"
 #include "graph/passes.h"
 #include "onnx/loader.h"
+#include "runtime/fast_ops.h"
 
 namespace edgequant::engine {
 
@@ -25,7 +26,7 @@ Engine::Engine(Graph graph, const EngineOptions& options)
   for (const ValueInfo& in : graph_.inputs) input_slots_.push_back(slot_of(in.name));
   for (Node& node : graph_.nodes) {
     Step step;
-    step.op = make_op(node, graph_);
+    step.op = make_fast_op(node, graph_, make_op(node, graph_));
     for (const std::string& in : node.inputs) step.inputs.push_back(in.empty() ? -1 : slot_of(in));
     for (const std::string& out : node.outputs) step.outputs.push_back(out.empty() ? -1 : slot_of(out));
     steps_.push_back(std::move(step));
@@ -67,11 +68,7 @@ std::vector<Tensor> Engine::run(const std::vector<Tensor>& inputs, std::map<std:
                                                      " input(s), got " + std::to_string(inputs.size()));
   std::vector<Tensor> values(slots_.size());
   std::vector<bool> present(slots_.size(), false);
-  for (size_t s = 0; s < slots_.size(); ++s)
-    if (is_constant_[s]) {
-      values[s] = constants_[s];
-      present[s] = true;
-    }
+  for (size_t s = 0; s < slots_.size(); ++s) present[s] = is_constant_[s];  // read in place from constants_
   for (size_t k = 0; k < inputs.size(); ++k) {
     const ValueInfo& info = graph_.inputs[k];
     const Tensor& t = inputs[k];
@@ -101,7 +98,8 @@ std::vector<Tensor> Engine::run(const std::vector<Tensor>& inputs, std::map<std:
     Step& step = steps_[k];
     in.assign(step.inputs.size(), nullptr);
     for (size_t i = 0; i < step.inputs.size(); ++i)
-      if (step.inputs[i] >= 0 && present[step.inputs[i]]) in[i] = &values[step.inputs[i]];
+      if (step.inputs[i] >= 0 && present[step.inputs[i]])
+        in[i] = is_constant_[step.inputs[i]] ? &constants_[step.inputs[i]] : &values[step.inputs[i]];
     out.assign(step.outputs.size(), Tensor());
     const auto start = std::chrono::steady_clock::now();
     step.op->run(ctx, in, out);
@@ -117,14 +115,21 @@ std::vector<Tensor> Engine::run(const std::vector<Tensor>& inputs, std::map<std:
     if (capture)
       for (size_t i = 0; i < step.inputs.size(); ++i) {
         const std::string& name = step.op->node().inputs[i];
-        if (i == 0 && wanted.count(name) && in[0]) (*capture)[name] = *in[0];
+        if (i == 0 && wanted.count(name) && in[0]) {
+          Tensor plain = *in[0];
+          plain.materialize();
+          plain.native.reset();
+          (*capture)[name] = plain;
+        }
       }
     for (int s : step.release) values[s] = Tensor();
   }
   std::vector<Tensor> results;
   for (size_t k = 0; k < output_slots_.size(); ++k) {
     if (!present[output_slots_[k]]) throw InvalidArgument("graph output '" + graph_.outputs[k].name + "' was not produced");
-    results.push_back(values[output_slots_[k]]);
+    results.push_back(is_constant_[output_slots_[k]] ? constants_[output_slots_[k]] : values[output_slots_[k]]);
+    results.back().materialize();  // outputs leave plain, independent of the backend
+    results.back().native.reset();
   }
   return results;
 }
@@ -165,6 +170,25 @@ void Engine::set_mode(Mode mode) {
   if (mode == Mode::int8_static)
     for (const std::string& name : calibration_tensors())
       require(ranges_.count(name), "static INT8 needs a calibration range for '" + name + "': calibrate first");
+  // Static: a Conv whose output only static INT8 Convs read hands them u8 data quantized with
+  // that tensor's (scale, zero point), so they need no quantizing reorder.
+  std::vector<int> readers(slots_.size(), 0), conv_readers(slots_.size(), 0);
+  for (const Step& step : steps_)
+    for (size_t i = 0; i < step.inputs.size(); ++i)
+      if (step.inputs[i] >= 0) {
+        ++readers[step.inputs[i]];
+        if (i == 0 && step.op->quantizable() && step.op->node().op_type == "Conv") ++conv_readers[step.inputs[i]];
+      }
+  std::set<int> outputs(output_slots_.begin(), output_slots_.end());
+  auto conv_only = [&](int slot) { return slot >= 0 && readers[slot] > 0 && readers[slot] == conv_readers[slot] && !outputs.count(slot); };
+  // Also through a Concat read only by such convs: its inputs leave u8 with the Concat's output
+  // parameters, and the backend concatenates the u8 data.
+  std::map<int, std::string> via_concat;  // slot read by a Concat -> the Concat's output name
+  for (const Step& step : steps_)
+    if (step.op->node().op_type == "Concat" && step.outputs.size() == 1 && conv_only(step.outputs[0]) &&
+        ranges_.count(step.op->node().outputs[0]))
+      for (int in : step.inputs)
+        if (in >= 0 && readers[in] == 1 && !outputs.count(in)) via_concat[in] = step.op->node().outputs[0];
   for (Step& step : steps_) {
     if (!step.op->quantizable()) continue;
     QuantConfig q;
@@ -174,6 +198,18 @@ void Engine::set_mode(Mode mode) {
       const auto sz = activation_quantization(step.op->node().inputs[0]);
       q.scale = sz.first;
       q.zero_point = sz.second;
+      const int out = step.outputs.empty() ? -1 : step.outputs[0];
+      std::string quantized_as;
+      if (step.op->node().op_type == "Conv" && conv_only(out) && ranges_.count(step.op->node().outputs[0]))
+        quantized_as = step.op->node().outputs[0];
+      else if (step.op->node().op_type == "Conv" && via_concat.count(out))
+        quantized_as = via_concat[out];
+      if (!quantized_as.empty()) {
+        const auto out_q = activation_quantization(quantized_as);
+        q.quantize_output = true;
+        q.output_scale = out_q.first;
+        q.output_zero_point = out_q.second;
+      }
     }
     step.op->set_quantization(q);
   }

@@ -81,6 +81,7 @@ class Engine:
         self.mode = mode
         self.method = method
         self.input_names = [name for name, *_ in self._native.inputs]
+        self._input_dtypes = [dtype for _, dtype, *_ in self._native.inputs]  # the binding builds these per call
         self.output_names = [name for name, *_ in self._native.outputs]
         self.ranges: dict[str, tuple[float, float]] = {}
         if mode == "static":
@@ -112,7 +113,11 @@ class Engine:
         if len(inputs) != len(self.input_names):
             raise ValueError(f"the model takes {len(self.input_names)} input(s) {self.input_names}, got {len(inputs)}")
         prepared = []
-        for (name, dtype, _, _), value in zip(self._native.inputs, inputs, strict=True):
+        for name, dtype, value in zip(self.input_names, self._input_dtypes, inputs, strict=True):
+            if (type(value) is np.ndarray and dtype == "float32" and value.dtype == np.float32
+                    and value.flags.c_contiguous):
+                prepared.append(value)  # already what the engine takes: no conversion
+                continue
             array = np.asarray(value)
             if dtype == "float32":
                 if array.dtype.kind != "f":

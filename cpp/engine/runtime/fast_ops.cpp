@@ -1,0 +1,241 @@
+#include "runtime/fast_ops.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
+#include "ops/layout.h"
+
+namespace edgequant::engine {
+namespace {
+
+// Transpose by blocks: axes that stay adjacent are merged, unit axes dropped; when the innermost
+// input axis stays innermost, whole runs are copied with memcpy, else an inner strided loop.
+class FastTranspose : public Op {
+ public:
+  FastTranspose(const Node& node, std::unique_ptr<Op> generic)
+      : Op(node), generic_(std::move(generic)), perm_(node.attr_ints("perm")) {}
+
+  void run(RunContext& ctx, const std::vector<const Tensor*>& inputs, std::vector<Tensor>& outputs) override {
+    if (inputs.size() != 1 || !inputs[0] || outputs.size() != 1) return generic_->run(ctx, inputs, outputs);
+    const Tensor& x = *inputs[0];
+    const int rank = x.rank();
+    std::vector<int> perm(rank);
+    if (perm_.empty()) {
+      for (int k = 0; k < rank; ++k) perm[k] = rank - 1 - k;
+    } else {
+      if (static_cast<int>(perm_.size()) != rank) return generic_->run(ctx, inputs, outputs);
+      std::vector<bool> seen(rank, false);
+      for (int k = 0; k < rank; ++k) {
+        const int64_t p = perm_[k] < 0 ? perm_[k] + rank : perm_[k];
+        if (p < 0 || p >= rank || seen[p]) return generic_->run(ctx, inputs, outputs);
+        seen[p] = true;
+        perm[k] = static_cast<int>(p);
+      }
+    }
+    Shape out(rank);
+    for (int k = 0; k < rank; ++k) out[k] = x.shape[perm[k]];
+    outputs[0] = empty_like(x.dtype, out, node_.describe());
+    const int64_t total = checked_numel(out, node_.describe());
+    if (total == 0) return;
+    // Input strides; output axes in order, as (extent, input stride), merged where contiguous.
+    std::vector<int64_t> in_stride(rank, 1);
+    for (int k = rank - 2; k >= 0; --k) in_stride[k] = in_stride[k + 1] * x.shape[k + 1];
+    std::vector<int64_t> ext, str;
+    for (int k = 0; k < rank; ++k) {
+      const int64_t e = out[k], s = in_stride[perm[k]];
+      if (e == 1) continue;
+      if (!ext.empty() && str.back() == s * e) {
+        ext.back() *= e;
+        str.back() = s;
+      } else {
+        ext.push_back(e);
+        str.push_back(s);
+      }
+    }
+    const size_t es = element_size(x);
+    const char* src = raw_data(x);
+    char* dst = raw_data(outputs[0]);
+    if (ext.empty()) {
+      std::memcpy(dst, src, es);
+      return;
+    }
+    const int m = static_cast<int>(ext.size());
+    const int64_t inner = ext[m - 1], inner_stride = str[m - 1];
+    std::vector<int64_t> index(m, 0);
+    int64_t offset = 0;
+    for (int64_t o = 0; o < total; o += inner) {
+      if (inner_stride == 1) {
+        std::memcpy(dst + o * es, src + offset * es, inner * es);
+      } else if (es == sizeof(float)) {
+        const float* s = reinterpret_cast<const float*>(src) + offset;
+        float* d = reinterpret_cast<float*>(dst) + o;
+        for (int64_t j = 0; j < inner; ++j) d[j] = s[j * inner_stride];
+      } else {
+        const int64_t* s = reinterpret_cast<const int64_t*>(src) + offset;
+        int64_t* d = reinterpret_cast<int64_t*>(dst) + o;
+        for (int64_t j = 0; j < inner; ++j) d[j] = s[j * inner_stride];
+      }
+      for (int k = m - 2; k >= 0; --k) {
+        offset += str[k];
+        if (++index[k] < ext[k]) break;
+        offset -= str[k] * ext[k];
+        index[k] = 0;
+      }
+    }
+  }
+
+ private:
+  std::unique_ptr<Op> generic_;
+  std::vector<int64_t> perm_;
+};
+
+// Softmax / LogSoftmax through the backend's kernel (oneDNN: vectorised), cached per shape.
+class FastSoftmax : public Op {
+ public:
+  FastSoftmax(const Node& node, const Graph& graph, std::unique_ptr<Op> generic)
+      : Op(node), generic_(std::move(generic)) {
+    legacy_ = graph.opset < 13;
+    axis_ = node.attr_i("axis", legacy_ ? 1 : -1);
+    log_ = node.op_type == "LogSoftmax";
+  }
+
+  void run(RunContext& ctx, const std::vector<const Tensor*>& inputs, std::vector<Tensor>& outputs) override {
+    if (inputs.size() != 1 || !inputs[0] || inputs[0]->dtype != DType::f32 || inputs[0]->rank() < 1 ||
+        axis_ < -inputs[0]->rank() || axis_ >= inputs[0]->rank() || outputs.size() != 1)
+      return generic_->run(ctx, inputs, outputs);
+    const Tensor& x = *inputs[0];
+    const int axis = static_cast<int>(axis_ < 0 ? axis_ + x.rank() : axis_);
+    const int64_t outer = span(x.shape, 0, axis);
+    const int64_t len = legacy_ ? span(x.shape, axis, x.shape.size()) : x.shape[axis];
+    const int64_t inner = legacy_ ? 1 : span(x.shape, axis + 1, x.shape.size());
+    if (outer * len * inner == 0) return generic_->run(ctx, inputs, outputs);
+    if (!kernel_ || outer != dims_[0] || len != dims_[1] || inner != dims_[2]) {
+      kernel_ = ctx.backend.softmax(outer, len, inner, log_);
+      dims_[0] = outer;
+      dims_[1] = len;
+      dims_[2] = inner;
+    }
+    if (!kernel_) return generic_->run(ctx, inputs, outputs);
+    outputs[0] = Tensor::zeros_f32(x.shape, node_.describe());
+    kernel_->run(x.f(), outputs[0].f());
+  }
+
+ private:
+  std::unique_ptr<Op> generic_;
+  bool legacy_ = false, log_ = false;
+  int64_t axis_ = -1;
+  int64_t dims_[3] = {0, 0, 0};
+  std::unique_ptr<SoftmaxKernel> kernel_;
+};
+
+// Concat of backend-native tensors (consecutive conv outputs) without leaving the backend's
+// layout; anything else goes to the generic op.
+class FastConcat : public Op {
+ public:
+  FastConcat(const Node& node, std::unique_ptr<Op> generic)
+      : Op(node), generic_(std::move(generic)), axis_(node.attr_i("axis", 0)) {}
+
+  void run(RunContext& ctx, const std::vector<const Tensor*>& inputs, std::vector<Tensor>& outputs) override {
+    if (!tried_) {
+      kernel_ = ctx.backend.concat();
+      tried_ = true;
+    }
+    bool any_native = false;
+    for (const Tensor* t : inputs) any_native = any_native || (t && t->native);
+    if (kernel_ && outputs.size() == 1 && inputs.size() >= 2 && inputs[0] && any_native) {
+      const Tensor& first = *inputs[0];
+      const int rank = first.rank();
+      bool ok = rank >= 1 && axis_ >= -rank && axis_ < rank;
+      const int axis = static_cast<int>(axis_ < 0 ? axis_ + rank : axis_);
+      Shape out = first.shape;
+      if (ok) out[axis] = 0;
+      for (size_t k = 0; ok && k < inputs.size(); ++k) {
+        const Tensor* t = inputs[k];
+        ok = t && t->dtype == DType::f32 && t->rank() == rank;
+        for (int d = 0; ok && d < rank; ++d) ok = d == axis || t->shape[d] == first.shape[d];
+        if (ok) out[axis] += t->shape[axis];
+      }
+      if (ok && kernel_->run(inputs, axis, out, outputs[0])) return;
+    }
+    generic_->run(ctx, inputs, outputs);
+  }
+
+ private:
+  std::unique_ptr<Op> generic_;
+  int64_t axis_;
+  bool tried_ = false;
+  std::unique_ptr<ConcatKernel> kernel_;
+};
+
+// Resize, nearest / asymmetric / floor with scales over the spatial axes of an NCHW tensor (the
+// YOLO upsampling): one row map and one column map, whole rows copied. Else the generic op.
+class FastResize : public Op {
+ public:
+  FastResize(const Node& node, const Graph& graph, std::unique_ptr<Op> generic)
+      : Op(node), generic_(std::move(generic)) {
+    legacy_ = graph.opset < 11;
+    applies_ = node.attr_s("mode", "nearest") == "nearest" &&
+               node.attr_s("coordinate_transformation_mode", legacy_ ? "asymmetric" : "half_pixel") == "asymmetric" &&
+               node.attr_s("nearest_mode", legacy_ ? "floor" : "round_prefer_floor") == "floor";
+  }
+
+  void run(RunContext& ctx, const std::vector<const Tensor*>& inputs, std::vector<Tensor>& outputs) override {
+    const size_t scales_at = legacy_ ? 1 : 2;
+    const bool has_sizes = !legacy_ && inputs.size() > 3 && inputs[3] && inputs[3]->numel() > 0;
+    if (!applies_ || has_sizes || inputs.empty() || !inputs[0] || inputs[0]->dtype != DType::f32 ||
+        inputs[0]->rank() != 4 || inputs.size() <= scales_at || !inputs[scales_at] || outputs.size() != 1)
+      return generic_->run(ctx, inputs, outputs);
+    const std::vector<float> scales = inputs[scales_at]->as_f32();
+    if (scales.size() != 4 || scales[0] != 1.f || scales[1] != 1.f) return generic_->run(ctx, inputs, outputs);
+    for (float sc : scales)
+      if (!(sc > 0 && sc < 1e6f)) return generic_->run(ctx, inputs, outputs);
+    const Tensor& x = *inputs[0];
+    Shape out(4);
+    for (int k = 0; k < 4; ++k) out[k] = static_cast<int64_t>(std::floor(x.shape[k] * static_cast<double>(scales[k])));
+    outputs[0] = Tensor::zeros_f32(out, node_.describe());
+    if (checked_numel(out, node_.describe()) == 0) return;
+    auto source = [](int64_t o, float scale, int64_t in) {
+      const int64_t i = static_cast<int64_t>(std::floor(o / static_cast<double>(scale)));
+      return std::min(std::max<int64_t>(i, 0), in - 1);
+    };
+    const int64_t ih = x.shape[2], iw = x.shape[3], oh = out[2], ow = out[3];
+    std::vector<int64_t> cols(ow);
+    for (int64_t o = 0; o < ow; ++o) cols[o] = source(o, scales[3], iw);
+    const float* src = x.f();
+    float* dst = outputs[0].f();
+    for (int64_t plane = 0; plane < out[0] * out[1]; ++plane) {
+      const float* in_plane = src + plane * ih * iw;
+      float* out_plane = dst + plane * oh * ow;
+      int64_t previous = -1;
+      for (int64_t r = 0; r < oh; ++r) {
+        const int64_t row = source(r, scales[2], ih);
+        float* d = out_plane + r * ow;
+        if (row == previous) {
+          std::memcpy(d, d - ow, ow * sizeof(float));
+        } else {
+          const float* s = in_plane + row * iw;
+          for (int64_t o = 0; o < ow; ++o) d[o] = s[cols[o]];
+        }
+        previous = row;
+      }
+    }
+  }
+
+ private:
+  std::unique_ptr<Op> generic_;
+  bool legacy_ = false, applies_ = false;
+};
+
+}  // namespace
+
+std::unique_ptr<Op> make_fast_op(const Node& node, const Graph& graph, std::unique_ptr<Op> generic) {
+  if (node.op_type == "Transpose") return std::make_unique<FastTranspose>(node, std::move(generic));
+  if (node.op_type == "Resize") return std::make_unique<FastResize>(node, graph, std::move(generic));
+  if (node.op_type == "Concat" && node.has("axis")) return std::make_unique<FastConcat>(node, std::move(generic));
+  if (node.op_type == "Softmax" || node.op_type == "LogSoftmax")
+    return std::make_unique<FastSoftmax>(node, graph, std::move(generic));
+  return generic;
+}
+
+}  // namespace edgequant::engine

@@ -1,0 +1,14 @@
+// Faster runtime versions of a few data-movement and normalisation ops (Transpose, Softmax). Each
+// wraps the generic op of ops/ and hands it every case it does not cover, so errors and corner
+// cases stay the generic op's.
+#pragma once
+#include <memory>
+
+#include "ops/op.h"
+
+namespace edgequant::engine {
+
+// A faster op for `node`, wrapping `generic`; returns `generic` itself when there is none.
+std::unique_ptr<Op> make_fast_op(const Node& node, const Graph& graph, std::unique_ptr<Op> generic);
+
+}  // namespace edgequant::engine
