@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import statistics
 import time
 
 
@@ -38,3 +39,26 @@ def peak_extra_bytes(fn) -> int:
     peak = _status_kib("VmHWM:")
     del result
     return (peak - base) * 1024
+
+
+def median_ms(run, runs: int, warmup: int = 5) -> float:
+    """Median latency of ``run()`` in ms over ``runs`` calls, after up to ``warmup`` untimed ones."""
+    for _ in range(min(warmup, runs)):
+        run()
+    samples = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        run()
+        samples.append(time.perf_counter() - start)
+    return statistics.median(samples) * 1e3
+
+
+def ort_session(path, threads: int):
+    """An ONNX Runtime CPU session with ``threads`` intra-op threads and warnings silenced
+    (ultraface lists its initializers as inputs: ORT warns per tensor)."""
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads
+    options.log_severity_level = 3
+    return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])

@@ -21,17 +21,19 @@ clock where no compiler is found.
 from __future__ import annotations
 
 import argparse
+import os
 import pathlib
-import statistics
 import subprocess
 import sys
 import tempfile
-import time
 
 import numpy as np
 import onnx
 import onnx.version_converter
 import onnxruntime as ort
+
+sys.path.insert(0, os.path.dirname(__file__))
+from _measure import median_ms, ort_session  # noqa: E402
 
 from edgequant import Engine, zoo
 from edgequant.data import shared_data_dir
@@ -43,22 +45,6 @@ CALIBRATION_SAMPLES = 16
 PAIRS = [("ours fp32", "ORT fp32"), ("ours dyn", "ORT dyn"), ("ours st", "ORT st")]
 
 
-def median_ms(run, runs):
-    for _ in range(min(5, runs)):
-        run()
-    samples = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        run()
-        samples.append(time.perf_counter() - start)
-    return statistics.median(samples) * 1e3
-
-
-def ort_session(path, threads):
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = threads
-    options.log_severity_level = 3  # ultraface lists its initializers as inputs: ORT warns per tensor
-    return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
 
 
 # --- work and peak ------------------------------------------------------------------------------

@@ -12,16 +12,18 @@ float32 for ORT's quantizers (ours computes in float32 anyway).
 from __future__ import annotations
 
 import argparse
+import os
 import pathlib
-import statistics
+import sys
 import tempfile
-import time
 
 import numpy as np
 import onnx
-import onnxruntime as ort
 from onnx import TensorProto, numpy_helper
 from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_dynamic, quantize_static
+
+sys.path.insert(0, os.path.dirname(__file__))
+from _measure import median_ms, ort_session  # noqa: E402
 
 from edgequant import Engine
 from edgequant.data import shared_data_dir
@@ -29,22 +31,6 @@ from edgequant.data import shared_data_dir
 MODELS = ["yolo-fastestv2", "ultraface-rfb-320", "squeezenet1.0_fp16", "cifar10_tutorial_cnn"]
 
 
-def median_ms(run, runs):
-    for _ in range(5):
-        run()
-    samples = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        run()
-        samples.append(time.perf_counter() - start)
-    return statistics.median(samples) * 1e3
-
-
-def session(path, threads):
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = threads
-    options.log_severity_level = 3
-    return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
 
 
 def float32_copy(path, target):
@@ -102,9 +88,9 @@ def measure(name, path, args, folder):
     static.mode = "static"
     dynamic = Engine(path, mode="dynamic", threads=args.threads)
     ort_path = path
-    if any(i.type == "tensor(float16)" for i in session(path, args.threads).get_inputs()):
+    if any(i.type == "tensor(float16)" for i in ort_session(path, args.threads).get_inputs()):
         ort_path = float32_copy(path, folder / f"{name}_f32.onnx")
-    reference = session(ort_path, args.threads)
+    reference = ort_session(ort_path, args.threads)
     feeds = {i.name: a for i, a in zip(reference.get_inputs(), x, strict=True)}
     samples = [{i.name: c[k:k + 1] for i, c in zip(reference.get_inputs(), calibration, strict=True)}
                for k in range(16)]
@@ -112,14 +98,14 @@ def measure(name, path, args, folder):
     try:
         quantize_static(str(ort_path), str(qdq), Reader(samples), quant_format=QuantFormat.QDQ,
                         activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8, per_channel=True)
-        ort_static = session(qdq, args.threads)
+        ort_static = ort_session(qdq, args.threads)
     except Exception:  # opset < 13: no per-axis DequantizeLinear
         quantize_static(str(ort_path), str(qdq), Reader(samples), quant_format=QuantFormat.QDQ,
                         activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8, per_channel=False)
-        ort_static = session(qdq, args.threads)
+        ort_static = ort_session(qdq, args.threads)
     dyn_path = folder / f"{name}_dynamic.onnx"
     quantize_dynamic(str(ort_path), str(dyn_path), weight_type=QuantType.QInt8)
-    ort_dynamic = session(dyn_path, args.threads)
+    ort_dynamic = ort_session(dyn_path, args.threads)
     runs = {"fp32": lambda: fp32.run(x), "ort": lambda: reference.run(None, feeds),
             "static": lambda: static.run(x), "qdq": lambda: ort_static.run(None, feeds),
             "dynamic": lambda: dynamic.run(x), "ort_dynamic": lambda: ort_dynamic.run(None, feeds)}
