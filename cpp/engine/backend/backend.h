@@ -4,6 +4,7 @@
 // from the ONNX definitions, the yardstick for tests) and `onednn` (x86-64). The portable INT8
 // kernels of a later ARM issue implement this same interface.
 #pragma once
+#include <algorithm>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -19,6 +20,14 @@ struct Activation {
   float lo = 0, hi = 0;  // clip bounds
 };
 float apply_activation(const Activation& act, float x);
+
+// What a conv kernel applies to its result, in order: `activation`; if `sum`, adds the tensor its
+// destination holds on entry (a residual: Conv+Add fused, oneDNN's sum post-op); `after_sum`.
+struct ConvPostOps {
+  Activation activation;
+  bool sum = false;
+  Activation after_sum;
+};
 
 // Precision of a conv / dense kernel. int8: per-output-channel symmetric s8 weights (quantized
 // by the kernel from the float weights) and u8 asymmetric activations x = s·(q − z), either fixed
@@ -49,11 +58,15 @@ struct PoolGeometry {
 class ConvKernel {
  public:
   virtual ~ConvKernel() = default;
-  virtual void run(const float* src, float* dst) = 0;  // NCHW in and out
-  // Tensor form: `src` may hold backend-native data, `dst` (of `dst_shape`) may be left in the
-  // backend's layout (Tensor::native). Default: plain in, plain out.
-  virtual void run(const Tensor& src, Tensor& dst, const Shape& dst_shape) {
+  // NCHW in and out. A kernel built with a sum post-op reads the residual from `dst` on entry.
+  virtual void run(const float* src, float* dst) = 0;
+  // Tensor form: `src` and `residual` (sum kernels only, of `dst_shape`) may hold backend-native
+  // data, `dst` may be left in the backend's layout (Tensor::native). `residual_is_free`: nothing
+  // reads the residual after this run, so its buffer may become the output. Default: plain data.
+  virtual void run(const Tensor& src, const Tensor* residual, bool residual_is_free, Tensor& dst,
+                   const Shape& dst_shape) {
     dst = Tensor::zeros_f32(dst_shape, "conv output");
+    if (residual) std::copy(residual->f(), residual->f() + dst.numel(), dst.f());
     run(src.f(), dst.f());
   }
 };
@@ -96,7 +109,7 @@ class Backend {
   virtual ~Backend() = default;
   virtual std::string name() const = 0;
   virtual std::unique_ptr<ConvKernel> conv(const ConvGeometry& g, const float* weights, const float* bias,
-                                           const Activation& act, const QuantConfig& q) = 0;
+                                           const ConvPostOps& post, const QuantConfig& q) = 0;
   virtual std::unique_ptr<DenseKernel> dense(int64_t m, int64_t k, int64_t n, const float* weights,
                                              const float* bias, const Activation& act, const QuantConfig& q) = 0;
   virtual std::unique_ptr<PoolKernel> pool(const PoolGeometry& g) = 0;

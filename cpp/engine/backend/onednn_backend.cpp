@@ -29,13 +29,29 @@ struct DnnlContext {
   mutable dnnl::stream strm{eng};  // handles: waiting on a stream does not change the context
 };
 
-dnnl::primitive_attr attr_with_activation(const Activation& act) {
-  dnnl::post_ops ops;
+void append_activation(dnnl::post_ops& ops, const Activation& act) {
   switch (act.kind) {
     case Activation::Kind::relu: ops.append_eltwise(dnnl::algorithm::eltwise_relu, 0.f, 0.f); break;
     case Activation::Kind::clip: ops.append_eltwise(dnnl::algorithm::eltwise_clip, act.lo, act.hi); break;
     case Activation::Kind::swish: ops.append_eltwise(dnnl::algorithm::eltwise_swish, 1.f, 0.f); break;
     default: break;
+  }
+}
+
+dnnl::primitive_attr attr_with_activation(const Activation& act) {
+  dnnl::post_ops ops;
+  append_activation(ops, act);
+  dnnl::primitive_attr attr;
+  attr.set_post_ops(ops);
+  return attr;
+}
+
+dnnl::primitive_attr attr_with_post_ops(const ConvPostOps& post) {
+  dnnl::post_ops ops;
+  append_activation(ops, post.activation);
+  if (post.sum) {
+    ops.append_sum(1.f);
+    append_activation(ops, post.after_sum);
   }
   dnnl::primitive_attr attr;
   attr.set_post_ops(ops);
@@ -206,6 +222,13 @@ class DestinationStage {
     reorder_ = dnnl::reorder(dnnl::reorder::primitive_desc(ctx.eng, produced, ctx.eng, user));
   }
   memory target(float* dst) { return needed_ ? staged_ : memory(user_, ctx_.eng, dst); }
+  // Sum post-op: the residual in `dst` goes into the primitive's layout first.
+  void prefill(const float* dst) {
+    if (!needed_) return;
+    if (!to_staged_) to_staged_ = dnnl::reorder(dnnl::reorder::primitive_desc(ctx_.eng, user_, ctx_.eng, staged_.get_desc()));
+    memory user(user_, ctx_.eng, const_cast<float*>(dst));
+    to_staged_.execute(ctx_.strm, user, staged_);
+  }
   void finish(float* dst) {
     if (!needed_) return;
     memory user(user_, ctx_.eng, dst);
@@ -217,6 +240,43 @@ class DestinationStage {
   memory::desc user_;
   bool needed_;
   memory staged_;
+  dnnl::reorder reorder_, to_staged_;
+};
+
+// Sum post-op: copies the residual (plain, or native in any layout) into the destination the
+// primitive accumulates into; a plain copy when the layouts agree.
+class ResidualStage {
+ public:
+  ResidualStage(const DnnlContext& ctx, const memory::desc& plain) : ctx_(ctx), plain_(plain) {}
+  void copy(const Tensor& residual, const memory& dst) {
+    const memory::desc& want = dst.get_desc();
+    const auto* native = dynamic_cast<const DnnlNative*>(residual.native.get());
+    memory from;
+    if (native && native->is_f32() && native->mem().get_desc() == want) {
+      std::memcpy(dst.get_data_handle(), native->mem().get_data_handle(), want.get_size());
+      return;
+    }
+    if (native && native->is_f32() && native->mem().get_desc().get_dims() == plain_.get_dims()) {
+      from = native->mem();
+    } else {  // plain data, or u8 data read back as float
+      from = memory(plain_, ctx_.eng, const_cast<float*>(residual.f()));
+      if (want == plain_) {
+        std::memcpy(dst.get_data_handle(), from.get_data_handle(), want.get_size());
+        return;
+      }
+    }
+    if (!reorder_ || from.get_desc() != from_ || want != to_) {
+      from_ = from.get_desc();
+      to_ = want;
+      reorder_ = dnnl::reorder(dnnl::reorder::primitive_desc(ctx_.eng, from_, ctx_.eng, to_));
+    }
+    memory to = dst;
+    reorder_.execute(ctx_.strm, from, to);
+  }
+
+ private:
+  const DnnlContext& ctx_;
+  memory::desc plain_, from_, to_;
   dnnl::reorder reorder_;
 };
 
@@ -255,18 +315,19 @@ memory prepare_weights(const DnnlContext& ctx, const memory::desc& plain, const 
 
 class DnnlConv : public ConvKernel {
  public:
-  DnnlConv(const DnnlContext& ctx, const ConvGeometry& g, const float* w, const float* b, const Activation& act,
+  DnnlConv(const DnnlContext& ctx, const ConvGeometry& g, const float* w, const float* b, const ConvPostOps& post,
            const QuantConfig& q)
-      : ctx_(ctx), int8_(q.mode != QuantConfig::Mode::f32), q_(q) {
+      : ctx_(ctx), int8_(q.mode != QuantConfig::Mode::f32), q_(q), sum_(post.sum) {
     const memory::dims src_dims{g.n, g.ic, g.ih, g.iw}, dst_dims{g.n, g.oc, g.oh, g.ow};
     const bool grouped = g.groups > 1;
     const memory::dims w_dims = grouped ? memory::dims{g.groups, g.oc / g.groups, g.ic / g.groups, g.kh, g.kw}
                                         : memory::dims{g.oc, g.ic, g.kh, g.kw};
     const tag w_plain = grouped ? tag::goihw : tag::oihw;
     const dt src_type = int8_ ? dt::u8 : dt::f32, w_type = int8_ ? dt::s8 : dt::f32;
-    dnnl::primitive_attr attr = attr_with_activation(act);
+    dnnl::primitive_attr attr = attr_with_post_ops(post);
     if (int8_) add_int8_attributes(attr, grouped ? 0b11 : 0b1);
-    quantize_output_ = int8_ && q.mode == QuantConfig::Mode::int8_static && q.quantize_output;
+    // A u8 destination would need the residual quantized alike: sum kernels write float32.
+    quantize_output_ = int8_ && q.mode == QuantConfig::Mode::int8_static && q.quantize_output && !post.sum;
     if (quantize_output_) {
       attr.set_scales_mask(DNNL_ARG_DST, 0);
       attr.set_zero_points_mask(DNNL_ARG_DST, 0);
@@ -297,7 +358,7 @@ class DnnlConv : public ConvKernel {
     for (int64_t c = 0; c < g.oc; ++c) bias[c] = b ? b[c] : 0.f;
     src_.emplace(ctx, memory::desc(src_dims, dt::f32, tag::nchw), pd.src_desc(), q);
     if (quantize_output_) {  // the plain-pointer run() writes float32: a second primitive
-      dnnl::primitive_attr f32_attr = attr_with_activation(act);
+      dnnl::primitive_attr f32_attr = attr_with_post_ops(post);
       add_int8_attributes(f32_attr, grouped ? 0b11 : 0b1);
       dnnl::convolution_forward::primitive_desc f32_pd(
           ctx.eng, dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct, pd.src_desc(),
@@ -309,6 +370,7 @@ class DnnlConv : public ConvKernel {
     } else {
       dst_.emplace(ctx, memory::desc(dst_dims, dt::f32, tag::nchw), pd.dst_desc());
     }
+    if (sum_) residual_.emplace(ctx, memory::desc(dst_dims, dt::f32, tag::nchw));
     src_dims_ = src_dims;
     wanted_src_ = pd.src_desc();
     dst_desc_ = pd.dst_desc();
@@ -337,6 +399,7 @@ class DnnlConv : public ConvKernel {
   void run(const float* src, float* dst) override {
     float scale = 1;
     int32_t zero_point = 0;
+    if (sum_) dst_->prefill(dst);
     execute(src_->stage(src, scale, zero_point), dst_->target(dst), scale, zero_point, quantize_output_);
     dst_->finish(dst);
     ctx_.strm.wait();
@@ -344,7 +407,7 @@ class DnnlConv : public ConvKernel {
 
   // Keeps the output in the primitive's layout (no reorder back to NCHW); takes the input in
   // whatever layout the previous primitive left it.
-  void run(const Tensor& x, Tensor& y, const Shape& shape) override {
+  void run(const Tensor& x, const Tensor* residual, bool residual_is_free, Tensor& y, const Shape& shape) override {
     float scale = 1;
     int32_t zero_point = 0;
     const auto* native = dynamic_cast<const DnnlNative*>(x.native.get());
@@ -367,11 +430,14 @@ class DnnlConv : public ConvKernel {
       if (!plain_out_ || plain_out_.use_count() > 1)
         plain_out_ = std::make_shared<std::vector<float>>(dst_desc_.get_size() / sizeof(float));
       y.f32 = plain_out_;
-      execute(src, memory(dst_desc_, ctx_.eng, plain_out_->data()), scale, zero_point);
+      memory dst(dst_desc_, ctx_.eng, plain_out_->data());
+      if (sum_) residual_->copy(*residual, dst);
+      execute(src, dst, scale, zero_point);
     } else {
       if (!native_out_ || native_out_.use_count() > 1)
         native_out_ = std::make_shared<DnnlNative>(ctx_, dst_desc_, plain_dst_desc_, out_scale_, out_zero_point_);
       y.native = native_out_;
+      if (sum_) residual_->copy(*residual, native_out_->mem());
       execute(src, native_out_->mem(), scale, zero_point);
     }
     ctx_.strm.wait();
@@ -390,6 +456,8 @@ class DnnlConv : public ConvKernel {
   bool dst_plain_ = false;
   QuantConfig q_;
   bool quantize_output_ = false;
+  bool sum_ = false;
+  std::optional<ResidualStage> residual_;
   float out_scale_ = 1;
   int32_t out_zero_point_ = 0;
   memory dst_scale_, dst_zero_point_;
@@ -665,9 +733,9 @@ auto translate_errors(const char* what, F&& make) {
 class OnednnBackend : public Backend {
  public:
   std::string name() const override { return "onednn"; }
-  std::unique_ptr<ConvKernel> conv(const ConvGeometry& g, const float* w, const float* b, const Activation& act,
+  std::unique_ptr<ConvKernel> conv(const ConvGeometry& g, const float* w, const float* b, const ConvPostOps& post,
                                    const QuantConfig& q) override {
-    return translate_errors("convolution", [&] { return std::unique_ptr<ConvKernel>(new DnnlConv(ctx_, g, w, b, act, q)); });
+    return translate_errors("convolution", [&] { return std::unique_ptr<ConvKernel>(new DnnlConv(ctx_, g, w, b, post, q)); });
   }
   std::unique_ptr<DenseKernel> dense(int64_t m, int64_t k, int64_t n, const float* w, const float* b,
                                      const Activation& act, const QuantConfig& q) override {

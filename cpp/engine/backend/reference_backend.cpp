@@ -35,8 +35,8 @@ quant::Affine input_affine(const QuantConfig& q, const float* src, int64_t n) {
 
 class ReferenceConv : public ConvKernel {
  public:
-  ReferenceConv(const ConvGeometry& g, const float* w, const float* b, const Activation& act, const QuantConfig& q)
-      : g_(g), act_(act), q_(q) {
+  ReferenceConv(const ConvGeometry& g, const float* w, const float* b, const ConvPostOps& post, const QuantConfig& q)
+      : g_(g), post_(post), q_(q) {
     const int64_t per_oc = g.ic / g.groups * g.kh * g.kw;
     weights_.assign(w, w + g.oc * per_oc);
     bias_.assign(static_cast<size_t>(g.oc), 0.f);
@@ -79,14 +79,16 @@ class ReferenceConv : public ConvKernel {
                 }
               }
             if (int8) acc = static_cast<double>(iacc) * in_scale * qweights_.scales[oc];
-            dst[((n * g_.oc + oc) * g_.oh + oh) * g_.ow + ow] = apply_activation(act_, static_cast<float>(acc + bias_[oc]));
+            float& y = dst[((n * g_.oc + oc) * g_.oh + oh) * g_.ow + ow];
+            const float v = apply_activation(post_.activation, static_cast<float>(acc + bias_[oc]));
+            y = post_.sum ? apply_activation(post_.after_sum, v + y) : v;
           }
       }
   }
 
  private:
   ConvGeometry g_;
-  Activation act_;
+  ConvPostOps post_;
   QuantConfig q_;
   std::vector<float> weights_, bias_;
   QuantizedWeights qweights_;
@@ -160,9 +162,9 @@ class ReferencePool : public PoolKernel {
 class ReferenceBackend : public Backend {
  public:
   std::string name() const override { return "reference"; }
-  std::unique_ptr<ConvKernel> conv(const ConvGeometry& g, const float* w, const float* b, const Activation& act,
+  std::unique_ptr<ConvKernel> conv(const ConvGeometry& g, const float* w, const float* b, const ConvPostOps& post,
                                    const QuantConfig& q) override {
-    return std::make_unique<ReferenceConv>(g, w, b, act, q);
+    return std::make_unique<ReferenceConv>(g, w, b, post, q);
   }
   std::unique_ptr<DenseKernel> dense(int64_t m, int64_t k, int64_t n, const float* w, const float* b,
                                      const Activation& act, const QuantConfig& q) override {

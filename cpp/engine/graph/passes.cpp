@@ -74,11 +74,13 @@ int fold_batch_norms(Graph& graph) {
 int fuse_activations(Graph& graph) {
   std::vector<bool> dead(graph.nodes.size(), false);
   int fused = 0;
+  // A Conv with a fused residual Add takes a second activation, applied after the sum.
+  auto slot = [&](const Node& n) { return std::string(n.has("_sum") ? "_after_sum" : ""); };
   auto fusable_producer = [&](const std::string& value) -> int {
     const int p = producer(graph, value);
     if (p < 0 || dead[p] || !single_reader(graph, value)) return -1;
     const Node& n = graph.nodes[p];
-    if (n.has("_activation")) return -1;
+    if (n.has(slot(n) + "_activation")) return -1;
     if (n.op_type == "Conv" || n.op_type == "Gemm") return p;
     if (n.op_type == "MatMul" && graph.is_constant(n.inputs[1])) return p;
     return -1;
@@ -112,8 +114,8 @@ int fuse_activations(Graph& graph) {
         a.kind = b.kind = Attribute::Kind::f;
         a.f = lo;
         b.f = hi;
-        graph.nodes[p].attributes["_clip_lo"] = a;
-        graph.nodes[p].attributes["_clip_hi"] = b;
+        graph.nodes[p].attributes[slot(graph.nodes[p]) + "_clip_lo"] = a;
+        graph.nodes[p].attributes[slot(graph.nodes[p]) + "_clip_hi"] = b;
       }
     } else if (act.op_type == "Mul" && act.inputs.size() == 2) {
       // SiLU: Mul(x, Sigmoid(x)) where x comes from a Conv; x is read twice (Sigmoid and Mul).
@@ -122,7 +124,9 @@ int fuse_activations(Graph& graph) {
         if (s < 0 || dead[s] || graph.nodes[s].op_type != "Sigmoid") continue;
         if (graph.nodes[s].inputs[0] != act.inputs[1 - side] || !single_reader(graph, act.inputs[side])) continue;
         const int c = producer(graph, act.inputs[1 - side]);
-        if (c < 0 || dead[c] || graph.consumers(act.inputs[1 - side]) != 2 || graph.nodes[c].has("_activation")) continue;
+        if (c < 0 || dead[c] || graph.consumers(act.inputs[1 - side]) != 2 ||
+            graph.nodes[c].has(slot(graph.nodes[c]) + "_activation"))
+          continue;
         if (graph.nodes[c].op_type != "Conv") continue;
         p = c;
         sigmoid_to_drop = &graph.nodes[s];
@@ -131,10 +135,46 @@ int fuse_activations(Graph& graph) {
       kind.s = "swish";
     }
     if (p < 0) continue;
-    graph.nodes[p].attributes["_activation"] = kind;
+    graph.nodes[p].attributes[slot(graph.nodes[p]) + "_activation"] = kind;
     graph.nodes[p].outputs[0] = act.outputs[0];
     dead[k] = true;
     if (sigmoid_to_drop) dead[sigmoid_index] = true;
+    ++fused;
+  }
+  erase_nodes(graph, dead);
+  return fused;
+}
+
+int fuse_residual_adds(Graph& graph) {
+  std::vector<bool> dead(graph.nodes.size(), false);
+  int fused = 0;
+  for (size_t k = 0; k < graph.nodes.size(); ++k) {
+    const Node& add = graph.nodes[k];
+    if (add.op_type != "Add" || add.inputs.size() != 2 || add.outputs.size() != 1) continue;
+    if (add.inputs[0] == add.inputs[1] || graph.is_constant(add.inputs[0]) || graph.is_constant(add.inputs[1])) continue;
+    // Of two Conv operands take the later one: the other is then computed before it runs.
+    int conv = -1, side = -1;
+    for (int s = 0; s < 2; ++s) {
+      const int c = producer(graph, add.inputs[s]);
+      if (c < 0 || dead[c] || graph.nodes[c].op_type != "Conv" || graph.nodes[c].has("_sum") ||
+          !single_reader(graph, add.inputs[s]) || c < conv)
+        continue;
+      conv = c;
+      side = s;
+    }
+    if (conv < 0) continue;
+    // The Conv moves to the Add's place: its own inputs come earlier, and so does the residual.
+    Node fused_conv = std::move(graph.nodes[conv]);
+    fused_conv.inputs.resize(4);
+    fused_conv.inputs[3] = add.inputs[1 - side];
+    Attribute on;
+    on.kind = Attribute::Kind::i;
+    on.i = 1;
+    fused_conv.attributes["_sum"] = on;
+    fused_conv.outputs[0] = add.outputs[0];
+    graph.nodes[conv] = Node();
+    dead[conv] = true;
+    graph.nodes[k] = std::move(fused_conv);
     ++fused;
   }
   erase_nodes(graph, dead);

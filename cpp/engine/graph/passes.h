@@ -1,6 +1,10 @@
 // Graph rewrites before execution: fold BatchNormalization into the Conv before it, and fuse an
 // activation (Relu, Clip with constant bounds, SiLU written as x·sigmoid(x)) into the Conv / Gemm
-// / MatMul before it as a post-op. A producer is only rewritten when nothing else reads its output.
+// / MatMul before it as a post-op, and fuse an Add of a Conv's output and another tensor into the
+// Conv as a sum post-op (the residual becomes the Conv's 4th input, attribute `_sum`; an activation
+// after that Add then fuses as `_after_sum_activation`). Run in the order the Engine does:
+// fold, activations, residual adds, activations. A producer is only rewritten when nothing else
+// reads its output.
 #pragma once
 #include "graph/graph.h"
 
@@ -8,5 +12,6 @@ namespace edgequant::engine {
 
 int fold_batch_norms(Graph& graph);   // returns the number folded
 int fuse_activations(Graph& graph);   // returns the number fused
+int fuse_residual_adds(Graph& graph);  // returns the number fused
 
 }  // namespace edgequant::engine

@@ -1,6 +1,8 @@
 // Conv (1-D and 2-D; groups, dilations, pads, strides, auto_pad), with whatever the graph passes
-// folded in: BatchNormalization into the weights, an activation as a post-op. Weights and bias
-// must be constants; the backend kernel is rebuilt only when the input shape changes.
+// folded in: BatchNormalization into the weights, activations and a residual Add as post-ops.
+// Weights and bias must be constants; the backend kernel is rebuilt only when the input shape
+// changes. A residual whose shape is not the output's (an Add that broadcasts) is added by the
+// generic Add after a kernel without the sum.
 #include "ops/op.h"
 
 namespace edgequant::engine {
@@ -8,14 +10,26 @@ namespace {
 
 class Conv : public Op {
  public:
-  Conv(const Node& node, const Graph& graph) : Op(node), activation_(fused_activation(node)) {
-    check(node.inputs.size() >= 2 && node.inputs.size() <= 3 && node.outputs.size() == 1, "expects 2-3 inputs, 1 output");
+  Conv(const Node& node, const Graph& graph) : Op(node) {
+    post_.activation = fused_activation(node);
+    post_.sum = node.has("_sum");
+    post_.after_sum = fused_activation(node, "_after_sum");
+    check(node.inputs.size() >= 2 && node.inputs.size() <= (post_.sum ? 4 : 3) && node.outputs.size() == 1,
+          "expects 2-3 inputs, 1 output");
+    if (post_.sum) {
+      Node add;
+      add.name = node.name + "/residual_add";
+      add.op_type = "Add";
+      add.inputs = {node.outputs[0] + "/conv", node.inputs[3]};
+      add.outputs = node.outputs;
+      broadcast_add_ = make_op(add, graph);
+    }
     check(graph.is_constant(node.inputs[1]), "weights must be an initializer");
     weights_ = graph.initializers.at(node.inputs[1]);
     check(weights_.dtype == DType::f32, "weights must be float");
     check(weights_.rank() == 3 || weights_.rank() == 4, "only 1-D and 2-D convolutions are supported");
     spatial_ = weights_.rank() - 2;
-    if (node.inputs.size() == 3 && !node.inputs[2].empty()) {
+    if (node.inputs.size() >= 3 && !node.inputs[2].empty()) {
       check(graph.is_constant(node.inputs[2]), "bias must be an initializer");
       bias_ = graph.initializers.at(node.inputs[2]);
       check(bias_.dtype == DType::f32 && bias_.numel() == weights_.shape[0], "bias must hold one float per output channel");
@@ -86,11 +100,27 @@ class Conv : public Op {
       outputs[0] = Tensor::zeros_f32(out_shape, node_.describe());
       return;
     }
-    if (!kernel_ || !same_geometry(g)) {
-      kernel_ = ctx.backend.conv(g, weights_.f(), has_bias_ ? bias_.f() : nullptr, activation_, quant_);
+    const Tensor* residual = post_.sum ? &float_input(inputs, 3) : nullptr;
+    const bool broadcast = residual && residual->shape != out_shape;
+    if (!kernel_ || !same_geometry(g) || broadcast != broadcast_) {
+      ConvPostOps post = post_;
+      if (broadcast) post = ConvPostOps{post_.activation, false, {}};
+      kernel_ = ctx.backend.conv(g, weights_.f(), has_bias_ ? bias_.f() : nullptr, post, quant_);
       geometry_ = g;
+      broadcast_ = broadcast;
     }
-    kernel_->run(x, outputs[0], out_shape);  // x and the output may be in the backend's layout
+    const bool residual_is_free = ctx.input_is_free.size() > 3 && ctx.input_is_free[3];
+    if (!broadcast) {  // x, the residual and the output may be in the backend's layout
+      kernel_->run(x, residual, residual_is_free, outputs[0], out_shape);
+      return;
+    }
+    Tensor conv_out;
+    kernel_->run(x, nullptr, false, conv_out, out_shape);
+    std::vector<const Tensor*> add_inputs{&conv_out, residual};
+    broadcast_add_->run(ctx, add_inputs, outputs);
+    Tensor& y = outputs[0];
+    if (post_.after_sum.kind != Activation::Kind::none)
+      for (int64_t k = 0, n = y.numel(); k < n; ++k) y.f()[k] = apply_activation(post_.after_sum, y.f()[k]);
   }
 
  private:
@@ -105,7 +135,9 @@ class Conv : public Op {
   int64_t groups_ = 1;
   std::vector<int64_t> strides_, dilations_, pads_;
   std::string auto_pad_;
-  Activation activation_;
+  ConvPostOps post_;
+  std::unique_ptr<Op> broadcast_add_;  // residual Adds only
+  bool broadcast_ = false;
   QuantConfig quant_;
   ConvGeometry geometry_{};
   std::unique_ptr<ConvKernel> kernel_;

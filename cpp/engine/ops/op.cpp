@@ -15,15 +15,15 @@ const Tensor& Op::float_input(const std::vector<const Tensor*>& inputs, size_t i
   return t;
 }
 
-Activation fused_activation(const Node& node) {
+Activation fused_activation(const Node& node, const std::string& prefix) {
   Activation act;
-  const std::string kind = node.attr_s("_activation", "");
+  const std::string kind = node.attr_s(prefix + "_activation", "");
   if (kind == "relu") act.kind = Activation::Kind::relu;
   if (kind == "swish") act.kind = Activation::Kind::swish;
   if (kind == "clip") {
     act.kind = Activation::Kind::clip;
-    act.lo = node.attr_f("_clip_lo", 0);
-    act.hi = node.attr_f("_clip_hi", 0);
+    act.lo = node.attr_f(prefix + "_clip_lo", 0);
+    act.hi = node.attr_f(prefix + "_clip_hi", 0);
   }
   return act;
 }

@@ -14,6 +14,8 @@ namespace edgequant::engine {
 
 struct RunContext {
   Backend& backend;
+  // Per input of the op being run: no later op reads it, so the op may take over its buffer.
+  std::vector<bool> input_is_free;
 };
 
 class Op {
@@ -56,7 +58,8 @@ using OpFactory = std::unique_ptr<Op> (*)(const Node& node, const Graph& graph);
 std::unique_ptr<Op> make_op(const Node& node, const Graph& graph);
 std::vector<std::string> supported_ops();
 
-// Fused activation attributes the graph passes attach to Conv / Gemm / MatMul nodes.
-Activation fused_activation(const Node& node);
+// Fused activation attributes the graph passes attach to Conv / Gemm / MatMul nodes; `prefix`
+// "_after_sum" reads the activation fused after a residual Add (see graph/passes.h).
+Activation fused_activation(const Node& node, const std::string& prefix = "");
 
 }  // namespace edgequant::engine

@@ -17,6 +17,7 @@ Engine::Engine(Graph graph, const EngineOptions& options)
   if (options.fuse) {
     fold_batch_norms(graph_);
     fuse_activations(graph_);
+    if (fuse_residual_adds(graph_) > 0) fuse_activations(graph_);  // activations after the sums
   }
   for (const auto& kv : graph_.initializers) {
     const int s = slot_of(kv.first);
@@ -42,6 +43,10 @@ Engine::Engine(Graph graph, const EngineOptions& options)
   for (size_t s = 0; s < last_reader.size(); ++s)
     if (last_reader[s] >= 0 && !is_constant_[s] && !kept.count(static_cast<int>(s)))
       steps_[last_reader[s]].release.push_back(static_cast<int>(s));
+  for (Step& step : steps_)
+    for (int s : step.inputs)
+      step.input_is_free.push_back(s >= 0 && std::count(step.release.begin(), step.release.end(), s) == 1 &&
+                                   std::count(step.inputs.begin(), step.inputs.end(), s) == 1);
   set_threads(options.threads);
 }
 
@@ -91,7 +96,7 @@ std::vector<Tensor> Engine::run(const std::vector<Tensor>& inputs, std::map<std:
   if (capture)
     for (const std::string& name : calibration_tensors()) wanted.insert(name);
   backend_->set_threads(options_.threads);  // OpenMP thread counts are per calling thread
-  RunContext ctx{*backend_};
+  RunContext ctx{*backend_, {}};
   std::vector<const Tensor*> in;
   std::vector<Tensor> out;
   for (size_t k = 0; k < steps_.size(); ++k) {
@@ -101,6 +106,7 @@ std::vector<Tensor> Engine::run(const std::vector<Tensor>& inputs, std::map<std:
       if (step.inputs[i] >= 0 && present[step.inputs[i]])
         in[i] = is_constant_[step.inputs[i]] ? &constants_[step.inputs[i]] : &values[step.inputs[i]];
     out.assign(step.outputs.size(), Tensor());
+    ctx.input_is_free = step.input_is_free;
     const auto start = std::chrono::steady_clock::now();
     step.op->run(ctx, in, out);
     if (profiling_) {

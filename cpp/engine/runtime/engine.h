@@ -65,6 +65,7 @@ class Engine {
     std::vector<int> inputs;   // slot per input, -1 for omitted
     std::vector<int> outputs;  // slot per output, -1 for omitted
     std::vector<int> release;  // slots no later step reads: freed after this step
+    std::vector<bool> input_is_free;  // per input: released after this step and read once by it
   };
 
   int slot_of(const std::string& name);
