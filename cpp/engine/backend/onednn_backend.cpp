@@ -379,6 +379,14 @@ class DnnlConv : public ConvKernel {
   }
 
  private:
+  // A float32 residual in this conv's destination layout that only its (released) value slot and
+  // its producer's output cache hold: every kernel making native tensors keeps its last output
+  // for reuse, so a use count of 2 means no other value shares the buffer.
+  bool writable_in_place(const Tensor& residual) const {
+    const auto* native = dynamic_cast<const DnnlNative*>(residual.native.get());
+    return native && native->is_f32() && native->mem().get_desc() == dst_desc_ && residual.native.use_count() == 2;
+  }
+
   void execute(const memory& src, const memory& dst, float scale, int32_t zero_point, bool f32_output = false) {
     std::unordered_map<int, memory> args{{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, weights_}, {DNNL_ARG_BIAS, bias_},
                                          {DNNL_ARG_DST, dst}};
@@ -433,6 +441,9 @@ class DnnlConv : public ConvKernel {
       memory dst(dst_desc_, ctx_.eng, plain_out_->data());
       if (sum_) residual_->copy(*residual, dst);
       execute(src, dst, scale, zero_point);
+    } else if (sum_ && residual_is_free && writable_in_place(*residual)) {
+      y.native = residual->native;  // accumulate into the residual's own buffer: no copy
+      execute(src, static_cast<const DnnlNative&>(*residual->native).mem(), scale, zero_point);
     } else {
       if (!native_out_ || native_out_.use_count() > 1)
         native_out_ = std::make_shared<DnnlNative>(ctx_, dst_desc_, plain_dst_desc_, out_scale_, out_zero_point_);
