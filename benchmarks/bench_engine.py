@@ -177,11 +177,8 @@ def static_engine(path, calibration, threads):
     """Engine(mode="static", calibration=...) calibrating one sample at a time: some shared models
     declare a fixed batch of 1, and batch 1 keeps the captured activations of YOLOv8n at 640x640
     small. minmax ranges do not depend on the batching."""
-    engine = Engine(path, threads=threads)
-    engine.calibrate(calibration, "minmax", batch_size=1)
-    engine.mode = "static"
-    engine._native.set_mode("static")
-    return engine
+    return Engine(path, mode="static", calibration=calibration, method="minmax", threads=threads,
+                  calibration_batch_size=1)
 
 
 def ort_static(path, calibration, folder, threads):

@@ -82,10 +82,8 @@ def measure(name, path, args, folder):
     rng = np.random.default_rng(0)
     x = [rng.random(s, dtype=np.float32) for s in shapes]
     calibration = [rng.random([16] + s[1:], dtype=np.float32) for s in shapes]
-    static = Engine(path, threads=args.threads)
-    static.calibrate(calibration, batch_size=1)  # fixed batch dims: one sample at a time
-    static._native.set_mode("static")
-    static.mode = "static"
+    static = Engine(path, mode="static", calibration=calibration, threads=args.threads,
+                    calibration_batch_size=1)  # fixed batch dims: one sample at a time
     dynamic = Engine(path, mode="dynamic", threads=args.threads)
     ort_path = path
     if any(i.type == "tensor(float16)" for i in ort_session(path, args.threads).get_inputs()):

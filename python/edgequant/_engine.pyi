@@ -21,6 +21,10 @@ class Engine:
         ...
     def quantizable_layers(self) -> list[str]:
         ...
+    def release_float_weights(self) -> None:
+        """
+        INT8 modes only: free the float weights of the quantizable layers; FP32 is refused afterwards.
+        """
     def reset_layer_times(self) -> None:
         ...
     def run(self, inputs: collections.abc.Sequence[numpy.ndarray]) -> list:
@@ -39,6 +43,9 @@ class Engine:
         ...
     @property
     def backend(self) -> str:
+        ...
+    @property
+    def float_weights_released(self) -> bool:
         ...
     @property
     def inputs(self) -> list:

@@ -145,6 +145,9 @@ PYBIND11_MODULE(_engine, m) {
       .def("activation_quantization", &Engine::activation_quantization, py::arg("tensor"))
       .def("set_mode", [](Engine& e, const std::string& mode) { e.set_mode(mode_from(mode)); }, py::arg("mode"))
       .def("set_threads", &Engine::set_threads, py::arg("threads"))
+      .def("release_float_weights", &Engine::release_float_weights,
+           "INT8 modes only: free the float weights of the quantizable layers; FP32 is refused afterwards.")
+      .def_property_readonly("float_weights_released", &Engine::float_weights_released)
       .def("set_profiling", &Engine::set_profiling, py::arg("on"))
       .def("reset_layer_times", &Engine::reset_layer_times)
       .def("layer_times", [](const Engine& e) {

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "backend/int8_support.h"
 #include "graph/tensor.h"
 
 namespace edgequant::engine {
@@ -36,6 +37,9 @@ struct QuantConfig {
   enum class Mode { f32, int8_static, int8_dynamic } mode = Mode::f32;
   float scale = 1;         // static only
   int32_t zero_point = 0;  // static only
+  // INT8: the weights already quantized (quantize_weights of the float ones, which may then be
+  // null); kept by the op, so kernels rebuilt for a new shape need no float weights.
+  std::shared_ptr<const QuantizedWeights> weights;
   // Static only, convolutions whose readers are all static INT8 convolutions: the output leaves
   // already quantized with its readers' (scale, zero point), in the backend's layout.
   bool quantize_output = false;

@@ -347,9 +347,10 @@ class DnnlConv : public ConvKernel {
     prim_ = dnnl::convolution_forward(pd);
     const int64_t per_oc = g.ic / g.groups * g.kh * g.kw;
     if (int8_) {
-      QuantizedWeights qw = quantize_weights(w, g.oc, per_oc);
-      weights_ = prepare_weights(ctx, memory::desc(w_dims, dt::s8, w_plain), qw.values.data(), pd.weights_desc());
-      int8_args_.init(ctx, qw.scales);
+      const QuantizedWeights qw = q.weights ? QuantizedWeights() : quantize_weights(w, g.oc, per_oc);
+      const QuantizedWeights& use = q.weights ? *q.weights : qw;
+      weights_ = prepare_weights(ctx, memory::desc(w_dims, dt::s8, w_plain), use.values.data(), pd.weights_desc());
+      int8_args_.init(ctx, use.scales);
     } else {
       weights_ = prepare_weights(ctx, memory::desc(w_dims, dt::f32, w_plain), w, pd.weights_desc());
     }
@@ -491,9 +492,10 @@ class DnnlDense : public DenseKernel {
     prim_ = dnnl::matmul(pd);
     // Our weights are [n, k] row-major: the [k, n] matrix in column-major ("ba") order.
     if (int8_) {
-      QuantizedWeights qw = quantize_weights(w, n, k);
-      weights_ = prepare_weights(ctx, memory::desc({k, n}, dt::s8, tag::ba), qw.values.data(), pd.weights_desc());
-      int8_args_.init(ctx, qw.scales);
+      const QuantizedWeights qw = q.weights ? QuantizedWeights() : quantize_weights(w, n, k);
+      const QuantizedWeights& use = q.weights ? *q.weights : qw;
+      weights_ = prepare_weights(ctx, memory::desc({k, n}, dt::s8, tag::ba), use.values.data(), pd.weights_desc());
+      int8_args_.init(ctx, use.scales);
     } else {
       weights_ = prepare_weights(ctx, memory::desc({k, n}, dt::f32, tag::ba), w, pd.weights_desc());
     }

@@ -38,10 +38,10 @@ class ReferenceConv : public ConvKernel {
   ReferenceConv(const ConvGeometry& g, const float* w, const float* b, const ConvPostOps& post, const QuantConfig& q)
       : g_(g), post_(post), q_(q) {
     const int64_t per_oc = g.ic / g.groups * g.kh * g.kw;
-    weights_.assign(w, w + g.oc * per_oc);
     bias_.assign(static_cast<size_t>(g.oc), 0.f);
     if (b) bias_.assign(b, b + g.oc);
-    if (q.mode != QuantConfig::Mode::f32) qweights_ = quantize_weights(w, g.oc, per_oc);
+    if (q.mode == QuantConfig::Mode::f32) weights_.assign(w, w + g.oc * per_oc);
+    else qweights_ = q.weights ? *q.weights : quantize_weights(w, g.oc, per_oc);
   }
 
   void run(const float* src, float* dst) override {
@@ -98,9 +98,10 @@ class ReferenceDense : public DenseKernel {
  public:
   ReferenceDense(int64_t m, int64_t k, int64_t n, const float* w, const float* b, const Activation& act,
                  const QuantConfig& q)
-      : m_(m), k_(k), n_(n), act_(act), q_(q), weights_(w, w + n * k), bias_(static_cast<size_t>(n), 0.f) {
+      : m_(m), k_(k), n_(n), act_(act), q_(q), bias_(static_cast<size_t>(n), 0.f) {
     if (b) bias_.assign(b, b + n);
-    if (q.mode != QuantConfig::Mode::f32) qweights_ = quantize_weights(w, n, k);
+    if (q.mode == QuantConfig::Mode::f32) weights_.assign(w, w + n * k);
+    else qweights_ = q.weights ? *q.weights : quantize_weights(w, n, k);
   }
   void run(const float* src, float* dst) override {
     const bool int8 = q_.mode != QuantConfig::Mode::f32;

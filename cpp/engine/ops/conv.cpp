@@ -53,8 +53,18 @@ class Conv : public Op {
 
   bool quantizable() const override { return true; }
   void set_quantization(const QuantConfig& q) override {
+    check(q.mode != QuantConfig::Mode::f32 || weights_.f32, "float weights were released: INT8 only");
     quant_ = q;
+    if (q.mode != QuantConfig::Mode::f32) {
+      if (!quantized_) quantized_ = std::make_shared<QuantizedWeights>(
+                           quantize_weights(weights_.f(), weights_.shape[0], weights_.numel() / weights_.shape[0]));
+      quant_.weights = quantized_;
+    }
     kernel_.reset();
+  }
+  void release_float_weights() override {
+    check(quant_.mode != QuantConfig::Mode::f32, "float weights are released only in an INT8 mode");
+    weights_.f32.reset();
   }
 
   void run(RunContext& ctx, const std::vector<const Tensor*>& inputs, std::vector<Tensor>& outputs) override {
@@ -105,7 +115,8 @@ class Conv : public Op {
     if (!kernel_ || !same_geometry(g) || broadcast != broadcast_) {
       ConvPostOps post = post_;
       if (broadcast) post = ConvPostOps{post_.activation, false, {}};
-      kernel_ = ctx.backend.conv(g, weights_.f(), has_bias_ ? bias_.f() : nullptr, post, quant_);
+      kernel_ = ctx.backend.conv(g, weights_.f32 ? weights_.f() : nullptr, has_bias_ ? bias_.f() : nullptr, post,
+                                 quant_);
       geometry_ = g;
       broadcast_ = broadcast;
     }
@@ -129,7 +140,8 @@ class Conv : public Op {
            g.pad_left == geometry_.pad_left && g.pad_bottom == geometry_.pad_bottom && g.pad_right == geometry_.pad_right;
   }
 
-  Tensor weights_, bias_;
+  Tensor weights_, bias_;  // weights_ keeps its shape when its data is released
+  std::shared_ptr<const QuantizedWeights> quantized_;
   bool has_bias_ = false;
   int spatial_ = 2;
   int64_t groups_ = 1;

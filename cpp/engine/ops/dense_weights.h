@@ -13,13 +13,24 @@ class DenseLayer {
   int64_t k() const { return k_; }
   int64_t n() const { return n_; }
   void set_quantization(const QuantConfig& q) {
+    if (q.mode == QuantConfig::Mode::f32 && weights_.empty())
+      throw InvalidArgument("float weights were released: INT8 only");
     quant_ = q;
+    if (q.mode != QuantConfig::Mode::f32) {
+      if (!quantized_) quantized_ = std::make_shared<QuantizedWeights>(quantize_weights(weights_.data(), n_, k_));
+      quant_.weights = quantized_;
+    }
     kernel_.reset();
+  }
+  void release_float_weights() {
+    if (quant_.mode == QuantConfig::Mode::f32) throw InvalidArgument("float weights are released only in an INT8 mode");
+    std::vector<float>().swap(weights_);
   }
   void run(Backend& backend, const float* x, int64_t m, float* y) {
     if (m == 0) return;
     if (!kernel_ || m != m_) {
-      kernel_ = backend.dense(m, k_, n_, weights_.data(), bias_.empty() ? nullptr : bias_.data(), act_, quant_);
+      kernel_ = backend.dense(m, k_, n_, weights_.empty() ? nullptr : weights_.data(),
+                              bias_.empty() ? nullptr : bias_.data(), act_, quant_);
       m_ = m;
     }
     kernel_->run(x, y);
@@ -27,6 +38,7 @@ class DenseLayer {
 
  private:
   std::vector<float> weights_, bias_;
+  std::shared_ptr<const QuantizedWeights> quantized_;
   int64_t k_ = 0, n_ = 0, m_ = -1;
   Activation act_;
   QuantConfig quant_;

@@ -34,6 +34,7 @@ class Gemm : public Op {
 
   bool quantizable() const override { return true; }
   void set_quantization(const QuantConfig& q) override { dense_.set_quantization(q); }
+  void release_float_weights() override { dense_.release_float_weights(); }
 
   void run(RunContext& ctx, const std::vector<const Tensor*>& inputs, std::vector<Tensor>& outputs) override {
     const Tensor& a = float_input(inputs, 0);

@@ -25,6 +25,9 @@ class MatMul : public Op {
   void set_quantization(const QuantConfig& q) override {
     if (constant_b_) dense_.set_quantization(q);
   }
+  void release_float_weights() override {
+    if (constant_b_) dense_.release_float_weights();
+  }
 
   void run(RunContext& ctx, const std::vector<const Tensor*>& inputs, std::vector<Tensor>& outputs) override {
     const Tensor& a = float_input(inputs, 0);

@@ -26,6 +26,8 @@ class Op {
   // Conv / Gemm / MatMul with constant weights can run in INT8; the rest always run in float32.
   virtual bool quantizable() const { return false; }
   virtual void set_quantization(const QuantConfig&) {}
+  // INT8 only from now on: keep the quantized weights, free the float ones (see Engine).
+  virtual void release_float_weights() {}
   const Node& node() const { return node_; }
 
  protected:

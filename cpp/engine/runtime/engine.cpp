@@ -19,6 +19,12 @@ Engine::Engine(Graph graph, const EngineOptions& options)
     fuse_activations(graph_);
     if (fuse_residual_adds(graph_) > 0) fuse_activations(graph_);  // activations after the sums
   }
+  // Initializers the passes replaced (BN folding) would otherwise stay in memory.
+  std::set<std::string> read;
+  for (const Node& node : graph_.nodes) read.insert(node.inputs.begin(), node.inputs.end());
+  for (const ValueInfo& out : graph_.outputs) read.insert(out.name);
+  for (auto it = graph_.initializers.begin(); it != graph_.initializers.end();)
+    it = read.count(it->first) ? std::next(it) : graph_.initializers.erase(it);
   for (const auto& kv : graph_.initializers) {
     const int s = slot_of(kv.first);
     constants_[s] = kv.second;
@@ -173,6 +179,8 @@ std::pair<float, int32_t> Engine::activation_quantization(const std::string& ten
 }
 
 void Engine::set_mode(Mode mode) {
+  require(mode != Mode::f32 || !float_weights_released_,
+          "this engine released its float weights (release_float_weights): it runs INT8 only");
   if (mode == Mode::int8_static)
     for (const std::string& name : calibration_tensors())
       require(ranges_.count(name), "static INT8 needs a calibration range for '" + name + "': calibrate first");
@@ -220,6 +228,27 @@ void Engine::set_mode(Mode mode) {
     step.op->set_quantization(q);
   }
   mode_ = mode;
+}
+
+void Engine::release_float_weights() {
+  require(mode_ != Mode::f32, "set an INT8 mode before releasing the float weights");
+  std::map<std::string, int> readers, int8_readers;  // weight name -> readers, quantizable readers
+  for (const Step& step : steps_)
+    for (size_t i = 0; i < step.op->node().inputs.size(); ++i) {
+      const std::string& name = step.op->node().inputs[i];
+      ++readers[name];
+      if (i == 1 && step.op->quantizable()) ++int8_readers[name];
+    }
+  for (Step& step : steps_)
+    if (step.op->quantizable()) step.op->release_float_weights();
+  std::set<std::string> outputs;
+  for (const ValueInfo& out : graph_.outputs) outputs.insert(out.name);
+  for (const auto& kv : int8_readers)
+    if (readers[kv.first] == kv.second && slots_.count(kv.first) && !outputs.count(kv.first)) {
+      constants_[slots_.at(kv.first)] = Tensor();
+      graph_.initializers.erase(kv.first);
+    }
+  float_weights_released_ = true;
 }
 
 void Engine::set_threads(int threads) {

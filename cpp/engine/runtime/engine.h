@@ -49,6 +49,10 @@ class Engine {
   void set_activation_range(const std::string& tensor, float min, float max);
   void set_mode(Mode mode);
   Mode mode() const { return mode_; }
+  // In an INT8 mode: frees the float weights of the quantizable layers (their s8 weights and
+  // scales stay), cutting a session's memory to about a quarter; FP32 is then refused.
+  void release_float_weights();
+  bool float_weights_released() const { return float_weights_released_; }
   // The (scale, zero_point) static mode uses for a calibration tensor.
   std::pair<float, int32_t> activation_quantization(const std::string& tensor) const;
 
@@ -80,6 +84,7 @@ class Engine {
   std::vector<Step> steps_;
   std::map<std::string, std::pair<float, float>> ranges_;
   Mode mode_ = Mode::f32;
+  bool float_weights_released_ = false;
   bool profiling_ = false;
   std::vector<LayerTime> times_;
 };

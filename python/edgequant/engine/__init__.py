@@ -65,9 +65,16 @@ class Engine:
         Threads for the kernels (default: all cores).
     backend : {"onednn", "reference"}
         ``reference`` runs plain C++ loops (slow; the yardstick tests use).
+    keep_float_weights : bool
+        INT8 modes only. By default the session frees the float weights of its INT8 layers once
+        they are quantized (about a quarter of the FP32 session's weight memory remains), after
+        which :meth:`calibrate` cannot run again; ``True`` keeps them for recalibration.
+    calibration_batch_size : int
+        Calibration samples run at a time (models with a fixed batch dim need 1).
     """
 
-    def __init__(self, model, mode="fp32", calibration=None, method="minmax", threads=None, backend="onednn"):
+    def __init__(self, model, mode="fp32", calibration=None, method="minmax", threads=None, backend="onednn",
+                 keep_float_weights=False, calibration_batch_size=64):
         native = _native()
         if mode not in MODES:
             raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
@@ -76,8 +83,8 @@ class Engine:
         threads = 0 if threads is None else int(threads)
         if threads < 0:
             raise ValueError(f"threads must be >= 1 (or None for all cores), got {threads}")
-        self._model_bytes = _model_bytes(model)
-        self._native = native.Engine.from_bytes(self._model_bytes, backend, threads)
+        self._source = _model_source(model)  # not the bytes: they would double the session's memory
+        self._native = native.Engine.from_bytes(_model_bytes(self._source), backend, threads)
         self.mode = mode
         self.method = method
         self.input_names = [name for name, *_ in self._native.inputs]
@@ -87,10 +94,12 @@ class Engine:
         if mode == "static":
             if calibration is None:
                 raise ValueError("mode='static' needs calibration data (calibration=...)")
-            self.calibrate(calibration, method)
+            self.calibrate(calibration, method, batch_size=calibration_batch_size)
         elif calibration is not None:
             raise ValueError(f"calibration data is only used with mode='static', not {mode!r}")
         self._native.set_mode(mode)
+        if mode != "fp32" and not keep_float_weights:
+            self._native.release_float_weights()
 
     # --- running ------------------------------------------------------------------------------
     def run(self, inputs) -> list[np.ndarray]:
@@ -133,6 +142,11 @@ class Engine:
     # --- quantization -------------------------------------------------------------------------
     def calibrate(self, calibration, method="minmax", batch_size=64) -> dict[str, tuple[float, float]]:
         """Collects activation ranges by ``method`` on ``calibration`` and sets them for static INT8."""
+        if self._native.float_weights_released:
+            raise ValueError("this engine freed its float weights after quantizing; create it with "
+                             "keep_float_weights=True to calibrate again")
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be >= 1, got {batch_size}")
         arrays = self._prepare(calibration)
         count = arrays[0].shape[0] if arrays[0].ndim else 0
         if count == 0 or any(a.ndim == 0 or a.shape[0] != count for a in arrays):
@@ -163,7 +177,7 @@ class Engine:
         the calibrated scales."""
         from .qdq_export import export_qdq
 
-        export_qdq(self._model_bytes, self._native.quantizable_layers(),
+        export_qdq(_model_bytes(self._source), self._native.quantizable_layers(),
                    self.activation_quantization() if self.mode == "static" else {}, path)
 
     # --- introspection ------------------------------------------------------------------------
@@ -186,17 +200,25 @@ class Engine:
         return f"Engine(mode={self.mode!r}, backend={self.backend!r}, inputs={self.input_names})"
 
 
-def _model_bytes(model) -> bytes:
-    if isinstance(model, (bytes, bytearray)):
+def _model_source(model):
+    """What the engine reads its model from again when it exports it: the path, the (immutable)
+    bytes, or a serialized copy of a ModelProto (which the caller may change afterwards)."""
+    if isinstance(model, bytes):
+        return model
+    if isinstance(model, bytearray):
         return bytes(model)
     if isinstance(model, (str, os.PathLike)):
         path = pathlib.Path(model)
         if not path.is_file():
             raise FileNotFoundError(f"no ONNX model at {str(path)!r}")
-        return path.read_bytes()
+        return path.resolve()
     if hasattr(model, "SerializeToString"):
         return model.SerializeToString()
     raise TypeError(f"model must be a path, bytes or onnx.ModelProto, got {type(model).__name__}")
+
+
+def _model_bytes(source) -> bytes:
+    return source.read_bytes() if isinstance(source, pathlib.Path) else source
 
 
 def profile(*args, **kwargs):

@@ -109,3 +109,24 @@ def test_static_needs_calibration():
 def test_calibration_of_the_wrong_shape_is_an_error():
     with pytest.raises(ValueError, match="shape"):
         Engine(zoo.model_path(), mode="static", calibration=np.zeros((4, 1, 9, 9), np.float32))
+
+
+def test_int8_sessions_release_their_float_weights(digits):
+    """By default an INT8 session frees the float weights once quantized: same outputs as one that
+    keeps them, FP32 and recalibration refused with a clear error; keep_float_weights=True keeps them."""
+    x = digits[0]
+    path = zoo.model_path("digits_cnn")
+    lean = Engine(path, mode="static", calibration=x[:32])
+    kept = Engine(path, mode="static", calibration=x[:32], keep_float_weights=True)
+    np.testing.assert_array_equal(lean.run(x[:64])[0], kept.run(x[:64])[0])
+    assert lean._native.float_weights_released and not kept._native.float_weights_released
+    with pytest.raises(ValueError, match="keep_float_weights=True"):
+        lean.calibrate(x[:8])
+    with pytest.raises(ValueError, match="INT8 only"):
+        lean._native.set_mode("fp32")
+    kept.calibrate(x[32:64])  # still possible
+    dynamic = Engine(path, mode="dynamic")
+    kept_dynamic = Engine(path, mode="dynamic", keep_float_weights=True)
+    np.testing.assert_array_equal(dynamic.run(x[:8])[0], kept_dynamic.run(x[:8])[0])
+    with pytest.raises(ValueError, match="INT8 mode"):
+        Engine(path)._native.release_float_weights()
