@@ -5,6 +5,10 @@
 #include <cmath>
 #include <set>
 
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
+
 #include "backend/int8_support.h"
 #include "graph/passes.h"
 #include "onnx/loader.h"
@@ -55,6 +59,17 @@ Engine::Engine(Graph graph, const EngineOptions& options)
                                    std::count(step.inputs.begin(), step.inputs.end(), s) == 1);
   set_threads(options.threads);
 }
+
+// Hands freed heap pages back to the system: after calibration and quantization, the float
+// kernels and weights just freed would otherwise stay resident in malloc's arenas (glibc raises
+// its mmap threshold as large blocks are freed, so later large blocks come from the heap).
+namespace {
+void release_free_memory() {
+#if defined(__GLIBC__)
+  malloc_trim(0);
+#endif
+}
+}  // namespace
 
 Engine Engine::from_file(const std::string& path, const EngineOptions& options) {
   return Engine(load_onnx_file(path), options);
@@ -228,6 +243,7 @@ void Engine::set_mode(Mode mode) {
     step.op->set_quantization(q);
   }
   mode_ = mode;
+  release_free_memory();  // the kernels of the previous mode
 }
 
 void Engine::release_float_weights() {
@@ -249,6 +265,7 @@ void Engine::release_float_weights() {
       graph_.initializers.erase(kv.first);
     }
   float_weights_released_ = true;
+  release_free_memory();
 }
 
 void Engine::set_threads(int threads) {
