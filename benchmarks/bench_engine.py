@@ -16,6 +16,7 @@ adds compiled with cc, one per cycle) unless --clock-ghz gives it; /proc/cpuinfo
 clock where no compiler is found.
 
     PYTHONPATH=python python benchmarks/bench_engine.py [--threads 1] [--runs 50] [--suite all|architectures]
+        [--models resnet18 mobilenet_v2 yolov8n]
 """
 
 from __future__ import annotations
@@ -223,6 +224,7 @@ def main():
     parser.add_argument("--runs", type=int, default=50)
     parser.add_argument("--suite", choices=["all", "architectures"], default="all")
     parser.add_argument("--clock-ghz", type=float, default=None, help="core clock (default: measured)")
+    parser.add_argument("--models", nargs="*", help="only the models with these file stems (default: the suite)")
     args = parser.parse_args()
     import logging
 
@@ -237,6 +239,8 @@ def main():
         if shared is not None:
             models += [shared / "models" / name for name in SHARED if (shared / "models" / name).is_file()]
     models += architecture_models()
+    if args.models:
+        models = [path for path in models if path.stem in args.models]
     peak_text, peak_fp32, peak_int8 = cpu_peaks(args.threads, args.clock_ghz)
     print(f"threads {args.threads}, batch 1, median of {args.runs} runs (ms); ratio = ORT / ours (> 1: we are faster)")
     print(f"{'model':<22}{'ours fp32':>10}{'ORT fp32':>10}{'ratio':>7}{'ours dyn':>10}{'ORT dyn':>10}{'ratio':>7}"

@@ -108,6 +108,24 @@ class ConcatKernel {
   virtual bool run(const std::vector<const Tensor*>& src, int axis, const Shape& dst_shape, Tensor& dst) = 0;
 };
 
+// Split of a tensor in the backend's own layout (Tensor::native) along `axis` into parts of
+// `sizes`, the parts left in that layout. run() returns false, leaving `dst` alone, where it does
+// not apply (plain input, split points inside a channel block).
+class SplitKernel {
+ public:
+  virtual ~SplitKernel() = default;
+  virtual bool run(const Tensor& src, int axis, const std::vector<int64_t>& sizes, std::vector<Tensor>& dst) = 0;
+};
+
+// Nearest-neighbour resize of a 4-D tensor in the backend's own layout: output row r reads input
+// row rows[r], column c reads cols[c]. run() returns false where it does not apply.
+class ResizeKernel {
+ public:
+  virtual ~ResizeKernel() = default;
+  virtual bool run(const Tensor& src, const std::vector<int64_t>& rows, const std::vector<int64_t>& cols,
+                   Tensor& dst) = 0;
+};
+
 class Backend {
  public:
   virtual ~Backend() = default;
@@ -122,6 +140,8 @@ class Backend {
     return nullptr;
   }
   virtual std::unique_ptr<ConcatKernel> concat() { return nullptr; }
+  virtual std::unique_ptr<SplitKernel> split() { return nullptr; }
+  virtual std::unique_ptr<ResizeKernel> resize() { return nullptr; }
   // Threads for the next runs on the calling thread; 0 = all cores.
   virtual void set_threads(int threads) {}
 };

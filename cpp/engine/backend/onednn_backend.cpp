@@ -734,6 +734,137 @@ class DnnlConcat : public ConcatKernel {
 };
 
 // oneDNN reports unsupported configurations as dnnl::error; the engine speaks InvalidArgument.
+// The 4-D layouts native tensors take, as a tag (nullopt for any other).
+std::optional<tag> layout_tag(const memory::desc& desc) {
+  if (desc.get_ndims() != 4) return std::nullopt;
+  for (tag t : {tag::nChw16c, tag::nChw8c, tag::nhwc, tag::nchw})
+    if (memory::desc(desc.get_dims(), desc.get_data_type(), t) == desc) return t;
+  return std::nullopt;
+}
+
+// Nearest resize of a float32 native tensor in a pixel-vector layout (blocked nChw{8,16}c or
+// NHWC: [outer][H][W][inner] floats), written in the same layout: one copy per output pixel.
+class DnnlResize : public ResizeKernel {
+ public:
+  explicit DnnlResize(const DnnlContext& ctx) : ctx_(ctx) {}
+  bool run(const Tensor& src, const std::vector<int64_t>& rows, const std::vector<int64_t>& cols,
+           Tensor& dst) override {
+    const auto* native = dynamic_cast<const DnnlNative*>(src.native.get());
+    if (!native || !native->is_f32() || src.rank() != 4) return false;
+    const memory::desc& desc = native->mem().get_desc();
+    const std::optional<tag> layout = layout_tag(desc);
+    if (!layout || *layout == tag::nchw) return false;
+    const memory::dims in = desc.get_dims();
+    const memory::dims out{in[0], in[1], static_cast<int64_t>(rows.size()), static_cast<int64_t>(cols.size())};
+    const memory::desc out_desc(out, dt::f32, *layout);
+    const int64_t block = *layout == tag::nChw16c ? 16 : *layout == tag::nChw8c ? 8 : in[1];
+    const int64_t outer = *layout == tag::nhwc ? in[0] : in[0] * ((in[1] + block - 1) / block);
+    if (!out_ || out_.use_count() > 1 || out_->mem().get_desc() != out_desc)
+      out_ = std::make_shared<DnnlNative>(ctx_, out_desc, memory::desc(out, dt::f32, tag::nchw));
+    const float* s = static_cast<const float*>(native->mem().get_data_handle());
+    float* d = static_cast<float*>(out_->mem().get_data_handle());
+    const int64_t ih = in[2], iw = in[3], oh = out[2], ow = out[3];
+    const size_t pixel = static_cast<size_t>(block) * sizeof(float);
+    for (int64_t o = 0; o < outer; ++o)
+      for (int64_t r = 0; r < oh; ++r) {
+        float* row = d + ((o * oh + r) * ow) * block;
+        if (r > 0 && rows[r] == rows[r - 1]) {
+          std::memcpy(row, row - ow * block, ow * pixel);
+          continue;
+        }
+        const float* in_row = s + ((o * ih + rows[r]) * iw) * block;
+        for (int64_t c = 0; c < ow; ++c) std::memcpy(row + c * block, in_row + cols[c] * block, pixel);
+      }
+    dst = Tensor();
+    dst.dtype = DType::f32;
+    dst.shape = Shape(out.begin(), out.end());
+    dst.native = out_;
+    return true;
+  }
+
+ private:
+  const DnnlContext& ctx_;
+  std::shared_ptr<DnnlNative> out_;
+};
+
+// Split of a float32 native tensor: each part is a sub-memory of the source (valid where the split
+// points fall on channel-block boundaries), copied by a reorder into a dense buffer of the
+// source's own layout, so the readers (convs, a Concat) take it without leaving that layout.
+class DnnlSplit : public SplitKernel {
+ public:
+  explicit DnnlSplit(const DnnlContext& ctx) : ctx_(ctx) {}
+  bool run(const Tensor& src, int axis, const std::vector<int64_t>& sizes, std::vector<Tensor>& dst) override {
+    const auto* native = dynamic_cast<const DnnlNative*>(src.native.get());
+    if (!native || !native->is_f32() || src.rank() != 4 || dst.size() != sizes.size()) return false;
+    const memory::desc& desc = native->mem().get_desc();
+    if (desc != desc_ || axis != axis_ || sizes != sizes_) {
+      planned_ = plan(desc, src.shape, axis, sizes);  // remembered either way: no retry per run
+      desc_ = desc;
+      axis_ = axis;
+      sizes_ = sizes;
+    }
+    if (!planned_) return false;
+    for (size_t p = 0; p < parts_.size(); ++p) {
+      Part& part = parts_[p];
+      if (!part.out || part.out.use_count() > 1)
+        part.out = std::make_shared<DnnlNative>(ctx_, part.dense, part.plain);
+      memory from(part.view, ctx_.eng, native->mem().get_data_handle());
+      memory to = part.out->mem();
+      part.copy.execute(ctx_.strm, from, to);
+      dst[p] = Tensor();
+      dst[p].dtype = DType::f32;
+      dst[p].shape = part.shape;
+      dst[p].native = part.out;
+    }
+    ctx_.strm.wait();
+    return true;
+  }
+
+ private:
+  struct Part {
+    Shape shape;
+    memory::desc view, dense, plain;
+    dnnl::reorder copy;
+    std::shared_ptr<DnnlNative> out;
+  };
+
+  bool plan(const memory::desc& desc, const Shape& shape, int axis, const std::vector<int64_t>& sizes) {
+    const memory::dims dims(shape.begin(), shape.end());
+    const std::optional<tag> layout = layout_tag(desc);  // to make dense parts of the same layout
+    if (!layout) return false;
+    std::vector<Part> parts;
+    int64_t offset = 0;
+    try {
+      for (int64_t size : sizes) {
+        Part part;
+        part.shape = shape;
+        part.shape[axis] = size;
+        const memory::dims part_dims(part.shape.begin(), part.shape.end());
+        memory::dims offsets(dims.size(), 0);
+        offsets[axis] = offset;
+        offset += size;
+        if (size == 0) return false;
+        part.view = desc.submemory_desc(part_dims, offsets);
+        part.dense = memory::desc(part_dims, dt::f32, *layout);
+        part.plain = memory::desc(part_dims, dt::f32, tag::nchw);
+        part.copy = dnnl::reorder(dnnl::reorder::primitive_desc(ctx_.eng, part.view, ctx_.eng, part.dense));
+        parts.push_back(std::move(part));
+      }
+    } catch (const dnnl::error&) {  // a split point inside a block: not expressible as a sub-memory
+      return false;
+    }
+    parts_ = std::move(parts);
+    return true;
+  }
+
+  const DnnlContext& ctx_;
+  bool planned_ = false;
+  memory::desc desc_;
+  int axis_ = -1;
+  std::vector<int64_t> sizes_;
+  std::vector<Part> parts_;
+};
+
 template <class F>
 auto translate_errors(const char* what, F&& make) {
   try {
@@ -765,6 +896,8 @@ class OnednnBackend : public Backend {
     }
   }
   std::unique_ptr<ConcatKernel> concat() override { return std::make_unique<DnnlConcat>(ctx_); }
+  std::unique_ptr<SplitKernel> split() override { return std::make_unique<DnnlSplit>(ctx_); }
+  std::unique_ptr<ResizeKernel> resize() override { return std::make_unique<DnnlResize>(ctx_); }
   void set_threads(int threads) override { omp_set_num_threads(threads > 0 ? threads : omp_get_num_procs()); }
 
  private:

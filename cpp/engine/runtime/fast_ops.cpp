@@ -193,8 +193,10 @@ class FastResize : public Op {
     const Tensor& x = *inputs[0];
     Shape out(4);
     for (int k = 0; k < 4; ++k) out[k] = static_cast<int64_t>(std::floor(x.shape[k] * static_cast<double>(scales[k])));
-    outputs[0] = Tensor::zeros_f32(out, node_.describe());
-    if (checked_numel(out, node_.describe()) == 0) return;
+    if (checked_numel(out, node_.describe()) == 0) {
+      outputs[0] = Tensor::zeros_f32(out, node_.describe());
+      return;
+    }
     auto source = [](int64_t o, float scale, int64_t in) {
       const int64_t i = static_cast<int64_t>(std::floor(o / static_cast<double>(scale)));
       return std::min(std::max<int64_t>(i, 0), in - 1);
@@ -202,6 +204,16 @@ class FastResize : public Op {
     const int64_t ih = x.shape[2], iw = x.shape[3], oh = out[2], ow = out[3];
     std::vector<int64_t> cols(ow);
     for (int64_t o = 0; o < ow; ++o) cols[o] = source(o, scales[3], iw);
+    if (x.native) {  // a conv output in the backend's layout: resized there, no round trip to NCHW
+      if (!tried_) {
+        kernel_ = ctx.backend.resize();
+        tried_ = true;
+      }
+      std::vector<int64_t> rows(oh);
+      for (int64_t r = 0; r < oh; ++r) rows[r] = source(r, scales[2], ih);
+      if (kernel_ && kernel_->run(x, rows, cols, outputs[0])) return;
+    }
+    outputs[0] = Tensor::zeros_f32(out, node_.describe());
     const float* src = x.f();
     float* dst = outputs[0].f();
     for (int64_t plane = 0; plane < out[0] * out[1]; ++plane) {
@@ -225,12 +237,54 @@ class FastResize : public Op {
  private:
   std::unique_ptr<Op> generic_;
   bool legacy_ = false, applies_ = false;
+  bool tried_ = false;
+  std::unique_ptr<ResizeKernel> kernel_;
 };
 
 }  // namespace
 
+// Split of a backend-native tensor (a conv output) into native parts; the generic Split (which
+// also reports every error) otherwise.
+class FastSplit : public Op {
+ public:
+  FastSplit(const Node& node, std::unique_ptr<Op> generic)
+      : Op(node), generic_(std::move(generic)), axis_(node.attr_i("axis", 0)), sizes_(node.attr_ints("split")) {}
+
+  void run(RunContext& ctx, const std::vector<const Tensor*>& inputs, std::vector<Tensor>& outputs) override {
+    if (!tried_) {
+      kernel_ = ctx.backend.split();
+      tried_ = true;
+    }
+    if (kernel_ && !inputs.empty() && inputs[0] && inputs[0]->native && !outputs.empty()) {
+      const Tensor& x = *inputs[0];
+      const int rank = x.rank();
+      const int64_t parts = static_cast<int64_t>(outputs.size());
+      if (axis_ >= -rank && axis_ < rank) {
+        const int axis = static_cast<int>(axis_ < 0 ? axis_ + rank : axis_);
+        std::vector<int64_t> sizes = sizes_;
+        if (inputs.size() > 1 && inputs[1]) sizes = inputs[1]->as_i64();
+        if (sizes.empty() && x.shape[axis] % parts == 0) sizes.assign(parts, x.shape[axis] / parts);
+        int64_t total = 0;
+        for (int64_t s : sizes) total += s;
+        if (static_cast<int64_t>(sizes.size()) == parts && total == x.shape[axis] &&
+            kernel_->run(x, axis, sizes, outputs))
+          return;
+      }
+    }
+    generic_->run(ctx, inputs, outputs);
+  }
+
+ private:
+  std::unique_ptr<Op> generic_;
+  int64_t axis_;
+  std::vector<int64_t> sizes_;
+  bool tried_ = false;
+  std::unique_ptr<SplitKernel> kernel_;
+};
+
 std::unique_ptr<Op> make_fast_op(const Node& node, const Graph& graph, std::unique_ptr<Op> generic) {
   if (node.op_type == "Transpose") return std::make_unique<FastTranspose>(node, std::move(generic));
+  if (node.op_type == "Split") return std::make_unique<FastSplit>(node, std::move(generic));
   if (node.op_type == "Resize") return std::make_unique<FastResize>(node, graph, std::move(generic));
   if (node.op_type == "Concat" && node.has("axis")) return std::make_unique<FastConcat>(node, std::move(generic));
   if (node.op_type == "Softmax" || node.op_type == "LogSoftmax")
