@@ -71,10 +71,12 @@ class Engine:
         which :meth:`calibrate` cannot run again; ``True`` keeps them for recalibration.
     calibration_batch_size : int
         Calibration samples run at a time (models with a fixed batch dim need 1).
+    progress : bool, optional
+        A progress bar for calibration (default: on a terminal or in a notebook only).
     """
 
     def __init__(self, model, mode="fp32", calibration=None, method="minmax", threads=None, backend="onednn",
-                 keep_float_weights=False, calibration_batch_size=64):
+                 keep_float_weights=False, calibration_batch_size=64, progress=None):
         native = _native()
         if mode not in MODES:
             raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
@@ -94,7 +96,7 @@ class Engine:
         if mode == "static":
             if calibration is None:
                 raise ValueError("mode='static' needs calibration data (calibration=...)")
-            self.calibrate(calibration, method, batch_size=calibration_batch_size)
+            self.calibrate(calibration, method, batch_size=calibration_batch_size, progress=progress)
         elif calibration is not None:
             raise ValueError(f"calibration data is only used with mode='static', not {mode!r}")
         self._native.set_mode(mode)
@@ -140,8 +142,12 @@ class Engine:
         return prepared
 
     # --- quantization -------------------------------------------------------------------------
-    def calibrate(self, calibration, method="minmax", batch_size=64) -> dict[str, tuple[float, float]]:
-        """Collects activation ranges by ``method`` on ``calibration`` and sets them for static INT8."""
+    def calibrate(self, calibration, method="minmax", batch_size=64, progress=None) -> dict[str, tuple[float, float]]:
+        """Collects activation ranges by ``method`` on ``calibration`` and sets them for static INT8.
+
+        ``progress``: a progress bar over the samples (None: on a terminal or notebook only)."""
+        from tqdm.auto import tqdm
+
         if self._native.float_weights_released:
             raise ValueError("this engine freed its float weights after quantizing; create it with "
                              "keep_float_weights=True to calibrate again")
@@ -154,12 +160,16 @@ class Engine:
         collectors = {name: RangeCollector(method) for name in self._native.calibration_tensors()}
         previous = self.mode
         self._native.set_mode("fp32")
+        bar = tqdm(total=count, unit="sample", desc=f"calibrating ({method})", leave=False,
+                   disable=None if progress is None else not progress)
         try:
             for start in range(0, count, batch_size):
                 _, captured = self._native.run_capture([a[start:start + batch_size] for a in arrays])
                 for name, values in captured.items():
                     collectors[name].add(values)
+                bar.update(min(batch_size, count - start))
         finally:
+            bar.close()
             if previous != "static":
                 self._native.set_mode(previous)
         self.ranges = {name: collector.range() for name, collector in collectors.items()}

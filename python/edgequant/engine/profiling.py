@@ -209,7 +209,7 @@ def profile(model, mode: str = "fp32", threads: int | None = None, runs: int = 5
     for name in (MODES if compare else (mode,)):
         rss_start = _rss_mib()
         engine = Engine(path, mode=name, calibration=calibration if name == "static" else None, method=method,
-                        threads=threads)
+                        threads=threads, progress=progress)
         outputs = engine.run(feeds)[0]
         result = time_runs(lambda e=engine: e.run(feeds), runs, warmup, progress, f"edgequant {name}")
         result["session_rss_mib"] = _rss_mib() - rss_start
