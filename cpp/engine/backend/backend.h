@@ -142,6 +142,10 @@ class Backend {
   virtual std::unique_ptr<ConcatKernel> concat() { return nullptr; }
   virtual std::unique_ptr<SplitKernel> split() { return nullptr; }
   virtual std::unique_ptr<ResizeKernel> resize() { return nullptr; }
+  // Called after each run, every tensor of it released: pooled memory the run did not use is freed.
+  virtual void end_run() {}
+  // After a mode change: drops what the backend caches for kernels that no longer exist.
+  virtual void release_cached() {}
   // Threads for the next runs on the calling thread; 0 = all cores.
   virtual void set_threads(int threads) {}
 };

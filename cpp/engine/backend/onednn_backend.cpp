@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "backend/backend.h"
+#include "backend/buffer_pool.h"
 #include "backend/int8_support.h"
 #include "common/error.h"
 
@@ -27,6 +28,7 @@ using dt = memory::data_type;
 struct DnnlContext {
   dnnl::engine eng{dnnl::engine::kind::cpu, 0};
   mutable dnnl::stream strm{eng};  // handles: waiting on a stream does not change the context
+  std::shared_ptr<BufferPool> pool = std::make_shared<BufferPool>();  // activations (DnnlNative)
 };
 
 void append_activation(dnnl::post_ops& ops, const Activation& act) {
@@ -79,6 +81,8 @@ class SourceStage {
   memory stage(const memory& user, float& scale, int32_t& zero_point) {
     if (user.get_desc() != user_) prepare(user.get_desc());
     if (!needed_) return user;
+    block_ = ctx_.pool->acquire(wanted_.get_size());  // scratch until the primitive has run
+    staged_.set_data_handle(block_.get());
     if (q_.mode != QuantConfig::Mode::f32) {
       quant::AffineParams p{q_.scale, q_.zero_point};
       if (q_.mode == QuantConfig::Mode::int8_dynamic) {
@@ -112,6 +116,9 @@ class SourceStage {
     return staged_;
   }
 
+  // The staged copy is no longer read: its block goes back to the pool.
+  void release() { block_.reset(); }
+
  private:
   void prepare(const memory::desc& user) {
     user_ = user;
@@ -123,7 +130,7 @@ class SourceStage {
       attr.set_scales_mask(DNNL_ARG_DST, 0);
       attr.set_zero_points_mask(DNNL_ARG_DST, 0);
     }
-    if (!staged_) staged_ = memory(wanted_, ctx_.eng);
+    if (!staged_) staged_ = memory(wanted_, ctx_.eng, DNNL_MEMORY_NONE);
     // NCHW float32 into NHWC u8 (a graph input into an INT8 conv): the one-pass quantizing
     // reorder is slow there; quantizing to u8 NCHW and transposing the bytes is faster.
     const memory::desc nchw_u8 = user.get_ndims() == 4 ? memory::desc(user.get_dims(), dt::u8, tag::nchw) : memory::desc();
@@ -155,37 +162,42 @@ class SourceStage {
   QuantConfig q_;
   bool needed_ = false, two_step_ = false, flat_ = false;
   memory::desc flat_src_, flat_dst_;
+  std::shared_ptr<void> block_;
   memory staged_, scale_, zero_point_, quantized_plain_;
   dnnl::reorder reorder_, transpose_;
 };
 
-// A tensor left in a primitive's layout; the engine and stream handles are kept (reference
-// counted), so the data stays readable whatever happens to the kernel that made it.
+// A tensor left in a primitive's layout, its memory a block of the backend's pool (back there
+// when the last reader releases it); the engine and stream handles are kept (reference counted),
+// so the data stays readable whatever happens to the kernel that made it. Kernels make a new one
+// per run: holding none between runs is what lets blocks move between layers.
 class DnnlNative : public NativeData {
  public:
   // `desc` f32, or u8 holding s·(q − z) for (scale, zero_point) = (s, z).
   DnnlNative(const DnnlContext& ctx, const memory::desc& desc, const memory::desc& plain, float scale = 1,
              int32_t zero_point = 0)
-      : eng_(ctx.eng), strm_(ctx.strm), mem_(desc, ctx.eng), plain_(plain), scale_(scale), zero_point_(zero_point) {
+      : eng_(ctx.eng), strm_(ctx.strm), block_(ctx.pool->acquire(desc.get_size())),
+        mem_(desc, ctx.eng, block_.get()), plain_(plain), scale_(scale), zero_point_(zero_point) {}
+  // The conversion is built on first use: most native tensors never leave the backend.
+  void to_plain(float* dst) const override {
     dnnl::primitive_attr attr;
+    memory scale, zero_point;
     if (quantized()) {
       attr.set_scales_mask(DNNL_ARG_SRC, 0);
       attr.set_zero_points_mask(DNNL_ARG_SRC, 0);
-      scale_mem_ = memory({{1}, dt::f32, tag::x}, ctx.eng);
-      zero_point_mem_ = memory({{1}, dt::s32, tag::x}, ctx.eng);
-      *static_cast<float*>(scale_mem_.get_data_handle()) = scale;
-      *static_cast<int32_t*>(zero_point_mem_.get_data_handle()) = zero_point;
+      scale = memory({{1}, dt::f32, tag::x}, eng_);
+      zero_point = memory({{1}, dt::s32, tag::x}, eng_);
+      *static_cast<float*>(scale.get_data_handle()) = scale_;
+      *static_cast<int32_t*>(zero_point.get_data_handle()) = zero_point_;
     }
-    to_plain_ = dnnl::reorder(dnnl::reorder::primitive_desc(ctx.eng, desc, ctx.eng, plain, attr));
-  }
-  void to_plain(float* dst) const override {
+    dnnl::reorder to_plain(dnnl::reorder::primitive_desc(eng_, mem_.get_desc(), eng_, plain_, attr));
     memory out(plain_, eng_, dst);
     std::unordered_map<int, memory> args{{DNNL_ARG_FROM, mem_}, {DNNL_ARG_TO, out}};
     if (quantized()) {
-      args[DNNL_ARG_ATTR_SCALES | DNNL_ARG_SRC] = scale_mem_;
-      args[DNNL_ARG_ATTR_ZERO_POINTS | DNNL_ARG_SRC] = zero_point_mem_;
+      args[DNNL_ARG_ATTR_SCALES | DNNL_ARG_SRC] = scale;
+      args[DNNL_ARG_ATTR_ZERO_POINTS | DNNL_ARG_SRC] = zero_point;
     }
-    to_plain_.execute(strm_, args);
+    to_plain.execute(strm_, args);
     strm_.wait();
   }
   const memory& mem() const { return mem_; }
@@ -197,12 +209,11 @@ class DnnlNative : public NativeData {
  private:
   dnnl::engine eng_;
   mutable dnnl::stream strm_;
+  std::shared_ptr<void> block_;
   memory mem_;
   memory::desc plain_;
   float scale_;
   int32_t zero_point_;
-  memory scale_mem_, zero_point_mem_;
-  dnnl::reorder to_plain_;
 };
 
 // A native tensor usable as float32 source of `dims` (u8 ones are read through Tensor::f()).
@@ -216,15 +227,20 @@ const DnnlNative* native_f32(const Tensor& t, const memory::dims& dims) {
 class DestinationStage {
  public:
   DestinationStage(const DnnlContext& ctx, const memory::desc& user, const memory::desc& produced)
-      : ctx_(ctx), user_(user), needed_(user != produced) {
-    if (!needed_) return;
-    staged_ = memory(produced, ctx.eng);
-    reorder_ = dnnl::reorder(dnnl::reorder::primitive_desc(ctx.eng, produced, ctx.eng, user));
+      : ctx_(ctx), user_(user), produced_(produced), needed_(user != produced) {}
+  // Built on first use: kernels run on tensors (run(Tensor...)) never need it.
+  memory target(float* dst) {
+    if (!needed_) return memory(user_, ctx_.eng, dst);
+    if (!staged_) {
+      staged_ = memory(produced_, ctx_.eng);
+      reorder_ = dnnl::reorder(dnnl::reorder::primitive_desc(ctx_.eng, produced_, ctx_.eng, user_));
+    }
+    return staged_;
   }
-  memory target(float* dst) { return needed_ ? staged_ : memory(user_, ctx_.eng, dst); }
   // Sum post-op: the residual in `dst` goes into the primitive's layout first.
   void prefill(const float* dst) {
     if (!needed_) return;
+    target(nullptr);
     if (!to_staged_) to_staged_ = dnnl::reorder(dnnl::reorder::primitive_desc(ctx_.eng, user_, ctx_.eng, staged_.get_desc()));
     memory user(user_, ctx_.eng, const_cast<float*>(dst));
     to_staged_.execute(ctx_.strm, user, staged_);
@@ -237,7 +253,7 @@ class DestinationStage {
 
  private:
   const DnnlContext& ctx_;
-  memory::desc user_;
+  memory::desc user_, produced_;
   bool needed_;
   memory staged_;
   dnnl::reorder reorder_, to_staged_;
@@ -380,12 +396,12 @@ class DnnlConv : public ConvKernel {
   }
 
  private:
-  // A float32 residual in this conv's destination layout that only its (released) value slot and
-  // its producer's output cache hold: every kernel making native tensors keeps its last output
-  // for reuse, so a use count of 2 means no other value shares the buffer.
+  // A float32 residual in this conv's destination layout that only its (released) value slot
+  // holds: kernels keep no native tensors between runs, so a use count of 1 means no other value
+  // shares the buffer.
   bool writable_in_place(const Tensor& residual) const {
     const auto* native = dynamic_cast<const DnnlNative*>(residual.native.get());
-    return native && native->is_f32() && native->mem().get_desc() == dst_desc_ && residual.native.use_count() == 2;
+    return native && native->is_f32() && native->mem().get_desc() == dst_desc_ && residual.native.use_count() == 1;
   }
 
   void execute(const memory& src, const memory& dst, float scale, int32_t zero_point, bool f32_output = false) {
@@ -412,6 +428,7 @@ class DnnlConv : public ConvKernel {
     execute(src_->stage(src, scale, zero_point), dst_->target(dst), scale, zero_point, quantize_output_);
     dst_->finish(dst);
     ctx_.strm.wait();
+    src_->release();
   }
 
   // Keeps the output in the primitive's layout (no reorder back to NCHW); takes the input in
@@ -446,13 +463,13 @@ class DnnlConv : public ConvKernel {
       y.native = residual->native;  // accumulate into the residual's own buffer: no copy
       execute(src, static_cast<const DnnlNative&>(*residual->native).mem(), scale, zero_point);
     } else {
-      if (!native_out_ || native_out_.use_count() > 1)
-        native_out_ = std::make_shared<DnnlNative>(ctx_, dst_desc_, plain_dst_desc_, out_scale_, out_zero_point_);
-      y.native = native_out_;
-      if (sum_) residual_->copy(*residual, native_out_->mem());
-      execute(src, native_out_->mem(), scale, zero_point);
+      auto out = std::make_shared<DnnlNative>(ctx_, dst_desc_, plain_dst_desc_, out_scale_, out_zero_point_);
+      y.native = out;
+      if (sum_) residual_->copy(*residual, out->mem());
+      execute(src, out->mem(), scale, zero_point);
     }
     ctx_.strm.wait();
+    src_->release();
   }
 
  private:
@@ -475,7 +492,6 @@ class DnnlConv : public ConvKernel {
   memory dst_scale_, dst_zero_point_;
   dnnl::convolution_forward f32_prim_;
   std::shared_ptr<std::vector<float>> plain_out_;
-  std::shared_ptr<DnnlNative> native_out_;
 };
 
 class DnnlDense : public DenseKernel {
@@ -515,6 +531,7 @@ class DnnlDense : public DenseKernel {
     if (int8_) int8_args_.add_to(args, scale, zero_point);
     prim_.execute(ctx_.strm, args);
     ctx_.strm.wait();
+    src_->release();
   }
 
  private:
@@ -558,15 +575,13 @@ class DnnlPool : public PoolKernel {
       native_prim_ = dnnl::pooling_forward(pd);
       native_src_ = src;
       native_dst_ = pd.dst_desc();
-      native_out_.reset();
     }
-    if (!native_out_ || native_out_.use_count() > 1)
-      native_out_ = std::make_shared<DnnlNative>(ctx_, native_dst_, dst_desc_);
+    auto out = std::make_shared<DnnlNative>(ctx_, native_dst_, dst_desc_);
     y = Tensor();
     y.dtype = DType::f32;
     y.shape = shape;
-    y.native = native_out_;
-    native_prim_.execute(ctx_.strm, {{DNNL_ARG_SRC, native->mem()}, {DNNL_ARG_DST, native_out_->mem()}});
+    y.native = out;
+    native_prim_.execute(ctx_.strm, {{DNNL_ARG_SRC, native->mem()}, {DNNL_ARG_DST, out->mem()}});
     ctx_.strm.wait();
   }
 
@@ -587,7 +602,6 @@ class DnnlPool : public PoolKernel {
   memory::desc native_src_, native_dst_;
   dnnl::pooling_forward native_prim_;
   std::shared_ptr<std::vector<float>> plain_out_;
-  std::shared_ptr<DnnlNative> native_out_;
 };
 
 class DnnlSoftmax : public SoftmaxKernel {
@@ -663,17 +677,16 @@ class DnnlConcat : public ConcatKernel {
       descs_ = descs;
       scale_ = scale;
       zero_point_ = zero_point;
-      out_.reset();
     }
-    if (!out_ || out_.use_count() > 1) out_ = std::make_shared<DnnlNative>(ctx_, dst_desc_, plain_desc_, scale, zero_point);
-    std::unordered_map<int, memory> args{{DNNL_ARG_DST, out_->mem()}};
+    auto out = std::make_shared<DnnlNative>(ctx_, dst_desc_, plain_desc_, scale, zero_point);
+    std::unordered_map<int, memory> args{{DNNL_ARG_DST, out->mem()}};
     for (size_t k = 0; k < mems.size(); ++k) args[DNNL_ARG_MULTIPLE_SRC + static_cast<int>(k)] = mems[k];
     prim_.execute(ctx_.strm, args);
     ctx_.strm.wait();
     y = Tensor();
     y.dtype = DType::f32;
     y.shape = shape;
-    y.native = out_;
+    y.native = out;
     return true;
   }
 
@@ -695,13 +708,11 @@ class DnnlConcat : public ConcatKernel {
                             int32_t zero_point, Tensor& y) {
     const memory::dims dims(shape.begin(), shape.end());
     const memory::desc desc(dims, type, tag::acdb);
-    if (!cl_out_ || cl_out_.use_count() > 1 || cl_out_->mem().get_desc() != desc || cl_out_->scale() != scale ||
-        cl_out_->zero_point() != zero_point)
-      cl_out_ = std::make_shared<DnnlNative>(ctx_, desc, memory::desc(dims, dt::f32, plain_strides(shape)), scale,
-                                             zero_point);
+    auto out = std::make_shared<DnnlNative>(ctx_, desc, memory::desc(dims, dt::f32, plain_strides(shape)), scale,
+                                            zero_point);
     const size_t es = memory::data_type_size(type);
     const int64_t pixels = dims[0] * dims[2] * dims[3], out_row = dims[1] * static_cast<int64_t>(es);
-    char* dst = static_cast<char*>(cl_out_->mem().get_data_handle());
+    char* dst = static_cast<char*>(out->mem().get_data_handle());
     int64_t offset = 0;
     for (const memory& m : mems) {
       const int64_t row = m.get_desc().get_dims()[1] * static_cast<int64_t>(es);
@@ -712,7 +723,7 @@ class DnnlConcat : public ConcatKernel {
     y = Tensor();
     y.dtype = DType::f32;
     y.shape = shape;
-    y.native = cl_out_;
+    y.native = out;
     return true;
   }
 
@@ -730,7 +741,6 @@ class DnnlConcat : public ConcatKernel {
   std::vector<memory::desc> descs_;
   memory::desc dst_desc_, plain_desc_;
   dnnl::concat prim_;
-  std::shared_ptr<DnnlNative> out_, cl_out_;
 };
 
 // oneDNN reports unsupported configurations as dnnl::error; the engine speaks InvalidArgument.
@@ -759,10 +769,9 @@ class DnnlResize : public ResizeKernel {
     const memory::desc out_desc(out, dt::f32, *layout);
     const int64_t block = *layout == tag::nChw16c ? 16 : *layout == tag::nChw8c ? 8 : in[1];
     const int64_t outer = *layout == tag::nhwc ? in[0] : in[0] * ((in[1] + block - 1) / block);
-    if (!out_ || out_.use_count() > 1 || out_->mem().get_desc() != out_desc)
-      out_ = std::make_shared<DnnlNative>(ctx_, out_desc, memory::desc(out, dt::f32, tag::nchw));
+    auto result = std::make_shared<DnnlNative>(ctx_, out_desc, memory::desc(out, dt::f32, tag::nchw));
     const float* s = static_cast<const float*>(native->mem().get_data_handle());
-    float* d = static_cast<float*>(out_->mem().get_data_handle());
+    float* d = static_cast<float*>(result->mem().get_data_handle());
     const int64_t ih = in[2], iw = in[3], oh = out[2], ow = out[3];
     const size_t pixel = static_cast<size_t>(block) * sizeof(float);
     for (int64_t o = 0; o < outer; ++o)
@@ -778,13 +787,12 @@ class DnnlResize : public ResizeKernel {
     dst = Tensor();
     dst.dtype = DType::f32;
     dst.shape = Shape(out.begin(), out.end());
-    dst.native = out_;
+    dst.native = result;
     return true;
   }
 
  private:
   const DnnlContext& ctx_;
-  std::shared_ptr<DnnlNative> out_;
 };
 
 // Split of a float32 native tensor: each part is a sub-memory of the source (valid where the split
@@ -806,15 +814,14 @@ class DnnlSplit : public SplitKernel {
     if (!planned_) return false;
     for (size_t p = 0; p < parts_.size(); ++p) {
       Part& part = parts_[p];
-      if (!part.out || part.out.use_count() > 1)
-        part.out = std::make_shared<DnnlNative>(ctx_, part.dense, part.plain);
+      auto out = std::make_shared<DnnlNative>(ctx_, part.dense, part.plain);
       memory from(part.view, ctx_.eng, native->mem().get_data_handle());
-      memory to = part.out->mem();
+      memory to = out->mem();
       part.copy.execute(ctx_.strm, from, to);
       dst[p] = Tensor();
       dst[p].dtype = DType::f32;
       dst[p].shape = part.shape;
-      dst[p].native = part.out;
+      dst[p].native = out;
     }
     ctx_.strm.wait();
     return true;
@@ -825,7 +832,6 @@ class DnnlSplit : public SplitKernel {
     Shape shape;
     memory::desc view, dense, plain;
     dnnl::reorder copy;
-    std::shared_ptr<DnnlNative> out;
   };
 
   bool plan(const memory::desc& desc, const Shape& shape, int axis, const std::vector<int64_t>& sizes) {
@@ -898,6 +904,14 @@ class OnednnBackend : public Backend {
   std::unique_ptr<ConcatKernel> concat() override { return std::make_unique<DnnlConcat>(ctx_); }
   std::unique_ptr<SplitKernel> split() override { return std::make_unique<DnnlSplit>(ctx_); }
   std::unique_ptr<ResizeKernel> resize() override { return std::make_unique<DnnlResize>(ctx_); }
+  void end_run() override { ctx_.pool->trim(); }
+  // oneDNN's process-wide primitive cache keeps the JIT code of every primitive built (the float
+  // kernels of calibration among them): emptied by setting its capacity to 0 and back.
+  void release_cached() override {
+    const int capacity = dnnl::get_primitive_cache_capacity();
+    dnnl::set_primitive_cache_capacity(0);
+    dnnl::set_primitive_cache_capacity(capacity);
+  }
   void set_threads(int threads) override { omp_set_num_threads(threads > 0 ? threads : omp_get_num_procs()); }
 
  private:

@@ -158,6 +158,8 @@ std::vector<Tensor> Engine::run(const std::vector<Tensor>& inputs, std::map<std:
     results.back().materialize();  // outputs leave plain, independent of the backend
     results.back().native.reset();
   }
+  values.clear();
+  backend_->end_run();
   return results;
 }
 
@@ -243,7 +245,8 @@ void Engine::set_mode(Mode mode) {
     step.op->set_quantization(q);
   }
   mode_ = mode;
-  release_free_memory();  // the kernels of the previous mode
+  backend_->release_cached();  // the kernels of the previous mode
+  release_free_memory();
 }
 
 void Engine::release_float_weights() {
@@ -265,6 +268,7 @@ void Engine::release_float_weights() {
       graph_.initializers.erase(kv.first);
     }
   float_weights_released_ = true;
+  backend_->release_cached();
   release_free_memory();
 }
 
