@@ -47,6 +47,25 @@ Tensor convert_tensor(const onnx::TensorProto& proto, const std::string& context
   Shape shape(proto.dims().begin(), proto.dims().end());
   const int64_t n = checked_numel(shape, context);
   const bool to_float = is_float_type(type);
+  // The data is checked before the tensor is allocated: a few bytes can declare 2^34 elements.
+  if (proto.has_raw_data()) {
+    if (proto.raw_data().size() != static_cast<size_t>(n) * element_bytes(type))
+      throw CorruptData(context + ": raw_data holds " + std::to_string(proto.raw_data().size()) + " bytes, shape " +
+                        shape_string(shape) + " needs " + std::to_string(n * element_bytes(type)));
+  } else {
+    // Typed repeated fields: float_data (float), int32_data (int32, int8, uint8, bool and the
+    // 16-bit floats as bit patterns), int64_data, double_data.
+    int64_t available = 0;
+    switch (type) {
+      case kFloat: available = proto.float_data_size(); break;
+      case kDouble: available = proto.double_data_size(); break;
+      case kInt64: available = proto.int64_data_size(); break;
+      default: available = proto.int32_data_size(); break;
+    }
+    if (available != n)
+      throw CorruptData(context + ": tensor holds " + std::to_string(available) + " values, shape " +
+                        shape_string(shape) + " needs " + std::to_string(n));
+  }
   Tensor t = to_float ? Tensor::zeros_f32(shape, context) : Tensor::zeros_i64(shape, context);
   auto put = [&](int64_t k, double v) {
     if (to_float) t.f()[k] = static_cast<float>(v);
@@ -54,9 +73,6 @@ Tensor convert_tensor(const onnx::TensorProto& proto, const std::string& context
   };
   if (proto.has_raw_data()) {
     const std::string& raw = proto.raw_data();
-    if (raw.size() != static_cast<size_t>(n) * element_bytes(type))
-      throw CorruptData(context + ": raw_data holds " + std::to_string(raw.size()) + " bytes, shape " +
-                        shape_string(shape) + " needs " + std::to_string(n * element_bytes(type)));
     for (int64_t k = 0; k < n; ++k) {
       switch (type) {
         case kFloat: t.f()[k] = read_raw<float>(raw, k); break;
@@ -71,18 +87,6 @@ Tensor convert_tensor(const onnx::TensorProto& proto, const std::string& context
     }
     return t;
   }
-  // Typed repeated fields: float_data (float), int32_data (int32, int8, uint8, bool and the
-  // 16-bit floats as bit patterns), int64_data, double_data.
-  int64_t available = 0;
-  switch (type) {
-    case kFloat: available = proto.float_data_size(); break;
-    case kDouble: available = proto.double_data_size(); break;
-    case kInt64: available = proto.int64_data_size(); break;
-    default: available = proto.int32_data_size(); break;
-  }
-  if (available != n)
-    throw CorruptData(context + ": tensor holds " + std::to_string(available) + " values, shape " +
-                      shape_string(shape) + " needs " + std::to_string(n));
   for (int64_t k = 0; k < n; ++k) {
     switch (type) {
       case kFloat: t.f()[k] = proto.float_data(static_cast<int>(k)); break;
@@ -160,10 +164,18 @@ void sort_and_check(Graph& graph) {
       sorted.push_back(std::move(node));
     }
     if (blocked.size() == pending.size()) {
+      // Blame the node whose input no node produces, not a reader downstream of it; where every
+      // missing input has a (blocked) producer, the blocked nodes form a cycle.
+      std::set<std::string> blocked_outputs;
+      for (const Node& node : blocked) blocked_outputs.insert(node.outputs.begin(), node.outputs.end());
+      for (const Node& node : blocked)
+        for (const std::string& in : node.inputs)
+          if (!in.empty() && !defined.count(in) && !blocked_outputs.count(in))
+            throw CorruptData(node.describe() + ": input '" + in + "' is never produced");
       const Node& node = blocked.front();
       for (const std::string& in : node.inputs)
         if (!in.empty() && !defined.count(in))
-          throw CorruptData(node.describe() + ": input '" + in + "' is never produced (or the graph has a cycle)");
+          throw CorruptData(node.describe() + ": input '" + in + "' comes from a cycle in the graph");
     }
     pending = std::move(blocked);
   }

@@ -1,27 +1,80 @@
 // edgequant-run: runs an ONNX model with the native engine, no Python involved. Inputs are
 // filled with a fixed pseudo-random pattern (symbolic dims become --batch / 1); prints the output
-// shapes, a checksum and the latency.
-//   edgequant-run MODEL.onnx [--mode fp32|dynamic] [--threads N] [--runs R] [--batch B] [--backend onednn|reference]
+// shapes, a checksum and the latency. Static INT8 is calibrated with min/max over --calibration
+// inputs of the same generator, other seeds than the timed input's.
+//   edgequant-run MODEL.onnx [--mode fp32|static|dynamic] [--calibration N] [--threads N] [--runs R] [--batch B]
+//                 [--backend onednn|reference]
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <map>
 #include <string>
+#include <vector>
 
 #include "common/error.h"
 #include "runtime/engine.h"
 
 using namespace edgequant::engine;
 
+namespace {
+
+constexpr uint32_t kTimedSeed = 12345;
+
+// One tensor per model input, uniform in [0, 1) from a linear congruential generator started at
+// `seed` (int64 inputs stay zero); symbolic dims become `batch` (the first) or 1.
+std::vector<Tensor> make_inputs(const Engine& engine, int64_t batch, uint32_t seed) {
+  std::vector<Tensor> inputs;
+  uint32_t state = seed;
+  for (const ValueInfo& info : engine.inputs()) {
+    Shape shape = info.shape;
+    for (size_t d = 0; d < shape.size(); ++d)
+      if (shape[d] < 0) shape[d] = d == 0 ? batch : 1;
+    Tensor t = info.dtype == DType::f32 ? Tensor::zeros_f32(shape, info.name) : Tensor::zeros_i64(shape, info.name);
+    for (int64_t i = 0; i < t.numel(); ++i) {
+      state = state * 1664525u + 1013904223u;
+      if (t.dtype == DType::f32) t.f()[i] = static_cast<float>(state >> 8) / 16777216.0f;
+    }
+    inputs.push_back(t);
+  }
+  return inputs;
+}
+
+// Min/max of every calibration tensor over `count` inputs (each range includes 0, non-finite
+// values skipped, as the Python front end's minmax), then static INT8. Returns the tensor count.
+size_t calibrate_static(Engine& engine, int64_t batch, int count) {
+  std::map<std::string, std::pair<float, float>> ranges;
+  for (int k = 0; k < count; ++k) {
+    std::map<std::string, Tensor> capture;
+    engine.run(make_inputs(engine, batch, kTimedSeed + 1 + static_cast<uint32_t>(k)), &capture);
+    for (const auto& kv : capture) {
+      auto& range = ranges.emplace(kv.first, std::make_pair(0.f, 0.f)).first->second;
+      const float* x = kv.second.f();
+      for (int64_t i = 0, n = kv.second.numel(); i < n; ++i)
+        if (std::isfinite(x[i])) {
+          range.first = std::min(range.first, x[i]);
+          range.second = std::max(range.second, x[i]);
+        }
+    }
+  }
+  for (const auto& kv : ranges) engine.set_activation_range(kv.first, kv.second.first, kv.second.second);
+  engine.set_mode(Mode::int8_static);
+  return ranges.size();
+}
+
+}  // namespace
+
 int main(int argc, char** argv) {
   if (argc < 2 || !std::strcmp(argv[1], "--help")) {
-    std::printf("usage: edgequant-run MODEL.onnx [--mode fp32|dynamic] [--threads N] [--runs R] [--batch B] "
-                "[--backend onednn|reference]\n");
+    std::printf("usage: edgequant-run MODEL.onnx [--mode fp32|static|dynamic] [--calibration N] [--threads N] "
+                "[--runs R] [--batch B] [--backend onednn|reference]\n"
+                "  --calibration N: static mode's min/max calibration inputs (default 8)\n");
     return argc < 2 ? 2 : 0;
   }
   EngineOptions options;
   std::string mode = "fp32";
-  int runs = 10;
+  int runs = 10, calibration = 8;
   int64_t batch = 1;
   for (int k = 2; k + 1 < argc; k += 2) {
     const std::string key = argv[k], value = argv[k + 1];
@@ -29,6 +82,7 @@ int main(int argc, char** argv) {
     else if (key == "--runs") runs = std::max(1, std::stoi(value));
     else if (key == "--batch") batch = std::max<int64_t>(1, std::stoll(value));
     else if (key == "--mode") mode = value;
+    else if (key == "--calibration") calibration = std::max(1, std::stoi(value));
     else if (key == "--backend") options.backend = value;
     else {
       std::fprintf(stderr, "edgequant-run: unknown option %s\n", key.c_str());
@@ -38,20 +92,11 @@ int main(int argc, char** argv) {
   try {
     Engine engine = Engine::from_file(argv[1], options);
     if (mode == "dynamic") engine.set_mode(Mode::int8_dynamic);
-    else if (mode != "fp32") throw edgequant::InvalidArgument("--mode must be fp32 or dynamic (static needs calibration: use Python)");
-    std::vector<Tensor> inputs;
-    uint32_t state = 12345;
-    for (const ValueInfo& info : engine.inputs()) {
-      Shape shape = info.shape;
-      for (size_t d = 0; d < shape.size(); ++d)
-        if (shape[d] < 0) shape[d] = d == 0 ? batch : 1;
-      Tensor t = info.dtype == DType::f32 ? Tensor::zeros_f32(shape, info.name) : Tensor::zeros_i64(shape, info.name);
-      for (int64_t i = 0; i < t.numel(); ++i) {
-        state = state * 1664525u + 1013904223u;
-        if (t.dtype == DType::f32) t.f()[i] = static_cast<float>(state >> 8) / 16777216.0f;
-      }
-      inputs.push_back(t);
-    }
+    else if (mode == "static")
+      std::printf("calibration: min/max of %zu tensors over %d inputs\n", calibrate_static(engine, batch, calibration),
+                  calibration);
+    else if (mode != "fp32") throw edgequant::InvalidArgument("--mode must be fp32, static or dynamic, got '" + mode + "'");
+    const std::vector<Tensor> inputs = make_inputs(engine, batch, kTimedSeed);
     std::vector<Tensor> outputs = engine.run(inputs);  // warm-up: builds primitives
     std::vector<double> ms;
     for (int r = 0; r < runs; ++r) {

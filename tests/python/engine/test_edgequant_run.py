@@ -1,0 +1,88 @@
+"""edgequant-run, the engine's command-line runner: every mode on a shipped model, static INT8
+calibrated as the Python front end would on the same inputs."""
+
+import os
+import pathlib
+import re
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from edgequant import Engine, zoo
+
+ROOT = pathlib.Path(__file__).resolve().parents[3]
+MODEL = zoo.model_path("digits_cnn_small")
+
+
+@pytest.fixture(scope="module")
+def binary():
+    """$EDGEQUANT_RUN, else the newest in-tree build (build/*/cpp/engine), else the installed command."""
+    if os.environ.get("EDGEQUANT_RUN"):
+        return os.environ["EDGEQUANT_RUN"]
+    built = sorted(ROOT.glob("build/*/cpp/engine/edgequant-run"), key=lambda p: p.stat().st_mtime)
+    if built:
+        return str(built[-1])
+    installed = shutil.which("edgequant-run", path=os.pathsep.join([str(pathlib.Path(sys.executable).parent),
+                                                                     os.environ.get("PATH", "")]))
+    if installed is None:
+        pytest.skip("no edgequant-run binary: build the engine or set EDGEQUANT_RUN")
+    return installed
+
+
+def _run(binary, *args):
+    result = subprocess.run([binary, str(MODEL), "--runs", "2", "--threads", "1", *args], capture_output=True,
+                            text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+def _output_sum(stdout):
+    return float(re.search(r"^output \S+ \[1, 10\] sum (\S+)$", stdout, re.MULTILINE).group(1))
+
+
+def _inputs(seed):
+    """The binary's input for one seed: x_k = (s_k >> 8) / 2^24, s_k = 1664525 s_(k-1) + 1013904223 mod 2^32."""
+    values, state = np.empty(64, np.float32), seed
+    for k in range(64):
+        state = (state * 1664525 + 1013904223) % 2**32
+        values[k] = (state >> 8) / 16777216.0
+    return values.reshape(1, 1, 8, 8)
+
+
+def test_static_mode_calibrates_on_other_inputs_than_the_timed_one(binary):
+    sums = {}
+    for count in (1, 3):
+        stdout = _run(binary, "--mode", "static", "--calibration", str(count))
+        assert "mode static" in stdout
+        # seeds 12346, 12347, ...: the timed input's 12345 is not among them
+        engine = Engine(MODEL, mode="static", calibration=np.concatenate([_inputs(12346 + k) for k in range(count)]))
+        assert f"calibration: min/max of {len(engine.ranges)} tensors over {count} inputs" in stdout
+        (expected,) = engine.run(_inputs(12345))
+        sums[count] = _output_sum(stdout)
+        assert sums[count] == pytest.approx(float(expected.sum()), abs=5e-4)  # printed to 6 digits
+    assert abs(sums[1] - sums[3]) > 1e-2  # the comparison above tells calibrations apart
+
+
+def test_every_mode_and_backend(binary):
+    (fp32,) = Engine(MODEL).run(_inputs(12345))
+    for backend in ("onednn", "reference"):
+        for mode in ("fp32", "static", "dynamic"):
+            stdout = _run(binary, "--mode", mode, "--backend", backend)
+            assert f"backend {backend}, mode {mode}, 2 runs" in stdout
+            assert ("calibration: min/max of" in stdout) == (mode == "static")
+            # INT8 stays within 2 % of the FP32 logits' sum; FP32 is the Python engine's result
+            tolerance = 1e-4 if mode == "fp32" else 0.02
+            assert _output_sum(stdout) == pytest.approx(float(fp32.sum()), rel=tolerance)
+
+
+def test_bad_mode_and_default_calibration(binary):
+    result = subprocess.run([binary, str(MODEL), "--mode", "int4"], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 1
+    assert "--mode must be fp32, static or dynamic, got 'int4'" in result.stderr
+    default = _run(binary, "--mode", "static")
+    assert re.search(r"^calibration: min/max of \d+ tensors over 8 inputs$", default, re.MULTILINE)
+    usage = subprocess.run([binary, "--help"], capture_output=True, text=True, timeout=60)
+    assert usage.returncode == 0 and "fp32|static|dynamic" in usage.stdout and "--calibration N" in usage.stdout
