@@ -45,6 +45,10 @@ struct QuantConfig {
   bool quantize_output = false;
   float output_scale = 1;
   int32_t output_zero_point = 0;
+  // Static, a Conv with a fused residual Add and a quantized output: the residual's own (scale,
+  // zero point); it is added as s·(q − z) by the sum post-op, in u8 in the destination.
+  float residual_scale = 1;
+  int32_t residual_zero_point = 0;
 };
 
 // 2-D convolution geometry (a 1-D conv is a 2-D one with height 1). Weights [oc, ic/g, kh, kw].

@@ -48,11 +48,12 @@ dnnl::primitive_attr attr_with_activation(const Activation& act) {
   return attr;
 }
 
-dnnl::primitive_attr attr_with_post_ops(const ConvPostOps& post) {
+// `sum_scale` / `sum_zero_point`: how the destination's previous (u8) contents read as real values.
+dnnl::primitive_attr attr_with_post_ops(const ConvPostOps& post, float sum_scale = 1.f, int32_t sum_zero_point = 0) {
   dnnl::post_ops ops;
   append_activation(ops, post.activation);
   if (post.sum) {
-    ops.append_sum(1.f);
+    ops.append_sum(sum_scale, sum_zero_point);
     append_activation(ops, post.after_sum);
   }
   dnnl::primitive_attr attr;
@@ -176,8 +177,13 @@ class DnnlNative : public NativeData {
   // `desc` f32, or u8 holding s·(q − z) for (scale, zero_point) = (s, z).
   DnnlNative(const DnnlContext& ctx, const memory::desc& desc, const memory::desc& plain, float scale = 1,
              int32_t zero_point = 0)
-      : eng_(ctx.eng), strm_(ctx.strm), block_(ctx.pool->acquire(desc.get_size())),
-        mem_(desc, ctx.eng, block_.get()), plain_(plain), scale_(scale), zero_point_(zero_point) {}
+      : DnnlNative(ctx, desc, plain, scale, zero_point, ctx.pool->acquire(desc.get_size())) {}
+  // Over an existing block (a conv accumulating into its residual's buffer).
+  DnnlNative(const DnnlContext& ctx, const memory::desc& desc, const memory::desc& plain, float scale,
+             int32_t zero_point, std::shared_ptr<void> block)
+      : eng_(ctx.eng), strm_(ctx.strm), block_(std::move(block)), mem_(desc, ctx.eng, block_.get()), plain_(plain),
+        scale_(scale), zero_point_(zero_point) {}
+  const std::shared_ptr<void>& block() const { return block_; }
   // The conversion is built on first use: most native tensors never leave the backend.
   void to_plain(float* dst) const override {
     dnnl::primitive_attr attr;
@@ -259,24 +265,40 @@ class DestinationStage {
   dnnl::reorder reorder_, to_staged_;
 };
 
-// Sum post-op: copies the residual (plain, or native in any layout) into the destination the
-// primitive accumulates into; a plain copy when the layouts agree.
+// Sum post-op: copies the residual (plain, or native in any layout, float32 or u8) into the
+// destination the primitive accumulates into: a plain copy when the bytes already are what the
+// destination holds, else one reorder (dequantizing a u8 source, quantizing into a u8 destination
+// with the residual's own (scale, zero point)).
 class ResidualStage {
  public:
-  ResidualStage(const DnnlContext& ctx, const memory::desc& plain) : ctx_(ctx), plain_(plain) {}
+  ResidualStage(const DnnlContext& ctx, const memory::desc& plain, float scale = 1, int32_t zero_point = 0)
+      : ctx_(ctx), plain_(plain), scale_(scale), zero_point_(zero_point) {
+    for (auto* m : {&src_scale_, &dst_scale_}) *m = memory({{1}, dt::f32, tag::x}, ctx.eng);
+    for (auto* m : {&src_zero_point_, &dst_zero_point_}) *m = memory({{1}, dt::s32, tag::x}, ctx.eng);
+    *static_cast<float*>(dst_scale_.get_data_handle()) = scale;
+    *static_cast<int32_t*>(dst_zero_point_.get_data_handle()) = zero_point;
+  }
   void copy(const Tensor& residual, const memory& dst) {
     const memory::desc& want = dst.get_desc();
+    const bool to_u8 = want.get_data_type() != dt::f32;
     const auto* native = dynamic_cast<const DnnlNative*>(residual.native.get());
-    memory from;
-    if (native && native->is_f32() && native->mem().get_desc() == want) {
+    if (native && native->mem().get_desc() == want &&
+        (!to_u8 || (native->scale() == scale_ && native->zero_point() == zero_point_))) {
       std::memcpy(dst.get_data_handle(), native->mem().get_data_handle(), want.get_size());
       return;
     }
-    if (native && native->is_f32() && native->mem().get_desc().get_dims() == plain_.get_dims()) {
+    memory from;
+    bool from_u8 = false;
+    if (native && native->mem().get_desc().get_dims() == plain_.get_dims()) {
       from = native->mem();
-    } else {  // plain data, or u8 data read back as float
+      from_u8 = native->quantized();
+      if (from_u8) {
+        *static_cast<float*>(src_scale_.get_data_handle()) = native->scale();
+        *static_cast<int32_t*>(src_zero_point_.get_data_handle()) = native->zero_point();
+      }
+    } else {
       from = memory(plain_, ctx_.eng, const_cast<float*>(residual.f()));
-      if (want == plain_) {
+      if (!to_u8 && want == plain_) {
         std::memcpy(dst.get_data_handle(), from.get_data_handle(), want.get_size());
         return;
       }
@@ -284,15 +306,35 @@ class ResidualStage {
     if (!reorder_ || from.get_desc() != from_ || want != to_) {
       from_ = from.get_desc();
       to_ = want;
-      reorder_ = dnnl::reorder(dnnl::reorder::primitive_desc(ctx_.eng, from_, ctx_.eng, to_));
+      dnnl::primitive_attr attr;
+      if (from_u8) {
+        attr.set_scales_mask(DNNL_ARG_SRC, 0);
+        attr.set_zero_points_mask(DNNL_ARG_SRC, 0);
+      }
+      if (to_u8) {
+        attr.set_scales_mask(DNNL_ARG_DST, 0);
+        attr.set_zero_points_mask(DNNL_ARG_DST, 0);
+      }
+      reorder_ = dnnl::reorder(dnnl::reorder::primitive_desc(ctx_.eng, from_, ctx_.eng, to_, attr));
     }
-    memory to = dst;
-    reorder_.execute(ctx_.strm, from, to);
+    std::unordered_map<int, memory> args{{DNNL_ARG_FROM, from}, {DNNL_ARG_TO, dst}};
+    if (from_u8) {
+      args[DNNL_ARG_ATTR_SCALES | DNNL_ARG_SRC] = src_scale_;
+      args[DNNL_ARG_ATTR_ZERO_POINTS | DNNL_ARG_SRC] = src_zero_point_;
+    }
+    if (to_u8) {
+      args[DNNL_ARG_ATTR_SCALES | DNNL_ARG_DST] = dst_scale_;
+      args[DNNL_ARG_ATTR_ZERO_POINTS | DNNL_ARG_DST] = dst_zero_point_;
+    }
+    reorder_.execute(ctx_.strm, args);
   }
 
  private:
   const DnnlContext& ctx_;
-  memory::desc plain_, from_, to_;
+  memory::desc plain_, from_, to_;  // from_ / to_: the cached reorder's (the data type tells u8)
+  float scale_;
+  int32_t zero_point_;
+  memory src_scale_, src_zero_point_, dst_scale_, dst_zero_point_;
   dnnl::reorder reorder_;
 };
 
@@ -340,10 +382,12 @@ class DnnlConv : public ConvKernel {
                                         : memory::dims{g.oc, g.ic, g.kh, g.kw};
     const tag w_plain = grouped ? tag::goihw : tag::oihw;
     const dt src_type = int8_ ? dt::u8 : dt::f32, w_type = int8_ ? dt::s8 : dt::f32;
-    dnnl::primitive_attr attr = attr_with_post_ops(post);
+    dnnl::primitive_attr attr;
+    quantize_output_ = int8_ && q.mode == QuantConfig::Mode::int8_static && q.quantize_output;
+    // A u8 destination holds the residual as u8 with its own parameters, read back by the sum.
+    if (quantize_output_ && post.sum) attr = attr_with_post_ops(post, q.residual_scale, q.residual_zero_point);
+    else attr = attr_with_post_ops(post);
     if (int8_) add_int8_attributes(attr, grouped ? 0b11 : 0b1);
-    // A u8 destination would need the residual quantized alike: sum kernels write float32.
-    quantize_output_ = int8_ && q.mode == QuantConfig::Mode::int8_static && q.quantize_output && !post.sum;
     if (quantize_output_) {
       attr.set_scales_mask(DNNL_ARG_DST, 0);
       attr.set_zero_points_mask(DNNL_ARG_DST, 0);
@@ -387,7 +431,10 @@ class DnnlConv : public ConvKernel {
     } else {
       dst_.emplace(ctx, memory::desc(dst_dims, dt::f32, tag::nchw), pd.dst_desc());
     }
-    if (sum_) residual_.emplace(ctx, memory::desc(dst_dims, dt::f32, tag::nchw));
+    if (sum_)
+      residual_.emplace(ctx, memory::desc(dst_dims, dt::f32, tag::nchw), q.residual_scale, q.residual_zero_point);
+    residual_scale_ = q.residual_scale;
+    residual_zero_point_ = q.residual_zero_point;
     src_dims_ = src_dims;
     wanted_src_ = pd.src_desc();
     dst_desc_ = pd.dst_desc();
@@ -396,12 +443,13 @@ class DnnlConv : public ConvKernel {
   }
 
  private:
-  // A float32 residual in this conv's destination layout that only its (released) value slot
-  // holds: kernels keep no native tensors between runs, so a use count of 1 means no other value
-  // shares the buffer.
+  // A residual in this conv's destination layout (u8: with the parameters the sum reads it with)
+  // that only its (released) value slot holds: kernels keep no native tensors between runs, so a
+  // use count of 1 means no other value shares the buffer.
   bool writable_in_place(const Tensor& residual) const {
     const auto* native = dynamic_cast<const DnnlNative*>(residual.native.get());
-    return native && native->is_f32() && native->mem().get_desc() == dst_desc_ && residual.native.use_count() == 1;
+    return native && native->mem().get_desc() == dst_desc_ && residual.native.use_count() == 1 &&
+           (native->is_f32() || (native->scale() == residual_scale_ && native->zero_point() == residual_zero_point_));
   }
 
   void execute(const memory& src, const memory& dst, float scale, int32_t zero_point, bool f32_output = false) {
@@ -460,8 +508,12 @@ class DnnlConv : public ConvKernel {
       if (sum_) residual_->copy(*residual, dst);
       execute(src, dst, scale, zero_point);
     } else if (sum_ && residual_is_free && writable_in_place(*residual)) {
-      y.native = residual->native;  // accumulate into the residual's own buffer: no copy
-      execute(src, static_cast<const DnnlNative&>(*residual->native).mem(), scale, zero_point);
+      // Accumulate into the residual's own buffer: no copy. The output carries its own parameters.
+      const auto& in_place = static_cast<const DnnlNative&>(*residual->native);
+      auto out = std::make_shared<DnnlNative>(ctx_, dst_desc_, plain_dst_desc_, out_scale_, out_zero_point_,
+                                              in_place.block());
+      y.native = out;
+      execute(src, out->mem(), scale, zero_point);
     } else {
       auto out = std::make_shared<DnnlNative>(ctx_, dst_desc_, plain_dst_desc_, out_scale_, out_zero_point_);
       y.native = out;
@@ -487,6 +539,8 @@ class DnnlConv : public ConvKernel {
   bool quantize_output_ = false;
   bool sum_ = false;
   std::optional<ResidualStage> residual_;
+  float residual_scale_ = 1;
+  int32_t residual_zero_point_ = 0;
   float out_scale_ = 1;
   int32_t out_zero_point_ = 0;
   memory dst_scale_, dst_zero_point_;

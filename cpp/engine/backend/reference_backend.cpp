@@ -81,12 +81,20 @@ class ReferenceConv : public ConvKernel {
             if (int8) acc = static_cast<double>(iacc) * in_scale * qweights_.scales[oc];
             float& y = dst[((n * g_.oc + oc) * g_.oh + oh) * g_.ow + ow];
             const float v = apply_activation(post_.activation, static_cast<float>(acc + bias_[oc]));
-            y = post_.sum ? apply_activation(post_.after_sum, v + y) : v;
+            y = post_.sum ? apply_activation(post_.after_sum, v + residual(y)) : v;
           }
       }
   }
 
  private:
+  // A static conv writing u8 holds its residual as u8 in its destination (the oneDNN backend's
+  // sum post-op reads it back): the same rounding of the residual here.
+  float residual(float r) const {
+    if (!post_.sum || q_.mode != QuantConfig::Mode::int8_static || !q_.quantize_output) return r;
+    const quant::Affine a(activation_format(), quant::AffineParams{q_.residual_scale, q_.residual_zero_point});
+    return static_cast<float>(a.scale * (a.encode(r) - a.zero_point));
+  }
+
   ConvGeometry g_;
   ConvPostOps post_;
   QuantConfig q_;

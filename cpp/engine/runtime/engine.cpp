@@ -201,14 +201,16 @@ void Engine::set_mode(Mode mode) {
   if (mode == Mode::int8_static)
     for (const std::string& name : calibration_tensors())
       require(ranges_.count(name), "static INT8 needs a calibration range for '" + name + "': calibrate first");
-  // Static: a Conv whose output only static INT8 Convs read hands them u8 data quantized with
-  // that tensor's (scale, zero point), so they need no quantizing reorder.
+  // Static: a Conv whose output only static INT8 Convs read (as their input, or as the residual
+  // of a fused Add) hands them u8 data quantized with that tensor's (scale, zero point), so they
+  // need no quantizing reorder.
   std::vector<int> readers(slots_.size(), 0), conv_readers(slots_.size(), 0);
   for (const Step& step : steps_)
     for (size_t i = 0; i < step.inputs.size(); ++i)
       if (step.inputs[i] >= 0) {
         ++readers[step.inputs[i]];
-        if (i == 0 && step.op->quantizable() && step.op->node().op_type == "Conv") ++conv_readers[step.inputs[i]];
+        const bool conv = step.op->quantizable() && step.op->node().op_type == "Conv";
+        if (conv && (i == 0 || (i == 3 && step.op->node().has("_sum")))) ++conv_readers[step.inputs[i]];
       }
   std::set<int> outputs(output_slots_.begin(), output_slots_.end());
   auto conv_only = [&](int slot) { return slot >= 0 && readers[slot] > 0 && readers[slot] == conv_readers[slot] && !outputs.count(slot); };
@@ -220,26 +222,38 @@ void Engine::set_mode(Mode mode) {
         ranges_.count(step.op->node().outputs[0]))
       for (int in : step.inputs)
         if (in >= 0 && readers[in] == 1 && !outputs.count(in)) via_concat[in] = step.op->node().outputs[0];
+  std::set<int> quantized_slots;  // conv outputs leaving u8 with their own tensor's parameters
   for (Step& step : steps_) {
     if (!step.op->quantizable()) continue;
+    const Node& node = step.op->node();
     QuantConfig q;
     if (mode == Mode::int8_dynamic) q.mode = QuantConfig::Mode::int8_dynamic;
     if (mode == Mode::int8_static) {
       q.mode = QuantConfig::Mode::int8_static;
-      const auto sz = activation_quantization(step.op->node().inputs[0]);
+      const auto sz = activation_quantization(node.inputs[0]);
       q.scale = sz.first;
       q.zero_point = sz.second;
       const int out = step.outputs.empty() ? -1 : step.outputs[0];
+      // A fused residual Add writes u8 only over a u8 residual (its producer's own parameters),
+      // which the sum reads back; steps run in order, so that producer is already planned.
+      const bool sum = node.op_type == "Conv" && node.has("_sum");
+      const bool residual_u8 = sum && step.inputs.size() > 3 && quantized_slots.count(step.inputs[3]);
       std::string quantized_as;
-      if (step.op->node().op_type == "Conv" && conv_only(out) && ranges_.count(step.op->node().outputs[0]))
-        quantized_as = step.op->node().outputs[0];
-      else if (step.op->node().op_type == "Conv" && via_concat.count(out))
+      if (node.op_type == "Conv" && (!sum || residual_u8) && conv_only(out) && ranges_.count(node.outputs[0]))
+        quantized_as = node.outputs[0];
+      else if (node.op_type == "Conv" && !sum && via_concat.count(out))
         quantized_as = via_concat[out];
       if (!quantized_as.empty()) {
         const auto out_q = activation_quantization(quantized_as);
         q.quantize_output = true;
         q.output_scale = out_q.first;
         q.output_zero_point = out_q.second;
+        if (quantized_as == node.outputs[0]) quantized_slots.insert(out);
+        if (sum) {
+          const auto residual_q = activation_quantization(node.inputs[3]);
+          q.residual_scale = residual_q.first;
+          q.residual_zero_point = residual_q.second;
+        }
       }
     }
     step.op->set_quantization(q);

@@ -76,26 +76,27 @@ int main(int argc, char** argv) {
   std::string mode = "fp32";
   int runs = 10, calibration = 8;
   int64_t batch = 1;
-  for (int k = 2; k + 1 < argc; k += 2) {
-    const std::string key = argv[k], value = argv[k + 1];
-    if (key == "--threads") options.threads = std::stoi(value);
-    else if (key == "--runs") runs = std::max(1, std::stoi(value));
-    else if (key == "--batch") batch = std::max<int64_t>(1, std::stoll(value));
-    else if (key == "--mode") mode = value;
-    else if (key == "--calibration") calibration = std::max(1, std::stoi(value));
-    else if (key == "--backend") options.backend = value;
-    else {
-      std::fprintf(stderr, "edgequant-run: unknown option %s\n", key.c_str());
-      return 2;
+  try {  // std::stoi's invalid_argument / out_of_range included
+    for (int k = 2; k + 1 < argc; k += 2) {
+      const std::string key = argv[k], value = argv[k + 1];
+      if (key == "--threads") options.threads = std::stoi(value);
+      else if (key == "--runs") runs = std::max(1, std::stoi(value));
+      else if (key == "--batch") batch = std::max<int64_t>(1, std::stoll(value));
+      else if (key == "--mode") mode = value;
+      else if (key == "--calibration") calibration = std::max(1, std::stoi(value));
+      else if (key == "--backend") options.backend = value;
+      else {
+        std::fprintf(stderr, "edgequant-run: unknown option %s\n", key.c_str());
+        return 2;
+      }
     }
-  }
-  try {
     Engine engine = Engine::from_file(argv[1], options);
     if (mode == "dynamic") engine.set_mode(Mode::int8_dynamic);
     else if (mode == "static")
       std::printf("calibration: min/max of %zu tensors over %d inputs\n", calibrate_static(engine, batch, calibration),
                   calibration);
     else if (mode != "fp32") throw edgequant::InvalidArgument("--mode must be fp32, static or dynamic, got '" + mode + "'");
+    if (mode != "fp32") engine.release_float_weights();  // INT8 from here on: the s8 weights suffice
     const std::vector<Tensor> inputs = make_inputs(engine, batch, kTimedSeed);
     std::vector<Tensor> outputs = engine.run(inputs);  // warm-up: builds primitives
     std::vector<double> ms;

@@ -82,8 +82,16 @@ def chained_blocks():  # a fused block's output is the next block's residual and
                  [weight("w1"), weight("w2")])
 
 
+def quantized_residual():  # the residual is a conv output other convs read too: static INT8 keeps it u8
+    return model([conv("x", "h0", "w0"), helper.make_node("Relu", ["h0"], ["h"]), conv("h", "a", "w1"),
+                  helper.make_node("Relu", ["a"], ["b"]), conv("b", "c", "w2"),
+                  helper.make_node("Add", ["c", "h"], ["d"]), helper.make_node("Relu", ["d"], ["e"]),
+                  conv("e", "y", "w3")],
+                 [weight("w0"), weight("w1"), weight("w2"), weight("w3")])
+
+
 PATTERNS = {f.__name__: f for f in (basic_block, downsample_block, silu_then_add, clip_after_add, broadcast_residual,
-                                    broadcast_conv, chained_blocks)}
+                                    broadcast_conv, chained_blocks, quantized_residual)}
 
 
 def images(n=3, seed=0):
@@ -115,7 +123,7 @@ def test_the_add_disappears_into_the_conv():
 
 
 @pytest.mark.parametrize("mode", ["dynamic", "static"])
-@pytest.mark.parametrize("name", ["basic_block", "downsample_block", "chained_blocks"])
+@pytest.mark.parametrize("name", ["basic_block", "downsample_block", "chained_blocks", "quantized_residual"])
 def test_int8_fused_add_stays_close_to_fp32(name, mode):
     m = PATTERNS[name]()
     x = images(4, seed=1)
