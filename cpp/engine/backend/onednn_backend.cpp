@@ -849,7 +849,7 @@ class DnnlResize : public ResizeKernel {
   const DnnlContext& ctx_;
 };
 
-// Split of a float32 native tensor: each part is a sub-memory of the source (valid where the split
+// Split of a native tensor (float32, or u8 with its scale and zero point): each part is a sub-memory of the source (valid where the split
 // points fall on channel-block boundaries), copied by a reorder into a dense buffer of the
 // source's own layout, so the readers (convs, a Concat) take it without leaving that layout.
 class DnnlSplit : public SplitKernel {
@@ -857,7 +857,7 @@ class DnnlSplit : public SplitKernel {
   explicit DnnlSplit(const DnnlContext& ctx) : ctx_(ctx) {}
   bool run(const Tensor& src, int axis, const std::vector<int64_t>& sizes, std::vector<Tensor>& dst) override {
     const auto* native = dynamic_cast<const DnnlNative*>(src.native.get());
-    if (!native || !native->is_f32() || src.rank() != 4 || dst.size() != sizes.size()) return false;
+    if (!native || src.rank() != 4 || dst.size() != sizes.size()) return false;
     const memory::desc& desc = native->mem().get_desc();
     if (desc != desc_ || axis != axis_ || sizes != sizes_) {
       planned_ = plan(desc, src.shape, axis, sizes);  // remembered either way: no retry per run
@@ -868,7 +868,8 @@ class DnnlSplit : public SplitKernel {
     if (!planned_) return false;
     for (size_t p = 0; p < parts_.size(); ++p) {
       Part& part = parts_[p];
-      auto out = std::make_shared<DnnlNative>(ctx_, part.dense, part.plain);
+      // u8 parts keep the source's (scale, zero point): the data is copied, not requantized.
+      auto out = std::make_shared<DnnlNative>(ctx_, part.dense, part.plain, native->scale(), native->zero_point());
       memory from(part.view, ctx_.eng, native->mem().get_data_handle());
       memory to = out->mem();
       part.copy.execute(ctx_.strm, from, to);
@@ -905,7 +906,7 @@ class DnnlSplit : public SplitKernel {
         offset += size;
         if (size == 0) return false;
         part.view = desc.submemory_desc(part_dims, offsets);
-        part.dense = memory::desc(part_dims, dt::f32, *layout);
+        part.dense = memory::desc(part_dims, desc.get_data_type(), *layout);
         part.plain = memory::desc(part_dims, dt::f32, tag::nchw);
         part.copy = dnnl::reorder(dnnl::reorder::primitive_desc(ctx_.eng, part.view, ctx_.eng, part.dense));
         parts.push_back(std::move(part));

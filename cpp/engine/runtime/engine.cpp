@@ -57,7 +57,23 @@ Engine::Engine(Graph graph, const EngineOptions& options)
     for (int s : step.inputs)
       step.input_is_free.push_back(s >= 0 && std::count(step.release.begin(), step.release.end(), s) == 1 &&
                                    std::count(step.inputs.begin(), step.inputs.end(), s) == 1);
+  // Quantization groups: a Split's input and parts, a Concat's inputs and output.
+  group_.resize(slots_.size());
+  for (size_t s = 0; s < group_.size(); ++s) group_[s] = static_cast<int>(s);
+  for (const Step& step : steps_) {
+    const std::string& type = step.op->node().op_type;
+    if ((type != "Split" && type != "Concat") || step.inputs.empty() || step.outputs.empty()) continue;
+    const std::vector<int>& many = type == "Split" ? step.outputs : step.inputs;
+    const int one = type == "Split" ? step.inputs[0] : step.outputs[0];
+    for (int s : many)
+      if (s >= 0 && one >= 0) group_[group_of(s)] = group_of(one);
+  }
   set_threads(options.threads);
+}
+
+int Engine::group_of(int slot) const {
+  while (group_[slot] != slot) slot = group_[slot];
+  return slot;
 }
 
 // Hands freed heap pages back to the system: after calibration and quantization, the float
@@ -191,7 +207,14 @@ void Engine::set_activation_range(const std::string& tensor, float min, float ma
 std::pair<float, int32_t> Engine::activation_quantization(const std::string& tensor) const {
   auto it = ranges_.find(tensor);
   require(it != ranges_.end(), "no calibration range for '" + tensor + "'");
-  const auto p = activation_params(it->second.first, it->second.second);
+  std::pair<float, float> range = it->second;
+  const int group = group_of(slots_.at(tensor));
+  for (const auto& kv : ranges_)
+    if (group_of(slots_.at(kv.first)) == group) {
+      range.first = std::min(range.first, kv.second.first);
+      range.second = std::max(range.second, kv.second.second);
+    }
+  const auto p = activation_params(range.first, range.second);
   return {static_cast<float>(p.scale), p.zero_point};
 }
 
@@ -201,31 +224,25 @@ void Engine::set_mode(Mode mode) {
   if (mode == Mode::int8_static)
     for (const std::string& name : calibration_tensors())
       require(ranges_.count(name), "static INT8 needs a calibration range for '" + name + "': calibrate first");
-  // Static: a Conv whose output only static INT8 Convs read (as their input, or as the residual
-  // of a fused Add) hands them u8 data quantized with that tensor's (scale, zero point), so they
-  // need no quantizing reorder.
-  std::vector<int> readers(slots_.size(), 0), conv_readers(slots_.size(), 0);
-  for (const Step& step : steps_)
-    for (size_t i = 0; i < step.inputs.size(); ++i)
-      if (step.inputs[i] >= 0) {
-        ++readers[step.inputs[i]];
-        const bool conv = step.op->quantizable() && step.op->node().op_type == "Conv";
-        if (conv && (i == 0 || (i == 3 && step.op->node().has("_sum")))) ++conv_readers[step.inputs[i]];
-      }
-  std::set<int> outputs(output_slots_.begin(), output_slots_.end());
-  auto conv_only = [&](int slot) { return slot >= 0 && readers[slot] > 0 && readers[slot] == conv_readers[slot] && !outputs.count(slot); };
-  // Also through a Concat read only by such convs: its inputs leave u8 with the Concat's output
-  // parameters, and the backend concatenates the u8 data.
-  std::map<int, std::string> via_concat;  // slot read by a Concat -> the Concat's output name
-  for (const Step& step : steps_)
-    if (step.op->node().op_type == "Concat" && step.outputs.size() == 1 && conv_only(step.outputs[0]) &&
-        ranges_.count(step.op->node().outputs[0]))
-      for (int in : step.inputs)
-        if (in >= 0 && readers[in] == 1 && !outputs.count(in)) via_concat[in] = step.op->node().outputs[0];
-  std::set<int> quantized_slots;  // conv outputs leaving u8 with their own tensor's parameters
+  // Static: a Conv whose output only takes u8 readers (see u8_readers_only) writes it as u8 with
+  // its group's (scale, zero point): the readers need no quantizing reorder, and Split / Concat
+  // move the u8 data unchanged. `u8` tracks, in step order, which slots will actually hold u8.
+  std::vector<std::vector<std::pair<int, int>>> readers(slots_.size());  // slot -> (step, input index)
+  for (size_t k = 0; k < steps_.size(); ++k)
+    for (size_t i = 0; i < steps_[k].inputs.size(); ++i)
+      if (steps_[k].inputs[i] >= 0) readers[steps_[k].inputs[i]].push_back({static_cast<int>(k), static_cast<int>(i)});
+  std::vector<int> memo(slots_.size(), -1);
+  std::vector<bool> u8(slots_.size(), false);
   for (Step& step : steps_) {
-    if (!step.op->quantizable()) continue;
     const Node& node = step.op->node();
+    if (mode == Mode::int8_static && (node.op_type == "Split" || node.op_type == "Concat")) {
+      bool all = !step.inputs.empty();
+      for (int s : step.inputs) all = all && s >= 0 && u8[s];
+      if (node.op_type == "Split") all = !step.inputs.empty() && step.inputs[0] >= 0 && u8[step.inputs[0]];
+      for (int s : step.outputs)
+        if (s >= 0) u8[s] = all;
+    }
+    if (!step.op->quantizable()) continue;
     QuantConfig q;
     if (mode == Mode::int8_dynamic) q.mode = QuantConfig::Mode::int8_dynamic;
     if (mode == Mode::int8_static) {
@@ -234,23 +251,17 @@ void Engine::set_mode(Mode mode) {
       q.scale = sz.first;
       q.zero_point = sz.second;
       const int out = step.outputs.empty() ? -1 : step.outputs[0];
-      // A fused residual Add writes u8 only over a u8 residual (its producer's own parameters),
-      // which the sum reads back; steps run in order, so that producer is already planned.
+      // A fused residual Add writes u8 only over a u8 residual, which the sum reads back.
       const bool sum = node.op_type == "Conv" && node.has("_sum");
-      const bool residual_u8 = sum && step.inputs.size() > 3 && quantized_slots.count(step.inputs[3]);
-      std::string quantized_as;
-      if (node.op_type == "Conv" && (!sum || residual_u8) && conv_only(out) && ranges_.count(node.outputs[0]))
-        quantized_as = node.outputs[0];
-      else if (node.op_type == "Conv" && !sum && via_concat.count(out))
-        quantized_as = via_concat[out];
-      if (!quantized_as.empty()) {
-        const auto out_q = activation_quantization(quantized_as);
+      const bool residual_u8 = sum && step.inputs.size() > 3 && step.inputs[3] >= 0 && u8[step.inputs[3]];
+      if (node.op_type == "Conv" && out >= 0 && (!sum || residual_u8) && u8_readers_only(out, readers, memo)) {
+        const auto out_q = activation_quantization(first_ranged_member(out));
         q.quantize_output = true;
         q.output_scale = out_q.first;
         q.output_zero_point = out_q.second;
-        if (quantized_as == node.outputs[0]) quantized_slots.insert(out);
+        u8[out] = true;
         if (sum) {
-          const auto residual_q = activation_quantization(node.inputs[3]);
+          const auto residual_q = activation_quantization(first_ranged_member(step.inputs[3]));
           q.residual_scale = residual_q.first;
           q.residual_zero_point = residual_q.second;
         }
@@ -284,6 +295,34 @@ void Engine::release_float_weights() {
   float_weights_released_ = true;
   backend_->release_cached();
   release_free_memory();
+}
+
+bool Engine::u8_readers_only(int slot, const std::vector<std::vector<std::pair<int, int>>>& readers,
+                             std::vector<int>& memo) const {
+  if (memo[slot] >= 0) return memo[slot] == 1;
+  bool ok = !readers[slot].empty() && !first_ranged_member(slot).empty() &&
+            std::find(output_slots_.begin(), output_slots_.end(), slot) == output_slots_.end();
+  for (const auto& [k, i] : readers[slot]) {
+    if (!ok) break;
+    const Step& step = steps_[k];
+    const Node& node = step.op->node();
+    if (node.op_type == "Conv" && step.op->quantizable()) {
+      ok = i == 0 || (i == 3 && node.has("_sum"));
+    } else if ((node.op_type == "Split" && i == 0) || node.op_type == "Concat") {
+      for (int s : step.outputs) ok = ok && s >= 0 && u8_readers_only(s, readers, memo);
+    } else {
+      ok = false;
+    }
+  }
+  memo[slot] = ok ? 1 : 0;
+  return ok;
+}
+
+std::string Engine::first_ranged_member(int slot) const {
+  const int group = group_of(slot);
+  for (const auto& kv : ranges_)
+    if (group_of(slots_.at(kv.first)) == group) return kv.first;
+  return "";
 }
 
 void Engine::set_threads(int threads) {

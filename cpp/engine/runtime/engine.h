@@ -53,7 +53,9 @@ class Engine {
   // scales stay), cutting a session's memory to about a quarter; FP32 is then refused.
   void release_float_weights();
   bool float_weights_released() const { return float_weights_released_; }
-  // The (scale, zero_point) static mode uses for a calibration tensor.
+  // The (scale, zero_point) static mode uses for a calibration tensor: from the union of the
+  // ranges of its quantization group (tensors joined through Split and Concat, which then pass
+  // u8 data through unchanged).
   std::pair<float, int32_t> activation_quantization(const std::string& tensor) const;
 
   void set_threads(int threads);
@@ -73,6 +75,13 @@ class Engine {
   };
 
   int slot_of(const std::string& name);
+  int group_of(int slot) const;
+  // Static plan: whether a slot's every reader takes u8 data (INT8 conv input or residual, or a
+  // Split / Concat whose outputs all do); memoised in `memo` (-1 unknown).
+  bool u8_readers_only(int slot, const std::vector<std::vector<std::pair<int, int>>>& readers,
+                       std::vector<int>& memo) const;
+  // A calibrated tensor of the slot's quantization group ("" if none): the group's parameters.
+  std::string first_ranged_member(int slot) const;
 
   Graph graph_;
   EngineOptions options_;
@@ -83,6 +92,7 @@ class Engine {
   std::vector<int> input_slots_, output_slots_;
   std::vector<Step> steps_;
   std::map<std::string, std::pair<float, float>> ranges_;
+  std::vector<int> group_;  // slot -> a slot of its quantization group (union-find parent)
   Mode mode_ = Mode::f32;
   bool float_weights_released_ = false;
   bool profiling_ = false;

@@ -77,3 +77,22 @@ def test_native_split_and_resize_match(case, mode):
     np.testing.assert_array_equal(engine.run(x)[0], out)  # reused buffers, same answer
     (one,) = engine.run(x[:1])
     assert max_relative_error(one, ref[:1]) < tolerance
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_static_u8_through_split_and_concat_matches_the_reference_backend(case):
+    """Static INT8: conv outputs cross Split / Concat as u8 with their quantization group's
+    parameters (a Split's input and parts, a Concat's inputs and output share one range); the
+    reference backend, which quantizes each conv input itself with the same parameters, agrees."""
+    m = CASES[case]
+    x = RNG.normal(size=(2, 4, 12, 12)).astype(np.float32)
+    calibration = RNG.normal(size=(8, 4, 12, 12)).astype(np.float32)
+    outs = [Engine(m, mode="static", calibration=calibration, threads=1, backend=b).run(x)[0]
+            for b in ("onednn", "reference")]
+    assert max_relative_error(outs[0], outs[1]) < 1e-4
+    engine = Engine(m, mode="static", calibration=calibration, keep_float_weights=True)
+    params = engine.activation_quantization()
+    if "split" in case:  # the last part and the Concat's output are one group: one (scale, zero point)
+        last = sorted(n for n in params if n.startswith("p"))[-1]
+        assert params[last] == params["d"]
+        assert engine.ranges[last] != engine.ranges["d"]  # though their own ranges differ
