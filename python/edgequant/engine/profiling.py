@@ -3,6 +3,7 @@ far INT8 moves the outputs — the measurements of SPEC §6 (static vs dynamic P
 
 from __future__ import annotations
 
+import logging
 import pathlib
 import resource
 import tempfile
@@ -134,6 +135,25 @@ class ProfileReport:
 
 def _ort_session(model_path: str, mode: str, calibration, input_name: str, threads, folder: str):
     import onnxruntime as ort
+
+    path = model_path
+    if mode != "fp32":
+        # ORT's quantizer logs a warning per tensor through the root logger: quiet while it runs.
+        root = logging.getLogger()
+        level = root.level
+        root.setLevel(logging.ERROR)
+        try:
+            path = _ort_quantized(path, mode, calibration, input_name, folder)
+        finally:
+            root.setLevel(level)
+    options = ort.SessionOptions()
+    if threads:
+        options.intra_op_num_threads = threads
+    return ort.InferenceSession(path, options, providers=["CPUExecutionProvider"])
+
+
+def _ort_quantized(path: str, mode: str, calibration, input_name: str, folder: str) -> str:
+    """ORT's quantize_static (QDQ, per-channel s8 weights, u8 activations) or quantize_dynamic."""
     from onnxruntime.quantization import (
         CalibrationDataReader,
         QuantFormat,
@@ -142,25 +162,19 @@ def _ort_session(model_path: str, mode: str, calibration, input_name: str, threa
         quantize_static,
     )
 
-    path = model_path
-    if mode != "fp32":
-        target = str(pathlib.Path(folder) / f"{mode}.onnx")
-        if mode == "static":
-            batches = iter([{input_name: calibration[i:i + 1]} for i in range(len(calibration))])
+    target = str(pathlib.Path(folder) / f"{mode}.onnx")
+    if mode == "static":
+        batches = iter([{input_name: calibration[i:i + 1]} for i in range(len(calibration))])
 
-            class Reader(CalibrationDataReader):
-                def get_next(self):
-                    return next(batches, None)
+        class Reader(CalibrationDataReader):
+            def get_next(self):
+                return next(batches, None)
 
-            quantize_static(path, target, Reader(), quant_format=QuantFormat.QDQ, per_channel=True,
-                            activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8)
-        else:
-            quantize_dynamic(path, target, weight_type=QuantType.QInt8)
-        path = target
-    options = ort.SessionOptions()
-    if threads:
-        options.intra_op_num_threads = threads
-    return ort.InferenceSession(path, options, providers=["CPUExecutionProvider"])
+        quantize_static(path, target, Reader(), quant_format=QuantFormat.QDQ, per_channel=True,
+                        activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8)
+    else:
+        quantize_dynamic(path, target, weight_type=QuantType.QInt8)
+    return target
 
 
 def profile(model, mode: str = "fp32", threads: int | None = None, runs: int = 50, warmup: int = 5, batch: int = 1,
