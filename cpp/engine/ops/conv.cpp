@@ -120,7 +120,7 @@ class Conv : public Op {
       geometry_ = g;
       broadcast_ = broadcast;
     }
-    const bool residual_is_free = ctx.input_is_free.size() > 3 && ctx.input_is_free[3];
+    const bool residual_is_free = ctx.is_free(3);
     if (!broadcast) {  // x, the residual and the output may be in the backend's layout
       kernel_->run(x, residual, residual_is_free, outputs[0], out_shape);
       return;
@@ -131,7 +131,7 @@ class Conv : public Op {
     broadcast_add_->run(ctx, add_inputs, outputs);
     Tensor& y = outputs[0];
     if (post_.after_sum.kind != Activation::Kind::none)
-      for (int64_t k = 0, n = y.numel(); k < n; ++k) y.f()[k] = apply_activation(post_.after_sum, y.f()[k]);
+      for (float *v = y.f(), *end = v + y.numel(); v != end; ++v) *v = apply_activation(post_.after_sum, *v);
   }
 
  private:

@@ -15,7 +15,8 @@ namespace edgequant::engine {
 struct RunContext {
   Backend& backend;
   // Per input of the op being run: no later op reads it, so the op may take over its buffer.
-  std::vector<bool> input_is_free;
+  const std::vector<bool>* input_is_free = nullptr;
+  bool is_free(size_t input) const { return input_is_free && input < input_is_free->size() && (*input_is_free)[input]; }
 };
 
 class Op {

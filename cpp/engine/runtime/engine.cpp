@@ -133,7 +133,7 @@ std::vector<Tensor> Engine::run(const std::vector<Tensor>& inputs, std::map<std:
   if (capture)
     for (const std::string& name : calibration_tensors()) wanted.insert(name);
   backend_->set_threads(options_.threads);  // OpenMP thread counts are per calling thread
-  RunContext ctx{*backend_, {}};
+  RunContext ctx{*backend_, nullptr};
   std::vector<const Tensor*> in;
   std::vector<Tensor> out;
   for (size_t k = 0; k < steps_.size(); ++k) {
@@ -143,7 +143,7 @@ std::vector<Tensor> Engine::run(const std::vector<Tensor>& inputs, std::map<std:
       if (step.inputs[i] >= 0 && present[step.inputs[i]])
         in[i] = is_constant_[step.inputs[i]] ? &constants_[step.inputs[i]] : &values[step.inputs[i]];
     out.assign(step.outputs.size(), Tensor());
-    ctx.input_is_free = step.input_is_free;
+    ctx.input_is_free = &step.input_is_free;
     const auto start = std::chrono::steady_clock::now();
     step.op->run(ctx, in, out);
     if (profiling_) {
@@ -201,7 +201,7 @@ void Engine::set_activation_range(const std::string& tensor, float min, float ma
           "'" + tensor + "' is not a calibration tensor of this model");
   require(std::isfinite(min) && std::isfinite(max) && min <= max, "range of '" + tensor + "' must be finite, min <= max");
   ranges_[tensor] = {min, max};
-  if (mode_ == Mode::int8_static) set_mode(Mode::int8_static);  // re-plan with the new range
+  if (mode_ == Mode::int8_static) plan(Mode::int8_static);  // re-plan with the new range (no cache flush per range)
 }
 
 std::pair<float, int32_t> Engine::activation_quantization(const std::string& tensor) const {
@@ -219,6 +219,12 @@ std::pair<float, int32_t> Engine::activation_quantization(const std::string& ten
 }
 
 void Engine::set_mode(Mode mode) {
+  plan(mode);
+  backend_->release_cached();  // the kernels of the previous mode
+  release_free_memory();
+}
+
+void Engine::plan(Mode mode) {
   require(mode != Mode::f32 || !float_weights_released_,
           "this engine released its float weights (release_float_weights): it runs INT8 only");
   if (mode == Mode::int8_static)
@@ -235,10 +241,11 @@ void Engine::set_mode(Mode mode) {
   std::vector<bool> u8(slots_.size(), false);
   for (Step& step : steps_) {
     const Node& node = step.op->node();
-    if (mode == Mode::int8_static && (node.op_type == "Split" || node.op_type == "Concat")) {
-      bool all = !step.inputs.empty();
-      for (int s : step.inputs) all = all && s >= 0 && u8[s];
-      if (node.op_type == "Split") all = !step.inputs.empty() && step.inputs[0] >= 0 && u8[step.inputs[0]];
+    if (mode == Mode::int8_static && (node.op_type == "Split" || node.op_type == "Concat") && !step.inputs.empty()) {
+      // u8 out of a Split of u8 data, or of a Concat of only u8 inputs (one group: one parameter set).
+      const size_t checked = node.op_type == "Split" ? 1 : step.inputs.size();
+      bool all = true;
+      for (size_t i = 0; i < checked; ++i) all = all && step.inputs[i] >= 0 && u8[step.inputs[i]];
       for (int s : step.outputs)
         if (s >= 0) u8[s] = all;
     }
@@ -270,8 +277,6 @@ void Engine::set_mode(Mode mode) {
     step.op->set_quantization(q);
   }
   mode_ = mode;
-  backend_->release_cached();  // the kernels of the previous mode
-  release_free_memory();
 }
 
 void Engine::release_float_weights() {

@@ -75,6 +75,8 @@ class Engine {
   };
 
   int slot_of(const std::string& name);
+  // set_mode without releasing caches: quantization configs from the mode and the ranges.
+  void plan(Mode mode);
   int group_of(int slot) const;
   // Static plan: whether a slot's every reader takes u8 data (INT8 conv input or residual, or a
   // Split / Concat whose outputs all do); memoised in `memo` (-1 unknown).
