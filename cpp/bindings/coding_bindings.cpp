@@ -38,13 +38,13 @@ void register_coding(py::module_& m) {
         }
         return py::bytes(reinterpret_cast<const char*>(coded.data()), coded.size());
       }, py::arg("symbols").noconvert(), "rANS-code a contiguous int32 array (see coding/container.h).");
-  m.def("coding_decode", [](const Array<uint8_t>& data) {
+  m.def("coding_decode", [](const Array<uint8_t>& data, int64_t max_symbols) {
         const uint8_t* bytes = input_data(data);
         const size_t size = static_cast<size_t>(data.size());
         std::unique_ptr<StreamReader> reader;
         {
           py::gil_scoped_release release;
-          reader = std::make_unique<StreamReader>(bytes, size);
+          reader = std::make_unique<StreamReader>(bytes, size, max_symbols);
         }
         Array<int32_t> symbols(static_cast<py::ssize_t>(reader->symbol_count()));
         int32_t* out = symbols.mutable_data();
@@ -53,7 +53,8 @@ void register_coding(py::module_& m) {
           reader->decode(out);
         }
         return symbols;
-      }, py::arg("data").noconvert(), "Decode a coded stream (uint8 array) to int32 symbols.");
+      }, py::arg("data").noconvert(), py::arg("max_symbols") = StreamReader::kNoLimit,
+      "Decode a coded stream (uint8 array) to int32 symbols; refuse more than max_symbols (>= 0).");
   m.def("coding_info", [](const Array<uint8_t>& data) {
         const uint8_t* bytes = input_data(data);
         const size_t size = static_cast<size_t>(data.size());

@@ -167,8 +167,12 @@ std::vector<uint8_t> encode_symbols(const int32_t* src, int64_t n) {
   return out;
 }
 
-StreamReader::StreamReader(const uint8_t* data, size_t size) {
+StreamReader::StreamReader(const uint8_t* data, size_t size, int64_t max_symbols) {
   const Header header = read_header(data, size);
+  if (max_symbols >= 0 && header.symbol_count > static_cast<uint64_t>(max_symbols)) {
+    throw CorruptData("coded stream: declares " + std::to_string(header.symbol_count) + " symbols, more than the " +
+                      std::to_string(max_symbols) + " expected");
+  }
   symbols_checksum_ = header.symbols_checksum;
   info_.header_bytes = kHeaderBytes;
   info_.symbol_count = static_cast<int64_t>(header.symbol_count);
@@ -245,8 +249,8 @@ void StreamReader::decode(int32_t* dst) const {
   if (checksum != symbols_checksum_) throw CorruptData("coded stream: decoded symbols fail their checksum");
 }
 
-std::vector<int32_t> decode_symbols(const uint8_t* data, size_t size) {
-  StreamReader reader(data, size);
+std::vector<int32_t> decode_symbols(const uint8_t* data, size_t size, int64_t max_symbols) {
+  StreamReader reader(data, size, max_symbols);
   std::vector<int32_t> symbols(static_cast<size_t>(reader.symbol_count()));
   reader.decode(symbols.data());
   return symbols;

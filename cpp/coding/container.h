@@ -61,9 +61,13 @@ struct StreamInfo {
 // A validated view of a coded stream (header, checksum of the payload, table and directory
 // are checked on construction); decode() then fills the symbols, checks them against the
 // symbol checksum and throws CorruptData on any mismatch. The data must outlive the reader.
+// A stream may legitimately decode to far more than its size (one symbol of frequency M costs
+// no bits), so a caller that knows how many symbols to expect passes max_symbols (>= 0): a
+// stream declaring more is refused before anything is allocated or decoded.
 class StreamReader {
  public:
-  StreamReader(const uint8_t* data, size_t size);
+  static constexpr int64_t kNoLimit = -1;
+  StreamReader(const uint8_t* data, size_t size, int64_t max_symbols = kNoLimit);
 
   int64_t symbol_count() const { return info_.symbol_count; }
   const StreamInfo& info() const { return info_; }
@@ -82,7 +86,7 @@ class StreamReader {
   std::vector<Block> blocks_;
 };
 
-// Convenience: the decoded symbols.
-std::vector<int32_t> decode_symbols(const uint8_t* data, size_t size);
+// Convenience: the decoded symbols (at most max_symbols of them, see StreamReader).
+std::vector<int32_t> decode_symbols(const uint8_t* data, size_t size, int64_t max_symbols = StreamReader::kNoLimit);
 
 }  // namespace edgequant::coding

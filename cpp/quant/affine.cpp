@@ -51,7 +51,7 @@ struct ParameterRow {
       for (int64_t i = 0; i < inner; ++i) {
         scale[c * inner + i] = static_cast<T>(scales[c]);
         zero_point[c * inner + i] = static_cast<T>(zero_points[c]);
-        decode_scale[c * inner + i] = static_cast<float>(scales[c]);
+        decode_scale[c * inner + i] = saturate_to_float(scales[c]);
       }
     }
   }
@@ -67,7 +67,8 @@ EDGEQUANT_INLINE int64_t row_loop(const T* __restrict src, const T* __restrict s
     non_finite += !is_finite(src[j]);
     T t = clamp_or_zero(std::nearbyint(src[j] / scale[j]) + zero[j], qmin, qmax);
     if constexpr (kDecodeToo) {
-      dst[j] = decode_scale[j] * static_cast<float>(static_cast<int32_t>(t) - static_cast<int32_t>(zero[j]));
+      dst[j] = saturate_to_float(decode_scale[j] *
+                                 static_cast<float>(static_cast<int32_t>(t) - static_cast<int32_t>(zero[j])));
     } else {
       dst[j] = static_cast<int32_t>(t);
     }

@@ -55,7 +55,9 @@ struct Affine {
     double q = static_cast<double>(std::nearbyint(x / static_cast<T>(scale))) + zero_point;
     return static_cast<int32_t>(std::max<double>(qmin, std::min<double>(qmax, q)));
   }
-  float decode(int32_t q) const { return static_cast<float>(scale) * static_cast<float>(q - zero_point); }
+  float decode(int32_t q) const {
+    return saturate_to_float(saturate_to_float(scale) * static_cast<float>(q - zero_point));
+  }
   bool valid(int32_t q) const { return q >= qmin && q <= qmax; }
 };
 

@@ -16,7 +16,9 @@
 //
 // Reconstruction.  Always float32: decode(q) and quantize-dequantize q(x) both compute
 //     x_hat = float(delta) * float(q)  (family-specific forms below), so q(x) == decode(encode(x))
-// bit for bit, whatever the input precision.
+// bit for bit, whatever the input precision. A reconstruction beyond the float32 range (the outer
+// levels of a range that ends near FLT_MAX, e.g. dead-zone with delta > 0.5 or affine's qmin)
+// saturates to ±FLT_MAX: finite input never comes back as ±Inf.
 //
 // Affine.  One convention: r = s * (q - z), q = clamp(rint(r / s) + z, qmin, qmax) (ONNX
 // QuantizeLinear, oneDNN), with s and z computed in exactly one function, quant/affine.h.
@@ -41,7 +43,8 @@ constexpr int64_t kMaxLevels = int64_t{1} << 24;
 // Step of a uniform quantizer with `levels` levels over [-xmax, xmax], after checking both.
 inline double uniform_step(double xmax, int64_t levels) {
   require(levels >= kMinLevels && levels <= kMaxLevels, "levels must be in [2, 2^24]");
-  require(xmax > 0 && std::isfinite(xmax), "xmax must be finite and > 0");
+  require(xmax > 0 && xmax <= std::numeric_limits<float>::max(),
+          "xmax must be > 0 and at most the largest float32 (3.4028235e38)");
   return 2.0 * xmax / static_cast<double>(levels);
 }
 
@@ -49,6 +52,19 @@ inline double uniform_step(double xmax, int64_t levels) {
 template <class T>
 EDGEQUANT_INLINE bool is_finite(T x) {
   return std::abs(x) <= std::numeric_limits<T>::max();
+}
+
+// A reconstruction clamped to the finite float32 range (NaN passes through).
+EDGEQUANT_INLINE float saturate_to_float(float value) {
+  constexpr float kMax = std::numeric_limits<float>::max();
+  value = value < -kMax ? -kMax : value;
+  return value > kMax ? kMax : value;
+}
+// The same for a value computed in double: no out-of-range double -> float conversion.
+EDGEQUANT_INLINE float saturate_to_float(double value) {
+  constexpr double kMax = std::numeric_limits<float>::max();
+  value = value < -kMax ? -kMax : value;
+  return static_cast<float>(value > kMax ? kMax : value);
 }
 
 // t clamped to [lo, hi], with NaN sent to 0 so the following float->int conversion is defined.

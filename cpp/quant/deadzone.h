@@ -41,7 +41,7 @@ struct Deadzone {
   float decode(int32_t q) const {
     float magnitude = static_cast<float>(step) *
                       (static_cast<float>(q < 0 ? -q : q) + static_cast<float>(delta - 0.5));
-    magnitude = q == 0 ? 0.0f : magnitude;
+    magnitude = q == 0 ? 0.0f : saturate_to_float(magnitude);
     return q < 0 ? -magnitude : magnitude;
   }
   bool valid(int32_t q) const { return q >= -max_symbol && q <= max_symbol; }

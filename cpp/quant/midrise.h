@@ -33,7 +33,7 @@ struct Midrise {
     return sign * static_cast<int32_t>(magnitude);
   }
   float decode(int32_t q) const {
-    float magnitude = static_cast<float>(step) * (static_cast<float>(q < 0 ? -q : q) - 0.5f);
+    float magnitude = saturate_to_float(static_cast<float>(step) * (static_cast<float>(q < 0 ? -q : q) - 0.5f));
     return q < 0 ? -magnitude : magnitude;
   }
   bool valid(int32_t q) const { return q != 0 && q >= -max_symbol && q <= max_symbol; }

@@ -27,7 +27,7 @@ struct Midtread {
     if (q < -max_symbol) q = -max_symbol;
     return static_cast<int32_t>(q);
   }
-  float decode(int32_t q) const { return static_cast<float>(step) * static_cast<float>(q); }
+  float decode(int32_t q) const { return saturate_to_float(static_cast<float>(step) * static_cast<float>(q)); }
   bool valid(int32_t q) const { return q >= -max_symbol && q <= max_symbol; }
 };
 

@@ -44,7 +44,7 @@ struct MuLaw {
   // weight even when the table answers.
   __attribute__((noinline)) float expand(int32_t q) const {
     double companded = step * static_cast<double>(q);
-    return static_cast<float>(xmax / mu * std::expm1(companded / xmax * log1p_mu));
+    return saturate_to_float(xmax / mu * std::expm1(companded / xmax * log1p_mu));
   }
 
   template <class T>

@@ -31,7 +31,7 @@ struct PruneQuantize {
     double q = static_cast<double>(std::nearbyint(x / static_cast<T>(step)));
     return static_cast<int32_t>(std::max<double>(-max_symbol, std::min<double>(max_symbol, q)));
   }
-  float decode(int32_t q) const { return static_cast<float>(step) * static_cast<float>(q); }
+  float decode(int32_t q) const { return saturate_to_float(static_cast<float>(step) * static_cast<float>(q)); }
   bool valid(int32_t q) const { return q >= -max_symbol && q <= max_symbol; }
 };
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import _core
-from ._validation import symbol_array
+from ._validation import integer_in, symbol_array
 
 CorruptDataError = _core.CorruptDataError
 
@@ -121,13 +121,18 @@ def _byte_array(data) -> np.ndarray:
                     f"got {type(data).__name__}")
 
 
-def decode(data) -> np.ndarray:
+def decode(data, max_symbols: int | None = None) -> np.ndarray:
     """Decode a stream made by :func:`encode`.
 
     Parameters
     ----------
     data : bytes, bytearray, memoryview or 1-D uint8 ndarray
         The whole coded stream, nothing before or after it.
+    max_symbols : int, optional
+        Refuse a stream that declares more symbols than this, before allocating or decoding
+        anything. A few kilobytes can legitimately decode to gigabytes (a stream of one repeated
+        symbol costs almost no bits), so bound any stream from an untrusted source by what you
+        expect it to hold.
 
     Returns
     -------
@@ -140,9 +145,13 @@ def decode(data) -> np.ndarray:
         If ``data`` is not a byte buffer.
     CorruptDataError
         (a ``ValueError``) If the data is truncated, corrupted, has trailing bytes, is not an
-        edgequant coded stream or has a format version this edgequant does not read.
+        edgequant coded stream, has a format version this edgequant does not read, or declares
+        more than ``max_symbols`` symbols.
+    ValueError
+        If ``max_symbols`` is negative.
     """
-    return _core.coding_decode(_byte_array(data))
+    limit = -1 if max_symbols is None else integer_in(max_symbols, 0, 2**63 - 1, "max_symbols")
+    return _core.coding_decode(_byte_array(data), limit)
 
 
 def stream_info(data) -> StreamInfo:

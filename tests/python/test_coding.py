@@ -225,3 +225,45 @@ def test_corrupt_data_error_is_one_type_across_modules():
     assert engine.CorruptDataError is core.CorruptDataError is coding.CorruptDataError
     with pytest.raises(coding.CorruptDataError):
         coding.decode(b"EQRS" + b"\0" * 60)  # raised by _core even after _engine registered its translator
+
+
+# --- decompression bombs (issue 9) ----------------------------------------------------------------
+
+def single_symbol_stream(blocks: int, block_symbols: int) -> bytes:
+    """A valid stream, written by hand, of blocks·block_symbols zeros: one table entry whose
+    frequency is the whole range, so each block is its four initial states and nothing else."""
+    import struct
+    import zlib
+
+    table = bytes([12, 0, 1, 0]) + bytes([0xFF, 0x1F])  # scale 2^12, no escape, K=1, symbol 0, freq 4096
+    state = struct.pack("<Q", 1 << 31)
+    directory = struct.pack("<II", 4 * len(state), 0) * blocks
+    payload = table + directory + state * 4 * blocks
+    n = blocks * block_symbols
+    symbols_crc = 0
+    chunk = bytes(4 << 20)
+    for start in range(0, 4 * n, len(chunk)):
+        symbols_crc = zlib.crc32(chunk[:min(len(chunk), 4 * n - start)], symbols_crc)
+    head = b"EQRS" + bytes([1, 0, 0, 0]) + struct.pack("<QIIQI", n, block_symbols, symbols_crc, len(payload),
+                                                        zlib.crc32(payload))
+    return head + struct.pack("<I", zlib.crc32(head)) + payload
+
+
+def test_max_symbols_refuses_a_bomb_before_decoding():
+    # 64 blocks of 2^22 symbols: 2.6 KB that would decode to 1 GiB
+    bomb = single_symbol_stream(64, 1 << 22)
+    assert len(bomb) < 2700 and coding.stream_info(bomb).symbol_count == 1 << 28
+    with pytest.raises(CorruptDataError, match="declares 268435456 symbols, more than the 1000000"):
+        coding.decode(bomb, max_symbols=1_000_000)
+
+
+def test_max_symbols_bounds_and_accepts_exactly():
+    data = single_symbol_stream(4, 1 << 16)  # the same construction, small enough to decode
+    np.testing.assert_array_equal(coding.decode(data), np.zeros(1 << 18, np.int32))
+    np.testing.assert_array_equal(coding.decode(data, max_symbols=1 << 18), np.zeros(1 << 18, np.int32))
+    with pytest.raises(CorruptDataError, match="more than the 262143"):
+        coding.decode(data, max_symbols=(1 << 18) - 1)
+    assert coding.decode(coding.encode(np.zeros(0, np.int32)), max_symbols=0).size == 0
+    for bad, error in ((-1, ValueError), (1.5, TypeError), (True, TypeError)):
+        with pytest.raises(error, match="max_symbols"):
+            coding.decode(data, max_symbols=bad)

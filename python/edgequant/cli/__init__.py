@@ -1,20 +1,37 @@
 """The ``edgequant`` command line. Each subcommand lives in its own module of this package and
-exposes ``register(subparsers)``; add a module name to ``COMMANDS`` to add a command."""
+exposes ``register(subparsers)``; add a module name to ``COMMANDS`` to add a command.
+
+Errors (see :mod:`.errors`): a command raises; :func:`main` prints one line on stderr and exits
+2 for a usage error (argparse's, or :class:`~.errors.UsageError`) and 1 for anything else.
+``EDGEQUANT_TRACEBACK=1`` shows the traceback instead.
+"""
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
+
+from .errors import USAGE_EXIT, UsageError, one_line, report
+
+__all__ = ["COMMANDS", "UsageError", "build_parser", "main"]
 
 #: Subcommand modules, in the order ``edgequant --help`` lists them.
 COMMANDS = ["demo", "analyze", "sweep", "compress", "decompress", "profile"]
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse with one-line usage errors (the subcommands' parsers are of this class too)."""
+
+    def error(self, message):
+        self.exit(USAGE_EXIT, f"{self.prog}: error: {one_line(message)} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
     from .. import __version__
 
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="edgequant",
         description="Quantize, compress and analyse neural networks for low-resource hardware.",
     )
@@ -32,16 +49,21 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv=None) -> int:
+    """Run ``edgequant ARGV``; returns the exit status (0 ok, 1 data error, 2 usage error)."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as stop:  # --help, --version, usage errors: argparse has printed its line
+        return stop.code if isinstance(stop.code, int) else USAGE_EXIT
     if not getattr(args, "handler", None):
         parser.print_help()
-        return 2
+        return USAGE_EXIT
     try:
         return int(args.handler(args) or 0)
-    except (ValueError, TypeError, FileNotFoundError, PermissionError) as error:
-        print(f"edgequant {args.command}: error: {error}", file=sys.stderr)
-        return 1
+    except (Exception, KeyboardInterrupt) as error:  # every error is one line, never a traceback
+        if os.environ.get("EDGEQUANT_TRACEBACK"):  # for debugging edgequant itself
+            raise
+        return report(args.command, error)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-import pathlib
+
+from .errors import UsageError, input_file, output_file, output_folder
 
 
 def register(subparsers) -> None:
@@ -25,12 +26,18 @@ def run(args) -> int:
     from ..analysis import analyze_model
     from ..report import format_table
 
-    model = args.model
-    if model is None:
+    if args.model is None:
         from ..zoo import model_path
 
         model = model_path()
-    bins = args.bins if args.bins == "fd" else int(args.bins)
+    else:
+        model = input_file(args.model, "MODEL")
+    try:
+        bins = args.bins if args.bins == "fd" else int(args.bins)
+    except ValueError:
+        raise UsageError(f"--bins must be 'fd' or a number, got {args.bins!r}") from None
+    json_path = output_file(args.json, "--json", create_folder=True) if args.json else None
+    plot_folder = output_folder(args.plot, "--plot") if args.plot else None
     analysis = analyze_model(model, per_layer=args.per_layer, families=args.families, bins=bins, mass=args.mass,
                              progress=True)
     c = analysis.composition
@@ -40,16 +47,14 @@ def run(args) -> int:
     }]))
     print()
     print(analysis)
-    if args.json:
-        path = pathlib.Path(args.json)
-        path.parent.mkdir(parents=True, exist_ok=True)
+    if json_path:
+        path = json_path
         path.write_text(json.dumps(analysis.to_dict(), indent=1, default=str), encoding="utf-8")
         print(f"\nwrote {path}")
-    if args.plot:
+    if plot_folder:
         from ..plots import plot_fits, plot_layer_grid
 
-        folder = pathlib.Path(args.plot)
-        folder.mkdir(parents=True, exist_ok=True)
+        folder = plot_folder
         plot_fits(analysis.whole, title=f"{analysis.name}: all conv/gemm weights").savefig(
             folder / "whole_model.png", dpi=110, bbox_inches="tight")
         if analysis.by_layer:

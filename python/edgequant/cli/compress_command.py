@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import inspect
-import pathlib
+
+from .errors import UsageError, input_file, output_file
 
 #: Command-line flags that map onto quantizer constructor arguments of the same name.
 QUANTIZER_FLAGS = {
@@ -35,9 +36,10 @@ def quantizer_from_args(args):
     from ..quantizers import QUANTIZERS
 
     if args.method not in QUANTIZERS:
-        raise ValueError(f"unknown method {args.method!r}; known: {sorted(QUANTIZERS)}")
+        raise UsageError(f"unknown method {args.method!r}; known: {sorted(QUANTIZERS)}")
     cls = QUANTIZERS[args.method]
-    accepted = set(inspect.signature(cls.__init__).parameters) - {"self"}
+    parameters = inspect.signature(cls.__init__).parameters
+    accepted = set(parameters) - {"self"}
     given = {name: getattr(args, name) for name in QUANTIZER_FLAGS if getattr(args, name) is not None}
     if args.asymmetric:
         given["symmetric"] = False
@@ -45,18 +47,34 @@ def quantizer_from_args(args):
         given["signed"] = False
     unused = sorted(set(given) - accepted)
     if unused:
-        raise ValueError(f"{args.method} does not take {', '.join('--' + u.replace('_', '-') for u in unused)}; "
-                         f"it takes {', '.join(sorted(accepted))}")
+        raise UsageError(f"{args.method} does not take {', '.join(_flag(u) for u in unused)}; "
+                         f"it takes {', '.join(_flag(a) for a in sorted(accepted))}")
+    missing = [name for name in sorted(accepted - set(given)) if parameters[name].default is inspect.Parameter.empty]
+    if missing:
+        raise UsageError(f"--method {args.method} needs {', '.join(_flag(m) for m in missing)}")
     if "xmax" in given and given["xmax"] != "max":
-        given["xmax"] = float(given["xmax"])
-    return cls(**given)
+        try:
+            given["xmax"] = float(given["xmax"])
+        except ValueError:
+            raise UsageError(f'--xmax must be a number or "max", got {given["xmax"]!r}') from None
+    try:
+        return cls(**given)
+    except (ValueError, TypeError) as error:
+        raise UsageError(f"--method {args.method}: {error}") from None
+
+
+def _flag(parameter: str) -> str:
+    """The command-line flag of a quantizer parameter."""
+    return {"symmetric": "--asymmetric", "signed": "--unsigned"}.get(parameter, "--" + parameter.replace("_", "-"))
 
 
 def run(args) -> int:
     from ..compress import compress_model
 
     quantizer = quantizer_from_args(args)
-    report = compress_model(args.model, quantizer, pathlib.Path(args.output), include_biases=args.include_biases)
+    model = input_file(args.model, "MODEL")
+    output = output_file(args.output, "-o/--output")
+    report = compress_model(model, quantizer, output, include_biases=args.include_biases)
     print(f"{quantizer!r}")
     print(report)
     return 0

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import pathlib
+from .errors import input_file, output_file
 
 
 def register(subparsers) -> None:
@@ -16,10 +16,9 @@ def register(subparsers) -> None:
 def run(args) -> int:
     from ..compress import decompress_model
 
-    model = decompress_model(args.eqz)
-    output = pathlib.Path(args.output)
-    if not output.parent.is_dir():
-        raise FileNotFoundError(f"cannot write {str(output)!r}: no folder {str(output.parent)!r}")
+    source = input_file(args.eqz, "EQZ")
+    output = output_file(args.output, "-o/--output")
+    model = decompress_model(source)
     output.write_bytes(model.SerializeToString())
     print(f"wrote {output} ({output.stat().st_size:,} bytes)")
     return 0

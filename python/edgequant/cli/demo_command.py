@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from .errors import output_folder
+
 
 def register(subparsers) -> None:
     parser = subparsers.add_parser(
@@ -20,5 +22,6 @@ def register(subparsers) -> None:
 def run(args) -> int:
     from ..demo import run_demo
 
-    run_demo(args.out, max_bits=args.max_bits, workers=args.workers, budget_pp=args.budget, fresh=args.fresh)
+    run_demo(output_folder(args.out, "--out"), max_bits=args.max_bits, workers=args.workers, budget_pp=args.budget,
+             fresh=args.fresh)
     return 0

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
+
+from .errors import input_file, output_file
 
 #: Keys of a ``--data`` archive.
 DATA_KEYS = ("x", "y")
@@ -79,11 +80,11 @@ def run(args: argparse.Namespace) -> int:
     from .. import zoo
     from ..sweep import default_grid, run_sweep
 
-    model = args.model if args.model is not None else zoo.model_path()
+    model = input_file(args.model, "MODEL") if args.model is not None else zoo.model_path()
     inputs, labels = load_data(args.data) if args.data else zoo.load_test_set()
-    for option, path in (("--plot", args.plot), ("--csv", args.csv)):
-        if path is not None and not Path(path).resolve().parent.is_dir():
-            raise ValueError(f"{option} {path}: folder {str(Path(path).parent)!r} does not exist")
+    for option, path in (("--db", args.db), ("--plot", args.plot), ("--csv", args.csv)):
+        if path is not None:
+            output_file(path, option)
     grid = default_grid(max_bits=args.max_bits, methods=args.methods)
     result = run_sweep(
         model,
@@ -122,8 +123,7 @@ def load_data(path: str):
     """(x, y or None) from an npz archive with keys ``x`` and optionally ``y``."""
     import numpy as np
 
-    if not Path(path).is_file():
-        raise FileNotFoundError(f"--data {path}: no such file")
+    input_file(path, "--data")
     try:
         archive = np.load(path, allow_pickle=False)
     except (OSError, ValueError) as error:

@@ -139,10 +139,13 @@ def _smallest_layout(symbols: list[np.ndarray]) -> tuple[list[bytes], list[tuple
 def decompress_model(source) -> onnx.ModelProto:
     """Read an ``.eqz`` file (path or bytes) and return the restored ONNX model.
 
+    Everything the file declares is checked before it is used: the header field by field, and
+    each symbol stream's length against the shapes of the tensors it holds before it is decoded.
+
     Raises
     ------
     edgequant.coding.CorruptDataError (a ValueError)
-        Truncated, corrupted or not an .eqz file; a newer format version.
+        Truncated, corrupted, inconsistent or not an .eqz file; a newer format version.
     """
     from ..model.tensor_slots import TensorSlots
 
@@ -155,27 +158,43 @@ def decompress_model(source) -> onnx.ModelProto:
     model = onnx.ModelProto()
     try:
         model.ParseFromString(container.graph)
-    except Exception as error:  # protobuf's DecodeError
+    except Exception as error:  # protobuf's DecodeError, RecursionError on deep nesting
         raise CorruptDataError(f"{label}: the embedded ONNX graph does not parse ({error})") from None
     slots = TensorSlots(model)
-    decoded = [coding.decode(stream) for stream in container.streams]
-    for entry in container.header["tensors"]:
-        name = entry.get("name")
-        if slots.why_not_rewritable(name) is not None:
-            raise CorruptDataError(f"{label}: tensor {name!r} is not in the embedded graph")
+    tensors = container.header.tensors
+    for entry in tensors:
+        why = slots.why_not_rewritable(entry.name)
+        if why is not None:
+            raise CorruptDataError(f"{label}: tensor {entry.name!r} is not in the embedded graph ({why})")
+        proto = slots.proto(entry.name)
+        if entry.shape != tuple(proto.dims) or proto.data_type not in _FLOAT_TYPES:
+            raise CorruptDataError(f"{label}: tensor {entry.name!r} of shape {entry.shape} does not match the "
+                                   "graph's float tensor")
+    decoded = [_decode_stream(stream, index, [t for t in tensors if t.stream == index], label)
+               for index, stream in enumerate(container.streams)]
+    for entry in tensors:
+        symbols = decoded[entry.stream][entry.offset:entry.offset + entry.size].reshape(entry.shape)
         try:
-            shape = tuple(int(d) for d in entry["shape"])
-            stream, offset = decoded[int(entry["stream"])], int(entry["offset"])
-        except (KeyError, IndexError, TypeError, ValueError):
-            raise CorruptDataError(f"{label}: malformed entry for tensor {name!r}") from None
-        size = int(np.prod(shape, dtype=np.int64))
-        if shape != tuple(slots.proto(name).dims) or offset < 0 or offset + size > stream.size:
-            raise CorruptDataError(f"{label}: tensor {name!r} of shape {shape} does not fit its symbol stream")
-        symbols = stream[offset:offset + size]
-        quantizer = from_spec(entry["spec"])
-        quantizer.load_decode_state(entry.get("state", {}))
-        slots.write(name, quantizer.decode(symbols.reshape(shape)))
+            quantizer = from_spec(entry.spec)
+            quantizer.load_decode_state(entry.state)
+            slots.write(entry.name, quantizer.decode(symbols))
+        except (ValueError, TypeError) as error:
+            raise CorruptDataError(f"{label}: tensor {entry.name!r} cannot be decoded ({error})") from None
     return model
+
+
+_FLOAT_TYPES = {onnx.TensorProto.FLOAT, onnx.TensorProto.FLOAT16, onnx.TensorProto.DOUBLE,
+                onnx.TensorProto.BFLOAT16}
+
+
+def _decode_stream(stream: bytes, index: int, tensors: list, label: str) -> np.ndarray:
+    """Decode symbol stream ``index`` after checking that it holds exactly what its tensors need."""
+    needed = max((t.offset + t.size for t in tensors), default=0)
+    declared = coding.stream_info(stream).symbol_count
+    if declared != needed:
+        raise CorruptDataError(f"{label}: symbol stream {index} declares {declared} symbols, its tensors "
+                               f"need {needed}")
+    return coding.decode(stream, max_symbols=needed)
 
 
 def _zstd_size(data: bytes) -> int | None:

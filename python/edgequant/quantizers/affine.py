@@ -120,8 +120,9 @@ class Affine(Quantizer):
 
     def __call__(self, x, out=None) -> np.ndarray:
         x = float_array(x)
-        outer, inner = self._fit(x)
-        out = output_array(out, x.shape)
+        out = output_array(out, x)
+        outer, inner = self._fit(x)  # refuses NaN/Inf before anything is written
+        out = np.empty(x.shape, dtype=np.float32) if out is None else out
         _core.affine_quantize_per_channel(self._format, self._scales, self._zero_points, x.reshape(-1), outer,
                                           inner, out.reshape(-1))
         return out

@@ -51,11 +51,18 @@ class Quantizer:
         """Quantize-dequantize ``x`` in one pass; returns float32 of the same shape.
 
         ``out``, if given, is a C-contiguous float32 array of ``x``'s shape written in place
-        (saves the allocation when quantizing many tensors of one shape); it may be ``x`` itself.
+        (saves the allocation when quantizing many tensors of one shape); it may be ``x`` itself
+        (then NaN/Inf are looked for before anything is written), but must not otherwise overlap
+        ``x``.
         """
         x = float_array(x)
         op = self._op_for_encode(x)
-        out = output_array(out, x.shape)
+        out = output_array(out, x)
+        if out is not None and np.may_share_memory(out, x):
+            from .. import _core
+
+            self._check_non_finite(_core.tensor_range(x.reshape(-1)).non_finite, x)
+        out = np.empty(x.shape, dtype=np.float32) if out is None else out
         self._check_non_finite(op.quantize(x.reshape(-1), out.reshape(-1)), x)
         return out
 
@@ -105,16 +112,25 @@ def _rebuild(cls, params: dict, state: dict) -> Quantizer:
     return quantizer
 
 
-def output_array(out, shape) -> np.ndarray:
-    """A float32 output of ``shape``: a new array, or ``out`` after checking it fits."""
+def output_array(out, x: np.ndarray) -> np.ndarray | None:
+    """``out`` after checking that it can receive the quantize-dequantized ``x`` (None stays None).
+
+    ``out`` must be a writeable C-contiguous float32 array of ``x``'s shape that is either ``x``'s
+    own memory (in place) or disjoint from it: a partial overlap would read inputs the kernel has
+    already overwritten.
+    """
     if out is None:
-        return np.empty(shape, dtype=np.float32)
+        return None
     if not isinstance(out, np.ndarray) or out.dtype != np.float32 or not out.flags.c_contiguous:
         raise TypeError("out must be a C-contiguous float32 numpy array")
-    if out.shape != tuple(shape):
-        raise ValueError(f"out has shape {out.shape}, expected {tuple(shape)}")
+    if out.shape != x.shape:
+        raise ValueError(f"out has shape {out.shape}, expected {x.shape}")
     if not out.flags.writeable:
         raise ValueError("out is read-only")
+    # Both are C-contiguous, so their memory ranges overlap exactly when the bounds do.
+    in_place = out.dtype == x.dtype and out.__array_interface__["data"][0] == x.__array_interface__["data"][0]
+    if np.may_share_memory(out, x) and not in_place:
+        raise ValueError("out partly overlaps x: pass out=x to work in place, or a separate array")
     return out
 
 

@@ -132,3 +132,62 @@ def test_pickle_and_deepcopy_keep_the_fitted_state(quantizer):
     for clone in (pickle.loads(pickle.dumps(quantizer)), copy.deepcopy(quantizer)):
         assert clone == quantizer
         np.testing.assert_array_equal(clone.decode(symbols), quantizer.decode(symbols))
+
+
+# --- issue 9: extreme values and in-place safety ------------------------------------------------
+
+FLT_MAX = float(np.finfo(np.float32).max)
+HUGE = np.float32([FLT_MAX, -FLT_MAX, 0.999 * FLT_MAX, -0.5 * FLT_MAX, 1e30, 0.0, -1e-30, 3.0])
+
+
+@pytest.mark.parametrize("make", [
+    lambda: QUANTIZERS["deadzone"](256, 0.7, xmax="max"), lambda: QUANTIZERS["deadzone"](3, 0.9, xmax="max"),
+    lambda: QUANTIZERS["midtread"](255, xmax="max"), lambda: QUANTIZERS["midrise"](7, xmax="max"),
+    lambda: QUANTIZERS["mulaw"](256, xmax="max"), lambda: QUANTIZERS["affine"](8),
+    lambda: QUANTIZERS["affine"](8, symmetric=False), lambda: QUANTIZERS["affine"](2, signed=False),
+    lambda: QUANTIZERS["affine"](4, symmetric=False, axis=0), lambda: QUANTIZERS["midtread"](2, xmax=FLT_MAX),
+], ids=["deadzone", "deadzone_3", "midtread", "midrise", "mulaw", "affine", "affine_asym", "affine_u2",
+        "affine_per_channel", "midtread_fixed"])
+def test_finite_input_near_float32_max_stays_finite(make):
+    quantizer = make()
+    for x in (HUGE, HUGE.astype(np.float64), HUGE.reshape(2, 4)):
+        fused, symbols = quantizer(x), quantizer.encode(x)
+        assert np.all(np.isfinite(fused)), (quantizer, fused)
+        np.testing.assert_array_equal(fused, quantizer.decode(symbols))
+        # the largest magnitudes come back as the largest levels: saturated, not wrapped
+        assert fused.reshape(-1)[0] > 0 > fused.reshape(-1)[1]
+
+
+def test_every_quantizer_keeps_huge_finite_input_finite(quantizer):
+    if getattr(quantizer, "mode", "paper") == "ieee":
+        pytest.skip("IEEE minifloat overflows to Inf by design")
+    assert np.all(np.isfinite(quantizer(HUGE)))
+
+
+def test_xmax_beyond_float32_is_refused():
+    with pytest.raises(ValueError, match="largest float32"):
+        QUANTIZERS["midtread"](256, xmax=1e39)(np.float32([1.0]))
+
+
+def test_out_partly_overlapping_x_is_refused(quantizer):
+    buffer = np.random.default_rng(6).laplace(0, 0.1, 40).astype(np.float32)
+    original = buffer.copy()
+    for x, out in ((buffer[:32], buffer[8:40]), (buffer[8:40], buffer[:32]), (buffer[:32], buffer[1:33])):
+        with pytest.raises(ValueError, match="overlaps"):
+            quantizer(x, out=out)
+        np.testing.assert_array_equal(buffer, original)  # nothing written
+    # the same memory through another view object is in place, not an overlap
+    expected = quantizer(buffer[:32].copy())
+    quantizer(buffer[:32], out=buffer[:32].view())
+    np.testing.assert_array_equal(buffer[:32], expected)
+
+
+def test_nan_in_place_is_refused_before_anything_is_written(quantizer):
+    if getattr(quantizer, "mode", "paper") != "paper":
+        pytest.skip("IEEE-mode minifloat represents NaN/Inf")
+    for bad in (np.nan, np.inf):
+        x = np.float32([0.1, 0.2, bad, 0.3, 0.7])
+        before = x.copy()
+        with pytest.raises(ValueError, match="NaN/Inf.*index 2"):
+            quantizer(x, out=x)
+        np.testing.assert_array_equal(x, before)
