@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 SOURCES := $(shell find cpp python -name '*.cpp' -o -name '*.h' -o -name '*.py' -o -name '*.onnx' -o -name '*.npz' -o -name 'CMakeLists.txt') pyproject.toml CMakeLists.txt
 OUT ?= out/demo
 
-.PHONY: setup demo test test-cpp test-python lint clean
+.PHONY: setup demo test test-cpp test-python lint clean test-sanitize-core
 
 setup: $(VENV)/.installed
 
@@ -28,6 +28,13 @@ test-cpp: setup
 	cmake -S . -B build/ctest -G Ninja -DEDGEQUANT_BUILD_TESTS=ON -DPython_EXECUTABLE=$(abspath $(PY)) >/dev/null
 	cmake --build build/ctest
 	ctest --test-dir build/ctest --output-on-failure -j2
+
+# The core's C++ tests (the coder's mutation fuzzer included) under ASan + UBSan, in their own build
+# folder without the engine; any sanitizer report fails. EDGEQUANT_FUZZ_MUTANTS=N for a longer fuzz.
+test-sanitize-core: setup
+	cmake -S . -B build/sanitize-core -G Ninja -DEDGEQUANT_BUILD_TESTS=ON -DEDGEQUANT_SANITIZE=ON -DEDGEQUANT_WITH_ENGINE=OFF >/dev/null
+	cmake --build build/sanitize-core
+	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 build/sanitize-core/tests/cpp/edgequant_tests
 
 lint: setup
 	$(VENV)/bin/ruff check python tests benchmarks scripts

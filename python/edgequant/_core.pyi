@@ -347,9 +347,9 @@ def channel_ranges(src: numpy.typing.NDArray[numpy.float32], outer: typing.Suppo
 @typing.overload
 def channel_ranges(src: numpy.typing.NDArray[numpy.float64], outer: typing.SupportsInt | typing.SupportsIndex, channels: typing.SupportsInt | typing.SupportsIndex, inner: typing.SupportsInt | typing.SupportsIndex) -> list[Range]:
     ...
-def coding_decode(data: numpy.typing.NDArray[numpy.uint8]) -> numpy.typing.NDArray[numpy.int32]:
+def coding_decode(data: numpy.typing.NDArray[numpy.uint8], max_symbols: typing.SupportsInt | typing.SupportsIndex = -1) -> numpy.typing.NDArray[numpy.int32]:
     """
-    Decode a coded stream (uint8 array) to int32 symbols.
+    Decode a coded stream (uint8 array) to int32 symbols; refuse more than max_symbols (>= 0).
     """
 def coding_encode(symbols: numpy.typing.NDArray[numpy.int32]) -> bytes:
     """
