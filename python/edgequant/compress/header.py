@@ -12,8 +12,10 @@ from dataclasses import dataclass
 
 from ..coding import CorruptDataError
 
-#: Largest length a header may declare for one part (ONNX's own protobuf limit is 2 GiB).
+#: Largest length a header may declare for one part.
 MAX_PART_BYTES = 1 << 40
+#: Largest graph (a protobuf message cannot exceed 2 GiB): bounds what the metadata may expand to.
+MAX_GRAPH_BYTES = (1 << 31) - 1
 #: Largest number of values one tensor may declare (a shape's product).
 MAX_TENSOR_VALUES = 1 << 40
 _MAX_RANK = 64
@@ -65,7 +67,7 @@ def parse_header(text: bytes, source: str, version: int) -> Header:
     graph = fields.part(fields.get(raw, "graph", dict), "graph")
     raw_length = None
     if version >= 2:
-        raw_length = fields.integer(raw["graph"], "raw_length", "graph.raw_length", 0, MAX_PART_BYTES)
+        raw_length = fields.integer(raw["graph"], "raw_length", "graph.raw_length", 0, MAX_GRAPH_BYTES)
     streams = [fields.part(entry, f"streams[{i}]") for i, entry in enumerate(fields.get(raw, "streams", list))]
     tensors = [fields.tensor(entry, f"tensors[{i}]", len(streams))
                for i, entry in enumerate(fields.get(raw, "tensors", list))]

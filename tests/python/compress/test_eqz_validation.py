@@ -58,6 +58,8 @@ HOSTILE = {
     "missing_stream": tensor0(lambda t: t.pop("stream")),
     "missing_tensors": lambda h: h.pop("tensors"),
     "missing_graph": lambda h: h.pop("graph"),
+    "huge_graph": lambda h: h["graph"].update(length=2 ** 40, raw_length=2 ** 40),
+    "graph_length_is_a_float": lambda h: h["graph"].update(length=1e3),
     "spec_is_a_number": tensor0(lambda t: t.update(spec=5)),
     "spec_params_a_list": tensor0(lambda t: t["spec"].update(params=[1, 2])),
     "spec_unknown_method": tensor0(lambda t: t["spec"].update(method="lloyd")),
