@@ -73,6 +73,18 @@ std::unique_ptr<Op> make_op(const Node& node, const Graph& graph) {
   return it->second(node, graph);
 }
 
+bool is_supported_op(const std::string& op_type) { return registry().count(op_type) != 0; }
+
+size_t produced_outputs(const Node& node) { return node.op_type == "Split" ? node.outputs.size() : 1; }
+
+const char* precision_name(QuantConfig::Mode mode) {
+  switch (mode) {
+    case QuantConfig::Mode::int8_static: return "int8_static";
+    case QuantConfig::Mode::int8_dynamic: return "int8_dynamic";
+    default: return "f32";
+  }
+}
+
 std::vector<std::string> supported_ops() {
   std::vector<std::string> names;
   for (const auto& kv : registry()) names.push_back(kv.first);
