@@ -85,6 +85,7 @@ int fold_batch_norms(Graph& graph) {
     Tensor new_w = Tensor::zeros_f32(w.shape), new_b = Tensor::zeros_f32({oc});
     const int64_t per_oc = w.numel() / oc;
     const bool has_bias = conv.inputs.size() == 3 && !conv.inputs[2].empty();
+    if (has_bias && graph.initializers.at(conv.inputs[2]).numel() != oc) continue;  // the Conv reports it
     for (int64_t o = 0; o < oc; ++o) {
       const float a = gamma->f()[o] / std::sqrt(var->f()[o] + eps);
       for (int64_t i = 0; i < per_oc; ++i) new_w.f()[o * per_oc + i] = w.f()[o * per_oc + i] * a;
