@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 SOURCES := $(shell find cpp python -name '*.cpp' -o -name '*.h' -o -name '*.py' -o -name '*.onnx' -o -name '*.npz' -o -name 'CMakeLists.txt') pyproject.toml CMakeLists.txt
 OUT ?= out/demo
 
-.PHONY: setup demo test test-cpp test-python lint clean
+.PHONY: setup demo test test-cpp test-python test-sanitize lint clean
 
 setup: $(VENV)/.installed
 
@@ -28,6 +28,14 @@ test-cpp: setup
 	cmake -S . -B build/ctest -G Ninja -DEDGEQUANT_BUILD_TESTS=ON -DPython_EXECUTABLE=$(abspath $(PY)) >/dev/null
 	cmake --build build/ctest
 	ctest --test-dir build/ctest --output-on-failure -j2
+
+# The engine's fuzzers and malformed-model tests under ASan + UBSan, bounded (CI: .ci/run).
+FUZZ_MUTANTS ?= 3000
+test-sanitize: setup
+	cmake -S . -B build/sanitize -G Ninja -DEDGEQUANT_BUILD_TESTS=ON -DEDGEQUANT_SANITIZE=ON -DPython_EXECUTABLE=$(abspath $(PY)) >/dev/null
+	cmake --build build/sanitize --target edgequant_engine_fuzz
+	EDGEQUANT_FUZZ_MUTANTS=$(FUZZ_MUTANTS) UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+	  ASAN_OPTIONS=detect_leaks=0 timeout 300 build/sanitize/tests/cpp/edgequant_engine_fuzz
 
 lint: setup
 	$(VENV)/bin/ruff check python tests benchmarks scripts
