@@ -93,7 +93,7 @@ def bench_leak() -> None:
     data = zoo.model_path().read_bytes()
     x = zoo.load_test_set()[0][:8]
     for mode in ("fp32", "static"):
-        def once():
+        def once(mode=mode):
             engine = Engine(data, mode=mode, calibration=x if mode == "static" else None)
             engine.run(x)
 

@@ -80,8 +80,9 @@ def test_conv_with_zero_output_channels(mode):
 
 
 def test_int64_div_of_min_by_minus_one_wraps():
-    model = _model([helper.make_node("Div", ["a", "b"], ["y"])],
-                   [_vi("a", [3], TensorProto.INT64), _vi("b", [3], TensorProto.INT64)], [_vi("y", [3], TensorProto.INT64)])
+    i64 = TensorProto.INT64
+    model = _model([helper.make_node("Div", ["a", "b"], ["y"])], [_vi("a", [3], i64), _vi("b", [3], i64)],
+                   [_vi("y", [3], i64)])
     low = np.iinfo(np.int64).min
     a = np.array([low, 7, -7], np.int64)
     (y,) = Engine(model).run([a, np.array([-1, 0, 2], np.int64)])
@@ -138,13 +139,19 @@ def test_non_finite_calibration_data_is_refused(bad):
 
 
 # --- outputs that are not tensors; choosing outputs ----------------------------------------------
+def _zipmap_output():
+    """A graph output typed as ZipMap's: a sequence of maps int64 -> float."""
+    zipped = helper.make_tensor_value_info("zipped", F, None)
+    value = helper.make_tensor_type_proto(F, [])
+    zipped.type.CopyFrom(helper.make_sequence_type_proto(helper.make_map_type_proto(TensorProto.INT64, value)))
+    return zipped
+
+
 def _classifier_with_zipmap():
     w = numpy_helper.from_array(np.eye(3, dtype=np.float32), "w")
     nodes = [helper.make_node("MatMul", ["x", "w"], ["scores"]), helper.make_node("Relu", ["scores"], ["probs"]),
              helper.make_node("ZipMap", ["probs"], ["zipped"], domain="ai.onnx.ml", classlabels_int64s=[0, 1, 2])]
-    zipped = helper.make_tensor_value_info("zipped", F, None)
-    zipped.type.CopyFrom(helper.make_sequence_type_proto(helper.make_map_type_proto(TensorProto.INT64,
-                                                                                      helper.make_tensor_type_proto(F, []))))
+    zipped = _zipmap_output()
     return _model(nodes, [_vi("x", [1, 3])], [_vi("probs", [1, 3]), zipped], [w], extra_opsets=[("ai.onnx.ml", 1)])
 
 
@@ -171,9 +178,7 @@ def test_outputs_choose_any_value():
 
 def test_only_a_zipmap_output_asks_for_outputs():
     nodes = [helper.make_node("ZipMap", ["x"], ["zipped"], domain="ai.onnx.ml", classlabels_int64s=[0])]
-    zipped = helper.make_tensor_value_info("zipped", F, None)
-    zipped.type.CopyFrom(helper.make_sequence_type_proto(helper.make_map_type_proto(TensorProto.INT64,
-                                                                                      helper.make_tensor_type_proto(F, []))))
+    zipped = _zipmap_output()
     with pytest.raises(ValueError, match="no tensor outputs.*outputs="):
         Engine(_model(nodes, [_vi("x", [1, 1])], [zipped], extra_opsets=[("ai.onnx.ml", 1)]))
 
