@@ -56,7 +56,8 @@ def test_conv_without_weights_before_batch_norm(conv_inputs):
 
 @pytest.mark.parametrize("matmul_inputs", [["x"], []])
 def test_one_input_matmul_before_relu(matmul_inputs):
-    model = _model([helper.make_node("MatMul", matmul_inputs, ["m"], name="mm"), helper.make_node("Relu", ["m"], ["y"])],
+    model = _model([helper.make_node("MatMul", matmul_inputs, ["m"], name="mm"),
+                    helper.make_node("Relu", ["m"], ["y"])],
                    [_vi("x", [2, 2])], [_vi("y", [2, 2])])
     with pytest.raises(ValueError, match="MatMul node 'mm'"):
         Engine(model)
