@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 SOURCES := $(shell find cpp python -name '*.cpp' -o -name '*.h' -o -name '*.py' -o -name '*.onnx' -o -name '*.npz' -o -name 'CMakeLists.txt') pyproject.toml CMakeLists.txt
 OUT ?= out/demo
 
-.PHONY: setup demo test test-cpp test-python lint clean test-sanitize-core
+.PHONY: setup demo test test-cpp test-python test-sanitize test-sanitize-core lint clean
 
 setup: $(VENV)/.installed
 
@@ -35,6 +35,14 @@ test-sanitize-core: setup
 	cmake -S . -B build/sanitize-core -G Ninja -DEDGEQUANT_BUILD_TESTS=ON -DEDGEQUANT_SANITIZE=ON -DEDGEQUANT_WITH_ENGINE=OFF >/dev/null
 	cmake --build build/sanitize-core
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 build/sanitize-core/tests/cpp/edgequant_tests
+
+# The engine's fuzzers and malformed-model tests under ASan + UBSan, bounded (CI: .ci/run).
+FUZZ_MUTANTS ?= 3000
+test-sanitize: setup
+	cmake -S . -B build/sanitize -G Ninja -DEDGEQUANT_BUILD_TESTS=ON -DEDGEQUANT_SANITIZE=ON -DPython_EXECUTABLE=$(abspath $(PY)) >/dev/null
+	cmake --build build/sanitize --target edgequant_engine_fuzz
+	EDGEQUANT_FUZZ_MUTANTS=$(FUZZ_MUTANTS) UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+	  ASAN_OPTIONS=detect_leaks=0 timeout 300 build/sanitize/tests/cpp/edgequant_engine_fuzz
 
 lint: setup
 	$(VENV)/bin/ruff check python tests benchmarks scripts

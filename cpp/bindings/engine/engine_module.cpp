@@ -72,6 +72,14 @@ py::list to_list(std::vector<Tensor>& tensors) {
   return out;
 }
 
+const char* mode_name(Mode mode) {
+  switch (mode) {
+    case Mode::int8_static: return "static";
+    case Mode::int8_dynamic: return "dynamic";
+    default: return "fp32";
+  }
+}
+
 Mode mode_from(const std::string& name) {
   if (name == "fp32") return Mode::f32;
   if (name == "static") return Mode::int8_static;
@@ -96,24 +104,35 @@ PYBIND11_MODULE(_engine, m) {
   bindings::register_exception_translation(corrupt);
   m.def("supported_ops", &supported_ops);
   py::class_<Engine>(m, "Engine")
-      .def(py::init([](const std::string& path, const std::string& backend, int threads) {
+      .def(py::init([](const std::string& path, const std::string& backend, int threads,
+                       const std::vector<std::string>& outputs) {
              EngineOptions o;
              o.backend = backend;
              o.threads = threads;
+             o.outputs = outputs;
              py::gil_scoped_release release;
              return std::make_unique<Engine>(Engine::from_file(path, o));
-           }), py::arg("path"), py::arg("backend"), py::arg("threads"))
-      .def_static("from_bytes", [](const py::bytes& data, const std::string& backend, int threads) {
+           }), py::arg("path"), py::arg("backend"), py::arg("threads"), py::arg("outputs") = std::vector<std::string>{})
+      .def_static("from_bytes", [](const py::bytes& data, const std::string& backend, int threads,
+                                   const std::vector<std::string>& outputs) {
              EngineOptions o;
              o.backend = backend;
              o.threads = threads;
+             o.outputs = outputs;
              std::string bytes = data;
              py::gil_scoped_release release;
              return std::make_unique<Engine>(Engine::from_bytes(bytes.data(), bytes.size(), o));
-           }, py::arg("data"), py::arg("backend"), py::arg("threads"))
+           }, py::arg("data"), py::arg("backend"), py::arg("threads"), py::arg("outputs") = std::vector<std::string>{})
       .def_property_readonly("inputs", [](const Engine& e) { return value_infos(e.inputs()); })
       .def_property_readonly("outputs", [](const Engine& e) { return value_infos(e.outputs()); })
       .def_property_readonly("backend", &Engine::backend_name)
+      .def_property_readonly("ignored_outputs", &Engine::ignored_outputs)
+      .def_property_readonly("mode", [](const Engine& e) { return mode_name(e.mode()); })
+      .def("plan", [](const Engine& e) {
+             py::list out;
+             for (const PlanStep& s : e.plan_steps()) out.append(py::make_tuple(s.name, s.op_type, s.precision));
+             return out;
+           }, "(node name, op type, precision) per executed node, precision 'f32' / 'int8_static' / 'int8_dynamic'.")
       .def("run", [](Engine& e, const std::vector<py::array>& arrays) {
              std::vector<py::array> keep;
              std::vector<Tensor> inputs = to_tensors(arrays, e, keep), outputs;
@@ -141,14 +160,20 @@ PYBIND11_MODULE(_engine, m) {
            }, py::arg("inputs"), "Outputs and the calibration tensors of this run.")
       .def("quantizable_layers", &Engine::quantizable_layers)
       .def("calibration_tensors", &Engine::calibration_tensors)
-      .def("set_activation_range", &Engine::set_activation_range, py::arg("tensor"), py::arg("min"), py::arg("max"))
+      .def("set_activation_range", &Engine::set_activation_range, py::arg("tensor"), py::arg("min"), py::arg("max"),
+           py::call_guard<py::gil_scoped_release>())
       .def("activation_quantization", &Engine::activation_quantization, py::arg("tensor"))
-      .def("set_mode", [](Engine& e, const std::string& mode) { e.set_mode(mode_from(mode)); }, py::arg("mode"))
-      .def("set_threads", &Engine::set_threads, py::arg("threads"))
+      .def("set_mode", [](Engine& e, const std::string& mode) {
+             const Mode m = mode_from(mode);
+             py::gil_scoped_release release;  // waits for runs on other threads
+             e.set_mode(m);
+           }, py::arg("mode"))
+      .def("set_threads", &Engine::set_threads, py::arg("threads"), py::call_guard<py::gil_scoped_release>())
       .def("release_float_weights", &Engine::release_float_weights,
-           "INT8 modes only: free the float weights of the quantizable layers; FP32 is refused afterwards.")
+           "INT8 modes only: free the float weights of the quantizable layers; FP32 is refused afterwards.",
+           py::call_guard<py::gil_scoped_release>())
       .def_property_readonly("float_weights_released", &Engine::float_weights_released)
-      .def("set_profiling", &Engine::set_profiling, py::arg("on"))
+      .def("set_profiling", &Engine::set_profiling, py::arg("on"), py::call_guard<py::gil_scoped_release>())
       .def("reset_layer_times", &Engine::reset_layer_times)
       .def("layer_times", [](const Engine& e) {
         py::list out;

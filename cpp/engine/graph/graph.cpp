@@ -30,12 +30,4 @@ std::vector<int64_t> Node::attr_ints(const std::string& key, std::vector<int64_t
   return a ? a->ints : fallback;
 }
 
-int Graph::consumers(const std::string& value) const {
-  int n = 0;
-  for (const Node& node : nodes)
-    for (const std::string& in : node.inputs) n += in == value;
-  for (const ValueInfo& out : outputs) n += out.name == value;
-  return n;
-}
-
 }  // namespace edgequant::engine

@@ -22,6 +22,7 @@ struct Attribute {
 struct Node {
   std::string name;     // never empty: the loader names unnamed nodes "<op_type>_<index>"
   std::string op_type;
+  std::string domain;   // "" for the default ONNX domain
   std::vector<std::string> inputs;   // "" marks an omitted optional input
   std::vector<std::string> outputs;
   std::map<std::string, Attribute> attributes;
@@ -45,13 +46,13 @@ struct ValueInfo {
 struct Graph {
   std::vector<ValueInfo> inputs;   // graph inputs that are not initializers
   std::vector<ValueInfo> outputs;
+  // Graph outputs the engine cannot return (maps, sequences, strings): name, why. Not computed.
+  std::vector<std::pair<std::string, std::string>> ignored_outputs;
   std::map<std::string, Tensor> initializers;
   std::vector<Node> nodes;
   int64_t opset = 0;
 
   bool is_constant(const std::string& value) const { return initializers.count(value) != 0; }
-  // Number of nodes reading `value` (+1 if it is a graph output).
-  int consumers(const std::string& value) const;
 };
 
 }  // namespace edgequant::engine

@@ -2,23 +2,54 @@
 
 #include <cmath>
 #include <limits>
+#include <unordered_map>
 
 namespace edgequant::engine {
 
 namespace {
 
-// Index of the node producing `value`, or -1.
-int producer(const Graph& graph, const std::string& value) {
-  for (size_t k = 0; k < graph.nodes.size(); ++k)
-    for (const std::string& out : graph.nodes[k].outputs)
-      if (out == value) return static_cast<int>(k);
-  return -1;
-}
+// Who produces each value and how many read it (graph outputs count as readers), built once per
+// pass and kept current by the pass as it rewrites: each lookup is O(1), so a pass is linear in
+// the graph's size rather than quadratic.
+class GraphIndex {
+ public:
+  explicit GraphIndex(const Graph& graph) {
+    for (size_t k = 0; k < graph.nodes.size(); ++k) {
+      for (const std::string& out : graph.nodes[k].outputs)
+        if (!out.empty()) producer_[out] = static_cast<int>(k);
+      for (const std::string& in : graph.nodes[k].inputs)
+        if (!in.empty()) ++readers_[in];
+    }
+    for (const ValueInfo& out : graph.outputs) ++readers_[out.name];
+  }
+  // Index of the node producing `value`, or -1.
+  int producer(const std::string& value) const {
+    auto it = producer_.find(value);
+    return it == producer_.end() ? -1 : it->second;
+  }
+  int readers(const std::string& value) const {
+    auto it = readers_.find(value);
+    return it == readers_.end() ? 0 : it->second;
+  }
+  // Node `k` now writes `value` (it took over the output of a node it absorbed).
+  void set_producer(const std::string& value, int k) { producer_[value] = k; }
+  void forget(const std::string& value) { producer_.erase(value); }
+  void add_reader(const std::string& value) { ++readers_[value]; }
+  void remove_reader(const std::string& value) { --readers_[value]; }
 
-bool single_reader(const Graph& graph, const std::string& value) { return graph.consumers(value) == 1; }
+ private:
+  std::unordered_map<std::string, int> producer_, readers_;
+};
 
 bool constant_f32(const Graph& graph, const std::string& name) {
   return !name.empty() && graph.is_constant(name) && graph.initializers.at(name).dtype == DType::f32;
+}
+
+// Input `i` of `node`, "" when the node has fewer inputs (passes must not assume an op's arity:
+// the op itself reports a malformed node when it is built).
+const std::string& input_of(const Node& node, size_t i) {
+  static const std::string none;
+  return i < node.inputs.size() ? node.inputs[i] : none;
 }
 
 void erase_nodes(Graph& graph, std::vector<bool>& dead) {
@@ -31,19 +62,22 @@ void erase_nodes(Graph& graph, std::vector<bool>& dead) {
 }  // namespace
 
 int fold_batch_norms(Graph& graph) {
+  GraphIndex index(graph);
   std::vector<bool> dead(graph.nodes.size(), false);
   int folded = 0;
   for (size_t k = 0; k < graph.nodes.size(); ++k) {
     Node& bn = graph.nodes[k];
     if (bn.op_type != "BatchNormalization" || bn.inputs.size() != 5 || bn.outputs.size() != 1) continue;
-    const int c = producer(graph, bn.inputs[0]);
-    if (c < 0 || graph.nodes[c].op_type != "Conv" || !single_reader(graph, bn.inputs[0])) continue;
+    const int c = index.producer(bn.inputs[0]);
+    if (c < 0 || graph.nodes[c].op_type != "Conv" || index.readers(bn.inputs[0]) != 1) continue;
     Node& conv = graph.nodes[c];
+    if (conv.inputs.size() < 2 || conv.inputs.size() > 3 || conv.outputs.size() != 1) continue;
     bool constants = constant_f32(graph, conv.inputs[1]);
     for (int p = 1; p < 5; ++p) constants = constants && constant_f32(graph, bn.inputs[p]);
     if (!constants || (conv.inputs.size() == 3 && !conv.inputs[2].empty() && !constant_f32(graph, conv.inputs[2]))) continue;
     const Tensor& w = graph.initializers.at(conv.inputs[1]);
     const int64_t oc = w.shape.empty() ? 0 : w.shape[0];
+    if (w.rank() < 3) continue;  // the Conv reports its malformed weights
     const Tensor *gamma = &graph.initializers.at(bn.inputs[1]), *beta = &graph.initializers.at(bn.inputs[2]),
                  *mean = &graph.initializers.at(bn.inputs[3]), *var = &graph.initializers.at(bn.inputs[4]);
     if (gamma->numel() != oc || beta->numel() != oc || mean->numel() != oc || var->numel() != oc || oc == 0) continue;
@@ -51,6 +85,7 @@ int fold_batch_norms(Graph& graph) {
     Tensor new_w = Tensor::zeros_f32(w.shape), new_b = Tensor::zeros_f32({oc});
     const int64_t per_oc = w.numel() / oc;
     const bool has_bias = conv.inputs.size() == 3 && !conv.inputs[2].empty();
+    if (has_bias && graph.initializers.at(conv.inputs[2]).numel() != oc) continue;  // the Conv reports it
     for (int64_t o = 0; o < oc; ++o) {
       const float a = gamma->f()[o] / std::sqrt(var->f()[o] + eps);
       for (int64_t i = 0; i < per_oc; ++i) new_w.f()[o * per_oc + i] = w.f()[o * per_oc + i] * a;
@@ -63,7 +98,9 @@ int fold_batch_norms(Graph& graph) {
     conv.inputs.resize(3);
     conv.inputs[1] = w_name;
     conv.inputs[2] = b_name;
+    index.forget(conv.outputs[0]);
     conv.outputs[0] = bn.outputs[0];
+    index.set_producer(bn.outputs[0], c);
     dead[k] = true;
     ++folded;
   }
@@ -72,22 +109,23 @@ int fold_batch_norms(Graph& graph) {
 }
 
 int fuse_activations(Graph& graph) {
+  GraphIndex index(graph);
   std::vector<bool> dead(graph.nodes.size(), false);
   int fused = 0;
   // A Conv with a fused residual Add takes a second activation, applied after the sum.
   auto slot = [&](const Node& n) { return std::string(n.has("_sum") ? "_after_sum" : ""); };
   auto fusable_producer = [&](const std::string& value) -> int {
-    const int p = producer(graph, value);
-    if (p < 0 || dead[p] || !single_reader(graph, value)) return -1;
+    const int p = index.producer(value);
+    if (p < 0 || dead[p] || index.readers(value) != 1) return -1;
     const Node& n = graph.nodes[p];
-    if (n.has(slot(n) + "_activation")) return -1;
+    if (n.outputs.size() != 1 || n.has(slot(n) + "_activation")) return -1;
     if (n.op_type == "Conv" || n.op_type == "Gemm") return p;
-    if (n.op_type == "MatMul" && graph.is_constant(n.inputs[1])) return p;
+    if (n.op_type == "MatMul" && graph.is_constant(input_of(n, 1))) return p;
     return -1;
   };
   for (size_t k = 0; k < graph.nodes.size(); ++k) {
     Node& act = graph.nodes[k];
-    if (act.inputs.empty() || act.outputs.size() != 1) continue;
+    if (act.inputs.empty() || act.inputs[0].empty() || act.outputs.size() != 1) continue;
     Attribute kind;
     kind.kind = Attribute::Kind::s;
     int p = -1;
@@ -120,11 +158,11 @@ int fuse_activations(Graph& graph) {
     } else if (act.op_type == "Mul" && act.inputs.size() == 2) {
       // SiLU: Mul(x, Sigmoid(x)) where x comes from a Conv; x is read twice (Sigmoid and Mul).
       for (int side = 0; side < 2 && p < 0; ++side) {
-        const int s = producer(graph, act.inputs[side]);
-        if (s < 0 || dead[s] || graph.nodes[s].op_type != "Sigmoid") continue;
-        if (graph.nodes[s].inputs[0] != act.inputs[1 - side] || !single_reader(graph, act.inputs[side])) continue;
-        const int c = producer(graph, act.inputs[1 - side]);
-        if (c < 0 || dead[c] || graph.consumers(act.inputs[1 - side]) != 2 ||
+        const int s = index.producer(act.inputs[side]);
+        if (s < 0 || dead[s] || graph.nodes[s].op_type != "Sigmoid" || graph.nodes[s].outputs.size() != 1) continue;
+        if (input_of(graph.nodes[s], 0) != act.inputs[1 - side] || index.readers(act.inputs[side]) != 1) continue;
+        const int c = index.producer(act.inputs[1 - side]);
+        if (c < 0 || dead[c] || index.readers(act.inputs[1 - side]) != 2 || graph.nodes[c].outputs.size() != 1 ||
             graph.nodes[c].has(slot(graph.nodes[c]) + "_activation"))
           continue;
         if (graph.nodes[c].op_type != "Conv") continue;
@@ -136,7 +174,12 @@ int fuse_activations(Graph& graph) {
     }
     if (p < 0) continue;
     graph.nodes[p].attributes[slot(graph.nodes[p]) + "_activation"] = kind;
+    index.forget(graph.nodes[p].outputs[0]);
     graph.nodes[p].outputs[0] = act.outputs[0];
+    index.set_producer(act.outputs[0], p);
+    for (const std::string& in : act.inputs) index.remove_reader(in);
+    if (sigmoid_to_drop)
+      for (const std::string& in : sigmoid_to_drop->inputs) index.remove_reader(in);
     dead[k] = true;
     if (sigmoid_to_drop) dead[sigmoid_index] = true;
     ++fused;
@@ -146,18 +189,22 @@ int fuse_activations(Graph& graph) {
 }
 
 int fuse_residual_adds(Graph& graph) {
+  GraphIndex index(graph);
   std::vector<bool> dead(graph.nodes.size(), false);
   int fused = 0;
   for (size_t k = 0; k < graph.nodes.size(); ++k) {
     const Node& add = graph.nodes[k];
     if (add.op_type != "Add" || add.inputs.size() != 2 || add.outputs.size() != 1) continue;
-    if (add.inputs[0] == add.inputs[1] || graph.is_constant(add.inputs[0]) || graph.is_constant(add.inputs[1])) continue;
+    if (add.inputs[0].empty() || add.inputs[1].empty() || add.inputs[0] == add.inputs[1] ||
+        graph.is_constant(add.inputs[0]) || graph.is_constant(add.inputs[1]))
+      continue;
     // Of two Conv operands take the later one: the other is then computed before it runs.
     int conv = -1, side = -1;
     for (int s = 0; s < 2; ++s) {
-      const int c = producer(graph, add.inputs[s]);
+      const int c = index.producer(add.inputs[s]);
       if (c < 0 || dead[c] || graph.nodes[c].op_type != "Conv" || graph.nodes[c].has("_sum") ||
-          !single_reader(graph, add.inputs[s]) || c < conv)
+          graph.nodes[c].inputs.size() < 2 || graph.nodes[c].inputs.size() > 3 || graph.nodes[c].outputs.size() != 1 ||
+          index.readers(add.inputs[s]) != 1 || c < conv)
         continue;
       conv = c;
       side = s;
@@ -165,6 +212,7 @@ int fuse_residual_adds(Graph& graph) {
     if (conv < 0) continue;
     // The Conv moves to the Add's place: its own inputs come earlier, and so does the residual.
     Node fused_conv = std::move(graph.nodes[conv]);
+    index.forget(fused_conv.outputs[0]);
     fused_conv.inputs.resize(4);
     fused_conv.inputs[3] = add.inputs[1 - side];
     Attribute on;
@@ -175,6 +223,7 @@ int fuse_residual_adds(Graph& graph) {
     graph.nodes[conv] = Node();
     dead[conv] = true;
     graph.nodes[k] = std::move(fused_conv);
+    index.set_producer(add.outputs[0], static_cast<int>(k));
     ++fused;
   }
   erase_nodes(graph, dead);

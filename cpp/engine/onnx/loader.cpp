@@ -1,9 +1,13 @@
 #include "onnx/loader.h"
 
+#include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <functional>
+#include <queue>
 #include <set>
 #include <sstream>
+#include <unordered_map>
 
 #include "common/error.h"
 #include "onnx/float16.h"
@@ -29,6 +33,51 @@ size_t element_bytes(int type) {
 
 bool is_float_type(int type) {
   return type == kFloat || type == kFloat16 || type == kDouble || type == kBfloat16;
+}
+
+// Names reach Python (str) and error messages: bytes that are not UTF-8 are corrupt data here, not a
+// UnicodeDecodeError later. Overlong forms, surrogates and code points past U+10FFFF are refused.
+bool valid_utf8(const std::string& s) {
+  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+  const auto* end = p + s.size();
+  while (p < end) {
+    const unsigned c = *p;
+    int extra = 0;
+    uint32_t cp = 0, min = 0;
+    if (c < 0x80) { ++p; continue; }
+    if ((c & 0xE0) == 0xC0) { extra = 1; cp = c & 0x1F; min = 0x80; }
+    else if ((c & 0xF0) == 0xE0) { extra = 2; cp = c & 0x0F; min = 0x800; }
+    else if ((c & 0xF8) == 0xF0) { extra = 3; cp = c & 0x07; min = 0x10000; }
+    else return false;
+    if (end - p <= extra) return false;
+    for (int k = 1; k <= extra; ++k) {
+      if ((p[k] & 0xC0) != 0x80) return false;
+      cp = cp << 6 | (p[k] & 0x3F);
+    }
+    if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return false;
+    p += extra + 1;
+  }
+  return true;
+}
+
+// `s` with its invalid bytes shown as \xNN, for the error that names it.
+std::string escaped(const std::string& s) {
+  std::string out;
+  for (unsigned char c : s) {
+    if (c >= 0x20 && c < 0x7F) {
+      out += static_cast<char>(c);
+    } else {
+      char hex[8];
+      std::snprintf(hex, sizeof hex, "\\x%02x", c);
+      out += hex;
+    }
+  }
+  return out;
+}
+
+const std::string& checked_name(const std::string& s, const char* what) {
+  if (!valid_utf8(s)) throw CorruptData(std::string(what) + " '" + escaped(s) + "' is not valid UTF-8");
+  return s;
 }
 
 template <class T>
@@ -105,7 +154,10 @@ Attribute convert_attribute(const onnx::AttributeProto& proto, const std::string
   switch (proto.type()) {
     case onnx::AttributeProto::INT: a.kind = Attribute::Kind::i; a.i = proto.i(); break;
     case onnx::AttributeProto::FLOAT: a.kind = Attribute::Kind::f; a.f = proto.f(); break;
-    case onnx::AttributeProto::STRING: a.kind = Attribute::Kind::s; a.s = proto.s(); break;
+    case onnx::AttributeProto::STRING:
+      a.kind = Attribute::Kind::s;
+      a.s = checked_name(proto.s(), (context + ": string attribute '" + proto.name() + "' holds text").c_str());
+      break;
     case onnx::AttributeProto::INTS:
       a.kind = Attribute::Kind::ints;
       a.ints.assign(proto.ints().begin(), proto.ints().end());
@@ -125,9 +177,16 @@ Attribute convert_attribute(const onnx::AttributeProto& proto, const std::string
   return a;
 }
 
+// Why a graph output cannot be a tensor of the engine ("" if it can): maps, sequences, strings.
+std::string non_tensor_reason(const onnx::ValueInfoProto& proto) {
+  if (proto.has_type() && !proto.type().has_tensor_type()) return "not a tensor (a map, sequence or optional)";
+  if (proto.type().tensor_type().elem_type() == 8) return "a tensor of strings";
+  return "";
+}
+
 ValueInfo convert_value_info(const onnx::ValueInfoProto& proto) {
   ValueInfo info;
-  info.name = proto.name();
+  info.name = checked_name(proto.name(), "graph input/output name");
   const auto& type = proto.type().tensor_type();
   const int elem = type.elem_type();
   require(is_float_type(elem) || elem == kInt64 || elem == kInt32,
@@ -139,49 +198,58 @@ ValueInfo convert_value_info(const onnx::ValueInfoProto& proto) {
   return info;
 }
 
-// Constant nodes become initializers; the rest must be sorted topologically and read only values
-// that exist.
+// The nodes sorted topologically (Kahn's algorithm, in file order among the ready ones: linear in
+// the graph's size however the file orders them), every value defined once and every read value
+// defined somewhere.
 void sort_and_check(Graph& graph) {
-  std::set<std::string> defined;
-  for (const ValueInfo& in : graph.inputs) defined.insert(in.name);
-  for (const auto& kv : graph.initializers) defined.insert(kv.first);
-  std::vector<Node> pending = std::move(graph.nodes), sorted;
-  sorted.reserve(pending.size());
-  while (!pending.empty()) {
-    std::vector<Node> blocked;
-    for (Node& node : pending) {
-      bool ready = true;
-      for (const std::string& in : node.inputs) ready = ready && (in.empty() || defined.count(in));
-      if (!ready) {
-        blocked.push_back(std::move(node));
-        continue;
-      }
-      for (const std::string& out : node.outputs) {
-        if (out.empty()) continue;
-        if (defined.count(out)) throw CorruptData(node.describe() + ": output '" + out + "' is defined twice");
-        defined.insert(out);
-      }
-      sorted.push_back(std::move(node));
+  std::unordered_map<std::string, int> producer;  // value -> node (-1: graph input or initializer)
+  for (const ValueInfo& in : graph.inputs) producer[in.name] = -1;
+  for (const auto& kv : graph.initializers) producer[kv.first] = -1;
+  const int count = static_cast<int>(graph.nodes.size());
+  for (int k = 0; k < count; ++k)
+    for (const std::string& out : graph.nodes[k].outputs) {
+      if (out.empty()) continue;
+      if (!producer.emplace(out, k).second)
+        throw CorruptData(graph.nodes[k].describe() + ": output '" + out + "' is defined twice");
     }
-    if (blocked.size() == pending.size()) {
-      // Blame the node whose input no node produces, not a reader downstream of it; where every
-      // missing input has a (blocked) producer, the blocked nodes form a cycle.
-      std::set<std::string> blocked_outputs;
-      for (const Node& node : blocked) blocked_outputs.insert(node.outputs.begin(), node.outputs.end());
-      for (const Node& node : blocked)
-        for (const std::string& in : node.inputs)
-          if (!in.empty() && !defined.count(in) && !blocked_outputs.count(in))
-            throw CorruptData(node.describe() + ": input '" + in + "' is never produced");
-      const Node& node = blocked.front();
-      for (const std::string& in : node.inputs)
-        if (!in.empty() && !defined.count(in))
-          throw CorruptData(node.describe() + ": input '" + in + "' comes from a cycle in the graph");
+  std::vector<int> waiting(count, 0);             // inputs still to be computed, per node
+  std::vector<std::vector<int>> readers(count);   // node -> nodes reading one of its outputs
+  for (int k = 0; k < count; ++k)
+    for (const std::string& in : graph.nodes[k].inputs) {
+      if (in.empty()) continue;
+      auto it = producer.find(in);
+      if (it == producer.end())
+        throw CorruptData(graph.nodes[k].describe() + ": input '" + in + "' is never produced");
+      if (it->second >= 0) {
+        ++waiting[k];
+        readers[it->second].push_back(k);
+      }
     }
-    pending = std::move(blocked);
+  std::priority_queue<int, std::vector<int>, std::greater<int>> ready;
+  for (int k = 0; k < count; ++k)
+    if (waiting[k] == 0) ready.push(k);
+  std::vector<Node> sorted;
+  sorted.reserve(count);
+  std::vector<bool> done(count, false);
+  while (!ready.empty()) {
+    const int k = ready.top();
+    ready.pop();
+    done[k] = true;
+    for (int r : readers[k])
+      if (--waiting[r] == 0) ready.push(r);
+    sorted.push_back(std::move(graph.nodes[k]));
   }
+  if (static_cast<int>(sorted.size()) != count)
+    for (int k = 0; k < count; ++k)
+      if (!done[k]) {
+        const Node& node = graph.nodes[k];
+        for (const std::string& in : node.inputs)
+          if (!in.empty() && producer.at(in) >= 0 && !done[producer.at(in)])
+            throw CorruptData(node.describe() + ": input '" + in + "' comes from a cycle in the graph");
+      }
   graph.nodes = std::move(sorted);
   for (const ValueInfo& out : graph.outputs)
-    if (!defined.count(out.name)) throw CorruptData("graph output '" + out.name + "' is never produced");
+    if (!producer.count(out.name)) throw CorruptData("graph output '" + out.name + "' is never produced");
 }
 
 void constant_to_initializer(const Node& node, Graph& graph) {
@@ -225,24 +293,34 @@ Graph load_onnx_bytes(const void* data, size_t size) {
   std::set<std::string> initializer_names;
   for (const auto& init : g.initializer()) {
     require(!init.name().empty(), "an initializer has no name");
+    checked_name(init.name(), "initializer name");
     graph.initializers[init.name()] = convert_tensor(init, "initializer '" + init.name() + "'");
     initializer_names.insert(init.name());
   }
   for (const auto& in : g.input())
     if (!initializer_names.count(in.name())) graph.inputs.push_back(convert_value_info(in));
-  for (const auto& out : g.output()) graph.outputs.push_back(convert_value_info(out));
-  require(!graph.outputs.empty(), "ONNX graph has no outputs");
+  for (const auto& out : g.output()) {
+    const std::string why = non_tensor_reason(out);
+    if (why.empty()) graph.outputs.push_back(convert_value_info(out));
+    else graph.ignored_outputs.push_back({checked_name(out.name(), "graph output name"), why});
+  }
+  require(!graph.outputs.empty(), graph.ignored_outputs.empty()
+                                      ? "ONNX graph has no outputs"
+                                      : "ONNX graph has no tensor outputs (" + graph.ignored_outputs[0].first + " is " +
+                                            graph.ignored_outputs[0].second + "): choose outputs (outputs=[...])");
   int index = 0;
   for (const auto& n : g.node()) {
     Node node;
-    node.op_type = n.op_type();
-    node.name = n.name().empty() ? n.op_type() + "_" + std::to_string(index) : n.name();
+    node.op_type = checked_name(n.op_type(), "op type");
+    node.name = n.name().empty() ? n.op_type() + "_" + std::to_string(index) : checked_name(n.name(), "node name");
     ++index;
-    if (!n.domain().empty() && n.domain() != "ai.onnx")
-      throw InvalidArgument(node.describe() + ": operator domain '" + n.domain() + "' is not supported");
-    node.inputs.assign(n.input().begin(), n.input().end());
-    node.outputs.assign(n.output().begin(), n.output().end());
-    for (const auto& attr : n.attribute()) node.attributes[attr.name()] = convert_attribute(attr, node.describe());
+    // Other domains' nodes (ai.onnx.ml's ZipMap ...) are kept: the engine drops those no output
+    // needs, and names the rest, with every unsupported op, in one error.
+    if (!n.domain().empty() && n.domain() != "ai.onnx") node.domain = checked_name(n.domain(), "operator domain");
+    for (const auto& v : n.input()) node.inputs.push_back(checked_name(v, "value name"));
+    for (const auto& v : n.output()) node.outputs.push_back(checked_name(v, "value name"));
+    for (const auto& attr : n.attribute())
+      node.attributes[checked_name(attr.name(), "attribute name")] = convert_attribute(attr, node.describe());
     if (node.op_type == "Constant") {
       constant_to_initializer(node, graph);
       continue;

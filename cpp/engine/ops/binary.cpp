@@ -1,5 +1,6 @@
 // Add, Sub, Mul, Div with numpy broadcasting, on float32 or int64 (shape arithmetic). The output
 // is walked row by row; an input's stride is 0 along the axes it is broadcast over.
+#include <limits>
 #include <type_traits>
 
 #include "ops/op.h"
@@ -7,13 +8,29 @@
 namespace edgequant::engine {
 namespace {
 
+// Integer arithmetic wraps (two's complement) instead of overflowing: shape arithmetic on
+// hostile constants must not be undefined behaviour, and INT64_MIN / -1 would raise SIGFPE.
+// Integer division by zero gives 0.
 template <class T>
 T apply(char op, T a, T b) {
-  switch (op) {
-    case '+': return a + b;
-    case '-': return a - b;
-    case '*': return a * b;
-    default: return b == T(0) && std::is_integral<T>::value ? T(0) : a / b;
+  if constexpr (std::is_integral<T>::value) {
+    using U = std::make_unsigned_t<T>;
+    switch (op) {
+      case '+': return static_cast<T>(static_cast<U>(a) + static_cast<U>(b));
+      case '-': return static_cast<T>(static_cast<U>(a) - static_cast<U>(b));
+      case '*': return static_cast<T>(static_cast<U>(a) * static_cast<U>(b));
+      default:
+        if (b == 0) return 0;
+        if (b == -1) return static_cast<T>(U(0) - static_cast<U>(a));  // INT64_MIN / -1 wraps to INT64_MIN
+        return a / b;
+    }
+  } else {
+    switch (op) {
+      case '+': return a + b;
+      case '-': return a - b;
+      case '*': return a * b;
+      default: return a / b;
+    }
   }
 }
 

@@ -29,6 +29,8 @@ class Conv : public Op {
     check(weights_.dtype == DType::f32, "weights must be float");
     check(weights_.rank() == 3 || weights_.rank() == 4, "only 1-D and 2-D convolutions are supported");
     spatial_ = weights_.rank() - 2;
+    check(weights_.shape[0] >= 1 && weights_.shape[1] >= 1, "weights " + shape_string(weights_.shape) +
+                                                                " have no output or no input channels");
     if (node.inputs.size() >= 3 && !node.inputs[2].empty()) {
       check(graph.is_constant(node.inputs[2]), "bias must be an initializer");
       bias_ = graph.initializers.at(node.inputs[2]);
@@ -56,12 +58,17 @@ class Conv : public Op {
     check(q.mode != QuantConfig::Mode::f32 || weights_.f32, "float weights were released: INT8 only");
     quant_ = q;
     if (q.mode != QuantConfig::Mode::f32) {
+      if (q.weights) quantized_ = q.weights;  // another session's op quantized them already
       if (!quantized_) quantized_ = std::make_shared<QuantizedWeights>(
                            quantize_weights(weights_.f(), weights_.shape[0], weights_.numel() / weights_.shape[0]));
       quant_.weights = quantized_;
     }
     kernel_.reset();
   }
+  std::shared_ptr<const QuantizedWeights> quantized_weights() const override {
+    return quant_.mode == QuantConfig::Mode::f32 ? nullptr : quantized_;
+  }
+  const char* precision() const override { return precision_name(quant_.mode); }
   void release_float_weights() override {
     check(quant_.mode != QuantConfig::Mode::f32, "float weights are released only in an INT8 mode");
     weights_.f32.reset();

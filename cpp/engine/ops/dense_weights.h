@@ -17,6 +17,7 @@ class DenseLayer {
       throw InvalidArgument("float weights were released: INT8 only");
     quant_ = q;
     if (q.mode != QuantConfig::Mode::f32) {
+      if (q.weights) quantized_ = q.weights;  // another session's layer quantized them already
       if (!quantized_) quantized_ = std::make_shared<QuantizedWeights>(quantize_weights(weights_.data(), n_, k_));
       quant_.weights = quantized_;
     }
@@ -26,6 +27,10 @@ class DenseLayer {
     if (quant_.mode == QuantConfig::Mode::f32) throw InvalidArgument("float weights are released only in an INT8 mode");
     std::vector<float>().swap(weights_);
   }
+  std::shared_ptr<const QuantizedWeights> quantized() const {
+    return quant_.mode == QuantConfig::Mode::f32 ? nullptr : quantized_;
+  }
+  QuantConfig::Mode mode() const { return quant_.mode; }
   void run(Backend& backend, const float* x, int64_t m, float* y) {
     if (m == 0) return;
     if (!kernel_ || m != m_) {

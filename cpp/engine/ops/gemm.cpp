@@ -16,9 +16,12 @@ class Gemm : public Op {
     const bool trans_b = node.attr_i("transB", 0) != 0;
     const float alpha = node.attr_f("alpha", 1), beta = node.attr_f("beta", 1);
     const int64_t k = trans_b ? b.shape[1] : b.shape[0], n = trans_b ? b.shape[0] : b.shape[1];
-    std::vector<float> w(static_cast<size_t>(n * k));
-    for (int64_t j = 0; j < n; ++j)
-      for (int64_t p = 0; p < k; ++p) w[j * k + p] = alpha * (trans_b ? b.f()[j * k + p] : b.f()[p * n + j]);
+    std::vector<float> w;
+    if (b.f32) {  // else released by an INT8 engine: its s8 weights come with set_quantization
+      w.resize(static_cast<size_t>(n * k));
+      for (int64_t j = 0; j < n; ++j)
+        for (int64_t p = 0; p < k; ++p) w[j * k + p] = alpha * (trans_b ? b.f()[j * k + p] : b.f()[p * n + j]);
+    }
     std::vector<float> bias;
     if (node.inputs.size() == 3 && !node.inputs[2].empty()) {
       check(graph.is_constant(node.inputs[2]), "C must be an initializer");
@@ -35,6 +38,8 @@ class Gemm : public Op {
   bool quantizable() const override { return true; }
   void set_quantization(const QuantConfig& q) override { dense_.set_quantization(q); }
   void release_float_weights() override { dense_.release_float_weights(); }
+  std::shared_ptr<const QuantizedWeights> quantized_weights() const override { return dense_.quantized(); }
+  const char* precision() const override { return precision_name(dense_.mode()); }
 
   void run(RunContext& ctx, const std::vector<const Tensor*>& inputs, std::vector<Tensor>& outputs) override {
     const Tensor& a = float_input(inputs, 0);

@@ -13,9 +13,12 @@ class MatMul : public Op {
       const Tensor& b = graph.initializers.at(node.inputs[1]);
       check(b.dtype == DType::f32, "B must be float");
       const int64_t k = b.shape[0], n = b.shape[1];
-      std::vector<float> w(static_cast<size_t>(n * k));
-      for (int64_t j = 0; j < n; ++j)
-        for (int64_t p = 0; p < k; ++p) w[j * k + p] = b.f()[p * n + j];
+      std::vector<float> w;
+      if (b.f32) {  // else released by an INT8 engine: its s8 weights come with set_quantization
+        w.resize(static_cast<size_t>(n * k));
+        for (int64_t j = 0; j < n; ++j)
+          for (int64_t p = 0; p < k; ++p) w[j * k + p] = b.f()[p * n + j];
+      }
       dense_ = DenseLayer(std::move(w), {}, k, n, fused_activation(node));
       constant_b_ = true;
     }
@@ -28,6 +31,10 @@ class MatMul : public Op {
   void release_float_weights() override {
     if (constant_b_) dense_.release_float_weights();
   }
+  std::shared_ptr<const QuantizedWeights> quantized_weights() const override {
+    return constant_b_ ? dense_.quantized() : nullptr;
+  }
+  const char* precision() const override { return constant_b_ ? precision_name(dense_.mode()) : "f32"; }
 
   void run(RunContext& ctx, const std::vector<const Tensor*>& inputs, std::vector<Tensor>& outputs) override {
     const Tensor& a = float_input(inputs, 0);

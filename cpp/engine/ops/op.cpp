@@ -47,6 +47,10 @@ std::unique_ptr<Op> make_pad(const Node&, const Graph&);
 std::unique_ptr<Op> make_resize(const Node&, const Graph&);
 std::unique_ptr<Op> make_shape(const Node&, const Graph&);
 std::unique_ptr<Op> make_gather(const Node&, const Graph&);
+std::unique_ptr<Op> make_instance_norm(const Node&, const Graph&);
+std::unique_ptr<Op> make_lrn(const Node&, const Graph&);
+std::unique_ptr<Op> make_image_scaler(const Node&, const Graph&);
+std::unique_ptr<Op> make_upsample(const Node&, const Graph&);
 
 namespace {
 const std::map<std::string, OpFactory>& registry() {
@@ -61,6 +65,8 @@ const std::map<std::string, OpFactory>& registry() {
       {"Reshape", make_reshape}, {"Flatten", make_reshape}, {"Squeeze", make_reshape}, {"Unsqueeze", make_reshape},
       {"Transpose", make_transpose}, {"Softmax", make_softmax}, {"LogSoftmax", make_softmax},
       {"Pad", make_pad}, {"Resize", make_resize}, {"Shape", make_shape}, {"Gather", make_gather},
+      {"InstanceNormalization", make_instance_norm}, {"LRN", make_lrn}, {"ImageScaler", make_image_scaler},
+      {"Upsample", make_upsample},
   };
   return table;
 }
@@ -71,6 +77,18 @@ std::unique_ptr<Op> make_op(const Node& node, const Graph& graph) {
   if (it == registry().end())
     throw InvalidArgument("unsupported op '" + node.op_type + "' (node '" + node.name + "')");
   return it->second(node, graph);
+}
+
+bool is_supported_op(const std::string& op_type) { return registry().count(op_type) != 0; }
+
+size_t produced_outputs(const Node& node) { return node.op_type == "Split" ? node.outputs.size() : 1; }
+
+const char* precision_name(QuantConfig::Mode mode) {
+  switch (mode) {
+    case QuantConfig::Mode::int8_static: return "int8_static";
+    case QuantConfig::Mode::int8_dynamic: return "int8_dynamic";
+    default: return "f32";
+  }
 }
 
 std::vector<std::string> supported_ops() {

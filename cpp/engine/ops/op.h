@@ -29,6 +29,11 @@ class Op {
   virtual void set_quantization(const QuantConfig&) {}
   // INT8 only from now on: keep the quantized weights, free the float ones (see Engine).
   virtual void release_float_weights() {}
+  // The s8 weights set_quantization made (quantizable ops in an INT8 mode), shared with the same
+  // op of the engine's other sessions through QuantConfig::weights; nullptr otherwise.
+  virtual std::shared_ptr<const QuantizedWeights> quantized_weights() const { return nullptr; }
+  // The precision the op's kernels run in: "f32", "int8_static" or "int8_dynamic".
+  virtual const char* precision() const { return "f32"; }
   const Node& node() const { return node_; }
 
  protected:
@@ -60,6 +65,11 @@ using OpFactory = std::unique_ptr<Op> (*)(const Node& node, const Graph& graph);
 // The op for a node; InvalidArgument naming the op type and node when it is not supported.
 std::unique_ptr<Op> make_op(const Node& node, const Graph& graph);
 std::vector<std::string> supported_ops();
+bool is_supported_op(const std::string& op_type);
+// How many outputs an op of `node`'s type computes (the rest of the node's outputs stay empty;
+// the engine refuses a model that reads one).
+size_t produced_outputs(const Node& node);
+const char* precision_name(QuantConfig::Mode mode);
 
 // Fused activation attributes the graph passes attach to Conv / Gemm / MatMul nodes; `prefix`
 // "_after_sum" reads the activation fused after a residual Add (see graph/passes.h).

@@ -1,5 +1,10 @@
-// Pad, constant mode (pads as attribute before opset 11, input from 11; constant_value likewise).
+// Pad (pads as attribute before opset 11, input from 11; constant_value likewise). Modes:
+// 'constant'; 'edge' repeats the border element; 'reflect' mirrors about the border element
+// without repeating it (pads must then be smaller than the dim, as ONNX Runtime requires).
 // Negative pads crop.
+#include <algorithm>
+#include <cstdlib>
+
 #include "ops/layout.h"
 #include "ops/op.h"
 
@@ -10,7 +15,9 @@ class Pad : public Op {
  public:
   explicit Pad(const Node& node) : Op(node) {
     check(!node.inputs.empty() && node.outputs.size() == 1, "expects inputs and 1 output");
-    check(node.attr_s("mode", "constant") == "constant", "only mode 'constant' is supported");
+    mode_ = node.attr_s("mode", "constant");
+    check(mode_ == "constant" || mode_ == "edge" || mode_ == "reflect",
+          "mode '" + mode_ + "' is not supported (constant, edge, reflect)");
   }
   void run(RunContext&, const std::vector<const Tensor*>& inputs, std::vector<Tensor>& outputs) override {
     const Tensor& x = float_input(inputs, 0);
@@ -36,8 +43,14 @@ class Pad : public Op {
     check(static_cast<int>(pads.size()) == 2 * rank, "pads must have 2 x rank entries");
     Shape out(rank);
     for (int k = 0; k < rank; ++k) {
+      check(std::abs(pads[k]) < (int64_t{1} << 40) && std::abs(pads[k + rank]) < (int64_t{1} << 40), "pads are too large");
       out[k] = x.shape[k] + pads[k] + pads[k + rank];
       check(out[k] >= 0, "pads crop below zero");
+      const bool grows = pads[k] > 0 || pads[k + rank] > 0;
+      if (mode_ != "constant" && grows) check(x.shape[k] > 0, "mode '" + mode_ + "' cannot pad an empty axis");
+      if (mode_ == "reflect" && grows)
+        check(pads[k] < x.shape[k] && pads[k + rank] < x.shape[k],
+              "reflect pads must be smaller than the axis (" + std::to_string(x.shape[k]) + ")");
     }
     outputs[0] = Tensor::zeros_f32(out, node_.describe());
     const int64_t total = checked_numel(out, node_.describe());
@@ -48,7 +61,9 @@ class Pad : public Op {
       int64_t offset = 0;
       bool inside = true;
       for (int k = 0; k < rank && inside; ++k) {
-        const int64_t i = index[k] - pads[k];
+        int64_t i = index[k] - pads[k];
+        if (mode_ == "edge") i = std::min(std::max<int64_t>(i, 0), x.shape[k] - 1);
+        if (mode_ == "reflect") i = i < 0 ? -i : i >= x.shape[k] ? 2 * (x.shape[k] - 1) - i : i;
         inside = i >= 0 && i < x.shape[k];
         offset += i * in_stride[k];
       }
@@ -59,6 +74,9 @@ class Pad : public Op {
       }
     }
   }
+
+ private:
+  std::string mode_;
 };
 
 }  // namespace

@@ -1,6 +1,6 @@
 // Elementwise float ops with no constant inputs: Relu, Sigmoid, HardSigmoid, HardSwish, Exp, and
 // the pass-throughs Identity / Dropout (inference: Dropout is the identity; its optional mask
-// output is never produced, so a node reading it fails with 'input missing').
+// output is never produced, and the engine refuses a model that reads it).
 #include <cmath>
 
 #include "ops/op.h"

@@ -3,7 +3,9 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstring>
 #include <set>
+#include <tuple>
 
 #if defined(__GLIBC__)
 #include <malloc.h>
@@ -16,8 +18,33 @@
 
 namespace edgequant::engine {
 
+struct Engine::Sync {
+  std::shared_mutex state;   // runs: shared; configuration: exclusive
+  std::mutex pool;           // the idle sessions
+  std::mutex times;          // layer times, when profiling
+  std::vector<std::unique_ptr<Session>> idle;
+};
+
+// A session taken from the pool (or newly built) for one run, returned when the run ends.
+class Engine::Lease {
+ public:
+  explicit Lease(const Engine& engine) : engine_(engine), session_(engine.acquire()) {}
+  ~Lease() { engine_.give_back(std::move(session_)); }
+  Session& operator*() { return *session_; }
+  Session* operator->() { return session_.get(); }
+
+ private:
+  const Engine& engine_;
+  std::unique_ptr<Session> session_;
+};
+
+Engine::Engine(Engine&&) noexcept = default;
+Engine::~Engine() = default;
+
 Engine::Engine(Graph graph, const EngineOptions& options)
-    : graph_(std::move(graph)), options_(options), backend_(make_backend(options.backend)) {
+    : graph_(std::move(graph)), options_(options), sync_(std::make_unique<Sync>()) {
+  prune_and_select_outputs(options.outputs);
+  check_supported_ops();
   if (options.fuse) {
     fold_batch_norms(graph_);
     fuse_activations(graph_);
@@ -25,7 +52,7 @@ Engine::Engine(Graph graph, const EngineOptions& options)
   }
   // Initializers the passes replaced (BN folding) would otherwise stay in memory.
   std::set<std::string> read;
-  for (const Node& node : graph_.nodes) read.insert(node.inputs.begin(), node.inputs.end());
+  for (const Node& n : graph_.nodes) read.insert(n.inputs.begin(), n.inputs.end());
   for (const ValueInfo& out : graph_.outputs) read.insert(out.name);
   for (auto it = graph_.initializers.begin(); it != graph_.initializers.end();)
     it = read.count(it->first) ? std::next(it) : graph_.initializers.erase(it);
@@ -35,13 +62,24 @@ Engine::Engine(Graph graph, const EngineOptions& options)
     is_constant_[s] = true;
   }
   for (const ValueInfo& in : graph_.inputs) input_slots_.push_back(slot_of(in.name));
-  for (Node& node : graph_.nodes) {
+  for (const Node& n : graph_.nodes) {
     Step step;
-    step.op = make_fast_op(node, graph_, make_op(node, graph_));
-    for (const std::string& in : node.inputs) step.inputs.push_back(in.empty() ? -1 : slot_of(in));
-    for (const std::string& out : node.outputs) step.outputs.push_back(out.empty() ? -1 : slot_of(out));
+    for (const std::string& in : n.inputs) step.inputs.push_back(in.empty() ? -1 : slot_of(in));
+    // An output the op does not compute (a Relu's second output, Dropout's mask) is left out
+    // where nothing reads it; a model that reads one is refused here, not at run time.
+    for (size_t o = 0; o < n.outputs.size(); ++o) {
+      const std::string& out = n.outputs[o];
+      if (o >= produced_outputs(n) && !out.empty()) {
+        if (read.count(out))
+          throw InvalidArgument(n.describe() + ": output " + std::to_string(o) + " ('" + out + "') is read, but " +
+                                n.op_type + " computes only " + std::to_string(produced_outputs(n)) + " output(s) here");
+        step.outputs.push_back(-1);
+        continue;
+      }
+      step.outputs.push_back(out.empty() ? -1 : slot_of(out));
+    }
     steps_.push_back(std::move(step));
-    times_.push_back({node.name, node.op_type, 0, 0});
+    times_.push_back({n.name, n.op_type, 0, 0});
   }
   for (const ValueInfo& out : graph_.outputs) output_slots_.push_back(slot_of(out.name));
   // Free each intermediate after its last reader (graph outputs and constants are kept).
@@ -49,19 +87,30 @@ Engine::Engine(Graph graph, const EngineOptions& options)
   for (size_t k = 0; k < steps_.size(); ++k)
     for (int s : steps_[k].inputs)
       if (s >= 0) last_reader[s] = static_cast<int>(k);
-  std::set<int> kept(output_slots_.begin(), output_slots_.end());
+  std::vector<bool> kept(slots_.size(), false);
+  for (int s : output_slots_) kept[s] = true;
   for (size_t s = 0; s < last_reader.size(); ++s)
-    if (last_reader[s] >= 0 && !is_constant_[s] && !kept.count(static_cast<int>(s)))
-      steps_[last_reader[s]].release.push_back(static_cast<int>(s));
+    if (last_reader[s] >= 0 && !is_constant_[s] && !kept[s]) steps_[last_reader[s]].release.push_back(static_cast<int>(s));
   for (Step& step : steps_)
     for (int s : step.inputs)
       step.input_is_free.push_back(s >= 0 && std::count(step.release.begin(), step.release.end(), s) == 1 &&
                                    std::count(step.inputs.begin(), step.inputs.end(), s) == 1);
+  // The first session: the ops are built (and their nodes checked) here, not on the first run.
+  std::unique_ptr<Session> first = make_session();
+  backend_name_ = first->backend->name();
+  std::set<std::string> seen;
+  for (size_t k = 0; k < steps_.size(); ++k) {
+    steps_[k].quantizable = first->ops[k]->quantizable();
+    if (steps_[k].quantizable && seen.insert(node(k).inputs[0]).second) calibration_tensors_.push_back(node(k).inputs[0]);
+  }
+  configs_.resize(steps_.size());
+  sync_->idle.push_back(std::move(first));
   // Quantization groups: a Split's input and parts, a Concat's inputs and output.
   group_.resize(slots_.size());
   for (size_t s = 0; s < group_.size(); ++s) group_[s] = static_cast<int>(s);
-  for (const Step& step : steps_) {
-    const std::string& type = step.op->node().op_type;
+  for (size_t k = 0; k < steps_.size(); ++k) {
+    const Step& step = steps_[k];
+    const std::string& type = node(k).op_type;
     if ((type != "Split" && type != "Concat") || step.inputs.empty() || step.outputs.empty()) continue;
     const std::vector<int>& many = type == "Split" ? step.outputs : step.inputs;
     const int one = type == "Split" ? step.inputs[0] : step.outputs[0];
@@ -69,6 +118,101 @@ Engine::Engine(Graph graph, const EngineOptions& options)
       if (s >= 0 && one >= 0) group_[group_of(s)] = group_of(one);
   }
   set_threads(options.threads);
+}
+
+void Engine::prune_and_select_outputs(const std::vector<std::string>& wanted) {
+  if (!wanted.empty()) {
+    std::set<std::string> values;
+    for (const ValueInfo& in : graph_.inputs) values.insert(in.name);
+    for (const auto& kv : graph_.initializers) values.insert(kv.first);
+    for (const Node& n : graph_.nodes) values.insert(n.outputs.begin(), n.outputs.end());
+    std::vector<ValueInfo> chosen;
+    for (const std::string& name : wanted) {
+      require(!name.empty() && values.count(name), "outputs: '" + name + "' is not a value of this model");
+      ValueInfo info;
+      info.name = name;
+      info.shape = {-1};  // unknown; only the declared outputs carry a shape
+      for (const ValueInfo& out : graph_.outputs)
+        if (out.name == name) info = out;
+      if (graph_.initializers.count(name)) info.dtype = graph_.initializers.at(name).dtype;
+      chosen.push_back(info);
+    }
+    for (const ValueInfo& out : graph_.outputs)
+      if (std::find(wanted.begin(), wanted.end(), out.name) == wanted.end())
+        graph_.ignored_outputs.push_back({out.name, "not among the outputs chosen"});
+    graph_.outputs = std::move(chosen);
+  }
+  // Nodes no output needs are not built (the nodes are in topological order: one backward sweep).
+  std::set<std::string> needed;
+  for (const ValueInfo& out : graph_.outputs) needed.insert(out.name);
+  std::vector<bool> keep(graph_.nodes.size(), false);
+  for (size_t k = graph_.nodes.size(); k-- > 0;) {
+    const Node& n = graph_.nodes[k];
+    for (const std::string& out : n.outputs) keep[k] = keep[k] || (!out.empty() && needed.count(out));
+    if (keep[k]) needed.insert(n.inputs.begin(), n.inputs.end());
+  }
+  std::vector<Node> kept;
+  for (size_t k = 0; k < graph_.nodes.size(); ++k)
+    if (keep[k]) kept.push_back(std::move(graph_.nodes[k]));
+  graph_.nodes = std::move(kept);
+}
+
+// Every unsupported op of the model in one error, each type with the nodes that use it.
+void Engine::check_supported_ops() const {
+  std::map<std::string, std::vector<std::string>> missing;  // "'Erf'" -> node names
+  for (const Node& n : graph_.nodes)
+    if (!n.domain.empty() || !is_supported_op(n.op_type))
+      missing["'" + n.op_type + "'" + (n.domain.empty() ? "" : " of domain '" + n.domain + "'")].push_back(n.name);
+  if (missing.empty()) return;
+  std::string message = "the model uses " + std::to_string(missing.size()) + " unsupported op type(s): ";
+  bool first = true;
+  for (const auto& kv : missing) {
+    message += (first ? "" : "; ") + std::string("unsupported op ") + kv.first + " (node";
+    message += kv.second.size() > 1 ? "s '" : " '";
+    for (size_t k = 0; k < kv.second.size() && k < 3; ++k) message += (k ? "', '" : "") + kv.second[k];
+    message += kv.second.size() > 3 ? "' and " + std::to_string(kv.second.size() - 3) + " more)" : "')";
+    first = false;
+  }
+  const std::vector<std::string> ops = supported_ops();
+  message += ". Supported: ";
+  for (size_t k = 0; k < ops.size(); ++k) message += (k ? ", " : "") + ops[k];
+  throw InvalidArgument(message);
+}
+
+std::unique_ptr<Engine::Session> Engine::make_session() const {
+  auto session = std::make_unique<Session>();
+  session->backend = make_backend(options_.backend);
+  for (size_t k = 0; k < steps_.size(); ++k) {
+    session->ops.push_back(make_fast_op(node(k), graph_, make_op(node(k), graph_)));
+    if (k < configs_.size() && steps_[k].quantizable && configs_[k].mode != QuantConfig::Mode::f32)
+      session->ops[k]->set_quantization(configs_[k]);
+  }
+  return session;
+}
+
+std::unique_ptr<Engine::Session> Engine::acquire() const {
+  {
+    std::lock_guard<std::mutex> lock(sync_->pool);
+    if (!sync_->idle.empty()) {
+      std::unique_ptr<Session> session = std::move(sync_->idle.back());
+      sync_->idle.pop_back();
+      return session;
+    }
+  }
+  return make_session();  // another thread's run holds every session
+}
+
+void Engine::give_back(std::unique_ptr<Session> session) const {
+  if (!session) return;
+  std::lock_guard<std::mutex> lock(sync_->pool);
+  sync_->idle.push_back(std::move(session));
+}
+
+std::vector<Engine::Session*> Engine::all_sessions() {
+  std::vector<Session*> sessions;
+  if (sync_->idle.empty()) sync_->idle.push_back(make_session());
+  for (auto& session : sync_->idle) sessions.push_back(session.get());
+  return sessions;
 }
 
 int Engine::group_of(int slot) const {
@@ -105,7 +249,29 @@ int Engine::slot_of(const std::string& name) {
   return s;
 }
 
+void Engine::check_finite(const Tensor& t, const std::string& name) const {
+  // Exponent bits all ones: Inf or NaN. Branch-free blocks the compiler vectorises; about a
+  // memory pass over the input.
+  const float* x = t.f();
+  const int64_t n = t.numel();
+  for (int64_t start = 0; start < n; start += 4096) {
+    const int64_t stop = std::min<int64_t>(n, start + 4096);
+    uint32_t bad = 0;
+    for (int64_t k = start; k < stop; ++k) {
+      uint32_t bits;
+      std::memcpy(&bits, x + k, 4);
+      bad |= static_cast<uint32_t>((bits & 0x7f800000u) == 0x7f800000u);
+    }
+    if (!bad) continue;
+    for (int64_t k = start; k < stop; ++k)
+      if (!std::isfinite(x[k]))
+        throw InvalidArgument("input '" + name + "' holds " + (std::isnan(x[k]) ? "NaN" : "Inf") + " (flat index " +
+                              std::to_string(k) + "): the engine refuses non-finite inputs");
+  }
+}
+
 std::vector<Tensor> Engine::run(const std::vector<Tensor>& inputs, std::map<std::string, Tensor>* capture) {
+  std::shared_lock<std::shared_mutex> state(sync_->state);
   require(inputs.size() == graph_.inputs.size(), "the model takes " + std::to_string(graph_.inputs.size()) +
                                                      " input(s), got " + std::to_string(inputs.size()));
   std::vector<Tensor> values(slots_.size());
@@ -126,18 +292,20 @@ std::vector<Tensor> Engine::run(const std::vector<Tensor>& inputs, std::map<std:
                     shape_string(info.shape) + " (-1 = any)");
     }
     checked_numel(t.shape, "input '" + info.name + "'");
+    if (options_.refuse_non_finite && t.dtype == DType::f32) check_finite(t, info.name);
     values[input_slots_[k]] = t;
     present[input_slots_[k]] = true;
   }
   std::set<std::string> wanted;
-  if (capture)
-    for (const std::string& name : calibration_tensors()) wanted.insert(name);
-  backend_->set_threads(options_.threads);  // OpenMP thread counts are per calling thread
-  RunContext ctx{*backend_, nullptr};
+  if (capture) wanted.insert(calibration_tensors_.begin(), calibration_tensors_.end());
+  Lease session(*this);
+  session->backend->set_threads(options_.threads);  // OpenMP thread counts are per calling thread
+  RunContext ctx{*session->backend, nullptr};
   std::vector<const Tensor*> in;
   std::vector<Tensor> out;
   for (size_t k = 0; k < steps_.size(); ++k) {
-    Step& step = steps_[k];
+    const Step& step = steps_[k];
+    Op& op = *session->ops[k];
     in.assign(step.inputs.size(), nullptr);
     for (size_t i = 0; i < step.inputs.size(); ++i)
       if (step.inputs[i] >= 0 && present[step.inputs[i]])
@@ -145,19 +313,24 @@ std::vector<Tensor> Engine::run(const std::vector<Tensor>& inputs, std::map<std:
     out.assign(step.outputs.size(), Tensor());
     ctx.input_is_free = &step.input_is_free;
     const auto start = std::chrono::steady_clock::now();
-    step.op->run(ctx, in, out);
+    op.run(ctx, in, out);
     if (profiling_) {
-      times_[k].seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      std::lock_guard<std::mutex> lock(sync_->times);
+      times_[k].seconds += seconds;
       ++times_[k].calls;
     }
     for (size_t o = 0; o < step.outputs.size(); ++o)
       if (step.outputs[o] >= 0) {
+        const Tensor& t = out[o];
+        if (!t.f32 && !t.native && !t.borrowed && !t.i64)
+          throw InvalidArgument(node(k).describe() + ": output " + std::to_string(o) + " was not computed");
         values[step.outputs[o]] = std::move(out[o]);
         present[step.outputs[o]] = true;
       }
     if (capture)
       for (size_t i = 0; i < step.inputs.size(); ++i) {
-        const std::string& name = step.op->node().inputs[i];
+        const std::string& name = node(k).inputs[i];
         if (i == 0 && wanted.count(name) && in[0]) {
           Tensor plain = *in[0];
           plain.materialize();
@@ -175,52 +348,72 @@ std::vector<Tensor> Engine::run(const std::vector<Tensor>& inputs, std::map<std:
     results.back().native.reset();
   }
   values.clear();
-  backend_->end_run();
+  session->backend->end_run();
   return results;
 }
 
 std::vector<std::string> Engine::quantizable_layers() const {
   std::vector<std::string> names;
-  for (const Step& step : steps_)
-    if (step.op->quantizable()) names.push_back(step.op->node().name);
+  for (size_t k = 0; k < steps_.size(); ++k)
+    if (steps_[k].quantizable) names.push_back(node(k).name);
   return names;
 }
 
-std::vector<std::string> Engine::calibration_tensors() const {
-  std::vector<std::string> names;
-  std::set<std::string> seen;
-  for (const Step& step : steps_)
-    if (step.op->quantizable() && seen.insert(step.op->node().inputs[0]).second)
-      names.push_back(step.op->node().inputs[0]);
-  return names;
+std::vector<std::string> Engine::calibration_tensors() const { return calibration_tensors_; }
+
+std::vector<PlanStep> Engine::plan_steps() const {
+  std::unique_lock<std::shared_mutex> state(sync_->state);  // no run changes the sessions meanwhile
+  std::lock_guard<std::mutex> lock(sync_->pool);
+  std::vector<PlanStep> plan;
+  const Session* session = sync_->idle.empty() ? nullptr : sync_->idle.front().get();
+  for (size_t k = 0; k < steps_.size(); ++k)
+    plan.push_back({node(k).name, node(k).op_type, session ? session->ops[k]->precision() : "f32"});
+  return plan;
+}
+
+Mode Engine::mode() const {
+  std::shared_lock<std::shared_mutex> state(sync_->state);
+  return mode_;
+}
+
+bool Engine::float_weights_released() const {
+  std::shared_lock<std::shared_mutex> state(sync_->state);
+  return float_weights_released_;
 }
 
 void Engine::set_activation_range(const std::string& tensor, float min, float max) {
-  const auto names = calibration_tensors();
-  require(std::find(names.begin(), names.end(), tensor) != names.end(),
+  std::unique_lock<std::shared_mutex> state(sync_->state);
+  require(std::find(calibration_tensors_.begin(), calibration_tensors_.end(), tensor) != calibration_tensors_.end(),
           "'" + tensor + "' is not a calibration tensor of this model");
   require(std::isfinite(min) && std::isfinite(max) && min <= max, "range of '" + tensor + "' must be finite, min <= max");
   ranges_[tensor] = {min, max};
   if (mode_ == Mode::int8_static) plan(Mode::int8_static);  // re-plan with the new range (no cache flush per range)
 }
 
-std::pair<float, int32_t> Engine::activation_quantization(const std::string& tensor) const {
-  auto it = ranges_.find(tensor);
-  require(it != ranges_.end(), "no calibration range for '" + tensor + "'");
-  std::pair<float, float> range = it->second;
-  const int group = group_of(slots_.at(tensor));
+std::pair<float, int32_t> Engine::group_quantization(int group) const {
+  bool found = false;
+  std::pair<float, float> range;
   for (const auto& kv : ranges_)
     if (group_of(slots_.at(kv.first)) == group) {
-      range.first = std::min(range.first, kv.second.first);
-      range.second = std::max(range.second, kv.second.second);
+      range = found ? std::make_pair(std::min(range.first, kv.second.first), std::max(range.second, kv.second.second))
+                    : kv.second;
+      found = true;
     }
+  require(found, "no calibration range for a tensor of this quantization group");
   const auto p = activation_params(range.first, range.second);
   return {static_cast<float>(p.scale), p.zero_point};
 }
 
+std::pair<float, int32_t> Engine::activation_quantization(const std::string& tensor) const {
+  std::shared_lock<std::shared_mutex> state(sync_->state);
+  require(ranges_.count(tensor), "no calibration range for '" + tensor + "'");
+  return group_quantization(group_of(slots_.at(tensor)));
+}
+
 void Engine::set_mode(Mode mode) {
+  std::unique_lock<std::shared_mutex> state(sync_->state);
   plan(mode);
-  backend_->release_cached();  // the kernels of the previous mode
+  for (Session* session : all_sessions()) session->backend->release_cached();  // the previous mode's kernels
   release_free_memory();
 }
 
@@ -228,8 +421,24 @@ void Engine::plan(Mode mode) {
   require(mode != Mode::f32 || !float_weights_released_,
           "this engine released its float weights (release_float_weights): it runs INT8 only");
   if (mode == Mode::int8_static)
-    for (const std::string& name : calibration_tensors())
+    for (const std::string& name : calibration_tensors_)
       require(ranges_.count(name), "static INT8 needs a calibration range for '" + name + "': calibrate first");
+  // Per quantization group: its (scale, zero point), computed once (a group's lookups are then O(1)).
+  std::map<int, std::string> ranged;  // group -> a calibrated member
+  std::map<int, std::pair<float, float>> union_range;
+  std::map<int, std::pair<float, int32_t>> params;
+  if (mode == Mode::int8_static) {
+    for (const auto& kv : ranges_) {
+      const int g = group_of(slots_.at(kv.first));
+      auto [it, fresh] = union_range.emplace(g, kv.second);
+      if (!fresh) it->second = {std::min(it->second.first, kv.second.first), std::max(it->second.second, kv.second.second)};
+      ranged.emplace(g, kv.first);
+    }
+    for (const auto& [g, range] : union_range) {
+      const auto p = activation_params(range.first, range.second);
+      params[g] = {static_cast<float>(p.scale), p.zero_point};
+    }
+  }
   // Static: a Conv whose output only takes u8 readers (see u8_readers_only) writes it as u8 with
   // its group's (scale, zero point): the readers need no quantizing reorder, and Split / Concat
   // move the u8 data unchanged. `u8` tracks, in step order, which slots will actually hold u8.
@@ -239,82 +448,91 @@ void Engine::plan(Mode mode) {
       if (steps_[k].inputs[i] >= 0) readers[steps_[k].inputs[i]].push_back({static_cast<int>(k), static_cast<int>(i)});
   std::vector<int> memo(slots_.size(), -1);
   std::vector<bool> u8(slots_.size(), false);
-  for (Step& step : steps_) {
-    const Node& node = step.op->node();
-    if (mode == Mode::int8_static && (node.op_type == "Split" || node.op_type == "Concat") && !step.inputs.empty()) {
+  std::vector<QuantConfig> configs(steps_.size());
+  for (size_t k = 0; k < steps_.size(); ++k) {
+    const Step& step = steps_[k];
+    const Node& n = node(k);
+    if (mode == Mode::int8_static && (n.op_type == "Split" || n.op_type == "Concat") && !step.inputs.empty()) {
       // u8 out of a Split of u8 data, or of a Concat of only u8 inputs (one group: one parameter set).
-      const size_t checked = node.op_type == "Split" ? 1 : step.inputs.size();
+      const size_t checked = n.op_type == "Split" ? 1 : step.inputs.size();
       bool all = true;
       for (size_t i = 0; i < checked; ++i) all = all && step.inputs[i] >= 0 && u8[step.inputs[i]];
       for (int s : step.outputs)
         if (s >= 0) u8[s] = all;
     }
-    if (!step.op->quantizable()) continue;
-    QuantConfig q;
+    if (!step.quantizable) continue;
+    QuantConfig& q = configs[k];
     if (mode == Mode::int8_dynamic) q.mode = QuantConfig::Mode::int8_dynamic;
     if (mode == Mode::int8_static) {
       q.mode = QuantConfig::Mode::int8_static;
-      const auto sz = activation_quantization(node.inputs[0]);
-      q.scale = sz.first;
-      q.zero_point = sz.second;
+      std::tie(q.scale, q.zero_point) = params.at(group_of(slots_.at(n.inputs[0])));
       const int out = step.outputs.empty() ? -1 : step.outputs[0];
       // A fused residual Add writes u8 only over a u8 residual, which the sum reads back.
-      const bool sum = node.op_type == "Conv" && node.has("_sum");
+      const bool sum = n.op_type == "Conv" && n.has("_sum");
       const bool residual_u8 = sum && step.inputs.size() > 3 && step.inputs[3] >= 0 && u8[step.inputs[3]];
-      if (node.op_type == "Conv" && out >= 0 && (!sum || residual_u8) && u8_readers_only(out, readers, memo)) {
-        const auto out_q = activation_quantization(first_ranged_member(out));
+      if (n.op_type == "Conv" && out >= 0 && (!sum || residual_u8) && u8_readers_only(out, readers, memo, ranged)) {
         q.quantize_output = true;
-        q.output_scale = out_q.first;
-        q.output_zero_point = out_q.second;
+        std::tie(q.output_scale, q.output_zero_point) = params.at(group_of(out));
         u8[out] = true;
-        if (sum) {
-          const auto residual_q = activation_quantization(first_ranged_member(step.inputs[3]));
-          q.residual_scale = residual_q.first;
-          q.residual_zero_point = residual_q.second;
-        }
+        if (sum) std::tie(q.residual_scale, q.residual_zero_point) = params.at(group_of(step.inputs[3]));
       }
     }
-    step.op->set_quantization(q);
   }
+  // The first session quantizes the weights; the others share them.
+  const std::vector<Session*> sessions = all_sessions();
+  for (size_t k = 0; k < steps_.size(); ++k) {
+    if (!steps_[k].quantizable) continue;
+    sessions[0]->ops[k]->set_quantization(configs[k]);
+    configs[k].weights = sessions[0]->ops[k]->quantized_weights();
+    for (size_t j = 1; j < sessions.size(); ++j) sessions[j]->ops[k]->set_quantization(configs[k]);
+  }
+  configs_ = std::move(configs);
   mode_ = mode;
 }
 
 void Engine::release_float_weights() {
+  std::unique_lock<std::shared_mutex> state(sync_->state);
   require(mode_ != Mode::f32, "set an INT8 mode before releasing the float weights");
   std::map<std::string, int> readers, int8_readers;  // weight name -> readers, quantizable readers
-  for (const Step& step : steps_)
-    for (size_t i = 0; i < step.op->node().inputs.size(); ++i) {
-      const std::string& name = step.op->node().inputs[i];
+  for (size_t k = 0; k < steps_.size(); ++k)
+    for (size_t i = 0; i < node(k).inputs.size(); ++i) {
+      const std::string& name = node(k).inputs[i];
       ++readers[name];
-      if (i == 1 && step.op->quantizable()) ++int8_readers[name];
+      if (i == 1 && steps_[k].quantizable) ++int8_readers[name];
     }
-  for (Step& step : steps_)
-    if (step.op->quantizable()) step.op->release_float_weights();
+  for (Session* session : all_sessions()) {
+    for (size_t k = 0; k < steps_.size(); ++k)
+      if (steps_[k].quantizable) session->ops[k]->release_float_weights();
+    session->backend->release_cached();
+  }
   std::set<std::string> outputs;
   for (const ValueInfo& out : graph_.outputs) outputs.insert(out.name);
   for (const auto& kv : int8_readers)
     if (readers[kv.first] == kv.second && slots_.count(kv.first) && !outputs.count(kv.first)) {
       constants_[slots_.at(kv.first)] = Tensor();
-      graph_.initializers.erase(kv.first);
+      // Its shape stays: sessions built later (more threads) make their ops from the graph and
+      // take the s8 weights from the plan.
+      Tensor& weights = graph_.initializers.at(kv.first);
+      weights.f32.reset();
+      weights.i64.reset();
     }
   float_weights_released_ = true;
-  backend_->release_cached();
   release_free_memory();
 }
 
 bool Engine::u8_readers_only(int slot, const std::vector<std::vector<std::pair<int, int>>>& readers,
-                             std::vector<int>& memo) const {
+                             std::vector<int>& memo, const std::map<int, std::string>& ranged) const {
   if (memo[slot] >= 0) return memo[slot] == 1;
-  bool ok = !readers[slot].empty() && !first_ranged_member(slot).empty() &&
+  bool ok = !readers[slot].empty() && ranged.count(group_of(slot)) &&
             std::find(output_slots_.begin(), output_slots_.end(), slot) == output_slots_.end();
   for (const auto& [k, i] : readers[slot]) {
     if (!ok) break;
     const Step& step = steps_[k];
-    const Node& node = step.op->node();
-    if (node.op_type == "Conv" && step.op->quantizable()) {
-      ok = i == 0 || (i == 3 && node.has("_sum"));
-    } else if ((node.op_type == "Split" && i == 0) || node.op_type == "Concat") {
-      for (int s : step.outputs) ok = ok && s >= 0 && u8_readers_only(s, readers, memo);
+    const Node& n = node(k);
+    if (n.op_type == "Conv" && step.quantizable) {
+      ok = i == 0 || (i == 3 && n.has("_sum"));
+    } else if ((n.op_type == "Split" && i == 0) || n.op_type == "Concat") {
+      for (int s : step.outputs) ok = ok && s >= 0 && u8_readers_only(s, readers, memo, ranged);
     } else {
       ok = false;
     }
@@ -323,20 +541,24 @@ bool Engine::u8_readers_only(int slot, const std::vector<std::vector<std::pair<i
   return ok;
 }
 
-std::string Engine::first_ranged_member(int slot) const {
-  const int group = group_of(slot);
-  for (const auto& kv : ranges_)
-    if (group_of(slots_.at(kv.first)) == group) return kv.first;
-  return "";
-}
-
 void Engine::set_threads(int threads) {
   require(threads >= 0 && threads <= 4096, "threads must be in [0, 4096] (0 = all cores)");
+  std::unique_lock<std::shared_mutex> state(sync_->state);
   options_.threads = threads;
-  backend_->set_threads(threads);
+}
+
+void Engine::set_profiling(bool on) {
+  std::unique_lock<std::shared_mutex> state(sync_->state);
+  profiling_ = on;
+}
+
+std::vector<LayerTime> Engine::layer_times() const {
+  std::lock_guard<std::mutex> lock(sync_->times);
+  return times_;
 }
 
 void Engine::reset_layer_times() {
+  std::lock_guard<std::mutex> lock(sync_->times);
   for (LayerTime& t : times_) {
     t.seconds = 0;
     t.calls = 0;

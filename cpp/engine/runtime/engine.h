@@ -1,9 +1,17 @@
 // The engine: a loaded graph, rewritten by the passes, with one Op per node, run in topological
 // order over numbered value slots. Precision is chosen per run mode: float32, static INT8 (ranges
 // from calibration, set by the caller) or dynamic INT8 (ranges from each input).
+//
+// Threads: one Engine may be shared. Every run borrows a session (the ops, which cache kernels
+// for the last input shape, and a backend with its activation pool) that no other run uses at the
+// same time; runs on N threads build up to N sessions, which share the constants and the
+// quantized weights. Configuration (set_mode, set_activation_range, set_threads,
+// release_float_weights, profiling) waits for the runs in progress.
 #pragma once
 #include <map>
 #include <memory>
+#include <mutex>
+#include <shared_mutex>
 #include <string>
 #include <vector>
 
@@ -17,6 +25,12 @@ struct EngineOptions {
   std::string backend = "onednn";
   int threads = 0;     // 0 = all cores
   bool fuse = true;    // BN folding and activation fusion
+  // The values to return, in order (default: the graph's tensor outputs). Nodes that none of
+  // them needs are not built, so a model's map / string outputs (ZipMap ...) can be left out.
+  std::vector<std::string> outputs;
+  // Float inputs holding NaN or Inf are refused (InvalidArgument): the INT8 kernels and several
+  // oneDNN float kernels would turn them into finite numbers. Costs one pass over the inputs.
+  bool refuse_non_finite = true;
 };
 
 enum class Mode { f32, int8_static, int8_dynamic };
@@ -27,15 +41,26 @@ struct LayerTime {
   int64_t calls = 0;
 };
 
+// One executed node of the current plan, and the precision its kernel runs in ("f32",
+// "int8_static", "int8_dynamic"): what tests and users check to see that INT8 really runs.
+struct PlanStep {
+  std::string name, op_type, precision;
+};
+
 class Engine {
  public:
   Engine(Graph graph, const EngineOptions& options);
+  Engine(Engine&&) noexcept;
+  ~Engine();
   static Engine from_file(const std::string& path, const EngineOptions& options);
   static Engine from_bytes(const void* data, size_t size, const EngineOptions& options);
 
   const std::vector<ValueInfo>& inputs() const { return graph_.inputs; }
   const std::vector<ValueInfo>& outputs() const { return graph_.outputs; }
-  std::string backend_name() const { return backend_->name(); }
+  // Graph outputs left out (maps, sequences, strings; or not chosen in EngineOptions::outputs).
+  const std::vector<std::pair<std::string, std::string>>& ignored_outputs() const { return graph_.ignored_outputs; }
+  std::string backend_name() const { return backend_name_; }
+  std::vector<PlanStep> plan_steps() const;
 
   // Inputs in graph-input order; checked for count, dtype, rank and the declared fixed dims.
   // `capture`, if given, receives the calibration tensors (see below) of this run.
@@ -48,57 +73,77 @@ class Engine {
   // quant::affine_params_from_range (u8 asymmetric).
   void set_activation_range(const std::string& tensor, float min, float max);
   void set_mode(Mode mode);
-  Mode mode() const { return mode_; }
+  Mode mode() const;
   // In an INT8 mode: frees the float weights of the quantizable layers (their s8 weights and
   // scales stay), cutting a session's memory to about a quarter; FP32 is then refused.
   void release_float_weights();
-  bool float_weights_released() const { return float_weights_released_; }
+  bool float_weights_released() const;
   // The (scale, zero_point) static mode uses for a calibration tensor: from the union of the
   // ranges of its quantization group (tensors joined through Split and Concat, which then pass
   // u8 data through unchanged).
   std::pair<float, int32_t> activation_quantization(const std::string& tensor) const;
 
   void set_threads(int threads);
-  void set_profiling(bool on) { profiling_ = on; }
-  std::vector<LayerTime> layer_times() const { return times_; }
+  void set_profiling(bool on);
+  std::vector<LayerTime> layer_times() const;
   void reset_layer_times();
 
   const Graph& graph() const { return graph_; }
 
  private:
+  // How a node's op is wired to the value slots (shared by every session).
   struct Step {
-    std::unique_ptr<Op> op;
     std::vector<int> inputs;   // slot per input, -1 for omitted
-    std::vector<int> outputs;  // slot per output, -1 for omitted
+    std::vector<int> outputs;  // slot per output, -1 for omitted or never produced and never read
     std::vector<int> release;  // slots no later step reads: freed after this step
     std::vector<bool> input_is_free;  // per input: released after this step and read once by it
+    bool quantizable = false;
   };
+  // What one run at a time owns: the ops (kernel caches) and the backend (activation pool).
+  struct Session {
+    std::unique_ptr<Backend> backend;
+    std::vector<std::unique_ptr<Op>> ops;  // per step
+  };
+  struct Sync;  // the locks (an Engine stays movable)
+  class Lease;  // a session borrowed for one run
 
   int slot_of(const std::string& name);
+  const Node& node(size_t step) const { return graph_.nodes[step]; }
+  std::unique_ptr<Session> make_session() const;
+  std::unique_ptr<Session> acquire() const;
+  void give_back(std::unique_ptr<Session> session) const;
+  // Every session, the idle ones (callers hold the exclusive lock, so none is running).
+  std::vector<Session*> all_sessions();
+  void check_finite(const Tensor& t, const std::string& name) const;
   // set_mode without releasing caches: quantization configs from the mode and the ranges.
   void plan(Mode mode);
   int group_of(int slot) const;
   // Static plan: whether a slot's every reader takes u8 data (INT8 conv input or residual, or a
   // Split / Concat whose outputs all do); memoised in `memo` (-1 unknown).
   bool u8_readers_only(int slot, const std::vector<std::vector<std::pair<int, int>>>& readers,
-                       std::vector<int>& memo) const;
-  // A calibrated tensor of the slot's quantization group ("" if none): the group's parameters.
-  std::string first_ranged_member(int slot) const;
+                       std::vector<int>& memo, const std::map<int, std::string>& ranged) const;
+  // (scale, zero point) of a quantization group from the union of its members' ranges.
+  std::pair<float, int32_t> group_quantization(int group) const;
+  void prune_and_select_outputs(const std::vector<std::string>& wanted);
+  void check_supported_ops() const;
 
   Graph graph_;
   EngineOptions options_;
-  std::unique_ptr<Backend> backend_;
+  std::string backend_name_;
   std::map<std::string, int> slots_;
   std::vector<Tensor> constants_;  // slot -> initializer (empty tensor for non-constants)
   std::vector<bool> is_constant_;
   std::vector<int> input_slots_, output_slots_;
   std::vector<Step> steps_;
+  std::vector<std::string> calibration_tensors_;
+  std::vector<QuantConfig> configs_;  // per step, the current plan (quantizable steps only)
   std::map<std::string, std::pair<float, float>> ranges_;
   std::vector<int> group_;  // slot -> a slot of its quantization group (union-find parent)
   Mode mode_ = Mode::f32;
   bool float_weights_released_ = false;
   bool profiling_ = false;
   std::vector<LayerTime> times_;
+  std::unique_ptr<Sync> sync_;
 };
 
 }  // namespace edgequant::engine

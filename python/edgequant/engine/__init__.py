@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import pathlib
+import warnings
 
 import numpy as np
 
@@ -73,10 +74,24 @@ class Engine:
         Calibration samples run at a time (models with a fixed batch dim need 1).
     progress : bool, optional
         A progress bar for calibration (default: on a terminal or in a notebook only).
+    outputs : list of str, optional
+        The values to return, in order (any value of the graph). Default: the graph's tensor
+        outputs; outputs that are not tensors (ZipMap's maps, sequences, strings) are left out with
+        a warning. Nodes that no chosen output needs are not built.
+
+    Notes
+    -----
+    One Engine may be shared by threads: each run borrows its own session state (kernels,
+    activation memory), runs release the GIL, and threads run in parallel; configuration calls
+    (``calibrate``, ``set_threads``, ...) wait for the runs in progress. Each extra concurrent run
+    adds a session's memory (its activations and kernels; the weights are shared).
+
+    Float inputs holding NaN or Inf are refused with a ValueError (the INT8 kernels, and oneDNN's
+    float pooling and activations, would turn them into finite numbers); so is such calibration data.
     """
 
     def __init__(self, model, mode="fp32", calibration=None, method="minmax", threads=None, backend="onednn",
-                 keep_float_weights=False, calibration_batch_size=64, progress=None):
+                 keep_float_weights=False, calibration_batch_size=64, progress=None, outputs=None):
         native = _native()
         if mode not in MODES:
             raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
@@ -86,8 +101,13 @@ class Engine:
         if threads < 0:
             raise ValueError(f"threads must be >= 1 (or None for all cores), got {threads}")
         self._source = _model_source(model)  # not the bytes: they would double the session's memory
-        self._native = native.Engine.from_bytes(_model_bytes(self._source), backend, threads)
-        self.mode = mode
+        if outputs is not None and (isinstance(outputs, str) or not all(isinstance(o, str) for o in outputs)):
+            raise TypeError("outputs must be a list of value names")
+        self._native = native.Engine.from_bytes(_model_bytes(self._source), backend, threads, list(outputs or []))
+        for name, why in self._native.ignored_outputs:
+            if outputs is None:
+                warnings.warn(f"output {name!r} is {why}: left out (choose outputs with outputs=[...])",
+                              stacklevel=2)
         self.method = method
         self.input_names = [name for name, *_ in self._native.inputs]
         self._input_dtypes = [dtype for _, dtype, *_ in self._native.inputs]  # the binding builds these per call
@@ -102,6 +122,16 @@ class Engine:
         self._native.set_mode(mode)
         if mode != "fp32" and not keep_float_weights:
             self._native.release_float_weights()
+
+    @property
+    def mode(self) -> str:
+        """The mode the engine runs in ("fp32", "static", "dynamic"), as the C++ engine reports it."""
+        return self._native.mode
+
+    def plan(self) -> list[tuple[str, str, str]]:
+        """(node name, op type, precision) per executed node after the graph passes; precision is
+        "f32", "int8_static" or "int8_dynamic" as the node's kernels run it."""
+        return [tuple(step) for step in self._native.plan()]
 
     # --- running ------------------------------------------------------------------------------
     def run(self, inputs) -> list[np.ndarray]:
@@ -157,6 +187,9 @@ class Engine:
         count = arrays[0].shape[0] if arrays[0].ndim else 0
         if count == 0 or any(a.ndim == 0 or a.shape[0] != count for a in arrays):
             raise ValueError("calibration inputs must share a non-empty batch axis 0")
+        for name, array in zip(self.input_names, arrays, strict=True):
+            if array.dtype.kind == "f" and not np.isfinite(array).all():
+                raise ValueError(f"calibration input {name!r} holds NaN or Inf: calibration needs finite data")
         collectors = {name: RangeCollector(method) for name in self._native.calibration_tensors()}
         previous = self.mode
         self._native.set_mode("fp32")
@@ -168,13 +201,15 @@ class Engine:
                 for name, values in captured.items():
                     collectors[name].add(values)
                 bar.update(min(batch_size, count - start))
+        except BaseException:
+            self._native.set_mode(previous)  # a static engine keeps its previous ranges
+            raise
         finally:
             bar.close()
-            if previous != "static":
-                self._native.set_mode(previous)
         self.ranges = {name: collector.range() for name, collector in collectors.items()}
         for name, (lo, hi) in self.ranges.items():
             self._native.set_activation_range(name, lo, hi)
+        self._native.set_mode(previous)  # static: re-planned with the new ranges
         return dict(self.ranges)
 
     def activation_quantization(self) -> dict[str, tuple[float, int]]:
