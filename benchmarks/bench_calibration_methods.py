@@ -18,12 +18,14 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
+import onnx
 
 from edgequant import Engine
 from edgequant.data import shared_data_dir
 from edgequant.datasets import model_data
 from edgequant.engine import METHODS
 from edgequant.engine.output_metrics import output_metrics
+from edgequant.engine.qdq_export import converted_for_qdq
 
 MODELS = ["mnist-8", "cnn_mnist_pytorch", "cifar10_tutorial_cnn", "squeezenet1.0_fp16", "ultraface-rfb-320",
           "yolo-fastestv2"]
@@ -65,10 +67,12 @@ def ort_static(path: Path, calibration: np.ndarray, x: np.ndarray, method: str, 
 
     with tempfile.TemporaryDirectory() as folder:
         target = str(Path(folder) / "q.onnx")
+        source = str(Path(folder) / "converted.onnx")  # ORT's quantizer needs opset 13 for per-channel QDQ
+        onnx.save(converted_for_qdq(onnx.load(str(path))), source)
         root = logging.getLogger()
         level, root.level = root.level, logging.ERROR
         try:
-            quantize_static(str(path), target, Reader(), quant_format=QuantFormat.QDQ, per_channel=True,
+            quantize_static(source, target, Reader(), quant_format=QuantFormat.QDQ, per_channel=True,
                             activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
                             calibrate_method={"minmax": CalibrationMethod.MinMax,
                                               "entropy": CalibrationMethod.Entropy}[method])

@@ -193,6 +193,7 @@ def _ort_quantized(path: str, mode: str, calibration: list[np.ndarray], input_na
     )
 
     target = str(pathlib.Path(folder) / f"{mode}.onnx")
+    path = _at_qdq_opset(path, folder)
     if mode == "static":
         step = batch or 1
         count = calibration[0].shape[0]
@@ -211,6 +212,21 @@ def _ort_quantized(path: str, mode: str, calibration: list[np.ndarray], input_na
     else:
         quantize_dynamic(path, target, weight_type=QuantType.QInt8)
     return target
+
+
+def _at_qdq_opset(path: str, folder: str) -> str:
+    """The model converted to opset 13 when older: ORT's quantizers only raise the opset number,
+    and the file they write is then refused (or they fail on old node forms)."""
+    import onnx
+
+    from .qdq_export import QDQ_OPSET, converted_for_qdq
+
+    model = onnx.load(path)
+    if all(o.version >= QDQ_OPSET for o in model.opset_import if o.domain in ("", "ai.onnx")):
+        return path
+    converted = str(pathlib.Path(folder) / "converted.onnx")
+    onnx.save(converted_for_qdq(model), converted)
+    return converted
 
 
 def _typed_for(session, feeds: dict) -> dict:
