@@ -6,8 +6,10 @@ same calibration data.
 
 Per model and method: the lowest Pearson correlation of an output with FP32 over the outputs
 (``corr``), the lowest cosine, and the task metric — top-1 agreement for classifiers, detection
-agreement (F1 after NMS) for UltraFace. Calibration uses the first ``--calibration`` samples of
-the model's data (:func:`edgequant.datasets.model_data`); evaluation the first ``--samples``.
+agreement (F1 after NMS) for UltraFace. Calibration and evaluation data are disjoint: MNIST /
+CIFAR-10 / ImageNet-sample: the first ``--calibration`` samples of the model's data
+(:func:`edgequant.datasets.model_data`) calibrate, the next ``--samples`` evaluate; the detectors
+calibrate on COCO images (coco128) and are evaluated on their own demo images.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ import onnx
 
 from edgequant import Engine
 from edgequant.data import shared_data_dir
-from edgequant.datasets import model_data
+from edgequant.datasets import load_detector_images, model_data
 from edgequant.engine import METHODS
 from edgequant.engine.output_metrics import output_metrics
 from edgequant.engine.qdq_export import converted_for_qdq
@@ -82,6 +84,20 @@ def ort_static(path: Path, calibration: np.ndarray, x: np.ndarray, method: str, 
         return run_batched(lambda v: session.run(None, {name: v}), x, batch)
 
 
+def split_data(model: str, calibration: int, samples: int) -> tuple[np.ndarray, np.ndarray]:
+    """Disjoint calibration and evaluation inputs (float32)."""
+    root = shared_data_dir()
+    detectors = {"ultraface-rfb-320": ("ultraface", "models/ultraface_imgs"),
+                 "yolo-fastestv2": ("yolofastestv2", "models/yolofastestv2_imgs")}
+    if model in detectors:
+        kind, own = detectors[model]
+        return (load_detector_images(root / "coco128" / "images", kind, calibration),
+                load_detector_images(root / own, kind, samples))
+    x, _ = model_data(model, limit=calibration + samples)
+    x = x.astype(np.float32)
+    return x[:calibration], x[calibration:calibration + samples]
+
+
 def quantized_outputs(label: str, path: Path, calibration, evaluation, batch) -> list[np.ndarray]:
     """``label``: one of our methods, or "ort minmax" / "ort entropy"."""
     if label.startswith("ort "):
@@ -93,17 +109,15 @@ def quantized_outputs(label: str, path: Path, calibration, evaluation, batch) ->
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--models", nargs="*", default=MODELS)
-    parser.add_argument("--calibration", type=int, default=32, help="calibration samples")
-    parser.add_argument("--samples", type=int, default=64, help="evaluation samples")
+    parser.add_argument("--calibration", type=int, default=16, help="calibration samples")
+    parser.add_argument("--samples", type=int, default=200, help="evaluation samples (at most)")
     parser.add_argument("--no-ort", action="store_true", help="skip ONNX Runtime's calibrators")
     args = parser.parse_args()
     root = shared_data_dir()
     print(f"{'model':<22}{'method':<14}{'corr':>8}{'cosine':>9}{'task':>8}  task metric")
     for model in args.models:
         path = root / "models" / f"{model}.onnx"
-        x, _ = model_data(model, limit=max(args.calibration, args.samples))
-        x = x.astype(np.float32)
-        calibration, evaluation = x[:args.calibration], x[:args.samples]
+        calibration, evaluation = split_data(model, args.calibration, args.samples)
         fp32 = Engine(path)
         batch = fp32.fixed_batch_size()
         names = fp32.output_names
@@ -116,7 +130,7 @@ def main() -> None:
                 print(f"{model:<22}{label:<14}failed: {type(error).__name__}: {str(error)[:80]}")
                 continue
             outputs = [np.asarray(o, np.float32) for o in outputs]
-            metrics = output_metrics(names, reference, outputs)
+            metrics = output_metrics(names, reference, outputs, len(evaluation))
             task, what = metrics.get("top1_agreement"), "top-1 agreement"
             if "detection_agreement" in metrics:
                 task, what = metrics["detection_agreement"], "detection F1 after NMS"

@@ -2,9 +2,9 @@
 
 Every float output gets its maximum absolute error, that error relative to the reference's
 largest magnitude, and the cosine similarity of the flattened tensors. A classifier's
-``[N, classes]`` output also gets the agreement of the per-row argmax and the shift of the top-class
-softmax confidence. A known detection head — ``scores [1, A, C]`` beside ``boxes [1, A, 4]`` in
-corner form (UltraFace and the SSD family) — gets the agreement of the detections after
+``[N, classes]`` (or ``[N, classes, 1, 1]``) output also gets the agreement of the per-row argmax
+and the shift of the top-class softmax confidence. A known detection head — ``scores [1, A, C]``
+beside ``boxes [1, A, 4]`` in corner form (UltraFace and the SSD family) — gets the agreement of the detections after
 thresholding and non-maximum suppression. An argmax over a flattened detector output would call
 two almost equal outputs 0 % alike.
 """
@@ -19,14 +19,17 @@ NMS_IOU = 0.3
 MATCH_IOU = 0.5
 
 
-def output_metrics(names: list[str], reference: list[np.ndarray], outputs: list[np.ndarray]) -> dict:
+def output_metrics(names: list[str], reference: list[np.ndarray], outputs: list[np.ndarray],
+                   batch: int | None = None) -> dict:
     """Per-output metrics (``{"outputs": {name: {...}}}``) plus the worst of each over the outputs
     at the top level: ``max_abs_error``, ``max_relative_error``, ``cosine``, and where they apply
     ``top1_agreement``, ``confidence_shift`` (per row), ``confidence_shift_mean_abs`` and
-    ``detection_agreement``."""
+    ``detection_agreement``. ``batch``: the inputs' batch size; a 2-D output is read as
+    ``[N, classes]`` only when its first dimension is that (YOLO-FastestV2's ``[605, 95]`` is a
+    grid of anchors, not a batch)."""
     per_output = {}
     for name, ref, out in zip(names, reference, outputs, strict=True):
-        per_output[name] = _tensor_metrics(np.asarray(ref), np.asarray(out))
+        per_output[name] = _tensor_metrics(np.asarray(ref), np.asarray(out), batch)
     result: dict = {"outputs": per_output}
     values = list(per_output.values())
     for key, worst in (("max_abs_error", max), ("max_relative_error", max), ("cosine", min)):
@@ -43,7 +46,7 @@ def output_metrics(names: list[str], reference: list[np.ndarray], outputs: list[
     return result
 
 
-def _tensor_metrics(ref: np.ndarray, out: np.ndarray) -> dict:
+def _tensor_metrics(ref: np.ndarray, out: np.ndarray, batch: int | None) -> dict:
     if ref.shape != out.shape:
         return {"error": f"shape {out.shape} differs from the reference's {ref.shape}"}
     if ref.dtype.kind != "f" or ref.size == 0:
@@ -56,7 +59,9 @@ def _tensor_metrics(ref: np.ndarray, out: np.ndarray) -> dict:
     metrics = {"max_abs_error": max_abs,
                "max_relative_error": max_abs / magnitude if magnitude > 0 else (0.0 if max_abs == 0 else np.inf),
                "cosine": float(ref64 @ out64 / norms) if norms > 0 else float(max_abs == 0)}
-    if ref.ndim == 2 and ref.shape[1] > 1:  # [N, classes]
+    if ref.ndim > 2 and all(d == 1 for d in ref.shape[2:]):  # [N, classes, 1, 1] (SqueezeNet)
+        ref, out = ref.reshape(ref.shape[:2]), out.reshape(out.shape[:2])
+    if ref.ndim == 2 and ref.shape[1] > 1 and batch in (None, ref.shape[0]):  # [N, classes]
         shift = _top_confidence(out) - _top_confidence(ref)
         metrics.update(top1_agreement=float(np.mean(ref.argmax(1) == out.argmax(1))),
                        confidence_shift=shift.tolist(), confidence_shift_mean_abs=float(np.abs(shift).mean()))

@@ -175,6 +175,7 @@ def _ort_session(model_path: str, mode: str, calibration: list[np.ndarray], inpu
         finally:
             root.setLevel(level)
     options = ort.SessionOptions()
+    options.log_severity_level = 3  # errors only: not a warning per initializer listed as an input
     if threads:
         options.intra_op_num_threads = threads
     return ort.InferenceSession(path, options, providers=["CPUExecutionProvider"])
@@ -195,6 +196,7 @@ def _ort_quantized(path: str, mode: str, calibration: list[np.ndarray], input_na
     target = str(pathlib.Path(folder) / f"{mode}.onnx")
     path = _at_qdq_opset(path, folder)
     if mode == "static":
+        calibration = _typed_like_model_inputs(path, input_names, calibration)
         step = batch or 1
         count = calibration[0].shape[0]
         feeds = []
@@ -227,6 +229,20 @@ def _at_qdq_opset(path: str, folder: str) -> str:
     converted = str(pathlib.Path(folder) / "converted.onnx")
     onnx.save(converted_for_qdq(model), converted)
     return converted
+
+
+def _typed_like_model_inputs(path: str, input_names: list[str], arrays: list[np.ndarray]) -> list[np.ndarray]:
+    """Calibration arrays in the element types the model's inputs declare (float16 models)."""
+    import onnx
+    from onnx import helper
+
+    model = onnx.load(path, load_external_data=False)
+    declared = {i.name: i.type.tensor_type.elem_type for i in model.graph.input}
+    typed = []
+    for name, array in zip(input_names, arrays, strict=True):
+        elem = declared.get(name, 0)
+        typed.append(array.astype(helper.tensor_dtype_to_np_dtype(elem)) if elem else array)
+    return typed
 
 
 def _typed_for(session, feeds: dict) -> dict:
@@ -306,7 +322,7 @@ def profile(model, mode: str = "fp32", threads: int | None = None, runs: int = 5
                     outputs = session.run(output_names, ort_feeds)
                     result = time_runs(lambda s=session, f=ort_feeds: s.run(output_names, f), runs, warmup, progress,
                                        f"onnxruntime {name}")
-                    result.update(output_metrics(output_names, reference, outputs))
+                    result.update(output_metrics(output_names, reference, outputs, report.batch))
                 except Exception as error:  # ORT's quantizer or session refused the model
                     result = _failure(error)
                 report.runs[f"onnxruntime {name}"] = result
@@ -319,6 +335,7 @@ def profile(model, mode: str = "fp32", threads: int | None = None, runs: int = 5
 
 def _profile_ours(path, mode, calibration, method, threads, feeds, reference, output_names, runs, warmup,
                   progress) -> dict:
+    batch = int(feeds[0].shape[0]) if feeds[0].ndim else None
     rss_start = _settled_rss_mib()
     engine = Engine(path, mode=mode, calibration=calibration if mode == "static" else None, method=method,
                     threads=threads, progress=progress)
@@ -330,6 +347,6 @@ def _profile_ours(path, mode, calibration, method, threads, feeds, reference, ou
         engine.run(feeds)
     layers = sorted(engine.layer_times(), key=lambda t: -t[2])
     result["layers"] = [{"name": n, "op": op, "ms": s * 1e3 / max(c, 1)} for n, op, s, c in layers]
-    result.update(output_metrics(output_names, reference, outputs))
+    result.update(output_metrics(output_names, reference, outputs, batch))
     del engine
     return result
