@@ -15,6 +15,8 @@ calibrate on COCO images (coco128) and are evaluated on their own demo images.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
 import logging
 import tempfile
 from pathlib import Path
@@ -59,7 +61,7 @@ def ort_static(path: Path, calibration: np.ndarray, x: np.ndarray, method: str, 
         quantize_static,
     )
 
-    name = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"]).get_inputs()[0].name
+    name = next(i.name for i in onnx.load(str(path)).graph.input)
     step = batch or 1
     feeds = iter([{name: calibration[i:i + step]} for i in range(0, len(calibration) - step + 1, step)])
 
@@ -67,7 +69,7 @@ def ort_static(path: Path, calibration: np.ndarray, x: np.ndarray, method: str, 
         def get_next(self):
             return next(feeds, None)
 
-    with tempfile.TemporaryDirectory() as folder:
+    with tempfile.TemporaryDirectory() as folder, contextlib.redirect_stdout(io.StringIO()):  # ORT prints
         target = str(Path(folder) / "q.onnx")
         source = str(Path(folder) / "converted.onnx")  # ORT's quantizer needs opset 13 for per-channel QDQ
         onnx.save(converted_for_qdq(onnx.load(str(path))), source)
@@ -80,7 +82,9 @@ def ort_static(path: Path, calibration: np.ndarray, x: np.ndarray, method: str, 
                                               "entropy": CalibrationMethod.Entropy}[method])
         finally:
             root.setLevel(level)
-        session = ort.InferenceSession(target, providers=["CPUExecutionProvider"])
+        options = ort.SessionOptions()
+        options.log_severity_level = 3
+        session = ort.InferenceSession(target, options, providers=["CPUExecutionProvider"])
         return run_batched(lambda v: session.run(None, {name: v}), x, batch)
 
 
