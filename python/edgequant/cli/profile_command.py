@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import pathlib
+import sys
 
 
 def register(subparsers) -> None:
@@ -13,34 +14,103 @@ def register(subparsers) -> None:
     parser.add_argument("--mode", choices=["fp32", "static", "dynamic"], default="fp32")
     parser.add_argument("--method", choices=["minmax", "percentile", "entropy", "mse"], default="minmax",
                         help="static calibration method")
-    parser.add_argument("--calibration", type=pathlib.Path,
-                        help=".npy calibration inputs (batch on axis 0); default: 32 uniform [0, 1) samples")
-    parser.add_argument("--inputs", type=pathlib.Path, help=".npy inputs to time and compare outputs on")
+    parser.add_argument("--inputs", type=pathlib.Path,
+                        help="inputs to time and compare outputs on: .npy, .npz or a folder of images "
+                             "(preprocessed as below)")
     parser.add_argument("--threads", type=int, default=None, help="threads (default: all cores)")
     parser.add_argument("--runs", type=int, default=50, help="timed runs after warm-up")
     parser.add_argument("--warmup", type=int, default=5)
     parser.add_argument("--batch", type=int, default=1, help="size of symbolic (batch) dims")
-    parser.add_argument("--layers", type=int, default=10, help="slowest layers to list")
+    parser.add_argument("--layers", type=int, default=10, help="slowest layers to list (0: none)")
     parser.add_argument("--json", type=pathlib.Path, help="write the results as JSON here")
     parser.add_argument("--compare", action="store_true",
                         help="also run our three modes and ONNX Runtime FP32 / static QDQ / dynamic")
     parser.add_argument("--plot", type=pathlib.Path,
                         help="latency + confidence-shift plot (default with --compare: MODEL_profile.png)")
+    add_calibration_arguments(parser)
     parser.set_defaults(handler=run)
 
 
-def run(args) -> int:
-    import numpy as np
+def add_calibration_arguments(parser) -> None:
+    """``--calibration`` and the image preprocessing options (shared by commands that calibrate)."""
+    group = parser.add_argument_group("calibration data")
+    group.add_argument("--calibration", type=pathlib.Path, metavar="FILE.npy|FILE.npz|FOLDER",
+                       help="static calibration inputs: an array (samples on axis 0), an .npz (one array per "
+                            "input name) or a folder of images; default: 32 uniform [0, 1) samples")
+    group.add_argument("--calibration-limit", type=int, metavar="N", help="use at most N calibration samples")
+    group.add_argument("--size", type=_size, metavar="HxW", help="image resize target (default: the model's)")
+    group.add_argument("--scale", type=float, default=1 / 255,
+                       help="pixel (0-255) multiplier before mean/std (default 1/255; 1 keeps 0-255)")
+    group.add_argument("--mean", type=_floats, default=(0.0,), metavar="M[,M,M]",
+                       help="subtracted after scaling, one value or one per channel (default 0)")
+    group.add_argument("--std", type=_floats, default=(1.0,), metavar="S[,S,S]",
+                       help="divides after the mean, one value or one per channel (default 1)")
+    group.add_argument("--channel-order", type=str.upper, choices=["RGB", "BGR"], default="RGB")
+    group.add_argument("--layout", type=str.upper, choices=["NCHW", "NHWC"], default="NCHW")
 
+
+def _size(text: str) -> tuple[int, int]:
+    import argparse
+
+    parts = text.lower().replace(",", "x").split("x")
+    try:
+        size = tuple(int(p) for p in parts)
+    except ValueError:
+        size = ()
+    if len(size) == 1:
+        size = size * 2
+    if len(size) != 2 or min(size) < 1:
+        raise argparse.ArgumentTypeError(f"expected HxW (e.g. 224x224), got {text!r}")
+    return size
+
+
+def _floats(text: str) -> tuple[float, ...]:
+    import argparse
+
+    try:
+        return tuple(float(p) for p in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected numbers separated by commas, got {text!r}") from None
+
+
+def load_cli_data(path, args, model, limit=None):
+    """The arrays a ``--calibration`` / ``--inputs`` path names, preprocessed per the options."""
+    from ..datasets.calibration_data import ImagePreprocessing, load_calibration_data
+
+    if path is None:
+        return None
+    steps = ImagePreprocessing(size=args.size, scale=args.scale, mean=_one_or_many(args.mean),
+                               std=_one_or_many(args.std), channel_order=args.channel_order, layout=args.layout)
+    return load_calibration_data(path, model=model, preprocessing=steps, limit=limit)
+
+
+def _one_or_many(values: tuple[float, ...]):
+    return values[0] if len(values) == 1 else values
+
+
+def run(args) -> int:
     from ..engine.profiling import profile
 
-    report = profile(args.model, mode=args.mode, threads=args.threads, runs=args.runs, warmup=args.warmup,
-                     batch=args.batch, method=args.method, compare=args.compare, progress=True,
-                     calibration=np.load(args.calibration) if args.calibration else None,
-                     inputs=np.load(args.inputs) if args.inputs else None)
+    if args.layers < 0:
+        raise ValueError(f"--layers must be >= 0, got {args.layers}")
+    if not args.model.is_file():
+        raise FileNotFoundError(f"no ONNX model at {str(args.model)!r}")
+    calibration = load_cli_data(args.calibration, args, args.model, args.calibration_limit)
+    inputs = load_cli_data(args.inputs, args, args.model)
+    try:
+        report = profile(args.model, mode=args.mode, threads=args.threads, runs=args.runs, warmup=args.warmup,
+                         batch=args.batch, method=args.method, compare=args.compare, progress=True,
+                         calibration=calibration, inputs=inputs)
+    except (ValueError, TypeError, FileNotFoundError):
+        raise
+    except Exception as error:  # the engine or a library refused the model: one line, not a traceback
+        print(f"edgequant profile: error: {type(error).__name__}: {' '.join(str(error).split())}", file=sys.stderr)
+        return 1
     print(report.table())
+    if any(len(r.get("outputs", {})) > 1 for r in report.runs.values()):
+        print("\nper output:\n" + report.output_table())
     for name, result in report.runs.items():
-        if result.get("layers"):
+        if args.layers and result.get("layers"):
             print(f"\n{name}: slowest layers (ms per run)")
             for layer in result["layers"][:args.layers]:
                 print(f"  {layer['op']:<20}{layer['name'][:48]:<50}{layer['ms']:8.3f}")

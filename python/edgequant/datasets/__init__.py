@@ -12,6 +12,8 @@ Every loader reads the caller's files, or by default the shared data folder
 :func:`load_detector_images`  folder of JPEGs -> float32 [N, 3, H, W] for UltraFace /
                            Yolo-FastestV2 (no labels)
 :func:`model_data`         shared model file name -> (inputs, labels or None)
+:func:`load_calibration_data`  a user's .npy / .npz / folder of images -> model inputs
+                           (:class:`ImagePreprocessing`: size, scale, mean/std, RGB/BGR, layout)
 =========================  ================================================================
 
 >>> from edgequant.datasets import model_data
@@ -19,6 +21,7 @@ Every loader reads the caller's files, or by default the shared data folder
 >>> x, y = model_data("mnist-8.onnx", limit=2000)
 """
 
+from .calibration_data import ImagePreprocessing, load_calibration_data
 from .cifar10 import CIFAR10_CLASSES, cifar10_tutorial_input, load_cifar10
 from .detector_images import DETECTOR_INPUTS, load_detector_images
 from .imagenet_sample import load_imagenet_sample, squeezenet_input
@@ -28,8 +31,10 @@ from .model_data import MODEL_DATA, model_data
 __all__ = [
     "CIFAR10_CLASSES",
     "DETECTOR_INPUTS",
+    "ImagePreprocessing",
     "MODEL_DATA",
     "cifar10_tutorial_input",
+    "load_calibration_data",
     "load_cifar10",
     "load_detector_images",
     "load_imagenet_sample",

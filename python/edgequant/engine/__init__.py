@@ -71,7 +71,8 @@ class Engine:
         they are quantized (about a quarter of the FP32 session's weight memory remains), after
         which :meth:`calibrate` cannot run again; ``True`` keeps them for recalibration.
     calibration_batch_size : int
-        Calibration samples run at a time (models with a fixed batch dim need 1).
+        Calibration samples run at a time when the batch dimension is symbolic; a model with a fixed
+        batch dimension (most model-zoo files: 1) is always calibrated in batches of that size.
     progress : bool, optional
         A progress bar for calibration (default: on a terminal or in a notebook only).
     outputs : list of str, optional
@@ -175,6 +176,8 @@ class Engine:
     def calibrate(self, calibration, method="minmax", batch_size=64, progress=None) -> dict[str, tuple[float, float]]:
         """Collects activation ranges by ``method`` on ``calibration`` and sets them for static INT8.
 
+        ``batch_size``: samples per run; a model whose first input has a fixed batch dimension ``b``
+        runs batches of exactly ``b`` (the last one completed with the first samples again).
         ``progress``: a progress bar over the samples (None: on a terminal or notebook only)."""
         from tqdm.auto import tqdm
 
@@ -190,6 +193,9 @@ class Engine:
         for name, array in zip(self.input_names, arrays, strict=True):
             if array.dtype.kind == "f" and not np.isfinite(array).all():
                 raise ValueError(f"calibration input {name!r} holds NaN or Inf: calibration needs finite data")
+        fixed_batch = self.fixed_batch_size()
+        if fixed_batch:
+            batch_size = fixed_batch
         collectors = {name: RangeCollector(method) for name in self._native.calibration_tensors()}
         previous = self.mode
         self._native.set_mode("fp32")
@@ -197,7 +203,8 @@ class Engine:
                    disable=None if progress is None else not progress)
         try:
             for start in range(0, count, batch_size):
-                _, captured = self._native.run_capture([a[start:start + batch_size] for a in arrays])
+                rows = np.arange(start, start + batch_size) % count if fixed_batch else slice(start, start + batch_size)
+                _, captured = self._native.run_capture([a[rows] for a in arrays])
                 for name, values in captured.items():
                     collectors[name].add(values)
                 bar.update(min(batch_size, count - start))
@@ -211,6 +218,11 @@ class Engine:
             self._native.set_activation_range(name, lo, hi)
         self._native.set_mode(previous)  # static: re-planned with the new ranges
         return dict(self.ranges)
+
+    def fixed_batch_size(self) -> int | None:
+        """The batch dimension of the first input when the model fixes it (None: symbolic)."""
+        _, _, shape, *_ = self._native.inputs[0]
+        return int(shape[0]) if len(shape) and shape[0] > 0 else None
 
     def activation_quantization(self) -> dict[str, tuple[float, int]]:
         """(scale, zero_point) of every calibrated activation, as static INT8 uses them."""

@@ -3,6 +3,8 @@ far INT8 moves the outputs — the measurements of SPEC §6 (static vs dynamic P
 
 from __future__ import annotations
 
+import ctypes
+import gc
 import logging
 import pathlib
 import resource
@@ -13,6 +15,10 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import MODES, Engine
+from .output_metrics import output_metrics
+
+#: Samples of the generated calibration data when none is given (``--help`` promises them).
+DEFAULT_CALIBRATION_SAMPLES = 32
 
 
 def _rss_mib() -> float:
@@ -23,12 +29,28 @@ def _rss_mib() -> float:
     return float("nan")  # pragma: no cover - Linux only
 
 
-def random_inputs(engine: Engine, batch: int, seed: int = 0) -> list[np.ndarray]:
-    """Inputs of the model's shapes (symbolic dims = ``batch``): uniform [0, 1) floats, zero integers."""
+def _settled_rss_mib() -> float:
+    """RSS after collecting garbage and handing freed heap back to the system, so that memory a
+    previous session freed is not counted against (or for) the next one."""
+    gc.collect()
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):  # pragma: no cover - not glibc
+        pass
+    return _rss_mib()
+
+
+def random_inputs(engine: Engine, batch: int, seed: int = 0, samples: int | None = None) -> list[np.ndarray]:
+    """Inputs of the model's shapes (symbolic dims = ``batch``): uniform [0, 1) floats, zero integers.
+
+    ``samples``: the size of axis 0 whatever the model fixes there (calibration data, which the
+    engine runs in batches of the model's size)."""
     rng = np.random.default_rng(seed)
     arrays = []
     for _, dtype, shape, _ in engine._native.inputs:
         dims = [batch if d < 0 else d for d in shape]
+        if samples is not None and dims:
+            dims[0] = samples
         arrays.append(rng.random(dims, dtype=np.float32) if dtype == "float32" else np.zeros(dims, np.int64))
     return arrays
 
@@ -54,20 +76,9 @@ def time_runs(run, runs: int, warmup: int, progress: bool = False, label: str = 
             "rss_growth_mib": _rss_mib() - rss_before}
 
 
-def _softmax_confidence(logits: np.ndarray) -> np.ndarray:
-    z = logits.reshape(logits.shape[0], -1).astype(np.float64)
-    z -= z.max(axis=1, keepdims=True)
-    p = np.exp(z)
-    return (p / p.sum(axis=1, keepdims=True)).max(axis=1)
-
-
-def output_shift(reference: np.ndarray, outputs: np.ndarray) -> dict:
-    """How far ``outputs`` moved from ``reference`` (first output, rows = samples)."""
-    ref = reference.reshape(reference.shape[0], -1)
-    out = outputs.reshape(outputs.shape[0], -1)
-    shift = _softmax_confidence(out) - _softmax_confidence(ref)
-    return {"top1_agreement": float(np.mean(ref.argmax(1) == out.argmax(1))),
-            "confidence_shift_mean_abs": float(np.abs(shift).mean()), "confidence_shift": shift.tolist()}
+def _cell(run: dict, key: str, width: int, spec: str, factor: float = 1.0) -> str:
+    value = run.get(key)
+    return f"{factor * value:{width}{spec}}" if isinstance(value, (int, float)) else " " * width
 
 
 @dataclass
@@ -75,8 +86,10 @@ class ProfileReport:
     """What :func:`profile` measured; ``runs`` maps "edgequant fp32", "onnxruntime dynamic"... to a dict
     of ``mean_ms``, ``p50_ms``, ``p90_ms``, ``p99_ms``, ``throughput_per_s``, ``cpu_utilisation``,
     ``rss_growth_mib`` (during the timed runs), ``session_rss_mib`` (our sessions: RSS added by
-    building and warming up the engine), ``layers`` (ours: per-node ms per run, slowest first) and,
-    against FP32 on the same inputs, ``top1_agreement`` and ``confidence_shift_mean_abs``."""
+    building and warming up the engine, never negative), ``layers`` (ours: per-node ms per run,
+    slowest first) and, against FP32 on the same inputs, the metrics of
+    :func:`edgequant.engine.output_metrics.output_metrics` (worst output at the top level, every
+    output under ``outputs``). A run that failed holds only ``error``, its reason."""
 
     model: str
     model_bytes: int
@@ -93,13 +106,27 @@ class ProfileReport:
         lines = [f"{self.model}  ({self.model_bytes / 1e6:.2f} MB, batch {self.batch}, threads "
                  f"{self.threads or 'all'}, peak RSS {self.peak_rss_mib:.0f} MiB)",
                  f"{'run':<22}{'mean ms':>9}{'p50':>9}{'p90':>9}{'p99':>9}{'per s':>10}{'CPU':>6}"
-                 f"{'session MiB':>12}{'agree %':>9}{'|Δconf|':>9}"]
+                 f"{'session MiB':>12}{'max|Δ|':>10}{'cosine':>9}{'top1 %':>8}{'det %':>7}{'|Δconf|':>9}"]
         for name, r in self.runs.items():
-            session = f"{r['session_rss_mib']:12.1f}" if "session_rss_mib" in r else f"{'':>12}"
-            agree = f"{100 * r['top1_agreement']:9.2f}" if "top1_agreement" in r else f"{'':>9}"
-            shift = f"{r['confidence_shift_mean_abs']:9.2e}" if "confidence_shift_mean_abs" in r else f"{'':>9}"
+            if "error" in r:
+                lines.append(f"{name:<22}failed: {r['error']}")
+                continue
             lines.append(f"{name:<22}{r['mean_ms']:9.3f}{r['p50_ms']:9.3f}{r['p90_ms']:9.3f}{r['p99_ms']:9.3f}"
-                         f"{r['throughput_per_s']:10.1f}{r['cpu_utilisation']:6.2f}{session}{agree}{shift}")
+                         f"{r['throughput_per_s']:10.1f}{r['cpu_utilisation']:6.2f}"
+                         f"{_cell(r, 'session_rss_mib', 12, '.1f')}{_cell(r, 'max_abs_error', 10, '.2e')}"
+                         f"{_cell(r, 'cosine', 9, '.5f')}{_cell(r, 'top1_agreement', 8, '.2f', 100)}"
+                         f"{_cell(r, 'detection_agreement', 7, '.1f', 100)}"
+                         f"{_cell(r, 'confidence_shift_mean_abs', 9, '.2e')}")
+        return "\n".join(lines)
+
+    def output_table(self) -> str:
+        """Every output's metrics per run (the main table shows the worst output)."""
+        lines = [f"{'run':<22}{'output':<24}{'max|Δ|':>10}{'max rel':>10}{'cosine':>10}{'top1 %':>8}"]
+        for name, r in self.runs.items():
+            for output, m in r.get("outputs", {}).items():
+                lines.append(f"{name:<22}{output[:23]:<24}{_cell(m, 'max_abs_error', 10, '.2e')}"
+                             f"{_cell(m, 'max_relative_error', 10, '.2e')}{_cell(m, 'cosine', 10, '.6f')}"
+                             f"{_cell(m, 'top1_agreement', 8, '.2f', 100)}")
         return "\n".join(lines)
 
     def plot(self, path) -> pathlib.Path:
@@ -109,7 +136,7 @@ class ProfileReport:
         matplotlib.use("Agg", force=False)
         import matplotlib.pyplot as plt
 
-        names = list(self.runs)
+        names = [n for n in self.runs if "error" not in self.runs[n]]
         figure, (left, right) = plt.subplots(1, 2, figsize=(12, 4))
         p50 = [self.runs[n]["p50_ms"] for n in names]
         p90 = [self.runs[n]["p90_ms"] for n in names]
@@ -133,7 +160,8 @@ class ProfileReport:
         return path
 
 
-def _ort_session(model_path: str, mode: str, calibration, input_name: str, threads, folder: str):
+def _ort_session(model_path: str, mode: str, calibration: list[np.ndarray], input_names: list[str], batch: int | None,
+                 threads, folder: str):
     import onnxruntime as ort
 
     path = model_path
@@ -143,17 +171,20 @@ def _ort_session(model_path: str, mode: str, calibration, input_name: str, threa
         level = root.level
         root.setLevel(logging.ERROR)
         try:
-            path = _ort_quantized(path, mode, calibration, input_name, folder)
+            path = _ort_quantized(path, mode, calibration, input_names, batch, folder)
         finally:
             root.setLevel(level)
     options = ort.SessionOptions()
+    options.log_severity_level = 3  # errors only: not a warning per initializer listed as an input
     if threads:
         options.intra_op_num_threads = threads
     return ort.InferenceSession(path, options, providers=["CPUExecutionProvider"])
 
 
-def _ort_quantized(path: str, mode: str, calibration, input_name: str, folder: str) -> str:
-    """ORT's quantize_static (QDQ, per-channel s8 weights, u8 activations) or quantize_dynamic."""
+def _ort_quantized(path: str, mode: str, calibration: list[np.ndarray], input_names: list[str], batch: int | None,
+                   folder: str) -> str:
+    """ORT's quantize_static (QDQ, per-channel s8 weights, u8 activations) or quantize_dynamic;
+    calibration runs in batches of the model's fixed batch size (one sample when symbolic)."""
     from onnxruntime.quantization import (
         CalibrationDataReader,
         QuantFormat,
@@ -163,8 +194,16 @@ def _ort_quantized(path: str, mode: str, calibration, input_name: str, folder: s
     )
 
     target = str(pathlib.Path(folder) / f"{mode}.onnx")
+    path = _at_qdq_opset(path, folder)
     if mode == "static":
-        batches = iter([{input_name: calibration[i:i + 1]} for i in range(len(calibration))])
+        calibration = _typed_like_model_inputs(path, input_names, calibration)
+        step = batch or 1
+        count = calibration[0].shape[0]
+        feeds = []
+        for start in range(0, count, step):
+            rows = np.arange(start, start + step) % count
+            feeds.append({name: array[rows] for name, array in zip(input_names, calibration, strict=True)})
+        batches = iter(feeds)
 
         class Reader(CalibrationDataReader):
             def get_next(self):
@@ -177,11 +216,55 @@ def _ort_quantized(path: str, mode: str, calibration, input_name: str, folder: s
     return target
 
 
+def _at_qdq_opset(path: str, folder: str) -> str:
+    """The model converted to opset 13 when older: ORT's quantizers only raise the opset number,
+    and the file they write is then refused (or they fail on old node forms)."""
+    import onnx
+
+    from .qdq_export import QDQ_OPSET, converted_for_qdq
+
+    model = onnx.load(path)
+    if all(o.version >= QDQ_OPSET for o in model.opset_import if o.domain in ("", "ai.onnx")):
+        return path
+    converted = str(pathlib.Path(folder) / "converted.onnx")
+    onnx.save(converted_for_qdq(model), converted)
+    return converted
+
+
+def _typed_like_model_inputs(path: str, input_names: list[str], arrays: list[np.ndarray]) -> list[np.ndarray]:
+    """Calibration arrays in the element types the model's inputs declare (float16 models)."""
+    import onnx
+    from onnx import helper
+
+    model = onnx.load(path, load_external_data=False)
+    declared = {i.name: i.type.tensor_type.elem_type for i in model.graph.input}
+    typed = []
+    for name, array in zip(input_names, arrays, strict=True):
+        elem = declared.get(name, 0)
+        typed.append(array.astype(helper.tensor_dtype_to_np_dtype(elem)) if elem else array)
+    return typed
+
+
+def _typed_for(session, feeds: dict) -> dict:
+    """The feeds in the element types the session declares (float16 models take float16)."""
+    types = {"tensor(float16)": np.float16, "tensor(double)": np.float64, "tensor(int32)": np.int32}
+    declared = {i.name: types.get(i.type) for i in session.get_inputs()}
+    return {name: value.astype(declared[name]) if declared.get(name) else value for name, value in feeds.items()}
+
+
+def _failure(error: BaseException) -> dict:
+    message = " ".join(str(error).split()) or type(error).__name__
+    return {"error": f"{type(error).__name__}: {message[:300]}"}
+
+
 def profile(model, mode: str = "fp32", threads: int | None = None, runs: int = 50, warmup: int = 5, batch: int = 1,
             calibration=None, method: str = "minmax", compare: bool = False, inputs=None,
             progress: bool = False) -> ProfileReport:
     """Time a model on the engine — in one mode, or (``compare``) in all three beside ONNX Runtime's
     FP32, static QDQ (``quantize_static``) and dynamic (``quantize_dynamic``) on the same inputs.
+
+    With ``compare``, a session that fails to build or run (ours or ONNX Runtime's) keeps its row
+    with the reason (``{"error": ...}``) and the other measurements stand.
 
     Parameters
     ----------
@@ -194,12 +277,13 @@ def profile(model, mode: str = "fp32", threads: int | None = None, runs: int = 5
         Timed runs after ``warmup`` untimed ones.
     batch : int
         Size of the symbolic (batch) dimensions of the generated inputs.
-    calibration : array, optional
-        Static calibration inputs (batch on axis 0); default 32 uniform [0, 1) samples — pass real
-        data for meaningful static accuracy.
+    calibration : array, list of arrays or dict name -> array, optional
+        Static calibration inputs (samples on axis 0, any count: a model with a fixed batch size
+        runs them in batches of it); default 32 uniform [0, 1) samples — pass real data
+        (:func:`edgequant.datasets.load_calibration_data`) for meaningful static accuracy.
     method : {"minmax", "percentile", "entropy", "mse"}
     compare : bool
-    inputs : array, optional
+    inputs : array, list of arrays or dict, optional
         Inputs to time and to compare outputs on (default: uniform [0, 1) of the model's shape).
     progress : bool
         Progress bars over the timed runs.
@@ -212,50 +296,57 @@ def profile(model, mode: str = "fp32", threads: int | None = None, runs: int = 5
     if runs < 1 or batch < 1 or warmup < 0:
         raise ValueError("runs and batch must be >= 1 and warmup >= 0")
     probe = Engine(path, threads=threads)
-    feeds = list(inputs) if isinstance(inputs, (list, tuple)) else ([inputs] if inputs is not None else None)
-    feeds = feeds or random_inputs(probe, batch)
+    feeds = probe._prepare(inputs) if inputs is not None else random_inputs(probe, batch)
     if calibration is None:
-        calibration = random_inputs(probe, 32, seed=1)[0]
-    reference = probe.run(feeds)[0]
+        calibration = random_inputs(probe, batch, seed=1, samples=DEFAULT_CALIBRATION_SAMPLES)
+    calibration = probe._prepare(calibration)
+    reference = probe.run(feeds)
+    input_names, output_names, fixed_batch = probe.input_names, probe.output_names, probe.fixed_batch_size()
     report = ProfileReport(model=str(path), model_bytes=path.stat().st_size, batch=int(feeds[0].shape[0]),
                            threads=threads)
     del probe
     for name in (MODES if compare else (mode,)):
-        rss_start = _rss_mib()
-        engine = Engine(path, mode=name, calibration=calibration if name == "static" else None, method=method,
-                        threads=threads, progress=progress)
-        outputs = engine.run(feeds)[0]
-        result = time_runs(lambda e=engine: e.run(feeds), runs, warmup, progress, f"edgequant {name}")
-        result["session_rss_mib"] = _rss_mib() - rss_start
-        engine.profile_layers(True)
-        for _ in range(max(1, min(runs, 10))):
-            engine.run(feeds)
-        layers = sorted(engine.layer_times(), key=lambda t: -t[2])
-        result["layers"] = [{"name": n, "op": op, "ms": s * 1e3 / max(c, 1)} for n, op, s, c in layers]
-        result.update(output_shift(reference, outputs))
-        report.runs[f"edgequant {name}"] = result
-        del engine
+        try:
+            report.runs[f"edgequant {name}"] = _profile_ours(path, name, calibration, method, threads, feeds,
+                                                             reference, output_names, runs, warmup, progress)
+        except Exception as error:
+            if not compare:
+                raise
+            report.runs[f"edgequant {name}"] = _failure(error)
     if compare:
-        input_name = report_input_name(path)
-        ort_feeds = dict(zip([input_name], feeds[:1], strict=True))
         with tempfile.TemporaryDirectory() as folder:
             for name in MODES:
-                session = _ort_session(str(path), name, calibration, input_name, threads, folder)
-                outputs = session.run(None, ort_feeds)[0]
-                result = time_runs(lambda s=session: s.run(None, ort_feeds), runs, warmup, progress,
-                                   f"onnxruntime {name}")
-                result.update(output_shift(reference, outputs))
+                try:
+                    session = _ort_session(str(path), name, calibration, input_names, fixed_batch, threads, folder)
+                    ort_feeds = _typed_for(session, dict(zip(input_names, feeds, strict=True)))
+                    outputs = session.run(output_names, ort_feeds)
+                    result = time_runs(lambda s=session, f=ort_feeds: s.run(output_names, f), runs, warmup, progress,
+                                       f"onnxruntime {name}")
+                    result.update(output_metrics(output_names, reference, outputs, report.batch))
+                except Exception as error:  # ORT's quantizer or session refused the model
+                    result = _failure(error)
                 report.runs[f"onnxruntime {name}"] = result
     for result in report.runs.values():
-        result["throughput_per_s"] = report.batch * 1e3 / result["mean_ms"]
+        if "mean_ms" in result:
+            result["throughput_per_s"] = report.batch * 1e3 / result["mean_ms"]
     report.peak_rss_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return report
 
 
-def report_input_name(path: pathlib.Path) -> str:
-    """The model's first graph input that is not an initializer."""
-    import onnx
-
-    model = onnx.load(str(path), load_external_data=False)
-    initializers = {t.name for t in model.graph.initializer}
-    return next(i.name for i in model.graph.input if i.name not in initializers)
+def _profile_ours(path, mode, calibration, method, threads, feeds, reference, output_names, runs, warmup,
+                  progress) -> dict:
+    batch = int(feeds[0].shape[0]) if feeds[0].ndim else None
+    rss_start = _settled_rss_mib()
+    engine = Engine(path, mode=mode, calibration=calibration if mode == "static" else None, method=method,
+                    threads=threads, progress=progress)
+    outputs = engine.run(feeds)
+    result = time_runs(lambda e=engine: e.run(feeds), runs, warmup, progress, f"edgequant {mode}")
+    result["session_rss_mib"] = max(_rss_mib() - rss_start, 0.0)
+    engine.profile_layers(True)
+    for _ in range(max(1, min(runs, 10))):
+        engine.run(feeds)
+    layers = sorted(engine.layer_times(), key=lambda t: -t[2])
+    result["layers"] = [{"name": n, "op": op, "ms": s * 1e3 / max(c, 1)} for n, op, s, c in layers]
+    result.update(output_metrics(output_names, reference, outputs, batch))
+    del engine
+    return result

@@ -44,3 +44,105 @@ def test_profile_bad_arguments(tmp_path):
     with pytest.raises(ValueError, match="runs"):
         edgequant.profile(zoo.model_path(), runs=0)
     assert np.isfinite(edgequant.profile(zoo.model_path(), runs=2, warmup=0).runs["edgequant fp32"]["mean_ms"])
+
+
+# --- real models: peers that fail, per-output metrics, fixed batches, calibration data ------------------------
+
+def _model(shared_data, name):
+    return shared_data / "models" / f"{name}.onnx"
+
+
+def test_a_failing_peer_keeps_its_row_and_the_other_measurements(shared_data, monkeypatch, capsys, tmp_path):
+    from edgequant.engine import profiling
+
+    def refuse(*args, **kwargs):
+        raise ValueError("The truth value of an array with more than one element is ambiguous")
+
+    monkeypatch.setattr(profiling, "_ort_quantized", refuse)
+    code = main(["profile", str(_model(shared_data, "mnist-8")), "--compare", "--runs", "2", "--warmup", "0",
+                 "--threads", "1", "--layers", "0", "--plot", str(tmp_path / "p.png")])
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "onnxruntime static    failed: ValueError: The truth value" in out
+    assert "onnxruntime dynamic   failed" in out
+    for name in ("edgequant fp32", "edgequant static", "edgequant dynamic", "onnxruntime fp32"):
+        row = next(line for line in out.splitlines() if line.startswith(name))
+        assert "failed" not in row and len(row.split()) >= 9, row
+    assert "slowest layers" not in out  # --layers 0: no empty headings
+
+
+@pytest.mark.parametrize("name", ["mnist-8", "ultraface-rfb-320"])
+def test_compare_on_old_opset_fixed_batch_models(shared_data, name, tmp_path):
+    """Opset 8 / 9, batch fixed to 1: every row measured, ONNX Runtime's quantizers included."""
+    from edgequant.datasets import model_data
+
+    x, _ = model_data(name, limit=4)
+    report = edgequant.profile(_model(shared_data, name), compare=True, runs=2, warmup=0, threads=1,
+                               calibration=x, inputs=x[:1])
+    failed = {run: r["error"] for run, r in report.runs.items() if "error" in r}
+    assert not failed
+    for run, r in report.runs.items():
+        assert r["cosine"] > 0.95 and r.get("session_rss_mib", 0.0) >= 0, run
+    assert report.plot(tmp_path / "p.png").stat().st_size > 10_000
+
+
+def test_detector_metrics_fit_the_outputs(shared_data):
+    """UltraFace: the flattened argmax called near-identical outputs 0 % alike; per-output cosine,
+    errors and detection agreement after NMS say how close they are."""
+    from edgequant.datasets import model_data
+
+    x, _ = model_data("ultraface-rfb-320", limit=4)
+    report = edgequant.profile(_model(shared_data, "ultraface-rfb-320"), mode="static", runs=1, warmup=0,
+                               threads=1, calibration=x, inputs=x[:1])
+    run = report.runs["edgequant static"]
+    assert set(run["outputs"]) == {"scores", "boxes"}
+    assert "top1_agreement" not in run  # no [N, classes] output
+    assert run["detection_agreement"] >= 0.9 and run["cosine"] > 0.99
+    assert 0 < run["outputs"]["scores"]["max_abs_error"] < 0.5
+    assert run["max_relative_error"] == max(m["max_relative_error"] for m in run["outputs"].values())
+    assert run["session_rss_mib"] >= 0
+
+
+def test_session_memory_is_never_negative():
+    x, _ = zoo.load_test_set()
+    report = edgequant.profile(zoo.model_path(), compare=True, runs=2, warmup=0, threads=1, calibration=x[:32],
+                               inputs=x[:8])
+    assert all(r["session_rss_mib"] >= 0 for r in report.runs.values() if "session_rss_mib" in r)
+
+
+def test_fixed_batch_default_calibration_is_32_samples(shared_data, monkeypatch):
+    from edgequant.engine import profiling
+
+    seen = []
+
+    class Recording(profiling.Engine):
+        def calibrate(self, calibration, *args, **kwargs):
+            seen.append(np.asarray(calibration[0] if isinstance(calibration, list) else calibration).shape[0])
+            return super().calibrate(calibration, *args, **kwargs)
+
+    monkeypatch.setattr(profiling, "Engine", Recording)
+    edgequant.profile(_model(shared_data, "mnist-8"), mode="static", runs=1, warmup=0, threads=1)
+    assert seen == [profiling.DEFAULT_CALIBRATION_SAMPLES] == [32]
+
+
+def test_cli_calibrates_on_a_folder_of_images(shared_data, tmp_path, capsys):
+    out = tmp_path / "r.json"
+    code = main(["profile", str(_model(shared_data, "ultraface-rfb-320")), "--mode", "static", "--runs", "1",
+                 "--warmup", "0", "--threads", "1", "--calibration", str(shared_data / "models" / "ultraface_imgs"),
+                 "--scale", "1", "--mean", "127", "--std", "128", "--channel-order", "rgb", "--method", "entropy",
+                 "--json", str(out)])
+    assert code == 0, capsys.readouterr().err
+    assert "per output:" in capsys.readouterr().out
+    assert json.loads(out.read_text())["runs"]["edgequant static"]["outputs"]["scores"]["cosine"] > 0.9
+
+
+def test_cli_reports_data_errors_in_one_line(shared_data, tmp_path, capsys):
+    np.save(tmp_path / "bad.npy", np.full((2, 1, 28, 28), np.nan, np.float32))
+    code = main(["profile", str(_model(shared_data, "mnist-8")), "--mode", "static", "--calibration",
+                 str(tmp_path / "bad.npy")])
+    err = capsys.readouterr().err
+    assert code == 1 and "NaN" in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
+    assert main(["profile", str(zoo.model_path()), "--layers", "-1"]) == 1
+    with pytest.raises(SystemExit) as usage:
+        main(["profile", str(zoo.model_path()), "--size", "big"])
+    assert usage.value.code == 2

@@ -1,0 +1,83 @@
+"""The "real models" suite: every entry point over every shared third-party model and every
+``zoo.architectures`` graph written at opsets 7, 9, 11, 13 and 17 (small: 32x32 inputs, width 0.125, 10 classes)."""
+
+import pathlib
+import sys
+
+import numpy as np
+import pytest
+
+from edgequant.engine import engine_available
+
+sys.path.insert(0, str(pathlib.Path(__file__).parent))
+
+from older_opsets import at_opset  # noqa: E402
+
+if not engine_available():
+    pytest.skip("edgequant built without the inference engine", allow_module_level=True)
+
+SHARED_MODELS = ["mnist-8", "cnn_mnist_pytorch", "cifar10_tutorial_cnn", "squeezenet1.0_fp16", "ultraface-rfb-320",
+                 "yolo-fastestv2"]
+OPSETS = [7, 9, 11, 13, 17]
+ARCHITECTURE_SIZE, ARCHITECTURE_WIDTH, ARCHITECTURE_CLASSES, SAMPLES = 32, 0.125, 10, 4
+
+
+def _architectures():
+    from edgequant.zoo.architectures import ARCHITECTURES
+
+    return list(ARCHITECTURES)
+
+
+CASES = [f"shared/{name}" for name in SHARED_MODELS] + [
+    f"{name}/opset{opset}" for name in _architectures() for opset in OPSETS]
+
+#: Cases an entry point that runs the engine cannot pass yet, with the bug (issue 9) that blocks it.
+ENGINE_BLOCKED = {
+    "yolov8n/opset7": "engine: Upsample (opsets 7-9) unsupported (issue 9, 'CLI and models': add Upsample)",
+    "yolov8n/opset9": "engine: Upsample (opsets 7-9) unsupported (issue 9, 'CLI and models': add Upsample)",
+}
+
+
+def engine_case(case: str):
+    """The case as a pytest param, xfail(strict) where the engine is known to refuse it."""
+    if case in ENGINE_BLOCKED:
+        return pytest.param(case, marks=pytest.mark.xfail(strict=True, reason=ENGINE_BLOCKED[case]))
+    return case
+
+
+class RealModel:
+    """A model file with calibration / evaluation inputs (samples on axis 0)."""
+
+    def __init__(self, case: str, path: pathlib.Path, inputs: np.ndarray):
+        self.case, self.path, self.inputs = case, path, inputs
+
+
+@pytest.fixture(scope="session")
+def real_model_cache(tmp_path_factory):
+    return {}, tmp_path_factory.mktemp("real_models")
+
+
+@pytest.fixture
+def real_model(case, real_model_cache, shared_data) -> RealModel:
+    """The model of the test's ``case`` parameter (built and written once per session)."""
+    cache, folder = real_model_cache
+    if case not in cache:
+        cache[case] = _load(case, folder, shared_data)
+    return cache[case]
+
+
+def _load(case: str, folder: pathlib.Path, shared_data: pathlib.Path) -> RealModel:
+    from edgequant.datasets import model_data
+    from edgequant.zoo import architectures
+
+    family, variant = case.split("/")
+    if family == "shared":
+        inputs, _ = model_data(variant, limit=SAMPLES)
+        return RealModel(case, shared_data / "models" / f"{variant}.onnx", inputs.astype(np.float32))
+    model = at_opset(architectures.build(family, input_size=ARCHITECTURE_SIZE, width=ARCHITECTURE_WIDTH,
+                                         num_classes=ARCHITECTURE_CLASSES),
+                     int(variant.removeprefix("opset")))
+    path = folder / f"{family}_{variant}.onnx"
+    path.write_bytes(model.SerializeToString())
+    inputs = np.random.default_rng(0).random((SAMPLES, 3, ARCHITECTURE_SIZE, ARCHITECTURE_SIZE), dtype=np.float32)
+    return RealModel(case, path, inputs)
