@@ -215,7 +215,8 @@ def ort_static(path, calibration, folder, threads):
 
     class Reader(CalibrationDataReader):
         def __init__(self):
-            self.batches = iter([{k: v[i:i + 1] for k, v in calibration.items()} for i in range(CALIBRATION_SAMPLES)])
+            count = len(next(iter(calibration.values())))
+            self.batches = iter([{k: v[i:i + 1] for k, v in calibration.items()} for i in range(count)])
 
         def get_next(self):
             return next(self.batches, None)
