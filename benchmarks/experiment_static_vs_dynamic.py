@@ -234,7 +234,8 @@ def plot(results: dict, path: pathlib.Path):
         axes[row, 2].set_xlabel("person confidence")
         axes[row, 2].set_ylabel("detections")
         axes[row, 2].set_title("person confidences per scheme")
-        axes[row, 2].legend(fontsize=7)
+        if axes[row, 2].get_legend_handles_labels()[0]:
+            axes[row, 2].legend(fontsize=7)
     figure.tight_layout()
     figure.savefig(path, dpi=110)
 
