@@ -62,3 +62,20 @@ def ort_session(path, threads: int):
     options.intra_op_num_threads = threads
     options.log_severity_level = 3
     return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+
+
+def interleaved_ms(runners: dict, runs: int, warmup: int = 3, cpu_time: bool = False) -> dict:
+    """Median latency (ms) of each ``runners[name]()`` over ``runs`` rounds, one call of each per
+    round, so that load from other processes falls on all of them alike. ``cpu_time``: the
+    process's CPU time instead of wall time (steadier on a loaded machine with one thread)."""
+    clock = time.process_time if cpu_time else time.perf_counter
+    for _ in range(warmup):
+        for run in runners.values():
+            run()
+    samples = {name: [] for name in runners}
+    for _ in range(runs):
+        for name, run in runners.items():
+            start = clock()
+            run()
+            samples[name].append(clock() - start)
+    return {name: statistics.median(values) * 1e3 for name, values in samples.items()}

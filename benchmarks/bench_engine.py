@@ -16,7 +16,13 @@ adds compiled with cc, one per cycle) unless --clock-ghz gives it; /proc/cpuinfo
 clock where no compiler is found.
 
     PYTHONPATH=python python benchmarks/bench_engine.py [--threads 1] [--runs 50] [--suite all|architectures]
-        [--models resnet18 mobilenet_v2 yolov8n]
+        [--models resnet18 mobilenet_v2 yolov8n] [--cpu-time]
+
+The six runtimes of a model are timed in interleaved rounds (one run of each per round), so load
+from other processes hits them alike; --cpu-time times by CPU time instead of wall time. YOLOv8n
+is built with its head as ultralytics exports it (DFL decode, class sigmoids); for it, the AP50 of
+each runtime's INT8 boxes against its own FP32 boxes is printed too (ORT's quantize_static puts the
+boxes, 0..640, and the class scores, 0..1, through one quantized Concat: its scores collapse).
 """
 
 from __future__ import annotations
@@ -34,7 +40,7 @@ import onnx.version_converter
 import onnxruntime as ort
 
 sys.path.insert(0, os.path.dirname(__file__))
-from _measure import median_ms, ort_session  # noqa: E402
+from _measure import interleaved_ms, ort_session  # noqa: E402
 
 from edgequant import Engine, zoo
 from edgequant.data import shared_data_dir
@@ -44,8 +50,27 @@ SHARED = ["mnist-8.onnx", "cnn_mnist_pytorch.onnx", "cifar10_tutorial_cnn.onnx",
           "yolo-fastestv2.onnx"]
 CALIBRATION_SAMPLES = 16
 PAIRS = [("ours fp32", "ORT fp32"), ("ours dyn", "ORT dyn"), ("ours st", "ORT st")]
+#: Detectors whose INT8 boxes are scored against FP32 boxes (AP50), with their output decoders.
+DETECTION_AGREEMENT = {"yolov8n"}
+DETECTION_IMAGES = 8
 
 
+def detection_agreement(engines, sessions, input_name):
+    """AP50 of each INT8 runtime's boxes against its own FP32 boxes on random images: ours against
+    our FP32 engine, ORT's quantized sessions against ORT's FP32 session."""
+    from edgequant.metrics.detection import mean_average_precision
+    from edgequant.zoo.detectors import decode_yolov8
+
+    images = np.random.default_rng(7).random((DETECTION_IMAGES, 3, 640, 640), dtype=np.float32)
+
+    def boxes(run):
+        return [decode_yolov8(run(images[k:k + 1]))[0] for k in range(len(images))]
+
+    runs = {name: (lambda x, e=e: e.run([x])[0]) for name, e in engines.items()}
+    runs.update({name: (lambda x, s=s: s.run(None, {input_name: x})[0]) for name, s in sessions.items()})
+    found = {name: boxes(run) for name, run in runs.items()}
+    return {name: mean_average_precision(found[name], found["ours fp32" if name.startswith("ours") else "ORT fp32"])[0]
+            for name in found if "fp32" not in name}
 
 
 # --- work and peak ------------------------------------------------------------------------------
@@ -190,7 +215,8 @@ def ort_static(path, calibration, folder, threads):
 
     class Reader(CalibrationDataReader):
         def __init__(self):
-            self.batches = iter([{k: v[i:i + 1] for k, v in calibration.items()} for i in range(CALIBRATION_SAMPLES)])
+            count = len(next(iter(calibration.values())))
+            self.batches = iter([{k: v[i:i + 1] for k, v in calibration.items()} for i in range(count)])
 
         def get_next(self):
             return next(self.batches, None)
@@ -225,6 +251,9 @@ def main():
     parser.add_argument("--suite", choices=["all", "architectures"], default="all")
     parser.add_argument("--clock-ghz", type=float, default=None, help="core clock (default: measured)")
     parser.add_argument("--models", nargs="*", help="only the models with these file stems (default: the suite)")
+    parser.add_argument("--cpu-time", action="store_true",
+                        help="time by the process's CPU time instead of wall time (steadier on a loaded machine; "
+                             "meaningful with --threads 1)")
     args = parser.parse_args()
     import logging
 
@@ -242,40 +271,41 @@ def main():
     if args.models:
         models = [path for path in models if path.stem in args.models]
     peak_text, peak_fp32, peak_int8 = cpu_peaks(args.threads, args.clock_ghz)
-    print(f"threads {args.threads}, batch 1, median of {args.runs} runs (ms); ratio = ORT / ours (> 1: we are faster)")
+    clock = "CPU time of the process" if args.cpu_time else "wall time"
+    print(f"threads {args.threads}, batch 1, {clock}: median of {args.runs} interleaved rounds (ms); "
+          "ratio = ORT / ours (> 1: we are faster)")
     print(f"{'model':<22}{'ours fp32':>10}{'ORT fp32':>10}{'ratio':>7}{'ours dyn':>10}{'ORT dyn':>10}{'ratio':>7}"
           f"{'ours st':>10}{'ORT st':>10}{'ratio':>7}")
-    rows = []
+    rows, detections = [], []
     with tempfile.TemporaryDirectory() as folder:
         for path in models:
             engine = Engine(path, threads=args.threads)
             calibration = calibration_inputs(path, engine)
             feeds = {name: values[:1] for name, values in calibration.items()}
             inputs = [feeds[n] for n in engine.input_names]
-            times = {}
-            times["ours fp32"] = median_ms(lambda e=engine, i=inputs: e.run(i), args.runs)
-            session = ort_session(path, args.threads)
-            times["ORT fp32"] = median_ms(lambda s=session, f=feeds: s.run(None, f), args.runs)
-            dynamic = Engine(path, mode="dynamic", threads=args.threads)
-            times["ours dyn"] = median_ms(lambda e=dynamic, i=inputs: e.run(i), args.runs)
+            engines = {"ours fp32": engine, "ours dyn": Engine(path, mode="dynamic", threads=args.threads),
+                       "ours st": static_engine(path, [calibration[n] for n in engine.input_names], args.threads)}
             target = pathlib.Path(folder) / f"{path.stem}_dynamic.onnx"
             quantize_dynamic(str(path), str(target), weight_type=QuantType.QInt8)
-            session = ort_session(target, args.threads)
-            times["ORT dyn"] = median_ms(lambda s=session, f=feeds: s.run(None, f), args.runs)
-            del dynamic
-            static = static_engine(path, [calibration[n] for n in engine.input_names], args.threads)
-            times["ours st"] = median_ms(lambda e=static, i=inputs: e.run(i), args.runs)
-            del static
+            sessions = {"ORT fp32": ort_session(path, args.threads), "ORT dyn": ort_session(target, args.threads)}
             try:
-                session = ort_static(path, calibration, folder, args.threads)
-                times["ORT st"] = median_ms(lambda s=session, f=feeds: s.run(None, f), args.runs)
+                sessions["ORT st"] = ort_static(path, calibration, folder, args.threads)
             except Exception as error:  # noqa: BLE001 - ORT's quantizer fails on some models (mnist-8)
                 print(f"  ({path.stem}: ORT quantize_static failed: {type(error).__name__}: {str(error)[:80]})")
-                times["ORT st"] = float("nan")
+            runners = {name: (lambda e=e, i=inputs: e.run(i)) for name, e in engines.items()}
+            runners.update({name: (lambda s=s, f=feeds: s.run(None, f)) for name, s in sessions.items()})
+            times = interleaved_ms(runners, args.runs, cpu_time=args.cpu_time)
+            times.setdefault("ORT st", float("nan"))
             cells = "".join(f"{times[ours]:10.3f}{times[peer]:10.3f}{times[peer] / times[ours]:7.2f}"
                             for ours, peer in PAIRS)
             print(f"{path.stem[:21]:<22}{cells}", flush=True)
             rows.append((path, times))
+            if path.stem in DETECTION_AGREEMENT:
+                detections.append((path.stem, detection_agreement(engines, sessions, engine.input_names[0])))
+            del runners, engines, sessions
+    for stem, agreement in detections:
+        print(f"\n{stem}: AP50 of INT8 boxes against the same runtime's FP32 boxes ({DETECTION_IMAGES} random images, "
+              "score > 0.25, NMS 0.45): " + ", ".join(f"{k} {v:.3f}" for k, v in agreement.items()))
     print(f"\nCPU: {peak_text}")
     print("fraction of peak = 2 x MACs / time / peak (FP32 columns vs the FP32 peak, INT8 columns vs the INT8 peak)")
     print("\n| model | GMACs | ours fp32 ms | ORT fp32 ms | ratio | ours dyn ms | ORT dyn ms | ratio | ours static ms "
@@ -286,7 +316,8 @@ def main():
         cells = " | ".join(f"{times[ours]:.3f} | {times[peer]:.3f} | {times[peer] / times[ours]:.2f}"
                            for ours, peer in PAIRS)
         fractions = []
-        for column, ms in times.items():
+        for column in [name for pair in PAIRS for name in pair]:
+            ms = times[column]
             peak = peak_fp32 if "fp32" in column else peak_int8
             fractions.append(f"{100 * gops / (ms / 1e3) / peak:.1f}" if peak > 0 and ms == ms else "–")
         print(f"| {path.stem} | {gops / 2:.3f} | {cells.replace('nan', '–')} | {' / '.join(fractions)} |")

@@ -26,8 +26,8 @@ def export(out_dir=DEFAULT_DIR, names=None, force=False) -> list[pathlib.Path]:
     paths = []
     for name in names or MODELS:
         path = out_dir / f"{name}.onnx"
-        if force or not path.is_file():
-            model = architectures.build(name, input_size=MODELS[name], seed=0)
+        model = architectures.build(name, input_size=MODELS[name], seed=0)
+        if force or not path.is_file() or path.read_bytes() != model.SerializeToString():  # stale: rebuilt
             onnx.checker.check_model(model)
             onnx.save(model, str(path))
         paths.append(path)

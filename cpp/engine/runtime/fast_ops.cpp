@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "ops/layout.h"
+#include "runtime/fast_kernels.h"
 
 namespace edgequant::engine {
 namespace {
@@ -90,7 +91,13 @@ class FastTranspose : public Op {
   std::vector<int64_t> perm_;
 };
 
-// Softmax / LogSoftmax through the backend's kernel (oneDNN: vectorised), cached per shape.
+// The reference backend is the yardstick the fast kernels are tested against: it keeps the
+// generic ops.
+bool is_reference(const RunContext& ctx) { return ctx.backend.name() == "reference"; }
+
+// Softmax / LogSoftmax on any axis with the vectorised kernel of fast_kernels.h: the axis viewed
+// as the middle of [outer, len, inner], so a non-last axis (YOLOv8's DFL: 16 bins on axis 1 of
+// [N, 16, 4, A]) runs at memory speed with the columns as vector lanes.
 class FastSoftmax : public Op {
  public:
   FastSoftmax(const Node& node, const Graph& graph, std::unique_ptr<Op> generic)
@@ -101,8 +108,8 @@ class FastSoftmax : public Op {
   }
 
   void run(RunContext& ctx, const std::vector<const Tensor*>& inputs, std::vector<Tensor>& outputs) override {
-    if (inputs.size() != 1 || !inputs[0] || inputs[0]->dtype != DType::f32 || inputs[0]->rank() < 1 ||
-        axis_ < -inputs[0]->rank() || axis_ >= inputs[0]->rank() || outputs.size() != 1)
+    if (is_reference(ctx) || inputs.size() != 1 || !inputs[0] || inputs[0]->dtype != DType::f32 ||
+        inputs[0]->rank() < 1 || axis_ < -inputs[0]->rank() || axis_ >= inputs[0]->rank() || outputs.size() != 1)
       return generic_->run(ctx, inputs, outputs);
     const Tensor& x = *inputs[0];
     const int axis = static_cast<int>(axis_ < 0 ? axis_ + x.rank() : axis_);
@@ -110,23 +117,84 @@ class FastSoftmax : public Op {
     const int64_t len = legacy_ ? span(x.shape, axis, x.shape.size()) : x.shape[axis];
     const int64_t inner = legacy_ ? 1 : span(x.shape, axis + 1, x.shape.size());
     if (outer * len * inner == 0) return generic_->run(ctx, inputs, outputs);
-    if (!kernel_ || outer != dims_[0] || len != dims_[1] || inner != dims_[2]) {
-      kernel_ = ctx.backend.softmax(outer, len, inner, log_);
-      dims_[0] = outer;
-      dims_[1] = len;
-      dims_[2] = inner;
-    }
-    if (!kernel_) return generic_->run(ctx, inputs, outputs);
     outputs[0] = Tensor::zeros_f32(x.shape, node_.describe());
-    kernel_->run(x.f(), outputs[0].f());
+    softmax_f32(x.f(), outputs[0].f(), outer, len, inner, log_);
   }
 
  private:
   std::unique_ptr<Op> generic_;
   bool legacy_ = false, log_ = false;
   int64_t axis_ = -1;
-  int64_t dims_[3] = {0, 0, 0};
-  std::unique_ptr<SoftmaxKernel> kernel_;
+};
+
+// Sigmoid with the vectorised exp (YOLOv8's class scores: 80 x 8400 of them).
+class FastSigmoid : public Op {
+ public:
+  FastSigmoid(const Node& node, std::unique_ptr<Op> generic) : Op(node), generic_(std::move(generic)) {}
+
+  void run(RunContext& ctx, const std::vector<const Tensor*>& inputs, std::vector<Tensor>& outputs) override {
+    if (is_reference(ctx) || inputs.size() != 1 || !inputs[0] || inputs[0]->dtype != DType::f32 || outputs.size() != 1)
+      return generic_->run(ctx, inputs, outputs);
+    const Tensor& x = *inputs[0];
+    outputs[0] = Tensor::zeros_f32(x.shape, node_.describe());
+    sigmoid_f32(x.f(), outputs[0].f(), x.numel());
+  }
+
+ private:
+  std::unique_ptr<Op> generic_;
+};
+
+// A 1x1 Conv to one output channel with constant weights (YOLOv8's DFL: the expected bin, weights
+// 0..15): a weighted sum of channels, one memory-bound pass. It stays float32 in every mode (not
+// quantizable): INT8 would save nothing on 16 MACs per pixel and would round the bin weights.
+// Plain float inputs only; anything else (backend-native input, another shape) runs the generic
+// Conv, in float32 as well.
+class FastChannelSum : public Op {
+ public:
+  FastChannelSum(const Node& node, std::vector<float> weights, float bias, std::unique_ptr<Op> generic)
+      : Op(node), generic_(std::move(generic)), weights_(std::move(weights)), bias_(bias) {}
+
+  // The op for `node` when it is such a Conv, else nullptr.
+  static std::unique_ptr<Op> make(const Node& node, const Graph& graph, std::unique_ptr<Op>& generic) {
+    if (node.inputs.size() < 2 || node.inputs.size() > 3 || node.outputs.size() != 1 || node.has("_sum") ||
+        node.has("_activation") || node.attr_i("group", 1) != 1 || node.attr_s("auto_pad", "NOTSET") != "NOTSET")
+      return nullptr;
+    for (const char* key : {"strides", "dilations"})
+      for (int64_t v : node.attr_ints(key))
+        if (v != 1) return nullptr;
+    for (int64_t v : node.attr_ints("pads"))
+      if (v != 0) return nullptr;
+    auto weight = graph.initializers.find(node.inputs[1]);
+    if (weight == graph.initializers.end() || weight->second.dtype != DType::f32 || weight->second.rank() != 4 ||
+        weight->second.shape[0] != 1 || weight->second.shape[2] != 1 || weight->second.shape[3] != 1)
+      return nullptr;
+    float bias = 0.f;
+    if (node.inputs.size() == 3 && !node.inputs[2].empty()) {
+      auto b = graph.initializers.find(node.inputs[2]);
+      if (b == graph.initializers.end() || b->second.dtype != DType::f32 || b->second.numel() != 1) return nullptr;
+      bias = b->second.f()[0];
+    }
+    const float* w = weight->second.f();
+    return std::make_unique<FastChannelSum>(node, std::vector<float>(w, w + weight->second.numel()), bias,
+                                            std::move(generic));
+  }
+
+  void run(RunContext& ctx, const std::vector<const Tensor*>& inputs, std::vector<Tensor>& outputs) override {
+    const int64_t channels = static_cast<int64_t>(weights_.size());
+    if (is_reference(ctx) || inputs.size() < 2 || !inputs[0] || inputs[0]->native || inputs[0]->dtype != DType::f32 ||
+        inputs[0]->rank() != 4 || inputs[0]->shape[1] != channels || outputs.size() != 1)
+      return generic_->run(ctx, inputs, outputs);
+    const Tensor& x = *inputs[0];
+    const int64_t pixels = x.shape[2] * x.shape[3];
+    outputs[0] = Tensor::zeros_f32({x.shape[0], 1, x.shape[2], x.shape[3]}, node_.describe());
+    if (outputs[0].numel() == 0) return;
+    channel_sum_f32(x.f(), outputs[0].f(), x.shape[0], channels, pixels, weights_.data(), bias_);
+  }
+
+ private:
+  std::unique_ptr<Op> generic_;
+  std::vector<float> weights_;
+  float bias_;
 };
 
 // Concat of backend-native tensors (consecutive conv outputs) without leaving the backend's
@@ -289,6 +357,9 @@ std::unique_ptr<Op> make_fast_op(const Node& node, const Graph& graph, std::uniq
   if (node.op_type == "Concat" && node.has("axis")) return std::make_unique<FastConcat>(node, std::move(generic));
   if (node.op_type == "Softmax" || node.op_type == "LogSoftmax")
     return std::make_unique<FastSoftmax>(node, graph, std::move(generic));
+  if (node.op_type == "Sigmoid") return std::make_unique<FastSigmoid>(node, std::move(generic));
+  if (node.op_type == "Conv")
+    if (auto channel_sum = FastChannelSum::make(node, graph, generic)) return channel_sum;
   return generic;
 }
 

@@ -9,7 +9,8 @@ MobileNetV2, SqueezeNet 1.1 and ShuffleNetV2, timm's EfficientNet-lite0, ultraly
 the files' docstrings list the few deliberate departures. Weights are random (He-normal convs,
 BatchNormalization with random positive variance, see ``_graph``), so outputs carry no meaning.
 Every model: opset 17, float32, input ``input`` [N, 3, H, W] with a dynamic batch axis N, output
-``output`` ([N, classes] for the classifiers, [N, 144, anchors] for YOLOv8n).
+``output`` ([N, classes] for the classifiers; for YOLOv8n [N, 4 + classes, anchors] with the head as
+ultralytics exports it, boxes decoded, or [N, 64 + classes, anchors] with ``head="raw"``).
 ``width`` multiplies the channel widths (1.0 = as published); ``input_size`` is an int (square)
 or (H, W).
 """
@@ -44,11 +45,12 @@ DEFAULT_INPUT_SIZE = {name: (640, 640) if name in DETECTORS else (224, 224) for 
 
 
 def build(name: str, input_size=None, num_classes: int | None = None, seed: int = 0,
-          width: float = 1.0) -> onnx.ModelProto:
+          width: float = 1.0, head: str | None = None) -> onnx.ModelProto:
     """The architecture ``name`` as an ONNX model with random weights drawn from ``seed``.
 
     ``input_size``: int or (H, W), default 224 (640 for yolov8n); ``num_classes``: default 1000
-    (80 for yolov8n).
+    (80 for yolov8n); ``head``: detectors only, ``"exported"`` (default: the DFL decode and class
+    sigmoids as ultralytics' exporter writes them) or ``"raw"`` (the head's convolutions only).
     """
     if name not in ARCHITECTURES:
         raise ValueError(f"name must be one of {sorted(ARCHITECTURES)}, got {name!r}")
@@ -61,4 +63,9 @@ def build(name: str, input_size=None, num_classes: int | None = None, seed: int 
     classes = (80 if name in DETECTORS else 1000) if num_classes is None else int(num_classes)
     if classes < 1:
         raise ValueError(f"num_classes must be >= 1, got {num_classes!r}")
-    return ARCHITECTURES[name](input_size=size, num_classes=classes, seed=int(seed), width=float(width))
+    options = {}
+    if head is not None:
+        if name not in DETECTORS:
+            raise ValueError(f"head applies to the detectors {DETECTORS} only, got head={head!r} for {name!r}")
+        options["head"] = head
+    return ARCHITECTURES[name](input_size=size, num_classes=classes, seed=int(seed), width=float(width), **options)

@@ -1,0 +1,178 @@
+#include "runtime/fast_kernels.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <limits>
+
+#include "common/simd.h"
+
+// Clones by ISA feature: common/simd.h's "arch=skylake-avx512" clone is never chosen on AMD's
+// AVX-512 CPUs (Zen 4), whose avx512f clone here runs 16 lanes with FMA.
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(EDGEQUANT_NO_CLONES)
+#define FAST_KERNEL __attribute__((target_clones("default", "avx2", "avx512f")))
+#else
+#define FAST_KERNEL
+#endif
+
+namespace edgequant::engine {
+namespace {
+
+constexpr float kInf = std::numeric_limits<float>::infinity();
+// Clamps of e^x's argument: below kExpLow e^x rounds to 0; above kExpHigh (> ln FLT_MAX = 88.72)
+// the product below overflows to +inf by itself, so no select is needed for either end.
+constexpr float kExpLow = -104.f;
+constexpr float kExpHigh = 89.f;
+
+EDGEQUANT_INLINE float pow2(int32_t n) {  // 2^n for n in [-126, 127]
+  const int32_t bits = (n + 127) << 23;
+  float value;
+  std::memcpy(&value, &bits, sizeof value);
+  return value;
+}
+
+// e^x = 2^n · e^r with n = round(x / ln 2) (half away from zero), |r| <= ln 2 / 2 (ln 2 split in
+// two for an exact product), e^r by Cephes' expf polynomial; 2^n applied as 2^(n/2) · 2^(n - n/2)
+// so both factors stay normal over the whole range (subnormal results included). Written with
+// selects only (NaN passes through the clamps and the polynomial), so GCC vectorises the loops.
+EDGEQUANT_INLINE float exp_lane(float x) {
+  float clamped = x < kExpLow ? kExpLow : x;
+  clamped = clamped > kExpHigh ? kExpHigh : clamped;
+  float t = clamped * 1.44269504088896341f;
+  t = t == t ? t : 0.f;  // NaN: converted as 0 (the result stays NaN through r)
+  const int32_t whole = static_cast<int32_t>(t + (t >= 0.f ? 0.5f : -0.5f));
+  const float n = static_cast<float>(whole);
+  float r = clamped - n * 0.693359375f;
+  r = r + n * 2.12194440e-4f;
+  float p = 1.9875691500e-4f;
+  p = p * r + 1.3981999507e-3f;
+  p = p * r + 8.3334519073e-3f;
+  p = p * r + 4.1665795894e-2f;
+  p = p * r + 1.6666665459e-1f;
+  p = p * r + 5.0000001201e-1f;
+  p = p * r * r + r + 1.f;
+  const int32_t half = whole >> 1;
+  return p * pow2(half) * pow2(whole - half);
+}
+
+EDGEQUANT_INLINE float max_of(float a, float b) { return b > a ? b : a; }  // NaN in b is skipped
+
+// Softmax along `len` with the columns (inner) as the vector lanes, a tile of columns at a time
+// so the tile's rows stay in L1 between the three passes.
+EDGEQUANT_INLINE void softmax_strided(const float* src, float* dst, int64_t len, int64_t inner, bool log_softmax) {
+  constexpr int64_t kTile = 256;
+  alignas(64) float peak[kTile];
+  alignas(64) float total[kTile];
+  for (int64_t begin = 0; begin < inner; begin += kTile) {
+    const int64_t width = inner - begin < kTile ? inner - begin : kTile;
+    for (int64_t j = 0; j < width; ++j) peak[j] = -kInf;
+    for (int64_t k = 0; k < len; ++k) {
+      const float* __restrict x = src + k * inner + begin;
+      for (int64_t j = 0; j < width; ++j) peak[j] = max_of(peak[j], x[j]);
+    }
+    for (int64_t j = 0; j < width; ++j) total[j] = 0.f;
+    for (int64_t k = 0; k < len; ++k) {
+      const float* __restrict x = src + k * inner + begin;
+      float* __restrict y = dst + k * inner + begin;
+      for (int64_t j = 0; j < width; ++j) y[j] = x[j] - peak[j];
+      if (log_softmax) {
+        for (int64_t j = 0; j < width; ++j) total[j] += exp_lane(y[j]);
+      } else {
+        for (int64_t j = 0; j < width; ++j) y[j] = exp_lane(y[j]);
+        for (int64_t j = 0; j < width; ++j) total[j] += y[j];
+      }
+    }
+    if (log_softmax) {
+      for (int64_t j = 0; j < width; ++j) total[j] = std::log(total[j]);
+      for (int64_t k = 0; k < len; ++k) {
+        float* __restrict y = dst + k * inner + begin;
+        for (int64_t j = 0; j < width; ++j) y[j] -= total[j];
+      }
+    } else {
+      for (int64_t j = 0; j < width; ++j) total[j] = 1.f / total[j];
+      for (int64_t k = 0; k < len; ++k) {
+        float* __restrict y = dst + k * inner + begin;
+        for (int64_t j = 0; j < width; ++j) y[j] *= total[j];
+      }
+    }
+  }
+}
+
+// Softmax of one contiguous row: max and sum kept in kLanes partial lanes (a vectorisable
+// reduction without reassociating floats behind the compiler's back), folded at the end.
+EDGEQUANT_INLINE void softmax_row(const float* __restrict x, float* __restrict y, int64_t len, bool log_softmax) {
+  constexpr int64_t kLanes = 16;
+  const int64_t body = len / kLanes * kLanes;
+  alignas(64) float lanes[kLanes];
+  for (int64_t l = 0; l < kLanes; ++l) lanes[l] = -kInf;
+  for (int64_t k = 0; k < body; k += kLanes)
+    for (int64_t l = 0; l < kLanes; ++l) lanes[l] = max_of(lanes[l], x[k + l]);
+  float peak = -kInf;
+  for (int64_t l = 0; l < kLanes; ++l) peak = max_of(peak, lanes[l]);
+  for (int64_t k = body; k < len; ++k) peak = max_of(peak, x[k]);
+  for (int64_t k = 0; k < len; ++k) y[k] = x[k] - peak;
+  for (int64_t l = 0; l < kLanes; ++l) lanes[l] = 0.f;
+  float total = 0.f;
+  if (log_softmax) {
+    alignas(64) float e[kLanes];
+    for (int64_t k = 0; k < body; k += kLanes) {
+      for (int64_t l = 0; l < kLanes; ++l) e[l] = exp_lane(y[k + l]);
+      for (int64_t l = 0; l < kLanes; ++l) lanes[l] += e[l];
+    }
+    for (int64_t k = body; k < len; ++k) total += exp_lane(y[k]);
+  } else {
+    for (int64_t k = 0; k < len; ++k) y[k] = exp_lane(y[k]);
+    for (int64_t k = 0; k < body; k += kLanes)
+      for (int64_t l = 0; l < kLanes; ++l) lanes[l] += y[k + l];
+    for (int64_t k = body; k < len; ++k) total += y[k];
+  }
+  for (int64_t l = 0; l < kLanes; ++l) total += lanes[l];
+  if (log_softmax) {
+    const float offset = std::log(total);
+    for (int64_t k = 0; k < len; ++k) y[k] -= offset;
+  } else {
+    const float scale = 1.f / total;
+    for (int64_t k = 0; k < len; ++k) y[k] *= scale;
+  }
+}
+
+}  // namespace
+
+FAST_KERNEL float fast_exp(float x) { return exp_lane(x); }
+
+FAST_KERNEL void softmax_f32(const float* src, float* dst, int64_t outer, int64_t len, int64_t inner, bool log_softmax) {
+  for (int64_t o = 0; o < outer; ++o) {
+    const float* x = src + o * len * inner;
+    float* y = dst + o * len * inner;
+    if (inner == 1)
+      softmax_row(x, y, len, log_softmax);
+    else
+      softmax_strided(x, y, len, inner, log_softmax);
+  }
+}
+
+FAST_KERNEL void sigmoid_f32(const float* src, float* dst, int64_t count) {
+  constexpr int64_t kBlock = 1024;  // e^-x into dst, then 1 / (1 + .) while the block is in L1
+  for (int64_t begin = 0; begin < count; begin += kBlock) {
+    const int64_t width = std::min(kBlock, count - begin);
+    const float* x = src + begin;
+    float* y = dst + begin;
+    for (int64_t k = 0; k < width; ++k) y[k] = exp_lane(-x[k]);
+    for (int64_t k = 0; k < width; ++k) y[k] = 1.f / (1.f + y[k]);
+  }
+}
+
+FAST_KERNEL void channel_sum_f32(const float* src, float* dst, int64_t batch, int64_t channels, int64_t pixels,
+                                      const float* weights, float bias) {
+  for (int64_t n = 0; n < batch; ++n) {
+    float* __restrict y = dst + n * pixels;
+    for (int64_t p = 0; p < pixels; ++p) y[p] = bias;
+    for (int64_t c = 0; c < channels; ++c) {
+      const float* __restrict x = src + (n * channels + c) * pixels;
+      const float w = weights[c];
+      for (int64_t p = 0; p < pixels; ++p) y[p] += w * x[p];
+    }
+  }
+}
+
+}  // namespace edgequant::engine
