@@ -15,4 +15,12 @@
 #include "eq_shapes.h"
 #include "eq_softmax.h"
 
+/* EQ_KERNEL(eq_conv2d_s8) names the fast kernel, or its plain reference when built with
+ * -DEQ_FORCE_REFERENCE, so any result can be double-checked against the formula. */
+#ifdef EQ_FORCE_REFERENCE
+#define EQ_KERNEL(name) name##_ref
+#else
+#define EQ_KERNEL(name) name
+#endif
+
 #endif /* EDGEQUANT_RUNTIME_H */

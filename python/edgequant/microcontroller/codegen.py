@@ -112,9 +112,12 @@ def model_source(graph, plan, weights=None) -> str:
         fetch, names = weights.layer_constants(i, layer, prefix, plan)
         parts.extend(weights.definitions(i, layer, prefix))
         call = KERNELS[layer.kind]
+        if layer.kind in ("conv2d", "depthwise_conv2d", "fully_connected"):
+            call = f"EQ_KERNEL({call})"  # these have a fast version beside the reference
         if layer.kind in ("conv2d", "depthwise_conv2d"):
             bias = names.get("bias", "NULL")
-            args = f"&{prefix}_params, {names['multipliers']}, {names['shifts']}, {src[0]}, {names['filter']}, {bias}, {dst}"
+            args = (f"&{prefix}_params, {names['multipliers']}, {names['shifts']}, {src[0]}, {names['filter']}, "
+                    f"{bias}, {dst}")
         elif layer.kind == "fully_connected":
             args = f"&{prefix}_params, {src[0]}, {names['filter']}, {names.get('bias', 'NULL')}, {dst}"
         elif layer.kind == "add":

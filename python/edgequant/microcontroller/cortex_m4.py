@@ -88,7 +88,8 @@ def run(elf, output_size: int, timeout: float = 120.0):
     lines = result.stdout.split()
     ticks = [int(m.group(1)) for m in re.finditer(r"systick (\d+)", result.stdout)]
     rows = [line for line in lines if re.fullmatch(r"[0-9a-f]+", line) and len(line) == 2 * output_size]
-    outputs = np.array([np.frombuffer(bytes.fromhex(row), np.uint8).view(np.int8) for row in rows]).reshape(-1, output_size)
+    outputs = np.array([np.frombuffer(bytes.fromhex(row), np.uint8).view(np.int8) for row in rows])
+    outputs = outputs.reshape(-1, output_size)
     return outputs, (ticks[0] * INSTRUCTIONS_PER_TICK if ticks else None)
 
 

@@ -82,6 +82,7 @@ class IntegerGraph:
     input: int
     output: int
     source: str = ""
+    input_layout: str | None = None  # "NCHW": callers' images are transposed to the runtime's NHWC
 
     @property
     def input_activation(self) -> Activation:
@@ -92,9 +93,12 @@ class IntegerGraph:
         return self.activations[self.output]
 
     def quantize_input(self, x) -> np.ndarray:
-        """Quantize a float input with the model's input parameters (round half to even, clip)."""
+        """Quantize float inputs (batch on axis 0) with the model's input parameters (round half to even, clip)."""
         a = self.input_activation
-        q = np.round(np.asarray(x, np.float32) / np.float32(a.scale)) + a.zero_point
+        x = np.asarray(x, np.float32)
+        if self.input_layout == "NCHW" and x.ndim == 4:
+            x = x.transpose(0, 2, 3, 1)
+        q = np.round(x / np.float32(a.scale)) + a.zero_point
         return np.clip(q, -128, 127).astype(np.int8)
 
     def dequantize_output(self, q) -> np.ndarray:

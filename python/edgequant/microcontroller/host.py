@@ -4,6 +4,7 @@ benchmarks run the C runtime."""
 from __future__ import annotations
 
 import ctypes
+import hashlib
 import os
 import pathlib
 import shutil
@@ -23,7 +24,9 @@ def c_compiler() -> str:
 def compile_shared(directory, output=None, flags=("-O2",)) -> pathlib.Path:
     """Compile ``directory/*.c`` with ``-std=c99 -Wall -Wextra -Werror`` into a shared library."""
     directory = pathlib.Path(directory)
-    output = pathlib.Path(output or directory / "libedgequant_model.so")
+    # one file per set of flags: a library already loaded must not be overwritten
+    tag = hashlib.sha1(" ".join(flags).encode()).hexdigest()[:8]
+    output = pathlib.Path(output or directory / f"libedgequant_model_{tag}.so")
     sources = sorted(str(p) for p in directory.glob("*.c"))
     command = [c_compiler(), "-std=c99", "-Wall", "-Wextra", "-Werror", "-shared", "-fPIC", *flags,
                *sources, "-o", str(output)]

@@ -49,6 +49,10 @@ def _problems(model) -> list:
             problems.append(f"operator {op.index} {op.kind}: fused activation {activation}")
         if op.kind == "ADD" and model.tensors[op.inputs[0]].shape != model.tensors[op.inputs[1]].shape:
             problems.append(f"operator {op.index} ADD with broadcasting")
+        if op.kind == "SOFTMAX":
+            out = model.tensors[op.outputs[0]]
+            if _scalar(out.zero_point) != -128 or abs(_scalar(out.scale, 1.0) * 256 - 1) > 1e-6:
+                problems.append(f"operator {op.index} SOFTMAX whose output is not scale 1/256, zero point -128")
         if op.kind == "FULLY_CONNECTED" and len(model.tensors[op.inputs[1]].scale) > 1:
             problems.append(f"operator {op.index} FULLY_CONNECTED with per-channel weights")
     if len(model.inputs) != 1 or len(model.outputs) != 1:
@@ -99,7 +103,7 @@ def _lower(op, tensors, src, out, name) -> Layer:
     out_scale, out_zp = float(_scalar(out.scale, 1.0)), int(_scalar(out.zero_point))
     in_scale, in_zp = float(_scalar(src.scale, 1.0)), int(_scalar(src.zero_point))
     clamp = dict(zip(("activation_min", "activation_max"),
-                     fixed_point.activation_range(options.get("activation", "NONE"), out_scale, out_zp)))
+                     fixed_point.activation_range(options.get("activation", "NONE"), out_scale, out_zp), strict=True))
     if op.kind in ("CONV_2D", "DEPTHWISE_CONV_2D"):
         weights, bias = tensors[1], tensors[2] if len(tensors) > 2 else None
         if np.any(weights.zero_point != 0):
@@ -144,8 +148,9 @@ def _lower(op, tensors, src, out, name) -> Layer:
     if op.kind == "SOFTMAX":
         multiplier, shift, diff_min = fixed_point.softmax_parameters(options.get("beta", 1.0), in_scale)
         depth = src.shape[-1]
-        return Layer("softmax", name, [], -1, {"rows": src.size // depth, "depth": depth, "input_multiplier": multiplier,
-                                              "input_left_shift": shift, "diff_min": diff_min})
+        return Layer("softmax", name, [], -1, {"rows": src.size // depth, "depth": depth,
+                                              "input_multiplier": multiplier, "input_left_shift": shift,
+                                              "diff_min": diff_min})
     if op.kind == "RESHAPE":
         return Layer("reshape", name, [], -1, {"size": out.size})
     raise UnsupportedModelError(f"{name}: no kernel for {op.kind}")  # pragma: no cover - _problems lists these

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import pathlib
+import struct
 
 import numpy as np
 
@@ -100,7 +101,8 @@ def read_tflite(model) -> object:
         if root.SubgraphsLength() < 1:
             raise ValueError("the TFLite model has no subgraph")
         graph = root.Subgraphs(0)
-        tensors = [_tensor(schema, root, graph.Tensors(i), i, buffer, TFLiteTensor) for i in range(graph.TensorsLength())]
+        tensors = [_tensor(schema, root, graph.Tensors(i), i, buffer, TFLiteTensor)
+                   for i in range(graph.TensorsLength())]
         operator_names = _enum_names(schema.BuiltinOperator)
         operators = []
         for i in range(graph.OperatorsLength()):
@@ -115,7 +117,7 @@ def read_tflite(model) -> object:
         description = root.Description().decode() if root.Description() else ""
         return TFLiteModel(tensors, operators, [int(t) for t in graph.InputsAsNumpy()],
                            [int(t) for t in graph.OutputsAsNumpy()], description)
-    except (IndexError, KeyError, AttributeError, UnicodeDecodeError) as error:
+    except (IndexError, KeyError, AttributeError, UnicodeDecodeError, struct.error) as error:
         raise ValueError(f"corrupt TFLite flatbuffer ({type(error).__name__}: {error})") from error
 
 
