@@ -56,7 +56,8 @@ extern "C" {{
 #define EDGEQUANT_OUTPUT_SCALE {float(dst.scale)!r}f
 
 /* Runs the model on EDGEQUANT_INPUT_SIZE int8 values, writes EDGEQUANT_OUTPUT_SIZE int8 values.
- * Returns 0 on success, -1 if a pointer is NULL. Not reentrant: the arena is one static buffer. */
+ * Returns 0 on success, -1 if a pointer is NULL (-2: coded weights corrupt). Not reentrant: the arena
+ * is one static buffer. */
 int edgequant_invoke(const int8_t *input, int8_t *output);
 
 #ifdef __cplusplus
@@ -94,6 +95,7 @@ def model_source(graph, plan, weights=None) -> str:
         out = graph.activations[layer.output]
         parts.append(f" *   {i:3d} {layer.kind:17s} {'x'.join(map(str, out.shape)):>14s}  "
                      f"{layer.weight_bytes:7d} B weights  {plan.live_bytes[i]:7d} B live\n")
+    parts.append(" * edgequant_invoke returns 0, -1 for a NULL pointer, -2 if coded weights fail to decode.\n")
     parts.append(" */\n#include \"model.h\"\n\n#include <stddef.h>\n\n#include \"edgequant_runtime.h\"\n")
     parts.append(weights.includes())
     parts.append("\n/* The one mutable object: activations, planned at export time. The union aligns it. */\n"

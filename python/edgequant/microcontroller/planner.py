@@ -36,6 +36,7 @@ class ArenaPlan:
     arena_size: int
     live_bytes: list  # per layer: arena bytes of the buffers alive while it runs
     aliased: set  # layer indices whose reshape became an alias (no code)
+    scratch: dict  # layer index -> arena offset of its scratch buffer
 
     def largest(self, graph, count: int = 3) -> list:
         """The ``count`` largest arena buffers as (activation name, bytes)."""
@@ -93,8 +94,10 @@ def plan_arena(graph, extra_scratch=None) -> ArenaPlan:
             b.storage = "input"
         elif a == graph.output:
             b.storage = "output"
+    scratch_buffers = {}
     for i, nbytes in sorted((extra_scratch or {}).items()):
-        buffers.append(Buffer([], int(nbytes), i, i))
+        scratch_buffers[i] = Buffer([], int(nbytes), i, i)
+        buffers.append(scratch_buffers[i])
     placed = []
     for b in sorted((b for b in buffers if b.storage == "arena" and b.size > 0), key=lambda b: (-b.size, b.first)):
         clashes = sorted((p for p in placed if p.first <= b.last and b.first <= p.last), key=lambda p: p.offset)
@@ -108,7 +111,8 @@ def plan_arena(graph, extra_scratch=None) -> ArenaPlan:
     arena_size = _align(max((b.offset + b.size for b in placed), default=0))
     live = [int(sum(b.size for b in placed if b.first <= i <= b.last)) for i in range(len(graph.layers))]
     location = {a: (b.storage, b.offset) for b in buffers for a in b.members}
-    return ArenaPlan(buffers, location, arena_size, live, aliased)
+    scratch = {i: b.offset for i, b in scratch_buffers.items()}
+    return ArenaPlan(buffers, location, arena_size, live, aliased, scratch)
 
 
 def check_plan(graph, plan: ArenaPlan) -> None:
