@@ -105,7 +105,7 @@ class CodedWeights(PlainWeights):
                 self.streams[i] = stream
 
     def includes(self) -> str:
-        return '#include "eq_rans_decode.h"\n'
+        return '#include "eq_rans_decode.h"\n' if self.streams else ""
 
     def scratch_bytes(self, graph) -> dict:
         return {i: graph.layers[i].constants["filter"].nbytes for i in self.streams}

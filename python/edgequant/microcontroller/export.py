@@ -102,7 +102,8 @@ def export_c(model, output_dir, calibration=None, method="minmax", flash_kb=None
     directory = pathlib.Path(output_dir)
     directory.mkdir(parents=True, exist_ok=True)
     written = []
-    for source in runtime_files(coded_weights):
+    # the decoder ships only when some layer's weights were worth coding
+    for source in runtime_files(bool(getattr(weights, "streams", None))):
         target = directory / source.name
         shutil.copyfile(source, target)
         written.append(target)
