@@ -103,7 +103,11 @@ def export_c(model, output_dir, calibration=None, method="minmax", flash_kb=None
     directory.mkdir(parents=True, exist_ok=True)
     written = []
     # the decoder ships only when some layer's weights were worth coding
-    for source in runtime_files(bool(getattr(weights, "streams", None))):
+    sources = runtime_files(bool(getattr(weights, "streams", None)))
+    for stale in directory.glob("eq_rans_decode.[ch]"):  # from an earlier coded export into this folder
+        if stale.name not in {s.name for s in sources}:
+            stale.unlink()
+    for source in sources:
         target = directory / source.name
         shutil.copyfile(source, target)
         written.append(target)

@@ -61,3 +61,21 @@ def test_onnx_needs_calibration_and_lists_unsupported_nodes(tmp_path):
     with pytest.raises(UnsupportedModelError) as error:
         export_c(path, tmp_path / "b", calibration=np.random.default_rng(0).random((4, 1, 4, 4), np.float32))
     assert "Sigmoid" in str(error.value) and "Tanh" in str(error.value)
+
+
+@needs_engine
+def test_cli_exports_onnx_with_calibration_file(tmp_path, capsys):
+    from edgequant.cli import main
+
+    x, _ = zoo.load_test_set()
+    np.save(tmp_path / "calibration.npy", x[:50])
+    assert main(["export-c", str(zoo.model_path()), "-o", str(tmp_path / "out"), "--calibration",
+                 str(tmp_path / "calibration.npy"), "--coded-weights"]) == 0
+    assert "arena" in capsys.readouterr().out and (tmp_path / "out" / "eq_rans_decode.c").is_file()
+    assert main(["export-c", str(zoo.model_path()), "-o", str(tmp_path / "out2"), "--calibration",
+                 str(tmp_path / "missing.npy")]) == 1
+    assert "no calibration file" in capsys.readouterr().err
+    # a later plain export into the same folder drops the decoder it no longer needs
+    assert main(["export-c", str(zoo.model_path()), "-o", str(tmp_path / "out"), "--calibration",
+                 str(tmp_path / "calibration.npy")]) == 0
+    assert not (tmp_path / "out" / "eq_rans_decode.c").exists()
