@@ -10,7 +10,8 @@ For each MLPerf Tiny int8 model (and the digits CNN / mnist-8 through ONNX stati
   - the same with --coded-weights: flash saved, arena added, decode instructions;
   - ResNet-8's accuracy on the CIFAR-10 test set (shared JPEGs) through the C runtime.
 
-Run: .venv/bin/python benchmarks/bench_mcu.py [--accuracy-limit 10000] [--no-callgrind] [--out DIR]
+Run: .venv/bin/python benchmarks/bench_mcu.py [--accuracy-limit 10000] [--float-reference] [--no-callgrind]
+     [--accuracy-only] [--out DIR]
 """
 
 from __future__ import annotations
@@ -67,6 +68,22 @@ def resnet_accuracy(data, out_dir, limit):
     return correct / len(images), len(images)
 
 
+def float_model_accuracy(data, limit):
+    """The float MLPerf Tiny ResNet-8 (pretrainedResnet.tflite) on the same images, through TFLite Micro."""
+    from tflite_micro.python.tflite_micro import runtime
+
+    from edgequant.datasets import load_cifar10
+
+    interpreter = runtime.Interpreter.from_file(str(data / "tflite" / "pretrainedResnet.tflite"))
+    images, labels = load_cifar10(data / "cifar10" / "cifar10-jpg.tar.gz", split="test", limit=limit)
+    correct = 0
+    for image, label in tqdm(zip(images, labels, strict=True), total=len(images), desc="float ResNet-8 (TFLM)"):
+        interpreter.set_input(image[None].astype(np.float32), 0)
+        interpreter.invoke()
+        correct += int(np.argmax(interpreter.get_output(0)) == label)
+    return correct / len(images)
+
+
 def print_tables(rows):
     print("\n| model | file | constants | arena | flash (M4) | RAM (M4) | TFLM arena (head / total) "
           "| M4 instr./inference | x86 instr. ours | x86 instr. TFLM | TFLM / ours |")
@@ -97,6 +114,9 @@ def main(argv=None) -> int:
     parser.add_argument("--accuracy-limit", type=int, default=10_000, help="CIFAR-10 test images for ResNet-8")
     parser.add_argument("--no-callgrind", action="store_true", help="skip the x86 instruction counts")
     parser.add_argument("--out", help="keep the exported models here (default: a temporary folder)")
+    parser.add_argument("--float-reference", action="store_true",
+                        help="also run the float ResNet-8 on the same images (TFLite Micro, slow)")
+    parser.add_argument("--accuracy-only", action="store_true", help="only the ResNet-8 accuracy")
     args = parser.parse_args(argv)
     data = shared_data_dir()
     if data is None or cortex_m4.toolchain_missing():
@@ -105,20 +125,24 @@ def main(argv=None) -> int:
     with tempfile.TemporaryDirectory() as scratch:
         out_dir = pathlib.Path(args.out or scratch)
         rows = []
-        for name, file in MODELS.items():
+        for name, file in ({} if args.accuracy_only else MODELS).items():
             print(name, flush=True)
             rows += measure(name, data / "tflite" / file, out_dir, data, not args.no_callgrind)
-        x, _ = zoo.load_test_set()
-        print("digits CNN (ONNX)", flush=True)
-        rows += measure("digits CNN (ONNX)", zoo.model_path(), out_dir, data, not args.no_callgrind, x[:100])
-        mnist, _ = load_mnist(limit=100)
-        print("mnist-8 (ONNX)", flush=True)
-        rows += measure("mnist-8 (ONNX)", data / "models" / "mnist-8.onnx", out_dir, data, not args.no_callgrind,
-                        mnist)
-        print_tables(rows)
+        if not args.accuracy_only:
+            x, _ = zoo.load_test_set()
+            print("digits CNN (ONNX)", flush=True)
+            rows += measure("digits CNN (ONNX)", zoo.model_path(), out_dir, data, not args.no_callgrind, x[:100])
+            mnist, _ = load_mnist(limit=100)
+            print("mnist-8 (ONNX)", flush=True)
+            rows += measure("mnist-8 (ONNX)", data / "models" / "mnist-8.onnx", out_dir, data,
+                            not args.no_callgrind, mnist)
+            print_tables(rows)
         accuracy, count = resnet_accuracy(data, out_dir, args.accuracy_limit)
         print(f"\nResNet-8 int8, C runtime: {accuracy:.2%} top-1 on {count:,} CIFAR-10 test images "
               f"(MLPerf Tiny target 85 %; the shared set is JPEG re-encoded)")
+        if args.float_reference:
+            print(f"float ResNet-8 (pretrainedResnet.tflite, TFLite Micro): "
+                  f"{float_model_accuracy(data, args.accuracy_limit):.2%} on the same images")
     return 0
 
 

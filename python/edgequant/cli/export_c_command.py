@@ -50,4 +50,7 @@ def run(args) -> int:
           f"input {graph.input_activation.size} int8, output {graph.output_activation.size} int8")
     print(f"arena {report.arena_bytes:,} B RAM; constants {report.weight_bytes:,} B flash"
           + (f" (plain: {report.plain_weight_bytes:,} B)" if args.coded_weights else ""))
+    if args.coded_weights:
+        print(f"coded weights: {report.coded_layers} layer(s) coded" if report.coded_layers else
+              "coded weights: no layer's weights code small enough to pay for the decoder; stored plainly")
     return 0

@@ -85,6 +85,14 @@ class CodedStream:
                    bytes(stream[pos:]))
 
 
+#: A layer is coded only if that saves at least this fraction of its filter (each coded layer costs
+#: an arena scratch buffer and decode time) ...
+MIN_LAYER_SAVING = 0.10
+#: ... and only if all coded layers together save more than the decoder's code (about 700 B of
+#: Cortex-M4 Thumb-2) by this much.
+MIN_TOTAL_SAVING_BYTES = 2048
+
+
 class CodedWeights(PlainWeights):
     """Filters rANS-coded where that saves flash; everything else as plain const arrays."""
 
@@ -101,8 +109,11 @@ class CodedWeights(PlainWeights):
             if not np.array_equal(decode(coded), symbols):  # pragma: no cover - the coder's own tests cover this
                 raise RuntimeError(f"{layer.name}: the rANS coder did not round-trip the weights")
             stream = CodedStream.parse(coded)
-            if stream.flash_bytes < weights.nbytes:
+            if stream.flash_bytes <= (1 - MIN_LAYER_SAVING) * weights.nbytes:
                 self.streams[i] = stream
+        saving = sum(graph.layers[i].constants["filter"].nbytes - s.flash_bytes for i, s in self.streams.items())
+        if saving < MIN_TOTAL_SAVING_BYTES:
+            self.streams = {}  # not worth the decoder
 
     def includes(self) -> str:
         return '#include "eq_rans_decode.h"\n' if self.streams else ""

@@ -34,6 +34,7 @@ class ExportReport:
     weight_bytes: int
     plain_weight_bytes: int
     files: list
+    coded_layers: int = 0
 
     @property
     def arena_bytes(self) -> int:
@@ -114,4 +115,5 @@ def export_c(model, output_dir, calibration=None, method="minmax", flash_kb=None
     (directory / "model.h").write_text(model_header(graph, plan))
     (directory / "model.c").write_text(model_source(graph, plan, weights))
     written += [directory / "model.h", directory / "model.c"]
-    return ExportReport(directory, graph, plan, flash, PlainWeights().flash_bytes(graph), written)
+    return ExportReport(directory, graph, plan, flash, PlainWeights().flash_bytes(graph), written,
+                        len(getattr(weights, "streams", {})))
