@@ -49,6 +49,8 @@ def load_graph(model, calibration=None, method="minmax"):
         raise FileNotFoundError(f"no model at {str(path)!r}")
     suffix = path.suffix.lower()
     if suffix == ".tflite":
+        if calibration is not None:
+            raise ValueError("calibration data is for ONNX models; a .tflite model carries its own int8 parameters")
         from ..tflite import read_tflite
         from .tflite_frontend import from_tflite
 

@@ -95,6 +95,8 @@ def test_bad_paths_and_formats(tmp_path):
     bogus.write_bytes(b"not a flatbuffer at all")
     with pytest.raises(ValueError, match="not a TFLite flatbuffer"):
         export_c(bogus, tmp_path / "out")
+    with pytest.raises(ValueError, match="calibration data is for ONNX models"):
+        export_c(bogus, tmp_path / "out", calibration=np.zeros((1, 4), np.float32))
     other = tmp_path / "model.pb"
     other.write_bytes(b"x")
     with pytest.raises(ValueError, match=r"\.tflite or \.onnx"):
