@@ -4,6 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 SOURCES := $(shell find cpp python -name '*.cpp' -o -name '*.h' -o -name '*.py' -o -name '*.onnx' -o -name '*.npz' -o -name 'CMakeLists.txt') pyproject.toml CMakeLists.txt
+SOURCES += $(shell find runtime -name '*.c' -o -name '*.h')
 OUT ?= out/demo
 
 .PHONY: setup demo test test-cpp test-python test-sanitize test-sanitize-core lint clean

@@ -269,6 +269,92 @@ right.legend(fontsize=8);"""),
 ]
 
 
+NOTEBOOKS["06_microcontroller.ipynb"] = [
+    new_markdown_cell("""# Deploying to a microcontroller (SPEC §8)
+
+The MLPerf Tiny reference models (int8 TFLite: ResNet-8 on CIFAR-10, visual-wake-words MobileNet, keyword
+spotting DS-CNN) exported with `edgequant export-c` to C99: integer-only kernels bit-exact with TensorFlow Lite
+Micro, one static arena planned at export time, weights as `const` arrays for flash (or rANS-coded). This
+notebook shows the footprint table, checks a few outputs against TFLite Micro, and plots the RAM each layer
+needs. `benchmarks/bench_mcu.py` adds the Cortex-M4 instruction counts and the full accuracy run."""),
+    new_code_cell("""import pathlib, tempfile
+import numpy as np
+import pandas as pd
+import matplotlib.pyplot as plt
+from edgequant.data import shared_data_dir
+from edgequant.microcontroller import HostModel, export_c, cortex_m4
+from edgequant.microcontroller.footprint import tflm_arena
+
+data = shared_data_dir()
+models = {"ResNet-8": "pretrainedResnet_quant.tflite", "VWW": "vww_96_int8.tflite", "KWS": "kws_ref_model.tflite"}
+work = pathlib.Path(tempfile.mkdtemp())
+reports = {name: export_c(data / "tflite" / file, work / name) for name, file in models.items()}
+coded = {name: export_c(data / "tflite" / file, work / f"{name}_coded", coded_weights=True)
+         for name, file in models.items()}
+print((reports["KWS"].directory / "model.h").read_text())"""),
+    new_markdown_cell("""## Footprint
+
+Flash and RAM the model adds to a Cortex-M4 firmware (its sources compiled with `arm-none-eabi-gcc -O2`,
+sections summed: kernels, constants, the arena), beside TFLite Micro's arena for the same model (its
+interpreter's report: *head* = tensors, *total* adds its own bookkeeping) and the model file. Our arena holds
+no input or output: the model reads the caller's input in place and writes the output straight into the
+caller's buffer."""),
+    new_code_cell("""has_arm = not cortex_m4.toolchain_missing()
+rows = []
+for name, report in reports.items():
+    path = data / "tflite" / models[name]
+    tflm = tflm_arena(path)
+    row = {"model": name, "file (B)": path.stat().st_size, "constants (B)": report.weight_bytes,
+           "constants coded (B)": coded[name].weight_bytes, "arena (B)": report.arena_bytes,
+           "arena coded (B)": coded[name].arena_bytes,
+           "TFLM arena head / total (B)": f"{tflm.get('head', '–')} / {tflm.get('total', '–')}"}
+    if has_arm:
+        size = cortex_m4.object_footprint(report.directory)
+        row.update({"M4 flash (B)": size.flash, "M4 RAM (B)": size.ram})
+    rows.append(row)
+pd.DataFrame(rows)"""),
+    new_markdown_cell("## Bit-exact with TensorFlow Lite Micro (a few inputs here; the tests run 200 per model)"),
+    new_code_cell("""try:
+    from tflite_micro.python.tflite_micro import runtime
+except ImportError:
+    runtime = None
+checks = []
+for name, report in reports.items():
+    host = HostModel.from_report(report)
+    inputs = np.random.default_rng(0).integers(-128, 128, (10, report.graph.input_activation.size), dtype=np.int8)
+    ours = host(inputs)
+    row = {"model": name, "inputs": len(inputs)}
+    if runtime is not None:
+        interpreter = runtime.Interpreter.from_file(str(data / "tflite" / models[name]))
+        shape = interpreter.get_input_details(0)["shape"]
+        theirs = []
+        for x in inputs:
+            interpreter.set_input(x.reshape(shape), 0)
+            interpreter.invoke()
+            theirs.append(interpreter.get_output(0).reshape(-1))
+        row["identical to TFLite Micro"] = bool(np.array_equal(ours, np.array(theirs)))
+    row["coded weights give the same"] = bool(np.array_equal(ours, HostModel.from_report(coded[name])(inputs)))
+    checks.append(row)
+pd.DataFrame(checks)"""),
+    new_markdown_cell("""## RAM per layer
+
+The bytes of the arena alive while each layer runs (its inputs, its output and anything kept for later
+layers, e.g. ResNet-8's residual branches), against the planned arena size: the planner reuses memory
+whenever lifetimes do not overlap."""),
+    new_code_cell("""fig, axes = plt.subplots(1, 3, figsize=(15, 3.8))
+for ax, (name, report) in zip(axes, reports.items()):
+    live = np.asarray(report.plan.live_bytes) / 1024
+    ax.bar(range(len(live)), live, color="tab:blue", label="live activations")
+    ax.axhline(report.arena_bytes / 1024, color="tab:red", linestyle="--", label="arena")
+    ax.axhline(coded[name].arena_bytes / 1024, color="tab:orange", linestyle=":", label="arena, coded weights")
+    ax.set_title(name)
+    ax.set_xlabel("layer")
+    ax.set_ylabel("KiB")
+axes[0].legend()
+fig.tight_layout()"""),
+]
+
+
 def main():
     folder = pathlib.Path(__file__).resolve().parent.parent / "notebooks"
     folder.mkdir(exist_ok=True)
