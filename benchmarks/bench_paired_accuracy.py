@@ -64,11 +64,13 @@ def main() -> None:
             null = rng.multinomial(n, [p01 + delta, p01, 1 - 2 * p01 - delta], size=args.trials)
             shifted = rng.multinomial(n, [p01 + delta + 0.02, p01, 1 - 2 * p01 - delta - 0.02], size=args.trials)
             for name, statistic in TESTS.items():
-                rates[name].append((np.mean(statistic(null[:, 0], null[:, 1], n, delta) > critical), (n, p01, margin)))
+                alarms = statistic(null[:, 0], null[:, 1], n, delta) > critical
+                rates[name].append((np.mean(alarms), (n, p01, margin)))
                 power[name].append(np.mean(statistic(shifted[:, 0], shifted[:, 1], n, delta) > critical))
         alpha = 1 - confidence
+        error = np.sqrt(alpha * (1 - alpha) / args.trials)
         print(f"\nconfidence {confidence}: false alarms at the null boundary over {len(settings)} settings, "
-              f"{args.trials} trials each (allowed {alpha:.2f}; Monte-Carlo s.e. {np.sqrt(alpha * (1 - alpha) / args.trials):.4f})")  # fmt: skip
+              f"{args.trials} trials each (allowed {alpha:.2f}; Monte-Carlo s.e. {error:.4f})")  # fmt: skip
         print(f"{'test':<40} {'worst':>7} {'at (n, p01, margin pp)':>26} {'median':>7} {'> allowed':>9} "
               f"{'worst/allowed':>13} {'power +2pp':>10}")  # fmt: skip
         for name in TESTS:

@@ -12,7 +12,7 @@ import math
 import numbers
 
 from ..quantizers import QUANTIZERS
-from ..sweep.grid import DEFAULT_METHODS, check_grid, default_grid, make_quantizer, point_key
+from ..sweep.grid import DEFAULT_METHODS, check_grid, default_grid, make_quantizer
 
 #: Short forms of parameter names in test ids (``deadzone-L16-d0.7``, ``minifloat-e4m3``).
 _ID_NAMES = {"levels": "L", "delta": "d", "mu": "mu", "exponent_bits": "e", "mantissa_bits": "m", "bits": "int"}
