@@ -30,7 +30,7 @@ test-cpp: setup
 	ctest --test-dir build/ctest --output-on-failure -j2
 
 lint: setup
-	$(VENV)/bin/ruff check python tests benchmarks scripts
+	$(VENV)/bin/ruff check python tests benchmarks scripts examples
 
 test-python: setup
 	$(PY) -m pytest
