@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 SOURCES := $(shell find cpp python -name '*.cpp' -o -name '*.h' -o -name '*.py' -o -name '*.onnx' -o -name '*.npz' -o -name 'CMakeLists.txt') pyproject.toml CMakeLists.txt
 OUT ?= out/demo
 
-.PHONY: setup demo test test-cpp test-python lint clean
+.PHONY: setup demo test test-cpp test-python lint clean wheel wheel-check
 
 setup: $(VENV)/.installed
 
@@ -34,6 +34,16 @@ lint: setup
 
 test-python: setup
 	$(PY) -m pytest
+
+# A manylinux wheel (build/wheel/dist): python -m build + auditwheel repair (scripts/build_wheel.py).
+wheel: setup
+	$(PY) -m pip install -q build 'auditwheel==6.6.*'
+	$(PY) scripts/build_wheel.py
+
+# CI: the wheel in a fresh environment with no compiler on PATH: import, demo, a few tests.
+wheel-check: setup
+	$(PY) -m pip install -q build 'auditwheel==6.6.*'
+	bash scripts/check_wheel.sh
 
 clean:
 	rm -rf build $(VENV) out

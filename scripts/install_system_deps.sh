@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages edgequant builds against, when missing (needs root for apt-get).
 set -euo pipefail
-packages=(libeigen3-dev zlib1g-dev libgtest-dev googletest cmake ninja-build libprotobuf-dev protobuf-compiler)
+packages=(libeigen3-dev zlib1g-dev libgtest-dev googletest cmake ninja-build libprotobuf-dev protobuf-compiler patchelf)
 missing=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")

@@ -22,8 +22,6 @@ Shared models and data sets skip the test, with the reason, when the shared data
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 from pathlib import Path
 
 import pytest
@@ -32,7 +30,6 @@ from .recording import Recording, metric_values, point_of, terminal_lines, write
 from .sources import DataSet, SharedDataMissing, load_data, resolve_model
 
 _RECORDING = pytest.StashKey[Recording]()
-_TEMPORARY = pytest.StashKey[str]()
 
 
 def pytest_addoption(parser):
@@ -48,22 +45,20 @@ def pytest_addoption(parser):
 def pytest_configure(config):
     db = config.getoption("--eq-db", None)
     report = config.getoption("--eq-report", None)
-    if db is None and report is not None:
-        Path(report).mkdir(parents=True, exist_ok=True)
-        db = Path(report) / "results.sqlite"
-    elif db is None:
-        config.stash[_TEMPORARY] = tempfile.mkdtemp(prefix="edgequant-pytest-")
-        db = Path(config.stash[_TEMPORARY]) / "results.sqlite"
-    config.stash[_RECORDING] = Recording(Path(db), config.getoption("--eq-budget-pp", 1.0))
+    if db is not None and not Path(db).expanduser().parent.is_dir():
+        raise pytest.UsageError(f"--eq-db {db}: folder {str(Path(db).expanduser().parent)!r} does not exist")
+    budget = config.getoption("--eq-budget-pp", 1.0)
+    if not budget >= 0:
+        raise pytest.UsageError(f"--eq-budget-pp must be >= 0, got {budget}")
+    in_report = db is None and report is not None
+    db = Path(report) / "results.sqlite" if in_report else db
+    config.stash[_RECORDING] = Recording(None if db is None else Path(db).expanduser(), budget, in_report)
 
 
 def pytest_unconfigure(config):
     recording = config.stash.get(_RECORDING, None)
     if recording is not None:
         recording.close()
-    temporary = config.stash.get(_TEMPORARY, None)
-    if temporary is not None:
-        shutil.rmtree(temporary, ignore_errors=True)
 
 
 @pytest.hookimpl(wrapper=True)
@@ -81,7 +76,7 @@ def pytest_sessionfinish(session):
     recording = session.config.stash[_RECORDING]
     folder = session.config.getoption("--eq-report", None)
     if folder is not None and recording.rows:
-        write_report(recording, Path(folder))
+        write_report(recording, Path(folder))  # the store (DIR/results.sqlite by default) is already there
 
 
 def pytest_terminal_summary(terminalreporter, config):

@@ -12,6 +12,8 @@ import json
 import math
 import numbers
 import re
+import shutil
+import tempfile
 from pathlib import Path
 
 from ..sweep.store import ResultStore
@@ -28,14 +30,19 @@ class Recording:
 
     Parameters
     ----------
-    db : pathlib.Path
-        The SQLite file (opened on the first record).
+    db : pathlib.Path or None
+        The SQLite file (opened on the first record); None: a temporary file, removed by
+        :meth:`close`.
     budget_pp : float
         Allowed loss for the best-within-budget tables.
+    create_folder : bool
+        Create the folder of ``db`` if needed (the ``--eq-report`` folder).
     """
 
-    def __init__(self, db: Path, budget_pp: float = 1.0):
-        self.db = Path(db)
+    def __init__(self, db: Path | None, budget_pp: float = 1.0, create_folder: bool = False):
+        self.create_folder = create_folder
+        self.db = None if db is None else Path(db)
+        self._temporary: str | None = None
         self.budget_pp = budget_pp
         self._store: ResultStore | None = None
         self.rows: dict[str, dict[str, dict]] = {}  # sweep id -> point key -> row
@@ -45,6 +52,11 @@ class Recording:
     @property
     def store(self) -> ResultStore:
         if self._store is None:
+            if self.db is None:
+                self._temporary = tempfile.mkdtemp(prefix="edgequant-pytest-")
+                self.db = Path(self._temporary) / "results.sqlite"
+            if self.create_folder:
+                self.db.parent.mkdir(parents=True, exist_ok=True)
             self._store = ResultStore(self.db)
         return self._store
 
@@ -96,6 +108,9 @@ class Recording:
         if self._store is not None:
             self._store.close()
             self._store = None
+        if self._temporary is not None:
+            shutil.rmtree(self._temporary, ignore_errors=True)
+            self._temporary = None
 
 
 def metric_values(metrics: dict) -> dict:

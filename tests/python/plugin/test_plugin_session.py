@@ -139,3 +139,10 @@ def test_entry_point_is_declared():
     (plugin,) = [ep for ep in entry_points(group="pytest11") if ep.name == "edgequant"]
     assert plugin.value == "edgequant.pytest_plugin"
     assert json.dumps(plugin.value)  # a plain module path
+
+
+def test_bad_options_are_usage_errors(suite, tmp_path):
+    result = run_pytest(suite, f"--eq-db={tmp_path / 'absent' / 'results.sqlite'}")
+    assert result.returncode == 4 and "--eq-db" in result.stderr and "does not exist" in result.stderr
+    result = run_pytest(suite, "--eq-budget-pp=-1")
+    assert result.returncode == 4 and "--eq-budget-pp must be >= 0" in result.stderr
