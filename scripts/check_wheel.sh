@@ -26,9 +26,11 @@ for tool in sh bash env uname cat ls rm mkdir; do
   ln -s "$(command -v "$tool")" "$OUT/tools/$tool"
 done
 clean_path="$OUT/venv/bin:$OUT/tools"
+# The caller's environment (pip's index and certificates) minus PATH, compilers and library paths.
 in_venv() {
-  env -i HOME="$HOME" PATH="$clean_path" LANG=C.UTF-8 EDGEQUANT_DATA="${EDGEQUANT_DATA:-}" \
-      PIP_DISABLE_PIP_VERSION_CHECK=1 MPLBACKEND=Agg "$@"
+  env -u CC -u CXX -u CMAKE_CXX_COMPILER_LAUNCHER -u CMAKE_C_COMPILER_LAUNCHER -u PYTHONPATH \
+      -u LD_LIBRARY_PATH -u LD_PRELOAD -u VIRTUAL_ENV -u PYTEST_ADDOPTS \
+      PATH="$clean_path" PIP_DISABLE_PIP_VERSION_CHECK=1 MPLBACKEND=Agg "$@"
 }
 in_venv python -c "
 import shutil, sys

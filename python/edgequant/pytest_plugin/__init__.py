@@ -61,15 +61,14 @@ def pytest_unconfigure(config):
         recording.close()
 
 
-@pytest.hookimpl(wrapper=True)
+@pytest.hookimpl(hookwrapper=True)  # the old-style wrapper: pytest 7 has no wrapper=True
 def pytest_runtest_makereport(item, call):
-    report = yield
+    report = (yield).get_result()
     if report.when == "call" or report.outcome != "passed":
         sweep_id, case = _test_identity(item)
         recording = item.config.stash[_RECORDING]
         if sweep_id in recording.rows:
             recording.set_outcome(sweep_id, case, report.outcome)
-    return report
 
 
 def pytest_sessionfinish(session):
@@ -107,7 +106,7 @@ def eq_model(tmp_path_factory):
     build_dir = tmp_path_factory.mktemp("eq_models")
 
     def get(name, **options) -> Path:
-        key = (str(name), tuple(sorted(options.items())))
+        key = (str(name), tuple(sorted((k, repr(v)) for k, v in options.items())))
         if key not in cache:
             try:
                 cache[key] = resolve_model(name, build_dir, **options)
