@@ -7,7 +7,7 @@ SOURCES := $(shell find cpp python -name '*.cpp' -o -name '*.h' -o -name '*.py' 
 SOURCES += $(shell find runtime -name '*.c' -o -name '*.h')
 OUT ?= out/demo
 
-.PHONY: setup demo test test-cpp test-python test-sanitize test-sanitize-core lint clean
+.PHONY: setup demo test test-cpp test-python test-sanitize test-sanitize-core lint clean wheel wheel-check
 
 setup: $(VENV)/.installed
 
@@ -46,10 +46,20 @@ test-sanitize: setup
 	  ASAN_OPTIONS=detect_leaks=0 timeout 300 build/sanitize/tests/cpp/edgequant_engine_fuzz
 
 lint: setup
-	$(VENV)/bin/ruff check python tests benchmarks scripts
+	$(VENV)/bin/ruff check python tests benchmarks scripts examples
 
 test-python: setup
 	$(PY) -m pytest
+
+# A manylinux wheel (build/wheel/dist): python -m build + auditwheel repair (scripts/build_wheel.py).
+wheel: setup
+	$(PY) -m pip install -q build 'auditwheel==6.6.*'
+	$(PY) scripts/build_wheel.py
+
+# CI: the wheel in a fresh environment with no compiler on PATH: import, demo, a few tests.
+wheel-check: setup
+	$(PY) -m pip install -q build 'auditwheel==6.6.*'
+	bash scripts/check_wheel.sh
 
 clean:
 	rm -rf build $(VENV) out

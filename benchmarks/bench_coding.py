@@ -8,8 +8,8 @@ dtype, all measured in the same run. zstd -19 and xz -9e run at ~0.5-3 M symbols
 default they compress only the first 4M symbols of a longer stream (compared with edgequant's
 coding of that same prefix); ``--peer-max-symbols 0`` gives them the whole stream (minutes).
 
-    PYTHONPATH=python python benchmarks/bench_coding.py            # 64M and 1M symbols
-    PYTHONPATH=python python benchmarks/bench_coding.py --n-symbols 4000000 --no-peers
+    .venv/bin/python benchmarks/bench_coding.py            # 64M and 1M symbols
+    .venv/bin/python benchmarks/bench_coding.py --n-symbols 4000000 --no-peers
 """
 
 from __future__ import annotations

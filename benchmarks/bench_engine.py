@@ -15,7 +15,7 @@ FP32 peak, INT8 runs against the INT8 peak. The clock is measured (a chain of de
 adds compiled with cc, one per cycle) unless --clock-ghz gives it; /proc/cpuinfo's nominal
 clock where no compiler is found.
 
-    PYTHONPATH=python python benchmarks/bench_engine.py [--threads 1] [--runs 50] [--suite all|architectures]
+    .venv/bin/python benchmarks/bench_engine.py [--threads 1] [--runs 50] [--suite all|architectures]
         [--models resnet18 mobilenet_v2 yolov8n] [--cpu-time]
 
 The six runtimes of a model are timed in interleaved rounds (one run of each per round), so load

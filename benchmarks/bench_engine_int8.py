@@ -1,7 +1,7 @@
 """edgequant engine FP32 / static INT8 / dynamic INT8 vs ONNX Runtime FP32 / static QDQ / dynamic,
 batch 1, same thread count, same process and run, on the shared third-party models.
 
-    PYTHONPATH=python python benchmarks/bench_engine_int8.py [--threads 1] [--runs 30] [--repeats 2]
+    .venv/bin/python benchmarks/bench_engine_int8.py [--threads 1] [--runs 30] [--repeats 2]
 
 Each cell is the smallest of `--repeats` medians of `--runs` runs (the machine is shared). Static:
 16 random calibration inputs for both (ours minmax; ORT quantize_static QDQ, u8 activations, s8

@@ -9,7 +9,7 @@ quantizing) minus the baseline. The issue's target: the static session's peak in
 the FP32 session's resident memory. ONNX Runtime's FP32 session is measured the same way as the
 peer. The model file size is printed for scale.
 
-    PYTHONPATH=python python benchmarks/bench_engine_memory.py [--models resnet18 ...] [--threads 1]
+    .venv/bin/python benchmarks/bench_engine_memory.py [--models resnet18 ...] [--threads 1]
 """
 
 from __future__ import annotations

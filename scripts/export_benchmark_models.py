@@ -2,7 +2,7 @@
 build/benchmark-models/<name>.onnx (ignored by git): ResNet-18/50, MobileNetV2, SqueezeNet 1.1,
 ShuffleNetV2 and EfficientNet-lite0 at 224x224 (1000 classes), YOLOv8n at 640x640 (80 classes).
 
-    PYTHONPATH=python python scripts/export_benchmark_models.py [--out build/benchmark-models] [--force]
+    .venv/bin/python scripts/export_benchmark_models.py [--out build/benchmark-models] [--force]
 """
 
 from __future__ import annotations

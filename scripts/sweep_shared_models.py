@@ -4,7 +4,7 @@ Prints, and writes as Markdown, per model: the best configuration within 1 pp of
 best point of every curve (the paper's Tables 3.9/3.10). Classifiers are scored by top-1 on
 labelled data; the detectors by top-1 agreement with FP32 per anchor (``per_anchor=True``).
 
-    PYTHONPATH=python python scripts/sweep_shared_models.py --max-bits 24 --out build/sweeps
+    .venv/bin/python scripts/sweep_shared_models.py --max-bits 24 --out build/sweeps
 """
 
 from __future__ import annotations
@@ -95,7 +95,7 @@ def main():
     args.out.mkdir(parents=True, exist_ok=True)
     grid = default_grid(max_bits=args.max_bits)
     sections = [
-        f"Command: `PYTHONPATH=python python scripts/sweep_shared_models.py --max-bits {args.max_bits} "
+        f"Command: `.venv/bin/python scripts/sweep_shared_models.py --max-bits {args.max_bits} "
         f"--workers {args.workers}`; {datetime.date.today().isoformat()}; default grid, max_bits={args.max_bits} "
         f"({len(grid)} points), budget 1 pp.\n"
     ]

@@ -12,8 +12,10 @@ DATA_ENV_VAR = "EDGEQUANT_DATA"
 def shared_data_dir() -> Path | None:
     """Return the shared data folder, or None when it is absent.
 
-    The folder is ``$EDGEQUANT_DATA`` when that variable is set, else ``<repo>/../shared/data``
-    (``<repo>`` being the checkout that holds ``python/edgequant``).
+    The folder is ``$EDGEQUANT_DATA`` when that variable is set, else ``../shared/data`` beside
+    the edgequant working tree: the checkout that holds this package (an in-place development
+    build), or else the checkout the current directory is in (a ``pip install .`` puts the
+    package in site-packages, but ``make test`` and notebooks run from the working tree).
 
     Returns
     -------
@@ -22,8 +24,28 @@ def shared_data_dir() -> Path | None:
     """
     configured = os.environ.get(DATA_ENV_VAR)
     if configured:
-        candidate = Path(configured).expanduser()
+        candidates = [Path(configured).expanduser()]
     else:
-        repository_root = Path(__file__).resolve().parents[2]
-        candidate = repository_root.parent / "shared" / "data"
-    return candidate.resolve() if candidate.is_dir() else None
+        package_checkout = Path(__file__).resolve().parents[2]
+        candidates = [root.parent / "shared" / "data" for root in (package_checkout, _working_tree()) if root]
+    for candidate in candidates:
+        if candidate.is_dir():
+            return candidate.resolve()
+    return None
+
+
+def _working_tree() -> Path | None:
+    """The edgequant checkout holding the current directory (its pyproject.toml names edgequant)."""
+    try:
+        here = Path.cwd().resolve()
+    except OSError:  # the current directory was deleted
+        return None
+    for folder in (here, *here.parents):
+        pyproject = folder / "pyproject.toml"
+        if pyproject.is_file():
+            try:
+                text = pyproject.read_text(encoding="utf-8", errors="replace")
+            except OSError:
+                return None
+            return folder if 'name = "edgequant"' in text else None
+    return None
