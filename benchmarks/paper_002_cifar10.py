@@ -33,8 +33,11 @@ def main(argv=None) -> int:
     # the headline point (0.375, 8 bits) runs right after the baseline
     parser.add_argument("--gammas", type=float, nargs="+", default=[0.375, 0.0, 0.625])
     parser.add_argument("--bits", type=int, nargs="+", default=[8, 32, 4])
-    parser.add_argument("--threads", type=int, default=1, help="torch threads (1 on a shared machine)")
+    parser.add_argument("--threads", type=int, default=1, help="torch threads per run (1 on a shared machine)")
+    parser.add_argument("--workers", type=int, default=1, help="runs in parallel (processes)")
     parser.add_argument("--mode", default="paper", choices=["paper", "frozen", "straight-through"])
+    parser.add_argument("--report-only", action="store_true",
+                        help="write the report from the runs finished so far (e.g. while the grid runs)")
     args = parser.parse_args(argv)
 
     import torch
@@ -55,10 +58,18 @@ def main(argv=None) -> int:
     protocol = Protocol(model="paper_cifar10_cnn", epochs=args.epochs, patience=args.patience,
                         batch_size=args.batch_size,
                         mode=args.mode)
-    rows = run_training_grid(data, training_grid(args.gammas, args.bits, args.lr), out / "results.sqlite",
-                             protocol, checkpoints=out / "checkpoints", threads=args.threads,
-                             log_epochs=True)
-    print(f"grid done in {time.perf_counter() - started:.0f} s", flush=True)
+    grid = training_grid(args.gammas, args.bits, args.lr)
+    if args.report_only:
+        from edgequant.sweep.store import ResultStore
+        from edgequant.training.grid import grid_identity, grid_key
+
+        wanted = {grid_key(p) for p in grid}
+        with ResultStore(out / "results.sqlite") as store:
+            rows = [r for r in store.rows(grid_identity(data, protocol)) if r["point_key"] in wanted]
+    else:
+        rows = run_training_grid(data, grid, out / "results.sqlite", protocol, checkpoints=out / "checkpoints",
+                                 threads=args.threads, workers=args.workers, log_epochs=True)
+    print(f"{len(rows)} of {len(grid)} runs finished ({time.perf_counter() - started:.0f} s)", flush=True)
     report(rows, data, protocol, out)
     return 0
 
@@ -79,19 +90,14 @@ def report(rows, data, protocol, out: Path) -> None:
              "train s": round(r["evaluate_s"]), "compress / step": round(r["compress_s"] / r["step_s"], 4)}
             for r in rows if r["status"] == "ok"]
     text += ["## Runs", markdown(runs), ""]
-    try:
-        from edgequant.training.plots import plot_figures
+    from edgequant.training.plots import plot_figures
 
-        paths = plot_figures(rows, out)
-        text += ["## Figures", *[f"- {p.name}" for p in paths], ""]
-    except ImportError as error:
-        text.append(f"(figures skipped: {error})")
-    try:
-        from edgequant.training.export import export_best
+    paths = plot_figures(rows, out)
+    text += ["## Figures", *[f"- {p.name}" for p in paths], ""]
+    from edgequant.training.export import export_runs
 
-        text += ["## Export of the best compressed run", export_best(rows, out), ""]
-    except ImportError as error:
-        text.append(f"(export skipped: {error})")
+    exports = export_runs(rows, out / "checkpoints", out)
+    text += ["## .eqz of the compressed runs: bits per weight actually coded", markdown(exports), ""]
     (out / "report.md").write_text("\n".join(text))
     print("\n".join(text))
 

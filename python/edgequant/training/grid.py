@@ -164,7 +164,8 @@ def run_grid_point(task: tuple, point: dict) -> dict:
         return {**row, "status": "error", "error": f"{type(error).__name__}: {error}\n{traceback.format_exc(limit=3)}",
                 "evaluate_s": time.perf_counter() - started}
     if checkpoints is not None:
-        torch.save(result.best_state, Path(checkpoints) / checkpoint_name(identity, point))
+        torch.save({"model": protocol.model, "state_dict": result.best_state, "steps": result.steps,
+                    "gamma": result.gamma, "bits": result.bits}, Path(checkpoints) / checkpoint_name(identity, point))
     return {**row, "status": "ok", "weight_count": result.weight_count, "metrics": result.metrics(),
             "quantize_s": result.compress_s, "evaluate_s": result.train_s}
 

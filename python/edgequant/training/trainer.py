@@ -53,7 +53,8 @@ class RunResult:
     """A finished run: the best epoch (by validation accuracy) and the per-epoch history.
 
     Accuracies are fractions. ``test_acc_paper`` is the paper's own choice of epoch (the highest
-    *test* accuracy), reported beside ours for comparison only.
+    *test* accuracy), reported beside ours for comparison only. ``steps`` maps each compressed
+    parameter to its q_k at the best epoch (what :func:`~.export.export_eqz` needs).
     """
 
     gamma: float
@@ -73,6 +74,7 @@ class RunResult:
     step_s: float
     compress_s: float
     history: dict = field(default_factory=dict)
+    steps: dict = field(default_factory=dict)
     best_state: dict | None = None
 
     def metrics(self) -> dict:
@@ -167,12 +169,12 @@ def train_run(data: TrainingData, gamma: float, bits: int, lr: float, protocol: 
         if best is None or history["val_acc"][-1] > history["val_acc"][best[0]]:
             state = {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()} \
                 if keep_best_state else None
-            best = (epoch, compressor.density(), state)
+            best = (epoch, compressor.density(), state, {layer.name: layer.step for layer in compressor.states})
         if progress is not None:
             progress(epoch, history)
         if epoch - best[0] >= protocol.patience:
             break
-    epoch, layer_density, state = best
+    epoch, layer_density, state, best_steps = best
     paper_epoch = int(np.argmax(history["test_acc"]))
     return RunResult(
         gamma=float(gamma), bits=int(bits), lr=float(lr), best_epoch=epoch + 1,
@@ -181,7 +183,7 @@ def train_run(data: TrainingData, gamma: float, bits: int, lr: float, protocol: 
         test_acc_paper=history["test_acc"][paper_epoch], density_paper=history["density"][paper_epoch],
         epochs_run=len(history["val_acc"]), weight_count=compressor.size,
         train_s=time.perf_counter() - started, step_s=step_s / max(steps, 1), compress_s=compress_s / max(steps, 1),
-        history=history, best_state=state,
+        history=history, steps=best_steps, best_state=state,
     )
 
 
