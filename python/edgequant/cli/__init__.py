@@ -8,7 +8,7 @@ import importlib
 import sys
 
 #: Subcommand modules, in the order ``edgequant --help`` lists them.
-COMMANDS = ["demo", "analyze", "sweep", "compress", "decompress", "profile"]
+COMMANDS = ["demo", "analyze", "sweep", "compress", "decompress", "profile", "train_pq"]
 
 
 def build_parser() -> argparse.ArgumentParser:
