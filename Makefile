@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 SOURCES := $(shell find cpp python -name '*.cpp' -o -name '*.h' -o -name '*.py' -o -name '*.onnx' -o -name '*.npz' -o -name 'CMakeLists.txt') pyproject.toml CMakeLists.txt
 OUT ?= out/demo
 
-.PHONY: setup demo test test-cpp test-python lint clean
+.PHONY: setup demo test test-cpp test-python test-torch lint clean
 
 setup: $(VENV)/.installed
 
@@ -28,6 +28,11 @@ test-cpp: setup
 	cmake -S . -B build/ctest -G Ninja -DEDGEQUANT_BUILD_TESTS=ON -DPython_EXECUTABLE=$(abspath $(PY)) >/dev/null
 	cmake --build build/ctest
 	ctest --test-dir build/ctest --output-on-failure -j2
+
+# compression-aware training (edgequant.training): torch is an optional extra, pinned
+test-torch: setup
+	$(VENV)/bin/pip install -q torch==2.13.0
+	EDGEQUANT_REQUIRE_TORCH=1 $(PY) -m pytest tests/python/training -q
 
 lint: setup
 	$(VENV)/bin/ruff check python tests benchmarks scripts
