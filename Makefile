@@ -7,7 +7,7 @@ SOURCES := $(shell find cpp python -name '*.cpp' -o -name '*.h' -o -name '*.py' 
 SOURCES += $(shell find runtime -name '*.c' -o -name '*.h')
 OUT ?= out/demo
 
-.PHONY: setup demo test test-cpp test-python test-sanitize test-sanitize-core lint clean wheel wheel-check
+.PHONY: setup demo test test-cpp test-python test-torch test-sanitize test-sanitize-core lint clean wheel wheel-check
 
 setup: $(VENV)/.installed
 
@@ -29,6 +29,11 @@ test-cpp: setup
 	cmake -S . -B build/ctest -G Ninja -DEDGEQUANT_BUILD_TESTS=ON -DPython_EXECUTABLE=$(abspath $(PY)) >/dev/null
 	cmake --build build/ctest
 	ctest --test-dir build/ctest --output-on-failure -j2
+
+# compression-aware training (edgequant.training): torch is an optional extra, pinned
+test-torch: setup
+	$(VENV)/bin/pip install -q torch==2.13.0
+	EDGEQUANT_REQUIRE_TORCH=1 $(PY) -m pytest tests/python/training -q
 
 # The core's C++ tests (the coder's mutation fuzzer included) under ASan + UBSan, in their own build
 # folder without the engine; any sanitizer report fails. EDGEQUANT_FUZZ_MUTANTS=N for a longer fuzz.

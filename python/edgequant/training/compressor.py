@@ -1,0 +1,311 @@
+"""Prune-then-quantize inside every training step (SPEC §5, paper 002 eqs. 1–4).
+
+After ``optimizer.step()`` every selected weight tensor ``W_l`` becomes
+``C_l = q_k·round(H_l/q_k)`` with ``H_l = W_l·[|W_l| ≥ γ·std(W_l)]`` and
+``q_k = (max|H_l| − β_l)/(2^(b−1) − 1)``, so the next forward pass runs on the compressed
+coefficients. On the CPU the work is done in place by the C++ core (``_core.fit_prune_quantize``
+then ``PruneQuantize.quantize``) on NumPy views of the parameters: no copy, the GIL released,
+no per-element Python. Other devices use the same formula in torch ops on the device.
+"""
+
+from __future__ import annotations
+
+import numbers
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from .. import _core
+from .._validation import real_in
+
+#: The three ways of applying the compression, see :class:`PruneQuantizeCompressor`.
+MODES = ("paper", "frozen", "straight-through")
+
+#: Bit widths the C++ core quantizes to; ``bits == bits_orig`` means "prune only".
+_MIN_BITS, _MAX_BITS = 2, 16
+
+
+@dataclass
+class LayerState:
+    """What the compressor knows about one weight tensor after its last :meth:`step`.
+
+    Attributes
+    ----------
+    name : str
+        The parameter's qualified name (``"features.0.weight"``).
+    threshold : float
+        β = γ·std(W) of the last step (the frozen β in frozen mode).
+    step : float
+        q_k of the last step (0 when the layer is only pruned).
+    nonzero, size : int
+        Non-zero coefficients when last counted (:meth:`PruneQuantizeCompressor.density`), and
+        all coefficients.
+    """
+
+    name: str
+    threshold: float = 0.0
+    step: float = 0.0
+    nonzero: int = 0
+    size: int = 0
+
+    @property
+    def density(self) -> float:
+        return self.nonzero / self.size if self.size else 0.0
+
+
+class PruneQuantizeCompressor:
+    """Compress a module's Conv / Linear weights in place after every optimizer step.
+
+    Parameters
+    ----------
+    module : torch.nn.Module
+    gamma : float
+        γ ≥ 0: the pruning threshold is γ·std(W) per layer (population std).
+    bits : int
+        b in [2, 16] quantizes the survivors with step q_k; ``b == bits_orig`` (32) prunes only
+        and keeps the survivors in float32 (the paper's "32 bits" column).
+    layers : iterable of str or torch.nn.Parameter, optional
+        Which parameters to compress (names as in ``module.named_parameters()``). Default: the
+        ``weight`` of every ``Conv1d/2d/3d`` and ``Linear``; BN and biases are left alone.
+    bits_orig : int, default 32
+        Bits of an uncompressed weight (the denominator of the compression ratio).
+    mode : {"paper", "frozen", "straight-through"}, default "paper"
+        ``"paper"`` recomputes β and the mask every step, as the paper does (a pruned weight can
+        grow back if a gradient pushes it past β before the next step). ``"frozen"`` does so for
+        ``warmup_steps`` steps, then fixes the mask and β: pruned weights stay exactly zero and
+        only the survivors are re-quantized. ``"straight-through"`` keeps full-precision shadow
+        weights: the gradient is taken at the compressed weights but the optimizer's update is
+        accumulated in the shadow, which is compressed again (the straight-through estimator).
+    warmup_steps : int, default 0
+        Frozen mode only: the mask left by step number ``max(warmup_steps, 1)`` (in paper mode)
+        is fixed from then on.
+
+    Raises
+    ------
+    ValueError
+        γ < 0 or not finite, bits outside [2, 16] and not ``bits_orig``, an unknown mode or
+        layer name, a selected parameter that is not floating point, or nothing to compress.
+    TypeError
+        ``module`` is not a ``torch.nn.Module``.
+
+    Notes
+    -----
+    Degenerate layers are defined, never an error: a layer of constant weights has std 0, so
+    β = 0 and nothing is pruned (a constant non-zero layer is quantized exactly; an all-zero one
+    stays zero); a layer whose weights all fall below β ends the step all zero (density 0) and,
+    in paper mode, can regrow from the next gradient. NaN or Inf weights raise ``ValueError``
+    naming the layer (training has diverged).
+    """
+
+    def __init__(self, module, gamma, bits, layers=None, bits_orig: int = 32, mode: str = "paper",
+                 warmup_steps: int = 0):
+        if not isinstance(module, torch.nn.Module):
+            raise TypeError(f"module must be a torch.nn.Module, got {type(module).__name__}")
+        self.gamma = real_in(gamma, "gamma", low=0.0)
+        self.bits_orig = _integer(bits_orig, "bits_orig", 2, 64)
+        self.bits = _integer(bits, "bits", _MIN_BITS, self.bits_orig)
+        if _MAX_BITS < self.bits < self.bits_orig:
+            raise ValueError(f"bits must be in [{_MIN_BITS}, {_MAX_BITS}] or equal to bits_orig "
+                             f"({self.bits_orig}, prune only), got {self.bits}")
+        if mode not in MODES:
+            raise ValueError(f"mode must be one of {list(MODES)}, got {mode!r}")
+        self.mode = mode
+        self.warmup_steps = _integer(warmup_steps, "warmup_steps", 0, None)
+        self.module = module
+        self.parameters = _select(module, layers)
+        self.states = [LayerState(name, size=p.numel()) for name, p in self.parameters]
+        self.steps_done = 0
+        self._masks: list[torch.Tensor] | None = None
+        self._shadows: list[torch.Tensor] | None = None
+        self._last: list[torch.Tensor] | None = None
+        if mode == "straight-through":
+            self._shadows = [p.detach().clone() for _, p in self.parameters]
+            self._last = [torch.empty_like(p.detach()) for _, p in self.parameters]
+
+    @property
+    def quantizes(self) -> bool:
+        """False when ``bits == bits_orig``: the survivors keep their float32 values."""
+        return self.bits < self.bits_orig
+
+    # -- the step ------------------------------------------------------------------------------
+    @torch.no_grad()
+    def step(self) -> None:
+        """Prune and quantize every selected weight in place (call after ``optimizer.step()``)."""
+        freezing = self.mode == "frozen" and self._masks is None and self.steps_done + 1 >= self.warmup_steps
+        for index, ((_, parameter), state) in enumerate(zip(self.parameters, self.states, strict=True)):
+            weight = parameter.data
+            if self._shadows is not None:
+                self._update_shadow(index, weight)
+            if self._masks is not None:
+                weight.mul_(self._masks[index])
+                self._quantize_survivors(weight, state)
+            else:
+                self._compress(weight, state)
+            if self._shadows is not None:
+                self._remember(index, weight)
+        if freezing:
+            self._masks = [p.data != 0 for _, p in self.parameters]
+        self.steps_done += 1
+
+    def _compress(self, weight: torch.Tensor, state: LayerState) -> None:
+        if _core_can_view(weight):
+            flat = weight.numpy().reshape(-1)  # a view: the C++ core writes into the parameter
+            if self.quantizes:
+                fit = _core.fit_prune_quantize(flat, self.gamma, self.bits)
+                _check_finite(fit.non_finite, state.name)
+                fit.op.quantize(flat, flat)  # elementwise, so in place is safe
+                state.threshold, state.step = fit.op.threshold, fit.op.step
+                return
+            moments = _core.tensor_moments(flat)
+            _check_finite(moments.non_finite, state.name)
+            state.threshold, state.step = self.gamma * moments.std, 0.0
+        else:
+            threshold, step = torch_prune_quantize_(weight, self.gamma, self.bits if self.quantizes else None,
+                                                    state.name)
+            state.threshold, state.step = threshold, step
+            return
+        weight.mul_(weight.abs() >= state.threshold)
+
+    def _quantize_survivors(self, weight: torch.Tensor, state: LayerState) -> None:
+        """Frozen mode after the warm-up: the mask and β are fixed, only q_k follows max|H|."""
+        if not self.quantizes:
+            return
+        max_abs = float(weight.abs().max())
+        if not np.isfinite(max_abs):
+            raise ValueError(f"layer {state.name!r} has NaN/Inf weights: training diverged")
+        step = _step(max_abs, state.threshold, self.bits)
+        if _core_can_view(weight):
+            flat = weight.numpy().reshape(-1)
+            max_symbol = int(np.ceil(max_abs / step)) + 1
+            _core.PruneQuantize(0.0, step, max_symbol).quantize(flat, flat)
+        else:
+            weight.copy_(torch.round(weight / step) * step)
+        state.step = step
+
+    def _update_shadow(self, index: int, weight: torch.Tensor) -> None:
+        # weight = C_prev + Δ (the optimizer's update of the compressed weights); shadow += Δ.
+        if self.steps_done:
+            self._shadows[index].add_(weight).sub_(self._last[index])
+        else:
+            self._shadows[index].copy_(weight)
+        weight.copy_(self._shadows[index])
+
+    def _remember(self, index: int, weight: torch.Tensor) -> None:
+        self._last[index].copy_(weight)
+
+    # -- bookkeeping ---------------------------------------------------------------------------
+    def density(self) -> dict[str, float]:
+        """Fraction of non-zero coefficients per layer, and ``"total"``.
+
+        Counted exactly when asked (one pass over the weights), not in every :meth:`step`.
+        """
+        self._count()
+        densities = {state.name: state.density for state in self.states}
+        densities["total"] = self.nonzero / self.size
+        return densities
+
+    def _count(self) -> None:
+        for (_, parameter), state in zip(self.parameters, self.states, strict=True):
+            state.nonzero = int(torch.count_nonzero(parameter))
+
+    @property
+    def nonzero(self) -> int:
+        """Non-zero coefficients of all selected layers, now."""
+        self._count()
+        return sum(state.nonzero for state in self.states)
+
+    @property
+    def size(self) -> int:
+        return sum(state.size for state in self.states)
+
+    def full_precision_weights(self) -> dict[str, torch.Tensor] | None:
+        """Straight-through mode: the shadow weights by name (None in the other modes)."""
+        if self._shadows is None:
+            return None
+        return {name: shadow for (name, _), shadow in zip(self.parameters, self._shadows, strict=True)}
+
+    def __repr__(self):
+        return (f"PruneQuantizeCompressor(gamma={self.gamma}, bits={self.bits}, mode={self.mode!r}, "
+                f"layers={len(self.parameters)}, weights={self.size:,})")
+
+
+def torch_prune_quantize_(weight: torch.Tensor, gamma: float, bits: int | None, name: str = "weight"):
+    """Eqs. 1–4 in torch ops, in place, for tensors the C++ core cannot view (GPU, float16...).
+
+    Same rules and degenerate cases as ``cpp/quant/prune_quantize.h``. Returns ``(β, q_k)``.
+    """
+    work = weight if weight.dtype == torch.float64 else weight.float()
+    if not bool(torch.isfinite(work).all()):
+        raise ValueError(f"layer {name!r} has NaN/Inf weights: training diverged")
+    threshold = gamma * float(work.double().std(unbiased=False)) if work.numel() else 0.0
+    kept = work * (work.abs() >= threshold)
+    if bits is None:
+        weight.copy_(kept)
+        return threshold, 0.0
+    max_kept = float(kept.abs().max())
+    step = _step(max_kept, threshold, bits)
+    weight.copy_(torch.round(kept / step) * step)
+    return threshold, step
+
+
+def _step(max_kept: float, threshold: float, bits: int) -> float:
+    top = float(2 ** (bits - 1) - 1)
+    step = (max_kept - threshold) / top
+    if not step > 0:
+        step = max_kept / top if max_kept > 0 else 1.0
+    return step
+
+
+def _core_can_view(weight: torch.Tensor) -> bool:
+    """The C++ core works in place on contiguous float32 CPU memory (it writes float32)."""
+    return weight.device.type == "cpu" and weight.dtype == torch.float32 and weight.is_contiguous()
+
+
+def _check_finite(count: int, name: str) -> None:
+    if count:
+        raise ValueError(f"layer {name!r} has {count} NaN/Inf weight(s): training diverged "
+                         "(lower the learning rate)")
+
+
+def _integer(value, name: str, low: int, high: int | None) -> int:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be an integer, got {value!r}")
+    if value < low or (high is not None and value > high):
+        raise ValueError(f"{name} must be in [{low}, {high if high is not None else 'inf'}], got {value}")
+    return int(value)
+
+
+_COMPRESSIBLE = (torch.nn.Conv1d, torch.nn.Conv2d, torch.nn.Conv3d, torch.nn.Linear)
+
+
+def _select(module: torch.nn.Module, layers) -> list[tuple[str, torch.nn.Parameter]]:
+    named = dict(module.named_parameters())
+    if layers is None:
+        chosen = [f"{prefix}.weight" if prefix else "weight" for prefix, sub in module.named_modules()
+                  if isinstance(sub, _COMPRESSIBLE) and sub.weight is not None]
+    else:
+        if isinstance(layers, str | torch.Tensor):
+            layers = [layers]
+        by_identity = {id(p): name for name, p in named.items()}
+        chosen = []
+        for item in layers:
+            if isinstance(item, torch.Tensor):
+                if id(item) not in by_identity:
+                    raise ValueError("a parameter given in layers does not belong to the module")
+                chosen.append(by_identity[id(item)])
+            elif isinstance(item, str):
+                if item not in named:
+                    raise ValueError(f"unknown parameter {item!r}; the module has {sorted(named)[:8]}...")
+                chosen.append(item)
+            else:
+                raise TypeError(f"layers holds names or parameters, got {type(item).__name__}")
+    if not chosen:
+        raise ValueError("nothing to compress: the module has no Conv/Linear weight (pass layers=...)")
+    selected = []
+    for name in dict.fromkeys(chosen):
+        parameter = named[name]
+        if not parameter.is_floating_point():
+            raise ValueError(f"parameter {name!r} is {parameter.dtype}, not floating point")
+        selected.append((name, parameter))
+    return selected
