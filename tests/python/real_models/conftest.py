@@ -32,10 +32,7 @@ CASES = [f"shared/{name}" for name in SHARED_MODELS] + [
     f"{name}/opset{opset}" for name in _architectures() for opset in OPSETS]
 
 #: Cases an entry point that runs the engine cannot pass yet, with the bug (issue 9) that blocks it.
-ENGINE_BLOCKED = {
-    "yolov8n/opset7": "engine: Upsample (opsets 7-9) unsupported (issue 9, 'CLI and models': add Upsample)",
-    "yolov8n/opset9": "engine: Upsample (opsets 7-9) unsupported (issue 9, 'CLI and models': add Upsample)",
-}
+ENGINE_BLOCKED: dict[str, str] = {}
 
 
 def engine_case(case: str):

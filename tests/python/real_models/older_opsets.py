@@ -94,7 +94,31 @@ def _rewritten(node, opset: int, constants: dict, shapes: dict) -> list:
         return [helper.make_node(op, list(node.input), list(node.output), name=node.name, **attributes)]
     if op == "Resize":
         return _resize(node, opset, constants, attributes)
+    if op == "Softmax":
+        return _softmax(node, attributes, len(shapes[node.input[0]]))
+    if op == "Slice" and opset < 10:
+        starts, ends, axes = ([int(v) for v in constants[name]] for name in node.input[1:4])
+        if len(node.input) > 4 and any(int(v) != 1 for v in constants[node.input[4]]):
+            raise ValueError("at_opset: Slice with steps has no form below opset 10")
+        return [helper.make_node("Slice", [node.input[0]], list(node.output), name=node.name, starts=starts,
+                                 ends=ends, axes=axes)]
+    if op == "Slice":
+        return [helper.make_node(op, list(node.input), list(node.output), name=node.name, **attributes)]
     raise ValueError(f"at_opset: no rule for {op} below opset 13")
+
+
+def _softmax(node, attributes: dict, rank: int) -> list:
+    """Softmax over one axis: before opset 13 it normalises over all axes from ``axis`` on, so a
+    non-last axis is moved last around it (as exporters of that time wrote it)."""
+    axis = attributes.get("axis", -1) % rank
+    if axis == rank - 1:
+        return [helper.make_node("Softmax", list(node.input), list(node.output), name=node.name, axis=axis)]
+    perm = [a for a in range(rank) if a != axis] + [axis]
+    inverse = [perm.index(a) for a in range(rank)]
+    moved, normalised = f"{node.name}_axis_last", f"{node.name}_normalised"
+    return [helper.make_node("Transpose", list(node.input), [moved], name=f"{node.name}_to_last", perm=perm),
+            helper.make_node("Softmax", [moved], [normalised], name=node.name, axis=rank - 1),
+            helper.make_node("Transpose", [normalised], list(node.output), name=f"{node.name}_back", perm=inverse)]
 
 
 def _resize(node, opset: int, constants: dict, attributes: dict) -> list:
