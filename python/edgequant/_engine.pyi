@@ -9,9 +9,9 @@ import typing
 __all__: list[str] = ['CorruptDataError', 'Engine', 'supported_ops']
 class Engine:
     @staticmethod
-    def from_bytes(data: bytes, backend: str, threads: typing.SupportsInt | typing.SupportsIndex) -> Engine:
+    def from_bytes(data: bytes, backend: str, threads: typing.SupportsInt | typing.SupportsIndex, outputs: collections.abc.Sequence[str] = []) -> Engine:
         ...
-    def __init__(self, path: str, backend: str, threads: typing.SupportsInt | typing.SupportsIndex) -> None:
+    def __init__(self, path: str, backend: str, threads: typing.SupportsInt | typing.SupportsIndex, outputs: collections.abc.Sequence[str] = []) -> None:
         ...
     def activation_quantization(self, tensor: str) -> tuple[float, int]:
         ...
@@ -19,6 +19,10 @@ class Engine:
         ...
     def layer_times(self) -> list:
         ...
+    def plan(self) -> list:
+        """
+        (node name, op type, precision) per executed node, precision 'f32' / 'int8_static' / 'int8_dynamic'.
+        """
     def quantizable_layers(self) -> list[str]:
         ...
     def release_float_weights(self) -> None:
@@ -48,7 +52,13 @@ class Engine:
     def float_weights_released(self) -> bool:
         ...
     @property
+    def ignored_outputs(self) -> list[tuple[str, str]]:
+        ...
+    @property
     def inputs(self) -> list:
+        ...
+    @property
+    def mode(self) -> str:
         ...
     @property
     def outputs(self) -> list:

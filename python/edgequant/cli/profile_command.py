@@ -7,6 +7,8 @@ import json
 import pathlib
 import sys
 
+from .errors import UsageError
+
 
 def register(subparsers) -> None:
     parser = subparsers.add_parser("profile", help="time a model on the edgequant engine (and ONNX Runtime)")
@@ -92,7 +94,7 @@ def run(args) -> int:
     from ..engine.profiling import profile
 
     if args.layers < 0:
-        raise ValueError(f"--layers must be >= 0, got {args.layers}")
+        raise UsageError(f"--layers must be >= 0, got {args.layers}")
     if not args.model.is_file():
         raise FileNotFoundError(f"no ONNX model at {str(args.model)!r}")
     calibration = load_cli_data(args.calibration, args, args.model, args.calibration_limit)

@@ -48,7 +48,7 @@ enum : int { kFloat = 1, kInt64 = 7, kString = 8 };
 
 inline std::string float_bytes(const std::vector<float>& values) {
   std::string s(values.size() * 4, '\0');
-  std::memcpy(&s[0], values.data(), s.size());
+  if (!values.empty()) std::memcpy(&s[0], values.data(), s.size());  // data() may be null when empty
   return s;
 }
 
