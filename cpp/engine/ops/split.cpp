@@ -26,6 +26,7 @@ class Split : public Op {
     int64_t total = 0;
     for (int64_t s : sizes) {
       check(s >= 0, "negative split size");
+      check(s <= dim - total, "split sizes sum to more than the axis length " + std::to_string(dim));  // no overflow
       total += s;
     }
     check(total == dim, "split sizes sum to " + std::to_string(total) + ", axis has " + std::to_string(dim));
