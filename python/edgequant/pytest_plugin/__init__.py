@@ -93,6 +93,18 @@ def pytest_terminal_summary(terminalreporter, config):
         terminalreporter.write_line(f"report: {Path(folder) / 'report.md'}")
 
 
+def _cached_or_skip(cache: dict, key, load):
+    """``cache[key]``, loaded once; a missing shared folder is cached too and skips every test asking for it."""
+    if key not in cache:
+        try:
+            cache[key] = load()
+        except SharedDataMissing as missing:
+            cache[key] = missing
+    if isinstance(cache[key], SharedDataMissing):
+        pytest.skip(str(cache[key]))
+    return cache[key]
+
+
 @pytest.fixture(scope="session")
 def eq_model(tmp_path_factory):
     """Factory: ``eq_model(name_or_path, **options)`` -> path of an ONNX model (cached per session).
@@ -107,14 +119,7 @@ def eq_model(tmp_path_factory):
 
     def get(name, **options) -> Path:
         key = (str(name), tuple(sorted((k, repr(v)) for k, v in options.items())))
-        if key not in cache:
-            try:
-                cache[key] = resolve_model(name, build_dir, **options)
-            except SharedDataMissing as missing:
-                cache[key] = missing
-        if isinstance(cache[key], SharedDataMissing):
-            pytest.skip(str(cache[key]))
-        return cache[key]
+        return _cached_or_skip(cache, key, lambda: resolve_model(name, build_dir, **options))
 
     return get
 
@@ -130,20 +135,16 @@ def eq_data():
     """
     cache: dict = {}
 
+    def load(name, limit, options) -> DataSet:
+        data = load_data(name, limit, **options)
+        for array in data:
+            if array is not None:
+                array.flags.writeable = False
+        return data
+
     def get(name, limit: int | None = None, **options) -> DataSet:
         key = (str(name), limit, tuple(sorted((k, repr(v)) for k, v in options.items())))
-        if key not in cache:
-            try:
-                data = load_data(name, limit, **options)
-                for array in data:
-                    if array is not None:
-                        array.flags.writeable = False
-                cache[key] = data
-            except SharedDataMissing as missing:
-                cache[key] = missing
-        if isinstance(cache[key], SharedDataMissing):
-            pytest.skip(str(cache[key]))
-        return cache[key]
+        return _cached_or_skip(cache, key, lambda: load(name, limit, options))
 
     return get
 
