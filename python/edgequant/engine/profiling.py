@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import MODES, Engine
+from .session import MODES, Engine
 from .output_metrics import output_metrics
 
 #: Samples of the generated calibration data when none is given (``--help`` promises them).

@@ -1,0 +1,275 @@
+"""The engine session: :class:`Engine`, an ONNX model compiled for inference (see :mod:`edgequant.engine`)."""
+
+from __future__ import annotations
+
+import os
+import pathlib
+import warnings
+
+import numpy as np
+
+from .calibration import METHODS, RangeCollector
+
+__all__ = ["MODES", "METHODS", "Engine", "engine_available", "profile"]
+
+MODES = ("fp32", "static", "dynamic")
+
+
+def _native():
+    try:
+        from .. import _engine
+    except ImportError as error:  # pragma: no cover - depends on the build
+        raise ImportError(
+            "edgequant was built without its inference engine (edgequant._engine): rebuild with "
+            "oneDNN (pip install onednn-devel-cpu-iomp==2023.2.0 onednn-cpu-iomp==2023.2.0 "
+            "'intel-cmplr-lib-rt==2023.*') and protobuf (apt-get install libprotobuf-dev "
+            f"protobuf-compiler) present ({error})"
+        ) from error
+    return _engine
+
+
+def engine_available() -> bool:
+    """Whether this build has the inference engine."""
+    try:
+        _native()
+    except ImportError:
+        return False
+    return True
+
+
+class Engine:
+    """An ONNX model compiled for inference.
+
+    Parameters
+    ----------
+    model : str, os.PathLike, bytes or onnx.ModelProto
+    mode : {"fp32", "static", "dynamic"}
+        ``static``: INT8 convolutions and matrix products with per-output-channel symmetric s8
+        weights and u8 activations whose scale / zero point come from ``calibration``;
+        ``dynamic``: the same weights, activation parameters from each input's min/max at run time.
+        Other ops run in float32 either way; outputs are float32.
+    calibration : array, list of arrays or dict name -> array, optional
+        Inputs for static calibration (batch along axis 0), required for ``mode="static"``.
+    method : {"minmax", "percentile", "entropy", "mse"}
+        How calibration turns the observed activations into ranges.
+    threads : int, optional
+        Threads for the kernels (default: all cores).
+    backend : {"onednn", "reference"}
+        ``reference`` runs plain C++ loops (slow; the yardstick tests use).
+    keep_float_weights : bool
+        INT8 modes only. By default the session frees the float weights of its INT8 layers once
+        they are quantized (about a quarter of the FP32 session's weight memory remains), after
+        which :meth:`calibrate` cannot run again; ``True`` keeps them for recalibration.
+    calibration_batch_size : int
+        Calibration samples run at a time when the batch dimension is symbolic; a model with a fixed
+        batch dimension (most model-zoo files: 1) is always calibrated in batches of that size.
+    progress : bool, optional
+        A progress bar for calibration (default: on a terminal or in a notebook only).
+    outputs : list of str, optional
+        The values to return, in order (any value of the graph). Default: the graph's tensor
+        outputs; outputs that are not tensors (ZipMap's maps, sequences, strings) are left out with
+        a warning. Nodes that no chosen output needs are not built.
+
+    Notes
+    -----
+    One Engine may be shared by threads: each run borrows its own session state (kernels,
+    activation memory), runs release the GIL, and threads run in parallel; configuration calls
+    (``calibrate``, ``set_threads``, ...) wait for the runs in progress. Each extra concurrent run
+    adds a session's memory (its activations and kernels; the weights are shared).
+
+    Float inputs holding NaN or Inf are refused with a ValueError (the INT8 kernels, and oneDNN's
+    float pooling and activations, would turn them into finite numbers); so is such calibration data.
+    """
+
+    def __init__(self, model, mode="fp32", calibration=None, method="minmax", threads=None, backend="onednn",
+                 keep_float_weights=False, calibration_batch_size=64, progress=None, outputs=None):
+        native = _native()
+        if mode not in MODES:
+            raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
+        if method not in METHODS:
+            raise ValueError(f"method must be one of {METHODS}, got {method!r}")
+        threads = 0 if threads is None else int(threads)
+        if threads < 0:
+            raise ValueError(f"threads must be >= 1 (or None for all cores), got {threads}")
+        self._source = _model_source(model)  # not the bytes: they would double the session's memory
+        if outputs is not None and (isinstance(outputs, str) or not all(isinstance(o, str) for o in outputs)):
+            raise TypeError("outputs must be a list of value names")
+        self._native = native.Engine.from_bytes(_model_bytes(self._source), backend, threads, list(outputs or []))
+        for name, why in self._native.ignored_outputs:
+            if outputs is None:
+                warnings.warn(f"output {name!r} is {why}: left out (choose outputs with outputs=[...])",
+                              stacklevel=2)
+        self.method = method
+        self.input_names = [name for name, *_ in self._native.inputs]
+        self._input_dtypes = [dtype for _, dtype, *_ in self._native.inputs]  # the binding builds these per call
+        self.output_names = [name for name, *_ in self._native.outputs]
+        self.ranges: dict[str, tuple[float, float]] = {}
+        if mode == "static":
+            if calibration is None:
+                raise ValueError("mode='static' needs calibration data (calibration=...)")
+            self.calibrate(calibration, method, batch_size=calibration_batch_size, progress=progress)
+        elif calibration is not None:
+            raise ValueError(f"calibration data is only used with mode='static', not {mode!r}")
+        self._native.set_mode(mode)
+        if mode != "fp32" and not keep_float_weights:
+            self._native.release_float_weights()
+
+    @property
+    def mode(self) -> str:
+        """The mode the engine runs in ("fp32", "static", "dynamic"), as the C++ engine reports it."""
+        return self._native.mode
+
+    def plan(self) -> list[tuple[str, str, str]]:
+        """(node name, op type, precision) per executed node after the graph passes; precision is
+        "f32", "int8_static" or "int8_dynamic" as the node's kernels run it."""
+        return [tuple(step) for step in self._native.plan()]
+
+    # --- running ------------------------------------------------------------------------------
+    def run(self, inputs) -> list[np.ndarray]:
+        """Runs the model; returns the outputs (float32 / int64 NumPy arrays) in graph order.
+
+        ``inputs``: one array (single-input models), a list in graph-input order, or a dict by
+        input name. Float inputs accept float16/32/64 (computed in float32), integer inputs int32/64.
+        """
+        return self._native.run(self._prepare(inputs))
+
+    def _prepare(self, inputs) -> list[np.ndarray]:
+        if isinstance(inputs, dict):
+            missing = [name for name in self.input_names if name not in inputs]
+            unknown = [name for name in inputs if name not in self.input_names]
+            if missing or unknown:
+                raise ValueError(f"inputs: missing {missing}, unknown {unknown}; the model takes {self.input_names}")
+            inputs = [inputs[name] for name in self.input_names]
+        elif not isinstance(inputs, (list, tuple)):
+            inputs = [inputs]
+        if len(inputs) != len(self.input_names):
+            raise ValueError(f"the model takes {len(self.input_names)} input(s) {self.input_names}, got {len(inputs)}")
+        prepared = []
+        for name, dtype, value in zip(self.input_names, self._input_dtypes, inputs, strict=True):
+            if (type(value) is np.ndarray and dtype == "float32" and value.dtype == np.float32
+                    and value.flags.c_contiguous):
+                prepared.append(value)  # already what the engine takes: no conversion
+                continue
+            array = np.asarray(value)
+            if dtype == "float32":
+                if array.dtype.kind != "f":
+                    raise TypeError(f"input {name!r} must be a float array, got dtype {array.dtype}")
+                array = np.ascontiguousarray(array, dtype=np.float32)
+            else:
+                if array.dtype.kind not in "iu":
+                    raise TypeError(f"input {name!r} must be an integer array, got dtype {array.dtype}")
+                array = np.ascontiguousarray(array, dtype=np.int64)
+            prepared.append(array)
+        return prepared
+
+    # --- quantization -------------------------------------------------------------------------
+    def calibrate(self, calibration, method="minmax", batch_size=64, progress=None) -> dict[str, tuple[float, float]]:
+        """Collects activation ranges by ``method`` on ``calibration`` and sets them for static INT8.
+
+        ``batch_size``: samples per run; a model whose first input has a fixed batch dimension ``b``
+        runs batches of exactly ``b`` (the last one completed with the first samples again).
+        ``progress``: a progress bar over the samples (None: on a terminal or notebook only)."""
+        from tqdm.auto import tqdm
+
+        if self._native.float_weights_released:
+            raise ValueError("this engine freed its float weights after quantizing; create it with "
+                             "keep_float_weights=True to calibrate again")
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+        arrays = self._prepare(calibration)
+        count = arrays[0].shape[0] if arrays[0].ndim else 0
+        if count == 0 or any(a.ndim == 0 or a.shape[0] != count for a in arrays):
+            raise ValueError("calibration inputs must share a non-empty batch axis 0")
+        for name, array in zip(self.input_names, arrays, strict=True):
+            if array.dtype.kind == "f" and not np.isfinite(array).all():
+                raise ValueError(f"calibration input {name!r} holds NaN or Inf: calibration needs finite data")
+        fixed_batch = self.fixed_batch_size()
+        if fixed_batch:
+            batch_size = fixed_batch
+        collectors = {name: RangeCollector(method) for name in self._native.calibration_tensors()}
+        previous = self.mode
+        self._native.set_mode("fp32")
+        bar = tqdm(total=count, unit="sample", desc=f"calibrating ({method})", leave=False,
+                   disable=None if progress is None else not progress)
+        try:
+            for start in range(0, count, batch_size):
+                rows = np.arange(start, start + batch_size) % count if fixed_batch else slice(start, start + batch_size)
+                _, captured = self._native.run_capture([a[rows] for a in arrays])
+                for name, values in captured.items():
+                    collectors[name].add(values)
+                bar.update(min(batch_size, count - start))
+        except BaseException:
+            self._native.set_mode(previous)  # a static engine keeps its previous ranges
+            raise
+        finally:
+            bar.close()
+        self.ranges = {name: collector.range() for name, collector in collectors.items()}
+        for name, (lo, hi) in self.ranges.items():
+            self._native.set_activation_range(name, lo, hi)
+        self._native.set_mode(previous)  # static: re-planned with the new ranges
+        return dict(self.ranges)
+
+    def fixed_batch_size(self) -> int | None:
+        """The batch dimension of the first input when the model fixes it (None: symbolic)."""
+        _, _, shape, *_ = self._native.inputs[0]
+        return int(shape[0]) if len(shape) and shape[0] > 0 else None
+
+    def activation_quantization(self) -> dict[str, tuple[float, int]]:
+        """(scale, zero_point) of every calibrated activation, as static INT8 uses them."""
+        return {name: tuple(self._native.activation_quantization(name)) for name in self.ranges}
+
+    def save_quantized(self, path) -> None:
+        """Writes the model as QDQ ONNX (ONNX Runtime runs it): s8 per-channel weights of the
+        quantizable layers, and for static mode u8 Quantize/DequantizeLinear on their inputs with
+        the calibrated scales."""
+        from .qdq_export import export_qdq
+
+        export_qdq(_model_bytes(self._source), self._native.quantizable_layers(),
+                   self.activation_quantization() if self.mode == "static" else {}, path)
+
+    # --- introspection ------------------------------------------------------------------------
+    @property
+    def backend(self) -> str:
+        return self._native.backend
+
+    def set_threads(self, threads: int) -> None:
+        self._native.set_threads(int(threads))
+
+    def profile_layers(self, on: bool = True) -> None:
+        self._native.set_profiling(bool(on))
+        self._native.reset_layer_times()
+
+    def layer_times(self) -> list[tuple[str, str, float, int]]:
+        """(node name, op type, seconds, calls) per executed node since ``profile_layers()``."""
+        return self._native.layer_times()
+
+    def __repr__(self):
+        return f"Engine(mode={self.mode!r}, backend={self.backend!r}, inputs={self.input_names})"
+
+
+def _model_source(model):
+    """What the engine reads its model from again when it exports it: the path, the (immutable)
+    bytes, or a serialized copy of a ModelProto (which the caller may change afterwards)."""
+    if isinstance(model, bytes):
+        return model
+    if isinstance(model, bytearray):
+        return bytes(model)
+    if isinstance(model, (str, os.PathLike)):
+        path = pathlib.Path(model)
+        if not path.is_file():
+            raise FileNotFoundError(f"no ONNX model at {str(path)!r}")
+        return path.resolve()
+    if hasattr(model, "SerializeToString"):
+        return model.SerializeToString()
+    raise TypeError(f"model must be a path, bytes or onnx.ModelProto, got {type(model).__name__}")
+
+
+def _model_bytes(source) -> bytes:
+    return source.read_bytes() if isinstance(source, pathlib.Path) else source
+
+
+def profile(*args, **kwargs):
+    """Profile a model on the engine (and ONNX Runtime): see :func:`edgequant.engine.profiling.profile`."""
+    from .profiling import profile as run_profile
+
+    return run_profile(*args, **kwargs)
