@@ -6,6 +6,13 @@ PY := $(VENV)/bin/python
 SOURCES := $(shell find cpp python -name '*.cpp' -o -name '*.h' -o -name '*.py' -o -name '*.onnx' -o -name '*.npz' -o -name 'CMakeLists.txt') pyproject.toml CMakeLists.txt
 SOURCES += $(shell find runtime -name '*.c' -o -name '*.h')
 OUT ?= out/demo
+# ccache (installed by scripts/install_system_deps.sh) lets the several C++ builds — pip's, CTest's, the sanitizers',
+# the wheel's — share objects; CMake reads these variables from the environment.
+CCACHE := $(shell command -v ccache 2>/dev/null)
+ifneq ($(CCACHE),)
+export CMAKE_CXX_COMPILER_LAUNCHER ?= $(CCACHE)
+export CMAKE_C_COMPILER_LAUNCHER ?= $(CCACHE)
+endif
 
 .PHONY: setup demo test test-cpp test-python test-torch test-sanitize test-sanitize-core lint clean wheel wheel-check
 

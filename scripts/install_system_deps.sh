@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages edgequant builds against, when missing (needs root for apt-get).
 set -euo pipefail
-packages=(libeigen3-dev zlib1g-dev libgtest-dev googletest cmake ninja-build libprotobuf-dev protobuf-compiler patchelf
+packages=(libeigen3-dev zlib1g-dev libgtest-dev googletest cmake ninja-build libprotobuf-dev protobuf-compiler patchelf ccache
   gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm)  # the last three: the Cortex-M4 check of runtime/c
 missing=()
 for package in "${packages[@]}"; do
