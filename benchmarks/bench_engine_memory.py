@@ -47,7 +47,7 @@ def measure_one(path: str, mode: str, threads: int) -> dict:
     import onnxruntime  # noqa: F401  (libraries load before the baseline: not part of a session)
 
     from edgequant import Engine
-    from edgequant.engine import _native
+    from edgequant.engine.session import _native
 
     _native()
     probe_shape = _input_shape(path)

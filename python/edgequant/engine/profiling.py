@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .session import MODES, Engine
 from .output_metrics import output_metrics
+from .session import MODES, Engine
 
 #: Samples of the generated calibration data when none is given (``--help`` promises them).
 DEFAULT_CALIBRATION_SAMPLES = 32
