@@ -174,3 +174,21 @@ def float_weights(model, tensors: list[str]) -> dict[str, np.ndarray]:
     values = {t.name: t.values for t in weights_of_loaded(loaded.model, loaded.description)}
     return {name: np.asarray(values[name], np.float32) for name in tensors}
 
+
+
+def model_logits(model, x: np.ndarray, backend: str = "onnxruntime", batch_size: int = 256) -> np.ndarray:
+    """The first output of an ONNX model (path, bytes or ModelProto) on ``x``, batch by batch."""
+    from ..onnx.loader import load_model_and_files
+
+    if backend not in ("onnxruntime", "edgequant"):
+        raise ValueError(f"backend must be 'onnxruntime' or 'edgequant', got {backend!r}")
+    serialized = load_model_and_files(model).model.SerializeToString()
+    x = np.ascontiguousarray(x, dtype=np.float32)
+    if backend == "edgequant":
+        from ..engine import Engine
+
+        engine = Engine(serialized, threads=1)
+        return np.concatenate([engine.run(x[rows])[0] for rows in _batches(len(x), batch_size)])
+    runner = OnnxRuntimeLosses(RunnerSpec(backend, serialized, x, np.zeros(len(x), np.int64), batch_size))
+    return np.concatenate([runner.session.run([runner.output_name], {runner.input_name: x[rows]})[0]
+                           for rows in _batches(len(x), batch_size)])
