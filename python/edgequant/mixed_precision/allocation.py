@@ -40,7 +40,8 @@ def allocate_bits(costs: Mapping[str, Mapping[int, float]], sizes: Mapping[str, 
         Weight count of each component (> 0); the same keys as ``costs``.
     budget_bits_per_weight : float, optional
         Average bits per weight: the budget is ``floor(budget · Σ sizes)`` bits (the decimal
-        value as written, so 3.3 means 33/10).
+        value as written, so 3.3 means 33/10; a product within 1e-9 of an integer is that integer,
+        so that 10/3 in floating point still gives 10 bits to 3 weights).
     budget_bytes : int, optional
         Budget in entropy-coded bytes; needs ``coded_bytes``. Exactly one budget is given.
     choices : sequence of int, default (2, 4, 8)
@@ -67,7 +68,9 @@ def allocate_bits(costs: Mapping[str, Mapping[int, float]], sizes: Mapping[str, 
     if budget_bytes is None:
         budget_value = _positive_number(budget_bits_per_weight, "budget_bits_per_weight")
         total = int(sum(size_array))
-        budget = math.floor(budget_value * total)
+        exact = budget_value * total
+        nearest = round(exact)  # 10/3 typed as 3.3333333333333335 still means 10 bits for 3 weights
+        budget = nearest if abs(exact - nearest) <= Fraction(1, 10**9) else math.floor(exact)
         weights = [[int(size) * b for b in choices] for size in size_array]
         minimum = sum(min(w) for w in weights)
         if budget < minimum:

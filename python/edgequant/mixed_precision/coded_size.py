@@ -1,10 +1,11 @@
 """Entropy-coded size of each component at each bit width: the weights of a bytes budget.
 
 Each component is quantized alone at ``b`` bits (:func:`~.quantization.quantize_weight_codes`,
-the codes the ``.eqz`` writer stores) and its codes are coded with :func:`edgequant.coding.encode`,
-one stream per component as the ``.eqz`` writer codes one stream per tensor; the stream's header
-and frequency table are included, so a channel component pays its own table (an upper bound on
-what a pooled stream costs).
+the codes the ``.eqz`` writer stores) and its codes are coded with :func:`edgequant.coding.encode`.
+A tensor component counts its whole stream, header and frequency table included, as the ``.eqz``
+writer codes one stream per tensor. A channel component counts only its coded payload (rANS and
+escape bytes, by its own statistics): in the file its channel shares the tensor's stream, and
+charging each channel a header and table (~100 bytes) would overstate small channels many times.
 """
 
 from __future__ import annotations
@@ -39,7 +40,14 @@ def coded_weight_bytes(model, components: Sequence[Component], choices: Sequence
         values = weights[component.tensor]
         if component.channel is not None:
             values = values.take([component.channel], axis=component.axis)
-        sizes[component.name] = {
-            bits: len(coding.encode(quantize_weight_codes(values, bits, component.axis, symmetric)[0]))
-            for bits in choices}
+        sizes[component.name] = {bits: _coded_size(quantize_weight_codes(values, bits, component.axis, symmetric)[0],
+                                                   whole_stream=component.channel is None) for bits in choices}
     return sizes
+
+
+def _coded_size(codes, whole_stream: bool) -> int:
+    stream = coding.encode(codes)
+    if whole_stream:
+        return len(stream)
+    info = coding.stream_info(stream)
+    return info.rans_bytes + info.escape_bytes

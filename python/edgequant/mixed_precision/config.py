@@ -41,10 +41,10 @@ def make_config(bits: Mapping[str, int], components: Sequence[Component] | None 
     for name, width in bits.items():
         component = by_name.get(name)
         if component is not None and component.channel is not None:
-            channels.setdefault(component.tensor, {})[component.channel] = int(width)
+            channels.setdefault(component.tensor, {})[component.channel] = _plain(width)
             shapes[component.tensor] = component
         else:
-            weights[name] = int(width)
+            weights[name] = _plain(width)
     for tensor, widths in channels.items():
         component = shapes[tensor]
         count = component.shape[component.axis]
@@ -59,6 +59,16 @@ def make_config(bits: Mapping[str, int], components: Sequence[Component] | None 
               "quantizer": {"method": "affine", "symmetric": bool(symmetric), "signed": True, "per_channel": True},
               "weights": weights, **metadata}
     return validate_config(config)
+
+
+def _plain(width):
+    """NumPy integers (and arrays / tuples of them) as JSON-able ints; anything else is left for
+    :func:`validate_config` to judge (a float is refused there, never truncated)."""
+    import numpy as np
+
+    if isinstance(width, (list, tuple, np.ndarray)):
+        return [_plain(w) for w in width]
+    return int(width) if isinstance(width, np.integer) else width
 
 
 def save_config(config: Mapping, path: str | os.PathLike) -> Path:
