@@ -49,7 +49,8 @@ def semantic_significance(model, x, y, critical, bits: int = 4, per_channel: boo
     per_channel : bool, default False
         Components are output channels (``"tensor[k]"``) rather than whole tensors.
     workers : int, optional
-        Worker processes (default: the CPU count, at most one per component); 1 runs in this process.
+        Worker processes (default: the CPU count, at most one per component; for a torch module, this
+        process); 1 runs in this process.
     backend : {"onnxruntime", "edgequant"}
         Where ONNX models run (ONNX Runtime, or edgequant's engine); torch modules run in torch.
     components : iterable of str, optional
@@ -108,6 +109,9 @@ def significance_tables(model, x, y, critical, choices: Sequence[int] = (2, 4, 8
 def critical_mask(y, critical) -> np.ndarray:
     """Boolean mask of the samples whose label is a critical class (ValueError if none)."""
     labels = np.asarray(y)
+    if isinstance(critical, str):
+        raise TypeError(f"critical must be class indices or CriticalClasses, got the string {critical!r}: "
+                        "turn names into classes with parse_critical(text, class_names)")
     classes = sorted({int(c) for c in critical})
     if not classes:
         raise ValueError("critical names no class")
@@ -146,7 +150,9 @@ def _significance(model, x, y, masks, choices, per_channel, workers, backend, na
     masks = [m[union] for m in masks]
     weights = float_weights(model if torch_model else serialized, tensors)
     tasks = [(c, b) for c in chosen for b in choices]
-    workers = _worker_count(workers, len(tasks))
+    # A torch module stays in this process unless asked (it may live on a GPU, and spawned workers
+    # must import torch and unpickle the module's class).
+    workers = 1 if torch_model and workers is None else _worker_count(workers, len(tasks))
 
     results = {}
     bar = tqdm(total=len(tasks) + 1, unit="component", desc="significance", leave=False,
