@@ -159,7 +159,7 @@ def _significance(model, x, y, masks, choices, per_channel, workers, backend, na
                disable=None if progress is None else not progress)
     try:
         if workers == 1:
-            _initialize(spec, weights)
+            _initialize(spec, weights, in_worker=False)
             baseline = _evaluate(None, None, masks)
             bar.update(1)
             for task in tasks:
@@ -176,6 +176,7 @@ def _significance(model, x, y, masks, choices, per_channel, workers, backend, na
                     bar.update(1)
     finally:
         bar.close()
+        _release()  # in-process runs: do not keep the session, module and weights alive
     tables = []
     for index in range(len(masks)):
         table = {c.name: {} for c in chosen}
@@ -245,14 +246,19 @@ _RUNNER = None
 _WEIGHTS: dict[str, np.ndarray] = {}
 
 
-def _initialize(spec: RunnerSpec, weights: dict[str, np.ndarray]) -> None:
-    """Build this process's loss runner (once per pool)."""
+def _initialize(spec: RunnerSpec, weights: dict[str, np.ndarray], in_worker: bool = True) -> None:
+    """Build this process's loss runner (once per pool); a worker also limits the C++ core's threads."""
     global _RUNNER, _WEIGHTS
-    if spec.backend != "torch":
+    if in_worker and spec.backend != "torch":
         from .. import set_num_threads
 
         set_num_threads(spec.threads)
     _RUNNER, _WEIGHTS = build_runner(spec), weights
+
+
+def _release() -> None:
+    global _RUNNER, _WEIGHTS
+    _RUNNER, _WEIGHTS = None, {}
 
 
 def _evaluate(component: Component | None, bits: int | None, masks) -> list[float]:
