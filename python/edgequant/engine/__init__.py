@@ -12,6 +12,6 @@ The session itself lives in :mod:`edgequant.engine.session`.
 """
 
 from .calibration import METHODS
-from .session import MODES, Engine, _native, engine_available, profile
+from .session import MODES, Engine, _native, engine_available, profile  # noqa: F401 (_native: benchmarks)
 
 __all__ = ["MODES", "METHODS", "Engine", "engine_available", "profile"]

@@ -222,10 +222,10 @@ class Engine:
         """Writes the model as QDQ ONNX (ONNX Runtime runs it): s8 per-channel weights of the
         quantizable layers, and for static mode u8 Quantize/DequantizeLinear on their inputs with
         the calibrated scales."""
-        from .qdq_export import export_qdq
+        from ..model.qdq import layers_to_qdq
 
-        export_qdq(_model_bytes(self._source), self._native.quantizable_layers(),
-                   self.activation_quantization() if self.mode == "static" else {}, path)
+        layers_to_qdq(self._source, self._native.quantizable_layers(),
+                      self.activation_quantization() if self.mode == "static" else None, path)
 
     # --- introspection ------------------------------------------------------------------------
     @property
