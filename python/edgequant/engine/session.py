@@ -94,7 +94,10 @@ class Engine:
         self._source = _model_source(model)  # not the bytes: they would double the session's memory
         if outputs is not None and (isinstance(outputs, str) or not all(isinstance(o, str) for o in outputs)):
             raise TypeError("outputs must be a list of value names")
-        self._native = native.Engine.from_bytes(_model_bytes(self._source), backend, threads, list(outputs or []))
+        # A model file's external data is read from its folder, under the rules of edgequant.onnx's loader.
+        base_dir = str(self._source.parent) if isinstance(self._source, pathlib.Path) else ""
+        self._native = native.Engine.from_bytes(_model_bytes(self._source), backend, threads, list(outputs or []),
+                                                base_dir)
         for name, why in self._native.ignored_outputs:
             if outputs is None:
                 warnings.warn(f"output {name!r} is {why}: left out (choose outputs with outputs=[...])",
@@ -258,7 +261,7 @@ def _model_source(model):
         path = pathlib.Path(model)
         if not path.is_file():
             raise FileNotFoundError(f"no ONNX model at {str(path)!r}")
-        return path.resolve()
+        return path.absolute()  # not resolved: external data lies beside the path as given
     if hasattr(model, "SerializeToString"):
         return model.SerializeToString()
     raise TypeError(f"model must be a path, bytes or onnx.ModelProto, got {type(model).__name__}")
