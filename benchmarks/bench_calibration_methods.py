@@ -25,8 +25,7 @@ import numpy as np
 import onnx
 
 from edgequant import Engine
-from edgequant.data import shared_data_dir
-from edgequant.datasets import load_detector_images, model_data
+from edgequant.datasets import load_detector_images, model_data, shared_data_dir
 from edgequant.engine import METHODS
 from edgequant.engine.output_metrics import output_metrics
 from edgequant.model.qdq import converted_for_qdq
