@@ -224,7 +224,7 @@ class Engine:
     def save_quantized(self, path) -> None:
         """Writes the model as QDQ ONNX (ONNX Runtime runs it): s8 per-channel weights of the
         quantizable layers, and for static mode u8 Quantize/DequantizeLinear on their inputs with
-        the calibrated scales."""
+        the calibrated scales (:func:`edgequant.model.layers_to_qdq`, opset raised to 13 if older)."""
         from ..model.qdq import layers_to_qdq
 
         layers_to_qdq(self._source, self._native.quantizable_layers(),

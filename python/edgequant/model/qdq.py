@@ -154,15 +154,8 @@ def layers_to_qdq(
     overrides : mapping of str to WeightFormat, optional
         Weight tensor name -> its own format.
 
-    Returns
-    -------
-    onnx.ModelProto
-
-    Raises
-    ------
-    ValueError
-        If the opset conversion fails, an override names a tensor that is not quantized, or an
-        override needs int16 codes (opset 21).
+    Returns the rewritten copy (an onnx.ModelProto). Raises ValueError if the opset conversion
+    fails, an override names a tensor that is not quantized, or one needs int16 codes (opset 21).
     """
     loaded = load_model_and_files(model)
     rewritten = onnx.ModelProto()
