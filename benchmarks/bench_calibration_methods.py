@@ -25,11 +25,10 @@ import numpy as np
 import onnx
 
 from edgequant import Engine
-from edgequant.data import shared_data_dir
-from edgequant.datasets import load_detector_images, model_data
+from edgequant.datasets import load_detector_images, model_data, shared_data_dir
 from edgequant.engine import METHODS
 from edgequant.engine.output_metrics import output_metrics
-from edgequant.engine.qdq_export import converted_for_qdq
+from edgequant.model.qdq import converted_for_qdq
 
 MODELS = ["mnist-8", "cnn_mnist_pytorch", "cifar10_tutorial_cnn", "squeezenet1.0_fp16", "ultraface-rfb-320",
           "yolo-fastestv2"]

@@ -43,7 +43,7 @@ sys.path.insert(0, os.path.dirname(__file__))
 from _measure import interleaved_ms, ort_session  # noqa: E402
 
 from edgequant import Engine, zoo
-from edgequant.data import shared_data_dir
+from edgequant.datasets import shared_data_dir
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 SHARED = ["mnist-8.onnx", "cnn_mnist_pytorch.onnx", "cifar10_tutorial_cnn.onnx", "ultraface-rfb-320.onnx",

@@ -26,7 +26,7 @@ sys.path.insert(0, os.path.dirname(__file__))
 from _measure import median_ms, ort_session  # noqa: E402
 
 from edgequant import Engine
-from edgequant.data import shared_data_dir
+from edgequant.datasets import shared_data_dir
 
 MODELS = ["yolo-fastestv2", "ultraface-rfb-320", "squeezenet1.0_fp16", "cifar10_tutorial_cnn"]
 

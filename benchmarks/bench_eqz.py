@@ -16,7 +16,7 @@ import sys
 import tempfile
 
 from edgequant.compress import compress_model, decompress_model
-from edgequant.data import shared_data_dir
+from edgequant.datasets import shared_data_dir
 from edgequant.quantizers import Deadzone
 from edgequant.report import format_table
 

@@ -106,8 +106,7 @@ def print_tables(rows):
 
 def main(argv=None) -> int:
     from edgequant import zoo
-    from edgequant.data import shared_data_dir
-    from edgequant.datasets import load_mnist
+    from edgequant.datasets import load_mnist, shared_data_dir
     from edgequant.microcontroller import cortex_m4
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])

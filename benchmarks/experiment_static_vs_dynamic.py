@@ -39,7 +39,7 @@ from _measure import interleaved_ms, ort_session  # noqa: E402
 from bench_engine import ort_static  # noqa: E402
 
 from edgequant import Engine  # noqa: E402
-from edgequant.data import shared_data_dir  # noqa: E402
+from edgequant.datasets import shared_data_dir  # noqa: E402
 from edgequant.datasets.detector_images import load_detector_images  # noqa: E402
 from edgequant.metrics.detection import Detections, box_iou, mean_average_precision  # noqa: E402
 from edgequant.zoo import architectures  # noqa: E402

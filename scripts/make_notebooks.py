@@ -20,7 +20,7 @@ eight families of the paper ranked by SSE and by KL against the weight histogram
 import pandas as pd
 import edgequant
 from edgequant.analysis import analyze_model, PAPER_FAMILIES
-from edgequant.data import shared_data_dir
+from edgequant.datasets import shared_data_dir
 from edgequant.zoo import list_models, model_path
 
 models = {name: model_path(name) for name in list_models()}
@@ -83,7 +83,7 @@ stay fast). For each curve, the best point within 1 percentage point (pp) of FP3
 import pandas as pd
 from IPython.display import Image, display
 from edgequant import zoo
-from edgequant.data import shared_data_dir
+from edgequant.datasets import shared_data_dir
 from edgequant.datasets import model_data
 from edgequant.sweep import default_grid, run_sweep
 
@@ -167,7 +167,7 @@ import pandas as pd
 import onnxruntime as ort
 from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_dynamic, quantize_static
 from edgequant import Engine
-from edgequant.data import shared_data_dir
+from edgequant.datasets import shared_data_dir
 from edgequant.datasets.detector_images import load_detector_images
 from edgequant.metrics.detection import box_iou, mean_average_precision
 from edgequant.zoo.detectors import decode_yolo_fastestv2, load_yolo_labels
@@ -281,7 +281,7 @@ needs. `benchmarks/bench_mcu.py` adds the Cortex-M4 instruction counts and the f
 import numpy as np
 import pandas as pd
 import matplotlib.pyplot as plt
-from edgequant.data import shared_data_dir
+from edgequant.datasets import shared_data_dir
 from edgequant.microcontroller import HostModel, export_c, cortex_m4
 from edgequant.microcontroller.footprint import tflm_arena
 

@@ -15,8 +15,7 @@ import time
 from pathlib import Path
 
 from edgequant import zoo
-from edgequant.data import shared_data_dir
-from edgequant.datasets import model_data
+from edgequant.datasets import model_data, shared_data_dir
 from edgequant.sweep import default_grid, run_sweep
 
 #: Samples per shared model: enough for a stable metric, few enough that a sweep on 2 cores

@@ -9,9 +9,7 @@ import typing
 __all__: list[str] = ['CorruptDataError', 'Engine', 'supported_ops']
 class Engine:
     @staticmethod
-    def from_bytes(data: bytes, backend: str, threads: typing.SupportsInt | typing.SupportsIndex, outputs: collections.abc.Sequence[str] = []) -> Engine:
-        ...
-    def __init__(self, path: str, backend: str, threads: typing.SupportsInt | typing.SupportsIndex, outputs: collections.abc.Sequence[str] = []) -> None:
+    def from_bytes(data: bytes, backend: str, threads: typing.SupportsInt | typing.SupportsIndex, outputs: collections.abc.Sequence[str] = [], base_dir: str = '') -> Engine:
         ...
     def activation_quantization(self, tensor: str) -> tuple[float, int]:
         ...

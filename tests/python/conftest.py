@@ -7,7 +7,7 @@ from collections import Counter
 
 import pytest
 
-from edgequant.data import DATA_ENV_VAR, shared_data_dir
+from edgequant.datasets import DATA_ENV_VAR, shared_data_dir
 
 # The quantizer tests import their NumPy reference (tests/python/quantizers/quantizer_reference.py).
 sys.path.insert(0, str(pathlib.Path(__file__).parent / "quantizers"))

@@ -104,25 +104,17 @@ PYBIND11_MODULE(_engine, m) {
   bindings::register_exception_translation(corrupt);
   m.def("supported_ops", &supported_ops);
   py::class_<Engine>(m, "Engine")
-      .def(py::init([](const std::string& path, const std::string& backend, int threads,
-                       const std::vector<std::string>& outputs) {
-             EngineOptions o;
-             o.backend = backend;
-             o.threads = threads;
-             o.outputs = outputs;
-             py::gil_scoped_release release;
-             return std::make_unique<Engine>(Engine::from_file(path, o));
-           }), py::arg("path"), py::arg("backend"), py::arg("threads"), py::arg("outputs") = std::vector<std::string>{})
       .def_static("from_bytes", [](const py::bytes& data, const std::string& backend, int threads,
-                                   const std::vector<std::string>& outputs) {
+                                   const std::vector<std::string>& outputs, const std::string& base_dir) {
              EngineOptions o;
              o.backend = backend;
              o.threads = threads;
              o.outputs = outputs;
              std::string bytes = data;
              py::gil_scoped_release release;
-             return std::make_unique<Engine>(Engine::from_bytes(bytes.data(), bytes.size(), o));
-           }, py::arg("data"), py::arg("backend"), py::arg("threads"), py::arg("outputs") = std::vector<std::string>{})
+             return std::make_unique<Engine>(Engine::from_bytes(bytes.data(), bytes.size(), o, base_dir));
+           }, py::arg("data"), py::arg("backend"), py::arg("threads"), py::arg("outputs") = std::vector<std::string>{},
+           py::arg("base_dir") = std::string())
       .def_property_readonly("inputs", [](const Engine& e) { return value_infos(e.inputs()); })
       .def_property_readonly("outputs", [](const Engine& e) { return value_infos(e.outputs()); })
       .def_property_readonly("backend", &Engine::backend_name)

@@ -1,7 +1,7 @@
 #include "onnx/loader.h"
 
-#include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <functional>
 #include <queue>
@@ -10,6 +10,8 @@
 #include <unordered_map>
 
 #include "common/error.h"
+#include "onnx/escaped.h"
+#include "onnx/external_data.h"
 #include "onnx/float16.h"
 #include "onnx/onnx.pb.h"
 
@@ -60,21 +62,6 @@ bool valid_utf8(const std::string& s) {
   return true;
 }
 
-// `s` with its invalid bytes shown as \xNN, for the error that names it.
-std::string escaped(const std::string& s) {
-  std::string out;
-  for (unsigned char c : s) {
-    if (c >= 0x20 && c < 0x7F) {
-      out += static_cast<char>(c);
-    } else {
-      char hex[8];
-      std::snprintf(hex, sizeof hex, "\\x%02x", c);
-      out += hex;
-    }
-  }
-  return out;
-}
-
 const std::string& checked_name(const std::string& s, const char* what) {
   if (!valid_utf8(s)) throw CorruptData(std::string(what) + " '" + escaped(s) + "' is not valid UTF-8");
   return s;
@@ -88,18 +75,27 @@ T read_raw(const std::string& raw, size_t k) {
 }
 
 // Converts one TensorProto to a float32 or int64 tensor; `context` names its owner in errors.
-Tensor convert_tensor(const onnx::TensorProto& proto, const std::string& context) {
+// External data is read from under `base_dir` ("" when the model came as bytes: refused).
+Tensor convert_tensor(const onnx::TensorProto& proto, const std::string& context, const std::string& base_dir) {
   const int type = proto.data_type();
   require(element_bytes(type) != 0, context + ": tensor data type " + std::to_string(type) + " is not supported");
-  require(proto.data_location() != onnx::TensorProto::EXTERNAL,
-          context + ": tensors in external data files are not supported by the native loader");
   Shape shape(proto.dims().begin(), proto.dims().end());
   const int64_t n = checked_numel(shape, context);
   const bool to_float = is_float_type(type);
+  const std::string* raw_data = proto.has_raw_data() ? &proto.raw_data() : nullptr;
+  std::string external;
+  if (proto.data_location() == onnx::TensorProto::EXTERNAL) {
+    require(!base_dir.empty(), context + ": its data is in an external file, and a model given as bytes has no "
+                               "folder to read it from: load the model from its file");
+    ExternalDataEntries entries;
+    for (const auto& e : proto.external_data()) entries.emplace_back(e.key(), e.value());
+    external = read_external_data(base_dir, proto.name(), entries, static_cast<size_t>(n) * element_bytes(type));
+    raw_data = &external;
+  }
   // The data is checked before the tensor is allocated: a few bytes can declare 2^34 elements.
-  if (proto.has_raw_data()) {
-    if (proto.raw_data().size() != static_cast<size_t>(n) * element_bytes(type))
-      throw CorruptData(context + ": raw_data holds " + std::to_string(proto.raw_data().size()) + " bytes, shape " +
+  if (raw_data) {
+    if (raw_data->size() != static_cast<size_t>(n) * element_bytes(type))
+      throw CorruptData(context + ": raw_data holds " + std::to_string(raw_data->size()) + " bytes, shape " +
                         shape_string(shape) + " needs " + std::to_string(n * element_bytes(type)));
   } else {
     // Typed repeated fields: float_data (float), int32_data (int32, int8, uint8, bool and the
@@ -120,8 +116,8 @@ Tensor convert_tensor(const onnx::TensorProto& proto, const std::string& context
     if (to_float) t.f()[k] = static_cast<float>(v);
     else t.i()[k] = static_cast<int64_t>(v);
   };
-  if (proto.has_raw_data()) {
-    const std::string& raw = proto.raw_data();
+  if (raw_data) {
+    const std::string& raw = *raw_data;
     for (int64_t k = 0; k < n; ++k) {
       switch (type) {
         case kFloat: t.f()[k] = read_raw<float>(raw, k); break;
@@ -150,7 +146,8 @@ Tensor convert_tensor(const onnx::TensorProto& proto, const std::string& context
   return t;
 }
 
-Attribute convert_attribute(const onnx::AttributeProto& proto, const std::string& context) {
+Attribute convert_attribute(const onnx::AttributeProto& proto, const std::string& context,
+                            const std::string& base_dir) {
   Attribute a;
   switch (proto.type()) {
     case onnx::AttributeProto::INT: a.kind = Attribute::Kind::i; a.i = proto.i(); break;
@@ -169,7 +166,7 @@ Attribute convert_attribute(const onnx::AttributeProto& proto, const std::string
       break;
     case onnx::AttributeProto::TENSOR:
       a.kind = Attribute::Kind::tensor;
-      a.tensor = convert_tensor(proto.t(), context + " attribute '" + proto.name() + "'");
+      a.tensor = convert_tensor(proto.t(), context + " attribute '" + proto.name() + "'", base_dir);
       break;
     default:
       throw InvalidArgument(context + ": attribute '" + proto.name() + "' of type " +
@@ -328,9 +325,9 @@ bool fold_constant_dequantize(const Node& node, Graph& graph) {
 
 }  // namespace
 
-Graph load_onnx_bytes(const void* data, size_t size) {
+Graph load_onnx_bytes(const void* data, size_t size, const std::string& base_dir) {
   require(data != nullptr || size == 0, "load_onnx_bytes: null buffer");
-  require(size <= static_cast<size_t>(INT32_MAX), "ONNX model larger than 2 GiB: use external data (not supported)");
+  require(size <= static_cast<size_t>(INT32_MAX), "ONNX model larger than 2 GiB: keep its tensors in external data files");
   onnx::ModelProto model;
   if (size == 0 || !model.ParseFromArray(data, static_cast<int>(size)))
     throw CorruptData("not a valid ONNX model: the protobuf does not parse (truncated or corrupted file?)");
@@ -343,7 +340,7 @@ Graph load_onnx_bytes(const void* data, size_t size) {
   for (const auto& init : g.initializer()) {
     require(!init.name().empty(), "an initializer has no name");
     checked_name(init.name(), "initializer name");
-    graph.initializers[init.name()] = convert_tensor(init, "initializer '" + init.name() + "'");
+    graph.initializers[init.name()] = convert_tensor(init, "initializer '" + init.name() + "'", base_dir);
     initializer_names.insert(init.name());
   }
   for (const auto& in : g.input())
@@ -369,7 +366,7 @@ Graph load_onnx_bytes(const void* data, size_t size) {
     for (const auto& v : n.input()) node.inputs.push_back(checked_name(v, "value name"));
     for (const auto& v : n.output()) node.outputs.push_back(checked_name(v, "value name"));
     for (const auto& attr : n.attribute())
-      node.attributes[checked_name(attr.name(), "attribute name")] = convert_attribute(attr, node.describe());
+      node.attributes[checked_name(attr.name(), "attribute name")] = convert_attribute(attr, node.describe(), base_dir);
     if (node.op_type == "Constant") {
       constant_to_initializer(node, graph);
       continue;
@@ -397,7 +394,9 @@ Graph load_onnx_file(const std::string& path) {
   std::stringstream buffer;
   buffer << file.rdbuf();
   const std::string bytes = buffer.str();
-  return load_onnx_bytes(bytes.data(), bytes.size());
+  // External data lies beside the model file: the folder as named, symlinks in it followed later.
+  std::string folder = std::filesystem::path(path).parent_path().string();
+  return load_onnx_bytes(bytes.data(), bytes.size(), folder.empty() ? "." : folder);
 }
 
 }  // namespace edgequant::engine

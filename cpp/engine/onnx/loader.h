@@ -8,7 +8,10 @@
 
 namespace edgequant::engine {
 
-Graph load_onnx_bytes(const void* data, size_t size);
+// `base_dir`: the folder external-data locations are relative to (onnx/external_data.h for the
+// rules); empty: a model keeping tensors in external files is refused.
+Graph load_onnx_bytes(const void* data, size_t size, const std::string& base_dir = "");
+// External data is read from the file's folder.
 Graph load_onnx_file(const std::string& path);
 
 }  // namespace edgequant::engine

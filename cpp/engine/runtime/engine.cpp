@@ -235,8 +235,8 @@ Engine Engine::from_file(const std::string& path, const EngineOptions& options) 
   return Engine(load_onnx_file(path), options);
 }
 
-Engine Engine::from_bytes(const void* data, size_t size, const EngineOptions& options) {
-  return Engine(load_onnx_bytes(data, size), options);
+Engine Engine::from_bytes(const void* data, size_t size, const EngineOptions& options, const std::string& base_dir) {
+  return Engine(load_onnx_bytes(data, size, base_dir), options);
 }
 
 int Engine::slot_of(const std::string& name) {

@@ -53,7 +53,8 @@ class Engine {
   Engine(Engine&&) noexcept;
   ~Engine();
   static Engine from_file(const std::string& path, const EngineOptions& options);
-  static Engine from_bytes(const void* data, size_t size, const EngineOptions& options);
+  // `base_dir`: where the model's external data files are ("": none allowed; see onnx/loader.h).
+  static Engine from_bytes(const void* data, size_t size, const EngineOptions& options, const std::string& base_dir = "");
 
   const std::vector<ValueInfo>& inputs() const { return graph_.inputs; }
   const std::vector<ValueInfo>& outputs() const { return graph_.outputs; }

@@ -38,13 +38,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"edgequant {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMANDS:
-        try:
-            module = importlib.import_module(f".{name}_command", __name__)
-        except ModuleNotFoundError as error:
-            if error.name and error.name.endswith(f"{name}_command"):
-                continue  # command not built yet
-            raise
-        module.register(subparsers)
+        importlib.import_module(f".{name}_command", __name__).register(subparsers)
     return parser
 
 

@@ -6,9 +6,6 @@ import argparse
 
 from .errors import input_file, output_file
 
-#: Keys of a ``--data`` archive.
-DATA_KEYS = ("x", "y")
-
 
 def register(subparsers) -> None:
     """Add the ``sweep`` subcommand."""

@@ -14,9 +14,8 @@ import onnx
 from .. import __version__, coding
 from ..coding import CorruptDataError
 from ..quantizers import from_spec
-from .container import read_container, write_container
-
-_DATA_FIELDS = ("raw_data", "float_data", "int32_data", "int64_data", "double_data", "uint64_data", "string_data")
+from .container import read_container
+from .packing import CodedTensor, pack_model
 
 
 @dataclass
@@ -60,11 +59,6 @@ class CompressionReport:
         return "\n".join(lines)
 
 
-def _strip_data(proto: onnx.TensorProto) -> None:
-    for name in _DATA_FIELDS:
-        proto.ClearField(name)
-
-
 def compress_model(model, quantizer, output, roles=("conv_weight", "gemm_weight"),
                    include_biases: bool = False) -> CompressionReport:
     """Quantize ``model``'s weights with ``quantizer`` and write them entropy-coded to ``output``.
@@ -85,55 +79,27 @@ def compress_model(model, quantizer, output, roles=("conv_weight", "gemm_weight"
     roles, include_biases
         Which tensors are quantized (as :func:`edgequant.model.quantize_weights`).
     """
-    from ..model import quantize_weights
+    from ..model.quantize import apply_quantizer, check_quantizer
+    from ..model.selection import select_weights
     from ..onnx.loader import load_model_and_files
 
+    check_quantizer(quantizer)
     output = pathlib.Path(output)
     if not output.parent.is_dir():
         raise FileNotFoundError(f"cannot write {str(output)!r}: no folder {str(output.parent)!r}")
     loaded = load_model_and_files(model)
+    selection = select_weights(loaded.model, roles, include_biases, loaded.description)
+    quantized = apply_quantizer(loaded.model, selection, quantizer)  # the only copy of the model
     original = loaded.model.SerializeToString()
-    quantized = quantize_weights(loaded.model, quantizer, roles=roles, include_biases=include_biases)
-    graph = onnx.ModelProto()
-    graph.CopyFrom(quantized.model)
-    protos = {t.name: t for t in graph.graph.initializer}
-    for node in graph.graph.node:
-        if node.op_type == "Constant" and node.output:
-            for attribute in node.attribute:
-                if attribute.name == "value":
-                    protos.setdefault(node.output[0], attribute.t)
-    names = list(quantized.symbols)
-    for name in names:
-        _strip_data(protos[name])
-    streams, placement = _smallest_layout([quantized.symbols[name] for name in names])
-    entries = [{"name": name, "shape": list(quantized.symbols[name].shape), "spec": quantized.quantizers[name].spec(),
-                "state": quantized.quantizers[name].decode_state(), "stream": stream, "offset": offset}
-               for name, (stream, offset) in zip(names, placement, strict=True)]
-    header = {"producer": f"edgequant {__version__}", "tensors": entries,
-              "stats": {"weight_count": quantized.weight_count, "entropy_bits_per_weight": quantized.entropy}}
-    data = write_container(header, graph.SerializeToString(), streams)
-    output.write_bytes(data)
-    coded = sum(len(s) for s in streams)
+    coded = [CodedTensor(name, symbols, quantized.quantizers[name].spec(), quantized.quantizers[name].decode_state())
+             for name, symbols in quantized.symbols.items()]
+    packed = pack_model(quantized.model, coded, f"edgequant {__version__}", quantized.entropy)
+    output.write_bytes(packed.data)
     return CompressionReport(
-        path=output, file_bytes=len(data), original_bytes=len(original), weight_count=quantized.weight_count,
-        coded_bytes=coded, coded_bits_per_weight=8 * coded / quantized.weight_count,
+        path=output, file_bytes=len(packed.data), original_bytes=len(original), weight_count=quantized.weight_count,
+        coded_bytes=packed.coded_bytes, coded_bits_per_weight=8 * packed.coded_bytes / quantized.weight_count,
         entropy_bits_per_weight=quantized.entropy,
         xz_bytes=len(lzma.compress(original, preset=9 | lzma.PRESET_EXTREME)), zstd_bytes=_zstd_size(original))
-
-
-def _smallest_layout(symbols: list[np.ndarray]) -> tuple[list[bytes], list[tuple[int, int]]]:
-    """Code the tensors one stream each, and all pooled in one; keep the smaller.
-
-    Separate streams fit each tensor's own statistics; one pooled stream pays a single header
-    and table, which wins for small models whose tensors share an alphabet.
-    """
-    separate = [coding.encode(codes) for codes in symbols]
-    flat = [codes.reshape(-1) for codes in symbols]
-    pooled = coding.encode(np.concatenate(flat))
-    if len(symbols) > 1 and len(pooled) < sum(len(s) for s in separate):
-        offsets = np.concatenate([[0], np.cumsum([f.size for f in flat])[:-1]]).tolist()
-        return [pooled], [(0, int(offset)) for offset in offsets]
-    return separate, [(index, 0) for index in range(len(symbols))]
 
 
 def decompress_model(source) -> onnx.ModelProto:

@@ -1,7 +1,7 @@
 """Loaders for real data sets in their usual file formats, ready for the shared models.
 
 Every loader reads the caller's files, or by default the shared data folder
-(:func:`edgequant.data.shared_data_dir`), and returns NumPy arrays:
+(:func:`edgequant.datasets.shared_data_dir`), and returns NumPy arrays:
 
 =========================  ================================================================
 :func:`load_mnist`         idx(.gz) files -> float32 [N, 1, 28, 28] in 0–1, int64 labels
@@ -27,9 +27,11 @@ from .detector_images import DETECTOR_INPUTS, load_detector_images
 from .imagenet_sample import load_imagenet_sample, squeezenet_input
 from .mnist import load_mnist
 from .model_data import MODEL_DATA, model_data
+from .shared_data import DATA_ENV_VAR, shared_data_dir
 
 __all__ = [
     "CIFAR10_CLASSES",
+    "DATA_ENV_VAR",
     "DETECTOR_INPUTS",
     "ImagePreprocessing",
     "MODEL_DATA",
@@ -40,5 +42,6 @@ __all__ = [
     "load_imagenet_sample",
     "load_mnist",
     "model_data",
+    "shared_data_dir",
     "squeezenet_input",
 ]

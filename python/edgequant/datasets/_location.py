@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from ..data import DATA_ENV_VAR, shared_data_dir
+from .shared_data import DATA_ENV_VAR, shared_data_dir
 
 
 def data_location(path, default_subpath: str, parameter: str = "path") -> Path:
@@ -16,7 +16,7 @@ def data_location(path, default_subpath: str, parameter: str = "path") -> Path:
     path : str, os.PathLike or None
         The caller's choice; None means ``<shared data>/<default_subpath>``.
     default_subpath : str
-        Relative to :func:`edgequant.data.shared_data_dir`.
+        Relative to :func:`edgequant.datasets.shared_data_dir`.
     parameter : str
         Name of the argument, for messages.
 

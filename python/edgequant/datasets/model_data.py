@@ -30,7 +30,7 @@ def model_data(model_name: str, root=None, limit: int | None = None) -> tuple[np
         A file name of the shared ``models/`` folder (a key of :data:`MODEL_DATA`; the
         ``.onnx`` suffix may be left out).
     root : str or os.PathLike, optional
-        The shared data folder (default :func:`edgequant.data.shared_data_dir`).
+        The shared data folder (default :func:`edgequant.datasets.shared_data_dir`).
     limit : int, optional
         At most this many samples (CIFAR-10: balanced over the classes; others: the first).
 

@@ -221,7 +221,7 @@ def _at_qdq_opset(path: str, folder: str) -> str:
     and the file they write is then refused (or they fail on old node forms)."""
     import onnx
 
-    from .qdq_export import QDQ_OPSET, converted_for_qdq
+    from ..model.qdq import QDQ_OPSET, converted_for_qdq
 
     model = onnx.load(path)
     if all(o.version >= QDQ_OPSET for o in model.opset_import if o.domain in ("", "ai.onnx")):

@@ -94,7 +94,10 @@ class Engine:
         self._source = _model_source(model)  # not the bytes: they would double the session's memory
         if outputs is not None and (isinstance(outputs, str) or not all(isinstance(o, str) for o in outputs)):
             raise TypeError("outputs must be a list of value names")
-        self._native = native.Engine.from_bytes(_model_bytes(self._source), backend, threads, list(outputs or []))
+        # A model file's external data is read from its folder, under the rules of edgequant.onnx's loader.
+        base_dir = str(self._source.parent) if isinstance(self._source, pathlib.Path) else ""
+        self._native = native.Engine.from_bytes(_model_bytes(self._source), backend, threads, list(outputs or []),
+                                                base_dir)
         for name, why in self._native.ignored_outputs:
             if outputs is None:
                 warnings.warn(f"output {name!r} is {why}: left out (choose outputs with outputs=[...])",
@@ -221,11 +224,11 @@ class Engine:
     def save_quantized(self, path) -> None:
         """Writes the model as QDQ ONNX (ONNX Runtime runs it): s8 per-channel weights of the
         quantizable layers, and for static mode u8 Quantize/DequantizeLinear on their inputs with
-        the calibrated scales."""
-        from .qdq_export import export_qdq
+        the calibrated scales (:func:`edgequant.model.layers_to_qdq`, opset raised to 13 if older)."""
+        from ..model.qdq import layers_to_qdq
 
-        export_qdq(_model_bytes(self._source), self._native.quantizable_layers(),
-                   self.activation_quantization() if self.mode == "static" else {}, path)
+        layers_to_qdq(self._source, self._native.quantizable_layers(),
+                      self.activation_quantization() if self.mode == "static" else None, path)
 
     # --- introspection ------------------------------------------------------------------------
     @property
@@ -258,7 +261,7 @@ def _model_source(model):
         path = pathlib.Path(model)
         if not path.is_file():
             raise FileNotFoundError(f"no ONNX model at {str(path)!r}")
-        return path.resolve()
+        return path.absolute()  # not resolved: external data lies beside the path as given
     if hasattr(model, "SerializeToString"):
         return model.SerializeToString()
     raise TypeError(f"model must be a path, bytes or onnx.ModelProto, got {type(model).__name__}")

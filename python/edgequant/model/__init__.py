@@ -12,7 +12,7 @@ Needs the optional ``onnx`` dependency.
 
 from .channels import output_channel_axis
 from .per_channel import PerChannelAffine
-from .qdq import to_qdq
+from .qdq import WeightFormat, layers_to_qdq, to_qdq
 from .quantize import apply_quantizer, quantize_weights
 from .quantized_model import QuantizedModel
 from .selection import DEFAULT_ROLES, WeightSelection, select_weights
@@ -21,8 +21,10 @@ __all__ = [
     "DEFAULT_ROLES",
     "PerChannelAffine",
     "QuantizedModel",
+    "WeightFormat",
     "WeightSelection",
     "apply_quantizer",
+    "layers_to_qdq",
     "output_channel_axis",
     "quantize_weights",
     "select_weights",

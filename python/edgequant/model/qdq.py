@@ -1,9 +1,16 @@
-"""Write a QDQ ONNX model: integer weights plus DequantizeLinear, as ONNX Runtime expects."""
+"""Write a QDQ ONNX model: integer weights plus DequantizeLinear, as ONNX Runtime expects.
+
+One writer serves two callers: :func:`to_qdq` (weights chosen by role) and
+:func:`layers_to_qdq` (the weights and inputs of named layers: what
+:meth:`edgequant.Engine.save_quantized` writes for its INT8 layers). Every weight's format
+(bits, per channel, symmetric) can be set per tensor through ``overrides``.
+"""
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -12,13 +19,47 @@ from onnx import TensorProto, helper, numpy_helper
 
 from .._validation import integer_in
 from ..onnx.loader import ModelSource, load_model_and_files
+from ..onnx.roles import ROLES
 from ..quantizers import Affine
-from .selection import DEFAULT_ROLES, select_weights
+from .qdq_graph import (
+    QDQ_OPSET,
+    append_activation_qdq,
+    converted_for_qdq,
+    default_opset,
+    fresh_name,
+    names_in_use,
+    remove_constants,
+    sort_topologically,
+    storage_type,
+    value_types,
+)
+from .selection import DEFAULT_ROLES, WeightSelection, select_weights
+
+__all__ = ["QDQ_OPSET", "WeightFormat", "converted_for_qdq", "layers_to_qdq", "to_qdq"]
 
 #: Opset needed for DequantizeLinear: per tensor (10), per axis (13), int16 inputs (21).
 _MIN_OPSET_PER_TENSOR = 10
 _MIN_OPSET_PER_AXIS = 13
 _MIN_OPSET_INT16 = 21
+
+
+@dataclass(frozen=True)
+class WeightFormat:
+    """How one weight tensor is stored: ``bits``-bit signed codes, one scale per output channel
+    (``per_channel``) or per tensor, zero point 0 (``symmetric``) or fitted.
+
+    Raises
+    ------
+    ValueError
+        If ``bits`` is not an integer in 2–16 (int8 codes up to 8 bits, int16 above).
+    """
+
+    bits: int = 8
+    per_channel: bool = True
+    symmetric: bool = True
+
+    def __post_init__(self):
+        integer_in(self.bits, 2, 16, "bits")
 
 
 def to_qdq(
@@ -28,6 +69,8 @@ def to_qdq(
     symmetric: bool = True,
     roles: Iterable[str] = DEFAULT_ROLES,
     path: str | os.PathLike | None = None,
+    *,
+    overrides: Mapping[str, WeightFormat] | None = None,
 ) -> onnx.ModelProto:
     """Store chosen weights as integers read through ``DequantizeLinear`` (a QDQ model).
 
@@ -36,10 +79,11 @@ def to_qdq(
     outputs ``W`` again, so every consumer is unchanged. Codes, scales and zero points come from
     :class:`edgequant.quantizers.Affine` (signed codes), whose reconstruction
     ``float32(s)·(q − z)`` is exactly what ``DequantizeLinear`` computes. Per channel, the scale
-    axis is the output-channel axis of each tensor (Conv ``[M, C/g, kH, kW]``: 0; Gemm ``[N, K]``
-    with ``transB=1``: 0, ``[K, N]``: 1; MatMul ``[K, N]``: 1); tensors without one (biases,
-    weights read through Reshape) get one scale. Weights stored in another float type (fp16,
-    bf16, fp64) are dequantized to float32 and then ``Cast`` back to that type.
+    axis is the output-channel axis of each tensor (:func:`~.channels.output_channel_axis`: Conv
+    ``[M, C/g, kH, kW]``: 0; ConvTranspose ``[C, M/g, kH, kW]``: 1; Gemm ``[N, K]`` with
+    ``transB=1``: 0, ``[K, N]``: 1; MatMul ``[..., K, N]``: the last); tensors without one
+    (biases, weights read through Reshape) get one scale. Weights stored in another float type
+    (fp16, bf16, fp64) are dequantized to float32 and then ``Cast`` back to that type.
 
     Parameters
     ----------
@@ -54,6 +98,9 @@ def to_qdq(
         Roles of the tensors to store as integers.
     path : str or os.PathLike, optional
         Also write the model there.
+    overrides : mapping of str to WeightFormat, optional
+        Tensor name -> its own format, instead of (``bits``, ``per_channel``, ``symmetric``)
+        (per-layer bit widths, say).
 
     Returns
     -------
@@ -62,75 +109,150 @@ def to_qdq(
     Raises
     ------
     ValueError
-        If ``bits`` is out of range, the model's opset is too old for the requested
-        DequantizeLinear (convert it with ``onnx.version_converter`` first), or it has nothing
-        to quantize.
+        If ``bits`` is out of range, an override names a tensor that is not quantized, the
+        model's opset is too old for the requested DequantizeLinear (convert it with
+        ``onnx.version_converter`` first), or it has nothing to quantize.
     """
-    bits = integer_in(bits, 2, 16, "bits")
+    default = WeightFormat(bits, per_channel, symmetric)
     loaded = load_model_and_files(model)
     rewritten = onnx.ModelProto()
     rewritten.CopyFrom(loaded.model)
     selection = select_weights(rewritten, roles, False, loaded.description)
-    _check_opset(rewritten, bits, per_channel, loaded.description)
+    formats = _formats_of(selection, default, overrides)
+    _check_opset(rewritten, formats.values(), loaded.description)
+    _write_qdq(rewritten, selection, formats, {})
+    return _saved(rewritten, path)
 
-    graph = rewritten.graph
-    taken = _names_in_use(graph)
+
+def layers_to_qdq(
+    model: ModelSource,
+    layers: Collection[str],
+    input_quantization: Mapping[str, tuple[float, int]] | None = None,
+    path: str | os.PathLike | None = None,
+    *,
+    overrides: Mapping[str, WeightFormat] | None = None,
+) -> onnx.ModelProto:
+    """The QDQ model of an INT8 engine: the weights of ``layers`` as s8, their inputs as u8.
+
+    The model is first brought to opset 13 (:func:`converted_for_qdq`: per-axis
+    DequantizeLinear), naming its unnamed nodes as the engine does. The weight (input 1) of
+    every node named in ``layers`` is stored as in :func:`to_qdq` (8 bits, per output channel,
+    symmetric, unless ``overrides`` says otherwise); input 0 of such a layer, when
+    ``input_quantization`` holds it, goes through a u8 QuantizeLinear/DequantizeLinear pair
+    with that scale and zero point (float16 values are cast to float32 around it).
+
+    Parameters
+    ----------
+    model : str, os.PathLike, bytes or onnx.ModelProto
+        The float model (not modified).
+    layers : collection of str
+        Names of the Conv / Gemm / MatMul nodes to quantize; other names are ignored.
+    input_quantization : mapping of str to (float, int), optional
+        Value name -> (scale, u8 zero point) of the layer inputs to quantize (static INT8).
+    path : str or os.PathLike, optional
+        Also write the model there.
+    overrides : mapping of str to WeightFormat, optional
+        Weight tensor name -> its own format.
+
+    Returns the rewritten copy (an onnx.ModelProto). Raises ValueError if the opset conversion
+    fails, an override names a tensor that is not quantized, or one needs int16 codes (opset 21).
+    """
+    loaded = load_model_and_files(model)
+    rewritten = onnx.ModelProto()
+    rewritten.CopyFrom(loaded.model)
+    rewritten = converted_for_qdq(rewritten)
+    layers = set(layers)
+    layer_nodes = [node for node in rewritten.graph.node if node.name in layers and len(node.input) >= 2]
+    weight_names = {node.input[1] for node in layer_nodes}
+    try:
+        selection = select_weights(rewritten, ROLES, False, loaded.description, names=weight_names)
+    except ValueError:  # no layer has a float constant weight: nothing to store as integers
+        selection = WeightSelection(tensors=[])
+    formats = _formats_of(selection, WeightFormat(), overrides)
+    _check_opset(rewritten, formats.values(), loaded.description)
+    quantized_inputs = {}
+    for node in layer_nodes:
+        if input_quantization and node.input[1] in formats and node.input[0] in input_quantization:
+            quantized_inputs.setdefault(node.input[0], []).append(node)
+    _write_qdq(rewritten, selection, formats, {
+        source: (input_quantization[source], readers) for source, readers in quantized_inputs.items()
+    })
+    return _saved(rewritten, path)
+
+
+def _formats_of(selection: WeightSelection, default: WeightFormat,
+                overrides: Mapping[str, WeightFormat] | None) -> dict[str, WeightFormat]:
+    overrides = dict(overrides or {})
+    names = {tensor.name for tensor in selection.tensors}
+    unknown = sorted(set(overrides) - names)
+    if unknown:
+        raise ValueError(f"overrides name tensors that are not quantized here: {unknown}")
+    for name, fmt in overrides.items():
+        if not isinstance(fmt, WeightFormat):
+            raise TypeError(f"overrides[{name!r}] must be a WeightFormat, got {type(fmt).__name__}")
+    return {tensor.name: overrides.get(tensor.name, default) for tensor in selection.tensors}
+
+
+def _write_qdq(model: onnx.ModelProto, selection: WeightSelection, formats: Mapping[str, WeightFormat],
+               quantized_inputs: Mapping[str, tuple[tuple[float, int], list[onnx.NodeProto]]]) -> None:
+    """Rewrites ``model`` in place: each selected weight read through DequantizeLinear (nodes
+    first in the graph), each quantized input through QuantizeLinear/DequantizeLinear (read by
+    the listed nodes only)."""
+    graph = model.graph
+    taken = names_in_use(graph)
     new_nodes, new_initializers, replaced = [], [], set()
-    code_dtype = np.int8 if bits <= 8 else np.int16
     for tensor in selection.tensors:
-        axis = selection.axes[tensor.name] if per_channel else None
-        affine = Affine(bits=bits, symmetric=symmetric, signed=True, axis=axis)
+        fmt = formats[tensor.name]
+        axis = selection.axes[tensor.name] if fmt.per_channel else None
+        code_dtype = np.int8 if fmt.bits <= 8 else np.int16
+        affine = Affine(bits=fmt.bits, symmetric=fmt.symmetric, signed=True, axis=axis)
         codes = affine.encode(tensor.values).astype(code_dtype)
         shape = (-1,) if axis is not None else ()
         scale = np.asarray(affine.scale, dtype=np.float32).reshape(shape)
         zero_point = np.asarray(affine.zero_point, dtype=code_dtype).reshape(shape)
-        names = {part: _fresh_name(f"{tensor.name}_{part}", taken) for part in ("quantized", "scale", "zero_point")}
+        names = {part: fresh_name(f"{tensor.name}_{part}", taken) for part in ("quantized", "scale", "zero_point")}
         new_initializers += [
             numpy_helper.from_array(codes, names["quantized"]),
             numpy_helper.from_array(scale, names["scale"]),
             numpy_helper.from_array(zero_point, names["zero_point"]),
         ]
-        storage = _storage_type(graph, tensor.name)
-        dequantized = tensor.name if storage == TensorProto.FLOAT else _fresh_name(f"{tensor.name}_float", taken)
+        storage = storage_type(graph, tensor.name)
+        dequantized = tensor.name if storage == TensorProto.FLOAT else fresh_name(f"{tensor.name}_float", taken)
         attributes = {"axis": axis} if axis is not None else {}
-        new_nodes.append(
-            helper.make_node(
-                "DequantizeLinear",
-                [names["quantized"], names["scale"], names["zero_point"]],
-                [dequantized],
-                name=_fresh_name(f"{tensor.name}_DequantizeLinear", taken),
-                **attributes,
-            )
-        )
+        new_nodes.append(helper.make_node(
+            "DequantizeLinear", [names["quantized"], names["scale"], names["zero_point"]], [dequantized],
+            name=fresh_name(f"{tensor.name}_DequantizeLinear", taken), **attributes))
         if dequantized != tensor.name:
-            new_nodes.append(
-                helper.make_node(
-                    "Cast",
-                    [dequantized],
-                    [tensor.name],
-                    to=storage,
-                    name=_fresh_name(f"{tensor.name}_Cast", taken),
-                )
-            )
+            new_nodes.append(helper.make_node("Cast", [dequantized], [tensor.name], to=storage,
+                                              name=fresh_name(f"{tensor.name}_Cast", taken)))
         replaced.add(tensor.name)
 
-    _remove_constants(graph, replaced)
+    remove_constants(graph, replaced)
     graph.initializer.extend(new_initializers)
+    activation_nodes = []
+    if quantized_inputs:
+        types = value_types(model)
+        for source, ((scale, zero_point), readers) in quantized_inputs.items():
+            dequantized = append_activation_qdq(graph, source, scale, zero_point,
+                                                types.get(source, TensorProto.FLOAT), taken, activation_nodes)
+            for reader in readers:
+                reader.input[0] = dequantized
     kept_nodes = list(graph.node)
     del graph.node[:]
-    graph.node.extend(new_nodes + kept_nodes)  # initializers exist from the start: DQ can go first
-    if path is not None:
-        Path(path).write_bytes(rewritten.SerializeToString())
-    return rewritten
+    graph.node.extend(new_nodes + kept_nodes + activation_nodes)  # weight DQs first: initializers exist
+    if activation_nodes:  # the activation Q/DQ pairs were appended after their readers
+        sort_topologically(graph)
 
 
-def _check_opset(model: onnx.ModelProto, bits: int, per_channel: bool, description: str) -> None:
-    opset = next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), 0)
+def _check_opset(model: onnx.ModelProto, formats: Iterable[WeightFormat], description: str) -> None:
+    opset = default_opset(model, missing=0)
     needed, why = _MIN_OPSET_PER_TENSOR, "DequantizeLinear"
-    if per_channel:
-        needed, why = _MIN_OPSET_PER_AXIS, "per-channel DequantizeLinear (axis attribute)"
-    if bits > 8:
-        needed, why = max(needed, _MIN_OPSET_INT16), f"{bits}-bit (int16) DequantizeLinear"
+    for fmt in formats:
+        if fmt.per_channel and needed < _MIN_OPSET_PER_AXIS:
+            needed, why = _MIN_OPSET_PER_AXIS, "per-channel DequantizeLinear (axis attribute)"
+        if fmt.bits > 8:
+            needed, why = _MIN_OPSET_INT16, f"{fmt.bits}-bit (int16) DequantizeLinear"
+            break
     if opset < needed:
         raise ValueError(
             f"{description} uses opset {opset}, but {why} needs opset {needed}; convert it first "
@@ -138,41 +260,7 @@ def _check_opset(model: onnx.ModelProto, bits: int, per_channel: bool, descripti
         )
 
 
-def _storage_type(graph: onnx.GraphProto, name: str) -> int:
-    for initializer in graph.initializer:
-        if initializer.name == name:
-            return initializer.data_type
-    for node in graph.node:
-        if node.op_type == "Constant" and node.output and node.output[0] == name:
-            return next(a.t.data_type for a in node.attribute if a.name == "value")
-    raise ValueError(f"tensor {name!r} is not an initializer or Constant")  # selection prevents this
-
-
-def _remove_constants(graph: onnx.GraphProto, names: set[str]) -> None:
-    """Drop the float initializers / Constant nodes / graph inputs now produced by DQ nodes."""
-    kept = [init for init in graph.initializer if init.name not in names]
-    del graph.initializer[:]
-    graph.initializer.extend(kept)
-    nodes = [n for n in graph.node if not (n.op_type == "Constant" and n.output and n.output[0] in names)]
-    del graph.node[:]
-    graph.node.extend(nodes)
-    inputs = [i for i in graph.input if i.name not in names]  # IR < 4 lists initializers as inputs
-    del graph.input[:]
-    graph.input.extend(inputs)
-
-
-def _names_in_use(graph: onnx.GraphProto) -> set[str]:
-    names = {init.name for init in graph.initializer} | {i.name for i in graph.input}
-    names |= {o.name for o in graph.output} | {n.name for n in graph.node if n.name}
-    for node in graph.node:
-        names.update(node.input)
-        names.update(node.output)
-    return names
-
-
-def _fresh_name(base: str, taken: set[str]) -> str:
-    name, suffix = base, 1
-    while name in taken:
-        name, suffix = f"{base}_{suffix}", suffix + 1
-    taken.add(name)
-    return name
+def _saved(model: onnx.ModelProto, path) -> onnx.ModelProto:
+    if path is not None:
+        Path(path).write_bytes(model.SerializeToString())
+    return model

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -66,8 +66,12 @@ def select_weights(
     roles: Iterable[str] = DEFAULT_ROLES,
     include_biases: bool = False,
     description: str = "the model",
+    names: Collection[str] | None = None,
 ) -> WeightSelection:
     """The weights of ``model`` with one of ``roles`` that can be quantized.
+
+    ``names``, when given, further restricts the selection to these tensors (the weights of an
+    engine's INT8 layers, say).
 
     Raises
     ------
@@ -81,7 +85,7 @@ def select_weights(
     uses = GraphUses(model.graph)
     selection = WeightSelection(tensors=[])
     for tensor in all_weights:
-        if tensor.role not in roles:
+        if tensor.role not in roles or (names is not None and tensor.name not in names):
             continue
         reason = slots.why_not_rewritable(tensor.name)
         if reason is None and not _stored_as_float(slots.proto(tensor.name)):

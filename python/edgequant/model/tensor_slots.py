@@ -6,6 +6,9 @@ import numpy as np
 import onnx
 from onnx import helper, numpy_helper
 
+#: The TensorProto fields that hold a tensor's values.
+_DATA_FIELDS = ("raw_data", "float_data", "int32_data", "int64_data", "double_data", "uint64_data", "string_data")
+
 
 class TensorSlots:
     """Index of the rewritable constants of a graph: initializers and ``Constant(value=...)``.
@@ -64,3 +67,9 @@ class TensorSlots:
         replacement = numpy_helper.from_array(stored, name=proto.name)
         proto.CopyFrom(replacement)
         return stored.astype(np.float32, copy=False)
+
+    def clear_values(self, name: str) -> None:
+        """Remove ``name``'s values, keeping its name, shape and type (``.eqz`` stores them coded)."""
+        proto = self._tensors[name]
+        for field in _DATA_FIELDS:
+            proto.ClearField(field)

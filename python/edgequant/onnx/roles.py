@@ -8,7 +8,6 @@ of a constant onto a Conv/MatMul/Gemm output is a bias (CNTK and TF exporters wr
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
 from dataclasses import dataclass
 
 import onnx
@@ -156,9 +155,3 @@ class GraphUses:
             return min(found, key=lambda r: ROLES.index(r.role))
         op_type, node_name = first_consumer or ("", "")
         return Role(OTHER, op_type, node_name)
-
-
-def roles_of(graph: onnx.GraphProto, names: Iterable[str]) -> dict[str, Role]:
-    """Role of each tensor name in ``graph`` (see :meth:`GraphUses.role_of`)."""
-    uses = GraphUses(graph)
-    return {name: uses.role_of(name) for name in names}

@@ -12,7 +12,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ..data import DATA_ENV_VAR, shared_data_dir
+from ..datasets.shared_data import DATA_ENV_VAR, shared_data_dir
 
 #: Names ``eq_data`` accepts besides paths, with what they give.
 DATA_SETS = {

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import numbers
-import warnings
 
 from ..model import PerChannelAffine
 from ..quantizers import QUANTIZERS, from_spec
@@ -31,9 +30,6 @@ IEEE_HALF = (5, 10)
 
 #: Methods of the default grid, in the order curves are listed.
 DEFAULT_METHODS = ("midrise", "midtread", "mulaw", "deadzone", "minifloat", "affine")
-
-#: Methods the default grid uses that may not be registered yet: skipped with a warning.
-OPTIONAL_METHODS = frozenset({"minifloat"})
 
 #: μ of the μ-law points (the telephony value).
 DEFAULT_MU = 255.0
@@ -181,31 +177,17 @@ def _construct(cls, params: dict, spec: dict):
 
 
 def check_grid(grid) -> list[dict]:
-    """Validate every point before any work (each is built once), dropping duplicates.
-
-    Points of an :data:`OPTIONAL_METHODS` method that is not registered (yet) are skipped with
-    a ``UserWarning``; any other bad point raises ``ValueError``.
-    """
+    """Validate every point before any work (each is built once), dropping duplicates; a bad
+    point raises ``ValueError``."""
     if isinstance(grid, dict):
         grid = [grid]
-    checked, seen, missing = [], set(), {}
+    checked, seen = [], set()
     for spec in grid:
-        method, _ = _parts(spec)
-        if method in OPTIONAL_METHODS and method not in QUANTIZERS:
-            missing[method] = missing.get(method, 0) + 1
-            continue
         make_quantizer(spec)
         key = point_key(spec)
         if key not in seen:
             seen.add(key)
             checked.append(json.loads(key))
-    for method, count in missing.items():
-        warnings.warn(
-            f"skipping {count} {method} point(s): no {method!r} quantizer is registered in "
-            "edgequant.quantizers.QUANTIZERS",
-            UserWarning,
-            stacklevel=3,
-        )
     if not checked:
         raise ValueError("the grid has no point to run")
     return checked

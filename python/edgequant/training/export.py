@@ -18,8 +18,7 @@ import numpy as np
 import torch
 
 from .. import __version__, entropy
-from ..compress.container import write_container
-from ..compress.model_file import _smallest_layout, _strip_data
+from ..compress.packing import CodedTensor, pack_model
 
 
 @dataclass
@@ -131,7 +130,7 @@ def export_eqz(model: torch.nn.Module, steps: dict[str, float], bits: int, path:
     graph = onnx.load_from_string(data)
     initializers = {t.name: t for t in graph.graph.initializer}
     parameters = dict(model.named_parameters())
-    names, symbols, entries = [], [], []
+    coded = []
     for name, step in steps.items():
         if not step > 0:
             raise ValueError(f"{name}: step {step} is not > 0; a prune-only (32-bit) run has nothing quantized")
@@ -143,28 +142,18 @@ def export_eqz(model: torch.nn.Module, steps: dict[str, float], bits: int, path:
             raise ValueError(f"{name}: the weights are not on the grid of step {step}; call compressor.step() "
                              "after the last optimizer step")
         max_symbol = int(np.abs(codes).max(initial=0)) + 1
-        names.append(name)
-        symbols.append(codes)
-        entries.append({"name": name, "shape": list(codes.shape),
-                        "spec": {"method": "prune_quantize", "params": {"gamma": 0.0, "bits": 16}},
-                        "state": {"threshold": 0.0, "step": float(step), "max_symbol": max_symbol}})
-    if not names:
+        coded.append(CodedTensor(name, codes, {"method": "prune_quantize", "params": {"gamma": 0.0, "bits": 16}},
+                                 {"threshold": 0.0, "step": float(step), "max_symbol": max_symbol}))
+    if not coded:
         raise ValueError("no weights to code")
-    for name in names:
-        _strip_data(initializers[name])
-    streams, placement = _smallest_layout(symbols)
-    for entry, (stream, offset) in zip(entries, placement, strict=True):
-        entry.update(stream=stream, offset=offset)
+    symbols = [tensor.symbols for tensor in coded]
     count = sum(s.size for s in symbols)
     ideal = sum(entropy.entropy(s) * s.size for s in symbols) / count
-    header = {"producer": f"edgequant {__version__} (training)", "tensors": entries,
-              "stats": {"weight_count": count, "entropy_bits_per_weight": ideal}}
-    file = write_container(header, graph.SerializeToString(), streams)
-    path.write_bytes(file)
-    coded = sum(len(s) for s in streams)
-    return EqzExport(path=path, onnx_bytes=len(data), file_bytes=len(file), weight_count=count,
+    packed = pack_model(graph, coded, f"edgequant {__version__} (training)", ideal)
+    path.write_bytes(packed.data)
+    return EqzExport(path=path, onnx_bytes=len(data), file_bytes=len(packed.data), weight_count=count,
                      nonzero=int(sum(np.count_nonzero(s) for s in symbols)), bits=int(bits),
-                     coded_bits_per_weight=8 * coded / count, entropy_bits_per_weight=ideal)
+                     coded_bits_per_weight=8 * packed.coded_bytes / count, entropy_bits_per_weight=ideal)
 
 
 def export_runs(rows: list[dict], checkpoints: str | os.PathLike, folder: str | os.PathLike,

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <cstring>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "graph/tensor.h"
@@ -60,6 +61,23 @@ inline Message tensor_proto(const std::string& name, const Shape& dims, const st
   if (!name.empty()) m.bytes(8, name);
   if (raw) m.bytes(9, float_bytes(values));
   else m.bytes(4, float_bytes(values));
+  return m;
+}
+
+// A float TensorProto whose data lies in a side file: external_data 13 { key 1, value 2 } (in
+// the order given), data_location 14 = EXTERNAL.
+inline Message external_tensor_proto(const std::string& name, const Shape& dims,
+                                     const std::vector<std::pair<std::string, std::string>>& entries) {
+  Message m;
+  for (int64_t d : dims) m.varint(1, static_cast<uint64_t>(d));
+  m.varint(2, kFloat);
+  m.bytes(8, name);
+  for (const auto& kv : entries) {
+    Message entry;
+    entry.bytes(1, kv.first).bytes(2, kv.second);
+    m.message(13, entry);
+  }
+  m.varint(14, 1);
   return m;
 }
 

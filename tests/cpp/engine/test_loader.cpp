@@ -6,8 +6,10 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <set>
+#include <sstream>
 
 #include "common/error.h"
 #include "engine/engine_test_util.h"
@@ -17,6 +19,7 @@ using namespace edgequant::engine;
 using namespace edgequant::engine::test;
 using edgequant::CorruptData;
 using edgequant::InvalidArgument;
+namespace fs = std::filesystem;
 
 namespace {
 
@@ -104,6 +107,110 @@ TEST(Loader, FromFile) {
   EXPECT_THROW(Engine::from_file(path, options_for("reference")), InvalidArgument);
 }
 
+// A fresh folder under the test temp dir holding `model.onnx` (SmallModel with W and B in
+// external files); removed with everything in it at the end of the test.
+class ExternalData : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
+    root_ = fs::path(::testing::TempDir()) / (std::string("edgequant_external_") + info->name());
+    fs::remove_all(root_);
+    folder_ = root_ / "model";
+    fs::create_directories(folder_);
+    // W after 16 bytes of padding in weights.bin, B alone in bias.bin.
+    std::ofstream(folder_ / "weights.bin", std::ios::binary) << std::string(16, '\x7f') << float_bytes(model_.w);
+    std::ofstream(folder_ / "bias.bin", std::ios::binary) << float_bytes(model_.b);
+  }
+  void TearDown() override { fs::remove_all(root_); }
+
+  // The model file with W's entries replaced by `w_entries` (B stays a valid external tensor).
+  std::string write_model(const std::vector<std::pair<std::string, std::string>>& w_entries) {
+    GraphParts parts = model_.parts;
+    parts.initializers = {external_tensor_proto("W", {3, 2, 3, 3}, w_entries),
+                          external_tensor_proto("B", {3}, {{"location", "bias.bin"}})};
+    const std::string path = (folder_ / "model.onnx").string();
+    std::ofstream(path, std::ios::binary) << model_bytes(parts);
+    return path;
+  }
+  void expect_refused(const std::vector<std::pair<std::string, std::string>>& w_entries, const std::string& part) {
+    const std::string path = write_model(w_entries);
+    try {
+      Engine::from_file(path, options_for("reference"));
+      ADD_FAILURE() << "loaded";
+    } catch (const InvalidArgument& e) {
+      EXPECT_NE(std::string(e.what()).find(part), std::string::npos) << "'" << part << "' not in: " << e.what();
+    }
+  }
+  static std::vector<std::pair<std::string, std::string>> good_w() {
+    return {{"location", "weights.bin"}, {"offset", "16"}, {"length", "216"}};
+  }
+
+  SmallModel model_;
+  fs::path root_, folder_;
+};
+
+TEST_F(ExternalData, LoadsFromTheModelsFolderAsTheInlineModelDoes) {
+  const std::string path = write_model(good_w());
+  std::mt19937 rng(9);
+  const Tensor x = random_tensor({2, 2, 5, 5}, rng);
+  const std::string inline_bytes = model_.bytes();
+  const Tensor expected =
+      Engine::from_bytes(inline_bytes.data(), inline_bytes.size(), options_for("reference")).run({x})[0];
+  EXPECT_TRUE(all_close(Engine::from_file(path, options_for("reference")).run({x})[0], expected, 0));
+  // The model's folder reached through a symlink: its files are inside the folder it points to.
+  fs::create_directory_symlink(folder_, root_ / "alias");
+  const std::string through_alias = (root_ / "alias" / "model.onnx").string();
+  EXPECT_TRUE(all_close(Engine::from_file(through_alias, options_for("reference")).run({x})[0], expected, 0));
+  // Bytes and the folder, as the Python Engine passes them; length absent: to the end of the file.
+  auto entries = good_w();
+  entries.pop_back();
+  std::stringstream bytes;
+  bytes << std::ifstream(write_model(entries), std::ios::binary).rdbuf();
+  const std::string data = bytes.str();
+  Engine engine = Engine::from_bytes(data.data(), data.size(), options_for("reference"), folder_.string());
+  EXPECT_TRUE(all_close(engine.run({x})[0], expected, 0));
+  // A subfolder of the model's folder is inside it.
+  fs::create_directories(folder_ / "sub");
+  fs::copy_file(folder_ / "weights.bin", folder_ / "sub" / "w.bin");
+  EXPECT_NO_THROW(Engine::from_file(write_model({{"location", "sub/../sub/w.bin"}, {"offset", "16"}}),
+                                    options_for("reference")));
+}
+
+TEST_F(ExternalData, LocationsOutsideTheFolderAreRefused) {
+  std::ofstream(root_ / "outside.bin", std::ios::binary) << float_bytes(model_.w);  // a real file, one level up
+  expect_refused({{"location", (root_ / "outside.bin").string()}}, "is an absolute path");
+  expect_refused({{"location", "\\server\\share\\w.bin"}}, "is an absolute path");
+  expect_refused({{"location", "C:\\w.bin"}}, "is an absolute path");
+  expect_refused({{"location", "../outside.bin"}}, "escapes the model's folder");
+  expect_refused({{"location", "sub/../../outside.bin"}}, "escapes the model's folder");
+  fs::create_symlink(root_ / "outside.bin", folder_ / "link.bin");  // a symlink pointing out of the folder
+  expect_refused({{"location", "link.bin"}}, "escapes the model's folder");
+  fs::create_directory_symlink(root_, folder_ / "up");  // a folder symlink climbing out
+  expect_refused({{"location", "up/outside.bin"}}, "escapes the model's folder");
+  fs::create_symlink(folder_ / "loop", folder_ / "loop");
+  expect_refused({{"location", "loop"}}, "loop");
+  expect_refused({{"location", ""}}, "is not a usable file name");
+  expect_refused({{"offset", "0"}}, "is not a usable file name");  // no location at all
+  expect_refused({{"location", std::string("weights.bin\0.txt", 15)}}, "is not a usable file name");
+  expect_refused({{"location", "missing.bin"}}, "external data file not found");
+  expect_refused({{"location", "."}}, "is not a regular file");
+}
+
+TEST_F(ExternalData, OffsetsAndLengthsAreCheckedAgainstTheFile) {
+  expect_refused({{"location", "weights.bin"}, {"offset", "17"}, {"length", "216"}},
+                 "needs 216 bytes at offset 17 but the file has only 232");
+  expect_refused({{"location", "weights.bin"}, {"offset", "233"}}, "at offset 233 but the file has only 232");
+  expect_refused({{"location", "weights.bin"}, {"offset", "18446744073709551615"}, {"length", "2"}},
+                 "the file has only 232");
+  expect_refused({{"location", "weights.bin"}, {"offset", "99999999999999999999"}}, "is too large");
+  expect_refused({{"location", "weights.bin"}, {"offset", "-4"}}, "offset -4 is negative");
+  expect_refused({{"location", "weights.bin"}, {"offset", "sixteen"}}, "offset 'sixteen' is not an integer");
+  expect_refused({{"location", "weights.bin"}, {"length", "2x"}}, "length '2x' is not an integer");
+  expect_refused({{"location", "weights.bin"}, {"offset", "16"}, {"length", "212"}},
+                 "holds 212 bytes, its shape and type need 216");
+  expect_refused({{"location", "weights.bin"}}, "holds 232 bytes");  // the padding is read as data
+}
+
 TEST(Loader, EveryTruncationIsRejected) {
   const std::string bytes = SmallModel().bytes();
   for (size_t size = 0; size < bytes.size(); ++size) {
@@ -164,9 +271,9 @@ TEST(Loader, MalformedModels) {
   }), "data type 8");
   expect_load_error<InvalidArgument>(with([](GraphParts& p) {
     Message t = tensor_proto("B", {3}, {1, 2, 3}, true);
-    t.varint(14, 1);  // data_location = EXTERNAL
+    t.varint(14, 1);  // data_location = EXTERNAL, but bytes have no folder to read from
     p.initializers[1] = t;
-  }), "external");
+  }), "initializer 'B': its data is in an external file");
   // The node that reads the missing value is named, not the Mul stored before it that waits on it.
   expect_load_error<CorruptData>(with([](GraphParts& p) { p.nodes[2] = node_proto("Relu", {"nowhere"}, {"r"}, "r"); }),
                                  "Relu node 'r': input 'nowhere' is never produced");

@@ -9,7 +9,7 @@ from onnx import helper, numpy_helper
 
 from edgequant import Engine
 from edgequant.datasets import model_data
-from edgequant.engine.qdq_export import QDQ_OPSET, converted_for_qdq
+from edgequant.model.qdq import QDQ_OPSET, converted_for_qdq
 
 
 def _old_model(opset: int, dtype=np.float32) -> bytes:

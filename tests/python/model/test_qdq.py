@@ -8,6 +8,7 @@ from onnx import TensorProto, helper, numpy_helper
 
 from edgequant import zoo
 from edgequant.model import to_qdq
+from edgequant.model.qdq import WeightFormat, layers_to_qdq
 from edgequant.quantizers import Affine
 
 
@@ -68,3 +69,62 @@ def test_old_opset_is_refused_with_the_fix():
         to_qdq(model, per_channel=True)
     with pytest.raises(ValueError, match="bits must be in"):
         to_qdq(zoo.model_path(), bits=1)
+
+
+#: (op, weight shape, attributes, output-channel axis per the ONNX operator definitions).
+CHANNEL_AXIS_CASES = [
+    ("Conv", (4, 3, 3, 3), {}, 0),  # W [M, C/group, kH, kW]
+    ("ConvTranspose", (3, 4, 3, 3), {}, 1),  # W [C, M/group, kH, kW]
+    ("Gemm", (3, 4), {}, 1),  # B [K, N]
+    ("Gemm", (4, 3), {"transB": 1}, 0),  # B [N, K]
+    ("MatMul", (3, 4), {}, 1),  # B [K, N]
+    ("MatMul", (2, 3, 4), {}, 2),  # B [batch, K, N]: the last axis, not 1
+]
+
+
+def _one_op_model(op, shape, attributes):
+    rng = np.random.default_rng(3)
+    w = rng.standard_normal(shape).astype(np.float32) * rng.uniform(0.1, 3.0, shape[-1]).astype(np.float32)
+    x_shape = {"Conv": [1, 3, 5, 5], "ConvTranspose": [1, 3, 5, 5], "MatMul": [2, 2, 3]}.get(op, [2, 3])
+    graph = helper.make_graph(
+        [helper.make_node(op, ["x", "w"], ["y"], name="layer", **attributes)], "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, x_shape)],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)],
+        initializer=[numpy_helper.from_array(w, "w")])
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)]), w, x_shape
+
+
+@pytest.mark.parametrize("writer", ["to_qdq", "layers_to_qdq"])
+@pytest.mark.parametrize(("op", "shape", "attributes", "axis"), CHANNEL_AXIS_CASES)
+def test_per_channel_scales_lie_on_the_output_channel_axis(op, shape, attributes, axis, writer):
+    model, w, x_shape = _one_op_model(op, shape, attributes)
+    qdq = to_qdq(model) if writer == "to_qdq" else layers_to_qdq(model, ["layer"])
+    dq = next(n for n in qdq.graph.node if n.op_type == "DequantizeLinear")
+    assert helper.get_attribute_value(dq.attribute[0]) == axis
+    scale = next(numpy_helper.to_array(i) for i in qdq.graph.initializer if i.name == dq.input[1])
+    others = tuple(a for a in range(w.ndim) if a != axis)
+    affine = Affine(bits=8, axis=axis)
+    affine.encode(w)
+    assert scale.shape == (w.shape[axis],)
+    np.testing.assert_array_equal(scale, np.asarray(affine.scale, np.float32).reshape(-1))
+    np.testing.assert_allclose(scale, 2 * np.abs(w).max(axis=others) / 255, rtol=1e-6)  # Δ = 2·xmax/(2^b − 1)
+    x = np.random.default_rng(4).standard_normal(x_shape).astype(np.float32)
+    expected = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"]).run(None, {"x": x})
+    got = ort.InferenceSession(qdq.SerializeToString(), providers=["CPUExecutionProvider"]).run(None, {"x": x})
+    np.testing.assert_allclose(got[0], expected[0], atol=0.02 * np.abs(expected[0]).max())
+
+
+def test_overrides_set_one_tensors_format():
+    original = onnx.load(zoo.model_path())
+    qdq = to_qdq(original, overrides={"3.weight": WeightFormat(bits=4, per_channel=False)})
+    weights = {i.name: numpy_helper.to_array(i) for i in original.graph.initializer}
+    stored = {i.name: numpy_helper.to_array(i) for i in qdq.graph.initializer}
+    np.testing.assert_array_equal(stored["3.weight_quantized"], Affine(bits=4).encode(weights["3.weight"]))
+    np.testing.assert_array_equal(stored["0.weight_quantized"], Affine(bits=8, axis=0).encode(weights["0.weight"]))
+    assert stored["3.weight_scale"].shape == () and stored["0.weight_scale"].shape == (weights["0.weight"].shape[0],)
+    with pytest.raises(ValueError, match="not quantized here.*'nope'"):
+        to_qdq(original, overrides={"nope": WeightFormat()})
+    with pytest.raises(ValueError, match="16-bit.*needs opset 21"):
+        to_qdq(original, overrides={"3.weight": WeightFormat(bits=16)})
+    with pytest.raises(ValueError, match="bits must be in"):
+        WeightFormat(bits=17)

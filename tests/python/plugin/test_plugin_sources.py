@@ -5,7 +5,7 @@ import pytest
 from PIL import Image
 
 from edgequant import zoo
-from edgequant.data import DATA_ENV_VAR
+from edgequant.datasets import DATA_ENV_VAR
 from edgequant.pytest_plugin.sources import SharedDataMissing, load_data, resolve_model
 
 

@@ -55,14 +55,9 @@ def test_bad_points_and_options_are_refused():
         default_grid(max_bits=30)
 
 
-def test_missing_minifloat_is_skipped_with_a_warning(monkeypatch):
-    monkeypatch.delitem(QUANTIZERS, "minifloat", raising=False)
-    grid = default_grid(max_bits=3, methods=["midtread", "minifloat"])
-    with pytest.warns(UserWarning, match="skipping 13 minifloat point"):
-        checked = check_grid(grid)
-    assert [s["method"] for s in checked] == ["midtread", "midtread"]
-    duplicated = check_grid(grid[:2] + grid[:2])
-    assert len(duplicated) == 2
+def test_duplicate_points_are_checked_once():
+    grid = default_grid(max_bits=3, methods=["midtread"])
+    assert len(grid) == 2 and check_grid(grid[:2] + grid[:2]) == check_grid(grid)
 
 
 class FakeMinifloat(Quantizer):

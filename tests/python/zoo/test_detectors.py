@@ -5,7 +5,7 @@ import numpy as np
 import onnxruntime as ort
 import pytest
 
-from edgequant.data import shared_data_dir
+from edgequant.datasets import shared_data_dir
 from edgequant.datasets.detector_images import load_detector_images
 from edgequant.metrics.detection import mean_average_precision
 from edgequant.zoo.detectors import decode_yolo_fastestv2, decode_yolov8, load_yolo_labels

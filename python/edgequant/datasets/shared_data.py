@@ -1,4 +1,5 @@
-"""Where edgequant finds the shared third-party models and data sets used by tests and notebooks."""
+"""Where edgequant finds the shared third-party models and data sets used by tests and notebooks
+(re-exported as :func:`edgequant.datasets.shared_data_dir`)."""
 
 from __future__ import annotations
 
@@ -26,7 +27,7 @@ def shared_data_dir() -> Path | None:
     if configured:
         candidates = [Path(configured).expanduser()]
     else:
-        package_checkout = Path(__file__).resolve().parents[2]
+        package_checkout = Path(__file__).resolve().parents[3]  # <checkout>/python/edgequant/datasets/
         candidates = [root.parent / "shared" / "data" for root in (package_checkout, _working_tree()) if root]
     for candidate in candidates:
         if candidate.is_dir():

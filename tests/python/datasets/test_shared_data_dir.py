@@ -3,13 +3,14 @@ working tree the current directory is in (a non-editable install lives in site-p
 
 import pytest
 
-from edgequant import data
+from edgequant.datasets import shared_data as data
 
 
 @pytest.fixture
 def installed_in_site_packages(monkeypatch, tmp_path):
     monkeypatch.delenv(data.DATA_ENV_VAR, raising=False)
-    monkeypatch.setattr(data, "__file__", str(tmp_path / "venv/lib/python3/site-packages/edgequant/data.py"))
+    installed = tmp_path / "venv/lib/python3/site-packages/edgequant/datasets/shared_data.py"
+    monkeypatch.setattr(data, "__file__", str(installed))
 
 
 def make_tree(root, name="edgequant"):
@@ -38,3 +39,13 @@ def test_the_variable_wins_and_a_missing_folder_is_none(tmp_path, monkeypatch):
     assert data.shared_data_dir() is None
     (tmp_path / "elsewhere").mkdir()
     assert data.shared_data_dir() == (tmp_path / "elsewhere").resolve()
+
+
+def test_found_beside_the_checkout_holding_the_package(tmp_path, monkeypatch):
+    """An in-place build: the package's own checkout counts, wherever the current directory is."""
+    monkeypatch.delenv(data.DATA_ENV_VAR, raising=False)
+    tree = make_tree(tmp_path)
+    monkeypatch.setattr(data, "__file__", str(tree / "python/edgequant/datasets/shared_data.py"))
+    (tmp_path / "elsewhere").mkdir()
+    monkeypatch.chdir(tmp_path / "elsewhere")
+    assert data.shared_data_dir() == (tmp_path / "shared" / "data").resolve()
