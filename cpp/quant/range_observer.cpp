@@ -133,8 +133,9 @@ class HistogramView {
   // The k-th smallest (0-based) signed value: negative bins from the largest magnitude down, the
   // zeros, positive bins up; within a bin of c values spread evenly. Within a bin width.
   double signed_order_statistic(int64_t k) const {
-    if (k <= 0) return o_.min();
-    if (k >= count_ - 1) return o_.max();
+    // the extremes are exact (min() and max() hold 0 too, so only when they are values)
+    if (k <= 0 && o_.min() < 0) return o_.min();
+    if (k >= count_ - 1 && o_.max() > 0) return o_.max();
     const int bins = RangeObserver::kBins;
     for (int j = bins - 1; j >= 0; --j) {
       const int64_t c = o_.negative_bins()[j];
