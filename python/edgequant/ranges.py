@@ -122,7 +122,7 @@ def check_range_spec(spec, name: str = "xmax"):
         try:
             spec = float(spec)
         except ValueError:
-            raise ValueError(f'{name} must be a positive number, "max", "percentile:P" or "mse", got {spec!r}') from None
+            spec = None  # not a number either: refused below
     if isinstance(spec, bool) or not isinstance(spec, numbers.Real) or not np.isfinite(spec) or spec <= 0:
         raise ValueError(f'{name} must be a positive number, "max", "percentile:P" or "mse", got {spec!r}')
     return float(spec)

@@ -71,7 +71,8 @@ def test_static_methods_match_the_python_engine(binary, method):
     """--method picks the same range strategy as Engine(method=...) on the same calibration inputs."""
     stdout = _run(binary, "--mode", "static", "--method", method, "--calibration", "3")
     assert f"calibration: {method} ranges of" in stdout
-    engine = Engine(MODEL, mode="static", method=method, calibration=np.concatenate([_inputs(12346 + k) for k in range(3)]))
+    calibration = np.concatenate([_inputs(12346 + k) for k in range(3)])
+    engine = Engine(MODEL, mode="static", method=method, calibration=calibration)
     (expected,) = engine.run(_inputs(12345))
     assert _output_sum(stdout) == pytest.approx(float(expected.sum()), abs=5e-4)
 
