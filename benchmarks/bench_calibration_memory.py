@@ -30,7 +30,8 @@ def _kib(field: str) -> int:
 
 
 def _images(count: int, size: int):
-    """coco128 images resized to size x size, RGB in [0, 1] (YOLOv8's input), NCHW float32."""
+    """coco128 images resized to size x size, RGB in [0, 1] (YOLOv8's input), NCHW float32, used in
+    turn when there are fewer than ``count``; random images without the shared data folder."""
     import numpy as np
 
     from edgequant.data import shared_data_dir
@@ -39,13 +40,14 @@ def _images(count: int, size: int):
         from PIL import Image
 
         files = sorted((shared_data_dir() / "coco128" / "images").rglob("*.jpg"))[:count]
-    except Exception:  # no shared data folder: random images of the same size
+    except Exception:  # no shared data folder
         files = []
-    if len(files) < count:
-        return np.random.default_rng(0).random((count, 3, size, size), dtype=np.float32), "random"
+    if not files:
+        return np.random.default_rng(0).random((count, 3, size, size), dtype=np.float32), "random images"
     images = [np.asarray(Image.open(f).convert("RGB").resize((size, size), Image.BILINEAR), np.float32) / 255
               for f in files]
-    return np.ascontiguousarray(np.stack(images).transpose(0, 3, 1, 2)), "coco128"
+    batch = np.stack([images[k % len(images)] for k in range(count)]).transpose(0, 3, 1, 2)
+    return np.ascontiguousarray(batch), f"calibration images ({len(files)} coco128 images in turn)"
 
 
 def measure(mode: str, images: int, method: str, size: int, threads: int) -> dict:
@@ -94,7 +96,7 @@ def main() -> None:
                              check=True, capture_output=True, text=True, env=dict(os.environ)).stdout
         peaks[mode] = json.loads(out.strip().splitlines()[-1])
     fp32, static = peaks["fp32"]["peak_mib"], peaks["static"]["peak_mib"]
-    print(f"YOLOv8n {args.input_size}x{args.input_size}, {args.images} {peaks['static']['data']} images, "
+    print(f"YOLOv8n {args.input_size}x{args.input_size}, {args.images} {peaks['static']['data']}, "
           f"method {args.method}, {args.threads} thread(s)")
     print(f"fp32 peak {fp32:.1f} MiB | calibration peak {static:.1f} MiB | ratio {static / fp32:.2f} "
           f"(target < 2)")
