@@ -87,8 +87,10 @@ Tensor random_input(const Graph& graph, int64_t batch, uint32_t seed) {
   return random_tensor(shape, rng);
 }
 
-// Min/max calibration over `batches` (each range includes 0), as the Python front end does.
+// Min/max calibration over `batches` (each range includes 0) in FP32, as the Python front end does;
+// the engine is left in FP32 mode.
 void calibrate(Engine& engine, const std::vector<Tensor>& batches) {
+  engine.set_mode(Mode::f32);
   Calibrator calibrator(engine, quant::RangeStrategy{});
   for (const Tensor& x : batches) calibrator.observe({x});
   calibrator.apply();
