@@ -1,5 +1,6 @@
 // The threshold searches behind the entropy and mse range strategies, shared by the streaming
-// observer and the scalar references (range_observer.h). Internal to cpp/quant/.
+// observer and the scalar references (range_reference of range_observer.h, written in
+// range_search.cpp). Internal to cpp/quant/.
 #pragma once
 #include <cstdint>
 #include <vector>

@@ -13,6 +13,7 @@ Calibrator::Calibrator(Engine& engine, const quant::RangeStrategy& strategy) : e
 
 std::vector<Tensor> Calibrator::observe(const std::vector<Tensor>& inputs) {
   require(engine_.mode() == Mode::f32, "calibration runs in FP32 mode");
+  std::lock_guard<std::mutex> lock(mutex_);
   std::vector<Tensor> outputs = engine_.run_observed(inputs, [this](const std::string& name, const Tensor& values) {
     observers_.at(name).observe(values.f(), values.numel());
   });
@@ -21,6 +22,7 @@ std::vector<Tensor> Calibrator::observe(const std::vector<Tensor>& inputs) {
 }
 
 std::map<std::string, std::pair<float, float>> Calibrator::ranges() const {
+  std::lock_guard<std::mutex> lock(mutex_);
   std::map<std::string, std::pair<float, float>> ranges;
   for (const auto& [name, observer] : observers_) {  // (0, 0) for a tensor with no finite value
     const quant::ClipRange range = observer.range(strategy_);

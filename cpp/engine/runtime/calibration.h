@@ -4,6 +4,7 @@
 // strategies the weight quantizers use.
 #pragma once
 #include <map>
+#include <mutex>
 #include <string>
 #include <utility>
 #include <vector>
@@ -20,6 +21,7 @@ class Calibrator {
   Calibrator(Engine& engine, const quant::RangeStrategy& strategy);
 
   // One run on a batch of calibration inputs (the engine in FP32 mode); returns its outputs.
+  // Calls from several threads are taken one at a time.
   std::vector<Tensor> observe(const std::vector<Tensor>& inputs);
   // The range of every calibration tensor by the strategy.
   std::map<std::string, std::pair<float, float>> ranges() const;
@@ -33,6 +35,7 @@ class Calibrator {
   quant::RangeStrategy strategy_;
   std::map<std::string, quant::RangeObserver> observers_;
   int64_t runs_ = 0;
+  mutable std::mutex mutex_;  // the observers
 };
 
 }  // namespace edgequant::engine
