@@ -28,5 +28,6 @@ void register_minifloat(py::module_& m);
 void register_entropy(py::module_& m);
 void register_coding(py::module_& m);
 void register_fit(py::module_& m);
+void register_ranges(py::module_& m);
 
 }  // namespace edgequant::bindings

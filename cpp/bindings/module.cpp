@@ -22,4 +22,5 @@ PYBIND11_MODULE(_core, m) {
   bindings::register_entropy(m);
   bindings::register_coding(m);
   bindings::register_fit(m);
+  bindings::register_ranges(m);
 }

@@ -97,8 +97,13 @@ Range empty_range() {
 }  // namespace
 
 template <class T>
-Range tensor_range(const T* src, int64_t n) {
+Range tensor_range(const T* src, int64_t n, bool parallel) {
   Range total = empty_range();
+  if (!parallel) {
+    merge(total, range_chunk(src, n));
+    finish(total);
+    return total;
+  }
   std::mutex mutex;
   parallel_for(n, [&](int64_t begin, int64_t end) {
     Range part = range_chunk(src + begin, end - begin);
@@ -168,8 +173,8 @@ Moments tensor_moments(const T* src, int64_t n) {
   return moments;
 }
 
-template Range tensor_range(const float*, int64_t);
-template Range tensor_range(const double*, int64_t);
+template Range tensor_range(const float*, int64_t, bool);
+template Range tensor_range(const double*, int64_t, bool);
 template std::vector<Range> channel_ranges(const float*, int64_t, int64_t, int64_t);
 template std::vector<Range> channel_ranges(const double*, int64_t, int64_t, int64_t);
 template Moments tensor_moments(const float*, int64_t);

@@ -13,8 +13,9 @@ struct Range {
   int64_t non_finite = 0;  // NaN and ±Inf are skipped by min/max and counted here
 };
 
+// parallel=false stays on the calling thread (callers that run their own threads: the engine).
 template <class T>
-Range tensor_range(const T* src, int64_t n);
+Range tensor_range(const T* src, int64_t n, bool parallel = true);
 
 // Per-channel ranges of a tensor viewed as [outer, channels, inner] (channels = the axis).
 template <class T>

@@ -7,6 +7,7 @@
 
 #include "bindings/exceptions.h"
 #include "common/error.h"
+#include "runtime/calibration.h"
 #include "runtime/engine.h"
 
 namespace py = pybind11;
@@ -154,6 +155,9 @@ PYBIND11_MODULE(_engine, m) {
       .def("calibration_tensors", &Engine::calibration_tensors)
       .def("set_activation_range", &Engine::set_activation_range, py::arg("tensor"), py::arg("min"), py::arg("max"),
            py::call_guard<py::gil_scoped_release>())
+      .def("set_activation_ranges", &Engine::set_activation_ranges, py::arg("ranges"),
+           "name -> (min, max) for several calibration tensors at once (one re-plan).",
+           py::call_guard<py::gil_scoped_release>())
       .def("activation_quantization", &Engine::activation_quantization, py::arg("tensor"))
       .def("set_mode", [](Engine& e, const std::string& mode) {
              const Mode m = mode_from(mode);
@@ -172,4 +176,22 @@ PYBIND11_MODULE(_engine, m) {
         for (const LayerTime& t : e.layer_times()) out.append(py::make_tuple(t.name, t.op_type, t.seconds, t.calls));
         return out;
       });
+  // Calibration in C++: each run feeds the calibration tensors into range observers (nothing kept).
+  py::class_<Calibrator>(m, "Calibrator")
+      .def(py::init([](Engine& engine, const std::string& method, double percentile) {
+             quant::RangeStrategy strategy;
+             strategy.method = quant::range_method_from_name(method);
+             strategy.percentile = percentile;
+             return std::make_unique<Calibrator>(engine, strategy);
+           }), py::arg("engine"), py::arg("method"), py::arg("percentile") = 99.99, py::keep_alive<1, 2>())
+      .def("observe", [](Calibrator& c, const std::vector<py::array>& arrays) {
+             std::vector<py::array> keep;
+             std::vector<Tensor> inputs = to_tensors(arrays, c.engine(), keep);
+             py::gil_scoped_release release;
+             c.observe(inputs);
+           }, py::arg("inputs"), "One FP32 run on a calibration batch; its calibration tensors are observed.")
+      .def("ranges", &Calibrator::ranges, py::call_guard<py::gil_scoped_release>())
+      .def("apply", &Calibrator::apply, "Sets the ranges on the engine (one re-plan).",
+           py::call_guard<py::gil_scoped_release>())
+      .def_property_readonly("runs", &Calibrator::runs);
 }

@@ -13,7 +13,7 @@ quant::AffineFormat activation_format();
 quant::AffineFormat weight_format();
 
 quant::AffineParams activation_params(float min, float max);
-// min/max of n floats (NaN skipped); the range always includes 0.
+// min/max of n floats (quant::tensor_range: NaN and Inf skipped); the range always includes 0.
 void range_of(const float* x, int64_t n, float& min, float& max);
 
 struct QuantizedWeights {

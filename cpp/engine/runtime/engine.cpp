@@ -103,6 +103,7 @@ Engine::Engine(Graph graph, const EngineOptions& options)
     steps_[k].quantizable = first->ops[k]->quantizable();
     if (steps_[k].quantizable && seen.insert(node(k).inputs[0]).second) calibration_tensors_.push_back(node(k).inputs[0]);
   }
+  is_calibration_tensor_ = seen;
   configs_.resize(steps_.size());
   sync_->idle.push_back(std::move(first));
   // Quantization groups: a Split's input and parts, a Concat's inputs and output.
@@ -271,6 +272,16 @@ void Engine::check_finite(const Tensor& t, const std::string& name) const {
 }
 
 std::vector<Tensor> Engine::run(const std::vector<Tensor>& inputs, std::map<std::string, Tensor>* capture) {
+  if (!capture) return run_with(inputs, nullptr);
+  const CalibrationSink keep = [capture](const std::string& name, const Tensor& values) { (*capture)[name] = values; };
+  return run_with(inputs, &keep);
+}
+
+std::vector<Tensor> Engine::run_observed(const std::vector<Tensor>& inputs, const CalibrationSink& sink) {
+  return run_with(inputs, &sink);
+}
+
+std::vector<Tensor> Engine::run_with(const std::vector<Tensor>& inputs, const CalibrationSink* sink) {
   std::shared_lock<std::shared_mutex> state(sync_->state);
   require(inputs.size() == graph_.inputs.size(), "the model takes " + std::to_string(graph_.inputs.size()) +
                                                      " input(s), got " + std::to_string(inputs.size()));
@@ -296,8 +307,7 @@ std::vector<Tensor> Engine::run(const std::vector<Tensor>& inputs, std::map<std:
     values[input_slots_[k]] = t;
     present[input_slots_[k]] = true;
   }
-  std::set<std::string> wanted;
-  if (capture) wanted.insert(calibration_tensors_.begin(), calibration_tensors_.end());
+  std::set<std::string> observed;
   Lease session(*this);
   session->backend->set_threads(options_.threads);  // OpenMP thread counts are per calling thread
   RunContext ctx{*session->backend, nullptr};
@@ -312,6 +322,17 @@ std::vector<Tensor> Engine::run(const std::vector<Tensor>& inputs, std::map<std:
         in[i] = is_constant_[step.inputs[i]] ? &constants_[step.inputs[i]] : &values[step.inputs[i]];
     out.assign(step.outputs.size(), Tensor());
     ctx.input_is_free = &step.input_is_free;
+    // A calibration tensor (a quantizable step's input 0) is seen once, before its first
+    // quantizable reader runs (which may reuse a freed input's buffer).
+    if (sink && step.quantizable && !step.inputs.empty() && in[0]) {
+      const std::string& name = node(k).inputs[0];
+      if (observed.insert(name).second) {
+        Tensor plain = *in[0];
+        plain.materialize();
+        plain.native.reset();
+        (*sink)(name, plain);
+      }
+    }
     const auto start = std::chrono::steady_clock::now();
     op.run(ctx, in, out);
     if (profiling_) {
@@ -327,16 +348,6 @@ std::vector<Tensor> Engine::run(const std::vector<Tensor>& inputs, std::map<std:
           throw InvalidArgument(node(k).describe() + ": output " + std::to_string(o) + " was not computed");
         values[step.outputs[o]] = std::move(out[o]);
         present[step.outputs[o]] = true;
-      }
-    if (capture)
-      for (size_t i = 0; i < step.inputs.size(); ++i) {
-        const std::string& name = node(k).inputs[i];
-        if (i == 0 && wanted.count(name) && in[0]) {
-          Tensor plain = *in[0];
-          plain.materialize();
-          plain.native.reset();
-          (*capture)[name] = plain;
-        }
       }
     for (int s : step.release) values[s] = Tensor();
   }
@@ -382,12 +393,18 @@ bool Engine::float_weights_released() const {
 }
 
 void Engine::set_activation_range(const std::string& tensor, float min, float max) {
+  set_activation_ranges({{tensor, {min, max}}});
+}
+
+void Engine::set_activation_ranges(const std::map<std::string, std::pair<float, float>>& ranges) {
   std::unique_lock<std::shared_mutex> state(sync_->state);
-  require(std::find(calibration_tensors_.begin(), calibration_tensors_.end(), tensor) != calibration_tensors_.end(),
-          "'" + tensor + "' is not a calibration tensor of this model");
-  require(std::isfinite(min) && std::isfinite(max) && min <= max, "range of '" + tensor + "' must be finite, min <= max");
-  ranges_[tensor] = {min, max};
-  if (mode_ == Mode::int8_static) plan(Mode::int8_static);  // re-plan with the new range (no cache flush per range)
+  for (const auto& [tensor, range] : ranges) {  // all checked before any is set
+    require(is_calibration_tensor_.count(tensor), "'" + tensor + "' is not a calibration tensor of this model");
+    require(std::isfinite(range.first) && std::isfinite(range.second) && range.first <= range.second,
+            "range of '" + tensor + "' must be finite, min <= max");
+  }
+  for (const auto& [tensor, range] : ranges) ranges_[tensor] = range;
+  if (mode_ == Mode::int8_static) plan(Mode::int8_static);  // re-plan with the new ranges (no cache flush)
 }
 
 std::pair<float, int32_t> Engine::group_quantization(int group) const {

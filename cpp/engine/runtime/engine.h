@@ -8,9 +8,11 @@
 // quantized weights. Configuration (set_mode, set_activation_range, set_threads,
 // release_float_weights, profiling) waits for the runs in progress.
 #pragma once
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <shared_mutex>
 #include <string>
 #include <vector>
@@ -66,6 +68,11 @@ class Engine {
   // Inputs in graph-input order; checked for count, dtype, rank and the declared fixed dims.
   // `capture`, if given, receives the calibration tensors (see below) of this run.
   std::vector<Tensor> run(const std::vector<Tensor>& inputs, std::map<std::string, Tensor>* capture = nullptr);
+  // Calibration: `sink` sees every calibration tensor of this run (plain float32 layout) as soon
+  // as it is computed, so a caller can observe ranges without keeping the activations (see
+  // runtime/calibration.h).
+  using CalibrationSink = std::function<void(const std::string& tensor, const Tensor& values)>;
+  std::vector<Tensor> run_observed(const std::vector<Tensor>& inputs, const CalibrationSink& sink);
 
   // Quantization. Layers that can run in INT8 and the tensors they read (the calibration points).
   std::vector<std::string> quantizable_layers() const;
@@ -73,6 +80,8 @@ class Engine {
   // Static mode needs a range for every calibration tensor; scale and zero point come from
   // quant::affine_params_from_range (u8 asymmetric).
   void set_activation_range(const std::string& tensor, float min, float max);
+  // Several at once (one re-plan in static mode).
+  void set_activation_ranges(const std::map<std::string, std::pair<float, float>>& ranges);
   void set_mode(Mode mode);
   Mode mode() const;
   // In an INT8 mode: frees the float weights of the quantizable layers (their s8 weights and
@@ -116,6 +125,7 @@ class Engine {
   // Every session, the idle ones (callers hold the exclusive lock, so none is running).
   std::vector<Session*> all_sessions();
   void check_finite(const Tensor& t, const std::string& name) const;
+  std::vector<Tensor> run_with(const std::vector<Tensor>& inputs, const CalibrationSink* sink);
   // set_mode without releasing caches: quantization configs from the mode and the ranges.
   void plan(Mode mode);
   int group_of(int slot) const;
@@ -137,6 +147,7 @@ class Engine {
   std::vector<int> input_slots_, output_slots_;
   std::vector<Step> steps_;
   std::vector<std::string> calibration_tensors_;
+  std::set<std::string> is_calibration_tensor_;
   std::vector<QuantConfig> configs_;  // per step, the current plan (quantizable steps only)
   std::map<std::string, std::pair<float, float>> ranges_;
   std::vector<int> group_;  // slot -> a slot of its quantization group (union-find parent)

@@ -1,9 +1,10 @@
 // edgequant-run: runs an ONNX model with the native engine, no Python involved. Inputs are
 // filled with a fixed pseudo-random pattern (symbolic dims become --batch / 1); prints the output
-// shapes, a checksum and the latency. Static INT8 is calibrated with min/max over --calibration
-// inputs of the same generator, other seeds than the timed input's.
-//   edgequant-run MODEL.onnx [--mode fp32|static|dynamic] [--calibration N] [--threads N] [--runs R] [--batch B]
-//                 [--backend onednn|reference]
+// shapes, a checksum and the latency. Static INT8 is calibrated by --method (the range strategies
+// of quant/range_observer.h, as the Python front end's) over --calibration inputs of the same
+// generator, other seeds than the timed input's.
+//   edgequant-run MODEL.onnx [--mode fp32|static|dynamic] [--method minmax|percentile|entropy|mse]
+//                 [--calibration N] [--threads N] [--runs R] [--batch B] [--backend onednn|reference]
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -14,6 +15,7 @@
 #include <vector>
 
 #include "common/error.h"
+#include "runtime/calibration.h"
 #include "runtime/engine.h"
 
 using namespace edgequant::engine;
@@ -41,39 +43,29 @@ std::vector<Tensor> make_inputs(const Engine& engine, int64_t batch, uint32_t se
   return inputs;
 }
 
-// Min/max of every calibration tensor over `count` inputs (each range includes 0, non-finite
-// values skipped, as the Python front end's minmax), then static INT8. Returns the tensor count.
-size_t calibrate_static(Engine& engine, int64_t batch, int count) {
-  std::map<std::string, std::pair<float, float>> ranges;
-  for (int k = 0; k < count; ++k) {
-    std::map<std::string, Tensor> capture;
-    engine.run(make_inputs(engine, batch, kTimedSeed + 1 + static_cast<uint32_t>(k)), &capture);
-    for (const auto& kv : capture) {
-      auto& range = ranges.emplace(kv.first, std::make_pair(0.f, 0.f)).first->second;
-      const float* x = kv.second.f();
-      for (int64_t i = 0, n = kv.second.numel(); i < n; ++i)
-        if (std::isfinite(x[i])) {
-          range.first = std::min(range.first, x[i]);
-          range.second = std::max(range.second, x[i]);
-        }
-    }
-  }
-  for (const auto& kv : ranges) engine.set_activation_range(kv.first, kv.second.first, kv.second.second);
+// Ranges of every calibration tensor by `strategy` over `count` inputs, observed run by run (no
+// activation kept), then static INT8. Returns the tensor count.
+size_t calibrate_static(Engine& engine, int64_t batch, int count, const edgequant::quant::RangeStrategy& strategy) {
+  Calibrator calibrator(engine, strategy);
+  for (int k = 0; k < count; ++k)
+    calibrator.observe(make_inputs(engine, batch, kTimedSeed + 1 + static_cast<uint32_t>(k)));
+  calibrator.apply();
   engine.set_mode(Mode::int8_static);
-  return ranges.size();
+  return engine.calibration_tensors().size();
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
   if (argc < 2 || !std::strcmp(argv[1], "--help")) {
-    std::printf("usage: edgequant-run MODEL.onnx [--mode fp32|static|dynamic] [--calibration N] [--threads N] "
-                "[--runs R] [--batch B] [--backend onednn|reference]\n"
-                "  --calibration N: static mode's min/max calibration inputs (default 8)\n");
+    std::printf("usage: edgequant-run MODEL.onnx [--mode fp32|static|dynamic] [--method minmax|percentile|entropy|mse] "
+                "[--calibration N] [--threads N] [--runs R] [--batch B] [--backend onednn|reference]\n"
+                "  --method: how static mode turns calibration activations into ranges (default minmax)\n"
+                "  --calibration N: static mode's calibration inputs (default 8)\n");
     return argc < 2 ? 2 : 0;
   }
   EngineOptions options;
-  std::string mode = "fp32";
+  std::string mode = "fp32", method = "minmax";
   int runs = 10, calibration = 8;
   int64_t batch = 1;
   try {  // std::stoi's invalid_argument / out_of_range included
@@ -83,6 +75,7 @@ int main(int argc, char** argv) {
       else if (key == "--runs") runs = std::max(1, std::stoi(value));
       else if (key == "--batch") batch = std::max<int64_t>(1, std::stoll(value));
       else if (key == "--mode") mode = value;
+      else if (key == "--method") method = value;
       else if (key == "--calibration") calibration = std::max(1, std::stoi(value));
       else if (key == "--backend") options.backend = value;
       else {
@@ -90,11 +83,13 @@ int main(int argc, char** argv) {
         return 2;
       }
     }
+    edgequant::quant::RangeStrategy strategy;
+    strategy.method = edgequant::quant::range_method_from_name(method);  // checked before the model loads
     Engine engine = Engine::from_file(argv[1], options);
     if (mode == "dynamic") engine.set_mode(Mode::int8_dynamic);
     else if (mode == "static")
-      std::printf("calibration: min/max of %zu tensors over %d inputs\n", calibrate_static(engine, batch, calibration),
-                  calibration);
+      std::printf("calibration: %s ranges of %zu tensors over %d inputs\n", method.c_str(),
+                  calibrate_static(engine, batch, calibration, strategy), calibration);
     else if (mode != "fp32") throw edgequant::InvalidArgument("--mode must be fp32, static or dynamic, got '" + mode + "'");
     if (mode != "fp32") engine.release_float_weights();  // INT8 from here on: the s8 weights suffice
     const std::vector<Tensor> inputs = make_inputs(engine, batch, kTimedSeed);

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import inspect
 
+from ..ranges import check_range_spec
 from .errors import UsageError, input_file, output_file
 
 #: Command-line flags that map onto quantizer constructor arguments of the same name.
@@ -54,11 +55,11 @@ def quantizer_from_args(args):
     missing = [name for name in sorted(accepted - set(given)) if parameters[name].default is inspect.Parameter.empty]
     if missing:
         raise UsageError(f"--method {args.method} needs {', '.join(_flag(m) for m in missing)}")
-    if "xmax" in given and given["xmax"] != "max":
+    if "xmax" in given:
         try:
-            given["xmax"] = float(given["xmax"])
-        except ValueError:
-            raise UsageError(f'--xmax must be a number or "max", got {given["xmax"]!r}') from None
+            given["xmax"] = check_range_spec(given["xmax"], "--xmax")
+        except ValueError as error:
+            raise UsageError(str(error)) from None
     try:
         return cls(**given)
     except (ValueError, TypeError) as error:

@@ -8,7 +8,7 @@ import warnings
 
 import numpy as np
 
-from .calibration import METHODS, RangeCollector
+from .calibration import METHODS, observe_batches
 
 __all__ = ["MODES", "METHODS", "Engine", "engine_available", "profile"]
 
@@ -186,29 +186,24 @@ class Engine:
         for name, array in zip(self.input_names, arrays, strict=True):
             if array.dtype.kind == "f" and not np.isfinite(array).all():
                 raise ValueError(f"calibration input {name!r} holds NaN or Inf: calibration needs finite data")
+        if method not in METHODS:
+            raise ValueError(f"method must be one of {METHODS}, got {method!r}")
         fixed_batch = self.fixed_batch_size()
         if fixed_batch:
             batch_size = fixed_batch
-        collectors = {name: RangeCollector(method) for name in self._native.calibration_tensors()}
         previous = self.mode
         self._native.set_mode("fp32")
         bar = tqdm(total=count, unit="sample", desc=f"calibrating ({method})", leave=False,
                    disable=None if progress is None else not progress)
         try:
-            for start in range(0, count, batch_size):
-                rows = np.arange(start, start + batch_size) % count if fixed_batch else slice(start, start + batch_size)
-                _, captured = self._native.run_capture([a[rows] for a in arrays])
-                for name, values in captured.items():
-                    collectors[name].add(values)
-                bar.update(min(batch_size, count - start))
+            ranges = observe_batches(_native(), self._native, arrays, method, batch_size, bool(fixed_batch), bar)
+            self._native.set_activation_ranges(ranges)
         except BaseException:
             self._native.set_mode(previous)  # a static engine keeps its previous ranges
             raise
         finally:
             bar.close()
-        self.ranges = {name: collector.range() for name, collector in collectors.items()}
-        for name, (lo, hi) in self.ranges.items():
-            self._native.set_activation_range(name, lo, hi)
+        self.ranges = ranges
         self._native.set_mode(previous)  # static: re-planned with the new ranges
         return dict(self.ranges)
 

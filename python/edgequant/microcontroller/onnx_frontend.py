@@ -40,7 +40,7 @@ def _float_activations(model, calibration, method):
     import onnx
     import onnxruntime as ort
 
-    from ..engine.calibration import RangeCollector
+    from ..ranges import RangeObserver
 
     probe = onnx.ModelProto()
     probe.CopyFrom(model)
@@ -56,8 +56,8 @@ def _float_activations(model, calibration, method):
     session = ort.InferenceSession(probe.SerializeToString(), options, providers=["CPUExecutionProvider"])
     names = [o.name for o in session.get_outputs()]
     input_name = session.get_inputs()[0].name
-    collectors = {name: RangeCollector(method) for name in names}
-    collectors[input_name] = RangeCollector(method)
+    histogram = method != "minmax"
+    observers = {name: RangeObserver(histogram) for name in [*names, input_name]}
     first = None
     for sample in calibration:
         x = np.asarray(sample, np.float32)[None]
@@ -67,8 +67,8 @@ def _float_activations(model, calibration, method):
             first = values
         for name, value in values.items():
             if np.issubdtype(np.asarray(value).dtype, np.floating):
-                collectors[name].add(value)
-    return first, {name: c.range() for name, c in collectors.items()}
+                observers[name].observe(value)
+    return first, {name: o.range(method) for name, o in observers.items()}
 
 
 def _problems(model, constant) -> list:

@@ -135,53 +135,53 @@ def output_array(out, x: np.ndarray) -> np.ndarray | None:
 
 
 def resolve_xmax(xmax, name: str = "xmax"):
-    """Validate ``xmax``: a finite positive number, or the string ``"max"`` (max|x| per tensor)."""
-    if isinstance(xmax, str):
-        if xmax != "max":
-            raise ValueError(f'{name} must be a positive number or "max", got {xmax!r}')
-        return xmax
-    return real_in(xmax, name, low=0.0, low_open=True)
+    """Validate ``xmax``: a finite positive number, ``"max"`` (max|x| per tensor),
+    ``"percentile:P"`` or ``"mse"`` (see :func:`edgequant.ranges.check_range_spec`)."""
+    from ..ranges import check_range_spec
+
+    return check_range_spec(xmax, name)
 
 
-def data_xmax(x: np.ndarray) -> float:
-    """max|x| of a tensor for ``xmax="max"`` (NaN/Inf refused; an all-zero tensor gives 1.0)."""
-    from .. import _core
+def data_xmax(x: np.ndarray, spec="max", levels: int = 255) -> float:
+    """xmax of a tensor by a data-dependent ``spec`` (NaN/Inf refused; an all-zero tensor gives 1.0);
+    see :func:`edgequant.ranges.fit_xmax`."""
+    from ..ranges import fit_xmax
 
-    stats = _core.tensor_range(x.reshape(-1))
-    raise_if_non_finite(stats.non_finite, x)
-    return stats.max_abs if stats.max_abs > 0 else 1.0
+    return fit_xmax(x, spec, levels)
 
 
 class RangeQuantizer(Quantizer):
-    """A quantizer over ``[-xmax, xmax]``; ``xmax="max"`` takes max|x| of each encoded tensor.
+    """A quantizer over ``[-xmax, xmax]``; ``xmax="max"`` takes max|x| of each encoded tensor,
+    ``"percentile:P"`` the P-th percentile of |x|, ``"mse"`` the threshold whose uniform grid of
+    ``levels`` steps fits best (:mod:`edgequant.ranges`).
 
-    With ``xmax="max"`` the range seen by the last ``encode``/``__call__`` is kept in
+    With a data-dependent ``xmax`` the range seen by the last ``encode``/``__call__`` is kept in
     ``xmax_`` so that ``decode`` can reconstruct; decoding before any encode raises.
     """
 
     def __init__(self, xmax):
         self.xmax = resolve_xmax(xmax)
-        self.xmax_ = None if self.xmax == "max" else self.xmax
+        self.xmax_ = None if isinstance(self.xmax, str) else self.xmax
 
     def _make_op(self, xmax: float):  # pragma: no cover - abstract
         raise NotImplementedError
 
     def decode_state(self) -> dict:
-        return {"xmax": self.xmax_} if self.xmax == "max" and self.xmax_ is not None else {}
+        return {"xmax": self.xmax_} if isinstance(self.xmax, str) and self.xmax_ is not None else {}
 
     def load_decode_state(self, state: dict) -> None:
-        if self.xmax != "max":
+        if not isinstance(self.xmax, str):
             return super().load_decode_state(state)
         self.xmax_ = real_in(state.get("xmax"), "xmax", low=0.0, low_open=True)
 
     def _op_for_encode(self, x):
-        if self.xmax == "max":
-            self.xmax_ = data_xmax(x)
+        if isinstance(self.xmax, str):
+            self.xmax_ = data_xmax(x, self.xmax, getattr(self, "levels", 255))
         return self._make_op(self.xmax_)
 
     def _op_for_decode(self):
         if self.xmax_ is None:
-            raise ValueError(f'{self!r}: xmax="max" is resolved by encode(); call encode first or pass xmax')
+            raise ValueError(f"{self!r}: xmax={self.xmax!r} is resolved by encode(); call encode first or pass xmax")
         return self._make_op(self.xmax_)
 
     @property

@@ -6,10 +6,13 @@
 
 #include "common/error.h"
 #include "engine/engine_test_util.h"
+#include "quant/range_observer.h"
+#include "runtime/calibration.h"
 
 using namespace edgequant::engine;
 using namespace edgequant::engine::test;
 using edgequant::InvalidArgument;
+namespace quant = edgequant::quant;
 
 namespace {
 
@@ -84,22 +87,13 @@ Tensor random_input(const Graph& graph, int64_t batch, uint32_t seed) {
   return random_tensor(shape, rng);
 }
 
-// Min/max calibration over `batches` (each range includes 0), as the Python front end does.
+// Min/max calibration over `batches` (each range includes 0) in FP32, as the Python front end does;
+// the engine is left in FP32 mode.
 void calibrate(Engine& engine, const std::vector<Tensor>& batches) {
-  std::map<std::string, std::pair<float, float>> ranges;
-  for (const Tensor& x : batches) {
-    std::map<std::string, Tensor> capture;
-    engine.run({x}, &capture);
-    for (const auto& kv : capture) {
-      auto& r = ranges.emplace(kv.first, std::make_pair(0.f, 0.f)).first->second;
-      const float* v = kv.second.f();
-      for (int64_t i = 0; i < kv.second.numel(); ++i) {
-        r.first = std::min(r.first, v[i]);
-        r.second = std::max(r.second, v[i]);
-      }
-    }
-  }
-  for (const auto& kv : ranges) engine.set_activation_range(kv.first, kv.second.first, kv.second.second);
+  engine.set_mode(Mode::f32);
+  Calibrator calibrator(engine, quant::RangeStrategy{});
+  for (const Tensor& x : batches) calibrator.observe({x});
+  calibrator.apply();
 }
 
 struct Int8Case {
@@ -198,6 +192,53 @@ TEST(EngineInt8, CaptureRecordsTheCalibrationTensors) {
   EXPECT_EQ(capture.at("h").shape, (Shape{2, 8, 12, 12}));
   EXPECT_FALSE(any_negative(capture.at("h"))) << "h is after the Relu";
   EXPECT_TRUE(all_close(engine.run({x})[0], y, 0)) << "capturing changed the result";
+}
+
+// The calibrator observes exactly the tensors a capture records, run by run, by any strategy.
+TEST(EngineInt8, CalibratorObservesTheCapturedTensors) {
+  for (const char* method : {"minmax", "percentile", "entropy", "mse"}) {
+    Engine engine(two_conv_net(), options_for("onednn"));
+    quant::RangeStrategy strategy;
+    strategy.method = quant::range_method_from_name(method);
+    Calibrator calibrator(engine, strategy);
+    std::map<std::string, quant::RangeObserver> expected;
+    std::map<std::string, std::vector<double>> all_values;
+    for (uint32_t seed = 1; seed <= 3; ++seed) {
+      const Tensor x = random_input(engine.graph(), 2, seed);
+      calibrator.observe({x});
+      std::map<std::string, Tensor> capture;
+      engine.run({x}, &capture);
+      for (const auto& [name, t] : capture) {
+        expected[name].observe(t.f(), t.numel());
+        all_values[name].insert(all_values[name].end(), t.f(), t.f() + t.numel());
+      }
+    }
+    const auto ranges = calibrator.ranges();
+    ASSERT_EQ(ranges.size(), 2u);
+    for (const auto& [name, range] : ranges) {
+      const quant::ClipRange want = expected.at(name).range(strategy);
+      EXPECT_EQ(range.first, static_cast<float>(want.lo)) << method << " " << name;
+      EXPECT_EQ(range.second, static_cast<float>(want.hi)) << method << " " << name;
+      if (strategy.method == quant::RangeMethod::minmax) {
+        const quant::ClipRange reference = quant::range_reference(all_values.at(name), strategy);
+        EXPECT_EQ(range.first, static_cast<float>(reference.lo));
+        EXPECT_EQ(range.second, static_cast<float>(reference.hi));
+      }
+    }
+    calibrator.apply();
+    engine.set_mode(Mode::int8_static);
+    EXPECT_THROW(calibrator.observe({random_input(engine.graph(), 2, 4)}), InvalidArgument) << "FP32 only";
+  }
+}
+
+TEST(EngineInt8, SetActivationRangesChecksAllBeforeSettingAny) {
+  Engine engine(two_conv_net(), options_for("onednn"));
+  EXPECT_THROW(engine.set_activation_ranges({{"x", {0.f, 1.f}}, {"nope", {0.f, 1.f}}}), InvalidArgument);
+  EXPECT_THROW(engine.set_activation_ranges({{"x", {0.f, 1.f}}, {"h", {2.f, 1.f}}}), InvalidArgument);
+  EXPECT_THROW(engine.activation_quantization("x"), InvalidArgument) << "nothing was set";
+  engine.set_activation_ranges({{"x", {-1.f, 1.f}}, {"h", {0.f, 4.f}}});
+  engine.set_mode(Mode::int8_static);
+  EXPECT_EQ(engine.mode(), Mode::int8_static);
 }
 
 TEST(EngineInt8, StaticNeedsEveryRange) {

@@ -8,7 +8,8 @@ from onnx import TensorProto, helper, numpy_helper
 
 from edgequant import Engine
 from edgequant.datasets import model_data
-from edgequant.engine.calibration import ENTROPY_MAX_CLIPPED, RangeCollector, _keeping_all_but
+from edgequant.engine.calibration import ENTROPY_MAX_CLIPPED
+from edgequant.ranges import RangeObserver
 
 
 def _fixed_batch_model(batch: int) -> bytes:
@@ -43,11 +44,17 @@ def test_shared_fixed_batch_model_calibrates_without_a_batch_size(shared_data):
     assert engine.ranges and all(hi > lo for lo, hi in engine.ranges.values())
 
 
-def test_keeping_all_but_is_the_order_statistic():
-    values = np.arange(1, 100_001, dtype=np.float32)
-    assert _keeping_all_but(values, 1e-4) == 99_990.0  # 10 values above it
-    assert _keeping_all_but(values[:5000], 1e-4) == 5000.0  # fewer than one value's worth: keep all
-    assert _keeping_all_but(np.array([3.0], np.float32), 0.5) == 3.0
+def test_entropy_bound_is_the_order_statistic():
+    """A tail of 50 values in 200050 (2.5e-4) that the KL search clips: entropy keeps all but
+    floor(1e-4 n) = 20 of them, so the 21st largest value bounds the threshold (within a bin)."""
+    rng = np.random.default_rng(0)
+    values = np.concatenate([np.abs(rng.normal(0, 1, 200_000)), rng.uniform(10, 100, 50)]).astype(np.float32)
+    observer = RangeObserver()
+    observer.observe(values)
+    lo, hi = observer.range("entropy")
+    twenty_first = np.sort(values)[-21]
+    assert lo == 0.0 and np.count_nonzero(values > hi) <= 20
+    assert twenty_first <= hi <= twenty_first + observer.bin_width
 
 
 def test_entropy_never_clips_more_than_its_bound_on_a_detector(shared_data):
@@ -73,7 +80,7 @@ def test_entropy_never_clips_more_than_its_bound_on_a_detector(shared_data):
 
 def test_entropy_still_clips_a_negligible_far_outlier():
     values = np.concatenate([np.abs(np.random.default_rng(0).normal(0, 1, 200_000)), [1000.0]]).astype(np.float32)
-    collector = RangeCollector("entropy")
-    collector.add(values)
-    lo, hi = collector.range()
+    observer = RangeObserver()
+    observer.observe(values)
+    lo, hi = observer.range("entropy")
     assert lo == 0.0 and 3.0 < hi <= 0.13 * 1000.0  # the KL search goes down to 255 of 2048 bins

@@ -59,11 +59,22 @@ def test_static_mode_calibrates_on_other_inputs_than_the_timed_one(binary):
         assert "mode static" in stdout
         # seeds 12346, 12347, ...: the timed input's 12345 is not among them
         engine = Engine(MODEL, mode="static", calibration=np.concatenate([_inputs(12346 + k) for k in range(count)]))
-        assert f"calibration: min/max of {len(engine.ranges)} tensors over {count} inputs" in stdout
+        assert f"calibration: minmax ranges of {len(engine.ranges)} tensors over {count} inputs" in stdout
         (expected,) = engine.run(_inputs(12345))
         sums[count] = _output_sum(stdout)
         assert sums[count] == pytest.approx(float(expected.sum()), abs=5e-4)  # printed to 6 digits
     assert abs(sums[1] - sums[3]) > 1e-2  # the comparison above tells calibrations apart
+
+
+@pytest.mark.parametrize("method", ["percentile", "entropy", "mse"])
+def test_static_methods_match_the_python_engine(binary, method):
+    """--method picks the same range strategy as Engine(method=...) on the same calibration inputs."""
+    stdout = _run(binary, "--mode", "static", "--method", method, "--calibration", "3")
+    assert f"calibration: {method} ranges of" in stdout
+    calibration = np.concatenate([_inputs(12346 + k) for k in range(3)])
+    engine = Engine(MODEL, mode="static", method=method, calibration=calibration)
+    (expected,) = engine.run(_inputs(12345))
+    assert _output_sum(stdout) == pytest.approx(float(expected.sum()), abs=5e-4)
 
 
 def test_every_mode_and_backend(binary):
@@ -72,7 +83,7 @@ def test_every_mode_and_backend(binary):
         for mode in ("fp32", "static", "dynamic"):
             stdout = _run(binary, "--mode", mode, "--backend", backend)
             assert f"backend {backend}, mode {mode}, 2 runs" in stdout
-            assert ("calibration: min/max of" in stdout) == (mode == "static")
+            assert ("calibration: minmax ranges of" in stdout) == (mode == "static")
             # INT8 stays within 2 % of the FP32 logits' sum; FP32 is the Python engine's result
             tolerance = 1e-4 if mode == "fp32" else 0.02
             assert _output_sum(stdout) == pytest.approx(float(fp32.sum()), rel=tolerance)
@@ -83,6 +94,9 @@ def test_bad_mode_and_default_calibration(binary):
     assert result.returncode == 1
     assert "--mode must be fp32, static or dynamic, got 'int4'" in result.stderr
     default = _run(binary, "--mode", "static")
-    assert re.search(r"^calibration: min/max of \d+ tensors over 8 inputs$", default, re.MULTILINE)
+    assert re.search(r"^calibration: minmax ranges of \d+ tensors over 8 inputs$", default, re.MULTILINE)
+    bad = subprocess.run([binary, str(MODEL), "--mode", "static", "--method", "kl"], capture_output=True, text=True,
+                         timeout=60)
+    assert bad.returncode == 1 and "method must be 'minmax', 'percentile', 'entropy' or 'mse'" in bad.stderr
     usage = subprocess.run([binary, "--help"], capture_output=True, text=True, timeout=60)
     assert usage.returncode == 0 and "fp32|static|dynamic" in usage.stdout and "--calibration N" in usage.stdout

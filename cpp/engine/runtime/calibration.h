@@ -1,0 +1,41 @@
+// Static INT8 calibration without keeping activations: each FP32 run on calibration data feeds
+// every calibration tensor into its quant::RangeObserver (a streaming histogram) as soon as the
+// tensor is computed; the ranges come from the observers by one quant::RangeStrategy, the same
+// strategies the weight quantizers use.
+#pragma once
+#include <map>
+#include <mutex>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "quant/range_observer.h"
+#include "runtime/engine.h"
+
+namespace edgequant::engine {
+
+class Calibrator {
+ public:
+  // The engine must outlive the calibrator. `strategy.symmetric` is refused: activations are
+  // u8 asymmetric (levels 255).
+  Calibrator(Engine& engine, const quant::RangeStrategy& strategy);
+
+  // One run on a batch of calibration inputs (the engine in FP32 mode); returns its outputs.
+  // Calls from several threads are taken one at a time.
+  std::vector<Tensor> observe(const std::vector<Tensor>& inputs);
+  // The range of every calibration tensor by the strategy.
+  std::map<std::string, std::pair<float, float>> ranges() const;
+  // ranges(), set on the engine at once (one re-plan).
+  void apply() const;
+  int64_t runs() const { return runs_; }
+  const Engine& engine() const { return engine_; }
+
+ private:
+  Engine& engine_;
+  quant::RangeStrategy strategy_;
+  std::map<std::string, quant::RangeObserver> observers_;
+  int64_t runs_ = 0;
+  mutable std::mutex mutex_;  // the observers
+};
+
+}  // namespace edgequant::engine
