@@ -33,7 +33,7 @@ def save_mixed_precision_qdq(model, config: Mapping, path: str | os.PathLike | N
     ----------
     model : str, os.PathLike, bytes or onnx.ModelProto
         The float model (not modified); a model below opset 13 is converted first
-        (:func:`edgequant.engine.qdq_export.converted_for_qdq`).
+        (:func:`edgequant.model.qdq_graph.converted_for_qdq`).
     config : mapping
         A bit config (:func:`~.config.load_config` / :func:`~.config.make_config`).
     path : str or os.PathLike, optional
@@ -50,7 +50,7 @@ def save_mixed_precision_qdq(model, config: Mapping, path: str | os.PathLike | N
     import onnx
     from onnx import TensorProto, helper, numpy_helper
 
-    from ..engine.qdq_export import converted_for_qdq
+    from ..model.qdq_graph import converted_for_qdq
     from ..onnx.loader import load_model_and_files
     from ..onnx.weights import weights_of_loaded
 
