@@ -47,7 +47,7 @@ def register(subparsers) -> None:
     parser.add_argument("--method", required=True, help=f"quantizer ({methods})")
     for name, (kind, text) in QUANTIZER_FLAGS.items():
         parser.add_argument(_flag(name), dest=name, type=kind, default=None, help=text)
-    for name, (switch, text) in QUANTIZER_SWITCHES.items():
+    for name, (_switch, text) in QUANTIZER_SWITCHES.items():
         parser.add_argument(_flag(name), dest=name, action="store_false", default=None, help=text)
     parser.add_argument("--include-biases", action="store_true", help="also quantize biases (as the paper)")
     parser.set_defaults(handler=run)

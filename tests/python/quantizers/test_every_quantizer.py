@@ -2,7 +2,6 @@
 
 import numpy as np
 import pytest
-
 import quantizer_reference as ref
 
 import edgequant
@@ -231,8 +230,9 @@ def assert_bits_equal(actual, expected, x, what):
     actual, expected = np.asarray(actual), np.asarray(expected)
     view = np.uint32 if actual.dtype == np.float32 else actual.dtype
     differ = np.flatnonzero(actual.view(view).reshape(-1) != expected.astype(actual.dtype).view(view).reshape(-1))
-    assert differ.size == 0, (f"{what}: {differ.size} mismatch(es), first at {differ[:3]}: x={x.reshape(-1)[differ[:3]]!r} "
-                              f"got {actual.reshape(-1)[differ[:3]]!r}, expected {expected.reshape(-1)[differ[:3]]!r}")
+    first = differ[:3]
+    assert differ.size == 0, (f"{what}: {differ.size} mismatch(es), first at {first}: x={x.reshape(-1)[first]!r} "
+                              f"got {actual.reshape(-1)[first]!r}, expected {expected.reshape(-1)[first]!r}")
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -289,7 +289,8 @@ def bad_values(parameter):
 def test_bad_parameters_raise_errors_naming_them(name):
     arguments = examples(name)[0]
     for parameter in FAMILIES[name].parameters:
-        assert check_parameter(parameter, arguments[parameter.name]) is not None if parameter.name in arguments else True
+        if parameter.name in arguments:  # the example itself is valid
+            assert check_parameter(parameter, arguments[parameter.name]) == arguments[parameter.name]
         for value, error in bad_values(parameter):
             with pytest.raises(error, match=parameter.name):
                 QUANTIZERS[name](**{**arguments, parameter.name: value})
