@@ -42,6 +42,13 @@ struct Parameter {
   bool nullable = false;  // None is allowed: the family computes the value (e.g. minifloat's bias)
   // Booleans: the command-line switch that sets the opposite of the default (e.g. "asymmetric").
   std::string switch_name;
+
+  // A constructor rather than aggregate initialisation: declarations list only what they need.
+  Parameter(std::string name_, ParameterKind kind_, std::string help_, double low_ = 0, double high_ = 0,
+            bool low_open_ = false, bool high_open_ = false, std::vector<std::string> choices_ = {},
+            bool nullable_ = false, std::string switch_name_ = {})
+      : name(std::move(name_)), kind(kind_), help(std::move(help_)), low(low_), high(high_), low_open(low_open_),
+        high_open(high_open_), choices(std::move(choices_)), nullable(nullable_), switch_name(std::move(switch_name_)) {}
 };
 
 // One quantizer's encode / quantize-dequantize / decode over arrays, fast (vectorised,
