@@ -13,11 +13,13 @@ const QuantizerFamily& deadzone_family();
 const QuantizerFamily& minifloat_family();
 const QuantizerFamily& affine_family();
 const QuantizerFamily& prune_quantize_family();
+const QuantizerFamily& power_of_two_family();
 
 const std::vector<const QuantizerFamily*>& all_quantizers() {
   static const std::vector<const QuantizerFamily*> families = {
       &midrise_family(), &midtread_family(), &mulaw_family(),          &deadzone_family(),
-      &minifloat_family(), &affine_family(), &prune_quantize_family()};
+      &minifloat_family(), &affine_family(), &prune_quantize_family(),
+      &power_of_two_family()};
   return families;
 }
 

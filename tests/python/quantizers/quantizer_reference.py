@@ -145,6 +145,27 @@ def minifloat_decode(q, exponent_bits, mantissa_bits, bias, mode):
     return np.where(q >> (exponent_bits + mantissa_bits) & 1, -magnitude, magnitude).astype(np.float32)
 
 
+def power_of_two_exponents(bits, zero):
+    return 2 ** (bits - 1) - (1 if zero else 0)
+
+
+def power_of_two_encode(x, bits, xmax=1.0, zero=True):
+    """|q| = K + round(log2(|x|/xmax)) with geometric-mean boundaries B_j = fl(xmax·√2)·2^(j−K), ties up;
+    below B_0: 0 (or 1 without a zero level); clipped to K."""
+    exponents = power_of_two_exponents(bits, zero)
+    boundaries = np.ldexp(np.float64(xmax) * np.sqrt(2.0), np.arange(exponents) - exponents)
+    magnitude = np.searchsorted(boundaries, np.abs(x.astype(np.float64)), side="right")
+    if not zero:
+        magnitude = np.maximum(magnitude, 1)
+    return np.where(x < 0, -magnitude, magnitude).astype(np.int32)
+
+
+def power_of_two_decode(q, bits, xmax=1.0, zero=True):
+    exponents = power_of_two_exponents(bits, zero)
+    magnitude = np.where(q == 0, 0.0, np.ldexp(np.float64(xmax), np.abs(q) - exponents)).astype(np.float32)
+    return np.where(q < 0, -magnitude, magnitude)
+
+
 # --- the registry-wide test's entry point: one reference per registered family ---------------
 
 def _resolved_xmax(quantizer, x):
@@ -158,6 +179,12 @@ def _range_reference(encode, decode, *names):
         symbols = encode(x, quantizer.levels, **params)
         return symbols, decode(symbols, quantizer.levels, **params)
     return reference
+
+
+def _power_of_two_reference(quantizer, x):
+    params = {"xmax": _resolved_xmax(quantizer, x), "zero": quantizer.zero}
+    symbols = power_of_two_encode(x, quantizer.bits, **params)
+    return symbols, power_of_two_decode(symbols, quantizer.bits, **params)
 
 
 def _affine_reference(quantizer, x):
@@ -197,4 +224,5 @@ REFERENCES = {
     "affine": _affine_reference,
     "prune_quantize": _prune_reference,
     "minifloat": _minifloat_reference,
+    "power_of_two": _power_of_two_reference,
 }
