@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._validation import float_array, raise_if_non_finite, real_in, symbol_array
+from .registry import make_kernels, parameter_names, validated
 
 
 class Quantizer:
@@ -30,8 +31,6 @@ class Quantizer:
 
     def _set_parameters(self, **given) -> None:
         """Check constructor arguments against the family's declared ranges and keep them."""
-        from .registry import validated
-
         for key, value in validated(self.name, given).items():
             setattr(self, key, value)
 
@@ -85,8 +84,6 @@ class Quantizer:
     # --- description and state, for results tables and compressed files ---------------------
     def params(self) -> dict:
         """Constructor arguments (JSON-able): ``type(q)(**q.params())`` is an equal quantizer."""
-        from .registry import parameter_names
-
         return {name: getattr(self, name) for name in parameter_names(self.name)}
 
     def spec(self) -> dict:
@@ -183,8 +180,6 @@ class RangeQuantizer(Quantizer):
 
     def _make_op(self, xmax: float):
         """The kernels for a resolved range: the family's parameters with ``xmax`` a number."""
-        from .registry import make_kernels
-
         return make_kernels(self.name, {**self.params(), "xmax": xmax})
 
     def decode_state(self) -> dict:

@@ -18,6 +18,10 @@ from .._validation import integer_in, real_in
 #: name -> the C++ family (``_core.QuantizerFamily``), in the order sweeps list their curves.
 FAMILIES: dict[str, _core.QuantizerFamily] = {family.name: family for family in _core.quantizer_families()}
 
+# Each family's parameters, converted from C++ once (quantizers ask for them on every encode).
+_PARAMETERS = {name: {parameter.name: parameter for parameter in family.parameters} for name, family in FAMILIES.items()}
+_NAMES = {name: tuple(parameters) for name, parameters in _PARAMETERS.items()}
+
 
 def family(name: str) -> _core.QuantizerFamily:
     """The family called ``name``; ``ValueError`` listing the known names otherwise."""
@@ -29,7 +33,10 @@ def family(name: str) -> _core.QuantizerFamily:
 
 def parameter_names(name: str) -> tuple[str, ...]:
     """The constructor parameters of family ``name``, in declaration order."""
-    return tuple(parameter.name for parameter in family(name).parameters)
+    names = _NAMES.get(name)
+    if names is None:
+        family(name)  # raises ValueError listing the known names
+    return names
 
 
 def check_parameter(parameter: _core.QuantizerParameter, value):
@@ -62,7 +69,8 @@ def check_parameter(parameter: _core.QuantizerParameter, value):
 
 def validated(name: str, given: dict) -> dict:
     """``given`` (a subset of family ``name``'s parameters) checked one by one, in declaration order."""
-    declared = {parameter.name: parameter for parameter in family(name).parameters}
+    family(name)
+    declared = _PARAMETERS[name]
     unknown = sorted(set(given) - set(declared))
     if unknown:
         raise TypeError(f"{name} takes no parameter(s) {unknown}")
