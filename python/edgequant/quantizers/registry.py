@@ -19,7 +19,8 @@ from .._validation import integer_in, real_in
 FAMILIES: dict[str, _core.QuantizerFamily] = {family.name: family for family in _core.quantizer_families()}
 
 # Each family's parameters, converted from C++ once (quantizers ask for them on every encode).
-_PARAMETERS = {name: {parameter.name: parameter for parameter in family.parameters} for name, family in FAMILIES.items()}
+_PARAMETERS = {name: {parameter.name: parameter for parameter in family.parameters}
+               for name, family in FAMILIES.items()}
 _NAMES = {name: tuple(parameters) for name, parameters in _PARAMETERS.items()}
 
 
