@@ -23,7 +23,7 @@ from _measure import best_time, peak_extra_bytes  # noqa: E402
 
 import edgequant  # noqa: E402
 from edgequant import entropy  # noqa: E402
-from edgequant.quantizers import Affine, Deadzone, Midrise, Midtread, MuLaw, PruneQuantize  # noqa: E402
+from edgequant.quantizers import Affine, Deadzone, Midrise, Midtread, MuLaw, PowerOfTwo, PruneQuantize  # noqa: E402
 
 try:
     from edgequant.quantizers import Minifloat
@@ -67,6 +67,12 @@ def numpy_prune(x, gamma, bits):
     return np.rint(h / step) * step
 
 
+def numpy_power_of_two(x, bits):
+    k = 2 ** (bits - 1) - 1  # with a zero level; xmax = 1: boundaries at sqrt(2)·2^(j-K)
+    j = np.clip(np.floor(np.log2(np.abs(x) / np.sqrt(2.0))) + k + 1, 0, k)
+    return np.where(j > 0, np.sign(x) * np.exp2(j - k), 0).astype(np.float32)
+
+
 def numpy_fp16(x):
     return x.astype(np.float16).astype(np.float32)
 
@@ -81,6 +87,7 @@ def cases():
         ("affine int8 per-channel", Affine(8, axis=0), None, False),
         ("mu-law", MuLaw(L), lambda x: numpy_mulaw(x, L), False),
         ("prune g=0.5 b=8", PruneQuantize(0.5, 8), lambda x: numpy_prune(x, 0.5, 8), False),
+        ("power-of-two b=4", PowerOfTwo(4), lambda x: numpy_power_of_two(x, 4), False),
     ]
     if Minifloat is not None:
         rows.append(("minifloat fp16", Minifloat.fp16(), numpy_fp16, False))

@@ -65,5 +65,5 @@ phase "tests against the installed wheel"
 # Run from the tree's tests: edgequant is imported from the fresh environment (python/ is not on the path).
 # The example suite runs the pytest plugin through the wheel's pytest11 entry point.
 in_venv python -m pytest -q -p no:cacheprovider tests/python/testing tests/python/plugin/test_example_suite.py \
-    tests/python/quantizers/test_uniform.py tests/python/engine/test_engine_int8.py
+    tests/python/quantizers/test_every_quantizer.py tests/python/engine/test_engine_int8.py
 phase "done"

@@ -24,7 +24,7 @@ T* output_data(Array<T>& array, int64_t expected_size, const char* name) {
 
 // Registration functions, one per binding file.
 void register_quantizers(py::module_& m);
-void register_minifloat(py::module_& m);
+void register_quantizer_registry(py::module_& m);
 void register_entropy(py::module_& m);
 void register_coding(py::module_& m);
 void register_fit(py::module_& m);

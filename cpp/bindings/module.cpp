@@ -18,7 +18,7 @@ PYBIND11_MODULE(_core, m) {
   m.def("force_reference", &quant::force_reference);
   m.def("set_force_reference", &quant::set_force_reference, py::arg("on"));
   bindings::register_quantizers(m);
-  bindings::register_minifloat(m);
+  bindings::register_quantizer_registry(m);
   bindings::register_entropy(m);
   bindings::register_coding(m);
   bindings::register_fit(m);

@@ -1,15 +1,12 @@
-// Bindings of the elementwise quantizers, affine per-channel and the range statistics.
+// Bindings of what the quantizer registry (registry_bindings.cpp) does not cover: affine
+// per-channel fitting and kernels, prune-quantize fitting and the range statistics.
 #include <pybind11/stl.h>
 
 #include "bindings/buffers.h"
-#include "bindings/elementwise_bindings.h"
 #include "quant/affine.h"
-#include "quant/deadzone.h"
-#include "quant/midrise.h"
-#include "quant/midtread.h"
-#include "quant/mulaw.h"
 #include "quant/prune_quantize.h"
 #include "quant/range.h"
+#include "quant/registry.h"
 
 namespace edgequant::bindings {
 using namespace edgequant::quant;
@@ -81,36 +78,15 @@ void add_per_channel_functions(py::module_& m) {
 }  // namespace
 
 void register_quantizers(py::module_& m) {
-  py::class_<Midtread> midtread(m, "Midtread");
-  midtread.def(py::init<int64_t, double>(), py::arg("levels"), py::arg("xmax"))
-      .def_readonly("step", &Midtread::step).def_readonly("max_symbol", &Midtread::max_symbol);
-  add_elementwise_methods<Midtread>(midtread);
-
-  py::class_<Midrise> midrise(m, "Midrise");
-  midrise.def(py::init<int64_t, double>(), py::arg("levels"), py::arg("xmax"))
-      .def_readonly("step", &Midrise::step).def_readonly("max_symbol", &Midrise::max_symbol);
-  add_elementwise_methods<Midrise>(midrise);
-
-  py::class_<Deadzone> deadzone(m, "Deadzone");
-  deadzone.def(py::init<int64_t, double, double>(), py::arg("levels"), py::arg("delta"), py::arg("xmax"))
-      .def_readonly("step", &Deadzone::step).def_readonly("max_symbol", &Deadzone::max_symbol);
-  add_elementwise_methods<Deadzone>(deadzone);
-
-  py::class_<MuLaw> mulaw(m, "MuLaw");
-  mulaw.def(py::init<int64_t, double, double>(), py::arg("levels"), py::arg("mu"), py::arg("xmax"))
-      .def_readonly("step", &MuLaw::step).def_readonly("max_symbol", &MuLaw::max_symbol);
-  add_elementwise_methods<MuLaw>(mulaw);
-
-  py::class_<PruneQuantize> prune(m, "PruneQuantize");
-  prune.def(py::init([](double threshold, double step, int32_t max_symbol) {
-          require(step > 0 && std::isfinite(step), "step must be finite and > 0");
-          return PruneQuantize{threshold, step, max_symbol};
-        }), py::arg("threshold"), py::arg("step"), py::arg("max_symbol"))
-      .def_readonly("threshold", &PruneQuantize::threshold).def_readonly("step", &PruneQuantize::step)
-      .def_readonly("max_symbol", &PruneQuantize::max_symbol);
-  add_elementwise_methods<PruneQuantize>(prune);
   py::class_<PruneQuantizeFit>(m, "PruneQuantizeFit")
-      .def_readonly("op", &PruneQuantizeFit::op).def_readonly("std", &PruneQuantizeFit::std)
+      .def_property_readonly("op", [](const PruneQuantizeFit& fit) {
+        return quantizer_named("prune_quantize").make_kernels(
+            {{"threshold", fit.op.threshold}, {"step", fit.op.step}, {"max_symbol", int64_t{fit.op.max_symbol}}});
+      })
+      .def_property_readonly("threshold", [](const PruneQuantizeFit& fit) { return fit.op.threshold; })
+      .def_property_readonly("step", [](const PruneQuantizeFit& fit) { return fit.op.step; })
+      .def_property_readonly("max_symbol", [](const PruneQuantizeFit& fit) { return fit.op.max_symbol; })
+      .def_readonly("std", &PruneQuantizeFit::std)
       .def_readonly("max_abs", &PruneQuantizeFit::max_abs).def_readonly("non_finite", &PruneQuantizeFit::non_finite);
 
   py::class_<AffineFormat>(m, "AffineFormat")
@@ -120,9 +96,6 @@ void register_quantizers(py::module_& m) {
       .def(py::init<double, int32_t>(), py::arg("scale"), py::arg("zero_point"))
       .def_readonly("scale", &AffineParams::scale).def_readonly("zero_point", &AffineParams::zero_point);
   m.def("affine_params_from_range", &affine_params_from_range, py::arg("format"), py::arg("min"), py::arg("max"));
-  py::class_<Affine> affine(m, "Affine");
-  affine.def(py::init<const AffineFormat&, const AffineParams&>(), py::arg("format"), py::arg("params"));
-  add_elementwise_methods<Affine>(affine);
   add_per_channel_functions<float>(m);
   add_per_channel_functions<double>(m);
   m.def("affine_decode_per_channel", [](const AffineFormat& format, const Array<double>& scales,

@@ -5,6 +5,7 @@
 #include <type_traits>
 
 #include "quant/range.h"
+#include "quant/registry.h"
 
 namespace edgequant::quant {
 
@@ -219,5 +220,46 @@ int64_t affine_decode_per_channel(const AffineFormat& format, const double* scal
 EDGEQUANT_INSTANTIATE(float)
 EDGEQUANT_INSTANTIATE(double)
 #undef EDGEQUANT_INSTANTIATE
+
+// The kernels take the format and the fitted (scale, zero_point); the Python front fits them per
+// tensor or per channel (affine_fit_per_channel) and runs the per-channel loops above.
+const QuantizerFamily& affine_family() {
+  static const QuantizerFamily family{
+      "affine",
+      "affine INT-b: q = clamp(round(r/s) + z, qmin, qmax), per tensor or per channel",
+      {{"bits", ParameterKind::integer, "code width b", 2, 16},
+       {"symmetric", ParameterKind::boolean, "symmetric range (zero point 0 or the mid code)", 0, 0, false, false, {},
+        false, "asymmetric"},
+       {"signed", ParameterKind::boolean, "signed codes", 0, 0, false, false, {}, false, "unsigned"},
+       {"axis", ParameterKind::integer, "channel axis for one (scale, zero point) per channel", -64, 63, false, false,
+        {}, true}},
+      [](const Values& v) {
+        const AffineFormat format(static_cast<int>(integer_value(v, "bits")), boolean_value(v, "symmetric"),
+                                  boolean_value(v, "signed"));
+        const double scale = real_value(v, "scale");
+        const int64_t zero_point = integer_value(v, "zero_point");
+        require(scale > 0 && std::isfinite(scale), "scale must be finite and > 0");
+        require(zero_point >= format.qmin && zero_point <= format.qmax, "zero_point must lie in [qmin, qmax]");
+        return make_kernels_of(Affine(format, AffineParams{scale, static_cast<int32_t>(zero_point)}), [](const Affine& op) {
+          return std::vector<std::pair<std::string, double>>{
+              {"scale", op.scale}, {"zero_point", op.zero_point}, {"qmin", op.qmin}, {"qmax", op.qmax}};
+        });
+      },
+      [](int max_bits) {
+        std::vector<Values> grid;
+        for (bool per_channel : {false, true}) {
+          for (int64_t bits = 2; bits <= std::min(8, max_bits); ++bits) {
+            grid.push_back({{"bits", bits}, {"per_channel", per_channel}});
+          }
+        }
+        return grid;
+      },
+      {{{"bits", int64_t{8}}}, {{"bits", int64_t{6}}, {"symmetric", false}, {"axis", int64_t{0}}},
+       {{"bits", int64_t{2}}, {"signed", false}}},
+      {{{"bits", int64_t{8}}, {"symmetric", true}, {"signed", true}, {"scale", 0.01}, {"zero_point", int64_t{0}}},
+       {{"bits", int64_t{4}}, {"symmetric", false}, {"signed", false}, {"scale", 0.3}, {"zero_point", int64_t{3}}},
+       {{"bits", int64_t{16}}, {"symmetric", false}, {"signed", true}, {"scale", 1e-5}, {"zero_point", int64_t{-7}}}}};
+  return family;
+}
 
 }  // namespace edgequant::quant

@@ -27,7 +27,9 @@ struct Midtread {
     if (q < -max_symbol) q = -max_symbol;
     return static_cast<int32_t>(q);
   }
-  float decode(int32_t q) const { return saturate_to_float(static_cast<float>(step) * static_cast<float>(q)); }
+  // "+ 0.0f": the fused loop may fold float(int(t)) into t, and t = -0.0 for small negative x;
+  // adding +0 makes that zero +0, as decode(encode(x)) gives (found by the registry-wide test).
+  float decode(int32_t q) const { return saturate_to_float(static_cast<float>(step) * static_cast<float>(q)) + 0.0f; }
   bool valid(int32_t q) const { return q >= -max_symbol && q <= max_symbol; }
 };
 

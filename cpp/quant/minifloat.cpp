@@ -2,6 +2,8 @@
 
 #include <string>
 
+#include "quant/registry.h"
+
 namespace edgequant::quant {
 
 int Minifloat::default_bias(int exponent_bits, MinifloatMode mode) {
@@ -107,5 +109,61 @@ int32_t Minifloat::encode_reference(double x) const {
 }
 
 EDGEQUANT_DEFINE_CHUNK_KERNELS(Minifloat)
+
+namespace {
+
+MinifloatMode mode_named(const std::string& name) {
+  if (name == "paper") return MinifloatMode::paper;
+  if (name == "ieee") return MinifloatMode::ieee;
+  if (name == "fn") return MinifloatMode::fn;
+  throw InvalidArgument("mode must be paper, ieee or fn, got '" + name + "'");
+}
+
+// (exponent bits, mantissa bits) of the paper's Table 3.5, then IEEE half (swept in ieee mode).
+constexpr int kPaperFormats[][2] = {{4, 7}, {3, 6}, {3, 4}, {4, 3}, {3, 3}, {2, 4}, {2, 3},
+                                    {1, 4}, {2, 2}, {1, 3}, {1, 2}, {0, 3}, {5, 10}};
+
+}  // namespace
+
+const QuantizerFamily& minifloat_family() {
+  using namespace std::string_literals;
+  static const QuantizerFamily family{
+      "minifloat",
+      "floating point with e exponent and m mantissa bits (paper, ieee or fn semantics)",
+      {{"exponent_bits", ParameterKind::integer, "exponent bits e", 0, 8},
+       {"mantissa_bits", ParameterKind::integer, "mantissa bits m", 0, 23},
+       {"bias", ParameterKind::integer, "exponent bias (default: 2^e - 1 in paper mode, IEEE's otherwise)",
+        -2147483648.0, 2147483647.0, false, false, {}, true},
+       {"mode", ParameterKind::choice, "paper (normals only), ieee (Inf/NaN) or fn (finite, saturating)", 0, 0,
+        false, false, {"paper", "ieee", "fn"}}},
+      [](const Values& v) {
+        const int exponent_bits = static_cast<int>(integer_value(v, "exponent_bits"));
+        const MinifloatMode mode = mode_named(has_value(v, "mode") ? text_value(v, "mode") : "paper"s);
+        const int bias = has_value(v, "bias") ? static_cast<int>(integer_value(v, "bias"))
+                                              : Minifloat::default_bias(exponent_bits, mode);
+        return make_kernels_of(Minifloat(exponent_bits, static_cast<int>(integer_value(v, "mantissa_bits")), bias, mode),
+                               [](const Minifloat& op) {
+                                 return std::vector<std::pair<std::string, double>>{
+                                     {"bias", op.bias}, {"max_value", op.max_value()}, {"min_normal", op.min_normal}};
+                               });
+      },
+      [](int max_bits) {
+        std::vector<Values> grid;
+        for (const auto& format : kPaperFormats) {
+          const bool ieee_half = format[0] == 5 && format[1] == 10;
+          grid.push_back({{"exponent_bits", int64_t{format[0]}}, {"mantissa_bits", int64_t{format[1]}},
+                          {"mode", ieee_half ? "ieee"s : "paper"s}});
+        }
+        return grid;
+      },
+      {{{"exponent_bits", int64_t{4}}, {"mantissa_bits", int64_t{3}}},
+       {{"exponent_bits", int64_t{5}}, {"mantissa_bits", int64_t{2}}, {"mode", "ieee"s}}},
+      {{{"exponent_bits", int64_t{4}}, {"mantissa_bits", int64_t{3}}, {"mode", "paper"s}},
+       {{"exponent_bits", int64_t{5}}, {"mantissa_bits", int64_t{10}}, {"mode", "ieee"s}},
+       {{"exponent_bits", int64_t{4}}, {"mantissa_bits", int64_t{3}}, {"mode", "fn"s}},
+       {{"exponent_bits", int64_t{8}}, {"mantissa_bits", int64_t{7}}, {"mode", "ieee"s}},
+       {{"exponent_bits", int64_t{0}}, {"mantissa_bits", int64_t{3}}, {"mode", "paper"s}}}};
+  return family;
+}
 
 }  // namespace edgequant::quant

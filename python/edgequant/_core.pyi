@@ -6,139 +6,30 @@ import collections.abc
 import numpy
 import numpy.typing
 import typing
-__all__: list[str] = ['Affine', 'AffineFormat', 'AffineParams', 'CorruptDataError', 'Deadzone', 'Distortion', 'ENTROPY_MAX_CLIPPED', 'FitHistogram', 'Midrise', 'Midtread', 'Minifloat', 'MinifloatMode', 'Moments', 'MuLaw', 'PruneQuantize', 'PruneQuantizeFit', 'RANGE_HISTOGRAM_BINS', 'Range', 'RangeObserver', 'affine_decode_per_channel', 'affine_encode_per_channel', 'affine_fit_per_channel', 'affine_params_from_range', 'affine_quantize_per_channel', 'channel_ranges', 'coding_decode', 'coding_encode', 'coding_info', 'count_symbols', 'distortion', 'entropy_bits', 'fit_cdf', 'fit_families', 'fit_family_names', 'fit_histogram', 'fit_logpdf', 'fit_parameter_names', 'fit_pdf', 'fit_prune_quantize', 'fit_score', 'float_pattern_entropy_bits', 'force_reference', 'max_threads', 'range_reference', 'set_force_reference', 'set_max_threads', 'tensor_moments', 'tensor_range']
+__all__: list[str] = ['AffineFormat', 'AffineParams', 'CorruptDataError', 'Distortion', 'FitHistogram', 'Moments', 'PruneQuantizeFit', 'QuantizerFamily', 'QuantizerKernels', 'QuantizerParameter', 'Range', 'affine_decode_per_channel', 'affine_encode_per_channel', 'affine_fit_per_channel', 'affine_params_from_range', 'affine_quantize_per_channel', 'channel_ranges', 'coding_decode', 'coding_encode', 'coding_info', 'count_symbols', 'distortion', 'entropy_bits', 'fit_cdf', 'fit_families', 'fit_family_names', 'fit_histogram', 'fit_logpdf', 'fit_parameter_names', 'fit_pdf', 'fit_prune_quantize', 'fit_score', 'float_pattern_entropy_bits', 'force_reference', 'make_quantizer_kernels', 'max_threads', 'quantizer_families', 'set_force_reference', 'set_max_threads', 'tensor_moments', 'tensor_range']
 class CorruptDataError(ValueError):
     pass
-class Midtread:
-    def __init__(self, levels: typing.SupportsInt | typing.SupportsIndex, xmax: typing.SupportsFloat | typing.SupportsIndex) -> None:
-        ...
-    def decode(self, src: numpy.typing.NDArray[numpy.int32], dst: numpy.typing.NDArray[numpy.float32]) -> int:
-        ...
-    @typing.overload
-    def encode(self, src: numpy.typing.NDArray[numpy.float32], dst: numpy.typing.NDArray[numpy.int32]) -> int:
-        ...
-    @typing.overload
-    def encode(self, src: numpy.typing.NDArray[numpy.float64], dst: numpy.typing.NDArray[numpy.int32]) -> int:
-        ...
-    @typing.overload
-    def quantize(self, src: numpy.typing.NDArray[numpy.float32], dst: numpy.typing.NDArray[numpy.float32]) -> int:
-        ...
-    @typing.overload
-    def quantize(self, src: numpy.typing.NDArray[numpy.float64], dst: numpy.typing.NDArray[numpy.float32]) -> int:
+class PruneQuantizeFit:
+    @property
+    def max_abs(self) -> float:
         ...
     @property
     def max_symbol(self) -> int:
         ...
     @property
-    def step(self) -> float:
-        ...
-class Midrise:
-    def __init__(self, levels: typing.SupportsInt | typing.SupportsIndex, xmax: typing.SupportsFloat | typing.SupportsIndex) -> None:
-        ...
-    def decode(self, src: numpy.typing.NDArray[numpy.int32], dst: numpy.typing.NDArray[numpy.float32]) -> int:
-        ...
-    @typing.overload
-    def encode(self, src: numpy.typing.NDArray[numpy.float32], dst: numpy.typing.NDArray[numpy.int32]) -> int:
-        ...
-    @typing.overload
-    def encode(self, src: numpy.typing.NDArray[numpy.float64], dst: numpy.typing.NDArray[numpy.int32]) -> int:
-        ...
-    @typing.overload
-    def quantize(self, src: numpy.typing.NDArray[numpy.float32], dst: numpy.typing.NDArray[numpy.float32]) -> int:
-        ...
-    @typing.overload
-    def quantize(self, src: numpy.typing.NDArray[numpy.float64], dst: numpy.typing.NDArray[numpy.float32]) -> int:
+    def non_finite(self) -> int:
         ...
     @property
-    def max_symbol(self) -> int:
+    def op(self) -> ...:
         ...
     @property
-    def step(self) -> float:
-        ...
-class Deadzone:
-    def __init__(self, levels: typing.SupportsInt | typing.SupportsIndex, delta: typing.SupportsFloat | typing.SupportsIndex, xmax: typing.SupportsFloat | typing.SupportsIndex) -> None:
-        ...
-    def decode(self, src: numpy.typing.NDArray[numpy.int32], dst: numpy.typing.NDArray[numpy.float32]) -> int:
-        ...
-    @typing.overload
-    def encode(self, src: numpy.typing.NDArray[numpy.float32], dst: numpy.typing.NDArray[numpy.int32]) -> int:
-        ...
-    @typing.overload
-    def encode(self, src: numpy.typing.NDArray[numpy.float64], dst: numpy.typing.NDArray[numpy.int32]) -> int:
-        ...
-    @typing.overload
-    def quantize(self, src: numpy.typing.NDArray[numpy.float32], dst: numpy.typing.NDArray[numpy.float32]) -> int:
-        ...
-    @typing.overload
-    def quantize(self, src: numpy.typing.NDArray[numpy.float64], dst: numpy.typing.NDArray[numpy.float32]) -> int:
-        ...
-    @property
-    def max_symbol(self) -> int:
-        ...
-    @property
-    def step(self) -> float:
-        ...
-class MuLaw:
-    def __init__(self, levels: typing.SupportsInt | typing.SupportsIndex, mu: typing.SupportsFloat | typing.SupportsIndex, xmax: typing.SupportsFloat | typing.SupportsIndex) -> None:
-        ...
-    def decode(self, src: numpy.typing.NDArray[numpy.int32], dst: numpy.typing.NDArray[numpy.float32]) -> int:
-        ...
-    @typing.overload
-    def encode(self, src: numpy.typing.NDArray[numpy.float32], dst: numpy.typing.NDArray[numpy.int32]) -> int:
-        ...
-    @typing.overload
-    def encode(self, src: numpy.typing.NDArray[numpy.float64], dst: numpy.typing.NDArray[numpy.int32]) -> int:
-        ...
-    @typing.overload
-    def quantize(self, src: numpy.typing.NDArray[numpy.float32], dst: numpy.typing.NDArray[numpy.float32]) -> int:
-        ...
-    @typing.overload
-    def quantize(self, src: numpy.typing.NDArray[numpy.float64], dst: numpy.typing.NDArray[numpy.float32]) -> int:
-        ...
-    @property
-    def max_symbol(self) -> int:
-        ...
-    @property
-    def step(self) -> float:
-        ...
-class PruneQuantize:
-    def __init__(self, threshold: typing.SupportsFloat | typing.SupportsIndex, step: typing.SupportsFloat | typing.SupportsIndex, max_symbol: typing.SupportsInt | typing.SupportsIndex) -> None:
-        ...
-    def decode(self, src: numpy.typing.NDArray[numpy.int32], dst: numpy.typing.NDArray[numpy.float32]) -> int:
-        ...
-    @typing.overload
-    def encode(self, src: numpy.typing.NDArray[numpy.float32], dst: numpy.typing.NDArray[numpy.int32]) -> int:
-        ...
-    @typing.overload
-    def encode(self, src: numpy.typing.NDArray[numpy.float64], dst: numpy.typing.NDArray[numpy.int32]) -> int:
-        ...
-    @typing.overload
-    def quantize(self, src: numpy.typing.NDArray[numpy.float32], dst: numpy.typing.NDArray[numpy.float32]) -> int:
-        ...
-    @typing.overload
-    def quantize(self, src: numpy.typing.NDArray[numpy.float64], dst: numpy.typing.NDArray[numpy.float32]) -> int:
-        ...
-    @property
-    def max_symbol(self) -> int:
+    def std(self) -> float:
         ...
     @property
     def step(self) -> float:
         ...
     @property
     def threshold(self) -> float:
-        ...
-class PruneQuantizeFit:
-    @property
-    def max_abs(self) -> float:
-        ...
-    @property
-    def non_finite(self) -> int:
-        ...
-    @property
-    def op(self) -> PruneQuantize:
-        ...
-    @property
-    def std(self) -> float:
         ...
 class AffineFormat:
     def __init__(self, bits: typing.SupportsInt | typing.SupportsIndex, symmetric: bool, signed: bool) -> None:
@@ -157,23 +48,6 @@ class AffineParams:
         ...
     @property
     def zero_point(self) -> int:
-        ...
-class Affine:
-    def __init__(self, format: AffineFormat, params: AffineParams) -> None:
-        ...
-    def decode(self, src: numpy.typing.NDArray[numpy.int32], dst: numpy.typing.NDArray[numpy.float32]) -> int:
-        ...
-    @typing.overload
-    def encode(self, src: numpy.typing.NDArray[numpy.float32], dst: numpy.typing.NDArray[numpy.int32]) -> int:
-        ...
-    @typing.overload
-    def encode(self, src: numpy.typing.NDArray[numpy.float64], dst: numpy.typing.NDArray[numpy.int32]) -> int:
-        ...
-    @typing.overload
-    def quantize(self, src: numpy.typing.NDArray[numpy.float32], dst: numpy.typing.NDArray[numpy.float32]) -> int:
-        ...
-    @typing.overload
-    def quantize(self, src: numpy.typing.NDArray[numpy.float64], dst: numpy.typing.NDArray[numpy.float32]) -> int:
         ...
 class Range:
     @property
@@ -198,60 +72,56 @@ class Moments:
     @property
     def std(self) -> float:
         ...
-class MinifloatMode:
-    """
-    Members:
-    
-      paper
-    
-      ieee
-    
-      fn
-    """
-    __members__: typing.ClassVar[dict[str, MinifloatMode]]
-    fn: typing.ClassVar[MinifloatMode]
-    ieee: typing.ClassVar[MinifloatMode]
-    paper: typing.ClassVar[MinifloatMode]
-    @typing.overload
-    def __eq__(self, other: MinifloatMode) -> bool:
+class QuantizerParameter:
+    @property
+    def choices(self) -> list[str]:
         ...
-    @typing.overload
-    def __eq__(self, other: typing.Any) -> bool:
+    @property
+    def help(self) -> str:
         ...
-    def __getstate__(self) -> int:
+    @property
+    def high(self) -> float:
         ...
-    def __hash__(self) -> int:
+    @property
+    def high_open(self) -> bool:
         ...
-    def __index__(self) -> int:
+    @property
+    def kind(self) -> str:
         ...
-    def __init__(self, value: typing.SupportsInt | typing.SupportsIndex) -> None:
+    @property
+    def low(self) -> float:
         ...
-    def __int__(self) -> int:
-        ...
-    @typing.overload
-    def __ne__(self, other: MinifloatMode) -> bool:
-        ...
-    @typing.overload
-    def __ne__(self, other: typing.Any) -> bool:
-        ...
-    def __repr__(self) -> str:
-        ...
-    def __setstate__(self, state: typing.SupportsInt | typing.SupportsIndex) -> None:
-        ...
-    def __str__(self) -> str:
+    @property
+    def low_open(self) -> bool:
         ...
     @property
     def name(self) -> str:
         ...
     @property
-    def value(self) -> int:
+    def nullable(self) -> bool:
         ...
-class Minifloat:
-    @staticmethod
-    def default_bias(exponent_bits: typing.SupportsInt | typing.SupportsIndex, mode: MinifloatMode) -> int:
+    @property
+    def switch_name(self) -> str:
         ...
-    def __init__(self, exponent_bits: typing.SupportsInt | typing.SupportsIndex, mantissa_bits: typing.SupportsInt | typing.SupportsIndex, bias: typing.SupportsInt | typing.SupportsIndex, mode: MinifloatMode) -> None:
+class QuantizerFamily:
+    def sweep_grid(self, max_bits: typing.SupportsInt | typing.SupportsIndex) -> list[list[tuple[str, bool | int | float | str]]]:
         ...
+    @property
+    def examples(self) -> list[list[tuple[str, bool | int | float | str]]]:
+        ...
+    @property
+    def kernel_examples(self) -> list[list[tuple[str, bool | int | float | str]]]:
+        ...
+    @property
+    def name(self) -> str:
+        ...
+    @property
+    def parameters(self) -> list[QuantizerParameter]:
+        ...
+    @property
+    def summary(self) -> str:
+        ...
+class QuantizerKernels:
     def decode(self, src: numpy.typing.NDArray[numpy.int32], dst: numpy.typing.NDArray[numpy.float32]) -> int:
         ...
     @typing.overload
@@ -261,28 +131,25 @@ class Minifloat:
     def encode(self, src: numpy.typing.NDArray[numpy.float64], dst: numpy.typing.NDArray[numpy.int32]) -> int:
         ...
     @typing.overload
+    def encode_reference(self, src: numpy.typing.NDArray[numpy.float32], dst: numpy.typing.NDArray[numpy.int32]) -> int:
+        ...
+    @typing.overload
+    def encode_reference(self, src: numpy.typing.NDArray[numpy.float64], dst: numpy.typing.NDArray[numpy.int32]) -> int:
+        ...
+    @typing.overload
     def quantize(self, src: numpy.typing.NDArray[numpy.float32], dst: numpy.typing.NDArray[numpy.float32]) -> int:
         ...
     @typing.overload
     def quantize(self, src: numpy.typing.NDArray[numpy.float64], dst: numpy.typing.NDArray[numpy.float32]) -> int:
         ...
-    @property
-    def bias(self) -> int:
+    @typing.overload
+    def quantize_reference(self, src: numpy.typing.NDArray[numpy.float32], dst: numpy.typing.NDArray[numpy.float32]) -> int:
+        ...
+    @typing.overload
+    def quantize_reference(self, src: numpy.typing.NDArray[numpy.float64], dst: numpy.typing.NDArray[numpy.float32]) -> int:
         ...
     @property
-    def exponent_bits(self) -> int:
-        ...
-    @property
-    def mantissa_bits(self) -> int:
-        ...
-    @property
-    def max_value(self) -> float:
-        ...
-    @property
-    def min_normal(self) -> float:
-        ...
-    @property
-    def mode(self) -> MinifloatMode:
+    def attributes(self) -> dict:
         ...
 class Distortion:
     @property
@@ -318,38 +185,6 @@ class FitHistogram:
         ...
     @property
     def summary(self) -> dict:
-        ...
-class RangeObserver:
-    def __init__(self, histogram: bool = True) -> None:
-        ...
-    @typing.overload
-    def observe(self, src: numpy.typing.NDArray[numpy.float32]) -> None:
-        ...
-    @typing.overload
-    def observe(self, src: numpy.typing.NDArray[numpy.float64]) -> None:
-        ...
-    def range(self, method: str, percentile: typing.SupportsFloat | typing.SupportsIndex = 99.99, symmetric: bool = False, levels: typing.SupportsInt | typing.SupportsIndex = 255) -> tuple:
-        ...
-    @property
-    def bin_width(self) -> float:
-        ...
-    @property
-    def count(self) -> int:
-        ...
-    @property
-    def has_histogram(self) -> bool:
-        ...
-    @property
-    def max(self) -> float:
-        ...
-    @property
-    def min(self) -> float:
-        ...
-    @property
-    def non_finite(self) -> int:
-        ...
-    @property
-    def zeros(self) -> int:
         ...
 def affine_decode_per_channel(format: AffineFormat, scales: numpy.typing.NDArray[numpy.float64], zero_points: numpy.typing.NDArray[numpy.int32], src: numpy.typing.NDArray[numpy.int32], outer: typing.SupportsInt | typing.SupportsIndex, inner: typing.SupportsInt | typing.SupportsIndex, dst: numpy.typing.NDArray[numpy.float32]) -> int:
     ...
@@ -439,12 +274,18 @@ def float_pattern_entropy_bits(values: numpy.typing.NDArray[numpy.float32]) -> f
     ...
 def force_reference() -> bool:
     ...
+def make_quantizer_kernels(name: str, values: collections.abc.Sequence[tuple[str, bool | typing.SupportsInt | typing.SupportsIndex | typing.SupportsFloat | typing.SupportsIndex | str]]) -> QuantizerKernels:
+    """
+    Kernels of the family called name from its kernel values [(name, value), ...] (see quant/registry.h).
+    """
 def max_threads() -> int:
     """
     Threads the core splits long loops across.
     """
-def range_reference(src: numpy.typing.NDArray[numpy.float64], method: str, percentile: typing.SupportsFloat | typing.SupportsIndex = 99.99, symmetric: bool = False, levels: typing.SupportsInt | typing.SupportsIndex = 255) -> tuple:
-    ...
+def quantizer_families() -> list[QuantizerFamily]:
+    """
+    The registered quantizer families, in sweep order.
+    """
 def set_force_reference(on: bool) -> None:
     ...
 def set_max_threads(threads: typing.SupportsInt | typing.SupportsIndex) -> None:
@@ -463,6 +304,4 @@ def tensor_range(src: numpy.typing.NDArray[numpy.float32]) -> Range:
 @typing.overload
 def tensor_range(src: numpy.typing.NDArray[numpy.float64]) -> Range:
     ...
-ENTROPY_MAX_CLIPPED: float = 0.0001
-RANGE_HISTOGRAM_BINS: int = 8192
 __version__: str = '0.1.0'

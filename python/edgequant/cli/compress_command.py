@@ -4,14 +4,36 @@ from __future__ import annotations
 
 import inspect
 
+from ..quantizers.registry import FAMILIES
 from ..ranges import check_range_spec
 from .errors import UsageError, input_file, output_file
 
-#: Command-line flags that map onto quantizer constructor arguments of the same name.
-QUANTIZER_FLAGS = {
-    "levels": int, "delta": float, "mu": float, "xmax": str, "bits": int, "gamma": float,
-    "exponent_bits": int, "mantissa_bits": int, "bias": int, "mode": str, "axis": int,
-}
+#: How a parameter kind of the registry is read from the command line (ranges: a number or a name).
+_KIND_TYPES = {"integer": int, "real": float, "range": str, "choice": str}
+
+
+def _quantizer_flags() -> tuple[dict, dict]:
+    """Every registered family's parameters as command-line flags, with their help.
+
+    Returns ``(flags, switches)``: ``flags`` maps a parameter to ``(type, help)``; ``switches``
+    maps a boolean parameter to ``(switch name, help)``, the switch setting it to False.
+    """
+    flags, switches, users = {}, {}, {}
+    for family in FAMILIES.values():
+        for parameter in family.parameters:
+            users.setdefault(parameter.name, []).append(family.name)
+            if parameter.kind == "boolean":
+                switches.setdefault(parameter.name, (parameter.switch_name, parameter.help))
+            else:
+                flags.setdefault(parameter.name, (_KIND_TYPES[parameter.kind], parameter.help))
+    used_by = {name: f" ({', '.join(methods)})" for name, methods in users.items()}
+    return ({name: (kind, text + used_by[name]) for name, (kind, text) in flags.items()},
+            {name: (switch, f"{text}: off{used_by[name]}") for name, (switch, text) in switches.items()})
+
+
+#: Command-line flags (parameter -> (type, help)) and switches (boolean parameter -> (switch, help))
+#: that map onto quantizer constructor arguments, from the registry (cpp/quant/registry.cpp).
+QUANTIZER_FLAGS, QUANTIZER_SWITCHES = _quantizer_flags()
 
 
 def register(subparsers) -> None:
@@ -22,14 +44,14 @@ def register(subparsers) -> None:
                     "`edgequant decompress` restores the quantize-dequantized ONNX exactly.")
     parser.add_argument("model", help="ONNX model")
     parser.add_argument("-o", "--output", required=True, help="the .eqz file to write")
-    parser.add_argument("--method", help="quantizer: midtread, midrise, deadzone, mulaw, minifloat, "
-                                         "affine, prune_quantize (or --bits-config)")
+    methods = "; ".join(f"{family.name}: {family.summary}" for family in FAMILIES.values())
+    parser.add_argument("--method", help=f"quantizer ({methods}); or --bits-config")
     parser.add_argument("--bits-config", metavar="CFG.json",
                         help="mixed precision: each weight at its bit width from `edgequant mpq` (instead of --method)")
-    for flag, kind in QUANTIZER_FLAGS.items():
-        parser.add_argument("--" + flag.replace("_", "-"), dest=flag, type=kind, default=None)
-    parser.add_argument("--asymmetric", action="store_true", help="affine: asymmetric range (zero point)")
-    parser.add_argument("--unsigned", action="store_true", help="affine: unsigned codes")
+    for name, (kind, text) in QUANTIZER_FLAGS.items():
+        parser.add_argument(_flag(name), dest=name, type=kind, default=None, help=text)
+    for name, (_switch, text) in QUANTIZER_SWITCHES.items():
+        parser.add_argument(_flag(name), dest=name, action="store_false", default=None, help=text)
     parser.add_argument("--include-biases", action="store_true", help="also quantize biases (as the paper)")
     parser.set_defaults(handler=run)
 
@@ -43,11 +65,8 @@ def quantizer_from_args(args):
     cls = QUANTIZERS[args.method]
     parameters = inspect.signature(cls.__init__).parameters
     accepted = set(parameters) - {"self"}
-    given = {name: getattr(args, name) for name in QUANTIZER_FLAGS if getattr(args, name) is not None}
-    if args.asymmetric:
-        given["symmetric"] = False
-    if args.unsigned:
-        given["signed"] = False
+    given = {name: getattr(args, name) for name in {**QUANTIZER_FLAGS, **QUANTIZER_SWITCHES}
+             if getattr(args, name, None) is not None}
     unused = sorted(set(given) - accepted)
     if unused:
         raise UsageError(f"{args.method} does not take {', '.join(_flag(u) for u in unused)}; "
@@ -55,11 +74,12 @@ def quantizer_from_args(args):
     missing = [name for name in sorted(accepted - set(given)) if parameters[name].default is inspect.Parameter.empty]
     if missing:
         raise UsageError(f"--method {args.method} needs {', '.join(_flag(m) for m in missing)}")
-    if "xmax" in given:
-        try:
-            given["xmax"] = check_range_spec(given["xmax"], "--xmax")
-        except ValueError as error:
-            raise UsageError(str(error)) from None
+    for range_name in _range_parameters(args.method):
+        if range_name in given:
+            try:
+                given[range_name] = check_range_spec(given[range_name], _flag(range_name))
+            except ValueError as error:
+                raise UsageError(str(error)) from None
     try:
         return cls(**given)
     except (ValueError, TypeError) as error:
@@ -67,8 +87,13 @@ def quantizer_from_args(args):
 
 
 def _flag(parameter: str) -> str:
-    """The command-line flag of a quantizer parameter."""
-    return {"symmetric": "--asymmetric", "signed": "--unsigned"}.get(parameter, "--" + parameter.replace("_", "-"))
+    """The command-line flag of a quantizer parameter (a boolean's: its switch)."""
+    name = QUANTIZER_SWITCHES[parameter][0] if parameter in QUANTIZER_SWITCHES else parameter
+    return "--" + name.replace("_", "-")
+
+
+def _range_parameters(method: str) -> list[str]:
+    return [parameter.name for parameter in FAMILIES[method].parameters if parameter.kind == "range"]
 
 
 def run(args) -> int:
@@ -92,9 +117,8 @@ def _run_mixed_precision(args, model, output) -> int:
     from ..mixed_precision.compress import MixedPrecisionAffine, compress_mixed_precision
     from ..mixed_precision.config import load_config
 
-    given = [_flag(name) for name in QUANTIZER_FLAGS if getattr(args, name) is not None]
-    given += ["--method"] * (args.method is not None) + ["--asymmetric"] * args.asymmetric
-    given += ["--unsigned"] * args.unsigned + ["--include-biases"] * args.include_biases
+    given = [_flag(name) for name in {**QUANTIZER_FLAGS, **QUANTIZER_SWITCHES} if getattr(args, name) is not None]
+    given += ["--method"] * (args.method is not None) + ["--include-biases"] * args.include_biases
     if given:
         raise UsageError(f"--bits-config sets every weight's quantizer: drop {', '.join(given)}")
     config = load_config(input_file(args.bits_config, "--bits-config"))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import _core
-from .._validation import float_array, integer_in, raise_if_non_finite, symbol_array
+from .._validation import float_array, raise_if_non_finite, symbol_array
 from .base import Quantizer, output_array
 
 
@@ -35,12 +35,7 @@ class Affine(Quantizer):
     name = "affine"
 
     def __init__(self, bits=8, symmetric=True, signed=True, axis=None):
-        self.bits = integer_in(bits, 2, 16, "bits")
-        self.symmetric = bool(symmetric)
-        self.signed = bool(signed)
-        if axis is not None:
-            axis = integer_in(axis, -64, 63, "axis")
-        self.axis = axis
+        self._set_parameters(bits=bits, symmetric=symmetric, signed=signed, axis=axis)
         self._format = _core.AffineFormat(self.bits, self.symmetric, self.signed)
         self._scales = None
         self._zero_points = None
@@ -62,9 +57,6 @@ class Affine(Quantizer):
     def zero_point(self):
         self._require_params()
         return int(self._zero_points[0]) if self.axis is None else self._zero_points.copy()
-
-    def params(self):
-        return {"bits": self.bits, "symmetric": self.symmetric, "signed": self.signed, "axis": self.axis}
 
     def decode_state(self) -> dict:
         if self._scales is None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._validation import float_array, raise_if_non_finite, real_in, symbol_array
+from .registry import make_kernels, parameter_names, validated
 
 
 class Quantizer:
@@ -20,8 +21,18 @@ class Quantizer:
     contiguous or not; outputs have the input's shape.
     """
 
-    #: Short registry name, e.g. ``"midtread"``.
+    #: Short registry name, e.g. ``"midtread"``: the C++ family (quant/registry.h) it fronts.
     name: str = ""
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if cls.__dict__.get("name"):
+            REGISTERED_CLASSES.setdefault(cls.name, cls)
+
+    def _set_parameters(self, **given) -> None:
+        """Check constructor arguments against the family's declared ranges and keep them."""
+        for key, value in validated(self.name, given).items():
+            setattr(self, key, value)
 
     def _op_for_encode(self, x: np.ndarray):  # pragma: no cover - abstract
         raise NotImplementedError
@@ -73,7 +84,7 @@ class Quantizer:
     # --- description and state, for results tables and compressed files ---------------------
     def params(self) -> dict:
         """Constructor arguments (JSON-able): ``type(q)(**q.params())`` is an equal quantizer."""
-        raise NotImplementedError  # pragma: no cover - every family defines it
+        return {name: getattr(self, name) for name in parameter_names(self.name)}
 
     def spec(self) -> dict:
         """``{"method": name, "params": {...}}``: what :func:`edgequant.quantizers.from_spec` reads."""
@@ -103,6 +114,10 @@ class Quantizer:
 
     def __hash__(self) -> int:
         return hash(repr(self))
+
+
+#: name -> the Python class of that family (first definition wins), filled by subclassing.
+REGISTERED_CLASSES: dict[str, type[Quantizer]] = {}
 
 
 def _rebuild(cls, params: dict, state: dict) -> Quantizer:
@@ -163,8 +178,9 @@ class RangeQuantizer(Quantizer):
         self.xmax = resolve_xmax(xmax)
         self.xmax_ = None if isinstance(self.xmax, str) else self.xmax
 
-    def _make_op(self, xmax: float):  # pragma: no cover - abstract
-        raise NotImplementedError
+    def _make_op(self, xmax: float):
+        """The kernels for a resolved range: the family's parameters with ``xmax`` a number."""
+        return make_kernels(self.name, {**self.params(), "xmax": xmax})
 
     def decode_state(self) -> dict:
         return {"xmax": self.xmax_} if isinstance(self.xmax, str) and self.xmax_ is not None else {}
@@ -187,4 +203,4 @@ class RangeQuantizer(Quantizer):
     @property
     def step(self) -> float:
         """Quantization step Δ = 2·xmax/L (after the range is known)."""
-        return self._op_for_decode().step
+        return self._op_for_decode().attributes["step"]

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import _core
-from .._validation import integer_in, raise_if_non_finite
+from .._validation import raise_if_non_finite
 from .base import Quantizer
+from .registry import make_kernels
 
 MODES = ("paper", "ieee", "fn")
 
@@ -51,16 +51,11 @@ class Minifloat(Quantizer):
     name = "minifloat"
 
     def __init__(self, exponent_bits, mantissa_bits, bias=None, mode="paper"):
-        if mode not in MODES:
-            raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
-        self.exponent_bits = integer_in(exponent_bits, 0, 8, "exponent_bits")
-        self.mantissa_bits = integer_in(mantissa_bits, 0, 23, "mantissa_bits")
-        self.mode = mode
-        core_mode = getattr(_core.MinifloatMode, mode)
-        if bias is None:
-            bias = _core.Minifloat.default_bias(self.exponent_bits, core_mode)
-        self.bias = integer_in(bias, -(2**31), 2**31 - 1, "bias")
-        self._op = _core.Minifloat(self.exponent_bits, self.mantissa_bits, self.bias, core_mode)
+        self._set_parameters(mode=mode, exponent_bits=exponent_bits, mantissa_bits=mantissa_bits, bias=bias)
+        # bias None: the C++ family computes the default (quant/minifloat.h) and reports it
+        self._op = make_kernels(self.name, {"exponent_bits": self.exponent_bits, "mantissa_bits": self.mantissa_bits,
+                                            "bias": self.bias, "mode": self.mode})
+        self.bias = int(self._op.attributes["bias"])
 
     @classmethod
     def fp16(cls) -> Minifloat:
@@ -82,10 +77,6 @@ class Minifloat(Quantizer):
         """OCP fp8 E5M2 (bias 15, IEEE-like with Inf): ``ml_dtypes.float8_e5m2``."""
         return cls(5, 2, mode="ieee")
 
-    def params(self):
-        return {"exponent_bits": self.exponent_bits, "mantissa_bits": self.mantissa_bits, "bias": self.bias,
-                "mode": self.mode}
-
     @property
     def bits(self) -> int:
         """Width of a code: 1 + e + m."""
@@ -94,12 +85,12 @@ class Minifloat(Quantizer):
     @property
     def max_value(self) -> float:
         """Largest finite value."""
-        return self._op.max_value
+        return self._op.attributes["max_value"]
 
     @property
     def min_normal(self) -> float:
         """Smallest normal value (the smallest magnitude of a paper-mode format)."""
-        return self._op.min_normal
+        return self._op.attributes["min_normal"]
 
     def _op_for_encode(self, x):
         return self._op

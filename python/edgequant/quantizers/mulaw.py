@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-from .. import _core
-from .._validation import real_in
 from .base import RangeQuantizer
-from .uniform import _levels
 
 
 class MuLaw(RangeQuantizer):
@@ -27,13 +24,6 @@ class MuLaw(RangeQuantizer):
     name = "mulaw"
 
     def __init__(self, levels, mu=255.0, xmax=1.0):
-        self.levels = _levels(levels)
-        self.mu = real_in(mu, "mu", low=0.0, low_open=True)
+        self._set_parameters(levels=levels, mu=mu)
         super().__init__(xmax)
-
-    def params(self):
-        return {"levels": self.levels, "mu": self.mu, "xmax": self.xmax}
-
-    def _make_op(self, xmax):
-        return _core.MuLaw(self.levels, self.mu, xmax)
 

@@ -15,35 +15,36 @@ import numbers
 
 from ..model import PerChannelAffine
 from ..quantizers import QUANTIZERS, from_spec
+from ..quantizers.registry import FAMILIES, sweep_grid
 
-#: Dead-zone sizes δ of the paper's sweep.
-PAPER_DEADZONE_DELTAS = (0.1, 0.25, 0.4, 0.7)
 
-#: Minifloat formats (exponent bits, mantissa bits) of the paper's Table 3.5, plus IEEE half.
-PAPER_MINIFLOAT_FORMATS = (
-    (4, 7), (3, 6), (3, 4), (4, 3), (3, 3), (2, 4), (2, 3), (1, 4), (2, 2), (1, 3), (1, 2), (0, 3),
-    (5, 10),
-)  # fmt: skip
+def _grid_values(method: str, key: str) -> tuple:
+    """The distinct values of one parameter over a family's default sweep, in sweep order."""
+    values = [tuple(p[k] for k in key) if isinstance(key, tuple) else p[key] for p in sweep_grid(method, 24)]
+    return tuple(dict.fromkeys(values))
 
-#: IEEE half precision (exponent, mantissa bits), swept in IEEE mode.
-IEEE_HALF = (5, 10)
 
-#: Methods of the default grid, in the order curves are listed.
-DEFAULT_METHODS = ("midrise", "midtread", "mulaw", "deadzone", "minifloat", "affine")
+#: Dead-zone sizes δ of the paper's sweep (declared in cpp/quant/deadzone.cpp).
+PAPER_DEADZONE_DELTAS = _grid_values("deadzone", "delta")
 
-#: μ of the μ-law points (the telephony value).
-DEFAULT_MU = 255.0
+#: Minifloat formats (exponent bits, mantissa bits) of the paper's Table 3.5, plus IEEE half
+#: (declared in cpp/quant/minifloat.cpp).
+PAPER_MINIFLOAT_FORMATS = _grid_values("minifloat", ("exponent_bits", "mantissa_bits"))
+
+#: Methods of the default grid, in the order curves are listed: every registered family that
+#: declares sweep points (cpp/quant/registry.cpp's order).
+DEFAULT_METHODS = tuple(name for name in FAMILIES if sweep_grid(name, 2))
 
 
 def default_grid(max_bits: int = 24, methods=None) -> list[dict]:
-    """The paper's sweep: every quantizer family at every setting.
+    """The paper's sweep: every quantizer family at every setting its C++ registration declares.
 
     - midrise, midtread and μ-law (μ = 255) with ``L = 2^k`` levels, ``k = 2 … max_bits``;
     - dead-zone with δ ∈ {0.1, 0.25, 0.4, 0.7} and the same ``L``;
     - the minifloat formats of Table 3.5 (``mode="paper"``: normal numbers only, top binade
-      [1, 2)) and IEEE half (5, 10) in ``mode="ieee"``; skipped with a warning while no
-      ``"minifloat"`` quantizer is registered;
-    - affine INT-b per tensor and per output channel, ``b = 2 … min(8, max_bits)``.
+      [1, 2)) and IEEE half (5, 10) in ``mode="ieee"``;
+    - affine INT-b per tensor and per output channel, ``b = 2 … min(8, max_bits)``;
+    - and any other registered family's points (see ``sweep_grid`` in ``cpp/quant/<name>.cpp``).
 
     Range quantizers use ``xmax="max"``: each tensor is quantized over its own ``[-max|w|,
     max|w|]`` (the paper's weights are not confined to [-1, 1]).
@@ -64,30 +65,7 @@ def default_grid(max_bits: int = 24, methods=None) -> list[dict]:
         raise TypeError(f"max_bits must be an integer, got {max_bits!r}")
     if not 2 <= max_bits <= 24:
         raise ValueError(f"max_bits must be in [2, 24], got {max_bits}")
-    chosen = _chosen_methods(methods)
-    levels = [2**k for k in range(2, max_bits + 1)]
-    grid = []
-    for method in chosen:
-        if method in ("midrise", "midtread"):
-            grid += [point(method, levels=L, xmax="max") for L in levels]
-        elif method == "mulaw":
-            grid += [point(method, levels=L, mu=DEFAULT_MU, xmax="max") for L in levels]
-        elif method == "deadzone":
-            grid += [point(method, levels=L, delta=d, xmax="max") for d in PAPER_DEADZONE_DELTAS for L in levels]
-        elif method == "minifloat":
-            grid += [
-                point(method, exponent_bits=e, mantissa_bits=m, mode=_minifloat_mode(e, m))
-                for e, m in PAPER_MINIFLOAT_FORMATS
-            ]
-        elif method == "affine":
-            for per_channel in (False, True):
-                grid += [point(method, bits=b, per_channel=per_channel) for b in range(2, min(8, max_bits) + 1)]
-    return grid
-
-
-def _minifloat_mode(exponent_bits: int, mantissa_bits: int) -> str:
-    """IEEE half keeps IEEE semantics; the Table 3.5 formats use the paper's (normals only)."""
-    return "ieee" if (exponent_bits, mantissa_bits) == IEEE_HALF else "paper"
+    return [point(method, **params) for method in _chosen_methods(methods) for params in sweep_grid(method, max_bits)]
 
 
 def _chosen_methods(methods) -> tuple[str, ...]:
@@ -177,8 +155,10 @@ def _construct(cls, params: dict, spec: dict):
 
 
 def check_grid(grid) -> list[dict]:
-    """Validate every point before any work (each is built once), dropping duplicates; a bad
-    point raises ``ValueError``."""
+    """Validate every point before any work (each is built once), dropping duplicates.
+
+    A bad point raises ``ValueError``.
+    """
     if isinstance(grid, dict):
         grid = [grid]
     checked, seen = [], set()

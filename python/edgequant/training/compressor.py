@@ -155,7 +155,7 @@ class PruneQuantizeCompressor:
                 fit = _core.fit_prune_quantize(flat, self.gamma, self.bits)
                 _check_finite(fit.non_finite, state.name)
                 fit.op.quantize(flat, flat)  # elementwise, so in place is safe
-                state.threshold, state.step = fit.op.threshold, fit.op.step
+                state.threshold, state.step = fit.threshold, fit.step
                 return
             moments = _core.tensor_moments(flat)
             _check_finite(moments.non_finite, state.name)
@@ -178,7 +178,8 @@ class PruneQuantizeCompressor:
         if _core_can_view(weight):
             flat = weight.numpy().reshape(-1)
             max_symbol = int(np.ceil(max_abs / step)) + 1
-            _core.PruneQuantize(0.0, step, max_symbol).quantize(flat, flat)
+            _core.make_quantizer_kernels(
+                "prune_quantize", [("threshold", 0.0), ("step", step), ("max_symbol", max_symbol)]).quantize(flat, flat)
         else:
             weight.copy_(torch.round(weight / step) * step)
         state.step = step

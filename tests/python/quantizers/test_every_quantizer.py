@@ -2,22 +2,36 @@
 
 import numpy as np
 import pytest
+import quantizer_reference as ref
 
+import edgequant
 from edgequant.quantizers import QUANTIZERS
+from edgequant.quantizers.registry import FAMILIES, check_parameter, examples
 
-DEFAULT_ARGS = {
-    "midtread": (256,), "midrise": (256,), "deadzone": (256, 0.4), "mulaw": (256,),
-    "affine": (8,), "prune_quantize": (0.25, 8), "minifloat": (4, 3),
-}
+#: (family, example index) for every example every registered family declares (cpp/quant/<name>.cpp).
+EXAMPLES = [(name, index) for name in FAMILIES for index in range(len(examples(name)))]
 
 
-@pytest.fixture(params=sorted(QUANTIZERS) + ["midtread_xmax_max", "affine_per_channel"])
+def make_example(name, index):
+    return QUANTIZERS[name](**examples(name)[index])
+
+
+@pytest.fixture(params=EXAMPLES, ids=[f"{name}-{index}" for name, index in EXAMPLES])
 def quantizer(request):
-    if request.param == "midtread_xmax_max":
-        return QUANTIZERS["midtread"](256, xmax="max")
-    if request.param == "affine_per_channel":
-        return QUANTIZERS["affine"](6, symmetric=False, axis=0)
-    return QUANTIZERS[request.param](*DEFAULT_ARGS[request.param])
+    return make_example(*request.param)
+
+
+def accepts_non_finite(quantizer) -> bool:
+    """Formats that represent NaN/Inf (IEEE-style minifloats) keep them instead of refusing them."""
+    return getattr(quantizer, "mode", "paper") != "paper"
+
+
+def test_every_family_has_a_class_examples_and_a_numpy_reference():
+    assert list(QUANTIZERS) == list(FAMILIES)
+    for name in FAMILIES:
+        assert examples(name), f"{name} declares no examples in its C++ registration"
+        assert name in ref.REFERENCES, f"{name} has no NumPy reference in quantizer_reference.REFERENCES"
+        assert QUANTIZERS[name].name == name
 
 
 SIZES = [1, 7, 8, 63, 64, 65, 1023, 100_003]
@@ -39,7 +53,7 @@ def test_float64_input_gives_float32_output(quantizer):
 
 @pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
 def test_non_finite_input_raises(quantizer, bad):
-    if getattr(quantizer, "mode", "paper") != "paper":
+    if accepts_non_finite(quantizer):
         pytest.skip("IEEE-mode minifloat represents NaN/Inf")
     x = np.float32([0.1, 0.2, bad, 0.3])
     with pytest.raises(ValueError, match="NaN/Inf.*index 2"):
@@ -71,13 +85,14 @@ def test_repr_reads_back(quantizer):
     assert eval(repr(quantizer), namespace) == quantizer
 
 
-def test_huge_array_matches_chunked_result(quantizer):
+def test_huge_array_matches_the_reference_and_chunked_result(quantizer):
     x = np.random.default_rng(9).laplace(0, 0.1, 3_000_001).astype(np.float32)
-    whole = quantizer.encode(x)
-    if quantizer.decode_state():
-        return  # parameters fitted to the whole tensor: chunks would get other ones
-    parts = np.concatenate([quantizer.encode(x[:1_000_000]), quantizer.encode(x[1_000_000:])])
-    np.testing.assert_array_equal(whole, parts)
+    whole = quantizer.encode(x)  # every core, several chunks each, an odd tail
+    with edgequant.use_reference_kernels():
+        np.testing.assert_array_equal(whole, quantizer.encode(x))
+    if not quantizer.decode_state():  # fitted to the whole tensor: chunks would get other parameters
+        parts = np.concatenate([quantizer.encode(x[:1_000_000]), quantizer.encode(x[1_000_000:])])
+        np.testing.assert_array_equal(whole, parts)
 
 
 def test_out_parameter_writes_in_place(quantizer):
@@ -183,7 +198,7 @@ def test_out_partly_overlapping_x_is_refused(quantizer):
 
 
 def test_nan_in_place_is_refused_before_anything_is_written(quantizer):
-    if getattr(quantizer, "mode", "paper") != "paper":
+    if accepts_non_finite(quantizer):
         pytest.skip("IEEE-mode minifloat represents NaN/Inf")
     for bad in (np.nan, np.inf):
         x = np.float32([0.1, 0.2, bad, 0.3, 0.7])
@@ -191,3 +206,93 @@ def test_nan_in_place_is_refused_before_anything_is_written(quantizer):
         with pytest.raises(ValueError, match="NaN/Inf.*index 2"):
             quantizer(x, out=x)
         np.testing.assert_array_equal(x, before)
+
+
+# --- registry-wide: fast kernels against the scalar references and the NumPy references -------
+
+def edge_case_arrays(quantizer, dtype):
+    """Laplacian weights plus what breaks kernels: every level and the midpoints between
+    neighbouring levels (ties), zeros of both signs, clipping far outside, huge and tiny values."""
+    rng = np.random.default_rng(21)
+    base = np.concatenate([rng.laplace(0, 0.1, 1001), [0.0, -0.0, 0.5, -0.5, 1.0, -1.0]]).astype(dtype)
+    levels = np.unique(quantizer(base).astype(np.float64))
+    levels = levels[np.isfinite(levels)]
+    ties = (levels[1:] + levels[:-1]) / 2
+    grid = np.concatenate([base, levels, -levels, ties, -ties, np.nextafter(ties, 0), np.nextafter(ties, 10)])
+    extreme = np.concatenate([base, [10.0, -10.0, 1e30, -1e30, FLT_MAX, -FLT_MAX, 1e-30, -1e-30, 1e-45, -1e-45]])
+    return {"ties": grid.astype(dtype), "clipping": extreme.astype(dtype),
+            "non_contiguous": np.repeat(grid, 3).astype(dtype).reshape(-1, 3)[:, ::2].T,
+            "single": np.array([0.3], dtype)}
+
+
+def assert_bits_equal(actual, expected, x, what):
+    """Bit-for-bit equality (NaN payloads included); the first mismatches name their inputs."""
+    actual, expected = np.asarray(actual), np.asarray(expected)
+    view = np.uint32 if actual.dtype == np.float32 else actual.dtype
+    differ = np.flatnonzero(actual.view(view).reshape(-1) != expected.astype(actual.dtype).view(view).reshape(-1))
+    first = differ[:3]
+    assert differ.size == 0, (f"{what}: {differ.size} mismatch(es), first at {first}: x={x.reshape(-1)[first]!r} "
+                              f"got {actual.reshape(-1)[first]!r}, expected {expected.reshape(-1)[first]!r}")
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("case", ["ties", "clipping", "non_contiguous", "single"])
+def test_fast_kernels_match_the_scalar_reference_bit_for_bit(quantizer, case, dtype):
+    x = edge_case_arrays(quantizer, dtype)[case]
+    symbols, fused = quantizer.encode(x), quantizer(x)
+    with edgequant.use_reference_kernels():
+        reference_symbols, reference_fused = quantizer.encode(x), quantizer(x)
+    assert_bits_equal(symbols, reference_symbols, x, "encode")
+    assert_bits_equal(fused, reference_fused, x, "quantize")
+    assert_bits_equal(quantizer.decode(symbols), fused, x, "decode(encode(x)) vs q(x)")
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("case", ["ties", "clipping", "non_contiguous"])
+def test_matches_the_numpy_reference_from_spec(quantizer, case, dtype):
+    x = edge_case_arrays(quantizer, dtype)[case]
+    symbols = quantizer.encode(x)
+    with np.errstate(over="ignore", invalid="ignore"):  # x / step overflows to ±Inf, then clips
+        expected_symbols, expected_reconstruction = ref.REFERENCES[quantizer.name](quantizer, np.ascontiguousarray(x))
+    assert_bits_equal(symbols, expected_symbols, x, "encode vs NumPy")
+    assert_bits_equal(quantizer(x), expected_reconstruction, x, "quantize vs NumPy")
+
+
+def test_non_finite_values_agree_with_the_reference_where_they_are_representable(quantizer):
+    if not accepts_non_finite(quantizer):
+        pytest.skip("refuses NaN/Inf (test_non_finite_input_raises)")
+    x = np.float32([0.1, np.nan, np.inf, -np.inf, -np.nan, 0.0, -0.0])
+    symbols, fused = quantizer.encode(x), quantizer(x)
+    with edgequant.use_reference_kernels():
+        assert_bits_equal(symbols, quantizer.encode(x), x, "encode")
+        assert_bits_equal(fused, quantizer(x), x, "quantize")
+
+
+def bad_values(parameter):
+    """(value, exception) pairs outside what a declared parameter accepts."""
+    kind, low, high = parameter.kind, parameter.low, parameter.high
+    if kind == "integer":
+        return [(int(low) - 1, ValueError), (int(high) + 1, ValueError), (2.5, TypeError), ("3", TypeError)]
+    if kind == "real":
+        cases = [(low if parameter.low_open else low - 1.0, ValueError), (float("nan"), ValueError), ("x", TypeError)]
+        if np.isfinite(high):
+            cases.append((high if parameter.high_open else high + 1.0, ValueError))
+        return cases
+    if kind == "choice":
+        return [("no-such-choice", ValueError)]
+    if kind == "range":
+        return [(-1.0, ValueError), (0.0, ValueError), ("no-such-range", ValueError), (float("inf"), ValueError)]
+    return []  # booleans: any value is truthy or not
+
+
+@pytest.mark.parametrize("name", list(FAMILIES))
+def test_bad_parameters_raise_errors_naming_them(name):
+    arguments = examples(name)[0]
+    for parameter in FAMILIES[name].parameters:
+        if parameter.name in arguments:  # the example itself is valid
+            assert check_parameter(parameter, arguments[parameter.name]) == arguments[parameter.name]
+        for value, error in bad_values(parameter):
+            with pytest.raises(error, match=parameter.name):
+                QUANTIZERS[name](**{**arguments, parameter.name: value})
+    with pytest.raises(TypeError):
+        QUANTIZERS[name](**arguments, no_such_parameter=1)

@@ -3,9 +3,12 @@
 import pytest
 
 from edgequant.model import PerChannelAffine
-from edgequant.quantizers import QUANTIZERS, Affine, Deadzone, MuLaw, Quantizer
+from edgequant.quantizers import QUANTIZERS, Affine, Deadzone, MuLaw
+from edgequant.quantizers.registry import FAMILIES, sweep_grid
 from edgequant.sweep import default_grid, make_quantizer, point, point_key
-from edgequant.sweep.grid import PAPER_MINIFLOAT_FORMATS, check_grid, curve_label
+from edgequant.sweep.grid import DEFAULT_METHODS, PAPER_MINIFLOAT_FORMATS, check_grid, curve_label
+
+PAPER_METHODS = ("midrise", "midtread", "mulaw", "deadzone", "minifloat", "affine")
 
 
 def test_default_grid_is_the_papers():
@@ -24,7 +27,9 @@ def test_default_grid_is_the_papers():
     assert modes.pop((5, 10)) == "ieee" and set(modes.values()) == {"paper"}
     affine = [(p["bits"], p["per_channel"]) for p in by_method["affine"]]
     assert affine == [(b, False) for b in range(2, 9)] + [(b, True) for b in range(2, 9)]
-    assert len(grid) == 3 * 23 + 92 + 13 + 14
+    paper = [spec for spec in grid if spec["method"] in PAPER_METHODS]
+    assert len(paper) == 3 * 23 + 92 + 13 + 14
+    assert DEFAULT_METHODS[:len(PAPER_METHODS)] == PAPER_METHODS
     assert len({point_key(spec) for spec in grid}) == len(grid)
     small = default_grid(max_bits=4, methods=["deadzone", "affine"])
     assert {s["method"] for s in small} == {"deadzone", "affine"} and len(small) == 4 * 3 + 6
@@ -55,23 +60,22 @@ def test_bad_points_and_options_are_refused():
         default_grid(max_bits=30)
 
 
-def test_duplicate_points_are_checked_once():
-    grid = default_grid(max_bits=3, methods=["midtread"])
-    assert len(grid) == 2 and check_grid(grid[:2] + grid[:2]) == check_grid(grid)
+def test_every_registered_family_with_sweep_points_is_in_the_default_grid():
+    swept = [name for name in FAMILIES if sweep_grid(name, 24)]
+    assert list(DEFAULT_METHODS) == swept and set(swept) <= set(QUANTIZERS)
+    for max_bits in (2, 5, 24):
+        grid = default_grid(max_bits=max_bits)
+        for name in swept:
+            points = [spec["params"] for spec in grid if spec["method"] == name]
+            assert points == sweep_grid(name, max_bits) and points, name
+    checked = check_grid(default_grid(max_bits=3))  # every point builds its quantizer
+    assert len(checked) == len(default_grid(max_bits=3))
+    duplicated = check_grid(checked[:2] + checked[:2])
+    assert len(duplicated) == 2
 
 
-class FakeMinifloat(Quantizer):
-    """Stands in for edgequant.quantizers.Minifloat where it is not merged yet."""
-
-    name = "minifloat"
-
-    def __init__(self, exponent_bits, mantissa_bits, bias=None, mode="paper"):
-        self.exponent_bits, self.mantissa_bits, self.mode = exponent_bits, mantissa_bits, mode
-
-
-def test_registered_minifloat_is_built_by_name(monkeypatch):
-    monkeypatch.setitem(QUANTIZERS, "minifloat", QUANTIZERS.get("minifloat", FakeMinifloat))
+def test_minifloat_points_are_built_by_name():
     grid = default_grid(methods=["minifloat"])
-    assert len(check_grid(grid)) == 13  # no warning: filterwarnings=error would fail the test
+    assert len(check_grid(grid)) == 13
     half = make_quantizer(grid[-1])
     assert (half.exponent_bits, half.mantissa_bits, half.mode) == (5, 10, "ieee")

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from .. import _core
-from .._validation import integer_in, raise_if_non_finite, real_in
+from .._validation import raise_if_non_finite
 from .base import Quantizer
+from .registry import make_kernels
 
 
 class PruneQuantize(Quantizer):
@@ -30,30 +31,28 @@ class PruneQuantize(Quantizer):
     name = "prune_quantize"
 
     def __init__(self, gamma, bits):
-        self.gamma = real_in(gamma, "gamma", low=0.0)
-        self.bits = integer_in(bits, 2, 16, "bits")
+        self._set_parameters(gamma=gamma, bits=bits)
         self._op = None
         self.density = None
 
     def _op_for_encode(self, x):
         fit = _core.fit_prune_quantize(x.reshape(-1), self.gamma, self.bits)
         raise_if_non_finite(fit.non_finite, x)
-        self._op = fit.op
-        return fit.op
-
-    def params(self):
-        return {"gamma": self.gamma, "bits": self.bits}
+        self._state = {"threshold": fit.threshold, "step": fit.step, "max_symbol": fit.max_symbol}
+        self._op = make_kernels(self.name, self._state)
+        return self._op
 
     def decode_state(self) -> dict:
-        if self._op is None:
-            return {}
-        return {"threshold": self._op.threshold, "step": self._op.step, "max_symbol": self._op.max_symbol}
+        return {} if self._op is None else dict(self._state)
 
     def load_decode_state(self, state: dict) -> None:
         try:
-            self._op = _core.PruneQuantize(float(state["threshold"]), float(state["step"]), int(state["max_symbol"]))
+            fitted = {"threshold": float(state["threshold"]), "step": float(state["step"]),
+                      "max_symbol": int(state["max_symbol"])}
         except KeyError as missing:
             raise ValueError(f"prune-quantize decode state lacks {missing}") from None
+        self._op = make_kernels(self.name, fitted)
+        self._state = fitted
 
     def _op_for_decode(self):
         if self._op is None:
@@ -62,11 +61,13 @@ class PruneQuantize(Quantizer):
 
     @property
     def threshold(self) -> float:
-        return self._op_for_decode().threshold
+        self._op_for_decode()
+        return self._state["threshold"]
 
     @property
     def step(self) -> float:
-        return self._op_for_decode().step
+        self._op_for_decode()
+        return self._state["step"]
 
     def encode(self, x):
         symbols = super().encode(x)
