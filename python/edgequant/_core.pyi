@@ -6,7 +6,7 @@ import collections.abc
 import numpy
 import numpy.typing
 import typing
-__all__: list[str] = ['AffineFormat', 'AffineParams', 'CorruptDataError', 'Distortion', 'FitHistogram', 'Moments', 'PruneQuantizeFit', 'QuantizerFamily', 'QuantizerKernels', 'QuantizerParameter', 'Range', 'affine_decode_per_channel', 'affine_encode_per_channel', 'affine_fit_per_channel', 'affine_params_from_range', 'affine_quantize_per_channel', 'channel_ranges', 'coding_decode', 'coding_encode', 'coding_info', 'count_symbols', 'distortion', 'entropy_bits', 'fit_cdf', 'fit_families', 'fit_family_names', 'fit_histogram', 'fit_logpdf', 'fit_parameter_names', 'fit_pdf', 'fit_prune_quantize', 'fit_score', 'float_pattern_entropy_bits', 'force_reference', 'make_quantizer_kernels', 'max_threads', 'quantizer_families', 'set_force_reference', 'set_max_threads', 'tensor_moments', 'tensor_range']
+__all__: list[str] = ['AffineFormat', 'AffineParams', 'CorruptDataError', 'Distortion', 'ENTROPY_MAX_CLIPPED', 'FitHistogram', 'Moments', 'PruneQuantizeFit', 'QuantizerFamily', 'QuantizerKernels', 'QuantizerParameter', 'RANGE_HISTOGRAM_BINS', 'Range', 'RangeObserver', 'affine_decode_per_channel', 'affine_encode_per_channel', 'affine_fit_per_channel', 'affine_params_from_range', 'affine_quantize_per_channel', 'channel_ranges', 'coding_decode', 'coding_encode', 'coding_info', 'count_symbols', 'distortion', 'entropy_bits', 'fit_cdf', 'fit_families', 'fit_family_names', 'fit_histogram', 'fit_logpdf', 'fit_parameter_names', 'fit_pdf', 'fit_prune_quantize', 'fit_score', 'float_pattern_entropy_bits', 'force_reference', 'make_quantizer_kernels', 'max_threads', 'quantizer_families', 'range_reference', 'set_force_reference', 'set_max_threads', 'tensor_moments', 'tensor_range']
 class CorruptDataError(ValueError):
     pass
 class PruneQuantizeFit:
@@ -186,6 +186,38 @@ class FitHistogram:
     @property
     def summary(self) -> dict:
         ...
+class RangeObserver:
+    def __init__(self, histogram: bool = True) -> None:
+        ...
+    @typing.overload
+    def observe(self, src: numpy.typing.NDArray[numpy.float32]) -> None:
+        ...
+    @typing.overload
+    def observe(self, src: numpy.typing.NDArray[numpy.float64]) -> None:
+        ...
+    def range(self, method: str, percentile: typing.SupportsFloat | typing.SupportsIndex = 99.99, symmetric: bool = False, levels: typing.SupportsInt | typing.SupportsIndex = 255) -> tuple:
+        ...
+    @property
+    def bin_width(self) -> float:
+        ...
+    @property
+    def count(self) -> int:
+        ...
+    @property
+    def has_histogram(self) -> bool:
+        ...
+    @property
+    def max(self) -> float:
+        ...
+    @property
+    def min(self) -> float:
+        ...
+    @property
+    def non_finite(self) -> int:
+        ...
+    @property
+    def zeros(self) -> int:
+        ...
 def affine_decode_per_channel(format: AffineFormat, scales: numpy.typing.NDArray[numpy.float64], zero_points: numpy.typing.NDArray[numpy.int32], src: numpy.typing.NDArray[numpy.int32], outer: typing.SupportsInt | typing.SupportsIndex, inner: typing.SupportsInt | typing.SupportsIndex, dst: numpy.typing.NDArray[numpy.float32]) -> int:
     ...
 @typing.overload
@@ -286,6 +318,8 @@ def quantizer_families() -> list[QuantizerFamily]:
     """
     The registered quantizer families, in sweep order.
     """
+def range_reference(src: numpy.typing.NDArray[numpy.float64], method: str, percentile: typing.SupportsFloat | typing.SupportsIndex = 99.99, symmetric: bool = False, levels: typing.SupportsInt | typing.SupportsIndex = 255) -> tuple:
+    ...
 def set_force_reference(on: bool) -> None:
     ...
 def set_max_threads(threads: typing.SupportsInt | typing.SupportsIndex) -> None:
@@ -304,4 +338,6 @@ def tensor_range(src: numpy.typing.NDArray[numpy.float32]) -> Range:
 @typing.overload
 def tensor_range(src: numpy.typing.NDArray[numpy.float64]) -> Range:
     ...
+ENTROPY_MAX_CLIPPED: float = 0.0001
+RANGE_HISTOGRAM_BINS: int = 8192
 __version__: str = '0.1.0'
