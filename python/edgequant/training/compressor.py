@@ -160,6 +160,12 @@ class PruneQuantizeCompressor:
                 fit.op.quantize(flat, target)  # elementwise, so in place is safe
                 state.threshold, state.step = fit.op.threshold, fit.op.step
                 return
+            if self.gamma == 0:  # β = 0 keeps every weight: only look for NaN/Inf (one read, no write)
+                _check_finite(_core.tensor_range(flat).non_finite, state.name)
+                state.threshold = state.step = 0.0
+                if out is not source:
+                    out.copy_(source)
+                return
             moments = _core.tensor_moments(flat)
             _check_finite(moments.non_finite, state.name)
             state.threshold, state.step = self.gamma * moments.std, 0.0
