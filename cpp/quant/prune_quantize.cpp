@@ -89,16 +89,17 @@ EDGEQUANT_INLINE LayerStatistics block_statistics(const T* __restrict src, int64
   return stats;
 }
 
-EDGEQUANT_KERNEL LayerStatistics statistics_chunk(const float* src, int64_t n) {
+template <class T>
+EDGEQUANT_INLINE LayerStatistics chunk_statistics(const T* src, int64_t n) {
   LayerStatistics total;
-  for (int64_t begin = 0; begin < n; begin += kBlock) total.merge(block_statistics(src + begin, std::min(kBlock, n - begin)));
+  for (int64_t begin = 0; begin < n; begin += kBlock) {
+    total.merge(block_statistics(src + begin, std::min(kBlock, n - begin)));
+  }
   return total;
 }
-EDGEQUANT_KERNEL LayerStatistics statistics_chunk(const double* src, int64_t n) {
-  LayerStatistics total;
-  for (int64_t begin = 0; begin < n; begin += kBlock) total.merge(block_statistics(src + begin, std::min(kBlock, n - begin)));
-  return total;
-}
+
+EDGEQUANT_KERNEL LayerStatistics statistics_chunk(const float* src, int64_t n) { return chunk_statistics(src, n); }
+EDGEQUANT_KERNEL LayerStatistics statistics_chunk(const double* src, int64_t n) { return chunk_statistics(src, n); }
 
 template <class T>
 LayerStatistics layer_statistics(const T* src, int64_t n) {
