@@ -40,7 +40,8 @@ test-cpp: setup
 # compression-aware training (edgequant.training): torch is an optional extra, pinned
 test-torch: setup
 	$(VENV)/bin/pip install -q torch==2.13.0
-	EDGEQUANT_REQUIRE_TORCH=1 $(PY) -m pytest tests/python/training -q
+	EDGEQUANT_REQUIRE_TORCH=1 $(PY) -m pytest tests/python/training \
+	  "tests/python/notebooks/test_notebooks.py::test_notebook_executes[04_prune_quantize.ipynb]" -q
 
 # The core's C++ tests (the coder's mutation fuzzer included) under ASan + UBSan, in their own build
 # folder without the engine; any sanitizer report fails. EDGEQUANT_FUZZ_MUTANTS=N for a longer fuzz.

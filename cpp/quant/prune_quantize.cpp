@@ -1,5 +1,13 @@
 #include "quant/prune_quantize.h"
 
+#include <algorithm>
+#include <cstring>
+#include <mutex>
+#include <utility>
+#include <vector>
+
+#include "common/parallel.h"
+#include "common/simd.h"
 #include "quant/range.h"
 #include "quant/registry.h"
 
@@ -7,20 +15,126 @@ namespace edgequant::quant {
 
 EDGEQUANT_DEFINE_CHUNK_KERNELS(PruneQuantize)
 
+namespace {
+
+// Count, mean and sum of squared deviations of the finite values, mergeable (Chan et al.), with
+// max|x| and the non-finite count: everything the fit needs from one read of the weights.
+struct LayerStatistics {
+  int64_t count = 0;
+  double mean = 0;
+  double squares = 0;  // sum of (x - mean)^2
+  double max_abs = 0;
+  int64_t non_finite = 0;
+
+  void merge(const LayerStatistics& part) {
+    if (part.count) {
+      const int64_t total = count + part.count;
+      const double delta = part.mean - mean;
+      const double weight = static_cast<double>(part.count) / static_cast<double>(total);
+      squares += part.squares + delta * delta * static_cast<double>(count) * weight;
+      mean += delta * weight;
+      count = total;
+    }
+    max_abs = std::max(max_abs, part.max_abs);
+    non_finite += part.non_finite;
+  }
+};
+
+// A block small enough to stay in L1, so the second (deviation) pass over it costs no memory
+// traffic: two-pass accuracy at the price of one pass over the layer.
+constexpr int64_t kBlock = 2048;
+
+template <class T>
+struct MagnitudeBits;
+template <>
+struct MagnitudeBits<float> {
+  using Int = uint32_t;
+  static constexpr Int kMagnitude = 0x7fffffffu, kExponent = 0x7f800000u;
+};
+template <>
+struct MagnitudeBits<double> {
+  using Int = uint64_t;
+  static constexpr Int kMagnitude = 0x7fffffffffffffffu, kExponent = 0x7ff0000000000000u;
+};
+
+template <class T>
+EDGEQUANT_INLINE LayerStatistics block_statistics(const T* __restrict src, int64_t n) {
+  using Int = typename MagnitudeBits<T>::Int;
+  double sum = 0;
+  Int bad = 0, largest = 0;  // |x| as bits: integer max vectorises and orders like the magnitudes
+#pragma omp simd reduction(+ : sum, bad) reduction(max : largest)
+  for (int64_t i = 0; i < n; ++i) {
+    Int bits;
+    std::memcpy(&bits, &src[i], sizeof(T));
+    const Int magnitude = bits & MagnitudeBits<T>::kMagnitude;
+    const bool finite = magnitude < MagnitudeBits<T>::kExponent;
+    bad += !finite;
+    largest = std::max<Int>(largest, finite ? magnitude : 0);
+    sum += finite ? static_cast<double>(src[i]) : 0.0;
+  }
+  LayerStatistics stats;
+  stats.non_finite = static_cast<int64_t>(bad);
+  stats.count = n - stats.non_finite;
+  T largest_value;
+  std::memcpy(&largest_value, &largest, sizeof(T));
+  stats.max_abs = static_cast<double>(largest_value);
+  if (!stats.count) return stats;
+  stats.mean = sum / static_cast<double>(stats.count);
+  const double mean = stats.mean;
+  double squares = 0;
+#pragma omp simd reduction(+ : squares)
+  for (int64_t i = 0; i < n; ++i) {
+    const double d = static_cast<double>(src[i]) - mean;
+    squares += is_finite(d) ? d * d : 0.0;
+  }
+  stats.squares = squares;
+  return stats;
+}
+
+template <class T>
+EDGEQUANT_INLINE LayerStatistics chunk_statistics(const T* src, int64_t n) {
+  LayerStatistics total;
+  for (int64_t begin = 0; begin < n; begin += kBlock) {
+    total.merge(block_statistics(src + begin, std::min(kBlock, n - begin)));
+  }
+  return total;
+}
+
+EDGEQUANT_KERNEL LayerStatistics statistics_chunk(const float* src, int64_t n) { return chunk_statistics(src, n); }
+EDGEQUANT_KERNEL LayerStatistics statistics_chunk(const double* src, int64_t n) { return chunk_statistics(src, n); }
+
+template <class T>
+LayerStatistics layer_statistics(const T* src, int64_t n) {
+  // Parts are merged in index order after the parallel loop, so the result does not depend on
+  // which thread finishes first.
+  std::vector<std::pair<int64_t, LayerStatistics>> parts;
+  std::mutex mutex;
+  parallel_for(n, [&](int64_t begin, int64_t end) {
+    LayerStatistics part = statistics_chunk(src + begin, end - begin);
+    std::lock_guard<std::mutex> lock(mutex);
+    parts.emplace_back(begin, part);
+  }, int64_t{1} << 16, kBlock);
+  std::sort(parts.begin(), parts.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+  LayerStatistics total;
+  for (const auto& part : parts) total.merge(part.second);
+  return total;
+}
+
+}  // namespace
+
 template <class T>
 PruneQuantizeFit fit_prune_quantize(const T* src, int64_t n, double gamma, int bits) {
   require(gamma >= 0 && std::isfinite(gamma), "gamma must be finite and >= 0");
   require(bits >= 2 && bits <= 16, "bits must be in [2, 16]");
-  Moments moments = tensor_moments(src, n);
-  Range range = tensor_range(src, n);
+  const LayerStatistics stats = layer_statistics(src, n);
   PruneQuantizeFit fit{};
-  fit.std = moments.std;
-  fit.max_abs = range.max_abs;
-  fit.non_finite = moments.non_finite;
-  const double threshold = gamma * moments.std;
+  fit.std = stats.count ? std::sqrt(stats.squares / static_cast<double>(stats.count)) : 0.0;
+  fit.max_abs = stats.max_abs;
+  fit.non_finite = stats.non_finite;
+  const double threshold = gamma * fit.std;
   const double top = static_cast<double>((1 << (bits - 1)) - 1);
   // max|H| is max|W| when anything survives: the largest weight always clears beta <= max|W|.
-  const double max_kept = range.max_abs >= threshold ? range.max_abs : 0.0;
+  const double max_kept = fit.max_abs >= threshold ? fit.max_abs : 0.0;
   double step = (max_kept - threshold) / top;
   if (!(step > 0)) step = max_kept > 0 ? max_kept / top : 1.0;
   double max_symbol = std::ceil(max_kept / step) + 1;

@@ -136,47 +136,62 @@ class PruneQuantizeCompressor:
         for index, ((_, parameter), state) in enumerate(zip(self.parameters, self.states, strict=True)):
             weight = parameter.data
             if self._shadows is not None:
-                self._update_shadow(index, weight)
-            if self._masks is not None:
+                shadow = self._update_shadow(index, weight)
+                self._compress(shadow, state, out=weight)  # C = PQ(shadow), written straight into W
+                self._last[index].copy_(weight)
+            elif self._masks is not None:
                 weight.mul_(self._masks[index])
                 self._quantize_survivors(weight, state)
             else:
                 self._compress(weight, state)
-            if self._shadows is not None:
-                self._remember(index, weight)
         if freezing:
             self._masks = [p.data != 0 for _, p in self.parameters]
         self.steps_done += 1
 
-    def _compress(self, weight: torch.Tensor, state: LayerState) -> None:
-        if _core_can_view(weight):
-            flat = weight.numpy().reshape(-1)  # a view: the C++ core writes into the parameter
+    def _compress(self, source: torch.Tensor, state: LayerState, out: torch.Tensor | None = None) -> None:
+        """Eqs. 1–4 on ``source``, written into ``out`` (default: in place)."""
+        out = source if out is None else out
+        if _core_can_view(source) and _core_can_view(out):
+            flat = source.numpy().reshape(-1)  # views: the C++ core reads and writes the tensors' memory
+            target = out.numpy().reshape(-1)
             if self.quantizes:
-                fit = _core.fit_prune_quantize(flat, self.gamma, self.bits)
+                fit = _core.fit_prune_quantize(flat, self.gamma, self.bits)  # one read: std, max|W|
                 _check_finite(fit.non_finite, state.name)
-                fit.op.quantize(flat, flat)  # elementwise, so in place is safe
+                fit.op.quantize(flat, target)  # elementwise, so in place is safe
                 state.threshold, state.step = fit.threshold, fit.step
+                return
+            if self.gamma == 0:  # β = 0 keeps every weight: only look for NaN/Inf (one read, no write)
+                _check_finite(_core.tensor_range(flat).non_finite, state.name)
+                state.threshold = state.step = 0.0
+                if out is not source:
+                    out.copy_(source)
                 return
             moments = _core.tensor_moments(flat)
             _check_finite(moments.non_finite, state.name)
             state.threshold, state.step = self.gamma * moments.std, 0.0
-        else:
-            threshold, step = torch_prune_quantize_(weight, self.gamma, self.bits if self.quantizes else None,
-                                                    state.name)
-            state.threshold, state.step = threshold, step
+            torch.mul(source, source.abs() >= state.threshold, out=out)
             return
-        weight.mul_(weight.abs() >= state.threshold)
+        if out is not source:
+            out.copy_(source)
+        state.threshold, state.step = torch_prune_quantize_(out, self.gamma, self.bits if self.quantizes else None,
+                                                            state.name)
 
     def _quantize_survivors(self, weight: torch.Tensor, state: LayerState) -> None:
         """Frozen mode after the warm-up: the mask and β are fixed, only q_k follows max|H|."""
         if not self.quantizes:
             return
-        max_abs = float(weight.abs().max())
-        if not np.isfinite(max_abs):
-            raise ValueError(f"layer {state.name!r} has NaN/Inf weights: training diverged")
-        step = _step(max_abs, state.threshold, self.bits)
-        if _core_can_view(weight):
+        viewable = _core_can_view(weight)
+        if viewable:  # one pass, no |W| temporary
             flat = weight.numpy().reshape(-1)
+            extent = _core.tensor_range(flat)
+            _check_finite(extent.non_finite, state.name)
+            max_abs = extent.max_abs
+        else:
+            max_abs = float(weight.abs().max())
+            if not np.isfinite(max_abs):
+                raise ValueError(f"layer {state.name!r} has NaN/Inf weights: training diverged")
+        step = _step(max_abs, state.threshold, self.bits)
+        if viewable:
             max_symbol = int(np.ceil(max_abs / step)) + 1
             _core.make_quantizer_kernels(
                 "prune_quantize", [("threshold", 0.0), ("step", step), ("max_symbol", max_symbol)]).quantize(flat, flat)
@@ -184,16 +199,14 @@ class PruneQuantizeCompressor:
             weight.copy_(torch.round(weight / step) * step)
         state.step = step
 
-    def _update_shadow(self, index: int, weight: torch.Tensor) -> None:
-        # weight = C_prev + Δ (the optimizer's update of the compressed weights); shadow += Δ.
+    def _update_shadow(self, index: int, weight: torch.Tensor) -> torch.Tensor:
+        """weight = C_prev + Δ (the optimizer's update of the compressed weights): shadow += Δ."""
+        shadow = self._shadows[index]
         if self.steps_done:
-            self._shadows[index].add_(weight).sub_(self._last[index])
+            shadow.add_(weight).sub_(self._last[index])
         else:
-            self._shadows[index].copy_(weight)
-        weight.copy_(self._shadows[index])
-
-    def _remember(self, index: int, weight: torch.Tensor) -> None:
-        self._last[index].copy_(weight)
+            shadow.copy_(weight)
+        return shadow
 
     # -- bookkeeping ---------------------------------------------------------------------------
     def density(self) -> dict[str, float]:

@@ -230,12 +230,18 @@ def test_explicit_layers_may_include_biases():
     assert [name for name, _ in compressor.parameters] == ["4.bias", "6.weight"]
 
 
+@pytest.mark.parametrize("settings", [(0.5, 4, "paper"), (0.0, 32, "paper"), (0.5, 32, "paper"),
+                                      (0.5, 4, "frozen"), (0.5, 4, "straight-through")])
 @pytest.mark.parametrize("bad", [float("nan"), float("inf")])
-def test_diverged_weights_name_the_layer(bad):
+def test_diverged_weights_name_the_layer(bad, settings):
+    gamma, bits, mode = settings
     model = random_model()
+    compressor = PruneQuantizeCompressor(model, gamma, bits, mode=mode)
+    compressor.step()  # frozen: the mask is fixed now, the next step takes the survivors' path
     with torch.no_grad():
+        model[4].weight[0, 1] = bad  # a survivor in frozen mode, or not: both must be caught
         model[4].weight[0, 0] = bad
     with pytest.raises(ValueError, match="4.weight"):
-        PruneQuantizeCompressor(model, 0.5, 4).step()
+        compressor.step()
     with pytest.raises(ValueError, match="w"):
         torch_prune_quantize_(torch.tensor([1.0, bad]), 0.5, 4, "w")
