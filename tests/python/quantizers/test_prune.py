@@ -64,7 +64,7 @@ def test_fit_statistics_equal_numpy(n, dtype):
     assert fit.std == pytest.approx(expected_std, rel=1e-13, abs=0)
     assert fit.max_abs == (float(np.max(np.abs(w))) if n else 0.0)
     assert fit.non_finite == 0
-    assert fit.op.threshold == pytest.approx(0.5 * expected_std, rel=1e-13, abs=0)
+    assert fit.threshold == pytest.approx(0.5 * expected_std, rel=1e-13, abs=0)
 
 
 def test_fit_statistics_are_stable_for_offset_weights():
