@@ -154,8 +154,4 @@ class Backend {
   virtual void set_threads(int threads) {}
 };
 
-std::unique_ptr<Backend> make_reference_backend();
-std::unique_ptr<Backend> make_onednn_backend();  // throws InvalidArgument where unavailable
-std::unique_ptr<Backend> make_backend(const std::string& name);  // "onednn" | "reference"
-
 }  // namespace edgequant::engine

@@ -15,14 +15,14 @@
 #include <string>
 #include <vector>
 
-#include "backend/backend.h"
+#include "backend/registry.h"
 #include "graph/graph.h"
 #include "ops/op.h"
 
 namespace edgequant::engine {
 
 struct EngineOptions {
-  std::string backend = "onednn";
+  std::string backend = default_backend();  // a name of supported_backends()
   int threads = 0;     // 0 = all cores
   bool fuse = true;    // BN folding and activation fusion
   // The values to return, in order (default: the graph's tensor outputs). Nodes that none of

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from edgequant import Engine, zoo
+from edgequant.engine import supported_backends
 
 ROOT = pathlib.Path(__file__).resolve().parents[3]
 MODEL = zoo.model_path("digits_cnn_small")
@@ -68,7 +69,7 @@ def test_static_mode_calibrates_on_other_inputs_than_the_timed_one(binary):
 
 def test_every_mode_and_backend(binary):
     (fp32,) = Engine(MODEL).run(_inputs(12345))
-    for backend in ("onednn", "reference"):
+    for backend in supported_backends():
         for mode in ("fp32", "static", "dynamic"):
             stdout = _run(binary, "--mode", mode, "--backend", backend)
             assert f"backend {backend}, mode {mode}, 2 runs" in stdout
