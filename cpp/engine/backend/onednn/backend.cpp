@@ -4,6 +4,7 @@
 // kernels quantize their input with a reorder that takes the activation scale / zero point as
 // run-time arguments, so one primitive serves static and dynamic quantization alike.
 #include "backend/onednn/dnnl_common.h"
+#include "backend/portable_kernels.h"
 #include "backend/registry.h"
 #include "common/error.h"
 
@@ -29,7 +30,11 @@ class OnednnBackend : public Backend {
   std::string name() const override { return "onednn"; }
   std::unique_ptr<ConvKernel> conv(const ConvGeometry& g, const float* w, const float* b, const ConvPostOps& post,
                                    const QuantConfig& q) override {
-    return translate_errors("convolution", [&] { return make_conv(ctx_, g, w, b, post, q); });
+    auto build = [this, g, post, q](const float* weights, const float* bias) {
+      return translate_errors("convolution", [&] { return make_conv(ctx_, g, weights, bias, post, q); });
+    };
+    if (is_channel_sum(g, post, q)) return make_channel_sum_conv(g, w, b, build);
+    return build(w, b);
   }
   std::unique_ptr<DenseKernel> dense(int64_t m, int64_t k, int64_t n, const float* w, const float* b,
                                      const Activation& act, const QuantConfig& q) override {
@@ -38,6 +43,12 @@ class OnednnBackend : public Backend {
   std::unique_ptr<PoolKernel> pool(const PoolGeometry& g) override {
     return translate_errors("pooling", [&] { return make_pool(ctx_, g); });
   }
+  // The portable vectorised kernels: the any-axis softmax replaced oneDNN's softmax primitive here
+  // (YOLOv8's DFL softmax runs on axis 1 of [N, 16, 4, A]); the sigmoid covers its class scores.
+  std::unique_ptr<SoftmaxKernel> softmax(int64_t outer, int64_t len, int64_t inner, bool log) override {
+    return make_portable_softmax(outer, len, inner, log);
+  }
+  std::unique_ptr<UnaryKernel> sigmoid() override { return make_portable_sigmoid(); }
   std::unique_ptr<ConcatKernel> concat() override { return make_concat(ctx_); }
   std::unique_ptr<SplitKernel> split() override { return make_split(ctx_); }
   std::unique_ptr<ResizeKernel> resize() override { return make_resize(ctx_); }
