@@ -6,6 +6,7 @@ namespace edgequant::engine {
 
 // Each backend's file defines its entry.
 BackendInfo reference_backend_info();
+BackendInfo checked_backend_info();
 #if EDGEQUANT_WITH_ONEDNN
 BackendInfo onednn_backend_info();
 #endif
@@ -16,6 +17,7 @@ const std::vector<BackendInfo>& supported_backends() {
       onednn_backend_info(),
 #endif
       reference_backend_info(),
+      checked_backend_info(),
   };
   return list;
 }
