@@ -98,16 +98,14 @@ Engine::Engine(Graph graph, const EngineOptions& options)
   std::unique_ptr<Session> first = make_session();
   backend_name_ = first->backend->name();
   std::set<std::string> seen;
+  std::vector<Int8Step> int8_steps;  // the INT8 plan, from what each op declares
   for (size_t k = 0; k < steps_.size(); ++k) {
+    int8_steps.push_back({steps_[k].inputs, steps_[k].outputs, first->ops[k]->int8_traits()});
     steps_[k].quantizable = first->ops[k]->quantizable();
     if (steps_[k].quantizable && seen.insert(node(k).inputs[0]).second) calibration_tensors_.push_back(node(k).inputs[0]);
   }
   configs_.resize(steps_.size());
   sync_->idle.push_back(std::move(first));
-  // The INT8 plan, from what each op declares (quantization groups: Split / Concat join theirs).
-  std::vector<Int8Step> int8_steps;
-  for (size_t k = 0; k < steps_.size(); ++k)
-    int8_steps.push_back({steps_[k].inputs, steps_[k].outputs, sync_->idle.front()->ops[k]->int8_traits()});
   int8_plan_ = Int8Plan(std::move(int8_steps), slots_.size(), output_slots_);
   set_threads(options.threads);
 }
