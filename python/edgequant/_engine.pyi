@@ -6,7 +6,7 @@ import collections.abc
 from edgequant._core import CorruptDataError
 import numpy
 import typing
-__all__: list[str] = ['CorruptDataError', 'Engine', 'supported_ops']
+__all__: list[str] = ['CorruptDataError', 'Engine', 'supported_backends', 'supported_ops']
 class Engine:
     @staticmethod
     def from_bytes(data: bytes, backend: str, threads: typing.SupportsInt | typing.SupportsIndex, outputs: collections.abc.Sequence[str] = []) -> Engine:
@@ -63,5 +63,9 @@ class Engine:
     @property
     def outputs(self) -> list:
         ...
+def supported_backends() -> list[str]:
+    """
+    The backends of this build, the default (fastest) first.
+    """
 def supported_ops() -> list[str]:
     ...
