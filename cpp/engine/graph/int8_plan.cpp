@@ -68,7 +68,10 @@ std::vector<QuantConfig> Int8Plan::configs(QuantConfig::Mode mode,
     const Int8Traits& traits = step.traits;
     if (fixed && traits.passes_u8 && !traits.u8_inputs.empty()) {
       bool all = true;
-      for (int i : traits.u8_inputs) all = all && i < static_cast<int>(step.inputs.size()) && step.inputs[i] >= 0 && u8[step.inputs[i]];
+      for (int i : traits.u8_inputs) {
+        const int slot = i < static_cast<int>(step.inputs.size()) ? step.inputs[i] : -1;
+        all = all && slot >= 0 && u8[slot];
+      }
       for (int s : step.outputs)
         if (s >= 0) u8[s] = all;
     }

@@ -167,9 +167,10 @@ class DnnlResize : public ResizeKernel {
   const DnnlContext& ctx_;
 };
 
-// Split of a native tensor (float32, or u8 with its scale and zero point): each part is a sub-memory of the source (valid where the split
-// points fall on channel-block boundaries), copied by a reorder into a dense buffer of the
-// source's own layout, so the readers (convs, a Concat) take it without leaving that layout.
+// Split of a native tensor (float32, or u8 with its scale and zero point): each part is a
+// sub-memory of the source (valid where the split points fall on channel-block boundaries),
+// copied by a reorder into a dense buffer of the source's own layout, so the readers (convs, a
+// Concat) take it without leaving that layout.
 class DnnlSplit : public SplitKernel {
  public:
   explicit DnnlSplit(const DnnlContext& ctx) : ctx_(ctx) {}
