@@ -14,7 +14,7 @@ export CMAKE_CXX_COMPILER_LAUNCHER ?= $(CCACHE)
 export CMAKE_C_COMPILER_LAUNCHER ?= $(CCACHE)
 endif
 
-.PHONY: setup demo test test-cpp test-python test-torch test-sanitize test-sanitize-core lint clean wheel wheel-check
+.PHONY: setup demo test test-cpp test-cpp-no-onednn test-python test-torch test-sanitize test-sanitize-core lint clean wheel wheel-check
 
 setup: $(VENV)/.installed
 
@@ -36,6 +36,14 @@ test-cpp: setup
 	cmake -S . -B build/ctest -G Ninja -DEDGEQUANT_BUILD_TESTS=ON -DPython_EXECUTABLE=$(abspath $(PY)) >/dev/null
 	cmake --build build/ctest
 	ctest --test-dir build/ctest --output-on-failure -j2
+
+# The C++ tests of an engine without oneDNN (-DEDGEQUANT_WITH_ONEDNN=OFF): the reference backend
+# alone, what a 64-bit ARM build starts from. Own build folder.
+test-cpp-no-onednn: setup
+	cmake -S . -B build/no-onednn -G Ninja -DEDGEQUANT_BUILD_TESTS=ON -DEDGEQUANT_WITH_ENGINE=ON -DEDGEQUANT_WITH_ONEDNN=OFF \
+	  -DPython_EXECUTABLE=$(abspath $(PY)) >/dev/null
+	cmake --build build/no-onednn
+	ctest --test-dir build/no-onednn --output-on-failure -j2
 
 # compression-aware training (edgequant.training): torch is an optional extra, pinned
 test-torch: setup

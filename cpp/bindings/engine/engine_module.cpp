@@ -104,6 +104,7 @@ PYBIND11_MODULE(_engine, m) {
   m.attr("CorruptDataError") = corrupt;
   bindings::register_exception_translation(corrupt);
   m.def("supported_ops", &supported_ops);
+  m.def("supported_backends", &backend_names, "The backends of this build, the default (fastest) first.");
   py::class_<Engine>(m, "Engine")
       .def_static("from_bytes", [](const py::bytes& data, const std::string& backend, int threads,
                                    const std::vector<std::string>& outputs, const std::string& base_dir) {

@@ -1,8 +1,10 @@
 // The compute backend interface. Ops own their shapes and attributes and ask a backend for a
 // kernel built once per input shape (the kernel caches whatever the backend prepares: primitives,
-// reordered weights, memory formats). Two implementations: `reference` (plain C++ loops written
-// from the ONNX definitions, the yardstick for tests) and `onednn` (x86-64). The portable INT8
-// kernels of a later ARM issue implement this same interface.
+// reordered weights, memory formats). The implementations are listed in backend/registry.h:
+// `reference` (plain C++ loops written from the ONNX definitions, the yardstick for tests) and
+// `onednn` (x86-64, backend/onednn/). A new backend (the portable INT8 kernels of 64-bit ARM)
+// implements conv / dense / pool and may reuse the portable float kernels of
+// backend/portable_kernels.h for the optional ones.
 #pragma once
 #include <algorithm>
 #include <cstdint>
@@ -104,6 +106,13 @@ class SoftmaxKernel {
   virtual void run(const float* src, float* dst) = 0;
 };
 
+// An elementwise float32 function over `count` plain values.
+class UnaryKernel {
+ public:
+  virtual ~UnaryKernel() = default;
+  virtual void run(const float* src, float* dst, int64_t count) = 0;
+};
+
 // Concatenation of tensors in the backend's own layout (Tensor::native). run() returns false,
 // leaving `dst` alone, where it does not apply (plain inputs, unsupported shapes).
 class ConcatKernel {
@@ -139,10 +148,13 @@ class Backend {
   virtual std::unique_ptr<DenseKernel> dense(int64_t m, int64_t k, int64_t n, const float* weights,
                                              const float* bias, const Activation& act, const QuantConfig& q) = 0;
   virtual std::unique_ptr<PoolKernel> pool(const PoolGeometry& g) = 0;
-  // Optional kernels: nullptr where the backend has none (the op's own loop runs instead).
+  // Optional kernels: nullptr where the backend has none, and the op runs its own loop, the
+  // reference written from the ONNX definition (the reference backend offers none, so tests hold
+  // every other backend's kernels against those loops). Ops ask once per input shape.
   virtual std::unique_ptr<SoftmaxKernel> softmax(int64_t outer, int64_t len, int64_t inner, bool log) {
     return nullptr;
   }
+  virtual std::unique_ptr<UnaryKernel> sigmoid() { return nullptr; }
   virtual std::unique_ptr<ConcatKernel> concat() { return nullptr; }
   virtual std::unique_ptr<SplitKernel> split() { return nullptr; }
   virtual std::unique_ptr<ResizeKernel> resize() { return nullptr; }
@@ -153,9 +165,5 @@ class Backend {
   // Threads for the next runs on the calling thread; 0 = all cores.
   virtual void set_threads(int threads) {}
 };
-
-std::unique_ptr<Backend> make_reference_backend();
-std::unique_ptr<Backend> make_onednn_backend();  // throws InvalidArgument where unavailable
-std::unique_ptr<Backend> make_backend(const std::string& name);  // "onednn" | "reference"
 
 }  // namespace edgequant::engine

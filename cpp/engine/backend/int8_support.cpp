@@ -21,18 +21,17 @@ void range_of(const float* x, int64_t n, float& min, float& max) {
 }
 
 QuantizedWeights quantize_weights(const float* weights, int64_t channels, int64_t per_channel) {
-  QuantizedWeights out;
-  out.values.resize(static_cast<size_t>(channels * per_channel));
-  out.scales.resize(static_cast<size_t>(channels));
+  // The core's per-channel fit and encoder: one definition of s8 weight quantization.
   const auto format = weight_format();
-  for (int64_t c = 0; c < channels; ++c) {
-    const float* w = weights + c * per_channel;
-    float lo, hi;
-    range_of(w, per_channel, lo, hi);
-    const quant::Affine affine(format, quant::affine_params_from_range(format, lo, hi));
-    out.scales[c] = static_cast<float>(affine.scale);
-    for (int64_t k = 0; k < per_channel; ++k) out.values[c * per_channel + k] = static_cast<int8_t>(affine.encode(w[k]));
-  }
+  std::vector<double> scales(static_cast<size_t>(channels));
+  std::vector<int32_t> zero_points(static_cast<size_t>(channels));
+  std::vector<int32_t> codes(static_cast<size_t>(channels * per_channel));
+  quant::affine_fit_per_channel(format, weights, 1, channels, per_channel, scales.data(), zero_points.data());
+  quant::affine_encode_per_channel(format, scales.data(), zero_points.data(), weights, 1, channels, per_channel,
+                                   codes.data());
+  QuantizedWeights out;
+  out.values.assign(codes.begin(), codes.end());  // s8 codes
+  out.scales.assign(scales.begin(), scales.end());
   return out;
 }
 

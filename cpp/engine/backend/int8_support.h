@@ -20,7 +20,8 @@ struct QuantizedWeights {
   std::vector<int8_t> values;  // same layout as the float weights
   std::vector<float> scales;   // one per output channel
 };
-// weights viewed as [channels, per_channel]
+// weights viewed as [channels, per_channel]; quant::affine_fit_per_channel and its encoder (the
+// core's definition), non-finite weights ignored by the fit.
 QuantizedWeights quantize_weights(const float* weights, int64_t channels, int64_t per_channel);
 
 }  // namespace edgequant::engine

@@ -6,7 +6,7 @@
 #include <limits>
 #include <vector>
 
-#include "backend/backend.h"
+#include "backend/registry.h"
 #include "backend/int8_support.h"
 #include "common/error.h"
 
@@ -184,12 +184,9 @@ class ReferenceBackend : public Backend {
 
 }  // namespace
 
-std::unique_ptr<Backend> make_reference_backend() { return std::make_unique<ReferenceBackend>(); }
-
-std::unique_ptr<Backend> make_backend(const std::string& name) {
-  if (name == "reference") return make_reference_backend();
-  if (name == "onednn") return make_onednn_backend();
-  throw InvalidArgument("unknown backend '" + name + "' (expected 'onednn' or 'reference')");
+BackendInfo reference_backend_info() {
+  return {"reference", "plain loops from the ONNX definitions: the yardstick of the tests",
+          [] { return std::unique_ptr<Backend>(std::make_unique<ReferenceBackend>()); }};
 }
 
 }  // namespace edgequant::engine

@@ -1,4 +1,6 @@
-// Concat along one axis: each input contributes a contiguous block per outer index.
+// Concat along one axis: each input contributes a contiguous block per outer index. Inputs left in
+// the backend's own layout (consecutive conv outputs) are concatenated there by the backend's
+// kernel where it has one.
 #include "ops/layout.h"
 #include "ops/op.h"
 
@@ -12,7 +14,13 @@ class Concat : public Op {
     check(node.has("axis"), "axis is required");
     axis_attr_ = node.attr_i("axis", 0);
   }
-  void run(RunContext&, const std::vector<const Tensor*>& inputs, std::vector<Tensor>& outputs) override {
+  Int8Traits int8_traits() const override {
+    Int8Traits traits;
+    traits.passes_u8 = true;  // its backend kernel concatenates u8 inputs of one group unchanged
+    for (size_t i = 0; i < node_.inputs.size(); ++i) traits.u8_inputs.push_back(static_cast<int>(i));
+    return traits;
+  }
+  void run(RunContext& ctx, const std::vector<const Tensor*>& inputs, std::vector<Tensor>& outputs) override {
     const Tensor& first = input(inputs, 0);
     const int axis = axis_of(axis_attr_, first.rank());
     Shape out = first.shape;
@@ -24,6 +32,15 @@ class Concat : public Op {
         check(d == axis || t.shape[d] == first.shape[d],
               "input shapes " + shape_string(first.shape) + " and " + shape_string(t.shape) + " disagree off the axis");
       out[axis] += t.shape[axis];
+    }
+    bool any_native = false;
+    for (const Tensor* t : inputs) any_native = any_native || t->native;
+    if (any_native && inputs.size() >= 2 && first.dtype == DType::f32) {
+      if (!kernel_built_) {
+        kernel_ = ctx.backend.concat();
+        kernel_built_ = true;
+      }
+      if (kernel_ && kernel_->run(inputs, axis, out, outputs[0])) return;
     }
     outputs[0] = empty_like(first.dtype, out, node_.describe());
     const size_t es = element_size(first);
@@ -39,6 +56,8 @@ class Concat : public Op {
 
  private:
   int64_t axis_attr_;
+  bool kernel_built_ = false;
+  std::unique_ptr<ConcatKernel> kernel_;
 };
 
 }  // namespace

@@ -51,9 +51,28 @@ class Conv : public Op {
       auto ks = node.attr_ints("kernel_shape");
       check(ks == Shape(weights_.shape.begin() + 2, weights_.shape.end()), "kernel_shape disagrees with the weights");
     }
+    // A 2-D 1x1 conv to one channel (YOLOv8's DFL: the expected bin, weights 0..15) stays float32
+    // in every mode: INT8 would save nothing on its few MACs per pixel and would round the bin
+    // weights. Backends may run it as a weighted sum of channels (backend/portable_kernels.h).
+    bool unit = auto_pad_ == "NOTSET" && groups_ == 1 && !post_.sum && post_.activation.kind == Activation::Kind::none;
+    for (int k = 0; k < spatial_; ++k) unit = unit && strides_[k] == 1 && dilations_[k] == 1;
+    for (int64_t p : pads_) unit = unit && p == 0;
+    stays_float_ = unit && spatial_ == 2 && weights_.shape[0] == 1 && weights_.shape[2] == 1 && weights_.shape[3] == 1;
   }
 
-  bool quantizable() const override { return true; }
+  // INT8: reads u8 input (and a u8 residual), may write u8 for u8 readers.
+  Int8Traits int8_traits() const override {
+    Int8Traits traits;
+    if (stays_float_) return traits;
+    traits.quantized = true;
+    traits.u8_inputs = {0};
+    traits.u8_output = true;
+    if (post_.sum) {
+      traits.residual_input = 3;
+      traits.u8_inputs.push_back(3);
+    }
+    return traits;
+  }
   void set_quantization(const QuantConfig& q) override {
     check(q.mode != QuantConfig::Mode::f32 || weights_.f32, "float weights were released: INT8 only");
     quant_ = q;
@@ -150,6 +169,7 @@ class Conv : public Op {
   Tensor weights_, bias_;  // weights_ keeps its shape when its data is released
   std::shared_ptr<const QuantizedWeights> quantized_;
   bool has_bias_ = false;
+  bool stays_float_ = false;
   int spatial_ = 2;
   int64_t groups_ = 1;
   std::vector<int64_t> strides_, dilations_, pads_;

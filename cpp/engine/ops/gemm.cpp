@@ -35,7 +35,11 @@ class Gemm : public Op {
     dense_ = DenseLayer(std::move(w), std::move(bias), k, n, fused_activation(node));
   }
 
-  bool quantizable() const override { return true; }
+  Int8Traits int8_traits() const override {
+    Int8Traits traits;
+    traits.quantized = true;  // its input is read as float (quantized by the kernel)
+    return traits;
+  }
   void set_quantization(const QuantConfig& q) override { dense_.set_quantization(q); }
   void release_float_weights() override { dense_.release_float_weights(); }
   std::shared_ptr<const QuantizedWeights> quantized_weights() const override { return dense_.quantized(); }

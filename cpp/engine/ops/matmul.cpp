@@ -24,7 +24,11 @@ class MatMul : public Op {
     }
   }
 
-  bool quantizable() const override { return constant_b_; }
+  Int8Traits int8_traits() const override {
+    Int8Traits traits;
+    traits.quantized = constant_b_;  // its input is read as float (quantized by the kernel)
+    return traits;
+  }
   void set_quantization(const QuantConfig& q) override {
     if (constant_b_) dense_.set_quantization(q);
   }

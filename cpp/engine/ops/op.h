@@ -9,6 +9,7 @@
 #include "backend/backend.h"
 #include "common/error.h"
 #include "graph/graph.h"
+#include "graph/int8_plan.h"
 
 namespace edgequant::engine {
 
@@ -24,8 +25,10 @@ class Op {
   explicit Op(const Node& node) : node_(node) {}
   virtual ~Op() = default;
   virtual void run(RunContext& ctx, const std::vector<const Tensor*>& inputs, std::vector<Tensor>& outputs) = 0;
-  // Conv / Gemm / MatMul with constant weights can run in INT8; the rest always run in float32.
-  virtual bool quantizable() const { return false; }
+  // What the op declares to the INT8 planner (graph/int8_plan.h): Conv / Gemm / MatMul with
+  // constant weights run INT8, Split / Concat pass u8 data through; the rest run in float32.
+  virtual Int8Traits int8_traits() const { return {}; }
+  bool quantizable() const { return int8_traits().quantized; }
   virtual void set_quantization(const QuantConfig&) {}
   // INT8 only from now on: keep the quantized weights, free the float ones (see Engine).
   virtual void release_float_weights() {}

@@ -1,6 +1,10 @@
 // Resize (and opset-10 style) in 'nearest' mode over NCHW: scales or sizes, the coordinate
-// transformation modes and nearest rounding modes of the ONNX definition.
+// transformation modes and nearest rounding modes of the ONNX definition. Every output element
+// copies the input element that per-axis source maps name; a 4-D resize of the spatial axes only
+// (YOLO's upsampling) copies whole rows, or runs in the backend's own layout for an input left in
+// it (a conv output) where the backend has a kernel.
 #include <cmath>
+#include <cstring>
 
 #include "ops/op.h"
 
@@ -16,7 +20,7 @@ class Resize : public Op {
     rounding_ = node.attr_s("nearest_mode", graph.opset < 11 ? "floor" : "round_prefer_floor");
     legacy_ = graph.opset < 11;
   }
-  void run(RunContext&, const std::vector<const Tensor*>& inputs, std::vector<Tensor>& outputs) override {
+  void run(RunContext& ctx, const std::vector<const Tensor*>& inputs, std::vector<Tensor>& outputs) override {
     const Tensor& x = float_input(inputs, 0);
     const int rank = x.rank();
     std::vector<float> scales;
@@ -40,7 +44,6 @@ class Resize : public Op {
         out[k] = static_cast<int64_t>(std::floor(x.shape[k] * static_cast<double>(scales[k])));
       }
     }
-    outputs[0] = Tensor::zeros_f32(out, node_.describe());
     const int64_t total = checked_numel(out, node_.describe());
     // Per axis, the source index of every output index.
     std::vector<std::vector<int64_t>> source(rank);
@@ -48,6 +51,19 @@ class Resize : public Op {
       source[k].resize(out[k]);
       for (int64_t o = 0; o < out[k]; ++o) source[k][o] = nearest(o, scales[k], x.shape[k], out[k]);
     }
+    if (total > 0 && spatial_only(x.shape, out, source)) {
+      if (x.native) {
+        if (!kernel_built_) {
+          kernel_ = ctx.backend.resize();
+          kernel_built_ = true;
+        }
+        if (kernel_ && kernel_->run(x, source[2], source[3], outputs[0])) return;
+      }
+      outputs[0] = Tensor::zeros_f32(out, node_.describe());
+      resize_rows(x, source[2], source[3], outputs[0]);
+      return;
+    }
+    outputs[0] = Tensor::zeros_f32(out, node_.describe());
     std::vector<int64_t> in_stride(rank, 1);
     for (int k = rank - 2; k >= 0; --k) in_stride[k] = in_stride[k + 1] * x.shape[k + 1];
     std::vector<int64_t> index(rank, 0);
@@ -63,6 +79,37 @@ class Resize : public Op {
   }
 
  private:
+  // A 4-D resize that keeps axes 0 and 1: planes of rows.
+  static bool spatial_only(const Shape& in, const Shape& out, const std::vector<std::vector<int64_t>>& source) {
+    if (in.size() != 4 || out[0] != in[0] || out[1] != in[1]) return false;
+    for (int k = 0; k < 2; ++k)
+      for (int64_t o = 0; o < out[k]; ++o)
+        if (source[k][o] != o) return false;
+    return true;
+  }
+
+  // Output row r of each plane copies input row rows[r] through the column map; repeated source
+  // rows are copied from the output row above.
+  static void resize_rows(const Tensor& x, const std::vector<int64_t>& rows, const std::vector<int64_t>& cols,
+                          Tensor& y) {
+    const int64_t ih = x.shape[2], iw = x.shape[3], oh = y.shape[2], ow = y.shape[3];
+    const float* src = x.f();
+    float* dst = y.f();
+    for (int64_t plane = 0; plane < y.shape[0] * y.shape[1]; ++plane) {
+      const float* in_plane = src + plane * ih * iw;
+      float* out_plane = dst + plane * oh * ow;
+      for (int64_t r = 0; r < oh; ++r) {
+        float* d = out_plane + r * ow;
+        if (r > 0 && rows[r] == rows[r - 1]) {
+          std::memcpy(d, d - ow, ow * sizeof(float));
+          continue;
+        }
+        const float* s = in_plane + rows[r] * iw;
+        for (int64_t c = 0; c < ow; ++c) d[c] = s[cols[c]];
+      }
+    }
+  }
+
   int64_t nearest(int64_t o, float scale, int64_t in_len, int64_t out_len) const {
     double c;
     if (transform_ == "asymmetric") c = o / static_cast<double>(scale);
@@ -81,6 +128,8 @@ class Resize : public Op {
 
   std::string transform_, rounding_;
   bool legacy_;
+  bool kernel_built_ = false;
+  std::unique_ptr<ResizeKernel> kernel_;
 };
 
 }  // namespace

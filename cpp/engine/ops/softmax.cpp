@@ -1,6 +1,9 @@
 // Softmax and LogSoftmax. Opset >= 13 normalises along `axis` (default -1); before 13 the input
-// is viewed as 2-D [prod(shape[:axis]), prod(shape[axis:])] (default axis 1).
+// is viewed as 2-D [prod(shape[:axis]), prod(shape[axis:])] (default axis 1). Either way the op
+// runs on the [outer, len, inner] view: the backend's kernel where it offers one, else the loop
+// here, from the definition (the reference the backends' kernels are tested against).
 #include <cmath>
+#include <tuple>
 
 #include "ops/layout.h"
 #include "ops/op.h"
@@ -16,7 +19,7 @@ class Softmax : public Op {
     axis_ = node.attr_i("axis", legacy_ ? 1 : -1);
     log_ = node.op_type == "LogSoftmax";
   }
-  void run(RunContext&, const std::vector<const Tensor*>& inputs, std::vector<Tensor>& outputs) override {
+  void run(RunContext& ctx, const std::vector<const Tensor*>& inputs, std::vector<Tensor>& outputs) override {
     const Tensor& x = float_input(inputs, 0);
     check(x.rank() >= 1, "expects rank >= 1");
     const int axis = axis_of(axis_, x.rank());
@@ -31,6 +34,13 @@ class Softmax : public Op {
       inner = span(x.shape, axis + 1, x.shape.size());
     }
     outputs[0] = Tensor::zeros_f32(x.shape, node_.describe());
+    if (outer * len * inner == 0) return;
+    if (!kernel_built_ || view_ != std::make_tuple(outer, len, inner)) {
+      kernel_ = ctx.backend.softmax(outer, len, inner, log_);
+      view_ = {outer, len, inner};
+      kernel_built_ = true;
+    }
+    if (kernel_) return kernel_->run(x.f(), outputs[0].f());
     for (int64_t o = 0; o < outer; ++o)
       for (int64_t i = 0; i < inner; ++i) {
         const float* in = x.f() + o * len * inner + i;
@@ -49,6 +59,9 @@ class Softmax : public Op {
  private:
   bool legacy_, log_;
   int64_t axis_;
+  bool kernel_built_ = false;
+  std::tuple<int64_t, int64_t, int64_t> view_;
+  std::unique_ptr<SoftmaxKernel> kernel_;
 };
 
 }  // namespace

@@ -1,4 +1,6 @@
 // Split along one axis, by the 'split' sizes (attribute before opset 13, input after) or evenly.
+// An input left in the backend's own layout (a conv output) is split there, into parts in that
+// layout, by the backend's kernel where it has one and the split points suit it.
 #include "ops/layout.h"
 #include "ops/op.h"
 
@@ -12,7 +14,13 @@ class Split : public Op {
     axis_attr_ = node.attr_i("axis", 0);
     sizes_attr_ = node.attr_ints("split");
   }
-  void run(RunContext&, const std::vector<const Tensor*>& inputs, std::vector<Tensor>& outputs) override {
+  Int8Traits int8_traits() const override {
+    Int8Traits traits;
+    traits.passes_u8 = true;  // its backend kernel moves u8 parts unchanged
+    traits.u8_inputs = {0};
+    return traits;
+  }
+  void run(RunContext& ctx, const std::vector<const Tensor*>& inputs, std::vector<Tensor>& outputs) override {
     const Tensor& x = input(inputs, 0);
     const int axis = axis_of(axis_attr_, x.rank());
     std::vector<int64_t> sizes = sizes_attr_;
@@ -30,6 +38,13 @@ class Split : public Op {
       total += s;
     }
     check(total == dim, "split sizes sum to " + std::to_string(total) + ", axis has " + std::to_string(dim));
+    if (x.native) {
+      if (!kernel_built_) {
+        kernel_ = ctx.backend.split();
+        kernel_built_ = true;
+      }
+      if (kernel_ && kernel_->run(x, axis, sizes, outputs)) return;
+    }
     const size_t es = element_size(x);
     const int64_t outer = span(x.shape, 0, axis), inner = span(x.shape, axis + 1, x.shape.size());
     int64_t offset = 0;
@@ -47,6 +62,8 @@ class Split : public Op {
  private:
   int64_t axis_attr_;
   std::vector<int64_t> sizes_attr_;
+  bool kernel_built_ = false;
+  std::unique_ptr<SplitKernel> kernel_;
 };
 
 }  // namespace

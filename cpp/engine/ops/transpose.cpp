@@ -30,20 +30,50 @@ class Transpose : public Op {
     outputs[0] = empty_like(x.dtype, out, node_.describe());
     const int64_t total = checked_numel(out, node_.describe());
     if (total == 0) return;
-    std::vector<int64_t> in_stride(rank, 1), stride(rank);
+    // By blocks: output axes as (extent, input stride), unit axes dropped and axes that stay
+    // adjacent merged; when the innermost input axis stays innermost, whole runs are copied with
+    // memcpy, else an inner strided loop.
+    std::vector<int64_t> in_stride(rank, 1);
     for (int k = rank - 2; k >= 0; --k) in_stride[k] = in_stride[k + 1] * x.shape[k + 1];
-    for (int k = 0; k < rank; ++k) stride[k] = in_stride[perm[k]];
+    std::vector<int64_t> ext, str;
+    for (int k = 0; k < rank; ++k) {
+      const int64_t e = out[k], s = in_stride[perm[k]];
+      if (e == 1) continue;
+      if (!ext.empty() && str.back() == s * e) {
+        ext.back() *= e;
+        str.back() = s;
+      } else {
+        ext.push_back(e);
+        str.push_back(s);
+      }
+    }
     const size_t es = element_size(x);
     const char* src = raw_data(x);
     char* dst = raw_data(outputs[0]);
-    std::vector<int64_t> index(rank, 0);
+    if (ext.empty()) {
+      std::memcpy(dst, src, es);
+      return;
+    }
+    const int m = static_cast<int>(ext.size());
+    const int64_t inner = ext[m - 1], inner_stride = str[m - 1];
+    std::vector<int64_t> index(m, 0);
     int64_t offset = 0;
-    for (int64_t o = 0; o < total; ++o) {
-      std::memcpy(dst + o * es, src + offset * es, es);
-      for (int k = rank - 1; k >= 0; --k) {  // odometer: advance the output index, track the offset
-        offset += stride[k];
-        if (++index[k] < out[k]) break;
-        offset -= stride[k] * out[k];
+    for (int64_t o = 0; o < total; o += inner) {
+      if (inner_stride == 1) {
+        std::memcpy(dst + o * es, src + offset * es, inner * es);
+      } else if (es == sizeof(float)) {
+        const float* s = reinterpret_cast<const float*>(src) + offset;
+        float* d = reinterpret_cast<float*>(dst) + o;
+        for (int64_t j = 0; j < inner; ++j) d[j] = s[j * inner_stride];
+      } else {
+        const int64_t* s = reinterpret_cast<const int64_t*>(src) + offset;
+        int64_t* d = reinterpret_cast<int64_t*>(dst) + o;
+        for (int64_t j = 0; j < inner; ++j) d[j] = s[j * inner_stride];
+      }
+      for (int k = m - 2; k >= 0; --k) {  // odometer over the outer axes, tracking the offset
+        offset += str[k];
+        if (++index[k] < ext[k]) break;
+        offset -= str[k] * ext[k];
         index[k] = 0;
       }
     }

@@ -1,6 +1,7 @@
 // Elementwise float ops with no constant inputs: Relu, Sigmoid, HardSigmoid, HardSwish, Exp, and
 // the pass-throughs Identity / Dropout (inference: Dropout is the identity; its optional mask
-// output is never produced, and the engine refuses a model that reads it).
+// output is never produced, and the engine refuses a model that reads it). Sigmoid runs the
+// backend's kernel where it offers one, the loop here (the reference) otherwise.
 #include <cmath>
 
 #include "ops/op.h"
@@ -15,7 +16,7 @@ class Unary : public Op {
     alpha_ = node.attr_f("alpha", 0.2f);
     beta_ = node.attr_f("beta", 0.5f);
   }
-  void run(RunContext&, const std::vector<const Tensor*>& inputs, std::vector<Tensor>& outputs) override {
+  void run(RunContext& ctx, const std::vector<const Tensor*>& inputs, std::vector<Tensor>& outputs) override {
     const Tensor& x = input(inputs, 0);
     const std::string& op = node_.op_type;
     if (op == "Identity" || op == "Dropout") {
@@ -30,6 +31,11 @@ class Unary : public Op {
     if (op == "Relu") {
       for (int64_t k = 0; k < n; ++k) out[k] = in[k] > 0 ? in[k] : 0;
     } else if (op == "Sigmoid") {
+      if (!kernel_built_) {
+        kernel_ = ctx.backend.sigmoid();
+        kernel_built_ = true;
+      }
+      if (kernel_) return kernel_->run(in, out, n);
       for (int64_t k = 0; k < n; ++k) out[k] = 1 / (1 + std::exp(-in[k]));
     } else if (op == "HardSigmoid") {
       for (int64_t k = 0; k < n; ++k) out[k] = std::min(1.f, std::max(0.f, alpha_ * in[k] + beta_));
@@ -42,6 +48,8 @@ class Unary : public Op {
 
  private:
   float alpha_, beta_;
+  bool kernel_built_ = false;
+  std::unique_ptr<UnaryKernel> kernel_;
 };
 
 }  // namespace

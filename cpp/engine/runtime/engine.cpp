@@ -14,7 +14,6 @@
 #include "backend/int8_support.h"
 #include "graph/passes.h"
 #include "onnx/loader.h"
-#include "runtime/fast_ops.h"
 
 namespace edgequant::engine {
 
@@ -99,25 +98,16 @@ Engine::Engine(Graph graph, const EngineOptions& options)
   std::unique_ptr<Session> first = make_session();
   backend_name_ = first->backend->name();
   std::set<std::string> seen;
+  std::vector<Int8Step> int8_steps;  // the INT8 plan, from what each op declares
   for (size_t k = 0; k < steps_.size(); ++k) {
+    int8_steps.push_back({steps_[k].inputs, steps_[k].outputs, first->ops[k]->int8_traits()});
     steps_[k].quantizable = first->ops[k]->quantizable();
     if (steps_[k].quantizable && seen.insert(node(k).inputs[0]).second) calibration_tensors_.push_back(node(k).inputs[0]);
   }
   is_calibration_tensor_ = seen;
   configs_.resize(steps_.size());
   sync_->idle.push_back(std::move(first));
-  // Quantization groups: a Split's input and parts, a Concat's inputs and output.
-  group_.resize(slots_.size());
-  for (size_t s = 0; s < group_.size(); ++s) group_[s] = static_cast<int>(s);
-  for (size_t k = 0; k < steps_.size(); ++k) {
-    const Step& step = steps_[k];
-    const std::string& type = node(k).op_type;
-    if ((type != "Split" && type != "Concat") || step.inputs.empty() || step.outputs.empty()) continue;
-    const std::vector<int>& many = type == "Split" ? step.outputs : step.inputs;
-    const int one = type == "Split" ? step.inputs[0] : step.outputs[0];
-    for (int s : many)
-      if (s >= 0 && one >= 0) group_[group_of(s)] = group_of(one);
-  }
+  int8_plan_ = Int8Plan(std::move(int8_steps), slots_.size(), output_slots_);
   set_threads(options.threads);
 }
 
@@ -184,7 +174,7 @@ std::unique_ptr<Engine::Session> Engine::make_session() const {
   auto session = std::make_unique<Session>();
   session->backend = make_backend(options_.backend);
   for (size_t k = 0; k < steps_.size(); ++k) {
-    session->ops.push_back(make_fast_op(node(k), graph_, make_op(node(k), graph_)));
+    session->ops.push_back(make_op(node(k), graph_));
     if (k < configs_.size() && steps_[k].quantizable && configs_[k].mode != QuantConfig::Mode::f32)
       session->ops[k]->set_quantization(configs_[k]);
   }
@@ -216,10 +206,7 @@ std::vector<Engine::Session*> Engine::all_sessions() {
   return sessions;
 }
 
-int Engine::group_of(int slot) const {
-  while (group_[slot] != slot) slot = group_[slot];
-  return slot;
-}
+int Engine::group_of(int slot) const { return int8_plan_.group_of(slot); }
 
 // Hands freed heap pages back to the system: after calibration and quantization, the float
 // kernels and weights just freed would otherwise stay resident in malloc's arenas (glibc raises
@@ -441,7 +428,6 @@ void Engine::plan(Mode mode) {
     for (const std::string& name : calibration_tensors_)
       require(ranges_.count(name), "static INT8 needs a calibration range for '" + name + "': calibrate first");
   // Per quantization group: its (scale, zero point), computed once (a group's lookups are then O(1)).
-  std::map<int, std::string> ranged;  // group -> a calibrated member
   std::map<int, std::pair<float, float>> union_range;
   std::map<int, std::pair<float, int32_t>> params;
   if (mode == Mode::int8_static) {
@@ -449,52 +435,16 @@ void Engine::plan(Mode mode) {
       const int g = group_of(slots_.at(kv.first));
       auto [it, fresh] = union_range.emplace(g, kv.second);
       if (!fresh) it->second = {std::min(it->second.first, kv.second.first), std::max(it->second.second, kv.second.second)};
-      ranged.emplace(g, kv.first);
     }
     for (const auto& [g, range] : union_range) {
       const auto p = activation_params(range.first, range.second);
       params[g] = {static_cast<float>(p.scale), p.zero_point};
     }
   }
-  // Static: a Conv whose output only takes u8 readers (see u8_readers_only) writes it as u8 with
-  // its group's (scale, zero point): the readers need no quantizing reorder, and Split / Concat
-  // move the u8 data unchanged. `u8` tracks, in step order, which slots will actually hold u8.
-  std::vector<std::vector<std::pair<int, int>>> readers(slots_.size());  // slot -> (step, input index)
-  for (size_t k = 0; k < steps_.size(); ++k)
-    for (size_t i = 0; i < steps_[k].inputs.size(); ++i)
-      if (steps_[k].inputs[i] >= 0) readers[steps_[k].inputs[i]].push_back({static_cast<int>(k), static_cast<int>(i)});
-  std::vector<int> memo(slots_.size(), -1);
-  std::vector<bool> u8(slots_.size(), false);
-  std::vector<QuantConfig> configs(steps_.size());
-  for (size_t k = 0; k < steps_.size(); ++k) {
-    const Step& step = steps_[k];
-    const Node& n = node(k);
-    if (mode == Mode::int8_static && (n.op_type == "Split" || n.op_type == "Concat") && !step.inputs.empty()) {
-      // u8 out of a Split of u8 data, or of a Concat of only u8 inputs (one group: one parameter set).
-      const size_t checked = n.op_type == "Split" ? 1 : step.inputs.size();
-      bool all = true;
-      for (size_t i = 0; i < checked; ++i) all = all && step.inputs[i] >= 0 && u8[step.inputs[i]];
-      for (int s : step.outputs)
-        if (s >= 0) u8[s] = all;
-    }
-    if (!step.quantizable) continue;
-    QuantConfig& q = configs[k];
-    if (mode == Mode::int8_dynamic) q.mode = QuantConfig::Mode::int8_dynamic;
-    if (mode == Mode::int8_static) {
-      q.mode = QuantConfig::Mode::int8_static;
-      std::tie(q.scale, q.zero_point) = params.at(group_of(slots_.at(n.inputs[0])));
-      const int out = step.outputs.empty() ? -1 : step.outputs[0];
-      // A fused residual Add writes u8 only over a u8 residual, which the sum reads back.
-      const bool sum = n.op_type == "Conv" && n.has("_sum");
-      const bool residual_u8 = sum && step.inputs.size() > 3 && step.inputs[3] >= 0 && u8[step.inputs[3]];
-      if (n.op_type == "Conv" && out >= 0 && (!sum || residual_u8) && u8_readers_only(out, readers, memo, ranged)) {
-        q.quantize_output = true;
-        std::tie(q.output_scale, q.output_zero_point) = params.at(group_of(out));
-        u8[out] = true;
-        if (sum) std::tie(q.residual_scale, q.residual_zero_point) = params.at(group_of(step.inputs[3]));
-      }
-    }
-  }
+  const QuantConfig::Mode kernel_mode = mode == Mode::int8_static    ? QuantConfig::Mode::int8_static
+                                        : mode == Mode::int8_dynamic ? QuantConfig::Mode::int8_dynamic
+                                                                     : QuantConfig::Mode::f32;
+  std::vector<QuantConfig> configs = int8_plan_.configs(kernel_mode, params);
   // The first session quantizes the weights; the others share them.
   const std::vector<Session*> sessions = all_sessions();
   for (size_t k = 0; k < steps_.size(); ++k) {
@@ -535,27 +485,6 @@ void Engine::release_float_weights() {
     }
   float_weights_released_ = true;
   release_free_memory();
-}
-
-bool Engine::u8_readers_only(int slot, const std::vector<std::vector<std::pair<int, int>>>& readers,
-                             std::vector<int>& memo, const std::map<int, std::string>& ranged) const {
-  if (memo[slot] >= 0) return memo[slot] == 1;
-  bool ok = !readers[slot].empty() && ranged.count(group_of(slot)) &&
-            std::find(output_slots_.begin(), output_slots_.end(), slot) == output_slots_.end();
-  for (const auto& [k, i] : readers[slot]) {
-    if (!ok) break;
-    const Step& step = steps_[k];
-    const Node& n = node(k);
-    if (n.op_type == "Conv" && step.quantizable) {
-      ok = i == 0 || (i == 3 && n.has("_sum"));
-    } else if ((n.op_type == "Split" && i == 0) || n.op_type == "Concat") {
-      for (int s : step.outputs) ok = ok && s >= 0 && u8_readers_only(s, readers, memo, ranged);
-    } else {
-      ok = false;
-    }
-  }
-  memo[slot] = ok ? 1 : 0;
-  return ok;
 }
 
 void Engine::set_threads(int threads) {

@@ -17,14 +17,15 @@
 #include <string>
 #include <vector>
 
-#include "backend/backend.h"
+#include "backend/registry.h"
 #include "graph/graph.h"
+#include "graph/int8_plan.h"
 #include "ops/op.h"
 
 namespace edgequant::engine {
 
 struct EngineOptions {
-  std::string backend = "onednn";
+  std::string backend = default_backend();  // a name of supported_backends()
   int threads = 0;     // 0 = all cores
   bool fuse = true;    // BN folding and activation fusion
   // The values to return, in order (default: the graph's tensor outputs). Nodes that none of
@@ -129,10 +130,6 @@ class Engine {
   // set_mode without releasing caches: quantization configs from the mode and the ranges.
   void plan(Mode mode);
   int group_of(int slot) const;
-  // Static plan: whether a slot's every reader takes u8 data (INT8 conv input or residual, or a
-  // Split / Concat whose outputs all do); memoised in `memo` (-1 unknown).
-  bool u8_readers_only(int slot, const std::vector<std::vector<std::pair<int, int>>>& readers,
-                       std::vector<int>& memo, const std::map<int, std::string>& ranged) const;
   // (scale, zero point) of a quantization group from the union of its members' ranges.
   std::pair<float, int32_t> group_quantization(int group) const;
   void prune_and_select_outputs(const std::vector<std::string>& wanted);
@@ -150,7 +147,7 @@ class Engine {
   std::set<std::string> is_calibration_tensor_;
   std::vector<QuantConfig> configs_;  // per step, the current plan (quantizable steps only)
   std::map<std::string, std::pair<float, float>> ranges_;
-  std::vector<int> group_;  // slot -> a slot of its quantization group (union-find parent)
+  Int8Plan int8_plan_;  // which tensors travel as u8, quantization groups
   Mode mode_ = Mode::f32;
   bool float_weights_released_ = false;
   bool profiling_ = false;

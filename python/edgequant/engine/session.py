@@ -10,7 +10,7 @@ import numpy as np
 
 from .calibration import METHODS, observe_batches
 
-__all__ = ["MODES", "METHODS", "Engine", "engine_available", "profile"]
+__all__ = ["MODES", "METHODS", "Engine", "engine_available", "profile", "supported_backends"]
 
 MODES = ("fp32", "static", "dynamic")
 
@@ -37,6 +37,15 @@ def engine_available() -> bool:
     return True
 
 
+def supported_backends() -> list[str]:
+    """The compute backends of this build, the default (the fastest) first; ``[]`` without the engine.
+
+    ``"reference"`` (plain C++ loops, the yardstick of the tests) is always among them; ``"onednn"``
+    where the build has oneDNN (x86-64, ``EDGEQUANT_WITH_ONEDNN``).
+    """
+    return list(_native().supported_backends()) if engine_available() else []
+
+
 class Engine:
     """An ONNX model compiled for inference.
 
@@ -54,7 +63,8 @@ class Engine:
         How calibration turns the observed activations into ranges.
     threads : int, optional
         Threads for the kernels (default: all cores).
-    backend : {"onednn", "reference"}
+    backend : str, optional
+        One of :func:`supported_backends` (default: its first, the fastest this build has);
         ``reference`` runs plain C++ loops (slow; the yardstick tests use).
     keep_float_weights : bool
         INT8 modes only. By default the session frees the float weights of its INT8 layers once
@@ -81,7 +91,7 @@ class Engine:
     float pooling and activations, would turn them into finite numbers); so is such calibration data.
     """
 
-    def __init__(self, model, mode="fp32", calibration=None, method="minmax", threads=None, backend="onednn",
+    def __init__(self, model, mode="fp32", calibration=None, method="minmax", threads=None, backend=None,
                  keep_float_weights=False, calibration_batch_size=64, progress=None, outputs=None):
         native = _native()
         if mode not in MODES:
@@ -94,6 +104,8 @@ class Engine:
         self._source = _model_source(model)  # not the bytes: they would double the session's memory
         if outputs is not None and (isinstance(outputs, str) or not all(isinstance(o, str) for o in outputs)):
             raise TypeError("outputs must be a list of value names")
+        if backend is None:
+            backend = native.supported_backends()[0]
         # A model file's external data is read from its folder, under the rules of edgequant.onnx's loader.
         base_dir = str(self._source.parent) if isinstance(self._source, pathlib.Path) else ""
         self._native = native.Engine.from_bytes(_model_bytes(self._source), backend, threads, list(outputs or []),

@@ -117,6 +117,22 @@ class GraphBuilder {
   std::mt19937 rng;
 };
 
+// Backend-agnostic tests loop over every backend of the build (supported_backends()) and hold
+// each against the reference backend: a backend is tested the moment it is registered.
+inline std::vector<std::string> all_backends() { return backend_names(); }
+// The yardstick: plain loops from the ONNX definitions, in every build.
+inline const std::string& reference_backend() {
+  static const std::string name = "reference";
+  return name;
+}
+// Every backend but the reference: what is compared with it.
+inline std::vector<std::string> compared_backends() {
+  std::vector<std::string> names;
+  for (const std::string& name : backend_names())
+    if (name != reference_backend()) names.push_back(name);
+  return names;
+}
+
 inline EngineOptions options_for(const std::string& backend, bool fuse = true) {
   EngineOptions options;
   options.backend = backend;

@@ -31,7 +31,7 @@ Graph conv_graph(const Shape& x_shape) {
   return b.graph;
 }
 
-class EngineInputs : public ::testing::TestWithParam<const char*> {};
+class EngineInputs : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(EngineInputs, AreChecked) {
   Engine engine(conv_graph({-1, 3, 8, 8}), options_for(GetParam()));
@@ -49,11 +49,11 @@ TEST_P(EngineInputs, AreChecked) {
   EXPECT_EQ(engine.run({good})[0].shape, (Shape{2, 4, 6, 6})) << "a rejected run broke the engine";
 }
 
-INSTANTIATE_TEST_SUITE_P(Engine, EngineInputs, ::testing::Values("reference", "onednn"));
+INSTANTIATE_TEST_SUITE_P(Engine, EngineInputs, ::testing::ValuesIn(all_backends()));
 
 // Dims the model leaves open reach the ops: their errors name the node.
 TEST(EngineErrors, OpErrorsNameTheNode) {
-  Engine engine(conv_graph({-1, -1, -1, -1}), options_for("onednn"));
+  Engine engine(conv_graph({-1, -1, -1, -1}), options_for(default_backend()));
   std::mt19937 rng(2);
   expect_invalid([&] { engine.run({random_tensor({1, 5, 8, 8}, rng)}); }, {"Conv node 'my_conv'", "5 channels"});
   expect_invalid([&] { engine.run({random_tensor({1, 3, 2, 8}, rng)}); }, {"Conv node 'my_conv'", "smaller than the kernel"});
@@ -62,7 +62,7 @@ TEST(EngineErrors, OpErrorsNameTheNode) {
   GraphBuilder b(82);
   b.input("a", {-1, -1}).input("b", {-1, -1}).output("y");
   b.node("Add", {"a", "b"}, {"y"}, "the_add");
-  Engine add(b.graph, options_for("reference"));
+  Engine add(b.graph, options_for(reference_backend()));
   expect_invalid([&] { add.run({random_tensor({2, 3}, rng), random_tensor({2, 4}, rng)}); },
                  {"Add node 'the_add'", "do not broadcast"});
 }
@@ -72,7 +72,7 @@ TEST(EngineErrors, UnsupportedOpNamesOpAndNode) {
   b.input("x", {1, 4}).output("y");
   b.node("Relu", {"x"}, {"r"});
   b.node("Erf", {"r"}, {"y"}, "my_erf");
-  for (const char* backend : {"reference", "onednn"})
+  for (const std::string& backend : all_backends())
     expect_invalid([&] { Engine(b.graph, options_for(backend)); }, {"unsupported op 'Erf' (node 'my_erf')"});
 }
 
@@ -81,38 +81,38 @@ TEST(EngineErrors, BadNodesAreRejectedAtConstruction) {
     GraphBuilder b(84);  // weights that are an input, not an initializer
     b.input("x", {1, 3, 8, 8}).input("w", {4, 3, 3, 3}).output("y");
     b.node("Conv", {"x", "w"}, {"y"}, "c");
-    expect_invalid([&] { Engine(b.graph, options_for("onednn")); }, {"Conv node 'c'", "initializer"});
+    expect_invalid([&] { Engine(b.graph, options_for(default_backend())); }, {"Conv node 'c'", "initializer"});
   }
   {
     GraphBuilder b(85);
     b.input("x", {1, 3, 8, 8}).output("y");
     b.conv("x", "y", {4, 3, 3, 3}).attributes["group"] = attr_int(3);  // 4 output channels, 3 groups
-    expect_invalid([&] { Engine(b.graph, options_for("onednn")); }, {"Conv node", "group"});
+    expect_invalid([&] { Engine(b.graph, options_for(default_backend())); }, {"Conv node", "group"});
   }
   {
     GraphBuilder b(86);
     b.input("x", {1, 3, 8, 8}).output("y");
     b.conv("x", "y", {4, 3, 3, 3}).attributes["pads"] = attr_ints({1, 1});
-    expect_invalid([&] { Engine(b.graph, options_for("onednn")); }, {"Conv node", "pads"});
+    expect_invalid([&] { Engine(b.graph, options_for(default_backend())); }, {"Conv node", "pads"});
   }
   {
     GraphBuilder b(87);
     b.input("x", {1, 3, 8, 8}).output("y");
     b.conv("x", "y", {4, 3, 3, 3}).attributes["strides"] = attr_ints({0, 1});
-    expect_invalid([&] { Engine(b.graph, options_for("onednn")); }, {"Conv node", "strides"});
+    expect_invalid([&] { Engine(b.graph, options_for(default_backend())); }, {"Conv node", "strides"});
   }
   {
     GraphBuilder b(88);
     b.input("x", {1, 3, 8, 8}).output("y");
     Node& pool = b.node("MaxPool", {"x"}, {"y"}, "p");
     pool.attributes["kernel_shape"] = attr_ints({3, 3, 3});
-    expect_invalid([&] { Engine(b.graph, options_for("onednn")); }, {"MaxPool node 'p'"});
+    expect_invalid([&] { Engine(b.graph, options_for(default_backend())); }, {"MaxPool node 'p'"});
   }
 }
 
 TEST(EngineErrors, BadOptions) {
   expect_invalid([] { Engine(conv_graph({1, 3, 8, 8}), options_for("tpu")); }, {"tpu"});
-  Engine engine(conv_graph({1, 3, 8, 8}), options_for("onednn"));
+  Engine engine(conv_graph({1, 3, 8, 8}), options_for(default_backend()));
   EXPECT_THROW(engine.set_threads(-1), InvalidArgument);
   engine.set_threads(2);
   std::mt19937 rng(3);

@@ -1,5 +1,5 @@
 // INT8: dynamic and static (calibrated with min/max through the public API) against float32 on
-// small random networks, on both backends, and the two backends against each other.
+// small random networks, on every registered backend, each against the reference backend.
 #include <gtest/gtest.h>
 
 #include <set>
@@ -106,14 +106,14 @@ std::ostream& operator<<(std::ostream& os, const Int8Case& c) { return os << c.n
 
 class Int8AgainstFp32 : public ::testing::TestWithParam<Int8Case> {};
 
-TEST_P(Int8AgainstFp32, CloseToFp32OnBothBackends) {
+TEST_P(Int8AgainstFp32, CloseToFp32OnEveryBackend) {
   const Int8Case& c = GetParam();
   const Graph graph = c.graph();
   const Tensor x = random_input(graph, 4, 1);
   std::vector<Tensor> calibration;
   for (uint32_t seed = 2; seed < 6; ++seed) calibration.push_back(random_input(graph, 4, seed));
   std::map<std::string, Tensor> results;
-  for (const char* backend : {"reference", "onednn"}) {
+  for (const std::string& backend : all_backends()) {
     SCOPED_TRACE(backend);
     Engine engine(graph, options_for(backend));
     const Tensor fp32 = engine.run({x})[0];
@@ -136,11 +136,12 @@ TEST_P(Int8AgainstFp32, CloseToFp32OnBothBackends) {
     results[std::string(backend) + " dynamic"] = dynamic;
     results[std::string(backend) + " static"] = fixed;
   }
-  // Same integer arithmetic on both backends: only the float rounding of rescales differs.
-  for (const char* mode : {"fp32", "dynamic", "static"}) {
-    SCOPED_TRACE(mode);
-    EXPECT_TRUE(all_close(results[std::string("onednn ") + mode], results[std::string("reference ") + mode], 2e-3));
-  }
+  // Same integer arithmetic on every backend: only the float rounding of rescales differs.
+  for (const std::string& backend : compared_backends())
+    for (const char* mode : {"fp32", "dynamic", "static"}) {
+      SCOPED_TRACE(backend + " " + mode);
+      EXPECT_TRUE(all_close(results[backend + " " + mode], results[reference_backend() + " " + mode], 2e-3));
+    }
 }
 
 INSTANTIATE_TEST_SUITE_P(Engine, Int8AgainstFp32,
@@ -154,7 +155,7 @@ INSTANTIATE_TEST_SUITE_P(Engine, Int8AgainstFp32,
 // the kept s8 weights, switches between the INT8 modes, and refuses FP32.
 TEST(EngineInt8, ReleasedFloatWeights) {
   for (Graph (*make)() : {branchy_net, mlp})
-    for (const char* backend : {"reference", "onednn"}) {
+    for (const std::string& backend : all_backends()) {
       const Graph graph = make();
       SCOPED_TRACE(std::string(backend) + ", " + graph.nodes.back().op_type);
       const Tensor x = random_input(graph, 4, 1), small = random_input(graph, 2, 2);
@@ -180,7 +181,7 @@ TEST(EngineInt8, ReleasedFloatWeights) {
 }
 
 TEST(EngineInt8, CaptureRecordsTheCalibrationTensors) {
-  Engine engine(two_conv_net(), options_for("onednn"));
+  Engine engine(two_conv_net(), options_for(default_backend()));
   const std::vector<std::string> names = engine.calibration_tensors();
   EXPECT_EQ(std::set<std::string>(names.begin(), names.end()), (std::set<std::string>{"x", "h"}));
   EXPECT_EQ(engine.quantizable_layers().size(), 2u);
@@ -242,7 +243,7 @@ TEST(EngineInt8, SetActivationRangesChecksAllBeforeSettingAny) {
 }
 
 TEST(EngineInt8, StaticNeedsEveryRange) {
-  for (const char* backend : {"reference", "onednn"}) {
+  for (const std::string& backend : all_backends()) {
     SCOPED_TRACE(backend);
     Engine engine(two_conv_net(), options_for(backend));
     EXPECT_THROW(engine.set_mode(Mode::int8_static), InvalidArgument);
@@ -269,7 +270,7 @@ TEST(EngineInt8, StaticNeedsEveryRange) {
 TEST(EngineInt8, NewRangeInStaticModeTakesEffect) {
   const Graph graph = two_conv_net();
   const Tensor x = random_input(graph, 2, 3);
-  Engine engine(graph, options_for("onednn"));
+  Engine engine(graph, options_for(default_backend()));
   const Tensor fp32 = engine.run({x})[0];
   calibrate(engine, {x});
   engine.set_mode(Mode::int8_static);
@@ -285,7 +286,7 @@ TEST(EngineInt8, NewRangeInStaticModeTakesEffect) {
 
 // The u8 zero point of a signed input range: x in [-1, 1) quantized asymmetric, z near 128.
 TEST(EngineInt8, ActivationQuantizationOfASignedRange) {
-  Engine engine(two_conv_net(), options_for("reference"));
+  Engine engine(two_conv_net(), options_for(reference_backend()));
   engine.set_activation_range("x", -1, 3);
   const auto sz = engine.activation_quantization("x");
   EXPECT_NEAR(sz.first, 4.0 / 255, 1e-6);

@@ -14,14 +14,14 @@ namespace {
 
 constexpr double kTol = 1e-5;
 
-// Runs `graph` on both backends, passes on and off, each twice. Every result must equal the
+// Runs `graph` on every registered backend, passes on and off, each twice. Every result must equal the
 // reference backend's without passes (the plainest path), a second run the first (no state kept
 // between runs), and the inputs must be left untouched. Returns the reference results.
 std::vector<Tensor> expect_backends_agree(const Graph& graph, const std::vector<Tensor>& inputs, double tol = kTol) {
   std::vector<std::vector<float>> before;
   for (const Tensor& t : inputs) before.push_back(values_of(t));
-  const std::vector<Tensor> expected = run_graph(graph, inputs, "reference", false);
-  for (const char* backend : {"reference", "onednn"})
+  const std::vector<Tensor> expected = run_graph(graph, inputs, reference_backend(), false);
+  for (const std::string& backend : all_backends())
     for (bool fuse : {false, true}) {
       SCOPED_TRACE(std::string(backend) + (fuse ? ", passes on" : ", passes off"));
       Engine engine(graph, options_for(backend, fuse));
@@ -191,7 +191,7 @@ TEST(EngineOps, ConvWithFusedActivations) {
     }
     const Tensor x = random_tensor({2, 5, 8, 8}, b.rng);
     const auto expected = expect_backends_agree(b.graph, {x});
-    Engine fused(b.graph, options_for("onednn"));
+    Engine fused(b.graph, options_for(default_backend()));
     EXPECT_EQ(fused.graph().nodes.size(), 1u) << "the activation was not fused";
     const Tensor conv = naive_conv(x, b.graph.initializers.at("c/w"), &b.graph.initializers.at("c/b"), {1, 1},
                                    {1, 1, 1, 1}, {1, 1}, 1);
@@ -227,7 +227,7 @@ TEST(EngineOps, ConvBatchNormRelu) {
   b.node("Relu", {"bn"}, {"y"});
   const Tensor x = random_tensor({2, 4, 7, 7}, b.rng);
   const auto expected = expect_backends_agree(b.graph, {x});
-  EXPECT_EQ(Engine(b.graph, options_for("onednn")).graph().nodes.size(), 1u);
+  EXPECT_EQ(Engine(b.graph, options_for(default_backend())).graph().nodes.size(), 1u);
   const auto& init = b.graph.initializers;
   const Tensor conv = naive_conv(x, init.at("c/w"), &init.at("c/b"), {1, 1}, {1, 1, 1, 1}, {1, 1}, 1);
   Tensor want = Tensor::zeros_f32(conv.shape);
@@ -304,7 +304,7 @@ TEST(EngineOps, MatMulConstantWeightsWithFusedClip) {
   b.node("Clip", {"m", "lo", "hi"}, {"y"});
   const Tensor a = random_tensor({2, 3, 6}, b.rng);
   const auto expected = expect_backends_agree(b.graph, {a});
-  EXPECT_EQ(Engine(b.graph, options_for("onednn")).graph().nodes.size(), 1u);
+  EXPECT_EQ(Engine(b.graph, options_for(default_backend())).graph().nodes.size(), 1u);
   const Tensor& B = b.graph.initializers.at("B");
   Tensor want = Tensor::zeros_f32({2, 3, 4});
   for (int64_t r = 0; r < 6; ++r)

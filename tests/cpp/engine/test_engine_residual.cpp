@@ -1,5 +1,5 @@
 // Residual blocks (Conv -> Add -> activation), the shapes a Conv+Add "sum" fusion must get right or
-// leave alone: every graph runs on both backends with the passes on and off, each result equal to
+// leave alone: every graph runs on every registered backend with the passes on and off, each result equal to
 // the reference backend's without passes, twice in a row (an accumulation into a shared buffer —
 // an input, an initializer, a value read later — shows up on the second run or in the inputs).
 #include <gtest/gtest.h>
@@ -16,8 +16,8 @@ void expect_agree(const Graph& graph, const std::vector<Tensor>& inputs, double 
   for (const Tensor& t : inputs) before.push_back(values_of(t));
   std::map<std::string, std::vector<float>> constants;
   for (const auto& kv : graph.initializers) constants[kv.first] = kv.second.as_f32();
-  const std::vector<Tensor> expected = run_graph(graph, inputs, "reference", false);
-  for (const char* backend : {"reference", "onednn"})
+  const std::vector<Tensor> expected = run_graph(graph, inputs, reference_backend(), false);
+  for (const std::string& backend : all_backends())
     for (bool fuse : {false, true}) {
       SCOPED_TRACE(std::string(backend) + (fuse ? ", passes on" : ", passes off"));
       Engine engine(graph, options_for(backend, fuse));
@@ -34,7 +34,7 @@ void expect_agree(const Graph& graph, const std::vector<Tensor>& inputs, double 
 
 // With the passes on the graph comes to `nodes` nodes: the fused path is the one under test.
 void expect_fused_to(const Graph& graph, size_t nodes) {
-  EXPECT_EQ(Engine(graph, options_for("onednn")).graph().nodes.size(), nodes) << "not fused as expected";
+  EXPECT_EQ(Engine(graph, options_for(default_backend())).graph().nodes.size(), nodes) << "not fused as expected";
 }
 
 Node& conv3x3(GraphBuilder& b, const std::string& x, const std::string& y, int64_t ic, int64_t oc) {
@@ -97,7 +97,7 @@ TEST(EngineResidual, ActivationBeforeTheAdd) {
   expect_agree(b.graph, {x});
   expect_fused_to(b.graph, 1);
   // x is in [-1, 1): Relu(conv) + x has negative values, Relu(conv + x) has none
-  EXPECT_TRUE(any_negative(run_graph(b.graph, {x}, "onednn")[0]));
+  EXPECT_TRUE(any_negative(run_graph(b.graph, {x}, default_backend())[0]));
 }
 
 TEST(EngineResidual, ClipAfterTheAdd) {
@@ -315,9 +315,9 @@ TEST(EngineResidual, ShapeChangesBetweenRuns) {
   std::vector<Tensor> inputs, expected;
   for (const Shape& shape : shapes) {
     inputs.push_back(random_tensor(shape, b.rng));
-    expected.push_back(run_graph(b.graph, {inputs.back()}, "reference", false)[0]);
+    expected.push_back(run_graph(b.graph, {inputs.back()}, reference_backend(), false)[0]);
   }
-  for (const char* backend : {"reference", "onednn"}) {
+  for (const std::string& backend : all_backends()) {
     SCOPED_TRACE(backend);
     Engine engine(b.graph, options_for(backend));
     for (int round = 0; round < 2; ++round)

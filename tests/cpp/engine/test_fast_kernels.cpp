@@ -1,4 +1,4 @@
-// The runtime's vectorised float kernels (runtime/fast_kernels.h) against double-precision loops
+// The portable vectorised float kernels (backend/fast_kernels.h) against double-precision loops
 // written from the formulas: every [outer, len, inner] view with sizes around the vector width and
 // the 256-column tile, NaN / ±inf / huge inputs, e^x over the whole float range.
 #include <gtest/gtest.h>
@@ -8,7 +8,7 @@
 #include <random>
 #include <vector>
 
-#include "runtime/fast_kernels.h"
+#include "backend/fast_kernels.h"
 
 namespace edgequant::engine {
 namespace {

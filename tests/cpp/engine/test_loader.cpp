@@ -64,7 +64,7 @@ struct SmallModel {
 template <class E>
 void expect_load_error(const std::string& bytes, const std::string& part) {
   try {
-    Engine::from_bytes(bytes.data(), bytes.size(), options_for("reference"));
+    Engine::from_bytes(bytes.data(), bytes.size(), options_for(reference_backend()));
     ADD_FAILURE() << "loaded";
   } catch (const E& e) {
     EXPECT_NE(std::string(e.what()).find(part), std::string::npos) << "'" << part << "' not in: " << e.what();
@@ -76,7 +76,7 @@ void expect_load_error(const std::string& bytes, const std::string& part) {
 TEST(Loader, LoadsAHandWrittenModel) {
   const SmallModel model;
   const std::string bytes = model.bytes();
-  Engine engine = Engine::from_bytes(bytes.data(), bytes.size(), options_for("reference", false));
+  Engine engine = Engine::from_bytes(bytes.data(), bytes.size(), options_for(reference_backend(), false));
   ASSERT_EQ(engine.inputs().size(), 1u);
   EXPECT_EQ(engine.inputs()[0].name, "x");
   EXPECT_EQ(engine.inputs()[0].shape, (Shape{-1, 2, 5, 5}));
@@ -90,7 +90,7 @@ TEST(Loader, LoadsAHandWrittenModel) {
 
   std::mt19937 rng(6);
   const Tensor x = random_tensor({2, 2, 5, 5}, rng);
-  for (const char* backend : {"reference", "onednn"}) {
+  for (const std::string& backend : all_backends()) {
     SCOPED_TRACE(backend);
     const Tensor loaded = Engine::from_bytes(bytes.data(), bytes.size(), options_for(backend)).run({x})[0];
     EXPECT_TRUE(all_close(loaded, run_graph(model.graph(), {x}, backend)[0], 0));
@@ -101,10 +101,10 @@ TEST(Loader, FromFile) {
   const std::string bytes = SmallModel().bytes();
   const std::string path = ::testing::TempDir() + "edgequant_loader_test.onnx";
   std::ofstream(path, std::ios::binary) << bytes;
-  Engine engine = Engine::from_file(path, options_for("reference"));
+  Engine engine = Engine::from_file(path, options_for(reference_backend()));
   EXPECT_EQ(engine.outputs()[0].name, "y");
   std::remove(path.c_str());
-  EXPECT_THROW(Engine::from_file(path, options_for("reference")), InvalidArgument);
+  EXPECT_THROW(Engine::from_file(path, options_for(reference_backend())), InvalidArgument);
 }
 
 // A fresh folder under the test temp dir holding `model.onnx` (SmallModel with W and B in
@@ -215,7 +215,7 @@ TEST(Loader, EveryTruncationIsRejected) {
   const std::string bytes = SmallModel().bytes();
   for (size_t size = 0; size < bytes.size(); ++size) {
     try {
-      Engine::from_bytes(bytes.data(), size, options_for("reference"));
+      Engine::from_bytes(bytes.data(), size, options_for(reference_backend()));
       ADD_FAILURE() << "a prefix of " << size << " of " << bytes.size() << " bytes loaded";
     } catch (const InvalidArgument&) {
     } catch (const CorruptData&) {
@@ -229,13 +229,13 @@ TEST(Loader, RandomBytesAreRejected) {
     std::string bytes(rng() % 400, '\0');
     for (char& c : bytes) c = static_cast<char>(rng());
     try {
-      Engine::from_bytes(bytes.data(), bytes.size(), options_for("reference"));
+      Engine::from_bytes(bytes.data(), bytes.size(), options_for(reference_backend()));
       ADD_FAILURE() << "random buffer " << k << " loaded";
     } catch (const InvalidArgument&) {
     } catch (const CorruptData&) {
     }
   }
-  EXPECT_THROW(Engine::from_bytes(nullptr, 0, options_for("reference")), CorruptData);
+  EXPECT_THROW(Engine::from_bytes(nullptr, 0, options_for(reference_backend())), CorruptData);
 }
 
 TEST(Loader, MalformedModels) {
@@ -338,7 +338,7 @@ std::vector<Tensor> inputs_for(const Engine& engine) {
 
 // 2000 mutants of the small model's bytes (fixed seed; EDGEQUANT_FUZZ_MUTANTS=N for a longer
 // run): overwritten bytes, flipped bits, truncations with garbage appended, deleted and duplicated
-// runs. Each either loads (and, where small, runs on both backends) or throws InvalidArgument /
+// runs. Each either loads (and, where small, runs on every registered backend) or throws InvalidArgument /
 // CorruptData.
 TEST(Loader, MutationFuzz) {
   const std::string seed = SmallModel().bytes();
@@ -363,18 +363,20 @@ TEST(Loader, MutationFuzz) {
     }
     std::string stage = "load";
     try {
-      Engine engine = Engine::from_bytes(m.data(), m.size(), options_for("reference"));
+      Engine engine = Engine::from_bytes(m.data(), m.size(), options_for(reference_backend()));
       ++loaded;
       if (!small_enough_to_run(engine)) continue;
       stage = "run";
       const std::vector<Tensor> inputs = inputs_for(engine);
       ++ran;
       const auto on_reference = engine.run(inputs);
-      const auto on_onednn = Engine::from_bytes(m.data(), m.size(), options_for("onednn")).run(inputs);
-      ASSERT_EQ(on_reference.size(), on_onednn.size());
-      for (size_t o = 0; o < on_reference.size(); ++o)
-        if (on_reference[o].dtype == DType::f32)
-          EXPECT_TRUE(all_close(on_onednn[o], on_reference[o], 1e-4)) << "mutant " << k << " output " << o;
+      for (const std::string& backend : compared_backends()) {
+        const auto got = Engine::from_bytes(m.data(), m.size(), options_for(backend)).run(inputs);
+        ASSERT_EQ(on_reference.size(), got.size());
+        for (size_t o = 0; o < on_reference.size(); ++o)
+          if (on_reference[o].dtype == DType::f32)
+            EXPECT_TRUE(all_close(got[o], on_reference[o], 1e-4)) << "mutant " << k << " output " << o << " on " << backend;
+      }
     } catch (const InvalidArgument&) {
       ++rejected;
     } catch (const CorruptData&) {

@@ -10,6 +10,7 @@ import pytest
 from ort_reference import max_relative_error, run_ort
 
 from edgequant import Engine
+from edgequant.engine import supported_backends
 from edgequant.zoo import architectures
 
 SIZE, WIDTH = 64, 0.25
@@ -66,11 +67,12 @@ def test_fp32_matches_onnxruntime(models, name):
     assert max_relative_error(one, ref[1:]) < 1e-4, name
 
 
+@pytest.mark.parametrize("backend", [b for b in supported_backends() if b != "reference"])
 @pytest.mark.parametrize("name", NAMES)
-def test_onednn_matches_reference_backend(models, name):
+def test_backend_matches_reference_backend(models, name, backend):
     model = models[name].SerializeToString()
     x = random_images(1, 1)
-    (fast,) = Engine(model, threads=1).run(x)
+    (fast,) = Engine(model, backend=backend, threads=1).run(x)
     (reference,) = Engine(model, backend="reference", threads=1).run(x)
     assert max_relative_error(fast, reference) < 1e-5, name
 
@@ -155,7 +157,7 @@ VARIANTS = ["shuffle_by_runtime_shape", "depthwise_same_upper", "chunk_by_slice"
             "avgpool_ceil_count_include_pad"]
 
 
-@pytest.mark.parametrize("backend", ["onednn", "reference"])
+@pytest.mark.parametrize("backend", supported_backends())
 @pytest.mark.parametrize("name", VARIANTS)
 def test_export_variants_match_onnxruntime(name, backend):
     b, out = _variant(name)

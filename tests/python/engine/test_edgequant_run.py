@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from edgequant import Engine, zoo
+from edgequant.engine import supported_backends
 
 ROOT = pathlib.Path(__file__).resolve().parents[3]
 MODEL = zoo.model_path("digits_cnn_small")
@@ -79,7 +80,7 @@ def test_static_methods_match_the_python_engine(binary, method):
 
 def test_every_mode_and_backend(binary):
     (fp32,) = Engine(MODEL).run(_inputs(12345))
-    for backend in ("onednn", "reference"):
+    for backend in supported_backends():
         for mode in ("fp32", "static", "dynamic"):
             stdout = _run(binary, "--mode", mode, "--backend", backend)
             assert f"backend {backend}, mode {mode}, 2 runs" in stdout

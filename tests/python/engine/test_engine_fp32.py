@@ -5,6 +5,7 @@ import pytest
 from ort_reference import float32_model, max_relative_error, run_ort
 
 from edgequant import Engine, zoo
+from edgequant.engine import supported_backends
 
 SHARED_MODELS = {  # file -> input shape
     "mnist-8.onnx": (1, 1, 28, 28),
@@ -47,11 +48,12 @@ def test_float16_input_is_upcast(shared_data):
     assert max_relative_error(out, ref) < 1e-4
 
 
+@pytest.mark.parametrize("backend", [b for b in supported_backends() if b != "reference"])
 @pytest.mark.parametrize("name", zoo.list_models())
-def test_onednn_matches_reference_backend(name):
+def test_backend_matches_reference_backend(name, backend):
     x, _ = zoo.load_test_set()
     path = zoo.model_path(name)
-    (fast,) = Engine(path).run(x[:64])
+    (fast,) = Engine(path, backend=backend).run(x[:64])
     (reference,) = Engine(path, backend="reference").run(x[:64])
     assert max_relative_error(fast, reference) < 1e-5
 

@@ -7,7 +7,7 @@ import pytest
 from ort_reference import run_ort
 
 from edgequant import Engine, zoo
-from edgequant.engine import METHODS
+from edgequant.engine import METHODS, supported_backends
 
 
 @pytest.fixture(scope="module")
@@ -43,12 +43,13 @@ def test_dynamic_int8_agrees_with_fp32(digits, name):
     assert accuracy >= (fp32.argmax(1) == y).mean() - 0.01
 
 
+@pytest.mark.parametrize("backend", [b for b in supported_backends() if b != "reference"])
 @pytest.mark.parametrize("mode", ["static", "dynamic"])
-def test_int8_onednn_matches_reference_backend(digits, mode):
+def test_int8_backend_matches_reference_backend(digits, mode, backend):
     x, _, calibration = digits
     path = zoo.model_path()
     kwargs = {"calibration": calibration} if mode == "static" else {}
-    (fast,) = Engine(path, mode=mode, **kwargs).run(x)
+    (fast,) = Engine(path, mode=mode, backend=backend, **kwargs).run(x)
     (slow,) = Engine(path, mode=mode, backend="reference", **kwargs).run(x)
     # same integer arithmetic; only float rounding of the final rescale may differ
     np.testing.assert_allclose(fast, slow, rtol=1e-3, atol=1e-3 * np.abs(slow).max())

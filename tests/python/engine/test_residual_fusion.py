@@ -1,6 +1,6 @@
 """Conv+Add fused as a sum post-op: every pattern a residual Add takes (BatchNormalization folded
 first, activations before and after the sum, two Conv operands, the residual a graph input, an
-Add that broadcasts) against ONNX Runtime on both backends, and INT8 against FP32."""
+Add that broadcasts) against ONNX Runtime on every backend, and INT8 against FP32."""
 
 import numpy as np
 import onnx
@@ -9,6 +9,7 @@ from onnx import TensorProto, helper, numpy_helper
 from ort_reference import max_relative_error, run_ort
 
 from edgequant import Engine
+from edgequant.engine import supported_backends
 
 C, H = 8, 10
 RNG = np.random.default_rng(7)
@@ -98,7 +99,7 @@ def images(n=3, seed=0):
     return np.random.default_rng(seed).normal(size=(n, C, H, H)).astype(np.float32)
 
 
-@pytest.mark.parametrize("backend", ["onednn", "reference"])
+@pytest.mark.parametrize("backend", supported_backends())
 @pytest.mark.parametrize("name", sorted(PATTERNS))
 def test_fused_add_matches_onnxruntime(name, backend):
     m = PATTERNS[name]()
@@ -129,9 +130,10 @@ def test_int8_fused_add_stays_close_to_fp32(name, mode):
     x = images(4, seed=1)
     (ref,) = Engine(m, threads=1).run(x)
     calibration = images(16, seed=2) if mode == "static" else None
-    outs = [Engine(m, mode=mode, calibration=calibration, threads=1, backend=backend).run(x)[0]
-            for backend in ("onednn", "reference")]
-    for out in outs:
+    outs = {backend: Engine(m, mode=mode, calibration=calibration, threads=1, backend=backend).run(x)[0]
+            for backend in supported_backends()}
+    for out in outs.values():
         assert max_relative_error(out, ref) < 0.03
-    # Same arithmetic on both backends up to a rounding step of the u8 activations.
-    assert max_relative_error(outs[0], outs[1]) < 0.02
+    # Same arithmetic on every backend up to a rounding step of the u8 activations.
+    for backend, out in outs.items():
+        assert max_relative_error(out, outs["reference"]) < 0.02, backend

@@ -7,6 +7,7 @@ import pytest
 from ort_reference import max_relative_error, run_ort
 
 from edgequant import Engine
+from edgequant.engine import supported_backends
 from edgequant.metrics.detection import mean_average_precision
 from edgequant.zoo import architectures
 from edgequant.zoo.architectures.yolo import anchor_points
@@ -70,7 +71,7 @@ def test_exported_head_decodes_the_raw_head(exported):
     assert (w > 0).all() and (h > 0).all() and (cx > 0).all() and (cx < SIZE).all()  # anchors and strides right
 
 
-@pytest.mark.parametrize("backend", ["onednn", "reference"])
+@pytest.mark.parametrize("backend", supported_backends())
 def test_fp32_matches_onnxruntime(exported, backend):
     x = images(2, 1)
     (ref,) = run_ort(exported, {"input": x})

@@ -7,6 +7,7 @@ from onnx import TensorProto, helper, numpy_helper
 from ort_reference import run_ort
 
 from edgequant import Engine
+from edgequant.engine import supported_backends
 
 F = TensorProto.FLOAT
 
@@ -21,7 +22,7 @@ def _model(node, x_shape, opset, initializers=(), extra_inputs=()):
 
 def _check(model, x, atol=1e-5, **feeds):
     (expected,) = run_ort(model, {"x": x, **feeds})
-    for backend in ("reference", "onednn"):
+    for backend in supported_backends():
         (got,) = Engine(model, backend=backend).run([x, *feeds.values()])
         assert got.shape == expected.shape
         np.testing.assert_allclose(got, expected, rtol=1e-5, atol=atol)

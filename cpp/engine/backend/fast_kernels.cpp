@@ -1,4 +1,4 @@
-#include "runtime/fast_kernels.h"
+#include "backend/fast_kernels.h"
 
 #include <algorithm>
 #include <cmath>

@@ -1,4 +1,4 @@
-// Vectorised float32 kernels of the runtime's fast ops (see fast_ops.h): plain loops that GCC
+// Vectorised float32 kernels (the Backend kernels of portable_kernels.h): plain loops that GCC
 // vectorises inside per-ISA clones (common/simd.h). Their references are the generic ops of ops/
 // (softmax.cpp, unary.cpp, conv.cpp on the reference backend), which the tests compare them with.
 // Single-threaded: each is one memory-bound pass or two over at most a few MB.

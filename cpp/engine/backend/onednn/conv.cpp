@@ -1,0 +1,192 @@
+// Convolution: f32, or INT8 (u8 source, s8 weights) with the source quantized by the staging
+// reorder, optionally a u8 destination for u8 readers and a residual accumulated by a sum post-op.
+#include "backend/onednn/stages.h"
+
+namespace edgequant::engine::onednn {
+namespace {
+
+class DnnlConv : public ConvKernel {
+ public:
+  DnnlConv(const DnnlContext& ctx, const ConvGeometry& g, const float* w, const float* b, const ConvPostOps& post,
+           const QuantConfig& q)
+      : ctx_(ctx), int8_(q.mode != QuantConfig::Mode::f32), q_(q), sum_(post.sum) {
+    const memory::dims src_dims{g.n, g.ic, g.ih, g.iw}, dst_dims{g.n, g.oc, g.oh, g.ow};
+    const bool grouped = g.groups > 1;
+    const memory::dims w_dims = grouped ? memory::dims{g.groups, g.oc / g.groups, g.ic / g.groups, g.kh, g.kw}
+                                        : memory::dims{g.oc, g.ic, g.kh, g.kw};
+    const tag w_plain = grouped ? tag::goihw : tag::oihw;
+    const dt src_type = int8_ ? dt::u8 : dt::f32, w_type = int8_ ? dt::s8 : dt::f32;
+    dnnl::primitive_attr attr;
+    quantize_output_ = int8_ && q.mode == QuantConfig::Mode::int8_static && q.quantize_output;
+    // A u8 destination holds the residual as u8 with its own parameters, read back by the sum.
+    if (quantize_output_ && post.sum) attr = attr_with_post_ops(post, q.residual_scale, q.residual_zero_point);
+    else attr = attr_with_post_ops(post);
+    if (int8_) add_int8_attributes(attr, grouped ? 0b11 : 0b1);
+    if (quantize_output_) {
+      attr.set_scales_mask(DNNL_ARG_DST, 0);
+      attr.set_zero_points_mask(DNNL_ARG_DST, 0);
+      out_scale_ = q.output_scale;
+      out_zero_point_ = q.output_zero_point;
+      dst_scale_ = memory({{1}, dt::f32, tag::x}, ctx.eng);
+      dst_zero_point_ = memory({{1}, dt::s32, tag::x}, ctx.eng);
+      *static_cast<float*>(dst_scale_.get_data_handle()) = out_scale_;
+      *static_cast<int32_t*>(dst_zero_point_.get_data_handle()) = out_zero_point_;
+    }
+    dnnl::convolution_forward::primitive_desc pd(
+        ctx.eng, dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct,
+        memory::desc(src_dims, src_type, tag::any), memory::desc(w_dims, w_type, tag::any),
+        memory::desc({g.oc}, dt::f32, tag::x), memory::desc(dst_dims, quantize_output_ ? dt::u8 : dt::f32, tag::any),
+        {g.stride_h, g.stride_w}, {g.dilation_h - 1, g.dilation_w - 1}, {g.pad_top, g.pad_left},
+        {g.pad_bottom, g.pad_right}, attr);
+    prim_ = dnnl::convolution_forward(pd);
+    const int64_t per_oc = g.ic / g.groups * g.kh * g.kw;
+    if (int8_) {
+      const QuantizedWeights qw = q.weights ? QuantizedWeights() : quantize_weights(w, g.oc, per_oc);
+      const QuantizedWeights& use = q.weights ? *q.weights : qw;
+      weights_ = prepare_weights(ctx, memory::desc(w_dims, dt::s8, w_plain), use.values.data(), pd.weights_desc());
+      int8_args_.init(ctx, use.scales);
+    } else {
+      weights_ = prepare_weights(ctx, memory::desc(w_dims, dt::f32, w_plain), w, pd.weights_desc());
+    }
+    bias_ = memory(pd.bias_desc(), ctx.eng);
+    float* bias = static_cast<float*>(bias_.get_data_handle());
+    for (int64_t c = 0; c < g.oc; ++c) bias[c] = b ? b[c] : 0.f;
+    src_.emplace(ctx, memory::desc(src_dims, dt::f32, tag::nchw), pd.src_desc(), q);
+    if (quantize_output_) {  // the plain-pointer run() writes float32: a second primitive
+      dnnl::primitive_attr f32_attr = attr_with_post_ops(post);
+      add_int8_attributes(f32_attr, grouped ? 0b11 : 0b1);
+      dnnl::convolution_forward::primitive_desc f32_pd(
+          ctx.eng, dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct, pd.src_desc(),
+          pd.weights_desc(), memory::desc({g.oc}, dt::f32, tag::x), memory::desc(dst_dims, dt::f32, tag::any),
+          {g.stride_h, g.stride_w}, {g.dilation_h - 1, g.dilation_w - 1}, {g.pad_top, g.pad_left},
+          {g.pad_bottom, g.pad_right}, f32_attr);
+      f32_prim_ = dnnl::convolution_forward(f32_pd);
+      dst_.emplace(ctx, memory::desc(dst_dims, dt::f32, tag::nchw), f32_pd.dst_desc());
+    } else {
+      dst_.emplace(ctx, memory::desc(dst_dims, dt::f32, tag::nchw), pd.dst_desc());
+    }
+    if (sum_)
+      residual_.emplace(ctx, memory::desc(dst_dims, dt::f32, tag::nchw), q.residual_scale, q.residual_zero_point);
+    residual_scale_ = q.residual_scale;
+    residual_zero_point_ = q.residual_zero_point;
+    src_dims_ = src_dims;
+    wanted_src_ = pd.src_desc();
+    dst_desc_ = pd.dst_desc();
+    plain_dst_desc_ = memory::desc(dst_dims, dt::f32, tag::nchw);
+    dst_plain_ = dst_desc_ == plain_dst_desc_;
+  }
+
+ private:
+  // A residual in this conv's destination layout (u8: with the parameters the sum reads it with)
+  // that only its (released) value slot holds: kernels keep no native tensors between runs, so a
+  // use count of 1 means no other value shares the buffer.
+  bool writable_in_place(const Tensor& residual) const {
+    const auto* native = dynamic_cast<const DnnlNative*>(residual.native.get());
+    return native && native->mem().get_desc() == dst_desc_ && residual.native.use_count() == 1 &&
+           (native->is_f32() || (native->scale() == residual_scale_ && native->zero_point() == residual_zero_point_));
+  }
+
+  void execute(const memory& src, const memory& dst, float scale, int32_t zero_point, bool f32_output = false) {
+    std::unordered_map<int, memory> args{{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, weights_}, {DNNL_ARG_BIAS, bias_},
+                                         {DNNL_ARG_DST, dst}};
+    if (int8_) int8_args_.add_to(args, scale, zero_point);
+    if (f32_output) {
+      f32_prim_.execute(ctx_.strm, args);
+      return;
+    }
+    if (quantize_output_) {
+      args[DNNL_ARG_ATTR_SCALES | DNNL_ARG_DST] = dst_scale_;
+      args[DNNL_ARG_ATTR_ZERO_POINTS | DNNL_ARG_DST] = dst_zero_point_;
+    }
+    prim_.execute(ctx_.strm, args);
+  }
+
+ public:
+
+  void run(const float* src, float* dst) override {
+    float scale = 1;
+    int32_t zero_point = 0;
+    if (sum_) dst_->prefill(dst);
+    execute(src_->stage(src, scale, zero_point), dst_->target(dst), scale, zero_point, quantize_output_);
+    dst_->finish(dst);
+    ctx_.strm.wait();
+    src_->release();
+  }
+
+  // Keeps the output in the primitive's layout (no reorder back to NCHW); takes the input in
+  // whatever layout the previous primitive left it.
+  void run(const Tensor& x, const Tensor* residual, bool residual_is_free, Tensor& y, const Shape& shape) override {
+    float scale = 1;
+    int32_t zero_point = 0;
+    const auto* native = dynamic_cast<const DnnlNative*>(x.native.get());
+    memory src;
+    if (native && native->quantized() && q_.mode == QuantConfig::Mode::int8_static &&
+        native->mem().get_desc() == wanted_src_ && native->scale() == q_.scale &&
+        native->zero_point() == q_.zero_point) {
+      src = native->mem();  // quantized by its producer with this layer's parameters
+      scale = q_.scale;
+      zero_point = q_.zero_point;
+    } else if ((native = native_f32(x, src_dims_))) {
+      src = src_->stage(native->mem(), scale, zero_point);
+    } else {
+      src = src_->stage(x.f(), scale, zero_point);
+    }
+    y = Tensor();
+    y.dtype = DType::f32;
+    y.shape = shape;
+    if (dst_plain_) {  // the primitive writes NCHW itself: a plain buffer, reused when free
+      if (!plain_out_ || plain_out_.use_count() > 1)
+        plain_out_ = std::make_shared<std::vector<float>>(dst_desc_.get_size() / sizeof(float));
+      y.f32 = plain_out_;
+      memory dst(dst_desc_, ctx_.eng, plain_out_->data());
+      if (sum_) residual_->copy(*residual, dst);
+      execute(src, dst, scale, zero_point);
+    } else if (sum_ && residual_is_free && writable_in_place(*residual)) {
+      // Accumulate into the residual's own buffer: no copy. The output carries its own parameters.
+      const auto& in_place = static_cast<const DnnlNative&>(*residual->native);
+      auto out = std::make_shared<DnnlNative>(ctx_, dst_desc_, plain_dst_desc_, out_scale_, out_zero_point_,
+                                              in_place.block());
+      y.native = out;
+      execute(src, out->mem(), scale, zero_point);
+    } else {
+      auto out = std::make_shared<DnnlNative>(ctx_, dst_desc_, plain_dst_desc_, out_scale_, out_zero_point_);
+      y.native = out;
+      if (sum_) residual_->copy(*residual, out->mem());
+      execute(src, out->mem(), scale, zero_point);
+    }
+    ctx_.strm.wait();
+    src_->release();
+  }
+
+ private:
+  const DnnlContext& ctx_;
+  bool int8_;
+  dnnl::convolution_forward prim_;
+  memory weights_, bias_;
+  Int8Arguments int8_args_;
+  std::optional<SourceStage> src_;
+  std::optional<DestinationStage> dst_;
+  memory::dims src_dims_;
+  memory::desc wanted_src_, dst_desc_, plain_dst_desc_;
+  bool dst_plain_ = false;
+  QuantConfig q_;
+  bool quantize_output_ = false;
+  bool sum_ = false;
+  std::optional<ResidualStage> residual_;
+  float residual_scale_ = 1;
+  int32_t residual_zero_point_ = 0;
+  float out_scale_ = 1;
+  int32_t out_zero_point_ = 0;
+  memory dst_scale_, dst_zero_point_;
+  dnnl::convolution_forward f32_prim_;
+  std::shared_ptr<std::vector<float>> plain_out_;
+};
+
+}  // namespace
+
+std::unique_ptr<ConvKernel> make_conv(const DnnlContext& ctx, const ConvGeometry& g, const float* weights,
+                                      const float* bias, const ConvPostOps& post, const QuantConfig& q) {
+  return std::make_unique<DnnlConv>(ctx, g, weights, bias, post, q);
+}
+
+}  // namespace edgequant::engine::onednn

@@ -1,0 +1,82 @@
+#include "backend/onednn/dnnl_common.h"
+
+namespace edgequant::engine::onednn {
+
+void append_activation(dnnl::post_ops& ops, const Activation& act) {
+  switch (act.kind) {
+    case Activation::Kind::relu: ops.append_eltwise(dnnl::algorithm::eltwise_relu, 0.f, 0.f); break;
+    case Activation::Kind::clip: ops.append_eltwise(dnnl::algorithm::eltwise_clip, act.lo, act.hi); break;
+    case Activation::Kind::swish: ops.append_eltwise(dnnl::algorithm::eltwise_swish, 1.f, 0.f); break;
+    default: break;
+  }
+}
+
+dnnl::primitive_attr attr_with_activation(const Activation& act) {
+  dnnl::post_ops ops;
+  append_activation(ops, act);
+  dnnl::primitive_attr attr;
+  attr.set_post_ops(ops);
+  return attr;
+}
+
+dnnl::primitive_attr attr_with_post_ops(const ConvPostOps& post, float sum_scale, int32_t sum_zero_point) {
+  dnnl::post_ops ops;
+  append_activation(ops, post.activation);
+  if (post.sum) {
+    ops.append_sum(sum_scale, sum_zero_point);
+    append_activation(ops, post.after_sum);
+  }
+  dnnl::primitive_attr attr;
+  attr.set_post_ops(ops);
+  return attr;
+}
+
+void DnnlNative::to_plain(float* dst) const {
+  dnnl::primitive_attr attr;
+  memory scale, zero_point;
+  if (quantized()) {
+    attr.set_scales_mask(DNNL_ARG_SRC, 0);
+    attr.set_zero_points_mask(DNNL_ARG_SRC, 0);
+    scale = memory({{1}, dt::f32, tag::x}, eng_);
+    zero_point = memory({{1}, dt::s32, tag::x}, eng_);
+    *static_cast<float*>(scale.get_data_handle()) = scale_;
+    *static_cast<int32_t*>(zero_point.get_data_handle()) = zero_point_;
+  }
+  dnnl::reorder to_plain(dnnl::reorder::primitive_desc(eng_, mem_.get_desc(), eng_, plain_, attr));
+  memory out(plain_, eng_, dst);
+  std::unordered_map<int, memory> args{{DNNL_ARG_FROM, mem_}, {DNNL_ARG_TO, out}};
+  if (quantized()) {
+    args[DNNL_ARG_ATTR_SCALES | DNNL_ARG_SRC] = scale;
+    args[DNNL_ARG_ATTR_ZERO_POINTS | DNNL_ARG_SRC] = zero_point;
+  }
+  to_plain.execute(strm_, args);
+  strm_.wait();
+}
+
+const DnnlNative* native_f32(const Tensor& t, const memory::dims& dims) {
+  const auto* native = dynamic_cast<const DnnlNative*>(t.native.get());
+  return native && native->is_f32() && native->mem().get_desc().get_dims() == dims ? native : nullptr;
+}
+
+std::optional<tag> layout_tag(const memory::desc& desc) {
+  if (desc.get_ndims() != 4) return std::nullopt;
+  for (tag t : {tag::nChw16c, tag::nChw8c, tag::nhwc, tag::nchw})
+    if (memory::desc(desc.get_dims(), desc.get_data_type(), t) == desc) return t;
+  return std::nullopt;
+}
+
+void add_int8_attributes(dnnl::primitive_attr& attr, int weight_mask) {
+  attr.set_scales_mask(DNNL_ARG_SRC, 0);
+  attr.set_scales_mask(DNNL_ARG_WEIGHTS, weight_mask);
+  attr.set_zero_points_mask(DNNL_ARG_SRC, 0);
+}
+
+memory prepare_weights(const DnnlContext& ctx, const memory::desc& plain, const void* data, const memory::desc& wanted) {
+  memory user(plain, ctx.eng, const_cast<void*>(data));
+  memory out(wanted, ctx.eng);
+  dnnl::reorder(user, out).execute(ctx.strm, user, out);
+  ctx.strm.wait();
+  return out;
+}
+
+}  // namespace edgequant::engine::onednn

@@ -1,0 +1,105 @@
+// What the oneDNN kernels share: the engine / stream / activation pool of one backend, the
+// native tensor (data left in a primitive's layout), post-op and INT8 attribute helpers, and the
+// factories of the kernels, one file per primitive family. Internal to backend/onednn/.
+#pragma once
+#include <oneapi/dnnl/dnnl.hpp>
+
+#include <memory>
+#include <optional>
+#include <unordered_map>
+#include <vector>
+
+#include "backend/backend.h"
+#include "backend/buffer_pool.h"
+#include "backend/int8_support.h"
+
+namespace edgequant::engine::onednn {
+
+using dnnl::memory;
+using tag = memory::format_tag;
+using dt = memory::data_type;
+
+struct DnnlContext {
+  dnnl::engine eng{dnnl::engine::kind::cpu, 0};
+  mutable dnnl::stream strm{eng};  // handles: waiting on a stream does not change the context
+  std::shared_ptr<BufferPool> pool = std::make_shared<BufferPool>();  // activations (DnnlNative)
+};
+
+void append_activation(dnnl::post_ops& ops, const Activation& act);
+dnnl::primitive_attr attr_with_activation(const Activation& act);
+// `sum_scale` / `sum_zero_point`: how the destination's previous (u8) contents read as real values.
+dnnl::primitive_attr attr_with_post_ops(const ConvPostOps& post, float sum_scale = 1.f, int32_t sum_zero_point = 0);
+
+// A tensor left in a primitive's layout, its memory a block of the backend's pool (back there
+// when the last reader releases it); the engine and stream handles are kept (reference counted),
+// so the data stays readable whatever happens to the kernel that made it. Kernels make a new one
+// per run: holding none between runs is what lets blocks move between layers.
+class DnnlNative : public NativeData {
+ public:
+  // `desc` f32, or u8 holding s·(q − z) for (scale, zero_point) = (s, z).
+  DnnlNative(const DnnlContext& ctx, const memory::desc& desc, const memory::desc& plain, float scale = 1,
+             int32_t zero_point = 0)
+      : DnnlNative(ctx, desc, plain, scale, zero_point, ctx.pool->acquire(desc.get_size())) {}
+  // Over an existing block (a conv accumulating into its residual's buffer).
+  DnnlNative(const DnnlContext& ctx, const memory::desc& desc, const memory::desc& plain, float scale,
+             int32_t zero_point, std::shared_ptr<void> block)
+      : eng_(ctx.eng), strm_(ctx.strm), block_(std::move(block)), mem_(desc, ctx.eng, block_.get()), plain_(plain),
+        scale_(scale), zero_point_(zero_point) {}
+  const std::shared_ptr<void>& block() const { return block_; }
+  // The conversion is built on first use: most native tensors never leave the backend.
+  void to_plain(float* dst) const override;
+  const memory& mem() const { return mem_; }
+  bool quantized() const { return mem_.get_desc().get_data_type() != dt::f32; }
+  bool is_f32() const { return !quantized(); }
+  float scale() const { return scale_; }
+  int32_t zero_point() const { return zero_point_; }
+
+ private:
+  dnnl::engine eng_;
+  mutable dnnl::stream strm_;
+  std::shared_ptr<void> block_;
+  memory mem_;
+  memory::desc plain_;
+  float scale_;
+  int32_t zero_point_;
+};
+
+// A native tensor usable as float32 source of `dims` (u8 ones are read through Tensor::f()).
+const DnnlNative* native_f32(const Tensor& t, const memory::dims& dims);
+// The 4-D layouts native tensors take, as a tag (nullopt for any other).
+std::optional<tag> layout_tag(const memory::desc& desc);
+
+// Quantization arguments shared by conv and matmul: src scale / zero point, weight scales.
+struct Int8Arguments {
+  memory src_scale, src_zero_point, weight_scales;
+  void init(const DnnlContext& ctx, const std::vector<float>& scales) {
+    src_scale = memory({{1}, dt::f32, tag::x}, ctx.eng);
+    src_zero_point = memory({{1}, dt::s32, tag::x}, ctx.eng);
+    weight_scales = memory({{static_cast<int64_t>(scales.size())}, dt::f32, tag::x}, ctx.eng);
+    std::copy(scales.begin(), scales.end(), static_cast<float*>(weight_scales.get_data_handle()));
+  }
+  void add_to(std::unordered_map<int, memory>& args, float scale, int32_t zero_point) {
+    *static_cast<float*>(src_scale.get_data_handle()) = scale;
+    *static_cast<int32_t*>(src_zero_point.get_data_handle()) = zero_point;
+    args[DNNL_ARG_ATTR_SCALES | DNNL_ARG_SRC] = src_scale;
+    args[DNNL_ARG_ATTR_SCALES | DNNL_ARG_WEIGHTS] = weight_scales;
+    args[DNNL_ARG_ATTR_ZERO_POINTS | DNNL_ARG_SRC] = src_zero_point;
+  }
+};
+
+void add_int8_attributes(dnnl::primitive_attr& attr, int weight_mask);
+// Constant weights, reordered once into the layout the primitive wants.
+memory prepare_weights(const DnnlContext& ctx, const memory::desc& plain, const void* data, const memory::desc& wanted);
+
+// The kernels, one file per primitive family. They throw dnnl::error on configurations oneDNN
+// does not support (the backend translates it).
+std::unique_ptr<ConvKernel> make_conv(const DnnlContext& ctx, const ConvGeometry& g, const float* weights,
+                                      const float* bias, const ConvPostOps& post, const QuantConfig& q);
+std::unique_ptr<DenseKernel> make_dense(const DnnlContext& ctx, int64_t m, int64_t k, int64_t n, const float* weights,
+                                        const float* bias, const Activation& act, const QuantConfig& q);
+std::unique_ptr<PoolKernel> make_pool(const DnnlContext& ctx, const PoolGeometry& g);
+std::unique_ptr<ConcatKernel> make_concat(const DnnlContext& ctx);
+std::unique_ptr<SplitKernel> make_split(const DnnlContext& ctx);
+std::unique_ptr<ResizeKernel> make_resize(const DnnlContext& ctx);
+
+}  // namespace edgequant::engine::onednn

@@ -1,0 +1,254 @@
+// Data movement without leaving the backend's layouts: Concat, Split and nearest Resize of native
+// tensors (consecutive conv outputs, float32 or u8), so YOLO-style necks stay blocked.
+#include "backend/onednn/stages.h"
+
+namespace edgequant::engine::onednn {
+namespace {
+
+class DnnlConcat : public ConcatKernel {
+ public:
+  explicit DnnlConcat(const DnnlContext& ctx) : ctx_(ctx) {}
+  bool run(const std::vector<const Tensor*>& src, int axis, const Shape& shape, Tensor& y) override {
+    // Native inputs as they are, plain ones (at least one must be native) wrapped as NCHW.
+    std::vector<memory::desc> descs;
+    std::vector<memory> mems;
+    bool any_native = false;
+    // All u8 with one (scale, zero point): quantized by their producers for the readers of the
+    // result; concatenated as they are.
+    const auto* first = src.empty() || !src[0] ? nullptr : dynamic_cast<const DnnlNative*>(src[0]->native.get());
+    bool quantized = first && first->quantized();
+    for (const Tensor* t : src) {
+      const auto* native = t ? dynamic_cast<const DnnlNative*>(t->native.get()) : nullptr;
+      quantized = quantized && native && native->quantized() && native->scale() == first->scale() &&
+                  native->zero_point() == first->zero_point() &&
+                  native->mem().get_desc().get_data_type() == first->mem().get_desc().get_data_type() &&
+                  native->mem().get_desc().get_dims() == memory::dims(t->shape.begin(), t->shape.end());
+    }
+    const float scale = quantized ? first->scale() : 1.f;
+    const int32_t zero_point = quantized ? first->zero_point() : 0;
+    const dt type = quantized ? first->mem().get_desc().get_data_type() : dt::f32;
+    for (const Tensor* t : src) {
+      if (!t || t->dtype != DType::f32) return false;
+      const memory::dims dims(t->shape.begin(), t->shape.end());
+      const auto* native = quantized ? dynamic_cast<const DnnlNative*>(t->native.get()) : native_f32(*t, dims);
+      if (native) {
+        mems.push_back(native->mem());
+        any_native = true;
+      } else {
+        mems.push_back(memory(memory::desc(dims, dt::f32, plain_strides(t->shape)), ctx_.eng, const_cast<float*>(t->f())));
+      }
+      descs.push_back(mems.back().get_desc());
+    }
+    if (!any_native) return false;
+    if (axis == 1 && channels_last(descs, type)) return concat_channels_last(mems, shape, type, scale, zero_point, y);
+    if (!built_ || axis != axis_ || descs != descs_ || scale != scale_ || zero_point != zero_point_) {
+      built_ = false;
+      try {
+        dnnl::concat::primitive_desc pd(ctx_.eng, memory::desc(memory::dims(shape.begin(), shape.end()), type,
+                                                               memory::format_tag::any), axis, descs);
+        prim_ = dnnl::concat(pd);
+        dst_desc_ = pd.dst_desc();
+        plain_desc_ = memory::desc(memory::dims(shape.begin(), shape.end()), dt::f32,
+                                   plain_strides(shape));
+      } catch (const dnnl::error&) {
+        return false;
+      }
+      built_ = true;
+      axis_ = axis;
+      descs_ = descs;
+      scale_ = scale;
+      zero_point_ = zero_point;
+    }
+    auto out = std::make_shared<DnnlNative>(ctx_, dst_desc_, plain_desc_, scale, zero_point);
+    std::unordered_map<int, memory> args{{DNNL_ARG_DST, out->mem()}};
+    for (size_t k = 0; k < mems.size(); ++k) args[DNNL_ARG_MULTIPLE_SRC + static_cast<int>(k)] = mems[k];
+    prim_.execute(ctx_.strm, args);
+    ctx_.strm.wait();
+    y = Tensor();
+    y.dtype = DType::f32;
+    y.shape = shape;
+    y.native = out;
+    return true;
+  }
+
+ private:
+  // Dense NHWC (acdb) 4-D inputs of one type: a channel concat is one copy per pixel and input,
+  // cheaper here than oneDNN's simple concat.
+  static bool channels_last(const std::vector<memory::desc>& descs, dt type) {
+    for (const memory::desc& d : descs) {
+      if (d.get_ndims() != 4 || d.get_data_type() != type || d.get_inner_nblks() != 0) return false;
+      const memory::dims dims = d.get_dims(), st = d.get_strides();
+      if (d.get_padded_dims() != dims || st[1] != 1 || st[3] != dims[1] || st[2] != dims[3] * dims[1] ||
+          st[0] != dims[2] * dims[3] * dims[1])
+        return false;
+    }
+    return true;
+  }
+
+  bool concat_channels_last(const std::vector<memory>& mems, const Shape& shape, dt type, float scale,
+                            int32_t zero_point, Tensor& y) {
+    const memory::dims dims(shape.begin(), shape.end());
+    const memory::desc desc(dims, type, tag::acdb);
+    auto out = std::make_shared<DnnlNative>(ctx_, desc, memory::desc(dims, dt::f32, plain_strides(shape)), scale,
+                                            zero_point);
+    const size_t es = memory::data_type_size(type);
+    const int64_t pixels = dims[0] * dims[2] * dims[3], out_row = dims[1] * static_cast<int64_t>(es);
+    char* dst = static_cast<char*>(out->mem().get_data_handle());
+    int64_t offset = 0;
+    for (const memory& m : mems) {
+      const int64_t row = m.get_desc().get_dims()[1] * static_cast<int64_t>(es);
+      const char* src = static_cast<const char*>(m.get_data_handle());
+      for (int64_t p = 0; p < pixels; ++p) std::memcpy(dst + p * out_row + offset, src + p * row, row);
+      offset += row;
+    }
+    y = Tensor();
+    y.dtype = DType::f32;
+    y.shape = shape;
+    y.native = out;
+    return true;
+  }
+
+  static memory::dims plain_strides(const Shape& shape) {
+    memory::dims strides(shape.size(), 1);
+    for (int k = static_cast<int>(shape.size()) - 2; k >= 0; --k) strides[k] = strides[k + 1] * shape[k + 1];
+    return strides;
+  }
+
+  const DnnlContext& ctx_;
+  bool built_ = false;
+  int axis_ = 0;
+  float scale_ = 1;
+  int32_t zero_point_ = 0;
+  std::vector<memory::desc> descs_;
+  memory::desc dst_desc_, plain_desc_;
+  dnnl::concat prim_;
+};
+
+// Nearest resize of a float32 native tensor in a pixel-vector layout (blocked nChw{8,16}c or
+// NHWC: [outer][H][W][inner] floats), written in the same layout: one copy per output pixel.
+class DnnlResize : public ResizeKernel {
+ public:
+  explicit DnnlResize(const DnnlContext& ctx) : ctx_(ctx) {}
+  bool run(const Tensor& src, const std::vector<int64_t>& rows, const std::vector<int64_t>& cols,
+           Tensor& dst) override {
+    const auto* native = dynamic_cast<const DnnlNative*>(src.native.get());
+    if (!native || !native->is_f32() || src.rank() != 4) return false;
+    const memory::desc& desc = native->mem().get_desc();
+    const std::optional<tag> layout = layout_tag(desc);
+    if (!layout || *layout == tag::nchw) return false;
+    const memory::dims in = desc.get_dims();
+    const memory::dims out{in[0], in[1], static_cast<int64_t>(rows.size()), static_cast<int64_t>(cols.size())};
+    const memory::desc out_desc(out, dt::f32, *layout);
+    const int64_t block = *layout == tag::nChw16c ? 16 : *layout == tag::nChw8c ? 8 : in[1];
+    const int64_t outer = *layout == tag::nhwc ? in[0] : in[0] * ((in[1] + block - 1) / block);
+    auto result = std::make_shared<DnnlNative>(ctx_, out_desc, memory::desc(out, dt::f32, tag::nchw));
+    const float* s = static_cast<const float*>(native->mem().get_data_handle());
+    float* d = static_cast<float*>(result->mem().get_data_handle());
+    const int64_t ih = in[2], iw = in[3], oh = out[2], ow = out[3];
+    const size_t pixel = static_cast<size_t>(block) * sizeof(float);
+    for (int64_t o = 0; o < outer; ++o)
+      for (int64_t r = 0; r < oh; ++r) {
+        float* row = d + ((o * oh + r) * ow) * block;
+        if (r > 0 && rows[r] == rows[r - 1]) {
+          std::memcpy(row, row - ow * block, ow * pixel);
+          continue;
+        }
+        const float* in_row = s + ((o * ih + rows[r]) * iw) * block;
+        for (int64_t c = 0; c < ow; ++c) std::memcpy(row + c * block, in_row + cols[c] * block, pixel);
+      }
+    dst = Tensor();
+    dst.dtype = DType::f32;
+    dst.shape = Shape(out.begin(), out.end());
+    dst.native = result;
+    return true;
+  }
+
+ private:
+  const DnnlContext& ctx_;
+};
+
+// Split of a native tensor (float32, or u8 with its scale and zero point): each part is a
+// sub-memory of the source (valid where the split points fall on channel-block boundaries),
+// copied by a reorder into a dense buffer of the source's own layout, so the readers (convs, a
+// Concat) take it without leaving that layout.
+class DnnlSplit : public SplitKernel {
+ public:
+  explicit DnnlSplit(const DnnlContext& ctx) : ctx_(ctx) {}
+  bool run(const Tensor& src, int axis, const std::vector<int64_t>& sizes, std::vector<Tensor>& dst) override {
+    const auto* native = dynamic_cast<const DnnlNative*>(src.native.get());
+    if (!native || src.rank() != 4 || dst.size() != sizes.size()) return false;
+    const memory::desc& desc = native->mem().get_desc();
+    if (desc != desc_ || axis != axis_ || sizes != sizes_) {
+      planned_ = plan(desc, src.shape, axis, sizes);  // remembered either way: no retry per run
+      desc_ = desc;
+      axis_ = axis;
+      sizes_ = sizes;
+    }
+    if (!planned_) return false;
+    for (size_t p = 0; p < parts_.size(); ++p) {
+      Part& part = parts_[p];
+      // u8 parts keep the source's (scale, zero point): the data is copied, not requantized.
+      auto out = std::make_shared<DnnlNative>(ctx_, part.dense, part.plain, native->scale(), native->zero_point());
+      memory from(part.view, ctx_.eng, native->mem().get_data_handle());
+      memory to = out->mem();
+      part.copy.execute(ctx_.strm, from, to);
+      dst[p] = Tensor();
+      dst[p].dtype = DType::f32;
+      dst[p].shape = part.shape;
+      dst[p].native = out;
+    }
+    ctx_.strm.wait();
+    return true;
+  }
+
+ private:
+  struct Part {
+    Shape shape;
+    memory::desc view, dense, plain;
+    dnnl::reorder copy;
+  };
+
+  bool plan(const memory::desc& desc, const Shape& shape, int axis, const std::vector<int64_t>& sizes) {
+    const memory::dims dims(shape.begin(), shape.end());
+    const std::optional<tag> layout = layout_tag(desc);  // to make dense parts of the same layout
+    if (!layout) return false;
+    std::vector<Part> parts;
+    int64_t offset = 0;
+    try {
+      for (int64_t size : sizes) {
+        Part part;
+        part.shape = shape;
+        part.shape[axis] = size;
+        const memory::dims part_dims(part.shape.begin(), part.shape.end());
+        memory::dims offsets(dims.size(), 0);
+        offsets[axis] = offset;
+        offset += size;
+        if (size == 0) return false;
+        part.view = desc.submemory_desc(part_dims, offsets);
+        part.dense = memory::desc(part_dims, desc.get_data_type(), *layout);
+        part.plain = memory::desc(part_dims, dt::f32, tag::nchw);
+        part.copy = dnnl::reorder(dnnl::reorder::primitive_desc(ctx_.eng, part.view, ctx_.eng, part.dense));
+        parts.push_back(std::move(part));
+      }
+    } catch (const dnnl::error&) {  // a split point inside a block: not expressible as a sub-memory
+      return false;
+    }
+    parts_ = std::move(parts);
+    return true;
+  }
+
+  const DnnlContext& ctx_;
+  bool planned_ = false;
+  memory::desc desc_;
+  int axis_ = -1;
+  std::vector<int64_t> sizes_;
+  std::vector<Part> parts_;
+};
+
+}  // namespace
+
+std::unique_ptr<ConcatKernel> make_concat(const DnnlContext& ctx) { return std::make_unique<DnnlConcat>(ctx); }
+std::unique_ptr<SplitKernel> make_split(const DnnlContext& ctx) { return std::make_unique<DnnlSplit>(ctx); }
+std::unique_ptr<ResizeKernel> make_resize(const DnnlContext& ctx) { return std::make_unique<DnnlResize>(ctx); }
+
+}  // namespace edgequant::engine::onednn

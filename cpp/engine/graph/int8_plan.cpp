@@ -1,0 +1,98 @@
+#include "graph/int8_plan.h"
+
+#include <algorithm>
+
+namespace edgequant::engine {
+
+Int8Plan::Int8Plan(std::vector<Int8Step> steps, size_t slots, std::vector<int> graph_outputs)
+    : steps_(std::move(steps)), parent_(slots), graph_output_(slots, false), readers_(slots) {
+  for (size_t s = 0; s < slots; ++s) parent_[s] = static_cast<int>(s);
+  for (int s : graph_outputs)
+    if (s >= 0) graph_output_[s] = true;
+  for (size_t k = 0; k < steps_.size(); ++k) {
+    const Int8Step& step = steps_[k];
+    for (size_t i = 0; i < step.inputs.size(); ++i)
+      if (step.inputs[i] >= 0) readers_[step.inputs[i]].push_back({static_cast<int>(k), static_cast<int>(i)});
+    if (!step.traits.passes_u8) continue;
+    int joined = -1;  // every u8 input and output of a pass-through op: one group
+    auto join = [&](int s) {
+      if (s < 0) return;
+      if (joined >= 0) parent_[group_of(s)] = group_of(joined);
+      joined = s;
+    };
+    for (int i : step.traits.u8_inputs)
+      if (i < static_cast<int>(step.inputs.size())) join(step.inputs[i]);
+    for (int s : step.outputs) join(s);
+  }
+}
+
+int Int8Plan::group_of(int slot) const {
+  while (parent_[slot] != slot) slot = parent_[slot];
+  return slot;
+}
+
+bool Int8Plan::reads_as_u8(const Int8Traits& traits, int input) {
+  return std::find(traits.u8_inputs.begin(), traits.u8_inputs.end(), input) != traits.u8_inputs.end();
+}
+
+// Whether every reader of `slot` takes u8 data: a quantized op on one of its u8 inputs, or a
+// pass-through op whose outputs all do (memoised in `memo`, -1 unknown). Graph outputs and tensors
+// of uncalibrated groups stay float.
+bool Int8Plan::u8_readers_only(int slot, std::vector<int>& memo,
+                               const std::map<int, std::pair<float, int32_t>>& params) const {
+  if (memo[slot] >= 0) return memo[slot] == 1;
+  bool ok = !readers_[slot].empty() && params.count(group_of(slot)) && !graph_output_[slot];
+  for (const auto& [k, i] : readers_[slot]) {
+    if (!ok) break;
+    const Int8Step& step = steps_[k];
+    if (!reads_as_u8(step.traits, i)) {
+      ok = false;
+    } else if (step.traits.passes_u8) {
+      for (int s : step.outputs) ok = ok && s >= 0 && u8_readers_only(s, memo, params);
+    } else {
+      ok = step.traits.quantized;
+    }
+  }
+  memo[slot] = ok ? 1 : 0;
+  return ok;
+}
+
+std::vector<QuantConfig> Int8Plan::configs(QuantConfig::Mode mode,
+                                           const std::map<int, std::pair<float, int32_t>>& params) const {
+  const bool fixed = mode == QuantConfig::Mode::int8_static;
+  std::vector<int> memo(parent_.size(), -1);
+  std::vector<bool> u8(parent_.size(), false);  // in step order: the slots that will hold u8
+  std::vector<QuantConfig> configs(steps_.size());
+  for (size_t k = 0; k < steps_.size(); ++k) {
+    const Int8Step& step = steps_[k];
+    const Int8Traits& traits = step.traits;
+    if (fixed && traits.passes_u8 && !traits.u8_inputs.empty()) {
+      bool all = true;
+      for (int i : traits.u8_inputs) {
+        const int slot = i < static_cast<int>(step.inputs.size()) ? step.inputs[i] : -1;
+        all = all && slot >= 0 && u8[slot];
+      }
+      for (int s : step.outputs)
+        if (s >= 0) u8[s] = all;
+    }
+    if (!traits.quantized || mode == QuantConfig::Mode::f32) continue;
+    QuantConfig& q = configs[k];
+    q.mode = mode;
+    if (!fixed) continue;
+    std::tie(q.scale, q.zero_point) = params.at(group_of(step.inputs.at(0)));
+    const int out = step.outputs.empty() ? -1 : step.outputs[0];
+    const int residual = traits.residual_input >= 0 && traits.residual_input < static_cast<int>(step.inputs.size())
+                             ? step.inputs[traits.residual_input] : -1;
+    // A residual is added as u8 (read back from the destination) only when it is u8 itself.
+    const bool residual_ok = traits.residual_input < 0 || (residual >= 0 && u8[residual]);
+    if (traits.u8_output && out >= 0 && residual_ok && u8_readers_only(out, memo, params)) {
+      q.quantize_output = true;
+      std::tie(q.output_scale, q.output_zero_point) = params.at(group_of(out));
+      u8[out] = true;
+      if (residual >= 0) std::tie(q.residual_scale, q.residual_zero_point) = params.at(group_of(residual));
+    }
+  }
+  return configs;
+}
+
+}  // namespace edgequant::engine

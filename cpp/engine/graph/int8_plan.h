@@ -1,0 +1,66 @@
+// The static INT8 plan: which tensors travel between layers as u8 and with which (scale, zero
+// point), decided from what each op declares (Int8Traits), never from op-type names. A backend
+// with integer kernels (oneDNN's; the ARM ones later) then skips a quantizing pass per layer: a
+// convolution writes its output already quantized for its readers, and data-movement ops (Split,
+// Concat) pass the u8 data through unchanged. Tensors such ops join share one (scale, zero
+// point): a quantization group.
+#pragma once
+#include <map>
+#include <utility>
+#include <vector>
+
+#include "backend/backend.h"
+
+namespace edgequant::engine {
+
+// What an op declares to the planner (Op::int8_traits).
+struct Int8Traits {
+  // Runs INT8 kernels: input 0 is quantized to u8 with its group's (scale, zero point), the
+  // weights are s8. Its input 0 is a calibration tensor.
+  bool quantized = false;
+  // Inputs it reads as u8 data when their producer writes u8 (a quantized conv's input 0 and its
+  // fused residual; every data input of a pass-through op).
+  std::vector<int> u8_inputs;
+  // May write output 0 as u8 with that output's group's (scale, zero point), where every reader
+  // takes u8.
+  bool u8_output = false;
+  // An input added to the result (a fused residual Add): needs its group's (scale, zero point),
+  // and the output is u8 only where this input holds u8 too.
+  int residual_input = -1;
+  // Moves u8_inputs to its outputs unchanged: they form one quantization group, and the outputs
+  // hold u8 exactly when every one of u8_inputs does.
+  bool passes_u8 = false;
+};
+
+// One step of the graph as the planner sees it: value slots (-1: omitted) and the declaration.
+struct Int8Step {
+  std::vector<int> inputs, outputs;
+  Int8Traits traits;
+};
+
+class Int8Plan {
+ public:
+  Int8Plan() = default;
+  // `slots`: the number of value slots; `graph_outputs`: slots that leave the graph (kept float).
+  Int8Plan(std::vector<Int8Step> steps, size_t slots, std::vector<int> graph_outputs);
+
+  // A representative slot of `slot`'s quantization group.
+  int group_of(int slot) const;
+
+  // Per step, the configuration of its kernels in `mode` (f32 for steps that are not quantized).
+  // Static mode: `params` maps each calibrated group to its (scale, zero point), and must hold the
+  // group of every quantized step's input 0.
+  std::vector<QuantConfig> configs(QuantConfig::Mode mode,
+                                   const std::map<int, std::pair<float, int32_t>>& params) const;
+
+ private:
+  bool u8_readers_only(int slot, std::vector<int>& memo, const std::map<int, std::pair<float, int32_t>>& params) const;
+  static bool reads_as_u8(const Int8Traits& traits, int input);
+
+  std::vector<Int8Step> steps_;
+  std::vector<int> parent_;  // union-find over slots
+  std::vector<bool> graph_output_;
+  std::vector<std::vector<std::pair<int, int>>> readers_;  // slot -> (step, input index)
+};
+
+}  // namespace edgequant::engine
