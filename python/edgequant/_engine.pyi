@@ -6,12 +6,10 @@ import collections.abc
 from edgequant._core import CorruptDataError
 import numpy
 import typing
-__all__: list[str] = ['CorruptDataError', 'Engine', 'supported_backends', 'supported_ops']
+__all__: list[str] = ['Calibrator', 'CorruptDataError', 'Engine', 'supported_backends', 'supported_ops']
 class Engine:
     @staticmethod
-    def from_bytes(data: bytes, backend: str, threads: typing.SupportsInt | typing.SupportsIndex, outputs: collections.abc.Sequence[str] = []) -> Engine:
-        ...
-    def __init__(self, path: str, backend: str, threads: typing.SupportsInt | typing.SupportsIndex, outputs: collections.abc.Sequence[str] = []) -> None:
+    def from_bytes(data: bytes, backend: str, threads: typing.SupportsInt | typing.SupportsIndex, outputs: collections.abc.Sequence[str] = [], base_dir: str = '') -> Engine:
         ...
     def activation_quantization(self, tensor: str) -> tuple[float, int]:
         ...
@@ -39,6 +37,10 @@ class Engine:
         """
     def set_activation_range(self, tensor: str, min: typing.SupportsFloat | typing.SupportsIndex, max: typing.SupportsFloat | typing.SupportsIndex) -> None:
         ...
+    def set_activation_ranges(self, ranges: collections.abc.Mapping[str, tuple[typing.SupportsFloat | typing.SupportsIndex, typing.SupportsFloat | typing.SupportsIndex]]) -> None:
+        """
+        name -> (min, max) for several calibration tensors at once (one re-plan).
+        """
     def set_mode(self, mode: str) -> None:
         ...
     def set_profiling(self, on: bool) -> None:
@@ -62,6 +64,22 @@ class Engine:
         ...
     @property
     def outputs(self) -> list:
+        ...
+class Calibrator:
+    def __init__(self, engine: Engine, method: str, percentile: typing.SupportsFloat | typing.SupportsIndex = 99.99) -> None:
+        ...
+    def apply(self) -> None:
+        """
+        Sets the ranges on the engine (one re-plan).
+        """
+    def observe(self, inputs: collections.abc.Sequence[numpy.ndarray]) -> None:
+        """
+        One FP32 run on a calibration batch; its calibration tensors are observed.
+        """
+    def ranges(self) -> dict[str, tuple[float, float]]:
+        ...
+    @property
+    def runs(self) -> int:
         ...
 def supported_backends() -> list[str]:
     """
