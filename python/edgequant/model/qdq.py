@@ -3,7 +3,9 @@
 One writer serves two callers: :func:`to_qdq` (weights chosen by role) and
 :func:`layers_to_qdq` (the weights and inputs of named layers: what
 :meth:`edgequant.Engine.save_quantized` writes for its INT8 layers). Every weight's format
-(bits, per channel, symmetric) can be set per tensor through ``overrides``.
+(bits, per channel, symmetric) can be set per tensor through ``overrides``, down to one bit
+width per output channel (what mixed precision's
+:func:`~edgequant.mixed_precision.qdq.save_mixed_precision_qdq` writes through it).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from ..onnx.loader import ModelSource, load_model_and_files
 from ..onnx.roles import ROLES
 from ..quantizers import Affine
 from .qdq_graph import (
+    QDQ_INT16_OPSET,
     QDQ_OPSET,
     append_activation_qdq,
     converted_for_qdq,
@@ -35,12 +38,11 @@ from .qdq_graph import (
 )
 from .selection import DEFAULT_ROLES, WeightSelection, select_weights
 
-__all__ = ["QDQ_OPSET", "WeightFormat", "converted_for_qdq", "layers_to_qdq", "to_qdq"]
+__all__ = ["QDQ_INT16_OPSET", "QDQ_OPSET", "WeightFormat", "converted_for_qdq", "layers_to_qdq", "to_qdq"]
 
 #: Opset needed for DequantizeLinear: per tensor (10), per axis (13), int16 inputs (21).
 _MIN_OPSET_PER_TENSOR = 10
 _MIN_OPSET_PER_AXIS = 13
-_MIN_OPSET_INT16 = 21
 
 
 @dataclass(frozen=True)
@@ -48,18 +50,37 @@ class WeightFormat:
     """How one weight tensor is stored: ``bits``-bit signed codes, one scale per output channel
     (``per_channel``) or per tensor, zero point 0 (``symmetric``) or fitted.
 
+    ``bits`` is one width for the whole tensor, or a tuple with one width per output channel
+    (needs ``per_channel``; a list is kept as a tuple). Each channel is then quantized by
+    :class:`~edgequant.quantizers.Affine` at its own width, which equals the per-channel Affine's
+    codes on that channel because the per-channel fit never looks across channels.
+
     Raises
     ------
     ValueError
-        If ``bits`` is not an integer in 2–16 (int8 codes up to 8 bits, int16 above).
+        If a width is not an integer in 2–16 (int8 codes up to 8 bits, int16 above), the tuple
+        is empty, or per-channel widths are asked for without ``per_channel``.
     """
 
-    bits: int = 8
+    bits: int | tuple[int, ...] = 8
     per_channel: bool = True
     symmetric: bool = True
 
     def __post_init__(self):
-        integer_in(self.bits, 2, 16, "bits")
+        if isinstance(self.bits, Iterable) and not isinstance(self.bits, str):
+            widths = tuple(integer_in(width, 2, 16, "bits") for width in self.bits)
+            if not widths:
+                raise ValueError("bits: give one width, or a non-empty sequence of them (one per output channel)")
+            if not self.per_channel:
+                raise ValueError("bits: one width per output channel needs per_channel=True")
+            object.__setattr__(self, "bits", widths)  # frozen: a list becomes a hashable tuple
+        else:
+            object.__setattr__(self, "bits", integer_in(self.bits, 2, 16, "bits"))
+
+    @property
+    def max_bits(self) -> int:
+        """The widest code: int8 storage up to 8 bits, int16 above."""
+        return max(self.bits) if isinstance(self.bits, tuple) else self.bits
 
 
 def to_qdq(
@@ -71,6 +92,7 @@ def to_qdq(
     path: str | os.PathLike | None = None,
     *,
     overrides: Mapping[str, WeightFormat] | None = None,
+    tensors: Collection[str] | None = None,
 ) -> onnx.ModelProto:
     """Store chosen weights as integers read through ``DequantizeLinear`` (a QDQ model).
 
@@ -100,7 +122,9 @@ def to_qdq(
         Also write the model there.
     overrides : mapping of str to WeightFormat, optional
         Tensor name -> its own format, instead of (``bits``, ``per_channel``, ``symmetric``)
-        (per-layer bit widths, say).
+        (per-layer or per-channel bit widths, say).
+    tensors : collection of str, optional
+        Only these tensors (among those with ``roles``); the others stay float.
 
     Returns
     -------
@@ -109,15 +133,16 @@ def to_qdq(
     Raises
     ------
     ValueError
-        If ``bits`` is out of range, an override names a tensor that is not quantized, the
-        model's opset is too old for the requested DequantizeLinear (convert it with
-        ``onnx.version_converter`` first), or it has nothing to quantize.
+        If ``bits`` is out of range, an override names a tensor that is not quantized, gives
+        per-channel widths whose count is not the tensor's output-channel count (or to a tensor
+        without one), the model's opset is too old for the requested DequantizeLinear (convert it
+        with :func:`converted_for_qdq` first), or it has nothing to quantize.
     """
     default = WeightFormat(bits, per_channel, symmetric)
     loaded = load_model_and_files(model)
     rewritten = onnx.ModelProto()
     rewritten.CopyFrom(loaded.model)
-    selection = select_weights(rewritten, roles, False, loaded.description)
+    selection = select_weights(rewritten, roles, False, loaded.description, names=tensors)
     formats = _formats_of(selection, default, overrides)
     _check_opset(rewritten, formats.values(), loaded.description)
     _write_qdq(rewritten, selection, formats, {})
@@ -204,12 +229,7 @@ def _write_qdq(model: onnx.ModelProto, selection: WeightSelection, formats: Mapp
     for tensor in selection.tensors:
         fmt = formats[tensor.name]
         axis = selection.axes[tensor.name] if fmt.per_channel else None
-        code_dtype = np.int8 if fmt.bits <= 8 else np.int16
-        affine = Affine(bits=fmt.bits, symmetric=fmt.symmetric, signed=True, axis=axis)
-        codes = affine.encode(tensor.values).astype(code_dtype)
-        shape = (-1,) if axis is not None else ()
-        scale = np.asarray(affine.scale, dtype=np.float32).reshape(shape)
-        zero_point = np.asarray(affine.zero_point, dtype=code_dtype).reshape(shape)
+        codes, scale, zero_point = _encoded(tensor, fmt, axis)
         names = {part: fresh_name(f"{tensor.name}_{part}", taken) for part in ("quantized", "scale", "zero_point")}
         new_initializers += [
             numpy_helper.from_array(codes, names["quantized"]),
@@ -244,14 +264,52 @@ def _write_qdq(model: onnx.ModelProto, selection: WeightSelection, formats: Mapp
         sort_topologically(graph)
 
 
+def _encoded(tensor, fmt: WeightFormat, axis: int | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Codes (int8, or int16 above 8 bits), float32 scales and zero points of ``tensor`` in
+    ``fmt``: one (scale, zero point) per index of ``axis``, or one in all when it is None."""
+    code_dtype = np.int8 if fmt.max_bits <= 8 else np.int16
+    if isinstance(fmt.bits, int):
+        affine = Affine(bits=fmt.bits, symmetric=fmt.symmetric, signed=True, axis=axis)
+        codes = affine.encode(tensor.values)
+        scales, zero_points = np.atleast_1d(affine.scale), np.atleast_1d(affine.zero_point)
+    else:
+        codes, scales, zero_points = _encoded_per_channel_widths(tensor, fmt, axis)
+    shape = (-1,) if axis is not None else ()
+    return (codes.astype(code_dtype), np.asarray(scales, np.float32).reshape(shape),
+            np.asarray(zero_points, code_dtype).reshape(shape))
+
+
+def _encoded_per_channel_widths(tensor, fmt: WeightFormat, axis: int | None):
+    """One Affine fit per distinct width, over the channels that have it (``np.take``), the
+    codes written back in place: the same codes as fitting each channel alone."""
+    if axis is None:
+        raise ValueError(f"tensor {tensor.name!r} has no output-channel axis: give it one bit width, not one per "
+                         "channel")
+    widths = np.asarray(fmt.bits)
+    channels = tensor.values.shape[axis]
+    if widths.size != channels:
+        raise ValueError(f"tensor {tensor.name!r} has {channels} output channels (axis {axis}), its format gives "
+                         f"{widths.size} bit widths")
+    codes = np.empty(tensor.values.shape, np.int32)
+    scales, zero_points = np.empty(channels, np.float64), np.empty(channels, np.int32)
+    where = [slice(None)] * codes.ndim
+    for width in np.unique(widths):
+        chosen = np.flatnonzero(widths == width)
+        affine = Affine(bits=int(width), symmetric=fmt.symmetric, signed=True, axis=axis)
+        where[axis] = chosen
+        codes[tuple(where)] = affine.encode(np.take(tensor.values, chosen, axis=axis))
+        scales[chosen], zero_points[chosen] = affine.scale, affine.zero_point
+    return codes, scales, zero_points
+
+
 def _check_opset(model: onnx.ModelProto, formats: Iterable[WeightFormat], description: str) -> None:
     opset = default_opset(model, missing=0)
     needed, why = _MIN_OPSET_PER_TENSOR, "DequantizeLinear"
     for fmt in formats:
         if fmt.per_channel and needed < _MIN_OPSET_PER_AXIS:
             needed, why = _MIN_OPSET_PER_AXIS, "per-channel DequantizeLinear (axis attribute)"
-        if fmt.bits > 8:
-            needed, why = _MIN_OPSET_INT16, f"{fmt.bits}-bit (int16) DequantizeLinear"
+        if fmt.max_bits > 8:
+            needed, why = QDQ_INT16_OPSET, f"{fmt.max_bits}-bit (int16) DequantizeLinear"
             break
     if opset < needed:
         raise ValueError(

@@ -18,6 +18,8 @@ from onnx import TensorProto, helper, numpy_helper
 #: Per-axis DequantizeLinear appeared in opset 13; ONNX Runtime wants IR version 7 with it.
 QDQ_OPSET = 13
 _QDQ_IR_VERSION = 7
+#: int16 codes in DequantizeLinear appeared in opset 21.
+QDQ_INT16_OPSET = 21
 
 
 def default_opset(model: onnx.ModelProto, missing: int = 1) -> int:
@@ -25,12 +27,13 @@ def default_opset(model: onnx.ModelProto, missing: int = 1) -> int:
     return next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), missing)
 
 
-def converted_for_qdq(model: onnx.ModelProto) -> onnx.ModelProto:
-    """``model`` at opset >= 13, every node in its form at that opset.
+def converted_for_qdq(model: onnx.ModelProto, opset: int = QDQ_OPSET) -> onnx.ModelProto:
+    """``model`` at opset >= ``opset`` (13: per-axis DequantizeLinear; 21: int16 codes), every
+    node in its form at that opset.
 
     Unnamed nodes get the engine's names (``{op_type}_{index}``) first, in place, so the layers
     the engine reports can still be found after the conversion added or replaced nodes. A model
-    already at opset >= 13 is returned itself.
+    already at opset >= ``opset`` is returned itself.
 
     Raises
     ------
@@ -42,14 +45,15 @@ def converted_for_qdq(model: onnx.ModelProto) -> onnx.ModelProto:
     for index, node in enumerate(model.graph.node):
         if not node.name:
             node.name = f"{node.op_type}_{index}"
-    opset = default_opset(model)
-    if opset >= QDQ_OPSET:
+    current = default_opset(model)
+    if current >= opset:
         return model
+    why = "int16 DequantizeLinear" if opset >= QDQ_INT16_OPSET else "per-axis DequantizeLinear"
     try:
-        converted = version_converter.convert_version(model, QDQ_OPSET)
+        converted = version_converter.convert_version(model, opset)
     except Exception as error:  # the converter raises RuntimeError / onnx's own errors alike
-        raise ValueError(f"QDQ export: converting the model from opset {opset} to {QDQ_OPSET} "
-                         f"(per-axis DequantizeLinear) failed: {error}") from error
+        raise ValueError(f"QDQ export: converting the model from opset {current} to {opset} ({why}) "
+                         f"failed: {error}") from error
     converted.ir_version = max(converted.ir_version, _QDQ_IR_VERSION)
     onnx.checker.check_model(converted)
     return converted

@@ -7,7 +7,13 @@ import pytest
 
 from edgequant.compress import decompress_model
 from edgequant.engine import Engine, engine_available
-from edgequant.mixed_precision import bits_by_tensor, list_components, make_config, quantize_weight
+from edgequant.mixed_precision import (
+    bits_by_tensor,
+    list_components,
+    make_config,
+    quantize_weight,
+    quantize_weight_codes,
+)
 from edgequant.mixed_precision.compress import compress_mixed_precision
 from edgequant.mixed_precision.losses import float_weights
 from edgequant.mixed_precision.qdq import save_mixed_precision_qdq
@@ -64,6 +70,30 @@ def test_the_engine_runs_the_qdq_model_exactly_as_the_quantized_float_model(tmp_
     by_qdq = Engine(tmp_path / "q.onnx", threads=1).run(x)[0]
     np.testing.assert_array_equal(by_qdq, Engine(reference, threads=1).run(x)[0])
     assert np.mean(by_qdq.argmax(1) == y) > 0.5
+
+
+def test_qdq_above_8_bits_is_int16_at_opset_21_and_unlisted_weights_stay_float(tmp_path):
+    components = list_components(model_path(), per_channel=True)
+    first = components[0].tensor
+    config = make_config({c.name: 12 if c.channel % 2 else 3 for c in components if c.tensor == first}, components)
+    qdq = save_mixed_precision_qdq(model_path(), config, tmp_path / "q.onnx", require_all=False)
+    assert next(o.version for o in qdq.opset_import if o.domain == "") == 21  # the zoo model is at 17
+    stored = {init.name: onnx.numpy_helper.to_array(init) for init in qdq.graph.initializer}
+    weights = float_weights(onnx.load(str(model_path())), [c.tensor for c in components])
+    widths, axis = bits_by_tensor(config, model_path(), require_all=False)[first]
+    codes, _, _ = quantize_weight_codes(weights[first], widths, axis)
+    assert stored[f"{first}_quantized"].dtype == np.int16 and np.abs(codes).max() > 127
+    np.testing.assert_array_equal(stored[f"{first}_quantized"], codes)
+    for name in {c.tensor for c in components} - {first}:  # not in the config: left float, untouched
+        np.testing.assert_array_equal(stored[name], weights[name])
+    reference = onnx.load(str(model_path()))  # the float model with only that weight quantize-dequantized
+    TensorSlots(reference).write(first, quantize_weight(weights[first], widths, axis))
+    x, _ = load_test_set()
+    expected = ort.InferenceSession(reference.SerializeToString()).run(None, {"input": x[:8]})[0]
+    got = ort.InferenceSession(str(tmp_path / "q.onnx")).run(None, {"input": x[:8]})[0]
+    np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-5 * np.abs(expected).max())
+    with pytest.raises(ValueError, match="gives no bit width"):
+        save_mixed_precision_qdq(model_path(), config)
 
 
 def test_eqz_restores_the_reference_weights(tmp_path):

@@ -7,8 +7,9 @@ import pytest
 from onnx import TensorProto, helper, numpy_helper
 
 from edgequant import zoo
+from edgequant.mixed_precision.quantization import quantize_weight, quantize_weight_codes
 from edgequant.model import to_qdq
-from edgequant.model.qdq import WeightFormat, layers_to_qdq
+from edgequant.model.qdq import QDQ_INT16_OPSET, WeightFormat, layers_to_qdq
 from edgequant.quantizers import Affine
 
 
@@ -82,7 +83,7 @@ CHANNEL_AXIS_CASES = [
 ]
 
 
-def _one_op_model(op, shape, attributes):
+def _one_op_model(op, shape, attributes, opset=13):
     rng = np.random.default_rng(3)
     w = rng.standard_normal(shape).astype(np.float32) * rng.uniform(0.1, 3.0, shape[-1]).astype(np.float32)
     x_shape = {"Conv": [1, 3, 5, 5], "ConvTranspose": [1, 3, 5, 5], "MatMul": [2, 2, 3]}.get(op, [2, 3])
@@ -91,7 +92,7 @@ def _one_op_model(op, shape, attributes):
         [helper.make_tensor_value_info("x", TensorProto.FLOAT, x_shape)],
         [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)],
         initializer=[numpy_helper.from_array(w, "w")])
-    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)]), w, x_shape
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)]), w, x_shape
 
 
 @pytest.mark.parametrize("writer", ["to_qdq", "layers_to_qdq"])
@@ -128,3 +129,85 @@ def test_overrides_set_one_tensors_format():
         to_qdq(original, overrides={"3.weight": WeightFormat(bits=16)})
     with pytest.raises(ValueError, match="bits must be in"):
         WeightFormat(bits=17)
+
+
+#: The cases above with 8 output channels: more channels than distinct widths, so widths repeat.
+WIDE_CHANNEL_CASES = [(op, tuple(8 if a == axis else n for a, n in enumerate(shape)), attributes, axis)
+                      for op, shape, attributes, axis in CHANNEL_AXIS_CASES]
+
+
+def _with_hard_channels(w, axis):
+    """``w`` with an all-zero channel, a constant one and one whose values sit on rounding ties."""
+    w = np.moveaxis(w.copy(), axis, 0)
+    w[0] = 0.0
+    w[1] = -0.75
+    w[2] = np.resize(np.array([1.0, -1.0, 0.5, -0.5, 0.25, 0.0], np.float32), w[2].shape)
+    return np.moveaxis(w, 0, axis)
+
+
+@pytest.mark.parametrize("symmetric", [True, False])
+@pytest.mark.parametrize("wide", [False, True])
+@pytest.mark.parametrize(("op", "shape", "attributes", "axis"), WIDE_CHANNEL_CASES)
+def test_per_channel_widths_give_the_mixed_precision_reference_codes(op, shape, attributes, axis, wide, symmetric):
+    model, _, x_shape = _one_op_model(op, shape, attributes, opset=QDQ_INT16_OPSET if wide else 13)
+    w = _with_hard_channels(numpy_helper.to_array(model.graph.initializer[0]), axis)
+    model.graph.initializer[0].CopyFrom(numpy_helper.from_array(w, "w"))
+    choices = [2, 12, 5, 16, 8, 3] if wide else [2, 8, 5, 3, 4, 7]
+    widths = [choices[k % len(choices)] for k in range(w.shape[axis])]
+    qdq = to_qdq(model, overrides={"w": WeightFormat(bits=widths, symmetric=symmetric)})
+    stored = {i.name: numpy_helper.to_array(i) for i in qdq.graph.initializer}
+    codes, scales, zero_points = quantize_weight_codes(w, widths, axis, symmetric)
+    assert stored["w_quantized"].dtype == (np.int16 if wide else np.int8)
+    np.testing.assert_array_equal(stored["w_quantized"], codes)
+    np.testing.assert_array_equal(stored["w_scale"], scales.astype(np.float32))
+    np.testing.assert_array_equal(stored["w_zero_point"], zero_points)
+    for channel, bits in enumerate(widths):  # each channel on its own grid, not the widest one
+        assert np.abs(np.take(codes, channel, axis=axis)).max() <= 2 ** (bits - 1)
+    exposed = onnx.ModelProto()
+    exposed.CopyFrom(qdq)
+    exposed.graph.output.append(helper.make_tensor_value_info("w", TensorProto.FLOAT, None))
+    options = ort.SessionOptions()
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
+    dequantized = ort.InferenceSession(exposed.SerializeToString(), options, providers=["CPUExecutionProvider"])
+    x = np.zeros(x_shape, np.float32)
+    np.testing.assert_array_equal(dequantized.run(["w"], {"x": x})[0], quantize_weight(w, widths, axis, symmetric))
+
+
+def test_equal_per_channel_widths_equal_one_width():
+    model, _, _ = _one_op_model("Conv", (4, 3, 3, 3), {})
+    one = to_qdq(model, bits=4)
+    listed = to_qdq(model, overrides={"w": WeightFormat(bits=[4, 4, 4, 4])})
+    assert one.SerializeToString() == listed.SerializeToString()
+
+
+def test_per_channel_widths_are_checked():
+    model, _, _ = _one_op_model("Conv", (4, 3, 3, 3), {})
+    with pytest.raises(ValueError, match="has 4 output channels.*gives 3 bit widths"):
+        to_qdq(model, overrides={"w": WeightFormat(bits=(2, 4, 8))})
+    with pytest.raises(ValueError, match="12-bit.*needs opset 21"):
+        to_qdq(model, overrides={"w": WeightFormat(bits=(2, 4, 8, 12))})
+    with pytest.raises(ValueError, match="needs per_channel=True"):
+        WeightFormat(bits=(4, 4), per_channel=False)
+    with pytest.raises(ValueError, match="non-empty"):
+        WeightFormat(bits=())
+    with pytest.raises(ValueError, match="bits must be in"):
+        WeightFormat(bits=(4, 17))
+    with pytest.raises(TypeError, match="bits must be an integer"):
+        WeightFormat(bits=(4, 2.5))
+    assert WeightFormat(bits=np.array([4, 8])).bits == (4, 8) and hash(WeightFormat(bits=[4, 8]))
+    # a weight read by MatMul ([K, N]: axis 1) and by Gemm with transB ([N, K]: axis 0) has no one axis
+    w = np.ones((3, 3), np.float32)
+    graph = helper.make_graph(
+        [helper.make_node("MatMul", ["x", "w"], ["a"]), helper.make_node("Gemm", ["x", "w"], ["b"], transB=1)], "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 3])],
+        [helper.make_tensor_value_info(n, TensorProto.FLOAT, [2, 3]) for n in "ab"],
+        initializer=[numpy_helper.from_array(w, "w")])
+    shared = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+    with pytest.raises(ValueError, match="'w' has no output-channel axis"):
+        to_qdq(shared, overrides={"w": WeightFormat(bits=(4, 4, 4))})
+
+
+def test_tensors_limits_what_is_quantized():
+    qdq = to_qdq(zoo.model_path(), tensors=["3.weight"])
+    stored = {i.name for i in qdq.graph.initializer}
+    assert "3.weight_quantized" in stored and {"0.weight", "9.weight"} <= stored
