@@ -33,6 +33,7 @@ def _images(count: int, size: int):
     """coco128 images resized to size x size, RGB in [0, 1] (YOLOv8's input), NCHW float32, used in
     turn when there are fewer than ``count``; random images without the shared data folder."""
     import numpy as np
+
     from edgequant.datasets import shared_data_dir
 
     try:
