@@ -18,7 +18,8 @@ def best_time(fn, repeats: int = 3) -> float:
     return best
 
 
-def _status_kib(field: str) -> int:
+def status_kib(field: str) -> int:
+    """A field of /proc/self/status in KiB (VmRSS:, VmHWM:, ...)."""
     with open("/proc/self/status") as status:
         for line in status:
             if line.startswith(field):
@@ -34,9 +35,9 @@ def peak_extra_bytes(fn) -> int:
     gc.collect()
     with open("/proc/self/clear_refs", "w") as refs:
         refs.write("5")  # reset the high-water mark to the current RSS
-    base = _status_kib("VmRSS:")
+    base = status_kib("VmRSS:")
     result = fn()
-    peak = _status_kib("VmHWM:")
+    peak = status_kib("VmHWM:")
     del result
     return (peak - base) * 1024
 

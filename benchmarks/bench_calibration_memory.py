@@ -20,13 +20,7 @@ import os
 import subprocess
 import sys
 
-
-def _kib(field: str) -> int:
-    with open("/proc/self/status") as status:
-        for line in status:
-            if line.startswith(field):
-                return int(line.split()[1])
-    raise RuntimeError(field)
+from _measure import status_kib
 
 
 def _images(count: int, size: int):
@@ -67,7 +61,7 @@ def measure(mode: str, images: int, method: str, size: int, threads: int) -> dic
     gc.collect()
     with open("/proc/self/clear_refs", "w") as refs:
         refs.write("5")  # resets VmHWM to the current RSS
-    base = _kib("VmRSS:")
+    base = status_kib("VmRSS:")
     if mode == "fp32":
         engine = Engine(model, threads=threads)
     else:
@@ -75,7 +69,7 @@ def measure(mode: str, images: int, method: str, size: int, threads: int) -> dic
                         calibration_batch_size=1)
     for _ in range(3):
         engine.run(x)
-    return {"peak_mib": (_kib("VmHWM:") - base) / 1024, "data": source}
+    return {"peak_mib": (status_kib("VmHWM:") - base) / 1024, "data": source}
 
 
 def main() -> None:

@@ -21,17 +21,12 @@ import pathlib
 import subprocess
 import sys
 
+from _measure import status_kib
+
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 MODELS = ROOT / "build" / "benchmark-models"
 DEFAULT = ["resnet18", "resnet50", "mobilenet_v2", "squeezenet1_1", "efficientnet_lite0", "yolov8n"]
 
-
-def _kib(field: str) -> int:
-    with open("/proc/self/status") as status:
-        for line in status:
-            if line.startswith(field):
-                return int(line.split()[1])
-    raise RuntimeError(field)
 
 
 def _reset_peak() -> None:
@@ -56,7 +51,7 @@ def measure_one(path: str, mode: str, threads: int) -> dict:
     calibration = rng.random((8, *probe_shape[1:]), dtype=np.float32) if mode == "static" else None
     gc.collect()
     _reset_peak()
-    base = _kib("VmRSS:")
+    base = status_kib("VmRSS:")
     if mode == "onnxruntime":
         import onnxruntime as ort
 
@@ -73,14 +68,14 @@ def measure_one(path: str, mode: str, threads: int) -> dict:
         def run():
             return engine.run(x)
     run()
-    construction = _kib("VmHWM:")
+    construction = status_kib("VmHWM:")
     del calibration
     gc.collect()
     _reset_peak()
     for _ in range(10):
         run()
-    resident = _kib("VmRSS:")
-    runs_peak = _kib("VmHWM:")
+    resident = status_kib("VmRSS:")
+    runs_peak = status_kib("VmHWM:")
     return {"resident_mib": (resident - base) / 1024, "peak_runs_mib": (runs_peak - base) / 1024,
             "peak_construction_mib": (construction - base) / 1024}
 
