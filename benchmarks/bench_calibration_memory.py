@@ -51,7 +51,7 @@ def measure(mode: str, images: int, method: str, size: int, threads: int) -> dic
     import numpy as np
 
     from edgequant import Engine
-    from edgequant.engine import _native
+    from edgequant.engine.session import _native
     from edgequant.zoo import architectures
 
     _native()
