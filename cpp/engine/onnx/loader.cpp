@@ -18,14 +18,14 @@ namespace edgequant::engine {
 namespace {
 
 // ONNX TensorProto.DataType codes.
-enum : int { kFloat = 1, kUint8 = 2, kInt8 = 3, kInt32 = 6, kInt64 = 7, kBool = 9, kFloat16 = 10,
+enum : int { kFloat = 1, kUint8 = 2, kInt8 = 3, kInt16 = 5, kInt32 = 6, kInt64 = 7, kBool = 9, kFloat16 = 10,
              kDouble = 11, kBfloat16 = 16 };
 
 size_t element_bytes(int type) {
   switch (type) {
     case kFloat: case kInt32: return 4;
     case kInt64: case kDouble: return 8;
-    case kFloat16: case kBfloat16: return 2;
+    case kFloat16: case kBfloat16: case kInt16: return 2;
     case kUint8: case kInt8: case kBool: return 1;
     default: return 0;
   }
@@ -131,6 +131,7 @@ Tensor convert_tensor(const onnx::TensorProto& proto, const std::string& context
         case kInt64: t.i()[k] = read_raw<int64_t>(raw, k); break;
         case kInt32: t.i()[k] = read_raw<int32_t>(raw, k); break;
         case kInt8: t.i()[k] = read_raw<int8_t>(raw, k); break;
+        case kInt16: t.i()[k] = read_raw<int16_t>(raw, k); break;
         case kUint8: case kBool: t.i()[k] = read_raw<uint8_t>(raw, k); break;
       }
     }
@@ -277,6 +278,54 @@ void constant_to_initializer(const Node& node, Graph& graph) {
   graph.initializers[node.outputs[0]] = value;
 }
 
+// A DequantizeLinear whose inputs are all constants (QDQ weights: integer codes, scales, zero
+// points) becomes the float initializer it computes, y = float(x - zero_point) * scale in float32
+// as ONNX Runtime computes it, per tensor (scalar scale) or along `axis` (1-D scale). Returns
+// whether it was folded; a DequantizeLinear of a computed value is left for the op check.
+bool fold_constant_dequantize(const Node& node, Graph& graph) {
+  if (node.op_type != "DequantizeLinear" || !node.domain.empty() || node.inputs.size() < 2 ||
+      node.outputs.size() != 1)
+    return false;
+  for (size_t k = 0; k < node.inputs.size(); ++k)
+    if (!node.inputs[k].empty() && !graph.initializers.count(node.inputs[k])) return false;
+  const Tensor& codes = graph.initializers.at(node.inputs[0]);
+  const Tensor& scale = graph.initializers.at(node.inputs[1]);
+  const bool has_zero_point = node.inputs.size() > 2 && !node.inputs[2].empty();
+  require(codes.dtype == DType::i64, node.describe() + ": only integer inputs are folded (int8, uint8, int16, int32)");
+  require(scale.dtype == DType::f32, node.describe() + ": the scale must be a float tensor");
+  require(node.attr_i("block_size", 0) == 0, node.describe() + ": blocked quantization (block_size) is not supported");
+  int64_t channels = 1, inner = 1;
+  if (scale.rank() == 1 && scale.numel() != 1) {  // one scale: per tensor whatever its rank
+    int64_t axis = node.attr_i("axis", 1);
+    if (axis < 0) axis += codes.rank();
+    require(axis >= 0 && axis < codes.rank(), node.describe() + ": axis out of range");
+    channels = codes.shape[axis];
+    require(scale.numel() == channels, node.describe() + ": " + std::to_string(scale.numel()) + " scales for " +
+                                           std::to_string(channels) + " channels along axis " + std::to_string(axis));
+    for (int d = static_cast<int>(axis) + 1; d < codes.rank(); ++d) inner *= codes.shape[d];
+  } else {
+    require(scale.numel() == 1, node.describe() + ": the scale must be a scalar or 1-D");
+  }
+  std::vector<int64_t> zero(channels, 0);
+  if (has_zero_point) {
+    const Tensor& zp = graph.initializers.at(node.inputs[2]);
+    require(zp.dtype == DType::i64 && zp.numel() == channels,
+            node.describe() + ": the zero point must be an integer tensor shaped like the scale");
+    std::copy(zp.i(), zp.i() + channels, zero.begin());
+  }
+  Tensor out = Tensor::zeros_f32(codes.shape, node.describe());
+  const int64_t n = codes.numel();
+  const int64_t* q = codes.i();
+  const float* s = scale.f();
+  float* y = out.f();
+  for (int64_t k = 0; k < n; ++k) {
+    const int64_t c = (k / inner) % channels;
+    y[k] = static_cast<float>(q[k] - zero[c]) * s[c];
+  }
+  graph.initializers[node.outputs[0]] = out;
+  return true;
+}
+
 }  // namespace
 
 Graph load_onnx_bytes(const void* data, size_t size) {
@@ -326,6 +375,17 @@ Graph load_onnx_bytes(const void* data, size_t size) {
       continue;
     }
     graph.nodes.push_back(std::move(node));
+  }
+  // QDQ weights: fold constant DequantizeLinear nodes (their inputs may come from Constant nodes
+  // anywhere in the file, so this runs once every node is read; chains fold over passes).
+  for (bool folded = true; folded;) {
+    folded = false;
+    std::vector<Node> kept;
+    for (Node& node : graph.nodes) {
+      if (fold_constant_dequantize(node, graph)) folded = true;
+      else kept.push_back(std::move(node));
+    }
+    graph.nodes = std::move(kept);
   }
   sort_and_check(graph);
   return graph;

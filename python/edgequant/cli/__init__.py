@@ -18,7 +18,7 @@ from .errors import USAGE_EXIT, UsageError, one_line, report
 __all__ = ["COMMANDS", "UsageError", "build_parser", "main"]
 
 #: Subcommand modules, in the order ``edgequant --help`` lists them.
-COMMANDS = ["demo", "analyze", "sweep", "compress", "decompress", "profile", "export_c", "train_pq"]
+COMMANDS = ["demo", "analyze", "sweep", "compress", "decompress", "profile", "export_c", "train_pq", "mpq"]
 
 
 class _Parser(argparse.ArgumentParser):

@@ -21,8 +21,10 @@ def register(subparsers) -> None:
                     "`edgequant decompress` restores the quantize-dequantized ONNX exactly.")
     parser.add_argument("model", help="ONNX model")
     parser.add_argument("-o", "--output", required=True, help="the .eqz file to write")
-    parser.add_argument("--method", required=True, help="quantizer: midtread, midrise, deadzone, mulaw, minifloat, "
-                                                          "affine, prune_quantize")
+    parser.add_argument("--method", help="quantizer: midtread, midrise, deadzone, mulaw, minifloat, "
+                                         "affine, prune_quantize (or --bits-config)")
+    parser.add_argument("--bits-config", metavar="CFG.json",
+                        help="mixed precision: each weight at its bit width from `edgequant mpq` (instead of --method)")
     for flag, kind in QUANTIZER_FLAGS.items():
         parser.add_argument("--" + flag.replace("_", "-"), dest=flag, type=kind, default=None)
     parser.add_argument("--asymmetric", action="store_true", help="affine: asymmetric range (zero point)")
@@ -71,10 +73,30 @@ def _flag(parameter: str) -> str:
 def run(args) -> int:
     from ..compress import compress_model
 
-    quantizer = quantizer_from_args(args)
     model = input_file(args.model, "MODEL")
     output = output_file(args.output, "-o/--output")
+    if args.bits_config is not None:
+        return _run_mixed_precision(args, model, output)
+    if args.method is None:
+        raise UsageError("give --method (one quantizer for every weight) or --bits-config (a mixed-precision config)")
+    quantizer = quantizer_from_args(args)
     report = compress_model(model, quantizer, output, include_biases=args.include_biases)
     print(f"{quantizer!r}")
     print(report)
+    return 0
+
+
+def _run_mixed_precision(args, model, output) -> int:
+    """``--bits-config``: the config's widths replace --method and the quantizer flags."""
+    from ..mixed_precision.compress import MixedPrecisionAffine, compress_mixed_precision
+    from ..mixed_precision.config import load_config
+
+    given = [_flag(name) for name in QUANTIZER_FLAGS if getattr(args, name) is not None]
+    given += ["--method"] * (args.method is not None) + ["--asymmetric"] * args.asymmetric
+    given += ["--unsigned"] * args.unsigned + ["--include-biases"] * args.include_biases
+    if given:
+        raise UsageError(f"--bits-config sets every weight's quantizer: drop {', '.join(given)}")
+    config = load_config(input_file(args.bits_config, "--bits-config"))
+    print(repr(MixedPrecisionAffine(config, model)))
+    print(compress_mixed_precision(model, config, output))
     return 0

@@ -68,14 +68,18 @@ def check_quantizer(quantizer) -> None:
         )
 
 
-def fresh_quantizer(quantizer, axis: int | None) -> Quantizer:
+def fresh_quantizer(quantizer, axis: int | None, name: str | None = None) -> Quantizer:
     """An unfitted quantizer of its own for one tensor (fitted state is per tensor).
 
     A plain quantizer is rebuilt from its constructor arguments (``type(q)(**q.params())``);
-    ``axis`` (the tensor's output-channel axis) is used by per-tensor factories only.
+    ``axis`` (the tensor's output-channel axis) is used by per-tensor factories only, and
+    ``name`` by factories that choose per tensor (``for_named_tensor``, e.g. a mixed-precision
+    bit config).
     """
     if isinstance(quantizer, Quantizer):
         return type(quantizer)(**quantizer.params())
+    if name is not None and hasattr(quantizer, "for_named_tensor"):
+        return quantizer.for_named_tensor(name, axis)
     return quantizer.for_tensor(axis)
 
 
@@ -93,7 +97,7 @@ def apply_quantizer(model: onnx.ModelProto, selection: WeightSelection, quantize
     symbols, quantizers = {}, {}
     signal = noise = 0.0
     for tensor in selection.tensors:
-        fitted = fresh_quantizer(quantizer, selection.axes.get(tensor.name))
+        fitted = fresh_quantizer(quantizer, selection.axes.get(tensor.name), tensor.name)
         codes = fitted.encode(tensor.values)
         stored = slots.write(tensor.name, fitted.decode(codes))
         # numpy's pairwise sum, not BLAS dot: the same bits whatever the BLAS threads, so that
