@@ -128,13 +128,26 @@ def fine_tune(model: nn.Module, bits: Mapping, data, epochs: int = 3, lr: float 
     progress : callable, optional
         ``progress(epoch, history)`` after each epoch.
     """
-    from ..training.trainer import accuracy, pick_device
+    from ..training.trainer import pick_device
 
     if not (isinstance(epochs, int) and epochs >= 0):
         raise ValueError(f"epochs must be an integer >= 0, got {epochs!r}")
     if not (isinstance(lr, int | float) and np.isfinite(lr) and lr > 0):
         raise ValueError(f"lr must be a finite number > 0, got {lr!r}")
     device = pick_device(device)
+    # dropout draws from the global generator: fork it so that a run depends on ``seed`` only
+    with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
+        torch.manual_seed(seed)
+        wrapper, best, history, seconds = _train(model, bits, data, epochs, lr, batch_size, momentum, weight_decay,
+                                                 seed, device, progress)
+    wrapper.model.load_state_dict(best[2])
+    wrapper.eval()
+    return FineTuneResult(model=wrapper, best_epoch=best[0], val_acc=best[1], seconds=seconds, history=history)
+
+
+def _train(model, bits, data, epochs, lr, batch_size, momentum, weight_decay, seed, device, progress):
+    from ..training.trainer import accuracy
+
     wrapper = FakeQuantModel(copy.deepcopy(model).to(device), bits)
     optimizer = torch.optim.SGD(wrapper.parameters(), lr=lr, momentum=momentum, weight_decay=weight_decay)
     steps_per_epoch = max(1, len(data.y_train) // batch_size)
@@ -175,10 +188,7 @@ def fine_tune(model: nn.Module, bits: Mapping, data, epochs: int = 3, lr: float 
             best = (epoch, history["val_acc"][-1], _state(wrapper))
         if progress is not None:
             progress(epoch, history)
-    wrapper.model.load_state_dict(best[2])
-    wrapper.eval()
-    return FineTuneResult(model=wrapper, best_epoch=best[0], val_acc=best[1],
-                          seconds=time.perf_counter() - started, history=history)
+    return wrapper, best, history, time.perf_counter() - started
 
 
 def _state(wrapper: FakeQuantModel) -> dict:
@@ -197,5 +207,5 @@ def export_qdq(wrapper: FakeQuantModel, path: str | os.PathLike | None, input_sh
     from ..training.export import export_onnx
     from .qdq import save_mixed_precision_qdq
 
-    return save_mixed_precision_qdq(export_onnx(wrapper.model, None, input_shape, opset=13), wrapper.config,
-                                    path=path, require_all=False)
+    float_model = export_onnx(wrapper.model, None, input_shape, opset=13, dynamic_batch=True)
+    return save_mixed_precision_qdq(float_model, wrapper.config, path=path, require_all=False)

@@ -82,15 +82,18 @@ def _unfolded(model: torch.nn.Module) -> torch.nn.Module:
     return clone
 
 
-def export_onnx(model: torch.nn.Module, path: str | os.PathLike | None, input_shape, opset: int = 17) -> bytes:
+def export_onnx(model: torch.nn.Module, path: str | os.PathLike | None, input_shape, opset: int = 17,
+                dynamic_batch: bool = False) -> bytes:
     """Export ``model`` (eval mode, batch 1) to ONNX; the Conv/Linear initializers keep their
-    parameter names and exact values. Writes ``path`` when given; returns the bytes."""
+    parameter names and exact values. ``dynamic_batch`` makes the batch dimension symbolic
+    (``"batch"``) instead of 1. Writes ``path`` when given; returns the bytes."""
     buffer = io.BytesIO()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the TorchScript exporter announces its deprecation
         torch.onnx.export(_unfolded(model), torch.zeros(1, *input_shape), buffer, dynamo=False,
                           do_constant_folding=False, input_names=["input"], output_names=["logits"],
-                          opset_version=opset)
+                          opset_version=opset,
+                          dynamic_axes={"input": {0: "batch"}, "logits": {0: "batch"}} if dynamic_batch else None)
     data = buffer.getvalue()
     if path is not None:
         Path(path).write_bytes(data)
