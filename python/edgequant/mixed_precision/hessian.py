@@ -109,7 +109,8 @@ def hessian_traces(model: nn.Module, x, y, loss_fn: Callable | None = None, para
     seed : int
         Seeds the Rademacher vectors (the estimate is reproducible).
     device : str or torch.device, optional
-        Default: CUDA when present, else the CPU.
+        Where to compute; the model is moved there (in place). Default: where the model's
+        parameters are.
 
     Raises
     ------
@@ -117,20 +118,19 @@ def hessian_traces(model: nn.Module, x, y, loss_fn: Callable | None = None, para
         Empty or mismatched data, bad tolerance/probe counts, unknown parameter names, a loss
         that is not a finite scalar.
     """
-    from ..training.trainer import pick_device
-
     if not (isinstance(tolerance, int | float) and 0 < tolerance < 1):
         raise ValueError(f"tolerance must be in (0, 1), got {tolerance!r}")
     if not (isinstance(min_probes, int) and isinstance(max_probes, int) and 1 <= min_probes <= max_probes):
         raise ValueError(f"need 1 <= min_probes <= max_probes, got {min_probes!r}, {max_probes!r}")
     if not (isinstance(batch_size, int) and batch_size >= 1):
         raise ValueError(f"batch_size must be an integer >= 1, got {batch_size!r}")
-    device = pick_device(device)
+    selected = weight_parameters(model, parameters)
+    device = next(iter(selected.values())).device if device is None else torch.device(device)
+    model.to(device)
     x, y = _tensor(x, "x"), _tensor(y, "y")
     if len(x) == 0 or len(x) != len(y):
         raise ValueError(f"x and y must hold the same non-zero number of samples, got {len(x)} and {len(y)}")
     loss_fn = nn.functional.cross_entropy if loss_fn is None else loss_fn
-    selected = weight_parameters(model, parameters)
     names = list(selected)
     was_training = model.training
     model.eval()
