@@ -68,6 +68,7 @@ def main(argv=None) -> int:
     from edgequant.training import Protocol, pick_device
 
     torch.set_num_threads(args.threads)
+    torch.manual_seed(args.seed)  # dropout in training draws from the global generator
     cifar = args.dataset == "cifar10"
     defaults = dict(epochs=8, lr=0.02, batch_size=32, qat_epochs=1, qat_lr=0.002, hessian_samples=200,
                     hessian_probes=40) if cifar else \
