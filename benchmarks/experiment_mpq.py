@@ -9,7 +9,8 @@ weight by default), and evaluates on the test split: FP32, uniform PTQ INT8 / IN
 INT-b, each allocation after PTQ and after QAT. Every quantized weight is the per-channel affine
 ``edgequant.quantizers.Affine`` (QAT's fake quantization equals it bit for bit).
 
-Columns: overall accuracy; accuracy on the critical classes' test samples with a 95 % Wilson
+Columns: the fine-tuning epoch kept (best validation accuracy of the fake-quantized model; 0 means
+no epoch beat the post-training quantized weights, which are then kept); overall accuracy; accuracy on the critical classes' test samples with a 95 % Wilson
 interval; accuracy on the other classes; critical samples predicted as the other class of their
 confused group (``crit→crit errors``: cat as dog, truck as automobile...);
 the paired difference on the critical samples against MPQ by generic sensitivity (Tango's score
@@ -239,7 +240,7 @@ class MixedPrecisionStudy:
             row, pred = self.evaluate(label, budget, bits, tune, out)
             predictions[label, budget] = pred
             reference = predictions.get((f"MPQ generic {'+ QAT' if tune else '(PTQ)'}", budget))
-            if reference is not None and bits is not None:
+            if reference is not None and bits is not None and not label.startswith("MPQ generic"):
                 row["Δcrit vs generic"] = self._paired(reference, pred)
             rows.append(row)
             print(f"{label} @ {budget}: overall {row['overall %']}, critical {row['critical % [95% CI]']}, "
@@ -263,10 +264,13 @@ class MixedPrecisionStudy:
             result = fine_tune(self.model, bits, self.data, epochs=self.args.qat_epochs, lr=self.args.qat_lr,
                                batch_size=self.args.batch_size, seed=self.args.seed, device=self.device)
             network = result.model
+            tuned_epoch = result.best_epoch
         else:
             network = FakeQuantModel(self.model, bits)
         pred = self._predict(network, self.data.x_test)
         row = {"method": label, "budget": "" if budget is None else f"{budget:g}", **self._accuracies(pred)}
+        if tune:
+            row["QAT epoch"] = tuned_epoch
         if bits is None:
             row.update({"bits/weight": 32.0, "model KiB": round(32 * (sum(self.sizes.values()) + self.other_parameters)
                                                                 / 8192, 1), ".eqz bytes": ""})
@@ -319,7 +323,8 @@ class MixedPrecisionStudy:
         comparison = compare_accuracy(self.data.y_test[critical], reference[critical], pred[critical], max_drop_pp=0.0,
                                       confidence=0.975)
         # drop = reference − new; report new − reference
-        return f"{-comparison.drop_pp:+.1f} [{-comparison.upper_pp:+.1f}, {-comparison.lower_pp:+.1f}]"
+        gain, low, high = (0.0 - value for value in (comparison.drop_pp, comparison.upper_pp, comparison.lower_pp))
+        return f"{gain:+.1f} [{low:+.1f}, {high:+.1f}]"
 
     def _engine(self, onnx_model) -> dict:
         from edgequant.engine import Engine, engine_available
@@ -354,7 +359,7 @@ class MixedPrecisionStudy:
 
     # -- the report --------------------------------------------------------------------------------
     def report(self, rows, fp32_info, seconds, argv) -> str:
-        columns = ["method", "budget", "overall %", "critical % [95% CI]", "other %", "crit→crit errors",
+        columns = ["method", "budget", "QAT epoch", "overall %", "critical % [95% CI]", "other %", "crit→crit errors",
                    "Δcrit vs generic", "bits/weight", "model KiB", ".eqz bytes", "engine %", "engine ms"]
         lines = [f"Data: {self.data.describe()}. FP32: {fp32_info}.",
                  f"Critical classes (validation confusion): {self.critical.describe()}; "
