@@ -10,19 +10,20 @@ INT-b, each allocation after PTQ and after QAT. Every quantized weight is the pe
 ``edgequant.quantizers.Affine`` (QAT's fake quantization equals it bit for bit).
 
 Columns: the fine-tuning epoch kept (best validation accuracy of the fake-quantized model; 0 means
-no epoch beat the post-training quantized weights, which are then kept); overall accuracy; accuracy on the critical classes' test samples with a 95 % Wilson
-interval; accuracy on the other classes; critical samples predicted as the other class of their
-confused group (``crit→crit errors``: cat as dog, truck as automobile...);
-the paired difference on the critical samples against MPQ by generic sensitivity (Tango's score
-interval, 95 % two-sided); bits per weight; model bits (weights at their widths, everything else
-float32); the ``.eqz`` file (``edgequant.mixed_precision.compress_mixed_precision``); the
-exported QDQ ONNX run by ``edgequant.Engine`` over the test split (its accuracy) and its batch-1
-latency (median). The engine has no sub-8-bit kernels: QDQ weights are dequantized at load, so
-every quantized row runs float32 convolutions; ``INT8 engine dynamic`` is the engine's own INT8 path.
+no epoch beat the post-training quantized weights, which are then kept); overall accuracy;
+accuracy on the critical classes' test samples with a 95 % Wilson interval; accuracy on the other
+classes; critical samples predicted as the other class of their confused group (``crit→crit
+errors``: cat as dog, truck as automobile...); the paired difference on the critical samples
+against MPQ by generic sensitivity (Tango's score interval, 95 % two-sided); bits per weight;
+model bits (weights at their widths, everything else float32); the ``.eqz`` file
+(``edgequant.mixed_precision.compress.compress_mixed_precision``); the exported QDQ ONNX run by
+``edgequant.Engine`` over the test split (its accuracy) and its batch-1 latency (median). The engine
+has no sub-8-bit kernels: QDQ weights are dequantized at load, so every quantized row runs float32
+convolutions; "Engine INT8 dynamic" below the table is the engine's own INT8 path.
 
     .venv/bin/python benchmarks/experiment_mpq.py                               # digits, ~1 min
     EDGEQUANT_DATA=/work/shared/data nice -n 10 .venv/bin/python benchmarks/experiment_mpq.py \\
-        --dataset cifar10 --train-images 8000 --test-images 2000 --epochs 8 --out out/mpq_cifar10
+        --dataset cifar10 --train-images 8000 --test-images 2000 --epochs 8 --qat-all --out out/mpq_cifar10
 """
 
 from __future__ import annotations
