@@ -91,15 +91,17 @@ class FakeQuantModel(nn.Module):
 
 @dataclass
 class FineTuneResult:
-    """A finished fine-tuning: the best epoch by validation accuracy (of the fake-quantized model).
+    """A finished fine-tuning: the epoch of least validation loss (of the fake-quantized model).
 
     ``model`` is the FakeQuantModel holding that epoch's latent weights; ``history`` has one entry
-    per epoch (``train_acc``, ``val_acc``, ``loss``); epoch 0 is before any update.
+    per epoch (``train_acc``, ``loss``, ``val_acc``, ``val_loss``); epoch 0 is before any update
+    (the post-training quantized model), kept when no epoch lowers the validation loss.
     """
 
     model: FakeQuantModel
     best_epoch: int
     val_acc: float
+    val_loss: float
     seconds: float
     history: dict = field(default_factory=dict)
 
@@ -108,6 +110,9 @@ def fine_tune(model: nn.Module, bits: Mapping, data, epochs: int = 3, lr: float 
               momentum: float = 0.9, weight_decay: float = 0.0, seed: int = 0, device=None,
               progress=None) -> FineTuneResult:
     """Fine-tune a copy of ``model`` with fake quantization at ``bits`` (SGD, straight-through).
+
+    Keeps the epoch of least validation cross-entropy (the loss moves when the accuracy of a small
+    validation split does not), epoch 0 being the post-training quantized model.
 
     Parameters
     ----------
@@ -142,21 +147,20 @@ def fine_tune(model: nn.Module, bits: Mapping, data, epochs: int = 3, lr: float 
                                                  seed, device, progress)
     wrapper.model.load_state_dict(best[2])
     wrapper.eval()
-    return FineTuneResult(model=wrapper, best_epoch=best[0], val_acc=best[1], seconds=seconds, history=history)
+    return FineTuneResult(model=wrapper, best_epoch=best[0], val_acc=history["val_acc"][best[0]], val_loss=best[1],
+                          seconds=seconds, history=history)
 
 
 def _train(model, bits, data, epochs, lr, batch_size, momentum, weight_decay, seed, device, progress):
-    from ..training.trainer import accuracy
-
     wrapper = FakeQuantModel(copy.deepcopy(model).to(device), bits)
     optimizer = torch.optim.SGD(wrapper.parameters(), lr=lr, momentum=momentum, weight_decay=weight_decay)
     steps_per_epoch = max(1, len(data.y_train) // batch_size)
     schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=max(1, epochs * steps_per_epoch))
     generator = torch.Generator().manual_seed(seed)
     x_train, y_train = torch.from_numpy(data.x_train), torch.from_numpy(data.y_train)
-    history = {"train_acc": [float("nan")], "loss": [float("nan")],
-               "val_acc": [accuracy(wrapper, data.x_val, data.y_val, device)]}
-    best = (0, history["val_acc"][0], _state(wrapper))
+    history = {"train_acc": [float("nan")], "loss": [float("nan")], "val_acc": [], "val_loss": []}
+    _validate(wrapper, data, device, history)
+    best = (0, history["val_loss"][0], _state(wrapper))
     started = time.perf_counter()
     for epoch in range(1, epochs + 1):
         wrapper.train()
@@ -183,12 +187,27 @@ def _train(model, bits, data, epochs, lr, batch_size, momentum, weight_decay, se
             raise ValueError(f"fine-tuning diverged at epoch {epoch} (loss {loss_sum}); lower lr={lr}")
         history["train_acc"].append(correct / len(y_train))
         history["loss"].append(loss_sum / len(y_train))
-        history["val_acc"].append(accuracy(wrapper, data.x_val, data.y_val, device))
-        if history["val_acc"][-1] > best[1]:
-            best = (epoch, history["val_acc"][-1], _state(wrapper))
+        _validate(wrapper, data, device, history)
+        if history["val_loss"][-1] < best[1]:
+            best = (epoch, history["val_loss"][-1], _state(wrapper))
         if progress is not None:
             progress(epoch, history)
     return wrapper, best, history, time.perf_counter() - started
+
+
+@torch.no_grad()
+def _validate(wrapper: FakeQuantModel, data, device, history: dict, batch_size: int = 500) -> None:
+    """Append the validation accuracy and mean cross-entropy (eval mode) to ``history``."""
+    wrapper.eval()
+    correct, loss_sum = 0, 0.0
+    for begin in range(0, len(data.y_val), batch_size):
+        x = torch.from_numpy(data.x_val[begin:begin + batch_size]).to(device)
+        y = torch.from_numpy(data.y_val[begin:begin + batch_size]).to(device)
+        logits = wrapper(x)
+        correct += int((logits.argmax(1) == y).sum())
+        loss_sum += float(nn.functional.cross_entropy(logits, y, reduction="sum"))
+    history["val_acc"].append(correct / max(len(data.y_val), 1))
+    history["val_loss"].append(loss_sum / max(len(data.y_val), 1))
 
 
 def _state(wrapper: FakeQuantModel) -> dict:
