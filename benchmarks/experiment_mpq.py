@@ -221,6 +221,7 @@ class MixedPrecisionStudy:
         """(label, budget, bits or None, fine-tune?) in table order."""
         uniform = {b: {c.name: b for c in self.components} for b in (8, *self.args.budgets_int)}
         yield "FP32", None, None, False
+        yield "FP32 + fine-tune", None, {}, True  # the control: QAT's extra training without quantization
         yield "PTQ INT8", 8.0, uniform[8], False
         for budget in self.args.budgets:
             b = int(budget)
@@ -260,7 +261,6 @@ class MixedPrecisionStudy:
         slug = f"{slug}_{budget:g}" if budget is not None else slug
         if bits is None:
             network = self.model
-            onnx_model = onnx.load_from_string(export_onnx(self.model, None, self.shape, opset=13, dynamic_batch=True))
         elif tune:
             result = fine_tune(self.model, bits, self.data, epochs=self.args.qat_epochs, lr=self.args.qat_lr,
                                batch_size=self.args.batch_size, seed=self.args.seed, device=self.device)
@@ -272,7 +272,10 @@ class MixedPrecisionStudy:
         row = {"method": label, "budget": "" if budget is None else f"{budget:g}", **self._accuracies(pred)}
         if tune:
             row["QAT epoch"] = tuned_epoch
-        if bits is None:
+        if not bits:
+            float_model = network.model.cpu() if bits is not None else network
+            onnx_model = onnx.load_from_string(export_onnx(float_model, None, self.shape, opset=13,
+                                                           dynamic_batch=True))
             row.update({"bits/weight": 32.0, "model KiB": round(32 * (sum(self.sizes.values()) + self.other_parameters)
                                                                 / 8192, 1), ".eqz bytes": ""})
         else:

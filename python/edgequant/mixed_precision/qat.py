@@ -51,7 +51,8 @@ class FakeQuantModel(nn.Module):
         parameters). State dict names are unchanged (``wrapper.model.state_dict()``).
     bits : mapping
         A bit config or an allocation ``{component: bits}`` (see :func:`as_config`); weights it
-        leaves out stay float32. The config's ``symmetric`` choice is used.
+        leaves out stay float32. The config's ``symmetric`` choice is used. An empty mapping
+        quantizes nothing (fine-tuning it is the float control of a QAT experiment).
 
     Raises
     ------
@@ -62,6 +63,9 @@ class FakeQuantModel(nn.Module):
     def __init__(self, model: nn.Module, bits: Mapping):
         super().__init__()
         self.model = model
+        if isinstance(bits, Mapping) and not bits:
+            self.config, self.widths, self.symmetric = None, {}, True
+            return
         self.config = as_config(model, bits)
         self.widths = bits_by_tensor(self.config, model, require_all=False)
         self.symmetric = config_symmetric(self.config)
@@ -226,5 +230,7 @@ def export_qdq(wrapper: FakeQuantModel, path: str | os.PathLike | None, input_sh
     from ..training.export import export_onnx
     from .qdq import save_mixed_precision_qdq
 
+    if wrapper.config is None:
+        raise ValueError("the model quantizes no weight: export it with edgequant.training.export_onnx")
     float_model = export_onnx(wrapper.model, None, input_shape, opset=13, dynamic_batch=True)
     return save_mixed_precision_qdq(float_model, wrapper.config, path=path, require_all=False)
