@@ -173,3 +173,12 @@ def test_fine_tuning_depends_on_the_seed_only(trained, digits):
     assert all(torch.equal(first_state[k], again_state[k]) for k in first_state)
     assert all(first.history[k][1:] == again.history[k][1:] for k in first.history)  # the training itself
     assert first.history["loss"][1] != other.history["loss"][1]
+
+
+def test_an_empty_config_quantizes_nothing(trained, digits, tmp_path):
+    wrapper = FakeQuantModel(trained, {}).eval()
+    x = torch.from_numpy(digits.x_test[:16])
+    with torch.no_grad():
+        assert torch.equal(wrapper(x), trained.eval()(x))
+    with pytest.raises(ValueError, match="quantizes no weight"):
+        export_qdq(wrapper, tmp_path / "none.onnx", (1, 8, 8))
