@@ -22,8 +22,8 @@ from .quantization import check_choices
 
 __all__ = ["achieved_bits_per_weight", "allocate_bits"]
 
-#: Largest DP choice table (components × budget grid cells) before the ILP takes over.
-_MAX_DP_CELLS = 50_000_000
+#: Largest DP choice table (components × budget grid cells, 2 bytes each) before the ILP takes over.
+_MAX_DP_CELLS = 20_000_000
 
 
 def allocate_bits(costs: Mapping[str, Mapping[int, float]], sizes: Mapping[str, int],

@@ -49,7 +49,8 @@ def semantic_significance(model, x, y, critical, bits: int = 4, per_channel: boo
     per_channel : bool, default False
         Components are output channels (``"tensor[k]"``) rather than whole tensors.
     workers : int, optional
-        Worker processes (default: the CPU count, at most one per component); 1 runs in this process.
+        Worker processes (default: the CPU count, at most one per component; for a torch module, this
+        process); 1 runs in this process.
     backend : {"onnxruntime", "edgequant"}
         Where ONNX models run (ONNX Runtime, or edgequant's engine); torch modules run in torch.
     components : iterable of str, optional
@@ -108,6 +109,9 @@ def significance_tables(model, x, y, critical, choices: Sequence[int] = (2, 4, 8
 def critical_mask(y, critical) -> np.ndarray:
     """Boolean mask of the samples whose label is a critical class (ValueError if none)."""
     labels = np.asarray(y)
+    if isinstance(critical, str):
+        raise TypeError(f"critical must be class indices or CriticalClasses, got the string {critical!r}: "
+                        "turn names into classes with parse_critical(text, class_names)")
     classes = sorted({int(c) for c in critical})
     if not classes:
         raise ValueError("critical names no class")
@@ -146,14 +150,16 @@ def _significance(model, x, y, masks, choices, per_channel, workers, backend, na
     masks = [m[union] for m in masks]
     weights = float_weights(model if torch_model else serialized, tensors)
     tasks = [(c, b) for c in chosen for b in choices]
-    workers = _worker_count(workers, len(tasks))
+    # A torch module stays in this process unless asked (it may live on a GPU, and spawned workers
+    # must import torch and unpickle the module's class).
+    workers = 1 if torch_model and workers is None else _worker_count(workers, len(tasks))
 
     results = {}
     bar = tqdm(total=len(tasks) + 1, unit="component", desc="significance", leave=False,
                disable=None if progress is None else not progress)
     try:
         if workers == 1:
-            _initialize(spec, weights)
+            _initialize(spec, weights, in_worker=False)
             baseline = _evaluate(None, None, masks)
             bar.update(1)
             for task in tasks:
@@ -170,6 +176,7 @@ def _significance(model, x, y, masks, choices, per_channel, workers, backend, na
                     bar.update(1)
     finally:
         bar.close()
+        _release()  # in-process runs: do not keep the session, module and weights alive
     tables = []
     for index in range(len(masks)):
         table = {c.name: {} for c in chosen}
@@ -239,14 +246,19 @@ _RUNNER = None
 _WEIGHTS: dict[str, np.ndarray] = {}
 
 
-def _initialize(spec: RunnerSpec, weights: dict[str, np.ndarray]) -> None:
-    """Build this process's loss runner (once per pool)."""
+def _initialize(spec: RunnerSpec, weights: dict[str, np.ndarray], in_worker: bool = True) -> None:
+    """Build this process's loss runner (once per pool); a worker also limits the C++ core's threads."""
     global _RUNNER, _WEIGHTS
-    if spec.backend != "torch":
+    if in_worker and spec.backend != "torch":
         from .. import set_num_threads
 
         set_num_threads(spec.threads)
     _RUNNER, _WEIGHTS = build_runner(spec), weights
+
+
+def _release() -> None:
+    global _RUNNER, _WEIGHTS
+    _RUNNER, _WEIGHTS = None, {}
 
 
 def _evaluate(component: Component | None, bits: int | None, masks) -> list[float]:

@@ -284,3 +284,55 @@ TEST(Loader, MutationFuzz) {
 }
 
 }  // namespace
+
+namespace {
+
+// An integer TensorProto (raw little-endian data) of ONNX element type `type` (int8 3, int16 5).
+Message integer_tensor(const std::string& name, const Shape& dims, const std::vector<int>& values, int type) {
+  const size_t width = type == 5 ? 2 : 1;
+  std::string raw(values.size() * width, '\0');
+  for (size_t k = 0; k < values.size(); ++k) {
+    const int16_t v = static_cast<int16_t>(values[k]);
+    std::memcpy(&raw[k * width], &v, width);  // little endian: the low byte first
+  }
+  Message m;
+  for (int64_t d : dims) m.varint(1, static_cast<uint64_t>(d));
+  m.varint(2, static_cast<uint64_t>(type)).bytes(8, name).bytes(9, raw);
+  return m;
+}
+
+}  // namespace
+
+// x [1, 3] -> MatMul with W = DequantizeLinear(Wq [3, 2], s, z) -> y: QDQ weights, folded at load.
+TEST(Loader, FoldsConstantDequantizeLinear) {
+  for (int type : {3, 5}) {
+    SCOPED_TRACE(type);
+    const std::vector<int> codes = {-8, 7, 0, 3, -1, type == 5 ? 300 : 100};
+    const std::vector<float> scale = {0.25f, 0.1f};
+    const std::vector<int> zero = {1, -2};
+    GraphParts parts;
+    parts.initializers = {integer_tensor("Wq", {3, 2}, codes, type), tensor_proto("s", {2}, scale, true),
+                          integer_tensor("z", {2}, zero, type)};
+    Message axis;
+    axis.bytes(1, "axis").varint(20, 2).varint(3, 1);  // AttributeProto: INT (type 2), i = 1
+    parts.nodes = {node_proto("MatMul", {"x", "W"}, {"y"}, "mm"),
+                   node_proto("DequantizeLinear", {"Wq", "s", "z"}, {"W"}, "dq", {axis})};
+    parts.inputs = {value_info("x", {1, 3})};
+    parts.outputs = {value_info("y", {1, 2})};
+    const std::string bytes = model_bytes(parts, 13);
+    Engine engine = Engine::from_bytes(bytes.data(), bytes.size(), options_for("reference", false));
+    ASSERT_EQ(engine.graph().nodes.size(), 1u);  // only the MatMul is left
+    std::vector<float> expected(6);
+    for (int k = 0; k < 6; ++k) expected[k] = static_cast<float>(codes[k] - zero[k % 2]) * scale[k % 2];
+    EXPECT_EQ(values_of(engine.graph().initializers.at("W")), expected);
+  }
+}
+
+TEST(Loader, DequantizeLinearOfAComputedValueIsNotFolded) {
+  GraphParts parts;
+  parts.initializers = {tensor_proto("s", {}, {0.5f}, true)};
+  parts.nodes = {node_proto("DequantizeLinear", {"x", "s"}, {"y"}, "dq")};
+  parts.inputs = {value_info("x", {1, 3})};
+  parts.outputs = {value_info("y", {1, 3})};
+  expect_load_error<InvalidArgument>(model_bytes(parts, 13), "unsupported op 'DequantizeLinear' (node 'dq')");
+}

@@ -97,6 +97,8 @@ def test_torch_module_gives_the_onnx_numbers(constructed, constructed_xy):
 
 def test_bad_inputs_raise_clear_errors(constructed, constructed_xy):
     x, y = constructed_xy
+    with pytest.raises(TypeError, match="parse_critical"):
+        semantic_significance(constructed, x, y, critical="0,1", workers=1)
     with pytest.raises(ValueError, match="D_crit is empty"):
         semantic_significance(constructed, x, y, critical=[7], workers=1)
     with pytest.raises(ValueError, match="not components of the model"):
