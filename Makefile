@@ -45,11 +45,12 @@ test-cpp-no-onednn: setup
 	cmake --build build/no-onednn
 	ctest --test-dir build/no-onednn --output-on-failure -j2
 
-# compression-aware training (edgequant.training): torch is an optional extra, pinned
+# compression-aware training (edgequant.training) and mixed-precision QAT / Hessian traces
+# (edgequant.mixed_precision) with the notebooks that need them: torch is an optional extra, pinned
 test-torch: setup
 	$(VENV)/bin/pip install -q torch==2.13.0
-	EDGEQUANT_REQUIRE_TORCH=1 $(PY) -m pytest tests/python/training \
-	  "tests/python/notebooks/test_notebooks.py::test_notebook_executes[04_prune_quantize.ipynb]" -q
+	EDGEQUANT_REQUIRE_TORCH=1 $(PY) -m pytest tests/python/training tests/python/mixed_precision -q
+	EDGEQUANT_REQUIRE_TORCH=1 $(PY) -m pytest tests/python/notebooks -q -m torch
 
 # The core's C++ tests (the coder's mutation fuzzer included) under ASan + UBSan, in their own build
 # folder without the engine; any sanitizer report fails. EDGEQUANT_FUZZ_MUTANTS=N for a longer fuzz.

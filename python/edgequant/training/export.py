@@ -81,15 +81,18 @@ def _unfolded(model: torch.nn.Module) -> torch.nn.Module:
     return clone
 
 
-def export_onnx(model: torch.nn.Module, path: str | os.PathLike | None, input_shape, opset: int = 17) -> bytes:
-    """Export ``model`` (eval mode, any batch size) to ONNX; the Conv/Linear initializers keep their
-    parameter names and exact values. Writes ``path`` when given; returns the bytes."""
+def export_onnx(model: torch.nn.Module, path: str | os.PathLike | None, input_shape, opset: int = 17,
+                dynamic_batch: bool = True) -> bytes:
+    """Export ``model`` (eval mode) to ONNX; the Conv/Linear initializers keep their parameter names
+    and exact values. The batch dimension is symbolic (``"batch"``) unless ``dynamic_batch=False``
+    fixes it at 1. Writes ``path`` when given; returns the bytes."""
     buffer = io.BytesIO()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the TorchScript exporter announces its deprecation
         torch.onnx.export(_unfolded(model), torch.zeros(1, *input_shape), buffer, dynamo=False,
                           do_constant_folding=False, input_names=["input"], output_names=["logits"],
-                          dynamic_axes={"input": {0: "batch"}, "logits": {0: "batch"}}, opset_version=opset)
+                          opset_version=opset,
+                          dynamic_axes={"input": {0: "batch"}, "logits": {0: "batch"}} if dynamic_batch else None)
     data = buffer.getvalue()
     if path is not None:
         Path(path).write_bytes(data)
