@@ -15,6 +15,7 @@ import multiprocessing
 import os
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 
 import numpy as np
 from tqdm.auto import tqdm
@@ -166,14 +167,22 @@ def _significance(model, x, y, masks, choices, per_channel, workers, backend, na
                 results[task[0].name, task[1]] = _evaluate(*task, masks)
                 bar.update(1)
         else:
-            with _pool(workers, spec, weights) as pool:
-                baseline_future = pool.submit(_evaluate, None, None, masks)
-                futures = {pool.submit(_evaluate, c, b, masks): (c.name, b) for c, b in tasks}
-                baseline = baseline_future.result()
-                bar.update(1)
-                for future in _as_completed(futures):
-                    results[futures[future]] = future.result()
+            try:
+                with _pool(workers, spec, weights) as pool:
+                    baseline_future = pool.submit(_evaluate, None, None, masks)
+                    futures = {pool.submit(_evaluate, c, b, masks): (c.name, b) for c, b in tasks}
+                    baseline = baseline_future.result()
                     bar.update(1)
+                    for future in _as_completed(futures):
+                        results[futures[future]] = future.result()
+                        bar.update(1)
+            except (BrokenPipeError, BrokenProcessPool) as error:
+                # forkserver/spawn workers re-import the caller's script: unguarded top-level code
+                # there starts them again, and Python stops the child.
+                raise RuntimeError(
+                    f"the {workers} worker processes could not start or died ({error!r}). In a script, put the "
+                    "code that calls this under `if __name__ == \"__main__\":` (workers re-import the script), "
+                    "or pass workers=1 to evaluate in this process") from error
     finally:
         bar.close()
         _release()  # in-process runs: do not keep the session, module and weights alive
