@@ -37,13 +37,18 @@ test-cpp: setup
 	cmake --build build/ctest
 	ctest --test-dir build/ctest --output-on-failure -j2
 
-# The C++ tests of an engine without oneDNN (-DEDGEQUANT_WITH_ONEDNN=OFF): the reference backend
+# The C++ and Python engine tests of an engine without oneDNN (-DEDGEQUANT_WITH_ONEDNN=OFF): the reference backend
 # alone, what a 64-bit ARM build starts from. Own build folder.
 test-cpp-no-onednn: setup
-	cmake -S . -B build/no-onednn -G Ninja -DEDGEQUANT_BUILD_TESTS=ON -DEDGEQUANT_WITH_ENGINE=ON -DEDGEQUANT_WITH_ONEDNN=OFF \
-	  -DPython_EXECUTABLE=$(abspath $(PY)) >/dev/null
+	cmake -S . -B build/no-onednn -G Ninja -DEDGEQUANT_BUILD_TESTS=ON -DEDGEQUANT_BUILD_PYTHON=ON \
+	  -DEDGEQUANT_WITH_ENGINE=ON -DEDGEQUANT_WITH_ONEDNN=OFF -DPython_EXECUTABLE=$(abspath $(PY)) >/dev/null
 	cmake --build build/no-onednn
 	ctest --test-dir build/no-onednn --output-on-failure -j2
+	# the Python engine tests against that build's extension modules (a copy of the package beside them)
+	rm -rf build/no-onednn/python && mkdir -p build/no-onednn/python
+	cp -r python/edgequant build/no-onednn/python/ && cp build/no-onednn/_core*.so build/no-onednn/_engine*.so build/no-onednn/python/edgequant/
+	PYTHONPATH=build/no-onednn/python $(PY) -c "import edgequant.engine as e; b = e.supported_backends(); assert 'onednn' not in b, b; print('backends:', b)"
+	PYTHONPATH=build/no-onednn/python $(PY) -m pytest tests/python/engine -q -p no:cacheprovider
 
 # compression-aware training (edgequant.training) and mixed-precision QAT / Hessian traces
 # (edgequant.mixed_precision) with the notebooks that need them: torch is an optional extra, pinned

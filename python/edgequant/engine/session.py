@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import pathlib
 import warnings
+from collections.abc import Mapping
 
 import numpy as np
 
@@ -228,14 +229,29 @@ class Engine:
         """(scale, zero_point) of every calibrated activation, as static INT8 uses them."""
         return {name: tuple(self._native.activation_quantization(name)) for name in self.ranges}
 
-    def save_quantized(self, path) -> None:
+    def save_quantized(self, path, bits=None) -> None:
         """Writes the model as QDQ ONNX (ONNX Runtime runs it): s8 per-channel weights of the
         quantizable layers, and for static mode u8 Quantize/DequantizeLinear on their inputs with
-        the calibrated scales (:func:`edgequant.model.layers_to_qdq`, opset raised to 13 if older)."""
+        the calibrated scales (:func:`edgequant.model.layers_to_qdq`, opset raised to 13 if older).
+
+        ``bits``: a mixed-precision bit config (a path to the JSON file ``edgequant mpq`` writes, or
+        the mapping :func:`edgequant.mixed_precision.load_config` returns): its weights are stored on
+        their own b-bit grids (int8 codes, per output channel); the other layers keep 8 bits.
+        A config naming a weight this engine does not quantize is a ValueError.
+        """
         from ..model.qdq import layers_to_qdq
 
+        overrides = None
+        if bits is not None:
+            from ..mixed_precision.config import load_config
+            from ..mixed_precision.qdq import weight_formats
+            from ..onnx.loader import load_model_and_files
+
+            config = bits if isinstance(bits, Mapping) else load_config(bits)
+            overrides = weight_formats(config, load_model_and_files(self._source).model, require_all=False)
         layers_to_qdq(self._source, self._native.quantizable_layers(),
-                      self.activation_quantization() if self.mode == "static" else None, path)
+                      self.activation_quantization() if self.mode == "static" else None, path,
+                      overrides=overrides)
 
     # --- introspection ------------------------------------------------------------------------
     @property

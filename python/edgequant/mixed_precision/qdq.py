@@ -44,15 +44,13 @@ def save_mixed_precision_qdq(model, config: Mapping, path: str | os.PathLike | N
     """
     import onnx
 
-    from ..model.qdq import WeightFormat, to_qdq
+    from ..model.qdq import to_qdq
     from ..model.qdq_graph import QDQ_INT16_OPSET, QDQ_OPSET, converted_for_qdq, default_opset
     from ..model.selection import DEFAULT_ROLES
     from ..onnx.loader import load_model_and_files
 
     loaded = load_model_and_files(model)
-    widths = bits_by_tensor(config, loaded.model, require_all=require_all)
-    symmetric = config_symmetric(config)
-    formats = {name: WeightFormat(bits, per_channel=True, symmetric=symmetric) for name, (bits, _) in widths.items()}
+    formats = weight_formats(config, loaded.model, require_all=require_all)
     needed = QDQ_INT16_OPSET if any(fmt.max_bits > 8 for fmt in formats.values()) else QDQ_OPSET
     source = loaded.model
     if default_opset(source) < needed:
@@ -60,3 +58,14 @@ def save_mixed_precision_qdq(model, config: Mapping, path: str | os.PathLike | N
         source.CopyFrom(loaded.model)  # the conversion names unnamed nodes in place
         source = converted_for_qdq(source, needed)
     return to_qdq(source, roles=DEFAULT_ROLES, path=path, overrides=formats, tensors=formats)
+
+
+def weight_formats(config: Mapping, model, require_all: bool = True) -> dict:
+    """``{weight tensor: WeightFormat}`` of a bit config checked against ``model`` (ONNX): the
+    per-tensor formats the QDQ writers (:func:`edgequant.model.to_qdq`, ``layers_to_qdq``) take
+    as ``overrides``. Raises ValueError as :func:`~.config.bits_by_tensor` does."""
+    from ..model.qdq import WeightFormat
+
+    widths = bits_by_tensor(config, model, require_all=require_all)
+    symmetric = config_symmetric(config)
+    return {name: WeightFormat(bits, per_channel=True, symmetric=symmetric) for name, (bits, _) in widths.items()}

@@ -157,3 +157,34 @@ def test_engine_refuses_a_dequantize_linear_whose_scales_do_not_match():
     model = _dq_matmul_model(codes, np.ones(4, np.float32), np.zeros(4, np.int8), axis=1)
     with pytest.raises(ValueError, match="4 scales for 3 channels along axis 1"):
         Engine(model, threads=1)
+
+
+@pytest.mark.skipif(not engine_available(), reason="built without the inference engine")
+@pytest.mark.parametrize("mode", ["static", "dynamic"])
+def test_engine_save_quantized_reads_the_bit_config(tmp_path, mode):
+    """Engine.save_quantized(bits=CFG.json): configured weights on their own grids (the reference's
+    codes), the engine's other INT8 layers at 8 bits; ONNX Runtime runs the file."""
+    from edgequant.mixed_precision import save_config
+
+    x, y = load_test_set()
+    components = list_components(model_path(), per_channel=True)
+    first, last = components[0].tensor, components[-1].tensor
+    widths = {c.name: 2 + 2 * (c.channel % 2) for c in components if c.tensor == first}  # 2 / 4 bits per channel
+    widths.update({c.name: 3 for c in components if c.tensor == last})
+    config = make_config(widths, components)
+    save_config(config, tmp_path / "bits.json")
+    engine = Engine(model_path(), mode=mode, calibration=x[:64] if mode == "static" else None)
+    engine.save_quantized(tmp_path / "q.onnx", bits=tmp_path / "bits.json")
+    saved = onnx.load(str(tmp_path / "q.onnx"))
+    stored = {init.name: onnx.numpy_helper.to_array(init) for init in saved.graph.initializer}
+    values = float_weights(model_path(), [first, last])
+    for name, (bits, axis) in bits_by_tensor(config, model_path(), require_all=False).items():
+        codes, _, _ = quantize_weight_codes(values[name], bits, axis)
+        np.testing.assert_array_equal(stored[f"{name}_quantized"], codes.astype(np.int8))
+    others = [name[:-len("_quantized")] for name in stored if name.endswith("_quantized")
+              and name[:-len("_quantized")] not in (first, last)]
+    assert others and all(np.abs(stored[f"{n}_quantized"]).max() > 8 for n in others)  # still 8 bits
+    logits = ort.InferenceSession(str(tmp_path / "q.onnx")).run(None, {"input": x})[0]
+    assert (logits.argmax(1) == y).mean() > 0.9
+    with pytest.raises(ValueError, match="not conv/fully connected weights"):
+        engine.save_quantized(tmp_path / "bad.onnx", bits={**config, "weights": {"nope": 4}})
