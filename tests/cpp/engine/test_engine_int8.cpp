@@ -198,7 +198,7 @@ TEST(EngineInt8, CaptureRecordsTheCalibrationTensors) {
 // The calibrator observes exactly the tensors a capture records, run by run, by any strategy.
 TEST(EngineInt8, CalibratorObservesTheCapturedTensors) {
   for (const char* method : {"minmax", "percentile", "entropy", "mse"}) {
-    Engine engine(two_conv_net(), options_for("onednn"));
+    Engine engine(two_conv_net(), options_for(default_backend()));
     quant::RangeStrategy strategy;
     strategy.method = quant::range_method_from_name(method);
     Calibrator calibrator(engine, strategy);
@@ -233,7 +233,7 @@ TEST(EngineInt8, CalibratorObservesTheCapturedTensors) {
 }
 
 TEST(EngineInt8, SetActivationRangesChecksAllBeforeSettingAny) {
-  Engine engine(two_conv_net(), options_for("onednn"));
+  Engine engine(two_conv_net(), options_for(default_backend()));
   EXPECT_THROW(engine.set_activation_ranges({{"x", {0.f, 1.f}}, {"nope", {0.f, 1.f}}}), InvalidArgument);
   EXPECT_THROW(engine.set_activation_ranges({{"x", {0.f, 1.f}}, {"h", {2.f, 1.f}}}), InvalidArgument);
   EXPECT_THROW(engine.activation_quantization("x"), InvalidArgument) << "nothing was set";
