@@ -23,6 +23,9 @@ std::string shape_string(const Shape& shape);
 struct NativeData {
   virtual ~NativeData() = default;
   virtual void to_plain(float* dst) const = 0;
+  // The plain data as rows of `row` elements written `row_stride` elements apart (a Concat writing
+  // straight into its output); false where the backend cannot, and the caller copies.
+  virtual bool to_plain_rows(float* /*dst*/, int64_t /*row*/, int64_t /*row_stride*/) const { return false; }
 };
 
 struct Tensor {

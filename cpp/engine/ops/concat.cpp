@@ -48,6 +48,13 @@ class Concat : public Op {
     int64_t offset = 0;
     for (const Tensor* t : inputs) {
       const int64_t row = span(t->shape, axis, t->shape.size()) * es;
+      // A backend-layout input not yet read as plain is converted straight into its rows.
+      if (t->native && !t->f32 && t->dtype == DType::f32 && row > 0 &&
+          t->native->to_plain_rows(reinterpret_cast<float*>(raw_data(outputs[0]) + offset),
+                                   row / static_cast<int64_t>(es), out_row / static_cast<int64_t>(es))) {
+        offset += row;
+        continue;
+      }
       for (int64_t o = 0; o < outer; ++o)
         std::memcpy(raw_data(outputs[0]) + o * out_row + offset, raw_data(*t) + o * row, row);
       offset += row;

@@ -20,6 +20,12 @@ class Resize : public Op {
     rounding_ = node.attr_s("nearest_mode", graph.opset < 11 ? "floor" : "round_prefer_floor");
     legacy_ = graph.opset < 11;
   }
+  Int8Traits int8_traits() const override {
+    Int8Traits traits;
+    traits.passes_u8 = true;  // nearest: its backend kernel copies u8 pixels unchanged
+    traits.u8_inputs = {0};
+    return traits;
+  }
   void run(RunContext& ctx, const std::vector<const Tensor*>& inputs, std::vector<Tensor>& outputs) override {
     const Tensor& x = float_input(inputs, 0);
     const int rank = x.rank();

@@ -1,6 +1,7 @@
-"""Split and nearest Resize of conv outputs kept in oneDNN's own layouts (blocked nChw16c / nChw8c,
-NHWC under INT8): against ONNX Runtime, including split points inside a channel block (the plain
-Split runs) and resize factors other than 2, in FP32 and with INT8 convs around them."""
+"""Split, nearest Resize and Concat of conv outputs kept in oneDNN's own layouts (blocked nChw16c /
+nChw8c, NHWC under INT8): against ONNX Runtime, including split points inside a channel block (the
+plain Split runs), resize factors other than 2 and conv outputs reshaped before a Concat (the head
+of YOLOv8), in FP32 and with INT8 convs around them."""
 
 import numpy as np
 import onnx
@@ -56,6 +57,7 @@ CASES = {
     "split on block boundaries": split_model(64, [16, 48]),
     "split by 8": split_model(32, [8, 8, 16]),
     "split inside a block": split_model(32, [12, 20]),
+    "split by 64 (whole cache lines per pixel)": split_model(128, [64, 64]),
     "resize x2": resize_model(32, 2),
     "resize x3": resize_model(16, 3),
     "resize odd channels": resize_model(20, 2),
@@ -98,3 +100,54 @@ def test_static_u8_through_split_and_concat_matches_the_reference_backend(case):
         last = sorted(n for n in params if n.startswith("p"))[-1]
         assert params[last] == params["d"]
         assert engine.ranges[last] != engine.ranges["d"]  # though their own ranges differ
+    if "resize" in case:  # nearest Resize passes u8: its input and output join the Concat's group
+        assert params["x"] == params["c"]  # (x, resized into the Concat, is the first conv's input)
+
+
+def head_concat_model(channels, axis):
+    """YOLOv8 head-style: conv outputs at two resolutions (or two widths) reshaped to [N, C, H*W]
+    and concatenated, so native inputs are converted straight into the Concat's rows."""
+    shape = numpy_helper.from_array(np.array([0, channels if axis == 2 else -1, 144 if axis == 1 else -1],
+                                             np.int64), "shape")
+    nodes = [conv("x", "a", "w0"), helper.make_node("Conv", ["x", "w1"], ["b"], pads=[1, 1, 1, 1],
+                                                    strides=[1, 1] if axis == 1 else [2, 2]),
+             helper.make_node("Sigmoid", ["a"], ["as"]),
+             helper.make_node("Reshape", ["as", "shape"], ["ra"]), helper.make_node("Reshape", ["b", "shape"], ["rb"]),
+             helper.make_node("Concat", ["ra", "rb"], ["y"], axis=axis)]
+    other = channels if axis == 2 else 12
+    out = [channels, 144 + 36] if axis == 2 else [channels + other, 144]
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 4, 12, 12])
+    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", *out])
+    m = helper.make_model(helper.make_graph(nodes, "head", [x], [y],
+                                            [weight("w0", channels, 4), weight("w1", other, 4), shape]),
+                          opset_imports=[helper.make_opsetid("", 17)])
+    onnx.checker.check_model(m)
+    return m.SerializeToString()
+
+
+HEAD_CASES = {
+    "scales on the last axis": head_concat_model(32, 2),
+    "scales, odd channels": head_concat_model(20, 2),
+    "channels on axis 1": head_concat_model(16, 1),
+}
+
+
+@pytest.mark.parametrize("mode", ["fp32", "dynamic", "static"])
+@pytest.mark.parametrize("case", sorted(HEAD_CASES))
+def test_concat_of_reshaped_native_tensors(case, mode):
+    m = HEAD_CASES[case]
+    x = RNG.normal(size=(2, 4, 12, 12)).astype(np.float32)
+    calibration = RNG.normal(size=(8, 4, 12, 12)).astype(np.float32) if mode == "static" else None
+    (ref,) = run_ort(m, {"x": x})
+    (reference,) = Engine(m, mode=mode, calibration=calibration, threads=1, backend="reference").run(x)
+    tolerance = {"fp32": 1e-5, "dynamic": 0.05, "static": 0.1}[mode]
+    for b in supported_backends():
+        engine = Engine(m, mode=mode, calibration=calibration, threads=1, backend=b)
+        (out,) = engine.run(x)
+        assert out.shape == ref.shape
+        assert max_relative_error(out, ref) < tolerance, b
+        if mode != "dynamic":  # same quantization as the reference backend: only rounding order differs
+            assert max_relative_error(out, reference) < 1e-4, b
+        np.testing.assert_array_equal(engine.run(x)[0], out)  # pooled buffers, same answer
+        (one,) = engine.run(x[:1])
+        assert max_relative_error(one, ref[:1]) < tolerance, b

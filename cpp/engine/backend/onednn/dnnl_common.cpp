@@ -31,7 +31,24 @@ dnnl::primitive_attr attr_with_post_ops(const ConvPostOps& post, float sum_scale
   return attr;
 }
 
-void DnnlNative::to_plain(float* dst) const {
+void DnnlNative::to_plain(float* dst) const { reorder_to(plain_, dst); }
+
+bool DnnlNative::to_plain_rows(float* dst, int64_t row, int64_t row_stride) const {
+  const memory::dims dims = plain_.get_dims();
+  // Plain strides, then the dims before the first one whose trailing product is `row` moved to
+  // rows `row_stride` apart.
+  memory::dims strides(dims.size(), 1);
+  for (int k = static_cast<int>(dims.size()) - 2; k >= 0; --k) strides[k] = strides[k + 1] * dims[k + 1];
+  int split = -1;
+  for (int k = 0; k < static_cast<int>(dims.size()); ++k)
+    if (strides[k] * dims[k] == row) split = k;
+  if (split < 0 || row <= 0 || row_stride < row) return false;
+  for (int k = 0; k < split; ++k) strides[k] = strides[k] / row * row_stride;
+  reorder_to(memory::desc(dims, dt::f32, strides), dst);
+  return true;
+}
+
+void DnnlNative::reorder_to(const memory::desc& to, float* dst) const {
   dnnl::primitive_attr attr;
   memory scale, zero_point;
   if (quantized()) {
@@ -42,8 +59,8 @@ void DnnlNative::to_plain(float* dst) const {
     *static_cast<float*>(scale.get_data_handle()) = scale_;
     *static_cast<int32_t*>(zero_point.get_data_handle()) = zero_point_;
   }
-  dnnl::reorder to_plain(dnnl::reorder::primitive_desc(eng_, mem_.get_desc(), eng_, plain_, attr));
-  memory out(plain_, eng_, dst);
+  dnnl::reorder to_plain(dnnl::reorder::primitive_desc(eng_, mem_.get_desc(), eng_, to, attr));
+  memory out(to, eng_, dst);
   std::unordered_map<int, memory> args{{DNNL_ARG_FROM, mem_}, {DNNL_ARG_TO, out}};
   if (quantized()) {
     args[DNNL_ARG_ATTR_SCALES | DNNL_ARG_SRC] = scale;

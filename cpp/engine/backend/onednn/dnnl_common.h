@@ -48,6 +48,8 @@ class DnnlNative : public NativeData {
   const std::shared_ptr<void>& block() const { return block_; }
   // The conversion is built on first use: most native tensors never leave the backend.
   void to_plain(float* dst) const override;
+  // Where `row` is the size of a trailing group of the dims: one reorder into the strided rows.
+  bool to_plain_rows(float* dst, int64_t row, int64_t row_stride) const override;
   const memory& mem() const { return mem_; }
   bool quantized() const { return mem_.get_desc().get_data_type() != dt::f32; }
   bool is_f32() const { return !quantized(); }
@@ -61,6 +63,7 @@ class DnnlNative : public NativeData {
   memory mem_;
   memory::desc plain_;
   float scale_;
+  void reorder_to(const memory::desc& to, float* dst) const;
   int32_t zero_point_;
 };
 

@@ -24,6 +24,12 @@ class DnnlConcat : public ConcatKernel {
                   native->mem().get_desc().get_data_type() == first->mem().get_desc().get_data_type() &&
                   native->mem().get_desc().get_dims() == memory::dims(t->shape.begin(), t->shape.end());
     }
+    // Nothing to keep native (inputs reshaped away from their layout): the op's own copy, which
+    // converts such inputs straight into the output, without materializing them here first.
+    bool usable = quantized;
+    for (const Tensor* t : src)
+      usable = usable || (t && t->dtype == DType::f32 && native_f32(*t, memory::dims(t->shape.begin(), t->shape.end())));
+    if (!usable) return false;
     const float scale = quantized ? first->scale() : 1.f;
     const int32_t zero_point = quantized ? first->zero_point() : 0;
     const dt type = quantized ? first->mem().get_desc().get_data_type() : dt::f32;
@@ -94,12 +100,27 @@ class DnnlConcat : public ConcatKernel {
     const size_t es = memory::data_type_size(type);
     const int64_t pixels = dims[0] * dims[2] * dims[3], out_row = dims[1] * static_cast<int64_t>(es);
     char* dst = static_cast<char*>(out->mem().get_data_handle());
-    int64_t offset = 0;
+    std::vector<const char*> srcs;
+    std::vector<int64_t> rows;
+    bool whole_lines = true;  // every pixel's channels a whole number of 64-byte lines
     for (const memory& m : mems) {
-      const int64_t row = m.get_desc().get_dims()[1] * static_cast<int64_t>(es);
-      const char* src = static_cast<const char*>(m.get_data_handle());
-      for (int64_t p = 0; p < pixels; ++p) std::memcpy(dst + p * out_row + offset, src + p * row, row);
-      offset += row;
+      srcs.push_back(static_cast<const char*>(m.get_data_handle()));
+      rows.push_back(m.get_desc().get_dims()[1] * static_cast<int64_t>(es));
+      whole_lines = whole_lines && rows.back() % 64 == 0;
+    }
+    // Pixel by pixel, so the output is written once in order; fixed 64-byte copies (inlined)
+    // where the channel counts allow, instead of a library call per pixel and input.
+    for (int64_t p = 0; p < pixels; ++p) {
+      char* out_pixel = dst + p * out_row;
+      for (size_t k = 0; k < srcs.size(); ++k) {
+        const char* src = srcs[k] + p * rows[k];
+        if (whole_lines) {
+          for (int64_t b = 0; b < rows[k]; b += 64) std::memcpy(out_pixel + b, src + b, 64);
+        } else {
+          std::memcpy(out_pixel, src, static_cast<size_t>(rows[k]));
+        }
+        out_pixel += rows[k];
+      }
     }
     y = Tensor();
     y.dtype = DType::f32;
@@ -124,37 +145,41 @@ class DnnlConcat : public ConcatKernel {
   dnnl::concat prim_;
 };
 
-// Nearest resize of a float32 native tensor in a pixel-vector layout (blocked nChw{8,16}c or
-// NHWC: [outer][H][W][inner] floats), written in the same layout: one copy per output pixel.
+// Nearest resize of a native tensor (float32, or u8 with its scale and zero point, copied as it
+// is) in a pixel-vector layout (blocked nChw{8,16}c or NHWC: [outer][H][W][inner] elements),
+// written in the same layout: one copy per output pixel.
 class DnnlResize : public ResizeKernel {
  public:
   explicit DnnlResize(const DnnlContext& ctx) : ctx_(ctx) {}
   bool run(const Tensor& src, const std::vector<int64_t>& rows, const std::vector<int64_t>& cols,
            Tensor& dst) override {
     const auto* native = dynamic_cast<const DnnlNative*>(src.native.get());
-    if (!native || !native->is_f32() || src.rank() != 4) return false;
+    if (!native || src.rank() != 4) return false;
     const memory::desc& desc = native->mem().get_desc();
+    if (desc.get_dims() != memory::dims(src.shape.begin(), src.shape.end())) return false;  // reshaped
     const std::optional<tag> layout = layout_tag(desc);
     if (!layout || *layout == tag::nchw) return false;
+    const dt type = desc.get_data_type();
     const memory::dims in = desc.get_dims();
     const memory::dims out{in[0], in[1], static_cast<int64_t>(rows.size()), static_cast<int64_t>(cols.size())};
-    const memory::desc out_desc(out, dt::f32, *layout);
+    const memory::desc out_desc(out, type, *layout);
     const int64_t block = *layout == tag::nChw16c ? 16 : *layout == tag::nChw8c ? 8 : in[1];
     const int64_t outer = *layout == tag::nhwc ? in[0] : in[0] * ((in[1] + block - 1) / block);
-    auto result = std::make_shared<DnnlNative>(ctx_, out_desc, memory::desc(out, dt::f32, tag::nchw));
-    const float* s = static_cast<const float*>(native->mem().get_data_handle());
-    float* d = static_cast<float*>(result->mem().get_data_handle());
+    auto result = std::make_shared<DnnlNative>(ctx_, out_desc, memory::desc(out, dt::f32, tag::nchw),
+                                               native->scale(), native->zero_point());
+    const char* s = static_cast<const char*>(native->mem().get_data_handle());
+    char* d = static_cast<char*>(result->mem().get_data_handle());
     const int64_t ih = in[2], iw = in[3], oh = out[2], ow = out[3];
-    const size_t pixel = static_cast<size_t>(block) * sizeof(float);
+    const int64_t pixel = block * static_cast<int64_t>(memory::data_type_size(type));
     for (int64_t o = 0; o < outer; ++o)
       for (int64_t r = 0; r < oh; ++r) {
-        float* row = d + ((o * oh + r) * ow) * block;
+        char* row = d + ((o * oh + r) * ow) * pixel;
         if (r > 0 && rows[r] == rows[r - 1]) {
-          std::memcpy(row, row - ow * block, ow * pixel);
+          std::memcpy(row, row - ow * pixel, ow * pixel);
           continue;
         }
-        const float* in_row = s + ((o * ih + rows[r]) * iw) * block;
-        for (int64_t c = 0; c < ow; ++c) std::memcpy(row + c * block, in_row + cols[c] * block, pixel);
+        const char* in_row = s + ((o * ih + rows[r]) * iw) * pixel;
+        for (int64_t c = 0; c < ow; ++c) std::memcpy(row + c * pixel, in_row + cols[c] * pixel, pixel);
       }
     dst = Tensor();
     dst.dtype = DType::f32;
