@@ -19,9 +19,22 @@ namespace edgequant::engine {
 
 struct Engine::Sync {
   std::shared_mutex state;   // runs: shared; configuration: exclusive
+  std::mutex gate;           // taken on the way in to `state`: see shared()
   std::mutex pool;           // the idle sessions
   std::mutex times;          // layer times, when profiling
   std::vector<std::unique_ptr<Session>> idle;
+
+  // glibc's rwlock prefers readers, so runs that keep overlapping starved set_mode() forever.
+  // A configuration call holds the gate while it waits for the runs in flight; new runs queue
+  // behind it. (No caller takes `state` twice, so a run never waits on the gate holding it.)
+  std::shared_lock<std::shared_mutex> shared() {
+    std::lock_guard<std::mutex> turn(gate);
+    return std::shared_lock<std::shared_mutex>(state);
+  }
+  std::unique_lock<std::shared_mutex> exclusive() {
+    std::lock_guard<std::mutex> turn(gate);
+    return std::unique_lock<std::shared_mutex>(state);
+  }
 };
 
 // A session taken from the pool (or newly built) for one run, returned when the run ends.
@@ -269,7 +282,7 @@ std::vector<Tensor> Engine::run_observed(const std::vector<Tensor>& inputs, cons
 }
 
 std::vector<Tensor> Engine::run_with(const std::vector<Tensor>& inputs, const CalibrationSink* sink) {
-  std::shared_lock<std::shared_mutex> state(sync_->state);
+  auto state = sync_->shared();
   require(inputs.size() == graph_.inputs.size(), "the model takes " + std::to_string(graph_.inputs.size()) +
                                                      " input(s), got " + std::to_string(inputs.size()));
   std::vector<Tensor> values(slots_.size());
@@ -360,7 +373,7 @@ std::vector<std::string> Engine::quantizable_layers() const {
 std::vector<std::string> Engine::calibration_tensors() const { return calibration_tensors_; }
 
 std::vector<PlanStep> Engine::plan_steps() const {
-  std::unique_lock<std::shared_mutex> state(sync_->state);  // no run changes the sessions meanwhile
+  auto state = sync_->exclusive();  // no run changes the sessions meanwhile
   std::lock_guard<std::mutex> lock(sync_->pool);
   std::vector<PlanStep> plan;
   const Session* session = sync_->idle.empty() ? nullptr : sync_->idle.front().get();
@@ -370,12 +383,12 @@ std::vector<PlanStep> Engine::plan_steps() const {
 }
 
 Mode Engine::mode() const {
-  std::shared_lock<std::shared_mutex> state(sync_->state);
+  auto state = sync_->shared();
   return mode_;
 }
 
 bool Engine::float_weights_released() const {
-  std::shared_lock<std::shared_mutex> state(sync_->state);
+  auto state = sync_->shared();
   return float_weights_released_;
 }
 
@@ -384,7 +397,7 @@ void Engine::set_activation_range(const std::string& tensor, float min, float ma
 }
 
 void Engine::set_activation_ranges(const std::map<std::string, std::pair<float, float>>& ranges) {
-  std::unique_lock<std::shared_mutex> state(sync_->state);
+  auto state = sync_->exclusive();
   for (const auto& [tensor, range] : ranges) {  // all checked before any is set
     require(is_calibration_tensor_.count(tensor), "'" + tensor + "' is not a calibration tensor of this model");
     require(std::isfinite(range.first) && std::isfinite(range.second) && range.first <= range.second,
@@ -409,13 +422,13 @@ std::pair<float, int32_t> Engine::group_quantization(int group) const {
 }
 
 std::pair<float, int32_t> Engine::activation_quantization(const std::string& tensor) const {
-  std::shared_lock<std::shared_mutex> state(sync_->state);
+  auto state = sync_->shared();
   require(ranges_.count(tensor), "no calibration range for '" + tensor + "'");
   return group_quantization(group_of(slots_.at(tensor)));
 }
 
 void Engine::set_mode(Mode mode) {
-  std::unique_lock<std::shared_mutex> state(sync_->state);
+  auto state = sync_->exclusive();
   plan(mode);
   for (Session* session : all_sessions()) session->backend->release_cached();  // the previous mode's kernels
   release_free_memory();
@@ -458,7 +471,7 @@ void Engine::plan(Mode mode) {
 }
 
 void Engine::release_float_weights() {
-  std::unique_lock<std::shared_mutex> state(sync_->state);
+  auto state = sync_->exclusive();
   require(mode_ != Mode::f32, "set an INT8 mode before releasing the float weights");
   std::map<std::string, int> readers, int8_readers;  // weight name -> readers, quantizable readers
   for (size_t k = 0; k < steps_.size(); ++k)
@@ -489,12 +502,12 @@ void Engine::release_float_weights() {
 
 void Engine::set_threads(int threads) {
   require(threads >= 0 && threads <= 4096, "threads must be in [0, 4096] (0 = all cores)");
-  std::unique_lock<std::shared_mutex> state(sync_->state);
+  auto state = sync_->exclusive();
   options_.threads = threads;
 }
 
 void Engine::set_profiling(bool on) {
-  std::unique_lock<std::shared_mutex> state(sync_->state);
+  auto state = sync_->exclusive();
   profiling_ = on;
 }
 

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from edgequant import Engine, zoo
+from edgequant.engine import supported_backends
 from edgequant.zoo import architectures
 
 
@@ -54,11 +55,13 @@ def test_threads_on_a_residual_network_static():
     assert _hammer(engine, inputs, expected, rounds=4) == []
 
 
-def test_configuration_waits_for_runs():
-    """set_mode / set_threads while other threads run: no crash, and every run is one of the
-    modes' answers."""
+@pytest.mark.parametrize("backend", supported_backends())
+def test_configuration_waits_for_runs(backend):
+    """set_mode / set_threads while other threads run: no crash, every run is one of the modes'
+    answers, and the configuration gets its turn (glibc's rwlock prefers readers: on the slower
+    backends, overlapping runs starved set_mode forever)."""
     x = zoo.load_test_set()[0][:16]
-    engine = Engine(zoo.model_path(), mode="dynamic", keep_float_weights=True, threads=1)
+    engine = Engine(zoo.model_path(), mode="dynamic", keep_float_weights=True, threads=1, backend=backend)
     answers = []
     for mode in ("dynamic", "fp32"):
         engine._native.set_mode(mode)
@@ -72,13 +75,20 @@ def test_configuration_waits_for_runs():
             if not any(np.array_equal(out, a) for a in answers):
                 bad.append("a run mixed two modes")
 
+    def configure():
+        for k in range(20):
+            engine._native.set_mode(("dynamic", "fp32")[k % 2])
+            engine.set_threads(1 + k % 2)
+
     pool = [threading.Thread(target=runner) for _ in range(3)]
     for t in pool:
         t.start()
-    for k in range(20):
-        engine._native.set_mode(("dynamic", "fp32")[k % 2])
-        engine.set_threads(1 + k % 2)
-    stop.set()
-    for t in pool:
+    configurer = threading.Thread(target=configure)
+    configurer.start()
+    configurer.join(timeout=120)
+    starved = configurer.is_alive()
+    stop.set()  # the runners stop, so a starved configurer finishes too
+    for t in [*pool, configurer]:
         t.join()
+    assert not starved, "set_mode/set_threads waited over 120 s behind overlapping runs"
     assert bad == []
