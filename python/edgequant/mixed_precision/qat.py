@@ -21,6 +21,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from ..training.trainer import epoch_batches
 from .components import list_components, split_name
 from .config import bits_by_tensor, config_symmetric, make_config, validate_config
 from .fake_quant import affine_fake_quantize
@@ -168,17 +169,8 @@ def _train(model, bits, data, epochs, lr, batch_size, momentum, weight_decay, se
     started = time.perf_counter()
     for epoch in range(1, epochs + 1):
         wrapper.train()
-        order = torch.randperm(len(y_train), generator=generator)
         correct, loss_sum = 0, 0.0
-        for begin in range(0, len(order), batch_size):
-            index = order[begin:begin + batch_size]
-            if len(index) < 2:
-                continue  # BatchNorm needs two samples
-            x, y = x_train[index], y_train[index]
-            if data.augment:
-                flip = torch.rand(len(index), generator=generator) < 0.5
-                x = torch.where(flip[:, None, None, None], x.flip(3), x)
-            x, y = x.to(device), y.to(device)
+        for x, y in epoch_batches(x_train, y_train, batch_size, generator, data.augment, device):
             optimizer.zero_grad(set_to_none=True)
             output = wrapper(x)
             loss = nn.functional.cross_entropy(output, y)
@@ -186,7 +178,7 @@ def _train(model, bits, data, epochs, lr, batch_size, momentum, weight_decay, se
             optimizer.step()
             schedule.step()
             correct += int((output.argmax(1) == y).sum())
-            loss_sum += loss.item() * len(index)
+            loss_sum += loss.item() * len(y)
         if not np.isfinite(loss_sum):
             raise ValueError(f"fine-tuning diverged at epoch {epoch} (loss {loss_sum}); lower lr={lr}")
         history["train_acc"].append(correct / len(y_train))

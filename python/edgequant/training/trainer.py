@@ -134,17 +134,8 @@ def train_run(data: TrainingData, gamma: float, bits: int, lr: float, protocol: 
     compressor.step()  # the first forward pass already sees compressed weights
     for epoch in range(protocol.epochs):
         model.train()
-        order = torch.randperm(len(y_train), generator=generator)
         correct, loss_sum = 0, 0.0
-        for begin in range(0, len(order), protocol.batch_size):
-            index = order[begin:begin + protocol.batch_size]
-            if len(index) < 2:
-                continue  # BatchNorm needs two samples
-            x, y = x_train[index], y_train[index]
-            if data.augment:
-                flip = torch.rand(len(index), generator=generator) < 0.5
-                x = torch.where(flip[:, None, None, None], x.flip(3), x)
-            x, y = x.to(device), y.to(device)
+        for x, y in epoch_batches(x_train, y_train, protocol.batch_size, generator, data.augment, device):
             tick = time.perf_counter()
             optimizer.zero_grad(set_to_none=True)
             output = model(x)
@@ -158,7 +149,7 @@ def train_run(data: TrainingData, gamma: float, bits: int, lr: float, protocol: 
             compress_s += done - middle
             steps += 1
             correct += int((output.argmax(1) == y).sum())
-            loss_sum += loss.item() * len(index)
+            loss_sum += loss.item() * len(y)
         if not np.isfinite(loss_sum):
             raise ValueError(f"training diverged at epoch {epoch + 1} (loss {loss_sum}); lower lr={lr}")
         history["train_acc"].append(correct / len(y_train))
@@ -197,3 +188,19 @@ def accuracy(model: nn.Module, x: np.ndarray, y: np.ndarray, device=None, batch_
         xb = torch.from_numpy(x[begin:begin + batch_size]).to(device)
         correct += int((model(xb).argmax(1).cpu().numpy() == y[begin:begin + batch_size]).sum())
     return correct / len(y) if len(y) else 0.0
+
+
+def epoch_batches(x_train, y_train, batch_size: int, generator, augment: bool, device):
+    """One epoch of training batches ``(x, y)`` on ``device``: a fresh permutation drawn from
+    ``generator``, batches of at least two samples (BatchNorm), and random horizontal flips when
+    ``augment`` (drawn from the same generator, so a seed fixes the whole epoch)."""
+    order = torch.randperm(len(y_train), generator=generator)
+    for begin in range(0, len(order), batch_size):
+        index = order[begin:begin + batch_size]
+        if len(index) < 2:
+            continue  # BatchNorm needs two samples
+        x, y = x_train[index], y_train[index]
+        if augment:
+            flip = torch.rand(len(index), generator=generator) < 0.5
+            x = torch.where(flip[:, None, None, None], x.flip(3), x)
+        yield x.to(device), y.to(device)

@@ -15,16 +15,9 @@ from torch import nn  # noqa: E402
 from edgequant.mixed_precision.hessian import hessian_costs, hessian_traces, weight_parameters  # noqa: E402
 from edgequant.quantizers import Affine  # noqa: E402
 
-pytestmark = pytest.mark.torch
+pytestmark = [pytest.mark.torch, pytest.mark.usefixtures("torch_one_thread")]
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny models: torch's thread pool only adds overhead (and the CI machine is shared)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 def half_mse(output, target):

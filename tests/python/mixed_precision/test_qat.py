@@ -16,15 +16,9 @@ from edgequant.mixed_precision.qat import FakeQuantModel, export_qdq, fine_tune 
 from edgequant.quantizers import Affine  # noqa: E402
 from edgequant.training import Protocol, accuracy, build_model, digits_data, train_run  # noqa: E402
 
-pytestmark = pytest.mark.torch
+pytestmark = [pytest.mark.torch, pytest.mark.usefixtures("torch_one_thread")]
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 @pytest.fixture(scope="module")
