@@ -54,12 +54,18 @@ def plot_rate_distortion(
     figure = Figure(figsize=(8, 5.5), dpi=120)
     FigureCanvasAgg(figure)
     axes = figure.add_subplot()
-    for label, points in curves.items():
+    # the default cycle repeats after 10 colours and the registry has more curves than that: after 10,
+    # the same colours come back with another line style and marker, so no two curves look alike
+    styles = [("-", "o"), ("--", "s"), (":", "^")]
+    for index, (label, points) in enumerate(curves.items()):
         points.sort()
+        linestyle, marker = styles[index // 10 % len(styles)]
         axes.plot(
             [p[0] for p in points],
             [p[1] for p in points],
-            marker="o",
+            color=f"C{index % 10}",
+            linestyle=linestyle,
+            marker=marker,
             markersize=3,
             linewidth=1.2,
             label=label,
