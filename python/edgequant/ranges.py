@@ -30,6 +30,7 @@ For weight quantizers, a range is written as an ``xmax`` spec (:func:`check_rang
 from __future__ import annotations
 
 import numbers
+import threading
 
 import numpy as np
 
@@ -59,16 +60,22 @@ class RangeObserver:
 
     def __init__(self, histogram: bool = True):
         self._native = _core.RangeObserver(bool(histogram))
+        # observe() runs without the GIL and may re-bin the histogram: calls on one observer from
+        # several threads take turns (different observers still run in parallel)
+        self._lock = threading.Lock()
 
     def observe(self, x) -> None:
         """Adds the values of ``x`` (any shape, float16/32/64; may be empty)."""
-        self._native.observe(float_array(x, allow_empty=True).reshape(-1))
+        values = float_array(x, allow_empty=True).reshape(-1)
+        with self._lock:
+            self._native.observe(values)
 
     def range(self, method: str = "minmax", percentile: float = 99.99, symmetric: bool = False,
               levels: int = 255) -> tuple[float, float]:
         """``(lo, hi)`` with ``lo <= 0 <= hi`` by ``method``; ``(0, 0)`` before any finite value."""
         _check_method(method)
-        return self._native.range(method, float(percentile), bool(symmetric), int(levels))
+        with self._lock:
+            return self._native.range(method, float(percentile), bool(symmetric), int(levels))
 
     @property
     def count(self) -> int:

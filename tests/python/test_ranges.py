@@ -103,3 +103,22 @@ def test_weight_quantizers_take_range_specs(family, heavy_tailed):
         errors[spec] = float(np.mean((y - heavy_tailed) ** 2))
     if family != "mulaw":  # on a uniform grid a heavy tail is best clipped (mu-law's grid handles it)
         assert errors["mse"] < errors["percentile:99.9"] < errors["max"]
+
+
+def test_one_observer_shared_by_threads_counts_every_value():
+    """observe() releases the GIL: concurrent calls on one observer must not lose or corrupt bins."""
+    import threading
+
+    from edgequant.ranges import RangeObserver
+
+    observer = RangeObserver()
+    rng = np.random.default_rng(3)
+    chunks = [rng.standard_normal(50_000).astype(np.float32) * (1 + k) for k in range(16)]
+    threads = [threading.Thread(target=lambda c=c: observer.observe(c)) for c in chunks]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    everything = np.concatenate(chunks)
+    assert observer.count == everything.size
+    assert observer.range("minmax") == pytest.approx((float(everything.min()), float(everything.max())))
