@@ -31,7 +31,10 @@ class OnednnBackend : public Backend {
   std::unique_ptr<ConvKernel> conv(const ConvGeometry& g, const float* w, const float* b, const ConvPostOps& post,
                                    const QuantConfig& q) override {
     auto build = [this, g, post, q](const float* weights, const float* bias) {
-      return translate_errors("convolution", [&] { return make_conv(ctx_, g, weights, bias, post, q); });
+      return translate_errors("convolution", [&]() -> std::unique_ptr<ConvKernel> {
+        if (winograd_fits(g, post, q)) return make_winograd_conv(ctx_, g, weights, bias, post.activation);
+        return make_conv(ctx_, g, weights, bias, post, q);
+      });
     };
     if (is_channel_sum(g, post, q)) return make_channel_sum_conv(g, w, b, build);
     return build(w, b);

@@ -1,0 +1,142 @@
+#include "backend/winograd_f43.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "backend/vector_exp.h"
+#include "common/simd.h"
+
+namespace edgequant::engine::winograd {
+namespace {
+
+constexpr int kLanes = 16;  // channels per step: one AVX-512 vector
+using Lanes = float[kLanes];
+
+EDGEQUANT_INLINE void copy_lanes(float* dst, const float* src) { std::memcpy(dst, src, sizeof(Lanes)); }
+
+// r = Bᵀ d along one axis of a 6x6 tile of lane vectors (d[k * ds], r[k * rs]).
+EDGEQUANT_INLINE void input_rows(const Lanes* d, Lanes* r, int ds, int rs) {
+  for (int l = 0; l < kLanes; ++l) {
+    const float d0 = d[0 * ds][l], d1 = d[1 * ds][l], d2 = d[2 * ds][l], d3 = d[3 * ds][l], d4 = d[4 * ds][l],
+                d5 = d[5 * ds][l];
+    r[0 * rs][l] = 4.f * d0 - 5.f * d2 + d4;
+    r[1 * rs][l] = -4.f * (d1 + d2) + d3 + d4;
+    r[2 * rs][l] = 4.f * (d1 - d2) - d3 + d4;
+    r[3 * rs][l] = 2.f * (d3 - d1) - d2 + d4;
+    r[4 * rs][l] = 2.f * (d1 - d3) - d2 + d4;
+    r[5 * rs][l] = 4.f * d1 - 5.f * d3 + d5;
+  }
+}
+
+// o = Aᵀ m along one axis: six lane vectors in, four out.
+EDGEQUANT_INLINE void output_rows(const Lanes* m, Lanes* o, int ms, int os) {
+  for (int l = 0; l < kLanes; ++l) {
+    const float m0 = m[0 * ms][l], m5 = m[5 * ms][l];
+    const float a = m[1 * ms][l] + m[2 * ms][l], b = m[1 * ms][l] - m[2 * ms][l];
+    const float c = m[3 * ms][l] + m[4 * ms][l], e = m[3 * ms][l] - m[4 * ms][l];
+    o[0 * os][l] = m0 + a + c;
+    o[1 * os][l] = b + 2.f * e;
+    o[2 * os][l] = a + 4.f * c;
+    o[3 * os][l] = b + 8.f * e + m5;
+  }
+}
+
+// The activation over a whole 4x4 tile's lanes at once: a loop long enough that GCC vectorises it
+// (a 16-trip loop is unrolled to scalar code first).
+EDGEQUANT_INLINE void activate(float* v, int n, const Activation& act) {
+  switch (act.kind) {
+    case Activation::Kind::none:
+      break;
+    case Activation::Kind::relu:
+      for (int e = 0; e < n; ++e) v[e] = v[e] > 0.f ? v[e] : (v[e] == v[e] ? 0.f : v[e]);
+      break;
+    case Activation::Kind::clip:
+      for (int e = 0; e < n; ++e) v[e] = v[e] < act.lo ? act.lo : (v[e] > act.hi ? act.hi : v[e]);
+      break;
+    case Activation::Kind::swish:
+      for (int e = 0; e < n; ++e) v[e] = v[e] / (1.f + exp_lane(-v[e]));
+      break;
+  }
+}
+
+}  // namespace
+
+void transform_weights(const float* w, int64_t oc, int64_t ic, float* u) {
+  static const double G[6][3] = {{1. / 4, 0, 0},         {-1. / 6, -1. / 6, -1. / 6}, {-1. / 6, 1. / 6, -1. / 6},
+                                 {1. / 24, 1. / 12, 1. / 6}, {1. / 24, -1. / 12, 1. / 6}, {0, 0, 1}};
+  for (int64_t o = 0; o < oc; ++o)
+    for (int64_t i = 0; i < ic; ++i) {
+      const float* g = w + (o * ic + i) * 9;
+      double t[6][3];  // G g
+      for (int a = 0; a < 6; ++a)
+        for (int b = 0; b < 3; ++b) t[a][b] = G[a][0] * g[b] + G[a][1] * g[3 + b] + G[a][2] * g[6 + b];
+      for (int a = 0; a < 6; ++a)
+        for (int b = 0; b < 6; ++b)
+          u[((a * 6 + b) * ic + i) * oc + o] =
+              static_cast<float>(t[a][0] * G[b][0] + t[a][1] * G[b][1] + t[a][2] * G[b][2]);
+    }
+}
+
+EDGEQUANT_KERNEL void transform_input(const float* x, int64_t ic, const Tiling& t, int64_t first, int64_t count,
+                                      int64_t block, float* v) {
+  alignas(64) Lanes d[36], columns[36], r[36];
+  const int64_t tiles_w = t.tiles_w();
+  for (int64_t k = 0; k < count; ++k) {
+    const int64_t tile = first + k;
+    const int64_t y0 = tile / tiles_w * kTile - t.pad_top, x0 = tile % tiles_w * kTile - t.pad_left;
+    for (int64_t c = 0; c < ic; c += kLanes) {
+      const int64_t n = std::min<int64_t>(kLanes, ic - c);
+      for (int i = 0; i < 6; ++i)
+        for (int j = 0; j < 6; ++j) {
+          const int64_t row = y0 + i, col = x0 + j;
+          const bool inside = row >= 0 && row < t.ih && col >= 0 && col < t.iw;
+          const float* p = x + (row * t.iw + col) * ic + c;
+          if (inside && n == kLanes) {
+            copy_lanes(d[i * 6 + j], p);  // the common case: a fixed-size copy the compiler inlines
+          } else {
+            std::memset(d[i * 6 + j], 0, sizeof(Lanes));
+            if (inside) std::memcpy(d[i * 6 + j], p, n * sizeof(float));
+          }
+        }
+      for (int j = 0; j < 6; ++j) input_rows(d + j, columns + j, 6, 6);  // Bᵀ d
+      for (int i = 0; i < 6; ++i) input_rows(columns + i * 6, r + i * 6, 1, 1);  // (Bᵀ d) B
+      for (int q = 0; q < kPositions; ++q) {
+        float* out = v + (q * block + k) * ic + c;
+        if (n == kLanes) copy_lanes(out, r[q]);
+        else std::memcpy(out, r[q], n * sizeof(float));
+      }
+    }
+  }
+}
+
+EDGEQUANT_KERNEL void transform_output(const float* m, int64_t oc, const Tiling& t, int64_t first, int64_t count,
+                                       int64_t block, const float* bias, const Activation& act, float* y) {
+  alignas(64) Lanes a[36], columns[24], o[16];
+  const int64_t tiles_w = t.tiles_w();
+  for (int64_t k = 0; k < count; ++k) {
+    const int64_t tile = first + k;
+    const int64_t y0 = tile / tiles_w * kTile, x0 = tile % tiles_w * kTile;
+    const int64_t rows = std::min<int64_t>(kTile, t.oh - y0), cols = std::min<int64_t>(kTile, t.ow - x0);
+    for (int64_t c = 0; c < oc; c += kLanes) {
+      const int64_t n = std::min<int64_t>(kLanes, oc - c);
+      for (int q = 0; q < kPositions; ++q) {
+        const float* p = m + (q * block + k) * oc + c;
+        if (n == kLanes) copy_lanes(a[q], p);
+        else std::memcpy(a[q], p, n * sizeof(float));
+      }
+      for (int j = 0; j < 6; ++j) output_rows(a + j, columns + j, 6, 6);  // Aᵀ M: 4 x 6
+      for (int i = 0; i < 4; ++i) output_rows(columns + i * 6, o + i * 4, 1, 1);  // (Aᵀ M) A: 4 x 4
+      alignas(64) Lanes b = {};
+      if (bias) std::memcpy(b, bias + c, n * sizeof(float));
+      float* flat = &o[0][0];
+      for (int e = 0; e < 16 * kLanes; ++e) flat[e] += b[e % kLanes];
+      activate(flat, 16 * kLanes, act);
+      for (int64_t i = 0; i < rows; ++i)
+        for (int64_t j = 0; j < cols; ++j)
+          if (n == kLanes) copy_lanes(y + ((y0 + i) * t.ow + x0 + j) * oc + c, o[i * 4 + j]);
+          else std::memcpy(y + ((y0 + i) * t.ow + x0 + j) * oc + c, o[i * 4 + j], n * sizeof(float));
+    }
+  }
+}
+
+}  // namespace edgequant::engine::winograd

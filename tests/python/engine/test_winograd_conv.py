@@ -1,0 +1,92 @@
+"""Winograd F(4x4, 3x3) convolutions of the oneDNN backend (backend/winograd_f43.h): float32 3x3
+stride-1 convs with at least 32 input and output channels run by transforms and one batched matmul
+per block of tiles. Held against the reference backend's direct loops over the geometries where
+tiling goes wrong (partial tiles at the right and bottom edges, pads 0 to 2, channel counts that are
+not a multiple of the 16-lane step, batches, every fused activation), and shown to run: its results
+differ from oneDNN's direct conv (EDGEQUANT_WINOGRAD=0) by rounding only, while convs outside the
+rule come out bit-identical either way."""
+
+import numpy as np
+import pytest
+from onnx import TensorProto, helper, numpy_helper
+
+from edgequant import Engine
+from edgequant.engine import supported_backends
+
+pytestmark = pytest.mark.skipif("onednn" not in supported_backends(), reason="the oneDNN backend is not built")
+
+
+def conv_model(ic, oc, h, w, pads=(1, 1, 1, 1), activation=None, batch=1, kernel=3, stride=1, seed=0):
+    rng = np.random.default_rng(seed)
+    weights = (rng.standard_normal((oc, ic, kernel, kernel)) / np.sqrt(ic * kernel * kernel)).astype(np.float32)
+    bias = rng.standard_normal(oc).astype(np.float32)
+    inits = [numpy_helper.from_array(weights, "W"), numpy_helper.from_array(bias, "B")]
+    nodes = [helper.make_node("Conv", ["x", "W", "B"], ["c"], kernel_shape=[kernel, kernel], pads=list(pads),
+                              strides=[stride, stride])]
+    out = "c"
+    if activation == "relu":
+        nodes.append(helper.make_node("Relu", ["c"], ["y"]))
+        out = "y"
+    elif activation == "clip":
+        inits += [numpy_helper.from_array(np.float32(-0.5), "lo"), numpy_helper.from_array(np.float32(0.7), "hi")]
+        nodes.append(helper.make_node("Clip", ["c", "lo", "hi"], ["y"]))
+        out = "y"
+    elif activation == "silu":
+        nodes += [helper.make_node("Sigmoid", ["c"], ["s"]), helper.make_node("Mul", ["c", "s"], ["y"])]
+        out = "y"
+    graph = helper.make_graph(nodes, "conv", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [batch, ic, h, w])],
+                              [helper.make_tensor_value_info(out, TensorProto.FLOAT, None)], inits)
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)]).SerializeToString()
+
+
+def run(model, x, monkeypatch, winograd=True, backend="onednn"):
+    # The switch is read when a kernel is built (the first run of an engine).
+    if winograd:
+        monkeypatch.delenv("EDGEQUANT_WINOGRAD", raising=False)
+    else:
+        monkeypatch.setenv("EDGEQUANT_WINOGRAD", "0")
+    return Engine(model, threads=1, backend=backend).run(x)[0]
+
+
+GEOMETRIES = [  # ic, oc, h, w, pads, batch
+    (32, 32, 8, 8, (1, 1, 1, 1), 1),
+    (64, 48, 13, 11, (1, 1, 1, 1), 1),  # partial tiles on both edges
+    (40, 33, 10, 17, (0, 0, 0, 0), 1),  # channels not a multiple of 16; valid conv
+    (35, 64, 12, 10, (2, 2, 2, 2), 2),  # pads of 2, a batch of 2
+    (48, 40, 10, 14, (1, 0, 2, 1), 1),  # asymmetric pads
+    (96, 80, 20, 20, (1, 1, 1, 1), 1),
+]
+
+
+@pytest.mark.parametrize("ic, oc, h, w, pads, batch", GEOMETRIES)
+@pytest.mark.parametrize("activation", [None, "relu", "clip", "silu"])
+def test_winograd_matches_the_direct_reference(ic, oc, h, w, pads, batch, activation, monkeypatch):
+    model = conv_model(ic, oc, h, w, pads, activation, batch)
+    x = np.random.default_rng(1).standard_normal((batch, ic, h, w)).astype(np.float32)
+    reference = run(model, x, monkeypatch, backend="reference")
+    winograd = run(model, x, monkeypatch)
+    direct = run(model, x, monkeypatch, winograd=False)
+    assert winograd.shape == reference.shape
+    # Rounding scales with the conv's own outputs, before a clip narrows them.
+    scale = float(np.abs(run(conv_model(ic, oc, h, w, pads, None, batch), x, monkeypatch, backend="reference")).max())
+    np.testing.assert_allclose(winograd, reference, rtol=0, atol=2e-5 * scale)
+    np.testing.assert_allclose(direct, reference, rtol=0, atol=2e-5 * scale)
+    # Winograd ran: another order of operations than oneDNN's direct conv
+    assert not np.array_equal(winograd, direct)
+
+
+@pytest.mark.parametrize("ic, oc, kernel, stride", [(16, 64, 3, 1), (64, 16, 3, 1), (64, 64, 3, 2), (64, 64, 1, 1)])
+def test_convs_outside_the_rule_stay_direct(ic, oc, kernel, stride, monkeypatch):
+    model = conv_model(ic, oc, 16, 16, (kernel // 2,) * 4, "silu", kernel=kernel, stride=stride)
+    x = np.random.default_rng(2).standard_normal((1, ic, 16, 16)).astype(np.float32)
+    np.testing.assert_array_equal(run(model, x, monkeypatch), run(model, x, monkeypatch, winograd=False))
+
+
+def test_large_values_and_constant_images(monkeypatch):
+    # Values near 1e4 (the transforms scale by up to 100) and a constant image (every tile alike).
+    model = conv_model(64, 64, 24, 24, activation="silu")
+    for x in (np.full((1, 64, 24, 24), 3.0, np.float32),
+              (np.random.default_rng(3).standard_normal((1, 64, 24, 24)) * 1e4).astype(np.float32)):
+        reference = run(model, x, monkeypatch, backend="reference")
+        np.testing.assert_allclose(run(model, x, monkeypatch), reference, rtol=0,
+                                   atol=2e-5 * float(np.abs(reference).max()))
