@@ -90,12 +90,11 @@ EDGEQUANT_KERNEL void transform_input(const float* x, int64_t ic, const Tiling& 
         for (int j = 0; j < 6; ++j) {
           const int64_t row = y0 + i, col = x0 + j;
           const bool inside = row >= 0 && row < t.ih && col >= 0 && col < t.iw;
-          const float* p = x + (row * t.iw + col) * ic + c;
           if (inside && n == kLanes) {
-            copy_lanes(d[i * 6 + j], p);  // the common case: a fixed-size copy the compiler inlines
+            copy_lanes(d[i * 6 + j], x + (row * t.iw + col) * ic + c);  // the common case: inlined copy
           } else {
             std::memset(d[i * 6 + j], 0, sizeof(Lanes));
-            if (inside) std::memcpy(d[i * 6 + j], p, n * sizeof(float));
+            if (inside) std::memcpy(d[i * 6 + j], x + (row * t.iw + col) * ic + c, n * sizeof(float));
           }
         }
       for (int j = 0; j < 6; ++j) input_rows(d + j, columns + j, 6, 6);  // Bᵀ d
@@ -110,7 +109,7 @@ EDGEQUANT_KERNEL void transform_input(const float* x, int64_t ic, const Tiling& 
 }
 
 EDGEQUANT_KERNEL void transform_output(const float* m, int64_t oc, const Tiling& t, int64_t first, int64_t count,
-                                       int64_t block, const float* bias, const Activation& act, float* y) {
+                                       int64_t block, const float* bias, const ConvPostOps& post, float* y) {
   alignas(64) Lanes a[36], columns[24], o[16];
   const int64_t tiles_w = t.tiles_w();
   for (int64_t k = 0; k < count; ++k) {
@@ -130,7 +129,16 @@ EDGEQUANT_KERNEL void transform_output(const float* m, int64_t oc, const Tiling&
       if (bias) std::memcpy(b, bias + c, n * sizeof(float));
       float* flat = &o[0][0];
       for (int e = 0; e < 16 * kLanes; ++e) flat[e] += b[e % kLanes];
-      activate(flat, 16 * kLanes, act);
+      activate(flat, 16 * kLanes, post.activation);
+      if (post.sum) {  // the residual y holds, added after the activation; then the one after the sum
+        alignas(64) Lanes residual[16] = {};
+        for (int64_t i = 0; i < rows; ++i)
+          for (int64_t j = 0; j < cols; ++j)
+            std::memcpy(residual[i * 4 + j], y + ((y0 + i) * t.ow + x0 + j) * oc + c, n * sizeof(float));
+        const float* r = &residual[0][0];
+        for (int e = 0; e < 16 * kLanes; ++e) flat[e] += r[e];
+        activate(flat, 16 * kLanes, post.after_sum);
+      }
       for (int64_t i = 0; i < rows; ++i)
         for (int64_t j = 0; j < cols; ++j)
           if (n == kLanes) copy_lanes(y + ((y0 + i) * t.ow + x0 + j) * oc + c, o[i * 4 + j]);

@@ -31,8 +31,9 @@ void transform_input(const float* x, int64_t ic, const Tiling& t, int64_t first,
                      float* v);
 
 // y = act(Aᵀ M A + bias) for the same tiles of M[36][block][oc], into the NHWC image y [oh, ow, oc]
-// (pixels past the image's edge dropped). `bias` may be null.
+// (pixels past the image's edge dropped); with post.sum, y = after_sum(act(...) + y), y holding the
+// residual on entry. `bias` may be null.
 void transform_output(const float* m, int64_t oc, const Tiling& t, int64_t first, int64_t count, int64_t block,
-                      const float* bias, const Activation& act, float* y);
+                      const float* bias, const ConvPostOps& post, float* y);
 
 }  // namespace edgequant::engine::winograd

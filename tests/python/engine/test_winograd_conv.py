@@ -82,6 +82,55 @@ def test_convs_outside_the_rule_stay_direct(ic, oc, kernel, stride, monkeypatch)
     np.testing.assert_array_equal(run(model, x, monkeypatch), run(model, x, monkeypatch, winograd=False))
 
 
+def residual_model(channels, size, after_sum, native_residual):
+    """x + SiLU(conv(SiLU(conv(x)))) (YOLOv8's bottleneck), or ReLU(conv(ReLU(conv(x))) + x) (ResNet's block):
+    the second conv carries the Add as a fused sum, the ReLU after it as the activation after the sum. With
+    `native_residual`, x is a 1x1 conv's output (in the backend's layout, free after the block: the sum
+    accumulates in its buffer), else the graph input (copied)."""
+    rng = np.random.default_rng(5)
+    inits = []
+    pre = []
+    if native_residual:
+        w = rng.standard_normal((channels, channels, 1, 1)) / np.sqrt(channels)
+        inits.append(numpy_helper.from_array(w.astype(np.float32), "W0"))
+        pre = [helper.make_node("Conv", ["input", "W0"], ["x"], kernel_shape=[1, 1])]
+    for k in (1, 2):
+        w = rng.standard_normal((channels, channels, 3, 3)) / np.sqrt(9 * channels)
+        inits += [numpy_helper.from_array(w.astype(np.float32), f"W{k}"),
+                  numpy_helper.from_array(rng.standard_normal(channels).astype(np.float32), f"B{k}")]
+    act = "Relu" if after_sum else None
+    nodes = pre + [helper.make_node("Conv", ["x", "W1", "B1"], ["c1"], kernel_shape=[3, 3], pads=[1, 1, 1, 1])]
+    if after_sum:
+        nodes += [helper.make_node(act, ["c1"], ["a1"]),
+                  helper.make_node("Conv", ["a1", "W2", "B2"], ["c2"], kernel_shape=[3, 3], pads=[1, 1, 1, 1]),
+                  helper.make_node("Add", ["c2", "x"], ["s"]), helper.make_node(act, ["s"], ["y"])]
+    else:
+        nodes += [helper.make_node("Sigmoid", ["c1"], ["g1"]), helper.make_node("Mul", ["c1", "g1"], ["a1"]),
+                  helper.make_node("Conv", ["a1", "W2", "B2"], ["c2"], kernel_shape=[3, 3], pads=[1, 1, 1, 1]),
+                  helper.make_node("Sigmoid", ["c2"], ["g2"]), helper.make_node("Mul", ["c2", "g2"], ["a2"]),
+                  helper.make_node("Add", ["x", "a2"], ["y"])]
+    shape = [1, channels, size, size]
+    graph = helper.make_graph(nodes, "block", [helper.make_tensor_value_info(pre[0].input[0] if pre else "x",
+                                                                               TensorProto.FLOAT, shape)],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)], inits)
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)]).SerializeToString()
+
+
+@pytest.mark.parametrize("native_residual", [False, True])
+@pytest.mark.parametrize("after_sum", [False, True])
+@pytest.mark.parametrize("channels, size", [(32, 8), (64, 13), (40, 10)])
+def test_fused_residual_sum(channels, size, after_sum, native_residual, monkeypatch):
+    model = residual_model(channels, size, after_sum, native_residual)
+    x = np.random.default_rng(6).standard_normal((1, channels, size, size)).astype(np.float32)
+    engine = Engine(model, backend="onednn")
+    convs = 3 if native_residual else 2
+    assert [op for name, op, precision in engine.plan()] == ["Conv"] * convs  # the Add (and ReLU) fused
+    reference = run(model, x, monkeypatch, backend="reference")
+    winograd = run(model, x, monkeypatch)
+    np.testing.assert_allclose(winograd, reference, rtol=0, atol=4e-5 * float(np.abs(reference).max()))
+    assert not np.array_equal(winograd, run(model, x, monkeypatch, winograd=False))
+
+
 def test_large_values_and_constant_images(monkeypatch):
     # Values near 1e4 (the transforms scale by up to 100) and a constant image (every tile alike).
     model = conv_model(64, 64, 24, 24, activation="silu")

@@ -32,7 +32,7 @@ class OnednnBackend : public Backend {
                                    const QuantConfig& q) override {
     auto build = [this, g, post, q](const float* weights, const float* bias) {
       return translate_errors("convolution", [&]() -> std::unique_ptr<ConvKernel> {
-        if (winograd_fits(g, post, q)) return make_winograd_conv(ctx_, g, weights, bias, post.activation);
+        if (winograd_fits(g, post, q)) return make_winograd_conv(ctx_, g, weights, bias, post);
         return make_conv(ctx_, g, weights, bias, post, q);
       });
     };

@@ -101,7 +101,7 @@ std::unique_ptr<ConvKernel> make_conv(const DnnlContext& ctx, const ConvGeometry
 // Float32 3x3 stride-1 convs by Winograd F(4x4, 3x3) where that is faster (winograd_conv.cpp).
 bool winograd_fits(const ConvGeometry& g, const ConvPostOps& post, const QuantConfig& q);
 std::unique_ptr<ConvKernel> make_winograd_conv(const DnnlContext& ctx, const ConvGeometry& g, const float* weights,
-                                               const float* bias, const Activation& act);
+                                               const float* bias, const ConvPostOps& post);
 std::unique_ptr<DenseKernel> make_dense(const DnnlContext& ctx, int64_t m, int64_t k, int64_t n, const float* weights,
                                         const float* bias, const Activation& act, const QuantConfig& q);
 std::unique_ptr<PoolKernel> make_pool(const DnnlContext& ctx, const PoolGeometry& g);

@@ -3,7 +3,7 @@
 // Chosen where it measured faster than oneDNN 3.2's direct brgconv on AVX-512 (Zen 4, one thread):
 // both channel counts >= 32 (64 -> 64 at 80x80 1.6x, 128 -> 128 at 20x20 1.8x, 32 -> 32 at 80x80
 // 1.1x; 16 -> 16 at 160x160 0.85x: with few channels the transforms cost more than the products
-// saved). Not for convs with a fused residual sum (those stay direct). EDGEQUANT_WINOGRAD=0 in the
+// saved). A fused residual sum is added in the output transform. EDGEQUANT_WINOGRAD=0 in the
 // environment, read when a kernel is built, keeps every conv direct.
 #include <cstdlib>
 
@@ -17,8 +17,8 @@ constexpr int64_t kBlock = 32;  // tiles per matmul: V and M of a block stay in 
 
 class WinogradConv : public ConvKernel {
  public:
-  WinogradConv(const DnnlContext& ctx, const ConvGeometry& g, const float* w, const float* b, const Activation& act)
-      : ctx_(ctx), g_(g), act_(act), tiling_{g.ih, g.iw, g.oh, g.ow, g.pad_top, g.pad_left} {
+  WinogradConv(const DnnlContext& ctx, const ConvGeometry& g, const float* w, const float* b, const ConvPostOps& post)
+      : ctx_(ctx), g_(g), post_(post), tiling_{g.ih, g.iw, g.oh, g.ow, g.pad_top, g.pad_left} {
     const int64_t positions = winograd::kPositions;
     const memory::desc v_desc({positions, kBlock, g.ic}, dt::f32, tag::abc);
     const memory::desc m_desc({positions, kBlock, g.oc}, dt::f32, tag::abc);
@@ -38,11 +38,13 @@ class WinogradConv : public ConvKernel {
     plain_dst_ = memory::desc(dst_dims, dt::f32, tag::nchw);
     src_.emplace(ctx, memory::desc(src_dims, dt::f32, tag::nchw), nhwc_src_, QuantConfig{});
     dst_.emplace(ctx, plain_dst_, nhwc_dst_);
+    if (post.sum) residual_.emplace(ctx, plain_dst_);
   }
 
   void run(const float* src, float* dst) override {
     float scale = 1;
     int32_t zero_point = 0;
+    if (post_.sum) dst_->prefill(dst);  // the residual, in NHWC
     compute(src_->stage(src, scale, zero_point), dst_->target(dst));
     dst_->finish(dst);
     ctx_.strm.wait();
@@ -55,7 +57,16 @@ class WinogradConv : public ConvKernel {
     const memory::dims src_dims{g_.n, g_.ic, g_.ih, g_.iw};
     const DnnlNative* native = native_f32(x, src_dims);
     const memory src = native ? src_->stage(native->mem(), scale, zero_point) : src_->stage(x.f(), scale, zero_point);
-    auto out = std::make_shared<DnnlNative>(ctx_, nhwc_dst_, plain_dst_);
+    std::shared_ptr<DnnlNative> out;
+    const auto* in_place = residual ? dynamic_cast<const DnnlNative*>(residual->native.get()) : nullptr;
+    const bool accumulate_in_place = post_.sum && residual_is_free && in_place && in_place->is_f32() &&
+                                     in_place->mem().get_desc() == nhwc_dst_ && residual->native.use_count() == 1;
+    if (accumulate_in_place) {
+      out = std::make_shared<DnnlNative>(ctx_, nhwc_dst_, plain_dst_, 1.f, 0, in_place->block());  // accumulate there
+    } else {
+      out = std::make_shared<DnnlNative>(ctx_, nhwc_dst_, plain_dst_);
+      if (post_.sum) residual_->copy(*residual, out->mem());
+    }
     compute(src, out->mem());
     src_->release();
     y = Tensor();
@@ -80,14 +91,14 @@ class WinogradConv : public ConvKernel {
         winograd::transform_input(xi, g_.ic, tiling_, first, count, kBlock, v);
         matmul_.execute(ctx_.strm, {{DNNL_ARG_SRC, v_}, {DNNL_ARG_WEIGHTS, weights_}, {DNNL_ARG_DST, m_}});
         ctx_.strm.wait();
-        winograd::transform_output(m, g_.oc, tiling_, first, count, kBlock, bias_.data(), act_, yi);
+        winograd::transform_output(m, g_.oc, tiling_, first, count, kBlock, bias_.data(), post_, yi);
       }
     }
   }
 
   const DnnlContext& ctx_;
   ConvGeometry g_;
-  Activation act_;
+  ConvPostOps post_;
   winograd::Tiling tiling_;
   dnnl::matmul matmul_;
   memory weights_, v_, m_;
@@ -95,6 +106,7 @@ class WinogradConv : public ConvKernel {
   memory::desc nhwc_src_, nhwc_dst_, plain_dst_;
   std::optional<SourceStage> src_;
   std::optional<DestinationStage> dst_;
+  std::optional<ResidualStage> residual_;
 };
 
 bool winograd_enabled() {
@@ -105,14 +117,14 @@ bool winograd_enabled() {
 }  // namespace
 
 bool winograd_fits(const ConvGeometry& g, const ConvPostOps& post, const QuantConfig& q) {
-  return winograd_enabled() && q.mode == QuantConfig::Mode::f32 && !post.sum && g.groups == 1 && g.kh == 3 && g.kw == 3 &&
+  return winograd_enabled() && q.mode == QuantConfig::Mode::f32 && g.groups == 1 && g.kh == 3 && g.kw == 3 &&
          g.stride_h == 1 && g.stride_w == 1 && g.dilation_h == 1 && g.dilation_w == 1 && g.ic >= 32 && g.oc >= 32 &&
          g.oh >= 8 && g.ow >= 8 && g.pad_top <= 2 && g.pad_left <= 2;
 }
 
 std::unique_ptr<ConvKernel> make_winograd_conv(const DnnlContext& ctx, const ConvGeometry& g, const float* weights,
-                                               const float* bias, const Activation& act) {
-  return std::make_unique<WinogradConv>(ctx, g, weights, bias, act);
+                                               const float* bias, const ConvPostOps& post) {
+  return std::make_unique<WinogradConv>(ctx, g, weights, bias, post);
 }
 
 }  // namespace edgequant::engine::onednn
