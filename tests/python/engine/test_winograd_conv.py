@@ -39,13 +39,13 @@ def conv_model(ic, oc, h, w, pads=(1, 1, 1, 1), activation=None, batch=1, kernel
     return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)]).SerializeToString()
 
 
-def run(model, x, monkeypatch, winograd=True, backend="onednn"):
+def run(model, x, monkeypatch, winograd=True, backend="onednn", threads=1):
     # The switch is read when a kernel is built (the first run of an engine).
     if winograd:
         monkeypatch.delenv("EDGEQUANT_WINOGRAD", raising=False)
     else:
         monkeypatch.setenv("EDGEQUANT_WINOGRAD", "0")
-    return Engine(model, threads=1, backend=backend).run(x)[0]
+    return Engine(model, threads=threads, backend=backend).run(x)[0]
 
 
 GEOMETRIES = [  # ic, oc, h, w, pads, batch
@@ -129,6 +129,18 @@ def test_fused_residual_sum(channels, size, after_sum, native_residual, monkeypa
     winograd = run(model, x, monkeypatch)
     np.testing.assert_allclose(winograd, reference, rtol=0, atol=4e-5 * float(np.abs(reference).max()))
     assert not np.array_equal(winograd, run(model, x, monkeypatch, winograd=False))
+
+
+@pytest.mark.parametrize("threads", [2, 3])
+def test_threads_share_the_tiles(threads, monkeypatch):
+    # Rounds of one block of 32 tiles per thread (V's rows split between them), a last partial round,
+    # a batch of 2: 2 x 13 x 12 tiles. (A matmul run inside the threads' parallel region gave wrong outputs.)
+    model = conv_model(64, 64, 52, 48, activation="silu", batch=2)
+    x = np.random.default_rng(7).standard_normal((2, 64, 52, 48)).astype(np.float32)
+    reference = run(model, x, monkeypatch, backend="reference")
+    threaded = run(model, x, monkeypatch, threads=threads)
+    np.testing.assert_allclose(threaded, reference, rtol=0, atol=2e-5 * float(np.abs(reference).max()))
+    np.testing.assert_array_equal(threaded, run(model, x, monkeypatch, threads=1))  # same sums, any split
 
 
 def test_large_values_and_constant_images(monkeypatch):

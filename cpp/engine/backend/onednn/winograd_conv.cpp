@@ -5,6 +5,8 @@
 // 1.1x; 16 -> 16 at 160x160 0.85x: with few channels the transforms cost more than the products
 // saved). A fused residual sum is added in the output transform. EDGEQUANT_WINOGRAD=0 in the
 // environment, read when a kernel is built, keeps every conv direct.
+#include <omp.h>
+
 #include <cstdlib>
 
 #include "backend/onednn/stages.h"
@@ -13,25 +15,17 @@
 namespace edgequant::engine::onednn {
 namespace {
 
-constexpr int64_t kBlock = 32;  // tiles per matmul: V and M of a block stay in L2 (36 x 32 x 64 floats = 288 KB)
+constexpr int64_t kBlock = 32;  // tiles per thread and matmul: V and M of a block stay in L2 (36 x 32 x 64 floats = 288 KB)
 
 class WinogradConv : public ConvKernel {
  public:
   WinogradConv(const DnnlContext& ctx, const ConvGeometry& g, const float* w, const float* b, const ConvPostOps& post)
       : ctx_(ctx), g_(g), post_(post), tiling_{g.ih, g.iw, g.oh, g.ow, g.pad_top, g.pad_left} {
-    const int64_t positions = winograd::kPositions;
-    const memory::desc v_desc({positions, kBlock, g.ic}, dt::f32, tag::abc);
-    const memory::desc m_desc({positions, kBlock, g.oc}, dt::f32, tag::abc);
-    dnnl::matmul::primitive_desc pd(ctx.eng, v_desc, memory::desc({positions, g.ic, g.oc}, dt::f32, tag::any), m_desc);
-    matmul_ = dnnl::matmul(pd);
-    std::vector<float> u(static_cast<size_t>(positions * g.ic * g.oc));
+    std::vector<float> u(static_cast<size_t>(winograd::kPositions * g.ic * g.oc));
     winograd::transform_weights(w, g.oc, g.ic, u.data());
-    weights_ = prepare_weights(ctx, memory::desc({positions, g.ic, g.oc}, dt::f32, tag::abc), u.data(),
-                               pd.weights_desc());
+    build_round(std::max(1, omp_get_max_threads()), u.data());
     bias_.assign(static_cast<size_t>(g.oc), 0.f);
     if (b) std::copy(b, b + g.oc, bias_.begin());
-    v_ = memory(v_desc, ctx.eng);
-    m_ = memory(m_desc, ctx.eng);
     const memory::dims src_dims{g.n, g.ic, g.ih, g.iw}, dst_dims{g.n, g.oc, g.oh, g.ow};
     nhwc_src_ = memory::desc(src_dims, dt::f32, tag::nhwc);
     nhwc_dst_ = memory::desc(dst_dims, dt::f32, tag::nhwc);
@@ -76,24 +70,61 @@ class WinogradConv : public ConvKernel {
   }
 
  private:
+  // Rounds of `threads` blocks of kBlock tiles: each thread transforms its block into its rows of
+  // V (OpenMP, the runtime oneDNN is built on), one matmul (oneDNN's threads) multiplies the round,
+  // each thread transforms its block's products back. oneDNN is never called inside a parallel
+  // region: its kernels plan their own split over the threads when the primitive is built.
   void compute(const memory& src, const memory& dst) {
     ctx_.strm.wait();  // the staging reorder has written the source
     const float* x = static_cast<const float*>(src.get_data_handle());
     float* y = static_cast<float*>(dst.get_data_handle());
+    const int64_t tiles = tiling_.tiles(), per_image = (tiles + kBlock - 1) / kBlock, blocks = g_.n * per_image;
+    const int64_t threads = std::max<int64_t>(1, std::min<int64_t>(omp_get_max_threads(), blocks));
+    if (threads != round_threads_) build_round(threads);
     float* v = static_cast<float*>(v_.get_data_handle());
     const float* m = static_cast<const float*>(m_.get_data_handle());
-    const int64_t tiles = tiling_.tiles();
-    for (int64_t image = 0; image < g_.n; ++image) {
-      const float* xi = x + image * g_.ih * g_.iw * g_.ic;
-      float* yi = y + image * g_.oh * g_.ow * g_.oc;
-      for (int64_t first = 0; first < tiles; first += kBlock) {
-        const int64_t count = std::min(kBlock, tiles - first);
-        winograd::transform_input(xi, g_.ic, tiling_, first, count, kBlock, v);
-        matmul_.execute(ctx_.strm, {{DNNL_ARG_SRC, v_}, {DNNL_ARG_WEIGHTS, weights_}, {DNNL_ARG_DST, m_}});
-        ctx_.strm.wait();
-        winograd::transform_output(m, g_.oc, tiling_, first, count, kBlock, bias_.data(), post_, yi);
+    const int64_t rows = threads * kBlock;  // V's and M's rows per position
+    for (int64_t round = 0; round < blocks; round += threads) {
+      const int64_t in_round = std::min(threads, blocks - round);
+#pragma omp parallel for num_threads(in_round) schedule(static, 1) if (in_round > 1)
+      for (int64_t k = 0; k < in_round; ++k) {
+        const int64_t b = round + k, image = b / per_image, first = b % per_image * kBlock;
+        winograd::transform_input(x + image * g_.ih * g_.iw * g_.ic, g_.ic, tiling_, first,
+                                  std::min(kBlock, tiles - first), rows, v + k * kBlock * g_.ic);
+      }
+      matmul_.execute(ctx_.strm, {{DNNL_ARG_SRC, v_}, {DNNL_ARG_WEIGHTS, weights_}, {DNNL_ARG_DST, m_}});
+      ctx_.strm.wait();
+#pragma omp parallel for num_threads(in_round) schedule(static, 1) if (in_round > 1)
+      for (int64_t k = 0; k < in_round; ++k) {
+        const int64_t b = round + k, image = b / per_image, first = b % per_image * kBlock;
+        winograd::transform_output(m + k * kBlock * g_.oc, g_.oc, tiling_, first, std::min(kBlock, tiles - first),
+                                   rows, bias_.data(), post_, y + image * g_.oh * g_.ow * g_.oc);
       }
     }
+  }
+
+  // The matmul of a round of `threads` blocks and its buffers, rebuilt when the thread count changes
+  // (the weights then reordered into the layout the new matmul wants); `plain` the first time: U
+  // as [36, ic, oc].
+  void build_round(int64_t threads, const float* plain = nullptr) {
+    const int64_t positions = winograd::kPositions, rows = threads * kBlock;
+    const memory::desc v_desc({positions, rows, g_.ic}, dt::f32, tag::abc);
+    const memory::desc m_desc({positions, rows, g_.oc}, dt::f32, tag::abc);
+    const memory::desc u_desc({positions, g_.ic, g_.oc}, dt::f32, tag::abc);
+    dnnl::matmul::primitive_desc pd(ctx_.eng, v_desc, memory::desc({positions, g_.ic, g_.oc}, dt::f32, tag::any),
+                                    m_desc);
+    if (plain) {
+      weights_ = prepare_weights(ctx_, u_desc, plain, pd.weights_desc());
+    } else if (pd.weights_desc() != weights_.get_desc()) {
+      memory moved(pd.weights_desc(), ctx_.eng);
+      dnnl::reorder(weights_, moved).execute(ctx_.strm, weights_, moved);
+      ctx_.strm.wait();
+      weights_ = moved;
+    }
+    matmul_ = dnnl::matmul(pd);
+    v_ = memory(v_desc, ctx_.eng);
+    m_ = memory(m_desc, ctx_.eng);
+    round_threads_ = threads;
   }
 
   const DnnlContext& ctx_;
@@ -102,6 +133,7 @@ class WinogradConv : public ConvKernel {
   winograd::Tiling tiling_;
   dnnl::matmul matmul_;
   memory weights_, v_, m_;
+  int64_t round_threads_ = 0;
   std::vector<float> bias_;
   memory::desc nhwc_src_, nhwc_dst_, plain_dst_;
   std::optional<SourceStage> src_;
