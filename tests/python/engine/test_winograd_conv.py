@@ -1,6 +1,6 @@
 """Winograd F(4x4, 3x3) convolutions of the oneDNN backend (backend/winograd_f43.h): float32 3x3
-stride-1 convs with at least 32 input and output channels run by transforms and one batched matmul
-per block of tiles. Held against the reference backend's direct loops over the geometries where
+stride-1 convs with at least 32 input and output channels and a 20x20 output (or 128 input channels)
+run by transforms and one batched matmul per round of tile blocks. Held against the reference backend's direct loops over the geometries where
 tiling goes wrong (partial tiles at the right and bottom edges, pads 0 to 2, channel counts that are
 not a multiple of the 16-lane step, batches, every fused activation), and shown to run: its results
 differ from oneDNN's direct conv (EDGEQUANT_WINOGRAD=0) by rounding only, while convs outside the
@@ -49,12 +49,12 @@ def run(model, x, monkeypatch, winograd=True, backend="onednn", threads=1):
 
 
 GEOMETRIES = [  # ic, oc, h, w, pads, batch
-    (32, 32, 8, 8, (1, 1, 1, 1), 1),
-    (64, 48, 13, 11, (1, 1, 1, 1), 1),  # partial tiles on both edges
-    (40, 33, 10, 17, (0, 0, 0, 0), 1),  # channels not a multiple of 16; valid conv
-    (35, 64, 12, 10, (2, 2, 2, 2), 2),  # pads of 2, a batch of 2
-    (48, 40, 10, 14, (1, 0, 2, 1), 1),  # asymmetric pads
-    (96, 80, 20, 20, (1, 1, 1, 1), 1),
+    (32, 32, 20, 20, (1, 1, 1, 1), 1),
+    (64, 48, 21, 23, (1, 1, 1, 1), 1),  # partial tiles on both edges
+    (40, 33, 22, 25, (0, 0, 0, 0), 1),  # channels not a multiple of 16; valid conv
+    (35, 64, 20, 20, (2, 2, 2, 2), 2),  # pads of 2, a batch of 2
+    (48, 40, 20, 22, (1, 0, 2, 1), 1),  # asymmetric pads
+    (128, 80, 9, 11, (1, 1, 1, 1), 1),  # a small image: Winograd from 128 input channels
 ]
 
 
@@ -75,10 +75,12 @@ def test_winograd_matches_the_direct_reference(ic, oc, h, w, pads, batch, activa
     assert not np.array_equal(winograd, direct)
 
 
-@pytest.mark.parametrize("ic, oc, kernel, stride", [(16, 64, 3, 1), (64, 16, 3, 1), (64, 64, 3, 2), (64, 64, 1, 1)])
-def test_convs_outside_the_rule_stay_direct(ic, oc, kernel, stride, monkeypatch):
-    model = conv_model(ic, oc, 16, 16, (kernel // 2,) * 4, "silu", kernel=kernel, stride=stride)
-    x = np.random.default_rng(2).standard_normal((1, ic, 16, 16)).astype(np.float32)
+@pytest.mark.parametrize("ic, oc, kernel, stride, size",
+                         [(16, 64, 3, 1, 24), (64, 16, 3, 1, 24), (64, 64, 3, 2, 48), (64, 64, 1, 1, 24),
+                          (64, 64, 3, 1, 16)])  # the last: under 20x20 with fewer than 128 input channels
+def test_convs_outside_the_rule_stay_direct(ic, oc, kernel, stride, size, monkeypatch):
+    model = conv_model(ic, oc, size, size, (kernel // 2,) * 4, "silu", kernel=kernel, stride=stride)
+    x = np.random.default_rng(2).standard_normal((1, ic, size, size)).astype(np.float32)
     np.testing.assert_array_equal(run(model, x, monkeypatch), run(model, x, monkeypatch, winograd=False))
 
 
@@ -118,7 +120,7 @@ def residual_model(channels, size, after_sum, native_residual):
 
 @pytest.mark.parametrize("native_residual", [False, True])
 @pytest.mark.parametrize("after_sum", [False, True])
-@pytest.mark.parametrize("channels, size", [(32, 8), (64, 13), (40, 10)])
+@pytest.mark.parametrize("channels, size", [(32, 20), (64, 21), (40, 22)])
 def test_fused_residual_sum(channels, size, after_sum, native_residual, monkeypatch):
     model = residual_model(channels, size, after_sum, native_residual)
     x = np.random.default_rng(6).standard_normal((1, channels, size, size)).astype(np.float32)

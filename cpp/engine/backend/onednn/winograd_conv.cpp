@@ -3,8 +3,10 @@
 // Chosen where it measured faster than oneDNN 3.2's direct brgconv on AVX-512 (Zen 4, one thread):
 // both channel counts >= 32 (64 -> 64 at 80x80 1.6x, 128 -> 128 at 20x20 1.8x, 32 -> 32 at 80x80
 // 1.1x; 16 -> 16 at 160x160 0.85x: with few channels the transforms cost more than the products
-// saved). A fused residual sum is added in the output transform. EDGEQUANT_WINOGRAD=0 in the
-// environment, read when a kernel is built, keeps every conv direct.
+// saved), and outputs of at least 20x20 unless ic >= 128 (SqueezeNet's 48 -> 192 and 64 -> 256 at
+// 13x13: 0.87x and 0.96x, a quarter of each edge tile wasted). A fused residual sum is added in the
+// output transform. EDGEQUANT_WINOGRAD=0 in the environment, read when a kernel is built, keeps
+// every conv direct.
 #include <omp.h>
 
 #include <cstdlib>
@@ -20,7 +22,8 @@ constexpr int64_t kBlock = 32;  // tiles per thread and matmul: V and M of a blo
 class WinogradConv : public ConvKernel {
  public:
   WinogradConv(const DnnlContext& ctx, const ConvGeometry& g, const float* w, const float* b, const ConvPostOps& post)
-      : ctx_(ctx), g_(g), post_(post), tiling_{g.ih, g.iw, g.oh, g.ow, g.pad_top, g.pad_left} {
+      : ctx_(ctx), g_(g), post_(post), tiling_{g.ih, g.iw, g.oh, g.ow, g.pad_top, g.pad_left},
+        block_(std::min(kBlock, tiling_.tiles())) {
     std::vector<float> u(static_cast<size_t>(winograd::kPositions * g.ic * g.oc));
     winograd::transform_weights(w, g.oc, g.ic, u.data());
     build_round(std::max(1, omp_get_max_threads()), u.data());
@@ -78,26 +81,26 @@ class WinogradConv : public ConvKernel {
     ctx_.strm.wait();  // the staging reorder has written the source
     const float* x = static_cast<const float*>(src.get_data_handle());
     float* y = static_cast<float*>(dst.get_data_handle());
-    const int64_t tiles = tiling_.tiles(), per_image = (tiles + kBlock - 1) / kBlock, blocks = g_.n * per_image;
+    const int64_t tiles = tiling_.tiles(), per_image = (tiles + block_ - 1) / block_, blocks = g_.n * per_image;
     const int64_t threads = std::max<int64_t>(1, std::min<int64_t>(omp_get_max_threads(), blocks));
     if (threads != round_threads_) build_round(threads);
     float* v = static_cast<float*>(v_.get_data_handle());
     const float* m = static_cast<const float*>(m_.get_data_handle());
-    const int64_t rows = threads * kBlock;  // V's and M's rows per position
+    const int64_t rows = threads * block_;  // V's and M's rows per position
     for (int64_t round = 0; round < blocks; round += threads) {
       const int64_t in_round = std::min(threads, blocks - round);
 #pragma omp parallel for num_threads(in_round) schedule(static, 1) if (in_round > 1)
       for (int64_t k = 0; k < in_round; ++k) {
-        const int64_t b = round + k, image = b / per_image, first = b % per_image * kBlock;
+        const int64_t b = round + k, image = b / per_image, first = b % per_image * block_;
         winograd::transform_input(x + image * g_.ih * g_.iw * g_.ic, g_.ic, tiling_, first,
-                                  std::min(kBlock, tiles - first), rows, v + k * kBlock * g_.ic);
+                                  std::min(block_, tiles - first), rows, v + k * block_ * g_.ic);
       }
       matmul_.execute(ctx_.strm, {{DNNL_ARG_SRC, v_}, {DNNL_ARG_WEIGHTS, weights_}, {DNNL_ARG_DST, m_}});
       ctx_.strm.wait();
 #pragma omp parallel for num_threads(in_round) schedule(static, 1) if (in_round > 1)
       for (int64_t k = 0; k < in_round; ++k) {
-        const int64_t b = round + k, image = b / per_image, first = b % per_image * kBlock;
-        winograd::transform_output(m + k * kBlock * g_.oc, g_.oc, tiling_, first, std::min(kBlock, tiles - first),
+        const int64_t b = round + k, image = b / per_image, first = b % per_image * block_;
+        winograd::transform_output(m + k * block_ * g_.oc, g_.oc, tiling_, first, std::min(block_, tiles - first),
                                    rows, bias_.data(), post_, y + image * g_.oh * g_.ow * g_.oc);
       }
     }
@@ -107,7 +110,7 @@ class WinogradConv : public ConvKernel {
   // (the weights then reordered into the layout the new matmul wants); `plain` the first time: U
   // as [36, ic, oc].
   void build_round(int64_t threads, const float* plain = nullptr) {
-    const int64_t positions = winograd::kPositions, rows = threads * kBlock;
+    const int64_t positions = winograd::kPositions, rows = threads * block_;
     const memory::desc v_desc({positions, rows, g_.ic}, dt::f32, tag::abc);
     const memory::desc m_desc({positions, rows, g_.oc}, dt::f32, tag::abc);
     const memory::desc u_desc({positions, g_.ic, g_.oc}, dt::f32, tag::abc);
@@ -131,6 +134,7 @@ class WinogradConv : public ConvKernel {
   ConvGeometry g_;
   ConvPostOps post_;
   winograd::Tiling tiling_;
+  int64_t block_;  // tiles per thread and round: kBlock, or all of a smaller image's
   dnnl::matmul matmul_;
   memory weights_, v_, m_;
   int64_t round_threads_ = 0;
@@ -151,7 +155,7 @@ bool winograd_enabled() {
 bool winograd_fits(const ConvGeometry& g, const ConvPostOps& post, const QuantConfig& q) {
   return winograd_enabled() && q.mode == QuantConfig::Mode::f32 && g.groups == 1 && g.kh == 3 && g.kw == 3 &&
          g.stride_h == 1 && g.stride_w == 1 && g.dilation_h == 1 && g.dilation_w == 1 && g.ic >= 32 && g.oc >= 32 &&
-         g.oh >= 8 && g.ow >= 8 && g.pad_top <= 2 && g.pad_left <= 2;
+         g.oh >= 8 && g.ow >= 8 && (g.oh * g.ow >= 400 || g.ic >= 128) && g.pad_top <= 2 && g.pad_left <= 2;
 }
 
 std::unique_ptr<ConvKernel> make_winograd_conv(const DnnlContext& ctx, const ConvGeometry& g, const float* weights,
