@@ -4,7 +4,7 @@
 // of quant/range_observer.h, as the Python front end's) over --calibration inputs of the same
 // generator, other seeds than the timed input's.
 //   edgequant-run MODEL.onnx [--mode fp32|static|dynamic] [--method minmax|percentile|entropy|mse]
-//                 [--calibration N] [--threads N] [--runs R] [--batch B] [--backend onednn|reference]
+//                 [--calibration N] [--threads N] [--runs R] [--batch B] [--backend NAME]
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "backend/registry.h"
 #include "common/error.h"
 #include "runtime/calibration.h"
 #include "runtime/engine.h"
@@ -58,10 +59,14 @@ size_t calibrate_static(Engine& engine, int64_t batch, int count, const edgequan
 
 int main(int argc, char** argv) {
   if (argc < 2 || !std::strcmp(argv[1], "--help")) {
+    std::string backends;  // the ones this build registered, the default first
+    for (const std::string& name : backend_names()) backends += (backends.empty() ? "" : "|") + name;
     std::printf("usage: edgequant-run MODEL.onnx [--mode fp32|static|dynamic] [--method minmax|percentile|entropy|mse] "
-                "[--calibration N] [--threads N] [--runs R] [--batch B] [--backend onednn|reference]\n"
+                "[--calibration N] [--threads N] [--runs R] [--batch B] [--backend %s]\n"
                 "  --method: how static mode turns calibration activations into ranges (default minmax)\n"
-                "  --calibration N: static mode's calibration inputs (default 8)\n");
+                "  --calibration N: static mode's calibration inputs (default 8)\n"
+                "  --backend: default %s\n",
+                backends.c_str(), default_backend().c_str());
     return argc < 2 ? 2 : 0;
   }
   EngineOptions options;

@@ -22,9 +22,9 @@ def _native():
     except ImportError as error:  # pragma: no cover - depends on the build
         raise ImportError(
             "edgequant was built without its inference engine (edgequant._engine): rebuild with "
-            "oneDNN (pip install onednn-devel-cpu-iomp==2023.2.0 onednn-cpu-iomp==2023.2.0 "
-            "'intel-cmplr-lib-rt==2023.*') and protobuf (apt-get install libprotobuf-dev "
-            f"protobuf-compiler) present ({error})"
+            "protobuf present (apt-get install libprotobuf-dev protobuf-compiler); on x86-64 the fast "
+            "backend also wants oneDNN (pip install onednn-devel-cpu-iomp==2023.2.0 onednn-cpu-iomp==2023.2.0 "
+            f"'intel-cmplr-lib-rt==2023.*'; without it the engine has its reference backends) ({error})"
         ) from error
     return _engine
 

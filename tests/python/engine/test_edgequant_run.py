@@ -101,3 +101,12 @@ def test_bad_mode_and_default_calibration(binary):
     assert bad.returncode == 1 and "method must be 'minmax', 'percentile', 'entropy' or 'mse'" in bad.stderr
     usage = subprocess.run([binary, "--help"], capture_output=True, text=True, timeout=60)
     assert usage.returncode == 0 and "fp32|static|dynamic" in usage.stdout and "--calibration N" in usage.stdout
+
+
+def test_help_lists_the_backends_of_this_build(binary):
+    result = subprocess.run([binary, "--help"], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    listed = re.search(r"--backend ([a-z|]+)\]", result.stdout).group(1).split("|")
+    # the binary may come from another build than the Python module (no-onednn): every name is real
+    assert set(listed) <= {"onednn", "reference", "checked"} and "reference" in listed, result.stdout
+    assert f"default {listed[0]}" in result.stdout
