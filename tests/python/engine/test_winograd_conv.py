@@ -1,10 +1,11 @@
 """Winograd F(4x4, 3x3) convolutions of the oneDNN backend (backend/winograd_f43.h): float32 3x3
 stride-1 convs with at least 32 input and output channels and a 20x20 output (or 128 input channels)
-run by transforms and one batched matmul per round of tile blocks. Held against the reference backend's direct loops over the geometries where
-tiling goes wrong (partial tiles at the right and bottom edges, pads 0 to 2, channel counts that are
-not a multiple of the 16-lane step, batches, every fused activation), and shown to run: its results
-differ from oneDNN's direct conv (EDGEQUANT_WINOGRAD=0) by rounding only, while convs outside the
-rule come out bit-identical either way."""
+run by transforms and one batched matmul per round of tile blocks. Held against the reference
+backend's direct loops over the geometries where tiling goes wrong (partial tiles at the right and
+bottom edges, pads 0 to 2, channel counts that are not a multiple of the 16-lane step, batches, every
+fused activation, a fused residual sum, several threads), and shown to run: its results differ from
+oneDNN's direct conv (EDGEQUANT_WINOGRAD=0) by rounding only, while convs outside the rule come out
+bit-identical either way."""
 
 import numpy as np
 import pytest
