@@ -77,15 +77,6 @@ class DnnlConv : public ConvKernel {
   }
 
  private:
-  // A residual in this conv's destination layout (u8: with the parameters the sum reads it with)
-  // that only its (released) value slot holds: kernels keep no native tensors between runs, so a
-  // use count of 1 means no other value shares the buffer.
-  bool writable_in_place(const Tensor& residual) const {
-    const auto* native = dynamic_cast<const DnnlNative*>(residual.native.get());
-    return native && native->mem().get_desc() == dst_desc_ && residual.native.use_count() == 1 &&
-           (native->is_f32() || (native->scale() == residual_scale_ && native->zero_point() == residual_zero_point_));
-  }
-
   void execute(const memory& src, const memory& dst, float scale, int32_t zero_point, bool f32_output = false) {
     std::unordered_map<int, memory> args{{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, weights_}, {DNNL_ARG_BIAS, bias_},
                                          {DNNL_ARG_DST, dst}};
@@ -141,7 +132,8 @@ class DnnlConv : public ConvKernel {
       memory dst(dst_desc_, ctx_.eng, plain_out_->data());
       if (sum_) residual_->copy(*residual, dst);
       execute(src, dst, scale, zero_point);
-    } else if (sum_ && residual_is_free && writable_in_place(*residual)) {
+    } else if (sum_ && residual_is_free &&
+               writable_in_place(*residual, dst_desc_, residual_scale_, residual_zero_point_)) {
       // Accumulate into the residual's own buffer: no copy. The output carries its own parameters.
       const auto& in_place = static_cast<const DnnlNative&>(*residual->native);
       auto out = std::make_shared<DnnlNative>(ctx_, dst_desc_, plain_dst_desc_, out_scale_, out_zero_point_,

@@ -152,6 +152,16 @@ class DestinationStage {
   dnnl::reorder reorder_, to_staged_;
 };
 
+// A residual whose buffer may become a sum kernel's output: in the destination's layout `dst` (u8:
+// with the parameters the sum reads it with) and held only by its (released) value slot — kernels
+// keep no native tensors between runs, so a use count of 1 means no other value shares the buffer.
+inline bool writable_in_place(const Tensor& residual, const memory::desc& dst, float scale = 1,
+                              int32_t zero_point = 0) {
+  const auto* native = dynamic_cast<const DnnlNative*>(residual.native.get());
+  return native && native->mem().get_desc() == dst && residual.native.use_count() == 1 &&
+         (native->is_f32() || (native->scale() == scale && native->zero_point() == zero_point));
+}
+
 // Sum post-op: copies the residual (plain, or native in any layout, float32 or u8) into the
 // destination the primitive accumulates into: a plain copy when the bytes already are what the
 // destination holds, else one reorder (dequantizing a u8 source, quantizing into a u8 destination

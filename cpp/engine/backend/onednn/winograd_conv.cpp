@@ -30,10 +30,10 @@ class WinogradConv : public ConvKernel {
     bias_.assign(static_cast<size_t>(g.oc), 0.f);
     if (b) std::copy(b, b + g.oc, bias_.begin());
     const memory::dims src_dims{g.n, g.ic, g.ih, g.iw}, dst_dims{g.n, g.oc, g.oh, g.ow};
-    nhwc_src_ = memory::desc(src_dims, dt::f32, tag::nhwc);
     nhwc_dst_ = memory::desc(dst_dims, dt::f32, tag::nhwc);
     plain_dst_ = memory::desc(dst_dims, dt::f32, tag::nchw);
-    src_.emplace(ctx, memory::desc(src_dims, dt::f32, tag::nchw), nhwc_src_, QuantConfig{});
+    src_.emplace(ctx, memory::desc(src_dims, dt::f32, tag::nchw), memory::desc(src_dims, dt::f32, tag::nhwc),
+                 QuantConfig{});
     dst_.emplace(ctx, plain_dst_, nhwc_dst_);
     if (post.sum) residual_.emplace(ctx, plain_dst_);
   }
@@ -55,11 +55,9 @@ class WinogradConv : public ConvKernel {
     const DnnlNative* native = native_f32(x, src_dims);
     const memory src = native ? src_->stage(native->mem(), scale, zero_point) : src_->stage(x.f(), scale, zero_point);
     std::shared_ptr<DnnlNative> out;
-    const auto* in_place = residual ? dynamic_cast<const DnnlNative*>(residual->native.get()) : nullptr;
-    const bool accumulate_in_place = post_.sum && residual_is_free && in_place && in_place->is_f32() &&
-                                     in_place->mem().get_desc() == nhwc_dst_ && residual->native.use_count() == 1;
-    if (accumulate_in_place) {
-      out = std::make_shared<DnnlNative>(ctx_, nhwc_dst_, plain_dst_, 1.f, 0, in_place->block());  // accumulate there
+    if (post_.sum && residual_is_free && writable_in_place(*residual, nhwc_dst_)) {  // accumulate in its buffer
+      const auto& in_place = static_cast<const DnnlNative&>(*residual->native);
+      out = std::make_shared<DnnlNative>(ctx_, nhwc_dst_, plain_dst_, 1.f, 0, in_place.block());
     } else {
       out = std::make_shared<DnnlNative>(ctx_, nhwc_dst_, plain_dst_);
       if (post_.sum) residual_->copy(*residual, out->mem());
@@ -139,7 +137,7 @@ class WinogradConv : public ConvKernel {
   memory weights_, v_, m_;
   int64_t round_threads_ = 0;
   std::vector<float> bias_;
-  memory::desc nhwc_src_, nhwc_dst_, plain_dst_;
+  memory::desc nhwc_dst_, plain_dst_;
   std::optional<SourceStage> src_;
   std::optional<DestinationStage> dst_;
   std::optional<ResidualStage> residual_;
