@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import argparse
+import contextlib
+import math
+
 from .errors import UsageError, input_file, output_file
 
 
@@ -22,12 +26,21 @@ def register(subparsers) -> None:
     parser.add_argument("--class-names", help="comma-separated class names (default: the npz's class_names, "
                                               "else 0, 1, ...)")
     budget = parser.add_mutually_exclusive_group(required=True)
-    budget.add_argument("--budget", type=float, help="average bits per weight (e.g. 4)")
-    budget.add_argument("--budget-bytes", type=int, help="entropy-coded bytes of the weights (edgequant's coder)")
+    budget.add_argument("--budget", type=_positive(float), help="average bits per weight (e.g. 4)")
+    budget.add_argument("--budget-bytes", type=_positive(int),
+                        help="entropy-coded bytes of the weights (edgequant's coder)")
     parser.add_argument("--bits", type=int, nargs="+", default=[2, 4, 8], help="bit choices (2 4 8)")
     parser.add_argument("--per-channel", action="store_true", help="one bit width per output channel")
     parser.add_argument("--backend", choices=("onnxruntime", "edgequant"), default="onnxruntime")
-    parser.add_argument("--workers", type=int, default=None, help="worker processes (default: CPU count)")
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument("--workers", type=_positive(int), default=None,
+                       help="local worker processes (default: CPU count)")
+    where.add_argument("--scheduler", metavar="ADDRESS",
+                       help="evaluate on the workers of this Dask scheduler (e.g. tcp://10.0.0.5:8786; "
+                            "needs dask.distributed, and edgequant on the workers)")
+    parser.add_argument("--db", metavar="FILE.sqlite",
+                        help="SQLite results file: every finished evaluation is recorded, and rerunning the same "
+                             "command skips what is recorded (resumes an interrupted run)")
     parser.add_argument("--out", required=True, metavar="CFG.json", help="the bit config to write")
     parser.set_defaults(handler=run)
 
@@ -52,6 +65,8 @@ def run(args) -> int:
 
     model = input_file(args.model, "MODEL")
     output = output_file(args.out, "--out")
+    if args.db is not None:
+        output_file(args.db, "--db")
     try:
         choices = check_choices(args.bits)
     except ValueError as error:
@@ -75,8 +90,10 @@ def run(args) -> int:
         critical = parse_critical(args.critical, names)
 
     components = list_components(model, per_channel=args.per_channel)
-    semantic, generic = significance_tables(model, x, y, critical, choices, per_channel=args.per_channel,
-                                            workers=args.workers, backend=args.backend)
+    with _executor(args.scheduler) as executor:
+        semantic, generic = significance_tables(model, x, y, critical, choices, per_channel=args.per_channel,
+                                                workers=args.workers, backend=args.backend, executor=executor,
+                                                db=args.db)
     sizes = {c.name: c.size for c in components}
     coded = None
     if args.budget_bytes is not None:
@@ -110,6 +127,39 @@ def run(args) -> int:
     return 0
 
 
+def _positive(kind):
+    """An argparse type: a number of ``kind`` > 0 (argparse turns the error into a usage error, exit 2)."""
+    def parse(text: str):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+        if not (value > 0 and math.isfinite(value)):
+            raise argparse.ArgumentTypeError(f"must be a finite number > 0, got {text}")
+        return value
+
+    parse.__name__ = kind.__name__  # argparse names the type in its messages
+    return parse
+
+
+@contextlib.contextmanager
+def _executor(scheduler: str | None):
+    """None (the local pool), or the executor of a Dask client connected to ``scheduler``."""
+    if scheduler is None:
+        yield None
+        return
+    try:
+        from distributed import Client
+    except ImportError:
+        raise UsageError("--scheduler needs dask.distributed: pip install 'edgequant[dask]'") from None
+    try:
+        client = Client(scheduler, timeout="30s")
+    except (OSError, TimeoutError) as error:
+        raise ValueError(f"--scheduler {scheduler}: cannot connect ({error})") from None
+    with client:
+        yield client.get_executor()
+
+
 def _load_data(path, class_names: str | None):
     import numpy as np
 
@@ -131,6 +181,8 @@ def _load_data(path, class_names: str | None):
                          f"(x {x.shape}, y {y.shape} {y.dtype})")
     if y.min() < 0:
         raise ValueError(f"--data {path}: y holds a negative label")
+    if x.dtype.kind not in "fiu":  # complex would silently lose its imaginary part in float32
+        raise ValueError(f"--data {path}: x must hold real numbers, got dtype {x.dtype}")
     return x.astype(np.float32), y.astype(np.int64), names
 
 

@@ -5,24 +5,31 @@ the critical classes' samples when only component ``c`` is quantized (per-channe
 ``bits``, :func:`~.quantization.weight_quantizer`) and everything else stays FP32. Generic
 sensitivity is the same rise over all samples — the scalar other tools rank components by.
 
-Components run in parallel in worker processes (``workers``), each of which builds its own loss
-runner (:mod:`.losses`) once and then evaluates components; a tqdm bar shows progress.
+Components run in parallel — in worker processes of a local pool (``workers``) or on any
+``concurrent.futures`` executor (``executor``, e.g. a Dask client's) — in batches; each worker
+builds its own loss runner (:mod:`.losses`) once per job and then evaluates components
+(:mod:`.significance_worker`, :mod:`.significance_jobs`). With ``db``, every finished evaluation
+is committed to the SQLite results file the sweeps use (:mod:`.significance_store`): running the
+same measurement again skips what is recorded, so an interrupted run resumes. A tqdm bar shows
+progress over the whole job and the time left.
 """
 
 from __future__ import annotations
 
-import multiprocessing
+import hashlib
 import os
 from collections.abc import Iterable, Sequence
-from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
+from concurrent.futures import Executor
 
 import numpy as np
-from tqdm.auto import tqdm
 
-from .components import Component, is_torch_module, list_components, match_components
-from .losses import BACKENDS, RunnerSpec, build_runner, float_weights
-from .quantization import MAX_BITS, MIN_BITS, check_choices, quantize_channel, weight_quantizer
+from ..sweep.identity import data_hash, model_hash
+from .components import is_torch_module, list_components, match_components
+from .losses import BACKENDS, RunnerSpec, float_weights
+from .quantization import MAX_BITS, MIN_BITS, check_choices
+from .significance_jobs import run_job
+from .significance_store import BASELINE, SignificanceStore, job_key
+from .significance_worker import SignificanceJob
 
 #: ``{component: {bits: rise in mean cross-entropy}}``.
 Costs = dict[str, dict[int, float]]
@@ -32,7 +39,8 @@ __all__ = ["generic_sensitivity", "layer_costs", "semantic_significance", "signi
 
 def semantic_significance(model, x, y, critical, bits: int = 4, per_channel: bool = False, workers: int | None = None,
                           backend: str = "onnxruntime", components: Iterable[str] | None = None,
-                          batch_size: int = 256, progress: bool | None = None) -> dict[str, float]:
+                          batch_size: int = 256, progress: bool | None = None, *, executor: Executor | None = None,
+                          db: str | os.PathLike | None = None) -> dict[str, float]:
     """``{component: S_c}`` on the samples of the ``critical`` classes (see the module docstring).
 
     Parameters
@@ -50,41 +58,55 @@ def semantic_significance(model, x, y, critical, bits: int = 4, per_channel: boo
     per_channel : bool, default False
         Components are output channels (``"tensor[k]"``) rather than whole tensors.
     workers : int, optional
-        Worker processes (default: the CPU count, at most one per component; for a torch module, this
-        process); 1 runs in this process.
+        Worker processes of the local pool (default: the CPU count, at most one per component; for a
+        torch module, this process); 1 runs in this process. Ignored with ``executor``.
     backend : {"onnxruntime", "edgequant"}
         Where ONNX models run (ONNX Runtime, or edgequant's engine); torch modules run in torch.
     components : iterable of str, optional
         Measure only these components (names as :func:`~.components.list_components` gives them).
     batch_size : int, default 256
     progress : bool, optional
-        tqdm bar (default: on a terminal or in a notebook).
+        tqdm bar over the whole job with the time left (default: on a terminal or in a notebook).
+    executor : concurrent.futures.Executor, optional
+        Where the evaluations run, e.g. ``dask.distributed.Client(address).get_executor()``
+        (not shut down here). The job — model, data, masks — reaches each worker once: scattered
+        on Dask, else sent with the first batch a worker asks it for; workers keep it by content
+        hash. Prefer one thread per worker process.
+    db : str or os.PathLike, optional
+        SQLite results file (the sweeps' format; created if missing): each finished evaluation is
+        committed, and evaluations already recorded for the same model, data, critical samples,
+        backend, per_channel and batch_size are not run again.
 
     Raises
     ------
     ValueError
-        No sample of the critical classes, labels out of range, an unknown component or backend.
+        No sample of the critical classes, labels out of range, an unknown component or backend,
+        an unusable ``db``.
+    TypeError
+        ``executor`` is not a ``concurrent.futures.Executor``.
     """
     mask = critical_mask(y, critical)
     semantic, = _significance(model, x, y, [mask], (check_bits(bits),), per_channel, workers, backend, components,
-                              batch_size, progress)
+                              batch_size, progress, executor, db)
     return {name: by_bits[bits] for name, by_bits in semantic.items()}
 
 
 def generic_sensitivity(model, x, y, bits: int = 4, per_channel: bool = False, workers: int | None = None,
                         backend: str = "onnxruntime", components: Iterable[str] | None = None,
-                        batch_size: int = 256, progress: bool | None = None) -> dict[str, float]:
+                        batch_size: int = 256, progress: bool | None = None, *, executor: Executor | None = None,
+                        db: str | os.PathLike | None = None) -> dict[str, float]:
     """``{component: rise in mean cross-entropy over all samples}``: parameters as
     :func:`semantic_significance` without ``critical``."""
     everything = np.ones(len(np.asarray(y)), bool)
     generic, = _significance(model, x, y, [everything], (check_bits(bits),), per_channel, workers, backend,
-                             components, batch_size, progress)
+                             components, batch_size, progress, executor, db)
     return {name: by_bits[bits] for name, by_bits in generic.items()}
 
 
 def layer_costs(model, x, y, critical=None, choices: Sequence[int] = (2, 4, 8), per_channel: bool = False,
                 workers: int | None = None, backend: str = "onnxruntime", components: Iterable[str] | None = None,
-                batch_size: int = 256, progress: bool | None = None) -> dict[str, dict[int, float]]:
+                batch_size: int = 256, progress: bool | None = None, *, executor: Executor | None = None,
+                db: str | os.PathLike | None = None) -> dict[str, dict[int, float]]:
     """``costs[c][b]``: significance of ``c`` quantized alone at each bit width of ``choices``.
 
     Semantic (on ``D_crit``) when ``critical`` is given, generic (all samples) otherwise; the
@@ -92,18 +114,19 @@ def layer_costs(model, x, y, critical=None, choices: Sequence[int] = (2, 4, 8), 
     """
     mask = np.ones(len(np.asarray(y)), bool) if critical is None else critical_mask(y, critical)
     costs, = _significance(model, x, y, [mask], check_choices(choices), per_channel, workers, backend, components,
-                           batch_size, progress)
+                           batch_size, progress, executor, db)
     return costs
 
 
 def significance_tables(model, x, y, critical, choices: Sequence[int] = (2, 4, 8), per_channel: bool = False,
                         workers: int | None = None, backend: str = "onnxruntime",
                         components: Iterable[str] | None = None, batch_size: int = 256,
-                        progress: bool | None = None) -> tuple[Costs, Costs]:
+                        progress: bool | None = None, *, executor: Executor | None = None,
+                        db: str | os.PathLike | None = None) -> tuple[Costs, Costs]:
     """``(semantic, generic)`` costs ``[c][b]`` from one pass over the data (what the CLI shows)."""
     masks = [critical_mask(y, critical), np.ones(len(np.asarray(y)), bool)]
     semantic, generic = _significance(model, x, y, masks, check_choices(choices), per_channel, workers, backend,
-                                      components, batch_size, progress)
+                                      components, batch_size, progress, executor, db)
     return semantic, generic
 
 
@@ -129,8 +152,11 @@ def check_bits(bits) -> int:
 
 
 # --- the measurement ------------------------------------------------------------------------------
-def _significance(model, x, y, masks, choices, per_channel, workers, backend, names, batch_size, progress):
+def _significance(model, x, y, masks, choices, per_channel, workers, backend, names, batch_size, progress,
+                  executor, db):
     """One dict ``{component: {bits: rise}}`` per mask, every (component, bits) evaluated once."""
+    if executor is not None and not isinstance(executor, Executor):
+        raise TypeError(f"executor must be a concurrent.futures.Executor, got {type(executor).__name__}")
     torch_model = is_torch_module(model)
     backend = _check_backend(backend, torch_model)
     x, y = _check_data(x, y, torch_model)
@@ -139,66 +165,56 @@ def _significance(model, x, y, masks, choices, per_channel, workers, backend, na
     if not chosen:
         raise ValueError("components is empty")
     if torch_model:
-        serialized = model
+        serialized, description = model, type(model).__name__
     else:
         from ..onnx.loader import load_model_and_files
 
-        serialized = load_model_and_files(model).model.SerializeToString()
-    union = np.logical_or.reduce(masks)  # run only the samples some mask needs
-    tensors = sorted({c.tensor for c in chosen})
-    spec = RunnerSpec(backend, serialized, np.ascontiguousarray(x[union]), y[union], batch_size,
-                      overridable=tuple(tensors))
-    masks = [m[union] for m in masks]
-    weights = float_weights(model if torch_model else serialized, tensors)
+        loaded = load_model_and_files(model)
+        serialized, description = loaded.model.SerializeToString(), loaded.description
     tasks = [(c, b) for c in chosen for b in choices]
     # A torch module stays in this process unless asked (it may live on a GPU, and spawned workers
     # must import torch and unpickle the module's class).
-    workers = 1 if torch_model and workers is None else _worker_count(workers, len(tasks))
-
-    results = {}
-    bar = tqdm(total=len(tasks) + 1, unit="component", desc="significance", leave=False,
-               disable=None if progress is None else not progress)
+    if executor is not None:
+        workers = 1  # unused: the executor decides
+    elif torch_model and workers is None:
+        workers = 1
+    else:
+        workers = _worker_count(workers, len(tasks))
+    store = None if db is None else SignificanceStore(db)
     try:
-        if workers == 1:
-            _initialize(spec, weights, in_worker=False)
-            baseline = _evaluate(None, None, masks)
-            bar.update(1)
-            for task in tasks:
-                results[task[0].name, task[1]] = _evaluate(*task, masks)
-                bar.update(1)
-        else:
-            try:
-                with _pool(workers, spec, weights) as pool:
-                    baseline_future = pool.submit(_evaluate, None, None, masks)
-                    futures = {pool.submit(_evaluate, c, b, masks): (c.name, b) for c, b in tasks}
-                    baseline = baseline_future.result()
-                    bar.update(1)
-                    for future in _as_completed(futures):
-                        results[futures[future]] = future.result()
-                        bar.update(1)
-            except (BrokenPipeError, BrokenProcessPool) as error:
-                # forkserver/spawn workers re-import the caller's script: unguarded top-level code
-                # there starts them again, and Python stops the child.
-                raise RuntimeError(
-                    f"the {workers} worker processes could not start or died ({error!r}). In a script, put the "
-                    "code that calls this under `if __name__ == \"__main__\":` (workers re-import the script), "
-                    "or pass workers=1 to evaluate in this process") from error
+        union = np.logical_or.reduce(masks)  # run only the samples some mask needs
+        tensors = sorted({c.tensor for c in chosen})
+        spec = RunnerSpec(backend, serialized, np.ascontiguousarray(x[union]), y[union], batch_size,
+                          overridable=tuple(tensors))
+        masks = tuple(m[union] for m in masks)
+        digests = (_model_digest(serialized), data_hash(x, y))
+        settings = {"backend": backend, "per_channel": bool(per_channel), "batch_size": int(batch_size)}
+        key = job_key(*digests, masks, settings)
+        if store is not None:
+            store.begin_job(key, description, *digests, settings)
+        job = SignificanceJob(key, spec, float_weights(model if torch_model else serialized, tensors), masks)
+        results = run_job(job, tasks, executor=executor, workers=workers, store=store, progress=progress)
     finally:
-        bar.close()
-        _release()  # in-process runs: do not keep the session, module and weights alive
+        if store is not None:
+            store.close()
+    baseline = results[BASELINE]
     tables = []
     for index in range(len(masks)):
-        table = {c.name: {} for c in chosen}
-        for (name, bits), means in results.items():
-            table[name][bits] = float(means[index] - baseline[index])
-        tables.append({c.name: dict(sorted(table[c.name].items())) for c in chosen})
+        tables.append({c.name: {b: float(results[c.name, b][index] - baseline[index]) for b in sorted(choices)}
+                       for c in chosen})
     return tables
 
 
-def _as_completed(futures):
-    from concurrent.futures import as_completed
-
-    return as_completed(futures)
+def _model_digest(serialized) -> str:
+    """SHA-256 of an ONNX model's bytes, or of a torch module's structure and state."""
+    if isinstance(serialized, bytes):
+        return model_hash(serialized)
+    digest = hashlib.sha256(repr(serialized).encode())
+    for name, tensor in serialized.state_dict().items():
+        values = tensor.detach().cpu().contiguous().numpy()
+        digest.update(f"{name}{values.dtype.str}{values.shape}".encode())
+        digest.update(values.tobytes())
+    return digest.hexdigest()
 
 
 def _check_backend(backend, torch_model: bool) -> str:
@@ -237,47 +253,3 @@ def _worker_count(workers, tasks: int) -> int:
     if isinstance(workers, bool) or not isinstance(workers, (int, np.integer)) or workers < 1:
         raise ValueError(f"workers must be an integer >= 1 (or None for the CPU count), got {workers!r}")
     return int(min(workers, max(tasks, 1)))
-
-
-def _pool(workers: int, spec: RunnerSpec, weights) -> ProcessPoolExecutor:
-    """forkserver (else spawn) workers, never fork (ONNX Runtime / OpenMP thread pools), as the sweep."""
-    if "forkserver" in multiprocessing.get_all_start_methods() and spec.backend != "torch":
-        context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload(["edgequant.mixed_precision.significance", "onnxruntime"])
-    else:
-        context = multiprocessing.get_context("spawn")
-    return ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_initialize,
-                               initargs=(spec, weights))
-
-
-# --- worker side ----------------------------------------------------------------------------------
-_RUNNER = None
-_WEIGHTS: dict[str, np.ndarray] = {}
-
-
-def _initialize(spec: RunnerSpec, weights: dict[str, np.ndarray], in_worker: bool = True) -> None:
-    """Build this process's loss runner (once per pool); a worker also limits the C++ core's threads."""
-    global _RUNNER, _WEIGHTS
-    if in_worker and spec.backend != "torch":
-        from .. import set_num_threads
-
-        set_num_threads(spec.threads)
-    _RUNNER, _WEIGHTS = build_runner(spec), weights
-
-
-def _release() -> None:
-    global _RUNNER, _WEIGHTS
-    _RUNNER, _WEIGHTS = None, {}
-
-
-def _evaluate(component: Component | None, bits: int | None, masks) -> list[float]:
-    """Mean loss over each mask with only ``component`` quantized (None: the FP32 model)."""
-    overrides = {}
-    if component is not None:
-        values = _WEIGHTS[component.tensor]
-        if component.channel is None:
-            overrides[component.tensor] = weight_quantizer(bits, component.axis)(values)
-        else:
-            overrides[component.tensor] = quantize_channel(values, bits, component.axis, component.channel)
-    losses = _RUNNER.losses(overrides)
-    return [float(np.mean(losses[mask])) for mask in masks]
