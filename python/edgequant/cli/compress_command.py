@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 
 from ..quantizers.registry import FAMILIES
 from ..ranges import check_range_spec
+from .argument_types import integer, real
 from .errors import UsageError, input_file, output_file
+from .output_paths import atomic_output, refuse_output_is_input
 
-#: How a parameter kind of the registry is read from the command line (ranges: a number or a name).
-_KIND_TYPES = {"integer": int, "real": float, "range": str, "choice": str}
+#: How a parameter kind of the registry is read from the command line (ranges: a number or a name);
+#: the quantizer's constructor checks the bounds of each parameter.
+_KIND_TYPES = {"integer": integer(), "real": real(), "range": str, "choice": str}
 
 
 def _quantizer_flags() -> tuple[dict, dict]:
@@ -101,12 +105,15 @@ def run(args) -> int:
 
     model = input_file(args.model, "MODEL")
     output = output_file(args.output, "-o/--output")
+    refuse_output_is_input({"-o/--output": output}, {"MODEL": model, "--bits-config": args.bits_config})
     if args.bits_config is not None:
         return _run_mixed_precision(args, model, output)
     if args.method is None:
         raise UsageError("give --method (one quantizer for every weight) or --bits-config (a mixed-precision config)")
     quantizer = quantizer_from_args(args)
-    report = compress_model(model, quantizer, output, include_biases=args.include_biases)
+    with atomic_output(output) as temporary:
+        report = dataclasses.replace(compress_model(model, quantizer, temporary, include_biases=args.include_biases),
+                                     path=output)
     print(f"{quantizer!r}")
     print(report)
     return 0
@@ -123,5 +130,7 @@ def _run_mixed_precision(args, model, output) -> int:
         raise UsageError(f"--bits-config sets every weight's quantizer: drop {', '.join(given)}")
     config = load_config(input_file(args.bits_config, "--bits-config"))
     print(repr(MixedPrecisionAffine(config, model)))
-    print(compress_mixed_precision(model, config, output))
+    with atomic_output(output) as temporary:
+        report = dataclasses.replace(compress_mixed_precision(model, config, temporary), path=output)
+    print(report)
     return 0

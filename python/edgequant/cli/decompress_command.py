@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from .errors import input_file, output_file
+from .output_paths import atomic_output, refuse_output_is_input
 
 
 def register(subparsers) -> None:
     parser = subparsers.add_parser("decompress", help="restore an ONNX model from an .eqz file",
                                    description="Decode an .eqz file back into the quantize-dequantized ONNX model.")
     parser.add_argument("eqz", help="the .eqz file")
-    parser.add_argument("-o", "--output", required=True, help="the .onnx file to write")
+    parser.add_argument("-o", "--output", required=True, help="the .onnx file to write (not the .eqz itself)")
     parser.set_defaults(handler=run)
 
 
@@ -18,7 +19,9 @@ def run(args) -> int:
 
     source = input_file(args.eqz, "EQZ")
     output = output_file(args.output, "-o/--output")
+    refuse_output_is_input({"-o/--output": output}, {"EQZ": source})
     model = decompress_model(source)
-    output.write_bytes(model.SerializeToString())
+    with atomic_output(output) as temporary:
+        temporary.write_bytes(model.SerializeToString())
     print(f"wrote {output} ({output.stat().st_size:,} bytes)")
     return 0

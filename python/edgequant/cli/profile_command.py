@@ -4,10 +4,13 @@ optionally side by side with ONNX Runtime (``--compare``)."""
 from __future__ import annotations
 
 import json
+import os
 import pathlib
 import sys
 
-from .errors import UsageError
+from .argument_types import NumberList, image_size, integer, real
+from .errors import output_file
+from .output_paths import atomic_output, refuse_output_is_input, with_default_suffix
 
 
 def register(subparsers) -> None:
@@ -19,16 +22,18 @@ def register(subparsers) -> None:
     parser.add_argument("--inputs", type=pathlib.Path,
                         help="inputs to time and compare outputs on: .npy, .npz or a folder of images "
                              "(preprocessed as below)")
-    parser.add_argument("--threads", type=int, default=None, help="threads (default: all cores)")
-    parser.add_argument("--runs", type=int, default=50, help="timed runs after warm-up")
-    parser.add_argument("--warmup", type=int, default=5)
-    parser.add_argument("--batch", type=int, default=1, help="size of symbolic (batch) dims")
-    parser.add_argument("--layers", type=int, default=10, help="slowest layers to list (0: none)")
+    parser.add_argument("--threads", type=integer(minimum=1), default=None, help="threads (default: all cores)")
+    parser.add_argument("--runs", type=integer(minimum=1), default=50, help="timed runs after warm-up")
+    parser.add_argument("--warmup", type=integer(minimum=0), default=5)
+    parser.add_argument("--batch", type=integer(minimum=1), default=1, help="size of symbolic (batch) dims")
+    parser.add_argument("--layers", type=integer(minimum=0), default=10, help="slowest layers to list (0: none)")
     parser.add_argument("--json", type=pathlib.Path, help="write the results as JSON here")
     parser.add_argument("--compare", action="store_true",
                         help="also run our three modes and ONNX Runtime FP32 / static QDQ / dynamic")
-    parser.add_argument("--plot", type=pathlib.Path,
-                        help="latency + confidence-shift plot (default with --compare: MODEL_profile.png)")
+    parser.add_argument("--plot", metavar="PNG|FOLDER/",
+                        help="latency + confidence-shift plot (PNG) to write, .png added to a name without suffix; "
+                             "an existing folder, or a path ending in '/', gets FOLDER/MODEL_profile.png "
+                             "(default with --compare: MODEL_profile.png)")
     add_calibration_arguments(parser)
     parser.set_defaults(handler=run)
 
@@ -39,40 +44,17 @@ def add_calibration_arguments(parser) -> None:
     group.add_argument("--calibration", type=pathlib.Path, metavar="FILE.npy|FILE.npz|FOLDER",
                        help="static calibration inputs: an array (samples on axis 0), an .npz (one array per "
                             "input name) or a folder of images; default: 32 uniform [0, 1) samples")
-    group.add_argument("--calibration-limit", type=int, metavar="N", help="use at most N calibration samples")
-    group.add_argument("--size", type=_size, metavar="HxW", help="image resize target (default: the model's)")
-    group.add_argument("--scale", type=float, default=1 / 255,
+    group.add_argument("--calibration-limit", type=integer(minimum=1), metavar="N",
+                       help="use at most N calibration samples")
+    group.add_argument("--size", type=image_size, metavar="HxW", help="image resize target (default: the model's)")
+    group.add_argument("--scale", type=real(above=0), default=1 / 255,
                        help="pixel (0-255) multiplier before mean/std (default 1/255; 1 keeps 0-255)")
-    group.add_argument("--mean", type=_floats, default=(0.0,), metavar="M[,M,M]",
+    group.add_argument("--mean", type=NumberList(real()), default=(0.0,), metavar="M[,M,M]",
                        help="subtracted after scaling, one value or one per channel (default 0)")
-    group.add_argument("--std", type=_floats, default=(1.0,), metavar="S[,S,S]",
+    group.add_argument("--std", type=NumberList(real(above=0)), default=(1.0,), metavar="S[,S,S]",
                        help="divides after the mean, one value or one per channel (default 1)")
     group.add_argument("--channel-order", type=str.upper, choices=["RGB", "BGR"], default="RGB")
     group.add_argument("--layout", type=str.upper, choices=["NCHW", "NHWC"], default="NCHW")
-
-
-def _size(text: str) -> tuple[int, int]:
-    import argparse
-
-    parts = text.lower().replace(",", "x").split("x")
-    try:
-        size = tuple(int(p) for p in parts)
-    except ValueError:
-        size = ()
-    if len(size) == 1:
-        size = size * 2
-    if len(size) != 2 or min(size) < 1:
-        raise argparse.ArgumentTypeError(f"expected HxW (e.g. 224x224), got {text!r}")
-    return size
-
-
-def _floats(text: str) -> tuple[float, ...]:
-    import argparse
-
-    try:
-        return tuple(float(p) for p in text.split(","))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected numbers separated by commas, got {text!r}") from None
 
 
 def load_cli_data(path, args, model, limit=None):
@@ -93,10 +75,16 @@ def _one_or_many(values: tuple[float, ...]):
 def run(args) -> int:
     from ..engine.profiling import profile
 
-    if args.layers < 0:
-        raise UsageError(f"--layers must be >= 0, got {args.layers}")
     if not args.model.is_file():
         raise FileNotFoundError(f"no ONNX model at {str(args.model)!r}")
+    plot = _plot_path(args)
+    refuse_output_is_input({"--json": args.json, "--plot": plot},
+                           {"MODEL": args.model, "--inputs": args.inputs, "--calibration": args.calibration})
+    if args.json is not None:
+        output_file(args.json, "--json")
+    if plot is not None:
+        inside_a_folder = args.plot is not None and plot.parent != pathlib.Path(args.plot).parent
+        output_file(plot, "--plot", create_folder=inside_a_folder)
     calibration = load_cli_data(args.calibration, args, args.model, args.calibration_limit)
     inputs = load_cli_data(args.inputs, args, args.model)
     try:
@@ -116,9 +104,21 @@ def run(args) -> int:
             print(f"\n{name}: slowest layers (ms per run)")
             for layer in result["layers"][:args.layers]:
                 print(f"  {layer['op']:<20}{layer['name'][:48]:<50}{layer['ms']:8.3f}")
-    plot = args.plot or (pathlib.Path(f"{args.model.stem}_profile.png") if args.compare else None)
     if plot:
-        print(f"\nplot: {report.plot(plot)}")
+        with atomic_output(plot) as temporary:
+            report.plot(temporary)
+        print(f"\nplot: {plot}")
     if args.json:
-        args.json.write_text(json.dumps(report.to_dict(), indent=2))
+        with atomic_output(args.json) as temporary:
+            temporary.write_text(json.dumps(report.to_dict(), indent=2))
     return 0
+
+
+def _plot_path(args) -> pathlib.Path | None:
+    """The PNG ``--plot`` names: a file path as given; an existing folder or a path ending in ``/`` gets
+    ``MODEL_profile.png`` inside (created if missing); without ``--plot``, ``--compare`` writes it here."""
+    name = f"{args.model.stem}_profile.png"
+    if args.plot is None:
+        return pathlib.Path(name) if args.compare else None
+    given = pathlib.Path(args.plot)
+    return given / name if given.is_dir() or args.plot.endswith(("/", os.sep)) else with_default_suffix(given, ".png")

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 
+from .argument_types import integer, real
 from .errors import input_file, output_file
+from .output_paths import atomic_output, refuse_output_is_input, with_default_suffix
 
 
 def register(subparsers) -> None:
@@ -36,7 +38,7 @@ def register(subparsers) -> None:
         "--db",
         default="results.sqlite",
         metavar="PATH",
-        help="SQLite results file (default: %(default)s)",
+        help="SQLite results file, updated point by point (default: %(default)s)",
     )
     parser.add_argument(
         "--methods",
@@ -47,27 +49,27 @@ def register(subparsers) -> None:
     )
     parser.add_argument(
         "--max-bits",
-        type=int,
+        type=integer(2, 24),
         default=24,
         metavar="K",
         help="largest k of L = 2^k levels (default: %(default)s)",
     )
     parser.add_argument(
         "--workers",
-        type=int,
+        type=integer(minimum=1),
         default=2,
         metavar="N",
         help="worker processes (default: %(default)s)",
     )
     parser.add_argument(
         "--budget",
-        type=float,
+        type=real(minimum=0),
         default=1.0,
         metavar="PP",
         help="allowed metric loss in percentage points (default: %(default)s)",
     )
     parser.add_argument("--include-biases", action="store_true", help="quantize biases too")
-    parser.add_argument("--plot", metavar="PNG", help="save the entropy-vs-metric plot here")
+    parser.add_argument("--plot", metavar="PNG", help="save the entropy-vs-metric plot here (.png added if no suffix)")
     parser.add_argument("--csv", metavar="OUT", help="export the points to this CSV file")
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     parser.set_defaults(handler=run)
@@ -78,6 +80,9 @@ def run(args: argparse.Namespace) -> int:
     from ..sweep import default_grid, run_sweep
 
     model = input_file(args.model, "MODEL") if args.model is not None else zoo.model_path()
+    args.plot = with_default_suffix(args.plot, ".png")
+    refuse_output_is_input({"--db": args.db, "--plot": args.plot, "--csv": args.csv},
+                           {"MODEL": model, "--data": args.data})
     inputs, labels = load_data(args.data) if args.data else zoo.load_test_set()
     for option, path in (("--db", args.db), ("--plot", args.plot), ("--csv", args.csv)):
         if path is not None:
@@ -110,9 +115,13 @@ def run(args: argparse.Namespace) -> int:
         f"{timings['wall_s']:.1f} s"
     )
     if args.plot:
-        print(f"plot: {result.plot(args.plot)}")
+        with atomic_output(args.plot) as temporary:
+            result.plot(temporary)
+        print(f"plot: {args.plot}")
     if args.csv:
-        print(f"csv: {result.to_csv(args.csv)}")
+        with atomic_output(args.csv) as temporary:
+            result.to_csv(temporary)
+        print(f"csv: {args.csv}")
     return 0
 
 

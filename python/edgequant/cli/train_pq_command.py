@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
+
+from .argument_types import integer, real
+from .output_paths import refuse_output_is_input
 
 
 def register(subparsers) -> None:
@@ -24,21 +28,24 @@ def register(subparsers) -> None:
     parser.add_argument("--data", metavar="PATH",
                         help="CIFAR-10 archive or folder (JPEG tar.gz/folder or torchvision's layout); "
                              "default: the shared cifar10-jpg.tar.gz")
-    parser.add_argument("--train-images", type=int, metavar="N", help="CIFAR-10: use at most N training images")
-    parser.add_argument("--test-images", type=int, metavar="N", help="CIFAR-10: use at most N test images")
-    parser.add_argument("--gammas", type=float, nargs="+", default=[0.0, 0.375, 0.625], metavar="G")
-    parser.add_argument("--bits", type=int, nargs="+", default=[32, 8, 4], metavar="B",
+    parser.add_argument("--train-images", type=integer(minimum=1), metavar="N",
+                        help="CIFAR-10: use at most N training images")
+    parser.add_argument("--test-images", type=integer(minimum=1), metavar="N",
+                        help="CIFAR-10: use at most N test images")
+    parser.add_argument("--gammas", type=real(minimum=0), nargs="+", default=[0.0, 0.375, 0.625], metavar="G")
+    parser.add_argument("--bits", type=integer(2, 16, also=(32,)), nargs="+", default=[32, 8, 4], metavar="B",
                         help="2-16, or 32 for prune only (default: %(default)s)")
-    parser.add_argument("--lr", type=float, nargs="+", default=[0.02], metavar="LR")
-    parser.add_argument("--epochs", type=int, default=12)
-    parser.add_argument("--patience", type=int, default=4)
-    parser.add_argument("--batch-size", type=int, default=16)
+    parser.add_argument("--lr", type=real(above=0), nargs="+", default=[0.02], metavar="LR")
+    parser.add_argument("--epochs", type=integer(minimum=1), default=12)
+    parser.add_argument("--patience", type=integer(minimum=1), default=4)
+    parser.add_argument("--batch-size", type=integer(minimum=1), default=16)
     parser.add_argument("--mode", choices=("paper", "frozen", "straight-through"), default="paper")
-    parser.add_argument("--warmup-steps", type=int, default=0, help="frozen mode: steps before the mask is fixed")
+    parser.add_argument("--warmup-steps", type=integer(minimum=0), default=0,
+                        help="frozen mode: steps before the mask is fixed")
     parser.add_argument("--out", default="train_pq", metavar="DIR",
                         help="folder for results.sqlite, checkpoints, figures, .eqz (default: %(default)s)")
-    parser.add_argument("--workers", type=int, default=1, help="runs in parallel (processes)")
-    parser.add_argument("--threads", type=int, default=None, help="torch threads per run")
+    parser.add_argument("--workers", type=integer(minimum=1), default=1, help="runs in parallel (processes)")
+    parser.add_argument("--threads", type=integer(minimum=1), default=None, help="torch threads per run")
     parser.add_argument("--device", default=None, help="torch device (default: cuda when present, else cpu)")
     parser.add_argument("--no-progress", action="store_true")
     parser.set_defaults(handler=run)
@@ -54,10 +61,8 @@ def run(args: argparse.Namespace) -> int:
     from ..training.plots import plot_figures
     from ..training.tables import markdown, table_i, table_ii
 
-    for name in ("epochs", "patience", "batch_size", "workers"):
-        if getattr(args, name) < 1:
-            raise ValueError(f"--{name.replace('_', '-')} must be >= 1, got {getattr(args, name)}")
     out = Path(args.out)
+    refuse_output_is_input({"--out": out, "--out folder's": [out / "results.sqlite"]}, {"--data": args.data})
     if out.exists() and not out.is_dir():
         raise ValueError(f"--out {str(out)!r} is a file, not a folder")
     out.mkdir(parents=True, exist_ok=True)
@@ -88,4 +93,7 @@ def run(args: argparse.Namespace) -> int:
     if ok:
         paths = plot_figures(ok, out)
         print(f"\nfigures: {', '.join(str(p) for p in paths)}")
-    return 0 if len(ok) == len(rows) else 1
+    if len(ok) < len(rows):  # each failure is listed above; the error itself is one line
+        print(f"edgequant train-pq: error: {len(rows) - len(ok)} of {len(rows)} runs failed", file=sys.stderr)
+        return 1
+    return 0
