@@ -16,6 +16,10 @@ from ..coding import CorruptDataError
 MAX_PART_BYTES = 1 << 40
 #: Largest graph (a protobuf message cannot exceed 2 GiB): bounds what the metadata may expand to.
 MAX_GRAPH_BYTES = (1 << 31) - 1
+#: Largest restored model: the graph plus every restored tensor is one protobuf message.
+MAX_RESTORED_BYTES = MAX_GRAPH_BYTES
+#: Fewest bytes one restored value takes (float16 / bfloat16): what the header alone can bound.
+MIN_VALUE_BYTES = 2
 #: Largest number of values one tensor may declare (a shape's product).
 MAX_TENSOR_VALUES = 1 << 40
 _MAX_RANK = 64
@@ -74,7 +78,36 @@ def parse_header(text: bytes, source: str, version: int) -> Header:
     names = [tensor.name for tensor in tensors]
     if len(set(names)) != len(names):
         raise CorruptDataError(f"{source}: malformed header (a tensor is listed twice)")
+    graph_bytes = raw_length if raw_length is not None else graph.length
+    check_restored_bytes(graph_bytes + sum(MIN_VALUE_BYTES * tensor.size for tensor in tensors), source,
+                         "at least ")
     return Header(graph=graph, graph_raw_length=raw_length, streams=streams, tensors=tensors, raw=raw)
+
+
+def check_restored_bytes(restored: int, source: str, bound: str = "") -> None:
+    """Refuse a file whose restored model could not be one protobuf message (2 GiB at most).
+
+    A few kilobytes of coded symbols can declare gigabytes of weights (a stream of one repeated
+    symbol costs almost nothing), so the size the model would have once restored is checked
+    before anything is decoded or allocated.
+
+    Parameters
+    ----------
+    restored : int
+        Bytes of the restored model (graph plus tensors' values), or a lower bound of them.
+    source : str
+        The file, for the message.
+    bound : str
+        ``"at least "`` when ``restored`` is a lower bound.
+
+    Raises
+    ------
+    CorruptDataError
+        (a ValueError) If ``restored`` exceeds :data:`MAX_RESTORED_BYTES`.
+    """
+    if restored > MAX_RESTORED_BYTES:
+        raise CorruptDataError(f"{source}: the restored model would take {bound}{restored:,} bytes; an ONNX "
+                               f"model is one protobuf message of at most {MAX_RESTORED_BYTES:,} bytes (2 GiB)")
 
 
 class _Fields:

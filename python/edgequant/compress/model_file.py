@@ -15,6 +15,7 @@ from .. import __version__, coding
 from ..coding import CorruptDataError
 from ..quantizers import from_spec
 from .container import read_container
+from .header import check_restored_bytes
 from .packing import CodedTensor, pack_model
 
 
@@ -105,13 +106,15 @@ def compress_model(model, quantizer, output, roles=("conv_weight", "gemm_weight"
 def decompress_model(source) -> onnx.ModelProto:
     """Read an ``.eqz`` file (path or bytes) and return the restored ONNX model.
 
-    Everything the file declares is checked before it is used: the header field by field, and
-    each symbol stream's length against the shapes of the tensors it holds before it is decoded.
+    Everything the file declares is checked before it is used: the header field by field, the
+    size of the restored model (graph and tensors: one protobuf message, at most 2 GiB), and each
+    symbol stream's length against the shapes of the tensors it holds before it is decoded.
 
     Raises
     ------
     edgequant.coding.CorruptDataError (a ValueError)
-        Truncated, corrupted, inconsistent or not an .eqz file; a newer format version.
+        Truncated, corrupted, inconsistent or not an .eqz file; a newer format version; a
+        model that would restore to more than 2 GiB.
     """
     from ..model.tensor_slots import TensorSlots
 
@@ -133,9 +136,11 @@ def decompress_model(source) -> onnx.ModelProto:
         if why is not None:
             raise CorruptDataError(f"{label}: tensor {entry.name!r} is not in the embedded graph ({why})")
         proto = slots.proto(entry.name)
-        if entry.shape != tuple(proto.dims) or proto.data_type not in _FLOAT_TYPES:
+        if entry.shape != tuple(proto.dims) or proto.data_type not in _FLOAT_BYTES:
             raise CorruptDataError(f"{label}: tensor {entry.name!r} of shape {entry.shape} does not match the "
                                    "graph's float tensor")
+    check_restored_bytes(len(container.graph) + sum(entry.size * _FLOAT_BYTES[slots.proto(entry.name).data_type]
+                                                    for entry in tensors), label)
     decoded = [_decode_stream(stream, index, [t for t in tensors if t.stream == index], label)
                for index, stream in enumerate(container.streams)]
     for entry in tensors:
@@ -149,8 +154,9 @@ def decompress_model(source) -> onnx.ModelProto:
     return model
 
 
-_FLOAT_TYPES = {onnx.TensorProto.FLOAT, onnx.TensorProto.FLOAT16, onnx.TensorProto.DOUBLE,
-                onnx.TensorProto.BFLOAT16}
+#: The float types a restored tensor may have, and the bytes of one value.
+_FLOAT_BYTES = {onnx.TensorProto.FLOAT: 4, onnx.TensorProto.FLOAT16: 2, onnx.TensorProto.DOUBLE: 8,
+                onnx.TensorProto.BFLOAT16: 2}
 
 
 def _decode_stream(stream: bytes, index: int, tensors: list, label: str) -> np.ndarray:
