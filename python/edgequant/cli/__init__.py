@@ -3,7 +3,10 @@ exposes ``register(subparsers)``; add a module name to ``COMMANDS`` to add a com
 
 Errors (see :mod:`.errors`): a command raises; :func:`main` prints one line on stderr and exits
 2 for a usage error (argparse's, or :class:`~.errors.UsageError`) and 1 for anything else.
-``EDGEQUANT_TRACEBACK=1`` shows the traceback instead.
+Warnings (NumPy's ``RuntimeWarning`` on a division by zero...) are held while the command runs:
+a command that fails prints its one error line only, one that succeeds prints each distinct
+warning as one line ``edgequant COMMAND: warning: ...`` (never Python's two lines with the source).
+``EDGEQUANT_TRACEBACK=1`` shows the traceback and the warnings as Python prints them instead.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ import argparse
 import importlib
 import os
 import sys
+import warnings
 
 from .errors import USAGE_EXIT, UsageError, one_line, report
 
@@ -52,12 +56,16 @@ def main(argv=None) -> int:
     if not getattr(args, "handler", None):
         parser.print_help()
         return USAGE_EXIT
-    try:
+    if os.environ.get("EDGEQUANT_TRACEBACK"):  # for debugging edgequant itself
         return int(args.handler(args) or 0)
-    except (Exception, KeyboardInterrupt) as error:  # every error is one line, never a traceback
-        if os.environ.get("EDGEQUANT_TRACEBACK"):  # for debugging edgequant itself
-            raise
-        return report(args.command, error)
+    with warnings.catch_warnings(record=True) as caught:  # the filters stay: only how a warning is shown changes
+        try:
+            status = int(args.handler(args) or 0)
+        except (Exception, KeyboardInterrupt) as error:  # every error is one line, never a traceback
+            return report(args.command, error)
+    for message in dict.fromkeys(one_line(str(warning.message)) for warning in caught):
+        print(f"edgequant {args.command}: warning: {message}", file=sys.stderr)
+    return status
 
 
 if __name__ == "__main__":  # pragma: no cover

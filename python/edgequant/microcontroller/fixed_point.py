@@ -44,8 +44,18 @@ def quantize_multiplier(real: float) -> tuple[int, int]:
     return fixed, shift
 
 
+def check_scale(scale, what: str = "scale") -> float:
+    """``scale`` as a float when it is positive and finite; ValueError otherwise (a scale of 0 would
+    divide by zero: NaN or inf multipliers, and NumPy warnings instead of a clear refusal)."""
+    value = float(np.float32(scale))
+    if not (math.isfinite(value) and value > 0):
+        raise ValueError(f"{what} must be a positive finite number, got {value}")
+    return value
+
+
 def per_channel_multipliers(input_scale: float, filter_scales, output_scale: float, channels: int):
     """Conv / depthwise multipliers (TFLite's PopulateConvolutionQuantizationParams: double products)."""
+    check_scale(output_scale, "an output scale")
     scales = np.broadcast_to(np.asarray(filter_scales, np.float32), (channels,))
     pairs = [quantize_multiplier(float(np.float32(input_scale)) * float(s) / float(np.float32(output_scale)))
              for s in scales]
@@ -54,6 +64,7 @@ def per_channel_multipliers(input_scale: float, filter_scales, output_scale: flo
 
 def activation_range(activation: str, scale: float, zero_point: int) -> tuple[int, int]:
     """The int8 clamp a fused activation becomes (TFLite's CalculateActivationRangeQuantized)."""
+    check_scale(scale, "the scale of a fused activation's output")
 
     def quantize(value: float) -> int:
         return int(zero_point) + round_half_away(float(np.float32(value) / np.float32(scale)))
