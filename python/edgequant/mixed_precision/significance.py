@@ -186,10 +186,10 @@ def _significance(model, x, y, masks, choices, per_channel, workers, backend, na
         tensors = sorted({c.tensor for c in chosen})
         spec = RunnerSpec(backend, serialized, np.ascontiguousarray(x[union]), y[union], batch_size,
                           overridable=tuple(tensors))
-        masks = tuple(m[union] for m in masks)
         digests = (_model_digest(serialized), data_hash(x, y))
         settings = {"backend": backend, "per_channel": bool(per_channel), "batch_size": int(batch_size)}
-        key = job_key(*digests, masks, settings)
+        key = job_key(*digests, masks, settings)  # the masks over all samples: which samples each loss reads
+        masks = tuple(m[union] for m in masks)
         if store is not None:
             store.begin_job(key, description, *digests, settings)
         job = SignificanceJob(key, spec, float_weights(model if torch_model else serialized, tensors), masks)

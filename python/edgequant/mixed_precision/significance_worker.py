@@ -10,6 +10,7 @@ carry a reference to it).
 
 from __future__ import annotations
 
+import multiprocessing
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -67,7 +68,8 @@ def load(job: SignificanceJob, in_worker: bool = True) -> _Loaded:
     with _LOCK:
         loaded = _LOADED.get(job.key)
         if loaded is None:
-            if in_worker and job.spec.backend != "torch":
+            # A started worker (pool, Dask) limits the core's threads; a caller's process is left as it is.
+            if in_worker and job.spec.backend != "torch" and multiprocessing.parent_process() is not None:
                 from .. import set_num_threads
 
                 set_num_threads(job.spec.threads)
