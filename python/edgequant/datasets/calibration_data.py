@@ -31,7 +31,9 @@ class ImagePreprocessing:
     size : (height, width), optional
         Resize target (bilinear, no letterbox); default: the model input's spatial size.
     scale : float
-        Multiplies the 0–255 pixel first (``1/255``: 0–1 pixels; ``1``: 0–255).
+        Multiplies the 0–255 pixel first (``1/255``: 0–1 pixels; ``1``: 0–255). Images of any bit
+        depth arrive on that 0–255 range: 16-bit greyscale samples are divided by 257 (65535 is
+        255, white; not clipped), 16-bit colour ones are reduced to their high byte by Pillow.
     mean, std : float or sequence of float
         One value, or one per channel in the model's channel order.
     channel_order : {"RGB", "BGR"}
@@ -167,13 +169,33 @@ def _load_images(folder: Path, model, steps: ImagePreprocessing, limit: int | No
     for file in files:
         try:
             with Image.open(file) as image:
-                image = image.convert("L" if channels == 1 else "RGB")
-                resized = image.resize((int(size[1]), int(size[0])), Image.BILINEAR)
+                pixels = _pixels_0_to_255(image, channels, (int(size[0]), int(size[1])))
         except OSError as error:
             raise ValueError(f"{file.name} is not a readable image: {error}") from error
-        pixels = np.asarray(resized, dtype=np.float32).reshape(int(size[0]), int(size[1]), channels)
         if channels == 3 and steps.channel_order.upper() == "BGR":
             pixels = pixels[:, :, ::-1]
         pixels = (pixels * np.float32(steps.scale) - mean) / std
         batch.append(pixels if nhwc else pixels.transpose(2, 0, 1))
     return np.ascontiguousarray(np.stack(batch), dtype=np.float32)
+
+
+#: Pillow modes of 16-bit greyscale images ("I": how Pillow before 10 opened 16-bit PNGs).
+_SIXTEEN_BIT_GREY = ("I;16", "I;16L", "I;16B", "I;16N", "I")
+
+
+def _pixels_0_to_255(image, channels: int, size: tuple[int, int]) -> np.ndarray:
+    """``image`` resized (bilinear) to ``size`` = (height, width): float32 (height, width, channels), 0–255.
+
+    8-bit images are converted and resized by Pillow as they always were. A 16-bit greyscale image
+    is scaled by 1/257 onto 0–255 first: Pillow's own conversion to "L" / "RGB" clips every value
+    above 255 to white, so a 1.5 % grey frame would calibrate as a white one.
+    """
+    from PIL import Image
+
+    width_height = (size[1], size[0])
+    if image.mode in _SIXTEEN_BIT_GREY:
+        grey = Image.fromarray(np.asarray(image, dtype=np.float32) / np.float32(257.0), mode="F")
+        pixels = np.asarray(grey.resize(width_height, Image.BILINEAR), dtype=np.float32)[:, :, None]
+        return np.repeat(pixels, channels, axis=2)
+    resized = image.convert("L" if channels == 1 else "RGB").resize(width_height, Image.BILINEAR)
+    return np.asarray(resized, dtype=np.float32).reshape(size[0], size[1], channels)
