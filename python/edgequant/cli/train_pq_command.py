@@ -52,6 +52,8 @@ def register(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    out = Path(args.out)
+    refuse_output_is_input({"--out": out, "--out folder's": [out / "results.sqlite"]}, {"--data": args.data})
     try:
         import torch  # noqa: F401
     except ModuleNotFoundError:
@@ -61,8 +63,6 @@ def run(args: argparse.Namespace) -> int:
     from ..training.plots import plot_figures
     from ..training.tables import markdown, table_i, table_ii
 
-    out = Path(args.out)
-    refuse_output_is_input({"--out": out, "--out folder's": [out / "results.sqlite"]}, {"--data": args.data})
     if out.exists() and not out.is_dir():
         raise ValueError(f"--out {str(out)!r} is a file, not a folder")
     out.mkdir(parents=True, exist_ok=True)
