@@ -1,0 +1,114 @@
+"""Shared by the ONNX export-c tests (imported as a plain module: pytest puts this folder on sys.path):
+build a tiny ONNX model, export it, compile the C as a program (optionally under ASan / UBSan), run it
+and measure its distance to our engine's static INT8 output.
+
+The criterion: the existing ONNX export tests (test_onnx_export.py) ask top-1 agreement >= 99 % with
+the engine's static mode on real classifiers; the C is not bit-exact with the engine (the engine
+keeps float activations between its INT8 layers and rescales in float; the C rounds every
+activation to int8 and rescales in fixed point). For small graphs we compare every output value:
+the C must lie within :data:`TOLERANCE_STEPS` output quantization steps of the engine's output."""
+
+from __future__ import annotations
+
+import subprocess
+
+import numpy as np
+
+from edgequant.microcontroller import export_c
+from edgequant.microcontroller.host import c_compiler
+
+SANITIZERS = ("-O1", "-g", "-fno-omit-frame-pointer", "-fsanitize=address,undefined", "-fno-sanitize-recover=all")
+#: Largest accepted |C - engine| in units of the output scale (see the module docstring).
+TOLERANCE_STEPS = 4.0
+
+HARNESS = r"""
+#include <stdio.h>
+#include <stdlib.h>
+#include "model.h"
+
+/* Reads inputs of EDGEQUANT_INPUT_SIZE bytes from stdin until EOF, writes each output to stdout.
+ * Exactly sized heap buffers: AddressSanitizer reports any access past either. */
+int main(void) {
+    int8_t *input = malloc(EDGEQUANT_INPUT_SIZE), *output = malloc(EDGEQUANT_OUTPUT_SIZE);
+    if (!input || !output) return 2;
+    while (fread(input, 1, EDGEQUANT_INPUT_SIZE, stdin) == EDGEQUANT_INPUT_SIZE) {
+        if (edgequant_invoke(input, output) != 0) return 3;
+        if (fwrite(output, 1, EDGEQUANT_OUTPUT_SIZE, stdout) != EDGEQUANT_OUTPUT_SIZE) return 4;
+    }
+    free(input);
+    free(output);
+    return 0;
+}
+"""
+
+
+def make_model(nodes, input_shape, output_name, initializers=(), opset=13):
+    """An ONNX model with one float input ``x`` and one output (its shape left to inference); the
+    initializers keep their NumPy dtypes (float32 weights, int64 shapes)."""
+    from onnx import TensorProto, helper, numpy_helper
+
+    graph = helper.make_graph(nodes, "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, list(input_shape))],
+                              [helper.make_tensor_value_info(output_name, TensorProto.FLOAT, None)],
+                              [numpy_helper.from_array(np.asarray(value), name) for name, value in initializers])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)])
+    model.ir_version = 8
+    return model
+
+
+def save(model, path):
+    import onnx
+
+    onnx.save(model, str(path))
+    return path
+
+
+def build_program(directory, flags=("-O2",)):
+    """Compile the exported folder plus :data:`HARNESS` into ``directory/model_main``."""
+    harness = directory / "harness_main.c.txt"
+    harness.write_text(HARNESS)
+    binary = directory / "model_main"
+    sources = sorted(str(p) for p in directory.glob("*.c"))
+    command = [c_compiler(), "-std=c99", "-Wall", "-Wextra", "-Werror", *flags, f"-I{directory}", *sources,
+               "-x", "c", str(harness), "-o", str(binary)]
+    result = subprocess.run(command, capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        raise RuntimeError(f"compiling the exported model failed:\n{result.stderr[-4000:]}")
+    return binary
+
+
+def run_program(binary, report, x_int8):
+    """Outputs (batch, output size) int8; raises with the sanitizer's report on any failure."""
+    data = np.ascontiguousarray(x_int8, np.int8).reshape(len(x_int8), -1)
+    assert data.shape[1] == report.graph.input_activation.size
+    result = subprocess.run([str(binary)], input=data.tobytes(), capture_output=True, timeout=60, check=False)
+    if result.returncode != 0 or result.stderr:
+        raise AssertionError(f"{binary} exited {result.returncode}:\n{result.stderr.decode(errors='replace')[-4000:]}")
+    out = np.frombuffer(result.stdout, np.int8)
+    return out.reshape(len(data), report.graph.output_activation.size)
+
+
+def c_output(report, q):
+    """Dequantized C outputs in ONNX's layout (a 4-D output is NHWC in C)."""
+    activation = report.graph.output_activation
+    values = report.graph.dequantize_output(q)
+    if len(activation.shape) == 4:
+        values = values.reshape(len(q), *activation.shape[1:]).transpose(0, 3, 1, 2)  # batch 1 per call
+    return values
+
+
+def engine_output(path, calibration, x):
+    from edgequant.engine import Engine
+
+    engine = Engine(str(path), mode="static", calibration=calibration, calibration_batch_size=1, progress=False)
+    return np.concatenate([engine.run(x[i:i + 1])[0] for i in range(len(x))])
+
+
+def export_run_compare(path, calibration, x, directory, flags=("-O2",)):
+    """Export ``path``, run the C on ``x``; (error in output steps, C output, engine output, report)."""
+    report = export_c(path, directory, calibration=calibration)
+    binary = build_program(report.directory, flags)
+    got = c_output(report, run_program(binary, report, report.graph.quantize_input(x)))
+    want = engine_output(path, calibration, x)
+    got = got.reshape(want.shape)
+    steps = float(np.max(np.abs(got - want)) / report.graph.output_activation.scale)
+    return steps, got, want, report
