@@ -98,9 +98,7 @@ def model_source(graph, plan, weights=None) -> str:
     parts.append(" * edgequant_invoke returns 0, -1 for a NULL pointer, -2 if coded weights fail to decode.\n")
     parts.append(" */\n#include \"model.h\"\n\n#include <stddef.h>\n\n#include \"edgequant_runtime.h\"\n")
     parts.append(weights.includes())
-    parts.append("\n/* The one mutable object: activations, planned at export time. The union aligns it. */\n"
-                 "static union {\n    int8_t bytes[EDGEQUANT_ARENA_SIZE > 0 ? EDGEQUANT_ARENA_SIZE : 1];\n"
-                 "    int64_t align;\n} edgequant_arena;\n\n")
+    arena_at = len(parts)  # the arena's definition goes here once the calls show whether any uses it
     calls = []
     for i, layer in enumerate(graph.layers):
         prefix = f"layer{i}"
@@ -122,13 +120,20 @@ def model_source(graph, plan, weights=None) -> str:
                     f"{bias}, {dst}")
         elif layer.kind == "fully_connected":
             args = f"&{prefix}_params, {src[0]}, {names['filter']}, {names.get('bias', 'NULL')}, {dst}"
-        elif layer.kind == "add":
-            args = f"&{prefix}_params, {src[0]}, {src[1]}, {dst}"
+        elif layer.kind == "add":  # an operand may be a constant (``input1`` / ``input2``) instead of an activation
+            pending = iter(src)
+            operands = [names[f"input{k}"] if f"input{k}" in names else next(pending) for k in (1, 2)]
+            args = f"&{prefix}_params, {operands[0]}, {operands[1]}, {dst}"
         elif layer.kind == "reshape":
             args = f"{src[0]}, {layer.params['size']}, {dst}"
         else:
             args = f"&{prefix}_params, {src[0]}, {dst}"
         calls.append(f"    /* {i}: {layer.name} */\n{fetch}    {call}({args});\n")
+    if any("edgequant_arena" in call for call in calls):  # one layer alone reads and writes the caller's buffers
+        parts.insert(arena_at, "\n/* The one mutable object: activations, planned at export time. The union "
+                     "aligns it. */\nstatic union {\n"
+                     "    int8_t bytes[EDGEQUANT_ARENA_SIZE > 0 ? EDGEQUANT_ARENA_SIZE : 1];\n"
+                     "    int64_t align;\n} edgequant_arena;\n\n")
     parts.append("\nint edgequant_invoke(const int8_t *input, int8_t *output) {\n"
                  "    if (input == NULL || output == NULL) {\n        return -1;\n    }\n")
     parts.extend(calls)

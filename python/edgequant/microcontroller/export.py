@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import pathlib
 import shutil
+import struct
 from dataclasses import dataclass
 
 from .budgets import check_budgets
 from .codegen import model_header, model_source
 from .planner import plan_arena
 from .runtime_sources import runtime_files
+from .validation import validate_graph, validate_plan
 
 
 @dataclass
@@ -54,7 +56,12 @@ def load_graph(model, calibration=None, method="minmax"):
         from ..tflite import read_tflite
         from .tflite_frontend import from_tflite
 
-        return from_tflite(read_tflite(path), source=path.name)
+        try:
+            model = read_tflite(path)
+        except (TypeError, AttributeError, IndexError, KeyError, OverflowError, struct.error) as error:
+            # the schema readers trust the file's offsets; whatever a corrupt file makes them raise is a bad file
+            raise ValueError(f"corrupt TFLite flatbuffer {path.name!r} ({type(error).__name__}: {error})") from error
+        return from_tflite(model, source=path.name)
     if suffix == ".onnx":
         from .onnx_frontend import from_onnx
 
@@ -93,6 +100,7 @@ def export_c(model, output_dir, calibration=None, method="minmax", flash_kb=None
     from .weights import PlainWeights
 
     graph = model if isinstance(model, IntegerGraph) else load_graph(model, calibration, method)
+    validate_graph(graph)  # whatever the front end: every fact the generated C relies on
     if coded_weights:
         from .coded_weights import CodedWeights
 
@@ -100,6 +108,7 @@ def export_c(model, output_dir, calibration=None, method="minmax", flash_kb=None
     else:
         weights = PlainWeights()
     plan = plan_arena(graph, weights.scratch_bytes(graph))
+    validate_plan(plan)
     flash = weights.flash_bytes(graph)
     check_budgets(graph, plan, flash, flash_kb, ram_kb)
     directory = pathlib.Path(output_dir)

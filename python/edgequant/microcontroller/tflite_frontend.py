@@ -33,6 +33,135 @@ def window_params(input_shape, output_shape, filter_hw, stride, dilation, paddin
             "depth_multiplier": depth_multiplier}
 
 
+# operand counts per operator: (fewest inputs, most inputs); inputs past the first few may be absent (-1)
+_ARITY = {"CONV_2D": (2, 3), "DEPTHWISE_CONV_2D": (2, 3), "FULLY_CONNECTED": (2, 3), "ADD": (2, 2),
+          "AVERAGE_POOL_2D": (1, 1), "MAX_POOL_2D": (1, 1), "SOFTMAX": (1, 1), "RESHAPE": (1, 2)}
+_OPTIONAL_FROM = {"CONV_2D": 2, "DEPTHWISE_CONV_2D": 2, "FULLY_CONNECTED": 2, "RESHAPE": 1}
+_REQUIRED_OPTIONS = {"CONV_2D": ("padding", "stride_h", "stride_w", "dilation_h", "dilation_w"),
+                     "DEPTHWISE_CONV_2D": ("padding", "stride_h", "stride_w", "dilation_h", "dilation_w"),
+                     "AVERAGE_POOL_2D": ("padding", "stride_h", "stride_w", "filter_h", "filter_w"),
+                     "MAX_POOL_2D": ("padding", "stride_h", "stride_w", "filter_h", "filter_w")}
+_FLOAT_TYPES = (np.float16, np.float32, np.float64)
+_MAX_LISTED = 12  # problems listed before "... and N more": a float model must not print every operator
+
+
+def tflite_output_size(size: int, kernel: int, stride: int, dilation: int, padding: str) -> int:
+    """TFLite's ComputeOutSize: the output extent its padding rule gives."""
+    effective = (kernel - 1) * dilation + 1
+    if padding == "SAME":
+        return (size + stride - 1) // stride
+    return (size - effective + stride) // stride
+
+
+def _is_float_model(model) -> bool:
+    """Every operator's data input or output is a float tensor: a float model, not a partly int8 one."""
+    def floating(t):
+        return 0 <= t < len(model.tensors) and model.tensors[t].dtype in _FLOAT_TYPES
+
+    return bool(model.operators) and all(any(floating(t) for t in op.inputs[:1] + op.outputs)
+                                         for op in model.operators)
+
+
+def _structure_problems(model, op) -> list:
+    """Operand counts, tensor indices and options: what must hold before any tensor is looked at."""
+    low, high = _ARITY[op.kind]
+    where = f"operator {op.index} {op.kind}"
+    if not low <= len(op.inputs) <= high or len(op.outputs) != 1:
+        return [f"{where} has {len(op.inputs)} inputs and {len(op.outputs)} outputs"]
+    problems = []
+    for position, t in enumerate(op.inputs + op.outputs):
+        optional = position < len(op.inputs) and position >= _OPTIONAL_FROM.get(op.kind, len(op.inputs))
+        if not (0 <= t < len(model.tensors) or (t == -1 and optional)):
+            problems.append(f"{where} refers to tensor {t}, which does not exist")
+    missing = [key for key in _REQUIRED_OPTIONS.get(op.kind, ()) if key not in op.options]
+    if missing:
+        problems.append(f"{where} has no {op.kind} options ({', '.join(missing)} missing)")
+    return problems
+
+
+def _quantization_problems(where, tensor, per_channel=0) -> list:
+    """One finite positive scale and an in-range zero point (``per_channel``: that many allowed too)."""
+    scales, zero_points = np.asarray(tensor.scale, np.float64), np.asarray(tensor.zero_point, np.int64)
+    if len(scales) == 0:
+        return [f"{where}: tensor {tensor.name!r} has no quantization parameters"]
+    if len(scales) not in (1, per_channel or 1) or len(zero_points) != len(scales):
+        return [f"{where}: tensor {tensor.name!r} has {len(scales)} scales and {len(zero_points)} zero points"]
+    if not np.all(np.isfinite(scales) & (scales > 0)):
+        return [f"{where}: tensor {tensor.name!r} has a scale that is not a positive finite number"]
+    if np.any(zero_points < -128) or np.any(zero_points > 127):
+        return [f"{where}: tensor {tensor.name!r} has a zero point outside int8"]
+    return []
+
+
+def _tensor_problems(model, op) -> list:
+    """Types, constness, quantization and the shapes TFLite's Prepare would compute."""
+    where = f"operator {op.index} {op.kind}"
+    tensors = [model.tensors[t] if t >= 0 else None for t in op.inputs]
+    src, out = tensors[0], model.tensors[op.outputs[0]]
+    data_inputs = tensors[:2] if op.kind == "ADD" else tensors[:1]
+    problems = []
+    for tensor in [*data_inputs, out]:
+        if tensor.dtype != np.int8:
+            problems.append(f"{where}: tensor {tensor.name!r} is {np.dtype(tensor.dtype).name}, not int8")
+        elif not tensor.shape or any(d < 1 for d in tensor.shape):
+            problems.append(f"{where}: tensor {tensor.name!r} has shape {list(tensor.shape)}")
+        else:
+            problems += _quantization_problems(where, tensor)
+    if problems:
+        return problems
+    if out.is_constant or all(t.is_constant for t in data_inputs):
+        problems.append(f"{where} computes from or into constant data only (fold it before exporting)")
+    if op.kind in ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED"):
+        weights, bias = tensors[1], tensors[2] if len(tensors) > 2 else None
+        channels = (out.shape[-1] if op.kind != "FULLY_CONNECTED" else 1)
+        if not weights.is_constant or weights.dtype != np.int8:
+            problems.append(f"{where}: the weights are not constant int8 data")
+        else:
+            problems += _quantization_problems(where, weights, per_channel=channels)
+            axis = 3 if op.kind == "DEPTHWISE_CONV_2D" else 0
+            if len(weights.scale) > 1 and weights.quantized_dimension != axis:
+                problems.append(f"{where}: per-channel weights quantized along axis {weights.quantized_dimension}, "
+                                f"not {axis}")
+        if bias is not None and (not bias.is_constant or bias.dtype != np.int32):
+            problems.append(f"{where}: the bias is not constant int32 data")
+        if op.kind != "FULLY_CONNECTED" and (len(src.shape) != 4 or len(out.shape) != 4
+                                             or len(weights.shape) != 4):
+            problems.append(f"{where}: input, weights and output must be 4-D")
+        elif op.kind != "FULLY_CONNECTED" and not problems:
+            problems += _window_problems(where, op.options, src.shape, out.shape, weights.shape[1:3], (
+                op.options["dilation_h"], op.options["dilation_w"]))
+    if op.kind in ("AVERAGE_POOL_2D", "MAX_POOL_2D"):
+        if len(src.shape) != 4 or len(out.shape) != 4:
+            problems.append(f"{where}: input and output must be 4-D")
+        else:
+            problems += _window_problems(where, op.options, src.shape, out.shape,
+                                         (op.options["filter_h"], op.options["filter_w"]), (1, 1))
+    if op.kind == "ADD":
+        if tensors[0].shape != tensors[1].shape:
+            problems.append(f"operator {op.index} ADD with broadcasting")
+    if op.kind == "SOFTMAX":
+        if _scalar(out.zero_point) != -128 or abs(_scalar(out.scale, 1.0) * 256 - 1) > 1e-6:
+            problems.append(f"operator {op.index} SOFTMAX whose output is not scale 1/256, zero point -128")
+    if op.kind == "FULLY_CONNECTED" and len(model.tensors[op.inputs[1]].scale) > 1:
+        problems.append(f"operator {op.index} FULLY_CONNECTED with per-channel weights")
+    return problems
+
+
+def _window_problems(where, options, src_shape, out_shape, kernel, dilation) -> list:
+    """Strides, dilations and kernel at least 1, and the output extent TFLite's padding rule gives."""
+    strides = (options["stride_h"], options["stride_w"])
+    if options["padding"] not in ("SAME", "VALID"):
+        return [f"{where}: padding {options['padding']}"]
+    if min(*strides, *dilation, *kernel) < 1:
+        return [f"{where}: stride {strides}, dilation {dilation}, window {tuple(kernel)} (all must be >= 1)"]
+    want = tuple(tflite_output_size(src_shape[axis], kernel[axis - 1], strides[axis - 1], dilation[axis - 1],
+                                    options["padding"]) for axis in (1, 2))
+    if tuple(out_shape[1:3]) != want:
+        return [f"{where}: output is {out_shape[1]}x{out_shape[2]}, its {options['padding']} padding gives "
+                f"{want[0]}x{want[1]}"]
+    return []
+
+
 def _problems(model) -> list:
     """Every reason the model cannot be exported, collected before failing."""
     problems = []
@@ -40,23 +169,20 @@ def _problems(model) -> list:
         if op.kind not in SUPPORTED:
             problems.append(f"operator {op.index} {op.kind} (no kernel)")
             continue
-        for t in op.inputs[:1] + op.outputs:
-            tensor = model.tensors[t]
-            if tensor.dtype != np.int8:
-                problems.append(f"operator {op.index} {op.kind}: tensor {tensor.name!r} is {tensor.dtype}, not int8")
+        structure = _structure_problems(model, op)
+        if structure:
+            problems += structure
+            continue
         activation = op.options.get("activation", "NONE")
         if activation not in ("NONE", "RELU", "RELU6", "RELU_N1_TO_1"):
             problems.append(f"operator {op.index} {op.kind}: fused activation {activation}")
-        if op.kind == "ADD" and model.tensors[op.inputs[0]].shape != model.tensors[op.inputs[1]].shape:
-            problems.append(f"operator {op.index} ADD with broadcasting")
-        if op.kind == "SOFTMAX":
-            out = model.tensors[op.outputs[0]]
-            if _scalar(out.zero_point) != -128 or abs(_scalar(out.scale, 1.0) * 256 - 1) > 1e-6:
-                problems.append(f"operator {op.index} SOFTMAX whose output is not scale 1/256, zero point -128")
-        if op.kind == "FULLY_CONNECTED" and len(model.tensors[op.inputs[1]].scale) > 1:
-            problems.append(f"operator {op.index} FULLY_CONNECTED with per-channel weights")
+        problems += _tensor_problems(model, op)
     if len(model.inputs) != 1 or len(model.outputs) != 1:
         problems.append(f"{len(model.inputs)} inputs and {len(model.outputs)} outputs (one of each is supported)")
+    elif not all(0 <= t < len(model.tensors) for t in model.inputs + model.outputs):
+        problems.append("the model's input or output refers to a tensor that does not exist")
+    if not model.operators:
+        problems.append("the model has no operators")
     return problems
 
 
@@ -68,7 +194,14 @@ def from_tflite(model, source: str = "") -> IntegerGraph:
     UnsupportedModelError
         Listing every unsupported operator / type at once.
     """
+    if _is_float_model(model):  # one short line, not one per operator
+        float_type = next(np.dtype(model.tensors[t].dtype).name for t in model.operators[0].inputs[:1]
+                          + model.operators[0].outputs if model.tensors[t].dtype in _FLOAT_TYPES)
+        raise UnsupportedModelError(f"the C runtime cannot run this model: this is a float model ({float_type}, not "
+                                    "int8); export-c needs a fully int8 one")
     problems = _problems(model)
+    if len(problems) > _MAX_LISTED:
+        problems = problems[:_MAX_LISTED] + [f"... and {len(problems) - _MAX_LISTED} more"]
     if problems:
         raise UnsupportedModelError("the C runtime cannot run this model:\n  " + "\n  ".join(problems))
     activations, index_of = [], {}
@@ -88,7 +221,9 @@ def from_tflite(model, source: str = "") -> IntegerGraph:
         src = tensors[0]
         name = f"{op.kind.lower()}_{op.index}"
         layer = _lower(op, tensors, src, out, name)
-        layer.inputs = [activation(t) for t in (op.inputs[:2] if op.kind == "ADD" else op.inputs[:1])]
+        data_inputs = op.inputs[:2] if op.kind == "ADD" else op.inputs[:1]
+        # an ADD's constant operand is const data of the layer (``input1`` / ``input2``), not an activation
+        layer.inputs = [activation(t) for k, t in enumerate(data_inputs) if f"input{k + 1}" not in layer.constants]
         layer.output = activation(op.outputs[0])
         layers.append(layer)
     graph = IntegerGraph(activations, layers, index_of.get(model.inputs[0], -1), index_of.get(model.outputs[0], -1),
@@ -139,7 +274,9 @@ def _lower(op, tensors, src, out, name) -> Layer:
         params = {"size": out.size, **fixed_point.add_parameters(in_scale, float(_scalar(other.scale, 1.0)), out_scale),
                   "input1_offset": -in_zp, "input2_offset": -int(_scalar(other.zero_point)), "output_offset": out_zp,
                   **clamp}
-        return Layer("add", name, [], -1, params)
+        constants = {f"input{k + 1}": tensor.data.astype(np.int8).reshape(-1)
+                     for k, tensor in enumerate(tensors[:2]) if tensor.is_constant}
+        return Layer("add", name, [], -1, params, constants)
     if op.kind in ("AVERAGE_POOL_2D", "MAX_POOL_2D"):
         params = window_params(src.shape, out.shape, (options["filter_h"], options["filter_w"]),
                                (options["stride_h"], options["stride_w"]), (1, 1), options["padding"])

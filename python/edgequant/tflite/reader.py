@@ -12,6 +12,11 @@ _DTYPES = {"FLOAT32": np.float32, "FLOAT16": np.float16, "INT32": np.int32, "UIN
            "INT64": np.int64, "INT16": np.int16, "INT8": np.int8, "FLOAT64": np.float64, "BOOL": np.bool_}
 
 
+_OPTION_TYPES = {"CONV_2D": "Conv2DOptions", "DEPTHWISE_CONV_2D": "DepthwiseConv2DOptions",
+                 "AVERAGE_POOL_2D": "Pool2DOptions", "MAX_POOL_2D": "Pool2DOptions",
+                 "FULLY_CONNECTED": "FullyConnectedOptions", "ADD": "AddOptions", "SOFTMAX": "SoftmaxOptions"}
+
+
 def _schema():
     try:
         import tflite
@@ -29,8 +34,9 @@ def _options(schema, op, kind: str) -> dict:
     activation_names = _enum_names(schema.ActivationFunctionType)
     padding_names = _enum_names(schema.Padding)
     table = op.BuiltinOptions()
-    if table is None:
-        return {}
+    expected = _OPTION_TYPES.get(kind)
+    if table is None or (expected is not None and op.BuiltinOptionsType() != getattr(schema.BuiltinOptions, expected)):
+        return {}  # absent, or a table of another operator's options: nothing to decode
 
     def view(cls):
         options = cls()
@@ -108,7 +114,7 @@ def read_tflite(model) -> object:
         for i in range(graph.OperatorsLength()):
             op = graph.Operators(i)
             code = root.OperatorCodes(op.OpcodeIndex())
-            builtin = max(code.BuiltinCode(), code.DeprecatedBuiltinCode())
+            builtin = max(_builtin_code(code), code.DeprecatedBuiltinCode())
             kind = operator_names.get(builtin, f"BUILTIN_{builtin}")
             if kind == "CUSTOM":
                 kind = f"CUSTOM:{code.CustomCode().decode()}"
@@ -117,8 +123,21 @@ def read_tflite(model) -> object:
         description = root.Description().decode() if root.Description() else ""
         return TFLiteModel(tensors, operators, [int(t) for t in graph.InputsAsNumpy()],
                            [int(t) for t in graph.OutputsAsNumpy()], description)
-    except (IndexError, KeyError, AttributeError, UnicodeDecodeError, struct.error) as error:
+    except (IndexError, KeyError, AttributeError, TypeError, OverflowError, UnicodeDecodeError, struct.error) as error:
         raise ValueError(f"corrupt TFLite flatbuffer ({type(error).__name__}: {error})") from error
+
+
+def _builtin_code(code) -> int:
+    """The int32 ``builtin_code`` field as stored (0 when absent).
+
+    The schema says an operator's kind is max(builtin_code, deprecated_builtin_code). The ``tflite``
+    package's ``BuiltinCode()`` returns the deprecated byte whenever the int32 field is below 127, so
+    a file that writes only ``builtin_code`` (deprecated 0) would read as ADD everywhere.
+    """
+    import flatbuffers
+
+    offset = code._tab.Offset(10)
+    return code._tab.Get(flatbuffers.number_types.Int32Flags, offset + code._tab.Pos) if offset else 0
 
 
 def _tensor(schema, root, tensor, index, buffer, cls):
@@ -126,6 +145,9 @@ def _tensor(schema, root, tensor, index, buffer, cls):
     type_name = type_names.get(tensor.Type(), str(tensor.Type()))
     if type_name not in _DTYPES:
         raise ValueError(f"tensor {index} has type {type_name}, which edgequant does not read")
+    if tensor.Sparsity() is not None:
+        raise ValueError(f"tensor {index} is sparse (TFLite sparsity parameters), which edgequant does not read: "
+                         "convert the model with dense weights")
     dtype = np.dtype(_DTYPES[type_name])
     shape = tuple(int(d) for d in tensor.ShapeAsNumpy()) if tensor.ShapeLength() else ()
     scale = np.zeros(0, np.float32)
@@ -147,6 +169,10 @@ def _tensor(schema, root, tensor, index, buffer, cls):
         else:
             raw = None
         if raw is not None:
+            expected = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+            if any(d < 0 for d in shape) or len(raw) != expected:
+                raise ValueError(f"tensor {index} holds {len(raw)} bytes of constant data; its shape {list(shape)} "
+                                 f"of {dtype.name} needs {max(expected, 0)}")
             data = np.frombuffer(raw, dtype=dtype).reshape(shape).copy()
     name = tensor.Name().decode() if tensor.Name() else f"tensor_{index}"
     return cls(index, name, dtype, shape, scale, zero_point, axis, data)
