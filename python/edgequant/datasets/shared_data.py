@@ -14,9 +14,10 @@ def shared_data_dir() -> Path | None:
     """Return the shared data folder, or None when it is absent.
 
     The folder is ``$EDGEQUANT_DATA`` when that variable is set, else ``../shared/data`` beside
-    the edgequant working tree: the checkout that holds this package (an in-place development
-    build), or else the checkout the current directory is in (a ``pip install .`` puts the
-    package in site-packages, but ``make test`` and notebooks run from the working tree).
+    the edgequant working tree: the checkout that holds this package — an in-place development
+    build, or a ``pip install .`` into a virtual environment inside the checkout (``make``'s
+    ``.venv``), wherever the current directory is — or else the checkout the current directory
+    is in (a package installed elsewhere, used from the working tree).
 
     Returns
     -------
@@ -27,7 +28,7 @@ def shared_data_dir() -> Path | None:
     if configured:
         candidates = [Path(configured).expanduser()]
     else:
-        package_checkout = Path(__file__).resolve().parents[3]  # <checkout>/python/edgequant/datasets/
+        package_checkout = _edgequant_tree(Path(__file__).resolve().parent)
         candidates = [root.parent / "shared" / "data" for root in (package_checkout, _working_tree()) if root]
     for candidate in candidates:
         if candidate.is_dir():
@@ -41,7 +42,12 @@ def _working_tree() -> Path | None:
         here = Path.cwd().resolve()
     except OSError:  # the current directory was deleted
         return None
-    for folder in (here, *here.parents):
+    return _edgequant_tree(here)
+
+
+def _edgequant_tree(start: Path) -> Path | None:
+    """The nearest folder at or above ``start`` with a pyproject.toml, if that file names edgequant."""
+    for folder in (start, *start.parents):
         pyproject = folder / "pyproject.toml"
         if pyproject.is_file():
             try:
