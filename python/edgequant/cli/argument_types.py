@@ -49,17 +49,18 @@ class NumberType:
     def describe(self) -> str:
         """The domain in words: ``"an integer >= 1"``, ``"a finite number > 0"``."""
         what = "an integer" if self.kind is int else "a finite number"
+        low, high, above = (_shown(v) for v in (self.minimum, self.maximum, self.above))
         bounds = []
-        if self.minimum is not None and self.maximum is not None:
-            bounds.append(f"in [{self.minimum:g}, {self.maximum:g}]")
-        elif self.minimum is not None:
-            bounds.append(f">= {self.minimum:g}")
-        elif self.maximum is not None:
-            bounds.append(f"<= {self.maximum:g}")
-        if self.above is not None:
-            bounds.append(f"> {self.above:g}")
+        if low is not None and high is not None:
+            bounds.append(f"in [{low}, {high}]")
+        elif low is not None:
+            bounds.append(f">= {low}")
+        elif high is not None:
+            bounds.append(f"<= {high}")
+        if above is not None:
+            bounds.append(f"> {above}")
         text = " ".join([what, " and ".join(bounds)]) if bounds else what
-        return text + "".join(f" or {value:g}" for value in self.also)
+        return text + "".join(f" or {_shown(value)}" for value in self.also)
 
     def invalid_examples(self) -> list[str]:
         """Texts this type must refuse: not a number, not finite, and just outside each bound."""
@@ -83,6 +84,13 @@ class NumberType:
 
     def __repr__(self):
         return f"NumberType({self.describe()})"
+
+
+def _shown(value) -> str | None:
+    """A bound as a user would write it: 16777216, 0.5, 1 (not 1.67772e+07 or 1.0)."""
+    if value is None:
+        return None
+    return str(int(value)) if float(value).is_integer() else repr(float(value))
 
 
 class NumberList:

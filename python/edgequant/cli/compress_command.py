@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
+import math
 
 from ..quantizers.registry import FAMILIES
 from ..ranges import check_range_spec
@@ -11,9 +12,19 @@ from .argument_types import integer, real
 from .errors import UsageError, input_file, output_file
 from .output_paths import atomic_output, refuse_output_is_input
 
-#: How a parameter kind of the registry is read from the command line (ranges: a number or a name);
-#: the quantizer's constructor checks the bounds of each parameter.
-_KIND_TYPES = {"integer": integer(), "real": real(), "range": str, "choice": str}
+
+def _flag_type(parameters):
+    """How a flag is read from the command line: integers and finite reals within the widest range the
+    families taking it declare (each family's constructor then checks its own); ranges and choices as text."""
+    low, high = min(p.low for p in parameters), max(p.high for p in parameters)
+    if parameters[0].kind == "integer":
+        return integer(int(low), int(high))
+    if parameters[0].kind == "real":
+        maximum = None if math.isinf(high) else high
+        if all(p.low_open for p in parameters if p.low == low):
+            return real(maximum=maximum, above=low)
+        return real(minimum=low, maximum=maximum)
+    return str
 
 
 def _quantizer_flags() -> tuple[dict, dict]:
@@ -22,14 +33,16 @@ def _quantizer_flags() -> tuple[dict, dict]:
     Returns ``(flags, switches)``: ``flags`` maps a parameter to ``(type, help)``; ``switches``
     maps a boolean parameter to ``(switch name, help)``, the switch setting it to False.
     """
-    flags, switches, users = {}, {}, {}
+    flags, switches, users, declared = {}, {}, {}, {}
     for family in FAMILIES.values():
         for parameter in family.parameters:
             users.setdefault(parameter.name, []).append(family.name)
             if parameter.kind == "boolean":
                 switches.setdefault(parameter.name, (parameter.switch_name, parameter.help))
             else:
-                flags.setdefault(parameter.name, (_KIND_TYPES[parameter.kind], parameter.help))
+                declared.setdefault(parameter.name, []).append(parameter)
+                flags.setdefault(parameter.name, parameter.help)
+    flags = {name: (_flag_type(declared[name]), text) for name, text in flags.items()}
     used_by = {name: f" ({', '.join(methods)})" for name, methods in users.items()}
     return ({name: (kind, text + used_by[name]) for name, (kind, text) in flags.items()},
             {name: (switch, f"{text}: off{used_by[name]}") for name, (switch, text) in switches.items()})
