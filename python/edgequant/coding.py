@@ -19,6 +19,7 @@ import numpy as np
 from . import _core
 from ._validation import integer_in, symbol_array
 
+#: Raised (a ``ValueError``) when coded bytes are inconsistent: bad header, truncated or damaged stream.
 CorruptDataError = _core.CorruptDataError
 
 #: Bytes of the fixed header; an empty stream codes to exactly this many bytes.

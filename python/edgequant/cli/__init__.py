@@ -33,6 +33,7 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The ``edgequant`` parser with one subparser per module of :data:`COMMANDS` (the docs render it)."""
     from .. import __version__
 
     parser = _Parser(

@@ -34,7 +34,9 @@ from dataclasses import dataclass
 from ..coding import CorruptDataError
 from .header import MAX_PART_BYTES, Header, parse_header
 
+#: The first four bytes of every ``.eqz`` file.
 MAGIC = b"EQZ1"
+#: The ``.eqz`` format version this package writes (and the newest it reads).
 VERSION = 2
 _PREAMBLE = struct.Struct("<4sHHII")
 _HEADER_LENGTH = struct.Struct("<I")

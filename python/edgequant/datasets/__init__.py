@@ -3,18 +3,18 @@
 Every loader reads the caller's files, or by default the shared data folder
 (:func:`edgequant.datasets.shared_data_dir`), and returns NumPy arrays:
 
-=========================  ================================================================
-:func:`load_mnist`         idx(.gz) files -> float32 [N, 1, 28, 28] in 0–1, int64 labels
-:func:`load_cifar10`       tar.gz of JPEGs -> uint8 [N, 32, 32, 3] RGB, int64 labels
-                           (:func:`cifar10_tutorial_input` for ``cifar10_tutorial_cnn.onnx``)
-:func:`load_imagenet_sample`  folder of JPEGs -> PIL images, int64 labels
-                           (:func:`squeezenet_input` for ``squeezenet1.0_fp16.onnx``)
-:func:`load_detector_images`  folder of JPEGs -> float32 [N, 3, H, W] for UltraFace /
-                           Yolo-FastestV2 (no labels)
-:func:`model_data`         shared model file name -> (inputs, labels or None)
+=============================  ================================================================
+:func:`load_mnist`             idx(.gz) files -> float32 [N, 1, 28, 28] in 0–1, int64 labels
+:func:`load_cifar10`           tar.gz of JPEGs -> uint8 [N, 32, 32, 3] RGB, int64 labels
+                               (:func:`cifar10_tutorial_input` for ``cifar10_tutorial_cnn.onnx``)
+:func:`load_imagenet_sample`   folder of JPEGs -> PIL images, int64 labels
+                               (:func:`squeezenet_input` for ``squeezenet1.0_fp16.onnx``)
+:func:`load_detector_images`   folder of JPEGs -> float32 [N, 3, H, W] for UltraFace /
+                               Yolo-FastestV2 (no labels)
+:func:`model_data`             shared model file name -> (inputs, labels or None)
 :func:`load_calibration_data`  a user's .npy / .npz / folder of images -> model inputs
-                           (:class:`ImagePreprocessing`: size, scale, mean/std, RGB/BGR, layout)
-=========================  ================================================================
+                               (:class:`ImagePreprocessing`: size, scale, mean/std, RGB/BGR, layout)
+=============================  ================================================================
 
 >>> from edgequant.datasets import model_data
 >>> from edgequant.sweep import run_sweep

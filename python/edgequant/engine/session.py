@@ -13,6 +13,7 @@ from .calibration import METHODS, observe_batches
 
 __all__ = ["MODES", "METHODS", "Engine", "engine_available", "profile", "supported_backends"]
 
+#: The engine's precisions: float32, INT8 with calibrated activation ranges, INT8 with per-run ranges.
 MODES = ("fp32", "static", "dynamic")
 
 

@@ -9,6 +9,7 @@ from .._validation import float_array, integer_in, raise_if_non_finite, real_in
 from .families import FAMILIES, PARAMETERS, family_name
 from .report import FamilyFit, FitReport
 
+#: How a family's fit is scored against the histogram.
 CRITERIA = ("sse", "kl")
 
 
@@ -44,7 +45,7 @@ def fit_distributions(x, families=None, criteria=("sse", "kl"), bins="fd", cente
         Number of histogram bins, or "fd" for Freedman–Diaconis (width 2·IQR·n^(-1/3), at
         most 100000 bins; Scott's rule if the IQR is 0).
     center : bool
-        Centre the range on the mean (mean ± the ``mass`` quantile of |x − mean|, the
+        Centre the range on the mean (mean ± the ``mass`` quantile of ``|x − mean|``, the
         paper's choice); otherwise the central quantiles (1 − mass)/2 .. (1 + mass)/2.
     mass : float in (0, 1]
         Fraction of the weights inside the histogram's range (quantiles from a fixed

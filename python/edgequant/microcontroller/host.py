@@ -45,6 +45,8 @@ class HostModel:
         The folder :func:`~.export.export_c` wrote.
     input_size, output_size : int
         ``EDGEQUANT_INPUT_SIZE`` / ``EDGEQUANT_OUTPUT_SIZE``.
+    flags : sequence of str, default ("-O2",)
+        Compiler flags for the shared library.
     """
 
     def __init__(self, directory, input_size: int, output_size: int, flags=("-O2",)):

@@ -159,7 +159,7 @@ def layers_to_qdq(
 ) -> onnx.ModelProto:
     """The QDQ model of an INT8 engine: the weights of ``layers`` as s8, their inputs as u8.
 
-    The model is first brought to opset 13 (:func:`converted_for_qdq`: per-axis
+    The model is first brought to opset 13 (:func:`~edgequant.model.qdq_graph.converted_for_qdq`: per-axis
     DequantizeLinear), naming its unnamed nodes as the engine does. The weight (input 1) of
     every node named in ``layers`` is stored as in :func:`to_qdq` (8 bits, per output channel,
     symmetric, unless ``overrides`` says otherwise); input 0 of such a layer, when
@@ -179,8 +179,16 @@ def layers_to_qdq(
     overrides : mapping of str to WeightFormat, optional
         Weight tensor name -> its own format.
 
-    Returns the rewritten copy (an onnx.ModelProto). Raises ValueError if the opset conversion
-    fails, an override names a tensor that is not quantized, or one needs int16 codes (opset 21).
+    Returns
+    -------
+    onnx.ModelProto
+        The rewritten copy.
+
+    Raises
+    ------
+    ValueError
+        If the opset conversion fails, an override names a tensor that is not quantized, or one
+        needs int16 codes (opset 21).
     """
     loaded = load_model_and_files(model)
     rewritten = onnx.ModelProto()

@@ -1,4 +1,4 @@
-"""Graph edits behind the QDQ writer (:mod:`.qdq`): the opset-13 conversion, fresh names,
+"""Graph edits behind the QDQ writer (:mod:`edgequant.model.qdq`): the opset-13 conversion, fresh names,
 activation Quantize/DequantizeLinear pairs, removing replaced constants, topological order.
 
 Per-axis DequantizeLinear needs opset 13: a model written at an older opset is first converted

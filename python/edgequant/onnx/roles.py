@@ -12,10 +12,15 @@ from dataclasses import dataclass
 
 import onnx
 
+#: Role of a Conv / ConvTranspose weight (input 1).
 CONV_WEIGHT = "conv_weight"
+#: Role of a Gemm / MatMul weight.
 GEMM_WEIGHT = "gemm_weight"
+#: Role of a Conv / Gemm bias.
 BIAS = "bias"
+#: Role of a BatchNormalization parameter (scale, bias, mean, variance).
 BATCHNORM = "batchnorm"
+#: Role of any other initializer.
 OTHER = "other"
 
 #: Every role, most specific first: when a tensor feeds several ops, the first one found here wins.

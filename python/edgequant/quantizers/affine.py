@@ -28,6 +28,8 @@ class Affine(Quantizer):
         ``None`` for one (s, z) per tensor; else the channel axis (e.g. 0 for conv output
         channels), one (s, z) per index along it.
 
+    Notes
+    -----
     After ``encode``/``__call__``, ``scale`` and ``zero_point`` hold the parameters used (float /
     int for per-tensor, arrays for per-channel).
     """

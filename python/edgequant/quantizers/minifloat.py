@@ -40,12 +40,14 @@ class Minifloat(Quantizer):
         subnormals, Inf or NaN); magnitudes below the smallest value, 0 included, map to the
         smallest value with the sign of x (+ for ±0), magnitudes above the largest saturate;
         NaN/Inf input raises ValueError. ``"ieee"``: IEEE-754 style with ±0, subnormals, ±Inf
-        and NaN; overflow rounds to Inf as IEEE does (|x| ≥ max + ulp/2); NaN and ±Inf inputs
+        and NaN; overflow rounds to Inf as IEEE does (``|x| ≥ max + ulp/2``); NaN and ±Inf inputs
         propagate. ``"fn"``: finite formats such as OCP fp8 E4M3 (``ml_dtypes.float8_e4m3fn``):
         no Inf, the all-ones code is NaN; overflow and ±Inf saturate to ±max (448 for E4M3),
         where ml_dtypes' cast would give NaN; NaN propagates.
 
-    Named formats: :meth:`fp16`, :meth:`bf16`, :meth:`fp8_e4m3`, :meth:`fp8_e5m2`.
+    See Also
+    --------
+    fp16, bf16, fp8_e4m3, fp8_e5m2 : The named formats.
     """
 
     name = "minifloat"

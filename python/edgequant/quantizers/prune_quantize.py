@@ -24,6 +24,8 @@ class PruneQuantize(Quantizer):
     bits : int
         b in [2, 16].
 
+    Notes
+    -----
     After ``encode``/``__call__``: ``threshold`` (β), ``step`` (q_k) and ``density`` (the
     fraction of weights whose symbol is non-zero, i.e. left after pruning and rounding).
     """

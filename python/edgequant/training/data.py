@@ -80,6 +80,8 @@ def cifar10_data(path=None, train_images: int | None = None, test_images: int | 
         Use at most this many images (balanced over the classes); default all.
     validation : float, default 0.1
         Fraction of the training images held out (stratified) for early stopping.
+    seed : int, default 0
+        Seed of the stratified validation split.
     """
     train_images = checked_limit(train_images, "train_images")
     test_images = checked_limit(test_images, "test_images")

@@ -106,7 +106,7 @@ def export_eqz(model: torch.nn.Module, steps: dict[str, float], bits: int, path:
     Parameters
     ----------
     model : torch.nn.Module
-        Trained with a :class:`PruneQuantizeCompressor` whose last :meth:`step` came after the
+        Trained with a :class:`PruneQuantizeCompressor` whose last :meth:`~PruneQuantizeCompressor.step` came after the
         last weight update.
     steps : dict
         Parameter name -> the step q_k of its last compression (``{s.name: s.step for s in

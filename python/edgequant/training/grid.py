@@ -26,7 +26,9 @@ METHOD = "prune_quantize_training"
 
 #: The paper's grid (SPEC §5).
 PAPER_GAMMAS = (0.0, 0.125, 0.25, 0.375, 0.5, 0.625, 0.75)
+#: The paper's bit widths (SPEC §5).
 PAPER_BITS = (3, 4, 8, 16, 32)
+#: The paper's learning rates (SPEC §5).
 PAPER_LRS = (1e-4, 1e-3, 5e-3, 0.01, 0.05, 0.1)
 
 
@@ -70,6 +72,8 @@ def run_training_grid(data: TrainingData, grid: Iterable[dict], db: str | os.Pat
     executor : concurrent.futures.Executor, optional
         Where runs go (e.g. a Dask client's executor); default: in this process when
         ``workers == 1``, else a local process pool of ``workers``.
+    workers : int, default 1
+        Processes of the local pool when no ``executor`` is given.
     progress : bool, default True
         A tqdm bar over the runs.
     checkpoints : path-like, optional

@@ -39,7 +39,9 @@ ARCHITECTURES = {
 }
 """name -> builder(input_size, num_classes, seed, width)."""
 
+#: The classifier architectures :func:`build` knows.
 CLASSIFIERS = tuple(name for name in ARCHITECTURES if name != "yolov8n")
+#: The detector architectures :func:`build` knows.
 DETECTORS = ("yolov8n",)
 DEFAULT_INPUT_SIZE = {name: (640, 640) if name in DETECTORS else (224, 224) for name in ARCHITECTURES}
 
