@@ -11,6 +11,8 @@ import numpy as np
 import pytest
 
 from edgequant.cli import COMMANDS, main
+from edgequant.compress import compress_model
+from edgequant.quantizers import Midtread
 from edgequant.zoo import model_path
 
 #: Commands that read no file the user names: nothing of theirs to overwrite.
@@ -23,7 +25,7 @@ def files(tmp_path):
     model = tmp_path / "m.onnx"
     shutil.copyfile(model_path(), model)
     eqz = tmp_path / "m.eqz"
-    assert main(["compress", str(model), "--method", "midtread", "--levels", "16", "-o", str(eqz)]) == 0
+    compress_model(model, Midtread(levels=16), eqz)
     data = tmp_path / "data.npz"
     np.savez(data, x=np.zeros((2, 1, 8, 8), np.float32), y=np.zeros(2, np.int64))
     calibration = tmp_path / "calibration.npy"
