@@ -17,6 +17,7 @@ import numpy as np
 from .loader import ModelSource
 from .weights import WeightTensor, weights
 
+#: The columns of :func:`layer_stats`' rows, in order.
 STAT_COLUMNS = (
     "name", "role", "op_type", "dtype", "shape", "count",
     "mean", "std", "min", "max", "kurtosis", "sparsity", "non_finite",

@@ -167,7 +167,7 @@ def data_xmax(x: np.ndarray, spec="max", levels: int = 255) -> float:
 
 class RangeQuantizer(Quantizer):
     """A quantizer over ``[-xmax, xmax]``; ``xmax="max"`` takes max|x| of each encoded tensor,
-    ``"percentile:P"`` the P-th percentile of |x|, ``"mse"`` the threshold whose uniform grid of
+    ``"percentile:P"`` the P-th percentile of ``|x|``, ``"mse"`` the threshold whose uniform grid of
     ``levels`` steps fits best (:mod:`edgequant.ranges`).
 
     With a data-dependent ``xmax`` the range seen by the last ``encode``/``__call__`` is kept in
