@@ -96,6 +96,14 @@ def test_every_numeric_option_refuses_its_invalid_values(command, option, kind):
         assert_refused(command, option, text)
 
 
+@pytest.mark.parametrize("command, option", [(command, option) for command, option, _ in OPTIONS],
+                         ids=[f"{command}{option}" for command, option, _ in OPTIONS])
+def test_every_numeric_option_refuses_what_is_no_finite_number(command, option):
+    """What no numeric option may take, whatever its type (this covers the commands not yet converted too)."""
+    for text in ("abc", "", "nan", "inf", "-inf", "1e999"):
+        assert_refused(command, option, text)
+
+
 @pytest.mark.parametrize("argv, option", [
     (["profile", "m.onnx", "--runs", "0"], "--runs"),
     (["export-c", "m.tflite", "-o", "out", "--flash-kb", "0"], "--flash-kb"),
