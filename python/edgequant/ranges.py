@@ -39,7 +39,7 @@ from ._validation import float_array, raise_if_non_finite
 
 __all__ = ["ENTROPY_MAX_CLIPPED", "METHODS", "RangeObserver", "check_range_spec", "fit_xmax", "range_reference"]
 
-#: The range strategies of :class:`RangeObserver` (and of the engine's static calibration).
+#: The range strategies of :class:`~edgequant.ranges.RangeObserver` (and of the engine's static calibration).
 METHODS = ("minmax", "percentile", "entropy", "mse")
 #: The largest fraction of the non-zero values an ``entropy`` range may clip.
 ENTROPY_MAX_CLIPPED: float = _core.ENTROPY_MAX_CLIPPED
