@@ -4,7 +4,7 @@ A point is ``{"method": name, "params": {...}}``: ``name`` is a key of
 :data:`edgequant.quantizers.QUANTIZERS` and ``params`` its constructor's keyword arguments, with
 one addition: ``{"method": "affine", "params": {"per_channel": true, ...}}`` means one scale per
 output channel of each tensor (:class:`edgequant.model.PerChannelAffine`). It is the format of
-:meth:`Quantizer.spec` and :func:`edgequant.quantizers.from_spec`; :func:`make_quantizer` is the
+:meth:`~edgequant.quantizers.Quantizer.spec` and :func:`edgequant.quantizers.from_spec`; :func:`make_quantizer` is the
 one place a point becomes a quantizer.
 """
 
