@@ -4,9 +4,13 @@ and measure its distance to our engine's static INT8 output.
 
 The criterion: the existing ONNX export tests (test_onnx_export.py) ask top-1 agreement >= 99 % with
 the engine's static mode on real classifiers; the C is not bit-exact with the engine (the engine
-keeps float activations between its INT8 layers and rescales in float; the C rounds every
-activation to int8 and rescales in fixed point). For small graphs we compare every output value:
-the C must lie within :data:`TOLERANCE_STEPS` output quantization steps of the engine's output."""
+keeps float activations between its INT8 layers and rescales in float, with its own weight grids;
+the C rounds every activation to int8 and rescales in fixed point). Here every output value is
+compared: the C must lie within a number of output quantization steps of the engine's static INT8
+output or of ONNX Runtime's float output, whichever is nearer (both are faithful targets; a dropped
+attribute or a wrong layout is far from both: 49 to 238 steps in test_onnx_export_semantics.py on the
+code before issue 22). Quantization noise grows with depth, and is large in output steps when the
+output's range is much smaller than an intermediate one (a Relu output that is almost always 0)."""
 
 from __future__ import annotations
 
@@ -18,8 +22,10 @@ from edgequant.microcontroller import export_c
 from edgequant.microcontroller.host import c_compiler
 
 SANITIZERS = ("-O1", "-g", "-fno-omit-frame-pointer", "-fsanitize=address,undefined", "-fno-sanitize-recover=all")
-#: Largest accepted |C - engine| in units of the output scale (see the module docstring).
+#: Largest accepted |C - reference| in output steps for models of one or two layers (measured <= 2.6).
 TOLERANCE_STEPS = 4.0
+#: The same for the fuzzer's random graphs of up to a dozen layers (measured <= 8.5 over 300 graphs).
+FUZZ_TOLERANCE_STEPS = 16.0
 
 HARNESS = r"""
 #include <stdio.h>
@@ -62,12 +68,32 @@ def save(model, path):
     return path
 
 
-def build_program(directory, flags=("-O2",)):
-    """Compile the exported folder plus :data:`HARNESS` into ``directory/model_main``."""
+def compile_runtime(directory, flags=("-O2",)):
+    """The runtime's kernels compiled once into object files (every export copies the same sources)."""
+    from edgequant.microcontroller.runtime_sources import runtime_dir
+
+    objects = []
+    for source in sorted(runtime_dir().glob("*.c")):
+        target = directory / f"{source.stem}.o"
+        result = subprocess.run([c_compiler(), "-std=c99", "-Wall", "-Wextra", "-Werror", *flags,
+                                 f"-I{runtime_dir()}", "-c", str(source), "-o", str(target)],
+                                capture_output=True, text=True, check=False)
+        if result.returncode != 0:
+            raise RuntimeError(f"compiling {source.name} failed:\n{result.stderr[-4000:]}")
+        objects.append(target)
+    return objects
+
+
+def build_program(directory, flags=("-O2",), runtime_objects=None):
+    """Compile the exported folder plus :data:`HARNESS` into ``directory/model_main`` (only ``model.c`` when
+    the runtime's ``runtime_objects`` are given, built with the same flags)."""
     harness = directory / "harness_main.c.txt"
     harness.write_text(HARNESS)
     binary = directory / "model_main"
-    sources = sorted(str(p) for p in directory.glob("*.c"))
+    if runtime_objects is None:
+        sources = sorted(str(p) for p in directory.glob("*.c"))
+    else:
+        sources = [str(directory / "model.c"), *map(str, runtime_objects)]
     command = [c_compiler(), "-std=c99", "-Wall", "-Wextra", "-Werror", *flags, f"-I{directory}", *sources,
                "-x", "c", str(harness), "-o", str(binary)]
     result = subprocess.run(command, capture_output=True, text=True, check=False)
@@ -103,12 +129,35 @@ def engine_output(path, calibration, x):
     return np.concatenate([engine.run(x[i:i + 1])[0] for i in range(len(x))])
 
 
-def export_run_compare(path, calibration, x, directory, flags=("-O2",)):
-    """Export ``path``, run the C on ``x``; (error in output steps, C output, engine output, report)."""
+def float_output(path, x):
+    """ONNX Runtime's float output, one sample at a time (the models have batch 1)."""
+    import onnxruntime as ort
+
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    name = session.get_inputs()[0].name
+    return np.concatenate([session.run(None, {name: x[i:i + 1]})[0] for i in range(len(x))])
+
+
+def export_run_compare(path, calibration, x, directory, flags=("-O2",), runtime_objects=None):
+    """Export ``path`` and run the C on ``x``.
+
+    Returns
+    -------
+    steps : float
+        max |C - reference| in output quantization steps, for the nearer reference: the engine's static
+        INT8 output or ONNX Runtime's float output (either is a faithful quantization target; a wrong
+        layout or a dropped attribute is far from both).
+    report : ExportReport
+    details : dict
+        ``engine_steps``, ``float_steps`` and the three outputs.
+    """
     report = export_c(path, directory, calibration=calibration)
-    binary = build_program(report.directory, flags)
-    got = c_output(report, run_program(binary, report, report.graph.quantize_input(x)))
+    binary = build_program(report.directory, flags, runtime_objects)
     want = engine_output(path, calibration, x)
-    got = got.reshape(want.shape)
-    steps = float(np.max(np.abs(got - want)) / report.graph.output_activation.scale)
-    return steps, got, want, report
+    reference = float_output(path, x)
+    got = c_output(report, run_program(binary, report, report.graph.quantize_input(x))).reshape(want.shape)
+    scale = report.graph.output_activation.scale
+    details = {"engine_steps": float(np.max(np.abs(got - want)) / scale),
+               "float_steps": float(np.max(np.abs(got - reference.reshape(want.shape))) / scale),
+               "c": got, "engine": want, "float": reference}
+    return min(details["engine_steps"], details["float_steps"]), report, details
