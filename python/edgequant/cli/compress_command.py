@@ -70,6 +70,7 @@ def register(subparsers) -> None:
     for name, (_switch, text) in QUANTIZER_SWITCHES.items():
         parser.add_argument(_flag(name), dest=name, action="store_false", default=None, help=text)
     parser.add_argument("--include-biases", action="store_true", help="also quantize biases (as the paper)")
+    _add_fidelity_arguments(parser)
     parser.set_defaults(handler=run)
 
 
@@ -124,11 +125,14 @@ def run(args) -> int:
     if args.method is None:
         raise UsageError("give --method (one quantizer for every weight) or --bits-config (a mixed-precision config)")
     quantizer = quantizer_from_args(args)
+    inputs = _fidelity_inputs(args, model)
     with atomic_output(output) as temporary:
-        report = dataclasses.replace(compress_model(model, quantizer, temporary, include_biases=args.include_biases),
+        report = dataclasses.replace(compress_model(model, quantizer, temporary, include_biases=args.include_biases,
+                                                    compare_general_purpose=args.compare_general_purpose),
                                      path=output)
     print(f"{quantizer!r}")
     print(report)
+    _report_fidelity(args, model, output, inputs)
     return 0
 
 
@@ -142,8 +146,45 @@ def _run_mixed_precision(args, model, output) -> int:
     if given:
         raise UsageError(f"--bits-config sets every weight's quantizer: drop {', '.join(given)}")
     config = load_config(input_file(args.bits_config, "--bits-config"))
+    inputs = _fidelity_inputs(args, model)
     print(repr(MixedPrecisionAffine(config, model)))
     with atomic_output(output) as temporary:
         report = dataclasses.replace(compress_mixed_precision(model, config, temporary), path=output)
     print(report)
+    _report_fidelity(args, model, output, inputs)
     return 0
+
+
+def _add_fidelity_arguments(parser) -> None:
+    from ..compress.fidelity import DEFAULT_MIN_COSINE, DEFAULT_SAMPLES
+
+    group = parser.add_argument_group("output fidelity (ONNX Runtime: the original vs the restored model)")
+    group.add_argument("--data", metavar="FILE.npy|FILE.npz|FOLDER",
+                       help=f"sample inputs, samples on axis 0 (the first {DEFAULT_SAMPLES} are run; an image folder "
+                            f"is read as RGB 0-1); default: {DEFAULT_SAMPLES} synthetic samples of the model's input "
+                            "shapes (uniform [0, 1) floats, seed 0; symbolic dims 1 on axis 0, else 64)")
+    group.add_argument("--min-cosine", type=real(minimum=-1, maximum=1), default=DEFAULT_MIN_COSINE,
+                       help="warn when an output's cosine similarity to the original's is below this "
+                            "(default: %(default)s)")
+    parser.add_argument("--compare-general-purpose", action="store_true",
+                        help="also report the sizes of xz -9e and zstd -19 of the ONNX (slow on large models)")
+
+
+def _fidelity_inputs(args, model):
+    """``--data`` read before compressing, so that a bad file fails before the work."""
+    from ..compress.fidelity import DEFAULT_SAMPLES
+    from ..datasets import load_calibration_data
+
+    return None if args.data is None else load_calibration_data(args.data, model=model, limit=DEFAULT_SAMPLES)
+
+
+def _report_fidelity(args, model, output, inputs) -> None:
+    """Print each output's fidelity on the sample inputs; a warning line for each below --min-cosine."""
+    import sys
+
+    from ..compress.fidelity import compressed_model_fidelity
+
+    report = compressed_model_fidelity(model, output, inputs, f"--data {args.data}")
+    print(report)
+    for problem in report.problems(args.min_cosine):  # printed, not warned: a damaged model is no error
+        print(f"edgequant compress: warning: {problem}", file=sys.stderr)

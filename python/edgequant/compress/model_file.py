@@ -25,7 +25,9 @@ class CompressionReport:
 
     ``coded_bits_per_weight`` counts the coder streams (tables and stream headers included)
     over the quantized weights; ``entropy_bits_per_weight`` is the estimate ``Σ n_t·H_t / Σ n_t``
-    of the same tensors; ``file_bytes`` adds the ONNX graph and the JSON header.
+    of the same tensors; ``file_bytes`` adds the ONNX graph and the JSON header. ``xz_bytes`` is
+    None when the general-purpose comparison was not asked for, ``zstd_bytes`` also when zstd is
+    not installed.
     """
 
     path: pathlib.Path
@@ -35,7 +37,7 @@ class CompressionReport:
     coded_bytes: int
     coded_bits_per_weight: float
     entropy_bits_per_weight: float
-    xz_bytes: int
+    xz_bytes: int | None
     zstd_bytes: int | None
 
     @property
@@ -44,8 +46,9 @@ class CompressionReport:
         return self.coded_bits_per_weight / self.entropy_bits_per_weight - 1 if self.entropy_bits_per_weight else 0.0
 
     def rows(self) -> list[dict]:
-        rows = [{"what": "original ONNX", "bytes": self.original_bytes},
-                {"what": "xz -9e of the ONNX", "bytes": self.xz_bytes}]
+        rows = [{"what": "original ONNX", "bytes": self.original_bytes}]
+        if self.xz_bytes is not None:
+            rows.append({"what": "xz -9e of the ONNX", "bytes": self.xz_bytes})
         if self.zstd_bytes is not None:
             rows.append({"what": "zstd -19 of the ONNX", "bytes": self.zstd_bytes})
         rows.append({"what": f"{self.path.name} (.eqz)", "bytes": self.file_bytes})
@@ -61,7 +64,7 @@ class CompressionReport:
 
 
 def compress_model(model, quantizer, output, roles=("conv_weight", "gemm_weight"),
-                   include_biases: bool = False) -> CompressionReport:
+                   include_biases: bool = False, compare_general_purpose: bool = True) -> CompressionReport:
     """Quantize ``model``'s weights with ``quantizer`` and write them entropy-coded to ``output``.
 
     The file holds the ONNX graph (quantized tensors' data removed), every quantized tensor's
@@ -79,6 +82,9 @@ def compress_model(model, quantizer, output, roles=("conv_weight", "gemm_weight"
         The ``.eqz`` file to write (its folder must exist).
     roles, include_biases
         Which tensors are quantized (as :func:`edgequant.model.quantize_weights`).
+    compare_general_purpose : bool
+        Also compress the original ONNX with ``xz -9e`` and ``zstd -19`` for the report (the
+        slowest part of compressing a large model); otherwise those sizes are None.
     """
     from ..model.quantize import apply_quantizer, check_quantizer
     from ..model.selection import select_weights
@@ -100,7 +106,8 @@ def compress_model(model, quantizer, output, roles=("conv_weight", "gemm_weight"
         path=output, file_bytes=len(packed.data), original_bytes=len(original), weight_count=quantized.weight_count,
         coded_bytes=packed.coded_bytes, coded_bits_per_weight=8 * packed.coded_bytes / quantized.weight_count,
         entropy_bits_per_weight=quantized.entropy,
-        xz_bytes=len(lzma.compress(original, preset=9 | lzma.PRESET_EXTREME)), zstd_bytes=_zstd_size(original))
+        xz_bytes=len(lzma.compress(original, preset=9 | lzma.PRESET_EXTREME)) if compare_general_purpose else None,
+        zstd_bytes=_zstd_size(original) if compare_general_purpose else None)
 
 
 def decompress_model(source) -> onnx.ModelProto:
