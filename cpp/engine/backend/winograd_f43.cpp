@@ -1,6 +1,8 @@
 #include "backend/winograd_f43.h"
 
 #include <algorithm>
+#include <cfloat>
+#include <cmath>
 #include <cstring>
 
 #include "backend/vector_exp.h"
@@ -59,7 +61,90 @@ EDGEQUANT_INLINE void activate(float* v, int n, const Activation& act) {
   }
 }
 
+constexpr uint32_t kAbsMask = 0x7fffffffu;
+constexpr uint32_t kInfBits = 0x7f800000u;  // |x| bits at or above: Inf or NaN
+constexpr int kMantissaBits = 23;
+constexpr int64_t kSumBlock = 4096;  // values per lane and block: 256 exponents of at most 255 fit in 32 bits
+
+float from_bits(uint32_t bits) {
+  float value;
+  std::memcpy(&value, &bits, sizeof(value));
+  return value;
+}
+
 }  // namespace
+
+void InputRange::merge(const InputRange& other) {
+  max_abs_bits = std::max(max_abs_bits, other.max_abs_bits);
+  exponent_sum += other.exponent_sum;
+  normal_count += other.normal_count;
+}
+
+// On the bit patterns: integer loops vectorise without fast math, and the maximum orders NaN and
+// Inf above every finite value (a float maximum would drop a NaN).
+EDGEQUANT_KERNEL InputRange input_range(const float* x, int64_t n) {
+  InputRange range;
+  alignas(64) uint32_t top[kLanes] = {};
+  for (int64_t start = 0; start < n; start += kSumBlock) {
+    const int64_t end = std::min(n, start + kSumBlock);
+    alignas(64) uint32_t exponents[kLanes] = {}, normals[kLanes] = {};
+    int64_t i = start;
+    for (; i + kLanes <= end; i += kLanes)
+      for (int l = 0; l < kLanes; ++l) {
+        uint32_t bits;
+        std::memcpy(&bits, x + i + l, sizeof(bits));
+        bits &= kAbsMask;
+        const uint32_t exponent = bits >> kMantissaBits;  // 0: zero or subnormal
+        top[l] = std::max(top[l], bits);
+        exponents[l] += exponent;
+        normals[l] += exponent != 0;
+      }
+    for (; i < end; ++i) {
+      uint32_t bits;
+      std::memcpy(&bits, x + i, sizeof(bits));
+      bits &= kAbsMask;
+      top[0] = std::max(top[0], bits);
+      exponents[0] += bits >> kMantissaBits;
+      normals[0] += (bits >> kMantissaBits) != 0;
+    }
+    for (int l = 0; l < kLanes; ++l) {
+      range.exponent_sum += exponents[l];
+      range.normal_count += normals[l];
+    }
+  }
+  for (int l = 0; l < kLanes; ++l) range.max_abs_bits = std::max(range.max_abs_bits, top[l]);
+  return range;
+}
+
+double weight_gain(const float* u, int64_t oc, int64_t ic) {
+  double gain = 0;
+  for (int64_t o = 0; o < oc; ++o) {
+    double sum = 0;
+    for (int64_t i = 0; i < ic; ++i) {
+      double top = 0;
+      for (int q = 0; q < kPositions; ++q) {
+        const double value = std::fabs(static_cast<double>(u[(q * ic + i) * oc + o]));
+        if (!(value <= DBL_MAX)) return HUGE_VAL;  // Inf or NaN
+        top = std::max(top, value);
+      }
+      sum += top;
+    }
+    gain = std::max(gain, sum);
+  }
+  return gain;
+}
+
+bool exact_for(const InputRange& range, double gain) {
+  if (range.max_abs_bits >= kInfBits) return false;  // Inf or NaN: the transforms spread it over a tile
+  if (range.max_abs_bits == 0) return true;           // all zero: every transform exact
+  const double max_abs = from_bits(range.max_abs_bits);
+  // Input transform x100, the matmul at most x gain, output transform x361: no partial sum overflows.
+  if (max_abs * 100.0 * gain * 361.0 >= FLT_MAX / 4.0) return false;
+  if (max_abs < std::ldexp(1.0, -64) || range.normal_count == 0) return false;
+  const double max_exponent = range.max_abs_bits >> kMantissaBits;
+  const double mean_exponent = static_cast<double>(range.exponent_sum) / static_cast<double>(range.normal_count);
+  return max_exponent - mean_exponent <= kOutlierBits;
+}
 
 void transform_weights(const float* w, int64_t oc, int64_t ic, float* u) {
   static const double G[6][3] = {{1. / 4, 0, 0},         {-1. / 6, -1. / 6, -1. / 6}, {-1. / 6, 1. / 6, -1. / 6},

@@ -1,8 +1,9 @@
 // The oneDNN backend's Winograd F(4x4, 3x3) convs (backend/onednn/winograd_conv.cpp) through the
 // Backend interface, against the reference backend's direct loops: partial edge tiles, channel
 // counts off the 16-lane step, batches, the fused residual sum with activations on both sides, and
-// several threads. Also part of the sanitizer build (edgequant_engine_fuzz), where the transforms'
-// pointer arithmetic at the image edges is checked.
+// several threads; and inputs whose range makes Winograd inexact (an outlier, values near FLT_MAX,
+// subnormals), which run oneDNN's direct conv instead. Also part of the sanitizer build
+// (edgequant_engine_fuzz), where the transforms' pointer arithmetic at the image edges is checked.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -71,6 +72,65 @@ INSTANTIATE_TEST_SUITE_P(Geometries, WinogradConv,
                          ::testing::Values(Case{1, 32, 32, 20, 20, 1, false, 1}, Case{1, 40, 33, 23, 21, 1, true, 1},
                                            Case{2, 64, 48, 22, 25, 0, false, 2}, Case{1, 128, 80, 9, 11, 2, true, 2},
                                            Case{1, 48, 64, 45, 30, 1, true, 3}));
+
+// Each case: what the input holds, and whether Winograd must hand it to the direct conv.
+enum class Extreme { outlier, huge, subnormal, moderate_outlier };
+
+std::string extreme_name(const ::testing::TestParamInfo<Extreme>& info) {
+  static const char* const names[] = {"outlier", "huge", "subnormal", "moderate_outlier"};
+  return names[static_cast<int>(info.param)];
+}
+
+class WinogradExtremeInput : public ::testing::TestWithParam<Extreme> {};
+
+TEST_P(WinogradExtremeInput, RunsDirectWhereWinogradIsInexact) {
+  const std::vector<std::string> names = backend_names();
+  if (std::find(names.begin(), names.end(), "onednn") == names.end()) GTEST_SKIP() << "no oneDNN backend";
+  const Extreme extreme = GetParam();
+  const ConvGeometry g = geometry(Case{1, 64, 48, 24, 24, 1, false, 1});
+  std::mt19937 rng(11);
+  std::normal_distribution<float> normal(0.f, 1.f);
+  std::vector<float> w(static_cast<size_t>(g.oc * g.ic * 9)), x(static_cast<size_t>(g.ic * g.ih * g.iw));
+  for (float& v : w) v = normal(rng) / std::sqrt(9.f * static_cast<float>(g.ic));
+  for (float& v : x) v = normal(rng);
+  const int64_t row = 10, col = 13, channel = 7;  // the outlier: an interior pixel of a tile
+  float* outlier = &x[static_cast<size_t>((channel * g.ih + row) * g.iw + col)];
+  if (extreme == Extreme::outlier) *outlier = 1e6f;
+  if (extreme == Extreme::moderate_outlier) *outlier = 40.f;  // within 2^10 of typical: Winograd stays
+  if (extreme == Extreme::huge)
+    for (float& v : x) v *= 1e37f;
+  if (extreme == Extreme::subnormal)
+    for (float& v : x) v *= 1e-39f;
+  ConvPostOps post;  // no bias either: subnormal outputs
+  auto fast = make_backend("onednn");
+  auto reference = make_backend("reference");
+  std::vector<float> got(static_cast<size_t>(g.oc * g.oh * g.ow)), want = got, direct = got;
+  fast->conv(g, w.data(), nullptr, post, {})->run(x.data(), got.data());
+  reference->conv(g, w.data(), nullptr, post, {})->run(x.data(), want.data());
+  setenv("EDGEQUANT_WINOGRAD", "0", 1);
+  fast->conv(g, w.data(), nullptr, post, {})->run(x.data(), direct.data());
+  unsetenv("EDGEQUANT_WINOGRAD");
+  // Each output against the range of the outputs that do not read the outlier (all where none).
+  float scale = 0;
+  auto reads_outlier = [&](size_t i) {
+    const int64_t y = static_cast<int64_t>(i) / g.ow % g.oh, x_ = static_cast<int64_t>(i) % g.ow;
+    return (extreme == Extreme::outlier || extreme == Extreme::moderate_outlier) && std::abs(y - row) <= 1 &&
+           std::abs(x_ - col) <= 1;
+  };
+  for (size_t i = 0; i < want.size(); ++i)
+    if (!reads_outlier(i)) scale = std::max(scale, std::fabs(want[i]));
+  for (size_t i = 0; i < want.size(); ++i) {
+    ASSERT_TRUE(std::isfinite(got[i])) << "element " << i;
+    if (!reads_outlier(i)) ASSERT_NEAR(got[i], want[i], 3e-5f * scale) << "element " << i;
+  }
+  if (extreme == Extreme::moderate_outlier) EXPECT_NE(got, direct) << "Winograd should have run";
+  else EXPECT_EQ(got, direct) << "the direct conv should have run";
+}
+
+INSTANTIATE_TEST_SUITE_P(Inputs, WinogradExtremeInput,
+                         ::testing::Values(Extreme::outlier, Extreme::huge, Extreme::subnormal,
+                                           Extreme::moderate_outlier),
+                         extreme_name);
 
 }  // namespace
 }  // namespace edgequant::engine

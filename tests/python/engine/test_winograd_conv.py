@@ -5,7 +5,8 @@ backend's direct loops over the geometries where tiling goes wrong (partial tile
 bottom edges, pads 0 to 2, channel counts that are not a multiple of the 16-lane step, batches, every
 fused activation, a fused residual sum, several threads), and shown to run: its results differ from
 oneDNN's direct conv (EDGEQUANT_WINOGRAD=0) by rounding only, while convs outside the rule come out
-bit-identical either way."""
+bit-identical either way. Inputs whose range makes Winograd inexact (an outlier, values near FLT_MAX, NaN
+or Inf, only subnormals) run the direct conv instead: its outputs equal EDGEQUANT_WINOGRAD=0's."""
 
 import numpy as np
 import pytest
@@ -17,10 +18,10 @@ from edgequant.engine import supported_backends
 pytestmark = pytest.mark.skipif("onednn" not in supported_backends(), reason="the oneDNN backend is not built")
 
 
-def conv_model(ic, oc, h, w, pads=(1, 1, 1, 1), activation=None, batch=1, kernel=3, stride=1, seed=0):
+def conv_model(ic, oc, h, w, pads=(1, 1, 1, 1), activation=None, batch=1, kernel=3, stride=1, seed=0, bias=True):
     rng = np.random.default_rng(seed)
     weights = (rng.standard_normal((oc, ic, kernel, kernel)) / np.sqrt(ic * kernel * kernel)).astype(np.float32)
-    bias = rng.standard_normal(oc).astype(np.float32)
+    bias = rng.standard_normal(oc).astype(np.float32) * np.float32(bias)
     inits = [numpy_helper.from_array(weights, "W"), numpy_helper.from_array(bias, "B")]
     nodes = [helper.make_node("Conv", ["x", "W", "B"], ["c"], kernel_shape=[kernel, kernel], pads=list(pads),
                               strides=[stride, stride])]
@@ -154,3 +155,130 @@ def test_large_values_and_constant_images(monkeypatch):
         reference = run(model, x, monkeypatch, backend="reference")
         np.testing.assert_allclose(run(model, x, monkeypatch), reference, rtol=0,
                                    atol=2e-5 * float(np.abs(reference).max()))
+
+
+# --- inputs whose range makes Winograd inexact: the direct conv runs ---------------------------------------------
+
+
+def far_from(h, w, row, col):
+    """The output pixels of a 3x3 conv with pads 1 that do not read input pixel (row, col)."""
+    far = np.ones((h, w), bool)
+    far[max(row - 1, 0):row + 2, max(col - 1, 0):col + 2] = False
+    return far
+
+
+@pytest.mark.parametrize("outlier", [1e6, 1e30])
+@pytest.mark.parametrize("threads, batch, h, w", [(1, 1, 24, 24), (2, 2, 52, 48)])
+def test_an_outlier_stays_local(outlier, threads, batch, h, w, monkeypatch):
+    # One activation of 1e6 among values ~1 put an error of 0.1 on every output of its tile (outputs ~1),
+    # the direct conv's 4e-6. Threaded: the outlier is the last value, in the second thread's share of
+    # the range check.
+    model = conv_model(64, 64, h, w, activation="silu", batch=batch)
+    x = np.random.default_rng(8).standard_normal((batch, 64, h, w)).astype(np.float32)
+    row, col = h - 3, w - 2
+    x[-1, -1, row, col] = outlier
+    reference = run(model, x, monkeypatch, backend="reference")
+    winograd = run(model, x, monkeypatch, threads=threads)
+    far = far_from(h, w, row, col)
+    scale = float(np.abs(reference[-1][:, far]).max())
+    np.testing.assert_allclose(winograd[-1][:, far], reference[-1][:, far], rtol=0, atol=2e-5 * scale)
+    np.testing.assert_allclose(winograd, reference, rtol=1e-5, atol=2e-5 * scale)
+    np.testing.assert_array_equal(winograd, run(model, x, monkeypatch, winograd=False, threads=threads))
+
+
+def test_moderate_outliers_keep_winograd(monkeypatch):
+    # 50 times the mean |x| (real activations stay within ~25): still Winograd, and accurate.
+    model = conv_model(64, 64, 24, 24)
+    x = np.random.default_rng(9).standard_normal((1, 64, 24, 24)).astype(np.float32)
+    x[0, 3, 7, 7] = 40
+    reference = run(model, x, monkeypatch, backend="reference")
+    winograd = run(model, x, monkeypatch)
+    np.testing.assert_allclose(winograd, reference, rtol=0, atol=2e-5 * float(np.abs(reference).max()))
+    assert not np.array_equal(winograd, run(model, x, monkeypatch, winograd=False))
+
+
+@pytest.mark.parametrize("case", ["all 1e37", "one 3e38", "all 1e30"])
+def test_huge_inputs_stay_finite(case, monkeypatch):
+    # The transforms scale by up to 100 and 361: 1e37 overflowed to Inf and came back all NaN, one 3e38
+    # gave NaN on its tiles. The direct conv and the reference stay finite.
+    model = conv_model(64, 64, 24, 24, activation="relu")
+    x = np.random.default_rng(10).standard_normal((1, 64, 24, 24)).astype(np.float32)
+    if case == "one 3e38":
+        x[0, 9, 12, 5] = 3e38
+    else:
+        x *= np.float32(case.split()[1])
+    reference = run(model, x, monkeypatch, backend="reference")
+    winograd = run(model, x, monkeypatch)
+    assert np.isfinite(reference).all()
+    assert np.isfinite(winograd).all()
+    np.testing.assert_allclose(winograd, reference, rtol=0, atol=2e-5 * float(np.abs(reference).max()))
+    direct = run(model, x, monkeypatch, winograd=False)
+    if case == "all 1e30":  # far from overflow in the transforms: Winograd still runs, as exact as on values ~1
+        assert not np.array_equal(winograd, direct)
+    else:
+        np.testing.assert_array_equal(winograd, direct)
+
+
+def non_finite_model(value, ic, oc, h, w, row, col):
+    """conv(x * s * t): the engine refuses non-finite inputs, so the graph makes one. s is 1 but 1e30 at
+    (channel 4, row, col), where x holds 1e10 (-1e10 for -Inf): an Inf; t is 1 but 0 there for NaN."""
+    scale = np.ones((1, ic, h, w), np.float32)
+    scale[0, 4, row, col] = 1e30
+    zero = np.ones((1, ic, h, w), np.float32)
+    zero[0, 4, row, col] = 0 if np.isnan(value) else 1
+    rng = np.random.default_rng(14)
+    weights = (rng.standard_normal((oc, ic, 3, 3)) / np.sqrt(9 * ic)).astype(np.float32)
+    inits = [numpy_helper.from_array(a, n) for a, n in ((scale, "s"), (zero, "t"), (weights, "W"))]
+    nodes = [helper.make_node("Mul", ["x", "s"], ["a"]), helper.make_node("Mul", ["a", "t"], ["b"]),
+             helper.make_node("Conv", ["b", "W"], ["y"], kernel_shape=[3, 3], pads=[1, 1, 1, 1])]
+    shape = [1, ic, h, w]
+    graph = helper.make_graph(nodes, "non_finite", [helper.make_tensor_value_info("x", TensorProto.FLOAT, shape)],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)], inits)
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)]).SerializeToString()
+
+
+@pytest.mark.parametrize("value", [np.nan, np.inf, -np.inf])
+def test_non_finite_inputs_stay_local(value, monkeypatch):
+    # The transforms spread a NaN or Inf over all of its tiles' outputs (Inf - Inf: NaN); the direct conv
+    # only over the outputs that read it.
+    row, col = 9, 13
+    model = non_finite_model(value, 48, 40, 22, 21, row, col)
+    x = np.random.default_rng(11).standard_normal((1, 48, 22, 21)).astype(np.float32)
+    x[0, 4, row, col] = -1e10 if value == -np.inf else 1e10
+    reference = run(model, x, monkeypatch, backend="reference")
+    winograd = run(model, x, monkeypatch)
+    assert not np.isfinite(reference).all()
+    np.testing.assert_array_equal(np.isnan(winograd), np.isnan(reference))
+    np.testing.assert_array_equal(np.isinf(winograd), np.isinf(reference))
+    assert np.isfinite(winograd[0][:, far_from(22, 21, row, col)]).all()
+    finite = np.isfinite(reference)
+    np.testing.assert_allclose(winograd[finite], reference[finite], rtol=0,
+                               atol=2e-5 * float(np.abs(reference[finite]).max()))
+
+
+@pytest.mark.parametrize("scale", [1e-39, 1e-42])
+def test_subnormal_inputs(scale, monkeypatch):
+    # Without a bias the outputs are as small as the inputs: products of the transformed input and
+    # weights underflow into subnormals (Winograd erred by 4e-4 and 0.4 of the output range, the
+    # direct conv by 1e-5 and 1e-2).
+    model = conv_model(64, 64, 24, 24, bias=False)
+    x = (np.random.default_rng(12).standard_normal((1, 64, 24, 24)) * scale).astype(np.float32)
+    reference = run(model, x, monkeypatch, backend="reference")
+    winograd = run(model, x, monkeypatch)
+    direct = run(model, x, monkeypatch, winograd=False)
+    np.testing.assert_array_equal(winograd, direct)
+    np.testing.assert_allclose(winograd, reference, rtol=0, atol=2e-2 * float(np.abs(reference).max()))
+
+
+def test_an_outlier_under_a_fused_residual_sum(monkeypatch):
+    # The direct conv takes over with the residual accumulated in place (the 1x1 conv's output, free).
+    model = residual_model(64, 21, after_sum=True, native_residual=True)
+    x = np.random.default_rng(13).standard_normal((1, 64, 21, 21)).astype(np.float32)
+    x[0, :, 10, 10] = 1e7
+    reference = run(model, x, monkeypatch, backend="reference")
+    winograd = run(model, x, monkeypatch)
+    np.testing.assert_array_equal(winograd, run(model, x, monkeypatch, winograd=False))
+    far = np.ones((21, 21), bool)
+    far[8:13, 8:13] = False  # two 3x3 convs: the outputs within 2 pixels read the outlier
+    scale = float(np.abs(reference[0][:, far]).max())
+    np.testing.assert_allclose(winograd[0][:, far], reference[0][:, far], rtol=0, atol=2e-5 * scale)

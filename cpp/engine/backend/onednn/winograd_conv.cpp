@@ -7,8 +7,18 @@
 // 13x13: 0.87x and 0.96x, a quarter of each edge tile wasted). A fused residual sum is added in the
 // output transform. EDGEQUANT_WINOGRAD=0 in the environment, read when a kernel is built, keeps
 // every conv direct.
+//
+// Each run first reads its input once (max |x| and the mean exponent of |x|, winograd::exact_for)
+// and hands inputs whose range makes Winograd inexact (non-finite values, values large enough to
+// overflow in the transforms, an outlier over 2^10 times the typical |x|, all values below 2^-64)
+// to oneDNN's direct conv, built beside it. A per-run fallback rather than an error bound by construction: the error
+// Winograd puts on a tile is proportional to the tile's largest input, so no rescaling keeps an
+// outlier's rounding off its neighbours; the direct conv's error is local. Per conv rather than
+// per tile: a tile's fallback would need a second direct kernel written here; these inputs are rare
+// (real activations stay far below the outlier ratio), the check is one read of the input.
 #include <omp.h>
 
+#include <cmath>
 #include <cstdlib>
 
 #include "backend/onednn/stages.h"
@@ -26,7 +36,10 @@ class WinogradConv : public ConvKernel {
         block_(std::min(kBlock, tiling_.tiles())) {
     std::vector<float> u(static_cast<size_t>(winograd::kPositions * g.ic * g.oc));
     winograd::transform_weights(w, g.oc, g.ic, u.data());
-    build_round(std::max(1, omp_get_max_threads()), u.data());
+    gain_ = winograd::weight_gain(u.data(), g.oc, g.ic);
+    direct_ = make_conv(ctx, g, w, b, post, QuantConfig{});
+    // Weights whose transform overflows: every run direct (exact_for), no matmul.
+    if (std::isfinite(gain_)) build_round(std::max(1, omp_get_max_threads()), u.data());
     bias_.assign(static_cast<size_t>(g.oc), 0.f);
     if (b) std::copy(b, b + g.oc, bias_.begin());
     const memory::dims src_dims{g.n, g.ic, g.ih, g.iw}, dst_dims{g.n, g.oc, g.oh, g.ow};
@@ -39,6 +52,7 @@ class WinogradConv : public ConvKernel {
   }
 
   void run(const float* src, float* dst) override {
+    if (!exact_for(src, g_.n * g_.ic * g_.ih * g_.iw)) return direct_->run(src, dst);
     float scale = 1;
     int32_t zero_point = 0;
     if (post_.sum) dst_->prefill(dst);  // the residual, in NHWC
@@ -53,6 +67,10 @@ class WinogradConv : public ConvKernel {
     int32_t zero_point = 0;
     const memory::dims src_dims{g_.n, g_.ic, g_.ih, g_.iw};
     const DnnlNative* native = native_f32(x, src_dims);
+    const bool exact = native ? exact_for(static_cast<const float*>(native->mem().get_data_handle()),
+                                          static_cast<int64_t>(native->mem().get_desc().get_size() / sizeof(float)))
+                              : exact_for(x.f(), x.numel());
+    if (!exact) return direct_->run(x, residual, residual_is_free, y, shape);
     const memory src = native ? src_->stage(native->mem(), scale, zero_point) : src_->stage(x.f(), scale, zero_point);
     std::shared_ptr<DnnlNative> out;
     if (post_.sum && residual_is_free && writable_in_place(*residual, nhwc_dst_)) {  // accumulate in its buffer
@@ -71,6 +89,24 @@ class WinogradConv : public ConvKernel {
   }
 
  private:
+  // Whether Winograd is exact on this input (winograd::exact_for): `stored` values, the logical
+  // ones and a blocked layout's zero padding (zeros do not count). Read by the threads the tiles
+  // will use.
+  bool exact_for(const float* x, int64_t stored) const {
+    if (!std::isfinite(gain_)) return false;
+    constexpr int64_t kPerThread = 1 << 16;  // below this a second thread costs more than it saves
+    const int64_t threads = std::max<int64_t>(1, std::min<int64_t>(omp_get_max_threads(), stored / kPerThread));
+    std::vector<winograd::InputRange> ranges(static_cast<size_t>(threads));
+    const int64_t share = (stored + threads - 1) / threads;
+#pragma omp parallel for num_threads(threads) schedule(static, 1) if (threads > 1)
+    for (int64_t k = 0; k < threads; ++k) {
+      const int64_t begin = std::min(stored, k * share), end = std::min(stored, begin + share);
+      ranges[k] = winograd::input_range(x + begin, end - begin);
+    }
+    for (size_t k = 1; k < ranges.size(); ++k) ranges[0].merge(ranges[k]);
+    return winograd::exact_for(ranges[0], gain_);
+  }
+
   // Rounds of `threads` blocks of kBlock tiles: each thread transforms its block into its rows of
   // V (OpenMP, the runtime oneDNN is built on), one matmul (oneDNN's threads) multiplies the round,
   // each thread transforms its block's products back. oneDNN is never called inside a parallel
@@ -141,6 +177,8 @@ class WinogradConv : public ConvKernel {
   std::optional<SourceStage> src_;
   std::optional<DestinationStage> dst_;
   std::optional<ResidualStage> residual_;
+  double gain_ = 0;                      // winograd::weight_gain of U
+  std::unique_ptr<ConvKernel> direct_;  // for the inputs Winograd is not exact on
 };
 
 bool winograd_enabled() {
