@@ -17,9 +17,12 @@ using namespace edgequant::engine;
 namespace {
 
 // Float32 inputs are borrowed, not copied: `keep` holds the (C-contiguous) arrays for the run.
+// Dtypes compare by value: an array that came through pickle (multiprocessing, Dask, joblib)
+// carries its own float32 dtype object, not NumPy's singleton. A byte-swapped array is refused
+// (np.dtype('>f4') != float32 here); Engine.run converts it before it gets here.
 Tensor to_tensor(const py::array& array, const std::string& name, std::vector<py::array>& keep) {
   Shape shape(array.shape(), array.shape() + array.ndim());
-  if (py::isinstance<py::array_t<float>>(array) && array.dtype().is(py::dtype::of<float>())) {
+  if (array.dtype().equal(py::dtype::of<float>())) {
     auto a = py::array_t<float, py::array::c_style>::ensure(array);
     checked_numel(shape, name);
     Tensor t;
@@ -29,13 +32,14 @@ Tensor to_tensor(const py::array& array, const std::string& name, std::vector<py
     keep.push_back(a);
     return t;
   }
-  if (array.dtype().is(py::dtype::of<int64_t>())) {
+  if (array.dtype().equal(py::dtype::of<int64_t>())) {
     auto a = py::array_t<int64_t, py::array::c_style>::ensure(array);
     Tensor t = Tensor::zeros_i64(shape, name);
     std::copy(a.data(), a.data() + a.size(), t.i());
     return t;
   }
-  throw InvalidArgument("input '" + name + "' must be a float32 or int64 array");
+  throw InvalidArgument("input '" + name + "' must be a float32 or int64 array in native byte order, got dtype " +
+                        py::str(array.dtype()).cast<std::string>());
 }
 
 // Outputs hand their buffer to NumPy (no copy) unless it is borrowed or shared with the engine.
