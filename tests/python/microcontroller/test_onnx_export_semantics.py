@@ -7,7 +7,7 @@ compiled with AddressSanitizer / UBSan and compared with the engine's static INT
 import numpy as np
 import pytest
 from onnx import helper
-from onnx_c_reference import SANITIZERS, TOLERANCE_STEPS, export_run_compare, make_model, save
+from onnx_c_reference import SANITIZERS, TOLERANCE_STEPS, compile_runtime, export_run_compare, make_model, save
 
 from edgequant.engine import engine_available
 from edgequant.microcontroller import export_c
@@ -20,14 +20,26 @@ def weights(rng, *shape):
     return rng.normal(0, 0.4, shape).astype(np.float32)
 
 
-def check(model, tmp_path, seed=0):
+@pytest.fixture(scope="module")
+def runtime(tmp_path_factory):
+    """The runtime's kernels built once with the sanitizers (each test compiles only its model.c)."""
+    try:
+        return compile_runtime(tmp_path_factory.mktemp("runtime"), SANITIZERS)
+    except RuntimeError as error:
+        if "cannot find" in str(error):
+            pytest.skip(f"the sanitizer runtimes are not installed: {str(error)[-300:]}")
+        raise
+
+
+def check(model, tmp_path, runtime, seed=0):
     """Export, run under the sanitizers on calibration samples and compare with the engine."""
     rng = np.random.default_rng(seed)
     input_shape = [d.dim_value for d in model.graph.input[0].type.tensor_type.shape.dim]
     calibration = rng.random((12, *input_shape[1:]), np.float32)
     path = save(model, tmp_path / "model.onnx")
     # inputs from the calibration set: outside its range the int8 grid clips, which is not what is tested here
-    steps, report, details = export_run_compare(path, calibration, calibration[:6], tmp_path / "c", SANITIZERS)
+    steps, report, details = export_run_compare(path, calibration, calibration[:6], tmp_path / "c", SANITIZERS,
+                                                   runtime)
     assert steps <= TOLERANCE_STEPS, (f"C differs from the engine's static INT8 by {details['engine_steps']:.1f} "
                                       f"output steps, from ONNX Runtime by {details['float_steps']:.1f}")
     return report
@@ -49,11 +61,11 @@ def conv_then(node, rng, channels=3, size=7, opset=13):
 
 @pytest.mark.parametrize("pool", ["MaxPool", "AveragePool"])
 @pytest.mark.parametrize("auto_pad", ["SAME_UPPER", "SAME_LOWER", "VALID"])
-def test_pool_auto_pad(pool, auto_pad, tmp_path):
+def test_pool_auto_pad(pool, auto_pad, tmp_path, runtime):
     # 7 rows, kernel 3, stride 1: one padded row on each side; 7 columns, kernel 2, stride 2: one padded column,
     # at the end (SAME_UPPER) or at the start (SAME_LOWER)
     node = helper.make_node(pool, ["c"], ["y"], kernel_shape=[3, 2], strides=[1, 2], auto_pad=auto_pad, name="pool")
-    report = check(conv_then(node, np.random.default_rng(1)), tmp_path)
+    report = check(conv_then(node, np.random.default_rng(1)), tmp_path, runtime)
     expected = {"SAME_UPPER": (1, 0), "SAME_LOWER": (1, 1), "VALID": (0, 0)}[auto_pad]
     params = report.graph.layers[-1].params
     assert (params["padding_top"], params["padding_left"]) == expected
@@ -65,21 +77,21 @@ def test_pool_pads_not_smaller_than_the_kernel_are_a_value_error(tmp_path):
     refused(conv_then(node, np.random.default_rng(2)), tmp_path, "ONNX Runtime cannot load.*smaller than kernel")
 
 
-def test_softmax_over_channels_of_an_image(tmp_path):
+def test_softmax_over_channels_of_an_image(tmp_path, runtime):
     # axis 1 of NCHW [1, 4, 5, 5]: the channels, contiguous runs of the C's NHWC memory
     node = helper.make_node("Softmax", ["c"], ["y"], axis=1, name="softmax")
-    report = check(conv_then(node, np.random.default_rng(3), channels=4, size=5), tmp_path)
+    report = check(conv_then(node, np.random.default_rng(3), channels=4, size=5), tmp_path, runtime)
     params = report.graph.layers[-1].params
     assert (params["rows"], params["depth"]) == (25, 4)
 
 
-def test_softmax_before_opset_13_coerces_to_2d_at_axis_1(tmp_path):
+def test_softmax_before_opset_13_coerces_to_2d_at_axis_1(tmp_path, runtime):
     # opset 11's default axis 1 of [1, 4, 1, 1]: one softmax over all four values (the last axis has one)
     rng = np.random.default_rng(11)
     nodes = [helper.make_node("Conv", ["x", "w", "b"], ["c"], pads=[1, 1, 1, 1]),
              helper.make_node("GlobalAveragePool", ["c"], ["p"]), helper.make_node("Softmax", ["p"], ["y"])]
     model = make_model(nodes, [1, 2, 5, 5], "y", [("w", weights(rng, 4, 2, 3, 3)), ("b", weights(rng, 4))], 11)
-    params = check(model, tmp_path).graph.layers[-1].params
+    params = check(model, tmp_path, runtime).graph.layers[-1].params
     assert (params["rows"], params["depth"]) == (1, 4)
 
 
@@ -90,10 +102,10 @@ def test_softmax_over_an_axis_the_nhwc_memory_splits_is_refused(opset, axis, tmp
             "softmax_rows.*not contiguous")
 
 
-def test_softmax_over_the_last_axis_of_a_product(tmp_path):
+def test_softmax_over_the_last_axis_of_a_product(tmp_path, runtime):
     rng = np.random.default_rng(5)
     nodes = [helper.make_node("Gemm", ["x", "w", "b"], ["g"], transB=1), helper.make_node("Softmax", ["g"], ["y"])]
-    check(make_model(nodes, [1, 6], "y", [("w", weights(rng, 10, 6)), ("b", weights(rng, 10))]), tmp_path)
+    check(make_model(nodes, [1, 6], "y", [("w", weights(rng, 10, 6)), ("b", weights(rng, 10))]), tmp_path, runtime)
 
 
 def two_branches(rng, second_branch):
@@ -106,8 +118,8 @@ def two_branches(rng, second_branch):
     return make_model(nodes, [1, 2, 4, 4], "y", initializers)
 
 
-def test_add_of_two_activations(tmp_path):
-    report = check(two_branches(np.random.default_rng(6), [helper.make_node("Relu", ["e"], ["d"])]), tmp_path)
+def test_add_of_two_activations(tmp_path, runtime):
+    report = check(two_branches(np.random.default_rng(6), [helper.make_node("Relu", ["e"], ["d"])]), tmp_path, runtime)
     assert [layer.kind for layer in report.graph.layers] == ["conv2d", "conv2d", "add"]
 
 
@@ -117,7 +129,7 @@ def test_broadcasting_add_of_two_activations_is_refused(tmp_path):
     refused(model, tmp_path, "sum.*broadcasting Add")
 
 
-def test_flat_to_image_reshape_feeding_a_conv(tmp_path):
+def test_flat_to_image_reshape_feeding_a_conv(tmp_path, runtime):
     # Gemm -> [1, 18] -> Reshape [1, 2, 3, 3] -> Conv: the Gemm writes its rows in NHWC order for the conv
     rng = np.random.default_rng(8)
     nodes = [helper.make_node("Gemm", ["x", "wg", "bg"], ["g"], transB=1),
@@ -126,7 +138,7 @@ def test_flat_to_image_reshape_feeding_a_conv(tmp_path):
     model = make_model(nodes, [1, 8], "y", [("wg", weights(rng, 18, 8)), ("bg", weights(rng, 18)),
                                             ("shape", np.array([1, 2, 3, 3], np.int64)),
                                             ("wc", weights(rng, 3, 2, 3, 3)), ("bc", weights(rng, 3))])
-    check(model, tmp_path)
+    check(model, tmp_path, runtime)
 
 
 def test_flat_input_reshaped_for_a_conv_is_refused(tmp_path):
