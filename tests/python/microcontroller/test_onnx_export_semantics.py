@@ -154,3 +154,20 @@ def test_flattened_image_as_the_output_is_refused(tmp_path):
     # Conv -> Flatten as the model output: the C would return the values in NHWC order under an ONNX [1, 75] name
     node = helper.make_node("Flatten", ["c"], ["y"], name="flatten")
     refused(conv_then(node, np.random.default_rng(10), size=5), tmp_path, "output 'y'.*order")
+
+
+def test_conv_bias_add_broadcast_along_the_width_is_refused(tmp_path):
+    # Add of a [3] constant to a [1, 3, 5, 3] conv output broadcasts along the width (ONNX aligns shapes on
+    # the right), not the channels: it is no per-channel bias the conv could absorb
+    rng = np.random.default_rng(12)
+    nodes = [helper.make_node("Conv", ["x", "w"], ["c"], pads=[1, 1, 1, 1]),
+             helper.make_node("Add", ["c", "t"], ["y"], name="width_add")]
+    model = make_model(nodes, [1, 2, 5, 3], "y", [("w", weights(rng, 3, 2, 3, 3)), ("t", weights(rng, 3))])
+    refused(model, tmp_path, "width_add.*one value per output channel")
+
+
+def test_conv_bias_add_per_channel_is_fused(tmp_path, runtime):
+    rng = np.random.default_rng(13)
+    nodes = [helper.make_node("Conv", ["x", "w"], ["c"], pads=[1, 1, 1, 1]), helper.make_node("Add", ["t", "c"], ["y"])]
+    model = make_model(nodes, [1, 2, 5, 3], "y", [("w", weights(rng, 3, 2, 3, 3)), ("t", weights(rng, 3, 1, 1))])
+    assert [layer.kind for layer in check(model, tmp_path, runtime).graph.layers] == ["conv2d"]
