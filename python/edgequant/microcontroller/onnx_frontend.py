@@ -176,12 +176,18 @@ def from_onnx(path, calibration, method: str = "minmax", engine_ranges: bool = T
     """
     import onnx
 
-    model = onnx.load(str(path))
+    try:
+        model = onnx.load(str(path))
+    except Exception as error:  # protobuf's DecodeError and friends: a damaged file is the caller's ValueError
+        raise ValueError(f"{str(path)!r} is not a readable ONNX model ({type(error).__name__}: {error})") from error
     calibration = np.asarray(calibration, np.float32)
     if calibration.ndim < 2 or len(calibration) == 0:
         raise ValueError("calibration must hold at least one input, batch on axis 0")
     initializers = {i.name: onnx.numpy_helper.to_array(i) for i in model.graph.initializer}
-    graph_input = next(i.name for i in model.graph.input if i.name not in initializers)
+    graph_inputs = [i.name for i in model.graph.input if i.name not in initializers]
+    if len(graph_inputs) != 1:
+        raise UnsupportedModelError(f"the model has {len(graph_inputs)} inputs (one is supported)")
+    graph_input = graph_inputs[0]
     values, ranges = _float_activations(model, calibration, method)
     # constants: initializers and every tensor computed from constants only
     constant = dict(initializers)

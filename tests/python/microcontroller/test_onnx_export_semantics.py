@@ -171,3 +171,10 @@ def test_conv_bias_add_per_channel_is_fused(tmp_path, runtime):
     nodes = [helper.make_node("Conv", ["x", "w"], ["c"], pads=[1, 1, 1, 1]), helper.make_node("Add", ["t", "c"], ["y"])]
     model = make_model(nodes, [1, 2, 5, 3], "y", [("w", weights(rng, 3, 2, 3, 3)), ("t", weights(rng, 3, 1, 1))])
     assert [layer.kind for layer in check(model, tmp_path, runtime).graph.layers] == ["conv2d"]
+
+
+def test_damaged_onnx_file_is_a_value_error(tmp_path):
+    path = tmp_path / "damaged.onnx"
+    path.write_bytes(b"\x08\x07\x12\xff\xff\xff\x0f" + bytes(20))  # a length field far past the end
+    with pytest.raises(ValueError, match="not a readable ONNX model"):
+        export_c(path, tmp_path / "c", calibration=np.zeros((1, 4), np.float32))
