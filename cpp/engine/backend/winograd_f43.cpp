@@ -64,7 +64,7 @@ EDGEQUANT_INLINE void activate(float* v, int n, const Activation& act) {
 constexpr uint32_t kAbsMask = 0x7fffffffu;
 constexpr uint32_t kInfBits = 0x7f800000u;  // |x| bits at or above: Inf or NaN
 constexpr int kMantissaBits = 23;
-constexpr int64_t kSumBlock = 4096;  // values per lane and block: 256 exponents of at most 255 fit in 32 bits
+constexpr int64_t kSumBlock = 4096;  // values per block: their exponents' sum fits in 32 bits
 
 float from_bits(uint32_t bits) {
   float value;
@@ -80,39 +80,27 @@ void InputRange::merge(const InputRange& other) {
   normal_count += other.normal_count;
 }
 
-// On the bit patterns: integer loops vectorise without fast math, and the maximum orders NaN and
-// Inf above every finite value (a float maximum would drop a NaN).
+// On the bit patterns: integer reductions vectorise without fast math, and the maximum orders NaN
+// and Inf above every finite value (a float maximum would drop a NaN).
 EDGEQUANT_KERNEL InputRange input_range(const float* x, int64_t n) {
   InputRange range;
-  alignas(64) uint32_t top[kLanes] = {};
+  uint32_t top = 0;
   for (int64_t start = 0; start < n; start += kSumBlock) {
     const int64_t end = std::min(n, start + kSumBlock);
-    alignas(64) uint32_t exponents[kLanes] = {}, normals[kLanes] = {};
-    int64_t i = start;
-    for (; i + kLanes <= end; i += kLanes)
-      for (int l = 0; l < kLanes; ++l) {
-        uint32_t bits;
-        std::memcpy(&bits, x + i + l, sizeof(bits));
-        bits &= kAbsMask;
-        const uint32_t exponent = bits >> kMantissaBits;  // 0: zero or subnormal
-        top[l] = std::max(top[l], bits);
-        exponents[l] += exponent;
-        normals[l] += exponent != 0;
-      }
-    for (; i < end; ++i) {
+    uint32_t exponents = 0, normals = 0;  // a block's: at most 4096 x 255
+    for (int64_t i = start; i < end; ++i) {
       uint32_t bits;
       std::memcpy(&bits, x + i, sizeof(bits));
       bits &= kAbsMask;
-      top[0] = std::max(top[0], bits);
-      exponents[0] += bits >> kMantissaBits;
-      normals[0] += (bits >> kMantissaBits) != 0;
+      const uint32_t exponent = bits >> kMantissaBits;  // 0: zero or subnormal
+      top = std::max(top, bits);
+      exponents += exponent;
+      normals += exponent != 0;
     }
-    for (int l = 0; l < kLanes; ++l) {
-      range.exponent_sum += exponents[l];
-      range.normal_count += normals[l];
-    }
+    range.exponent_sum += exponents;
+    range.normal_count += normals;
   }
-  for (int l = 0; l < kLanes; ++l) range.max_abs_bits = std::max(range.max_abs_bits, top[l]);
+  range.max_abs_bits = top;
   return range;
 }
 
