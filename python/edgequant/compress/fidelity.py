@@ -1,8 +1,9 @@
 """How closely a compressed model's outputs follow the original's: ONNX Runtime runs both on the
 same sample inputs and every output is compared (cosine similarity and largest absolute error).
 
-Quantizing weights can damage a model silently — the README's ``compress`` settings leave some
-models' outputs at cosine 0.8 — so ``edgequant compress`` reports this and warns below a threshold.
+Quantizing weights can damage a model silently (issue 22: the README's ``compress`` settings left a
+text detector's output at cosine 0.80), so ``edgequant compress`` reports this and warns below a
+threshold. Synthetic inputs can understate the damage: measure on real samples where there are some.
 
 >>> report = output_fidelity("model.onnx", decompress_model("model.eqz"))
 >>> print(report)                 # one line per output: cosine, max |error|, the output's range
