@@ -145,7 +145,9 @@ def _problems(model, constant) -> list:
         elif node.op_type in ANCHORS and (len(node.input) < 2 or node.input[1] not in constant
                                           or node.input[0] in constant):
             problems.append(f"node {i} {_label(node)}: the first input must be computed, the second a constant")
-        elif node.op_type in ("Conv", "MaxPool", "AveragePool") and len(attrs.get("kernel_shape", [1, 1])) != 2:
+        elif node.op_type in ("Conv", "MaxPool", "AveragePool") and (
+                len(attrs.get("kernel_shape", [1, 1])) != 2
+                or (node.op_type == "Conv" and np.ndim(constant[node.input[1]]) != 4)):
             problems.append(f"node {i} {_label(node)}: only 2-D windows")
         elif node.op_type == "Clip" and len(node.input) > 1 and not all(n in constant for n in node.input[1:] if n):
             problems.append(f"node {i} Clip {node.name!r} with computed bounds")
