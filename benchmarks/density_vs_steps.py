@@ -5,7 +5,7 @@ Trains the paper's CIFAR-10 CNN with prune-then-quantize after every step (the g
 SGD with momentum, random flips off) and prints the density, the first FC layer's density and the
 test accuracy on 1,000 images every ``--every`` steps::
 
-    EDGEQUANT_DATA=/work/shared/data nice -n 10 .venv/bin/python benchmarks/density_vs_steps.py \\
+    nice -n 10 .venv/bin/python benchmarks/density_vs_steps.py \\
         --lr 0.05 --weight-decay 5e-4 --steps 1500
 """
 

@@ -22,7 +22,7 @@ has no sub-8-bit kernels: QDQ weights are dequantized at load, so every quantize
 convolutions; "Engine INT8 dynamic" below the table is the engine's own INT8 path.
 
     .venv/bin/python benchmarks/experiment_mpq.py                               # digits, ~1 min
-    EDGEQUANT_DATA=/work/shared/data nice -n 10 .venv/bin/python benchmarks/experiment_mpq.py \\
+    nice -n 10 .venv/bin/python benchmarks/experiment_mpq.py \\
         --dataset cifar10 --train-images 8000 --test-images 2000 --epochs 8 --qat-all --out out/mpq_cifar10
 """
 
