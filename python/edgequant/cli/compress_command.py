@@ -119,7 +119,8 @@ def run(args) -> int:
 
     model = input_file(args.model, "MODEL")
     output = output_file(args.output, "-o/--output")
-    refuse_output_is_input({"-o/--output": output}, {"MODEL": model, "--bits-config": args.bits_config})
+    refuse_output_is_input({"-o/--output": output},
+                           {"MODEL": model, "--bits-config": args.bits_config, "--data": args.data})
     if args.bits_config is not None:
         return _run_mixed_precision(args, model, output)
     if args.method is None:

@@ -53,6 +53,7 @@ CASES = {
         "compress {model} --method midtread --levels 16 -o {hardlink}",
         "compress {symlink} --method midtread --levels 16 -o {model}",
         "compress {model} --bits-config {config} -o {config}",
+        "compress {model} --method midtread --levels 16 --data {calibration} -o {calibration}",
     ],
     "decompress": ["decompress {eqz} -o {eqz}"],
     "profile": [
