@@ -133,7 +133,9 @@ def float_output(path, x):
     """ONNX Runtime's float output, one sample at a time (the models have batch 1)."""
     import onnxruntime as ort
 
-    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    options = ort.SessionOptions()
+    options.log_severity_level = 3
+    session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
     name = session.get_inputs()[0].name
     return np.concatenate([session.run(None, {name: x[i:i + 1]})[0] for i in range(len(x))])
 

@@ -46,11 +46,13 @@ class GraphBuilder:
         model.ir_version = 8
         return model
 
-    def try_add(self, nodes, initializers=()):
-        """Append ``nodes`` if ONNX Runtime runs the graph ending at their last output; the output's name or None."""
+    def try_add(self, step, current):
+        """Append the nodes ``step(self, current, shape)`` makes if ONNX Runtime runs the graph ending at their
+        last output; that output's name, or None (and the step's nodes and constants are dropped)."""
         import onnxruntime as ort
 
         saved = (list(self.nodes), list(self.initializers))
+        nodes = step(self, current, self.shapes[current])
         self.nodes += nodes
         output = nodes[-1].output[0]
         options = ort.SessionOptions()
@@ -192,6 +194,10 @@ def _flat_add(b, t, shape):
             helper.make_node("Add", [left, right], [b.fresh("sum")])]
 
 
+def _unit_conv(b, t, shape):
+    return [helper.make_node("Conv", [t, b.weights(2, shape[1], 1, 1)], [b.fresh("conv")])]
+
+
 IMAGE_STEPS = ((_conv, 0.35), (_pool, 0.2), (_two_branches, 0.15), (_softmax, 0.08), (_flatten, 0.22))
 FLAT_STEPS = ((_product, 0.55), (_to_image, 0.2), (_softmax, 0.15), (_flat_add, 0.1))
 
@@ -211,18 +217,15 @@ def random_model(rng):
         functions, weights = zip(*steps, strict=True)
         for _attempt in range(4):
             step = functions[rng.choice(len(functions), p=np.asarray(weights) / sum(weights))]
-            output = b.try_add(step(b, current, shape))
+            output = b.try_add(step, current)
             if output is not None:
                 current = output
                 break
     if b.nodes and b.nodes[-1].op_type in ("Flatten", "Reshape") and len(b.shapes[current]) == 2:
         # a flatten of NHWC data is no output the C can return (refused): give it a product to feed
-        current = b.try_add(_product(b, current, b.shapes[current])) or current
-    if current == "x":  # nothing fit: one 1x1 convolution or product always does
-        shape = b.shapes["x"]
-        nodes = ([helper.make_node("Conv", ["x", b.weights(2, shape[1], 1, 1)], ["y0"])] if len(shape) == 4 else
-                 [helper.make_node("Gemm", ["x", b.weights(3, shape[1])], ["y0"], transB=1)])
-        current = b.try_add(nodes)
+        current = b.try_add(_product, current) or current
+    if current == "x":  # nothing fit: a 1x1 convolution or a product always does
+        current = b.try_add(_unit_conv if len(b.shapes["x"]) == 4 else _product, "x")
     return b.model(current), f"opset {opset} {input_shape}: " + " ".join(n.op_type for n in b.nodes)
 
 
