@@ -1,8 +1,26 @@
 // Max and average pooling, on plain NCHW or in a native input's own layout.
+//
+// oneDNN's average pooling sums a window in float32: values over FLT_MAX / window (a 2x2 window of
+// 1e38) overflow to Inf where the average is finite. Where an average pool's output holds a non-finite
+// value, the pool is run again by the reference backend's loops (a double sum: the exact average,
+// Inf and NaN where an input holds them). The check reads the output once.
+#include <cstring>
+
 #include "backend/onednn/stages.h"
+#include "backend/registry.h"
 
 namespace edgequant::engine::onednn {
 namespace {
+
+bool any_non_finite(const float* x, int64_t n) {
+  uint32_t bad = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    uint32_t bits;
+    std::memcpy(&bits, x + i, sizeof(bits));
+    bad |= static_cast<uint32_t>((bits & 0x7fffffffu) >= 0x7f800000u);  // Inf or NaN
+  }
+  return bad != 0;
+}
 
 class DnnlPool : public PoolKernel {
  public:
@@ -10,11 +28,14 @@ class DnnlPool : public PoolKernel {
     src_desc_ = memory::desc({g.n, g.c, g.ih, g.iw}, dt::f32, tag::nchw);
     dst_desc_ = memory::desc({g.n, g.c, g.oh, g.ow}, dt::f32, tag::nchw);
     prim_ = dnnl::pooling_forward(make_pd(src_desc_, dst_desc_));
+    if (g.kind == PoolGeometry::Kind::average) exact_ = make_backend("reference")->pool(g);
   }
   void run(const float* src, float* dst) override {
     prim_.execute(ctx_.strm, {{DNNL_ARG_SRC, memory(src_desc_, ctx_.eng, const_cast<float*>(src))},
                               {DNNL_ARG_DST, memory(dst_desc_, ctx_.eng, dst)}});
     ctx_.strm.wait();
+    if (exact_ && any_non_finite(dst, static_cast<int64_t>(dst_desc_.get_size() / sizeof(float))))
+      exact_->run(src, dst);
   }
   // A native (blocked) input is pooled in its own layout and the output left in it.
   void run(const Tensor& x, Tensor& y, const Shape& shape) override {
@@ -43,6 +64,12 @@ class DnnlPool : public PoolKernel {
     y.native = out;
     native_prim_.execute(ctx_.strm, {{DNNL_ARG_SRC, native->mem()}, {DNNL_ARG_DST, out->mem()}});
     ctx_.strm.wait();
+    if (exact_ && any_non_finite(static_cast<const float*>(out->mem().get_data_handle()),
+                                 static_cast<int64_t>(native_dst_.get_size() / sizeof(float)))) {
+      y.native.reset();  // a plain output from the plain input
+      y.f32 = std::make_shared<std::vector<float>>(dst_desc_.get_size() / sizeof(float));
+      exact_->run(x.f(), y.f32->data());
+    }
   }
 
  private:
@@ -62,6 +89,7 @@ class DnnlPool : public PoolKernel {
   memory::desc native_src_, native_dst_;
   dnnl::pooling_forward native_prim_;
   std::shared_ptr<std::vector<float>> plain_out_;
+  std::unique_ptr<PoolKernel> exact_;  // average pools: the reference loops, for outputs that overflowed
 };
 
 }  // namespace
