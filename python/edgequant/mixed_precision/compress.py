@@ -79,10 +79,13 @@ class MixedPrecisionAffine:
         return f"MixedPrecisionAffine({len(self.widths)} tensors, bit widths {widths}, symmetric={self.symmetric})"
 
 
-def compress_mixed_precision(model, config: Mapping, output, include_biases: bool = False):
-    """``.eqz`` of ``model`` with the bit widths of ``config`` (see :func:`edgequant.compress.compress_model`)."""
+def compress_mixed_precision(model, config: Mapping, output, include_biases: bool = False,
+                             compare_general_purpose: bool = True):
+    """``.eqz`` of ``model`` with the bit widths of ``config`` (see :func:`edgequant.compress.compress_model`, which
+    also documents ``compare_general_purpose``)."""
     from ..compress import compress_model
 
     if include_biases:
         raise ValueError("a bit config covers conv / fully connected weights only; biases cannot be included")
-    return compress_model(model, MixedPrecisionAffine(config, model), output)
+    return compress_model(model, MixedPrecisionAffine(config, model), output,
+                          compare_general_purpose=compare_general_purpose)
