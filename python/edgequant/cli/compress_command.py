@@ -150,7 +150,9 @@ def _run_mixed_precision(args, model, output) -> int:
     inputs = _fidelity_inputs(args, model)
     print(repr(MixedPrecisionAffine(config, model)))
     with atomic_output(output) as temporary:
-        report = dataclasses.replace(compress_mixed_precision(model, config, temporary), path=output)
+        report = dataclasses.replace(
+            compress_mixed_precision(model, config, temporary, compare_general_purpose=args.compare_general_purpose),
+            path=output)
     print(report)
     _report_fidelity(args, model, output, inputs)
     return 0
