@@ -129,16 +129,17 @@ def run(args) -> int:
 
 def _positive(kind):
     """An argparse type: a number of ``kind`` > 0 (argparse turns the error into a usage error, exit 2)."""
+    what = "an integer" if kind is int else "a finite number"
+
     def parse(text: str):
         try:
             value = kind(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+            raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}") from None
         if not (value > 0 and math.isfinite(value)):
-            raise argparse.ArgumentTypeError(f"must be a finite number > 0, got {text}")
+            raise argparse.ArgumentTypeError(f"must be {what} > 0, got {text}")
         return value
 
-    parse.__name__ = kind.__name__  # argparse names the type in its messages
     return parse
 
 
@@ -151,7 +152,7 @@ def _executor(scheduler: str | None):
     try:
         from distributed import Client
     except ImportError:
-        raise UsageError("--scheduler needs dask.distributed: pip install 'edgequant[dask]'") from None
+        raise ValueError("--scheduler needs dask.distributed: pip install 'edgequant[dask]'") from None
     try:
         client = Client(scheduler, timeout="30s")
     except (OSError, TimeoutError) as error:

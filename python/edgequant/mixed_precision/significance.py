@@ -211,7 +211,11 @@ def _model_digest(serialized) -> str:
         return model_hash(serialized)
     digest = hashlib.sha256(repr(serialized).encode())
     for name, tensor in serialized.state_dict().items():
-        values = tensor.detach().cpu().contiguous().numpy()
+        values = tensor.detach().cpu().contiguous()
+        try:
+            values = values.numpy()
+        except TypeError:  # a dtype numpy lacks (bfloat16): its float32 values identify it as well
+            values = values.float().numpy()
         digest.update(f"{name}{values.dtype.str}{values.shape}".encode())
         digest.update(values.tobytes())
     return digest.hexdigest()

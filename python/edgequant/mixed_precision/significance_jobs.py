@@ -110,7 +110,7 @@ def _run_on_executor(job, todo, executor, workers, record) -> None:
             for future in finished:
                 batch = in_flight.pop(future)
                 answer = future.result()
-                if answer == NEEDS_JOB:  # a worker that had not seen the job: send it along
+                if isinstance(answer, str) and answer == NEEDS_JOB:  # a worker without the job: send it along
                     submit(batch, True)
                     continue
                 record(*answer)

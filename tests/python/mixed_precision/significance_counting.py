@@ -28,8 +28,8 @@ def evaluations(path) -> list[tuple[str, int]]:
 
 
 class CountEvaluations(WorkerPlugin):
-    """Wrap the worker's evaluation: log it, sleep ``delay`` s first, and SIGKILL this worker
-    before the evaluation that follows ``kill_after`` logged ones (once: ``marker`` holds its pid)."""
+    """Wrap the worker's evaluation: sleep ``delay`` s first, log it, and SIGKILL this worker in
+    the evaluation that follows ``kill_after`` logged lines (once: ``marker`` holds its pid)."""
 
     name = "count-evaluations"
 
@@ -45,9 +45,9 @@ class CountEvaluations(WorkerPlugin):
         plugin = self
 
         def counted(loaded, component, bits):
+            time.sleep(plugin.delay)  # first: the client has collected this worker's previous batch by now
             if plugin.kill_after is not None and len(read_log(plugin.log)) >= plugin.kill_after and plugin._claim():
                 os.kill(os.getpid(), signal.SIGKILL)
-            time.sleep(plugin.delay)
             means = evaluate(loaded, component, bits)
             plugin._write("''" if component is None else component.name, bits)
             return means

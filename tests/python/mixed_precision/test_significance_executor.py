@@ -86,7 +86,7 @@ def test_dask_costs_equal_the_serial_run_and_the_job_reaches_each_worker_once(cl
 
 
 def test_a_worker_killed_mid_run_loses_only_its_batch(client, counting, data, serial, tmp_path):
-    log = counting(delay=0.01, kill_after=40)
+    log = counting(delay=0.02, kill_after=40)
     x, y = data
     tables = significance_tables(zoo.model_path(MODEL), x, y, CRITICAL, CHOICES, per_channel=True,
                                  executor=client.get_executor(), progress=False, db=tmp_path / "costs.sqlite")
