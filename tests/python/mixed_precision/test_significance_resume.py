@@ -33,7 +33,7 @@ def digits():
     return zoo.load_test_set()
 
 
-def test_a_rerun_with_the_same_db_evaluates_only_what_is_missing(tmp_path, evaluated, digits):
+def test_a_rerun_with_the_same_db_evaluates_only_what_is_missing(tmp_path, evaluated, digits, capsys):
     x, y = digits
     db = tmp_path / "costs.sqlite"
     first = layer_costs(zoo.model_path(), x, y, [3, 9], (2, 4, 8), workers=1, db=db, progress=False)
@@ -46,8 +46,11 @@ def test_a_rerun_with_the_same_db_evaluates_only_what_is_missing(tmp_path, evalu
     with sqlite3.connect(db) as connection:  # as if the run had died before these two
         connection.execute("DELETE FROM significance_evaluations WHERE (component = '3.weight' AND bits = 4) "
                            "OR component = ''")
-    assert layer_costs(zoo.model_path(), x, y, [3, 9], (2, 4, 8), workers=1, db=db, progress=False) == first
+    capsys.readouterr()
+    assert layer_costs(zoo.model_path(), x, y, [3, 9], (2, 4, 8), workers=1, db=db, progress=True) == first
     assert sorted(evaluated) == [("", 0), ("3.weight", 4)]
+    bar = capsys.readouterr().err  # over the whole job, the recorded evaluations counted as done
+    assert "significance:  80%" in bar and "| 8/10 [" in bar, bar
 
 
 def test_another_loss_set_data_or_backend_is_another_job(tmp_path, evaluated, digits):
