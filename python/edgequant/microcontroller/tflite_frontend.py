@@ -40,7 +40,8 @@ _OPTIONAL_FROM = {"CONV_2D": 2, "DEPTHWISE_CONV_2D": 2, "FULLY_CONNECTED": 2, "R
 _REQUIRED_OPTIONS = {"CONV_2D": ("padding", "stride_h", "stride_w", "dilation_h", "dilation_w"),
                      "DEPTHWISE_CONV_2D": ("padding", "stride_h", "stride_w", "dilation_h", "dilation_w"),
                      "AVERAGE_POOL_2D": ("padding", "stride_h", "stride_w", "filter_h", "filter_w"),
-                     "MAX_POOL_2D": ("padding", "stride_h", "stride_w", "filter_h", "filter_w")}
+                     "MAX_POOL_2D": ("padding", "stride_h", "stride_w", "filter_h", "filter_w"),
+                     "SOFTMAX": ("beta",)}  # without its options TFLite Micro takes beta 0 (and aborts)
 _FLOAT_TYPES = (np.float16, np.float32, np.float64)
 _MAX_LISTED = 12  # problems listed before "... and N more": a float model must not print every operator
 
@@ -122,14 +123,22 @@ def _tensor_problems(model, op) -> list:
             if len(weights.scale) > 1 and weights.quantized_dimension != axis:
                 problems.append(f"{where}: per-channel weights quantized along axis {weights.quantized_dimension}, "
                                 f"not {axis}")
+        if bias is None and op.kind == "DEPTHWISE_CONV_2D":  # TFLite Micro crashes on one: no reference to match
+            problems.append(f"{where} without a bias")
         if bias is not None and (not bias.is_constant or bias.dtype != np.int32):
             problems.append(f"{where}: the bias is not constant int32 data")
+        elif bias is not None and not problems:
+            problems += _bias_scale_problems(where, src, weights, bias, out)
         if op.kind != "FULLY_CONNECTED" and (len(src.shape) != 4 or len(out.shape) != 4
                                              or len(weights.shape) != 4):
             problems.append(f"{where}: input, weights and output must be 4-D")
         elif op.kind != "FULLY_CONNECTED" and not problems:
             problems += _window_problems(where, op.options, src.shape, out.shape, weights.shape[1:3], (
                 op.options["dilation_h"], op.options["dilation_w"]))
+            multiplier = op.options.get("depth_multiplier", 0)
+            if op.kind == "DEPTHWISE_CONV_2D" and multiplier != 0 and out.shape[3] != src.shape[3] * multiplier:
+                problems.append(f"{where}: depth multiplier {multiplier} for {src.shape[3]} input and {out.shape[3]} "
+                                "output channels")
     if op.kind in ("AVERAGE_POOL_2D", "MAX_POOL_2D"):
         if len(src.shape) != 4 or len(out.shape) != 4:
             problems.append(f"{where}: input and output must be 4-D")
@@ -145,6 +154,21 @@ def _tensor_problems(model, op) -> list:
     if op.kind == "FULLY_CONNECTED" and len(model.tensors[op.inputs[1]].scale) > 1:
         problems.append(f"operator {op.index} FULLY_CONNECTED with per-channel weights")
     return problems
+
+
+def _bias_scale_problems(where, src, weights, bias, out) -> list:
+    """TFLite Micro's GetQuantizedConvolutionMultipler refuses (aborts) unless the bias scale is the input
+    scale times the weights' scale, within 2 % of the output scale; per-channel weights are checked per channel."""
+    expected = np.float64(_scalar(src.scale, 1.0)) * np.asarray(weights.scale, np.float64)
+    scales = np.asarray(bias.scale, np.float64)
+    if len(scales) not in (1, len(expected)):
+        return [f"{where}: the bias has {len(scales)} scales for {len(expected)} weight scales"]
+    if len(expected) > 1:  # per channel: TFLite checks nothing here; the multipliers use the weights' scales
+        return []
+    difference = np.abs(scales - expected) / np.float64(_scalar(out.scale, 1.0))
+    if not np.all(difference <= 0.02):
+        return [f"{where}: the bias scale is not the input scale times the weights' scale"]
+    return []
 
 
 def _window_problems(where, options, src_shape, out_shape, kernel, dilation) -> list:

@@ -196,6 +196,9 @@ def _check_window(layer, src, dst) -> None:
     _check_offsets(p)
     if layer.kind in ("average_pool", "max_pool"):
         _require(p["input_channels"] == p["output_channels"], "the pool changes the channel count")
+        # the pool kernels do not requantize (TFLite Micro refuses scales more than 1e-6 apart, too)
+        _require(src.zero_point == dst.zero_point and abs(src.scale - dst.scale) <= 1e-6,
+                 "the output's quantization differs from the input's (a pool does not requantize)")
         _require(p["filter_height"] * p["filter_width"] * 128 <= INT32_MAX, "the pool window's sum overflows int32")
         for axis, pad in (("height", p["padding_top"]), ("width", p["padding_left"])):
             last_start = (p[f"output_{axis}"] - 1) * p[f"stride_{axis}"] - pad
@@ -274,6 +277,10 @@ def _check_add(graph, layer, dst) -> None:
         _require(shifted <= INT32_MAX, f"input {k}'s rescaling overflows int32")
         total += shifted * multiplier // 2**31 + 1
     _require(total <= INT32_MAX, "the rescaled operands' sum overflows int32")
+    # TFLite's int8 Add takes every rescaling below one (QuantizeMultiplierSmallerThanOneExp; TFLite Micro aborts
+    # otherwise): an output scale under 2^-19 of the inputs' is no model to translate
+    _require(max(p["input1_shift"], p["input2_shift"], p["output_shift"]) <= 0,
+             "the output scale is too small for the inputs' (a rescaling above one)")
     _check_requantize(total, p["output_multiplier"], p["output_shift"], "output")
 
 
@@ -285,7 +292,9 @@ def _check_softmax(layer, src, dst) -> None:
              f"input of {src.size} values, output tensor of {dst.size}; the kernel writes {p['rows'] * p['depth']}")
     _require(dst.zero_point == -128 and abs(dst.scale * 256 - 1) <= 1e-6,
              "the output's quantization is not scale 1/256, zero point -128 (what the kernel writes)")
-    _require(0 <= p["input_multiplier"] <= INT32_MAX and 0 <= p["input_left_shift"] <= 30,
-             f"input multiplier {p['input_multiplier']}, left shift {p['input_left_shift']} (input scale too small "
-             "or too large for the fixed-point exp)")
+    # TFLite's QuantizeMultiplierGreaterThanOne: beta * input scale * 2^26 must exceed 1 (TFLite Micro aborts
+    # otherwise, e.g. for beta 0), and the kernel's left shift must be a valid one
+    _require(2**30 <= p["input_multiplier"] <= INT32_MAX and 1 <= p["input_left_shift"] <= 30,
+             f"input multiplier {p['input_multiplier']}, left shift {p['input_left_shift']} (beta times the input "
+             "scale is too small or too large for the fixed-point exp)")
     _require(p["diff_min"] <= 0, f"diff_min {p['diff_min']}")

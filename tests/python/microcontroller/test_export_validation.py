@@ -1,0 +1,232 @@
+"""export-c refuses what its C cannot run exactly and safely (issue 22), and exports exactly what it can:
+one forged field per test, built with tflite_forge from a small valid model, plus the graph-level
+checks (validation.py) that hold whatever the front end."""
+
+import numpy as np
+import pytest
+from random_tflite_models import _Builder
+from tflite_forge import ModelSpec, serialize
+
+from edgequant.microcontroller import UnsupportedModelError, export_c, load_graph
+from edgequant.microcontroller.host import HostModel
+
+pytest.importorskip("tflite")
+
+
+def _conv_model(channels=3):
+    b = _Builder(np.random.default_rng(3))
+    x = b.activation((1, 5, 5, channels))
+    y = b.conv(x, keep_shape=True)  # 3x3, SAME, stride 1
+    return ModelSpec(b.tensors, b.operators, [x], [y])
+
+
+def _chain(*steps, vector=False):
+    """A valid model: input, then each step (a _Builder method name) applied to the last tensor."""
+    b = _Builder(np.random.default_rng(11))
+    x = b.activation((1, 6) if vector else (1, 4, 4, 2))
+    source = x
+    for step in steps:
+        x = getattr(b, step)(x) if step != "add" else b.add(x, source)
+    return ModelSpec(b.tensors, b.operators, [source], [x])
+
+
+def _export(spec, tmp_path, name="m"):
+    path = tmp_path / f"{name}.tflite"
+    path.write_bytes(serialize(spec))
+    return path, export_c(path, tmp_path / f"{name}_out")
+
+
+def _refused(spec, tmp_path, match):
+    path = tmp_path / "forged.tflite"
+    path.write_bytes(serialize(spec))
+    with pytest.raises(ValueError, match=match) as error:
+        export_c(path, tmp_path / "forged_out")
+    assert "\n" not in str(error.value) or str(error.value).startswith("the C runtime cannot run this model")
+    assert not (tmp_path / "forged_out" / "model.c").exists()
+    return str(error.value)
+
+
+def _tflm(path, inputs):
+    runtime = pytest.importorskip("tflite_micro.python.tflite_micro.runtime", reason="tflite-micro not installed")
+    interpreter = runtime.Interpreter.from_file(str(path))
+    shape = interpreter.get_input_details(0)["shape"]
+    rows = []
+    for x in inputs:
+        interpreter.set_input(x.reshape(shape), 0)
+        interpreter.invoke()
+        rows.append(interpreter.get_output(0).reshape(-1).copy())
+    return np.array(rows)
+
+
+def _assert_equals_tflm(path, report):
+    inputs = np.random.default_rng(0).integers(-128, 128, (8, report.graph.input_activation.size), dtype=np.int8)
+    got = HostModel.from_report(report)(inputs)
+    assert np.array_equal(got, _tflm(path, inputs))
+
+
+def test_conv_input_with_more_channels_than_the_filter_is_refused(tmp_path):
+    spec = _conv_model()
+    spec.tensors[0].shape = [1, 5, 5, 4]  # the filter still has 3 input channels
+    _refused(spec, tmp_path, "filter")
+
+
+def test_bias_shorter_than_the_output_channels_is_refused(tmp_path):
+    spec = _conv_model()
+    bias = spec.tensors[spec.operators[0].inputs[2]]
+    bias.data, bias.shape = bias.data[:1].copy(), [1]
+    bias.scale, bias.zero_point = bias.scale[:1], bias.zero_point[:1]
+    _refused(spec, tmp_path, "bias has 1 entries")
+
+
+@pytest.mark.parametrize("steps, vector", [(("softmax",), False), (("fully_connected",), True),
+                                            (("reshape",), False), (("add",), False)],
+                         ids=["softmax", "fully_connected", "reshape", "add"])
+def test_output_tensor_smaller_than_what_the_op_writes_is_refused(tmp_path, steps, vector):
+    spec = _residual_add() if "add" in steps else _chain(*steps, vector=vector)
+    out = spec.tensors[spec.outputs[0]]
+    out.shape = [*out.shape[:-1], out.shape[-1] - 1] if out.shape[-1] > 1 else [*out.shape[:-2], 1, 1]
+    _refused(spec, tmp_path, "cannot")
+
+
+def _residual_add():
+    b = _Builder(np.random.default_rng(5))
+    x = b.activation((1, 4, 4, 3))
+    y = b.conv(x, keep_shape=True)
+    z = b.add(x, y)
+    return ModelSpec(b.tensors, b.operators, [x], [z])
+
+
+@pytest.mark.parametrize("dimension", [2**31 - 1, 46341, -490, 0, -1])
+def test_huge_zero_or_negative_dimensions_are_refused(tmp_path, dimension):
+    spec = _chain("reshape")
+    for t in (spec.inputs[0], spec.operators[0].outputs[0]):  # consistent on both sides of the copy
+        tensor = spec.tensors[t]
+        tensor.shape = [1, dimension, dimension, 1]  # (a product of two negative dimensions is positive)
+    _refused(spec, tmp_path, "shape|values|cannot")
+
+
+@pytest.mark.parametrize("zero_point", [2**31 - 1, -(2**31), 128, 2**40])
+def test_zero_points_outside_int8_are_refused(tmp_path, zero_point):
+    spec = _conv_model()
+    spec.tensors[spec.inputs[0]].zero_point = [zero_point]
+    _refused(spec, tmp_path, "zero point")
+
+
+@pytest.mark.parametrize("key", ["stride_h", "dilation_w"])
+def test_strides_near_two_to_the_31_are_refused(tmp_path, key):
+    spec = _conv_model()
+    spec.operators[0].options[key] = 2**31 - 1
+    _refused(spec, tmp_path, "output is|overflow|stride")
+
+
+def test_average_pool_with_an_empty_window_is_refused(tmp_path):
+    """An empty window can only be forged after TFLite's shape rule (the front end checks it): validation.py
+    refuses it on the graph, whatever built it."""
+    from edgequant.microcontroller.validation import validate_graph
+
+    b = _Builder(np.random.default_rng(1))
+    x = b.activation((1, 4, 4, 2))
+    y = b.pool(x, "AVERAGE_POOL_2D")
+    spec = ModelSpec(b.tensors, b.operators, [x], [y])
+    path, report = _export(spec, tmp_path)
+    graph = report.graph
+    params = graph.layers[0].params
+    params.update(filter_height=1, filter_width=1, stride_height=1, stride_width=1, padding_top=2,
+                  output_height=params["input_height"] + 4)
+    graph.activations[graph.layers[0].output].shape = (1, params["output_height"], params["output_width"],
+                                                       params["output_channels"])
+    with pytest.raises(UnsupportedModelError, match="empty window"):
+        validate_graph(graph)
+
+
+def test_add_with_a_constant_operand_equals_tflite_micro(tmp_path):
+    for seed in range(4):  # the constant first and second
+        b = _Builder(np.random.default_rng(seed))
+        x = b.activation((1, 3, 3, 2))
+        y = b.add(x, None)
+        spec = ModelSpec(b.tensors, b.operators, [x], [y])
+        path, report = _export(spec, tmp_path, f"add{seed}")
+        assert len(report.graph.layers[0].inputs) == 1 and report.graph.layers[0].constants
+        _assert_equals_tflm(path, report)
+
+
+def test_operators_out_of_order_are_refused(tmp_path):
+    spec = _chain("conv", "softmax")
+    spec.operators.reverse()
+    _refused(spec, tmp_path, "no earlier layer wrote")
+
+
+def test_reading_a_tensor_nothing_writes_is_refused(tmp_path):
+    spec = _chain("conv", "softmax")
+    orphan = spec.tensors[spec.operators[1].inputs[0]]
+    spec.tensors.append(type(orphan)("orphan", list(orphan.shape), "INT8", list(orphan.scale),
+                                     list(orphan.zero_point)))
+    spec.operators[1].inputs = [len(spec.tensors) - 1]
+    _refused(spec, tmp_path, "no earlier layer wrote")
+
+
+@pytest.mark.parametrize("codes", ["builtin", "deprecated"])
+def test_opcodes_in_either_field_are_read(tmp_path, codes):
+    spec = _chain("conv", "softmax")
+    for op in spec.operators:
+        op.codes = codes
+    path, report = _export(spec, tmp_path)
+    assert [layer.kind for layer in report.graph.layers] == ["conv2d", "softmax"]
+    _assert_equals_tflm(path, report)
+
+
+def test_one_layer_model_compiles(tmp_path):
+    """Input and output are the caller's buffers: no arena, and no unused-variable error under -Werror."""
+    path, report = _export(_chain("softmax"), tmp_path)
+    assert "edgequant_arena" not in (report.directory / "model.c").read_text()
+    _assert_equals_tflm(path, report)
+
+
+@pytest.mark.parametrize("forge", ["input_index_out_of_range", "input_index_minus_one", "no_conv_options",
+                                   "options_of_another_op", "truncated"])
+def test_corrupt_files_raise_value_error(tmp_path, forge):
+    spec = _conv_model()
+    op = spec.operators[0]
+    if forge == "input_index_out_of_range":
+        op.inputs = [10**6, *op.inputs[1:]]
+    elif forge == "input_index_minus_one":
+        op.inputs = [-1, *op.inputs[1:]]
+    elif forge == "no_conv_options":
+        op.options = {}
+    elif forge == "options_of_another_op":
+        op.options_type = 9  # SoftmaxOptions
+    path = tmp_path / "corrupt.tflite"
+    data = serialize(spec)
+    path.write_bytes(data[: len(data) // 2] if forge == "truncated" else data)
+    with pytest.raises(ValueError):
+        export_c(path, tmp_path / "out")
+
+
+def test_sparse_tensor_is_named(tmp_path):
+    spec = _conv_model()
+    spec.tensors[spec.operators[0].inputs[1]].sparse = True
+    _refused(spec, tmp_path, "sparse")
+
+
+def test_float_model_message_is_short(tflite_dir, tmp_path):
+    with pytest.raises(ValueError, match="this is a float model") as error:
+        export_c(tflite_dir / "vww_96_float.tflite", tmp_path)
+    assert len(str(error.value)) < 200 and "\n" not in str(error.value)
+
+
+def test_graph_checks_hold_whatever_the_front_end(tmp_path):
+    """validation.py runs on the lowered graph: a graph damaged after lowering is refused too."""
+    path = tmp_path / "m.tflite"
+    path.write_bytes(serialize(_conv_model()))
+    graph = load_graph(path)
+    graph.layers[0].constants["bias"] = graph.layers[0].constants["bias"][:1]
+    with pytest.raises(UnsupportedModelError, match="bias has 1 entries"):
+        export_c(graph, tmp_path / "out")
+    graph = load_graph(path)
+    graph.layers[0].params["output_channels"] += 1
+    with pytest.raises(UnsupportedModelError, match="output is"):
+        export_c(graph, tmp_path / "out")
+    graph = load_graph(path)
+    graph.activations[graph.input].zero_point = 2**31 - 1
+    with pytest.raises(UnsupportedModelError, match="zero point"):
+        export_c(graph, tmp_path / "out")
