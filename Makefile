@@ -74,6 +74,16 @@ test-sanitize: setup
 	EDGEQUANT_FUZZ_MUTANTS=$(FUZZ_MUTANTS) UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 	  ASAN_OPTIONS=detect_leaks=0 timeout 300 build/sanitize/tests/cpp/edgequant_engine_fuzz
 
+# export-c's differential fuzzer (TFLite input) at length: forged and mutated .tflite models through export-c, every
+# accepted export built with ASan + UBSan and compared with TFLite Micro (tests/python/microcontroller/test_export_fuzz.py;
+# the plain test run does EDGEQUANT_EXPORT_FUZZ_CASES=160). EXPORT_FUZZ_SEED picks another set of models.
+EXPORT_FUZZ_CASES ?= 2000
+EXPORT_FUZZ_SEED ?= 2026
+.PHONY: test-export-fuzz
+test-export-fuzz: setup
+	EDGEQUANT_EXPORT_FUZZ_CASES=$(EXPORT_FUZZ_CASES) EDGEQUANT_EXPORT_FUZZ_SEED=$(EXPORT_FUZZ_SEED) \
+	  $(PY) -m pytest tests/python/microcontroller/test_export_fuzz.py -q -s -p no:cacheprovider
+
 lint: setup
 	$(VENV)/bin/ruff check python tests benchmarks scripts examples
 
