@@ -52,7 +52,7 @@ def test_random_onnx_graphs_export_exactly_or_are_refused(tmp_path):
             pytest.skip(f"the sanitizer runtimes are not installed: {str(error)[-300:]}")
         raise
     counts = {"refused": 0, "compared": 0}
-    worst, failures, reasons = 0.0, [], {}
+    worst, failures, reasons = (0.0, None, ""), [], {}
     for seed in range(FIRST_SEED, FIRST_SEED + CASES):
         folder = tmp_path / f"case{seed}"
         folder.mkdir()
@@ -68,12 +68,13 @@ def test_random_onnx_graphs_export_exactly_or_are_refused(tmp_path):
                                                                                        value)
             reasons[key] = reasons.get(key, 0) + 1
         else:
-            worst = max(worst, value)
+            worst = max(worst, (value, seed, description))
             if value > FUZZ_TOLERANCE_STEPS:
                 failures.append(f"seed {seed} ({folder / 'model.onnx'}): C is {value:.1f} output steps from both "
                                 f"references: {description}")
     print(f"\nONNX export fuzz: {CASES} cases, {counts['refused']} refused at export, {counts['compared']} compiled "
-          f"with ASan/UBSan and compared (worst {worst:.2f} output steps), {len(failures)} failures")
+          f"with ASan/UBSan and compared, {len(failures)} failures; worst {worst[0]:.2f} output steps "
+          f"(seed {worst[1]}: {worst[2]})")
     for reason, count in sorted(reasons.items(), key=lambda item: -item[1])[:15]:
         print(f"  refused {count:3d}x: {reason}")
     assert not failures, "\n".join(failures)
