@@ -1,4 +1,5 @@
-"""The README's mixed-precision example runs as printed, as a script (its worker processes re-import it)."""
+"""The documentation's mixed-precision example (docs/guide/mixed-precision.md, formerly the README's) runs as
+printed, as a script (its worker processes re-import it)."""
 
 import json
 import pathlib
@@ -10,12 +11,11 @@ import pytest
 
 from edgequant.engine import engine_available
 
-README = pathlib.Path(__file__).resolve().parents[3] / "README.md"
+PAGE = pathlib.Path(__file__).resolve().parents[3] / "docs" / "guide" / "mixed-precision.md"
 
 
 def readme_example() -> str:
-    section = README.read_text().split("## Mixed precision by semantic significance", 1)[1].split("\n## ", 1)[0]
-    return re.search(r"```python\n(.*?)```", section, re.S).group(1)
+    return re.search(r"```python\n(.*?)```", PAGE.read_text(), re.S).group(1)
 
 
 @pytest.mark.skipif(not engine_available(), reason="built without the inference engine")
