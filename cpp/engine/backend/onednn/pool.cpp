@@ -8,11 +8,13 @@
 
 #include "backend/onednn/stages.h"
 #include "backend/registry.h"
+#include "common/simd.h"
 
 namespace edgequant::engine::onednn {
 namespace {
 
-bool any_non_finite(const float* x, int64_t n) {
+// An OR over the bit patterns: vectorised (per-ISA clones), no early exit.
+EDGEQUANT_KERNEL bool any_non_finite(const float* x, int64_t n) {
   uint32_t bad = 0;
   for (int64_t i = 0; i < n; ++i) {
     uint32_t bits;
