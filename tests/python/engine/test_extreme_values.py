@@ -80,7 +80,10 @@ def dense(k, n, size, op="Gemm", activation=None):
     else:
         inits = [numpy_helper.from_array(np.ascontiguousarray(w.T), "W")]
         nodes = [helper.make_node("MatMul", ["x", "W"], ["d"])]
-    nodes.append(helper.make_node("Relu" if activation == "relu" else "Identity", ["d"], ["y"]))
+    if activation == "silu":
+        nodes += [helper.make_node("Sigmoid", ["d"], ["g"]), helper.make_node("Mul", ["d", "g"], ["y"])]
+    else:
+        nodes.append(helper.make_node("Relu" if activation == "relu" else "Identity", ["d"], ["y"]))
     return model(nodes, inits, [("x", [size, k])])
 
 
@@ -101,6 +104,7 @@ KERNELS = {  # name: (model, input shape)
     "conv channel sum (1x1 to one channel)": (conv(16, 1, 10, kernel=1), (1, 16, 10, 10)),
     "gemm + relu": (dense(64, 48, 5, activation="relu"), (5, 64)),
     "matmul": (dense(96, 32, 7, op="MatMul"), (7, 96)),
+    "matmul + silu": (dense(40, 24, 6, op="MatMul", activation="silu"), (6, 40)),
     "max pool 3x3 s2": (single("MaxPool", (1, 16, 15, 15), kernel_shape=[3, 3], strides=[2, 2], pads=[1] * 4),
                         (1, 16, 15, 15)),
     "average pool 2x2": (single("AveragePool", (1, 16, 14, 14), kernel_shape=[2, 2], strides=[2, 2]),
