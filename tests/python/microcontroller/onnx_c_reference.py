@@ -68,6 +68,20 @@ def save(model, path):
     return path
 
 
+def sanitized_runtime(directory):
+    """The runtime's kernels built once with :data:`SANITIZERS`; skips the test where the sanitizer
+    runtimes cannot be linked (objects compile without them: probe a link first)."""
+    import pytest
+
+    source = directory / "probe.c"
+    source.write_text("int main(void) { return 0; }\n")
+    probe = subprocess.run([c_compiler(), *SANITIZERS, str(source), "-o", str(directory / "probe")],
+                           capture_output=True, text=True, check=False)
+    if probe.returncode != 0:
+        pytest.skip(f"cannot link with the sanitizers here: {probe.stderr[-300:]}")
+    return compile_runtime(directory, SANITIZERS)
+
+
 def compile_runtime(directory, flags=("-O2",)):
     """The runtime's kernels compiled once into object files (every export copies the same sources)."""
     from edgequant.microcontroller.runtime_sources import runtime_dir

@@ -7,7 +7,7 @@ compiled with AddressSanitizer / UBSan and compared with the engine's static INT
 import numpy as np
 import pytest
 from onnx import helper
-from onnx_c_reference import SANITIZERS, TOLERANCE_STEPS, compile_runtime, export_run_compare, make_model, save
+from onnx_c_reference import SANITIZERS, TOLERANCE_STEPS, export_run_compare, make_model, sanitized_runtime, save
 
 from edgequant.engine import engine_available
 from edgequant.microcontroller import export_c
@@ -23,12 +23,7 @@ def weights(rng, *shape):
 @pytest.fixture(scope="module")
 def runtime(tmp_path_factory):
     """The runtime's kernels built once with the sanitizers (each test compiles only its model.c)."""
-    try:
-        return compile_runtime(tmp_path_factory.mktemp("runtime"), SANITIZERS)
-    except RuntimeError as error:
-        if "cannot find" in str(error):
-            pytest.skip(f"the sanitizer runtimes are not installed: {str(error)[-300:]}")
-        raise
+    return sanitized_runtime(tmp_path_factory.mktemp("runtime"))
 
 
 def check(model, tmp_path, runtime, seed=0):
