@@ -5,15 +5,21 @@
 
 The cases and how each one ends come from :mod:`edgequant.onnx.conformance_suite` (the same ones
 tests/python/onnx/test_onnx_conformance.py runs under pytest, and that module checks this page).
+The cases run in a child process; a case that crashes it is recorded as failed ("the process
+crashed") and printed as CRASH, and the remaining cases run in a fresh child.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import pathlib
+import subprocess
 import sys
+import tempfile
 import time
 from collections import Counter, defaultdict
+from dataclasses import astuple
 
 from edgequant.onnx.conformance_suite import BOUND
 
@@ -114,21 +120,60 @@ def _cell(text: str) -> str:
 
 
 def current_table() -> tuple[str, list]:
-    """Runs every case on this build; returns the page and the outcomes."""
+    """Runs every case on this build, in child processes so that a case crashing the process is
+    recorded as failed and the rest still run; returns the page and the outcomes."""
     import onnx
 
     from edgequant import _engine
+    from edgequant.onnx.conformance_suite import Case, Outcome
+
+    outcomes: list = []
+    with tempfile.TemporaryDirectory(prefix="conformance_") as folder:
+        log = pathlib.Path(folder) / "outcomes.jsonl"
+        while True:
+            child = subprocess.run([sys.executable, __file__, "--worker", str(log), "--start", str(len(outcomes))],
+                                   check=False)
+            records = [json.loads(line) for line in log.read_text().splitlines()] if log.exists() else []
+            outcomes = [Outcome(Case(*r["case"]), r["result"], r["reason"]) for r in records if "result" in r]
+            if child.returncode == 0:
+                break
+            started = [r for r in records if "started" in r]
+            if not started or len(started) <= len(outcomes):
+                raise RuntimeError(f"the conformance worker failed (exit code {child.returncode}) outside a case")
+            crashed = Case(*started[-1]["started"])
+            print(f"CRASH {crashed.test_name}: exit code {child.returncode}", file=sys.stderr)
+            with log.open("a") as file:
+                file.write(json.dumps({"case": list(astuple(crashed)), "result": "failed",
+                                       "reason": f"the process crashed (exit code {child.returncode})"}) + "\n")
+            outcomes.append(None)  # counted; read back from the log next round
+    return render(outcomes, _engine.supported_ops(), onnx.__version__), outcomes
+
+
+def _worker(log: pathlib.Path, start: int) -> int:
+    """Runs the cases from index ``start`` on, appending to ``log`` a line before each case and one
+    with its outcome (so the parent knows which case a crash happened in)."""
     from edgequant.onnx.conformance_suite import conformance_suite, run_cases
 
     classes, cases = conformance_suite()
-    outcomes = run_cases(classes, cases)
-    return render(outcomes, _engine.supported_ops(), onnx.__version__), outcomes
+    with log.open("a") as file:
+        for case in cases[start:]:
+            file.write(json.dumps({"started": list(astuple(case))}) + "\n")
+            file.flush()
+            (outcome,) = run_cases(classes, [case])
+            file.write(json.dumps({"case": list(astuple(case)), "result": outcome.result,
+                                   "reason": outcome.reason}) + "\n")
+            file.flush()
+    return 0
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--check", action="store_true", help=f"only check that {TABLE_PAGE.name} is current")
+    parser.add_argument("--worker", type=pathlib.Path, help=argparse.SUPPRESS)
+    parser.add_argument("--start", type=int, default=0, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.worker:
+        return _worker(args.worker, args.start)
     start = time.perf_counter()
     text, outcomes = current_table()
     totals = Counter(o.result for o in outcomes)
