@@ -22,9 +22,11 @@ from edgequant.microcontroller import export_c
 from edgequant.microcontroller.host import c_compiler
 
 SANITIZERS = ("-O1", "-g", "-fno-omit-frame-pointer", "-fsanitize=address,undefined", "-fno-sanitize-recover=all")
-#: Largest accepted |C - reference| in output steps for models of one or two layers (measured <= 2.6).
+#: Largest accepted |C - reference| in output steps for models of one or two layers (measured: at most 2.1
+#: steps from the engine, 1.8 from the nearer reference, in test_onnx_export_semantics.py).
 TOLERANCE_STEPS = 4.0
-#: The same for the fuzzer's random graphs of up to a dozen layers (measured <= 8.5 over 300 graphs).
+#: The same for the fuzzer's random graphs of up to a dozen layers (measured: at most 12.1 over 1000 graphs,
+#: seeds 1000-1999, a Softmax over 120 values — output grid 1/256 — feeding a Gemm).
 FUZZ_TOLERANCE_STEPS = 16.0
 
 HARNESS = r"""
