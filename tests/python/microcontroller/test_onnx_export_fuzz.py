@@ -67,8 +67,10 @@ def test_random_onnx_graphs_export_exactly_or_are_refused(tmp_path):
             if value > FUZZ_TOLERANCE_STEPS:
                 failures.append(f"seed {seed} ({folder / 'model.onnx'}): C is {value:.1f} output steps from both "
                                 f"references: {description}")
+    sanitizer_reports = sum("Sanitizer" in f or "runtime error:" in f for f in failures)
     print(f"\nONNX export fuzz: {CASES} cases, {counts['refused']} refused at export, {counts['compared']} compiled "
-          f"with ASan/UBSan and compared, {len(failures)} failures; worst {worst[0]:.2f} output steps "
+          f"with ASan/UBSan and compared, {len(failures)} failures ({sanitizer_reports} sanitizer reports); worst "
+          f"{worst[0]:.2f} output steps "
           f"(seed {worst[1]}: {worst[2]})")
     for reason, count in sorted(reasons.items(), key=lambda item: -item[1])[:15]:
         print(f"  refused {count:3d}x: {reason}")
