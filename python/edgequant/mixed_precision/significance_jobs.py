@@ -117,6 +117,8 @@ def _run_on_executor(job, todo, executor, workers, record) -> None:
                 batch = next(queue, None)
                 if batch is not None:
                     submit(batch, False)
+        if scattered is not None:  # a Dask cluster outlives the job: free the workers' copies of it
+            executor._client.run(release, job.key)
     except (BrokenPipeError, BrokenProcessPool) as error:
         if not own_executor:
             raise

@@ -25,7 +25,8 @@ from .significance_store import BASELINE, worker_name
 #: A worker's answer to a batch of a job it does not hold (and was not sent).
 NEEDS_JOB = "needs-job"
 
-#: Jobs a process keeps loaded: the current one and one more (two jobs sharing a cluster).
+#: Jobs a process keeps loaded: the current one and one more (two jobs sharing a cluster). A run on
+#: Dask frees its job on the workers when it finishes; other executors' workers keep it until replaced.
 _JOBS_KEPT = 2
 
 

@@ -83,6 +83,13 @@ def test_dask_costs_equal_the_serial_run_and_the_job_reaches_each_worker_once(cl
     assert sorted(done) == sorted(_every_evaluation())  # each once
     loads = [pid for name, _, pid in read_log(log) if name == "load"]
     assert 1 <= len(loads) == len(set(loads)) <= 2  # the runner built once per worker process
+    assert client.run(_jobs_held) == dict.fromkeys(client.run(os.getpid), [])  # and freed after the run
+
+
+def _jobs_held() -> list[str]:
+    from edgequant.mixed_precision import significance_worker
+
+    return list(significance_worker._LOADED)
 
 
 def test_a_worker_killed_mid_run_loses_only_its_batch(client, counting, data, serial, tmp_path):
