@@ -272,7 +272,7 @@ def _model_cases(absent_sets: list[str]) -> list[Case]:
         if folder in absent_sets:
             cases.append(Case(category, f"test_{folder.replace('-', '_')}_set_cpu", folder))
             continue
-        cases += [Case(category, f"{case.name}_cpu", folder) for case in load_model_tests(kind=folder)]
+        cases += [Case(category, f"{case.name}_cpu", folder) for case in load_model_tests(DATA_DIR, kind=folder)]
     return cases
 
 

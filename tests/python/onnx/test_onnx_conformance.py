@@ -126,6 +126,24 @@ def test_conv_runs_with_its_weights_bound_as_initializers():
     assert outcome.result == "passed" and outcome.reason == BOUND + "W"
 
 
+def test_model_sets_whose_data_is_absent_are_reported_absent(monkeypatch, tmp_path):
+    from edgequant.onnx import conformance_suite as suite_module
+
+    light = tmp_path / "real" / "test_tiny_net"
+    light.mkdir(parents=True)
+    (light / "data.json").write_text('{"url": "onnx/backend/test/data/light/light_tiny_net.onnx", '
+                                     '"model_name": "tiny_net"}')
+    monkeypatch.setattr(suite_module, "DATA_DIR", str(tmp_path))
+    classes, cases = conformance_suite()
+    models = {case.test_name: case for case in cases if case.category != "Node"}
+    assert set(models) == {"test_tiny_net_cpu", "test_simple_set_cpu", "test_pytorch_converted_set_cpu",
+                           "test_pytorch_operator_set_cpu"}
+    outcomes = run_cases(classes, list(models.values()))
+    assert {o.result for o in outcomes} == {"absent"}
+    assert "light_tiny_net.onnx" in outcomes[0].reason
+    assert "the whole simple set" in outcomes[1].reason
+
+
 def test_an_unknown_expected_failure_is_an_error():
     with pytest.raises(ValueError, match="test_no_such_case_cpu"):
         conformance_suite({"test_no_such_case_cpu": "a typo"})
