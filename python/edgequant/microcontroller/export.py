@@ -95,6 +95,15 @@ def export_c(model, output_dir, calibration=None, method="minmax", flash_kb=None
     Returns
     -------
     ExportReport
+
+    Raises
+    ------
+    UnsupportedModelError
+        A ``ValueError``: the model uses what the C runtime does not have, or breaks a fact the
+        generated C relies on (:mod:`~.validation`: sizes, channel counts, dimensions, zero points,
+        int32 arithmetic, dataflow order), checked for either front end before anything is written.
+    ValueError
+        A file that is not a readable ``.tflite`` / ``.onnx`` (corrupt, sparse, ...).
     """
     from .graph import IntegerGraph
     from .weights import PlainWeights

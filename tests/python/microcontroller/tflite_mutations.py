@@ -258,8 +258,8 @@ def mutate(spec, rng):
             mutation = SPEC_MUTATIONS[int(rng.integers(len(SPEC_MUTATIONS)))]
             try:
                 label = mutation(spec, rng)
-            except _NotApplicable:
-                continue
+            except (_NotApplicable, IndexError, TypeError, AttributeError):
+                continue  # e.g. a second mutation meets a bias index the first one pointed at an activation
             if label:
                 labels.append(label)
                 break
