@@ -2,6 +2,7 @@
 // topological order (the loader checks it); values are named as in ONNX.
 #pragma once
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -9,14 +10,20 @@
 
 namespace edgequant::engine {
 
+struct Graph;
+
 struct Attribute {
-  enum class Kind { none, i, f, s, ints, floats, tensor } kind = Kind::none;
+  enum class Kind { none, i, f, s, ints, floats, tensor, graph } kind = Kind::none;
   int64_t i = 0;
   float f = 0;
   std::string s;
   std::vector<int64_t> ints;
   std::vector<float> floats;
   Tensor tensor;
+  // A subgraph (If's branches, Loop's body), shared read-only by the node's copies. The values it
+  // reads from the enclosing graphs are also inputs of its node (after `_captures_from`, see
+  // onnx/loader.cpp), so the outer graph's order and pruning see them.
+  std::shared_ptr<const Graph> graph;
 };
 
 struct Node {

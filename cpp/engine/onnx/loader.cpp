@@ -1,5 +1,6 @@
 #include "onnx/loader.h"
 
+#include <algorithm>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -146,6 +147,8 @@ Tensor convert_tensor(const onnx::TensorProto& proto, const std::string& context
   return t;
 }
 
+void read_graph(const onnx::GraphProto& g, Graph& graph, const std::string& base_dir, bool subgraph);
+
 Attribute convert_attribute(const onnx::AttributeProto& proto, const std::string& context,
                             const std::string& base_dir) {
   Attribute a;
@@ -168,9 +171,18 @@ Attribute convert_attribute(const onnx::AttributeProto& proto, const std::string
       a.kind = Attribute::Kind::tensor;
       a.tensor = convert_tensor(proto.t(), context + " attribute '" + proto.name() + "'", base_dir);
       break;
+    case onnx::AttributeProto::GRAPH: {
+      // If's branches, Loop's and Scan's bodies: read like the main graph, and whether the op can
+      // run is decided with every other op (one error lists every unsupported op).
+      auto subgraph = std::make_shared<Graph>();
+      read_graph(proto.g(), *subgraph, base_dir, true);
+      a.kind = Attribute::Kind::graph;
+      a.graph = std::move(subgraph);
+      break;
+    }
     default:
       throw InvalidArgument(context + ": attribute '" + proto.name() + "' of type " +
-                            std::to_string(proto.type()) + " is not supported (subgraphs, strings lists)");
+                            std::to_string(proto.type()) + " is not supported (lists of subgraphs, strings or tensors)");
   }
   return a;
 }
@@ -199,7 +211,8 @@ ValueInfo convert_value_info(const onnx::ValueInfoProto& proto) {
 // The nodes sorted topologically (Kahn's algorithm, in file order among the ready ones: linear in
 // the graph's size however the file orders them), every value defined once and every read value
 // defined somewhere.
-void sort_and_check(Graph& graph) {
+// In a subgraph (`subgraph`), a value defined nowhere in it comes from an enclosing graph.
+void sort_and_check(Graph& graph, bool subgraph) {
   std::unordered_map<std::string, int> producer;  // value -> node (-1: graph input or initializer)
   for (const ValueInfo& in : graph.inputs) producer[in.name] = -1;
   for (const auto& kv : graph.initializers) producer[kv.first] = -1;
@@ -216,6 +229,7 @@ void sort_and_check(Graph& graph) {
     for (const std::string& in : graph.nodes[k].inputs) {
       if (in.empty()) continue;
       auto it = producer.find(in);
+      if (it == producer.end() && subgraph) continue;  // from an enclosing graph
       if (it == producer.end())
         throw CorruptData(graph.nodes[k].describe() + ": input '" + in + "' is never produced");
       if (it->second >= 0) {
@@ -242,12 +256,46 @@ void sort_and_check(Graph& graph) {
       if (!done[k]) {
         const Node& node = graph.nodes[k];
         for (const std::string& in : node.inputs)
-          if (!in.empty() && producer.at(in) >= 0 && !done[producer.at(in)])
+          if (!in.empty() && producer.count(in) && producer.at(in) >= 0 && !done[producer.at(in)])
             throw CorruptData(node.describe() + ": input '" + in + "' comes from a cycle in the graph");
       }
   graph.nodes = std::move(sorted);
   for (const ValueInfo& out : graph.outputs)
-    if (!producer.count(out.name)) throw CorruptData("graph output '" + out.name + "' is never produced");
+    if (!subgraph && !producer.count(out.name)) throw CorruptData("graph output '" + out.name + "' is never produced");
+}
+
+// The values a subgraph reads from its enclosing graphs: what its nodes (whose own subgraphs'
+// captures are already their inputs) and outputs name but it does not define, in first-use order.
+std::vector<std::string> captured_values(const Graph& subgraph) {
+  std::set<std::string> defined;
+  for (const ValueInfo& in : subgraph.inputs) defined.insert(in.name);
+  for (const auto& kv : subgraph.initializers) defined.insert(kv.first);
+  for (const Node& n : subgraph.nodes) defined.insert(n.outputs.begin(), n.outputs.end());
+  std::vector<std::string> captured;
+  std::set<std::string> seen;
+  auto use = [&](const std::string& name) {
+    if (!name.empty() && !defined.count(name) && seen.insert(name).second) captured.push_back(name);
+  };
+  for (const Node& n : subgraph.nodes)
+    for (const std::string& in : n.inputs) use(in);
+  for (const ValueInfo& out : subgraph.outputs) use(out.name);
+  return captured;
+}
+
+// A node with subgraphs reads their captured values: appended to its inputs, from index
+// `_captures_from` on, so ordering, pruning and the ops see them like any input.
+void add_captured_inputs(Node& node) {
+  std::vector<std::string> captured;
+  for (const auto& kv : node.attributes)
+    if (kv.second.graph)
+      for (const std::string& name : captured_values(*kv.second.graph))
+        if (std::find(captured.begin(), captured.end(), name) == captured.end()) captured.push_back(name);
+  if (captured.empty() && node.op_type != "If") return;
+  Attribute from;
+  from.kind = Attribute::Kind::i;
+  from.i = static_cast<int64_t>(node.inputs.size());
+  node.attributes["_captures_from"] = from;
+  node.inputs.insert(node.inputs.end(), captured.begin(), captured.end());
 }
 
 void constant_to_initializer(const Node& node, Graph& graph) {
@@ -325,17 +373,17 @@ bool fold_constant_dequantize(const Node& node, Graph& graph) {
 
 }  // namespace
 
-Graph load_onnx_bytes(const void* data, size_t size, const std::string& base_dir) {
-  require(data != nullptr || size == 0, "load_onnx_bytes: null buffer");
-  require(size <= static_cast<size_t>(INT32_MAX), "ONNX model larger than 2 GiB: keep its tensors in external data files");
-  onnx::ModelProto model;
-  if (size == 0 || !model.ParseFromArray(data, static_cast<int>(size)))
-    throw CorruptData("not a valid ONNX model: the protobuf does not parse (truncated or corrupted file?)");
-  if (!model.has_graph()) throw CorruptData("ONNX model has no graph");
-  Graph graph;
-  for (const auto& opset : model.opset_import())
-    if (opset.domain().empty() || opset.domain() == "ai.onnx") graph.opset = opset.version();
-  const onnx::GraphProto& g = model.graph();
+namespace {
+
+// Subgraph inputs and outputs: named only (a branch's outputs often carry no type; the engine
+// takes whatever dtype its nodes compute).
+ValueInfo subgraph_value(const onnx::ValueInfoProto& proto) {
+  ValueInfo info;
+  info.name = checked_name(proto.name(), "subgraph input/output name");
+  return info;
+}
+
+void read_graph(const onnx::GraphProto& g, Graph& graph, const std::string& base_dir, bool subgraph) {
   std::set<std::string> initializer_names;
   for (const auto& init : g.initializer()) {
     require(!init.name().empty(), "an initializer has no name");
@@ -344,16 +392,23 @@ Graph load_onnx_bytes(const void* data, size_t size, const std::string& base_dir
     initializer_names.insert(init.name());
   }
   for (const auto& in : g.input())
-    if (!initializer_names.count(in.name())) graph.inputs.push_back(convert_value_info(in));
+    if (!initializer_names.count(in.name()))
+      graph.inputs.push_back(subgraph ? subgraph_value(in) : convert_value_info(in));
   for (const auto& out : g.output()) {
+    if (subgraph) {
+      graph.outputs.push_back(subgraph_value(out));
+      continue;
+    }
     const std::string why = non_tensor_reason(out);
     if (why.empty()) graph.outputs.push_back(convert_value_info(out));
     else graph.ignored_outputs.push_back({checked_name(out.name(), "graph output name"), why});
   }
-  require(!graph.outputs.empty(), graph.ignored_outputs.empty()
-                                      ? "ONNX graph has no outputs"
-                                      : "ONNX graph has no tensor outputs (" + graph.ignored_outputs[0].first + " is " +
-                                            graph.ignored_outputs[0].second + "): choose outputs (outputs=[...])");
+  if (!subgraph)
+    require(!graph.outputs.empty(), graph.ignored_outputs.empty()
+                                        ? "ONNX graph has no outputs"
+                                        : "ONNX graph has no tensor outputs (" + graph.ignored_outputs[0].first +
+                                              " is " + graph.ignored_outputs[0].second +
+                                              "): choose outputs (outputs=[...])");
   int index = 0;
   for (const auto& n : g.node()) {
     Node node;
@@ -365,8 +420,13 @@ Graph load_onnx_bytes(const void* data, size_t size, const std::string& base_dir
     if (!n.domain().empty() && n.domain() != "ai.onnx") node.domain = checked_name(n.domain(), "operator domain");
     for (const auto& v : n.input()) node.inputs.push_back(checked_name(v, "value name"));
     for (const auto& v : n.output()) node.outputs.push_back(checked_name(v, "value name"));
-    for (const auto& attr : n.attribute())
-      node.attributes[checked_name(attr.name(), "attribute name")] = convert_attribute(attr, node.describe(), base_dir);
+    bool has_subgraph = false;
+    for (const auto& attr : n.attribute()) {
+      Attribute a = convert_attribute(attr, node.describe(), base_dir);
+      has_subgraph = has_subgraph || a.graph != nullptr;
+      node.attributes[checked_name(attr.name(), "attribute name")] = std::move(a);
+    }
+    if (has_subgraph) add_captured_inputs(node);
     if (node.op_type == "Constant") {
       constant_to_initializer(node, graph);
       continue;
@@ -384,7 +444,22 @@ Graph load_onnx_bytes(const void* data, size_t size, const std::string& base_dir
     }
     graph.nodes = std::move(kept);
   }
-  sort_and_check(graph);
+  sort_and_check(graph, subgraph);
+}
+
+}  // namespace
+
+Graph load_onnx_bytes(const void* data, size_t size, const std::string& base_dir) {
+  require(data != nullptr || size == 0, "load_onnx_bytes: null buffer");
+  require(size <= static_cast<size_t>(INT32_MAX), "ONNX model larger than 2 GiB: keep its tensors in external data files");
+  onnx::ModelProto model;
+  if (size == 0 || !model.ParseFromArray(data, static_cast<int>(size)))
+    throw CorruptData("not a valid ONNX model: the protobuf does not parse (truncated or corrupted file?)");
+  if (!model.has_graph()) throw CorruptData("ONNX model has no graph");
+  Graph graph;
+  for (const auto& opset : model.opset_import())
+    if (opset.domain().empty() || opset.domain() == "ai.onnx") graph.opset = opset.version();
+  read_graph(model.graph(), graph, base_dir, false);
   return graph;
 }
 

@@ -51,6 +51,15 @@ std::unique_ptr<Op> make_instance_norm(const Node&, const Graph&);
 std::unique_ptr<Op> make_lrn(const Node&, const Graph&);
 std::unique_ptr<Op> make_image_scaler(const Node&, const Graph&);
 std::unique_ptr<Op> make_upsample(const Node&, const Graph&);
+// Shape and constant computations (most fold away at load, graph/constant_folding.h) and If.
+std::unique_ptr<Op> make_cast(const Node&, const Graph&);
+std::unique_ptr<Op> make_constant_of_shape(const Node&, const Graph&);
+std::unique_ptr<Op> make_range(const Node&, const Graph&);
+std::unique_ptr<Op> make_compare(const Node&, const Graph&);
+std::unique_ptr<Op> make_where(const Node&, const Graph&);
+std::unique_ptr<Op> make_size(const Node&, const Graph&);
+std::unique_ptr<Op> make_expand(const Node&, const Graph&);
+std::unique_ptr<Op> make_if(const Node&, const Graph&);
 
 namespace {
 const std::map<std::string, OpFactory>& registry() {
@@ -67,6 +76,10 @@ const std::map<std::string, OpFactory>& registry() {
       {"Pad", make_pad}, {"Resize", make_resize}, {"Shape", make_shape}, {"Gather", make_gather},
       {"InstanceNormalization", make_instance_norm}, {"LRN", make_lrn}, {"ImageScaler", make_image_scaler},
       {"Upsample", make_upsample},
+      {"Cast", make_cast}, {"CastLike", make_cast}, {"ConstantOfShape", make_constant_of_shape}, {"Range", make_range},
+      {"Equal", make_compare}, {"Less", make_compare}, {"LessOrEqual", make_compare}, {"Greater", make_compare},
+      {"GreaterOrEqual", make_compare}, {"And", make_compare}, {"Or", make_compare}, {"Xor", make_compare},
+      {"Not", make_compare}, {"Where", make_where}, {"Size", make_size}, {"Expand", make_expand}, {"If", make_if},
   };
   return table;
 }
@@ -81,7 +94,9 @@ std::unique_ptr<Op> make_op(const Node& node, const Graph& graph) {
 
 bool is_supported_op(const std::string& op_type) { return registry().count(op_type) != 0; }
 
-size_t produced_outputs(const Node& node) { return node.op_type == "Split" ? node.outputs.size() : 1; }
+size_t produced_outputs(const Node& node) {
+  return node.op_type == "Split" || node.op_type == "If" ? node.outputs.size() : 1;
+}
 
 const char* precision_name(QuantConfig::Mode mode) {
   switch (mode) {

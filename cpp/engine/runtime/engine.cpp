@@ -12,6 +12,7 @@
 #endif
 
 #include "backend/int8_support.h"
+#include "graph/constant_folding.h"
 #include "graph/passes.h"
 #include "onnx/loader.h"
 
@@ -56,6 +57,9 @@ Engine::~Engine() = default;
 Engine::Engine(Graph graph, const EngineOptions& options)
     : graph_(std::move(graph)), options_(options), sync_(std::make_unique<Sync>()) {
   prune_and_select_outputs(options.outputs);
+  // Shape subgraphs and constant Ifs fold away before the op check: a model that uses an op only
+  // there loads. Pruning again drops what only the folded values needed.
+  if (fold_constants(graph_).folded_nodes > 0) prune_and_select_outputs({});
   check_supported_ops();
   if (options.fuse) {
     fold_batch_norms(graph_);
@@ -161,12 +165,22 @@ void Engine::prune_and_select_outputs(const std::vector<std::string>& wanted) {
   graph_.nodes = std::move(kept);
 }
 
-// Every unsupported op of the model in one error, each type with the nodes that use it.
-void Engine::check_supported_ops() const {
-  std::map<std::string, std::vector<std::string>> missing;  // "'Erf'" -> node names
-  for (const Node& n : graph_.nodes)
+// Every unsupported op of the model in one error, each type with the nodes that use it, the
+// nodes of subgraphs (an If's branches run at run time) included.
+namespace {
+void collect_unsupported(const Graph& graph, std::map<std::string, std::vector<std::string>>& missing) {
+  for (const Node& n : graph.nodes) {
     if (!n.domain.empty() || !is_supported_op(n.op_type))
       missing["'" + n.op_type + "'" + (n.domain.empty() ? "" : " of domain '" + n.domain + "'")].push_back(n.name);
+    for (const auto& kv : n.attributes)
+      if (kv.second.graph) collect_unsupported(*kv.second.graph, missing);
+  }
+}
+}  // namespace
+
+void Engine::check_supported_ops() const {
+  std::map<std::string, std::vector<std::string>> missing;  // "'Erf'" -> node names
+  collect_unsupported(graph_, missing);
   if (missing.empty()) return;
   std::string message = "the model uses " + std::to_string(missing.size()) + " unsupported op type(s): ";
   bool first = true;

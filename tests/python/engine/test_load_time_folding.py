@@ -1,0 +1,210 @@
+"""Shape subgraphs fold away at load; their ops also run when they cannot; If; one error for every
+unsupported op (issue #21)."""
+
+import numpy as np
+import pytest
+from onnx import TensorProto, helper, numpy_helper
+from ort_reference import run_ort
+
+from edgequant import Engine
+from edgequant.engine import supported_backends
+
+SHAPE_OPS = {"Shape", "Gather", "Cast", "ConstantOfShape", "Range", "Equal", "Where", "Expand", "Concat",
+             "Unsqueeze", "Size", "Not", "If"}
+
+
+def _model(nodes, inputs, outputs, initializers=(), opset=17) -> bytes:
+    graph = helper.make_graph(nodes, "g", inputs, outputs, initializer=list(initializers))
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)]).SerializeToString()
+
+
+def _const(name, array):
+    return numpy_helper.from_array(np.asarray(array), name)
+
+
+def _float_info(name, shape):
+    return helper.make_tensor_value_info(name, TensorProto.FLOAT, shape)
+
+
+def _int_info(name, shape):
+    return helper.make_tensor_value_info(name, TensorProto.INT64, shape)
+
+
+def _shape_subgraph_model(dims) -> bytes:
+    """x [batch, 3, 4] -> Reshape to [batch, -1] with the target computed by a shape subgraph, plus a
+    bias Expand-ed to [batch, 12]: Shape -> Gather -> Cast -> Size / ConstantOfShape / Range /
+    Equal / Where / Expand, as exporters write `x.view(x.size(0), -1)`."""
+    value = helper.make_tensor("v", TensorProto.FLOAT, [1], [-1.0])
+    nodes = [
+        helper.make_node("Shape", ["x"], ["s"]),
+        helper.make_node("Gather", ["s", "zero"], ["d0"], axis=0),
+        helper.make_node("Cast", ["d0"], ["d0f"], to=TensorProto.FLOAT),
+        helper.make_node("Cast", ["d0f"], ["d0i"], to=TensorProto.INT64),
+        helper.make_node("Unsqueeze", ["d0i", "axes0"], ["batch"]),
+        helper.make_node("Concat", ["batch", "minus_one"], ["wanted"], axis=0),
+        helper.make_node("ConstantOfShape", ["two"], ["fill_f"], value=value),
+        helper.make_node("Cast", ["fill_f"], ["fill"], to=TensorProto.INT64),
+        helper.make_node("Size", ["wanted"], ["rank"]),
+        helper.make_node("Range", ["zero", "rank", "one"], ["positions"]),
+        helper.make_node("Equal", ["positions", "zero_one"], ["keep"]),
+        helper.make_node("Where", ["keep", "wanted", "fill"], ["target"]),
+        helper.make_node("Reshape", ["x", "target"], ["flat"]),
+        helper.make_node("Concat", ["batch", "twelve"], ["bias_shape"], axis=0),
+        helper.make_node("Expand", ["bias", "bias_shape"], ["bias_rows"]),
+        helper.make_node("Add", ["flat", "bias_rows"], ["y"]),
+    ]
+    inits = [_const("zero", np.int64(0)), _const("one", np.int64(1)), _const("axes0", np.array([0], np.int64)),
+             _const("minus_one", np.array([-1], np.int64)), _const("two", np.array([2], np.int64)),
+             _const("zero_one", np.array([0, 1], np.int64)), _const("twelve", np.array([12], np.int64)),
+             _const("bias", np.arange(12, dtype=np.float32).reshape(1, 12))]
+    return _model(nodes, [_float_info("x", dims)], [_float_info("y", None)], inits)
+
+
+def test_shape_subgraph_folds_away_and_matches_onnx_runtime():
+    model = _shape_subgraph_model([2, 3, 4])
+    x = np.random.default_rng(0).standard_normal((2, 3, 4)).astype(np.float32)
+    for backend in supported_backends():
+        engine = Engine(model, backend=backend)
+        ops = [op for _, op, _ in engine.plan()]
+        assert not SHAPE_OPS & set(ops), ops  # folded at load, not run
+        assert sorted(ops) == ["Add", "Reshape"], ops
+        np.testing.assert_allclose(engine.run(x)[0], run_ort(model, {"x": x})[0], rtol=1e-6)
+
+
+def test_symbolic_batch_keeps_the_shape_subgraph_at_run_time():
+    """With a symbolic batch the subgraph cannot fold: its ops run, and agree with ONNX Runtime."""
+    model = _shape_subgraph_model(["N", 3, 4])
+    x = np.random.default_rng(1).standard_normal((3, 3, 4)).astype(np.float32)
+    engine = Engine(model)
+    ops = {op for _, op, _ in engine.plan()}
+    assert {"Shape", "Size", "Range", "Equal", "Where", "Expand"} <= ops
+    assert "ConstantOfShape" not in ops  # its input is constant: folded whatever the batch
+    np.testing.assert_allclose(engine.run(x)[0], run_ort(model, {"x": x})[0], rtol=1e-6)
+
+
+def test_unsupported_op_whose_output_only_feeds_a_folded_shape_loads():
+    """Mish is not an op of the engine; its output is only read by Shape, whose value is known at
+    load: the Shape folds, Mish is no longer needed, and the model runs without it."""
+    nodes = [helper.make_node("Mish", ["x"], ["m"]), helper.make_node("Shape", ["m"], ["s"]),
+             helper.make_node("Reshape", ["x", "s_flat"], ["r"]), helper.make_node("Reshape", ["r", "s"], ["y"])]
+    model = _model(nodes, [_float_info("x", [2, 3])], [_float_info("y", [2, 3])],
+                   [_const("s_flat", np.array([-1], np.int64))], opset=18)
+    x = np.arange(6, dtype=np.float32).reshape(2, 3)
+    engine = Engine(model)
+    assert [op for _, op, _ in engine.plan()] == ["Reshape", "Reshape"]
+    np.testing.assert_array_equal(engine.run(x)[0], x)
+
+
+def _runtime_ops_model() -> bytes:
+    """Every op of the shape family on a tensor whose batch is symbolic: nothing folds."""
+    cos_value = helper.make_tensor("v", TensorProto.FLOAT, [1], [2.5])
+    nodes = [
+        helper.make_node("Cast", ["x"], ["as_int"], to=TensorProto.INT64),
+        helper.make_node("Cast", ["x"], ["as_bool"], to=TensorProto.BOOL),
+        helper.make_node("Cast", ["as_bool"], ["bool_float"], to=TensorProto.FLOAT),
+        helper.make_node("Cast", ["as_int"], ["as_int8"], to=TensorProto.INT8),
+        helper.make_node("Cast", ["as_int8"], ["int8_wide"], to=TensorProto.INT64),
+        helper.make_node("Equal", ["as_int", "ints"], ["eq"]),
+        helper.make_node("Cast", ["eq"], ["eq_int"], to=TensorProto.INT64),
+        helper.make_node("Less", ["x", "floats"], ["less"]),
+        helper.make_node("Greater", ["x", "floats"], ["greater"]),
+        helper.make_node("Not", ["greater"], ["not_greater"]),
+        helper.make_node("And", ["less", "not_greater"], ["both"]),
+        helper.make_node("Cast", ["both"], ["both_float"], to=TensorProto.FLOAT),
+        helper.make_node("Where", ["greater", "x", "floats"], ["where"]),
+        helper.make_node("Shape", ["x"], ["shape"]),
+        helper.make_node("ConstantOfShape", ["shape"], ["filled"], value=cos_value),
+        helper.make_node("Size", ["x"], ["size"]),
+        helper.make_node("Range", ["zero", "size", "three"], ["range_int"]),
+        helper.make_node("Cast", ["size"], ["size_float"], to=TensorProto.FLOAT),
+        helper.make_node("Range", ["half", "size_float", "step"], ["range_float"]),
+        helper.make_node("Concat", ["two", "shape"], ["expanded_shape"], axis=0),
+        helper.make_node("Expand", ["x", "expanded_shape"], ["expanded"]),
+    ]
+    inits = [_const("ints", np.array([0, 1, -1, 2], np.int64)), _const("floats", np.array([0, 0.5, -1, 2], np.float32)),
+             _const("zero", np.int64(0)), _const("three", np.int64(3)), _const("half", np.float32(0.5)),
+             _const("step", np.float32(1.5)), _const("two", np.array([2], np.int64))]
+    outputs = [_int_info("as_int", ["N", 4]), _float_info("bool_float", ["N", 4]), _int_info("int8_wide", ["N", 4]),
+               _int_info("eq_int", ["N", 4]), _float_info("both_float", ["N", 4]), _float_info("where", ["N", 4]),
+               _float_info("filled", ["N", 4]), _int_info("range_int", None), _float_info("range_float", None),
+               _float_info("expanded", [2, "N", 4])]
+    return _model(nodes, [_float_info("x", ["N", 4])], outputs, inits)
+
+
+def test_shape_ops_at_run_time_match_onnx_runtime_on_every_backend():
+    model = _runtime_ops_model()
+    x = np.array([[0.0, 1.7, -1.2, 2.0], [-0.0, 0.5, 300.0, -0.4], [2.9, -2.9, 0.2, -1.0]], np.float32)
+    reference = run_ort(model, {"x": x})
+    for backend in supported_backends():
+        engine = Engine(model, backend=backend)
+        ops = {op for _, op, _ in engine.plan()}
+        assert {"Cast", "Equal", "Less", "Greater", "Not", "And", "Where", "ConstantOfShape", "Size", "Range",
+                "Expand"} <= ops
+        for got, want in zip(engine.run(x), reference, strict=True):
+            assert got.shape == want.shape
+            np.testing.assert_allclose(got, want.astype(got.dtype), rtol=1e-6, err_msg=backend)
+
+
+def test_cast_to_a_type_the_engine_cannot_hold_is_refused():
+    model = _model([helper.make_node("Cast", ["x"], ["y"], to=TensorProto.STRING, name="to_text")],
+                   [_float_info("x", ["N"])], [_float_info("y", ["N"])])
+    with pytest.raises(ValueError, match=r"Cast node 'to_text': cast to ONNX type 8 is not supported"):
+        Engine(model)
+
+
+def _if_model(condition_nodes, inputs, inits) -> bytes:
+    """y = x + 1 (then) or x * 2 (else); both branches read x from the enclosing graph."""
+    then_graph = helper.make_graph([helper.make_node("Add", ["x", "one_f"], ["then_y"])], "then", [],
+                                   [_float_info("then_y", None)])
+    doubled = helper.make_node("Constant", [], ["two_f"], value=helper.make_tensor("t", TensorProto.FLOAT, [], [2.0]))
+    else_graph = helper.make_graph([doubled, helper.make_node("Mul", ["x", "two_f"], ["else_y"])], "else", [],
+                                   [_float_info("else_y", None)])
+    nodes = condition_nodes + [helper.make_node("If", ["cond"], ["y"], then_branch=then_graph,
+                                                else_branch=else_graph, name="choose")]
+    return _model(nodes, inputs, [_float_info("y", None)], inits + [_const("one_f", np.float32(1.0))])
+
+
+def test_if_with_a_condition_known_at_load_is_inlined():
+    condition = [helper.make_node("Shape", ["x"], ["s"]), helper.make_node("Gather", ["s", "zero"], ["batch"]),
+                 helper.make_node("Equal", ["batch", "one"], ["cond"])]
+    model = _if_model(condition, [_float_info("x", [1, 3])], [_const("zero", np.int64(0)), _const("one", np.int64(1))])
+    x = np.array([[1.0, -2.0, 3.0]], np.float32)
+    engine = Engine(model)
+    assert [op for _, op, _ in engine.plan()] == ["Add"]  # the then branch, inlined
+    np.testing.assert_allclose(engine.run(x)[0], run_ort(model, {"x": x})[0])
+
+
+def test_if_with_a_run_time_condition_runs_the_chosen_branch_on_every_backend():
+    condition = [helper.make_node("Cast", ["flag"], ["cond"], to=TensorProto.BOOL)]
+    model = _if_model(condition, [_float_info("x", [1, 3]), _int_info("flag", [])], [])
+    x = np.array([[1.0, -2.0, 3.0]], np.float32)
+    for backend in supported_backends():
+        engine = Engine(model, backend=backend)
+        assert "If" in {op for _, op, _ in engine.plan()}
+        for flag in (1, 0):
+            feeds = {"x": x, "flag": np.array(flag, np.int64)}
+            np.testing.assert_allclose(engine.run(feeds)[0], run_ort(model, feeds)[0], err_msg=backend)
+
+
+def test_every_unsupported_op_in_one_error_subgraphs_included():
+    """Three unsupported op types in the graph and one inside an If branch, named in one error;
+    the If itself (which used to hide them behind a message about its subgraph) is supported."""
+    branch = helper.make_graph([helper.make_node("Celu", ["x"], ["b"], name="celu_in_branch")], "then", [],
+                               [_float_info("b", None)])
+    other_branch = helper.make_graph([helper.make_node("Relu", ["x"], ["r"])], "else", [], [_float_info("r", None)])
+    nodes = [helper.make_node("Hardmax", ["x"], ["h"], name="hardmax_1"),
+             helper.make_node("Hardmax", ["h"], ["h2"], name="hardmax_2"),
+             helper.make_node("Mish", ["h2"], ["m"], name="mish"),
+             helper.make_node("Det", ["m"], ["d"], name="det"),
+             helper.make_node("Cast", ["flag"], ["cond"], to=TensorProto.BOOL),
+             helper.make_node("If", ["cond"], ["y"], then_branch=branch, else_branch=other_branch),
+             helper.make_node("Add", ["y", "d"], ["z"])]
+    model = _model(nodes, [_float_info("x", [3, 3]), _int_info("flag", [])], [_float_info("z", None)], opset=18)
+    with pytest.raises(ValueError) as error:
+        Engine(model)
+    message = str(error.value)
+    assert "4 unsupported op type(s)" in message
+    for expected in ("'Hardmax' (nodes 'hardmax_1', 'hardmax_2')", "'Mish' (node 'mish')", "'Det' (node 'det')",
+                     "'Celu' (node 'celu_in_branch')"):
+        assert expected in message
+    assert "'If'" not in message.split(". Supported")[0]
