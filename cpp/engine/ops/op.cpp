@@ -60,6 +60,8 @@ std::unique_ptr<Op> make_where(const Node&, const Graph&);
 std::unique_ptr<Op> make_size(const Node&, const Graph&);
 std::unique_ptr<Op> make_expand(const Node&, const Graph&);
 std::unique_ptr<Op> make_if(const Node&, const Graph&);
+// Float math ops (issue #21).
+std::unique_ptr<Op> make_math_unary(const Node&, const Graph&);
 
 namespace {
 const std::map<std::string, OpFactory>& registry() {
@@ -80,6 +82,11 @@ const std::map<std::string, OpFactory>& registry() {
       {"Equal", make_compare}, {"Less", make_compare}, {"LessOrEqual", make_compare}, {"Greater", make_compare},
       {"GreaterOrEqual", make_compare}, {"And", make_compare}, {"Or", make_compare}, {"Xor", make_compare},
       {"Not", make_compare}, {"Where", make_where}, {"Size", make_size}, {"Expand", make_expand}, {"If", make_if},
+      // Float math ops (issue #21).
+      {"Sqrt", make_math_unary}, {"Neg", make_math_unary}, {"Log", make_math_unary}, {"Floor", make_math_unary},
+      {"Ceil", make_math_unary}, {"Abs", make_math_unary}, {"Reciprocal", make_math_unary},
+      {"Tanh", make_math_unary}, {"Erf", make_math_unary}, {"Gelu", make_math_unary},
+      {"LeakyRelu", make_math_unary}, {"Elu", make_math_unary}, {"Softplus", make_math_unary},
   };
   return table;
 }

@@ -1,0 +1,121 @@
+// Elementwise math ops of one input, from their ONNX definitions: Sqrt, Neg, Log, Floor, Ceil,
+// Abs, Reciprocal, Tanh, Erf, Gelu (opset 20; approximate "none" or "tanh"), LeakyRelu, Elu and
+// Softplus. Float32; Neg and Abs also take int64 (index arithmetic), negating with wrap-around so
+// that INT64_MIN stays defined behaviour. IEEE semantics throughout: Log(0) = -inf, Sqrt(-1) = NaN,
+// Reciprocal(0) = inf, NaN in gives NaN out.
+#include <cmath>
+#include <cstdint>
+
+#include "ops/op.h"
+
+namespace edgequant::engine {
+namespace {
+
+enum class Kind { sqrt, neg, log, floor, ceil, abs, reciprocal, tanh, erf, gelu, gelu_tanh, leaky_relu, elu, softplus };
+
+Kind kind_of(const std::string& op_type, const std::string& approximate) {
+  if (op_type == "Sqrt") return Kind::sqrt;
+  if (op_type == "Neg") return Kind::neg;
+  if (op_type == "Log") return Kind::log;
+  if (op_type == "Floor") return Kind::floor;
+  if (op_type == "Ceil") return Kind::ceil;
+  if (op_type == "Abs") return Kind::abs;
+  if (op_type == "Reciprocal") return Kind::reciprocal;
+  if (op_type == "Tanh") return Kind::tanh;
+  if (op_type == "Erf") return Kind::erf;
+  if (op_type == "Gelu") return approximate == "tanh" ? Kind::gelu_tanh : Kind::gelu;
+  if (op_type == "LeakyRelu") return Kind::leaky_relu;
+  if (op_type == "Elu") return Kind::elu;
+  return Kind::softplus;
+}
+
+// log(1 + exp(x)) without overflow for large x and without losing small results for very negative x.
+inline float softplus(float x) { return x > 0 ? x + std::log1p(std::exp(-x)) : std::log1p(std::exp(x)); }
+
+template <Kind K>
+void apply(const float* in, float* out, int64_t n, float alpha) {
+  constexpr float kInvSqrt2 = 0.70710678118654752f;
+  constexpr float kSqrt2OverPi = 0.79788456080286536f;
+  for (int64_t k = 0; k < n; ++k) {
+    const float x = in[k];
+    if constexpr (K == Kind::sqrt) out[k] = std::sqrt(x);
+    if constexpr (K == Kind::neg) out[k] = -x;
+    if constexpr (K == Kind::log) out[k] = std::log(x);
+    if constexpr (K == Kind::floor) out[k] = std::floor(x);
+    if constexpr (K == Kind::ceil) out[k] = std::ceil(x);
+    if constexpr (K == Kind::abs) out[k] = std::fabs(x);
+    if constexpr (K == Kind::reciprocal) out[k] = 1.0f / x;
+    if constexpr (K == Kind::tanh) out[k] = std::tanh(x);
+    if constexpr (K == Kind::erf) out[k] = std::erf(x);
+    if constexpr (K == Kind::gelu) out[k] = 0.5f * x * (1.0f + std::erf(x * kInvSqrt2));
+    if constexpr (K == Kind::gelu_tanh) out[k] = 0.5f * x * (1.0f + std::tanh(kSqrt2OverPi * (x + 0.044715f * x * x * x)));
+    if constexpr (K == Kind::leaky_relu) out[k] = x < 0 ? alpha * x : x;
+    if constexpr (K == Kind::elu) out[k] = x < 0 ? alpha * std::expm1(x) : x;
+    if constexpr (K == Kind::softplus) out[k] = softplus(x);
+  }
+}
+
+class MathUnary : public Op {
+ public:
+  MathUnary(const Node& node, const Graph& graph) : Op(node) {
+    check(node.inputs.size() == 1 && node.outputs.size() == 1, "expects 1 input, 1 output");
+    const std::string approximate = node.attr_s("approximate", "none");
+    if (node.op_type == "Gelu") {
+      check(graph.opset >= 20, "Gelu is an ONNX op from opset 20 (the model imports opset " + std::to_string(graph.opset) + ")");
+      check(approximate == "none" || approximate == "tanh",
+            "approximate '" + approximate + "' is not supported (expected 'none' or 'tanh')");
+    }
+    // Before opset 6 these ops carried a `consumed_inputs` attribute (in-place hints of the
+    // original Caffe2 exporter): harmless, ignored.
+    kind_ = kind_of(node.op_type, approximate);
+    alpha_ = node.attr_f("alpha", kind_ == Kind::leaky_relu ? 0.01f : 1.0f);
+  }
+
+  void run(RunContext&, const std::vector<const Tensor*>& inputs, std::vector<Tensor>& outputs) override {
+    const Tensor& x = input(inputs, 0);
+    if (x.dtype == DType::i64) return run_int(x, outputs[0]);
+    outputs[0] = Tensor::zeros_f32(x.shape, node_.describe());
+    const float* in = x.f();
+    float* out = outputs[0].f();
+    const int64_t n = x.numel();
+    switch (kind_) {
+      case Kind::sqrt: return apply<Kind::sqrt>(in, out, n, alpha_);
+      case Kind::neg: return apply<Kind::neg>(in, out, n, alpha_);
+      case Kind::log: return apply<Kind::log>(in, out, n, alpha_);
+      case Kind::floor: return apply<Kind::floor>(in, out, n, alpha_);
+      case Kind::ceil: return apply<Kind::ceil>(in, out, n, alpha_);
+      case Kind::abs: return apply<Kind::abs>(in, out, n, alpha_);
+      case Kind::reciprocal: return apply<Kind::reciprocal>(in, out, n, alpha_);
+      case Kind::tanh: return apply<Kind::tanh>(in, out, n, alpha_);
+      case Kind::erf: return apply<Kind::erf>(in, out, n, alpha_);
+      case Kind::gelu: return apply<Kind::gelu>(in, out, n, alpha_);
+      case Kind::gelu_tanh: return apply<Kind::gelu_tanh>(in, out, n, alpha_);
+      case Kind::leaky_relu: return apply<Kind::leaky_relu>(in, out, n, alpha_);
+      case Kind::elu: return apply<Kind::elu>(in, out, n, alpha_);
+      case Kind::softplus: return apply<Kind::softplus>(in, out, n, alpha_);
+    }
+  }
+
+ private:
+  void run_int(const Tensor& x, Tensor& y) const {
+    check(kind_ == Kind::neg || kind_ == Kind::abs, "expects a float input, got int64");
+    y = Tensor::zeros_i64(x.shape, node_.describe());
+    const int64_t n = x.numel();
+    for (int64_t k = 0; k < n; ++k) {
+      const int64_t v = x.i()[k];
+      const int64_t negated = static_cast<int64_t>(uint64_t(0) - static_cast<uint64_t>(v));  // INT64_MIN wraps
+      y.i()[k] = kind_ == Kind::neg || v < 0 ? negated : v;
+    }
+  }
+
+  Kind kind_;
+  float alpha_;
+};
+
+}  // namespace
+
+std::unique_ptr<Op> make_math_unary(const Node& node, const Graph& graph) {
+  return std::make_unique<MathUnary>(node, graph);
+}
+
+}  // namespace edgequant::engine
