@@ -1,0 +1,142 @@
+// Elementwise ops of several inputs with numpy broadcasting (ops/broadcasting.h): Pow, PRelu,
+// Min and Max (variadic). Min / Max run on float32 or int64 and propagate NaN (as numpy's
+// minimum / maximum, the ONNX reference, and ONNX Runtime do). Pow: a float32 base raised to a
+// float32 or int64 exponent (opset >= 12 allows integer exponents), std::pow's IEEE results
+// (a negative base to a fractional power is NaN). PRelu: the slope broadcasts to X's shape.
+#include <cmath>
+#include <limits>
+#include <type_traits>
+
+#include "ops/broadcasting.h"
+#include "ops/op.h"
+
+namespace edgequant::engine {
+namespace {
+
+class Broadcasting : public Op {
+ public:
+  using Op::Op;
+
+ protected:
+  Shape output_shape(const std::vector<const Tensor*>& inputs, size_t count) const {
+    std::vector<Shape> shapes;
+    for (size_t k = 0; k < count; ++k) shapes.push_back(input(inputs, k).shape);
+    bool ok = true;
+    Shape out = broadcast_shape(shapes, ok);
+    if (!ok) {
+      std::string listed;
+      for (const Shape& s : shapes) listed += (listed.empty() ? "" : ", ") + shape_string(s);
+      fail("input shapes " + listed + " do not broadcast");
+    }
+    return out;
+  }
+};
+
+class Pow : public Broadcasting {
+ public:
+  explicit Pow(const Node& node) : Broadcasting(node) {
+    check(node.inputs.size() == 2 && node.outputs.size() == 1, "expects 2 inputs (X, Y), 1 output");
+  }
+  void run(RunContext&, const std::vector<const Tensor*>& inputs, std::vector<Tensor>& outputs) override {
+    const Tensor& x = input(inputs, 0);
+    check(x.dtype == DType::f32, "only a float base is supported, got " + std::string(dtype_name(x.dtype)));
+    const Tensor& y = input(inputs, 1);
+    const std::vector<float> exponent = y.dtype == DType::f32 ? std::vector<float>() : y.as_f32();
+    const float* e = y.dtype == DType::f32 ? y.f() : exponent.data();
+    const Shape out = output_shape(inputs, 2);
+    outputs[0] = Tensor::zeros_f32(out, node_.describe());
+    const float* b = x.f();
+    float* dst = outputs[0].f();
+    const std::vector<std::vector<int64_t>> strides = {broadcast_strides(x.shape, out), broadcast_strides(y.shape, out)};
+    const int64_t sb = inner_stride(strides[0]), se = inner_stride(strides[1]);
+    for_each_row(out, strides, [&](int64_t o, const std::vector<int64_t>& at, int64_t inner) {
+      for (int64_t j = 0; j < inner; ++j) dst[o + j] = std::pow(b[at[0] + j * sb], e[at[1] + j * se]);
+    });
+  }
+};
+
+class PRelu : public Broadcasting {
+ public:
+  explicit PRelu(const Node& node) : Broadcasting(node) {
+    check(node.inputs.size() == 2 && node.outputs.size() == 1, "expects 2 inputs (X, slope), 1 output");
+  }
+  void run(RunContext&, const std::vector<const Tensor*>& inputs, std::vector<Tensor>& outputs) override {
+    const Tensor& x = float_input(inputs, 0);
+    const Tensor& slope = float_input(inputs, 1);
+    const Shape out = output_shape(inputs, 2);
+    check(out == x.shape, "slope " + shape_string(slope.shape) + " does not broadcast to X " + shape_string(x.shape));
+    outputs[0] = Tensor::zeros_f32(out, node_.describe());
+    const float* in = x.f();
+    const float* a = slope.f();
+    float* dst = outputs[0].f();
+    const std::vector<std::vector<int64_t>> strides = {broadcast_strides(x.shape, out), broadcast_strides(slope.shape, out)};
+    const int64_t sa = inner_stride(strides[1]);
+    for_each_row(out, strides, [&](int64_t o, const std::vector<int64_t>& at, int64_t inner) {
+      for (int64_t j = 0; j < inner; ++j) {
+        const float v = in[o + j];
+        dst[o + j] = v < 0 ? a[at[1] + j * sa] * v : v;
+      }
+    });
+  }
+};
+
+template <class T>
+T pick(bool max, T a, T b) {
+  if constexpr (std::is_floating_point<T>::value) {
+    if (std::isnan(a) || std::isnan(b)) return std::numeric_limits<T>::quiet_NaN();
+  }
+  return max ? (b > a ? b : a) : (b < a ? b : a);
+}
+
+class MinMax : public Broadcasting {
+ public:
+  explicit MinMax(const Node& node) : Broadcasting(node), max_(node.op_type == "Max") {
+    check(!node.inputs.empty() && node.outputs.size() == 1, "expects at least 1 input and 1 output");
+    for (const std::string& name : node.inputs) check(!name.empty(), "an input is omitted");
+  }
+  void run(RunContext&, const std::vector<const Tensor*>& inputs, std::vector<Tensor>& outputs) override {
+    const size_t count = node_.inputs.size();
+    const DType dtype = input(inputs, 0).dtype;
+    for (size_t k = 1; k < count; ++k)
+      check(input(inputs, k).dtype == dtype, std::string("inputs differ in type: ") + dtype_name(dtype) + " and " +
+                                                 dtype_name(input(inputs, k).dtype));
+    const Shape out = output_shape(inputs, count);
+    outputs[0] = empty_like(dtype, out, node_.describe());
+    if (dtype == DType::f32) {
+      fold<float>(inputs, out, outputs[0].f(), [](const Tensor& t) { return t.f(); });
+    } else {
+      fold<int64_t>(inputs, out, outputs[0].i(), [](const Tensor& t) { return t.i(); });
+    }
+  }
+
+ private:
+  // dst = input 0 broadcast to `out`, then dst = pick(dst, input k) for each further input.
+  template <class T, class Data>
+  void fold(const std::vector<const Tensor*>& inputs, const Shape& out, T* dst, Data data) const {
+    for (size_t k = 0; k < node_.inputs.size(); ++k) {
+      const Tensor& t = input(inputs, k);
+      const T* src = data(t);
+      const std::vector<std::vector<int64_t>> strides = {broadcast_strides(t.shape, out)};
+      const int64_t s = inner_stride(strides[0]);
+      const bool first = k == 0;
+      for_each_row(out, strides, [&](int64_t o, const std::vector<int64_t>& at, int64_t inner) {
+        for (int64_t j = 0; j < inner; ++j) {
+          const T v = src[at[0] + j * s];
+          dst[o + j] = first ? v : pick(max_, dst[o + j], v);
+        }
+      });
+    }
+  }
+
+  bool max_;
+};
+
+}  // namespace
+
+std::unique_ptr<Op> make_math_binary(const Node& node, const Graph&) {
+  if (node.op_type == "Pow") return std::make_unique<Pow>(node);
+  if (node.op_type == "PRelu") return std::make_unique<PRelu>(node);
+  return std::make_unique<MinMax>(node);
+}
+
+}  // namespace edgequant::engine
