@@ -63,6 +63,7 @@ std::unique_ptr<Op> make_if(const Node&, const Graph&);
 // Float math ops (issue #21).
 std::unique_ptr<Op> make_math_unary(const Node&, const Graph&);
 std::unique_ptr<Op> make_math_binary(const Node&, const Graph&);
+std::unique_ptr<Op> make_reduce(const Node&, const Graph&);
 
 namespace {
 const std::map<std::string, OpFactory>& registry() {
@@ -89,6 +90,8 @@ const std::map<std::string, OpFactory>& registry() {
       {"Tanh", make_math_unary}, {"Erf", make_math_unary}, {"Gelu", make_math_unary},
       {"LeakyRelu", make_math_unary}, {"Elu", make_math_unary}, {"Softplus", make_math_unary},
       {"Pow", make_math_binary}, {"PRelu", make_math_binary}, {"Min", make_math_binary}, {"Max", make_math_binary},
+      {"ReduceMean", make_reduce}, {"ReduceMax", make_reduce}, {"ReduceMin", make_reduce},
+      {"ReduceSum", make_reduce}, {"ReduceL2", make_reduce},
   };
   return table;
 }

@@ -1,0 +1,159 @@
+// ReduceMean, ReduceMax, ReduceMin, ReduceSum and ReduceL2. The reduced axes are the `axes`
+// attribute before opset 18 (before 13 for ReduceSum) and the optional second input from then
+// on; no axes reduce every axis, unless noop_with_empty_axes = 1 (input form only): then nothing
+// is reduced (each element is reduced alone: the identity, |x| for ReduceL2, as the ONNX reference). keepdims (default 1) keeps the reduced axes as size 1. Sums accumulate in double.
+// Max / Min propagate NaN (numpy's maximum.reduce, the ONNX reference; ONNX Runtime's result
+// depends on where the NaN sits). Over an empty set: Sum and L2 give 0, Mean NaN, Max -inf, Min
+// +inf. ReduceSum / Max / Min also run on int64 (sums wrap around).
+#include <cmath>
+#include <cstdint>
+#include <limits>
+
+#include "ops/op.h"
+
+namespace edgequant::engine {
+namespace {
+
+enum class Kind { mean, max, min, sum, l2 };
+
+class Reduce : public Op {
+ public:
+  Reduce(const Node& node, const Graph& graph) : Op(node) {
+    const std::string& t = node.op_type;
+    kind_ = t == "ReduceMean" ? Kind::mean : t == "ReduceMax" ? Kind::max : t == "ReduceMin" ? Kind::min
+          : t == "ReduceSum"  ? Kind::sum  : Kind::l2;
+    check(!node.inputs.empty() && node.outputs.size() == 1, "expects an input and 1 output");
+    const int64_t axes_input_from = kind_ == Kind::sum ? 13 : 18;
+    axes_as_input_ = graph.opset >= axes_input_from;
+    const std::string since = " (opset " + std::to_string(graph.opset) + "; axes became an input in opset " +
+                              std::to_string(axes_input_from) + ")";
+    if (axes_as_input_) {
+      check(!node.has("axes"), "axes must be an input, not an attribute" + since);
+      check(node.inputs.size() <= 2, "expects at most 2 inputs (data, axes)");
+      noop_with_empty_axes_ = node.attr_i("noop_with_empty_axes", 0) != 0;
+    } else {
+      check(node.inputs.size() == 1, "axes must be an attribute, not an input" + since);
+      check(!node.has("noop_with_empty_axes"), "noop_with_empty_axes is not an attribute before opset " +
+                                                   std::to_string(axes_input_from));
+      axes_ = node.attr_ints("axes");
+    }
+    keepdims_ = node.attr_i("keepdims", 1) != 0;
+  }
+
+  void run(RunContext&, const std::vector<const Tensor*>& inputs, std::vector<Tensor>& outputs) override {
+    const Tensor& x = input(inputs, 0);
+    check(x.dtype == DType::f32 || kind_ == Kind::sum || kind_ == Kind::max || kind_ == Kind::min,
+          "expects a float input, got " + std::string(dtype_name(x.dtype)));
+    std::vector<int64_t> axes = axes_;
+    if (axes_as_input_ && node_.inputs.size() == 2 && !node_.inputs[1].empty()) {
+      check(input(inputs, 1).rank() == 1, "axes must be 1-D, got " + shape_string(input(inputs, 1).shape));
+      axes = int_values(inputs, 1);
+    }
+    // noop_with_empty_axes: each output element is the reduction of itself alone (x, or |x| for L2).
+    std::vector<bool> reduced(x.rank(), axes.empty() && !noop_with_empty_axes_);
+    for (int64_t a : axes) {
+      const int axis = axis_of(a, x.rank());
+      check(!reduced[axis], "axis " + std::to_string(a) + " is listed twice");
+      reduced[axis] = true;
+    }
+    Shape out;
+    for (int k = 0; k < x.rank(); ++k)
+      if (!reduced[k]) out.push_back(x.shape[k]);
+      else if (keepdims_) out.push_back(1);
+    if (x.dtype == DType::f32) {
+      outputs[0] = Tensor::zeros_f32(out, node_.describe());
+      reduce_float(x, reduced, outputs[0].f());
+    } else {
+      outputs[0] = Tensor::zeros_i64(out, node_.describe());
+      reduce_int(x, reduced, outputs[0].i());
+    }
+  }
+
+ private:
+  // Calls visit(in_offset, out_offset) for every element of x, out_offset being the flat index of
+  // the output element it reduces into.
+  template <class Visit>
+  static void walk(const Shape& shape, const std::vector<bool>& reduced, Visit visit) {
+    const int rank = static_cast<int>(shape.size());
+    std::vector<int64_t> out_stride(rank, 0);
+    int64_t step = 1;
+    for (int k = rank - 1; k >= 0; --k)
+      if (!reduced[k]) {
+        out_stride[k] = step;
+        step *= shape[k];
+      }
+    int64_t total = 1;
+    for (int64_t d : shape) total *= d;
+    std::vector<int64_t> index(rank, 0);
+    int64_t o = 0;
+    for (int64_t k = 0; k < total; ++k) {
+      visit(k, o);
+      for (int axis = rank - 1; axis >= 0; --axis) {
+        o += out_stride[axis];
+        if (++index[axis] < shape[axis]) break;
+        o -= out_stride[axis] * shape[axis];
+        index[axis] = 0;
+      }
+    }
+  }
+
+  static int64_t reduced_count(const Shape& shape, const std::vector<bool>& reduced) {
+    int64_t n = 1;
+    for (size_t k = 0; k < shape.size(); ++k)
+      if (reduced[k]) n *= shape[k];
+    return n;
+  }
+
+  void reduce_float(const Tensor& x, const std::vector<bool>& reduced, float* dst) const {
+    const float* in = x.f();
+    int64_t out_n = 1;
+    for (size_t k = 0; k < x.shape.size(); ++k)
+      if (!reduced[k]) out_n *= x.shape[k];
+    if (kind_ == Kind::max || kind_ == Kind::min) {
+      const bool max = kind_ == Kind::max;
+      std::fill(dst, dst + out_n, max ? -INFINITY : INFINITY);
+      walk(x.shape, reduced, [&](int64_t i, int64_t o) {
+        const float v = in[i];
+        if (std::isnan(dst[o])) return;  // a NaN met stays
+        if (std::isnan(v) || (max ? v > dst[o] : v < dst[o])) dst[o] = v;
+      });
+      return;
+    }
+    std::vector<double> acc(out_n, 0.0);
+    walk(x.shape, reduced, [&](int64_t i, int64_t o) {
+      const double v = in[i];
+      acc[o] += kind_ == Kind::l2 ? v * v : v;
+    });
+    const double count = static_cast<double>(reduced_count(x.shape, reduced));
+    for (int64_t o = 0; o < out_n; ++o) {
+      const double v = kind_ == Kind::mean ? acc[o] / count : kind_ == Kind::l2 ? std::sqrt(acc[o]) : acc[o];
+      dst[o] = static_cast<float>(v);
+    }
+  }
+
+  void reduce_int(const Tensor& x, const std::vector<bool>& reduced, int64_t* dst) const {
+    const int64_t* in = x.i();
+    int64_t out_n = 1;
+    for (size_t k = 0; k < x.shape.size(); ++k)
+      if (!reduced[k]) out_n *= x.shape[k];
+    const int64_t start = kind_ == Kind::max ? std::numeric_limits<int64_t>::min()
+                        : kind_ == Kind::min ? std::numeric_limits<int64_t>::max() : 0;
+    std::fill(dst, dst + out_n, start);
+    walk(x.shape, reduced, [&](int64_t i, int64_t o) {
+      const int64_t v = in[i];
+      if (kind_ == Kind::max) dst[o] = std::max(dst[o], v);
+      else if (kind_ == Kind::min) dst[o] = std::min(dst[o], v);
+      else dst[o] = static_cast<int64_t>(static_cast<uint64_t>(dst[o]) + static_cast<uint64_t>(v));  // wraps
+    });
+  }
+
+  Kind kind_;
+  bool axes_as_input_ = false, noop_with_empty_axes_ = false, keepdims_ = true;
+  std::vector<int64_t> axes_;
+};
+
+}  // namespace
+
+std::unique_ptr<Op> make_reduce(const Node& node, const Graph& graph) { return std::make_unique<Reduce>(node, graph); }
+
+}  // namespace edgequant::engine
