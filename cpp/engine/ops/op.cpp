@@ -64,6 +64,7 @@ std::unique_ptr<Op> make_if(const Node&, const Graph&);
 std::unique_ptr<Op> make_math_unary(const Node&, const Graph&);
 std::unique_ptr<Op> make_math_binary(const Node&, const Graph&);
 std::unique_ptr<Op> make_reduce(const Node&, const Graph&);
+std::unique_ptr<Op> make_layer_norm(const Node&, const Graph&);
 
 namespace {
 const std::map<std::string, OpFactory>& registry() {
@@ -92,6 +93,7 @@ const std::map<std::string, OpFactory>& registry() {
       {"Pow", make_math_binary}, {"PRelu", make_math_binary}, {"Min", make_math_binary}, {"Max", make_math_binary},
       {"ReduceMean", make_reduce}, {"ReduceMax", make_reduce}, {"ReduceMin", make_reduce},
       {"ReduceSum", make_reduce}, {"ReduceL2", make_reduce},
+      {"LayerNormalization", make_layer_norm},
   };
   return table;
 }
