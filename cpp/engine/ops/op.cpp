@@ -65,6 +65,7 @@ std::unique_ptr<Op> make_math_unary(const Node&, const Graph&);
 std::unique_ptr<Op> make_math_binary(const Node&, const Graph&);
 std::unique_ptr<Op> make_reduce(const Node&, const Graph&);
 std::unique_ptr<Op> make_layer_norm(const Node&, const Graph&);
+std::unique_ptr<Op> make_tile(const Node&, const Graph&);
 
 namespace {
 const std::map<std::string, OpFactory>& registry() {
@@ -94,6 +95,7 @@ const std::map<std::string, OpFactory>& registry() {
       {"ReduceMean", make_reduce}, {"ReduceMax", make_reduce}, {"ReduceMin", make_reduce},
       {"ReduceSum", make_reduce}, {"ReduceL2", make_reduce},
       {"LayerNormalization", make_layer_norm},
+      {"Tile", make_tile},
   };
   return table;
 }
