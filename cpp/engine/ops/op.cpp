@@ -66,6 +66,7 @@ std::unique_ptr<Op> make_math_binary(const Node&, const Graph&);
 std::unique_ptr<Op> make_reduce(const Node&, const Graph&);
 std::unique_ptr<Op> make_layer_norm(const Node&, const Graph&);
 std::unique_ptr<Op> make_tile(const Node&, const Graph&);
+std::unique_ptr<Op> make_depth_space(const Node&, const Graph&);
 
 namespace {
 const std::map<std::string, OpFactory>& registry() {
@@ -96,6 +97,7 @@ const std::map<std::string, OpFactory>& registry() {
       {"ReduceSum", make_reduce}, {"ReduceL2", make_reduce},
       {"LayerNormalization", make_layer_norm},
       {"Tile", make_tile},
+      {"DepthToSpace", make_depth_space}, {"SpaceToDepth", make_depth_space},
   };
   return table;
 }

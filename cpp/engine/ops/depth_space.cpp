@@ -1,0 +1,75 @@
+// DepthToSpace and SpaceToDepth on [N, C, H, W] float32 / int64 data, block size b:
+//   DepthToSpace DCR (default): y[n, c, h*b + i, w*b + j] = x[n, (i*b + j) * C/b² + c, h, w]
+//   DepthToSpace CRD:           y[n, c, h*b + i, w*b + j] = x[n, c * b² + i*b + j, h, w]
+//   SpaceToDepth:               y[n, (i*b + j) * C + c, h, w] = x[n, c, h*b + i, w*b + j]
+// (the ONNX reshape / transpose definitions written as one gather). `mode` exists from opset 11;
+// before it DepthToSpace is DCR.
+#include <cstring>
+
+#include "ops/layout.h"
+#include "ops/op.h"
+
+namespace edgequant::engine {
+namespace {
+
+class DepthSpace : public Op {
+ public:
+  explicit DepthSpace(const Node& node) : Op(node) {
+    check(node.inputs.size() == 1 && node.outputs.size() == 1, "expects 1 input, 1 output");
+    to_space_ = node.op_type == "DepthToSpace";
+    block_ = node.attr_i("blocksize", 0);
+    check(block_ >= 1, "blocksize must be >= 1, got " + std::to_string(block_));
+    const std::string mode = node.attr_s("mode", "DCR");
+    check(to_space_ || !node.has("mode"), "SpaceToDepth has no mode attribute");
+    check(mode == "DCR" || mode == "CRD", "mode '" + mode + "' is not supported (expected 'DCR' or 'CRD')");
+    crd_ = mode == "CRD";
+  }
+
+  void run(RunContext&, const std::vector<const Tensor*>& inputs, std::vector<Tensor>& outputs) override {
+    const Tensor& x = input(inputs, 0);
+    check(x.rank() == 4, "expects a 4-D input [N, C, H, W], got " + shape_string(x.shape));
+    const int64_t n = x.shape[0], c = x.shape[1], h = x.shape[2], w = x.shape[3], b = block_;
+    Shape out;
+    if (to_space_) {
+      check(c % (b * b) == 0, "channels (" + std::to_string(c) + ") must be a multiple of blocksize² (" +
+                                  std::to_string(b * b) + ")");
+      out = {n, c / (b * b), h * b, w * b};
+    } else {
+      check(h % b == 0 && w % b == 0, "height and width " + shape_string({h, w}) + " must be multiples of blocksize " +
+                                          std::to_string(b));
+      out = {n, c * b * b, h / b, w / b};
+    }
+    outputs[0] = empty_like(x.dtype, out, node_.describe());
+    if (checked_numel(out, node_.describe()) == 0) return;
+    const size_t size = element_size(x);
+    const char* src = raw_data(x);
+    char* dst = raw_data(outputs[0]);
+    // The [N, C', H', W'] side with the small spatial dims ("depth") against the large one ("space").
+    const Shape& depth = to_space_ ? x.shape : out;
+    const Shape& space = to_space_ ? out : x.shape;
+    const int64_t dc = depth[1], dh = depth[2], dw = depth[3], sc = space[1];
+    for (int64_t in = 0; in < n; ++in)
+      for (int64_t ch = 0; ch < sc; ++ch)
+        for (int64_t i = 0; i < b; ++i)
+          for (int64_t j = 0; j < b; ++j) {
+            const int64_t deep = crd_ ? ch * b * b + i * b + j : (i * b + j) * sc + ch;
+            for (int64_t y = 0; y < dh; ++y)
+              for (int64_t xw = 0; xw < dw; ++xw) {
+                const int64_t d = ((in * dc + deep) * dh + y) * dw + xw;
+                const int64_t s = ((in * sc + ch) * dh * b + y * b + i) * dw * b + xw * b + j;
+                if (to_space_) std::memcpy(dst + s * size, src + d * size, size);
+                else std::memcpy(dst + d * size, src + s * size, size);
+              }
+          }
+  }
+
+ private:
+  bool to_space_, crd_;
+  int64_t block_;
+};
+
+}  // namespace
+
+std::unique_ptr<Op> make_depth_space(const Node& node, const Graph&) { return std::make_unique<DepthSpace>(node); }
+
+}  // namespace edgequant::engine
