@@ -67,7 +67,7 @@ std::unique_ptr<Op> make_reduce(const Node&, const Graph&);
 std::unique_ptr<Op> make_layer_norm(const Node&, const Graph&);
 std::unique_ptr<Op> make_tile(const Node&, const Graph&);
 std::unique_ptr<Op> make_depth_space(const Node&, const Graph&);
-
+std::unique_ptr<Op> make_arg_reduce(const Node&, const Graph&);
 namespace {
 const std::map<std::string, OpFactory>& registry() {
   static const std::map<std::string, OpFactory> table = {
@@ -98,6 +98,7 @@ const std::map<std::string, OpFactory>& registry() {
       {"LayerNormalization", make_layer_norm},
       {"Tile", make_tile},
       {"DepthToSpace", make_depth_space}, {"SpaceToDepth", make_depth_space},
+      {"ArgMax", make_arg_reduce}, {"ArgMin", make_arg_reduce},
   };
   return table;
 }
