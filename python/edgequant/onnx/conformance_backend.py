@@ -207,10 +207,16 @@ def _declared_dtype(value: onnx.ValueInfoProto) -> np.dtype | None:
 
 
 def _as_declared(value: np.ndarray, dtype: np.dtype | None) -> np.ndarray:
-    """``value`` (the engine's float32 / int64 / bool) in the model's declared element type."""
+    """``value`` (the engine's float32 / int64 / bool) in the model's declared element type.
+
+    Only float to float and integer (or bool) to integer or bool: an output of the other kind is
+    handed back as it is, for the caller's type check to catch (never truncated to look right)."""
     if dtype is None or value.dtype == dtype:
+        return value
+    if (value.dtype.kind == "f") != (dtype.kind == "f"):
         return value
     converted = value.astype(dtype)
     if dtype.kind in "iub" and not np.array_equal(converted.astype(value.dtype), value):
+        # Not a ValueError: that would read as the engine's refusal.
         raise OverflowError(f"the engine's {value.dtype} output does not fit the declared {dtype}")
     return converted
