@@ -4,8 +4,9 @@ AddressSanitizer and UBSan (``-fno-sanitize-recover=all``), run on random int8 i
 exactly the declared sizes, and must equal TensorFlow Lite Micro bit for bit. Anything else must be
 refused at export with a ``ValueError``.
 
-All accepted models are compiled into one program (compiling is the cost), which runs once per model
-so that a sanitizer report names its model. TensorFlow Lite Micro runs in its own process: a forged
+All accepted models are compiled into one program (compiling is the cost), built twice (the fast
+kernels and, with ``-DEQ_FORCE_REFERENCE``, the plain references), which runs once per model so that
+a sanitizer report names its model. TensorFlow Lite Micro runs in its own process: a forged
 file may crash it. ``EDGEQUANT_EXPORT_FUZZ_CASES`` (default 160) and ``EDGEQUANT_EXPORT_FUZZ_SEED``
 set the run; the counts are printed (``pytest -s`` shows them).
 """
@@ -36,6 +37,7 @@ MAX_RUN_SIZE = 1 << 24  # bytes: the seeds are small; an accepted export past th
 SANITIZERS = ("-O1", "-g", "-fsanitize=address,undefined", "-fno-sanitize-recover=all", "-fno-omit-frame-pointer")
 SANITIZER_ENV = {"ASAN_OPTIONS": "detect_leaks=0:abort_on_error=0",
                  "UBSAN_OPTIONS": "halt_on_error=1:print_stacktrace=1"}
+KERNELS = {"fast": (), "reference": ("-DEQ_FORCE_REFERENCE",)}
 WORKER = REPOSITORY / "tests" / "python" / "microcontroller" / "tflm_worker.py"
 
 DRIVER = r"""
@@ -128,8 +130,8 @@ def _reference_outputs(folder, jobs):
     return answers
 
 
-def _build(folder, accepted):
-    """One sanitized program holding every accepted model (``edgequant_invoke_K``)."""
+def _sources(folder, accepted):
+    """The C of one program holding every accepted model (``edgequant_invoke_K``) and its driver."""
     sources = [str(p) for p in sorted(runtime_dir().glob("*.c"))]
     for k, report in accepted.items():
         wrapper = folder / f"model_{k}.c"
@@ -143,14 +145,17 @@ def _build(folder, accepted):
         "models": ", ".join(f"edgequant_invoke_{k}" for k in keys),
         "inputs": ", ".join(str(accepted[k].graph.input_activation.size) for k in keys),
         "outputs": ", ".join(str(accepted[k].graph.output_activation.size) for k in keys)})
-    binary = folder / "driver"
-    build = subprocess.run([c_compiler(), "-std=c99", "-Wall", "-Wextra", "-Werror", *SANITIZERS,
-                            f"-I{runtime_dir()}", *sources, str(driver), "-o", str(binary)],
-                           capture_output=True, text=True)
+    return [*sources, str(driver)], {k: i for i, k in enumerate(keys)}
+
+
+def _compile(folder, sources, name, flags):
+    binary = folder / name
+    build = subprocess.run([c_compiler(), "-std=c99", "-Wall", "-Wextra", "-Werror", *SANITIZERS, *flags,
+                            f"-I{runtime_dir()}", *sources, "-o", str(binary)], capture_output=True, text=True)
     if build.returncode != 0 and "cannot find" in build.stderr:
         pytest.skip(f"the sanitizer runtimes are not installed: {build.stderr[-300:]}")
     assert build.returncode == 0, build.stderr[-4000:]
-    return binary, {k: i for i, k in enumerate(keys)}
+    return binary
 
 
 def _run_c(binary, index, inputs, folder, k):
@@ -205,12 +210,19 @@ def test_export_is_exact_or_refused(tmp_path, capsys):
         np.save(references / f"{k}.in.npy", rows)
     if accepted:
         want = _reference_outputs(references, sorted(accepted))
-        binary, index = _build(tmp_path, accepted)
+        sources, index = _sources(tmp_path, accepted)
+        # the fast kernels (the default) and the plain references (-DEQ_FORCE_REFERENCE) must both be exact
+        binaries = {name: _compile(tmp_path, sources, f"driver_{name}", flags) for name, flags in KERNELS.items()}
         for k in sorted(accepted):
-            got, trouble = _run_c(binary, index[k], inputs[k], tmp_path, k)
-            if got is None:
+            runs = {name: _run_c(binary, index[k], inputs[k], tmp_path, k) for name, binary in binaries.items()}
+            troubles = [f"{name} kernels: {trouble}" for name, (got, trouble) in runs.items() if got is None]
+            if troubles:
                 counts["sanitizer_or_crash"] += 1
-                failures.append(f"case {k}: the generated C failed under the sanitizers: {trouble}")
+                failures.append(f"case {k}: the generated C failed under the sanitizers: {troubles[0]}")
+                continue
+            got = runs["fast"][0]
+            if not np.array_equal(got, runs["reference"][0]):
+                failures.append(f"case {k}: the fast and the reference kernels differ")
                 continue
             counts["compiled_and_run"] += 1
             reference = want[k]
