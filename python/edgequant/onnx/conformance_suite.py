@@ -143,6 +143,7 @@ def conformance_suite(expected_failures: Mapping[str, str] | None = None,
     classes : dict name -> unittest.TestCase subclass
         ``globals().update(classes)`` makes them a pytest module's tests.
     cases : list of Case
+        Node cases, then each model set's, by name.
     """
     expected_failures = dict(expected_failures or {})
     absent_sets: list[str] = []
@@ -255,7 +256,7 @@ def _summary(error: BaseException) -> str:
 def _node_cases(node_cases) -> list[Case]:
     ops = {case.name: _op_label(case.model.graph.node[0]) for case in node_cases if len(case.model.graph.node) == 1}
     cases = []
-    for case in node_cases:
+    for case in sorted(node_cases, key=lambda case: case.name):
         original = case.name.split("_expanded")[0]
         group = f"{ops[original]} (expanded)" if "_expanded" in case.name and original in ops else ops.get(case.name)
         cases.append(Case("Node", f"{case.name}_cpu", group or "(several ops)"))
@@ -272,7 +273,8 @@ def _model_cases(absent_sets: list[str]) -> list[Case]:
         if folder in absent_sets:
             cases.append(Case(category, f"test_{folder.replace('-', '_')}_set_cpu", folder))
             continue
-        cases += [Case(category, f"{case.name}_cpu", folder) for case in load_model_tests(DATA_DIR, kind=folder)]
+        names = sorted(case.name for case in load_model_tests(DATA_DIR, kind=folder))  # listdir's order varies
+        cases += [Case(category, f"{name}_cpu", folder) for name in names]
     return cases
 
 
