@@ -21,8 +21,8 @@ namespace edgequant::engine {
 namespace {
 
 // ONNX TensorProto.DataType codes.
-enum : int { kFloat = 1, kUint8 = 2, kInt8 = 3, kInt16 = 5, kInt32 = 6, kInt64 = 7, kBool = 9, kFloat16 = 10,
-             kDouble = 11, kBfloat16 = 16 };
+enum : int { kFloat = 1, kUint8 = 2, kInt8 = 3, kUint16 = 4, kInt16 = 5, kInt32 = 6, kInt64 = 7, kBool = 9,
+             kFloat16 = 10, kDouble = 11, kUint32 = 12, kUint64 = 13, kBfloat16 = 16 };
 
 size_t element_bytes(int type) {
   switch (type) {
@@ -199,9 +199,12 @@ ValueInfo convert_value_info(const onnx::ValueInfoProto& proto) {
   info.name = checked_name(proto.name(), "graph input/output name");
   const auto& type = proto.type().tensor_type();
   const int elem = type.elem_type();
-  require(is_float_type(elem) || elem == kInt64 || elem == kInt32,
+  // Every integer type and bool are held as int64 (bool as 0 / 1), as the ops compute them.
+  const bool integer = elem == kInt64 || elem == kInt32 || elem == kInt16 || elem == kInt8 || elem == kUint8 ||
+                       elem == kBool || elem == kUint16 || elem == kUint32 || elem == kUint64;
+  require(is_float_type(elem) || integer,
           "graph input/output '" + info.name + "' has element type " + std::to_string(elem) +
-              " (supported: float, float16, double, bfloat16, int64, int32)");
+              " (supported: float, float16, double, bfloat16, the integer types and bool)");
   info.dtype = is_float_type(elem) ? DType::f32 : DType::i64;
   info.was_float16 = elem == kFloat16;
   for (const auto& dim : type.shape().dim()) info.shape.push_back(dim.has_dim_value() ? dim.dim_value() : -1);

@@ -208,3 +208,14 @@ def test_every_unsupported_op_in_one_error_subgraphs_included():
                      "'Celu' (node 'celu_in_branch')"):
         assert expected in message
     assert "'If'" not in message.split(". Supported")[0]
+
+
+def test_bool_and_narrow_integer_graph_values_are_held_as_int64():
+    """A uint8 input and a bool output (Greater's) load: the engine holds both as int64, bool as 0 / 1."""
+    model = _model([helper.make_node("Greater", ["x", "limit"], ["y"])],
+                   [helper.make_tensor_value_info("x", TensorProto.UINT8, [4])],
+                   [helper.make_tensor_value_info("y", TensorProto.BOOL, [4])], [_const("limit", np.uint8(2))])
+    x = np.array([0, 2, 3, 255], np.uint8)
+    (got,) = Engine(model).run(x)
+    assert got.dtype == np.int64
+    np.testing.assert_array_equal(got, run_ort(model, {"x": x})[0].astype(np.int64))
