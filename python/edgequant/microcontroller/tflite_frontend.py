@@ -227,7 +227,7 @@ def from_tflite(model, source: str = "") -> IntegerGraph:
     if len(problems) > _MAX_LISTED:
         problems = problems[:_MAX_LISTED] + [f"... and {len(problems) - _MAX_LISTED} more"]
     if problems:
-        raise UnsupportedModelError("the C runtime cannot run this model:\n  " + "\n  ".join(problems))
+        raise UnsupportedModelError("the C runtime cannot run this model: " + "; ".join(problems))
     activations, index_of = [], {}
 
     def activation(t: int) -> int:
