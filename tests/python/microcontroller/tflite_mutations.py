@@ -258,7 +258,7 @@ def mutate(spec, rng):
             mutation = SPEC_MUTATIONS[int(rng.integers(len(SPEC_MUTATIONS)))]
             try:
                 label = mutation(spec, rng)
-            except (_NotApplicable, IndexError, TypeError, AttributeError):
+            except (_NotApplicable, IndexError, TypeError, AttributeError, ValueError):
                 continue  # e.g. a second mutation meets a bias index the first one pointed at an activation
             if label:
                 labels.append(label)
