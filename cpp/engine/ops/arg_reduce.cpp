@@ -26,7 +26,8 @@ class ArgReduce : public Op {
     check(x.rank() >= 1, "expects an input of rank >= 1");
     const int axis = axis_of(axis_, x.rank());
     const int64_t outer = span(x.shape, 0, axis), len = x.shape[axis], inner = span(x.shape, axis + 1, x.shape.size());
-    check(len > 0 || outer * inner == 0, "cannot take the index of an extreme over an empty axis " + std::to_string(axis));
+    check(len > 0 || outer * inner == 0,
+          "cannot take the index of an extreme over an empty axis " + std::to_string(axis));
     Shape out = x.shape;
     if (keepdims_) out[axis] = 1;
     else out.erase(out.begin() + axis);

@@ -55,7 +55,8 @@ class LayerNorm : public Op {
       if (!t) continue;
       bool fits = false;
       const Shape joint = broadcast_shape({shape, t->shape}, fits);
-      check(fits && joint == shape, "Scale / B " + shape_string(t->shape) + " do not broadcast to X " + shape_string(shape));
+      check(fits && joint == shape,
+            "Scale / B " + shape_string(t->shape) + " do not broadcast to X " + shape_string(shape));
     }
     std::vector<std::vector<int64_t>> strides = {broadcast_strides(scale.shape, shape)};
     if (bias) strides.push_back(broadcast_strides(bias->shape, shape));

@@ -47,7 +47,8 @@ class Pow : public Broadcasting {
     outputs[0] = Tensor::zeros_f32(out, node_.describe());
     const float* b = x.f();
     float* dst = outputs[0].f();
-    const std::vector<std::vector<int64_t>> strides = {broadcast_strides(x.shape, out), broadcast_strides(y.shape, out)};
+    const std::vector<std::vector<int64_t>> strides = {broadcast_strides(x.shape, out),
+                                                       broadcast_strides(y.shape, out)};
     const int64_t sb = inner_stride(strides[0]), se = inner_stride(strides[1]);
     for_each_row(out, strides, [&](int64_t o, const std::vector<int64_t>& at, int64_t inner) {
       for (int64_t j = 0; j < inner; ++j) dst[o + j] = std::pow(b[at[0] + j * sb], e[at[1] + j * se]);
@@ -69,7 +70,8 @@ class PRelu : public Broadcasting {
     const float* in = x.f();
     const float* a = slope.f();
     float* dst = outputs[0].f();
-    const std::vector<std::vector<int64_t>> strides = {broadcast_strides(x.shape, out), broadcast_strides(slope.shape, out)};
+    const std::vector<std::vector<int64_t>> strides = {broadcast_strides(x.shape, out),
+                                                       broadcast_strides(slope.shape, out)};
     const int64_t sa = inner_stride(strides[1]);
     for_each_row(out, strides, [&](int64_t o, const std::vector<int64_t>& at, int64_t inner) {
       for (int64_t j = 0; j < inner; ++j) {

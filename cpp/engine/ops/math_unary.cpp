@@ -48,7 +48,8 @@ void apply(const float* in, float* out, int64_t n, float alpha) {
     if constexpr (K == Kind::tanh) out[k] = std::tanh(x);
     if constexpr (K == Kind::erf) out[k] = std::erf(x);
     if constexpr (K == Kind::gelu) out[k] = 0.5f * x * (1.0f + std::erf(x * kInvSqrt2));
-    if constexpr (K == Kind::gelu_tanh) out[k] = 0.5f * x * (1.0f + std::tanh(kSqrt2OverPi * (x + 0.044715f * x * x * x)));
+    if constexpr (K == Kind::gelu_tanh)
+      out[k] = 0.5f * x * (1.0f + std::tanh(kSqrt2OverPi * (x + 0.044715f * x * x * x)));
     if constexpr (K == Kind::leaky_relu) out[k] = x < 0 ? alpha * x : x;
     if constexpr (K == Kind::elu) out[k] = x < 0 ? alpha * std::expm1(x) : x;
     if constexpr (K == Kind::softplus) out[k] = softplus(x);
@@ -61,7 +62,8 @@ class MathUnary : public Op {
     check(node.inputs.size() == 1 && node.outputs.size() == 1, "expects 1 input, 1 output");
     const std::string approximate = node.attr_s("approximate", "none");
     if (node.op_type == "Gelu") {
-      check(graph.opset >= 20, "Gelu is an ONNX op from opset 20 (the model imports opset " + std::to_string(graph.opset) + ")");
+      check(graph.opset >= 20,
+            "Gelu is an ONNX op from opset 20 (the model imports opset " + std::to_string(graph.opset) + ")");
       check(approximate == "none" || approximate == "tanh",
             "approximate '" + approximate + "' is not supported (expected 'none' or 'tanh')");
     }

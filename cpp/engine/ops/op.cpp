@@ -68,6 +68,7 @@ std::unique_ptr<Op> make_layer_norm(const Node&, const Graph&);
 std::unique_ptr<Op> make_tile(const Node&, const Graph&);
 std::unique_ptr<Op> make_depth_space(const Node&, const Graph&);
 std::unique_ptr<Op> make_arg_reduce(const Node&, const Graph&);
+
 namespace {
 const std::map<std::string, OpFactory>& registry() {
   static const std::map<std::string, OpFactory> table = {

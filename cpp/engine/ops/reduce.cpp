@@ -1,7 +1,8 @@
 // ReduceMean, ReduceMax, ReduceMin, ReduceSum and ReduceL2. The reduced axes are the `axes`
 // attribute before opset 18 (before 13 for ReduceSum) and the optional second input from then
 // on; no axes reduce every axis, unless noop_with_empty_axes = 1 (input form only): then nothing
-// is reduced (each element is reduced alone: the identity, |x| for ReduceL2, as the ONNX reference). keepdims (default 1) keeps the reduced axes as size 1. Sums accumulate in double.
+// is reduced (each element is reduced alone: the identity, |x| for ReduceL2, as the ONNX
+// reference). keepdims (default 1) keeps the reduced axes as size 1. Sums accumulate in double.
 // Max / Min propagate NaN (numpy's maximum.reduce, the ONNX reference; ONNX Runtime's result
 // depends on where the NaN sits). Over an empty set: Sum and L2 give 0, Mean NaN, Max -inf, Min
 // +inf. ReduceSum / Max / Min also run on int64 (sums wrap around).
@@ -114,7 +115,7 @@ class Reduce : public Op {
       std::fill(dst, dst + out_n, max ? -INFINITY : INFINITY);
       walk(x.shape, reduced, [&](int64_t i, int64_t o) {
         const float v = in[i];
-        if (std::isnan(dst[o])) return;  // a NaN met stays
+        // A NaN in dst stays: every comparison with it is false.
         if (std::isnan(v) || (max ? v > dst[o] : v < dst[o])) dst[o] = v;
       });
       return;

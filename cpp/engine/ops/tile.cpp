@@ -48,7 +48,8 @@ class Tile : public Op {
       for (int k = 0; k + 1 < rank; ++k) source_row = source_row * x.shape[k] + index[k] % x.shape[k];
       const char* from = src + source_row * in_row * size;
       char* to = dst + r * out_row * size;
-      for (int64_t copy = 0; copy < repeats[rank - 1]; ++copy) std::memcpy(to + copy * in_row * size, from, in_row * size);
+      for (int64_t copy = 0; copy < repeats[rank - 1]; ++copy)
+        std::memcpy(to + copy * in_row * size, from, in_row * size);
       for (int k = rank - 2; k >= 0; --k) {
         if (++index[k] < out[k]) break;
         index[k] = 0;
