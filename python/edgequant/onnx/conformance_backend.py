@@ -104,6 +104,8 @@ class EngineBackendRep(BackendRep):
             # A float64 input beyond float32's range becomes Inf on the way in, which the engine then
             # refuses (ValueError) rather than computing on: no NumPy overflow warning on top of that.
             outputs = engine.run(feeds)
+        if len(outputs) != len(self.output_types):  # not a ValueError: that would read as a refusal
+            raise RuntimeError(f"the engine gave {len(outputs)} outputs, the model declares {len(self.output_types)}")
         return tuple(_as_declared(value, dtype) for value, dtype in zip(outputs, self.output_types, strict=True))
 
 
