@@ -18,7 +18,8 @@ refusal from a failure.
 
 The engine takes weights (Conv's W, Gemm's B, BatchNormalization's statistics, Clip's bounds) only
 as initializers, as exported models hold them; ONNX's node cases feed them as graph inputs. With
-``EngineBackend.bind_parameters`` set, a model refused for that reason is built at :meth:`run`
+``EngineBackend.bind_parameters`` set, a model refused for that reason is built at
+:meth:`EngineBackendRep.run`
 instead, its parameter inputs (graph inputs that no node takes as its first, data input) turned
 into initializers holding the values that run passes: the op then computes on the same numbers.
 """
@@ -116,8 +117,8 @@ class EngineBackend(Backend):
     :class:`edgequant.engine.Engine` (default: all cores, the fastest compute backend).
     """
 
-    #: The prepared model's class (a subclass may change how runs end).
-    rep_class: type[EngineBackendRep] = EngineBackendRep
+    # The prepared model's class (a subclass may change how runs end).
+    _rep_class: type[EngineBackendRep] = EngineBackendRep
     #: Build a model the engine refuses for weights that are graph inputs at each run, with those
     #: inputs bound to the run's values (ONNX's node cases feed weights as inputs).
     bind_parameters = False
@@ -135,8 +136,8 @@ class EngineBackend(Backend):
         except ValueError as error:
             if not (cls.bind_parameters and _NEEDS_INITIALIZER.search(str(error)) and _parameter_inputs(model)):
                 raise
-            return cls.rep_class(None, input_names, output_types, unbound_model=model, engine_options=options)
-        return cls.rep_class(engine, input_names, output_types)
+            return cls._rep_class(None, input_names, output_types, unbound_model=model, engine_options=options)
+        return cls._rep_class(engine, input_names, output_types)
 
     @classmethod
     def run_node(cls, node: onnx.NodeProto, inputs: Any, device: str = "CPU", outputs_info=None,

@@ -38,10 +38,12 @@ from onnx.backend.test.loader import DATA_DIR, load_model_tests
 
 from .conformance_backend import EngineBackend, EngineBackendRep, is_refusal
 
-__all__ = ["ABSENT", "BOUND", "MODEL_SETS", "REFUSED", "Case", "Outcome", "conformance_suite", "onnx_home", "run_cases"]
+__all__ = ["ABSENT", "BOUND", "MODEL_SETS", "REFUSED", "Case", "EngineRefusal", "Outcome", "RefusalSkippingBackend",
+           "conformance_suite", "onnx_home", "refusal_message", "run_cases"]
 
-#: Skip-reason prefixes of the engine's refusals and of cases whose data the installed onnx lacks.
+#: The skip-reason prefix of a case the engine refused.
 REFUSED = "refused by the engine: "
+#: The skip-reason prefix of a case whose data files the installed onnx lacks.
 ABSENT = "absent from the installed onnx: "
 #: An Outcome's reason for a case that passed once its weights, fed as inputs, were bound as initializers.
 BOUND = "passed with these inputs as initializers: "
@@ -115,7 +117,7 @@ class RefusalSkippingBackend(EngineBackend):
     """:class:`EngineBackend` whose refusals are unittest skips, with weights fed as inputs bound
     as initializers (``bind_parameters``); one thread (what CI has)."""
 
-    rep_class = _RefusalSkippingRep
+    _rep_class = _RefusalSkippingRep
     bind_parameters = True
     threads = 1
 
