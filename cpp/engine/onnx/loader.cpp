@@ -425,9 +425,17 @@ void read_graph(const onnx::GraphProto& g, Graph& graph, const std::string& base
     for (const auto& v : n.output()) node.outputs.push_back(checked_name(v, "value name"));
     bool has_subgraph = false;
     for (const auto& attr : n.attribute()) {
+      const std::string& name = checked_name(attr.name(), "attribute name");
       Attribute a = convert_attribute(attr, node.describe(), base_dir);
+      // ONNX ops taking subgraphs: If, Loop, Scan (another domain's ops are judged with the
+      // unsupported ones); a subgraph anywhere else is a malformed node.
+      const bool takes_subgraphs = !node.domain.empty() || node.op_type == "If" || node.op_type == "Loop" ||
+                                   node.op_type == "Scan";
+      require(a.graph == nullptr || takes_subgraphs,
+              node.describe() + ": attribute '" + name + "' is a subgraph, which " + node.op_type +
+                  " does not take");
       has_subgraph = has_subgraph || a.graph != nullptr;
-      node.attributes[checked_name(attr.name(), "attribute name")] = std::move(a);
+      node.attributes[name] = std::move(a);
     }
     if (has_subgraph) add_captured_inputs(node);
     if (node.op_type == "Constant") {
