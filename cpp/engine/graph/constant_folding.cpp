@@ -116,6 +116,7 @@ class Folder {
 
   // One pass over the nodes in order; true if an If was inlined (its branch's nodes need a pass).
   bool pass(FoldingStats& stats) {
+    find_wanted_shapes();
     std::vector<Node> kept;
     bool inlined = false;
     for (size_t k = 0; k < graph_.nodes.size(); ++k) {
@@ -192,8 +193,24 @@ class Folder {
     return true;
   }
 
+  // The values whose shapes a Shape or Size reads, directly or through the nodes computing them:
+  // only those are worth inferring (a probe costs a run of its op).
+  void find_wanted_shapes() {
+    wanted_.clear();
+    for (size_t k = graph_.nodes.size(); k-- > 0;) {
+      const Node& node = graph_.nodes[k];
+      bool wanted = false;
+      for (const std::string& out : node.outputs) wanted = wanted || wanted_.count(out) != 0;
+      if (node.op_type == "Shape" || node.op_type == "Size" || wanted)
+        wanted_.insert(node.inputs.begin(), node.inputs.end());
+    }
+  }
+
   // Records the node's output shapes where they follow from known input shapes.
   void infer_shapes(const Node& node) {
+    bool wanted = false;
+    for (const std::string& out : node.outputs) wanted = wanted || wanted_.count(out) != 0;
+    if (!wanted) return;
     std::vector<StaticValue> in;
     for (const std::string& name : node.inputs) in.push_back(static_value(name));
     std::vector<StaticValue> out;
@@ -237,6 +254,7 @@ class Folder {
   Graph& graph_;
   std::unique_ptr<Backend> backend_;
   std::map<std::string, StaticValue> known_;  // non-constant values whose shape is known
+  std::set<std::string> wanted_;               // values whose shape a Shape / Size needs
 };
 
 // Renames references (node inputs and outputs, graph outputs) in `g` and its nested subgraphs.

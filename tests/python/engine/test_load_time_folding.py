@@ -71,6 +71,31 @@ def test_shape_subgraph_folds_away_and_matches_onnx_runtime():
         np.testing.assert_allclose(engine.run(x)[0], run_ort(model, {"x": x})[0], rtol=1e-6)
 
 
+def test_shape_of_a_computed_feature_map_folds():
+    """`x.view(x.size(0), -1)` after Conv -> Relu -> MaxPool: the feature map's shape is known at load
+    (Conv by its rule, Relu elementwise, MaxPool by a run on zeros), so the Shape chain folds."""
+    rng = np.random.default_rng(2)
+    nodes = [helper.make_node("Conv", ["x", "w"], ["c"], pads=[1, 1, 1, 1], strides=[2, 2]),
+             helper.make_node("Relu", ["c"], ["r"]),
+             helper.make_node("MaxPool", ["r"], ["p"], kernel_shape=[2, 2], strides=[2, 2], ceil_mode=1),
+             helper.make_node("Shape", ["p"], ["s"]),
+             helper.make_node("Gather", ["s", "zero"], ["batch"], axis=0),
+             helper.make_node("Unsqueeze", ["batch", "axes0"], ["batch1"]),
+             helper.make_node("Concat", ["batch1", "minus_one"], ["flat_shape"], axis=0),
+             helper.make_node("Reshape", ["p", "flat_shape"], ["f"]),
+             helper.make_node("Gemm", ["f", "fc", "fc_bias"], ["y"], transB=1)]
+    inits = [_const("w", rng.standard_normal((4, 3, 3, 3)).astype(np.float32)), _const("zero", np.int64(0)),
+             _const("axes0", np.array([0], np.int64)), _const("minus_one", np.array([-1], np.int64)),
+             _const("fc", rng.standard_normal((5, 4 * 3 * 3)).astype(np.float32)),
+             _const("fc_bias", rng.standard_normal(5).astype(np.float32))]
+    model = _model(nodes, [_float_info("x", [2, 3, 11, 11])], [_float_info("y", [2, 5])], inits)
+    x = rng.standard_normal((2, 3, 11, 11)).astype(np.float32)
+    engine = Engine(model)
+    ops = [op for _, op, _ in engine.plan()]
+    assert not SHAPE_OPS & set(ops), ops
+    np.testing.assert_allclose(engine.run(x)[0], run_ort(model, {"x": x})[0], rtol=1e-4, atol=1e-5)
+
+
 def test_symbolic_batch_keeps_the_shape_subgraph_at_run_time():
     """With a symbolic batch the subgraph cannot fold: its ops run, and agree with ONNX Runtime."""
     model = _shape_subgraph_model(["N", 3, 4])
