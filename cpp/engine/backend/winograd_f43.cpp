@@ -134,9 +134,38 @@ bool exact_for(const InputRange& range, double gain) {
   return max_exponent - mean_exponent <= kOutlierBits;
 }
 
+namespace {
+
+// G of U = G g Gᵀ, and P = (GᵀG)⁻¹ Gᵀ, its left inverse (P G = I), for g = P U Pᵀ.
+constexpr double G[6][3] = {{1. / 4, 0, 0},           {-1. / 6, -1. / 6, -1. / 6}, {-1. / 6, 1. / 6, -1. / 6},
+                            {1. / 24, 1. / 12, 1. / 6}, {1. / 24, -1. / 12, 1. / 6}, {0, 0, 1}};
+
+struct LeftInverse {
+  double p[3][6];
+  LeftInverse() {
+    double m[3][3];  // GᵀG
+    for (int r = 0; r < 3; ++r)
+      for (int c = 0; c < 3; ++c) {
+        m[r][c] = 0;
+        for (int k = 0; k < 6; ++k) m[r][c] += G[k][r] * G[k][c];
+      }
+    double inv[3][3];  // by cofactors
+    const double det = m[0][0] * (m[1][1] * m[2][2] - m[1][2] * m[2][1]) -
+                       m[0][1] * (m[1][0] * m[2][2] - m[1][2] * m[2][0]) +
+                       m[0][2] * (m[1][0] * m[2][1] - m[1][1] * m[2][0]);
+    for (int r = 0; r < 3; ++r)
+      for (int c = 0; c < 3; ++c) {
+        const int r1 = (c + 1) % 3, r2 = (c + 2) % 3, c1 = (r + 1) % 3, c2 = (r + 2) % 3;
+        inv[r][c] = (m[r1][c1] * m[r2][c2] - m[r1][c2] * m[r2][c1]) / det;
+      }
+    for (int r = 0; r < 3; ++r)
+      for (int k = 0; k < 6; ++k) p[r][k] = inv[r][0] * G[k][0] + inv[r][1] * G[k][1] + inv[r][2] * G[k][2];
+  }
+};
+
+}  // namespace
+
 void transform_weights(const float* w, int64_t oc, int64_t ic, float* u) {
-  static const double G[6][3] = {{1. / 4, 0, 0},         {-1. / 6, -1. / 6, -1. / 6}, {-1. / 6, 1. / 6, -1. / 6},
-                                 {1. / 24, 1. / 12, 1. / 6}, {1. / 24, -1. / 12, 1. / 6}, {0, 0, 1}};
   for (int64_t o = 0; o < oc; ++o)
     for (int64_t i = 0; i < ic; ++i) {
       const float* g = w + (o * ic + i) * 9;
@@ -147,6 +176,27 @@ void transform_weights(const float* w, int64_t oc, int64_t ic, float* u) {
         for (int b = 0; b < 6; ++b)
           u[((a * 6 + b) * ic + i) * oc + o] =
               static_cast<float>(t[a][0] * G[b][0] + t[a][1] * G[b][1] + t[a][2] * G[b][2]);
+    }
+}
+
+void restore_weights(const float* u, int64_t oc, int64_t ic, float* w) {
+  static const LeftInverse inverse;
+  const auto& p = inverse.p;
+  for (int64_t o = 0; o < oc; ++o)
+    for (int64_t i = 0; i < ic; ++i) {
+      double t[3][6];  // P U
+      for (int a = 0; a < 3; ++a)
+        for (int b = 0; b < 6; ++b) {
+          t[a][b] = 0;
+          for (int k = 0; k < 6; ++k) t[a][b] += p[a][k] * u[((k * 6 + b) * ic + i) * oc + o];
+        }
+      float* g = w + (o * ic + i) * 9;
+      for (int a = 0; a < 3; ++a)
+        for (int b = 0; b < 3; ++b) {
+          double sum = 0;
+          for (int k = 0; k < 6; ++k) sum += t[a][k] * p[b][k];
+          g[a * 3 + b] = static_cast<float>(sum);
+        }
     }
 }
 

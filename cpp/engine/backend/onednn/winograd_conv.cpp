@@ -11,7 +11,7 @@
 // Each run first reads its input once (max |x| and the mean exponent of |x|, winograd::exact_for)
 // and hands inputs whose range makes Winograd inexact (non-finite values, values large enough to
 // overflow in the transforms, an outlier over 2^10 times the typical |x|, all values below 2^-64)
-// to oneDNN's direct conv, built beside it. A per-run fallback rather than an error bound by
+// to oneDNN's direct conv, built from U the first time one does. A per-run fallback rather than an error bound by
 // construction: the error Winograd puts on a tile is proportional to the tile's largest input, so
 // no rescaling keeps an outlier's rounding off its neighbours; the direct conv's error is local.
 // Per conv rather than per tile: a tile's fallback would need a second direct kernel written here,
@@ -40,11 +40,11 @@ class WinogradConv : public ConvKernel {
     std::vector<float> u(static_cast<size_t>(winograd::kPositions * g.ic * g.oc));
     winograd::transform_weights(w, g.oc, g.ic, u.data());
     gain_ = winograd::weight_gain(u.data(), g.oc, g.ic);
-    direct_ = make_conv(ctx, g, w, b, post, QuantConfig{});
-    // Weights whose transform overflows: every run direct (exact_for), no matmul.
-    if (std::isfinite(gain_)) build_round(std::max(1, omp_get_max_threads()), u.data());
     bias_.assign(static_cast<size_t>(g.oc), 0.f);
     if (b) std::copy(b, b + g.oc, bias_.begin());
+    // Weights whose transform overflows: every run direct (exact_for), no matmul.
+    if (std::isfinite(gain_)) build_round(std::max(1, omp_get_max_threads()), u.data());
+    else direct_ = make_conv(ctx, g, w, b, post, QuantConfig{});
     const memory::dims src_dims{g.n, g.ic, g.ih, g.iw}, dst_dims{g.n, g.oc, g.oh, g.ow};
     nhwc_dst_ = memory::desc(dst_dims, dt::f32, tag::nhwc);
     plain_dst_ = memory::desc(dst_dims, dt::f32, tag::nchw);
@@ -55,7 +55,7 @@ class WinogradConv : public ConvKernel {
   }
 
   void run(const float* src, float* dst) override {
-    if (!exact_for(src, g_.n * g_.ic * g_.ih * g_.iw)) return direct_->run(src, dst);
+    if (!exact_for(src, g_.n * g_.ic * g_.ih * g_.iw)) return direct().run(src, dst);
     float scale = 1;
     int32_t zero_point = 0;
     if (post_.sum) dst_->prefill(dst);  // the residual, in NHWC
@@ -73,7 +73,7 @@ class WinogradConv : public ConvKernel {
     const bool exact = native ? exact_for(static_cast<const float*>(native->mem().get_data_handle()),
                                           static_cast<int64_t>(native->mem().get_desc().get_size() / sizeof(float)))
                               : exact_for(x.f(), x.numel());
-    if (!exact) return direct_->run(x, residual, residual_is_free, y, shape);
+    if (!exact) return direct().run(x, residual, residual_is_free, y, shape);
     const memory src = native ? src_->stage(native->mem(), scale, zero_point) : src_->stage(x.f(), scale, zero_point);
     std::shared_ptr<DnnlNative> out;
     if (post_.sum && residual_is_free && writable_in_place(*residual, nhwc_dst_)) {  // accumulate in its buffer
@@ -92,6 +92,21 @@ class WinogradConv : public ConvKernel {
   }
 
  private:
+  // oneDNN's direct conv, built the first time an input needs it, from the weights restored from U
+  // (no second copy of the weights while every input suits Winograd).
+  ConvKernel& direct() {
+    if (!direct_) {
+      const memory::desc u_desc({winograd::kPositions, g_.ic, g_.oc}, dt::f32, tag::abc);
+      memory plain(u_desc, ctx_.eng);
+      dnnl::reorder(weights_, plain).execute(ctx_.strm, weights_, plain);
+      ctx_.strm.wait();
+      std::vector<float> w(static_cast<size_t>(g_.oc * g_.ic * 9));
+      winograd::restore_weights(static_cast<const float*>(plain.get_data_handle()), g_.oc, g_.ic, w.data());
+      direct_ = make_conv(ctx_, g_, w.data(), bias_.data(), post_, QuantConfig{});
+    }
+    return *direct_;
+  }
+
   // Whether Winograd is exact on this input (winograd::exact_for): `stored` values, the logical
   // ones and a blocked layout's zero padding (zeros do not count). Read by the threads the tiles
   // will use.
@@ -181,7 +196,7 @@ class WinogradConv : public ConvKernel {
   std::optional<DestinationStage> dst_;
   std::optional<ResidualStage> residual_;
   double gain_ = 0;                      // winograd::weight_gain of U
-  std::unique_ptr<ConvKernel> direct_;  // for the inputs Winograd is not exact on
+  std::unique_ptr<ConvKernel> direct_;  // for the inputs Winograd is not exact on (see direct())
 };
 
 bool winograd_enabled() {
