@@ -179,10 +179,14 @@ def conformance_suite(expected_failures: Mapping[str, str] | None = None,
 
 
 def run_cases(classes: Mapping[str, type[unittest.TestCase]], cases: list[Case]) -> list[Outcome]:
-    """Runs every case (unittest, no pytest) and returns how each ended, in the order of ``cases``."""
+    """Runs every case (unittest, no pytest) and returns how each ended, in the order of ``cases``.
+
+    Warnings are errors, as in the project's pytest configuration: a case ends here as it does there.
+    """
     result = _RecordingResult()
     bound = {}
-    with onnx_home():
+    with onnx_home(), warnings.catch_warnings():
+        warnings.simplefilter("error")
         for case in cases:
             _BOUND_INPUTS.clear()
             classes[f"OnnxBackend{case.category}Test"](case.test_name).run(result)
