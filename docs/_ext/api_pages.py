@@ -151,6 +151,13 @@ def write_pages(out_dir: pathlib.Path) -> dict:
         stale.unlink()
     counts["objects_documented_in_full"] = len(places)
     (out_dir / "api_counts.json").write_text(json.dumps(counts, indent=1) + "\n")
+    summary = (f"This build: {counts['modules']} public modules, {counts['modules_with_all']} of them with "
+               f"``__all__``; {counts['exported_names']} exported names, {counts['documented_names']} on these "
+               f"pages ({counts['objects_documented_in_full']} described in full, the rest re-exports linked to "
+               "them). An exported name without a docstring fails the build.\n")
+    counts_page = out_dir / "counts.inc"
+    if not counts_page.exists() or counts_page.read_text() != summary:
+        counts_page.write_text(summary)
     return counts
 
 
@@ -206,6 +213,31 @@ def _on_builder_inited(app):
     _STATE["modules"] = modules
     for name in undocumented(modules, places):
         logging.getLogger(__name__).warning(f"[api_pages] {name} is exported (__all__) but has no docstring")
+    _exclude_class_valued_attributes(app, modules, places)
+
+
+def _exclude_class_valued_attributes(app, modules, places):
+    """Keep numpydoc from validating ``Holder.attribute = SomeClass`` as if it were SomeClass.
+
+    For such an attribute numpydoc checks SomeClass's signature against the attribute's own ``#:``
+    comment (which documents no parameters), so every such alias would fail PR01; SomeClass itself is
+    validated where it is documented.
+    """
+    import re
+
+    names = []
+    for module_name, name in places.values():
+        obj = getattr(modules[module_name], name)
+        if inspect.isclass(obj):
+            names += [f"{module_name}.{name}.{attr}" for attr, value in vars(obj).items()
+                      if not attr.startswith("_") and inspect.isclass(value)]
+    if not names:
+        return
+    patterns = [re.escape(name) + "$" for name in names]
+    previous = app.config.numpydoc_validation_excluder
+    if previous is not None:
+        patterns.append(previous.pattern)
+    app.config.numpydoc_validation_excluder = re.compile("|".join(patterns))
 
 
 def _candidates(target: str, context_module: str | None) -> list[str]:
