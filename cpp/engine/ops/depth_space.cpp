@@ -1,9 +1,10 @@
 // DepthToSpace and SpaceToDepth on [N, C, H, W] float32 / int64 data, block size b:
 //   DepthToSpace DCR (default): y[n, c, h*b + i, w*b + j] = x[n, (i*b + j) * C/b² + c, h, w]
 //   DepthToSpace CRD:           y[n, c, h*b + i, w*b + j] = x[n, c * b² + i*b + j, h, w]
-//   SpaceToDepth:               y[n, (i*b + j) * C + c, h, w] = x[n, c, h*b + i, w*b + j]
-// (the ONNX reshape / transpose definitions written as one gather). `mode` exists from opset 11;
-// before it DepthToSpace is DCR.
+//   SpaceToDepth DCR (default): y[n, (i*b + j) * C + c, h, w] = x[n, c, h*b + i, w*b + j]
+//   SpaceToDepth CRD:           y[n, c * b² + i*b + j, h, w] = x[n, c, h*b + i, w*b + j]
+// (the ONNX reshape / transpose definitions written as one gather). DepthToSpace has `mode` from
+// opset 11, SpaceToDepth from opset 28; without it both are DCR.
 #include <cstring>
 
 #include "ops/layout.h"
@@ -20,7 +21,6 @@ class DepthSpace : public Op {
     block_ = node.attr_i("blocksize", 0);
     check(block_ >= 1, "blocksize must be >= 1, got " + std::to_string(block_));
     const std::string mode = node.attr_s("mode", "DCR");
-    check(to_space_ || !node.has("mode"), "SpaceToDepth has no mode attribute");
     check(mode == "DCR" || mode == "CRD", "mode '" + mode + "' is not supported (expected 'DCR' or 'CRD')");
     crd_ = mode == "CRD";
   }

@@ -1,8 +1,9 @@
 // Elementwise ops of several inputs with numpy broadcasting (ops/broadcasting.h): Pow, PRelu,
 // Min and Max (variadic). Min / Max run on float32 or int64 and propagate NaN (as numpy's
-// minimum / maximum, the ONNX reference, and ONNX Runtime do). Pow: a float32 base raised to a
-// float32 or int64 exponent (opset >= 12 allows integer exponents), std::pow's IEEE results
-// (a negative base to a fractional power is NaN). PRelu: the slope broadcasts to X's shape.
+// minimum / maximum, the ONNX reference, and ONNX Runtime do). Pow: a float32 or int64 base raised
+// to a float32 or int64 exponent (opset >= 12 allows mixed types), the result of the base's type;
+// std::pow's IEEE results for a float base (a negative base to a fractional power is NaN). PRelu:
+// the slope broadcasts to X's shape (before opset 7, a 1-D slope of C values is per channel).
 #include <cmath>
 #include <limits>
 #include <type_traits>
@@ -39,8 +40,8 @@ class Pow : public Broadcasting {
   }
   void run(RunContext&, const std::vector<const Tensor*>& inputs, std::vector<Tensor>& outputs) override {
     const Tensor& x = input(inputs, 0);
-    check(x.dtype == DType::f32, "only a float base is supported, got " + std::string(dtype_name(x.dtype)));
     const Tensor& y = input(inputs, 1);
+    if (x.dtype == DType::i64) return run_int(x, y, output_shape(inputs, 2), outputs[0]);
     const std::vector<float> exponent = y.dtype == DType::f32 ? std::vector<float>() : y.as_f32();
     const float* e = y.dtype == DType::f32 ? y.f() : exponent.data();
     const Shape out = output_shape(inputs, 2);
@@ -54,17 +55,58 @@ class Pow : public Broadcasting {
       for (int64_t j = 0; j < inner; ++j) dst[o + j] = std::pow(b[at[0] + j * sb], e[at[1] + j * se]);
     });
   }
+
+ private:
+  // An int64 base gives int64: an integer exponent by repeated squaring (wrapping as numpy's
+  // integer power; a negative one truncates 1 / b^|e| toward 0), a float exponent through double
+  // and truncation (NaN gives 0, out-of-range values saturate).
+  void run_int(const Tensor& x, const Tensor& y, const Shape& out, Tensor& result) const {
+    result = Tensor::zeros_i64(out, node_.describe());
+    const int64_t* b = x.i();
+    int64_t* dst = result.i();
+    const std::vector<std::vector<int64_t>> strides = {broadcast_strides(x.shape, out),
+                                                       broadcast_strides(y.shape, out)};
+    const int64_t sb = inner_stride(strides[0]), se = inner_stride(strides[1]);
+    for_each_row(out, strides, [&](int64_t o, const std::vector<int64_t>& at, int64_t inner) {
+      for (int64_t j = 0; j < inner; ++j) {
+        const int64_t base = b[at[0] + j * sb], k = at[1] + j * se;
+        dst[o + j] = y.dtype == DType::i64 ? integer_power(base, y.i()[k]) : float_power(base, y.f()[k]);
+      }
+    });
+  }
+  static int64_t integer_power(int64_t base, int64_t exponent) {
+    if (exponent < 0) return base == 1 ? 1 : base == -1 ? (exponent % 2 ? -1 : 1) : 0;
+    uint64_t result = 1, square = static_cast<uint64_t>(base);
+    for (; exponent; exponent >>= 1, square *= square)
+      if (exponent & 1) result *= square;
+    return static_cast<int64_t>(result);
+  }
+  static int64_t float_power(int64_t base, float exponent) {
+    const double r = std::trunc(std::pow(static_cast<double>(base), static_cast<double>(exponent)));
+    if (std::isnan(r)) return 0;
+    if (r >= 9.2233720368547758e18) return std::numeric_limits<int64_t>::max();
+    if (r <= -9.2233720368547758e18) return std::numeric_limits<int64_t>::min();
+    return static_cast<int64_t>(r);
+  }
 };
 
 class PRelu : public Broadcasting {
  public:
-  explicit PRelu(const Node& node) : Broadcasting(node) {
+  PRelu(const Node& node, const Graph& graph) : Broadcasting(node), legacy_(graph.opset < 7) {
     check(node.inputs.size() == 2 && node.outputs.size() == 1, "expects 2 inputs (X, slope), 1 output");
   }
   void run(RunContext&, const std::vector<const Tensor*>& inputs, std::vector<Tensor>& outputs) override {
     const Tensor& x = float_input(inputs, 0);
-    const Tensor& slope = float_input(inputs, 1);
-    const Shape out = output_shape(inputs, 2);
+    Tensor slope = float_input(inputs, 1);
+    // Before opset 7 (no broadcasting rules yet) a 1-D slope of C values is per channel (axis 1), as
+    // PyTorch's PReLU exported at opset 6.
+    if (legacy_ && slope.rank() == 1 && x.rank() >= 2 && slope.shape[0] == x.shape[1] && slope.shape[0] != 1) {
+      Shape per_channel(x.rank() - 1, 1);
+      per_channel[0] = slope.shape[0];
+      slope = slope.reshaped(per_channel);
+    }
+    std::vector<const Tensor*> operands = {&x, &slope};
+    const Shape out = output_shape(operands, 2);
     check(out == x.shape, "slope " + shape_string(slope.shape) + " does not broadcast to X " + shape_string(x.shape));
     outputs[0] = Tensor::zeros_f32(out, node_.describe());
     const float* in = x.f();
@@ -80,6 +122,9 @@ class PRelu : public Broadcasting {
       }
     });
   }
+
+ private:
+  bool legacy_;
 };
 
 template <class T>
@@ -135,9 +180,9 @@ class MinMax : public Broadcasting {
 
 }  // namespace
 
-std::unique_ptr<Op> make_math_binary(const Node& node, const Graph&) {
+std::unique_ptr<Op> make_math_binary(const Node& node, const Graph& graph) {
   if (node.op_type == "Pow") return std::make_unique<Pow>(node);
-  if (node.op_type == "PRelu") return std::make_unique<PRelu>(node);
+  if (node.op_type == "PRelu") return std::make_unique<PRelu>(node, graph);
   return std::make_unique<MinMax>(node);
 }
 

@@ -8,8 +8,10 @@ Tolerances are rtol 1e-5, atol 1e-6 unless a test says why not.
 """
 
 import numpy as np
+import onnx
 import pytest
 from onnx import TensorProto, helper, numpy_helper
+from onnx.reference import ReferenceEvaluator
 from ort_reference import run_ort
 
 from edgequant import Engine
@@ -123,12 +125,34 @@ def test_pow_with_an_int64_exponent_and_special_values():
     _check(_model(nodes, feeds, 15, {"special": _specials((3, 4))}), feeds)
 
 
+@pytest.mark.parametrize("exponent_type", [np.int64, np.float32])
+def test_pow_of_an_int64_base(exponent_type):
+    """Integer exponents (negative ones truncate 1 / b^|e| toward 0) and float ones (truncated). No 0 to a
+    negative power: ONNX Runtime casts its inf to int64 (INT64_MIN on x86, undefined in C++), the engine gives 0."""
+    base = np.array([[-3], [-1], [1], [2], [7]], np.int64)
+    exponent = np.array([-1, 0, 1, 2, 3], exponent_type)
+    if exponent_type == np.float32:
+        base, exponent = np.abs(base), np.array([0, 0.5, 1, 2.5, 3], np.float32)  # no NaN to cast
+    feeds = {"a": base, "b": exponent}
+    expected = _check(_model([helper.make_node("Pow", ["a", "b"], ["y"])], feeds, 15), feeds, rtol=0, atol=0)
+    assert expected.dtype == np.int64
+
+
 @pytest.mark.parametrize("slope_shape", [(3, 1, 1), (1,), (5,), (1, 3, 4, 5), (4, 1)])
 @pytest.mark.parametrize("opset", [9, 16])
 def test_prelu_broadcasts_its_slope(slope_shape, opset):
     feeds = {"x": RNG.standard_normal((2, 3, 4, 5)).astype(np.float32)}
     inits = {"slope": RNG.uniform(0.05, 0.5, slope_shape).astype(np.float32)}
     _check(_model([helper.make_node("PRelu", ["x", "slope"], ["y"])], feeds, opset, inits), feeds)
+
+
+def test_prelu_before_opset_7_takes_a_per_channel_slope():
+    """PyTorch's PReLU exported at opset 6: a slope of C values applies along axis 1 (numpy reference: ONNX
+    Runtime has no PRelu-6 kernel)."""
+    x = RNG.standard_normal((2, 3, 4)).astype(np.float32)
+    slope = np.array([0.1, 0.2, 0.3], np.float32)
+    model = _model([helper.make_node("PRelu", ["x", "slope"], ["y"])], {"x": x}, 6, {"slope": slope})
+    _check(model, {"x": x}, expected=np.where(x < 0, x * slope[:, None], x))
 
 
 def test_prelu_slope_that_does_not_fit_x_is_refused():
@@ -333,6 +357,15 @@ def test_space_to_depth(shape, blocksize, dtype):
     node = helper.make_node("SpaceToDepth", ["x"], ["y"], blocksize=blocksize)
     (expected,) = run_ort(_model([node], {"x": x.astype(np.float32)}, 13), {"x": x.astype(np.float32)})
     _check(_model([node], {"x": x}, 13), {"x": x}, rtol=0, atol=0, expected=expected.astype(dtype))
+
+
+@pytest.mark.parametrize("mode", ["DCR", "CRD"])
+def test_space_to_depth_mode_of_opset_28(mode):
+    """SpaceToDepth's mode (opset 28) against ONNX's reference evaluator (ONNX Runtime stops before opset 28)."""
+    feeds = {"x": RNG.standard_normal((2, 3, 4, 6)).astype(np.float32)}
+    model = _model([helper.make_node("SpaceToDepth", ["x"], ["y"], blocksize=2, mode=mode)], feeds, 28)
+    (expected,) = ReferenceEvaluator(onnx.load_from_string(model)).run(None, feeds)
+    _check(model, feeds, rtol=0, atol=0, expected=expected)
 
 
 def test_space_to_depth_of_an_indivisible_size_is_refused():
