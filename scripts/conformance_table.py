@@ -51,8 +51,9 @@ def render(outcomes, claimed_ops, onnx_version: str) -> str:
         "`edgequant.engine.Engine` in float32 on the CPU, one thread "
         "(`edgequant.onnx.conformance_backend.EngineBackend`). A case *passed* when every output matches ONNX's "
         "within the case's tolerance; *refused* when the engine declined the model with its documented error "
-        "(an unsupported op, attribute, data type or shape: a `ValueError` naming it); *failed* when it ran and "
-        "answered wrong, or failed any other way. The engine takes weights (Conv's W, Gemm's B, "
+        "(an unsupported op, attribute, data type or shape: a `ValueError` naming it, or the `TypeError` of an "
+        "input type it does not take); *failed* when it ran and answered wrong, or failed any other way (a "
+        "crash of the process included). The engine takes weights (Conv's W, Gemm's B, "
         "BatchNormalization's statistics, Clip's bounds) only as initializers, as exported models hold them, "
         "while ONNX's node cases feed them as graph inputs: such a case runs with those inputs bound as "
         "initializers holding the case's values (counted as *weights bound*). "
@@ -74,9 +75,12 @@ def render(outcomes, claimed_ops, onnx_version: str) -> str:
         lines.append(f"| {name} | {sum(counts.values())} | " + " | ".join(str(counts[r]) for r in RESULTS)
                      + f" | {counts['absent']} |")
     claimed = sorted(claimed_ops)
+    claimed_counts = Counter(o.result for op in claimed for o in by_group.get(op, []))
     lines += ["", "## The ops the engine claims", "",
-              "`edgequant._engine.supported_ops()`, each with its node cases (an op with no case has none in "
-              "this onnx version).", ""]
+              f"`edgequant._engine.supported_ops()` ({len(claimed)} ops), each with its node cases (an op with no "
+              f"case has none in this onnx version): {sum(claimed_counts.values())} cases, "
+              f"{claimed_counts['passed']} passed, {claimed_counts['refused']} refused, "
+              f"{claimed_counts['failed']} failed.", ""]
     lines += _op_table(claimed, by_group, with_claimed=False)
     lines += ["", "## Every op of the node cases", ""]
     lines += _op_table(ops, by_group, with_claimed=True, claimed=set(claimed))
