@@ -151,8 +151,13 @@ def _tensor_problems(model, op) -> list:
     if op.kind == "SOFTMAX":
         if _scalar(out.zero_point) != -128 or abs(_scalar(out.scale, 1.0) * 256 - 1) > 1e-6:
             problems.append(f"operator {op.index} SOFTMAX whose output is not scale 1/256, zero point -128")
-    if op.kind == "FULLY_CONNECTED" and len(model.tensors[op.inputs[1]].scale) > 1:
-        problems.append(f"operator {op.index} FULLY_CONNECTED with per-channel weights")
+    if op.kind == "FULLY_CONNECTED":
+        if len(model.tensors[op.inputs[1]].scale) > 1:
+            problems.append(f"operator {op.index} FULLY_CONNECTED with per-channel weights")
+        if len(tensors[1].shape) != 2:
+            problems.append(f"{where}: weights of shape {list(tensors[1].shape)}, not [outputs, inputs]")
+        if op.options.get("weights_format", 0) != 0:
+            problems.append(f"{where}: weights in the shuffled format {op.options['weights_format']}")
     return problems
 
 
