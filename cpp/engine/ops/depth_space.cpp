@@ -29,15 +29,16 @@ class DepthSpace : public Op {
     const Tensor& x = input(inputs, 0);
     check(x.rank() == 4, "expects a 4-D input [N, C, H, W], got " + shape_string(x.shape));
     const int64_t n = x.shape[0], c = x.shape[1], h = x.shape[2], w = x.shape[3], b = block_;
+    const int64_t bb = times(b, b);
     Shape out;
     if (to_space_) {
-      check(c % (b * b) == 0, "channels (" + std::to_string(c) + ") must be a multiple of blocksize² (" +
-                                  std::to_string(b * b) + ")");
-      out = {n, c / (b * b), h * b, w * b};
+      check(c % bb == 0, "channels (" + std::to_string(c) + ") must be a multiple of blocksize² (" +
+                             std::to_string(bb) + ")");
+      out = {n, c / bb, times(h, b), times(w, b)};
     } else {
       check(h % b == 0 && w % b == 0, "height and width " + shape_string({h, w}) + " must be multiples of blocksize " +
                                           std::to_string(b));
-      out = {n, c * b * b, h / b, w / b};
+      out = {n, times(c, bb), h / b, w / b};
     }
     outputs[0] = empty_like(x.dtype, out, node_.describe());
     if (checked_numel(out, node_.describe()) == 0) return;
@@ -64,6 +65,14 @@ class DepthSpace : public Op {
   }
 
  private:
+  // a * b, refused when it overflows (a hostile blocksize on a 0-size tensor).
+  int64_t times(int64_t a, int64_t b) const {
+    int64_t product = 0;
+    check(!__builtin_mul_overflow(a, b, &product),
+          "the output shape overflows (blocksize " + std::to_string(block_) + ")");
+    return product;
+  }
+
   bool to_space_, crd_;
   int64_t block_;
 };

@@ -28,7 +28,8 @@ class Tile : public Op {
     Shape out(x.rank());
     for (int k = 0; k < x.rank(); ++k) {
       check(repeats[k] >= 0, "repeats must be >= 0, got " + std::to_string(repeats[k]));
-      out[k] = x.shape[k] * repeats[k];
+      check(!__builtin_mul_overflow(x.shape[k], repeats[k], &out[k]),
+            "the output shape overflows (repeats " + std::to_string(repeats[k]) + ")");
     }
     outputs[0] = empty_like(x.dtype, out, node_.describe());
     const int64_t total = checked_numel(out, node_.describe());

@@ -335,6 +335,19 @@ def test_tile(shape, repeats, dtype):
     _check(model, feeds, rtol=0, atol=0)
 
 
+@pytest.mark.parametrize(("op_type", "attributes", "shape"),
+                         [("Tile", {}, (0, 2)), ("DepthToSpace", {"blocksize": 2**40}, (1, 0, 2, 2)),
+                          ("SpaceToDepth", {"blocksize": 2**40}, (1, 3, 0, 0))])
+def test_an_output_shape_that_overflows_is_refused(op_type, attributes, shape):
+    """Hostile sizes on a 0-size input: refused before any arithmetic overflows (no crash, no huge allocation)."""
+    feeds = {"x": np.zeros(shape, np.float32)}
+    inputs = ["x", "repeats"] if op_type == "Tile" else ["x"]
+    model = _model([helper.make_node(op_type, inputs, ["y"], name="n", **attributes)], feeds, 13,
+                   {"repeats": np.array([2**62, 2**62], np.int64)})
+    with pytest.raises(ValueError, match=f"{op_type} node 'n': the output shape overflows"):
+        Engine(model).run(feeds)
+
+
 @pytest.mark.parametrize(("shape", "blocksize"), [((1, 8, 2, 3), 2), ((2, 18, 3, 2), 3), ((1, 4, 1, 1), 1)])
 @pytest.mark.parametrize("mode", [None, "DCR", "CRD"])
 def test_depth_to_space(shape, blocksize, mode):
