@@ -15,6 +15,7 @@ The tests after the suite check the committed table docs/supported_ops.md
 (scripts/conformance_table.py), and that the harness itself tells a wrong answer from a refusal.
 """
 
+import difflib
 import importlib.util
 import pathlib
 import re
@@ -80,7 +81,10 @@ def test_the_committed_table_is_what_this_build_gives():
         pytest.skip(f"the table was made with onnx {made_with.group(1)}, this is onnx {onnx.__version__}: "
                     "its cases differ")
     current = script.render(run_cases(_CLASSES, _CASES), _engine.supported_ops(), onnx.__version__)
-    assert current == committed, f"docs/supported_ops.md is stale: run {script.COMMAND}"
+    if current != committed:
+        changed = [line for line in difflib.unified_diff(committed.splitlines(), current.splitlines(), lineterm="", n=0)
+                   if line[:1] in "+-" and line[:3] not in ("+++", "---")]
+        pytest.fail(f"docs/supported_ops.md is stale: run {script.COMMAND}\n" + "\n".join(changed[:20]))
 
 
 def test_the_table_changes_with_the_claimed_ops_and_the_results():
