@@ -244,3 +244,11 @@ def test_many_problems_make_one_short_line(tflite_dir):
     with pytest.raises(UnsupportedModelError, match=r"operator 0 TANH .*\.\.\. and \d+ more$") as error:
         from_tflite(model)
     assert "\n" not in str(error.value) and len(str(error.value)) < 600
+
+
+@pytest.mark.parametrize("codes", ["both", "builtin"])
+def test_opcodes_past_127_are_named(tmp_path, codes):
+    """Codes over 127 live only in builtin_code (the byte holds 127, or 0): the message names the operator."""
+    spec = _chain("softmax")
+    spec.operators[0].kind, spec.operators[0].codes = "BUCKETIZE", codes
+    _refused(spec, tmp_path, "operator 0 BUCKETIZE")

@@ -14,7 +14,7 @@ import flatbuffers
 import numpy as np
 
 OPCODES = {"ADD": 0, "AVERAGE_POOL_2D": 1, "CONV_2D": 3, "DEPTHWISE_CONV_2D": 4, "FULLY_CONNECTED": 9,
-           "MAX_POOL_2D": 17, "RESHAPE": 22, "SOFTMAX": 25, "TANH": 28}
+           "MAX_POOL_2D": 17, "RESHAPE": 22, "SOFTMAX": 25, "TANH": 28, "BUCKETIZE": 147}
 TYPES = {"FLOAT32": 0, "INT32": 2, "INT8": 9, "INT64": 4, "UINT8": 3}
 NUMPY_TYPES = {"FLOAT32": np.float32, "INT32": np.int32, "INT8": np.int8, "INT64": np.int64, "UINT8": np.uint8}
 PADDING = {"SAME": 0, "VALID": 1}
