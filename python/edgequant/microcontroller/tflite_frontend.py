@@ -162,14 +162,15 @@ def _tensor_problems(model, op) -> list:
 
 
 def _bias_scale_problems(where, src, weights, bias, out) -> list:
-    """TFLite Micro's GetQuantizedConvolutionMultipler refuses (aborts) unless the bias scale is the input
-    scale times the weights' scale, within 2 % of the output scale; per-channel weights are checked per channel."""
+    """With per-tensor weights, TFLite Micro's GetQuantizedConvolutionMultipler refuses (aborts) unless the
+    bias scale is the input scale times the weights' scale, within 2 % of the output scale. (Per-channel
+    weights: TFLite checks nothing here; the multipliers come from the weights' scales alone.)"""
     expected = np.float64(_scalar(src.scale, 1.0)) * np.asarray(weights.scale, np.float64)
-    scales = np.asarray(bias.scale, np.float64)
-    if len(scales) not in (1, len(expected)):
-        return [f"{where}: the bias has {len(scales)} scales for {len(expected)} weight scales"]
-    if len(expected) > 1:  # per channel: TFLite checks nothing here; the multipliers use the weights' scales
+    if len(expected) > 1:
         return []
+    scales = np.asarray(bias.scale, np.float64)
+    if len(scales) != 1:
+        return [f"{where}: the bias has {len(scales)} scales for per-tensor weights"]
     difference = np.abs(scales - expected) / np.float64(_scalar(out.scale, 1.0))
     if not np.all(difference <= 0.02):
         return [f"{where}: the bias scale is not the input scale times the weights' scale"]
