@@ -71,10 +71,17 @@ def render(source: pathlib.Path, cache_dir: pathlib.Path, execute: bool) -> tupl
 
 def write_pages(notebooks: pathlib.Path, out_dir: pathlib.Path, cache_dir: pathlib.Path, execute: bool) -> dict:
     """Write the rendered notebooks into ``out_dir``; returns ``{name: how}``."""
+    import concurrent.futures
+    import multiprocessing
+
     out_dir.mkdir(parents=True, exist_ok=True)
     done = {}
-    for source in sorted(notebooks.glob("*.ipynb")):
-        notebook, how = render(source, cache_dir, execute)
+    sources = sorted(notebooks.glob("*.ipynb"))
+    # two at a time: each runs in its own kernel process, and a kernel spends much of its time waiting
+    workers = max(1, min(2, os.cpu_count() or 1))
+    with concurrent.futures.ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
+        rendered = list(pool.map(render, sources, [cache_dir] * len(sources), [execute] * len(sources)))
+    for source, (notebook, how) in zip(sources, rendered, strict=True):
         for cell in notebook.cells:  # ids as the source has them; myst-nb wants none missing
             cell.setdefault("metadata", {})
         target = out_dir / source.name
