@@ -13,7 +13,7 @@ const std::set<std::string>& same_shape_ops() {
       "Relu", "Sigmoid", "HardSigmoid", "HardSwish", "Exp", "Identity", "Dropout", "Clip", "BatchNormalization",
       "Softmax", "LogSoftmax", "InstanceNormalization", "LRN", "Sqrt", "Neg", "Abs", "Log", "Floor", "Ceil", "Round",
       "Tanh", "Erf", "LeakyRelu", "Elu", "Selu", "PRelu", "Reciprocal", "Softplus", "Softsign", "Gelu", "Sin", "Cos",
-      "Mish", "ThresholdedRelu", "Celu", "Sign", "LayerNormalization", "ImageScaler"};
+      "Mish", "ThresholdedRelu", "Celu", "Sign", "LayerNormalization", "ImageScaler", "Hardmax", "Trilu", "Shrink"};
   return ops;
 }
 

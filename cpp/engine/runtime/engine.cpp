@@ -58,8 +58,9 @@ Engine::Engine(Graph graph, const EngineOptions& options)
     : graph_(std::move(graph)), options_(options), sync_(std::make_unique<Sync>()) {
   prune_and_select_outputs(options.outputs);
   // Shape subgraphs and constant Ifs fold away before the op check: a model that uses an op only
-  // there loads. Pruning again drops what only the folded values needed.
-  if (fold_constants(graph_).folded_nodes > 0) prune_and_select_outputs({});
+  // there loads. Pruning again drops what only the folded values (or an If's branch not taken) needed.
+  const FoldingStats folded = fold_constants(graph_);
+  if (folded.folded_nodes > 0 || folded.inlined_ifs > 0) prune_and_select_outputs({});
   check_supported_ops();
   if (options.fuse) {
     fold_batch_norms(graph_);

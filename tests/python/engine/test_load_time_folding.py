@@ -108,9 +108,9 @@ def test_symbolic_batch_keeps_the_shape_subgraph_at_run_time():
 
 
 def test_unsupported_op_whose_output_only_feeds_a_folded_shape_loads():
-    """Mish is not an op of the engine; its output is only read by Shape, whose value is known at
-    load: the Shape folds, Mish is no longer needed, and the model runs without it."""
-    nodes = [helper.make_node("Mish", ["x"], ["m"]), helper.make_node("Shape", ["m"], ["s"]),
+    """Hardmax is not an op of the engine; its output is only read by Shape, whose value is known at
+    load: the Shape folds, Hardmax is no longer needed, and the model runs without it."""
+    nodes = [helper.make_node("Hardmax", ["x"], ["m"]), helper.make_node("Shape", ["m"], ["s"]),
              helper.make_node("Reshape", ["x", "s_flat"], ["r"]), helper.make_node("Reshape", ["r", "s"], ["y"])]
     model = _model(nodes, [_float_info("x", [2, 3])], [_float_info("y", [2, 3])],
                    [_const("s_flat", np.array([-1], np.int64))], opset=18)
@@ -214,12 +214,12 @@ def test_if_with_a_run_time_condition_runs_the_chosen_branch_on_every_backend():
 def test_every_unsupported_op_in_one_error_subgraphs_included():
     """Three unsupported op types in the graph and one inside an If branch, named in one error;
     the If itself (which used to hide them behind a message about its subgraph) is supported."""
-    branch = helper.make_graph([helper.make_node("Celu", ["x"], ["b"], name="celu_in_branch")], "then", [],
+    branch = helper.make_graph([helper.make_node("Shrink", ["x"], ["b"], name="shrink_in_branch")], "then", [],
                                [_float_info("b", None)])
     other_branch = helper.make_graph([helper.make_node("Relu", ["x"], ["r"])], "else", [], [_float_info("r", None)])
     nodes = [helper.make_node("Hardmax", ["x"], ["h"], name="hardmax_1"),
              helper.make_node("Hardmax", ["h"], ["h2"], name="hardmax_2"),
-             helper.make_node("Mish", ["h2"], ["m"], name="mish"),
+             helper.make_node("Trilu", ["h2"], ["m"], name="trilu"),
              helper.make_node("Det", ["m"], ["d"], name="det"),
              helper.make_node("Cast", ["flag"], ["cond"], to=TensorProto.BOOL),
              helper.make_node("If", ["cond"], ["y"], then_branch=branch, else_branch=other_branch),
@@ -229,8 +229,8 @@ def test_every_unsupported_op_in_one_error_subgraphs_included():
         Engine(model)
     message = str(error.value)
     assert "4 unsupported op type(s)" in message
-    for expected in ("'Hardmax' (nodes 'hardmax_1', 'hardmax_2')", "'Mish' (node 'mish')", "'Det' (node 'det')",
-                     "'Celu' (node 'celu_in_branch')"):
+    for expected in ("'Hardmax' (nodes 'hardmax_1', 'hardmax_2')", "'Trilu' (node 'trilu')", "'Det' (node 'det')",
+                     "'Shrink' (node 'shrink_in_branch')"):
         assert expected in message
     assert "'If'" not in message.split(". Supported")[0]
 
@@ -244,3 +244,18 @@ def test_bool_and_narrow_integer_graph_values_are_held_as_int64():
     (got,) = Engine(model).run(x)
     assert got.dtype == np.int64
     np.testing.assert_array_equal(got, run_ort(model, {"x": x})[0].astype(np.int64))
+
+
+def test_the_branch_not_taken_and_what_only_it_reads_leave_with_a_constant_if():
+    """cond is a constant: the else branch (an unsupported Shrink) and the Hardmax only it reads are
+    dropped at load, so neither is reported."""
+    then_graph = helper.make_graph([helper.make_node("Relu", ["x"], ["t"])], "then", [], [_float_info("t", None)])
+    else_graph = helper.make_graph([helper.make_node("Shrink", ["m"], ["e"])], "else", [], [_float_info("e", None)])
+    nodes = [helper.make_node("Hardmax", ["x"], ["m"]),
+             helper.make_node("If", ["cond"], ["y"], then_branch=then_graph, else_branch=else_graph)]
+    model = _model(nodes, [_float_info("x", ["N", 3])], [_float_info("y", None)],
+                   [_const("cond", np.array(True))], opset=18)
+    x = np.array([[-1.0, 0.5, 2.0]], np.float32)
+    engine = Engine(model)
+    assert [op for _, op, _ in engine.plan()] == ["Relu"]
+    np.testing.assert_array_equal(engine.run(x)[0], np.maximum(x, 0))
