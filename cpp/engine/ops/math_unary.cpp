@@ -1,7 +1,8 @@
 // Elementwise math ops of one input, from their ONNX definitions: Sqrt, Neg, Log, Floor, Ceil,
-// Abs, Reciprocal, Tanh, Erf, Gelu (opset 20; approximate "none" or "tanh"), LeakyRelu, Elu and
-// Softplus. Float32; Neg and Abs also take int64 (index arithmetic), negating with wrap-around so
-// that INT64_MIN stays defined behaviour. IEEE semantics throughout: Log(0) = -inf, Sqrt(-1) = NaN,
+// Abs, Reciprocal, Tanh, Erf, Gelu (opset 20; approximate "none" or "tanh"), LeakyRelu, Elu,
+// Softplus, Selu, Celu, ThresholdedRelu, Softsign, Sign and Round (half to even). Float32; Neg, Abs
+// and Sign also take int64 (index arithmetic), negating with wrap-around so that INT64_MIN stays
+// defined behaviour. IEEE semantics throughout: Log(0) = -inf, Sqrt(-1) = NaN,
 // Reciprocal(0) = inf, NaN in gives NaN out.
 #include <cmath>
 #include <cstdint>
@@ -11,7 +12,10 @@
 namespace edgequant::engine {
 namespace {
 
-enum class Kind { sqrt, neg, log, floor, ceil, abs, reciprocal, tanh, erf, gelu, gelu_tanh, leaky_relu, elu, softplus };
+enum class Kind {
+  sqrt, neg, log, floor, ceil, abs, reciprocal, tanh, erf, gelu, gelu_tanh, leaky_relu, elu, softplus,
+  selu, celu, thresholded_relu, softsign, sign, round
+};
 
 Kind kind_of(const std::string& op_type, const std::string& approximate) {
   if (op_type == "Sqrt") return Kind::sqrt;
@@ -26,14 +30,26 @@ Kind kind_of(const std::string& op_type, const std::string& approximate) {
   if (op_type == "Gelu") return approximate == "tanh" ? Kind::gelu_tanh : Kind::gelu;
   if (op_type == "LeakyRelu") return Kind::leaky_relu;
   if (op_type == "Elu") return Kind::elu;
+  if (op_type == "Selu") return Kind::selu;
+  if (op_type == "Celu") return Kind::celu;
+  if (op_type == "ThresholdedRelu") return Kind::thresholded_relu;
+  if (op_type == "Softsign") return Kind::softsign;
+  if (op_type == "Sign") return Kind::sign;
+  if (op_type == "Round") return Kind::round;
   return Kind::softplus;
 }
+
+// The ops' attributes: alpha (LeakyRelu, Elu, Selu, Celu, ThresholdedRelu) and gamma (Selu).
+struct Params {
+  float alpha = 1, gamma = 1;
+};
 
 // log(1 + exp(x)) without overflow for large x and without losing small results for very negative x.
 inline float softplus(float x) { return x > 0 ? x + std::log1p(std::exp(-x)) : std::log1p(std::exp(x)); }
 
 template <Kind K>
-void apply(const float* in, float* out, int64_t n, float alpha) {
+void apply(const float* in, float* out, int64_t n, Params p) {
+  const float alpha = p.alpha;
   constexpr float kInvSqrt2 = 0.70710678118654752f;
   constexpr float kSqrt2OverPi = 0.79788456080286536f;
   for (int64_t k = 0; k < n; ++k) {
@@ -53,6 +69,13 @@ void apply(const float* in, float* out, int64_t n, float alpha) {
     if constexpr (K == Kind::leaky_relu) out[k] = x < 0 ? alpha * x : x;
     if constexpr (K == Kind::elu) out[k] = x < 0 ? alpha * std::expm1(x) : x;
     if constexpr (K == Kind::softplus) out[k] = softplus(x);
+    if constexpr (K == Kind::selu) out[k] = p.gamma * (x > 0 ? x : alpha * std::expm1(x));
+    if constexpr (K == Kind::celu)  // (std::max / std::min would turn a NaN into 0)
+      out[k] = std::isnan(x) ? x : std::max(0.0f, x) + std::min(0.0f, alpha * std::expm1(x / alpha));
+    if constexpr (K == Kind::thresholded_relu) out[k] = x > alpha ? x : 0.0f;
+    if constexpr (K == Kind::softsign) out[k] = x / (1.0f + std::fabs(x));
+    if constexpr (K == Kind::sign) out[k] = x > 0 ? 1.0f : x < 0 ? -1.0f : x;  // 0 and NaN stay
+    if constexpr (K == Kind::round) out[k] = std::nearbyint(x);  // the default rounding mode: half to even
   }
 }
 
@@ -70,7 +93,13 @@ class MathUnary : public Op {
     // Before opset 6 these ops carried a `consumed_inputs` attribute (in-place hints of the
     // original Caffe2 exporter): harmless, ignored.
     kind_ = kind_of(node.op_type, approximate);
-    alpha_ = node.attr_f("alpha", kind_ == Kind::leaky_relu ? 0.01f : 1.0f);
+    // The defaults of ONNX's schemas (Selu's are the self-normalising constants).
+    const float default_alpha = kind_ == Kind::leaky_relu ? 0.01f
+                              : kind_ == Kind::selu       ? 1.67326319217681884765625f
+                                                          : 1.0f;
+    params_.alpha = node.attr_f("alpha", default_alpha);
+    params_.gamma = node.attr_f("gamma", 1.05070102214813232421875f);
+    check(kind_ != Kind::celu || params_.alpha != 0, "alpha must not be 0");
   }
 
   void run(RunContext&, const std::vector<const Tensor*>& inputs, std::vector<Tensor>& outputs) override {
@@ -81,37 +110,44 @@ class MathUnary : public Op {
     float* out = outputs[0].f();
     const int64_t n = x.numel();
     switch (kind_) {
-      case Kind::sqrt: return apply<Kind::sqrt>(in, out, n, alpha_);
-      case Kind::neg: return apply<Kind::neg>(in, out, n, alpha_);
-      case Kind::log: return apply<Kind::log>(in, out, n, alpha_);
-      case Kind::floor: return apply<Kind::floor>(in, out, n, alpha_);
-      case Kind::ceil: return apply<Kind::ceil>(in, out, n, alpha_);
-      case Kind::abs: return apply<Kind::abs>(in, out, n, alpha_);
-      case Kind::reciprocal: return apply<Kind::reciprocal>(in, out, n, alpha_);
-      case Kind::tanh: return apply<Kind::tanh>(in, out, n, alpha_);
-      case Kind::erf: return apply<Kind::erf>(in, out, n, alpha_);
-      case Kind::gelu: return apply<Kind::gelu>(in, out, n, alpha_);
-      case Kind::gelu_tanh: return apply<Kind::gelu_tanh>(in, out, n, alpha_);
-      case Kind::leaky_relu: return apply<Kind::leaky_relu>(in, out, n, alpha_);
-      case Kind::elu: return apply<Kind::elu>(in, out, n, alpha_);
-      case Kind::softplus: return apply<Kind::softplus>(in, out, n, alpha_);
+      case Kind::sqrt: return apply<Kind::sqrt>(in, out, n, params_);
+      case Kind::neg: return apply<Kind::neg>(in, out, n, params_);
+      case Kind::log: return apply<Kind::log>(in, out, n, params_);
+      case Kind::floor: return apply<Kind::floor>(in, out, n, params_);
+      case Kind::ceil: return apply<Kind::ceil>(in, out, n, params_);
+      case Kind::abs: return apply<Kind::abs>(in, out, n, params_);
+      case Kind::reciprocal: return apply<Kind::reciprocal>(in, out, n, params_);
+      case Kind::tanh: return apply<Kind::tanh>(in, out, n, params_);
+      case Kind::erf: return apply<Kind::erf>(in, out, n, params_);
+      case Kind::gelu: return apply<Kind::gelu>(in, out, n, params_);
+      case Kind::gelu_tanh: return apply<Kind::gelu_tanh>(in, out, n, params_);
+      case Kind::leaky_relu: return apply<Kind::leaky_relu>(in, out, n, params_);
+      case Kind::elu: return apply<Kind::elu>(in, out, n, params_);
+      case Kind::softplus: return apply<Kind::softplus>(in, out, n, params_);
+      case Kind::selu: return apply<Kind::selu>(in, out, n, params_);
+      case Kind::celu: return apply<Kind::celu>(in, out, n, params_);
+      case Kind::thresholded_relu: return apply<Kind::thresholded_relu>(in, out, n, params_);
+      case Kind::softsign: return apply<Kind::softsign>(in, out, n, params_);
+      case Kind::sign: return apply<Kind::sign>(in, out, n, params_);
+      case Kind::round: return apply<Kind::round>(in, out, n, params_);
     }
   }
 
  private:
   void run_int(const Tensor& x, Tensor& y) const {
-    check(kind_ == Kind::neg || kind_ == Kind::abs, "expects a float input, got int64");
+    check(kind_ == Kind::neg || kind_ == Kind::abs || kind_ == Kind::sign, "expects a float input, got int64");
     y = Tensor::zeros_i64(x.shape, node_.describe());
     const int64_t n = x.numel();
     for (int64_t k = 0; k < n; ++k) {
       const int64_t v = x.i()[k];
       const int64_t negated = static_cast<int64_t>(uint64_t(0) - static_cast<uint64_t>(v));  // INT64_MIN wraps
-      y.i()[k] = kind_ == Kind::neg || v < 0 ? negated : v;
+      if (kind_ == Kind::sign) y.i()[k] = v > 0 ? 1 : v < 0 ? -1 : 0;
+      else y.i()[k] = kind_ == Kind::neg || v < 0 ? negated : v;
     }
   }
 
   Kind kind_;
-  float alpha_;
+  Params params_;
 };
 
 }  // namespace

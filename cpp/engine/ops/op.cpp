@@ -60,6 +60,7 @@ std::unique_ptr<Op> make_where(const Node&, const Graph&);
 std::unique_ptr<Op> make_size(const Node&, const Graph&);
 std::unique_ptr<Op> make_expand(const Node&, const Graph&);
 std::unique_ptr<Op> make_if(const Node&, const Graph&);
+std::unique_ptr<Op> make_arg_reduce(const Node&, const Graph&);
 // Float math ops (issue #21).
 std::unique_ptr<Op> make_math_unary(const Node&, const Graph&);
 std::unique_ptr<Op> make_math_binary(const Node&, const Graph&);
@@ -68,7 +69,6 @@ std::unique_ptr<Op> make_layer_norm(const Node&, const Graph&);
 std::unique_ptr<Op> make_tile(const Node&, const Graph&);
 std::unique_ptr<Op> make_depth_space(const Node&, const Graph&);
 std::unique_ptr<Op> make_arg_reduce(const Node&, const Graph&);
-
 namespace {
 const std::map<std::string, OpFactory>& registry() {
   static const std::map<std::string, OpFactory> table = {
@@ -93,6 +93,8 @@ const std::map<std::string, OpFactory>& registry() {
       {"Ceil", make_math_unary}, {"Abs", make_math_unary}, {"Reciprocal", make_math_unary},
       {"Tanh", make_math_unary}, {"Erf", make_math_unary}, {"Gelu", make_math_unary},
       {"LeakyRelu", make_math_unary}, {"Elu", make_math_unary}, {"Softplus", make_math_unary},
+      {"Selu", make_math_unary}, {"Celu", make_math_unary}, {"ThresholdedRelu", make_math_unary},
+      {"Softsign", make_math_unary}, {"Sign", make_math_unary}, {"Round", make_math_unary},
       {"Pow", make_math_binary}, {"PRelu", make_math_binary}, {"Min", make_math_binary}, {"Max", make_math_binary},
       {"ReduceMean", make_reduce}, {"ReduceMax", make_reduce}, {"ReduceMin", make_reduce},
       {"ReduceSum", make_reduce}, {"ReduceL2", make_reduce},
