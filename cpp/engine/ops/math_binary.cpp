@@ -1,5 +1,5 @@
 // Elementwise ops of several inputs with numpy broadcasting (ops/broadcasting.h): Pow, PRelu,
-// Min and Max (variadic). Min / Max run on float32 or int64 and propagate NaN (as numpy's
+// and the variadic Min, Max, Sum and Mean. Min / Max / Sum run on float32 or int64 and propagate NaN (as numpy's
 // minimum / maximum, the ONNX reference, and ONNX Runtime do). Pow: a float32 or int64 base raised
 // to a float32 or int64 exponent (opset >= 12 allows mixed types), the result of the base's type;
 // std::pow's IEEE results for a float base (a negative base to a fractional power is NaN). PRelu:
@@ -127,17 +127,30 @@ class PRelu : public Broadcasting {
   bool legacy_;
 };
 
+enum class Fold { min, max, sum, mean };
+
+// One step of a variadic op: Min / Max propagate NaN; an int64 sum wraps around.
 template <class T>
-T pick(bool max, T a, T b) {
+T combine(Fold fold, T a, T b) {
+  if (fold == Fold::sum || fold == Fold::mean) {
+    if constexpr (std::is_integral<T>::value) {
+      return static_cast<T>(static_cast<uint64_t>(a) + static_cast<uint64_t>(b));
+    } else {
+      return a + b;
+    }
+  }
   if constexpr (std::is_floating_point<T>::value) {
     if (std::isnan(a) || std::isnan(b)) return std::numeric_limits<T>::quiet_NaN();
   }
-  return max ? (b > a ? b : a) : (b < a ? b : a);
+  return fold == Fold::max ? (b > a ? b : a) : (b < a ? b : a);
 }
 
-class MinMax : public Broadcasting {
+// Min, Max, Sum and Mean of one or more inputs.
+class Variadic : public Broadcasting {
  public:
-  explicit MinMax(const Node& node) : Broadcasting(node), max_(node.op_type == "Max") {
+  explicit Variadic(const Node& node) : Broadcasting(node) {
+    const std::string& t = node.op_type;
+    fold_ = t == "Max" ? Fold::max : t == "Min" ? Fold::min : t == "Sum" ? Fold::sum : Fold::mean;
     check(!node.inputs.empty() && node.outputs.size() == 1, "expects at least 1 input and 1 output");
     for (const std::string& name : node.inputs) check(!name.empty(), "an input is omitted");
   }
@@ -148,16 +161,20 @@ class MinMax : public Broadcasting {
       check(input(inputs, k).dtype == dtype, std::string("inputs differ in type: ") + dtype_name(dtype) + " and " +
                                                  dtype_name(input(inputs, k).dtype));
     const Shape out = output_shape(inputs, count);
+    check(dtype == DType::f32 || fold_ != Fold::mean, "Mean expects float inputs, got int64");
     outputs[0] = empty_like(dtype, out, node_.describe());
     if (dtype == DType::f32) {
       fold<float>(inputs, out, outputs[0].f(), [](const Tensor& t) { return t.f(); });
+      if (fold_ == Fold::mean) {
+        for (int64_t k = 0; k < outputs[0].numel(); ++k) outputs[0].f()[k] /= static_cast<float>(count);
+      }
     } else {
       fold<int64_t>(inputs, out, outputs[0].i(), [](const Tensor& t) { return t.i(); });
     }
   }
 
  private:
-  // dst = input 0 broadcast to `out`, then dst = pick(dst, input k) for each further input.
+  // dst = input 0 broadcast to `out`, then dst = combine(dst, input k) for each further input.
   template <class T, class Data>
   void fold(const std::vector<const Tensor*>& inputs, const Shape& out, T* dst, Data data) const {
     for (size_t k = 0; k < node_.inputs.size(); ++k) {
@@ -169,13 +186,13 @@ class MinMax : public Broadcasting {
       for_each_row(out, strides, [&](int64_t o, const std::vector<int64_t>& at, int64_t inner) {
         for (int64_t j = 0; j < inner; ++j) {
           const T v = src[at[0] + j * s];
-          dst[o + j] = first ? v : pick(max_, dst[o + j], v);
+          dst[o + j] = first ? v : combine(fold_, dst[o + j], v);
         }
       });
     }
   }
 
-  bool max_;
+  Fold fold_;
 };
 
 }  // namespace
@@ -183,7 +200,7 @@ class MinMax : public Broadcasting {
 std::unique_ptr<Op> make_math_binary(const Node& node, const Graph& graph) {
   if (node.op_type == "Pow") return std::make_unique<Pow>(node);
   if (node.op_type == "PRelu") return std::make_unique<PRelu>(node, graph);
-  return std::make_unique<MinMax>(node);
+  return std::make_unique<Variadic>(node);
 }
 
 }  // namespace edgequant::engine

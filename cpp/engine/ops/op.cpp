@@ -61,7 +61,7 @@ std::unique_ptr<Op> make_size(const Node&, const Graph&);
 std::unique_ptr<Op> make_expand(const Node&, const Graph&);
 std::unique_ptr<Op> make_if(const Node&, const Graph&);
 std::unique_ptr<Op> make_arg_reduce(const Node&, const Graph&);
-// Float math ops (issue #21).
+std::unique_ptr<Op> make_arg_reduce(const Node&, const Graph&);// Float math ops (issue #21).
 std::unique_ptr<Op> make_math_unary(const Node&, const Graph&);
 std::unique_ptr<Op> make_math_binary(const Node&, const Graph&);
 std::unique_ptr<Op> make_reduce(const Node&, const Graph&);
@@ -96,6 +96,7 @@ const std::map<std::string, OpFactory>& registry() {
       {"Selu", make_math_unary}, {"Celu", make_math_unary}, {"ThresholdedRelu", make_math_unary},
       {"Softsign", make_math_unary}, {"Sign", make_math_unary}, {"Round", make_math_unary},
       {"Pow", make_math_binary}, {"PRelu", make_math_binary}, {"Min", make_math_binary}, {"Max", make_math_binary},
+      {"Sum", make_math_binary}, {"Mean", make_math_binary},
       {"ReduceMean", make_reduce}, {"ReduceMax", make_reduce}, {"ReduceMin", make_reduce},
       {"ReduceSum", make_reduce}, {"ReduceL2", make_reduce},
       {"LayerNormalization", make_layer_norm},
