@@ -62,6 +62,7 @@ std::unique_ptr<Op> make_expand(const Node&, const Graph&);
 std::unique_ptr<Op> make_if(const Node&, const Graph&);
 std::unique_ptr<Op> make_arg_reduce(const Node&, const Graph&);
 std::unique_ptr<Op> make_arg_reduce(const Node&, const Graph&);// Float math ops (issue #21).
+std::unique_ptr<Op> make_arg_reduce(const Node&, const Graph&);// Float math ops (issue #21).
 std::unique_ptr<Op> make_math_unary(const Node&, const Graph&);
 std::unique_ptr<Op> make_math_binary(const Node&, const Graph&);
 std::unique_ptr<Op> make_reduce(const Node&, const Graph&);
@@ -99,6 +100,8 @@ const std::map<std::string, OpFactory>& registry() {
       {"Sum", make_math_binary}, {"Mean", make_math_binary},
       {"ReduceMean", make_reduce}, {"ReduceMax", make_reduce}, {"ReduceMin", make_reduce},
       {"ReduceSum", make_reduce}, {"ReduceL2", make_reduce},
+      {"ReduceL1", make_reduce}, {"ReduceSumSquare", make_reduce}, {"ReduceProd", make_reduce},
+      {"ReduceLogSum", make_reduce}, {"ReduceLogSumExp", make_reduce},
       {"LayerNormalization", make_layer_norm},
       {"Tile", make_tile},
       {"DepthToSpace", make_depth_space}, {"SpaceToDepth", make_depth_space},

@@ -1,11 +1,13 @@
-// ReduceMean, ReduceMax, ReduceMin, ReduceSum and ReduceL2. The reduced axes are the `axes`
+// ReduceMean, ReduceMax, ReduceMin, ReduceSum, ReduceL2, and ReduceL1, ReduceSumSquare, ReduceProd,
+// ReduceLogSum, ReduceLogSumExp (shifted by the maximum: no overflow). The reduced axes are the `axes`
 // attribute before opset 18 (before 13 for ReduceSum) and the optional second input from then
 // on; no axes reduce every axis, unless noop_with_empty_axes = 1 (input form only): then nothing
 // is reduced (each element is reduced alone: the identity, |x| for ReduceL2, as the ONNX
 // reference). keepdims (default 1) keeps the reduced axes as size 1. Sums accumulate in double.
 // Max / Min propagate NaN (numpy's maximum.reduce, the ONNX reference; ONNX Runtime's result
-// depends on where the NaN sits). Over an empty set: Sum and L2 give 0, Mean NaN, Max -inf, Min
-// +inf. ReduceSum / Max / Min also run on int64 (sums wrap around).
+// depends on where the NaN sits). Over an empty set: Sum, L1, L2 and SumSquare give 0, Prod 1,
+// Mean NaN, Max, LogSum and LogSumExp -inf, Min +inf. ReduceSum / Max / Min / Prod also run on
+// int64 (wrapping around).
 #include <cmath>
 #include <cstdint>
 #include <limits>
@@ -15,14 +17,26 @@
 namespace edgequant::engine {
 namespace {
 
-enum class Kind { mean, max, min, sum, l2 };
+enum class Kind { mean, max, min, sum, l2, l1, sum_square, prod, log_sum, log_sum_exp };
+
+Kind kind_of(const std::string& t) {
+  if (t == "ReduceMean") return Kind::mean;
+  if (t == "ReduceMax") return Kind::max;
+  if (t == "ReduceMin") return Kind::min;
+  if (t == "ReduceSum") return Kind::sum;
+  if (t == "ReduceL1") return Kind::l1;
+  if (t == "ReduceSumSquare") return Kind::sum_square;
+  if (t == "ReduceProd") return Kind::prod;
+  if (t == "ReduceLogSum") return Kind::log_sum;
+  if (t == "ReduceLogSumExp") return Kind::log_sum_exp;
+  return Kind::l2;
+}
 
 class Reduce : public Op {
  public:
   Reduce(const Node& node, const Graph& graph) : Op(node) {
     const std::string& t = node.op_type;
-    kind_ = t == "ReduceMean" ? Kind::mean : t == "ReduceMax" ? Kind::max : t == "ReduceMin" ? Kind::min
-          : t == "ReduceSum"  ? Kind::sum  : Kind::l2;
+    kind_ = kind_of(t);
     check(!node.inputs.empty() && node.outputs.size() == 1, "expects an input and 1 output");
     const int64_t axes_input_from = kind_ == Kind::sum ? 13 : 18;
     axes_as_input_ = graph.opset >= axes_input_from;
@@ -43,7 +57,8 @@ class Reduce : public Op {
 
   void run(RunContext&, const std::vector<const Tensor*>& inputs, std::vector<Tensor>& outputs) override {
     const Tensor& x = input(inputs, 0);
-    check(x.dtype == DType::f32 || kind_ == Kind::sum || kind_ == Kind::max || kind_ == Kind::min,
+    const bool integer_kind = kind_ == Kind::sum || kind_ == Kind::max || kind_ == Kind::min || kind_ == Kind::prod;
+    check(x.dtype == DType::f32 || integer_kind,
           "expects a float input, got " + std::string(dtype_name(x.dtype)));
     std::vector<int64_t> axes = axes_;
     if (axes_as_input_ && node_.inputs.size() == 2 && !node_.inputs[1].empty()) {
@@ -110,26 +125,47 @@ class Reduce : public Op {
     int64_t out_n = 1;
     for (size_t k = 0; k < x.shape.size(); ++k)
       if (!reduced[k]) out_n *= x.shape[k];
-    if (kind_ == Kind::max || kind_ == Kind::min) {
-      const bool max = kind_ == Kind::max;
-      std::fill(dst, dst + out_n, max ? -INFINITY : INFINITY);
+    if (kind_ == Kind::max || kind_ == Kind::min) return extreme(x, reduced, kind_ == Kind::max, dst, out_n);
+    std::vector<double> acc(out_n, kind_ == Kind::prod ? 1.0 : 0.0);
+    if (kind_ == Kind::log_sum_exp) {
+      // log(sum(exp(x))) = peak + log(sum(exp(x - peak))): exp cannot overflow. An infinite or NaN
+      // peak is the result itself (all -inf or empty: -inf; any +inf: +inf; any NaN: NaN).
+      std::vector<float> peak(out_n);
+      extreme(x, reduced, true, peak.data(), out_n);
       walk(x.shape, reduced, [&](int64_t i, int64_t o) {
-        const float v = in[i];
-        // A NaN in dst stays: every comparison with it is false.
-        if (std::isnan(v) || (max ? v > dst[o] : v < dst[o])) dst[o] = v;
+        if (std::isfinite(peak[o])) acc[o] += std::exp(static_cast<double>(in[i]) - peak[o]);
       });
+      for (int64_t o = 0; o < out_n; ++o)
+        dst[o] = std::isfinite(peak[o]) ? static_cast<float>(peak[o] + std::log(acc[o])) : peak[o];
       return;
     }
-    std::vector<double> acc(out_n, 0.0);
     walk(x.shape, reduced, [&](int64_t i, int64_t o) {
       const double v = in[i];
-      acc[o] += kind_ == Kind::l2 ? v * v : v;
+      switch (kind_) {
+        case Kind::l2: case Kind::sum_square: acc[o] += v * v; break;
+        case Kind::l1: acc[o] += std::fabs(v); break;
+        case Kind::prod: acc[o] *= v; break;
+        default: acc[o] += v;  // sum, mean, log_sum
+      }
     });
     const double count = static_cast<double>(reduced_count(x.shape, reduced));
     for (int64_t o = 0; o < out_n; ++o) {
-      const double v = kind_ == Kind::mean ? acc[o] / count : kind_ == Kind::l2 ? std::sqrt(acc[o]) : acc[o];
+      const double v = kind_ == Kind::mean ? acc[o] / count
+                     : kind_ == Kind::l2 ? std::sqrt(acc[o])
+                     : kind_ == Kind::log_sum ? std::log(acc[o]) : acc[o];
       dst[o] = static_cast<float>(v);
     }
+  }
+
+  // The maximum (or minimum) of each output's values; NaN propagates, an empty set gives -inf (+inf).
+  void extreme(const Tensor& x, const std::vector<bool>& reduced, bool max, float* dst, int64_t out_n) const {
+    const float* in = x.f();
+    std::fill(dst, dst + out_n, max ? -INFINITY : INFINITY);
+    walk(x.shape, reduced, [&](int64_t i, int64_t o) {
+      const float v = in[i];
+      // A NaN in dst stays: every comparison with it is false.
+      if (std::isnan(v) || (max ? v > dst[o] : v < dst[o])) dst[o] = v;
+    });
   }
 
   void reduce_int(const Tensor& x, const std::vector<bool>& reduced, int64_t* dst) const {
@@ -138,12 +174,15 @@ class Reduce : public Op {
     for (size_t k = 0; k < x.shape.size(); ++k)
       if (!reduced[k]) out_n *= x.shape[k];
     const int64_t start = kind_ == Kind::max ? std::numeric_limits<int64_t>::min()
-                        : kind_ == Kind::min ? std::numeric_limits<int64_t>::max() : 0;
+                        : kind_ == Kind::min ? std::numeric_limits<int64_t>::max()
+                        : kind_ == Kind::prod ? 1 : 0;
     std::fill(dst, dst + out_n, start);
     walk(x.shape, reduced, [&](int64_t i, int64_t o) {
       const int64_t v = in[i];
       if (kind_ == Kind::max) dst[o] = std::max(dst[o], v);
       else if (kind_ == Kind::min) dst[o] = std::min(dst[o], v);
+      else if (kind_ == Kind::prod)
+        dst[o] = static_cast<int64_t>(static_cast<uint64_t>(dst[o]) * static_cast<uint64_t>(v));
       else dst[o] = static_cast<int64_t>(static_cast<uint64_t>(dst[o]) + static_cast<uint64_t>(v));  // wraps
     });
   }
