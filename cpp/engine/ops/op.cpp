@@ -60,9 +60,7 @@ std::unique_ptr<Op> make_where(const Node&, const Graph&);
 std::unique_ptr<Op> make_size(const Node&, const Graph&);
 std::unique_ptr<Op> make_expand(const Node&, const Graph&);
 std::unique_ptr<Op> make_if(const Node&, const Graph&);
-std::unique_ptr<Op> make_arg_reduce(const Node&, const Graph&);
-std::unique_ptr<Op> make_arg_reduce(const Node&, const Graph&);// Float math ops (issue #21).
-std::unique_ptr<Op> make_arg_reduce(const Node&, const Graph&);// Float math ops (issue #21).
+// Float math ops (issue #21).
 std::unique_ptr<Op> make_math_unary(const Node&, const Graph&);
 std::unique_ptr<Op> make_math_binary(const Node&, const Graph&);
 std::unique_ptr<Op> make_reduce(const Node&, const Graph&);
@@ -70,6 +68,7 @@ std::unique_ptr<Op> make_layer_norm(const Node&, const Graph&);
 std::unique_ptr<Op> make_tile(const Node&, const Graph&);
 std::unique_ptr<Op> make_depth_space(const Node&, const Graph&);
 std::unique_ptr<Op> make_arg_reduce(const Node&, const Graph&);
+
 namespace {
 const std::map<std::string, OpFactory>& registry() {
   static const std::map<std::string, OpFactory> table = {
