@@ -15,13 +15,16 @@ def round_half_away(x: float) -> int:
     return int(math.copysign(math.floor(abs(x) + 0.5), x))
 
 
-def quantize_multiplier(real: float) -> tuple[int, int]:
+def quantize_multiplier(real: float, max_shift: int = 30) -> tuple[int, int]:
     """``real`` as ``(multiplier, shift)``: real = multiplier * 2**(shift - 31), multiplier in [2**30, 2**31).
 
     Parameters
     ----------
     real : float
         A non-negative, finite real multiplier.
+    max_shift : int
+        The largest shift accepted (30: ``x << shift`` must stay within int32; softmax takes 31, see
+        :func:`softmax_parameters`).
 
     Returns
     -------
@@ -39,7 +42,7 @@ def quantize_multiplier(real: float) -> tuple[int, int]:
         shift += 1
     if shift < -31:
         return 0, 0
-    if shift > 30:
+    if shift > max_shift:
         raise ValueError(f"requantization multiplier {real} is too large for int32 fixed point")
     return fixed, shift
 
@@ -91,7 +94,9 @@ def softmax_parameters(beta: float, input_scale: float) -> tuple[int, int, int]:
     integer_bits = 5
     real = min(float(np.float32(beta)) * float(np.float32(input_scale)) * (1 << (31 - integer_bits)),
                (1 << 31) - 1.0)
-    multiplier, shift = quantize_multiplier(real)
+    # real reaches 2^31 - 1 (beta * input scale >= 32): shift 31, as TFLite computes it; then diff_min is 0,
+    # so only zero differences (the row's maximum) are ever shifted, and 0 << 31 is 0
+    multiplier, shift = quantize_multiplier(real, max_shift=31)
     max_input_rescaled = 1.0 * ((1 << integer_bits) - 1) * (1 << (31 - integer_bits)) / (1 << shift)
     return multiplier, shift, -int(math.floor(max_input_rescaled))
 

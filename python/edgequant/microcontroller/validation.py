@@ -294,7 +294,9 @@ def _check_softmax(layer, src, dst) -> None:
              "the output's quantization is not scale 1/256, zero point -128 (what the kernel writes)")
     # TFLite's QuantizeMultiplierGreaterThanOne: beta * input scale * 2^26 must exceed 1 (TFLite Micro aborts
     # otherwise, e.g. for beta 0), and the kernel's left shift must be a valid one
-    _require(2**30 <= p["input_multiplier"] <= INT32_MAX and 1 <= p["input_left_shift"] <= 30,
+    _require(2**30 <= p["input_multiplier"] <= INT32_MAX and 1 <= p["input_left_shift"] <= 31,
              f"input multiplier {p['input_multiplier']}, left shift {p['input_left_shift']} (beta times the input "
              "scale is too small or too large for the fixed-point exp)")
     _require(p["diff_min"] <= 0, f"diff_min {p['diff_min']}")
+    # the kernel shifts differences >= diff_min left by input_left_shift in 32 bits: they must fit
+    _require(-p["diff_min"] << p["input_left_shift"] <= 2**31, "the scaled input differences overflow int32")

@@ -61,7 +61,9 @@ class _Builder:
         multiplier = 1 if keep_shape or not depthwise else int(self.rng.integers(1, 3))
         oc = c * multiplier if depthwise else (c if keep_shape else int(self.rng.integers(1, 6)))
         in_scale = self.scale_of(x)
-        w_scales = [float(math.exp(self.rng.uniform(math.log(0.002), math.log(0.05)))) for _ in range(oc)]
+        # per-channel weight scales as converters write them today; now and then one per tensor, as older ones did
+        w_scales = [float(math.exp(self.rng.uniform(math.log(0.002), math.log(0.05))))
+                    for _ in range(oc if self.rng.random() < 0.7 else 1)]
         filter_shape = (1, k, k, oc) if depthwise else (oc, k, k, c)
         filt = self.tensor(filter_shape, 0, 0, data=self.weights(filter_shape), per_channel=w_scales,
                            axis=3 if depthwise else 0)

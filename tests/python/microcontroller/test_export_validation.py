@@ -252,3 +252,14 @@ def test_opcodes_past_127_are_named(tmp_path, codes):
     spec = _chain("softmax")
     spec.operators[0].kind, spec.operators[0].codes = "BUCKETIZE", codes
     _refused(spec, tmp_path, "operator 0 BUCKETIZE")
+
+
+@pytest.mark.parametrize("input_scale", [40.0, 1000.0])  # beta is 0.5, 1 or 2
+def test_softmax_of_a_coarse_input_equals_tflite_micro(tmp_path, input_scale):
+    """beta x input scale >= 16 gives TFLite's softmax shift 31 (only each row's maximum counts); it used to be
+    refused as a multiplier too large for int32."""
+    spec = _chain("softmax")
+    spec.tensors[spec.inputs[0]].scale = [input_scale]
+    path, report = _export(spec, tmp_path)
+    assert report.graph.layers[0].params["input_left_shift"] == 31
+    _assert_equals_tflm(path, report)
