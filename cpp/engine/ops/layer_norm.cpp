@@ -1,8 +1,8 @@
 // LayerNormalization (opset 17): each slice X[i0, ..., i(axis-1), :, ..., :] is normalised to
 // zero mean and unit (biased) variance, y = (x - mean) / sqrt(var + epsilon) * Scale + B, Scale and
 // the optional B broadcasting to X's shape (normally they hold the normalised shape). Mean and
-// variance accumulate in double, at least stash_type 1's float precision. Only Y is produced;
-// the engine refuses a model that reads the optional Mean / InvStdDev outputs.
+// variance accumulate in double, at least stash_type 1's float precision. The optional outputs
+// Mean and InvStdDev = 1 / sqrt(var + epsilon) have X's shape with the normalised axes set to 1.
 #include <cmath>
 
 #include "ops/broadcasting.h"
@@ -17,8 +17,8 @@ class LayerNorm : public Op {
   LayerNorm(const Node& node, const Graph& graph) : Op(node) {
     check(graph.opset >= 17, "LayerNormalization is an ONNX op from opset 17 (the model imports opset " +
                                  std::to_string(graph.opset) + ")");
-    check((node.inputs.size() == 2 || node.inputs.size() == 3) && !node.outputs.empty(),
-          "expects 2 or 3 inputs (X, Scale, B) and an output");
+    check((node.inputs.size() == 2 || node.inputs.size() == 3) && !node.outputs.empty() && node.outputs.size() <= 3,
+          "expects 2 or 3 inputs (X, Scale, B) and 1 to 3 outputs (Y, Mean, InvStdDev)");
     axis_ = node.attr_i("axis", -1);
     epsilon_ = node.attr_f("epsilon", 1e-5f);
     check(epsilon_ >= 0, "epsilon must be >= 0");
@@ -34,6 +34,11 @@ class LayerNorm : public Op {
     const Tensor& scale = float_input(inputs, 1);
     const int64_t rows = span(x.shape, 0, axis), len = span(x.shape, axis, x.shape.size());
     outputs[0] = Tensor::zeros_f32(x.shape, node_.describe());
+    Shape stats_shape = x.shape;
+    std::fill(stats_shape.begin() + axis, stats_shape.end(), 1);
+    for (size_t k = 1; k < outputs.size() && k < 3; ++k) outputs[k] = Tensor::zeros_f32(stats_shape, node_.describe());
+    float* mean_out = outputs.size() > 1 ? outputs[1].f() : nullptr;
+    float* inv_out = outputs.size() > 2 ? outputs[2].f() : nullptr;
     float* out = outputs[0].f();
     const float* in = x.f();
     for (int64_t r = 0; r < rows && len > 0; ++r) {
@@ -43,6 +48,8 @@ class LayerNorm : public Op {
       const double mean = sum / len;
       for (int64_t k = 0; k < len; ++k) squares += (p[k] - mean) * (p[k] - mean);
       const double inv = 1 / std::sqrt(squares / len + epsilon_);
+      if (mean_out) mean_out[r] = static_cast<float>(mean);
+      if (inv_out) inv_out[r] = static_cast<float>(inv);
       for (int64_t k = 0; k < len; ++k) out[r * len + k] = static_cast<float>((p[k] - mean) * inv);
     }
     apply_affine(x.shape, scale, has_bias_ ? &float_input(inputs, 2) : nullptr, out);

@@ -120,7 +120,8 @@ std::unique_ptr<Op> make_op(const Node& node, const Graph& graph) {
 bool is_supported_op(const std::string& op_type) { return registry().count(op_type) != 0; }
 
 size_t produced_outputs(const Node& node) {
-  return node.op_type == "Split" || node.op_type == "If" ? node.outputs.size() : 1;
+  const std::string& t = node.op_type;
+  return t == "Split" || t == "If" || t == "LayerNormalization" ? node.outputs.size() : 1;
 }
 
 const char* precision_name(QuantConfig::Mode mode) {

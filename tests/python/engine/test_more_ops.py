@@ -321,6 +321,26 @@ def test_layer_normalization(shape, axis, scale_shape, bias):
     _check(_model([node], feeds, 17, inits), feeds, atol=1e-5)
 
 
+@pytest.mark.parametrize("axis", [-1, 1])
+def test_layer_normalization_mean_and_inv_std_dev_outputs(axis):
+    """The optional outputs (shape of X with the normalised axes 1) on every backend against ONNX Runtime."""
+    x = (RNG.standard_normal((2, 3, 5)) * 2 + 1).astype(np.float32)
+    node = helper.make_node("LayerNormalization", ["x", "scale"], ["y", "mean", "inv"], axis=axis)
+    scale = RNG.standard_normal((2, 3, 5)[axis:]).astype(np.float32)
+    outputs = [helper.make_tensor_value_info(name, TensorProto.FLOAT, None) for name in ("y", "mean", "inv")]
+    graph = helper.make_graph([node], "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, list(x.shape))],
+                              outputs, initializer=[numpy_helper.from_array(scale, "scale")])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    model = model.SerializeToString()
+    expected = run_ort(model, {"x": x})
+    assert expected[1].shape == ((2, 1, 1) if axis == 1 else (2, 3, 1))
+    for backend in supported_backends():
+        for got, want in zip(Engine(model, backend=backend).run({"x": x}), expected, strict=True):
+            assert got.shape == want.shape
+            np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5, err_msg=backend)
+
+
 @pytest.mark.parametrize(("op_type", "attributes", "opset", "message"),
                          [("LayerNormalization", {"stash_type": 11}, 17, "stash_type 11 is not supported"),
                           ("Gelu", {"approximate": "fast"}, 20, "approximate 'fast' is not supported"),
