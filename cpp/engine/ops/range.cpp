@@ -41,7 +41,10 @@ class Range : public Op {
     check(count <= static_cast<long double>(int64_t{1} << 34), "the range is too long");
     outputs[0] = Tensor::zeros_i64({static_cast<int64_t>(count)}, node_.describe());
     int64_t* y = outputs[0].i();
-    for (int64_t k = 0; k < static_cast<int64_t>(count); ++k) y[k] = s + k * d;
+    // In uint64 (wraps, defined): k * delta alone can pass int64's range though start + k * delta
+    // stays between start and limit.
+    for (int64_t k = 0; k < static_cast<int64_t>(count); ++k)
+      y[k] = static_cast<int64_t>(static_cast<uint64_t>(s) + static_cast<uint64_t>(k) * static_cast<uint64_t>(d));
   }
 };
 
