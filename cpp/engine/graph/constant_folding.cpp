@@ -94,14 +94,15 @@ Tensor zeros_like(const StaticValue& v) {
 }
 
 // Ops whose output shape depends on the values of an input other than input 0 (run on zeros
-// only when those are constants) or on input 0's values (never run on zeros).
+// only when those are constants), or on any input's values (never run on zeros: Range's length
+// comes from its start too).
 bool shape_from_values(const std::string& op) {
   static const std::set<std::string> ops = {"Resize", "Upsample", "Range", "Reshape", "Expand", "Tile", "Slice",
                                             "Pad", "ConstantOfShape", "TopK", "OneHot", "Split"};
   return ops.count(op) != 0;
 }
 bool shape_from_data(const std::string& op) {
-  return op == "NonZero" || op == "Compress" || op == "Unique" || op == "NonMaxSuppression";
+  return op == "NonZero" || op == "Compress" || op == "Unique" || op == "NonMaxSuppression" || op == "Range";
 }
 
 class Folder {

@@ -96,6 +96,19 @@ def test_shape_of_a_computed_feature_map_folds():
     np.testing.assert_allclose(engine.run(x)[0], run_ort(model, {"x": x})[0], rtol=1e-4, atol=1e-5)
 
 
+def test_a_shape_that_depends_on_input_values_is_not_folded():
+    """Range's length comes from its start, here an input value: its Shape stays for run time
+    (a run of Range on zeros at load would fold it to 10)."""
+    nodes = [helper.make_node("Squeeze", ["x"], ["start"]),
+             helper.make_node("Range", ["start", "limit", "step"], ["r"]),
+             helper.make_node("Shape", ["r"], ["y"])]
+    model = _model(nodes, [_float_info("x", [1])], [_int_info("y", [1])],
+                   [_const("limit", np.float32(10)), _const("step", np.float32(1))])
+    engine = Engine(model)
+    for start in (0.0, 5.0):
+        np.testing.assert_array_equal(engine.run(np.array([start], np.float32))[0], [10 - start])
+
+
 def test_symbolic_batch_keeps_the_shape_subgraph_at_run_time():
     """With a symbolic batch the subgraph cannot fold: its ops run, and agree with ONNX Runtime."""
     model = _shape_subgraph_model(["N", 3, 4])
