@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import argparse
 import contextlib
-import math
 
+from .argument_types import integer, real
 from .errors import UsageError, input_file, output_file
+from .output_paths import atomic_output, refuse_output_is_input
 
 
 def register(subparsers) -> None:
@@ -22,18 +22,19 @@ def register(subparsers) -> None:
                         help="validation data: arrays x (inputs) and y (labels), optional class_names")
     parser.add_argument("--critical", default="auto",
                         help='"auto" (the most confused pairs of the FP32 confusion matrix) or class names "cat,dog"')
-    parser.add_argument("--pairs", type=int, default=1, help="with --critical auto: how many confused pairs (1)")
+    parser.add_argument("--pairs", type=integer(minimum=1), default=1,
+                        help="with --critical auto: how many confused pairs (1)")
     parser.add_argument("--class-names", help="comma-separated class names (default: the npz's class_names, "
                                               "else 0, 1, ...)")
     budget = parser.add_mutually_exclusive_group(required=True)
-    budget.add_argument("--budget", type=_positive(float), help="average bits per weight (e.g. 4)")
-    budget.add_argument("--budget-bytes", type=_positive(int),
+    budget.add_argument("--budget", type=real(above=0), help="average bits per weight (e.g. 4)")
+    budget.add_argument("--budget-bytes", type=integer(minimum=1),
                         help="entropy-coded bytes of the weights (edgequant's coder)")
-    parser.add_argument("--bits", type=int, nargs="+", default=[2, 4, 8], help="bit choices (2 4 8)")
+    parser.add_argument("--bits", type=integer(2, 16), nargs="+", default=[2, 4, 8], help="bit choices (2 4 8)")
     parser.add_argument("--per-channel", action="store_true", help="one bit width per output channel")
     parser.add_argument("--backend", choices=("onnxruntime", "edgequant"), default="onnxruntime")
     where = parser.add_mutually_exclusive_group()
-    where.add_argument("--workers", type=_positive(int), default=None,
+    where.add_argument("--workers", type=integer(minimum=1), default=None,
                        help="local worker processes (default: CPU count)")
     where.add_argument("--scheduler", metavar="ADDRESS",
                        help="evaluate on the workers of this Dask scheduler (e.g. tcp://10.0.0.5:8786; "
@@ -67,12 +68,11 @@ def run(args) -> int:
     output = output_file(args.out, "--out")
     if args.db is not None:
         output_file(args.db, "--db")
+    refuse_output_is_input({"--out": output, "--db": args.db}, {"MODEL": model, "--data": args.data})
     try:
         choices = check_choices(args.bits)
     except ValueError as error:
         raise UsageError(f"--bits: {error}") from None
-    if args.pairs < 1:
-        raise UsageError(f"--pairs must be >= 1, got {args.pairs}")
     x, y, names = _load_data(input_file(args.data, "--data"), args.class_names)
     logits = model_logits(model, x, args.backend)
     classes = logits.reshape(len(x), -1).shape[1]
@@ -122,25 +122,10 @@ def run(args) -> int:
         achieved_bits_per_weight=achieved, choices=list(choices), per_channel=args.per_channel,
         significance={"semantic": _json_costs(semantic), "generic": _json_costs(generic)},
         generic_allocation=by_generic)
-    save_config(config, output)
+    with atomic_output(output) as temporary:
+        save_config(config, temporary)
     print(f"wrote {output}")
     return 0
-
-
-def _positive(kind):
-    """An argparse type: a number of ``kind`` > 0 (argparse turns the error into a usage error, exit 2)."""
-    what = "an integer" if kind is int else "a finite number"
-
-    def parse(text: str):
-        try:
-            value = kind(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}") from None
-        if not (value > 0 and math.isfinite(value)):
-            raise argparse.ArgumentTypeError(f"must be {what} > 0, got {text}")
-        return value
-
-    return parse
 
 
 @contextlib.contextmanager

@@ -17,9 +17,6 @@ from hypothesis import strategies as st
 from edgequant.cli import build_parser, main
 from edgequant.cli.argument_types import NumberList, NumberType, WordOrNumber, image_size, integer, real
 
-#: Commands whose module has another owner and does not use ``edgequant.cli.argument_types`` yet.
-NOT_YET_CONVERTED = {"mpq": "python/edgequant/cli/mpq_command.py has another owner (see the issue 22 report)"}
-
 
 def _subparsers() -> dict[str, argparse.ArgumentParser]:
     parser = build_parser()
@@ -59,10 +56,7 @@ OPTIONS = numeric_options()
 
 def _params():
     for command, option, kind in OPTIONS:
-        marks = ()
-        if command in NOT_YET_CONVERTED and not hasattr(kind, "invalid_examples"):
-            marks = pytest.mark.xfail(run=False, reason=NOT_YET_CONVERTED[command])
-        yield pytest.param(command, option, kind, marks=marks, id=f"{command}{option}")
+        yield pytest.param(command, option, kind, id=f"{command}{option}")
 
 
 def run_quietly(argv) -> tuple[int, str]:
