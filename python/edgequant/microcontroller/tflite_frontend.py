@@ -43,6 +43,7 @@ _REQUIRED_OPTIONS = {"CONV_2D": ("padding", "stride_h", "stride_w", "dilation_h"
                      "MAX_POOL_2D": ("padding", "stride_h", "stride_w", "filter_h", "filter_w"),
                      "SOFTMAX": ("beta",)}  # without its options TFLite Micro takes beta 0 (and aborts)
 _FLOAT_TYPES = (np.float16, np.float32, np.float64)
+_INT16_MAX = 2**15 - 1  # TFLite's ConvParams / DepthwiseParams / PaddingValues hold strides, dilations, pads in int16
 _MAX_LISTED = 12  # problems listed before "... and N more": a float model must not print every operator
 
 
@@ -136,7 +137,9 @@ def _tensor_problems(model, op) -> list:
             problems += _window_problems(where, op.options, src.shape, out.shape, weights.shape[1:3], (
                 op.options["dilation_h"], op.options["dilation_w"]))
             multiplier = op.options.get("depth_multiplier", 0)
-            if op.kind == "DEPTHWISE_CONV_2D" and multiplier != 0 and out.shape[3] != src.shape[3] * multiplier:
+            # TFLite Micro takes the option as it is (0 computes nothing): it must agree with the shapes
+            if op.kind == "DEPTHWISE_CONV_2D" and not (0 < multiplier <= _INT16_MAX
+                                                       and out.shape[3] == src.shape[3] * multiplier):
                 problems.append(f"{where}: depth multiplier {multiplier} for {src.shape[3]} input and {out.shape[3]} "
                                 "output channels")
     if op.kind in ("AVERAGE_POOL_2D", "MAX_POOL_2D"):
@@ -182,13 +185,18 @@ def _window_problems(where, options, src_shape, out_shape, kernel, dilation) -> 
     strides = (options["stride_h"], options["stride_w"])
     if options["padding"] not in ("SAME", "VALID"):
         return [f"{where}: padding {options['padding']}"]
-    if min(*strides, *dilation, *kernel) < 1:
-        return [f"{where}: stride {strides}, dilation {dilation}, window {tuple(kernel)} (all must be >= 1)"]
+    if min(*strides, *dilation, *kernel) < 1 or max(*strides, *dilation, *kernel) > _INT16_MAX:
+        return [f"{where}: stride {strides}, dilation {dilation}, window {tuple(kernel)} (each from 1 to "
+                f"{_INT16_MAX}, as TFLite's kernel parameters hold them)"]
     want = tuple(tflite_output_size(src_shape[axis], kernel[axis - 1], strides[axis - 1], dilation[axis - 1],
                                     options["padding"]) for axis in (1, 2))
     if tuple(out_shape[1:3]) != want:
         return [f"{where}: output is {out_shape[1]}x{out_shape[2]}, its {options['padding']} padding gives "
                 f"{want[0]}x{want[1]}"]
+    if options["padding"] == "SAME" and max(
+            fixed_point.same_padding(src_shape[axis], kernel[axis - 1], strides[axis - 1], dilation[axis - 1],
+                                     want[axis - 1]) for axis in (1, 2)) > _INT16_MAX:
+        return [f"{where}: padding over {_INT16_MAX} (TFLite keeps paddings in 16 bits)"]
     return []
 
 
@@ -278,7 +286,7 @@ def _lower(op, tensors, src, out, name) -> Layer:
         depth_multiplier = options.get("depth_multiplier", 1) if depthwise else 1
         params = window_params(src.shape, out.shape, (kh, kw), (options["stride_h"], options["stride_w"]),
                                (options["dilation_h"], options["dilation_w"]), options["padding"], depth_multiplier)
-        if depthwise:  # TFLite allows depth_multiplier 0 in the options: the shapes decide
+        if depthwise:  # the front end's checks made the option agree with the shapes
             params["depth_multiplier"] = out.shape[3] // src.shape[3]
         params.update(input_offset=-in_zp, output_offset=out_zp, **clamp)
         multipliers, shifts = fixed_point.per_channel_multipliers(in_scale, weights.scale, out_scale, out.shape[3])

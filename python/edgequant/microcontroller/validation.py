@@ -219,6 +219,10 @@ def _check_window(layer, src, dst) -> None:
     _require(filt.size == channels * per_channel,
              f"the filter has {filt.size} values; {channels} output channels of {per_channel} taps need "
              f"{channels * per_channel} (does the input have more channels than the filter?)")
+    layout = ((1, p["filter_height"], p["filter_width"], channels) if depthwise else
+              (channels, p["filter_height"], p["filter_width"], p["input_channels"]))
+    _require(filt.shape == layout, f"the filter is {list(filt.shape)}, the kernel reads it as "
+                                   f"{'1HWO' if depthwise else 'OHWI'} {list(layout)}")
     for name in ("multipliers", "shifts", "bias"):
         if name in layer.constants:
             _require(layer.constants[name].size == channels,

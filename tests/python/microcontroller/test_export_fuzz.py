@@ -231,11 +231,12 @@ def test_export_is_exact_or_refused(tmp_path, capsys):
                 # damaged bytes, or an options union of a type nothing reads, left the reference's decoder blind
                 counts["no_reference_undecodable"] += 1
             elif isinstance(reference, str):
-                failures.append(f"case {k}: export accepted a model TFLite Micro refuses: {reference[:300]}")
+                failures.append(f"case {k} ({labels_of[k]}): export accepted a model TFLite Micro refuses: "
+                                f"{reference[:300]}")
             elif reference.shape != got.shape or not np.array_equal(reference, got):
                 first = np.argwhere(reference.reshape(got.shape) != got)[0] if reference.size == got.size else None
-                failures.append(f"case {k}: differs from TFLite Micro (shapes {reference.shape} / {got.shape}, "
-                                f"first difference at {first})")
+                failures.append(f"case {k} ({labels_of[k]}): differs from TFLite Micro (shapes {reference.shape} / "
+                                f"{got.shape}, first difference at {first})")
             else:
                 counts["equal_to_tflm"] += 1
     with capsys.disabled():

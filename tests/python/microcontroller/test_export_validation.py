@@ -263,3 +263,42 @@ def test_softmax_of_a_coarse_input_equals_tflite_micro(tmp_path, input_scale):
     path, report = _export(spec, tmp_path)
     assert report.graph.layers[0].params["input_left_shift"] == 31
     _assert_equals_tflm(path, report)
+
+
+def _depthwise_model():
+    b = _Builder(np.random.default_rng(4))
+    x = b.activation((1, 5, 5, 2))
+    y = b.conv(x, depthwise=True, keep_shape=True)
+    return ModelSpec(b.tensors, b.operators, [x], [y])
+
+
+@pytest.mark.parametrize("multiplier", [0, 2, 2**31 - 1])
+def test_depth_multiplier_that_disagrees_with_the_shapes_is_refused(tmp_path, multiplier):
+    """TFLite Micro computes with the option as written (0: nothing), the old export with the shapes."""
+    spec = _depthwise_model()
+    spec.operators[0].options["depth_multiplier"] = multiplier
+    _refused(spec, tmp_path, "depth multiplier")
+
+
+def test_filter_of_the_right_size_but_wrong_layout_is_refused(tmp_path):
+    """[1, 1, 1, 2] holds as many values as [2, 1, 1, 1] but is 1 output channel of 2 inputs."""
+    b = _Builder(np.random.default_rng(6))
+    x = b.activation((1, 4, 4, 1))
+    b.rng = np.random.default_rng(6)
+    y = b.conv(x)
+    spec = ModelSpec(b.tensors, b.operators, [x], [y])
+    filt = spec.tensors[spec.operators[0].inputs[1]]
+    out_channels, kh, kw, _ = filt.shape
+    filt.shape = [1, kh, kw, out_channels]
+    filt.data = filt.data.reshape(filt.shape)
+    filt.scale, filt.zero_point = filt.scale[:1], [0]
+    bias = spec.tensors[spec.operators[0].inputs[2]]
+    bias.scale, bias.zero_point = [spec.tensors[x].scale[0] * filt.scale[0]], [0]
+    _refused(spec, tmp_path, "the filter is .* OHWI")
+
+
+def test_dilation_past_int16_is_refused(tmp_path):
+    """TFLite keeps strides and dilations in int16: 65536 would be 0 there."""
+    spec = _depthwise_model()
+    spec.operators[0].options["dilation_w"] = 65536
+    _refused(spec, tmp_path, "dilation")
