@@ -97,6 +97,29 @@ def test_alpha_attribute(op_type, attributes):
     assert not np.allclose(Engine(default).run(feeds)[0], expected)  # the attribute mattered
 
 
+SWEEP = np.concatenate([np.linspace(-20, 20, 40001), np.geomspace(1e-30, 1, 2001), -np.geomspace(1e-30, 1, 2001),
+                        [0.625, -0.625, 0.35, -0.35, 44, 100, -100]]).astype(np.float32)
+SWEEP_REFERENCES = {  # float64 numpy, from the ONNX definitions
+    "Tanh": lambda x: np.tanh(x),
+    "Elu": lambda x: np.where(x < 0, np.expm1(x), x),
+    "Selu": lambda x: 1.05070102214813232421875 * np.where(x > 0, x, 1.67326319217681884765625 * np.expm1(x)),
+    "Celu": lambda x: np.maximum(0, x) + np.minimum(0, np.expm1(x)),
+}
+
+
+@pytest.mark.parametrize("op_type", list(SWEEP_REFERENCES))
+def test_vectorised_exponentials_stay_within_two_float_ulps(op_type):
+    """Tanh and the exponential units run polynomial lanes (not libm): over a dense sweep, subnormal-sized
+    inputs and both branches' edges included, within 2.5e-7 relative of float64 (2 ulp; ONNX Runtime is the
+    looser reference here)."""
+    feeds = {"x": SWEEP}
+    model = _model([helper.make_node(op_type, ["x"], ["y"])], feeds, 13)
+    expected = SWEEP_REFERENCES[op_type](SWEEP.astype(np.float64))
+    for backend in supported_backends():
+        (got,) = Engine(model, backend=backend).run(feeds)
+        np.testing.assert_allclose(got.astype(np.float64), expected, rtol=2.5e-7, atol=0, err_msg=backend)
+
+
 @pytest.mark.parametrize("approximate", [None, "none", "tanh"])
 @pytest.mark.parametrize("specials", [False, True])
 def test_gelu(approximate, specials):
