@@ -71,9 +71,9 @@ TEST(EngineErrors, UnsupportedOpNamesOpAndNode) {
   GraphBuilder b(83);
   b.input("x", {1, 4}).output("y");
   b.node("Relu", {"x"}, {"r"});
-  b.node("Erf", {"r"}, {"y"}, "my_erf");
+  b.node("Hardmax", {"r"}, {"y"}, "my_hardmax");
   for (const std::string& backend : all_backends())
-    expect_invalid([&] { Engine(b.graph, options_for(backend)); }, {"unsupported op 'Erf' (node 'my_erf')"});
+    expect_invalid([&] { Engine(b.graph, options_for(backend)); }, {"unsupported op 'Hardmax' (node 'my_hardmax')"});
 }
 
 TEST(EngineErrors, BadNodesAreRejectedAtConstruction) {
