@@ -173,8 +173,8 @@ class Engine:
                     raise TypeError(f"input {name!r} must be a float array, got dtype {array.dtype}")
                 array = np.ascontiguousarray(array, dtype=np.float32)
             else:
-                if array.dtype.kind not in "iu":
-                    raise TypeError(f"input {name!r} must be an integer array, got dtype {array.dtype}")
+                if array.dtype.kind not in "iub":  # the engine holds integer and bool inputs as int64 (bool: 0/1)
+                    raise TypeError(f"input {name!r} must be an integer or bool array, got dtype {array.dtype}")
                 array = np.ascontiguousarray(array, dtype=np.int64)
             prepared.append(array)
         return prepared
