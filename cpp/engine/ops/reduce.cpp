@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <limits>
 
+#include "ops/layout.h"
 #include "ops/op.h"
 
 namespace edgequant::engine {
@@ -91,6 +92,24 @@ class Reduce : public Op {
   template <class Visit>
   static void walk(const Shape& shape, const std::vector<bool>& reduced, Visit visit) {
     const int rank = static_cast<int>(shape.size());
+    // Reduced axes in one run [first, last] (the common case: the last axis, the spatial axes):
+    // the [outer, len, inner] view, walked without the index arithmetic below.
+    int first = rank, last = -1;
+    for (int k = 0; k < rank; ++k)
+      if (reduced[k] && shape[k] != 1) first = std::min(first, k), last = k;
+    bool contiguous = true;
+    for (int k = first; k <= last; ++k) contiguous = contiguous && (reduced[k] || shape[k] == 1);
+    if (contiguous) {
+      const int64_t outer = first <= last ? span(shape, 0, first) : span(shape, 0, shape.size());
+      const int64_t len = first <= last ? span(shape, first, last + 1) : 1;
+      const int64_t inner = first <= last ? span(shape, last + 1, shape.size()) : 1;
+      for (int64_t o = 0; o < outer; ++o)
+        for (int64_t k = 0; k < len; ++k) {
+          const int64_t from = (o * len + k) * inner, to = o * inner;
+          for (int64_t i = 0; i < inner; ++i) visit(from + i, to + i);
+        }
+      return;
+    }
     std::vector<int64_t> out_stride(rank, 0);
     int64_t step = 1;
     for (int k = rank - 1; k >= 0; --k)
