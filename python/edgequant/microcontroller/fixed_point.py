@@ -94,7 +94,7 @@ def softmax_parameters(beta: float, input_scale: float) -> tuple[int, int, int]:
     integer_bits = 5
     real = min(float(np.float32(beta)) * float(np.float32(input_scale)) * (1 << (31 - integer_bits)),
                (1 << 31) - 1.0)
-    # real reaches 2^31 - 1 (beta * input scale >= 32): shift 31, as TFLite computes it; then diff_min is 0,
+    # real >= 2^30 (beta * input scale >= 16): shift 31, as TFLite computes it; then diff_min is 0,
     # so only zero differences (the row's maximum) are ever shifted, and 0 << 31 is 0
     multiplier, shift = quantize_multiplier(real, max_shift=31)
     max_input_rescaled = 1.0 * ((1 << integer_bits) - 1) * (1 << (31 - integer_bits)) / (1 << shift)
