@@ -7,7 +7,7 @@
 // Max / Min propagate NaN (numpy's maximum.reduce, the ONNX reference; ONNX Runtime's result
 // depends on where the NaN sits). Over an empty set: Sum, L1, L2 and SumSquare give 0, Prod 1,
 // Mean NaN, Max, LogSum and LogSumExp -inf, Min +inf. ReduceSum / Max / Min / Prod also run on
-// int64 (wrapping around).
+// int64 (wrapping around; an int64 Max / Min of an empty set is refused: it may be bool).
 #include <cmath>
 #include <cstdint>
 #include <limits>
@@ -192,6 +192,10 @@ class Reduce : public Op {
     int64_t out_n = 1;
     for (size_t k = 0; k < x.shape.size(); ++k)
       if (!reduced[k]) out_n *= x.shape[k];
+    // The engine holds bool as int64: the extreme of an empty set would be INT64_MIN / MAX for int64
+    // but false / true for bool, and the two cannot be told apart here.
+    check(out_n == 0 || reduced_count(x.shape, reduced) > 0 || (kind_ != Kind::max && kind_ != Kind::min),
+          "the maximum / minimum of an empty set of integer (or bool) values is not supported");
     const int64_t start = kind_ == Kind::max ? std::numeric_limits<int64_t>::min()
                         : kind_ == Kind::min ? std::numeric_limits<int64_t>::max()
                         : kind_ == Kind::prod ? 1 : 0;

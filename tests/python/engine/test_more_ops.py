@@ -309,6 +309,15 @@ def test_reduce_on_int64(op_type):
     _check(_reduce_model(op_type, [0, -1], 0, False, feeds), feeds)
 
 
+@pytest.mark.parametrize("op_type", ["ReduceMax", "ReduceMin"])
+def test_int64_extreme_of_an_empty_set_is_refused(op_type):
+    """INT64_MIN for int64 but false for bool, which the engine also holds as int64: refused, not guessed."""
+    feeds = {"x": np.zeros((2, 0, 3), np.int64)}
+    model = _model([helper.make_node(op_type, ["x"], ["y"], name="r", axes=[1])], feeds, 13)
+    with pytest.raises(ValueError, match=f"{op_type} node 'r': the maximum / minimum of an empty set"):
+        Engine(model).run(feeds)
+
+
 @pytest.mark.parametrize(
     ("opset", "attributes", "inputs", "message"),
     [(18, {"axes": [1]}, ["x"], "axes must be an input, not an attribute"),
