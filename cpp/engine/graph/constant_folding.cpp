@@ -7,7 +7,7 @@
 #include "backend/registry.h"
 #include "common/error.h"
 #include "graph/static_shapes.h"
-#include "ops/broadcast.h"
+#include "ops/broadcasting.h"
 #include "ops/op.h"
 
 namespace edgequant::engine {

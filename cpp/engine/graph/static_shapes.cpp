@@ -2,7 +2,7 @@
 
 #include <set>
 
-#include "ops/broadcast.h"
+#include "ops/broadcasting.h"
 
 namespace edgequant::engine {
 namespace {

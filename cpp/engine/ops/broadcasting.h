@@ -1,6 +1,7 @@
-// Numpy (multidirectional) broadcasting for the elementwise ops of several inputs (Pow, PRelu,
-// Min, Max, LayerNormalization's scale): the output shape, each input's strides along the output
-// axes (0 where it is broadcast) and a walk over the output row by row.
+// Numpy (multidirectional) broadcasting for the elementwise ops of several inputs on any dtype (Pow,
+// PRelu, Min, Max, LayerNormalization's scale, the comparisons, Where, Expand): the output shape,
+// each input's strides along the output axes (0 where it is broadcast), and walks over the output
+// row by row or element by element.
 #pragma once
 #include <algorithm>
 #include <string>
@@ -66,5 +67,29 @@ void for_each_row(const Shape& out, const std::vector<std::vector<int64_t>>& str
 
 // The stride of input i along the last output axis (0 for a scalar output).
 inline int64_t inner_stride(const std::vector<int64_t>& strides) { return strides.empty() ? 0 : strides.back(); }
+
+// The broadcast shape of `shapes` into `out`; "" on success, else why they do not broadcast.
+inline std::string broadcast_shapes(const std::vector<Shape>& shapes, Shape& out) {
+  bool ok = true;
+  out = broadcast_shape(shapes, ok);
+  if (ok) return "";
+  std::string message = "shapes";
+  for (const Shape& t : shapes) message += " " + shape_string(t);
+  return message + " do not broadcast";
+}
+
+// Calls visit(k, offsets) for every flat output index k, offsets[i] being input i's flat index.
+template <class Visit>
+void for_each_broadcast(const Shape& out, const std::vector<Shape>& shapes, Visit visit) {
+  std::vector<std::vector<int64_t>> strides;
+  for (const Shape& shape : shapes) strides.push_back(broadcast_strides(shape, out));
+  std::vector<int64_t> offsets(shapes.size(), 0);
+  for_each_row(out, strides, [&](int64_t start, const std::vector<int64_t>& row, int64_t inner) {
+    for (int64_t j = 0; j < inner; ++j) {
+      for (size_t i = 0; i < offsets.size(); ++i) offsets[i] = row[i] + j * inner_stride(strides[i]);
+      visit(start + j, offsets.data());
+    }
+  });
+}
 
 }  // namespace edgequant::engine

@@ -1,7 +1,7 @@
 // Comparisons and logic with numpy broadcasting: Equal, Less, LessOrEqual, Greater,
 // GreaterOrEqual on two inputs of one dtype; And, Or, Xor, Not on bools. The engine holds bool as
 // int64 0 / 1 (see Cast), so every output is an int64 tensor of 0 and 1.
-#include "ops/broadcast.h"
+#include "ops/broadcasting.h"
 #include "ops/op.h"
 
 namespace edgequant::engine {

@@ -2,7 +2,7 @@
 // the broadcast of the input's shape and the given one, so a 1 in the given shape keeps the input's dim.
 #include <cstring>
 
-#include "ops/broadcast.h"
+#include "ops/broadcasting.h"
 #include "ops/layout.h"
 #include "ops/op.h"
 

@@ -2,7 +2,7 @@
 // bool tensor (int64 0 / 1 in the engine; a float condition is read as "not zero").
 #include <cstring>
 
-#include "ops/broadcast.h"
+#include "ops/broadcasting.h"
 #include "ops/layout.h"
 #include "ops/op.h"
 
