@@ -19,6 +19,10 @@ class Unary : public Op {
   void run(RunContext& ctx, const std::vector<const Tensor*>& inputs, std::vector<Tensor>& outputs) override {
     const Tensor& x = input(inputs, 0);
     const std::string& op = node_.op_type;
+    if (op == "Dropout" && inputs.size() > 2 && inputs[2] != nullptr) {
+      // training_mode (bool, held as int64 0/1): true means random dropping, which inference does not do
+      for (int64_t v : inputs[2]->as_i64()) check(v == 0, "training_mode=true is not supported (inference only)");
+    }
     if (op == "Identity" || op == "Dropout") {
       outputs[0] = x;
       return;
