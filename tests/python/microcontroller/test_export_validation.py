@@ -302,3 +302,13 @@ def test_dilation_past_int16_is_refused(tmp_path):
     spec = _depthwise_model()
     spec.operators[0].options["dilation_w"] = 65536
     _refused(spec, tmp_path, "dilation")
+
+
+def test_arena_past_32_bit_offsets_is_refused(tmp_path):
+    """Every tensor fits int32 indexing, but two alive at once need a 4.3 GB arena: refused, nothing written."""
+    b = _Builder(np.random.default_rng(2))
+    x = b.activation((1, 46340, 46340, 1))
+    y = x
+    for _ in range(3):
+        y = b.pool(y, "MAX_POOL_2D", keep_shape=True)
+    _refused(ModelSpec(b.tensors, b.operators, [x], [y]), tmp_path, "arena needs 4,29")
