@@ -9,10 +9,17 @@ graph is refused — :class:`~.graph.UnsupportedModelError` with a one-line reas
 - layers run in dataflow order: each reads only the graph input or what an earlier layer wrote,
   and each tensor is written once (never the graph input);
 - each layer's input, output and constant sizes are exactly what its kernel reads and writes
-  (the output is the caller's buffer for the last layer);
+  (the output is the caller's buffer for the last layer), filters in the layout the kernel
+  indexes (OHWI, 1HWO for depthwise), every field of its parameter block set;
 - no ``int32_t`` arithmetic in a kernel can overflow (index arithmetic, accumulators bounded from
   the actual weights and biases, requantization), which would be undefined behaviour in C;
-- an average pool never meets an empty window (the kernel would divide by zero).
+- a pooling window never covers no input (the average pool would divide by zero), and a pool's
+  output keeps its input's quantization (the pool kernels do not requantize);
+- softmax and add parameters are in the ranges TFLite's integer kernels define (a softmax input
+  multiplier above one, add rescalings below one), and the arena's offsets fit 32 bits.
+
+Facts about the source file itself (TFLite's output-size rule, its int16 strides, bias scales)
+are the front end's to check (``tflite_frontend.py``); what reaches this module is the graph.
 """
 
 from __future__ import annotations
