@@ -199,7 +199,8 @@ def from_onnx(path, calibration, method: str = "minmax", engine_ranges: bool = T
                 constant[name] = values[name]
     problems = _problems(model, constant)
     if problems:
-        raise UnsupportedModelError("the C runtime cannot run this model:\n  " + "\n  ".join(problems))
+        listed = problems[:12] + [f"... and {len(problems) - 12} more"] * (len(problems) > 12)
+        raise UnsupportedModelError("the C runtime cannot run this model: " + "; ".join(listed))  # one line
     params = {name: _int8_params(*r) for name, r in ranges.items()}
     if engine_ranges:
         params.update(_engine_params(path, calibration, method))

@@ -111,3 +111,18 @@ def test_cli_exports_and_reports_errors_without_a_traceback(tflite_dir, tmp_path
     assert "export-c: error: the model does not fit" in err and "Traceback" not in err
     assert main(["export-c", str(tflite_dir / "vww_96_float.tflite"), "-o", str(tmp_path / "f")]) == 1
     assert "cannot run this model" in capsys.readouterr().err
+
+
+def test_onnx_model_the_c_cannot_run_is_refused_in_one_line(tmp_path):
+    onnx = pytest.importorskip("onnx")
+    from onnx import TensorProto, helper
+
+    nodes = [helper.make_node("Sin", ["x"], ["a"]), helper.make_node("Cos", ["a"], ["y"])]
+    graph = helper.make_graph(nodes, "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 4])])
+    path = tmp_path / "m.onnx"
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)]), path)
+    with pytest.raises(UnsupportedModelError) as error:
+        export_c(path, tmp_path / "out", calibration=np.zeros((1, 4), np.float32))
+    message = str(error.value)
+    assert "\n" not in message and "Sin" in message and "Cos" in message, message
