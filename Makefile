@@ -74,15 +74,19 @@ test-sanitize: setup
 	EDGEQUANT_FUZZ_MUTANTS=$(FUZZ_MUTANTS) UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 	  ASAN_OPTIONS=detect_leaks=0 timeout 300 build/sanitize/tests/cpp/edgequant_engine_fuzz
 
-# export-c's differential fuzzer (TFLite input) at length: forged and mutated .tflite models through export-c, every
-# accepted export built with ASan + UBSan and compared with TFLite Micro (tests/python/microcontroller/test_export_fuzz.py;
-# the plain test run does EDGEQUANT_EXPORT_FUZZ_CASES=160). EXPORT_FUZZ_SEED picks another set of models.
+# export-c's differential fuzzers at length, every accepted export built with ASan + UBSan: forged and mutated .tflite
+# models compared with TFLite Micro (test_export_fuzz.py; the plain test run does 160), random ONNX graphs with mutated
+# attributes compared with the engine's static INT8 / ONNX Runtime (test_onnx_export_fuzz.py; the plain run does 100).
+# EXPORT_FUZZ_SEED picks another set of models.
 EXPORT_FUZZ_CASES ?= 2000
+ONNX_EXPORT_FUZZ_CASES ?= 400
 EXPORT_FUZZ_SEED ?= 2026
 .PHONY: test-export-fuzz
 test-export-fuzz: setup
 	EDGEQUANT_EXPORT_FUZZ_CASES=$(EXPORT_FUZZ_CASES) EDGEQUANT_EXPORT_FUZZ_SEED=$(EXPORT_FUZZ_SEED) \
 	  $(PY) -m pytest tests/python/microcontroller/test_export_fuzz.py -q -s -p no:cacheprovider
+	EDGEQUANT_ONNX_FUZZ_CASES=$(ONNX_EXPORT_FUZZ_CASES) EDGEQUANT_ONNX_FUZZ_SEED=$(EXPORT_FUZZ_SEED) \
+	  $(PY) -m pytest tests/python/microcontroller/test_onnx_export_fuzz.py -q -s -p no:cacheprovider
 
 lint: setup
 	$(VENV)/bin/ruff check python tests benchmarks scripts examples

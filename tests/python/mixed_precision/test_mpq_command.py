@@ -63,7 +63,7 @@ def test_named_classes_per_channel_and_a_bytes_budget(tmp_path, capsys, digits_n
     ({"--critical": ["cat,dog"]}, 1, ["unknown class name(s) ['cat', 'dog']", "valid names: 0, 1, 2"]),
     ({"--budget": ["1"]}, 1, ["below the minimum", "2.0000 bits/weight"]),
     ({"--bits": ["1", "4"]}, 2, ["--bits", "[2, 16]"]),
-    ({"--pairs": ["0"]}, 2, ["--pairs must be >= 1"]),
+    ({"--pairs": ["0"]}, 2, ["--pairs", "integer >= 1"]),
     ({"--class-names": ["a,b"]}, 2, ["2 class names for a model with 10 outputs"]),
 ])
 def test_bad_options_are_one_line_errors(tmp_path, capsys, digits_npz, options, code, words):
