@@ -117,7 +117,7 @@ docs: setup
 # CI: the site builds without a warning, its internal links resolve, and headless Chromium shows the home page,
 # an API page and a tutorial rendered (screenshots in build/docs-screenshots).
 docs-check: docs
-	bash scripts/install_docs_deps.sh
+	bash scripts/install_system_deps.sh chromium   # headless, for the screenshots
 	EDGEQUANT_REQUIRE_DOCS=1 $(PY) -m pytest tests/python/docs -q -p no:cacheprovider
 
 clean:

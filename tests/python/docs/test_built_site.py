@@ -40,7 +40,7 @@ def site():
 
 @pytest.fixture(scope="module")
 def browser(site):
-    _need(chromium() is not None, "chromium is not installed (scripts/install_docs_deps.sh)")
+    _need(chromium() is not None, "chromium is not installed (scripts/install_system_deps.sh chromium)")
     return chromium()
 
 
