@@ -8,15 +8,7 @@ import pytest
 from edgequant.cli import main
 from edgequant.compress import decompress_model
 from edgequant.mixed_precision import load_config
-from edgequant.zoo import load_test_set, model_path
-
-
-@pytest.fixture(scope="module")
-def digits_npz(tmp_path_factory):
-    x, y = load_test_set()
-    path = tmp_path_factory.mktemp("data") / "digits.npz"
-    np.savez(path, x=x, y=y)
-    return path
+from edgequant.zoo import model_path
 
 
 def _run(capsys, *argv):

@@ -8,14 +8,6 @@ from edgequant.mixed_precision import significance_worker as worker
 from edgequant.zoo import load_test_set, model_path
 
 
-@pytest.fixture(scope="module")
-def digits_npz(tmp_path_factory):
-    x, y = load_test_set()
-    path = tmp_path_factory.mktemp("data") / "digits.npz"
-    np.savez(path, x=x, y=y)
-    return path
-
-
 def _mpq(capsys, *argv):
     code = main(["mpq", *map(str, argv)])
     captured = capsys.readouterr()
