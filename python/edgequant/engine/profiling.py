@@ -109,7 +109,7 @@ class ProfileReport:
                  f"{'session MiB':>12}{'max|Δ|':>10}{'cosine':>9}{'top1 %':>8}{'det %':>7}{'|Δconf|':>9}"]
         for name, r in self.runs.items():
             if "error" in r:
-                lines.append(f"{name:<22}failed: {r['error']}")
+                lines.append(f"{name:<22}{'absent' if r.get('absent') else 'failed'}: {r['error']}")
                 continue
             lines.append(f"{name:<22}{r['mean_ms']:9.3f}{r['p50_ms']:9.3f}{r['p90_ms']:9.3f}{r['p99_ms']:9.3f}"
                          f"{r['throughput_per_s']:10.1f}{r['cpu_utilisation']:6.2f}"
@@ -326,11 +326,56 @@ def profile(model, mode: str = "fp32", threads: int | None = None, runs: int = 5
                 except Exception as error:  # ORT's quantizer or session refused the model
                     result = _failure(error)
                 report.runs[f"onnxruntime {name}"] = result
+            _profile_openvino(report, str(path), pathlib.Path(folder) / "static.onnx", input_names, feeds, reference,
+                              output_names, threads, runs, warmup, progress)
     for result in report.runs.values():
         if "mean_ms" in result:
             result["throughput_per_s"] = report.batch * 1e3 / result["mean_ms"]
     report.peak_rss_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return report
+
+
+def openvino_model(path, threads):
+    """An OpenVINO CPU compiled model of the ONNX file at ``path``: latency hint, ``threads`` inference
+    threads (default: OpenVINO's choice), float32 precision. Raises ImportError when openvino is not installed.
+
+    The precision hint matters: on a CPU with AVX-512 BF16 or AMX, OpenVINO runs a float32 model in
+    bfloat16 unless told otherwise (|Δ| ~3e-2 on the digits model), which is not an FP32 comparison."""
+    import openvino
+
+    config = {"PERFORMANCE_HINT": "LATENCY", "INFERENCE_PRECISION_HINT": "f32"}
+    if threads:
+        config["INFERENCE_NUM_THREADS"] = int(threads)
+    return openvino.Core().compile_model(str(path), "CPU", config)
+
+
+def _profile_openvino(report, fp32_path, qdq_path, input_names, feeds, reference, output_names, threads, runs,
+                      warmup, progress) -> None:
+    """OpenVINO beside ONNX Runtime: FP32 on the ONNX file, INT8 on ONNX Runtime's QDQ file (OpenVINO
+    runs QDQ graphs in INT8); one line saying it is absent when openvino is not installed."""
+    import importlib.util
+
+    if importlib.util.find_spec("openvino") is None:
+        report.runs["openvino"] = {"error": "not installed (pip install openvino to compare with it)", "absent": True}
+        return
+    for name, path in (("fp32", fp32_path), ("static", qdq_path)):
+        try:
+            if not pathlib.Path(path).is_file():
+                raise FileNotFoundError("ONNX Runtime's QDQ model was not made")
+            compiled = openvino_model(path, threads)
+            request = compiled.create_infer_request()
+            inputs = dict(zip(input_names, feeds, strict=True))
+
+            def run(r=request, i=inputs):
+                r.infer(i)
+                return [r.get_output_tensor(k).data.copy() for k in range(len(output_names))]
+
+            outputs = run()
+            result = time_runs(run, runs, warmup, progress, f"openvino {name}")
+            result.update(output_metrics(output_names, reference, outputs, report.batch))
+        except Exception as error:  # OpenVINO refused the model
+            result = _failure(error)
+        report.runs[f"openvino {name}"] = result
 
 
 def _profile_ours(path, mode, calibration, method, threads, feeds, reference, output_names, runs, warmup,
