@@ -18,8 +18,15 @@ clock where no compiler is found.
     .venv/bin/python benchmarks/bench_engine.py [--threads 1] [--runs 50] [--suite all|architectures]
         [--models resnet18 mobilenet_v2 yolov8n] [--cpu-time]
 
-The six runtimes of a model are timed in interleaved rounds (one run of each per round), so load
-from other processes hits them alike; --cpu-time times by CPU time instead of wall time. YOLOv8n
+OpenVINO (when installed: pip install 'edgequant[bench]') is a third peer: FP32 on the ONNX file,
+INT8 on ONNX Runtime's QDQ file (the same file as ORT st), the same thread count, latency hint, f32
+precision (on a CPU with AVX-512 BF16 it would otherwise run the FP32 model in bfloat16).
+
+With --threads 1 the runtimes of a model are timed in interleaved rounds (one run of each per
+round), so load from other processes hits them alike; --cpu-time times by CPU time instead of wall
+time. With more threads they are timed in blocks (--block runs of one runtime, then a pause of
+--pause s, round-robin): alternating every run let one runtime's still-spinning pool threads
+(ONNX Runtime's spin-wait, iomp's 200 ms KMP_BLOCKTIME) take the core the next runtime needed. YOLOv8n
 is built with its head as ultralytics exports it (DFL decode, class sigmoids); for it, the AP50 of
 each runtime's INT8 boxes against its own FP32 boxes is printed too (ORT's quantize_static puts the
 boxes, 0..640, and the class scores, 0..1, through one quantized Concat: its scores collapse).
@@ -44,12 +51,14 @@ from _measure import interleaved_ms, ort_session  # noqa: E402
 
 from edgequant import Engine, zoo
 from edgequant.datasets import shared_data_dir
+from edgequant.engine.profiling import openvino_model
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 SHARED = ["mnist-8.onnx", "cnn_mnist_pytorch.onnx", "cifar10_tutorial_cnn.onnx", "ultraface-rfb-320.onnx",
           "yolo-fastestv2.onnx"]
 CALIBRATION_SAMPLES = 16
-PAIRS = [("ours fp32", "ORT fp32"), ("ours dyn", "ORT dyn"), ("ours st", "ORT st")]
+PAIRS = [("ours fp32", "ORT fp32"), ("ours dyn", "ORT dyn"), ("ours st", "ORT st"), ("ours fp32", "OV fp32"),
+         ("ours st", "OV st")]
 #: Detectors whose INT8 boxes are scored against FP32 boxes (AP50), with their output decoders.
 DETECTION_AGREEMENT = {"yolov8n"}
 DETECTION_IMAGES = 8
@@ -244,6 +253,39 @@ def ort_static(path, calibration, folder, threads):
     raise AssertionError("unreachable")
 
 
+def blocked_ms(runners: dict, runs: int, block: int, pause_s: float, cpu_time: bool = False,
+               warmup: int = 3) -> dict:
+    """Median latency (ms) of each runner over ``runs`` calls, timed in blocks of ``block`` calls of one
+    runtime followed by ``pause_s`` of sleep, round-robin over the runtimes until each has ``runs``.
+    The pause lets the previous runtime's pool threads stop spinning (iomp waits 200 ms) before the
+    next one starts; round-robin blocks still spread load from other processes over all of them."""
+    import statistics
+    import time
+
+    clock = time.process_time if cpu_time else time.perf_counter
+    samples = {name: [] for name in runners}
+    while any(len(values) < runs for values in samples.values()):
+        for name, run in runners.items():
+            time.sleep(pause_s)
+            for _ in range(warmup):  # the pool wakes up again
+                run()
+            for _ in range(min(block, runs - len(samples[name]))):
+                start = clock()
+                run()
+                samples[name].append(clock() - start)
+    return {name: statistics.median(values) * 1e3 for name, values in samples.items()}
+
+
+def openvino_runner(path, feeds, threads):
+    """A call running the OpenVINO compiled model of ``path`` on ``feeds`` (None without openvino)."""
+    import importlib.util
+
+    if importlib.util.find_spec("openvino") is None:
+        return None
+    request = openvino_model(path, threads).create_infer_request()
+    return lambda r=request, f=feeds: r.infer(f)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--threads", type=int, default=1)
@@ -254,6 +296,10 @@ def main():
     parser.add_argument("--cpu-time", action="store_true",
                         help="time by the process's CPU time instead of wall time (steadier on a loaded machine; "
                              "meaningful with --threads 1)")
+    parser.add_argument("--block", type=int, default=10, help="with --threads > 1: runs per block (default 10)")
+    parser.add_argument("--pause", type=float, default=0.3, help="with --threads > 1: seconds between blocks")
+    parser.add_argument("--interleaved", action="store_true",
+                        help="with --threads > 1: alternate runtimes every run anyway (the old, unfair way)")
     args = parser.parse_args()
     import logging
 
@@ -272,10 +318,12 @@ def main():
         models = [path for path in models if path.stem in args.models]
     peak_text, peak_fp32, peak_int8 = cpu_peaks(args.threads, args.clock_ghz)
     clock = "CPU time of the process" if args.cpu_time else "wall time"
-    print(f"threads {args.threads}, batch 1, {clock}: median of {args.runs} interleaved rounds (ms); "
-          "ratio = ORT / ours (> 1: we are faster)")
+    blocks = args.threads > 1 and not args.interleaved
+    scheme = f"blocks of {args.block} runs, {args.pause} s pause" if blocks else "interleaved rounds"
+    print(f"threads {args.threads}, batch 1, {clock}: median of {args.runs} runs in {scheme} (ms); "
+          "ratio = peer / ours (> 1: we are faster); OV = OpenVINO")
     print(f"{'model':<22}{'ours fp32':>10}{'ORT fp32':>10}{'ratio':>7}{'ours dyn':>10}{'ORT dyn':>10}{'ratio':>7}"
-          f"{'ours st':>10}{'ORT st':>10}{'ratio':>7}")
+          f"{'ours st':>10}{'ORT st':>10}{'ratio':>7}{'OV fp32':>10}{'ratio':>7}{'OV st':>10}{'ratio':>7}")
     rows, detections = [], []
     with tempfile.TemporaryDirectory() as folder:
         for path in models:
@@ -294,10 +342,24 @@ def main():
                 print(f"  ({path.stem}: ORT quantize_static failed: {type(error).__name__}: {str(error)[:80]})")
             runners = {name: (lambda e=e, i=inputs: e.run(i)) for name, e in engines.items()}
             runners.update({name: (lambda s=s, f=feeds: s.run(None, f)) for name, s in sessions.items()})
-            times = interleaved_ms(runners, args.runs, cpu_time=args.cpu_time)
-            times.setdefault("ORT st", float("nan"))
+            qdq = pathlib.Path(folder) / f"{path.stem}_static.onnx"
+            for name, source in (("OV fp32", path), ("OV st", qdq if "ORT st" in sessions else None)):
+                try:
+                    runner = openvino_runner(source, feeds, args.threads) if source is not None else None
+                except Exception as error:  # noqa: BLE001 - OpenVINO refuses some QDQ files (ultraface)
+                    print(f"  ({path.stem}: OpenVINO {name[3:]} failed: {' '.join(str(error).split())[:100]})")
+                    runner = None
+                if runner is not None:
+                    runners[name] = runner
+            if blocks:
+                times = blocked_ms(runners, args.runs, args.block, args.pause, cpu_time=args.cpu_time)
+            else:
+                times = interleaved_ms(runners, args.runs, cpu_time=args.cpu_time)
+            for name in ("ORT st", "OV fp32", "OV st"):
+                times.setdefault(name, float("nan"))
             cells = "".join(f"{times[ours]:10.3f}{times[peer]:10.3f}{times[peer] / times[ours]:7.2f}"
-                            for ours, peer in PAIRS)
+                            for ours, peer in PAIRS[:3])
+            cells += "".join(f"{times[peer]:10.3f}{times[peer] / times[ours]:7.2f}" for ours, peer in PAIRS[3:])
             print(f"{path.stem[:21]:<22}{cells}", flush=True)
             rows.append((path, times))
             if path.stem in DETECTION_AGREEMENT:
@@ -309,14 +371,16 @@ def main():
     print(f"\nCPU: {peak_text}")
     print("fraction of peak = 2 x MACs / time / peak (FP32 columns vs the FP32 peak, INT8 columns vs the INT8 peak)")
     print("\n| model | GMACs | ours fp32 ms | ORT fp32 ms | ratio | ours dyn ms | ORT dyn ms | ratio | ours static ms "
-          "| ORT static ms | ratio | % peak: ours fp32 / ORT fp32 / ours dyn / ORT dyn / ours st / ORT st |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
+          "| ORT static ms | ratio | OV fp32 ms | ratio | OV static ms | ratio "
+          "| % peak: ours fp32 / ORT fp32 / ours dyn / ORT dyn / ours st / ORT st |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
     for path, times in rows:
         gops = 2 * model_macs(path) / 1e9
         cells = " | ".join(f"{times[ours]:.3f} | {times[peer]:.3f} | {times[peer] / times[ours]:.2f}"
-                           for ours, peer in PAIRS)
+                           for ours, peer in PAIRS[:3])
+        cells += "".join(f" | {times[peer]:.3f} | {times[peer] / times[ours]:.2f}" for ours, peer in PAIRS[3:])
         fractions = []
-        for column in [name for pair in PAIRS for name in pair]:
+        for column in [name for pair in PAIRS[:3] for name in pair]:
             ms = times[column]
             peak = peak_fp32 if "fp32" in column else peak_int8
             fractions.append(f"{100 * gops / (ms / 1e3) / peak:.1f}" if peak > 0 and ms == ms else "–")
