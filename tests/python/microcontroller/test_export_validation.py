@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from random_tflite_models import _Builder
 from tflite_forge import ModelSpec, serialize
+from tflm_worker import invoke_rows
 
 from edgequant.microcontroller import UnsupportedModelError, export_c, load_graph
 from edgequant.microcontroller.host import HostModel
@@ -48,14 +49,7 @@ def _refused(spec, tmp_path, match):
 
 def _tflm(path, inputs):
     runtime = pytest.importorskip("tflite_micro.python.tflite_micro.runtime", reason="tflite-micro not installed")
-    interpreter = runtime.Interpreter.from_file(str(path))
-    shape = interpreter.get_input_details(0)["shape"]
-    rows = []
-    for x in inputs:
-        interpreter.set_input(x.reshape(shape), 0)
-        interpreter.invoke()
-        rows.append(interpreter.get_output(0).reshape(-1).copy())
-    return np.array(rows)
+    return invoke_rows(runtime.Interpreter.from_file(str(path)), inputs)
 
 
 def _assert_equals_tflm(path, report):

@@ -13,6 +13,17 @@ import sys
 import numpy as np
 
 
+def invoke_rows(interpreter, inputs) -> np.ndarray:
+    """TensorFlow Lite Micro's flat output for each row of ``inputs`` (one int8 input each)."""
+    shape = interpreter.get_input_details(0)["shape"]
+    rows = []
+    for x in inputs:
+        interpreter.set_input(x.reshape(shape), 0)
+        interpreter.invoke()
+        rows.append(interpreter.get_output(0).reshape(-1).copy())
+    return np.array(rows)
+
+
 def main(folder: str, start: int) -> None:
     from tflite_micro.python.tflite_micro import runtime
 
@@ -33,13 +44,7 @@ def main(folder: str, start: int) -> None:
                 (folder / f"{k}.unreadable.txt").write_text(f"{type(error).__name__}: {error}")
                 continue
             try:
-                shape = interpreter.get_input_details(0)["shape"]
-                rows = []
-                for x in inputs:
-                    interpreter.set_input(x.reshape(shape), 0)
-                    interpreter.invoke()
-                    rows.append(interpreter.get_output(0).reshape(-1).copy())
-                np.save(folder / f"{k}.out.npy", np.array(rows))
+                np.save(folder / f"{k}.out.npy", invoke_rows(interpreter, inputs))
             except Exception as error:  # noqa: BLE001 - any refusal by TFLite Micro is an answer to record
                 (folder / f"{k}.error.txt").write_text(f"{type(error).__name__}: {error}")
 
