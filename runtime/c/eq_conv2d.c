@@ -1,5 +1,6 @@
 #include "eq_conv2d.h"
 
+#include "eq_dsp.h"
 #include "eq_fixed_point.h"
 
 static int8_t requantize(const eq_window_params *p, int32_t acc, int32_t multiplier, int32_t shift) {
@@ -46,6 +47,10 @@ void eq_conv2d_s8_ref(const eq_window_params *p, const int32_t *multipliers, con
  * channel loop walks contiguous pointers (the shape a SIMD version replaces). */
 void eq_conv2d_s8(const eq_window_params *p, const int32_t *multipliers, const int32_t *shifts,
                   const int8_t *src, const int8_t *filter, const int32_t *bias, int8_t *dst) {
+#if EQ_USE_DSP
+    eq_conv2d_s8_dsp(p, multipliers, shifts, src, filter, bias, dst);
+    return;
+#endif
     const int32_t channels = p->input_channels;
     const int32_t filter_row = p->filter_width * channels;
     const int32_t filter_size = p->filter_height * filter_row;

@@ -1,5 +1,6 @@
 #include "eq_depthwise_conv2d.h"
 
+#include "eq_dsp.h"
 #include "eq_fixed_point.h"
 
 static int8_t requantize(const eq_window_params *p, int32_t acc, int32_t multiplier, int32_t shift) {
@@ -45,6 +46,12 @@ void eq_depthwise_conv2d_s8_ref(const eq_window_params *p, const int32_t *multip
 /* The tap window is clipped once per output pixel, then every channel walks it. */
 void eq_depthwise_conv2d_s8(const eq_window_params *p, const int32_t *multipliers, const int32_t *shifts,
                             const int8_t *src, const int8_t *filter, const int32_t *bias, int8_t *dst) {
+#if EQ_USE_DSP
+    if (p->depth_multiplier == 1) {
+        eq_depthwise_conv2d_s8_dsp(p, multipliers, shifts, src, filter, bias, dst);
+        return;
+    }
+#endif
     int32_t b, oy, ox, oc, ky, kx;
     for (b = 0; b < p->batches; ++b) {
         const int8_t *image = src + b * p->input_height * p->input_width * p->input_channels;

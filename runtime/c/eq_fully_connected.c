@@ -1,5 +1,6 @@
 #include "eq_fully_connected.h"
 
+#include "eq_dsp.h"
 #include "eq_fixed_point.h"
 
 static int8_t requantize(const eq_fully_connected_params *p, int32_t acc) {
@@ -29,6 +30,10 @@ void eq_fully_connected_s8_ref(const eq_fully_connected_params *p, const int8_t 
  * the unrolled shape a dot-product instruction replaces. */
 void eq_fully_connected_s8(const eq_fully_connected_params *p, const int8_t *src, const int8_t *weights,
                            const int32_t *bias, int8_t *dst) {
+#if EQ_USE_DSP
+    eq_fully_connected_s8_dsp(p, src, weights, bias, dst);
+    return;
+#endif
     const int32_t depth = p->input_depth;
     int32_t b, o, i;
     for (b = 0; b < p->batches; ++b) {

@@ -1,0 +1,141 @@
+/* Conv2D on the Cortex-M DSP extension (see eq_dsp.h): one output pixel, four output channels at a
+ * time, so each input word is loaded and widened once for four filters; the valid taps of a filter
+ * row are one contiguous run of (taps x channels) int8 values in both the NHWC input and the OHWI
+ * filter (dilation 1), so a 3x3 conv makes three dot-product runs per pixel, a 1x1 conv one, and the
+ * small-channel input convs (KWS: 10x4 taps, one channel) still get runs of 4+ values. No scratch. */
+#include "eq_dsp.h"
+
+#if EQ_USE_DSP
+
+#include "eq_conv2d.h"
+#include "eq_fixed_point.h"
+
+/* acc[k] += sum_i w[k * stride + i] * (x[i] + offset), k = 0..3, i < n */
+static void dot4(const int8_t *x, const int8_t *w, int32_t stride, int32_t n, uint32_t offset2, int32_t offset,
+                 int32_t *acc) {
+    const int8_t *w1 = w + stride, *w2 = w1 + stride, *w3 = w2 + stride;
+    int32_t a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3];
+    int32_t i;
+    for (i = n >> 2; i > 0; --i) {
+        const uint32_t v = eq_load_u32(x);
+        const uint32_t xe = eq_sxtab16(offset2, v), xo = eq_sxtab16_odd(offset2, v);
+        uint32_t q = eq_load_u32(w);
+        a0 = eq_smlad(eq_sxtb16(q), xe, a0);
+        a0 = eq_smlad(eq_sxtb16_odd(q), xo, a0);
+        q = eq_load_u32(w1);
+        a1 = eq_smlad(eq_sxtb16(q), xe, a1);
+        a1 = eq_smlad(eq_sxtb16_odd(q), xo, a1);
+        q = eq_load_u32(w2);
+        a2 = eq_smlad(eq_sxtb16(q), xe, a2);
+        a2 = eq_smlad(eq_sxtb16_odd(q), xo, a2);
+        q = eq_load_u32(w3);
+        a3 = eq_smlad(eq_sxtb16(q), xe, a3);
+        a3 = eq_smlad(eq_sxtb16_odd(q), xo, a3);
+        x += 4;
+        w += 4;
+        w1 += 4;
+        w2 += 4;
+        w3 += 4;
+    }
+    for (i = n & 3; i > 0; --i) {
+        const int32_t xv = (int32_t)*x++ + offset;
+        a0 += (int32_t)*w++ * xv;
+        a1 += (int32_t)*w1++ * xv;
+        a2 += (int32_t)*w2++ * xv;
+        a3 += (int32_t)*w3++ * xv;
+    }
+    acc[0] = a0;
+    acc[1] = a1;
+    acc[2] = a2;
+    acc[3] = a3;
+}
+
+/* acc + sum_i w[i] * (x[i] + offset), i < n */
+static int32_t dot1(const int8_t *x, const int8_t *w, int32_t n, uint32_t offset2, int32_t offset, int32_t acc) {
+    int32_t i;
+    for (i = n >> 2; i > 0; --i) {
+        const uint32_t v = eq_load_u32(x), q = eq_load_u32(w);
+        acc = eq_smlad(eq_sxtb16(q), eq_sxtab16(offset2, v), acc);
+        acc = eq_smlad(eq_sxtb16_odd(q), eq_sxtab16_odd(offset2, v), acc);
+        x += 4;
+        w += 4;
+    }
+    for (i = n & 3; i > 0; --i) {
+        acc += (int32_t)*w++ * ((int32_t)*x++ + offset);
+    }
+    return acc;
+}
+
+static int8_t requantize(const eq_window_params *p, int32_t acc, int32_t multiplier, int32_t shift) {
+    acc = eq_multiply_by_quantized_multiplier(acc, multiplier, shift) + p->output_offset;
+    return (int8_t)eq_clamp_i32(acc, p->activation_min, p->activation_max);
+}
+
+/* The first tap index k in [0, size) with 0 <= origin + k * step < limit, and one past the last. */
+static void clip_taps(int32_t origin, int32_t step, int32_t size, int32_t limit, int32_t *begin, int32_t *end) {
+    int32_t b = 0, e = size;
+    while (b < e && origin + b * step < 0) {
+        ++b;
+    }
+    while (e > b && origin + (e - 1) * step >= limit) {
+        --e;
+    }
+    *begin = b;
+    *end = e;
+}
+
+void eq_conv2d_s8_dsp(const eq_window_params *p, const int32_t *multipliers, const int32_t *shifts,
+                      const int8_t *src, const int8_t *filter, const int32_t *bias, int8_t *dst) {
+    const int32_t channels = p->input_channels;
+    const int32_t filter_row = p->filter_width * channels;
+    const int32_t filter_size = p->filter_height * filter_row;
+    const int32_t image_row = p->input_width * channels;
+    const int32_t offset = p->input_offset;
+    const uint32_t offset2 = eq_offset_pair(offset);
+    /* with dilation 1 a filter row's valid taps are one run; otherwise one run per tap */
+    const int32_t dilated = p->dilation_width != 1;
+    int32_t b, oy, ox, oc, ky, kx;
+    for (b = 0; b < p->batches; ++b) {
+        const int8_t *image = src + b * p->input_height * image_row;
+        for (oy = 0; oy < p->output_height; ++oy) {
+            const int32_t y0 = oy * p->stride_height - p->padding_top;
+            int32_t ky_begin, ky_end;
+            clip_taps(y0, p->dilation_height, p->filter_height, p->input_height, &ky_begin, &ky_end);
+            for (ox = 0; ox < p->output_width; ++ox) {
+                const int32_t x0 = ox * p->stride_width - p->padding_left;
+                int32_t kx_begin, kx_end, run;
+                clip_taps(x0, p->dilation_width, p->filter_width, p->input_width, &kx_begin, &kx_end);
+                run = (kx_end - kx_begin) * channels;
+                for (oc = 0; oc < p->output_channels; oc += 4) {
+                    const int8_t *weights = filter + oc * filter_size;
+                    int32_t acc[4] = {0, 0, 0, 0};
+                    int32_t k, lanes = eq_min_i32(4, p->output_channels - oc);
+                    for (ky = ky_begin; ky < ky_end; ++ky) {
+                        const int8_t *row = image + (y0 + ky * p->dilation_height) * image_row;
+                        const int8_t *taps = weights + ky * filter_row;
+                        for (kx = kx_begin; kx < kx_end; kx = dilated ? kx + 1 : kx_end) {
+                            const int8_t *x = row + (x0 + kx * p->dilation_width) * channels;
+                            const int32_t n = dilated ? channels : run;
+                            if (lanes == 4) {
+                                dot4(x, taps + kx * channels, filter_size, n, offset2, offset, acc);
+                            } else {
+                                for (k = 0; k < lanes; ++k) {
+                                    acc[k] = dot1(x, taps + k * filter_size + kx * channels, n, offset2, offset,
+                                                  acc[k]);
+                                }
+                            }
+                        }
+                    }
+                    for (k = 0; k < lanes; ++k) {
+                        *dst++ = requantize(p, acc[k] + (bias ? bias[oc + k] : 0), multipliers[oc + k],
+                                            shifts[oc + k]);
+                    }
+                }
+            }
+        }
+    }
+}
+
+#else
+typedef int eq_conv2d_dsp_unused; /* ISO C wants a declaration in every translation unit */
+#endif
