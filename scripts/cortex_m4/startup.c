@@ -28,8 +28,17 @@ __attribute__((section(".vectors"), used)) static const void *const eq_vector_ta
     (void *)eq_fault_handler, 0,                   (void *)eq_fault_handler, (void *)eq_systick_handler,
 };
 
+/* Coprocessor Access Control Register: CP10 and CP11 (the FPU) full access. */
+#define EQ_CPACR (*(volatile uint32_t *)0xE000ED88u)
+
 void eq_reset_handler(void) {
     uint32_t *src = &__data_load, *dst = &__data_start;
+#if defined(__ARM_FP) && __ARM_FP
+    /* built for an FPU (-mfpu=..., hard or softfp ABI): the FPU is off after reset and the first VFP
+     * instruction would fault, so switch it on before any code that may use it */
+    EQ_CPACR |= 0xFu << 20;
+    __asm__ volatile("dsb\n\tisb" ::: "memory");
+#endif
     while (dst < &__data_end) {
         *dst++ = *src++;
     }
