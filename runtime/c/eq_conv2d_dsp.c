@@ -10,39 +10,77 @@
 #include "eq_conv2d.h"
 #include "eq_fixed_point.h"
 
-/* acc[k] += sum_i w[k * stride + i] * (x[i] + offset), k = 0..3, i < n */
-static void dot4(const int8_t *x, const int8_t *w, int32_t stride, int32_t n, uint32_t offset2, int32_t offset,
-                 int32_t *acc) {
-    const int8_t *w1 = w + stride, *w2 = w1 + stride, *w3 = w2 + stride;
+/* acc[k] += sum_i w[k * stride + i] * (x[i] + offset), k = 0..3, i < n. Not inlined, and rows 1 and 3
+ * addressed from rows 0 and 2 by the stride, so the loop's 14 live values fit the M4's registers. */
+__attribute__((noinline)) static void dot4(const int8_t *x, const int8_t *w, int32_t stride, int32_t n,
+                                           uint32_t offset2, int32_t offset, int32_t *acc) {
+    const int8_t *w2 = w + 2 * stride;
     int32_t a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3];
     int32_t i;
-    for (i = n >> 2; i > 0; --i) {
+    i = n >> 2;
+#if defined(__OPTIMIZE__)
+    /* (an unoptimized build keeps a frame pointer: 13 registers are too few for this block) */
+    if (i > 0) {
+        /* per input word: widen it once (with the offset), then per filter row one load, two
+         * widenings, two SMLADs; written out because the compiler spills at this register count */
+        uint32_t xe, xo, q, t;
+        __asm__ volatile(
+            "1:\n\t"
+            "ldr %[xo], [%[x]], #4\n\t"
+            "sxtab16 %[xe], %[off], %[xo]\n\t"
+            "sxtab16 %[xo], %[off], %[xo], ror #8\n\t"
+            "ldr %[q], [%[w], %[s]]\n\t"
+            "sxtb16 %[t], %[q]\n\t"
+            "sxtb16 %[q], %[q], ror #8\n\t"
+            "smlad %[a1], %[t], %[xe], %[a1]\n\t"
+            "smlad %[a1], %[q], %[xo], %[a1]\n\t"
+            "ldr %[q], [%[w]], #4\n\t"
+            "sxtb16 %[t], %[q]\n\t"
+            "sxtb16 %[q], %[q], ror #8\n\t"
+            "smlad %[a0], %[t], %[xe], %[a0]\n\t"
+            "smlad %[a0], %[q], %[xo], %[a0]\n\t"
+            "ldr %[q], [%[w2], %[s]]\n\t"
+            "sxtb16 %[t], %[q]\n\t"
+            "sxtb16 %[q], %[q], ror #8\n\t"
+            "smlad %[a3], %[t], %[xe], %[a3]\n\t"
+            "smlad %[a3], %[q], %[xo], %[a3]\n\t"
+            "ldr %[q], [%[w2]], #4\n\t"
+            "sxtb16 %[t], %[q]\n\t"
+            "sxtb16 %[q], %[q], ror #8\n\t"
+            "smlad %[a2], %[t], %[xe], %[a2]\n\t"
+            "smlad %[a2], %[q], %[xo], %[a2]\n\t"
+            "subs %[i], %[i], #1\n\t"
+            "bne 1b"
+            : [x] "+r"(x), [w] "+r"(w), [w2] "+r"(w2), [i] "+r"(i), [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2),
+              [a3] "+r"(a3), [xe] "=&r"(xe), [xo] "=&r"(xo), [q] "=&r"(q), [t] "=&r"(t)
+            : [off] "r"(offset2), [s] "r"(stride)
+            : "cc", "memory");
+    }
+#else
+    for (; i > 0; --i) {
         const uint32_t v = eq_load_u32(x);
         const uint32_t xe = eq_sxtab16(offset2, v), xo = eq_sxtab16_odd(offset2, v);
         uint32_t q = eq_load_u32(w);
-        a0 = eq_smlad(eq_sxtb16(q), xe, a0);
-        a0 = eq_smlad(eq_sxtb16_odd(q), xo, a0);
-        q = eq_load_u32(w1);
-        a1 = eq_smlad(eq_sxtb16(q), xe, a1);
-        a1 = eq_smlad(eq_sxtb16_odd(q), xo, a1);
+        a0 = eq_smlad(eq_sxtb16_odd(q), xo, eq_smlad(eq_sxtb16(q), xe, a0));
+        q = eq_load_u32(w + stride);
+        a1 = eq_smlad(eq_sxtb16_odd(q), xo, eq_smlad(eq_sxtb16(q), xe, a1));
         q = eq_load_u32(w2);
-        a2 = eq_smlad(eq_sxtb16(q), xe, a2);
-        a2 = eq_smlad(eq_sxtb16_odd(q), xo, a2);
-        q = eq_load_u32(w3);
-        a3 = eq_smlad(eq_sxtb16(q), xe, a3);
-        a3 = eq_smlad(eq_sxtb16_odd(q), xo, a3);
+        a2 = eq_smlad(eq_sxtb16_odd(q), xo, eq_smlad(eq_sxtb16(q), xe, a2));
+        q = eq_load_u32(w2 + stride);
+        a3 = eq_smlad(eq_sxtb16_odd(q), xo, eq_smlad(eq_sxtb16(q), xe, a3));
         x += 4;
         w += 4;
-        w1 += 4;
         w2 += 4;
-        w3 += 4;
     }
+#endif
     for (i = n & 3; i > 0; --i) {
         const int32_t xv = (int32_t)*x++ + offset;
-        a0 += (int32_t)*w++ * xv;
-        a1 += (int32_t)*w1++ * xv;
-        a2 += (int32_t)*w2++ * xv;
-        a3 += (int32_t)*w3++ * xv;
+        a0 += (int32_t)w[0] * xv;
+        a1 += (int32_t)w[stride] * xv;
+        a2 += (int32_t)w2[0] * xv;
+        a3 += (int32_t)w2[stride] * xv;
+        ++w;
+        ++w2;
     }
     acc[0] = a0;
     acc[1] = a1;
@@ -67,7 +105,7 @@ static int32_t dot1(const int8_t *x, const int8_t *w, int32_t n, uint32_t offset
 }
 
 static int8_t requantize(const eq_window_params *p, int32_t acc, int32_t multiplier, int32_t shift) {
-    acc = eq_multiply_by_quantized_multiplier(acc, multiplier, shift) + p->output_offset;
+    acc = eq_multiply_by_quantized_multiplier_fast(acc, multiplier, shift) + p->output_offset;
     return (int8_t)eq_clamp_i32(acc, p->activation_min, p->activation_max);
 }
 

@@ -9,7 +9,7 @@
 #include "eq_fixed_point.h"
 
 static int8_t requantize(const eq_window_params *p, int32_t acc, int32_t multiplier, int32_t shift) {
-    acc = eq_multiply_by_quantized_multiplier(acc, multiplier, shift) + p->output_offset;
+    acc = eq_multiply_by_quantized_multiplier_fast(acc, multiplier, shift) + p->output_offset;
     return (int8_t)eq_clamp_i32(acc, p->activation_min, p->activation_max);
 }
 

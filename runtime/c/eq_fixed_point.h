@@ -60,6 +60,21 @@ static inline int32_t eq_multiply_by_quantized_multiplier(int32_t x, int32_t mul
     return eq_rounding_divide_by_pot(eq_saturating_rounding_doubling_high_mul(shifted, multiplier), right_shift);
 }
 
+/* The same value as eq_multiply_by_quantized_multiplier for every multiplier >= 0 (all the exporter
+ * writes), in fewer instructions: for b >= 0 the high multiply's (a*b + nudge) / 2^31 truncated toward
+ * zero equals floor((a*b + 2^30) / 2^31) (for a*b < 0 truncation is a ceiling, and
+ * ceil((n + 1 - 2^30) / 2^31) = floor((n + 2^30) / 2^31)), one SMLAL and a shift on Arm, and the
+ * saturating case needs a = b = INT32_MIN. A negative multiplier takes the general function. */
+static inline int32_t eq_multiply_by_quantized_multiplier_fast(int32_t x, int32_t multiplier, int32_t shift) {
+    int64_t product;
+    if (multiplier < 0) {
+        return eq_multiply_by_quantized_multiplier(x, multiplier, shift);
+    }
+    product = (int64_t)(int32_t)((uint32_t)x << (shift > 0 ? shift : 0)) * multiplier + ((int64_t)1 << 30);
+    /* arithmetic shift of a negative value: see eq_rounding_divide_by_pot */
+    return eq_rounding_divide_by_pot((int32_t)(product >> 31), shift > 0 ? 0 : (int)-shift);
+}
+
 /* The variant for multipliers >= 1 (softmax's input scaling): no rounding shift afterwards. */
 static inline int32_t eq_multiply_by_quantized_multiplier_greater_than_one(int32_t x, int32_t multiplier,
                                                                            int32_t left_shift) {

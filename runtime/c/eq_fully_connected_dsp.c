@@ -8,7 +8,7 @@
 #include "eq_fully_connected.h"
 
 static int8_t requantize(const eq_fully_connected_params *p, int32_t acc) {
-    acc = eq_multiply_by_quantized_multiplier(acc, p->multiplier, p->shift) + p->output_offset;
+    acc = eq_multiply_by_quantized_multiplier_fast(acc, p->multiplier, p->shift) + p->output_offset;
     return (int8_t)eq_clamp_i32(acc, p->activation_min, p->activation_max);
 }
 

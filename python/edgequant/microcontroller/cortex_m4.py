@@ -161,7 +161,9 @@ def code_bytes(elf, exclude=("model.o", "startup.o", "check_model.o")) -> int:
     objects and static libraries other than the C library: the kernels, without the model's
     constants, the harness or libc / libgcc (read from the link map :func:`build` writes)."""
     total, section = 0, None
-    for line in pathlib.Path(elf).with_suffix(".map").read_text().splitlines():
+    text = pathlib.Path(elf).with_suffix(".map").read_text()
+    kept = text[text.index("Linker script and memory map") :]  # before it: the sections --gc-sections dropped
+    for line in kept.splitlines():
         parts = line.split()
         if len(parts) == 1 and parts[0].startswith((".text", ".rodata")):
             section = parts[0]  # a long section name: its address, size and file follow on the next line
