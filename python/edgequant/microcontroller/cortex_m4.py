@@ -213,7 +213,7 @@ def run(elf, output_size: int, timeout: float = 120.0, details: bool = False):
         raise TimeoutError(f"the Cortex-M4 firmware did not finish within {timeout:g} s under QEMU") from error
     if result.returncode != 0:
         raise RuntimeError(f"QEMU exited with {result.returncode}:\n{result.stdout[-2000:]}{result.stderr[-2000:]}")
-    lines = result.stdout.split()
+    lines = [line.strip() for line in result.stdout.splitlines()]  # whole lines: a layer line holds hex-like numbers
     ticks = [int(m.group(1)) for m in re.finditer(r"systick (\d+)", result.stdout)]
     rows = [line for line in lines if re.fullmatch(r"[0-9a-f]+", line) and len(line) == 2 * output_size]
     outputs = np.array([np.frombuffer(bytes.fromhex(row), np.uint8).view(np.int8) for row in rows])
