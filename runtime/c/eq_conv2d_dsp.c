@@ -122,6 +122,59 @@ static void clip_taps(int32_t origin, int32_t step, int32_t size, int32_t limit,
     *end = e;
 }
 
+/* All output channels of one pixel whose taps are one run x[0..n) against each filter's first n
+ * values (a 1x1 conv, or a patch gathered by gather_patch). Accumulators start at the bias. */
+static int8_t *pixel_from_run(const eq_window_params *p, const int32_t *multipliers, const int32_t *shifts,
+                              const int8_t *x, const int8_t *filter, const int32_t *bias, int32_t filter_size,
+                              int32_t n, uint32_t offset2, int8_t *dst) {
+    const int32_t channels = p->output_channels;
+    int32_t oc, k;
+    for (oc = 0; oc + 4 <= channels; oc += 4) {
+        int32_t acc[4] = {0, 0, 0, 0};
+        if (bias) {
+            acc[0] = bias[oc];
+            acc[1] = bias[oc + 1];
+            acc[2] = bias[oc + 2];
+            acc[3] = bias[oc + 3];
+        }
+        dot4(x, filter + oc * filter_size, filter_size, n, offset2, p->input_offset, acc);
+        for (k = 0; k < 4; ++k) {
+            *dst++ = requantize(p, acc[k], multipliers[oc + k], shifts[oc + k]);
+        }
+    }
+    for (; oc < channels; ++oc) {
+        const int32_t acc = dot1(x, filter + oc * filter_size, n, offset2, p->input_offset, bias ? bias[oc] : 0);
+        *dst++ = requantize(p, acc, multipliers[oc], shifts[oc]);
+    }
+    return dst;
+}
+
+/* Filters up to this many values per output channel (KWS's 10x4x1 input conv, the 3x3x3 RGB convs) are
+ * computed from a copy of the pixel's receptive field on the stack, so each filter is one run; taps
+ * outside the input hold the zero point (x + offset = 0). */
+#define EQ_CONV_PATCH 64
+
+static void gather_patch(const eq_window_params *p, const int8_t *image, int32_t y0, int32_t x0, int8_t *patch) {
+    const int32_t channels = p->input_channels;
+    const int8_t zero_point = (int8_t)-p->input_offset;
+    int32_t ky, kx, c;
+    for (ky = 0; ky < p->filter_height; ++ky) {
+        const int32_t iy = y0 + ky * p->dilation_height;
+        for (kx = 0; kx < p->filter_width; ++kx) {
+            const int32_t ix = x0 + kx * p->dilation_width;
+            if (iy < 0 || iy >= p->input_height || ix < 0 || ix >= p->input_width) {
+                memset(patch, zero_point, (size_t)channels);
+            } else {
+                const int8_t *pixel = image + (iy * p->input_width + ix) * channels;
+                for (c = 0; c < channels; ++c) {
+                    patch[c] = pixel[c];
+                }
+            }
+            patch += channels;
+        }
+    }
+}
+
 void eq_conv2d_s8_dsp(const eq_window_params *p, const int32_t *multipliers, const int32_t *shifts,
                       const int8_t *src, const int8_t *filter, const int32_t *bias, int8_t *dst) {
     const int32_t channels = p->input_channels;
@@ -130,8 +183,11 @@ void eq_conv2d_s8_dsp(const eq_window_params *p, const int32_t *multipliers, con
     const int32_t image_row = p->input_width * channels;
     const int32_t offset = p->input_offset;
     const uint32_t offset2 = eq_offset_pair(offset);
+    const int32_t one_by_one = p->filter_height == 1 && p->filter_width == 1;
+    const int32_t gathered = !one_by_one && filter_size <= EQ_CONV_PATCH;
     /* with dilation 1 a filter row's valid taps are one run; otherwise one run per tap */
     const int32_t dilated = p->dilation_width != 1;
+    int8_t patch[EQ_CONV_PATCH];
     int32_t b, oy, ox, oc, ky, kx;
     for (b = 0; b < p->batches; ++b) {
         const int8_t *image = src + b * p->input_height * image_row;
@@ -142,6 +198,17 @@ void eq_conv2d_s8_dsp(const eq_window_params *p, const int32_t *multipliers, con
             for (ox = 0; ox < p->output_width; ++ox) {
                 const int32_t x0 = ox * p->stride_width - p->padding_left;
                 int32_t kx_begin, kx_end, run;
+                if (one_by_one && y0 >= 0 && y0 < p->input_height && x0 >= 0 && x0 < p->input_width) {
+                    dst = pixel_from_run(p, multipliers, shifts, image + y0 * image_row + x0 * channels, filter, bias,
+                                         filter_size, channels, offset2, dst);
+                    continue;
+                }
+                if (gathered) {
+                    gather_patch(p, image, y0, x0, patch);
+                    dst = pixel_from_run(p, multipliers, shifts, patch, filter, bias, filter_size, filter_size,
+                                         offset2, dst);
+                    continue;
+                }
                 clip_taps(x0, p->dilation_width, p->filter_width, p->input_width, &kx_begin, &kx_end);
                 run = (kx_end - kx_begin) * channels;
                 for (oc = 0; oc < p->output_channels; oc += 4) {
