@@ -10,6 +10,32 @@
 #include "eq_conv2d.h"
 #include "eq_fixed_point.h"
 
+/* one input word against four filter rows (dot4's asm; operands named there) */
+#define EQ_DOT4_WORD \
+    "ldr %[xo], [%[x]], #4\n\t" \
+    "sxtab16 %[xe], %[off], %[xo]\n\t" \
+    "sxtab16 %[xo], %[off], %[xo], ror #8\n\t" \
+    "ldr %[q], [%[w], %[s]]\n\t" \
+    "sxtb16 %[t], %[q]\n\t" \
+    "sxtb16 %[q], %[q], ror #8\n\t" \
+    "smlad %[a1], %[t], %[xe], %[a1]\n\t" \
+    "smlad %[a1], %[q], %[xo], %[a1]\n\t" \
+    "ldr %[q], [%[w]], #4\n\t" \
+    "sxtb16 %[t], %[q]\n\t" \
+    "sxtb16 %[q], %[q], ror #8\n\t" \
+    "smlad %[a0], %[t], %[xe], %[a0]\n\t" \
+    "smlad %[a0], %[q], %[xo], %[a0]\n\t" \
+    "ldr %[q], [%[w2], %[s]]\n\t" \
+    "sxtb16 %[t], %[q]\n\t" \
+    "sxtb16 %[q], %[q], ror #8\n\t" \
+    "smlad %[a3], %[t], %[xe], %[a3]\n\t" \
+    "smlad %[a3], %[q], %[xo], %[a3]\n\t" \
+    "ldr %[q], [%[w2]], #4\n\t" \
+    "sxtb16 %[t], %[q]\n\t" \
+    "sxtb16 %[q], %[q], ror #8\n\t" \
+    "smlad %[a2], %[t], %[xe], %[a2]\n\t" \
+    "smlad %[a2], %[q], %[xo], %[a2]\n\t"
+
 /* acc[k] += sum_i w[k * stride + i] * (x[i] + offset), k = 0..3, i < n. Not inlined, and rows 1 and 3
  * addressed from rows 0 and 2 by the stride, so the loop's 14 live values fit the M4's registers. */
 __attribute__((noinline)) static void dot4(const int8_t *x, const int8_t *w, int32_t stride, int32_t n,
@@ -25,32 +51,18 @@ __attribute__((noinline)) static void dot4(const int8_t *x, const int8_t *w, int
          * widenings, two SMLADs; written out because the compiler spills at this register count */
         uint32_t xe, xo, q, t;
         __asm__ volatile(
-            "1:\n\t"
-            "ldr %[xo], [%[x]], #4\n\t"
-            "sxtab16 %[xe], %[off], %[xo]\n\t"
-            "sxtab16 %[xo], %[off], %[xo], ror #8\n\t"
-            "ldr %[q], [%[w], %[s]]\n\t"
-            "sxtb16 %[t], %[q]\n\t"
-            "sxtb16 %[q], %[q], ror #8\n\t"
-            "smlad %[a1], %[t], %[xe], %[a1]\n\t"
-            "smlad %[a1], %[q], %[xo], %[a1]\n\t"
-            "ldr %[q], [%[w]], #4\n\t"
-            "sxtb16 %[t], %[q]\n\t"
-            "sxtb16 %[q], %[q], ror #8\n\t"
-            "smlad %[a0], %[t], %[xe], %[a0]\n\t"
-            "smlad %[a0], %[q], %[xo], %[a0]\n\t"
-            "ldr %[q], [%[w2], %[s]]\n\t"
-            "sxtb16 %[t], %[q]\n\t"
-            "sxtb16 %[q], %[q], ror #8\n\t"
-            "smlad %[a3], %[t], %[xe], %[a3]\n\t"
-            "smlad %[a3], %[q], %[xo], %[a3]\n\t"
-            "ldr %[q], [%[w2]], #4\n\t"
-            "sxtb16 %[t], %[q]\n\t"
-            "sxtb16 %[q], %[q], ror #8\n\t"
-            "smlad %[a2], %[t], %[xe], %[a2]\n\t"
-            "smlad %[a2], %[q], %[xo], %[a2]\n\t"
+            /* two words per pass; an odd word first (the flags of the LSRS survive it: no
+             * instruction in EQ_DOT4_WORD sets them) */
+            "lsrs %[i], %[i], #1\n\t"
+            "bcc 2f\n\t"
+            EQ_DOT4_WORD
+            "beq 4f\n"
+            "2:\n\t"
+            EQ_DOT4_WORD
+            EQ_DOT4_WORD
             "subs %[i], %[i], #1\n\t"
-            "bne 1b"
+            "bne 2b\n"
+            "4:"
             : [x] "+r"(x), [w] "+r"(w), [w2] "+r"(w2), [i] "+r"(i), [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2),
               [a3] "+r"(a3), [xe] "=&r"(xe), [xo] "=&r"(xo), [q] "=&r"(q), [t] "=&r"(t)
             : [off] "r"(offset2), [s] "r"(stride)
