@@ -190,7 +190,8 @@ def code_bytes(elf, exclude=("model.o", "startup.o", "check_model.o")) -> int:
 def run(elf, output_size: int, timeout: float = 120.0, details: bool = False):
     """Run the firmware under QEMU; returns (outputs int8 [N, output_size], instructions per inference),
     and with ``details`` a third item: ``{"layers": [(kind, filter_h, filter_w, in_channels, instructions)],
-    "scratch": bytes or None}`` (layers only from a build with the profiling header, see bench_mcu.py)."""
+    "scratch": bytes or None, "cycles": DWT cycles or None}`` (layers only from a build with the profiling
+    header, see bench_mcu.py)."""
     command = [
         "qemu-system-arm",
         "-M",
@@ -226,7 +227,16 @@ def run(elf, output_size: int, timeout: float = 120.0, details: bool = False):
         for m in re.finditer(r"^layer \d+ (\w+) (-?\d+) (-?\d+) (-?\d+) (\d+)$", result.stdout, re.M)
     ]
     scratch = re.search(r"^scratch (\d+)$", result.stdout, re.M)
-    return outputs, instructions, {"layers": layers, "scratch": int(scratch.group(1)) if scratch else None}
+    cycles = re.search(r"^cycles (\d+)$", result.stdout, re.M)  # -DEQ_DWT_CYCLES: the DWT counter (0 in QEMU)
+    return (
+        outputs,
+        instructions,
+        {
+            "layers": layers,
+            "scratch": int(scratch.group(1)) if scratch else None,
+            "cycles": int(cycles.group(1)) if cycles else None,
+        },
+    )
 
 
 def footprint(elf) -> Footprint:
