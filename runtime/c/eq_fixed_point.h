@@ -66,13 +66,18 @@ static inline int32_t eq_multiply_by_quantized_multiplier(int32_t x, int32_t mul
  * ceil((n + 1 - 2^30) / 2^31) = floor((n + 2^30) / 2^31)), one SMLAL and a shift on Arm, and the
  * saturating case needs a = b = INT32_MIN. A negative multiplier takes the general function. */
 static inline int32_t eq_multiply_by_quantized_multiplier_fast(int32_t x, int32_t multiplier, int32_t shift) {
+    const int32_t left = shift & ~(shift >> 31); /* max(shift, 0), max(-shift, 0) without branches */
+    const int32_t right = left - shift;
     int64_t product;
+    int32_t high, mask;
     if (multiplier < 0) {
         return eq_multiply_by_quantized_multiplier(x, multiplier, shift);
     }
-    product = (int64_t)(int32_t)((uint32_t)x << (shift > 0 ? shift : 0)) * multiplier + ((int64_t)1 << 30);
-    /* arithmetic shift of a negative value: see eq_rounding_divide_by_pot */
-    return eq_rounding_divide_by_pot((int32_t)(product >> 31), shift > 0 ? 0 : (int)-shift);
+    product = (int64_t)(int32_t)((uint32_t)x << left) * multiplier + ((int64_t)1 << 30);
+    /* arithmetic shifts of negative values: see eq_rounding_divide_by_pot, whose rounding follows */
+    high = (int32_t)(product >> 31);
+    mask = (int32_t)((1u << right) - 1u);
+    return (high >> right) + ((high & mask) > (mask >> 1) - (high >> 31) ? 1 : 0);
 }
 
 /* The variant for multipliers >= 1 (softmax's input scaling): no rounding shift afterwards. */
