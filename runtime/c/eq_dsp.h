@@ -41,49 +41,49 @@ static inline uint32_t eq_offset_pair(int32_t offset) { return ((uint32_t)offset
 /* bytes 0 and 2 of v, sign-extended into the two 16-bit lanes */
 static inline uint32_t eq_sxtb16(uint32_t v) {
     uint32_t r;
-    __asm__("sxtb16 %0, %1" : "=r"(r) : "r"(v));
+    __asm__ volatile("sxtb16 %0, %1" : "=r"(r) : "r"(v));
     return r;
 }
 
 /* bytes 1 and 3 of v, sign-extended into the two 16-bit lanes */
 static inline uint32_t eq_sxtb16_odd(uint32_t v) {
     uint32_t r;
-    __asm__("sxtb16 %0, %1, ror #8" : "=r"(r) : "r"(v));
+    __asm__ volatile("sxtb16 %0, %1, ror #8" : "=r"(r) : "r"(v));
     return r;
 }
 
 /* bytes 0 and 2 of v, sign-extended, plus the lanes of pair */
 static inline uint32_t eq_sxtab16(uint32_t pair, uint32_t v) {
     uint32_t r;
-    __asm__("sxtab16 %0, %1, %2" : "=r"(r) : "r"(pair), "r"(v));
+    __asm__ volatile("sxtab16 %0, %1, %2" : "=r"(r) : "r"(pair), "r"(v));
     return r;
 }
 
 /* bytes 1 and 3 of v, sign-extended, plus the lanes of pair */
 static inline uint32_t eq_sxtab16_odd(uint32_t pair, uint32_t v) {
     uint32_t r;
-    __asm__("sxtab16 %0, %1, %2, ror #8" : "=r"(r) : "r"(pair), "r"(v));
+    __asm__ volatile("sxtab16 %0, %1, %2, ror #8" : "=r"(r) : "r"(pair), "r"(v));
     return r;
 }
 
 /* acc + lo(a) * lo(b) + hi(a) * hi(b), lanes signed 16-bit */
 static inline int32_t eq_smlad(uint32_t a, uint32_t b, int32_t acc) {
     int32_t r;
-    __asm__("smlad %0, %1, %2, %3" : "=r"(r) : "r"(a), "r"(b), "r"(acc));
+    __asm__ volatile("smlad %0, %1, %2, %3" : "=r"(r) : "r"(a), "r"(b), "r"(acc));
     return r;
 }
 
 /* acc + lo(a) * lo(b) */
 static inline int32_t eq_smlabb(uint32_t a, uint32_t b, int32_t acc) {
     int32_t r;
-    __asm__("smlabb %0, %1, %2, %3" : "=r"(r) : "r"(a), "r"(b), "r"(acc));
+    __asm__ volatile("smlabb %0, %1, %2, %3" : "=r"(r) : "r"(a), "r"(b), "r"(acc));
     return r;
 }
 
 /* acc + hi(a) * hi(b) */
 static inline int32_t eq_smlatt(uint32_t a, uint32_t b, int32_t acc) {
     int32_t r;
-    __asm__("smlatt %0, %1, %2, %3" : "=r"(r) : "r"(a), "r"(b), "r"(acc));
+    __asm__ volatile("smlatt %0, %1, %2, %3" : "=r"(r) : "r"(a), "r"(b), "r"(acc));
     return r;
 }
 
