@@ -142,6 +142,7 @@ static int8_t *pixel_from_run(const eq_window_params *p, const int32_t *multipli
     const int32_t channels = p->output_channels;
     /* locals: the int8 stores below may alias *p as far as the compiler knows */
     const int32_t output_offset = p->output_offset, lo = p->activation_min, hi = p->activation_max;
+    const int32_t full_range = lo == -128 && hi == 127; /* then one SSAT clamps */
     int32_t oc, k;
     for (oc = 0; oc + 4 <= channels; oc += 4) {
         int32_t acc[4] = {0, 0, 0, 0};
@@ -154,7 +155,7 @@ static int8_t *pixel_from_run(const eq_window_params *p, const int32_t *multipli
         dot4(x, filter + oc * filter_size, filter_size, n, offset2, p->input_offset, acc);
         for (k = 0; k < 4; ++k) {
             const int32_t q = eq_multiply_by_quantized_multiplier_fast(acc[k], multipliers[oc + k], shifts[oc + k]);
-            dst[k] = (int8_t)eq_clamp_i32(q + output_offset, lo, hi);
+            dst[k] = (int8_t)(full_range ? eq_ssat8(q + output_offset) : eq_clamp_i32(q + output_offset, lo, hi));
         }
         dst += 4;
     }

@@ -46,6 +46,7 @@ void eq_depthwise_conv2d_s8_dsp(const eq_window_params *p, const int32_t *multip
     const uint32_t offset2 = eq_offset_pair(offset);
     /* locals: the int8 stores may alias *p as far as the compiler knows */
     const int32_t output_offset = p->output_offset, lo = p->activation_min, hi = p->activation_max;
+    const int32_t full_range = lo == -128 && hi == 127; /* then one SSAT clamps */
     const int32_t x_row_step = p->dilation_height * image_row, w_row_step = p->filter_width * channels;
     int32_t b, oy, ox, c, kx;
     for (b = 0; b < p->batches; ++b) {
@@ -90,17 +91,21 @@ void eq_depthwise_conv2d_s8_dsp(const eq_window_params *p, const int32_t *multip
                         x += x_row_step;
                         w += w_row_step;
                     }
-                    dst[0] = (int8_t)eq_clamp_i32(eq_multiply_by_quantized_multiplier_fast(a0, multipliers[c], shifts[c]) +
-                                                  output_offset, lo, hi);
-                    dst[1] = (int8_t)eq_clamp_i32(
-                        eq_multiply_by_quantized_multiplier_fast(a1, multipliers[c + 1], shifts[c + 1]) + output_offset,
-                        lo, hi);
-                    dst[2] = (int8_t)eq_clamp_i32(
-                        eq_multiply_by_quantized_multiplier_fast(a2, multipliers[c + 2], shifts[c + 2]) + output_offset,
-                        lo, hi);
-                    dst[3] = (int8_t)eq_clamp_i32(
-                        eq_multiply_by_quantized_multiplier_fast(a3, multipliers[c + 3], shifts[c + 3]) + output_offset,
-                        lo, hi);
+                    a0 = eq_multiply_by_quantized_multiplier_fast(a0, multipliers[c], shifts[c]) + output_offset;
+                    a1 = eq_multiply_by_quantized_multiplier_fast(a1, multipliers[c + 1], shifts[c + 1]) + output_offset;
+                    a2 = eq_multiply_by_quantized_multiplier_fast(a2, multipliers[c + 2], shifts[c + 2]) + output_offset;
+                    a3 = eq_multiply_by_quantized_multiplier_fast(a3, multipliers[c + 3], shifts[c + 3]) + output_offset;
+                    if (full_range) {
+                        dst[0] = (int8_t)eq_ssat8(a0);
+                        dst[1] = (int8_t)eq_ssat8(a1);
+                        dst[2] = (int8_t)eq_ssat8(a2);
+                        dst[3] = (int8_t)eq_ssat8(a3);
+                    } else {
+                        dst[0] = (int8_t)eq_clamp_i32(a0, lo, hi);
+                        dst[1] = (int8_t)eq_clamp_i32(a1, lo, hi);
+                        dst[2] = (int8_t)eq_clamp_i32(a2, lo, hi);
+                        dst[3] = (int8_t)eq_clamp_i32(a3, lo, hi);
+                    }
                     dst += 4;
                 }
                 for (; c < channels; ++c) {

@@ -73,6 +73,13 @@ static inline int32_t eq_smlad(uint32_t a, uint32_t b, int32_t acc) {
     return r;
 }
 
+/* v saturated to [-128, 127] */
+static inline int32_t eq_ssat8(int32_t v) {
+    int32_t r;
+    __asm__ volatile("ssat %0, #8, %1" : "=r"(r) : "r"(v));
+    return r;
+}
+
 /* acc + lo(a) * lo(b) */
 static inline int32_t eq_smlabb(uint32_t a, uint32_t b, int32_t acc) {
     int32_t r;

@@ -66,6 +66,10 @@ static void random_window(eq_window_params *p, int depthwise, int shape) {
     p->output_offset = random_in(-128, 127);
     p->activation_min = random_in(-128, 0);
     p->activation_max = random_in(0, 127);
+    if (random_in(0, 2) == 0) { /* no activation: the kernels saturate with one instruction */
+        p->activation_min = -128;
+        p->activation_max = 127;
+    }
 }
 
 static void random_requantization(int32_t channels) {
