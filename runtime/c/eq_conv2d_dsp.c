@@ -134,6 +134,28 @@ static void clip_taps(int32_t origin, int32_t step, int32_t size, int32_t limit,
     *end = e;
 }
 
+/* dst[k] = clamp(output_offset + M_k * acc[k]) for four channels, unrolled (the requantization is
+ * most of the work per output once the dot products are two MACs per instruction); one SSAT clamps
+ * when [lo, hi] is the whole int8 range. */
+static inline void store4(int8_t *dst, const int32_t *acc, const int32_t *multipliers, const int32_t *shifts,
+                          int32_t output_offset, int32_t lo, int32_t hi) {
+    const int32_t q0 = eq_multiply_by_quantized_multiplier_fast(acc[0], multipliers[0], shifts[0]) + output_offset;
+    const int32_t q1 = eq_multiply_by_quantized_multiplier_fast(acc[1], multipliers[1], shifts[1]) + output_offset;
+    const int32_t q2 = eq_multiply_by_quantized_multiplier_fast(acc[2], multipliers[2], shifts[2]) + output_offset;
+    const int32_t q3 = eq_multiply_by_quantized_multiplier_fast(acc[3], multipliers[3], shifts[3]) + output_offset;
+    if (lo == -128 && hi == 127) {
+        dst[0] = (int8_t)eq_ssat8(q0);
+        dst[1] = (int8_t)eq_ssat8(q1);
+        dst[2] = (int8_t)eq_ssat8(q2);
+        dst[3] = (int8_t)eq_ssat8(q3);
+    } else {
+        dst[0] = (int8_t)eq_clamp_i32(q0, lo, hi);
+        dst[1] = (int8_t)eq_clamp_i32(q1, lo, hi);
+        dst[2] = (int8_t)eq_clamp_i32(q2, lo, hi);
+        dst[3] = (int8_t)eq_clamp_i32(q3, lo, hi);
+    }
+}
+
 /* All output channels of one pixel whose taps are one run x[0..n) against each filter's first n
  * values (a 1x1 conv, or a patch gathered by gather_patch). Accumulators start at the bias. */
 static int8_t *pixel_from_run(const eq_window_params *p, const int32_t *multipliers, const int32_t *shifts,
@@ -142,8 +164,7 @@ static int8_t *pixel_from_run(const eq_window_params *p, const int32_t *multipli
     const int32_t channels = p->output_channels;
     /* locals: the int8 stores below may alias *p as far as the compiler knows */
     const int32_t output_offset = p->output_offset, lo = p->activation_min, hi = p->activation_max;
-    const int32_t full_range = lo == -128 && hi == 127; /* then one SSAT clamps */
-    int32_t oc, k;
+    int32_t oc;
     for (oc = 0; oc + 4 <= channels; oc += 4) {
         int32_t acc[4] = {0, 0, 0, 0};
         if (bias) {
@@ -153,10 +174,7 @@ static int8_t *pixel_from_run(const eq_window_params *p, const int32_t *multipli
             acc[3] = bias[oc + 3];
         }
         dot4(x, filter + oc * filter_size, filter_size, n, offset2, p->input_offset, acc);
-        for (k = 0; k < 4; ++k) {
-            const int32_t q = eq_multiply_by_quantized_multiplier_fast(acc[k], multipliers[oc + k], shifts[oc + k]);
-            dst[k] = (int8_t)(full_range ? eq_ssat8(q + output_offset) : eq_clamp_i32(q + output_offset, lo, hi));
-        }
+        store4(dst, acc, multipliers + oc, shifts + oc, output_offset, lo, hi);
         dst += 4;
     }
     for (; oc < channels; ++oc) {
@@ -202,6 +220,7 @@ void eq_conv2d_s8_dsp(const eq_window_params *p, const int32_t *multipliers, con
     const uint32_t offset2 = eq_offset_pair(offset);
     const int32_t one_by_one = p->filter_height == 1 && p->filter_width == 1;
     const int32_t gathered = !one_by_one && filter_size <= EQ_CONV_PATCH;
+    const int32_t output_offset = p->output_offset, lo = p->activation_min, hi = p->activation_max;
     /* with dilation 1 a filter row's valid taps are one run; otherwise one run per tap */
     const int32_t dilated = p->dilation_width != 1;
     int8_t patch[EQ_CONV_PATCH];
@@ -247,6 +266,17 @@ void eq_conv2d_s8_dsp(const eq_window_params *p, const int32_t *multipliers, con
                                 }
                             }
                         }
+                    }
+                    if (lanes == 4) {
+                        if (bias) {
+                            acc[0] += bias[oc];
+                            acc[1] += bias[oc + 1];
+                            acc[2] += bias[oc + 2];
+                            acc[3] += bias[oc + 3];
+                        }
+                        store4(dst, acc, multipliers + oc, shifts + oc, output_offset, lo, hi);
+                        dst += 4;
+                        continue;
                     }
                     for (k = 0; k < lanes; ++k) {
                         *dst++ = requantize(p, acc[k] + (bias ? bias[oc + k] : 0), multipliers[oc + k],
