@@ -60,23 +60,32 @@ static inline int32_t eq_multiply_by_quantized_multiplier(int32_t x, int32_t mul
     return eq_rounding_divide_by_pot(eq_saturating_rounding_doubling_high_mul(shifted, multiplier), right_shift);
 }
 
-/* The same value as eq_multiply_by_quantized_multiplier for every multiplier >= 0 (all the exporter
- * writes), in fewer instructions: for b >= 0 the high multiply's (a*b + nudge) / 2^31 truncated toward
- * zero equals floor((a*b + 2^30) / 2^31) (for a*b < 0 truncation is a ceiling, and
- * ceil((n + 1 - 2^30) / 2^31) = floor((n + 2^30) / 2^31)), one SMLAL and a shift on Arm, and the
- * saturating case needs a = b = INT32_MIN. A negative multiplier takes the general function. */
+/* (product >> 31) saturated to int32: only product = 2^62 + 2^30 (INT32_MIN * INT32_MIN + nudge) is out
+ * of range. On a DSP core a saturating QADD doubles the high word (the bit shifted in from the low word
+ * cannot carry), as cheap as the plain shift. */
+static inline int32_t eq_high_bits_saturated(int64_t product) {
+#if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
+    const int32_t high = (int32_t)(product >> 32);
+    int32_t doubled;
+    __asm__("qadd %0, %1, %1" : "=r"(doubled) : "r"(high));
+    return (int32_t)((uint32_t)doubled | ((uint32_t)product >> 31));
+#else
+    return product >= ((int64_t)1 << 62) ? INT32_MAX : (int32_t)(product >> 31);
+#endif
+}
+
+/* The same value as eq_multiply_by_quantized_multiplier for every input, in fewer instructions (no
+ * branch): the high multiply's (a*b + nudge) / 2^31 truncated toward zero equals
+ * floor((a*b + 2^30) / 2^31) (for a*b < 0 truncation is a ceiling, and
+ * ceil((n + 1 - 2^30) / 2^31) = floor((n + 2^30) / 2^31)): one SMLAL on Arm, then its high bits,
+ * saturated for the one overflowing case (a = b = INT32_MIN); then the same rounding shift. */
 static inline int32_t eq_multiply_by_quantized_multiplier_fast(int32_t x, int32_t multiplier, int32_t shift) {
     const int32_t left = shift & ~(shift >> 31); /* max(shift, 0), max(-shift, 0) without branches */
     const int32_t right = left - shift;
-    int64_t product;
-    int32_t high, mask;
-    if (multiplier < 0) {
-        return eq_multiply_by_quantized_multiplier(x, multiplier, shift);
-    }
-    product = (int64_t)(int32_t)((uint32_t)x << left) * multiplier + ((int64_t)1 << 30);
+    const int64_t product = (int64_t)(int32_t)((uint32_t)x << left) * multiplier + ((int64_t)1 << 30);
     /* arithmetic shifts of negative values: see eq_rounding_divide_by_pot, whose rounding follows */
-    high = (int32_t)(product >> 31);
-    mask = (int32_t)((1u << right) - 1u);
+    const int32_t high = eq_high_bits_saturated(product);
+    const int32_t mask = (int32_t)((1u << right) - 1u);
     return (high >> right) + ((high & mask) > (mask >> 1) - (high >> 31) ? 1 : 0);
 }
 

@@ -140,7 +140,8 @@ static void test_fast_requantization(void) {
     for (i = 0; i < 20000; ++i) {
         const int32_t x = i < 13 * 8 ? edges[i % 13] : (int32_t)next_random() >> random_in(0, 24);
         const int32_t multiplier = i % 97 == 0 ? (int32_t)(1u << 30) : i % 89 == 0 ? INT32_MAX
-                                   : i % 83 == 0 ? 0 : (int32_t)((1u << 30) + (next_random() % (1u << 30)));
+                                   : i % 83 == 0 ? 0 : i % 79 == 0 ? INT32_MIN : i % 7 == 0 ? (int32_t)next_random()
+                                   : (int32_t)((1u << 30) + (next_random() % (1u << 30)));
         const int32_t shift = random_in(-31, 4);
         const int32_t fast = eq_multiply_by_quantized_multiplier_fast(x, multiplier, shift);
         const int32_t general = eq_multiply_by_quantized_multiplier(x, multiplier, shift);
@@ -149,6 +150,14 @@ static void test_fast_requantization(void) {
                    (long)fast, (long)general);
             ++failures;
             return;
+        }
+    }
+    /* the one saturating product, at every shift */
+    for (j = -31; j <= 0; ++j) {
+        if (eq_multiply_by_quantized_multiplier_fast(INT32_MIN, INT32_MIN, j) !=
+            eq_multiply_by_quantized_multiplier(INT32_MIN, INT32_MIN, j)) {
+            printf("FAIL requantize INT32_MIN^2 shift %ld\n", (long)j);
+            ++failures;
         }
     }
     /* ties: a * m exactly k + 1/2 units of 2^31, both signs */

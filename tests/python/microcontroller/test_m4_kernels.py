@@ -83,3 +83,22 @@ def test_hard_float_abi_runs(tmp_path):
     """A hard-float build executes VFP code (newlib's start-up, printf) only if the FPU was switched on."""
     output, _ = _run_on_m4(tmp_path, "test_dsp_kernels.c", (), float_abi="hard")
     assert "flavour dsp" in output and output.strip().endswith("0 failures"), output[-3000:]
+
+
+def test_dsp_kernel_test_on_host(tmp_path):
+    """The same C test on the host (no DSP extension: the portable kernels and the plain-C branch of
+    the fast requantization), so the latter is checked where it runs."""
+    from edgequant.microcontroller.host import c_compiler
+
+    runtime = runtime_dir()
+    binary = tmp_path / "test_dsp_kernels"
+    sources = [str(REPOSITORY / "tests" / "c" / "test_dsp_kernels.c"), *map(str, sorted(runtime.glob("*.c")))]
+    build = subprocess.run(
+        [c_compiler(), "-std=c99", "-Wall", "-Wextra", "-Werror", "-O2", f"-I{runtime}", *sources, "-o", str(binary)],
+        capture_output=True,
+        text=True,
+    )
+    assert build.returncode == 0, build.stderr
+    result = subprocess.run([str(binary)], capture_output=True, text=True, timeout=300)
+    assert "flavour portable" in result.stdout
+    assert result.stdout.strip().endswith("\n0 failures") and "FAIL" not in result.stdout, result.stdout[-3000:]
