@@ -1,7 +1,15 @@
+#include "eq_dsp.h"
 #include "eq_fixed_point.h"
 #include "eq_pooling.h"
 
 void eq_average_pool_s8(const eq_window_params *p, const int8_t *src, int8_t *dst) {
+#if EQ_USE_DSP
+    /* 16-bit lane sums: at most 256 values per window */
+    if (p->input_channels % 4 == 0 && p->filter_height * p->filter_width <= 256) {
+        eq_average_pool_s8_dsp(p, src, dst);
+        return;
+    }
+#endif
     int32_t b, oy, ox, c, ky, kx;
     for (b = 0; b < p->batches; ++b) {
         for (oy = 0; oy < p->output_height; ++oy) {

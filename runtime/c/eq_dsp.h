@@ -98,6 +98,7 @@ void eq_conv2d_s8_dsp(const eq_window_params *params, const int32_t *multipliers
                       const int8_t *src, const int8_t *filter, const int32_t *bias, int8_t *dst);
 void eq_depthwise_conv2d_s8_dsp(const eq_window_params *params, const int32_t *multipliers, const int32_t *shifts,
                                 const int8_t *src, const int8_t *filter, const int32_t *bias, int8_t *dst);
+void eq_average_pool_s8_dsp(const eq_window_params *params, const int8_t *src, int8_t *dst);
 void eq_fully_connected_s8_dsp(const eq_fully_connected_params *params, const int8_t *src, const int8_t *weights,
                                const int32_t *bias, int8_t *dst);
 

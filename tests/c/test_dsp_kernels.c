@@ -134,6 +134,68 @@ static void test_fully_connected(void) {
     }
 }
 
+/* AveragePool from the formula: the rounded mean of the window's values inside the input. */
+static void average_pool_formula(const eq_window_params *p, const int8_t *x, int8_t *out) {
+    int32_t b, oy, ox, c, ky, kx;
+    for (b = 0; b < p->batches; ++b) {
+        for (oy = 0; oy < p->output_height; ++oy) {
+            for (ox = 0; ox < p->output_width; ++ox) {
+                for (c = 0; c < p->input_channels; ++c) {
+                    int32_t sum = 0, count = 0;
+                    for (ky = 0; ky < p->filter_height; ++ky) {
+                        for (kx = 0; kx < p->filter_width; ++kx) {
+                            const int32_t iy = oy * p->stride_height - p->padding_top + ky;
+                            const int32_t ix = ox * p->stride_width - p->padding_left + kx;
+                            if (iy >= 0 && iy < p->input_height && ix >= 0 && ix < p->input_width) {
+                                sum += x[((b * p->input_height + iy) * p->input_width + ix) * p->input_channels + c];
+                                ++count;
+                            }
+                        }
+                    }
+                    sum = sum > 0 ? (sum + count / 2) / count : (sum - count / 2) / count;
+                    *out++ = (int8_t)(sum < p->activation_min ? p->activation_min
+                                      : sum > p->activation_max ? p->activation_max : sum);
+                }
+            }
+        }
+    }
+}
+
+static void test_average_pool(void) {
+    int c;
+    for (c = 0; c < 200; ++c) {
+        eq_window_params p;
+        int32_t in_size, out_size;
+        memset(&p, 0, sizeof(p));
+        p.batches = random_in(1, 2);
+        p.input_channels = c % 5 == 0 ? random_in(1, 9) : 4 * random_in(1, 16);
+        p.filter_height = c % 7 == 0 ? 17 : random_in(1, 16); /* 17 x 16 > 256 values: the portable kernel */
+        p.filter_width = c % 7 == 0 ? 16 : random_in(1, 16);
+        p.input_height = random_in(p.filter_height > 8 ? 8 : 1, p.filter_height + 3);
+        p.input_width = random_in(p.filter_width > 8 ? 8 : 1, p.filter_width + 3);
+        p.stride_height = random_in(1, 3);
+        p.stride_width = random_in(1, 3);
+        p.padding_top = random_in(0, (p.filter_height - 1) / 2);
+        p.padding_left = random_in(0, (p.filter_width - 1) / 2);
+        /* output sizes whose windows all overlap the input (the exporter refuses empty windows) */
+        p.output_height = (p.input_height + p.padding_top - 1) / p.stride_height + 1;
+        p.output_width = (p.input_width + p.padding_left - 1) / p.stride_width + 1;
+        p.activation_min = c % 3 ? -128 : random_in(-128, 0);
+        p.activation_max = c % 3 ? 127 : random_in(0, 127);
+        in_size = p.batches * p.input_height * p.input_width * p.input_channels;
+        out_size = p.batches * p.output_height * p.output_width * p.input_channels;
+        if (in_size > MAX_TENSOR || out_size + 16 > MAX_TENSOR) {
+            continue;
+        }
+        fill_s8(src, in_size, c % 4 == 0);
+        memset(got, 0x55, (size_t)out_size + 16);
+        memset(want, 0x55, (size_t)out_size + 16);
+        eq_average_pool_s8(&p, src, got);
+        average_pool_formula(&p, src, want);
+        expect_equal("average_pool", c, got, want, out_size + 16);
+    }
+}
+
 static void test_fast_requantization(void) {
     static const int32_t edges[] = {0, 1, -1, 2, -2, 3, -3, 1 << 20, -(1 << 20), INT32_MAX, INT32_MIN, 12345, -12345};
     int32_t i, j;
@@ -176,6 +238,7 @@ int main(void) {
     test_windows(0);
     test_windows(1);
     test_fully_connected();
+    test_average_pool();
     printf("%d failures\n", failures);
     return failures;
 }
