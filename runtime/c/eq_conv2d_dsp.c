@@ -36,12 +36,13 @@
     "smlad %[a2], %[t], %[xe], %[a2]\n\t" \
     "smlad %[a2], %[q], %[xo], %[a2]\n\t"
 
-/* acc[k] += sum_i w[k * stride + i] * (x[i] + offset), k = 0..3, i < n. Not inlined, and rows 1 and 3
+/* acc[k] = start[k] + sum_i w[k * stride + i] * (x[i] + offset), k = 0..3, i < n (start may be acc). Not inlined, and rows 1 and 3
  * addressed from rows 0 and 2 by the stride, so the loop's 14 live values fit the M4's registers. */
 __attribute__((noinline)) static void dot4(const int8_t *x, const int8_t *w, int32_t stride, int32_t n,
-                                           uint32_t offset2, int32_t offset, int32_t *acc) {
+                                           uint32_t offset2, const int32_t *start, int32_t *acc) {
     const int8_t *w2 = w + 2 * stride;
-    int32_t a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3];
+    const int32_t offset = (int16_t)(offset2 & 0xFFFFu);
+    int32_t a0 = start[0], a1 = start[1], a2 = start[2], a3 = start[3];
     int32_t i;
     i = n >> 2;
 #if defined(__OPTIMIZE__)
@@ -158,6 +159,8 @@ static inline void store4(int8_t *dst, const int32_t *acc, const int32_t *multip
 
 /* All output channels of one pixel whose taps are one run x[0..n) against each filter's first n
  * values (a 1x1 conv, or a patch gathered by gather_patch). Accumulators start at the bias. */
+static const int32_t zeros[4] = {0, 0, 0, 0};
+
 static int8_t *pixel_from_run(const eq_window_params *p, const int32_t *multipliers, const int32_t *shifts,
                               const int8_t *x, const int8_t *filter, const int32_t *bias, int32_t filter_size,
                               int32_t n, uint32_t offset2, int8_t *dst) {
@@ -166,14 +169,8 @@ static int8_t *pixel_from_run(const eq_window_params *p, const int32_t *multipli
     const int32_t output_offset = p->output_offset, lo = p->activation_min, hi = p->activation_max;
     int32_t oc;
     for (oc = 0; oc + 4 <= channels; oc += 4) {
-        int32_t acc[4] = {0, 0, 0, 0};
-        if (bias) {
-            acc[0] = bias[oc];
-            acc[1] = bias[oc + 1];
-            acc[2] = bias[oc + 2];
-            acc[3] = bias[oc + 3];
-        }
-        dot4(x, filter + oc * filter_size, filter_size, n, offset2, p->input_offset, acc);
+        int32_t acc[4];
+        dot4(x, filter + oc * filter_size, filter_size, n, offset2, bias ? bias + oc : zeros, acc);
         store4(dst, acc, multipliers + oc, shifts + oc, output_offset, lo, hi);
         dst += 4;
     }
@@ -258,7 +255,7 @@ void eq_conv2d_s8_dsp(const eq_window_params *p, const int32_t *multipliers, con
                             const int8_t *x = row + (x0 + kx * p->dilation_width) * channels;
                             const int32_t n = dilated ? channels : run;
                             if (lanes == 4) {
-                                dot4(x, taps + kx * channels, filter_size, n, offset2, offset, acc);
+                                dot4(x, taps + kx * channels, filter_size, n, offset2, acc, acc);
                             } else {
                                 for (k = 0; k < lanes; ++k) {
                                     acc[k] = dot1(x, taps + k * filter_size + kx * channels, n, offset2, offset,
