@@ -8,12 +8,15 @@ the validator and the registry-wide tests (``tests/python/microcontroller/test_k
 and the CTest file ``tests/c/test_<kind>.c``) all read :data:`KERNELS`.
 
 Adding a kernel: its C source and header in ``runtime/c`` (struct in ``eq_shapes.h`` if it takes
-one), a module here calling :func:`register`, its C test ``tests/c/test_<kind>.c``, and a front end
-emitting ``Layer("<kind>", ...)``.
+one), a module here calling :func:`register` (every module of this package is imported, so the file
+is all it takes), its C test ``tests/c/test_<kind>.c``, and a front end emitting
+``Layer("<kind>", ...)``.
 """
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -43,6 +46,7 @@ class CallSite:
 
     @property
     def params(self) -> str:
+        """C expression of a pointer to the layer's parameter block."""
         return f"&{self.prefix}_params"
 
 
@@ -112,17 +116,14 @@ def kernel(kind: str) -> Kernel:
         raise KeyError(f"no C kernel {kind!r}; known: {sorted(KERNELS)}") from None
 
 
-# the kinds, one module each; importing registers them
-from . import (  # noqa: E402
-    add,
-    average_pool,
-    conv2d,
-    depthwise_conv2d,
-    fully_connected,
-    max_pool,
-    reshape,
-    softmax,
-)
+def _register_all() -> None:
+    """Import every kind module of this package (``kernels/<kind>.py``; ``_``-prefixed helpers aside): each
+    registers its kernel, so a new file is all it takes."""
+    for module in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
+        if not module.name.startswith("_"):
+            importlib.import_module(f"{__name__}.{module.name}")
 
-__all__ = ["KERNELS", "CallSite", "Kernel", "kernel", "register", "add", "average_pool", "conv2d",
-           "depthwise_conv2d", "fully_connected", "max_pool", "reshape", "softmax"]
+
+_register_all()
+
+__all__ = ["KERNELS", "CallSite", "Kernel", "kernel", "register"]
