@@ -100,7 +100,7 @@ def model_source(graph, plan, weights=None) -> str:
     for i, layer in enumerate(graph.layers):
         prefix = f"layer{i}"
         if i in plan.aliased:
-            calls.append(f"    /* {i}: {layer.name}: reshape, an alias of its input */\n")
+            calls.append(f"    /* {i}: {layer.name}: {layer.kind}, an alias of its input */\n")
             continue
         spec = kernel(layer.kind)
         if spec.struct is not None:

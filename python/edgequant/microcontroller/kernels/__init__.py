@@ -76,6 +76,9 @@ class Kernel:
         Tensors it reads (activations plus constant operands such as ``input1``).
     reference : bool
         A fast version beside a plain reference: called as ``EQ_KERNEL(function)``.
+    alias : bool
+        The output is its input's bytes unchanged (a copy): the planner may give both one buffer and skip the
+        call.
     """
 
     kind: str
@@ -89,6 +92,7 @@ class Kernel:
     optional: frozenset = field(default_factory=frozenset)
     operands: int = 1
     reference: bool = False
+    alias: bool = False
 
     def call(self, site: CallSite) -> str:
         """The C call statement's expression for the layer at ``site``."""

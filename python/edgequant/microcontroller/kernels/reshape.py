@@ -18,4 +18,4 @@ def _check(graph, layer, src, dst) -> None:
 
 KERNEL = register(Kernel(
     kind="reshape", function="eq_copy_s8", header="eq_reshape.h", struct=None, fields=("size",),
-    arguments=_arguments, check=_check))
+    arguments=_arguments, check=_check, alias=True))
