@@ -82,12 +82,17 @@ def _window_padding(node, attrs, in_hw, out_hw, kernel, strides, dilations) -> t
     return pads[0], pads[1]
 
 
+def _s8_from_u8(scale: float, zero_point: int) -> tuple[float, int]:
+    """The C runtime's s8 form of the engine's u8 (scale, zero point): the same grid moved by 128 (the
+    engine's activations are u8 for x86's u8 x s8 dot products, TFLite's are s8; see backend/int8_support.h)."""
+    return float(scale), int(zero_point) - 128
+
+
 def _int8_params(lo: float, hi: float) -> tuple[float, int]:
     """Asymmetric int8 (scale, zero point) covering [lo, hi] and 0: the engine's u8 activation parameters
-    (``quant/affine.h``, the one rule) moved to the C runtime's s8 by ``zero point - 128``, exactly as
-    :func:`_engine_params` moves the engine's own."""
+    (``quant/affine.h``, the one rule) in s8, as :func:`_engine_params` takes the engine's own."""
     params = _core.affine_params_from_range(_core.AffineFormat(8, False, False), float(lo), float(hi))
-    return params.scale, params.zero_point - 128
+    return _s8_from_u8(params.scale, params.zero_point)
 
 
 def _int8_weights(weights, channels: int):
@@ -227,8 +232,7 @@ def _engine_params(path, calibration, method) -> dict:
         return {}
     engine = Engine(str(path), mode="static", calibration=calibration, method=method, calibration_batch_size=1,
                     progress=False)
-    return {name: (float(scale), int(zero_point) - 128)
-            for name, (scale, zero_point) in engine.activation_quantization().items()}
+    return {name: _s8_from_u8(*params) for name, params in engine.activation_quantization().items()}
 
 
 class _Lowering:
