@@ -34,6 +34,15 @@ void register_fixed_point(py::module_& m) {
         return as_tuple(fully_connected_multiplier(input_scale, filter_scale, output_scale));
       }, py::arg("input_scale"), py::arg("filter_scale"), py::arg("output_scale"));
   m.def("tflite_weight_format", &tflite_weight_format);
+  m.def("quantize_biases", [](const std::vector<double>& biases, double input_scale,
+                              const std::vector<double>& weight_scales) {
+        require(weight_scales.size() == biases.size() || weight_scales.size() == 1,
+                "quantize_biases: one weight scale, or one per bias");
+        std::vector<int32_t> out(biases.size());
+        for (size_t c = 0; c < biases.size(); ++c)
+          out[c] = quantize_bias(biases[c], input_scale, weight_scales[weight_scales.size() == 1 ? 0 : c]);
+        return out;
+      }, py::arg("biases"), py::arg("input_scale"), py::arg("weight_scales"));
   m.def("saturating_rounding_doubling_high_mul", &saturating_rounding_doubling_high_mul, py::arg("a"), py::arg("b"));
   m.def("rounding_divide_by_pot", &rounding_divide_by_pot, py::arg("x"), py::arg("exponent"));
   m.def("multiply_by_quantized_multiplier", [](int32_t x, int32_t multiplier, int shift) {

@@ -53,6 +53,12 @@ AffineFormat tflite_weight_format() {
   return format;
 }
 
+int32_t quantize_bias(double bias, double input_scale, double weight_scale) {
+  const double q = std::nearbyint(bias / (input_scale * weight_scale));
+  if (std::isnan(q)) return 0;
+  return static_cast<int32_t>(std::clamp(q, -2147483648.0, 2147483647.0));
+}
+
 float to_float32(double value) {
   constexpr double kMax = std::numeric_limits<float>::max();
   constexpr double kHalfUlp = kMax / ((int64_t{1} << 24) - 1) / 2;  // 2^103: half the spacing at FLT_MAX

@@ -44,6 +44,11 @@ int32_t multiply_by_quantized_multiplier(int32_t x, QuantizedMultiplier m);
 // scale 1, no scale below FLT_MIN).
 AffineFormat tflite_weight_format();
 
+// TFLite's int32 bias of a conv / fully connected layer: round(bias / (input_scale · weight_scale))
+// with the product taken first, rounded half to even (the affine quantizers' rounding,
+// quant/convention.h: biases are quantized, not requantized), saturated to int32; NaN -> 0.
+int32_t quantize_bias(double bias, double input_scale, double weight_scale);
+
 // `value` as a float32 (round to nearest even; beyond the largest float32 by more than half an
 // ulp: ±Inf), without the undefined behaviour of an out-of-range double -> float cast.
 float to_float32(double value);

@@ -6,7 +6,7 @@ import collections.abc
 import numpy
 import numpy.typing
 import typing
-__all__: list[str] = ['AffineFormat', 'AffineParams', 'CorruptDataError', 'Distortion', 'ENTROPY_MAX_CLIPPED', 'FitHistogram', 'Moments', 'PruneQuantizeFit', 'QuantizerFamily', 'QuantizerKernels', 'QuantizerParameter', 'RANGE_HISTOGRAM_BINS', 'Range', 'RangeObserver', 'activation_range', 'add_parameters', 'affine_decode_per_channel', 'affine_encode_per_channel', 'affine_fit_per_channel', 'affine_params_from_range', 'affine_quantize_per_channel', 'channel_ranges', 'coding_decode', 'coding_encode', 'coding_info', 'count_symbols', 'distortion', 'entropy_bits', 'fit_cdf', 'fit_families', 'fit_family_names', 'fit_histogram', 'fit_logpdf', 'fit_parameter_names', 'fit_pdf', 'fit_prune_quantize', 'fit_score', 'float_pattern_entropy_bits', 'force_reference', 'fully_connected_multiplier', 'make_quantizer_kernels', 'max_threads', 'multiply_by_quantized_multiplier', 'per_channel_multipliers', 'quantize_multiplier', 'quantizer_families', 'range_reference', 'rounding_divide_by_pot', 'same_output_size', 'same_padding', 'saturating_rounding_doubling_high_mul', 'set_force_reference', 'set_max_threads', 'softmax_parameters', 'tensor_moments', 'tensor_range', 'tflite_weight_format']
+__all__: list[str] = ['AffineFormat', 'AffineParams', 'CorruptDataError', 'Distortion', 'ENTROPY_MAX_CLIPPED', 'FitHistogram', 'Moments', 'PruneQuantizeFit', 'QuantizerFamily', 'QuantizerKernels', 'QuantizerParameter', 'RANGE_HISTOGRAM_BINS', 'Range', 'RangeObserver', 'activation_range', 'add_parameters', 'affine_decode_per_channel', 'affine_encode_per_channel', 'affine_fit_per_channel', 'affine_params_from_range', 'affine_quantize_per_channel', 'channel_ranges', 'coding_decode', 'coding_encode', 'coding_info', 'count_symbols', 'distortion', 'entropy_bits', 'fit_cdf', 'fit_families', 'fit_family_names', 'fit_histogram', 'fit_logpdf', 'fit_parameter_names', 'fit_pdf', 'fit_prune_quantize', 'fit_score', 'float_pattern_entropy_bits', 'force_reference', 'fully_connected_multiplier', 'make_quantizer_kernels', 'max_threads', 'multiply_by_quantized_multiplier', 'per_channel_multipliers', 'quantize_biases', 'quantize_multiplier', 'quantizer_families', 'range_reference', 'rounding_divide_by_pot', 'same_output_size', 'same_padding', 'saturating_rounding_doubling_high_mul', 'set_force_reference', 'set_max_threads', 'softmax_parameters', 'tensor_moments', 'tensor_range', 'tflite_weight_format']
 class CorruptDataError(ValueError):
     pass
 class PruneQuantizeFit:
@@ -323,6 +323,8 @@ def max_threads() -> int:
 def multiply_by_quantized_multiplier(x: typing.SupportsInt | typing.SupportsIndex, multiplier: typing.SupportsInt | typing.SupportsIndex, shift: typing.SupportsInt | typing.SupportsIndex) -> int:
     ...
 def per_channel_multipliers(input_scale: typing.SupportsFloat | typing.SupportsIndex, filter_scales: collections.abc.Sequence[typing.SupportsFloat | typing.SupportsIndex], output_scale: typing.SupportsFloat | typing.SupportsIndex) -> tuple[list[int], list[int]]:
+    ...
+def quantize_biases(biases: collections.abc.Sequence[typing.SupportsFloat | typing.SupportsIndex], input_scale: typing.SupportsFloat | typing.SupportsIndex, weight_scales: collections.abc.Sequence[typing.SupportsFloat | typing.SupportsIndex]) -> list[int]:
     ...
 def quantize_multiplier(real: typing.SupportsFloat | typing.SupportsIndex, max_shift: typing.SupportsInt | typing.SupportsIndex = 30) -> tuple:
     ...

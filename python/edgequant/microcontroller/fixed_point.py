@@ -56,6 +56,14 @@ def per_channel_multipliers(input_scale: float, filter_scales, output_scale: flo
     return np.array(multipliers, np.int32), np.array(shifts, np.int32)
 
 
+def quantize_biases(biases, input_scale: float, weight_scales) -> np.ndarray:
+    """int32 biases at ``input_scale * weight_scale`` (one weight scale, or one per bias): rounded half to even,
+    saturated to int32."""
+    biases = np.asarray(biases, np.float64).reshape(-1)
+    scales = np.asarray(weight_scales, np.float64).reshape(-1)
+    return np.array(_core.quantize_biases(biases.tolist(), float(input_scale), scales.tolist()), np.int32)
+
+
 def fully_connected_multiplier(input_scale: float, filter_scale: float, output_scale: float) -> tuple[int, int]:
     """A fully connected layer's ``(multiplier, shift)`` (TFLite's GetQuantizedConvolutionMultipler: the
     input and filter scales multiplied in float32)."""

@@ -436,13 +436,13 @@ class _Lowering:
                 self.set_order(out, "plain")
             q, w_scales = _int8_weights(weights.reshape(1, -1), 1)  # one scale for the tensor
             q, w_scale = q.reshape(weights.shape), float(w_scales[0])
-            bias_q = np.round(bias / (in_scale * w_scale)).astype(np.int64)
+            bias_q = fixed_point.quantize_biases(bias, in_scale, w_scale)
             multiplier, shift = fixed_point.quantize_multiplier(in_scale * w_scale / out_act.scale)
             layer = Layer("fully_connected", node.name or out, [], -1,
                           {"batches": self.size(src) // input_depth, "input_depth": input_depth,
                            "output_depth": channels, "input_offset": -in_zp, "filter_offset": 0,
                            "output_offset": out_act.zero_point, "multiplier": multiplier, "shift": shift, **clamp},
-                          {"filter": q, "bias": np.clip(bias_q, -2**31, 2**31 - 1).astype(np.int32)})
+                          {"filter": q, "bias": bias_q})
         layer.inputs, layer.output = [self.index_of[src]], out_index
         self.layers.append(layer)
         return {id(n) for n in chain}
@@ -463,7 +463,7 @@ class _Lowering:
         channels = weights.shape[0]
         q, w_scale = _int8_weights(weights, channels)
         q = q.transpose(1, 2, 3, 0) if depthwise else q.transpose(0, 2, 3, 1)  # -> 1HWO / OHWI
-        bias_q = np.clip(np.round(bias / (in_scale * w_scale)), -2**31, 2**31 - 1).astype(np.int32)
+        bias_q = fixed_point.quantize_biases(bias, in_scale, w_scale)
         multipliers, shifts = fixed_point.per_channel_multipliers(in_scale, w_scale.astype(np.float32), out_act.scale,
                                                                   channels)
         params.update(input_offset=-in_zp, output_offset=out_act.zero_point, **clamp)

@@ -226,3 +226,14 @@ TEST(FixedPoint, TfliteWeightFormatIsNarrowRange) {
   EXPECT_EQ(affine.encode(-1.0), -127);
   EXPECT_EQ(affine.encode(-2.0), -127);  // never -128
 }
+
+TEST(FixedPoint, QuantizeBias) {
+  EXPECT_EQ(quantize_bias(0.5, 0.25, 0.5), 4);
+  EXPECT_EQ(quantize_bias(-0.3, 0.1, 1.0), -3);
+  EXPECT_EQ(quantize_bias(0.25, 0.5, 1.0), 0);   // 0.5: half to even
+  EXPECT_EQ(quantize_bias(0.75, 0.5, 1.0), 2);   // 1.5: half to even
+  EXPECT_EQ(quantize_bias(-0.25, 0.5, 1.0), 0);  // -0.5
+  EXPECT_EQ(quantize_bias(1.0, 1e-12, 1e-12), std::numeric_limits<int32_t>::max());  // saturates
+  EXPECT_EQ(quantize_bias(-1.0, 1e-12, 1e-12), std::numeric_limits<int32_t>::min());
+  EXPECT_EQ(quantize_bias(std::nan(""), 1.0, 1.0), 0);
+}

@@ -8,7 +8,7 @@ pytest.importorskip("onnx")
 from onnx import TensorProto, helper, numpy_helper  # noqa: E402
 
 from edgequant import _core  # noqa: E402
-from edgequant.microcontroller import onnx_frontend  # noqa: E402
+from edgequant.microcontroller import fixed_point, onnx_frontend  # noqa: E402
 
 
 def test_activation_parameters_are_the_engines_u8_ones_moved_by_128():
@@ -71,3 +71,13 @@ def test_an_all_zero_weight_channel_keeps_its_bias(tmp_path):
     value = int(conv.constants["bias"][2]) * multiplier * 2.0 ** (shift - 31) * out.scale
     assert value == pytest.approx(int(conv.constants["bias"][2]) * in_scale, rel=1e-6)
     assert abs(value - 0.5) <= in_scale / 2  # within the bias's own rounding
+
+
+def test_biases_are_rounded_half_to_even_and_saturated():
+    rng = np.random.default_rng(5)
+    biases, in_scale, w_scales = rng.normal(size=64), 0.02, np.exp2(rng.uniform(-12, 0, 64))
+    want = np.clip(np.round(biases / (in_scale * w_scales)), -(2**31), 2**31 - 1).astype(np.int32)
+    assert np.array_equal(fixed_point.quantize_biases(biases, in_scale, w_scales), want)
+    assert fixed_point.quantize_biases([0.25, 0.75, 2e9], 0.5, [1.0]).tolist() == [0, 2, 2**31 - 1]
+    with pytest.raises(ValueError, match="weight scale"):
+        fixed_point.quantize_biases([1.0, 2.0], 1.0, [1.0, 2.0, 3.0])
