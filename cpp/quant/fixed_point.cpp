@@ -37,7 +37,8 @@ int32_t rounding_divide_by_pot(int32_t x, int exponent) {
   const auto mask = static_cast<int32_t>((int64_t{1} << exponent) - 1);
   const int32_t remainder = x & mask;
   const int32_t threshold = (mask >> 1) + (x < 0 ? 1 : 0);
-  return (x >> exponent) + (remainder > threshold ? 1 : 0);  // >> of a negative value: arithmetic (C++20)
+  // >> of a negative value: arithmetic on every compiler we build with (defined so from C++20)
+  return (x >> exponent) + (remainder > threshold ? 1 : 0);
 }
 
 int32_t multiply_by_quantized_multiplier(int32_t x, QuantizedMultiplier m) {

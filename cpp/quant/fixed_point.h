@@ -4,9 +4,10 @@
 // and the export-time parameters built on them (fused activation clamps, int8 Softmax and Add).
 // microcontroller/fixed_point.py is a thin wrapper over the binding of this file.
 //
-// Rounding.  Export-time real -> integer conversions round half away from zero (TFLite's
-// TfLiteRound, std::round), unlike the affine quantizers' round-half-to-even (quant/convention.h):
-// these numbers must equal the ones TFLite computes, bit for bit.
+// Rounding.  Multipliers and activation clamps round half away from zero (TFLite's TfLiteRound,
+// std::round), unlike the affine quantizers' round-half-to-even (quant/convention.h): these
+// numbers must equal the ones TFLite computes, bit for bit. Weights and biases are quantized
+// (quant/affine.h, quantize_bias): half to even.
 #pragma once
 #include <cstdint>
 #include <string>
