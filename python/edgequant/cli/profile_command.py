@@ -73,7 +73,7 @@ def _one_or_many(values: tuple[float, ...]):
 
 
 def run(args) -> int:
-    from ..engine.profiling import profile
+    from ..profiling import profile
 
     if not args.model.is_file():
         raise FileNotFoundError(f"no ONNX model at {str(args.model)!r}")
