@@ -69,6 +69,8 @@ def profile(
         Before each timing block, wait until the SoC is below this temperature (°C); raises
         :class:`~edgequant.profiling.telemetry.TelemetryError` at once where no temperature can be
         read, and :class:`~edgequant.profiling.blocks.CooldownTimeout` after ``cooldown_timeout`` s.
+    cooldown_timeout : float
+        Seconds to wait for ``cooldown`` before each block.
     blocks : TimingBlocks, optional
         What happens around each timing block (default: this machine's telemetry, recorded on a
         Raspberry Pi only, and ``cooldown``); tests pass one over a fake ``/sys`` tree.

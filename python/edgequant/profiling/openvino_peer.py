@@ -19,7 +19,7 @@ def openvino_model(path, threads):
     threads (default: OpenVINO's choice), float32 precision. Raises ImportError when openvino is not installed.
 
     The precision hint matters: on a CPU with AVX-512 BF16 or AMX, OpenVINO runs a float32 model in
-    bfloat16 unless told otherwise (|Δ| ~3e-2 on the digits model), which is not an FP32 comparison."""
+    bfloat16 unless told otherwise (``|Δ|`` ~3e-2 on the digits model), which is not an FP32 comparison."""
     import openvino
 
     config = {"PERFORMANCE_HINT": "LATENCY", "INFERENCE_PRECISION_HINT": "f32"}
