@@ -129,10 +129,10 @@ class TimingBlocks:
         self.report, self.sleep, self.clock = report, sleep, clock
         self.records = self.telemetry.is_raspberry_pi
         if cooldown_c is not None and not self.telemetry.has_temperature():
-            reading = self.telemetry.read()
+            reasons = [p for p in self.telemetry.read().problems if "temp" in p]  # not the clock's
             raise TelemetryError(
                 f"--cooldown {cooldown_c:g} needs the SoC temperature, and this machine has no "
-                "readable sensor (" + ("; ".join(reading.problems) or "no vcgencmd") + ")"
+                "readable sensor (" + ("; ".join(reasons) or "no vcgencmd") + ")"
             )
 
     def platform(self) -> dict:

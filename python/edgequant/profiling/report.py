@@ -7,7 +7,7 @@ import io
 import pathlib
 from dataclasses import dataclass, field
 
-__all__ = ["CSV_COLUMNS", "ProfileReport", "failure"]
+__all__ = ["CSV_COLUMNS", "TELEMETRY_COLUMNS", "ProfileReport", "failure"]
 
 #: The columns of :meth:`ProfileReport.csv` (the per-output metrics and layer times stay in the JSON).
 CSV_COLUMNS = (
@@ -34,6 +34,9 @@ CSV_COLUMNS = (
     "cooldown_wait_s",
     "error",
 )
+
+#: The columns of :data:`CSV_COLUMNS` that only a profile on a Raspberry Pi fills.
+TELEMETRY_COLUMNS = frozenset(CSV_COLUMNS[CSV_COLUMNS.index("soc_temp_start_c") : CSV_COLUMNS.index("error")])
 
 
 def failure(error: BaseException) -> dict:
@@ -144,13 +147,15 @@ class ProfileReport:
         return "\n".join(lines)
 
     def csv(self) -> str:
-        """One row per run, the scalar columns of :data:`CSV_COLUMNS` (the telemetry ones empty off a Pi)."""
+        """One row per run, the scalar columns of :data:`CSV_COLUMNS`; the SoC ones (:data:`TELEMETRY_COLUMNS`)
+        only when the runs carry readings (on a Raspberry Pi)."""
+        columns = [c for c in CSV_COLUMNS if self.has_telemetry() or c not in TELEMETRY_COLUMNS]
         buffer = io.StringIO()
         writer = csv.writer(buffer, lineterminator="\n")
-        writer.writerow(CSV_COLUMNS)
+        writer.writerow(columns)
         for name, run in self.runs.items():
             row = {**run, "run": name, "throttle_flags": "; ".join(run.get("throttle_flags", []))}
-            writer.writerow(["" if row.get(column) is None else row.get(column) for column in CSV_COLUMNS])
+            writer.writerow(["" if row.get(column) is None else row.get(column) for column in columns])
         return buffer.getvalue()
 
     def plot(self, path) -> pathlib.Path:
