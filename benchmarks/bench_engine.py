@@ -51,7 +51,7 @@ from _measure import interleaved_ms, ort_session  # noqa: E402
 
 from edgequant import Engine, zoo
 from edgequant.datasets import shared_data_dir
-from edgequant.engine.profiling import openvino_model
+from edgequant.profiling.openvino_peer import openvino_model
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 SHARED = ["mnist-8.onnx", "cnn_mnist_pytorch.onnx", "cifar10_tutorial_cnn.onnx", "ultraface-rfb-320.onnx",

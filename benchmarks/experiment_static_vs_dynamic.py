@@ -16,8 +16,14 @@ person confidences (FP32's person boxes matched per scheme: mean |shift| against
 histograms of all person confidences in the plot). Latency is given in wall time and in the
 process's CPU time (with one thread the steadier of the two on a loaded machine).
 
+On a Raspberry Pi every timing block (the two interleaved latency blocks, each runtime's throughput
+block) records the SoC temperature, ARM clock and throttling flags (edgequant.profiling.blocks); a
+row whose blocks were throttled says so, and its times are not the chip's full speed. ``--cooldown C``
+waits before each block until the SoC is below C °C (an error where no temperature can be read).
+
     PYTHONPATH=python python benchmarks/experiment_static_vs_dynamic.py [--runs 15] [--threads 1]
         [--models yolo-fastestv2 yolov8n] [--plot build/static_vs_dynamic.png] [--json out.json]
+        [--cooldown 55] [--cooldown-timeout 300]
 """
 
 from __future__ import annotations
@@ -39,9 +45,11 @@ from _measure import interleaved_ms, ort_session  # noqa: E402
 from bench_engine import ort_static  # noqa: E402
 
 from edgequant import Engine  # noqa: E402
+from edgequant.cli.argument_types import real  # noqa: E402
 from edgequant.datasets import shared_data_dir  # noqa: E402
 from edgequant.datasets.detector_images import load_detector_images  # noqa: E402
 from edgequant.metrics.detection import Detections, box_iou, mean_average_precision  # noqa: E402
+from edgequant.profiling import TelemetryError, TimingBlocks  # noqa: E402
 from edgequant.zoo import architectures  # noqa: E402
 from edgequant.zoo.detectors import decode_yolo_fastestv2, decode_yolov8, load_yolo_labels  # noqa: E402
 
@@ -172,22 +180,27 @@ def evaluate(detector: Detector, runs: dict) -> dict:
 
 
 # --- the experiment -----------------------------------------------------------------------------
-def run_experiment(detector: Detector, folder: pathlib.Path, threads: int, rounds: int) -> dict:
+def run_experiment(detector: Detector, folder: pathlib.Path, threads: int, rounds: int, blocks: TimingBlocks) -> dict:
+    """The table of one detector; ``blocks`` cools down before and records the SoC around each timing block."""
     files = quantized_models(detector, folder, threads)
     (folder / f"{detector.name}_files.json").write_text(json.dumps({k: str(v) for k, v in files.items()}))
     runs = {name: make_runtime(name, detector, files, threads) for name in RUNTIMES}
     x = detector.images[:1]
     timed = {name: (lambda r=run: r(x)) for name, run in runs.items()}
-    latency = interleaved_ms(timed, rounds)
-    cpu_latency = interleaved_ms(timed, rounds, cpu_time=True)
+    latency, latency_soc = blocks.around(lambda: interleaved_ms(timed, rounds))
+    cpu_latency, cpu_latency_soc = blocks.around(lambda: interleaved_ms(timed, rounds, cpu_time=True))
     table = evaluate(detector, runs)
     for name, run in runs.items():
-        throughput, cpu = throughput_and_cpu(run, detector.images)
+        (throughput, cpu), soc = blocks.around(lambda r=run: throughput_and_cpu(r, detector.images))
         memory = peak_memory(name, detector, folder, threads)
         table[name].update({"latency ms": latency[name], "CPU-time ms": cpu_latency[name], "images/s": throughput,
                             "CPU %": cpu,
                             "peak RSS MiB": memory["peak_mib"],
                             "above load MiB": memory["peak_mib"] - memory["before_mib"]})
+        if soc:  # a Raspberry Pi: the row's throughput block, and the shared latency blocks
+            flags = [f"latency: {f}" for f in latency_soc["throttle_flags"] + cpu_latency_soc["throttle_flags"]]
+            table[name].update({"SoC °C": soc["soc_temp_c"], "ARM MHz": soc["arm_clock_mhz"],
+                                "throttled": "; ".join(soc["throttle_flags"] + flags) or "no"})
     return table
 
 
@@ -197,8 +210,7 @@ def print_table(name: str, table: dict):
     print("| runtime | " + " | ".join(columns) + " |")
     print("|---|" + "---:|" * len(columns))
     for runtime, row in table.items():
-        print(f"| {runtime} | " + " | ".join(f"{row[c]:.3f}" if abs(row[c]) < 10 else f"{row[c]:.1f}"
-                                             for c in columns) + " |")
+        print(f"| {runtime} | " + " | ".join(_shown(row[c]) for c in columns) + " |")
     for who in ("ours", "ORT"):
         fp32, static, dynamic = (table[f"{who} {s}"] for s in SCHEMES)
         print(f"\n{who}: static {fp32['CPU-time ms'] / static['CPU-time ms']:.2f}x and dynamic "
@@ -206,6 +218,12 @@ def print_table(name: str, table: dict):
               f"{100 * (static['peak RSS MiB'] / fp32['peak RSS MiB'] - 1):+.1f} %, dynamic "
               f"{100 * (dynamic['peak RSS MiB'] / fp32['peak RSS MiB'] - 1):+.1f} % of FP32's; "
               f"AP50 vs FP32 static {static['AP50 vs FP32']:.3f}, dynamic {dynamic['AP50 vs FP32']:.3f}")
+
+
+def _shown(value) -> str:
+    if isinstance(value, str) or value is None:
+        return "–" if value is None else value
+    return f"{value:.3f}" if abs(value) < 10 else f"{value:.1f}"
 
 
 def plot(results: dict, path: pathlib.Path):
@@ -218,7 +236,11 @@ def plot(results: dict, path: pathlib.Path):
     for row, (model, table) in enumerate(results.items()):
         names = list(table)
         colours = ["tab:blue", "tab:orange", "tab:green"] * 2
-        axes[row, 0].bar(names, [table[n]["CPU-time ms"] for n in names], color=colours)
+        bars = axes[row, 0].bar(names, [table[n]["CPU-time ms"] for n in names], color=colours)
+        for bar, name in zip(bars, names, strict=True):
+            if table[name].get("throttled", "no") != "no":  # a Raspberry Pi that slowed down: not full speed
+                bar.set_hatch("//")
+                bar.set_edgecolor("tab:red")
         axes[row, 0].set_ylabel("latency, CPU time (ms)")
         axes[row, 0].set_title(f"{model}: latency, batch 1")
         axes[row, 1].bar(names, [table[n]["peak RSS MiB"] for n in names], color=colours)
@@ -251,7 +273,16 @@ def main():
     parser.add_argument("--models", nargs="*", default=["yolo-fastestv2", "yolov8n"])
     parser.add_argument("--plot", default="build/static_vs_dynamic.png")
     parser.add_argument("--json", default=None)
+    parser.add_argument("--cooldown", type=real(above=0, maximum=110), metavar="C",
+                        help="before each timing block, wait until the SoC is below C °C")
+    parser.add_argument("--cooldown-timeout", type=real(above=0), default=300.0, metavar="S")
     args = parser.parse_args()
+    try:
+        blocks = TimingBlocks(cooldown_c=args.cooldown, cooldown_timeout_s=args.cooldown_timeout)
+    except TelemetryError as error:
+        parser.error(str(error))
+    if blocks.platform():
+        print(f"{blocks.platform()['model']}: SoC temperature, ARM clock and throttling recorded per timing block")
     logging.getLogger().setLevel(logging.ERROR)  # ORT's quantizer warns per tensor
     data = shared_data_dir()
     results = {}
@@ -262,7 +293,7 @@ def main():
                 print("no shared data folder (EDGEQUANT_DATA): yolo-fastestv2 skipped")
                 continue
             detector = yolo_fastestv2(data) if name == "yolo-fastestv2" else yolov8n(folder)
-            results[name] = run_experiment(detector, folder, args.threads, args.runs)
+            results[name] = run_experiment(detector, folder, args.threads, args.runs, blocks)
             print_table(name, results[name])
     if results and args.plot:
         pathlib.Path(args.plot).parent.mkdir(parents=True, exist_ok=True)

@@ -29,5 +29,6 @@ void register_entropy(py::module_& m);
 void register_coding(py::module_& m);
 void register_fit(py::module_& m);
 void register_ranges(py::module_& m);
+void register_fixed_point(py::module_& m);
 
 }  // namespace edgequant::bindings

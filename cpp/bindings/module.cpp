@@ -23,4 +23,5 @@ PYBIND11_MODULE(_core, m) {
   bindings::register_coding(m);
   bindings::register_fit(m);
   bindings::register_ranges(m);
+  bindings::register_fixed_point(m);
 }

@@ -6,7 +6,7 @@ import collections.abc
 import numpy
 import numpy.typing
 import typing
-__all__: list[str] = ['AffineFormat', 'AffineParams', 'CorruptDataError', 'Distortion', 'ENTROPY_MAX_CLIPPED', 'FitHistogram', 'Moments', 'PruneQuantizeFit', 'QuantizerFamily', 'QuantizerKernels', 'QuantizerParameter', 'RANGE_HISTOGRAM_BINS', 'Range', 'RangeObserver', 'affine_decode_per_channel', 'affine_encode_per_channel', 'affine_fit_per_channel', 'affine_params_from_range', 'affine_quantize_per_channel', 'channel_ranges', 'coding_decode', 'coding_encode', 'coding_info', 'count_symbols', 'distortion', 'entropy_bits', 'fit_cdf', 'fit_families', 'fit_family_names', 'fit_histogram', 'fit_logpdf', 'fit_parameter_names', 'fit_pdf', 'fit_prune_quantize', 'fit_score', 'float_pattern_entropy_bits', 'force_reference', 'make_quantizer_kernels', 'max_threads', 'quantizer_families', 'range_reference', 'set_force_reference', 'set_max_threads', 'tensor_moments', 'tensor_range']
+__all__: list[str] = ['AffineFormat', 'AffineParams', 'CorruptDataError', 'Distortion', 'ENTROPY_MAX_CLIPPED', 'FitHistogram', 'Moments', 'PruneQuantizeFit', 'QuantizerFamily', 'QuantizerKernels', 'QuantizerParameter', 'RANGE_HISTOGRAM_BINS', 'Range', 'RangeObserver', 'activation_range', 'add_parameters', 'affine_decode_per_channel', 'affine_encode_per_channel', 'affine_fit_per_channel', 'affine_params_from_range', 'affine_quantize_per_channel', 'channel_ranges', 'coding_decode', 'coding_encode', 'coding_info', 'count_symbols', 'distortion', 'entropy_bits', 'fit_cdf', 'fit_families', 'fit_family_names', 'fit_histogram', 'fit_logpdf', 'fit_parameter_names', 'fit_pdf', 'fit_prune_quantize', 'fit_score', 'float_pattern_entropy_bits', 'force_reference', 'fully_connected_multiplier', 'make_quantizer_kernels', 'max_threads', 'multiply_by_quantized_multiplier', 'per_channel_multipliers', 'quantize_biases', 'quantize_multiplier', 'quantizer_families', 'range_reference', 'rounding_divide_by_pot', 'same_output_size', 'same_padding', 'saturating_rounding_doubling_high_mul', 'set_force_reference', 'set_max_threads', 'softmax_parameters', 'tensor_moments', 'tensor_range', 'tflite_weight_format']
 class CorruptDataError(ValueError):
     pass
 class PruneQuantizeFit:
@@ -218,6 +218,10 @@ class RangeObserver:
     @property
     def zeros(self) -> int:
         ...
+def activation_range(activation: str, scale: typing.SupportsFloat | typing.SupportsIndex, zero_point: typing.SupportsInt | typing.SupportsIndex) -> tuple[int, int]:
+    ...
+def add_parameters(scale1: typing.SupportsFloat | typing.SupportsIndex, scale2: typing.SupportsFloat | typing.SupportsIndex, output_scale: typing.SupportsFloat | typing.SupportsIndex) -> dict:
+    ...
 def affine_decode_per_channel(format: AffineFormat, scales: numpy.typing.NDArray[numpy.float64], zero_points: numpy.typing.NDArray[numpy.int32], src: numpy.typing.NDArray[numpy.int32], outer: typing.SupportsInt | typing.SupportsIndex, inner: typing.SupportsInt | typing.SupportsIndex, dst: numpy.typing.NDArray[numpy.float32]) -> int:
     ...
 @typing.overload
@@ -306,6 +310,8 @@ def float_pattern_entropy_bits(values: numpy.typing.NDArray[numpy.float32]) -> f
     ...
 def force_reference() -> bool:
     ...
+def fully_connected_multiplier(input_scale: typing.SupportsFloat | typing.SupportsIndex, filter_scale: typing.SupportsFloat | typing.SupportsIndex, output_scale: typing.SupportsFloat | typing.SupportsIndex) -> tuple:
+    ...
 def make_quantizer_kernels(name: str, values: collections.abc.Sequence[tuple[str, bool | typing.SupportsInt | typing.SupportsIndex | typing.SupportsFloat | typing.SupportsIndex | str]]) -> QuantizerKernels:
     """
     Kernels of the family called name from its kernel values [(name, value), ...] (see quant/registry.h).
@@ -314,11 +320,27 @@ def max_threads() -> int:
     """
     Threads the core splits long loops across.
     """
+def multiply_by_quantized_multiplier(x: typing.SupportsInt | typing.SupportsIndex, multiplier: typing.SupportsInt | typing.SupportsIndex, shift: typing.SupportsInt | typing.SupportsIndex) -> int:
+    ...
+def per_channel_multipliers(input_scale: typing.SupportsFloat | typing.SupportsIndex, filter_scales: collections.abc.Sequence[typing.SupportsFloat | typing.SupportsIndex], output_scale: typing.SupportsFloat | typing.SupportsIndex) -> tuple[list[int], list[int]]:
+    ...
+def quantize_biases(biases: collections.abc.Sequence[typing.SupportsFloat | typing.SupportsIndex], input_scale: typing.SupportsFloat | typing.SupportsIndex, weight_scales: collections.abc.Sequence[typing.SupportsFloat | typing.SupportsIndex]) -> list[int]:
+    ...
+def quantize_multiplier(real: typing.SupportsFloat | typing.SupportsIndex, max_shift: typing.SupportsInt | typing.SupportsIndex = 30) -> tuple:
+    ...
 def quantizer_families() -> list[QuantizerFamily]:
     """
     The registered quantizer families, in sweep order.
     """
 def range_reference(src: numpy.typing.NDArray[numpy.float64], method: str, percentile: typing.SupportsFloat | typing.SupportsIndex = 99.99, symmetric: bool = False, levels: typing.SupportsInt | typing.SupportsIndex = 255) -> tuple:
+    ...
+def rounding_divide_by_pot(x: typing.SupportsInt | typing.SupportsIndex, exponent: typing.SupportsInt | typing.SupportsIndex) -> int:
+    ...
+def same_output_size(input_size: typing.SupportsInt | typing.SupportsIndex, stride: typing.SupportsInt | typing.SupportsIndex) -> int:
+    ...
+def same_padding(input_size: typing.SupportsInt | typing.SupportsIndex, output_size: typing.SupportsInt | typing.SupportsIndex, kernel: typing.SupportsInt | typing.SupportsIndex, stride: typing.SupportsInt | typing.SupportsIndex, dilation: typing.SupportsInt | typing.SupportsIndex, upper: bool = True) -> tuple[int, int]:
+    ...
+def saturating_rounding_doubling_high_mul(a: typing.SupportsInt | typing.SupportsIndex, b: typing.SupportsInt | typing.SupportsIndex) -> int:
     ...
 def set_force_reference(on: bool) -> None:
     ...
@@ -326,6 +348,8 @@ def set_max_threads(threads: typing.SupportsInt | typing.SupportsIndex) -> None:
     """
     0 restores the default.
     """
+def softmax_parameters(beta: typing.SupportsFloat | typing.SupportsIndex, input_scale: typing.SupportsFloat | typing.SupportsIndex) -> tuple[int, int, int]:
+    ...
 @typing.overload
 def tensor_moments(src: numpy.typing.NDArray[numpy.float32]) -> Moments:
     ...
@@ -337,6 +361,8 @@ def tensor_range(src: numpy.typing.NDArray[numpy.float32]) -> Range:
     ...
 @typing.overload
 def tensor_range(src: numpy.typing.NDArray[numpy.float64]) -> Range:
+    ...
+def tflite_weight_format() -> AffineFormat:
     ...
 ENTROPY_MAX_CLIPPED: float = 0.0001
 RANGE_HISTOGRAM_BINS: int = 8192

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "backend/int8_support.h"
+#include "graph/quant_config.h"  // QuantConfig, QuantizedWeights, Int8Traits
 #include "graph/tensor.h"
 
 namespace edgequant::engine {
@@ -30,27 +31,6 @@ struct ConvPostOps {
   Activation activation;
   bool sum = false;
   Activation after_sum;
-};
-
-// Precision of a conv / dense kernel. int8: per-output-channel symmetric s8 weights (quantized
-// by the kernel from the float weights) and u8 asymmetric activations x = s·(q − z), either fixed
-// (static, from calibration) or computed from each input's min/max (dynamic). Outputs are float32.
-struct QuantConfig {
-  enum class Mode { f32, int8_static, int8_dynamic } mode = Mode::f32;
-  float scale = 1;         // static only
-  int32_t zero_point = 0;  // static only
-  // INT8: the weights already quantized (quantize_weights of the float ones, which may then be
-  // null); kept by the op, so kernels rebuilt for a new shape need no float weights.
-  std::shared_ptr<const QuantizedWeights> weights;
-  // Static only, convolutions whose readers are all static INT8 convolutions: the output leaves
-  // already quantized with its readers' (scale, zero point), in the backend's layout.
-  bool quantize_output = false;
-  float output_scale = 1;
-  int32_t output_zero_point = 0;
-  // Static, a Conv with a fused residual Add and a quantized output: the residual's own (scale,
-  // zero point); it is added as s·(q − z) by the sum post-op, in u8 in the destination.
-  float residual_scale = 1;
-  int32_t residual_zero_point = 0;
 };
 
 // 2-D convolution geometry (a 1-D conv is a 2-D one with height 1). Weights [oc, ic/g, kh, kw].

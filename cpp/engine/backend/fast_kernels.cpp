@@ -6,15 +6,7 @@
 #include <limits>
 
 #include "backend/vector_exp.h"
-#include "common/simd.h"
-
-// Clones by ISA feature: common/simd.h's "arch=skylake-avx512" clone is never chosen on AMD's
-// AVX-512 CPUs (Zen 4), whose avx512f clone here runs 16 lanes with FMA.
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(EDGEQUANT_NO_CLONES)
-#define FAST_KERNEL __attribute__((target_clones("default", "avx2", "avx512f")))
-#else
-#define FAST_KERNEL
-#endif
+#include "common/simd.h"  // EDGEQUANT_KERNEL: one clone per ISA (default, avx2, avx512f)
 
 namespace edgequant::engine {
 namespace {
@@ -104,9 +96,9 @@ EDGEQUANT_INLINE void softmax_row(const float* __restrict x, float* __restrict y
 
 }  // namespace
 
-FAST_KERNEL float fast_exp(float x) { return exp_lane(x); }
+EDGEQUANT_KERNEL float fast_exp(float x) { return exp_lane(x); }
 
-FAST_KERNEL void softmax_f32(const float* src, float* dst, int64_t outer, int64_t len, int64_t inner, bool log_softmax) {
+EDGEQUANT_KERNEL void softmax_f32(const float* src, float* dst, int64_t outer, int64_t len, int64_t inner, bool log_softmax) {
   for (int64_t o = 0; o < outer; ++o) {
     const float* x = src + o * len * inner;
     float* y = dst + o * len * inner;
@@ -117,7 +109,7 @@ FAST_KERNEL void softmax_f32(const float* src, float* dst, int64_t outer, int64_
   }
 }
 
-FAST_KERNEL void sigmoid_f32(const float* src, float* dst, int64_t count) {
+EDGEQUANT_KERNEL void sigmoid_f32(const float* src, float* dst, int64_t count) {
   constexpr int64_t kBlock = 1024;  // e^-x into dst, then 1 / (1 + .) while the block is in L1
   for (int64_t begin = 0; begin < count; begin += kBlock) {
     const int64_t width = std::min(kBlock, count - begin);
@@ -128,7 +120,7 @@ FAST_KERNEL void sigmoid_f32(const float* src, float* dst, int64_t count) {
   }
 }
 
-FAST_KERNEL void channel_sum_f32(const float* src, float* dst, int64_t batch, int64_t channels, int64_t pixels,
+EDGEQUANT_KERNEL void channel_sum_f32(const float* src, float* dst, int64_t batch, int64_t channels, int64_t pixels,
                                       const float* weights, float bias) {
   for (int64_t n = 0; n < batch; ++n) {
     float* __restrict y = dst + n * pixels;

@@ -4,11 +4,16 @@
 #include <cstdint>
 #include <vector>
 
+#include "graph/quant_config.h"
 #include "quant/affine.h"
 
 namespace edgequant::engine {
 
 // Activations: u8 asymmetric. Weights: s8 symmetric, one scale per output channel.
+// Why u8: x86's VNNI dot product (vpdpbusd, oneDNN's INT8 convolutions) multiplies u8 by s8.
+// ARM's sdot and TFLite (the C export, runtime/c) take s8 activations: the same grid moved by
+// 128, q_s8 = q_u8 − 128 and z_s8 = z_u8 − 128 with the same scale, an exact change of dialect
+// (microcontroller/onnx_frontend.py: _int8_params and _engine_params), not a second derivation.
 quant::AffineFormat activation_format();
 quant::AffineFormat weight_format();
 
@@ -16,10 +21,6 @@ quant::AffineParams activation_params(float min, float max);
 // min/max of n floats (quant::tensor_range: NaN and Inf skipped); the range always includes 0.
 void range_of(const float* x, int64_t n, float& min, float& max);
 
-struct QuantizedWeights {
-  std::vector<int8_t> values;  // same layout as the float weights
-  std::vector<float> scales;   // one per output channel
-};
 // weights viewed as [channels, per_channel]; quant::affine_fit_per_channel and its encoder (the
 // core's definition), non-finite weights ignored by the fit.
 QuantizedWeights quantize_weights(const float* weights, int64_t channels, int64_t per_channel);

@@ -9,28 +9,9 @@
 #include <utility>
 #include <vector>
 
-#include "backend/backend.h"
+#include "graph/quant_config.h"
 
 namespace edgequant::engine {
-
-// What an op declares to the planner (Op::int8_traits).
-struct Int8Traits {
-  // Runs INT8 kernels: input 0 is quantized to u8 with its group's (scale, zero point), the
-  // weights are s8. Its input 0 is a calibration tensor.
-  bool quantized = false;
-  // Inputs it reads as u8 data when their producer writes u8 (a quantized conv's input 0 and its
-  // fused residual; every data input of a pass-through op).
-  std::vector<int> u8_inputs;
-  // May write output 0 as u8 with that output's group's (scale, zero point), where every reader
-  // takes u8.
-  bool u8_output = false;
-  // An input added to the result (a fused residual Add): needs its group's (scale, zero point),
-  // and the output is u8 only where this input holds u8 too.
-  int residual_input = -1;
-  // Moves u8_inputs to its outputs unchanged: they form one quantization group, and the outputs
-  // hold u8 exactly when every one of u8_inputs does.
-  bool passes_u8 = false;
-};
 
 // One step of the graph as the planner sees it: value slots (-1: omitted) and the declaration.
 struct Int8Step {

@@ -2,6 +2,7 @@
 
 #include <set>
 
+#include "graph/padding.h"
 #include "ops/broadcasting.h"
 
 namespace edgequant::engine {
@@ -45,7 +46,7 @@ bool conv_shape(const Node& node, const Shape& x, const Shape& w, Shape& out) {
     const int64_t in = x[d + 2], k = w[d + 2], s = strides[d], dil = dilations[d];
     if (s <= 0 || dil <= 0) return false;
     int64_t o;
-    if (auto_pad == "SAME_UPPER" || auto_pad == "SAME_LOWER") o = (in + s - 1) / s;
+    if (auto_pad == "SAME_UPPER" || auto_pad == "SAME_LOWER") o = same_output_size(in, s);
     else if (auto_pad == "VALID") o = (in - (k - 1) * dil - 1) / s + 1;
     else if (auto_pad == "NOTSET") o = (in + pads[d] + pads[d + spatial] - (k - 1) * dil - 1) / s + 1;
     else return false;

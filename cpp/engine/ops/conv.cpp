@@ -3,6 +3,7 @@
 // Weights and bias must be constants; the backend kernel is rebuilt only when the input shape
 // changes. A residual whose shape is not the output's (an Add that broadcasts) is added by the
 // generic Add after a kernel without the sum.
+#include "graph/padding.h"
 #include "ops/op.h"
 
 namespace edgequant::engine {
@@ -114,9 +115,9 @@ class Conv : public Op {
     int64_t pb = spatial_ == 2 ? pads_[2] : 0, pr = pads_[2 * spatial_ - 1];
     if (auto_pad_ == "SAME_UPPER" || auto_pad_ == "SAME_LOWER") {
       auto same = [&](int64_t in, int64_t k, int64_t s, int64_t d, int64_t& lo, int64_t& hi) {
-        const int64_t out = (in + s - 1) / s, total = std::max<int64_t>(0, (out - 1) * s + (k - 1) * d + 1 - in);
-        lo = auto_pad_ == "SAME_UPPER" ? total / 2 : total - total / 2;
-        hi = total - lo;
+        const Padding pad = same_padding(in, same_output_size(in, s), k, s, d, auto_pad_ == "SAME_UPPER");
+        lo = pad.begin;
+        hi = pad.end;
       };
       if (spatial_ == 2) same(ih, kh, sh, dh, pt, pb);
       same(iw, kw, sw, dw, pl, pr);

@@ -3,6 +3,7 @@
 // that counts the padding counts only the explicit pads, not that overhang (ONNX, ORT, PyTorch).
 #include <cstring>
 
+#include "graph/padding.h"
 #include "ops/op.h"
 
 namespace edgequant::engine {
@@ -47,9 +48,9 @@ class Pool : public Op {
       int64_t explicit_end[2] = {0, 0};  // bottom / right pads before ceil_mode's overhang
       auto extent = [&](int axis, int64_t in, int64_t k, int64_t s) {
         if (auto_pad_ == "SAME_UPPER" || auto_pad_ == "SAME_LOWER") {
-          const int64_t out = (in + s - 1) / s, total = std::max<int64_t>(0, (out - 1) * s + k - in);
-          pads[axis] = auto_pad_ == "SAME_UPPER" ? total / 2 : total - total / 2;
-          pads[axis + 2] = total - pads[axis];
+          const Padding pad = same_padding(in, same_output_size(in, s), k, s, 1, auto_pad_ == "SAME_UPPER");
+          pads[axis] = pad.begin;
+          pads[axis + 2] = pad.end;
         } else if (auto_pad_ == "VALID") {
           pads[axis] = pads[axis + 2] = 0;
         }

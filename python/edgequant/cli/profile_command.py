@@ -28,12 +28,19 @@ def register(subparsers) -> None:
     parser.add_argument("--batch", type=integer(minimum=1), default=1, help="size of symbolic (batch) dims")
     parser.add_argument("--layers", type=integer(minimum=0), default=10, help="slowest layers to list (0: none)")
     parser.add_argument("--json", type=pathlib.Path, help="write the results as JSON here")
+    parser.add_argument("--csv", type=pathlib.Path, help="write one row per run as CSV here")
     parser.add_argument("--compare", action="store_true",
                         help="also run our three modes and ONNX Runtime FP32 / static QDQ / dynamic")
     parser.add_argument("--plot", metavar="PNG|FOLDER/",
                         help="latency + confidence-shift plot (PNG) to write, .png added to a name without suffix; "
                              "an existing folder, or a path ending in '/', gets FOLDER/MODEL_profile.png "
                              "(default with --compare: MODEL_profile.png)")
+    group = parser.add_argument_group("Raspberry Pi (SoC temperature, ARM clock and throttling beside every block)")
+    group.add_argument("--cooldown", type=real(above=0, maximum=110), metavar="C",
+                       help="before each timing block, wait until the SoC is below C °C (an error where no "
+                            "temperature sensor can be read)")
+    group.add_argument("--cooldown-timeout", type=real(above=0), default=300.0, metavar="S",
+                       help="give up (an error) when the SoC is not below --cooldown after S seconds (default 300)")
     add_calibration_arguments(parser)
     parser.set_defaults(handler=run)
 
@@ -73,15 +80,21 @@ def _one_or_many(values: tuple[float, ...]):
 
 
 def run(args) -> int:
-    from ..engine.profiling import profile
+    from ..profiling import TelemetryError, TimingBlocks, profile
 
     if not args.model.is_file():
         raise FileNotFoundError(f"no ONNX model at {str(args.model)!r}")
     plot = _plot_path(args)
-    refuse_output_is_input({"--json": args.json, "--plot": plot},
+    refuse_output_is_input({"--json": args.json, "--csv": args.csv, "--plot": plot},
                            {"MODEL": args.model, "--inputs": args.inputs, "--calibration": args.calibration})
-    if args.json is not None:
-        output_file(args.json, "--json")
+    for option, path in (("--json", args.json), ("--csv", args.csv)):
+        if path is not None:
+            output_file(path, option)
+    try:  # before any work: a --cooldown this machine cannot honour is refused at once
+        blocks = TimingBlocks(cooldown_c=args.cooldown, cooldown_timeout_s=args.cooldown_timeout)
+    except TelemetryError as error:
+        print(f"edgequant profile: error: {error}", file=sys.stderr)
+        return 1
     if plot is not None:
         inside_a_folder = args.plot is not None and plot.parent != pathlib.Path(args.plot).parent
         output_file(plot, "--plot", create_folder=inside_a_folder)
@@ -90,13 +103,16 @@ def run(args) -> int:
     try:
         report = profile(args.model, mode=args.mode, threads=args.threads, runs=args.runs, warmup=args.warmup,
                          batch=args.batch, method=args.method, compare=args.compare, progress=True,
-                         calibration=calibration, inputs=inputs)
+                         calibration=calibration, inputs=inputs, blocks=blocks)
     except (ValueError, TypeError, FileNotFoundError):
         raise
     except Exception as error:  # the engine or a library refused the model: one line, not a traceback
         print(f"edgequant profile: error: {type(error).__name__}: {' '.join(str(error).split())}", file=sys.stderr)
         return 1
     print(report.table())
+    problems = sorted({p for r in report.runs.values() for p in r.get("telemetry_problems", [])})
+    if problems:
+        print("\nSoC readings incomplete: " + "; ".join(problems))
     if any(len(r.get("outputs", {})) > 1 for r in report.runs.values()):
         print("\nper output:\n" + report.output_table())
     for name, result in report.runs.items():
@@ -111,6 +127,9 @@ def run(args) -> int:
     if args.json:
         with atomic_output(args.json) as temporary:
             temporary.write_text(json.dumps(report.to_dict(), indent=2))
+    if args.csv:
+        with atomic_output(args.csv) as temporary:
+            temporary.write_text(report.csv())
     return 0
 
 

@@ -11,7 +11,7 @@ import numpy as np
 
 from .calibration import METHODS, observe_batches
 
-__all__ = ["MODES", "METHODS", "Engine", "engine_available", "profile", "supported_backends"]
+__all__ = ["MODES", "METHODS", "Engine", "engine_available", "supported_backends"]
 
 #: The engine's precisions: float32, INT8 with calibrated activation ranges, INT8 with per-run ranges.
 MODES = ("fp32", "static", "dynamic")
@@ -294,9 +294,3 @@ def _model_source(model):
 def _model_bytes(source) -> bytes:
     return source.read_bytes() if isinstance(source, pathlib.Path) else source
 
-
-def profile(*args, **kwargs):
-    """Profile a model on the engine (and ONNX Runtime): see :func:`edgequant.engine.profiling.profile`."""
-    from .profiling import profile as run_profile
-
-    return run_profile(*args, **kwargs)

@@ -6,11 +6,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .graph import KERNELS
+from .kernels import CallSite, kernel
 
-_STRUCTS = {"conv2d": "eq_window_params", "depthwise_conv2d": "eq_window_params",
-            "average_pool": "eq_window_params", "max_pool": "eq_window_params",
-            "fully_connected": "eq_fully_connected_params", "add": "eq_add_params", "softmax": "eq_softmax_params"}
 _C_TYPES = {np.dtype(np.int8): "int8_t", np.dtype(np.int32): "int32_t", np.dtype(np.uint8): "uint8_t",
             np.dtype(np.uint32): "uint32_t", np.dtype(np.uint16): "uint16_t"}
 
@@ -103,32 +100,17 @@ def model_source(graph, plan, weights=None) -> str:
     for i, layer in enumerate(graph.layers):
         prefix = f"layer{i}"
         if i in plan.aliased:
-            calls.append(f"    /* {i}: {layer.name}: reshape, an alias of its input */\n")
+            calls.append(f"    /* {i}: {layer.name}: {layer.kind}, an alias of its input */\n")
             continue
-        if layer.kind in _STRUCTS:
-            parts.append(_params_block(f"{prefix}_params", _STRUCTS[layer.kind], layer.params))
+        spec = kernel(layer.kind)
+        if spec.struct is not None:
+            parts.append(_params_block(f"{prefix}_params", spec.struct, layer.params))
         src = [_pointer(plan, a) for a in layer.inputs]
         dst = _pointer(plan, layer.output)
         fetch, names = weights.layer_constants(i, layer, prefix, plan)
         parts.extend(weights.definitions(i, layer, prefix))
-        call = KERNELS[layer.kind]
-        if layer.kind in ("conv2d", "depthwise_conv2d", "fully_connected"):
-            call = f"EQ_KERNEL({call})"  # these have a fast version beside the reference
-        if layer.kind in ("conv2d", "depthwise_conv2d"):
-            bias = names.get("bias", "NULL")
-            args = (f"&{prefix}_params, {names['multipliers']}, {names['shifts']}, {src[0]}, {names['filter']}, "
-                    f"{bias}, {dst}")
-        elif layer.kind == "fully_connected":
-            args = f"&{prefix}_params, {src[0]}, {names['filter']}, {names.get('bias', 'NULL')}, {dst}"
-        elif layer.kind == "add":  # an operand may be a constant (``input1`` / ``input2``) instead of an activation
-            pending = iter(src)
-            operands = [names[f"input{k}"] if f"input{k}" in names else next(pending) for k in (1, 2)]
-            args = f"&{prefix}_params, {operands[0]}, {operands[1]}, {dst}"
-        elif layer.kind == "reshape":
-            args = f"{src[0]}, {layer.params['size']}, {dst}"
-        else:
-            args = f"&{prefix}_params, {src[0]}, {dst}"
-        calls.append(f"    /* {i}: {layer.name} */\n{fetch}    {call}({args});\n")
+        call = spec.call(CallSite(prefix, src, dst, names, layer))
+        calls.append(f"    /* {i}: {layer.name} */\n{fetch}    {call};\n")
     if any("edgequant_arena" in call for call in calls):  # one layer alone reads and writes the caller's buffers
         parts.insert(arena_at, "\n/* The one mutable object: activations, planned at export time. The union "
                      "aligns it. */\nstatic union {\n"

@@ -1,5 +1,8 @@
-"""TFLite's export-time quantization arithmetic (its ``QuantizeMultiplier`` and activation ranges),
-done in Python double precision exactly as TFLite Micro does it in C++ at ``Prepare`` time."""
+"""TFLite's export-time quantization arithmetic (its ``QuantizeMultiplier``, activation ranges, Softmax
+and Add parameters) and SAME padding, as TFLite Micro computes them in C++ at ``Prepare`` time.
+
+Every number is computed once, in the core (``cpp/quant/fixed_point.h``, ``cpp/engine/graph/padding.h``);
+these are thin wrappers that keep the front ends' calling conventions. Bad arguments raise ValueError."""
 
 from __future__ import annotations
 
@@ -7,11 +10,13 @@ import math
 
 import numpy as np
 
+from .. import _core
+
 INT8_MIN, INT8_MAX = -128, 127
 
 
 def round_half_away(x: float) -> int:
-    """``std::round``: ties away from zero."""
+    """``std::round``: ties away from zero (the rounding of every export-time number below)."""
     return int(math.copysign(math.floor(abs(x) + 0.5), x))
 
 
@@ -31,20 +36,7 @@ def quantize_multiplier(real: float, max_shift: int = 30) -> tuple[int, int]:
     (int, int)
         The int32 multiplier and the shift (positive: left). Tiny values (shift < -31) become (0, 0).
     """
-    if not math.isfinite(real) or real < 0:
-        raise ValueError(f"a requantization multiplier must be finite and non-negative, got {real}")
-    if real == 0.0:
-        return 0, 0
-    mantissa, shift = math.frexp(real)
-    fixed = round_half_away(mantissa * (1 << 31))
-    if fixed == 1 << 31:
-        fixed //= 2
-        shift += 1
-    if shift < -31:
-        return 0, 0
-    if shift > max_shift:
-        raise ValueError(f"requantization multiplier {real} is too large for int32 fixed point")
-    return fixed, shift
+    return _core.quantize_multiplier(float(real), int(max_shift))
 
 
 def check_scale(scale, what: str = "scale") -> float:
@@ -60,53 +52,44 @@ def per_channel_multipliers(input_scale: float, filter_scales, output_scale: flo
     """Conv / depthwise multipliers (TFLite's PopulateConvolutionQuantizationParams: double products)."""
     check_scale(output_scale, "an output scale")
     scales = np.broadcast_to(np.asarray(filter_scales, np.float32), (channels,))
-    pairs = [quantize_multiplier(float(np.float32(input_scale)) * float(s) / float(np.float32(output_scale)))
-             for s in scales]
-    return np.array([p[0] for p in pairs], np.int32), np.array([p[1] for p in pairs], np.int32)
+    multipliers, shifts = _core.per_channel_multipliers(float(input_scale), scales.tolist(), float(output_scale))
+    return np.array(multipliers, np.int32), np.array(shifts, np.int32)
+
+
+def quantize_biases(biases, input_scale: float, weight_scales) -> np.ndarray:
+    """int32 biases at ``input_scale * weight_scale`` (one weight scale, or one per bias): rounded half to even,
+    saturated to int32."""
+    biases = np.asarray(biases, np.float64).reshape(-1)
+    scales = np.asarray(weight_scales, np.float64).reshape(-1)
+    return np.array(_core.quantize_biases(biases.tolist(), float(input_scale), scales.tolist()), np.int32)
+
+
+def fully_connected_multiplier(input_scale: float, filter_scale: float, output_scale: float) -> tuple[int, int]:
+    """A fully connected layer's ``(multiplier, shift)`` (TFLite's GetQuantizedConvolutionMultipler: the
+    input and filter scales multiplied in float32)."""
+    return _core.fully_connected_multiplier(float(input_scale), float(filter_scale), float(output_scale))
 
 
 def activation_range(activation: str, scale: float, zero_point: int) -> tuple[int, int]:
     """The int8 clamp a fused activation becomes (TFLite's CalculateActivationRangeQuantized)."""
-    check_scale(scale, "the scale of a fused activation's output")
-
-    def quantize(value: float) -> int:
-        return int(zero_point) + round_half_away(float(np.float32(value) / np.float32(scale)))
-
-    if activation == "NONE":
-        return INT8_MIN, INT8_MAX
-    if activation == "RELU":
-        return max(INT8_MIN, quantize(0.0)), INT8_MAX
-    if activation == "RELU6":
-        return max(INT8_MIN, quantize(0.0)), min(INT8_MAX, quantize(6.0))
-    if activation == "RELU_N1_TO_1":
-        return max(INT8_MIN, quantize(-1.0)), min(INT8_MAX, quantize(1.0))
-    raise ValueError(f"fused activation {activation} has no int8 form")
+    return _core.activation_range(str(activation), float(scale), int(zero_point))
 
 
 def same_padding(input_size: int, filter_size: int, stride: int, dilation: int, output_size: int) -> int:
     """The leading padding of TFLite's SAME padding (the smaller half when the total is odd)."""
-    effective = (filter_size - 1) * dilation + 1
-    return max(0, (output_size - 1) * stride + effective - input_size) // 2
+    return _core.same_padding(int(input_size), int(output_size), int(filter_size), int(stride), int(dilation))[0]
+
+
+def same_output_size(input_size: int, stride: int) -> int:
+    """The output extent of SAME padding: ``ceil(input_size / stride)``."""
+    return _core.same_output_size(int(input_size), int(stride))
 
 
 def softmax_parameters(beta: float, input_scale: float) -> tuple[int, int, int]:
     """(input_multiplier, input_left_shift, diff_min) for int8 softmax with 5 integer bits."""
-    integer_bits = 5
-    real = min(float(np.float32(beta)) * float(np.float32(input_scale)) * (1 << (31 - integer_bits)),
-               (1 << 31) - 1.0)
-    # real >= 2^30 (beta * input scale >= 16): shift 31, as TFLite computes it; then diff_min is 0,
-    # so only zero differences (the row's maximum) are ever shifted, and 0 << 31 is 0
-    multiplier, shift = quantize_multiplier(real, max_shift=31)
-    max_input_rescaled = 1.0 * ((1 << integer_bits) - 1) * (1 << (31 - integer_bits)) / (1 << shift)
-    return multiplier, shift, -int(math.floor(max_input_rescaled))
+    return _core.softmax_parameters(float(beta), float(input_scale))
 
 
 def add_parameters(scale1: float, scale2: float, output_scale: float) -> dict:
     """Multipliers of int8 Add (left shift 20, both inputs brought to twice the larger scale)."""
-    left_shift = 20
-    twice_max = 2 * float(max(np.float32(scale1), np.float32(scale2)))
-    m1, s1 = quantize_multiplier(float(np.float32(scale1)) / twice_max)
-    m2, s2 = quantize_multiplier(float(np.float32(scale2)) / twice_max)
-    mo, so = quantize_multiplier(twice_max / ((1 << left_shift) * float(np.float32(output_scale))))
-    return {"left_shift": left_shift, "input1_multiplier": m1, "input1_shift": s1, "input2_multiplier": m2,
-            "input2_shift": s2, "output_multiplier": mo, "output_shift": so}
+    return _core.add_parameters(float(scale1), float(scale2), float(output_scale))

@@ -9,18 +9,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-#: Kernel kinds and the C function each calls (``runtime/c``).
-KERNELS = {
-    "conv2d": "eq_conv2d_s8",
-    "depthwise_conv2d": "eq_depthwise_conv2d_s8",
-    "fully_connected": "eq_fully_connected_s8",
-    "add": "eq_add_s8",
-    "average_pool": "eq_average_pool_s8",
-    "max_pool": "eq_max_pool_s8",
-    "softmax": "eq_softmax_s8",
-    "reshape": "eq_copy_s8",
-}
-
 
 class UnsupportedModelError(ValueError):
     """The model uses operators or types the C runtime does not have; the message lists all of them."""
@@ -48,7 +36,7 @@ class Layer:
     Attributes
     ----------
     kind : str
-        A key of :data:`KERNELS`.
+        A registered kernel kind (:data:`.kernels.KERNELS`: ``"conv2d"``, ``"add"``, ...).
     name : str
         The source operator's name, for messages and the per-layer table.
     inputs : list of int

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import _core
 from . import fixed_point
 from .graph import Activation, IntegerGraph, Layer, UnsupportedModelError
 from .tflite_frontend import window_params
@@ -67,11 +68,9 @@ def _window_padding(node, attrs, in_hw, out_hw, kernel, strides, dilations) -> t
     """(top, left) padding of a conv / pool window, from ``pads`` or ``auto_pad``."""
     auto_pad = attrs.get("auto_pad", b"NOTSET")
     auto_pad = auto_pad.decode() if isinstance(auto_pad, bytes) else auto_pad
-    if auto_pad in ("SAME_UPPER", "SAME_LOWER"):
-        pads = []
-        for size, k, s, d, o in zip(in_hw, kernel, strides, dilations, out_hw, strict=True):
-            total = max(0, (o - 1) * s + (k - 1) * d + 1 - size)
-            pads.append(total // 2 if auto_pad == "SAME_UPPER" else total - total // 2)  # UPPER: the odd one at the end
+    if auto_pad in ("SAME_UPPER", "SAME_LOWER"):  # UPPER: the odd one at the end
+        pads = [_core.same_padding(int(size), int(o), int(k), int(s), int(d), auto_pad == "SAME_UPPER")[0]
+                for size, k, s, d, o in zip(in_hw, kernel, strides, dilations, out_hw, strict=True)]
         return pads[0], pads[1]
     if auto_pad == "VALID":
         return 0, 0
@@ -83,11 +82,30 @@ def _window_padding(node, attrs, in_hw, out_hw, kernel, strides, dilations) -> t
     return pads[0], pads[1]
 
 
+def _s8_from_u8(scale: float, zero_point: int) -> tuple[float, int]:
+    """The C runtime's s8 form of the engine's u8 (scale, zero point): the same grid moved by 128 (the
+    engine's activations are u8 for x86's u8 x s8 dot products, TFLite's are s8; see backend/int8_support.h)."""
+    return float(scale), int(zero_point) - 128
+
+
 def _int8_params(lo: float, hi: float) -> tuple[float, int]:
-    """Asymmetric int8 (scale, zero point) covering [lo, hi] and 0."""
-    lo, hi = min(float(lo), 0.0), max(float(hi), 0.0)
-    scale = (hi - lo) / 255.0 if hi > lo else 1.0
-    return scale, int(np.clip(round(-128 - lo / scale), -128, 127))
+    """Asymmetric int8 (scale, zero point) covering [lo, hi] and 0: the engine's u8 activation parameters
+    (``quant/affine.h``, the one rule) in s8, as :func:`_engine_params` takes the engine's own."""
+    params = _core.affine_params_from_range(_core.AffineFormat(8, False, False), float(lo), float(hi))
+    return _s8_from_u8(params.scale, params.zero_point)
+
+
+def _int8_weights(weights, channels: int):
+    """Symmetric int8 weights in TFLite's narrow range [-127, 127] with one scale per output channel (axis 0),
+    fitted and encoded by the core's affine quantizer (``quant/fixed_point.h: tflite_weight_format``): scale
+    ``max|w| / 127``, an all-zero channel scale 1. Returns (int8 weights of ``weights``' shape, float64 scales)."""
+    fmt = _core.tflite_weight_format()
+    rows = np.ascontiguousarray(weights, np.float64).reshape(channels, -1)
+    scales, zero_points = np.empty(channels), np.empty(channels, np.int32)
+    _core.affine_fit_per_channel(fmt, rows, 1, channels, rows.shape[1], scales, zero_points)
+    codes = np.empty(rows.shape, np.int32)
+    _core.affine_encode_per_channel(fmt, scales, zero_points, rows, 1, rows.shape[1], codes)
+    return codes.astype(np.int8).reshape(np.shape(weights)), scales
 
 
 def _float_activations(model, calibration, method):
@@ -214,8 +232,7 @@ def _engine_params(path, calibration, method) -> dict:
         return {}
     engine = Engine(str(path), mode="static", calibration=calibration, method=method, calibration_batch_size=1,
                     progress=False)
-    return {name: (float(scale), int(zero_point) - 128)
-            for name, (scale, zero_point) in engine.activation_quantization().items()}
+    return {name: _s8_from_u8(*params) for name, params in engine.activation_quantization().items()}
 
 
 class _Lowering:
@@ -417,15 +434,15 @@ class _Lowering:
                 self.set_order(out, (np.arange(batches)[:, None] * channels + rows[None, :]).ravel())
             else:
                 self.set_order(out, "plain")
-            w_scale = max(float(np.abs(weights).max()) / 127.0, 1e-12)
-            q = np.clip(np.round(weights / w_scale), -127, 127).astype(np.int8)
-            bias_q = np.round(bias / (in_scale * w_scale)).astype(np.int64)
+            q, w_scales = _int8_weights(weights.reshape(1, -1), 1)  # one scale for the tensor
+            q, w_scale = q.reshape(weights.shape), float(w_scales[0])
+            bias_q = fixed_point.quantize_biases(bias, in_scale, w_scale)
             multiplier, shift = fixed_point.quantize_multiplier(in_scale * w_scale / out_act.scale)
             layer = Layer("fully_connected", node.name or out, [], -1,
                           {"batches": self.size(src) // input_depth, "input_depth": input_depth,
                            "output_depth": channels, "input_offset": -in_zp, "filter_offset": 0,
                            "output_offset": out_act.zero_point, "multiplier": multiplier, "shift": shift, **clamp},
-                          {"filter": q, "bias": np.clip(bias_q, -2**31, 2**31 - 1).astype(np.int32)})
+                          {"filter": q, "bias": bias_q})
         layer.inputs, layer.output = [self.index_of[src]], out_index
         self.layers.append(layer)
         return {id(n) for n in chain}
@@ -444,10 +461,9 @@ class _Lowering:
         params["padding_top"], params["padding_left"] = _window_padding(node, attrs, in_shape[1:3], out_shape[1:3],
                                                                         (kh, kw), strides, dilations)
         channels = weights.shape[0]
-        w_scale = np.maximum(np.abs(weights.reshape(channels, -1)).max(axis=1) / 127.0, 1e-12)
-        q = np.clip(np.round(weights / w_scale.reshape(-1, 1, 1, 1)), -127, 127).astype(np.int8)
+        q, w_scale = _int8_weights(weights, channels)
         q = q.transpose(1, 2, 3, 0) if depthwise else q.transpose(0, 2, 3, 1)  # -> 1HWO / OHWI
-        bias_q = np.clip(np.round(bias / (in_scale * w_scale)), -2**31, 2**31 - 1).astype(np.int32)
+        bias_q = fixed_point.quantize_biases(bias, in_scale, w_scale)
         multipliers, shifts = fixed_point.per_channel_multipliers(in_scale, w_scale.astype(np.float32), out_act.scale,
                                                                   channels)
         params.update(input_offset=-in_zp, output_offset=out_act.zero_point, **clamp)

@@ -2,15 +2,17 @@
 
 Buffers whose lifetimes (first write .. last read, in layer order) do not overlap may share bytes.
 Placement is greedy, largest buffer first, each at the lowest offset that clashes with no placed
-buffer alive at the same time (the strategy of TFLite Micro's greedy planner). Reshapes alias their
-input; the graph input is read where the caller keeps it, and the graph output is written straight
-into the caller's buffer, so neither takes arena space."""
+buffer alive at the same time (the strategy of TFLite Micro's greedy planner). Reshapes (kernels
+registered with ``alias``) alias their input; the graph input is read where the caller keeps it,
+and the graph output is written straight into the caller's buffer, so neither takes arena space."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 import numpy as np
+
+from .kernels import KERNELS
 
 ALIGNMENT = 16  # bytes; room for the SIMD kernels that will read these buffers
 
@@ -68,7 +70,7 @@ def plan_arena(graph, extra_scratch=None) -> ArenaPlan:
 
     aliased = set()
     for i, layer in enumerate(graph.layers):
-        if layer.kind == "reshape" and graph.output not in (layer.output, layer.inputs[0]):
+        if KERNELS[layer.kind].alias and graph.output not in (layer.output, layer.inputs[0]):
             group[find(layer.output)] = find(layer.inputs[0])
             aliased.add(i)
     first = {a: (-1 if a == graph.input else None) for a in range(len(graph.activations))}

@@ -51,7 +51,7 @@ def tflite_output_size(size: int, kernel: int, stride: int, dilation: int, paddi
     """TFLite's ComputeOutSize: the output extent its padding rule gives."""
     effective = (kernel - 1) * dilation + 1
     if padding == "SAME":
-        return (size + stride - 1) // stride
+        return fixed_point.same_output_size(size, stride)
     return (size - effective + stride) // stride
 
 
@@ -297,9 +297,7 @@ def _lower(op, tensors, src, out, name) -> Layer:
     if op.kind == "FULLY_CONNECTED":
         weights, bias = tensors[1], tensors[2] if len(tensors) > 2 else None
         output_depth, input_depth = weights.shape
-        # TFLite's GetQuantizedConvolutionMultipler multiplies the two scales in float32
-        real = float(np.float32(in_scale) * np.float32(weights.scale[0])) / float(np.float32(out_scale))
-        multiplier, shift = fixed_point.quantize_multiplier(real)
+        multiplier, shift = fixed_point.fully_connected_multiplier(in_scale, weights.scale[0], out_scale)
         params = {"batches": src.size // input_depth, "input_depth": input_depth, "output_depth": output_depth,
                   "input_offset": -in_zp, "filter_offset": -int(_scalar(weights.zero_point)), "output_offset": out_zp,
                   "multiplier": multiplier, "shift": shift, **clamp}

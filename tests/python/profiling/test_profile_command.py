@@ -8,6 +8,9 @@ import pytest
 import edgequant
 from edgequant import zoo
 from edgequant.cli import main
+from edgequant.engine import engine_available
+
+pytestmark = pytest.mark.skipif(not engine_available(), reason="edgequant built without the inference engine")
 
 
 def test_profile_writes_json(tmp_path, capsys):
@@ -54,12 +57,12 @@ def _model(shared_data, name):
 
 
 def test_a_failing_peer_keeps_its_row_and_the_other_measurements(shared_data, monkeypatch, capsys, tmp_path):
-    from edgequant.engine import profiling
+    from edgequant.profiling import onnxruntime_peer
 
     def refuse(*args, **kwargs):
         raise ValueError("The truth value of an array with more than one element is ambiguous")
 
-    monkeypatch.setattr(profiling, "_ort_quantized", refuse)
+    monkeypatch.setattr(onnxruntime_peer, "quantized_model", refuse)
     code = main(["profile", str(_model(shared_data, "mnist-8")), "--compare", "--runs", "2", "--warmup", "0",
                  "--threads", "1", "--layers", "0", "--plot", str(tmp_path / "p.png")])
     out = capsys.readouterr().out
@@ -114,18 +117,18 @@ def test_session_memory_is_never_negative():
 
 
 def test_fixed_batch_default_calibration_is_32_samples(shared_data, monkeypatch):
-    from edgequant.engine import profiling
+    from edgequant.profiling import harness
 
     seen = []
 
-    class Recording(profiling.Engine):
+    class Recording(harness.Engine):
         def calibrate(self, calibration, *args, **kwargs):
             seen.append(np.asarray(calibration[0] if isinstance(calibration, list) else calibration).shape[0])
             return super().calibrate(calibration, *args, **kwargs)
 
-    monkeypatch.setattr(profiling, "Engine", Recording)
+    monkeypatch.setattr(harness, "Engine", Recording)
     edgequant.profile(_model(shared_data, "mnist-8"), mode="static", runs=1, warmup=0, threads=1)
-    assert seen == [profiling.DEFAULT_CALIBRATION_SAMPLES] == [32]
+    assert seen == [harness.DEFAULT_CALIBRATION_SAMPLES] == [32]
 
 
 def test_cli_calibrates_on_a_folder_of_images(shared_data, tmp_path, capsys):

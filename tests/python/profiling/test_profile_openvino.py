@@ -8,6 +8,9 @@ import pytest
 import edgequant
 from edgequant import zoo
 from edgequant.cli import main
+from edgequant.engine import engine_available
+
+pytestmark = pytest.mark.skipif(not engine_available(), reason="edgequant built without the inference engine")
 
 HAS_OPENVINO = importlib.util.find_spec("openvino") is not None
 

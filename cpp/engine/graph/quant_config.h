@@ -1,0 +1,59 @@
+// How the graph quantizes: what an op declares to the INT8 planner (Int8Traits), the
+// configuration the plan hands each kernel (QuantConfig) and the s8 weights a quantized op keeps
+// (QuantizedWeights). They belong to the graph, not to a backend: graph/int8_plan.h decides them
+// and every backend (backend/backend.h) receives them. The arithmetic behind the numbers, the
+// affine convention x = s·(q − z), lives in quant/affine.h (see backend/int8_support.h).
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+namespace edgequant::engine {
+
+// s8 weights, one symmetric scale per output channel (backend/int8_support.h: quantize_weights).
+struct QuantizedWeights {
+  std::vector<int8_t> values;  // same layout as the float weights
+  std::vector<float> scales;   // one per output channel
+};
+
+// Precision of a conv / dense kernel. int8: per-output-channel symmetric s8 weights (quantized
+// by the kernel from the float weights) and u8 asymmetric activations x = s·(q − z), either fixed
+// (static, from calibration) or computed from each input's min/max (dynamic). Outputs are float32.
+struct QuantConfig {
+  enum class Mode { f32, int8_static, int8_dynamic } mode = Mode::f32;
+  float scale = 1;         // static only
+  int32_t zero_point = 0;  // static only
+  // INT8: the weights already quantized (quantize_weights of the float ones, which may then be
+  // null); kept by the op, so kernels rebuilt for a new shape need no float weights.
+  std::shared_ptr<const QuantizedWeights> weights;
+  // Static only, convolutions whose readers are all static INT8 convolutions: the output leaves
+  // already quantized with its readers' (scale, zero point), in the backend's layout.
+  bool quantize_output = false;
+  float output_scale = 1;
+  int32_t output_zero_point = 0;
+  // Static, a Conv with a fused residual Add and a quantized output: the residual's own (scale,
+  // zero point); it is added as s·(q − z) by the sum post-op, in u8 in the destination.
+  float residual_scale = 1;
+  int32_t residual_zero_point = 0;
+};
+
+// What an op declares to the planner (Op::int8_traits).
+struct Int8Traits {
+  // Runs INT8 kernels: input 0 is quantized to u8 with its group's (scale, zero point), the
+  // weights are s8. Its input 0 is a calibration tensor.
+  bool quantized = false;
+  // Inputs it reads as u8 data when their producer writes u8 (a quantized conv's input 0 and its
+  // fused residual; every data input of a pass-through op).
+  std::vector<int> u8_inputs;
+  // May write output 0 as u8 with that output's group's (scale, zero point), where every reader
+  // takes u8.
+  bool u8_output = false;
+  // An input added to the result (a fused residual Add): needs its group's (scale, zero point),
+  // and the output is u8 only where this input holds u8 too.
+  int residual_input = -1;
+  // Moves u8_inputs to its outputs unchanged: they form one quantization group, and the outputs
+  // hold u8 exactly when every one of u8_inputs does.
+  bool passes_u8 = false;
+};
+
+}  // namespace edgequant::engine

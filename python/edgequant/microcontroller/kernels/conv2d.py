@@ -1,0 +1,11 @@
+"""Conv2D: ``eq_conv2d_s8`` (``runtime/c/eq_conv2d.c``), OHWI filters, per-channel requantization."""
+
+from __future__ import annotations
+
+from . import Kernel, _window, register
+
+KERNEL = register(Kernel(
+    kind="conv2d", function="eq_conv2d_s8", header="eq_conv2d.h", struct=_window.STRUCT, fields=_window.FIELDS,
+    arguments=_window.conv_arguments,
+    check=lambda graph, layer, src, dst: _window.check_convolution(layer, src, dst, depthwise=False),
+    required=_window.CONV_CONSTANTS, optional=frozenset({"bias"}), reference=True))
