@@ -1,5 +1,5 @@
-"""The C kernel tests (tests/c/test_kernels.c, tests/c/test_dsp_kernels.c) cross-compiled for the
-Cortex-M4 and run under QEMU: the DSP kernels (the default on the M4) and the portable C kernels
+"""The C kernel tests (tests/c/test_dsp_kernels.c and runtime/c's per-kernel tests/c/test_<kind>.c)
+cross-compiled for the Cortex-M4 and run under QEMU: the DSP kernels (the default on the M4) and the portable C kernels
 (-DEQ_PORTABLE) against the plain references, with the soft- and the hard-float ABI (the start-up code
 must switch the FPU on for the latter)."""
 
@@ -70,19 +70,24 @@ def test_dsp_kernels_match_references_on_m4(tmp_path, flavour):
     # the firmware says which kernels it ran, and only the DSP build links them
     assert f"flavour {flavour}" in output
     assert ("eq_conv2d_s8_dsp" in symbols) == (flavour == "dsp")
-    assert output.strip().endswith("\n0 failures") and "FAIL" not in output, output[-3000:]
+    assert output.strip().splitlines()[-1] == "0 failures" and "FAIL" not in output, output[-3000:]
 
 
 @pytest.mark.parametrize("flavour", ["dsp", "portable"])
-def test_small_shape_kernels_on_m4(tmp_path, flavour):
-    output, _ = _run_on_m4(tmp_path, "test_kernels.c", cortex_m4.PORTABLE if flavour == "portable" else ())
-    assert output.strip().endswith("0 failures") and "FAIL" not in output, output[-3000:]
+@pytest.mark.parametrize("kernel", ["conv2d", "depthwise_conv2d", "fully_connected", "average_pool", "add"])
+def test_kernel_tests_on_m4(tmp_path, kernel, flavour):
+    """runtime/c's own per-kernel tests (tests/c/test_<kind>.c, CTest on the host) on the M4 too, for
+    the kernels with a DSP version (and Add, whose requantization the DSP build switches)."""
+    helpers = [str(REPOSITORY / "tests" / "c" / name) for name in ("eq_test.c", "window_cases.c", "pool_cases.c")]
+    flags = (*(cortex_m4.PORTABLE if flavour == "portable" else ()), f"-I{REPOSITORY / 'tests' / 'c'}", *helpers)
+    output, _ = _run_on_m4(tmp_path, f"test_{kernel}.c", flags)
+    assert output.strip().splitlines()[-1] == "0 failures" and "FAIL" not in output, output[-3000:]
 
 
 def test_hard_float_abi_runs(tmp_path):
     """A hard-float build executes VFP code (newlib's start-up, printf) only if the FPU was switched on."""
     output, _ = _run_on_m4(tmp_path, "test_dsp_kernels.c", (), float_abi="hard")
-    assert "flavour dsp" in output and output.strip().endswith("0 failures"), output[-3000:]
+    assert "flavour dsp" in output and output.strip().splitlines()[-1] == "0 failures", output[-3000:]
 
 
 def test_dsp_kernel_test_on_host(tmp_path):
@@ -101,4 +106,4 @@ def test_dsp_kernel_test_on_host(tmp_path):
     assert build.returncode == 0, build.stderr
     result = subprocess.run([str(binary)], capture_output=True, text=True, timeout=300)
     assert "flavour portable" in result.stdout
-    assert result.stdout.strip().endswith("\n0 failures") and "FAIL" not in result.stdout, result.stdout[-3000:]
+    assert result.stdout.strip().splitlines()[-1] == "0 failures" and "FAIL" not in result.stdout, result.stdout[-3000:]
