@@ -1,0 +1,154 @@
+// The ARM backend's FP32 convolution and dense kernels: NHWC rows into the NEON GEMM
+// (f32_gemm.h), depthwise as a direct loop over 4 channels per vector, then bias, activation and
+// the residual sum as ConvPostOps says. Float accumulation in a different order from the
+// reference backend's double sums: equal within float rounding (tests state the tolerance).
+#include <arm_neon.h>
+
+#include <memory>
+#include <vector>
+
+#include "backend/arm/arm_kernels.h"
+#include "backend/arm/dispatch.h"
+#include "backend/arm/f32_gemm.h"
+#include "backend/arm/layout.h"
+
+namespace edgequant::engine::arm {
+namespace {
+
+class ArmF32Conv : public ConvKernel {
+ public:
+  ArmF32Conv(const ConvGeometry& g, const float* w, const float* b, const ConvPostOps& post, int threads)
+      : g_(g), post_(post), threads_(threads) {
+    const int64_t icg = g.ic / g.groups, ocg = g.oc / g.groups, k = icg * g.kh * g.kw;
+    bias_.assign(static_cast<size_t>(g.oc), 0.f);
+    if (b) bias_.assign(b, b + g.oc);
+    const std::vector<float> khwc = weights_khwc<float>(w, g);
+    if (is_depthwise(g)) {  // [tap][channel]
+      dw_.resize(static_cast<size_t>(g.kh * g.kw * g.oc));
+      for (int64_t c = 0; c < g.oc; ++c)
+        for (int64_t t = 0; t < g.kh * g.kw; ++t) dw_[t * g.oc + c] = khwc[c * g.kh * g.kw + t];
+      return;
+    }
+    for (int64_t group = 0; group < g.groups; ++group) packed_.push_back(pack_f32(khwc.data() + group * ocg * k, ocg, k));
+  }
+
+  void run(const float* src, float* dst) override {
+    const int64_t hw = g_.ih * g_.iw, m = g_.oh * g_.ow;
+    std::vector<float> x(static_cast<size_t>(g_.n * hw * g_.ic));
+    to_nhwc(src, g_.n, g_.ic, hw, x.data(), [](float v) { return v; });
+    std::vector<float> acc(static_cast<size_t>(m * g_.oc));
+    for (int64_t n = 0; n < g_.n; ++n) {
+      const float* image = x.data() + n * hw * g_.ic;
+      if (dw_.empty()) gemm_image(image, acc.data());
+      else depthwise_image(image, acc.data());
+      parallel_chunks(threads_, g_.oc, 1, [&](int64_t oc0, int64_t oc1) {
+        for (int64_t oc = oc0; oc < oc1; ++oc) {
+          float* y = dst + (n * g_.oc + oc) * m;
+          for (int64_t p = 0; p < m; ++p) {
+            const float v = apply_activation(post_.activation, acc[p * g_.oc + oc] + bias_[oc]);
+            y[p] = post_.sum ? apply_activation(post_.after_sum, v + y[p]) : v;
+          }
+        }
+      });
+    }
+  }
+
+ private:
+  void gemm_image(const float* x, float* acc) {
+    const int64_t icg = g_.ic / g_.groups, ocg = g_.oc / g_.groups, k = icg * g_.kh * g_.kw, m = g_.oh * g_.ow;
+    for (int64_t group = 0; group < g_.groups; ++group)
+      parallel_chunks(threads_, m, 8, [&](int64_t r0, int64_t r1) {
+        std::vector<float> cols;
+        std::vector<const float*> rows(static_cast<size_t>(r1 - r0));
+        if (is_pointwise(g_)) {
+          for (int64_t r = r0; r < r1; ++r) rows[r - r0] = x + r * g_.ic;
+        } else {
+          cols.resize(static_cast<size_t>((r1 - r0) * k));
+          im2col_rows<float>(x, g_, group, 0.f, r0, r1, cols.data());
+          for (int64_t r = r0; r < r1; ++r) rows[r - r0] = cols.data() + (r - r0) * k;
+        }
+        f32_gemm(rows.data(), r1 - r0, packed_[group], acc + r0 * g_.oc + group * ocg, g_.oc);
+      });
+  }
+
+  void depthwise_image(const float* x, float* acc) {
+    const int64_t ch = g_.oc;
+    parallel_chunks(threads_, g_.oh, 1, [&](int64_t oh0, int64_t oh1) {
+      std::vector<const float*> taps, wtaps;
+      for (int64_t oh = oh0; oh < oh1; ++oh)
+        for (int64_t ow = 0; ow < g_.ow; ++ow) {
+          taps.clear(), wtaps.clear();
+          for (int64_t y = 0; y < g_.kh; ++y) {
+            const int64_t ih = oh * g_.stride_h - g_.pad_top + y * g_.dilation_h;
+            if (ih < 0 || ih >= g_.ih) continue;
+            for (int64_t xk = 0; xk < g_.kw; ++xk) {
+              const int64_t iw = ow * g_.stride_w - g_.pad_left + xk * g_.dilation_w;
+              if (iw < 0 || iw >= g_.iw) continue;
+              taps.push_back(x + (ih * g_.iw + iw) * ch);
+              wtaps.push_back(dw_.data() + (y * g_.kw + xk) * ch);
+            }
+          }
+          float* out = acc + (oh * g_.ow + ow) * ch;
+          int64_t c = 0;
+          for (; c + 8 <= ch; c += 8) {
+            float32x4_t lo = vdupq_n_f32(0), hi = vdupq_n_f32(0);
+            for (size_t t = 0; t < taps.size(); ++t) {
+              lo = vfmaq_f32(lo, vld1q_f32(taps[t] + c), vld1q_f32(wtaps[t] + c));
+              hi = vfmaq_f32(hi, vld1q_f32(taps[t] + c + 4), vld1q_f32(wtaps[t] + c + 4));
+            }
+            vst1q_f32(out + c, lo);
+            vst1q_f32(out + c + 4, hi);
+          }
+          for (; c < ch; ++c) {
+            float s = 0;
+            for (size_t t = 0; t < taps.size(); ++t) s += taps[t][c] * wtaps[t][c];
+            out[c] = s;
+          }
+        }
+    });
+  }
+
+  ConvGeometry g_;
+  ConvPostOps post_;
+  int threads_;
+  std::vector<float> bias_, dw_;
+  std::vector<PackedF32> packed_;
+};
+
+class ArmF32Dense : public DenseKernel {
+ public:
+  ArmF32Dense(int64_t m, int64_t k, int64_t n, const float* w, const float* b, const Activation& act, int threads)
+      : m_(m), k_(k), n_(n), act_(act), threads_(threads), bias_(static_cast<size_t>(n), 0.f),
+        packed_(pack_f32(w, n, k)) {
+    if (b) bias_.assign(b, b + n);
+  }
+  void run(const float* src, float* dst) override {
+    std::vector<const float*> rows(static_cast<size_t>(m_));
+    for (int64_t i = 0; i < m_; ++i) rows[i] = src + i * k_;
+    parallel_chunks(threads_, m_, 8, [&](int64_t r0, int64_t r1) {
+      f32_gemm(rows.data() + r0, r1 - r0, packed_, dst + r0 * n_, n_);
+    });
+    for (int64_t i = 0; i < m_ * n_; ++i) dst[i] = apply_activation(act_, dst[i] + bias_[i % n_]);
+  }
+
+ private:
+  int64_t m_, k_, n_;
+  Activation act_;
+  int threads_;
+  std::vector<float> bias_;
+  PackedF32 packed_;
+};
+
+}  // namespace
+
+std::unique_ptr<ConvKernel> make_f32_conv(const ConvGeometry& g, const float* w, const float* b,
+                                          const ConvPostOps& post, int threads) {
+  return std::make_unique<ArmF32Conv>(g, w, b, post, threads);
+}
+
+std::unique_ptr<DenseKernel> make_f32_dense(int64_t m, int64_t k, int64_t n, const float* w, const float* b,
+                                            const Activation& act, int threads) {
+  return std::make_unique<ArmF32Dense>(m, k, n, w, b, act, threads);
+}
+
+}  // namespace edgequant::engine::arm

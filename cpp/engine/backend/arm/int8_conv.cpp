@@ -1,0 +1,228 @@
+// The ARM backend's INT8 convolution and dense kernels (static and dynamic QuantConfig). The
+// integer sums Σ (q − z)·w are computed exactly (the GEMM of int8_gemm.h, or the depthwise loop
+// below), then dequantized, biased, activated and summed with the very same float expressions
+// as the reference backend (reference_backend.cpp), in the same order and compiled without FMA
+// contraction, so the outputs are bit-identical to it.
+#include <arm_neon.h>
+
+#include <memory>
+#include <vector>
+
+#include "backend/arm/arm_kernels.h"
+#include "backend/arm/dispatch.h"
+#include "backend/arm/layout.h"
+
+namespace edgequant::engine::arm {
+namespace {
+
+// The activation's (scale, zero point) for this input: fixed, or from the input's range (as the
+// reference backend: one range over the whole input).
+quant::Affine input_affine(const QuantConfig& q, const float* src, int64_t n) {
+  if (q.mode == QuantConfig::Mode::int8_dynamic) {
+    float lo, hi;
+    range_of(src, n, lo, hi);
+    return quant::Affine(activation_format(), activation_params(lo, hi));
+  }
+  return quant::Affine(activation_format(), quant::AffineParams{q.scale, q.zero_point});
+}
+
+// u8 code q of x, stored as the s8 q − 128 the GEMMs take (int8_gemm.h says why).
+struct ShiftedCode {
+  const quant::Affine& a;
+  int8_t operator()(float x) const { return static_cast<int8_t>(a.encode(x) - 128); }
+};
+
+std::vector<int32_t> row_sums(const std::vector<int8_t>& w, int64_t rows, int64_t k) {
+  std::vector<int32_t> sums(static_cast<size_t>(rows), 0);
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t j = 0; j < k; ++j) sums[r] += w[r * k + j];
+  return sums;
+}
+
+class ArmInt8Conv : public ConvKernel {
+ public:
+  ArmInt8Conv(const ConvGeometry& g, const float* w, const float* b, const ConvPostOps& post, const QuantConfig& q,
+              int threads)
+      : g_(g), post_(post), q_(q), threads_(threads), gemm_(select_int8_gemm()) {
+    const int64_t icg = g.ic / g.groups, ocg = g.oc / g.groups, k = icg * g.kh * g.kw;
+    bias_.assign(static_cast<size_t>(g.oc), 0.f);
+    if (b) bias_.assign(b, b + g.oc);
+    qweights_ = q.weights ? *q.weights : quantize_weights(w, g.oc, k);
+    const std::vector<int8_t> khwc = weights_khwc<int8_t>(qweights_.values.data(), g);
+    wsum_ = row_sums(khwc, g.oc, k);
+    if (is_depthwise(g)) {  // [tap][channel] int16
+      dw_.resize(static_cast<size_t>(g.kh * g.kw * g.oc));
+      for (int64_t c = 0; c < g.oc; ++c)
+        for (int64_t t = 0; t < g.kh * g.kw; ++t) dw_[t * g.oc + c] = khwc[c * g.kh * g.kw + t];
+      return;
+    }
+    for (int64_t group = 0; group < g.groups; ++group) packed_.push_back(gemm_.pack(khwc.data() + group * ocg * k, ocg, k));
+  }
+
+  void run(const float* src, float* dst) override {
+    const int64_t hw = g_.ih * g_.iw, m = g_.oh * g_.ow;
+    const quant::Affine a = input_affine(q_, src, g_.n * g_.ic * hw);
+    std::vector<int8_t> x(static_cast<size_t>(g_.n * hw * g_.ic));
+    to_nhwc(src, g_.n, g_.ic, hw, x.data(), ShiftedCode{a});
+    std::vector<int32_t> acc(static_cast<size_t>(m * g_.oc));
+    for (int64_t n = 0; n < g_.n; ++n) {
+      const int8_t* image = x.data() + n * hw * g_.ic;
+      if (dw_.empty()) gemm_image(image, a.zero_point, acc.data());
+      else depthwise_image(image, a.zero_point, acc.data());
+      parallel_chunks(threads_, g_.oc, 1, [&](int64_t oc0, int64_t oc1) {
+        for (int64_t oc = oc0; oc < oc1; ++oc) epilogue(acc.data(), oc, a.scale, dst + (n * g_.oc + oc) * m);
+      });
+    }
+  }
+
+ private:
+  // acc[pixel, oc] = Σ (q − z)·w: the GEMM of (q − 128) plus (128 − z)·Σ w.
+  void gemm_image(const int8_t* x, int32_t zero, int32_t* acc) {
+    note_int8_run(gemm_);
+    const int64_t icg = g_.ic / g_.groups, ocg = g_.oc / g_.groups, k = icg * g_.kh * g_.kw, m = g_.oh * g_.ow;
+    for (int64_t group = 0; group < g_.groups; ++group)
+      parallel_chunks(threads_, m, 8, [&](int64_t r0, int64_t r1) {
+        std::vector<int8_t> cols;
+        std::vector<const int8_t*> rows(static_cast<size_t>(r1 - r0));
+        if (is_pointwise(g_)) {
+          for (int64_t r = r0; r < r1; ++r) rows[r - r0] = x + r * g_.ic;
+        } else {
+          cols.resize(static_cast<size_t>((r1 - r0) * k));
+          im2col_rows<int8_t>(x, g_, group, static_cast<int8_t>(zero - 128), r0, r1, cols.data());
+          for (int64_t r = r0; r < r1; ++r) rows[r - r0] = cols.data() + (r - r0) * k;
+        }
+        int32_t* c = acc + r0 * g_.oc + group * ocg;
+        gemm_.gemm(rows.data(), r1 - r0, packed_[group], c, g_.oc);
+        for (int64_t r = r0; r < r1; ++r)
+          for (int64_t j = 0; j < ocg; ++j) c[(r - r0) * g_.oc + j] += (128 - zero) * wsum_[group * ocg + j];
+      });
+  }
+
+  // Depthwise: per output pixel, 8 channels at a time, the taps inside the input only (a padded
+  // tap is q = z: it adds nothing). Plain NEON (SDOT gains nothing across channels).
+  void depthwise_image(const int8_t* x, int32_t zero, int32_t* acc) {
+    const int64_t ch = g_.oc;
+    const int16x8_t shift = vdupq_n_s16(static_cast<int16_t>(128 - zero));
+    parallel_chunks(threads_, g_.oh, 1, [&](int64_t oh0, int64_t oh1) {
+      std::vector<const int8_t*> taps;
+      std::vector<const int16_t*> wtaps;
+      for (int64_t oh = oh0; oh < oh1; ++oh)
+        for (int64_t ow = 0; ow < g_.ow; ++ow) {
+          taps.clear(), wtaps.clear();
+          for (int64_t y = 0; y < g_.kh; ++y) {
+            const int64_t ih = oh * g_.stride_h - g_.pad_top + y * g_.dilation_h;
+            if (ih < 0 || ih >= g_.ih) continue;
+            for (int64_t xk = 0; xk < g_.kw; ++xk) {
+              const int64_t iw = ow * g_.stride_w - g_.pad_left + xk * g_.dilation_w;
+              if (iw < 0 || iw >= g_.iw) continue;
+              taps.push_back(x + (ih * g_.iw + iw) * ch);
+              wtaps.push_back(dw_.data() + (y * g_.kw + xk) * ch);
+            }
+          }
+          int32_t* out = acc + (oh * g_.ow + ow) * ch;
+          int64_t c = 0;
+          for (; c + 8 <= ch; c += 8) {
+            int32x4_t lo = vdupq_n_s32(0), hi = vdupq_n_s32(0);
+            for (size_t t = 0; t < taps.size(); ++t) {
+              const int16x8_t v = vaddq_s16(vmovl_s8(vld1_s8(taps[t] + c)), shift);  // q − z
+              const int16x8_t w = vld1q_s16(wtaps[t] + c);
+              lo = vmlal_s16(lo, vget_low_s16(v), vget_low_s16(w));
+              hi = vmlal_high_s16(hi, v, w);
+            }
+            vst1q_s32(out + c, lo);
+            vst1q_s32(out + c + 4, hi);
+          }
+          for (; c < ch; ++c) {
+            int32_t s = 0;
+            for (size_t t = 0; t < taps.size(); ++t) s += (taps[t][c] + 128 - zero) * wtaps[t][c];
+            out[c] = s;
+          }
+        }
+    });
+  }
+
+  // The reference backend's expressions, in its order.
+  void epilogue(const int32_t* acc, int64_t oc, double in_scale, float* dst) const {
+    for (int64_t p = 0; p < g_.oh * g_.ow; ++p) {
+      const int64_t iacc = acc[p * g_.oc + oc];
+      const double value = static_cast<double>(iacc) * in_scale * qweights_.scales[oc];
+      float& y = dst[p];
+      const float v = apply_activation(post_.activation, static_cast<float>(value + bias_[oc]));
+      y = post_.sum ? apply_activation(post_.after_sum, v + residual(y)) : v;
+    }
+  }
+
+  // As the reference: a static conv writing u8 holds its residual as u8 in its destination.
+  float residual(float r) const {
+    if (!post_.sum || q_.mode != QuantConfig::Mode::int8_static || !q_.quantize_output) return r;
+    const quant::Affine a(activation_format(), quant::AffineParams{q_.residual_scale, q_.residual_zero_point});
+    return static_cast<float>(a.scale * (a.encode(r) - a.zero_point));
+  }
+
+  ConvGeometry g_;
+  ConvPostOps post_;
+  QuantConfig q_;
+  int threads_;
+  const Int8Gemm& gemm_;
+  std::vector<float> bias_;
+  QuantizedWeights qweights_;
+  std::vector<int32_t> wsum_;
+  std::vector<PackedB> packed_;  // one per group
+  std::vector<int16_t> dw_;      // depthwise weights [tap][channel]
+};
+
+class ArmInt8Dense : public DenseKernel {
+ public:
+  ArmInt8Dense(int64_t m, int64_t k, int64_t n, const float* w, const float* b, const Activation& act,
+               const QuantConfig& q, int threads)
+      : m_(m), k_(k), n_(n), act_(act), q_(q), threads_(threads), gemm_(select_int8_gemm()),
+        bias_(static_cast<size_t>(n), 0.f) {
+    if (b) bias_.assign(b, b + n);
+    qweights_ = q.weights ? *q.weights : quantize_weights(w, n, k);
+    wsum_ = row_sums(qweights_.values, n, k);
+    packed_ = gemm_.pack(qweights_.values.data(), n, k);
+  }
+
+  void run(const float* src, float* dst) override {
+    note_int8_run(gemm_);
+    const quant::Affine a = input_affine(q_, src, m_ * k_);
+    std::vector<int8_t> x(static_cast<size_t>(m_ * k_));
+    const ShiftedCode code{a};
+    for (int64_t i = 0; i < m_ * k_; ++i) x[i] = code(src[i]);
+    std::vector<const int8_t*> rows(static_cast<size_t>(m_));
+    for (int64_t i = 0; i < m_; ++i) rows[i] = x.data() + i * k_;
+    std::vector<int32_t> acc(static_cast<size_t>(m_ * n_));
+    gemm_.gemm(rows.data(), m_, packed_, acc.data(), n_);
+    for (int64_t i = 0; i < m_; ++i)
+      for (int64_t j = 0; j < n_; ++j) {
+        const int64_t iacc = acc[i * n_ + j] + (128 - a.zero_point) * wsum_[j];
+        const double value = static_cast<double>(iacc) * a.scale * qweights_.scales[j];
+        dst[i * n_ + j] = apply_activation(act_, static_cast<float>(value + bias_[j]));
+      }
+  }
+
+ private:
+  int64_t m_, k_, n_;
+  Activation act_;
+  QuantConfig q_;
+  int threads_;
+  const Int8Gemm& gemm_;
+  std::vector<float> bias_;
+  QuantizedWeights qweights_;
+  std::vector<int32_t> wsum_;
+  PackedB packed_;
+};
+
+}  // namespace
+
+std::unique_ptr<ConvKernel> make_int8_conv(const ConvGeometry& g, const float* w, const float* b,
+                                           const ConvPostOps& post, const QuantConfig& q, int threads) {
+  return std::make_unique<ArmInt8Conv>(g, w, b, post, q, threads);
+}
+
+std::unique_ptr<DenseKernel> make_int8_dense(int64_t m, int64_t k, int64_t n, const float* w, const float* b,
+                                             const Activation& act, const QuantConfig& q, int threads) {
+  return std::make_unique<ArmInt8Dense>(m, k, n, w, b, act, q, threads);
+}
+
+}  // namespace edgequant::engine::arm

@@ -1,0 +1,80 @@
+// INT8 GEMM on the ARMv8.2 dot-product instructions (SDOT; Cortex-A76 / Pi 5, Cortex-A55),
+// compiled with -march=armv8.2-a+dotprod and only called where HWCAP_ASIMDDP is set: an 8×8 tile
+// of C, 16 k per step, each SDOT adding four 4-element s8 dot products to four int32 lanes (the
+// lane-indexed form broadcasts 4 k of one A row against 4 k of 4 output channels). Ends in the
+// shared scalar tail.
+#include <arm_neon.h>
+
+#include <algorithm>
+
+#include "backend/arm/int8_gemm.h"
+#include "backend/arm/int8_gemm_tail.h"
+
+namespace edgequant::engine::arm {
+namespace {
+
+constexpr int kMr = 8, kNr = 8, kStep = 16;
+
+// Panel layout: for each 16 k, for each group of 4 k, 8 channels × 4 k.
+PackedB pack(const int8_t* b, int64_t n, int64_t k) {
+  PackedB p;
+  p.n = n, p.k = k, p.kmain = k / kStep * kStep;
+  p.rows.assign(b, b + n * k);
+  const int64_t panels = (n + kNr - 1) / kNr;
+  p.packed.assign(static_cast<size_t>(panels * kNr * p.kmain), 0);
+  int8_t* dst = p.packed.data();
+  for (int64_t panel = 0; panel < panels; ++panel)
+    for (int64_t k0 = 0; k0 < p.kmain; k0 += 4)
+      for (int j = 0; j < kNr; ++j, dst += 4) {
+        const int64_t row = panel * kNr + j;
+        if (row < n) std::copy(b + row * k + k0, b + row * k + k0 + 4, dst);
+      }
+  return p;
+}
+
+template <int kGroup>
+inline void dot_group(int32x4_t (&acc)[kMr][2], const int8x16_t (&av)[kMr], int8x16_t b0, int8x16_t b1) {
+  for (int r = 0; r < kMr; ++r) {
+    acc[r][0] = vdotq_laneq_s32(acc[r][0], b0, av[r], kGroup);
+    acc[r][1] = vdotq_laneq_s32(acc[r][1], b1, av[r], kGroup);
+  }
+}
+
+void tile(const int8_t* const* a, const int8_t* panel, int64_t kmain, int32_t* out) {
+  int32x4_t acc[kMr][2];
+  for (auto& row : acc) row[0] = row[1] = vdupq_n_s32(0);
+  for (int64_t k = 0; k < kmain; k += kStep, panel += kNr * kStep) {
+    int8x16_t av[kMr];
+    for (int r = 0; r < kMr; ++r) av[r] = vld1q_s8(a[r] + k);
+    dot_group<0>(acc, av, vld1q_s8(panel), vld1q_s8(panel + 16));
+    dot_group<1>(acc, av, vld1q_s8(panel + 32), vld1q_s8(panel + 48));
+    dot_group<2>(acc, av, vld1q_s8(panel + 64), vld1q_s8(panel + 80));
+    dot_group<3>(acc, av, vld1q_s8(panel + 96), vld1q_s8(panel + 112));
+  }
+  for (int r = 0; r < kMr; ++r) {
+    vst1q_s32(out + r * kNr, acc[r][0]);
+    vst1q_s32(out + r * kNr + 4, acc[r][1]);
+  }
+}
+
+void gemm(const int8_t* const* a, int64_t m, const PackedB& b, int32_t* c, int64_t ldc) {
+  const int64_t panels = (b.n + kNr - 1) / kNr;
+  for (int64_t m0 = 0; m0 < m; m0 += kMr) {
+    const int8_t* rows[kMr];
+    for (int r = 0; r < kMr; ++r) rows[r] = a[std::min<int64_t>(m0 + r, m - 1)];  // padding rows repeat the last
+    for (int64_t panel = 0; panel < panels; ++panel) {
+      int32_t out[kMr * kNr];
+      tile(rows, b.packed.data() + panel * kNr * b.kmain, b.kmain, out);
+      int8_tile_tail(rows, std::min<int64_t>(kMr, m - m0), b, panel * kNr, out, kNr, c + m0 * ldc, ldc);
+    }
+  }
+}
+
+}  // namespace
+
+const Int8Gemm* int8_gemm_asimddp() {
+  static const Int8Gemm g{"asimddp", pack, gemm};
+  return &g;
+}
+
+}  // namespace edgequant::engine::arm

@@ -1,0 +1,63 @@
+// NHWC helpers shared by the ARM backend's FP32 and INT8 convolutions: the engine hands kernels
+// NCHW, the kernels work on NHWC rows (one output pixel's receptive field contiguous in k).
+#pragma once
+#include <algorithm>
+#include <cstdint>
+#include <vector>
+
+#include "backend/backend.h"
+
+namespace edgequant::engine::arm {
+
+// A conv that reads its NHWC input rows in place: 1×1, unit strides, no padding, one group.
+inline bool is_pointwise(const ConvGeometry& g) {
+  return g.kh == 1 && g.kw == 1 && g.stride_h == 1 && g.stride_w == 1 && g.pad_top == 0 && g.pad_left == 0 &&
+         g.groups == 1;
+}
+// Depthwise with one output channel per input channel.
+inline bool is_depthwise(const ConvGeometry& g) { return g.groups > 1 && g.groups == g.ic && g.oc == g.ic; }
+
+// Weights [oc, icg, kh, kw] → [oc, kh, kw, icg], the k order of im2col_rows.
+template <class T, class W>
+std::vector<T> weights_khwc(const W* w, const ConvGeometry& g) {
+  const int64_t icg = g.ic / g.groups;
+  std::vector<T> out(static_cast<size_t>(g.oc * icg * g.kh * g.kw));
+  for (int64_t oc = 0; oc < g.oc; ++oc)
+    for (int64_t c = 0; c < icg; ++c)
+      for (int64_t y = 0; y < g.kh; ++y)
+        for (int64_t x = 0; x < g.kw; ++x)
+          out[((oc * g.kh + y) * g.kw + x) * icg + c] = static_cast<T>(w[((oc * icg + c) * g.kh + y) * g.kw + x]);
+  return out;
+}
+
+// Rows [row0, row1) of one image's im2col matrix for `group`: row = output pixel, k = (kh, kw,
+// c); taps outside the input hold `pad`. x is the image in NHWC.
+template <class T>
+void im2col_rows(const T* x, const ConvGeometry& g, int64_t group, T pad, int64_t row0, int64_t row1, T* out) {
+  const int64_t icg = g.ic / g.groups, k = g.kh * g.kw * icg;
+  for (int64_t row = row0; row < row1; ++row) {
+    const int64_t oh = row / g.ow, ow = row % g.ow;
+    T* dst = out + (row - row0) * k;
+    for (int64_t y = 0; y < g.kh; ++y) {
+      const int64_t ih = oh * g.stride_h - g.pad_top + y * g.dilation_h;
+      for (int64_t xk = 0; xk < g.kw; ++xk, dst += icg) {
+        const int64_t iw = ow * g.stride_w - g.pad_left + xk * g.dilation_w;
+        if (ih < 0 || ih >= g.ih || iw < 0 || iw >= g.iw) std::fill(dst, dst + icg, pad);
+        else std::copy_n(x + (ih * g.iw + iw) * g.ic + group * icg, icg, dst);
+      }
+    }
+  }
+}
+
+// NCHW → NHWC of n images through f (a conversion per value).
+template <class T, class F>
+void to_nhwc(const float* src, int64_t n, int64_t c, int64_t hw, T* dst, F f) {
+  for (int64_t i = 0; i < n; ++i)
+    for (int64_t ch = 0; ch < c; ++ch) {
+      const float* s = src + (i * c + ch) * hw;
+      T* d = dst + i * hw * c + ch;
+      for (int64_t p = 0; p < hw; ++p) d[p * c] = f(s[p]);
+    }
+}
+
+}  // namespace edgequant::engine::arm
