@@ -171,6 +171,7 @@ TEST(ArmInt8, ExtremeWeightsAndSaturatedInputs) {
       c.q.weights = qw;
       std::vector<float> x(static_cast<size_t>(32 * 36));
       for (size_t i = 0; i < x.size(); ++i) x[i] = i % 3 ? -5.f : 5.f;  // far outside [0, 255]·s
+      x[5] = std::nanf(""), x[6] = INFINITY, x[17] = -INFINITY;            // NaN encodes as 0
       const std::vector<float> w, b(9, 0.f), r(9 * 36, 0.f);
       EXPECT_TRUE(same_bits(run_conv("arm", g, w, b, c, x, r), run_conv("reference", g, w, b, c, x, r)))
           << path << " zero point " << zero;

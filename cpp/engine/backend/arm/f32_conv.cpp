@@ -9,6 +9,7 @@
 
 #include "backend/arm/arm_kernels.h"
 #include "backend/arm/dispatch.h"
+#include "backend/arm/epilogue.h"
 #include "backend/arm/f32_gemm.h"
 #include "backend/arm/layout.h"
 
@@ -41,19 +42,34 @@ class ArmF32Conv : public ConvKernel {
       const float* image = x.data() + n * hw * g_.ic;
       if (dw_.empty()) gemm_image(image, acc.data());
       else depthwise_image(image, acc.data());
-      parallel_chunks(threads_, g_.oc, 1, [&](int64_t oc0, int64_t oc1) {
-        for (int64_t oc = oc0; oc < oc1; ++oc) {
-          float* y = dst + (n * g_.oc + oc) * m;
-          for (int64_t p = 0; p < m; ++p) {
-            const float v = apply_activation(post_.activation, acc[p * g_.oc + oc] + bias_[oc]);
-            y[p] = post_.sum ? apply_activation(post_.after_sum, v + y[p]) : v;
-          }
-        }
-      });
+      float* out = dst + n * g_.oc * m;
+      parallel_chunks(threads_, m, 16, [&](int64_t p0, int64_t p1) { epilogue_rows(acc.data(), p0, p1, out); });
     }
   }
 
  private:
+  // bias, activation [, + residual (dst on entry), after_sum] of pixels [p0, p1), into NCHW.
+  void epilogue_rows(const float* acc, int64_t p0, int64_t p1, float* dst) const {
+    const int64_t m = g_.oh * g_.ow, oc4 = g_.oc / 4 * 4;
+    for (int64_t p = p0; p < p1; ++p) {
+      const float* row = acc + p * g_.oc;
+      for (int64_t oc = 0; oc < oc4; oc += 4) {
+        float32x4_t v = activate(post_.activation, vaddq_f32(vld1q_f32(row + oc), vld1q_f32(bias_.data() + oc)));
+        float* y = dst + oc * m + p;
+        if (post_.sum) {
+          const float r[4] = {y[0], y[m], y[2 * m], y[3 * m]};
+          v = activate(post_.after_sum, vaddq_f32(v, vld1q_f32(r)));
+        }
+        store_strided(y, m, v);
+      }
+      for (int64_t oc = oc4; oc < g_.oc; ++oc) {
+        const float v = apply_activation(post_.activation, row[oc] + bias_[oc]);
+        float& y = dst[oc * m + p];
+        y = post_.sum ? apply_activation(post_.after_sum, v + y) : v;
+      }
+    }
+  }
+
   void gemm_image(const float* x, float* acc) {
     const int64_t icg = g_.ic / g_.groups, ocg = g_.oc / g_.groups, k = icg * g_.kh * g_.kw, m = g_.oh * g_.ow;
     for (int64_t group = 0; group < g_.groups; ++group)

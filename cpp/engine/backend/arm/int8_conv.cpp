@@ -10,6 +10,7 @@
 
 #include "backend/arm/arm_kernels.h"
 #include "backend/arm/dispatch.h"
+#include "backend/arm/epilogue.h"
 #include "backend/arm/layout.h"
 
 namespace edgequant::engine::arm {
@@ -25,12 +26,6 @@ quant::Affine input_affine(const QuantConfig& q, const float* src, int64_t n) {
   }
   return quant::Affine(activation_format(), quant::AffineParams{q.scale, q.zero_point});
 }
-
-// u8 code q of x, stored as the s8 q − 128 the GEMMs take (int8_gemm.h says why).
-struct ShiftedCode {
-  const quant::Affine& a;
-  int8_t operator()(float x) const { return static_cast<int8_t>(a.encode(x) - 128); }
-};
 
 std::vector<int32_t> row_sums(const std::vector<int8_t>& w, int64_t rows, int64_t k) {
   std::vector<int32_t> sums(static_cast<size_t>(rows), 0);
@@ -50,6 +45,8 @@ class ArmInt8Conv : public ConvKernel {
     qweights_ = q.weights ? *q.weights : quantize_weights(w, g.oc, k);
     const std::vector<int8_t> khwc = weights_khwc<int8_t>(qweights_.values.data(), g);
     wsum_ = row_sums(khwc, g.oc, k);
+    wscale_.assign(qweights_.scales.begin(), qweights_.scales.end());
+    dbias_.assign(bias_.begin(), bias_.end());
     if (is_depthwise(g)) {  // [tap][channel] int16
       dw_.resize(static_cast<size_t>(g.kh * g.kw * g.oc));
       for (int64_t c = 0; c < g.oc; ++c)
@@ -62,16 +59,22 @@ class ArmInt8Conv : public ConvKernel {
   void run(const float* src, float* dst) override {
     const int64_t hw = g_.ih * g_.iw, m = g_.oh * g_.ow;
     const quant::Affine a = input_affine(q_, src, g_.n * g_.ic * hw);
-    std::vector<int8_t> x(static_cast<size_t>(g_.n * hw * g_.ic));
-    to_nhwc(src, g_.n, g_.ic, hw, x.data(), ShiftedCode{a});
+    std::vector<int8_t> planes(static_cast<size_t>(g_.n * hw * g_.ic)), x(planes.size());
+    encode_shifted(src, g_.n * g_.ic * hw, a, planes.data());
+    planes_to_pixels(planes.data(), g_.n, g_.ic, hw, x.data());
     std::vector<int32_t> acc(static_cast<size_t>(m * g_.oc));
     for (int64_t n = 0; n < g_.n; ++n) {
       const int8_t* image = x.data() + n * hw * g_.ic;
       if (dw_.empty()) gemm_image(image, a.zero_point, acc.data());
       else depthwise_image(image, a.zero_point, acc.data());
-      parallel_chunks(threads_, g_.oc, 1, [&](int64_t oc0, int64_t oc1) {
-        for (int64_t oc = oc0; oc < oc1; ++oc) epilogue(acc.data(), oc, a.scale, dst + (n * g_.oc + oc) * m);
-      });
+      float* out = dst + n * g_.oc * m;
+      if (post_.sum) {
+        parallel_chunks(threads_, g_.oc, 1, [&](int64_t oc0, int64_t oc1) {
+          for (int64_t oc = oc0; oc < oc1; ++oc) epilogue(acc.data(), oc, a.scale, out + oc * m);
+        });
+      } else {
+        parallel_chunks(threads_, m, 16, [&](int64_t p0, int64_t p1) { epilogue_rows(acc.data(), p0, p1, a.scale, out); });
+      }
     }
   }
 
@@ -141,6 +144,23 @@ class ArmInt8Conv : public ConvKernel {
     });
   }
 
+  // Pixels [p0, p1) without a residual: 4 channels per vector (epilogue.h), the rest as epilogue().
+  void epilogue_rows(const int32_t* acc, int64_t p0, int64_t p1, double in_scale, float* dst) const {
+    const int64_t m = g_.oh * g_.ow, oc4 = g_.oc / 4 * 4;
+    const float64x2_t s = vdupq_n_f64(in_scale);
+    for (int64_t p = p0; p < p1; ++p) {
+      const int32_t* row = acc + p * g_.oc;
+      for (int64_t oc = 0; oc < oc4; oc += 4) {
+        const float32x4_t v = dequantize(vld1q_s32(row + oc), s, wscale_.data() + oc, dbias_.data() + oc);
+        store_strided(dst + oc * m + p, m, activate(post_.activation, v));
+      }
+      for (int64_t oc = oc4; oc < g_.oc; ++oc) {
+        const double value = static_cast<double>(static_cast<int64_t>(row[oc])) * in_scale * qweights_.scales[oc];
+        dst[oc * m + p] = apply_activation(post_.activation, static_cast<float>(value + bias_[oc]));
+      }
+    }
+  }
+
   // The reference backend's expressions, in its order.
   void epilogue(const int32_t* acc, int64_t oc, double in_scale, float* dst) const {
     for (int64_t p = 0; p < g_.oh * g_.ow; ++p) {
@@ -167,6 +187,7 @@ class ArmInt8Conv : public ConvKernel {
   std::vector<float> bias_;
   QuantizedWeights qweights_;
   std::vector<int32_t> wsum_;
+  std::vector<double> wscale_, dbias_;  // the weight scales and bias as doubles, for the vector epilogue
   std::vector<PackedB> packed_;  // one per group
   std::vector<int16_t> dw_;      // depthwise weights [tap][channel]
 };
@@ -187,8 +208,7 @@ class ArmInt8Dense : public DenseKernel {
     note_int8_run(gemm_);
     const quant::Affine a = input_affine(q_, src, m_ * k_);
     std::vector<int8_t> x(static_cast<size_t>(m_ * k_));
-    const ShiftedCode code{a};
-    for (int64_t i = 0; i < m_ * k_; ++i) x[i] = code(src[i]);
+    encode_shifted(src, m_ * k_, a, x.data());
     std::vector<const int8_t*> rows(static_cast<size_t>(m_));
     for (int64_t i = 0; i < m_; ++i) rows[i] = x.data() + i * k_;
     std::vector<int32_t> acc(static_cast<size_t>(m_ * n_));

@@ -1,0 +1,70 @@
+// Vector forms of the reference backend's per-element float steps, equal to them bit for bit:
+// the u8 encode of quant::Affine::encode<float>, apply_activation (relu / clip as the same
+// comparisons and selects, NaN included; swish lane by lane through apply_activation itself), and
+// the INT8 dequantization double(iacc)·s_in·s_w + bias rounded once to float. Compiled without
+// FMA contraction (the engine's aarch64 flags), so each vector step rounds as the scalar one.
+#pragma once
+#include <arm_neon.h>
+
+#include <cstdint>
+
+#include "backend/backend.h"
+
+namespace edgequant::engine::arm {
+
+// x / s rounded to nearest-even, + z, NaN → 0, clamped to [0, 255]; stored as the s8 q − 128.
+inline void encode_shifted(const float* x, int64_t n, const quant::Affine& a, int8_t* dst) {
+  const float32x4_t scale = vdupq_n_f32(static_cast<float>(a.scale)), zero = vdupq_n_f32(static_cast<float>(a.zero_point));
+  const float32x4_t lo = vdupq_n_f32(static_cast<float>(a.qmin)), hi = vdupq_n_f32(static_cast<float>(a.qmax));
+  const int32x4_t shift = vdupq_n_s32(128);
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    int32x4_t q[2];
+    for (int h = 0; h < 2; ++h) {
+      float32x4_t t = vaddq_f32(vrndnq_f32(vdivq_f32(vld1q_f32(x + i + 4 * h), scale)), zero);
+      t = vbslq_f32(vceqq_f32(t, t), t, vdupq_n_f32(0));
+      t = vbslq_f32(vcltq_f32(t, lo), lo, t);
+      t = vbslq_f32(vcgtq_f32(t, hi), hi, t);
+      q[h] = vsubq_s32(vcvtq_s32_f32(t), shift);
+    }
+    vst1_s8(dst + i, vmovn_s16(vcombine_s16(vmovn_s32(q[0]), vmovn_s32(q[1]))));
+  }
+  for (; i < n; ++i) dst[i] = static_cast<int8_t>(a.encode(x[i]) - 128);
+}
+
+// apply_activation on 4 lanes.
+inline float32x4_t activate(const Activation& act, float32x4_t x) {
+  switch (act.kind) {
+    case Activation::Kind::relu: return vbslq_f32(vcgtq_f32(x, vdupq_n_f32(0)), x, vdupq_n_f32(0));
+    case Activation::Kind::clip: {  // std::min(std::max(x, lo), hi)
+      const float32x4_t lo = vdupq_n_f32(act.lo), hi = vdupq_n_f32(act.hi);
+      x = vbslq_f32(vcltq_f32(x, lo), lo, x);
+      return vbslq_f32(vcltq_f32(hi, x), hi, x);
+    }
+    case Activation::Kind::swish: {
+      float v[4];
+      vst1q_f32(v, x);
+      for (float& e : v) e = apply_activation(act, e);
+      return vld1q_f32(v);
+    }
+    default: return x;
+  }
+}
+
+// float(double(acc) · in_scale · w_scale + bias) on 4 lanes; w_scale and bias as doubles.
+inline float32x4_t dequantize(int32x4_t acc, float64x2_t in_scale, const double* w_scale, const double* bias) {
+  float64x2_t lo = vcvtq_f64_s64(vmovl_s32(vget_low_s32(acc))), hi = vcvtq_f64_s64(vmovl_high_s32(acc));
+  lo = vaddq_f64(vmulq_f64(vmulq_f64(lo, in_scale), vld1q_f64(w_scale)), vld1q_f64(bias));
+  hi = vaddq_f64(vmulq_f64(vmulq_f64(hi, in_scale), vld1q_f64(w_scale + 2)), vld1q_f64(bias + 2));
+  return vcvt_high_f32_f64(vcvt_f32_f64(lo), hi);
+}
+
+// Lane l of v to dst[l · stride] (an NHWC vector of 4 channels into NCHW planes).
+inline void store_strided(float* dst, int64_t stride, float32x4_t v) {
+  vst1q_lane_f32(dst, v, 0);
+  vst1q_lane_f32(dst + stride, v, 1);
+  vst1q_lane_f32(dst + 2 * stride, v, 2);
+  vst1q_lane_f32(dst + 3 * stride, v, 3);
+}
+
+}  // namespace edgequant::engine::arm
