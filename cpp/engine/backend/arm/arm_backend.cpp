@@ -30,12 +30,12 @@ class ArmBackend : public Backend {
     return make_portable_softmax(outer, len, inner, log);
   }
   std::unique_ptr<UnaryKernel> sigmoid() override { return make_portable_sigmoid(); }
-  // Kernels built after this call use `threads` (0: all cores).
-  void set_threads(int threads) override { threads_ = threads; }
+  // The next runs of every kernel of this backend use `threads` (0: all cores).
+  void set_threads(int threads) override { threads_.set(threads); }
 
  private:
-  int threads() const { return threads_; }
-  int threads_ = 0;
+  arm::ThreadCount threads() const { return threads_; }
+  arm::ThreadCount threads_;
 };
 
 }  // namespace

@@ -1,7 +1,9 @@
 // Run-time choice of the ARM backend's ISA-specific kernels, and what tests can see of it.
 #pragma once
 #include <cstdint>
+#include <atomic>
 #include <functional>
+#include <memory>
 
 #include "backend/arm/int8_gemm.h"
 
@@ -17,6 +19,18 @@ void set_arm_dotprod(bool allowed);
 
 // Threads for a kernel run: body(begin, end) on disjoint chunks of [0, n), chunk boundaries
 // multiples of `align`; inline with one thread or when n is small.
+// The backend's thread count as its kernels see it: set_threads after a kernel was built still
+// applies to its next runs (0: all cores).
+class ThreadCount {
+ public:
+  ThreadCount() : count_(std::make_shared<std::atomic<int>>(0)) {}
+  operator int() const { return count_->load(); }
+  void set(int threads) { count_->store(threads); }
+
+ private:
+  std::shared_ptr<std::atomic<int>> count_;
+};
+
 // Records one INT8 GEMM run of `gemm` (arm_int8_kernel_name / _runs).
 void note_int8_run(const Int8Gemm& gemm);
 

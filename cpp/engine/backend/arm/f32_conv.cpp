@@ -18,7 +18,7 @@ namespace {
 
 class ArmF32Conv : public ConvKernel {
  public:
-  ArmF32Conv(const ConvGeometry& g, const float* w, const float* b, const ConvPostOps& post, int threads)
+  ArmF32Conv(const ConvGeometry& g, const float* w, const float* b, const ConvPostOps& post, ThreadCount threads)
       : g_(g), post_(post), threads_(threads) {
     const int64_t icg = g.ic / g.groups, ocg = g.oc / g.groups, k = icg * g.kh * g.kw;
     bias_.assign(static_cast<size_t>(g.oc), 0.f);
@@ -80,7 +80,7 @@ class ArmF32Conv : public ConvKernel {
           for (int64_t r = r0; r < r1; ++r) rows[r - r0] = x + r * g_.ic;
         } else {
           cols.resize(static_cast<size_t>((r1 - r0) * k));
-          im2col_rows<float>(x, g_, group, 0.f, r0, r1, cols.data());
+          im2col_rows<float>(x, g_, group, 0.f, r0, r1, k, cols.data());
           for (int64_t r = r0; r < r1; ++r) rows[r - r0] = cols.data() + (r - r0) * k;
         }
         f32_gemm(rows.data(), r1 - r0, packed_[group], acc + r0 * g_.oc + group * ocg, g_.oc);
@@ -126,14 +126,14 @@ class ArmF32Conv : public ConvKernel {
 
   ConvGeometry g_;
   ConvPostOps post_;
-  int threads_;
+  ThreadCount threads_;
   std::vector<float> bias_, dw_;
   std::vector<PackedF32> packed_;
 };
 
 class ArmF32Dense : public DenseKernel {
  public:
-  ArmF32Dense(int64_t m, int64_t k, int64_t n, const float* w, const float* b, const Activation& act, int threads)
+  ArmF32Dense(int64_t m, int64_t k, int64_t n, const float* w, const float* b, const Activation& act, ThreadCount threads)
       : m_(m), k_(k), n_(n), act_(act), threads_(threads), bias_(static_cast<size_t>(n), 0.f),
         packed_(pack_f32(w, n, k)) {
     if (b) bias_.assign(b, b + n);
@@ -150,7 +150,7 @@ class ArmF32Dense : public DenseKernel {
  private:
   int64_t m_, k_, n_;
   Activation act_;
-  int threads_;
+  ThreadCount threads_;
   std::vector<float> bias_;
   PackedF32 packed_;
 };
@@ -158,12 +158,12 @@ class ArmF32Dense : public DenseKernel {
 }  // namespace
 
 std::unique_ptr<ConvKernel> make_f32_conv(const ConvGeometry& g, const float* w, const float* b,
-                                          const ConvPostOps& post, int threads) {
+                                          const ConvPostOps& post, ThreadCount threads) {
   return std::make_unique<ArmF32Conv>(g, w, b, post, threads);
 }
 
 std::unique_ptr<DenseKernel> make_f32_dense(int64_t m, int64_t k, int64_t n, const float* w, const float* b,
-                                            const Activation& act, int threads) {
+                                            const Activation& act, ThreadCount threads) {
   return std::make_unique<ArmF32Dense>(m, k, n, w, b, act, threads);
 }
 

@@ -37,7 +37,7 @@ std::vector<int32_t> row_sums(const std::vector<int8_t>& w, int64_t rows, int64_
 class ArmInt8Conv : public ConvKernel {
  public:
   ArmInt8Conv(const ConvGeometry& g, const float* w, const float* b, const ConvPostOps& post, const QuantConfig& q,
-              int threads)
+              ThreadCount threads)
       : g_(g), post_(post), q_(q), threads_(threads), gemm_(select_int8_gemm()) {
     const int64_t icg = g.ic / g.groups, ocg = g.oc / g.groups, k = icg * g.kh * g.kw;
     bias_.assign(static_cast<size_t>(g.oc), 0.f);
@@ -53,7 +53,17 @@ class ArmInt8Conv : public ConvKernel {
         for (int64_t t = 0; t < g.kh * g.kw; ++t) dw_[t * g.oc + c] = khwc[c * g.kh * g.kw + t];
       return;
     }
-    for (int64_t group = 0; group < g.groups; ++group) packed_.push_back(gemm_.pack(khwc.data() + group * ocg * k, ocg, k));
+    // GEMM over k rounded up to the SIMD step of 16, the weights zero-padded: im2col rows carry
+    // the padding and the scalar tail has nothing left to do (pointwise rows in place only when k
+    // is a multiple already).
+    direct_rows_ = is_pointwise(g) && k % 16 == 0;
+    kpad_ = direct_rows_ ? k : (k + 15) / 16 * 16;
+    std::vector<int8_t> padded(static_cast<size_t>(ocg * kpad_));
+    for (int64_t group = 0; group < g.groups; ++group) {
+      for (int64_t j = 0; j < ocg; ++j)
+        std::copy_n(khwc.data() + (group * ocg + j) * k, k, padded.data() + j * kpad_);
+      packed_.push_back(gemm_.pack(padded.data(), ocg, kpad_));
+    }
   }
 
   void run(const float* src, float* dst) override {
@@ -82,22 +92,22 @@ class ArmInt8Conv : public ConvKernel {
   // acc[pixel, oc] = Σ (q − z)·w: the GEMM of (q − 128) plus (128 − z)·Σ w.
   void gemm_image(const int8_t* x, int32_t zero, int32_t* acc) {
     note_int8_run(gemm_);
-    const int64_t icg = g_.ic / g_.groups, ocg = g_.oc / g_.groups, k = icg * g_.kh * g_.kw, m = g_.oh * g_.ow;
+    const int64_t ocg = g_.oc / g_.groups, m = g_.oh * g_.ow;
+    std::vector<int32_t> init(static_cast<size_t>(g_.oc));
+    for (int64_t oc = 0; oc < g_.oc; ++oc) init[oc] = (128 - zero) * wsum_[oc];
     for (int64_t group = 0; group < g_.groups; ++group)
       parallel_chunks(threads_, m, 8, [&](int64_t r0, int64_t r1) {
         std::vector<int8_t> cols;
         std::vector<const int8_t*> rows(static_cast<size_t>(r1 - r0));
-        if (is_pointwise(g_)) {
+        if (direct_rows_) {
           for (int64_t r = r0; r < r1; ++r) rows[r - r0] = x + r * g_.ic;
         } else {
-          cols.resize(static_cast<size_t>((r1 - r0) * k));
-          im2col_rows<int8_t>(x, g_, group, static_cast<int8_t>(zero - 128), r0, r1, cols.data());
-          for (int64_t r = r0; r < r1; ++r) rows[r - r0] = cols.data() + (r - r0) * k;
+          cols.resize(static_cast<size_t>((r1 - r0) * kpad_));
+          im2col_rows<int8_t>(x, g_, group, static_cast<int8_t>(zero - 128), r0, r1, kpad_, cols.data());
+          for (int64_t r = r0; r < r1; ++r) rows[r - r0] = cols.data() + (r - r0) * kpad_;
         }
-        int32_t* c = acc + r0 * g_.oc + group * ocg;
-        gemm_.gemm(rows.data(), r1 - r0, packed_[group], c, g_.oc);
-        for (int64_t r = r0; r < r1; ++r)
-          for (int64_t j = 0; j < ocg; ++j) c[(r - r0) * g_.oc + j] += (128 - zero) * wsum_[group * ocg + j];
+        gemm_.gemm(rows.data(), r1 - r0, packed_[group], init.data() + group * ocg, acc + r0 * g_.oc + group * ocg,
+                   g_.oc);
       });
   }
 
@@ -182,12 +192,14 @@ class ArmInt8Conv : public ConvKernel {
   ConvGeometry g_;
   ConvPostOps post_;
   QuantConfig q_;
-  int threads_;
+  ThreadCount threads_;
   const Int8Gemm& gemm_;
   std::vector<float> bias_;
   QuantizedWeights qweights_;
   std::vector<int32_t> wsum_;
   std::vector<double> wscale_, dbias_;  // the weight scales and bias as doubles, for the vector epilogue
+  bool direct_rows_ = false;     // pointwise: the GEMM reads the NHWC pixels in place
+  int64_t kpad_ = 0;             // the GEMM's k: icg·kh·kw rounded up to 16 (unless direct_rows_)
   std::vector<PackedB> packed_;  // one per group
   std::vector<int16_t> dw_;      // depthwise weights [tap][channel]
 };
@@ -195,7 +207,7 @@ class ArmInt8Conv : public ConvKernel {
 class ArmInt8Dense : public DenseKernel {
  public:
   ArmInt8Dense(int64_t m, int64_t k, int64_t n, const float* w, const float* b, const Activation& act,
-               const QuantConfig& q, int threads)
+               const QuantConfig& q, ThreadCount threads)
       : m_(m), k_(k), n_(n), act_(act), q_(q), threads_(threads), gemm_(select_int8_gemm()),
         bias_(static_cast<size_t>(n), 0.f) {
     if (b) bias_.assign(b, b + n);
@@ -211,11 +223,12 @@ class ArmInt8Dense : public DenseKernel {
     encode_shifted(src, m_ * k_, a, x.data());
     std::vector<const int8_t*> rows(static_cast<size_t>(m_));
     for (int64_t i = 0; i < m_; ++i) rows[i] = x.data() + i * k_;
-    std::vector<int32_t> acc(static_cast<size_t>(m_ * n_));
-    gemm_.gemm(rows.data(), m_, packed_, acc.data(), n_);
+    std::vector<int32_t> acc(static_cast<size_t>(m_ * n_)), init(static_cast<size_t>(n_));
+    for (int64_t j = 0; j < n_; ++j) init[j] = (128 - a.zero_point) * wsum_[j];
+    gemm_.gemm(rows.data(), m_, packed_, init.data(), acc.data(), n_);
     for (int64_t i = 0; i < m_; ++i)
       for (int64_t j = 0; j < n_; ++j) {
-        const int64_t iacc = acc[i * n_ + j] + (128 - a.zero_point) * wsum_[j];
+        const int64_t iacc = acc[i * n_ + j];
         const double value = static_cast<double>(iacc) * a.scale * qweights_.scales[j];
         dst[i * n_ + j] = apply_activation(act_, static_cast<float>(value + bias_[j]));
       }
@@ -225,7 +238,7 @@ class ArmInt8Dense : public DenseKernel {
   int64_t m_, k_, n_;
   Activation act_;
   QuantConfig q_;
-  int threads_;
+  ThreadCount threads_;
   const Int8Gemm& gemm_;
   std::vector<float> bias_;
   QuantizedWeights qweights_;
@@ -236,12 +249,12 @@ class ArmInt8Dense : public DenseKernel {
 }  // namespace
 
 std::unique_ptr<ConvKernel> make_int8_conv(const ConvGeometry& g, const float* w, const float* b,
-                                           const ConvPostOps& post, const QuantConfig& q, int threads) {
+                                           const ConvPostOps& post, const QuantConfig& q, ThreadCount threads) {
   return std::make_unique<ArmInt8Conv>(g, w, b, post, q, threads);
 }
 
 std::unique_ptr<DenseKernel> make_int8_dense(int64_t m, int64_t k, int64_t n, const float* w, const float* b,
-                                             const Activation& act, const QuantConfig& q, int threads) {
+                                             const Activation& act, const QuantConfig& q, ThreadCount threads) {
   return std::make_unique<ArmInt8Dense>(m, k, n, w, b, act, q, threads);
 }
 

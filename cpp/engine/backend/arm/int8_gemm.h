@@ -27,11 +27,12 @@ struct PackedB {
 };
 
 // One ISA level's kernels. `gemm` computes rows [0, m) of C (ldc int32 per row) from the row
-// pointers `a` (each k s8 values, contiguous), all n columns of `b`.
+// pointers `a` (each k s8 values, contiguous), all n columns of `b`, each column starting from
+// init[column] (the caller's exact zero-point correction).
 struct Int8Gemm {
   const char* name;
   PackedB (*pack)(const int8_t* b, int64_t n, int64_t k);
-  void (*gemm)(const int8_t* const* a, int64_t m, const PackedB& b, int32_t* c, int64_t ldc);
+  void (*gemm)(const int8_t* const* a, int64_t m, const PackedB& b, const int32_t* init, int32_t* c, int64_t ldc);
 };
 
 const Int8Gemm& int8_gemm_neon();

@@ -6,6 +6,7 @@
 #include <arm_neon.h>
 
 #include <algorithm>
+#include <vector>
 
 #include "backend/arm/int8_gemm.h"
 #include "backend/arm/int8_gemm_tail.h"
@@ -40,9 +41,10 @@ inline void dot_group(int32x4_t (&acc)[kMr][2], const int8x16_t (&av)[kMr], int8
   }
 }
 
-void tile(const int8_t* const* a, const int8_t* panel, int64_t kmain, int32_t* out) {
+// Rows a[0..8) × the panel's 8 channels, from init[0..8); stored to out (ld int32 per row).
+void tile(const int8_t* const* a, const int8_t* panel, int64_t kmain, const int32_t* init, int32_t* out, int64_t ld) {
   int32x4_t acc[kMr][2];
-  for (auto& row : acc) row[0] = row[1] = vdupq_n_s32(0);
+  for (auto& row : acc) row[0] = vld1q_s32(init), row[1] = vld1q_s32(init + 4);
   for (int64_t k = 0; k < kmain; k += kStep, panel += kNr * kStep) {
     int8x16_t av[kMr];
     for (int r = 0; r < kMr; ++r) av[r] = vld1q_s8(a[r] + k);
@@ -52,19 +54,27 @@ void tile(const int8_t* const* a, const int8_t* panel, int64_t kmain, int32_t* o
     dot_group<3>(acc, av, vld1q_s8(panel + 96), vld1q_s8(panel + 112));
   }
   for (int r = 0; r < kMr; ++r) {
-    vst1q_s32(out + r * kNr, acc[r][0]);
-    vst1q_s32(out + r * kNr + 4, acc[r][1]);
+    vst1q_s32(out + r * ld, acc[r][0]);
+    vst1q_s32(out + r * ld + 4, acc[r][1]);
   }
 }
 
-void gemm(const int8_t* const* a, int64_t m, const PackedB& b, int32_t* c, int64_t ldc) {
+void gemm(const int8_t* const* a, int64_t m, const PackedB& b, const int32_t* init, int32_t* c, int64_t ldc) {
   const int64_t panels = (b.n + kNr - 1) / kNr;
+  std::vector<int32_t> start(static_cast<size_t>(panels * kNr), 0);  // init, padded to whole panels
+  std::copy(init, init + b.n, start.begin());
   for (int64_t m0 = 0; m0 < m; m0 += kMr) {
     const int8_t* rows[kMr];
     for (int r = 0; r < kMr; ++r) rows[r] = a[std::min<int64_t>(m0 + r, m - 1)];  // padding rows repeat the last
     for (int64_t panel = 0; panel < panels; ++panel) {
+      const int8_t* packed = b.packed.data() + panel * kNr * b.kmain;
+      const int32_t* init_panel = start.data() + panel * kNr;
+      if (m0 + kMr <= m && (panel + 1) * kNr <= b.n && b.kmain == b.k) {  // whole tile: straight into C
+        tile(rows, packed, b.kmain, init_panel, c + m0 * ldc + panel * kNr, ldc);
+        continue;
+      }
       int32_t out[kMr * kNr];
-      tile(rows, b.packed.data() + panel * kNr * b.kmain, b.kmain, out);
+      tile(rows, packed, b.kmain, init_panel, out, kNr);
       int8_tile_tail(rows, std::min<int64_t>(kMr, m - m0), b, panel * kNr, out, kNr, c + m0 * ldc, ldc);
     }
   }

@@ -4,6 +4,7 @@
 #include <arm_neon.h>
 
 #include <algorithm>
+#include <vector>
 
 #include "backend/arm/int8_gemm.h"
 #include "backend/arm/int8_gemm_tail.h"
@@ -30,8 +31,9 @@ PackedB pack(const int8_t* b, int64_t n, int64_t k) {
   return p;
 }
 
+// Rows a[0..4) × the panel's 4 channels, from init[0..4); stored to out (ld int32 per row).
 template <bool kPairs>
-void tile(const int8_t* const* a, const int8_t* panel, int64_t kmain, int32_t* out) {
+void tile(const int8_t* const* a, const int8_t* panel, int64_t kmain, const int32_t* init, int32_t* out, int64_t ld) {
   int32x4_t acc[kMr][kNr];
   for (auto& row : acc)
     for (auto& v : row) v = vdupq_n_s32(0);
@@ -51,20 +53,30 @@ void tile(const int8_t* const* a, const int8_t* panel, int64_t kmain, int32_t* o
         }
       }
   }
-  for (int r = 0; r < kMr; ++r)
-    for (int j = 0; j < kNr; ++j) out[r * kNr + j] = vaddvq_s32(acc[r][j]);
+  const int32x4_t start = vld1q_s32(init);
+  for (int r = 0; r < kMr; ++r) {  // lane j: the sum of acc[r][j]'s lanes, + init[j]
+    const int32x4_t sums = vpaddq_s32(vpaddq_s32(acc[r][0], acc[r][1]), vpaddq_s32(acc[r][2], acc[r][3]));
+    vst1q_s32(out + r * ld, vaddq_s32(sums, start));
+  }
 }
 
-void gemm(const int8_t* const* a, int64_t m, const PackedB& b, int32_t* c, int64_t ldc) {
+void gemm(const int8_t* const* a, int64_t m, const PackedB& b, const int32_t* init, int32_t* c, int64_t ldc) {
   const int64_t panels = (b.n + kNr - 1) / kNr;
+  std::vector<int32_t> start(static_cast<size_t>(panels * kNr), 0);  // init, padded to whole panels
+  std::copy(init, init + b.n, start.begin());
   for (int64_t m0 = 0; m0 < m; m0 += kMr) {
     const int8_t* rows[kMr];
     for (int r = 0; r < kMr; ++r) rows[r] = a[std::min<int64_t>(m0 + r, m - 1)];  // padding rows repeat the last
     for (int64_t panel = 0; panel < panels; ++panel) {
-      int32_t out[kMr * kNr];
       const int8_t* packed = b.packed.data() + panel * kNr * b.kmain;
-      if (b.pairs_fit_int16) tile<true>(rows, packed, b.kmain, out);
-      else tile<false>(rows, packed, b.kmain, out);
+      const int32_t* init_panel = start.data() + panel * kNr;
+      auto run_tile = b.pairs_fit_int16 ? tile<true> : tile<false>;
+      if (m0 + kMr <= m && (panel + 1) * kNr <= b.n && b.kmain == b.k) {  // whole tile: straight into C
+        run_tile(rows, packed, b.kmain, init_panel, c + m0 * ldc + panel * kNr, ldc);
+        continue;
+      }
+      int32_t out[kMr * kNr];
+      run_tile(rows, packed, b.kmain, init_panel, out, kNr);
       int8_tile_tail(rows, std::min<int64_t>(kMr, m - m0), b, panel * kNr, out, kNr, c + m0 * ldc, ldc);
     }
   }

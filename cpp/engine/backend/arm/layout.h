@@ -31,13 +31,16 @@ std::vector<T> weights_khwc(const W* w, const ConvGeometry& g) {
 }
 
 // Rows [row0, row1) of one image's im2col matrix for `group`: row = output pixel, k = (kh, kw,
-// c); taps outside the input hold `pad`. x is the image in NHWC.
+// c); taps outside the input hold `pad`. x is the image in NHWC. Rows are `stride` ≥ k apart, the
+// columns from k to stride zero (they meet zero weights).
 template <class T>
-void im2col_rows(const T* x, const ConvGeometry& g, int64_t group, T pad, int64_t row0, int64_t row1, T* out) {
+void im2col_rows(const T* x, const ConvGeometry& g, int64_t group, T pad, int64_t row0, int64_t row1, int64_t stride,
+                 T* out) {
   const int64_t icg = g.ic / g.groups, k = g.kh * g.kw * icg;
   for (int64_t row = row0; row < row1; ++row) {
     const int64_t oh = row / g.ow, ow = row % g.ow;
-    T* dst = out + (row - row0) * k;
+    T* dst = out + (row - row0) * stride;
+    if (stride > k) std::fill(dst + k, dst + stride, T{});
     for (int64_t y = 0; y < g.kh; ++y) {
       const int64_t ih = oh * g.stride_h - g.pad_top + y * g.dilation_h;
       for (int64_t xk = 0; xk < g.kw; ++xk, dst += icg) {

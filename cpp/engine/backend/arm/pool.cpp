@@ -12,7 +12,7 @@ namespace {
 
 class ArmPool : public PoolKernel {
  public:
-  ArmPool(const PoolGeometry& g, int threads) : g_(g), threads_(threads) {}
+  ArmPool(const PoolGeometry& g, ThreadCount threads) : g_(g), threads_(threads) {}
   void run(const float* src, float* dst) override {
     const bool is_max = g_.kind == PoolGeometry::Kind::max;
     parallel_chunks(threads_, g_.n * g_.c, 1, [&](int64_t nc0, int64_t nc1) {
@@ -47,12 +47,12 @@ class ArmPool : public PoolKernel {
 
  private:
   PoolGeometry g_;
-  int threads_;
+  ThreadCount threads_;
 };
 
 }  // namespace
 
-std::unique_ptr<PoolKernel> make_pool(const PoolGeometry& g, int threads) {
+std::unique_ptr<PoolKernel> make_pool(const PoolGeometry& g, ThreadCount threads) {
   return std::make_unique<ArmPool>(g, threads);
 }
 
