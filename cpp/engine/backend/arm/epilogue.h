@@ -7,6 +7,7 @@
 #include <arm_neon.h>
 
 #include <cstdint>
+#include <type_traits>
 
 #include "backend/backend.h"
 
@@ -32,22 +33,43 @@ inline void encode_shifted(const float* x, int64_t n, const quant::Affine& a, in
   for (; i < n; ++i) dst[i] = static_cast<int8_t>(a.encode(x[i]) - 128);
 }
 
-// apply_activation on 4 lanes.
+// apply_activation on 4 lanes, the kind known at compile time (activate() picks it).
+template <Activation::Kind kKind>
+inline float32x4_t activate_as(const Activation& act, float32x4_t x) {
+  if constexpr (kKind == Activation::Kind::relu) {
+    return vbslq_f32(vcgtq_f32(x, vdupq_n_f32(0)), x, vdupq_n_f32(0));
+  } else if constexpr (kKind == Activation::Kind::clip) {  // std::min(std::max(x, lo), hi)
+    const float32x4_t lo = vdupq_n_f32(act.lo), hi = vdupq_n_f32(act.hi);
+    x = vbslq_f32(vcltq_f32(x, lo), lo, x);
+    return vbslq_f32(vcltq_f32(hi, x), hi, x);
+  } else if constexpr (kKind == Activation::Kind::swish) {
+    float v[4];
+    vst1q_f32(v, x);
+    for (float& e : v) e = apply_activation(act, e);
+    return vld1q_f32(v);
+  } else {
+    return x;
+  }
+}
+
 inline float32x4_t activate(const Activation& act, float32x4_t x) {
   switch (act.kind) {
-    case Activation::Kind::relu: return vbslq_f32(vcgtq_f32(x, vdupq_n_f32(0)), x, vdupq_n_f32(0));
-    case Activation::Kind::clip: {  // std::min(std::max(x, lo), hi)
-      const float32x4_t lo = vdupq_n_f32(act.lo), hi = vdupq_n_f32(act.hi);
-      x = vbslq_f32(vcltq_f32(x, lo), lo, x);
-      return vbslq_f32(vcltq_f32(hi, x), hi, x);
-    }
-    case Activation::Kind::swish: {
-      float v[4];
-      vst1q_f32(v, x);
-      for (float& e : v) e = apply_activation(act, e);
-      return vld1q_f32(v);
-    }
+    case Activation::Kind::relu: return activate_as<Activation::Kind::relu>(act, x);
+    case Activation::Kind::clip: return activate_as<Activation::Kind::clip>(act, x);
+    case Activation::Kind::swish: return activate_as<Activation::Kind::swish>(act, x);
     default: return x;
+  }
+}
+
+// f(std::integral_constant<Activation::Kind, act.kind>{}): a loop body compiled once per kind.
+template <class F>
+inline void with_activation(const Activation& act, F&& f) {
+  using K = Activation::Kind;
+  switch (act.kind) {
+    case K::relu: return f(std::integral_constant<K, K::relu>{});
+    case K::clip: return f(std::integral_constant<K, K::clip>{});
+    case K::swish: return f(std::integral_constant<K, K::swish>{});
+    default: return f(std::integral_constant<K, K::none>{});
   }
 }
 

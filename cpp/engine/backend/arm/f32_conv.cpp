@@ -50,10 +50,22 @@ class ArmF32Conv : public ConvKernel {
  private:
   // bias, activation [, + residual (dst on entry), after_sum] of pixels [p0, p1), into NCHW.
   void epilogue_rows(const float* acc, int64_t p0, int64_t p1, float* dst) const {
-    const int64_t m = g_.oh * g_.ow, oc4 = g_.oc / 4 * 4;
+    const int64_t m = g_.oh * g_.ow, oc4 = g_.oc / 4 * 4, channels = g_.oc;
+    const float* bias = bias_.data();
+    const Activation act = post_.activation;
+    if (!post_.sum) {
+      with_activation(act, [&](auto kind) {
+        for (int64_t p = p0; p < p1; ++p) {
+          const float* row = acc + p * channels;
+          float* y = dst + p;
+          for (int64_t oc = 0; oc < oc4; oc += 4, y += 4 * m)
+            store_strided(y, m, activate_as<decltype(kind)::value>(act, vaddq_f32(vld1q_f32(row + oc), vld1q_f32(bias + oc))));
+        }
+      });
+    }
     for (int64_t p = p0; p < p1; ++p) {
       const float* row = acc + p * g_.oc;
-      for (int64_t oc = 0; oc < oc4; oc += 4) {
+      for (int64_t oc = post_.sum ? 0 : oc4; oc < oc4; oc += 4) {
         float32x4_t v = activate(post_.activation, vaddq_f32(vld1q_f32(row + oc), vld1q_f32(bias_.data() + oc)));
         float* y = dst + oc * m + p;
         if (post_.sum) {

@@ -156,14 +156,22 @@ class ArmInt8Conv : public ConvKernel {
 
   // Pixels [p0, p1) without a residual: 4 channels per vector (epilogue.h), the rest as epilogue().
   void epilogue_rows(const int32_t* acc, int64_t p0, int64_t p1, double in_scale, float* dst) const {
-    const int64_t m = g_.oh * g_.ow, oc4 = g_.oc / 4 * 4;
+    const int64_t m = g_.oh * g_.ow, oc4 = g_.oc / 4 * 4, channels = g_.oc;
     const float64x2_t s = vdupq_n_f64(in_scale);
+    const double *w_scale = wscale_.data(), *bias = dbias_.data();
+    const Activation act = post_.activation;
+    with_activation(act, [&](auto kind) {
+      for (int64_t p = p0; p < p1; ++p) {
+        const int32_t* row = acc + p * channels;
+        float* y = dst + p;
+        for (int64_t oc = 0; oc < oc4; oc += 4, y += 4 * m) {
+          const float32x4_t v = dequantize(vld1q_s32(row + oc), s, w_scale + oc, bias + oc);
+          store_strided(y, m, activate_as<decltype(kind)::value>(act, v));
+        }
+      }
+    });
     for (int64_t p = p0; p < p1; ++p) {
       const int32_t* row = acc + p * g_.oc;
-      for (int64_t oc = 0; oc < oc4; oc += 4) {
-        const float32x4_t v = dequantize(vld1q_s32(row + oc), s, wscale_.data() + oc, dbias_.data() + oc);
-        store_strided(dst + oc * m + p, m, activate(post_.activation, v));
-      }
       for (int64_t oc = oc4; oc < g_.oc; ++oc) {
         const double value = static_cast<double>(static_cast<int64_t>(row[oc])) * in_scale * qweights_.scales[oc];
         dst[oc * m + p] = apply_activation(post_.activation, static_cast<float>(value + bias_[oc]));
