@@ -13,6 +13,7 @@ constexpr int kMr = 8, kNr = 8;
 template <int kLane>
 inline void fma_lane(float32x4_t (&acc)[kMr][2], const float32x4_t (&av)[kMr], const float* p) {
   const float32x4_t b0 = vld1q_f32(p), b1 = vld1q_f32(p + 4);
+  #pragma GCC unroll 16
   for (int r = 0; r < kMr; ++r) {
     acc[r][0] = vfmaq_laneq_f32(acc[r][0], b0, av[r], kLane);
     acc[r][1] = vfmaq_laneq_f32(acc[r][1], b1, av[r], kLane);
@@ -21,10 +22,12 @@ inline void fma_lane(float32x4_t (&acc)[kMr][2], const float32x4_t (&av)[kMr], c
 
 void tile(const float* const* a, const float* panel, int64_t k, float* out) {
   float32x4_t acc[kMr][2];
+  #pragma GCC unroll 16
   for (auto& row : acc) row[0] = row[1] = vdupq_n_f32(0);
   int64_t j = 0;
   for (; j + 4 <= k; j += 4, panel += 4 * kNr) {
     float32x4_t av[kMr];
+    #pragma GCC unroll 16
     for (int r = 0; r < kMr; ++r) av[r] = vld1q_f32(a[r] + j);
     fma_lane<0>(acc, av, panel);
     fma_lane<1>(acc, av, panel + 8);
@@ -33,11 +36,13 @@ void tile(const float* const* a, const float* panel, int64_t k, float* out) {
   }
   for (; j < k; ++j, panel += kNr) {
     const float32x4_t b0 = vld1q_f32(panel), b1 = vld1q_f32(panel + 4);
+    #pragma GCC unroll 16
     for (int r = 0; r < kMr; ++r) {
       acc[r][0] = vfmaq_n_f32(acc[r][0], b0, a[r][j]);
       acc[r][1] = vfmaq_n_f32(acc[r][1], b1, a[r][j]);
     }
   }
+  #pragma GCC unroll 16
   for (int r = 0; r < kMr; ++r) {
     vst1q_f32(out + r * kNr, acc[r][0]);
     vst1q_f32(out + r * kNr + 4, acc[r][1]);
@@ -59,6 +64,7 @@ void f32_gemm(const float* const* a, int64_t m, const PackedF32& b, float* c, in
   const int64_t panels = (b.n + kNr - 1) / kNr;
   for (int64_t m0 = 0; m0 < m; m0 += kMr) {
     const float* rows[kMr];
+    #pragma GCC unroll 16
     for (int r = 0; r < kMr; ++r) rows[r] = a[std::min<int64_t>(m0 + r, m - 1)];
     const int64_t valid_rows = std::min<int64_t>(kMr, m - m0);
     for (int64_t panel = 0; panel < panels; ++panel) {

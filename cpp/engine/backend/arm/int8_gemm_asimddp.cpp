@@ -26,6 +26,7 @@ PackedB pack(const int8_t* b, int64_t n, int64_t k) {
   int8_t* dst = p.packed.data();
   for (int64_t panel = 0; panel < panels; ++panel)
     for (int64_t k0 = 0; k0 < p.kmain; k0 += 4)
+      #pragma GCC unroll 16
       for (int j = 0; j < kNr; ++j, dst += 4) {
         const int64_t row = panel * kNr + j;
         if (row < n) std::copy(b + row * k + k0, b + row * k + k0 + 4, dst);
@@ -35,6 +36,7 @@ PackedB pack(const int8_t* b, int64_t n, int64_t k) {
 
 template <int kGroup>
 inline void dot_group(int32x4_t (&acc)[kMr][2], const int8x16_t (&av)[kMr], int8x16_t b0, int8x16_t b1) {
+  #pragma GCC unroll 16
   for (int r = 0; r < kMr; ++r) {
     acc[r][0] = vdotq_laneq_s32(acc[r][0], b0, av[r], kGroup);
     acc[r][1] = vdotq_laneq_s32(acc[r][1], b1, av[r], kGroup);
@@ -44,15 +46,18 @@ inline void dot_group(int32x4_t (&acc)[kMr][2], const int8x16_t (&av)[kMr], int8
 // Rows a[0..8) × the panel's 8 channels, from init[0..8); stored to out (ld int32 per row).
 void tile(const int8_t* const* a, const int8_t* panel, int64_t kmain, const int32_t* init, int32_t* out, int64_t ld) {
   int32x4_t acc[kMr][2];
+  #pragma GCC unroll 16
   for (auto& row : acc) row[0] = vld1q_s32(init), row[1] = vld1q_s32(init + 4);
   for (int64_t k = 0; k < kmain; k += kStep, panel += kNr * kStep) {
     int8x16_t av[kMr];
+    #pragma GCC unroll 16
     for (int r = 0; r < kMr; ++r) av[r] = vld1q_s8(a[r] + k);
     dot_group<0>(acc, av, vld1q_s8(panel), vld1q_s8(panel + 16));
     dot_group<1>(acc, av, vld1q_s8(panel + 32), vld1q_s8(panel + 48));
     dot_group<2>(acc, av, vld1q_s8(panel + 64), vld1q_s8(panel + 80));
     dot_group<3>(acc, av, vld1q_s8(panel + 96), vld1q_s8(panel + 112));
   }
+  #pragma GCC unroll 16
   for (int r = 0; r < kMr; ++r) {
     vst1q_s32(out + r * ld, acc[r][0]);
     vst1q_s32(out + r * ld + 4, acc[r][1]);
@@ -65,6 +70,7 @@ void gemm(const int8_t* const* a, int64_t m, const PackedB& b, const int32_t* in
   std::copy(init, init + b.n, start.begin());
   for (int64_t m0 = 0; m0 < m; m0 += kMr) {
     const int8_t* rows[kMr];
+    #pragma GCC unroll 16
     for (int r = 0; r < kMr; ++r) rows[r] = a[std::min<int64_t>(m0 + r, m - 1)];  // padding rows repeat the last
     for (int64_t panel = 0; panel < panels; ++panel) {
       const int8_t* packed = b.packed.data() + panel * kNr * b.kmain;

@@ -24,6 +24,7 @@ PackedB pack(const int8_t* b, int64_t n, int64_t k) {
   int8_t* dst = p.packed.data();
   for (int64_t panel = 0; panel < panels; ++panel)
     for (int64_t k0 = 0; k0 < p.kmain; k0 += kStep)
+      #pragma GCC unroll 16
       for (int j = 0; j < kNr; ++j, dst += kStep) {
         const int64_t row = panel * kNr + j;
         if (row < n) std::copy(b + row * k + k0, b + row * k + k0 + kStep, dst);
@@ -35,13 +36,19 @@ PackedB pack(const int8_t* b, int64_t n, int64_t k) {
 template <bool kPairs>
 void tile(const int8_t* const* a, const int8_t* panel, int64_t kmain, const int32_t* init, int32_t* out, int64_t ld) {
   int32x4_t acc[kMr][kNr];
+  #pragma GCC unroll 16
   for (auto& row : acc)
+    #pragma GCC unroll 16
     for (auto& v : row) v = vdupq_n_s32(0);
   for (int64_t k = 0; k < kmain; k += kStep, panel += kNr * kStep) {
     int8x16_t av[kMr], bv[kNr];
+    #pragma GCC unroll 16
     for (int r = 0; r < kMr; ++r) av[r] = vld1q_s8(a[r] + k);
+    #pragma GCC unroll 16
     for (int j = 0; j < kNr; ++j) bv[j] = vld1q_s8(panel + j * kStep);
+    #pragma GCC unroll 16
     for (int r = 0; r < kMr; ++r)
+      #pragma GCC unroll 16
       for (int j = 0; j < kNr; ++j) {
         int16x8_t prod = vmull_s8(vget_low_s8(av[r]), vget_low_s8(bv[j]));
         if (kPairs) {
@@ -54,6 +61,7 @@ void tile(const int8_t* const* a, const int8_t* panel, int64_t kmain, const int3
       }
   }
   const int32x4_t start = vld1q_s32(init);
+  #pragma GCC unroll 16
   for (int r = 0; r < kMr; ++r) {  // lane j: the sum of acc[r][j]'s lanes, + init[j]
     const int32x4_t sums = vpaddq_s32(vpaddq_s32(acc[r][0], acc[r][1]), vpaddq_s32(acc[r][2], acc[r][3]));
     vst1q_s32(out + r * ld, vaddq_s32(sums, start));
@@ -66,6 +74,7 @@ void gemm(const int8_t* const* a, int64_t m, const PackedB& b, const int32_t* in
   std::copy(init, init + b.n, start.begin());
   for (int64_t m0 = 0; m0 < m; m0 += kMr) {
     const int8_t* rows[kMr];
+    #pragma GCC unroll 16
     for (int r = 0; r < kMr; ++r) rows[r] = a[std::min<int64_t>(m0 + r, m - 1)];  // padding rows repeat the last
     for (int64_t panel = 0; panel < panels; ++panel) {
       const int8_t* packed = b.packed.data() + panel * kNr * b.kmain;

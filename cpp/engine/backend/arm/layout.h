@@ -1,6 +1,8 @@
 // NHWC helpers shared by the ARM backend's FP32 and INT8 convolutions: the engine hands kernels
 // NCHW, the kernels work on NHWC rows (one output pixel's receptive field contiguous in k).
 #pragma once
+#include <arm_neon.h>
+
 #include <algorithm>
 #include <cstdint>
 #include <vector>
@@ -30,6 +32,22 @@ std::vector<T> weights_khwc(const W* w, const ConvGeometry& g) {
   return out;
 }
 
+// n values from src to dst, inline (a tap of im2col is a few channels: a memmove call per tap
+// would cost more than the copy).
+template <class T>
+inline void copy_channels(const T* src, int64_t n, T* dst) {
+  constexpr int64_t kVec = 16 / sizeof(T);
+  int64_t i = 0;
+  for (; i + kVec <= n; i += kVec)
+    vst1q_u8(reinterpret_cast<uint8_t*>(dst + i), vld1q_u8(reinterpret_cast<const uint8_t*>(src + i)));
+  for (; i < n; ++i) dst[i] = src[i];
+}
+
+template <class T>
+inline void fill_channels(T value, int64_t n, T* dst) {
+  for (int64_t i = 0; i < n; ++i) dst[i] = value;
+}
+
 // Rows [row0, row1) of one image's im2col matrix for `group`: row = output pixel, k = (kh, kw,
 // c); taps outside the input hold `pad`. x is the image in NHWC. Rows are `stride` ≥ k apart, the
 // columns from k to stride zero (they meet zero weights).
@@ -45,8 +63,8 @@ void im2col_rows(const T* x, const ConvGeometry& g, int64_t group, T pad, int64_
       const int64_t ih = oh * g.stride_h - g.pad_top + y * g.dilation_h;
       for (int64_t xk = 0; xk < g.kw; ++xk, dst += icg) {
         const int64_t iw = ow * g.stride_w - g.pad_left + xk * g.dilation_w;
-        if (ih < 0 || ih >= g.ih || iw < 0 || iw >= g.iw) std::fill(dst, dst + icg, pad);
-        else std::copy_n(x + (ih * g.iw + iw) * g.ic + group * icg, icg, dst);
+        if (ih < 0 || ih >= g.ih || iw < 0 || iw >= g.iw) fill_channels(pad, icg, dst);
+        else copy_channels(x + (ih * g.iw + iw) * g.ic + group * icg, icg, dst);
       }
     }
   }
