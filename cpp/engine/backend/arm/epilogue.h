@@ -33,6 +33,28 @@ inline void encode_shifted(const float* x, int64_t n, const quant::Affine& a, in
   for (; i < n; ++i) dst[i] = static_cast<int8_t>(a.encode(x[i]) - 128);
 }
 
+// encode_shifted of n images of NCHW planes (c × hw), written NHWC: 8 pixels of one channel per
+// vector, their bytes stored c apart.
+inline void encode_shifted_nhwc(const float* x, int64_t n, int64_t c, int64_t hw, const quant::Affine& a,
+                                int8_t* dst) {
+  const int64_t hw8 = hw / 8 * 8;
+  for (int64_t i = 0; i < n; ++i)
+    for (int64_t ch = 0; ch < c; ++ch) {
+      const float* plane = x + (i * c + ch) * hw;
+      int8_t* out = dst + i * hw * c + ch;
+      int8_t codes[8];
+      for (int64_t p = 0; p < hw8; p += 8) {
+        encode_shifted(plane + p, 8, a, codes);
+        const int8x8_t v = vld1_s8(codes);
+        int8_t* o = out + p * c;
+        vst1_lane_s8(o, v, 0), vst1_lane_s8(o + c, v, 1), vst1_lane_s8(o + 2 * c, v, 2), vst1_lane_s8(o + 3 * c, v, 3);
+        vst1_lane_s8(o + 4 * c, v, 4), vst1_lane_s8(o + 5 * c, v, 5), vst1_lane_s8(o + 6 * c, v, 6);
+        vst1_lane_s8(o + 7 * c, v, 7);
+      }
+      for (int64_t p = hw8; p < hw; ++p) out[p * c] = static_cast<int8_t>(a.encode(plane[p]) - 128);
+    }
+}
+
 // apply_activation on 4 lanes, the kind known at compile time (activate() picks it).
 template <Activation::Kind kKind>
 inline float32x4_t activate_as(const Activation& act, float32x4_t x) {

@@ -69,9 +69,8 @@ class ArmInt8Conv : public ConvKernel {
   void run(const float* src, float* dst) override {
     const int64_t hw = g_.ih * g_.iw, m = g_.oh * g_.ow;
     const quant::Affine a = input_affine(q_, src, g_.n * g_.ic * hw);
-    std::vector<int8_t> planes(static_cast<size_t>(g_.n * hw * g_.ic)), x(planes.size());
-    encode_shifted(src, g_.n * g_.ic * hw, a, planes.data());
-    planes_to_pixels(planes.data(), g_.n, g_.ic, hw, x.data());
+    std::vector<int8_t> x(static_cast<size_t>(g_.n * hw * g_.ic));
+    encode_shifted_nhwc(src, g_.n, g_.ic, hw, a, x.data());
     std::vector<int32_t> acc(static_cast<size_t>(m * g_.oc));
     for (int64_t n = 0; n < g_.n; ++n) {
       const int8_t* image = x.data() + n * hw * g_.ic;
@@ -116,11 +115,30 @@ class ArmInt8Conv : public ConvKernel {
   void depthwise_image(const int8_t* x, int32_t zero, int32_t* acc) {
     const int64_t ch = g_.oc;
     const int16x8_t shift = vdupq_n_s16(static_cast<int16_t>(128 - zero));
+    // Pixels whose window is inside the input read the taps at fixed offsets from the first.
+    const int64_t ntaps = g_.kh * g_.kw;
+    std::vector<int64_t> offsets;
+    std::vector<const int16_t*> all_w;
+    for (int64_t y = 0; y < g_.kh; ++y)
+      for (int64_t xk = 0; xk < g_.kw; ++xk) {
+        offsets.push_back((y * g_.dilation_h * g_.iw + xk * g_.dilation_w) * ch);
+        all_w.push_back(dw_.data() + (y * g_.kw + xk) * ch);
+      }
     parallel_chunks(threads_, g_.oh, 1, [&](int64_t oh0, int64_t oh1) {
       std::vector<const int8_t*> taps;
       std::vector<const int16_t*> wtaps;
+      taps.reserve(static_cast<size_t>(ntaps)), wtaps.reserve(static_cast<size_t>(ntaps));
       for (int64_t oh = oh0; oh < oh1; ++oh)
         for (int64_t ow = 0; ow < g_.ow; ++ow) {
+          const int64_t ih0 = oh * g_.stride_h - g_.pad_top, iw0 = ow * g_.stride_w - g_.pad_left;
+          if (ih0 >= 0 && ih0 + (g_.kh - 1) * g_.dilation_h < g_.ih && iw0 >= 0 &&
+              iw0 + (g_.kw - 1) * g_.dilation_w < g_.iw) {
+            const int8_t* base = x + (ih0 * g_.iw + iw0) * ch;
+            taps.resize(static_cast<size_t>(ntaps));
+            for (int64_t t = 0; t < ntaps; ++t) taps[t] = base + offsets[t];
+            depthwise_pixel(taps.data(), all_w.data(), ntaps, shift, zero, acc + (oh * g_.ow + ow) * ch);
+            continue;
+          }
           taps.clear(), wtaps.clear();
           for (int64_t y = 0; y < g_.kh; ++y) {
             const int64_t ih = oh * g_.stride_h - g_.pad_top + y * g_.dilation_h;
@@ -132,26 +150,33 @@ class ArmInt8Conv : public ConvKernel {
               wtaps.push_back(dw_.data() + (y * g_.kw + xk) * ch);
             }
           }
-          int32_t* out = acc + (oh * g_.ow + ow) * ch;
-          int64_t c = 0;
-          for (; c + 8 <= ch; c += 8) {
-            int32x4_t lo = vdupq_n_s32(0), hi = vdupq_n_s32(0);
-            for (size_t t = 0; t < taps.size(); ++t) {
-              const int16x8_t v = vaddq_s16(vmovl_s8(vld1_s8(taps[t] + c)), shift);  // q − z
-              const int16x8_t w = vld1q_s16(wtaps[t] + c);
-              lo = vmlal_s16(lo, vget_low_s16(v), vget_low_s16(w));
-              hi = vmlal_high_s16(hi, v, w);
-            }
-            vst1q_s32(out + c, lo);
-            vst1q_s32(out + c + 4, hi);
-          }
-          for (; c < ch; ++c) {
-            int32_t s = 0;
-            for (size_t t = 0; t < taps.size(); ++t) s += (taps[t][c] + 128 - zero) * wtaps[t][c];
-            out[c] = s;
-          }
+          depthwise_pixel(taps.data(), wtaps.data(), static_cast<int64_t>(taps.size()), shift, zero,
+                          acc + (oh * g_.ow + ow) * ch);
         }
     });
+  }
+
+  // One output pixel: Σ over the taps of (q − z)·w, 8 channels per step, then the rest.
+  void depthwise_pixel(const int8_t* const* taps, const int16_t* const* wtaps, int64_t ntaps, int16x8_t shift,
+                       int32_t zero, int32_t* out) const {
+    const int64_t ch = g_.oc;
+    int64_t c = 0;
+    for (; c + 8 <= ch; c += 8) {
+      int32x4_t lo = vdupq_n_s32(0), hi = vdupq_n_s32(0);
+      for (int64_t t = 0; t < ntaps; ++t) {
+        const int16x8_t v = vaddq_s16(vmovl_s8(vld1_s8(taps[t] + c)), shift);  // q − z
+        const int16x8_t w = vld1q_s16(wtaps[t] + c);
+        lo = vmlal_s16(lo, vget_low_s16(v), vget_low_s16(w));
+        hi = vmlal_high_s16(hi, v, w);
+      }
+      vst1q_s32(out + c, lo);
+      vst1q_s32(out + c + 4, hi);
+    }
+    for (; c < ch; ++c) {
+      int32_t s = 0;
+      for (int64_t t = 0; t < ntaps; ++t) s += (taps[t][c] + 128 - zero) * wtaps[t][c];
+      out[c] = s;
+    }
   }
 
   // Pixels [p0, p1) without a residual: 4 channels per vector (epilogue.h), the rest as epilogue().

@@ -70,17 +70,6 @@ void im2col_rows(const T* x, const ConvGeometry& g, int64_t group, T pad, int64_
   }
 }
 
-// [n][c][hw] → [n][hw][c].
-template <class T>
-void planes_to_pixels(const T* src, int64_t n, int64_t c, int64_t hw, T* dst) {
-  for (int64_t i = 0; i < n; ++i)
-    for (int64_t ch = 0; ch < c; ++ch) {
-      const T* s = src + (i * c + ch) * hw;
-      T* d = dst + i * hw * c + ch;
-      for (int64_t p = 0; p < hw; ++p) d[p * c] = s[p];
-    }
-}
-
 // NCHW → NHWC of n images through f (a conversion per value).
 template <class T, class F>
 void to_nhwc(const float* src, int64_t n, int64_t c, int64_t hw, T* dst, F f) {
