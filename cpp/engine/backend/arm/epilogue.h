@@ -33,6 +33,26 @@ inline void encode_shifted(const float* x, int64_t n, const quant::Affine& a, in
   for (; i < n; ++i) dst[i] = static_cast<int8_t>(a.encode(x[i]) - 128);
 }
 
+// quant::Affine::encode<float> on 4 lanes: the u8 codes as int32.
+inline int32x4_t encode4(float32x4_t x, const quant::Affine& a) {
+  const float32x4_t lo = vdupq_n_f32(static_cast<float>(a.qmin)), hi = vdupq_n_f32(static_cast<float>(a.qmax));
+  float32x4_t t = vaddq_f32(vrndnq_f32(vdivq_f32(x, vdupq_n_f32(static_cast<float>(a.scale)))),
+                            vdupq_n_f32(static_cast<float>(a.zero_point)));
+  t = vbslq_f32(vceqq_f32(t, t), t, vdupq_n_f32(0));
+  t = vbslq_f32(vcltq_f32(t, lo), lo, t);
+  t = vbslq_f32(vcgtq_f32(t, hi), hi, t);
+  return vcvtq_s32_f32(t);
+}
+
+// float(a.scale · (encode(r) − z)) on 4 lanes: a residual rounded through u8 as the reference does.
+inline float32x4_t through_u8(float32x4_t r, const quant::Affine& a) {
+  const int32x4_t q = vsubq_s32(encode4(r, a), vdupq_n_s32(a.zero_point));
+  const float64x2_t s = vdupq_n_f64(a.scale);
+  const float64x2_t lo = vmulq_f64(s, vcvtq_f64_s64(vmovl_s32(vget_low_s32(q))));
+  const float64x2_t hi = vmulq_f64(s, vcvtq_f64_s64(vmovl_high_s32(q)));
+  return vcvt_high_f32_f64(vcvt_f32_f64(lo), hi);
+}
+
 // encode_shifted of n images of NCHW planes (c × hw), written NHWC: 8 pixels of one channel per
 // vector, their bytes stored c apart.
 inline void encode_shifted_nhwc(const float* x, int64_t n, int64_t c, int64_t hw, const quant::Affine& a,

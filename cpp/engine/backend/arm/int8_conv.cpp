@@ -77,13 +77,7 @@ class ArmInt8Conv : public ConvKernel {
       if (dw_.empty()) gemm_image(image, a.zero_point, acc.data());
       else depthwise_image(image, a.zero_point, acc.data());
       float* out = dst + n * g_.oc * m;
-      if (post_.sum) {
-        parallel_chunks(threads_, g_.oc, 1, [&](int64_t oc0, int64_t oc1) {
-          for (int64_t oc = oc0; oc < oc1; ++oc) epilogue(acc.data(), oc, a.scale, out + oc * m);
-        });
-      } else {
-        parallel_chunks(threads_, m, 16, [&](int64_t p0, int64_t p1) { epilogue_rows(acc.data(), p0, p1, a.scale, out); });
-      }
+      parallel_chunks(threads_, m, 16, [&](int64_t p0, int64_t p1) { epilogue_rows(acc.data(), p0, p1, a.scale, out); });
     }
   }
 
@@ -185,34 +179,43 @@ class ArmInt8Conv : public ConvKernel {
     const float64x2_t s = vdupq_n_f64(in_scale);
     const double *w_scale = wscale_.data(), *bias = dbias_.data();
     const Activation act = post_.activation;
-    with_activation(act, [&](auto kind) {
+    if (!post_.sum) {
+      with_activation(act, [&](auto kind) {
+        for (int64_t p = p0; p < p1; ++p) {
+          const int32_t* row = acc + p * channels;
+          float* y = dst + p;
+          for (int64_t oc = 0; oc < oc4; oc += 4, y += 4 * m) {
+            const float32x4_t v = dequantize(vld1q_s32(row + oc), s, w_scale + oc, bias + oc);
+            store_strided(y, m, activate_as<decltype(kind)::value>(act, v));
+          }
+        }
+      });
+    } else {  // + the residual dst holds (rounded through u8 where the reference rounds it)
+      const bool round = q_.mode == QuantConfig::Mode::int8_static && q_.quantize_output;
+      const quant::Affine ra(activation_format(), quant::AffineParams{q_.residual_scale, q_.residual_zero_point});
       for (int64_t p = p0; p < p1; ++p) {
         const int32_t* row = acc + p * channels;
         float* y = dst + p;
         for (int64_t oc = 0; oc < oc4; oc += 4, y += 4 * m) {
-          const float32x4_t v = dequantize(vld1q_s32(row + oc), s, w_scale + oc, bias + oc);
-          store_strided(y, m, activate_as<decltype(kind)::value>(act, v));
+          const float32x4_t v = activate(act, dequantize(vld1q_s32(row + oc), s, w_scale + oc, bias + oc));
+          const float gathered[4] = {y[0], y[m], y[2 * m], y[3 * m]};
+          float32x4_t r = vld1q_f32(gathered);
+          if (round) r = through_u8(r, ra);
+          store_strided(y, m, activate(post_.after_sum, vaddq_f32(v, r)));
         }
       }
-    });
-    for (int64_t p = p0; p < p1; ++p) {
-      const int32_t* row = acc + p * g_.oc;
-      for (int64_t oc = oc4; oc < g_.oc; ++oc) {
-        const double value = static_cast<double>(static_cast<int64_t>(row[oc])) * in_scale * qweights_.scales[oc];
-        dst[oc * m + p] = apply_activation(post_.activation, static_cast<float>(value + bias_[oc]));
-      }
     }
+    for (int64_t p = p0; p < p1; ++p)
+      for (int64_t oc = oc4; oc < g_.oc; ++oc) epilogue_one(acc, p, oc, in_scale, dst);
   }
 
-  // The reference backend's expressions, in its order.
-  void epilogue(const int32_t* acc, int64_t oc, double in_scale, float* dst) const {
-    for (int64_t p = 0; p < g_.oh * g_.ow; ++p) {
-      const int64_t iacc = acc[p * g_.oc + oc];
-      const double value = static_cast<double>(iacc) * in_scale * qweights_.scales[oc];
-      float& y = dst[p];
-      const float v = apply_activation(post_.activation, static_cast<float>(value + bias_[oc]));
-      y = post_.sum ? apply_activation(post_.after_sum, v + residual(y)) : v;
-    }
+  // The reference backend's expressions, in its order, for pixel p of channel oc.
+  void epilogue_one(const int32_t* acc, int64_t p, int64_t oc, double in_scale, float* dst) const {
+    const int64_t iacc = acc[p * g_.oc + oc];
+    const double value = static_cast<double>(iacc) * in_scale * qweights_.scales[oc];
+    float& y = dst[oc * g_.oh * g_.ow + p];
+    const float v = apply_activation(post_.activation, static_cast<float>(value + bias_[oc]));
+    y = post_.sum ? apply_activation(post_.after_sum, v + residual(y)) : v;
   }
 
   // As the reference: a static conv writing u8 holds its residual as u8 in its destination.
