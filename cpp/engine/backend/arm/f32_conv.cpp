@@ -102,37 +102,25 @@ class ArmF32Conv : public ConvKernel {
   void depthwise_image(const float* x, float* acc) {
     const int64_t ch = g_.oc;
     parallel_chunks(threads_, g_.oh, 1, [&](int64_t oh0, int64_t oh1) {
-      std::vector<const float*> taps, wtaps;
-      for (int64_t oh = oh0; oh < oh1; ++oh)
-        for (int64_t ow = 0; ow < g_.ow; ++ow) {
-          taps.clear(), wtaps.clear();
-          for (int64_t y = 0; y < g_.kh; ++y) {
-            const int64_t ih = oh * g_.stride_h - g_.pad_top + y * g_.dilation_h;
-            if (ih < 0 || ih >= g_.ih) continue;
-            for (int64_t xk = 0; xk < g_.kw; ++xk) {
-              const int64_t iw = ow * g_.stride_w - g_.pad_left + xk * g_.dilation_w;
-              if (iw < 0 || iw >= g_.iw) continue;
-              taps.push_back(x + (ih * g_.iw + iw) * ch);
-              wtaps.push_back(dw_.data() + (y * g_.kw + xk) * ch);
-            }
-          }
-          float* out = acc + (oh * g_.ow + ow) * ch;
-          int64_t c = 0;
-          for (; c + 8 <= ch; c += 8) {
-            float32x4_t lo = vdupq_n_f32(0), hi = vdupq_n_f32(0);
-            for (size_t t = 0; t < taps.size(); ++t) {
-              lo = vfmaq_f32(lo, vld1q_f32(taps[t] + c), vld1q_f32(wtaps[t] + c));
-              hi = vfmaq_f32(hi, vld1q_f32(taps[t] + c + 4), vld1q_f32(wtaps[t] + c + 4));
-            }
-            vst1q_f32(out + c, lo);
-            vst1q_f32(out + c + 4, hi);
-          }
-          for (; c < ch; ++c) {
-            float s = 0;
-            for (size_t t = 0; t < taps.size(); ++t) s += taps[t][c] * wtaps[t][c];
-            out[c] = s;
-          }
-        }
+      for_each_depthwise_pixel(g_, x, dw_.data(), oh0, oh1,
+                               [&](const float* const* taps, const float* const* wtaps, int64_t ntaps, int64_t p) {
+                                 float* out = acc + p * ch;
+                                 int64_t c = 0;
+                                 for (; c + 8 <= ch; c += 8) {
+                                   float32x4_t lo = vdupq_n_f32(0), hi = vdupq_n_f32(0);
+                                   for (int64_t t = 0; t < ntaps; ++t) {
+                                     lo = vfmaq_f32(lo, vld1q_f32(taps[t] + c), vld1q_f32(wtaps[t] + c));
+                                     hi = vfmaq_f32(hi, vld1q_f32(taps[t] + c + 4), vld1q_f32(wtaps[t] + c + 4));
+                                   }
+                                   vst1q_f32(out + c, lo);
+                                   vst1q_f32(out + c + 4, hi);
+                                 }
+                                 for (; c < ch; ++c) {
+                                   float s = 0;
+                                   for (int64_t t = 0; t < ntaps; ++t) s += taps[t][c] * wtaps[t][c];
+                                   out[c] = s;
+                                 }
+                               });
     });
   }
 

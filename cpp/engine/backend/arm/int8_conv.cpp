@@ -109,44 +109,11 @@ class ArmInt8Conv : public ConvKernel {
   void depthwise_image(const int8_t* x, int32_t zero, int32_t* acc) {
     const int64_t ch = g_.oc;
     const int16x8_t shift = vdupq_n_s16(static_cast<int16_t>(128 - zero));
-    // Pixels whose window is inside the input read the taps at fixed offsets from the first.
-    const int64_t ntaps = g_.kh * g_.kw;
-    std::vector<int64_t> offsets;
-    std::vector<const int16_t*> all_w;
-    for (int64_t y = 0; y < g_.kh; ++y)
-      for (int64_t xk = 0; xk < g_.kw; ++xk) {
-        offsets.push_back((y * g_.dilation_h * g_.iw + xk * g_.dilation_w) * ch);
-        all_w.push_back(dw_.data() + (y * g_.kw + xk) * ch);
-      }
     parallel_chunks(threads_, g_.oh, 1, [&](int64_t oh0, int64_t oh1) {
-      std::vector<const int8_t*> taps;
-      std::vector<const int16_t*> wtaps;
-      taps.reserve(static_cast<size_t>(ntaps)), wtaps.reserve(static_cast<size_t>(ntaps));
-      for (int64_t oh = oh0; oh < oh1; ++oh)
-        for (int64_t ow = 0; ow < g_.ow; ++ow) {
-          const int64_t ih0 = oh * g_.stride_h - g_.pad_top, iw0 = ow * g_.stride_w - g_.pad_left;
-          if (ih0 >= 0 && ih0 + (g_.kh - 1) * g_.dilation_h < g_.ih && iw0 >= 0 &&
-              iw0 + (g_.kw - 1) * g_.dilation_w < g_.iw) {
-            const int8_t* base = x + (ih0 * g_.iw + iw0) * ch;
-            taps.resize(static_cast<size_t>(ntaps));
-            for (int64_t t = 0; t < ntaps; ++t) taps[t] = base + offsets[t];
-            depthwise_pixel(taps.data(), all_w.data(), ntaps, shift, zero, acc + (oh * g_.ow + ow) * ch);
-            continue;
-          }
-          taps.clear(), wtaps.clear();
-          for (int64_t y = 0; y < g_.kh; ++y) {
-            const int64_t ih = oh * g_.stride_h - g_.pad_top + y * g_.dilation_h;
-            if (ih < 0 || ih >= g_.ih) continue;
-            for (int64_t xk = 0; xk < g_.kw; ++xk) {
-              const int64_t iw = ow * g_.stride_w - g_.pad_left + xk * g_.dilation_w;
-              if (iw < 0 || iw >= g_.iw) continue;
-              taps.push_back(x + (ih * g_.iw + iw) * ch);
-              wtaps.push_back(dw_.data() + (y * g_.kw + xk) * ch);
-            }
-          }
-          depthwise_pixel(taps.data(), wtaps.data(), static_cast<int64_t>(taps.size()), shift, zero,
-                          acc + (oh * g_.ow + ow) * ch);
-        }
+      for_each_depthwise_pixel(g_, x, dw_.data(), oh0, oh1,
+                               [&](const int8_t* const* taps, const int16_t* const* wtaps, int64_t ntaps, int64_t p) {
+                                 depthwise_pixel(taps, wtaps, ntaps, shift, zero, acc + p * ch);
+                               });
     });
   }
 
