@@ -21,8 +21,9 @@ struct PackedB {
   std::vector<int8_t> rows;    // [n, k] as given: the scalar tail reads it
   std::vector<int8_t> packed;  // the ISA's panel layout over the first kmain columns
   int64_t n = 0, k = 0, kmain = 0;
-  // No weight is −128: two s8 products then fit an int16 (|(−128)·127| · 2 < 2¹⁵), which the
-  // plain NEON kernel uses to add pairs before widening.
+  // The plain NEON kernel adds the products of columns k and k + 8 of each 16 in int16 before
+  // widening. Only (−128)·(−128) + (−128)·(−128) = 2¹⁵ overflows, so this holds when no row has
+  // −128 at both (the symmetric fit gives −128 only where a channel's largest weight is negative).
   bool pairs_fit_int16 = false;
 };
 

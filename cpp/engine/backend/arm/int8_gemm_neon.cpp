@@ -1,5 +1,5 @@
 // INT8 GEMM on plain ARMv8 NEON (every aarch64 core, the Pi 3 / Pi 4's Cortex-A53 / A72): a
-// 4×4 tile of C, 16 k per step; SMULL (s8 × s8 → s16) [+ SMLAL2 when no weight is −128], then
+// 4×4 tile of C, 16 k per step; SMULL (s8 × s8 → s16) [+ SMLAL2 where the pair fits int16], then
 // SADALP into int32 lanes, reduced once per tile. Ends in the shared scalar tail.
 #include <arm_neon.h>
 
@@ -18,7 +18,11 @@ PackedB pack(const int8_t* b, int64_t n, int64_t k) {
   PackedB p;
   p.n = n, p.k = k, p.kmain = k / kStep * kStep;
   p.rows.assign(b, b + n * k);
-  p.pairs_fit_int16 = std::find(p.rows.begin(), p.rows.end(), int8_t{-128}) == p.rows.end();
+  p.pairs_fit_int16 = true;
+  for (int64_t row = 0; row < n; ++row)
+    for (int64_t k0 = 0; k0 < p.kmain; k0 += kStep)
+      for (int i = 0; i < kStep / 2; ++i)
+        if (b[row * k + k0 + i] == -128 && b[row * k + k0 + i + kStep / 2] == -128) p.pairs_fit_int16 = false;
   const int64_t panels = (n + kNr - 1) / kNr;
   p.packed.assign(static_cast<size_t>(panels * kNr * p.kmain), 0);
   int8_t* dst = p.packed.data();
