@@ -6,10 +6,9 @@
 #include <atomic>
 #include <cstdlib>
 #include <cstring>
+#include <exception>
 #include <thread>
 #include <vector>
-
-#include "common/error.h"
 
 #ifndef HWCAP_ASIMDDP
 #define HWCAP_ASIMDDP (1 << 20)  // the Linux aarch64 hwcap bit, for older headers
@@ -18,6 +17,8 @@
 namespace edgequant::engine::arm {
 namespace {
 std::atomic<bool> dotprod_allowed{true};
+std::atomic<const char*> last_int8_kernel{"none"};
+std::atomic<int64_t> neon_runs{0}, asimddp_runs{0};
 }  // namespace
 
 bool cpu_has_dotprod() { return (getauxval(AT_HWCAP) & HWCAP_ASIMDDP) != 0; }
@@ -59,10 +60,6 @@ void parallel_chunks(int threads, int64_t n, int64_t align, const std::function<
     if (e) std::rethrow_exception(e);
 }
 
-std::atomic<const char*> last_int8_kernel{"none"};
-std::atomic<int64_t> neon_runs{0}, asimddp_runs{0};
-
-// Called by the INT8 kernels once per run.
 void note_int8_run(const Int8Gemm& gemm) {
   last_int8_kernel = gemm.name;
   (std::strcmp(gemm.name, "asimddp") == 0 ? asimddp_runs : neon_runs)++;

@@ -1,7 +1,7 @@
 // Run-time choice of the ARM backend's ISA-specific kernels, and what tests can see of it.
 #pragma once
-#include <cstdint>
 #include <atomic>
+#include <cstdint>
 #include <functional>
 #include <memory>
 
@@ -17,8 +17,6 @@ const Int8Gemm& select_int8_gemm();
 // false forces plain NEON for kernels built from now on; true restores the automatic choice.
 void set_arm_dotprod(bool allowed);
 
-// Threads for a kernel run: body(begin, end) on disjoint chunks of [0, n), chunk boundaries
-// multiples of `align`; inline with one thread or when n is small.
 // The backend's thread count as its kernels see it: set_threads after a kernel was built still
 // applies to its next runs (0: all cores).
 class ThreadCount {
@@ -34,6 +32,9 @@ class ThreadCount {
 // Records one INT8 GEMM run of `gemm` (arm_int8_kernel_name / _runs).
 void note_int8_run(const Int8Gemm& gemm);
 
+// Threads for a kernel run: body(begin, end) on disjoint chunks of [0, n), chunk boundaries
+// multiples of `align`, one per thread (0: all cores); inline with one thread or one chunk.
+// Plain std::thread per run, as common/parallel.h (no OpenMP runtime to hang forked workers).
 void parallel_chunks(int threads, int64_t n, int64_t align, const std::function<void(int64_t, int64_t)>& body);
 
 }  // namespace edgequant::engine::arm
