@@ -36,7 +36,7 @@ class ArmF32Conv : public ConvKernel {
   void run(const float* src, float* dst) override {
     const int64_t hw = g_.ih * g_.iw, m = g_.oh * g_.ow;
     std::vector<float> x(static_cast<size_t>(g_.n * hw * g_.ic));
-    to_nhwc(src, g_.n, g_.ic, hw, x.data(), [](float v) { return v; });
+    to_nhwc(src, g_.n, g_.ic, hw, x.data());
     std::vector<float> acc(static_cast<size_t>(m * g_.oc));
     for (int64_t n = 0; n < g_.n; ++n) {
       const float* image = x.data() + n * hw * g_.ic;
