@@ -10,9 +10,15 @@ BackendInfo checked_backend_info();
 #if EDGEQUANT_WITH_ONEDNN
 BackendInfo onednn_backend_info();
 #endif
+#if defined(__aarch64__)
+BackendInfo arm_backend_info();
+#endif
 
 const std::vector<BackendInfo>& supported_backends() {
   static const std::vector<BackendInfo> list = {
+#if defined(__aarch64__)
+      arm_backend_info(),
+#endif
 #if EDGEQUANT_WITH_ONEDNN
       onednn_backend_info(),
 #endif

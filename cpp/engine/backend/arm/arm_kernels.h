@@ -1,0 +1,20 @@
+// The ARM backend's kernel factories, one file per family (arm_backend.cpp hands them out).
+#pragma once
+#include <memory>
+
+#include "backend/arm/dispatch.h"
+#include "backend/backend.h"
+
+namespace edgequant::engine::arm {
+
+std::unique_ptr<ConvKernel> make_int8_conv(const ConvGeometry& g, const float* w, const float* b,
+                                           const ConvPostOps& post, const QuantConfig& q, ThreadCount threads);
+std::unique_ptr<DenseKernel> make_int8_dense(int64_t m, int64_t k, int64_t n, const float* w, const float* b,
+                                             const Activation& act, const QuantConfig& q, ThreadCount threads);
+std::unique_ptr<ConvKernel> make_f32_conv(const ConvGeometry& g, const float* w, const float* b,
+                                          const ConvPostOps& post, ThreadCount threads);
+std::unique_ptr<DenseKernel> make_f32_dense(int64_t m, int64_t k, int64_t n, const float* w, const float* b,
+                                            const Activation& act, ThreadCount threads);
+std::unique_ptr<PoolKernel> make_pool(const PoolGeometry& g, ThreadCount threads);
+
+}  // namespace edgequant::engine::arm

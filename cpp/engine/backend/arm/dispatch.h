@@ -1,0 +1,47 @@
+// Run-time choice of the ARM backend's ISA-specific kernels, and what tests can see of it.
+#pragma once
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+
+#include "backend/arm/int8_gemm.h"
+
+namespace edgequant::engine::arm {
+
+// The CPU has the ARMv8.2 dot-product instructions (getauxval(AT_HWCAP) & HWCAP_ASIMDDP).
+bool cpu_has_dotprod();
+// The INT8 GEMM new kernels use: SDOT where the CPU has it, unless EDGEQUANT_ARM_DOTPROD=0 or
+// set_arm_dotprod(false) forces the plain NEON one.
+const Int8Gemm& select_int8_gemm();
+// false forces plain NEON for kernels built from now on; true restores the automatic choice.
+void set_arm_dotprod(bool allowed);
+
+// The backend's thread count as its kernels see it: set_threads after a kernel was built still
+// applies to its next runs (0: all cores).
+class ThreadCount {
+ public:
+  ThreadCount() : count_(std::make_shared<std::atomic<int>>(0)) {}
+  operator int() const { return count_->load(); }
+  void set(int threads) { count_->store(threads); }
+
+ private:
+  std::shared_ptr<std::atomic<int>> count_;
+};
+
+// Records one INT8 GEMM run of `gemm` (arm_int8_kernel_name / _runs).
+void note_int8_run(const Int8Gemm& gemm);
+
+// Threads for a kernel run: body(begin, end) on disjoint chunks of [0, n), chunk boundaries
+// multiples of `align`, one per thread (0: all cores); inline with one thread or one chunk.
+// Plain std::thread per run, as common/parallel.h (no OpenMP runtime to hang forked workers).
+void parallel_chunks(int threads, int64_t n, int64_t align, const std::function<void(int64_t, int64_t)>& body);
+
+}  // namespace edgequant::engine::arm
+
+namespace edgequant::engine {
+// Name of the INT8 GEMM ("asimddp" or "neon") the ARM backend's last INT8 conv / dense ran, and
+// how many INT8 GEMM runs each had since start: tests prove which kernel ran with these.
+const char* arm_int8_kernel_name();
+int64_t arm_int8_kernel_runs(const char* name);
+}  // namespace edgequant::engine

@@ -1,0 +1,134 @@
+// Vector forms of the reference backend's per-element float steps, equal to them bit for bit:
+// the u8 encode of quant::Affine::encode<float>, apply_activation (relu / clip as the same
+// comparisons and selects, NaN included; swish lane by lane through apply_activation itself), and
+// the INT8 dequantization double(iacc)·s_in·s_w + bias rounded once to float. Compiled without
+// FMA contraction (the engine's aarch64 flags), so each vector step rounds as the scalar one.
+#pragma once
+#include <arm_neon.h>
+
+#include <cstdint>
+#include <type_traits>
+
+#include "backend/backend.h"
+
+namespace edgequant::engine::arm {
+
+// x / s rounded to nearest-even, + z, NaN → 0, clamped to [0, 255]; stored as the s8 q − 128.
+inline void encode_shifted(const float* x, int64_t n, const quant::Affine& a, int8_t* dst) {
+  const float32x4_t scale = vdupq_n_f32(static_cast<float>(a.scale)), zero = vdupq_n_f32(static_cast<float>(a.zero_point));
+  const float32x4_t lo = vdupq_n_f32(static_cast<float>(a.qmin)), hi = vdupq_n_f32(static_cast<float>(a.qmax));
+  const int32x4_t shift = vdupq_n_s32(128);
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    int32x4_t q[2];
+    for (int h = 0; h < 2; ++h) {
+      float32x4_t t = vaddq_f32(vrndnq_f32(vdivq_f32(vld1q_f32(x + i + 4 * h), scale)), zero);
+      t = vbslq_f32(vceqq_f32(t, t), t, vdupq_n_f32(0));
+      t = vbslq_f32(vcltq_f32(t, lo), lo, t);
+      t = vbslq_f32(vcgtq_f32(t, hi), hi, t);
+      q[h] = vsubq_s32(vcvtq_s32_f32(t), shift);
+    }
+    vst1_s8(dst + i, vmovn_s16(vcombine_s16(vmovn_s32(q[0]), vmovn_s32(q[1]))));
+  }
+  for (; i < n; ++i) dst[i] = static_cast<int8_t>(a.encode(x[i]) - 128);
+}
+
+// quant::Affine::encode<float> on 4 lanes: the u8 codes as int32.
+inline int32x4_t encode4(float32x4_t x, const quant::Affine& a) {
+  const float32x4_t lo = vdupq_n_f32(static_cast<float>(a.qmin)), hi = vdupq_n_f32(static_cast<float>(a.qmax));
+  float32x4_t t = vaddq_f32(vrndnq_f32(vdivq_f32(x, vdupq_n_f32(static_cast<float>(a.scale)))),
+                            vdupq_n_f32(static_cast<float>(a.zero_point)));
+  t = vbslq_f32(vceqq_f32(t, t), t, vdupq_n_f32(0));
+  t = vbslq_f32(vcltq_f32(t, lo), lo, t);
+  t = vbslq_f32(vcgtq_f32(t, hi), hi, t);
+  return vcvtq_s32_f32(t);
+}
+
+// float(a.scale · (encode(r) − z)) on 4 lanes: a residual rounded through u8 as the reference does.
+inline float32x4_t through_u8(float32x4_t r, const quant::Affine& a) {
+  const int32x4_t q = vsubq_s32(encode4(r, a), vdupq_n_s32(a.zero_point));
+  const float64x2_t s = vdupq_n_f64(a.scale);
+  const float64x2_t lo = vmulq_f64(s, vcvtq_f64_s64(vmovl_s32(vget_low_s32(q))));
+  const float64x2_t hi = vmulq_f64(s, vcvtq_f64_s64(vmovl_high_s32(q)));
+  return vcvt_high_f32_f64(vcvt_f32_f64(lo), hi);
+}
+
+// encode_shifted of n images of NCHW planes (c × hw), written NHWC: 8 pixels of one channel per
+// vector, their bytes stored c apart.
+inline void encode_shifted_nhwc(const float* x, int64_t n, int64_t c, int64_t hw, const quant::Affine& a,
+                                int8_t* dst) {
+  const int64_t hw8 = hw / 8 * 8;
+  for (int64_t i = 0; i < n; ++i)
+    for (int64_t ch = 0; ch < c; ++ch) {
+      const float* plane = x + (i * c + ch) * hw;
+      int8_t* out = dst + i * hw * c + ch;
+      int8_t codes[8];
+      for (int64_t p = 0; p < hw8; p += 8) {
+        encode_shifted(plane + p, 8, a, codes);
+        const int8x8_t v = vld1_s8(codes);
+        int8_t* o = out + p * c;
+        vst1_lane_s8(o, v, 0), vst1_lane_s8(o + c, v, 1), vst1_lane_s8(o + 2 * c, v, 2), vst1_lane_s8(o + 3 * c, v, 3);
+        vst1_lane_s8(o + 4 * c, v, 4), vst1_lane_s8(o + 5 * c, v, 5), vst1_lane_s8(o + 6 * c, v, 6);
+        vst1_lane_s8(o + 7 * c, v, 7);
+      }
+      for (int64_t p = hw8; p < hw; ++p) out[p * c] = static_cast<int8_t>(a.encode(plane[p]) - 128);
+    }
+}
+
+// apply_activation on 4 lanes, the kind known at compile time (activate() picks it).
+template <Activation::Kind kKind>
+inline float32x4_t activate_as(const Activation& act, float32x4_t x) {
+  if constexpr (kKind == Activation::Kind::relu) {
+    return vbslq_f32(vcgtq_f32(x, vdupq_n_f32(0)), x, vdupq_n_f32(0));
+  } else if constexpr (kKind == Activation::Kind::clip) {  // std::min(std::max(x, lo), hi)
+    const float32x4_t lo = vdupq_n_f32(act.lo), hi = vdupq_n_f32(act.hi);
+    x = vbslq_f32(vcltq_f32(x, lo), lo, x);
+    return vbslq_f32(vcltq_f32(hi, x), hi, x);
+  } else if constexpr (kKind == Activation::Kind::swish) {
+    float v[4];
+    vst1q_f32(v, x);
+    for (float& e : v) e = apply_activation(act, e);
+    return vld1q_f32(v);
+  } else {
+    return x;
+  }
+}
+
+inline float32x4_t activate(const Activation& act, float32x4_t x) {
+  switch (act.kind) {
+    case Activation::Kind::relu: return activate_as<Activation::Kind::relu>(act, x);
+    case Activation::Kind::clip: return activate_as<Activation::Kind::clip>(act, x);
+    case Activation::Kind::swish: return activate_as<Activation::Kind::swish>(act, x);
+    default: return x;
+  }
+}
+
+// f(std::integral_constant<Activation::Kind, act.kind>{}): a loop body compiled once per kind.
+template <class F>
+inline void with_activation(const Activation& act, F&& f) {
+  using K = Activation::Kind;
+  switch (act.kind) {
+    case K::relu: return f(std::integral_constant<K, K::relu>{});
+    case K::clip: return f(std::integral_constant<K, K::clip>{});
+    case K::swish: return f(std::integral_constant<K, K::swish>{});
+    default: return f(std::integral_constant<K, K::none>{});
+  }
+}
+
+// float(double(acc) · in_scale · w_scale + bias) on 4 lanes; w_scale and bias as doubles.
+inline float32x4_t dequantize(int32x4_t acc, float64x2_t in_scale, const double* w_scale, const double* bias) {
+  float64x2_t lo = vcvtq_f64_s64(vmovl_s32(vget_low_s32(acc))), hi = vcvtq_f64_s64(vmovl_high_s32(acc));
+  lo = vaddq_f64(vmulq_f64(vmulq_f64(lo, in_scale), vld1q_f64(w_scale)), vld1q_f64(bias));
+  hi = vaddq_f64(vmulq_f64(vmulq_f64(hi, in_scale), vld1q_f64(w_scale + 2)), vld1q_f64(bias + 2));
+  return vcvt_high_f32_f64(vcvt_f32_f64(lo), hi);
+}
+
+// Lane l of v to dst[l · stride] (an NHWC vector of 4 channels into NCHW planes).
+inline void store_strided(float* dst, int64_t stride, float32x4_t v) {
+  vst1q_lane_f32(dst, v, 0);
+  vst1q_lane_f32(dst + stride, v, 1);
+  vst1q_lane_f32(dst + 2 * stride, v, 2);
+  vst1q_lane_f32(dst + 3 * stride, v, 3);
+}
+
+}  // namespace edgequant::engine::arm

@@ -1,0 +1,79 @@
+// An 8×8 tile of C in 16 NEON registers; 4 k per step with FMLA by lane (one A vector per row),
+// then single k with a broadcast. Rows beyond m repeat the last row and are not stored.
+#include "backend/arm/f32_gemm.h"
+
+#include <arm_neon.h>
+
+#include <algorithm>
+
+namespace edgequant::engine::arm {
+namespace {
+constexpr int kMr = 8, kNr = 8;
+
+template <int kLane>
+inline void fma_lane(float32x4_t (&acc)[kMr][2], const float32x4_t (&av)[kMr], const float* p) {
+  const float32x4_t b0 = vld1q_f32(p), b1 = vld1q_f32(p + 4);
+  #pragma GCC unroll 16
+  for (int r = 0; r < kMr; ++r) {
+    acc[r][0] = vfmaq_laneq_f32(acc[r][0], b0, av[r], kLane);
+    acc[r][1] = vfmaq_laneq_f32(acc[r][1], b1, av[r], kLane);
+  }
+}
+
+void tile(const float* const* a, const float* panel, int64_t k, float* out) {
+  float32x4_t acc[kMr][2];
+  #pragma GCC unroll 16
+  for (auto& row : acc) row[0] = row[1] = vdupq_n_f32(0);
+  int64_t j = 0;
+  for (; j + 4 <= k; j += 4, panel += 4 * kNr) {
+    float32x4_t av[kMr];
+    #pragma GCC unroll 16
+    for (int r = 0; r < kMr; ++r) av[r] = vld1q_f32(a[r] + j);
+    fma_lane<0>(acc, av, panel);
+    fma_lane<1>(acc, av, panel + 8);
+    fma_lane<2>(acc, av, panel + 16);
+    fma_lane<3>(acc, av, panel + 24);
+  }
+  for (; j < k; ++j, panel += kNr) {
+    const float32x4_t b0 = vld1q_f32(panel), b1 = vld1q_f32(panel + 4);
+    #pragma GCC unroll 16
+    for (int r = 0; r < kMr; ++r) {
+      acc[r][0] = vfmaq_n_f32(acc[r][0], b0, a[r][j]);
+      acc[r][1] = vfmaq_n_f32(acc[r][1], b1, a[r][j]);
+    }
+  }
+  #pragma GCC unroll 16
+  for (int r = 0; r < kMr; ++r) {
+    vst1q_f32(out + r * kNr, acc[r][0]);
+    vst1q_f32(out + r * kNr + 4, acc[r][1]);
+  }
+}
+}  // namespace
+
+PackedF32 pack_f32(const float* b, int64_t n, int64_t k) {
+  PackedF32 p;
+  p.n = n, p.k = k;
+  const int64_t panels = (n + kNr - 1) / kNr;
+  p.packed.assign(static_cast<size_t>(panels * k * kNr), 0.f);
+  for (int64_t row = 0; row < n; ++row)
+    for (int64_t j = 0; j < k; ++j) p.packed[((row / kNr) * k + j) * kNr + row % kNr] = b[row * k + j];
+  return p;
+}
+
+void f32_gemm(const float* const* a, int64_t m, const PackedF32& b, float* c, int64_t ldc) {
+  const int64_t panels = (b.n + kNr - 1) / kNr;
+  for (int64_t m0 = 0; m0 < m; m0 += kMr) {
+    const float* rows[kMr];
+    #pragma GCC unroll 16
+    for (int r = 0; r < kMr; ++r) rows[r] = a[std::min<int64_t>(m0 + r, m - 1)];
+    const int64_t valid_rows = std::min<int64_t>(kMr, m - m0);
+    for (int64_t panel = 0; panel < panels; ++panel) {
+      float out[kMr * kNr];
+      tile(rows, b.packed.data() + panel * b.k * kNr, b.k, out);
+      const int64_t n0 = panel * kNr, cols = std::min<int64_t>(kNr, b.n - n0);
+      for (int64_t r = 0; r < valid_rows; ++r) std::copy_n(out + r * kNr, cols, c + (m0 + r) * ldc + n0);
+    }
+  }
+}
+
+}  // namespace edgequant::engine::arm

@@ -1,0 +1,264 @@
+// The ARM backend's INT8 convolution and dense kernels (static and dynamic QuantConfig). The
+// integer sums Σ (q − z)·w are computed exactly (the GEMM of int8_gemm.h, or the depthwise loop
+// below), then dequantized, biased, activated and summed with the very same float expressions
+// as the reference backend (reference_backend.cpp), in the same order and compiled without FMA
+// contraction, so the outputs are bit-identical to it.
+#include <arm_neon.h>
+
+#include <memory>
+#include <vector>
+
+#include "backend/arm/arm_kernels.h"
+#include "backend/arm/dispatch.h"
+#include "backend/arm/epilogue.h"
+#include "backend/arm/layout.h"
+
+namespace edgequant::engine::arm {
+namespace {
+
+// The activation's (scale, zero point) for this input: fixed, or from the input's range (as the
+// reference backend: one range over the whole input).
+quant::Affine input_affine(const QuantConfig& q, const float* src, int64_t n) {
+  if (q.mode == QuantConfig::Mode::int8_dynamic) {
+    float lo, hi;
+    range_of(src, n, lo, hi);
+    return quant::Affine(activation_format(), activation_params(lo, hi));
+  }
+  return quant::Affine(activation_format(), quant::AffineParams{q.scale, q.zero_point});
+}
+
+std::vector<int32_t> row_sums(const std::vector<int8_t>& w, int64_t rows, int64_t k) {
+  std::vector<int32_t> sums(static_cast<size_t>(rows), 0);
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t j = 0; j < k; ++j) sums[r] += w[r * k + j];
+  return sums;
+}
+
+class ArmInt8Conv : public ConvKernel {
+ public:
+  ArmInt8Conv(const ConvGeometry& g, const float* w, const float* b, const ConvPostOps& post, const QuantConfig& q,
+              ThreadCount threads)
+      : g_(g), post_(post), q_(q), threads_(threads), gemm_(select_int8_gemm()) {
+    const int64_t icg = g.ic / g.groups, ocg = g.oc / g.groups, k = icg * g.kh * g.kw;
+    bias_.assign(static_cast<size_t>(g.oc), 0.f);
+    if (b) bias_.assign(b, b + g.oc);
+    qweights_ = q.weights ? *q.weights : quantize_weights(w, g.oc, k);
+    const std::vector<int8_t> khwc = weights_khwc<int8_t>(qweights_.values.data(), g);
+    wsum_ = row_sums(khwc, g.oc, k);
+    wscale_.assign(qweights_.scales.begin(), qweights_.scales.end());
+    dbias_.assign(bias_.begin(), bias_.end());
+    if (is_depthwise(g)) {  // [tap][channel] int16
+      dw_.resize(static_cast<size_t>(g.kh * g.kw * g.oc));
+      for (int64_t c = 0; c < g.oc; ++c)
+        for (int64_t t = 0; t < g.kh * g.kw; ++t) dw_[t * g.oc + c] = khwc[c * g.kh * g.kw + t];
+      return;
+    }
+    // GEMM over k rounded up to the SIMD step of 16, the weights zero-padded: im2col rows carry
+    // the padding and the scalar tail has nothing left to do (pointwise rows in place only when k
+    // is a multiple already).
+    direct_rows_ = is_pointwise(g) && k % 16 == 0;
+    kpad_ = direct_rows_ ? k : (k + 15) / 16 * 16;
+    std::vector<int8_t> padded(static_cast<size_t>(ocg * kpad_));
+    for (int64_t group = 0; group < g.groups; ++group) {
+      for (int64_t j = 0; j < ocg; ++j)
+        std::copy_n(khwc.data() + (group * ocg + j) * k, k, padded.data() + j * kpad_);
+      packed_.push_back(gemm_.pack(padded.data(), ocg, kpad_));
+    }
+  }
+
+  void run(const float* src, float* dst) override {
+    const int64_t hw = g_.ih * g_.iw, m = g_.oh * g_.ow;
+    const quant::Affine a = input_affine(q_, src, g_.n * g_.ic * hw);
+    std::vector<int8_t> x(static_cast<size_t>(g_.n * hw * g_.ic));
+    encode_shifted_nhwc(src, g_.n, g_.ic, hw, a, x.data());
+    std::vector<int32_t> acc(static_cast<size_t>(m * g_.oc));
+    for (int64_t n = 0; n < g_.n; ++n) {
+      const int8_t* image = x.data() + n * hw * g_.ic;
+      if (dw_.empty()) gemm_image(image, a.zero_point, acc.data());
+      else depthwise_image(image, a.zero_point, acc.data());
+      float* out = dst + n * g_.oc * m;
+      parallel_chunks(threads_, m, 16, [&](int64_t p0, int64_t p1) { epilogue_rows(acc.data(), p0, p1, a.scale, out); });
+    }
+  }
+
+ private:
+  // acc[pixel, oc] = Σ (q − z)·w: the GEMM of (q − 128) plus (128 − z)·Σ w.
+  void gemm_image(const int8_t* x, int32_t zero, int32_t* acc) {
+    note_int8_run(gemm_);
+    const int64_t ocg = g_.oc / g_.groups, m = g_.oh * g_.ow;
+    std::vector<int32_t> init(static_cast<size_t>(g_.oc));
+    for (int64_t oc = 0; oc < g_.oc; ++oc) init[oc] = (128 - zero) * wsum_[oc];
+    for (int64_t group = 0; group < g_.groups; ++group)
+      parallel_chunks(threads_, m, 8, [&](int64_t r0, int64_t r1) {
+        std::vector<int8_t> cols;
+        std::vector<const int8_t*> rows(static_cast<size_t>(r1 - r0));
+        if (direct_rows_) {
+          for (int64_t r = r0; r < r1; ++r) rows[r - r0] = x + r * g_.ic;
+        } else {
+          cols.resize(static_cast<size_t>((r1 - r0) * kpad_));
+          im2col_rows<int8_t>(x, g_, group, static_cast<int8_t>(zero - 128), r0, r1, kpad_, cols.data());
+          for (int64_t r = r0; r < r1; ++r) rows[r - r0] = cols.data() + (r - r0) * kpad_;
+        }
+        gemm_.gemm(rows.data(), r1 - r0, packed_[group], init.data() + group * ocg, acc + r0 * g_.oc + group * ocg,
+                   g_.oc);
+      });
+  }
+
+  // Depthwise: per output pixel, 8 channels at a time, the taps inside the input only (a padded
+  // tap is q = z: it adds nothing). Plain NEON (SDOT gains nothing across channels).
+  void depthwise_image(const int8_t* x, int32_t zero, int32_t* acc) {
+    const int64_t ch = g_.oc;
+    const int16x8_t shift = vdupq_n_s16(static_cast<int16_t>(128 - zero));
+    parallel_chunks(threads_, g_.oh, 1, [&](int64_t oh0, int64_t oh1) {
+      for_each_depthwise_pixel(g_, x, dw_.data(), oh0, oh1,
+                               [&](const int8_t* const* taps, const int16_t* const* wtaps, int64_t ntaps, int64_t p) {
+                                 depthwise_pixel(taps, wtaps, ntaps, shift, zero, acc + p * ch);
+                               });
+    });
+  }
+
+  // One output pixel: Σ over the taps of (q − z)·w, 8 channels per step, then the rest.
+  void depthwise_pixel(const int8_t* const* taps, const int16_t* const* wtaps, int64_t ntaps, int16x8_t shift,
+                       int32_t zero, int32_t* out) const {
+    const int64_t ch = g_.oc;
+    int64_t c = 0;
+    for (; c + 8 <= ch; c += 8) {
+      int32x4_t lo = vdupq_n_s32(0), hi = vdupq_n_s32(0);
+      for (int64_t t = 0; t < ntaps; ++t) {
+        const int16x8_t v = vaddq_s16(vmovl_s8(vld1_s8(taps[t] + c)), shift);  // q − z
+        const int16x8_t w = vld1q_s16(wtaps[t] + c);
+        lo = vmlal_s16(lo, vget_low_s16(v), vget_low_s16(w));
+        hi = vmlal_high_s16(hi, v, w);
+      }
+      vst1q_s32(out + c, lo);
+      vst1q_s32(out + c + 4, hi);
+    }
+    for (; c < ch; ++c) {
+      int32_t s = 0;
+      for (int64_t t = 0; t < ntaps; ++t) s += (taps[t][c] + 128 - zero) * wtaps[t][c];
+      out[c] = s;
+    }
+  }
+
+  // Pixels [p0, p1) without a residual: 4 channels per vector (epilogue.h), the rest as epilogue().
+  void epilogue_rows(const int32_t* acc, int64_t p0, int64_t p1, double in_scale, float* dst) const {
+    const int64_t m = g_.oh * g_.ow, oc4 = g_.oc / 4 * 4, channels = g_.oc;
+    const float64x2_t s = vdupq_n_f64(in_scale);
+    const double *w_scale = wscale_.data(), *bias = dbias_.data();
+    const Activation act = post_.activation;
+    if (!post_.sum) {
+      with_activation(act, [&](auto kind) {
+        for (int64_t p = p0; p < p1; ++p) {
+          const int32_t* row = acc + p * channels;
+          float* y = dst + p;
+          for (int64_t oc = 0; oc < oc4; oc += 4, y += 4 * m) {
+            const float32x4_t v = dequantize(vld1q_s32(row + oc), s, w_scale + oc, bias + oc);
+            store_strided(y, m, activate_as<decltype(kind)::value>(act, v));
+          }
+        }
+      });
+    } else {  // + the residual dst holds (rounded through u8 where the reference rounds it)
+      const bool round = q_.mode == QuantConfig::Mode::int8_static && q_.quantize_output;
+      const quant::Affine ra(activation_format(), quant::AffineParams{q_.residual_scale, q_.residual_zero_point});
+      for (int64_t p = p0; p < p1; ++p) {
+        const int32_t* row = acc + p * channels;
+        float* y = dst + p;
+        for (int64_t oc = 0; oc < oc4; oc += 4, y += 4 * m) {
+          const float32x4_t v = activate(act, dequantize(vld1q_s32(row + oc), s, w_scale + oc, bias + oc));
+          const float gathered[4] = {y[0], y[m], y[2 * m], y[3 * m]};
+          float32x4_t r = vld1q_f32(gathered);
+          if (round) r = through_u8(r, ra);
+          store_strided(y, m, activate(post_.after_sum, vaddq_f32(v, r)));
+        }
+      }
+    }
+    for (int64_t p = p0; p < p1; ++p)
+      for (int64_t oc = oc4; oc < g_.oc; ++oc) epilogue_one(acc, p, oc, in_scale, dst);
+  }
+
+  // The reference backend's expressions, in its order, for pixel p of channel oc.
+  void epilogue_one(const int32_t* acc, int64_t p, int64_t oc, double in_scale, float* dst) const {
+    const int64_t iacc = acc[p * g_.oc + oc];
+    const double value = static_cast<double>(iacc) * in_scale * qweights_.scales[oc];
+    float& y = dst[oc * g_.oh * g_.ow + p];
+    const float v = apply_activation(post_.activation, static_cast<float>(value + bias_[oc]));
+    y = post_.sum ? apply_activation(post_.after_sum, v + residual(y)) : v;
+  }
+
+  // As the reference: a static conv writing u8 holds its residual as u8 in its destination.
+  float residual(float r) const {
+    if (!post_.sum || q_.mode != QuantConfig::Mode::int8_static || !q_.quantize_output) return r;
+    const quant::Affine a(activation_format(), quant::AffineParams{q_.residual_scale, q_.residual_zero_point});
+    return static_cast<float>(a.scale * (a.encode(r) - a.zero_point));
+  }
+
+  ConvGeometry g_;
+  ConvPostOps post_;
+  QuantConfig q_;
+  ThreadCount threads_;
+  const Int8Gemm& gemm_;
+  std::vector<float> bias_;
+  QuantizedWeights qweights_;
+  std::vector<int32_t> wsum_;
+  std::vector<double> wscale_, dbias_;  // the weight scales and bias as doubles, for the vector epilogue
+  bool direct_rows_ = false;     // pointwise: the GEMM reads the NHWC pixels in place
+  int64_t kpad_ = 0;             // the GEMM's k: icg·kh·kw rounded up to 16 (unless direct_rows_)
+  std::vector<PackedB> packed_;  // one per group
+  std::vector<int16_t> dw_;      // depthwise weights [tap][channel]
+};
+
+class ArmInt8Dense : public DenseKernel {
+ public:
+  ArmInt8Dense(int64_t m, int64_t k, int64_t n, const float* w, const float* b, const Activation& act,
+               const QuantConfig& q, ThreadCount threads)
+      : m_(m), k_(k), n_(n), act_(act), q_(q), threads_(threads), gemm_(select_int8_gemm()),
+        bias_(static_cast<size_t>(n), 0.f) {
+    if (b) bias_.assign(b, b + n);
+    qweights_ = q.weights ? *q.weights : quantize_weights(w, n, k);
+    wsum_ = row_sums(qweights_.values, n, k);
+    packed_ = gemm_.pack(qweights_.values.data(), n, k);
+  }
+
+  void run(const float* src, float* dst) override {
+    note_int8_run(gemm_);
+    const quant::Affine a = input_affine(q_, src, m_ * k_);
+    std::vector<int8_t> x(static_cast<size_t>(m_ * k_));
+    encode_shifted(src, m_ * k_, a, x.data());
+    std::vector<const int8_t*> rows(static_cast<size_t>(m_));
+    for (int64_t i = 0; i < m_; ++i) rows[i] = x.data() + i * k_;
+    std::vector<int32_t> acc(static_cast<size_t>(m_ * n_)), init(static_cast<size_t>(n_));
+    for (int64_t j = 0; j < n_; ++j) init[j] = (128 - a.zero_point) * wsum_[j];
+    gemm_.gemm(rows.data(), m_, packed_, init.data(), acc.data(), n_);
+    for (int64_t i = 0; i < m_; ++i)
+      for (int64_t j = 0; j < n_; ++j) {
+        const int64_t iacc = acc[i * n_ + j];
+        const double value = static_cast<double>(iacc) * a.scale * qweights_.scales[j];
+        dst[i * n_ + j] = apply_activation(act_, static_cast<float>(value + bias_[j]));
+      }
+  }
+
+ private:
+  int64_t m_, k_, n_;
+  Activation act_;
+  QuantConfig q_;
+  ThreadCount threads_;
+  const Int8Gemm& gemm_;
+  std::vector<float> bias_;
+  QuantizedWeights qweights_;
+  std::vector<int32_t> wsum_;
+  PackedB packed_;
+};
+
+}  // namespace
+
+std::unique_ptr<ConvKernel> make_int8_conv(const ConvGeometry& g, const float* w, const float* b,
+                                           const ConvPostOps& post, const QuantConfig& q, ThreadCount threads) {
+  return std::make_unique<ArmInt8Conv>(g, w, b, post, q, threads);
+}
+
+std::unique_ptr<DenseKernel> make_int8_dense(int64_t m, int64_t k, int64_t n, const float* w, const float* b,
+                                             const Activation& act, const QuantConfig& q, ThreadCount threads) {
+  return std::make_unique<ArmInt8Dense>(m, k, n, w, b, act, q, threads);
+}
+
+}  // namespace edgequant::engine::arm

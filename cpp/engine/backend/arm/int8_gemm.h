@@ -1,0 +1,43 @@
+// The ARM backend's INT8 inner products: C[m, n] = Σ_k A[m, k]·B[n, k] in int32, A and B s8.
+// One implementation per ISA level, each in its own file compiled with its own flags:
+// int8_gemm_neon.cpp (plain ARMv8 NEON: SMULL + SADALP, every aarch64 core) and
+// int8_gemm_asimddp.cpp (SDOT, ARMv8.2 dot product: Cortex-A76 / Pi 5), both ending in the same
+// scalar tail (int8_gemm_tail.h). The one to use is chosen at run time (int8_dispatch.cpp).
+//
+// Why s8 × s8 (and the +128 correction): the engine's activations are u8 with x = s·(q − z).
+// ARM's SDOT multiplies s8 by s8 (UDOT u8 by u8); a u8 × s8 dot product exists only as USDOT
+// (ARMv8.6 i8mm, not on the A76). x86's VNNI (VPDPBUSD) is the opposite: u8 × s8 only. So on ARM
+// the activation code is fed as q − 128 (an s8, exact for every u8) and the kernels return
+// Σ (q − 128)·w; the caller adds (128 − z)·Σ_k w[n, k] per output channel, which is exact in
+// int32, so Σ (q − z)·w comes out bit for bit as the reference backend's integer sum.
+#pragma once
+#include <cstdint>
+#include <vector>
+
+namespace edgequant::engine::arm {
+
+// B (the weights, [n, k] s8, row-major) prepared once for one ISA's micro-kernel.
+struct PackedB {
+  std::vector<int8_t> rows;    // [n, k] as given: the scalar tail reads it
+  std::vector<int8_t> packed;  // the ISA's panel layout over the first kmain columns
+  int64_t n = 0, k = 0, kmain = 0;
+  // The plain NEON kernel adds the products of columns k and k + 8 of each 16 in int16 before
+  // widening. Only (−128)·(−128) + (−128)·(−128) = 2¹⁵ overflows, so this holds when no row has
+  // −128 at both (the symmetric fit gives −128 only where a channel's largest weight is negative).
+  bool pairs_fit_int16 = false;
+};
+
+// One ISA level's kernels. `gemm` computes rows [0, m) of C (ldc int32 per row) from the row
+// pointers `a` (each k s8 values, contiguous), all n columns of `b`, each column starting from
+// init[column] (the caller's exact zero-point correction).
+struct Int8Gemm {
+  const char* name;
+  PackedB (*pack)(const int8_t* b, int64_t n, int64_t k);
+  void (*gemm)(const int8_t* const* a, int64_t m, const PackedB& b, const int32_t* init, int32_t* c, int64_t ldc);
+};
+
+const Int8Gemm& int8_gemm_neon();
+// nullptr where the build has no dot-product file.
+const Int8Gemm* int8_gemm_asimddp();
+
+}  // namespace edgequant::engine::arm

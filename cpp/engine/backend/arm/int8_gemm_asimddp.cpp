@@ -1,0 +1,96 @@
+// INT8 GEMM on the ARMv8.2 dot-product instructions (SDOT; Cortex-A76 / Pi 5, Cortex-A55),
+// compiled with -march=armv8.2-a+dotprod and only called where HWCAP_ASIMDDP is set: an 8×8 tile
+// of C, 16 k per step, each SDOT adding four 4-element s8 dot products to four int32 lanes (the
+// lane-indexed form broadcasts 4 k of one A row against 4 k of 4 output channels). Ends in the
+// shared scalar tail.
+#include <arm_neon.h>
+
+#include <algorithm>
+#include <vector>
+
+#include "backend/arm/int8_gemm.h"
+#include "backend/arm/int8_gemm_tail.h"
+
+namespace edgequant::engine::arm {
+namespace {
+
+constexpr int kMr = 8, kNr = 8, kStep = 16;
+
+// Panel layout: for each 16 k, for each group of 4 k, 8 channels × 4 k.
+PackedB pack(const int8_t* b, int64_t n, int64_t k) {
+  PackedB p;
+  p.n = n, p.k = k, p.kmain = k / kStep * kStep;
+  p.rows.assign(b, b + n * k);
+  const int64_t panels = (n + kNr - 1) / kNr;
+  p.packed.assign(static_cast<size_t>(panels * kNr * p.kmain), 0);
+  int8_t* dst = p.packed.data();
+  for (int64_t panel = 0; panel < panels; ++panel)
+    for (int64_t k0 = 0; k0 < p.kmain; k0 += 4)
+      #pragma GCC unroll 16
+      for (int j = 0; j < kNr; ++j, dst += 4) {
+        const int64_t row = panel * kNr + j;
+        if (row < n) std::copy(b + row * k + k0, b + row * k + k0 + 4, dst);
+      }
+  return p;
+}
+
+template <int kGroup>
+inline void dot_group(int32x4_t (&acc)[kMr][2], const int8x16_t (&av)[kMr], int8x16_t b0, int8x16_t b1) {
+  #pragma GCC unroll 16
+  for (int r = 0; r < kMr; ++r) {
+    acc[r][0] = vdotq_laneq_s32(acc[r][0], b0, av[r], kGroup);
+    acc[r][1] = vdotq_laneq_s32(acc[r][1], b1, av[r], kGroup);
+  }
+}
+
+// Rows a[0..8) × the panel's 8 channels, from init[0..8); stored to out (ld int32 per row).
+void tile(const int8_t* const* a, const int8_t* panel, int64_t kmain, const int32_t* init, int32_t* out, int64_t ld) {
+  int32x4_t acc[kMr][2];
+  #pragma GCC unroll 16
+  for (auto& row : acc) row[0] = vld1q_s32(init), row[1] = vld1q_s32(init + 4);
+  for (int64_t k = 0; k < kmain; k += kStep, panel += kNr * kStep) {
+    int8x16_t av[kMr];
+    #pragma GCC unroll 16
+    for (int r = 0; r < kMr; ++r) av[r] = vld1q_s8(a[r] + k);
+    dot_group<0>(acc, av, vld1q_s8(panel), vld1q_s8(panel + 16));
+    dot_group<1>(acc, av, vld1q_s8(panel + 32), vld1q_s8(panel + 48));
+    dot_group<2>(acc, av, vld1q_s8(panel + 64), vld1q_s8(panel + 80));
+    dot_group<3>(acc, av, vld1q_s8(panel + 96), vld1q_s8(panel + 112));
+  }
+  #pragma GCC unroll 16
+  for (int r = 0; r < kMr; ++r) {
+    vst1q_s32(out + r * ld, acc[r][0]);
+    vst1q_s32(out + r * ld + 4, acc[r][1]);
+  }
+}
+
+void gemm(const int8_t* const* a, int64_t m, const PackedB& b, const int32_t* init, int32_t* c, int64_t ldc) {
+  const int64_t panels = (b.n + kNr - 1) / kNr;
+  std::vector<int32_t> start(static_cast<size_t>(panels * kNr), 0);  // init, padded to whole panels
+  std::copy(init, init + b.n, start.begin());
+  for (int64_t m0 = 0; m0 < m; m0 += kMr) {
+    const int8_t* rows[kMr];
+    #pragma GCC unroll 16
+    for (int r = 0; r < kMr; ++r) rows[r] = a[std::min<int64_t>(m0 + r, m - 1)];  // padding rows repeat the last
+    for (int64_t panel = 0; panel < panels; ++panel) {
+      const int8_t* packed = b.packed.data() + panel * kNr * b.kmain;
+      const int32_t* init_panel = start.data() + panel * kNr;
+      if (m0 + kMr <= m && (panel + 1) * kNr <= b.n && b.kmain == b.k) {  // whole tile: straight into C
+        tile(rows, packed, b.kmain, init_panel, c + m0 * ldc + panel * kNr, ldc);
+        continue;
+      }
+      int32_t out[kMr * kNr];
+      tile(rows, packed, b.kmain, init_panel, out, kNr);
+      int8_tile_tail(rows, std::min<int64_t>(kMr, m - m0), b, panel * kNr, out, kNr, c + m0 * ldc, ldc);
+    }
+  }
+}
+
+}  // namespace
+
+const Int8Gemm* int8_gemm_asimddp() {
+  static const Int8Gemm g{"asimddp", pack, gemm};
+  return &g;
+}
+
+}  // namespace edgequant::engine::arm

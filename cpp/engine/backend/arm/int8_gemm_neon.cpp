@@ -1,0 +1,105 @@
+// INT8 GEMM on plain ARMv8 NEON (every aarch64 core, the Pi 3 / Pi 4's Cortex-A53 / A72): a
+// 4×4 tile of C, 16 k per step; SMULL (s8 × s8 → s16) [+ SMLAL2 where the pair fits int16], then
+// SADALP into int32 lanes, reduced once per tile. Ends in the shared scalar tail.
+#include <arm_neon.h>
+
+#include <algorithm>
+#include <vector>
+
+#include "backend/arm/int8_gemm.h"
+#include "backend/arm/int8_gemm_tail.h"
+
+namespace edgequant::engine::arm {
+namespace {
+
+constexpr int kMr = 4, kNr = 4, kStep = 16;
+
+PackedB pack(const int8_t* b, int64_t n, int64_t k) {
+  PackedB p;
+  p.n = n, p.k = k, p.kmain = k / kStep * kStep;
+  p.rows.assign(b, b + n * k);
+  p.pairs_fit_int16 = true;
+  for (int64_t row = 0; row < n; ++row)
+    for (int64_t k0 = 0; k0 < p.kmain; k0 += kStep)
+      for (int i = 0; i < kStep / 2; ++i)
+        if (b[row * k + k0 + i] == -128 && b[row * k + k0 + i + kStep / 2] == -128) p.pairs_fit_int16 = false;
+  const int64_t panels = (n + kNr - 1) / kNr;
+  p.packed.assign(static_cast<size_t>(panels * kNr * p.kmain), 0);
+  int8_t* dst = p.packed.data();
+  for (int64_t panel = 0; panel < panels; ++panel)
+    for (int64_t k0 = 0; k0 < p.kmain; k0 += kStep)
+      #pragma GCC unroll 16
+      for (int j = 0; j < kNr; ++j, dst += kStep) {
+        const int64_t row = panel * kNr + j;
+        if (row < n) std::copy(b + row * k + k0, b + row * k + k0 + kStep, dst);
+      }
+  return p;
+}
+
+// Rows a[0..4) × the panel's 4 channels, from init[0..4); stored to out (ld int32 per row).
+template <bool kPairs>
+void tile(const int8_t* const* a, const int8_t* panel, int64_t kmain, const int32_t* init, int32_t* out, int64_t ld) {
+  int32x4_t acc[kMr][kNr];
+  #pragma GCC unroll 16
+  for (auto& row : acc)
+    #pragma GCC unroll 16
+    for (auto& v : row) v = vdupq_n_s32(0);
+  for (int64_t k = 0; k < kmain; k += kStep, panel += kNr * kStep) {
+    int8x16_t av[kMr], bv[kNr];
+    #pragma GCC unroll 16
+    for (int r = 0; r < kMr; ++r) av[r] = vld1q_s8(a[r] + k);
+    #pragma GCC unroll 16
+    for (int j = 0; j < kNr; ++j) bv[j] = vld1q_s8(panel + j * kStep);
+    #pragma GCC unroll 16
+    for (int r = 0; r < kMr; ++r)
+      #pragma GCC unroll 16
+      for (int j = 0; j < kNr; ++j) {
+        int16x8_t prod = vmull_s8(vget_low_s8(av[r]), vget_low_s8(bv[j]));
+        if (kPairs) {
+          prod = vmlal_high_s8(prod, av[r], bv[j]);
+          acc[r][j] = vpadalq_s16(acc[r][j], prod);
+        } else {
+          acc[r][j] = vpadalq_s16(acc[r][j], prod);
+          acc[r][j] = vpadalq_s16(acc[r][j], vmull_high_s8(av[r], bv[j]));
+        }
+      }
+  }
+  const int32x4_t start = vld1q_s32(init);
+  #pragma GCC unroll 16
+  for (int r = 0; r < kMr; ++r) {  // lane j: the sum of acc[r][j]'s lanes, + init[j]
+    const int32x4_t sums = vpaddq_s32(vpaddq_s32(acc[r][0], acc[r][1]), vpaddq_s32(acc[r][2], acc[r][3]));
+    vst1q_s32(out + r * ld, vaddq_s32(sums, start));
+  }
+}
+
+void gemm(const int8_t* const* a, int64_t m, const PackedB& b, const int32_t* init, int32_t* c, int64_t ldc) {
+  const int64_t panels = (b.n + kNr - 1) / kNr;
+  std::vector<int32_t> start(static_cast<size_t>(panels * kNr), 0);  // init, padded to whole panels
+  std::copy(init, init + b.n, start.begin());
+  for (int64_t m0 = 0; m0 < m; m0 += kMr) {
+    const int8_t* rows[kMr];
+    #pragma GCC unroll 16
+    for (int r = 0; r < kMr; ++r) rows[r] = a[std::min<int64_t>(m0 + r, m - 1)];  // padding rows repeat the last
+    for (int64_t panel = 0; panel < panels; ++panel) {
+      const int8_t* packed = b.packed.data() + panel * kNr * b.kmain;
+      const int32_t* init_panel = start.data() + panel * kNr;
+      auto run_tile = b.pairs_fit_int16 ? tile<true> : tile<false>;
+      if (m0 + kMr <= m && (panel + 1) * kNr <= b.n && b.kmain == b.k) {  // whole tile: straight into C
+        run_tile(rows, packed, b.kmain, init_panel, c + m0 * ldc + panel * kNr, ldc);
+        continue;
+      }
+      int32_t out[kMr * kNr];
+      run_tile(rows, packed, b.kmain, init_panel, out, kNr);
+      int8_tile_tail(rows, std::min<int64_t>(kMr, m - m0), b, panel * kNr, out, kNr, c + m0 * ldc, ldc);
+    }
+  }
+}
+
+}  // namespace
+
+const Int8Gemm& int8_gemm_neon() {
+  static const Int8Gemm g{"neon", pack, gemm};
+  return g;
+}
+
+}  // namespace edgequant::engine::arm

@@ -1,0 +1,131 @@
+// NHWC helpers shared by the ARM backend's FP32 and INT8 convolutions: the engine hands kernels
+// NCHW, the kernels work on NHWC rows (one output pixel's receptive field contiguous in k).
+#pragma once
+#include <arm_neon.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <vector>
+
+#include "backend/backend.h"
+
+namespace edgequant::engine::arm {
+
+// A conv that reads its NHWC input rows in place: 1×1, unit strides, no padding, one group.
+inline bool is_pointwise(const ConvGeometry& g) {
+  return g.kh == 1 && g.kw == 1 && g.stride_h == 1 && g.stride_w == 1 && g.pad_top == 0 && g.pad_left == 0 &&
+         g.groups == 1;
+}
+// Depthwise with one output channel per input channel.
+inline bool is_depthwise(const ConvGeometry& g) { return g.groups > 1 && g.groups == g.ic && g.oc == g.ic; }
+
+// Weights [oc, icg, kh, kw] → [oc, kh, kw, icg], the k order of im2col_rows.
+template <class T, class W>
+std::vector<T> weights_khwc(const W* w, const ConvGeometry& g) {
+  const int64_t icg = g.ic / g.groups;
+  std::vector<T> out(static_cast<size_t>(g.oc * icg * g.kh * g.kw));
+  for (int64_t oc = 0; oc < g.oc; ++oc)
+    for (int64_t c = 0; c < icg; ++c)
+      for (int64_t y = 0; y < g.kh; ++y)
+        for (int64_t x = 0; x < g.kw; ++x)
+          out[((oc * g.kh + y) * g.kw + x) * icg + c] = static_cast<T>(w[((oc * icg + c) * g.kh + y) * g.kw + x]);
+  return out;
+}
+
+// n values from src to dst, inline (a tap of im2col is a few channels: a memmove call per tap
+// would cost more than the copy).
+template <class T>
+inline void copy_channels(const T* src, int64_t n, T* dst) {
+  constexpr int64_t kVec = 16 / sizeof(T);
+  int64_t i = 0;
+  for (; i + kVec <= n; i += kVec)
+    vst1q_u8(reinterpret_cast<uint8_t*>(dst + i), vld1q_u8(reinterpret_cast<const uint8_t*>(src + i)));
+  for (; i < n; ++i) dst[i] = src[i];
+}
+
+template <class T>
+inline void fill_channels(T value, int64_t n, T* dst) {
+  for (int64_t i = 0; i < n; ++i) dst[i] = value;
+}
+
+// Rows [row0, row1) of one image's im2col matrix for `group`: row = output pixel, k = (kh, kw,
+// c); taps outside the input hold `pad`. x is the image in NHWC. Rows are `stride` ≥ k apart, the
+// columns from k to stride zero (they meet zero weights).
+template <class T>
+void im2col_rows(const T* x, const ConvGeometry& g, int64_t group, T pad, int64_t row0, int64_t row1, int64_t stride,
+                 T* out) {
+  const int64_t icg = g.ic / g.groups, k = g.kh * g.kw * icg;
+  for (int64_t row = row0; row < row1; ++row) {
+    const int64_t oh = row / g.ow, ow = row % g.ow;
+    T* dst = out + (row - row0) * stride;
+    if (stride > k) std::fill(dst + k, dst + stride, T{});
+    for (int64_t y = 0; y < g.kh; ++y) {
+      const int64_t ih = oh * g.stride_h - g.pad_top + y * g.dilation_h;
+      for (int64_t xk = 0; xk < g.kw; ++xk, dst += icg) {
+        const int64_t iw = ow * g.stride_w - g.pad_left + xk * g.dilation_w;
+        if (ih < 0 || ih >= g.ih || iw < 0 || iw >= g.iw) fill_channels(pad, icg, dst);
+        else copy_channels(x + (ih * g.iw + iw) * g.ic + group * icg, icg, dst);
+      }
+    }
+  }
+}
+
+// Depthwise output rows [oh0, oh1) of one NHWC image x: body(taps, wtaps, ntaps, pixel) per output
+// pixel, with the input pixels its window reads inside the input (padded taps left out: they
+// add nothing) and the matching rows of w ([tap][channel]). Windows inside the input take the
+// taps at fixed offsets from their first.
+template <class T, class W, class F>
+void for_each_depthwise_pixel(const ConvGeometry& g, const T* x, const W* w, int64_t oh0, int64_t oh1, F&& body) {
+  const int64_t ch = g.oc, ntaps = g.kh * g.kw;
+  std::vector<int64_t> offsets;
+  std::vector<const W*> all_w, wtaps;
+  std::vector<const T*> taps;
+  for (int64_t y = 0; y < g.kh; ++y)
+    for (int64_t xk = 0; xk < g.kw; ++xk) {
+      offsets.push_back((y * g.dilation_h * g.iw + xk * g.dilation_w) * ch);
+      all_w.push_back(w + (y * g.kw + xk) * ch);
+    }
+  taps.reserve(static_cast<size_t>(ntaps)), wtaps.reserve(static_cast<size_t>(ntaps));
+  for (int64_t oh = oh0; oh < oh1; ++oh)
+    for (int64_t ow = 0; ow < g.ow; ++ow) {
+      const int64_t ih0 = oh * g.stride_h - g.pad_top, iw0 = ow * g.stride_w - g.pad_left;
+      if (ih0 >= 0 && ih0 + (g.kh - 1) * g.dilation_h < g.ih && iw0 >= 0 && iw0 + (g.kw - 1) * g.dilation_w < g.iw) {
+        const T* base = x + (ih0 * g.iw + iw0) * ch;
+        taps.resize(static_cast<size_t>(ntaps));
+        for (int64_t t = 0; t < ntaps; ++t) taps[t] = base + offsets[t];
+        body(taps.data(), all_w.data(), ntaps, oh * g.ow + ow);
+        continue;
+      }
+      taps.clear(), wtaps.clear();
+      for (int64_t y = 0; y < g.kh; ++y) {
+        const int64_t ih = ih0 + y * g.dilation_h;
+        if (ih < 0 || ih >= g.ih) continue;
+        for (int64_t xk = 0; xk < g.kw; ++xk) {
+          const int64_t iw = iw0 + xk * g.dilation_w;
+          if (iw < 0 || iw >= g.iw) continue;
+          taps.push_back(x + (ih * g.iw + iw) * ch);
+          wtaps.push_back(all_w[y * g.kw + xk]);
+        }
+      }
+      body(taps.data(), wtaps.data(), static_cast<int64_t>(taps.size()), oh * g.ow + ow);
+    }
+}
+
+// NCHW → NHWC of n float images: 4 pixels of one channel per load, stored c apart.
+inline void to_nhwc(const float* src, int64_t n, int64_t c, int64_t hw, float* dst) {
+  const int64_t hw4 = hw / 4 * 4;
+  for (int64_t i = 0; i < n; ++i)
+    for (int64_t ch = 0; ch < c; ++ch) {
+      const float* s = src + (i * c + ch) * hw;
+      float* d = dst + i * hw * c + ch;
+      for (int64_t p = 0; p < hw4; p += 4) {
+        const float32x4_t v = vld1q_f32(s + p);
+        float* o = d + p * c;
+        vst1q_lane_f32(o, v, 0), vst1q_lane_f32(o + c, v, 1), vst1q_lane_f32(o + 2 * c, v, 2);
+        vst1q_lane_f32(o + 3 * c, v, 3);
+      }
+      for (int64_t p = hw4; p < hw; ++p) d[p * c] = s[p];
+    }
+}
+
+}  // namespace edgequant::engine::arm

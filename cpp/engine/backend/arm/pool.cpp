@@ -1,0 +1,110 @@
+// The ARM backend's max / average pooling, NCHW: window bounds clipped once per output instead of
+// a test per tap; outputs whose window lies inside the row (stride 1 or 2) four at a time on NEON.
+// Bit-identical to the reference backend: max by the same comparison in the same tap order
+// (which keeps the first of −0 / +0 and skips NaN alike), average summed in double in its order.
+#include <arm_neon.h>
+
+#include <algorithm>
+#include <limits>
+#include <memory>
+
+#include "backend/arm/arm_kernels.h"
+#include "backend/arm/dispatch.h"
+
+namespace edgequant::engine::arm {
+namespace {
+
+class ArmPool : public PoolKernel {
+ public:
+  ArmPool(const PoolGeometry& g, ThreadCount threads) : g_(g), threads_(threads) {
+    // Outputs [inside_begin_, inside_end_) read only columns inside the input.
+    inside_begin_ = std::min(g.ow, (g.pad_left + g.stride_w - 1) / g.stride_w);
+    inside_end_ = inside_begin_;
+    const int64_t extra = g.stride_w == 2 ? 1 : 0;  // vld2q reads one column past lane 3's last
+    while (inside_end_ < g.ow && inside_end_ * g.stride_w - g.pad_left + g.kw + extra <= g.iw) ++inside_end_;
+    if (g.stride_w > 2) inside_end_ = inside_begin_;  // no vector loads for wider strides
+    inside_end_ = inside_begin_ + (inside_end_ - inside_begin_) / 4 * 4;
+  }
+
+  void run(const float* src, float* dst) override {
+    parallel_chunks(threads_, g_.n * g_.c, 1, [&](int64_t nc0, int64_t nc1) {
+      for (int64_t nc = nc0; nc < nc1; ++nc)
+        for (int64_t oh = 0; oh < g_.oh; ++oh) {
+          const int64_t h_start = oh * g_.stride_h - g_.pad_top;
+          const int64_t h0 = std::max<int64_t>(h_start, 0), h1 = std::min(h_start + g_.kh, g_.ih);
+          const int64_t h_padded = std::min(h_start + g_.kh, g_.ih + g_.pad_bottom) - h_start;
+          const float* plane = src + nc * g_.ih * g_.iw;
+          float* out = dst + (nc * g_.oh + oh) * g_.ow;
+          for (int64_t ow = 0; ow < inside_begin_; ++ow) out[ow] = scalar(plane, h0, h1, h_padded, ow);
+          for (int64_t ow = inside_begin_; ow < inside_end_; ow += 4) vector4(plane, h0, h1, h_padded, ow, out + ow);
+          for (int64_t ow = inside_end_; ow < g_.ow; ++ow) out[ow] = scalar(plane, h0, h1, h_padded, ow);
+        }
+    });
+  }
+
+ private:
+  float scalar(const float* plane, int64_t h0, int64_t h1, int64_t h_padded, int64_t ow) const {
+    const int64_t w_start = ow * g_.stride_w - g_.pad_left;
+    const int64_t w0 = std::max<int64_t>(w_start, 0), w1 = std::min(w_start + g_.kw, g_.iw);
+    if (g_.kind == PoolGeometry::Kind::max) {
+      float m = -std::numeric_limits<float>::infinity();
+      for (int64_t h = h0; h < h1; ++h)
+        for (int64_t w = w0; w < w1; ++w) m = std::max(m, plane[h * g_.iw + w]);
+      return m;
+    }
+    double acc = 0;
+    for (int64_t h = h0; h < h1; ++h)
+      for (int64_t w = w0; w < w1; ++w) acc += plane[h * g_.iw + w];
+    const int64_t w_padded = std::min(w_start + g_.kw, g_.iw + g_.pad_right) - w_start;
+    const int64_t inside = std::max<int64_t>(h1 - h0, 0) * std::max<int64_t>(w1 - w0, 0);
+    const int64_t count = g_.count_include_pad ? h_padded * w_padded : inside;
+    return static_cast<float>(count ? acc / count : 0);
+  }
+
+  // Columns w, w + s, w + 2s, w + 3s of row `row` (s = 1 or 2).
+  float32x4_t load4(const float* row, int64_t w) const {
+    return g_.stride_w == 1 ? vld1q_f32(row + w) : vld2q_f32(row + w).val[0];
+  }
+
+  // Outputs ow .. ow + 3, their windows inside the row: the scalar loop's steps on four lanes.
+  void vector4(const float* plane, int64_t h0, int64_t h1, int64_t h_padded, int64_t ow, float* out) const {
+    const int64_t w_start = ow * g_.stride_w - g_.pad_left;
+    if (g_.kind == PoolGeometry::Kind::max) {
+      float32x4_t m = vdupq_n_f32(-std::numeric_limits<float>::infinity());
+      for (int64_t h = h0; h < h1; ++h)
+        for (int64_t x = 0; x < g_.kw; ++x) {
+          const float32x4_t v = load4(plane + h * g_.iw, w_start + x);
+          m = vbslq_f32(vcltq_f32(m, v), v, m);  // std::max(m, v)
+        }
+      vst1q_f32(out, m);
+      return;
+    }
+    float64x2_t lo = vdupq_n_f64(0), hi = vdupq_n_f64(0);
+    for (int64_t h = h0; h < h1; ++h)
+      for (int64_t x = 0; x < g_.kw; ++x) {
+        const float32x4_t v = load4(plane + h * g_.iw, w_start + x);
+        lo = vaddq_f64(lo, vcvt_f64_f32(vget_low_f32(v)));
+        hi = vaddq_f64(hi, vcvt_high_f64_f32(v));
+      }
+    const int64_t inside = std::max<int64_t>(h1 - h0, 0) * g_.kw;
+    const int64_t count = g_.count_include_pad ? h_padded * g_.kw : inside;
+    if (!count) {
+      vst1q_f32(out, vdupq_n_f32(0));
+      return;
+    }
+    const float64x2_t c = vdupq_n_f64(static_cast<double>(count));
+    vst1q_f32(out, vcvt_high_f32_f64(vcvt_f32_f64(vdivq_f64(lo, c)), vdivq_f64(hi, c)));
+  }
+
+  PoolGeometry g_;
+  ThreadCount threads_;
+  int64_t inside_begin_ = 0, inside_end_ = 0;
+};
+
+}  // namespace
+
+std::unique_ptr<PoolKernel> make_pool(const PoolGeometry& g, ThreadCount threads) {
+  return std::make_unique<ArmPool>(g, threads);
+}
+
+}  // namespace edgequant::engine::arm

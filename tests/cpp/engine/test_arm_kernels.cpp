@@ -1,0 +1,270 @@
+// The ARM backend's own kernels against the reference backend, on both INT8 dispatch paths
+// (SDOT where the CPU has it, plain NEON always): random geometries with odd channel counts,
+// sizes below / at / above the vector widths, pads, strides, dilations, groups, depthwise,
+// saturating inputs and zero points 0 / 128 / 255. INT8 must be bit-identical; FP32 within a
+// stated tolerance. Each check also proves which INT8 kernel ran. aarch64 builds only.
+#if defined(__aarch64__)
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "backend/arm/dispatch.h"
+#include "backend/registry.h"
+
+namespace edgequant::engine {
+namespace {
+
+// The INT8 paths this CPU can run: "neon" always, "asimddp" with the dot product.
+std::vector<std::string> int8_paths() {
+  std::vector<std::string> paths = {"neon"};
+  if (arm::cpu_has_dotprod()) paths.push_back("asimddp");
+  return paths;
+}
+
+// Selects `path` for kernels built from now on; restores the automatic choice on destruction.
+struct UsePath {
+  explicit UsePath(const std::string& path) { arm::set_arm_dotprod(path == "asimddp"); }
+  ~UsePath() { arm::set_arm_dotprod(true); }
+};
+
+std::vector<float> uniform(std::mt19937& rng, int64_t n, float lo, float hi) {
+  std::uniform_real_distribution<float> d(lo, hi);
+  std::vector<float> v(static_cast<size_t>(n));
+  for (float& x : v) x = d(rng);
+  return v;
+}
+
+int64_t pick(std::mt19937& rng, std::vector<int64_t> options) {
+  return options[std::uniform_int_distribution<size_t>(0, options.size() - 1)(rng)];
+}
+
+// A random valid geometry; `kind` 0: any groups, 1: depthwise, 2: pointwise (the in-place rows).
+ConvGeometry random_geometry(std::mt19937& rng, int kind) {
+  for (;;) {
+    ConvGeometry g{};
+    g.n = pick(rng, {1, 1, 2});
+    g.ic = pick(rng, {1, 3, 4, 7, 8, 15, 16, 17, 33, 64});
+    g.oc = pick(rng, {1, 3, 5, 8, 9, 16, 17, 24});
+    g.kh = pick(rng, {1, 3, 5}), g.kw = pick(rng, {1, 3});
+    g.stride_h = pick(rng, {1, 2}), g.stride_w = pick(rng, {1, 2, 3});
+    g.dilation_h = pick(rng, {1, 2}), g.dilation_w = pick(rng, {1, 1, 2});
+    g.pad_top = pick(rng, {0, 1, 2}), g.pad_left = pick(rng, {0, 1}), g.pad_bottom = pick(rng, {0, 1}),
+    g.pad_right = pick(rng, {0, 2});
+    g.ih = pick(rng, {1, 2, 5, 8, 9, 13}), g.iw = pick(rng, {1, 3, 4, 7, 16, 17});
+    g.groups = pick(rng, {1, 1, 2, 3});
+    if (kind == 1) g.groups = g.oc = g.ic = pick(rng, {1, 3, 7, 8, 9, 16, 24, 37});
+    if (kind == 2) {
+      g.kh = g.kw = g.stride_h = g.stride_w = g.dilation_h = g.dilation_w = g.groups = 1;
+      g.pad_top = g.pad_left = g.pad_bottom = g.pad_right = 0;
+    }
+    if (g.ic % g.groups || g.oc % g.groups) continue;
+    const int64_t eh = g.ih + g.pad_top + g.pad_bottom - g.dilation_h * (g.kh - 1) - 1;
+    const int64_t ew = g.iw + g.pad_left + g.pad_right - g.dilation_w * (g.kw - 1) - 1;
+    if (eh < 0 || ew < 0) continue;
+    g.oh = eh / g.stride_h + 1, g.ow = ew / g.stride_w + 1;
+    return g;
+  }
+}
+
+std::string describe(const ConvGeometry& g) {
+  char s[256];
+  std::snprintf(s, sizeof s, "n%lld ic%lld %lldx%lld oc%lld k%lldx%lld s%lld,%lld d%lld,%lld p%lld,%lld,%lld,%lld g%lld",
+                (long long)g.n, (long long)g.ic, (long long)g.ih, (long long)g.iw, (long long)g.oc, (long long)g.kh,
+                (long long)g.kw, (long long)g.stride_h, (long long)g.stride_w, (long long)g.dilation_h,
+                (long long)g.dilation_w, (long long)g.pad_top, (long long)g.pad_left, (long long)g.pad_bottom,
+                (long long)g.pad_right, (long long)g.groups);
+  return s;
+}
+
+// Bit-for-bit equality, naming the first differing element.
+::testing::AssertionResult same_bits(const std::vector<float>& a, const std::vector<float>& b) {
+  for (size_t i = 0; i < a.size(); ++i)
+    if (std::memcmp(&a[i], &b[i], sizeof(float)) != 0)
+      return ::testing::AssertionFailure() << "element " << i << ": " << a[i] << " vs reference " << b[i];
+  return ::testing::AssertionSuccess();
+}
+
+::testing::AssertionResult close(const std::vector<float>& a, const std::vector<float>& b, double tol) {
+  double scale = 1;
+  for (float v : b) scale = std::max(scale, double(std::fabs(v)));
+  for (size_t i = 0; i < a.size(); ++i)
+    if (!(std::fabs(double(a[i]) - b[i]) <= tol * scale))
+      return ::testing::AssertionFailure() << "element " << i << ": " << a[i] << " vs reference " << b[i];
+  return ::testing::AssertionSuccess();
+}
+
+struct Int8Case {
+  QuantConfig q;
+  ConvPostOps post;
+};
+
+// Static (zero points 0 / 128 / 255 / random, scales that saturate) or dynamic; post-ops with and
+// without a residual (and a u8-rounded one).
+Int8Case random_int8_case(std::mt19937& rng, int i) {
+  Int8Case c;
+  c.q.mode = i % 3 == 2 ? QuantConfig::Mode::int8_dynamic : QuantConfig::Mode::int8_static;
+  c.q.zero_point = static_cast<int32_t>(pick(rng, {0, 128, 255, 37}));
+  c.q.scale = std::uniform_real_distribution<float>(0.002f, 0.02f)(rng);  // inputs in ±1: some saturate
+  c.post.activation.kind = static_cast<Activation::Kind>(pick(rng, {0, 1, 2, 3}));
+  c.post.activation.lo = -0.5f, c.post.activation.hi = 0.7f;
+  c.post.sum = i % 4 == 1;
+  c.post.after_sum.kind = c.post.sum && i % 8 == 1 ? Activation::Kind::relu : Activation::Kind::none;
+  if (c.post.sum && c.q.mode == QuantConfig::Mode::int8_static && i % 8 == 5) {
+    c.q.quantize_output = true;
+    c.q.residual_scale = 0.01f, c.q.residual_zero_point = 100;
+  }
+  return c;
+}
+
+// `threads` > 1 splits the ARM kernels' rows / channels over threads: the same bits.
+std::vector<float> run_conv(const std::string& backend, const ConvGeometry& g, const std::vector<float>& w,
+                            const std::vector<float>& b, const Int8Case& c, const std::vector<float>& x,
+                            const std::vector<float>& residual, int threads = 1) {
+  std::vector<float> y = residual;
+  auto be = make_backend(backend);
+  be->set_threads(threads);
+  be->conv(g, w.data(), b.data(), c.post, c.q)->run(x.data(), y.data());
+  return y;
+}
+
+TEST(ArmInt8, ConvolutionsAreBitIdenticalToTheReferenceOnEveryPath) {
+  for (const std::string& path : int8_paths()) {
+    UsePath use(path);
+    std::mt19937 rng(20);
+    for (int i = 0; i < 90; ++i) {
+      const ConvGeometry g = random_geometry(rng, i % 3);
+      const Int8Case c = random_int8_case(rng, i);
+      const auto w = uniform(rng, g.oc * g.ic / g.groups * g.kh * g.kw, -1, 1);
+      const auto b = uniform(rng, g.oc, -0.5f, 0.5f);
+      const auto x = uniform(rng, g.n * g.ic * g.ih * g.iw, -1, 1);
+      const auto r = uniform(rng, g.n * g.oc * g.oh * g.ow, -1, 1);
+      const int64_t runs = arm_int8_kernel_runs(path.c_str());
+      const auto ours = run_conv("arm", g, w, b, c, x, r, 1 + i % 3);
+      const bool depthwise = g.groups > 1 && g.groups == g.ic && g.oc == g.ic;
+      if (!depthwise) {  // the depthwise loop uses no GEMM
+        EXPECT_EQ(std::string(arm_int8_kernel_name()), path);
+        EXPECT_GT(arm_int8_kernel_runs(path.c_str()), runs);
+      }
+      EXPECT_TRUE(same_bits(ours, run_conv("reference", g, w, b, c, x, r))) << path << " case " << i << ": "
+                                                                            << describe(g);
+    }
+  }
+}
+
+// Weights of −128 (possible: the symmetric fit rounds −127.5 to even) take the plain NEON kernel's
+// unpaired products; all-saturated inputs hit both ends of u8.
+TEST(ArmInt8, ExtremeWeightsAndSaturatedInputs) {
+  for (const std::string& path : int8_paths()) {
+    UsePath use(path);
+    ConvGeometry g{1, 32, 6, 6, 9, 6, 6, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1};
+    const int64_t k = 32 * 9;
+    auto qw = std::make_shared<QuantizedWeights>();
+    qw->values.assign(static_cast<size_t>(9 * k), -128);
+    for (int64_t i = 0; i < 9 * k; i += 7) qw->values[i] = 127;
+    qw->scales.assign(9, 0.01f);
+    for (int32_t zero : {0, 128, 255}) {
+      Int8Case c;
+      c.q.mode = QuantConfig::Mode::int8_static;
+      c.q.scale = 0.001f, c.q.zero_point = zero;
+      c.q.weights = qw;
+      std::vector<float> x(static_cast<size_t>(32 * 36));
+      for (size_t i = 0; i < x.size(); ++i) x[i] = i % 3 ? -5.f : 5.f;  // far outside [0, 255]·s
+      x[5] = std::nanf(""), x[6] = INFINITY, x[17] = -INFINITY;            // NaN encodes as 0
+      const std::vector<float> w, b(9, 0.f), r(9 * 36, 0.f);
+      EXPECT_TRUE(same_bits(run_conv("arm", g, w, b, c, x, r), run_conv("reference", g, w, b, c, x, r)))
+          << path << " zero point " << zero;
+      EXPECT_EQ(std::string(arm_int8_kernel_name()), "neon" == path ? "neon" : "asimddp");
+    }
+  }
+}
+
+TEST(ArmInt8, DenseIsBitIdenticalToTheReferenceOnEveryPath) {
+  for (const std::string& path : int8_paths()) {
+    UsePath use(path);
+    std::mt19937 rng(7);
+    for (int i = 0; i < 24; ++i) {
+      const int64_t m = pick(rng, {1, 2, 5, 9}), k = pick(rng, {1, 15, 16, 17, 63, 130}),
+                    n = pick(rng, {1, 3, 8, 9, 33});
+      const Int8Case c = random_int8_case(rng, i);
+      const auto w = uniform(rng, n * k, -1, 1), b = uniform(rng, n, -1, 1), x = uniform(rng, m * k, -1, 1);
+      std::vector<float> ours(static_cast<size_t>(m * n)), ref(ours.size());
+      make_backend("arm")->dense(m, k, n, w.data(), b.data(), c.post.activation, c.q)->run(x.data(), ours.data());
+      EXPECT_EQ(std::string(arm_int8_kernel_name()), path);
+      make_backend("reference")->dense(m, k, n, w.data(), b.data(), c.post.activation, c.q)->run(x.data(), ref.data());
+      EXPECT_TRUE(same_bits(ours, ref)) << path << " dense " << m << "x" << k << "x" << n;
+    }
+  }
+}
+
+// The automatic choice follows the CPU, and EDGEQUANT_ARM_DOTPROD=0 forces plain NEON.
+TEST(ArmInt8, DispatchFollowsTheCpuAndTheOverride) {
+  const float w[4] = {1, -1, 0.5f, 0.25f}, x[4] = {0.1f, 0.2f, 0.3f, 0.4f};
+  float y[1];
+  QuantConfig q;
+  q.mode = QuantConfig::Mode::int8_dynamic;
+  make_backend("arm")->dense(1, 4, 1, w, nullptr, {}, q)->run(x, y);
+  EXPECT_EQ(std::string(arm_int8_kernel_name()), arm::cpu_has_dotprod() ? "asimddp" : "neon");
+  setenv("EDGEQUANT_ARM_DOTPROD", "0", 1);
+  make_backend("arm")->dense(1, 4, 1, w, nullptr, {}, q)->run(x, y);
+  unsetenv("EDGEQUANT_ARM_DOTPROD");
+  EXPECT_EQ(std::string(arm_int8_kernel_name()), "neon");
+}
+
+// FP32: float sums in another order than the reference's double ones: 1e-5 of the output scale.
+TEST(ArmF32, ConvolutionsAndDenseMatchTheReference) {
+  std::mt19937 rng(3);
+  for (int i = 0; i < 60; ++i) {
+    const ConvGeometry g = random_geometry(rng, i % 3);
+    Int8Case c = random_int8_case(rng, i);
+    c.q = QuantConfig{};
+    const auto w = uniform(rng, g.oc * g.ic / g.groups * g.kh * g.kw, -1, 1);
+    const auto b = uniform(rng, g.oc, -0.5f, 0.5f);
+    const auto x = uniform(rng, g.n * g.ic * g.ih * g.iw, -1, 1);
+    const auto r = uniform(rng, g.n * g.oc * g.oh * g.ow, -1, 1);
+    EXPECT_TRUE(close(run_conv("arm", g, w, b, c, x, r, 1 + i % 3), run_conv("reference", g, w, b, c, x, r), 1e-5))
+        << "case " << i << ": " << describe(g);
+  }
+  for (int64_t m : {1, 3, 8, 11})
+    for (int64_t k : {1, 5, 64, 67}) {
+      const int64_t n = 13;
+      const auto w = uniform(rng, n * k, -1, 1), b = uniform(rng, n, -1, 1), x = uniform(rng, m * k, -1, 1);
+      std::vector<float> ours(static_cast<size_t>(m * n)), ref(ours.size());
+      Activation relu;
+      relu.kind = Activation::Kind::relu;
+      make_backend("arm")->dense(m, k, n, w.data(), b.data(), relu, {})->run(x.data(), ours.data());
+      make_backend("reference")->dense(m, k, n, w.data(), b.data(), relu, {})->run(x.data(), ref.data());
+      EXPECT_TRUE(close(ours, ref, 1e-5)) << m << "x" << k;
+    }
+}
+
+TEST(ArmPool, MaxAndAverageAreBitIdenticalToTheReference) {
+  std::mt19937 rng(11);
+  for (int i = 0; i < 80; ++i) {
+    PoolGeometry g{i % 2 ? PoolGeometry::Kind::max : PoolGeometry::Kind::average, i % 4 < 2, 1, 3, 0, 0, 0, 0, 0,
+                   0, 0, 0, 0, 0, 0, 0};
+    g.ih = pick(rng, {1, 4, 7, 13}), g.iw = pick(rng, {2, 5, 8, 17, 40});
+    g.kh = pick(rng, {1, 2, 3}), g.kw = pick(rng, {2, 3});
+    g.stride_h = pick(rng, {1, 2}), g.stride_w = pick(rng, {1, 2});
+    g.pad_top = pick(rng, {0, 1}), g.pad_left = pick(rng, {0, 1}), g.pad_bottom = pick(rng, {0, 1, 2}),
+    g.pad_right = pick(rng, {0, 1});
+    if (g.ih + g.pad_top + g.pad_bottom < g.kh || g.iw + g.pad_left + g.pad_right < g.kw) continue;
+    g.oh = (g.ih + g.pad_top + g.pad_bottom - g.kh) / g.stride_h + 1;
+    g.ow = (g.iw + g.pad_left + g.pad_right - g.kw + g.stride_w - 1) / g.stride_w + 1;  // ceil mode
+    auto x = uniform(rng, g.n * g.c * g.ih * g.iw, -1, 1);
+    for (size_t j = i % 3; j + 1 < x.size(); j += 5) x[j] = -0.f, x[j + 1] = 0.f;  // −0 / +0 ties: the first wins
+    if (i % 3 == 0) x[i % x.size()] = std::nanf("");                                // NaN taps are skipped
+    std::vector<float> ours(static_cast<size_t>(g.n * g.c * g.oh * g.ow)), ref(ours.size());
+    make_backend("arm")->pool(g)->run(x.data(), ours.data());
+    make_backend("reference")->pool(g)->run(x.data(), ref.data());
+    EXPECT_TRUE(same_bits(ours, ref)) << "case " << i;
+  }
+}
+
+}  // namespace
+}  // namespace edgequant::engine
+#endif
