@@ -14,7 +14,7 @@ export CMAKE_CXX_COMPILER_LAUNCHER ?= $(CCACHE)
 export CMAKE_C_COMPILER_LAUNCHER ?= $(CCACHE)
 endif
 
-.PHONY: setup demo test test-cpp test-cpp-no-onednn test-python test-torch test-sanitize test-sanitize-core lint clean wheel wheel-check docs docs-check
+.PHONY: setup demo test test-cpp test-cpp-no-onednn test-python test-torch test-sanitize test-sanitize-core test-arm lint clean wheel wheel-check docs docs-check
 
 setup: $(VENV)/.installed
 
@@ -87,6 +87,19 @@ test-export-fuzz: setup
 	  $(PY) -m pytest tests/python/microcontroller/test_export_fuzz.py -q -s -p no:cacheprovider
 	EDGEQUANT_ONNX_FUZZ_CASES=$(ONNX_EXPORT_FUZZ_CASES) EDGEQUANT_ONNX_FUZZ_SEED=$(EXPORT_FUZZ_SEED) \
 	  $(PY) -m pytest tests/python/microcontroller/test_onnx_export_fuzz.py -q -s -p no:cacheprovider
+
+# 64-bit ARM (Raspberry Pi 5): the C++ tests cross-built with Debian's aarch64 g++ against an arm64 sysroot
+# (scripts/arm/setup_cross.sh installs both, and qemu-user) and run under qemu-user twice: as the Pi 5's Cortex-A76
+# (dot product: the ARM backend's SDOT kernels) and as the Pi 3's Cortex-A53 (its plain NEON kernels). oneDNN off.
+ARM_BUILD := build/arm
+test-arm: setup
+	mkdir -p build && bash scripts/arm/setup_cross.sh > build/arm-sysroot.txt
+	cmake -S . -B $(ARM_BUILD) -G Ninja -DCMAKE_TOOLCHAIN_FILE=cmake/toolchains/aarch64-linux-gnu.cmake \
+	  -DEDGEQUANT_ARM_SYSROOT=$$(tail -1 build/arm-sysroot.txt) -DEDGEQUANT_BUILD_TESTS=ON \
+	  -DEDGEQUANT_WITH_ENGINE=ON -DEDGEQUANT_WITH_ONEDNN=OFF >/dev/null
+	cmake --build $(ARM_BUILD)
+	QEMU_CPU=cortex-a76 EDGEQUANT_EXPECT_DOTPROD=1 ctest --test-dir $(ARM_BUILD) --output-on-failure -j2
+	QEMU_CPU=cortex-a53 EDGEQUANT_EXPECT_DOTPROD=0 ctest --test-dir $(ARM_BUILD) --output-on-failure -j2
 
 lint: setup
 	$(VENV)/bin/ruff check python tests benchmarks scripts examples

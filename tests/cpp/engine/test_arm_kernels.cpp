@@ -215,6 +215,14 @@ TEST(ArmInt8, DispatchFollowsTheCpuAndTheOverride) {
   EXPECT_EQ(std::string(arm_int8_kernel_name()), "neon");
 }
 
+// `make test-arm` runs this binary as a Cortex-A76 and as a Cortex-A53 and says which CPU should have
+// the dot product, so an emulator that hid (or invented) it cannot turn the SDOT tests into NEON ones.
+TEST(ArmInt8, TheEmulatedCpuHasTheExpectedDotProduct) {
+  const char* expected = std::getenv("EDGEQUANT_EXPECT_DOTPROD");
+  if (!expected) GTEST_SKIP() << "EDGEQUANT_EXPECT_DOTPROD not set (make test-arm sets it)";
+  EXPECT_EQ(arm::cpu_has_dotprod(), std::string(expected) == "1");
+}
+
 // FP32: float sums in another order than the reference's double ones: 1e-5 of the output scale.
 TEST(ArmF32, ConvolutionsAndDenseMatchTheReference) {
   std::mt19937 rng(3);
