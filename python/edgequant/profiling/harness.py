@@ -7,7 +7,7 @@ import pathlib
 import resource
 import tempfile
 
-from ..engine.output_metrics import output_metrics
+from .output_metrics import output_metrics
 from ..engine.session import MODES, Engine
 from .blocks import TimingBlocks
 from .onnxruntime_peer import ort_session, typed_for

@@ -6,7 +6,7 @@ from __future__ import annotations
 import importlib.util
 import pathlib
 
-from ..engine.output_metrics import output_metrics
+from .output_metrics import output_metrics
 from .report import failure
 from .telemetry import TelemetryError
 from .timing import time_runs

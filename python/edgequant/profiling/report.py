@@ -57,7 +57,7 @@ class ProfileReport:
     ``cpu_utilisation``, ``rss_growth_mib`` (during the timed runs), ``session_rss_mib`` (our
     sessions: RSS added by building and warming up the engine, never negative), ``layers`` (ours:
     per-node ms per run, slowest first) and, against FP32 on the same inputs, the metrics of
-    :func:`edgequant.engine.output_metrics.output_metrics` (worst output at the top level, every
+    :func:`edgequant.profiling.output_metrics.output_metrics` (worst output at the top level, every
     output under ``outputs``). A run that failed holds only ``error``, its reason.
 
     On a Raspberry Pi each timed run also holds its block's telemetry (see

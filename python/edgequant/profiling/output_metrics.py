@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..metrics.detection import box_iou, nms
+
 #: Detection agreement: score threshold, NMS IoU, and the IoU at which two boxes are one detection.
 SCORE_THRESHOLD = 0.5
 NMS_IOU = 0.3
@@ -108,15 +110,14 @@ def _scores_boxes_head(names, reference) -> tuple[int, int] | None:
 
 
 def _detections(scores: np.ndarray, boxes: np.ndarray) -> list[tuple[int, np.ndarray]]:
-    """(class, box) per detection after per-class NMS; class 0 is the background."""
+    """(class, box) per detection after per-class NMS; class 0 is the background. A box with a
+    NaN or Inf coordinate is no detection (a broken quantized run must not stop the report)."""
     kept = []
+    usable = np.isfinite(boxes).all(axis=1)
     for cls in range(1, scores.shape[1]):
-        candidates = np.flatnonzero(scores[:, cls] > SCORE_THRESHOLD)
-        order = candidates[np.argsort(-scores[candidates, cls], kind="stable")]
-        while order.size:
-            best = order[0]
-            kept.append((cls, boxes[best]))
-            order = order[1:][_iou(boxes[best], boxes[order[1:]]) <= NMS_IOU]
+        candidates = np.flatnonzero((scores[:, cls] > SCORE_THRESHOLD) & usable)
+        for index in nms(boxes[candidates], scores[candidates, cls], NMS_IOU):
+            kept.append((cls, boxes[candidates[index]]))
     return kept
 
 
@@ -128,21 +129,9 @@ def _matches(ref_dets, out_dets) -> int:
         candidates = [k for k, (c, _) in enumerate(out_dets) if c == cls and k not in used]
         if not candidates:
             continue
-        ious = _iou(box, np.array([out_dets[k][1] for k in candidates]))
+        ious = box_iou(box[None], np.array([out_dets[k][1] for k in candidates]))[0]
         best = int(np.argmax(ious))
         if ious[best] >= MATCH_IOU:
             used.add(candidates[best])
             count += 1
     return count
-
-
-def _iou(box: np.ndarray, others: np.ndarray) -> np.ndarray:
-    """IoU of one corner-form box (x1, y1, x2, y2) with each of ``others``."""
-    others = np.asarray(others, np.float64).reshape(-1, 4)
-    x1, y1 = np.maximum(box[0], others[:, 0]), np.maximum(box[1], others[:, 1])
-    x2, y2 = np.minimum(box[2], others[:, 2]), np.minimum(box[3], others[:, 3])
-    inter = np.clip(x2 - x1, 0, None) * np.clip(y2 - y1, 0, None)
-    area = (box[2] - box[0]) * (box[3] - box[1])
-    areas = (others[:, 2] - others[:, 0]) * (others[:, 3] - others[:, 1])
-    union = area + areas - inter
-    return np.where(union > 0, inter / np.where(union > 0, union, 1), 0.0)
