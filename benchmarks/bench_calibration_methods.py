@@ -27,8 +27,8 @@ import onnx
 from edgequant import Engine
 from edgequant.datasets import load_detector_images, model_data, shared_data_dir
 from edgequant.engine import METHODS
-from edgequant.profiling.output_metrics import output_metrics
 from edgequant.model.qdq import converted_for_qdq
+from edgequant.profiling.output_metrics import output_metrics
 
 MODELS = ["mnist-8", "cnn_mnist_pytorch", "cifar10_tutorial_cnn", "squeezenet1.0_fp16", "ultraface-rfb-320",
           "yolo-fastestv2"]

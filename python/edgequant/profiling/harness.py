@@ -7,11 +7,11 @@ import pathlib
 import resource
 import tempfile
 
-from .output_metrics import output_metrics
 from ..engine.session import MODES, Engine
 from .blocks import TimingBlocks
 from .onnxruntime_peer import ort_session, typed_for
 from .openvino_peer import profile_openvino
+from .output_metrics import output_metrics
 from .report import ProfileReport, failure
 from .telemetry import TelemetryError
 from .timing import random_inputs, rss_mib, settled_rss_mib, time_runs
