@@ -230,29 +230,26 @@ class Engine:
         """(scale, zero_point) of every calibrated activation, as static INT8 uses them."""
         return {name: tuple(self._native.activation_quantization(name)) for name in self.ranges}
 
-    def save_quantized(self, path, bits=None) -> None:
+    def save_quantized(self, path, weight_formats=None) -> None:
         """Writes the model as QDQ ONNX (ONNX Runtime runs it): s8 per-channel weights of the
         quantizable layers, and for static mode u8 Quantize/DequantizeLinear on their inputs with
         the calibrated scales (:func:`edgequant.model.layers_to_qdq`, opset raised to 13 if older).
 
-        ``bits``: a mixed-precision bit config (a path to the JSON file ``edgequant mpq`` writes, or
-        the mapping :func:`edgequant.mixed_precision.load_config` returns): its weights are stored on
-        their own b-bit grids (int8 codes, per output channel); the other layers keep 8 bits.
-        A config naming a weight this engine does not quantize is a ValueError.
+        ``weight_formats``: ``{weight tensor: edgequant.model.WeightFormat}`` for weights stored on
+        other grids than 8 bits; the other layers keep 8 bits. A mixed-precision bit config
+        (``edgequant mpq``'s JSON) is written with :func:`edgequant.mixed_precision.save_engine_qdq`,
+        which turns it into these formats.
         """
         from ..model.qdq import layers_to_qdq
 
-        overrides = None
-        if bits is not None:
-            from ..mixed_precision.config import load_config
-            from ..mixed_precision.qdq import weight_formats
-            from ..onnx.loader import load_model_and_files
-
-            config = bits if isinstance(bits, Mapping) else load_config(bits)
-            overrides = weight_formats(config, load_model_and_files(self._source).model, require_all=False)
         layers_to_qdq(self._source, self._native.quantizable_layers(),
                       self.activation_quantization() if self.mode == "static" else None, path,
-                      overrides=overrides)
+                      overrides=dict(weight_formats) if weight_formats else None)
+
+    @property
+    def source(self):
+        """What the engine was built from and exports from: the model's path, or its bytes."""
+        return self._source
 
     # --- introspection ------------------------------------------------------------------------
     @property

@@ -25,6 +25,7 @@ from .coded_size import coded_weight_bytes
 from .components import Component, list_components
 from .config import bits_by_tensor, load_config, make_config, save_config, validate_config
 from .critical import CriticalClasses, confusion_matrix, critical_classes, parse_critical, symmetric_confusion
+from .qdq import save_engine_qdq
 from .quantization import quantize_weight, quantize_weight_codes, weight_quantizer
 from .significance import generic_sensitivity, layer_costs, semantic_significance, significance_tables
 
@@ -32,6 +33,6 @@ __all__ = [
     "Component", "CriticalClasses", "achieved_bits_per_weight", "allocate_bits", "bits_by_tensor",
     "coded_weight_bytes", "confusion_matrix", "critical_classes", "generic_sensitivity", "layer_costs",
     "list_components", "load_config", "make_config", "parse_critical", "quantize_weight", "quantize_weight_codes",
-    "save_config", "semantic_significance", "significance_tables", "symmetric_confusion", "total_cost",
+    "save_config", "save_engine_qdq", "semantic_significance", "significance_tables", "symmetric_confusion", "total_cost",
     "validate_config", "weight_quantizer",
 ]

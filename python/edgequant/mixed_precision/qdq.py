@@ -69,3 +69,17 @@ def weight_formats(config: Mapping, model, require_all: bool = True) -> dict:
     widths = bits_by_tensor(config, model, require_all=require_all)
     symmetric = config_symmetric(config)
     return {name: WeightFormat(bits, per_channel=True, symmetric=symmetric) for name, (bits, _) in widths.items()}
+
+
+def save_engine_qdq(engine, path: str | os.PathLike, bits) -> None:
+    """The engine's INT8 QDQ export (:meth:`edgequant.engine.Engine.save_quantized`) with the
+    weights a bit config names on their own ``b``-bit grids (int8 codes, per output channel); the
+    engine's other INT8 layers keep 8 bits. ``bits``: the config's path (``edgequant mpq --out``)
+    or the mapping :func:`~.config.load_config` returns. A config naming a weight the engine does
+    not quantize is a ValueError."""
+    from ..onnx.loader import load_model_and_files
+    from .config import load_config
+
+    config = bits if isinstance(bits, Mapping) else load_config(bits)
+    formats = weight_formats(config, load_model_and_files(engine.source).model, require_all=False)
+    engine.save_quantized(path, weight_formats=formats)

@@ -162,9 +162,9 @@ def test_engine_refuses_a_dequantize_linear_whose_scales_do_not_match():
 @pytest.mark.skipif(not engine_available(), reason="built without the inference engine")
 @pytest.mark.parametrize("mode", ["static", "dynamic"])
 def test_engine_save_quantized_reads_the_bit_config(tmp_path, mode):
-    """Engine.save_quantized(bits=CFG.json): configured weights on their own grids (the reference's
+    """save_engine_qdq(engine, path, CFG.json): configured weights on their own grids (the reference's
     codes), the engine's other INT8 layers at 8 bits; ONNX Runtime runs the file."""
-    from edgequant.mixed_precision import save_config
+    from edgequant.mixed_precision import save_config, save_engine_qdq
 
     x, y = load_test_set()
     components = list_components(model_path(), per_channel=True)
@@ -174,7 +174,7 @@ def test_engine_save_quantized_reads_the_bit_config(tmp_path, mode):
     config = make_config(widths, components)
     save_config(config, tmp_path / "bits.json")
     engine = Engine(model_path(), mode=mode, calibration=x[:64] if mode == "static" else None)
-    engine.save_quantized(tmp_path / "q.onnx", bits=tmp_path / "bits.json")
+    save_engine_qdq(engine, tmp_path / "q.onnx", tmp_path / "bits.json")
     saved = onnx.load(str(tmp_path / "q.onnx"))
     stored = {init.name: onnx.numpy_helper.to_array(init) for init in saved.graph.initializer}
     values = float_weights(model_path(), [first, last])
@@ -187,4 +187,4 @@ def test_engine_save_quantized_reads_the_bit_config(tmp_path, mode):
     logits = ort.InferenceSession(str(tmp_path / "q.onnx")).run(None, {"input": x})[0]
     assert (logits.argmax(1) == y).mean() > 0.9
     with pytest.raises(ValueError, match="not conv/fully connected weights"):
-        engine.save_quantized(tmp_path / "bad.onnx", bits={**config, "weights": {"nope": 4}})
+        save_engine_qdq(engine, tmp_path / "bad.onnx", {**config, "weights": {"nope": 4}})
