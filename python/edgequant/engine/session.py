@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import pathlib
 import warnings
-from collections.abc import Mapping
 
 import numpy as np
 
