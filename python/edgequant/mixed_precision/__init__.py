@@ -33,6 +33,6 @@ __all__ = [
     "Component", "CriticalClasses", "achieved_bits_per_weight", "allocate_bits", "bits_by_tensor",
     "coded_weight_bytes", "confusion_matrix", "critical_classes", "generic_sensitivity", "layer_costs",
     "list_components", "load_config", "make_config", "parse_critical", "quantize_weight", "quantize_weight_codes",
-    "save_config", "save_engine_qdq", "semantic_significance", "significance_tables", "symmetric_confusion", "total_cost",
-    "validate_config", "weight_quantizer",
+    "save_config", "save_engine_qdq", "semantic_significance", "significance_tables", "symmetric_confusion",
+    "total_cost", "validate_config", "weight_quantizer",
 ]
