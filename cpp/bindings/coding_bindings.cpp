@@ -2,7 +2,7 @@
 #include <memory>
 
 #include "bindings/buffers.h"
-#include "coding/container.h"
+#include "coding/symbol_stream.h"
 
 namespace edgequant::bindings {
 using namespace edgequant::coding;
@@ -37,7 +37,7 @@ void register_coding(py::module_& m) {
           coded = encode_symbols(in, symbols.size());
         }
         return py::bytes(reinterpret_cast<const char*>(coded.data()), coded.size());
-      }, py::arg("symbols").noconvert(), "rANS-code a contiguous int32 array (see coding/container.h).");
+      }, py::arg("symbols").noconvert(), "rANS-code a contiguous int32 array (see coding/symbol_stream.h).");
   m.def("coding_decode", [](const Array<uint8_t>& data, int64_t max_symbols) {
         const uint8_t* bytes = input_data(data);
         const size_t size = static_cast<size_t>(data.size());

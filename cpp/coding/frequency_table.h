@@ -36,7 +36,7 @@ FrequencyTable build_frequency_table(const entropy::SymbolCounts& counts);
 // costs least.
 std::vector<uint32_t> quantise_frequencies(const std::vector<uint64_t>& counts, int scale_bits);
 
-// The table section of the format (see container.h). read_ validates everything it returns.
+// The table section of the format (see symbol_stream.h). read_ validates everything it returns.
 void write_frequency_table(const FrequencyTable& table, ByteWriter& out);
 FrequencyTable read_frequency_table(ByteReader& in, bool has_escape);
 

@@ -256,7 +256,7 @@ def coding_decode(data: numpy.typing.NDArray[numpy.uint8], max_symbols: typing.S
     """
 def coding_encode(symbols: numpy.typing.NDArray[numpy.int32]) -> bytes:
     """
-    rANS-code a contiguous int32 array (see coding/container.h).
+    rANS-code a contiguous int32 array (see coding/symbol_stream.h).
     """
 def coding_info(data: numpy.typing.NDArray[numpy.uint8]) -> dict:
     """

@@ -7,7 +7,7 @@ codes: small alphabets close to their entropy, huge or all-distinct ones at abou
 width. Blocks of up to 2^20 symbols are coded independently on all cores. The stream carries
 CRC-32 checksums of its header, its payload and the decoded symbols: truncated, corrupted or
 unknown data raises :class:`CorruptDataError`. The byte format is documented at the top of
-``cpp/coding/container.h``.
+``cpp/coding/symbol_stream.h``.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-/* Decoder of edgequant's rANS-coded symbol streams (format of cpp/coding/container.h), for weights
+/* Decoder of edgequant's rANS-coded symbol streams (format of cpp/coding/symbol_stream.h), for weights
  * kept entropy-coded in flash and decoded into the arena just before their layer runs. The
  * exporter splits a stream into its parts (frequency table, block directory, block bytes) and
  * checks it decodes back to the weights; this decoder re-checks every length and final state. */

@@ -7,8 +7,8 @@
 
 #include "bindings/exceptions.h"
 #include "common/error.h"
-#include "runtime/calibration.h"
-#include "runtime/engine.h"
+#include "session/calibration.h"
+#include "session/engine.h"
 
 namespace py = pybind11;
 using namespace edgequant;

@@ -16,8 +16,8 @@
 
 #include "backend/registry.h"
 #include "common/error.h"
-#include "runtime/calibration.h"
-#include "runtime/engine.h"
+#include "session/calibration.h"
+#include "session/engine.h"
 
 using namespace edgequant::engine;
 

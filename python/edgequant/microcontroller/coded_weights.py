@@ -51,7 +51,7 @@ class CodedStream:
 
     @classmethod
     def parse(cls, stream: bytes) -> CodedStream:
-        """Split a stream from :func:`edgequant.coding.encode` (format: cpp/coding/container.h)."""
+        """Split a stream from :func:`edgequant.coding.encode` (format: cpp/coding/symbol_stream.h)."""
         if stream[:4] != b"EQRS" or stream[4] != 1:
             raise ValueError("not a version-1 edgequant coded stream")
         has_escape = bool(stream[5] & 1)

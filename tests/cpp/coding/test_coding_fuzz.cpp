@@ -14,7 +14,7 @@
 #include <random>
 #include <vector>
 
-#include "coding/container.h"
+#include "coding/symbol_stream.h"
 #include "common/error.h"
 
 using namespace edgequant;

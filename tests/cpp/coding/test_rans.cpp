@@ -11,7 +11,7 @@
 #include <random>
 #include <vector>
 
-#include "coding/container.h"
+#include "coding/symbol_stream.h"
 #include "coding/frequency_table.h"
 #include "coding/rans.h"
 #include "common/error.h"

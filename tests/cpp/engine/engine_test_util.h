@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "graph/graph.h"
-#include "runtime/engine.h"
+#include "session/engine.h"
 
 namespace edgequant::engine::test {
 

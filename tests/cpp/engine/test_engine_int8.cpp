@@ -7,7 +7,7 @@
 #include "common/error.h"
 #include "engine/engine_test_util.h"
 #include "quant/range_observer.h"
-#include "runtime/calibration.h"
+#include "session/calibration.h"
 
 using namespace edgequant::engine;
 using namespace edgequant::engine::test;

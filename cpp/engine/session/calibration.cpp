@@ -1,4 +1,4 @@
-#include "runtime/calibration.h"
+#include "session/calibration.h"
 
 #include "common/error.h"
 

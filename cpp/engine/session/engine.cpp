@@ -1,4 +1,4 @@
-#include "runtime/engine.h"
+#include "session/engine.h"
 
 #include <algorithm>
 #include <chrono>

@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "quant/range_observer.h"
-#include "runtime/engine.h"
+#include "session/engine.h"
 
 namespace edgequant::engine {
 

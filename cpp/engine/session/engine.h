@@ -71,7 +71,7 @@ class Engine {
   std::vector<Tensor> run(const std::vector<Tensor>& inputs, std::map<std::string, Tensor>* capture = nullptr);
   // Calibration: `sink` sees every calibration tensor of this run (plain float32 layout) as soon
   // as it is computed, so a caller can observe ranges without keeping the activations (see
-  // runtime/calibration.h).
+  // session/calibration.h).
   using CalibrationSink = std::function<void(const std::string& tensor, const Tensor& values)>;
   std::vector<Tensor> run_observed(const std::vector<Tensor>& inputs, const CalibrationSink& sink);
 

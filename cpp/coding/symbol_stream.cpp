@@ -1,4 +1,4 @@
-#include "coding/container.h"
+#include "coding/symbol_stream.h"
 
 #include <algorithm>
 #include <cstring>
