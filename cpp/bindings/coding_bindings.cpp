@@ -1,5 +1,7 @@
 // Bindings of the entropy coder: int32 symbols -> bytes -> int32 symbols, GIL released.
+#include <algorithm>
 #include <memory>
+#include <vector>
 
 #include "bindings/buffers.h"
 #include "coding/symbol_stream.h"
@@ -24,6 +26,13 @@ py::dict info_to_dict(const StreamInfo& info) {
   d["rans_bytes"] = info.rans_bytes;
   d["escape_bytes"] = info.escape_bytes;
   return d;
+}
+
+template <class T>
+Array<T> to_array(const std::vector<T>& values) {
+  Array<T> array(static_cast<py::ssize_t>(values.size()));
+  std::copy(values.begin(), values.end(), array.mutable_data());
+  return array;
 }
 
 }  // namespace
@@ -65,6 +74,28 @@ void register_coding(py::module_& m) {
         }
         return info_to_dict(info);
       }, py::arg("data").noconvert(), "Validate a coded stream's header, table and layout; describe it.");
+  m.def("coding_layout", [](const Array<uint8_t>& data) {
+        const uint8_t* bytes = input_data(data);
+        const size_t size = static_cast<size_t>(data.size());
+        std::unique_ptr<StreamReader> reader;
+        {
+          py::gil_scoped_release release;
+          reader = std::make_unique<StreamReader>(bytes, size);
+        }
+        const StreamInfo& info = reader->info();
+        const FrequencyTable& table = reader->table();
+        py::dict d = info_to_dict(info);
+        d["symbols"] = to_array(table.symbols);
+        d["freqs"] = to_array(table.freqs);
+        d["escape_base"] = table.escape_base;
+        d["block_rans_bytes"] = to_array(reader->block_rans_bytes());
+        d["block_escape_bytes"] = to_array(reader->block_escape_bytes());
+        d["payload_offset"] = info.header_bytes + info.table_bytes + info.directory_bytes;
+        return d;
+      }, py::arg("data").noconvert(),
+      "Validate a coded stream and return its layout: coding_info's fields, the frequency table (symbols, "
+      "freqs with the escape's last, escape_base), each block's rANS and escape byte counts and where the "
+      "blocks' data starts (payload_offset).");
 }
 
 }  // namespace edgequant::bindings

@@ -256,4 +256,16 @@ std::vector<int32_t> decode_symbols(const uint8_t* data, size_t size, int64_t ma
   return symbols;
 }
 
+std::vector<uint32_t> StreamReader::block_rans_bytes() const {
+  std::vector<uint32_t> sizes;
+  for (const Block& block : blocks_) sizes.push_back(block.rans_bytes);
+  return sizes;
+}
+
+std::vector<uint32_t> StreamReader::block_escape_bytes() const {
+  std::vector<uint32_t> sizes;
+  for (const Block& block : blocks_) sizes.push_back(block.escape_bytes);
+  return sizes;
+}
+
 }  // namespace edgequant::coding

@@ -71,6 +71,12 @@ class StreamReader {
 
   int64_t symbol_count() const { return info_.symbol_count; }
   const StreamInfo& info() const { return info_; }
+  // The validated layout, for decoders elsewhere (the microcontroller export copies it into C
+  // arrays): the frequency table, and each block's rANS and escape byte counts in stream order.
+  // The blocks' data starts at header_bytes + table_bytes + directory_bytes.
+  const FrequencyTable& table() const { return table_; }
+  std::vector<uint32_t> block_rans_bytes() const;
+  std::vector<uint32_t> block_escape_bytes() const;
   void decode(int32_t* dst) const;
 
  private:

@@ -6,7 +6,7 @@ import collections.abc
 import numpy
 import numpy.typing
 import typing
-__all__: list[str] = ['AffineFormat', 'AffineParams', 'CorruptDataError', 'Distortion', 'ENTROPY_MAX_CLIPPED', 'FitHistogram', 'Moments', 'PruneQuantizeFit', 'QuantizerFamily', 'QuantizerKernels', 'QuantizerParameter', 'RANGE_HISTOGRAM_BINS', 'Range', 'RangeObserver', 'activation_range', 'add_parameters', 'affine_decode_per_channel', 'affine_encode_per_channel', 'affine_fit_per_channel', 'affine_params_from_range', 'affine_quantize_per_channel', 'channel_ranges', 'coding_decode', 'coding_encode', 'coding_info', 'count_symbols', 'distortion', 'entropy_bits', 'fit_cdf', 'fit_families', 'fit_family_names', 'fit_histogram', 'fit_logpdf', 'fit_parameter_names', 'fit_pdf', 'fit_prune_quantize', 'fit_score', 'float_pattern_entropy_bits', 'force_reference', 'fully_connected_multiplier', 'make_quantizer_kernels', 'max_threads', 'multiply_by_quantized_multiplier', 'per_channel_multipliers', 'quantize_biases', 'quantize_multiplier', 'quantizer_families', 'range_reference', 'rounding_divide_by_pot', 'same_output_size', 'same_padding', 'saturating_rounding_doubling_high_mul', 'set_force_reference', 'set_max_threads', 'softmax_parameters', 'tensor_moments', 'tensor_range', 'tflite_weight_format']
+__all__: list[str] = ['AffineFormat', 'AffineParams', 'CorruptDataError', 'Distortion', 'ENTROPY_MAX_CLIPPED', 'FitHistogram', 'Moments', 'PruneQuantizeFit', 'QuantizerFamily', 'QuantizerKernels', 'QuantizerParameter', 'RANGE_HISTOGRAM_BINS', 'Range', 'RangeObserver', 'activation_range', 'add_parameters', 'affine_decode_per_channel', 'affine_encode_per_channel', 'affine_fit_per_channel', 'affine_params_from_range', 'affine_quantize_per_channel', 'channel_ranges', 'coding_decode', 'coding_encode', 'coding_info', 'coding_layout', 'count_symbols', 'distortion', 'entropy_bits', 'fit_cdf', 'fit_families', 'fit_family_names', 'fit_histogram', 'fit_logpdf', 'fit_parameter_names', 'fit_pdf', 'fit_prune_quantize', 'fit_score', 'float_pattern_entropy_bits', 'force_reference', 'fully_connected_multiplier', 'make_quantizer_kernels', 'max_threads', 'multiply_by_quantized_multiplier', 'per_channel_multipliers', 'quantize_biases', 'quantize_multiplier', 'quantizer_families', 'range_reference', 'rounding_divide_by_pot', 'same_output_size', 'same_padding', 'saturating_rounding_doubling_high_mul', 'set_force_reference', 'set_max_threads', 'softmax_parameters', 'tensor_moments', 'tensor_range', 'tflite_weight_format']
 class CorruptDataError(ValueError):
     pass
 class PruneQuantizeFit:
@@ -261,6 +261,10 @@ def coding_encode(symbols: numpy.typing.NDArray[numpy.int32]) -> bytes:
 def coding_info(data: numpy.typing.NDArray[numpy.uint8]) -> dict:
     """
     Validate a coded stream's header, table and layout; describe it.
+    """
+def coding_layout(data: numpy.typing.NDArray[numpy.uint8]) -> dict:
+    """
+    Validate a coded stream and return its layout: coding_info's fields, the frequency table (symbols, freqs with the escape's last, escape_base), each block's rANS and escape byte counts and where the blocks' data starts (payload_offset).
     """
 def count_symbols(symbols: numpy.typing.NDArray[numpy.int32]) -> tuple:
     """

@@ -4,28 +4,12 @@ the entropy of the weights; RAM grows by the largest decoded filter, time by the
 
 from __future__ import annotations
 
-import struct
 from dataclasses import dataclass
 
 import numpy as np
 
 from .codegen import c_array
 from .weights import PlainWeights
-
-
-def _varint(data: bytes, pos: int) -> tuple[int, int]:
-    value = shift = 0
-    while True:
-        byte = data[pos]
-        pos += 1
-        value |= (byte & 0x7F) << shift
-        shift += 7
-        if not byte & 0x80:
-            return value, pos
-
-
-def _zigzag(value: int) -> int:
-    return (value >> 1) ^ -(value & 1)
 
 
 @dataclass
@@ -51,38 +35,17 @@ class CodedStream:
 
     @classmethod
     def parse(cls, stream: bytes) -> CodedStream:
-        """Split a stream from :func:`edgequant.coding.encode` (format: cpp/coding/symbol_stream.h)."""
-        if stream[:4] != b"EQRS" or stream[4] != 1:
-            raise ValueError("not a version-1 edgequant coded stream")
-        has_escape = bool(stream[5] & 1)
-        count, block_symbols = struct.unpack_from("<QI", stream, 8)
-        pos = 40
-        scale_bits, raw_bits = stream[pos], stream[pos + 1]
-        table_symbols, pos = _varint(stream, pos + 2)
-        symbols = []
-        if table_symbols:
-            first, pos = _varint(stream, pos)
-            symbols.append(_zigzag(first))
-        for _ in range(table_symbols - 1):
-            gap, pos = _varint(stream, pos)
-            symbols.append(symbols[-1] + gap + 1)
-        freqs = []
-        for _ in range(table_symbols + has_escape):
-            freq, pos = _varint(stream, pos)
-            freqs.append(freq + 1)
-        escape_base = 0
-        if has_escape:
-            zz, pos = _varint(stream, pos)
-            escape_base = _zigzag(zz)
-        blocks = -(-count // block_symbols) if count else 0
-        directory = np.frombuffer(stream, "<u4", 2 * blocks, pos).reshape(blocks, 2)
-        pos += 8 * blocks
+        """Split a stream from :func:`edgequant.coding.encode` (format: cpp/coding/symbol_stream.h),
+        read and validated by the C++ stream reader (one parser of the format on the host)."""
+        from .. import _core
+
+        layout = _core.coding_layout(np.frombuffer(stream, np.uint8))  # ValueError on a bad stream
+        freqs = layout["freqs"].astype(np.uint64)
         starts = np.concatenate([[0], np.cumsum(freqs)]).astype(np.uint32)
-        if int(starts[-1]) != 1 << scale_bits:
-            raise ValueError("coded stream: frequencies do not sum to 2^scale_bits")
-        return cls(int(count), int(block_symbols), int(scale_bits), int(raw_bits), np.array(symbols, np.int32), starts,
-                   has_escape, int(escape_base), directory[:, 0].astype(np.uint32), directory[:, 1].astype(np.uint32),
-                   bytes(stream[pos:]))
+        return cls(int(layout["symbol_count"]), int(layout["block_symbols"]), int(layout["scale_bits"]),
+                   int(layout["raw_bits"]), layout["symbols"].astype(np.int32), starts, bool(layout["has_escape"]),
+                   int(layout["escape_base"]), layout["block_rans_bytes"].astype(np.uint32),
+                   layout["block_escape_bytes"].astype(np.uint32), bytes(stream[int(layout["payload_offset"]):]))
 
 
 #: A layer is coded only if that saves at least this fraction of its filter (each coded layer costs

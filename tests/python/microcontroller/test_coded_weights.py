@@ -86,3 +86,17 @@ def test_coded_models_equal_plain_ones_and_save_flash(tflite_dir, tmp_path):
     assert not (plain.directory / "eq_rans_decode.c").exists()
     inputs = np.random.default_rng(1).integers(-128, 128, (10, plain.graph.input_activation.size), dtype=np.int8)
     assert np.array_equal(HostModel.from_report(coded)(inputs), HostModel.from_report(plain)(inputs))
+
+
+def test_the_stream_layout_comes_from_the_cpp_reader():
+    """CodedStream.parse reads the format through the C++ stream reader: an empty stream has no
+    blocks (the former Python parser raised IndexError), a forged or truncated one is a ValueError."""
+    empty = CodedStream.parse(encode(np.zeros(0, np.int32)))
+    assert empty.symbol_count == 0 and empty.rans_bytes.size == 0 and empty.data == b""
+    stream = encode(np.arange(-50, 50, dtype=np.int32).repeat(30))
+    parsed = CodedStream.parse(stream)
+    assert int(parsed.starts[-1]) == 1 << parsed.scale_bits
+    assert len(parsed.data) == int(parsed.rans_bytes.sum() + parsed.escape_bytes.sum())
+    for bad in (stream[:30], stream[:-1], b"EQRS" + stream[4:8] + bytes(len(stream) - 8)):
+        with pytest.raises(ValueError):
+            CodedStream.parse(bad)
