@@ -139,7 +139,8 @@ def run(args) -> int:
 
 def _run_mixed_precision(args, model, output) -> int:
     """``--bits-config``: the config's widths replace --method and the quantizer flags."""
-    from ..mixed_precision.compress import MixedPrecisionAffine, compress_mixed_precision
+    from ..compress import compress_model
+    from ..mixed_precision.compress import MixedPrecisionAffine
     from ..mixed_precision.config import load_config
 
     given = [_flag(name) for name in {**QUANTIZER_FLAGS, **QUANTIZER_SWITCHES} if getattr(args, name) is not None]
@@ -148,10 +149,11 @@ def _run_mixed_precision(args, model, output) -> int:
         raise UsageError(f"--bits-config sets every weight's quantizer: drop {', '.join(given)}")
     config = load_config(input_file(args.bits_config, "--bits-config"))
     inputs = _fidelity_inputs(args, model)
-    print(repr(MixedPrecisionAffine(config, model)))
+    quantizer = MixedPrecisionAffine(config, model)  # reads the model once to check the config against it
+    print(repr(quantizer))
     with atomic_output(output) as temporary:
         report = dataclasses.replace(
-            compress_mixed_precision(model, config, temporary, compare_general_purpose=args.compare_general_purpose),
+            compress_model(model, quantizer, temporary, compare_general_purpose=args.compare_general_purpose),
             path=output)
     print(report)
     _report_fidelity(args, model, output, inputs)

@@ -86,7 +86,7 @@ def compress_model(model, quantizer, output, roles=("conv_weight", "gemm_weight"
         Also compress the original ONNX with ``xz -9e`` and ``zstd -19`` for the report (the
         slowest part of compressing a large model); otherwise those sizes are None.
     """
-    from ..model.quantize import apply_quantizer, check_quantizer
+    from ..model.quantize import check_quantizer, encode_selection
     from ..model.selection import select_weights
     from ..onnx.loader import load_model_and_files
 
@@ -94,20 +94,39 @@ def compress_model(model, quantizer, output, roles=("conv_weight", "gemm_weight"
     output = pathlib.Path(output)
     if not output.parent.is_dir():
         raise FileNotFoundError(f"cannot write {str(output)!r}: no folder {str(output.parent)!r}")
+    # One walk over the weights: encode the selected tensors, then drop their values from the
+    # loaded model (it becomes the file's graph). The caller's own ModelProto is never edited.
     loaded = load_model_and_files(model)
-    selection = select_weights(loaded.model, roles, include_biases, loaded.description)
-    quantized = apply_quantizer(loaded.model, selection, quantizer)  # the only copy of the model
-    original = loaded.model.SerializeToString()
-    coded = [CodedTensor(name, symbols, quantized.quantizers[name].spec(), quantized.quantizers[name].decode_state())
-             for name, symbols in quantized.symbols.items()]
-    packed = pack_model(quantized.model, coded, f"edgequant {__version__}", quantized.entropy)
+    graph = loaded.model
+    if graph is model:
+        graph = onnx.ModelProto()
+        graph.CopyFrom(model)
+    selection = select_weights(graph, roles, include_biases, loaded.description)
+    original_bytes = _serialized_size(model, loaded)
+    original = graph.SerializeToString() if compare_general_purpose else None
+    encoded = encode_selection(selection, quantizer)
+    del selection  # the float weights
+    coded = [CodedTensor(name, symbols, encoded.quantizers[name].spec(), encoded.quantizers[name].decode_state())
+             for name, symbols in encoded.symbols.items()]
+    packed = pack_model(graph, coded, f"edgequant {__version__}", encoded.entropy)
     output.write_bytes(packed.data)
     return CompressionReport(
-        path=output, file_bytes=len(packed.data), original_bytes=len(original), weight_count=quantized.weight_count,
-        coded_bytes=packed.coded_bytes, coded_bits_per_weight=8 * packed.coded_bytes / quantized.weight_count,
-        entropy_bits_per_weight=quantized.entropy,
+        path=output, file_bytes=len(packed.data), original_bytes=original_bytes, weight_count=encoded.weight_count,
+        coded_bytes=packed.coded_bytes, coded_bits_per_weight=8 * packed.coded_bytes / encoded.weight_count,
+        entropy_bits_per_weight=encoded.entropy,
         xz_bytes=len(lzma.compress(original, preset=9 | lzma.PRESET_EXTREME)) if compare_general_purpose else None,
         zstd_bytes=_zstd_size(original) if compare_general_purpose else None)
+
+
+def _serialized_size(source, loaded) -> int:
+    """Bytes of the model serialized: the file's or the bytes' own size where they hold the whole
+    model (protobuf's ByteSize() of a large model costs about twice its size in memory)."""
+    if not loaded.external_files:
+        if loaded.model_file is not None:
+            return loaded.model_file.stat().st_size
+        if isinstance(source, (bytes, bytearray, memoryview)):
+            return len(source)
+    return loaded.model.ByteSize()
 
 
 def decompress_model(source) -> onnx.ModelProto:

@@ -97,7 +97,7 @@ class Engine:
         native = _native()
         if mode not in MODES:
             raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
-        if method not in METHODS:
+        if mode != "static" and method not in METHODS:  # static: the C++ calibrator checks it, once
             raise ValueError(f"method must be one of {METHODS}, got {method!r}")
         threads = 0 if threads is None else int(threads)
         if threads < 0:
@@ -199,8 +199,6 @@ class Engine:
         for name, array in zip(self.input_names, arrays, strict=True):
             if array.dtype.kind == "f" and not np.isfinite(array).all():
                 raise ValueError(f"calibration input {name!r} holds NaN or Inf: calibration needs finite data")
-        if method not in METHODS:
-            raise ValueError(f"method must be one of {METHODS}, got {method!r}")
         fixed_batch = self.fixed_batch_size()
         if fixed_batch:
             batch_size = fixed_batch

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 import numpy as np
 import onnx
@@ -108,10 +109,7 @@ def apply_quantizer(model: onnx.ModelProto, selection: WeightSelection, quantize
         symbols[tensor.name], quantizers[tensor.name] = codes, fitted
     quantized = time.perf_counter()
 
-    tensor_entropy = {name: entropy(codes) for name, codes in symbols.items()}
-    counts = {name: codes.size for name, codes in symbols.items()}
-    weight_count = sum(counts.values())
-    rate = sum(counts[name] * tensor_entropy[name] for name in symbols) / weight_count
+    tensor_entropy, weight_count, rate = _entropy_rate(symbols)
     done = time.perf_counter()
 
     return QuantizedModel(
@@ -125,6 +123,38 @@ def apply_quantizer(model: onnx.ModelProto, selection: WeightSelection, quantize
         skipped=dict(selection.skipped),
         timings={"quantize_s": quantized - start, "entropy_s": done - quantized},
     )
+
+
+def encode_selection(selection: WeightSelection, quantizer) -> EncodedWeights:
+    """The symbols of ``selection``'s tensors under ``quantizer`` (a fresh copy fitted per tensor,
+    as :func:`apply_quantizer`), the model untouched: what an ``.eqz`` stores. One pass over the
+    weights; no reconstructed weights are written anywhere."""
+    check_quantizer(quantizer)
+    symbols, quantizers = {}, {}
+    for tensor in selection.tensors:
+        fitted = fresh_quantizer(quantizer, selection.axes.get(tensor.name), tensor.name)
+        symbols[tensor.name], quantizers[tensor.name] = fitted.encode(tensor.values), fitted
+    _, weight_count, rate = _entropy_rate(symbols)
+    return EncodedWeights(symbols=symbols, quantizers=quantizers, entropy=rate, weight_count=weight_count)
+
+
+@dataclass(frozen=True)
+class EncodedWeights:
+    """:func:`encode_selection`'s result: symbols and fitted quantizer per tensor, the symbols'
+    mean entropy (bits per weight, weighted by tensor size) and their count."""
+
+    symbols: dict
+    quantizers: dict
+    entropy: float
+    weight_count: int
+
+
+def _entropy_rate(symbols: dict) -> tuple[dict, int, float]:
+    """Per-tensor entropy, the weight count, and the size-weighted mean entropy."""
+    tensor_entropy = {name: entropy(codes) for name, codes in symbols.items()}
+    weight_count = sum(codes.size for codes in symbols.values())
+    rate = sum(symbols[name].size * tensor_entropy[name] for name in symbols) / weight_count if weight_count else 0.0
+    return tensor_entropy, weight_count, rate
 
 
 def _sqnr_db(signal: float, noise: float) -> float:

@@ -146,3 +146,15 @@ def test_every_part_is_coded_so_xz_gains_nothing(tmp_path, shared_data):
     restored = initializers(decompress_model(packed))
     for name, values in initializers(quantize_weights(source, Deadzone(256, 0.7, xmax="max")).model).items():
         assert np.array_equal(restored[name], values), name
+
+
+def test_compress_leaves_a_callers_model_untouched_and_matches_the_path(tmp_path):
+    """compress_model drops the coded tensors' values from the model it loaded (one walk over the
+    weights, no second copy); a ModelProto the caller passes is copied first, never edited, and
+    gives the same file as its path."""
+    model = onnx.load(str(model_path()))
+    before = model.SerializeToString()
+    compress_model(model, Deadzone(levels=255, delta=0.7), tmp_path / "from_proto.eqz")
+    assert model.SerializeToString() == before
+    compress_model(model_path(), Deadzone(levels=255, delta=0.7), tmp_path / "from_path.eqz")
+    assert (tmp_path / "from_proto.eqz").read_bytes() == (tmp_path / "from_path.eqz").read_bytes()
