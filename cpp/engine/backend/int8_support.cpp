@@ -35,4 +35,13 @@ QuantizedWeights quantize_weights(const float* weights, int64_t channels, int64_
   return out;
 }
 
+quant::Affine input_affine(const QuantConfig& q, const float* src, int64_t n) {
+  if (q.mode == QuantConfig::Mode::int8_dynamic) {
+    float lo, hi;
+    range_of(src, n, lo, hi);
+    return quant::Affine(activation_format(), activation_params(lo, hi));
+  }
+  return quant::Affine(activation_format(), quant::AffineParams{q.scale, q.zero_point});
+}
+
 }  // namespace edgequant::engine

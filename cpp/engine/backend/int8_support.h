@@ -21,6 +21,10 @@ quant::AffineParams activation_params(float min, float max);
 // min/max of n floats (quant::tensor_range: NaN and Inf skipped); the range always includes 0.
 void range_of(const float* x, int64_t n, float& min, float& max);
 
+// The (scale, zero point) of a kernel's input: fixed by calibration (static), or from the range of
+// the whole input (dynamic): what every backend's INT8 kernels quantize their input with.
+quant::Affine input_affine(const QuantConfig& q, const float* src, int64_t n);
+
 // weights viewed as [channels, per_channel]; quant::affine_fit_per_channel and its encoder (the
 // core's definition), non-finite weights ignored by the fit.
 QuantizedWeights quantize_weights(const float* weights, int64_t channels, int64_t per_channel);

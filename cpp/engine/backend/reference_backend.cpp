@@ -23,16 +23,6 @@ float apply_activation(const Activation& act, float x) {
 
 namespace {
 
-// The activation's (scale, zero point) for this input: fixed, or from the input's range.
-quant::Affine input_affine(const QuantConfig& q, const float* src, int64_t n) {
-  if (q.mode == QuantConfig::Mode::int8_dynamic) {
-    float lo, hi;
-    range_of(src, n, lo, hi);
-    return quant::Affine(activation_format(), activation_params(lo, hi));
-  }
-  return quant::Affine(activation_format(), quant::AffineParams{q.scale, q.zero_point});
-}
-
 class ReferenceConv : public ConvKernel {
  public:
   ReferenceConv(const ConvGeometry& g, const float* w, const float* b, const ConvPostOps& post, const QuantConfig& q)

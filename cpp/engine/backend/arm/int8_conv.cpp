@@ -16,17 +16,6 @@
 namespace edgequant::engine::arm {
 namespace {
 
-// The activation's (scale, zero point) for this input: fixed, or from the input's range (as the
-// reference backend: one range over the whole input).
-quant::Affine input_affine(const QuantConfig& q, const float* src, int64_t n) {
-  if (q.mode == QuantConfig::Mode::int8_dynamic) {
-    float lo, hi;
-    range_of(src, n, lo, hi);
-    return quant::Affine(activation_format(), activation_params(lo, hi));
-  }
-  return quant::Affine(activation_format(), quant::AffineParams{q.scale, q.zero_point});
-}
-
 std::vector<int32_t> row_sums(const std::vector<int8_t>& w, int64_t rows, int64_t k) {
   std::vector<int32_t> sums(static_cast<size_t>(rows), 0);
   for (int64_t r = 0; r < rows; ++r)
