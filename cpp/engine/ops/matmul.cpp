@@ -19,7 +19,7 @@ class MatMul : public Op {
         for (int64_t j = 0; j < n; ++j)
           for (int64_t p = 0; p < k; ++p) w[j * k + p] = b.f()[p * n + j];
       }
-      dense_ = DenseLayer(std::move(w), {}, k, n, fused_activation(node));
+      dense_ = DenseLayer(std::move(w), {}, k, n, fused_activation(node), given_weight_scales(graph, node.inputs[1], 1, n));
       constant_b_ = true;
     }
   }
