@@ -217,9 +217,6 @@ class Engine:
         count = arrays[0].shape[0] if arrays[0].ndim else 0
         if count == 0 or any(a.ndim == 0 or a.shape[0] != count for a in arrays):
             raise ValueError("calibration inputs must share a non-empty batch axis 0")
-        for name, array in zip(self.input_names, arrays, strict=True):
-            if array.dtype.kind == "f" and not np.isfinite(array).all():
-                raise ValueError(f"calibration input {name!r} holds NaN or Inf: calibration needs finite data")
         fixed_batch = self.fixed_batch_size()
         if fixed_batch:
             batch_size = fixed_batch
@@ -228,7 +225,13 @@ class Engine:
         bar = tqdm(total=count, unit="sample", desc=f"calibrating ({method})", leave=False,
                    disable=None if progress is None else not progress)
         try:
-            ranges = observe_batches(_native(), self._native, arrays, method, batch_size, bool(fixed_batch), bar)
+            try:
+                ranges = observe_batches(_native(), self._native, arrays, method, batch_size, bool(fixed_batch), bar)
+            except ValueError as error:  # the engine scans each batch for NaN / Inf as it runs it: one pass
+                if "refuses non-finite inputs" not in str(error):
+                    raise
+                where = str(error).split(": the engine")[0].replace(")", " of its batch)")
+                raise ValueError(f"calibration {where}: calibration needs finite data, not NaN or Inf") from None
             self._native.set_activation_ranges(ranges)
         except BaseException:
             self._native.set_mode(previous)  # a static engine keeps its previous ranges
