@@ -58,7 +58,9 @@ def report_names(model):
 
 
 def test_smaller_than_xz_on_the_default_model(tmp_path):
-    report = compress_model(model_path(), Deadzone(128, 0.7, xmax="max"), tmp_path / "m.eqz", compare_general_purpose=True)
+    report = compress_model(
+        model_path(), Deadzone(128, 0.7, xmax="max"), tmp_path / "m.eqz", compare_general_purpose=True
+    )
     assert report.file_bytes < report.xz_bytes
     assert report.zstd_bytes is None or report.file_bytes < report.zstd_bytes
 
