@@ -105,8 +105,8 @@ def compress_model(model, quantizer, output, roles=("conv_weight", "gemm_weight"
     selection = select_weights(graph, roles, include_biases, loaded.description)
     original_bytes = _serialized_size(model, loaded)
     original = graph.SerializeToString() if compare_general_purpose else None
-    encoded = encode_selection(selection, quantizer)
-    del selection  # the float weights
+    encoded = encode_selection(selection, quantizer, consume=True)  # frees each float tensor once encoded
+    del selection
     coded = [CodedTensor(name, symbols, encoded.quantizers[name].spec(), encoded.quantizers[name].decode_state())
              for name, symbols in encoded.symbols.items()]
     packed = pack_model(graph, coded, f"edgequant {__version__}", encoded.entropy)
