@@ -77,6 +77,10 @@ std::vector<QuantConfig> Int8Plan::configs(QuantConfig::Mode mode,
         if (s >= 0) u8[s] = all;
     }
     if (!traits.quantized || mode == QuantConfig::Mode::f32) continue;
+    if (fixed && traits.dynamic_in_file) {
+      configs[k].mode = QuantConfig::Mode::int8_dynamic;
+      continue;
+    }
     // Static: a layer whose input has no (scale, zero point) stays float32 (in a quantized model,
     // one the file leaves unquantized).
     const int in = step.inputs.at(0);

@@ -233,6 +233,86 @@ int dequantize_around_float_ops(Graph& graph) {
   return rewritten;
 }
 
+int fold_dynamic_quantization(Graph& graph) {
+  std::map<std::string, size_t> producer;
+  std::map<std::string, std::vector<size_t>> readers;
+  for (size_t k = 0; k < graph.nodes.size(); ++k) {
+    for (const std::string& out : graph.nodes[k].outputs)
+      if (!out.empty()) producer[out] = k;
+    for (const std::string& in : graph.nodes[k].inputs)
+      if (!in.empty()) readers[in].push_back(k);
+  }
+  std::set<std::string> graph_outputs;
+  for (const ValueInfo& out : graph.outputs) graph_outputs.insert(out.name);
+  auto node_of = [&](const std::string& value) -> Node* {
+    auto it = producer.find(value);
+    return it == producer.end() ? nullptr : &graph.nodes[it->second];
+  };
+  // The one node reading `value` (nullptr when it has several readers or is a graph output).
+  auto only_reader = [&](const std::string& value) -> Node* {
+    auto it = readers.find(value);
+    if (it == readers.end() || it->second.size() != 1 || graph_outputs.count(value)) return nullptr;
+    return &graph.nodes[it->second[0]];
+  };
+  auto constant = [&](const std::string& name) { return !name.empty() && graph.is_constant(name); };
+  std::set<std::string> taken;
+  for (const Node& n : graph.nodes) taken.insert(n.outputs.begin(), n.outputs.end());
+  for (const auto& kv : graph.initializers) taken.insert(kv.first);
+  std::vector<bool> dead(graph.nodes.size(), false);
+  int folded = 0;
+  for (size_t k = 0; k < graph.nodes.size(); ++k) {
+    Node& product = graph.nodes[k];
+    const bool conv = product.op_type == "ConvInteger", matmul = product.op_type == "MatMulInteger";
+    if ((!conv && !matmul) || !product.domain.empty() || product.inputs.size() < 2 || product.outputs.size() != 1) continue;
+    const Node* quantize = node_of(product.inputs[0]);
+    if (!quantize || quantize->op_type != "DynamicQuantizeLinear" || quantize->outputs.size() != 3 ||
+        product.inputs[0] != quantize->outputs[0] || input_or_empty(product, 2) != quantize->outputs[2])
+      continue;
+    const std::string& codes_name = product.inputs[1];
+    const std::string w_zero = input_or_empty(product, 3);
+    if (!constant(codes_name) || (!w_zero.empty() && !constant(w_zero))) continue;
+    const Tensor& codes = graph.initializers.at(codes_name);
+    if (codes.dtype != DType::i64 || (conv && codes.rank() != 4) || (matmul && codes.rank() != 2)) continue;
+    bool s8 = true;
+    for (int64_t v : codes.as_i64()) s8 = s8 && v >= -128 && v <= 127;
+    if (!w_zero.empty())
+      for (int64_t z : graph.initializers.at(w_zero).as_i64()) s8 = s8 && z == 0;
+    Node* cast = only_reader(product.outputs[0]);
+    if (!s8 || !cast || cast->op_type != "Cast" || cast->attr_i("to", 0) != 1) continue;
+    Node* scaled = only_reader(cast->outputs[0]);
+    if (!scaled || scaled->op_type != "Mul" || scaled->inputs.size() != 2) continue;
+    const std::string& scale_value = scaled->inputs[0] == cast->outputs[0] ? scaled->inputs[1] : scaled->inputs[0];
+    const Node* scale_product = node_of(scale_value);  // Mul(x_scale, w_scale)
+    if (!scale_product || scale_product->op_type != "Mul" || scale_product->inputs.size() != 2) continue;
+    const int x_side = scale_product->inputs[0] == quantize->outputs[1] ? 0 : scale_product->inputs[1] == quantize->outputs[1] ? 1 : -1;
+    if (x_side < 0 || !constant(scale_product->inputs[1 - x_side])) continue;
+    const Tensor& w_scale = graph.initializers.at(scale_product->inputs[1 - x_side]);
+    const int64_t channels = conv ? codes.shape[0] : codes.shape[1];
+    if (w_scale.dtype != DType::f32 || !(w_scale.numel() == 1 || (matmul && w_scale.rank() == 1 && w_scale.numel() == channels)))
+      continue;
+    // The float weights the file's codes and scales stand for; the scales stay the file's.
+    Tensor weights = Tensor::zeros_f32(codes.shape, product.describe());
+    const int64_t n = codes.numel();
+    for (int64_t i = 0; i < n; ++i)
+      weights.f()[i] = static_cast<float>(codes.i()[i]) * w_scale.f()[w_scale.numel() == 1 ? 0 : i % channels];
+    const std::string weights_name = fresh(codes_name, "dequantized", taken);
+    graph.initializers[weights_name] = weights;
+    graph.weight_scales[weights_name] = WeightScales{w_scale.as_f32(), w_scale.numel() == 1 ? -1 : 1};
+    Node op = make_node(conv ? "Conv" : "MatMul", product.name, {quantize->inputs.at(0), weights_name},
+                        scaled->outputs);
+    for (const auto& [key, value] : product.attributes) op.attributes[key] = value;
+    op.attributes["_dynamic_int8"] = int_attribute(1);
+    dead[producer.at(cast->outputs[0])] = dead[producer.at(scaled->outputs[0])] = true;
+    product = std::move(op);
+    ++folded;
+  }
+  std::vector<Node> kept;
+  for (size_t k = 0; k < graph.nodes.size(); ++k)
+    if (!dead[k]) kept.push_back(std::move(graph.nodes[k]));
+  graph.nodes = std::move(kept);
+  return folded;
+}
+
 int pair_quantize_dequantize(Graph& graph) {
   std::map<std::string, std::vector<size_t>> readers;
   for (size_t k = 0; k < graph.nodes.size(); ++k)

@@ -68,6 +68,10 @@ class Conv : public Op {
     Int8Traits traits;
     if (stays_float_) return traits;
     traits.quantized = true;
+    if (node_.has("_dynamic_int8")) {  // ONNX Runtime's quantize_dynamic form (graph/qdq.h)
+      traits.dynamic_in_file = true;
+      return traits;
+    }
     traits.u8_inputs = {0};
     traits.u8_output = true;
     if (post_.sum) {

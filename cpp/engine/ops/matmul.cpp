@@ -27,6 +27,7 @@ class MatMul : public Op {
   Int8Traits int8_traits() const override {
     Int8Traits traits;
     traits.quantized = constant_b_;  // its input is read as float (quantized by the kernel)
+    traits.dynamic_in_file = constant_b_ && node_.has("_dynamic_int8");  // quantize_dynamic's (graph/qdq.h)
     return traits;
   }
   void set_quantization(const QuantConfig& q) override {

@@ -122,6 +122,7 @@ Engine::Engine(Graph graph, const EngineOptions& options)
   std::vector<Int8Step> int8_steps;  // the INT8 plan, from what each op declares
   for (size_t k = 0; k < steps_.size(); ++k) {
     int8_steps.push_back({steps_[k].inputs, steps_[k].outputs, first->ops[k]->int8_traits()});
+    dynamic_in_file_ = dynamic_in_file_ || int8_steps.back().traits.dynamic_in_file;
     steps_[k].quantizable = first->ops[k]->quantizable();
     if (steps_[k].quantizable && seen.insert(node(k).inputs[0]).second) calibration_tensors_.push_back(node(k).inputs[0]);
   }
@@ -436,7 +437,7 @@ void Engine::set_activation_range(const std::string& tensor, float min, float ma
 
 void Engine::set_activation_ranges(const std::map<std::string, std::pair<float, float>>& ranges) {
   auto state = sync_->exclusive();
-  require(given_quantization_.empty() || ranges.empty(),
+  require(!carries_quantization() || ranges.empty(),
           "this model carries its own quantization (QuantizeLinear / DequantizeLinear or QLinear ops): static "
           "INT8 uses the file's scales and zero points, so it takes no calibration ranges");
   for (const auto& [tensor, range] : ranges) {  // all checked before any is set
@@ -464,7 +465,7 @@ std::pair<float, int32_t> Engine::group_quantization(int group) const {
 
 std::pair<float, int32_t> Engine::activation_quantization(const std::string& tensor) const {
   auto state = sync_->shared();
-  if (!given_quantization_.empty()) {
+  if (carries_quantization()) {
     require(slots_.count(tensor), "'" + tensor + "' is not a value of this model");
     const auto params = static_params();
     auto it = params.find(group_of(slots_.at(tensor)));
@@ -485,7 +486,7 @@ void Engine::set_mode(Mode mode) {
 void Engine::plan(Mode mode) {
   require(mode != Mode::f32 || !float_weights_released_,
           "this engine released its float weights (release_float_weights): it runs INT8 only");
-  if (mode == Mode::int8_static && given_quantization_.empty())
+  if (mode == Mode::int8_static && !carries_quantization())
     for (const std::string& name : calibration_tensors_)
       require(ranges_.count(name), "static INT8 needs a calibration range for '" + name + "': calibrate first");
   const std::map<int, std::pair<float, int32_t>> params =

@@ -96,7 +96,7 @@ class Engine {
   // A quantized model (QDQ or QLinear ops, graph/qdq.h) carries its activations' (scale, zero
   // point): static INT8 then needs no calibration, and runs in INT8 exactly the layers whose input
   // the file quantizes, with the file's parameters; the others stay float32.
-  bool carries_quantization() const { return !given_quantization_.empty(); }
+  bool carries_quantization() const { return !given_quantization_.empty() || dynamic_in_file_; }
 
   void set_threads(int threads);
   void set_profiling(bool on);
@@ -157,6 +157,7 @@ class Engine {
   std::map<std::string, std::pair<float, float>> ranges_;
   // A quantized model's activations: slot -> (scale, zero point) in the engine's u8 dialect.
   std::map<int, std::pair<float, int32_t>> given_quantization_;
+  bool dynamic_in_file_ = false;  // layers the file quantizes dynamically (quantize_dynamic's form)
   // Static mode's (scale, zero point) per quantization group: the given ones, or the calibrated.
   std::map<int, std::pair<float, int32_t>> static_params() const;
   Int8Plan int8_plan_;  // which tensors travel as u8, quantization groups

@@ -231,3 +231,22 @@ def test_dynamic_mode_on_a_quantized_model(float_model, tmp_path):
     x = _calibration(1, seed=11)[0]
     ref = _ort_run(path, x)
     assert np.abs(engine.run(x)[0] - ref).max() < 0.1 * np.abs(ref).max()
+
+
+@pytest.mark.parametrize("backend", supported_backends())
+@pytest.mark.parametrize("per_channel", [False, True])
+def test_onnxruntime_dynamic_quantized_model_runs_dynamic_int8(float_model, tmp_path, backend, per_channel):
+    """quantize_dynamic's DynamicQuantizeLinear -> ConvInteger / MatMulInteger -> Cast -> Mul runs the
+    engine's dynamic INT8 kernels (the same u8 input quantization per run): ORT's outputs to float
+    rounding. (Forms the rewrite does not match stay exact integer ops: same outputs, slower.)"""
+    path = tmp_path / "dyn.onnx"
+    quantization.quantize_dynamic(
+        str(float_model), str(path), weight_type=quantization.QuantType.QInt8, per_channel=per_channel
+    )
+    engine = Engine(path, backend=backend, threads=1)
+    assert engine.carries_quantization and engine.mode == "static"
+    precision = [p for _, op, p in engine.plan() if op in ("Conv", "MatMul", "Gemm")]
+    assert precision and set(precision) == {"int8_dynamic"}, engine.plan()
+    for x in _calibration(3, seed=13):
+        ours, theirs = engine.run(x)[0], _ort_run(path, x)
+        np.testing.assert_allclose(ours, theirs, rtol=1e-5, atol=1e-5 * np.abs(theirs).max())
