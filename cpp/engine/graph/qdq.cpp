@@ -123,8 +123,10 @@ int expand_qlinear_ops(Graph& graph) {
       nodes.push_back(std::move(node));
       continue;
     }
-    require(node.outputs.size() == 1 && static_cast<int>(node.inputs.size()) > form.out_zero - 1,
-            node.describe() + ": expects " + std::to_string(form.out_zero) + "+ inputs and 1 output");
+    // Every input up to the output zero point (optional in the ONNX ops, but then written empty).
+    require(node.outputs.size() == 1 && static_cast<int>(node.inputs.size()) >= form.out_zero,
+            node.describe() + ": expects " + std::to_string(form.out_zero + 1) + "+ inputs (the last zero point may "
+            "be left out) and 1 output");
     ++expanded;
     Node op = make_node(form.float_op, node.name + "/float", {}, {fresh(node.outputs[0], "float", taken)});
     for (const auto& [value, scale, zero] : form.operands) {

@@ -250,3 +250,58 @@ def test_onnxruntime_dynamic_quantized_model_runs_dynamic_int8(float_model, tmp_
     for x in _calibration(3, seed=13):
         ours, theirs = engine.run(x)[0], _ort_run(path, x)
         np.testing.assert_allclose(ours, theirs, rtol=1e-5, atol=1e-5 * np.abs(theirs).max())
+
+
+def _single_node_model(node, inits, inputs=("x",)):
+    graph = helper.make_graph(
+        [node],
+        "bad",
+        [helper.make_tensor_value_info(name, TensorProto.FLOAT, None) for name in inputs],
+        [helper.make_tensor_value_info(node.output[0], TensorProto.FLOAT, None)],
+        inits,
+    )
+    model = helper.make_model(
+        graph, opset_imports=[helper.make_opsetid("", 13), helper.make_opsetid("com.microsoft", 1)]
+    )
+    return model.SerializeToString()
+
+
+@pytest.mark.parametrize(
+    ("node", "inits", "message"),
+    [
+        # QLinearConv missing its output scale and zero point
+        (
+            helper.make_node("QLinearConv", ["x", "s", "z", "w", "s", "z"], ["y"]),
+            [
+                numpy_helper.from_array(np.array(0.1, np.float32), "s"),
+                numpy_helper.from_array(np.array(0, np.uint8), "z"),
+                numpy_helper.from_array(np.ones((1, 1, 1, 1), np.uint8), "w"),
+            ],
+            "expects 8",
+        ),
+        # a per-axis zero point of another length than the scales
+        (
+            helper.make_node("DequantizeLinear", ["q", "s", "z"], ["y"], axis=0),
+            [
+                numpy_helper.from_array(np.ones((3, 2), np.int8), "q"),
+                numpy_helper.from_array(np.ones(3, np.float32), "s"),
+                numpy_helper.from_array(np.zeros(2, np.int8), "z"),
+            ],
+            "zero point",
+        ),
+        # a channels_last QLinear op
+        (
+            helper.make_node(
+                "QLinearGlobalAveragePool", ["x", "s", "z", "s", "z"], ["y"], domain="com.microsoft", channels_last=1
+            ),
+            [
+                numpy_helper.from_array(np.array(0.1, np.float32), "s"),
+                numpy_helper.from_array(np.array(0, np.uint8), "z"),
+            ],
+            "channels_last",
+        ),
+    ],
+)
+def test_malformed_quantized_nodes_are_refused_clearly(node, inits, message):
+    with pytest.raises(ValueError, match=message):
+        Engine(_single_node_model(node, inits)).run(np.ones((1, 1, 2, 2), np.float32))
