@@ -29,6 +29,16 @@ class Pool : public Op {
     for (auto p : pads_) check(p >= 0 && p < (1 << 20), "pads must be non-negative");
     check(node.outputs.size() == 1 || node.outputs[1].empty(), "MaxPool indices output is not supported");
   }
+  // Max pooling commutes with the monotone map q -> s·(q − z): a backend may pool u8 data as it is
+  // (oneDNN's kernel does; the others read it as float), its output on the same grid.
+  Int8Traits int8_traits() const override {
+    Int8Traits traits;
+    if (kind_ != PoolGeometry::Kind::max) return traits;
+    traits.passes_u8 = true;
+    traits.u8_inputs = {0};
+    return traits;
+  }
+
 
   void run(RunContext& ctx, const std::vector<const Tensor*>& inputs, std::vector<Tensor>& outputs) override {
     const Tensor& x = float_input(inputs, 0);

@@ -39,8 +39,13 @@ class DnnlPool : public PoolKernel {
     if (exact_ && any_non_finite(dst, static_cast<int64_t>(dst_desc_.get_size() / sizeof(float))))
       exact_->run(src, dst);
   }
-  // A native (blocked) input is pooled in its own layout and the output left in it.
+  // A native (blocked) input is pooled in its own layout and the output left in it; u8 data (a
+  // quantized conv's output, static INT8) is max-pooled as u8, on the same grid.
   void run(const Tensor& x, Tensor& y, const Shape& shape) override {
+    const auto* quantized = dynamic_cast<const DnnlNative*>(x.native.get());
+    if (quantized && quantized->quantized() && g_.kind == PoolGeometry::Kind::max &&
+        quantized->mem().get_desc().get_dims() == src_desc_.get_dims())
+      return run_u8(*quantized, y, shape);
     const auto* native = native_f32(x, src_desc_.get_dims());
     if (!native) {
       y = Tensor();
@@ -75,6 +80,23 @@ class DnnlPool : public PoolKernel {
   }
 
  private:
+  void run_u8(const DnnlNative& x, Tensor& y, const Shape& shape) {
+    const memory::desc src = x.mem().get_desc();
+    if (!u8_prim_ || src != u8_src_) {
+      auto pd = make_pd(src, memory::desc(dst_desc_.get_dims(), src.get_data_type(), tag::any));
+      u8_prim_ = dnnl::pooling_forward(pd);
+      u8_src_ = src;
+      u8_dst_ = pd.dst_desc();
+    }
+    auto out = std::make_shared<DnnlNative>(ctx_, u8_dst_, dst_desc_, x.scale(), x.zero_point());
+    y = Tensor();
+    y.dtype = DType::f32;
+    y.shape = shape;
+    y.native = out;
+    u8_prim_.execute(ctx_.strm, {{DNNL_ARG_SRC, x.mem()}, {DNNL_ARG_DST, out->mem()}});
+    ctx_.strm.wait();
+  }
+
   dnnl::pooling_forward::primitive_desc make_pd(const memory::desc& src, const memory::desc& dst) const {
     const auto algorithm = g_.kind == PoolGeometry::Kind::max ? dnnl::algorithm::pooling_max
                            : g_.count_include_pad          ? dnnl::algorithm::pooling_avg_include_padding
@@ -90,6 +112,8 @@ class DnnlPool : public PoolKernel {
   dnnl::pooling_forward prim_;
   memory::desc native_src_, native_dst_;
   dnnl::pooling_forward native_prim_;
+  memory::desc u8_src_, u8_dst_;
+  dnnl::pooling_forward u8_prim_;
   std::shared_ptr<std::vector<float>> plain_out_;
   std::unique_ptr<PoolKernel> exact_;  // average pools: the reference loops, for outputs that overflowed
 };
