@@ -136,7 +136,40 @@ def per_channel_activations(qdq_file: str, path: Path, calibration: np.ndarray) 
     return model
 
 
-def measure(path: Path, images: list[Path], calibration_count: int, samples: int, methods) -> None:
+def per_layer(path: Path, calibration: np.ndarray, evaluation: list[np.ndarray], folder: str) -> None:
+    """On the image where our minmax static INT8 is farthest from FP32: per INT8 layer input (in
+    graph order), the cosine to FP32 of ours and of ONNX Runtime on our QDQ file, the calibrated
+    scale, and the spread of the channels' FP32 ranges on that image (largest / median)."""
+    static = Engine(path, mode="static", calibration=calibration, calibration_batch_size=1, keep_float_weights=True)
+    scales = static.activation_quantization()
+    order = list(dict.fromkeys(i for n in onnx.load(str(path)).graph.node for i in n.input if i in scales))
+    fp32 = Engine(path, mode="fp32", outputs=order)
+    ours = Engine(path, mode="static", calibration=calibration, calibration_batch_size=1, outputs=order)
+    static.save_quantized(f"{folder}/layers.onnx")
+    model = onnx.load(f"{folder}/layers.onnx")
+    known = {o.name for o in model.graph.output}
+    model.graph.output.extend(helper.make_empty_tensor_value_info(n) for n in order if n not in known)
+    session = ort_session(model)
+    full = Engine(path, mode="fp32")
+    worst = min(evaluation, key=lambda x: cosine(static.run(x)[0], full.run(x)[0]))
+    reference = dict(zip(order, fp32.run(worst), strict=True))
+    mine = dict(zip(order, ours.run(worst), strict=True))
+    names = [o.name for o in session.get_outputs()]
+    theirs = dict(zip(names, session.run(None, {fp32.input_names[0]: worst}), strict=True))
+    print(f"  {'INT8 layer input':34s} {'ours':>7s} {'ORT':>7s} {'scale':>7s} {'spread':>7s}")
+    for name in order:
+        value = reference[name]
+        spread = "-"  # a pooled 1x1 or flat tensor: one value per channel, no range
+        if value.ndim == 4 and value.shape[2] * value.shape[3] > 1:
+            ranges = np.ptp(value, axis=(0, 2, 3))
+            spread = f"{ranges.max() / max(float(np.median(ranges)), 1e-12):.1f}"
+        print(
+            f"  {name[-34:]:34s} {cosine(mine[name], value):7.4f} {cosine(theirs[name], value):7.4f} "
+            f"{scales[name][0]:7.4f} {spread:>7s}"
+        )
+
+
+def measure(path: Path, images: list[Path], calibration_count: int, samples: int, methods, layers=False) -> None:
     fp32 = Engine(path, mode="fp32")
     height = int(onnx.load(str(path)).graph.input[0].type.tensor_type.shape.dim[2].dim_value or 48)
     imagenet = [f for f in images if f.suffix == ".JPEG"]
@@ -171,6 +204,8 @@ def measure(path: Path, images: list[Path], calibration_count: int, samples: int
         add("ORT on our QDQ, weights only", lambda x: weights.run(None, {name: x})[0])
         theirs = ort_quantize_static(path, calibration, folder)
         add("ORT quantize_static (MinMax)", lambda x: theirs.run(None, {name: x})[0])
+        if layers:
+            per_layer(path, calibration, evaluation, folder)
     print(f"\n{path.name}: cosine to our FP32 over {len(evaluation)} images (calibration: {len(calibration)})")
     print(f"  {'':34s} {'min':>7s} {'mean':>7s} {'top-1':>6s}")
     for label, (low, mean, top1) in rows.items():
@@ -183,11 +218,12 @@ def main() -> None:
     parser.add_argument("--calibration", type=int, default=30)
     parser.add_argument("--samples", type=int, default=20)
     parser.add_argument("--methods", nargs="+", default=list(METHODS), choices=METHODS)
+    parser.add_argument("--layers", action="store_true", help="per-layer cosines on the worst image (minmax)")
     args = parser.parse_args()
     data = shared_data_dir()
     images = sorted((data / "imagenet-sample").glob("*.JPEG")) + sorted((data / "coco128" / "images").glob("*.jpg"))
     for path in args.models:
-        measure(path, images, args.calibration, args.samples, args.methods)
+        measure(path, images, args.calibration, args.samples, args.methods, args.layers)
 
 
 if __name__ == "__main__":
