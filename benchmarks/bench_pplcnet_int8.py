@@ -10,8 +10,10 @@ The models ship inside PyPI packages (Apache-2.0); fetch them with pip and unzip
         /tmp/pypi/x/rapidocr_onnxruntime/models/ch_ppocr_mobile_v2.0_cls_infer.onnx
 
 Calibration: ImageNet-sample images 20..49 (``--calibration``); evaluation: ImageNet-sample 0..9
-and coco128's first 10 images, disjoint from calibration. Per model, the cosine of the softmax
-output against our FP32 (lowest and mean over the images) and the top-1 agreement of:
+and coco128's first 10 images (``--samples``), disjoint from calibration. Per model, the cosine
+against our FP32 (lowest and mean over the images) of the softmax output and of the classifier's
+input feature (the softmax's 2 or 4 values hide how far the features move), and the top-1
+agreement, of:
 our static INT8 for each calibration method, our dynamic INT8, ONNX Runtime running our
 ``save_quantized`` file (the same scales and weights), ONNX Runtime's own ``quantize_static`` (QDQ,
 per-channel s8 weights, u8 activations, MinMax, the same calibration images), and two diagnostics
@@ -80,7 +82,7 @@ def ort_quantize_static(path: Path, calibration: np.ndarray, folder: str):
         def get_next(self):
             return next(feeds, None)
 
-    source, target = f"{folder}/converted.onnx", f"{folder}/ort_static.onnx"
+    source, target = f"{folder}/converted.onnx", f"{folder}/ort_static.onnx"  # target: returned
     onnx.save(converted_for_qdq(onnx.load(str(path))), source)  # per-channel QDQ needs opset 13
     root = logging.getLogger()
     level, root.level = root.level, logging.ERROR
@@ -97,7 +99,7 @@ def ort_quantize_static(path: Path, calibration: np.ndarray, folder: str):
             )
     finally:
         root.level = level
-    return ort_session(target)
+    return target
 
 
 def per_channel_activations(qdq_file: str, path: Path, calibration: np.ndarray) -> onnx.ModelProto:
@@ -170,46 +172,59 @@ def per_layer(path: Path, calibration: np.ndarray, evaluation: list[np.ndarray],
 
 
 def measure(path: Path, images: list[Path], calibration_count: int, samples: int, methods, layers=False) -> None:
-    fp32 = Engine(path, mode="fp32")
-    height = int(onnx.load(str(path)).graph.input[0].type.tensor_type.shape.dim[2].dim_value or 48)
+    graph = onnx.load(str(path)).graph
+    # The classifier's input (the last MatMul / Gemm reads it): a few hundred values per image, where
+    # the softmax output has 2 or 4 and hides how far the features moved.
+    feature = next(n.input[0] for n in reversed(graph.node) if n.op_type in ("MatMul", "Gemm"))
+    height = int(graph.input[0].type.tensor_type.shape.dim[2].dim_value or 48)
+    wanted = [graph.output[0].name, feature]
+    fp32 = Engine(path, mode="fp32", outputs=wanted)
     imagenet = [f for f in images if f.suffix == ".JPEG"]
     coco = [f for f in images if f.suffix == ".jpg"]
     calibration = np.stack([preprocess(f, height) for f in imagenet[20 : 20 + calibration_count]])
     evaluation = [preprocess(f, height)[None] for f in imagenet[: samples // 2] + coco[: samples - samples // 2]]
-    reference = [fp32.run(x)[0] for x in evaluation]
+    reference = [fp32.run(x) for x in evaluation]
     name = fp32.input_names[0]
     rows = {}
 
     def add(label, run):
         outputs = [run(x) for x in evaluation]
-        cosines = np.array([cosine(o, r) for o, r in zip(outputs, reference, strict=True)])
-        top1 = np.mean([np.argmax(o) == np.argmax(r) for o, r in zip(outputs, reference, strict=True)])
-        rows[label] = (cosines.min(), cosines.mean(), top1)
+        pairs = list(zip(outputs, reference, strict=True))
+        out = np.array([cosine(o[0], r[0]) for o, r in pairs])
+        feat = np.array([cosine(o[1], r[1]) for o, r in pairs])
+        top1 = np.mean([np.argmax(o[0]) == np.argmax(r[0]) for o, r in pairs])
+        rows[label] = (out.min(), out.mean(), feat.min(), feat.mean(), top1)
+
+    def session(model):
+        model = onnx.load(model) if isinstance(model, str) else model
+        known = {o.name for o in model.graph.output}
+        model.graph.output.extend(helper.make_empty_tensor_value_info(n) for n in wanted if n not in known)
+        runner = ort_session(model)
+        return lambda x: runner.run(wanted, {name: x})
 
     with tempfile.TemporaryDirectory() as folder:
         for method in methods:
             static = Engine(path, mode="static", calibration=calibration, method=method, calibration_batch_size=1)
-            add(f"ours static ({method})", lambda x, e=static: e.run(x)[0])
             ours = f"{folder}/ours_{method}.onnx"
             static.save_quantized(ours)
-            session = ort_session(ours)
-            add(f"ORT on our QDQ ({method})", lambda x, s=session: s.run(None, {name: x})[0])
+            static = Engine(
+                path, mode="static", calibration=calibration, method=method, calibration_batch_size=1, outputs=wanted
+            )
+            add(f"ours static ({method})", static.run)
+            add(f"ORT on our QDQ ({method})", session(ours))
             if method == "minmax":
-                diagnostic = ort_session(per_channel_activations(ours, path, calibration))
-                add("ORT on our QDQ, per-channel act.", lambda x, s=diagnostic: s.run(None, {name: x})[0])
-        dynamic = Engine(path, mode="dynamic")
-        add("ours dynamic", lambda x: dynamic.run(x)[0])
-        dynamic.save_quantized(f"{folder}/weights.onnx")
-        weights = ort_session(f"{folder}/weights.onnx")
-        add("ORT on our QDQ, weights only", lambda x: weights.run(None, {name: x})[0])
-        theirs = ort_quantize_static(path, calibration, folder)
-        add("ORT quantize_static (MinMax)", lambda x: theirs.run(None, {name: x})[0])
+                add("ORT on our QDQ, per-channel act.", session(per_channel_activations(ours, path, calibration)))
+        add("ours dynamic", Engine(path, mode="dynamic", outputs=wanted).run)
+        Engine(path, mode="dynamic").save_quantized(f"{folder}/weights.onnx")
+        add("ORT on our QDQ, weights only", session(f"{folder}/weights.onnx"))
+        add("ORT quantize_static (MinMax)", session(ort_quantize_static(path, calibration, folder)))
         if layers:
             per_layer(path, calibration, evaluation, folder)
     print(f"\n{path.name}: cosine to our FP32 over {len(evaluation)} images (calibration: {len(calibration)})")
-    print(f"  {'':34s} {'min':>7s} {'mean':>7s} {'top-1':>6s}")
-    for label, (low, mean, top1) in rows.items():
-        print(f"  {label:34s} {low:7.4f} {mean:7.4f} {top1:6.2f}")
+    print(f"  {'':34s} {'output':>15s} {'feature':>15s}")
+    print(f"  {'':34s} {'min':>7s} {'mean':>7s} {'min':>7s} {'mean':>7s} {'top-1':>6s}")
+    for label, (low, mean, feat_low, feat_mean, top1) in rows.items():
+        print(f"  {label:34s} {low:7.4f} {mean:7.4f} {feat_low:7.4f} {feat_mean:7.4f} {top1:6.2f}")
 
 
 def main() -> None:
