@@ -7,7 +7,11 @@ close. That file's activation Q/DQ pairs were read by no layer (fixed in ``model
 Runtime had run its activations in float: the comparison was weights-only INT8 against full INT8.
 These tests hold the engine to ONNX Runtime on a file that really quantizes the activations: per
 input, our static INT8 is at least as close to FP32 as ONNX Runtime on our QDQ file, and the two
-INT8 results agree with each other far better than either agrees with FP32.
+INT8 results agree with each other far better than either agrees with FP32. The loss that remains
+on PP-LCNet is per-tensor activation quantization itself (benchmarks/bench_pplcnet_int8.py).
+
+One gap is open (strict xfail below): a residual Add fused into its conv adds the skip rounded to
+u8, where the QDQ export (and ONNX Runtime on it) adds it in float.
 """
 
 import numpy as np
@@ -115,3 +119,64 @@ def test_static_int8_matches_onnxruntime_on_our_qdq_file(tmp_path, backend, seed
         assert 1 - ours_cos <= 1.25 * (1 - theirs_cos), (ours_cos, theirs_cos)
         # The two INT8 results differ by rounding ties and requantization order only.
         assert 1 - _cosine(ours, theirs) < 0.5 * (1 - min(ours_cos, theirs_cos)), (ours_cos, theirs_cos)
+
+
+def _residual_block(seed):
+    """MobileNetV3's inverted residual with squeeze-excite, as rapidocr's text-direction classifier
+    has it: conv+relu -> depthwise+relu -> SE (pool, conv+relu, conv, HardSigmoid, Mul) -> conv,
+    plus the block input, -> conv+relu. The Add fuses into the conv before it."""
+    rng = np.random.default_rng(seed)
+    inits, nodes = [], []
+
+    def conv(x, y, cin, cout, k, group, relu=False):
+        i = len(inits)
+        weight = rng.normal(0, 1 / np.sqrt(cin // group * k * k), (cout, cin // group, k, k))
+        inits.append(numpy_helper.from_array(weight.astype(np.float32), f"w{i}"))
+        inits.append(numpy_helper.from_array(rng.normal(0, 0.1, cout).astype(np.float32), f"b{i + 1}"))
+        out = f"{y}_pre" if relu else y
+        nodes.append(helper.make_node("Conv", [x, f"w{i}", f"b{i + 1}"], [out], group=group, pads=[k // 2] * 4))
+        if relu:
+            nodes.append(helper.make_node("Relu", [out], [y]))
+
+    conv("x", "r0", 3, CHANNELS, 3, 1, relu=True)
+    conv("r0", "r1", CHANNELS, CHANNELS, 3, CHANNELS, relu=True)
+    nodes.append(helper.make_node("GlobalAveragePool", ["r1"], ["pooled"]))
+    conv("pooled", "squeezed", CHANNELS, 4, 1, 1, relu=True)
+    conv("squeezed", "excite", 4, CHANNELS, 1, 1)
+    nodes.append(helper.make_node("HardSigmoid", ["excite"], ["gate"], alpha=0.2, beta=0.5))
+    nodes.append(helper.make_node("Mul", ["r1", "gate"], ["scaled"]))
+    conv("scaled", "projected", CHANNELS, CHANNELS, 1, 1)
+    nodes.append(helper.make_node("Add", ["projected", "r0"], ["block"]))
+    conv("block", "y", CHANNELS, CHANNELS, 1, 1, relu=True)
+    graph = helper.make_graph(
+        nodes,
+        "inverted_residual",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, SHAPE)],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)],
+        inits,
+    )
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="issue 21, open: a residual Add fused into its conv adds the skip as u8 "
+    "(rounded to the skip's scale) where our QDQ export adds it in float: ~10 % more error than "
+    "ONNX Runtime on our file; keeping the skip float (conv.cpp's Int8Traits) costs ~5 % latency",
+)
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_fused_residual_is_as_close_as_onnxruntime_on_our_qdq_file(tmp_path, seed):
+    model = _residual_block(seed)
+    rng = np.random.default_rng(9 + seed)
+    calibration = rng.standard_normal((16, *SHAPE[1:])).astype(np.float32)
+    fp32 = Engine(model, mode="fp32")
+    static = Engine(model, mode="static", calibration=calibration, calibration_batch_size=1)
+    assert sum(precision == "int8_static" for *_, precision in static.plan()) == 6
+    static.save_quantized(tmp_path / "ours_qdq.onnx")
+    session = ort.InferenceSession(str(tmp_path / "ours_qdq.onnx"), providers=["CPUExecutionProvider"])
+    ours, theirs = [], []
+    for x in rng.standard_normal((6, *SHAPE)).astype(np.float32):
+        reference = fp32.run(x)[0]
+        ours.append(1 - _cosine(static.run(x)[0], reference))
+        theirs.append(1 - _cosine(session.run(None, {"x": x})[0], reference))
+    assert np.mean(ours) <= 1.03 * np.mean(theirs), (np.mean(ours), np.mean(theirs))
