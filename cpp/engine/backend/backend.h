@@ -19,9 +19,12 @@
 namespace edgequant::engine {
 
 // An elementwise activation applied to a kernel's output (oneDNN post-op, or a loop).
+// hardsigmoid: min(1, max(0, alpha·x + beta)); hardswish: x · hardsigmoid(x) (ONNX's HardSwish is
+// alpha = 1/6, beta = 0.5); swish: x · sigmoid(x).
 struct Activation {
-  enum class Kind { none, relu, clip, swish } kind = Kind::none;
-  float lo = 0, hi = 0;  // clip bounds
+  enum class Kind { none, relu, clip, swish, hardsigmoid, hardswish } kind = Kind::none;
+  float lo = 0, hi = 0;        // clip bounds
+  float alpha = 0, beta = 0;   // hardsigmoid / hardswish
 };
 float apply_activation(const Activation& act, float x);
 

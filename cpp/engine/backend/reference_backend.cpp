@@ -17,6 +17,8 @@ float apply_activation(const Activation& act, float x) {
     case Activation::Kind::relu: return x > 0 ? x : 0;
     case Activation::Kind::clip: return std::min(std::max(x, act.lo), act.hi);
     case Activation::Kind::swish: return x / (1 + std::exp(-x));
+    case Activation::Kind::hardsigmoid: return std::min(1.f, std::max(0.f, act.alpha * x + act.beta));
+    case Activation::Kind::hardswish: return x * std::min(1.f, std::max(0.f, act.alpha * x + act.beta));
     default: return x;
   }
 }

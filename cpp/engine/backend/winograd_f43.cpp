@@ -58,6 +58,12 @@ EDGEQUANT_INLINE void activate(float* v, int n, const Activation& act) {
     case Activation::Kind::swish:
       for (int e = 0; e < n; ++e) v[e] = v[e] / (1.f + exp_lane(-v[e]));
       break;
+    case Activation::Kind::hardsigmoid:
+      for (int e = 0; e < n; ++e) v[e] = std::min(1.f, std::max(0.f, act.alpha * v[e] + act.beta));
+      break;
+    case Activation::Kind::hardswish:
+      for (int e = 0; e < n; ++e) v[e] = v[e] * std::min(1.f, std::max(0.f, act.alpha * v[e] + act.beta));
+      break;
   }
 }
 
