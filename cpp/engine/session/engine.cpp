@@ -14,6 +14,7 @@
 #include "backend/int8_support.h"
 #include "graph/activation_patterns.h"
 #include "graph/constant_folding.h"
+#include "graph/conv_affine_folding.h"
 #include "graph/passes.h"
 #include "graph/transpose_folding.h"
 #include "onnx/loader.h"
@@ -68,6 +69,7 @@ Engine::Engine(Graph graph, const EngineOptions& options)
     fold_transposes(graph_);
     recognise_activation_patterns(graph_);  // written-out activations, so that they fuse below
     fold_batch_norms(graph_);
+    fold_affine_into_convs(graph_);  // exported biases and scales, so that activations after them fuse
     fuse_activations(graph_);
     if (fuse_residual_adds(graph_) > 0) fuse_activations(graph_);  // activations after the sums
   }
