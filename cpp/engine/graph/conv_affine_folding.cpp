@@ -1,5 +1,6 @@
 #include "graph/conv_affine_folding.h"
 
+#include <algorithm>
 #include <cmath>
 #include <vector>
 
@@ -32,6 +33,19 @@ std::vector<float> per_channel(const Tensor& c, int rank, int64_t oc) {
   return values;
 }
 
+// y · scale + shift after the conv's activation in `slot`, composed with one already there.
+void after_activation(Node& conv, const std::string& slot, bool multiply, float c) {
+  float scale = conv.attr_f(slot + "_affine_scale", 1.f), shift = conv.attr_f(slot + "_affine_shift", 0.f);
+  if (multiply) scale *= c, shift *= c;
+  else shift += c;
+  Attribute a, b;
+  a.kind = b.kind = Attribute::Kind::f;
+  a.f = scale;
+  b.f = shift;
+  conv.attributes[slot + "_affine_scale"] = a;
+  conv.attributes[slot + "_affine_shift"] = b;
+}
+
 }  // namespace
 
 int fold_affine_into_convs(Graph& graph) {
@@ -50,34 +64,45 @@ int fold_affine_into_convs(Graph& graph) {
       if (p < 0 || dead[p] || index.readers(value) != 1) continue;
       Node& conv = graph.nodes[p];
       if (conv.op_type != "Conv" || !conv.domain.empty() || conv.outputs.size() != 1 || conv.inputs.size() < 2 ||
-          conv.inputs.size() > 3 || conv.has("_sum") || conv.has("_activation") || !float_constant(graph, conv.inputs[1]))
+          !float_constant(graph, conv.inputs[1]))
         continue;
       const Tensor& w = graph.initializers.at(conv.inputs[1]);
       if (w.rank() < 3 || w.shape[0] < 1) continue;  // the Conv reports malformed weights
       const int64_t oc = w.shape[0], per_oc = w.numel() / oc;
-      const bool has_bias = conv.inputs.size() == 3 && !conv.inputs[2].empty();
-      if (has_bias && (!float_constant(graph, conv.inputs[2]) || graph.initializers.at(conv.inputs[2]).numel() != oc))
-        continue;
       const std::vector<float> c = per_channel(graph.initializers.at(constant), w.rank(), oc);
       if (c.empty()) continue;
-      Tensor bias = Tensor::zeros_f32({oc});
-      if (has_bias) std::copy(graph.initializers.at(conv.inputs[2]).f(), graph.initializers.at(conv.inputs[2]).f() + oc, bias.f());
-      if (op.op_type == "Mul") {
-        Tensor scaled = Tensor::zeros_f32(w.shape);
-        for (int64_t o = 0; o < oc; ++o) {
-          for (int64_t i = 0; i < per_oc; ++i) scaled.f()[o * per_oc + i] = w.f()[o * per_oc + i] * c[o];
-          bias.f()[o] *= c[o];
-        }
-        const std::string w_name = conv.name + "/affine_weight";
-        graph.initializers[w_name] = scaled;
-        conv.inputs[1] = w_name;
+      const std::string slot = conv.has("_sum") ? "_after_sum" : "";
+      if (conv.has(slot + "_activation")) {
+        // After a fused activation: one value for all channels, applied after it.
+        if (std::any_of(c.begin(), c.end(), [&](float v) { return v != c[0]; })) continue;
+        after_activation(conv, slot, op.op_type == "Mul", c[0]);
       } else {
-        for (int64_t o = 0; o < oc; ++o) bias.f()[o] += c[o];
+        if (conv.has("_sum") || conv.inputs.size() > 3) continue;
+        const bool has_bias = conv.inputs.size() == 3 && !conv.inputs[2].empty();
+        if (has_bias && (!float_constant(graph, conv.inputs[2]) || graph.initializers.at(conv.inputs[2]).numel() != oc))
+          continue;
+        Tensor bias = Tensor::zeros_f32({oc});
+        if (has_bias) {
+          const float* b = graph.initializers.at(conv.inputs[2]).f();
+          std::copy(b, b + oc, bias.f());
+        }
+        if (op.op_type == "Mul") {
+          Tensor scaled = Tensor::zeros_f32(w.shape);
+          for (int64_t o = 0; o < oc; ++o) {
+            for (int64_t i = 0; i < per_oc; ++i) scaled.f()[o * per_oc + i] = w.f()[o * per_oc + i] * c[o];
+            bias.f()[o] *= c[o];
+          }
+          const std::string w_name = conv.name + "/affine_weight";
+          graph.initializers[w_name] = scaled;
+          conv.inputs[1] = w_name;
+        } else {
+          for (int64_t o = 0; o < oc; ++o) bias.f()[o] += c[o];
+        }
+        const std::string b_name = conv.name + "/affine_bias";
+        graph.initializers[b_name] = bias;
+        conv.inputs.resize(3);
+        conv.inputs[2] = b_name;
       }
-      const std::string b_name = conv.name + "/affine_bias";
-      graph.initializers[b_name] = bias;
-      conv.inputs.resize(3);
-      conv.inputs[2] = b_name;
       for (const std::string& in : op.inputs) index.remove_reader(in);
       index.forget(conv.outputs[0]);
       conv.outputs[0] = op.outputs[0];

@@ -25,6 +25,8 @@ Activation fused_activation(const Node& node, const std::string& prefix) {
     act.alpha = node.attr_f(prefix + "_hard_alpha", 0);
     act.beta = node.attr_f(prefix + "_hard_beta", 0);
   }
+  act.scale = node.attr_f(prefix + "_affine_scale", 1.f);
+  act.shift = node.attr_f(prefix + "_affine_shift", 0.f);
   if (kind == "clip") {
     act.kind = Activation::Kind::clip;
     act.lo = node.attr_f(prefix + "_clip_lo", 0);

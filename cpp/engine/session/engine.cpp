@@ -72,6 +72,7 @@ Engine::Engine(Graph graph, const EngineOptions& options)
     fold_affine_into_convs(graph_);  // exported biases and scales, so that activations after them fuse
     fuse_activations(graph_);
     if (fuse_residual_adds(graph_) > 0) fuse_activations(graph_);  // activations after the sums
+    fold_affine_into_convs(graph_);  // a scalar Mul / Add after a fused activation
   }
   // Initializers the passes replaced (BN folding) would otherwise stay in memory.
   std::set<std::string> read;

@@ -52,6 +52,7 @@ TEST_P(WinogradConv, MatchesTheDirectReference) {
   ConvPostOps post;
   post.activation.kind = c.activation;
   post.activation.alpha = 1.f / 6, post.activation.beta = 0.5f;  // HardSwish's; hardsigmoid's bends at ±3
+  if (c.activation == Activation::Kind::hardswish) post.activation.scale = 0.5f, post.activation.shift = -0.25f;
   post.sum = c.sum;
   if (c.sum) post.after_sum.kind = Activation::Kind::relu;
 

@@ -55,7 +55,25 @@ FOLDED = {
     ),
 }
 
+# After a fused activation (PP-LCNetV3's learnable affine block: HardSwish, then · a + b).
+FOLDED_AFTER_ACTIVATION = {
+    "hardswish_then_scale_and_shift": lambda: model(
+        [n("HardSwish", ["a"], "h"), n("Mul", ["h", "s"], "m"), n("Add", ["c", "m"], "y")],
+        [const("s", (1,), -2, -0.5), const("c", ())],
+    ),
+    "relu_then_shift_then_scale": lambda: model(
+        [n("Relu", ["a"], "r"), n("Add", ["r", "c"], "t"), n("Mul", ["t", "s"], "y")],
+        [const("s", (1, 1, 1, 1), 0.5, 2), const("c", (1,))],
+    ),
+    "after_a_residual_sum": lambda: model(
+        [n("Add", ["a", "x"], "d"), n("Relu", ["d"], "e"), n("Mul", ["e", "s"], "y")], [const("s", (1,), 0.5, 2)]
+    ),
+}
+
 NOT_FOLDED = {
+    "per_channel_after_an_activation": lambda: model(
+        [n("Relu", ["a"], "r"), n("Mul", ["r", "s"], "y")], [const("s", (C, 1, 1), 0.5, 2)]
+    ),
     "varies_along_height": lambda: model([n("Add", ["a", "c"], "y")], [const("c", (1, 1, H, 1))]),
     "broadcasts_the_batch": lambda: model([n("Mul", ["a", "c"], "y")], [const("c", (2, C, 1, 1))]),
     "adds_an_axis": lambda: model([n("Add", ["a", "c"], "y")], [const("c", (1, 1, C, 1, 1))]),
@@ -81,6 +99,41 @@ def test_constant_affine_folds_into_the_conv(name, backend):
     (ref,) = run_ort(m, {"x": x})
     assert out.shape == ref.shape
     assert max_relative_error(out, ref) < 1e-5
+
+
+@pytest.mark.parametrize("backend", supported_backends())
+@pytest.mark.parametrize("name", sorted(FOLDED_AFTER_ACTIVATION))
+def test_scalar_affine_after_an_activation_fuses(name, backend):
+    m = FOLDED_AFTER_ACTIVATION[name]()
+    engine = Engine(m, backend=backend, threads=1)
+    assert [op for _, op, _ in engine.plan()] == ["Conv"]
+    x = images()
+    (out,) = engine.run(x)
+    (ref,) = run_ort(m, {"x": x})
+    assert max_relative_error(out, ref) < 1e-5
+
+
+@pytest.mark.parametrize("backend", supported_backends())
+def test_static_int8_with_the_affine_step_matches_the_reference_backend(backend):
+    m = model(
+        [
+            n("HardSwish", ["a"], "h"),
+            n("Mul", ["h", "s"], "m"),
+            n("Add", ["m", "c"], "t"),
+            n("Conv", ["t", "w2"], "y", pads=[1, 1, 1, 1]),
+        ],
+        [const("s", (1,), -2, -0.5), const("c", ()), const("w2", (C, C, 3, 3), -0.3, 0.3)],
+    )
+    x, calibration = images(3, seed=1), images(16, seed=2)
+    (fp32,) = Engine(m, threads=1).run(x)
+    engines = {
+        b: Engine(m, mode="static", calibration=calibration, threads=1, backend=b) for b in {backend, "reference"}
+    }
+    for engine in engines.values():
+        assert [(op, p) for _, op, p in engine.plan()] == [("Conv", "int8_static")] * 2
+    out, ref = engines[backend].run(x)[0], engines["reference"].run(x)[0]
+    assert 1e-4 < max_relative_error(ref, fp32) < 0.05  # INT8 ran: quantization noise, but close
+    assert max_relative_error(out, ref) < 0.02
 
 
 @pytest.mark.parametrize("backend", supported_backends())

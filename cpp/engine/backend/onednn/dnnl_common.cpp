@@ -13,6 +13,7 @@ void append_activation(dnnl::post_ops& ops, const Activation& act) {
     case Activation::Kind::hardswish: ops.append_eltwise(dnnl::algorithm::eltwise_hardswish, act.alpha, act.beta); break;
     default: break;
   }
+  if (act.has_affine()) ops.append_eltwise(dnnl::algorithm::eltwise_linear, act.scale, act.shift);
 }
 
 dnnl::primitive_attr attr_with_activation(const Activation& act) {
