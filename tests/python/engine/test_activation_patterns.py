@@ -2,7 +2,7 @@
 written out (x·sigmoid(x), x·HardSigmoid(x), Add -> Clip -> Mul -> Div and its variants) are
 recognised and fused into the Conv / Gemm / MatMul before them; patterns with other constants or
 with an intermediate read elsewhere are left unfused. Every graph is held against ONNX Runtime on
-every backend (FP32), static INT8 against the reference backend's static INT8, and the fusion is
+every backend (FP32), static and dynamic INT8 against the reference backend's, and the fusion is
 checked in the engine's plan."""
 
 import numpy as np
@@ -277,16 +277,15 @@ def int8_model():
     return model(nodes, [weight("w1"), weight("w2"), weight("w3"), *CONSTS])
 
 
+@pytest.mark.parametrize("mode", ["static", "dynamic"])
 @pytest.mark.parametrize("backend", supported_backends())
-def test_static_int8_fused_activations_match_the_reference_backend(backend):
+def test_int8_fused_activations_match_the_reference_backend(backend, mode):
     m = int8_model()
-    x, calibration = images(4, seed=1), images(16, seed=2)
+    x, calibration = images(4, seed=1), images(16, seed=2) if mode == "static" else None
     (fp32,) = Engine(m, threads=1).run(x)
-    engines = {
-        b: Engine(m, mode="static", calibration=calibration, threads=1, backend=b) for b in {backend, "reference"}
-    }
+    engines = {b: Engine(m, mode=mode, calibration=calibration, threads=1, backend=b) for b in {backend, "reference"}}
     for engine in engines.values():
-        assert [(op, p) for _, op, p in engine.plan()] == [("Conv", "int8_static")] * 3
+        assert [(op, p) for _, op, p in engine.plan()] == [("Conv", f"int8_{mode}")] * 3
     out, ref = engines[backend].run(x)[0], engines["reference"].run(x)[0]
     assert 1e-4 < max_relative_error(ref, fp32) < 0.05  # INT8 ran: quantization noise, but close
     assert max_relative_error(out, ref) < 0.02  # the same arithmetic up to a u8 rounding step
