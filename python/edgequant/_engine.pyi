@@ -51,6 +51,11 @@ class Engine:
     def backend(self) -> str:
         ...
     @property
+    def carries_quantization(self) -> bool:
+        """
+        Whether the model gives its own activation scales and zero points (QDQ or QLinear ops): static INT8 then runs without calibration.
+        """
+    @property
     def float_weights_released(self) -> bool:
         ...
     @property

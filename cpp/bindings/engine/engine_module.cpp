@@ -164,6 +164,9 @@ PYBIND11_MODULE(_engine, m) {
            "name -> (min, max) for several calibration tensors at once (one re-plan).",
            py::call_guard<py::gil_scoped_release>())
       .def("activation_quantization", &Engine::activation_quantization, py::arg("tensor"))
+      .def_property_readonly("carries_quantization", &Engine::carries_quantization,
+                             "Whether the model gives its own activation scales and zero points (QDQ or QLinear "
+                             "ops): static INT8 then runs without calibration.")
       .def("set_mode", [](Engine& e, const std::string& mode) {
              const Mode m = mode_from(mode);
              py::gil_scoped_release release;  // waits for runs on other threads

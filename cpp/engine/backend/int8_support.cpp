@@ -35,6 +35,27 @@ QuantizedWeights quantize_weights(const float* weights, int64_t channels, int64_
   return out;
 }
 
+QuantizedWeights quantize_weights(const float* weights, int64_t channels, int64_t per_channel,
+                                  const std::vector<float>& given_scales) {
+  QuantizedWeights out = quantize_weights(weights, channels, per_channel);
+  if (static_cast<int64_t>(given_scales.size()) != channels) return out;
+  std::vector<int8_t> codes(static_cast<size_t>(per_channel));
+  for (int64_t c = 0; c < channels; ++c) {
+    const float s = given_scales[c];
+    const float* w = weights + c * per_channel;
+    bool exact = std::isfinite(s) && s > 0;
+    for (int64_t k = 0; exact && k < per_channel; ++k) {
+      const float q = std::nearbyint(w[k] / s);
+      exact = q >= -128 && q <= 127 && q * s == w[k];
+      if (exact) codes[k] = static_cast<int8_t>(q);
+    }
+    if (!exact) continue;
+    std::copy(codes.begin(), codes.end(), out.values.begin() + c * per_channel);
+    out.scales[c] = s;
+  }
+  return out;
+}
+
 quant::Affine input_affine(const QuantConfig& q, const float* src, int64_t n) {
   if (q.mode == QuantConfig::Mode::int8_dynamic) {
     float lo, hi;

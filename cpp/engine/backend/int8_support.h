@@ -28,5 +28,10 @@ quant::Affine input_affine(const QuantConfig& q, const float* src, int64_t n);
 // weights viewed as [channels, per_channel]; quant::affine_fit_per_channel and its encoder (the
 // core's definition), non-finite weights ignored by the fit.
 QuantizedWeights quantize_weights(const float* weights, int64_t channels, int64_t per_channel);
+// The same with the scales a quantized model gives (one per channel, graph.h WeightScales): each
+// channel whose weights are exactly s·q with s8 codes q (−128 included) keeps s and q — the file's
+// integers; any other channel gets the fit above.
+QuantizedWeights quantize_weights(const float* weights, int64_t channels, int64_t per_channel,
+                                  const std::vector<float>& given_scales);
 
 }  // namespace edgequant::engine

@@ -50,12 +50,21 @@ struct ValueInfo {
   Shape shape;               // -1 for a symbolic / unknown dim
 };
 
+// The scales a quantized model gives a weight initializer: a DequantizeLinear of s8 codes with zero
+// point 0, folded at load (onnx/loader.cpp). Per tensor (axis -1) or one scale per index of `axis`.
+// Conv / Gemm / MatMul quantize such weights with these scales, recovering the file's codes.
+struct WeightScales {
+  std::vector<float> scales;
+  int64_t axis = -1;
+};
+
 struct Graph {
   std::vector<ValueInfo> inputs;   // graph inputs that are not initializers
   std::vector<ValueInfo> outputs;
   // Graph outputs the engine cannot return (maps, sequences, strings): name, why. Not computed.
   std::vector<std::pair<std::string, std::string>> ignored_outputs;
   std::map<std::string, Tensor> initializers;
+  std::map<std::string, WeightScales> weight_scales;  // by initializer name
   std::vector<Node> nodes;
   int64_t opset = 0;
 

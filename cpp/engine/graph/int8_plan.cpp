@@ -58,7 +58,8 @@ bool Int8Plan::u8_readers_only(int slot, std::vector<int>& memo,
 }
 
 std::vector<QuantConfig> Int8Plan::configs(QuantConfig::Mode mode,
-                                           const std::map<int, std::pair<float, int32_t>>& params) const {
+                                           const std::map<int, std::pair<float, int32_t>>& params,
+                                           const std::map<int, std::pair<float, int32_t>>& slot_params) const {
   const bool fixed = mode == QuantConfig::Mode::int8_static;
   std::vector<int> memo(parent_.size(), -1);
   std::vector<bool> u8(parent_.size(), false);  // in step order: the slots that will hold u8
@@ -76,10 +77,24 @@ std::vector<QuantConfig> Int8Plan::configs(QuantConfig::Mode mode,
         if (s >= 0) u8[s] = all;
     }
     if (!traits.quantized || mode == QuantConfig::Mode::f32) continue;
+    if (fixed && traits.dynamic_in_file) {
+      configs[k].mode = QuantConfig::Mode::int8_dynamic;
+      continue;
+    }
+    // Static: a layer whose input has no (scale, zero point) stays float32 (in a quantized model,
+    // one the file leaves unquantized).
+    const int in = step.inputs.at(0);
+    if (fixed && !params.count(group_of(in))) {
+      auto own = slot_params.find(in);
+      if (own == slot_params.end()) continue;
+      configs[k].mode = mode;
+      std::tie(configs[k].scale, configs[k].zero_point) = own->second;
+      continue;
+    }
     QuantConfig& q = configs[k];
     q.mode = mode;
     if (!fixed) continue;
-    std::tie(q.scale, q.zero_point) = params.at(group_of(step.inputs.at(0)));
+    std::tie(q.scale, q.zero_point) = params.at(group_of(in));
     const int out = step.outputs.empty() ? -1 : step.outputs[0];
     const int residual = traits.residual_input >= 0 && traits.residual_input < static_cast<int>(step.inputs.size())
                              ? step.inputs[traits.residual_input] : -1;

@@ -29,10 +29,11 @@ class Int8Plan {
   int group_of(int slot) const;
 
   // Per step, the configuration of its kernels in `mode` (f32 for steps that are not quantized).
-  // Static mode: `params` maps each calibrated group to its (scale, zero point), and must hold the
-  // group of every quantized step's input 0.
-  std::vector<QuantConfig> configs(QuantConfig::Mode mode,
-                                   const std::map<int, std::pair<float, int32_t>>& params) const;
+  // Static mode: `params` maps quantization groups to their (scale, zero point); a quantized
+  // step whose input group has none takes its input slot's from `slot_params` (a quantized model's
+  // tensor in a group the file quantizes two ways: it reads and writes float), or stays float32.
+  std::vector<QuantConfig> configs(QuantConfig::Mode mode, const std::map<int, std::pair<float, int32_t>>& params,
+                                   const std::map<int, std::pair<float, int32_t>>& slot_params = {}) const;
 
  private:
   bool u8_readers_only(int slot, std::vector<int>& memo, const std::map<int, std::pair<float, int32_t>>& params) const;

@@ -51,6 +51,9 @@ struct Int8Traits {
   // An input added to the result (a fused residual Add): needs its group's (scale, zero point),
   // and the output is u8 only where this input holds u8 too.
   int residual_input = -1;
+  // A quantized model's dynamic layer (graph/qdq.h fold_dynamic_quantization): dynamic INT8 in the
+  // static plan too, its input quantized per run; it neither reads nor writes u8.
+  bool dynamic_in_file = false;
   // Moves u8_inputs to its outputs unchanged: they form one quantization group, and the outputs
   // hold u8 exactly when every one of u8_inputs does.
   bool passes_u8 = false;

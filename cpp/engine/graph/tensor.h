@@ -26,6 +26,9 @@ struct NativeData {
   // The plain data as rows of `row` elements written `row_stride` elements apart (a Concat writing
   // straight into its output); false where the backend cannot, and the caller copies.
   virtual bool to_plain_rows(float* /*dst*/, int64_t /*row*/, int64_t /*row_stride*/) const { return false; }
+  // Whether the data is held as u8 codes of s·(q − z), and with which (s, z): a quantized model's
+  // QuantizeDequantize with the same parameters passes such data on unchanged (ops/quantize_linear.cpp).
+  virtual bool quantized_as(float& /*scale*/, int32_t& /*zero_point*/) const { return false; }
 };
 
 struct Tensor {

@@ -5,12 +5,14 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <map>
 #include <queue>
 #include <set>
 #include <sstream>
 #include <unordered_map>
 
 #include "common/error.h"
+#include "graph/qdq.h"
 #include "onnx/escaped.h"
 #include "onnx/external_data.h"
 #include "onnx/float16.h"
@@ -342,9 +344,9 @@ bool fold_constant_dequantize(const Node& node, Graph& graph) {
   require(codes.dtype == DType::i64, node.describe() + ": only integer inputs are folded (int8, uint8, int16, int32)");
   require(scale.dtype == DType::f32, node.describe() + ": the scale must be a float tensor");
   require(node.attr_i("block_size", 0) == 0, node.describe() + ": blocked quantization (block_size) is not supported");
-  int64_t channels = 1, inner = 1;
+  int64_t channels = 1, inner = 1, axis = -1;
   if (scale.rank() == 1 && scale.numel() != 1) {  // one scale: per tensor whatever its rank
-    int64_t axis = node.attr_i("axis", 1);
+    axis = node.attr_i("axis", 1);
     if (axis < 0) axis += codes.rank();
     require(axis >= 0 && axis < codes.rank(), node.describe() + ": axis out of range");
     channels = codes.shape[axis];
@@ -371,6 +373,11 @@ bool fold_constant_dequantize(const Node& node, Graph& graph) {
     y[k] = static_cast<float>(q[k] - zero[c]) * s[c];
   }
   graph.initializers[node.outputs[0]] = out;
+  // s8 codes with zero point 0 (ONNX Runtime's weights): the INT8 kernels quantize these weights
+  // with the file's scales, which gives back the file's codes (graph.h: weight_scales).
+  const QuantizedRange range = quantized_range(node);
+  if (range.min == -128 && range.max == 127 && std::all_of(zero.begin(), zero.end(), [](int64_t z) { return z == 0; }))
+    graph.weight_scales[node.outputs[0]] = WeightScales{std::vector<float>(s, s + channels), axis};
   return true;
 }
 
@@ -380,6 +387,34 @@ namespace {
 
 // Subgraph inputs and outputs: named only (a branch's outputs often carry no type; the engine
 // takes whatever dtype its nodes compute).
+// Each QuantizeLinear / DequantizeLinear gets the integer range of its quantized type: the zero
+// point's type, else (DequantizeLinear) its input's, else QuantizeLinear's `output_dtype`, else
+// uint8 as ONNX defines. A DequantizeLinear of a QuantizeLinear's output takes that node's range.
+void annotate_quantized_ranges(Graph& graph, const std::map<std::string, int>& element_types) {
+  std::map<std::string, QuantizedRange> produced;  // QuantizeLinear outputs
+  auto range_of_value = [&](const std::string& value, QuantizedRange& range) {
+    if (value.empty()) return false;
+    auto it = element_types.find(value);
+    if (it != element_types.end()) return quantized_range_of(it->second, range);
+    auto p = produced.find(value);
+    if (p == produced.end()) return false;
+    range = p->second;
+    return true;
+  };
+  for (int pass = 0; pass < 2; ++pass)  // Quantize first: its outputs' ranges serve the Dequantize nodes
+    for (Node& node : graph.nodes) {
+      const bool quantize = node.op_type == "QuantizeLinear", dequantize = node.op_type == "DequantizeLinear";
+      if (!node.domain.empty() || (pass == 0 ? !quantize : !dequantize)) continue;
+      QuantizedRange range;
+      const std::string zero = node.inputs.size() > 2 ? node.inputs[2] : "";
+      if (!range_of_value(zero, range) && !(dequantize && !node.inputs.empty() && range_of_value(node.inputs[0], range)) &&
+          !(quantize && node.has("output_dtype") && quantized_range_of(static_cast<int>(node.attr_i("output_dtype", 2)), range)))
+        range = QuantizedRange{0, 255};
+      set_quantized_range(node, range);
+      if (quantize && !node.outputs.empty()) produced[node.outputs[0]] = range;
+    }
+}
+
 ValueInfo subgraph_value(const onnx::ValueInfoProto& proto) {
   ValueInfo info;
   info.name = checked_name(proto.name(), "subgraph input/output name");
@@ -388,15 +423,21 @@ ValueInfo subgraph_value(const onnx::ValueInfoProto& proto) {
 
 void read_graph(const onnx::GraphProto& g, Graph& graph, const std::string& base_dir, bool subgraph) {
   std::set<std::string> initializer_names;
+  std::map<std::string, int> element_types;  // constants' ONNX types: quantized nodes' integer ranges
   for (const auto& init : g.initializer()) {
     require(!init.name().empty(), "an initializer has no name");
     checked_name(init.name(), "initializer name");
     graph.initializers[init.name()] = convert_tensor(init, "initializer '" + init.name() + "'", base_dir);
     initializer_names.insert(init.name());
+    element_types[init.name()] = init.data_type();
   }
-  for (const auto& in : g.input())
+  for (const auto& in : g.input()) {
     if (!initializer_names.count(in.name()))
       graph.inputs.push_back(subgraph ? subgraph_value(in) : convert_value_info(in));
+    if (in.type().has_tensor_type()) element_types.emplace(in.name(), in.type().tensor_type().elem_type());
+  }
+  for (const auto& info : g.value_info())
+    if (info.type().has_tensor_type()) element_types.emplace(info.name(), info.type().tensor_type().elem_type());
   for (const auto& out : g.output()) {
     if (subgraph) {
       graph.outputs.push_back(subgraph_value(out));
@@ -439,11 +480,19 @@ void read_graph(const onnx::GraphProto& g, Graph& graph, const std::string& base
     }
     if (has_subgraph) add_captured_inputs(node);
     if (node.op_type == "Constant") {
+      for (const auto& attr : n.attribute())
+        if (attr.name() == "value" && attr.type() == onnx::AttributeProto::TENSOR && !node.outputs.empty())
+          element_types[node.outputs[0]] = attr.t().data_type();
       constant_to_initializer(node, graph);
       continue;
     }
     graph.nodes.push_back(std::move(node));
   }
+  // Quantized models (graph/qdq.h): QLinear ops as DequantizeLinear -> op -> QuantizeLinear, the
+  // integer range of every QuantizeLinear / DequantizeLinear noted while the element types are known.
+  expand_qlinear_ops(graph);
+  annotate_quantized_ranges(graph, element_types);
+  dequantize_around_float_ops(graph);
   // QDQ weights: fold constant DequantizeLinear nodes (their inputs may come from Constant nodes
   // anywhere in the file, so this runs once every node is read; chains fold over passes).
   for (bool folded = true; folded;) {
@@ -455,6 +504,8 @@ void read_graph(const onnx::GraphProto& g, Graph& graph, const std::string& base
     }
     graph.nodes = std::move(kept);
   }
+  pair_quantize_dequantize(graph);
+  fold_dynamic_quantization(graph);
   sort_and_check(graph, subgraph);
 }
 

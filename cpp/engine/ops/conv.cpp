@@ -4,6 +4,7 @@
 // changes. A residual whose shape is not the output's (an Add that broadcasts) is added by the
 // generic Add after a kernel without the sum.
 #include "graph/padding.h"
+#include "graph/qdq.h"
 #include "ops/op.h"
 
 namespace edgequant::engine {
@@ -28,6 +29,7 @@ class Conv : public Op {
     check(graph.is_constant(node.inputs[1]), "weights must be an initializer");
     weights_ = graph.initializers.at(node.inputs[1]);
     check(weights_.dtype == DType::f32, "weights must be float");
+    if (weights_.rank() >= 1) given_scales_ = given_weight_scales(graph, node.inputs[1], 0, weights_.shape[0]);
     check(weights_.rank() == 3 || weights_.rank() == 4, "only 1-D and 2-D convolutions are supported");
     spatial_ = weights_.rank() - 2;
     check(weights_.shape[0] >= 1 && weights_.shape[1] >= 1, "weights " + shape_string(weights_.shape) +
@@ -66,6 +68,10 @@ class Conv : public Op {
     Int8Traits traits;
     if (stays_float_) return traits;
     traits.quantized = true;
+    if (node_.has("_dynamic_int8")) {  // ONNX Runtime's quantize_dynamic form (graph/qdq.h)
+      traits.dynamic_in_file = true;
+      return traits;
+    }
     traits.u8_inputs = {0};
     traits.u8_output = true;
     if (post_.sum) {
@@ -79,8 +85,9 @@ class Conv : public Op {
     quant_ = q;
     if (q.mode != QuantConfig::Mode::f32) {
       if (q.weights) quantized_ = q.weights;  // another session's op quantized them already
-      if (!quantized_) quantized_ = std::make_shared<QuantizedWeights>(
-                           quantize_weights(weights_.f(), weights_.shape[0], weights_.numel() / weights_.shape[0]));
+      if (!quantized_)
+        quantized_ = std::make_shared<QuantizedWeights>(quantize_weights(
+            weights_.f(), weights_.shape[0], weights_.numel() / weights_.shape[0], given_scales_));
       quant_.weights = quantized_;
     }
     kernel_.reset();
@@ -169,6 +176,7 @@ class Conv : public Op {
 
   Tensor weights_, bias_;  // weights_ keeps its shape when its data is released
   std::shared_ptr<const QuantizedWeights> quantized_;
+  std::vector<float> given_scales_;  // a quantized model's weight scales (graph/qdq.h), or {}
   bool has_bias_ = false;
   bool stays_float_ = false;
   int spatial_ = 2;

@@ -1,6 +1,7 @@
 // A fully connected layer with constant weights: y = act(x · Wᵀ + b), W [n, k]. Shared by Gemm
 // and MatMul, which differ only in how they reach this form.
 #pragma once
+#include "graph/qdq.h"
 #include "ops/op.h"
 
 namespace edgequant::engine {
@@ -8,8 +9,11 @@ namespace edgequant::engine {
 class DenseLayer {
  public:
   DenseLayer() = default;
-  DenseLayer(std::vector<float> weights_nk, std::vector<float> bias, int64_t k, int64_t n, Activation act)
-      : weights_(std::move(weights_nk)), bias_(std::move(bias)), k_(k), n_(n), act_(act) {}
+  // `given_scales`: the quantized model's scale per output column (graph/qdq.h), or {}.
+  DenseLayer(std::vector<float> weights_nk, std::vector<float> bias, int64_t k, int64_t n, Activation act,
+             std::vector<float> given_scales = {})
+      : weights_(std::move(weights_nk)), bias_(std::move(bias)), given_scales_(std::move(given_scales)), k_(k), n_(n),
+        act_(act) {}
   int64_t k() const { return k_; }
   int64_t n() const { return n_; }
   void set_quantization(const QuantConfig& q) {
@@ -18,7 +22,8 @@ class DenseLayer {
     quant_ = q;
     if (q.mode != QuantConfig::Mode::f32) {
       if (q.weights) quantized_ = q.weights;  // another session's layer quantized them already
-      if (!quantized_) quantized_ = std::make_shared<QuantizedWeights>(quantize_weights(weights_.data(), n_, k_));
+      if (!quantized_)
+        quantized_ = std::make_shared<QuantizedWeights>(quantize_weights(weights_.data(), n_, k_, given_scales_));
       quant_.weights = quantized_;
     }
     kernel_.reset();
@@ -42,7 +47,7 @@ class DenseLayer {
   }
 
  private:
-  std::vector<float> weights_, bias_;
+  std::vector<float> weights_, bias_, given_scales_;
   std::shared_ptr<const QuantizedWeights> quantized_;
   int64_t k_ = 0, n_ = 0, m_ = -1;
   Activation act_;

@@ -32,7 +32,8 @@ class Gemm : public Op {
       bias.resize(static_cast<size_t>(n));
       for (int64_t j = 0; j < n; ++j) bias[j] = beta * c.f()[count == 1 ? 0 : j];
     }
-    dense_ = DenseLayer(std::move(w), std::move(bias), k, n, fused_activation(node));
+    dense_ = DenseLayer(std::move(w), std::move(bias), k, n, fused_activation(node),
+                        alpha == 1 ? given_weight_scales(graph, node.inputs[1], trans_b ? 0 : 1, n) : std::vector<float>());
   }
 
   Int8Traits int8_traits() const override {

@@ -19,7 +19,7 @@ class MatMul : public Op {
         for (int64_t j = 0; j < n; ++j)
           for (int64_t p = 0; p < k; ++p) w[j * k + p] = b.f()[p * n + j];
       }
-      dense_ = DenseLayer(std::move(w), {}, k, n, fused_activation(node));
+      dense_ = DenseLayer(std::move(w), {}, k, n, fused_activation(node), given_weight_scales(graph, node.inputs[1], 1, n));
       constant_b_ = true;
     }
   }
@@ -27,6 +27,7 @@ class MatMul : public Op {
   Int8Traits int8_traits() const override {
     Int8Traits traits;
     traits.quantized = constant_b_;  // its input is read as float (quantized by the kernel)
+    traits.dynamic_in_file = constant_b_ && node_.has("_dynamic_int8");  // quantize_dynamic's (graph/qdq.h)
     return traits;
   }
   void set_quantization(const QuantConfig& q) override {

@@ -1,6 +1,7 @@
 #include "ops/op.h"
 
 #include <map>
+#include <set>
 
 namespace edgequant::engine {
 
@@ -75,6 +76,12 @@ std::unique_ptr<Op> make_layer_norm(const Node&, const Graph&);
 std::unique_ptr<Op> make_tile(const Node&, const Graph&);
 std::unique_ptr<Op> make_depth_space(const Node&, const Graph&);
 std::unique_ptr<Op> make_arg_reduce(const Node&, const Graph&);
+// Quantized models (graph/qdq.h).
+std::unique_ptr<Op> make_quantize_linear(const Node&, const Graph&);
+std::unique_ptr<Op> make_dynamic_quantize_linear(const Node&, const Graph&);
+std::unique_ptr<Op> make_integer_product(const Node&, const Graph&);
+std::unique_ptr<Op> make_top_k(const Node&, const Graph&);
+std::unique_ptr<Op> make_gather_elements(const Node&, const Graph&);
 
 namespace {
 const std::map<std::string, OpFactory>& registry() {
@@ -113,6 +120,10 @@ const std::map<std::string, OpFactory>& registry() {
       {"Tile", make_tile},
       {"DepthToSpace", make_depth_space}, {"SpaceToDepth", make_depth_space},
       {"ArgMax", make_arg_reduce}, {"ArgMin", make_arg_reduce},
+      {"QuantizeLinear", make_quantize_linear}, {"DequantizeLinear", make_quantize_linear},
+      {"QuantizeDequantize", make_quantize_linear}, {"DynamicQuantizeLinear", make_dynamic_quantize_linear},
+      {"ConvInteger", make_integer_product}, {"MatMulInteger", make_integer_product},
+      {"TopK", make_top_k}, {"GatherElements", make_gather_elements},
   };
   return table;
 }
@@ -128,8 +139,10 @@ std::unique_ptr<Op> make_op(const Node& node, const Graph& graph) {
 bool is_supported_op(const std::string& op_type) { return registry().count(op_type) != 0; }
 
 size_t produced_outputs(const Node& node) {
-  const std::string& t = node.op_type;
-  return t == "Split" || t == "If" || t == "LayerNormalization" ? node.outputs.size() : 1;
+  // Ops computing every output the node names; the others compute output 0 only.
+  static const std::set<std::string> all_outputs = {"Split", "If", "LayerNormalization", "DynamicQuantizeLinear",
+                                                    "TopK"};
+  return all_outputs.count(node.op_type) ? node.outputs.size() : 1;
 }
 
 const char* precision_name(QuantConfig::Mode mode) {
@@ -142,7 +155,8 @@ const char* precision_name(QuantConfig::Mode mode) {
 
 std::vector<std::string> supported_ops() {
   std::vector<std::string> names;
-  for (const auto& kv : registry()) names.push_back(kv.first);
+  for (const auto& kv : registry())
+    if (kv.first != "QuantizeDequantize") names.push_back(kv.first);  // the loader's, not an ONNX op
   return names;
 }
 

@@ -1,5 +1,7 @@
 #include "session/engine.h"
 
+#include "graph/qdq.h"
+
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -16,6 +18,7 @@
 #include "graph/constant_folding.h"
 #include "graph/conv_affine_folding.h"
 #include "graph/passes.h"
+#include "graph/qdq.h"
 #include "graph/transpose_folding.h"
 #include "onnx/loader.h"
 
@@ -126,6 +129,7 @@ Engine::Engine(Graph graph, const EngineOptions& options)
   std::vector<Int8Step> int8_steps;  // the INT8 plan, from what each op declares
   for (size_t k = 0; k < steps_.size(); ++k) {
     int8_steps.push_back({steps_[k].inputs, steps_[k].outputs, first->ops[k]->int8_traits()});
+    dynamic_in_file_ = dynamic_in_file_ || int8_steps.back().traits.dynamic_in_file;
     steps_[k].quantizable = first->ops[k]->quantizable();
     if (steps_[k].quantizable && seen.insert(node(k).inputs[0]).second) calibration_tensors_.push_back(node(k).inputs[0]);
   }
@@ -133,6 +137,26 @@ Engine::Engine(Graph graph, const EngineOptions& options)
   configs_.resize(steps_.size());
   sync_->idle.push_back(std::move(first));
   int8_plan_ = Int8Plan(std::move(int8_steps), slots_.size(), output_slots_);
+  // A quantized model (graph/qdq.h): each QuantizeDequantize (or DequantizeLinear) with constant
+  // per-tensor 8-bit parameters gives the tensor it writes its (scale, zero point). int8 values move to the u8
+  // dialect of the INT8 kernels (backend/int8_support.h): same scale, zero point + 128.
+  for (size_t k = 0; k < steps_.size(); ++k) {
+    const Node& n = node(k);
+    // A DequantizeLinear's output lies on its grid too (its input computed by an op on integers).
+    if ((n.op_type != "QuantizeDequantize" && n.op_type != "DequantizeLinear") || steps_[k].outputs.empty() ||
+        steps_[k].outputs[0] < 0 || n.inputs.size() < 2)
+      continue;
+    const std::string zero_name = n.inputs.size() > 2 ? n.inputs[2] : "";
+    if (!graph_.is_constant(n.inputs[1]) || (!zero_name.empty() && !graph_.is_constant(zero_name))) continue;
+    const Tensor& scale = graph_.initializers.at(n.inputs[1]);
+    const int64_t zero = zero_name.empty() ? 0 : graph_.initializers.at(zero_name).as_i64().at(0);
+    const QuantizedRange range = quantized_range(n);
+    const bool eight_bit = (range.min == 0 && range.max == 255) || (range.min == -128 && range.max == 127);
+    if (scale.dtype != DType::f32 || scale.numel() != 1 || !eight_bit || !(scale.f()[0] > 0) ||
+        !std::isfinite(scale.f()[0]) || (!zero_name.empty() && graph_.initializers.at(zero_name).numel() != 1))
+      continue;
+    given_quantization_[steps_[k].outputs[0]] = {scale.f()[0], static_cast<int32_t>(zero - range.min)};
+  }
   set_threads(options.threads);
 }
 
@@ -210,7 +234,7 @@ std::unique_ptr<Engine::Session> Engine::make_session() const {
   session->backend = make_backend(options_.backend);
   for (size_t k = 0; k < steps_.size(); ++k) {
     session->ops.push_back(make_op(node(k), graph_));
-    if (k < configs_.size() && steps_[k].quantizable && configs_[k].mode != QuantConfig::Mode::f32)
+    if (runs_int8(k))
       session->ops[k]->set_quantization(configs_[k]);
   }
   return session;
@@ -420,6 +444,9 @@ void Engine::set_activation_range(const std::string& tensor, float min, float ma
 
 void Engine::set_activation_ranges(const std::map<std::string, std::pair<float, float>>& ranges) {
   auto state = sync_->exclusive();
+  require(!carries_quantization() || ranges.empty(),
+          "this model carries its own quantization (QuantizeLinear / DequantizeLinear or QLinear ops): static "
+          "INT8 uses the file's scales and zero points, so it takes no calibration ranges");
   for (const auto& [tensor, range] : ranges) {  // all checked before any is set
     require(is_calibration_tensor_.count(tensor), "'" + tensor + "' is not a calibration tensor of this model");
     require(std::isfinite(range.first) && std::isfinite(range.second) && range.first <= range.second,
@@ -445,6 +472,13 @@ std::pair<float, int32_t> Engine::group_quantization(int group) const {
 
 std::pair<float, int32_t> Engine::activation_quantization(const std::string& tensor) const {
   auto state = sync_->shared();
+  if (carries_quantization()) {
+    require(slots_.count(tensor), "'" + tensor + "' is not a value of this model");
+    const auto params = static_params();
+    auto it = params.find(group_of(slots_.at(tensor)));
+    require(it != params.end(), "the model gives no 8-bit per-tensor quantization for '" + tensor + "'");
+    return it->second;
+  }
   require(ranges_.count(tensor), "no calibration range for '" + tensor + "'");
   return group_quantization(group_of(slots_.at(tensor)));
 }
@@ -459,27 +493,15 @@ void Engine::set_mode(Mode mode) {
 void Engine::plan(Mode mode) {
   require(mode != Mode::f32 || !float_weights_released_,
           "this engine released its float weights (release_float_weights): it runs INT8 only");
-  if (mode == Mode::int8_static)
+  if (mode == Mode::int8_static && !carries_quantization())
     for (const std::string& name : calibration_tensors_)
       require(ranges_.count(name), "static INT8 needs a calibration range for '" + name + "': calibrate first");
-  // Per quantization group: its (scale, zero point), computed once (a group's lookups are then O(1)).
-  std::map<int, std::pair<float, float>> union_range;
-  std::map<int, std::pair<float, int32_t>> params;
-  if (mode == Mode::int8_static) {
-    for (const auto& kv : ranges_) {
-      const int g = group_of(slots_.at(kv.first));
-      auto [it, fresh] = union_range.emplace(g, kv.second);
-      if (!fresh) it->second = {std::min(it->second.first, kv.second.first), std::max(it->second.second, kv.second.second)};
-    }
-    for (const auto& [g, range] : union_range) {
-      const auto p = activation_params(range.first, range.second);
-      params[g] = {static_cast<float>(p.scale), p.zero_point};
-    }
-  }
+  const std::map<int, std::pair<float, int32_t>> params =
+      mode == Mode::int8_static ? static_params() : std::map<int, std::pair<float, int32_t>>();
   const QuantConfig::Mode kernel_mode = mode == Mode::int8_static    ? QuantConfig::Mode::int8_static
                                         : mode == Mode::int8_dynamic ? QuantConfig::Mode::int8_dynamic
                                                                      : QuantConfig::Mode::f32;
-  std::vector<QuantConfig> configs = int8_plan_.configs(kernel_mode, params);
+  std::vector<QuantConfig> configs = int8_plan_.configs(kernel_mode, params, given_quantization_);
   // The first session quantizes the weights; the others share them.
   const std::vector<Session*> sessions = all_sessions();
   for (size_t k = 0; k < steps_.size(); ++k) {
@@ -492,6 +514,33 @@ void Engine::plan(Mode mode) {
   mode_ = mode;
 }
 
+std::map<int, std::pair<float, int32_t>> Engine::static_params() const {
+  std::map<int, std::pair<float, int32_t>> params;
+  if (!given_quantization_.empty()) {
+    // A group the file gives two different parameters (a Concat of differently quantized inputs)
+    // gets none: its tensors stay float, and the layers reading them run in float32.
+    std::set<int> conflicting;
+    for (const auto& [slot, p] : given_quantization_) {
+      auto [it, fresh] = params.emplace(group_of(slot), p);
+      if (!fresh && it->second != p) conflicting.insert(it->first);
+    }
+    for (int g : conflicting) params.erase(g);
+    return params;
+  }
+  // Per quantization group: its (scale, zero point) from the union of its members' ranges.
+  std::map<int, std::pair<float, float>> union_range;
+  for (const auto& kv : ranges_) {
+    const int g = group_of(slots_.at(kv.first));
+    auto [it, fresh] = union_range.emplace(g, kv.second);
+    if (!fresh) it->second = {std::min(it->second.first, kv.second.first), std::max(it->second.second, kv.second.second)};
+  }
+  for (const auto& [g, range] : union_range) {
+    const auto p = activation_params(range.first, range.second);
+    params[g] = {static_cast<float>(p.scale), p.zero_point};
+  }
+  return params;
+}
+
 void Engine::release_float_weights() {
   auto state = sync_->exclusive();
   require(mode_ != Mode::f32, "set an INT8 mode before releasing the float weights");
@@ -500,11 +549,11 @@ void Engine::release_float_weights() {
     for (size_t i = 0; i < node(k).inputs.size(); ++i) {
       const std::string& name = node(k).inputs[i];
       ++readers[name];
-      if (i == 1 && steps_[k].quantizable) ++int8_readers[name];
+      if (i == 1 && runs_int8(k)) ++int8_readers[name];
     }
   for (Session* session : all_sessions()) {
     for (size_t k = 0; k < steps_.size(); ++k)
-      if (steps_[k].quantizable) session->ops[k]->release_float_weights();
+      if (runs_int8(k)) session->ops[k]->release_float_weights();
     session->backend->release_cached();
   }
   std::set<std::string> outputs;

@@ -93,6 +93,10 @@ class Engine {
   // ranges of its quantization group (tensors joined through Split and Concat, which then pass
   // u8 data through unchanged).
   std::pair<float, int32_t> activation_quantization(const std::string& tensor) const;
+  // A quantized model (QDQ or QLinear ops, graph/qdq.h) carries its activations' (scale, zero
+  // point): static INT8 then needs no calibration, and runs in INT8 exactly the layers whose input
+  // the file quantizes, with the file's parameters; the others stay float32.
+  bool carries_quantization() const { return !given_quantization_.empty() || dynamic_in_file_; }
 
   void set_threads(int threads);
   void set_profiling(bool on);
@@ -133,6 +137,10 @@ class Engine {
   // (scale, zero point) of a quantization group from the union of its members' ranges.
   std::pair<float, int32_t> group_quantization(int group) const;
   void prune_and_select_outputs(const std::vector<std::string>& wanted);
+  // Whether step k's kernels run INT8 in the current plan (a quantized model leaves some float).
+  bool runs_int8(size_t k) const {
+    return steps_[k].quantizable && k < configs_.size() && configs_[k].mode != QuantConfig::Mode::f32;
+  }
   void check_supported_ops() const;
 
   Graph graph_;
@@ -147,6 +155,11 @@ class Engine {
   std::set<std::string> is_calibration_tensor_;
   std::vector<QuantConfig> configs_;  // per step, the current plan (quantizable steps only)
   std::map<std::string, std::pair<float, float>> ranges_;
+  // A quantized model's activations: slot -> (scale, zero point) in the engine's u8 dialect.
+  std::map<int, std::pair<float, int32_t>> given_quantization_;
+  bool dynamic_in_file_ = false;  // layers the file quantizes dynamically (quantize_dynamic's form)
+  // Static mode's (scale, zero point) per quantization group: the given ones, or the calibrated.
+  std::map<int, std::pair<float, int32_t>> static_params() const;
   Int8Plan int8_plan_;  // which tensors travel as u8, quantization groups
   Mode mode_ = Mode::f32;
   bool float_weights_released_ = false;

@@ -2,7 +2,7 @@
 
 >>> from edgequant.compress import compress_model, decompress_model
 >>> report = compress_model("model.onnx", Deadzone(levels=512, delta=0.7), "model.eqz")
->>> print(report)                       # file size vs ONNX, xz -9, zstd -19; coded bits vs entropy
+>>> print(report)                       # file size vs ONNX; coded bits vs entropy (xz, zstd: when asked)
 >>> onnx.save(decompress_model("model.eqz"), "restored.onnx")
 >>> print(output_fidelity("model.onnx", decompress_model("model.eqz")))  # cosine, max error per output
 """

@@ -141,20 +141,24 @@ def output_fidelity(original, restored, inputs=None, samples: int = DEFAULT_SAMP
         raise ValueError(f"samples must be an integer >= 1, got {samples!r}")
     options = onnxruntime.SessionOptions()
     options.log_severity_level = 3  # no warnings about unused initializers on stderr
-    try:
-        sessions = [onnxruntime.InferenceSession(_model_bytes(model), options, providers=["CPUExecutionProvider"])
-                    for model in (original, restored)]
-    except Exception as error:  # ONNX Runtime's own exception types are not importable in a stable way
-        return FidelityReport([], 0, "", f"ONNX Runtime cannot load the model: {_one_line(error)}")
-    feeds, description = _feeds(sessions[0], inputs, samples, seed, inputs_description)
+    # Memory over speed: no prepacked copies of the weights, no arena; and one model at a time.
+    options.enable_cpu_mem_arena = False
+    options.add_session_config_entry("session.disable_prepacking", "1")
     results: list[list[list[np.ndarray]]] = [[], []]
-    try:
-        for feed in feeds:
-            for session, outputs in zip(sessions, results, strict=True):
-                outputs.append(session.run(None, feed))
-    except Exception as error:
-        return FidelityReport([], len(feeds), description, f"ONNX Runtime cannot run it: {_one_line(error)}")
-    names = [output.name for output in sessions[0].get_outputs()]
+    feeds, description, names = [], inputs_description, []
+    for model, outputs in zip((original, restored), results, strict=True):
+        try:
+            session = onnxruntime.InferenceSession(_model_bytes(model), options, providers=["CPUExecutionProvider"])
+        except Exception as error:  # ONNX Runtime's own exception types are not importable in a stable way
+            return FidelityReport([], 0, "", f"ONNX Runtime cannot load the model: {_one_line(error)}")
+        if not names:
+            feeds, description = _feeds(session, inputs, samples, seed, inputs_description)
+            names = [output.name for output in session.get_outputs()]
+        try:
+            outputs.extend(session.run(None, feed) for feed in feeds)
+        except Exception as error:
+            return FidelityReport([], len(feeds), description, f"ONNX Runtime cannot run it: {_one_line(error)}")
+        del session  # before the next model's session exists
     compared = [_compare(name, [run[index] for run in results[0]], [run[index] for run in results[1]])
                 for index, name in enumerate(names)]
     return FidelityReport(compared, len(feeds), description)
@@ -178,12 +182,16 @@ def compressed_model_fidelity(original, eqz, inputs=None, inputs_description: st
     """
     from .model_file import decompress_model
 
-    return output_fidelity(original, decompress_model(eqz), inputs, inputs_description=inputs_description)
+    # Serialized at once: the restored ModelProto is not kept beside its bytes.
+    return output_fidelity(original, decompress_model(eqz).SerializeToString(), inputs,
+                           inputs_description=inputs_description)
 
 
 def _model_bytes(model) -> bytes:
     from ..onnx.loader import load_model_and_files
 
+    if isinstance(model, bytes):  # already serialized; bytes cannot name external data files
+        return model
     return load_model_and_files(model).model.SerializeToString()
 
 

@@ -64,7 +64,7 @@ class CompressionReport:
 
 
 def compress_model(model, quantizer, output, roles=("conv_weight", "gemm_weight"),
-                   include_biases: bool = False, compare_general_purpose: bool = True) -> CompressionReport:
+                   include_biases: bool = False, compare_general_purpose: bool = False) -> CompressionReport:
     """Quantize ``model``'s weights with ``quantizer`` and write them entropy-coded to ``output``.
 
     The file holds the ONNX graph (quantized tensors' data removed), every quantized tensor's
@@ -83,8 +83,9 @@ def compress_model(model, quantizer, output, roles=("conv_weight", "gemm_weight"
     roles, include_biases
         Which tensors are quantized (as :func:`edgequant.model.quantize_weights`).
     compare_general_purpose : bool
-        Also compress the original ONNX with ``xz -9e`` and ``zstd -19`` for the report (the
-        slowest part of compressing a large model); otherwise those sizes are None.
+        Also compress the original ONNX with ``xz -9e`` and ``zstd -19`` for the report (by far
+        the slowest and most memory-hungry part for a large model: xz -9e alone takes ~0.7 GB);
+        otherwise (the default) those sizes are None.
     """
     from ..model.quantize import check_quantizer, encode_selection
     from ..model.selection import select_weights
@@ -104,8 +105,8 @@ def compress_model(model, quantizer, output, roles=("conv_weight", "gemm_weight"
     selection = select_weights(graph, roles, include_biases, loaded.description)
     original_bytes = _serialized_size(model, loaded)
     original = graph.SerializeToString() if compare_general_purpose else None
-    encoded = encode_selection(selection, quantizer)
-    del selection  # the float weights
+    encoded = encode_selection(selection, quantizer, consume=True)  # frees each float tensor once encoded
+    del selection
     coded = [CodedTensor(name, symbols, encoded.quantizers[name].spec(), encoded.quantizers[name].decode_state())
              for name, symbols in encoded.symbols.items()]
     packed = pack_model(graph, coded, f"edgequant {__version__}", encoded.entropy)

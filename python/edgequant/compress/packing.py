@@ -86,8 +86,15 @@ def pack_model(model: onnx.ModelProto, tensors: list[CodedTensor], producer: str
     return PackedModel(data=data, coded_bytes=sum(len(stream) for stream in streams))
 
 
+# Symbols up to which smallest_layout also tries one pooled stream. Past it, the per-stream tables
+# saved are a few hundred bytes against megabytes of symbols, and the pooled copy of every symbol
+# would be the largest allocation of a compress.
+POOLED_AT_MOST = 1 << 22
+
+
 def smallest_layout(symbols: list[np.ndarray]) -> tuple[list[bytes], list[tuple[int, int]]]:
-    """Code the tensors one stream each, and all pooled in one; keep the smaller.
+    """Code the tensors one stream each, and (up to :data:`POOLED_AT_MOST` symbols) all pooled in
+    one; keep the smaller.
 
     Separate streams fit each tensor's own statistics; one pooled stream pays a single header
     and table, which wins for small models whose tensors share an alphabet.
@@ -100,6 +107,8 @@ def smallest_layout(symbols: list[np.ndarray]) -> tuple[list[bytes], list[tuple[
     """
     separate = [coding.encode(codes) for codes in symbols]
     flat = [codes.reshape(-1) for codes in symbols]
+    if sum(f.size for f in flat) > POOLED_AT_MOST:  # the pooled copy would cost as much as the symbols
+        return separate, [(index, 0) for index in range(len(symbols))]
     pooled = coding.encode(np.concatenate(flat))
     if len(symbols) > 1 and len(pooled) < sum(len(s) for s in separate):
         offsets = np.concatenate([[0], np.cumsum([f.size for f in flat])[:-1]]).tolist()

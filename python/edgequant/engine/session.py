@@ -53,11 +53,18 @@ class Engine:
     Parameters
     ----------
     model : str, os.PathLike, bytes or onnx.ModelProto
-    mode : {"fp32", "static", "dynamic"}
+    mode : {"fp32", "static", "dynamic"}, optional
         ``static``: INT8 convolutions and matrix products with per-output-channel symmetric s8
         weights and u8 activations whose scale / zero point come from ``calibration``;
         ``dynamic``: the same weights, activation parameters from each input's min/max at run time.
-        Other ops run in float32 either way; outputs are float32.
+        Other ops run in float32 either way; outputs are float32. Default: ``static`` for a model
+        that carries its own quantization (see :attr:`carries_quantization`) or when ``calibration``
+        is given, ``fp32`` otherwise.
+        A quantized model (QDQ: QuantizeLinear / DequantizeLinear pairs, as ONNX Runtime's
+        ``quantize_static`` writes; or QLinearConv / QLinearMatMul ops) runs static INT8 with the
+        file's scales, zero points and weight codes, without calibration: exactly the layers whose
+        input the file quantizes run INT8. In ``fp32`` mode its QuantizeLinear / DequantizeLinear
+        pairs still round as the file says (float kernels, the ONNX semantics).
     calibration : array, list of arrays or dict name -> array, optional
         Inputs for static calibration (batch along axis 0), required for ``mode="static"``.
     method : {"minmax", "percentile", "entropy", "mse"}
@@ -92,12 +99,12 @@ class Engine:
     float pooling and activations, would turn them into finite numbers); so is such calibration data.
     """
 
-    def __init__(self, model, mode="fp32", calibration=None, method="minmax", threads=None, backend=None,
+    def __init__(self, model, mode=None, calibration=None, method="minmax", threads=None, backend=None,
                  keep_float_weights=False, calibration_batch_size=64, progress=None, outputs=None):
         native = _native()
-        if mode not in MODES:
+        if mode is not None and mode not in MODES:
             raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
-        if mode != "static" and method not in METHODS:  # static: the C++ calibrator checks it, once
+        if calibration is None and method not in METHODS:  # with calibration, the C++ calibrator checks it
             raise ValueError(f"method must be one of {METHODS}, got {method!r}")
         threads = 0 if threads is None else int(threads)
         if threads < 0:
@@ -120,7 +127,13 @@ class Engine:
         self._input_dtypes = [dtype for _, dtype, *_ in self._native.inputs]  # the binding builds these per call
         self.output_names = [name for name, *_ in self._native.outputs]
         self.ranges: dict[str, tuple[float, float]] = {}
-        if mode == "static":
+        if mode is None:
+            mode = "static" if self.carries_quantization or calibration is not None else "fp32"
+        if self.carries_quantization and calibration is not None:
+            raise ValueError("this model carries its own quantization (QuantizeLinear / DequantizeLinear or QLinear "
+                             "ops): static INT8 uses the file's scales and zero points, so it takes no calibration "
+                             "data (calibration=None)")
+        if mode == "static" and not self.carries_quantization:
             if calibration is None:
                 raise ValueError("mode='static' needs calibration data (calibration=...)")
             self.calibrate(calibration, method, batch_size=calibration_batch_size, progress=progress)
@@ -129,6 +142,12 @@ class Engine:
         self._native.set_mode(mode)
         if mode != "fp32" and not keep_float_weights:
             self._native.release_float_weights()
+
+    @property
+    def carries_quantization(self) -> bool:
+        """Whether the model gives its own activation scales and zero points (QDQ or QLinear ops):
+        static INT8 then runs with them and needs no calibration."""
+        return bool(self._native.carries_quantization)
 
     @property
     def mode(self) -> str:
@@ -187,6 +206,8 @@ class Engine:
         ``progress``: a progress bar over the samples (None: on a terminal or notebook only)."""
         from tqdm.auto import tqdm
 
+        if self.carries_quantization:
+            raise ValueError("this model carries its own quantization (QDQ or QLinear ops): it takes no calibration")
         if self._native.float_weights_released:
             raise ValueError("this engine freed its float weights after quantizing; create it with "
                              "keep_float_weights=True to calibrate again")
@@ -196,9 +217,6 @@ class Engine:
         count = arrays[0].shape[0] if arrays[0].ndim else 0
         if count == 0 or any(a.ndim == 0 or a.shape[0] != count for a in arrays):
             raise ValueError("calibration inputs must share a non-empty batch axis 0")
-        for name, array in zip(self.input_names, arrays, strict=True):
-            if array.dtype.kind == "f" and not np.isfinite(array).all():
-                raise ValueError(f"calibration input {name!r} holds NaN or Inf: calibration needs finite data")
         fixed_batch = self.fixed_batch_size()
         if fixed_batch:
             batch_size = fixed_batch
@@ -207,7 +225,13 @@ class Engine:
         bar = tqdm(total=count, unit="sample", desc=f"calibrating ({method})", leave=False,
                    disable=None if progress is None else not progress)
         try:
-            ranges = observe_batches(_native(), self._native, arrays, method, batch_size, bool(fixed_batch), bar)
+            try:
+                ranges = observe_batches(_native(), self._native, arrays, method, batch_size, bool(fixed_batch), bar)
+            except ValueError as error:  # the engine scans each batch for NaN / Inf as it runs it: one pass
+                if "refuses non-finite inputs" not in str(error):
+                    raise
+                where = str(error).split(": the engine")[0].replace(")", " of its batch)")
+                raise ValueError(f"calibration {where}: calibration needs finite data, not NaN or Inf") from None
             self._native.set_activation_ranges(ranges)
         except BaseException:
             self._native.set_mode(previous)  # a static engine keeps its previous ranges
@@ -224,7 +248,16 @@ class Engine:
         return int(shape[0]) if len(shape) and shape[0] > 0 else None
 
     def activation_quantization(self) -> dict[str, tuple[float, int]]:
-        """(scale, zero_point) of every calibrated activation, as static INT8 uses them."""
+        """(scale, zero_point) of every calibrated activation, as static INT8 uses them (u8: an int8
+        zero point of a quantized model appears moved by +128, the same grid)."""
+        if self.carries_quantization:
+            given = {}
+            for name in self._native.calibration_tensors():
+                try:
+                    given[name] = tuple(self._native.activation_quantization(name))
+                except ValueError:  # a layer the file leaves in float
+                    pass
+            return given
         return {name: tuple(self._native.activation_quantization(name)) for name in self.ranges}
 
     def save_quantized(self, path, weight_formats=None) -> None:
@@ -238,6 +271,9 @@ class Engine:
         which turns it into these formats.
         """
         from ..model.qdq import layers_to_qdq
+
+        if self.carries_quantization:
+            raise ValueError("this model is already quantized (QDQ or QLinear ops): its file is its quantized form")
 
         layers_to_qdq(self._source, self._native.quantizable_layers(),
                       self.activation_quantization() if self.mode == "static" else None, path,

@@ -80,7 +80,7 @@ class MixedPrecisionAffine:
 
 
 def compress_mixed_precision(model, config: Mapping, output, include_biases: bool = False,
-                             compare_general_purpose: bool = True):
+                             compare_general_purpose: bool = False):
     """``.eqz`` of ``model`` with the bit widths of ``config`` (see :func:`edgequant.compress.compress_model`, which
     also documents ``compare_general_purpose``)."""
     from ..compress import compress_model

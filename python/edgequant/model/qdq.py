@@ -260,11 +260,16 @@ def _write_qdq(model: onnx.ModelProto, selection: WeightSelection, formats: Mapp
     activation_nodes = []
     if quantized_inputs:
         types = value_types(model)
+        rewired = {}  # node name -> its input 0 read through its Q/DQ pair
         for source, ((scale, zero_point), readers) in quantized_inputs.items():
             dequantized = append_activation_qdq(graph, source, scale, zero_point,
                                                 types.get(source, TensorProto.FLOAT), taken, activation_nodes)
-            for reader in readers:
-                reader.input[0] = dequantized
+            rewired.update({reader.name: dequantized for reader in readers})
+        # By name, in the graph itself: the NodeProtos listed earlier may be detached copies once
+        # remove_constants has rewritten the node list.
+        for node in graph.node:
+            if node.name in rewired:
+                node.input[0] = rewired[node.name]
     kept_nodes = list(graph.node)
     del graph.node[:]
     graph.node.extend(new_nodes + kept_nodes + activation_nodes)  # weight DQs first: initializers exist

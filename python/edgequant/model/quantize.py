@@ -125,17 +125,29 @@ def apply_quantizer(model: onnx.ModelProto, selection: WeightSelection, quantize
     )
 
 
-def encode_selection(selection: WeightSelection, quantizer) -> EncodedWeights:
+def encode_selection(selection: WeightSelection, quantizer, consume: bool = False) -> EncodedWeights:
     """The symbols of ``selection``'s tensors under ``quantizer`` (a fresh copy fitted per tensor,
     as :func:`apply_quantizer`), the model untouched: what an ``.eqz`` stores. One pass over the
-    weights; no reconstructed weights are written anywhere."""
+    weights; no reconstructed weights are written anywhere.
+
+    ``consume``: take the tensors out of ``selection`` as they are encoded (it ends empty), so each
+    float tensor is freed once its symbols exist: the float weights and the symbols are not all in
+    memory at once."""
     check_quantizer(quantizer)
     symbols, quantizers = {}, {}
-    for tensor in selection.tensors:
+    for tensor in _taken(selection) if consume else selection.tensors:
         fitted = fresh_quantizer(quantizer, selection.axes.get(tensor.name), tensor.name)
         symbols[tensor.name], quantizers[tensor.name] = fitted.encode(tensor.values), fitted
+        del tensor  # consumed: the last reference to its float values
     _, weight_count, rate = _entropy_rate(symbols)
     return EncodedWeights(symbols=symbols, quantizers=quantizers, entropy=rate, weight_count=weight_count)
+
+
+def _taken(selection: WeightSelection):
+    """``selection``'s tensors in order, each removed from it as it is handed out."""
+    pending, selection.tensors = list(reversed(selection.tensors)), []
+    while pending:
+        yield pending.pop()
 
 
 @dataclass(frozen=True)

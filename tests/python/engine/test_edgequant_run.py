@@ -3,6 +3,7 @@ calibrated as the Python front end would on the same inputs."""
 
 import os
 import pathlib
+import platform
 import re
 import shutil
 import subprocess
@@ -18,12 +19,23 @@ ROOT = pathlib.Path(__file__).resolve().parents[3]
 MODEL = zoo.model_path("digits_cnn_small")
 
 
+# ELF e_machine of this interpreter's architecture: a cross build (build/arm) is not a candidate.
+_ELF_MACHINES = {"x86_64": 62, "aarch64": 183, "arm64": 183}
+
+
+def _runs_here(path):
+    header = path.read_bytes()[:20]
+    machine = _ELF_MACHINES.get(platform.machine())
+    return header[:4] == b"\x7fELF" and (machine is None or int.from_bytes(header[18:20], "little") == machine)
+
+
 @pytest.fixture(scope="module")
 def binary():
     """$EDGEQUANT_RUN, else the newest in-tree build (build/*/cpp/engine), else the installed command."""
     if os.environ.get("EDGEQUANT_RUN"):
         return os.environ["EDGEQUANT_RUN"]
-    built = sorted(ROOT.glob("build/*/cpp/engine/edgequant-run"), key=lambda p: p.stat().st_mtime)
+    built = sorted((p for p in ROOT.glob("build/*/cpp/engine/edgequant-run") if _runs_here(p)),
+                   key=lambda p: p.stat().st_mtime)
     if built:
         return str(built[-1])
     installed = shutil.which("edgequant-run", path=os.pathsep.join([str(pathlib.Path(sys.executable).parent),

@@ -52,6 +52,11 @@ class DnnlNative : public NativeData {
   bool to_plain_rows(float* dst, int64_t row, int64_t row_stride) const override;
   const memory& mem() const { return mem_; }
   bool quantized() const { return mem_.get_desc().get_data_type() != dt::f32; }
+  bool quantized_as(float& scale, int32_t& zero_point) const override {
+    scale = scale_;
+    zero_point = zero_point_;
+    return mem_.get_desc().get_data_type() == dt::u8;
+  }
   bool is_f32() const { return !quantized(); }
   float scale() const { return scale_; }
   int32_t zero_point() const { return zero_point_; }

@@ -1,0 +1,141 @@
+"""Models quantized by ONNX Runtime, run by the engine in INT8 with the file's own numbers.
+
+For every shared model and random-weight architecture (as in bench_engine.py): ONNX Runtime's
+``quantize_static`` (QDQ, per-channel s8 weights, u8 activations, minmax on 16 random inputs, after
+``quant_pre_process``) writes a quantized file; the engine loads that file without calibration, and
+this prints, per model: how many Conv / Gemm / MatMul steps run INT8 (of how many), the largest
+difference of the outputs from ONNX Runtime's on the same file in quantization steps of the output
+(the scale of the DequantizeLinear writing it), and the median latency of both at batch 1, one thread
+unless --threads, in interleaved rounds (ratio = ORT / ours, > 1: we are faster).
+
+    .venv/bin/python benchmarks/bench_qdq.py [--models resnet18 yolov8n] [--runs 30] [--cpu-time]
+        [--format QDQ|QOperator]
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import pathlib
+import sys
+import tempfile
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+from onnx import numpy_helper
+
+sys.path.insert(0, os.path.dirname(__file__))
+from _measure import interleaved_ms, ort_session  # noqa: E402
+from bench_engine import SHARED, architecture_models, calibration_inputs  # noqa: E402
+
+from edgequant import Engine  # noqa: E402
+from edgequant.datasets import shared_data_dir  # noqa: E402
+
+TESTS = 4  # inputs compared per model
+
+
+def output_steps(path: pathlib.Path) -> list[float | None]:
+    """Per graph output, the scale of the DequantizeLinear writing it (None: a float op writes it)."""
+    model = onnx.load(str(path), load_external_data=False)
+    inits = {i.name: numpy_helper.to_array(i) for i in model.graph.initializer}
+    producer = {out: node for node in model.graph.node for out in node.output}
+    steps = []
+    for out in model.graph.output:
+        node = producer.get(out.name)
+        scale = inits.get(node.input[1]) if node is not None and node.op_type == "DequantizeLinear" else None
+        steps.append(float(scale) if scale is not None and scale.size == 1 else None)
+    return steps
+
+
+def ort_quantized(path: pathlib.Path, calibration: dict, folder: pathlib.Path, quant_format: str) -> pathlib.Path:
+    """ONNX Runtime's quantize_static file of ``path`` (bench_engine's recipe, in either format)."""
+    from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
+    from onnxruntime.quantization.shape_inference import quant_pre_process
+
+    class Reader(CalibrationDataReader):
+        def __init__(self):
+            count = len(next(iter(calibration.values())))
+            self.batches = iter([{k: v[i:i + 1] for k, v in calibration.items()} for i in range(count)])
+
+        def get_next(self):
+            return next(self.batches, None)
+
+    model = onnx.load(str(path))
+    if min(o.version for o in model.opset_import if o.domain in ("", "ai.onnx")) < 13:
+        path = folder / f"{path.stem}_opset13.onnx"
+        onnx.save(onnx.version_converter.convert_version(model, 13), str(path))
+    prepared, target = folder / f"{path.stem}_prepared.onnx", folder / f"{path.stem}_{quant_format}.onnx"
+    sources = [path]
+    try:
+        quant_pre_process(str(path), str(prepared), skip_symbolic_shape=True)
+        sources.insert(0, prepared)
+    except Exception:  # noqa: BLE001 - pre-processing is an optimisation
+        pass
+    for k, source in enumerate(sources):
+        try:
+            quantize_static(str(source), str(target), Reader(), quant_format=getattr(QuantFormat, quant_format),
+                            per_channel=True, activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8)
+            return target
+        except Exception:  # noqa: BLE001 - ORT's quantizer fails on some pre-processed models
+            if k == len(sources) - 1:
+                raise
+    raise AssertionError("unreachable")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--runs", type=int, default=30)
+    parser.add_argument("--models", nargs="*", help="only the models with these file stems")
+    parser.add_argument("--format", choices=["QDQ", "QOperator"], default="QDQ")
+    parser.add_argument("--cpu-time", action="store_true", help="time by CPU time (steadier on a loaded machine)")
+    args = parser.parse_args()
+    logging.getLogger().setLevel(logging.ERROR)  # quantize_static warns per tensor
+    ort.set_default_logger_severity(3)
+    models = []
+    shared = shared_data_dir()
+    if shared is not None:
+        models += [shared / "models" / name for name in SHARED if (shared / "models" / name).is_file()]
+    models += architecture_models()
+    if args.models:
+        models = [path for path in models if path.stem in args.models]
+    clock = "CPU time" if args.cpu_time else "wall time"
+    print(f"ONNX Runtime quantize_static ({args.format}) files; threads {args.threads}, batch 1, {clock}, "
+          f"median of {args.runs} interleaved rounds (ms)")
+    print(f"{'model':<22}{'INT8 layers':>12}{'max |Δ| (steps)':>17}{'ours':>9}{'ORT':>9}{'ratio':>7}")
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = pathlib.Path(tmp)
+        for path in models:
+            try:
+                calibration = calibration_inputs(path, Engine(path, threads=args.threads))
+                quantized = ort_quantized(path, calibration, folder, args.format)
+                engine = Engine(quantized, threads=args.threads)
+            except Exception as error:  # noqa: BLE001 - a row per model, whatever fails
+                print(f"{path.stem:<22} failed: {str(error).splitlines()[0][:100]}")
+                continue
+            layers = [p for _, op, p in engine.plan() if op in ("Conv", "Gemm", "MatMul")]
+            session = ort_session(quantized, args.threads)
+            names = [i.name for i in session.get_inputs()]
+            rng = np.random.default_rng(7)
+            worst = 0.0
+            for _ in range(TESTS):
+                feeds = {n: rng.random(v.shape[1:], dtype=np.float32)[None] for n, v in calibration.items()}
+                ours = engine.run([feeds[n] for n in engine.input_names])
+                theirs = session.run(None, {n: feeds[n] for n in names})
+                for a, b, step in zip(ours, theirs, output_steps(quantized), strict=True):
+                    scale = step if step else max(float(np.abs(b).max()), 1e-12)
+                    worst = max(worst, float(np.abs(a - b.astype(np.float32)).max()) / scale)
+            unit = "" if all(output_steps(quantized)) else " (rel)"
+            feeds = {n: v[:1] for n, v in calibration.items()}
+            times = interleaved_ms({"ours": lambda: engine.run([feeds[n] for n in engine.input_names]),
+                                    "ORT": lambda: session.run(None, {n: feeds[n] for n in names})},
+                                   args.runs, cpu_time=args.cpu_time)
+            int8 = f"{layers.count('int8_static')}/{len(layers)}"
+            print(f"{path.stem:<22}{int8:>12}{worst:>12.2f}{unit:<5}{times['ours']:>9.2f}{times['ORT']:>9.2f}"
+                  f"{times['ORT'] / times['ours']:>7.2f}", flush=True)
+
+
+if __name__ == "__main__":
+    main()

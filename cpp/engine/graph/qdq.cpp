@@ -1,0 +1,375 @@
+#include "graph/qdq.h"
+
+#include <array>
+#include <climits>
+#include <map>
+#include <set>
+
+#include "common/error.h"
+
+namespace edgequant::engine {
+
+namespace {
+
+// ONNX TensorProto.DataType codes of the quantized integer types.
+enum : int { kUint8 = 2, kInt8 = 3, kUint16 = 4, kInt16 = 5, kInt32 = 6 };
+
+Attribute int_attribute(int64_t value) {
+  Attribute a;
+  a.kind = Attribute::Kind::i;
+  a.i = value;
+  return a;
+}
+
+Node make_node(const std::string& op_type, const std::string& name, std::vector<std::string> inputs,
+               std::vector<std::string> outputs) {
+  Node n;
+  n.op_type = op_type;
+  n.name = name;
+  n.inputs = std::move(inputs);
+  n.outputs = std::move(outputs);
+  return n;
+}
+
+const std::string& input_or_empty(const Node& node, size_t i) {
+  static const std::string none;
+  return i < node.inputs.size() ? node.inputs[i] : none;
+}
+
+// A fresh value name derived from `base` (the graph's values are named as in ONNX; the suffix
+// keeps them apart from any the file uses).
+std::string fresh(const std::string& base, const char* what, std::set<std::string>& taken) {
+  std::string name = base + "/" + what;
+  for (int k = 1; taken.count(name); ++k) name = base + "/" + what + std::to_string(k);
+  taken.insert(name);
+  return name;
+}
+
+// The float op a QLinear op computes between its dequantized inputs and its quantized output.
+struct QLinearForm {
+  const char* float_op;
+  // For each float input: (integer value, scale, zero point) input positions of the QLinear node.
+  std::vector<std::array<int, 3>> operands;
+  int out_scale, out_zero;
+  int bias = -1;  // QLinearConv's int32 bias, dequantized with x_scale·w_scale
+};
+
+bool qlinear_form(const Node& node, QLinearForm& form) {
+  const std::string& t = node.op_type;
+  const bool ms = node.domain == "com.microsoft";
+  if (node.domain.empty() && t == "QLinearConv") form = {"Conv", {{0, 1, 2}, {3, 4, 5}}, 6, 7, 8};
+  else if (node.domain.empty() && t == "QLinearMatMul") form = {"MatMul", {{0, 1, 2}, {3, 4, 5}}, 6, 7};
+  else if (ms && t == "QLinearAdd") form = {"Add", {{0, 1, 2}, {3, 4, 5}}, 6, 7};
+  else if (ms && t == "QLinearMul") form = {"Mul", {{0, 1, 2}, {3, 4, 5}}, 6, 7};
+  else if (ms && t == "QLinearGlobalAveragePool") form = {"GlobalAveragePool", {{0, 1, 2}}, 3, 4};
+  else if (ms && t == "QLinearSigmoid") form = {"Sigmoid", {{0, 1, 2}}, 3, 4};
+  else if (ms && t == "QLinearLeakyRelu") form = {"LeakyRelu", {{0, 1, 2}}, 3, 4};
+  else if (ms && t == "QLinearSoftmax") form = {"Softmax", {{0, 1, 2}}, 3, 4};
+  else if (ms && t == "QLinearAveragePool") form = {"AveragePool", {{0, 1, 2}}, 3, 4};
+  else if (ms && t == "QGemm") form = {"Gemm", {{0, 1, 2}, {3, 4, 5}}, 7, 8, 6};
+  else if (ms && t == "QLinearConcat") {
+    form = {"Concat", {}, 0, 1};
+    for (int k = 2; k + 2 < static_cast<int>(node.inputs.size()); k += 3) form.operands.push_back({k, k + 1, k + 2});
+  } else {
+    return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+bool quantized_range_of(int onnx_type, QuantizedRange& range) {
+  switch (onnx_type) {
+    case kUint8: range = {0, 255}; return true;
+    case kInt8: range = {-128, 127}; return true;
+    case kUint16: range = {0, 65535}; return true;
+    case kInt16: range = {-32768, 32767}; return true;
+    case kInt32: range = {INT32_MIN, INT32_MAX}; return true;
+    default: return false;
+  }
+}
+
+void set_quantized_range(Node& node, const QuantizedRange& range) {
+  node.attributes["_qmin"] = int_attribute(range.min);
+  node.attributes["_qmax"] = int_attribute(range.max);
+}
+
+QuantizedRange quantized_range(const Node& node) { return {node.attr_i("_qmin", 0), node.attr_i("_qmax", 255)}; }
+
+std::vector<float> given_weight_scales(const Graph& graph, const std::string& name, int64_t output_axis,
+                                       int64_t channels) {
+  auto it = graph.weight_scales.find(name);
+  if (it == graph.weight_scales.end() || !graph.is_constant(name)) return {};
+  const WeightScales& given = it->second;
+  if (given.axis == -1 && given.scales.size() == 1) return std::vector<float>(static_cast<size_t>(channels), given.scales[0]);
+  const int64_t rank = graph.initializers.at(name).rank();
+  const int64_t axis = given.axis < 0 ? given.axis + rank : given.axis;
+  if (axis != output_axis || static_cast<int64_t>(given.scales.size()) != channels) return {};
+  return given.scales;
+}
+
+int expand_qlinear_ops(Graph& graph) {
+  std::set<std::string> taken;
+  for (const Node& n : graph.nodes) {
+    taken.insert(n.inputs.begin(), n.inputs.end());
+    taken.insert(n.outputs.begin(), n.outputs.end());
+  }
+  for (const auto& kv : graph.initializers) taken.insert(kv.first);
+  std::vector<Node> nodes;
+  int expanded = 0;
+  for (Node& node : graph.nodes) {
+    QLinearForm form;
+    if (!qlinear_form(node, form)) {
+      nodes.push_back(std::move(node));
+      continue;
+    }
+    // Every input up to the output zero point (optional in the ONNX ops, but then written empty).
+    require(node.outputs.size() == 1 && static_cast<int>(node.inputs.size()) >= form.out_zero,
+            node.describe() + ": expects " + std::to_string(form.out_zero + 1) + "+ inputs (the last zero point may "
+            "be left out) and 1 output");
+    ++expanded;
+    Node op = make_node(form.float_op, node.name + "/float", {}, {fresh(node.outputs[0], "float", taken)});
+    for (const auto& [value, scale, zero] : form.operands) {
+      Node dq = make_node("DequantizeLinear", node.name + "/dequantize" + std::to_string(value),
+                          {input_or_empty(node, value), input_or_empty(node, scale), input_or_empty(node, zero)},
+                          {fresh(input_or_empty(node, value), "dequantized", taken)});
+      // Per-channel weight scales: QLinearConv's along axis 0, QLinearMatMul's per column (the last
+      // axis), QGemm's along B's output axis.
+      const std::string op_type = form.float_op;
+      if (op_type == "MatMul" && value == 3) dq.attributes["axis"] = int_attribute(-1);
+      if (op_type == "Conv" && value == 3) dq.attributes["axis"] = int_attribute(0);
+      if (op_type == "Gemm" && value == 3) dq.attributes["axis"] = int_attribute(node.attr_i("transB", 0) ? 0 : 1);
+      op.inputs.push_back(dq.outputs[0]);
+      nodes.push_back(std::move(dq));
+    }
+    if (form.bias >= 0 && !input_or_empty(node, form.bias).empty()) {
+      // The int32 bias is in units of x_scale · w_scale (per output channel).
+      Node scale = make_node("Mul", node.name + "/bias_scale", {node.inputs[1], node.inputs[4]},
+                             {fresh(node.outputs[0], "bias_scale", taken)});
+      Node dq = make_node("DequantizeLinear", node.name + "/dequantize_bias", {node.inputs[form.bias], scale.outputs[0]},
+                          {fresh(node.inputs[form.bias], "dequantized", taken)});
+      dq.attributes["axis"] = int_attribute(-1);
+      set_quantized_range(dq, {INT32_MIN, INT32_MAX});
+      op.inputs.push_back(dq.outputs[0]);
+      nodes.push_back(std::move(scale));
+      nodes.push_back(std::move(dq));
+    }
+    // channels_last (refused) and QLinearSoftmax's `opset` (the float Softmax follows the model's)
+    // are the QLinear forms' own.
+    for (const auto& [key, value] : node.attributes)
+      if (key != "channels_last" && key != "opset") op.attributes[key] = value;
+    require(!node.has("channels_last") || node.attr_i("channels_last", 0) == 0,
+            node.describe() + ": channels_last=1 is not supported");
+    if (input_or_empty(node, form.out_scale).empty()) {  // QGemm without y_scale: a float output
+      op.outputs = node.outputs;
+      nodes.push_back(std::move(op));
+      continue;
+    }
+    Node q = make_node("QuantizeLinear", node.name + "/quantize",
+                       {op.outputs[0], input_or_empty(node, form.out_scale), input_or_empty(node, form.out_zero)},
+                       node.outputs);
+    nodes.push_back(std::move(op));
+    nodes.push_back(std::move(q));
+  }
+  graph.nodes = std::move(nodes);
+  return expanded;
+}
+
+int dequantize_around_float_ops(Graph& graph) {
+  // A value's QuantizeLinear, found back through ops that only move integers.
+  std::map<std::string, size_t> producer;
+  for (size_t k = 0; k < graph.nodes.size(); ++k)
+    for (const std::string& out : graph.nodes[k].outputs)
+      if (!out.empty()) producer[out] = k;
+  static const std::set<std::string> moves = {"Reshape", "Transpose", "Squeeze", "Unsqueeze", "Flatten", "Identity"};
+  auto quantize_of = [&](std::string value) -> const Node* {
+    for (int depth = 0; depth < 64; ++depth) {
+      auto it = producer.find(value);
+      if (it == producer.end()) return nullptr;
+      const Node& n = graph.nodes[it->second];
+      if (n.op_type == "QuantizeLinear" && n.domain.empty() && n.inputs.size() >= 2) return &n;
+      if (!n.domain.empty() || !moves.count(n.op_type) || n.inputs.empty()) return nullptr;
+      value = n.inputs[0];
+    }
+    return nullptr;
+  };
+  std::set<std::string> taken;
+  for (const Node& n : graph.nodes) {
+    taken.insert(n.inputs.begin(), n.inputs.end());
+    taken.insert(n.outputs.begin(), n.outputs.end());
+  }
+  // Max pooling and nearest resizing commute with the monotone map q -> s·(q − z): on the grid
+  // values they pick the same elements.
+  static const std::set<std::string> order_preserving = {"MaxPool", "GlobalMaxPool", "Resize"};
+  std::vector<const Node*> quantize(graph.nodes.size(), nullptr);  // decided before any node moves
+  for (size_t k = 0; k < graph.nodes.size(); ++k) {
+    const Node& node = graph.nodes[k];
+    if (node.domain.empty() && order_preserving.count(node.op_type) && !node.inputs.empty() &&
+        node.outputs.size() == 1 && (node.op_type != "Resize" || node.attr_s("mode", "nearest") == "nearest"))
+      quantize[k] = quantize_of(node.inputs[0]);
+  }
+  std::vector<Node> nodes;
+  int rewritten = 0;
+  for (size_t k = 0; k < graph.nodes.size(); ++k) {
+    Node& node = graph.nodes[k];
+    if (!quantize[k]) {
+      nodes.push_back(node);
+      continue;
+    }
+    const Node* q = quantize[k];
+    const std::string scale = q->inputs[1], zero = input_or_empty(*q, 2);
+    Node dq = make_node("DequantizeLinear", node.name + "/dequantize", {node.inputs[0], scale, zero},
+                        {fresh(node.inputs[0], "dequantized", taken)});
+    Node requantize = make_node("QuantizeLinear", node.name + "/quantize", {fresh(node.outputs[0], "float", taken), scale, zero},
+                                node.outputs);
+    node.inputs[0] = dq.outputs[0];
+    node.outputs = {requantize.inputs[0]};
+    for (const char* key : {"_qmin", "_qmax", "axis"})
+      if (q->has(key)) dq.attributes[key] = requantize.attributes[key] = q->attributes.at(key);
+    nodes.push_back(std::move(dq));
+    nodes.push_back(node);
+    nodes.push_back(std::move(requantize));
+    ++rewritten;
+  }
+  graph.nodes = std::move(nodes);
+  return rewritten;
+}
+
+int fold_dynamic_quantization(Graph& graph) {
+  std::map<std::string, size_t> producer;
+  std::map<std::string, std::vector<size_t>> readers;
+  for (size_t k = 0; k < graph.nodes.size(); ++k) {
+    for (const std::string& out : graph.nodes[k].outputs)
+      if (!out.empty()) producer[out] = k;
+    for (const std::string& in : graph.nodes[k].inputs)
+      if (!in.empty()) readers[in].push_back(k);
+  }
+  std::set<std::string> graph_outputs;
+  for (const ValueInfo& out : graph.outputs) graph_outputs.insert(out.name);
+  auto node_of = [&](const std::string& value) -> Node* {
+    auto it = producer.find(value);
+    return it == producer.end() ? nullptr : &graph.nodes[it->second];
+  };
+  // The one node reading `value` (nullptr when it has several readers or is a graph output).
+  auto only_reader = [&](const std::string& value) -> Node* {
+    auto it = readers.find(value);
+    if (it == readers.end() || it->second.size() != 1 || graph_outputs.count(value)) return nullptr;
+    return &graph.nodes[it->second[0]];
+  };
+  auto constant = [&](const std::string& name) { return !name.empty() && graph.is_constant(name); };
+  std::set<std::string> taken;
+  for (const Node& n : graph.nodes) taken.insert(n.outputs.begin(), n.outputs.end());
+  for (const auto& kv : graph.initializers) taken.insert(kv.first);
+  std::vector<bool> dead(graph.nodes.size(), false);
+  int folded = 0;
+  for (size_t k = 0; k < graph.nodes.size(); ++k) {
+    Node& product = graph.nodes[k];
+    const bool conv = product.op_type == "ConvInteger", matmul = product.op_type == "MatMulInteger";
+    if ((!conv && !matmul) || !product.domain.empty() || product.inputs.size() < 2 || product.outputs.size() != 1) continue;
+    const Node* quantize = node_of(product.inputs[0]);
+    if (!quantize || quantize->op_type != "DynamicQuantizeLinear" || quantize->outputs.size() != 3 ||
+        product.inputs[0] != quantize->outputs[0] || input_or_empty(product, 2) != quantize->outputs[2])
+      continue;
+    const std::string& codes_name = product.inputs[1];
+    const std::string w_zero = input_or_empty(product, 3);
+    if (!constant(codes_name) || (!w_zero.empty() && !constant(w_zero))) continue;
+    const Tensor& codes = graph.initializers.at(codes_name);
+    if (codes.dtype != DType::i64 || (conv && codes.rank() != 4) || (matmul && codes.rank() != 2)) continue;
+    bool s8 = true;
+    for (int64_t v : codes.as_i64()) s8 = s8 && v >= -128 && v <= 127;
+    if (!w_zero.empty())
+      for (int64_t z : graph.initializers.at(w_zero).as_i64()) s8 = s8 && z == 0;
+    Node* cast = only_reader(product.outputs[0]);
+    if (!s8 || !cast || cast->op_type != "Cast" || cast->attr_i("to", 0) != 1) continue;
+    Node* scaled = only_reader(cast->outputs[0]);
+    if (!scaled || scaled->op_type != "Mul" || scaled->inputs.size() != 2) continue;
+    const std::string& scale_value = scaled->inputs[0] == cast->outputs[0] ? scaled->inputs[1] : scaled->inputs[0];
+    const Node* scale_product = node_of(scale_value);  // Mul(x_scale, w_scale)
+    if (!scale_product || scale_product->op_type != "Mul" || scale_product->inputs.size() != 2) continue;
+    const int x_side = scale_product->inputs[0] == quantize->outputs[1] ? 0 : scale_product->inputs[1] == quantize->outputs[1] ? 1 : -1;
+    if (x_side < 0 || !constant(scale_product->inputs[1 - x_side])) continue;
+    const Tensor& w_scale = graph.initializers.at(scale_product->inputs[1 - x_side]);
+    const int64_t channels = conv ? codes.shape[0] : codes.shape[1];
+    if (w_scale.dtype != DType::f32 || !(w_scale.numel() == 1 || (matmul && w_scale.rank() == 1 && w_scale.numel() == channels)))
+      continue;
+    // The float weights the file's codes and scales stand for; the scales stay the file's.
+    Tensor weights = Tensor::zeros_f32(codes.shape, product.describe());
+    const int64_t n = codes.numel();
+    for (int64_t i = 0; i < n; ++i)
+      weights.f()[i] = static_cast<float>(codes.i()[i]) * w_scale.f()[w_scale.numel() == 1 ? 0 : i % channels];
+    const std::string weights_name = fresh(codes_name, "dequantized", taken);
+    graph.initializers[weights_name] = weights;
+    graph.weight_scales[weights_name] = WeightScales{w_scale.as_f32(), w_scale.numel() == 1 ? -1 : 1};
+    Node op = make_node(conv ? "Conv" : "MatMul", product.name, {quantize->inputs.at(0), weights_name},
+                        scaled->outputs);
+    for (const auto& [key, value] : product.attributes) op.attributes[key] = value;
+    op.attributes["_dynamic_int8"] = int_attribute(1);
+    dead[producer.at(cast->outputs[0])] = dead[producer.at(scaled->outputs[0])] = true;
+    product = std::move(op);
+    ++folded;
+  }
+  std::vector<Node> kept;
+  for (size_t k = 0; k < graph.nodes.size(); ++k)
+    if (!dead[k]) kept.push_back(std::move(graph.nodes[k]));
+  graph.nodes = std::move(kept);
+  return folded;
+}
+
+int pair_quantize_dequantize(Graph& graph) {
+  std::map<std::string, std::vector<size_t>> readers;
+  for (size_t k = 0; k < graph.nodes.size(); ++k)
+    for (const std::string& in : graph.nodes[k].inputs)
+      if (!in.empty()) readers[in].push_back(k);
+  std::set<std::string> graph_outputs;
+  for (const ValueInfo& out : graph.outputs) graph_outputs.insert(out.name);
+  // Same parameter: the same value, or constants of equal contents.
+  auto same = [&](const std::string& a, const std::string& b) {
+    if (a == b) return true;
+    if (a.empty() || b.empty() || !graph.is_constant(a) || !graph.is_constant(b)) return false;
+    const Tensor &x = graph.initializers.at(a), &y = graph.initializers.at(b);
+    return x.dtype == y.dtype && x.shape == y.shape && (x.dtype == DType::f32 ? x.as_f32() == y.as_f32()
+                                                                             : x.as_i64() == y.as_i64());
+  };
+  std::vector<bool> dead(graph.nodes.size(), false);
+  int paired = 0;
+  for (size_t k = 0; k < graph.nodes.size(); ++k) {
+    Node& q = graph.nodes[k];
+    if (q.op_type != "QuantizeLinear" || !q.domain.empty() || q.outputs.size() != 1 || q.inputs.size() < 2) continue;
+    const std::string& y = q.outputs[0];
+    auto it = readers.find(y);
+    if (it == readers.end() || graph_outputs.count(y)) continue;
+    bool pairs = true;
+    for (size_t r : it->second) {
+      const Node& dq = graph.nodes[r];
+      pairs = pairs && dq.op_type == "DequantizeLinear" && dq.domain.empty() && dq.outputs.size() == 1 &&
+              dq.inputs.size() >= 2 && dq.inputs[0] == y && same(dq.inputs[1], q.inputs[1]) &&
+              same(input_or_empty(dq, 2), input_or_empty(q, 2)) && dq.attr_i("axis", 1) == q.attr_i("axis", 1) &&
+              !dq.has("block_size") && !q.has("block_size");
+    }
+    if (!pairs) continue;
+    // The pair writes the first DequantizeLinear's output; the others become Identity of it.
+    const std::vector<size_t>& dqs = it->second;
+    Node qdq = q;
+    qdq.op_type = "QuantizeDequantize";
+    qdq.outputs = graph.nodes[dqs[0]].outputs;
+    q = std::move(qdq);
+    for (size_t j = 0; j < dqs.size(); ++j) {
+      Node& dq = graph.nodes[dqs[j]];
+      if (j == 0) {
+        dead[dqs[j]] = true;
+        continue;
+      }
+      dq.op_type = "Identity";
+      dq.inputs = {q.outputs[0]};
+      dq.attributes.clear();
+    }
+    ++paired;
+  }
+  std::vector<Node> kept;
+  for (size_t k = 0; k < graph.nodes.size(); ++k)
+    if (!dead[k]) kept.push_back(std::move(graph.nodes[k]));
+  graph.nodes = std::move(kept);
+  return paired;
+}
+
+}  // namespace edgequant::engine

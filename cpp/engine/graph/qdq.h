@@ -1,0 +1,60 @@
+// Quantized ONNX models: the rewrites that let the engine run a model whose quantization is in the
+// file. Two forms exist:
+// - QDQ (ONNX Runtime's quantize_static default, OpenVINO's and TensorRT's input): float ops with
+//   QuantizeLinear -> DequantizeLinear pairs on their inputs and outputs, weights as integer codes
+//   behind a DequantizeLinear (folded into float initializers at load, onnx/loader.cpp).
+// - QOperator: QLinearConv / QLinearMatMul (and com.microsoft's QLinearAdd ...) on integer tensors.
+//   expand_qlinear_ops writes each as DequantizeLinear -> float op -> QuantizeLinear, the QDQ form.
+// A QuantizeLinear whose every reader is a DequantizeLinear with the same parameters becomes one
+// QuantizeDequantize node (pair_quantize_dequantize): the float grid value s·(q − z) the pair
+// computes. Its (scale, zero point) is the "given" quantization of the tensor it writes: static INT8
+// quantizes a Conv / Gemm / MatMul that reads it with exactly those parameters (session/engine.cpp),
+// so the INT8 kernels see the file's integers without calibration.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "graph/graph.h"
+
+namespace edgequant::engine {
+
+// The integer range of a quantized ONNX element type (uint8, int8, uint16, int16, int32), kept on
+// QuantizeLinear / DequantizeLinear / QuantizeDequantize nodes as the attributes `_qmin`, `_qmax`
+// (the engine holds every integer as int64, so the type itself is gone after loading).
+struct QuantizedRange {
+  int64_t min = 0, max = 255;
+};
+// False for a type that is not a quantized integer type (a float, int64, bool ...).
+bool quantized_range_of(int onnx_type, QuantizedRange& range);
+void set_quantized_range(Node& node, const QuantizedRange& range);
+QuantizedRange quantized_range(const Node& node);  // uint8 when the node carries none
+
+// The scales a quantized model gives the `channels` output channels of weight initializer `name`
+// (graph.h WeightScales), whose output-channel axis is `output_axis`: a per-tensor scale repeated;
+// {} when the file gives none or quantizes along another axis.
+std::vector<float> given_weight_scales(const Graph& graph, const std::string& name, int64_t output_axis,
+                                       int64_t channels);
+
+// QLinearConv, QLinearMatMul and com.microsoft's QLinearAdd / QLinearMul / QLinearGlobalAveragePool /
+// QLinearSigmoid / QLinearLeakyRelu / QLinearConcat as DequantizeLinear -> op -> QuantizeLinear.
+// Returns the number of nodes expanded.
+int expand_qlinear_ops(Graph& graph);
+
+// MaxPool / GlobalMaxPool / nearest Resize of a QuantizeLinear's integers (QOperator models keep
+// them on uint8) as DequantizeLinear -> op -> QuantizeLinear with that node's parameters: exact,
+// since they commute with dequantization. Returns the number rewritten.
+int dequantize_around_float_ops(Graph& graph);
+
+// ONNX Runtime's quantize_dynamic form, DynamicQuantizeLinear -> ConvInteger / MatMulInteger (s8
+// weight codes, zero point 0) -> Cast(float) -> Mul(x_scale · w_scale), as one Conv / MatMul with the
+// dequantized weights (their scales kept as the file's, graph.h) marked `_dynamic_int8`: it runs the
+// engine's dynamic INT8 kernels, which quantize the input the same way (u8, the range with 0, per
+// run). Returns the number rewritten; anything else stays exact integer ops.
+int fold_dynamic_quantization(Graph& graph);
+
+// QuantizeLinear -> DequantizeLinear (same scale, zero point and axis) as one QuantizeDequantize
+// node. Returns the number of pairs.
+int pair_quantize_dequantize(Graph& graph);
+
+}  // namespace edgequant::engine

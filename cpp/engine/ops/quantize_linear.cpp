@@ -1,0 +1,192 @@
+// The ONNX quantization ops, on the engine's tensors (integers held as int64, their range noted by
+// the loader as `_qmin` / `_qmax`, graph/qdq.h):
+//   QuantizeLinear      q = clamp(round(x / s) + z, qmin, qmax)   (round half to even)
+//   DequantizeLinear    x = (q − z) · s
+//   QuantizeDequantize  both at once, float to float: a QuantizeLinear -> DequantizeLinear pair
+//   DynamicQuantizeLinear  uint8 with s = (max(x, 0) − min(x, 0)) / 255, z = clamp(round(−min / s))
+// s and z are per tensor (scalars) or one per index of `axis` (1-D). ±Inf saturate; a NaN quantizes
+// to the zero point in QuantizeLinear and stays NaN through QuantizeDequantize.
+#include <algorithm>
+#include <cmath>
+
+#include "common/simd.h"
+#include "graph/qdq.h"
+#include "ops/op.h"
+
+namespace edgequant::engine {
+namespace {
+
+// x -> s·(clamp(round(x / s) + z, lo, hi) − z) over one run of a channel, in float: every integer of
+// an 8- or 16-bit range is exact there, and the loop vectorises per ISA (NaN stays NaN).
+EDGEQUANT_KERNEL void quantize_dequantize_run(const float* in, float* out, int64_t n, float s, float z, float lo,
+                                              float hi) {
+  for (int64_t k = 0; k < n; ++k) {
+    float q = std::nearbyint(in[k] / s) + z;
+    q = q < lo ? lo : q;
+    q = q > hi ? hi : q;
+    out[k] = (q - z) * s;
+  }
+}
+
+// round(v) + z, clamped to [qmin, qmax]; v = x / s already divided (ONNX divides, not multiplies by 1/s).
+inline int64_t quantize_value(float v, int64_t zero, const QuantizedRange& r) {
+  if (std::isnan(v)) return std::clamp<int64_t>(zero, r.min, r.max);
+  const double q = std::nearbyint(static_cast<double>(v)) + static_cast<double>(zero);
+  return static_cast<int64_t>(std::clamp(q, static_cast<double>(r.min), static_cast<double>(r.max)));
+}
+
+class QuantizeOp : public Op {
+ public:
+  QuantizeOp(const Node& node, const Graph& graph) : Op(node), range_(quantized_range(node)) {
+    const std::string& t = node.op_type;
+    kind_ = t == "QuantizeLinear" ? Kind::quantize : t == "DequantizeLinear" ? Kind::dequantize : Kind::both;
+    check(node.inputs.size() >= 2 && node.inputs.size() <= 3 && node.outputs.size() == 1, "expects 2-3 inputs, 1 output");
+    check(node.attr_i("block_size", 0) == 0, "blocked quantization (block_size) is not supported");
+    check(range_.min < range_.max, "the integer range of its type is empty");
+    // Constant per-tensor 8-bit parameters: the grid the INT8 kernels can hold as u8 (z moved by
+    // −qmin: int8's z + 128). The engine takes the same parameters as the tensor's quantization.
+    const std::string zero = node.inputs.size() > 2 ? node.inputs[2] : "";
+    const bool eight_bit = (range_.min == 0 && range_.max == 255) || (range_.min == -128 && range_.max == 127);
+    if (kind_ == Kind::both && eight_bit && graph.is_constant(node.inputs[1]) &&
+        (zero.empty() || graph.is_constant(zero))) {
+      const Tensor& s = graph.initializers.at(node.inputs[1]);
+      const Tensor* z = zero.empty() ? nullptr : &graph.initializers.at(zero);
+      if (s.dtype == DType::f32 && s.numel() == 1 && s.f32 && (!z || (z->numel() == 1 && z->dtype == DType::i64))) {
+        u8_scale_ = s.f()[0];
+        u8_zero_ = static_cast<int32_t>((z ? z->i()[0] : 0) - range_.min);
+        u8_grid_ = std::isfinite(u8_scale_) && u8_scale_ > 0;
+      }
+    }
+  }
+
+  // On the u8 grid: u8 data of the same grid passes through (a Conv before it then writes its
+  // output already quantized, as ONNX Runtime's QLinearConv does).
+  Int8Traits int8_traits() const override {
+    Int8Traits traits;
+    if (!u8_grid_) return traits;
+    traits.passes_u8 = true;
+    traits.u8_inputs = {0};
+    return traits;
+  }
+
+  void run(RunContext&, const std::vector<const Tensor*>& inputs, std::vector<Tensor>& outputs) override {
+    const Tensor& x = input(inputs, 0);
+    float held_scale;
+    int32_t held_zero;
+    if (u8_grid_ && x.native && x.native->quantized_as(held_scale, held_zero) && held_scale == u8_scale_ &&
+        held_zero == u8_zero_) {
+      outputs[0] = x;  // already on this grid: rounding it again changes nothing
+      return;
+    }
+    const Tensor& scale = float_input(inputs, 1);
+    const bool has_zero = inputs.size() > 2 && inputs[2] != nullptr;
+    if (kind_ == Kind::dequantize) check(x.dtype == DType::i64, "input 0 must hold integers");
+    else check(x.dtype == DType::f32, "input 0 must be float");
+    // Per tensor, or per index of `axis`: value k belongs to channel (k / inner) % channels.
+    int64_t channels = 1, inner = 1;
+    if (scale.rank() == 1 && scale.numel() != 1) {
+      const int axis = axis_of(node_.attr_i("axis", 1), x.rank());
+      channels = x.shape[axis];
+      check(scale.numel() == channels, std::to_string(scale.numel()) + " scales for " + std::to_string(channels) +
+                                           " channels along axis " + std::to_string(axis));
+      for (int d = axis + 1; d < x.rank(); ++d) inner *= x.shape[d];
+    } else {
+      check(scale.numel() == 1, "the scale must be a scalar or 1-D");
+    }
+    const float* s = scale.f();
+    for (int64_t c = 0; c < channels; ++c)
+      check(std::isfinite(s[c]) && (s[c] > 0 || kind_ == Kind::dequantize),
+            "scales must be finite and positive, got " + std::to_string(s[c]));
+    std::vector<int64_t> zero(channels, 0);
+    if (has_zero) {
+      const Tensor& z = *inputs[2];
+      check(z.dtype == DType::i64 && z.numel() == channels, "the zero point must be an integer tensor shaped like the scale");
+      for (int64_t c = 0; c < channels; ++c) {
+        zero[c] = z.i()[c];
+        check(zero[c] >= range_.min && zero[c] <= range_.max, "zero point " + std::to_string(zero[c]) +
+                                                                  " is outside its type's range");
+      }
+    }
+    const int64_t n = x.numel();
+    auto channel = [&](int64_t k) { return channels == 1 ? 0 : (k / inner) % channels; };
+    if (kind_ == Kind::quantize) {
+      outputs[0] = Tensor::zeros_i64(x.shape, node_.describe());
+      const float* in = x.f();
+      int64_t* out = outputs[0].i();
+      for (int64_t k = 0; k < n; ++k) {
+        const int64_t c = channel(k);
+        out[k] = quantize_value(in[k] / s[c], zero[c], range_);
+      }
+      return;
+    }
+    outputs[0] = Tensor::zeros_f32(x.shape, node_.describe());
+    float* out = outputs[0].f();
+    if (kind_ == Kind::dequantize) {
+      const int64_t* in = x.i();
+      for (int64_t k = 0; k < n; ++k) {
+        const int64_t c = channel(k);
+        out[k] = static_cast<float>(in[k] - zero[c]) * s[c];
+      }
+      return;
+    }
+    const float* in = x.f();
+    const bool narrow = range_.min >= -65536 && range_.max <= 65536;
+    const int64_t run = channels == 1 ? n : inner;  // values in a row with one (scale, zero point)
+    for (int64_t c0 = 0; c0 < n; c0 += run) {
+      const int64_t c = channel(c0), end = std::min(n, c0 + run);
+      if (narrow) {
+        quantize_dequantize_run(in + c0, out + c0, end - c0, s[c], static_cast<float>(zero[c]),
+                                static_cast<float>(range_.min), static_cast<float>(range_.max));
+        continue;
+      }
+      for (int64_t k = c0; k < end; ++k)
+        out[k] = static_cast<float>(quantize_value(in[k] / s[c], zero[c], range_) - zero[c]) * s[c];
+    }
+  }
+
+ private:
+  enum class Kind { quantize, dequantize, both } kind_;
+  QuantizedRange range_;
+  bool u8_grid_ = false;
+  float u8_scale_ = 1;
+  int32_t u8_zero_ = 0;
+};
+
+class DynamicQuantize : public Op {
+ public:
+  explicit DynamicQuantize(const Node& node) : Op(node) {
+    check(node.inputs.size() == 1 && node.outputs.size() == 3, "expects 1 input, 3 outputs");
+  }
+  void run(RunContext&, const std::vector<const Tensor*>& inputs, std::vector<Tensor>& outputs) override {
+    const Tensor& x = float_input(inputs, 0);
+    const int64_t n = x.numel();
+    const float* in = x.f();
+    float lo = 0, hi = 0;  // the range always holds 0
+    for (int64_t k = 0; k < n; ++k) {
+      check(!std::isnan(in[k]), "input holds NaN");
+      lo = std::min(lo, in[k]);
+      hi = std::max(hi, in[k]);
+    }
+    check(std::isfinite(lo) && std::isfinite(hi), "input holds Inf");
+    const QuantizedRange u8{0, 255};
+    const float scale = hi > lo ? (hi - lo) / 255.0f : 1.0f;
+    const int64_t zero = quantize_value(-lo / scale, 0, u8);
+    outputs[0] = Tensor::zeros_i64(x.shape, node_.describe());
+    int64_t* out = outputs[0].i();
+    for (int64_t k = 0; k < n; ++k) out[k] = quantize_value(in[k] / scale, zero, u8);
+    outputs[1] = Tensor::zeros_f32({}, node_.describe());
+    outputs[1].f()[0] = scale;
+    outputs[2] = Tensor::from_i64({zero}).reshaped({});
+  }
+};
+
+}  // namespace
+
+std::unique_ptr<Op> make_quantize_linear(const Node& node, const Graph& graph) {
+  return std::make_unique<QuantizeOp>(node, graph);
+}
+std::unique_ptr<Op> make_dynamic_quantize_linear(const Node& node, const Graph&) {
+  return std::make_unique<DynamicQuantize>(node);
+}
+
+}  // namespace edgequant::engine

@@ -1,0 +1,307 @@
+"""Quantized ONNX models run in INT8 with the file's own scales, zero points and weight codes.
+
+ONNX Runtime's ``quantize_static`` output in both of its forms (QDQ: QuantizeLinear /
+DequantizeLinear around float ops; QOperator: QLinearConv, QLinearMatMul, com.microsoft's QLinear
+ops), with u8 and s8 activations, per-channel and per-tensor weights, and our own
+``save_quantized`` files: the engine loads them without calibration, ``plan()`` reports INT8 for
+the layers the file quantizes, and the outputs agree with ONNX Runtime on the same file within one
+quantization step of the output.
+"""
+
+import numpy as np
+import onnx
+import pytest
+from onnx import TensorProto, helper, numpy_helper
+
+from edgequant.engine import Engine, supported_backends
+
+ort = pytest.importorskip("onnxruntime")
+quantization = pytest.importorskip("onnxruntime.quantization")
+
+INPUT_SHAPE = [1, 3, 16, 16]
+
+
+def _conv_net(path, seed=0):
+    """A small CNN with the ops quantizers treat specially: conv + relu, max pool, depthwise conv,
+    a residual add, concat, global average pool and a classifier."""
+    rng = np.random.default_rng(seed)
+
+    def weight(name, *shape, scale=0.3):
+        return numpy_helper.from_array((rng.standard_normal(shape) * scale).astype(np.float32), name)
+
+    inits = [
+        weight("w1", 8, 3, 3, 3),
+        weight("b1", 8, scale=0.1),
+        weight("w2", 8, 1, 3, 3),
+        weight("b2", 8, scale=0.1),
+        weight("w3", 8, 8, 1, 1),
+        weight("b3", 8, scale=0.1),
+        weight("w4", 8, 16, 3, 3, scale=0.1),
+        weight("b4", 8, scale=0.1),
+        weight("fc", 10, 8),
+        weight("fcb", 10, scale=0.1),
+    ]
+    nodes = [
+        helper.make_node("Conv", ["x", "w1", "b1"], ["c1"], pads=[1, 1, 1, 1]),
+        helper.make_node("Relu", ["c1"], ["r1"]),
+        helper.make_node("MaxPool", ["r1"], ["p1"], kernel_shape=[2, 2], strides=[2, 2]),
+        helper.make_node("Conv", ["p1", "w2", "b2"], ["c2"], pads=[1, 1, 1, 1], group=8),
+        helper.make_node("Relu", ["c2"], ["r2"]),
+        helper.make_node("Conv", ["r2", "w3", "b3"], ["c3"]),
+        helper.make_node("Add", ["c3", "p1"], ["a3"]),
+        helper.make_node("Concat", ["a3", "r2"], ["cat"], axis=1),
+        helper.make_node("Conv", ["cat", "w4", "b4"], ["c4"], pads=[1, 1, 1, 1], strides=[2, 2]),
+        helper.make_node("Relu", ["c4"], ["r4"]),
+        helper.make_node("GlobalAveragePool", ["r4"], ["g"]),
+        helper.make_node("Flatten", ["g"], ["f"]),
+        helper.make_node("Gemm", ["f", "fc", "fcb"], ["y"], transB=1),
+    ]
+    graph = helper.make_graph(
+        nodes,
+        "qdq_net",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, INPUT_SHAPE)],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 10])],
+        inits,
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+    model.ir_version = 8
+    onnx.save(model, path)
+    return path
+
+
+def _calibration(count=16, seed=1):
+    rng = np.random.default_rng(seed)
+    return [rng.random(INPUT_SHAPE, dtype=np.float32) * 2 - 0.5 for _ in range(count)]
+
+
+def _ort_quantized(source, target, quant_format="QDQ", activation="QUInt8", per_channel=True):
+    data = _calibration()
+
+    class Reader(quantization.CalibrationDataReader):
+        def __init__(self):
+            self.batches = iter([{"x": d} for d in data])
+
+        def get_next(self):
+            return next(self.batches, None)
+
+    quantization.quantize_static(
+        str(source),
+        str(target),
+        Reader(),
+        quant_format=getattr(quantization.QuantFormat, quant_format),
+        per_channel=per_channel,
+        activation_type=getattr(quantization.QuantType, activation),
+        weight_type=quantization.QuantType.QInt8,
+    )
+    return target
+
+
+def _ort_run(path, x):
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = 1
+    session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    return session.run(None, {session.get_inputs()[0].name: x})[0]
+
+
+def _output_step(path):
+    """The quantization step of the model's output: the scale of the DequantizeLinear writing it."""
+    model = onnx.load(str(path))
+    inits = {i.name: numpy_helper.to_array(i) for i in model.graph.initializer}
+    producer = {o: n for n in model.graph.node for o in n.output}
+    node = producer[model.graph.output[0].name]
+    assert node.op_type == "DequantizeLinear", node.op_type
+    return float(inits[node.input[1]])
+
+
+@pytest.fixture(scope="module")
+def float_model(tmp_path_factory):
+    return _conv_net(tmp_path_factory.mktemp("qdq") / "net.onnx")
+
+
+CASES = [
+    ("QDQ", "QUInt8", True),
+    ("QDQ", "QInt8", True),
+    ("QDQ", "QUInt8", False),
+    ("QOperator", "QUInt8", True),
+    ("QOperator", "QInt8", False),
+]
+
+
+@pytest.mark.parametrize("backend", supported_backends())
+@pytest.mark.parametrize(("quant_format", "activation", "per_channel"), CASES)
+def test_onnxruntime_quantized_model_runs_int8_within_one_step(
+    float_model, tmp_path, backend, quant_format, activation, per_channel
+):
+    path = _ort_quantized(float_model, tmp_path / "q.onnx", quant_format, activation, per_channel)
+    engine = Engine(path, backend=backend, threads=1)
+    assert engine.carries_quantization and engine.mode == "static"
+    precision = {name: p for name, op, p in engine.plan() if op in ("Conv", "Gemm", "MatMul")}
+    assert precision and set(precision.values()) == {"int8_static"}, precision  # INT8 ran, no calibration
+    step = _output_step(path)
+    for x in _calibration(4, seed=7):
+        ours, theirs = engine.run(x)[0], _ort_run(path, x)
+        assert np.abs(ours - theirs).max() <= step * 1.001, (np.abs(ours - theirs).max(), step)
+
+
+def _handmade_qdq_conv(path, codes, weight_scale, activation_zero):
+    """x -> Q/DQ -> Conv(DQ(codes)) -> Q/DQ: a QDQ file written by hand, as other tools write them."""
+    oc = codes.shape[0]
+    inits = [
+        numpy_helper.from_array(np.array(0.02, np.float32), "xs"),
+        numpy_helper.from_array(np.array(activation_zero), "xz"),
+        numpy_helper.from_array(codes.astype(np.int8), "wq"),
+        numpy_helper.from_array(np.asarray(weight_scale, np.float32), "ws"),
+        numpy_helper.from_array(np.zeros(oc, np.int8), "wz"),
+        numpy_helper.from_array(np.array(0.05, np.float32), "ys"),
+        numpy_helper.from_array(np.array(activation_zero), "yz"),
+    ]
+    nodes = [
+        helper.make_node("QuantizeLinear", ["x", "xs", "xz"], ["xq"]),
+        helper.make_node("DequantizeLinear", ["xq", "xs", "xz"], ["xd"]),
+        helper.make_node("DequantizeLinear", ["wq", "ws", "wz"], ["w"], axis=0),
+        helper.make_node("Conv", ["xd", "w"], ["c"], pads=[1, 1, 1, 1]),
+        helper.make_node("QuantizeLinear", ["c", "ys", "yz"], ["cq"]),
+        helper.make_node("DequantizeLinear", ["cq", "ys", "yz"], ["y"]),
+    ]
+    graph = helper.make_graph(
+        nodes,
+        "handmade",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, INPUT_SHAPE)],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)],
+        inits,
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+    model.ir_version = 8
+    onnx.save(model, path)
+    return path
+
+
+@pytest.mark.parametrize("backend", supported_backends())
+@pytest.mark.parametrize("activation_zero", [np.uint8(128), np.int8(-3)])
+def test_file_weight_codes_are_used_exactly(tmp_path, backend, activation_zero):
+    """Codes reaching −128 (max|code| 128): our own symmetric fit (max|w| / 127) would give other
+    codes and another scale. The kernels must use the file's, so the result equals ONNX Runtime's."""
+    rng = np.random.default_rng(4)
+    codes = rng.integers(-100, 100, size=(6, 3, 3, 3))
+    codes[:, 0, 0, 0] = -128
+    path = _handmade_qdq_conv(tmp_path / "h.onnx", codes, rng.uniform(0.002, 0.01, 6), activation_zero)
+    engine = Engine(path, backend=backend, threads=1)
+    assert {p for _, op, p in engine.plan() if op == "Conv"} == {"int8_static"}
+    for x in _calibration(4, seed=3):
+        assert np.abs(engine.run(x)[0] - _ort_run(path, x)).max() <= 0.05 * 1.001
+
+
+def test_save_quantized_output_runs_int8_like_the_engine_that_wrote_it(float_model, tmp_path):
+    calibration = np.concatenate(_calibration())
+    engine = Engine(float_model, mode="static", calibration=calibration, threads=1)
+    engine.save_quantized(tmp_path / "ours.onnx")
+    loaded = Engine(tmp_path / "ours.onnx", threads=1)
+    assert loaded.carries_quantization and loaded.mode == "static"
+    assert {p for _, op, p in loaded.plan() if op in ("Conv", "Gemm")} == {"int8_static"}
+    for x in _calibration(4, seed=5):
+        np.testing.assert_allclose(loaded.run(x)[0], engine.run(x)[0], rtol=1e-5, atol=1e-5)
+
+
+def test_fp32_mode_keeps_the_files_rounding(float_model, tmp_path):
+    """FP32 mode of a quantized model computes its QuantizeLinear / DequantizeLinear pairs in float
+    (the ONNX semantics): close to INT8, far from the float model's own output."""
+    path = _ort_quantized(float_model, tmp_path / "q.onnx")
+    x = _calibration(1, seed=9)[0]
+    simulated = Engine(path, mode="fp32").run(x)[0]
+    assert {p for *_, p in Engine(path, mode="fp32").plan()} == {"f32"}
+    assert np.abs(simulated - _ort_run(path, x)).max() <= _output_step(path) * 1.001
+
+
+def test_quantized_model_refuses_calibration(float_model, tmp_path):
+    path = _ort_quantized(float_model, tmp_path / "q.onnx")
+    with pytest.raises(ValueError, match="carries its own quantization"):
+        Engine(path, mode="static", calibration=np.concatenate(_calibration(2)))
+    engine = Engine(path, keep_float_weights=True)
+    with pytest.raises(ValueError, match="carries its own quantization"):
+        engine.calibrate(np.concatenate(_calibration(2)))
+    with pytest.raises(ValueError, match="already quantized"):
+        engine.save_quantized(tmp_path / "again.onnx")
+    assert engine.activation_quantization()  # the file's parameters, as the kernels use them
+
+
+def test_dynamic_mode_on_a_quantized_model(float_model, tmp_path):
+    path = _ort_quantized(float_model, tmp_path / "q.onnx")
+    engine = Engine(path, mode="dynamic")
+    assert {p for _, op, p in engine.plan() if op == "Conv"} == {"int8_dynamic"}
+    x = _calibration(1, seed=11)[0]
+    ref = _ort_run(path, x)
+    assert np.abs(engine.run(x)[0] - ref).max() < 0.1 * np.abs(ref).max()
+
+
+@pytest.mark.parametrize("backend", supported_backends())
+@pytest.mark.parametrize("per_channel", [False, True])
+def test_onnxruntime_dynamic_quantized_model_runs_dynamic_int8(float_model, tmp_path, backend, per_channel):
+    """quantize_dynamic's DynamicQuantizeLinear -> ConvInteger / MatMulInteger -> Cast -> Mul runs the
+    engine's dynamic INT8 kernels (the same u8 input quantization per run): ORT's outputs to float
+    rounding. (Forms the rewrite does not match stay exact integer ops: same outputs, slower.)"""
+    path = tmp_path / "dyn.onnx"
+    quantization.quantize_dynamic(
+        str(float_model), str(path), weight_type=quantization.QuantType.QInt8, per_channel=per_channel
+    )
+    engine = Engine(path, backend=backend, threads=1)
+    assert engine.carries_quantization and engine.mode == "static"
+    precision = [p for _, op, p in engine.plan() if op in ("Conv", "MatMul", "Gemm")]
+    assert precision and set(precision) == {"int8_dynamic"}, engine.plan()
+    for x in _calibration(3, seed=13):
+        ours, theirs = engine.run(x)[0], _ort_run(path, x)
+        np.testing.assert_allclose(ours, theirs, rtol=1e-5, atol=1e-5 * np.abs(theirs).max())
+
+
+def _single_node_model(node, inits, inputs=("x",)):
+    graph = helper.make_graph(
+        [node],
+        "bad",
+        [helper.make_tensor_value_info(name, TensorProto.FLOAT, None) for name in inputs],
+        [helper.make_tensor_value_info(node.output[0], TensorProto.FLOAT, None)],
+        inits,
+    )
+    model = helper.make_model(
+        graph, opset_imports=[helper.make_opsetid("", 13), helper.make_opsetid("com.microsoft", 1)]
+    )
+    return model.SerializeToString()
+
+
+@pytest.mark.parametrize(
+    ("node", "inits", "message"),
+    [
+        # QLinearConv missing its output scale and zero point
+        (
+            helper.make_node("QLinearConv", ["x", "s", "z", "w", "s", "z"], ["y"]),
+            [
+                numpy_helper.from_array(np.array(0.1, np.float32), "s"),
+                numpy_helper.from_array(np.array(0, np.uint8), "z"),
+                numpy_helper.from_array(np.ones((1, 1, 1, 1), np.uint8), "w"),
+            ],
+            "expects 8",
+        ),
+        # a per-axis zero point of another length than the scales
+        (
+            helper.make_node("DequantizeLinear", ["q", "s", "z"], ["y"], axis=0),
+            [
+                numpy_helper.from_array(np.ones((3, 2), np.int8), "q"),
+                numpy_helper.from_array(np.ones(3, np.float32), "s"),
+                numpy_helper.from_array(np.zeros(2, np.int8), "z"),
+            ],
+            "zero point",
+        ),
+        # a channels_last QLinear op
+        (
+            helper.make_node(
+                "QLinearGlobalAveragePool", ["x", "s", "z", "s", "z"], ["y"], domain="com.microsoft", channels_last=1
+            ),
+            [
+                numpy_helper.from_array(np.array(0.1, np.float32), "s"),
+                numpy_helper.from_array(np.array(0, np.uint8), "z"),
+            ],
+            "channels_last",
+        ),
+    ],
+)
+def test_malformed_quantized_nodes_are_refused_clearly(node, inits, message):
+    with pytest.raises(ValueError, match=message):
+        Engine(_single_node_model(node, inits)).run(np.ones((1, 1, 2, 2), np.float32))
