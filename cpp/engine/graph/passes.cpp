@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <limits>
+
 #include "graph/graph_index.h"
 
 namespace edgequant::engine {
