@@ -12,13 +12,24 @@
 
 namespace edgequant::engine {
 
-float apply_activation(const Activation& act, float x) {
+namespace {
+float activation_only(const Activation& act, float x) {
   switch (act.kind) {
     case Activation::Kind::relu: return x > 0 ? x : 0;
     case Activation::Kind::clip: return std::min(std::max(x, act.lo), act.hi);
     case Activation::Kind::swish: return x / (1 + std::exp(-x));
+    case Activation::Kind::hardsigmoid: return std::min(1.f, std::max(0.f, act.alpha * x + act.beta));
+    case Activation::Kind::hardswish: return x * std::min(1.f, std::max(0.f, act.alpha * x + act.beta));
     default: return x;
   }
+}
+}  // namespace
+
+float apply_activation(const Activation& act, float x) {
+  const float y = activation_only(act, x);
+  if (!act.has_affine()) return y;
+  const float scaled = y * act.scale;  // rounded before the add, as a separate Mul then Add would be
+  return scaled + act.shift;
 }
 
 namespace {

@@ -58,7 +58,18 @@ EDGEQUANT_INLINE void activate(float* v, int n, const Activation& act) {
     case Activation::Kind::swish:
       for (int e = 0; e < n; ++e) v[e] = v[e] / (1.f + exp_lane(-v[e]));
       break;
+    case Activation::Kind::hardsigmoid:
+      for (int e = 0; e < n; ++e) v[e] = std::min(1.f, std::max(0.f, act.alpha * v[e] + act.beta));
+      break;
+    case Activation::Kind::hardswish:
+      for (int e = 0; e < n; ++e) v[e] = v[e] * std::min(1.f, std::max(0.f, act.alpha * v[e] + act.beta));
+      break;
   }
+  if (act.has_affine())
+    for (int e = 0; e < n; ++e) {
+      const float scaled = v[e] * act.scale;
+      v[e] = scaled + act.shift;
+    }
 }
 
 constexpr uint32_t kAbsMask = 0x7fffffffu;

@@ -2,44 +2,12 @@
 
 #include <cmath>
 #include <limits>
-#include <unordered_map>
+
+#include "graph/graph_index.h"
 
 namespace edgequant::engine {
 
 namespace {
-
-// Who produces each value and how many read it (graph outputs count as readers), built once per
-// pass and kept current by the pass as it rewrites: each lookup is O(1), so a pass is linear in
-// the graph's size rather than quadratic.
-class GraphIndex {
- public:
-  explicit GraphIndex(const Graph& graph) {
-    for (size_t k = 0; k < graph.nodes.size(); ++k) {
-      for (const std::string& out : graph.nodes[k].outputs)
-        if (!out.empty()) producer_[out] = static_cast<int>(k);
-      for (const std::string& in : graph.nodes[k].inputs)
-        if (!in.empty()) ++readers_[in];
-    }
-    for (const ValueInfo& out : graph.outputs) ++readers_[out.name];
-  }
-  // Index of the node producing `value`, or -1.
-  int producer(const std::string& value) const {
-    auto it = producer_.find(value);
-    return it == producer_.end() ? -1 : it->second;
-  }
-  int readers(const std::string& value) const {
-    auto it = readers_.find(value);
-    return it == readers_.end() ? 0 : it->second;
-  }
-  // Node `k` now writes `value` (it took over the output of a node it absorbed).
-  void set_producer(const std::string& value, int k) { producer_[value] = k; }
-  void forget(const std::string& value) { producer_.erase(value); }
-  void add_reader(const std::string& value) { ++readers_[value]; }
-  void remove_reader(const std::string& value) { --readers_[value]; }
-
- private:
-  std::unordered_map<std::string, int> producer_, readers_;
-};
 
 bool constant_f32(const Graph& graph, const std::string& name) {
   return !name.empty() && graph.is_constant(name) && graph.initializers.at(name).dtype == DType::f32;
@@ -50,13 +18,6 @@ bool constant_f32(const Graph& graph, const std::string& name) {
 const std::string& input_of(const Node& node, size_t i) {
   static const std::string none;
   return i < node.inputs.size() ? node.inputs[i] : none;
-}
-
-void erase_nodes(Graph& graph, std::vector<bool>& dead) {
-  std::vector<Node> kept;
-  for (size_t k = 0; k < graph.nodes.size(); ++k)
-    if (!dead[k]) kept.push_back(std::move(graph.nodes[k]));
-  graph.nodes = std::move(kept);
 }
 
 }  // namespace
@@ -129,8 +90,6 @@ int fuse_activations(Graph& graph) {
     Attribute kind;
     kind.kind = Attribute::Kind::s;
     int p = -1;
-    Node* sigmoid_to_drop = nullptr;
-    size_t sigmoid_index = 0;
     if (act.op_type == "Relu") {
       p = fusable_producer(act.inputs[0]);
       kind.s = "relu";
@@ -155,22 +114,22 @@ int fuse_activations(Graph& graph) {
         graph.nodes[p].attributes[slot(graph.nodes[p]) + "_clip_lo"] = a;
         graph.nodes[p].attributes[slot(graph.nodes[p]) + "_clip_hi"] = b;
       }
-    } else if (act.op_type == "Mul" && act.inputs.size() == 2) {
-      // SiLU: Mul(x, Sigmoid(x)) where x comes from a Conv; x is read twice (Sigmoid and Mul).
-      for (int side = 0; side < 2 && p < 0; ++side) {
-        const int s = index.producer(act.inputs[side]);
-        if (s < 0 || dead[s] || graph.nodes[s].op_type != "Sigmoid" || graph.nodes[s].outputs.size() != 1) continue;
-        if (input_of(graph.nodes[s], 0) != act.inputs[1 - side] || index.readers(act.inputs[side]) != 1) continue;
-        const int c = index.producer(act.inputs[1 - side]);
-        if (c < 0 || dead[c] || index.readers(act.inputs[1 - side]) != 2 || graph.nodes[c].outputs.size() != 1 ||
-            graph.nodes[c].has(slot(graph.nodes[c]) + "_activation"))
-          continue;
-        if (graph.nodes[c].op_type != "Conv") continue;
-        p = c;
-        sigmoid_to_drop = &graph.nodes[s];
-        sigmoid_index = static_cast<size_t>(s);
-      }
+    } else if (act.op_type == "Swish" && act.attr_f("alpha", 1.f) == 1.f) {
+      // Written out as x·sigmoid(x) in the model: graph/activation_patterns.h made it a Swish.
+      p = fusable_producer(act.inputs[0]);
       kind.s = "swish";
+    } else if (act.op_type == "HardSwish" || act.op_type == "HardSigmoid") {
+      p = fusable_producer(act.inputs[0]);
+      const bool swish = act.op_type == "HardSwish";
+      kind.s = swish ? "hardswish" : "hardsigmoid";
+      if (p >= 0) {
+        Attribute a, b;
+        a.kind = b.kind = Attribute::Kind::f;
+        a.f = swish ? 1.f / 6 : act.attr_f("alpha", 0.2f);
+        b.f = swish ? 0.5f : act.attr_f("beta", 0.5f);
+        graph.nodes[p].attributes[slot(graph.nodes[p]) + "_hard_alpha"] = a;
+        graph.nodes[p].attributes[slot(graph.nodes[p]) + "_hard_beta"] = b;
+      }
     }
     if (p < 0) continue;
     graph.nodes[p].attributes[slot(graph.nodes[p]) + "_activation"] = kind;
@@ -178,10 +137,7 @@ int fuse_activations(Graph& graph) {
     graph.nodes[p].outputs[0] = act.outputs[0];
     index.set_producer(act.outputs[0], p);
     for (const std::string& in : act.inputs) index.remove_reader(in);
-    if (sigmoid_to_drop)
-      for (const std::string& in : sigmoid_to_drop->inputs) index.remove_reader(in);
     dead[k] = true;
-    if (sigmoid_to_drop) dead[sigmoid_index] = true;
     ++fused;
   }
   erase_nodes(graph, dead);

@@ -12,7 +12,7 @@ namespace {
 const std::set<std::string>& same_shape_ops() {
   static const std::set<std::string> ops = {
       "Relu", "Sigmoid", "HardSigmoid", "HardSwish", "Exp", "Identity", "Dropout", "Clip", "BatchNormalization",
-      "Softmax", "LogSoftmax", "InstanceNormalization", "LRN", "Sqrt", "Neg", "Abs", "Log", "Floor", "Ceil", "Round",
+      "Swish", "Softmax", "LogSoftmax", "InstanceNormalization", "LRN", "Sqrt", "Neg", "Abs", "Log", "Floor", "Ceil", "Round",
       "Tanh", "Erf", "LeakyRelu", "Elu", "Selu", "PRelu", "Reciprocal", "Softplus", "Softsign", "Gelu", "Sin", "Cos",
       "Mish", "ThresholdedRelu", "Celu", "Sign", "LayerNormalization", "ImageScaler", "Hardmax", "Trilu", "Shrink"};
   return ops;

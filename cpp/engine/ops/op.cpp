@@ -21,6 +21,13 @@ Activation fused_activation(const Node& node, const std::string& prefix) {
   const std::string kind = node.attr_s(prefix + "_activation", "");
   if (kind == "relu") act.kind = Activation::Kind::relu;
   if (kind == "swish") act.kind = Activation::Kind::swish;
+  if (kind == "hardsigmoid" || kind == "hardswish") {
+    act.kind = kind == "hardswish" ? Activation::Kind::hardswish : Activation::Kind::hardsigmoid;
+    act.alpha = node.attr_f(prefix + "_hard_alpha", 0);
+    act.beta = node.attr_f(prefix + "_hard_beta", 0);
+  }
+  act.scale = node.attr_f(prefix + "_affine_scale", 1.f);
+  act.shift = node.attr_f(prefix + "_affine_shift", 0.f);
   if (kind == "clip") {
     act.kind = Activation::Kind::clip;
     act.lo = node.attr_f(prefix + "_clip_lo", 0);
@@ -83,6 +90,7 @@ const std::map<std::string, OpFactory>& registry() {
       {"MaxPool", make_pool}, {"AveragePool", make_pool}, {"GlobalAveragePool", make_pool},
       {"BatchNormalization", make_batch_norm},
       {"Relu", make_unary}, {"Sigmoid", make_unary}, {"HardSigmoid", make_unary}, {"HardSwish", make_unary},
+      {"Swish", make_unary},
       {"Exp", make_unary}, {"Identity", make_unary}, {"Dropout", make_unary}, {"Clip", make_clip},
       {"Add", make_binary}, {"Sub", make_binary}, {"Mul", make_binary}, {"Div", make_binary},
       {"Concat", make_concat}, {"Split", make_split}, {"Slice", make_slice},

@@ -1,4 +1,5 @@
-// Elementwise float ops with no constant inputs: Relu, Sigmoid, HardSigmoid, HardSwish, Exp, and
+// Elementwise float ops with no constant inputs: Relu, Sigmoid, HardSigmoid, HardSwish, Swish
+// (opset 24; also what graph/activation_patterns.h makes of x·sigmoid(x)), Exp, and
 // the pass-throughs Identity / Dropout (inference: Dropout is the identity; its optional mask
 // output is never produced, and the engine refuses a model that reads it). Sigmoid runs the
 // backend's kernel where it offers one, the loop here (the reference) otherwise.
@@ -13,7 +14,7 @@ class Unary : public Op {
  public:
   explicit Unary(const Node& node) : Op(node) {
     check(node.inputs.size() >= 1 && !node.outputs.empty(), "expects an input and an output");
-    alpha_ = node.attr_f("alpha", 0.2f);
+    alpha_ = node.attr_f("alpha", node.op_type == "Swish" ? 1.f : 0.2f);
     beta_ = node.attr_f("beta", 0.5f);
   }
   void run(RunContext& ctx, const std::vector<const Tensor*>& inputs, std::vector<Tensor>& outputs) override {
@@ -44,7 +45,14 @@ class Unary : public Op {
     } else if (op == "HardSigmoid") {
       for (int64_t k = 0; k < n; ++k) out[k] = std::min(1.f, std::max(0.f, alpha_ * in[k] + beta_));
     } else if (op == "HardSwish") {
-      for (int64_t k = 0; k < n; ++k) out[k] = in[k] * std::min(1.f, std::max(0.f, in[k] / 6 + 0.5f));
+      // The fused kernels' formula (backend.h), so a fused HardSwish gives the same values.
+      Activation act;
+      act.kind = Activation::Kind::hardswish;
+      act.alpha = 1.f / 6;
+      act.beta = 0.5f;
+      for (int64_t k = 0; k < n; ++k) out[k] = apply_activation(act, in[k]);
+    } else if (op == "Swish") {
+      for (int64_t k = 0; k < n; ++k) out[k] = in[k] / (1 + std::exp(-alpha_ * in[k]));
     } else if (op == "Exp") {
       for (int64_t k = 0; k < n; ++k) out[k] = std::exp(in[k]);
     }

@@ -14,9 +14,12 @@
 #endif
 
 #include "backend/int8_support.h"
+#include "graph/activation_patterns.h"
 #include "graph/constant_folding.h"
+#include "graph/conv_affine_folding.h"
 #include "graph/passes.h"
 #include "graph/qdq.h"
+#include "graph/transpose_folding.h"
 #include "onnx/loader.h"
 
 namespace edgequant::engine {
@@ -66,9 +69,13 @@ Engine::Engine(Graph graph, const EngineOptions& options)
   if (folded.folded_nodes > 0 || folded.inlined_ifs > 0) prune_and_select_outputs({});
   check_supported_ops();
   if (options.fuse) {
+    fold_transposes(graph_);
+    recognise_activation_patterns(graph_);  // written-out activations, so that they fuse below
     fold_batch_norms(graph_);
+    fold_affine_into_convs(graph_);  // exported biases and scales, so that activations after them fuse
     fuse_activations(graph_);
     if (fuse_residual_adds(graph_) > 0) fuse_activations(graph_);  // activations after the sums
+    fold_affine_into_convs(graph_);  // a scalar Mul / Add after a fused activation
   }
   // Initializers the passes replaced (BN folding) would otherwise stay in memory.
   std::set<std::string> read;

@@ -110,8 +110,11 @@ Int8Case random_int8_case(std::mt19937& rng, int i) {
   c.q.mode = i % 3 == 2 ? QuantConfig::Mode::int8_dynamic : QuantConfig::Mode::int8_static;
   c.q.zero_point = static_cast<int32_t>(pick(rng, {0, 128, 255, 37}));
   c.q.scale = std::uniform_real_distribution<float>(0.002f, 0.02f)(rng);  // inputs in ±1: some saturate
-  c.post.activation.kind = static_cast<Activation::Kind>(pick(rng, {0, 1, 2, 3}));
+  c.post.activation.kind = static_cast<Activation::Kind>(pick(rng, {0, 1, 2, 3, 4, 5}));
   c.post.activation.lo = -0.5f, c.post.activation.hi = 0.7f;
+  c.post.activation.alpha = 2.f, c.post.activation.beta = 0.5f;  // hardsigmoid's bends at ±0.25
+  if (c.post.activation.kind != Activation::Kind::none && i % 3 == 1)  // a Mul / Add folded after it
+    c.post.activation.scale = -0.75f, c.post.activation.shift = 0.125f;
   c.post.sum = i % 4 == 1;
   c.post.after_sum.kind = c.post.sum && i % 8 == 1 ? Activation::Kind::relu : Activation::Kind::none;
   if (c.post.sum && c.q.mode == QuantConfig::Mode::int8_static && i % 8 == 5) {

@@ -1,6 +1,7 @@
 // The oneDNN backend's Winograd F(4x4, 3x3) convs (backend/onednn/winograd_conv.cpp) through the
 // Backend interface, against the reference backend's direct loops: partial edge tiles, channel
-// counts off the 16-lane step, batches, the fused residual sum with activations on both sides, and
+// counts off the 16-lane step, batches, the fused residual sum with activations on both sides (swish,
+// hardswish, hardsigmoid before it), and
 // several threads; and inputs whose range makes Winograd inexact (an outlier, values near FLT_MAX,
 // subnormals), which run oneDNN's direct conv instead. Also part of the sanitizer build
 // (edgequant_engine_fuzz), where the transforms' pointer arithmetic at the image edges is checked.
@@ -21,6 +22,7 @@ struct Case {
   int64_t n, ic, oc, h, w, pad;
   bool sum;
   int threads;
+  Activation::Kind activation = Activation::Kind::swish;
 };
 
 ConvGeometry geometry(const Case& c) {
@@ -48,7 +50,9 @@ TEST_P(WinogradConv, MatchesTheDirectReference) {
   for (auto* values : {&b, &x, &residual})
     for (float& v : *values) v = normal(rng);
   ConvPostOps post;
-  post.activation.kind = Activation::Kind::swish;
+  post.activation.kind = c.activation;
+  post.activation.alpha = 1.f / 6, post.activation.beta = 0.5f;  // HardSwish's; hardsigmoid's bends at ±3
+  if (c.activation == Activation::Kind::hardswish) post.activation.scale = 0.5f, post.activation.shift = -0.25f;
   post.sum = c.sum;
   if (c.sum) post.after_sum.kind = Activation::Kind::relu;
 
@@ -72,7 +76,9 @@ TEST_P(WinogradConv, MatchesTheDirectReference) {
 INSTANTIATE_TEST_SUITE_P(Geometries, WinogradConv,
                          ::testing::Values(Case{1, 32, 32, 20, 20, 1, false, 1}, Case{1, 40, 33, 23, 21, 1, true, 1},
                                            Case{2, 64, 48, 22, 25, 0, false, 2}, Case{1, 128, 80, 9, 11, 2, true, 2},
-                                           Case{1, 48, 64, 45, 30, 1, true, 3}));
+                                           Case{1, 48, 64, 45, 30, 1, true, 3},
+                                           Case{1, 32, 32, 20, 20, 1, false, 1, Activation::Kind::hardswish},
+                                           Case{1, 40, 33, 23, 21, 1, true, 2, Activation::Kind::hardsigmoid}));
 
 // The direct conv a Winograd kernel falls back to is built from its transformed weights U: they
 // restore the filters within an ulp of each filter's largest weight.

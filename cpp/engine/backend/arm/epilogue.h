@@ -1,6 +1,7 @@
 // Vector forms of the reference backend's per-element float steps, equal to them bit for bit:
 // the u8 encode of quant::Affine::encode<float>, apply_activation (relu / clip as the same
-// comparisons and selects, NaN included; swish lane by lane through apply_activation itself), and
+// comparisons and selects, NaN included, then the affine step as a multiply and an add; swish,
+// hardsigmoid and hardswish lane by lane through apply_activation itself), and
 // the INT8 dequantization double(iacc)·s_in·s_w + bias rounded once to float. Compiled without
 // FMA contraction (the engine's aarch64 flags), so each vector step rounds as the scalar one.
 #pragma once
@@ -78,18 +79,21 @@ inline void encode_shifted_nhwc(const float* x, int64_t n, int64_t c, int64_t hw
 // apply_activation on 4 lanes, the kind known at compile time (activate() picks it).
 template <Activation::Kind kKind>
 inline float32x4_t activate_as(const Activation& act, float32x4_t x) {
-  if constexpr (kKind == Activation::Kind::relu) {
-    return vbslq_f32(vcgtq_f32(x, vdupq_n_f32(0)), x, vdupq_n_f32(0));
-  } else if constexpr (kKind == Activation::Kind::clip) {  // std::min(std::max(x, lo), hi)
-    const float32x4_t lo = vdupq_n_f32(act.lo), hi = vdupq_n_f32(act.hi);
-    x = vbslq_f32(vcltq_f32(x, lo), lo, x);
-    return vbslq_f32(vcltq_f32(hi, x), hi, x);
-  } else if constexpr (kKind == Activation::Kind::swish) {
-    float v[4];
+  if constexpr (kKind == Activation::Kind::swish || kKind == Activation::Kind::hardsigmoid ||
+                kKind == Activation::Kind::hardswish) {
+    float v[4];  // the affine step included
     vst1q_f32(v, x);
     for (float& e : v) e = apply_activation(act, e);
     return vld1q_f32(v);
   } else {
+    if constexpr (kKind == Activation::Kind::relu) {
+      x = vbslq_f32(vcgtq_f32(x, vdupq_n_f32(0)), x, vdupq_n_f32(0));
+    } else if constexpr (kKind == Activation::Kind::clip) {  // std::min(std::max(x, lo), hi)
+      const float32x4_t lo = vdupq_n_f32(act.lo), hi = vdupq_n_f32(act.hi);
+      x = vbslq_f32(vcltq_f32(x, lo), lo, x);
+      x = vbslq_f32(vcltq_f32(hi, x), hi, x);
+    }
+    if (act.has_affine()) x = vaddq_f32(vmulq_f32(x, vdupq_n_f32(act.scale)), vdupq_n_f32(act.shift));
     return x;
   }
 }
@@ -99,7 +103,9 @@ inline float32x4_t activate(const Activation& act, float32x4_t x) {
     case Activation::Kind::relu: return activate_as<Activation::Kind::relu>(act, x);
     case Activation::Kind::clip: return activate_as<Activation::Kind::clip>(act, x);
     case Activation::Kind::swish: return activate_as<Activation::Kind::swish>(act, x);
-    default: return x;
+    case Activation::Kind::hardsigmoid: return activate_as<Activation::Kind::hardsigmoid>(act, x);
+    case Activation::Kind::hardswish: return activate_as<Activation::Kind::hardswish>(act, x);
+    default: return activate_as<Activation::Kind::none>(act, x);
   }
 }
 
@@ -111,6 +117,8 @@ inline void with_activation(const Activation& act, F&& f) {
     case K::relu: return f(std::integral_constant<K, K::relu>{});
     case K::clip: return f(std::integral_constant<K, K::clip>{});
     case K::swish: return f(std::integral_constant<K, K::swish>{});
+    case K::hardsigmoid: return f(std::integral_constant<K, K::hardsigmoid>{});
+    case K::hardswish: return f(std::integral_constant<K, K::hardswish>{});
     default: return f(std::integral_constant<K, K::none>{});
   }
 }

@@ -7,8 +7,13 @@ void append_activation(dnnl::post_ops& ops, const Activation& act) {
     case Activation::Kind::relu: ops.append_eltwise(dnnl::algorithm::eltwise_relu, 0.f, 0.f); break;
     case Activation::Kind::clip: ops.append_eltwise(dnnl::algorithm::eltwise_clip, act.lo, act.hi); break;
     case Activation::Kind::swish: ops.append_eltwise(dnnl::algorithm::eltwise_swish, 1.f, 0.f); break;
+    case Activation::Kind::hardsigmoid:
+      ops.append_eltwise(dnnl::algorithm::eltwise_hardsigmoid, act.alpha, act.beta);
+      break;
+    case Activation::Kind::hardswish: ops.append_eltwise(dnnl::algorithm::eltwise_hardswish, act.alpha, act.beta); break;
     default: break;
   }
+  if (act.has_affine()) ops.append_eltwise(dnnl::algorithm::eltwise_linear, act.scale, act.shift);
 }
 
 dnnl::primitive_attr attr_with_activation(const Activation& act) {

@@ -1,0 +1,342 @@
+"""Activations exported models spell out (issue 21): HardSwish / HardSigmoid / Swish as ops or
+written out (x·sigmoid(x), x·HardSigmoid(x), Add -> Clip -> Mul -> Div and its variants) are
+recognised and fused into the Conv / Gemm / MatMul before them; patterns with other constants or
+with an intermediate read elsewhere are left unfused. Every graph is held against ONNX Runtime on
+every backend (FP32), static and dynamic INT8 against the reference backend's, and the fusion is
+checked in the engine's plan."""
+
+import numpy as np
+import pytest
+from onnx import TensorProto, helper, numpy_helper
+from ort_reference import max_relative_error, run_ort
+
+from edgequant import Engine
+from edgequant.engine import supported_backends
+
+C, H = 8, 10
+RNG = np.random.default_rng(21)
+SIXTH = np.float32(1 / 6)
+
+
+def weight(name, cout=C, cin=C, k=3):
+    w = RNG.normal(size=(cout, cin, k, k)) * 3 / np.sqrt(cin * k * k)  # outputs spread over -3..3 and past
+    return numpy_helper.from_array(w.astype(np.float32), name)
+
+
+def scalar(name, value):
+    return numpy_helper.from_array(np.array(value, np.float32), name)
+
+
+def model(nodes, initializers, outputs=("y",), opset=17, x_shape=("N", C, H, H)) -> bytes:
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, list(x_shape))
+    ys = [helper.make_tensor_value_info(name, TensorProto.FLOAT, None) for name in outputs]  # shapes left out
+    m = helper.make_model(
+        helper.make_graph(nodes, "patterns", [x], ys, initializers), opset_imports=[helper.make_opsetid("", opset)]
+    )
+    return m.SerializeToString()
+
+
+def conv_then(act_nodes, inits=(), out="a", **kw):
+    """x -> Conv -> `act_nodes` (which read "a" and write "y")."""
+    return model([helper.make_node("Conv", ["x", "w"], [out], pads=[1] * 4), *act_nodes], [weight("w"), *inits], **kw)
+
+
+def node(op, inputs, output, **attrs):
+    return helper.make_node(op, inputs, [output], **attrs)
+
+
+CONSTS = [scalar("three", 3), scalar("zero", 0), scalar("six", 6), scalar("sixth", SIXTH)]
+
+
+def written_out(relu6, tail):
+    """x·Relu6(x + 3)/6 in the form `tail` over the Relu6 form `relu6`."""
+    nodes = [node("Add", ["a", "three"], "t")]
+    opset = 17
+    if relu6 == "clip_inputs":
+        nodes.append(node("Clip", ["t", "zero", "six"], "r"))
+    elif relu6 == "clip_attributes":
+        nodes.append(node("Clip", ["t"], "r", min=0.0, max=6.0))
+        opset = 10
+    elif relu6 == "min_max":
+        nodes += [node("Max", ["t", "zero"], "u"), node("Min", ["u", "six"], "r")]
+    elif relu6 == "max_min":
+        nodes += [node("Min", ["six", "t"], "u"), node("Max", ["zero", "u"], "r")]
+    if tail == "mul_div":  # PyTorch's and Paddle's export: (x · r) / 6
+        nodes += [node("Mul", ["a", "r"], "m"), node("Div", ["m", "six"], "y")]
+    elif tail == "mul_sixth":
+        nodes += [node("Mul", ["r", "a"], "m"), node("Mul", ["sixth", "m"], "y")]
+    elif tail == "gate_first":  # x · (r / 6): HardSigmoid, then x · HardSigmoid(x)
+        nodes += [node("Div", ["r", "six"], "g"), node("Mul", ["g", "a"], "y")]
+    return conv_then(nodes, CONSTS, opset=opset)
+
+
+# name -> (model, the op types the plan must list)
+FUSED = {
+    "hardswish_op": (lambda: conv_then([node("HardSwish", ["a"], "y")]), ["Conv"]),
+    "hardsigmoid_op": (lambda: conv_then([node("HardSigmoid", ["a"], "y")]), ["Conv"]),
+    "hardsigmoid_paddle": (lambda: conv_then([node("HardSigmoid", ["a"], "y", alpha=0.1666667, beta=0.5)]), ["Conv"]),
+    "swish": (lambda: conv_then([node("Sigmoid", ["a"], "s"), node("Mul", ["s", "a"], "y")]), ["Conv"]),
+    "x_times_hardsigmoid": (
+        lambda: conv_then([node("HardSigmoid", ["a"], "g", alpha=float(SIXTH)), node("Mul", ["a", "g"], "y")]),
+        ["Conv"],
+    ),
+    "hardsigmoid_written_out": (
+        lambda: conv_then(
+            [node("Add", ["three", "a"], "t"), node("Clip", ["t", "zero", "six"], "r"), node("Div", ["r", "six"], "y")],
+            CONSTS,
+        ),
+        ["Conv"],
+    ),
+    **{
+        f"hardswish_{relu6}_{tail}": (lambda r=relu6, t=tail: written_out(r, t), ["Conv"])
+        for relu6 in ("clip_inputs", "clip_attributes", "min_max", "max_min")
+        for tail in ("mul_div", "mul_sixth", "gate_first")
+    },
+    "gemm_hardswish": (
+        lambda: model(
+            [
+                node("Flatten", ["x"], "f"),
+                node("Gemm", ["f", "wg"], "a", transB=1),
+                node("Add", ["a", "three"], "t"),
+                node("Clip", ["t", "zero", "six"], "r"),
+                node("Mul", ["a", "r"], "m"),
+                node("Div", ["m", "six"], "y"),
+            ],
+            [numpy_helper.from_array(RNG.normal(size=(16, C * H * H)).astype(np.float32) / 10, "wg"), *CONSTS],
+        ),
+        ["Flatten", "Gemm"],
+    ),
+    "matmul_swish": (
+        lambda: model(
+            [node("MatMul", ["x", "wm"], "a"), node("Sigmoid", ["a"], "s"), node("Mul", ["a", "s"], "y")],
+            [numpy_helper.from_array(RNG.normal(size=(H, 12)).astype(np.float32), "wm")],
+        ),
+        ["MatMul"],
+    ),
+}
+
+
+def images(n=3, seed=0, shape=(C, H, H)):
+    return (np.random.default_rng(seed).normal(size=(n, *shape)) * 2).astype(np.float32)
+
+
+def op_types(engine):
+    return [op for _, op, _ in engine.plan()]
+
+
+@pytest.mark.parametrize("backend", supported_backends())
+@pytest.mark.parametrize("name", sorted(FUSED))
+def test_pattern_fuses_and_matches_onnxruntime(name, backend):
+    build, fused_ops = FUSED[name]
+    m = build()
+    x = images()
+    (ref,) = run_ort(m, {"x": x})
+    engine = Engine(m, backend=backend, threads=1)
+    assert op_types(engine) == fused_ops
+    (out,) = engine.run(x)
+    assert out.shape == ref.shape
+    assert max_relative_error(out, ref) < 1e-5
+    assert np.ptp(ref) > 0.5  # not a flat part of the activation only
+
+
+# name -> (model, what stays unfused)
+UNFUSED = {
+    "add_2.9": lambda: conv_then(
+        [
+            node("Add", ["a", "c"], "t"),
+            node("Clip", ["t", "zero", "six"], "r"),
+            node("Mul", ["a", "r"], "m"),
+            node("Div", ["m", "six"], "y"),
+        ],
+        [scalar("c", 2.9), *CONSTS],
+    ),
+    "clip_0_5": lambda: conv_then(
+        [
+            node("Add", ["a", "three"], "t"),
+            node("Clip", ["t", "zero", "c"], "r"),
+            node("Mul", ["a", "r"], "m"),
+            node("Div", ["m", "six"], "y"),
+        ],
+        [scalar("c", 5), *CONSTS],
+    ),
+    "div_5": lambda: conv_then(
+        [
+            node("Add", ["a", "three"], "t"),
+            node("Clip", ["t", "zero", "six"], "r"),
+            node("Mul", ["a", "r"], "m"),
+            node("Div", ["m", "c"], "y"),
+        ],
+        [scalar("c", 5), *CONSTS],
+    ),
+    "mul_0.17": lambda: conv_then(
+        [
+            node("Add", ["a", "three"], "t"),
+            node("Clip", ["t", "zero", "six"], "r"),
+            node("Mul", ["a", "r"], "m"),
+            node("Mul", ["m", "c"], "y"),
+        ],
+        [scalar("c", 0.17), *CONSTS],
+    ),
+    "clip_no_lower_bound": lambda: conv_then(
+        [
+            node("Add", ["a", "three"], "t"),
+            node("Clip", ["t", "", "six"], "r"),
+            node("Mul", ["a", "r"], "m"),
+            node("Div", ["m", "six"], "y"),
+        ],
+        CONSTS,
+    ),
+    "per_channel_three": lambda: conv_then(
+        [
+            node("Add", ["a", "c"], "t"),
+            node("Clip", ["t", "zero", "six"], "r"),
+            node("Mul", ["a", "r"], "m"),
+            node("Div", ["m", "six"], "y"),
+        ],
+        [numpy_helper.from_array(np.full((C, 1, 1), 3, np.float32), "c"), *CONSTS],
+    ),
+    "other_operand": lambda: conv_then(
+        [
+            node("Relu", ["a"], "b"),
+            node("Add", ["b", "three"], "t"),
+            node("Clip", ["t", "zero", "six"], "r"),
+            node("Mul", ["a", "r"], "m"),
+            node("Div", ["m", "six"], "y"),
+        ],
+        CONSTS,
+    ),
+    "hardsigmoid_alpha_0.2_times_x": lambda: conv_then([node("HardSigmoid", ["a"], "g"), node("Mul", ["a", "g"], "y")]),
+    "sigmoid_of_another_value": lambda: conv_then(
+        [node("Relu", ["a"], "b"), node("Sigmoid", ["b"], "s"), node("Mul", ["a", "s"], "y")]
+    ),
+    # An intermediate with another reader: the graph keeps it.
+    "clip_read_twice": lambda: conv_then(
+        [
+            node("Add", ["a", "three"], "t"),
+            node("Clip", ["t", "zero", "six"], "r"),
+            node("Mul", ["a", "r"], "m"),
+            node("Div", ["m", "six"], "h"),
+            node("Add", ["h", "r"], "y"),
+        ],
+        CONSTS,
+    ),
+    "product_is_an_output": lambda: conv_then(
+        [
+            node("Add", ["a", "three"], "t"),
+            node("Clip", ["t", "zero", "six"], "r"),
+            node("Mul", ["a", "r"], "m"),
+            node("Div", ["m", "six"], "y"),
+        ],
+        CONSTS,
+        outputs=("y", "m"),
+    ),
+    "sigmoid_is_an_output": lambda: conv_then(
+        [node("Sigmoid", ["a"], "s"), node("Mul", ["s", "a"], "y")], outputs=("y", "s")
+    ),
+}
+
+
+@pytest.mark.parametrize("backend", supported_backends())
+@pytest.mark.parametrize("name", sorted(UNFUSED))
+def test_near_misses_stay_unfused_and_correct(name, backend):
+    m = UNFUSED[name]()
+    x = images()
+    refs = run_ort(m, {"x": x})
+    engine = Engine(m, backend=backend, threads=1)
+    ops = op_types(engine)
+    assert not ({"HardSwish", "Swish"} & set(ops)), ops  # nothing was made of the near miss
+    assert len(ops) >= 3, ops
+    for out, ref in zip(engine.run(x), refs, strict=True):
+        assert max_relative_error(out, ref) < 1e-5
+
+
+def test_an_output_still_fuses_what_is_left():
+    """x·sigmoid(x) with the product read twice: the Swish still fuses, its output kept."""
+    m = conv_then(
+        [node("Sigmoid", ["a"], "s"), node("Mul", ["s", "a"], "y"), node("Relu", ["y"], "z")], outputs=("y", "z")
+    )
+    engine = Engine(m, threads=1)
+    assert op_types(engine) == ["Conv", "Relu"]
+    x = images()
+    for out, ref in zip(engine.run(x), run_ort(m, {"x": x}), strict=True):
+        assert max_relative_error(out, ref) < 1e-5
+
+
+def int8_model():
+    """Conv -> written-out HardSwish -> Conv -> HardSigmoid -> Conv: the activations in INT8 convs."""
+    nodes = [
+        node("Conv", ["x", "w1"], "a", pads=[1] * 4),
+        node("Add", ["a", "three"], "t"),
+        node("Clip", ["t", "zero", "six"], "r"),
+        node("Mul", ["a", "r"], "m"),
+        node("Div", ["m", "six"], "h"),
+        node("Conv", ["h", "w2"], "b", pads=[1] * 4),
+        node("HardSigmoid", ["b"], "g", alpha=float(SIXTH)),
+        node("Conv", ["g", "w3"], "y", pads=[1] * 4),
+    ]
+    return model(nodes, [weight("w1"), weight("w2"), weight("w3"), *CONSTS])
+
+
+@pytest.mark.parametrize("mode", ["static", "dynamic"])
+@pytest.mark.parametrize("backend", supported_backends())
+def test_int8_fused_activations_match_the_reference_backend(backend, mode):
+    m = int8_model()
+    x, calibration = images(4, seed=1), images(16, seed=2) if mode == "static" else None
+    (fp32,) = Engine(m, threads=1).run(x)
+    engines = {b: Engine(m, mode=mode, calibration=calibration, threads=1, backend=b) for b in {backend, "reference"}}
+    for engine in engines.values():
+        assert [(op, p) for _, op, p in engine.plan()] == [("Conv", f"int8_{mode}")] * 3
+    out, ref = engines[backend].run(x)[0], engines["reference"].run(x)[0]
+    assert 1e-4 < max_relative_error(ref, fp32) < 0.05  # INT8 ran: quantization noise, but close
+    assert max_relative_error(out, ref) < 0.02  # the same arithmetic up to a u8 rounding step
+
+
+def transposes(perms, outputs=("y",), extra=()):
+    nodes, value = [], "x"
+    for k, perm in enumerate(perms):
+        nodes.append(node("Transpose", [value], f"t{k}", perm=perm))
+        value = f"t{k}"
+    nodes.append(node("Relu", [value], "y"))
+    return model(nodes + list(extra), [], outputs=outputs, x_shape=(2, 3, 4, 5))
+
+
+TRANSPOSES = {
+    "cancel": ([[0, 2, 3, 1], [0, 3, 1, 2]], ["Relu"]),
+    "three_cancel": ([[1, 0, 2, 3], [0, 2, 3, 1], [3, 0, 1, 2]], ["Relu"]),
+    "compose": ([[0, 2, 3, 1], [0, 2, 1, 3]], ["Transpose", "Relu"]),
+    "single": ([[3, 2, 1, 0]], ["Transpose", "Relu"]),
+}
+
+
+@pytest.mark.parametrize("backend", supported_backends())
+@pytest.mark.parametrize("name", sorted(TRANSPOSES))
+def test_transposes_fold(name, backend):
+    perms, ops = TRANSPOSES[name]
+    m = transposes(perms)
+    x = np.random.default_rng(3).normal(size=(2, 3, 4, 5)).astype(np.float32)
+    engine = Engine(m, backend=backend, threads=1)
+    assert op_types(engine) == ops
+    (out,) = engine.run(x)
+    (ref,) = run_ort(m, {"x": x})
+    np.testing.assert_array_equal(out, ref)
+
+
+def test_a_transpose_read_elsewhere_stays():
+    m = transposes([[0, 2, 3, 1], [0, 3, 1, 2]], outputs=("y", "t0"))
+    engine = Engine(m, threads=1)
+    assert op_types(engine) == ["Transpose", "Relu"]  # t0 is an output; the second one folded away
+    x = np.random.default_rng(4).normal(size=(2, 3, 4, 5)).astype(np.float32)
+    for out, ref in zip(engine.run(x), run_ort(m, {"x": x}), strict=True):
+        np.testing.assert_array_equal(out, ref)
+
+
+def test_cancelling_transposes_that_end_in_an_output():
+    m = model(
+        [node("Transpose", ["x"], "t0", perm=[0, 2, 3, 1]), node("Transpose", ["t0"], "y", perm=[0, 3, 1, 2])],
+        [],
+        x_shape=(2, 3, 4, 5),
+    )
+    engine = Engine(m, threads=1)
+    assert op_types(engine) == ["Identity"]
+    x = np.random.default_rng(5).normal(size=(2, 3, 4, 5)).astype(np.float32)
+    np.testing.assert_array_equal(engine.run(x)[0], x)
