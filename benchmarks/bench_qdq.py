@@ -5,8 +5,12 @@ For every shared model and random-weight architecture (as in bench_engine.py): O
 ``quant_pre_process``) writes a quantized file; the engine loads that file without calibration, and
 this prints, per model: how many Conv / Gemm / MatMul steps run INT8 (of how many), the largest
 difference of the outputs from ONNX Runtime's on the same file in quantization steps of the output
-(the scale of the DequantizeLinear writing it), and the median latency of both at batch 1, one thread
-unless --threads, in interleaved rounds (ratio = ORT / ours, > 1: we are faster).
+(the scale of the DequantizeLinear writing it; relative to the output's max where a float op writes
+it), beside the same figure for ONNX Runtime against itself (its optimised session, which fuses the
+pairs into QLinearConv & co., against its unoptimised one, which computes each pair in float as ONNX
+defines): in a deep network one-step rounding differences (ties decided by float summation order)
+compound, for any two implementations. Then the median latency of both at batch 1, one thread unless
+--threads, in interleaved rounds (ratio = ORT / ours, > 1: we are faster).
 
     .venv/bin/python benchmarks/bench_qdq.py [--models resnet18 yolov8n] [--runs 30] [--cpu-time]
         [--format QDQ|QOperator]
@@ -84,6 +88,14 @@ def ort_quantized(path: pathlib.Path, calibration: dict, folder: pathlib.Path, q
     raise AssertionError("unreachable")
 
 
+def unoptimised_session(path):
+    """ONNX Runtime with graph optimisations off: each QuantizeLinear / DequantizeLinear computed in float."""
+    options = ort.SessionOptions()
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
+    options.intra_op_num_threads = 1
+    return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--threads", type=int, default=1)
@@ -104,7 +116,8 @@ def main():
     clock = "CPU time" if args.cpu_time else "wall time"
     print(f"ONNX Runtime quantize_static ({args.format}) files; threads {args.threads}, batch 1, {clock}, "
           f"median of {args.runs} interleaved rounds (ms)")
-    print(f"{'model':<22}{'INT8 layers':>12}{'max |Δ| (steps)':>17}{'ours':>9}{'ORT':>9}{'ratio':>7}")
+    print(f"{'model':<22}{'INT8 layers':>12}{'ours vs ORT':>13}{'ORT vs ORT':>12}{'ours':>9}{'ORT':>9}{'ratio':>7}"
+          "   (differences in output steps)")
     with tempfile.TemporaryDirectory() as tmp:
         folder = pathlib.Path(tmp)
         for path in models:
@@ -117,24 +130,28 @@ def main():
                 continue
             layers = [p for _, op, p in engine.plan() if op in ("Conv", "Gemm", "MatMul")]
             session = ort_session(quantized, args.threads)
+            unoptimised = unoptimised_session(quantized)
             names = [i.name for i in session.get_inputs()]
             rng = np.random.default_rng(7)
-            worst = 0.0
+            worst = spread = 0.0
             for _ in range(TESTS):
                 feeds = {n: rng.random(v.shape[1:], dtype=np.float32)[None] for n, v in calibration.items()}
                 ours = engine.run([feeds[n] for n in engine.input_names])
                 theirs = session.run(None, {n: feeds[n] for n in names})
-                for a, b, step in zip(ours, theirs, output_steps(quantized), strict=True):
+                reference = unoptimised.run(None, {n: feeds[n] for n in names})
+                for a, b, c, step in zip(ours, theirs, reference, output_steps(quantized), strict=True):
                     scale = step if step else max(float(np.abs(b).max()), 1e-12)
                     worst = max(worst, float(np.abs(a - b.astype(np.float32)).max()) / scale)
+                    spread = max(spread, float(np.abs(c - b).max()) / scale)
             unit = "" if all(output_steps(quantized)) else " (rel)"
-            feeds = {n: v[:1] for n, v in calibration.items()}
-            times = interleaved_ms({"ours": lambda: engine.run([feeds[n] for n in engine.input_names]),
-                                    "ORT": lambda: session.run(None, {n: feeds[n] for n in names})},
+            ours_feed = [calibration[n][:1] for n in engine.input_names]
+            ort_feed = {n: calibration[n][:1] for n in names}
+            times = interleaved_ms({"ours": lambda e=engine, f=ours_feed: e.run(f),
+                                    "ORT": lambda s=session, f=ort_feed: s.run(None, f)},
                                    args.runs, cpu_time=args.cpu_time)
             int8 = f"{layers.count('int8_static')}/{len(layers)}"
-            print(f"{path.stem:<22}{int8:>12}{worst:>12.2f}{unit:<5}{times['ours']:>9.2f}{times['ORT']:>9.2f}"
-                  f"{times['ORT'] / times['ours']:>7.2f}", flush=True)
+            print(f"{path.stem:<22}{int8:>12}{worst:>13.2f}{spread:>12.2f}{times['ours']:>9.2f}{times['ORT']:>9.2f}"
+                  f"{times['ORT'] / times['ours']:>7.2f}{unit}", flush=True)
 
 
 if __name__ == "__main__":
