@@ -175,6 +175,48 @@ int expand_qlinear_ops(Graph& graph) {
   return expanded;
 }
 
+int expand_dynamic_quantized_lstm(Graph& graph) {
+  std::set<std::string> taken;
+  for (const Node& n : graph.nodes) taken.insert(n.outputs.begin(), n.outputs.end());
+  for (const auto& kv : graph.initializers) taken.insert(kv.first);
+  int expanded = 0;
+  for (Node& node : graph.nodes) {
+    if (node.op_type != "DynamicQuantizeLSTM" || node.domain != "com.microsoft" || node.inputs.size() != 12) continue;
+    bool constants = true;
+    for (int i : {1, 2, 8, 9, 10, 11}) constants = constants && graph.is_constant(node.inputs[i]);
+    if (!constants) continue;
+    // (codes − z)·s per direction d and gate column j, written as [d, column, row]: ONNX's layout.
+    auto dequantized = [&](int codes_at, int scale_at, int zero_at) -> std::string {
+      const Tensor& q = graph.initializers.at(node.inputs[codes_at]);
+      const Tensor& s = graph.initializers.at(node.inputs[scale_at]);
+      const Tensor& z = graph.initializers.at(node.inputs[zero_at]);
+      require(q.dtype == DType::i64 && q.rank() == 3 && s.dtype == DType::f32 && z.dtype == DType::i64,
+              node.describe() + ": expects integer weights [directions, rows, 4·hidden] with float scales");
+      const int64_t dirs = q.shape[0], rows = q.shape[1], cols = q.shape[2];
+      const bool per_column = s.numel() == dirs * cols;
+      require((s.numel() == dirs || per_column) && z.numel() == s.numel(),
+              node.describe() + ": scales / zero points must be per direction or per direction and gate column");
+      Tensor w = Tensor::zeros_f32({dirs, cols, rows}, node.describe());
+      for (int64_t d = 0; d < dirs; ++d)
+        for (int64_t r = 0; r < rows; ++r)
+          for (int64_t c = 0; c < cols; ++c) {
+            const int64_t p = per_column ? d * cols + c : d;
+            w.f()[(d * cols + c) * rows + r] = static_cast<float>(q.i()[(d * rows + r) * cols + c] - z.i()[p]) * s.f()[p];
+          }
+      const std::string name = fresh(node.inputs[codes_at], "lstm_weights", taken);
+      graph.initializers[name] = std::move(w);
+      return name;
+    };
+    const std::string w = dequantized(1, 8, 9), r = dequantized(2, 10, 11);
+    node.op_type = "LSTM";
+    node.domain.clear();
+    node.inputs = {node.inputs[0], w, r, node.inputs[3], node.inputs[4], node.inputs[5], node.inputs[6], node.inputs[7]};
+    while (!node.inputs.empty() && node.inputs.back().empty()) node.inputs.pop_back();
+    ++expanded;
+  }
+  return expanded;
+}
+
 int dequantize_around_float_ops(Graph& graph) {
   // A value's QuantizeLinear, found back through ops that only move integers.
   std::map<std::string, size_t> producer;

@@ -41,6 +41,12 @@ std::vector<float> given_weight_scales(const Graph& graph, const std::string& na
 // Returns the number of nodes expanded.
 int expand_qlinear_ops(Graph& graph);
 
+// com.microsoft's DynamicQuantizeLSTM (quantize_dynamic's LSTM: int8 W [dirs, input, 4·hidden] and
+// R [dirs, hidden, 4·hidden] with per-direction or per-gate-column scales and zero points) as an ONNX
+// LSTM with the dequantized, transposed constant weights. Returns the number rewritten; one with
+// computed weights stays, and is reported as unsupported.
+int expand_dynamic_quantized_lstm(Graph& graph);
+
 // MaxPool / GlobalMaxPool / nearest Resize of a QuantizeLinear's integers (QOperator models keep
 // them on uint8) as DequantizeLinear -> op -> QuantizeLinear with that node's parameters: exact,
 // since they commute with dequantization. Returns the number rewritten.

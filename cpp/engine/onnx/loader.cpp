@@ -491,6 +491,7 @@ void read_graph(const onnx::GraphProto& g, Graph& graph, const std::string& base
   // Quantized models (graph/qdq.h): QLinear ops as DequantizeLinear -> op -> QuantizeLinear, the
   // integer range of every QuantizeLinear / DequantizeLinear noted while the element types are known.
   expand_qlinear_ops(graph);
+  expand_dynamic_quantized_lstm(graph);
   annotate_quantized_ranges(graph, element_types);
   dequantize_around_float_ops(graph);
   // QDQ weights: fold constant DequantizeLinear nodes (their inputs may come from Constant nodes
