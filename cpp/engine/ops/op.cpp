@@ -1,5 +1,6 @@
 #include "ops/op.h"
 
+#include <algorithm>
 #include <map>
 
 namespace edgequant::engine {
@@ -72,6 +73,10 @@ std::unique_ptr<Op> make_arg_reduce(const Node&, const Graph&);
 std::unique_ptr<Op> make_quantize_linear(const Node&, const Graph&);
 std::unique_ptr<Op> make_dynamic_quantize_linear(const Node&, const Graph&);
 std::unique_ptr<Op> make_integer_product(const Node&, const Graph&);
+// Recurrent and transposed-convolution ops (issue #21).
+std::unique_ptr<Op> make_lstm(const Node&, const Graph&);
+std::unique_ptr<Op> make_gru(const Node&, const Graph&);
+std::unique_ptr<Op> make_rnn(const Node&, const Graph&);
 
 namespace {
 const std::map<std::string, OpFactory>& registry() {
@@ -112,6 +117,7 @@ const std::map<std::string, OpFactory>& registry() {
       {"QuantizeLinear", make_quantize_linear}, {"DequantizeLinear", make_quantize_linear},
       {"QuantizeDequantize", make_quantize_linear}, {"DynamicQuantizeLinear", make_dynamic_quantize_linear},
       {"ConvInteger", make_integer_product}, {"MatMulInteger", make_integer_product},
+      {"LSTM", make_lstm}, {"GRU", make_gru}, {"RNN", make_rnn},
   };
   return table;
 }
@@ -128,6 +134,8 @@ bool is_supported_op(const std::string& op_type) { return registry().count(op_ty
 
 size_t produced_outputs(const Node& node) {
   const std::string& t = node.op_type;
+  if (t == "LSTM") return std::min<size_t>(node.outputs.size(), 3);
+  if (t == "GRU" || t == "RNN") return std::min<size_t>(node.outputs.size(), 2);
   return t == "Split" || t == "If" || t == "LayerNormalization" || t == "DynamicQuantizeLinear" ? node.outputs.size() : 1;
 }
 

@@ -1,0 +1,241 @@
+"""LSTM, GRU, RNN and ConvTranspose of issue #21: random models built with onnx.helper, run on every
+backend of the build (the reference backend's dense kernel is the plain loop the fast ones are held
+against) and compared with ONNX Runtime: forward / reverse / bidirectional, batch > 1, layout 1,
+sequence_lens, initial states, peepholes, clip, the activations attribute; edge cases (empty sequence,
+sequence_lens 0, one step) and bad attributes refused with clear errors.
+
+Tolerances: rtol 1e-4, atol 1e-5 (the recurrence compounds float32 rounding over the steps).
+"""
+
+import numpy as np
+import pytest
+from onnx import TensorProto, helper, load_from_string, numpy_helper
+from ort_reference import run_ort
+
+from edgequant import Engine
+from edgequant.engine import supported_backends
+
+RNG = np.random.default_rng(2124)
+GATES = {"LSTM": 4, "GRU": 3, "RNN": 1}
+OUTPUTS = {"LSTM": ["y", "y_h", "y_c"], "GRU": ["y", "y_h"], "RNN": ["y", "y_h"]}
+
+
+def _normal(*shape, scale=0.5):
+    return np.asarray(RNG.standard_normal(shape) * scale, np.float32)
+
+
+def _recurrent_model(
+    op_type,
+    seq,
+    batch,
+    in_size,
+    hidden,
+    direction="forward",
+    layout=0,
+    bias=True,
+    lens=None,
+    initial=False,
+    peepholes=False,
+    outputs=None,
+    opset=14,
+    **attributes,
+):
+    """(model bytes, feeds, reference): X is the graph input, the weights initializers; sequence_lens an
+    int32 initializer when ``lens`` is given. ``reference(feeds)`` is ONNX Runtime's outputs; it does not
+    run layout 1, so there it runs the layout-0 twin of the model on transposed X and transposes back."""
+    dirs = 2 if direction == "bidirectional" else 1
+    gh = GATES[op_type] * hidden
+    inits = {"w": _normal(dirs, gh, in_size), "r": _normal(dirs, gh, hidden)}
+    names = ["x", "w", "r"]
+    optional = [
+        ("b", bias, lambda: _normal(dirs, 2 * gh)),
+        ("lens", lens is not None, lambda: np.asarray(lens, np.int32)),
+        ("h0", initial, lambda: _normal(dirs, batch, hidden)),
+        ("c0", initial and op_type == "LSTM", lambda: _normal(dirs, batch, hidden)),
+        ("p", peepholes, lambda: _normal(dirs, 3 * hidden)),
+    ]
+    if op_type != "LSTM":
+        optional = optional[:3]
+    for name, present, make in optional:
+        names.append(name if present else "")
+        if present:
+            inits[name] = make()
+    while names[-1] == "":
+        names.pop()
+    outputs = outputs or OUTPUTS[op_type]
+
+    def build(layout):
+        node = helper.make_node(op_type, names, outputs, hidden_size=hidden, direction=direction, **attributes)
+        states = {}
+        if layout:
+            node.attribute.append(helper.make_attribute("layout", 1))
+            states = {k: inits[k].transpose(1, 0, 2) for k in ("h0", "c0") if k in inits}
+        x_shape = [batch, seq, in_size] if layout else [seq, batch, in_size]
+        graph = helper.make_graph(
+            [node],
+            "g",
+            [helper.make_tensor_value_info("x", TensorProto.FLOAT, x_shape)],
+            [helper.make_tensor_value_info(o, TensorProto.FLOAT, None) for o in outputs if o],
+            initializer=[numpy_helper.from_array(np.ascontiguousarray(states.get(k, v)), k) for k, v in inits.items()],
+        )
+        model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)])
+        model.ir_version = 8
+        return model.SerializeToString()
+
+    model, twin = build(layout), build(0)
+
+    def reference(feeds):
+        if not layout:
+            return run_ort(model, feeds)
+        got = run_ort(twin, {"x": feeds["x"].transpose(1, 0, 2)})
+        return [g.transpose(2, 0, 1, 3) if g.ndim == 4 else g.transpose(1, 0, 2) for g in got]
+
+    x_shape = [batch, seq, in_size] if layout else [seq, batch, in_size]
+    return model, {"x": _normal(*x_shape, scale=1.0)}, reference
+
+
+def _check(model, feeds, reference, rtol=1e-4, atol=1e-5):
+    expected = reference(feeds)
+    for backend in supported_backends():
+        got = Engine(model, backend=backend).run(feeds)
+        assert len(got) == len(expected)
+        for g, e in zip(got, expected, strict=True):
+            assert g.shape == e.shape, backend
+            np.testing.assert_allclose(g, e, rtol=rtol, atol=atol, err_msg=backend)
+    return expected
+
+
+@pytest.mark.parametrize("op_type", ["LSTM", "GRU", "RNN"])
+@pytest.mark.parametrize("direction", ["forward", "reverse", "bidirectional"])
+@pytest.mark.parametrize("layout", [0, 1])
+def test_directions_and_layouts(op_type, direction, layout):
+    _check(*_recurrent_model(op_type, 5, 3, 4, 6, direction, layout, initial=True))
+
+
+@pytest.mark.parametrize("op_type", ["LSTM", "GRU", "RNN"])
+@pytest.mark.parametrize("direction", ["forward", "reverse", "bidirectional"])
+def test_sequence_lens(op_type, direction):
+    _check(*_recurrent_model(op_type, 6, 4, 3, 5, direction, lens=[6, 2, 4, 1], initial=True))
+
+
+@pytest.mark.parametrize("op_type", ["LSTM", "GRU", "RNN"])
+def test_sequence_lens_with_layout_1(op_type):
+    _check(*_recurrent_model(op_type, 4, 3, 3, 5, "bidirectional", layout=1, lens=[4, 1, 3], initial=True))
+
+
+@pytest.mark.parametrize("direction", ["forward", "bidirectional"])
+def test_lstm_peepholes_clip_and_no_bias(direction):
+    _check(*_recurrent_model("LSTM", 7, 2, 5, 4, direction, bias=False, initial=True, peepholes=True))
+    _check(*_recurrent_model("LSTM", 7, 2, 5, 4, direction, peepholes=True, clip=0.7))
+
+
+def test_lstm_input_forget():
+    _check(*_recurrent_model("LSTM", 5, 2, 3, 4, "bidirectional", initial=True, peepholes=True, input_forget=1))
+
+
+@pytest.mark.parametrize("linear_before_reset", [0, 1])
+@pytest.mark.parametrize("direction", ["forward", "bidirectional"])
+def test_gru_linear_before_reset(linear_before_reset, direction):
+    _check(*_recurrent_model("GRU", 6, 3, 4, 5, direction, initial=True, linear_before_reset=linear_before_reset))
+    _check(*_recurrent_model("GRU", 6, 3, 4, 5, direction, clip=0.5, linear_before_reset=linear_before_reset))
+
+
+@pytest.mark.parametrize(
+    "op_type,activations,alpha,beta",
+    [
+        ("LSTM", ["HardSigmoid", "Relu", "Softsign"], [0.3], [0.4]),
+        (
+            "LSTM",
+            ["Sigmoid", "LeakyRelu", "ThresholdedRelu", "HardSigmoid", "Elu", "Softplus"],
+            [0.05, 0.2, 0.25, 0.9],
+            [0.45],
+        ),
+        ("GRU", ["Sigmoid", "ScaledTanh"], [1.5], [0.7]),
+        ("RNN", ["Relu"], None, None),
+    ],
+)
+def test_activations_attribute(op_type, activations, alpha, beta):
+    direction = "bidirectional" if len(activations) == 2 * {"LSTM": 3, "GRU": 2, "RNN": 1}[op_type] else "forward"
+    attributes = {"activations": activations}
+    if alpha:
+        attributes["activation_alpha"] = alpha
+    if beta:
+        attributes["activation_beta"] = beta
+    _check(*_recurrent_model(op_type, 4, 2, 3, 4, direction, initial=True, **attributes))
+
+
+@pytest.mark.parametrize("op_type", ["LSTM", "GRU", "RNN"])
+def test_one_step_and_partial_outputs(op_type):
+    _check(*_recurrent_model(op_type, 1, 2, 3, 4, "bidirectional", initial=True))
+    # Only Y_h requested (Y omitted with an empty name).
+    _check(*_recurrent_model(op_type, 3, 2, 3, 4, outputs=["", "y_h"]))
+    _check(*_recurrent_model(op_type, 3, 2, 3, 4, outputs=["y"]))
+
+
+@pytest.mark.parametrize("op_type", ["LSTM", "GRU", "RNN"])
+def test_sequence_lens_zero_keeps_the_initial_state(op_type):
+    model, feeds, _ = _recurrent_model(op_type, 4, 2, 3, 4, "bidirectional", lens=[0, 3], initial=True)
+    outputs = Engine(model).run(feeds)
+    y = outputs[0]
+    assert np.all(y[:, :, 0] == 0)  # batch row 0 never runs
+    assert np.all(y[3:, :, 1] == 0)  # row 1 stops after 3 steps
+    assert np.any(y[:3, :, 1] != 0)
+    # Y_h of row 0 is initial_h: its state never changes. ONNX Runtime (1.2x) returns zeros there instead,
+    # so no comparison with it; the ONNX definition has no step that would reset the state.
+    initial_h = next(numpy_helper.to_array(i) for i in load_from_string(model).graph.initializer if i.name == "h0")
+    np.testing.assert_array_equal(outputs[1][:, 0], initial_h[:, 0])
+
+
+@pytest.mark.parametrize("op_type", ["LSTM", "GRU"])
+def test_empty_sequence(op_type):
+    """seq_length 0: Y is empty and Y_h the initial state (ONNX Runtime aborts the process on the GRU
+    case, so no comparison with it)."""
+    model, feeds, _ = _recurrent_model(op_type, 0, 2, 3, 4, "bidirectional", initial=True)
+    outputs = Engine(model).run(feeds)
+    assert outputs[0].shape == (0, 2, 2, 4)
+    assert outputs[1].shape == (2, 2, 4)
+    h0 = next(numpy_helper.to_array(i) for i in load_from_string(model).graph.initializer if i.name == "h0")
+    np.testing.assert_array_equal(outputs[1], h0)
+
+
+def test_recurrent_weights_computed_at_run_time():
+    """W fed as a graph input: the kernels are made for each run's values, not kept."""
+    model, feeds, _ = _recurrent_model("GRU", 3, 2, 3, 4)
+    proto = load_from_string(model)
+    w = next(i for i in proto.graph.initializer if i.name == "w")
+    proto.graph.initializer.remove(w)
+    proto.graph.input.append(helper.make_tensor_value_info("w", TensorProto.FLOAT, list(w.dims)))
+    model = proto.SerializeToString()
+    engine = Engine(model)
+    for _ in range(2):
+        feeds["w"] = _normal(*w.dims)
+        expected = run_ort(model, feeds)
+        for g, e in zip(engine.run(feeds), expected, strict=True):
+            np.testing.assert_allclose(g, e, rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize(
+    "op_type,attributes,message",
+    [
+        ("LSTM", {"direction": "sideways"}, "direction 'sideways'"),
+        ("LSTM", {"activations": ["Sigmoid", "Tanh"]}, "activations lists 2 functions, expected 3"),
+        ("GRU", {"activations": ["Sigmoid", "Gelu"]}, "activation 'Gelu' is not supported"),
+        ("RNN", {"clip": -1.0}, "clip must be > 0"),
+        ("LSTM", {"hidden_size": 7}, r"W has shape \[1, 16, 3\], expected \[1, 28, 3\]"),
+    ],
+)
+def test_bad_attributes_are_refused(op_type, attributes, message):
+    hidden = attributes.pop("hidden_size", 4)
+    model, feeds, _ = _recurrent_model(op_type, 3, 2, 3, 4, **attributes)
+    if hidden != 4:
+        proto = load_from_string(model)
+        next(a for a in proto.graph.node[0].attribute if a.name == "hidden_size").i = hidden
+        model = proto.SerializeToString()
+    with pytest.raises(ValueError, match=message):
+        Engine(model).run(feeds)
+
+
+def test_sequence_lens_longer_than_the_sequence_is_refused():
+    model, feeds, _ = _recurrent_model("LSTM", 3, 2, 3, 4, lens=[3, 5])
+    with pytest.raises(ValueError, match=r"sequence_lens holds 5, outside \[0, 3\]"):
+        Engine(model).run(feeds)
