@@ -77,6 +77,7 @@ std::unique_ptr<Op> make_integer_product(const Node&, const Graph&);
 std::unique_ptr<Op> make_lstm(const Node&, const Graph&);
 std::unique_ptr<Op> make_gru(const Node&, const Graph&);
 std::unique_ptr<Op> make_rnn(const Node&, const Graph&);
+std::unique_ptr<Op> make_conv_transpose(const Node&, const Graph&);
 
 namespace {
 const std::map<std::string, OpFactory>& registry() {
@@ -117,7 +118,7 @@ const std::map<std::string, OpFactory>& registry() {
       {"QuantizeLinear", make_quantize_linear}, {"DequantizeLinear", make_quantize_linear},
       {"QuantizeDequantize", make_quantize_linear}, {"DynamicQuantizeLinear", make_dynamic_quantize_linear},
       {"ConvInteger", make_integer_product}, {"MatMulInteger", make_integer_product},
-      {"LSTM", make_lstm}, {"GRU", make_gru}, {"RNN", make_rnn},
+      {"LSTM", make_lstm}, {"GRU", make_gru}, {"RNN", make_rnn}, {"ConvTranspose", make_conv_transpose},
   };
   return table;
 }

@@ -239,3 +239,72 @@ def test_sequence_lens_longer_than_the_sequence_is_refused():
     model, feeds, _ = _recurrent_model("LSTM", 3, 2, 3, 4, lens=[3, 5])
     with pytest.raises(ValueError, match=r"sequence_lens holds 5, outside \[0, 3\]"):
         Engine(model).run(feeds)
+
+
+def _conv_transpose_model(x_shape, w_shape, bias=True, **attributes):
+    """ConvTranspose of the graph input X with constant W (and B)."""
+    inits = [numpy_helper.from_array(_normal(*w_shape), "w")]
+    names = ["x", "w"]
+    if bias:
+        inits.append(numpy_helper.from_array(_normal(w_shape[1] * attributes.get("group", 1)), "b"))
+        names.append("b")
+    node = helper.make_node("ConvTranspose", names, ["y"], **attributes)
+    graph = helper.make_graph(
+        [node],
+        "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, list(x_shape))],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)],
+        initializer=inits,
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+    model.ir_version = 8
+    return model.SerializeToString(), {"x": _normal(*x_shape, scale=1.0)}
+
+
+@pytest.mark.parametrize(
+    "x_shape,w_shape,attributes",
+    [
+        ((2, 3, 7), (3, 4, 3), {}),
+        ((1, 4, 9), (4, 2, 4), {"strides": [3], "pads": [1, 2], "dilations": [2], "group": 2}),
+        ((1, 2, 5), (2, 3, 3), {"strides": [2], "output_padding": [1]}),
+        ((2, 3, 5, 6), (3, 2, 3, 3), {}),
+        ((1, 4, 5, 4), (4, 3, 3, 2), {"strides": [2, 3], "pads": [1, 0, 2, 1], "group": 2}),
+        ((1, 2, 4, 4), (2, 2, 3, 3), {"strides": [2, 2], "dilations": [2, 1], "output_padding": [1, 1]}),
+        ((1, 3, 4, 5), (3, 2, 3, 3), {"strides": [2, 2], "output_shape": [9, 11]}),
+        ((1, 3, 4, 5), (3, 2, 3, 3), {"strides": [2, 2], "output_shape": [10, 12]}),
+        ((1, 3, 4, 5), (3, 2, 3, 3), {"strides": [2, 2], "auto_pad": "SAME_UPPER"}),
+        ((1, 3, 4, 5), (3, 2, 4, 4), {"strides": [3, 2], "auto_pad": "SAME_LOWER"}),
+        ((1, 3, 4, 5), (3, 2, 3, 3), {"strides": [2, 1], "auto_pad": "VALID"}),
+        ((1, 6, 3, 3), (6, 1, 3, 3), {"group": 6}),
+        ((1, 2, 3, 4, 3), (2, 2, 2, 3, 2), {"strides": [2, 1, 2], "pads": [0, 1, 1, 0, 1, 0]}),
+    ],
+)
+def test_conv_transpose(x_shape, w_shape, attributes):
+    model, feeds = _conv_transpose_model(x_shape, w_shape, **attributes)
+    (expected,) = run_ort(model, feeds)
+    for backend in supported_backends():
+        (got,) = Engine(model, backend=backend).run(feeds)
+        assert got.shape == expected.shape
+        np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-5, err_msg=backend)
+
+
+def test_conv_transpose_without_bias_and_batch_zero():
+    model, feeds = _conv_transpose_model((2, 3, 4, 4), (3, 2, 2, 2), bias=False, strides=[2, 2])
+    (expected,) = run_ort(model, feeds)
+    np.testing.assert_allclose(Engine(model).run(feeds)[0], expected, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize(
+    "attributes,message",
+    [
+        ({"auto_pad": "SAME"}, "unknown auto_pad 'SAME'"),
+        ({"strides": [2]}, "strides has 1 values, expected 2"),
+        ({"group": 2}, "group 2"),
+        ({"output_padding": [2, 0]}, r"output_padding must be in \[0, max\(stride, dilation\)\)"),
+        ({"kernel_shape": [2, 2]}, "kernel_shape disagrees"),
+    ],
+)
+def test_conv_transpose_bad_attributes_are_refused(attributes, message):
+    model, feeds = _conv_transpose_model((1, 3, 4, 4), (3, 2, 3, 3), bias=False, **attributes)
+    with pytest.raises(ValueError, match=message):
+        Engine(model).run(feeds)
