@@ -3,10 +3,11 @@
 // initial_c and P (peepholes), layout 0 and 1, clip, input_forget (LSTM), linear_before_reset (GRU)
 // and the `activations` attribute with its alphas / betas.
 //
-// Per direction the input projection of every time step is one dense product,
-// XW[t, b, :] = X[t, b, :] · Wᵀ + biases, and each time step adds one more, H[b, :] · Rᵀ; both run
-// on the backend's dense kernel (the reference backend's is a plain loop, which the tests compare
-// against). The gate arithmetic after the products is a plain loop per batch row. A row b whose
+// Per direction the input projection of every time step is one dense product on the backend's
+// dense kernel, XW[t, b, :] = X[t, b, :] · Wᵀ + biases (the reference backend's is a plain loop,
+// which the tests compare against). Each time step then adds H[b, :] · Rᵀ, a product too small for
+// a library call to pay off (a oneDNN call per step cost ~100 µs at H = 128): a vectorised loop
+// over Rᵀ, transposed once. The gate arithmetic after the products is a plain loop per batch row. A row b whose
 // sequence_lens[b] is shorter than the sequence keeps its state after its last step and gets zeros
 // in Y; the reverse direction reads X[len_b - 1], ..., X[0].
 #include <algorithm>
@@ -15,12 +16,41 @@
 #include <map>
 #include <tuple>
 
+#include "backend/fast_kernels.h"
+#include "common/simd.h"
 #include "ops/op.h"
 
 namespace edgequant::engine {
 namespace {
 
 enum class Cell { lstm, gru, rnn };
+
+// dst[b, j] = sum_k src[b, k] · wt[k, j] for j < n: `wt` holds Rᵀ with rows `ld` apart. Rows of
+// Rᵀ are added scaled (an axpy per k), which vectorises over j without reassociating any sum.
+EDGEQUANT_KERNEL void rows_times(const float* src, const float* wt, int64_t ld, float* dst, int64_t rows, int64_t k,
+                                 int64_t n) {
+  for (int64_t j = 0; j < rows * n; ++j) dst[j] = 0.0f;
+  for (int64_t kk = 0; kk < k; ++kk) {  // each row of Rᵀ read once for all batch rows
+    const float* w = wt + kk * ld;
+    for (int64_t b = 0; b < rows; ++b) {
+      const float s = src[b * k + kk];
+      float* d = dst + b * n;
+      for (int64_t j = 0; j < n; ++j) d[j] += s * w[j];
+    }
+  }
+}
+
+// tanh from fast_exp (backend/fast_kernels.h; std::tanh dominated the step time): an odd
+// polynomial near 0, where (1 - e^-2|x|) / (1 + e^-2|x|) would cancel, within ~1e-6 relative.
+inline float tanh_f32(float x) {
+  const float a = std::fabs(x);
+  if (!(a >= 0.1f)) {  // also NaN
+    const float x2 = x * x;
+    return x * (1.0f + x2 * (-1.0f / 3 + x2 * (2.0f / 15 + x2 * (-17.0f / 315))));
+  }
+  const float t = fast_exp(-2.0f * a), y = (1.0f - t) / (1.0f + t);
+  return x < 0 ? -y : y;
+}
 
 // One entry of the `activations` attribute, with its alpha / beta.
 struct ActivationFn {
@@ -32,8 +62,8 @@ struct ActivationFn {
   float operator()(float x) const {
     switch (kind) {
       case Kind::relu: return x > 0 ? x : 0.0f;
-      case Kind::tanh: return std::tanh(x);
-      case Kind::sigmoid: return 1.0f / (1.0f + std::exp(-x));
+      case Kind::tanh: return tanh_f32(x);
+      case Kind::sigmoid: return 1.0f / (1.0f + fast_exp(-x));
       case Kind::affine: return alpha * x + beta;
       case Kind::leaky_relu: return x >= 0 ? x : alpha * x;
       case Kind::thresholded_relu: return x > alpha ? x : 0.0f;
@@ -138,6 +168,13 @@ class Recurrent : public Op {
       dir.reverse = reverse_ || d == 1;
       dir.w = w.f() + d * gh * in_size;
       dir.r = r.f() + d * gh * h_size;
+      std::vector<float>& rt = transposed_[d];
+      if (!constant_weights_ || rt.size() != static_cast<size_t>(gh * h_size)) {
+        rt.resize(static_cast<size_t>(gh * h_size));
+        for (int64_t n = 0; n < gh; ++n)
+          for (int64_t k = 0; k < h_size; ++k) rt[k * gh + n] = dir.r[n * h_size + k];
+      }
+      dir.rt = rt.data();
       dir.b = b ? b->f() + d * 2 * gh : nullptr;
       dir.p = p ? p->f() + d * 3 * h_size : nullptr;
       dir.h = y_h.data() + d * batch * h_size;
@@ -177,6 +214,7 @@ class Recurrent : public Op {
     int64_t index = 0;
     bool reverse = false;
     const float *w = nullptr, *r = nullptr, *b = nullptr, *p = nullptr;
+    const float* rt = nullptr;  // Rᵀ, [H, gates · H]
     float *h = nullptr, *c = nullptr;  // the state [batch, H], updated in place
   };
 
@@ -271,7 +309,7 @@ class Recurrent : public Op {
       return;
     }
     auto make = [&] { return backend.dense(m, k, n, weights, bias ? bias->data() : nullptr, Activation{}, QuantConfig{}); };
-    if (!constant_weights_) {  // weights computed at run time: a kernel for these values only
+    if (!constant_weights_) {// weights computed at run time: a kernel for these values only
       make()->run(src, dst);
       return;
     }
@@ -312,7 +350,7 @@ class Recurrent : public Op {
     const ActivationFn* act = acts_.data() + dir.index * per_dir;
     std::vector<float> z(static_cast<size_t>(batch * h_size));
     for (int64_t s = 0; s < seq; ++s) {
-      dense(backend, static_cast<int>(dir.index * 4 + 1), batch, h_size, rec_n, dir.r, nullptr, dir.h, hr.data());
+      rows_times(dir.h, dir.rt, gh, hr.data(), batch, h_size, rec_n);
       if (split_h) {  // z and r first, then (r ⊙ H) · Rhᵀ
         for (int64_t b = 0; b < batch; ++b) {
           if (s >= lens[b]) continue;
@@ -323,8 +361,7 @@ class Recurrent : public Op {
             rh[b * h_size + j] = act[0](clip(g[h_size + j] + q[h_size + j])) * dir.h[b * h_size + j];
           }
         }
-        dense(backend, static_cast<int>(dir.index * 4 + 2), batch, h_size, h_size, dir.r + 2 * h_size * h_size,
-              nullptr, rh.data(), rhr.data());
+        rows_times(rh.data(), dir.rt + 2 * h_size, gh, rhr.data(), batch, h_size, h_size);
       }
       for (int64_t b = 0; b < batch; ++b) {
         if (s >= lens[b]) continue;
@@ -383,6 +420,7 @@ class Recurrent : public Op {
   float clip_ = 0;
   std::vector<ActivationFn> acts_;  // per direction: f, g (, h)
   std::vector<float> biases_[2];    // per direction, alive as long as the kernels made with them
+  std::vector<float> transposed_[2];  // Rᵀ per direction (kept while R is a constant)
   std::map<std::tuple<int, int64_t, const float*>, std::unique_ptr<DenseKernel>> kernels_;
   const Backend* cached_backend_ = nullptr;
 };
