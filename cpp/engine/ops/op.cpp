@@ -78,6 +78,7 @@ std::unique_ptr<Op> make_lstm(const Node&, const Graph&);
 std::unique_ptr<Op> make_gru(const Node&, const Graph&);
 std::unique_ptr<Op> make_rnn(const Node&, const Graph&);
 std::unique_ptr<Op> make_conv_transpose(const Node&, const Graph&);
+std::unique_ptr<Op> make_loop(const Node&, const Graph&);
 
 namespace {
 const std::map<std::string, OpFactory>& registry() {
@@ -119,6 +120,7 @@ const std::map<std::string, OpFactory>& registry() {
       {"QuantizeDequantize", make_quantize_linear}, {"DynamicQuantizeLinear", make_dynamic_quantize_linear},
       {"ConvInteger", make_integer_product}, {"MatMulInteger", make_integer_product},
       {"LSTM", make_lstm}, {"GRU", make_gru}, {"RNN", make_rnn}, {"ConvTranspose", make_conv_transpose},
+      {"Loop", make_loop},
   };
   return table;
 }
@@ -137,7 +139,7 @@ size_t produced_outputs(const Node& node) {
   const std::string& t = node.op_type;
   if (t == "LSTM") return std::min<size_t>(node.outputs.size(), 3);
   if (t == "GRU" || t == "RNN") return std::min<size_t>(node.outputs.size(), 2);
-  return t == "Split" || t == "If" || t == "LayerNormalization" || t == "DynamicQuantizeLinear" ? node.outputs.size() : 1;
+  return t == "Split" || t == "If" || t == "Loop" || t == "LayerNormalization" || t == "DynamicQuantizeLinear" ? node.outputs.size() : 1;
 }
 
 const char* precision_name(QuantConfig::Mode mode) {
