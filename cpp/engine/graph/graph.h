@@ -13,12 +13,13 @@ namespace edgequant::engine {
 struct Graph;
 
 struct Attribute {
-  enum class Kind { none, i, f, s, ints, floats, tensor, graph } kind = Kind::none;
+  enum class Kind { none, i, f, s, ints, floats, tensor, graph, strings } kind = Kind::none;
   int64_t i = 0;
   float f = 0;
   std::string s;
   std::vector<int64_t> ints;
   std::vector<float> floats;
+  std::vector<std::string> strings;  // e.g. LSTM's activations
   Tensor tensor;
   // A subgraph (If's branches, Loop's body), shared read-only by the node's copies. The values it
   // reads from the enclosing graphs are also inputs of its node (after `_captures_from`, see

@@ -169,6 +169,11 @@ Attribute convert_attribute(const onnx::AttributeProto& proto, const std::string
       a.kind = Attribute::Kind::floats;
       a.floats.assign(proto.floats().begin(), proto.floats().end());
       break;
+    case onnx::AttributeProto::STRINGS:
+      a.kind = Attribute::Kind::strings;
+      for (const std::string& text : proto.strings())
+        a.strings.push_back(checked_name(text, (context + ": strings attribute '" + proto.name() + "' holds text").c_str()));
+      break;
     case onnx::AttributeProto::TENSOR:
       a.kind = Attribute::Kind::tensor;
       a.tensor = convert_tensor(proto.t(), context + " attribute '" + proto.name() + "'", base_dir);
@@ -184,7 +189,7 @@ Attribute convert_attribute(const onnx::AttributeProto& proto, const std::string
     }
     default:
       throw InvalidArgument(context + ": attribute '" + proto.name() + "' of type " +
-                            std::to_string(proto.type()) + " is not supported (lists of subgraphs, strings or tensors)");
+                            std::to_string(proto.type()) + " is not supported (lists of subgraphs or tensors)");
   }
   return a;
 }

@@ -1,5 +1,6 @@
 #include "ops/op.h"
 
+#include <algorithm>
 #include <map>
 #include <set>
 
@@ -82,6 +83,12 @@ std::unique_ptr<Op> make_dynamic_quantize_linear(const Node&, const Graph&);
 std::unique_ptr<Op> make_integer_product(const Node&, const Graph&);
 std::unique_ptr<Op> make_top_k(const Node&, const Graph&);
 std::unique_ptr<Op> make_gather_elements(const Node&, const Graph&);
+// Recurrent and transposed-convolution ops (issue #21).
+std::unique_ptr<Op> make_lstm(const Node&, const Graph&);
+std::unique_ptr<Op> make_gru(const Node&, const Graph&);
+std::unique_ptr<Op> make_rnn(const Node&, const Graph&);
+std::unique_ptr<Op> make_conv_transpose(const Node&, const Graph&);
+std::unique_ptr<Op> make_loop(const Node&, const Graph&);
 
 namespace {
 const std::map<std::string, OpFactory>& registry() {
@@ -124,6 +131,8 @@ const std::map<std::string, OpFactory>& registry() {
       {"QuantizeDequantize", make_quantize_linear}, {"DynamicQuantizeLinear", make_dynamic_quantize_linear},
       {"ConvInteger", make_integer_product}, {"MatMulInteger", make_integer_product},
       {"TopK", make_top_k}, {"GatherElements", make_gather_elements},
+      {"LSTM", make_lstm}, {"GRU", make_gru}, {"RNN", make_rnn}, {"ConvTranspose", make_conv_transpose},
+      {"Loop", make_loop},
   };
   return table;
 }
@@ -139,10 +148,13 @@ std::unique_ptr<Op> make_op(const Node& node, const Graph& graph) {
 bool is_supported_op(const std::string& op_type) { return registry().count(op_type) != 0; }
 
 size_t produced_outputs(const Node& node) {
+  const std::string& t = node.op_type;
+  if (t == "LSTM") return std::min<size_t>(node.outputs.size(), 3);
+  if (t == "GRU" || t == "RNN") return std::min<size_t>(node.outputs.size(), 2);
   // Ops computing every output the node names; the others compute output 0 only.
-  static const std::set<std::string> all_outputs = {"Split", "If", "LayerNormalization", "DynamicQuantizeLinear",
-                                                    "TopK"};
-  return all_outputs.count(node.op_type) ? node.outputs.size() : 1;
+  static const std::set<std::string> all_outputs = {"Split", "If", "Loop", "LayerNormalization",
+                                                    "DynamicQuantizeLinear", "TopK"};
+  return all_outputs.count(t) ? node.outputs.size() : 1;
 }
 
 const char* precision_name(QuantConfig::Mode mode) {

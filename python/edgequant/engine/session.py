@@ -189,11 +189,12 @@ class Engine:
             if dtype == "float32":
                 if array.dtype.kind != "f":
                     raise TypeError(f"input {name!r} must be a float array, got dtype {array.dtype}")
-                array = np.ascontiguousarray(array, dtype=np.float32)
+                # reshape: ascontiguousarray turns a 0-d array (a NumPy scalar's) into shape (1,)
+                array = np.ascontiguousarray(array, dtype=np.float32).reshape(array.shape)
             else:
                 if array.dtype.kind not in "iub":  # the engine holds integer and bool inputs as int64 (bool: 0/1)
                     raise TypeError(f"input {name!r} must be an integer or bool array, got dtype {array.dtype}")
-                array = np.ascontiguousarray(array, dtype=np.int64)
+                array = np.ascontiguousarray(array, dtype=np.int64).reshape(array.shape)
             prepared.append(array)
         return prepared
 

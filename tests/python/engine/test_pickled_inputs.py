@@ -58,3 +58,20 @@ def test_the_binding_names_a_dtype_it_refuses():
         engine._native.run([X.astype(">f4"), I])
     y, z = engine._native.run(pickle.loads(pickle.dumps([X, I])))
     np.testing.assert_array_equal(y, X + 1)
+
+
+def test_numpy_scalars_stay_0d():
+    """A NumPy scalar (np.float32(2), np.int64(3)) is a 0-d input: Engine.run's conversion made it shape (1,)
+    (np.ascontiguousarray returns at least 1-d), so a Loop scanning scalars stacked [n, 1] instead of [n]."""
+    nodes = [helper.make_node("Add", ["a", "b"], ["y"]), helper.make_node("Identity", ["k"], ["z"])]
+    graph = helper.make_graph(
+        nodes, "scalars",
+        [helper.make_tensor_value_info("a", TensorProto.FLOAT, []),
+         helper.make_tensor_value_info("b", TensorProto.FLOAT, []),
+         helper.make_tensor_value_info("k", TensorProto.INT64, [])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, None),
+         helper.make_tensor_value_info("z", TensorProto.INT64, None)])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)]).SerializeToString()
+    y, z = Engine(model).run({"a": np.float32(2), "b": np.float64(0.5), "k": np.int32(3)})
+    assert y.shape == () and z.shape == ()
+    assert float(y) == 2.5 and int(z) == 3

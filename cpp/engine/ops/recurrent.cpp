@@ -1,0 +1,441 @@
+// Recurrent ONNX ops (issue 21): LSTM, GRU and RNN in float32, written from the ONNX operator
+// definitions: forward / reverse / bidirectional, the optional inputs B, sequence_lens, initial_h,
+// initial_c and P (peepholes), layout 0 and 1, clip, input_forget (LSTM), linear_before_reset (GRU)
+// and the `activations` attribute with its alphas / betas.
+//
+// Per direction the input projection of every time step is one dense product on the backend's
+// dense kernel, XW[t, b, :] = X[t, b, :] · Wᵀ + biases (the reference backend's is a plain loop,
+// which the tests compare against). Each time step then adds H[b, :] · Rᵀ, a product too small for
+// a library call to pay off (a oneDNN call per step cost ~100 µs at H = 128): a vectorised loop
+// over Rᵀ, transposed once. The gate arithmetic after the products is a plain loop per batch row. A row b whose
+// sequence_lens[b] is shorter than the sequence keeps its state after its last step and gets zeros
+// in Y; the reverse direction reads X[len_b - 1], ..., X[0].
+#include <algorithm>
+#include <cctype>
+#include <cmath>
+#include <map>
+#include <tuple>
+
+#include "backend/fast_kernels.h"
+#include "common/simd.h"
+#include "ops/op.h"
+
+namespace edgequant::engine {
+namespace {
+
+enum class Cell { lstm, gru, rnn };
+
+// dst[b, j] = sum_k src[b, k] · wt[k, j] for j < n: `wt` holds Rᵀ with rows `ld` apart. Rows of
+// Rᵀ are added scaled (an axpy per k), which vectorises over j without reassociating any sum.
+EDGEQUANT_KERNEL void rows_times(const float* src, const float* wt, int64_t ld, float* dst, int64_t rows, int64_t k,
+                                 int64_t n) {
+  for (int64_t j = 0; j < rows * n; ++j) dst[j] = 0.0f;
+  for (int64_t kk = 0; kk < k; ++kk) {  // each row of Rᵀ read once for all batch rows
+    const float* w = wt + kk * ld;
+    for (int64_t b = 0; b < rows; ++b) {
+      const float s = src[b * k + kk];
+      float* d = dst + b * n;
+      for (int64_t j = 0; j < n; ++j) d[j] += s * w[j];
+    }
+  }
+}
+
+// tanh from fast_exp (backend/fast_kernels.h; std::tanh dominated the step time): an odd
+// polynomial near 0, where (1 - e^-2|x|) / (1 + e^-2|x|) would cancel; within 1e-6 relative of
+// tanh (2e-7 measured, tests/python/engine/test_recurrent_ops.py).
+inline float tanh_f32(float x) {
+  const float a = std::fabs(x);
+  if (!(a >= 0.1f)) {  // also NaN
+    const float x2 = x * x;
+    return x * (1.0f + x2 * (-1.0f / 3 + x2 * (2.0f / 15 + x2 * (-17.0f / 315))));
+  }
+  const float t = fast_exp(-2.0f * a), y = (1.0f - t) / (1.0f + t);
+  return x < 0 ? -y : y;
+}
+
+// One entry of the `activations` attribute, with its alpha / beta.
+struct ActivationFn {
+  enum class Kind {
+    relu, tanh, sigmoid, affine, leaky_relu, thresholded_relu, scaled_tanh, hard_sigmoid, elu, softsign, softplus
+  } kind = Kind::tanh;
+  float alpha = 0, beta = 0;
+
+  float operator()(float x) const {
+    switch (kind) {
+      case Kind::relu: return x > 0 ? x : 0.0f;
+      case Kind::tanh: return tanh_f32(x);
+      case Kind::sigmoid: return 1.0f / (1.0f + fast_exp(-x));
+      case Kind::affine: return alpha * x + beta;
+      case Kind::leaky_relu: return x >= 0 ? x : alpha * x;
+      case Kind::thresholded_relu: return x > alpha ? x : 0.0f;
+      case Kind::scaled_tanh: return alpha * std::tanh(beta * x);
+      case Kind::hard_sigmoid: return std::max(0.0f, std::min(1.0f, alpha * x + beta));
+      case Kind::elu: return x >= 0 ? x : alpha * (std::exp(x) - 1.0f);
+      case Kind::softsign: return x / (1.0f + std::fabs(x));
+      case Kind::softplus: return x > 20.0f ? x : std::log1p(std::exp(x));  // exp overflows far above 20
+    }
+    return x;
+  }
+};
+
+// The activations ONNX lists for the recurrent ops: how many of activation_alpha / activation_beta
+// each consumes (in order, per activation) and the values used when those lists run short.
+struct ActivationSpec {
+  const char* name;
+  ActivationFn::Kind kind;
+  int alphas, betas;
+  float default_alpha, default_beta;
+};
+const ActivationSpec kActivations[] = {
+    {"relu", ActivationFn::Kind::relu, 0, 0, 0, 0},
+    {"tanh", ActivationFn::Kind::tanh, 0, 0, 0, 0},
+    {"sigmoid", ActivationFn::Kind::sigmoid, 0, 0, 0, 0},
+    {"affine", ActivationFn::Kind::affine, 1, 1, 1.0f, 0.0f},
+    {"leakyrelu", ActivationFn::Kind::leaky_relu, 1, 0, 0.01f, 0},
+    {"thresholdedrelu", ActivationFn::Kind::thresholded_relu, 1, 0, 1.0f, 0},
+    {"scaledtanh", ActivationFn::Kind::scaled_tanh, 1, 1, 1.0f, 1.0f},
+    {"hardsigmoid", ActivationFn::Kind::hard_sigmoid, 1, 1, 0.2f, 0.5f},
+    {"elu", ActivationFn::Kind::elu, 1, 0, 1.0f, 0},
+    {"softsign", ActivationFn::Kind::softsign, 0, 0, 0, 0},
+    {"softplus", ActivationFn::Kind::softplus, 0, 0, 0, 0},
+};
+
+class Recurrent : public Op {
+ public:
+  Recurrent(const Node& node, const Graph& graph, Cell cell) : Op(node), cell_(cell) {
+    gates_ = cell == Cell::lstm ? 4 : cell == Cell::gru ? 3 : 1;
+    const size_t max_inputs = cell == Cell::lstm ? 8 : 6, max_outputs = cell == Cell::lstm ? 3 : 2;
+    check(node.inputs.size() >= 3 && node.inputs.size() <= max_inputs && !node.inputs[1].empty() &&
+              !node.inputs[2].empty(),
+          "expects inputs X, W, R and at most " + std::to_string(max_inputs) + " inputs in all");
+    check(node.outputs.size() <= max_outputs, "has at most " + std::to_string(max_outputs) + " outputs");
+    const std::string direction = node.attr_s("direction", "forward");
+    check(direction == "forward" || direction == "reverse" || direction == "bidirectional",
+          "direction '" + direction + "' is not one of forward, reverse, bidirectional");
+    reverse_ = direction == "reverse";
+    dirs_ = direction == "bidirectional" ? 2 : 1;
+    hidden_size_ = node.attr_i("hidden_size", 0);
+    check(hidden_size_ >= 0, "hidden_size must be > 0");
+    layout_ = node.attr_i("layout", 0);
+    check(layout_ == 0 || layout_ == 1, "layout " + std::to_string(layout_) + " is not 0 or 1");
+    if (node.has("clip")) {
+      clip_ = node.attr_f("clip", 0);
+      check(clip_ > 0, "clip must be > 0, got " + std::to_string(clip_));
+    }
+    input_forget_ = cell == Cell::lstm && node.attr_i("input_forget", 0) != 0;
+    linear_before_reset_ = cell == Cell::gru && node.attr_i("linear_before_reset", 0) != 0;
+    read_activations();
+    constant_weights_ = true;
+    for (size_t k = 1; k < 4 && k < node.inputs.size(); ++k)
+      if (!node.inputs[k].empty() && !graph.is_constant(node.inputs[k])) constant_weights_ = false;
+  }
+
+  void run(RunContext& ctx, const std::vector<const Tensor*>& inputs, std::vector<Tensor>& outputs) override {
+    const Tensor& x = float_input(inputs, 0);
+    check(x.rank() == 3, "expects X of rank 3, got shape " + shape_string(x.shape));
+    const int64_t seq = x.shape[layout_ ? 1 : 0], batch = x.shape[layout_ ? 0 : 1], in_size = x.shape[2];
+    const Tensor& w = float_input(inputs, 1);
+    const Tensor& r = float_input(inputs, 2);
+    check(r.rank() == 3, "expects R of rank 3, got shape " + shape_string(r.shape));
+    const int64_t h_size = hidden_size_ ? hidden_size_ : r.shape[2], gh = gates_ * h_size;
+    check(w.shape == Shape({dirs_, gh, in_size}),
+          "W has shape " + shape_string(w.shape) + ", expected " + shape_string({dirs_, gh, in_size}));
+    check(r.shape == Shape({dirs_, gh, h_size}),
+          "R has shape " + shape_string(r.shape) + ", expected " + shape_string({dirs_, gh, h_size}));
+    const Tensor* b = optional_input(inputs, 3, {dirs_, 2 * gh}, "B");
+    const std::vector<int64_t> lens = sequence_lens(inputs, seq, batch);
+    const Shape state_shape = layout_ ? Shape{batch, dirs_, h_size} : Shape{dirs_, batch, h_size};
+    const Tensor* h0 = optional_input(inputs, 5, state_shape, "initial_h");
+    const Tensor* c0 = cell_ == Cell::lstm ? optional_input(inputs, 6, state_shape, "initial_c") : nullptr;
+    const Tensor* p = cell_ == Cell::lstm ? optional_input(inputs, 7, {dirs_, 3 * h_size}, "P") : nullptr;
+
+    // Everything is computed time-major ([seq, batch, ...], Y as [seq, dirs, batch, H]) and
+    // transposed at the end for layout 1.
+    const std::vector<float> xs = layout_ ? swap01(x.f(), batch, seq, in_size) : std::vector<float>();
+    const float* xt = layout_ ? xs.data() : x.f();
+    const std::vector<float> h_init = h0 ? state_major(h0->f(), batch, h_size) : std::vector<float>();
+    const std::vector<float> c_init = c0 ? state_major(c0->f(), batch, h_size) : std::vector<float>();
+    std::vector<float> y(static_cast<size_t>(seq * dirs_ * batch * h_size), 0.0f);
+    std::vector<float> y_h(static_cast<size_t>(dirs_ * batch * h_size), 0.0f), y_c(y_h.size(), 0.0f);
+    if (!h_init.empty()) y_h = h_init;
+    if (!c_init.empty()) y_c = c_init;
+    if (constant_weights_ && cached_backend_ != &ctx.backend) kernels_.clear();
+    cached_backend_ = &ctx.backend;
+
+    Shape dims{seq, batch, in_size, h_size};
+    for (int64_t d = 0; d < dirs_; ++d) {
+      Direction dir;
+      dir.index = d;
+      dir.reverse = reverse_ || d == 1;
+      dir.w = w.f() + d * gh * in_size;
+      dir.r = r.f() + d * gh * h_size;
+      std::vector<float>& rt = transposed_[d];
+      if (!constant_weights_ || rt.size() != static_cast<size_t>(gh * h_size)) {
+        rt.resize(static_cast<size_t>(gh * h_size));
+        for (int64_t n = 0; n < gh; ++n)
+          for (int64_t k = 0; k < h_size; ++k) rt[k * gh + n] = dir.r[n * h_size + k];
+      }
+      dir.rt = rt.data();
+      dir.b = b ? b->f() + d * 2 * gh : nullptr;
+      dir.p = p ? p->f() + d * 3 * h_size : nullptr;
+      dir.h = y_h.data() + d * batch * h_size;
+      dir.c = y_c.data() + d * batch * h_size;
+      run_direction(ctx.backend, dims, xt, lens, dir, y.data());
+    }
+
+    const std::string context = node_.describe();
+    if (outputs.size() > 0) {
+      outputs[0] = Tensor::zeros_f32(layout_ ? Shape{batch, seq, dirs_, h_size} : Shape{seq, dirs_, batch, h_size},
+                                     context);
+      if (layout_) {  // [seq, dirs, batch, H] -> [batch, seq, dirs, H]
+        float* out = outputs[0].f();
+        for (int64_t s = 0; s < seq; ++s)
+          for (int64_t d = 0; d < dirs_; ++d)
+            for (int64_t bb = 0; bb < batch; ++bb)
+              std::copy_n(y.data() + ((s * dirs_ + d) * batch + bb) * h_size, h_size,
+                          out + ((bb * seq + s) * dirs_ + d) * h_size);
+      } else {
+        std::copy(y.begin(), y.end(), outputs[0].f());
+      }
+    }
+    for (size_t k = 1; k < outputs.size() && k < 3; ++k) {
+      const std::vector<float>& state = k == 1 ? y_h : y_c;
+      outputs[k] = Tensor::zeros_f32(state_shape, context);
+      if (layout_) {
+        const std::vector<float> t = swap01(state.data(), dirs_, batch, h_size);
+        std::copy(t.begin(), t.end(), outputs[k].f());
+      } else {
+        std::copy(state.begin(), state.end(), outputs[k].f());
+      }
+    }
+  }
+
+ private:
+  struct Direction {
+    int64_t index = 0;
+    bool reverse = false;
+    const float *w = nullptr, *r = nullptr, *b = nullptr, *p = nullptr;
+    const float* rt = nullptr;  // Rᵀ, [H, gates · H]
+    float *h = nullptr, *c = nullptr;  // the state [batch, H], updated in place
+  };
+
+  void read_activations() {
+    const int per_dir = cell_ == Cell::lstm ? 3 : cell_ == Cell::gru ? 2 : 1;
+    std::vector<std::string> names;
+    auto it = node_.attributes.find("activations");
+    if (it != node_.attributes.end()) {
+      check(it->second.kind == Attribute::Kind::strings, "attribute 'activations' must be a list of strings");
+      names = it->second.strings;
+      check(static_cast<int64_t>(names.size()) == per_dir * dirs_,
+            "activations lists " + std::to_string(names.size()) + " functions, expected " +
+                std::to_string(per_dir * dirs_) + " (" + std::to_string(per_dir) + " per direction)");
+    } else {
+      const std::vector<std::string> fallback = cell_ == Cell::lstm  ? std::vector<std::string>{"Sigmoid", "Tanh", "Tanh"}
+                                                : cell_ == Cell::gru ? std::vector<std::string>{"Sigmoid", "Tanh"}
+                                                                     : std::vector<std::string>{"Tanh"};
+      for (int64_t d = 0; d < dirs_; ++d) names.insert(names.end(), fallback.begin(), fallback.end());
+    }
+    const std::vector<float> alphas = floats("activation_alpha"), betas = floats("activation_beta");
+    size_t next_alpha = 0, next_beta = 0;
+    for (const std::string& name : names) {
+      std::string lower = name;
+      std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char ch) { return std::tolower(ch); });
+      const ActivationSpec* spec = nullptr;
+      for (const ActivationSpec& s : kActivations)
+        if (lower == s.name) spec = &s;
+      check(spec != nullptr, "activation '" + name +
+                                 "' is not supported (Relu, Tanh, Sigmoid, Affine, LeakyRelu, ThresholdedRelu, "
+                                 "ScaledTanh, HardSigmoid, Elu, Softsign, Softplus)");
+      ActivationFn fn;
+      fn.kind = spec->kind;
+      fn.alpha = spec->default_alpha;
+      fn.beta = spec->default_beta;
+      if (spec->alphas && next_alpha < alphas.size()) fn.alpha = alphas[next_alpha++];
+      if (spec->betas && next_beta < betas.size()) fn.beta = betas[next_beta++];
+      acts_.push_back(fn);
+    }
+  }
+
+  std::vector<float> floats(const std::string& key) const {
+    auto it = node_.attributes.find(key);
+    if (it == node_.attributes.end()) return {};
+    check(it->second.kind == Attribute::Kind::floats, "attribute '" + key + "' must be a list of floats");
+    return it->second.floats;
+  }
+
+  const Tensor* optional_input(const std::vector<const Tensor*>& inputs, size_t index, const Shape& shape,
+                               const std::string& what) const {
+    if (index >= inputs.size() || inputs[index] == nullptr) return nullptr;
+    const Tensor& t = float_input(inputs, index);
+    check(t.shape == shape, what + " has shape " + shape_string(t.shape) + ", expected " + shape_string(shape));
+    return &t;
+  }
+
+  std::vector<int64_t> sequence_lens(const std::vector<const Tensor*>& inputs, int64_t seq, int64_t batch) const {
+    if (inputs.size() <= 4 || inputs[4] == nullptr) return std::vector<int64_t>(static_cast<size_t>(batch), seq);
+    const Tensor& t = *inputs[4];
+    check(t.shape == Shape({batch}), "sequence_lens has shape " + shape_string(t.shape) + ", expected [" +
+                                         std::to_string(batch) + "]");
+    std::vector<int64_t> lens = t.as_i64();
+    for (int64_t len : lens)
+      check(len >= 0 && len <= seq, "sequence_lens holds " + std::to_string(len) + ", outside [0, " +
+                                        std::to_string(seq) + "] (the sequence length)");
+    return lens;
+  }
+
+  // [a, b, inner] -> [b, a, inner].
+  static std::vector<float> swap01(const float* src, int64_t a, int64_t b, int64_t inner) {
+    std::vector<float> dst(static_cast<size_t>(a * b * inner));
+    for (int64_t i = 0; i < a; ++i)
+      for (int64_t j = 0; j < b; ++j) std::copy_n(src + (i * b + j) * inner, inner, dst.data() + (j * a + i) * inner);
+    return dst;
+  }
+
+  // An initial state in the node's layout as [dirs, batch, H].
+  std::vector<float> state_major(const float* src, int64_t batch, int64_t h_size) const {
+    if (layout_) return swap01(src, batch, dirs_, h_size);
+    return std::vector<float>(src, src + dirs_ * batch * h_size);
+  }
+
+  float clip(float v) const { return clip_ > 0 ? std::max(-clip_, std::min(clip_, v)) : v; }
+
+  // dst[m, :] = src[m, :] · weightsᵀ (+ bias), weights [n, k]; the kernel is kept while the
+  // weights are constants of the model.
+  void dense(Backend& backend, int key, int64_t m, int64_t k, int64_t n, const float* weights,
+             const std::vector<float>* bias, const float* src, float* dst) {
+    if (m == 0 || n == 0) return;
+    if (k == 0) {  // no products: the bias alone
+      for (int64_t i = 0; i < m; ++i)
+        for (int64_t j = 0; j < n; ++j) dst[i * n + j] = bias ? (*bias)[j] : 0.0f;
+      return;
+    }
+    auto make = [&] { return backend.dense(m, k, n, weights, bias ? bias->data() : nullptr, Activation{}, QuantConfig{}); };
+    if (!constant_weights_) {// weights computed at run time: a kernel for these values only
+      make()->run(src, dst);
+      return;
+    }
+    const auto id = std::make_tuple(key, m, weights);
+    auto it = kernels_.find(id);
+    if (it == kernels_.end()) {
+      if (kernels_.size() > 32) kernels_.clear();  // many sequence lengths: start over
+      it = kernels_.emplace(id, make()).first;
+    }
+    it->second->run(src, dst);
+  }
+
+  void run_direction(Backend& backend, const Shape& dims, const float* x, const std::vector<int64_t>& lens,
+                     const Direction& dir, float* y) {
+    const int64_t seq = dims[0], batch = dims[1], in_size = dims[2], h_size = dims[3], gh = gates_ * h_size;
+    // Bias of the input projection: Wb + Rb, except GRU's Rbh with linear_before_reset (it sits
+    // inside r ⊙ (H · Rhᵀ + Rbh)).
+    auto& bias = biases_[dir.index];
+    bias.assign(static_cast<size_t>(gh), 0.0f);
+    std::vector<float> rbh(static_cast<size_t>(h_size), 0.0f);
+    if (dir.b) {
+      for (int64_t j = 0; j < gh; ++j) bias[j] = dir.b[j] + dir.b[gh + j];
+      if (linear_before_reset_)
+        for (int64_t j = 0; j < h_size; ++j) {
+          rbh[j] = dir.b[gh + 2 * h_size + j];
+          bias[2 * h_size + j] -= rbh[j];
+        }
+    }
+    std::vector<float> xw(static_cast<size_t>(seq * batch * gh));
+    dense(backend, static_cast<int>(dir.index * 4), seq * batch, in_size, gh, dir.w, &bias, x, xw.data());
+
+    // GRU without linear_before_reset multiplies r ⊙ H by Rh: its recurrent product covers z, r only.
+    const bool split_h = cell_ == Cell::gru && !linear_before_reset_;
+    const int64_t rec_n = split_h ? 2 * h_size : gh;
+    std::vector<float> hr(static_cast<size_t>(batch * rec_n)), rh, rhr;
+    if (split_h) rh.assign(static_cast<size_t>(batch * h_size), 0.0f), rhr.resize(rh.size());
+    const int per_dir = cell_ == Cell::lstm ? 3 : cell_ == Cell::gru ? 2 : 1;
+    const ActivationFn* act = acts_.data() + dir.index * per_dir;
+    std::vector<float> z(static_cast<size_t>(batch * h_size));
+    for (int64_t s = 0; s < seq; ++s) {
+      rows_times(dir.h, dir.rt, gh, hr.data(), batch, h_size, rec_n);
+      if (split_h) {  // z and r first, then (r ⊙ H) · Rhᵀ
+        for (int64_t b = 0; b < batch; ++b) {
+          if (s >= lens[b]) continue;
+          const float* g = xw.data() + (time(dir, s, lens[b]) * batch + b) * gh;
+          const float* q = hr.data() + b * rec_n;
+          for (int64_t j = 0; j < h_size; ++j) {
+            z[b * h_size + j] = act[0](clip(g[j] + q[j]));
+            rh[b * h_size + j] = act[0](clip(g[h_size + j] + q[h_size + j])) * dir.h[b * h_size + j];
+          }
+        }
+        rows_times(rh.data(), dir.rt + 2 * h_size, gh, rhr.data(), batch, h_size, h_size);
+      }
+      for (int64_t b = 0; b < batch; ++b) {
+        if (s >= lens[b]) continue;
+        const int64_t t = time(dir, s, lens[b]);
+        const float* g = xw.data() + (t * batch + b) * gh;
+        const float* q = hr.data() + b * rec_n;
+        float* h = dir.h + b * h_size;
+        if (cell_ == Cell::lstm) {
+          lstm_step(act, g, q, dir.p, h_size, h, dir.c + b * h_size);
+        } else if (cell_ == Cell::rnn) {
+          for (int64_t j = 0; j < h_size; ++j) h[j] = act[0](clip(g[j] + q[j]));
+        } else {
+          for (int64_t j = 0; j < h_size; ++j) {
+            float update, candidate;
+            if (split_h) {
+              update = z[b * h_size + j];
+              candidate = act[1](clip(g[2 * h_size + j] + rhr[b * h_size + j]));
+            } else {
+              update = act[0](clip(g[j] + q[j]));
+              const float reset = act[0](clip(g[h_size + j] + q[h_size + j]));
+              candidate = act[1](clip(g[2 * h_size + j] + reset * (q[2 * h_size + j] + rbh[j])));
+            }
+            h[j] = (1.0f - update) * candidate + update * h[j];
+          }
+        }
+        std::copy_n(h, h_size, y + ((t * dirs_ + dir.index) * batch + b) * h_size);
+      }
+    }
+  }
+
+  // Gates in ONNX order i, o, f, c; peepholes P in order i, o, f.
+  void lstm_step(const ActivationFn* act, const float* g, const float* q, const float* p, int64_t h_size, float* h,
+                 float* c) const {
+    for (int64_t j = 0; j < h_size; ++j) {
+      float gi = g[j] + q[j], go = g[h_size + j] + q[h_size + j];
+      float gf = g[2 * h_size + j] + q[2 * h_size + j], gc = g[3 * h_size + j] + q[3 * h_size + j];
+      if (p) {
+        gi += p[j] * c[j];
+        gf += p[2 * h_size + j] * c[j];
+      }
+      const float i = act[0](clip(gi));
+      const float f = input_forget_ ? 1.0f - i : act[0](clip(gf));
+      const float cell = f * c[j] + i * act[1](clip(gc));
+      if (p) go += p[h_size + j] * cell;
+      c[j] = cell;
+      h[j] = act[0](clip(go)) * act[2](cell);
+    }
+  }
+
+  // The X row of step s: forward s, backward len - 1 - s (each row reversed within its own length).
+  static int64_t time(const Direction& dir, int64_t s, int64_t len) { return dir.reverse ? len - 1 - s : s; }
+
+  Cell cell_;
+  int64_t gates_ = 1, dirs_ = 1, hidden_size_ = 0, layout_ = 0;
+  bool reverse_ = false, input_forget_ = false, linear_before_reset_ = false, constant_weights_ = false;
+  float clip_ = 0;
+  std::vector<ActivationFn> acts_;  // per direction: f, g (, h)
+  std::vector<float> biases_[2];    // per direction, alive as long as the kernels made with them
+  std::vector<float> transposed_[2];  // Rᵀ per direction (kept while R is a constant)
+  std::map<std::tuple<int, int64_t, const float*>, std::unique_ptr<DenseKernel>> kernels_;
+  const Backend* cached_backend_ = nullptr;
+};
+
+}  // namespace
+
+std::unique_ptr<Op> make_lstm(const Node& node, const Graph& graph) {
+  return std::make_unique<Recurrent>(node, graph, Cell::lstm);
+}
+std::unique_ptr<Op> make_gru(const Node& node, const Graph& graph) {
+  return std::make_unique<Recurrent>(node, graph, Cell::gru);
+}
+std::unique_ptr<Op> make_rnn(const Node& node, const Graph& graph) {
+  return std::make_unique<Recurrent>(node, graph, Cell::rnn);
+}
+
+}  // namespace edgequant::engine
