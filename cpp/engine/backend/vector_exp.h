@@ -1,7 +1,9 @@
-// e^x for vectorised loops: a body GCC inlines into each per-ISA clone (common/simd.h) and
-// vectorises, shared by the float kernels (softmax, sigmoid) and the Winograd convolution's
-// activation. Compile its users with -fno-math-errno -fno-trapping-math (see CMakeLists.txt).
+// e^x (and tanh from it) for vectorised loops: bodies GCC inlines into each per-ISA clone
+// (common/simd.h) and vectorises, shared by the float kernels (softmax, sigmoid), the Winograd
+// convolution's activation, Tanh and the recurrent cells (ops/math_unary.cpp, ops/recurrent.cpp).
+// Compile their users with -fno-math-errno -fno-trapping-math (see CMakeLists.txt).
 #pragma once
+#include <cmath>
 #include <cstdint>
 #include <cstring>
 
@@ -43,6 +45,17 @@ EDGEQUANT_INLINE float exp_lane(float x) {
   p = p * r * r + r + 1.f;
   const int32_t half = whole >> 1;
   return p * pow2(half) * pow2(whole - half);
+}
+
+// tanh as Cephes' tanhf: an odd minimax polynomial for |x| < 0.625, 1 - 2 / (e^2|x| + 1) with x's
+// sign beyond (e^2|x| clamps at e^89: +-1 for large |x| and +-inf; NaN stays NaN). About 2 ulp.
+EDGEQUANT_INLINE float tanh_lane(float x) {
+  const float a = std::fabs(x), z = x * x;
+  const float small =
+      ((((-5.70498872745e-3f * z + 2.06390887954e-2f) * z - 5.37397155531e-2f) * z + 1.33314422036e-1f) * z -
+       3.33332819422e-1f) * z * x + x;
+  const float large = 1.0f - 2.0f / (exp_lane(2.0f * a) + 1.0f);
+  return a < 0.625f ? small : (x < 0 ? -large : large);
 }
 
 }  // namespace edgequant::engine

@@ -4,8 +4,9 @@
 // and Sign also take int64 (index arithmetic), negating with wrap-around so that INT64_MIN stays
 // defined behaviour. IEEE semantics throughout: Log(0) = -inf, Sqrt(-1) = NaN, Reciprocal(0) = inf,
 // NaN in gives NaN out. Tanh and the exponential units (Elu, Selu, Celu, Gelu's tanh form) run
-// vectorisable polynomial lanes (tanh_lane, expm1_lane below, within 2 ulp); Erf, Log and Softplus
-// call libm. The file is compiled without errno / trapping math (CMakeLists.txt) so loops vectorise.
+// vectorisable polynomial lanes (tanh_lane of backend/vector_exp.h, expm1_lane below, within
+// 2 ulp); Erf, Log and Softplus call libm. The file is compiled without errno / trapping math
+// (CMakeLists.txt) so loops vectorise.
 #include <cmath>
 #include <cstdint>
 
@@ -54,17 +55,6 @@ EDGEQUANT_INLINE float expm1_lane(float x) {
       x * (1 + x * (0.5f + x * (1 / 6.f + x * (1 / 24.f + x * (1 / 120.f + x * (1 / 720.f + x * (1 / 5040.f)))))));
   const float large = exp_lane(x) - 1.0f;
   return x > -0.35f && x < 0.35f ? small : large;
-}
-
-// tanh as Cephes' tanhf: an odd minimax polynomial for |x| < 0.625, 1 - 2 / (e^2|x| + 1) with x's
-// sign beyond (e^2|x| clamps at e^89: +-1 for large |x| and +-inf; NaN stays NaN). About 2 ulp.
-EDGEQUANT_INLINE float tanh_lane(float x) {
-  const float a = std::fabs(x), z = x * x;
-  const float small =
-      ((((-5.70498872745e-3f * z + 2.06390887954e-2f) * z - 5.37397155531e-2f) * z + 1.33314422036e-1f) * z -
-       3.33332819422e-1f) * z * x + x;
-  const float large = 1.0f - 2.0f / (exp_lane(2.0f * a) + 1.0f);
-  return a < 0.625f ? small : (x < 0 ? -large : large);
 }
 
 // log(1 + exp(x)) without overflow for large x and without losing small results for very negative x.

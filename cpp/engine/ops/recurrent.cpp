@@ -16,7 +16,7 @@
 #include <map>
 #include <tuple>
 
-#include "backend/fast_kernels.h"
+#include "backend/vector_exp.h"
 #include "common/simd.h"
 #include "ops/op.h"
 
@@ -40,17 +40,18 @@ EDGEQUANT_KERNEL void rows_times(const float* src, const float* wt, int64_t ld, 
   }
 }
 
-// tanh from fast_exp (backend/fast_kernels.h; std::tanh dominated the step time): an odd
-// polynomial near 0, where (1 - e^-2|x|) / (1 + e^-2|x|) would cancel; within 1e-6 relative of
-// tanh (2e-7 measured, tests/python/engine/test_recurrent_ops.py).
-inline float tanh_f32(float x) {
-  const float a = std::fabs(x);
-  if (!(a >= 0.1f)) {  // also NaN
-    const float x2 = x * x;
-    return x * (1.0f + x2 * (-1.0f / 3 + x2 * (2.0f / 15 + x2 * (-17.0f / 315))));
-  }
-  const float t = fast_exp(-2.0f * a), y = (1.0f - t) / (1.0f + t);
-  return x < 0 ? -y : y;
+// The default activations over a run of values in place, as vectorised lanes (backend/vector_exp.h:
+// std::tanh / std::exp per element dominated the step time); the rest go element by element.
+EDGEQUANT_KERNEL void sigmoid_in_place(float* v, int64_t n) {
+  for (int64_t k = 0; k < n; ++k) v[k] = 1.0f / (1.0f + exp_lane(-v[k]));
+}
+EDGEQUANT_KERNEL void tanh_in_place(float* v, int64_t n) {
+  for (int64_t k = 0; k < n; ++k) v[k] = tanh_lane(v[k]);
+}
+// ONNX's clip: the activations' inputs bounded to [-limit, limit] (limit 0: no clip).
+EDGEQUANT_KERNEL void clip_in_place(float* v, int64_t n, float limit) {
+  if (limit <= 0) return;
+  for (int64_t k = 0; k < n; ++k) v[k] = v[k] < -limit ? -limit : (v[k] > limit ? limit : v[k]);
 }
 
 // One entry of the `activations` attribute, with its alpha / beta.
@@ -63,8 +64,8 @@ struct ActivationFn {
   float operator()(float x) const {
     switch (kind) {
       case Kind::relu: return x > 0 ? x : 0.0f;
-      case Kind::tanh: return tanh_f32(x);
-      case Kind::sigmoid: return 1.0f / (1.0f + fast_exp(-x));
+      case Kind::tanh: return tanh_lane(x);
+      case Kind::sigmoid: return 1.0f / (1.0f + exp_lane(-x));
       case Kind::affine: return alpha * x + beta;
       case Kind::leaky_relu: return x >= 0 ? x : alpha * x;
       case Kind::thresholded_relu: return x > alpha ? x : 0.0f;
@@ -75,6 +76,14 @@ struct ActivationFn {
       case Kind::softplus: return x > 20.0f ? x : std::log1p(std::exp(x));  // exp overflows far above 20
     }
     return x;
+  }
+
+  // f(clip(v)) over n values in place.
+  void apply(float* v, int64_t n, float clip) const {
+    clip_in_place(v, n, clip);
+    if (kind == Kind::sigmoid) return sigmoid_in_place(v, n);
+    if (kind == Kind::tanh) return tanh_in_place(v, n);
+    for (int64_t k = 0; k < n; ++k) v[k] = (*this)(v[k]);
   }
 };
 
@@ -297,8 +306,6 @@ class Recurrent : public Op {
     return std::vector<float>(src, src + dirs_ * batch * h_size);
   }
 
-  float clip(float v) const { return clip_ > 0 ? std::max(-clip_, std::min(clip_, v)) : v; }
-
   // dst[m, :] = src[m, :] · weightsᵀ (+ bias), weights [n, k]; the kernel is kept while the
   // weights are constants of the model.
   void dense(Backend& backend, int key, int64_t m, int64_t k, int64_t n, const float* weights,
@@ -309,8 +316,22 @@ class Recurrent : public Op {
         for (int64_t j = 0; j < n; ++j) dst[i * n + j] = bias ? (*bias)[j] : 0.0f;
       return;
     }
-    auto make = [&] { return backend.dense(m, k, n, weights, bias ? bias->data() : nullptr, Activation{}, QuantConfig{}); };
-    if (!constant_weights_) {// weights computed at run time: a kernel for these values only
+    auto make = [&] {
+      return backend.dense(m, k, n, weights, bias ? bias->data() : nullptr, Activation{}, QuantConfig{});
+    };
+    if (!constant_weights_ && m <= 64) {
+      // Weights computed at run time (sliced from a constant inside an If branch, as Silero VAD's):
+      // a backend kernel made for one small product costs more than the product; the loop instead.
+      std::vector<float> wt(static_cast<size_t>(k * n));
+      for (int64_t j = 0; j < n; ++j)
+        for (int64_t kk = 0; kk < k; ++kk) wt[kk * n + j] = weights[j * k + kk];
+      rows_times(src, wt.data(), n, dst, m, k, n);
+      if (bias)
+        for (int64_t i = 0; i < m; ++i)
+          for (int64_t j = 0; j < n; ++j) dst[i * n + j] += (*bias)[j];
+      return;
+    }
+    if (!constant_weights_) {  // weights computed at run time: a kernel for these values only
       make()->run(src, dst);
       return;
     }
@@ -349,7 +370,8 @@ class Recurrent : public Op {
     if (split_h) rh.assign(static_cast<size_t>(batch * h_size), 0.0f), rhr.resize(rh.size());
     const int per_dir = cell_ == Cell::lstm ? 3 : cell_ == Cell::gru ? 2 : 1;
     const ActivationFn* act = acts_.data() + dir.index * per_dir;
-    std::vector<float> z(static_cast<size_t>(batch * h_size));
+    // Gate values: 4H for an LSTM row, 3H for a GRU row, 2H per batch row for GRU's z and r.
+    std::vector<float> work(static_cast<size_t>(std::max<int64_t>(4, 2 * batch) * h_size));
     for (int64_t s = 0; s < seq; ++s) {
       rows_times(dir.h, dir.rt, gh, hr.data(), batch, h_size, rec_n);
       if (split_h) {  // z and r first, then (r ⊙ H) · Rhᵀ
@@ -357,10 +379,10 @@ class Recurrent : public Op {
           if (s >= lens[b]) continue;
           const float* g = xw.data() + (time(dir, s, lens[b]) * batch + b) * gh;
           const float* q = hr.data() + b * rec_n;
-          for (int64_t j = 0; j < h_size; ++j) {
-            z[b * h_size + j] = act[0](clip(g[j] + q[j]));
-            rh[b * h_size + j] = act[0](clip(g[h_size + j] + q[h_size + j])) * dir.h[b * h_size + j];
-          }
+          float* zr = work.data() + b * 2 * h_size;  // z then r
+          for (int64_t j = 0; j < 2 * h_size; ++j) zr[j] = g[j] + q[j];
+          act[0].apply(zr, 2 * h_size, clip_);
+          for (int64_t j = 0; j < h_size; ++j) rh[b * h_size + j] = zr[h_size + j] * dir.h[b * h_size + j];
         }
         rows_times(rh.data(), dir.rt + 2 * h_size, gh, rhr.data(), batch, h_size, h_size);
       }
@@ -371,45 +393,59 @@ class Recurrent : public Op {
         const float* q = hr.data() + b * rec_n;
         float* h = dir.h + b * h_size;
         if (cell_ == Cell::lstm) {
-          lstm_step(act, g, q, dir.p, h_size, h, dir.c + b * h_size);
+          lstm_step(act, g, q, dir.p, h_size, h, dir.c + b * h_size, work.data());
         } else if (cell_ == Cell::rnn) {
-          for (int64_t j = 0; j < h_size; ++j) h[j] = act[0](clip(g[j] + q[j]));
+          for (int64_t j = 0; j < h_size; ++j) h[j] = g[j] + q[j];
+          act[0].apply(h, h_size, clip_);
         } else {
-          for (int64_t j = 0; j < h_size; ++j) {
-            float update, candidate;
-            if (split_h) {
-              update = z[b * h_size + j];
-              candidate = act[1](clip(g[2 * h_size + j] + rhr[b * h_size + j]));
-            } else {
-              update = act[0](clip(g[j] + q[j]));
-              const float reset = act[0](clip(g[h_size + j] + q[h_size + j]));
-              candidate = act[1](clip(g[2 * h_size + j] + reset * (q[2 * h_size + j] + rbh[j])));
-            }
-            h[j] = (1.0f - update) * candidate + update * h[j];
-          }
+          gru_step(act, g, q, split_h ? rhr.data() + b * h_size : nullptr, rbh.data(),
+                   split_h ? work.data() + b * 2 * h_size : work.data(), h_size, h);
         }
         std::copy_n(h, h_size, y + ((t * dirs_ + dir.index) * batch + b) * h_size);
       }
     }
   }
 
-  // Gates in ONNX order i, o, f, c; peepholes P in order i, o, f.
+  // Gates in ONNX order i, o, f, c; peepholes P in order i, o, f. `work` holds 4H values.
   void lstm_step(const ActivationFn* act, const float* g, const float* q, const float* p, int64_t h_size, float* h,
-                 float* c) const {
-    for (int64_t j = 0; j < h_size; ++j) {
-      float gi = g[j] + q[j], go = g[h_size + j] + q[h_size + j];
-      float gf = g[2 * h_size + j] + q[2 * h_size + j], gc = g[3 * h_size + j] + q[3 * h_size + j];
-      if (p) {
-        gi += p[j] * c[j];
-        gf += p[2 * h_size + j] * c[j];
+                 float* c, float* work) const {
+    float *gi = work, *go = work + h_size, *gf = work + 2 * h_size, *gc = work + 3 * h_size;
+    for (int64_t j = 0; j < 4 * h_size; ++j) work[j] = g[j] + q[j];
+    if (p)
+      for (int64_t j = 0; j < h_size; ++j) {
+        gi[j] += p[j] * c[j];
+        gf[j] += p[2 * h_size + j] * c[j];
       }
-      const float i = act[0](clip(gi));
-      const float f = input_forget_ ? 1.0f - i : act[0](clip(gf));
-      const float cell = f * c[j] + i * act[1](clip(gc));
-      if (p) go += p[h_size + j] * cell;
-      c[j] = cell;
-      h[j] = act[0](clip(go)) * act[2](cell);
+    act[0].apply(gi, h_size, clip_);
+    if (input_forget_)
+      for (int64_t j = 0; j < h_size; ++j) gf[j] = 1.0f - gi[j];
+    else
+      act[0].apply(gf, h_size, clip_);
+    act[1].apply(gc, h_size, clip_);
+    for (int64_t j = 0; j < h_size; ++j) c[j] = gf[j] * c[j] + gi[j] * gc[j];
+    if (p)
+      for (int64_t j = 0; j < h_size; ++j) go[j] += p[h_size + j] * c[j];
+    act[0].apply(go, h_size, clip_);
+    std::copy_n(c, h_size, gc);  // h(C) without clip: ONNX clips the gates' inputs only
+    act[2].apply(gc, h_size, 0.0f);
+    for (int64_t j = 0; j < h_size; ++j) h[j] = go[j] * gc[j];
+  }
+
+  // Gates in ONNX order z, r, h. With `rhr` ((r ⊙ H) · Rhᵀ, linear_before_reset 0) `work` already
+  // holds z (and r); otherwise it gets z, r and the candidate (3H values).
+  void gru_step(const ActivationFn* act, const float* g, const float* q, const float* rhr, const float* rbh,
+                float* work, int64_t h_size, float* h) const {
+    float *z = work, *r = work + h_size, *cand = work + 2 * h_size;
+    if (rhr) {
+      cand = r;  // r is spent: reuse its room
+      for (int64_t j = 0; j < h_size; ++j) cand[j] = g[2 * h_size + j] + rhr[j];
+    } else {
+      for (int64_t j = 0; j < 2 * h_size; ++j) work[j] = g[j] + q[j];
+      act[0].apply(work, 2 * h_size, clip_);
+      for (int64_t j = 0; j < h_size; ++j) cand[j] = g[2 * h_size + j] + r[j] * (q[2 * h_size + j] + rbh[j]);
     }
+    act[1].apply(cand, h_size, clip_);
+    for (int64_t j = 0; j < h_size; ++j) h[j] = (1.0f - z[j]) * cand[j] + z[j] * h[j];
   }
 
   // The X row of step s: forward s, backward len - 1 - s (each row reversed within its own length).
