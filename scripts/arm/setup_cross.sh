@@ -3,7 +3,8 @@
 # what it builds under emulation: Debian's aarch64 cross compiler and qemu-user, and an arm64 sysroot
 # unpacked from Debian's own packages (the libraries the C++ core and engine link against, GoogleTest,
 # the CPython 3.11 headers, and the arm64 CPython 3.11 itself to run the aarch64 wheel under qemu).
-# Idempotent; used by `make test-arm`. No dpkg --add-architecture: the arm64 packages are downloaded with a private apt configuration and unpacked into the sysroot.
+# Idempotent; used by `make test-arm`. No dpkg --add-architecture: the arm64 packages are downloaded
+# with a private apt configuration and unpacked into the sysroot.
 #
 #   scripts/arm/setup_cross.sh            # prints the sysroot's path on its last line
 #   EDGEQUANT_ARM_DIR=DIR scripts/arm/setup_cross.sh
