@@ -14,7 +14,7 @@ export CMAKE_CXX_COMPILER_LAUNCHER ?= $(CCACHE)
 export CMAKE_C_COMPILER_LAUNCHER ?= $(CCACHE)
 endif
 
-.PHONY: setup demo test test-cpp test-cpp-no-onednn test-python test-torch test-sanitize test-sanitize-core test-arm lint clean wheel wheel-check docs docs-check
+.PHONY: setup demo test test-cpp test-cpp-no-onednn test-python test-torch test-sanitize test-sanitize-core test-arm lint clean wheel wheel-check wheel-aarch64 docs docs-check
 
 setup: $(VENV)/.installed
 
@@ -111,6 +111,12 @@ test-python: setup
 wheel: setup
 	$(PY) -m pip install -q build 'auditwheel==6.6.*'
 	$(PY) scripts/build_wheel.py
+
+# A manylinux aarch64 wheel for CPython 3.11 (Raspberry Pi OS bookworm), cross-built on x86-64 with the sysroot
+# of scripts/arm/setup_cross.sh (scripts/build_wheel_aarch64.py): build/wheel-aarch64/*.whl.
+wheel-aarch64: setup
+	mkdir -p build && bash scripts/arm/setup_cross.sh > build/arm-sysroot.txt
+	$(PY) scripts/build_wheel_aarch64.py --sysroot $$(tail -1 build/arm-sysroot.txt)
 
 # CI: the wheel in a fresh environment with no compiler on PATH: import, demo, a few tests.
 wheel-check: setup
