@@ -27,8 +27,9 @@ pytestmark = pytest.mark.skipif("arm" not in supported_backends(), reason="this 
 #: Ops whose kernels the INT8 modes run in INT8 (the rest run in float32).
 INT8_OPS = ("Conv", "Gemm", "MatMul")
 #: INT8 against ONNX Runtime FP32: largest error as a fraction of the output's largest magnitude
-#: (8-bit activations and weights through one to three layers: about 1 % measured on these graphs).
-INT8_TOLERANCE = 0.06
+#: (8-bit activations and weights through one to three layers: 0.2 to 1.6 % measured on these graphs,
+#: static and dynamic, emulated Cortex-A76, 2026-11-24).
+INT8_TOLERANCE = 0.04
 
 
 def _rng(seed):
