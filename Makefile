@@ -102,7 +102,7 @@ test-arm: setup
 	cmake --build $(ARM_BUILD)
 	QEMU_CPU=cortex-a76 EDGEQUANT_EXPECT_DOTPROD=1 ctest --test-dir $(ARM_BUILD) --output-on-failure -j2
 	QEMU_CPU=cortex-a53 EDGEQUANT_EXPECT_DOTPROD=0 ctest --test-dir $(ARM_BUILD) --output-on-failure -j2
-	PY=$(abspath $(PY)) bash scripts/arm/check_wheel_emulated.sh
+	PY=$(abspath $(PY)) WHEEL_BUILD_DIR=$(ARM_BUILD) bash scripts/arm/check_wheel_emulated.sh
 
 lint: setup
 	$(VENV)/bin/ruff check python tests benchmarks scripts examples

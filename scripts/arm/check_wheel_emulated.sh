@@ -9,6 +9,7 @@
 #
 #   scripts/arm/check_wheel_emulated.sh            # PY=.venv/bin/python by default
 #   WHEEL=path/to.whl scripts/arm/check_wheel_emulated.sh   # skip the build
+#   WHEEL_BUILD_DIR=build/arm ...   # build the wheel in that CMake folder (make test-arm: its C++ test build)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 ROOT=$(pwd)
@@ -20,7 +21,8 @@ phase() { echo "== $1 ($((SECONDS - started)) s so far)"; }
 sysroot=$(bash scripts/arm/setup_cross.sh | tail -1)
 if [ -z "${WHEEL:-}" ]; then
   phase "cross-build the aarch64 wheel"
-  "$PY" scripts/build_wheel_aarch64.py --sysroot "$sysroot" --out "$OUT" | grep -v '^+ patchelf'
+  "$PY" scripts/build_wheel_aarch64.py --sysroot "$sysroot" --out "$OUT" ${WHEEL_BUILD_DIR:+--build-dir "$WHEEL_BUILD_DIR"} |
+    grep -v '^+ patchelf'
   WHEEL=$(ls "$OUT"/edgequant-*-cp311-cp311-manylinux_*_aarch64.whl)
 fi
 echo "wheel: $(basename "$WHEEL") ($(du -k "$WHEEL" | cut -f1) KiB)"
