@@ -50,10 +50,10 @@ for line in lines:
             print(requirement)
 EOF
 )
-aarch64_pip() {
+aarch64_pip() {  # pip's status decides (pipefail); its notes about index locations and bin/ are dropped
   "$PY" -m pip install -q --disable-pip-version-check --no-warn-script-location --target "$site" \
       "${platforms[@]}" --only-binary=:all: --python-version 3.11 --implementation cp --abi cp311 "$@" 2>&1 |
-    grep -v -e "^WARNING: Location" -e "^WARNING: Target directory" || true
+    { grep -v -e "^WARNING: Location" -e "^WARNING: Target directory" || true; }
 }
 aarch64_pip --no-deps "$WHEEL"
 # shellcheck disable=SC2086  # one requirement per word
