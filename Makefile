@@ -14,7 +14,7 @@ export CMAKE_CXX_COMPILER_LAUNCHER ?= $(CCACHE)
 export CMAKE_C_COMPILER_LAUNCHER ?= $(CCACHE)
 endif
 
-.PHONY: setup demo test test-cpp test-cpp-no-onednn test-python test-torch test-sanitize test-sanitize-core test-arm lint clean wheel wheel-check docs docs-check
+.PHONY: setup demo test test-cpp test-cpp-no-onednn test-python test-torch test-sanitize test-sanitize-core test-arm lint clean wheel wheel-check wheel-aarch64 docs docs-check
 
 setup: $(VENV)/.installed
 
@@ -91,6 +91,8 @@ test-export-fuzz: setup
 # 64-bit ARM (Raspberry Pi 5): the C++ tests cross-built with Debian's aarch64 g++ against an arm64 sysroot
 # (scripts/arm/setup_cross.sh installs both, and qemu-user) and run under qemu-user twice: as the Pi 5's Cortex-A76
 # (dot product: the ARM backend's SDOT kernels) and as the Pi 3's Cortex-A53 (its plain NEON kernels). oneDNN off.
+# Then the cross-built aarch64 wheel (make wheel-aarch64) installed for and run by Debian's arm64 CPython 3.11 under
+# qemu on both cores: import, demo, tests/python/arm against ONNX Runtime aarch64 (scripts/arm/check_wheel_emulated.sh).
 ARM_BUILD := build/arm
 test-arm: setup
 	mkdir -p build && bash scripts/arm/setup_cross.sh > build/arm-sysroot.txt
@@ -100,6 +102,7 @@ test-arm: setup
 	cmake --build $(ARM_BUILD)
 	QEMU_CPU=cortex-a76 EDGEQUANT_EXPECT_DOTPROD=1 ctest --test-dir $(ARM_BUILD) --output-on-failure -j2
 	QEMU_CPU=cortex-a53 EDGEQUANT_EXPECT_DOTPROD=0 ctest --test-dir $(ARM_BUILD) --output-on-failure -j2
+	PY=$(abspath $(PY)) WHEEL_BUILD_DIR=$(ARM_BUILD) bash scripts/arm/check_wheel_emulated.sh
 
 lint: setup
 	$(VENV)/bin/ruff check python tests benchmarks scripts examples
@@ -111,6 +114,12 @@ test-python: setup
 wheel: setup
 	$(PY) -m pip install -q build 'auditwheel==6.6.*'
 	$(PY) scripts/build_wheel.py
+
+# A manylinux aarch64 wheel for CPython 3.11 (Raspberry Pi OS bookworm), cross-built on x86-64 with the sysroot
+# of scripts/arm/setup_cross.sh (scripts/build_wheel_aarch64.py): build/wheel-aarch64/*.whl.
+wheel-aarch64: setup
+	mkdir -p build && bash scripts/arm/setup_cross.sh > build/arm-sysroot.txt
+	$(PY) scripts/build_wheel_aarch64.py --sysroot $$(tail -1 build/arm-sysroot.txt)
 
 # CI: the wheel in a fresh environment with no compiler on PATH: import, demo, a few tests.
 wheel-check: setup

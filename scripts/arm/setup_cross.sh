@@ -2,8 +2,9 @@
 # Prepares this x86-64 Debian machine to build edgequant for 64-bit ARM (Raspberry Pi 5) and to run
 # what it builds under emulation: Debian's aarch64 cross compiler and qemu-user, and an arm64 sysroot
 # unpacked from Debian's own packages (the libraries the C++ core and engine link against, GoogleTest,
-# the CPython 3.11 headers). Idempotent; used by `make test-arm`. No dpkg --add-architecture: the
-# arm64 packages are downloaded with a private apt configuration and unpacked into the sysroot.
+# the CPython 3.11 headers, and the arm64 CPython 3.11 itself to run the aarch64 wheel under qemu).
+# Idempotent; used by `make test-arm`. No dpkg --add-architecture: the arm64 packages are downloaded
+# with a private apt configuration and unpacked into the sysroot.
 #
 #   scripts/arm/setup_cross.sh            # prints the sysroot's path on its last line
 #   EDGEQUANT_ARM_DIR=DIR scripts/arm/setup_cross.sh
@@ -57,6 +58,20 @@ EOF
   rm -rf "$sysroot" && mkdir -p "$sysroot"
   for deb in "$apt_dir"/cache/archives/*.deb; do dpkg -x "$deb" "$sysroot"; done
   touch "$stamp"
+fi
+
+# The aarch64 CPython 3.11 interpreter and its standard library, for running the aarch64 wheel under
+# qemu-user (scripts/arm/check_wheel_emulated.sh). Unpacked on top of the sysroot, with a stamp of its
+# own, so that adding it does not unpack the build packages again. Bump the stamp when the list changes.
+runtime_packages="python3.11 libpython3.11-stdlib"
+runtime_stamp="$sysroot/.edgequant-sysroot-python-1"
+if [ ! -f "$runtime_stamp" ]; then
+  log "downloading the arm64 CPython 3.11 into $dir/apt"
+  apt_dir="$dir/apt"
+  APT_CONFIG="$apt_dir/apt.conf" apt-get update -q >/dev/null
+  APT_CONFIG="$apt_dir/apt.conf" apt-get install --download-only -y -q $runtime_packages >/dev/null
+  for deb in "$apt_dir"/cache/archives/*.deb; do dpkg -x "$deb" "$sysroot"; done
+  touch "$runtime_stamp"
 fi
 
 # /proc/cpuinfo per emulated core: the Pi 5's Cortex-A76 (asimddp = dot product) and the Pi 3's A53.
