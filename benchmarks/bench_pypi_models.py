@@ -1,0 +1,196 @@
+"""Real trained ONNX models from PyPI packages (scripts/fetch_pypi_models.py) on the engine.
+
+Per model, on inputs built from the manifest (images: uniform [0, 1); audio: a tone plus noise):
+loads? (else the engine's refusal); FP32 max |Δ| and max |Δ| / max |ORT| against ONNX Runtime;
+static INT8 (minmax on 8 calibration inputs) and dynamic INT8 cosine against our FP32; ONNX
+Runtime's own quantize_static (QDQ, per-channel s8 weights, u8 activations, the same calibration
+inputs) cosine against ORT FP32; our ``save_quantized`` file run by ONNX Runtime, cosine against ORT
+FP32; FP32 latency ours / ORT at batch 1, one thread (interleaved rounds, CPU time). Cosines are
+over every float output flattened together.
+
+    .venv/bin/python scripts/fetch_pypi_models.py          # once: ~80 MB into ~/.cache/edgequant/pypi-models
+    .venv/bin/python benchmarks/bench_pypi_models.py [--models ppocr_cls silero_vad] [--runs 20] [--json OUT]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import pathlib
+import sys
+import tempfile
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+from tqdm import tqdm
+
+sys.path.insert(0, os.path.dirname(__file__))
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "scripts"))
+from _measure import interleaved_ms, ort_session  # noqa: E402
+from bench_qdq import ort_quantized  # noqa: E402
+from fetch_pypi_models import default_dest  # noqa: E402
+
+from edgequant import Engine  # noqa: E402
+
+CALIBRATION = 8
+
+_NUMPY = {1: np.float32, 7: np.int64, 6: np.int32, 9: np.bool_, 10: np.float16, 11: np.float64}
+
+
+def model_inputs(path: pathlib.Path, spec: dict, count: int, seed: int) -> dict[str, np.ndarray]:
+    """``count`` samples per input with a batch dim of 1, concatenated on it; an input without one
+    (a scalar, silero's [2, 1, 128] state) is one value for every sample."""
+    model = onnx.load(str(path), load_external_data=False)
+    constants = {i.name for i in model.graph.initializer}
+    rng = np.random.default_rng(seed)
+    feeds = {}
+    for value in model.graph.input:
+        if value.name in constants:
+            continue
+        entry = spec.get(value.name, {})
+        dtype = _NUMPY.get(value.type.tensor_type.elem_type, np.float32)
+        dims = entry.get("shape") or [d.dim_value if d.dim_value > 0 else 1 for d in value.type.tensor_type.shape.dim]
+        fill = entry.get("fill", "image")
+        if not dims:  # a scalar (silero's sample rate)
+            feeds[value.name] = np.array(fill if isinstance(fill, int) else 0, dtype)
+            BATCHED[value.name] = False
+            continue
+        samples = []
+        for _ in range(count):
+            if fill == "zeros":
+                sample = np.zeros(dims, dtype)
+            elif fill == "audio":
+                t = np.arange(int(np.prod(dims))) / 16000.0
+                sample = (0.5 * np.sin(2 * np.pi * rng.uniform(100, 1000) * t) +
+                          0.1 * rng.standard_normal(t.size)).reshape(dims).astype(dtype)
+            elif isinstance(fill, int):
+                sample = np.full(dims, fill, dtype)
+            else:
+                sample = rng.random(dims).astype(dtype)
+            samples.append(sample)
+        feeds[value.name] = np.concatenate(samples) if dims[0] == 1 else samples[0]
+        BATCHED[value.name] = dims[0] == 1
+    return feeds
+
+
+BATCHED: dict[str, bool] = {}  # input name -> whether its axis 0 is the sample axis
+
+
+def one(feeds: dict, k: int) -> dict:
+    """Sample k of the feeds (unbatched inputs as they are)."""
+    return {n: (v[k:k + 1] if BATCHED.get(n) else v) for n, v in feeds.items()}
+
+
+def cosine(a: list, b: list) -> float:
+    x = np.concatenate([np.asarray(v, np.float64).ravel() for v in a if np.asarray(v).dtype.kind == "f"])
+    y = np.concatenate([np.asarray(v, np.float64).ravel() for v in b if np.asarray(v).dtype.kind == "f"])
+    denominator = np.linalg.norm(x) * np.linalg.norm(y)
+    return float(x @ y / denominator) if denominator > 0 else float(np.array_equal(x, y))
+
+
+def first_line(error: BaseException) -> str:
+    return str(error).splitlines()[0][:160] if str(error) else type(error).__name__
+
+
+def measure(name: str, entry: dict, folder: pathlib.Path, runs: int) -> dict:
+    path = pathlib.Path(entry["file"])  # main() makes it absolute
+    row = {"model": name, "task": entry["task"], "package": f"{entry['package']}=={entry['version']}",
+           "licence": entry["licence"]}
+    tests = model_inputs(path, entry["inputs"], 2, seed=7)
+    calibration = model_inputs(path, entry["inputs"], CALIBRATION, seed=1)
+    session = ort_session(path, 1)
+    reference = [session.run(None, one(tests, k)) for k in range(2)]
+    try:
+        engine = Engine(path, threads=1)
+    except Exception as error:  # noqa: BLE001 - a row per model, whatever the refusal
+        row["loads"] = f"no: {first_line(error)}"
+        return row
+    row["loads"] = "yes"
+
+    def run_all(e):
+        return [e.run([one(tests, k)[n] for n in e.input_names]) for k in range(2)]
+
+    ours = run_all(engine)
+    worst = max(float(np.abs(np.asarray(a, np.float64) - np.asarray(b, np.float64)).max()) if np.size(a) else 0.0
+                for run_a, run_b in zip(ours, reference, strict=True) for a, b in zip(run_a, run_b, strict=True))
+    scale = max(float(np.abs(np.asarray(b, np.float64)).max()) if np.size(b) else 0.0
+                for run in reference for b in run)
+    row["fp32_max_abs"], row["fp32_max_rel"] = worst, worst / scale if scale else 0.0
+    for mode in ("static", "dynamic"):
+        try:
+            kwargs = {"calibration": [calibration[n] for n in engine.input_names], "calibration_batch_size": 1} \
+                if mode == "static" else {}
+            quantized = Engine(path, mode=mode, threads=1, progress=False, keep_float_weights=True, **kwargs) \
+                if mode == "static" else Engine(path, mode=mode, threads=1)
+            row[f"{mode}_cosine"] = min(cosine(q, o) for q, o in zip(run_all(quantized), ours, strict=True))
+            row[f"{mode}_int8_layers"] = sum(p.startswith("int8") for *_, p in quantized.plan())
+            if mode == "static":
+                target = folder / f"{name}_ours_qdq.onnx"
+                quantized.save_quantized(target)
+                theirs = ort_session(target, 1)
+                row["ours_qdq_in_ort_cosine"] = min(cosine(theirs.run(None, one(tests, k)), reference[k])
+                                                    for k in range(2))
+        except Exception as error:  # noqa: BLE001
+            row[f"{mode}_cosine"] = f"failed: {first_line(error)}"
+    try:
+        qdq = ort_quantized(path, {n: v for n, v in calibration.items()}, folder, "QDQ")
+        ort_int8 = ort_session(qdq, 1)
+        row["ort_static_cosine"] = min(cosine(ort_int8.run(None, one(tests, k)), reference[k]) for k in range(2))
+    except Exception as error:  # noqa: BLE001 - ORT's quantizer refuses some models
+        row["ort_static_cosine"] = f"failed: {first_line(error)}"
+    feed_ours = [one(tests, 0)[n] for n in engine.input_names]
+    feed_ort = one(tests, 0)
+    times = interleaved_ms({"ours": lambda: engine.run(feed_ours), "ORT": lambda: session.run(None, feed_ort)},
+                           runs, cpu_time=True)
+    row["ours_ms"], row["ort_ms"] = times["ours"], times["ORT"]
+    return row
+
+
+def cell(value, digits=4) -> str:
+    if isinstance(value, float):
+        return f"{value:.{digits}f}" if abs(value) >= 1e-3 or value == 0 else f"{value:.1e}"
+    return str(value) if value is not None else "—"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--dest", type=pathlib.Path, default=None, help="the models' folder (default: the cache)")
+    parser.add_argument("--models", nargs="*")
+    parser.add_argument("--runs", type=int, default=20)
+    parser.add_argument("--json", type=pathlib.Path, default=None, help="also write the rows as JSON")
+    args = parser.parse_args()
+    logging.getLogger().setLevel(logging.ERROR)
+    ort.set_default_logger_severity(3)
+    dest = args.dest or default_dest()
+    manifest_path = dest / "manifest.json"
+    if not manifest_path.is_file():
+        print(f"no models in {dest}: run scripts/fetch_pypi_models.py first", file=sys.stderr)
+        return 2
+    manifest = json.loads(manifest_path.read_text())
+    names = [n for n in manifest if not args.models or n in args.models]
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = pathlib.Path(tmp) / "work"
+        folder.mkdir()
+        for name in tqdm(names, desc="models", unit="model"):
+            entry = dict(manifest[name], file=str(dest / manifest[name]["file"]))
+            rows.append(measure(name, entry, folder, args.runs))
+    columns = [("model", "model"), ("task", "task"), ("loads", "loads"), ("fp32_max_rel", "FP32 rel |Δ| vs ORT"),
+               ("static_cosine", "static cos"), ("dynamic_cosine", "dynamic cos"),
+               ("ort_static_cosine", "ORT static cos"), ("ours_qdq_in_ort_cosine", "our QDQ in ORT cos"),
+               ("ours_ms", "ours ms"), ("ort_ms", "ORT ms")]
+    print("| " + " | ".join(title for _, title in columns) + " | ORT / ours |")
+    print("|" + "---|" * (len(columns) + 1))
+    for row in rows:
+        ratio = row["ort_ms"] / row["ours_ms"] if "ours_ms" in row and row["ours_ms"] else None
+        print("| " + " | ".join(cell(row.get(key)) for key, _ in columns) + f" | {cell(ratio, 2)} |")
+    if args.json:
+        args.json.write_text(json.dumps(rows, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
