@@ -1,6 +1,7 @@
 """Real trained ONNX models from PyPI packages (scripts/fetch_pypi_models.py) on the engine.
 
-Per model, on inputs built from the manifest (images: uniform [0, 1); audio: a tone plus noise):
+Per model, on inputs built from the manifest (images: real photos, ImageNet-sample to calibrate and coco128
+to compare, scaled to [-1, 1]; audio: a tone plus noise; the rest as the manifest says):
 loads? (else the engine's refusal); FP32 max |Δ| and max |Δ| / max |ORT| against ONNX Runtime;
 static INT8 (minmax on 8 calibration inputs) and dynamic INT8 cosine against our FP32; ONNX
 Runtime's own quantize_static (QDQ, per-channel s8 weights, u8 activations, the same calibration
@@ -54,13 +55,16 @@ def model_inputs(path: pathlib.Path, spec: dict, count: int, seed: int) -> dict[
         dtype = _NUMPY.get(value.type.tensor_type.elem_type, np.float32)
         dims = entry.get("shape") or [d.dim_value if d.dim_value > 0 else 1 for d in value.type.tensor_type.shape.dim]
         fill = entry.get("fill", "image")
+        images = real_images(path, dims, count, seed) if fill == "image" else None
         if not dims:  # a scalar (silero's sample rate)
             feeds[value.name] = np.array(fill if isinstance(fill, int) else 0, dtype)
             BATCHED[value.name] = False
             continue
         samples = []
         for _ in range(count):
-            if fill == "zeros":
+            if fill == "image" and images is not None and images.get(len(samples)) is not None:
+                sample = images[len(samples)].astype(dtype)
+            elif fill == "zeros":
                 sample = np.zeros(dims, dtype)
             elif fill == "audio":
                 t = np.arange(int(np.prod(dims))) / 16000.0
@@ -74,6 +78,24 @@ def model_inputs(path: pathlib.Path, spec: dict, count: int, seed: int) -> dict[
         feeds[value.name] = np.concatenate(samples) if dims[0] == 1 else samples[0]
         BATCHED[value.name] = dims[0] == 1
     return feeds
+
+
+def real_images(path: pathlib.Path, dims: list, count: int, seed: int) -> dict | None:
+    """``count`` real photos for an image input of ``dims`` ([1, C, H, W] or [1, H, W, C]), scaled to
+    [-1, 1] ((pixel / 255 − 0.5) / 0.5, as PaddleOCR and MTCNN feed them): ImageNet-sample for
+    calibration (seed 1), coco128 for the compared inputs (any other seed). None without the data."""
+    from edgequant.datasets import shared_data_dir
+    from edgequant.datasets.calibration_data import ImagePreprocessing, load_calibration_data
+
+    shared = shared_data_dir()
+    if shared is None or len(dims) != 4 or dims[0] != 1:
+        return None
+    nhwc = dims[3] in (1, 3) and dims[1] not in (1, 3)
+    size = (dims[1], dims[2]) if nhwc else (dims[2], dims[3])
+    folder = shared / ("imagenet-sample" if seed == 1 else "coco128/images")
+    steps = ImagePreprocessing(size=size, mean=0.5, std=0.5, layout="NHWC" if nhwc else "NCHW")
+    arrays = load_calibration_data(folder, model=str(path), preprocessing=steps, limit=count)
+    return {k: arrays[k:k + 1] for k in range(len(arrays))}
 
 
 BATCHED: dict[str, bool] = {}  # input name -> whether its axis 0 is the sample axis
@@ -119,7 +141,13 @@ def measure(name: str, entry: dict, folder: pathlib.Path, runs: int) -> dict:
     scale = max(float(np.abs(np.asarray(b, np.float64)).max()) if np.size(b) else 0.0
                 for run in reference for b in run)
     row["fp32_max_abs"], row["fp32_max_rel"] = worst, worst / scale if scale else 0.0
+    row["quantized_file"] = engine.carries_quantization
     for mode in ("static", "dynamic"):
+        if mode == "static" and engine.carries_quantization:  # its own quantization: nothing to calibrate
+            quantized = Engine(path, threads=1)
+            row["static_cosine"] = "the file's own: see FP32"
+            row["ours_qdq_in_ort_cosine"] = row["ort_static_cosine"] = "— (already quantized)"
+            continue
         try:
             kwargs = {"calibration": [calibration[n] for n in engine.input_names], "calibration_batch_size": 1} \
                 if mode == "static" else {}
@@ -136,9 +164,13 @@ def measure(name: str, entry: dict, folder: pathlib.Path, runs: int) -> dict:
         except Exception as error:  # noqa: BLE001
             row[f"{mode}_cosine"] = f"failed: {first_line(error)}"
     try:
+        if engine.carries_quantization:
+            raise _AlreadyQuantized
         qdq = ort_quantized(path, {n: v for n, v in calibration.items()}, folder, "QDQ")
         ort_int8 = ort_session(qdq, 1)
         row["ort_static_cosine"] = min(cosine(ort_int8.run(None, one(tests, k)), reference[k]) for k in range(2))
+    except _AlreadyQuantized:
+        pass
     except Exception as error:  # noqa: BLE001 - ORT's quantizer refuses some models
         row["ort_static_cosine"] = f"failed: {first_line(error)}"
     feed_ours = [one(tests, 0)[n] for n in engine.input_names]
@@ -147,6 +179,10 @@ def measure(name: str, entry: dict, folder: pathlib.Path, runs: int) -> dict:
                            runs, cpu_time=True)
     row["ours_ms"], row["ort_ms"] = times["ours"], times["ORT"]
     return row
+
+
+class _AlreadyQuantized(Exception):
+    """The model is quantized already: ONNX Runtime's quantize_static is not tried on it."""
 
 
 def cell(value, digits=4) -> str:

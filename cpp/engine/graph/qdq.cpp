@@ -317,12 +317,38 @@ int fold_dynamic_quantization(Graph& graph) {
     if (!constant(codes_name) || (!w_zero.empty() && !constant(w_zero))) continue;
     const Tensor& codes = graph.initializers.at(codes_name);
     if (codes.dtype != DType::i64 || (conv && codes.rank() != 4) || (matmul && codes.rank() != 2)) continue;
+    // The weights as symmetric s8 codes q − z (uint8 weights with z = 128 fit too).
+    const std::vector<int64_t> zeros = w_zero.empty() ? std::vector<int64_t>{0} : graph.initializers.at(w_zero).as_i64();
+    const int64_t per_column = conv ? 1 : codes.shape[1];  // MatMul B [K, N]: one zero point per column
+    if (zeros.size() != 1 && static_cast<int64_t>(zeros.size()) != (conv ? codes.shape[0] : codes.shape[1])) continue;
+    auto zero_of = [&](int64_t i) {
+      if (zeros.size() == 1) return zeros[0];
+      return conv ? zeros[i / (codes.numel() / codes.shape[0])] : zeros[i % per_column];
+    };
+    // Otherwise (asymmetric uint8 weights whose q − z leave [−128, 127]) the dequantized weights are
+    // quantized again on the kernels' own symmetric grid: close to the file's, not its integers.
     bool s8 = true;
-    for (int64_t v : codes.as_i64()) s8 = s8 && v >= -128 && v <= 127;
-    if (!w_zero.empty())
-      for (int64_t z : graph.initializers.at(w_zero).as_i64()) s8 = s8 && z == 0;
-    Node* cast = only_reader(product.outputs[0]);
-    if (!s8 || !cast || cast->op_type != "Cast" || cast->attr_i("to", 0) != 1) continue;
+    for (int64_t i = 0, n = codes.numel(); i < n && s8; ++i) s8 = codes.i()[i] - zero_of(i) >= -128 && codes.i()[i] - zero_of(i) <= 127;
+    // An older form adds the bias quantized per run, Reshape(Cast(Floor(Div(B, x_scale · w_scale)))), to
+    // the int32 sums: taken as the float bias B (off by less than one unit x_scale · w_scale).
+    Node* after = only_reader(product.outputs[0]);
+    std::string bias_name;
+    Node* bias_add = nullptr;
+    if (after && after->op_type == "Add" && after->inputs.size() == 2) {
+      const std::string& other = after->inputs[0] == product.outputs[0] ? after->inputs[1] : after->inputs[0];
+      const Node* reshape = node_of(other);
+      const Node* to_int = reshape && reshape->op_type == "Reshape" ? node_of(reshape->inputs.at(0)) : nullptr;
+      const Node* floor = to_int && to_int->op_type == "Cast" ? node_of(to_int->inputs.at(0)) : nullptr;
+      const Node* divide = floor && floor->op_type == "Floor" ? node_of(floor->inputs.at(0)) : nullptr;
+      if (!divide || divide->op_type != "Div" || divide->inputs.size() != 2 || !constant(divide->inputs[0]) ||
+          graph.initializers.at(divide->inputs[0]).dtype != DType::f32)
+        continue;
+      bias_name = divide->inputs[0];
+      bias_add = after;
+      after = only_reader(after->outputs[0]);
+    }
+    Node* cast = after;
+    if (!cast || cast->op_type != "Cast" || cast->attr_i("to", 0) != 1) continue;
     Node* scaled = only_reader(cast->outputs[0]);
     if (!scaled || scaled->op_type != "Mul" || scaled->inputs.size() != 2) continue;
     const std::string& scale_value = scaled->inputs[0] == cast->outputs[0] ? scaled->inputs[1] : scaled->inputs[0];
@@ -332,18 +358,25 @@ int fold_dynamic_quantization(Graph& graph) {
     if (x_side < 0 || !constant(scale_product->inputs[1 - x_side])) continue;
     const Tensor& w_scale = graph.initializers.at(scale_product->inputs[1 - x_side]);
     const int64_t channels = conv ? codes.shape[0] : codes.shape[1];
+    if (!bias_name.empty() && (!conv || graph.initializers.at(bias_name).numel() != channels)) continue;
     if (w_scale.dtype != DType::f32 || !(w_scale.numel() == 1 || (matmul && w_scale.rank() == 1 && w_scale.numel() == channels)))
       continue;
     // The float weights the file's codes and scales stand for; the scales stay the file's.
     Tensor weights = Tensor::zeros_f32(codes.shape, product.describe());
     const int64_t n = codes.numel();
     for (int64_t i = 0; i < n; ++i)
-      weights.f()[i] = static_cast<float>(codes.i()[i]) * w_scale.f()[w_scale.numel() == 1 ? 0 : i % channels];
+      weights.f()[i] = static_cast<float>(codes.i()[i] - zero_of(i)) * w_scale.f()[w_scale.numel() == 1 ? 0 : i % channels];
     const std::string weights_name = fresh(codes_name, "dequantized", taken);
     graph.initializers[weights_name] = weights;
-    graph.weight_scales[weights_name] = WeightScales{w_scale.as_f32(), w_scale.numel() == 1 ? -1 : 1};
+    if (s8) graph.weight_scales[weights_name] = WeightScales{w_scale.as_f32(), w_scale.numel() == 1 ? -1 : 1};
     Node op = make_node(conv ? "Conv" : "MatMul", product.name, {quantize->inputs.at(0), weights_name},
                         scaled->outputs);
+    if (!bias_name.empty()) {
+      const std::string flat = fresh(bias_name, "bias", taken);
+      graph.initializers[flat] = graph.initializers.at(bias_name).reshaped({channels});
+      op.inputs.push_back(flat);
+      dead[producer.at(bias_add->outputs[0])] = true;
+    }
     for (const auto& [key, value] : product.attributes) op.attributes[key] = value;
     op.attributes["_dynamic_int8"] = int_attribute(1);
     dead[producer.at(cast->outputs[0])] = dead[producer.at(scaled->outputs[0])] = true;

@@ -19,11 +19,13 @@ ort = pytest.importorskip("onnxruntime")
 
 #: Models the engine cannot run yet, with the reason (the test then checks that it still refuses cleanly).
 REFUSED: dict[str, str] = {}
-#: Relative tolerances other than 1e-4. ddddocr's reader is quantized by ONNX Runtime's quantize_dynamic:
-#: every conv's input is requantized with a scale from its own max, so a 2e-7 relative difference in
-#: one float op (our Swish against ORT's Sigmoid · x) moves a whole layer's grid; measured 1.6 % of
-#: the output range after 21 such layers and an LSTM.
-TOLERANCE = {"ddddocr_ocr": 0.03}
+#: Relative tolerances other than 1e-4. ddddocr's reader is quantized by an older ONNX Runtime
+#: quantize_dynamic: uint8 weights with zero point 121 (not a symmetric grid: the engine's dynamic INT8
+#: kernels requantize them to s8), its biases rounded per run, and every conv's input requantized with
+#: a scale from its own max, so a 2e-7 relative difference in one float op (our Swish against ORT's
+#: Sigmoid · x) moves a whole layer's grid. Measured 3.9 % of the output range (31 of its 32 CTC steps
+#: pick the same class) against 1.6 % for the exact integer path, which ran 180× slower.
+TOLERANCE = {"ddddocr_ocr": 0.05}
 
 
 def _manifest():
