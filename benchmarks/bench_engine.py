@@ -48,6 +48,7 @@ import onnxruntime as ort
 
 sys.path.insert(0, os.path.dirname(__file__))
 from _measure import interleaved_ms, ort_session  # noqa: E402
+from _ort_quantize import ort_quantized  # noqa: E402
 
 from edgequant import Engine, zoo
 from edgequant.datasets import shared_data_dir
@@ -217,40 +218,8 @@ def static_engine(path, calibration, threads):
 
 
 def ort_static(path, calibration, folder, threads):
-    """A session on ORT's quantize_static QDQ model; quantized after quant_pre_process (BN folding,
-    shape inference) when that model quantizes and loads, else from the original model."""
-    from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
-    from onnxruntime.quantization.shape_inference import quant_pre_process
-
-    class Reader(CalibrationDataReader):
-        def __init__(self):
-            count = len(next(iter(calibration.values())))
-            self.batches = iter([{k: v[i:i + 1] for k, v in calibration.items()} for i in range(count)])
-
-        def get_next(self):
-            return next(self.batches, None)
-
-    folder = pathlib.Path(folder)
-    prepared, target = folder / f"{path.stem}_prepared.onnx", folder / f"{path.stem}_static.onnx"
-    model = onnx.load(str(path))
-    if min(o.version for o in model.opset_import if o.domain in ("", "ai.onnx")) < 13:
-        # per-channel DequantizeLinear (axis) needs opset 13; ORT's quantizer only lifts old models to 11
-        path = folder / f"{path.stem}_opset13.onnx"
-        onnx.save(onnx.version_converter.convert_version(model, 13), str(path))
-    try:
-        quant_pre_process(str(path), str(prepared), skip_symbolic_shape=True)
-        sources = [prepared, path]
-    except Exception:  # noqa: BLE001 - pre-processing is an optimisation
-        sources = [path]
-    for k, source in enumerate(sources):
-        try:
-            quantize_static(str(source), str(target), Reader(), quant_format=QuantFormat.QDQ, per_channel=True,
-                            activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8)
-            return ort_session(target, threads)
-        except Exception:  # noqa: BLE001 - ORT's quantizer fails on some pre-processed models (mnist-8)
-            if k == len(sources) - 1:
-                raise
-    raise AssertionError("unreachable")
+    """A session on ORT's quantize_static QDQ model (benchmarks/_ort_quantize.py's recipe)."""
+    return ort_session(ort_quantized(pathlib.Path(path), calibration, pathlib.Path(folder)), threads)
 
 
 def blocked_ms(runners: dict, runs: int, block: int, pause_s: float, cpu_time: bool = False,

@@ -31,7 +31,7 @@ from tqdm import tqdm
 sys.path.insert(0, os.path.dirname(__file__))
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "scripts"))
 from _measure import interleaved_ms, ort_session  # noqa: E402
-from bench_qdq import ort_quantized  # noqa: E402
+from _ort_quantize import ort_quantized  # noqa: E402
 from fetch_pypi_models import MODELS, default_dest  # noqa: E402
 
 from edgequant import Engine  # noqa: E402

@@ -32,6 +32,7 @@ from onnx import numpy_helper
 
 sys.path.insert(0, os.path.dirname(__file__))
 from _measure import interleaved_ms, ort_session  # noqa: E402
+from _ort_quantize import ort_quantized  # noqa: E402
 from bench_engine import SHARED, architecture_models, calibration_inputs  # noqa: E402
 
 from edgequant import Engine  # noqa: E402
@@ -51,41 +52,6 @@ def output_steps(path: pathlib.Path) -> list[float | None]:
         scale = inits.get(node.input[1]) if node is not None and node.op_type == "DequantizeLinear" else None
         steps.append(float(scale) if scale is not None and scale.size == 1 else None)
     return steps
-
-
-def ort_quantized(path: pathlib.Path, calibration: dict, folder: pathlib.Path, quant_format: str) -> pathlib.Path:
-    """ONNX Runtime's quantize_static file of ``path`` (bench_engine's recipe, in either format)."""
-    from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
-    from onnxruntime.quantization.shape_inference import quant_pre_process
-
-    class Reader(CalibrationDataReader):
-        def __init__(self):
-            count = len(next(iter(calibration.values())))
-            self.batches = iter([{k: v[i:i + 1] for k, v in calibration.items()} for i in range(count)])
-
-        def get_next(self):
-            return next(self.batches, None)
-
-    model = onnx.load(str(path))
-    if min(o.version for o in model.opset_import if o.domain in ("", "ai.onnx")) < 13:
-        path = folder / f"{path.stem}_opset13.onnx"
-        onnx.save(onnx.version_converter.convert_version(model, 13), str(path))
-    prepared, target = folder / f"{path.stem}_prepared.onnx", folder / f"{path.stem}_{quant_format}.onnx"
-    sources = [path]
-    try:
-        quant_pre_process(str(path), str(prepared), skip_symbolic_shape=True)
-        sources.insert(0, prepared)
-    except Exception:  # noqa: BLE001 - pre-processing is an optimisation
-        pass
-    for k, source in enumerate(sources):
-        try:
-            quantize_static(str(source), str(target), Reader(), quant_format=getattr(QuantFormat, quant_format),
-                            per_channel=True, activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8)
-            return target
-        except Exception:  # noqa: BLE001 - ORT's quantizer fails on some pre-processed models
-            if k == len(sources) - 1:
-                raise
-    raise AssertionError("unreachable")
 
 
 def unoptimised_session(path):
