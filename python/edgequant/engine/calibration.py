@@ -29,3 +29,13 @@ def observe_batches(native_module, engine, arrays, method: str, batch_size: int,
         calibrator.observe([a[rows] for a in arrays])
         bar.update(min(batch_size, count - start))
     return {name: (float(lo), float(hi)) for name, (lo, hi) in calibrator.ranges().items()}
+
+
+def observe_feeds(native_module, engine, feeds, method: str, bar) -> dict[str, tuple[float, float]]:
+    """Runs ``engine`` (FP32 mode) once per feed of ``feeds`` (each a full list of inputs) and
+    returns the ranges by ``method``."""
+    calibrator = native_module.Calibrator(engine, method)
+    for feed in feeds:
+        calibrator.observe(feed)
+        bar.update(1)
+    return {name: (float(lo), float(hi)) for name, (lo, hi) in calibrator.ranges().items()}

@@ -8,7 +8,7 @@ import warnings
 
 import numpy as np
 
-from .calibration import METHODS, observe_batches
+from .calibration import METHODS, observe_batches, observe_feeds
 
 __all__ = ["MODES", "METHODS", "Engine", "engine_available", "supported_backends"]
 
@@ -65,8 +65,10 @@ class Engine:
         file's scales, zero points and weight codes, without calibration: exactly the layers whose
         input the file quantizes run INT8. In ``fp32`` mode its QuantizeLinear / DequantizeLinear
         pairs still round as the file says (float kernels, the ONNX semantics).
-    calibration : array, list of arrays or dict name -> array, optional
-        Inputs for static calibration (batch along axis 0), required for ``mode="static"``.
+    calibration : array, list of arrays, dict name -> array, or list of dicts, optional
+        Inputs for static calibration (batch along axis 0), required for ``mode="static"``. A list
+        of dicts is one full feed per run, for models with inputs that have no batch axis (a
+        scalar sample rate, a recurrent state).
     method : {"minmax", "percentile", "entropy", "mse"}
         How calibration turns the observed activations into ranges.
     threads : int, optional
@@ -214,20 +216,32 @@ class Engine:
                              "keep_float_weights=True to calibrate again")
         if batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, got {batch_size}")
-        arrays = self._prepare(calibration)
-        count = arrays[0].shape[0] if arrays[0].ndim else 0
-        if count == 0 or any(a.ndim == 0 or a.shape[0] != count for a in arrays):
-            raise ValueError("calibration inputs must share a non-empty batch axis 0")
-        fixed_batch = self.fixed_batch_size()
-        if fixed_batch:
-            batch_size = fixed_batch
+        if isinstance(calibration, (list, tuple)) and calibration and all(isinstance(f, dict) for f in calibration):
+            # One full feed per run: models with inputs that have no batch axis (a scalar sample rate,
+            # a recurrent state) are calibrated on these as they are.
+            feeds = [self._prepare(feed) for feed in calibration]
+            count, batch_size, fixed_batch = len(feeds), 1, None
+        else:
+            feeds = None
+            arrays = self._prepare(calibration)
+            count = arrays[0].shape[0] if arrays[0].ndim else 0
+            if count == 0 or any(a.ndim == 0 or a.shape[0] != count for a in arrays):
+                raise ValueError("calibration inputs must share a non-empty batch axis 0 (for inputs without one, "
+                                 "give a list of feeds: [{input name: array, ...}, ...], one per run)")
+            fixed_batch = self.fixed_batch_size()
+            if fixed_batch:
+                batch_size = fixed_batch
         previous = self.mode
         self._native.set_mode("fp32")
         bar = tqdm(total=count, unit="sample", desc=f"calibrating ({method})", leave=False,
                    disable=None if progress is None else not progress)
         try:
             try:
-                ranges = observe_batches(_native(), self._native, arrays, method, batch_size, bool(fixed_batch), bar)
+                if feeds is not None:
+                    ranges = observe_feeds(_native(), self._native, feeds, method, bar)
+                else:
+                    ranges = observe_batches(_native(), self._native, arrays, method, batch_size, bool(fixed_batch),
+                                             bar)
             except ValueError as error:  # the engine scans each batch for NaN / Inf as it runs it: one pass
                 if "refuses non-finite inputs" not in str(error):
                     raise

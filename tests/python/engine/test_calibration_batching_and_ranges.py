@@ -84,3 +84,24 @@ def test_entropy_still_clips_a_negligible_far_outlier():
     observer.observe(values)
     lo, hi = observer.range("entropy")
     assert lo == 0.0 and 3.0 < hi <= 0.13 * 1000.0  # the KL search goes down to 255 of 2048 bins
+
+
+def test_a_list_of_feeds_calibrates_a_model_with_an_unbatched_input():
+    """A scalar input (a sample rate, a gain) has no axis to split samples along: calibration then
+    takes one full feed per run, and its ranges are those of the runs."""
+    weights = numpy_helper.from_array(np.random.default_rng(0).standard_normal((4, 3)).astype(np.float32), "w")
+    graph = helper.make_graph(
+        [helper.make_node("Mul", ["x", "gain"], ["scaled"]), helper.make_node("Gemm", ["scaled", "w"], ["y"], transB=1)],
+        "gain",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3]),
+         helper.make_tensor_value_info("gain", TensorProto.FLOAT, [])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 4])],
+        [weights],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)]).SerializeToString()
+    feeds = [{"x": np.full((1, 3), v, np.float32), "gain": np.array(2.0, np.float32)} for v in (-1.0, 0.5, 3.0)]
+    engine = Engine(model, mode="static", calibration=feeds)
+    assert [p for _, op, p in engine.plan() if op == "Gemm"] == ["int8_static"]
+    assert engine.ranges["scaled"] == pytest.approx((-2.0, 6.0))
+    with pytest.raises(ValueError, match="list of feeds"):
+        Engine(model, mode="static", calibration={"x": np.ones((3, 3), np.float32), "gain": np.array(2.0, np.float32)})
