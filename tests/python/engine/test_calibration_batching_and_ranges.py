@@ -91,7 +91,10 @@ def test_a_list_of_feeds_calibrates_a_model_with_an_unbatched_input():
     takes one full feed per run, and its ranges are those of the runs."""
     weights = numpy_helper.from_array(np.random.default_rng(0).standard_normal((4, 3)).astype(np.float32), "w")
     graph = helper.make_graph(
-        [helper.make_node("Mul", ["x", "gain"], ["scaled"]), helper.make_node("Gemm", ["scaled", "w"], ["y"], transB=1)],
+        [
+            helper.make_node("Mul", ["x", "gain"], ["scaled"]),
+            helper.make_node("Gemm", ["scaled", "w"], ["y"], transB=1),
+        ],
         "gain",
         [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3]),
          helper.make_tensor_value_info("gain", TensorProto.FLOAT, [])],
