@@ -1,7 +1,8 @@
 """ONNX Runtime's quantize_static file of a model, as the benchmarks build it (one recipe for
 bench_engine.py, bench_qdq.py and bench_pypi_models.py): opset lifted to 13 where older (per-channel
 DequantizeLinear needs it), ``quant_pre_process`` first where it succeeds (BN folding, shape inference),
-per-channel s8 weights, u8 activations, minmax over ``calibration`` one sample at a time."""
+per-channel s8 weights, u8 activations, minmax over ``calibration`` one sample at a time
+(``calibration``: input name -> samples on axis 0, or a list of full feeds, one per run)."""
 
 from __future__ import annotations
 
@@ -20,6 +21,9 @@ def ort_quantized(
 
     class Reader(CalibrationDataReader):
         def __init__(self):
+            if isinstance(calibration, list):  # one full feed per run (inputs without a batch axis)
+                self.batches = iter(calibration)
+                return
             count = len(next(iter(calibration.values())))
             self.batches = iter([{k: v[i:i + 1] for k, v in calibration.items()} for i in range(count)])
 
