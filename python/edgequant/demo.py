@@ -101,7 +101,7 @@ def run_demo(out="out/demo", model=None, data=None, max_bits: int = 24, workers:
         quantizer = make_quantizer({"method": best["method"], "params": best["params"]})
         _log(f"[3/4] best within {budget_pp} pp: {quantizer!r} at {best['entropy']:.3f} bits/weight", quiet)
         eqz = out / f"{model_path.stem}.eqz"
-        compression = compress_model(model_path, quantizer, eqz)
+        compression = compress_model(model_path, quantizer, eqz, compare_general_purpose=True)  # the xz line below
         restored = decompress_model(eqz)
         expected = quantize_weights(model_path, quantizer).model
         identical = _same_outputs(ort, restored, expected, x[:256])
