@@ -42,7 +42,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(__file__))
 from _measure import interleaved_ms, ort_session  # noqa: E402
-from bench_engine import ort_static  # noqa: E402
+from _ort_quantize import ort_quantized  # noqa: E402
 
 from edgequant import Engine  # noqa: E402
 from edgequant.cli.argument_types import real  # noqa: E402
@@ -93,9 +93,8 @@ def quantized_models(detector: Detector, folder: pathlib.Path, threads: int) -> 
 
     dynamic = folder / f"{detector.path.stem}_dynamic.onnx"
     quantize_dynamic(str(detector.path), str(dynamic), weight_type=QuantType.QInt8)
-    ort_static(detector.path, {detector.input_name: detector.calibration}, folder, threads)
-    return {"ORT fp32": detector.path, "ORT static": folder / f"{detector.path.stem}_static.onnx",
-            "ORT dynamic": dynamic}
+    static = ort_quantized(detector.path, {detector.input_name: detector.calibration}, folder)
+    return {"ORT fp32": detector.path, "ORT static": static, "ORT dynamic": dynamic}
 
 
 def make_runtime(name: str, detector: Detector, ort_files: dict, threads: int):
