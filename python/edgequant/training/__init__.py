@@ -19,10 +19,12 @@ from .score import efficiency_score, measured_efficiency_score
 
 #: Public names that need torch, and the module that defines each (imported on first use).
 _LAZY = {
-    "PruneQuantizeCompressor": "compressor", "MODES": "compressor",
+    "PruneQuantizeCompressor": "compressor", "MODES": "compressor", "THRESHOLD_STDS": "compressor",
+    "GRIDS": "compressor",
     "Protocol": "trainer", "RunResult": "trainer", "train_run": "trainer", "accuracy": "trainer",
     "pick_device": "trainer",
     "MODELS": "models", "build_model": "models", "paper_cifar10_cnn": "models", "digits_cnn": "models",
+    "paper_mnist_cnn": "models", "mnist_data": "data",
     "TrainingData": "data", "digits_data": "data", "cifar10_data": "data",
     "run_training_grid": "grid", "training_grid": "grid", "PAPER_GAMMAS": "grid", "PAPER_BITS": "grid",
     "PAPER_LRS": "grid",

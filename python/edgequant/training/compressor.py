@@ -20,7 +20,13 @@ from .. import _core
 from .._validation import real_in
 
 #: The three ways of applying the compression, see :class:`PruneQuantizeCompressor`.
-MODES = ("paper", "frozen", "straight-through")
+MODES = ("paper", "frozen", "straight-through", "pruned-shadow")
+
+#: Which weights std(W) of eq. 1 is taken over, see :class:`PruneQuantizeCompressor`.
+THRESHOLD_STDS = ("all", "survivors")
+
+#: Where the quantization levels of eq. 4 sit, see :class:`PruneQuantizeCompressor`.
+GRIDS = ("zero", "threshold")
 
 #: Bit widths the C++ core quantizes to; ``bits == bits_orig`` means "prune only".
 _MIN_BITS, _MAX_BITS = 2, 16
@@ -70,16 +76,38 @@ class PruneQuantizeCompressor:
         ``weight`` of every ``Conv1d/2d/3d`` and ``Linear``; BN and biases are left alone.
     bits_orig : int, default 32
         Bits of an uncompressed weight (the denominator of the compression ratio).
-    mode : {"paper", "frozen", "straight-through"}, default "paper"
+    mode : {"paper", "frozen", "straight-through", "pruned-shadow"}, default "paper"
         ``"paper"`` recomputes β and the mask every step, as the paper does (a pruned weight can
         grow back if a gradient pushes it past β before the next step). ``"frozen"`` does so for
         ``warmup_steps`` steps, then fixes the mask and β: pruned weights stay exactly zero and
         only the survivors are re-quantized. ``"straight-through"`` keeps full-precision shadow
         weights: the gradient is taken at the compressed weights but the optimizer's update is
         accumulated in the shadow, which is compressed again (the straight-through estimator).
+        ``"pruned-shadow"`` is straight-through with eqs. 1–2 applied to the shadow itself: the
+        stored weights are pruned every step (a pruned weight restarts from zero, as in paper
+        mode) and only the forward pass sees them quantized (eqs. 3–4), so updates smaller than
+        q_k/2 are not rounded away. The reading of the paper's Fig. 1 under which its densities
+        hardly depend on b (Table I); see ``benchmarks/RESULTS.md``.
     warmup_steps : int, default 0
         Frozen mode only: the mask left by step number ``max(warmup_steps, 1)`` (in paper mode)
         is fixed from then on.
+    threshold_std : {"all", "survivors"}, default "all"
+        The two readings of eq. 1's std(W_l). ``"all"`` (the paper's text: "the standard
+        deviation of the weights of the l-th layer") takes the population std over every
+        position of the updated tensor, pruned ones included (they hold their last update or 0),
+        so β = γ·√p·rms(survivors) shrinks as the density p falls. ``"survivors"`` takes it over
+        the positions left non-zero by the previous step only, so β does not shrink with p.
+        Paper and frozen-warm-up steps only (straight-through prunes its dense shadow).
+    grid : {"zero", "threshold"}, default "zero"
+        The two readings of eqs. 3–4. ``"zero"`` is eq. 4 as printed, ``C = q_k·round(H/q_k)``:
+        levels at multiples of q_k, so max|H| = β + (2^(b−1)−1)·q_k is generally *not* a level
+        and re-quantizing rounds the largest weights the same way every step (the ratio
+        max|H|/q_k does not depend on the scale). Repeated every step (paper and frozen modes),
+        max|H|, q_k and the whole layer shrink or grow by a fixed factor per step once β > 0:
+        long runs die or blow up (``benchmarks/RESULTS.md``, "Paper 002 at the paper's length").
+        ``"threshold"`` puts the 2^(b−1)−1 steps of eq. 3 between β and max|H|, i.e. survivors
+        become ``sign(H)·(β + q_k·round((|H| − β)/q_k))``: max|H| is a level (a fixed point),
+        every survivor fits b bits (sign + b−1), which is what the paper's p·b rate assumes.
 
     Raises
     ------
@@ -99,7 +127,7 @@ class PruneQuantizeCompressor:
     """
 
     def __init__(self, module, gamma, bits, layers=None, bits_orig: int = 32, mode: str = "paper",
-                 warmup_steps: int = 0):
+                 warmup_steps: int = 0, threshold_std: str = "all", grid: str = "zero"):
         if not isinstance(module, torch.nn.Module):
             raise TypeError(f"module must be a torch.nn.Module, got {type(module).__name__}")
         self.gamma = real_in(gamma, "gamma", low=0.0)
@@ -111,6 +139,15 @@ class PruneQuantizeCompressor:
         if mode not in MODES:
             raise ValueError(f"mode must be one of {list(MODES)}, got {mode!r}")
         self.mode = mode
+        if threshold_std not in THRESHOLD_STDS:
+            raise ValueError(f"threshold_std must be one of {list(THRESHOLD_STDS)}, got {threshold_std!r}")
+        if threshold_std == "survivors" and mode in ("straight-through", "pruned-shadow"):
+            raise ValueError("threshold_std='survivors' needs mode 'paper' or 'frozen' (straight-through prunes its "
+                             "dense shadow weights)")
+        self.threshold_std = threshold_std
+        if grid not in GRIDS:
+            raise ValueError(f"grid must be one of {list(GRIDS)}, got {grid!r}")
+        self.grid = grid
         self.warmup_steps = _integer(warmup_steps, "warmup_steps", 0, None)
         self.module = module
         self.parameters = _select(module, layers)
@@ -119,7 +156,8 @@ class PruneQuantizeCompressor:
         self._masks: list[torch.Tensor] | None = None
         self._shadows: list[torch.Tensor] | None = None
         self._last: list[torch.Tensor] | None = None
-        if mode == "straight-through":
+        self._previous: list[torch.Tensor] | None = None
+        if mode in ("straight-through", "pruned-shadow"):
             self._shadows = [p.detach().clone() for _, p in self.parameters]
             self._last = [torch.empty_like(p.detach()) for _, p in self.parameters]
 
@@ -138,20 +176,26 @@ class PruneQuantizeCompressor:
             if self._shadows is not None:
                 shadow = self._update_shadow(index, weight)
                 self._compress(shadow, state, out=weight)  # C = PQ(shadow), written straight into W
+                if self.mode == "pruned-shadow":
+                    shadow.mul_(shadow.abs() >= state.threshold)  # H = P(shadow) is what is stored
                 self._last[index].copy_(weight)
             elif self._masks is not None:
                 weight.mul_(self._masks[index])
                 self._quantize_survivors(weight, state)
+            elif self._previous is not None:
+                self._compress_over_survivors(weight, state, self._previous[index])
             else:
                 self._compress(weight, state)
         if freezing:
             self._masks = [p.data != 0 for _, p in self.parameters]
+        if self.threshold_std == "survivors" and self._masks is None:
+            self._previous = [p.data != 0 for _, p in self.parameters]
         self.steps_done += 1
 
     def _compress(self, source: torch.Tensor, state: LayerState, out: torch.Tensor | None = None) -> None:
         """Eqs. 1–4 on ``source``, written into ``out`` (default: in place)."""
         out = source if out is None else out
-        if _core_can_view(source) and _core_can_view(out):
+        if _core_can_view(source) and _core_can_view(out) and not (self.grid == "threshold" and self.quantizes):
             flat = source.numpy().reshape(-1)  # views: the C++ core reads and writes the tensors' memory
             target = out.numpy().reshape(-1)
             if self.quantizes:
@@ -174,7 +218,24 @@ class PruneQuantizeCompressor:
         if out is not source:
             out.copy_(source)
         state.threshold, state.step = torch_prune_quantize_(out, self.gamma, self.bits if self.quantizes else None,
-                                                            state.name)
+                                                            state.name, self.grid)
+
+    def _compress_over_survivors(self, weight: torch.Tensor, state: LayerState, previous: torch.Tensor) -> None:
+        """Eqs. 1–4 with β = γ·std over ``previous``: the positions the last step left non-zero
+        (the others hold only this step's update). Torch ops: this reading is for experiments."""
+        survivors = weight[previous]
+        if not bool(torch.isfinite(weight).all()):
+            raise ValueError(f"layer {state.name!r} has NaN/Inf weights: training diverged (lower the learning rate)")
+        threshold = self.gamma * float(survivors.double().std(unbiased=False)) if survivors.numel() else 0.0
+        kept = weight * (weight.abs() >= threshold)
+        if self.quantizes:
+            max_kept = float(kept.abs().max()) if kept.numel() else 0.0
+            step = _step(max_kept, threshold, self.bits)
+            weight.copy_(_round_to_grid(kept, threshold, step, self.grid))
+        else:
+            weight.copy_(kept)
+            step = 0.0
+        state.threshold, state.step = threshold, step
 
     def _quantize_survivors(self, weight: torch.Tensor, state: LayerState) -> None:
         """Frozen mode after the warm-up: the mask and β are fixed, only q_k follows max|H|."""
@@ -191,7 +252,9 @@ class PruneQuantizeCompressor:
             if not np.isfinite(max_abs):
                 raise ValueError(f"layer {state.name!r} has NaN/Inf weights: training diverged")
         step = _step(max_abs, state.threshold, self.bits)
-        if viewable:
+        if self.grid == "threshold":
+            weight.copy_(_round_to_grid(weight, state.threshold, step, self.grid))
+        elif viewable:
             max_symbol = int(np.ceil(max_abs / step)) + 1
             _core.make_quantizer_kernels(
                 "prune_quantize", [("threshold", 0.0), ("step", step), ("max_symbol", max_symbol)]).quantize(flat, flat)
@@ -233,6 +296,53 @@ class PruneQuantizeCompressor:
     def size(self) -> int:
         return sum(state.size for state in self.states)
 
+    def state_dict(self) -> dict:
+        """What :meth:`load_state_dict` needs to continue exactly where this compressor stopped.
+
+        The step count, the per-layer β and q_k, and the mode's tensors (frozen masks,
+        straight-through shadows, the previous step's non-zero positions); the weights
+        themselves belong to the module's own ``state_dict``.
+        """
+        names = [name for name, _ in self.parameters]
+        return {
+            "settings": {"gamma": self.gamma, "bits": self.bits, "bits_orig": self.bits_orig, "mode": self.mode,
+                         "warmup_steps": self.warmup_steps, "threshold_std": self.threshold_std, "grid": self.grid,
+                         "layers": names},
+            "steps_done": self.steps_done,
+            "layers": [{"threshold": s.threshold, "step": s.step} for s in self.states],
+            "masks": None if self._masks is None else [m.clone() for m in self._masks],
+            "shadows": None if self._shadows is None else [t.clone() for t in self._shadows],
+            "last": None if self._last is None else [t.clone() for t in self._last],
+            "previous": None if self._previous is None else [m.clone() for m in self._previous],
+        }
+
+    def load_state_dict(self, state: dict) -> None:
+        """Restore :meth:`state_dict` into a compressor built with the same settings and module.
+
+        Raises ``ValueError`` when the settings, the layers or a tensor's shape differ.
+        """
+        mine = self.state_dict()["settings"]
+        if state.get("settings") != mine:
+            raise ValueError(f"the saved compressor has settings {state.get('settings')}, this one {mine}")
+        shapes = [p.shape for _, p in self.parameters]
+
+        def tensors(key):
+            saved = state.get(key)
+            if saved is None:
+                return None
+            if len(saved) != len(shapes) or any(t.shape != shape for t, shape in zip(saved, shapes, strict=True)):
+                raise ValueError(f"the saved compressor's {key!r} do not match this module's weight shapes")
+            return [t.clone() for t in saved]
+
+        self._masks, self._previous = tensors("masks"), tensors("previous")
+        if self.mode in ("straight-through", "pruned-shadow"):
+            self._shadows, self._last = tensors("shadows"), tensors("last")
+            if self._shadows is None or self._last is None:
+                raise ValueError("the saved straight-through compressor lacks its shadow weights")
+        for layer, saved in zip(self.states, state["layers"], strict=True):
+            layer.threshold, layer.step = float(saved["threshold"]), float(saved["step"])
+        self.steps_done = int(state["steps_done"])
+
     def full_precision_weights(self) -> dict[str, torch.Tensor] | None:
         """Straight-through mode: the shadow weights by name (None in the other modes)."""
         if self._shadows is None:
@@ -244,8 +354,10 @@ class PruneQuantizeCompressor:
                 f"layers={len(self.parameters)}, weights={self.size:,})")
 
 
-def torch_prune_quantize_(weight: torch.Tensor, gamma: float, bits: int | None, name: str = "weight"):
-    """Eqs. 1–4 in torch ops, in place, for tensors the C++ core cannot view (GPU, float16...).
+def torch_prune_quantize_(weight: torch.Tensor, gamma: float, bits: int | None, name: str = "weight",
+                          grid: str = "zero"):
+    """Eqs. 1–4 in torch ops, in place, for tensors the C++ core cannot view (GPU, float16...)
+    and for the ``"threshold"`` grid.
 
     Same rules and degenerate cases as ``cpp/quant/prune_quantize.h``. Returns ``(β, q_k)``.
     """
@@ -259,8 +371,18 @@ def torch_prune_quantize_(weight: torch.Tensor, gamma: float, bits: int | None, 
         return threshold, 0.0
     max_kept = float(kept.abs().max())
     step = _step(max_kept, threshold, bits)
-    weight.copy_(torch.round(kept / step) * step)
+    weight.copy_(_round_to_grid(kept, threshold, step, grid))
     return threshold, step
+
+
+def _round_to_grid(kept: torch.Tensor, threshold: float, step: float, grid: str) -> torch.Tensor:
+    """Eq. 4 on pruned weights: multiples of ``step`` (``"zero"``) or ``threshold`` + multiples of
+    ``step`` in magnitude (``"threshold"``; a frozen survivor that drifted below β stays at β)."""
+    if grid == "zero":
+        return torch.round(kept / step) * step
+    magnitude = kept.abs()
+    levels = torch.round((magnitude - threshold) / step).clamp_(min=0)
+    return torch.where(magnitude > 0, torch.sign(kept) * (threshold + step * levels), torch.zeros_like(kept))
 
 
 def _step(max_kept: float, threshold: float, bits: int) -> float:
