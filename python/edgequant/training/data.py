@@ -3,7 +3,8 @@
 CIFAR-10 comes from the shared ``cifar10-jpg.tar.gz`` (or that archive extracted:
 ``<folder>/{train,test}/<class>/*.jpg``), or from torchvision's layouts
 (``cifar-10-batches-py``: pickled batches; ``cifar-10-batches-bin``: 1 label byte + 3,072 pixel
-bytes per record). The quick default is scikit-learn's bundled 8×8 digits.
+bytes per record); MNIST from its idx files (the shared data holds the 10,000 test images, split
+8,000 / 2,000 for training and testing). The quick default is scikit-learn's bundled 8×8 digits.
 """
 
 from __future__ import annotations
@@ -64,6 +65,52 @@ def digits_data(seed: int = 0) -> TrainingData:
     x_val, x_test, y_val, y_test = train_test_split(x_rest, y_rest, test_size=0.5, stratify=y_rest,
                                                     random_state=seed)
     return TrainingData("digits", x_train, y_train, x_val, y_val, x_test, y_test)
+
+
+def mnist_data(path=None, train_images: int = 8000, validation: float = 0.0, seed: int = 0) -> TrainingData:
+    """MNIST from its local idx files, pixels scaled to [0, 1] (no download).
+
+    When the folder holds the 60,000 training images (``train-images-idx3-ubyte[.gz]``) they are
+    the training split and the 10,000 test images the test split. The shared data holds only the
+    test set: it is then split, stratified and seeded, into ``train_images`` for training and the
+    rest for testing (8,000 / 2,000 by default).
+
+    Parameters
+    ----------
+    path : str or os.PathLike, optional
+        Folder of the idx files; default ``<shared data>/mnist``.
+    train_images : int, default 8000
+        Training images taken from the test set when there is no training set (1 … 9,999).
+    validation : float, default 0.0
+        Fraction of the training images held out (stratified) for early stopping; 0 leaves the
+        validation split empty (long runs report the test accuracy the paper chose its epoch by).
+    seed : int, default 0
+        Seed of the splits.
+    """
+    from sklearn.model_selection import train_test_split
+
+    from ..datasets.mnist import MNIST_FILES, load_mnist
+
+    if not 0 <= validation < 1:
+        raise ValueError(f"validation must be a fraction in [0, 1), got {validation!r}")
+    folder = data_location(path, "mnist")
+    has_train = any((folder / f"{MNIST_FILES['train'][0]}{suffix}").is_file() for suffix in (".gz", ""))
+    x_test, y_test = load_mnist(folder, split="test")
+    if has_train:
+        x_train, y_train = load_mnist(folder, split="train")
+    else:
+        train_images = checked_limit(train_images, "train_images")
+        if train_images is None or not 0 < train_images < len(y_test):
+            raise ValueError(f"train_images must be in [1, {len(y_test) - 1}] when only the MNIST test set is "
+                             f"present, got {train_images!r}")
+        x_train, x_test, y_train, y_test = train_test_split(x_test, y_test, train_size=train_images,
+                                                            stratify=y_test, random_state=seed)
+    x_val, y_val = x_train[:0], y_train[:0]
+    if validation:
+        x_train, x_val, y_train, y_val = train_test_split(x_train, y_train, test_size=validation,
+                                                          stratify=y_train, random_state=seed)
+    return TrainingData("mnist", *(np.ascontiguousarray(a) for a in (x_train, y_train, x_val, y_val,
+                                                                      x_test, y_test)))
 
 
 def cifar10_data(path=None, train_images: int | None = None, test_images: int | None = None,

@@ -190,12 +190,16 @@ def accuracy(model: nn.Module, x: np.ndarray, y: np.ndarray, device=None, batch_
     return correct / len(y) if len(y) else 0.0
 
 
-def epoch_batches(x_train, y_train, batch_size: int, generator, augment: bool, device):
+def epoch_batches(x_train, y_train, batch_size: int, generator, augment: bool, device, order=None, start: int = 0):
     """One epoch of training batches ``(x, y)`` on ``device``: a fresh permutation drawn from
     ``generator``, batches of at least two samples (BatchNorm), and random horizontal flips when
-    ``augment`` (drawn from the same generator, so a seed fixes the whole epoch)."""
-    order = torch.randperm(len(y_train), generator=generator)
-    for begin in range(0, len(order), batch_size):
+    ``augment`` (drawn from the same generator, so a seed fixes the whole epoch).
+
+    ``order`` and ``start`` continue an epoch that was interrupted: its permutation and the
+    position of the next batch in it (the generator must be in the state it was left in)."""
+    if order is None:
+        order = torch.randperm(len(y_train), generator=generator)
+    for begin in range(start, len(order), batch_size):
         index = order[begin:begin + batch_size]
         if len(index) < 2:
             continue  # BatchNorm needs two samples

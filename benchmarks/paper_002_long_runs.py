@@ -1,0 +1,177 @@
+"""Paper 002 at the paper's length: does the density of compression-aware training fall to ~9 %?
+
+Trains a plan of long runs (``edgequant.training.long_run``: resumable, a per-layer trace every
+``--record-every`` steps) in ``--workers`` processes of one torch thread each, advancing all runs
+together in chunks of ``--chunk`` steps (so that a sitting cut short leaves every run somewhere),
+then writes the figures and tables (``--report`` does only that, also while runs train)::
+
+    .venv/bin/python benchmarks/paper_002_long_runs.py --plan mnist --out out/paper_002_long
+    .venv/bin/python benchmarks/paper_002_long_runs.py --plan mnist --out out/paper_002_long --report
+
+Rerun the same command to continue: finished chunks are skipped, cut ones resume from their last
+epoch. ``--budget-s`` stops every run at its first epoch end after that many seconds of this
+sitting. Plans (``--plan``, several allowed; ``--steps`` caps every target):
+
+* ``mnist``: paper 002's protocol on MNIST (the shared 10,000 test images split 8,000 train /
+  2,000 test), the paper's CNN layout adapted to 28×28, batch 32, SGD momentum 0.9, weight decay
+  5e-4: paper mode at γ ∈ {0.375, 0.625} × b ∈ {4, 8}, frozen and straight-through beside
+  γ = 0.375 b = 8, the other reading of eq. 1 (std over the survivors), lr 0.005 / 0.01 / 0.05,
+  and the uncompressed baseline;
+* ``stability``: the probe of issue 24 (lr 0.01) with the momentum of pruned weights reset, and
+  without weight decay, beside the plain run;
+* ``cifar10``: γ = 0.375, b = 8, lr 0.05 on all 50,000 CIFAR-10 training images.
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import time
+from dataclasses import asdict
+from pathlib import Path
+
+# (config fields, target steps), in priority order
+PLANS = {
+    "mnist": [
+        (dict(mode="pruned-shadow", gamma=0.375, bits=8, lr=0.05), 300_000),
+        (dict(mode="pruned-shadow", gamma=0.625, bits=4, lr=0.05), 300_000),
+        (dict(mode="paper", gamma=0.375, bits=8, lr=0.05), 300_000),
+        (dict(mode="paper", gamma=0.375, bits=8, lr=0.01), 300_000),
+        (dict(mode="straight-through", gamma=0.375, bits=8, lr=0.05), 300_000),
+        (dict(mode="frozen", gamma=0.375, bits=8, lr=0.05), 300_000),
+        (dict(mode="paper", gamma=0.375, bits=8, lr=0.05, grid="threshold"), 300_000),
+        (dict(mode="pruned-shadow", gamma=0.375, bits=4, lr=0.05), 300_000),
+        (dict(mode="pruned-shadow", gamma=0.625, bits=8, lr=0.05), 300_000),
+        (dict(mode="paper", gamma=0.375, bits=32, lr=0.05), 300_000),
+        (dict(mode="paper", gamma=0.0, bits=32, lr=0.05), 300_000),
+        (dict(mode="pruned-shadow", gamma=0.375, bits=8, lr=0.005), 300_000),
+        (dict(mode="pruned-shadow", gamma=0.375, bits=8, lr=0.01), 300_000),
+        (dict(mode="paper", gamma=0.375, bits=32, lr=0.05, threshold_std="survivors"), 300_000),
+    ],
+    "stability": [
+        (dict(mode="paper", gamma=0.375, bits=8, lr=0.01, reset_pruned_momentum=True), 300_000),
+        (dict(mode="paper", gamma=0.375, bits=8, lr=0.01, weight_decay=0.0), 300_000),
+    ],
+    "cifar10": [
+        (dict(dataset="cifar10", mode="pruned-shadow", gamma=0.375, bits=8, lr=0.05), 300_000),
+        (dict(dataset="cifar10", mode="paper", gamma=0.375, bits=8, lr=0.05), 300_000),
+    ],
+}
+
+#: Paper 002's Table I at the points the plans train (test %, density %).
+PAPER_TABLE_I = {(0.0, 32): (87.21, 100.0), (0.375, 8): (84.78, 8.68), (0.625, 4): (79.20, 6.93),
+                 (0.625, 16): (83.04, 5.45)}
+
+
+def _train_chunk(config_fields: dict, folder: str, steps: int, record_every: int, deadline: float) -> dict:
+    from edgequant.training.long_run import LongRunConfig, train_long
+
+    config = LongRunConfig(**config_fields)
+    budget = max(deadline - time.time(), 0.0) if deadline else None
+    trace = train_long(config, folder, steps, record_every=record_every, budget_s=budget, threads=1, progress=False)
+    last = trace.records[-1]
+    return {"name": config.name, "status": trace.status, "reason": trace.reason, "step": last["step"],
+            "density": last.get("density"), "test_acc": last.get("test_acc")}
+
+
+def run_plans(plans: list[str], out: Path, cap: int | None, chunk: int, workers: int, record_every: int,
+              budget_s: float | None, focus: int = 0) -> None:
+    """Advance every run of the plans to its target, ``chunk`` steps at a time, all runs in turn
+    (the first ``focus`` runs straight to their targets once every run has had its first chunk)."""
+    import multiprocessing
+    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+
+    from edgequant.training.long_run import LongRunConfig, load_trace
+
+    runs = []
+    for plan in plans:
+        for fields, target in PLANS[plan]:
+            config = LongRunConfig(**fields)
+            runs.append((config, min(target, cap) if cap else target))
+    deadline = time.time() + budget_s if budget_s else 0.0
+    # the chunk boundaries each run still has to reach, round-robin over the runs
+    pending = []
+    level = chunk
+    while any(level - chunk < target for _, target in runs):
+        for priority, (config, target) in enumerate(runs):
+            if level - chunk < target:
+                first = level == chunk or priority < focus
+                pending.append(((not first, level, priority), config, min(level, target)))
+        level += chunk
+    pending = [(config, steps) for _, config, steps in sorted(pending, key=lambda item: item[0])]
+    done_steps = {}
+    for config, _ in runs:
+        folder = out / config.name
+        if (folder / "config.json").is_file():
+            trace = load_trace(folder)
+            done_steps[config.name] = trace.steps if trace.status != "diverged" else float("inf")
+    pending = [(c, s) for c, s in pending if done_steps.get(c.name, 0) < s]
+    print(f"{len(runs)} runs, {len(pending)} chunks of ≤ {chunk:,} steps to go, {workers} workers", flush=True)
+    active: dict = {}
+    stopped = set()
+    context = multiprocessing.get_context("spawn")
+    # a kill of this process must not leave workers training on (they outlive it otherwise)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(f"stopped by SIGTERM at {time.strftime('%H:%M:%S')}"))
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=context)
+    try:
+        while pending or active:
+            busy = {config.name for config, _ in active.values()}
+            while len(active) < workers:
+                ready = [item for item in pending if item[0].name not in busy and item[0].name not in stopped]
+                if not ready or (deadline and time.time() >= deadline):
+                    break
+                config, steps = ready[0]
+                pending.remove(ready[0])
+                future = pool.submit(_train_chunk, asdict(config), str(out / config.name), steps, record_every,
+                                     deadline)
+                active[future] = (config, steps)
+                busy.add(config.name)
+            if not active:
+                break
+            finished, _ = wait(active, return_when=FIRST_COMPLETED)
+            for future in finished:
+                config, steps = active.pop(future)
+                try:
+                    result = future.result()
+                except Exception as error:  # one broken run must not stop the others
+                    print(f"{config.name}: failed: {type(error).__name__}: {error}", flush=True)
+                    stopped.add(config.name)
+                    continue
+                print(f"{time.strftime('%H:%M:%S')} {result['name']}: {result['status']} at step {result['step']:,}"
+                      f" (density {result['density'] if result['density'] is None else round(result['density'], 4)},"
+                      f" test {result['test_acc']}) {result['reason']}", flush=True)
+                if result["status"] in ("diverged", "stopped"):
+                    stopped.add(config.name)
+    finally:
+        for process in list(getattr(pool, "_processes", {}).values()):
+            process.terminate()
+        pool.shutdown(wait=False, cancel_futures=True)
+    print("left for the next sitting:", len([p for p in pending if p[0].name not in stopped]) or "nothing")
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--plan", nargs="+", default=["mnist"], choices=sorted(PLANS))
+    parser.add_argument("--out", default="out/paper_002_long", help="one folder per run, figures and tables")
+    parser.add_argument("--steps", type=int, default=None, help="cap every run's target (default: the plan's)")
+    parser.add_argument("--chunk", type=int, default=50_000, help="steps a run advances before the next run's turn")
+    parser.add_argument("--workers", type=int, default=2, help="runs in parallel (one torch thread each)")
+    parser.add_argument("--record-every", type=int, default=2000)
+    parser.add_argument("--budget-s", type=float, default=None, help="stop this sitting after this many seconds")
+    parser.add_argument("--focus", type=int, default=0,
+                        help="after every run's first chunk, take the first N runs of the plan to their targets first")
+    parser.add_argument("--report", action="store_true", help="only write the figures and tables")
+    args = parser.parse_args(argv)
+    out = Path(args.out)
+    if not args.report:
+        run_plans(args.plan, out, args.steps, args.chunk, args.workers, args.record_every, args.budget_s,
+                  args.focus)
+    from edgequant.training.long_run_report import write_report
+
+    print(write_report(out, [config for plan in args.plan for config in PLANS[plan]], PAPER_TABLE_I))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
