@@ -21,7 +21,7 @@ import json
 import time
 from pathlib import Path
 
-MODES = ["paper", "frozen", "straight-through"]
+MODES = ["paper", "frozen", "straight-through", "pruned-shadow"]
 
 
 def main(argv=None) -> int:

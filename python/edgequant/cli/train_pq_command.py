@@ -39,7 +39,9 @@ def register(subparsers) -> None:
     parser.add_argument("--epochs", type=integer(minimum=1), default=12)
     parser.add_argument("--patience", type=integer(minimum=1), default=4)
     parser.add_argument("--batch-size", type=integer(minimum=1), default=16)
-    parser.add_argument("--mode", choices=("paper", "frozen", "straight-through"), default="paper")
+    parser.add_argument("--mode", choices=("paper", "frozen", "straight-through", "pruned-shadow"), default="paper",
+                        help="how the compression is applied (see edgequant.training.PruneQuantizeCompressor; "
+                             "pruned-shadow reaches the paper's densities on long runs; default %(default)s)")
     parser.add_argument("--warmup-steps", type=integer(minimum=0), default=0,
                         help="frozen mode: steps before the mask is fixed")
     parser.add_argument("--out", default="train_pq", metavar="DIR",

@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import json
+import platform
+import time
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
 
 from .long_run import LongRunConfig, LongRunTrace, load_trace
 
+#: The MNIST runs of ``benchmarks/paper_002_long_runs.py --plan mnist`` as shipped (thinned).
+SAVED_MNIST_RUNS = Path(__file__).parent / "results" / "paper_002_long_runs_mnist.json"
+
 #: Steps at which the summary table reads the density.
-_MILESTONES = (10_000, 50_000, 100_000, 300_000)
+_MILESTONES = (20_000, 100_000, 200_000, 300_000)
 
 
 def load_traces(out, plan=None) -> list[LongRunTrace]:
@@ -145,8 +152,8 @@ def plot_layers(trace: LongRunTrace, path) -> Path:
 
 
 def write_report(out, plan=None, paper: dict | None = None) -> str:
-    """Write ``density_accuracy.png``, ``layers.png`` (the first run) and ``report.md`` into ``out``;
-    returns the markdown."""
+    """Write ``density_accuracy.png``, ``layers.png`` (the first run), ``report.md`` and the thinned
+    ``traces.json`` into ``out``; returns the markdown."""
     out = Path(out)
     traces = load_traces(out, plan)
     if not traces:
@@ -157,7 +164,39 @@ def write_report(out, plan=None, paper: dict | None = None) -> str:
     if paper:
         text += "\n\n" + paper_table(traces, paper)
     (out / "report.md").write_text(text + "\n")
+    export_traces(traces, out / "traces.json")
     return text
+
+
+def export_traces(traces: list[LongRunTrace], path, every: int = 20_000) -> Path:
+    """Write the traces thinned to the early records and every ``every`` steps (plus each run's
+    last record), numbers to 4 significant digits: a small file to keep beside the results."""
+    def thin(value):
+        if isinstance(value, float):
+            return float(f"{value:.4g}")
+        if isinstance(value, dict):
+            return {k: thin(v) for k, v in value.items()}
+        return value
+
+    runs = []
+    for trace in traces:
+        last = trace.records[-1]["step"] if trace.records else 0
+        kept = [thin(r) for r in trace.records if r["step"] <= 1000 or r["step"] % every == 0 or r["step"] == last]
+        runs.append({"config": asdict(trace.config), "status": trace.status, "reason": trace.reason, "records": kept})
+    document = {"written": time.strftime("%Y-%m-%d"), "machine": f"{platform.machine()} {platform.processor()}",
+                "runs": runs}
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(document, separators=(",", ":")) + "\n")
+    return path
+
+
+def load_exported(path=None) -> list[LongRunTrace]:
+    """Traces written by :func:`export_traces`; default: the MNIST runs shipped with edgequant
+    (:data:`SAVED_MNIST_RUNS`)."""
+    document = json.loads(Path(SAVED_MNIST_RUNS if path is None else path).read_text())
+    return [LongRunTrace(LongRunConfig(**run["config"]), run["records"], run["status"], run["reason"])
+            for run in document["runs"]]
 
 
 def _percent(value) -> str:
