@@ -17,8 +17,8 @@ sitting. Plans (``--plan``, several allowed; ``--steps`` caps every target):
   5e-4: paper mode at γ ∈ {0.375, 0.625} × b ∈ {4, 8}, frozen and straight-through beside
   γ = 0.375 b = 8, the other reading of eq. 1 (std over the survivors), lr 0.005 / 0.01 / 0.05,
   and the uncompressed baseline;
-* ``stability``: the probe of issue 24 (lr 0.01) with the momentum of pruned weights reset, and
-  without weight decay, beside the plain run;
+* ``stability``: paper mode (γ = 0.375, b = 8, lr 0.05) with the momentum of pruned weights reset,
+  without weight decay, and without momentum: is the set-up what makes it diverge?
 * ``cifar10``: γ = 0.375, b = 8, lr 0.05 (pruned-shadow) on all 50,000 CIFAR-10 training images,
   2,000 test images, random flips.
 """
@@ -51,8 +51,9 @@ PLANS = {
         (dict(mode="paper", gamma=0.375, bits=32, lr=0.05, threshold_std="survivors"), 300_000),
     ],
     "stability": [
-        (dict(mode="paper", gamma=0.375, bits=8, lr=0.01, reset_pruned_momentum=True), 300_000),
-        (dict(mode="paper", gamma=0.375, bits=8, lr=0.01, weight_decay=0.0), 300_000),
+        (dict(mode="paper", gamma=0.375, bits=8, lr=0.05, reset_pruned_momentum=True), 300_000),
+        (dict(mode="paper", gamma=0.375, bits=8, lr=0.05, weight_decay=0.0), 300_000),
+        (dict(mode="paper", gamma=0.375, bits=8, lr=0.05, momentum=0.0), 300_000),
     ],
     "cifar10": [
         (dict(dataset="cifar10", mode="pruned-shadow", gamma=0.375, bits=8, lr=0.05), 300_000),

@@ -19,6 +19,8 @@ dropout RNG are all in the checkpoint). A run's folder holds::
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import math
 import os
@@ -215,7 +217,12 @@ def train_long(config: LongRunConfig, folder, steps: int, record_every: int = 20
         raise ValueError(f"record_every must be an integer >= 1, got {record_every!r}")
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    _claim(folder, config)
+    with _exclusive(folder):
+        _claim(folder, config)
+        return _train(config, folder, steps, record_every, budget_s, threads, data, progress)
+
+
+def _train(config, folder: Path, steps, record_every, budget_s, threads, data, progress) -> LongRunTrace:
     if threads is not None:
         torch.set_num_threads(threads)
     data = load_data(config) if data is None else data
@@ -223,7 +230,12 @@ def train_long(config: LongRunConfig, folder, steps: int, record_every: int = 20
     trace = LongRunTrace(config)
     checkpoint = folder / "checkpoint.pt"
     if checkpoint.is_file():
-        session.restore(torch.load(checkpoint, weights_only=False))
+        try:
+            saved = torch.load(checkpoint, weights_only=False)  # the run's own file (a dict of tensors)
+        except Exception as error:
+            raise ValueError(f"{str(checkpoint)!r} cannot be read ({type(error).__name__}: {error}); delete it to "
+                             "restart the run from step 0") from None
+        session.restore(saved)
     trace.records = [r for r in _read_records(folder / "trace.jsonl") if r["step"] <= session.step]
     _write_records(folder / "trace.jsonl", trace.records)
     if not trace.records:
@@ -252,6 +264,9 @@ def train_long(config: LongRunConfig, folder, steps: int, record_every: int = 20
         trace.records.append(diverged.record)
         _append_record(folder / "trace.jsonl", diverged.record)
         trace.status, trace.reason = "diverged", str(diverged)
+    except KeyboardInterrupt:
+        _write_status(folder, "stopped", f"interrupted at step {session.step:,}; the last checkpoint is kept")
+        raise
     finally:
         if bar is not None:
             bar.close()
@@ -409,6 +424,20 @@ def _excess_kurtosis(values: torch.Tensor) -> float | None:
     if variance == 0:
         return None
     return float(centred.pow(4).mean()) / variance ** 2 - 3.0
+
+
+@contextlib.contextmanager
+def _exclusive(folder: Path):
+    """Hold ``folder/lock`` while training: two processes on one run would overwrite each other."""
+    with open(folder / "lock", "w") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise RuntimeError(f"{str(folder)!r} is being trained by another process") from None
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def _claim(folder: Path, config: LongRunConfig) -> None:

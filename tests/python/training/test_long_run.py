@@ -138,3 +138,22 @@ def test_mnist_split_is_stratified_seeded_and_disjoint():
     assert len(mnist_data(validation=0.1).y_val) == 800
     with pytest.raises(ValueError, match="train_images"):
         mnist_data(train_images=10_000)
+
+
+def test_a_truncated_checkpoint_is_a_clear_error(tmp_path):
+    train_long(DIGITS, tmp_path, steps=5, progress=False)
+    data = (tmp_path / "checkpoint.pt").read_bytes()
+    (tmp_path / "checkpoint.pt").write_bytes(data[: len(data) // 2])
+    with pytest.raises(ValueError, match="cannot be read.*delete it"):
+        train_long(DIGITS, tmp_path, steps=10, progress=False)
+
+
+def test_a_run_being_trained_elsewhere_is_refused(tmp_path):
+    import fcntl
+
+    train_long(DIGITS, tmp_path, steps=5, progress=False)
+    with open(tmp_path / "lock", "w") as held:  # what another process training the run holds
+        fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        with pytest.raises(RuntimeError, match="another process"):
+            train_long(DIGITS, tmp_path, steps=10, progress=False)
+    assert train_long(DIGITS, tmp_path, steps=10, progress=False).status == "done"
