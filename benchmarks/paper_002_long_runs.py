@@ -70,7 +70,8 @@ def _train_chunk(config_fields: dict, folder: str, steps: int, record_every: int
 
     config = LongRunConfig(**config_fields)
     budget = max(deadline - time.time(), 0.0) if deadline else None
-    trace = train_long(config, folder, steps, record_every=record_every, budget_s=budget, threads=1, progress=False)
+    trace = train_long(config, folder, steps, record_every=record_every, budget_s=budget, threads=1, progress=False,
+                       stop_when_dead=20_000)
     last = trace.records[-1]
     return {"name": config.name, "status": trace.status, "reason": trace.reason, "step": last["step"],
             "density": last.get("density"), "test_acc": last.get("test_acc")}
@@ -105,7 +106,7 @@ def run_plans(plans: list[str], out: Path, cap: int | None, chunk: int, workers:
         folder = out / config.name
         if (folder / "config.json").is_file():
             trace = load_trace(folder)
-            done_steps[config.name] = trace.steps if trace.status != "diverged" else float("inf")
+            done_steps[config.name] = trace.steps if trace.status not in ("diverged", "collapsed") else float("inf")
     pending = [(c, s) for c, s in pending if done_steps.get(c.name, 0) < s]
     print(f"{len(runs)} runs, {len(pending)} chunks of ≤ {chunk:,} steps to go, {workers} workers", flush=True)
     active: dict = {}
@@ -141,7 +142,7 @@ def run_plans(plans: list[str], out: Path, cap: int | None, chunk: int, workers:
                 print(f"{time.strftime('%H:%M:%S')} {result['name']}: {result['status']} at step {result['step']:,}"
                       f" (density {result['density'] if result['density'] is None else round(result['density'], 4)},"
                       f" test {result['test_acc']}) {result['reason']}", flush=True)
-                if result["status"] in ("diverged", "stopped"):
+                if result["status"] in ("diverged", "stopped", "collapsed"):
                     stopped.add(config.name)
     finally:
         for process in list(getattr(pool, "_processes", {}).values()):

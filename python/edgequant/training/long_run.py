@@ -128,7 +128,8 @@ class LongRunConfig:
         extra = "".join([" std over survivors" if self.threshold_std == "survivors" else "",
                          " levels from β" if self.grid == "threshold" else "",
                          " momentum reset" if self.reset_pruned_momentum else "",
-                         f" wd={self.weight_decay:g}" if self.weight_decay != 5e-4 else ""])
+                         f" wd={self.weight_decay:g}" if self.weight_decay != 5e-4 else "",
+                         f" momentum={self.momentum:g}" if self.momentum != 0.9 else ""])
         return f"{self.mode} γ={self.gamma:g} b={self.bits} lr={self.lr:g}{extra}"
 
 
@@ -181,7 +182,8 @@ def load_data(config: LongRunConfig, path=None):
 
 
 def train_long(config: LongRunConfig, folder, steps: int, record_every: int = 2000, budget_s: float | None = None,
-               threads: int | None = 1, data=None, progress: bool = True) -> LongRunTrace:
+               threads: int | None = 1, data=None, progress: bool = True,
+               stop_when_dead: int | None = None) -> LongRunTrace:
     """Train ``config`` up to ``steps`` optimizer steps in ``folder``, resuming what is there.
 
     Parameters
@@ -204,12 +206,15 @@ def train_long(config: LongRunConfig, folder, steps: int, record_every: int = 20
         Default :func:`load_data` of the config.
     progress : bool, default True
         A tqdm bar over the steps.
+    stop_when_dead : int, optional
+        Stop (status "collapsed") once every record of the last this-many steps has a test
+        accuracy below twice chance (10 classes: 20 %): a network that has died does not come back.
 
     Returns
     -------
     LongRunTrace
-        Every record so far; ``status`` "done", "stopped" or "diverged" (NaN weights or loss:
-        the record of that step says where, the checkpoint keeps the last whole epoch).
+        Every record so far; ``status`` "done", "stopped", "collapsed" or "diverged" (NaN weights
+        or loss: the record of that step says where, the checkpoint keeps the last whole epoch).
     """
     if not (isinstance(steps, int) and steps >= 0):
         raise ValueError(f"steps must be an integer >= 0, got {steps!r}")
@@ -219,10 +224,10 @@ def train_long(config: LongRunConfig, folder, steps: int, record_every: int = 20
     folder.mkdir(parents=True, exist_ok=True)
     with _exclusive(folder):
         _claim(folder, config)
-        return _train(config, folder, steps, record_every, budget_s, threads, data, progress)
+        return _train(config, folder, steps, record_every, budget_s, threads, data, progress, stop_when_dead)
 
 
-def _train(config, folder: Path, steps, record_every, budget_s, threads, data, progress) -> LongRunTrace:
+def _train(config, folder: Path, steps, record_every, budget_s, threads, data, progress, stop_when_dead):
     if threads is not None:
         torch.set_num_threads(threads)
     data = load_data(config) if data is None else data
@@ -252,6 +257,11 @@ def _train(config, folder: Path, steps, record_every, budget_s, threads, data, p
                 if bar is not None:
                     bar.update(session.step - bar.n)
                     bar.set_postfix(density=f"{recorded['density']:.4f}", test=f"{recorded['test_acc']:.3f}")
+                if stop_when_dead and _dead_for(trace.records, stop_when_dead):
+                    _save_atomically(session.checkpoint(), checkpoint)
+                    trace.status = "collapsed"
+                    trace.reason = f"test accuracy below 20 % for the last {stop_when_dead:,} steps"
+                    break
                 continue
             _save_atomically(session.checkpoint(), checkpoint)
             if budget_s is not None and time.perf_counter() - started >= budget_s:
@@ -272,6 +282,13 @@ def _train(config, folder: Path, steps, record_every, budget_s, threads, data, p
             bar.close()
     _write_status(folder, trace.status, trace.reason)
     return trace
+
+
+def _dead_for(records: list[dict], span: int) -> bool:
+    """Every record of the last ``span`` steps (the window fully recorded) is below 20 % accuracy."""
+    last = records[-1]["step"]
+    window = [r for r in records if r["step"] >= last - span]
+    return window[0]["step"] <= last - span and all(r.get("test_acc", 1.0) < 0.2 for r in window)
 
 
 class _Diverged(Exception):

@@ -157,3 +157,15 @@ def test_a_run_being_trained_elsewhere_is_refused(tmp_path):
         with pytest.raises(RuntimeError, match="another process"):
             train_long(DIGITS, tmp_path, steps=10, progress=False)
     assert train_long(DIGITS, tmp_path, steps=10, progress=False).status == "done"
+
+
+def test_a_dead_network_is_recognised_only_over_the_whole_window():
+    from edgequant.training.long_run import _dead_for
+
+    def records(accuracies, every=2000):
+        return [{"step": i * every, "test_acc": a} for i, a in enumerate(accuracies)]
+
+    assert _dead_for(records([0.98] + [0.11] * 11), 20_000)
+    assert not _dead_for(records([0.98] * 2 + [0.11] * 10), 20_000)  # 18,000 steps dead so far
+    assert not _dead_for(records([0.11] * 5), 20_000)  # the window is not covered yet
+    assert not _dead_for(records([0.98] + [0.11] * 5 + [0.5] + [0.11] * 5), 20_000)
