@@ -8,15 +8,17 @@ then writes the figures and tables (``--report`` does only that, also while runs
     .venv/bin/python benchmarks/paper_002_long_runs.py --plan mnist --out out/paper_002_long
     .venv/bin/python benchmarks/paper_002_long_runs.py --plan mnist --out out/paper_002_long --report
 
-Rerun the same command to continue: finished chunks are skipped, cut ones resume from their last
-epoch. ``--budget-s`` stops every run at its first epoch end after that many seconds of this
-sitting. Plans (``--plan``, several allowed; ``--steps`` caps every target):
+``--runs`` trains only some runs of the plans, so that separate sittings (one per core) can take
+different runs into the same ``--out``. Rerun the same command to continue: finished chunks are
+skipped, cut ones resume from their last epoch. ``--budget-s`` stops every run at its first epoch
+end after that many seconds of this sitting. Plans (``--plan``, several allowed; ``--steps`` caps every target):
 
 * ``mnist``: paper 002's protocol on MNIST (the shared 10,000 test images split 8,000 train /
   2,000 test), the paper's CNN layout adapted to 28×28, batch 32, SGD momentum 0.9, weight decay
-  5e-4: paper mode at γ ∈ {0.375, 0.625} × b ∈ {4, 8}, frozen and straight-through beside
-  γ = 0.375 b = 8, the other reading of eq. 1 (std over the survivors), lr 0.005 / 0.01 / 0.05,
-  and the uncompressed baseline;
+  5e-4: pruned-shadow at γ ∈ {0.375, 0.625} × b ∈ {4, 8} and lr 0.005 / 0.01 / 0.05; paper mode
+  (eqs. 1–4 as printed) at γ = 0.375, 8 bits, lr 0.01 / 0.05 and at γ = 0.625, 16 bits; frozen,
+  straight-through and the threshold grid beside γ = 0.375 b = 8; prune only (32 bits) with the
+  std of eq. 1 over all weights or over the survivors; the uncompressed baseline;
 * ``stability``: paper mode (γ = 0.375, b = 8, lr 0.05) with the momentum of pruned weights reset,
   without weight decay, and without momentum: is the set-up what makes it diverge?
 * ``cifar10``: γ = 0.375, b = 8, lr 0.05 (pruned-shadow) on all 50,000 CIFAR-10 training images,
@@ -49,6 +51,7 @@ PLANS = {
         (dict(mode="pruned-shadow", gamma=0.375, bits=8, lr=0.005), 300_000),
         (dict(mode="pruned-shadow", gamma=0.375, bits=8, lr=0.01), 300_000),
         (dict(mode="paper", gamma=0.375, bits=32, lr=0.05, threshold_std="survivors"), 300_000),
+        (dict(mode="paper", gamma=0.625, bits=16, lr=0.05), 300_000),
     ],
     "stability": [
         (dict(mode="paper", gamma=0.375, bits=8, lr=0.05, reset_pruned_momentum=True), 300_000),
@@ -77,20 +80,27 @@ def _train_chunk(config_fields: dict, folder: str, steps: int, record_every: int
             "density": last.get("density"), "test_acc": last.get("test_acc")}
 
 
-def run_plans(plans: list[str], out: Path, cap: int | None, chunk: int, workers: int, record_every: int,
-              budget_s: float | None, focus: int = 0) -> None:
-    """Advance every run of the plans to its target, ``chunk`` steps at a time, all runs in turn
+def selected_runs(plans: list[str], indices: list[int] | None = None) -> list[tuple[dict, int]]:
+    """The runs of the plans in order, or those at ``indices`` (0-based over the plans joined)."""
+    runs = [run for plan in plans for run in PLANS[plan]]
+    if indices is None:
+        return runs
+    bad = [i for i in indices if not 0 <= i < len(runs)]
+    if bad:
+        raise SystemExit(f"--runs {bad}: the plans {plans} have runs 0..{len(runs) - 1}")
+    return [runs[i] for i in indices]
+
+
+def run_plans(selection: list[tuple[dict, int]], out: Path, cap: int | None, chunk: int, workers: int,
+              record_every: int, budget_s: float | None, focus: int = 0) -> None:
+    """Advance every selected run to its target, ``chunk`` steps at a time, all runs in turn
     (the first ``focus`` runs go to their targets before the others start)."""
     import multiprocessing
     from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 
     from edgequant.training.long_run import LongRunConfig, load_trace
 
-    runs = []
-    for plan in plans:
-        for fields, target in PLANS[plan]:
-            config = LongRunConfig(**fields)
-            runs.append((config, min(target, cap) if cap else target))
+    runs = [(LongRunConfig(**fields), min(target, cap) if cap else target) for fields, target in selection]
     deadline = time.time() + budget_s if budget_s else 0.0
     # the chunk boundaries each run still has to reach, round-robin over the runs
     pending = []
@@ -162,12 +172,15 @@ def main(argv=None) -> int:
     parser.add_argument("--budget-s", type=float, default=None, help="stop this sitting after this many seconds")
     parser.add_argument("--focus", type=int, default=0,
                         help="take the first N runs of the plan to their targets before the others start")
+    parser.add_argument("--runs", type=int, nargs="+", default=None,
+                        help="train only these runs (0-based positions in the plans joined; two sittings can "
+                             "then share the cores between them)")
     parser.add_argument("--report", action="store_true", help="only write the figures and tables")
     args = parser.parse_args(argv)
     out = Path(args.out)
     if not args.report:
-        run_plans(args.plan, out, args.steps, args.chunk, args.workers, args.record_every, args.budget_s,
-                  args.focus)
+        run_plans(selected_runs(args.plan, args.runs), out, args.steps, args.chunk, args.workers,
+                  args.record_every, args.budget_s, args.focus)
     from edgequant.training.long_run_report import write_report
 
     print(write_report(out, [config for plan in args.plan for config in PLANS[plan]], PAPER_TABLE_I))
