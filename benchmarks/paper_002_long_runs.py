@@ -20,7 +20,8 @@ end after that many seconds of this sitting. Plans (``--plan``, several allowed;
   straight-through and the threshold grid beside γ = 0.375 b = 8; prune only (32 bits) with the
   std of eq. 1 over all weights or over the survivors; the uncompressed baseline;
 * ``stability``: paper mode (γ = 0.375, b = 8, lr 0.05) with the momentum of pruned weights reset,
-  without weight decay, and without momentum: is the set-up what makes it diverge?
+  without weight decay, and without momentum: is the set-up what makes it diverge? And
+  pruned-shadow at γ = 0.625, 4 bits with lr 0.01 (at lr 0.05 a loss spike ends it near 100,000 steps);
 * ``cifar10``: γ = 0.375, b = 8, lr 0.05 (pruned-shadow) on all 50,000 CIFAR-10 training images,
   2,000 test images, random flips.
 """
@@ -57,6 +58,7 @@ PLANS = {
         (dict(mode="paper", gamma=0.375, bits=8, lr=0.05, reset_pruned_momentum=True), 300_000),
         (dict(mode="paper", gamma=0.375, bits=8, lr=0.05, weight_decay=0.0), 300_000),
         (dict(mode="paper", gamma=0.375, bits=8, lr=0.05, momentum=0.0), 300_000),
+        (dict(mode="pruned-shadow", gamma=0.625, bits=4, lr=0.01), 300_000),
     ],
     "cifar10": [
         (dict(dataset="cifar10", mode="pruned-shadow", gamma=0.375, bits=8, lr=0.05), 300_000),
