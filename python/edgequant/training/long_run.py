@@ -130,7 +130,8 @@ class LongRunConfig:
                          " momentum reset" if self.reset_pruned_momentum else "",
                          f" wd={self.weight_decay:g}" if self.weight_decay != 5e-4 else "",
                          f" momentum={self.momentum:g}" if self.momentum != 0.9 else ""])
-        return f"{self.mode} γ={self.gamma:g} b={self.bits} lr={self.lr:g}{extra}"
+        data = "" if self.dataset == "mnist" else f"{self.dataset} "
+        return f"{data}{self.mode} γ={self.gamma:g} b={self.bits} lr={self.lr:g}{extra}"
 
 
 @dataclass

@@ -109,6 +109,7 @@ def test_names_and_labels_tell_runs_apart():
     other = LongRunConfig(threshold_std="survivors", grid="threshold", weight_decay=0.0, reset_pruned_momentum=True)
     assert other.name == "mnist-paper-g0.375-b8-lr0.01-wd0-std-survivors-grid-threshold-reset-momentum"
     assert "levels from β" in other.label() and "std over survivors" in other.label()
+    assert DIGITS.label().startswith("digits ") and not other.label().startswith("mnist")
 
 
 def test_report_writes_figures_and_tables(tmp_path):
