@@ -109,21 +109,30 @@ PYBIND11_MODULE(_engine, m) {
   bindings::register_exception_translation(corrupt);
   m.def("supported_ops", &supported_ops);
   m.def("supported_backends", &backend_names, "The backends of this build, the default (fastest) first.");
+  m.def("int8_weight_bits", [](const std::string& backend) {
+          return backend.empty() ? int8_weight_bits() : int8_weight_bits(backend);
+        }, py::arg("backend") = std::string(),
+        "The widest INT8 weight grid the backend sums exactly on this CPU (8, or 7: oneDNN without VNNI); "
+        "without a backend, the engine's default, the narrowest of all.");
   py::class_<Engine>(m, "Engine")
       .def_static("from_bytes", [](const py::bytes& data, const std::string& backend, int threads,
-                                   const std::vector<std::string>& outputs, const std::string& base_dir) {
+                                   const std::vector<std::string>& outputs, const std::string& base_dir,
+                                   int int8_weight_bits) {
              EngineOptions o;
              o.backend = backend;
              o.threads = threads;
              o.outputs = outputs;
+             o.int8_weight_bits = int8_weight_bits;
              std::string bytes = data;
              py::gil_scoped_release release;
              return std::make_unique<Engine>(Engine::from_bytes(bytes.data(), bytes.size(), o, base_dir));
            }, py::arg("data"), py::arg("backend"), py::arg("threads"), py::arg("outputs") = std::vector<std::string>{},
-           py::arg("base_dir") = std::string())
+           py::arg("base_dir") = std::string(), py::arg("int8_weight_bits") = 0)
       .def_property_readonly("inputs", [](const Engine& e) { return value_infos(e.inputs()); })
       .def_property_readonly("outputs", [](const Engine& e) { return value_infos(e.outputs()); })
       .def_property_readonly("backend", &Engine::backend_name)
+      .def_property_readonly("int8_weight_bits", &Engine::int8_weight_bits,
+                             "The INT8 weights' grid: 8 bits, or 7 where the CPU's INT8 kernels would saturate.")
       .def_property_readonly("ignored_outputs", &Engine::ignored_outputs)
       .def_property_readonly("mode", [](const Engine& e) { return mode_name(e.mode()); })
       .def("plan", [](const Engine& e) {

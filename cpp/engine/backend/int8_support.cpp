@@ -2,13 +2,19 @@
 
 #include <algorithm>
 #include <cmath>
+#include <string>
 
+#include "common/error.h"
+#include "common/simd.h"
 #include "quant/range.h"
 
 namespace edgequant::engine {
 
 quant::AffineFormat activation_format() { return quant::AffineFormat(8, /*symmetric=*/false, /*signed=*/false); }
-quant::AffineFormat weight_format() { return quant::AffineFormat(8, /*symmetric=*/true, /*signed=*/true); }
+quant::AffineFormat weight_format(int bits) {
+  require(bits == 8 || bits == 7, "INT8 weights have 8 or 7 bits, not " + std::to_string(bits));
+  return quant::AffineFormat(bits, /*symmetric=*/true, /*signed=*/true);
+}
 
 quant::AffineParams activation_params(float min, float max) {
   return quant::affine_params_from_range(activation_format(), min, max);
@@ -20,9 +26,9 @@ void range_of(const float* x, int64_t n, float& min, float& max) {
   max = static_cast<float>(std::max(0.0, range.max));
 }
 
-QuantizedWeights quantize_weights(const float* weights, int64_t channels, int64_t per_channel) {
+QuantizedWeights quantize_weights(const float* weights, int64_t channels, int64_t per_channel, int bits) {
   // The core's per-channel fit and encoder: one definition of s8 weight quantization.
-  const auto format = weight_format();
+  const auto format = weight_format(bits);
   std::vector<double> scales(static_cast<size_t>(channels));
   std::vector<int32_t> zero_points(static_cast<size_t>(channels));
   std::vector<int32_t> codes(static_cast<size_t>(channels * per_channel));
@@ -32,12 +38,14 @@ QuantizedWeights quantize_weights(const float* weights, int64_t channels, int64_
   QuantizedWeights out;
   out.values.assign(codes.begin(), codes.end());  // s8 codes
   out.scales.assign(scales.begin(), scales.end());
+  out.bits = bits;
   return out;
 }
 
 QuantizedWeights quantize_weights(const float* weights, int64_t channels, int64_t per_channel,
-                                  const std::vector<float>& given_scales) {
-  QuantizedWeights out = quantize_weights(weights, channels, per_channel);
+                                  const std::vector<float>& given_scales, int bits) {
+  QuantizedWeights out = quantize_weights(weights, channels, per_channel, bits);
+  const auto format = weight_format(bits);
   if (static_cast<int64_t>(given_scales.size()) != channels) return out;
   std::vector<int8_t> codes(static_cast<size_t>(per_channel));
   for (int64_t c = 0; c < channels; ++c) {
@@ -46,7 +54,7 @@ QuantizedWeights quantize_weights(const float* weights, int64_t channels, int64_
     bool exact = std::isfinite(s) && s > 0;
     for (int64_t k = 0; exact && k < per_channel; ++k) {
       const float q = std::nearbyint(w[k] / s);
-      exact = q >= -128 && q <= 127 && q * s == w[k];
+      exact = q >= format.qmin && q <= format.qmax && q * s == w[k];
       if (exact) codes[k] = static_cast<int8_t>(q);
     }
     if (!exact) continue;
@@ -54,6 +62,17 @@ QuantizedWeights quantize_weights(const float* weights, int64_t channels, int64_
     out.scales[c] = s;
   }
   return out;
+}
+
+EDGEQUANT_KERNEL void quantize_activations_u8(const float* src, int64_t n, const quant::Affine& a, uint8_t* dst) {
+  const float s = static_cast<float>(a.scale), z = static_cast<float>(a.zero_point);
+  const float lo = static_cast<float>(a.qmin), hi = static_cast<float>(a.qmax);
+  for (int64_t i = 0; i < n; ++i) {
+    float t = std::nearbyint(src[i] / s) + z;
+    t = t > lo ? t : lo;  // NaN compares false: lo, which is 0 on the u8 grid
+    t = t < hi ? t : hi;
+    dst[i] = static_cast<uint8_t>(static_cast<int32_t>(t));
+  }
 }
 
 quant::Affine input_affine(const QuantConfig& q, const float* src, int64_t n) {

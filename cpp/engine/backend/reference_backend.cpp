@@ -42,7 +42,7 @@ class ReferenceConv : public ConvKernel {
     bias_.assign(static_cast<size_t>(g.oc), 0.f);
     if (b) bias_.assign(b, b + g.oc);
     if (q.mode == QuantConfig::Mode::f32) weights_.assign(w, w + g.oc * per_oc);
-    else qweights_ = q.weights ? *q.weights : quantize_weights(w, g.oc, per_oc);
+    else qweights_ = q.weights ? *q.weights : quantize_weights(w, g.oc, per_oc, q.weight_bits);
   }
 
   void run(const float* src, float* dst) override {
@@ -110,7 +110,7 @@ class ReferenceDense : public DenseKernel {
       : m_(m), k_(k), n_(n), act_(act), q_(q), bias_(static_cast<size_t>(n), 0.f) {
     if (b) bias_.assign(b, b + n);
     if (q.mode == QuantConfig::Mode::f32) weights_.assign(w, w + n * k);
-    else qweights_ = q.weights ? *q.weights : quantize_weights(w, n, k);
+    else qweights_ = q.weights ? *q.weights : quantize_weights(w, n, k, q.weight_bits);
   }
   void run(const float* src, float* dst) override {
     const bool int8 = q_.mode != QuantConfig::Mode::f32;

@@ -1,5 +1,7 @@
 #include "backend/registry.h"
 
+#include <algorithm>
+
 #include "common/error.h"
 
 namespace edgequant::engine {
@@ -35,6 +37,22 @@ std::vector<std::string> backend_names() {
 }
 
 std::string default_backend() { return supported_backends().front().name; }
+
+int int8_weight_bits() {
+  static const int bits = [] {
+    int narrowest = 8;
+    for (const BackendInfo& info : supported_backends())
+      if (info.int8_weight_bits) narrowest = std::min(narrowest, info.int8_weight_bits());
+    return narrowest;
+  }();
+  return bits;
+}
+
+int int8_weight_bits(const std::string& name) {
+  for (const BackendInfo& info : supported_backends())
+    if (info.name == name) return info.int8_weight_bits ? info.int8_weight_bits() : 8;
+  return 8;
+}
 
 std::unique_ptr<Backend> make_backend(const std::string& name) {
   std::string known;

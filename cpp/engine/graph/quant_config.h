@@ -14,6 +14,7 @@ namespace edgequant::engine {
 struct QuantizedWeights {
   std::vector<int8_t> values;  // same layout as the float weights
   std::vector<float> scales;   // one per output channel
+  int bits = 8;                // 8: codes in [-128, 127]; 7: [-64, 63] (QuantConfig::weight_bits)
 };
 
 // Precision of a conv / dense kernel. int8: per-output-channel symmetric s8 weights (quantized
@@ -26,6 +27,11 @@ struct QuantConfig {
   // INT8: the weights already quantized (quantize_weights of the float ones, which may then be
   // null); kept by the op, so kernels rebuilt for a new shape need no float weights.
   std::shared_ptr<const QuantizedWeights> weights;
+  // INT8: the weights' grid, 8 bits or 7 (codes in [-64, 63]). 7 where the machine's fastest INT8
+  // kernels add u8·s8 products in pairs in saturating 16 bits (x86 without VNNI: vpmaddubsw), so
+  // that 255·(|w₀| + |w₁|) ≤ 32,640 never saturates: the sums stay exact (EngineOptions decides,
+  // registry.h int8_weight_bits; ONNX Runtime calls the same remedy reduce_range).
+  int weight_bits = 8;
   // Static only, convolutions whose readers are all static INT8 convolutions: the output leaves
   // already quantized with its readers' (scale, zero point), in the backend's layout.
   bool quantize_output = false;

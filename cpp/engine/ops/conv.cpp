@@ -85,9 +85,11 @@ class Conv : public Op {
     quant_ = q;
     if (q.mode != QuantConfig::Mode::f32) {
       if (q.weights) quantized_ = q.weights;  // another session's op quantized them already
-      if (!quantized_)
+      if (!quantized_ || quantized_->bits != q.weight_bits) {
+        check(weights_.f32 != nullptr, "float weights were released: the INT8 weights keep their grid");
         quantized_ = std::make_shared<QuantizedWeights>(quantize_weights(
-            weights_.f(), weights_.shape[0], weights_.numel() / weights_.shape[0], given_scales_));
+            weights_.f(), weights_.shape[0], weights_.numel() / weights_.shape[0], given_scales_, q.weight_bits));
+      }
       quant_.weights = quantized_;
     }
     kernel_.reset();

@@ -22,8 +22,11 @@ class DenseLayer {
     quant_ = q;
     if (q.mode != QuantConfig::Mode::f32) {
       if (q.weights) quantized_ = q.weights;  // another session's layer quantized them already
-      if (!quantized_)
-        quantized_ = std::make_shared<QuantizedWeights>(quantize_weights(weights_.data(), n_, k_, given_scales_));
+      if (!quantized_ || quantized_->bits != q.weight_bits) {
+        if (weights_.empty()) throw InvalidArgument("float weights were released: the INT8 weights keep their grid");
+        quantized_ = std::make_shared<QuantizedWeights>(
+            quantize_weights(weights_.data(), n_, k_, given_scales_, q.weight_bits));
+      }
       quant_.weights = quantized_;
     }
     kernel_.reset();

@@ -125,6 +125,13 @@ Engine::Engine(Graph graph, const EngineOptions& options)
   // The first session: the ops are built (and their nodes checked) here, not on the first run.
   std::unique_ptr<Session> first = make_session();
   backend_name_ = first->backend->name();
+  const int widest = engine::int8_weight_bits(backend_name_);
+  weight_bits_ = options.int8_weight_bits == 0 ? engine::int8_weight_bits() : options.int8_weight_bits;
+  require(weight_bits_ == 8 || weight_bits_ == 7,
+          "INT8 weights have 8 or 7 bits, not " + std::to_string(options.int8_weight_bits));
+  require(weight_bits_ <= widest,
+          "the " + backend_name_ + " backend's INT8 kernels add pairs of u8·s8 products in 16 saturating bits on this "
+          "CPU (no VNNI): 8-bit weights would give wrong sums; use 7-bit weights (reduce_range) or another backend");
   std::set<std::string> seen;
   std::vector<Int8Step> int8_steps;  // the INT8 plan, from what each op declares
   for (size_t k = 0; k < steps_.size(); ++k) {
@@ -502,6 +509,7 @@ void Engine::plan(Mode mode) {
                                         : mode == Mode::int8_dynamic ? QuantConfig::Mode::int8_dynamic
                                                                      : QuantConfig::Mode::f32;
   std::vector<QuantConfig> configs = int8_plan_.configs(kernel_mode, params, given_quantization_);
+  for (QuantConfig& q : configs) q.weight_bits = weight_bits_;
   // The first session quantizes the weights; the others share them.
   const std::vector<Session*> sessions = all_sessions();
   for (size_t k = 0; k < steps_.size(); ++k) {

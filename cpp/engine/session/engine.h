@@ -34,6 +34,10 @@ struct EngineOptions {
   // Float inputs holding NaN or Inf are refused (InvalidArgument): the INT8 kernels and several
   // oneDNN float kernels would turn them into finite numbers. Costs one pass over the inputs.
   bool refuse_non_finite = true;
+  // The INT8 weights' grid (QuantConfig::weight_bits): 8 or 7; 0 = this machine's default
+  // (registry.h int8_weight_bits(): 7 where oneDNN lacks VNNI, for every backend). 8 where the
+  // chosen backend needs 7 is refused: its sums would saturate.
+  int int8_weight_bits = 0;
 };
 
 enum class Mode { f32, int8_static, int8_dynamic };
@@ -64,6 +68,7 @@ class Engine {
   // Graph outputs left out (maps, sequences, strings; or not chosen in EngineOptions::outputs).
   const std::vector<std::pair<std::string, std::string>>& ignored_outputs() const { return graph_.ignored_outputs; }
   std::string backend_name() const { return backend_name_; }
+  int int8_weight_bits() const { return weight_bits_; }  // EngineOptions::int8_weight_bits, resolved
   std::vector<PlanStep> plan_steps() const;
 
   // Inputs in graph-input order; checked for count, dtype, rank and the declared fixed dims.
@@ -146,6 +151,7 @@ class Engine {
   Graph graph_;
   EngineOptions options_;
   std::string backend_name_;
+  int weight_bits_ = 8;
   std::map<std::string, int> slots_;
   std::vector<Tensor> constants_;  // slot -> initializer (empty tensor for non-constants)
   std::vector<bool> is_constant_;

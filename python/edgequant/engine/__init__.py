@@ -12,6 +12,6 @@ The session itself lives in :mod:`edgequant.engine.session`.
 """
 
 from .calibration import METHODS
-from .session import MODES, Engine, engine_available, supported_backends
+from .session import MODES, Engine, engine_available, int8_weight_bits, supported_backends
 
-__all__ = ["MODES", "METHODS", "Engine", "engine_available", "supported_backends"]
+__all__ = ["MODES", "METHODS", "Engine", "engine_available", "int8_weight_bits", "supported_backends"]

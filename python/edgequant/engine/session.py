@@ -10,7 +10,7 @@ import numpy as np
 
 from .calibration import METHODS, observe_batches, observe_feeds
 
-__all__ = ["MODES", "METHODS", "Engine", "engine_available", "supported_backends"]
+__all__ = ["MODES", "METHODS", "Engine", "engine_available", "int8_weight_bits", "supported_backends"]
 
 #: The engine's precisions: float32, INT8 with calibrated activation ranges, INT8 with per-run ranges.
 MODES = ("fp32", "static", "dynamic")
@@ -45,6 +45,16 @@ def supported_backends() -> list[str]:
     where the build has oneDNN (x86-64, ``EDGEQUANT_WITH_ONEDNN``).
     """
     return list(_native().supported_backends()) if engine_available() else []
+
+
+def int8_weight_bits(backend: str | None = None) -> int:
+    """The INT8 weight grid in bits (8, or 7) that ``backend`` sums exactly on this CPU; without a
+    backend, the grid an :class:`Engine` uses by default (the narrowest any backend needs).
+
+    7 on x86 CPUs without VNNI for ``"onednn"``: its INT8 kernels add pairs of u8 x s8 products
+    in saturating 16 bits there (``vpmaddubsw``), which 8-bit weights overflow.
+    """
+    return int(_native().int8_weight_bits(backend or ""))
 
 
 class Engine:
@@ -89,6 +99,14 @@ class Engine:
         The values to return, in order (any value of the graph). Default: the graph's tensor
         outputs; outputs that are not tensors (ZipMap's maps, sequences, strings) are left out with
         a warning. Nodes that no chosen output needs are not built.
+    reduce_range : bool, optional
+        INT8 weights on a 7-bit grid (codes in [-64, 63]) instead of 8 bits. x86 CPUs without VNNI
+        (AMD Zen 1-3, Intel before Cascade Lake) add each pair of u8 x s8 products in saturating
+        16 bits in oneDNN's INT8 kernels; 7-bit weights keep those sums exact, 8-bit ones would
+        silently corrupt them. Default (None): 7 bits on such CPUs for every backend, so that outputs
+        do not change with the backend (:attr:`reduce_range` says which; :func:`int8_weight_bits`).
+        ``False`` keeps 8 bits where the backend sums them exactly (``reference``) and is refused
+        where it would not. A quantized model's own 8-bit weight codes are requantized on 7 bits.
 
     Notes
     -----
@@ -102,7 +120,7 @@ class Engine:
     """
 
     def __init__(self, model, mode=None, calibration=None, method="minmax", threads=None, backend=None,
-                 keep_float_weights=False, calibration_batch_size=64, progress=None, outputs=None):
+                 keep_float_weights=False, calibration_batch_size=64, progress=None, outputs=None, reduce_range=None):
         native = _native()
         if mode is not None and mode not in MODES:
             raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
@@ -116,10 +134,13 @@ class Engine:
             raise TypeError("outputs must be a list of value names")
         if backend is None:
             backend = native.supported_backends()[0]
+        if reduce_range not in (None, True, False):
+            raise TypeError(f"reduce_range must be None, True or False, got {reduce_range!r}")
+        weight_bits = 0 if reduce_range is None else (7 if reduce_range else 8)
         # A model file's external data is read from its folder, under the rules of edgequant.onnx's loader.
         base_dir = str(self._source.parent) if isinstance(self._source, pathlib.Path) else ""
         self._native = native.Engine.from_bytes(_model_bytes(self._source), backend, threads, list(outputs or []),
-                                                base_dir)
+                                                base_dir, weight_bits)
         for name, why in self._native.ignored_outputs:
             if outputs is None:
                 warnings.warn(f"output {name!r} is {why}: left out (choose outputs with outputs=[...])",
@@ -150,6 +171,12 @@ class Engine:
         """Whether the model gives its own activation scales and zero points (QDQ or QLinear ops):
         static INT8 then runs with them and needs no calibration."""
         return bool(self._native.carries_quantization)
+
+    @property
+    def reduce_range(self) -> bool:
+        """Whether INT8 weights use a 7-bit grid (see the ``reduce_range`` argument): by default
+        True for the oneDNN backend on x86 CPUs without VNNI."""
+        return self._native.int8_weight_bits == 7
 
     @property
     def mode(self) -> str:
@@ -281,18 +308,20 @@ class Engine:
         the calibrated scales (:func:`edgequant.model.layers_to_qdq`, opset raised to 13 if older).
 
         ``weight_formats``: ``{weight tensor: edgequant.model.WeightFormat}`` for weights stored on
-        other grids than 8 bits; the other layers keep 8 bits. A mixed-precision bit config
+        other grids than 8 bits; the other layers keep 8 bits (7 where :attr:`reduce_range`: the
+        grid the engine ran). A mixed-precision bit config
         (``edgequant mpq``'s JSON) is written with :func:`edgequant.mixed_precision.save_engine_qdq`,
         which turns it into these formats.
         """
-        from ..model.qdq import layers_to_qdq
+        from ..model.qdq import WeightFormat, layers_to_qdq
 
         if self.carries_quantization:
             raise ValueError("this model is already quantized (QDQ or QLinear ops): its file is its quantized form")
 
         layers_to_qdq(self._source, self._native.quantizable_layers(),
                       self.activation_quantization() if self.mode == "static" else None, path,
-                      overrides=dict(weight_formats) if weight_formats else None)
+                      overrides=dict(weight_formats) if weight_formats else None,
+                      weight_format=WeightFormat(bits=7) if self.reduce_range else None)
 
     @property
     def source(self):

@@ -156,6 +156,7 @@ def layers_to_qdq(
     path: str | os.PathLike | None = None,
     *,
     overrides: Mapping[str, WeightFormat] | None = None,
+    weight_format: WeightFormat | None = None,
 ) -> onnx.ModelProto:
     """The QDQ model of an INT8 engine: the weights of ``layers`` as s8, their inputs as u8.
 
@@ -178,6 +179,9 @@ def layers_to_qdq(
         Also write the model there.
     overrides : mapping of str to WeightFormat, optional
         Weight tensor name -> its own format.
+    weight_format : WeightFormat, optional
+        The format of the other weights (default: 8 bits, per channel, symmetric; an engine with
+        ``reduce_range`` writes the 7 bits it ran).
 
     Returns
     -------
@@ -201,7 +205,7 @@ def layers_to_qdq(
         selection = select_weights(rewritten, ROLES, False, loaded.description, names=weight_names)
     except ValueError:  # no layer has a float constant weight: nothing to store as integers
         selection = WeightSelection(tensors=[])
-    formats = _formats_of(selection, WeightFormat(), overrides)
+    formats = _formats_of(selection, weight_format or WeightFormat(), overrides)
     _check_opset(rewritten, formats.values(), loaded.description)
     quantized_inputs = {}
     for node in layer_nodes:

@@ -18,6 +18,34 @@ def float32_model(path) -> bytes:
     return model.SerializeToString()
 
 
+def ort_int8_is_exact() -> bool:
+    """Whether ONNX Runtime's INT8 kernels (QLinearConv, ConvInteger, fused QDQ) sum u8·s8 products
+    exactly here: x86 needs VNNI (AVX512-VNNI, AVX-VNNI or AMX), without which they add pairs of
+    products in saturating 16 bits, as oneDNN's do (edgequant then quantizes weights on 7 bits)."""
+    import platform
+
+    if platform.machine() not in ("x86_64", "AMD64"):
+        return True
+    try:
+        with open("/proc/cpuinfo") as info:
+            flags = info.read()
+    except OSError:
+        return True
+    return any(f" {flag}" in flags for flag in ("avx512_vnni", "avx_vnni", "amx_int8"))
+
+
+def qdq_session(model, threads=1) -> ort.InferenceSession:
+    """ONNX Runtime evaluating a quantized (QDQ) model as ONNX defines it: without graph optimisation
+    QuantizeLinear / DequantizeLinear run as ops and Conv / MatMul in float32. Its optimised INT8
+    kernels are no oracle on x86 without VNNI: they add u8·s8 products in pairs in saturating 16 bits
+    (as oneDNN's do), and full-range 8-bit weights then give wrong sums."""
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
+    return ort.InferenceSession(model if isinstance(model, bytes) else str(model), options,
+                                providers=["CPUExecutionProvider"])
+
+
 def run_ort(model, feeds, threads=1):
     options = ort.SessionOptions()
     options.intra_op_num_threads = threads

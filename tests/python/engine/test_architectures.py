@@ -10,7 +10,7 @@ import pytest
 from ort_reference import max_relative_error, run_ort
 
 from edgequant import Engine
-from edgequant.engine import supported_backends
+from edgequant.engine import int8_weight_bits, supported_backends
 from edgequant.zoo import architectures
 
 SIZE, WIDTH = 64, 0.25
@@ -86,7 +86,8 @@ def test_int8_agrees_with_fp32_on_classifiers(name):
     (static,) = Engine(model, mode="static", calibration=random_images(16, 3), method="minmax", threads=1).run(x)
     assert dynamic.shape == static.shape == fp32.shape
     assert np.isfinite(dynamic).all() and np.isfinite(static).all()
-    bound = INT8_AGREEMENT.get(name, 0.95)
+    # 7-bit weights (CPUs without VNNI, Engine's reduce_range) cost ResNet-18 one sample in 64 more here
+    bound = INT8_AGREEMENT.get(name, 0.95) - (0.02 if int8_weight_bits() == 7 else 0.0)
     assert (dynamic.argmax(1) == fp32.argmax(1)).mean() >= bound, name
     assert (static.argmax(1) == fp32.argmax(1)).mean() >= bound, name
     assert max_relative_error(static, fp32) < 0.5, name

@@ -62,10 +62,12 @@ def test_configuration_waits_for_runs(backend):
     backends, overlapping runs starved set_mode forever)."""
     x = zoo.load_test_set()[0][:16]
     engine = Engine(zoo.model_path(), mode="dynamic", keep_float_weights=True, threads=1, backend=backend)
-    answers = []
+    answers = []  # per mode and thread count: oneDNN's AVX2 kernels split some sums by threads
     for mode in ("dynamic", "fp32"):
         engine._native.set_mode(mode)
-        answers.append(engine.run(x)[0])
+        for threads in (1, 2):
+            engine.set_threads(threads)
+            answers.append(engine.run(x)[0])
     stop = threading.Event()
     bad = []
 

@@ -31,7 +31,7 @@ class ArmInt8Conv : public ConvKernel {
     const int64_t icg = g.ic / g.groups, ocg = g.oc / g.groups, k = icg * g.kh * g.kw;
     bias_.assign(static_cast<size_t>(g.oc), 0.f);
     if (b) bias_.assign(b, b + g.oc);
-    qweights_ = q.weights ? *q.weights : quantize_weights(w, g.oc, k);
+    qweights_ = q.weights ? *q.weights : quantize_weights(w, g.oc, k, q.weight_bits);
     const std::vector<int8_t> khwc = weights_khwc<int8_t>(qweights_.values.data(), g);
     wsum_ = row_sums(khwc, g.oc, k);
     wscale_.assign(qweights_.scales.begin(), qweights_.scales.end());
@@ -203,7 +203,7 @@ class ArmInt8Dense : public DenseKernel {
       : m_(m), k_(k), n_(n), act_(act), q_(q), threads_(threads), gemm_(select_int8_gemm()),
         bias_(static_cast<size_t>(n), 0.f) {
     if (b) bias_.assign(b, b + n);
-    qweights_ = q.weights ? *q.weights : quantize_weights(w, n, k);
+    qweights_ = q.weights ? *q.weights : quantize_weights(w, n, k, q.weight_bits);
     wsum_ = row_sums(qweights_.values, n, k);
     packed_ = gemm_.pack(qweights_.values.data(), n, k);
   }

@@ -69,9 +69,21 @@ class OnednnBackend : public Backend {
 }  // namespace
 }  // namespace onednn
 
+// Without VNNI (AVX2, AVX-512 before Cascade Lake: AMD Zen 1–3, Intel Haswell–Skylake) oneDNN's
+// INT8 kernels multiply u8 by s8 with vpmaddubsw, which adds each pair of products in saturating
+// 16 bits: 255·127·2 > 32,767, so full-range weights give silently wrong sums (oneDNN's "Nuances of
+// int8 computations"). 7-bit weights keep every pair within 255·128 = 32,640. The ISA bits:
+// dnnl_cpu_isa_avx2_vnni (0x8) and dnnl_cpu_isa_avx512_core_vnni (0x40) and every ISA above them.
+int onednn_int8_weight_bits() {
+  const auto isa = static_cast<unsigned>(dnnl::get_effective_cpu_isa());
+  const bool vnni = (isa & 0x8u) || (isa & 0x40u);
+  return vnni ? 8 : 7;
+}
+
 BackendInfo onednn_backend_info() {
   return {"onednn", "oneDNN primitives (x86-64): blocked layouts, fused post-ops, INT8",
-          [] { return std::unique_ptr<Backend>(std::make_unique<onednn::OnednnBackend>()); }};
+          [] { return std::unique_ptr<Backend>(std::make_unique<onednn::OnednnBackend>()); },
+          onednn_int8_weight_bits};
 }
 
 }  // namespace edgequant::engine

@@ -41,7 +41,7 @@ class DnnlConv : public ConvKernel {
     prim_ = dnnl::convolution_forward(pd);
     const int64_t per_oc = g.ic / g.groups * g.kh * g.kw;
     if (int8_) {
-      const QuantizedWeights qw = q.weights ? QuantizedWeights() : quantize_weights(w, g.oc, per_oc);
+      const QuantizedWeights qw = q.weights ? QuantizedWeights() : quantize_weights(w, g.oc, per_oc, q.weight_bits);
       const QuantizedWeights& use = q.weights ? *q.weights : qw;
       weights_ = prepare_weights(ctx, memory::desc(w_dims, dt::s8, w_plain), use.values.data(), pd.weights_desc());
       int8_args_.init(ctx, use.scales);

@@ -18,7 +18,7 @@ class DnnlDense : public DenseKernel {
     prim_ = dnnl::matmul(pd);
     // Our weights are [n, k] row-major: the [k, n] matrix in column-major ("ba") order.
     if (int8_) {
-      const QuantizedWeights qw = q.weights ? QuantizedWeights() : quantize_weights(w, n, k);
+      const QuantizedWeights qw = q.weights ? QuantizedWeights() : quantize_weights(w, n, k, q.weight_bits);
       const QuantizedWeights& use = q.weights ? *q.weights : qw;
       weights_ = prepare_weights(ctx, memory::desc({k, n}, dt::s8, tag::ba), use.values.data(), pd.weights_desc());
       int8_args_.init(ctx, use.scales);

@@ -4,12 +4,13 @@
 #pragma once
 #include <cstring>
 
+#include "backend/int8_support.h"
 #include "backend/onednn/dnnl_common.h"
 
 namespace edgequant::engine::onednn {
 
 // Brings a plain float32 activation into the primitive's source layout: as is when the layouts
-// agree, else through a cached reorder; for INT8 through a quantizing reorder (u8, x / s + z).
+// agree, else through a cached reorder; for INT8 quantized to u8 codes, q = rint(x / s) + z.
 class SourceStage {
  public:
   SourceStage(const DnnlContext& ctx, const memory::desc& user, const memory::desc& wanted, const QuantConfig& q)
@@ -44,18 +45,12 @@ class SourceStage {
       *static_cast<float*>(scale_.get_data_handle()) = scale;
       *static_cast<int32_t*>(zero_point_.get_data_handle()) = zero_point;
     }
-    if (flat_) {  // same dense layout: quantize as one flat vector (the 4-D reorder is far slower)
-      memory from(flat_src_, ctx_.eng, user.get_data_handle()), to(flat_dst_, ctx_.eng, staged_.get_data_handle());
-      reorder_.execute(ctx_.strm, {{DNNL_ARG_FROM, from}, {DNNL_ARG_TO, to},
-                                   {DNNL_ARG_ATTR_SCALES | DNNL_ARG_DST, scale_},
-                                   {DNNL_ARG_ATTR_ZERO_POINTS | DNNL_ARG_DST, zero_point_}});
-      return staged_;
-    }
-    if (two_step_) {  // quantize in the source layout, then transpose the u8 data
-      reorder_.execute(ctx_.strm, {{DNNL_ARG_FROM, user}, {DNNL_ARG_TO, quantized_plain_},
-                                   {DNNL_ARG_ATTR_SCALES | DNNL_ARG_DST, scale_},
-                                   {DNNL_ARG_ATTR_ZERO_POINTS | DNNL_ARG_DST, zero_point_}});
-      transpose_.execute(ctx_.strm, quantized_plain_, staged_);
+    if (own_quantize_) {  // a dense float32 buffer: our rounding, then the bytes moved if the layout differs
+      const quant::Affine a(activation_format(), quant::AffineParams{scale, zero_point});
+      void* codes = direct_ ? staged_.get_data_handle() : quantized_plain_.get_data_handle();
+      quantize_activations_u8(static_cast<const float*>(user.get_data_handle()),
+                              static_cast<int64_t>(user_.get_size() / sizeof(float)), a, static_cast<uint8_t*>(codes));
+      if (!direct_) transpose_.execute(ctx_.strm, quantized_plain_, staged_);
       return staged_;
     }
     reorder_.execute(ctx_.strm, {{DNNL_ARG_FROM, user}, {DNNL_ARG_TO, staged_},
@@ -79,27 +74,23 @@ class SourceStage {
       attr.set_zero_points_mask(DNNL_ARG_DST, 0);
     }
     if (!staged_) staged_ = memory(wanted_, ctx_.eng, DNNL_MEMORY_NONE);
-    // NCHW float32 into NHWC u8 (a graph input into an INT8 conv): the one-pass quantizing
-    // reorder is slow there; quantizing to u8 NCHW and transposing the bytes is faster.
-    const memory::desc nchw_u8 = user.get_ndims() == 4 ? memory::desc(user.get_dims(), dt::u8, tag::nchw) : memory::desc();
-    two_step_ = int8 && user.get_ndims() == 4 && user == memory::desc(user.get_dims(), dt::f32, tag::nchw) &&
-                wanted_ == memory::desc(user.get_dims(), dt::u8, tag::nhwc);
-    flat_ = int8 && user.get_inner_nblks() == 0 && wanted_.get_inner_nblks() == 0 &&
-            user.get_dims() == wanted_.get_dims() && user.get_padded_dims() == user.get_dims() &&
-            wanted_.get_padded_dims() == wanted_.get_dims() && user.get_strides() == wanted_.get_strides() &&
-            user.get_data_type() == dt::f32 && user.get_size() == wanted_.get_size() * sizeof(float) /
-                                                                       memory::data_type_size(wanted_.get_data_type());
-    if (flat_) {
-      const memory::dim n = static_cast<memory::dim>(user.get_size() / sizeof(float));
-      flat_src_ = memory::desc({n}, dt::f32, tag::a);
-      flat_dst_ = memory::desc({n}, wanted_.get_data_type(), tag::a);
-      reorder_ = dnnl::reorder(dnnl::reorder::primitive_desc(ctx_.eng, flat_src_, ctx_.eng, flat_dst_, attr));
-      return;
-    }
-    if (two_step_) {
-      quantized_plain_ = memory(nchw_u8, ctx_.eng);
-      reorder_ = dnnl::reorder(dnnl::reorder::primitive_desc(ctx_.eng, user, ctx_.eng, nchw_u8, attr));
-      transpose_ = dnnl::reorder(dnnl::reorder::primitive_desc(ctx_.eng, nchw_u8, ctx_.eng, wanted_));
+    // A dense float32 source (the plain layout the graph keeps) is quantized by
+    // quantize_activations_u8 — the reference backend's rounding, ties to even — into u8 of the
+    // same layout, which is the primitive's source or is moved into it by a plain byte reorder
+    // (NCHW into NHWC: also faster than oneDNN's one-pass quantizing reorder). A source in a
+    // blocked layout (a previous primitive's output) goes through oneDNN's quantizing reorder.
+    memory::dim elements = 1;
+    for (memory::dim d : user.get_dims()) elements *= d;
+    own_quantize_ = int8 && user.get_data_type() == dt::f32 && user.get_inner_nblks() == 0 &&
+                    user.get_padded_dims() == user.get_dims() &&
+                    user.get_size() == static_cast<size_t>(elements) * sizeof(float);
+    if (own_quantize_) {
+      const memory::desc codes(user.get_dims(), dt::u8, user.get_strides());
+      direct_ = codes == wanted_;
+      if (!direct_) {
+        quantized_plain_ = memory(codes, ctx_.eng);
+        transpose_ = dnnl::reorder(dnnl::reorder::primitive_desc(ctx_.eng, codes, ctx_.eng, wanted_));
+      }
       return;
     }
     reorder_ = dnnl::reorder(dnnl::reorder::primitive_desc(ctx_.eng, user, ctx_.eng, wanted_, attr));
@@ -108,8 +99,7 @@ class SourceStage {
   const DnnlContext& ctx_;
   memory::desc plain_, user_, wanted_;
   QuantConfig q_;
-  bool needed_ = false, two_step_ = false, flat_ = false;
-  memory::desc flat_src_, flat_dst_;
+  bool needed_ = false, own_quantize_ = false, direct_ = false;
   std::shared_ptr<void> block_;
   memory staged_, scale_, zero_point_, quantized_plain_;
   dnnl::reorder reorder_, transpose_;
