@@ -5,10 +5,26 @@ from __future__ import annotations
 
 import logging
 import pathlib
+import platform
 
 import numpy as np
 
-__all__ = ["ort_session", "quantized_model", "typed_for"]
+__all__ = ["int8_kernels_saturate", "ort_session", "quantized_model", "typed_for"]
+
+
+def int8_kernels_saturate() -> bool:
+    """Whether ONNX Runtime's INT8 kernels (QLinearConv, ConvInteger, fused QDQ) lose sums on this
+    CPU: x86 without VNNI (AVX512-VNNI, AVX-VNNI or AMX) adds pairs of u8·s8 products in saturating
+    16 bits (``vpmaddubsw``), so its ``quantize_static`` / ``quantize_dynamic`` output with full 8-bit
+    weights can be far off there. (edgequant's engine quantizes weights on 7 bits on such CPUs.)"""
+    if platform.machine() not in ("x86_64", "AMD64"):
+        return False
+    try:
+        with open("/proc/cpuinfo") as info:
+            flags = info.read()
+    except OSError:
+        return False
+    return not any(f" {flag}" in flags for flag in ("avx512_vnni", "avx_vnni", "amx_int8"))
 
 
 def ort_session(

@@ -127,6 +127,15 @@ class ProfileReport:
                 line += f"{_cell(r, 'soc_temp_c', 6, '.1f')}{_cell(r, 'arm_clock_mhz', 6, '.0f')}"
                 line += "  THROTTLED: " + ", ".join(r["throttle_flags"]) if r.get("throttled") else ""
             lines.append(line.rstrip())
+        if int8_peer_rows := [n for n in self.runs if n.startswith("onnxruntime ") and n != "onnxruntime fp32"]:
+            from .onnxruntime_peer import int8_kernels_saturate
+
+            if int8_kernels_saturate():
+                lines.append(
+                    f"{' / '.join(int8_peer_rows)}: this CPU has no VNNI, and ONNX Runtime's INT8 kernels add "
+                    "u8·s8 products in pairs in saturating 16 bits: its 8-bit weights lose accuracy here "
+                    "(edgequant's engine quantizes weights on 7 bits on such CPUs: Engine.reduce_range)"
+                )
         if self.throttled_runs():
             lines.append(
                 f"THROTTLED rows ({len(self.throttled_runs())}) ran below the chip's full speed: their "

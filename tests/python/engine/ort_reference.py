@@ -4,6 +4,8 @@ import numpy as np
 import onnx
 import onnxruntime as ort
 
+from edgequant.profiling.onnxruntime_peer import int8_kernels_saturate
+
 
 def float32_model(path) -> bytes:
     """The model with every float16 initializer, input and output upcast to float32."""
@@ -19,19 +21,8 @@ def float32_model(path) -> bytes:
 
 
 def ort_int8_is_exact() -> bool:
-    """Whether ONNX Runtime's INT8 kernels (QLinearConv, ConvInteger, fused QDQ) sum u8·s8 products
-    exactly here: x86 needs VNNI (AVX512-VNNI, AVX-VNNI or AMX), without which they add pairs of
-    products in saturating 16 bits, as oneDNN's do (edgequant then quantizes weights on 7 bits)."""
-    import platform
-
-    if platform.machine() not in ("x86_64", "AMD64"):
-        return True
-    try:
-        with open("/proc/cpuinfo") as info:
-            flags = info.read()
-    except OSError:
-        return True
-    return any(f" {flag}" in flags for flag in ("avx512_vnni", "avx_vnni", "amx_int8"))
+    """Whether ONNX Runtime's INT8 kernels sum u8·s8 products exactly on this CPU (VNNI)."""
+    return not int8_kernels_saturate()
 
 
 def qdq_session(model, threads=1) -> ort.InferenceSession:

@@ -12,6 +12,7 @@ from conftest import CASES, engine_case
 import edgequant
 from edgequant import Engine
 from edgequant.cli import main
+from edgequant.profiling.onnxruntime_peer import int8_kernels_saturate
 
 
 def _ort_run(path, x: np.ndarray) -> list[np.ndarray]:
@@ -87,7 +88,11 @@ def test_profile_compare(real_model, tmp_path, capsys):
     for name in failed:
         assert PEER_LIMITS[real_model.case][name] in failed[name]
         assert f"{name:<22}failed: " in printed.out  # the row stays, with the reason
-    assert all(r["cosine"] > 0.9 and r["p50_ms"] > 0 for name, r in runs.items() if name not in failed)
+    # ONNX Runtime's INT8 rows only where its kernels sum exactly (VNNI): without, its 8-bit weights saturate
+    exact = {name for name in runs if not (name.startswith("onnxruntime ") and name != "onnxruntime fp32"
+                                             and int8_kernels_saturate())}
+    assert all(r["cosine"] > 0.9 for name, r in runs.items() if name not in failed and name in exact)
+    assert all(r["p50_ms"] > 0 for name, r in runs.items() if name not in failed)
 
 
 @pytest.mark.parametrize("case", CASES)
