@@ -6,10 +6,10 @@ import collections.abc
 from edgequant._core import CorruptDataError
 import numpy
 import typing
-__all__: list[str] = ['Calibrator', 'CorruptDataError', 'Engine', 'supported_backends', 'supported_ops']
+__all__: list[str] = ['Calibrator', 'CorruptDataError', 'Engine', 'int8_weight_bits', 'supported_backends', 'supported_ops']
 class Engine:
     @staticmethod
-    def from_bytes(data: bytes, backend: str, threads: typing.SupportsInt | typing.SupportsIndex, outputs: collections.abc.Sequence[str] = [], base_dir: str = '') -> Engine:
+    def from_bytes(data: bytes, backend: str, threads: typing.SupportsInt | typing.SupportsIndex, outputs: collections.abc.Sequence[str] = [], base_dir: str = '', int8_weight_bits: typing.SupportsInt | typing.SupportsIndex = 0) -> Engine:
         ...
     def activation_quantization(self, tensor: str) -> tuple[float, int]:
         ...
@@ -65,6 +65,11 @@ class Engine:
     def inputs(self) -> list:
         ...
     @property
+    def int8_weight_bits(self) -> int:
+        """
+        The INT8 weights' grid: 8 bits, or 7 where the CPU's INT8 kernels would saturate.
+        """
+    @property
     def mode(self) -> str:
         ...
     @property
@@ -86,6 +91,10 @@ class Calibrator:
     @property
     def runs(self) -> int:
         ...
+def int8_weight_bits(backend: str = '') -> int:
+    """
+    The widest INT8 weight grid the backend sums exactly on this CPU (8, or 7: oneDNN without VNNI); without a backend, the engine's default, the narrowest of all.
+    """
 def supported_backends() -> list[str]:
     """
     The backends of this build, the default (fastest) first.
