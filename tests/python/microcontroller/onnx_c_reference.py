@@ -141,7 +141,7 @@ def c_output(report, q):
 def engine_output(path, calibration, x):
     from edgequant.engine import Engine
 
-    # the C export's 8-bit weights: the reference backend sums them exactly on any CPU (oneDNN without VNNI takes 7 bits)
+    # the C export's 8-bit weights: the reference backend sums them exactly on any CPU (oneDNN w/o VNNI: 7 bits)
     engine = Engine(str(path), mode="static", calibration=calibration, calibration_batch_size=1, progress=False,
                     backend="reference", reduce_range=False)
     return np.concatenate([engine.run(x[i:i + 1])[0] for i in range(len(x))])
