@@ -218,8 +218,9 @@ def static_engine(path, calibration, threads):
 
 
 def ort_static(path, calibration, folder, threads):
-    """A session on ORT's quantize_static QDQ model (benchmarks/_ort_quantize.py's recipe)."""
-    return ort_session(ort_quantized(pathlib.Path(path), calibration, pathlib.Path(folder)), threads)
+    """ORT's quantize_static QDQ model (benchmarks/_ort_quantize.py's recipe): (its path, a session on it)."""
+    qdq = ort_quantized(pathlib.Path(path), calibration, pathlib.Path(folder))
+    return qdq, ort_session(qdq, threads)
 
 
 def blocked_ms(runners: dict, runs: int, block: int, pause_s: float, cpu_time: bool = False,
@@ -305,14 +306,14 @@ def main():
             target = pathlib.Path(folder) / f"{path.stem}_dynamic.onnx"
             quantize_dynamic(str(path), str(target), weight_type=QuantType.QInt8)
             sessions = {"ORT fp32": ort_session(path, args.threads), "ORT dyn": ort_session(target, args.threads)}
+            qdq = None
             try:
-                sessions["ORT st"] = ort_static(path, calibration, folder, args.threads)
+                qdq, sessions["ORT st"] = ort_static(path, calibration, folder, args.threads)
             except Exception as error:  # noqa: BLE001 - ORT's quantizer fails on some models (mnist-8)
                 print(f"  ({path.stem}: ORT quantize_static failed: {type(error).__name__}: {str(error)[:80]})")
             runners = {name: (lambda e=e, i=inputs: e.run(i)) for name, e in engines.items()}
             runners.update({name: (lambda s=s, f=feeds: s.run(None, f)) for name, s in sessions.items()})
-            qdq = pathlib.Path(folder) / f"{path.stem}_static.onnx"
-            for name, source in (("OV fp32", path), ("OV st", qdq if "ORT st" in sessions else None)):
+            for name, source in (("OV fp32", path), ("OV st", qdq)):
                 try:
                     runner = openvino_runner(source, feeds, args.threads) if source is not None else None
                 except Exception as error:  # noqa: BLE001 - OpenVINO refuses some QDQ files (ultraface)
