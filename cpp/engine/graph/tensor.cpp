@@ -7,14 +7,15 @@ namespace edgequant::engine {
 const char* dtype_name(DType dtype) { return dtype == DType::f32 ? "float32" : "int64"; }
 
 int64_t checked_numel(const Shape& shape, const std::string& context) {
+  // Called on every tensor of every run: the messages are built only when a check fails.
   int64_t n = 1;
   for (int64_t d : shape) {
-    require(d >= 0, context + ": negative dimension in shape " + shape_string(shape));
+    if (d < 0) throw InvalidArgument(context + ": negative dimension in shape " + shape_string(shape));
     if (d != 0 && n > INT64_MAX / d) throw InvalidArgument(context + ": shape " + shape_string(shape) + " overflows");
     n *= d;
   }
   // Bound a single tensor to 2^34 elements (64 GiB of float32): larger is a malformed model.
-  require(n <= (int64_t{1} << 34), context + ": shape " + shape_string(shape) + " is too large");
+  if (n > (int64_t{1} << 34)) throw InvalidArgument(context + ": shape " + shape_string(shape) + " is too large");
   return n;
 }
 

@@ -27,11 +27,11 @@ class ArgReduce : public Op {
     const int axis = axis_of(axis_, x.rank());
     const int64_t outer = span(x.shape, 0, axis), len = x.shape[axis], inner = span(x.shape, axis + 1, x.shape.size());
     check(len > 0 || outer * inner == 0,
-          "cannot take the index of an extreme over an empty axis " + std::to_string(axis));
+          [&] { return "cannot take the index of an extreme over an empty axis " + std::to_string(axis); });
     Shape out = x.shape;
     if (keepdims_) out[axis] = 1;
     else out.erase(out.begin() + axis);
-    outputs[0] = Tensor::zeros_i64(out, node_.describe());
+    outputs[0] = Tensor::zeros_i64(out, description());
     if (x.dtype == DType::f32) search(x.f(), outer, len, inner, outputs[0].i());
     else search(x.i(), outer, len, inner, outputs[0].i());
   }

@@ -29,7 +29,7 @@ class BatchNorm : public Op {
   void run(RunContext&, const std::vector<const Tensor*>& inputs, std::vector<Tensor>& outputs) override {
     const Tensor& x = float_input(inputs, 0);
     check(x.rank() >= 2 && x.shape[1] == static_cast<int64_t>(scale_.size()), "input channels disagree with the parameters");
-    outputs[0] = Tensor::zeros_f32(x.shape, node_.describe());
+    outputs[0] = Tensor::zeros_f32(x.shape, description());
     const int64_t c = x.shape[1], inner = x.numel() / std::max<int64_t>(x.shape[0] * c, 1);
     for (int64_t n = 0; n < x.shape[0]; ++n)
       for (int64_t k = 0; k < c; ++k) {

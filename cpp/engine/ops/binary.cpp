@@ -45,21 +45,21 @@ class Binary : public Op {
   void run(RunContext&, const std::vector<const Tensor*>& inputs, std::vector<Tensor>& outputs) override {
     const Tensor& a = input(inputs, 0);
     const Tensor& b = input(inputs, 1);
-    check(a.dtype == b.dtype, std::string("inputs differ in type: ") + dtype_name(a.dtype) + " and " + dtype_name(b.dtype));
+    check(a.dtype == b.dtype, [&] { return std::string("inputs differ in type: ") + dtype_name(a.dtype) + " and " + dtype_name(b.dtype); });
     const int rank = std::max(a.rank(), b.rank());
     Shape out(rank), sa(rank, 1), sb(rank, 1);
     for (int k = 0; k < a.rank(); ++k) sa[rank - a.rank() + k] = a.shape[k];
     for (int k = 0; k < b.rank(); ++k) sb[rank - b.rank() + k] = b.shape[k];
     for (int k = 0; k < rank; ++k) {
       check(sa[k] == sb[k] || sa[k] == 1 || sb[k] == 1,
-            "shapes " + shape_string(a.shape) + " and " + shape_string(b.shape) + " do not broadcast");
+            [&] { return "shapes " + shape_string(a.shape) + " and " + shape_string(b.shape) + " do not broadcast"; });
       out[k] = sa[k] == 1 ? sb[k] : sa[k];
     }
     if (a.dtype == DType::f32) {
-      outputs[0] = Tensor::zeros_f32(out, node_.describe());
+      outputs[0] = Tensor::zeros_f32(out, description());
       compute(a.f(), sa, b.f(), sb, out, outputs[0].f());
     } else {
-      outputs[0] = Tensor::zeros_i64(out, node_.describe());
+      outputs[0] = Tensor::zeros_i64(out, description());
       compute(a.i(), sa, b.i(), sb, out, outputs[0].i());
     }
   }
@@ -68,7 +68,7 @@ class Binary : public Op {
   template <class T>
   void compute(const T* a, const Shape& sa, const T* b, const Shape& sb, const Shape& out, T* dst) const {
     const int rank = static_cast<int>(out.size());
-    const int64_t total = checked_numel(out, node_.describe());
+    const int64_t total = checked_numel(out, description());
     if (total == 0) return;
     if (sa == sb) {
       for (int64_t k = 0; k < total; ++k) dst[k] = apply(op_, a[k], b[k]);

@@ -55,8 +55,8 @@ class Cast : public Op {
     check(node.has("to"), "attribute 'to' is missing");
     to_ = node.attr_i("to", 0);
     check(is_float_code(to_) || is_integer_code(to_),
-          "cast to ONNX type " + std::to_string(to_) +
-              " is not supported: the engine holds float types as float32 and integers and bool as int64");
+          [&] { return "cast to ONNX type " + std::to_string(to_) +
+              " is not supported: the engine holds float types as float32 and integers and bool as int64"; });
   }
 
   void run(RunContext&, const std::vector<const Tensor*>& inputs, std::vector<Tensor>& outputs) override {
@@ -69,7 +69,7 @@ class Cast : public Op {
         outputs[0] = x;  // float types all compute as float32: shared data, no copy
         return;
       }
-      outputs[0] = Tensor::zeros_f32(x.shape, node_.describe());
+      outputs[0] = Tensor::zeros_f32(x.shape, description());
       const int64_t* src = x.i();
       float* dst = outputs[0].f();
       for (int64_t k = 0; k < n; ++k) dst[k] = static_cast<float>(src[k]);
@@ -79,7 +79,7 @@ class Cast : public Op {
       outputs[0] = x;
       return;
     }
-    outputs[0] = Tensor::zeros_i64(x.shape, node_.describe());
+    outputs[0] = Tensor::zeros_i64(x.shape, description());
     int64_t* dst = outputs[0].i();
     if (x.dtype == DType::f32) {
       const float* src = x.f();

@@ -40,13 +40,13 @@ class Compare : public Op {
   explicit Compare(const Node& node) : Op(node), kind_(kind_of(node.op_type)) {
     const size_t arity = kind_ == Kind::logical_not ? 1 : 2;
     check(node.inputs.size() == arity && node.outputs.size() == 1,
-          "expects " + std::to_string(arity) + " input(s), 1 output");
+          [&] { return "expects " + std::to_string(arity) + " input(s), 1 output"; });
   }
 
   void run(RunContext&, const std::vector<const Tensor*>& inputs, std::vector<Tensor>& outputs) override {
     const Tensor& a = input(inputs, 0);
     if (kind_ == Kind::logical_not) {
-      outputs[0] = Tensor::zeros_i64(a.shape, node_.describe());
+      outputs[0] = Tensor::zeros_i64(a.shape, description());
       const int64_t n = a.numel();
       int64_t* y = outputs[0].i();
       if (a.dtype == DType::f32) for (int64_t k = 0; k < n; ++k) y[k] = a.f()[k] == 0.0f;
@@ -54,11 +54,11 @@ class Compare : public Op {
       return;
     }
     const Tensor& b = input(inputs, 1);
-    check(a.dtype == b.dtype, std::string("inputs differ in type: ") + dtype_name(a.dtype) + " and " + dtype_name(b.dtype));
+    check(a.dtype == b.dtype, [&] { return std::string("inputs differ in type: ") + dtype_name(a.dtype) + " and " + dtype_name(b.dtype); });
     Shape out;
     const std::string why = broadcast_shapes({a.shape, b.shape}, out);
     check(why.empty(), why);
-    outputs[0] = Tensor::zeros_i64(out, node_.describe());
+    outputs[0] = Tensor::zeros_i64(out, description());
     int64_t* y = outputs[0].i();
     const Kind op = kind_;
     if (a.dtype == DType::f32) {

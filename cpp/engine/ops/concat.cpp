@@ -30,7 +30,7 @@ class Concat : public Op {
       check(t.dtype == first.dtype && t.rank() == first.rank(), "inputs differ in type or rank");
       for (int d = 0; d < t.rank(); ++d)
         check(d == axis || t.shape[d] == first.shape[d],
-              "input shapes " + shape_string(first.shape) + " and " + shape_string(t.shape) + " disagree off the axis");
+              [&] { return "input shapes " + shape_string(first.shape) + " and " + shape_string(t.shape) + " disagree off the axis"; });
       out[axis] += t.shape[axis];
     }
     bool any_native = false;
@@ -42,7 +42,7 @@ class Concat : public Op {
       }
       if (kernel_ && kernel_->run(inputs, axis, out, outputs[0])) return;
     }
-    outputs[0] = empty_like(first.dtype, out, node_.describe());
+    outputs[0] = empty_like(first.dtype, out, description());
     const size_t es = element_size(first);
     const int64_t outer = span(out, 0, axis), out_row = span(out, axis, out.size()) * es;
     int64_t offset = 0;

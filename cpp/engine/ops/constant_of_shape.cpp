@@ -24,8 +24,8 @@ class ConstantOfShape : public Op {
     const Tensor& shape_input = input(inputs, 0);
     check(shape_input.dtype == DType::i64 && shape_input.rank() == 1, "input 0 must be a 1-D int64 shape");
     const Shape shape = shape_input.as_i64();
-    for (int64_t d : shape) check(d >= 0, "negative dimension in shape " + shape_string(shape));
-    outputs[0] = empty_like(value_.dtype, shape, node_.describe());
+    for (int64_t d : shape) check(d >= 0, [&] { return "negative dimension in shape " + shape_string(shape); });
+    outputs[0] = empty_like(value_.dtype, shape, description());
     const int64_t n = outputs[0].numel();
     if (value_.dtype == DType::f32) std::fill(outputs[0].f(), outputs[0].f() + n, value_.f()[0]);
     else std::fill(outputs[0].i(), outputs[0].i() + n, value_.i()[0]);

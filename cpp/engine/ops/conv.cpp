@@ -32,8 +32,8 @@ class Conv : public Op {
     if (weights_.rank() >= 1) given_scales_ = given_weight_scales(graph, node.inputs[1], 0, weights_.shape[0]);
     check(weights_.rank() == 3 || weights_.rank() == 4, "only 1-D and 2-D convolutions are supported");
     spatial_ = weights_.rank() - 2;
-    check(weights_.shape[0] >= 1 && weights_.shape[1] >= 1, "weights " + shape_string(weights_.shape) +
-                                                                " have no output or no input channels");
+    check(weights_.shape[0] >= 1 && weights_.shape[1] >= 1, [&] { return "weights " + shape_string(weights_.shape) +
+                                                                " have no output or no input channels"; });
     if (node.inputs.size() >= 3 && !node.inputs[2].empty()) {
       check(graph.is_constant(node.inputs[2]), "bias must be an initializer");
       bias_ = graph.initializers.at(node.inputs[2]);
@@ -105,11 +105,11 @@ class Conv : public Op {
 
   void run(RunContext& ctx, const std::vector<const Tensor*>& inputs, std::vector<Tensor>& outputs) override {
     const Tensor& x = float_input(inputs, 0);
-    check(x.rank() == spatial_ + 2, "input of rank " + std::to_string(x.rank()) + " for a " +
-                                        std::to_string(spatial_) + "-D convolution");
+    check(x.rank() == spatial_ + 2, [&] { return "input of rank " + std::to_string(x.rank()) + " for a " +
+                                        std::to_string(spatial_) + "-D convolution"; });
     const int64_t ic_per_group = weights_.shape[1];
-    check(x.shape[1] == ic_per_group * groups_, "input has " + std::to_string(x.shape[1]) + " channels, weights expect " +
-                                                     std::to_string(ic_per_group * groups_));
+    check(x.shape[1] == ic_per_group * groups_, [&] { return "input has " + std::to_string(x.shape[1]) + " channels, weights expect " +
+                                                     std::to_string(ic_per_group * groups_); });
     ConvGeometry g{};
     g.n = x.shape[0];
     g.ic = x.shape[1];
@@ -133,17 +133,17 @@ class Conv : public Op {
     } else if (auto_pad_ == "VALID") {
       pt = pl = pb = pr = 0;
     } else {
-      check(auto_pad_ == "NOTSET", "unknown auto_pad '" + auto_pad_ + "'");
+      check(auto_pad_ == "NOTSET", [&] { return "unknown auto_pad '" + auto_pad_ + "'"; });
     }
     g.ih = ih; g.iw = iw; g.kh = kh; g.kw = kw; g.stride_h = sh; g.stride_w = sw; g.dilation_h = dh; g.dilation_w = dw;
     g.pad_top = pt; g.pad_left = pl; g.pad_bottom = pb; g.pad_right = pr;
     g.oh = (ih + pt + pb - (kh - 1) * dh - 1) / sh + 1;
     g.ow = (iw + pl + pr - (kw - 1) * dw - 1) / sw + 1;
     check(ih + pt + pb >= (kh - 1) * dh + 1 && iw + pl + pr >= (kw - 1) * dw + 1,
-          "input " + shape_string(x.shape) + " is smaller than the kernel");
+          [&] { return "input " + shape_string(x.shape) + " is smaller than the kernel"; });
     Shape out_shape = spatial_ == 2 ? Shape{g.n, g.oc, g.oh, g.ow} : Shape{g.n, g.oc, g.ow};
     if (g.n == 0) {
-      outputs[0] = Tensor::zeros_f32(out_shape, node_.describe());
+      outputs[0] = Tensor::zeros_f32(out_shape, description());
       return;
     }
     const Tensor* residual = post_.sum ? &float_input(inputs, 3) : nullptr;

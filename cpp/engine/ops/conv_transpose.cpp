@@ -21,31 +21,31 @@ class ConvTranspose : public Op {
     check(node.inputs.size() >= 2 && node.inputs.size() <= 3 && !node.inputs[1].empty() && node.outputs.size() == 1,
           "expects inputs X, W (and optional B) and one output");
     groups_ = node.attr_i("group", 1);
-    check(groups_ >= 1, "group must be >= 1, got " + std::to_string(groups_));
+    check(groups_ >= 1, [&] { return "group must be >= 1, got " + std::to_string(groups_); });
     auto_pad_ = node.attr_s("auto_pad", "NOTSET");
     check(auto_pad_ == "NOTSET" || auto_pad_ == "SAME_UPPER" || auto_pad_ == "SAME_LOWER" || auto_pad_ == "VALID",
-          "unknown auto_pad '" + auto_pad_ + "'");
+          [&] { return "unknown auto_pad '" + auto_pad_ + "'"; });
   }
 
   void run(RunContext& ctx, const std::vector<const Tensor*>& inputs, std::vector<Tensor>& outputs) override {
     const Tensor& x = float_input(inputs, 0);
     const Tensor& w = float_input(inputs, 1);
-    check(x.rank() >= 3 && x.rank() <= 5, "expects X of rank 3 to 5 (1-D to 3-D), got shape " + shape_string(x.shape));
+    check(x.rank() >= 3 && x.rank() <= 5, [&] { return "expects X of rank 3 to 5 (1-D to 3-D), got shape " + shape_string(x.shape); });
     const int spatial = x.rank() - 2;
-    check(w.rank() == x.rank(), "W has shape " + shape_string(w.shape) + ", expected rank " + std::to_string(x.rank()));
+    check(w.rank() == x.rank(), [&] { return "W has shape " + shape_string(w.shape) + ", expected rank " + std::to_string(x.rank()); });
     const int64_t batch = x.shape[0], channels = x.shape[1];
     check(w.shape[0] == channels && channels % groups_ == 0,
-          "W has " + std::to_string(w.shape[0]) + " input channels and group " + std::to_string(groups_) +
-              ", X has " + std::to_string(channels) + " channels (W[0] must equal them, group divide them)");
+          [&] { return "W has " + std::to_string(w.shape[0]) + " input channels and group " + std::to_string(groups_) +
+              ", X has " + std::to_string(channels) + " channels (W[0] must equal them, group divide them)"; });
     const int64_t out_per_group = w.shape[1], out_channels = out_per_group * groups_;
     const Tensor* b = inputs.size() > 2 ? inputs[2] : nullptr;
     if (b) check(b->dtype == DType::f32 && b->shape == Shape({out_channels}),
-                 "B has shape " + shape_string(b->shape) + ", expected [" + std::to_string(out_channels) + "]");
+                 [&] { return "B has shape " + shape_string(b->shape) + ", expected [" + std::to_string(out_channels) + "]"; });
 
     const Shape kernel(w.shape.begin() + 2, w.shape.end()), in(x.shape.begin() + 2, x.shape.end());
     const auto list = [&](const std::string& key, size_t n, int64_t fill) {
       std::vector<int64_t> v = node_.attr_ints(key, std::vector<int64_t>(n, fill));
-      check(v.size() == n, key + " has " + std::to_string(v.size()) + " values, expected " + std::to_string(n));
+      check(v.size() == n, [&] { return key + " has " + std::to_string(v.size()) + " values, expected " + std::to_string(n); });
       return v;
     };
     const std::vector<int64_t> kernel_shape = list("kernel_shape", spatial, 0);
@@ -56,7 +56,7 @@ class ConvTranspose : public Op {
     if (output_shape.size() == static_cast<size_t>(spatial + 2))  // N, C given too
       output_shape.erase(output_shape.begin(), output_shape.begin() + 2);
     check(output_shape.empty() || output_shape.size() == static_cast<size_t>(spatial),
-          "output_shape has " + std::to_string(output_shape.size()) + " values, expected " + std::to_string(spatial));
+          [&] { return "output_shape has " + std::to_string(output_shape.size()) + " values, expected " + std::to_string(spatial); });
 
     Shape out_shape{batch, out_channels};
     for (int i = 0; i < spatial; ++i) {
@@ -80,10 +80,10 @@ class ConvTranspose : public Op {
       }
       check(pads[i] >= 0 || target >= 0, "pads must be >= 0");
       const int64_t size = natural - pads[i] - pads[spatial + i];
-      check(size >= 0, "the output would have a negative size along spatial axis " + std::to_string(i));
+      check(size >= 0, [&] { return "the output would have a negative size along spatial axis " + std::to_string(i); });
       out_shape.push_back(size);
     }
-    outputs[0] = Tensor::zeros_f32(out_shape, node_.describe());
+    outputs[0] = Tensor::zeros_f32(out_shape, description());
 
     // As 3-D: unit leading axes for 1-D and 2-D.
     const int lead = 3 - spatial;

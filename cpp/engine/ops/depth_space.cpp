@@ -19,29 +19,29 @@ class DepthSpace : public Op {
     check(node.inputs.size() == 1 && node.outputs.size() == 1, "expects 1 input, 1 output");
     to_space_ = node.op_type == "DepthToSpace";
     block_ = node.attr_i("blocksize", 0);
-    check(block_ >= 1, "blocksize must be >= 1, got " + std::to_string(block_));
+    check(block_ >= 1, [&] { return "blocksize must be >= 1, got " + std::to_string(block_); });
     const std::string mode = node.attr_s("mode", "DCR");
-    check(mode == "DCR" || mode == "CRD", "mode '" + mode + "' is not supported (expected 'DCR' or 'CRD')");
+    check(mode == "DCR" || mode == "CRD", [&] { return "mode '" + mode + "' is not supported (expected 'DCR' or 'CRD')"; });
     crd_ = mode == "CRD";
   }
 
   void run(RunContext&, const std::vector<const Tensor*>& inputs, std::vector<Tensor>& outputs) override {
     const Tensor& x = input(inputs, 0);
-    check(x.rank() == 4, "expects a 4-D input [N, C, H, W], got " + shape_string(x.shape));
+    check(x.rank() == 4, [&] { return "expects a 4-D input [N, C, H, W], got " + shape_string(x.shape); });
     const int64_t n = x.shape[0], c = x.shape[1], h = x.shape[2], w = x.shape[3], b = block_;
     const int64_t bb = times(b, b);
     Shape out;
     if (to_space_) {
-      check(c % bb == 0, "channels (" + std::to_string(c) + ") must be a multiple of blocksize² (" +
-                             std::to_string(bb) + ")");
+      check(c % bb == 0, [&] { return "channels (" + std::to_string(c) + ") must be a multiple of blocksize² (" +
+                             std::to_string(bb) + ")"; });
       out = {n, c / bb, times(h, b), times(w, b)};
     } else {
-      check(h % b == 0 && w % b == 0, "height and width " + shape_string({h, w}) + " must be multiples of blocksize " +
-                                          std::to_string(b));
+      check(h % b == 0 && w % b == 0, [&] { return "height and width " + shape_string({h, w}) + " must be multiples of blocksize " +
+                                          std::to_string(b); });
       out = {n, times(c, bb), h / b, w / b};
     }
-    outputs[0] = empty_like(x.dtype, out, node_.describe());
-    if (checked_numel(out, node_.describe()) == 0) return;
+    outputs[0] = empty_like(x.dtype, out, description());
+    if (checked_numel(out, description()) == 0) return;
     const size_t size = element_size(x);
     const char* src = raw_data(x);
     char* dst = raw_data(outputs[0]);
@@ -69,7 +69,7 @@ class DepthSpace : public Op {
   int64_t times(int64_t a, int64_t b) const {
     int64_t product = 0;
     check(!__builtin_mul_overflow(a, b, &product),
-          "the output shape overflows (blocksize " + std::to_string(block_) + ")");
+          [&] { return "the output shape overflows (blocksize " + std::to_string(block_) + ")"; });
     return product;
   }
 

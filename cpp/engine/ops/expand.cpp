@@ -20,7 +20,7 @@ class Expand : public Op {
     const Tensor& shape_input = input(inputs, 1);
     check(shape_input.dtype == DType::i64 && shape_input.rank() == 1, "input 1 must be a 1-D int64 shape");
     const Shape target = shape_input.as_i64();
-    for (int64_t d : target) check(d >= 0, "negative dimension in shape " + shape_string(target));
+    for (int64_t d : target) check(d >= 0, [&] { return "negative dimension in shape " + shape_string(target); });
     Shape out;
     const std::string why = broadcast_shapes({x.shape, target}, out);
     check(why.empty(), why);
@@ -28,8 +28,8 @@ class Expand : public Op {
       outputs[0] = x;  // nothing to expand: shared data
       return;
     }
-    outputs[0] = empty_like(x.dtype, out, node_.describe());
-    checked_numel(out, node_.describe());
+    outputs[0] = empty_like(x.dtype, out, description());
+    checked_numel(out, description());
     const size_t es = element_size(x);
     const char* src = raw_data(x);
     char* dst = raw_data(outputs[0]);

@@ -20,15 +20,15 @@ class Gather : public Op {
     Shape out(x.shape.begin(), x.shape.begin() + axis);
     out.insert(out.end(), idx.shape.begin(), idx.shape.end());
     out.insert(out.end(), x.shape.begin() + axis + 1, x.shape.end());
-    outputs[0] = empty_like(x.dtype, out, node_.describe());
+    outputs[0] = empty_like(x.dtype, out, description());
     const size_t es = element_size(x);
     const int64_t outer = span(x.shape, 0, axis), inner = span(x.shape, axis + 1, x.shape.size()) * es;
     const int64_t count = static_cast<int64_t>(indices.size());
     for (int64_t o = 0; o < outer; ++o)
       for (int64_t j = 0; j < count; ++j) {
         int64_t i = indices[j] < 0 ? indices[j] + dim : indices[j];
-        check(i >= 0 && i < dim, "index " + std::to_string(indices[j]) + " is out of range for an axis of " +
-                                     std::to_string(dim));
+        check(i >= 0 && i < dim, [&] { return "index " + std::to_string(indices[j]) + " is out of range for an axis of " +
+                                     std::to_string(dim); });
         std::memcpy(raw_data(outputs[0]) + (o * count + j) * inner, raw_data(x) + (o * dim + i) * inner, inner);
       }
   }

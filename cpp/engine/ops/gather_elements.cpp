@@ -20,8 +20,8 @@ class GatherElements : public Op {
     const int axis = axis_of(axis_, data.rank());
     for (int d = 0; d < data.rank(); ++d)
       check(d == axis || idx.shape[d] <= data.shape[d],
-            "indices " + shape_string(idx.shape) + " exceed data " + shape_string(data.shape) + " off the axis");
-    outputs[0] = empty_like(data.dtype, idx.shape, node_.describe());
+            [&] { return "indices " + shape_string(idx.shape) + " exceed data " + shape_string(data.shape) + " off the axis"; });
+    outputs[0] = empty_like(data.dtype, idx.shape, description());
     const int rank = data.rank();
     std::vector<int64_t> data_strides(rank, 1);
     for (int d = rank - 2; d >= 0; --d) data_strides[d] = data_strides[d + 1] * data.shape[d + 1];
@@ -29,8 +29,8 @@ class GatherElements : public Op {
     std::vector<int64_t> pos(rank, 0);  // the output index, advanced odometer-wise
     for (int64_t k = 0; k < n; ++k) {
       int64_t j = idx.i()[k];
-      check(j >= -dim && j < dim, "index " + std::to_string(j) + " is out of range for axis " + std::to_string(axis) +
-                                      " of size " + std::to_string(dim));
+      check(j >= -dim && j < dim, [&] { return "index " + std::to_string(j) + " is out of range for axis " + std::to_string(axis) +
+                                      " of size " + std::to_string(dim); });
       if (j < 0) j += dim;
       int64_t offset = 0;
       for (int d = 0; d < rank; ++d) offset += (d == axis ? j : pos[d]) * data_strides[d];

@@ -48,9 +48,9 @@ class Gemm : public Op {
 
   void run(RunContext& ctx, const std::vector<const Tensor*>& inputs, std::vector<Tensor>& outputs) override {
     const Tensor& a = float_input(inputs, 0);
-    check(a.rank() == 2, "A must be 2-D, got shape " + shape_string(a.shape));
+    check(a.rank() == 2, [&] { return "A must be 2-D, got shape " + shape_string(a.shape); });
     const int64_t m = trans_a_ ? a.shape[1] : a.shape[0], k = trans_a_ ? a.shape[0] : a.shape[1];
-    check(k == dense_.k(), "A has " + std::to_string(k) + " columns, B expects " + std::to_string(dense_.k()));
+    check(k == dense_.k(), [&] { return "A has " + std::to_string(k) + " columns, B expects " + std::to_string(dense_.k()); });
     const float* x = a.f();
     std::vector<float> transposed;
     if (trans_a_) {
@@ -59,7 +59,7 @@ class Gemm : public Op {
         for (int64_t p = 0; p < k; ++p) transposed[i * k + p] = a.f()[p * m + i];
       x = transposed.data();
     }
-    outputs[0] = Tensor::zeros_f32({m, dense_.n()}, node_.describe());
+    outputs[0] = Tensor::zeros_f32({m, dense_.n()}, description());
     dense_.run(ctx.backend, x, m, outputs[0].f());
   }
 

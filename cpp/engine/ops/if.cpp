@@ -27,7 +27,7 @@ class If : public Op {
 
   void run(RunContext& ctx, const std::vector<const Tensor*>& inputs, std::vector<Tensor>& outputs) override {
     const Tensor& condition = input(inputs, 0);
-    check(condition.numel() == 1, "the condition must hold one value, got shape " + shape_string(condition.shape));
+    check(condition.numel() == 1, [&] { return "the condition must hold one value, got shape " + shape_string(condition.shape); });
     const bool take_then = condition.dtype == DType::f32 ? condition.f()[0] != 0.0f : condition.i()[0] != 0;
     Branch& branch = take_then ? then_ : else_;
     std::map<std::string, const Tensor*> outer;  // captured values and the branch's initializers
@@ -54,7 +54,7 @@ class If : public Op {
     for (size_t k = 0; k < node_.outputs.size(); ++k) {
       const std::string& name = branch.graph->outputs[k].name;
       const Tensor* t = find(name);
-      check(t != nullptr, "branch output '" + name + "' was not computed");
+      check(t != nullptr, [&] { return "branch output '" + name + "' was not computed"; });
       outputs[k] = *t;
     }
   }
@@ -62,12 +62,12 @@ class If : public Op {
  private:
   Branch build(const std::string& key) {
     auto it = node_.attributes.find(key);
-    check(it != node_.attributes.end() && it->second.graph, "subgraph attribute '" + key + "' is missing");
+    check(it != node_.attributes.end() && it->second.graph, [&] { return "subgraph attribute '" + key + "' is missing"; });
     Branch branch;
     branch.graph = it->second.graph;
     check(branch.graph->outputs.size() == node_.outputs.size(),
-          key + " has " + std::to_string(branch.graph->outputs.size()) + " outputs, the node " +
-              std::to_string(node_.outputs.size()));
+          [&] { return key + " has " + std::to_string(branch.graph->outputs.size()) + " outputs, the node " +
+              std::to_string(node_.outputs.size()); });
     for (const Node& n : branch.graph->nodes) branch.ops.push_back(make_op(n, *branch.graph));
     return branch;
   }

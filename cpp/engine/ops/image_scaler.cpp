@@ -18,11 +18,11 @@ class ImageScaler : public Op {
   }
   void run(RunContext&, const std::vector<const Tensor*>& inputs, std::vector<Tensor>& outputs) override {
     const Tensor& x = float_input(inputs, 0);
-    check(x.rank() == 4, "input must be NCHW, got " + shape_string(x.shape));
+    check(x.rank() == 4, [&] { return "input must be NCHW, got " + shape_string(x.shape); });
     const int64_t c = x.shape[1], plane = x.shape[2] * x.shape[3];
     check(bias_.empty() || static_cast<int64_t>(bias_.size()) == c,
-          "bias holds " + std::to_string(bias_.size()) + " values for " + std::to_string(c) + " channels");
-    outputs[0] = Tensor::zeros_f32(x.shape, node_.describe());
+          [&] { return "bias holds " + std::to_string(bias_.size()) + " values for " + std::to_string(c) + " channels"; });
+    outputs[0] = Tensor::zeros_f32(x.shape, description());
     const float* in = x.f();
     float* out = outputs[0].f();
     for (int64_t k = 0; k < x.shape[0] * c; ++k) {

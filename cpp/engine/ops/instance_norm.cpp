@@ -19,11 +19,11 @@ class InstanceNorm : public Op {
     const Tensor& x = float_input(inputs, 0);
     const Tensor& scale = float_input(inputs, 1);
     const Tensor& bias = float_input(inputs, 2);
-    check(x.rank() >= 3, "input must be [N, C, D1, ...], got " + shape_string(x.shape));
+    check(x.rank() >= 3, [&] { return "input must be [N, C, D1, ...], got " + shape_string(x.shape); });
     const int64_t n = x.shape[0], c = x.shape[1], plane = x.numel() / std::max<int64_t>(n * c, 1);
-    check(scale.numel() == c && bias.numel() == c, "scale and B must hold one value per channel (" +
-                                                       std::to_string(c) + ")");
-    outputs[0] = Tensor::zeros_f32(x.shape, node_.describe());
+    check(scale.numel() == c && bias.numel() == c, [&] { return "scale and B must hold one value per channel (" +
+                                                       std::to_string(c) + ")"; });
+    outputs[0] = Tensor::zeros_f32(x.shape, description());
     const float* in = x.f();
     float* out = outputs[0].f();
     for (int64_t k = 0; k < n * c; ++k) {

@@ -37,17 +37,17 @@ class MatMulInteger : public Op {
     check(a.dtype == DType::i64 && b.dtype == DType::i64, "A and B must be integer tensors");
     check(a.rank() >= 2 && b.rank() >= 2, "A and B must have rank >= 2 (1-D operands are not supported)");
     const int64_t m = a.shape[a.rank() - 2], k = a.shape[a.rank() - 1], n = b.shape[b.rank() - 1];
-    check(b.shape[b.rank() - 2] == k, "inner dimensions differ: " + shape_string(a.shape) + " · " + shape_string(b.shape));
+    check(b.shape[b.rank() - 2] == k, [&] { return "inner dimensions differ: " + shape_string(a.shape) + " · " + shape_string(b.shape); });
     const Shape batch_a(a.shape.begin(), a.shape.end() - 2), batch_b(b.shape.begin(), b.shape.end() - 2);
     Shape batch;
     const std::string why = broadcast_shapes({batch_a, batch_b}, batch);
-    check(why.empty(), "batch dimensions: " + why);
+    check(why.empty(), [&] { return "batch dimensions: " + why; });
     const std::vector<int64_t> za = zero_points(*this, optional_input(inputs, 2), m, "a_zero_point");
     const std::vector<int64_t> zb = zero_points(*this, optional_input(inputs, 3), n, "b_zero_point");
     Shape out_shape = batch;
     out_shape.push_back(m);
     out_shape.push_back(n);
-    outputs[0] = Tensor::zeros_i64(out_shape, node_.describe());
+    outputs[0] = Tensor::zeros_i64(out_shape, description());
     int64_t* y = outputs[0].i();
     auto product = [&](int64_t t, const int64_t* pa, const int64_t* pb) {
       for (int64_t i = 0; i < m; ++i)
@@ -72,7 +72,7 @@ class ConvInteger : public Op {
     auto_pad_ = node.attr_s("auto_pad", "NOTSET");
     check(group_ >= 1, "group must be >= 1");
     check(auto_pad_ == "NOTSET" || auto_pad_ == "VALID" || auto_pad_ == "SAME_UPPER" || auto_pad_ == "SAME_LOWER",
-          "unknown auto_pad '" + auto_pad_ + "'");
+          [&] { return "unknown auto_pad '" + auto_pad_ + "'"; });
   }
   void run(RunContext&, const std::vector<const Tensor*>& inputs, std::vector<Tensor>& outputs) override {
     const Tensor &x = input(inputs, 0), &w = input(inputs, 1);
@@ -99,7 +99,7 @@ class ConvInteger : public Op {
     const int64_t ow = (iw + pads[1] + pads[3] - span_w) / strides[1] + 1;
     const int64_t zx = zero_points(*this, optional_input(inputs, 2), 1, "x_zero_point")[0];
     const std::vector<int64_t> zw = zero_points(*this, optional_input(inputs, 3), oc, "w_zero_point");
-    outputs[0] = Tensor::zeros_i64({batch, oc, oh, ow}, node_.describe());
+    outputs[0] = Tensor::zeros_i64({batch, oc, oh, ow}, description());
     int64_t* y = outputs[0].i();
     const int64_t ocg = oc / group_;
     for (int64_t b = 0; b < batch; ++b)

@@ -15,15 +15,15 @@ namespace {
 class LayerNorm : public Op {
  public:
   LayerNorm(const Node& node, const Graph& graph) : Op(node) {
-    check(graph.opset >= 17, "LayerNormalization is an ONNX op from opset 17 (the model imports opset " +
-                                 std::to_string(graph.opset) + ")");
+    check(graph.opset >= 17, [&] { return "LayerNormalization is an ONNX op from opset 17 (the model imports opset " +
+                                 std::to_string(graph.opset) + ")"; });
     check((node.inputs.size() == 2 || node.inputs.size() == 3) && !node.outputs.empty() && node.outputs.size() <= 3,
           "expects 2 or 3 inputs (X, Scale, B) and 1 to 3 outputs (Y, Mean, InvStdDev)");
     axis_ = node.attr_i("axis", -1);
     epsilon_ = node.attr_f("epsilon", 1e-5f);
     check(epsilon_ >= 0, "epsilon must be >= 0");
     const int64_t stash_type = node.attr_i("stash_type", 1);
-    check(stash_type == 1, "stash_type " + std::to_string(stash_type) + " is not supported (only 1, float)");
+    check(stash_type == 1, [&] { return "stash_type " + std::to_string(stash_type) + " is not supported (only 1, float)"; });
     has_bias_ = node.inputs.size() == 3 && !node.inputs[2].empty();
   }
 
@@ -33,10 +33,10 @@ class LayerNorm : public Op {
     const int axis = axis_of(axis_, x.rank());
     const Tensor& scale = float_input(inputs, 1);
     const int64_t rows = span(x.shape, 0, axis), len = span(x.shape, axis, x.shape.size());
-    outputs[0] = Tensor::zeros_f32(x.shape, node_.describe());
+    outputs[0] = Tensor::zeros_f32(x.shape, description());
     Shape stats_shape = x.shape;
     std::fill(stats_shape.begin() + axis, stats_shape.end(), 1);
-    for (size_t k = 1; k < outputs.size() && k < 3; ++k) outputs[k] = Tensor::zeros_f32(stats_shape, node_.describe());
+    for (size_t k = 1; k < outputs.size() && k < 3; ++k) outputs[k] = Tensor::zeros_f32(stats_shape, description());
     float* mean_out = outputs.size() > 1 ? outputs[1].f() : nullptr;
     float* inv_out = outputs.size() > 2 ? outputs[2].f() : nullptr;
     float* out = outputs[0].f();
@@ -63,7 +63,7 @@ class LayerNorm : public Op {
       bool fits = false;
       const Shape joint = broadcast_shape({shape, t->shape}, fits);
       check(fits && joint == shape,
-            "Scale / B " + shape_string(t->shape) + " do not broadcast to X " + shape_string(shape));
+            [&] { return "Scale / B " + shape_string(t->shape) + " do not broadcast to X " + shape_string(shape); });
     }
     std::vector<std::vector<int64_t>> strides = {broadcast_strides(scale.shape, shape)};
     if (bias) strides.push_back(broadcast_strides(bias->shape, shape));

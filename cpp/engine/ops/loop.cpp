@@ -25,13 +25,13 @@ class Loop : public Op {
     check(it != node.attributes.end() && it->second.graph, "subgraph attribute 'body' is missing");
     body_ = it->second.graph;
     check(body_->inputs.size() == 2 + carried_,
-          "body has " + std::to_string(body_->inputs.size()) + " inputs, expected " + std::to_string(2 + carried_) +
-              " (iteration number, condition and " + std::to_string(carried_) + " loop-carried values)");
-    check(body_->outputs.size() >= 1 + carried_, "body has " + std::to_string(body_->outputs.size()) +
-                                                     " outputs, expected at least " + std::to_string(1 + carried_));
+          [&] { return "body has " + std::to_string(body_->inputs.size()) + " inputs, expected " + std::to_string(2 + carried_) +
+              " (iteration number, condition and " + std::to_string(carried_) + " loop-carried values)"; });
+    check(body_->outputs.size() >= 1 + carried_, [&] { return "body has " + std::to_string(body_->outputs.size()) +
+                                                     " outputs, expected at least " + std::to_string(1 + carried_); });
     scans_ = body_->outputs.size() - 1 - carried_;
     check(node.outputs.size() <= carried_ + scans_,
-          "has " + std::to_string(node.outputs.size()) + " outputs, the body gives " + std::to_string(carried_ + scans_));
+          [&] { return "has " + std::to_string(node.outputs.size()) + " outputs, the body gives " + std::to_string(carried_ + scans_); });
     for (const Node& n : body_->nodes) ops_.push_back(make_op(n, *body_));
   }
 
@@ -40,17 +40,17 @@ class Loop : public Op {
     check(has_trip || has_cond, "has neither a trip count M nor a condition: it would never end");
     int64_t trips = std::numeric_limits<int64_t>::max();
     if (has_trip) {
-      check(inputs[0]->numel() == 1, "M must hold one value, got shape " + shape_string(inputs[0]->shape));
+      check(inputs[0]->numel() == 1, [&] { return "M must hold one value, got shape " + shape_string(inputs[0]->shape); });
       trips = inputs[0]->as_i64()[0];
     }
     Tensor cond = Tensor::from_i64({1}).reshaped({});
     if (has_cond) {
-      check(inputs[1]->numel() == 1, "cond must hold one value, got shape " + shape_string(inputs[1]->shape));
+      check(inputs[1]->numel() == 1, [&] { return "cond must hold one value, got shape " + shape_string(inputs[1]->shape); });
       cond = *inputs[1];
     }
     std::vector<Tensor> carried;
     for (size_t k = 0; k < carried_; ++k) {
-      check(inputs[2 + k] != nullptr, "loop-carried input " + std::to_string(k) + " is missing");
+      check(inputs[2 + k] != nullptr, [&] { return "loop-carried input " + std::to_string(k) + " is missing"; });
       carried.push_back(*inputs[2 + k]);
     }
     std::map<std::string, const Tensor*> outer;  // captured values and the body's initializers
@@ -82,7 +82,7 @@ class Loop : public Op {
       }
       auto result = [&](size_t k) -> const Tensor& {
         const Tensor* t = find(body_->outputs[k].name);
-        check(t != nullptr, "body output '" + body_->outputs[k].name + "' was not computed");
+        check(t != nullptr, [&] { return "body output '" + body_->outputs[k].name + "' was not computed"; });
         return *t;
       };
       const Tensor next_cond = result(0);
@@ -100,15 +100,15 @@ class Loop : public Op {
 
   // The per-iteration values of a scan output along a new axis 0 ([0] after no iteration).
   Tensor stack(const std::vector<Tensor>& parts, size_t index) const {
-    if (parts.empty()) return Tensor::zeros_f32({0}, node_.describe());
+    if (parts.empty()) return Tensor::zeros_f32({0}, description());
     const Tensor& first = parts.front();
     for (const Tensor& t : parts)
       check(t.shape == first.shape && t.dtype == first.dtype,
-            "scan output " + std::to_string(index) + " changes shape between iterations (" + shape_string(first.shape) +
-                ", " + shape_string(t.shape) + ")");
+            [&] { return "scan output " + std::to_string(index) + " changes shape between iterations (" + shape_string(first.shape) +
+                ", " + shape_string(t.shape) + ")"; });
     Shape shape{static_cast<int64_t>(parts.size())};
     shape.insert(shape.end(), first.shape.begin(), first.shape.end());
-    Tensor out = empty_like(first.dtype, shape, node_.describe());
+    Tensor out = empty_like(first.dtype, shape, description());
     const int64_t n = first.numel();
     for (size_t p = 0; p < parts.size(); ++p) {
       if (first.dtype == DType::f32) std::copy_n(parts[p].f(), n, out.f() + p * n);

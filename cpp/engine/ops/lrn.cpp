@@ -20,9 +20,9 @@ class Lrn : public Op {
   }
   void run(RunContext&, const std::vector<const Tensor*>& inputs, std::vector<Tensor>& outputs) override {
     const Tensor& x = float_input(inputs, 0);
-    check(x.rank() >= 3, "input must be [N, C, D1, ...], got " + shape_string(x.shape));
+    check(x.rank() >= 3, [&] { return "input must be [N, C, D1, ...], got " + shape_string(x.shape); });
     const int64_t n = x.shape[0], c = x.shape[1], plane = x.numel() / std::max<int64_t>(n * c, 1);
-    outputs[0] = Tensor::zeros_f32(x.shape, node_.describe());
+    outputs[0] = Tensor::zeros_f32(x.shape, description());
     const float* in = x.f();
     float* out = outputs[0].f();
     const int64_t before = (size_ - 1) / 2, after = size_ - 1 - before;

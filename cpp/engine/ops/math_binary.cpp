@@ -45,7 +45,7 @@ class Pow : public Broadcasting {
     const std::vector<float> exponent = y.dtype == DType::f32 ? std::vector<float>() : y.as_f32();
     const float* e = y.dtype == DType::f32 ? y.f() : exponent.data();
     const Shape out = output_shape(inputs, 2);
-    outputs[0] = Tensor::zeros_f32(out, node_.describe());
+    outputs[0] = Tensor::zeros_f32(out, description());
     const float* b = x.f();
     float* dst = outputs[0].f();
     const std::vector<std::vector<int64_t>> strides = {broadcast_strides(x.shape, out),
@@ -61,7 +61,7 @@ class Pow : public Broadcasting {
   // integer power; a negative one truncates 1 / b^|e| toward 0), a float exponent through double
   // and truncation (NaN gives 0, out-of-range values saturate).
   void run_int(const Tensor& x, const Tensor& y, const Shape& out, Tensor& result) const {
-    result = Tensor::zeros_i64(out, node_.describe());
+    result = Tensor::zeros_i64(out, description());
     const int64_t* b = x.i();
     int64_t* dst = result.i();
     const std::vector<std::vector<int64_t>> strides = {broadcast_strides(x.shape, out),
@@ -107,8 +107,8 @@ class PRelu : public Broadcasting {
     }
     std::vector<const Tensor*> operands = {&x, &slope};
     const Shape out = output_shape(operands, 2);
-    check(out == x.shape, "slope " + shape_string(slope.shape) + " does not broadcast to X " + shape_string(x.shape));
-    outputs[0] = Tensor::zeros_f32(out, node_.describe());
+    check(out == x.shape, [&] { return "slope " + shape_string(slope.shape) + " does not broadcast to X " + shape_string(x.shape); });
+    outputs[0] = Tensor::zeros_f32(out, description());
     const float* in = x.f();
     const float* a = slope.f();
     float* dst = outputs[0].f();
@@ -158,11 +158,11 @@ class Variadic : public Broadcasting {
     const size_t count = node_.inputs.size();
     const DType dtype = input(inputs, 0).dtype;
     for (size_t k = 1; k < count; ++k)
-      check(input(inputs, k).dtype == dtype, std::string("inputs differ in type: ") + dtype_name(dtype) + " and " +
-                                                 dtype_name(input(inputs, k).dtype));
+      check(input(inputs, k).dtype == dtype, [&] { return std::string("inputs differ in type: ") + dtype_name(dtype) + " and " +
+                                                 dtype_name(input(inputs, k).dtype); });
     const Shape out = output_shape(inputs, count);
     check(dtype == DType::f32 || fold_ != Fold::mean, "Mean expects float inputs, got int64");
-    outputs[0] = empty_like(dtype, out, node_.describe());
+    outputs[0] = empty_like(dtype, out, description());
     if (dtype == DType::f32) {
       fold<float>(inputs, out, outputs[0].f(), [](const Tensor& t) { return t.f(); });
       if (fold_ == Fold::mean) {

@@ -107,9 +107,9 @@ class MathUnary : public Op {
     const std::string approximate = node.attr_s("approximate", "none");
     if (node.op_type == "Gelu") {
       check(graph.opset >= 20,
-            "Gelu is an ONNX op from opset 20 (the model imports opset " + std::to_string(graph.opset) + ")");
+            [&] { return "Gelu is an ONNX op from opset 20 (the model imports opset " + std::to_string(graph.opset) + ")"; });
       check(approximate == "none" || approximate == "tanh",
-            "approximate '" + approximate + "' is not supported (expected 'none' or 'tanh')");
+            [&] { return "approximate '" + approximate + "' is not supported (expected 'none' or 'tanh')"; });
     }
     // Before opset 6 these ops carried a `consumed_inputs` attribute (in-place hints of the
     // original Caffe2 exporter): harmless, ignored.
@@ -126,7 +126,7 @@ class MathUnary : public Op {
   void run(RunContext&, const std::vector<const Tensor*>& inputs, std::vector<Tensor>& outputs) override {
     const Tensor& x = input(inputs, 0);
     if (x.dtype == DType::i64) return run_int(x, outputs[0]);
-    outputs[0] = Tensor::zeros_f32(x.shape, node_.describe());
+    outputs[0] = Tensor::zeros_f32(x.shape, description());
     const float* in = x.f();
     float* out = outputs[0].f();
     const int64_t n = x.numel();
@@ -157,7 +157,7 @@ class MathUnary : public Op {
  private:
   void run_int(const Tensor& x, Tensor& y) const {
     check(kind_ == Kind::neg || kind_ == Kind::abs || kind_ == Kind::sign, "expects a float input, got int64");
-    y = Tensor::zeros_i64(x.shape, node_.describe());
+    y = Tensor::zeros_i64(x.shape, description());
     const int64_t n = x.numel();
     for (int64_t k = 0; k < n; ++k) {
       const int64_t v = x.i()[k];

@@ -46,23 +46,23 @@ class MatMul : public Op {
     check(a.rank() >= 1, "A must have rank >= 1");
     if (constant_b_) {
       const int64_t k = a.shape.back();
-      check(k == dense_.k(), "A's last dim is " + std::to_string(k) + ", B expects " + std::to_string(dense_.k()));
+      check(k == dense_.k(), [&] { return "A's last dim is " + std::to_string(k) + ", B expects " + std::to_string(dense_.k()); });
       Shape out_shape = a.shape;
       out_shape.back() = dense_.n();
-      outputs[0] = Tensor::zeros_f32(out_shape, node_.describe());
+      outputs[0] = Tensor::zeros_f32(out_shape, description());
       dense_.run(ctx.backend, a.f(), a.numel() / std::max<int64_t>(k, 1), outputs[0].f());
       return;
     }
     const Tensor& b = float_input(inputs, 1);
     check(a.rank() >= 2 && b.rank() >= 2, "batched MatMul of two activations needs rank >= 2 inputs");
     const int64_t m = a.shape[a.rank() - 2], k = a.shape.back(), n = b.shape.back();
-    check(b.shape[b.rank() - 2] == k, "inner dimensions disagree: " + shape_string(a.shape) + " x " + shape_string(b.shape));
+    check(b.shape[b.rank() - 2] == k, [&] { return "inner dimensions disagree: " + shape_string(a.shape) + " x " + shape_string(b.shape); });
     const int64_t batch_a = a.numel() / std::max<int64_t>(m * k, 1), batch_b = b.numel() / std::max<int64_t>(k * n, 1);
     check(batch_a == batch_b || batch_b == 1 || batch_a == 1, "batch dimensions do not broadcast");
     Shape out_shape = a.rank() >= b.rank() ? a.shape : b.shape;
     out_shape[out_shape.size() - 2] = m;
     out_shape.back() = n;
-    outputs[0] = Tensor::zeros_f32(out_shape, node_.describe());
+    outputs[0] = Tensor::zeros_f32(out_shape, description());
     const int64_t batch = std::max(batch_a, batch_b);
     for (int64_t t = 0; t < batch; ++t) {
       const float* pa = a.f() + (batch_a == 1 ? 0 : t) * m * k;

@@ -4,6 +4,7 @@
 #pragma once
 #include <memory>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "backend/backend.h"
@@ -22,7 +23,7 @@ struct RunContext {
 
 class Op {
  public:
-  explicit Op(const Node& node) : node_(node) {}
+  explicit Op(const Node& node) : node_(node), description_(node.describe()) {}
   virtual ~Op() = default;
   virtual void run(RunContext& ctx, const std::vector<const Tensor*>& inputs, std::vector<Tensor>& outputs) = 0;
   // What the op declares to the INT8 planner (graph/int8_plan.h): Conv / Gemm / MatMul with
@@ -43,13 +44,23 @@ class Op {
   // Checks: the input exists, is float32 / int64, has a rank in [min_rank, max_rank].
   const Tensor& input(const std::vector<const Tensor*>& inputs, size_t index) const;
   const Tensor& float_input(const std::vector<const Tensor*>& inputs, size_t index) const;
-  void fail(const std::string& message) const { throw InvalidArgument(node_.describe() + ": " + message); }
-  void check(bool condition, const std::string& message) const {
-    if (!condition) fail(message);
+  void fail(const std::string& message) const { throw InvalidArgument(description_ + ": " + message); }
+  // "OpType node 'name'", made once: the context of the tensors every run allocates.
+  const std::string& description() const { return description_; }
+  // `message`: a string, or a callable returning one, so that a check on every run builds its
+  // message only when it fails.
+  template <class Message>
+  void check(bool condition, const Message& message) const {
+    if (condition) return;
+    if constexpr (std::is_invocable_v<const Message&>) {
+      fail(message());
+    } else {
+      fail(message);
+    }
   }
   // ONNX axis in [-rank, rank) -> [0, rank).
   int axis_of(int64_t axis, int rank) const {
-    check(axis >= -rank && axis < rank, "axis " + std::to_string(axis) + " is out of range for rank " + std::to_string(rank));
+    check(axis >= -rank && axis < rank, [&] { return "axis " + std::to_string(axis) + " is out of range for rank " + std::to_string(rank); });
     return static_cast<int>(axis < 0 ? axis + rank : axis);
   }
   // Values of a constant (initializer) input, or of the run-time input when it is not constant.
@@ -62,6 +73,7 @@ class Op {
   }
 
   Node node_;
+  std::string description_;
 };
 
 using OpFactory = std::unique_ptr<Op> (*)(const Node& node, const Graph& graph);

@@ -17,7 +17,7 @@ class Pad : public Op {
     check(!node.inputs.empty() && node.outputs.size() == 1, "expects inputs and 1 output");
     mode_ = node.attr_s("mode", "constant");
     check(mode_ == "constant" || mode_ == "edge" || mode_ == "reflect",
-          "mode '" + mode_ + "' is not supported (constant, edge, reflect)");
+          [&] { return "mode '" + mode_ + "' is not supported (constant, edge, reflect)"; });
   }
   void run(RunContext&, const std::vector<const Tensor*>& inputs, std::vector<Tensor>& outputs) override {
     const Tensor& x = float_input(inputs, 0);
@@ -47,13 +47,13 @@ class Pad : public Op {
       out[k] = x.shape[k] + pads[k] + pads[k + rank];
       check(out[k] >= 0, "pads crop below zero");
       const bool grows = pads[k] > 0 || pads[k + rank] > 0;
-      if (mode_ != "constant" && grows) check(x.shape[k] > 0, "mode '" + mode_ + "' cannot pad an empty axis");
+      if (mode_ != "constant" && grows) check(x.shape[k] > 0, [&] { return "mode '" + mode_ + "' cannot pad an empty axis"; });
       if (mode_ == "reflect" && grows)
         check(pads[k] < x.shape[k] && pads[k + rank] < x.shape[k],
-              "reflect pads must be smaller than the axis (" + std::to_string(x.shape[k]) + ")");
+              [&] { return "reflect pads must be smaller than the axis (" + std::to_string(x.shape[k]) + ")"; });
     }
-    outputs[0] = Tensor::zeros_f32(out, node_.describe());
-    const int64_t total = checked_numel(out, node_.describe());
+    outputs[0] = Tensor::zeros_f32(out, description());
+    const int64_t total = checked_numel(out, description());
     std::vector<int64_t> in_stride(rank, 1);
     for (int k = rank - 2; k >= 0; --k) in_stride[k] = in_stride[k + 1] * x.shape[k + 1];
     std::vector<int64_t> index(rank, 0);

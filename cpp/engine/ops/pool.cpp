@@ -42,7 +42,7 @@ class Pool : public Op {
 
   void run(RunContext& ctx, const std::vector<const Tensor*>& inputs, std::vector<Tensor>& outputs) override {
     const Tensor& x = float_input(inputs, 0);
-    check(x.rank() == 4, "expects an NCHW input, got shape " + shape_string(x.shape));
+    check(x.rank() == 4, [&] { return "expects an NCHW input, got shape " + shape_string(x.shape); });
     PoolGeometry g{};
     Tensor padded;
     const Tensor* src = &x;
@@ -66,7 +66,7 @@ class Pool : public Op {
         }
         explicit_end[axis] = pads[axis + 2];
         const int64_t span = in + pads[axis] + pads[axis + 2] - k;
-        check(span >= 0, "input " + shape_string(x.shape) + " is smaller than the pooling window");
+        check(span >= 0, [&] { return "input " + shape_string(x.shape) + " is smaller than the pooling window"; });
         int64_t out = (ceil_ ? (span + s - 1) / s : span / s) + 1;
         if (ceil_ && (out - 1) * s >= in + pads[axis]) --out;  // no window may start in the padding
         pads[axis + 2] = std::max(pads[axis + 2], (out - 1) * s + k - in - pads[axis]);
@@ -80,7 +80,7 @@ class Pool : public Op {
         // The backends count all padding: zero-pad the explicit pads into a copy of the input and
         // exclude only the ceil_mode overhang, which a window is clipped to.
         const int64_t ph = g.pad_top + g.ih + explicit_end[0], pw = g.pad_left + g.iw + explicit_end[1];
-        padded = Tensor::zeros_f32({g.n, g.c, ph, pw}, node_.describe());
+        padded = Tensor::zeros_f32({g.n, g.c, ph, pw}, description());
         for (int64_t nc = 0; nc < g.n * g.c; ++nc)
           for (int64_t h = 0; h < g.ih; ++h)
             std::memcpy(padded.f() + (nc * ph + g.pad_top + h) * pw + g.pad_left, x.f() + (nc * g.ih + h) * g.iw,
@@ -93,7 +93,7 @@ class Pool : public Op {
       }
     }
     if (g.n * g.c == 0) {
-      outputs[0] = Tensor::zeros_f32({g.n, g.c, g.oh, g.ow}, node_.describe());
+      outputs[0] = Tensor::zeros_f32({g.n, g.c, g.oh, g.ow}, description());
       return;
     }
     if (!kernel_obj_ || g.n != geometry_.n || g.ih != geometry_.ih || g.iw != geometry_.iw || g.c != geometry_.c) {

@@ -87,8 +87,8 @@ class QuantizeOp : public Op {
     if (scale.rank() == 1 && scale.numel() != 1) {
       const int axis = axis_of(node_.attr_i("axis", 1), x.rank());
       channels = x.shape[axis];
-      check(scale.numel() == channels, std::to_string(scale.numel()) + " scales for " + std::to_string(channels) +
-                                           " channels along axis " + std::to_string(axis));
+      check(scale.numel() == channels, [&] { return std::to_string(scale.numel()) + " scales for " + std::to_string(channels) +
+                                           " channels along axis " + std::to_string(axis); });
       for (int d = axis + 1; d < x.rank(); ++d) inner *= x.shape[d];
     } else {
       check(scale.numel() == 1, "the scale must be a scalar or 1-D");
@@ -96,21 +96,21 @@ class QuantizeOp : public Op {
     const float* s = scale.f();
     for (int64_t c = 0; c < channels; ++c)
       check(std::isfinite(s[c]) && (s[c] > 0 || kind_ == Kind::dequantize),
-            "scales must be finite and positive, got " + std::to_string(s[c]));
+            [&] { return "scales must be finite and positive, got " + std::to_string(s[c]); });
     std::vector<int64_t> zero(channels, 0);
     if (has_zero) {
       const Tensor& z = *inputs[2];
       check(z.dtype == DType::i64 && z.numel() == channels, "the zero point must be an integer tensor shaped like the scale");
       for (int64_t c = 0; c < channels; ++c) {
         zero[c] = z.i()[c];
-        check(zero[c] >= range_.min && zero[c] <= range_.max, "zero point " + std::to_string(zero[c]) +
-                                                                  " is outside its type's range");
+        check(zero[c] >= range_.min && zero[c] <= range_.max, [&] { return "zero point " + std::to_string(zero[c]) +
+                                                                  " is outside its type's range"; });
       }
     }
     const int64_t n = x.numel();
     auto channel = [&](int64_t k) { return channels == 1 ? 0 : (k / inner) % channels; };
     if (kind_ == Kind::quantize) {
-      outputs[0] = Tensor::zeros_i64(x.shape, node_.describe());
+      outputs[0] = Tensor::zeros_i64(x.shape, description());
       const float* in = x.f();
       int64_t* out = outputs[0].i();
       for (int64_t k = 0; k < n; ++k) {
@@ -119,7 +119,7 @@ class QuantizeOp : public Op {
       }
       return;
     }
-    outputs[0] = Tensor::zeros_f32(x.shape, node_.describe());
+    outputs[0] = Tensor::zeros_f32(x.shape, description());
     float* out = outputs[0].f();
     if (kind_ == Kind::dequantize) {
       const int64_t* in = x.i();
@@ -171,10 +171,10 @@ class DynamicQuantize : public Op {
     const QuantizedRange u8{0, 255};
     const float scale = hi > lo ? (hi - lo) / 255.0f : 1.0f;
     const int64_t zero = quantize_value(-lo / scale, 0, u8);
-    outputs[0] = Tensor::zeros_i64(x.shape, node_.describe());
+    outputs[0] = Tensor::zeros_i64(x.shape, description());
     int64_t* out = outputs[0].i();
     for (int64_t k = 0; k < n; ++k) out[k] = quantize_value(in[k] / scale, zero, u8);
-    outputs[1] = Tensor::zeros_f32({}, node_.describe());
+    outputs[1] = Tensor::zeros_f32({}, description());
     outputs[1].f()[0] = scale;
     outputs[2] = Tensor::from_i64({zero}).reshaped({});
   }

@@ -27,7 +27,7 @@ class Range : public Op {
             "start, limit and delta must be finite and delta non-zero");
       const double count = std::max(std::ceil((l - s) / d), 0.0);
       check(count <= static_cast<double>(int64_t{1} << 34), "the range is too long");
-      outputs[0] = Tensor::zeros_f32({static_cast<int64_t>(count)}, node_.describe());
+      outputs[0] = Tensor::zeros_f32({static_cast<int64_t>(count)}, description());
       float* y = outputs[0].f();
       const float fs = start.f()[0], fd = delta.f()[0];
       for (int64_t k = 0; k < static_cast<int64_t>(count); ++k) y[k] = fs + static_cast<float>(k) * fd;
@@ -39,7 +39,7 @@ class Range : public Op {
     const long double span = static_cast<long double>(l) - static_cast<long double>(s);
     const long double count = std::max(std::ceil(span / static_cast<long double>(d)), 0.0L);
     check(count <= static_cast<long double>(int64_t{1} << 34), "the range is too long");
-    outputs[0] = Tensor::zeros_i64({static_cast<int64_t>(count)}, node_.describe());
+    outputs[0] = Tensor::zeros_i64({static_cast<int64_t>(count)}, description());
     int64_t* y = outputs[0].i();
     // In uint64 (wraps, defined): k * delta alone can pass int64's range though start + k * delta
     // stays between start and limit.

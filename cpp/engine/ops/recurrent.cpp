@@ -116,20 +116,20 @@ class Recurrent : public Op {
     const size_t max_inputs = cell == Cell::lstm ? 8 : 6, max_outputs = cell == Cell::lstm ? 3 : 2;
     check(node.inputs.size() >= 3 && node.inputs.size() <= max_inputs && !node.inputs[1].empty() &&
               !node.inputs[2].empty(),
-          "expects inputs X, W, R and at most " + std::to_string(max_inputs) + " inputs in all");
-    check(node.outputs.size() <= max_outputs, "has at most " + std::to_string(max_outputs) + " outputs");
+          [&] { return "expects inputs X, W, R and at most " + std::to_string(max_inputs) + " inputs in all"; });
+    check(node.outputs.size() <= max_outputs, [&] { return "has at most " + std::to_string(max_outputs) + " outputs"; });
     const std::string direction = node.attr_s("direction", "forward");
     check(direction == "forward" || direction == "reverse" || direction == "bidirectional",
-          "direction '" + direction + "' is not one of forward, reverse, bidirectional");
+          [&] { return "direction '" + direction + "' is not one of forward, reverse, bidirectional"; });
     reverse_ = direction == "reverse";
     dirs_ = direction == "bidirectional" ? 2 : 1;
     hidden_size_ = node.attr_i("hidden_size", 0);
     check(hidden_size_ >= 0, "hidden_size must be > 0");
     layout_ = node.attr_i("layout", 0);
-    check(layout_ == 0 || layout_ == 1, "layout " + std::to_string(layout_) + " is not 0 or 1");
+    check(layout_ == 0 || layout_ == 1, [&] { return "layout " + std::to_string(layout_) + " is not 0 or 1"; });
     if (node.has("clip")) {
       clip_ = node.attr_f("clip", 0);
-      check(clip_ > 0, "clip must be > 0, got " + std::to_string(clip_));
+      check(clip_ > 0, [&] { return "clip must be > 0, got " + std::to_string(clip_); });
     }
     input_forget_ = cell == Cell::lstm && node.attr_i("input_forget", 0) != 0;
     linear_before_reset_ = cell == Cell::gru && node.attr_i("linear_before_reset", 0) != 0;
@@ -141,16 +141,16 @@ class Recurrent : public Op {
 
   void run(RunContext& ctx, const std::vector<const Tensor*>& inputs, std::vector<Tensor>& outputs) override {
     const Tensor& x = float_input(inputs, 0);
-    check(x.rank() == 3, "expects X of rank 3, got shape " + shape_string(x.shape));
+    check(x.rank() == 3, [&] { return "expects X of rank 3, got shape " + shape_string(x.shape); });
     const int64_t seq = x.shape[layout_ ? 1 : 0], batch = x.shape[layout_ ? 0 : 1], in_size = x.shape[2];
     const Tensor& w = float_input(inputs, 1);
     const Tensor& r = float_input(inputs, 2);
-    check(r.rank() == 3, "expects R of rank 3, got shape " + shape_string(r.shape));
+    check(r.rank() == 3, [&] { return "expects R of rank 3, got shape " + shape_string(r.shape); });
     const int64_t h_size = hidden_size_ ? hidden_size_ : r.shape[2], gh = gates_ * h_size;
     check(w.shape == Shape({dirs_, gh, in_size}),
-          "W has shape " + shape_string(w.shape) + ", expected " + shape_string({dirs_, gh, in_size}));
+          [&] { return "W has shape " + shape_string(w.shape) + ", expected " + shape_string({dirs_, gh, in_size}); });
     check(r.shape == Shape({dirs_, gh, h_size}),
-          "R has shape " + shape_string(r.shape) + ", expected " + shape_string({dirs_, gh, h_size}));
+          [&] { return "R has shape " + shape_string(r.shape) + ", expected " + shape_string({dirs_, gh, h_size}); });
     const Tensor* b = optional_input(inputs, 3, {dirs_, 2 * gh}, "B");
     const std::vector<int64_t> lens = sequence_lens(inputs, seq, batch);
     const Shape state_shape = layout_ ? Shape{batch, dirs_, h_size} : Shape{dirs_, batch, h_size};
@@ -192,7 +192,7 @@ class Recurrent : public Op {
       run_direction(ctx.backend, dims, xt, lens, dir, y.data());
     }
 
-    const std::string context = node_.describe();
+    const std::string context = description();
     if (outputs.size() > 0) {
       outputs[0] = Tensor::zeros_f32(layout_ ? Shape{batch, seq, dirs_, h_size} : Shape{seq, dirs_, batch, h_size},
                                      context);
@@ -236,8 +236,8 @@ class Recurrent : public Op {
       check(it->second.kind == Attribute::Kind::strings, "attribute 'activations' must be a list of strings");
       names = it->second.strings;
       check(static_cast<int64_t>(names.size()) == per_dir * dirs_,
-            "activations lists " + std::to_string(names.size()) + " functions, expected " +
-                std::to_string(per_dir * dirs_) + " (" + std::to_string(per_dir) + " per direction)");
+            [&] { return "activations lists " + std::to_string(names.size()) + " functions, expected " +
+                std::to_string(per_dir * dirs_) + " (" + std::to_string(per_dir) + " per direction)"; });
     } else {
       const std::vector<std::string> fallback = cell_ == Cell::lstm  ? std::vector<std::string>{"Sigmoid", "Tanh", "Tanh"}
                                                 : cell_ == Cell::gru ? std::vector<std::string>{"Sigmoid", "Tanh"}
@@ -252,9 +252,9 @@ class Recurrent : public Op {
       const ActivationSpec* spec = nullptr;
       for (const ActivationSpec& s : kActivations)
         if (lower == s.name) spec = &s;
-      check(spec != nullptr, "activation '" + name +
+      check(spec != nullptr, [&] { return "activation '" + name +
                                  "' is not supported (Relu, Tanh, Sigmoid, Affine, LeakyRelu, ThresholdedRelu, "
-                                 "ScaledTanh, HardSigmoid, Elu, Softsign, Softplus)");
+                                 "ScaledTanh, HardSigmoid, Elu, Softsign, Softplus)"; });
       ActivationFn fn;
       fn.kind = spec->kind;
       fn.alpha = spec->default_alpha;
@@ -268,7 +268,7 @@ class Recurrent : public Op {
   std::vector<float> floats(const std::string& key) const {
     auto it = node_.attributes.find(key);
     if (it == node_.attributes.end()) return {};
-    check(it->second.kind == Attribute::Kind::floats, "attribute '" + key + "' must be a list of floats");
+    check(it->second.kind == Attribute::Kind::floats, [&] { return "attribute '" + key + "' must be a list of floats"; });
     return it->second.floats;
   }
 
@@ -276,19 +276,19 @@ class Recurrent : public Op {
                                const std::string& what) const {
     if (index >= inputs.size() || inputs[index] == nullptr) return nullptr;
     const Tensor& t = float_input(inputs, index);
-    check(t.shape == shape, what + " has shape " + shape_string(t.shape) + ", expected " + shape_string(shape));
+    check(t.shape == shape, [&] { return what + " has shape " + shape_string(t.shape) + ", expected " + shape_string(shape); });
     return &t;
   }
 
   std::vector<int64_t> sequence_lens(const std::vector<const Tensor*>& inputs, int64_t seq, int64_t batch) const {
     if (inputs.size() <= 4 || inputs[4] == nullptr) return std::vector<int64_t>(static_cast<size_t>(batch), seq);
     const Tensor& t = *inputs[4];
-    check(t.shape == Shape({batch}), "sequence_lens has shape " + shape_string(t.shape) + ", expected [" +
-                                         std::to_string(batch) + "]");
+    check(t.shape == Shape({batch}), [&] { return "sequence_lens has shape " + shape_string(t.shape) + ", expected [" +
+                                         std::to_string(batch) + "]"; });
     std::vector<int64_t> lens = t.as_i64();
     for (int64_t len : lens)
-      check(len >= 0 && len <= seq, "sequence_lens holds " + std::to_string(len) + ", outside [0, " +
-                                        std::to_string(seq) + "] (the sequence length)");
+      check(len >= 0 && len <= seq, [&] { return "sequence_lens holds " + std::to_string(len) + ", outside [0, " +
+                                        std::to_string(seq) + "] (the sequence length)"; });
     return lens;
   }
 

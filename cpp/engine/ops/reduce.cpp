@@ -44,13 +44,13 @@ class Reduce : public Op {
     const std::string since = " (opset " + std::to_string(graph.opset) + "; axes became an input in opset " +
                               std::to_string(axes_input_from) + ")";
     if (axes_as_input_) {
-      check(!node.has("axes"), "axes must be an input, not an attribute" + since);
+      check(!node.has("axes"), [&] { return "axes must be an input, not an attribute" + since; });
       check(node.inputs.size() <= 2, "expects at most 2 inputs (data, axes)");
       noop_with_empty_axes_ = node.attr_i("noop_with_empty_axes", 0) != 0;
     } else {
-      check(node.inputs.size() == 1, "axes must be an attribute, not an input" + since);
-      check(!node.has("noop_with_empty_axes"), "noop_with_empty_axes is not an attribute before opset " +
-                                                   std::to_string(axes_input_from));
+      check(node.inputs.size() == 1, [&] { return "axes must be an attribute, not an input" + since; });
+      check(!node.has("noop_with_empty_axes"), [&] { return "noop_with_empty_axes is not an attribute before opset " +
+                                                   std::to_string(axes_input_from); });
       axes_ = node.attr_ints("axes");
     }
     keepdims_ = node.attr_i("keepdims", 1) != 0;
@@ -60,17 +60,17 @@ class Reduce : public Op {
     const Tensor& x = input(inputs, 0);
     const bool integer_kind = kind_ == Kind::sum || kind_ == Kind::max || kind_ == Kind::min || kind_ == Kind::prod;
     check(x.dtype == DType::f32 || integer_kind,
-          "expects a float input, got " + std::string(dtype_name(x.dtype)));
+          [&] { return "expects a float input, got " + std::string(dtype_name(x.dtype)); });
     std::vector<int64_t> axes = axes_;
     if (axes_as_input_ && node_.inputs.size() == 2 && !node_.inputs[1].empty()) {
-      check(input(inputs, 1).rank() == 1, "axes must be 1-D, got " + shape_string(input(inputs, 1).shape));
+      check(input(inputs, 1).rank() == 1, [&] { return "axes must be 1-D, got " + shape_string(input(inputs, 1).shape); });
       axes = int_values(inputs, 1);
     }
     // noop_with_empty_axes: each output element is the reduction of itself alone (x, or |x| for L2).
     std::vector<bool> reduced(x.rank(), axes.empty() && !noop_with_empty_axes_);
     for (int64_t a : axes) {
       const int axis = axis_of(a, x.rank());
-      check(!reduced[axis], "axis " + std::to_string(a) + " is listed twice");
+      check(!reduced[axis], [&] { return "axis " + std::to_string(a) + " is listed twice"; });
       reduced[axis] = true;
     }
     Shape out;
@@ -78,10 +78,10 @@ class Reduce : public Op {
       if (!reduced[k]) out.push_back(x.shape[k]);
       else if (keepdims_) out.push_back(1);
     if (x.dtype == DType::f32) {
-      outputs[0] = Tensor::zeros_f32(out, node_.describe());
+      outputs[0] = Tensor::zeros_f32(out, description());
       reduce_float(x, reduced, outputs[0].f());
     } else {
-      outputs[0] = Tensor::zeros_i64(out, node_.describe());
+      outputs[0] = Tensor::zeros_i64(out, description());
       reduce_int(x, reduced, outputs[0].i());
     }
   }

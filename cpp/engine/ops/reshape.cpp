@@ -40,7 +40,7 @@ class Reshape : public Op {
       }
       if (infer >= 0) {
         check(known > 0 && x.numel() % known == 0,
-              "cannot infer the -1 dim of " + shape_string(spec) + " from input " + shape_string(x.shape));
+              [&] { return "cannot infer the -1 dim of " + shape_string(spec) + " from input " + shape_string(x.shape); });
         out[infer] = x.numel() / known;
       }
     } else if (op == "Flatten") {
@@ -61,7 +61,7 @@ class Reshape : public Op {
         for (int k = 0; k < x.rank(); ++k) {
           if (axes.empty() && x.shape[k] == 1) continue;
           if (drop[k]) {
-            check(x.shape[k] == 1, "cannot squeeze an axis of length " + std::to_string(x.shape[k]));
+            check(x.shape[k] == 1, [&] { return "cannot squeeze an axis of length " + std::to_string(x.shape[k]); });
             continue;
           }
           out.push_back(x.shape[k]);
@@ -78,8 +78,8 @@ class Reshape : public Op {
         for (int k = 0; k < rank; ++k) out.push_back(insert[k] ? 1 : x.shape[next++]);
       }
     }
-    check(checked_numel(out, node_.describe()) == x.numel(),
-          "cannot reshape " + shape_string(x.shape) + " to " + shape_string(out));
+    check(checked_numel(out, description()) == x.numel(),
+          [&] { return "cannot reshape " + shape_string(x.shape) + " to " + shape_string(out); });
     outputs[0] = x.reshaped(out);
   }
 };

@@ -50,7 +50,7 @@ class Resize : public Op {
         out[k] = static_cast<int64_t>(std::floor(x.shape[k] * static_cast<double>(scales[k])));
       }
     }
-    const int64_t total = checked_numel(out, node_.describe());
+    const int64_t total = checked_numel(out, description());
     // Per axis, the source index of every output index.
     std::vector<std::vector<int64_t>> source(rank);
     for (int k = 0; k < rank; ++k) {
@@ -65,11 +65,11 @@ class Resize : public Op {
         }
         if (kernel_ && kernel_->run(x, source[2], source[3], outputs[0])) return;
       }
-      outputs[0] = Tensor::zeros_f32(out, node_.describe());
+      outputs[0] = Tensor::zeros_f32(out, description());
       resize_rows(x, source[2], source[3], outputs[0]);
       return;
     }
-    outputs[0] = Tensor::zeros_f32(out, node_.describe());
+    outputs[0] = Tensor::zeros_f32(out, description());
     std::vector<int64_t> in_stride(rank, 1);
     for (int k = rank - 2; k >= 0; --k) in_stride[k] = in_stride[k + 1] * x.shape[k + 1];
     std::vector<int64_t> index(rank, 0);

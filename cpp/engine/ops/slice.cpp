@@ -53,8 +53,8 @@ class Slice : public Op {
       begin[a] = st;
       step[a] = s;
     }
-    outputs[0] = empty_like(x.dtype, out, node_.describe());
-    const int64_t total = checked_numel(out, node_.describe());
+    outputs[0] = empty_like(x.dtype, out, description());
+    const int64_t total = checked_numel(out, description());
     if (total == 0) return;
     std::vector<int64_t> in_stride(rank, 1);
     for (int k = rank - 2; k >= 0; --k) in_stride[k] = in_stride[k + 1] * x.shape[k + 1];

@@ -27,17 +27,17 @@ class Split : public Op {
     if (inputs.size() > 1 && inputs[1]) sizes = int_values(inputs, 1);
     const int64_t parts = static_cast<int64_t>(outputs.size()), dim = x.shape[axis];
     if (sizes.empty()) {
-      check(dim % parts == 0, "axis of length " + std::to_string(dim) + " does not split evenly in " + std::to_string(parts));
+      check(dim % parts == 0, [&] { return "axis of length " + std::to_string(dim) + " does not split evenly in " + std::to_string(parts); });
       sizes.assign(parts, dim / parts);
     }
     check(static_cast<int64_t>(sizes.size()) == parts, "split sizes and outputs differ in number");
     int64_t total = 0;
     for (int64_t s : sizes) {
       check(s >= 0, "negative split size");
-      check(s <= dim - total, "split sizes sum to more than the axis length " + std::to_string(dim));  // no overflow
+      check(s <= dim - total, [&] { return "split sizes sum to more than the axis length " + std::to_string(dim); });  // no overflow
       total += s;
     }
-    check(total == dim, "split sizes sum to " + std::to_string(total) + ", axis has " + std::to_string(dim));
+    check(total == dim, [&] { return "split sizes sum to " + std::to_string(total) + ", axis has " + std::to_string(dim); });
     if (x.native) {
       if (!kernel_built_) {
         kernel_ = ctx.backend.split();
@@ -51,7 +51,7 @@ class Split : public Op {
     for (int64_t p = 0; p < parts; ++p) {
       Shape shape = x.shape;
       shape[axis] = sizes[p];
-      outputs[p] = empty_like(x.dtype, shape, node_.describe());
+      outputs[p] = empty_like(x.dtype, shape, description());
       const int64_t row = sizes[p] * inner * es, in_row = dim * inner * es;
       for (int64_t o = 0; o < outer; ++o)
         std::memcpy(raw_data(outputs[p]) + o * row, raw_data(x) + o * in_row + offset, row);

@@ -12,8 +12,8 @@ namespace {
 class Tile : public Op {
  public:
   Tile(const Node& node, const Graph& graph) : Op(node) {
-    check(graph.opset >= 6, "Tile before opset 6 (tiles and axis inputs) is not supported (opset " +
-                                std::to_string(graph.opset) + ")");
+    check(graph.opset >= 6, [&] { return "Tile before opset 6 (tiles and axis inputs) is not supported (opset " +
+                                std::to_string(graph.opset) + ")"; });
     check(node.inputs.size() == 2 && node.outputs.size() == 1, "expects 2 inputs (input, repeats), 1 output");
   }
 
@@ -23,16 +23,16 @@ class Tile : public Op {
     check(repeats_tensor.dtype == DType::i64, "repeats must be int64");
     const std::vector<int64_t> repeats = repeats_tensor.as_i64();
     check(repeats_tensor.rank() == 1 && static_cast<int>(repeats.size()) == x.rank(),
-          "repeats must be 1-D with one value per input axis (" + std::to_string(x.rank()) + "), got " +
-              shape_string(repeats_tensor.shape));
+          [&] { return "repeats must be 1-D with one value per input axis (" + std::to_string(x.rank()) + "), got " +
+              shape_string(repeats_tensor.shape); });
     Shape out(x.rank());
     for (int k = 0; k < x.rank(); ++k) {
-      check(repeats[k] >= 0, "repeats must be >= 0, got " + std::to_string(repeats[k]));
+      check(repeats[k] >= 0, [&] { return "repeats must be >= 0, got " + std::to_string(repeats[k]); });
       check(!__builtin_mul_overflow(x.shape[k], repeats[k], &out[k]),
-            "the output shape overflows (repeats " + std::to_string(repeats[k]) + ")");
+            [&] { return "the output shape overflows (repeats " + std::to_string(repeats[k]) + ")"; });
     }
-    outputs[0] = empty_like(x.dtype, out, node_.describe());
-    const int64_t total = checked_numel(out, node_.describe());
+    outputs[0] = empty_like(x.dtype, out, description());
+    const int64_t total = checked_numel(out, description());
     if (total == 0) return;
     if (x.rank() == 0) {
       std::memcpy(raw_data(outputs[0]), raw_data(x), element_size(x));

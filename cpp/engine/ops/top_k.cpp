@@ -33,12 +33,12 @@ class TopK : public Op {
     }
     const int axis = axis_of(axis_, x.rank());
     const int64_t len = x.shape[axis];
-    check(k >= 0 && k <= len, "k = " + std::to_string(k) + " is outside [0, " + std::to_string(len) + "]");
+    check(k >= 0 && k <= len, [&] { return "k = " + std::to_string(k) + " is outside [0, " + std::to_string(len) + "]"; });
     const int64_t outer = span(x.shape, 0, axis), inner = span(x.shape, axis + 1, x.shape.size());
     Shape out = x.shape;
     out[axis] = k;
-    outputs[0] = empty_like(x.dtype, out, node_.describe());
-    outputs[1] = Tensor::zeros_i64(out, node_.describe());
+    outputs[0] = empty_like(x.dtype, out, description());
+    outputs[1] = Tensor::zeros_i64(out, description());
     if (x.dtype == DType::f32) select(x.f(), outputs[0].f(), outer, len, inner, k, outputs[1].i());
     else select(x.i(), outputs[0].i(), outer, len, inner, k, outputs[1].i());
   }

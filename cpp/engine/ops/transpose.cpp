@@ -16,8 +16,8 @@ class Transpose : public Op {
     std::vector<int64_t> perm = perm_;
     if (perm.empty())
       for (int k = rank - 1; k >= 0; --k) perm.push_back(k);
-    check(static_cast<int>(perm.size()) == rank, "perm has " + std::to_string(perm.size()) + " entries for rank " +
-                                                     std::to_string(rank));
+    check(static_cast<int>(perm.size()) == rank, [&] { return "perm has " + std::to_string(perm.size()) + " entries for rank " +
+                                                     std::to_string(rank); });
     std::vector<bool> seen(rank, false);
     Shape out(rank);
     for (int k = 0; k < rank; ++k) {
@@ -27,8 +27,8 @@ class Transpose : public Op {
       perm[k] = p;
       out[k] = x.shape[p];
     }
-    outputs[0] = empty_like(x.dtype, out, node_.describe());
-    const int64_t total = checked_numel(out, node_.describe());
+    outputs[0] = empty_like(x.dtype, out, description());
+    const int64_t total = checked_numel(out, description());
     if (total == 0) return;
     // By blocks: output axes as (extent, input stride), unit axes dropped and axes that stay
     // adjacent merged; when the innermost input axis stays innermost, whole runs are copied with

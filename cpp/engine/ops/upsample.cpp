@@ -26,14 +26,14 @@ class Upsample : public Op {
     const Tensor& x = float_input(inputs, 0);
     const int rank = x.rank();
     const std::vector<float> scales = scales_.empty() ? input(inputs, 1).as_f32() : scales_;
-    check(static_cast<int>(scales.size()) == rank, "scales must have one entry per axis of " + shape_string(x.shape));
+    check(static_cast<int>(scales.size()) == rank, [&] { return "scales must have one entry per axis of " + shape_string(x.shape); });
     Shape out(rank);
     for (int k = 0; k < rank; ++k) {
       check(scales[k] >= 1 && scales[k] < 1e6f, "scales must be in [1, 1e6) (Upsample does not shrink)");
       out[k] = static_cast<int64_t>(std::floor(x.shape[k] * static_cast<double>(scales[k])));
     }
-    outputs[0] = Tensor::zeros_f32(out, node_.describe());
-    const int64_t total = checked_numel(out, node_.describe());
+    outputs[0] = Tensor::zeros_f32(out, description());
+    const int64_t total = checked_numel(out, description());
     if (total == 0) return;
     // Per axis and output index: the two source indices and the weight of the second.
     std::vector<std::vector<int64_t>> lo(rank), hi(rank);

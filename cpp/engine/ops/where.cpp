@@ -19,11 +19,11 @@ class Where : public Op {
     const Tensor& c = input(inputs, 0);
     const Tensor& x = input(inputs, 1);
     const Tensor& y = input(inputs, 2);
-    check(x.dtype == y.dtype, std::string("X and Y differ in type: ") + dtype_name(x.dtype) + " and " + dtype_name(y.dtype));
+    check(x.dtype == y.dtype, [&] { return std::string("X and Y differ in type: ") + dtype_name(x.dtype) + " and " + dtype_name(y.dtype); });
     Shape out;
     const std::string why = broadcast_shapes({c.shape, x.shape, y.shape}, out);
     check(why.empty(), why);
-    outputs[0] = empty_like(x.dtype, out, node_.describe());
+    outputs[0] = empty_like(x.dtype, out, description());
     const bool float_condition = c.dtype == DType::f32;
     const float* cf = float_condition ? c.f() : nullptr;
     const int64_t* ci = float_condition ? nullptr : c.i();

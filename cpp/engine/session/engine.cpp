@@ -336,24 +336,27 @@ std::vector<Tensor> Engine::run_observed(const std::vector<Tensor>& inputs, cons
 
 std::vector<Tensor> Engine::run_with(const std::vector<Tensor>& inputs, const CalibrationSink* sink) {
   auto state = sync_->shared();
-  require(inputs.size() == graph_.inputs.size(), "the model takes " + std::to_string(graph_.inputs.size()) +
-                                                     " input(s), got " + std::to_string(inputs.size()));
+  if (inputs.size() != graph_.inputs.size())
+    throw InvalidArgument("the model takes " + std::to_string(graph_.inputs.size()) + " input(s), got " +
+                          std::to_string(inputs.size()));
   std::vector<Tensor> values(slots_.size());
   std::vector<bool> present(slots_.size(), false);
   for (size_t s = 0; s < slots_.size(); ++s) present[s] = is_constant_[s];  // read in place from constants_
   for (size_t k = 0; k < inputs.size(); ++k) {
     const ValueInfo& info = graph_.inputs[k];
     const Tensor& t = inputs[k];
-    require(t.dtype == info.dtype, "input '" + info.name + "' must be " + dtype_name(info.dtype) + ", got " +
-                                       dtype_name(t.dtype));
+    // Every run: the messages are built only when a check fails.
+    if (t.dtype != info.dtype)
+      throw InvalidArgument("input '" + info.name + "' must be " + dtype_name(info.dtype) + ", got " +
+                            dtype_name(t.dtype));
     if (!info.shape.empty() || t.rank() == 0) {
-      require(t.rank() == static_cast<int>(info.shape.size()),
-              "input '" + info.name + "' must have rank " + std::to_string(info.shape.size()) + ", got shape " +
-                  shape_string(t.shape));
+      if (t.rank() != static_cast<int>(info.shape.size()))
+        throw InvalidArgument("input '" + info.name + "' must have rank " + std::to_string(info.shape.size()) +
+                              ", got shape " + shape_string(t.shape));
       for (size_t d = 0; d < info.shape.size(); ++d)
-        require(info.shape[d] < 0 || info.shape[d] == t.shape[d],
-                "input '" + info.name + "' has shape " + shape_string(t.shape) + ", the model declares " +
-                    shape_string(info.shape) + " (-1 = any)");
+        if (info.shape[d] >= 0 && info.shape[d] != t.shape[d])
+          throw InvalidArgument("input '" + info.name + "' has shape " + shape_string(t.shape) +
+                                ", the model declares " + shape_string(info.shape) + " (-1 = any)");
     }
     checked_numel(t.shape, "input '" + info.name + "'");
     if (options_.refuse_non_finite && t.dtype == DType::f32) check_finite(t, info.name);
