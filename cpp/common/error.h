@@ -3,6 +3,7 @@
 #pragma once
 #include <stdexcept>
 #include <string>
+#include <type_traits>
 
 namespace edgequant {
 
@@ -19,6 +20,11 @@ struct CorruptData : std::runtime_error {
 // Throws InvalidArgument(message) unless condition holds.
 inline void require(bool condition, const std::string& message) {
   if (!condition) throw InvalidArgument(message);
+}
+// The message as a callable, built only when the check fails: for checks on every run.
+template <class MakeMessage, class = std::enable_if_t<std::is_invocable_v<const MakeMessage&>>>
+void require(bool condition, const MakeMessage& message) {
+  if (!condition) throw InvalidArgument(message());
 }
 
 }  // namespace edgequant

@@ -59,7 +59,7 @@ int64_t Tensor::numel() const { return checked_numel(shape, "tensor"); }
 
 Tensor Tensor::reshaped(const Shape& new_shape) const {
   require(checked_numel(new_shape, "reshape") == numel(),
-          "cannot reshape " + shape_string(shape) + " to " + shape_string(new_shape));
+          [&] { return "cannot reshape " + shape_string(shape) + " to " + shape_string(new_shape); });
   Tensor t = *this;
   t.shape = new_shape;
   return t;

@@ -89,6 +89,8 @@ std::unique_ptr<Op> make_gru(const Node&, const Graph&);
 std::unique_ptr<Op> make_rnn(const Node&, const Graph&);
 std::unique_ptr<Op> make_conv_transpose(const Node&, const Graph&);
 std::unique_ptr<Op> make_loop(const Node&, const Graph&);
+// Chains of data-moving ops folded into one node at load (graph/data_movement_folding.h).
+std::unique_ptr<Op> make_data_movement(const Node&, const Graph&);
 
 namespace {
 const std::map<std::string, OpFactory>& registry() {
@@ -132,7 +134,7 @@ const std::map<std::string, OpFactory>& registry() {
       {"ConvInteger", make_integer_product}, {"MatMulInteger", make_integer_product},
       {"TopK", make_top_k}, {"GatherElements", make_gather_elements},
       {"LSTM", make_lstm}, {"GRU", make_gru}, {"RNN", make_rnn}, {"ConvTranspose", make_conv_transpose},
-      {"Loop", make_loop},
+      {"Loop", make_loop}, {"DataMovement", make_data_movement},
   };
   return table;
 }
@@ -152,7 +154,7 @@ size_t produced_outputs(const Node& node) {
   if (t == "LSTM") return std::min<size_t>(node.outputs.size(), 3);
   if (t == "GRU" || t == "RNN") return std::min<size_t>(node.outputs.size(), 2);
   // Ops computing every output the node names; the others compute output 0 only.
-  static const std::set<std::string> all_outputs = {"Split", "If", "Loop", "LayerNormalization",
+  static const std::set<std::string> all_outputs = {"Split", "If", "Loop", "LayerNormalization", "DataMovement",
                                                     "DynamicQuantizeLinear", "TopK"};
   return all_outputs.count(t) ? node.outputs.size() : 1;
 }
@@ -168,7 +170,8 @@ const char* precision_name(QuantConfig::Mode mode) {
 std::vector<std::string> supported_ops() {
   std::vector<std::string> names;
   for (const auto& kv : registry())
-    if (kv.first != "QuantizeDequantize") names.push_back(kv.first);  // the loader's, not an ONNX op
+    if (kv.first != "QuantizeDequantize" && kv.first != "DataMovement")  // the engine's own, not ONNX ops
+      names.push_back(kv.first);
   return names;
 }
 

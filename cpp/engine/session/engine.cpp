@@ -17,6 +17,7 @@
 #include "graph/activation_patterns.h"
 #include "graph/constant_folding.h"
 #include "graph/conv_affine_folding.h"
+#include "graph/data_movement_folding.h"
 #include "graph/passes.h"
 #include "graph/qdq.h"
 #include "graph/transpose_folding.h"
@@ -70,6 +71,7 @@ Engine::Engine(Graph graph, const EngineOptions& options)
   check_supported_ops();
   if (options.fuse) {
     fold_transposes(graph_);
+    fold_data_movement_chains(graph_);  // after the transposes that cancel are gone
     recognise_activation_patterns(graph_);  // written-out activations, so that they fuse below
     fold_batch_norms(graph_);
     fold_affine_into_convs(graph_);  // exported biases and scales, so that activations after them fuse
