@@ -78,8 +78,12 @@ class DnnlConv : public ConvKernel {
 
  private:
   void execute(const memory& src, const memory& dst, float scale, int32_t zero_point, bool f32_output = false) {
-    std::unordered_map<int, memory> args{{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, weights_}, {DNNL_ARG_BIAS, bias_},
-                                         {DNNL_ARG_DST, dst}};
+    // The map is kept between runs (its nodes too): only the handles change.
+    std::unordered_map<int, memory>& args = f32_output ? f32_args_ : args_;
+    args[DNNL_ARG_SRC] = src;
+    args[DNNL_ARG_WEIGHTS] = weights_;
+    args[DNNL_ARG_BIAS] = bias_;
+    args[DNNL_ARG_DST] = dst;
     if (int8_) int8_args_.add_to(args, scale, zero_point);
     if (f32_output) {
       f32_prim_.execute(ctx_.strm, args);
@@ -155,6 +159,7 @@ class DnnlConv : public ConvKernel {
   bool int8_;
   dnnl::convolution_forward prim_;
   memory weights_, bias_;
+  std::unordered_map<int, memory> args_, f32_args_;
   Int8Arguments int8_args_;
   std::optional<SourceStage> src_;
   std::optional<DestinationStage> dst_;

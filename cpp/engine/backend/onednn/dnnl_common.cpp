@@ -36,6 +36,21 @@ dnnl::primitive_attr attr_with_post_ops(const ConvPostOps& post, float sum_scale
   return attr;
 }
 
+dnnl::reorder ReorderCache::get(const dnnl::engine& eng, const memory::desc& from, const memory::desc& to,
+                                bool quantized) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  for (const Entry& e : entries_)
+    if (e.quantized == quantized && e.from == from && e.to == to) return e.reorder;
+  dnnl::primitive_attr attr;
+  if (quantized) {
+    attr.set_scales_mask(DNNL_ARG_SRC, 0);
+    attr.set_zero_points_mask(DNNL_ARG_SRC, 0);
+  }
+  if (entries_.size() >= 64) entries_.erase(entries_.begin());  // shapes that keep changing: bounded
+  entries_.push_back({from, to, quantized, dnnl::reorder(dnnl::reorder::primitive_desc(eng, from, eng, to, attr))});
+  return entries_.back().reorder;
+}
+
 void DnnlNative::to_plain(float* dst) const { reorder_to(plain_, dst); }
 
 bool DnnlNative::to_plain_rows(float* dst, int64_t row, int64_t row_stride) const {
@@ -54,17 +69,14 @@ bool DnnlNative::to_plain_rows(float* dst, int64_t row, int64_t row_stride) cons
 }
 
 void DnnlNative::reorder_to(const memory::desc& to, float* dst) const {
-  dnnl::primitive_attr attr;
   memory scale, zero_point;
   if (quantized()) {
-    attr.set_scales_mask(DNNL_ARG_SRC, 0);
-    attr.set_zero_points_mask(DNNL_ARG_SRC, 0);
     scale = memory({{1}, dt::f32, tag::x}, eng_);
     zero_point = memory({{1}, dt::s32, tag::x}, eng_);
     *static_cast<float*>(scale.get_data_handle()) = scale_;
     *static_cast<int32_t*>(zero_point.get_data_handle()) = zero_point_;
   }
-  dnnl::reorder to_plain(dnnl::reorder::primitive_desc(eng_, mem_.get_desc(), eng_, to, attr));
+  dnnl::reorder to_plain = reorders_->get(eng_, mem_.get_desc(), to, quantized());
   memory out(to, eng_, dst);
   std::unordered_map<int, memory> args{{DNNL_ARG_FROM, mem_}, {DNNL_ARG_TO, out}};
   if (quantized()) {

@@ -5,6 +5,7 @@
 #include <oneapi/dnnl/dnnl.hpp>
 
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <unordered_map>
 #include <vector>
@@ -19,10 +20,27 @@ using dnnl::memory;
 using tag = memory::format_tag;
 using dt = memory::data_type;
 
+// The reorders that convert native tensors to plain ones, by (from, to, quantized): made once per
+// layout and shape rather than per run (making one costs about as much as running a small layer).
+class ReorderCache {
+ public:
+  dnnl::reorder get(const dnnl::engine& eng, const memory::desc& from, const memory::desc& to, bool quantized);
+
+ private:
+  struct Entry {
+    memory::desc from, to;
+    bool quantized;
+    dnnl::reorder reorder;
+  };
+  std::mutex mutex_;
+  std::vector<Entry> entries_;  // a handful: the graph outputs, the Concats' inputs ...
+};
+
 struct DnnlContext {
   dnnl::engine eng{dnnl::engine::kind::cpu, 0};
   mutable dnnl::stream strm{eng};  // handles: waiting on a stream does not change the context
   std::shared_ptr<BufferPool> pool = std::make_shared<BufferPool>();  // activations (DnnlNative)
+  std::shared_ptr<ReorderCache> reorders = std::make_shared<ReorderCache>();
 };
 
 void append_activation(dnnl::post_ops& ops, const Activation& act);
@@ -43,8 +61,8 @@ class DnnlNative : public NativeData {
   // Over an existing block (a conv accumulating into its residual's buffer).
   DnnlNative(const DnnlContext& ctx, const memory::desc& desc, const memory::desc& plain, float scale,
              int32_t zero_point, std::shared_ptr<void> block)
-      : eng_(ctx.eng), strm_(ctx.strm), block_(std::move(block)), mem_(desc, ctx.eng, block_.get()), plain_(plain),
-        scale_(scale), zero_point_(zero_point) {}
+      : eng_(ctx.eng), strm_(ctx.strm), reorders_(ctx.reorders), block_(std::move(block)),
+        mem_(desc, ctx.eng, block_.get()), plain_(plain), scale_(scale), zero_point_(zero_point) {}
   const std::shared_ptr<void>& block() const { return block_; }
   // The conversion is built on first use: most native tensors never leave the backend.
   void to_plain(float* dst) const override;
@@ -64,6 +82,7 @@ class DnnlNative : public NativeData {
  private:
   dnnl::engine eng_;
   mutable dnnl::stream strm_;
+  std::shared_ptr<ReorderCache> reorders_;
   std::shared_ptr<void> block_;
   memory mem_;
   memory::desc plain_;
