@@ -69,6 +69,35 @@ int fold_batch_norms(Graph& graph) {
   return folded;
 }
 
+int move_relus_before_max_pools(Graph& graph) {
+  GraphIndex index(graph);
+  int moved = 0;
+  for (size_t k = 0; k < graph.nodes.size(); ++k) {
+    const Node& relu = graph.nodes[k];
+    if (relu.op_type != "Relu" || !relu.domain.empty() || relu.inputs.size() != 1 || relu.outputs.size() != 1) continue;
+    const int p = index.producer(relu.inputs[0]);
+    if (p < 0 || index.readers(relu.inputs[0]) != 1) continue;
+    const Node& pool = graph.nodes[p];
+    if (pool.op_type != "MaxPool" || !pool.domain.empty() || pool.outputs.size() != 1 || pool.inputs.empty()) continue;
+    const int c = index.producer(pool.inputs[0]);
+    if (c < 0 || index.readers(pool.inputs[0]) != 1) continue;
+    const Node& conv = graph.nodes[c];
+    if (conv.op_type != "Conv" || conv.outputs.size() != 1 || conv.has("_activation") || conv.has("_sum")) continue;
+    // conv -> a -> MaxPool -> m -> Relu -> y  becomes  conv -> a -> Relu -> m -> MaxPool -> y: the Relu
+    // takes the pool's place (and its output name: m had no other reader), the pool the Relu's.
+    const std::string a = pool.inputs[0], m = pool.outputs[0], y = relu.outputs[0];
+    std::swap(graph.nodes[p], graph.nodes[k]);
+    graph.nodes[p].inputs[0] = a;
+    graph.nodes[p].outputs[0] = m;
+    graph.nodes[k].inputs[0] = m;
+    graph.nodes[k].outputs[0] = y;
+    index.set_producer(m, p);
+    index.set_producer(y, static_cast<int>(k));
+    ++moved;
+  }
+  return moved;
+}
+
 int fuse_activations(Graph& graph) {
   GraphIndex index(graph);
   std::vector<bool> dead(graph.nodes.size(), false);

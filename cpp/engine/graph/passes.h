@@ -12,6 +12,9 @@
 namespace edgequant::engine {
 
 int fold_batch_norms(Graph& graph);   // returns the number folded
+// A Relu after a MaxPool of a Conv's output moves before the pool (max and Relu commute), where it
+// then fuses into the Conv: the exported Conv -> MaxPool -> Relu order costs a pass of its own.
+int move_relus_before_max_pools(Graph& graph);  // returns the number moved
 int fuse_activations(Graph& graph);   // returns the number fused
 int fuse_residual_adds(Graph& graph);  // returns the number fused
 

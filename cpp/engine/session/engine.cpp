@@ -75,6 +75,7 @@ Engine::Engine(Graph graph, const EngineOptions& options)
     recognise_activation_patterns(graph_);  // written-out activations, so that they fuse below
     fold_batch_norms(graph_);
     fold_affine_into_convs(graph_);  // exported biases and scales, so that activations after them fuse
+    move_relus_before_max_pools(graph_);
     fuse_activations(graph_);
     if (fuse_residual_adds(graph_) > 0) fuse_activations(graph_);  // activations after the sums
     fold_affine_into_convs(graph_);  // a scalar Mul / Add after a fused activation

@@ -340,3 +340,32 @@ def test_cancelling_transposes_that_end_in_an_output():
     assert op_types(engine) == ["Identity"]
     x = np.random.default_rng(5).normal(size=(2, 3, 4, 5)).astype(np.float32)
     np.testing.assert_array_equal(engine.run(x)[0], x)
+
+
+def pool_then_relu(outputs=("y",)):
+    """x -> Conv -> MaxPool (3x3, stride 2, padded) -> Relu, the order some exporters write."""
+    pool = node("MaxPool", ["a"], "p", kernel_shape=[3, 3], strides=[2, 2], pads=[1, 1, 1, 1])
+    return conv_then([pool, node("Relu", ["p"], "y")], outputs=outputs)
+
+
+@pytest.mark.parametrize("backend", supported_backends())
+def test_a_relu_after_a_max_pool_moves_into_the_conv(backend):
+    m = pool_then_relu()
+    engine = Engine(m, backend=backend, threads=1)
+    assert op_types(engine) == ["Conv", "MaxPool"]
+    x = RNG.normal(size=(2, C, H, H)).astype(np.float32)
+    (out,) = engine.run(x)
+    (ref,) = run_ort(m, {"x": x})
+    assert (ref == 0).any() and (out >= 0).all() and max_relative_error(out, ref) < 1e-5
+    static = Engine(m, mode="static", calibration=x, backend=backend, threads=1)
+    assert [p for _, _, p in static.plan()][0] == "int8_static"
+    assert max_relative_error(static.run(x)[0], ref) < 0.05
+
+
+def test_a_relu_after_a_pool_read_elsewhere_stays():
+    m = pool_then_relu(outputs=("y", "p"))
+    engine = Engine(m, threads=1)
+    assert op_types(engine) == ["Conv", "MaxPool", "Relu"]
+    x = RNG.normal(size=(1, C, H, H)).astype(np.float32)
+    for out, ref in zip(engine.run(x), run_ort(m, {"x": x}), strict=True):
+        assert max_relative_error(out, ref) < 1e-5
