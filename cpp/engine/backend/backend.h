@@ -65,6 +65,9 @@ class ConvKernel {
     if (residual) std::copy(residual->f(), residual->f() + dst.numel(), dst.f());
     run(src.f(), dst.f());
   }
+  // Whether a later op reads the next run's source too: a kernel that converts the source into
+  // another layout may then leave the copy with it (Tensor::converted) for that reader.
+  virtual void share_converted_source(bool /*read_later*/) {}
 };
 
 // y[m, :] = act(x[m, :] · Wᵀ + b), W is [n, k].

@@ -40,6 +40,9 @@ struct Tensor {
   // Plain float32 data borrowed from the caller (an input array, read only, alive for the run).
   const float* borrowed = nullptr;
   std::shared_ptr<std::vector<int64_t>> i64;
+  // The same float32 data in a backend layout, converted by one of its readers for the readers
+  // after it (a tensor two convs read, in a layout neither takes as it is): converted once per run.
+  mutable std::shared_ptr<NativeData> converted;
 
   static Tensor zeros_f32(const Shape& shape, const std::string& context = "tensor");
   static Tensor zeros_i64(const Shape& shape, const std::string& context = "tensor");

@@ -157,6 +157,7 @@ class Conv : public Op {
       broadcast_ = broadcast;
     }
     const bool residual_is_free = ctx.is_free(3);
+    kernel_->share_converted_source(ctx.is_read_later(0));
     if (!broadcast) {  // x, the residual and the output may be in the backend's layout
       kernel_->run(x, residual, residual_is_free, outputs[0], out_shape);
       return;

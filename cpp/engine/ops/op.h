@@ -19,6 +19,12 @@ struct RunContext {
   // Per input of the op being run: no later op reads it, so the op may take over its buffer.
   const std::vector<bool>* input_is_free = nullptr;
   bool is_free(size_t input) const { return input_is_free && input < input_is_free->size() && (*input_is_free)[input]; }
+  // Per input: an intermediate of this run that a later op reads too (never a constant, which
+  // concurrent runs share).
+  const std::vector<bool>* input_is_read_later = nullptr;
+  bool is_read_later(size_t input) const {
+    return input_is_read_later && input < input_is_read_later->size() && (*input_is_read_later)[input];
+  }
 };
 
 class Op {

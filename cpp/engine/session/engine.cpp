@@ -121,10 +121,14 @@ Engine::Engine(Graph graph, const EngineOptions& options)
   for (int s : output_slots_) kept[s] = true;
   for (size_t s = 0; s < last_reader.size(); ++s)
     if (last_reader[s] >= 0 && !is_constant_[s] && !kept[s]) steps_[last_reader[s]].release.push_back(static_cast<int>(s));
-  for (Step& step : steps_)
-    for (int s : step.inputs)
+  for (size_t k = 0; k < steps_.size(); ++k) {
+    Step& step = steps_[k];
+    for (int s : step.inputs) {
       step.input_is_free.push_back(s >= 0 && std::count(step.release.begin(), step.release.end(), s) == 1 &&
                                    std::count(step.inputs.begin(), step.inputs.end(), s) == 1);
+      step.input_is_read_later.push_back(s >= 0 && !is_constant_[s] && last_reader[s] > static_cast<int>(k));
+    }
+  }
   // The first session: the ops are built (and their nodes checked) here, not on the first run.
   std::unique_ptr<Session> first = make_session();
   backend_name_ = first->backend->name();
@@ -381,6 +385,7 @@ std::vector<Tensor> Engine::run_with(const std::vector<Tensor>& inputs, const Ca
         in[i] = is_constant_[step.inputs[i]] ? &constants_[step.inputs[i]] : &values[step.inputs[i]];
     out.assign(step.outputs.size(), Tensor());
     ctx.input_is_free = &step.input_is_free;
+    ctx.input_is_read_later = &step.input_is_read_later;
     // A calibration tensor (a quantizable step's input 0) is seen once, before its first
     // quantizable reader runs (which may reuse a freed input's buffer).
     if (sink && step.quantizable && !step.inputs.empty() && in[0]) {
@@ -406,6 +411,8 @@ std::vector<Tensor> Engine::run_with(const std::vector<Tensor>& inputs, const Ca
         if (!t.f32 && !t.native && !t.borrowed && !t.i64)
           throw InvalidArgument(node(k).describe() + ": output " + std::to_string(o) + " was not computed");
         values[step.outputs[o]] = std::move(out[o]);
+        // An op that passed an input through (Reshape, or in place) may have changed its data.
+        values[step.outputs[o]].converted.reset();
         present[step.outputs[o]] = true;
       }
     for (int s : step.release) values[s] = Tensor();
@@ -416,6 +423,7 @@ std::vector<Tensor> Engine::run_with(const std::vector<Tensor>& inputs, const Ca
     results.push_back(is_constant_[output_slots_[k]] ? constants_[output_slots_[k]] : values[output_slots_[k]]);
     results.back().materialize();  // outputs leave plain, independent of the backend
     results.back().native.reset();
+    results.back().converted.reset();
   }
   values.clear();
   session->backend->end_run();

@@ -117,6 +117,7 @@ class Engine {
     std::vector<int> outputs;  // slot per output, -1 for omitted or never produced and never read
     std::vector<int> release;  // slots no later step reads: freed after this step
     std::vector<bool> input_is_free;  // per input: released after this step and read once by it
+    std::vector<bool> input_is_read_later;  // per input: an intermediate a later step reads too
     bool quantizable = false;
   };
   // What one run at a time owns: the ops (kernel caches) and the backend (activation pool).

@@ -1,7 +1,8 @@
 """Split, nearest Resize and Concat of conv outputs kept in oneDNN's own layouts (blocked nChw16c /
 nChw8c, NHWC under INT8): against ONNX Runtime, including split points inside a channel block (the
-plain Split runs), resize factors other than 2 and conv outputs reshaped before a Concat (the head
-of YOLOv8), in FP32 and with INT8 convs around them."""
+plain Split runs), resize factors other than 2, conv outputs reshaped before a Concat (the head
+of YOLOv8) and a plain tensor several convs read (converted once, by the first), in FP32 and with
+INT8 convs around them."""
 
 import numpy as np
 import onnx
@@ -53,6 +54,18 @@ def resize_model(channels, scale):
     return model(nodes, [weight("w0", channels, 4), weight("w1", 8, channels + 4), scales], 4, 8, 12 * scale)
 
 
+def shared_source_model(channels):
+    """ShuffleNet-style: a plain tensor (a Concat of a conv output and the input) read by two convs,
+    which convert it once for both, then reshaped and read by a third."""
+    shape = numpy_helper.from_array(np.array([0, channels + 4, 12, 12], np.int64), "shape")
+    nodes = [conv("x", "a", "w0"), helper.make_node("Concat", ["a", "x"], ["t"], axis=1),
+             conv("t", "c1", "w1"), conv("t", "c2", "w2"), helper.make_node("Reshape", ["t", "shape"], ["r"]),
+             conv("r", "c3", "w3"), helper.make_node("Concat", ["c1", "c2", "c3"], ["c"], axis=1), conv("c", "y", "w4")]
+    inits = [weight("w0", channels, 4), *(weight(f"w{k}", 8, channels + 4) for k in (1, 2, 3)), weight("w4", 8, 24),
+             shape]
+    return model(nodes, inits, 4, 8, 12)
+
+
 CASES = {
     "split on block boundaries": split_model(64, [16, 48]),
     "split by 8": split_model(32, [8, 8, 16]),
@@ -61,6 +74,8 @@ CASES = {
     "resize x2": resize_model(32, 2),
     "resize x3": resize_model(16, 3),
     "resize odd channels": resize_model(20, 2),
+    "one source, three convs": shared_source_model(12),
+    "one source, three convs (block multiple)": shared_source_model(28),
 }
 
 

@@ -97,6 +97,7 @@ class DnnlConv : public ConvKernel {
   }
 
  public:
+  void share_converted_source(bool read_later) override { share_source_ = read_later; }
 
   void run(const float* src, float* dst) override {
     float scale = 1;
@@ -121,10 +122,18 @@ class DnnlConv : public ConvKernel {
       src = native->mem();  // quantized by its producer with this layer's parameters
       scale = q_.scale;
       zero_point = q_.zero_point;
-    } else if ((native = native_f32(x, src_dims_))) {
-      src = src_->stage(native->mem(), scale, zero_point);
+    } else if (const auto* converted = int8_ ? nullptr : dynamic_cast<const DnnlNative*>(x.converted.get());
+               converted && converted->mem().get_desc() == wanted_src_) {
+      src = converted->mem();  // an earlier reader's conversion of the same tensor
     } else {
-      src = src_->stage(x.f(), scale, zero_point);
+      if ((native = native_f32(x, src_dims_))) {
+        src = src_->stage(native->mem(), scale, zero_point);
+      } else {
+        src = src_->stage(x.f(), scale, zero_point);
+      }
+      if (share_source_ && !int8_) {
+        if (auto copy = src_->take_staged()) x.converted = std::move(copy);
+      }
     }
     y = Tensor();
     y.dtype = DType::f32;
@@ -160,6 +169,7 @@ class DnnlConv : public ConvKernel {
   dnnl::convolution_forward prim_;
   memory weights_, bias_;
   std::unordered_map<int, memory> args_, f32_args_;
+  bool share_source_ = false;
   Int8Arguments int8_args_;
   std::optional<SourceStage> src_;
   std::optional<DestinationStage> dst_;

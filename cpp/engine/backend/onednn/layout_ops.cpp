@@ -24,11 +24,14 @@ class DnnlConcat : public ConcatKernel {
                   native->mem().get_desc().get_data_type() == first->mem().get_desc().get_data_type() &&
                   native->mem().get_desc().get_dims() == memory::dims(t->shape.begin(), t->shape.end());
     }
-    // Nothing to keep native (inputs reshaped away from their layout): the op's own copy, which
-    // converts such inputs straight into the output, without materializing them here first.
-    bool usable = quantized;
+    // Inputs not all native (some reshaped away from their layout, or made by a plain op): the op's
+    // own copy into a plain output, converting native inputs straight into their slice. oneDNN's
+    // concat of mixed layouts is its slow reference one, and its output would be copied again by
+    // the plain readers such a mix usually has (a channel shuffle after a ShuffleNet block).
+    bool usable = true;
     for (const Tensor* t : src)
-      usable = usable || (t && t->dtype == DType::f32 && native_f32(*t, memory::dims(t->shape.begin(), t->shape.end())));
+      usable = usable && t && t->dtype == DType::f32 &&
+               (quantized || native_f32(*t, memory::dims(t->shape.begin(), t->shape.end())));
     if (!usable) return false;
     const float scale = quantized ? first->scale() : 1.f;
     const int32_t zero_point = quantized ? first->zero_point() : 0;

@@ -61,6 +61,12 @@ class SourceStage {
 
   // The staged copy is no longer read: its block goes back to the pool.
   void release() { block_.reset(); }
+  // The float32 copy the last stage() made, as a native tensor owning its block (nullptr where it
+  // made none: the source was used as it was, or quantized).
+  std::shared_ptr<DnnlNative> take_staged() {
+    if (!block_ || q_.mode != QuantConfig::Mode::f32) return nullptr;
+    return std::make_shared<DnnlNative>(ctx_, wanted_, plain_, 1.f, 0, std::move(block_));
+  }
 
  private:
   void prepare(const memory::desc& user) {
