@@ -1,0 +1,73 @@
+"""What one run costs beyond the arithmetic: one-op models against ONNX Runtime.
+
+A run of a tiny model is mostly fixed cost (argument checks, buffers, dispatch, the Python call),
+which is why the digits and MNIST models trail ONNX Runtime when the large ones do not. Each case is
+a one-node model (a 3x3 Conv with pads 1 at three sizes, a Relu, an Add); both runtimes run it in
+float32, one thread, in interleaved rounds of single calls, timed by wall clock (a few
+microseconds: finer than the process's CPU-time clock). Ratio = ORT / ours (> 1: we are cheaper).
+Issue 23's goal: a one-Conv model costs no more than ONNX Runtime's, ratio >= 1.
+
+    .venv/bin/python benchmarks/bench_fixed_cost.py [--runs 3000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import pathlib
+import sys
+import tempfile
+
+import numpy as np
+from onnx import TensorProto, helper, numpy_helper
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+from _measure import interleaved_ms, ort_session  # noqa: E402
+
+from edgequant import Engine  # noqa: E402
+
+
+def one_op_model(op: str, channels_in: int, size: int) -> bytes:
+    """A model of one ``op`` on a [1, channels_in, size, size] input (Conv: 16 output channels)."""
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, channels_in, size, size])
+    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, None)
+    initializers = []
+    if op == "Conv":
+        weights = np.random.default_rng(0).standard_normal((16, channels_in, 3, 3)) / np.sqrt(9 * channels_in)
+        initializers.append(numpy_helper.from_array(weights.astype(np.float32), "w"))
+        node = helper.make_node("Conv", ["x", "w"], ["y"], pads=[1, 1, 1, 1])
+    elif op == "Add":
+        node = helper.make_node("Add", ["x", "x"], ["y"])
+    else:
+        node = helper.make_node(op, ["x"], ["y"])
+    graph = helper.make_graph([node], op.lower(), [x], [y], initializers)
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]).SerializeToString()
+
+
+CASES = [("Conv", 3, 8), ("Conv", 16, 32), ("Conv", 32, 56), ("Relu", 16, 8), ("Add", 16, 8)]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--runs", type=int, default=3000, help="interleaved rounds per case")
+    args = parser.parse_args()
+    print(f"1 thread, batch 1, float32; median wall time of {args.runs} interleaved rounds (us); "
+          "ratio = ORT / ours (> 1: we are cheaper)")
+    print(f"{'model':<22} {'ours us':>8} {'ORT us':>8} {'ratio':>6}")
+    with tempfile.TemporaryDirectory() as folder:
+        for op, channels_in, size in CASES:
+            model = one_op_model(op, channels_in, size)
+            path = pathlib.Path(folder) / "model.onnx"
+            path.write_bytes(model)
+            x = np.random.default_rng(1).standard_normal((1, channels_in, size, size)).astype(np.float32)
+            engine = Engine(model, threads=1)
+            session = ort_session(path, 1)
+            np.testing.assert_allclose(engine.run(x)[0], session.run(None, {"x": x})[0], rtol=1e-4, atol=1e-4)
+            runners = {"ours": lambda e=engine, x=x: e.run(x), "ort": lambda s=session, x=x: s.run(None, {"x": x})}
+            times = interleaved_ms(runners, args.runs, warmup=200)
+            name = f"{op} {channels_in}" + ("->16" if op == "Conv" else "") + f" {size}x{size}"
+            ours, ort = times["ours"] * 1e3, times["ort"] * 1e3
+            print(f"{name:<22} {ours:8.1f} {ort:8.1f} {ort / ours:6.2f}")
+
+
+if __name__ == "__main__":
+    main()
