@@ -15,7 +15,7 @@ constexpr size_t kAlignment = 64, kGranule = 4096;
 }
 
 BufferPool::~BufferPool() {
-  for (auto& kv : free_) std::free(kv.second.data);
+  for (Block& block : free_) std::free(block.data);
 }
 
 std::shared_ptr<void> BufferPool::acquire(size_t bytes) {
@@ -24,10 +24,11 @@ std::shared_ptr<void> BufferPool::acquire(size_t bytes) {
   size_t size = capacity;
   // The smallest free block that fits, unless it is more than twice the request (it would pin
   // a large block under a small tensor).
-  auto it = free_.lower_bound(capacity);
-  if (it != free_.end() && it->first <= 2 * capacity) {
-    data = it->second.data;
-    size = it->first;
+  auto it = std::lower_bound(free_.begin(), free_.end(), capacity,
+                             [](const Block& block, size_t wanted) { return block.capacity < wanted; });
+  if (it != free_.end() && it->capacity <= 2 * capacity) {
+    data = it->data;
+    size = it->capacity;
     free_bytes_ -= size;
     free_.erase(it);
   } else {
@@ -42,22 +43,22 @@ std::shared_ptr<void> BufferPool::acquire(size_t bytes) {
 }
 
 void BufferPool::give_back(void* data, size_t size) {
-  free_.emplace(size, Block{data, epoch_});
+  auto at = std::upper_bound(free_.begin(), free_.end(), size,
+                             [](size_t wanted, const Block& block) { return wanted < block.capacity; });
+  free_.insert(at, Block{size, data, epoch_});
   free_bytes_ += size;
 }
 
 void BufferPool::trim() {
   bool freed = false;
-  for (auto it = free_.begin(); it != free_.end();) {
-    if (it->second.last_used < epoch_) {
-      std::free(it->second.data);
-      free_bytes_ -= it->first;
-      it = free_.erase(it);
-      freed = true;
-    } else {
-      ++it;
-    }
-  }
+  auto stale = std::remove_if(free_.begin(), free_.end(), [&](const Block& block) {
+    if (block.last_used >= epoch_) return false;
+    std::free(block.data);
+    free_bytes_ -= block.capacity;
+    freed = true;
+    return true;
+  });
+  free_.erase(stale, free_.end());
   ++epoch_;
 #if defined(__GLIBC__)
   // glibc keeps freed blocks below its (self-raising) mmap threshold in the heap: give the pages back.

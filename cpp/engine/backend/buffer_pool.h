@@ -5,8 +5,8 @@
 #pragma once
 #include <cstddef>
 #include <cstdint>
-#include <map>
 #include <memory>
+#include <vector>
 
 namespace edgequant::engine {
 
@@ -21,12 +21,15 @@ class BufferPool : public std::enable_shared_from_this<BufferPool> {
 
  private:
   struct Block {
+    size_t capacity;
     void* data;
     uint64_t last_used;
   };
   void give_back(void* data, size_t size);
 
-  std::multimap<size_t, Block> free_;  // capacity -> block
+  // Sorted by capacity. A vector, not a multimap: a run hands blocks back and takes them again
+  // without allocating (a session holds tens of blocks, so inserting in the middle is cheap).
+  std::vector<Block> free_;
   size_t free_bytes_ = 0;
   uint64_t epoch_ = 0;
 };

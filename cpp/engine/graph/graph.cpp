@@ -8,7 +8,7 @@ namespace {
 const Attribute* find(const Node& node, const std::string& key, Attribute::Kind kind) {
   auto it = node.attributes.find(key);
   if (it == node.attributes.end()) return nullptr;
-  require(it->second.kind == kind, node.describe() + ": attribute '" + key + "' has the wrong type");
+  require(it->second.kind == kind, [&] { return node.describe() + ": attribute '" + key + "' has the wrong type"; });
   return &it->second;
 }
 }  // namespace

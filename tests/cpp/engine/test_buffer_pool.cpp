@@ -47,3 +47,18 @@ TEST(BufferPool, BlocksOutlivingThePoolAreFreed) {
   block.reset();  // must not touch the destroyed pool (ASan would report it)
   SUCCEED();
 }
+
+TEST(BufferPool, SmallestFittingBlockAmongMany) {
+  auto pool = std::make_shared<BufferPool>();
+  auto small = pool->acquire(8192), large = pool->acquire(16384), middle = pool->acquire(12288);
+  void* const small_data = small.get();
+  void* const large_data = large.get();
+  void* const middle_data = middle.get();
+  large.reset();  // handed back out of size order
+  small.reset();
+  middle.reset();
+  EXPECT_EQ(pool->acquire(12000).get(), middle_data);
+  auto again_small = pool->acquire(8000);
+  EXPECT_EQ(again_small.get(), small_data);
+  EXPECT_EQ(pool->acquire(16000).get(), large_data);
+}

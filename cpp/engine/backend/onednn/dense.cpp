@@ -35,11 +35,15 @@ class DnnlDense : public DenseKernel {
   void run(const float* src, float* dst) override {
     float scale = 1;
     int32_t zero_point = 0;
-    std::unordered_map<int, memory> args{{DNNL_ARG_SRC, src_->stage(src, scale, zero_point)},
-                                         {DNNL_ARG_WEIGHTS, weights_}, {DNNL_ARG_BIAS, bias_},
-                                         {DNNL_ARG_DST, memory(dst_desc_, ctx_.eng, dst)}};
-    if (int8_) int8_args_.add_to(args, scale, zero_point);
-    prim_.execute(ctx_.strm, args);
+    // The argument map and the output's memory object live across runs: only pointers change.
+    if (args_.empty()) {
+      dst_ = memory(dst_desc_, ctx_.eng, DNNL_MEMORY_NONE);
+      args_ = {{DNNL_ARG_WEIGHTS, weights_}, {DNNL_ARG_BIAS, bias_}, {DNNL_ARG_DST, dst_}};
+    }
+    args_[DNNL_ARG_SRC] = src_->stage(src, scale, zero_point);
+    dst_.set_data_handle(dst);
+    if (int8_) int8_args_.add_to(args_, scale, zero_point);
+    prim_.execute(ctx_.strm, args_);
     ctx_.strm.wait();
     src_->release();
   }
@@ -48,8 +52,9 @@ class DnnlDense : public DenseKernel {
   const DnnlContext& ctx_;
   bool int8_;
   dnnl::matmul prim_;
-  memory weights_, bias_;
+  memory weights_, bias_, dst_;
   memory::desc dst_desc_;
+  std::unordered_map<int, memory> args_;
   Int8Arguments int8_args_;
   std::optional<SourceStage> src_;
 };

@@ -33,8 +33,14 @@ class DnnlPool : public PoolKernel {
     if (g.kind == PoolGeometry::Kind::average) exact_ = make_backend("reference")->pool(g);
   }
   void run(const float* src, float* dst) override {
-    prim_.execute(ctx_.strm, {{DNNL_ARG_SRC, memory(src_desc_, ctx_.eng, const_cast<float*>(src))},
-                              {DNNL_ARG_DST, memory(dst_desc_, ctx_.eng, dst)}});
+    if (plain_args_.empty()) {
+      plain_src_ = memory(src_desc_, ctx_.eng, DNNL_MEMORY_NONE);
+      plain_dst_ = memory(dst_desc_, ctx_.eng, DNNL_MEMORY_NONE);
+      plain_args_ = {{DNNL_ARG_SRC, plain_src_}, {DNNL_ARG_DST, plain_dst_}};
+    }
+    plain_src_.set_data_handle(const_cast<float*>(src));
+    plain_dst_.set_data_handle(dst);
+    prim_.execute(ctx_.strm, plain_args_);
     ctx_.strm.wait();
     if (exact_ && any_non_finite(dst, static_cast<int64_t>(dst_desc_.get_size() / sizeof(float))))
       exact_->run(src, dst);
@@ -69,7 +75,9 @@ class DnnlPool : public PoolKernel {
     y.dtype = DType::f32;
     y.shape = shape;
     y.native = out;
-    native_prim_.execute(ctx_.strm, {{DNNL_ARG_SRC, native->mem()}, {DNNL_ARG_DST, out->mem()}});
+    native_args_[DNNL_ARG_SRC] = native->mem();  // the map outlives the run: no allocation per run
+    native_args_[DNNL_ARG_DST] = out->mem();
+    native_prim_.execute(ctx_.strm, native_args_);
     ctx_.strm.wait();
     if (exact_ && any_non_finite(static_cast<const float*>(out->mem().get_data_handle()),
                                  static_cast<int64_t>(native_dst_.get_size() / sizeof(float)))) {
@@ -93,7 +101,9 @@ class DnnlPool : public PoolKernel {
     y.dtype = DType::f32;
     y.shape = shape;
     y.native = out;
-    u8_prim_.execute(ctx_.strm, {{DNNL_ARG_SRC, x.mem()}, {DNNL_ARG_DST, out->mem()}});
+    native_args_[DNNL_ARG_SRC] = x.mem();
+    native_args_[DNNL_ARG_DST] = out->mem();
+    u8_prim_.execute(ctx_.strm, native_args_);
     ctx_.strm.wait();
   }
 
@@ -115,6 +125,9 @@ class DnnlPool : public PoolKernel {
   memory::desc u8_src_, u8_dst_;
   dnnl::pooling_forward u8_prim_;
   std::shared_ptr<std::vector<float>> plain_out_;
+  // Argument maps kept between runs (their memory objects are repointed, not rebuilt).
+  memory plain_src_, plain_dst_;
+  std::unordered_map<int, memory> plain_args_, native_args_;
   std::unique_ptr<PoolKernel> exact_;  // average pools: the reference loops, for outputs that overflowed
 };
 

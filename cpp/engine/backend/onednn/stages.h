@@ -24,11 +24,18 @@ class SourceStage {
 
   // Returns the memory to feed the primitive; sets the scale / zero point it was quantized with.
   memory stage(const float* src, float& scale, int32_t& zero_point) {
-    return stage(memory(plain_, ctx_.eng, const_cast<float*>(src)), scale, zero_point);
+    // One memory object repointed each run: creating one costs several allocations in oneDNN.
+    if (!plain_source_) plain_source_ = memory(plain_, ctx_.eng, DNNL_MEMORY_NONE);
+    plain_source_.set_data_handle(const_cast<float*>(src));
+    return stage_from(plain_source_, plain_, scale, zero_point);
   }
   // The same from a memory in any layout of the source's dims (a previous primitive's output).
   memory stage(const memory& user, float& scale, int32_t& zero_point) {
-    if (user.get_desc() != user_) prepare(user.get_desc());
+    return stage_from(user, user.get_desc(), scale, zero_point);
+  }
+  // `user` described by `user_desc` (asking the memory for its desc copies it).
+  memory stage_from(const memory& user, const memory::desc& user_desc, float& scale, int32_t& zero_point) {
+    if (user_desc != user_) prepare(user_desc);
     if (!needed_) return user;
     block_ = ctx_.pool->acquire(wanted_.get_size());  // scratch until the primitive has run
     staged_.set_data_handle(block_.get());
@@ -53,9 +60,11 @@ class SourceStage {
       if (!direct_) transpose_.execute(ctx_.strm, quantized_plain_, staged_);
       return staged_;
     }
-    reorder_.execute(ctx_.strm, {{DNNL_ARG_FROM, user}, {DNNL_ARG_TO, staged_},
-                                 {DNNL_ARG_ATTR_SCALES | DNNL_ARG_DST, scale_},
-                                 {DNNL_ARG_ATTR_ZERO_POINTS | DNNL_ARG_DST, zero_point_}});
+    if (reorder_args_.empty())
+      reorder_args_ = {{DNNL_ARG_TO, staged_}, {DNNL_ARG_ATTR_SCALES | DNNL_ARG_DST, scale_},
+                       {DNNL_ARG_ATTR_ZERO_POINTS | DNNL_ARG_DST, zero_point_}};
+    reorder_args_[DNNL_ARG_FROM] = user;
+    reorder_.execute(ctx_.strm, reorder_args_);
     return staged_;
   }
 
@@ -108,6 +117,8 @@ class SourceStage {
   bool needed_ = false, own_quantize_ = false, direct_ = false;
   std::shared_ptr<void> block_;
   memory staged_, scale_, zero_point_, quantized_plain_;
+  memory plain_source_;  // plain_, pointed at each run's plain source
+  std::unordered_map<int, memory> reorder_args_;
   dnnl::reorder reorder_, transpose_;
 };
 
