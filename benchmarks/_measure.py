@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import gc
+import pathlib
 import statistics
+import tempfile
 import time
 
 
@@ -80,3 +82,14 @@ def interleaved_ms(runners: dict, runs: int, warmup: int = 3, cpu_time: bool = F
             run()
             samples[name].append(clock() - start)
     return {name: statistics.median(values) * 1e3 for name, values in samples.items()}
+
+
+def written_models(cases, build):
+    """Yields ``(case, model, path)`` per case: ``model = build(*case)`` (ONNX bytes), also written
+    to ``path`` (one temporary file, rewritten per case, for runtimes that load from disk)."""
+    with tempfile.TemporaryDirectory() as folder:
+        path = pathlib.Path(folder) / "model.onnx"
+        for case in cases:
+            model = build(*case)
+            path.write_bytes(model)
+            yield case, model, path

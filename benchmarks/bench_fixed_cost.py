@@ -15,13 +15,12 @@ from __future__ import annotations
 import argparse
 import pathlib
 import sys
-import tempfile
 
 import numpy as np
 from onnx import TensorProto, helper, numpy_helper
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
-from _measure import interleaved_ms, ort_session  # noqa: E402
+from _measure import interleaved_ms, ort_session, written_models  # noqa: E402
 
 from edgequant import Engine  # noqa: E402
 
@@ -53,20 +52,16 @@ def main() -> None:
     print(f"1 thread, batch 1, float32; median wall time of {args.runs} interleaved rounds (us); "
           "ratio = ORT / ours (> 1: we are cheaper)")
     print(f"{'model':<22} {'ours us':>8} {'ORT us':>8} {'ratio':>6}")
-    with tempfile.TemporaryDirectory() as folder:
-        for op, channels_in, size in CASES:
-            model = one_op_model(op, channels_in, size)
-            path = pathlib.Path(folder) / "model.onnx"
-            path.write_bytes(model)
-            x = np.random.default_rng(1).standard_normal((1, channels_in, size, size)).astype(np.float32)
-            engine = Engine(model, threads=1)
-            session = ort_session(path, 1)
-            np.testing.assert_allclose(engine.run(x)[0], session.run(None, {"x": x})[0], rtol=1e-4, atol=1e-4)
-            runners = {"ours": lambda e=engine, x=x: e.run(x), "ort": lambda s=session, x=x: s.run(None, {"x": x})}
-            times = interleaved_ms(runners, args.runs, warmup=200)
-            name = f"{op} {channels_in}" + ("->16" if op == "Conv" else "") + f" {size}x{size}"
-            ours, ort = times["ours"] * 1e3, times["ort"] * 1e3
-            print(f"{name:<22} {ours:8.1f} {ort:8.1f} {ort / ours:6.2f}")
+    for (op, channels_in, size), model, path in written_models(CASES, one_op_model):
+        x = np.random.default_rng(1).standard_normal((1, channels_in, size, size)).astype(np.float32)
+        engine = Engine(model, threads=1)
+        session = ort_session(path, 1)
+        np.testing.assert_allclose(engine.run(x)[0], session.run(None, {"x": x})[0], rtol=1e-4, atol=1e-4)
+        runners = {"ours": lambda e=engine, x=x: e.run(x), "ort": lambda s=session, x=x: s.run(None, {"x": x})}
+        times = interleaved_ms(runners, args.runs, warmup=200)
+        name = f"{op} {channels_in}" + ("->16" if op == "Conv" else "") + f" {size}x{size}"
+        ours, ort = times["ours"] * 1e3, times["ort"] * 1e3
+        print(f"{name:<22} {ours:8.1f} {ort:8.1f} {ort / ours:6.2f}")
 
 
 if __name__ == "__main__":

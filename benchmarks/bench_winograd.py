@@ -15,13 +15,12 @@ import argparse
 import os
 import pathlib
 import sys
-import tempfile
 
 import numpy as np
 from onnx import TensorProto, helper, numpy_helper
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
-from _measure import interleaved_ms, ort_session  # noqa: E402
+from _measure import interleaved_ms, ort_session, written_models  # noqa: E402
 
 from edgequant import Engine  # noqa: E402
 
@@ -78,20 +77,16 @@ def main() -> None:
     print(f"threads {args.threads}; median of {args.runs} interleaved rounds (ms); ratio = other / winograd")
     print(f"{'ic':>4} {'oc':>4} {'size':>5} {'winograd':>9} {'ours':>8} {'direct':>8} {'ORT':>8} {'direct/ours':>12} "
           f"{'ORT/ours':>9}")
-    with tempfile.TemporaryDirectory() as folder:
-        for ic, oc, size in CASES:
-            model = conv_silu(ic, oc, size)
-            path = pathlib.Path(folder) / "conv.onnx"
-            path.write_bytes(model)
-            x = np.random.default_rng(1).standard_normal((1, ic, size, size)).astype(np.float32)
-            ours, direct = engine(model, args.threads, True, x), engine(model, args.threads, False, x)
-            picked = not np.array_equal(ours.run(x)[0], direct.run(x)[0])
-            session = ort_session(path, args.threads)
-            runners = {"ours": lambda e=ours, x=x: e.run(x), "direct": lambda e=direct, x=x: e.run(x),
-                       "ort": lambda s=session, x=x: s.run(None, {"x": x})}
-            t = interleaved_ms(runners, args.runs, cpu_time=args.cpu_time)
-            print(f"{ic:>4} {oc:>4} {size:>5} {'yes' if picked else 'no':>9} {t['ours']:8.3f} {t['direct']:8.3f} "
-                  f"{t['ort']:8.3f} {t['direct'] / t['ours']:12.2f} {t['ort'] / t['ours']:9.2f}")
+    for (ic, oc, size), model, path in written_models(CASES, conv_silu):
+        x = np.random.default_rng(1).standard_normal((1, ic, size, size)).astype(np.float32)
+        ours, direct = engine(model, args.threads, True, x), engine(model, args.threads, False, x)
+        picked = not np.array_equal(ours.run(x)[0], direct.run(x)[0])
+        session = ort_session(path, args.threads)
+        runners = {"ours": lambda e=ours, x=x: e.run(x), "direct": lambda e=direct, x=x: e.run(x),
+                   "ort": lambda s=session, x=x: s.run(None, {"x": x})}
+        t = interleaved_ms(runners, args.runs, cpu_time=args.cpu_time)
+        print(f"{ic:>4} {oc:>4} {size:>5} {'yes' if picked else 'no':>9} {t['ours']:8.3f} {t['direct']:8.3f} "
+              f"{t['ort']:8.3f} {t['direct'] / t['ours']:12.2f} {t['ort'] / t['ours']:9.2f}")
 
 
 if __name__ == "__main__":
