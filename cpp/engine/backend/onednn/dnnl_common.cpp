@@ -36,19 +36,42 @@ dnnl::primitive_attr attr_with_post_ops(const ConvPostOps& post, float sum_scale
   return attr;
 }
 
-dnnl::reorder ReorderCache::get(const dnnl::engine& eng, const memory::desc& from, const memory::desc& to,
-                                bool quantized) {
-  std::lock_guard<std::mutex> lock(mutex_);
-  for (const Entry& e : entries_)
-    if (e.quantized == quantized && e.from == from && e.to == to) return e.reorder;
+ReorderCache::Entry& ReorderCache::entry(const dnnl::engine& eng, const memory::desc& from, const memory::desc& to,
+                                         bool quantized) {
+  for (Entry& e : entries_)
+    if (e.quantized == quantized && e.from == from && e.to == to) return e;
   dnnl::primitive_attr attr;
   if (quantized) {
     attr.set_scales_mask(DNNL_ARG_SRC, 0);
     attr.set_zero_points_mask(DNNL_ARG_SRC, 0);
   }
   if (entries_.size() >= 64) entries_.erase(entries_.begin());  // shapes that keep changing: bounded
-  entries_.push_back({from, to, quantized, dnnl::reorder(dnnl::reorder::primitive_desc(eng, from, eng, to, attr))});
-  return entries_.back().reorder;
+  Entry e{from, to, quantized, dnnl::reorder(dnnl::reorder::primitive_desc(eng, from, eng, to, attr)), {}, {}, {}, {}};
+  e.out = memory(to, eng, DNNL_MEMORY_NONE);
+  e.args = {{DNNL_ARG_TO, e.out}};
+  if (quantized) {
+    e.scale = memory({{1}, dt::f32, tag::x}, eng);
+    e.zero_point = memory({{1}, dt::s32, tag::x}, eng);
+    e.args[DNNL_ARG_ATTR_SCALES | DNNL_ARG_SRC] = e.scale;
+    e.args[DNNL_ARG_ATTR_ZERO_POINTS | DNNL_ARG_SRC] = e.zero_point;
+  }
+  entries_.push_back(std::move(e));
+  return entries_.back();
+}
+
+void ReorderCache::run(const dnnl::engine& eng, dnnl::stream& strm, const memory& from, const memory::desc& to,
+                       void* dst, bool quantized, float scale, int32_t zero_point) {
+  std::lock_guard<std::mutex> lock(mutex_);  // the entry's memory objects are repointed per call
+  Entry& e = entry(eng, from.get_desc(), to, quantized);
+  if (quantized) {
+    *static_cast<float*>(e.scale.get_data_handle()) = scale;
+    *static_cast<int32_t*>(e.zero_point.get_data_handle()) = zero_point;
+  }
+  e.out.set_data_handle(dst);
+  e.args[DNNL_ARG_FROM] = from;
+  e.reorder.execute(strm, e.args);
+  strm.wait();
+  e.args[DNNL_ARG_FROM] = memory();  // holds no tensor's memory between calls
 }
 
 void DnnlNative::to_plain(float* dst) const { reorder_to(plain_, dst); }
@@ -69,22 +92,7 @@ bool DnnlNative::to_plain_rows(float* dst, int64_t row, int64_t row_stride) cons
 }
 
 void DnnlNative::reorder_to(const memory::desc& to, float* dst) const {
-  memory scale, zero_point;
-  if (quantized()) {
-    scale = memory({{1}, dt::f32, tag::x}, eng_);
-    zero_point = memory({{1}, dt::s32, tag::x}, eng_);
-    *static_cast<float*>(scale.get_data_handle()) = scale_;
-    *static_cast<int32_t*>(zero_point.get_data_handle()) = zero_point_;
-  }
-  dnnl::reorder to_plain = reorders_->get(eng_, mem_.get_desc(), to, quantized());
-  memory out(to, eng_, dst);
-  std::unordered_map<int, memory> args{{DNNL_ARG_FROM, mem_}, {DNNL_ARG_TO, out}};
-  if (quantized()) {
-    args[DNNL_ARG_ATTR_SCALES | DNNL_ARG_SRC] = scale;
-    args[DNNL_ARG_ATTR_ZERO_POINTS | DNNL_ARG_SRC] = zero_point;
-  }
-  to_plain.execute(strm_, args);
-  strm_.wait();
+  reorders_->run(eng_, strm_, mem_, to, dst, quantized(), scale_, zero_point_);
 }
 
 const DnnlNative* native_f32(const Tensor& t, const memory::dims& dims) {

@@ -24,14 +24,20 @@ using dt = memory::data_type;
 // layout and shape rather than per run (making one costs about as much as running a small layer).
 class ReorderCache {
  public:
-  dnnl::reorder get(const dnnl::engine& eng, const memory::desc& from, const memory::desc& to, bool quantized);
+  // Reorders `from` into `dst`, laid out as `to`; a u8 source holds s·(q − z) for (scale, zero_point).
+  void run(const dnnl::engine& eng, dnnl::stream& strm, const memory& from, const memory::desc& to, void* dst,
+           bool quantized, float scale, int32_t zero_point);
 
  private:
   struct Entry {
     memory::desc from, to;
     bool quantized;
     dnnl::reorder reorder;
+    // Kept with the primitive and repointed per call: building them costs allocations in oneDNN.
+    memory out, scale, zero_point;
+    std::unordered_map<int, memory> args;
   };
+  Entry& entry(const dnnl::engine& eng, const memory::desc& from, const memory::desc& to, bool quantized);
   std::mutex mutex_;
   std::vector<Entry> entries_;  // a handful: the graph outputs, the Concats' inputs ...
 };
