@@ -2,10 +2,11 @@
 
 A run of a tiny model is mostly fixed cost (argument checks, buffers, dispatch, the Python call),
 which is why the digits and MNIST models trail ONNX Runtime when the large ones do not. Each case is
-a one-node model (a 3x3 Conv with pads 1 at three sizes, a Relu, an Add); both runtimes run it in
-float32, one thread, in interleaved rounds of single calls, timed by wall clock (a few
-microseconds: finer than the process's CPU-time clock). Ratio = ORT / ours (> 1: we are cheaper).
-Issue 23's goal: a one-Conv model costs no more than ONNX Runtime's, ratio >= 1.
+a one-node model (a 3x3 Conv with pads 1 at three sizes, a Relu, an Add), then the small whole
+models (the digits models of ``edgequant.zoo``, and the shared MNIST models when ../shared is there);
+both runtimes run them in float32, one thread, in interleaved rounds of single calls, timed by wall
+clock (a few microseconds: finer than the process's CPU-time clock). Ratio = ORT / ours (> 1: we are
+cheaper). Issue 23's goal: a one-Conv model costs no more than ONNX Runtime's, ratio >= 1.
 
     .venv/bin/python benchmarks/bench_fixed_cost.py [--runs 3000]
 """
@@ -22,7 +23,8 @@ from onnx import TensorProto, helper, numpy_helper
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 from _measure import interleaved_ms, ort_session, written_models  # noqa: E402
 
-from edgequant import Engine  # noqa: E402
+from edgequant import Engine, zoo  # noqa: E402
+from edgequant.datasets import shared_data_dir  # noqa: E402
 
 
 def one_op_model(op: str, channels_in: int, size: int) -> bytes:
@@ -43,6 +45,26 @@ def one_op_model(op: str, channels_in: int, size: int) -> bytes:
 
 
 CASES = [("Conv", 3, 8), ("Conv", 16, 32), ("Conv", 32, 56), ("Relu", 16, 8), ("Add", 16, 8)]
+SHARED_SMALL = ["mnist-8.onnx", "cnn_mnist_pytorch.onnx"]
+
+
+def small_models() -> list[pathlib.Path]:
+    """The zoo's digits models and the shared MNIST models (when ../shared/data is there)."""
+    paths = [pathlib.Path(zoo.model_path(name)) for name in zoo.list_models()]
+    shared = shared_data_dir()
+    if shared is not None:
+        paths += [shared / "models" / name for name in SHARED_SMALL if (shared / "models" / name).is_file()]
+    return paths
+
+
+def compare(name: str, engine: Engine, session, x: np.ndarray, input_name: str, runs: int) -> None:
+    """One row: ours against ONNX Runtime on ``x``, after checking they agree."""
+    feed = {input_name: x}
+    np.testing.assert_allclose(engine.run(x)[0], session.run(None, feed)[0], rtol=1e-4, atol=1e-4)
+    runners = {"ours": lambda: engine.run(x), "ort": lambda: session.run(None, feed)}
+    times = interleaved_ms(runners, runs, warmup=200)
+    ours, ort = times["ours"] * 1e3, times["ort"] * 1e3
+    print(f"{name:<22} {ours:8.1f} {ort:8.1f} {ort / ours:6.2f}")
 
 
 def main() -> None:
@@ -54,14 +76,15 @@ def main() -> None:
     print(f"{'model':<22} {'ours us':>8} {'ORT us':>8} {'ratio':>6}")
     for (op, channels_in, size), model, path in written_models(CASES, one_op_model):
         x = np.random.default_rng(1).standard_normal((1, channels_in, size, size)).astype(np.float32)
-        engine = Engine(model, threads=1)
-        session = ort_session(path, 1)
-        np.testing.assert_allclose(engine.run(x)[0], session.run(None, {"x": x})[0], rtol=1e-4, atol=1e-4)
-        runners = {"ours": lambda e=engine, x=x: e.run(x), "ort": lambda s=session, x=x: s.run(None, {"x": x})}
-        times = interleaved_ms(runners, args.runs, warmup=200)
         name = f"{op} {channels_in}" + ("->16" if op == "Conv" else "") + f" {size}x{size}"
-        ours, ort = times["ours"] * 1e3, times["ort"] * 1e3
-        print(f"{name:<22} {ours:8.1f} {ort:8.1f} {ort / ours:6.2f}")
+        compare(name, Engine(model, threads=1), ort_session(path, 1), x, "x", args.runs)
+    for path in small_models():
+        engine = Engine(path, threads=1)
+        session = ort_session(path, 1)
+        (info,) = session.get_inputs()
+        shape = [d if isinstance(d, int) else 1 for d in info.shape]
+        x = np.random.default_rng(1).standard_normal(shape).astype(np.float32)
+        compare(path.stem, engine, session, x, info.name, args.runs)
 
 
 if __name__ == "__main__":
