@@ -9,14 +9,20 @@ import typing
 __all__: list[str] = ['Calibrator', 'CorruptDataError', 'Engine', 'int8_weight_bits', 'supported_backends', 'supported_ops']
 class Engine:
     @staticmethod
-    def from_bytes(data: bytes, backend: str, threads: typing.SupportsInt | typing.SupportsIndex, outputs: collections.abc.Sequence[str] = [], base_dir: str = '', int8_weight_bits: typing.SupportsInt | typing.SupportsIndex = 0) -> Engine:
+    def from_bytes(data: bytes, backend: str, threads: typing.SupportsInt | typing.SupportsIndex, outputs: collections.abc.Sequence[str] = [], base_dir: str = '', int8_weight_bits: typing.SupportsInt | typing.SupportsIndex = 0, fuse_residual_adds: bool = True) -> Engine:
         ...
     def activation_quantization(self, tensor: str) -> tuple[float, int]:
         ...
     def calibration_tensors(self) -> list[str]:
         ...
+    def integer_tensors(self) -> dict[str, tuple[float, int]]:
+        ...
     def layer_times(self) -> list:
         ...
+    def lowered_graph(self) -> tuple[list, dict, int]:
+        """
+        The graph after the passes (constants folded, BatchNormalization and biases folded, activations fused): (nodes as (op_type, name, inputs, outputs, attributes, domain), constants, opset). What the C export lowers.
+        """
     def plan(self) -> list:
         """
         (node name, op type, precision) per executed node, precision 'f32' / 'int8_static' / 'int8_dynamic'.
@@ -31,9 +37,9 @@ class Engine:
         ...
     def run(self, inputs: collections.abc.Sequence[numpy.ndarray]) -> list:
         ...
-    def run_capture(self, inputs: collections.abc.Sequence[numpy.ndarray]) -> tuple[list, dict]:
+    def run_capture(self, inputs: collections.abc.Sequence[numpy.ndarray], every_tensor: bool = False) -> tuple[list, dict]:
         """
-        Outputs and the calibration tensors of this run.
+        Outputs and the calibration tensors of this run (every float value with every_tensor).
         """
     def set_activation_range(self, tensor: str, min: typing.SupportsFloat | typing.SupportsIndex, max: typing.SupportsFloat | typing.SupportsIndex) -> None:
         ...
@@ -76,7 +82,7 @@ class Engine:
     def outputs(self) -> list:
         ...
 class Calibrator:
-    def __init__(self, engine: Engine, method: str, percentile: typing.SupportsFloat | typing.SupportsIndex = 99.99) -> None:
+    def __init__(self, engine: Engine, method: str, percentile: typing.SupportsFloat | typing.SupportsIndex = 99.99, every_tensor: bool = False) -> None:
         ...
     def apply(self) -> None:
         """

@@ -45,8 +45,8 @@ Tensor to_tensor(const py::array& array, const std::string& name, std::vector<py
 // Outputs hand their buffer to NumPy (no copy) unless it is borrowed or shared with the engine.
 py::array to_array(const Tensor& t) {
   std::vector<py::ssize_t> shape(t.shape.begin(), t.shape.end());
-  if (t.dtype == DType::f32) {
-    if (!t.borrowed && t.f32 && t.f32.use_count() == 1 && t.f32->size() == static_cast<size_t>(t.numel())) {
+  if (t.is_real()) {  // quantized codes leave as their float values
+    if (t.dtype == DType::f32 && !t.borrowed && t.f32 && t.f32.use_count() == 1 && t.f32->size() == static_cast<size_t>(t.numel())) {
       auto* holder = new std::shared_ptr<std::vector<float>>(t.f32);
       py::capsule owner(holder, [](void* p) { delete static_cast<std::shared_ptr<std::vector<float>>*>(p); });
       return py::array_t<float>(shape, (*holder)->data(), owner);
@@ -92,6 +92,20 @@ Mode mode_from(const std::string& name) {
   throw InvalidArgument("mode must be 'fp32', 'static' or 'dynamic', got '" + name + "'");
 }
 
+// An attribute as Python sees it (a subgraph as None: the C export lowers no If / Loop).
+py::object attribute_value(const Attribute& a) {
+  switch (a.kind) {
+    case Attribute::Kind::i: return py::int_(a.i);
+    case Attribute::Kind::f: return py::float_(a.f);
+    case Attribute::Kind::s: return py::str(a.s);
+    case Attribute::Kind::ints: return py::cast(a.ints);
+    case Attribute::Kind::floats: return py::cast(a.floats);
+    case Attribute::Kind::strings: return py::cast(a.strings);
+    case Attribute::Kind::tensor: return to_array(a.tensor);
+    default: return py::none();
+  }
+}
+
 py::list value_infos(const std::vector<ValueInfo>& infos) {
   py::list out;
   for (const ValueInfo& v : infos)
@@ -117,8 +131,9 @@ PYBIND11_MODULE(_engine, m) {
   py::class_<Engine>(m, "Engine")
       .def_static("from_bytes", [](const py::bytes& data, const std::string& backend, int threads,
                                    const std::vector<std::string>& outputs, const std::string& base_dir,
-                                   int int8_weight_bits) {
+                                   int int8_weight_bits, bool fuse_residual_adds) {
              EngineOptions o;
+             o.fuse_residual_adds = fuse_residual_adds;
              o.backend = backend;
              o.threads = threads;
              o.outputs = outputs;
@@ -127,7 +142,7 @@ PYBIND11_MODULE(_engine, m) {
              py::gil_scoped_release release;
              return std::make_unique<Engine>(Engine::from_bytes(bytes.data(), bytes.size(), o, base_dir));
            }, py::arg("data"), py::arg("backend"), py::arg("threads"), py::arg("outputs") = std::vector<std::string>{},
-           py::arg("base_dir") = std::string(), py::arg("int8_weight_bits") = 0)
+           py::arg("base_dir") = std::string(), py::arg("int8_weight_bits") = 0, py::arg("fuse_residual_adds") = true)
       .def_property_readonly("inputs", [](const Engine& e) { return value_infos(e.inputs()); })
       .def_property_readonly("outputs", [](const Engine& e) { return value_infos(e.outputs()); })
       .def_property_readonly("backend", &Engine::backend_name)
@@ -149,13 +164,19 @@ PYBIND11_MODULE(_engine, m) {
              }
              return to_list(outputs);
            }, py::arg("inputs"))
-      .def("run_capture", [](Engine& e, const std::vector<py::array>& arrays) {
+      .def("run_capture", [](Engine& e, const std::vector<py::array>& arrays, bool every_tensor) {
              std::vector<py::array> keep;
              std::vector<Tensor> inputs = to_tensors(arrays, e, keep), outputs;
              std::map<std::string, Tensor> captured;
              {
                py::gil_scoped_release release;
-               outputs = e.run(inputs, &captured);
+               if (every_tensor) {
+                 outputs = e.run_observed(
+                     inputs, [&](const std::string& name, const Tensor& t) { captured[name] = t; },
+                     Engine::Observed::every_tensor);
+               } else {
+                 outputs = e.run(inputs, &captured);
+               }
              }
              py::dict d;
              py::list results = to_list(outputs);  // before the captured copies let go of shared buffers
@@ -164,7 +185,22 @@ PYBIND11_MODULE(_engine, m) {
                kv.second = Tensor();
              }
              return py::make_tuple(results, d);
-           }, py::arg("inputs"), "Outputs and the calibration tensors of this run.")
+           }, py::arg("inputs"), py::arg("every_tensor") = false,
+           "Outputs and the calibration tensors of this run (every float value with every_tensor).")
+      .def("lowered_graph", [](const Engine& e) {
+             const Graph& g = e.graph();
+             py::list nodes;
+             for (const Node& n : g.nodes) {
+               py::dict attributes;
+               for (const auto& [key, a] : n.attributes) attributes[py::str(key)] = attribute_value(a);
+               nodes.append(py::make_tuple(n.op_type, n.name, n.inputs, n.outputs, attributes, n.domain));
+             }
+             py::dict constants;
+             for (const auto& [name, t] : g.initializers) constants[py::str(name)] = to_array(t);
+             return py::make_tuple(nodes, constants, g.opset);
+           }, "The graph after the passes (constants folded, BatchNormalization and biases folded, activations "
+              "fused): (nodes as (op_type, name, inputs, outputs, attributes, domain), constants, opset). What the "
+              "C export lowers.")
       .def("quantizable_layers", &Engine::quantizable_layers)
       .def("calibration_tensors", &Engine::calibration_tensors)
       .def("set_activation_range", &Engine::set_activation_range, py::arg("tensor"), py::arg("min"), py::arg("max"),
@@ -173,6 +209,7 @@ PYBIND11_MODULE(_engine, m) {
            "name -> (min, max) for several calibration tensors at once (one re-plan).",
            py::call_guard<py::gil_scoped_release>())
       .def("activation_quantization", &Engine::activation_quantization, py::arg("tensor"))
+      .def("integer_tensors", &Engine::integer_tensors)
       .def_property_readonly("carries_quantization", &Engine::carries_quantization,
                              "Whether the model gives its own activation scales and zero points (QDQ or QLinear "
                              "ops): static INT8 then runs without calibration.")
@@ -195,12 +232,14 @@ PYBIND11_MODULE(_engine, m) {
       });
   // Calibration in C++: each run feeds the calibration tensors into range observers (nothing kept).
   py::class_<Calibrator>(m, "Calibrator")
-      .def(py::init([](Engine& engine, const std::string& method, double percentile) {
+      .def(py::init([](Engine& engine, const std::string& method, double percentile, bool every_tensor) {
              quant::RangeStrategy strategy;
              strategy.method = quant::range_method_from_name(method);
              strategy.percentile = percentile;
-             return std::make_unique<Calibrator>(engine, strategy);
-           }), py::arg("engine"), py::arg("method"), py::arg("percentile") = 99.99, py::keep_alive<1, 2>())
+             return std::make_unique<Calibrator>(engine, strategy, every_tensor ? Engine::Observed::every_tensor
+                                                                               : Engine::Observed::calibration_tensors);
+           }), py::arg("engine"), py::arg("method"), py::arg("percentile") = 99.99, py::arg("every_tensor") = false,
+           py::keep_alive<1, 2>())
       .def("observe", [](Calibrator& c, const std::vector<py::array>& arrays) {
              std::vector<py::array> keep;
              std::vector<Tensor> inputs = to_tensors(arrays, c.engine(), keep);

@@ -51,6 +51,15 @@ struct PoolGeometry {
   int64_t n, c, ih, iw, oh, ow, kh, kw, stride_h, stride_w, pad_top, pad_left, pad_bottom, pad_right;
 };
 
+// Whether every pooling window holds at least one input element (the first and the last window
+// of each axis suffice): a max over codes then has a code to give.
+inline bool every_window_has_input(const PoolGeometry& g) {
+  auto covered = [](int64_t out, int64_t stride, int64_t pad, int64_t window, int64_t in) {
+    return out == 0 || (window - pad > 0 && (out - 1) * stride - pad < in);
+  };
+  return covered(g.oh, g.stride_h, g.pad_top, g.kh, g.ih) && covered(g.ow, g.stride_w, g.pad_left, g.kw, g.iw);
+}
+
 class ConvKernel {
  public:
   virtual ~ConvKernel() = default;

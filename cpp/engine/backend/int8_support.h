@@ -12,8 +12,10 @@ namespace edgequant::engine {
 // Activations: u8 asymmetric. Weights: s8 symmetric, one scale per output channel.
 // Why u8: x86's VNNI dot product (vpdpbusd, oneDNN's INT8 convolutions) multiplies u8 by s8.
 // ARM's sdot and TFLite (the C export, runtime/c) take s8 activations: the same grid moved by
-// 128, q_s8 = q_u8 − 128 and z_s8 = z_u8 − 128 with the same scale, an exact change of dialect
-// (microcontroller/onnx_frontend.py: _int8_params and _engine_params), not a second derivation.
+// 128, q_s8 = q_u8 − 128 and z_s8 = z_u8 − 128 with the same scale, an exact change of dialect,
+// not a second derivation. The engine's quantized tensors (graph/tensor.h) are u8 on that grid; the
+// ARM backend keeps its own between its INT8 layers as the s8 form, NHWC (backend/arm/nhwc_codes.h),
+// and the C export writes the s8 form (microcontroller/onnx_frontend.py: _s8_from_u8).
 quant::AffineFormat activation_format();
 quant::AffineFormat weight_format(int bits = 8);  // symmetric s8 (7 bits: [-64, 63])
 

@@ -45,18 +45,56 @@ class ReferenceConv : public ConvKernel {
     else qweights_ = q.weights ? *q.weights : quantize_weights(w, g.oc, per_oc, q.weight_bits);
   }
 
+  // A sum kernel reads its residual from dst on entry.
   void run(const float* src, float* dst) override {
+    compute(src, nullptr, [&](int64_t k) { return residual(dst[k]); }, [&](int64_t k, float y) { dst[k] = y; });
+  }
+
+  // Static INT8 with quantized neighbours: u8 codes of this layer's grid are read as they are, and
+  // a layer whose readers all take u8 (QuantConfig::quantize_output) writes u8 codes on their grid,
+  // the residual it adds held as u8 codes too.
+  void run(const Tensor& src, const Tensor* residual_tensor, bool, Tensor& dst, const Shape& dst_shape) override {
+    const bool fixed = q_.mode == QuantConfig::Mode::int8_static;
+    const uint8_t* codes = fixed && src.holds_u8(q_.scale, q_.zero_point) ? src.u8() : nullptr;
+    const float* x = codes ? nullptr : src.f();
+    const Tensor* r = residual_tensor;
+    const bool residual_codes = r && fixed && q_.quantize_output && r->holds_u8(q_.residual_scale, q_.residual_zero_point);
+    const float* r_values = r && !residual_codes ? r->f() : nullptr;
+    const quant::Affine ra(activation_format(), quant::AffineParams{q_.residual_scale, q_.residual_zero_point});
+    auto residual_at = [&](int64_t k) {
+      if (residual_codes) return static_cast<float>(ra.scale * (r->u8()[k] - ra.zero_point));
+      return r_values ? residual(r_values[k]) : 0.f;
+    };
+    if (fixed && q_.quantize_output) {
+      dst = Tensor::quantized(DType::u8, dst_shape, QuantParams::per_tensor(q_.output_scale, q_.output_zero_point),
+                              "conv output");
+      const quant::Affine out(activation_format(), quant::AffineParams{q_.output_scale, q_.output_zero_point});
+      uint8_t* y = dst.u8();
+      compute(x, codes, residual_at, [&](int64_t k, float v) { y[k] = static_cast<uint8_t>(out.encode(v)); });
+      return;
+    }
+    dst = Tensor::zeros_f32(dst_shape, "conv output");
+    float* y = dst.f();
+    compute(x, codes, residual_at, [&](int64_t k, float v) { y[k] = v; });
+  }
+
+ private:
+  // Every output value, NCHW order, to emit(index, value); the source as float32 `src`, or (static
+  // INT8) as u8 `codes` on the layer's grid; residual_at(index): the residual a sum adds there.
+  template <class ResidualAt, class Emit>
+  void compute(const float* src, const uint8_t* codes, const ResidualAt& residual_at, const Emit& emit) const {
     const bool int8 = q_.mode != QuantConfig::Mode::f32;
     std::vector<int32_t> qsrc;
     double in_scale = 1;
     int32_t in_zero = 0;
+    const int64_t n_src = g_.n * g_.ic * g_.ih * g_.iw;
     if (int8) {  // x = s·(q − z): integer convolution of (q − z) with the s8 weights
-      const int64_t n = g_.n * g_.ic * g_.ih * g_.iw;
-      const quant::Affine a = input_affine(q_, src, n);
+      const quant::Affine a = codes ? quant::Affine(activation_format(), quant::AffineParams{q_.scale, q_.zero_point})
+                                    : input_affine(q_, src, n_src);
       in_scale = a.scale;
       in_zero = a.zero_point;
-      qsrc.resize(static_cast<size_t>(n));
-      for (int64_t k = 0; k < n; ++k) qsrc[k] = a.encode(src[k]);
+      qsrc.resize(static_cast<size_t>(n_src));
+      for (int64_t k = 0; k < n_src; ++k) qsrc[k] = codes ? codes[k] : a.encode(src[k]);
     }
     const int64_t icg = g_.ic / g_.groups, ocg = g_.oc / g_.groups;
     for (int64_t n = 0; n < g_.n; ++n)
@@ -80,14 +118,13 @@ class ReferenceConv : public ConvKernel {
                 }
               }
             if (int8) acc = static_cast<double>(iacc) * in_scale * qweights_.scales[oc];
-            float& y = dst[((n * g_.oc + oc) * g_.oh + oh) * g_.ow + ow];
+            const int64_t index = ((n * g_.oc + oc) * g_.oh + oh) * g_.ow + ow;
             const float v = apply_activation(post_.activation, static_cast<float>(acc + bias_[oc]));
-            y = post_.sum ? apply_activation(post_.after_sum, v + residual(y)) : v;
+            emit(index, post_.sum ? apply_activation(post_.after_sum, v + residual_at(index)) : v);
           }
       }
   }
 
- private:
   // A static conv writing u8 holds its residual as u8 in its destination (the oneDNN backend's
   // sum post-op reads it back): the same rounding of the residual here.
   float residual(float r) const {
@@ -141,11 +178,32 @@ class ReferencePool : public PoolKernel {
  public:
   explicit ReferencePool(const PoolGeometry& g) : g_(g) {}
   void run(const float* src, float* dst) override {
+    pool<double>(src, -std::numeric_limits<double>::infinity(), [&](int64_t k, double v, int64_t count) {
+      dst[k] = static_cast<float>(g_.kind == PoolGeometry::Kind::max ? v : (count ? v / count : 0));
+    });
+  }
+  // Max pooling of u8 codes: the code of the maximum is the maximum of the codes (q -> s·(q − z) is
+  // increasing), so the output is codes on the same grid, unless a window holds no input element.
+  void run(const Tensor& src, Tensor& dst, const Shape& dst_shape) override {
+    if (g_.kind != PoolGeometry::Kind::max || src.dtype != DType::u8 || !src.bytes || src.native ||
+        !src.quant.single() || !every_window_has_input(g_)) {
+      PoolKernel::run(src, dst, dst_shape);
+      return;
+    }
+    dst = Tensor::quantized(DType::u8, dst_shape, src.quant, "pool output");
+    uint8_t* y = dst.u8();
+    pool<int32_t>(src.u8(), -1, [&](int64_t k, int32_t v, int64_t) { y[k] = static_cast<uint8_t>(v); });
+  }
+
+ private:
+  // Each window's max (or sum and element count) from `src` to emit(index, value, count).
+  template <class Acc, class T, class Emit>
+  void pool(const T* src, Acc lowest, const Emit& emit) const {
     const bool is_max = g_.kind == PoolGeometry::Kind::max;
     for (int64_t nc = 0; nc < g_.n * g_.c; ++nc)
       for (int64_t oh = 0; oh < g_.oh; ++oh)
         for (int64_t ow = 0; ow < g_.ow; ++ow) {
-          double acc = is_max ? -std::numeric_limits<double>::infinity() : 0;
+          Acc acc = is_max ? lowest : 0;
           int64_t count = 0;
           for (int64_t kh = 0; kh < g_.kh; ++kh)
             for (int64_t kw = 0; kw < g_.kw; ++kw) {
@@ -157,15 +215,14 @@ class ReferencePool : public PoolKernel {
                 count += g_.count_include_pad && in_padded;
                 continue;
               }
-              const double v = src[(nc * g_.ih + ih) * g_.iw + iw];
+              const Acc v = static_cast<Acc>(src[(nc * g_.ih + ih) * g_.iw + iw]);
               acc = is_max ? std::max(acc, v) : acc + v;
               ++count;
             }
-          dst[(nc * g_.oh + oh) * g_.ow + ow] = static_cast<float>(is_max ? acc : (count ? acc / count : 0));
+          emit((nc * g_.oh + oh) * g_.ow + ow, acc, count);
         }
   }
 
- private:
   PoolGeometry g_;
 };
 

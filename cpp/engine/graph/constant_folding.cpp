@@ -81,7 +81,7 @@ bool evaluate(const Node& node, const Graph& graph, const std::vector<const Tens
   for (size_t k = 0; k < outputs.size(); ++k) {
     Tensor& t = outputs[k];
     if (node.outputs[k].empty()) continue;
-    if (!t.f32 && !t.native && !t.borrowed && !t.i64) return false;  // not computed: the run reports it
+    if (!t.has_data()) return false;  // not computed: the run reports it
     t.materialize();
     t.native.reset();
   }

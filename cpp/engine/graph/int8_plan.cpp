@@ -59,7 +59,8 @@ bool Int8Plan::u8_readers_only(int slot, std::vector<int>& memo,
 
 std::vector<QuantConfig> Int8Plan::configs(QuantConfig::Mode mode,
                                            const std::map<int, std::pair<float, int32_t>>& params,
-                                           const std::map<int, std::pair<float, int32_t>>& slot_params) const {
+                                           const std::map<int, std::pair<float, int32_t>>& slot_params,
+                                           std::vector<bool>* u8_slots) const {
   const bool fixed = mode == QuantConfig::Mode::int8_static;
   std::vector<int> memo(parent_.size(), -1);
   std::vector<bool> u8(parent_.size(), false);  // in step order: the slots that will hold u8
@@ -107,6 +108,7 @@ std::vector<QuantConfig> Int8Plan::configs(QuantConfig::Mode mode,
       if (residual >= 0) std::tie(q.residual_scale, q.residual_zero_point) = params.at(group_of(residual));
     }
   }
+  if (u8_slots) *u8_slots = u8;
   return configs;
 }
 

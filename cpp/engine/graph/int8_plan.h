@@ -32,8 +32,10 @@ class Int8Plan {
   // Static mode: `params` maps quantization groups to their (scale, zero point); a quantized
   // step whose input group has none takes its input slot's from `slot_params` (a quantized model's
   // tensor in a group the file quantizes two ways: it reads and writes float), or stays float32.
+  // `u8_slots`, if given, receives per slot whether it travels as u8 codes (Tensor::quant).
   std::vector<QuantConfig> configs(QuantConfig::Mode mode, const std::map<int, std::pair<float, int32_t>>& params,
-                                   const std::map<int, std::pair<float, int32_t>>& slot_params = {}) const;
+                                   const std::map<int, std::pair<float, int32_t>>& slot_params = {},
+                                   std::vector<bool>* u8_slots = nullptr) const;
 
  private:
   bool u8_readers_only(int slot, std::vector<int>& memo, const std::map<int, std::pair<float, int32_t>>& params) const;

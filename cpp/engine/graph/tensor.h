@@ -1,6 +1,10 @@
 // A tensor of the engine: dense, row-major, float32 or int64 (int64 carries shapes and indices;
-// every other ONNX float type is upcast to float32 at load time). Data is shared, so Reshape,
-// Identity and Flatten are free.
+// every other ONNX float type is upcast to float32 at load time), or quantized: u8 / s8 / i32
+// codes with the (scale, zero point) that make them real values, x = s·(q − z) (quant/affine.h),
+// per tensor or per channel. Quantized tensors are what a static INT8 plan passes between its
+// layers (graph/int8_plan.h); an op that reads one as float gets its values dequantized once
+// (Tensor::f()), so only the ops that declare u8 inputs need to know the codes. Data is shared, so
+// Reshape, Identity and Flatten are free.
 #pragma once
 #include <cstdint>
 #include <memory>
@@ -9,8 +13,28 @@
 
 namespace edgequant::engine {
 
-enum class DType { f32, i64 };
+enum class DType { f32, i64, u8, s8, i32 };
 const char* dtype_name(DType dtype);
+size_t dtype_size(DType dtype);  // bytes per element
+
+// How a quantized tensor's codes read as real values: x = scales[c]·(q − zero_points[c]), with c
+// the index along `axis` (per channel), or one pair for the whole tensor (axis −1).
+struct QuantParams {
+  std::vector<float> scales;
+  std::vector<int32_t> zero_points;
+  int axis = -1;
+
+  static QuantParams per_tensor(float scale, int32_t zero_point) { return {{scale}, {zero_point}, -1}; }
+  bool empty() const { return scales.empty(); }
+  bool single() const { return scales.size() == 1 && axis < 0; }  // one pair for the whole tensor
+  bool is_per_tensor(float scale, int32_t zero_point) const {
+    return scales.size() == 1 && axis < 0 && scales[0] == scale && zero_points[0] == zero_point;
+  }
+  bool operator==(const QuantParams& o) const {
+    return scales == o.scales && zero_points == o.zero_points && axis == o.axis;
+  }
+  bool operator!=(const QuantParams& o) const { return !(*this == o); }
+};
 
 using Shape = std::vector<int64_t>;
 
@@ -26,20 +50,23 @@ struct NativeData {
   // The plain data as rows of `row` elements written `row_stride` elements apart (a Concat writing
   // straight into its output); false where the backend cannot, and the caller copies.
   virtual bool to_plain_rows(float* /*dst*/, int64_t /*row*/, int64_t /*row_stride*/) const { return false; }
-  // Whether the data is held as u8 codes of s·(q − z), and with which (s, z): a quantized model's
-  // QuantizeDequantize with the same parameters passes such data on unchanged (ops/quantize_linear.cpp).
-  virtual bool quantized_as(float& /*scale*/, int32_t& /*zero_point*/) const { return false; }
 };
 
 struct Tensor {
   DType dtype = DType::f32;
   Shape shape;
-  // Plain data. For a tensor that lives in a backend layout (`native`), filled on first read.
+  // Plain float32 data. For a tensor that lives in a backend layout (`native`) or holds quantized
+  // codes, its real values, filled on first read as float (f()).
   mutable std::shared_ptr<std::vector<float>> f32;
   std::shared_ptr<NativeData> native;
   // Plain float32 data borrowed from the caller (an input array, read only, alive for the run).
   const float* borrowed = nullptr;
   std::shared_ptr<std::vector<int64_t>> i64;
+  // u8 / s8 codes (s8 stored as their bytes) and i32 values, plain row-major; a quantized tensor in
+  // a backend layout has `native` instead. `quant`: how they read as real values.
+  std::shared_ptr<std::vector<uint8_t>> bytes;
+  std::shared_ptr<std::vector<int32_t>> i32;
+  QuantParams quant;
   // The same float32 data in a backend layout, converted by one of its readers for the readers
   // after it (a tensor two convs read, in a layout neither takes as it is): converted once per run.
   mutable std::shared_ptr<NativeData> converted;
@@ -47,8 +74,23 @@ struct Tensor {
   static Tensor zeros_f32(const Shape& shape, const std::string& context = "tensor");
   static Tensor zeros_i64(const Shape& shape, const std::string& context = "tensor");
   static Tensor from_i64(std::vector<int64_t> values);  // 1-D
+  // Plain u8 / s8 codes (zeros) read through `quant`.
+  static Tensor quantized(DType dtype, const Shape& shape, QuantParams quant, const std::string& context = "tensor");
 
   int64_t numel() const;
+  // Integer codes with the parameters that make them real values.
+  bool is_quantized() const { return (dtype == DType::u8 || dtype == DType::s8 || dtype == DType::i32) && !quant.empty(); }
+  // Values that read as float32 through f(): float32 data, or quantized codes.
+  bool is_real() const { return dtype == DType::f32 || is_quantized(); }
+  // Plain u8 codes of x = scale·(q − zero_point), per tensor: what an INT8 kernel of that grid takes
+  // as it is. False for other data (float, another grid, a backend layout).
+  bool holds_u8(float scale, int32_t zero_point) const {
+    return dtype == DType::u8 && bytes && !native && quant.is_per_tensor(scale, zero_point);
+  }
+  uint8_t* u8() { return bytes->data(); }
+  const uint8_t* u8() const { return bytes->data(); }
+  int8_t* s8() { return reinterpret_cast<int8_t*>(bytes->data()); }
+  const int8_t* s8() const { return reinterpret_cast<const int8_t*>(bytes->data()); }
   int rank() const { return static_cast<int>(shape.size()); }
   float* f() {
     if (borrowed) return const_cast<float*>(borrowed);  // ops never write their inputs
@@ -60,10 +102,13 @@ struct Tensor {
     materialize();
     return f32->data();
   }
-  // Converts `native` data to plain (once); a no-op for plain tensors.
+  // Converts `native` data or quantized codes to plain float32 values (once); a no-op for plain
+  // float tensors.
   void materialize() const {
-    if (!f32 && native) materialize_native();
+    if (!f32 && !borrowed && (native || is_quantized())) materialize_native();
   }
+  // The same values as a float32 tensor (dequantized; plain float tensors are returned as they are).
+  Tensor as_float() const;
   int64_t* i() { return i64->data(); }
   const int64_t* i() const { return i64->data(); }
   // Same data, another shape of the same element count.
@@ -71,6 +116,8 @@ struct Tensor {
   // Values as int64 whatever the dtype (shape-like inputs: Reshape, Slice, Resize ...).
   std::vector<int64_t> as_i64() const;
   std::vector<float> as_f32() const;
+  // Whether data was computed (any storage present).
+  bool has_data() const { return f32 || native || borrowed || i64 || bytes || i32; }
 
  private:
   void materialize_native() const;

@@ -25,9 +25,11 @@ class Concat : public Op {
     const int axis = axis_of(axis_attr_, first.rank());
     Shape out = first.shape;
     out[axis] = 0;
+    const bool real = first.is_real();
     for (size_t k = 0; k < inputs.size(); ++k) {
       const Tensor& t = input(inputs, k);
-      check(t.dtype == first.dtype && t.rank() == first.rank(), "inputs differ in type or rank");
+      check(t.is_real() == real && (real || t.dtype == first.dtype) && t.rank() == first.rank(),
+            "inputs differ in type or rank");
       for (int d = 0; d < t.rank(); ++d)
         check(d == axis || t.shape[d] == first.shape[d],
               [&] { return "input shapes " + shape_string(first.shape) + " and " + shape_string(t.shape) + " disagree off the axis"; });
@@ -35,28 +37,35 @@ class Concat : public Op {
     }
     bool any_native = false;
     for (const Tensor* t : inputs) any_native = any_native || t->native;
-    if (any_native && inputs.size() >= 2 && first.dtype == DType::f32) {
+    if (any_native && inputs.size() >= 2 && real) {
       if (!kernel_built_) {
         kernel_ = ctx.backend.concat();
         kernel_built_ = true;
       }
       if (kernel_ && kernel_->run(inputs, axis, out, outputs[0])) return;
     }
-    outputs[0] = empty_like(first.dtype, out, description());
-    const size_t es = element_size(first);
+    // Plain codes of one grid (a quantization group of the INT8 plan) are joined as codes; real
+    // values held any other way are joined as float32.
+    bool same_codes = first.is_quantized();
+    for (const Tensor* t : inputs)
+      same_codes = same_codes && plain_dtype(*t) == first.dtype && t->quant == first.quant;
+    outputs[0] = same_codes || !real ? empty_as(first, out, description()) : Tensor::zeros_f32(out, description());
+    const size_t es = element_size(outputs[0]);
     const int64_t outer = span(out, 0, axis), out_row = span(out, axis, out.size()) * es;
     int64_t offset = 0;
     for (const Tensor* t : inputs) {
       const int64_t row = span(t->shape, axis, t->shape.size()) * es;
+      const bool as_float = outputs[0].dtype == DType::f32;
       // A backend-layout input not yet read as plain is converted straight into its rows.
-      if (t->native && !t->f32 && t->dtype == DType::f32 && row > 0 &&
+      if (as_float && t->native && !t->f32 && row > 0 &&
           t->native->to_plain_rows(reinterpret_cast<float*>(raw_data(outputs[0]) + offset),
                                    row / static_cast<int64_t>(es), out_row / static_cast<int64_t>(es))) {
         offset += row;
         continue;
       }
+      const char* src = as_float ? reinterpret_cast<const char*>(t->f()) : raw_data(*t);
       for (int64_t o = 0; o < outer; ++o)
-        std::memcpy(raw_data(outputs[0]) + o * out_row + offset, raw_data(*t) + o * row, row);
+        std::memcpy(raw_data(outputs[0]) + o * out_row + offset, src + o * row, row);
       offset += row;
     }
   }

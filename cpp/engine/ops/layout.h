@@ -1,5 +1,5 @@
 // Byte-level helpers for the ops that only move data (Concat, Split, Slice, Transpose, Pad,
-// Gather): they work on float32 and int64 alike by copying elements of either size.
+// Gather): they work on float32, int64 and quantized codes alike by copying elements of any size.
 #pragma once
 #include <cstring>
 
@@ -7,13 +7,38 @@
 
 namespace edgequant::engine {
 
+// The element type a copy of `t` moves: its plain integer codes or int64 as they are; float32
+// values otherwise (a tensor in a backend layout, quantized or not, is read as float).
+inline DType plain_dtype(const Tensor& t) {
+  if (t.native || t.dtype == DType::f32) return DType::f32;
+  return t.dtype;
+}
 inline const char* raw_data(const Tensor& t) {
-  return t.dtype == DType::f32 ? reinterpret_cast<const char*>(t.f()) : reinterpret_cast<const char*>(t.i());
+  switch (plain_dtype(t)) {
+    case DType::f32: return reinterpret_cast<const char*>(t.f());
+    case DType::i64: return reinterpret_cast<const char*>(t.i());
+    case DType::i32: return reinterpret_cast<const char*>(t.i32->data());
+    default: return reinterpret_cast<const char*>(t.bytes->data());
+  }
 }
-inline char* raw_data(Tensor& t) {
-  return t.dtype == DType::f32 ? reinterpret_cast<char*>(t.f()) : reinterpret_cast<char*>(t.i());
+inline char* raw_data(Tensor& t) { return const_cast<char*>(raw_data(static_cast<const Tensor&>(t))); }
+inline size_t element_size(const Tensor& t) { return dtype_size(plain_dtype(t)); }
+// A new tensor of `shape` holding what raw_data(like) holds (codes keep like's parameters).
+inline Tensor empty_as(const Tensor& like, const Shape& shape, const std::string& context) {
+  switch (plain_dtype(like)) {
+    case DType::f32: return Tensor::zeros_f32(shape, context);
+    case DType::i64: return Tensor::zeros_i64(shape, context);
+    case DType::i32: {
+      Tensor t;
+      t.dtype = DType::i32;
+      t.shape = shape;
+      t.i32 = std::make_shared<std::vector<int32_t>>(static_cast<size_t>(checked_numel(shape, context)));
+      t.quant = like.quant;
+      return t;
+    }
+    default: return Tensor::quantized(like.dtype, shape, like.quant, context);
+  }
 }
-inline size_t element_size(const Tensor& t) { return t.dtype == DType::f32 ? sizeof(float) : sizeof(int64_t); }
 
 // Product of shape[begin:end).
 inline int64_t span(const Shape& shape, size_t begin, size_t end) {

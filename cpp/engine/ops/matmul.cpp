@@ -1,5 +1,6 @@
 // MatMul (numpy semantics). A constant 2-D B runs as a dense layer over the flattened leading
-// dims of A (quantizable); two activations run as a plain batched loop (float32 only).
+// dims of A (quantizable), with the bias an Add after it gave it (graph/dense_bias_folding.h: a
+// third input, `_bias`); two activations run as a plain batched loop (float32 only).
 #include "ops/dense_weights.h"
 
 namespace edgequant::engine {
@@ -8,7 +9,9 @@ namespace {
 class MatMul : public Op {
  public:
   MatMul(const Node& node, const Graph& graph) : Op(node) {
-    check(node.inputs.size() == 2 && node.outputs.size() == 1, "expects 2 inputs, 1 output");
+    const bool has_bias = node.has("_bias");
+    check(node.inputs.size() == (has_bias ? 3u : 2u) && node.outputs.size() == 1, "expects 2 inputs, 1 output");
+    check(!has_bias || graph.is_constant(node.inputs[1]), "a folded bias needs constant weights");
     if (graph.is_constant(node.inputs[1]) && graph.initializers.at(node.inputs[1]).rank() == 2) {
       const Tensor& b = graph.initializers.at(node.inputs[1]);
       check(b.dtype == DType::f32, "B must be float");
@@ -19,7 +22,15 @@ class MatMul : public Op {
         for (int64_t j = 0; j < n; ++j)
           for (int64_t p = 0; p < k; ++p) w[j * k + p] = b.f()[p * n + j];
       }
-      dense_ = DenseLayer(std::move(w), {}, k, n, fused_activation(node), given_weight_scales(graph, node.inputs[1], 1, n));
+      std::vector<float> bias;
+      if (has_bias) {
+        check(graph.is_constant(node.inputs[2]), "the folded bias must be a constant");
+        bias = graph.initializers.at(node.inputs[2]).as_f32();
+        check(static_cast<int64_t>(bias.size()) == n, "the folded bias must hold one value per output column");
+        bias_rank_ = node.attr_i("_bias_rank", 1);
+      }
+      dense_ = DenseLayer(std::move(w), std::move(bias), k, n, fused_activation(node),
+                          given_weight_scales(graph, node.inputs[1], 1, n));
       constant_b_ = true;
     }
   }
@@ -49,6 +60,7 @@ class MatMul : public Op {
       check(k == dense_.k(), [&] { return "A's last dim is " + std::to_string(k) + ", B expects " + std::to_string(dense_.k()); });
       Shape out_shape = a.shape;
       out_shape.back() = dense_.n();
+      while (static_cast<int64_t>(out_shape.size()) < bias_rank_) out_shape.insert(out_shape.begin(), 1);
       outputs[0] = Tensor::zeros_f32(out_shape, description());
       dense_.run(ctx.backend, a.f(), a.numel() / std::max<int64_t>(k, 1), outputs[0].f());
       return;
@@ -76,6 +88,7 @@ class MatMul : public Op {
 
  private:
   bool constant_b_ = false;
+  int64_t bias_rank_ = 0;  // the folded bias Add's rank (graph/dense_bias_folding.h)
   DenseLayer dense_;
 };
 

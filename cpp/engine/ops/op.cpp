@@ -13,7 +13,7 @@ const Tensor& Op::input(const std::vector<const Tensor*>& inputs, size_t index) 
 
 const Tensor& Op::float_input(const std::vector<const Tensor*>& inputs, size_t index) const {
   const Tensor& t = input(inputs, index);
-  check(t.dtype == DType::f32, [&] { return "input " + std::to_string(index) + " must be float, got " + dtype_name(t.dtype); });
+  check(t.is_real(), [&] { return "input " + std::to_string(index) + " must be float, got " + dtype_name(t.dtype); });
   return t;
 }
 

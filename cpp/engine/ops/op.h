@@ -47,7 +47,8 @@ class Op {
   const Node& node() const { return node_; }
 
  protected:
-  // Checks: the input exists, is float32 / int64, has a rank in [min_rank, max_rank].
+  // Checks: the input exists; float_input: it holds real values (float32, or quantized codes whose
+  // f() dequantizes them).
   const Tensor& input(const std::vector<const Tensor*>& inputs, size_t index) const;
   const Tensor& float_input(const std::vector<const Tensor*>& inputs, size_t index) const;
   void fail(const std::string& message) const { throw InvalidArgument(description_ + ": " + message); }

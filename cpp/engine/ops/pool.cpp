@@ -27,6 +27,8 @@ class Pool : public Op {
     for (auto d : node.attr_ints("dilations", {1, 1})) check(d == 1, "pooling dilations are not supported");
     for (int k = 0; k < 2; ++k) check(kernel_[k] >= 1 && strides_[k] >= 1, "kernel and strides must be >= 1");
     for (auto p : pads_) check(p >= 0 && p < (1 << 20), "pads must be non-negative");
+    for (int k = 0; k < 2; ++k)  // the first window would lie wholly in the padding (ONNX Runtime refuses too)
+      check(pads_[k] < kernel_[k], "pads must be smaller than the kernel");
     check(node.outputs.size() == 1 || node.outputs[1].empty(), "MaxPool indices output is not supported");
   }
   // Max pooling commutes with the monotone map q -> s·(q − z): a backend may pool u8 data as it is

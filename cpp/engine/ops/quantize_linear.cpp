@@ -71,17 +71,14 @@ class QuantizeOp : public Op {
 
   void run(RunContext&, const std::vector<const Tensor*>& inputs, std::vector<Tensor>& outputs) override {
     const Tensor& x = input(inputs, 0);
-    float held_scale;
-    int32_t held_zero;
-    if (u8_grid_ && x.native && x.native->quantized_as(held_scale, held_zero) && held_scale == u8_scale_ &&
-        held_zero == u8_zero_) {
-      outputs[0] = x;  // already on this grid: rounding it again changes nothing
+    if (u8_grid_ && x.dtype == DType::u8 && x.quant.is_per_tensor(u8_scale_, u8_zero_)) {
+      outputs[0] = x;  // u8 codes already on this grid: rounding them again changes nothing
       return;
     }
     const Tensor& scale = float_input(inputs, 1);
     const bool has_zero = inputs.size() > 2 && inputs[2] != nullptr;
     if (kind_ == Kind::dequantize) check(x.dtype == DType::i64, "input 0 must hold integers");
-    else check(x.dtype == DType::f32, "input 0 must be float");
+    else check(x.is_real(), "input 0 must be float");
     // Per tensor, or per index of `axis`: value k belongs to channel (k / inner) % channels.
     int64_t channels = 1, inner = 1;
     if (scale.rank() == 1 && scale.numel() != 1) {

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstring>
 
+#include "ops/layout.h"
 #include "ops/op.h"
 
 namespace edgequant::engine {
@@ -65,18 +66,22 @@ class Resize : public Op {
         }
         if (kernel_ && kernel_->run(x, source[2], source[3], outputs[0])) return;
       }
-      outputs[0] = Tensor::zeros_f32(out, description());
-      resize_rows(x, source[2], source[3], outputs[0]);
+      outputs[0] = empty_as(x, out, description());  // u8 codes are copied as codes
+      if (outputs[0].dtype == DType::f32) resize_rows(x.f(), x.shape, source[2], source[3], outputs[0].f(), out);
+      else resize_rows(x.u8(), x.shape, source[2], source[3], outputs[0].u8(), out);
       return;
     }
-    outputs[0] = Tensor::zeros_f32(out, description());
+    outputs[0] = empty_as(x, out, description());
+    const size_t es = element_size(outputs[0]);
+    const char* src = raw_data(x);
+    char* dst = raw_data(outputs[0]);
     std::vector<int64_t> in_stride(rank, 1);
     for (int k = rank - 2; k >= 0; --k) in_stride[k] = in_stride[k + 1] * x.shape[k + 1];
     std::vector<int64_t> index(rank, 0);
     for (int64_t o = 0; o < total; ++o) {
       int64_t offset = 0;
       for (int k = 0; k < rank; ++k) offset += source[k][index[k]] * in_stride[k];
-      outputs[0].f()[o] = x.f()[offset];
+      std::memcpy(dst + o * es, src + offset * es, es);
       for (int k = rank - 1; k >= 0; --k) {
         if (++index[k] < out[k]) break;
         index[k] = 0;
@@ -96,21 +101,20 @@ class Resize : public Op {
 
   // Output row r of each plane copies input row rows[r] through the column map; repeated source
   // rows are copied from the output row above.
-  static void resize_rows(const Tensor& x, const std::vector<int64_t>& rows, const std::vector<int64_t>& cols,
-                          Tensor& y) {
-    const int64_t ih = x.shape[2], iw = x.shape[3], oh = y.shape[2], ow = y.shape[3];
-    const float* src = x.f();
-    float* dst = y.f();
-    for (int64_t plane = 0; plane < y.shape[0] * y.shape[1]; ++plane) {
-      const float* in_plane = src + plane * ih * iw;
-      float* out_plane = dst + plane * oh * ow;
+  template <class T>
+  static void resize_rows(const T* src, const Shape& in, const std::vector<int64_t>& rows,
+                          const std::vector<int64_t>& cols, T* dst, const Shape& out) {
+    const int64_t ih = in[2], iw = in[3], oh = out[2], ow = out[3];
+    for (int64_t plane = 0; plane < out[0] * out[1]; ++plane) {
+      const T* in_plane = src + plane * ih * iw;
+      T* out_plane = dst + plane * oh * ow;
       for (int64_t r = 0; r < oh; ++r) {
-        float* d = out_plane + r * ow;
+        T* d = out_plane + r * ow;
         if (r > 0 && rows[r] == rows[r - 1]) {
-          std::memcpy(d, d - ow, ow * sizeof(float));
+          std::memcpy(d, d - ow, ow * sizeof(T));
           continue;
         }
-        const float* s = in_plane + rows[r] * iw;
+        const T* s = in_plane + rows[r] * iw;
         for (int64_t c = 0; c < ow; ++c) d[c] = s[cols[c]];
       }
     }

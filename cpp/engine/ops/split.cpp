@@ -51,7 +51,7 @@ class Split : public Op {
     for (int64_t p = 0; p < parts; ++p) {
       Shape shape = x.shape;
       shape[axis] = sizes[p];
-      outputs[p] = empty_like(x.dtype, shape, description());
+      outputs[p] = empty_as(x, shape, description());  // codes stay codes, a backend layout is read as float
       const int64_t row = sizes[p] * inner * es, in_row = dim * inner * es;
       for (int64_t o = 0; o < outer; ++o)
         std::memcpy(raw_data(outputs[p]) + o * row, raw_data(x) + o * in_row + offset, row);

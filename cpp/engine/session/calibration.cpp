@@ -1,10 +1,13 @@
 #include "session/calibration.h"
 
+#include <algorithm>
+
 #include "common/error.h"
 
 namespace edgequant::engine {
 
-Calibrator::Calibrator(Engine& engine, const quant::RangeStrategy& strategy) : engine_(engine), strategy_(strategy) {
+Calibrator::Calibrator(Engine& engine, const quant::RangeStrategy& strategy, Engine::Observed observed)
+    : engine_(engine), strategy_(strategy), observed_(observed) {
   quant::check_strategy(strategy);
   require(!strategy.symmetric && strategy.levels == 255, "activation ranges are u8 asymmetric (levels 255)");
   const bool histogram = strategy.method != quant::RangeMethod::minmax;
@@ -14,9 +17,13 @@ Calibrator::Calibrator(Engine& engine, const quant::RangeStrategy& strategy) : e
 std::vector<Tensor> Calibrator::observe(const std::vector<Tensor>& inputs) {
   require(engine_.mode() == Mode::f32, "calibration runs in FP32 mode");
   std::lock_guard<std::mutex> lock(mutex_);
-  std::vector<Tensor> outputs = engine_.run_observed(inputs, [this](const std::string& name, const Tensor& values) {
-    observers_.at(name).observe(values.f(), values.numel());
-  });
+  const bool histogram = strategy_.method != quant::RangeMethod::minmax;
+  std::vector<Tensor> outputs = engine_.run_observed(
+      inputs,
+      [&](const std::string& name, const Tensor& values) {
+        observers_.try_emplace(name, quant::RangeObserver(histogram)).first->second.observe(values.f(), values.numel());
+      },
+      observed_);
   ++runs_;
   return outputs;
 }
@@ -31,6 +38,12 @@ std::map<std::string, std::pair<float, float>> Calibrator::ranges() const {
   return ranges;
 }
 
-void Calibrator::apply() const { engine_.set_activation_ranges(ranges()); }
+void Calibrator::apply() const {
+  std::map<std::string, std::pair<float, float>> ranges = this->ranges();
+  const std::vector<std::string> wanted = engine_.calibration_tensors();
+  for (auto it = ranges.begin(); it != ranges.end();)
+    it = std::find(wanted.begin(), wanted.end(), it->first) == wanted.end() ? ranges.erase(it) : std::next(it);
+  engine_.set_activation_ranges(ranges);
+}
 
 }  // namespace edgequant::engine

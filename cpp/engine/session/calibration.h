@@ -18,12 +18,15 @@ class Calibrator {
  public:
   // The engine must outlive the calibrator. `strategy.symmetric` is refused: activations are
   // u8 asymmetric (levels 255).
-  Calibrator(Engine& engine, const quant::RangeStrategy& strategy);
+  // Engine::Observed::every_tensor observes every float value of each run (the C export's
+  // calibration); apply() still sets only the engine's calibration tensors.
+  Calibrator(Engine& engine, const quant::RangeStrategy& strategy,
+             Engine::Observed observed = Engine::Observed::calibration_tensors);
 
   // One run on a batch of calibration inputs (the engine in FP32 mode); returns its outputs.
   // Calls from several threads are taken one at a time.
   std::vector<Tensor> observe(const std::vector<Tensor>& inputs);
-  // The range of every calibration tensor by the strategy.
+  // The range of every observed tensor by the strategy.
   std::map<std::string, std::pair<float, float>> ranges() const;
   // ranges(), set on the engine at once (one re-plan).
   void apply() const;
@@ -33,6 +36,7 @@ class Calibrator {
  private:
   Engine& engine_;
   quant::RangeStrategy strategy_;
+  Engine::Observed observed_;
   std::map<std::string, quant::RangeObserver> observers_;
   int64_t runs_ = 0;
   mutable std::mutex mutex_;  // the observers

@@ -17,6 +17,7 @@
 #include "graph/activation_patterns.h"
 #include "graph/constant_folding.h"
 #include "graph/conv_affine_folding.h"
+#include "graph/dense_bias_folding.h"
 #include "graph/data_movement_folding.h"
 #include "graph/passes.h"
 #include "graph/qdq.h"
@@ -75,9 +76,10 @@ Engine::Engine(Graph graph, const EngineOptions& options)
     recognise_activation_patterns(graph_);  // written-out activations, so that they fuse below
     fold_batch_norms(graph_);
     fold_affine_into_convs(graph_);  // exported biases and scales, so that activations after them fuse
+    fold_bias_adds_into_matmuls(graph_);
     move_relus_before_max_pools(graph_);
     fuse_activations(graph_);
-    if (fuse_residual_adds(graph_) > 0) fuse_activations(graph_);  // activations after the sums
+    if (options.fuse_residual_adds && fuse_residual_adds(graph_) > 0) fuse_activations(graph_);  // after the sums
     fold_affine_into_convs(graph_);  // a scalar Mul / Add after a fused activation
   }
   // Initializers the passes replaced (BN folding) would otherwise stay in memory.
@@ -143,7 +145,11 @@ Engine::Engine(Graph graph, const EngineOptions& options)
   std::vector<Int8Step> int8_steps;  // the INT8 plan, from what each op declares
   for (size_t k = 0; k < steps_.size(); ++k) {
     int8_steps.push_back({steps_[k].inputs, steps_[k].outputs, first->ops[k]->int8_traits()});
-    dynamic_in_file_ = dynamic_in_file_ || int8_steps.back().traits.dynamic_in_file;
+    const Int8Traits& traits = int8_steps.back().traits;
+    steps_[k].reads_u8.assign(steps_[k].inputs.size(), false);
+    for (int i : traits.u8_inputs)
+      if (i >= 0 && i < static_cast<int>(steps_[k].inputs.size())) steps_[k].reads_u8[i] = true;
+    dynamic_in_file_ = dynamic_in_file_ || traits.dynamic_in_file;
     steps_[k].quantizable = first->ops[k]->quantizable();
     if (steps_[k].quantizable && seen.insert(node(k).inputs[0]).second) calibration_tensors_.push_back(node(k).inputs[0]);
   }
@@ -332,16 +338,18 @@ void Engine::check_finite(const Tensor& t, const std::string& name) const {
 }
 
 std::vector<Tensor> Engine::run(const std::vector<Tensor>& inputs, std::map<std::string, Tensor>* capture) {
-  if (!capture) return run_with(inputs, nullptr);
+  if (!capture) return run_with(inputs, nullptr, false);
   const CalibrationSink keep = [capture](const std::string& name, const Tensor& values) { (*capture)[name] = values; };
-  return run_with(inputs, &keep);
+  return run_with(inputs, &keep, false);
 }
 
-std::vector<Tensor> Engine::run_observed(const std::vector<Tensor>& inputs, const CalibrationSink& sink) {
-  return run_with(inputs, &sink);
+std::vector<Tensor> Engine::run_observed(const std::vector<Tensor>& inputs, const CalibrationSink& sink,
+                                         Observed observed) {
+  return run_with(inputs, &sink, observed == Observed::every_tensor);
 }
 
-std::vector<Tensor> Engine::run_with(const std::vector<Tensor>& inputs, const CalibrationSink* sink) {
+std::vector<Tensor> Engine::run_with(const std::vector<Tensor>& inputs, const CalibrationSink* sink,
+                                     bool every_tensor) {
   auto state = sync_->shared();
   if (inputs.size() != graph_.inputs.size())
     throw InvalidArgument("the model takes " + std::to_string(graph_.inputs.size()) + " input(s), got " +
@@ -371,6 +379,16 @@ std::vector<Tensor> Engine::run_with(const std::vector<Tensor>& inputs, const Ca
     present[input_slots_[k]] = true;
   }
   std::set<std::string> observed;
+  // Every float value of the run, as plain float32 (the C export calibrates all of them).
+  auto observe = [&](const std::string& name, const Tensor& t) {
+    if (!t.is_real() || !observed.insert(name).second) return;
+    Tensor plain = t.as_float();
+    plain.materialize();
+    plain.native.reset();
+    (*sink)(name, plain);
+  };
+  if (sink && every_tensor)
+    for (size_t k = 0; k < input_slots_.size(); ++k) observe(graph_.inputs[k].name, values[input_slots_[k]]);
   Lease session(*this);
   session->backend->set_threads(options_.threads);  // OpenMP thread counts are per calling thread
   RunContext ctx{*session->backend, nullptr};
@@ -381,14 +399,19 @@ std::vector<Tensor> Engine::run_with(const std::vector<Tensor>& inputs, const Ca
     Op& op = *session->ops[k];
     in.assign(step.inputs.size(), nullptr);
     for (size_t i = 0; i < step.inputs.size(); ++i)
-      if (step.inputs[i] >= 0 && present[step.inputs[i]])
-        in[i] = is_constant_[step.inputs[i]] ? &constants_[step.inputs[i]] : &values[step.inputs[i]];
+      if (step.inputs[i] >= 0 && present[step.inputs[i]]) {
+        Tensor& value = values[step.inputs[i]];
+        // Quantized codes go only to the inputs that declare u8 (the INT8 plan sees to it); any
+        // other reader gets float values, whatever a backend left.
+        if (value.is_quantized() && !step.reads_u8[i]) value = value.as_float();
+        in[i] = is_constant_[step.inputs[i]] ? &constants_[step.inputs[i]] : &value;
+      }
     out.assign(step.outputs.size(), Tensor());
     ctx.input_is_free = &step.input_is_free;
     ctx.input_is_read_later = &step.input_is_read_later;
     // A calibration tensor (a quantizable step's input 0) is seen once, before its first
     // quantizable reader runs (which may reuse a freed input's buffer).
-    if (sink && step.quantizable && !step.inputs.empty() && in[0]) {
+    if (sink && !every_tensor && step.quantizable && !step.inputs.empty() && in[0]) {
       const std::string& name = node(k).inputs[0];
       if (observed.insert(name).second) {
         Tensor plain = *in[0];
@@ -408,12 +431,13 @@ std::vector<Tensor> Engine::run_with(const std::vector<Tensor>& inputs, const Ca
     for (size_t o = 0; o < step.outputs.size(); ++o)
       if (step.outputs[o] >= 0) {
         const Tensor& t = out[o];
-        if (!t.f32 && !t.native && !t.borrowed && !t.i64)
+        if (!t.has_data())
           throw InvalidArgument(node(k).describe() + ": output " + std::to_string(o) + " was not computed");
         values[step.outputs[o]] = std::move(out[o]);
         // An op that passed an input through (Reshape, or in place) may have changed its data.
         values[step.outputs[o]].converted.reset();
         present[step.outputs[o]] = true;
+        if (sink && every_tensor) observe(node(k).outputs[o], values[step.outputs[o]]);
       }
     for (int s : step.release) values[s] = Tensor();
   }
@@ -421,6 +445,7 @@ std::vector<Tensor> Engine::run_with(const std::vector<Tensor>& inputs, const Ca
   for (size_t k = 0; k < output_slots_.size(); ++k) {
     if (!present[output_slots_[k]]) throw InvalidArgument("graph output '" + graph_.outputs[k].name + "' was not produced");
     results.push_back(is_constant_[output_slots_[k]] ? constants_[output_slots_[k]] : values[output_slots_[k]]);
+    if (results.back().is_quantized()) results.back() = results.back().as_float();  // outputs leave as float
     results.back().materialize();  // outputs leave plain, independent of the backend
     results.back().native.reset();
     results.back().converted.reset();
@@ -522,7 +547,8 @@ void Engine::plan(Mode mode) {
   const QuantConfig::Mode kernel_mode = mode == Mode::int8_static    ? QuantConfig::Mode::int8_static
                                         : mode == Mode::int8_dynamic ? QuantConfig::Mode::int8_dynamic
                                                                      : QuantConfig::Mode::f32;
-  std::vector<QuantConfig> configs = int8_plan_.configs(kernel_mode, params, given_quantization_);
+  std::vector<bool> u8_slots;
+  std::vector<QuantConfig> configs = int8_plan_.configs(kernel_mode, params, given_quantization_, &u8_slots);
   for (QuantConfig& q : configs) q.weight_bits = weight_bits_;
   // The first session quantizes the weights; the others share them.
   const std::vector<Session*> sessions = all_sessions();
@@ -533,7 +559,16 @@ void Engine::plan(Mode mode) {
     for (size_t j = 1; j < sessions.size(); ++j) sessions[j]->ops[k]->set_quantization(configs[k]);
   }
   configs_ = std::move(configs);
+  integer_tensors_.clear();
+  for (const auto& [name, slot] : slots_)
+    if (slot < static_cast<int>(u8_slots.size()) && u8_slots[slot])
+      integer_tensors_[name] = params.at(group_of(slot));
   mode_ = mode;
+}
+
+std::map<std::string, std::pair<float, int32_t>> Engine::integer_tensors() const {
+  auto state = sync_->shared();
+  return integer_tensors_;
 }
 
 std::map<int, std::pair<float, int32_t>> Engine::static_params() const {

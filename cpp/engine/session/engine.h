@@ -28,6 +28,9 @@ struct EngineOptions {
   std::string backend = default_backend();  // a name of supported_backends()
   int threads = 0;     // 0 = all cores
   bool fuse = true;    // BN folding and activation fusion
+  // With `fuse`: a Conv's residual Add as its sum post-op. Off where the graph after the passes is
+  // lowered to kernels without one (the C export: microcontroller/engine_lowering.py).
+  bool fuse_residual_adds = true;
   // The values to return, in order (default: the graph's tensor outputs). Nodes that none of
   // them needs are not built, so a model's map / string outputs (ZipMap ...) can be left out.
   std::vector<std::string> outputs;
@@ -78,7 +81,11 @@ class Engine {
   // as it is computed, so a caller can observe ranges without keeping the activations (see
   // session/calibration.h).
   using CalibrationSink = std::function<void(const std::string& tensor, const Tensor& values)>;
-  std::vector<Tensor> run_observed(const std::vector<Tensor>& inputs, const CalibrationSink& sink);
+  // Observed::every_tensor: `sink` sees every float value of the run instead (the graph inputs and
+  // each op's outputs), what a lowering that quantizes every activation calibrates.
+  enum class Observed { calibration_tensors, every_tensor };
+  std::vector<Tensor> run_observed(const std::vector<Tensor>& inputs, const CalibrationSink& sink,
+                                   Observed observed = Observed::calibration_tensors);
 
   // Quantization. Layers that can run in INT8 and the tensors they read (the calibration points).
   std::vector<std::string> quantizable_layers() const;
@@ -102,6 +109,9 @@ class Engine {
   // point): static INT8 then needs no calibration, and runs in INT8 exactly the layers whose input
   // the file quantizes, with the file's parameters; the others stay float32.
   bool carries_quantization() const { return !given_quantization_.empty() || dynamic_in_file_; }
+  // The tensors the current plan passes between layers as u8 codes (Tensor::quant), with their
+  // (scale, zero point): static INT8 only, where every reader takes codes (graph/int8_plan.h).
+  std::map<std::string, std::pair<float, int32_t>> integer_tensors() const;
 
   void set_threads(int threads);
   void set_profiling(bool on);
@@ -118,6 +128,7 @@ class Engine {
     std::vector<int> release;  // slots no later step reads: freed after this step
     std::vector<bool> input_is_free;  // per input: released after this step and read once by it
     std::vector<bool> input_is_read_later;  // per input: an intermediate a later step reads too
+    std::vector<bool> reads_u8;  // per input: the op takes quantized codes there (Int8Traits::u8_inputs)
     bool quantizable = false;
   };
   // What one run at a time owns: the ops (kernel caches) and the backend (activation pool).
@@ -136,7 +147,7 @@ class Engine {
   // Every session, the idle ones (callers hold the exclusive lock, so none is running).
   std::vector<Session*> all_sessions();
   void check_finite(const Tensor& t, const std::string& name) const;
-  std::vector<Tensor> run_with(const std::vector<Tensor>& inputs, const CalibrationSink* sink);
+  std::vector<Tensor> run_with(const std::vector<Tensor>& inputs, const CalibrationSink* sink, bool every_tensor);
   // set_mode without releasing caches: quantization configs from the mode and the ranges.
   void plan(Mode mode);
   int group_of(int slot) const;
@@ -168,6 +179,7 @@ class Engine {
   // Static mode's (scale, zero point) per quantization group: the given ones, or the calibrated.
   std::map<int, std::pair<float, int32_t>> static_params() const;
   Int8Plan int8_plan_;  // which tensors travel as u8, quantization groups
+  std::map<std::string, std::pair<float, int32_t>> integer_tensors_;  // of the current plan
   Mode mode_ = Mode::f32;
   bool float_weights_released_ = false;
   bool profiling_ = false;

@@ -302,6 +302,15 @@ class Engine:
             return given
         return {name: tuple(self._native.activation_quantization(name)) for name in self.ranges}
 
+    def integer_tensors(self) -> dict[str, tuple[float, int]]:
+        """The activations static INT8 passes from layer to layer as u8 codes, not as float:
+        ``{tensor: (scale, zero_point)}``, x = scale·(q − zero_point). A tensor is handed over as
+        codes where every op reading it takes them (INT8 convolutions, and Split / Concat / MaxPool /
+        nearest Resize between them, which move the codes unchanged); the others, and every graph
+        output, stay float32. Empty in FP32 and dynamic mode."""
+        return {name: (float(scale), int(zero_point))
+                for name, (scale, zero_point) in self._native.integer_tensors().items()}
+
     def save_quantized(self, path, weight_formats=None) -> None:
         """Writes the model as QDQ ONNX (ONNX Runtime runs it): s8 per-channel weights of the
         quantizable layers, and for static mode u8 Quantize/DequantizeLinear on their inputs with

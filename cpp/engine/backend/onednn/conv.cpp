@@ -151,11 +151,11 @@ class DnnlConv : public ConvKernel {
       const auto& in_place = static_cast<const DnnlNative&>(*residual->native);
       auto out = std::make_shared<DnnlNative>(ctx_, dst_desc_, plain_dst_desc_, out_scale_, out_zero_point_,
                                               in_place.block());
-      y.native = out;
+      y = native_tensor(shape, out);
       execute(src, out->mem(), scale, zero_point);
     } else {
       auto out = std::make_shared<DnnlNative>(ctx_, dst_desc_, plain_dst_desc_, out_scale_, out_zero_point_);
-      y.native = out;
+      y = native_tensor(shape, out);
       if (sum_) residual_->copy(*residual, out->mem());
       execute(src, out->mem(), scale, zero_point);
     }

@@ -76,11 +76,6 @@ class DnnlNative : public NativeData {
   bool to_plain_rows(float* dst, int64_t row, int64_t row_stride) const override;
   const memory& mem() const { return mem_; }
   bool quantized() const { return mem_.get_desc().get_data_type() != dt::f32; }
-  bool quantized_as(float& scale, int32_t& zero_point) const override {
-    scale = scale_;
-    zero_point = zero_point_;
-    return mem_.get_desc().get_data_type() == dt::u8;
-  }
   bool is_f32() const { return !quantized(); }
   float scale() const { return scale_; }
   int32_t zero_point() const { return zero_point_; }
@@ -96,6 +91,19 @@ class DnnlNative : public NativeData {
   void reorder_to(const memory::desc& to, float* dst) const;
   int32_t zero_point_;
 };
+
+// The engine's tensor of `shape` over native data: float32, or u8 codes read through their (scale,
+// zero point) (Tensor::quant), as the INT8 plan passes them between layers.
+inline Tensor native_tensor(const Shape& shape, std::shared_ptr<DnnlNative> data) {
+  Tensor t;
+  t.shape = shape;
+  if (data->quantized()) {
+    t.dtype = DType::u8;
+    t.quant = QuantParams::per_tensor(data->scale(), data->zero_point());
+  }
+  t.native = std::move(data);
+  return t;
+}
 
 // A native tensor usable as float32 source of `dims` (u8 ones are read through Tensor::f()).
 const DnnlNative* native_f32(const Tensor& t, const memory::dims& dims);

@@ -30,14 +30,14 @@ class DnnlConcat : public ConcatKernel {
     // the plain readers such a mix usually has (a channel shuffle after a ShuffleNet block).
     bool usable = true;
     for (const Tensor* t : src)
-      usable = usable && t && t->dtype == DType::f32 &&
+      usable = usable && t && t->is_real() &&
                (quantized || native_f32(*t, memory::dims(t->shape.begin(), t->shape.end())));
     if (!usable) return false;
     const float scale = quantized ? first->scale() : 1.f;
     const int32_t zero_point = quantized ? first->zero_point() : 0;
     const dt type = quantized ? first->mem().get_desc().get_data_type() : dt::f32;
     for (const Tensor* t : src) {
-      if (!t || t->dtype != DType::f32) return false;
+      if (!t || !t->is_real()) return false;
       const memory::dims dims(t->shape.begin(), t->shape.end());
       const auto* native = quantized ? dynamic_cast<const DnnlNative*>(t->native.get()) : native_f32(*t, dims);
       if (native) {
@@ -73,10 +73,7 @@ class DnnlConcat : public ConcatKernel {
     for (size_t k = 0; k < mems.size(); ++k) args[DNNL_ARG_MULTIPLE_SRC + static_cast<int>(k)] = mems[k];
     prim_.execute(ctx_.strm, args);
     ctx_.strm.wait();
-    y = Tensor();
-    y.dtype = DType::f32;
-    y.shape = shape;
-    y.native = out;
+    y = native_tensor(shape, out);
     return true;
   }
 
@@ -125,10 +122,7 @@ class DnnlConcat : public ConcatKernel {
         out_pixel += rows[k];
       }
     }
-    y = Tensor();
-    y.dtype = DType::f32;
-    y.shape = shape;
-    y.native = out;
+    y = native_tensor(shape, out);
     return true;
   }
 
@@ -184,10 +178,7 @@ class DnnlResize : public ResizeKernel {
         const char* in_row = s + ((o * ih + rows[r]) * iw) * pixel;
         for (int64_t c = 0; c < ow; ++c) std::memcpy(row + c * pixel, in_row + cols[c] * pixel, pixel);
       }
-    dst = Tensor();
-    dst.dtype = DType::f32;
-    dst.shape = Shape(out.begin(), out.end());
-    dst.native = result;
+    dst = native_tensor(Shape(out.begin(), out.end()), result);
     return true;
   }
 
@@ -220,10 +211,7 @@ class DnnlSplit : public SplitKernel {
       memory from(part.view, ctx_.eng, native->mem().get_data_handle());
       memory to = out->mem();
       part.copy.execute(ctx_.strm, from, to);
-      dst[p] = Tensor();
-      dst[p].dtype = DType::f32;
-      dst[p].shape = part.shape;
-      dst[p].native = out;
+      dst[p] = native_tensor(part.shape, out);
     }
     ctx_.strm.wait();
     return true;

@@ -71,10 +71,7 @@ class DnnlPool : public PoolKernel {
       native_dst_ = pd.dst_desc();
     }
     auto out = std::make_shared<DnnlNative>(ctx_, native_dst_, dst_desc_);
-    y = Tensor();
-    y.dtype = DType::f32;
-    y.shape = shape;
-    y.native = out;
+    y = native_tensor(shape, out);
     native_args_[DNNL_ARG_SRC] = native->mem();  // the map outlives the run: no allocation per run
     native_args_[DNNL_ARG_DST] = out->mem();
     native_prim_.execute(ctx_.strm, native_args_);
@@ -97,10 +94,7 @@ class DnnlPool : public PoolKernel {
       u8_dst_ = pd.dst_desc();
     }
     auto out = std::make_shared<DnnlNative>(ctx_, u8_dst_, dst_desc_, x.scale(), x.zero_point());
-    y = Tensor();
-    y.dtype = DType::f32;
-    y.shape = shape;
-    y.native = out;
+    y = native_tensor(shape, out);
     native_args_[DNNL_ARG_SRC] = x.mem();
     native_args_[DNNL_ARG_DST] = out->mem();
     u8_prim_.execute(ctx_.strm, native_args_);

@@ -85,10 +85,7 @@ class WinogradConv : public ConvKernel {
     }
     compute(src, out->mem());
     src_->release();
-    y = Tensor();
-    y.dtype = DType::f32;
-    y.shape = shape;
-    y.native = out;
+    y = native_tensor(shape, out);
   }
 
  private:

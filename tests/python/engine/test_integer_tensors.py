@@ -1,0 +1,70 @@
+"""Static INT8 hands activations from layer to layer as u8 codes (Engine.integer_tensors): which
+tensors, on which grid, on every backend; and the outputs equal the reference backend's, whose
+layers take those codes as they are."""
+
+import numpy as np
+import pytest
+from onnx import TensorProto, helper, numpy_helper
+
+from edgequant import Engine
+from edgequant.engine import supported_backends
+
+RNG = np.random.default_rng(5)
+
+
+def weight(name, cout, cin, k=3):
+    return numpy_helper.from_array((RNG.normal(size=(cout, cin, k, k)) / np.sqrt(cin * k * k)).astype(np.float32), name)
+
+
+def chain_model() -> bytes:
+    """conv+relu -> maxpool -> (conv+relu, conv+relu) -> concat -> conv -> global pool -> gemm."""
+    conv = lambda x, y, w: helper.make_node("Conv", [x, w], [y], pads=[1, 1, 1, 1])  # noqa: E731
+    nodes = [conv("x", "a", "w0"), helper.make_node("Relu", ["a"], ["h"]),
+             helper.make_node("MaxPool", ["h"], ["p"], kernel_shape=[2, 2], strides=[2, 2]),
+             conv("p", "b", "w1"), helper.make_node("Relu", ["b"], ["br"]),
+             conv("p", "c", "w2"), helper.make_node("Relu", ["c"], ["cr"]),
+             helper.make_node("Concat", ["br", "cr"], ["cat"], axis=1), conv("cat", "d", "w3"),
+             helper.make_node("GlobalAveragePool", ["d"], ["g"]), helper.make_node("Flatten", ["g"], ["f"]),
+             helper.make_node("Gemm", ["f", "fc"], ["y"], transB=1)]
+    inits = [weight("w0", 8, 3), weight("w1", 8, 8), weight("w2", 8, 8), weight("w3", 16, 16),
+             numpy_helper.from_array(RNG.normal(size=(5, 16)).astype(np.float32), "fc")]
+    graph = helper.make_graph(nodes, "chain", [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 3, 16, 16])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 5])], inits)
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]).SerializeToString()
+
+
+MODEL = chain_model()
+CALIBRATION = RNG.normal(size=(8, 3, 16, 16)).astype(np.float32)
+X = RNG.normal(size=(2, 3, 16, 16)).astype(np.float32)
+
+
+@pytest.mark.parametrize("backend", supported_backends())
+def test_static_passes_u8_codes_between_int8_layers(backend):
+    engine = Engine(MODEL, mode="static", calibration=CALIBRATION, backend=backend, threads=1)
+    integer = engine.integer_tensors()
+    # the hand-offs between INT8 convs (through MaxPool and Concat, which move codes), not the graph input,
+    # not what the float GlobalAveragePool reads, not the output
+    assert set(integer) == {"h", "p", "br", "cr", "cat"}, integer
+    params = engine.activation_quantization()
+    for name in ("p", "cat"):
+        assert integer[name] == params[name]
+    assert integer["h"] == integer["p"] and integer["br"] == integer["cat"], "one grid per quantization group"
+    assert engine.run(X)[0].dtype == np.float32
+    reference = Engine(MODEL, mode="static", calibration=CALIBRATION, backend="reference", threads=1)
+    tolerance = 0.02 if backend == "onednn" else 0  # oneDNN rescales in its own float order
+    np.testing.assert_allclose(engine.run(X)[0], reference.run(X)[0], rtol=0, atol=tolerance)
+
+
+def test_no_integer_tensors_outside_static():
+    for mode in ("fp32", "dynamic"):
+        assert Engine(MODEL, mode=mode).integer_tensors() == {}
+
+
+def test_captured_codes_read_as_their_values():
+    """The calibration tensors a static run captures are u8 codes in the engine; Python sees their values."""
+    engine = Engine(MODEL, mode="static", calibration=CALIBRATION, backend="reference", threads=1)
+    _, captured = engine._native.run_capture([X])
+    scale, zero_point = engine.integer_tensors()["cat"]
+    codes = np.round(captured["cat"] / scale) + zero_point
+    np.testing.assert_allclose(captured["cat"], scale * (codes - zero_point), rtol=0, atol=1e-6)
+    assert codes.min() >= 0 and codes.max() <= 255
