@@ -1,7 +1,8 @@
 // The ARM backend (64-bit ARM: Raspberry Pi 5 / 4 / 3): NEON FP32 kernels and INT8 kernels on the
 // dot-product instructions where the CPU has them (plain NEON otherwise), chosen at run time.
-// NCHW float at the interface; the kernels work on NHWC internally. INT8 outputs are
-// bit-identical to the reference backend's (int8_conv.cpp says how).
+// NCHW float at the interface, except between static INT8 layers, which pass NHWC s8 codes
+// (nhwc_codes.h); the kernels work on NHWC internally. INT8 outputs are bit-identical to the
+// reference backend's (int8_conv.cpp says how).
 #include <memory>
 
 #include "backend/arm/arm_kernels.h"
@@ -30,6 +31,8 @@ class ArmBackend : public Backend {
     return make_portable_softmax(outer, len, inner, log);
   }
   std::unique_ptr<UnaryKernel> sigmoid() override { return make_portable_sigmoid(); }
+  std::unique_ptr<ConcatKernel> concat() override { return arm::make_concat(); }
+  std::unique_ptr<SplitKernel> split() override { return arm::make_split(); }
   // The next runs of every kernel of this backend use `threads` (0: all cores).
   void set_threads(int threads) override { threads_.set(threads); }
 

@@ -16,5 +16,7 @@ std::unique_ptr<ConvKernel> make_f32_conv(const ConvGeometry& g, const float* w,
 std::unique_ptr<DenseKernel> make_f32_dense(int64_t m, int64_t k, int64_t n, const float* w, const float* b,
                                             const Activation& act, ThreadCount threads);
 std::unique_ptr<PoolKernel> make_pool(const PoolGeometry& g, ThreadCount threads);
+std::unique_ptr<ConcatKernel> make_concat();  // NHWC codes along the channels (data_movement.cpp)
+std::unique_ptr<SplitKernel> make_split();
 
 }  // namespace edgequant::engine::arm

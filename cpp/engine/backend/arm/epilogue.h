@@ -34,6 +34,21 @@ inline void encode_shifted(const float* x, int64_t n, const quant::Affine& a, in
   for (; i < n; ++i) dst[i] = static_cast<int8_t>(a.encode(x[i]) - 128);
 }
 
+// quant::Affine::encode<float> on 4 lanes, its constants loaded once for a loop: the u8 codes as int32.
+struct Encoder4 {
+  explicit Encoder4(const quant::Affine& a)
+      : scale(vdupq_n_f32(static_cast<float>(a.scale))), zero(vdupq_n_f32(static_cast<float>(a.zero_point))),
+        lo(vdupq_n_f32(static_cast<float>(a.qmin))), hi(vdupq_n_f32(static_cast<float>(a.qmax))) {}
+  int32x4_t operator()(float32x4_t x) const {
+    float32x4_t t = vaddq_f32(vrndnq_f32(vdivq_f32(x, scale)), zero);
+    t = vbslq_f32(vceqq_f32(t, t), t, vdupq_n_f32(0));
+    t = vbslq_f32(vcltq_f32(t, lo), lo, t);
+    t = vbslq_f32(vcgtq_f32(t, hi), hi, t);
+    return vcvtq_s32_f32(t);
+  }
+  float32x4_t scale, zero, lo, hi;
+};
+
 // quant::Affine::encode<float> on 4 lanes: the u8 codes as int32.
 inline int32x4_t encode4(float32x4_t x, const quant::Affine& a) {
   const float32x4_t lo = vdupq_n_f32(static_cast<float>(a.qmin)), hi = vdupq_n_f32(static_cast<float>(a.qmax));
@@ -45,14 +60,17 @@ inline int32x4_t encode4(float32x4_t x, const quant::Affine& a) {
   return vcvtq_s32_f32(t);
 }
 
-// float(a.scale · (encode(r) − z)) on 4 lanes: a residual rounded through u8 as the reference does.
-inline float32x4_t through_u8(float32x4_t r, const quant::Affine& a) {
-  const int32x4_t q = vsubq_s32(encode4(r, a), vdupq_n_s32(a.zero_point));
+// float(a.scale · (q − z)) on 4 lanes: u8 codes q read as the reference reads a u8 residual.
+inline float32x4_t decode4(int32x4_t codes, const quant::Affine& a) {
+  const int32x4_t q = vsubq_s32(codes, vdupq_n_s32(a.zero_point));
   const float64x2_t s = vdupq_n_f64(a.scale);
   const float64x2_t lo = vmulq_f64(s, vcvtq_f64_s64(vmovl_s32(vget_low_s32(q))));
   const float64x2_t hi = vmulq_f64(s, vcvtq_f64_s64(vmovl_high_s32(q)));
   return vcvt_high_f32_f64(vcvt_f32_f64(lo), hi);
 }
+
+// float(a.scale · (encode(r) − z)) on 4 lanes: a residual rounded through u8 as the reference does.
+inline float32x4_t through_u8(float32x4_t r, const quant::Affine& a) { return decode4(encode4(r, a), a); }
 
 // encode_shifted of n images of NCHW planes (c × hw), written NHWC: 8 pixels of one channel per
 // vector, their bytes stored c apart.
@@ -73,6 +91,16 @@ inline void encode_shifted_nhwc(const float* x, int64_t n, int64_t c, int64_t hw
         vst1_lane_s8(o + 7 * c, v, 7);
       }
       for (int64_t p = hw8; p < hw; ++p) out[p * c] = static_cast<int8_t>(a.encode(plane[p]) - 128);
+    }
+}
+
+// u8 codes of n images of NCHW planes (c × hw) to NHWC s8 codes q − 128 (the GEMM's rows).
+inline void shift_codes_nhwc(const uint8_t* x, int64_t n, int64_t c, int64_t hw, int8_t* dst) {
+  for (int64_t i = 0; i < n; ++i)
+    for (int64_t ch = 0; ch < c; ++ch) {
+      const uint8_t* plane = x + (i * c + ch) * hw;
+      int8_t* out = dst + i * hw * c + ch;
+      for (int64_t p = 0; p < hw; ++p) out[p * c] = static_cast<int8_t>(plane[p] - 128);
     }
 }
 

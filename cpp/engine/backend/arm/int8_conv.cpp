@@ -5,6 +5,7 @@
 // contraction, so the outputs are bit-identical to it.
 #include <arm_neon.h>
 
+#include <cstring>
 #include <memory>
 #include <vector>
 
@@ -12,6 +13,7 @@
 #include "backend/arm/dispatch.h"
 #include "backend/arm/epilogue.h"
 #include "backend/arm/layout.h"
+#include "backend/arm/nhwc_codes.h"
 
 namespace edgequant::engine::arm {
 namespace {
@@ -56,21 +58,123 @@ class ArmInt8Conv : public ConvKernel {
   }
 
   void run(const float* src, float* dst) override {
-    const int64_t hw = g_.ih * g_.iw, m = g_.oh * g_.ow;
+    const int64_t hw = g_.ih * g_.iw;
     const quant::Affine a = input_affine(q_, src, g_.n * g_.ic * hw);
     std::vector<int8_t> x(static_cast<size_t>(g_.n * hw * g_.ic));
     encode_shifted_nhwc(src, g_.n, g_.ic, hw, a, x.data());
+    run_nchw(x.data(), a, dst);
+  }
+
+  // Static INT8 among quantized neighbours: the source as the NHWC codes an earlier ARM conv left
+  // (NhwcCodes), or plain u8 codes on this layer's grid, taken without a float pass; a layer whose
+  // readers all take u8 (QuantConfig::quantize_output) writes NhwcCodes on their grid.
+  void run(const Tensor& src, const Tensor* residual, bool, Tensor& dst, const Shape& shape) override {
+    const bool fixed = q_.mode == QuantConfig::Mode::int8_static;
+    const int64_t hw = g_.ih * g_.iw;
+    const NhwcCodes* codes = fixed ? nhwc_codes(src) : nullptr;
+    if (codes && !codes->on_grid(q_.scale, q_.zero_point)) codes = nullptr;
+    std::vector<int8_t> staged;
+    quant::Affine a(activation_format(), quant::AffineParams{q_.scale, q_.zero_point});
+    const int8_t* x = codes ? codes->data() : nullptr;
+    if (!x) {
+      staged.resize(static_cast<size_t>(g_.n * hw * g_.ic));
+      if (fixed && src.holds_u8(q_.scale, q_.zero_point)) {
+        shift_codes_nhwc(src.u8(), g_.n, g_.ic, hw, staged.data());
+      } else {
+        a = input_affine(q_, src.f(), g_.n * g_.ic * hw);
+        encode_shifted_nhwc(src.f(), g_.n, g_.ic, hw, a, staged.data());
+      }
+      x = staged.data();
+    }
+    if (fixed && q_.quantize_output) {
+      auto out = std::make_shared<NhwcCodes>(shape, q_.output_scale, q_.output_zero_point);
+      run_codes(x, a, residual, *out);
+      dst = codes_tensor(shape, std::move(out));
+      return;
+    }
+    dst = Tensor::zeros_f32(shape, "conv output");
+    if (residual) std::copy(residual->f(), residual->f() + dst.numel(), dst.f());
+    run_nchw(x, a, dst.f());
+  }
+
+ private:
+  // The integer sums of image n of the NHWC codes x, [pixel][channel].
+  void accumulate(const int8_t* x, int64_t n, int32_t zero, int32_t* acc) {
+    const int8_t* image = x + n * g_.ih * g_.iw * g_.ic;
+    if (dw_.empty()) gemm_image(image, zero, acc);
+    else depthwise_image(image, zero, acc);
+  }
+
+  // Float NCHW output (a sum adds what dst holds on entry).
+  void run_nchw(const int8_t* x, const quant::Affine& a, float* dst) {
+    const int64_t m = g_.oh * g_.ow;
     std::vector<int32_t> acc(static_cast<size_t>(m * g_.oc));
     for (int64_t n = 0; n < g_.n; ++n) {
-      const int8_t* image = x.data() + n * hw * g_.ic;
-      if (dw_.empty()) gemm_image(image, a.zero_point, acc.data());
-      else depthwise_image(image, a.zero_point, acc.data());
+      accumulate(x, n, a.zero_point, acc.data());
       float* out = dst + n * g_.oc * m;
       parallel_chunks(threads_, m, 16, [&](int64_t p0, int64_t p1) { epilogue_rows(acc.data(), p0, p1, a.scale, out); });
     }
   }
 
- private:
+  // NHWC codes output: each pixel's channels dequantized, activated, summed with the residual as
+  // the float path does (the residual read as u8 codes, exact, or rounded through u8), encoded on
+  // the output grid — the reference backend's values, one contiguous row per pixel.
+  void run_codes(const int8_t* x, const quant::Affine& a, const Tensor* residual, NhwcCodes& out) {
+    const int64_t m = g_.oh * g_.ow;
+    const quant::Affine oa(activation_format(), quant::AffineParams{q_.output_scale, q_.output_zero_point});
+    const quant::Affine ra(activation_format(), quant::AffineParams{q_.residual_scale, q_.residual_zero_point});
+    const NhwcCodes* residual_codes = residual ? nhwc_codes(*residual) : nullptr;
+    if (residual_codes && !residual_codes->on_grid(q_.residual_scale, q_.residual_zero_point)) residual_codes = nullptr;
+    const float* residual_values = residual && !residual_codes ? residual->f() : nullptr;
+    std::vector<int32_t> acc(static_cast<size_t>(m * g_.oc));
+    for (int64_t n = 0; n < g_.n; ++n) {
+      accumulate(x, n, a.zero_point, acc.data());
+      const int8_t* rc = residual_codes ? residual_codes->data() + n * m * g_.oc : nullptr;
+      const float* rv = residual_values ? residual_values + n * g_.oc * m : nullptr;
+      int8_t* y = out.data() + n * m * g_.oc;
+      parallel_chunks(threads_, m, 16, [&](int64_t p0, int64_t p1) {
+        epilogue_codes(acc.data(), p0, p1, a.scale, rc, rv, ra, oa, y);
+      });
+    }
+  }
+
+  // Pixels [p0, p1) to NHWC codes: 4 channels per vector, the rest as epilogue_one().
+  void epilogue_codes(const int32_t* acc, int64_t p0, int64_t p1, double in_scale, const int8_t* residual_codes,
+                      const float* residual_values, const quant::Affine& ra, const quant::Affine& oa, int8_t* dst) const {
+    const int64_t m = g_.oh * g_.ow, oc4 = g_.oc / 4 * 4, channels = g_.oc;
+    const float64x2_t s = vdupq_n_f64(in_scale);
+    const double *w_scale = wscale_.data(), *bias = dbias_.data();
+    const int32x4_t shift = vdupq_n_s32(128);
+    const Encoder4 encode(oa);
+    auto residual4 = [&](int64_t p, int64_t oc) {  // the residual as a u8-rounded float, 4 channels
+      if (residual_codes) {
+        const int8_t* r = residual_codes + p * channels + oc;
+        const int32x4_t q = {r[0] + 128, r[1] + 128, r[2] + 128, r[3] + 128};
+        return decode4(q, ra);
+      }
+      const float gathered[4] = {residual_values[oc * m + p], residual_values[(oc + 1) * m + p],
+                                 residual_values[(oc + 2) * m + p], residual_values[(oc + 3) * m + p]};
+      return through_u8(vld1q_f32(gathered), ra);
+    };
+    for (int64_t p = p0; p < p1; ++p) {
+      const int32_t* row = acc + p * channels;
+      int8_t* y = dst + p * channels;
+      for (int64_t oc = 0; oc < oc4; oc += 4) {
+        float32x4_t v = activate(post_.activation, dequantize(vld1q_s32(row + oc), s, w_scale + oc, bias + oc));
+        if (post_.sum) v = activate(post_.after_sum, vaddq_f32(v, residual4(p, oc)));
+        const int16x4_t q = vmovn_s32(vsubq_s32(encode(v), shift));
+        const int32_t word = vget_lane_s32(vreinterpret_s32_s8(vmovn_s16(vcombine_s16(q, q))), 0);
+        std::memcpy(y + oc, &word, sizeof word);
+      }
+      for (int64_t oc = oc4; oc < channels; ++oc) {
+        float r = 0;
+        if (post_.sum)
+          r = residual_codes ? static_cast<float>(ra.scale * (residual_codes[p * channels + oc] + 128 - ra.zero_point))
+                             : residual(residual_values[oc * m + p]);
+        y[oc] = static_cast<int8_t>(oa.encode(value_at(acc, p, oc, in_scale, r)) - 128);
+      }
+    }
+  }
   // acc[pixel, oc] = Σ (q − z)·w: the GEMM of (q − 128) plus (128 − z)·Σ w.
   void gemm_image(const int8_t* x, int32_t zero, int32_t* acc) {
     note_int8_run(gemm_);
@@ -165,13 +269,17 @@ class ArmInt8Conv : public ConvKernel {
       for (int64_t oc = oc4; oc < g_.oc; ++oc) epilogue_one(acc, p, oc, in_scale, dst);
   }
 
-  // The reference backend's expressions, in its order, for pixel p of channel oc.
-  void epilogue_one(const int32_t* acc, int64_t p, int64_t oc, double in_scale, float* dst) const {
+  // The reference backend's expressions, in its order, for pixel p of channel oc: `residual` (sum
+  // kernels) already rounded as the reference rounds it.
+  float value_at(const int32_t* acc, int64_t p, int64_t oc, double in_scale, float residual) const {
     const int64_t iacc = acc[p * g_.oc + oc];
     const double value = static_cast<double>(iacc) * in_scale * qweights_.scales[oc];
-    float& y = dst[oc * g_.oh * g_.ow + p];
     const float v = apply_activation(post_.activation, static_cast<float>(value + bias_[oc]));
-    y = post_.sum ? apply_activation(post_.after_sum, v + residual(y)) : v;
+    return post_.sum ? apply_activation(post_.after_sum, v + residual) : v;
+  }
+  void epilogue_one(const int32_t* acc, int64_t p, int64_t oc, double in_scale, float* dst) const {
+    float& y = dst[oc * g_.oh * g_.ow + p];
+    y = value_at(acc, p, oc, in_scale, post_.sum ? residual(y) : 0.f);
   }
 
   // As the reference: a static conv writing u8 holds its residual as u8 in its destination.

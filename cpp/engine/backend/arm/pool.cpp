@@ -10,6 +10,7 @@
 
 #include "backend/arm/arm_kernels.h"
 #include "backend/arm/dispatch.h"
+#include "backend/arm/nhwc_codes.h"
 
 namespace edgequant::engine::arm {
 namespace {
@@ -40,6 +41,45 @@ class ArmPool : public PoolKernel {
           for (int64_t ow = inside_end_; ow < g_.ow; ++ow) out[ow] = scalar(plane, h0, h1, h_padded, ow);
         }
     });
+  }
+
+  // Max pooling of an INT8 conv's NHWC codes: the max of the codes is the code of the max (the
+  // grid is increasing), so the output is NHWC codes on the same grid, 16 channels per vector.
+  void run(const Tensor& x, Tensor& y, const Shape& shape) override {
+    const NhwcCodes* codes = g_.kind == PoolGeometry::Kind::max ? nhwc_codes(x) : nullptr;
+    if (!codes || !every_window_has_input(g_)) {
+      PoolKernel::run(x, y, shape);
+      return;
+    }
+    auto out = std::make_shared<NhwcCodes>(shape, codes->scale, codes->zero_point);
+    const int64_t c = g_.c, c16 = c / 16 * 16;
+    parallel_chunks(threads_, g_.n * g_.oh, 1, [&](int64_t r0, int64_t r1) {
+      for (int64_t r = r0; r < r1; ++r) {
+        const int64_t n = r / g_.oh, oh = r % g_.oh;
+        const int64_t h_start = oh * g_.stride_h - g_.pad_top;
+        const int64_t h0 = std::max<int64_t>(h_start, 0), h1 = std::min(h_start + g_.kh, g_.ih);
+        const int8_t* image = codes->data() + n * g_.ih * g_.iw * c;
+        for (int64_t ow = 0; ow < g_.ow; ++ow) {
+          const int64_t w_start = ow * g_.stride_w - g_.pad_left;
+          const int64_t w0 = std::max<int64_t>(w_start, 0), w1 = std::min(w_start + g_.kw, g_.iw);
+          int8_t* dst = out->data() + ((n * g_.oh + oh) * g_.ow + ow) * c;
+          const int8_t* first = image + (h0 * g_.iw + w0) * c;
+          for (int64_t ch = 0; ch < c16; ch += 16) {
+            int8x16_t m = vld1q_s8(first + ch);
+            for (int64_t h = h0; h < h1; ++h)
+              for (int64_t w = w0; w < w1; ++w) m = vmaxq_s8(m, vld1q_s8(image + (h * g_.iw + w) * c + ch));
+            vst1q_s8(dst + ch, m);
+          }
+          for (int64_t ch = c16; ch < c; ++ch) {
+            int8_t m = first[ch];
+            for (int64_t h = h0; h < h1; ++h)
+              for (int64_t w = w0; w < w1; ++w) m = std::max(m, image[(h * g_.iw + w) * c + ch]);
+            dst[ch] = m;
+          }
+        }
+      }
+    });
+    y = codes_tensor(shape, std::move(out));
   }
 
  private:

@@ -1,0 +1,125 @@
+"""Instructions per inference on an emulated Raspberry Pi 5 (Cortex-A76) or Pi 3 (Cortex-A53): our
+ARM backend (``edgequant-run``, cross-built) against ONNX Runtime aarch64 (FP32, and its
+``quantize_static`` QDQ file for INT8), one thread, counted in the same run.
+
+Emulated time says nothing (qemu emulates vector float in software), so the measure is the
+instruction count, with the ARM kit's qemu plugin: ``../shared/tools/arm`` (``setup.sh`` once; a
+measuring tool outside this repository). Ours: ``edgequant-run MODEL --runs 2`` minus ``--runs 1``
+(calibration and load cancel out); ONNX Runtime: markers around one run after a warm-up in the
+emulated CPython. Inputs uniform in [0, 1); static INT8 calibrated on 8 such inputs (both).
+
+    make wheel-aarch64   # or: cmake -S . -B build/arm-icount -G Ninja \\
+        # -DCMAKE_TOOLCHAIN_FILE=cmake/toolchains/aarch64-linux-gnu.cmake -DEDGEQUANT_WITH_ONEDNN=OFF \\
+        # -DEDGEQUANT_ARM_SYSROOT=$(scripts/arm/setup_cross.sh | tail -1) && cmake --build build/arm-icount \\
+        # --target edgequant-run
+    .venv/bin/python benchmarks/bench_arm_icount.py --run build/arm-icount/cpp/engine/edgequant-run \\
+        [--cpu cortex-a76] [--models squeezenet1.0_fp16 ultraface-rfb-320 mobilenet_v2] [--modes fp32 static]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import pathlib
+import re
+import subprocess
+import sys
+import tempfile
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(__file__))
+from _ort_quantize import ort_quantized  # noqa: E402
+from bench_engine_int8 import float32_copy  # noqa: E402
+
+KIT = pathlib.Path(__file__).resolve().parents[2] / "shared" / "tools" / "arm"
+
+# One ONNX Runtime inference between two markers (syscall 0x7e57, which the kit's plugin reports).
+ORT_GUEST = """
+import ctypes, sys
+import numpy as np, onnxruntime as ort
+options = ort.SessionOptions()
+options.intra_op_num_threads = options.inter_op_num_threads = 1
+session = ort.InferenceSession(sys.argv[1], options, providers=["CPUExecutionProvider"])
+shape = [d if isinstance(d, int) and d > 0 else 1 for d in session.get_inputs()[0].shape]
+feed = {session.get_inputs()[0].name: np.random.default_rng(0).random(shape, dtype=np.float32)}
+session.run(None, feed)
+libc = ctypes.CDLL(None)
+libc.syscall(0x7E57, 1)
+session.run(None, feed)
+libc.syscall(0x7E57, 2)
+"""
+
+
+def icount(command, cpu, env=None) -> str:
+    environment = dict(os.environ, QEMU_CPU=cpu, **(env or {}))
+    done = subprocess.run([str(KIT / "icount-run"), *command], capture_output=True, text=True, env=environment)
+    if done.returncode != 0:
+        raise RuntimeError(f"{command[0]} failed under qemu: {done.stdout[-500:]}{done.stderr[-500:]}")
+    return done.stdout
+
+
+def ours(run, model, mode, cpu) -> int:
+    """Instructions of one inference: --runs 2 minus --runs 1."""
+    totals = []
+    for runs in (1, 2):
+        out = icount([str(run), str(model), "--mode", mode, "--threads", "1", "--runs", str(runs)], cpu)
+        totals.append(int(re.search(r"icount total (\d+)", out).group(1)))
+    return totals[1] - totals[0]
+
+
+def onnxruntime(model, cpu, folder) -> int:
+    script = folder / "ort_one_run.py"
+    script.write_text(ORT_GUEST)
+    out = icount(["pyarm", str(script), str(model)], cpu)
+    return int(re.search(r"icount region 1->2 (\d+)", out).group(1))
+
+
+def model_file(name, folder) -> pathlib.Path:
+    """A shared model (float16 ones as a float32 copy, what ORT's quantizer takes) or a zoo architecture."""
+    from edgequant import zoo
+    from edgequant.datasets import shared_data_dir
+
+    shared = shared_data_dir()
+    if shared is not None and (shared / "models" / f"{name}.onnx").is_file():
+        return float32_copy(shared / "models" / f"{name}.onnx", folder / f"{name}.onnx")
+    path = folder / f"{name}.onnx"
+    path.write_bytes(zoo.architectures.build(name).SerializeToString())
+    return path
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--run", required=True, type=pathlib.Path, help="the aarch64 edgequant-run")
+    parser.add_argument("--cpu", default="cortex-a76", help="qemu's CPU: cortex-a76 (Pi 5) or cortex-a53 (Pi 3)")
+    parser.add_argument("--models", nargs="+", default=["squeezenet1.0_fp16", "ultraface-rfb-320", "mobilenet_v2"])
+    parser.add_argument("--modes", nargs="+", default=["fp32", "static"], choices=["fp32", "static", "dynamic"])
+    parser.add_argument("--no-ort", action="store_true", help="ours only")
+    args = parser.parse_args()
+    if not (KIT / "icount-run").is_file():
+        raise SystemExit(f"needs the ARM kit at {KIT} (run its setup.sh once)")
+    folder = pathlib.Path(tempfile.mkdtemp())
+    print(f"instructions per inference, {args.cpu}, 1 thread (M = 10^6)")
+    print(f"{'model':<22}{'mode':<8}{'ours':>10}{'ORT':>10}{'ours/ORT':>10}")
+    for name in args.models:
+        path = model_file(name, folder)
+        for mode in args.modes:
+            mine = ours(args.run, path, mode, args.cpu)
+            peer = None
+            if not args.no_ort and mode != "dynamic":
+                peer_model = path
+                if mode == "static":
+                    import onnx
+
+                    shape = [d.dim_value or 1 for d in onnx.load(str(path)).graph.input[0].type.tensor_type.shape.dim]
+                    samples = np.random.default_rng(1).random((8, *shape[1:]), dtype=np.float32)
+                    name_in = onnx.load(str(path)).graph.input[0].name
+                    peer_model = ort_quantized(path, {name_in: samples}, folder)
+                peer = onnxruntime(peer_model, args.cpu, folder)
+            ratio = f"{mine / peer:>10.2f}" if peer else f"{'-':>10}"
+            peer_text = f"{peer / 1e6:>9.1f}M" if peer else f"{'-':>10}"
+            print(f"{name:<22}{mode:<8}{mine / 1e6:>9.1f}M{peer_text}{ratio}", flush=True)
+
+
+if __name__ == "__main__":
+    main()

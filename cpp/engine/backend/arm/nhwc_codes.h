@@ -1,0 +1,63 @@
+// The ARM backend's own form of a quantized activation: NHWC s8 codes q − 128 of the engine's u8
+// grid x = s·(q − z) (backend/int8_support.h). A static INT8 conv whose readers all take u8 writes
+// its output this way and the next INT8 conv takes the rows as they are — SDOT multiplies s8 by
+// s8, the pixel's channels are one contiguous row of its GEMM — with no transpose and no float
+// pass in between. The engine sees a u8 tensor (Tensor::quant); a float reader gets NCHW float
+// values through to_plain().
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "graph/tensor.h"
+
+namespace edgequant::engine::arm {
+
+class NhwcCodes : public NativeData {
+ public:
+  // Codes of n images of c channels, h × w pixels (the tensor's NCHW shape), on the grid (scale, zero_point).
+  NhwcCodes(const Shape& nchw, float scale, int32_t zero_point)
+      : n(nchw[0]), c(nchw[1]), h(nchw[2]), w(nchw[3]), scale(scale), zero_point(zero_point),
+        codes(static_cast<size_t>(n * c * h * w)) {}
+
+  // x = s·(q − z), NCHW.
+  void to_plain(float* dst) const override {
+    for (int64_t i = 0; i < n; ++i)
+      for (int64_t p = 0; p < h * w; ++p) {
+        const int8_t* pixel = codes.data() + (i * h * w + p) * c;
+        for (int64_t ch = 0; ch < c; ++ch)
+          dst[(i * c + ch) * h * w + p] = scale * static_cast<float>(pixel[ch] + 128 - zero_point);
+      }
+  }
+  bool on_grid(float s, int32_t z) const { return s == scale && z == zero_point; }
+  int8_t* data() { return codes.data(); }
+  const int8_t* data() const { return codes.data(); }
+
+  const int64_t n, c, h, w;
+  const float scale;
+  const int32_t zero_point;
+
+ private:
+  std::vector<int8_t> codes;
+};
+
+// The engine's u8 tensor over `data` (shape NCHW as the graph sees it).
+inline Tensor codes_tensor(const Shape& shape, std::shared_ptr<NhwcCodes> data) {
+  Tensor t;
+  t.dtype = DType::u8;
+  t.shape = shape;
+  t.quant = QuantParams::per_tensor(data->scale, data->zero_point);
+  t.native = std::move(data);
+  return t;
+}
+
+// The tensor's NHWC codes when it holds them for `shape` (not reshaped since), else nullptr.
+inline const NhwcCodes* nhwc_codes(const Tensor& t) {
+  const auto* codes = dynamic_cast<const NhwcCodes*>(t.native.get());
+  if (!codes || t.rank() != 4 || t.shape[0] != codes->n || t.shape[1] != codes->c || t.shape[2] != codes->h ||
+      t.shape[3] != codes->w)
+    return nullptr;
+  return codes;
+}
+
+}  // namespace edgequant::engine::arm
