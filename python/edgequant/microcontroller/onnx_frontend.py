@@ -1,11 +1,14 @@
-"""ONNX (float) -> :class:`~.graph.IntegerGraph` through static INT8 calibration.
+"""ONNX (float) -> :class:`~.graph.IntegerGraph`: a lowering of the engine's static INT8 plan.
 
-Activation ranges come from our engine's static calibration (``edgequant.Engine(mode="static")``,
-the same scales its INT8 layers use, shifted from u8 to s8), completed by the same range method on
-ONNX Runtime's float activations for tensors the engine does not quantize (e.g. the logits).
-Weights are symmetric int8 per output channel (fully connected: per tensor), biases int32 at
-``input_scale * weight_scale``. Conv + bias Add + BatchNormalization + Relu / Clip(0, 6) and
-Gemm / MatMul + Add + Relu fuse into one kernel call.
+The inference engine does what the C needs prepared (``edgequant.Engine``'s passes, once): it loads
+the model, folds constants, BatchNormalization and exported biases / scales into the convolutions
+(a bias Add into a MatMul), fuses Relu and Clip(0, 6) into the Conv / Gemm / MatMul before them, and
+calibrates every activation by the chosen range method — one calibration, whose (scale, zero point)
+for the tensors the engine's INT8 layers read are its static mode's own, shifted from u8 to s8 (the
+same grid, ``backend/int8_support.h``). This module walks the graph the engine ends with and writes
+kernel calls in TFLite's dialect: symmetric int8 weights per output channel (fully connected: per
+tensor) in TFLite's narrow range, int32 biases at ``input_scale * weight_scale``, fixed-point
+multipliers — all computed by the core (``quant/fixed_point.h``, ``quant/affine.h``).
 
 Layouts: ONNX is NCHW, the C runtime NHWC, and a Reshape is a plain copy in C. So every activation
 carries its memory order (which ONNX element each memory position holds): the graph input and the
@@ -17,6 +20,9 @@ What the C cannot compute exactly is refused here, naming the node."""
 
 from __future__ import annotations
 
+import pathlib
+from dataclasses import dataclass
+
 import numpy as np
 
 from .. import _core
@@ -25,25 +31,44 @@ from .graph import Activation, IntegerGraph, Layer, UnsupportedModelError
 from .tflite_frontend import window_params
 
 ANCHORS = ("Conv", "Gemm", "MatMul")
-FUSABLE = ("Add", "BatchNormalization", "Relu", "Clip")
 PASS_THROUGH = ("Flatten", "Reshape")
 POOLS = ("MaxPool", "AveragePool", "GlobalAveragePool")
-SUPPORTED = ANCHORS + FUSABLE + PASS_THROUGH + POOLS + ("Softmax",)
+SUPPORTED = ANCHORS + PASS_THROUGH + POOLS + ("Softmax", "Add")
+#: The activations the engine fuses into an anchor that the C kernels apply (as their output clamp).
+FUSED_ACTIVATIONS = {None: "NONE", "relu": "RELU"}
+
+
+@dataclass
+class _Node:
+    """A node of the engine's graph after its passes (``_engine.Engine.lowered_graph``)."""
+
+    op_type: str
+    name: str
+    input: list
+    output: list
+    attributes: dict
+    domain: str = ""
 
 
 def _attributes(node) -> dict:
-    import onnx
-
-    return {a.name: onnx.helper.get_attribute_value(a) for a in node.attribute}
+    return node.attributes
 
 
 def _label(node) -> str:
-    """How messages name a node: its name, else the tensor it writes (exporters often leave names empty)."""
-    return f"{node.op_type} node {node.name!r}" if node.name else f"{node.op_type} node writing {node.output[0]!r}"
+    """How messages name a node: its name (the engine names unnamed nodes ``OpType_index``)."""
+    return f"{node.op_type} node {node.name!r}"
 
 
-def _opset(model) -> int:
-    return next((int(o.version) for o in model.opset_import if o.domain in ("", "ai.onnx")), 1)
+def _fused_activation(node) -> str | None:
+    """The C's name of the activation the engine fused into ``node`` ("NONE", "RELU", "RELU6"), or None
+    where the C kernels have no such clamp (a HardSwish, a Clip to other bounds, a scale after it)."""
+    attrs = node.attributes
+    if attrs.get("_affine_scale", 1.0) != 1.0 or attrs.get("_affine_shift", 0.0) != 0.0:
+        return None
+    kind = attrs.get("_activation")
+    if kind == "clip":
+        return "RELU6" if (attrs.get("_clip_lo"), attrs.get("_clip_hi")) == (0.0, 6.0) else None
+    return FUSED_ACTIVATIONS.get(kind)
 
 
 def _nhwc_order(shape) -> np.ndarray:
@@ -90,7 +115,7 @@ def _s8_from_u8(scale: float, zero_point: int) -> tuple[float, int]:
 
 def _int8_params(lo: float, hi: float) -> tuple[float, int]:
     """Asymmetric int8 (scale, zero point) covering [lo, hi] and 0: the engine's u8 activation parameters
-    (``quant/affine.h``, the one rule) in s8, as :func:`_engine_params` takes the engine's own."""
+    (``quant/affine.h``, the one rule) in s8."""
     params = _core.affine_params_from_range(_core.AffineFormat(8, False, False), float(lo), float(hi))
     return _s8_from_u8(params.scale, params.zero_point)
 
@@ -108,76 +133,68 @@ def _int8_weights(weights, channels: int):
     return codes.astype(np.int8).reshape(np.shape(weights)), scales
 
 
-def _float_activations(model, calibration, method):
-    """Every tensor's value on the first sample (constants and shapes) and its calibrated range."""
-    import onnx
-    import onnxruntime as ort
-
-    from ..ranges import RangeObserver
-
-    probe = onnx.ModelProto()
-    probe.CopyFrom(model)
-    known = {o.name for o in probe.graph.output}
-    for node in probe.graph.node:
-        for name in node.output:
-            if name and name not in known:
-                probe.graph.output.append(onnx.ValueInfoProto(name=name))
-                known.add(name)
-    options = ort.SessionOptions()
-    options.log_severity_level = 3
-    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
-    try:
-        session = ort.InferenceSession(probe.SerializeToString(), options, providers=["CPUExecutionProvider"])
-    except Exception as error:  # onnxruntime's own exception types: an invalid model is the caller's ValueError
-        raise ValueError(f"ONNX Runtime cannot load this model: {str(error).splitlines()[0][-400:]}") from error
-    names = [o.name for o in session.get_outputs()]
-    input_name = session.get_inputs()[0].name
-    histogram = method != "minmax"
-    observers = {name: RangeObserver(histogram) for name in [*names, input_name]}
-    first = None
-    for sample in calibration:
-        x = np.asarray(sample, np.float32)[None]
-        try:
-            outputs = session.run(names, {input_name: x})
-        except Exception as error:
-            raise ValueError(f"ONNX Runtime cannot run this model on the calibration inputs: "
-                             f"{str(error).splitlines()[0][-400:]}") from error
-        values = dict(zip(names, outputs, strict=True))
-        values[input_name] = x
-        if first is None:
-            first = values
-        for name, value in values.items():
-            if np.issubdtype(np.asarray(value).dtype, np.floating):
-                observers[name].observe(value)
-    return first, {name: o.range(method) for name, o in observers.items()}
-
-
-def _problems(model, constant) -> list:
+def _problems(nodes, constant, outputs) -> list:
     problems = []
-    for i, node in enumerate(model.graph.node):
-        if all(name in constant for name in node.output):
-            continue  # folded at export time
-        attrs = _attributes(node)
-        if node.op_type not in SUPPORTED:
+    for i, node in enumerate(nodes):
+        if node.op_type not in SUPPORTED or node.domain:
             problems.append(f"node {i} {node.op_type} {node.name!r} (no kernel)")
         elif node.op_type in ANCHORS and (len(node.input) < 2 or node.input[1] not in constant
                                           or node.input[0] in constant):
             problems.append(f"node {i} {_label(node)}: the first input must be computed, the second a constant")
+        elif node.op_type in ANCHORS and _fused_activation(node) is None:
+            kind = node.attributes.get("_activation", "affine step")
+            problems.append(f"node {i} {_label(node)}: a {kind} after it (the C kernels clamp to ReLU or ReLU6 only)")
         elif node.op_type in ("Conv", "MaxPool", "AveragePool") and (
-                len(attrs.get("kernel_shape", [1, 1])) != 2
+                len(node.attributes.get("kernel_shape", [1, 1])) != 2
                 or (node.op_type == "Conv" and np.ndim(constant[node.input[1]]) != 4)):
             problems.append(f"node {i} {_label(node)}: only 2-D windows")
-        elif node.op_type == "Clip" and len(node.input) > 1 and not all(n in constant for n in node.input[1:] if n):
-            problems.append(f"node {i} Clip {node.name!r} with computed bounds")
         elif node.op_type == "MaxPool" and len(node.output) > 1 and node.output[1]:
             problems.append(f"node {i} {_label(node)}: the Indices output")
-    if len(model.graph.output) != 1:
-        problems.append(f"{len(model.graph.output)} outputs (one is supported)")
+    if len(outputs) != 1:
+        problems.append(f"{len(outputs)} outputs (one is supported)")
     return problems
 
 
-def from_onnx(path, calibration, method: str = "minmax", engine_ranges: bool = True) -> IntegerGraph:
-    """Quantize an ONNX model to static INT8 and lower it to kernel calls.
+def _load_engine(path):
+    """The engine over the model at ``path``, its passes as the C wants them (no residual Add fused into a
+    Conv: the C adds with its own kernel)."""
+    import onnx
+
+    from ..engine.session import _model_bytes, _native
+
+    data = _model_bytes(path)
+    try:
+        onnx.ModelProto().ParseFromString(data)
+    except Exception as error:  # protobuf's DecodeError and friends: a damaged file is the caller's ValueError
+        raise ValueError(f"{str(path)!r} is not a readable ONNX model ({type(error).__name__}: {error})") from error
+    native = _native()
+    base_dir = str(pathlib.Path(path).parent) if isinstance(path, (str, pathlib.Path)) else ""
+    try:
+        return native, native.Engine.from_bytes(data, native.supported_backends()[0], 0, [], base_dir, 0, False)
+    except ValueError as error:  # the engine's refusal (ops it lacks, malformed nodes): one line, as ours
+        raise UnsupportedModelError(f"the C export prepares models with the inference engine, which refuses this "
+                                    f"one: {error}") from error
+
+
+def _calibrate(native, engine, calibration, method):
+    """Every float value's (scale, zero point) in s8 from the engine's calibration over each sample
+    (batch 1), and every value's array on the first sample (shapes; constants the engine computed)."""
+    input_name = engine.inputs[0][0]
+    calibrator = native.Calibrator(engine, method, every_tensor=True)
+    for sample in calibration:
+        calibrator.observe([np.ascontiguousarray(sample[None], np.float32)])
+    calibrator.apply()
+    calibrated = set(engine.calibration_tensors())
+    params = {name: _s8_from_u8(*engine.activation_quantization(name)) if name in calibrated  # its static mode's
+              else _int8_params(lo, hi)  # the same rule on the same calibration
+              for name, (lo, hi) in calibrator.ranges().items()}
+    _, values = engine.run_capture([np.ascontiguousarray(calibration[:1], np.float32)], every_tensor=True)
+    values[input_name] = calibration[:1]
+    return params, values
+
+
+def from_onnx(path, calibration, method: str = "minmax") -> IntegerGraph:
+    """Quantize an ONNX model to static INT8 with the engine and lower its plan to kernel calls.
 
     Parameters
     ----------
@@ -186,59 +203,37 @@ def from_onnx(path, calibration, method: str = "minmax", engine_ranges: bool = T
         Float inputs, batch on axis 0 (each sample is run with batch 1).
     method : str
         Range method (:data:`edgequant.engine.METHODS`).
-    engine_ranges : bool
-        Take activation scales from the engine's static calibration where it has them.
 
     Raises
     ------
     UnsupportedModelError
         (a ValueError) for a model the C runtime cannot compute exactly as ONNX defines it.
+    ImportError
+        A build without the inference engine, which prepares the model.
     """
-    import onnx
-
-    try:
-        model = onnx.load(str(path))
-    except Exception as error:  # protobuf's DecodeError and friends: a damaged file is the caller's ValueError
-        raise ValueError(f"{str(path)!r} is not a readable ONNX model ({type(error).__name__}: {error})") from error
     calibration = np.asarray(calibration, np.float32)
     if calibration.ndim < 2 or len(calibration) == 0:
         raise ValueError("calibration must hold at least one input, batch on axis 0")
-    initializers = {i.name: onnx.numpy_helper.to_array(i) for i in model.graph.initializer}
-    graph_inputs = [i.name for i in model.graph.input if i.name not in initializers]
-    if len(graph_inputs) != 1:
-        raise UnsupportedModelError(f"the model has {len(graph_inputs)} inputs (one is supported)")
-    graph_input = graph_inputs[0]
-    values, ranges = _float_activations(model, calibration, method)
-    # constants: initializers and every tensor computed from constants only
-    constant = dict(initializers)
-    for node in model.graph.node:
-        if node.op_type == "Constant" or (node.input and all(n in constant or not n for n in node.input)):
-            for name in node.output:
-                constant[name] = values[name]
-    problems = _problems(model, constant)
+    native, engine = _load_engine(path)
+    if len(engine.inputs) != 1:
+        raise UnsupportedModelError(f"the model has {len(engine.inputs)} inputs (one is supported)")
+    node_rows, constant, opset = engine.lowered_graph()
+    nodes = [_Node(*row) for row in node_rows]
+    outputs = [name for name, *_ in engine.outputs]
+    problems = _problems(nodes, constant, outputs)
     if problems:
         listed = problems[:12] + [f"... and {len(problems) - 12} more"] * (len(problems) > 12)
         raise UnsupportedModelError("the C runtime cannot run this model: " + "; ".join(listed))  # one line
-    params = {name: _int8_params(*r) for name, r in ranges.items()}
-    if engine_ranges:
-        params.update(_engine_params(path, calibration, method))
-    return _Lowering(model, constant, values, params, graph_input, path).run()
-
-
-def _engine_params(path, calibration, method) -> dict:
-    from ..engine import Engine, engine_available
-
-    if not engine_available():
-        return {}
-    engine = Engine(str(path), mode="static", calibration=calibration, method=method, calibration_batch_size=1,
-                    progress=False)
-    return {name: _s8_from_u8(*params) for name, params in engine.activation_quantization().items()}
+    params, values = _calibrate(native, engine, calibration, method)
+    values.update(constant)
+    source = str(getattr(path, "name", path))
+    return _Lowering(nodes, constant, values, params, engine.inputs[0][0], outputs[0], source, opset).run()
 
 
 class _Lowering:
-    def __init__(self, model, constant, values, params, graph_input, path):
-        self.model, self.constant, self.values, self.params = model, constant, values, params
-        self.nodes = [n for n in model.graph.node if not all(o in constant for o in n.output)]
+    def __init__(self, nodes, constant, values, params, graph_input, graph_output, source, opset):
+        self.constant, self.values, self.params = constant, values, params
+        self.nodes = nodes
         self.consumers = {}
         for node in self.nodes:
             for name in node.input:
@@ -246,9 +241,7 @@ class _Lowering:
         self.activations, self.index_of, self.layers = [], {}, []
         # tensor name -> its memory order: "plain" (row-major), "nhwc" (4-D) or an array (memory -> ONNX index)
         self.orders = {}
-        self.graph_input, self.source = graph_input, str(getattr(path, "name", path))
-        self.graph_output = model.graph.output[0].name
-        self.opset = _opset(model)
+        self.graph_input, self.graph_output, self.source, self.opset = graph_input, graph_output, source, opset
 
     def shape(self, name):
         return tuple(int(d) for d in np.shape(self.values[name]))
@@ -298,15 +291,11 @@ class _Lowering:
     def run(self) -> IntegerGraph:
         self.activation(self.graph_input)
         self.set_order(self.graph_input, "nhwc" if len(self.shape(self.graph_input)) == 4 else "plain")
-        done = set()
         for node in self.nodes:
-            if id(node) in done:
-                continue
             if node.op_type in ANCHORS:
-                done.update(self.lower_anchor(node))
+                self.lower_anchor(node)
             else:
                 self.lower_simple(node)
-                done.add(id(node))
         output = self.graph_output
         if output not in self.index_of:
             raise UnsupportedModelError(f"the output {output!r} is not produced by a supported layer")
@@ -324,49 +313,6 @@ class _Lowering:
                 f"{_label(node)} reads {src!r} {list(self.shape(src))}, which the C would hold in another order than "
                 "NHWC (a Reshape between flat and 4-D data the runtime cannot copy exactly)")
 
-    def absorb(self, node):
-        """The anchor and the bias / BN / activation nodes that follow it alone."""
-        chain, out = [node], node.output[0]
-        activation = "NONE"
-        while True:
-            users = self.consumers.get(out, [])
-            if (len(users) != 1 or users[0].op_type not in FUSABLE or activation != "NONE" or out == self.graph_output
-                    or self.shape(users[0].output[0]) != self.shape(out)):
-                break
-            user = users[0]
-            if user.op_type == "Add" and not any(n in self.constant for n in user.input):
-                break
-            if user.op_type == "BatchNormalization" and (user.input[0] != out or (
-                    node.op_type != "Conv" and len(self.shape(out)) != 2)):
-                break  # BN normalizes axis 1: the output channels only after a conv or a 2-D product
-            if user.op_type == "Clip":
-                bounds = [float(self.constant[n]) if n else None for n in list(user.input[1:]) + [None, None]][:2]
-                attrs = _attributes(user)
-                lo = bounds[0] if bounds[0] is not None else attrs.get("min", -np.inf)
-                hi = bounds[1] if bounds[1] is not None else attrs.get("max", np.inf)
-                if (lo, hi) != (0.0, 6.0):
-                    break
-                activation = "RELU6"
-            elif user.op_type == "Relu":
-                activation = "RELU"
-            chain.append(user)
-            out = user.output[0]
-        return chain, out, activation
-
-    def channel_term(self, user, out, channels, axis):
-        """A bias Add's constant as one value per output channel (channels on ``axis`` of ``out``)."""
-        term = self.constant[next(n for n in user.input if n in self.constant)].astype(np.float64)
-        try:
-            full = np.broadcast_to(term, self.shape(out))
-        except ValueError:
-            full = None
-        if full is not None:
-            rows = np.moveaxis(full, axis, -1).reshape(-1, channels)
-            if np.array_equal(rows, np.broadcast_to(rows[0], rows.shape)):
-                return rows[0]
-        raise UnsupportedModelError(f"{_label(user)}: a bias Add of shape {list(term.shape)} that does not hold one "
-                                    "value per output channel")
-
     def output_rows(self, out, channels):
         """The row permutation a fully connected layer writes its output in so that the one Reshape to 4-D
         after it reads NHWC (None: row-major)."""
@@ -379,38 +325,32 @@ class _Lowering:
         return _row_permutation(_nhwc_order(self.shape(target)), channels)
 
     def lower_anchor(self, node):
-        chain, out, activation = self.absorb(node)
+        """A Conv / Gemm / MatMul with what the engine folded into it (BatchNormalization, a bias Add) and
+        the activation it fused (the kernel's output clamp)."""
+        out, activation = node.output[0], _fused_activation(node)
         src = node.input[0]
         if src not in self.index_of:
             raise UnsupportedModelError(f"{_label(node)} reads {src!r}, which no supported layer produces")
         weights = self.constant[node.input[1]].astype(np.float64)
+        has_bias = len(node.input) > 2 and node.input[2]
         if node.op_type == "Conv":
-            bias = self.constant[node.input[2]].astype(np.float64) if len(node.input) > 2 and node.input[2] else None
+            bias = self.constant[node.input[2]].astype(np.float64) if has_bias else None
         elif node.op_type == "Gemm":
             attrs = _attributes(node)
             weights = weights * attrs.get("alpha", 1.0)
             weights = weights if attrs.get("transB", 0) else weights.T  # -> [out, in]
-            bias = (self.constant[node.input[2]].astype(np.float64) * attrs.get("beta", 1.0)
-                    if len(node.input) > 2 and node.input[2] else None)
+            bias = self.constant[node.input[2]].astype(np.float64) * attrs.get("beta", 1.0) if has_bias else None
             if attrs.get("transA", 0):
                 raise UnsupportedModelError(f"{_label(node)}: Gemm with transA")
         else:
             if weights.ndim != 2:
                 raise UnsupportedModelError(f"{_label(node)}: a MatMul by a {weights.ndim}-D constant")
-            weights, bias = weights.T, None
+            weights = weights.T
+            bias = self.constant[node.input[2]].astype(np.float64) if has_bias else None  # the engine's `_bias`
         channels = weights.shape[0]
         if bias is not None and bias.size not in (1, channels):
             raise UnsupportedModelError(f"{_label(node)}: a bias of shape {list(bias.shape)}")
         bias = np.zeros(channels) if bias is None else np.broadcast_to(bias.reshape(-1), (channels,)).copy()
-        scale = np.ones(channels)
-        for user in chain[1:]:
-            if user.op_type == "Add":
-                bias = bias + self.channel_term(user, user.output[0], channels, 1 if node.op_type == "Conv" else -1)
-            elif user.op_type == "BatchNormalization":
-                gamma, beta, mean, var = (self.constant[n].astype(np.float64) for n in user.input[1:5])
-                factor = gamma / np.sqrt(var + _attributes(user).get("epsilon", 1e-5))
-                scale, bias = scale * factor, (bias - mean) * factor + beta
-        weights = weights * scale.reshape((-1,) + (1,) * (weights.ndim - 1))
         in_scale, in_zp = self.qparams(src)
         out_index = self.activation(out)
         out_act = self.activations[out_index]
@@ -445,7 +385,6 @@ class _Lowering:
                           {"filter": q, "bias": bias_q})
         layer.inputs, layer.output = [self.index_of[src]], out_index
         self.layers.append(layer)
-        return {id(n) for n in chain}
 
     def conv_layer(self, node, src, out, weights, bias, in_scale, in_zp, out_act, clamp):
         attrs = _attributes(node)
@@ -541,6 +480,8 @@ class _Lowering:
 
     def lower_simple(self, node):
         src, out = node.input[0], node.output[0]
+        if node.op_type == "Add" and src in self.constant and len(node.input) > 1:
+            src = node.input[1]
         if src not in self.index_of:
             raise UnsupportedModelError(f"{_label(node)} reads {src!r}, which no supported layer produces")
         source = self.activations[self.index_of[src]]
@@ -556,8 +497,11 @@ class _Lowering:
         elif node.op_type == "Add" and all(n in self.index_of for n in node.input):
             layer = self.add_layer(node, src, out, source)
             qparams = None
-        elif node.op_type == "Relu":
-            raise UnsupportedModelError(f"{_label(node)}: a Relu not directly after a Conv / Gemm / MatMul")
+        elif node.op_type == "Add" and any(n in self.constant for n in node.input):
+            # the engine folds a constant that holds one value per output channel into the conv before it
+            term = np.shape(self.constant[next(n for n in node.input if n in self.constant)])
+            raise UnsupportedModelError(f"{_label(node)}: a bias Add of shape {list(term)} that does not hold one "
+                                        "value per output channel of a Conv / Gemm / MatMul it follows alone")
         else:
             raise UnsupportedModelError(f"{_label(node)} in this position")
         if not layer.inputs:

@@ -67,9 +67,9 @@ def test_pool_auto_pad(pool, auto_pad, tmp_path, runtime):
 
 
 def test_pool_pads_not_smaller_than_the_kernel_are_a_value_error(tmp_path):
-    # a window wholly in padding: ONNX Runtime refuses the model, which export-c reports as a ValueError
+    # a window wholly in padding: the engine refuses the model (as ONNX Runtime does), export-c says so
     node = helper.make_node("AveragePool", ["c"], ["y"], kernel_shape=[2, 2], pads=[2, 0, 0, 0], name="empty_pool")
-    refused(conv_then(node, np.random.default_rng(2)), tmp_path, "ONNX Runtime cannot load.*smaller than kernel")
+    refused(conv_then(node, np.random.default_rng(2)), tmp_path, "empty_pool.*smaller than the kernel")
 
 
 def test_softmax_over_channels_of_an_image(tmp_path, runtime):
