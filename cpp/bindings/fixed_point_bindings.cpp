@@ -20,11 +20,8 @@ void register_fixed_point(py::module_& m) {
   m.def("quantize_multiplier", [](double real, int max_shift) { return as_tuple(quantize_multiplier(real, max_shift)); },
         py::arg("real"), py::arg("max_shift") = 30);
   m.def("per_channel_multipliers", [](double input_scale, const std::vector<float>& filter_scales, double output_scale) {
-        // TFLite's PopulateConvolutionQuantizationParams: double products of the float32 scales
-        const double in = to_float32(input_scale), out = to_float32(output_scale);
         std::vector<int32_t> multipliers, shifts;
-        for (float s : filter_scales) {
-          const QuantizedMultiplier q = quantize_multiplier(in * static_cast<double>(s) / out);
+        for (const QuantizedMultiplier& q : per_channel_multipliers(input_scale, filter_scales, output_scale)) {
           multipliers.push_back(q.multiplier);
           shifts.push_back(q.shift);
         }

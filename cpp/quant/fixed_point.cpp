@@ -80,18 +80,43 @@ float positive_scale(double scale, const char* what) {
 
 }  // namespace
 
+namespace {
+// TFLite: zero_point + TfLiteRound(value / scale), the division in float32 (saturated to int32: a
+// bound that far out is outside int8 either way, and validation refuses it).
+int32_t quantize_bound(float value, float s, int32_t zero_point, const std::string& what) {
+  const float q = value / s;
+  require(std::isfinite(q), "the clamp of " + what + " overflows at scale " + std::to_string(s));
+  const double bound = static_cast<double>(zero_point) + std::round(static_cast<double>(q));
+  return static_cast<int32_t>(std::clamp(bound, -2147483648.0, 2147483647.0));
+}
+}  // namespace
+
+std::pair<int32_t, int32_t> clamp_range(float lo, float hi, double scale, int32_t zero_point, int32_t qmin,
+                                        int32_t qmax) {
+  const float s = positive_scale(scale, "the scale of a clamped output");
+  require(!(lo > hi), "a clamp needs lo <= hi");
+  // A bound beyond the codes (±Inf, or one whose quotient overflows float32) clamps nothing.
+  auto code = [&](float bound, int32_t beyond) {
+    return std::isfinite(bound / s) ? quantize_bound(bound, s, zero_point, "a Clip") : beyond;
+  };
+  const int32_t low = std::max(qmin, code(lo, lo < 0 ? qmin : qmax));
+  const int32_t high = std::min(qmax, code(hi, hi < 0 ? qmin : qmax));
+  return {std::min(low, qmax), std::max(high, qmin)};
+}
+
+std::vector<QuantizedMultiplier> per_channel_multipliers(double input_scale, const std::vector<float>& filter_scales,
+                                                         double output_scale) {
+  const double in = to_float32(input_scale), out = to_float32(output_scale);
+  std::vector<QuantizedMultiplier> multipliers;
+  multipliers.reserve(filter_scales.size());
+  for (float s : filter_scales) multipliers.push_back(quantize_multiplier(in * static_cast<double>(s) / out));
+  return multipliers;
+}
+
 std::pair<int32_t, int32_t> activation_range(const std::string& activation, double scale, int32_t zero_point) {
   constexpr int32_t kMin = -128, kMax = 127;
   const float s = positive_scale(scale, "the scale of a fused activation's output");
-  // TFLite: zero_point + TfLiteRound(value / scale), the division in float32
-  // (saturated to int32: a bound that far out is outside int8 either way, and validation refuses it)
-  auto quantize = [&](float value) {
-    const float q = value / s;
-    require(std::isfinite(q), "the clamp of fused activation " + activation + " overflows at scale " +
-                                  std::to_string(s));
-    const double bound = static_cast<double>(zero_point) + std::round(static_cast<double>(q));
-    return static_cast<int32_t>(std::clamp(bound, -2147483648.0, 2147483647.0));
-  };
+  auto quantize = [&](float value) { return quantize_bound(value, s, zero_point, "fused activation " + activation); };
   if (activation == "NONE") return {kMin, kMax};
   if (activation == "RELU") return {std::max(kMin, quantize(0.f)), kMax};
   if (activation == "RELU6") return {std::max(kMin, quantize(0.f)), std::min(kMax, quantize(6.f))};

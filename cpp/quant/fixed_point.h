@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "quant/affine.h"
 
@@ -58,6 +59,17 @@ float to_float32(double value);
 // output with (scale, zero_point): TFLite's CalculateActivationRangeQuantized. The scale is taken
 // as float32 and must be positive and finite.
 std::pair<int32_t, int32_t> activation_range(const std::string& activation, double scale, int32_t zero_point);
+
+// The clamp of codes in [qmin, qmax] that keeps real values in [lo, hi] on (scale, zero_point): each
+// bound as zero_point + TfLiteRound(bound / scale) (the division in float32), saturated to [qmin,
+// qmax]; ±Inf bounds give qmin / qmax. activation_range's rule for any Clip.
+std::pair<int32_t, int32_t> clamp_range(float lo, float hi, double scale, int32_t zero_point, int32_t qmin,
+                                        int32_t qmax);
+
+// A conv / depthwise layer's multiplier per output channel: TFLite's
+// PopulateConvolutionQuantizationParams, the float32 scales multiplied and divided in double.
+std::vector<QuantizedMultiplier> per_channel_multipliers(double input_scale, const std::vector<float>& filter_scales,
+                                                         double output_scale);
 
 // A fully connected layer's multiplier: TFLite's GetQuantizedConvolutionMultipler, the input and
 // filter scales multiplied in float32, then divided by the output scale in double.

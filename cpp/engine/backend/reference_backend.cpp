@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "backend/registry.h"
+#include "backend/fixed_point_requantization.h"
 #include "backend/int8_support.h"
 #include "common/error.h"
 
@@ -45,14 +46,19 @@ class ReferenceConv : public ConvKernel {
     else qweights_ = q.weights ? *q.weights : quantize_weights(w, g.oc, per_oc, q.weight_bits);
   }
 
-  // A sum kernel reads its residual from dst on entry.
+  // A sum kernel reads its residual from dst on entry. Integer requantization gives the codes'
+  // values on the output grid.
   void run(const float* src, float* dst) override {
-    compute(src, nullptr, [&](int64_t k) { return residual(dst[k]); }, [&](int64_t k, float y) { dst[k] = y; });
+    compute(src, nullptr, [&](int64_t k, int64_t oc, double acc, int64_t iacc) {
+      dst[k] = q_.fixed_point ? decode_output(q_, requantize(*q_.fixed_point, oc, iacc))
+                              : value(oc, acc, post_.sum ? residual(dst[k]) : 0.f);
+    });
   }
 
   // Static INT8 with quantized neighbours: u8 codes of this layer's grid are read as they are, and
-  // a layer whose readers all take u8 (QuantConfig::quantize_output) writes u8 codes on their grid,
-  // the residual it adds held as u8 codes too.
+  // a layer whose readers all take u8 (QuantConfig::quantize_output) writes u8 codes on their grid
+  // — by TFLite's integer requantization where the plan prepared it (QuantConfig::fixed_point),
+  // else encoding its float value — the residual it adds held as u8 codes too.
   void run(const Tensor& src, const Tensor* residual_tensor, bool, Tensor& dst, const Shape& dst_shape) override {
     const bool fixed = q_.mode == QuantConfig::Mode::int8_static;
     const uint8_t* codes = fixed && src.holds_u8(q_.scale, q_.zero_point) ? src.u8() : nullptr;
@@ -62,6 +68,7 @@ class ReferenceConv : public ConvKernel {
     const float* r_values = r && !residual_codes ? r->f() : nullptr;
     const quant::Affine ra(activation_format(), quant::AffineParams{q_.residual_scale, q_.residual_zero_point});
     auto residual_at = [&](int64_t k) {
+      if (!post_.sum) return 0.f;
       if (residual_codes) return static_cast<float>(ra.scale * (r->u8()[k] - ra.zero_point));
       return r_values ? residual(r_values[k]) : 0.f;
     };
@@ -70,19 +77,29 @@ class ReferenceConv : public ConvKernel {
                               "conv output");
       const quant::Affine out(activation_format(), quant::AffineParams{q_.output_scale, q_.output_zero_point});
       uint8_t* y = dst.u8();
-      compute(x, codes, residual_at, [&](int64_t k, float v) { y[k] = static_cast<uint8_t>(out.encode(v)); });
+      compute(x, codes, [&](int64_t k, int64_t oc, double acc, int64_t iacc) {
+        y[k] = static_cast<uint8_t>(q_.fixed_point ? requantize(*q_.fixed_point, oc, iacc)
+                                                   : out.encode(value(oc, acc, residual_at(k))));
+      });
       return;
     }
     dst = Tensor::zeros_f32(dst_shape, "conv output");
     float* y = dst.f();
-    compute(x, codes, residual_at, [&](int64_t k, float v) { y[k] = v; });
+    compute(x, codes, [&](int64_t k, int64_t oc, double acc, int64_t) { y[k] = value(oc, acc, residual_at(k)); });
   }
 
  private:
-  // Every output value, NCHW order, to emit(index, value); the source as float32 `src`, or (static
-  // INT8) as u8 `codes` on the layer's grid; residual_at(index): the residual a sum adds there.
-  template <class ResidualAt, class Emit>
-  void compute(const float* src, const uint8_t* codes, const ResidualAt& residual_at, const Emit& emit) const {
+  // Output value of channel oc from its (dequantized) sum: bias, activation, residual, activation.
+  float value(int64_t oc, double acc, float residual) const {
+    const float v = apply_activation(post_.activation, static_cast<float>(acc + bias_[oc]));
+    return post_.sum ? apply_activation(post_.after_sum, v + residual) : v;
+  }
+
+  // Every output's sums, NCHW order, to emit(index, channel, sum, integer sum): the float sum
+  // (INT8: the integer one dequantized) and the integer sum Σ (q − z)·w. The source as float32
+  // `src`, or (static INT8) as u8 `codes` on the layer's grid.
+  template <class Emit>
+  void compute(const float* src, const uint8_t* codes, const Emit& emit) const {
     const bool int8 = q_.mode != QuantConfig::Mode::f32;
     std::vector<int32_t> qsrc;
     double in_scale = 1;
@@ -118,9 +135,7 @@ class ReferenceConv : public ConvKernel {
                 }
               }
             if (int8) acc = static_cast<double>(iacc) * in_scale * qweights_.scales[oc];
-            const int64_t index = ((n * g_.oc + oc) * g_.oh + oh) * g_.ow + ow;
-            const float v = apply_activation(post_.activation, static_cast<float>(acc + bias_[oc]));
-            emit(index, post_.sum ? apply_activation(post_.after_sum, v + residual_at(index)) : v);
+            emit(((n * g_.oc + oc) * g_.oh + oh) * g_.ow + ow, oc, acc, iacc);
           }
       }
   }

@@ -17,6 +17,19 @@ struct QuantizedWeights {
   int bits = 8;                // 8: codes in [-128, 127]; 7: [-64, 63] (QuantConfig::weight_bits)
 };
 
+// A static layer's requantization in TFLite's integer arithmetic (quant/fixed_point.h), the C
+// runtime's: the u8 code of output channel c is
+//   clamp(zero_point + MultiplyByQuantizedMultiplier(Σ (q − z_in)·w + bias[c], multipliers[c], shifts[c]), min, max)
+// Prepared once per plan (backend/fixed_point_requantization.h) for a layer that writes u8 codes
+// for its readers and whose fused activation is a clamp of its output.
+struct FixedPointRequantization {
+  std::vector<int32_t> bias;         // round(b / (s_in · s_w[c])), half to even, saturated to int32
+  std::vector<int32_t> multipliers;  // s_in · s_w[c] / s_out as a multiplier and a shift
+  std::vector<int32_t> shifts;
+  int32_t zero_point = 0;           // the output's, u8
+  int32_t min = 0, max = 255;       // the activation as a clamp of the u8 codes
+};
+
 // Precision of a conv / dense kernel. int8: per-output-channel symmetric s8 weights (quantized
 // by the kernel from the float weights) and u8 asymmetric activations x = s·(q − z), either fixed
 // (static, from calibration) or computed from each input's min/max (dynamic). Outputs are float32.
@@ -41,6 +54,9 @@ struct QuantConfig {
   // zero point); it is added as s·(q − z) by the sum post-op, in u8 in the destination.
   float residual_scale = 1;
   int32_t residual_zero_point = 0;
+  // Static, quantize_output, a clamp for activation, no residual sum: integer requantization
+  // (every backend with integer kernels but oneDNN, which rescales in float); null otherwise.
+  std::shared_ptr<const FixedPointRequantization> fixed_point;
 };
 
 // What an op declares to the planner (Op::int8_traits).

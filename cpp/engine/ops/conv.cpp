@@ -3,6 +3,7 @@
 // Weights and bias must be constants; the backend kernel is rebuilt only when the input shape
 // changes. A residual whose shape is not the output's (an Add that broadcasts) is added by the
 // generic Add after a kernel without the sum.
+#include "backend/fixed_point_requantization.h"
 #include "graph/padding.h"
 #include "graph/qdq.h"
 #include "ops/op.h"
@@ -91,9 +92,12 @@ class Conv : public Op {
             weights_.f(), weights_.shape[0], weights_.numel() / weights_.shape[0], given_scales_, q.weight_bits));
       }
       quant_.weights = quantized_;
+      // Integer requantization where the layer writes u8 codes and its activation is a clamp
+      quant_.fixed_point = prepare_fixed_point(quant_, quantized_->scales, has_bias_ ? bias_.f() : nullptr, post_);
     }
     kernel_.reset();
   }
+  const QuantConfig* quantization() const override { return &quant_; }
   std::shared_ptr<const QuantizedWeights> quantized_weights() const override {
     return quant_.mode == QuantConfig::Mode::f32 ? nullptr : quantized_;
   }

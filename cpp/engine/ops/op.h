@@ -42,6 +42,9 @@ class Op {
   // The s8 weights set_quantization made (quantizable ops in an INT8 mode), shared with the same
   // op of the engine's other sessions through QuantConfig::weights; nullptr otherwise.
   virtual std::shared_ptr<const QuantizedWeights> quantized_weights() const { return nullptr; }
+  // The configuration its kernels run with (quantizable ops; the C export reads a static plan's
+  // integer parameters here), or nullptr.
+  virtual const QuantConfig* quantization() const { return nullptr; }
   // The precision the op's kernels run in: "f32", "int8_static" or "int8_dynamic".
   virtual const char* precision() const { return "f32"; }
   const Node& node() const { return node_; }

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "backend/arm/dispatch.h"
+#include "backend/fixed_point_requantization.h"
 #include "backend/registry.h"
 
 namespace edgequant::engine {
@@ -200,6 +201,67 @@ TEST(ArmInt8, DenseIsBitIdenticalToTheReferenceOnEveryPath) {
       EXPECT_EQ(std::string(arm_int8_kernel_name()), path);
       make_backend("reference")->dense(m, k, n, w.data(), b.data(), c.post.activation, c.q)->run(x.data(), ref.data());
       EXPECT_TRUE(same_bits(ours, ref)) << path << " dense " << m << "x" << k << "x" << n;
+    }
+  }
+}
+
+// Static layers handing over u8 codes, requantized in TFLite's fixed point (QuantConfig::
+// fixed_point): output scales from tiny (multipliers shifted left) to large, activations none /
+// relu / clip, the source as float, as plain u8 codes, or as an earlier ARM conv's NHWC codes. The
+// codes equal the reference backend's.
+TEST(ArmInt8, FixedPointCodesAreBitIdenticalToTheReference) {
+  for (const std::string& path : int8_paths()) {
+    UsePath use(path);
+    std::mt19937 rng(31);
+    for (int i = 0; i < 60; ++i) {
+      const ConvGeometry g = random_geometry(rng, i % 3);
+      QuantConfig q;
+      q.mode = QuantConfig::Mode::int8_static;
+      q.scale = std::uniform_real_distribution<float>(0.002f, 0.02f)(rng);
+      q.zero_point = static_cast<int32_t>(pick(rng, {0, 128, 255, 37}));
+      q.quantize_output = true;
+      q.output_scale = std::exp2(std::uniform_real_distribution<float>(-14, 2)(rng));
+      q.output_zero_point = static_cast<int32_t>(pick(rng, {0, 3, 128, 250}));
+      ConvPostOps post;
+      post.activation.kind = static_cast<Activation::Kind>(pick(rng, {0, 1, 2}));  // none, relu, clip
+      post.activation.lo = -0.5f, post.activation.hi = 0.7f;
+      const auto w = uniform(rng, g.oc * g.ic / g.groups * g.kh * g.kw, -1, 1);
+      const auto b = uniform(rng, g.oc, -0.5f, 0.5f);
+      q.weights = std::make_shared<QuantizedWeights>(quantize_weights(w.data(), g.oc, g.ic / g.groups * g.kh * g.kw));
+      q.fixed_point = prepare_fixed_point(q, q.weights->scales, b.data(), post);
+      ASSERT_TRUE(q.fixed_point) << "case " << i;
+      Tensor x = Tensor::zeros_f32({g.n, g.ic, g.ih, g.iw});
+      const auto values = uniform(rng, x.numel(), -1, 1);
+      std::copy(values.begin(), values.end(), x.f());
+      if (i % 2) {  // the same values as plain u8 codes on the layer's grid
+        Tensor codes = Tensor::quantized(DType::u8, x.shape, QuantParams::per_tensor(q.scale, q.zero_point));
+        const quant::Affine a(activation_format(), quant::AffineParams{q.scale, q.zero_point});
+        for (int64_t k = 0; k < x.numel(); ++k) codes.u8()[k] = static_cast<uint8_t>(a.encode(values[k]));
+        x = codes;
+      }
+      const Shape out{g.n, g.oc, g.oh, g.ow};
+      auto arm = make_backend("arm"), reference = make_backend("reference");
+      Tensor ours, ref;
+      arm->conv(g, w.data(), b.data(), post, q)->run(x, nullptr, false, ours, out);
+      reference->conv(g, w.data(), b.data(), post, q)->run(x, nullptr, false, ref, out);
+      ASSERT_EQ(ours.dtype, DType::u8);
+      EXPECT_TRUE(ours.native != nullptr) << "NHWC codes, not plain ones";
+      EXPECT_TRUE(same_bits(ours.as_f32(), ref.as_f32())) << path << " case " << i << ": " << describe(g);
+      // an ARM conv reading those NHWC codes: a 1x1 conv on the same grid
+      if (i % 3 == 2) {
+        ConvGeometry g2{};
+        g2.n = g.n, g2.ic = g.oc, g2.ih = g.oh, g2.iw = g.ow, g2.oc = 5, g2.oh = g.oh, g2.ow = g.ow;
+        g2.kh = g2.kw = g2.stride_h = g2.stride_w = g2.dilation_h = g2.dilation_w = g2.groups = 1;
+        QuantConfig q2 = q;
+        q2.scale = q.output_scale, q2.zero_point = q.output_zero_point;
+        const auto w2 = uniform(rng, 5 * g.oc, -1, 1), b2 = uniform(rng, 5, -0.5f, 0.5f);
+        q2.weights = std::make_shared<QuantizedWeights>(quantize_weights(w2.data(), 5, g.oc));
+        q2.fixed_point = prepare_fixed_point(q2, q2.weights->scales, b2.data(), ConvPostOps{});
+        Tensor ours2, ref2;
+        arm->conv(g2, w2.data(), b2.data(), ConvPostOps{}, q2)->run(ours, nullptr, false, ours2, {g.n, 5, g.oh, g.ow});
+        reference->conv(g2, w2.data(), b2.data(), ConvPostOps{}, q2)->run(ref, nullptr, false, ref2, {g.n, 5, g.oh, g.ow});
+        EXPECT_TRUE(same_bits(ours2.as_f32(), ref2.as_f32())) << path << " chained case " << i;
+      }
     }
   }
 }

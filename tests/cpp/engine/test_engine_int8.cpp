@@ -136,11 +136,14 @@ TEST_P(Int8AgainstFp32, CloseToFp32OnEveryBackend) {
     results[std::string(backend) + " dynamic"] = dynamic;
     results[std::string(backend) + " static"] = fixed;
   }
-  // Same integer arithmetic on every backend: only the float rounding of rescales differs.
+  // Same integer arithmetic on every backend: only the float rounding of rescales differs — and in
+  // static mode oneDNN requantizes the tensors it hands over as u8 in float where the others use
+  // TFLite's fixed point (QuantConfig::fixed_point): a code may differ by one there.
   for (const std::string& backend : compared_backends())
     for (const char* mode : {"fp32", "dynamic", "static"}) {
       SCOPED_TRACE(backend + " " + mode);
-      EXPECT_TRUE(all_close(results[backend + " " + mode], results[reference_backend() + " " + mode], 2e-3));
+      const double tolerance = backend == "onednn" && std::string(mode) == "static" ? 1e-2 : 2e-3;
+      EXPECT_TRUE(all_close(results[backend + " " + mode], results[reference_backend() + " " + mode], tolerance));
     }
 }
 

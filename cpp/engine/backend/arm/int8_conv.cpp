@@ -14,6 +14,7 @@
 #include "backend/arm/epilogue.h"
 #include "backend/arm/layout.h"
 #include "backend/arm/nhwc_codes.h"
+#include "backend/fixed_point_requantization.h"
 
 namespace edgequant::engine::arm {
 namespace {
@@ -112,6 +113,12 @@ class ArmInt8Conv : public ConvKernel {
     for (int64_t n = 0; n < g_.n; ++n) {
       accumulate(x, n, a.zero_point, acc.data());
       float* out = dst + n * g_.oc * m;
+      if (q_.fixed_point) {  // the codes' values on the output grid, as the reference backend gives them
+        for (int64_t p = 0; p < m; ++p)
+          for (int64_t oc = 0; oc < g_.oc; ++oc)
+            out[oc * m + p] = decode_output(q_, requantize(*q_.fixed_point, oc, acc[p * g_.oc + oc]));
+        continue;
+      }
       parallel_chunks(threads_, m, 16, [&](int64_t p0, int64_t p1) { epilogue_rows(acc.data(), p0, p1, a.scale, out); });
     }
   }
@@ -156,6 +163,10 @@ class ArmInt8Conv : public ConvKernel {
                                  residual_values[(oc + 2) * m + p], residual_values[(oc + 3) * m + p]};
       return through_u8(vld1q_f32(gathered), ra);
     };
+    if (q_.fixed_point) {
+      fixed_point_codes(acc, p0, p1, dst);
+      return;
+    }
     for (int64_t p = p0; p < p1; ++p) {
       const int32_t* row = acc + p * channels;
       int8_t* y = dst + p * channels;
@@ -267,6 +278,29 @@ class ArmInt8Conv : public ConvKernel {
     }
     for (int64_t p = p0; p < p1; ++p)
       for (int64_t oc = oc4; oc < g_.oc; ++oc) epilogue_one(acc, p, oc, in_scale, dst);
+  }
+
+  // Pixels [p0, p1) to NHWC codes by TFLite's integer requantization (QuantConfig::fixed_point):
+  // 4 channels per vector, bit for bit requantize() of fixed_point_requantization.h, the rest by it.
+  void fixed_point_codes(const int32_t* acc, int64_t p0, int64_t p1, int8_t* dst) const {
+    const FixedPointRequantization& r = *q_.fixed_point;
+    const int64_t channels = g_.oc, oc4 = channels / 4 * 4;
+    const int32x4_t zero = vdupq_n_s32(r.zero_point - 128);  // the s8 form: q − 128
+    const int32x4_t lo = vdupq_n_s32(r.min - 128), hi = vdupq_n_s32(r.max - 128);
+    for (int64_t p = p0; p < p1; ++p) {
+      const int32_t* row = acc + p * channels;
+      int8_t* y = dst + p * channels;
+      for (int64_t oc = 0; oc < oc4; oc += 4) {
+        const int32x4_t biased = vqaddq_s32(vld1q_s32(row + oc), vld1q_s32(r.bias.data() + oc));
+        int32x4_t v = multiply_by_quantized_multiplier4(biased, vld1q_s32(r.multipliers.data() + oc),
+                                                        vld1q_s32(r.shifts.data() + oc));
+        v = vminq_s32(vmaxq_s32(vaddq_s32(v, zero), lo), hi);
+        const int16x4_t q = vmovn_s32(v);
+        const int32_t word = vget_lane_s32(vreinterpret_s32_s8(vmovn_s16(vcombine_s16(q, q))), 0);
+        std::memcpy(y + oc, &word, sizeof word);
+      }
+      for (int64_t oc = oc4; oc < channels; ++oc) y[oc] = static_cast<int8_t>(requantize(r, oc, row[oc]) - 128);
+    }
   }
 
   // The reference backend's expressions, in its order, for pixel p of channel oc: `residual` (sum

@@ -1,0 +1,39 @@
+// TFLite's integer requantization for the engine's static INT8 layers (graph/quant_config.h
+// FixedPointRequantization): prepared once per plan from a layer's configuration, weight scales,
+// bias and post-ops, and applied per output value — the arithmetic of runtime/c's kernels, so that
+// a layer the C export writes computes what the engine computed (microcontroller/onnx_frontend.py
+// takes these very numbers).
+#pragma once
+#include <algorithm>
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "backend/backend.h"
+#include "quant/fixed_point.h"
+
+namespace edgequant::engine {
+
+// The parameters of a static layer that writes u8 codes (QuantConfig::quantize_output) with
+// post-ops `post`; nullptr where it keeps float requantization: a residual sum, an activation that
+// is not a clamp of its output (swish, hardswish, hardsigmoid, an affine step after it), or a
+// multiplier out of TFLite's range. `bias`: one per output channel, or null.
+std::shared_ptr<const FixedPointRequantization> prepare_fixed_point(const QuantConfig& q,
+                                                                    const std::vector<float>& weight_scales,
+                                                                    const float* bias, const ConvPostOps& post);
+
+// The u8 code of output channel c from its integer sum Σ (q − z_in)·w; the sum plus the bias
+// saturates to int32 (the C export refuses a layer whose sums could leave it).
+inline int32_t requantize(const FixedPointRequantization& r, int64_t c, int64_t sum) {
+  const int64_t biased = std::clamp<int64_t>(sum + r.bias[c], INT32_MIN, INT32_MAX);
+  const int32_t v = quant::multiply_by_quantized_multiplier(static_cast<int32_t>(biased),
+                                                            {r.multipliers[c], r.shifts[c]});
+  return std::clamp(v + r.zero_point, r.min, r.max);
+}
+
+// The real value of a u8 code on the layer's output grid (what a float reader sees).
+inline float decode_output(const QuantConfig& q, int32_t code) {
+  return q.output_scale * static_cast<float>(code - q.output_zero_point);
+}
+
+}  // namespace edgequant::engine
