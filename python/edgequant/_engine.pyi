@@ -15,6 +15,10 @@ class Engine:
         ...
     def calibration_tensors(self) -> list[str]:
         ...
+    def integer_layers(self) -> dict:
+        """
+        Static INT8 layers: name -> their s8 weights (flat, the float weights' order), weight scales, the input's and output's (scale, zero point), and where they requantize in TFLite's fixed point its int32 bias, multipliers, shifts, output zero point and clamp (u8).
+        """
     def integer_tensors(self) -> dict[str, tuple[float, int]]:
         ...
     def layer_times(self) -> list:

@@ -210,6 +210,28 @@ PYBIND11_MODULE(_engine, m) {
            py::call_guard<py::gil_scoped_release>())
       .def("activation_quantization", &Engine::activation_quantization, py::arg("tensor"))
       .def("integer_tensors", &Engine::integer_tensors)
+      .def("integer_layers", [](const Engine& e) {
+             py::dict out;
+             for (const Engine::IntegerLayer& l : e.integer_layers()) {
+               py::dict d;
+               d["weights"] = py::array_t<int8_t>(static_cast<py::ssize_t>(l.weights->values.size()), l.weights->values.data());
+               d["weight_scales"] = py::array_t<float>(static_cast<py::ssize_t>(l.weights->scales.size()), l.weights->scales.data());
+               if (const FixedPointRequantization* r = l.requantization.get()) {
+                 d["bias"] = py::array_t<int32_t>(static_cast<py::ssize_t>(r->bias.size()), r->bias.data());
+                 d["multipliers"] = py::array_t<int32_t>(static_cast<py::ssize_t>(r->multipliers.size()), r->multipliers.data());
+                 d["shifts"] = py::array_t<int32_t>(static_cast<py::ssize_t>(r->shifts.size()), r->shifts.data());
+                 d["zero_point"] = r->zero_point;
+                 d["min"] = r->min;
+                 d["max"] = r->max;
+               }
+               d["input"] = py::make_tuple(l.input_scale, l.input_zero_point);
+               d["output"] = py::make_tuple(l.output_scale, l.output_zero_point);
+               out[py::str(l.name)] = d;
+             }
+             return out;
+           }, "Static INT8 layers: name -> their s8 weights (flat, the float weights' order), weight scales, the "
+              "input's and output's (scale, zero point), and where they requantize in TFLite's fixed point its int32 "
+              "bias, multipliers, shifts, output zero point and clamp (u8).")
       .def_property_readonly("carries_quantization", &Engine::carries_quantization,
                              "Whether the model gives its own activation scales and zero points (QDQ or QLinear "
                              "ops): static INT8 then runs without calibration.")

@@ -566,6 +566,20 @@ void Engine::plan(Mode mode) {
   mode_ = mode;
 }
 
+std::vector<Engine::IntegerLayer> Engine::integer_layers() const {
+  auto state = sync_->exclusive();  // no run holds a session: the idle ones are all of them
+  std::vector<IntegerLayer> layers;
+  if (mode_ != Mode::int8_static || sync_->idle.empty()) return layers;
+  const Session& session = *sync_->idle.front();
+  for (size_t k = 0; k < steps_.size(); ++k) {
+    const QuantConfig* q = runs_int8(k) ? session.ops[k]->quantization() : nullptr;
+    if (!q || q->mode != QuantConfig::Mode::int8_static || !q->weights) continue;
+    layers.push_back({node(k).name, q->weights, q->fixed_point, q->scale, q->output_scale, q->zero_point,
+                      q->output_zero_point});
+  }
+  return layers;
+}
+
 std::map<std::string, std::pair<float, int32_t>> Engine::integer_tensors() const {
   auto state = sync_->shared();
   return integer_tensors_;

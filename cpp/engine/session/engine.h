@@ -109,6 +109,17 @@ class Engine {
   // point): static INT8 then needs no calibration, and runs in INT8 exactly the layers whose input
   // the file quantizes, with the file's parameters; the others stay float32.
   bool carries_quantization() const { return !given_quantization_.empty() || dynamic_in_file_; }
+  // A static INT8 layer of the current plan: its s8 weights and, where it requantizes in TFLite's
+  // fixed point (QuantConfig::fixed_point), the prepared integer parameters, with its input's and
+  // output's (scale, zero point) — the numbers the C export writes for it.
+  struct IntegerLayer {
+    std::string name;
+    std::shared_ptr<const QuantizedWeights> weights;
+    std::shared_ptr<const FixedPointRequantization> requantization;  // or null: float requantization
+    float input_scale = 1, output_scale = 1;
+    int32_t input_zero_point = 0, output_zero_point = 0;
+  };
+  std::vector<IntegerLayer> integer_layers() const;
   // The tensors the current plan passes between layers as u8 codes (Tensor::quant), with their
   // (scale, zero point): static INT8 only, where every reader takes codes (graph/int8_plan.h).
   std::map<std::string, std::pair<float, int32_t>> integer_tensors() const;

@@ -6,9 +6,14 @@ the model, folds constants, BatchNormalization and exported biases / scales into
 calibrates every activation by the chosen range method — one calibration, whose (scale, zero point)
 for the tensors the engine's INT8 layers read are its static mode's own, shifted from u8 to s8 (the
 same grid, ``backend/int8_support.h``). This module walks the graph the engine ends with and writes
-kernel calls in TFLite's dialect: symmetric int8 weights per output channel (fully connected: per
-tensor) in TFLite's narrow range, int32 biases at ``input_scale * weight_scale``, fixed-point
-multipliers — all computed by the core (``quant/fixed_point.h``, ``quant/affine.h``).
+kernel calls in TFLite's dialect. A convolution the engine's static plan requantizes in TFLite's
+fixed point (every one whose output only INT8 layers read, with a clamp for activation:
+``Engine.integer_layers``) is written with the engine's own numbers — its s8 weights, int32 biases,
+multipliers, shifts and clamp — so the C computes the codes the engine computes, bit for bit. Any
+other layer (its output read by a float op in the engine, the model's output, fully connected ones)
+gets symmetric int8 weights per output channel (fully connected: per tensor) in TFLite's narrow
+range, int32 biases at ``input_scale * weight_scale`` and fixed-point multipliers, computed by the
+core (``quant/fixed_point.h``, ``quant/affine.h``).
 
 Layouts: ONNX is NCHW, the C runtime NHWC, and a Reshape is a plain copy in C. So every activation
 carries its memory order (which ONNX element each memory position holds): the graph input and the
@@ -117,7 +122,7 @@ def _int8_params(lo: float, hi: float) -> tuple[float, int]:
     """Asymmetric int8 (scale, zero point) covering [lo, hi] and 0: the engine's u8 activation parameters
     (``quant/affine.h``, the one rule) in s8."""
     params = _core.affine_params_from_range(_core.AffineFormat(8, False, False), float(lo), float(hi))
-    return _s8_from_u8(params.scale, params.zero_point)
+    return _s8_from_u8(float(np.float32(params.scale)), params.zero_point)  # the scale as the engine keeps it
 
 
 def _int8_weights(weights, channels: int):
@@ -169,8 +174,10 @@ def _load_engine(path):
         raise ValueError(f"{str(path)!r} is not a readable ONNX model ({type(error).__name__}: {error})") from error
     native = _native()
     base_dir = str(pathlib.Path(path).parent) if isinstance(path, (str, pathlib.Path)) else ""
+    # 8-bit weights, as the C's kernels take them: on a backend that sums them exactly on this CPU
+    backend = next(b for b in native.supported_backends() if native.int8_weight_bits(b) == 8)
     try:
-        return native, native.Engine.from_bytes(data, native.supported_backends()[0], 0, [], base_dir, 0, False)
+        return native, native.Engine.from_bytes(data, backend, 0, [], base_dir, 8, False)
     except ValueError as error:  # the engine's refusal (ops it lacks, malformed nodes): one line, as ours
         raise UnsupportedModelError(f"the C export prepares models with the inference engine, which refuses this "
                                     f"one: {error}") from error
@@ -184,10 +191,18 @@ def _calibrate(native, engine, calibration, method):
     for sample in calibration:
         calibrator.observe([np.ascontiguousarray(sample[None], np.float32)])
     calibrator.apply()
-    calibrated = set(engine.calibration_tensors())
-    params = {name: _s8_from_u8(*engine.activation_quantization(name)) if name in calibrated  # its static mode's
-              else _int8_params(lo, hi)  # the same rule on the same calibration
-              for name, (lo, hi) in calibrator.ranges().items()}
+    engine.set_mode("static")  # the integer plan: weights, biases, multipliers (Engine.integer_layers)
+    # the engine's static parameters where it has them (a quantization group's, for the tensors it hands over
+    # as codes; a calibration tensor's own), else the same rule on the same calibration
+    calibrated, handed_over = set(engine.calibration_tensors()), engine.integer_tensors()
+    params = {}
+    for name, (lo, hi) in calibrator.ranges().items():
+        if name in handed_over:
+            params[name] = _s8_from_u8(*handed_over[name])
+        elif name in calibrated:
+            params[name] = _s8_from_u8(*engine.activation_quantization(name))
+        else:
+            params[name] = _int8_params(lo, hi)
     _, values = engine.run_capture([np.ascontiguousarray(calibration[:1], np.float32)], every_tensor=True)
     values[input_name] = calibration[:1]
     return params, values
@@ -227,12 +242,14 @@ def from_onnx(path, calibration, method: str = "minmax") -> IntegerGraph:
     params, values = _calibrate(native, engine, calibration, method)
     values.update(constant)
     source = str(getattr(path, "name", path))
-    return _Lowering(nodes, constant, values, params, engine.inputs[0][0], outputs[0], source, opset).run()
+    return _Lowering(nodes, constant, values, params, engine.inputs[0][0], outputs[0], source, opset,
+                     engine.integer_layers()).run()
 
 
 class _Lowering:
-    def __init__(self, nodes, constant, values, params, graph_input, graph_output, source, opset):
+    def __init__(self, nodes, constant, values, params, graph_input, graph_output, source, opset, integer_layers):
         self.constant, self.values, self.params = constant, values, params
+        self.integer_layers = integer_layers  # the engine's fixed-point layers (Engine.integer_layers)
         self.nodes = nodes
         self.consumers = {}
         for node in self.nodes:
@@ -400,11 +417,20 @@ class _Lowering:
         params["padding_top"], params["padding_left"] = _window_padding(node, attrs, in_shape[1:3], out_shape[1:3],
                                                                         (kh, kw), strides, dilations)
         channels = weights.shape[0]
-        q, w_scale = _int8_weights(weights, channels)
+        plan = self.integer_layers.get(node.name)
+        if plan is not None and _s8_from_u8(*plan["input"]) == (in_scale, in_zp):
+            q, w_scale = plan["weights"].reshape(weights.shape), plan["weight_scales"]  # the engine's s8 weights
+        else:  # a layer the engine does not run in static INT8 (refused there, or its input left float)
+            q, w_scale = _int8_weights(weights, channels)
+        if plan is not None and "bias" in plan and _s8_from_u8(*plan["output"]) == (out_act.scale, out_act.zero_point):
+            # requantized by the engine in TFLite's fixed point: its very numbers, the engine's output codes
+            bias_q, multipliers, shifts = plan["bias"], plan["multipliers"], plan["shifts"]
+            clamp = {"activation_min": int(plan["min"]) - 128, "activation_max": int(plan["max"]) - 128}
+        else:  # an output the engine keeps float (read by a float op, or the model's output): requantized here
+            bias_q = fixed_point.quantize_biases(bias, in_scale, w_scale)
+            multipliers, shifts = fixed_point.per_channel_multipliers(in_scale, np.asarray(w_scale, np.float32),
+                                                                      out_act.scale, channels)
         q = q.transpose(1, 2, 3, 0) if depthwise else q.transpose(0, 2, 3, 1)  # -> 1HWO / OHWI
-        bias_q = fixed_point.quantize_biases(bias, in_scale, w_scale)
-        multipliers, shifts = fixed_point.per_channel_multipliers(in_scale, w_scale.astype(np.float32), out_act.scale,
-                                                                  channels)
         params.update(input_offset=-in_zp, output_offset=out_act.zero_point, **clamp)
         return Layer("depthwise_conv2d" if depthwise else "conv2d", node.name or out, [], -1, params,
                      {"filter": np.ascontiguousarray(q), "multipliers": multipliers, "shifts": shifts, "bias": bias_q})

@@ -17,11 +17,11 @@ def test_activation_parameters_are_the_engines_u8_ones_moved_by_128():
     for lo, hi in [(0.0, 0.0), (-1.0, 0.0), (0.0, 6.0), (-0.3, 2.5), *np.sort(rng.normal(size=(200, 2))).tolist()]:
         scale, zero_point = onnx_frontend._int8_params(lo, hi)
         engine = _core.affine_params_from_range(u8, lo, hi)
-        assert (scale, zero_point) == (engine.scale, engine.zero_point - 128)
+        assert (scale, zero_point) == (np.float32(engine.scale), engine.zero_point - 128)  # the engine keeps float32
         # the asymmetric int8 formula the front end used to write itself: the same numbers
         a, b = min(lo, 0.0), max(hi, 0.0)
         old_scale = (b - a) / 255.0 if b > a else 1.0
-        assert (scale, zero_point) == (old_scale, int(np.clip(round(-128 - a / old_scale), -128, 127)))
+        assert (scale, zero_point) == (np.float32(old_scale), int(np.clip(round(-128 - a / old_scale), -128, 127)))
 
 
 def test_weights_are_tflite_narrow_range_per_channel():
