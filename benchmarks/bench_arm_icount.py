@@ -41,8 +41,9 @@ import numpy as np, onnxruntime as ort
 options = ort.SessionOptions()
 options.intra_op_num_threads = options.inter_op_num_threads = 1
 session = ort.InferenceSession(sys.argv[1], options, providers=["CPUExecutionProvider"])
-shape = [d if isinstance(d, int) and d > 0 else 1 for d in session.get_inputs()[0].shape]
-feed = {session.get_inputs()[0].name: np.random.default_rng(0).random(shape, dtype=np.float32)}
+first = session.get_inputs()[0]
+shape = [d if isinstance(d, int) and d > 0 else 1 for d in first.shape]
+feed = {first.name: np.random.default_rng(0).random(shape, dtype=np.float32)}
 session.run(None, feed)
 libc = ctypes.CDLL(None)
 libc.syscall(0x7E57, 1)
@@ -73,6 +74,16 @@ def onnxruntime(model, cpu, folder) -> int:
     script.write_text(ORT_GUEST)
     out = icount(["pyarm", str(script), str(model)], cpu)
     return int(re.search(r"icount region 1->2 (\d+)", out).group(1))
+
+
+def first_input(path):
+    """The model's first input that is not an initializer: its name and shape (symbolic dims 1)."""
+    import onnx
+
+    graph = onnx.load(str(path)).graph
+    constants = {t.name for t in graph.initializer}
+    value = next(v for v in graph.input if v.name not in constants)
+    return value.name, [d.dim_value or 1 for d in value.type.tensor_type.shape.dim]
 
 
 def model_file(name, folder) -> pathlib.Path:
@@ -109,11 +120,8 @@ def main():
             if not args.no_ort and mode != "dynamic":
                 peer_model = path
                 if mode == "static":
-                    import onnx
-
-                    shape = [d.dim_value or 1 for d in onnx.load(str(path)).graph.input[0].type.tensor_type.shape.dim]
+                    name_in, shape = first_input(path)
                     samples = np.random.default_rng(1).random((8, *shape[1:]), dtype=np.float32)
-                    name_in = onnx.load(str(path)).graph.input[0].name
                     peer_model = ort_quantized(path, {name_in: samples}, folder)
                 peer = onnxruntime(peer_model, args.cpu, folder)
             ratio = f"{mine / peer:>10.2f}" if peer else f"{'-':>10}"
