@@ -1,7 +1,7 @@
 """Runs ONNX's backend test suite on the engine and writes the per-op results to docs/supported_ops.md.
 
-    PYTHONPATH=python .venv/bin/python scripts/conformance_table.py          # rewrite the page
-    PYTHONPATH=python .venv/bin/python scripts/conformance_table.py --check  # exit 1 if it is stale
+    .venv/bin/python scripts/conformance_table.py          # rewrite the page
+    .venv/bin/python scripts/conformance_table.py --check  # exit 1 if it is stale
 
 The cases and how each one ends come from :mod:`edgequant.onnx.conformance_suite` (the same ones
 tests/python/onnx/test_onnx_conformance.py runs under pytest, and that module checks this page).
@@ -25,7 +25,7 @@ from edgequant.onnx.conformance_suite import BOUND
 
 #: The generated page.
 TABLE_PAGE = pathlib.Path(__file__).resolve().parents[1] / "docs" / "supported_ops.md"
-COMMAND = "PYTHONPATH=python .venv/bin/python scripts/conformance_table.py"
+COMMAND = ".venv/bin/python scripts/conformance_table.py"
 RESULTS = ("passed", "refused", "failed")
 #: The longest refusal / failure message a cell shows.
 REASON_CHARS = 150

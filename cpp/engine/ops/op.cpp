@@ -52,6 +52,7 @@ std::unique_ptr<Op> make_slice(const Node&, const Graph&);
 std::unique_ptr<Op> make_reshape(const Node&, const Graph&);
 std::unique_ptr<Op> make_transpose(const Node&, const Graph&);
 std::unique_ptr<Op> make_softmax(const Node&, const Graph&);
+std::unique_ptr<Op> make_hardmax(const Node&, const Graph&);
 std::unique_ptr<Op> make_pad(const Node&, const Graph&);
 std::unique_ptr<Op> make_resize(const Node&, const Graph&);
 std::unique_ptr<Op> make_shape(const Node&, const Graph&);
@@ -105,6 +106,7 @@ const std::map<std::string, OpFactory>& registry() {
       {"Concat", make_concat}, {"Split", make_split}, {"Slice", make_slice},
       {"Reshape", make_reshape}, {"Flatten", make_reshape}, {"Squeeze", make_reshape}, {"Unsqueeze", make_reshape},
       {"Transpose", make_transpose}, {"Softmax", make_softmax}, {"LogSoftmax", make_softmax},
+      {"Hardmax", make_hardmax},
       {"Pad", make_pad}, {"Resize", make_resize}, {"Shape", make_shape}, {"Gather", make_gather},
       {"InstanceNormalization", make_instance_norm}, {"LRN", make_lrn}, {"ImageScaler", make_image_scaler},
       {"Upsample", make_upsample},

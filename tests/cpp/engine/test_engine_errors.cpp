@@ -71,9 +71,9 @@ TEST(EngineErrors, UnsupportedOpNamesOpAndNode) {
   GraphBuilder b(83);
   b.input("x", {1, 4}).output("y");
   b.node("Relu", {"x"}, {"r"});
-  b.node("Hardmax", {"r"}, {"y"}, "my_hardmax");
+  b.node("Einsum", {"r"}, {"y"}, "my_einsum");
   for (const std::string& backend : all_backends())
-    expect_invalid([&] { Engine(b.graph, options_for(backend)); }, {"unsupported op 'Hardmax' (node 'my_hardmax')"});
+    expect_invalid([&] { Engine(b.graph, options_for(backend)); }, {"unsupported op 'Einsum' (node 'my_einsum')"});
 }
 
 TEST(EngineErrors, BadNodesAreRejectedAtConstruction) {

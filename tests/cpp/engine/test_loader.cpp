@@ -296,8 +296,8 @@ TEST(Loader, MalformedModels) {
     a.bytes(1, "body").varint(20, 5);  // GRAPH
     p.nodes[2] = node_proto("Relu", {"c"}, {"r"}, "with_graph", {a});
   }), "attribute 'body'");
-  expect_load_error<InvalidArgument>(with([](GraphParts& p) { p.nodes[2] = node_proto("Hardmax", {"c"}, {"r"}, "my_hardmax"); }),
-                                     "unsupported op 'Hardmax' (node 'my_hardmax')");
+  expect_load_error<InvalidArgument>(with([](GraphParts& p) { p.nodes[2] = node_proto("Einsum", {"c"}, {"r"}, "my_einsum"); }),
+                                     "unsupported op 'Einsum' (node 'my_einsum')");
   Message no_graph;
   no_graph.varint(1, 8);
   expect_load_error<CorruptData>(no_graph.data, "no graph");

@@ -18,10 +18,10 @@ def _model(nodes, inputs, outputs, initializers=(), opset=17):
 
 
 def test_unsupported_op_names_op_and_node():
-    model = _model([helper.make_node("Hardmax", ["x"], ["y"], name="my_hardmax")],
+    model = _model([helper.make_node("Mish", ["x"], ["y"], name="my_mish")],
                    [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4])],
                    [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 4])])
-    with pytest.raises(ValueError, match=r"unsupported op 'Hardmax' \(node 'my_hardmax'\)"):
+    with pytest.raises(ValueError, match=r"unsupported op 'Mish' \(node 'my_mish'\)"):
         Engine(model)
 
 

@@ -187,7 +187,7 @@ def test_only_a_zipmap_output_asks_for_outputs():
 
 
 def test_every_unsupported_op_in_one_error():
-    nodes = [helper.make_node("Hardmax", ["x"], ["a"], name="e1"), helper.make_node("Hardmax", ["a"], ["b"], name="e2"),
+    nodes = [helper.make_node("Mish", ["x"], ["a"], name="e1"), helper.make_node("Mish", ["a"], ["b"], name="e2"),
              helper.make_node("Cos", ["b"], ["c"], name="cos"),
              helper.make_node("Relu", ["c"], ["y"], name="custom", domain="com.example")]
     model = _model(nodes, [_vi("x", [1])], [_vi("y", [1])], extra_opsets=[("com.example", 1)])
@@ -195,7 +195,7 @@ def test_every_unsupported_op_in_one_error():
         Engine(model)
     message = str(error.value)
     assert "3 unsupported op type(s)" in message
-    assert "'Hardmax' (nodes 'e1', 'e2')" in message and "'Cos' (node 'cos')" in message
+    assert "'Mish' (nodes 'e1', 'e2')" in message and "'Cos' (node 'cos')" in message
     assert "'Relu' of domain 'com.example'" in message and "Supported: " in message
 
 

@@ -121,9 +121,9 @@ def test_symbolic_batch_keeps_the_shape_subgraph_at_run_time():
 
 
 def test_unsupported_op_whose_output_only_feeds_a_folded_shape_loads():
-    """Hardmax is not an op of the engine; its output is only read by Shape, whose value is known at
-    load: the Shape folds, Hardmax is no longer needed, and the model runs without it."""
-    nodes = [helper.make_node("Hardmax", ["x"], ["m"]), helper.make_node("Shape", ["m"], ["s"]),
+    """Mish is not an op of the engine; its output is only read by Shape, whose value is known at
+    load: the Shape folds, Mish is no longer needed, and the model runs without it."""
+    nodes = [helper.make_node("Mish", ["x"], ["m"]), helper.make_node("Shape", ["m"], ["s"]),
              helper.make_node("Reshape", ["x", "s_flat"], ["r"]), helper.make_node("Reshape", ["r", "s"], ["y"])]
     model = _model(nodes, [_float_info("x", [2, 3])], [_float_info("y", [2, 3])],
                    [_const("s_flat", np.array([-1], np.int64))], opset=18)
@@ -230,8 +230,8 @@ def test_every_unsupported_op_in_one_error_subgraphs_included():
     branch = helper.make_graph([helper.make_node("Shrink", ["x"], ["b"], name="shrink_in_branch")], "then", [],
                                [_float_info("b", None)])
     other_branch = helper.make_graph([helper.make_node("Relu", ["x"], ["r"])], "else", [], [_float_info("r", None)])
-    nodes = [helper.make_node("Hardmax", ["x"], ["h"], name="hardmax_1"),
-             helper.make_node("Hardmax", ["h"], ["h2"], name="hardmax_2"),
+    nodes = [helper.make_node("Mish", ["x"], ["h"], name="mish_1"),
+             helper.make_node("Mish", ["h"], ["h2"], name="mish_2"),
              helper.make_node("Trilu", ["h2"], ["m"], name="trilu"),
              helper.make_node("Det", ["m"], ["d"], name="det"),
              helper.make_node("Cast", ["flag"], ["cond"], to=TensorProto.BOOL),
@@ -242,7 +242,7 @@ def test_every_unsupported_op_in_one_error_subgraphs_included():
         Engine(model)
     message = str(error.value)
     assert "4 unsupported op type(s)" in message
-    for expected in ("'Hardmax' (nodes 'hardmax_1', 'hardmax_2')", "'Trilu' (node 'trilu')", "'Det' (node 'det')",
+    for expected in ("'Mish' (nodes 'mish_1', 'mish_2')", "'Trilu' (node 'trilu')", "'Det' (node 'det')",
                      "'Shrink' (node 'shrink_in_branch')"):
         assert expected in message
     assert "'If'" not in message.split(". Supported")[0]
@@ -260,11 +260,11 @@ def test_bool_and_narrow_integer_graph_values_are_held_as_int64():
 
 
 def test_the_branch_not_taken_and_what_only_it_reads_leave_with_a_constant_if():
-    """cond is a constant: the else branch (an unsupported Shrink) and the Hardmax only it reads are
+    """cond is a constant: the else branch (an unsupported Shrink) and the Mish only it reads are
     dropped at load, so neither is reported."""
     then_graph = helper.make_graph([helper.make_node("Relu", ["x"], ["t"])], "then", [], [_float_info("t", None)])
     else_graph = helper.make_graph([helper.make_node("Shrink", ["m"], ["e"])], "else", [], [_float_info("e", None)])
-    nodes = [helper.make_node("Hardmax", ["x"], ["m"]),
+    nodes = [helper.make_node("Mish", ["x"], ["m"]),
              helper.make_node("If", ["cond"], ["y"], then_branch=then_graph, else_branch=else_graph)]
     model = _model(nodes, [_float_info("x", ["N", 3])], [_float_info("y", None)],
                    [_const("cond", np.array(True))], opset=18)
