@@ -11,6 +11,7 @@
 #include "eq_fixed_point.h"
 #include "eq_fully_connected.h"
 #include "eq_pooling.h"
+#include "eq_relu.h"
 #include "eq_reshape.h"
 #include "eq_shapes.h"
 #include "eq_softmax.h"

@@ -43,6 +43,13 @@ typedef struct {
 } eq_add_params;
 
 typedef struct {
+    int32_t size;
+    int32_t input_offset, output_offset;
+    int32_t multiplier, shift;
+    int32_t activation_min, activation_max;
+} eq_relu_params;
+
+typedef struct {
     int32_t rows, depth;
     int32_t input_multiplier, input_left_shift;
     int32_t diff_min;

@@ -38,7 +38,7 @@ from .tflite_frontend import window_params
 ANCHORS = ("Conv", "Gemm", "MatMul")
 PASS_THROUGH = ("Flatten", "Reshape")
 POOLS = ("MaxPool", "AveragePool", "GlobalAveragePool")
-SUPPORTED = ANCHORS + PASS_THROUGH + POOLS + ("Softmax", "Add")
+SUPPORTED = ANCHORS + PASS_THROUGH + POOLS + ("Softmax", "Add", "Relu")
 #: The activations the engine fuses into an anchor that the C kernels apply (as their output clamp).
 FUSED_ACTIVATIONS = {None: "NONE", "relu": "RELU"}
 
@@ -504,6 +504,16 @@ class _Lowering:
         layer.inputs = [self.index_of[src], self.index_of[other_name]]
         return layer
 
+    def relu_layer(self, node, out, source):
+        """A Relu the engine could not fuse (after an Add, a pool): TFLite Micro's int8 ReLU onto the output's
+        calibrated grid, clamped at its code of 0."""
+        out_scale, out_zp = self.params[out]
+        multiplier, shift = fixed_point.quantize_multiplier(source.scale / out_scale)
+        low, high = fixed_point.activation_range("RELU", out_scale, out_zp)
+        return Layer("relu", node.name, [], -1, {
+            "size": source.size, "input_offset": -source.zero_point, "output_offset": out_zp,
+            "multiplier": multiplier, "shift": shift, "activation_min": low, "activation_max": high})
+
     def lower_simple(self, node):
         src, out = node.input[0], node.output[0]
         if node.op_type == "Add" and src in self.constant and len(node.input) > 1:
@@ -522,6 +532,10 @@ class _Lowering:
             qparams = (1.0 / 256.0, -128)
         elif node.op_type == "Add" and all(n in self.index_of for n in node.input):
             layer = self.add_layer(node, src, out, source)
+            qparams = None
+        elif node.op_type == "Relu":
+            layer = self.relu_layer(node, out, source)
+            self.set_order(out, self.orders[src])
             qparams = None
         elif node.op_type == "Add" and any(n in self.constant for n in node.input):
             # the engine folds a constant that holds one value per output channel into the conv before it

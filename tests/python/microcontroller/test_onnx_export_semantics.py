@@ -118,6 +118,16 @@ def test_add_of_two_activations(tmp_path, runtime):
     assert [layer.kind for layer in report.graph.layers] == ["conv2d", "conv2d", "add"]
 
 
+def test_relu_after_an_add_runs_as_its_own_kernel(tmp_path, runtime):
+    # a ResNet block's Add -> Relu: nothing to fuse the Relu into; TFLite Micro's int8 RELU kernel
+    rng = np.random.default_rng(14)
+    model = two_branches(rng, [helper.make_node("Relu", ["e"], ["d"])])
+    model.graph.node[-1].output[0] = "s"
+    model.graph.node.append(helper.make_node("Relu", ["s"], ["y"], name="block_relu"))
+    report = check(model, tmp_path, runtime)
+    assert [layer.kind for layer in report.graph.layers] == ["conv2d", "conv2d", "add", "relu"]
+
+
 def test_broadcasting_add_of_two_activations_is_refused(tmp_path):
     # [1, 3, 4, 4] + [1, 3, 1, 1]: the element-wise C kernel would read 45 values past the pooled tensor
     model = two_branches(np.random.default_rng(7), [helper.make_node("GlobalAveragePool", ["e"], ["d"])])
