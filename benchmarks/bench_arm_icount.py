@@ -88,14 +88,14 @@ def first_input(path):
 
 def model_file(name, folder) -> pathlib.Path:
     """A shared model (float16 ones as a float32 copy, what ORT's quantizer takes) or a zoo architecture."""
-    from edgequant import zoo
     from edgequant.datasets import shared_data_dir
+    from edgequant.zoo import architectures
 
     shared = shared_data_dir()
     if shared is not None and (shared / "models" / f"{name}.onnx").is_file():
         return float32_copy(shared / "models" / f"{name}.onnx", folder / f"{name}.onnx")
     path = folder / f"{name}.onnx"
-    path.write_bytes(zoo.architectures.build(name).SerializeToString())
+    path.write_bytes(architectures.build(name).SerializeToString())
     return path
 
 

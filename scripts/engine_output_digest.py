@@ -22,17 +22,17 @@ import numpy as np
 
 
 def _models(size: int):
-    from edgequant import zoo
     from edgequant.datasets import shared_data_dir
+    from edgequant.zoo import architectures
 
     shared = shared_data_dir()
     if shared is not None:
         for path in sorted((shared / "models").glob("*.onnx")):
             yield path.stem, path
     folder = pathlib.Path(tempfile.mkdtemp())
-    for name in sorted(zoo.architectures.ARCHITECTURES):
+    for name in sorted(architectures.ARCHITECTURES):
         path = folder / f"{name}.onnx"
-        path.write_bytes(zoo.architectures.build(name, input_size=size).SerializeToString())
+        path.write_bytes(architectures.build(name, input_size=size).SerializeToString())
         yield name, path
 
 

@@ -103,10 +103,7 @@ int fold_affine_into_convs(Graph& graph) {
         conv.inputs.resize(3);
         conv.inputs[2] = b_name;
       }
-      for (const std::string& in : op.inputs) index.remove_reader(in);
-      index.forget(conv.outputs[0]);
-      conv.outputs[0] = op.outputs[0];
-      index.set_producer(op.outputs[0], p);
+      index.absorb(graph, p, op);
       dead[k] = true;
       ++folded;
       break;

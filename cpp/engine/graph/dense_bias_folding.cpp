@@ -47,10 +47,7 @@ int fold_bias_adds_into_matmuls(Graph& graph) {
       matmul.attributes["_bias"] = mark;
       mark.i = c.rank();  // a product of lower rank gains the Add's leading axes of 1
       matmul.attributes["_bias_rank"] = mark;
-      for (const std::string& in : add.inputs) index.remove_reader(in);
-      index.forget(matmul.outputs[0]);
-      matmul.outputs[0] = add.outputs[0];
-      index.set_producer(add.outputs[0], p);
+      index.absorb(graph, p, add);
       dead[k] = true;
       ++folded;
       break;

@@ -35,6 +35,14 @@ class GraphIndex {
   // Node `k` now writes `value` (it took over the output of a node it absorbed).
   void set_producer(const std::string& value, int k) { producer_[value] = k; }
   void forget(const std::string& value) { producer_.erase(value); }
+  // Node p takes over the output of `absorbed`, a node reading p's output that a pass folds into
+  // it: p writes absorbed's output from now on, and absorbed's inputs lose their reader.
+  void absorb(Graph& graph, int p, const Node& absorbed) {
+    for (const std::string& in : absorbed.inputs) remove_reader(in);
+    forget(graph.nodes[p].outputs[0]);
+    graph.nodes[p].outputs[0] = absorbed.outputs[0];
+    set_producer(absorbed.outputs[0], p);
+  }
   void add_reader(const std::string& value) { ++readers_[value]; }
   void remove_reader(const std::string& value) { --readers_[value]; }
 

@@ -162,10 +162,7 @@ int fuse_activations(Graph& graph) {
     }
     if (p < 0) continue;
     graph.nodes[p].attributes[slot(graph.nodes[p]) + "_activation"] = kind;
-    index.forget(graph.nodes[p].outputs[0]);
-    graph.nodes[p].outputs[0] = act.outputs[0];
-    index.set_producer(act.outputs[0], p);
-    for (const std::string& in : act.inputs) index.remove_reader(in);
+    index.absorb(graph, p, act);
     dead[k] = true;
     ++fused;
   }
