@@ -1,8 +1,9 @@
 // TFLite's integer requantization for the engine's static INT8 layers (graph/quant_config.h
 // FixedPointRequantization): prepared once per plan from a layer's configuration, weight scales,
-// bias and post-ops, and applied per output value — the arithmetic of runtime/c's kernels, so that
-// a layer the C export writes computes what the engine computed (microcontroller/onnx_frontend.py
-// takes these very numbers).
+// bias and post-ops (quant/fixed_point.h), and applied per output value by runtime/c's own
+// reference arithmetic (eq_fixed_point.h, the C the microcontroller runs), so that a layer the C
+// export writes computes what the engine computed (microcontroller/onnx_frontend.py takes these
+// very numbers).
 #pragma once
 #include <algorithm>
 #include <cstdint>
@@ -10,6 +11,7 @@
 #include <vector>
 
 #include "backend/backend.h"
+#include "eq_fixed_point.h"  // runtime/c
 #include "quant/fixed_point.h"
 
 namespace edgequant::engine {
@@ -26,9 +28,8 @@ std::shared_ptr<const FixedPointRequantization> prepare_fixed_point(const QuantC
 // saturates to int32 (the C export refuses a layer whose sums could leave it).
 inline int32_t requantize(const FixedPointRequantization& r, int64_t c, int64_t sum) {
   const int64_t biased = std::clamp<int64_t>(sum + r.bias[c], INT32_MIN, INT32_MAX);
-  const int32_t v = quant::multiply_by_quantized_multiplier(static_cast<int32_t>(biased),
-                                                            {r.multipliers[c], r.shifts[c]});
-  return std::clamp(v + r.zero_point, r.min, r.max);
+  const int32_t v = eq_multiply_by_quantized_multiplier(static_cast<int32_t>(biased), r.multipliers[c], r.shifts[c]);
+  return eq_clamp_i32(v + r.zero_point, r.min, r.max);
 }
 
 // The real value of a u8 code on the layer's output grid (what a float reader sees).
