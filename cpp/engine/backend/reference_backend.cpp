@@ -9,6 +9,7 @@
 #include "backend/registry.h"
 #include "backend/fixed_point_requantization.h"
 #include "backend/int8_support.h"
+#include "backend/runtime_c_conv.h"
 #include "common/error.h"
 
 namespace edgequant::engine {
@@ -49,6 +50,13 @@ class ReferenceConv : public ConvKernel {
   // A sum kernel reads its residual from dst on entry. Integer requantization gives the codes'
   // values on the output grid.
   void run(const float* src, float* dst) override {
+    if (q_.fixed_point) {  // runtime/c's kernel, its codes' values on the output grid
+      std::vector<uint8_t> codes = encode_input(src), out(static_cast<size_t>(g_.n * g_.oc * g_.oh * g_.ow));
+      if (run_on_runtime_c(g_, q_, qweights_, codes.data(), out.data())) {
+        for (size_t k = 0; k < out.size(); ++k) dst[k] = decode_output(q_, out[k]);
+        return;
+      }
+    }
     compute(src, nullptr, [&](int64_t k, int64_t oc, double acc, int64_t iacc) {
       dst[k] = q_.fixed_point ? decode_output(q_, requantize(*q_.fixed_point, oc, iacc))
                               : value(oc, acc, post_.sum ? residual(dst[k]) : 0.f);
@@ -57,8 +65,9 @@ class ReferenceConv : public ConvKernel {
 
   // Static INT8 with quantized neighbours: u8 codes of this layer's grid are read as they are, and
   // a layer whose readers all take u8 (QuantConfig::quantize_output) writes u8 codes on their grid
-  // — by TFLite's integer requantization where the plan prepared it (QuantConfig::fixed_point),
-  // else encoding its float value — the residual it adds held as u8 codes too.
+  // — by TFLite's integer requantization where the plan prepared it (QuantConfig::fixed_point: with
+  // runtime/c's reference kernels, runtime_c_conv.h), else encoding its float value — the residual
+  // it adds held as u8 codes too.
   void run(const Tensor& src, const Tensor* residual_tensor, bool, Tensor& dst, const Shape& dst_shape) override {
     const bool fixed = q_.mode == QuantConfig::Mode::int8_static;
     const uint8_t* codes = fixed && src.holds_u8(q_.scale, q_.zero_point) ? src.u8() : nullptr;
@@ -75,6 +84,11 @@ class ReferenceConv : public ConvKernel {
     if (fixed && q_.quantize_output) {
       dst = Tensor::quantized(DType::u8, dst_shape, QuantParams::per_tensor(q_.output_scale, q_.output_zero_point),
                               "conv output");
+      if (q_.fixed_point) {  // the microcontroller runtime's own reference kernel, where it has one
+        std::vector<uint8_t> staged;
+        if (!codes) staged = encode_input(x);
+        if (run_on_runtime_c(g_, q_, qweights_, codes ? codes : staged.data(), dst.u8())) return;
+      }
       const quant::Affine out(activation_format(), quant::AffineParams{q_.output_scale, q_.output_zero_point});
       uint8_t* y = dst.u8();
       compute(x, codes, [&](int64_t k, int64_t oc, double acc, int64_t iacc) {
@@ -89,6 +103,14 @@ class ReferenceConv : public ConvKernel {
   }
 
  private:
+  // A static layer's float input as u8 codes on its grid (quant::Affine::encode, as compute() does).
+  std::vector<uint8_t> encode_input(const float* src) const {
+    const quant::Affine a(activation_format(), quant::AffineParams{q_.scale, q_.zero_point});
+    std::vector<uint8_t> codes(static_cast<size_t>(g_.n * g_.ic * g_.ih * g_.iw));
+    for (size_t k = 0; k < codes.size(); ++k) codes[k] = static_cast<uint8_t>(a.encode(src[k]));
+    return codes;
+  }
+
   // Output value of channel oc from its (dequantized) sum: bias, activation, residual, activation.
   float value(int64_t oc, double acc, float residual) const {
     const float v = apply_activation(post_.activation, static_cast<float>(acc + bias_[oc]));
