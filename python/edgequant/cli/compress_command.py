@@ -171,6 +171,9 @@ def _add_fidelity_arguments(parser) -> None:
     group.add_argument("--min-cosine", type=real(minimum=-1, maximum=1), default=DEFAULT_MIN_COSINE,
                        help="warn when an output's cosine similarity to the original's is below this "
                             "(default: %(default)s)")
+    group.add_argument("--no-fidelity", action="store_true",
+                       help="skip the check (it holds two ONNX Runtime sessions in memory, one at a time: on a large "
+                            "model the compression alone needs about half the peak)")
     parser.add_argument("--compare-general-purpose", action="store_true",
                         help="also report the sizes of xz -9e and zstd -19 of the ONNX (slow on large models)")
 
@@ -180,6 +183,8 @@ def _fidelity_inputs(args, model):
     from ..compress.fidelity import DEFAULT_SAMPLES
     from ..datasets import load_calibration_data
 
+    if args.no_fidelity and args.data is not None:
+        raise UsageError("--data feeds the fidelity check: drop it with --no-fidelity")
     return None if args.data is None else load_calibration_data(args.data, model=model, limit=DEFAULT_SAMPLES)
 
 
@@ -189,6 +194,8 @@ def _report_fidelity(args, model, output, inputs) -> None:
 
     from ..compress.fidelity import compressed_model_fidelity
 
+    if args.no_fidelity:
+        return
     report = compressed_model_fidelity(model, output, inputs, f"--data {args.data}")
     print(report)
     for problem in report.problems(args.min_cosine):  # printed, not warned: a damaged model is no error

@@ -142,3 +142,11 @@ def test_a_real_model_damaged_by_coarse_weights_is_flagged(shared_data, tmp_path
     coarse = [*README_SETTINGS[:-3], "64", "--xmax", "max"]
     code, out, err = run(capsys, "compress", model, *coarse, "-o", tmp_path / "y64.eqz")
     assert code == 0 and "output '845' has cosine 0.9" in err
+
+
+def test_the_fidelity_check_can_be_skipped(tmp_path, capsys):
+    code, out, err = run(capsys, "compress", model_path(), *DAMAGING, "--no-fidelity", "-o", tmp_path / "m.eqz")
+    assert code == 0 and err == "" and "output fidelity" not in out and (tmp_path / "m.eqz").is_file()
+    code, _, err = run(capsys, "compress", model_path(), *README_SETTINGS, "--no-fidelity", "--data", "x.npy",
+                       "-o", tmp_path / "n.eqz")
+    assert code == 2 and "--no-fidelity" in err
