@@ -20,17 +20,19 @@
 namespace edgequant::engine {
 namespace {
 
-// The INT8 paths this CPU can run: "neon" always, "asimddp" with the dot product.
+// The INT8 paths this CPU can run, by registration (dispatch.h int8_gemms): "neon" always,
+// "asimddp" with the dot product, "i8mm" with the int8 matrix multiply.
 std::vector<std::string> int8_paths() {
-  std::vector<std::string> paths = {"neon"};
-  if (arm::cpu_has_dotprod()) paths.push_back("asimddp");
+  std::vector<std::string> paths;
+  for (const arm::Int8Gemm* gemm : arm::int8_gemms()) paths.push_back(gemm->name);
   return paths;
 }
 
 // Selects `path` for kernels built from now on; restores the automatic choice on destruction.
 struct UsePath {
-  explicit UsePath(const std::string& path) { arm::set_arm_dotprod(path == "asimddp"); }
-  ~UsePath() { arm::set_arm_dotprod(true); }
+  explicit UsePath(const std::string& path) : name(path) { arm::set_arm_int8_gemm(name.c_str()); }
+  ~UsePath() { arm::set_arm_int8_gemm(nullptr); }
+  std::string name;
 };
 
 std::vector<float> uniform(std::mt19937& rng, int64_t n, float lo, float hi) {
@@ -182,7 +184,7 @@ TEST(ArmInt8, ExtremeWeightsAndSaturatedInputs) {
       const std::vector<float> w, b(9, 0.f), r(9 * 36, 0.f);
       EXPECT_TRUE(same_bits(run_conv("arm", g, w, b, c, x, r), run_conv("reference", g, w, b, c, x, r)))
           << path << " zero point " << zero;
-      EXPECT_EQ(std::string(arm_int8_kernel_name()), "neon" == path ? "neon" : "asimddp");
+      EXPECT_EQ(std::string(arm_int8_kernel_name()), path);
     }
   }
 }
@@ -266,14 +268,15 @@ TEST(ArmInt8, FixedPointCodesAreBitIdenticalToTheReference) {
   }
 }
 
-// The automatic choice follows the CPU, and EDGEQUANT_ARM_DOTPROD=0 forces plain NEON.
+// The automatic choice follows the CPU (the fastest it runs), and EDGEQUANT_ARM_DOTPROD=0 forces plain NEON.
 TEST(ArmInt8, DispatchFollowsTheCpuAndTheOverride) {
   const float w[4] = {1, -1, 0.5f, 0.25f}, x[4] = {0.1f, 0.2f, 0.3f, 0.4f};
   float y[1];
   QuantConfig q;
   q.mode = QuantConfig::Mode::int8_dynamic;
   make_backend("arm")->dense(1, 4, 1, w, nullptr, {}, q)->run(x, y);
-  EXPECT_EQ(std::string(arm_int8_kernel_name()), arm::cpu_has_dotprod() ? "asimddp" : "neon");
+  EXPECT_EQ(std::string(arm_int8_kernel_name()),
+            arm::cpu_has_i8mm() ? "i8mm" : arm::cpu_has_dotprod() ? "asimddp" : "neon");
   setenv("EDGEQUANT_ARM_DOTPROD", "0", 1);
   make_backend("arm")->dense(1, 4, 1, w, nullptr, {}, q)->run(x, y);
   unsetenv("EDGEQUANT_ARM_DOTPROD");
@@ -286,6 +289,7 @@ TEST(ArmInt8, TheEmulatedCpuHasTheExpectedDotProduct) {
   const char* expected = std::getenv("EDGEQUANT_EXPECT_DOTPROD");
   if (!expected) GTEST_SKIP() << "EDGEQUANT_EXPECT_DOTPROD not set (make test-arm sets it)";
   EXPECT_EQ(arm::cpu_has_dotprod(), std::string(expected) == "1");
+  if (const char* i8mm = std::getenv("EDGEQUANT_EXPECT_I8MM")) EXPECT_EQ(arm::cpu_has_i8mm(), std::string(i8mm) == "1");
 }
 
 // FP32: float sums in another order than the reference's double ones: 1e-5 of the output scale.

@@ -4,18 +4,25 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <vector>
 
 #include "backend/arm/int8_gemm.h"
 
 namespace edgequant::engine::arm {
 
-// The CPU has the ARMv8.2 dot-product instructions (getauxval(AT_HWCAP) & HWCAP_ASIMDDP).
+// The CPU has the ARMv8.2 dot-product instructions (getauxval(AT_HWCAP) & HWCAP_ASIMDDP), the
+// ARMv8.6 int8 matrix multiply (getauxval(AT_HWCAP2) & HWCAP2_I8MM).
 bool cpu_has_dotprod();
-// The INT8 GEMM new kernels use: SDOT where the CPU has it, unless EDGEQUANT_ARM_DOTPROD=0 or
-// set_arm_dotprod(false) forces the plain NEON one.
+bool cpu_has_i8mm();
+// The INT8 GEMMs this CPU can run, the fastest first: "i8mm", "asimddp", "neon" as present.
+std::vector<const Int8Gemm*> int8_gemms();
+// The INT8 GEMM new kernels use: the fastest the CPU runs, unless EDGEQUANT_ARM_DOTPROD=0 or
+// set_arm_dotprod(false) forces the plain NEON one, or set_arm_int8_gemm names one.
 const Int8Gemm& select_int8_gemm();
 // false forces plain NEON for kernels built from now on; true restores the automatic choice.
 void set_arm_dotprod(bool allowed);
+// Kernels built from now on use the GEMM of that name (one of int8_gemms()); nullptr: automatic.
+void set_arm_int8_gemm(const char* name);
 
 // The backend's thread count as its kernels see it: set_threads after a kernel was built still
 // applies to its next runs (0: all cores).
@@ -40,7 +47,7 @@ void parallel_chunks(int threads, int64_t n, int64_t align, const std::function<
 }  // namespace edgequant::engine::arm
 
 namespace edgequant::engine {
-// Name of the INT8 GEMM ("asimddp" or "neon") the ARM backend's last INT8 conv / dense ran, and
+// Name of the INT8 GEMM ("i8mm", "asimddp" or "neon") the ARM backend's last INT8 conv / dense ran, and
 // how many INT8 GEMM runs each had since start: tests prove which kernel ran with these.
 const char* arm_int8_kernel_name();
 int64_t arm_int8_kernel_runs(const char* name);

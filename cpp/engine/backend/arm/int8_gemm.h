@@ -1,8 +1,9 @@
 // The ARM backend's INT8 inner products: C[m, n] = Σ_k A[m, k]·B[n, k] in int32, A and B s8.
 // One implementation per ISA level, each in its own file compiled with its own flags:
-// int8_gemm_neon.cpp (plain ARMv8 NEON: SMULL + SADALP, every aarch64 core) and
-// int8_gemm_asimddp.cpp (SDOT, ARMv8.2 dot product: Cortex-A76 / Pi 5), both ending in the same
-// scalar tail (int8_gemm_tail.h). The one to use is chosen at run time (int8_dispatch.cpp).
+// int8_gemm_neon.cpp (plain ARMv8 NEON: SMULL + SADALP, every aarch64 core),
+// int8_gemm_asimddp.cpp (SDOT, ARMv8.2 dot product: Cortex-A76 / Pi 5) and int8_gemm_i8mm.cpp
+// (SMMLA, ARMv8.6 int8 matrix multiply: Neoverse V1, Cortex-A710), all ending in the same scalar
+// tail (int8_gemm_tail.h). The one to use is chosen at run time (dispatch.cpp).
 //
 // Why s8 × s8 (and the +128 correction): the engine's activations are u8 with x = s·(q − z).
 // ARM's SDOT multiplies s8 by s8 (UDOT u8 by u8); a u8 × s8 dot product exists only as USDOT
@@ -37,7 +38,7 @@ struct Int8Gemm {
 };
 
 const Int8Gemm& int8_gemm_neon();
-// nullptr where the build has no dot-product file.
 const Int8Gemm* int8_gemm_asimddp();
+const Int8Gemm* int8_gemm_i8mm();
 
 }  // namespace edgequant::engine::arm
