@@ -65,25 +65,7 @@ void tile(const int8_t* const* a, const int8_t* panel, int64_t kmain, const int3
 }
 
 void gemm(const int8_t* const* a, int64_t m, const PackedB& b, const int32_t* init, int32_t* c, int64_t ldc) {
-  const int64_t panels = (b.n + kNr - 1) / kNr;
-  std::vector<int32_t> start(static_cast<size_t>(panels * kNr), 0);  // init, padded to whole panels
-  std::copy(init, init + b.n, start.begin());
-  for (int64_t m0 = 0; m0 < m; m0 += kMr) {
-    const int8_t* rows[kMr];
-    #pragma GCC unroll 16
-    for (int r = 0; r < kMr; ++r) rows[r] = a[std::min<int64_t>(m0 + r, m - 1)];  // padding rows repeat the last
-    for (int64_t panel = 0; panel < panels; ++panel) {
-      const int8_t* packed = b.packed.data() + panel * kNr * b.kmain;
-      const int32_t* init_panel = start.data() + panel * kNr;
-      if (m0 + kMr <= m && (panel + 1) * kNr <= b.n && b.kmain == b.k) {  // whole tile: straight into C
-        tile(rows, packed, b.kmain, init_panel, c + m0 * ldc + panel * kNr, ldc);
-        continue;
-      }
-      int32_t out[kMr * kNr];
-      tile(rows, packed, b.kmain, init_panel, out, kNr);
-      int8_tile_tail(rows, std::min<int64_t>(kMr, m - m0), b, panel * kNr, out, kNr, c + m0 * ldc, ldc);
-    }
-  }
+  gemm_by_tiles<kMr, kNr>(a, m, b, init, c, ldc, tile);
 }
 
 }  // namespace
