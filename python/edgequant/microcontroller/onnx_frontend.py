@@ -418,11 +418,14 @@ class _Lowering:
                                                                         (kh, kw), strides, dilations)
         channels = weights.shape[0]
         plan = self.integer_layers.get(node.name)
-        if plan is not None and _s8_from_u8(*plan["input"]) == (in_scale, in_zp):
+        # the engine's numbers hold only for the grids it planned them on: an input the C puts on a grid of
+        # its own (a Softmax's 1/256) needs weights, biases and multipliers of its own
+        same_input = plan is not None and _s8_from_u8(*plan["input"]) == (in_scale, in_zp)
+        if same_input:
             q, w_scale = plan["weights"].reshape(weights.shape), plan["weight_scales"]  # the engine's s8 weights
         else:  # a layer the engine does not run in static INT8 (refused there, or its input left float)
             q, w_scale = _int8_weights(weights, channels)
-        if plan is not None and "bias" in plan and _s8_from_u8(*plan["output"]) == (out_act.scale, out_act.zero_point):
+        if same_input and "bias" in plan and _s8_from_u8(*plan["output"]) == (out_act.scale, out_act.zero_point):
             # requantized by the engine in TFLite's fixed point: its very numbers, the engine's output codes
             bias_q, multipliers, shifts = plan["bias"], plan["multipliers"], plan["shifts"]
             clamp = {"activation_min": int(plan["min"]) - 128, "activation_max": int(plan["max"]) - 128}

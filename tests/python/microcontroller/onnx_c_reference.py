@@ -166,7 +166,8 @@ def export_run_compare(path, calibration, x, directory, flags=("-O2",), runtime_
     steps : float
         max |C - reference| in output quantization steps, for the nearer reference: the engine's static
         INT8 output or ONNX Runtime's float output (either is a faithful quantization target; a wrong
-        layout or a dropped attribute is far from both).
+        layout or a dropped attribute is far from both). Where ONNX Runtime refuses a valid model (it
+        runs no dilated Conv with SAME padding), the engine alone: ``float_steps`` is infinite.
     report : ExportReport
     details : dict
         ``engine_steps``, ``float_steps`` and the three outputs.
@@ -174,7 +175,12 @@ def export_run_compare(path, calibration, x, directory, flags=("-O2",), runtime_
     report = export_c(path, directory, calibration=calibration)
     binary = build_program(report.directory, flags, runtime_objects)
     want = engine_output(path, calibration, x)
-    reference = float_output(path, x)
+    try:
+        reference = float_output(path, x)
+    except Exception as refusal:  # noqa: BLE001 - ONNX Runtime's own limits (a dilated SAME Conv): engine alone
+        if "ONNXRuntimeError" not in str(refusal):
+            raise
+        reference = np.full(want.shape, np.inf, np.float32)
     got = c_output(report, run_program(binary, report, report.graph.quantize_input(x))).reshape(want.shape)
     scale = report.graph.output_activation.scale
     details = {"engine_steps": float(np.max(np.abs(got - want)) / scale),

@@ -80,6 +80,18 @@ def test_softmax_over_channels_of_an_image(tmp_path, runtime):
     assert (params["rows"], params["depth"]) == (25, 4)
 
 
+def test_conv_after_a_softmax_requantizes_from_the_softmax_grid(tmp_path, runtime):
+    # the C holds a Softmax's output on TFLite's fixed grid (1/256, zero point -128), not on the grid the engine
+    # calibrated (here about [0.2, 0.6]): the Conv reading it needs multipliers of its own (74 output steps off
+    # when it took the engine's)
+    rng = np.random.default_rng(5)
+    nodes = [helper.make_node("Softmax", ["x"], ["s"], axis=1),
+             helper.make_node("Conv", ["s", "w1"], ["c"], pads=[1, 1, 1, 1]),
+             helper.make_node("Conv", ["c", "w2"], ["y"])]
+    model = make_model(nodes, [1, 3, 6, 8], "y", [("w1", weights(rng, 4, 3, 3, 3)), ("w2", weights(rng, 2, 4, 1, 1))])
+    check(model, tmp_path, runtime)
+
+
 def test_softmax_before_opset_13_coerces_to_2d_at_axis_1(tmp_path, runtime):
     # opset 11's default axis 1 of [1, 4, 1, 1]: one softmax over all four values (the last axis has one)
     rng = np.random.default_rng(11)
