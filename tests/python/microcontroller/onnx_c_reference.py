@@ -177,8 +177,8 @@ def export_run_compare(path, calibration, x, directory, flags=("-O2",), runtime_
     want = engine_output(path, calibration, x)
     try:
         reference = float_output(path, x)
-    except Exception as refusal:  # noqa: BLE001 - ONNX Runtime's own limits (a dilated SAME Conv): engine alone
-        if "ONNXRuntimeError" not in str(refusal):
+    except Exception as refusal:  # noqa: BLE001 - ORT's exception classes are private to its bindings
+        if "not supported" not in str(refusal):  # only ORT's own limits (a dilated SAME Conv): engine alone
             raise
         reference = np.full(want.shape, np.inf, np.float32)
     got = c_output(report, run_program(binary, report, report.graph.quantize_input(x))).reshape(want.shape)
