@@ -14,6 +14,10 @@ emulated CPython. Inputs uniform in [0, 1); static INT8 calibrated on 8 such inp
         # --target edgequant-run
     .venv/bin/python benchmarks/bench_arm_icount.py --run build/arm-icount/cpp/engine/edgequant-run \\
         [--cpu cortex-a76] [--models squeezenet1.0_fp16 ultraface-rfb-320 mobilenet_v2] [--modes fp32 static]
+        [--layers 12]
+
+``--layers N`` breaks our count down instead (no ONNX Runtime): the instructions of each op type
+and precision, and the N costliest layers (``edgequant-run --markers 1`` brackets every step).
 """
 
 from __future__ import annotations
@@ -69,6 +73,27 @@ def ours(run, model, mode, cpu) -> int:
     return totals[1] - totals[0]
 
 
+def layer_counts(run, model, mode, cpu) -> list[tuple[str, str, str, int]]:
+    """(precision, op type, name, instructions) of every step of one inference."""
+    out = icount([str(run), str(model), "--mode", mode, "--threads", "1", "--runs", "1", "--markers", "1"], cpu)
+    steps = {int(k): (precision, op, name) for k, precision, op, name in re.findall(r"^step (\d+) (\S+) (\S+) (.*)$", out, re.M)}
+    regions = {int(a): int(n) for a, b, n in re.findall(r"icount region (\d+)->(\d+) (\d+)", out) if int(b) == int(a) + 1}
+    return [(*steps[k], regions[k]) for k in sorted(steps) if k in regions]
+
+
+def print_layers(name, mode, counts, top):
+    total = sum(c[3] for c in counts)
+    by_kind = {}
+    for precision, op, _, n in counts:
+        by_kind[(op, precision)] = by_kind.get((op, precision), 0) + n
+    print(f"{name} {mode}: {total / 1e6:.1f} M instructions in {len(counts)} steps")
+    for (op, precision), n in sorted(by_kind.items(), key=lambda kv: -kv[1]):
+        print(f"  {op:<20}{precision:<14}{n / 1e6:>9.2f}M {100 * n / total:>5.1f} %")
+    print(f"  costliest {top}:")
+    for precision, op, layer, n in sorted(counts, key=lambda c: -c[3])[:top]:
+        print(f"    {layer:<40}{op:<14}{precision:<14}{n / 1e6:>8.2f}M")
+
+
 def onnxruntime(model, cpu, folder) -> int:
     script = folder / "ort_one_run.py"
     script.write_text(ORT_GUEST)
@@ -106,10 +131,16 @@ def main():
     parser.add_argument("--models", nargs="+", default=["squeezenet1.0_fp16", "ultraface-rfb-320", "mobilenet_v2"])
     parser.add_argument("--modes", nargs="+", default=["fp32", "static"], choices=["fp32", "static", "dynamic"])
     parser.add_argument("--no-ort", action="store_true", help="ours only")
+    parser.add_argument("--layers", type=int, metavar="N", help="ours per op type and the N costliest layers")
     args = parser.parse_args()
     if not (KIT / "icount-run").is_file():
         raise SystemExit(f"needs the ARM kit at {KIT} (run its setup.sh once)")
     folder = pathlib.Path(tempfile.mkdtemp())
+    if args.layers:
+        for name in args.models:
+            for mode in args.modes:
+                print_layers(name, mode, layer_counts(args.run, model_file(name, folder), mode, args.cpu), args.layers)
+        return
     print(f"instructions per inference, {args.cpu}, 1 thread (M = 10^6)")
     print(f"{'model':<22}{'mode':<8}{'ours':>10}{'ORT':>10}{'ours/ORT':>10}")
     for name in args.models:

@@ -420,6 +420,7 @@ std::vector<Tensor> Engine::run_with(const std::vector<Tensor>& inputs, const Ca
         (*sink)(name, plain);
       }
     }
+    if (step_hook_) step_hook_(k);
     const auto start = std::chrono::steady_clock::now();
     op.run(ctx, in, out);
     if (profiling_) {
@@ -441,6 +442,7 @@ std::vector<Tensor> Engine::run_with(const std::vector<Tensor>& inputs, const Ca
       }
     for (int s : step.release) values[s] = Tensor();
   }
+  if (step_hook_) step_hook_(steps_.size());
   std::vector<Tensor> results;
   for (size_t k = 0; k < output_slots_.size(); ++k) {
     if (!present[output_slots_[k]]) throw InvalidArgument("graph output '" + graph_.outputs[k].name + "' was not produced");
@@ -651,6 +653,11 @@ void Engine::set_threads(int threads) {
 void Engine::set_profiling(bool on) {
   auto state = sync_->exclusive();
   profiling_ = on;
+}
+
+void Engine::set_step_hook(std::function<void(size_t)> hook) {
+  auto state = sync_->exclusive();
+  step_hook_ = std::move(hook);
 }
 
 std::vector<LayerTime> Engine::layer_times() const {

@@ -126,6 +126,10 @@ class Engine {
 
   void set_threads(int threads);
   void set_profiling(bool on);
+  // Called with k before step k of every run and with the step count after the last: a place for
+  // markers of an outside counter (edgequant-run --markers: instructions per layer under qemu).
+  // An empty function turns it off.
+  void set_step_hook(std::function<void(size_t)> hook);
   std::vector<LayerTime> layer_times() const;
   void reset_layer_times();
 
@@ -194,6 +198,7 @@ class Engine {
   Mode mode_ = Mode::f32;
   bool float_weights_released_ = false;
   bool profiling_ = false;
+  std::function<void(size_t)> step_hook_;
   std::vector<LayerTime> times_;
   std::unique_ptr<Sync> sync_;
 };

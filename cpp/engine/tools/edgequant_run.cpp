@@ -4,7 +4,10 @@
 // of quant/range_observer.h, as the Python front end's) over --calibration inputs of the same
 // generator, other seeds than the timed input's.
 //   edgequant-run MODEL.onnx [--mode fp32|static|dynamic] [--method minmax|percentile|entropy|mse]
-//                 [--calibration N] [--threads N] [--runs R] [--batch B] [--backend NAME]
+//                 [--calibration N] [--threads N] [--runs R] [--batch B] [--backend NAME] [--markers 1]
+// --markers 1 brackets every step of the last timed run with the marker syscall of an instruction
+// counter under qemu (0x7e57: ENOSYS elsewhere, harmless) and prints "step K PRECISION OP NAME"
+// for each: benchmarks/bench_arm_icount.py --layers reads instructions per layer from it.
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -13,6 +16,8 @@
 #include <map>
 #include <string>
 #include <vector>
+
+#include <unistd.h>
 
 #include "backend/registry.h"
 #include "common/error.h"
@@ -24,6 +29,7 @@ using namespace edgequant::engine;
 namespace {
 
 constexpr uint32_t kTimedSeed = 12345;
+constexpr long kMarkerSyscall = 0x7e57;
 
 // One tensor per model input, uniform in [0, 1) from a linear congruential generator started at
 // `seed` (int64 inputs stay zero); symbolic dims become `batch` (the first) or 1.
@@ -62,7 +68,7 @@ int main(int argc, char** argv) {
     std::string backends;  // the ones this build registered, the default first
     for (const std::string& name : backend_names()) backends += (backends.empty() ? "" : "|") + name;
     std::printf("usage: edgequant-run MODEL.onnx [--mode fp32|static|dynamic] [--method minmax|percentile|entropy|mse] "
-                "[--calibration N] [--threads N] [--runs R] [--batch B] [--backend %s]\n"
+                "[--calibration N] [--threads N] [--runs R] [--batch B] [--backend %s] [--markers 1]\n"
                 "  --method: how static mode turns calibration activations into ranges (default minmax)\n"
                 "  --calibration N: static mode's calibration inputs (default 8)\n"
                 "  --backend: default %s\n",
@@ -72,6 +78,7 @@ int main(int argc, char** argv) {
   EngineOptions options;
   std::string mode = "fp32", method = "minmax";
   int runs = 10, calibration = 8;
+  bool markers = false;
   int64_t batch = 1;
   try {  // std::stoi's invalid_argument / out_of_range included
     for (int k = 2; k + 1 < argc; k += 2) {
@@ -83,6 +90,7 @@ int main(int argc, char** argv) {
       else if (key == "--method") method = value;
       else if (key == "--calibration") calibration = std::max(1, std::stoi(value));
       else if (key == "--backend") options.backend = value;
+      else if (key == "--markers") markers = value == "1";
       else {
         std::fprintf(stderr, "edgequant-run: unknown option %s\n", key.c_str());
         return 2;
@@ -101,9 +109,16 @@ int main(int argc, char** argv) {
     std::vector<Tensor> outputs = engine.run(inputs);  // warm-up: builds primitives
     std::vector<double> ms;
     for (int r = 0; r < runs; ++r) {
+      if (markers && r == runs - 1) engine.set_step_hook([](size_t k) { syscall(kMarkerSyscall, static_cast<long>(k)); });
       const auto start = std::chrono::steady_clock::now();
       outputs = engine.run(inputs);
       ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count());
+    }
+    if (markers) {
+      engine.set_step_hook({});
+      const std::vector<PlanStep> plan = engine.plan_steps();
+      for (size_t k = 0; k < plan.size(); ++k)
+        std::printf("step %zu %s %s %s\n", k, plan[k].precision.c_str(), plan[k].op_type.c_str(), plan[k].name.c_str());
     }
     std::sort(ms.begin(), ms.end());
     for (size_t k = 0; k < outputs.size(); ++k) {
