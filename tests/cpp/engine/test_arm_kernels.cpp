@@ -189,6 +189,36 @@ TEST(ArmInt8, ExtremeWeightsAndSaturatedInputs) {
   }
 }
 
+// The depthwise kernel adds two taps in int16 unless a channel has −128 at both taps of a pair
+// ((−128)·(−128) twice overflows): channels with −128 at every tap beside ordinary ones, inputs at
+// code 0 (q − 128 = −128), 3×3 (taps fixed at compile time) and 5×3, padded, 40 channels (two
+// vectors of 16 and the scalar tail).
+TEST(ArmInt8, DepthwiseWithMinus128AtEveryTap) {
+  for (int64_t kh : {3, 5}) {
+    ConvGeometry g{1, 40, 7, 9, 40, 7, 9, kh, 3, 1, 1, kh / 2, 1, kh / 2, 1, 1, 1, 40};
+    const int64_t taps = kh * 3;
+    for (bool pairs_overflow : {true, false}) {
+      auto qw = std::make_shared<QuantizedWeights>();
+      qw->values.assign(static_cast<size_t>(40 * taps), 127);
+      for (int64_t c = 0; c < 40; c += 3)
+        for (int64_t t = 0; t < taps; ++t)
+          if (pairs_overflow || t % 2 == 0) qw->values[c * taps + t] = -128;
+      qw->scales.assign(40, 0.01f);
+      for (int32_t zero : {0, 255}) {
+        Int8Case c;
+        c.q.mode = QuantConfig::Mode::int8_static;
+        c.q.scale = 0.001f, c.q.zero_point = zero;
+        c.q.weights = qw;
+        std::vector<float> x(static_cast<size_t>(40 * 63), -5.f);  // code 0 everywhere
+        for (size_t i = 0; i < x.size(); i += 11) x[i] = 5.f;       // and some 255
+        const std::vector<float> w, b(40, 0.f), r(40 * 63, 0.f);
+        EXPECT_TRUE(same_bits(run_conv("arm", g, w, b, c, x, r), run_conv("reference", g, w, b, c, x, r)))
+            << "kh " << kh << " zero point " << zero << (pairs_overflow ? " -128 at every tap" : "");
+      }
+    }
+  }
+}
+
 TEST(ArmInt8, DenseIsBitIdenticalToTheReferenceOnEveryPath) {
   for (const std::string& path : int8_paths()) {
     UsePath use(path);

@@ -5,6 +5,7 @@
 // contraction, so the outputs are bit-identical to it.
 #include <arm_neon.h>
 
+#include <algorithm>
 #include <cstring>
 #include <memory>
 #include <vector>
@@ -12,6 +13,7 @@
 #include "backend/arm/arm_kernels.h"
 #include "backend/arm/dispatch.h"
 #include "backend/arm/epilogue.h"
+#include "backend/arm/int8_depthwise.h"
 #include "backend/arm/layout.h"
 #include "backend/arm/nhwc_codes.h"
 #include "backend/fixed_point_requantization.h"
@@ -39,10 +41,14 @@ class ArmInt8Conv : public ConvKernel {
     wsum_ = row_sums(khwc, g.oc, k);
     wscale_.assign(qweights_.scales.begin(), qweights_.scales.end());
     dbias_.assign(bias_.begin(), bias_.end());
-    if (is_depthwise(g)) {  // [tap][channel] int16
-      dw_.resize(static_cast<size_t>(g.kh * g.kw * g.oc));
-      for (int64_t c = 0; c < g.oc; ++c)
-        for (int64_t t = 0; t < g.kh * g.kw; ++t) dw_[t * g.oc + c] = khwc[c * g.kh * g.kw + t];
+    if (q.fixed_point)
+      for (int32_t shift : q.fixed_point->shifts) {
+        left_shifts_.push_back(std::max(shift, 0));
+        right_shifts_.push_back(std::min(shift, 0));
+        any_left_shift_ |= shift > 0;
+      }
+    if (is_depthwise(g)) {
+      depthwise_ = std::make_unique<Int8Depthwise>(g, khwc.data());
       return;
     }
     // GEMM over k rounded up to the SIMD step of 16, the weights zero-padded: im2col rows carry
@@ -102,8 +108,8 @@ class ArmInt8Conv : public ConvKernel {
   // The integer sums of image n of the NHWC codes x, [pixel][channel].
   void accumulate(const int8_t* x, int64_t n, int32_t zero, int32_t* acc) {
     const int8_t* image = x + n * g_.ih * g_.iw * g_.ic;
-    if (dw_.empty()) gemm_image(image, zero, acc);
-    else depthwise_image(image, zero, acc);
+    if (depthwise_) depthwise_->image(image, zero, threads_, acc);
+    else gemm_image(image, zero, acc);
   }
 
   // Float NCHW output (a sum adds what dst holds on entry).
@@ -208,42 +214,6 @@ class ArmInt8Conv : public ConvKernel {
       });
   }
 
-  // Depthwise: per output pixel, 8 channels at a time, the taps inside the input only (a padded
-  // tap is q = z: it adds nothing). Plain NEON (SDOT gains nothing across channels).
-  void depthwise_image(const int8_t* x, int32_t zero, int32_t* acc) {
-    const int64_t ch = g_.oc;
-    const int16x8_t shift = vdupq_n_s16(static_cast<int16_t>(128 - zero));
-    parallel_chunks(threads_, g_.oh, 1, [&](int64_t oh0, int64_t oh1) {
-      for_each_depthwise_pixel(g_, x, dw_.data(), oh0, oh1,
-                               [&](const int8_t* const* taps, const int16_t* const* wtaps, int64_t ntaps, int64_t p) {
-                                 depthwise_pixel(taps, wtaps, ntaps, shift, zero, acc + p * ch);
-                               });
-    });
-  }
-
-  // One output pixel: Σ over the taps of (q − z)·w, 8 channels per step, then the rest.
-  void depthwise_pixel(const int8_t* const* taps, const int16_t* const* wtaps, int64_t ntaps, int16x8_t shift,
-                       int32_t zero, int32_t* out) const {
-    const int64_t ch = g_.oc;
-    int64_t c = 0;
-    for (; c + 8 <= ch; c += 8) {
-      int32x4_t lo = vdupq_n_s32(0), hi = vdupq_n_s32(0);
-      for (int64_t t = 0; t < ntaps; ++t) {
-        const int16x8_t v = vaddq_s16(vmovl_s8(vld1_s8(taps[t] + c)), shift);  // q − z
-        const int16x8_t w = vld1q_s16(wtaps[t] + c);
-        lo = vmlal_s16(lo, vget_low_s16(v), vget_low_s16(w));
-        hi = vmlal_high_s16(hi, v, w);
-      }
-      vst1q_s32(out + c, lo);
-      vst1q_s32(out + c + 4, hi);
-    }
-    for (; c < ch; ++c) {
-      int32_t s = 0;
-      for (int64_t t = 0; t < ntaps; ++t) s += (taps[t][c] + 128 - zero) * wtaps[t][c];
-      out[c] = s;
-    }
-  }
-
   // Pixels [p0, p1) without a residual: 4 channels per vector (epilogue.h), the rest as epilogue().
   void epilogue_rows(const int32_t* acc, int64_t p0, int64_t p1, double in_scale, float* dst) const {
     const int64_t m = g_.oh * g_.ow, oc4 = g_.oc / 4 * 4, channels = g_.oc;
@@ -281,25 +251,41 @@ class ArmInt8Conv : public ConvKernel {
   }
 
   // Pixels [p0, p1) to NHWC codes by TFLite's integer requantization (QuantConfig::fixed_point):
-  // 4 channels per vector, bit for bit requantize() of fixed_point_requantization.h, the rest by it.
+  // bit for bit requantize() of fixed_point_requantization.h, 16 channels per step (narrowed with
+  // saturation, then clamped in s8: the same as clamping in int32, the clamp being inside s8), then
+  // 4, the rest by requantize().
   void fixed_point_codes(const int32_t* acc, int64_t p0, int64_t p1, int8_t* dst) const {
     const FixedPointRequantization& r = *q_.fixed_point;
-    const int64_t channels = g_.oc, oc4 = channels / 4 * 4;
+    const int64_t channels = g_.oc, oc16 = channels / 16 * 16, oc4 = channels / 4 * 4;
     const int32x4_t zero = vdupq_n_s32(r.zero_point - 128);  // the s8 form: q − 128
-    const int32x4_t lo = vdupq_n_s32(r.min - 128), hi = vdupq_n_s32(r.max - 128);
+    const int8x16_t lo = vdupq_n_s8(static_cast<int8_t>(r.min - 128)), hi = vdupq_n_s8(static_cast<int8_t>(r.max - 128));
+    const int32_t *bias = r.bias.data(), *multipliers = r.multipliers.data();
+    const int32_t *left = left_shifts_.data(), *right = right_shifts_.data();
+    const bool any_left = any_left_shift_;
+    auto requantize4 = [&](const int32_t* row, int64_t oc) {
+      int32x4_t x = vqaddq_s32(vld1q_s32(row + oc), vld1q_s32(bias + oc));
+      const int32x4_t rs = vld1q_s32(right + oc);
+      if (any_left) x = vshlq_s32(x, vld1q_s32(left + oc));
+      x = vqrdmulhq_s32(x, vld1q_s32(multipliers + oc));
+      const int32x4_t fixup = vshrq_n_s32(vandq_s32(x, rs), 31);
+      return vaddq_s32(vrshlq_s32(vqaddq_s32(x, fixup), rs), zero);
+    };
     for (int64_t p = p0; p < p1; ++p) {
       const int32_t* row = acc + p * channels;
       int8_t* y = dst + p * channels;
-      for (int64_t oc = 0; oc < oc4; oc += 4) {
-        const int32x4_t biased = vqaddq_s32(vld1q_s32(row + oc), vld1q_s32(r.bias.data() + oc));
-        int32x4_t v = multiply_by_quantized_multiplier4(biased, vld1q_s32(r.multipliers.data() + oc),
-                                                        vld1q_s32(r.shifts.data() + oc));
-        v = vminq_s32(vmaxq_s32(vaddq_s32(v, zero), lo), hi);
-        const int16x4_t q = vmovn_s32(v);
-        const int32_t word = vget_lane_s32(vreinterpret_s32_s8(vmovn_s16(vcombine_s16(q, q))), 0);
+      int64_t oc = 0;
+      for (; oc < oc16; oc += 16) {
+        const int16x8_t a = vqmovn_high_s32(vqmovn_s32(requantize4(row, oc)), requantize4(row, oc + 4));
+        const int16x8_t b = vqmovn_high_s32(vqmovn_s32(requantize4(row, oc + 8)), requantize4(row, oc + 12));
+        vst1q_s8(y + oc, vminq_s8(vmaxq_s8(vqmovn_high_s16(vqmovn_s16(a), b), lo), hi));
+      }
+      for (; oc < oc4; oc += 4) {
+        const int16x4_t q = vqmovn_s32(requantize4(row, oc));
+        const int8x8_t v = vmin_s8(vmax_s8(vqmovn_s16(vcombine_s16(q, q)), vget_low_s8(lo)), vget_low_s8(hi));
+        const int32_t word = vget_lane_s32(vreinterpret_s32_s8(v), 0);
         std::memcpy(y + oc, &word, sizeof word);
       }
-      for (int64_t oc = oc4; oc < channels; ++oc) y[oc] = static_cast<int8_t>(requantize(r, oc, row[oc]) - 128);
+      for (; oc < channels; ++oc) y[oc] = static_cast<int8_t>(requantize(r, oc, row[oc]) - 128);
     }
   }
 
@@ -335,7 +321,9 @@ class ArmInt8Conv : public ConvKernel {
   bool direct_rows_ = false;     // pointwise: the GEMM reads the NHWC pixels in place
   int64_t kpad_ = 0;             // the GEMM's k: icg·kh·kw rounded up to 16 (unless direct_rows_)
   std::vector<PackedB> packed_;  // one per group
-  std::vector<int16_t> dw_;      // depthwise weights [tap][channel]
+  std::unique_ptr<Int8Depthwise> depthwise_;  // or the GEMM
+  std::vector<int32_t> left_shifts_, right_shifts_;  // fixed point: each channel's shift, ≥ 0 and ≤ 0
+  bool any_left_shift_ = false;
 };
 
 class ArmInt8Dense : public DenseKernel {

@@ -1,0 +1,127 @@
+#include "backend/arm/int8_depthwise.h"
+
+#include <arm_neon.h>
+
+#include <algorithm>
+#include <cstring>
+
+namespace edgequant::engine::arm {
+namespace {
+
+// a[0..4) (16 int32 lanes) += the int16 sums lo (channels 0..8) and hi (8..16).
+inline void widen_add(int32x4_t (&a)[4], int16x8_t lo, int16x8_t hi) {
+  a[0] = vaddw_s16(a[0], vget_low_s16(lo));
+  a[1] = vaddw_high_s16(a[1], lo);
+  a[2] = vaddw_s16(a[2], vget_low_s16(hi));
+  a[3] = vaddw_high_s16(a[3], hi);
+}
+
+// 16 channels of one window: a += Σ_t x[off[t]]·w[t], two taps per int16 sum where `pairs`.
+// kTaps > 0 fixes the tap count at compile time (the weights then stay in registers).
+template <int kTaps>
+inline void window16(const int8_t* x, const int64_t* off, int64_t ntaps, const int8x16_t* w, bool pairs,
+                     int32x4_t (&a)[4]) {
+  const int64_t n = kTaps > 0 ? kTaps : ntaps;
+  int64_t t = 0;
+  if (pairs)
+    for (; t + 2 <= n; t += 2) {
+      const int8x16_t x0 = vld1q_s8(x + off[t]), x1 = vld1q_s8(x + off[t + 1]);
+      int16x8_t lo = vmull_s8(vget_low_s8(x0), vget_low_s8(w[t]));
+      int16x8_t hi = vmull_high_s8(x0, w[t]);
+      lo = vmlal_s8(lo, vget_low_s8(x1), vget_low_s8(w[t + 1]));
+      hi = vmlal_high_s8(hi, x1, w[t + 1]);
+      widen_add(a, lo, hi);
+    }
+  for (; t < n; ++t) {
+    const int8x16_t x0 = vld1q_s8(x + off[t]);
+    widen_add(a, vmull_s8(vget_low_s8(x0), vget_low_s8(w[t])), vmull_high_s8(x0, w[t]));
+  }
+}
+
+// Output pixels [0, count) of one row for channels [c, c + 16): the windows `step` bytes apart.
+// With kTaps fixed, the weights and offsets are copied to locals the compiler keeps in registers.
+template <int kTaps>
+void row16(const int8_t* x, int64_t step, int64_t count, const int64_t* offsets, int64_t ntaps,
+           const int8x16_t* weights, bool pairs, const int32_t* init, int32_t* out, int64_t out_step) {
+  constexpr int kLocal = kTaps > 0 ? kTaps : 1;
+  int8x16_t local_w[kLocal];
+  int64_t local_off[kLocal];
+  if constexpr (kTaps > 0)
+    for (int t = 0; t < kTaps; ++t) local_w[t] = weights[t], local_off[t] = offsets[t];
+  const int8x16_t* w = kTaps > 0 ? local_w : weights;
+  const int64_t* off = kTaps > 0 ? local_off : offsets;
+  const int32x4_t i0 = vld1q_s32(init), i1 = vld1q_s32(init + 4), i2 = vld1q_s32(init + 8), i3 = vld1q_s32(init + 12);
+  for (int64_t p = 0; p < count; ++p, x += step, out += out_step) {
+    int32x4_t a[4] = {i0, i1, i2, i3};
+    window16<kTaps>(x, off, ntaps, w, pairs, a);
+    vst1q_s32(out, a[0]), vst1q_s32(out + 4, a[1]), vst1q_s32(out + 8, a[2]), vst1q_s32(out + 12, a[3]);
+  }
+}
+
+}  // namespace
+
+Int8Depthwise::Int8Depthwise(const ConvGeometry& g, const int8_t* khwc) : g_(g) {
+  const int64_t ch = g.oc, ntaps = g.kh * g.kw;
+  w_.resize(static_cast<size_t>(ntaps * ch));
+  wsum_.assign(static_cast<size_t>(ch), 0);
+  for (int64_t c = 0; c < ch; ++c)
+    for (int64_t t = 0; t < ntaps; ++t) {
+      w_[t * ch + c] = khwc[c * ntaps + t];
+      wsum_[c] += khwc[c * ntaps + t];
+    }
+  for (int64_t t = 0; t + 1 < ntaps; t += 2)
+    for (int64_t c = 0; c < ch; ++c)
+      if (w_[t * ch + c] == -128 && w_[(t + 1) * ch + c] == -128) pairs_fit_int16_ = false;
+  frame_h_ = (g.oh - 1) * g.stride_h + (g.kh - 1) * g.dilation_h + 1;
+  frame_w_ = (g.ow - 1) * g.stride_w + (g.kw - 1) * g.dilation_w + 1;
+  in_place_ = g.pad_top == 0 && g.pad_left == 0 && frame_h_ <= g.ih && frame_w_ <= g.iw;
+  const int64_t row = in_place_ ? g.iw : frame_w_;
+  for (int64_t y = 0; y < g.kh; ++y)
+    for (int64_t x = 0; x < g.kw; ++x) offsets_.push_back((y * g.dilation_h * row + x * g.dilation_w) * ch);
+}
+
+void Int8Depthwise::image(const int8_t* x, int32_t zero, int threads, int32_t* acc) const {
+  const int64_t ch = g_.oc, ntaps = g_.kh * g_.kw;
+  std::vector<int8_t> frame;
+  const int8_t* f = x;
+  int64_t row = g_.iw;
+  if (!in_place_) {  // padded with the zero point's code: a padded tap adds nothing
+    row = frame_w_;
+    frame.assign(static_cast<size_t>(frame_h_ * frame_w_ * ch), static_cast<int8_t>(zero - 128));
+    const int64_t left = std::min(g_.pad_left, frame_w_), cols = std::max<int64_t>(0, std::min(g_.iw, frame_w_ - left));
+    for (int64_t r = 0; r < frame_h_; ++r) {
+      const int64_t ih = r - g_.pad_top;
+      if (ih >= 0 && ih < g_.ih && cols > 0)
+        std::memcpy(frame.data() + (r * frame_w_ + left) * ch, x + ih * g_.iw * ch, static_cast<size_t>(cols * ch));
+    }
+    f = frame.data();
+  }
+  std::vector<int32_t> init(static_cast<size_t>(ch));
+  for (int64_t c = 0; c < ch; ++c) init[c] = (128 - zero) * wsum_[c];
+  const int64_t ch16 = ch / 16 * 16, step = g_.stride_w * ch;
+  parallel_chunks(threads, g_.oh, 1, [&](int64_t oh0, int64_t oh1) {
+    std::vector<int8x16_t> w(static_cast<size_t>(ntaps));
+    for (int64_t oh = oh0; oh < oh1; ++oh) {
+      const int8_t* first = f + oh * g_.stride_h * row * ch;  // the row's first window
+      int32_t* out = acc + oh * g_.ow * ch;
+      for (int64_t c = 0; c < ch16; c += 16) {
+        for (int64_t t = 0; t < ntaps; ++t) w[t] = vld1q_s8(w_.data() + t * ch + c);
+        if (ntaps == 9)
+          row16<9>(first + c, step, g_.ow, offsets_.data(), ntaps, w.data(), pairs_fit_int16_, init.data() + c,
+                   out + c, ch);
+        else
+          row16<0>(first + c, step, g_.ow, offsets_.data(), ntaps, w.data(), pairs_fit_int16_, init.data() + c,
+                   out + c, ch);
+      }
+      for (int64_t ow = 0; ow < g_.ow && ch16 < ch; ++ow)  // the channels after the last 16
+        for (int64_t c = ch16; c < ch; ++c) {
+          const int8_t* window = first + ow * step + c;
+          int32_t s = init[c];
+          for (int64_t t = 0; t < ntaps; ++t) s += window[offsets_[t]] * w_[t * ch + c];
+          out[ow * ch + c] = s;
+        }
+    }
+  });
+}
+
+}  // namespace edgequant::engine::arm

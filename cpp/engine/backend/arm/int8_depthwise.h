@@ -1,0 +1,39 @@
+// The ARM backend's INT8 depthwise convolution (one output channel per input channel): the exact
+// integer sums acc[pixel][channel] = Σ_taps (q − z)·w of NHWC s8 codes q − 128, which the conv's
+// epilogue then requantizes. Plain NEON (every aarch64 core: SDOT sums across k, and a depthwise
+// tap has one k per channel).
+//
+// Each image is copied once into a frame padded with the zero point's code (z − 128), so every
+// window reads its taps at fixed offsets with no bounds test, and the sum over all taps is
+// Σ (q − 128)·w + (128 − z)·Σ w exactly (a padded tap adds (z − 128 + 128 − z)·w = 0). Products
+// s8 × s8 are added two taps at a time in int16 (SMULL + SMLAL) before widening to int32: the one
+// pair that overflows int16 is (−128)·(−128) twice, so pairs run where no channel has −128 at both
+// taps of a pair, single taps otherwise.
+#pragma once
+#include <cstdint>
+#include <vector>
+
+#include "backend/arm/dispatch.h"
+#include "backend/backend.h"
+
+namespace edgequant::engine::arm {
+
+class Int8Depthwise {
+ public:
+  // khwc: the s8 weights [channel][tap], taps in (kh, kw) order.
+  Int8Depthwise(const ConvGeometry& g, const int8_t* khwc);
+  // The sums of one NHWC image x of s8 codes q − 128 whose zero point is `zero` (u8), into
+  // acc[(oh·ow + ow)·channels + c].
+  void image(const int8_t* x, int32_t zero, int threads, int32_t* acc) const;
+
+ private:
+  ConvGeometry g_;
+  std::vector<int8_t> w_;         // [tap][channel]
+  std::vector<int32_t> wsum_;     // Σ_taps w per channel
+  std::vector<int64_t> offsets_;  // per tap: its byte offset from the window's first in the frame
+  int64_t frame_h_ = 0, frame_w_ = 0;
+  bool in_place_ = false;  // no padding and no crop: the image is its own frame
+  bool pairs_fit_int16_ = true;
+};
+
+}  // namespace edgequant::engine::arm
