@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <cstring>
 #include <vector>
 
 #include "backend/backend.h"
@@ -32,15 +33,28 @@ std::vector<T> weights_khwc(const W* w, const ConvGeometry& g) {
   return out;
 }
 
-// n values from src to dst, inline (a tap of im2col is a few channels: a memmove call per tap
-// would cost more than the copy).
+// n bytes from src to dst, inline (a tap of im2col is a few channels: a memmove call per tap would
+// cost more than the copy): 16 at a time, a short rest as two overlapping words.
+inline void copy_bytes(const uint8_t* src, int64_t n, uint8_t* dst) {
+  if (n >= 16) {
+    int64_t i = 0;
+    for (; i + 16 <= n; i += 16) vst1q_u8(dst + i, vld1q_u8(src + i));
+    if (i < n) vst1q_u8(dst + n - 16, vld1q_u8(src + n - 16));
+  } else if (n >= 8) {
+    vst1_u8(dst, vld1_u8(src));
+    vst1_u8(dst + n - 8, vld1_u8(src + n - 8));
+  } else if (n >= 4) {
+    uint32_t head, tail;
+    std::memcpy(&head, src, 4), std::memcpy(&tail, src + n - 4, 4);
+    std::memcpy(dst, &head, 4), std::memcpy(dst + n - 4, &tail, 4);
+  } else {
+    for (int64_t i = 0; i < n; ++i) dst[i] = src[i];
+  }
+}
+
 template <class T>
 inline void copy_channels(const T* src, int64_t n, T* dst) {
-  constexpr int64_t kVec = 16 / sizeof(T);
-  int64_t i = 0;
-  for (; i + kVec <= n; i += kVec)
-    vst1q_u8(reinterpret_cast<uint8_t*>(dst + i), vld1q_u8(reinterpret_cast<const uint8_t*>(src + i)));
-  for (; i < n; ++i) dst[i] = src[i];
+  copy_bytes(reinterpret_cast<const uint8_t*>(src), n * static_cast<int64_t>(sizeof(T)), reinterpret_cast<uint8_t*>(dst));
 }
 
 template <class T>
@@ -49,20 +63,28 @@ inline void fill_channels(T value, int64_t n, T* dst) {
 }
 
 // Rows [row0, row1) of one image's im2col matrix for `group`: row = output pixel, k = (kh, kw,
-// c); taps outside the input hold `pad`. x is the image in NHWC. Rows are `stride` ≥ k apart, the
+// c); taps outside the input hold `pad`; a window inside the input is copied a kernel row at a time
+// (one group, no dilation along x). x is the image in NHWC. Rows are `stride` ≥ k apart, the
 // columns from k to stride zero (they meet zero weights).
 template <class T>
 void im2col_rows(const T* x, const ConvGeometry& g, int64_t group, T pad, int64_t row0, int64_t row1, int64_t stride,
                  T* out) {
   const int64_t icg = g.ic / g.groups, k = g.kh * g.kw * icg;
+  const bool whole_rows = g.groups == 1 && g.dilation_w == 1;  // a kernel row's taps are contiguous in x
   for (int64_t row = row0; row < row1; ++row) {
     const int64_t oh = row / g.ow, ow = row % g.ow;
     T* dst = out + (row - row0) * stride;
     if (stride > k) std::fill(dst + k, dst + stride, T{});
+    const int64_t ih0 = oh * g.stride_h - g.pad_top, iw0 = ow * g.stride_w - g.pad_left;
+    if (whole_rows && ih0 >= 0 && ih0 + (g.kh - 1) * g.dilation_h < g.ih && iw0 >= 0 && iw0 + g.kw <= g.iw) {
+      for (int64_t y = 0; y < g.kh; ++y, dst += g.kw * g.ic)  // the window inside: one copy per kernel row
+        copy_channels(x + ((ih0 + y * g.dilation_h) * g.iw + iw0) * g.ic, g.kw * g.ic, dst);
+      continue;
+    }
     for (int64_t y = 0; y < g.kh; ++y) {
-      const int64_t ih = oh * g.stride_h - g.pad_top + y * g.dilation_h;
+      const int64_t ih = ih0 + y * g.dilation_h;
       for (int64_t xk = 0; xk < g.kw; ++xk, dst += icg) {
-        const int64_t iw = ow * g.stride_w - g.pad_left + xk * g.dilation_w;
+        const int64_t iw = iw0 + xk * g.dilation_w;
         if (ih < 0 || ih >= g.ih || iw < 0 || iw >= g.iw) fill_channels(pad, icg, dst);
         else copy_channels(x + (ih * g.iw + iw) * g.ic + group * icg, icg, dst);
       }
