@@ -10,6 +10,7 @@
 #include "backend/fixed_point_requantization.h"
 #include "backend/int8_support.h"
 #include "backend/runtime_c_conv.h"
+#include "backend/vector_exp.h"
 #include "common/error.h"
 
 namespace edgequant::engine {
@@ -19,7 +20,7 @@ float activation_only(const Activation& act, float x) {
   switch (act.kind) {
     case Activation::Kind::relu: return x > 0 ? x : 0;
     case Activation::Kind::clip: return std::min(std::max(x, act.lo), act.hi);
-    case Activation::Kind::swish: return x / (1 + std::exp(-x));
+    case Activation::Kind::swish: return x / (1 + exp_lane(-x));  // the engine's one e^x (vector_exp.h)
     case Activation::Kind::hardsigmoid: return std::min(1.f, std::max(0.f, act.alpha * x + act.beta));
     case Activation::Kind::hardswish: return x * std::min(1.f, std::max(0.f, act.alpha * x + act.beta));
     default: return x;

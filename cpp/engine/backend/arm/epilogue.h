@@ -1,8 +1,8 @@
 // Vector forms of the reference backend's per-element float steps, equal to them bit for bit:
 // the u8 encode of quant::Affine::encode<float>, apply_activation (relu / clip as the same
-// comparisons and selects, NaN included, then the affine step as a multiply and an add; swish,
-// hardsigmoid and hardswish lane by lane through apply_activation itself), and
-// the INT8 dequantization double(iacc)·s_in·s_w + bias rounded once to float. Compiled without
+// comparisons and selects, NaN included, swish through the same e^x polynomial, then the affine
+// step as a multiply and an add; hardsigmoid and hardswish lane by lane through apply_activation
+// itself), and the INT8 dequantization double(iacc)·s_in·s_w + bias rounded once to float. Compiled without
 // FMA contraction (the engine's aarch64 flags), so each vector step rounds as the scalar one.
 #pragma once
 #include <arm_neon.h>
@@ -11,6 +11,7 @@
 #include <type_traits>
 
 #include "backend/backend.h"
+#include "backend/vector_exp.h"
 
 namespace edgequant::engine::arm {
 
@@ -120,17 +121,41 @@ inline void shift_codes_nhwc(const uint8_t* x, int64_t n, int64_t c, int64_t hw,
     }
 }
 
+// 2^n on 4 lanes, n in [-126, 127] (vector_exp.h pow2).
+inline float32x4_t pow2_4(int32x4_t n) { return vreinterpretq_f32_s32(vshlq_n_s32(vaddq_s32(n, vdupq_n_s32(127)), 23)); }
+
+// exp_lane of vector_exp.h on 4 lanes, step for step (no FMA: each step rounds as the scalar's).
+inline float32x4_t exp4(float32x4_t x) {
+  const float32x4_t low = vdupq_n_f32(kExpLow), high = vdupq_n_f32(kExpHigh), zero = vdupq_n_f32(0);
+  float32x4_t c = vbslq_f32(vcltq_f32(x, low), low, x);  // NaN stays NaN
+  c = vbslq_f32(vcgtq_f32(c, high), high, c);
+  float32x4_t t = vmulq_f32(c, vdupq_n_f32(1.44269504088896341f));
+  t = vbslq_f32(vceqq_f32(t, t), t, zero);
+  const float32x4_t half = vbslq_f32(vcgeq_f32(t, zero), vdupq_n_f32(0.5f), vdupq_n_f32(-0.5f));
+  const int32x4_t whole = vcvtq_s32_f32(vaddq_f32(t, half));  // truncates, as static_cast
+  const float32x4_t n = vcvtq_f32_s32(whole);
+  float32x4_t r = vsubq_f32(c, vmulq_f32(n, vdupq_n_f32(0.693359375f)));
+  r = vaddq_f32(r, vmulq_f32(n, vdupq_n_f32(2.12194440e-4f)));
+  float32x4_t p = vdupq_n_f32(1.9875691500e-4f);
+  for (const float k : {1.3981999507e-3f, 8.3334519073e-3f, 4.1665795894e-2f, 1.6666665459e-1f, 5.0000001201e-1f})
+    p = vaddq_f32(vmulq_f32(p, r), vdupq_n_f32(k));
+  p = vaddq_f32(vaddq_f32(vmulq_f32(vmulq_f32(p, r), r), r), vdupq_n_f32(1.f));
+  const int32x4_t halved = vshrq_n_s32(whole, 1);
+  return vmulq_f32(vmulq_f32(p, pow2_4(halved)), pow2_4(vsubq_s32(whole, halved)));
+}
+
 // apply_activation on 4 lanes, the kind known at compile time (activate() picks it).
 template <Activation::Kind kKind>
 inline float32x4_t activate_as(const Activation& act, float32x4_t x) {
-  if constexpr (kKind == Activation::Kind::swish || kKind == Activation::Kind::hardsigmoid ||
-                kKind == Activation::Kind::hardswish) {
+  if constexpr (kKind == Activation::Kind::hardsigmoid || kKind == Activation::Kind::hardswish) {
     float v[4];  // the affine step included
     vst1q_f32(v, x);
     for (float& e : v) e = apply_activation(act, e);
     return vld1q_f32(v);
   } else {
-    if constexpr (kKind == Activation::Kind::relu) {
+    if constexpr (kKind == Activation::Kind::swish) {  // x / (1 + e^−x), as the reference
+      x = vdivq_f32(x, vaddq_f32(vdupq_n_f32(1.f), exp4(vnegq_f32(x))));
+    } else if constexpr (kKind == Activation::Kind::relu) {
       x = vbslq_f32(vcgtq_f32(x, vdupq_n_f32(0)), x, vdupq_n_f32(0));
     } else if constexpr (kKind == Activation::Kind::clip) {  // std::min(std::max(x, lo), hi)
       const float32x4_t lo = vdupq_n_f32(act.lo), hi = vdupq_n_f32(act.hi);
