@@ -160,10 +160,11 @@ class ArmInt8Conv : public ConvKernel {
     const int32x4_t shift = vdupq_n_s32(128);
     const Encoder4 encode(oa);
     auto residual4 = [&](int64_t p, int64_t oc) {  // the residual as a u8-rounded float, 4 channels
-      if (residual_codes) {
-        const int8_t* r = residual_codes + p * channels + oc;
-        const int32x4_t q = {r[0] + 128, r[1] + 128, r[2] + 128, r[3] + 128};
-        return decode4(q, ra);
+      if (residual_codes) {  // 4 s8 codes as one word, widened, + 128: the u8 codes
+        int32_t word;
+        std::memcpy(&word, residual_codes + p * channels + oc, sizeof word);
+        const int16x8_t r = vmovl_s8(vreinterpret_s8_s32(vdup_n_s32(word)));
+        return decode4(vaddq_s32(vmovl_s16(vget_low_s16(r)), vdupq_n_s32(128)), ra);
       }
       const float gathered[4] = {residual_values[oc * m + p], residual_values[(oc + 1) * m + p],
                                  residual_values[(oc + 2) * m + p], residual_values[(oc + 3) * m + p]};
