@@ -298,6 +298,51 @@ TEST(ArmInt8, FixedPointCodesAreBitIdenticalToTheReference) {
   }
 }
 
+// A residual sum whose residual is the NHWC codes an earlier ARM conv wrote (MobileNetV2's
+// projection convs): channel counts with and without a tail of fewer than 4, activations after the
+// sum; the codes equal the reference backend's reading the same residual.
+TEST(ArmInt8, ResidualSumReadsNhwcCodes) {
+  for (const std::string& path : int8_paths()) {
+    UsePath use(path);
+    std::mt19937 rng(41);
+    for (int i = 0; i < 12; ++i) {
+      const int64_t n = 1 + i % 2, c = pick(rng, {4, 7, 16, 24, 37}), h = pick(rng, {3, 5}), w = pick(rng, {4, 9});
+      ConvGeometry g{};
+      g.n = n, g.ic = c, g.ih = h, g.iw = w, g.oc = c, g.oh = h, g.ow = w;
+      g.kh = g.kw = g.stride_h = g.stride_w = g.dilation_h = g.dilation_w = g.groups = 1;
+      QuantConfig q;  // the residual's producer: fixed point, NHWC codes on (0.03, 110)
+      q.mode = QuantConfig::Mode::int8_static;
+      q.scale = 0.01f, q.zero_point = 128;
+      q.quantize_output = true, q.output_scale = 0.03f, q.output_zero_point = 110;
+      const auto w1 = uniform(rng, c * c, -1, 1), b1 = uniform(rng, c, -0.5f, 0.5f);
+      q.weights = std::make_shared<QuantizedWeights>(quantize_weights(w1.data(), c, c));
+      q.fixed_point = prepare_fixed_point(q, q.weights->scales, b1.data(), ConvPostOps{});
+      Tensor x = Tensor::zeros_f32({n, c, h, w});
+      const auto values = uniform(rng, x.numel(), -1, 1);
+      std::copy(values.begin(), values.end(), x.f());
+      auto arm = make_backend("arm"), reference = make_backend("reference");
+      Tensor residual_arm, residual_ref;
+      arm->conv(g, w1.data(), b1.data(), ConvPostOps{}, q)->run(x, nullptr, false, residual_arm, {n, c, h, w});
+      reference->conv(g, w1.data(), b1.data(), ConvPostOps{}, q)->run(x, nullptr, false, residual_ref, {n, c, h, w});
+      ASSERT_TRUE(residual_arm.native != nullptr) << "NHWC codes";
+      QuantConfig q2 = q;  // the sum: float requantization, the residual on the producer's grid
+      q2.fixed_point.reset();
+      q2.residual_scale = q.output_scale, q2.residual_zero_point = q.output_zero_point;
+      q2.output_scale = 0.05f, q2.output_zero_point = 20;
+      ConvPostOps post;
+      post.sum = true;
+      post.activation.kind = i % 3 == 0 ? Activation::Kind::relu : Activation::Kind::none;
+      post.after_sum.kind = i % 2 ? Activation::Kind::relu : Activation::Kind::none;
+      const auto w2 = uniform(rng, c * c, -1, 1), b2 = uniform(rng, c, -0.5f, 0.5f);
+      q2.weights = std::make_shared<QuantizedWeights>(quantize_weights(w2.data(), c, c));
+      Tensor ours, ref;
+      arm->conv(g, w2.data(), b2.data(), post, q2)->run(x, &residual_arm, false, ours, {n, c, h, w});
+      reference->conv(g, w2.data(), b2.data(), post, q2)->run(x, &residual_ref, false, ref, {n, c, h, w});
+      EXPECT_TRUE(same_bits(ours.as_f32(), ref.as_f32())) << path << " case " << i << ": " << c << " channels";
+    }
+  }
+}
+
 // The automatic choice follows the CPU (the fastest it runs), and EDGEQUANT_ARM_DOTPROD=0 forces plain NEON.
 TEST(ArmInt8, DispatchFollowsTheCpuAndTheOverride) {
   const float w[4] = {1, -1, 0.5f, 0.25f}, x[4] = {0.1f, 0.2f, 0.3f, 0.4f};
