@@ -6,6 +6,8 @@
 #include <arm_neon.h>
 
 #include <algorithm>
+#include <climits>
+#include <cstdlib>
 #include <cstring>
 #include <memory>
 #include <vector>
@@ -41,6 +43,12 @@ class ArmInt8Conv : public ConvKernel {
     wsum_ = row_sums(khwc, g.oc, k);
     wscale_.assign(qweights_.scales.begin(), qweights_.scales.end());
     dbias_.assign(bias_.begin(), bias_.end());
+    // The bias can start the integer sums when no sum plus bias leaves int32 (|Σ (q − z)·w| ≤
+    // k·255·128): then the wrapping sum equals the reference's saturating add.
+    const int64_t kmax = int64_t{icg} * g.kh * g.kw * 255 * 128;
+    if (q.fixed_point && std::all_of(q.fixed_point->bias.begin(), q.fixed_point->bias.end(),
+                                     [&](int32_t bias) { return std::abs(int64_t{bias}) + kmax <= INT32_MAX; }))
+      bias_in_sums_ = q.fixed_point->bias;
     if (q.fixed_point)
       for (int32_t shift : q.fixed_point->shifts) {
         left_shifts_.push_back(std::max(shift, 0));
@@ -105,11 +113,11 @@ class ArmInt8Conv : public ConvKernel {
   }
 
  private:
-  // The integer sums of image n of the NHWC codes x, [pixel][channel].
-  void accumulate(const int8_t* x, int64_t n, int32_t zero, int32_t* acc) {
+  // The integer sums of image n of the NHWC codes x, [pixel][channel], plus add[channel] if given.
+  void accumulate(const int8_t* x, int64_t n, int32_t zero, int32_t* acc, const int32_t* add = nullptr) {
     const int8_t* image = x + n * g_.ih * g_.iw * g_.ic;
-    if (depthwise_) depthwise_->image(image, zero, threads_, acc);
-    else gemm_image(image, zero, acc);
+    if (depthwise_) depthwise_->image(image, zero, threads_, acc, add);
+    else gemm_image(image, zero, acc, add);
   }
 
   // Float NCHW output (a sum adds what dst holds on entry).
@@ -140,8 +148,10 @@ class ArmInt8Conv : public ConvKernel {
     if (residual_codes && !residual_codes->on_grid(q_.residual_scale, q_.residual_zero_point)) residual_codes = nullptr;
     const float* residual_values = residual && !residual_codes ? residual->f() : nullptr;
     std::vector<int32_t> acc(static_cast<size_t>(m * g_.oc));
+    // Integer requantization: the bias starts the sums where it cannot saturate (see bias_in_sums_).
+    const int32_t* bias = q_.fixed_point && !bias_in_sums_.empty() ? bias_in_sums_.data() : nullptr;
     for (int64_t n = 0; n < g_.n; ++n) {
-      accumulate(x, n, a.zero_point, acc.data());
+      accumulate(x, n, a.zero_point, acc.data(), bias);
       const int8_t* rc = residual_codes ? residual_codes->data() + n * m * g_.oc : nullptr;
       const float* rv = residual_values ? residual_values + n * g_.oc * m : nullptr;
       int8_t* y = out.data() + n * m * g_.oc;
@@ -171,7 +181,8 @@ class ArmInt8Conv : public ConvKernel {
       return through_u8(vld1q_f32(gathered), ra);
     };
     if (q_.fixed_point) {
-      fixed_point_codes(acc, p0, p1, dst);
+      if (bias_in_sums_.empty()) fixed_point_codes<false>(acc, p0, p1, dst);
+      else fixed_point_codes<true>(acc, p0, p1, dst);
       return;
     }
     for (int64_t p = p0; p < p1; ++p) {
@@ -194,11 +205,11 @@ class ArmInt8Conv : public ConvKernel {
     }
   }
   // acc[pixel, oc] = Σ (q − z)·w: the GEMM of (q − 128) plus (128 − z)·Σ w.
-  void gemm_image(const int8_t* x, int32_t zero, int32_t* acc) {
+  void gemm_image(const int8_t* x, int32_t zero, int32_t* acc, const int32_t* add) {
     note_int8_run(gemm_);
     const int64_t ocg = g_.oc / g_.groups, m = g_.oh * g_.ow;
     std::vector<int32_t> init(static_cast<size_t>(g_.oc));
-    for (int64_t oc = 0; oc < g_.oc; ++oc) init[oc] = (128 - zero) * wsum_[oc];
+    for (int64_t oc = 0; oc < g_.oc; ++oc) init[oc] = (128 - zero) * wsum_[oc] + (add ? add[oc] : 0);
     for (int64_t group = 0; group < g_.groups; ++group)
       parallel_chunks(threads_, m, 8, [&](int64_t r0, int64_t r1) {
         std::vector<int8_t> cols;
@@ -255,6 +266,8 @@ class ArmInt8Conv : public ConvKernel {
   // bit for bit requantize() of fixed_point_requantization.h, 16 channels per step (narrowed with
   // saturation, then clamped in s8: the same as clamping in int32, the clamp being inside s8), then
   // 4, the rest by requantize().
+  // kBiased: the sums already hold the bias (bias_in_sums_).
+  template <bool kBiased>
   void fixed_point_codes(const int32_t* acc, int64_t p0, int64_t p1, int8_t* dst) const {
     const FixedPointRequantization& r = *q_.fixed_point;
     const int64_t channels = g_.oc, oc16 = channels / 16 * 16, oc4 = channels / 4 * 4;
@@ -264,7 +277,8 @@ class ArmInt8Conv : public ConvKernel {
     const int32_t *left = left_shifts_.data(), *right = right_shifts_.data();
     const bool any_left = any_left_shift_;
     auto requantize4 = [&](const int32_t* row, int64_t oc) {
-      int32x4_t x = vqaddq_s32(vld1q_s32(row + oc), vld1q_s32(bias + oc));
+      int32x4_t x = vld1q_s32(row + oc);
+      if constexpr (!kBiased) x = vqaddq_s32(x, vld1q_s32(bias + oc));
       const int32x4_t rs = vld1q_s32(right + oc);
       if (any_left) x = vshlq_s32(x, vld1q_s32(left + oc));
       x = vqrdmulhq_s32(x, vld1q_s32(multipliers + oc));
@@ -286,7 +300,8 @@ class ArmInt8Conv : public ConvKernel {
         const int32_t word = vget_lane_s32(vreinterpret_s32_s8(v), 0);
         std::memcpy(y + oc, &word, sizeof word);
       }
-      for (; oc < channels; ++oc) y[oc] = static_cast<int8_t>(requantize(r, oc, row[oc]) - 128);
+      for (; oc < channels; ++oc)
+        y[oc] = static_cast<int8_t>(requantize(r, oc, int64_t{row[oc]} - (kBiased ? r.bias[oc] : 0)) - 128);
     }
   }
 
@@ -324,6 +339,7 @@ class ArmInt8Conv : public ConvKernel {
   std::vector<PackedB> packed_;  // one per group
   std::unique_ptr<Int8Depthwise> depthwise_;  // or the GEMM
   std::vector<int32_t> left_shifts_, right_shifts_;  // fixed point: each channel's shift, ≥ 0 and ≤ 0
+  std::vector<int32_t> bias_in_sums_;  // fixed point: the bias, where the GEMM's sums start from it
   bool any_left_shift_ = false;
 };
 

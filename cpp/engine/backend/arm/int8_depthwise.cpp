@@ -80,7 +80,7 @@ Int8Depthwise::Int8Depthwise(const ConvGeometry& g, const int8_t* khwc) : g_(g) 
     for (int64_t x = 0; x < g.kw; ++x) offsets_.push_back((y * g.dilation_h * row + x * g.dilation_w) * ch);
 }
 
-void Int8Depthwise::image(const int8_t* x, int32_t zero, int threads, int32_t* acc) const {
+void Int8Depthwise::image(const int8_t* x, int32_t zero, int threads, int32_t* acc, const int32_t* add) const {
   const int64_t ch = g_.oc, ntaps = g_.kh * g_.kw;
   std::vector<int8_t> frame;
   const int8_t* f = x;
@@ -97,7 +97,7 @@ void Int8Depthwise::image(const int8_t* x, int32_t zero, int threads, int32_t* a
     f = frame.data();
   }
   std::vector<int32_t> init(static_cast<size_t>(ch));
-  for (int64_t c = 0; c < ch; ++c) init[c] = (128 - zero) * wsum_[c];
+  for (int64_t c = 0; c < ch; ++c) init[c] = (128 - zero) * wsum_[c] + (add ? add[c] : 0);
   const int64_t ch16 = ch / 16 * 16, step = g_.stride_w * ch;
   parallel_chunks(threads, g_.oh, 1, [&](int64_t oh0, int64_t oh1) {
     std::vector<int8x16_t> w(static_cast<size_t>(ntaps));

@@ -22,9 +22,9 @@ class Int8Depthwise {
  public:
   // khwc: the s8 weights [channel][tap], taps in (kh, kw) order.
   Int8Depthwise(const ConvGeometry& g, const int8_t* khwc);
-  // The sums of one NHWC image x of s8 codes q − 128 whose zero point is `zero` (u8), into
-  // acc[(oh·ow + ow)·channels + c].
-  void image(const int8_t* x, int32_t zero, int threads, int32_t* acc) const;
+  // The sums of one NHWC image x of s8 codes q − 128 whose zero point is `zero` (u8), plus
+  // add[c] if given, into acc[(oh·ow + ow)·channels + c].
+  void image(const int8_t* x, int32_t zero, int threads, int32_t* acc, const int32_t* add = nullptr) const;
 
  private:
   ConvGeometry g_;
