@@ -76,8 +76,10 @@ def ours(run, model, mode, cpu) -> int:
 def layer_counts(run, model, mode, cpu) -> list[tuple[str, str, str, int]]:
     """(precision, op type, name, instructions) of every step of one inference."""
     out = icount([str(run), str(model), "--mode", mode, "--threads", "1", "--runs", "1", "--markers", "1"], cpu)
-    steps = {int(k): (precision, op, name) for k, precision, op, name in re.findall(r"^step (\d+) (\S+) (\S+) (.*)$", out, re.M)}
-    regions = {int(a): int(n) for a, b, n in re.findall(r"icount region (\d+)->(\d+) (\d+)", out) if int(b) == int(a) + 1}
+    listed = re.findall(r"^step (\d+) (\S+) (\S+) (.*)$", out, re.M)
+    steps = {int(k): (precision, op, name) for k, precision, op, name in listed}
+    marked = re.findall(r"icount region (\d+)->(\d+) (\d+)", out)
+    regions = {int(a): int(n) for a, b, n in marked if int(b) == int(a) + 1}
     return [(*steps[k], regions[k]) for k in sorted(steps) if k in regions]
 
 

@@ -122,3 +122,16 @@ def test_help_lists_the_backends_of_this_build(binary):
     # the binary may come from another build than the Python module (no-onednn): every name is real
     assert set(listed) <= {"onednn", "reference", "checked"} and "reference" in listed, result.stdout
     assert f"default {listed[0]}" in result.stdout
+
+
+def test_markers_list_every_step_of_the_plan(binary):
+    """--markers 1 (instruction counts per layer under qemu) names every step with its precision, and the
+    marker syscall it issues changes nothing on a machine without a counter."""
+    plain = _run(binary, "--mode", "static")
+    marked = _run(binary, "--mode", "static", "--markers", "1")
+    assert _output_sum(marked) == _output_sum(plain)
+    steps = re.findall(r"^step (\d+) (\S+) (\S+) (.+)$", marked, re.MULTILINE)
+    engine = Engine(MODEL, mode="static", calibration=np.concatenate([_inputs(12346 + k) for k in range(8)]))
+    assert [(precision, op) for _, precision, op, _ in steps] == [(p, op) for _, op, p in engine.plan()]
+    assert [int(k) for k, *_ in steps] == list(range(len(steps)))
+    assert "step " not in plain
