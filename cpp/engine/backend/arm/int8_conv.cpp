@@ -1,8 +1,8 @@
 // The ARM backend's INT8 convolution and dense kernels (static and dynamic QuantConfig). The
-// integer sums Σ (q − z)·w are computed exactly (the GEMM of int8_gemm.h, or the depthwise loop
-// below), then dequantized, biased, activated and summed with the very same float expressions
-// as the reference backend (reference_backend.cpp), in the same order and compiled without FMA
-// contraction, so the outputs are bit-identical to it.
+// integer sums Σ (q − z)·w are computed exactly (the GEMM of int8_gemm.h, or the depthwise kernel
+// of int8_depthwise.h), then requantized in TFLite's fixed point, or dequantized, biased, activated
+// and summed with the very same float expressions as the reference backend (reference_backend.cpp),
+// in the same order and compiled without FMA contraction: the outputs are bit-identical to it.
 #include <arm_neon.h>
 
 #include <algorithm>
@@ -204,7 +204,7 @@ class ArmInt8Conv : public ConvKernel {
       }
     }
   }
-  // acc[pixel, oc] = Σ (q − z)·w: the GEMM of (q − 128) plus (128 − z)·Σ w.
+  // acc[pixel, oc] = Σ (q − z)·w (+ add[oc]): the GEMM of (q − 128) started from (128 − z)·Σ w (+ add).
   void gemm_image(const int8_t* x, int32_t zero, int32_t* acc, const int32_t* add) {
     note_int8_run(gemm_);
     const int64_t ocg = g_.oc / g_.groups, m = g_.oh * g_.ow;
