@@ -90,7 +90,10 @@ int main(int argc, char** argv) {
       else if (key == "--method") method = value;
       else if (key == "--calibration") calibration = std::max(1, std::stoi(value));
       else if (key == "--backend") options.backend = value;
-      else if (key == "--markers") markers = value == "1";
+      else if (key == "--markers") {
+        if (value != "0" && value != "1") throw edgequant::InvalidArgument("--markers must be 0 or 1, got '" + value + "'");
+        markers = value == "1";
+      }
       else {
         std::fprintf(stderr, "edgequant-run: unknown option %s\n", key.c_str());
         return 2;

@@ -135,3 +135,8 @@ def test_markers_list_every_step_of_the_plan(binary):
     assert [(precision, op) for _, precision, op, _ in steps] == [(p, op) for _, op, p in engine.plan()]
     assert [int(k) for k, *_ in steps] == list(range(len(steps)))
     assert "step " not in plain
+
+
+def test_markers_refuses_other_values(binary):
+    result = subprocess.run([binary, str(MODEL), "--markers", "yes"], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 1 and "--markers must be 0 or 1, got 'yes'" in result.stderr

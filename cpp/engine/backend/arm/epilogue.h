@@ -95,20 +95,15 @@ inline void encode_shifted_nhwc(const float* x, int64_t n, int64_t c, int64_t hw
     }
 }
 
-// TFLite's MultiplyByQuantizedMultiplier on 4 lanes, bit for bit its scalar form
-// (quant/fixed_point.h): a left shift that wraps, the doubling high multiply that SQRDMULH is, and
-// a right shift rounding ties away from zero (VRSHL rounds them up: gemmlowp's fixup subtracts 1
-// from negative values first). The shift split in two: `left` ≥ 0, `right` ≤ 0 (VRSHL's right shift).
-inline int32x4_t multiply_by_quantized_multiplier4(int32x4_t x, int32x4_t multiplier, int32x4_t left, int32x4_t right) {
-  x = vqrdmulhq_s32(vshlq_s32(x, left), multiplier);
+// TFLite's MultiplyByQuantizedMultiplier on 4 lanes after its left shift (the caller's VSHL, which
+// wraps, where any channel shifts left), bit for bit the scalar form (quant/fixed_point.h): the
+// doubling high multiply that SQRDMULH is, then a right shift by −right (right ≤ 0, VRSHL's form)
+// rounding ties away from zero (VRSHL rounds them up: gemmlowp's fixup subtracts 1 from negative
+// values first).
+inline int32x4_t multiply_high_and_shift_right4(int32x4_t shifted, int32x4_t multiplier, int32x4_t right) {
+  const int32x4_t x = vqrdmulhq_s32(shifted, multiplier);
   const int32x4_t fixup = vshrq_n_s32(vandq_s32(x, right), 31);
   return vrshlq_s32(vqaddq_s32(x, fixup), right);
-}
-
-// The same with one shift: > 0 shifts left, < 0 right.
-inline int32x4_t multiply_by_quantized_multiplier4(int32x4_t x, int32x4_t multiplier, int32x4_t shift) {
-  const int32x4_t zero = vdupq_n_s32(0);
-  return multiply_by_quantized_multiplier4(x, multiplier, vmaxq_s32(shift, zero), vminq_s32(shift, zero));
 }
 
 // u8 codes of n images of NCHW planes (c × hw) to NHWC s8 codes q − 128 (the GEMM's rows).

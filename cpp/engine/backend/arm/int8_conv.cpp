@@ -279,11 +279,8 @@ class ArmInt8Conv : public ConvKernel {
     auto requantize4 = [&](const int32_t* row, int64_t oc) {
       int32x4_t x = vld1q_s32(row + oc);
       if constexpr (!kBiased) x = vqaddq_s32(x, vld1q_s32(bias + oc));
-      const int32x4_t rs = vld1q_s32(right + oc);
       if (any_left) x = vshlq_s32(x, vld1q_s32(left + oc));
-      x = vqrdmulhq_s32(x, vld1q_s32(multipliers + oc));
-      const int32x4_t fixup = vshrq_n_s32(vandq_s32(x, rs), 31);
-      return vaddq_s32(vrshlq_s32(vqaddq_s32(x, fixup), rs), zero);
+      return vaddq_s32(multiply_high_and_shift_right4(x, vld1q_s32(multipliers + oc), vld1q_s32(right + oc)), zero);
     };
     for (int64_t p = p0; p < p1; ++p) {
       const int32_t* row = acc + p * channels;
