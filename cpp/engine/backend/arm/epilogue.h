@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <type_traits>
 
+#include "backend/arm/fixed_point_neon.h"
 #include "backend/backend.h"
 #include "backend/vector_exp.h"
 
@@ -93,17 +94,6 @@ inline void encode_shifted_nhwc(const float* x, int64_t n, int64_t c, int64_t hw
       }
       for (int64_t p = hw8; p < hw; ++p) out[p * c] = static_cast<int8_t>(a.encode(plane[p]) - 128);
     }
-}
-
-// TFLite's MultiplyByQuantizedMultiplier on 4 lanes after its left shift (the caller's VSHL, which
-// wraps, where any channel shifts left), bit for bit the scalar form (quant/fixed_point.h): the
-// doubling high multiply that SQRDMULH is, then a right shift by −right (right ≤ 0, VRSHL's form)
-// rounding ties away from zero (VRSHL rounds them up: gemmlowp's fixup subtracts 1 from negative
-// values first).
-inline int32x4_t multiply_high_and_shift_right4(int32x4_t shifted, int32x4_t multiplier, int32x4_t right) {
-  const int32x4_t x = vqrdmulhq_s32(shifted, multiplier);
-  const int32x4_t fixup = vshrq_n_s32(vandq_s32(x, right), 31);
-  return vrshlq_s32(vqaddq_s32(x, fixup), right);
 }
 
 // u8 codes of n images of NCHW planes (c × hw) to NHWC s8 codes q − 128 (the GEMM's rows).

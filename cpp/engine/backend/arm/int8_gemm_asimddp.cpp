@@ -43,8 +43,9 @@ inline void dot_group(int32x4_t (&acc)[kMr][2], const int8x16_t (&av)[kMr], int8
   }
 }
 
-// Rows a[0..8) × the panel's 8 channels, from init[0..8); stored to out (ld int32 per row).
-void tile(const int8_t* const* a, const int8_t* panel, int64_t kmain, const int32_t* init, int32_t* out, int64_t ld) {
+// Rows a[0..8) × the panel's 8 channels, from init[0..8); each row's sums to the sink.
+template <class Sink>
+void tile(const int8_t* const* a, const int8_t* panel, int64_t kmain, const int32_t* init, const Sink& sink) {
   int32x4_t acc[kMr][2];
   #pragma GCC unroll 16
   for (auto& row : acc) row[0] = vld1q_s32(init), row[1] = vld1q_s32(init + 4);
@@ -57,21 +58,24 @@ void tile(const int8_t* const* a, const int8_t* panel, int64_t kmain, const int3
     dot_group<2>(acc, av, vld1q_s8(panel + 64), vld1q_s8(panel + 80));
     dot_group<3>(acc, av, vld1q_s8(panel + 96), vld1q_s8(panel + 112));
   }
-  #pragma GCC unroll 16
-  for (int r = 0; r < kMr; ++r) {
-    vst1q_s32(out + r * ld, acc[r][0]);
-    vst1q_s32(out + r * ld + 4, acc[r][1]);
-  }
+  sink.store(acc);
 }
 
+constexpr auto kTile = [](auto&&... args) { tile(args...); };
+
 void gemm(const int8_t* const* a, int64_t m, const PackedB& b, const int32_t* init, int32_t* c, int64_t ldc) {
-  gemm_by_tiles<kMr, kNr>(a, m, b, init, c, ldc, tile);
+  gemm_by_tiles<kMr, kNr>(a, m, b, init, c, ldc, kTile);
+}
+
+void gemm_codes(const int8_t* const* a, int64_t m, const PackedB& b, const int32_t* init, const CodesRequantization& r,
+                int8_t* c, int64_t ldc) {
+  gemm_codes_by_tiles<kMr, kNr>(a, m, b, init, r, c, ldc, kTile);
 }
 
 }  // namespace
 
 const Int8Gemm* int8_gemm_asimddp() {
-  static const Int8Gemm g{"asimddp", pack, gemm};
+  static const Int8Gemm g{"asimddp", pack, gemm, gemm_codes};
   return &g;
 }
 

@@ -33,9 +33,10 @@ PackedB pack(const int8_t* b, int64_t n, int64_t k) {
   return p;
 }
 
-// Rows a[0..8) × the panel's 8 channels, from init[0..8); stored to out (ld int32 per row).
+// Rows a[0..8) × the panel's 8 channels, from init[0..8); each row's sums to the sink.
 // acc[rp][cp] holds the 2×2 block rows 2rp, 2rp + 1 × channels 2cp, 2cp + 1, row-major.
-void tile(const int8_t* const* a, const int8_t* panel, int64_t kmain, const int32_t* init, int32_t* out, int64_t ld) {
+template <class Sink>
+void tile(const int8_t* const* a, const int8_t* panel, int64_t kmain, const int32_t* init, const Sink& sink) {
   int32x4_t acc[kMr / 2][kNr / 2];
   #pragma GCC unroll 16
   for (int cp = 0; cp < kNr / 2; ++cp) {
@@ -54,24 +55,33 @@ void tile(const int8_t* const* a, const int8_t* panel, int64_t kmain, const int3
       #pragma GCC unroll 16
       for (int cp = 0; cp < kNr / 2; ++cp) acc[rp][cp] = vmmlaq_s32(acc[rp][cp], av[rp], bv[cp]);
   }
+  int32x4_t rows[kMr][kNr / 4];  // blocks side by side: rows 2rp and 2rp + 1, 4 channels at a time
   #pragma GCC unroll 16
   for (int rp = 0; rp < kMr / 2; ++rp)
     #pragma GCC unroll 16
-    for (int cp = 0; cp < kNr / 2; cp += 2) {  // two blocks side by side: 4 channels of each row
+    for (int cp = 0; cp < kNr / 2; cp += 2) {
       const int64x2_t left = vreinterpretq_s64_s32(acc[rp][cp]), right = vreinterpretq_s64_s32(acc[rp][cp + 1]);
-      vst1q_s32(out + 2 * rp * ld + 2 * cp, vreinterpretq_s32_s64(vzip1q_s64(left, right)));
-      vst1q_s32(out + (2 * rp + 1) * ld + 2 * cp, vreinterpretq_s32_s64(vzip2q_s64(left, right)));
+      rows[2 * rp][cp / 2] = vreinterpretq_s32_s64(vzip1q_s64(left, right));
+      rows[2 * rp + 1][cp / 2] = vreinterpretq_s32_s64(vzip2q_s64(left, right));
     }
+  sink.store(rows);
 }
 
+constexpr auto kTile = [](auto&&... args) { tile(args...); };
+
 void gemm(const int8_t* const* a, int64_t m, const PackedB& b, const int32_t* init, int32_t* c, int64_t ldc) {
-  gemm_by_tiles<kMr, kNr>(a, m, b, init, c, ldc, tile);
+  gemm_by_tiles<kMr, kNr>(a, m, b, init, c, ldc, kTile);
+}
+
+void gemm_codes(const int8_t* const* a, int64_t m, const PackedB& b, const int32_t* init, const CodesRequantization& r,
+                int8_t* c, int64_t ldc) {
+  gemm_codes_by_tiles<kMr, kNr>(a, m, b, init, r, c, ldc, kTile);
 }
 
 }  // namespace
 
 const Int8Gemm* int8_gemm_i8mm() {
-  static const Int8Gemm g{"i8mm", pack, gemm};
+  static const Int8Gemm g{"i8mm", pack, gemm, gemm_codes};
   return &g;
 }
 

@@ -36,9 +36,9 @@ PackedB pack(const int8_t* b, int64_t n, int64_t k) {
   return p;
 }
 
-// Rows a[0..4) × the panel's 4 channels, from init[0..4); stored to out (ld int32 per row).
-template <bool kPairs>
-void tile(const int8_t* const* a, const int8_t* panel, int64_t kmain, const int32_t* init, int32_t* out, int64_t ld) {
+// Rows a[0..4) × the panel's 4 channels, from init[0..4); each row's sums to the sink.
+template <bool kPairs, class Sink>
+void tile(const int8_t* const* a, const int8_t* panel, int64_t kmain, const int32_t* init, const Sink& sink) {
   int32x4_t acc[kMr][kNr];
   #pragma GCC unroll 16
   for (auto& row : acc)
@@ -65,21 +65,31 @@ void tile(const int8_t* const* a, const int8_t* panel, int64_t kmain, const int3
       }
   }
   const int32x4_t start = vld1q_s32(init);
+  int32x4_t rows[kMr][1];
   #pragma GCC unroll 16
-  for (int r = 0; r < kMr; ++r) {  // lane j: the sum of acc[r][j]'s lanes, + init[j]
-    const int32x4_t sums = vpaddq_s32(vpaddq_s32(acc[r][0], acc[r][1]), vpaddq_s32(acc[r][2], acc[r][3]));
-    vst1q_s32(out + r * ld, vaddq_s32(sums, start));
-  }
+  for (int r = 0; r < kMr; ++r)  // lane j: the sum of acc[r][j]'s lanes, + init[j]
+    rows[r][0] = vaddq_s32(vpaddq_s32(vpaddq_s32(acc[r][0], acc[r][1]), vpaddq_s32(acc[r][2], acc[r][3])), start);
+  sink.store(rows);
 }
 
+constexpr auto kTilePairs = [](auto&&... args) { tile<true>(args...); };
+constexpr auto kTileSingles = [](auto&&... args) { tile<false>(args...); };
+
 void gemm(const int8_t* const* a, int64_t m, const PackedB& b, const int32_t* init, int32_t* c, int64_t ldc) {
-  gemm_by_tiles<kMr, kNr>(a, m, b, init, c, ldc, b.pairs_fit_int16 ? tile<true> : tile<false>);
+  if (b.pairs_fit_int16) gemm_by_tiles<kMr, kNr>(a, m, b, init, c, ldc, kTilePairs);
+  else gemm_by_tiles<kMr, kNr>(a, m, b, init, c, ldc, kTileSingles);
+}
+
+void gemm_codes(const int8_t* const* a, int64_t m, const PackedB& b, const int32_t* init, const CodesRequantization& r,
+                int8_t* c, int64_t ldc) {
+  if (b.pairs_fit_int16) gemm_codes_by_tiles<kMr, kNr>(a, m, b, init, r, c, ldc, kTilePairs);
+  else gemm_codes_by_tiles<kMr, kNr>(a, m, b, init, r, c, ldc, kTileSingles);
 }
 
 }  // namespace
 
 const Int8Gemm& int8_gemm_neon() {
-  static const Int8Gemm g{"neon", pack, gemm};
+  static const Int8Gemm g{"neon", pack, gemm, gemm_codes};
   return g;
 }
 

@@ -1,11 +1,16 @@
-// What every INT8 GEMM ISA file shares: the walk over kMr × kNr tiles of C, and the scalar tail it
-// ends in — the columns k ≥ kmain (fewer than one SIMD step) added to a tile of accumulators, and
-// the valid part of the tile stored to C.
+// What every INT8 GEMM ISA file shares: the walk over kMr × kNr tiles of C, where a tile's rows go
+// (int32 sums, or s8 codes requantized in registers), and the scalar tail it ends in — the columns
+// k ≥ kmain (fewer than one SIMD step) added to a tile of accumulators, and the valid part of the
+// tile stored to C.
 #pragma once
+#include <arm_neon.h>
+
 #include <algorithm>
 #include <cstdint>
+#include <cstring>
 #include <vector>
 
+#include "backend/arm/fixed_point_neon.h"
 #include "backend/arm/int8_gemm.h"
 
 namespace edgequant::engine::arm {
@@ -24,33 +29,113 @@ inline void int8_tile_tail(const int8_t* const* a, int64_t rows, const PackedB& 
     }
 }
 
-// C[m, n] from the row pointers `a` and the packed B (int8_gemm.h), tile by tile: `tile(rows,
-// panel, kmain, init, out, ld)` is the ISA's micro-kernel over k < kmain for kMr rows and the kNr
-// channels of one panel. In an unnamed namespace: each ISA file, compiled with its own flags, keeps
-// its own copy (one shared instantiation could carry another file's instructions).
+// In an unnamed namespace: each ISA file, compiled with its own flags, keeps its own copy of what
+// follows (one shared instantiation could carry another file's instructions).
 namespace {
-template <int kMr, int kNr, class Tile>
-void gemm_by_tiles(const int8_t* const* a, int64_t m, const PackedB& b, const int32_t* init, int32_t* c, int64_t ldc,
-                   const Tile& tile) {
+
+// A tile's micro-kernel hands its rows, kNr channels each as kNr / 4 vectors of int32 sums, to a
+// sink: SumsSink stores them, CodesSink requantizes them to s8 codes in registers. (One call for all
+// rows: the sink's constants are copied into locals first, which the byte stores cannot alias.)
+template <int kNr>
+struct SumsSink {
+  int32_t* c;
+  int64_t ld;
+  template <int kRows>
+  void store(const int32x4_t (&v)[kRows][kNr / 4]) const {
+    int32_t* const out = c;
+    const int64_t stride = ld;
+    #pragma GCC unroll 16
+    for (int r = 0; r < kRows; ++r)
+      #pragma GCC unroll 4
+      for (int j = 0; j < kNr / 4; ++j) vst1q_s32(out + r * stride + 4 * j, v[r][j]);
+  }
+};
+
+template <int kNr, bool kBiased, bool kLeft>
+struct CodesSink {
+  CodesSink(const CodesRequantization& r, int64_t n0, int8_t* c, int64_t ld)
+      : q0(r, n0), q1(r, kNr == 8 ? n0 + 4 : n0), lo(vdup_n_s8(r.lo)), hi(vdup_n_s8(r.hi)), c(c), ld(ld) {}
+  template <int kRows>
+  void store(const int32x4_t (&v)[kRows][kNr / 4]) const {
+    const Requantize4<kBiased, kLeft> first = q0, second = q1;
+    const int8x8_t low = lo, high = hi;
+    int8_t* const out = c;
+    const int64_t stride = ld;
+    #pragma GCC unroll 16
+    for (int r = 0; r < kRows; ++r) {
+      if constexpr (kNr == 8) {
+        const int16x8_t h = vqmovn_high_s32(vqmovn_s32(first(v[r][0])), second(v[r][1]));
+        vst1_s8(out + r * stride, vmin_s8(vmax_s8(vqmovn_s16(h), low), high));
+      } else {
+        static_assert(kNr == 4, "tiles are 4 or 8 channels wide");
+        const int16x4_t h = vqmovn_s32(first(v[r][0]));
+        const int8x8_t codes = vmin_s8(vmax_s8(vqmovn_s16(vcombine_s16(h, h)), low), high);
+        const int32_t word = vget_lane_s32(vreinterpret_s32_s8(codes), 0);
+        std::memcpy(out + r * stride, &word, sizeof word);
+      }
+    }
+  }
+  Requantize4<kBiased, kLeft> q0, q1;
+  int8x8_t lo, hi;
+  int8_t* c;
+  int64_t ld;
+};
+
+// The tiles of C[m, n] in order: body(rows, m0, rows_valid, panel, packed, init_panel) with kMr row
+// pointers (padding rows repeat the last).
+template <int kMr, int kNr, class Body>
+void for_each_tile(const int8_t* const* a, int64_t m, const PackedB& b, const int32_t* init, Body&& body) {
   const int64_t panels = (b.n + kNr - 1) / kNr;
   std::vector<int32_t> start(static_cast<size_t>(panels * kNr), 0);  // init, padded to whole panels
   std::copy(init, init + b.n, start.begin());
   for (int64_t m0 = 0; m0 < m; m0 += kMr) {
     const int8_t* rows[kMr];
-    for (int r = 0; r < kMr; ++r) rows[r] = a[std::min<int64_t>(m0 + r, m - 1)];  // padding rows repeat the last
-    for (int64_t panel = 0; panel < panels; ++panel) {
-      const int8_t* packed = b.packed.data() + panel * kNr * b.kmain;
-      const int32_t* init_panel = start.data() + panel * kNr;
-      if (m0 + kMr <= m && (panel + 1) * kNr <= b.n && b.kmain == b.k) {  // whole tile: straight into C
-        tile(rows, packed, b.kmain, init_panel, c + m0 * ldc + panel * kNr, ldc);
-        continue;
-      }
-      int32_t out[kMr * kNr];
-      tile(rows, packed, b.kmain, init_panel, out, kNr);
-      int8_tile_tail(rows, std::min<int64_t>(kMr, m - m0), b, panel * kNr, out, kNr, c + m0 * ldc, ldc);
-    }
+    for (int r = 0; r < kMr; ++r) rows[r] = a[std::min<int64_t>(m0 + r, m - 1)];
+    const int64_t valid = std::min<int64_t>(kMr, m - m0);
+    for (int64_t panel = 0; panel < panels; ++panel)
+      body(rows, m0, valid, panel, b.packed.data() + panel * kNr * b.kmain, start.data() + panel * kNr);
   }
 }
+
+// C[m, n] as int32 sums from the row pointers `a` and the packed B (int8_gemm.h): `tile(rows,
+// panel, kmain, init, sink)` is the ISA's micro-kernel over k < kmain for kMr rows and the kNr
+// channels of one panel.
+template <int kMr, int kNr, class Tile>
+void gemm_by_tiles(const int8_t* const* a, int64_t m, const PackedB& b, const int32_t* init, int32_t* c, int64_t ldc,
+                   const Tile& tile) {
+  for_each_tile<kMr, kNr>(a, m, b, init, [&](const int8_t* const* rows, int64_t m0, int64_t valid, int64_t panel,
+                                             const int8_t* packed, const int32_t* start) {
+    if (valid == kMr && (panel + 1) * kNr <= b.n && b.kmain == b.k) {  // whole tile: straight into C
+      tile(rows, packed, b.kmain, start, SumsSink<kNr>{c + m0 * ldc + panel * kNr, ldc});
+      return;
+    }
+    int32_t out[kMr * kNr];
+    tile(rows, packed, b.kmain, start, SumsSink<kNr>{out, kNr});
+    int8_tile_tail(rows, valid, b, panel * kNr, out, kNr, c + m0 * ldc, ldc);
+  });
+}
+
+// C[m, n] as s8 codes (ldc bytes per row), each tile requantized in registers by `r` (whose arrays
+// cover whole panels); k must be whole SIMD steps (b.kmain == b.k).
+template <int kMr, int kNr, class Tile>
+void gemm_codes_by_tiles(const int8_t* const* a, int64_t m, const PackedB& b, const int32_t* init,
+                         const CodesRequantization& r, int8_t* c, int64_t ldc, const Tile& tile) {
+  with_requantization(r, [&](auto biased, auto left) {
+    using Sink = CodesSink<kNr, decltype(biased)::value, decltype(left)::value>;
+    for_each_tile<kMr, kNr>(a, m, b, init, [&](const int8_t* const* rows, int64_t m0, int64_t valid, int64_t panel,
+                                               const int8_t* packed, const int32_t* start) {
+      const int64_t n0 = panel * kNr, cols = std::min<int64_t>(kNr, b.n - n0);
+      if (valid == kMr && cols == kNr) {
+        tile(rows, packed, b.kmain, start, Sink(r, n0, c + m0 * ldc + n0, ldc));
+        return;
+      }
+      int8_t out[kMr * kNr];
+      tile(rows, packed, b.kmain, start, Sink(r, n0, out, kNr));
+      for (int64_t row = 0; row < valid; ++row) std::memcpy(c + (m0 + row) * ldc + n0, out + row * kNr, cols);
+    });
+  });
+}
+
 }  // namespace
 
 }  // namespace edgequant::engine::arm

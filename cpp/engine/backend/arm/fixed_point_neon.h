@@ -1,0 +1,65 @@
+// TFLite's integer requantization (quant/fixed_point.h, runtime/c's eq_fixed_point.h) on NEON
+// lanes, bit for bit the scalar requantize() of backend/fixed_point_requantization.h: shared by the
+// conv epilogue (int8_conv.cpp) and the GEMMs that requantize their tiles in registers
+// (int8_gemm_tail.h). Header-only: each ISA file compiles it under its own flags.
+#pragma once
+#include <arm_neon.h>
+
+#include <cstdint>
+#include <type_traits>
+
+namespace edgequant::engine::arm {
+
+// TFLite's MultiplyByQuantizedMultiplier on 4 lanes after its left shift (the caller's VSHL, which
+// wraps, where any channel shifts left), bit for bit the scalar form (quant/fixed_point.h): the
+// doubling high multiply that SQRDMULH is, then a right shift by −right (right ≤ 0, VRSHL's form)
+// rounding ties away from zero (VRSHL rounds them up: gemmlowp's fixup subtracts 1 from negative
+// values first).
+inline int32x4_t multiply_high_and_shift_right4(int32x4_t shifted, int32x4_t multiplier, int32x4_t right) {
+  const int32x4_t x = vqrdmulhq_s32(shifted, multiplier);
+  const int32x4_t fixup = vshrq_n_s32(vandq_s32(x, right), 31);
+  return vrshlq_s32(vqaddq_s32(x, fixup), right);
+}
+
+// A layer's requantization from int32 sums to s8 codes q − 128, per output channel, prepared once
+// (arrays padded with zeros to whole GEMM panels, so a panel's lanes can always be loaded).
+struct CodesRequantization {
+  const int32_t* multiplier = nullptr;
+  const int32_t* left = nullptr;   // left shifts ≥ 0; nullptr where no channel shifts left
+  const int32_t* right = nullptr;  // right shifts ≤ 0
+  const int32_t* bias = nullptr;   // added with saturation first; nullptr where the sums hold it
+  int32_t zero = 0;                // the output zero point, s8 form (z − 128)
+  int8_t lo = -128, hi = 127;      // the clamp of the activation, s8 form
+};
+
+// The constants of 4 channels in registers, loaded once per tile. kBiased: the bias is added
+// here (CodesRequantization::bias set); kLeft: some channel shifts left (::left set).
+template <bool kBiased, bool kLeft>
+struct Requantize4 {
+  Requantize4(const CodesRequantization& r, int64_t channel)
+      : multiplier(vld1q_s32(r.multiplier + channel)), right(vld1q_s32(r.right + channel)),
+        left(kLeft ? vld1q_s32(r.left + channel) : vdupq_n_s32(0)),
+        bias(kBiased ? vld1q_s32(r.bias + channel) : vdupq_n_s32(0)), zero(vdupq_n_s32(r.zero)) {}
+  // The s8-form codes, not yet clamped (the caller narrows with saturation, then clamps in s8: the
+  // same as clamping in int32, the clamp lying inside s8).
+  int32x4_t operator()(int32x4_t sums) const {
+    if constexpr (kBiased) sums = vqaddq_s32(sums, bias);
+    if constexpr (kLeft) sums = vshlq_s32(sums, left);
+    return vaddq_s32(multiply_high_and_shift_right4(sums, multiplier, right), zero);
+  }
+  int32x4_t multiplier, right, left, bias, zero;
+};
+
+// f(std::bool_constant<biased>{}, std::bool_constant<shifts left>{}): code compiled once per case.
+template <class F>
+inline void with_requantization(const CodesRequantization& r, F&& f) {
+  if (r.bias) {
+    if (r.left) f(std::true_type{}, std::true_type{});
+    else f(std::true_type{}, std::false_type{});
+  } else {
+    if (r.left) f(std::false_type{}, std::true_type{});
+    else f(std::false_type{}, std::false_type{});
+  }
+}
+
+}  // namespace edgequant::engine::arm
