@@ -18,6 +18,7 @@
 #include "backend/arm/int8_depthwise.h"
 #include "backend/arm/layout.h"
 #include "backend/arm/nhwc_codes.h"
+#include "backend/arm/scratch.h"
 #include "backend/fixed_point_requantization.h"
 
 namespace edgequant::engine::arm {
@@ -59,6 +60,7 @@ class ArmInt8Conv : public ConvKernel {
       depthwise_ = std::make_unique<Int8Depthwise>(g, khwc.data());
       return;
     }
+    if (q.fixed_point) prepare_codes_requantization(*q.fixed_point);
     // GEMM over k rounded up to the SIMD step of 16, the weights zero-padded: im2col rows carry
     // the padding and the scalar tail has nothing left to do (pointwise rows in place only when k
     // is a multiple already).
@@ -75,7 +77,7 @@ class ArmInt8Conv : public ConvKernel {
   void run(const float* src, float* dst) override {
     const int64_t hw = g_.ih * g_.iw;
     const quant::Affine a = input_affine(q_, src, g_.n * g_.ic * hw);
-    std::vector<int8_t> x(static_cast<size_t>(g_.n * hw * g_.ic));
+    Scratch<int8_t> x(g_.n * hw * g_.ic);
     encode_shifted_nhwc(src, g_.n, g_.ic, hw, a, x.data());
     run_nchw(x.data(), a, dst);
   }
@@ -88,11 +90,11 @@ class ArmInt8Conv : public ConvKernel {
     const int64_t hw = g_.ih * g_.iw;
     const NhwcCodes* codes = fixed ? nhwc_codes(src) : nullptr;
     if (codes && !codes->on_grid(q_.scale, q_.zero_point)) codes = nullptr;
-    std::vector<int8_t> staged;
+    Scratch<int8_t> staged;
     quant::Affine a(activation_format(), quant::AffineParams{q_.scale, q_.zero_point});
     const int8_t* x = codes ? codes->data() : nullptr;
     if (!x) {
-      staged.resize(static_cast<size_t>(g_.n * hw * g_.ic));
+      staged = Scratch<int8_t>(g_.n * hw * g_.ic);
       if (fixed && src.holds_u8(q_.scale, q_.zero_point)) {
         shift_codes_nhwc(src.u8(), g_.n, g_.ic, hw, staged.data());
       } else {
@@ -123,7 +125,7 @@ class ArmInt8Conv : public ConvKernel {
   // Float NCHW output (a sum adds what dst holds on entry).
   void run_nchw(const int8_t* x, const quant::Affine& a, float* dst) {
     const int64_t m = g_.oh * g_.ow;
-    std::vector<int32_t> acc(static_cast<size_t>(m * g_.oc));
+    Scratch<int32_t> acc(m * g_.oc);
     for (int64_t n = 0; n < g_.n; ++n) {
       accumulate(x, n, a.zero_point, acc.data());
       float* out = dst + n * g_.oc * m;
@@ -147,10 +149,15 @@ class ArmInt8Conv : public ConvKernel {
     const NhwcCodes* residual_codes = residual ? nhwc_codes(*residual) : nullptr;
     if (residual_codes && !residual_codes->on_grid(q_.residual_scale, q_.residual_zero_point)) residual_codes = nullptr;
     const float* residual_values = residual && !residual_codes ? residual->f() : nullptr;
-    std::vector<int32_t> acc(static_cast<size_t>(m * g_.oc));
+    const bool in_registers = !depthwise_ && q_.fixed_point;  // the GEMM requantizes its own tiles
+    Scratch<int32_t> acc(in_registers ? 0 : m * g_.oc);
     // Integer requantization: the bias starts the sums where it cannot saturate (see bias_in_sums_).
     const int32_t* bias = q_.fixed_point && !bias_in_sums_.empty() ? bias_in_sums_.data() : nullptr;
     for (int64_t n = 0; n < g_.n; ++n) {
+      if (in_registers) {
+        gemm_codes_image(x + n * g_.ih * g_.iw * g_.ic, a.zero_point, out.data() + n * m * g_.oc);
+        continue;
+      }
       accumulate(x, n, a.zero_point, acc.data(), bias);
       const int8_t* rc = residual_codes ? residual_codes->data() + n * m * g_.oc : nullptr;
       const float* rv = residual_values ? residual_values + n * g_.oc * m : nullptr;
@@ -212,18 +219,64 @@ class ArmInt8Conv : public ConvKernel {
     for (int64_t oc = 0; oc < g_.oc; ++oc) init[oc] = (128 - zero) * wsum_[oc] + (add ? add[oc] : 0);
     for (int64_t group = 0; group < g_.groups; ++group)
       parallel_chunks(threads_, m, 8, [&](int64_t r0, int64_t r1) {
-        std::vector<int8_t> cols;
+        Scratch<int8_t> cols;
         std::vector<const int8_t*> rows(static_cast<size_t>(r1 - r0));
         if (direct_rows_) {
           for (int64_t r = r0; r < r1; ++r) rows[r - r0] = x + r * g_.ic;
         } else {
-          cols.resize(static_cast<size_t>((r1 - r0) * kpad_));
+          cols = Scratch<int8_t>((r1 - r0) * kpad_);
           im2col_rows<int8_t>(x, g_, group, static_cast<int8_t>(zero - 128), r0, r1, kpad_, cols.data());
           for (int64_t r = r0; r < r1; ++r) rows[r - r0] = cols.data() + (r - r0) * kpad_;
         }
         gemm_.gemm(rows.data(), r1 - r0, packed_[group], init.data() + group * ocg, acc + r0 * g_.oc + group * ocg,
                    g_.oc);
       });
+  }
+
+  // The integer requantization's per-channel arrays as the GEMM's in-register epilogue reads them
+  // (CodesRequantization: padded past the last channel, the bias only where the sums do not start
+  // from it).
+  void prepare_codes_requantization(const FixedPointRequantization& r) {
+    const size_t padded = static_cast<size_t>(g_.oc + 16);
+    rq_multipliers_.assign(padded, 0), rq_left_.assign(padded, 0), rq_right_.assign(padded, 0);
+    std::copy(r.multipliers.begin(), r.multipliers.end(), rq_multipliers_.begin());
+    std::copy(left_shifts_.begin(), left_shifts_.end(), rq_left_.begin());
+    std::copy(right_shifts_.begin(), right_shifts_.end(), rq_right_.begin());
+    if (bias_in_sums_.empty()) {
+      rq_bias_.assign(padded, 0);
+      std::copy(r.bias.begin(), r.bias.end(), rq_bias_.begin());
+    }
+    rq_.zero = r.zero_point - 128;
+    rq_.lo = static_cast<int8_t>(r.min - 128), rq_.hi = static_cast<int8_t>(r.max - 128);
+  }
+
+  // Image x's NHWC s8 output codes y by the GEMM with the requantization in its registers.
+  void gemm_codes_image(const int8_t* x, int32_t zero, int8_t* y) {
+    note_int8_run(gemm_);
+    const int64_t ocg = g_.oc / g_.groups, m = g_.oh * g_.ow;
+    std::vector<int32_t> init(static_cast<size_t>(g_.oc));
+    for (int64_t oc = 0; oc < g_.oc; ++oc)
+      init[oc] = (128 - zero) * wsum_[oc] + (bias_in_sums_.empty() ? 0 : bias_in_sums_[oc]);
+    for (int64_t group = 0; group < g_.groups; ++group) {
+      CodesRequantization r = rq_;
+      r.multiplier = rq_multipliers_.data() + group * ocg;
+      r.right = rq_right_.data() + group * ocg;
+      r.left = any_left_shift_ ? rq_left_.data() + group * ocg : nullptr;
+      r.bias = rq_bias_.empty() ? nullptr : rq_bias_.data() + group * ocg;
+      parallel_chunks(threads_, m, 8, [&](int64_t r0, int64_t r1) {
+        Scratch<int8_t> cols;
+        std::vector<const int8_t*> rows(static_cast<size_t>(r1 - r0));
+        if (direct_rows_) {
+          for (int64_t row = r0; row < r1; ++row) rows[row - r0] = x + row * g_.ic;
+        } else {
+          cols = Scratch<int8_t>((r1 - r0) * kpad_);
+          im2col_rows<int8_t>(x, g_, group, static_cast<int8_t>(zero - 128), r0, r1, kpad_, cols.data());
+          for (int64_t row = r0; row < r1; ++row) rows[row - r0] = cols.data() + (row - r0) * kpad_;
+        }
+        gemm_.gemm_codes(rows.data(), r1 - r0, packed_[group], init.data() + group * ocg, r,
+                         y + r0 * g_.oc + group * ocg, g_.oc);
+      });
+    }
   }
 
   // Pixels [p0, p1) without a residual: 4 channels per vector (epilogue.h), the rest as epilogue().
@@ -338,6 +391,9 @@ class ArmInt8Conv : public ConvKernel {
   std::vector<int32_t> left_shifts_, right_shifts_;  // fixed point: each channel's shift, ≥ 0 and ≤ 0
   std::vector<int32_t> bias_in_sums_;  // fixed point: the bias, where the GEMM's sums start from it
   bool any_left_shift_ = false;
+  // fixed point, GEMM layers: the in-register requantization (gemm_codes_image)
+  std::vector<int32_t> rq_multipliers_, rq_left_, rq_right_, rq_bias_;
+  CodesRequantization rq_;
 };
 
 class ArmInt8Dense : public DenseKernel {

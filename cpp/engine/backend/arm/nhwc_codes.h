@@ -9,6 +9,7 @@
 #include <memory>
 #include <vector>
 
+#include "backend/arm/scratch.h"
 #include "graph/tensor.h"
 
 namespace edgequant::engine::arm {
@@ -18,7 +19,7 @@ class NhwcCodes : public NativeData {
   // Codes of n images of c channels, h × w pixels (the tensor's NCHW shape), on the grid (scale, zero_point).
   NhwcCodes(const Shape& nchw, float scale, int32_t zero_point)
       : n(nchw[0]), c(nchw[1]), h(nchw[2]), w(nchw[3]), scale(scale), zero_point(zero_point),
-        codes(static_cast<size_t>(n * c * h * w)) {}
+        codes(n * c * h * w) {}
 
   // x = s·(q − z), NCHW.
   void to_plain(float* dst) const override {
@@ -38,7 +39,7 @@ class NhwcCodes : public NativeData {
   const int32_t zero_point;
 
  private:
-  std::vector<int8_t> codes;
+  Scratch<int8_t> codes;  // every code written by the kernel that makes the tensor
 };
 
 // The engine's u8 tensor over `data` (shape NCHW as the graph sees it).
