@@ -12,6 +12,8 @@
 #include "backend/arm/epilogue.h"
 #include "backend/arm/f32_gemm.h"
 #include "backend/arm/layout.h"
+#include "backend/arm/nhwc_float.h"
+#include "backend/arm/scratch.h"
 
 namespace edgequant::engine::arm {
 namespace {
@@ -33,65 +35,74 @@ class ArmF32Conv : public ConvKernel {
     for (int64_t group = 0; group < g.groups; ++group) packed_.push_back(pack_f32(khwc.data() + group * ocg * k, ocg, k));
   }
 
+  // NCHW in and out (a sum adds what dst holds on entry): staged through NHWC.
   void run(const float* src, float* dst) override {
     const int64_t hw = g_.ih * g_.iw, m = g_.oh * g_.ow;
-    std::vector<float> x(static_cast<size_t>(g_.n * hw * g_.ic));
+    Scratch<float> x(g_.n * hw * g_.ic), y(g_.n * m * g_.oc), residual(post_.sum ? g_.n * m * g_.oc : 0);
     to_nhwc(src, g_.n, g_.ic, hw, x.data());
-    std::vector<float> acc(static_cast<size_t>(m * g_.oc));
-    for (int64_t n = 0; n < g_.n; ++n) {
-      const float* image = x.data() + n * hw * g_.ic;
-      if (dw_.empty()) gemm_image(image, acc.data());
-      else depthwise_image(image, acc.data());
-      float* out = dst + n * g_.oc * m;
-      parallel_chunks(threads_, m, 16, [&](int64_t p0, int64_t p1) { epilogue_rows(acc.data(), p0, p1, out); });
-    }
+    if (post_.sum) to_nhwc(dst, g_.n, g_.oc, m, residual.data());
+    run_nhwc(x.data(), residual.data(), y.data());
+    to_nchw(y.data(), g_.n, g_.oc, m, dst);
+  }
+
+  // The source and residual as an earlier ARM FP32 kernel left them (NhwcFloat) or plain; the
+  // output NHWC (NhwcFloat), which the next ARM conv reads as it is.
+  void run(const Tensor& src, const Tensor* residual, bool, Tensor& dst, const Shape& shape) override {
+    Scratch<float> staged, staged_residual;
+    const float* x = nhwc_values(src, staged);
+    const float* r = post_.sum ? nhwc_values(*residual, staged_residual) : nullptr;
+    auto out = std::make_shared<NhwcFloat>(shape);
+    run_nhwc(x, r, out->data());
+    dst = nhwc_tensor(shape, std::move(out));
   }
 
  private:
-  // bias, activation [, + residual (dst on entry), after_sum] of pixels [p0, p1), into NCHW.
-  void epilogue_rows(const float* acc, int64_t p0, int64_t p1, float* dst) const {
-    const int64_t m = g_.oh * g_.ow, oc4 = g_.oc / 4 * 4, channels = g_.oc;
+  // NHWC x to NHWC y: the products straight into y, then bias, activation [, + residual, after_sum]
+  // in place.
+  void run_nhwc(const float* x, const float* residual, float* y) {
+    const int64_t hw = g_.ih * g_.iw, m = g_.oh * g_.ow;
+    for (int64_t n = 0; n < g_.n; ++n) {
+      const float* image = x + n * hw * g_.ic;
+      float* out = y + n * m * g_.oc;
+      if (dw_.empty()) gemm_image(image, out);
+      else depthwise_image(image, out);
+      const float* r = residual ? residual + n * m * g_.oc : nullptr;
+      parallel_chunks(threads_, m, 16, [&](int64_t p0, int64_t p1) { epilogue_rows(out, r, p0, p1); });
+    }
+  }
+
+  // Pixels [p0, p1) of y (NHWC), in place: bias, activation [, + residual r (NHWC), after_sum].
+  void epilogue_rows(float* y, const float* r, int64_t p0, int64_t p1) const {
+    const int64_t channels = g_.oc, oc4 = channels / 4 * 4;
     const float* bias = bias_.data();
-    const Activation act = post_.activation;
-    if (!post_.sum) {
-      with_activation(act, [&](auto kind) {
-        for (int64_t p = p0; p < p1; ++p) {
-          const float* row = acc + p * channels;
-          float* y = dst + p;
-          for (int64_t oc = 0; oc < oc4; oc += 4, y += 4 * m)
-            store_strided(y, m, activate_as<decltype(kind)::value>(act, vaddq_f32(vld1q_f32(row + oc), vld1q_f32(bias + oc))));
+    with_activation(post_.activation, [&](auto kind) {
+      constexpr Activation::Kind kKind = decltype(kind)::value;
+      for (int64_t p = p0; p < p1; ++p) {
+        float* row = y + p * channels;
+        const float* residual = r ? r + p * channels : nullptr;
+        for (int64_t oc = 0; oc < oc4; oc += 4) {
+          float32x4_t v = activate_as<kKind>(post_.activation, vaddq_f32(vld1q_f32(row + oc), vld1q_f32(bias + oc)));
+          if (residual) v = activate(post_.after_sum, vaddq_f32(v, vld1q_f32(residual + oc)));
+          vst1q_f32(row + oc, v);
         }
-      });
-    }
-    for (int64_t p = p0; p < p1; ++p) {
-      const float* row = acc + p * g_.oc;
-      for (int64_t oc = post_.sum ? 0 : oc4; oc < oc4; oc += 4) {
-        float32x4_t v = activate(post_.activation, vaddq_f32(vld1q_f32(row + oc), vld1q_f32(bias_.data() + oc)));
-        float* y = dst + oc * m + p;
-        if (post_.sum) {
-          const float r[4] = {y[0], y[m], y[2 * m], y[3 * m]};
-          v = activate(post_.after_sum, vaddq_f32(v, vld1q_f32(r)));
+        for (int64_t oc = oc4; oc < channels; ++oc) {
+          const float v = apply_activation(post_.activation, row[oc] + bias[oc]);
+          row[oc] = residual ? apply_activation(post_.after_sum, v + residual[oc]) : v;
         }
-        store_strided(y, m, v);
       }
-      for (int64_t oc = oc4; oc < g_.oc; ++oc) {
-        const float v = apply_activation(post_.activation, row[oc] + bias_[oc]);
-        float& y = dst[oc * m + p];
-        y = post_.sum ? apply_activation(post_.after_sum, v + y) : v;
-      }
-    }
+    });
   }
 
   void gemm_image(const float* x, float* acc) {
     const int64_t icg = g_.ic / g_.groups, ocg = g_.oc / g_.groups, k = icg * g_.kh * g_.kw, m = g_.oh * g_.ow;
     for (int64_t group = 0; group < g_.groups; ++group)
       parallel_chunks(threads_, m, 8, [&](int64_t r0, int64_t r1) {
-        std::vector<float> cols;
+        Scratch<float> cols;
         std::vector<const float*> rows(static_cast<size_t>(r1 - r0));
         if (is_pointwise(g_)) {
           for (int64_t r = r0; r < r1; ++r) rows[r - r0] = x + r * g_.ic;
         } else {
-          cols.resize(static_cast<size_t>((r1 - r0) * k));
+          cols = Scratch<float>((r1 - r0) * k);
           im2col_rows<float>(x, g_, group, 0.f, r0, r1, k, cols.data());
           for (int64_t r = r0; r < r1; ++r) rows[r - r0] = cols.data() + (r - r0) * k;
         }

@@ -20,7 +20,8 @@ inline void fma_lane(float32x4_t (&acc)[kMr][2], const float32x4_t (&av)[kMr], c
   }
 }
 
-void tile(const float* const* a, const float* panel, int64_t k, float* out) {
+// Rows a[0..8) × the panel's 8 columns, stored to out (ld floats per row).
+void tile(const float* const* a, const float* panel, int64_t k, float* out, int64_t ld) {
   float32x4_t acc[kMr][2];
   #pragma GCC unroll 16
   for (auto& row : acc) row[0] = row[1] = vdupq_n_f32(0);
@@ -44,8 +45,8 @@ void tile(const float* const* a, const float* panel, int64_t k, float* out) {
   }
   #pragma GCC unroll 16
   for (int r = 0; r < kMr; ++r) {
-    vst1q_f32(out + r * kNr, acc[r][0]);
-    vst1q_f32(out + r * kNr + 4, acc[r][1]);
+    vst1q_f32(out + r * ld, acc[r][0]);
+    vst1q_f32(out + r * ld + 4, acc[r][1]);
   }
 }
 }  // namespace
@@ -68,9 +69,14 @@ void f32_gemm(const float* const* a, int64_t m, const PackedF32& b, float* c, in
     for (int r = 0; r < kMr; ++r) rows[r] = a[std::min<int64_t>(m0 + r, m - 1)];
     const int64_t valid_rows = std::min<int64_t>(kMr, m - m0);
     for (int64_t panel = 0; panel < panels; ++panel) {
-      float out[kMr * kNr];
-      tile(rows, b.packed.data() + panel * b.k * kNr, b.k, out);
+      const float* packed = b.packed.data() + panel * b.k * kNr;
       const int64_t n0 = panel * kNr, cols = std::min<int64_t>(kNr, b.n - n0);
+      if (valid_rows == kMr && cols == kNr) {  // a whole tile: straight into C
+        tile(rows, packed, b.k, c + m0 * ldc + n0, ldc);
+        continue;
+      }
+      float out[kMr * kNr];
+      tile(rows, packed, b.k, out, kNr);
       for (int64_t r = 0; r < valid_rows; ++r) std::copy_n(out + r * kNr, cols, c + (m0 + r) * ldc + n0);
     }
   }

@@ -150,4 +150,20 @@ inline void to_nhwc(const float* src, int64_t n, int64_t c, int64_t hw, float* d
     }
 }
 
+// NHWC → NCHW of n float images: 4 pixels of one channel gathered c apart, stored as one vector.
+inline void to_nchw(const float* src, int64_t n, int64_t c, int64_t hw, float* dst) {
+  const int64_t hw4 = hw / 4 * 4;
+  for (int64_t i = 0; i < n; ++i)
+    for (int64_t ch = 0; ch < c; ++ch) {
+      const float* s = src + i * hw * c + ch;
+      float* d = dst + (i * c + ch) * hw;
+      for (int64_t p = 0; p < hw4; p += 4) {
+        float32x4_t v = vld1q_dup_f32(s + p * c);
+        v = vld1q_lane_f32(s + (p + 1) * c, v, 1), v = vld1q_lane_f32(s + (p + 2) * c, v, 2);
+        vst1q_f32(d + p, vld1q_lane_f32(s + (p + 3) * c, v, 3));
+      }
+      for (int64_t p = hw4; p < hw; ++p) d[p] = s[p * c];
+    }
+}
+
 }  // namespace edgequant::engine::arm
