@@ -3,7 +3,9 @@
 #include <algorithm>
 #include <cfloat>
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
+#include <string>
 
 #include "backend/vector_exp.h"
 #include "common/simd.h"
@@ -84,6 +86,16 @@ float from_bits(uint32_t bits) {
 }
 
 }  // namespace
+
+bool enabled() {
+  const char* flag = std::getenv("EDGEQUANT_WINOGRAD");
+  return !flag || std::string(flag) != "0";
+}
+
+bool shape_fits(const ConvGeometry& g, const QuantConfig& q) {
+  return q.mode == QuantConfig::Mode::f32 && g.groups == 1 && g.kh == 3 && g.kw == 3 && g.stride_h == 1 &&
+         g.stride_w == 1 && g.dilation_h == 1 && g.dilation_w == 1 && g.pad_top <= 2 && g.pad_left <= 2;
+}
 
 void InputRange::merge(const InputRange& other) {
   max_abs_bits = std::max(max_abs_bits, other.max_abs_bits);

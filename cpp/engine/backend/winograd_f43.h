@@ -57,6 +57,14 @@ double weight_gain(const float* u, int64_t oc, int64_t ic);
 constexpr int kOutlierBits = 10;
 bool exact_for(const InputRange& range, double gain);
 
+// Whether the environment allows Winograd (EDGEQUANT_WINOGRAD=0 keeps every conv direct; read
+// when a kernel is built).
+bool enabled();
+
+// Whether a conv has the shape F(4x4, 3x3) computes: float32, 3x3, stride 1, no dilation, one
+// group, at most 2 pixels of padding before the image. Backends add their own size thresholds.
+bool shape_fits(const ConvGeometry& g, const QuantConfig& q);
+
 // U[36][ic][oc] = G g Gᵀ for every (oc, ic) filter of `w` [oc, ic, 3, 3] (computed in double).
 void transform_weights(const float* w, int64_t oc, int64_t ic, float* u);
 

@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "backend/arm/arm_kernels.h"
 #include "backend/arm/dispatch.h"
 #include "backend/fixed_point_requantization.h"
 #include "backend/registry.h"
@@ -399,6 +400,41 @@ TEST(ArmF32, ConvolutionsAndDenseMatchTheReference) {
       make_backend("reference")->dense(m, k, n, w.data(), b.data(), relu, {})->run(x.data(), ref.data());
       EXPECT_TRUE(close(ours, ref, 1e-5)) << m << "x" << k;
     }
+}
+
+// FP32 3x3 stride-1 convs run by Winograd F(4x4, 3x3) (f32_winograd.cpp): output sizes that cut
+// the 4x4 tiles, pads 0 / 1 / 2, channel counts below, at and above the transforms' 16 lanes,
+// post-ops with a residual, two images and two threads; within 1e-4 of the largest output (the
+// transforms' rounding). An input with an outlier (winograd::exact_for) runs the direct kernel.
+TEST(ArmF32, WinogradMatchesTheReference) {
+  std::mt19937 rng(11);
+  for (int i = 0; i < 24; ++i) {
+    ConvGeometry g{};
+    g.n = 1 + i % 2, g.ic = pick(rng, {8, 17, 33, 64}), g.oc = pick(rng, {8, 9, 24, 40});
+    g.ih = pick(rng, {4, 7, 13, 16}), g.iw = pick(rng, {5, 8, 14});
+    g.kh = g.kw = 3, g.stride_h = g.stride_w = g.dilation_h = g.dilation_w = g.groups = 1;
+    g.pad_top = g.pad_bottom = i % 3, g.pad_left = g.pad_right = (i + 1) % 3;
+    g.oh = g.ih + 2 * g.pad_top - 2, g.ow = g.iw + 2 * g.pad_left - 2;
+    if (g.oh < 4 || g.ow < 4) continue;
+    ASSERT_TRUE(arm::winograd_fits_arm(g, QuantConfig{})) << describe(g);
+    Int8Case c = random_int8_case(rng, i);
+    c.q = QuantConfig{};
+    const auto w = uniform(rng, g.oc * g.ic * 9, -1, 1), b = uniform(rng, g.oc, -0.5f, 0.5f);
+    const auto x = uniform(rng, g.n * g.ic * g.ih * g.iw, -1, 1), r = uniform(rng, g.n * g.oc * g.oh * g.ow, -1, 1);
+    const int64_t before = arm_winograd_runs();
+    const auto ours = run_conv("arm", g, w, b, c, x, r, 1 + i % 2);
+    EXPECT_EQ(arm_winograd_runs(), before + 1) << "Winograd ran, case " << i;
+    EXPECT_TRUE(close(ours, run_conv("reference", g, w, b, c, x, r), 1e-4)) << "case " << i << ": " << describe(g);
+  }
+  ConvGeometry g{1, 16, 9, 9, 16, 9, 9, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1};
+  auto x = uniform(rng, 16 * 81, -1, 1);
+  x[40] = 1e6f;  // 2^20 over the typical |x|: Winograd would smear its rounding over the tile
+  const auto w = uniform(rng, 16 * 16 * 9, -1, 1), b = uniform(rng, 16, -0.5f, 0.5f);
+  const std::vector<float> r(16 * 81, 0.f);
+  const int64_t before = arm_winograd_runs();
+  const auto ours = run_conv("arm", g, w, b, Int8Case{}, x, r);
+  EXPECT_EQ(arm_winograd_runs(), before) << "an outlier runs the direct kernel";
+  EXPECT_TRUE(close(ours, run_conv("reference", g, w, b, Int8Case{}, x, r), 1e-6));
 }
 
 TEST(ArmPool, MaxAndAverageAreBitIdenticalToTheReference) {

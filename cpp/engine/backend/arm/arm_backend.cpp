@@ -19,6 +19,7 @@ class ArmBackend : public Backend {
   std::unique_ptr<ConvKernel> conv(const ConvGeometry& g, const float* w, const float* b, const ConvPostOps& post,
                                    const QuantConfig& q) override {
     if (q.mode != QuantConfig::Mode::f32) return arm::make_int8_conv(g, w, b, post, q, threads());
+    if (arm::winograd_fits_arm(g, q)) return arm::make_f32_winograd_conv(g, w, b, post, threads());
     return arm::make_f32_conv(g, w, b, post, threads());
   }
   std::unique_ptr<DenseKernel> dense(int64_t m, int64_t k, int64_t n, const float* w, const float* b,

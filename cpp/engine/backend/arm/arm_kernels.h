@@ -13,6 +13,10 @@ std::unique_ptr<DenseKernel> make_int8_dense(int64_t m, int64_t k, int64_t n, co
                                              const Activation& act, const QuantConfig& q, ThreadCount threads);
 std::unique_ptr<ConvKernel> make_f32_conv(const ConvGeometry& g, const float* w, const float* b,
                                           const ConvPostOps& post, ThreadCount threads);
+// FP32 3x3 stride-1 convs by Winograd F(4x4, 3x3) (f32_winograd.cpp), where winograd_fits_arm.
+bool winograd_fits_arm(const ConvGeometry& g, const QuantConfig& q);
+std::unique_ptr<ConvKernel> make_f32_winograd_conv(const ConvGeometry& g, const float* w, const float* b,
+                                                   const ConvPostOps& post, ThreadCount threads);
 std::unique_ptr<DenseKernel> make_f32_dense(int64_t m, int64_t k, int64_t n, const float* w, const float* b,
                                             const Activation& act, ThreadCount threads);
 std::unique_ptr<PoolKernel> make_pool(const PoolGeometry& g, ThreadCount threads);

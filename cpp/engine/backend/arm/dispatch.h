@@ -36,8 +36,10 @@ class ThreadCount {
   std::shared_ptr<std::atomic<int>> count_;
 };
 
-// Records one INT8 GEMM run of `gemm` (arm_int8_kernel_name / _runs).
+// Records one INT8 GEMM run of `gemm` (arm_int8_kernel_name / _runs), one FP32 conv run by
+// Winograd (arm_winograd_runs).
 void note_int8_run(const Int8Gemm& gemm);
+void note_winograd_run();
 
 // Threads for a kernel run: body(begin, end) on disjoint chunks of [0, n), chunk boundaries
 // multiples of `align`, one per thread (0: all cores); inline with one thread or one chunk.
@@ -51,4 +53,6 @@ namespace edgequant::engine {
 // how many INT8 GEMM runs each had since start: tests prove which kernel ran with these.
 const char* arm_int8_kernel_name();
 int64_t arm_int8_kernel_runs(const char* name);
+// FP32 conv runs by Winograd F(4x4, 3x3) since start (the others ran the direct kernel).
+int64_t arm_winograd_runs();
 }  // namespace edgequant::engine

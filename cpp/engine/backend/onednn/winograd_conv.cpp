@@ -196,17 +196,11 @@ class WinogradConv : public ConvKernel {
   std::unique_ptr<ConvKernel> direct_;  // for the inputs Winograd is not exact on (see direct())
 };
 
-bool winograd_enabled() {
-  const char* flag = std::getenv("EDGEQUANT_WINOGRAD");
-  return !flag || std::string(flag) != "0";
-}
-
 }  // namespace
 
 bool winograd_fits(const ConvGeometry& g, const ConvPostOps& post, const QuantConfig& q) {
-  return winograd_enabled() && q.mode == QuantConfig::Mode::f32 && g.groups == 1 && g.kh == 3 && g.kw == 3 &&
-         g.stride_h == 1 && g.stride_w == 1 && g.dilation_h == 1 && g.dilation_w == 1 && g.ic >= 32 && g.oc >= 32 &&
-         g.oh >= 8 && g.ow >= 8 && (g.oh * g.ow >= 400 || g.ic >= 128) && g.pad_top <= 2 && g.pad_left <= 2;
+  return winograd::enabled() && winograd::shape_fits(g, q) && g.ic >= 32 && g.oc >= 32 && g.oh >= 8 && g.ow >= 8 &&
+         (g.oh * g.ow >= 400 || g.ic >= 128);
 }
 
 std::unique_ptr<ConvKernel> make_winograd_conv(const DnnlContext& ctx, const ConvGeometry& g, const float* weights,

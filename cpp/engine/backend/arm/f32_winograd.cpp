@@ -1,0 +1,124 @@
+// The ARM backend's FP32 3x3 stride-1 convolutions by Winograd F(4x4, 3x3): the portable transforms
+// of backend/winograd_f43.h around 36 products [tiles, ic] x [ic, oc] on the NEON GEMM (f32_gemm.h),
+// 36 multiplications per 4x4 output tile and channel pair instead of 144. Blocks of tiles, one per
+// thread at a time, keep V and M in cache. Inputs whose range makes Winograd inexact (non-finite
+// values, an outlier, values that could overflow the transforms: winograd::exact_for) run the
+// direct kernel instead, as on x86 (onednn/winograd_conv.cpp says why per conv and not per tile).
+// Accuracy: a few float32 ulp times the transform weights (relative ~1e-5 on typical activations).
+#include <algorithm>
+#include <cmath>
+#include <memory>
+#include <vector>
+
+#include "backend/arm/arm_kernels.h"
+#include "backend/arm/f32_gemm.h"
+#include "backend/arm/layout.h"
+#include "backend/arm/nhwc_float.h"
+#include "backend/arm/scratch.h"
+#include "backend/winograd_f43.h"
+
+namespace edgequant::engine::arm {
+namespace {
+
+constexpr int64_t kBlock = 32;  // tiles per block: V and M of a block (36 x 32 x 64 floats each) stay in L2
+
+class ArmWinogradConv : public ConvKernel {
+ public:
+  ArmWinogradConv(const ConvGeometry& g, const float* w, const float* b, const ConvPostOps& post, ThreadCount threads)
+      : g_(g), post_(post), threads_(threads), tiling_{g.ih, g.iw, g.oh, g.ow, g.pad_top, g.pad_left},
+        block_(std::min(kBlock, tiling_.tiles())), direct_(make_f32_conv(g, w, b, post, threads)) {
+    std::vector<float> u(static_cast<size_t>(winograd::kPositions * g.ic * g.oc));
+    winograd::transform_weights(w, g.oc, g.ic, u.data());
+    gain_ = winograd::weight_gain(u.data(), g.oc, g.ic);
+    bias_.assign(static_cast<size_t>(g.oc), 0.f);
+    if (b) std::copy(b, b + g.oc, bias_.begin());
+    if (!std::isfinite(gain_)) return;  // the transformed weights overflow: every run direct
+    std::vector<float> uq(static_cast<size_t>(g.oc * g.ic));  // U[q] as [oc][ic], the GEMM's B
+    for (int q = 0; q < winograd::kPositions; ++q) {
+      const float* plane = u.data() + q * g.ic * g.oc;
+      for (int64_t i = 0; i < g.ic; ++i)
+        for (int64_t o = 0; o < g.oc; ++o) uq[o * g.ic + i] = plane[i * g.oc + o];
+      u_.push_back(pack_f32(uq.data(), g.oc, g.ic));
+    }
+  }
+
+  // NCHW in and out (a sum adds what dst holds on entry): staged through NHWC.
+  void run(const float* src, float* dst) override {
+    const int64_t numel = g_.n * g_.ic * g_.ih * g_.iw, m = g_.oh * g_.ow;
+    if (!use_winograd(src, numel)) return direct_->run(src, dst);
+    Scratch<float> x(numel), y(g_.n * m * g_.oc);
+    to_nhwc(src, g_.n, g_.ic, g_.ih * g_.iw, x.data());
+    if (post_.sum) to_nhwc(dst, g_.n, g_.oc, m, y.data());  // the residual, where the output transform adds it
+    run_nhwc(x.data(), y.data());
+    to_nchw(y.data(), g_.n, g_.oc, m, dst);
+  }
+
+  // As the direct kernel's: NhwcFloat or plain in, NhwcFloat out.
+  void run(const Tensor& src, const Tensor* residual, bool free, Tensor& dst, const Shape& shape) override {
+    Scratch<float> staged;
+    const NhwcFloat* nhwc = nhwc_float(src);
+    const float* plain = nhwc ? nullptr : src.f();
+    if (!use_winograd(nhwc ? nhwc->data() : plain, src.numel())) return direct_->run(src, residual, free, dst, shape);
+    const float* x = nhwc ? nhwc->data() : nhwc_values(src, staged);
+    auto out = std::make_shared<NhwcFloat>(shape);
+    if (post_.sum) {  // the residual in the output, where the output transform adds it
+      Scratch<float> staged_residual;
+      const float* r = nhwc_values(*residual, staged_residual);
+      std::copy(r, r + residual->numel(), out->data());
+    }
+    run_nhwc(x, out->data());
+    dst = nhwc_tensor(shape, std::move(out));
+  }
+
+ private:
+  // Whether this run may take Winograd: weights that transform finitely and an input it is exact
+  // on (any order of the values will do).
+  bool use_winograd(const float* x, int64_t numel) {
+    if (u_.empty() || !winograd::exact_for(winograd::input_range(x, numel), gain_)) return false;
+    note_winograd_run();
+    return true;
+  }
+
+  // NHWC x to NHWC y (holding the residual on entry where post.sum): blocks of tiles over the threads.
+  void run_nhwc(const float* x, float* y) {
+    const int64_t hw = g_.ih * g_.iw, m = g_.oh * g_.ow;
+    const int64_t tiles = tiling_.tiles(), per_image = (tiles + block_ - 1) / block_;
+    parallel_chunks(threads_, g_.n * per_image, 1, [&](int64_t b0, int64_t b1) {
+      Scratch<float> v(winograd::kPositions * block_ * g_.ic), products(winograd::kPositions * block_ * g_.oc);
+      std::vector<const float*> rows(static_cast<size_t>(block_));
+      for (int64_t b = b0; b < b1; ++b) {
+        const int64_t image = b / per_image, first = b % per_image * block_, count = std::min(block_, tiles - first);
+        winograd::transform_input(x + image * hw * g_.ic, g_.ic, tiling_, first, count, block_, v.data());
+        for (int q = 0; q < winograd::kPositions; ++q) {
+          for (int64_t k = 0; k < count; ++k) rows[k] = v.data() + (q * block_ + k) * g_.ic;
+          f32_gemm(rows.data(), count, u_[q], products.data() + q * block_ * g_.oc, g_.oc);
+        }
+        winograd::transform_output(products.data(), g_.oc, tiling_, first, count, block_, bias_.data(), post_,
+                                   y + image * m * g_.oc);
+      }
+    });
+  }
+
+  ConvGeometry g_;
+  ConvPostOps post_;
+  ThreadCount threads_;
+  winograd::Tiling tiling_;
+  int64_t block_;
+  std::unique_ptr<ConvKernel> direct_;  // for the inputs Winograd is not exact on
+  std::vector<PackedF32> u_;            // per position, the transformed weights packed for f32_gemm
+  std::vector<float> bias_;
+  double gain_ = 0;  // winograd::weight_gain of U
+};
+
+}  // namespace
+
+bool winograd_fits_arm(const ConvGeometry& g, const QuantConfig& q) {
+  return winograd::enabled() && winograd::shape_fits(g, q) && g.ic >= 8 && g.oc >= 8 && g.oh >= 4 && g.ow >= 4;
+}
+
+std::unique_ptr<ConvKernel> make_f32_winograd_conv(const ConvGeometry& g, const float* w, const float* b,
+                                                   const ConvPostOps& post, ThreadCount threads) {
+  return std::make_unique<ArmWinogradConv>(g, w, b, post, threads);
+}
+
+}  // namespace edgequant::engine::arm
