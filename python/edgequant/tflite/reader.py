@@ -14,7 +14,8 @@ _DTYPES = {"FLOAT32": np.float32, "FLOAT16": np.float16, "INT32": np.int32, "UIN
 
 _OPTION_TYPES = {"CONV_2D": "Conv2DOptions", "DEPTHWISE_CONV_2D": "DepthwiseConv2DOptions",
                  "AVERAGE_POOL_2D": "Pool2DOptions", "MAX_POOL_2D": "Pool2DOptions",
-                 "FULLY_CONNECTED": "FullyConnectedOptions", "ADD": "AddOptions", "SOFTMAX": "SoftmaxOptions"}
+                 "FULLY_CONNECTED": "FullyConnectedOptions", "ADD": "AddOptions", "SOFTMAX": "SoftmaxOptions",
+                 "RESHAPE": "ReshapeOptions", "MEAN": "ReducerOptions"}
 
 
 def _schema():
@@ -30,7 +31,8 @@ def _enum_names(enum_class) -> dict:
 
 
 def _options(schema, op, kind: str) -> dict:
-    """Decode the options of the builtin ops the microcontroller runtime knows; others stay empty."""
+    """Decode the options of the builtin ops the microcontroller runtime and the ONNX conversion know;
+    others stay empty."""
     activation_names = _enum_names(schema.ActivationFunctionType)
     padding_names = _enum_names(schema.Padding)
     table = op.BuiltinOptions()
@@ -65,6 +67,12 @@ def _options(schema, op, kind: str) -> dict:
         return {"activation": activation_names[view(schema.AddOptions).FusedActivationFunction()]}
     if kind == "SOFTMAX":
         return {"beta": float(view(schema.SoftmaxOptions).Beta())}
+    if kind == "RESHAPE":
+        o = view(schema.ReshapeOptions)
+        # new_shape is optional (the shape tensor, input 1, usually says it): absent, not an empty shape
+        return {} if o.NewShapeIsNone() else {"new_shape": [int(d) for d in o.NewShapeAsNumpy()]}
+    if kind == "MEAN":
+        return {"keep_dims": bool(view(schema.ReducerOptions).KeepDims())}
     return {}
 
 
