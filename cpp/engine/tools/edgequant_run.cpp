@@ -3,6 +3,7 @@
 // shapes, a checksum and the latency. Static INT8 is calibrated by --method (the range strategies
 // of quant/range_observer.h, as the Python front end's) over --calibration inputs of the same
 // generator, other seeds than the timed input's.
+// A model that carries its own quantization (QDQ, QOperator) runs static INT8 on the file's scales, uncalibrated.
 //   edgequant-run MODEL.onnx [--mode fp32|static|dynamic] [--method minmax|percentile|entropy|mse]
 //                 [--calibration N] [--threads N] [--runs R] [--batch B] [--backend NAME] [--markers 1]
 // --markers 1 brackets every step of the last timed run with the marker syscall of an instruction
@@ -103,10 +104,15 @@ int main(int argc, char** argv) {
     strategy.method = edgequant::quant::range_method_from_name(method);  // checked before the model loads
     Engine engine = Engine::from_file(argv[1], options);
     if (mode == "dynamic") engine.set_mode(Mode::int8_dynamic);
-    else if (mode == "static")
+    else if (mode == "static" && engine.carries_quantization()) {  // a QDQ / QOperator file: its own scales
+      engine.set_mode(Mode::int8_static);
+      std::printf("quantization: the file's (no calibration)\n");
+    } else if (mode == "static") {
       std::printf("calibration: %s ranges of %zu tensors over %d inputs\n", method.c_str(),
                   calibrate_static(engine, batch, calibration, strategy), calibration);
-    else if (mode != "fp32") throw edgequant::InvalidArgument("--mode must be fp32, static or dynamic, got '" + mode + "'");
+    } else if (mode != "fp32") {
+      throw edgequant::InvalidArgument("--mode must be fp32, static or dynamic, got '" + mode + "'");
+    }
     if (mode != "fp32") engine.release_float_weights();  // INT8 from here on: the s8 weights suffice
     const std::vector<Tensor> inputs = make_inputs(engine, batch, kTimedSeed);
     std::vector<Tensor> outputs = engine.run(inputs);  // warm-up: builds primitives
