@@ -140,3 +140,19 @@ def test_markers_list_every_step_of_the_plan(binary):
 def test_markers_refuses_other_values(binary):
     result = subprocess.run([binary, str(MODEL), "--markers", "yes"], capture_output=True, text=True, timeout=60)
     assert result.returncode == 1 and "--markers must be 0 or 1, got 'yes'" in result.stderr
+
+
+def test_static_mode_on_a_quantized_file_takes_its_scales(binary, tmp_path):
+    """A QDQ file (our own save_quantized) runs static INT8 on the scales it carries: no calibration,
+    the Python engine's result on the same file."""
+    calibration = np.concatenate([_inputs(12346 + k) for k in range(3)])
+    path = tmp_path / "digits_qdq.onnx"
+    Engine(MODEL, mode="static", calibration=calibration).save_quantized(path)
+    result = subprocess.run([binary, str(path), "--runs", "2", "--threads", "1", "--mode", "static"],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert "quantization: the file's (no calibration)" in result.stdout and "calibration:" not in result.stdout
+    engine = Engine(path, mode="static")
+    assert any(precision == "int8_static" for _, _, precision in engine.plan())
+    (expected,) = engine.run(_inputs(12345))
+    assert _output_sum(result.stdout) == pytest.approx(float(expected.sum()), abs=5e-4)
