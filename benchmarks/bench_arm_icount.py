@@ -1,6 +1,9 @@
 """Instructions per inference on an emulated Raspberry Pi 5 (Cortex-A76) or Pi 3 (Cortex-A53): our
 ARM backend (``edgequant-run``, cross-built) against ONNX Runtime aarch64 (FP32, and its
-``quantize_static`` QDQ file for INT8), one thread, counted in the same run.
+``quantize_static`` QDQ file for INT8), one thread, counted in the same run. The MLPerf Tiny int8
+models (``--models resnet8 vww kws``) run as the ONNX QDQ model ``edgequant.tflite.tflite_to_onnx``
+writes (the file's own scales and int8 codes, no calibration) against LiteRT (XNNPACK) on the
+``.tflite`` itself.
 
 Emulated time says nothing (qemu emulates vector float in software), so the measure is the
 instruction count, with the ARM kit's qemu plugin: ``../shared/tools/arm`` (``setup.sh`` once; a
@@ -56,6 +59,30 @@ libc.syscall(0x7E57, 2)
 """
 
 
+# One LiteRT (XNNPACK, its default delegate) inference of a .tflite file between the same markers.
+LITERT_GUEST = """
+import ctypes, sys
+import numpy as np
+from ai_edge_litert.interpreter import Interpreter
+interpreter = Interpreter(model_path=sys.argv[1], num_threads=1)
+interpreter.allocate_tensors()
+for detail in interpreter.get_input_details():
+    info = np.iinfo(detail["dtype"]) if np.issubdtype(detail["dtype"], np.integer) else None
+    rng = np.random.default_rng(0)
+    value = rng.integers(info.min, info.max, detail["shape"]) if info else rng.random(detail["shape"])
+    interpreter.set_tensor(detail["index"], value.astype(detail["dtype"]))
+interpreter.invoke()
+libc = ctypes.CDLL(None)
+libc.syscall(0x7E57, 1)
+interpreter.invoke()
+libc.syscall(0x7E57, 2)
+"""
+
+#: The MLPerf Tiny int8 models (../shared/data/tflite), run by us as the ONNX QDQ model
+#: edgequant.tflite.tflite_to_onnx writes (the file's own scales and codes) and by LiteRT as they are.
+MLPERF_TINY = {"resnet8": "pretrainedResnet_quant.tflite", "vww": "vww_96_int8.tflite", "kws": "kws_ref_model.tflite"}
+
+
 def icount(command, cpu, env=None) -> str:
     environment = dict(os.environ, QEMU_CPU=cpu, **(env or {}))
     done = subprocess.run([str(KIT / "icount-run"), *command], capture_output=True, text=True, env=environment)
@@ -96,6 +123,13 @@ def print_layers(name, mode, counts, top):
         print(f"    {layer:<40}{op:<14}{precision:<14}{n / 1e6:>8.2f}M")
 
 
+def litert(model, cpu, folder) -> int:
+    script = folder / "litert_one_run.py"
+    script.write_text(LITERT_GUEST)
+    out = icount(["pyarm", str(script), str(model)], cpu)
+    return int(re.search(r"icount region 1->2 (\d+)", out).group(1))
+
+
 def onnxruntime(model, cpu, folder) -> int:
     script = folder / "ort_one_run.py"
     script.write_text(ORT_GUEST)
@@ -113,11 +147,25 @@ def first_input(path):
     return value.name, [d.dim_value or 1 for d in value.type.tensor_type.shape.dim]
 
 
-def model_file(name, folder) -> pathlib.Path:
-    """A shared model (float16 ones as a float32 copy, what ORT's quantizer takes) or a zoo architecture."""
+def tflite_file(name) -> pathlib.Path | None:
+    """The .tflite file of an MLPerf Tiny model name, or None."""
     from edgequant.datasets import shared_data_dir
+
+    shared = shared_data_dir()
+    return shared / "tflite" / MLPERF_TINY[name] if shared is not None and name in MLPERF_TINY else None
+
+
+def model_file(name, folder) -> pathlib.Path:
+    """A shared model (float16 ones as a float32 copy, what ORT's quantizer takes), an MLPerf Tiny
+    model converted to ONNX QDQ, or a zoo architecture."""
+    from edgequant.datasets import shared_data_dir
+    from edgequant.tflite import tflite_to_onnx
     from edgequant.zoo import architectures
 
+    if tflite_file(name) is not None:
+        path = folder / f"{name}.onnx"
+        path.write_bytes(tflite_to_onnx(tflite_file(name)).SerializeToString())
+        return path
     shared = shared_data_dir()
     if shared is not None and (shared / "models" / f"{name}.onnx").is_file():
         return float32_copy(shared / "models" / f"{name}.onnx", folder / f"{name}.onnx")
@@ -143,14 +191,19 @@ def main():
             for mode in args.modes:
                 print_layers(name, mode, layer_counts(args.run, model_file(name, folder), mode, args.cpu), args.layers)
         return
-    print(f"instructions per inference, {args.cpu}, 1 thread (M = 10^6)")
-    print(f"{'model':<22}{'mode':<8}{'ours':>10}{'ORT':>10}{'ours/ORT':>10}")
+    print(f"instructions per inference, {args.cpu}, 1 thread (M = 10^6); the peer: ONNX Runtime, or LiteRT for "
+          f"the MLPerf Tiny models ({', '.join(MLPERF_TINY)}: static = the file's own int8)")
+    print(f"{'model':<22}{'mode':<8}{'ours':>10}{'peer':>10}{'ours/peer':>10}")
     for name in args.models:
         path = model_file(name, folder)
         for mode in args.modes:
+            if tflite_file(name) is not None and mode != "static":
+                continue  # the int8 file as it is
             mine = ours(args.run, path, mode, args.cpu)
             peer = None
-            if not args.no_ort and mode != "dynamic":
+            if tflite_file(name) is not None:
+                peer = None if args.no_ort else litert(tflite_file(name), args.cpu, folder)
+            elif not args.no_ort and mode != "dynamic":
                 peer_model = path
                 if mode == "static":
                     name_in, shape = first_input(path)
