@@ -15,6 +15,7 @@
 
 #include "backend/arm/arm_kernels.h"
 #include "backend/arm/dispatch.h"
+#include "backend/arm/nhwc_float.h"
 #include "backend/fixed_point_requantization.h"
 #include "backend/registry.h"
 
@@ -83,6 +84,28 @@ std::string describe(const ConvGeometry& g) {
                 (long long)g.dilation_w, (long long)g.pad_top, (long long)g.pad_left, (long long)g.pad_bottom,
                 (long long)g.pad_right, (long long)g.groups);
   return s;
+}
+
+int64_t shape_numel(const Shape& shape) {
+  int64_t n = 1;
+  for (int64_t d : shape) n *= d;
+  return n;
+}
+
+Tensor plain_tensor(const Shape& shape, const std::vector<float>& values) {
+  Tensor t = Tensor::zeros_f32(shape);
+  std::copy(values.begin(), values.end(), t.f());
+  return t;
+}
+
+// The same values as the ARM backend's NHWC form (arm::NhwcFloat).
+Tensor as_nhwc(const Tensor& plain) {
+  auto data = std::make_shared<arm::NhwcFloat>(plain.shape);
+  const int64_t n = plain.shape[0], c = plain.shape[1], hw = plain.numel() / (n * c);
+  for (int64_t i = 0; i < n; ++i)
+    for (int64_t ch = 0; ch < c; ++ch)
+      for (int64_t p = 0; p < hw; ++p) data->data()[(i * hw + p) * c + ch] = plain.f()[(i * c + ch) * hw + p];
+  return arm::nhwc_tensor(plain.shape, std::move(data));
 }
 
 // Bit-for-bit equality, naming the first differing element.
@@ -457,6 +480,50 @@ TEST(ArmPool, MaxAndAverageAreBitIdenticalToTheReference) {
     make_backend("arm")->pool(g)->run(x.data(), ours.data());
     make_backend("reference")->pool(g)->run(x.data(), ref.data());
     EXPECT_TRUE(same_bits(ours, ref)) << "case " << i;
+    // the same values as an ARM FP32 conv leaves them (NHWC), and more channels than a vector
+    for (int64_t channels : {int64_t{3}, int64_t{9}}) {
+      PoolGeometry wide = g;
+      wide.c = channels;
+      const auto values = uniform(rng, wide.n * wide.c * wide.ih * wide.iw, -1, 1);
+      const Tensor plain = plain_tensor({wide.n, wide.c, wide.ih, wide.iw}, values);
+      Tensor arm_out, ref_out;
+      const Shape out{wide.n, wide.c, wide.oh, wide.ow};
+      make_backend("arm")->pool(wide)->run(as_nhwc(plain), arm_out, out);
+      make_backend("reference")->pool(wide)->run(plain, ref_out, out);
+      EXPECT_NE(arm::nhwc_float(arm_out), nullptr) << "stays NHWC, case " << i;
+      EXPECT_TRUE(same_bits(arm_out.as_f32(), ref_out.as_f32())) << "NHWC case " << i << ", " << channels << " channels";
+    }
+  }
+}
+
+// Concat and Split along the channels of NHWC values give the plain ops' values and stay NHWC.
+TEST(ArmF32, NhwcValuesConcatAndSplitAsPlainOnes) {
+  std::mt19937 rng(5);
+  for (const Shape& shape : {Shape{1, 3, 4, 5}, Shape{2, 5, 3, 3}, Shape{1, 2, 7}}) {
+    Shape wider = shape;
+    wider[1] = 4;
+    const Tensor a = plain_tensor(shape, uniform(rng, shape_numel(shape), -1, 1));
+    const Tensor b = plain_tensor(wider, uniform(rng, shape_numel(wider), -1, 1));
+    const Tensor an = as_nhwc(a), bn = as_nhwc(b);
+    Shape joined = shape;
+    joined[1] = shape[1] + 4;
+    Tensor concat;
+    ASSERT_TRUE(make_backend("arm")->concat()->run({&an, &bn}, 1, joined, concat));
+    ASSERT_NE(arm::nhwc_float(concat), nullptr);
+    const std::vector<float> values = concat.as_f32();
+    const int64_t inner = shape_numel(shape) / (shape[0] * shape[1]);
+    for (int64_t n = 0; n < shape[0]; ++n)
+      for (int64_t c = 0; c < joined[1]; ++c)
+        for (int64_t p = 0; p < inner; ++p) {
+          const float expected = c < shape[1] ? a.f()[(n * shape[1] + c) * inner + p]
+                                              : b.f()[(n * 4 + c - shape[1]) * inner + p];
+          ASSERT_EQ(values[(n * joined[1] + c) * inner + p], expected);
+        }
+    std::vector<Tensor> parts(2);
+    ASSERT_TRUE(make_backend("arm")->split()->run(concat, 1, {shape[1], 4}, parts));
+    EXPECT_EQ(parts[0].as_f32(), a.as_f32());
+    EXPECT_EQ(parts[1].as_f32(), b.as_f32());
+    EXPECT_NE(arm::nhwc_float(parts[1]), nullptr);
   }
 }
 

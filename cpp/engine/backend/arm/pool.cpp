@@ -1,5 +1,6 @@
-// The ARM backend's max / average pooling, NCHW: window bounds clipped once per output instead of
-// a test per tap; outputs whose window lies inside the row (stride 1 or 2) four at a time on NEON.
+// The ARM backend's max / average pooling: NCHW with window bounds clipped once per output instead
+// of a test per tap, outputs whose window lies inside the row (stride 1 or 2) four at a time on
+// NEON; NHWC values (an ARM FP32 conv's) and codes (an INT8 conv's) channel vectors at a time.
 // Bit-identical to the reference backend: max by the same comparison in the same tap order
 // (which keeps the first of −0 / +0 and skips NaN alike), average summed in double in its order.
 #include <arm_neon.h>
@@ -11,6 +12,7 @@
 #include "backend/arm/arm_kernels.h"
 #include "backend/arm/dispatch.h"
 #include "backend/arm/nhwc_codes.h"
+#include "backend/arm/nhwc_float.h"
 
 namespace edgequant::engine::arm {
 namespace {
@@ -43,9 +45,16 @@ class ArmPool : public PoolKernel {
     });
   }
 
-  // Max pooling of an INT8 conv's NHWC codes: the max of the codes is the code of the max (the
-  // grid is increasing), so the output is NHWC codes on the same grid, 16 channels per vector.
+  // An ARM FP32 conv's NHWC values pool in NHWC, 4 channels per vector, and stay NHWC. Max pooling
+  // of an INT8 conv's NHWC codes: the max of the codes is the code of the max (the grid is
+  // increasing), so the output is NHWC codes on the same grid, 16 channels per vector.
   void run(const Tensor& x, Tensor& y, const Shape& shape) override {
+    if (const NhwcFloat* values = nhwc_float(x)) {
+      auto out = std::make_shared<NhwcFloat>(shape);
+      parallel_chunks(threads_, g_.n * g_.oh, 1, [&](int64_t r0, int64_t r1) { nhwc_rows(*values, r0, r1, *out); });
+      y = nhwc_tensor(shape, std::move(out));
+      return;
+    }
     const NhwcCodes* codes = g_.kind == PoolGeometry::Kind::max ? nhwc_codes(x) : nullptr;
     if (!codes || !every_window_has_input(g_)) {
       PoolKernel::run(x, y, shape);
@@ -83,6 +92,63 @@ class ArmPool : public PoolKernel {
   }
 
  private:
+  // Output rows [r0, r1) (image × output row) of NHWC values, each window's taps in the reference's
+  // order: max by the same comparison (NaN skipped, −inf where a window holds no input), average
+  // summed in double and divided once, with the same count.
+  void nhwc_rows(const NhwcFloat& x, int64_t r0, int64_t r1, NhwcFloat& y) const {
+    const int64_t c = g_.c, c4 = c / 4 * 4;
+    const bool is_max = g_.kind == PoolGeometry::Kind::max;
+    for (int64_t r = r0; r < r1; ++r) {
+      const int64_t n = r / g_.oh, oh = r % g_.oh;
+      const int64_t h_start = oh * g_.stride_h - g_.pad_top;
+      const int64_t h0 = std::max<int64_t>(h_start, 0), h1 = std::min(h_start + g_.kh, g_.ih);
+      const int64_t h_padded = std::min(h_start + g_.kh, g_.ih + g_.pad_bottom) - h_start;
+      const float* image = x.data() + n * g_.ih * g_.iw * c;
+      for (int64_t ow = 0; ow < g_.ow; ++ow) {
+        const int64_t w_start = ow * g_.stride_w - g_.pad_left;
+        const int64_t w0 = std::max<int64_t>(w_start, 0), w1 = std::min(w_start + g_.kw, g_.iw);
+        const int64_t w_padded = std::min(w_start + g_.kw, g_.iw + g_.pad_right) - w_start;
+        const int64_t inside = std::max<int64_t>(h1 - h0, 0) * std::max<int64_t>(w1 - w0, 0);
+        const int64_t count = g_.count_include_pad ? h_padded * w_padded : inside;
+        float* out = y.data() + ((n * g_.oh + oh) * g_.ow + ow) * c;
+        if (is_max) {
+          for (int64_t ch = 0; ch < c4; ch += 4) {
+            float32x4_t m = vdupq_n_f32(-std::numeric_limits<float>::infinity());
+            for (int64_t h = h0; h < h1; ++h)
+              for (int64_t w = w0; w < w1; ++w) {
+                const float32x4_t v = vld1q_f32(image + (h * g_.iw + w) * c + ch);
+                m = vbslq_f32(vcltq_f32(m, v), v, m);  // std::max(m, v)
+              }
+            vst1q_f32(out + ch, m);
+          }
+        } else {
+          const float64x2_t divisor = vdupq_n_f64(static_cast<double>(count));
+          for (int64_t ch = 0; ch < c4; ch += 4) {
+            float64x2_t lo = vdupq_n_f64(0), hi = vdupq_n_f64(0);
+            for (int64_t h = h0; h < h1; ++h)
+              for (int64_t w = w0; w < w1; ++w) {
+                const float32x4_t v = vld1q_f32(image + (h * g_.iw + w) * c + ch);
+                lo = vaddq_f64(lo, vcvt_f64_f32(vget_low_f32(v)));
+                hi = vaddq_f64(hi, vcvt_high_f64_f32(v));
+              }
+            const float32x4_t mean = count ? vcvt_high_f32_f64(vcvt_f32_f64(vdivq_f64(lo, divisor)), vdivq_f64(hi, divisor))
+                                           : vdupq_n_f32(0);
+            vst1q_f32(out + ch, mean);
+          }
+        }
+        for (int64_t ch = c4; ch < c; ++ch) {
+          double acc = is_max ? -std::numeric_limits<double>::infinity() : 0;
+          for (int64_t h = h0; h < h1; ++h)
+            for (int64_t w = w0; w < w1; ++w) {
+              const double v = image[(h * g_.iw + w) * c + ch];
+              acc = is_max ? std::max(acc, v) : acc + v;
+            }
+          out[ch] = static_cast<float>(is_max ? acc : (count ? acc / count : 0));
+        }
+      }
+    }
+  }
+
   float scalar(const float* plane, int64_t h0, int64_t h1, int64_t h_padded, int64_t ow) const {
     const int64_t w_start = ow * g_.stride_w - g_.pad_left;
     const int64_t w0 = std::max<int64_t>(w_start, 0), w1 = std::min(w_start + g_.kw, g_.iw);
