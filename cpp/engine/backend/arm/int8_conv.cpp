@@ -56,11 +56,11 @@ class ArmInt8Conv : public ConvKernel {
         right_shifts_.push_back(std::min(shift, 0));
         any_left_shift_ |= shift > 0;
       }
+    if (q.fixed_point) prepare_codes_requantization(*q.fixed_point);
     if (is_depthwise(g)) {
       depthwise_ = std::make_unique<Int8Depthwise>(g, khwc.data());
       return;
     }
-    if (q.fixed_point) prepare_codes_requantization(*q.fixed_point);
     // GEMM over k rounded up to the SIMD step of 16, the weights zero-padded: im2col rows carry
     // the padding and the scalar tail has nothing left to do (pointwise rows in place only when k
     // is a multiple already).
@@ -149,13 +149,16 @@ class ArmInt8Conv : public ConvKernel {
     const NhwcCodes* residual_codes = residual ? nhwc_codes(*residual) : nullptr;
     if (residual_codes && !residual_codes->on_grid(q_.residual_scale, q_.residual_zero_point)) residual_codes = nullptr;
     const float* residual_values = residual && !residual_codes ? residual->f() : nullptr;
-    const bool in_registers = !depthwise_ && q_.fixed_point;  // the GEMM requantizes its own tiles
+    const bool in_registers = q_.fixed_point != nullptr;  // the GEMM / depthwise kernel requantizes itself
     Scratch<int32_t> acc(in_registers ? 0 : m * g_.oc);
     // Integer requantization: the bias starts the sums where it cannot saturate (see bias_in_sums_).
     const int32_t* bias = q_.fixed_point && !bias_in_sums_.empty() ? bias_in_sums_.data() : nullptr;
     for (int64_t n = 0; n < g_.n; ++n) {
       if (in_registers) {
-        gemm_codes_image(x + n * g_.ih * g_.iw * g_.ic, a.zero_point, out.data() + n * m * g_.oc);
+        const int8_t* image = x + n * g_.ih * g_.iw * g_.ic;
+        int8_t* codes = out.data() + n * m * g_.oc;
+        if (depthwise_) depthwise_->image_codes(image, a.zero_point, threads_, bias, rq_, *q_.fixed_point, codes);
+        else gemm_codes_image(image, a.zero_point, codes);
         continue;
       }
       accumulate(x, n, a.zero_point, acc.data(), bias);
@@ -246,6 +249,9 @@ class ArmInt8Conv : public ConvKernel {
       rq_bias_.assign(padded, 0);
       std::copy(r.bias.begin(), r.bias.end(), rq_bias_.begin());
     }
+    rq_.multiplier = rq_multipliers_.data(), rq_.right = rq_right_.data();
+    rq_.left = any_left_shift_ ? rq_left_.data() : nullptr;
+    rq_.bias = rq_bias_.empty() ? nullptr : rq_bias_.data();
     rq_.zero = r.zero_point - 128;
     rq_.lo = static_cast<int8_t>(r.min - 128), rq_.hi = static_cast<int8_t>(r.max - 128);
   }

@@ -5,6 +5,9 @@
 #include <algorithm>
 #include <cstring>
 
+#include "backend/arm/fixed_point_neon.h"
+#include "backend/fixed_point_requantization.h"
+
 namespace edgequant::engine::arm {
 namespace {
 
@@ -38,11 +41,39 @@ inline void window16(const int8_t* x, const int64_t* off, int64_t ntaps, const i
   }
 }
 
-// Output pixels [0, count) of one row for channels [c, c + 16): the windows `step` bytes apart.
-// With kTaps fixed, the weights and offsets are copied to locals the compiler keeps in registers.
-template <int kTaps>
+// Where a window's 16 channel sums go: SumsOut stores them (int32), CodesOut requantizes them in
+// registers (TFLite's fixed point, fixed_point_neon.h) and stores 16 s8 codes.
+struct SumsOut {
+  int32_t* out;
+  int64_t step;  // between pixels, in int32
+  void operator()(int64_t p, const int32x4_t (&a)[4]) const {
+    int32_t* o = out + p * step;
+    vst1q_s32(o, a[0]), vst1q_s32(o + 4, a[1]), vst1q_s32(o + 8, a[2]), vst1q_s32(o + 12, a[3]);
+  }
+};
+
+template <bool kBiased, bool kLeft>
+struct CodesOut {
+  CodesOut(const CodesRequantization& r, int64_t c, int8_t* out, int64_t step)
+      : q0(r, c), q1(r, c + 4), q2(r, c + 8), q3(r, c + 12), lo(vdupq_n_s8(r.lo)), hi(vdupq_n_s8(r.hi)), out(out),
+        step(step) {}
+  void operator()(int64_t p, const int32x4_t (&a)[4]) const {
+    const int16x8_t h0 = vqmovn_high_s32(vqmovn_s32(q0(a[0])), q1(a[1]));
+    const int16x8_t h1 = vqmovn_high_s32(vqmovn_s32(q2(a[2])), q3(a[3]));
+    vst1q_s8(out + p * step, vminq_s8(vmaxq_s8(vqmovn_high_s16(vqmovn_s16(h0), h1), lo), hi));
+  }
+  Requantize4<kBiased, kLeft> q0, q1, q2, q3;
+  int8x16_t lo, hi;
+  int8_t* out;
+  int64_t step;  // between pixels, in bytes
+};
+
+// Output pixels [0, count) of one row for channels [c, c + 16): the windows `step` bytes apart,
+// each window's sums (from init) to store(pixel, sums). With kTaps fixed, the weights and offsets
+// are copied to locals the compiler keeps in registers.
+template <int kTaps, class Store>
 void row16(const int8_t* x, int64_t step, int64_t count, const int64_t* offsets, int64_t ntaps,
-           const int8x16_t* weights, bool pairs, const int32_t* init, int32_t* out, int64_t out_step) {
+           const int8x16_t* weights, bool pairs, const int32_t* init, const Store store) {
   constexpr int kLocal = kTaps > 0 ? kTaps : 1;
   int8x16_t local_w[kLocal];
   int64_t local_off[kLocal];
@@ -51,10 +82,10 @@ void row16(const int8_t* x, int64_t step, int64_t count, const int64_t* offsets,
   const int8x16_t* w = kTaps > 0 ? local_w : weights;
   const int64_t* off = kTaps > 0 ? local_off : offsets;
   const int32x4_t i0 = vld1q_s32(init), i1 = vld1q_s32(init + 4), i2 = vld1q_s32(init + 8), i3 = vld1q_s32(init + 12);
-  for (int64_t p = 0; p < count; ++p, x += step, out += out_step) {
+  for (int64_t p = 0; p < count; ++p, x += step) {
     int32x4_t a[4] = {i0, i1, i2, i3};
     window16<kTaps>(x, off, ntaps, w, pairs, a);
-    vst1q_s32(out, a[0]), vst1q_s32(out + 4, a[1]), vst1q_s32(out + 8, a[2]), vst1q_s32(out + 12, a[3]);
+    store(p, a);
   }
 }
 
@@ -81,6 +112,28 @@ Int8Depthwise::Int8Depthwise(const ConvGeometry& g, const int8_t* khwc) : g_(g) 
 }
 
 void Int8Depthwise::image(const int8_t* x, int32_t zero, int threads, int32_t* acc, const int32_t* add) const {
+  const int64_t ch = g_.oc;
+  rows(x, zero, threads, add, [&](int64_t oh, int64_t c, auto&& run_row) {
+    run_row(SumsOut{acc + oh * g_.ow * ch + c, ch});
+  }, [&](int64_t oh, int64_t ow, int64_t c, int32_t sum) { acc[(oh * g_.ow + ow) * ch + c] = sum; });
+}
+
+void Int8Depthwise::image_codes(const int8_t* x, int32_t zero, int threads, const int32_t* add,
+                                const CodesRequantization& r, const FixedPointRequantization& scalar, int8_t* y) const {
+  const int64_t ch = g_.oc;
+  with_requantization(r, [&](auto biased, auto left) {
+    using Out = CodesOut<decltype(biased)::value, decltype(left)::value>;
+    rows(x, zero, threads, add, [&](int64_t oh, int64_t c, auto&& run_row) {
+      run_row(Out(r, c, y + oh * g_.ow * ch + c, ch));
+    }, [&](int64_t oh, int64_t ow, int64_t c, int32_t sum) {  // sum holds the bias where `add` is given
+      y[(oh * g_.ow + ow) * ch + c] = static_cast<int8_t>(requantize(scalar, c, int64_t{sum} - (add ? add[c] : 0)) - 128);
+    });
+  });
+}
+
+template <class Rows, class Tail>
+void Int8Depthwise::rows(const int8_t* x, int32_t zero, int threads, const int32_t* add, const Rows& each_block,
+                         const Tail& tail) const {
   const int64_t ch = g_.oc, ntaps = g_.kh * g_.kw;
   std::vector<int8_t> frame;
   const int8_t* f = x;
@@ -103,22 +156,21 @@ void Int8Depthwise::image(const int8_t* x, int32_t zero, int threads, int32_t* a
     std::vector<int8x16_t> w(static_cast<size_t>(ntaps));
     for (int64_t oh = oh0; oh < oh1; ++oh) {
       const int8_t* first = f + oh * g_.stride_h * row * ch;  // the row's first window
-      int32_t* out = acc + oh * g_.ow * ch;
       for (int64_t c = 0; c < ch16; c += 16) {
         for (int64_t t = 0; t < ntaps; ++t) w[t] = vld1q_s8(w_.data() + t * ch + c);
-        if (ntaps == 9)
-          row16<9>(first + c, step, g_.ow, offsets_.data(), ntaps, w.data(), pairs_fit_int16_, init.data() + c,
-                   out + c, ch);
-        else
-          row16<0>(first + c, step, g_.ow, offsets_.data(), ntaps, w.data(), pairs_fit_int16_, init.data() + c,
-                   out + c, ch);
+        each_block(oh, c, [&](const auto& store) {
+          if (ntaps == 9)
+            row16<9>(first + c, step, g_.ow, offsets_.data(), ntaps, w.data(), pairs_fit_int16_, init.data() + c, store);
+          else
+            row16<0>(first + c, step, g_.ow, offsets_.data(), ntaps, w.data(), pairs_fit_int16_, init.data() + c, store);
+        });
       }
       for (int64_t ow = 0; ow < g_.ow && ch16 < ch; ++ow)  // the channels after the last 16
         for (int64_t c = ch16; c < ch; ++c) {
           const int8_t* window = first + ow * step + c;
           int32_t s = init[c];
           for (int64_t t = 0; t < ntaps; ++t) s += window[offsets_[t]] * w_[t * ch + c];
-          out[ow * ch + c] = s;
+          tail(oh, ow, c, s);
         }
     }
   });

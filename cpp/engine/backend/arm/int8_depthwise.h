@@ -8,15 +8,19 @@
 // Σ (q − 128)·w + (128 − z)·Σ w exactly (a padded tap adds (z − 128 + 128 − z)·w = 0). Products
 // s8 × s8 are added two taps at a time in int16 (SMULL + SMLAL) before widening to int32: the one
 // pair that overflows int16 is (−128)·(−128) twice, so pairs run where no channel has −128 at both
-// taps of a pair, single taps otherwise.
+// taps of a pair, single taps otherwise. image_codes requantizes the sums in registers instead
+// (TFLite's fixed point) and stores s8 codes.
 #pragma once
 #include <cstdint>
 #include <vector>
 
 #include "backend/arm/dispatch.h"
 #include "backend/backend.h"
+#include "graph/quant_config.h"
 
 namespace edgequant::engine::arm {
+
+struct CodesRequantization;  // fixed_point_neon.h
 
 class Int8Depthwise {
  public:
@@ -25,8 +29,18 @@ class Int8Depthwise {
   // The sums of one NHWC image x of s8 codes q − 128 whose zero point is `zero` (u8), plus
   // add[c] if given, into acc[(oh·ow + ow)·channels + c].
   void image(const int8_t* x, int32_t zero, int threads, int32_t* acc, const int32_t* add = nullptr) const;
+  // The same sums requantized in registers by `r` (channels padded to 16), the last channels by
+  // `scalar` (its requantize()), stored as NHWC s8 codes y[(oh·ow + ow)·channels + c].
+  void image_codes(const int8_t* x, int32_t zero, int threads, const int32_t* add, const CodesRequantization& r,
+                   const FixedPointRequantization& scalar, int8_t* y) const;
 
  private:
+  // The common walk: each_block(oh, c, run_row) per row and 16 channels, run_row(store) computing
+  // the row's windows; tail(oh, ow, c, sum) for the channels after the last 16.
+  template <class Rows, class Tail>
+  void rows(const int8_t* x, int32_t zero, int threads, const int32_t* add, const Rows& each_block,
+            const Tail& tail) const;
+
   ConvGeometry g_;
   std::vector<int8_t> w_;         // [tap][channel]
   std::vector<int32_t> wsum_;     // Σ_taps w per channel
