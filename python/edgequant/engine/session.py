@@ -63,6 +63,9 @@ class Engine:
     Parameters
     ----------
     model : str, os.PathLike, bytes or onnx.ModelProto
+        An ONNX model, or a TensorFlow Lite one (``.tflite``, recognised by its flatbuffer
+        identifier), which runs as its ONNX form (:func:`edgequant.tflite.tflite_to_onnx`: an int8
+        model as QDQ with the file's own quantization).
     mode : {"fp32", "static", "dynamic"}, optional
         ``static``: INT8 convolutions and matrix products with per-output-channel symmetric s8
         weights and u8 activations whose scale / zero point come from ``calibration``;
@@ -359,19 +362,34 @@ class Engine:
 
 def _model_source(model):
     """What the engine reads its model from again when it exports it: the path, the (immutable)
-    bytes, or a serialized copy of a ModelProto (which the caller may change afterwards)."""
-    if isinstance(model, bytes):
-        return model
+    bytes, or a serialized copy of a ModelProto (which the caller may change afterwards). A TFLite
+    model (its flatbuffer identifier "TFL3") is converted once: the bytes of its ONNX form
+    (:func:`edgequant.tflite.tflite_to_onnx`)."""
     if isinstance(model, bytearray):
-        return bytes(model)
+        model = bytes(model)
+    if isinstance(model, bytes):
+        return _onnx_from_tflite(model) if _is_tflite(model[:8]) else model
     if isinstance(model, (str, os.PathLike)):
         path = pathlib.Path(model)
         if not path.is_file():
             raise FileNotFoundError(f"no ONNX model at {str(path)!r}")
+        with path.open("rb") as file:
+            if _is_tflite(file.read(8)):
+                return _onnx_from_tflite(path)
         return path.absolute()  # not resolved: external data lies beside the path as given
     if hasattr(model, "SerializeToString"):
         return model.SerializeToString()
     raise TypeError(f"model must be a path, bytes or onnx.ModelProto, got {type(model).__name__}")
+
+
+def _is_tflite(head: bytes) -> bool:
+    return len(head) == 8 and head[4:8] == b"TFL3"
+
+
+def _onnx_from_tflite(model) -> bytes:
+    from edgequant.tflite import tflite_to_onnx
+
+    return tflite_to_onnx(model).SerializeToString()
 
 
 def _model_bytes(source) -> bytes:

@@ -521,3 +521,14 @@ def test_bad_arguments():
         tflite_to_onnx(3.5)
     with pytest.raises(FileNotFoundError):
         tflite_to_onnx("/nonexistent/model.tflite")
+
+
+def test_engine_takes_a_tflite_file_or_its_bytes(tflite_dir):
+    """Engine(path or bytes of a .tflite) runs its ONNX form: the same outputs as the converted model."""
+    path = tflite_dir / INT8_MODELS["kws"]
+    x = np.random.default_rng(2).uniform(-50, 20, (1, 49, 10, 1)).astype(np.float32)
+    (expected,) = Engine(tflite_to_onnx(path).SerializeToString(), backend="reference").run(x)
+    for model in (path, str(path), path.read_bytes()):
+        engine = Engine(model, backend="reference")
+        assert engine.carries_quantization
+        np.testing.assert_array_equal(engine.run(x)[0], expected)
