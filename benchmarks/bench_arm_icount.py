@@ -157,7 +157,7 @@ def tflite_file(name) -> pathlib.Path | None:
 
 def model_file(name, folder) -> pathlib.Path:
     """A shared model (float16 ones as a float32 copy, what ORT's quantizer takes), an MLPerf Tiny
-    model converted to ONNX QDQ, or a zoo architecture."""
+    model converted to ONNX QDQ, or a zoo architecture (``NAME@SIZE``: at that input size)."""
     from edgequant.datasets import shared_data_dir
     from edgequant.tflite import tflite_to_onnx
     from edgequant.zoo import architectures
@@ -170,7 +170,8 @@ def model_file(name, folder) -> pathlib.Path:
     if shared is not None and (shared / "models" / f"{name}.onnx").is_file():
         return float32_copy(shared / "models" / f"{name}.onnx", folder / f"{name}.onnx")
     path = folder / f"{name}.onnx"
-    path.write_bytes(architectures.build(name).SerializeToString())
+    architecture, _, size = name.partition("@")  # "yolov8n@320": a zoo architecture at another input size
+    path.write_bytes(architectures.build(architecture, input_size=int(size) if size else None).SerializeToString())
     return path
 
 
