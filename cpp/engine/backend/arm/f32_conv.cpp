@@ -1,6 +1,6 @@
 // The ARM backend's FP32 convolution and dense kernels: NHWC rows into the NEON GEMM
-// (f32_gemm.h), depthwise as a direct loop over 4 channels per vector, then bias, activation and
-// the residual sum as ConvPostOps says. Float accumulation in a different order from the
+// (f32_gemm.h) or the depthwise kernel (f32_depthwise.h), then bias, activation and the residual
+// sum as ConvPostOps says, in place. Float accumulation in a different order from the
 // reference backend's double sums: equal within float rounding (tests state the tolerance).
 #include <arm_neon.h>
 
@@ -10,6 +10,7 @@
 #include "backend/arm/arm_kernels.h"
 #include "backend/arm/dispatch.h"
 #include "backend/arm/epilogue.h"
+#include "backend/arm/f32_depthwise.h"
 #include "backend/arm/f32_gemm.h"
 #include "backend/arm/layout.h"
 #include "backend/arm/nhwc_float.h"
@@ -26,10 +27,11 @@ class ArmF32Conv : public ConvKernel {
     bias_.assign(static_cast<size_t>(g.oc), 0.f);
     if (b) bias_.assign(b, b + g.oc);
     const std::vector<float> khwc = weights_khwc<float>(w, g);
-    if (is_depthwise(g)) {  // [tap][channel]
-      dw_.resize(static_cast<size_t>(g.kh * g.kw * g.oc));
+    if (is_depthwise(g)) {
+      std::vector<float> dw(static_cast<size_t>(g.kh * g.kw * g.oc));  // [tap][channel]
       for (int64_t c = 0; c < g.oc; ++c)
-        for (int64_t t = 0; t < g.kh * g.kw; ++t) dw_[t * g.oc + c] = khwc[c * g.kh * g.kw + t];
+        for (int64_t t = 0; t < g.kh * g.kw; ++t) dw[t * g.oc + c] = khwc[c * g.kh * g.kw + t];
+      depthwise_ = std::make_unique<F32Depthwise>(g, dw.data());
       return;
     }
     for (int64_t group = 0; group < g.groups; ++group) packed_.push_back(pack_f32(khwc.data() + group * ocg * k, ocg, k));
@@ -64,8 +66,8 @@ class ArmF32Conv : public ConvKernel {
     for (int64_t n = 0; n < g_.n; ++n) {
       const float* image = x + n * hw * g_.ic;
       float* out = y + n * m * g_.oc;
-      if (dw_.empty()) gemm_image(image, out);
-      else depthwise_image(image, out);
+      if (!depthwise_) gemm_image(image, out);
+      else depthwise_->image(image, threads_, out);
       const float* r = residual ? residual + n * m * g_.oc : nullptr;
       parallel_chunks(threads_, m, 16, [&](int64_t p0, int64_t p1) { epilogue_rows(out, r, p0, p1); });
     }
@@ -75,6 +77,30 @@ class ArmF32Conv : public ConvKernel {
   void epilogue_rows(float* y, const float* r, int64_t p0, int64_t p1) const {
     const int64_t channels = g_.oc, oc4 = channels / 4 * 4;
     const float* bias = bias_.data();
+    const Activation act = post_.activation;  // a local: the stores through y cannot alias it
+    if (!r && !act.has_affine()) {  // the common case, its constants in registers
+      with_activation(act, [&](auto kind) {
+        constexpr Activation::Kind kKind = decltype(kind)::value;
+        const float32x4_t lo = vdupq_n_f32(act.lo), hi = vdupq_n_f32(act.hi);
+        for (int64_t p = p0; p < p1; ++p) {
+          float* row = y + p * channels;
+          for (int64_t oc = 0; oc < oc4; oc += 4) {
+            float32x4_t v = vaddq_f32(vld1q_f32(row + oc), vld1q_f32(bias + oc));
+            if constexpr (kKind == Activation::Kind::relu) {
+              v = vbslq_f32(vcgtq_f32(v, vdupq_n_f32(0)), v, vdupq_n_f32(0));
+            } else if constexpr (kKind == Activation::Kind::clip) {  // std::min(std::max(x, lo), hi)
+              v = vbslq_f32(vcltq_f32(v, lo), lo, v);
+              v = vbslq_f32(vcltq_f32(hi, v), hi, v);
+            } else if constexpr (kKind != Activation::Kind::none) {
+              v = activate_as<kKind>(act, v);
+            }
+            vst1q_f32(row + oc, v);
+          }
+          for (int64_t oc = oc4; oc < channels; ++oc) row[oc] = apply_activation(act, row[oc] + bias[oc]);
+        }
+      });
+      return;
+    }
     with_activation(post_.activation, [&](auto kind) {
       constexpr Activation::Kind kKind = decltype(kind)::value;
       for (int64_t p = p0; p < p1; ++p) {
@@ -110,35 +136,11 @@ class ArmF32Conv : public ConvKernel {
       });
   }
 
-  void depthwise_image(const float* x, float* acc) {
-    const int64_t ch = g_.oc;
-    parallel_chunks(threads_, g_.oh, 1, [&](int64_t oh0, int64_t oh1) {
-      for_each_depthwise_pixel(g_, x, dw_.data(), oh0, oh1,
-                               [&](const float* const* taps, const float* const* wtaps, int64_t ntaps, int64_t p) {
-                                 float* out = acc + p * ch;
-                                 int64_t c = 0;
-                                 for (; c + 8 <= ch; c += 8) {
-                                   float32x4_t lo = vdupq_n_f32(0), hi = vdupq_n_f32(0);
-                                   for (int64_t t = 0; t < ntaps; ++t) {
-                                     lo = vfmaq_f32(lo, vld1q_f32(taps[t] + c), vld1q_f32(wtaps[t] + c));
-                                     hi = vfmaq_f32(hi, vld1q_f32(taps[t] + c + 4), vld1q_f32(wtaps[t] + c + 4));
-                                   }
-                                   vst1q_f32(out + c, lo);
-                                   vst1q_f32(out + c + 4, hi);
-                                 }
-                                 for (; c < ch; ++c) {
-                                   float s = 0;
-                                   for (int64_t t = 0; t < ntaps; ++t) s += taps[t][c] * wtaps[t][c];
-                                   out[c] = s;
-                                 }
-                               });
-    });
-  }
-
   ConvGeometry g_;
   ConvPostOps post_;
   ThreadCount threads_;
-  std::vector<float> bias_, dw_;
+  std::vector<float> bias_;
+  std::unique_ptr<F32Depthwise> depthwise_;  // or the GEMM
   std::vector<PackedF32> packed_;
 };
 

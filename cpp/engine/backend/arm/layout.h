@@ -92,47 +92,6 @@ void im2col_rows(const T* x, const ConvGeometry& g, int64_t group, T pad, int64_
   }
 }
 
-// Depthwise output rows [oh0, oh1) of one NHWC image x: body(taps, wtaps, ntaps, pixel) per output
-// pixel, with the input pixels its window reads inside the input (padded taps left out: they
-// add nothing) and the matching rows of w ([tap][channel]). Windows inside the input take the
-// taps at fixed offsets from their first.
-template <class T, class W, class F>
-void for_each_depthwise_pixel(const ConvGeometry& g, const T* x, const W* w, int64_t oh0, int64_t oh1, F&& body) {
-  const int64_t ch = g.oc, ntaps = g.kh * g.kw;
-  std::vector<int64_t> offsets;
-  std::vector<const W*> all_w, wtaps;
-  std::vector<const T*> taps;
-  for (int64_t y = 0; y < g.kh; ++y)
-    for (int64_t xk = 0; xk < g.kw; ++xk) {
-      offsets.push_back((y * g.dilation_h * g.iw + xk * g.dilation_w) * ch);
-      all_w.push_back(w + (y * g.kw + xk) * ch);
-    }
-  taps.reserve(static_cast<size_t>(ntaps)), wtaps.reserve(static_cast<size_t>(ntaps));
-  for (int64_t oh = oh0; oh < oh1; ++oh)
-    for (int64_t ow = 0; ow < g.ow; ++ow) {
-      const int64_t ih0 = oh * g.stride_h - g.pad_top, iw0 = ow * g.stride_w - g.pad_left;
-      if (ih0 >= 0 && ih0 + (g.kh - 1) * g.dilation_h < g.ih && iw0 >= 0 && iw0 + (g.kw - 1) * g.dilation_w < g.iw) {
-        const T* base = x + (ih0 * g.iw + iw0) * ch;
-        taps.resize(static_cast<size_t>(ntaps));
-        for (int64_t t = 0; t < ntaps; ++t) taps[t] = base + offsets[t];
-        body(taps.data(), all_w.data(), ntaps, oh * g.ow + ow);
-        continue;
-      }
-      taps.clear(), wtaps.clear();
-      for (int64_t y = 0; y < g.kh; ++y) {
-        const int64_t ih = ih0 + y * g.dilation_h;
-        if (ih < 0 || ih >= g.ih) continue;
-        for (int64_t xk = 0; xk < g.kw; ++xk) {
-          const int64_t iw = iw0 + xk * g.dilation_w;
-          if (iw < 0 || iw >= g.iw) continue;
-          taps.push_back(x + (ih * g.iw + iw) * ch);
-          wtaps.push_back(all_w[y * g.kw + xk]);
-        }
-      }
-      body(taps.data(), wtaps.data(), static_cast<int64_t>(taps.size()), oh * g.ow + ow);
-    }
-}
-
 // NCHW → NHWC of n float images: 4 pixels of one channel per load, stored c apart.
 inline void to_nhwc(const float* src, int64_t n, int64_t c, int64_t hw, float* dst) {
   const int64_t hw4 = hw / 4 * 4;
