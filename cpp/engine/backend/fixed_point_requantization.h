@@ -17,9 +17,9 @@
 namespace edgequant::engine {
 
 // The parameters of a static layer that writes u8 codes (QuantConfig::quantize_output) with
-// post-ops `post`; nullptr where it keeps float requantization: a residual sum, an activation that
-// is not a clamp of its output (swish, hardswish, hardsigmoid, an affine step after it), or a
-// multiplier out of TFLite's range. `bias`: one per output channel, or null.
+// post-ops `post`; nullptr where it keeps float requantization: a residual sum, an affine step after
+// the activation, a multiplier out of TFLite's range, or an activation table whose steps would be
+// coarser than a quarter of an output step. `bias`: one per output channel, or null.
 std::shared_ptr<const FixedPointRequantization> prepare_fixed_point(const QuantConfig& q,
                                                                     const std::vector<float>& weight_scales,
                                                                     const float* bias, const ConvPostOps& post);
@@ -30,6 +30,13 @@ inline int32_t requantize(const FixedPointRequantization& r, int64_t c, int64_t 
   const int64_t biased = std::clamp<int64_t>(sum + r.bias[c], INT32_MIN, INT32_MAX);
   const int32_t v = eq_multiply_by_quantized_multiplier(static_cast<int32_t>(biased), r.multipliers[c], r.shifts[c]);
   return eq_clamp_i32(v + r.zero_point, r.min, r.max);
+}
+
+// The u8 output code of channel c from its sum: requantize(), read through the activation's table
+// where the layer has one.
+inline int32_t output_code(const FixedPointRequantization& r, int64_t c, int64_t sum) {
+  const int32_t q = requantize(r, c, sum);
+  return r.table.empty() ? q : r.table[static_cast<size_t>(q)];
 }
 
 // The real value of a u8 code on the layer's output grid (what a float reader sees).

@@ -59,7 +59,7 @@ class ReferenceConv : public ConvKernel {
       }
     }
     compute(src, nullptr, [&](int64_t k, int64_t oc, double acc, int64_t iacc) {
-      dst[k] = q_.fixed_point ? decode_output(q_, requantize(*q_.fixed_point, oc, iacc))
+      dst[k] = q_.fixed_point ? decode_output(q_, output_code(*q_.fixed_point, oc, iacc))
                               : value(oc, acc, post_.sum ? residual(dst[k]) : 0.f);
     });
   }
@@ -93,7 +93,7 @@ class ReferenceConv : public ConvKernel {
       const quant::Affine out(activation_format(), quant::AffineParams{q_.output_scale, q_.output_zero_point});
       uint8_t* y = dst.u8();
       compute(x, codes, [&](int64_t k, int64_t oc, double acc, int64_t iacc) {
-        y[k] = static_cast<uint8_t>(q_.fixed_point ? requantize(*q_.fixed_point, oc, iacc)
+        y[k] = static_cast<uint8_t>(q_.fixed_point ? output_code(*q_.fixed_point, oc, iacc)
                                                    : out.encode(value(oc, acc, residual_at(k))));
       });
       return;

@@ -22,13 +22,19 @@ struct QuantizedWeights {
 //   clamp(zero_point + MultiplyByQuantizedMultiplier(Σ (q − z_in)·w + bias[c], multipliers[c], shifts[c]), min, max)
 // Prepared once per plan (backend/fixed_point_requantization.h) for a layer that writes u8 codes
 // for its readers and whose fused activation is a clamp of its output.
+// An activation that is not a clamp (swish, hardswish, hardsigmoid) goes through a table instead: the
+// same arithmetic puts the sum on a fine grid of the pre-activation x = s_x·(i − zero_point) — its
+// index i clamped to [min, max] = [0, table.size() − 1], kActivationTableSize steps over the range
+// that can change the output code — and the u8 code is table[i] = encode(activation(x_i)).
 struct FixedPointRequantization {
   std::vector<int32_t> bias;         // round(b / (s_in · s_w[c])), half to even, saturated to int32
-  std::vector<int32_t> multipliers;  // s_in · s_w[c] / s_out as a multiplier and a shift
+  std::vector<int32_t> multipliers;  // s_in · s_w[c] / s_out (or / s_x) as a multiplier and a shift
   std::vector<int32_t> shifts;
-  int32_t zero_point = 0;           // the output's, u8
-  int32_t min = 0, max = 255;       // the activation as a clamp of the u8 codes
+  int32_t zero_point = 0;           // the output's, u8 (or the table index of x = 0)
+  int32_t min = 0, max = 255;       // the activation as a clamp of the u8 codes (or the table's indices)
+  std::vector<uint8_t> table;       // empty, or the output code of each index
 };
+constexpr int32_t kActivationTableSize = 1 << 14;
 
 // Precision of a conv / dense kernel. int8: per-output-channel symmetric s8 weights (quantized
 // by the kernel from the float weights) and u8 asymmetric activations x = s·(q − z), either fixed
@@ -54,8 +60,9 @@ struct QuantConfig {
   // zero point); it is added as s·(q − z) by the sum post-op, in u8 in the destination.
   float residual_scale = 1;
   int32_t residual_zero_point = 0;
-  // Static, quantize_output, a clamp for activation, no residual sum: integer requantization
-  // (every backend with integer kernels but oneDNN, which rescales in float); null otherwise.
+  // Static, quantize_output, no residual sum, an activation that is a clamp or a table's (swish,
+  // hardswish, hardsigmoid, no affine step after it): integer requantization (every backend with
+  // integer kernels but oneDNN, which rescales in float); null otherwise.
   std::shared_ptr<const FixedPointRequantization> fixed_point;
 };
 

@@ -28,8 +28,12 @@ struct CodesRequantization {
   const int32_t* left = nullptr;   // left shifts ≥ 0; nullptr where no channel shifts left
   const int32_t* right = nullptr;  // right shifts ≤ 0
   const int32_t* bias = nullptr;   // added with saturation first; nullptr where the sums hold it
-  int32_t zero = 0;                // the output zero point, s8 form (z − 128)
+  int32_t zero = 0;                // the output zero point, s8 form (z − 128); or the table index of x = 0
   int8_t lo = -128, hi = 127;      // the clamp of the activation, s8 form
+  // An activation table (FixedPointRequantization::table): the sums are requantized to its index,
+  // clamped to [0, table_last], and the code is table[index], s8 form; null: a clamp.
+  const int8_t* table = nullptr;
+  int16_t table_last = 0;
 };
 
 // The constants of 4 channels in registers, loaded once per tile. kBiased: the bias is added
@@ -50,16 +54,30 @@ struct Requantize4 {
   int32x4_t multiplier, right, left, bias, zero;
 };
 
-// f(std::bool_constant<biased>{}, std::bool_constant<shifts left>{}): code compiled once per case.
+// f(std::bool_constant<biased>{}, std::bool_constant<shifts left>{}, std::bool_constant<a table>{}):
+// code compiled once per case.
 template <class F>
 inline void with_requantization(const CodesRequantization& r, F&& f) {
+  auto with_table = [&](auto biased, auto left) {
+    if (r.table) f(biased, left, std::true_type{});
+    else f(biased, left, std::false_type{});
+  };
   if (r.bias) {
-    if (r.left) f(std::true_type{}, std::true_type{});
-    else f(std::true_type{}, std::false_type{});
+    if (r.left) with_table(std::true_type{}, std::true_type{});
+    else with_table(std::true_type{}, std::false_type{});
   } else {
-    if (r.left) f(std::false_type{}, std::true_type{});
-    else f(std::false_type{}, std::false_type{});
+    if (r.left) with_table(std::false_type{}, std::true_type{});
+    else with_table(std::false_type{}, std::false_type{});
   }
+}
+
+// n table indices (int16, saturated) clamped to [0, last], their codes from `table` to out.
+template <int kLanes>
+inline void look_up(int16x8_t indices, int16x8_t last, const int8_t* table, int8_t* out) {
+  int16_t index[8];
+  vst1q_s16(index, vminq_s16(vmaxq_s16(indices, vdupq_n_s16(0)), last));
+  #pragma GCC unroll 8
+  for (int j = 0; j < kLanes; ++j) out[j] = table[index[j]];
 }
 
 }  // namespace edgequant::engine::arm

@@ -132,7 +132,7 @@ class ArmInt8Conv : public ConvKernel {
       if (q_.fixed_point) {  // the codes' values on the output grid, as the reference backend gives them
         for (int64_t p = 0; p < m; ++p)
           for (int64_t oc = 0; oc < g_.oc; ++oc)
-            out[oc * m + p] = decode_output(q_, requantize(*q_.fixed_point, oc, acc[p * g_.oc + oc]));
+            out[oc * m + p] = decode_output(q_, output_code(*q_.fixed_point, oc, acc[p * g_.oc + oc]));
         continue;
       }
       parallel_chunks(threads_, m, 16, [&](int64_t p0, int64_t p1) { epilogue_rows(acc.data(), p0, p1, a.scale, out); });
@@ -190,11 +190,6 @@ class ArmInt8Conv : public ConvKernel {
                                  residual_values[(oc + 2) * m + p], residual_values[(oc + 3) * m + p]};
       return through_u8(vld1q_f32(gathered), ra);
     };
-    if (q_.fixed_point) {
-      if (bias_in_sums_.empty()) fixed_point_codes<false>(acc, p0, p1, dst);
-      else fixed_point_codes<true>(acc, p0, p1, dst);
-      return;
-    }
     for (int64_t p = p0; p < p1; ++p) {
       const int32_t* row = acc + p * channels;
       int8_t* y = dst + p * channels;
@@ -254,6 +249,11 @@ class ArmInt8Conv : public ConvKernel {
     rq_.bias = rq_bias_.empty() ? nullptr : rq_bias_.data();
     rq_.zero = r.zero_point - 128;
     rq_.lo = static_cast<int8_t>(r.min - 128), rq_.hi = static_cast<int8_t>(r.max - 128);
+    if (!r.table.empty()) {  // the sums go to the table's index; its codes in the s8 form
+      rq_table_.resize(r.table.size());
+      for (size_t i = 0; i < r.table.size(); ++i) rq_table_[i] = static_cast<int8_t>(r.table[i] - 128);
+      rq_.zero = r.zero_point, rq_.table = rq_table_.data(), rq_.table_last = static_cast<int16_t>(r.max);
+    }
   }
 
   // Image x's NHWC s8 output codes y by the GEMM with the requantization in its registers.
@@ -321,46 +321,6 @@ class ArmInt8Conv : public ConvKernel {
       for (int64_t oc = oc4; oc < g_.oc; ++oc) epilogue_one(acc, p, oc, in_scale, dst);
   }
 
-  // Pixels [p0, p1) to NHWC codes by TFLite's integer requantization (QuantConfig::fixed_point):
-  // bit for bit requantize() of fixed_point_requantization.h, 16 channels per step (narrowed with
-  // saturation, then clamped in s8: the same as clamping in int32, the clamp being inside s8), then
-  // 4, the rest by requantize().
-  // kBiased: the sums already hold the bias (bias_in_sums_).
-  template <bool kBiased>
-  void fixed_point_codes(const int32_t* acc, int64_t p0, int64_t p1, int8_t* dst) const {
-    const FixedPointRequantization& r = *q_.fixed_point;
-    const int64_t channels = g_.oc, oc16 = channels / 16 * 16, oc4 = channels / 4 * 4;
-    const int32x4_t zero = vdupq_n_s32(r.zero_point - 128);  // the s8 form: q − 128
-    const int8x16_t lo = vdupq_n_s8(static_cast<int8_t>(r.min - 128)), hi = vdupq_n_s8(static_cast<int8_t>(r.max - 128));
-    const int32_t *bias = r.bias.data(), *multipliers = r.multipliers.data();
-    const int32_t *left = left_shifts_.data(), *right = right_shifts_.data();
-    const bool any_left = any_left_shift_;
-    auto requantize4 = [&](const int32_t* row, int64_t oc) {
-      int32x4_t x = vld1q_s32(row + oc);
-      if constexpr (!kBiased) x = vqaddq_s32(x, vld1q_s32(bias + oc));
-      if (any_left) x = vshlq_s32(x, vld1q_s32(left + oc));
-      return vaddq_s32(multiply_high_and_shift_right4(x, vld1q_s32(multipliers + oc), vld1q_s32(right + oc)), zero);
-    };
-    for (int64_t p = p0; p < p1; ++p) {
-      const int32_t* row = acc + p * channels;
-      int8_t* y = dst + p * channels;
-      int64_t oc = 0;
-      for (; oc < oc16; oc += 16) {
-        const int16x8_t a = vqmovn_high_s32(vqmovn_s32(requantize4(row, oc)), requantize4(row, oc + 4));
-        const int16x8_t b = vqmovn_high_s32(vqmovn_s32(requantize4(row, oc + 8)), requantize4(row, oc + 12));
-        vst1q_s8(y + oc, vminq_s8(vmaxq_s8(vqmovn_high_s16(vqmovn_s16(a), b), lo), hi));
-      }
-      for (; oc < oc4; oc += 4) {
-        const int16x4_t q = vqmovn_s32(requantize4(row, oc));
-        const int8x8_t v = vmin_s8(vmax_s8(vqmovn_s16(vcombine_s16(q, q)), vget_low_s8(lo)), vget_low_s8(hi));
-        const int32_t word = vget_lane_s32(vreinterpret_s32_s8(v), 0);
-        std::memcpy(y + oc, &word, sizeof word);
-      }
-      for (; oc < channels; ++oc)
-        y[oc] = static_cast<int8_t>(requantize(r, oc, int64_t{row[oc]} - (kBiased ? r.bias[oc] : 0)) - 128);
-    }
-  }
-
   // The reference backend's expressions, in its order, for pixel p of channel oc: `residual` (sum
   // kernels) already rounded as the reference rounds it.
   float value_at(const int32_t* acc, int64_t p, int64_t oc, double in_scale, float residual) const {
@@ -399,6 +359,7 @@ class ArmInt8Conv : public ConvKernel {
   bool any_left_shift_ = false;
   // fixed point, GEMM layers: the in-register requantization (gemm_codes_image)
   std::vector<int32_t> rq_multipliers_, rq_left_, rq_right_, rq_bias_;
+  std::vector<int8_t> rq_table_;  // an activation table's codes, s8 form
   CodesRequantization rq_;
 };
 

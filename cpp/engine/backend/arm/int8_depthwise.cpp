@@ -52,20 +52,27 @@ struct SumsOut {
   }
 };
 
-template <bool kBiased, bool kLeft>
+template <bool kBiased, bool kLeft, bool kTable>
 struct CodesOut {
   CodesOut(const CodesRequantization& r, int64_t c, int8_t* out, int64_t step)
       : q0(r, c), q1(r, c + 4), q2(r, c + 8), q3(r, c + 12), lo(vdupq_n_s8(r.lo)), hi(vdupq_n_s8(r.hi)), out(out),
-        step(step) {}
+        step(step), table(r.table), last(vdupq_n_s16(r.table_last)) {}
   void operator()(int64_t p, const int32x4_t (&a)[4]) const {
     const int16x8_t h0 = vqmovn_high_s32(vqmovn_s32(q0(a[0])), q1(a[1]));
     const int16x8_t h1 = vqmovn_high_s32(vqmovn_s32(q2(a[2])), q3(a[3]));
-    vst1q_s8(out + p * step, vminq_s8(vmaxq_s8(vqmovn_high_s16(vqmovn_s16(h0), h1), lo), hi));
+    if constexpr (kTable) {  // h0, h1: table indices
+      look_up<8>(h0, last, table, out + p * step);
+      look_up<8>(h1, last, table, out + p * step + 8);
+    } else {
+      vst1q_s8(out + p * step, vminq_s8(vmaxq_s8(vqmovn_high_s16(vqmovn_s16(h0), h1), lo), hi));
+    }
   }
   Requantize4<kBiased, kLeft> q0, q1, q2, q3;
   int8x16_t lo, hi;
   int8_t* out;
   int64_t step;  // between pixels, in bytes
+  const int8_t* table;
+  int16x8_t last;
 };
 
 // Output pixels [0, count) of one row for channels [c, c + 16): the windows `step` bytes apart,
@@ -121,12 +128,12 @@ void Int8Depthwise::image(const int8_t* x, int32_t zero, int threads, int32_t* a
 void Int8Depthwise::image_codes(const int8_t* x, int32_t zero, int threads, const int32_t* add,
                                 const CodesRequantization& r, const FixedPointRequantization& scalar, int8_t* y) const {
   const int64_t ch = g_.oc;
-  with_requantization(r, [&](auto biased, auto left) {
-    using Out = CodesOut<decltype(biased)::value, decltype(left)::value>;
+  with_requantization(r, [&](auto biased, auto left, auto table) {
+    using Out = CodesOut<decltype(biased)::value, decltype(left)::value, decltype(table)::value>;
     rows(x, zero, threads, add, [&](int64_t oh, int64_t c, auto&& run_row) {
       run_row(Out(r, c, y + oh * g_.ow * ch + c, ch));
     }, [&](int64_t oh, int64_t ow, int64_t c, int32_t sum) {  // sum holds the bias where `add` is given
-      y[(oh * g_.ow + ow) * ch + c] = static_cast<int8_t>(requantize(scalar, c, int64_t{sum} - (add ? add[c] : 0)) - 128);
+      y[(oh * g_.ow + ow) * ch + c] = static_cast<int8_t>(output_code(scalar, c, int64_t{sum} - (add ? add[c] : 0)) - 128);
     });
   });
 }

@@ -51,16 +51,27 @@ struct SumsSink {
   }
 };
 
-template <int kNr, bool kBiased, bool kLeft>
+template <int kNr, bool kBiased, bool kLeft, bool kTable>
 struct CodesSink {
   CodesSink(const CodesRequantization& r, int64_t n0, int8_t* c, int64_t ld)
-      : q0(r, n0), q1(r, kNr == 8 ? n0 + 4 : n0), lo(vdup_n_s8(r.lo)), hi(vdup_n_s8(r.hi)), c(c), ld(ld) {}
+      : q0(r, n0), q1(r, kNr == 8 ? n0 + 4 : n0), lo(vdup_n_s8(r.lo)), hi(vdup_n_s8(r.hi)), c(c), ld(ld),
+        table(r.table), last(vdupq_n_s16(r.table_last)) {}
   template <int kRows>
   void store(const int32x4_t (&v)[kRows][kNr / 4]) const {
     const Requantize4<kBiased, kLeft> first = q0, second = q1;
     const int8x8_t low = lo, high = hi;
     int8_t* const out = c;
     const int64_t stride = ld;
+    if constexpr (kTable) {  // the indices, then the codes
+      const int8_t* const codes = table;
+      #pragma GCC unroll 16
+      for (int r = 0; r < kRows; ++r) {
+        const int16x4_t a = vqmovn_s32(first(v[r][0]));
+        if constexpr (kNr == 8) look_up<8>(vqmovn_high_s32(a, second(v[r][1])), last, codes, out + r * stride);
+        else look_up<4>(vcombine_s16(a, a), last, codes, out + r * stride);
+      }
+      return;
+    }
     #pragma GCC unroll 16
     for (int r = 0; r < kRows; ++r) {
       if constexpr (kNr == 8) {
@@ -79,6 +90,8 @@ struct CodesSink {
   int8x8_t lo, hi;
   int8_t* c;
   int64_t ld;
+  const int8_t* table;
+  int16x8_t last;
 };
 
 // The tiles of C[m, n] in order: body(rows, m0, rows_valid, panel, packed, init_panel) with kMr row
@@ -120,8 +133,8 @@ void gemm_by_tiles(const int8_t* const* a, int64_t m, const PackedB& b, const in
 template <int kMr, int kNr, class Tile>
 void gemm_codes_by_tiles(const int8_t* const* a, int64_t m, const PackedB& b, const int32_t* init,
                          const CodesRequantization& r, int8_t* c, int64_t ldc, const Tile& tile) {
-  with_requantization(r, [&](auto biased, auto left) {
-    using Sink = CodesSink<kNr, decltype(biased)::value, decltype(left)::value>;
+  with_requantization(r, [&](auto biased, auto left, auto table) {
+    using Sink = CodesSink<kNr, decltype(biased)::value, decltype(left)::value, decltype(table)::value>;
     for_each_tile<kMr, kNr>(a, m, b, init, [&](const int8_t* const* rows, int64_t m0, int64_t valid, int64_t panel,
                                                const int8_t* packed, const int32_t* start) {
       const int64_t n0 = panel * kNr, cols = std::min<int64_t>(kNr, b.n - n0);
