@@ -96,6 +96,15 @@ std::shared_ptr<const FixedPointRequantization> prepare_fixed_point(const QuantC
   }
   for (size_t c = 0; c < weight_scales.size(); ++c)
     r->bias.push_back(bias ? quant::quantize_bias(bias[c], q.scale, weight_scales[c]) : 0);
+  if (!clamp && q.weights && !weight_scales.empty()) {
+    // The table's grid is finer than the output's: its multipliers may shift left, and a sum shifted
+    // past int32 would wrap (TFLite's arithmetic) into a wrong index. Where the largest possible sum
+    // Σ |q − z|·|w| + |bias| ≤ k·255·128 + |bias| could, the layer keeps float requantization.
+    const int64_t k = static_cast<int64_t>(q.weights->values.size() / weight_scales.size());
+    for (size_t c = 0; c < weight_scales.size(); ++c)
+      if (r->shifts[c] > 0 && (k * 255 * 128 + std::abs(int64_t{r->bias[c]})) >= (int64_t{1} << (31 - r->shifts[c])))
+        return nullptr;
+  }
   if (clamp) r->zero_point = q.output_zero_point;
   return r;
 }

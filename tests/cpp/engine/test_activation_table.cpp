@@ -77,7 +77,7 @@ TEST(ActivationTable, CodesFollowTheFormulaAndStayWithinOneCodeOfFloat) {
   }
 }
 
-TEST(ActivationTable, FloatRequantizationWhereTheTableWouldBeCoarse) {
+TEST(ActivationTable, FloatRequantizationWhereTheTableCannotServe) {
   std::mt19937 rng(3);
   Layer l = random_layer(rng, Activation::Kind::swish);
   l.q.output_scale = 1e-5f;  // outputs within ±0.003, pre-activations to −20: the table too coarse
@@ -88,6 +88,16 @@ TEST(ActivationTable, FloatRequantizationWhereTheTableWouldBeCoarse) {
   l = random_layer(rng, Activation::Kind::hardswish);
   l.post.sum = true;  // a residual sum: float
   EXPECT_FALSE(prepare_fixed_point(l.q, l.weight_scales, l.bias.data(), l.post));
+  // sums shifted left past int32 would wrap: 8,192 products of up to 255·128, multipliers above 2^3
+  l = random_layer(rng, Activation::Kind::swish);
+  l.q.scale = 0.03f, l.q.output_scale = 0.004f;
+  auto weights = std::make_shared<QuantizedWeights>();
+  weights->values.assign(l.weight_scales.size() * 8192, 1);
+  weights->scales.assign(l.weight_scales.size(), 0.2f);
+  l.q.weights = weights;
+  EXPECT_FALSE(prepare_fixed_point(l.q, weights->scales, l.bias.data(), l.post));
+  weights->values.resize(l.weight_scales.size() * 16);  // 16 products cannot: the table
+  EXPECT_TRUE(prepare_fixed_point(l.q, weights->scales, l.bias.data(), l.post));
 }
 
 }  // namespace
