@@ -39,6 +39,20 @@ inline int32_t output_code(const FixedPointRequantization& r, int64_t c, int64_t
   return r.table.empty() ? q : r.table[static_cast<size_t>(q)];
 }
 
+// The u8 output code of channel c of a layer with a fused residual Add (FixedPointRequantization::
+// residual) from its sum and the residual's u8 code.
+inline int32_t residual_output_code(const FixedPointRequantization& r, int64_t c, int64_t sum, int32_t residual) {
+  const int64_t biased = std::clamp<int64_t>(sum + r.bias[c], INT32_MIN, INT32_MAX);
+  const int64_t pre = int64_t{r.zero_point} +
+                      eq_multiply_by_quantized_multiplier(static_cast<int32_t>(biased), r.multipliers[c], r.shifts[c]);
+  const int32_t clamped = static_cast<int32_t>(std::clamp<int64_t>(pre, r.pre_min, r.pre_max));
+  const int32_t value = r.values.empty() ? clamped : r.values[static_cast<size_t>(clamped)];
+  const int32_t skip =
+      eq_multiply_by_quantized_multiplier(residual - r.residual_zero_point, r.residual_multiplier, r.residual_shift);
+  const int32_t y = r.output_zero_point + eq_rounding_divide_by_pot(value + skip, kResidualFraction);
+  return eq_clamp_i32(y, r.min, r.max);
+}
+
 // The real value of a u8 code on the layer's output grid (what a float reader sees).
 inline float decode_output(const QuantConfig& q, int32_t code) {
   return q.output_scale * static_cast<float>(code - q.output_zero_point);

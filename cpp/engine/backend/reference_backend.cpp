@@ -58,9 +58,11 @@ class ReferenceConv : public ConvKernel {
         return;
       }
     }
+    const quant::Affine ra(activation_format(), quant::AffineParams{q_.residual_scale, q_.residual_zero_point});
     compute(src, nullptr, [&](int64_t k, int64_t oc, double acc, int64_t iacc) {
-      dst[k] = q_.fixed_point ? decode_output(q_, output_code(*q_.fixed_point, oc, iacc))
-                              : value(oc, acc, post_.sum ? residual(dst[k]) : 0.f);
+      if (!q_.fixed_point) dst[k] = value(oc, acc, post_.sum ? residual(dst[k]) : 0.f);
+      else if (q_.fixed_point->residual) dst[k] = decode_output(q_, residual_output_code(*q_.fixed_point, oc, iacc, ra.encode(dst[k])));
+      else dst[k] = decode_output(q_, output_code(*q_.fixed_point, oc, iacc));
     });
   }
 
@@ -92,9 +94,13 @@ class ReferenceConv : public ConvKernel {
       }
       const quant::Affine out(activation_format(), quant::AffineParams{q_.output_scale, q_.output_zero_point});
       uint8_t* y = dst.u8();
+      // the residual's u8 code: as it is, or a float residual rounded to its grid as residual_at does
+      auto residual_code = [&](int64_t k) { return residual_codes ? int32_t{r->u8()[k]} : ra.encode(r_values[k]); };
       compute(x, codes, [&](int64_t k, int64_t oc, double acc, int64_t iacc) {
-        y[k] = static_cast<uint8_t>(q_.fixed_point ? output_code(*q_.fixed_point, oc, iacc)
-                                                   : out.encode(value(oc, acc, residual_at(k))));
+        if (!q_.fixed_point) y[k] = static_cast<uint8_t>(out.encode(value(oc, acc, residual_at(k))));
+        else if (q_.fixed_point->residual)
+          y[k] = static_cast<uint8_t>(residual_output_code(*q_.fixed_point, oc, iacc, residual_code(k)));
+        else y[k] = static_cast<uint8_t>(output_code(*q_.fixed_point, oc, iacc));
       });
       return;
     }

@@ -12,7 +12,8 @@ bool run_on_runtime_c(const ConvGeometry& g, const QuantConfig& q, const Quantiz
                       const uint8_t* src, uint8_t* dst) {
   const FixedPointRequantization* r = q.fixed_point.get();
   const bool depthwise = g.groups > 1 && g.groups == g.ic && g.oc % g.ic == 0;
-  if (!r || !r->table.empty() || (g.groups != 1 && !depthwise)) return false;  // no table in the C kernels
+  // the C kernels have no table and no fused residual
+  if (!r || !r->table.empty() || r->residual || (g.groups != 1 && !depthwise)) return false;
   constexpr int64_t kMax = std::numeric_limits<int32_t>::max();
   for (int64_t v : {g.n * g.ic * g.ih * g.iw, g.n * g.oc * g.oh * g.ow, g.oc * (g.ic / g.groups) * g.kh * g.kw})
     if (v > kMax) return false;

@@ -33,8 +33,18 @@ struct FixedPointRequantization {
   int32_t zero_point = 0;           // the output's, u8 (or the table index of x = 0)
   int32_t min = 0, max = 255;       // the activation as a clamp of the u8 codes (or the table's indices)
   std::vector<uint8_t> table;       // empty, or the output code of each index
+  // A fused residual Add (post.sum): the layer's value in units of s_out / 2^kResidualFraction — the
+  // sum as above with zero_point 0 clamped to [pre_min, pre_max] (the activation's bounds in those
+  // units), or the table index read through `values` (the activation in those units) — plus the
+  // residual's, (r − residual_zero_point) times residual_multiplier / residual_shift; rounded to the
+  // output grid, + output_zero_point, clamped to [min, max] (the activation after the sum).
+  bool residual = false;
+  int32_t pre_min = INT32_MIN, pre_max = INT32_MAX;
+  std::vector<int32_t> values;
+  int32_t residual_zero_point = 0, residual_multiplier = 0, residual_shift = 0, output_zero_point = 0;
 };
 constexpr int32_t kActivationTableSize = 1 << 14;
+constexpr int kResidualFraction = 8;
 
 // Precision of a conv / dense kernel. int8: per-output-channel symmetric s8 weights (quantized
 // by the kernel from the float weights) and u8 asymmetric activations x = s·(q − z), either fixed
@@ -60,9 +70,10 @@ struct QuantConfig {
   // zero point); it is added as s·(q − z) by the sum post-op, in u8 in the destination.
   float residual_scale = 1;
   int32_t residual_zero_point = 0;
-  // Static, quantize_output, no residual sum, an activation that is a clamp or a table's (swish,
-  // hardswish, hardsigmoid, no affine step after it): integer requantization (every backend with
-  // integer kernels but oneDNN, which rescales in float); null otherwise.
+  // Static, quantize_output, an activation that is a clamp or a table's (swish, hardswish,
+  // hardsigmoid, no affine step after it), a residual sum with a clamp after it or none: integer
+  // requantization (every backend with integer kernels but oneDNN, which rescales in float); null
+  // otherwise.
   std::shared_ptr<const FixedPointRequantization> fixed_point;
 };
 

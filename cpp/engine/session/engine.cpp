@@ -576,9 +576,10 @@ std::vector<Engine::IntegerLayer> Engine::integer_layers() const {
   for (size_t k = 0; k < steps_.size(); ++k) {
     const QuantConfig* q = runs_int8(k) ? session.ops[k]->quantization() : nullptr;
     if (!q || q->mode != QuantConfig::Mode::int8_static || !q->weights) continue;
-    // an activation table: no C kernel has one, the export keeps the layer's float requantization
-    const bool table = q->fixed_point && !q->fixed_point->table.empty();
-    layers.push_back({node(k).name, q->weights, table ? nullptr : q->fixed_point, q->scale, q->output_scale, q->zero_point,
+    // an activation table or a fused residual: no C kernel has one, the export keeps the layer's float
+    // requantization
+    const bool c_kernel = q->fixed_point && q->fixed_point->table.empty() && !q->fixed_point->residual;
+    layers.push_back({node(k).name, q->weights, c_kernel ? q->fixed_point : nullptr, q->scale, q->output_scale, q->zero_point,
                       q->output_zero_point});
   }
   return layers;

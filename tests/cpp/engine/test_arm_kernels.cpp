@@ -344,7 +344,8 @@ TEST(ArmInt8, ResidualSumReadsNhwcCodes) {
   for (const std::string& path : int8_paths()) {
     UsePath use(path);
     std::mt19937 rng(41);
-    for (int i = 0; i < 12; ++i) {
+    int integer = 0;  // sums whose residual went through the integer form
+    for (int i = 0; i < 24; ++i) {
       const int64_t n = 1 + i % 2, c = pick(rng, {4, 7, 16, 24, 37}), h = pick(rng, {3, 5}), w = pick(rng, {4, 9});
       ConvGeometry g{};
       g.n = n, g.ic = c, g.ih = h, g.iw = w, g.oc = c, g.oh = h, g.ow = w;
@@ -364,21 +365,31 @@ TEST(ArmInt8, ResidualSumReadsNhwcCodes) {
       arm->conv(g, w1.data(), b1.data(), ConvPostOps{}, q)->run(x, nullptr, false, residual_arm, {n, c, h, w});
       reference->conv(g, w1.data(), b1.data(), ConvPostOps{}, q)->run(x, nullptr, false, residual_ref, {n, c, h, w});
       ASSERT_TRUE(residual_arm.native != nullptr) << "NHWC codes";
-      QuantConfig q2 = q;  // the sum: float requantization, the residual on the producer's grid
-      q2.fixed_point.reset();
+      // the sum, the residual on the producer's grid: float requantization (odd cases) or the integer
+      // form (even: FixedPointRequantization::residual), 3x3 and depthwise too
+      QuantConfig q2 = q;
       q2.residual_scale = q.output_scale, q2.residual_zero_point = q.output_zero_point;
       q2.output_scale = 0.05f, q2.output_zero_point = 20;
       ConvPostOps post;
       post.sum = true;
-      post.activation.kind = i % 3 == 0 ? Activation::Kind::relu : Activation::Kind::none;
+      post.activation.kind = pick(rng, {0, 1, 3}) == 0 ? Activation::Kind::none
+                             : i % 3 == 0          ? Activation::Kind::relu
+                                                   : Activation::Kind::swish;
       post.after_sum.kind = i % 2 ? Activation::Kind::relu : Activation::Kind::none;
-      const auto w2 = uniform(rng, c * c, -1, 1), b2 = uniform(rng, c, -0.5f, 0.5f);
-      q2.weights = std::make_shared<QuantizedWeights>(quantize_weights(w2.data(), c, c));
+      ConvGeometry g2 = g;
+      if (i % 4 == 2) g2.kh = g2.kw = 3, g2.pad_top = g2.pad_left = g2.pad_bottom = g2.pad_right = 1;
+      if (i % 8 == 4) g2.groups = c;  // depthwise
+      const int64_t k2 = c / g2.groups * g2.kh * g2.kw;
+      const auto w2 = uniform(rng, c * k2, -1, 1), b2 = uniform(rng, c, -0.5f, 0.5f);
+      q2.weights = std::make_shared<QuantizedWeights>(quantize_weights(w2.data(), c, k2));
+      q2.fixed_point = i % 2 ? nullptr : prepare_fixed_point(q2, q2.weights->scales, b2.data(), post);
+      integer += q2.fixed_point && q2.fixed_point->residual;
       Tensor ours, ref;
-      arm->conv(g, w2.data(), b2.data(), post, q2)->run(x, &residual_arm, false, ours, {n, c, h, w});
-      reference->conv(g, w2.data(), b2.data(), post, q2)->run(x, &residual_ref, false, ref, {n, c, h, w});
+      arm->conv(g2, w2.data(), b2.data(), post, q2)->run(x, &residual_arm, false, ours, {n, c, h, w});
+      reference->conv(g2, w2.data(), b2.data(), post, q2)->run(x, &residual_ref, false, ref, {n, c, h, w});
       EXPECT_TRUE(same_bits(ours.as_f32(), ref.as_f32())) << path << " case " << i << ": " << c << " channels";
     }
+    EXPECT_GE(integer, 10) << path;
   }
 }
 

@@ -8,6 +8,8 @@
 #include <cstdint>
 #include <type_traits>
 
+#include "graph/quant_config.h"  // kResidualFraction
+
 namespace edgequant::engine::arm {
 
 // TFLite's MultiplyByQuantizedMultiplier on 4 lanes after its left shift (the caller's VSHL, which
@@ -34,7 +36,47 @@ struct CodesRequantization {
   // clamped to [0, table_last], and the code is table[index], s8 form; null: a clamp.
   const int8_t* table = nullptr;
   int16_t table_last = 0;
+  // A fused residual Add (FixedPointRequantization::residual): the sums requantized to the value in
+  // 1/2^kResidualFraction output steps (zero: 0, or the index of a table of `values`), clamped to
+  // [pre_min, pre_max], plus the residual's s8 code r moved to (r + residual_offset)·multiplier;
+  // then rounded to the output grid, + output_zero (s8 form), clamped to [lo, hi].
+  bool residual = false;
+  const int32_t* values = nullptr;
+  int32_t pre_min = 0, pre_max = 0;
+  int32_t residual_offset = 0, residual_multiplier = 0, residual_left = 0, residual_right = 0, output_zero = 0;
 };
+
+// The residual part of a row: 8 s8 residual codes to their values in 1/2^kResidualFraction output
+// steps, and the value plus it rounded to the output grid (TFLite's RoundingDivideByPOT: ties away
+// from zero), + the output zero point.
+struct Residual8 {
+  explicit Residual8(const CodesRequantization& r)
+      : offset(vdupq_n_s32(r.residual_offset)), multiplier(vdupq_n_s32(r.residual_multiplier)),
+        left(vdupq_n_s32(r.residual_left)), right(vdupq_n_s32(r.residual_right)), zero(vdupq_n_s32(r.output_zero)),
+        pre_min(vdupq_n_s32(r.pre_min)), pre_max(vdupq_n_s32(r.pre_max)) {}
+  void skip(const int8_t* codes, int32x4_t& lo, int32x4_t& hi) const {
+    const int16x8_t wide = vmovl_s8(vld1_s8(codes));
+    lo = vshlq_s32(vaddq_s32(vmovl_s16(vget_low_s16(wide)), offset), left);
+    hi = vshlq_s32(vaddq_s32(vmovl_high_s16(wide), offset), left);
+    lo = multiply_high_and_shift_right4(lo, multiplier, right);
+    hi = multiply_high_and_shift_right4(hi, multiplier, right);
+  }
+  int32x4_t clamp_pre(int32x4_t pre) const { return vminq_s32(vmaxq_s32(pre, pre_min), pre_max); }
+  int32x4_t output(int32x4_t value) const {
+    const int32x4_t fixup = vshrq_n_s32(value, 31);
+    return vaddq_s32(vrshrq_n_s32(vqaddq_s32(value, fixup), kResidualFraction), zero);
+  }
+  int32x4_t offset, multiplier, left, right, zero, pre_min, pre_max;
+};
+
+// 4 lanes of table indices to their int32 values.
+inline int32x4_t look_up_values(int32x4_t indices, const int32_t* values) {
+  int32_t index[4], out[4];
+  vst1q_s32(index, indices);
+  #pragma GCC unroll 4
+  for (int j = 0; j < 4; ++j) out[j] = values[index[j]];
+  return vld1q_s32(out);
+}
 
 // The constants of 4 channels in registers, loaded once per tile. kBiased: the bias is added
 // here (CodesRequantization::bias set); kLeft: some channel shifts left (::left set).
@@ -59,7 +101,7 @@ struct Requantize4 {
 template <class F>
 inline void with_requantization(const CodesRequantization& r, F&& f) {
   auto with_table = [&](auto biased, auto left) {
-    if (r.table) f(biased, left, std::true_type{});
+    if (r.table || r.values) f(biased, left, std::true_type{});
     else f(biased, left, std::false_type{});
   };
   if (r.bias) {

@@ -130,9 +130,14 @@ class ArmInt8Conv : public ConvKernel {
       accumulate(x, n, a.zero_point, acc.data());
       float* out = dst + n * g_.oc * m;
       if (q_.fixed_point) {  // the codes' values on the output grid, as the reference backend gives them
+        const FixedPointRequantization& r = *q_.fixed_point;
+        const quant::Affine ra(activation_format(), quant::AffineParams{q_.residual_scale, q_.residual_zero_point});
         for (int64_t p = 0; p < m; ++p)
-          for (int64_t oc = 0; oc < g_.oc; ++oc)
-            out[oc * m + p] = decode_output(q_, output_code(*q_.fixed_point, oc, acc[p * g_.oc + oc]));
+          for (int64_t oc = 0; oc < g_.oc; ++oc) {
+            const int32_t sum = acc[p * g_.oc + oc];
+            float& y = out[oc * m + p];  // the residual on entry where there is one
+            y = decode_output(q_, r.residual ? residual_output_code(r, oc, sum, ra.encode(y)) : output_code(r, oc, sum));
+          }
         continue;
       }
       parallel_chunks(threads_, m, 16, [&](int64_t p0, int64_t p1) { epilogue_rows(acc.data(), p0, p1, a.scale, out); });
@@ -149,16 +154,35 @@ class ArmInt8Conv : public ConvKernel {
     const NhwcCodes* residual_codes = residual ? nhwc_codes(*residual) : nullptr;
     if (residual_codes && !residual_codes->on_grid(q_.residual_scale, q_.residual_zero_point)) residual_codes = nullptr;
     const float* residual_values = residual && !residual_codes ? residual->f() : nullptr;
-    const bool in_registers = q_.fixed_point != nullptr;  // the GEMM / depthwise kernel requantizes itself
+    // Integer requantization: the GEMM / depthwise kernel requantizes its own sums (a depthwise layer
+    // with a residual element by element); the bias starts the sums where it cannot saturate (see
+    // bias_in_sums_).
+    const FixedPointRequantization* fixed = q_.fixed_point.get();
+    const bool in_registers = fixed && !(depthwise_ && fixed->residual);
     Scratch<int32_t> acc(in_registers ? 0 : m * g_.oc);
-    // Integer requantization: the bias starts the sums where it cannot saturate (see bias_in_sums_).
-    const int32_t* bias = q_.fixed_point && !bias_in_sums_.empty() ? bias_in_sums_.data() : nullptr;
+    const int32_t* bias = fixed && !bias_in_sums_.empty() ? bias_in_sums_.data() : nullptr;
+    Scratch<int8_t> staged_residual;  // an integer residual as NHWC s8 codes on its grid
+    const int8_t* skip = residual_codes ? residual_codes->data() : nullptr;
+    if (fixed && fixed->residual && !skip) {
+      staged_residual = Scratch<int8_t>(g_.n * m * g_.oc);
+      encode_shifted_nhwc(residual_values, g_.n, g_.oc, m, ra, staged_residual.data());
+      skip = staged_residual.data();
+    }
     for (int64_t n = 0; n < g_.n; ++n) {
+      const int8_t* image = x + n * g_.ih * g_.iw * g_.ic;
+      int8_t* codes = out.data() + n * m * g_.oc;
+      const int8_t* image_skip = skip ? skip + n * m * g_.oc : nullptr;
       if (in_registers) {
-        const int8_t* image = x + n * g_.ih * g_.iw * g_.ic;
-        int8_t* codes = out.data() + n * m * g_.oc;
-        if (depthwise_) depthwise_->image_codes(image, a.zero_point, threads_, bias, rq_, *q_.fixed_point, codes);
-        else gemm_codes_image(image, a.zero_point, codes);
+        if (depthwise_) depthwise_->image_codes(image, a.zero_point, threads_, bias, rq_, *fixed, codes);
+        else gemm_codes_image(image, a.zero_point, image_skip, codes);
+        continue;
+      }
+      if (fixed) {  // a depthwise layer with a fused residual
+        accumulate(x, n, a.zero_point, acc.data(), bias);
+        for (int64_t k = 0; k < m * g_.oc; ++k) {
+          const int64_t oc = k % g_.oc, sum = int64_t{acc[k]} - (bias ? bias[oc] : 0);
+          codes[k] = static_cast<int8_t>(residual_output_code(*fixed, oc, sum, image_skip[k] + 128) - 128);
+        }
         continue;
       }
       accumulate(x, n, a.zero_point, acc.data(), bias);
@@ -254,10 +278,18 @@ class ArmInt8Conv : public ConvKernel {
       for (size_t i = 0; i < r.table.size(); ++i) rq_table_[i] = static_cast<int8_t>(r.table[i] - 128);
       rq_.zero = r.zero_point, rq_.table = rq_table_.data(), rq_.table_last = static_cast<int16_t>(r.max);
     }
+    if (r.residual) {  // the sums go to the value before rounding (or a table of values' index)
+      rq_.residual = true, rq_.zero = r.zero_point;
+      rq_.values = r.values.empty() ? nullptr : r.values.data();  // q_ holds them
+      rq_.pre_min = r.pre_min, rq_.pre_max = r.pre_max;
+      rq_.residual_offset = 128 - r.residual_zero_point, rq_.residual_multiplier = r.residual_multiplier;
+      rq_.residual_left = std::max(r.residual_shift, 0), rq_.residual_right = std::min(r.residual_shift, 0);
+      rq_.output_zero = r.output_zero_point - 128;
+    }
   }
 
   // Image x's NHWC s8 output codes y by the GEMM with the requantization in its registers.
-  void gemm_codes_image(const int8_t* x, int32_t zero, int8_t* y) {
+  void gemm_codes_image(const int8_t* x, int32_t zero, const int8_t* residual, int8_t* y) {
     note_int8_run(gemm_);
     const int64_t ocg = g_.oc / g_.groups, m = g_.oh * g_.ow;
     std::vector<int32_t> init(static_cast<size_t>(g_.oc));
@@ -280,7 +312,7 @@ class ArmInt8Conv : public ConvKernel {
           for (int64_t row = r0; row < r1; ++row) rows[row - r0] = cols.data() + (row - r0) * kpad_;
         }
         gemm_.gemm_codes(rows.data(), r1 - r0, packed_[group], init.data() + group * ocg, r,
-                         y + r0 * g_.oc + group * ocg, g_.oc);
+                         residual ? residual + r0 * g_.oc + group * ocg : nullptr, y + r0 * g_.oc + group * ocg, g_.oc);
       });
     }
   }

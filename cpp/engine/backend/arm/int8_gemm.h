@@ -33,15 +33,15 @@ struct CodesRequantization;  // fixed_point_neon.h
 // One ISA level's kernels. `gemm` computes rows [0, m) of C (ldc int32 per row) from the row
 // pointers `a` (each k s8 values, contiguous), all n columns of `b`, each column starting from
 // init[column] (the caller's exact zero-point correction). `gemm_codes` computes the same sums and
-// requantizes each tile in registers by `r` to s8 codes (ldc bytes per row): the int32 sums never
-// go through memory. It needs k in whole SIMD steps (b.kmain == b.k) and r's per-channel arrays
-// padded to a multiple of 16 channels.
+// requantizes each tile in registers by `r` to s8 codes (ldc bytes per row), adding the residual
+// codes (the output's layout) where r.residual: the int32 sums never go through memory. It needs k
+// in whole SIMD steps (b.kmain == b.k) and r's per-channel arrays padded to a multiple of 16 channels.
 struct Int8Gemm {
   const char* name;
   PackedB (*pack)(const int8_t* b, int64_t n, int64_t k);
   void (*gemm)(const int8_t* const* a, int64_t m, const PackedB& b, const int32_t* init, int32_t* c, int64_t ldc);
   void (*gemm_codes)(const int8_t* const* a, int64_t m, const PackedB& b, const int32_t* init,
-                     const CodesRequantization& r, int8_t* c, int64_t ldc);
+                     const CodesRequantization& r, const int8_t* residual, int8_t* c, int64_t ldc);
 };
 
 const Int8Gemm& int8_gemm_neon();

@@ -68,8 +68,8 @@ void gemm(const int8_t* const* a, int64_t m, const PackedB& b, const int32_t* in
 }
 
 void gemm_codes(const int8_t* const* a, int64_t m, const PackedB& b, const int32_t* init, const CodesRequantization& r,
-                int8_t* c, int64_t ldc) {
-  gemm_codes_by_tiles<kMr, kNr>(a, m, b, init, r, c, ldc, kTile);
+                const int8_t* residual, int8_t* c, int64_t ldc) {
+  gemm_codes_by_tiles<kMr, kNr>(a, m, b, init, r, residual, c, ldc, kTile);
 }
 
 }  // namespace

@@ -94,6 +94,59 @@ struct CodesSink {
   int16x8_t last;
 };
 
+// CodesSink's arithmetic for a layer with a fused residual Add: each row's requantized value plus
+// its residual codes (at residual + r·residual_ld, the output's layout), rounded to the output grid.
+template <int kNr, bool kBiased, bool kLeft, bool kTable>
+struct ResidualSink {
+  ResidualSink(const CodesRequantization& r, int64_t n0, int8_t* c, int64_t ld, const int8_t* residual,
+               int64_t residual_ld)
+      : q0(r, n0), q1(r, kNr == 8 ? n0 + 4 : n0), add(r), lo(vdup_n_s8(r.lo)), hi(vdup_n_s8(r.hi)), c(c), ld(ld),
+        residual(residual), residual_ld(residual_ld), values(r.values) {}
+  template <int kRows>
+  void store(const int32x4_t (&v)[kRows][kNr / 4]) const {
+    const Requantize4<kBiased, kLeft> first = q0, second = q1;
+    const Residual8 sum = add;
+    const int8x8_t low = lo, high = hi;
+    int8_t* const out = c;
+    const int64_t stride = ld, residual_stride = residual_ld;
+    const int8_t* const skip_codes = residual;
+    const int32_t* const table = values;
+    #pragma GCC unroll 16
+    for (int r = 0; r < kRows; ++r) {
+      int32x4_t value[2] = {sum.clamp_pre(first(v[r][0])), kNr == 8 ? sum.clamp_pre(second(v[r][kNr / 8])) : vdupq_n_s32(0)};
+      if constexpr (kTable) {
+        value[0] = look_up_values(value[0], table);
+        if constexpr (kNr == 8) value[1] = look_up_values(value[1], table);
+      }
+      int32x4_t skip[2];
+      if constexpr (kNr == 8) {
+        sum.skip(skip_codes + r * residual_stride, skip[0], skip[1]);
+      } else {  // 4 codes: the word widened as 8 (its upper half unused)
+        int8_t four[8] = {};
+        std::memcpy(four, skip_codes + r * residual_stride, 4);
+        sum.skip(four, skip[0], skip[1]);
+      }
+      const int16x4_t a = vqmovn_s32(sum.output(vaddq_s32(value[0], skip[0])));
+      const int16x8_t h = kNr == 8 ? vqmovn_high_s32(a, sum.output(vaddq_s32(value[1], skip[1]))) : vcombine_s16(a, a);
+      const int8x8_t codes = vmin_s8(vmax_s8(vqmovn_s16(h), low), high);
+      if constexpr (kNr == 8) {
+        vst1_s8(out + r * stride, codes);
+      } else {
+        const int32_t word = vget_lane_s32(vreinterpret_s32_s8(codes), 0);
+        std::memcpy(out + r * stride, &word, sizeof word);
+      }
+    }
+  }
+  Requantize4<kBiased, kLeft> q0, q1;
+  Residual8 add;
+  int8x8_t lo, hi;
+  int8_t* c;
+  int64_t ld;
+  const int8_t* residual;
+  int64_t residual_ld;
+  const int32_t* values;
+};
+
 // The tiles of C[m, n] in order: body(rows, m0, rows_valid, panel, packed, init_panel) with kMr row
 // pointers (padding rows repeat the last).
 template <int kMr, int kNr, class Body>
@@ -129,22 +182,34 @@ void gemm_by_tiles(const int8_t* const* a, int64_t m, const PackedB& b, const in
 }
 
 // C[m, n] as s8 codes (ldc bytes per row), each tile requantized in registers by `r` (whose arrays
-// cover whole panels); k must be whole SIMD steps (b.kmain == b.k).
+// cover whole panels), with r.residual the residual codes (the output's layout) added; k must be
+// whole SIMD steps (b.kmain == b.k).
 template <int kMr, int kNr, class Tile>
 void gemm_codes_by_tiles(const int8_t* const* a, int64_t m, const PackedB& b, const int32_t* init,
-                         const CodesRequantization& r, int8_t* c, int64_t ldc, const Tile& tile) {
+                         const CodesRequantization& r, const int8_t* residual, int8_t* c, int64_t ldc,
+                         const Tile& tile) {
   with_requantization(r, [&](auto biased, auto left, auto table) {
-    using Sink = CodesSink<kNr, decltype(biased)::value, decltype(left)::value, decltype(table)::value>;
+    constexpr bool kBiased = decltype(biased)::value, kLeft = decltype(left)::value, kTable = decltype(table)::value;
     for_each_tile<kMr, kNr>(a, m, b, init, [&](const int8_t* const* rows, int64_t m0, int64_t valid, int64_t panel,
                                                const int8_t* packed, const int32_t* start) {
       const int64_t n0 = panel * kNr, cols = std::min<int64_t>(kNr, b.n - n0);
-      if (valid == kMr && cols == kNr) {
-        tile(rows, packed, b.kmain, start, Sink(r, n0, c + m0 * ldc + n0, ldc));
-        return;
+      const bool whole = valid == kMr && cols == kNr;
+      int8_t out[kMr * kNr], skip[kMr * kNr] = {};
+      int8_t* dst = whole ? c + m0 * ldc + n0 : out;
+      const int64_t ld = whole ? ldc : kNr;
+      if (r.residual) {
+        const int8_t* rows_skip = residual + m0 * ldc + n0;
+        if (!whole) {  // the valid part only: the rows and columns past C's are not there to read
+          for (int64_t row = 0; row < valid; ++row) std::memcpy(skip + row * kNr, rows_skip + row * ldc, cols);
+          rows_skip = skip;
+        }
+        tile(rows, packed, b.kmain, start,
+             ResidualSink<kNr, kBiased, kLeft, kTable>(r, n0, dst, ld, rows_skip, whole ? ldc : kNr));
+      } else {
+        tile(rows, packed, b.kmain, start, CodesSink<kNr, kBiased, kLeft, kTable>(r, n0, dst, ld));
       }
-      int8_t out[kMr * kNr];
-      tile(rows, packed, b.kmain, start, Sink(r, n0, out, kNr));
-      for (int64_t row = 0; row < valid; ++row) std::memcpy(c + (m0 + row) * ldc + n0, out + row * kNr, cols);
+      if (!whole)
+        for (int64_t row = 0; row < valid; ++row) std::memcpy(c + (m0 + row) * ldc + n0, out + row * kNr, cols);
     });
   });
 }
