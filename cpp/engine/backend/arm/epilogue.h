@@ -75,25 +75,43 @@ inline float32x4_t decode4(int32x4_t codes, const quant::Affine& a) {
 inline float32x4_t through_u8(float32x4_t r, const quant::Affine& a) { return decode4(encode4(r, a), a); }
 
 // encode_shifted of n images of NCHW planes (c × hw), written NHWC: 8 pixels of one channel per
-// vector, their bytes stored c apart.
+// step, the encoder's constants held for the whole image; 3 or 4 channels (an image's RGB, RGBA)
+// interleaved by one store, other counts stored byte by byte c apart.
 inline void encode_shifted_nhwc(const float* x, int64_t n, int64_t c, int64_t hw, const quant::Affine& a,
                                 int8_t* dst) {
+  const Encoder4 encode(a);
+  const int32x4_t shift = vdupq_n_s32(128);
+  auto encode8 = [&](const float* values) {  // 8 values to their s8 codes
+    const int16x8_t q = vcombine_s16(vmovn_s32(vsubq_s32(encode(vld1q_f32(values)), shift)),
+                                     vmovn_s32(vsubq_s32(encode(vld1q_f32(values + 4)), shift)));
+    return vmovn_s16(q);
+  };
   const int64_t hw8 = hw / 8 * 8;
-  for (int64_t i = 0; i < n; ++i)
-    for (int64_t ch = 0; ch < c; ++ch) {
-      const float* plane = x + (i * c + ch) * hw;
-      int8_t* out = dst + i * hw * c + ch;
-      int8_t codes[8];
+  for (int64_t i = 0; i < n; ++i) {
+    const float* image = x + i * c * hw;
+    int8_t* out = dst + i * hw * c;
+    if (c == 3 || c == 4) {
       for (int64_t p = 0; p < hw8; p += 8) {
-        encode_shifted(plane + p, 8, a, codes);
-        const int8x8_t v = vld1_s8(codes);
-        int8_t* o = out + p * c;
-        vst1_lane_s8(o, v, 0), vst1_lane_s8(o + c, v, 1), vst1_lane_s8(o + 2 * c, v, 2), vst1_lane_s8(o + 3 * c, v, 3);
-        vst1_lane_s8(o + 4 * c, v, 4), vst1_lane_s8(o + 5 * c, v, 5), vst1_lane_s8(o + 6 * c, v, 6);
-        vst1_lane_s8(o + 7 * c, v, 7);
+        if (c == 3) {
+          vst3_s8(out + p * 3, int8x8x3_t{{encode8(image + p), encode8(image + hw + p), encode8(image + 2 * hw + p)}});
+        } else {
+          vst4_s8(out + p * 4, int8x8x4_t{{encode8(image + p), encode8(image + hw + p), encode8(image + 2 * hw + p),
+                                           encode8(image + 3 * hw + p)}});
+        }
       }
-      for (int64_t p = hw8; p < hw; ++p) out[p * c] = static_cast<int8_t>(a.encode(plane[p]) - 128);
+    } else {
+      for (int64_t ch = 0; ch < c; ++ch)
+        for (int64_t p = 0; p < hw8; p += 8) {
+          const int8x8_t v = encode8(image + ch * hw + p);
+          int8_t* o = out + p * c + ch;
+          vst1_lane_s8(o, v, 0), vst1_lane_s8(o + c, v, 1), vst1_lane_s8(o + 2 * c, v, 2), vst1_lane_s8(o + 3 * c, v, 3);
+          vst1_lane_s8(o + 4 * c, v, 4), vst1_lane_s8(o + 5 * c, v, 5), vst1_lane_s8(o + 6 * c, v, 6);
+          vst1_lane_s8(o + 7 * c, v, 7);
+        }
     }
+    for (int64_t ch = 0; ch < c; ++ch)
+      for (int64_t p = hw8; p < hw; ++p) out[p * c + ch] = static_cast<int8_t>(a.encode(image[ch * hw + p]) - 128);
+  }
 }
 
 // u8 codes of n images of NCHW planes (c × hw) to NHWC s8 codes q − 128 (the GEMM's rows).

@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <limits>
 #include <memory>
+#include <vector>
 
 #include "backend/arm/arm_kernels.h"
 #include "backend/arm/dispatch.h"
@@ -61,7 +62,10 @@ class ArmPool : public PoolKernel {
       return;
     }
     auto out = std::make_shared<NhwcCodes>(shape, codes->scale, codes->zero_point);
-    const int64_t c = g_.c, c16 = c / 16 * 16;
+    const int64_t c = g_.c, c16 = c / 16 * 16, taps = g_.kh * g_.kw;
+    std::vector<int64_t> offsets;  // a whole window's taps from its first
+    for (int64_t y = 0; y < g_.kh; ++y)
+      for (int64_t x = 0; x < g_.kw; ++x) offsets.push_back((y * g_.iw + x) * c);
     parallel_chunks(threads_, g_.n * g_.oh, 1, [&](int64_t r0, int64_t r1) {
       for (int64_t r = r0; r < r1; ++r) {
         const int64_t n = r / g_.oh, oh = r % g_.oh;
@@ -73,6 +77,20 @@ class ArmPool : public PoolKernel {
           const int64_t w0 = std::max<int64_t>(w_start, 0), w1 = std::min(w_start + g_.kw, g_.iw);
           int8_t* dst = out->data() + ((n * g_.oh + oh) * g_.ow + ow) * c;
           const int8_t* first = image + (h0 * g_.iw + w0) * c;
+          if (h1 - h0 == g_.kh && w1 - w0 == g_.kw) {  // a whole window: its taps at fixed offsets
+            int64_t ch = 0;
+            for (; ch < c16; ch += 16) {
+              int8x16_t m = vld1q_s8(first + ch);
+              for (int64_t t = 1; t < taps; ++t) m = vmaxq_s8(m, vld1q_s8(first + offsets[t] + ch));
+              vst1q_s8(dst + ch, m);
+            }
+            for (; ch < c; ++ch) {
+              int8_t m = first[ch];
+              for (int64_t t = 1; t < taps; ++t) m = std::max(m, first[offsets[t] + ch]);
+              dst[ch] = m;
+            }
+            continue;
+          }
           for (int64_t ch = 0; ch < c16; ch += 16) {
             int8x16_t m = vld1q_s8(first + ch);
             for (int64_t h = h0; h < h1; ++h)
