@@ -53,6 +53,13 @@ PLANS = {
         (dict(mode="pruned-shadow", gamma=0.375, bits=8, lr=0.01), 300_000),
         (dict(mode="paper", gamma=0.375, bits=32, lr=0.05, threshold_std="survivors"), 300_000),
         (dict(mode="paper", gamma=0.625, bits=16, lr=0.05), 300_000),
+        # the rest of the γ × b grid of issue 24: paper mode at 4 bits and at γ = 0.625, 8 bits; frozen and
+        # straight-through beside γ = 0.625, 4 bits
+        (dict(mode="paper", gamma=0.375, bits=4, lr=0.05), 300_000),
+        (dict(mode="paper", gamma=0.625, bits=4, lr=0.05), 300_000),
+        (dict(mode="paper", gamma=0.625, bits=8, lr=0.05), 300_000),
+        (dict(mode="straight-through", gamma=0.625, bits=4, lr=0.05), 300_000),
+        (dict(mode="frozen", gamma=0.625, bits=4, lr=0.05), 300_000),
     ],
     "stability": [
         (dict(mode="paper", gamma=0.375, bits=8, lr=0.05, reset_pruned_momentum=True), 300_000),
@@ -178,14 +185,18 @@ def main(argv=None) -> int:
                         help="train only these runs (0-based positions in the plans joined; two sittings can "
                              "then share the cores between them)")
     parser.add_argument("--report", action="store_true", help="only write the figures and tables")
+    parser.add_argument("--with-shipped", action="store_true",
+                        help="join the thinned traces shipped with edgequant (earlier sittings) for the runs "
+                             "not under --out")
     args = parser.parse_args(argv)
     out = Path(args.out)
     if not args.report:
         run_plans(selected_runs(args.plan, args.runs), out, args.steps, args.chunk, args.workers,
                   args.record_every, args.budget_s, args.focus)
-    from edgequant.training.long_run_report import write_report
+    from edgequant.training.long_run_report import load_exported, write_report
 
-    print(write_report(out, [config for plan in args.plan for config in PLANS[plan]], PAPER_TABLE_I))
+    earlier = load_exported() if args.with_shipped else None
+    print(write_report(out, [config for plan in args.plan for config in PLANS[plan]], PAPER_TABLE_I, earlier))
     return 0
 
 

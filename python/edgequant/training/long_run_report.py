@@ -151,11 +151,15 @@ def plot_layers(trace: LongRunTrace, path) -> Path:
     return path
 
 
-def write_report(out, plan=None, paper: dict | None = None) -> str:
+def write_report(out, plan=None, paper: dict | None = None, earlier: list[LongRunTrace] | None = None) -> str:
     """Write ``density_accuracy.png``, ``layers.png`` (the first run), ``report.md`` and the thinned
-    ``traces.json`` into ``out``; returns the markdown."""
+    ``traces.json`` into ``out``; returns the markdown. ``earlier``: traces of earlier sittings (e.g.
+    :func:`load_exported`) joined after the runs under ``out``, each unless a run of the same
+    configuration is there (a thinned trace: crossing steps read from its records every 20,000 steps)."""
     out = Path(out)
     traces = load_traces(out, plan)
+    names = {trace.config.name for trace in traces}
+    traces += [trace for trace in earlier or [] if trace.config.name not in names]
     if not traces:
         raise FileNotFoundError(f"no long runs under {str(out)!r}")
     plot_density_accuracy(traces, out / "density_accuracy.png")
