@@ -29,6 +29,7 @@ struct CodesRequantization {
   const int32_t* multiplier = nullptr;
   const int32_t* left = nullptr;   // left shifts ≥ 0; nullptr where no channel shifts left
   const int32_t* right = nullptr;  // right shifts ≤ 0
+  bool right_only = false;         // no left shifts and every right shift < 0 (Shifts::kRightOnly)
   const int32_t* bias = nullptr;   // added with saturation first; nullptr where the sums hold it
   int32_t zero = 0;                // the output zero point, s8 form (z − 128); or the table index of x = 0
   int8_t lo = -128, hi = 127;      // the clamp of the activation, s8 form
@@ -78,39 +79,49 @@ inline int32x4_t look_up_values(int32x4_t indices, const int32_t* values) {
   return vld1q_s32(out);
 }
 
-// The constants of 4 channels in registers, loaded once per tile. kBiased: the bias is added
-// here (CodesRequantization::bias set); kLeft: some channel shifts left (::left set).
-template <bool kBiased, bool kLeft>
+// Which shifts a layer's channels take, for the requantization compiled per case: every channel
+// right by at least one (TFLite's fixup for ties away from zero is then one SSRA), right or none,
+// or some left.
+enum Shifts : int { kRightOnly = 0, kRightOrNone = 1, kSomeLeft = 2 };
+
+// The constants of 4 channels in registers, loaded once per tile. kBiased: the bias is added here
+// (CodesRequantization::bias set); kShift: the layer's Shifts.
+template <bool kBiased, int kShift>
 struct Requantize4 {
   Requantize4(const CodesRequantization& r, int64_t channel)
       : multiplier(vld1q_s32(r.multiplier + channel)), right(vld1q_s32(r.right + channel)),
-        left(kLeft ? vld1q_s32(r.left + channel) : vdupq_n_s32(0)),
+        left(kShift == kSomeLeft ? vld1q_s32(r.left + channel) : vdupq_n_s32(0)),
         bias(kBiased ? vld1q_s32(r.bias + channel) : vdupq_n_s32(0)), zero(vdupq_n_s32(r.zero)) {}
   // The s8-form codes, not yet clamped (the caller narrows with saturation, then clamps in s8: the
   // same as clamping in int32, the clamp lying inside s8).
   int32x4_t operator()(int32x4_t sums) const {
     if constexpr (kBiased) sums = vqaddq_s32(sums, bias);
-    if constexpr (kLeft) sums = vshlq_s32(sums, left);
-    return vaddq_s32(multiply_high_and_shift_right4(sums, multiplier, right), zero);
+    if constexpr (kShift == kSomeLeft) sums = vshlq_s32(sums, left);
+    if constexpr (kShift == kRightOnly) {  // x − 1 for negative x, then VRSHL: ties away from zero
+      const int32x4_t x = vqrdmulhq_s32(sums, multiplier);  // never INT32_MIN: the multiplier is < 2^31
+      return vaddq_s32(vrshlq_s32(vsraq_n_s32(x, x, 31), right), zero);
+    } else {
+      return vaddq_s32(multiply_high_and_shift_right4(sums, multiplier, right), zero);
+    }
   }
   int32x4_t multiplier, right, left, bias, zero;
 };
 
-// f(std::bool_constant<biased>{}, std::bool_constant<shifts left>{}, std::bool_constant<a table>{}):
+// f(std::bool_constant<biased>{}, std::integral_constant<int, Shifts>{}, std::bool_constant<a table>{}):
 // code compiled once per case.
 template <class F>
 inline void with_requantization(const CodesRequantization& r, F&& f) {
-  auto with_table = [&](auto biased, auto left) {
-    if (r.table || r.values) f(biased, left, std::true_type{});
-    else f(biased, left, std::false_type{});
+  auto with_table = [&](auto biased, auto shift) {
+    if (r.table || r.values) f(biased, shift, std::true_type{});
+    else f(biased, shift, std::false_type{});
   };
-  if (r.bias) {
-    if (r.left) with_table(std::true_type{}, std::true_type{});
-    else with_table(std::true_type{}, std::false_type{});
-  } else {
-    if (r.left) with_table(std::false_type{}, std::true_type{});
-    else with_table(std::false_type{}, std::false_type{});
-  }
+  auto with_shift = [&](auto biased) {
+    if (r.left) with_table(biased, std::integral_constant<int, kSomeLeft>{});
+    else if (r.right_only) with_table(biased, std::integral_constant<int, kRightOnly>{});
+    else with_table(biased, std::integral_constant<int, kRightOrNone>{});
+  };
+  if (r.bias) with_shift(std::true_type{});
+  else with_shift(std::false_type{});
 }
 
 // n table indices (int16, saturated) clamped to [0, last], their codes from `table` to out.

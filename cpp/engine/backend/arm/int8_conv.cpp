@@ -269,6 +269,7 @@ class ArmInt8Conv : public ConvKernel {
       std::copy(r.bias.begin(), r.bias.end(), rq_bias_.begin());
     }
     rq_.multiplier = rq_multipliers_.data(), rq_.right = rq_right_.data();
+    rq_.right_only = std::all_of(right_shifts_.begin(), right_shifts_.end(), [](int32_t shift) { return shift < 0; });
     rq_.left = any_left_shift_ ? rq_left_.data() : nullptr;
     rq_.bias = rq_bias_.empty() ? nullptr : rq_bias_.data();
     rq_.zero = r.zero_point - 128;

@@ -52,7 +52,7 @@ struct SumsOut {
   }
 };
 
-template <bool kBiased, bool kLeft, bool kTable>
+template <bool kBiased, int kShift, bool kTable>
 struct CodesOut {
   CodesOut(const CodesRequantization& r, int64_t c, int8_t* out, int64_t step)
       : q0(r, c), q1(r, c + 4), q2(r, c + 8), q3(r, c + 12), lo(vdupq_n_s8(r.lo)), hi(vdupq_n_s8(r.hi)), out(out),
@@ -67,7 +67,7 @@ struct CodesOut {
       vst1q_s8(out + p * step, vminq_s8(vmaxq_s8(vqmovn_high_s16(vqmovn_s16(h0), h1), lo), hi));
     }
   }
-  Requantize4<kBiased, kLeft> q0, q1, q2, q3;
+  Requantize4<kBiased, kShift> q0, q1, q2, q3;
   int8x16_t lo, hi;
   int8_t* out;
   int64_t step;  // between pixels, in bytes
@@ -128,8 +128,8 @@ void Int8Depthwise::image(const int8_t* x, int32_t zero, int threads, int32_t* a
 void Int8Depthwise::image_codes(const int8_t* x, int32_t zero, int threads, const int32_t* add,
                                 const CodesRequantization& r, const FixedPointRequantization& scalar, int8_t* y) const {
   const int64_t ch = g_.oc;
-  with_requantization(r, [&](auto biased, auto left, auto table) {
-    using Out = CodesOut<decltype(biased)::value, decltype(left)::value, decltype(table)::value>;
+  with_requantization(r, [&](auto biased, auto shift, auto table) {
+    using Out = CodesOut<decltype(biased)::value, decltype(shift)::value, decltype(table)::value>;
     rows(x, zero, threads, add, [&](int64_t oh, int64_t c, auto&& run_row) {
       run_row(Out(r, c, y + oh * g_.ow * ch + c, ch));
     }, [&](int64_t oh, int64_t ow, int64_t c, int32_t sum) {  // sum holds the bias where `add` is given

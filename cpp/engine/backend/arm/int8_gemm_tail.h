@@ -51,14 +51,14 @@ struct SumsSink {
   }
 };
 
-template <int kNr, bool kBiased, bool kLeft, bool kTable>
+template <int kNr, bool kBiased, int kShift, bool kTable>
 struct CodesSink {
   CodesSink(const CodesRequantization& r, int64_t n0, int8_t* c, int64_t ld)
       : q0(r, n0), q1(r, kNr == 8 ? n0 + 4 : n0), lo(vdup_n_s8(r.lo)), hi(vdup_n_s8(r.hi)), c(c), ld(ld),
         table(r.table), last(vdupq_n_s16(r.table_last)) {}
   template <int kRows>
   void store(const int32x4_t (&v)[kRows][kNr / 4]) const {
-    const Requantize4<kBiased, kLeft> first = q0, second = q1;
+    const Requantize4<kBiased, kShift> first = q0, second = q1;
     const int8x8_t low = lo, high = hi;
     int8_t* const out = c;
     const int64_t stride = ld;
@@ -86,7 +86,7 @@ struct CodesSink {
       }
     }
   }
-  Requantize4<kBiased, kLeft> q0, q1;
+  Requantize4<kBiased, kShift> q0, q1;
   int8x8_t lo, hi;
   int8_t* c;
   int64_t ld;
@@ -96,7 +96,7 @@ struct CodesSink {
 
 // CodesSink's arithmetic for a layer with a fused residual Add: each row's requantized value plus
 // its residual codes (at residual + r·residual_ld, the output's layout), rounded to the output grid.
-template <int kNr, bool kBiased, bool kLeft, bool kTable>
+template <int kNr, bool kBiased, int kShift, bool kTable>
 struct ResidualSink {
   ResidualSink(const CodesRequantization& r, int64_t n0, int8_t* c, int64_t ld, const int8_t* residual,
                int64_t residual_ld)
@@ -104,7 +104,7 @@ struct ResidualSink {
         residual(residual), residual_ld(residual_ld), values(r.values) {}
   template <int kRows>
   void store(const int32x4_t (&v)[kRows][kNr / 4]) const {
-    const Requantize4<kBiased, kLeft> first = q0, second = q1;
+    const Requantize4<kBiased, kShift> first = q0, second = q1;
     const Residual8 sum = add;
     const int8x8_t low = lo, high = hi;
     int8_t* const out = c;
@@ -137,7 +137,7 @@ struct ResidualSink {
       }
     }
   }
-  Requantize4<kBiased, kLeft> q0, q1;
+  Requantize4<kBiased, kShift> q0, q1;
   Residual8 add;
   int8x8_t lo, hi;
   int8_t* c;
@@ -188,8 +188,9 @@ template <int kMr, int kNr, class Tile>
 void gemm_codes_by_tiles(const int8_t* const* a, int64_t m, const PackedB& b, const int32_t* init,
                          const CodesRequantization& r, const int8_t* residual, int8_t* c, int64_t ldc,
                          const Tile& tile) {
-  with_requantization(r, [&](auto biased, auto left, auto table) {
-    constexpr bool kBiased = decltype(biased)::value, kLeft = decltype(left)::value, kTable = decltype(table)::value;
+  with_requantization(r, [&](auto biased, auto shift, auto table) {
+    constexpr bool kBiased = decltype(biased)::value, kTable = decltype(table)::value;
+    constexpr int kShift = decltype(shift)::value;
     for_each_tile<kMr, kNr>(a, m, b, init, [&](const int8_t* const* rows, int64_t m0, int64_t valid, int64_t panel,
                                                const int8_t* packed, const int32_t* start) {
       const int64_t n0 = panel * kNr, cols = std::min<int64_t>(kNr, b.n - n0);
@@ -204,9 +205,9 @@ void gemm_codes_by_tiles(const int8_t* const* a, int64_t m, const PackedB& b, co
           rows_skip = skip;
         }
         tile(rows, packed, b.kmain, start,
-             ResidualSink<kNr, kBiased, kLeft, kTable>(r, n0, dst, ld, rows_skip, whole ? ldc : kNr));
+             ResidualSink<kNr, kBiased, kShift, kTable>(r, n0, dst, ld, rows_skip, whole ? ldc : kNr));
       } else {
-        tile(rows, packed, b.kmain, start, CodesSink<kNr, kBiased, kLeft, kTable>(r, n0, dst, ld));
+        tile(rows, packed, b.kmain, start, CodesSink<kNr, kBiased, kShift, kTable>(r, n0, dst, ld));
       }
       if (!whole)
         for (int64_t row = 0; row < valid; ++row) std::memcpy(c + (m0 + row) * ldc + n0, out + row * kNr, cols);
