@@ -134,12 +134,15 @@ std::shared_ptr<const FixedPointRequantization> prepare_fixed_point(const QuantC
   if ((!is_clamp(act) || post.sum) && q.weights && !weight_scales.empty()) {
     // A table's grid, or the residual sum's unit, is finer than the output's: the multipliers may shift
     // left, and a sum shifted past int32 would wrap (TFLite's arithmetic) into a wrong value. Where the
-    // largest possible sum Σ |q − z|·|w| + |bias| ≤ k·255·128 + |bias| could, the layer keeps float
-    // requantization.
+    // largest possible sum Σ |q − z|·|w| + |bias| ≤ k·255·128 + |bias|, so scaled (the multiplier
+    // itself is below 1), plus the zero point could reach 2^30, the layer keeps float requantization.
     const int64_t k = static_cast<int64_t>(q.weights->values.size() / weight_scales.size());
-    for (size_t c = 0; c < weight_scales.size(); ++c)
-      if (r->shifts[c] > 0 && (k * 255 * 128 + std::abs(int64_t{r->bias[c]})) >= (int64_t{1} << (31 - r->shifts[c])))
-        return nullptr;
+    for (size_t c = 0; c < weight_scales.size(); ++c) {
+      const int64_t sum = k * 255 * 128 + std::abs(int64_t{r->bias[c]}), shift = r->shifts[c];
+      if (shift > 30) return nullptr;
+      const int64_t scaled = shift >= 0 ? sum << shift : sum >> std::min<int64_t>(-shift, 62);
+      if (scaled + std::abs(int64_t{r->zero_point}) >= (int64_t{1} << 30)) return nullptr;
+    }
   }
   return r;
 }

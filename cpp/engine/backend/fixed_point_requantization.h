@@ -49,7 +49,8 @@ inline int32_t residual_output_code(const FixedPointRequantization& r, int64_t c
   const int32_t value = r.values.empty() ? clamped : r.values[static_cast<size_t>(clamped)];
   const int32_t skip =
       eq_multiply_by_quantized_multiplier(residual - r.residual_zero_point, r.residual_multiplier, r.residual_shift);
-  const int32_t y = r.output_zero_point + eq_rounding_divide_by_pot(value + skip, kResidualFraction);
+  const int32_t total = static_cast<int32_t>(std::clamp<int64_t>(int64_t{value} + skip, INT32_MIN, INT32_MAX));
+  const int32_t y = r.output_zero_point + eq_rounding_divide_by_pot(total, kResidualFraction);
   return eq_clamp_i32(y, r.min, r.max);
 }
 

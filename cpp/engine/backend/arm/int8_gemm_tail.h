@@ -126,8 +126,8 @@ struct ResidualSink {
         std::memcpy(four, skip_codes + r * residual_stride, 4);
         sum.skip(four, skip[0], skip[1]);
       }
-      const int16x4_t a = vqmovn_s32(sum.output(vaddq_s32(value[0], skip[0])));
-      const int16x8_t h = kNr == 8 ? vqmovn_high_s32(a, sum.output(vaddq_s32(value[1], skip[1]))) : vcombine_s16(a, a);
+      const int16x4_t a = vqmovn_s32(sum.output(vqaddq_s32(value[0], skip[0])));
+      const int16x8_t h = kNr == 8 ? vqmovn_high_s32(a, sum.output(vqaddq_s32(value[1], skip[1]))) : vcombine_s16(a, a);
       const int8x8_t codes = vmin_s8(vmax_s8(vqmovn_s16(h), low), high);
       if constexpr (kNr == 8) {
         vst1_s8(out + r * stride, codes);
