@@ -21,6 +21,10 @@ emulated CPython. Inputs uniform in [0, 1); static INT8 calibrated on 8 such inp
 
 ``--layers N`` breaks our count down instead (no ONNX Runtime): the instructions of each op type
 and precision, and the N costliest layers (``edgequant-run --markers 1`` brackets every step).
+``--functions N`` profiles one inference by function: a plugin of ours (``scripts/arm/iprofile.c``,
+built against the kit's ``qemu-plugin.h``) counts the instructions of every translation block from
+the run's first step, and the N functions of ``edgequant-run`` that executed the most are listed
+(the shared libraries' code, memset and malloc among it, as one line).
 """
 
 from __future__ import annotations
@@ -110,6 +114,43 @@ def layer_counts(run, model, mode, cpu) -> list[tuple[str, str, str, int]]:
     return [(*steps[k], regions[k]) for k in sorted(steps) if k in regions]
 
 
+def function_profile(run, model, mode, cpu, top) -> None:
+    """One inference's instructions by function of the binary (iprofile.c, from marker 0 on)."""
+    import bisect
+    import collections
+    import shutil
+
+    kit_dir = pathlib.Path(os.environ.get("EQ_ARM_DIR", pathlib.Path.home() / ".cache" / "edgequant-arm"))
+    plugin = pathlib.Path(tempfile.mkdtemp()) / "libiprofile.so"
+    glib = subprocess.run(["pkg-config", "--cflags", "--libs", "glib-2.0"], capture_output=True, text=True,
+                          check=True).stdout.split()
+    subprocess.run(["gcc", "-shared", "-fPIC", "-O2", f"-I{kit_dir / 'src'}",
+                    str(pathlib.Path(__file__).resolve().parents[1] / "scripts" / "arm" / "iprofile.c"), "-o",
+                    str(plugin), *glib], check=True)
+    counts = plugin.parent / "blocks.txt"
+    root = kit_dir / (f"sysroot-{cpu}" if (kit_dir / f"sysroot-{cpu}").is_dir() else "sysroot")
+    subprocess.run(["qemu-aarch64", "-L", str(root), "-cpu", cpu, "-plugin", f"{plugin},start=0", str(run), str(model),
+                    "--mode", mode, "--threads", "1", "--runs", "1", "--markers", "1"],
+                   env=dict(os.environ, IPROFILE_OUT=str(counts)), capture_output=True, check=True)
+    nm = shutil.which("aarch64-linux-gnu-nm") or "nm"
+    symbols = sorted((int(address, 16), name) for address, kind, name in
+                     (line.split(" ", 2) for line in subprocess.run([nm, "-C", "--defined-only", str(run)],
+                                                                    capture_output=True, text=True).stdout.splitlines()
+                      if line.count(" ") >= 2) if kind in "tTwW")
+    starts = [address for address, _ in symbols]
+    base, size = 0x5500000000, max(starts) + 0x100000  # where qemu-user loads a PIE binary
+    by_function = collections.Counter()
+    for line in counts.read_text().splitlines():
+        pc, n = line.split()
+        offset = int(pc, 16) - base
+        i = bisect.bisect_right(starts, offset) - 1
+        by_function[symbols[i][1][:110] if 0 <= offset < size and i >= 0 else "[shared libraries]"] += int(n)
+    total = sum(by_function.values())
+    print(f"{model.stem} {mode}: {total / 1e6:.1f} M instructions from the run's first step to the exit")
+    for name, n in by_function.most_common(top):
+        print(f"  {n / 1e6:9.2f}M {100 * n / total:5.1f} %  {name}")
+
+
 def print_layers(name, mode, counts, top):
     total = sum(c[3] for c in counts)
     by_kind = {}
@@ -183,10 +224,16 @@ def main():
     parser.add_argument("--modes", nargs="+", default=["fp32", "static"], choices=["fp32", "static", "dynamic"])
     parser.add_argument("--no-ort", action="store_true", help="ours only")
     parser.add_argument("--layers", type=int, metavar="N", help="ours per op type and the N costliest layers")
+    parser.add_argument("--functions", type=int, metavar="N", help="ours by function: the N costliest")
     args = parser.parse_args()
     if not (KIT / "icount-run").is_file():
         raise SystemExit(f"needs the ARM kit at {KIT} (run its setup.sh once)")
     folder = pathlib.Path(tempfile.mkdtemp())
+    if args.functions:
+        for name in args.models:
+            for mode in args.modes:
+                function_profile(args.run, model_file(name, folder), mode, args.cpu, args.functions)
+        return
     if args.layers:
         for name in args.models:
             for mode in args.modes:
