@@ -41,24 +41,32 @@ inline void window16(const int8_t* x, const int64_t* off, int64_t ntaps, const i
   }
 }
 
-// Where a window's 16 channel sums go: SumsOut stores them (int32), CodesOut requantizes them in
-// registers (TFLite's fixed point, fixed_point_neon.h) and stores 16 s8 codes.
+// Where a window's channel sums go, the first kLanes (16, or 8 in a row's last partial block) of
+// the 16 computed: SumsOut stores them (int32), CodesOut requantizes them in registers (TFLite's
+// fixed point, fixed_point_neon.h) and stores s8 codes.
+template <int kLanes>
 struct SumsOut {
   int32_t* out;
   int64_t step;  // between pixels, in int32
   void operator()(int64_t p, const int32x4_t (&a)[4]) const {
     int32_t* o = out + p * step;
-    vst1q_s32(o, a[0]), vst1q_s32(o + 4, a[1]), vst1q_s32(o + 8, a[2]), vst1q_s32(o + 12, a[3]);
+    vst1q_s32(o, a[0]), vst1q_s32(o + 4, a[1]);
+    if constexpr (kLanes == 16) vst1q_s32(o + 8, a[2]), vst1q_s32(o + 12, a[3]);
   }
 };
 
-template <bool kBiased, int kShift, bool kTable>
+template <int kLanes, bool kBiased, int kShift, bool kTable>
 struct CodesOut {
   CodesOut(const CodesRequantization& r, int64_t c, int8_t* out, int64_t step)
       : q0(r, c), q1(r, c + 4), q2(r, c + 8), q3(r, c + 12), lo(vdupq_n_s8(r.lo)), hi(vdupq_n_s8(r.hi)), out(out),
         step(step), table(r.table), last(vdupq_n_s16(r.table_last)) {}
   void operator()(int64_t p, const int32x4_t (&a)[4]) const {
     const int16x8_t h0 = vqmovn_high_s32(vqmovn_s32(q0(a[0])), q1(a[1]));
+    if constexpr (kLanes == 8) {
+      if constexpr (kTable) look_up<8>(h0, last, table, out + p * step);
+      else vst1_s8(out + p * step, vmin_s8(vmax_s8(vqmovn_s16(h0), vget_low_s8(lo)), vget_low_s8(hi)));
+      return;
+    }
     const int16x8_t h1 = vqmovn_high_s32(vqmovn_s32(q2(a[2])), q3(a[3]));
     if constexpr (kTable) {  // h0, h1: table indices
       look_up<8>(h0, last, table, out + p * step);
@@ -100,7 +108,7 @@ void row16(const int8_t* x, int64_t step, int64_t count, const int64_t* offsets,
 
 Int8Depthwise::Int8Depthwise(const ConvGeometry& g, const int8_t* khwc) : g_(g) {
   const int64_t ch = g.oc, ntaps = g.kh * g.kw;
-  w_.resize(static_cast<size_t>(ntaps * ch));
+  w_.assign(static_cast<size_t>(ntaps * ch + 16), 0);  // padded: a block of 8 loads 16
   wsum_.assign(static_cast<size_t>(ch), 0);
   for (int64_t c = 0; c < ch; ++c)
     for (int64_t t = 0; t < ntaps; ++t) {
@@ -112,7 +120,9 @@ Int8Depthwise::Int8Depthwise(const ConvGeometry& g, const int8_t* khwc) : g_(g) 
       if (w_[t * ch + c] == -128 && w_[(t + 1) * ch + c] == -128) pairs_fit_int16_ = false;
   frame_h_ = (g.oh - 1) * g.stride_h + (g.kh - 1) * g.dilation_h + 1;
   frame_w_ = (g.ow - 1) * g.stride_w + (g.kw - 1) * g.dilation_w + 1;
-  in_place_ = g.pad_top == 0 && g.pad_left == 0 && frame_h_ <= g.ih && frame_w_ <= g.iw;
+  // a block of 8 channels reads 8 bytes past its pixel: only a padded frame has them at the end
+  const bool partial_block = ch % 16 >= 8;
+  in_place_ = g.pad_top == 0 && g.pad_left == 0 && frame_h_ <= g.ih && frame_w_ <= g.iw && !partial_block;
   const int64_t row = in_place_ ? g.iw : frame_w_;
   for (int64_t y = 0; y < g.kh; ++y)
     for (int64_t x = 0; x < g.kw; ++x) offsets_.push_back((y * g.dilation_h * row + x * g.dilation_w) * ch);
@@ -120,8 +130,8 @@ Int8Depthwise::Int8Depthwise(const ConvGeometry& g, const int8_t* khwc) : g_(g) 
 
 void Int8Depthwise::image(const int8_t* x, int32_t zero, int threads, int32_t* acc, const int32_t* add) const {
   const int64_t ch = g_.oc;
-  rows(x, zero, threads, add, [&](int64_t oh, int64_t c, auto&& run_row) {
-    run_row(SumsOut{acc + oh * g_.ow * ch + c, ch});
+  rows(x, zero, threads, add, [&](int64_t oh, int64_t c, auto lanes, auto&& run_row) {
+    run_row(SumsOut<decltype(lanes)::value>{acc + oh * g_.ow * ch + c, ch});
   }, [&](int64_t oh, int64_t ow, int64_t c, int32_t sum) { acc[(oh * g_.ow + ow) * ch + c] = sum; });
 }
 
@@ -129,8 +139,9 @@ void Int8Depthwise::image_codes(const int8_t* x, int32_t zero, int threads, cons
                                 const CodesRequantization& r, const FixedPointRequantization& scalar, int8_t* y) const {
   const int64_t ch = g_.oc;
   with_requantization(r, [&](auto biased, auto shift, auto table) {
-    using Out = CodesOut<decltype(biased)::value, decltype(shift)::value, decltype(table)::value>;
-    rows(x, zero, threads, add, [&](int64_t oh, int64_t c, auto&& run_row) {
+    rows(x, zero, threads, add, [&](int64_t oh, int64_t c, auto lanes, auto&& run_row) {
+      using Out = CodesOut<decltype(lanes)::value, decltype(biased)::value, decltype(shift)::value,
+                           decltype(table)::value>;
       run_row(Out(r, c, y + oh * g_.ow * ch + c, ch));
     }, [&](int64_t oh, int64_t ow, int64_t c, int32_t sum) {  // sum holds the bias where `add` is given
       y[(oh * g_.ow + ow) * ch + c] = static_cast<int8_t>(output_code(scalar, c, int64_t{sum} - (add ? add[c] : 0)) - 128);
@@ -147,7 +158,7 @@ void Int8Depthwise::rows(const int8_t* x, int32_t zero, int threads, const int32
   int64_t row = g_.iw;
   if (!in_place_) {  // padded with the zero point's code: a padded tap adds nothing
     row = frame_w_;
-    frame.assign(static_cast<size_t>(frame_h_ * frame_w_ * ch), static_cast<int8_t>(zero - 128));
+    frame.assign(static_cast<size_t>(frame_h_ * frame_w_ * ch + 16), static_cast<int8_t>(zero - 128));
     const int64_t left = std::min(g_.pad_left, frame_w_), cols = std::max<int64_t>(0, std::min(g_.iw, frame_w_ - left));
     for (int64_t r = 0; r < frame_h_; ++r) {
       const int64_t ih = r - g_.pad_top;
@@ -156,24 +167,27 @@ void Int8Depthwise::rows(const int8_t* x, int32_t zero, int threads, const int32
     }
     f = frame.data();
   }
-  std::vector<int32_t> init(static_cast<size_t>(ch));
+  std::vector<int32_t> init(static_cast<size_t>(ch + 16), 0);  // padded: a block of 8 loads 16
   for (int64_t c = 0; c < ch; ++c) init[c] = (128 - zero) * wsum_[c] + (add ? add[c] : 0);
-  const int64_t ch16 = ch / 16 * 16, step = g_.stride_w * ch;
+  // blocks of 16 channels, then one of 8 (its loads reach 8 bytes past it: weights and frame are padded)
+  const int64_t ch16 = ch / 16 * 16, ch8 = ch / 8 * 8, step = g_.stride_w * ch;
   parallel_chunks(threads, g_.oh, 1, [&](int64_t oh0, int64_t oh1) {
     std::vector<int8x16_t> w(static_cast<size_t>(ntaps));
     for (int64_t oh = oh0; oh < oh1; ++oh) {
       const int8_t* first = f + oh * g_.stride_h * row * ch;  // the row's first window
-      for (int64_t c = 0; c < ch16; c += 16) {
+      auto block = [&](int64_t c, auto lanes) {
         for (int64_t t = 0; t < ntaps; ++t) w[t] = vld1q_s8(w_.data() + t * ch + c);
-        each_block(oh, c, [&](const auto& store) {
+        each_block(oh, c, lanes, [&](const auto& store) {
           if (ntaps == 9)
             row16<9>(first + c, step, g_.ow, offsets_.data(), ntaps, w.data(), pairs_fit_int16_, init.data() + c, store);
           else
             row16<0>(first + c, step, g_.ow, offsets_.data(), ntaps, w.data(), pairs_fit_int16_, init.data() + c, store);
         });
-      }
-      for (int64_t ow = 0; ow < g_.ow && ch16 < ch; ++ow)  // the channels after the last 16
-        for (int64_t c = ch16; c < ch; ++c) {
+      };
+      for (int64_t c = 0; c < ch16; c += 16) block(c, std::integral_constant<int, 16>{});
+      if (ch8 > ch16) block(ch16, std::integral_constant<int, 8>{});
+      for (int64_t ow = 0; ow < g_.ow && ch8 < ch; ++ow)  // the channels after the last 8
+        for (int64_t c = ch8; c < ch; ++c) {
           const int8_t* window = first + ow * step + c;
           int32_t s = init[c];
           for (int64_t t = 0; t < ntaps; ++t) s += window[offsets_[t]] * w_[t * ch + c];

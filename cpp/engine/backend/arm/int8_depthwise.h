@@ -35,8 +35,9 @@ class Int8Depthwise {
                    const FixedPointRequantization& scalar, int8_t* y) const;
 
  private:
-  // The common walk: each_block(oh, c, run_row) per row and 16 channels, run_row(store) computing
-  // the row's windows; tail(oh, ow, c, sum) for the channels after the last 16.
+  // The common walk: each_block(oh, c, lanes, run_row) per row and block of 16 channels (then one of
+  // 8: lanes is std::integral_constant<int, 16 or 8>), run_row(store) computing the row's windows;
+  // tail(oh, ow, c, sum) for the channels after the last block.
   template <class Rows, class Tail>
   void rows(const int8_t* x, int32_t zero, int threads, const int32_t* add, const Rows& each_block,
             const Tail& tail) const;
