@@ -79,8 +79,17 @@ def compare(before: pathlib.Path, after: pathlib.Path) -> None:
             print(f"{key}: identical")
         else:
             scale = max(float(np.abs(x).max()), 1e-30)
-            print(f"{key}: max |diff| {np.abs(x - y).max():.3g} ({np.abs(x - y).max() / scale:.2g} of max |x|), "
-                  f"{np.mean(x != y):.1%} of values differ")
+            line = (f"{key}: max |diff| {np.abs(x - y).max():.3g} ({np.abs(x - y).max() / scale:.2g} of max |x|), "
+                    f"{np.mean(x != y):.1%} of values differ")
+            fp32 = key.replace("/static/", "/fp32/").replace("/dynamic/", "/fp32/")
+            if fp32 != key and fp32 in a.files and fp32 in b.files:  # INT8's distance to FP32, before and after
+                line += f"; cosine to FP32 {_cosine(x, a[fp32]):.5f} -> {_cosine(y, b[fp32]):.5f}"
+            print(line)
+
+
+def _cosine(x: np.ndarray, y: np.ndarray) -> float:
+    x, y = x.astype(np.float64).ravel(), y.astype(np.float64).ravel()
+    return float(x @ y / max(np.linalg.norm(x) * np.linalg.norm(y), 1e-300))
 
 
 def main() -> None:
