@@ -242,17 +242,25 @@ class ArmInt8Conv : public ConvKernel {
     for (int64_t group = 0; group < g_.groups; ++group)
       parallel_chunks(threads_, m, 8, [&](int64_t r0, int64_t r1) {
         Scratch<int8_t> cols;
-        std::vector<const int8_t*> rows(static_cast<size_t>(r1 - r0));
-        if (direct_rows_) {
-          for (int64_t r = r0; r < r1; ++r) rows[r - r0] = x + r * g_.ic;
-        } else {
-          cols = Scratch<int8_t>((r1 - r0) * kpad_);
-          im2col_rows<int8_t>(x, g_, group, static_cast<int8_t>(zero - 128), r0, r1, kpad_, cols.data());
-          for (int64_t r = r0; r < r1; ++r) rows[r - r0] = cols.data() + (r - r0) * kpad_;
-        }
+        const std::vector<const int8_t*> rows = gemm_rows(x, group, zero, r0, r1, cols);
         gemm_.gemm(rows.data(), r1 - r0, packed_[group], init.data() + group * ocg, acc + r0 * g_.oc + group * ocg,
                    g_.oc);
       });
+  }
+
+  // The GEMM's row pointers for output pixels [r0, r1) of image x and `group`: the NHWC pixels in
+  // place (pointwise layers) or im2col rows made in `cols`, padded with the zero point's code.
+  std::vector<const int8_t*> gemm_rows(const int8_t* x, int64_t group, int32_t zero, int64_t r0, int64_t r1,
+                                       Scratch<int8_t>& cols) const {
+    std::vector<const int8_t*> rows(static_cast<size_t>(r1 - r0));
+    if (direct_rows_) {
+      for (int64_t r = r0; r < r1; ++r) rows[r - r0] = x + r * g_.ic;
+      return rows;
+    }
+    cols = Scratch<int8_t>((r1 - r0) * kpad_);
+    im2col_rows<int8_t>(x, g_, group, static_cast<int8_t>(zero - 128), r0, r1, kpad_, cols.data());
+    for (int64_t r = r0; r < r1; ++r) rows[r - r0] = cols.data() + (r - r0) * kpad_;
+    return rows;
   }
 
   // The integer requantization's per-channel arrays as the GEMM's in-register epilogue reads them
@@ -304,14 +312,7 @@ class ArmInt8Conv : public ConvKernel {
       r.bias = rq_bias_.empty() ? nullptr : rq_bias_.data() + group * ocg;
       parallel_chunks(threads_, m, 8, [&](int64_t r0, int64_t r1) {
         Scratch<int8_t> cols;
-        std::vector<const int8_t*> rows(static_cast<size_t>(r1 - r0));
-        if (direct_rows_) {
-          for (int64_t row = r0; row < r1; ++row) rows[row - r0] = x + row * g_.ic;
-        } else {
-          cols = Scratch<int8_t>((r1 - r0) * kpad_);
-          im2col_rows<int8_t>(x, g_, group, static_cast<int8_t>(zero - 128), r0, r1, kpad_, cols.data());
-          for (int64_t row = r0; row < r1; ++row) rows[row - r0] = cols.data() + (row - r0) * kpad_;
-        }
+        const std::vector<const int8_t*> rows = gemm_rows(x, group, zero, r0, r1, cols);
         gemm_.gemm_codes(rows.data(), r1 - r0, packed_[group], init.data() + group * ocg, r,
                          residual ? residual + r0 * g_.oc + group * ocg : nullptr, y + r0 * g_.oc + group * ocg, g_.oc);
       });
