@@ -30,18 +30,19 @@ def int8_kernels_saturate() -> bool:
 def ort_session(
     model_path: str,
     mode: str,
-    calibration: list[np.ndarray],
+    calibration: list[np.ndarray] | None,
     input_names: list[str],
     batch: int | None,
     threads,
     folder: str,
 ):
     """An ONNX Runtime CPU session of the model in ``mode`` (``fp32``, ``static``, ``dynamic``); the
-    quantized files are written to ``folder``."""
+    quantized files are written to ``folder``. Static without ``calibration`` (None): the model is
+    quantized already (QDQ), and ORT runs it as it is."""
     import onnxruntime as ort
 
     path = model_path
-    if mode != "fp32":
+    if mode == "dynamic" or (mode == "static" and calibration is not None):
         # ORT's quantizer logs a warning per tensor through the root logger: quiet while it runs.
         root = logging.getLogger()
         level = root.level

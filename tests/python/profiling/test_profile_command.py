@@ -150,3 +150,20 @@ def test_cli_reports_data_errors_in_one_line(shared_data, tmp_path, capsys):
     assert code == 1 and "NaN" in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
     assert main(["profile", str(zoo.model_path()), "--layers", "-1"]) == 2  # usage errors exit 2
     assert main(["profile", str(zoo.model_path()), "--size", "big"]) == 2
+
+
+def test_a_quantized_file_is_profiled_with_its_own_scales(tmp_path):
+    """A QDQ file: static INT8 runs the file's scales (no calibration), the reference is the file's
+    float semantics (fp32 mode), ONNX Runtime runs the file as it is and has no dynamic row."""
+    from edgequant.engine import Engine
+
+    x, _ = zoo.load_test_set()
+    path = tmp_path / "qdq.onnx"
+    Engine(zoo.model_path(), mode="static", calibration=x[:64]).save_quantized(path)
+    report = edgequant.profile(path, mode="static", compare=True, runs=2, warmup=0, threads=1, inputs=x[:16])
+    assert report.runs["edgequant fp32"]["confidence_shift_mean_abs"] == 0.0  # the reference itself
+    for name in ("edgequant static", "onnxruntime static"):
+        assert "error" not in report.runs[name], report.runs[name]
+        assert report.runs[name]["top1_agreement"] >= 0.9, name
+    assert report.runs["onnxruntime dynamic"]["absent"]
+    assert "quantized already" in report.table()

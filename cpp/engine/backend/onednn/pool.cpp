@@ -1,4 +1,5 @@
-// Max and average pooling, on plain NCHW or in a native input's own layout.
+// Max and average pooling, on plain NCHW or in a native input's own layout. Plain NCHW max pools
+// (float or u8 codes) run backend/plain_max_pool.h: oneDNN has only a reference loop for them.
 //
 // oneDNN's average pooling sums a window in float32: values over FLT_MAX / window (a 2x2 window of
 // 1e38) overflow to Inf where the average is finite. Where an average pool's output holds a non-finite
@@ -7,6 +8,7 @@
 #include <cstring>
 
 #include "backend/onednn/stages.h"
+#include "backend/plain_max_pool.h"
 #include "backend/registry.h"
 #include "common/simd.h"
 
@@ -33,6 +35,7 @@ class DnnlPool : public PoolKernel {
     if (g.kind == PoolGeometry::Kind::average) exact_ = make_backend("reference")->pool(g);
   }
   void run(const float* src, float* dst) override {
+    if (g_.kind == PoolGeometry::Kind::max) return max_pool_plain(g_, src, dst);
     if (plain_args_.empty()) {
       plain_src_ = memory(src_desc_, ctx_.eng, DNNL_MEMORY_NONE);
       plain_dst_ = memory(dst_desc_, ctx_.eng, DNNL_MEMORY_NONE);
@@ -52,6 +55,11 @@ class DnnlPool : public PoolKernel {
     if (quantized && quantized->quantized() && g_.kind == PoolGeometry::Kind::max &&
         quantized->mem().get_desc().get_dims() == src_desc_.get_dims())
       return run_u8(*quantized, y, shape);
+    if (g_.kind == PoolGeometry::Kind::max && x.dtype == DType::u8 && x.bytes && !x.native && x.quant.single() &&
+        every_window_has_input(g_)) {
+      y = Tensor::quantized(DType::u8, shape, x.quant, "pool output");
+      return max_pool_plain(g_, x.u8(), y.u8());
+    }
     const auto* native = native_f32(x, src_desc_.get_dims());
     if (!native) {
       y = Tensor();
