@@ -157,20 +157,6 @@ def test_onnxruntime_quantized_model_runs_int8_within_one_step(
         assert np.abs(ours - theirs).max() <= step * 1.001, (np.abs(ours - theirs).max(), step)
 
 
-@pytest.mark.parametrize("backend", supported_backends())
-def test_codes_on_a_pairs_grid_also_feed_float_readers(float_model, tmp_path, backend):
-    """A pair's output is exactly its grid's values, so it travels as u8 codes even where a float op
-    (the residual Add) reads it beside a conv: the stem conv writes codes, the pool pools them, the
-    Add gets them dequantized. Outputs stay within one step of the file's float semantics."""
-    path = _ort_quantized(float_model, tmp_path / "q.onnx")
-    engine, oracle = _engine_and_oracle(path, backend)
-    codes = engine.integer_tensors()
-    assert {"r1", "p1", "p1_DequantizeLinear_Output"} <= set(codes), sorted(codes)
-    step = _output_step(path)
-    for x in _calibration(4, seed=11):
-        assert np.abs(engine.run(x)[0] - oracle(x)).max() <= step * 1.001
-
-
 def _handmade_qdq_conv(path, codes, weight_scale, activation_zero):
     """x -> Q/DQ -> Conv(DQ(codes)) -> Q/DQ: a QDQ file written by hand, as other tools write them."""
     oc = codes.shape[0]
