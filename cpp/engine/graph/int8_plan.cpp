@@ -5,7 +5,7 @@
 namespace edgequant::engine {
 
 Int8Plan::Int8Plan(std::vector<Int8Step> steps, size_t slots, std::vector<int> graph_outputs)
-    : steps_(std::move(steps)), parent_(slots), graph_output_(slots, false), readers_(slots) {
+    : steps_(std::move(steps)), parent_(slots), graph_output_(slots, false), on_grid_(slots, false), readers_(slots) {
   for (size_t s = 0; s < slots; ++s) parent_[s] = static_cast<int>(s);
   for (int s : graph_outputs)
     if (s >= 0) graph_output_[s] = true;
@@ -14,6 +14,12 @@ Int8Plan::Int8Plan(std::vector<Int8Step> steps, size_t slots, std::vector<int> g
     for (size_t i = 0; i < step.inputs.size(); ++i)
       if (step.inputs[i] >= 0) readers_[step.inputs[i]].push_back({static_cast<int>(k), static_cast<int>(i)});
     if (!step.traits.passes_u8) continue;
+    bool on_grid = step.traits.rounds_to_grid || !step.traits.u8_inputs.empty();
+    for (int i : step.traits.u8_inputs)
+      on_grid = on_grid && (step.traits.rounds_to_grid || (i < static_cast<int>(step.inputs.size()) &&
+                                                           step.inputs[i] >= 0 && on_grid_[step.inputs[i]]));
+    for (int s : step.outputs)
+      if (s >= 0) on_grid_[s] = on_grid;
     int joined = -1;  // every u8 input and output of a pass-through op: one group
     auto join = [&](int s) {
       if (s < 0) return;
@@ -36,8 +42,8 @@ bool Int8Plan::reads_as_u8(const Int8Traits& traits, int input) {
 }
 
 // Whether every reader of `slot` takes u8 data: a quantized op on one of its u8 inputs, or a
-// pass-through op whose outputs all do (memoised in `memo`, -1 unknown). Graph outputs and tensors
-// of uncalibrated groups stay float.
+// pass-through op whose outputs all do (memoised in `memo`, -1 unknown); on a slot that lies on its
+// grid, a reader of float too. Graph outputs and tensors of uncalibrated groups stay float.
 bool Int8Plan::u8_readers_only(int slot, std::vector<int>& memo,
                                const std::map<int, std::pair<float, int32_t>>& params) const {
   if (memo[slot] >= 0) return memo[slot] == 1;
@@ -46,7 +52,7 @@ bool Int8Plan::u8_readers_only(int slot, std::vector<int>& memo,
     if (!ok) break;
     const Int8Step& step = steps_[k];
     if (!reads_as_u8(step.traits, i)) {
-      ok = false;
+      ok = on_grid_[slot];
     } else if (step.traits.passes_u8) {
       for (int s : step.outputs) ok = ok && s >= 0 && u8_readers_only(s, memo, params);
     } else {
@@ -76,6 +82,14 @@ std::vector<QuantConfig> Int8Plan::configs(QuantConfig::Mode mode,
       }
       for (int s : step.outputs)
         if (s >= 0) u8[s] = all;
+      // A grid-rounding step on float data: quantizes it itself where its output travels as u8.
+      const int out = step.outputs.empty() ? -1 : step.outputs[0];
+      if (!all && traits.rounds_to_grid && out >= 0 && params.count(group_of(out)) &&
+          u8_readers_only(out, memo, params)) {
+        u8[out] = true;
+        configs[k].quantize_output = true;
+        std::tie(configs[k].output_scale, configs[k].output_zero_point) = params.at(group_of(out));
+      }
     }
     if (!traits.quantized || mode == QuantConfig::Mode::f32) continue;
     if (fixed && traits.dynamic_in_file) {

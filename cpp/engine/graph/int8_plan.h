@@ -44,6 +44,9 @@ class Int8Plan {
   std::vector<Int8Step> steps_;
   std::vector<int> parent_;  // union-find over slots
   std::vector<bool> graph_output_;
+  // Slots whose float value is exactly their group's grid value (written by a rounds_to_grid step, or
+  // passed through from such slots): u8 there loses nothing for a reader that takes float.
+  std::vector<bool> on_grid_;
   std::vector<std::vector<std::pair<int, int>>> readers_;  // slot -> (step, input index)
 };
 

@@ -117,9 +117,10 @@ void Tensor::materialize_native() const {
 Tensor Tensor::as_float() const {
   if (dtype == DType::f32) return *this;
   require(is_quantized(), std::string("tensor: ") + dtype_name(dtype) + " data without a scale does not read as float");
+  materialize();
   Tensor t;
   t.shape = shape;
-  t.f32 = std::make_shared<std::vector<float>>(f(), f() + numel());
+  t.f32 = f32;  // the values dequantized once, shared (readers never write their inputs)
   return t;
 }
 

@@ -28,6 +28,20 @@ EDGEQUANT_KERNEL void quantize_dequantize_run(const float* in, float* out, int64
   }
 }
 
+// The codes clamp(round(x / s) + z, 0, 255) of the pair's u8 grid (z: the u8 zero point); false if
+// some x is NaN (the codes are then incomplete). Same rounding as quantize_dequantize_run.
+EDGEQUANT_KERNEL bool quantize_to_codes(const float* in, uint8_t* out, int64_t n, float s, float z) {
+  bool nan = false;
+  for (int64_t k = 0; k < n; ++k) {
+    nan |= in[k] != in[k];
+    float q = std::nearbyint(in[k] / s) + z;
+    q = q < 0.f ? 0.f : q;
+    q = q > 255.f ? 255.f : q;
+    out[k] = static_cast<uint8_t>(static_cast<int32_t>(q));
+  }
+  return !nan;
+}
+
 // round(v) + z, clamped to [qmin, qmax]; v = x / s already divided (ONNX divides, not multiplies by 1/s).
 inline int64_t quantize_value(float v, int64_t zero, const QuantizedRange& r) {
   if (std::isnan(v)) return std::clamp<int64_t>(zero, r.min, r.max);
@@ -60,13 +74,19 @@ class QuantizeOp : public Op {
   }
 
   // On the u8 grid: u8 data of the same grid passes through (a Conv before it then writes its
-  // output already quantized, as ONNX Runtime's QLinearConv does).
+  // output already quantized, as ONNX Runtime's QLinearConv does), and where the static plan holds
+  // its output as u8, float data is written as codes (its readers then take them as they are, or
+  // dequantized: the same values).
   Int8Traits int8_traits() const override {
     Int8Traits traits;
     if (!u8_grid_) return traits;
     traits.passes_u8 = true;
+    traits.rounds_to_grid = true;
     traits.u8_inputs = {0};
     return traits;
+  }
+  void set_quantization(const QuantConfig& q) override {
+    writes_codes_ = u8_grid_ && q.quantize_output && q.output_scale == u8_scale_ && q.output_zero_point == u8_zero_;
   }
 
   void run(RunContext&, const std::vector<const Tensor*>& inputs, std::vector<Tensor>& outputs) override {
@@ -75,6 +95,7 @@ class QuantizeOp : public Op {
       outputs[0] = x;  // u8 codes already on this grid: rounding them again changes nothing
       return;
     }
+    if (writes_codes_ && x.is_real() && write_codes(x, outputs[0])) return;
     const Tensor& scale = float_input(inputs, 1);
     const bool has_zero = inputs.size() > 2 && inputs[2] != nullptr;
     if (kind_ == Kind::dequantize) check(x.dtype == DType::i64, "input 0 must hold integers");
@@ -142,8 +163,18 @@ class QuantizeOp : public Op {
   }
 
  private:
+  // x as u8 codes of the grid (an int8 type's codes moved by 128). False, writing nothing, where x
+  // holds a NaN: the pair keeps NaN as NaN, which no code holds.
+  bool write_codes(const Tensor& x, Tensor& y) const {
+    Tensor codes = Tensor::quantized(DType::u8, x.shape, QuantParams::per_tensor(u8_scale_, u8_zero_), description());
+    if (!quantize_to_codes(x.f(), codes.u8(), x.numel(), u8_scale_, static_cast<float>(u8_zero_))) return false;
+    y = std::move(codes);
+    return true;
+  }
+
   enum class Kind { quantize, dequantize, both } kind_;
   QuantizedRange range_;
+  bool writes_codes_ = false;
   bool u8_grid_ = false;
   float u8_scale_ = 1;
   int32_t u8_zero_ = 0;

@@ -150,6 +150,7 @@ Engine::Engine(Graph graph, const EngineOptions& options)
     for (int i : traits.u8_inputs)
       if (i >= 0 && i < static_cast<int>(steps_[k].inputs.size())) steps_[k].reads_u8[i] = true;
     dynamic_in_file_ = dynamic_in_file_ || traits.dynamic_in_file;
+    steps_[k].rounds_to_grid = traits.rounds_to_grid;
     steps_[k].quantizable = first->ops[k]->quantizable();
     if (steps_[k].quantizable && seen.insert(node(k).inputs[0]).second) calibration_tensors_.push_back(node(k).inputs[0]);
   }
@@ -254,7 +255,7 @@ std::unique_ptr<Engine::Session> Engine::make_session() const {
   session->backend = make_backend(options_.backend);
   for (size_t k = 0; k < steps_.size(); ++k) {
     session->ops.push_back(make_op(node(k), graph_));
-    if (runs_int8(k))
+    if (runs_int8(k) || (steps_[k].rounds_to_grid && k < configs_.size()))
       session->ops[k]->set_quantization(configs_[k]);
   }
   return session;
@@ -393,18 +394,22 @@ std::vector<Tensor> Engine::run_with(const std::vector<Tensor>& inputs, const Ca
   session->backend->set_threads(options_.threads);  // OpenMP thread counts are per calling thread
   RunContext ctx{*session->backend, nullptr};
   std::vector<const Tensor*> in;
-  std::vector<Tensor> out;
+  std::vector<Tensor> out, dequantized;
   for (size_t k = 0; k < steps_.size(); ++k) {
     const Step& step = steps_[k];
     Op& op = *session->ops[k];
     in.assign(step.inputs.size(), nullptr);
+    dequantized.assign(step.inputs.size(), Tensor());
     for (size_t i = 0; i < step.inputs.size(); ++i)
       if (step.inputs[i] >= 0 && present[step.inputs[i]]) {
         Tensor& value = values[step.inputs[i]];
-        // Quantized codes go only to the inputs that declare u8 (the INT8 plan sees to it); any
-        // other reader gets float values, whatever a backend left.
-        if (value.is_quantized() && !step.reads_u8[i]) value = value.as_float();
         in[i] = is_constant_[step.inputs[i]] ? &constants_[step.inputs[i]] : &value;
+        // Quantized codes go as they are only to the inputs that declare u8; any other reader gets
+        // float values, whatever a backend left (the codes stay for the u8 readers after it).
+        if (in[i] == &value && value.is_quantized() && !step.reads_u8[i]) {
+          dequantized[i] = value.as_float();
+          in[i] = &dequantized[i];
+        }
       }
     out.assign(step.outputs.size(), Tensor());
     ctx.input_is_free = &step.input_is_free;
@@ -555,6 +560,8 @@ void Engine::plan(Mode mode) {
   // The first session quantizes the weights; the others share them.
   const std::vector<Session*> sessions = all_sessions();
   for (size_t k = 0; k < steps_.size(); ++k) {
+    if (steps_[k].rounds_to_grid)
+      for (Session* session : sessions) session->ops[k]->set_quantization(configs[k]);
     if (!steps_[k].quantizable) continue;
     sessions[0]->ops[k]->set_quantization(configs[k]);
     configs[k].weights = sessions[0]->ops[k]->quantized_weights();

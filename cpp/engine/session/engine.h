@@ -145,6 +145,7 @@ class Engine {
     std::vector<bool> input_is_read_later;  // per input: an intermediate a later step reads too
     std::vector<bool> reads_u8;  // per input: the op takes quantized codes there (Int8Traits::u8_inputs)
     bool quantizable = false;
+    bool rounds_to_grid = false;  // Int8Traits::rounds_to_grid: takes its QuantConfig too
   };
   // What one run at a time owns: the ops (kernel caches) and the backend (activation pool).
   struct Session {

@@ -93,5 +93,38 @@ TEST(Int8Plan, ResidualMustBeU8ForAU8Output) {
   EXPECT_EQ(q[2].residual_zero_point, 3);
 }
 
+// A quantized model's QuantizeLinear -> DequantizeLinear pair: its output lies on its grid, so codes
+// there serve a float reader too (dequantized: the same values), and on float data it quantizes itself.
+Int8Traits pair() {
+  Int8Traits t = pass_through({0});
+  t.rounds_to_grid = true;
+  return t;
+}
+
+TEST(Int8Plan, CodesOnTheirGridServeFloatReadersToo) {
+  // 0 -> conv -> 1 -> pair -> 2 -> conv -> 3 (output); 2 -> float op -> 4 -> pair -> 5 -> conv -> 6 (output)
+  auto steps = [](Int8Traits boundary) {
+    return std::vector<Int8Step>{{{0}, {1}, conv()},     {{1}, {2}, boundary}, {{2}, {3}, conv()},
+                                 {{2}, {4}, Int8Traits{}}, {{4}, {5}, boundary}, {{5}, {6}, conv()}};
+  };
+  const Int8Plan plan(steps(pair()), 7, {3, 6});
+  std::map<int, std::pair<float, int32_t>> params{{plan.group_of(0), {1.f, 0}}, {plan.group_of(2), {2.f, 3}},
+                                                  {plan.group_of(5), {4.f, 5}}};
+  std::vector<bool> u8;
+  const auto q = plan.configs(kStatic, params, {}, &u8);
+  EXPECT_TRUE(q[0].quantize_output) << "the conv's codes reach a conv and, through the pair, a float op";
+  EXPECT_TRUE(u8[2]);
+  EXPECT_FALSE(q[1].quantize_output) << "u8 in: the pair passes it through";
+  ASSERT_TRUE(q[4].quantize_output) << "float in: the pair writes the codes itself";
+  EXPECT_EQ(q[4].output_scale, 4.f);
+  EXPECT_TRUE(u8[5]);
+  EXPECT_FALSE(u8[4]);
+  // A pass-through op that does not round to its grid (a Split): its float reader keeps it float.
+  const Int8Plan plain(steps(pass_through({0})), 7, {3, 6});
+  const auto p = plain.configs(kStatic, params);
+  EXPECT_FALSE(p[0].quantize_output);
+  EXPECT_FALSE(p[4].quantize_output);
+}
+
 }  // namespace
 }  // namespace edgequant::engine

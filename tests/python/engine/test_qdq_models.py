@@ -127,6 +127,14 @@ def _output_step(path):
     return float(inits[node.input[1]])
 
 
+def _pair_scale(path, tensor):
+    """The scale of the QuantizeLinear that quantizes ``tensor`` in a QDQ file."""
+    model = onnx.load(str(path))
+    inits = {i.name: numpy_helper.to_array(i) for i in model.graph.initializer}
+    node = next(n for n in model.graph.node if n.op_type == "QuantizeLinear" and n.input[0] == tensor)
+    return float(inits[node.input[1]])
+
+
 @pytest.fixture(scope="module")
 def float_model(tmp_path_factory):
     return _conv_net(tmp_path_factory.mktemp("qdq") / "net.onnx")
@@ -155,6 +163,75 @@ def test_onnxruntime_quantized_model_runs_int8_within_one_step(
     for x in _calibration(4, seed=7):
         ours, theirs = engine.run(x)[0], oracle(x)
         assert np.abs(ours - theirs).max() <= step * 1.001, (np.abs(ours - theirs).max(), step)
+
+
+@pytest.mark.parametrize("backend", supported_backends())
+def test_codes_on_a_pairs_grid_also_feed_float_readers(float_model, tmp_path, backend):
+    """A pair's output is exactly its grid's values, so it travels as u8 codes even where a float op
+    (the residual Add) reads it beside a conv: the stem conv writes codes, the pool pools them, the
+    Add gets them dequantized. Outputs stay within one step of the file's float semantics."""
+    path = _ort_quantized(float_model, tmp_path / "q.onnx")
+    engine, oracle = _engine_and_oracle(path, backend)
+    codes = engine.integer_tensors()
+    assert {"r1", "p1", "p1_DequantizeLinear_Output"} <= set(codes), sorted(codes)
+    step = _output_step(path)
+    for x in _calibration(4, seed=11):
+        assert np.abs(engine.run(x)[0] - oracle(x)).max() <= step * 1.001
+
+
+def _wide_residual_net(path, seed=3):
+    """ResNet-18's last block in small: 512-channel 7x7 convs whose outputs (off zero, no Relu) meet in
+    an Add, the shape where oneDNN keeps u8 codes in a blocked layout."""
+    rng = np.random.default_rng(seed)
+
+    def weight(name, *shape, scale=0.05):
+        return numpy_helper.from_array((rng.standard_normal(shape) * scale).astype(np.float32), name)
+
+    nodes = [
+        helper.make_node("Conv", ["x", "w1", "b1"], ["c1"]),
+        helper.make_node("Conv", ["c1", "w2", "b2"], ["c2"], pads=[1, 1, 1, 1]),
+        helper.make_node("Conv", ["x", "w3", "b3"], ["c3"]),
+        helper.make_node("Add", ["c2", "c3"], ["y"]),
+    ]
+    graph = helper.make_graph(
+        nodes,
+        "wide",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 64, 7, 7])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)],
+        [weight("w1", 512, 64, 1, 1), weight("b1", 512), weight("w2", 512, 512, 3, 3, scale=0.02), weight("b2", 512),
+         weight("w3", 512, 64, 1, 1), weight("b3", 512)],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+    model.ir_version = 8
+    onnx.save(model, path)
+    return path
+
+
+@pytest.mark.parametrize("backend", supported_backends())
+def test_codes_read_back_as_float_from_any_layout(tmp_path, backend):
+    """The Add reads two convs' u8 codes dequantized (the pairs put them on their grids): the values,
+    whatever layout the backend kept the codes in (oneDNN's reorder out of a blocked u8 layout dropped
+    the zero point: outputs about 6x too large)."""
+    rng = np.random.default_rng(4)
+    data = [rng.standard_normal((1, 64, 7, 7)).astype(np.float32) for _ in range(8)]
+
+    class Reader(quantization.CalibrationDataReader):
+        def __init__(self):
+            self.batches = iter([{"x": d} for d in data])
+
+        def get_next(self):
+            return next(self.batches, None)
+
+    path = tmp_path / "wide_q.onnx"
+    quantization.quantize_static(str(_wide_residual_net(tmp_path / "wide.onnx")), str(path), Reader(),
+                                 quant_format=quantization.QuantFormat.QDQ, per_channel=True)
+    engine, oracle = _engine_and_oracle(path, backend)
+    assert {"c2_DequantizeLinear_Output", "c3_DequantizeLinear_Output"} <= set(engine.integer_tensors())
+    # Each conv's codes come from the engine's integer requantization, one step of its grid from the
+    # file's float rounding at most; the Add adds both, then rounds once more.
+    bound = _pair_scale(path, "c2") + _pair_scale(path, "c3") + _output_step(path)
+    for x in data[:2]:
+        assert np.abs(engine.run(x)[0] - oracle(x)).max() <= bound * 1.001
 
 
 def _handmade_qdq_conv(path, codes, weight_scale, activation_zero):

@@ -1,5 +1,7 @@
 #include "backend/onednn/dnnl_common.h"
 
+#include <vector>
+
 namespace edgequant::engine::onednn {
 
 void append_activation(dnnl::post_ops& ops, const Activation& act) {
@@ -74,9 +76,22 @@ void ReorderCache::run(const dnnl::engine& eng, dnnl::stream& strm, const memory
   e.args[DNNL_ARG_FROM] = memory();  // holds no tensor's memory between calls
 }
 
-void DnnlNative::to_plain(float* dst) const { reorder_to(plain_, dst); }
+void DnnlNative::to_plain(float* dst) const {
+  if (!quantized()) return reorder_to(plain_, dst);
+  // u8 codes: moved to plain order as they are, then x = s·(q − z) here, as Tensor's own
+  // dequantization. oneDNN 3.2's reorder out of some blocked u8 layouts drops the source zero point
+  // (ResNet-18's 512-channel codes read back about 6x too large).
+  const memory::dims dims = plain_.get_dims();
+  memory::dims strides(dims.size(), 1);
+  for (int k = static_cast<int>(dims.size()) - 2; k >= 0; --k) strides[k] = strides[k + 1] * dims[k + 1];
+  const memory::desc codes_desc(dims, mem_.get_desc().get_data_type(), strides);
+  std::vector<uint8_t> codes(codes_desc.get_size());
+  reorders_->run(eng_, strm_, mem_, codes_desc, codes.data(), false, 1, 0);
+  for (size_t k = 0; k < codes.size(); ++k) dst[k] = scale_ * static_cast<float>(static_cast<int32_t>(codes[k]) - zero_point_);
+}
 
 bool DnnlNative::to_plain_rows(float* dst, int64_t row, int64_t row_stride) const {
+  if (quantized()) return false;  // the caller copies to_plain's values (codes are dequantized here)
   const memory::dims dims = plain_.get_dims();
   // Plain strides, then the dims before the first one whose trailing product is `row` moved to
   // rows `row_stride` apart.
