@@ -31,11 +31,15 @@ class BatchNorm : public Op {
     check(x.rank() >= 2 && x.shape[1] == static_cast<int64_t>(scale_.size()), "input channels disagree with the parameters");
     outputs[0] = Tensor::zeros_f32(x.shape, description());
     const int64_t c = x.shape[1], inner = x.numel() / std::max<int64_t>(x.shape[0] * c, 1);
+    const float* src = x.f();
+    float* dst = outputs[0].f();
     for (int64_t n = 0; n < x.shape[0]; ++n)
       for (int64_t k = 0; k < c; ++k) {
-        const float* in = x.f() + (n * c + k) * inner;
-        float* out = outputs[0].f() + (n * c + k) * inner;
-        for (int64_t i = 0; i < inner; ++i) out[i] = in[i] * scale_[k] + shift_[k];
+        // a channel's factors in registers: a store through `out` could otherwise change them
+        const float a = scale_[k], b = shift_[k];
+        const float* in = src + (n * c + k) * inner;
+        float* out = dst + (n * c + k) * inner;
+        for (int64_t i = 0; i < inner; ++i) out[i] = in[i] * a + b;
       }
   }
 

@@ -16,30 +16,34 @@
 namespace edgequant::engine {
 namespace {
 
+// round(t + z) clamped to [lo, hi], t = x / s, rounding half to even: t is first clamped to one past
+// the range (NaN stays NaN), where adding 1.5·2^23 leaves no fraction bits, so the add and the
+// subtract round as nearbyint does (in the default rounding mode) and, unlike nearbyint, vectorise.
+EDGEQUANT_INLINE float rounded_code(float t, float z, float lo, float hi) {
+  t = t < lo - z - 1.f ? lo - z - 1.f : t;
+  t = t > hi - z + 1.f ? hi - z + 1.f : t;
+  float q = (t + 12582912.f) - 12582912.f + z;
+  q = q < lo ? lo : q;
+  return q > hi ? hi : q;
+}
+
 // x -> s·(clamp(round(x / s) + z, lo, hi) − z) over one run of a channel, in float: every integer of
 // an 8- or 16-bit range is exact there, and the loop vectorises per ISA (NaN stays NaN).
 EDGEQUANT_KERNEL void quantize_dequantize_run(const float* in, float* out, int64_t n, float s, float z, float lo,
                                               float hi) {
-  for (int64_t k = 0; k < n; ++k) {
-    float q = std::nearbyint(in[k] / s) + z;
-    q = q < lo ? lo : q;
-    q = q > hi ? hi : q;
-    out[k] = (q - z) * s;
-  }
+  for (int64_t k = 0; k < n; ++k) out[k] = (rounded_code(in[k] / s, z, lo, hi) - z) * s;
 }
 
 // The codes clamp(round(x / s) + z, 0, 255) of the pair's u8 grid (z: the u8 zero point); false if
 // some x is NaN (the codes are then incomplete). Same rounding as quantize_dequantize_run.
 EDGEQUANT_KERNEL bool quantize_to_codes(const float* in, uint8_t* out, int64_t n, float s, float z) {
-  bool nan = false;
+  int32_t nan = 0;
   for (int64_t k = 0; k < n; ++k) {
-    nan |= in[k] != in[k];
-    float q = std::nearbyint(in[k] / s) + z;
-    q = q < 0.f ? 0.f : q;
-    q = q > 255.f ? 255.f : q;
-    out[k] = static_cast<uint8_t>(static_cast<int32_t>(q));
+    const float x = in[k];
+    nan |= x != x;
+    out[k] = static_cast<uint8_t>(static_cast<int32_t>(rounded_code(x / s, z, 0.f, 255.f)));
   }
-  return !nan;
+  return nan == 0;
 }
 
 // round(v) + z, clamped to [qmin, qmax]; v = x / s already divided (ONNX divides, not multiplies by 1/s).
