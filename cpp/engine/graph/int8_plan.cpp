@@ -20,6 +20,8 @@ Int8Plan::Int8Plan(std::vector<Int8Step> steps, size_t slots, std::vector<int> g
                                                            step.inputs[i] >= 0 && on_grid_[step.inputs[i]]));
     for (int s : step.outputs)
       if (s >= 0) on_grid_[s] = on_grid;
+    // A grid-rounding step starts a group of its own: what it reads may lie on any grid.
+    if (step.traits.rounds_to_grid) continue;
     int joined = -1;  // every u8 input and output of a pass-through op: one group
     auto join = [&](int s) {
       if (s < 0) return;
@@ -53,6 +55,8 @@ bool Int8Plan::u8_readers_only(int slot, std::vector<int>& memo,
     const Int8Step& step = steps_[k];
     if (!reads_as_u8(step.traits, i)) {
       ok = on_grid_[slot];
+    } else if (step.traits.rounds_to_grid) {
+      ok = true;  // takes codes of any grid: moves them to its own
     } else if (step.traits.passes_u8) {
       for (int s : step.outputs) ok = ok && s >= 0 && u8_readers_only(s, memo, params);
     } else {
@@ -74,7 +78,16 @@ std::vector<QuantConfig> Int8Plan::configs(QuantConfig::Mode mode,
   for (size_t k = 0; k < steps_.size(); ++k) {
     const Int8Step& step = steps_[k];
     const Int8Traits& traits = step.traits;
-    if (fixed && traits.passes_u8 && !traits.u8_inputs.empty()) {
+    if (fixed && traits.rounds_to_grid) {
+      // Writes its grid's codes wherever they travel on: passing codes of its grid through, moving
+      // others to it, quantizing float data.
+      const int out = step.outputs.empty() ? -1 : step.outputs[0];
+      if (out >= 0 && params.count(group_of(out)) && u8_readers_only(out, memo, params)) {
+        u8[out] = true;
+        configs[k].quantize_output = true;
+        std::tie(configs[k].output_scale, configs[k].output_zero_point) = params.at(group_of(out));
+      }
+    } else if (fixed && traits.passes_u8 && !traits.u8_inputs.empty()) {
       bool all = true;
       for (int i : traits.u8_inputs) {
         const int slot = i < static_cast<int>(step.inputs.size()) ? step.inputs[i] : -1;
@@ -82,14 +95,6 @@ std::vector<QuantConfig> Int8Plan::configs(QuantConfig::Mode mode,
       }
       for (int s : step.outputs)
         if (s >= 0) u8[s] = all;
-      // A grid-rounding step on float data: quantizes it itself where its output travels as u8.
-      const int out = step.outputs.empty() ? -1 : step.outputs[0];
-      if (!all && traits.rounds_to_grid && out >= 0 && params.count(group_of(out)) &&
-          u8_readers_only(out, memo, params)) {
-        u8[out] = true;
-        configs[k].quantize_output = true;
-        std::tie(configs[k].output_scale, configs[k].output_zero_point) = params.at(group_of(out));
-      }
     }
     if (!traits.quantized || mode == QuantConfig::Mode::f32) continue;
     if (fixed && traits.dynamic_in_file) {

@@ -447,4 +447,55 @@ int pair_quantize_dequantize(Graph& graph) {
   return paired;
 }
 
+int requantize_concat_inputs(Graph& graph) {
+  std::map<std::string, size_t> producer;
+  std::map<std::string, std::vector<size_t>> readers;
+  for (size_t k = 0; k < graph.nodes.size(); ++k) {
+    for (const std::string& out : graph.nodes[k].outputs) producer[out] = k;
+    for (const std::string& in : graph.nodes[k].inputs)
+      if (!in.empty()) readers[in].push_back(k);
+  }
+  std::set<std::string> graph_outputs, taken;
+  for (const ValueInfo& out : graph.outputs) graph_outputs.insert(out.name);
+  for (const Node& n : graph.nodes) taken.insert(n.outputs.begin(), n.outputs.end());
+  // A pair's grid: its scale and zero point values and its integer range (constants only).
+  auto grid = [&](const Node& pair, std::vector<float>& key) {
+    if (pair.op_type != "QuantizeDequantize" || pair.inputs.size() < 2 || !graph.is_constant(pair.inputs[1]) ||
+        (pair.inputs.size() > 2 && !pair.inputs[2].empty() && !graph.is_constant(pair.inputs[2])))
+      return false;
+    const Tensor& scale = graph.initializers.at(pair.inputs[1]);
+    if (scale.numel() != 1) return false;
+    const QuantizedRange range = quantized_range(pair);
+    const int64_t zero = pair.inputs.size() > 2 && !pair.inputs[2].empty() ? graph.initializers.at(pair.inputs[2]).as_i64().at(0) : 0;
+    key = {scale.as_f32()[0], static_cast<float>(zero), static_cast<float>(range.min), static_cast<float>(range.max)};
+    return true;
+  };
+  std::vector<Node> added;
+  int moved = 0;
+  for (Node& concat : graph.nodes) {
+    if (concat.op_type != "Concat" || !concat.domain.empty() || concat.outputs.size() != 1 ||
+        graph_outputs.count(concat.outputs[0]))
+      continue;
+    auto out_readers = readers.find(concat.outputs[0]);
+    if (out_readers == readers.end() || out_readers->second.size() != 1) continue;
+    const Node& after = graph.nodes[out_readers->second[0]];
+    std::vector<float> target;
+    if (!grid(after, target)) continue;
+    for (std::string& in : concat.inputs) {
+      auto p = producer.find(in);
+      std::vector<float> own;
+      if (p == producer.end() || !grid(graph.nodes[p->second], own) || own == target) continue;
+      Node pair = after;  // the output's pair, on this input
+      pair.name = fresh(after.name, ("for_" + concat.name).c_str(), taken);
+      pair.inputs[0] = in;
+      pair.outputs = {fresh(in, "requantized", taken)};
+      in = pair.outputs[0];
+      added.push_back(std::move(pair));
+      ++moved;
+    }
+  }
+  for (Node& n : added) graph.nodes.push_back(std::move(n));  // the loader sorts the nodes after this
+  return moved;
+}
+
 }  // namespace edgequant::engine

@@ -63,4 +63,11 @@ int fold_dynamic_quantization(Graph& graph);
 // node. Returns the number of pairs.
 int pair_quantize_dequantize(Graph& graph);
 
+// A Concat between pairs whose inputs come from pairs of other grids (ONNX Runtime quantizes each
+// input with its own scale, the output with another): each such input gets a copy of the output's
+// pair. Exact — the output pair rounds each element alone, and rounding a value already on its grid
+// changes nothing — and the Concat's inputs then share one grid, so it moves codes. Returns the
+// number of pairs added.
+int requantize_concat_inputs(Graph& graph);
+
 }  // namespace edgequant::engine

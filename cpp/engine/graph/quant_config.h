@@ -97,10 +97,11 @@ struct Int8Traits {
   // Moves u8_inputs to its outputs unchanged: they form one quantization group, and the outputs
   // hold u8 exactly when every one of u8_inputs does.
   bool passes_u8 = false;
-  // Writes output 0 exactly on its group's grid (a quantized model's QuantizeLinear ->
-  // DequantizeLinear pair, with passes_u8): its output may hold u8 even where a reader takes float
-  // (it gets the codes dequantized: the same values), and on a float input it quantizes itself where
-  // the plan holds the output as u8 (QuantConfig::quantize_output).
+  // Writes output 0 exactly on its own grid (a quantized model's QuantizeLinear -> DequantizeLinear
+  // pair, with passes_u8): it starts a quantization group (its input's may differ), its output may
+  // hold u8 even where a reader takes float (it gets the codes dequantized: the same values), and
+  // where the plan holds that output as u8 (QuantConfig::quantize_output) it writes the codes from
+  // whatever it reads: codes of its grid as they are, other codes or float data quantized.
   bool rounds_to_grid = false;
 };
 

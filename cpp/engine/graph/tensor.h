@@ -50,6 +50,8 @@ struct NativeData {
   // The plain data as rows of `row` elements written `row_stride` elements apart (a Concat writing
   // straight into its output); false where the backend cannot, and the caller copies.
   virtual bool to_plain_rows(float* /*dst*/, int64_t /*row*/, int64_t /*row_stride*/) const { return false; }
+  // u8 codes: the codes themselves in plain row-major order; false where the backend has none.
+  virtual bool to_plain_codes(uint8_t* /*dst*/) const { return false; }
 };
 
 struct Tensor {

@@ -511,6 +511,7 @@ void read_graph(const onnx::GraphProto& g, Graph& graph, const std::string& base
     graph.nodes = std::move(kept);
   }
   pair_quantize_dequantize(graph);
+  requantize_concat_inputs(graph);
   fold_dynamic_quantization(graph);
   sort_and_check(graph, subgraph);
 }

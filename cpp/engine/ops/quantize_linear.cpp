@@ -79,8 +79,8 @@ class QuantizeOp : public Op {
 
   // On the u8 grid: u8 data of the same grid passes through (a Conv before it then writes its
   // output already quantized, as ONNX Runtime's QLinearConv does), and where the static plan holds
-  // its output as u8, float data is written as codes (its readers then take them as they are, or
-  // dequantized: the same values).
+  // its output as u8, other data (float, codes of another grid) is written as codes (its readers then
+  // take them as they are, or dequantized: the same values).
   Int8Traits int8_traits() const override {
     Int8Traits traits;
     if (!u8_grid_) return traits;
@@ -171,6 +171,21 @@ class QuantizeOp : public Op {
   // holds a NaN: the pair keeps NaN as NaN, which no code holds.
   bool write_codes(const Tensor& x, Tensor& y) const {
     Tensor codes = Tensor::quantized(DType::u8, x.shape, QuantParams::per_tensor(u8_scale_, u8_zero_), description());
+    if (x.dtype == DType::u8 && x.quant.single()) {
+      // Codes of another grid: each of the 256 through the same float steps as below, once.
+      const uint8_t* in = nullptr;
+      if (x.native ? x.native->to_plain_codes(codes.u8()) : (in = x.u8()) != nullptr) {
+        uint8_t table[256];
+        for (int q = 0; q < 256; ++q)
+          table[q] = static_cast<uint8_t>(static_cast<int32_t>(rounded_code(
+              x.quant.scales[0] * static_cast<float>(q - x.quant.zero_points[0]) / u8_scale_, static_cast<float>(u8_zero_), 0.f, 255.f)));
+        uint8_t* out = codes.u8();
+        const int64_t n = x.numel();
+        for (int64_t k = 0; k < n; ++k) out[k] = table[in ? in[k] : out[k]];
+        y = std::move(codes);
+        return true;
+      }
+    }
     if (!quantize_to_codes(x.f(), codes.u8(), x.numel(), u8_scale_, static_cast<float>(u8_zero_))) return false;
     y = std::move(codes);
     return true;

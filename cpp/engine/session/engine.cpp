@@ -608,6 +608,20 @@ std::map<int, std::pair<float, int32_t>> Engine::static_params() const {
       if (!fresh && it->second != p) conflicting.insert(it->first);
     }
     for (int g : conflicting) params.erase(g);
+    // A group the file leaves unquantized that a pair reads (a conv's output before the pair that
+    // rounds it) takes that pair's grid: the conv writes the codes the pair keeps. Pairs of two grids
+    // reading one group: none.
+    std::map<int, std::pair<float, int32_t>> read_by_pairs;
+    for (size_t k = 0; k < steps_.size(); ++k) {
+      if (!steps_[k].rounds_to_grid || steps_[k].inputs.empty() || steps_[k].inputs[0] < 0) continue;
+      auto grid = given_quantization_.find(steps_[k].outputs.at(0));
+      const int g = group_of(steps_[k].inputs[0]);
+      if (grid == given_quantization_.end() || params.count(g) || conflicting.count(g)) continue;
+      auto [it, fresh] = read_by_pairs.emplace(g, grid->second);
+      if (!fresh && it->second != grid->second) conflicting.insert(g);
+    }
+    for (const auto& [g, p] : read_by_pairs)
+      if (!conflicting.count(g)) params[g] = p;
     return params;
   }
   // Per quantization group: its (scale, zero point) from the union of its members' ranges.

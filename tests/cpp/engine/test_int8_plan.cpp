@@ -108,13 +108,15 @@ TEST(Int8Plan, CodesOnTheirGridServeFloatReadersToo) {
                                  {{2}, {4}, Int8Traits{}}, {{4}, {5}, boundary}, {{5}, {6}, conv()}};
   };
   const Int8Plan plan(steps(pair()), 7, {3, 6});
-  std::map<int, std::pair<float, int32_t>> params{{plan.group_of(0), {1.f, 0}}, {plan.group_of(2), {2.f, 3}},
-                                                  {plan.group_of(5), {4.f, 5}}};
+  std::map<int, std::pair<float, int32_t>> params{{plan.group_of(0), {1.f, 0}}, {plan.group_of(1), {2.f, 3}},
+                                                  {plan.group_of(2), {2.f, 3}}, {plan.group_of(5), {4.f, 5}}};
   std::vector<bool> u8;
   const auto q = plan.configs(kStatic, params, {}, &u8);
+  EXPECT_NE(plan.group_of(1), plan.group_of(2)) << "a pair starts a group of its own";
   EXPECT_TRUE(q[0].quantize_output) << "the conv's codes reach a conv and, through the pair, a float op";
   EXPECT_TRUE(u8[2]);
-  EXPECT_FALSE(q[1].quantize_output) << "u8 in: the pair passes it through";
+  EXPECT_TRUE(q[1].quantize_output) << "u8 in: the pair passes codes of its grid, moves others to it";
+  EXPECT_EQ(q[1].output_scale, 2.f);
   ASSERT_TRUE(q[4].quantize_output) << "float in: the pair writes the codes itself";
   EXPECT_EQ(q[4].output_scale, 4.f);
   EXPECT_TRUE(u8[5]);

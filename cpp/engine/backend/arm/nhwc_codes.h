@@ -30,6 +30,14 @@ class NhwcCodes : public NativeData {
           dst[(i * c + ch) * h * w + p] = scale * static_cast<float>(pixel[ch] + 128 - zero_point);
       }
   }
+  bool to_plain_codes(uint8_t* dst) const override {  // the u8 codes q, NCHW
+    for (int64_t i = 0; i < n; ++i)
+      for (int64_t p = 0; p < h * w; ++p) {
+        const int8_t* pixel = codes.data() + (i * h * w + p) * c;
+        for (int64_t ch = 0; ch < c; ++ch) dst[(i * c + ch) * h * w + p] = static_cast<uint8_t>(pixel[ch] + 128);
+      }
+    return true;
+  }
   bool on_grid(float s, int32_t z) const { return s == scale && z == zero_point; }
   int8_t* data() { return codes.data(); }
   const int8_t* data() const { return codes.data(); }

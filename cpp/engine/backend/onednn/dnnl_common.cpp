@@ -81,13 +81,18 @@ void DnnlNative::to_plain(float* dst) const {
   // u8 codes: moved to plain order as they are, then x = s·(q − z) here, as Tensor's own
   // dequantization. oneDNN 3.2's reorder out of some blocked u8 layouts drops the source zero point
   // (ResNet-18's 512-channel codes read back about 6x too large).
+  std::vector<uint8_t> codes(plain_.get_size() / sizeof(float));
+  to_plain_codes(codes.data());
+  for (size_t k = 0; k < codes.size(); ++k) dst[k] = scale_ * static_cast<float>(static_cast<int32_t>(codes[k]) - zero_point_);
+}
+
+bool DnnlNative::to_plain_codes(uint8_t* dst) const {
+  if (!quantized()) return false;
   const memory::dims dims = plain_.get_dims();
   memory::dims strides(dims.size(), 1);
   for (int k = static_cast<int>(dims.size()) - 2; k >= 0; --k) strides[k] = strides[k + 1] * dims[k + 1];
-  const memory::desc codes_desc(dims, mem_.get_desc().get_data_type(), strides);
-  std::vector<uint8_t> codes(codes_desc.get_size());
-  reorders_->run(eng_, strm_, mem_, codes_desc, codes.data(), false, 1, 0);
-  for (size_t k = 0; k < codes.size(); ++k) dst[k] = scale_ * static_cast<float>(static_cast<int32_t>(codes[k]) - zero_point_);
+  reorders_->run(eng_, strm_, mem_, memory::desc(dims, mem_.get_desc().get_data_type(), strides), dst, false, 1, 0);
+  return true;
 }
 
 bool DnnlNative::to_plain_rows(float* dst, int64_t row, int64_t row_stride) const {

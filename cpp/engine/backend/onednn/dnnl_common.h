@@ -74,6 +74,7 @@ class DnnlNative : public NativeData {
   void to_plain(float* dst) const override;
   // Where `row` is the size of a trailing group of the dims: one reorder into the strided rows.
   bool to_plain_rows(float* dst, int64_t row, int64_t row_stride) const override;
+  bool to_plain_codes(uint8_t* dst) const override;
   const memory& mem() const { return mem_; }
   bool quantized() const { return mem_.get_desc().get_data_type() != dt::f32; }
   bool is_f32() const { return !quantized(); }
