@@ -169,11 +169,13 @@ def test_onnxruntime_quantized_model_runs_int8_within_one_step(
 def test_codes_on_a_pairs_grid_also_feed_float_readers(float_model, tmp_path, backend):
     """A pair's output is exactly its grid's values, so it travels as u8 codes even where a float op
     (the residual Add) reads it beside a conv: the stem conv writes codes, the pool pools them, the
-    Add gets them dequantized. Outputs stay within one step of the file's float semantics."""
+    Add gets them dequantized. The Concat of two differently quantized inputs gets them on its output's
+    grid (a copy of that pair on the input of the other grid) and concatenates codes. Outputs stay
+    within one step of the file's float semantics."""
     path = _ort_quantized(float_model, tmp_path / "q.onnx")
     engine, oracle = _engine_and_oracle(path, backend)
     codes = engine.integer_tensors()
-    assert {"r1", "p1", "p1_DequantizeLinear_Output"} <= set(codes), sorted(codes)
+    assert {"r1", "p1", "p1_DequantizeLinear_Output", "cat", "r2_DequantizeLinear_Output/requantized"} <= set(codes)
     step = _output_step(path)
     for x in _calibration(4, seed=11):
         assert np.abs(engine.run(x)[0] - oracle(x)).max() <= step * 1.001
