@@ -43,6 +43,7 @@ std::unique_ptr<Op> make_gemm(const Node&, const Graph&);
 std::unique_ptr<Op> make_matmul(const Node&, const Graph&);
 std::unique_ptr<Op> make_pool(const Node&, const Graph&);
 std::unique_ptr<Op> make_batch_norm(const Node&, const Graph&);
+std::unique_ptr<Op> make_code_table(const Node&, const Graph&);
 std::unique_ptr<Op> make_unary(const Node&, const Graph&);
 std::unique_ptr<Op> make_clip(const Node&, const Graph&);
 std::unique_ptr<Op> make_binary(const Node&, const Graph&);
@@ -136,7 +137,7 @@ const std::map<std::string, OpFactory>& registry() {
       {"ConvInteger", make_integer_product}, {"MatMulInteger", make_integer_product},
       {"TopK", make_top_k}, {"GatherElements", make_gather_elements},
       {"LSTM", make_lstm}, {"GRU", make_gru}, {"RNN", make_rnn}, {"ConvTranspose", make_conv_transpose},
-      {"Loop", make_loop}, {"DataMovement", make_data_movement},
+      {"Loop", make_loop}, {"DataMovement", make_data_movement}, {"CodeTable", make_code_table},
   };
   return table;
 }
@@ -172,7 +173,7 @@ const char* precision_name(QuantConfig::Mode mode) {
 std::vector<std::string> supported_ops() {
   std::vector<std::string> names;
   for (const auto& kv : registry())
-    if (kv.first != "QuantizeDequantize" && kv.first != "DataMovement")  // the engine's own, not ONNX ops
+    if (kv.first != "QuantizeDequantize" && kv.first != "DataMovement" && kv.first != "CodeTable")  // the engine's own, not ONNX ops
       names.push_back(kv.first);
   return names;
 }

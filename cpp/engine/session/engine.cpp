@@ -19,6 +19,7 @@
 #include "graph/conv_affine_folding.h"
 #include "graph/dense_bias_folding.h"
 #include "graph/data_movement_folding.h"
+#include "graph/code_tables.h"
 #include "graph/passes.h"
 #include "graph/qdq.h"
 #include "graph/transpose_folding.h"
@@ -71,6 +72,7 @@ Engine::Engine(Graph graph, const EngineOptions& options)
   if (folded.folded_nodes > 0 || folded.inlined_ifs > 0) prune_and_select_outputs({});
   check_supported_ops();
   if (options.fuse) {
+    fold_code_tables(graph_);  // before the activation patterns: the stretches between pairs, whole
     fold_transposes(graph_);
     fold_data_movement_chains(graph_);  // after the transposes that cancel are gone
     recognise_activation_patterns(graph_);  // written-out activations, so that they fuse below
@@ -163,13 +165,15 @@ Engine::Engine(Graph graph, const EngineOptions& options)
   // dialect of the INT8 kernels (backend/int8_support.h): same scale, zero point + 128.
   for (size_t k = 0; k < steps_.size(); ++k) {
     const Node& n = node(k);
-    // A DequantizeLinear's output lies on its grid too (its input computed by an op on integers).
-    if ((n.op_type != "QuantizeDequantize" && n.op_type != "DequantizeLinear") || steps_[k].outputs.empty() ||
-        steps_[k].outputs[0] < 0 || n.inputs.size() < 2)
+    // A DequantizeLinear's output lies on its grid too (its input computed by an op on integers), a
+    // CodeTable's on its end pair's (inputs 3, 4).
+    const size_t at = n.op_type == "CodeTable" ? 3 : 1;
+    if ((n.op_type != "QuantizeDequantize" && n.op_type != "DequantizeLinear" && n.op_type != "CodeTable") ||
+        steps_[k].outputs.empty() || steps_[k].outputs[0] < 0 || n.inputs.size() < at + 1)
       continue;
-    const std::string zero_name = n.inputs.size() > 2 ? n.inputs[2] : "";
-    if (!graph_.is_constant(n.inputs[1]) || (!zero_name.empty() && !graph_.is_constant(zero_name))) continue;
-    const Tensor& scale = graph_.initializers.at(n.inputs[1]);
+    const std::string zero_name = n.inputs.size() > at + 1 ? n.inputs[at + 1] : "";
+    if (!graph_.is_constant(n.inputs[at]) || (!zero_name.empty() && !graph_.is_constant(zero_name))) continue;
+    const Tensor& scale = graph_.initializers.at(n.inputs[at]);
     const int64_t zero = zero_name.empty() ? 0 : graph_.initializers.at(zero_name).as_i64().at(0);
     const QuantizedRange range = quantized_range(n);
     const bool eight_bit = (range.min == 0 && range.max == 255) || (range.min == -128 && range.max == 127);

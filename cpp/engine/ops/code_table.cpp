@@ -1,0 +1,95 @@
+// CodeTable (graph/code_tables.h): a quantized model's elementwise stretch between two pairs as a
+// lookup, y = table[code(x)]. x lies on its grid (a pair wrote it): its codes come as they are (u8
+// of that grid, a backend's layout included) or from its float values, exactly. The output is the
+// end pair's codes where the static plan holds them as u8, else their float values; a NaN input
+// (none of the 256 codes) gives NaN, as the stretch's float ops would.
+#include <cmath>
+
+#include "common/simd.h"
+#include "graph/qdq.h"
+#include "ops/op.h"
+
+namespace edgequant::engine {
+namespace {
+
+EDGEQUANT_KERNEL void float_codes(const float* x, uint8_t* codes, int64_t n, float scale, float zero) {
+  for (int64_t k = 0; k < n; ++k) {
+    float t = x[k] / scale;
+    t = t < -zero - 1.f ? -zero - 1.f : t;
+    t = t > 256.f - zero ? 256.f - zero : t;
+    float q = (t + 12582912.f) - 12582912.f + zero;  // round half to even (see quantize_linear.cpp)
+    q = q < 0.f ? 0.f : q;
+    q = q > 255.f ? 255.f : q;
+    codes[k] = static_cast<uint8_t>(static_cast<int32_t>(q));
+  }
+}
+
+class CodeTable : public Op {
+ public:
+  CodeTable(const Node& node, const Graph& graph) : Op(node) {
+    check(node.inputs.size() == 5 && node.outputs.size() == 1, "expects 5 inputs, 1 output");
+    const std::vector<int64_t> table = node.attr_ints("_table");
+    check(table.size() == 256, "needs 256 table entries");
+    for (int q = 0; q < 256; ++q) {
+      check(table[q] >= 0 && table[q] <= 255, "table entries must be u8 codes");
+      table_[q] = static_cast<uint8_t>(table[q]);
+    }
+    auto grid = [&](size_t scale, size_t zero, int64_t qmin, float& s, int32_t& z) {
+      check(graph.is_constant(node.inputs[scale]) && (node.inputs[zero].empty() || graph.is_constant(node.inputs[zero])),
+            "grids must be constants");
+      s = graph.initializers.at(node.inputs[scale]).as_f32().at(0);
+      z = static_cast<int32_t>((node.inputs[zero].empty() ? 0 : graph.initializers.at(node.inputs[zero]).as_i64().at(0)) - qmin);
+      check(std::isfinite(s) && s > 0, "scales must be finite and positive");
+    };
+    grid(1, 2, node.attr_ints("_input_qmin", {0}).at(0), in_scale_, in_zero_);
+    grid(3, 4, quantized_range(node).min, out_scale_, out_zero_);
+  }
+
+  Int8Traits int8_traits() const override {
+    Int8Traits traits;
+    traits.passes_u8 = true;
+    traits.rounds_to_grid = true;
+    traits.u8_inputs = {0};
+    return traits;
+  }
+  void set_quantization(const QuantConfig& q) override {
+    writes_codes_ = q.quantize_output && q.output_scale == out_scale_ && q.output_zero_point == out_zero_;
+  }
+
+  void run(RunContext&, const std::vector<const Tensor*>& inputs, std::vector<Tensor>& outputs) override {
+    const Tensor& x = float_input(inputs, 0);
+    const int64_t n = x.numel();
+    Tensor codes = Tensor::quantized(DType::u8, x.shape, QuantParams::per_tensor(out_scale_, out_zero_), description());
+    uint8_t* q = codes.u8();
+    bool nan = false;
+    if (x.dtype == DType::u8 && x.quant.is_per_tensor(in_scale_, in_zero_) &&
+        (x.native ? x.native->to_plain_codes(q) : (std::copy(x.u8(), x.u8() + n, q), true))) {
+    } else {
+      const float* f = x.f();
+      float_codes(f, q, n, in_scale_, static_cast<float>(in_zero_));
+      for (int64_t k = 0; k < n && !nan; ++k) nan = std::isnan(f[k]);
+    }
+    for (int64_t k = 0; k < n; ++k) q[k] = table_[q[k]];
+    if (writes_codes_ && !nan) {
+      outputs[0] = std::move(codes);
+      return;
+    }
+    outputs[0] = Tensor::zeros_f32(x.shape, description());
+    float* y = outputs[0].f();
+    const float* f = nan ? x.f() : nullptr;
+    for (int64_t k = 0; k < n; ++k)
+      y[k] = f && std::isnan(f[k]) ? f[k] : out_scale_ * static_cast<float>(static_cast<int32_t>(q[k]) - out_zero_);
+  }
+
+ private:
+  uint8_t table_[256];
+  float in_scale_ = 1, out_scale_ = 1;
+  int32_t in_zero_ = 0, out_zero_ = 0;
+  bool writes_codes_ = false;
+};
+
+}  // namespace
+
+std::unique_ptr<Op> make_code_table(const Node& node, const Graph& graph) { return std::make_unique<CodeTable>(node, graph); }
+
+}  // namespace edgequant::engine
