@@ -16,7 +16,8 @@ SHAPE = [1, 4, 9, 11]
 def _pair(name, source, scale, zero, dtype):
     """QuantizeLinear -> DequantizeLinear of ``source`` as ``name``, with its parameter initializers."""
     zero = np.array(zero, dtype=dtype)
-    inits = [numpy_helper.from_array(np.array(scale, np.float32), f"{name}_s"), numpy_helper.from_array(zero, f"{name}_z")]
+    inits = [numpy_helper.from_array(np.array(scale, np.float32), f"{name}_s"),
+             numpy_helper.from_array(zero, f"{name}_z")]
     nodes = [helper.make_node("QuantizeLinear", [source, f"{name}_s", f"{name}_z"], [f"{name}_q"]),
              helper.make_node("DequantizeLinear", [f"{name}_q", f"{name}_s", f"{name}_z"], [name])]
     return nodes, inits
