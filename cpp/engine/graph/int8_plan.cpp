@@ -45,14 +45,17 @@ bool Int8Plan::reads_as_u8(const Int8Traits& traits, int input) {
 
 // Whether every reader of `slot` takes u8 data: a quantized op on one of its u8 inputs, or a
 // pass-through op whose outputs all do (memoised in `memo`, -1 unknown); on a slot that lies on its
-// grid, a reader of float too. Graph outputs and tensors of uncalibrated groups stay float.
+// grid, readers of float too, beside one that takes the codes (float readers alone would only pay for
+// dequantizing them). Graph outputs and tensors of uncalibrated groups stay float.
 bool Int8Plan::u8_readers_only(int slot, std::vector<int>& memo,
                                const std::map<int, std::pair<float, int32_t>>& params) const {
   if (memo[slot] >= 0) return memo[slot] == 1;
   bool ok = !readers_[slot].empty() && params.count(group_of(slot)) && !graph_output_[slot];
+  bool codes_wanted = false;  // some reader takes them as codes: float readers only would pay for nothing
   for (const auto& [k, i] : readers_[slot]) {
     if (!ok) break;
     const Int8Step& step = steps_[k];
+    codes_wanted = codes_wanted || reads_as_u8(step.traits, i);
     if (!reads_as_u8(step.traits, i)) {
       ok = on_grid_[slot];
     } else if (step.traits.rounds_to_grid) {
@@ -63,6 +66,7 @@ bool Int8Plan::u8_readers_only(int slot, std::vector<int>& memo,
       ok = step.traits.quantized;
     }
   }
+  ok = ok && codes_wanted;
   memo[slot] = ok ? 1 : 0;
   return ok;
 }

@@ -194,14 +194,17 @@ def _wide_residual_net(path, seed=3):
         helper.make_node("Conv", ["c1", "w2", "b2"], ["c2"], pads=[1, 1, 1, 1]),
         helper.make_node("Conv", ["x", "w3", "b3"], ["c3"]),
         helper.make_node("Add", ["c2", "c3"], ["y"]),
+        # convs reading both too: the codes are worth keeping (float readers alone get float)
+        helper.make_node("Conv", ["c2", "w4"], ["z2"]),
+        helper.make_node("Conv", ["c3", "w4"], ["z3"]),
     ]
     graph = helper.make_graph(
         nodes,
         "wide",
         [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 64, 7, 7])],
-        [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)],
+        [helper.make_tensor_value_info(name, TensorProto.FLOAT, None) for name in ("y", "z2", "z3")],
         [weight("w1", 512, 64, 1, 1), weight("b1", 512), weight("w2", 512, 512, 3, 3, scale=0.02), weight("b2", 512),
-         weight("w3", 512, 64, 1, 1), weight("b3", 512)],
+         weight("w3", 512, 64, 1, 1), weight("b3", 512), weight("w4", 8, 512, 1, 1)],
     )
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
     model.ir_version = 8
