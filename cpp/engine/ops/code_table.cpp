@@ -5,24 +5,12 @@
 // (none of the 256 codes) gives NaN, as the stretch's float ops would.
 #include <cmath>
 
-#include "common/simd.h"
 #include "graph/qdq.h"
+#include "ops/grid_codes.h"
 #include "ops/op.h"
 
 namespace edgequant::engine {
 namespace {
-
-EDGEQUANT_KERNEL void float_codes(const float* x, uint8_t* codes, int64_t n, float scale, float zero) {
-  for (int64_t k = 0; k < n; ++k) {
-    float t = x[k] / scale;
-    t = t < -zero - 1.f ? -zero - 1.f : t;
-    t = t > 256.f - zero ? 256.f - zero : t;
-    float q = (t + 12582912.f) - 12582912.f + zero;  // round half to even (see quantize_linear.cpp)
-    q = q < 0.f ? 0.f : q;
-    q = q > 255.f ? 255.f : q;
-    codes[k] = static_cast<uint8_t>(static_cast<int32_t>(q));
-  }
-}
 
 class CodeTable : public Op {
  public:
@@ -65,9 +53,7 @@ class CodeTable : public Op {
     if (x.dtype == DType::u8 && x.quant.is_per_tensor(in_scale_, in_zero_) &&
         (x.native ? x.native->to_plain_codes(q) : (std::copy(x.u8(), x.u8() + n, q), true))) {
     } else {
-      const float* f = x.f();
-      float_codes(f, q, n, in_scale_, static_cast<float>(in_zero_));
-      for (int64_t k = 0; k < n && !nan; ++k) nan = std::isnan(f[k]);
+      nan = !quantize_to_codes(x.f(), q, n, in_scale_, static_cast<float>(in_zero_));
     }
     for (int64_t k = 0; k < n; ++k) q[k] = table_[q[k]];
     if (writes_codes_ && !nan) {

@@ -11,6 +11,7 @@
 
 #include "common/simd.h"
 #include "graph/qdq.h"
+#include "ops/grid_codes.h"
 #include "ops/op.h"
 
 namespace edgequant::engine {
@@ -34,17 +35,6 @@ EDGEQUANT_KERNEL void quantize_dequantize_run(const float* in, float* out, int64
   for (int64_t k = 0; k < n; ++k) out[k] = (rounded_code(in[k] / s, z, lo, hi) - z) * s;
 }
 
-// The codes clamp(round(x / s) + z, 0, 255) of the pair's u8 grid (z: the u8 zero point); false if
-// some x is NaN (the codes are then incomplete). Same rounding as quantize_dequantize_run.
-EDGEQUANT_KERNEL bool quantize_to_codes(const float* in, uint8_t* out, int64_t n, float s, float z) {
-  int32_t nan = 0;
-  for (int64_t k = 0; k < n; ++k) {
-    const float x = in[k];
-    nan |= x != x;
-    out[k] = static_cast<uint8_t>(static_cast<int32_t>(rounded_code(x / s, z, 0.f, 255.f)));
-  }
-  return nan == 0;
-}
 
 // round(v) + z, clamped to [qmin, qmax]; v = x / s already divided (ONNX divides, not multiplies by 1/s).
 inline int64_t quantize_value(float v, int64_t zero, const QuantizedRange& r) {
@@ -228,6 +218,17 @@ class DynamicQuantize : public Op {
 };
 
 }  // namespace
+
+// ops/grid_codes.h. Same rounding as quantize_dequantize_run.
+EDGEQUANT_KERNEL bool quantize_to_codes(const float* in, uint8_t* out, int64_t n, float s, float z) {
+  int32_t nan = 0;
+  for (int64_t k = 0; k < n; ++k) {
+    const float x = in[k];
+    nan |= x != x;
+    out[k] = static_cast<uint8_t>(static_cast<int32_t>(rounded_code(x / s, z, 0.f, 255.f)));
+  }
+  return nan == 0;
+}
 
 std::unique_ptr<Op> make_quantize_linear(const Node& node, const Graph& graph) {
   return std::make_unique<QuantizeOp>(node, graph);
