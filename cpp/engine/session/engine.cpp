@@ -20,6 +20,7 @@
 #include "graph/dense_bias_folding.h"
 #include "graph/data_movement_folding.h"
 #include "graph/code_tables.h"
+#include "graph/identity_removal.h"
 #include "graph/passes.h"
 #include "graph/qdq.h"
 #include "graph/transpose_folding.h"
@@ -72,6 +73,7 @@ Engine::Engine(Graph graph, const EngineOptions& options)
   if (folded.folded_nodes > 0 || folded.inlined_ifs > 0) prune_and_select_outputs({});
   check_supported_ops();
   if (options.fuse) {
+    remove_identities(graph_);  // first: an Identity hides its producer from every pattern below
     fold_code_tables(graph_);  // before the activation patterns: the stretches between pairs, whole
     fold_transposes(graph_);
     fold_data_movement_chains(graph_);  // after the transposes that cancel are gone
