@@ -20,10 +20,10 @@ namespace edgequant::engine {
 
 // An elementwise activation applied to a kernel's output (oneDNN post-op, or a loop).
 // hardsigmoid: min(1, max(0, alpha·x + beta)); hardswish: x · hardsigmoid(x) (ONNX's HardSwish is
-// alpha = 1/6, beta = 0.5); swish: x · sigmoid(x). Then, where scale != 1 or shift != 0,
+// alpha = 1/6, beta = 0.5); swish: x · sigmoid(x); gelu: x · Phi(x) (ONNX's Gelu, erf form). Then, where scale != 1 or shift != 0,
 // y · scale + shift (two roundings, no FMA): a constant Mul / Add after the activation, folded in.
 struct Activation {
-  enum class Kind { none, relu, clip, swish, hardsigmoid, hardswish } kind = Kind::none;
+  enum class Kind { none, relu, clip, swish, hardsigmoid, hardswish, gelu } kind = Kind::none;
   float lo = 0, hi = 0;        // clip bounds
   float alpha = 0, beta = 0;   // hardsigmoid / hardswish
   float scale = 1, shift = 0;  // the affine step after it

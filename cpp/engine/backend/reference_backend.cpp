@@ -23,6 +23,7 @@ float activation_only(const Activation& act, float x) {
     case Activation::Kind::swish: return x / (1 + exp_lane(-x));  // the engine's one e^x (vector_exp.h)
     case Activation::Kind::hardsigmoid: return std::min(1.f, std::max(0.f, act.alpha * x + act.beta));
     case Activation::Kind::hardswish: return x * std::min(1.f, std::max(0.f, act.alpha * x + act.beta));
+    case Activation::Kind::gelu: return gelu_lane(x);  // the engine's one GELU (vector_exp.h), as the Gelu op
     default: return x;
   }
 }

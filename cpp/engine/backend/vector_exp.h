@@ -1,4 +1,4 @@
-// e^x (and tanh from it) for vectorised loops: bodies GCC inlines into each per-ISA clone
+// e^x (and tanh, erf and GELU from it) for vectorised loops: bodies GCC inlines into each per-ISA clone
 // (common/simd.h) and vectorises, shared by the float kernels (softmax, sigmoid), the Winograd
 // convolution's activation, Tanh and the recurrent cells (ops/math_unary.cpp, ops/recurrent.cpp).
 // Compile their users with -fno-math-errno -fno-trapping-math (see CMakeLists.txt).
@@ -56,6 +56,56 @@ EDGEQUANT_INLINE float tanh_lane(float x) {
        3.33332819422e-1f) * z * x + x;
   const float large = 1.0f - 2.0f / (exp_lane(2.0f * a) + 1.0f);
   return a < 0.625f ? small : (x < 0 ? -large : large);
+}
+
+// erfc(a) for a >= 0 (or NaN), given a² as the caller computes it best: t·e^(−a² + P(t)),
+// t = 1 / (1 + a/2), P the degree-9 Chebyshev fit of Numerical Recipes' erfcc (fractional error
+// below 1.2e-7 in exact arithmetic). e^x clamps at e^−104: erfc is 0 from a ≈ 10 on, as in float.
+EDGEQUANT_INLINE float erfc_of_magnitude(float a, float a_squared) {
+  const float t = 1.f / (1.f + 0.5f * a);
+  float p = 0.17087277f;
+  p = p * t - 0.82215223f;
+  p = p * t + 1.48851587f;
+  p = p * t - 1.13520398f;
+  p = p * t + 0.27886807f;
+  p = p * t - 0.18628806f;
+  p = p * t + 0.09678418f;
+  p = p * t + 0.37409196f;
+  p = p * t + 1.00002368f;
+  p = p * t - 1.26551223f;
+  return t * exp_lane(p - a_squared);
+}
+
+// erf(x) for |x| < 0.5 by its Maclaurin series to x^13 (truncation below 1e-9 relative): near 0,
+// 1 − erfc would lose erf's relative accuracy.
+EDGEQUANT_INLINE float erf_near_zero(float x) {
+  const float z = x * x;
+  float s = 1.f / 9360;
+  s = s * z - 1.f / 1320;
+  s = s * z + 1.f / 216;
+  s = s * z - 1.f / 42;
+  s = s * z + 1.f / 10;
+  s = s * z - 1.f / 3;
+  s = s * z + 1.f;
+  return 1.12837916709551257f * x * s;  // 2/sqrt(pi)
+}
+
+// erf(x) within a few ulp; NaN stays NaN, ±inf gives ±1.
+EDGEQUANT_INLINE float erf_lane(float x) {
+  const float a = std::fabs(x);
+  const float far = 1.f - erfc_of_magnitude(a, a * a);
+  return a < 0.5f ? erf_near_zero(x) : (x < 0 ? -far : far);
+}
+
+// GELU, x · Phi(x) = x/2 · (1 + erf(x/sqrt 2)): for x < 0 the factor 1 + erf is erfc(|u|) itself,
+// so the negative tail keeps its relative accuracy (no 1 − (1 − small) cancellation); u² is taken
+// as x²/2, one rounding instead of two.
+EDGEQUANT_INLINE float gelu_lane(float x) {
+  const float u = x * 0.70710678118654752f;
+  const float a = std::fabs(u);
+  const float tail = erfc_of_magnitude(a, 0.5f * (x * x));
+  const float factor = a < 0.5f ? 1.f + erf_near_zero(u) : (x < 0 ? tail : 2.f - tail);
+  return 0.5f * x * factor;
 }
 
 }  // namespace edgequant::engine

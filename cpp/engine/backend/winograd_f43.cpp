@@ -66,6 +66,9 @@ EDGEQUANT_INLINE void activate(float* v, int n, const Activation& act) {
     case Activation::Kind::hardswish:
       for (int e = 0; e < n; ++e) v[e] = v[e] * std::min(1.f, std::max(0.f, act.alpha * v[e] + act.beta));
       break;
+    case Activation::Kind::gelu:
+      for (int e = 0; e < n; ++e) v[e] = gelu_lane(v[e]);
+      break;
   }
   if (act.has_affine())
     for (int e = 0; e < n; ++e) {

@@ -11,6 +11,8 @@ namespace edgequant::engine {
 namespace {
 
 constexpr float kSixth = 1.f / 6;
+constexpr float kSqrt2 = 1.41421356237309505f;
+constexpr float kInvSqrt2 = 0.70710678118654752f;
 
 // Matches the patterns of the header against one graph, node by node in order: a pattern ends at
 // the node being looked at, so the nodes it absorbs all come before it, and a rewritten node
@@ -38,6 +40,12 @@ class Matcher {
         set_float(node, "beta", 0.5f);
       } else if (node.op_type == "Mul" && attempt(&Matcher::times_gate_of_itself)) {
         replace(node, graph_.nodes[absorbed_[0]].op_type == "Sigmoid" ? "Swish" : "HardSwish", x);
+      } else if (node.op_type == "Mul" && attempt(&Matcher::gelu_written_out)) {
+        replace(node, "Gelu", x);
+        Attribute written_out;  // runs whatever the model's opset (Gelu itself is opset 20)
+        written_out.kind = Attribute::Kind::i;
+        written_out.i = 1;
+        node.attributes["_written_out"] = written_out;
       } else {
         continue;
       }
@@ -59,13 +67,15 @@ class Matcher {
     return &n;
   }
 
-  // A scalar float constant (shape [] or [1]) equal to `want`; 1/6 within float rounding.
+  // A scalar float constant (shape [] or [1]) equal to `want`; the irrational ones (1/6, sqrt 2,
+  // 1/sqrt 2) within float rounding.
   bool scalar_equals(const std::string& name, float want) const {
     if (name.empty() || !graph_.is_constant(name)) return false;
     const Tensor& t = graph_.initializers.at(name);
     if (t.dtype != DType::f32 || t.numel() != 1 || t.rank() > 1) return false;
     const float v = t.f()[0];
-    return want == kSixth ? std::fabs(v / kSixth - 1.f) <= 1e-6f : v == want;
+    const bool irrational = want == kSixth || want == kSqrt2 || want == kInvSqrt2;
+    return irrational ? std::fabs(v / want - 1.f) <= 1e-6f : v == want;
   }
 
   // Of a two-input node, the input that is not the constant `want` ("" when neither is).
@@ -164,6 +174,56 @@ class Matcher {
       if (!absorbable(gate, g.op_type.c_str())) continue;
       x = other;
       return true;
+    }
+    return false;
+  }
+
+  // value = 1 + Erf(x / sqrt 2) (or x · 1/sqrt 2): x.
+  bool one_plus_erf(const std::string& value, std::string& x) {
+    const size_t mark = absorbed_.size();
+    if (const Node* add = absorbable(value, "Add")) {
+      const std::string e = other_than(*add, 1.f);
+      if (!e.empty())
+        if (const Node* erf = absorbable(e, "Erf")) {
+          const std::string& u = erf->inputs[0];
+          if (const Node* div = absorbable(u, "Div")) {
+            if (div->inputs.size() == 2 && scalar_equals(div->inputs[1], kSqrt2) && !graph_.is_constant(div->inputs[0])) {
+              x = div->inputs[0];
+              return true;
+            }
+          } else if (const Node* mul = absorbable(u, "Mul")) {
+            x = other_than(*mul, kInvSqrt2);
+            if (!x.empty()) return true;
+          }
+        }
+    }
+    absorbed_.resize(mark);
+    return false;
+  }
+
+  // node = x · (1 + erf(x / sqrt 2)) · 1/2, the three factors in the orders exporters write them:
+  // (x · s) · 0.5 (PyTorch, Paddle), x · (s · 0.5), (x · 0.5) · s.
+  bool gelu_written_out(const Node& node, std::string& x) {
+    const size_t mark = absorbed_.size();
+    const std::string m = other_than(node, 0.5f);
+    if (!m.empty())
+      if (const Node* mul = absorbable(m, "Mul"); mul && mul->inputs.size() == 2)
+        for (int side = 0; side < 2; ++side) {
+          const size_t inner = absorbed_.size();
+          if (one_plus_erf(mul->inputs[side], x) && x == mul->inputs[1 - side]) return true;
+          absorbed_.resize(inner);
+        }
+    absorbed_.resize(mark);
+    for (int side = 0; side < 2; ++side) {
+      const std::string& other = node.inputs[1 - side];
+      if (const Node* half = absorbable(node.inputs[side], "Mul")) {
+        const std::string w = other_than(*half, 0.5f);
+        const size_t inner = absorbed_.size();
+        if (!w.empty() && one_plus_erf(w, x) && x == other) return true;  // x · (s · 0.5)
+        absorbed_.resize(inner);
+        if (!w.empty() && one_plus_erf(other, x) && x == w) return true;  // (x · 0.5) · s
+      }
+      absorbed_.resize(mark);
     }
     return false;
   }

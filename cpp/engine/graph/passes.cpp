@@ -147,6 +147,9 @@ int fuse_activations(Graph& graph) {
       // Written out as x·sigmoid(x) in the model: graph/activation_patterns.h made it a Swish.
       p = fusable_producer(act.inputs[0]);
       kind.s = "swish";
+    } else if (act.op_type == "Gelu" && act.attr_s("approximate", "none") == "none") {
+      p = fusable_producer(act.inputs[0]);  // also x·(1 + erf(x/sqrt 2))/2 written out (activation_patterns.h)
+      kind.s = "gelu";
     } else if (act.op_type == "HardSwish" || act.op_type == "HardSigmoid") {
       p = fusable_producer(act.inputs[0]);
       const bool swish = act.op_type == "HardSwish";

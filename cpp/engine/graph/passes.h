@@ -1,5 +1,5 @@
 // Graph rewrites before execution: fold BatchNormalization into the Conv before it, and fuse an
-// activation (Relu, Clip with constant bounds, Swish, HardSwish, HardSigmoid; the forms models
+// activation (Relu, Clip with constant bounds, Swish, HardSwish, HardSigmoid, Gelu; the forms models
 // spell out are made these by graph/activation_patterns.h first) into the Conv / Gemm / MatMul
 // before it as a post-op, and fuse an Add of a Conv's output and another tensor into the
 // Conv as a sum post-op (the residual becomes the Conv's 4th input, attribute `_sum`; an activation

@@ -3,9 +3,11 @@
 // Softplus, Selu, Celu, ThresholdedRelu, Softsign, Sign and Round (half to even). Float32; Neg, Abs
 // and Sign also take int64 (index arithmetic), negating with wrap-around so that INT64_MIN stays
 // defined behaviour. IEEE semantics throughout: Log(0) = -inf, Sqrt(-1) = NaN, Reciprocal(0) = inf,
-// NaN in gives NaN out. Tanh and the exponential units (Elu, Selu, Celu, Gelu's tanh form) run
-// vectorisable polynomial lanes (tanh_lane of backend/vector_exp.h, expm1_lane below, within
-// 2 ulp); Erf, Log and Softplus call libm. The file is compiled without errno / trapping math
+// NaN in gives NaN out. Tanh, Erf, Gelu and the exponential units (Elu, Selu, Celu) run
+// vectorisable polynomial lanes (tanh_lane, erf_lane, gelu_lane of backend/vector_exp.h,
+// expm1_lane below, within a few ulp); Log and Softplus call libm. A Gelu the engine recognised in
+// an older model's written-out form (graph/activation_patterns.h, attribute `_written_out`) runs
+// whatever the opset. The file is compiled without errno / trapping math
 // (CMakeLists.txt) so loops vectorise.
 #include <cmath>
 #include <cstdint>
@@ -63,7 +65,6 @@ inline float softplus(float x) { return x > 0 ? x + std::log1p(std::exp(-x)) : s
 template <Kind K>
 void apply(const float* in, float* out, int64_t n, Params p) {
   const float alpha = p.alpha;
-  constexpr float kInvSqrt2 = 0.70710678118654752f;
   constexpr float kSqrt2OverPi = 0.79788456080286536f;
   for (int64_t k = 0; k < n; ++k) {
     const float x = in[k];
@@ -75,8 +76,8 @@ void apply(const float* in, float* out, int64_t n, Params p) {
     if constexpr (K == Kind::abs) out[k] = std::fabs(x);
     if constexpr (K == Kind::reciprocal) out[k] = 1.0f / x;
     if constexpr (K == Kind::tanh) out[k] = tanh_lane(x);
-    if constexpr (K == Kind::erf) out[k] = std::erf(x);
-    if constexpr (K == Kind::gelu) out[k] = 0.5f * x * (1.0f + std::erf(x * kInvSqrt2));
+    if constexpr (K == Kind::erf) out[k] = erf_lane(x);
+    if constexpr (K == Kind::gelu) out[k] = gelu_lane(x);
     if constexpr (K == Kind::gelu_tanh)
       out[k] = 0.5f * x * (1.0f + tanh_lane(kSqrt2OverPi * (x + 0.044715f * x * x * x)));
     if constexpr (K == Kind::leaky_relu) out[k] = x < 0 ? alpha * x : x;
@@ -106,7 +107,7 @@ class MathUnary : public Op {
     check(node.inputs.size() == 1 && node.outputs.size() == 1, "expects 1 input, 1 output");
     const std::string approximate = node.attr_s("approximate", "none");
     if (node.op_type == "Gelu") {
-      check(graph.opset >= 20,
+      check(graph.opset >= 20 || node.has("_written_out"),
             [&] { return "Gelu is an ONNX op from opset 20 (the model imports opset " + std::to_string(graph.opset) + ")"; });
       check(approximate == "none" || approximate == "tanh",
             [&] { return "approximate '" + approximate + "' is not supported (expected 'none' or 'tanh')"; });

@@ -22,6 +22,7 @@ Activation fused_activation(const Node& node, const std::string& prefix) {
   const std::string kind = node.attr_s(prefix + "_activation", "");
   if (kind == "relu") act.kind = Activation::Kind::relu;
   if (kind == "swish") act.kind = Activation::Kind::swish;
+  if (kind == "gelu") act.kind = Activation::Kind::gelu;
   if (kind == "hardsigmoid" || kind == "hardswish") {
     act.kind = kind == "hardswish" ? Activation::Kind::hardswish : Activation::Kind::hardsigmoid;
     act.alpha = node.attr_f(prefix + "_hard_alpha", 0);

@@ -1,4 +1,4 @@
-// Static INT8 layers whose activation is not a clamp (swish, hardswish, hardsigmoid) requantize
+// Static INT8 layers whose activation is not a clamp (swish, hardswish, hardsigmoid, gelu) requantize
 // through a table, and a fused residual Add in fixed point too (backend/fixed_point_requantization.h, FixedPointRequantization::table): the sum
 // goes to a fine grid of the pre-activation by TFLite's integer arithmetic, and its index reads the
 // output code. Checked against the formula written here, and against the float requantization the
@@ -42,7 +42,8 @@ Layer random_layer(std::mt19937& rng, Activation::Kind kind) {
 
 TEST(ActivationTable, CodesFollowTheFormulaAndStayWithinOneCodeOfFloat) {
   std::mt19937 rng(7);
-  for (Activation::Kind kind : {Activation::Kind::swish, Activation::Kind::hardswish, Activation::Kind::hardsigmoid}) {
+  for (Activation::Kind kind : {Activation::Kind::swish, Activation::Kind::hardswish, Activation::Kind::hardsigmoid,
+                                Activation::Kind::gelu}) {
     int64_t compared = 0, differ = 0;
     for (int layer = 0; layer < 20; ++layer) {
       const Layer l = random_layer(rng, kind);
@@ -84,7 +85,7 @@ TEST(ActivationTable, ResidualSumsStayWithinOneCodeOfFloat) {
   std::mt19937 rng(13);
   std::uniform_int_distribution<int32_t> code(0, 255);
   for (Activation::Kind kind : {Activation::Kind::none, Activation::Kind::relu, Activation::Kind::swish,
-                                Activation::Kind::hardswish}) {
+                                Activation::Kind::hardswish, Activation::Kind::gelu}) {
     int64_t compared = 0, differ = 0;
     for (int layer = 0; layer < 20; ++layer) {
       Layer l = random_layer(rng, kind);

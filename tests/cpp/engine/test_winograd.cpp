@@ -78,7 +78,8 @@ INSTANTIATE_TEST_SUITE_P(Geometries, WinogradConv,
                                            Case{2, 64, 48, 22, 25, 0, false, 2}, Case{1, 128, 80, 9, 11, 2, true, 2},
                                            Case{1, 48, 64, 45, 30, 1, true, 3},
                                            Case{1, 32, 32, 20, 20, 1, false, 1, Activation::Kind::hardswish},
-                                           Case{1, 40, 33, 23, 21, 1, true, 2, Activation::Kind::hardsigmoid}));
+                                           Case{1, 40, 33, 23, 21, 1, true, 2, Activation::Kind::hardsigmoid},
+                                           Case{1, 48, 40, 21, 22, 1, false, 1, Activation::Kind::gelu}));
 
 // The direct conv a Winograd kernel falls back to is built from its transformed weights U: they
 // restore the filters within an ulp of each filter's largest weight.

@@ -1,11 +1,13 @@
-"""Activations exported models spell out (issue 21): HardSwish / HardSigmoid / Swish as ops or
-written out (x·sigmoid(x), x·HardSigmoid(x), Add -> Clip -> Mul -> Div and its variants) are
-recognised and fused into the Conv / Gemm / MatMul before them; patterns with other constants or
-with an intermediate read elsewhere are left unfused. Every graph is held against ONNX Runtime on
+"""Activations exported models spell out (issue 21): HardSwish / HardSigmoid / Swish / Gelu as ops
+or written out (x·sigmoid(x), x·HardSigmoid(x), Add -> Clip -> Mul -> Div and its variants,
+x·(1 + erf(x/√2))·0.5 in its three orders) are recognised and fused into the Conv / Gemm / MatMul
+before them, through the Identity nodes exporters put between ops; patterns with other constants
+or with an intermediate read elsewhere are left unfused. Every graph is held against ONNX Runtime on
 every backend (FP32), static and dynamic INT8 against the reference backend's, and the fusion is
 checked in the engine's plan."""
 
 import numpy as np
+import onnx
 import pytest
 from onnx import TensorProto, helper, numpy_helper
 from ort_reference import max_relative_error, run_ort
@@ -46,6 +48,35 @@ def node(op, inputs, output, **attrs):
 
 
 CONSTS = [scalar("three", 3), scalar("zero", 0), scalar("six", 6), scalar("sixth", SIXTH)]
+
+
+GELU_CONSTS = [scalar("sqrt2", np.sqrt(2)), scalar("inv_sqrt2", 1 / np.sqrt(2)), scalar("one", 1), scalar("half", 0.5)]
+
+
+def gelu_written_out(order, divisor="sqrt2", extra=()):
+    """x·(1 + erf(x/√2))·0.5 with the factors in `order` (PyTorch's export is "product_then_half")."""
+    nodes = [node("Div", ["a", divisor], "u")] if order != "inv_sqrt2" else [node("Mul", ["inv_sqrt2", "a"], "u")]
+    nodes += [node("Erf", ["u"], "e"), node("Add", ["e", "one"], "s")]
+    if order in ("product_then_half", "inv_sqrt2"):
+        nodes += [node("Mul", ["a", "s"], "m"), node("Mul", ["m", "half"], "y")]
+    elif order == "half_of_s":
+        nodes += [node("Mul", ["half", "s"], "h"), node("Mul", ["a", "h"], "y")]
+    elif order == "half_of_x":
+        nodes += [node("Mul", ["a", "half"], "h"), node("Mul", ["s", "h"], "y")]
+    return conv_then(nodes, [*GELU_CONSTS, *extra], opset=11)
+
+
+def paddle_style():
+    """Conv -> Identity -> Add(bias) -> Identity -> Mul(scale) -> Identity -> HardSigmoid·x -> Identity: the
+    learnable affine block of PP-LCNetV3 as Paddle exports it, an Identity after every op."""
+    bias = numpy_helper.from_array(RNG.normal(size=(1, C, 1, 1)).astype(np.float32), "bias")
+    nodes = [
+        node("Identity", ["a"], "i0"), node("Add", ["i0", "bias"], "b"), node("Identity", ["b"], "i1"),
+        node("Mul", ["scale", "i1"], "c"), node("Identity", ["c"], "i2"),
+        node("HardSigmoid", ["i2"], "g", alpha=float(SIXTH)), node("Mul", ["g", "i2"], "h"),
+        node("Identity", ["h"], "y"),
+    ]
+    return conv_then(nodes, [bias, scalar("scale", 1.07)])
 
 
 def written_out(relu6, tail):
@@ -92,6 +123,10 @@ FUSED = {
         for relu6 in ("clip_inputs", "clip_attributes", "min_max", "max_min")
         for tail in ("mul_div", "mul_sixth", "gate_first")
     },
+    **{f"gelu_{order}": (lambda o=order: gelu_written_out(o), ["Conv"])
+       for order in ("product_then_half", "inv_sqrt2", "half_of_s", "half_of_x")},
+    "gelu_op": (lambda: conv_then([node("Gelu", ["a"], "y")], opset=20), ["Conv"]),
+    "identities_between": (paddle_style, ["Conv"]),
     "gemm_hardswish": (
         lambda: model(
             [
@@ -205,6 +240,7 @@ UNFUSED = {
         ],
         CONSTS,
     ),
+    "gelu_div_1.5": lambda: gelu_written_out("product_then_half", divisor="c", extra=[scalar("c", 1.5)]),
     "hardsigmoid_alpha_0.2_times_x": lambda: conv_then([node("HardSigmoid", ["a"], "g"), node("Mul", ["a", "g"], "y")]),
     "sigmoid_of_another_value": lambda: conv_then(
         [node("Relu", ["a"], "b"), node("Sigmoid", ["b"], "s"), node("Mul", ["a", "s"], "y")]
@@ -244,7 +280,7 @@ def test_near_misses_stay_unfused_and_correct(name, backend):
     refs = run_ort(m, {"x": x})
     engine = Engine(m, backend=backend, threads=1)
     ops = op_types(engine)
-    assert not ({"HardSwish", "Swish"} & set(ops)), ops  # nothing was made of the near miss
+    assert not ({"HardSwish", "Swish", "Gelu"} & set(ops)), ops  # nothing was made of the near miss
     assert len(ops) >= 3, ops
     for out, ref in zip(engine.run(x), refs, strict=True):
         assert max_relative_error(out, ref) < 1e-5
@@ -289,6 +325,50 @@ def test_int8_fused_activations_match_the_reference_backend(backend, mode):
     out, ref = engines[backend].run(x)[0], engines["reference"].run(x)[0]
     assert 1e-4 < max_relative_error(ref, fp32) < 0.05  # INT8 ran: quantization noise, but close
     assert max_relative_error(out, ref) < 0.02  # the same arithmetic up to a u8 rounding step
+
+
+def int8_gelu_model():
+    """Conv -> x·(1 + erf(x/√2))·0.5 -> Conv -> Gelu op -> Conv: GELU in INT8 convs, through the table."""
+    nodes = [
+        node("Conv", ["x", "w1"], "a", pads=[1] * 4),
+        node("Div", ["a", "sqrt2"], "u"), node("Erf", ["u"], "e"), node("Add", ["e", "one"], "s"),
+        node("Mul", ["a", "s"], "m"), node("Mul", ["m", "half"], "h"),
+        node("Conv", ["h", "w2"], "b", pads=[1] * 4),
+        node("Gelu", ["b"], "g"),
+        node("Conv", ["g", "w3"], "y", pads=[1] * 4),
+    ]
+    return model(nodes, [weight("w1"), weight("w2"), weight("w3"), *GELU_CONSTS], opset=20)
+
+
+@pytest.mark.parametrize("mode", ["static", "dynamic"])
+@pytest.mark.parametrize("backend", supported_backends())
+def test_int8_fused_gelu_matches_the_reference_backend(backend, mode):
+    m = int8_gelu_model()
+    x, calibration = images(4, seed=1), images(16, seed=2) if mode == "static" else None
+    (fp32,) = Engine(m, threads=1).run(x)
+    assert max_relative_error(fp32, run_ort(m, {"x": x})[0]) < 1e-5
+    engines = {b: Engine(m, mode=mode, calibration=calibration, threads=1, backend=b) for b in {backend, "reference"}}
+    for engine in engines.values():
+        assert [(op, p) for _, op, p in engine.plan()] == [("Conv", f"int8_{mode}")] * 3
+    out, ref = engines[backend].run(x)[0], engines["reference"].run(x)[0]
+    assert 1e-4 < max_relative_error(ref, fp32) < 0.05  # INT8 ran: quantization noise, but close
+    assert max_relative_error(out, ref) < 0.02  # the same arithmetic up to a u8 rounding step
+
+
+def test_identities_go_but_the_files_names_stay(tmp_path):
+    """Conv -> Identity -> Conv -> Identity (the output): both Identities go (each conv writes the
+    Identity's output itself), and the names a static save_quantized writes its pairs on are the file's."""
+    m = model([node("Conv", ["x", "w1"], "a", pads=[1] * 4), node("Identity", ["a"], "i"),
+               node("Conv", ["i", "w2"], "b", pads=[1] * 4), node("Identity", ["b"], "y")],
+              [weight("w1"), weight("w2")])
+    engine = Engine(m, mode="static", calibration=images(8, seed=3), threads=1)
+    assert op_types(engine) == ["Conv", "Conv"]
+    x = images()
+    assert max_relative_error(Engine(m, threads=1).run(x)[0], run_ort(m, {"x": x})[0]) < 1e-5
+    engine.save_quantized(tmp_path / "q.onnx")
+    written = onnx.load(tmp_path / "q.onnx")
+    quantized = {n.input[0] for n in written.graph.node if n.op_type == "QuantizeLinear"}
+    assert {"x", "i"} <= quantized, quantized  # both convs' inputs, by the file's names
 
 
 def transposes(perms, outputs=("y",), extra=()):

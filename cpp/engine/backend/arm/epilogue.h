@@ -150,7 +150,8 @@ inline float32x4_t exp4(float32x4_t x) {
 // apply_activation on 4 lanes, the kind known at compile time (activate() picks it).
 template <Activation::Kind kKind>
 inline float32x4_t activate_as(const Activation& act, float32x4_t x) {
-  if constexpr (kKind == Activation::Kind::hardsigmoid || kKind == Activation::Kind::hardswish) {
+  if constexpr (kKind == Activation::Kind::hardsigmoid || kKind == Activation::Kind::hardswish ||
+                kKind == Activation::Kind::gelu) {
     float v[4];  // the affine step included
     vst1q_f32(v, x);
     for (float& e : v) e = apply_activation(act, e);
@@ -177,6 +178,7 @@ inline float32x4_t activate(const Activation& act, float32x4_t x) {
     case Activation::Kind::swish: return activate_as<Activation::Kind::swish>(act, x);
     case Activation::Kind::hardsigmoid: return activate_as<Activation::Kind::hardsigmoid>(act, x);
     case Activation::Kind::hardswish: return activate_as<Activation::Kind::hardswish>(act, x);
+    case Activation::Kind::gelu: return activate_as<Activation::Kind::gelu>(act, x);
     default: return activate_as<Activation::Kind::none>(act, x);
   }
 }
@@ -191,6 +193,7 @@ inline void with_activation(const Activation& act, F&& f) {
     case K::swish: return f(std::integral_constant<K, K::swish>{});
     case K::hardsigmoid: return f(std::integral_constant<K, K::hardsigmoid>{});
     case K::hardswish: return f(std::integral_constant<K, K::hardswish>{});
+    case K::gelu: return f(std::integral_constant<K, K::gelu>{});
     default: return f(std::integral_constant<K, K::none>{});
   }
 }

@@ -13,6 +13,7 @@ void append_activation(dnnl::post_ops& ops, const Activation& act) {
       ops.append_eltwise(dnnl::algorithm::eltwise_hardsigmoid, act.alpha, act.beta);
       break;
     case Activation::Kind::hardswish: ops.append_eltwise(dnnl::algorithm::eltwise_hardswish, act.alpha, act.beta); break;
+    case Activation::Kind::gelu: ops.append_eltwise(dnnl::algorithm::eltwise_gelu_erf, 0.f, 0.f); break;
     default: break;
   }
   if (act.has_affine()) ops.append_eltwise(dnnl::algorithm::eltwise_linear, act.scale, act.shift);
