@@ -1,5 +1,6 @@
 // Add, Sub, Mul, Div with numpy broadcasting, on float32 or int64 (shape arithmetic). The output
-// is walked row by row; an input's stride is 0 along the axes it is broadcast over.
+// is walked row by row (neighbouring axes broadcast alike merged first, so a row is as long as it
+// can be); an input's stride is 0 along the axes it is broadcast over.
 #include <limits>
 #include <type_traits>
 
@@ -57,23 +58,37 @@ class Binary : public Op {
     }
     if (a.dtype == DType::f32) {
       outputs[0] = Tensor::zeros_f32(out, description());
-      compute(a.f(), sa, b.f(), sb, out, outputs[0].f());
+      dispatch(a.f(), sa, b.f(), sb, out, outputs[0].f());
     } else {
       outputs[0] = Tensor::zeros_i64(out, description());
-      compute(a.i(), sa, b.i(), sb, out, outputs[0].i());
+      dispatch(a.i(), sa, b.i(), sb, out, outputs[0].i());
     }
   }
 
  private:
   template <class T>
-  void compute(const T* a, const Shape& sa, const T* b, const Shape& sb, const Shape& out, T* dst) const {
-    const int rank = static_cast<int>(out.size());
+  void dispatch(const T* a, const Shape& sa, const T* b, const Shape& sb, const Shape& out, T* dst) const {
     const int64_t total = checked_numel(out, description());
     if (total == 0) return;
+    // The op fixed at compile time, so that the row loops below vectorise.
+    switch (op_) {
+      case '+': return compute<'+'>(a, sa, b, sb, out, dst);
+      case '-': return compute<'-'>(a, sa, b, sb, out, dst);
+      case '*': return compute<'*'>(a, sa, b, sb, out, dst);
+      default: return compute<'/'>(a, sa, b, sb, out, dst);
+    }
+  }
+
+  template <char Op, class T>
+  static void compute(const T* a, Shape sa, const T* b, Shape sb, Shape out, T* dst) {
     if (sa == sb) {
-      for (int64_t k = 0; k < total; ++k) dst[k] = apply(op_, a[k], b[k]);
+      const int64_t total = numel(out);
+      for (int64_t k = 0; k < total; ++k) dst[k] = apply(Op, a[k], b[k]);
       return;
     }
+    merge_axes(sa, sb, out);
+    const int rank = static_cast<int>(out.size());
+    const int64_t total = numel(out);
     // Strides (in elements) of each input along the output axes; 0 where broadcast.
     std::vector<int64_t> stride_a(rank), stride_b(rank);
     int64_t ra = 1, rb = 1;
@@ -93,12 +108,47 @@ class Binary : public Op {
         ob += index[k] * stride_b[k];
       }
       T* d = dst + row * inner;
-      for (int64_t j = 0; j < inner; ++j) d[j] = apply(op_, a[oa + j * ia], b[ob + j * ib]);
+      const T* pa = a + oa;
+      const T* pb = b + ob;
+      if (ia == 1 && ib == 1) {
+        for (int64_t j = 0; j < inner; ++j) d[j] = apply(Op, pa[j], pb[j]);
+      } else if (ia == 1 && ib == 0) {  // a row against one value of b (a per-channel scale or bias)
+        const T v = *pb;
+        for (int64_t j = 0; j < inner; ++j) d[j] = apply(Op, pa[j], v);
+      } else if (ia == 0 && ib == 1) {
+        const T v = *pa;
+        for (int64_t j = 0; j < inner; ++j) d[j] = apply(Op, v, pb[j]);
+      } else {
+        for (int64_t j = 0; j < inner; ++j) d[j] = apply(Op, pa[j * ia], pb[j * ib]);
+      }
       for (int k = rank - 2; k >= 0; --k) {  // next row index
         if (++index[k] < out[k]) break;
         index[k] = 0;
       }
     }
+  }
+
+  static int64_t numel(const Shape& shape) {
+    int64_t n = 1;
+    for (int64_t d : shape) n *= d;
+    return n;
+  }
+
+  // Axes of size 1 in the output dropped, and neighbouring axes that each input either spans in both
+  // or is broadcast over in both made one: [N, C, H, W] · [1, C, 1, 1] becomes [N, C, H·W] · [1, C, 1],
+  // so a row is a whole plane instead of a row of W. The element order is unchanged.
+  static void merge_axes(Shape& sa, Shape& sb, Shape& out) {
+    Shape ma, mb, mo;
+    for (size_t k = 0; k < out.size(); ++k) {
+      if (out[k] == 1) continue;
+      const bool a_spans = sa[k] != 1, b_spans = sb[k] != 1;
+      if (!mo.empty() && (ma.back() != 1) == a_spans && (mb.back() != 1) == b_spans) {
+        mo.back() *= out[k], ma.back() *= sa[k], mb.back() *= sb[k];
+      } else {
+        mo.push_back(out[k]), ma.push_back(sa[k]), mb.push_back(sb[k]);
+      }
+    }
+    sa = std::move(ma), sb = std::move(mb), out = std::move(mo);
   }
 
   char op_;

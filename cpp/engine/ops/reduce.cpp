@@ -132,6 +132,36 @@ class Reduce : public Op {
     }
   }
 
+  // Whether the reduced axes (those longer than 1) are the last ones: x is then `rows` rows of `len`
+  // values, one output per row.
+  static bool as_rows(const Shape& shape, const std::vector<bool>& reduced, int64_t& rows, int64_t& len) {
+    const int rank = static_cast<int>(shape.size());
+    int first = rank;
+    for (int k = 0; k < rank; ++k)
+      if (reduced[k] && shape[k] != 1) {
+        first = k;
+        break;
+      }
+    for (int k = first; k < rank; ++k)
+      if (!reduced[k] && shape[k] != 1) return false;
+    if (first == rank) return false;
+    rows = span(shape, 0, first);
+    len = span(shape, first, shape.size());
+    return len > 0;
+  }
+
+  // Σ row in double: eight partial sums (independent chains, which vectorise), added pairwise at
+  // the end. NaN and ±inf propagate as in one running sum.
+  static double row_sum(const float* row, int64_t n) {
+    double part[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+    int64_t j = 0;
+    for (; j + 8 <= n; j += 8)
+      for (int l = 0; l < 8; ++l) part[l] += row[j + l];
+    double tail = 0;
+    for (; j < n; ++j) tail += row[j];
+    return (((part[0] + part[1]) + (part[2] + part[3])) + ((part[4] + part[5]) + (part[6] + part[7]))) + tail;
+  }
+
   static int64_t reduced_count(const Shape& shape, const std::vector<bool>& reduced) {
     int64_t n = 1;
     for (size_t k = 0; k < shape.size(); ++k)
@@ -146,6 +176,12 @@ class Reduce : public Op {
       if (!reduced[k]) out_n *= x.shape[k];
     if (kind_ == Kind::max || kind_ == Kind::min) return extreme(x, reduced, kind_ == Kind::max, dst, out_n);
     std::vector<double> acc(out_n, kind_ == Kind::prod ? 1.0 : 0.0);
+    // Sums over the last axes (a spatial mean, LayerNorm's statistics): whole rows, summed by
+    // row_sum. Other sums go element by element through walk().
+    int64_t rows = 0, len = 0;
+    const bool by_rows =
+        (kind_ == Kind::sum || kind_ == Kind::mean || kind_ == Kind::log_sum) && as_rows(x.shape, reduced, rows, len);
+    for (int64_t o = 0; by_rows && o < rows; ++o) acc[o] = row_sum(in + o * len, len);
     if (kind_ == Kind::log_sum_exp) {
       // log(sum(exp(x))) = peak + log(sum(exp(x - peak))): exp cannot overflow. An infinite or NaN
       // peak is the result itself (all -inf or empty: -inf; any +inf: +inf; any NaN: NaN).
@@ -158,7 +194,7 @@ class Reduce : public Op {
         dst[o] = std::isfinite(peak[o]) ? static_cast<float>(peak[o] + std::log(acc[o])) : peak[o];
       return;
     }
-    walk(x.shape, reduced, [&](int64_t i, int64_t o) {
+    if (!by_rows) walk(x.shape, reduced, [&](int64_t i, int64_t o) {
       const double v = in[i];
       switch (kind_) {
         case Kind::l2: case Kind::sum_square: acc[o] += v * v; break;
