@@ -14,6 +14,24 @@
 
 namespace edgequant::engine {
 
+// A subgraph (an If's branch) compiled as an engine of its own: the graph passes, constant folding
+// and backend layouts of a whole model, its inputs the values it captures. Made by the session
+// (session/engine.cpp), which the ops cannot see; an op without one runs the nodes one by one.
+class SubgraphProgram {
+ public:
+  virtual ~SubgraphProgram() = default;
+  virtual std::vector<Tensor> run(const std::vector<Tensor>& inputs) = 0;
+};
+
+class SubgraphCompiler {
+ public:
+  virtual ~SubgraphCompiler() = default;
+  // `graph` with `inputs` (names and the tensors of this run, for their types and shapes) as its
+  // graph inputs; nullptr where the engine does not take it.
+  virtual std::unique_ptr<SubgraphProgram> compile(const Graph& graph, const std::vector<std::string>& input_names,
+                                                   const std::vector<const Tensor*>& inputs) const = 0;
+};
+
 struct RunContext {
   Backend& backend;
   // Per input of the op being run: no later op reads it, so the op may take over its buffer.
@@ -25,6 +43,7 @@ struct RunContext {
   bool is_read_later(size_t input) const {
     return input_is_read_later && input < input_is_read_later->size() && (*input_is_read_later)[input];
   }
+  const SubgraphCompiler* subgraphs = nullptr;
 };
 
 class Op {

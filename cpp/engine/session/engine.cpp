@@ -48,6 +48,50 @@ struct Engine::Sync {
   }
 };
 
+namespace {
+
+// An If's branch as an engine of its own (ops/op.h SubgraphCompiler): the branch's graph with the
+// values it captures as its inputs, built with this engine's backend, threads and passes (float:
+// the calibration of the enclosing model does not see into a branch).
+class BranchEngine : public SubgraphProgram {
+ public:
+  explicit BranchEngine(Engine engine) : engine_(std::move(engine)) {}
+  std::vector<Tensor> run(const std::vector<Tensor>& inputs) override { return engine_.run(inputs); }
+
+ private:
+  Engine engine_;
+};
+
+class BranchCompiler : public SubgraphCompiler {
+ public:
+  explicit BranchCompiler(const EngineOptions& options) : options_(options) {}
+  std::unique_ptr<SubgraphProgram> compile(const Graph& graph, const std::vector<std::string>& input_names,
+                                           const std::vector<const Tensor*>& inputs) const override {
+    Graph branch = graph;
+    branch.inputs.clear();
+    for (size_t k = 0; k < input_names.size(); ++k) {
+      ValueInfo info;
+      info.name = input_names[k];
+      info.dtype = inputs[k]->dtype == DType::i64 ? DType::i64 : DType::f32;
+      info.shape = inputs[k]->shape;
+      branch.inputs.push_back(info);
+    }
+    EngineOptions options = options_;
+    options.outputs.clear();
+    options.refuse_non_finite = false;  // values computed by the enclosing graph, not a user's input
+    try {
+      return std::make_unique<BranchEngine>(Engine(std::move(branch), options));
+    } catch (const std::exception&) {
+      return nullptr;  // the If runs the branch's nodes one by one, with their own errors
+    }
+  }
+
+ private:
+  const EngineOptions& options_;
+};
+
+}  // namespace
+
 // A session taken from the pool (or newly built) for one run, returned when the run ends.
 class Engine::Lease {
  public:
@@ -399,6 +443,8 @@ std::vector<Tensor> Engine::run_with(const std::vector<Tensor>& inputs, const Ca
   Lease session(*this);
   session->backend->set_threads(options_.threads);  // OpenMP thread counts are per calling thread
   RunContext ctx{*session->backend, nullptr};
+  const BranchCompiler branches(options_);
+  ctx.subgraphs = &branches;
   std::vector<const Tensor*> in;
   std::vector<Tensor> out, dequantized;
   for (size_t k = 0; k < steps_.size(); ++k) {

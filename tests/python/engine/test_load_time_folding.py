@@ -224,6 +224,57 @@ def test_if_with_a_run_time_condition_runs_the_chosen_branch_on_every_backend():
             np.testing.assert_allclose(engine.run(feeds)[0], run_ort(model, feeds)[0], err_msg=backend)
 
 
+def _network_branch_model() -> bytes:
+    """An If on a run-time flag whose branches are networks, as Silero VAD's is: the then branch a Conv ->
+    BatchNormalization -> Relu, a Reshape to a shape it computes (Shape -> Gather -> Concat), a MatMul and a
+    nested If on the same flag; the else branch a Conv -> Sigmoid. Both read x and the weights from the
+    enclosing graph."""
+    rng = np.random.default_rng(5)
+    w = _const("w", (rng.normal(size=(4, 2, 3)) / 3).astype(np.float32))
+    bn = [_const(name, value.astype(np.float32)) for name, value in
+          (("gamma", rng.uniform(0.5, 2, 4)), ("beta", rng.normal(size=4)), ("mean", rng.normal(size=4)),
+           ("var", rng.uniform(0.5, 2, 4)))]
+    inner_then = helper.make_graph([helper.make_node("Relu", ["m"], ["inner_t"])], "inner_then", [],
+                                   [_float_info("inner_t", None)])
+    inner_else = helper.make_graph([helper.make_node("Neg", ["m"], ["inner_e"])], "inner_else", [],
+                                   [_float_info("inner_e", None)])
+    then_nodes = [
+        helper.make_node("Conv", ["x", "w"], ["c"], pads=[1, 1]),
+        helper.make_node("BatchNormalization", ["c", "gamma", "beta", "mean", "var"], ["b"]),
+        helper.make_node("Relu", ["b"], ["r"]),
+        helper.make_node("Shape", ["r"], ["s"]),
+        helper.make_node("Gather", ["s", "zero"], ["n"]),
+        helper.make_node("Concat", ["n", "minus_one"], ["flat_shape"], axis=0),
+        helper.make_node("Reshape", ["r", "flat_shape"], ["flat"]),
+        helper.make_node("MatMul", ["flat", "proj"], ["m"]),
+        helper.make_node("If", ["cond"], ["then_y"], then_branch=inner_then, else_branch=inner_else),
+    ]
+    then_graph = helper.make_graph(then_nodes, "then", [], [_float_info("then_y", None)])
+    else_graph = helper.make_graph([helper.make_node("Conv", ["x", "w"], ["ec"], pads=[1, 1]),
+                                    helper.make_node("Sigmoid", ["ec"], ["else_y"])], "else", [],
+                                   [_float_info("else_y", None)])
+    nodes = [helper.make_node("Cast", ["flag"], ["cond"], to=TensorProto.BOOL),
+             helper.make_node("If", ["cond"], ["y"], then_branch=then_graph, else_branch=else_graph)]
+    inits = [w, *bn, _const("zero", np.array([0], np.int64)), _const("minus_one", np.array([-1], np.int64)),
+             _const("proj", (rng.normal(size=(4 * 9, 5)) / 6).astype(np.float32))]
+    return _model(nodes, [_float_info("x", ["N", 2, 9]), _int_info("flag", [])], [_float_info("y", None)], inits)
+
+
+def test_if_branches_that_are_networks_match_onnx_runtime_as_the_shapes_change():
+    """Each branch runs as an engine of its own, compiled for the shapes it captures: batch sizes that
+    change (and come back), both branches, the nested If; against ONNX Runtime on every backend."""
+    model = _network_branch_model()
+    rng = np.random.default_rng(6)
+    for backend in supported_backends():
+        engine = Engine(model, backend=backend, threads=1)
+        for batch, flag in ((1, 1), (3, 1), (1, 0), (1, 1), (2, 0), (3, 1)):
+            feeds = {"x": rng.normal(size=(batch, 2, 9)).astype(np.float32), "flag": np.array(flag, np.int64)}
+            (got,) = engine.run(feeds)
+            (want,) = run_ort(model, feeds)
+            assert got.shape == want.shape, (backend, batch, flag)
+            np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6, err_msg=f"{backend} batch {batch} flag {flag}")
+
+
 def test_every_unsupported_op_in_one_error_subgraphs_included():
     """Three unsupported op types in the graph and one inside an If branch, named in one error;
     the If itself (which used to hide them behind a message about its subgraph) is supported."""
