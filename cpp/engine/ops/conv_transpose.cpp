@@ -5,9 +5,9 @@
 // 1-D and 2-D run as 3-D with unit leading dimensions.
 //
 // Two paths: on the reference backend the plain direct loop above (the yardstick); elsewhere the
-// products as one dense product per image and group, col[p, (m, k)] = Σ_c x[c, p] · W[c, m, k]
-// on the backend's dense kernel, then col2im adds col into y (about 4x faster than the direct
-// loop on PP-OCRv4's detector; the tests hold both against ONNX Runtime).
+// products as one 1x1 convolution on the backend, col[n, (m, k), p] = Σ_c W[c, m, k] · x[n, c, p]
+// (its weights and kernel kept from run to run while the weights are constants), whose planes are
+// then added into y at their kernel offsets (the tests hold both paths against ONNX Runtime).
 #include <algorithm>
 
 #include "ops/op.h"
@@ -17,7 +17,7 @@ namespace {
 
 class ConvTranspose : public Op {
  public:
-  explicit ConvTranspose(const Node& node) : Op(node) {
+  ConvTranspose(const Node& node, const Graph& graph) : Op(node), constant_weights_(graph.is_constant(node.inputs.at(1))) {
     check(node.inputs.size() >= 2 && node.inputs.size() <= 3 && !node.inputs[1].empty() && node.outputs.size() == 1,
           "expects inputs X, W (and optional B) and one output");
     groups_ = node.attr_i("group", 1);
@@ -155,54 +155,72 @@ class ConvTranspose : public Op {
         const int64_t oh = ih * g.stride[1] + kh * g.dilation[1] - g.pad[1];
         if (oh < 0 || oh >= g.out[1]) continue;
         const float* row = src + (id * g.in[1] + ih) * g.in[2] * src_step;
+        // The input columns whose ow = iw · stride + shift falls inside the row: [first, last).
+        const int64_t shift = kw * g.dilation[2] - g.pad[2], step = g.stride[2];
+        const int64_t first = shift >= 0 ? 0 : (-shift + step - 1) / step;
+        const int64_t last = std::min(g.in[2], g.out[2] - shift <= 0 ? 0 : (g.out[2] - shift + step - 1) / step);
         float* out = dst + (od * g.out[1] + oh) * g.out[2];
-        for (int64_t iw = 0; iw < g.in[2]; ++iw) {
-          const int64_t ow = iw * g.stride[2] + kw * g.dilation[2] - g.pad[2];
-          if (ow >= 0 && ow < g.out[2]) out[ow] += row[iw * src_step] * scale;
-        }
+        for (int64_t iw = first; iw < last; ++iw) out[iw * step + shift] += row[iw * src_step] * scale;
       }
     }
   }
 
-  // col = xᵀ · W per image and group on the backend's dense kernel, then col2im.
+  // The products as a 1x1 convolution on the backend, col[n, (grp, m, k), p] = Σ_c W[c, (m, k)] ·
+  // x[n, c, p] (x read in place, the backend's own layouts and threads), then each of col's planes
+  // scattered into y by its kernel offset k (contiguous reads, strided writes).
   void via_dense(Backend& backend, const Geometry& g, const float* xp, const float* wp, float* y) {
     const int64_t in_size = g.in_size(), out_size = g.out_size(), k_size = g.k_size();
     const int64_t in_per_group = g.channels / groups_, cols = g.out_per_group * k_size;
-    if (in_size == 0 || cols == 0 || in_per_group == 0) return;
-    // Dense weights [cols, in_per_group] per group: W[c, (m, k)] transposed.
-    std::vector<float> wt(static_cast<size_t>(groups_ * cols * in_per_group));
-    for (int64_t grp = 0; grp < groups_; ++grp)
-      for (int64_t c = 0; c < in_per_group; ++c)
-        for (int64_t j = 0; j < cols; ++j)
-          wt[(grp * cols + j) * in_per_group + c] = wp[((grp * in_per_group + c) * cols) + j];
-    std::vector<float> xt(static_cast<size_t>(in_size * in_per_group)), col(static_cast<size_t>(in_size * cols));
-    for (int64_t grp = 0; grp < groups_; ++grp) {
-      auto kernel = backend.dense(in_size, in_per_group, cols, wt.data() + grp * cols * in_per_group, nullptr,
-                                  Activation{}, QuantConfig{});
-      for (int64_t n = 0; n < g.batch; ++n) {
-        const float* src = xp + (n * g.channels + grp * in_per_group) * in_size;
+    if (in_size == 0 || cols == 0 || in_per_group == 0 || g.batch == 0) return;
+    ConvGeometry conv{};
+    conv.n = g.batch, conv.ic = g.channels, conv.ih = g.in[0] * g.in[1], conv.iw = g.in[2];
+    conv.oc = groups_ * cols, conv.oh = conv.ih, conv.ow = conv.iw, conv.kh = conv.kw = 1;
+    conv.stride_h = conv.stride_w = conv.dilation_h = conv.dilation_w = 1, conv.groups = groups_;
+    // Weights [groups·cols, in_per_group, 1, 1] (W[c, (m, k)] per group, transposed) and the kernel, kept
+    // from run to run while the weights are the graph's constants and the input shape stays.
+    Prepared& p = prepared_;
+    const bool same = constant_weights_ && p.weights == wp && p.kernel && p.conv.n == conv.n && p.conv.ic == conv.ic &&
+                      p.conv.ih == conv.ih && p.conv.iw == conv.iw && p.conv.oc == conv.oc;
+    if (!same) {
+      std::vector<float> wt(static_cast<size_t>(groups_ * cols * in_per_group));
+      for (int64_t grp = 0; grp < groups_; ++grp)
         for (int64_t c = 0; c < in_per_group; ++c)
-          for (int64_t p = 0; p < in_size; ++p) xt[p * in_per_group + c] = src[c * in_size + p];
-        kernel->run(xt.data(), col.data());
+          for (int64_t j = 0; j < cols; ++j)
+            wt[(grp * cols + j) * in_per_group + c] = wp[((grp * in_per_group + c) * cols) + j];
+      p.kernel = backend.conv(conv, wt.data(), nullptr, ConvPostOps{}, QuantConfig{});
+      p.weights = wp, p.conv = conv;
+    }
+    p.col.resize(static_cast<size_t>(g.batch * groups_ * cols * in_size));
+    p.kernel->run(xp, p.col.data());
+    for (int64_t n = 0; n < g.batch; ++n)
+      for (int64_t grp = 0; grp < groups_; ++grp)
         for (int64_t mg = 0; mg < g.out_per_group; ++mg) {
           float* dst = y + (n * g.out_channels + grp * g.out_per_group + mg) * out_size;
-          for (int64_t kd = 0; kd < g.kernel[0]; ++kd)
+          const float* planes = p.col.data() + ((n * groups_ + grp) * cols + mg * k_size) * in_size;
+          for (int64_t kd = 0, k = 0; kd < g.kernel[0]; ++kd)
             for (int64_t kh = 0; kh < g.kernel[1]; ++kh)
-              for (int64_t kw = 0; kw < g.kernel[2]; ++kw) {
-                const int64_t k = (kd * g.kernel[1] + kh) * g.kernel[2] + kw;
-                scatter(g, col.data() + mg * k_size + k, 1.0f, cols, kd, kh, kw, dst);
-              }
+              for (int64_t kw = 0; kw < g.kernel[2]; ++kw, ++k) scatter(g, planes + k * in_size, 1.0f, 1, kd, kh, kw, dst);
         }
-      }
-    }
   }
 
+  // What via_dense prepares from the weights, and its scratch: kept for the next run (see there).
+  struct Prepared {
+    const float* weights = nullptr;
+    ConvGeometry conv{};
+    std::unique_ptr<ConvKernel> kernel;
+    std::vector<float> col;
+  };
+
+  const bool constant_weights_;
+  Prepared prepared_;
   int64_t groups_ = 1;
   std::string auto_pad_;
 };
 
 }  // namespace
 
-std::unique_ptr<Op> make_conv_transpose(const Node& node, const Graph&) { return std::make_unique<ConvTranspose>(node); }
+std::unique_ptr<Op> make_conv_transpose(const Node& node, const Graph& graph) {
+  return std::make_unique<ConvTranspose>(node, graph);
+}
 
 }  // namespace edgequant::engine

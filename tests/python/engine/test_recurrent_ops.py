@@ -296,6 +296,35 @@ def test_conv_transpose_without_bias_and_batch_zero():
     np.testing.assert_allclose(Engine(model).run(feeds)[0], expected, rtol=1e-5, atol=1e-5)
 
 
+def test_conv_transpose_keeps_nothing_stale():
+    """The transposed weights and dense kernels are kept between runs only while W is a constant and the
+    sizes stay: spatial sizes that change and come back, and W fed as a graph input with new values each
+    run, all against ONNX Runtime."""
+    w = numpy_helper.from_array(_normal(3, 4, 2, 2), "w")
+    node = helper.make_node("ConvTranspose", ["x", "w"], ["y"], strides=[2, 2])
+    graph = helper.make_graph([node], "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, "H", "W"])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)], initializer=[w])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+    model.ir_version = 8
+    model = model.SerializeToString()
+    engine = Engine(model)
+    for hw in ((4, 4), (6, 5), (4, 4)):
+        feeds = {"x": _normal(1, 3, *hw, scale=1.0)}
+        np.testing.assert_allclose(engine.run(feeds)[0], run_ort(model, feeds)[0], rtol=1e-5, atol=1e-5)
+    node = helper.make_node("ConvTranspose", ["x", "w"], ["y"], strides=[2, 2])
+    graph = helper.make_graph([node], "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, 4, 4]),
+                                            helper.make_tensor_value_info("w", TensorProto.FLOAT, [3, 4, 2, 2])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)])
+    fed = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+    fed.ir_version = 8
+    fed = fed.SerializeToString()
+    engine = Engine(fed)
+    x = _normal(1, 3, 4, 4, scale=1.0)
+    for seed in range(3):
+        feeds = {"x": x, "w": np.random.default_rng(seed).normal(size=(3, 4, 2, 2)).astype(np.float32)}
+        np.testing.assert_allclose(engine.run(feeds)[0], run_ort(fed, feeds)[0], rtol=1e-5, atol=1e-5)
+
+
 @pytest.mark.parametrize(
     "attributes,message",
     [
