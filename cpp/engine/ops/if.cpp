@@ -12,8 +12,10 @@
 namespace edgequant::engine {
 namespace {
 
-// A branch compiled for one set of captured types and shapes (program nullptr: refused).
+// A branch compiled for one compiler variant and set of captured types and shapes (program nullptr:
+// refused).
 struct Compiled {
+  int variant;
   std::vector<DType> dtypes;
   std::vector<Shape> shapes;
   std::unique_ptr<SubgraphProgram> program;
@@ -75,9 +77,9 @@ class If : public Op {
       shapes.push_back(inputs[k]->shape);
     }
     for (Compiled& c : branch.compiled)
-      if (c.dtypes == dtypes && c.shapes == shapes) return c.program.get();
+      if (c.variant == compiler.variant() && c.dtypes == dtypes && c.shapes == shapes) return c.program.get();
     for (size_t k : fed_) names.push_back(node_.inputs[k]), captured.push_back(inputs[k]);
-    Compiled c{std::move(dtypes), std::move(shapes), compiler.compile(*branch.graph, names, captured)};
+    Compiled c{compiler.variant(), std::move(dtypes), std::move(shapes), compiler.compile(*branch.graph, names, captured)};
     if (branch.compiled.size() == kCompiledPerBranch) branch.compiled.erase(branch.compiled.begin());
     branch.compiled.push_back(std::move(c));
     return branch.compiled.back().program.get();

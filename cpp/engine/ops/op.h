@@ -30,6 +30,9 @@ class SubgraphCompiler {
   // graph inputs; nullptr where the engine does not take it.
   virtual std::unique_ptr<SubgraphProgram> compile(const Graph& graph, const std::vector<std::string>& input_names,
                                                    const std::vector<const Tensor*>& inputs) const = 0;
+  // What else a compiled program depends on (the enclosing engine's mode): a program compiled under
+  // another variant is not reused.
+  virtual int variant() const { return 0; }
 };
 
 struct RunContext {

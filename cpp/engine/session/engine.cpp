@@ -51,8 +51,9 @@ struct Engine::Sync {
 namespace {
 
 // An If's branch as an engine of its own (ops/op.h SubgraphCompiler): the branch's graph with the
-// values it captures as its inputs, built with this engine's backend, threads and passes (float:
-// the calibration of the enclosing model does not see into a branch).
+// values it captures as its inputs, built with this engine's backend, threads and passes; dynamic
+// INT8 where the enclosing engine runs it, float32 otherwise (static ranges would need the
+// calibration of the enclosing model to see into the branch, which it does not).
 class BranchEngine : public SubgraphProgram {
  public:
   explicit BranchEngine(Engine engine) : engine_(std::move(engine)) {}
@@ -64,7 +65,8 @@ class BranchEngine : public SubgraphProgram {
 
 class BranchCompiler : public SubgraphCompiler {
  public:
-  explicit BranchCompiler(const EngineOptions& options) : options_(options) {}
+  BranchCompiler(const EngineOptions& options, Mode mode) : options_(options), mode_(mode) {}
+  int variant() const override { return static_cast<int>(mode_); }
   std::unique_ptr<SubgraphProgram> compile(const Graph& graph, const std::vector<std::string>& input_names,
                                            const std::vector<const Tensor*>& inputs) const override {
     Graph branch = graph;
@@ -80,7 +82,9 @@ class BranchCompiler : public SubgraphCompiler {
     options.outputs.clear();
     options.refuse_non_finite = false;  // values computed by the enclosing graph, not a user's input
     try {
-      return std::make_unique<BranchEngine>(Engine(std::move(branch), options));
+      Engine engine(std::move(branch), options);
+      if (mode_ == Mode::int8_dynamic) engine.set_mode(Mode::int8_dynamic);
+      return std::make_unique<BranchEngine>(std::move(engine));
     } catch (const std::exception&) {
       return nullptr;  // the If runs the branch's nodes one by one, with their own errors
     }
@@ -88,6 +92,7 @@ class BranchCompiler : public SubgraphCompiler {
 
  private:
   const EngineOptions& options_;
+  const Mode mode_;
 };
 
 }  // namespace
@@ -443,7 +448,7 @@ std::vector<Tensor> Engine::run_with(const std::vector<Tensor>& inputs, const Ca
   Lease session(*this);
   session->backend->set_threads(options_.threads);  // OpenMP thread counts are per calling thread
   RunContext ctx{*session->backend, nullptr};
-  const BranchCompiler branches(options_);
+  const BranchCompiler branches(options_, mode_);
   ctx.subgraphs = &branches;
   std::vector<const Tensor*> in;
   std::vector<Tensor> out, dequantized;

@@ -26,7 +26,9 @@ class TimesTen : public SubgraphProgram {
 class CountingCompiler : public SubgraphCompiler {
  public:
   bool refuse = false;
+  int mode = 0;
   mutable int compiled = 0;
+  int variant() const override { return mode; }
   mutable std::vector<std::string> last_names;
   std::unique_ptr<SubgraphProgram> compile(const Graph& graph, const std::vector<std::string>& names,
                                            const std::vector<const Tensor*>& inputs) const override {
@@ -97,6 +99,9 @@ TEST(IfOp, CompiledBranchesRunAndAreKeptPerShape) {
   EXPECT_EQ(compiler.compiled, 2) << "the first shape is still kept";
   EXPECT_EQ(run_if(*op, ctx, 0, x1, w), 20.f);
   EXPECT_EQ(compiler.compiled, 3) << "the other branch: a program of its own";
+  compiler.mode = 1;
+  EXPECT_EQ(run_if(*op, ctx, 0, x1, w), 20.f);
+  EXPECT_EQ(compiler.compiled, 4) << "the enclosing engine changed mode: compiled again";
 }
 
 TEST(IfOp, RefusedOrWithoutCompilerTheNodesRun) {

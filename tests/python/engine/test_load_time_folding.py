@@ -275,6 +275,18 @@ def test_if_branches_that_are_networks_match_onnx_runtime_as_the_shapes_change()
             np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6, err_msg=f"{backend} batch {batch} flag {flag}")
 
 
+def test_a_branch_runs_dynamic_int8_with_its_engine():
+    """Dynamic mode reaches into the branch (its Conv and MatMul quantize per run): the output moves off
+    float32 by quantization noise, and no further."""
+    model = _network_branch_model()
+    feeds = {"x": np.random.default_rng(7).normal(size=(2, 2, 9)).astype(np.float32), "flag": np.array(1, np.int64)}
+    (fp32,) = Engine(model, threads=1).run(feeds)
+    engine = Engine(model, mode="dynamic", threads=1)
+    (dynamic,) = engine.run(feeds)
+    error = np.abs(dynamic - fp32).max() / np.abs(fp32).max()
+    assert 1e-5 < error < 0.05, error
+
+
 def test_every_unsupported_op_in_one_error_subgraphs_included():
     """Three unsupported op types in the graph and one inside an If branch, named in one error;
     the If itself (which used to hide them behind a message about its subgraph) is supported."""
