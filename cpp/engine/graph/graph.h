@@ -36,6 +36,12 @@ struct Node {
   std::map<std::string, Attribute> attributes;
 
   bool has(const std::string& key) const { return attributes.count(key) != 0; }
+  // Whether an attribute holds a subgraph (If's branches, Loop's body): such a node reads values by name.
+  bool has_subgraph() const {
+    for (const auto& kv : attributes)
+      if (kv.second.kind == Attribute::Kind::graph) return true;
+    return false;
+  }
   int64_t attr_i(const std::string& key, int64_t fallback) const;
   float attr_f(const std::string& key, float fallback) const;
   std::string attr_s(const std::string& key, const std::string& fallback) const;

@@ -5,16 +5,6 @@
 #include "graph/graph_index.h"
 
 namespace edgequant::engine {
-namespace {
-
-bool has_subgraph(const Node& node) {
-  for (const auto& kv : node.attributes)
-    if (kv.second.kind == Attribute::Kind::graph) return true;
-  return false;
-}
-
-}  // namespace
-
 int remove_identities(Graph& graph) {
   GraphIndex index(graph);
   std::vector<bool> dead(graph.nodes.size(), false);
@@ -26,7 +16,7 @@ int remove_identities(Graph& graph) {
       continue;
     const std::string& a = id.inputs[0];
     const int p = index.producer(a);
-    if (p < 0 || dead[p] || index.readers(a) != 1 || has_subgraph(graph.nodes[p])) continue;
+    if (p < 0 || dead[p] || index.readers(a) != 1 || graph.nodes[p].has_subgraph()) continue;
     for (std::string& out : graph.nodes[p].outputs)
       if (out == a) out = id.outputs[0];
     index.forget(a);

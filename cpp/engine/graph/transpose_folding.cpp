@@ -27,12 +27,6 @@ bool is_identity(const std::vector<int64_t>& perm) {
   return true;
 }
 
-bool has_subgraph(const Node& node) {
-  for (const auto& kv : node.attributes)
-    if (kv.second.kind == Attribute::Kind::graph) return true;
-  return false;
-}
-
 }  // namespace
 
 int fold_transposes(Graph& graph) {
@@ -83,7 +77,7 @@ int fold_transposes(Graph& graph) {
     if (id.op_type != "Identity" || !cancelled.count(id.outputs[0]) || outputs.count(id.outputs[0])) continue;
     bool renamable = true;
     for (const Node& n : graph.nodes)
-      for (const std::string& in : n.inputs) renamable = renamable && !(in == id.outputs[0] && has_subgraph(n));
+      for (const std::string& in : n.inputs) renamable = renamable && !(in == id.outputs[0] && n.has_subgraph());
     if (!renamable) continue;
     for (Node& n : graph.nodes)
       for (std::string& in : n.inputs)
