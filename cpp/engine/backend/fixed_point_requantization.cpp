@@ -11,7 +11,6 @@ namespace edgequant::engine {
 namespace {
 
 double swish(double x) { return x / (1 + std::exp(-x)); }
-double gelu(double x) { return 0.5 * x * std::erfc(-x / std::sqrt(2.0)); }
 
 // x in [lo, hi] with f(x) on the side of `target` that f(lo) is not, f monotone there: bisection.
 template <class F>
@@ -25,7 +24,7 @@ double crossing(F&& f, double lo, double hi, double target) {
 }
 
 // The pre-activation range [lo, hi] beyond which `act` changes its output by less than the output
-// step `step` can tell: constant, or (swish's and gelu's negative tails) within `tail` of its limit, or past
+// step `step` can tell: constant, or (swish's negative tail) within `tail` of its limit, or past
 // `top`, the largest value that still matters; false for an activation without one.
 bool table_domain(const Activation& act, double step, double top, double tail, double& lo, double& hi) {
   const double a = act.alpha, b = act.beta;
@@ -42,12 +41,6 @@ bool table_domain(const Activation& act, double step, double top, double tail, d
       constexpr double kMinimumAt = -1.2784645;
       hi = crossing(swish, 0, std::max(top, 0.0) + step + 2, std::max(top, 0.0) + step);
       lo = tail >= -swish(kMinimumAt) ? kMinimumAt : crossing(swish, -120, kMinimumAt, -tail);
-      return true;
-    }
-    case Activation::Kind::gelu: {  // x·Phi(x): its minimum −0.17 at −0.7518, then towards 0 and x
-      constexpr double kMinimumAt = -0.75179164;
-      hi = crossing(gelu, 0, std::max(top, 0.0) + step + 2, std::max(top, 0.0) + step);
-      lo = tail >= -gelu(kMinimumAt) ? kMinimumAt : crossing(gelu, -40, kMinimumAt, -tail);
       return true;
     }
     default:

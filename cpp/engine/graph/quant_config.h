@@ -22,7 +22,8 @@ struct QuantizedWeights {
 //   clamp(zero_point + MultiplyByQuantizedMultiplier(Σ (q − z_in)·w + bias[c], multipliers[c], shifts[c]), min, max)
 // Prepared once per plan (backend/fixed_point_requantization.h) for a layer that writes u8 codes
 // for its readers and whose fused activation is a clamp of its output.
-// An activation that is not a clamp (swish, hardswish, hardsigmoid) goes through a table instead: the
+// An activation that is not a clamp (swish, hardswish, hardsigmoid; GELU not yet: it stays on float
+// requantization) goes through a table instead: the
 // same arithmetic puts the sum on a fine grid of the pre-activation x = s_x·(i − zero_point) — its
 // index i clamped to [min, max] = [0, table.size() − 1], kActivationTableSize steps over the range
 // that can change the output code — and the u8 code is table[i] = encode(activation(x_i)).

@@ -1,4 +1,4 @@
-// Static INT8 layers whose activation is not a clamp (swish, hardswish, hardsigmoid, gelu) requantize
+// Static INT8 layers whose activation is not a clamp (swish, hardswish, hardsigmoid) requantize
 // through a table, and a fused residual Add in fixed point too (backend/fixed_point_requantization.h, FixedPointRequantization::table): the sum
 // goes to a fine grid of the pre-activation by TFLite's integer arithmetic, and its index reads the
 // output code. Checked against the formula written here, and against the float requantization the
@@ -42,8 +42,7 @@ Layer random_layer(std::mt19937& rng, Activation::Kind kind) {
 
 TEST(ActivationTable, CodesFollowTheFormulaAndStayWithinOneCodeOfFloat) {
   std::mt19937 rng(7);
-  for (Activation::Kind kind : {Activation::Kind::swish, Activation::Kind::hardswish, Activation::Kind::hardsigmoid,
-                                Activation::Kind::gelu}) {
+  for (Activation::Kind kind : {Activation::Kind::swish, Activation::Kind::hardswish, Activation::Kind::hardsigmoid}) {
     int64_t compared = 0, differ = 0;
     for (int layer = 0; layer < 20; ++layer) {
       const Layer l = random_layer(rng, kind);
@@ -85,7 +84,7 @@ TEST(ActivationTable, ResidualSumsStayWithinOneCodeOfFloat) {
   std::mt19937 rng(13);
   std::uniform_int_distribution<int32_t> code(0, 255);
   for (Activation::Kind kind : {Activation::Kind::none, Activation::Kind::relu, Activation::Kind::swish,
-                                Activation::Kind::hardswish, Activation::Kind::gelu}) {
+                                Activation::Kind::hardswish}) {
     int64_t compared = 0, differ = 0;
     for (int layer = 0; layer < 20; ++layer) {
       Layer l = random_layer(rng, kind);
@@ -121,6 +120,8 @@ TEST(ActivationTable, FloatRequantizationWhereTheTableCannotServe) {
   std::mt19937 rng(3);
   Layer l = random_layer(rng, Activation::Kind::swish);
   l.q.output_scale = 1e-5f;  // outputs within ±0.003, pre-activations to −20: the table too coarse
+  EXPECT_FALSE(prepare_fixed_point(l.q, l.weight_scales, l.bias.data(), l.post));
+  l = random_layer(rng, Activation::Kind::gelu);  // GELU has no table (yet): float requantization
   EXPECT_FALSE(prepare_fixed_point(l.q, l.weight_scales, l.bias.data(), l.post));
   l = random_layer(rng, Activation::Kind::swish);
   l.post.activation.scale = 2.f;  // an affine step after the activation: float it stays
