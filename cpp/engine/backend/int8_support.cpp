@@ -54,7 +54,8 @@ QuantizedWeights quantize_weights(const float* weights, int64_t channels, int64_
     bool exact = std::isfinite(s) && s > 0;
     for (int64_t k = 0; exact && k < per_channel; ++k) {
       const float q = std::nearbyint(w[k] / s);
-      exact = q >= format.qmin && q <= format.qmax && q * s == w[k];
+      // a few ulps apart: weights folded with a BatchNormalization's gain (graph/qdq.h carry_weight_scales)
+      exact = q >= format.qmin && q <= format.qmax && std::fabs(q * s - w[k]) <= 1e-5f * std::fabs(w[k]);
       if (exact) codes[k] = static_cast<int8_t>(q);
     }
     if (!exact) continue;

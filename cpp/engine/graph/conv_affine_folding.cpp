@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "graph/graph_index.h"
+#include "graph/qdq.h"
 
 namespace edgequant::engine {
 namespace {
@@ -93,6 +94,7 @@ int fold_affine_into_convs(Graph& graph) {
             bias.f()[o] *= c[o];
           }
           const std::string w_name = conv.name + "/affine_weight";
+          carry_weight_scales(graph, conv.inputs[1], w_name, c);
           graph.initializers[w_name] = scaled;
           conv.inputs[1] = w_name;
         } else {

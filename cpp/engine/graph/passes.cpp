@@ -4,6 +4,7 @@
 #include <limits>
 
 #include "graph/graph_index.h"
+#include "graph/qdq.h"
 
 namespace edgequant::engine {
 
@@ -47,13 +48,15 @@ int fold_batch_norms(Graph& graph) {
     const int64_t per_oc = w.numel() / oc;
     const bool has_bias = conv.inputs.size() == 3 && !conv.inputs[2].empty();
     if (has_bias && graph.initializers.at(conv.inputs[2]).numel() != oc) continue;  // the Conv reports it
+    std::vector<float> gains(static_cast<size_t>(oc));
     for (int64_t o = 0; o < oc; ++o) {
-      const float a = gamma->f()[o] / std::sqrt(var->f()[o] + eps);
+      const float a = gains[o] = gamma->f()[o] / std::sqrt(var->f()[o] + eps);
       for (int64_t i = 0; i < per_oc; ++i) new_w.f()[o * per_oc + i] = w.f()[o * per_oc + i] * a;
       const float b = has_bias ? graph.initializers.at(conv.inputs[2]).f()[o] : 0.f;
       new_b.f()[o] = (b - mean->f()[o]) * a + beta->f()[o];
     }
     const std::string w_name = conv.name + "/bn_folded_weight", b_name = conv.name + "/bn_folded_bias";
+    carry_weight_scales(graph, conv.inputs[1], w_name, gains);
     graph.initializers[w_name] = new_w;
     graph.initializers[b_name] = new_b;
     conv.inputs.resize(3);

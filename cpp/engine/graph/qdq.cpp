@@ -2,6 +2,7 @@
 
 #include <array>
 #include <climits>
+#include <cmath>
 #include <map>
 #include <set>
 
@@ -106,6 +107,15 @@ std::vector<float> given_weight_scales(const Graph& graph, const std::string& na
   const int64_t axis = given.axis < 0 ? given.axis + rank : given.axis;
   if (axis != output_axis || static_cast<int64_t>(given.scales.size()) != channels) return {};
   return given.scales;
+}
+
+void carry_weight_scales(Graph& graph, const std::string& from, const std::string& to, const std::vector<float>& gains) {
+  const int64_t channels = static_cast<int64_t>(gains.size());
+  std::vector<float> scales = given_weight_scales(graph, from, 0, channels);
+  if (scales.empty()) return;
+  for (int64_t c = 0; c < channels; ++c)
+    if (gains[c] != 0 && std::isfinite(gains[c])) scales[c] *= std::fabs(gains[c]);  // a zero gain: zero weights, any scale
+  graph.weight_scales[to] = WeightScales{std::move(scales), 0};
 }
 
 int expand_qlinear_ops(Graph& graph) {

@@ -36,6 +36,12 @@ QuantizedRange quantized_range(const Node& node);  // uint8 when the node carrie
 std::vector<float> given_weight_scales(const Graph& graph, const std::string& name, int64_t output_axis,
                                        int64_t channels);
 
+// Conv weights `to`, written as weights `from` times `gains` per output channel (a folded
+// BatchNormalization or per-channel Mul), keep the file's codes: their scales are the file's times
+// |gain|. A negative gain moves the lowest code one past the top of the range; such a channel is
+// refitted by the quantizer (int8_support.h). Nothing when `from` carries no scales of the file.
+void carry_weight_scales(Graph& graph, const std::string& from, const std::string& to, const std::vector<float>& gains);
+
 // QLinearConv, QLinearMatMul and com.microsoft's QLinearAdd / QLinearMul / QLinearGlobalAveragePool /
 // QLinearSigmoid / QLinearLeakyRelu / QLinearConcat as DequantizeLinear -> op -> QuantizeLinear.
 // Returns the number of nodes expanded.

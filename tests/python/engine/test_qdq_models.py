@@ -287,6 +287,42 @@ def test_file_weight_codes_are_used_exactly(tmp_path, backend, activation_zero):
         assert np.abs(engine.run(x)[0] - oracle(x)).max() <= 0.05 * 1.001
 
 
+@pytest.mark.parametrize("backend", supported_backends())
+def test_file_weight_codes_survive_a_folded_batch_norm_and_channel_scale(tmp_path, backend):
+    """Conv(DQ(codes)) -> BatchNormalization -> Mul by a per-channel constant, as exporters of
+    re-parameterised nets write it (PP-LCNetV3): the engine folds both into the conv's weights, and
+    the file's codes must survive with their scales times |gain| (negative gains included) — a refit
+    of the folded weights put PP-OCRv4's recognizer 5 % of codes off ONNX Runtime on the same file.
+    Codes within ±63 stay on the 7-bit grid too, so every backend is held to ONNX Runtime's float
+    semantics of the file, within float rounding."""
+    rng = np.random.default_rng(11)
+    oc = 6
+    path = _handmade_qdq_conv(tmp_path / "bn.onnx", rng.integers(-63, 64, size=(oc, 3, 3, 3)),
+                              rng.uniform(0.002, 0.01, oc), np.uint8(128))
+    model = onnx.load(str(path))
+    graph = model.graph
+    del graph.node[-2:]  # the output pair: the folded conv's float output is compared
+    graph.node[-1].output[0] = "c"
+    gains = np.array([1.7, -0.6, 21.0, 0.05, -3.0, 1.0], np.float32)
+    graph.initializer.extend([
+        numpy_helper.from_array(gains, "gamma"),
+        numpy_helper.from_array(rng.normal(0, 1, oc).astype(np.float32), "beta"),
+        numpy_helper.from_array(rng.normal(0, 0.5, oc).astype(np.float32), "mean"),
+        numpy_helper.from_array(rng.uniform(0.5, 2, oc).astype(np.float32), "var"),
+        numpy_helper.from_array(rng.uniform(-2, 2, (1, oc, 1, 1)).astype(np.float32), "channel_scale"),
+    ])
+    graph.node.extend([
+        helper.make_node("BatchNormalization", ["c", "gamma", "beta", "mean", "var"], ["bn"]),
+        helper.make_node("Mul", ["bn", "channel_scale"], ["y"]),
+    ])
+    onnx.save(model, path)
+    engine = Engine(path, backend=backend, threads=1)
+    assert [p for _, op, p in engine.plan() if op == "Conv"] == ["int8_static"]
+    for x in _calibration(3, seed=8):
+        expected = _ort_run(path, x)
+        assert np.abs(engine.run(x)[0] - expected).max() <= 1e-5 * np.abs(expected).max()
+
+
 def test_save_quantized_output_runs_int8_like_the_engine_that_wrote_it(float_model, tmp_path):
     calibration = np.concatenate(_calibration())
     engine = Engine(float_model, mode="static", calibration=calibration, threads=1)
