@@ -1,6 +1,7 @@
 #include "graph/tensor.h"
 
 #include "common/error.h"
+#include "graph/float_buffer_pool.h"
 
 namespace edgequant::engine {
 
@@ -45,11 +46,20 @@ std::string shape_string(const Shape& shape) {
   return s + "]";
 }
 
+namespace {
+// From the running session's pool (graph/float_buffer_pool.h) when the tensor is large enough.
+std::shared_ptr<std::vector<float>> float_zeros(size_t n) {
+  FloatBufferPool* pool = FloatBufferPool::current();
+  if (pool && n >= FloatBufferPool::kMinFloats) return pool->zeros(n);
+  return std::make_shared<std::vector<float>>(n);
+}
+}  // namespace
+
 Tensor Tensor::zeros_f32(const Shape& shape, const std::string& context) {
   Tensor t;
   t.dtype = DType::f32;
   t.shape = shape;
-  t.f32 = std::make_shared<std::vector<float>>(static_cast<size_t>(checked_numel(shape, context)));
+  t.f32 = float_zeros(static_cast<size_t>(checked_numel(shape, context)));
   return t;
 }
 
@@ -101,7 +111,7 @@ void dequantize(const Code* q, const Shape& shape, const QuantParams& quant, flo
 }  // namespace
 
 void Tensor::materialize_native() const {
-  auto plain = std::make_shared<std::vector<float>>(static_cast<size_t>(checked_numel(shape, "tensor")));
+  auto plain = float_zeros(static_cast<size_t>(checked_numel(shape, "tensor")));
   if (native) {
     native->to_plain(plain->data());
   } else if (dtype == DType::u8) {

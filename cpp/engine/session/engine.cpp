@@ -446,6 +446,7 @@ std::vector<Tensor> Engine::run_with(const std::vector<Tensor>& inputs, const Ca
   if (sink && every_tensor)
     for (size_t k = 0; k < input_slots_.size(); ++k) observe(graph_.inputs[k].name, values[input_slots_[k]]);
   Lease session(*this);
+  FloatBufferPool::Scope plain_tensors(*session->floats);
   session->backend->set_threads(options_.threads);  // OpenMP thread counts are per calling thread
   RunContext ctx{*session->backend, nullptr};
   const BranchCompiler branches(options_, mode_);
@@ -516,6 +517,7 @@ std::vector<Tensor> Engine::run_with(const std::vector<Tensor>& inputs, const Ca
   }
   values.clear();
   session->backend->end_run();
+  session->floats->trim();
   return results;
 }
 

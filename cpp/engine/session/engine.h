@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "backend/registry.h"
+#include "graph/float_buffer_pool.h"
 #include "graph/graph.h"
 #include "graph/int8_plan.h"
 #include "ops/op.h"
@@ -151,6 +152,7 @@ class Engine {
   struct Session {
     std::unique_ptr<Backend> backend;
     std::vector<std::unique_ptr<Op>> ops;  // per step
+    std::shared_ptr<FloatBufferPool> floats = std::make_shared<FloatBufferPool>();  // plain tensors, kept between runs
   };
   struct Sync;  // the locks (an Engine stays movable)
   class Lease;  // a session borrowed for one run
