@@ -156,6 +156,13 @@ class Backend {
   virtual std::unique_ptr<ConcatKernel> concat() { return nullptr; }
   virtual std::unique_ptr<SplitKernel> split() { return nullptr; }
   virtual std::unique_ptr<ResizeKernel> resize() { return nullptr; }
+  // c[m, n] = a[m, k] · b[k, n], float32, row-major with leading dimensions: a plain GEMM on data as
+  // it lies (ConvTranspose's products, where a 1x1 conv would reorder NCHW in and out). False where
+  // the backend has none (nothing is written).
+  virtual bool gemm(int64_t m, int64_t n, int64_t k, const float* a, int64_t lda, const float* b, int64_t ldb,
+                    float* c, int64_t ldc) {
+    return false;
+  }
   // Called after each run, every tensor of it released: pooled memory the run did not use is freed.
   virtual void end_run() {}
   // After a mode change: drops what the backend caches for kernels that no longer exist.

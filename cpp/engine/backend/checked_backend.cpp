@@ -123,6 +123,11 @@ class CheckedBackend : public Backend {
   std::unique_ptr<ConcatKernel> concat() override { return inner_->concat(); }
   std::unique_ptr<SplitKernel> split() override { return inner_->split(); }
   std::unique_ptr<ResizeKernel> resize() override { return inner_->resize(); }
+  bool gemm(int64_t m, int64_t n, int64_t k, const float* a, int64_t lda, const float* b, int64_t ldb, float* c,
+            int64_t ldc) override {
+    expect(m >= 0 && n >= 0 && k >= 0 && lda >= k && ldb >= n && ldc >= n, "gemm sizes or leading dimensions");
+    return inner_->gemm(m, n, k, a, lda, b, ldb, c, ldc);
+  }
   void end_run() override { inner_->end_run(); }
   void release_cached() override { inner_->release_cached(); }
   void set_threads(int threads) override { inner_->set_threads(threads); }

@@ -5,9 +5,12 @@
 // 1-D and 2-D run as 3-D with unit leading dimensions.
 //
 // Two paths: on the reference backend the plain direct loop above (the yardstick); elsewhere the
-// products as one 1x1 convolution on the backend, col[n, (m, k), p] = Σ_c W[c, m, k] · x[n, c, p]
-// (its weights and kernel kept from run to run while the weights are constants), whose planes are
-// then added into y at their kernel offsets (the tests hold both paths against ONNX Runtime).
+// products col[n, (m, k), p] = Σ_c W[c, m, k] · x[n, c, p] as the backend's GEMM on x as it lies
+// (oneDNN's sgemm), or as one 1x1 convolution where it has none (the transposed weights and the
+// kernel kept from run to run while the weights are constants), whose planes are
+// then added into y at their kernel offsets — or, where the kernel tiles the output (kernel = stride,
+// a learned upsampling), interleaved into it in one write (the tests hold every path against ONNX
+// Runtime).
 #include <algorithm>
 
 #include "ops/op.h"
@@ -109,11 +112,10 @@ class ConvTranspose : public Op {
     geo.out_per_group = out_per_group;
     float* y = outputs[0].f();
     const float* bp = b ? b->f() : nullptr;
-    for (int64_t n = 0; n < batch; ++n)
-      for (int64_t m = 0; m < out_channels; ++m)
-        std::fill_n(y + (n * out_channels + m) * geo.out_size(), geo.out_size(), bp ? bp[m] : 0.0f);
-    if (ctx.backend.name() == "reference") direct(geo, x.f(), w.f(), y);
-    else via_dense(ctx.backend, geo, x.f(), w.f(), y);
+    const bool reference = ctx.backend.name() == "reference";
+    if (reference || !geo.tiles_output()) fill_bias(geo, bp, y);  // else every output is written once
+    if (reference) direct(geo, x.f(), w.f(), y);
+    else via_dense(ctx.backend, geo, x.f(), w.f(), bp, y);
   }
 
  private:
@@ -123,7 +125,19 @@ class ConvTranspose : public Op {
     int64_t in_size() const { return in[0] * in[1] * in[2]; }
     int64_t out_size() const { return out[0] * out[1] * out[2]; }
     int64_t k_size() const { return kernel[0] * kernel[1] * kernel[2]; }
+    // Kernel = stride, no dilation, pads or output padding (a learned 2x upsampling): each output
+    // position takes exactly one product, from kernel offset (o mod stride) of input o / stride.
+    bool tiles_output() const {
+      for (int d = 0; d < 3; ++d)
+        if (kernel[d] != stride[d] || dilation[d] != 1 || pad[d] != 0 || out[d] != in[d] * stride[d]) return false;
+      return true;
+    }
   };
+
+  static void fill_bias(const Geometry& g, const float* bias, float* y) {
+    for (int64_t nm = 0; nm < g.batch * g.out_channels; ++nm)
+      std::fill_n(y + nm * g.out_size(), g.out_size(), bias ? bias[nm % g.out_channels] : 0.0f);
+  }
 
   // The reference: y[n, m] += x[n, c] · W[c, m] scattered, element by element.
   void direct(const Geometry& g, const float* xp, const float* wp, float* y) const {
@@ -165,13 +179,16 @@ class ConvTranspose : public Op {
     }
   }
 
-  // The products as a 1x1 convolution on the backend, col[n, (grp, m, k), p] = Σ_c W[c, (m, k)] ·
-  // x[n, c, p] (x read in place, the backend's own layouts and threads), then each of col's planes
-  // scattered into y by its kernel offset k (contiguous reads, strided writes).
-  void via_dense(Backend& backend, const Geometry& g, const float* xp, const float* wp, float* y) {
+  // The products col[n, (grp, m, k), p] = Σ_c W[c, (m, k)] · x[n, c, p] on the backend (x read in
+  // place, the backend's threads), then each of col's planes scattered into y by its kernel offset k
+  // (contiguous reads, strided writes), or interleaved where the kernel tiles the output.
+  void via_dense(Backend& backend, const Geometry& g, const float* xp, const float* wp, const float* bias, float* y) {
     const int64_t in_size = g.in_size(), out_size = g.out_size(), k_size = g.k_size();
     const int64_t in_per_group = g.channels / groups_, cols = g.out_per_group * k_size;
-    if (in_size == 0 || cols == 0 || in_per_group == 0 || g.batch == 0) return;
+    if (in_size == 0 || cols == 0 || in_per_group == 0 || g.batch == 0) {
+      if (g.tiles_output()) fill_bias(g, bias, y);
+      return;
+    }
     ConvGeometry conv{};
     conv.n = g.batch, conv.ic = g.channels, conv.ih = g.in[0] * g.in[1], conv.iw = g.in[2];
     conv.oc = groups_ * cols, conv.oh = conv.ih, conv.ow = conv.iw, conv.kh = conv.kw = 1;
@@ -179,33 +196,79 @@ class ConvTranspose : public Op {
     // Weights [groups·cols, in_per_group, 1, 1] (W[c, (m, k)] per group, transposed) and the kernel, kept
     // from run to run while the weights are the graph's constants and the input shape stays.
     Prepared& p = prepared_;
-    const bool same = constant_weights_ && p.weights == wp && p.kernel && p.conv.n == conv.n && p.conv.ic == conv.ic &&
-                      p.conv.ih == conv.ih && p.conv.iw == conv.iw && p.conv.oc == conv.oc;
-    if (!same) {
-      std::vector<float> wt(static_cast<size_t>(groups_ * cols * in_per_group));
+    const bool same_weights = constant_weights_ && p.weights == wp && !p.wt.empty();
+    if (!same_weights) {
+      p.wt.assign(static_cast<size_t>(groups_ * cols * in_per_group), 0.f);
       for (int64_t grp = 0; grp < groups_; ++grp)
         for (int64_t c = 0; c < in_per_group; ++c)
           for (int64_t j = 0; j < cols; ++j)
-            wt[(grp * cols + j) * in_per_group + c] = wp[((grp * in_per_group + c) * cols) + j];
-      p.kernel = backend.conv(conv, wt.data(), nullptr, ConvPostOps{}, QuantConfig{});
-      p.weights = wp, p.conv = conv;
+            p.wt[(grp * cols + j) * in_per_group + c] = wp[((grp * in_per_group + c) * cols) + j];
+      p.weights = wp;
+      p.kernel.reset();
     }
     p.col.resize(static_cast<size_t>(g.batch * groups_ * cols * in_size));
-    p.kernel->run(xp, p.col.data());
+    // A GEMM per image and group on x as it lies, where the backend has one; else the 1x1 conv.
+    bool done = p.gemm;
+    for (int64_t n = 0; done && n < g.batch; ++n)
+      for (int64_t grp = 0; done && grp < groups_; ++grp)
+        done = backend.gemm(cols, in_size, in_per_group, p.wt.data() + grp * cols * in_per_group, in_per_group,
+                            xp + (n * g.channels + grp * in_per_group) * in_size, in_size,
+                            p.col.data() + (n * groups_ + grp) * cols * in_size, in_size);
+    if (!done) {
+      p.gemm = false;  // asked once: the backend has no GEMM
+      const bool same_kernel = p.kernel && p.conv.n == conv.n && p.conv.ic == conv.ic && p.conv.ih == conv.ih &&
+                               p.conv.iw == conv.iw && p.conv.oc == conv.oc;
+      if (!same_kernel) {
+        p.kernel = backend.conv(conv, p.wt.data(), nullptr, ConvPostOps{}, QuantConfig{});
+        p.conv = conv;
+      }
+      p.kernel->run(xp, p.col.data());
+    }
     for (int64_t n = 0; n < g.batch; ++n)
       for (int64_t grp = 0; grp < groups_; ++grp)
         for (int64_t mg = 0; mg < g.out_per_group; ++mg) {
-          float* dst = y + (n * g.out_channels + grp * g.out_per_group + mg) * out_size;
+          const int64_t m = grp * g.out_per_group + mg;
+          float* dst = y + (n * g.out_channels + m) * out_size;
           const float* planes = p.col.data() + ((n * groups_ + grp) * cols + mg * k_size) * in_size;
+          if (g.tiles_output()) {
+            interleave(g, planes, bias ? bias[m] : 0.0f, dst);
+            continue;
+          }
           for (int64_t kd = 0, k = 0; kd < g.kernel[0]; ++kd)
             for (int64_t kh = 0; kh < g.kernel[1]; ++kh)
               for (int64_t kw = 0; kw < g.kernel[2]; ++kw, ++k) scatter(g, planes + k * in_size, 1.0f, 1, kd, kh, kw, dst);
         }
   }
 
+  // tiles_output(): each output row, written once, interleaves the stride[2] planes of its (kd, kh)
+  // offset at one input row, plus the bias.
+  static void interleave(const Geometry& g, const float* planes, float bias, float* dst) {
+    const int64_t in_size = g.in_size(), step = g.stride[2];
+    for (int64_t od = 0; od < g.out[0]; ++od)
+      for (int64_t oh = 0; oh < g.out[1]; ++oh) {
+        const int64_t k_row = ((od % g.stride[0]) * g.kernel[1] + oh % g.stride[1]) * g.kernel[2];
+        const int64_t in_row = ((od / g.stride[0]) * g.in[1] + oh / g.stride[1]) * g.in[2];
+        float* out = dst + (od * g.out[1] + oh) * g.out[2];
+        if (step == 2) {  // the common 2x upsampling: two planes, alternate columns
+          const float *even = planes + k_row * in_size + in_row, *odd = even + in_size;
+          for (int64_t iw = 0; iw < g.in[2]; ++iw) {
+            out[2 * iw] = even[iw] + bias;
+            out[2 * iw + 1] = odd[iw] + bias;
+          }
+          continue;
+        }
+        for (int64_t kw = 0; kw < step; ++kw) {
+          const float* src = planes + (k_row + kw) * in_size + in_row;
+          for (int64_t iw = 0; iw < g.in[2]; ++iw) out[iw * step + kw] = src[iw] + bias;
+        }
+      }
+  }
+
   // What via_dense prepares from the weights, and its scratch: kept for the next run (see there).
   struct Prepared {
     const float* weights = nullptr;
+    std::vector<float> wt;  // W transposed per group: [groups, cols, in_per_group]
+    bool gemm = true;       // until the backend says it has no GEMM
     ConvGeometry conv{};
     std::unique_ptr<ConvKernel> kernel;
     std::vector<float> col;

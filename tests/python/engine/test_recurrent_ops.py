@@ -279,6 +279,12 @@ def _conv_transpose_model(x_shape, w_shape, bias=True, **attributes):
         ((1, 3, 4, 5), (3, 2, 3, 3), {"strides": [2, 1], "auto_pad": "VALID"}),
         ((1, 6, 3, 3), (6, 1, 3, 3), {"group": 6}),
         ((1, 2, 3, 4, 3), (2, 2, 2, 3, 2), {"strides": [2, 1, 2], "pads": [0, 1, 1, 0, 1, 0]}),
+        # kernel = stride (a learned upsampling): every output written once, without the bias pass
+        ((2, 3, 5), (3, 4, 3), {"strides": [3]}),
+        ((1, 4, 5, 6), (4, 3, 2, 2), {"strides": [2, 2], "group": 2}),
+        ((2, 3, 4, 5), (3, 2, 2, 3), {"strides": [2, 3]}),
+        ((1, 2, 3, 2, 3), (2, 2, 2, 2, 2), {"strides": [2, 2, 2]}),
+        ((1, 3, 4, 4), (3, 2, 2, 2), {"strides": [2, 2], "output_padding": [1, 1]}),  # not tiling: padded
     ],
 )
 def test_conv_transpose(x_shape, w_shape, attributes):

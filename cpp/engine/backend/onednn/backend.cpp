@@ -3,6 +3,8 @@
 // reorder primitives and buffers for activations, which the graph keeps in plain NCHW. INT8
 // kernels quantize their input with a reorder that takes the activation scale / zero point as
 // run-time arguments, so one primitive serves static and dynamic quantization alike.
+#include <algorithm>
+
 #include "backend/onednn/dnnl_common.h"
 #include "backend/portable_kernels.h"
 #include "backend/registry.h"
@@ -55,6 +57,17 @@ class OnednnBackend : public Backend {
   std::unique_ptr<ConcatKernel> concat() override { return make_concat(ctx_); }
   std::unique_ptr<SplitKernel> split() override { return make_split(ctx_); }
   std::unique_ptr<ResizeKernel> resize() override { return make_resize(ctx_); }
+  bool gemm(int64_t m, int64_t n, int64_t k, const float* a, int64_t lda, const float* b, int64_t ldb, float* c,
+            int64_t ldc) override {
+    if (m == 0 || n == 0) return true;
+    if (k == 0) {  // oneDNN's sgemm wants k >= 1: an empty sum
+      for (int64_t i = 0; i < m; ++i) std::fill_n(c + i * ldc, n, 0.f);
+      return true;
+    }
+    const dnnl_status_t status = dnnl_sgemm('N', 'N', m, n, k, 1.f, a, lda, b, ldb, 0.f, c, ldc);
+    if (status != dnnl_success) throw InvalidArgument("oneDNN's sgemm failed (status " + std::to_string(status) + ")");
+    return true;
+  }
   void end_run() override { ctx_.pool->trim(); }
   // No release_cached(): emptying oneDNN's process-wide primitive cache (capacity to 0 and back)
   // saved ~2 MB after calibration but leaked ~35 KB of native memory per primitive rebuilt
