@@ -72,7 +72,8 @@ def main():
         common = ", ".join(f"{op} {n}" for op, n in ops.most_common(5))
         print(
             f"{path.stem[:35]:<36}{times['ours']:10.3f}{times['ort']:10.3f}{times['ort'] / times['ours']:7.2f}"
-            f"{faults['ours']:>11.0f} /{faults['ort']:>6.0f}{sum(ops.values()):7d}  {common}  (max rel. error vs ORT {error:.1e})",
+            f"{faults['ours']:>11.0f} /{faults['ort']:>6.0f}{sum(ops.values()):7d}  {common}"
+            f"  (max rel. error vs ORT {error:.1e})",
             flush=True,
         )
 
