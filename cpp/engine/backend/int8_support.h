@@ -38,8 +38,8 @@ quant::Affine input_affine(const QuantConfig& q, const float* src, int64_t n);
 QuantizedWeights quantize_weights(const float* weights, int64_t channels, int64_t per_channel, int bits = 8);
 // The same with the scales a quantized model gives (one per channel, graph.h WeightScales): each
 // channel whose weights are s·q (within 1e-5 relative: a folded gain rounds) with codes q on the
-// grid of `bits` (−128 included at 8)
-// keeps s and q — the file's integers; any other channel gets the fit above.
+// grid of `bits` (−128 included at 8) keeps s and q — the file's integers; any other channel gets
+// the fit above.
 QuantizedWeights quantize_weights(const float* weights, int64_t channels, int64_t per_channel,
                                   const std::vector<float>& given_scales, int bits = 8);
 
