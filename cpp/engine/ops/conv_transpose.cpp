@@ -5,12 +5,11 @@
 // 1-D and 2-D run as 3-D with unit leading dimensions.
 //
 // Two paths: on the reference backend the plain direct loop above (the yardstick); elsewhere the
-// products col[n, (m, k), p] = Σ_c W[c, m, k] · x[n, c, p] as the backend's GEMM on x as it lies
-// (oneDNN's sgemm), or as one 1x1 convolution where it has none (the transposed weights and the
-// kernel kept from run to run while the weights are constants), whose planes are
-// then added into y at their kernel offsets — or, where the kernel tiles the output (kernel = stride,
-// a learned upsampling), interleaved into it in one write (the tests hold every path against ONNX
-// Runtime).
+// products col[n, (m, k), p] = Σ_c W[c, m, k] · x[n, c, p], as the backend's GEMM on x as it lies
+// (oneDNN's sgemm) or, where it has none, one 1x1 convolution (transposed weights and kernel kept
+// while the weights are constants). col's planes are then added into y at their kernel offsets, or
+// interleaved into it in one write where the kernel tiles the output (kernel = stride: a learned
+// upsampling). The tests hold every path against ONNX Runtime.
 #include <algorithm>
 
 #include "ops/op.h"
