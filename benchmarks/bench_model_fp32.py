@@ -27,11 +27,13 @@ from edgequant import Engine
 
 
 def feeds_for(session, shape):
-    """One input per model input: `shape` where given, else the declared shape (symbolic dims 1)."""
+    """One input per model input: `shape` where given, else the declared shape (symbolic dims 1), in the
+    declared float type (a float16 model takes float16)."""
     feeds = {}
     for value in session.get_inputs():
         dims = shape or [d if isinstance(d, int) and d > 0 else 1 for d in value.shape]
-        feeds[value.name] = np.random.default_rng(0).random(dims, dtype=np.float32)
+        dtype = np.float16 if value.type == "tensor(float16)" else np.float32
+        feeds[value.name] = np.random.default_rng(0).random(dims, dtype=np.float32).astype(dtype)
     return feeds
 
 
@@ -64,6 +66,7 @@ def main():
         inputs = [feeds[name] for name in engine.input_names]
         (ours,) = engine.run(inputs)[:1]
         (ref,) = session.run(None, feeds)[:1]
+        ours, ref = np.asarray(ours, np.float64), np.asarray(ref, np.float64)
         error = float(np.abs(ours - ref).max() / max(np.abs(ref).max(), 1e-30))
         runners = {"ours": lambda e=engine, i=inputs: e.run(i), "ort": lambda s=session, f=feeds: s.run(None, f)}
         times = interleaved_ms(runners, args.runs, cpu_time=args.cpu_time)
