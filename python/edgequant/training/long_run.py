@@ -184,7 +184,7 @@ def load_data(config: LongRunConfig, path=None):
 
 def train_long(config: LongRunConfig, folder, steps: int, record_every: int = 2000, budget_s: float | None = None,
                threads: int | None = 1, data=None, progress: bool = True,
-               stop_when_dead: int | None = None) -> LongRunTrace:
+               stop_when_dead: int | None = None, device="cpu") -> LongRunTrace:
     """Train ``config`` up to ``steps`` optimizer steps in ``folder``, resuming what is there.
 
     Parameters
@@ -210,6 +210,10 @@ def train_long(config: LongRunConfig, folder, steps: int, record_every: int = 20
     stop_when_dead : int, optional
         Stop (status "collapsed") once every record of the last this-many steps has a test
         accuracy below twice chance (10 classes: 20 %): a network that has died does not come back.
+    device : str or torch.device, default "cpu"
+        Where the model, the training images and the compressor's work live (``"cuda"``: the
+        compressor's torch path). The batch order and flips are drawn on the CPU either way, so a
+        run can move between devices at a checkpoint; it is bit-exact on resume on one device only.
 
     Returns
     -------
@@ -225,19 +229,20 @@ def train_long(config: LongRunConfig, folder, steps: int, record_every: int = 20
     folder.mkdir(parents=True, exist_ok=True)
     with _exclusive(folder):
         _claim(folder, config)
-        return _train(config, folder, steps, record_every, budget_s, threads, data, progress, stop_when_dead)
+        return _train(config, folder, steps, record_every, budget_s, threads, data, progress, stop_when_dead,
+                      torch.device(device))
 
 
-def _train(config, folder: Path, steps, record_every, budget_s, threads, data, progress, stop_when_dead):
+def _train(config, folder: Path, steps, record_every, budget_s, threads, data, progress, stop_when_dead, device):
     if threads is not None:
         torch.set_num_threads(threads)
     data = load_data(config) if data is None else data
-    session = _Session(config, data)
+    session = _Session(config, data, device)
     trace = LongRunTrace(config)
     checkpoint = folder / "checkpoint.pt"
     if checkpoint.is_file():
         try:
-            saved = torch.load(checkpoint, weights_only=False)  # the run's own file (a dict of tensors)
+            saved = torch.load(checkpoint, map_location=device, weights_only=False)  # the run's own file
         except Exception as error:
             raise ValueError(f"{str(checkpoint)!r} cannot be read ({type(error).__name__}: {error}); delete it to "
                              "restart the run from step 0") from None
@@ -301,10 +306,11 @@ class _Diverged(Exception):
 class _Session:
     """The model, optimizer, compressor and RNGs of one run, stepped an epoch at a time."""
 
-    def __init__(self, config: LongRunConfig, data):
+    def __init__(self, config: LongRunConfig, data, device: torch.device):
         self.config = config
         self.data = data
-        self.model = build_model(config.model_name, config.seed)
+        self.device = device
+        self.model = build_model(config.model_name, config.seed).to(device)
         if any(isinstance(m, nn.Conv2d) for m in self.model.modules()):  # NHWC: ~15 % faster here
             self.model = self.model.to(memory_format=torch.channels_last)
         warmup = config.warmup_steps
@@ -316,8 +322,8 @@ class _Session:
         self.optimizer = torch.optim.SGD(self.model.parameters(), lr=config.lr, momentum=config.momentum,
                                          weight_decay=config.weight_decay)
         self.generator = torch.Generator().manual_seed(config.seed)
-        self.x_train = torch.from_numpy(data.x_train)
-        self.y_train = torch.from_numpy(data.y_train)
+        self.x_train = torch.from_numpy(data.x_train).to(device)  # on a GPU: no copy per batch
+        self.y_train = torch.from_numpy(data.y_train).to(device)
         self.step = 0
         self.epochs = 0
         self.train_s = 0.0
@@ -338,7 +344,7 @@ class _Session:
             self.model.train()
             tick = time.perf_counter()
             for x, y in epoch_batches(self.x_train, self.y_train, self.config.batch_size, self.generator,
-                                      self.data.augment, "cpu", order=self._order, start=self._position):
+                                      self.data.augment, self.device, order=self._order, start=self._position):
                 self._position += self.config.batch_size
                 self._train_step(x, y)
                 if self.step in _EARLY_STEPS or self.step % record_every == 0 or self.step == steps:
@@ -397,7 +403,7 @@ class _Session:
             "step": self.step, "epoch": self.epochs, "train_s": round(self.train_s, 2),
             "loss": self._loss_sum / self._seen if self._seen else None,
             "train_acc": self._correct / self._seen if self._seen else None,
-            "test_acc": accuracy(self.model, self.data.x_test, self.data.y_test, "cpu"),
+            "test_acc": accuracy(self.model, self.data.x_test, self.data.y_test, self.device),
             "density": densities["total"], "layers": layers,
         }
         self._loss_sum = self._correct = self._seen = 0
@@ -408,7 +414,9 @@ class _Session:
                 "model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),
                 "compressor": self.compressor.state_dict(), "generator": self.generator.get_state(),
                 "torch_rng": torch.get_rng_state(), "order": self._order, "position": self._position,
-                "accumulated": (self._loss_sum, self._correct, self._seen)}
+                "accumulated": (self._loss_sum, self._correct, self._seen),
+                # dropout on a GPU draws from the device's generator
+                "cuda_rng": torch.cuda.get_rng_state(self.device) if self.device.type == "cuda" else None}
 
     def restore(self, saved: dict) -> None:
         if saved.get("config") != asdict(self.config):
@@ -416,10 +424,13 @@ class _Session:
         self.model.load_state_dict(saved["model"])
         self.optimizer.load_state_dict(saved["optimizer"])
         self.compressor.load_state_dict(saved["compressor"])
-        self.generator.set_state(saved["generator"])
-        torch.set_rng_state(saved["torch_rng"])
+        self.generator.set_state(saved["generator"].cpu())
+        torch.set_rng_state(saved["torch_rng"].cpu())
+        if self.device.type == "cuda" and saved.get("cuda_rng") is not None:
+            torch.cuda.set_rng_state(saved["cuda_rng"].cpu(), self.device)
         self.step, self.epochs, self.train_s = int(saved["step"]), int(saved["epochs"]), float(saved["train_s"])
-        self._order, self._position = saved["order"], int(saved["position"])
+        self._order = None if saved["order"] is None else saved["order"].cpu()
+        self._position = int(saved["position"])
         self._loss_sum, self._correct, self._seen = saved["accumulated"]
 
 

@@ -152,7 +152,8 @@ def plot_layers(trace: LongRunTrace, path) -> Path:
 
 
 def write_report(out, plan=None, paper: dict | None = None, earlier: list[LongRunTrace] | None = None) -> str:
-    """Write ``density_accuracy.png``, ``layers.png`` (the first run), ``report.md`` and the thinned
+    """Write ``density_accuracy.png`` (and ``density_accuracy_<dataset>.png`` per data set when
+    there are several), ``layers.png`` (the first run), ``report.md`` and the thinned
     ``traces.json`` into ``out``; returns the markdown. ``earlier``: traces of earlier sittings (e.g.
     :func:`load_exported`) joined after the runs under ``out``, each unless a run of the same
     configuration is there (a thinned trace: crossing steps read from its records every 20,000 steps)."""
@@ -163,6 +164,11 @@ def write_report(out, plan=None, paper: dict | None = None, earlier: list[LongRu
     if not traces:
         raise FileNotFoundError(f"no long runs under {str(out)!r}")
     plot_density_accuracy(traces, out / "density_accuracy.png")
+    datasets = sorted({trace.config.dataset for trace in traces})
+    if len(datasets) > 1:  # one readable figure per data set beside the crowded one
+        for dataset in datasets:
+            plot_density_accuracy([t for t in traces if t.config.dataset == dataset],
+                                  out / f"density_accuracy_{dataset}.png")
     plot_layers(traces[0], out / "layers.png")
     text = summary_table(traces)
     if paper:
@@ -174,7 +180,8 @@ def write_report(out, plan=None, paper: dict | None = None, earlier: list[LongRu
 
 def export_traces(traces: list[LongRunTrace], path, every: int = 20_000) -> Path:
     """Write the traces thinned to the early records and every ``every`` steps (plus each run's
-    last record), numbers to 4 significant digits: a small file to keep beside the results."""
+    last record; a run shorter than ten times ``every`` keeps a tenth of its length, at least every
+    2,000 steps), numbers to 4 significant digits: a small file to keep beside the results."""
     def thin(value):
         if isinstance(value, float):
             return float(f"{value:.4g}")
@@ -185,7 +192,8 @@ def export_traces(traces: list[LongRunTrace], path, every: int = 20_000) -> Path
     runs = []
     for trace in traces:
         last = trace.records[-1]["step"] if trace.records else 0
-        kept = [thin(r) for r in trace.records if r["step"] <= 1000 or r["step"] % every == 0 or r["step"] == last]
+        grid = every if last >= 10 * every else max(2000, last // 10 // 2000 * 2000)
+        kept = [thin(r) for r in trace.records if r["step"] <= 1000 or r["step"] % grid == 0 or r["step"] == last]
         runs.append({"config": asdict(trace.config), "status": trace.status, "reason": trace.reason, "records": kept})
     document = {"written": time.strftime("%Y-%m-%d"), "machine": f"{platform.machine()} {platform.processor()}",
                 "runs": runs}

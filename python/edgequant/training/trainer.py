@@ -205,6 +205,6 @@ def epoch_batches(x_train, y_train, batch_size: int, generator, augment: bool, d
             continue  # BatchNorm needs two samples
         x, y = x_train[index], y_train[index]
         if augment:
-            flip = torch.rand(len(index), generator=generator) < 0.5
+            flip = (torch.rand(len(index), generator=generator) < 0.5).to(x.device)  # CPU draws on any device
             x = torch.where(flip[:, None, None, None], x.flip(3), x)
         yield x.to(device), y.to(device)

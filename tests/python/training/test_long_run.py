@@ -170,3 +170,11 @@ def test_a_dead_network_is_recognised_only_over_the_whole_window():
     assert not _dead_for(records([0.98] * 2 + [0.11] * 10), 20_000)  # 18,000 steps dead so far
     assert not _dead_for(records([0.11] * 5), 20_000)  # the window is not covered yet
     assert not _dead_for(records([0.98] + [0.11] * 5 + [0.5] + [0.11] * 5), 20_000)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU (the device machine, not CI)")
+def test_a_run_trains_on_a_gpu_and_continues_on_the_cpu_from_its_checkpoint(tmp_path):
+    gpu = train_long(DIGITS, tmp_path, steps=40, record_every=20, progress=False, device="cuda")
+    assert gpu.status == "done" and gpu.records[-1]["density"] < 0.9  # the compressor's torch path pruned
+    cpu = train_long(DIGITS, tmp_path, steps=80, record_every=20, progress=False, device="cpu")
+    assert cpu.status == "done" and cpu.steps == 80 and cpu.records[-1]["test_acc"] > 0.2  # learning: > 2× chance
