@@ -27,15 +27,22 @@ from edgequant import Engine, zoo  # noqa: E402
 from edgequant.datasets import shared_data_dir  # noqa: E402
 
 
-def one_op_model(op: str, channels_in: int, size: int) -> bytes:
-    """A model of one ``op`` on a [1, channels_in, size, size] input (Conv: 16 output channels)."""
+def one_op_model(op: str, channels_in: int, size: int, channels_out: int = 16) -> bytes:
+    """A model of one ``op`` on a [1, channels_in, size, size] input (Conv: 3x3, pads 1; Conv1x1:
+    1x1 with a bias; both to ``channels_out`` channels)."""
     x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, channels_in, size, size])
     y = helper.make_tensor_value_info("y", TensorProto.FLOAT, None)
     initializers = []
     if op == "Conv":
-        weights = np.random.default_rng(0).standard_normal((16, channels_in, 3, 3)) / np.sqrt(9 * channels_in)
+        weights = np.random.default_rng(0).standard_normal((channels_out, channels_in, 3, 3)) / np.sqrt(9 * channels_in)
         initializers.append(numpy_helper.from_array(weights.astype(np.float32), "w"))
         node = helper.make_node("Conv", ["x", "w"], ["y"], pads=[1, 1, 1, 1])
+    elif op == "Conv1x1":
+        rng = np.random.default_rng(0)
+        weights = rng.standard_normal((channels_out, channels_in, 1, 1)) / np.sqrt(channels_in)
+        initializers += [numpy_helper.from_array(weights.astype(np.float32), "w"),
+                         numpy_helper.from_array(rng.standard_normal(channels_out).astype(np.float32), "b")]
+        node = helper.make_node("Conv", ["x", "w", "b"], ["y"])
     elif op == "Add":
         node = helper.make_node("Add", ["x", "x"], ["y"])
     else:
@@ -44,7 +51,8 @@ def one_op_model(op: str, channels_in: int, size: int) -> bytes:
     return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]).SerializeToString()
 
 
-CASES = [("Conv", 3, 8), ("Conv", 16, 32), ("Conv", 32, 56), ("Relu", 16, 8), ("Add", 16, 8)]
+CASES = [("Conv", 3, 8), ("Conv", 16, 32), ("Conv", 32, 56), ("Conv1x1", 16, 120, 64), ("Conv1x1", 64, 120, 16),
+         ("Conv1x1", 32, 56, 32), ("Conv1x1", 96, 56, 24), ("Relu", 16, 8), ("Add", 16, 8)]
 SHARED_SMALL = ["mnist-8.onnx", "cnn_mnist_pytorch.onnx"]
 
 
@@ -74,9 +82,10 @@ def main() -> None:
     print(f"1 thread, batch 1, float32; median wall time of {args.runs} interleaved rounds (us); "
           "ratio = ORT / ours (> 1: we are cheaper)")
     print(f"{'model':<22} {'ours us':>8} {'ORT us':>8} {'ratio':>6}")
-    for (op, channels_in, size), model, path in written_models(CASES, one_op_model):
+    for (op, channels_in, size, *out), model, path in written_models(CASES, one_op_model):
         x = np.random.default_rng(1).standard_normal((1, channels_in, size, size)).astype(np.float32)
-        name = f"{op} {channels_in}" + ("->16" if op == "Conv" else "") + f" {size}x{size}"
+        arrow = f"->{out[0] if out else 16}" if op.startswith("Conv") else ""
+        name = f"{op} {channels_in}{arrow} {size}x{size}"
         compare(name, Engine(model, threads=1), ort_session(path, 1), x, "x", args.runs)
     for path in small_models():
         engine = Engine(path, threads=1)

@@ -1,6 +1,7 @@
 """The runtime's vectorised float kernels (Softmax / LogSoftmax on any axis, Sigmoid, a 1x1 Conv to
-one channel) against the reference backend's plain ops, a float64 NumPy formula and ONNX Runtime:
-every axis, odd sizes around the vector width and the 256-column tile, NaN / ±inf / huge values."""
+one channel, 1x1 Convs on plain NCHW as one matrix product per image) against the reference
+backend's plain ops, a float64 NumPy formula and ONNX Runtime: every axis, odd sizes around the
+vector width and the 256-column tile, NaN / ±inf / huge values."""
 
 import numpy as np
 import pytest
@@ -200,3 +201,95 @@ def test_other_convs_are_still_quantized():
         model = single_node_model("Conv", [1, 16, 4, 37], initializers=[numpy_helper.from_array(weights, "w")],
                                   inputs=("x", "w"))
         assert Engine(model)._native.quantizable_layers() != []
+
+
+def pointwise_conv_model(weights, bias, activation, batch_shape, auto_pad=None, before=None):
+    """Conv 1x1 (+ Relu / Clip, which the engine fuses), optionally after another op (``before``)."""
+    oc, ic = weights.shape
+    inits = [numpy_helper.from_array(weights.reshape(oc, ic, 1, 1).astype(np.float32), "w")]
+    inputs = ["h" if before else "x", "w"]
+    if bias is not None:
+        inits.append(numpy_helper.from_array(bias.astype(np.float32), "b"))
+        inputs.append("b")
+    nodes = []
+    if before == "conv3x3":  # the 1x1 then reads the backend's layout, not plain NCHW
+        inits.append(numpy_helper.from_array(np.eye(ic, dtype=np.float32)[:, :, None, None]
+                                             * np.ones((1, 1, 3, 3), np.float32) / 9, "w3"))
+        nodes.append(helper.make_node("Conv", ["x", "w3"], ["h"], pads=[1, 1, 1, 1]))
+    conv_out = "c" if activation else "y"
+    nodes.append(helper.make_node("Conv", inputs, [conv_out], **({"auto_pad": auto_pad} if auto_pad else {})))
+    if activation == "relu":
+        nodes.append(helper.make_node("Relu", ["c"], ["y"]))
+    elif activation == "clip":
+        inits += [numpy_helper.from_array(np.array(-0.5, np.float32), "lo"),
+                  numpy_helper.from_array(np.array(0.75, np.float32), "hi")]
+        nodes.append(helper.make_node("Clip", ["c", "lo", "hi"], ["y"]))
+    graph = helper.make_graph(nodes, "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, batch_shape)],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)], inits)
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]).SerializeToString()
+
+
+def pointwise_formula(x, weights, bias, activation):
+    y = np.einsum("oc,nchw->nohw", weights.astype(np.float64), x.astype(np.float64))
+    if bias is not None:
+        y = y + bias.astype(np.float64)[None, :, None, None]
+    with np.errstate(invalid="ignore"):
+        if activation == "relu":
+            y = np.where(y > 0, y, 0)
+        elif activation == "clip":
+            y = np.where(np.isnan(y), y, np.clip(y, -0.5, 0.75))
+    return y
+
+
+@pytest.mark.parametrize("activation", [None, "relu", "clip"])
+@pytest.mark.parametrize("with_bias", [False, True])
+@pytest.mark.parametrize("ic, oc, batch, h, w", [(16, 64, 1, 20, 24), (64, 16, 2, 7, 9), (3, 5, 3, 1, 1),
+                                                 (1, 1, 1, 5, 5), (33, 17, 1, 13, 11)])
+def test_pointwise_conv_on_plain_input_matches_formula_and_reference(activation, with_bias, ic, oc, batch, h, w):
+    rng = np.random.default_rng(ic * 100 + oc)
+    weights = (rng.standard_normal((oc, ic)) / np.sqrt(ic)).astype(np.float32)
+    bias = rng.standard_normal(oc).astype(np.float32) if with_bias else None
+    x = rng.standard_normal((batch, ic, h, w)).astype(np.float32)
+    model = pointwise_conv_model(weights, bias, activation, list(x.shape))
+    fast, reference = fast_and_reference(model, x)
+    want = pointwise_formula(x, weights, bias, activation)
+    np.testing.assert_allclose(fast, want, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(fast, reference, rtol=1e-5, atol=1e-5)
+
+
+def test_pointwise_conv_with_valid_padding_and_dynamic_batch_matches_onnxruntime():
+    rng = np.random.default_rng(3)
+    weights, bias = rng.standard_normal((8, 6)).astype(np.float32), rng.standard_normal(8).astype(np.float32)
+    model = pointwise_conv_model(weights, bias, "relu", ["N", 6, 10, 12], auto_pad="VALID")
+    engine = Engine(model, threads=1)
+    for batch in (1, 4, 0):
+        x = rng.standard_normal((batch, 6, 10, 12)).astype(np.float32)
+        (got,) = engine.run(x)
+        assert got.shape == (batch, 8, 10, 12)
+        if batch:
+            np.testing.assert_allclose(got, run_ort(model, {"x": x})[0], rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("activation", [None, "relu", "clip"])
+def test_pointwise_conv_keeps_nan_and_infinity(activation):
+    """As the reference backend: NaN stays NaN, except through Relu (0)."""
+    rng = np.random.default_rng(4)
+    weights = rng.standard_normal((4, 8)).astype(np.float32)
+    x = rng.standard_normal((1, 8, 3, 5)).astype(np.float32)
+    x[0, 2, 1, 1], x[0, 5, 2, 4], x[0, 0, 0, 0] = np.nan, np.inf, -np.inf
+    model = pointwise_conv_model(weights, np.ones(4, np.float32), activation, list(x.shape))
+    fast, reference = fast_and_reference(model, x)
+    assert np.isnan(fast).any() == (activation != "relu")
+    assert np.isinf(fast).any() == (activation != "clip")
+    assert_close_with_nan(fast, reference, rtol=1e-5, atol=1e-5)
+
+
+def test_pointwise_conv_after_a_conv_reads_the_backend_layout():
+    """After a 3x3 conv the input lies in the backend's layout: the 1x1 takes the backend's conv."""
+    rng = np.random.default_rng(5)
+    weights, bias = rng.standard_normal((24, 16)).astype(np.float32), rng.standard_normal(24).astype(np.float32)
+    x = rng.standard_normal((1, 16, 14, 14)).astype(np.float32)
+    model = pointwise_conv_model(weights, bias, "relu", list(x.shape), before="conv3x3")
+    fast, reference = fast_and_reference(model, x)
+    np.testing.assert_allclose(fast, reference, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(fast, run_ort(model, {"x": x})[0], rtol=1e-5, atol=1e-5)
