@@ -191,7 +191,8 @@ def main(argv=None) -> int:
                         help="train only these runs (0-based positions in the plans joined; two sittings can "
                              "then share the cores between them)")
     parser.add_argument("--device", default="cpu",
-                        help="torch device of every run (cuda: several runs share one GPU, one process each)")
+                        help="torch device of every run (cuda: give --workers 1, processes sharing a GPU "
+                             "time-slice it)")
     parser.add_argument("--report", action="store_true", help="only write the figures and tables")
     parser.add_argument("--with-shipped", action="store_true",
                         help="join the thinned traces shipped with edgequant (earlier sittings) for the runs "
