@@ -225,12 +225,17 @@ def train_long(config: LongRunConfig, folder, steps: int, record_every: int = 20
         raise ValueError(f"steps must be an integer >= 0, got {steps!r}")
     if not (isinstance(record_every, int) and record_every >= 1):
         raise ValueError(f"record_every must be an integer >= 1, got {record_every!r}")
+    try:
+        device = torch.device(device)
+    except (RuntimeError, TypeError) as error:
+        raise ValueError(f"device must be a torch device such as 'cpu' or 'cuda', got {device!r} ({error})") from None
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError("device 'cuda' asked for, but this torch sees no CUDA GPU (train on 'cpu')")
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     with _exclusive(folder):
         _claim(folder, config)
-        return _train(config, folder, steps, record_every, budget_s, threads, data, progress, stop_when_dead,
-                      torch.device(device))
+        return _train(config, folder, steps, record_every, budget_s, threads, data, progress, stop_when_dead, device)
 
 
 def _train(config, folder: Path, steps, record_every, budget_s, threads, data, progress, stop_when_dead, device):

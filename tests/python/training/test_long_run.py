@@ -178,3 +178,12 @@ def test_a_run_trains_on_a_gpu_and_continues_on_the_cpu_from_its_checkpoint(tmp_
     assert gpu.status == "done" and gpu.records[-1]["density"] < 0.9  # the compressor's torch path pruned
     cpu = train_long(DIGITS, tmp_path, steps=80, record_every=20, progress=False, device="cpu")
     assert cpu.status == "done" and cpu.steps == 80 and cpu.records[-1]["test_acc"] > 0.2  # learning: > 2× chance
+
+
+def test_a_device_that_is_not_there_is_refused_before_anything_is_written(tmp_path):
+    with pytest.raises(ValueError, match="torch device"):
+        train_long(DIGITS, tmp_path / "bogus", steps=5, progress=False, device="no-such-device")
+    if not torch.cuda.is_available():
+        with pytest.raises(ValueError, match="no CUDA GPU"):
+            train_long(DIGITS, tmp_path / "cuda", steps=5, progress=False, device="cuda")
+    assert not (tmp_path / "bogus").exists() and not (tmp_path / "cuda").exists()
