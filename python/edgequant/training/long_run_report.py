@@ -156,7 +156,7 @@ def write_report(out, plan=None, paper: dict | None = None, earlier: list[LongRu
     there are several), ``layers.png`` (the first run), ``report.md`` and the thinned
     ``traces.json`` into ``out``; returns the markdown. ``earlier``: traces of earlier sittings (e.g.
     :func:`load_exported`) joined after the runs under ``out``, each unless a run of the same
-    configuration is there (a thinned trace: crossing steps read from its records every 20,000 steps)."""
+    configuration is there (a thinned trace: crossing steps read from its kept records, :func:`export_traces`)."""
     out = Path(out)
     traces = load_traces(out, plan)
     names = {trace.config.name for trace in traces}
