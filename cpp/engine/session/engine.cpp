@@ -205,7 +205,17 @@ Engine::Engine(Graph graph, const EngineOptions& options)
     dynamic_in_file_ = dynamic_in_file_ || traits.dynamic_in_file;
     steps_[k].rounds_to_grid = traits.rounds_to_grid;
     steps_[k].quantizable = first->ops[k]->quantizable();
-    if (steps_[k].quantizable && seen.insert(node(k).inputs[0]).second) calibration_tensors_.push_back(node(k).inputs[0]);
+    // Calibrated: a quantized layer's input and its fused residual (the residual is added as codes on
+    // its own grid: a residual that only a fused Add reads, such as a ResNet's downsampling branch,
+    // would otherwise stay float and keep the layer and every later block off the integer path).
+    if (steps_[k].quantizable) {
+      std::vector<int> calibrated = {0};
+      if (traits.residual_input > 0 && traits.residual_input < static_cast<int>(node(k).inputs.size()))
+        calibrated.push_back(traits.residual_input);
+      for (int i : calibrated)
+        if (!node(k).inputs[i].empty() && seen.insert(node(k).inputs[i]).second)
+          calibration_tensors_.push_back(node(k).inputs[i]);
+    }
   }
   is_calibration_tensor_ = seen;
   configs_.resize(steps_.size());
@@ -472,17 +482,17 @@ std::vector<Tensor> Engine::run_with(const std::vector<Tensor>& inputs, const Ca
     out.assign(step.outputs.size(), Tensor());
     ctx.input_is_free = &step.input_is_free;
     ctx.input_is_read_later = &step.input_is_read_later;
-    // A calibration tensor (a quantizable step's input 0) is seen once, before its first
-    // quantizable reader runs (which may reuse a freed input's buffer).
-    if (sink && !every_tensor && step.quantizable && !step.inputs.empty() && in[0]) {
-      const std::string& name = node(k).inputs[0];
-      if (observed.insert(name).second) {
-        Tensor plain = *in[0];
+    // A calibration tensor (a quantizable step's input 0 or fused residual) is seen once, before
+    // its first quantizable reader runs (which may reuse a freed input's buffer).
+    if (sink && !every_tensor && step.quantizable)
+      for (size_t i = 0; i < in.size(); ++i) {
+        const std::string& name = node(k).inputs[i];
+        if (!in[i] || !is_calibration_tensor_.count(name) || !observed.insert(name).second) continue;
+        Tensor plain = *in[i];
         plain.materialize();
         plain.native.reset();
         (*sink)(name, plain);
       }
-    }
     if (step_hook_) step_hook_(k);
     const auto start = std::chrono::steady_clock::now();
     op.run(ctx, in, out);

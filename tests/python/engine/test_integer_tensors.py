@@ -68,3 +68,38 @@ def test_captured_codes_read_as_their_values():
     codes = np.round(captured["cat"] / scale) + zero_point
     np.testing.assert_allclose(captured["cat"], scale * (codes - zero_point), rtol=0, atol=1e-6)
     assert codes.min() >= 0 and codes.max() <= 255
+
+
+def downsampling_block_model() -> bytes:
+    """A ResNet block that halves the size: conv(s2)+relu -> conv, plus a 1x1 stride-2 conv of the
+    block's input (read by the Add only), then relu -> conv -> global pool."""
+    conv = lambda x, y, w, **kw: helper.make_node("Conv", [x, w], [y], **kw)  # noqa: E731
+    nodes = [conv("x", "a", "w0", pads=[1, 1, 1, 1]), helper.make_node("Relu", ["a"], ["h"]),
+             conv("h", "b", "w1", pads=[1, 1, 1, 1], strides=[2, 2]), helper.make_node("Relu", ["b"], ["br"]),
+             conv("br", "c", "w2", pads=[1, 1, 1, 1]),
+             conv("h", "skip", "w3", strides=[2, 2]),
+             helper.make_node("Add", ["c", "skip"], ["sum"]), helper.make_node("Relu", ["sum"], ["out"]),
+             conv("out", "d", "w4", pads=[1, 1, 1, 1]), helper.make_node("GlobalAveragePool", ["d"], ["y"])]
+    inits = [weight("w0", 16, 3), weight("w1", 16, 16), weight("w2", 16, 16), weight("w3", 16, 16, k=1),
+             weight("w4", 8, 16)]
+    graph = helper.make_graph(nodes, "block", [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 3, 16, 16])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 8, 1, 1])], inits)
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]).SerializeToString()
+
+
+@pytest.mark.parametrize("backend", supported_backends())
+def test_a_residual_only_the_fused_add_reads_is_calibrated_and_handed_over_as_codes(backend):
+    """The Add is fused into the conv that comes last (the 1x1 downsampling one); the other branch's
+    output is then read by nothing but that fused Add: it is calibrated too, so it travels as codes
+    and the block's output stays on the integer path (it used to stay float, and with it every later
+    block of a ResNet)."""
+    model = downsampling_block_model()
+    engine = Engine(model, mode="static", calibration=CALIBRATION, backend=backend, threads=1)
+    assert "c" in engine.ranges
+    assert {"c", "out"} <= set(engine.integer_tensors()), engine.integer_tensors()
+    fp32 = Engine(model, mode="fp32", backend=backend, threads=1).run(X)[0].ravel()
+    static = engine.run(X)[0].ravel()
+    assert np.dot(fp32, static) / (np.linalg.norm(fp32) * np.linalg.norm(static)) > 0.999
+    reference = Engine(model, mode="static", calibration=CALIBRATION, backend="reference", threads=1)
+    tolerance = 0.02 if backend == "onednn" else 0  # oneDNN rescales in its own float order
+    np.testing.assert_allclose(static, reference.run(X)[0].ravel(), rtol=0, atol=tolerance)
