@@ -53,45 +53,44 @@ struct SumsSink {
 
 template <int kNr, bool kBiased, int kShift, bool kTable>
 struct CodesSink {
-  CodesSink(const CodesRequantization& r, int64_t n0, int8_t* c, int64_t ld)
-      : q0(r, n0), q1(r, kNr == 8 ? n0 + 4 : n0), lo(vdup_n_s8(r.lo)), hi(vdup_n_s8(r.hi)), c(c), ld(ld),
-        table(r.table), last(vdupq_n_s16(r.table_last)) {}
+  // The requantization's vectors are loaded in store(), after the tile's loop: held from before it,
+  // they would be spilled around it (the loop takes all 32 NEON registers).
+  CodesSink(const CodesRequantization& r, int64_t n0, int8_t* c, int64_t ld) : r(r), n0(n0), c(c), ld(ld) {}
   template <int kRows>
   void store(const int32x4_t (&v)[kRows][kNr / 4]) const {
-    const Requantize4<kBiased, kShift> first = q0, second = q1;
-    const int8x8_t low = lo, high = hi;
+    const Requantize4<kBiased, kShift> first(r, n0), second(r, kNr == 8 ? n0 + 4 : n0);
+    const int8x8_t low = vdup_n_s8(r.lo), high = vdup_n_s8(r.hi);
     int8_t* const out = c;
     const int64_t stride = ld;
     if constexpr (kTable) {  // the indices, then the codes
-      const int8_t* const codes = table;
+      const int8_t* const codes = r.table;
+      const int16x8_t last = vdupq_n_s16(r.table_last);
       #pragma GCC unroll 16
-      for (int r = 0; r < kRows; ++r) {
-        const int16x4_t a = vqmovn_s32(first(v[r][0]));
-        if constexpr (kNr == 8) look_up<8>(vqmovn_high_s32(a, second(v[r][1])), last, codes, out + r * stride);
-        else look_up<4>(vcombine_s16(a, a), last, codes, out + r * stride);
+      for (int row = 0; row < kRows; ++row) {
+        const int16x4_t a = vqmovn_s32(first(v[row][0]));
+        if constexpr (kNr == 8) look_up<8>(vqmovn_high_s32(a, second(v[row][1])), last, codes, out + row * stride);
+        else look_up<4>(vcombine_s16(a, a), last, codes, out + row * stride);
       }
       return;
     }
     #pragma GCC unroll 16
-    for (int r = 0; r < kRows; ++r) {
+    for (int row = 0; row < kRows; ++row) {
       if constexpr (kNr == 8) {
-        const int16x8_t h = vqmovn_high_s32(vqmovn_s32(first(v[r][0])), second(v[r][1]));
-        vst1_s8(out + r * stride, vmin_s8(vmax_s8(vqmovn_s16(h), low), high));
+        const int16x8_t h = vqmovn_high_s32(vqmovn_s32(first(v[row][0])), second(v[row][1]));
+        vst1_s8(out + row * stride, vmin_s8(vmax_s8(vqmovn_s16(h), low), high));
       } else {
         static_assert(kNr == 4, "tiles are 4 or 8 channels wide");
-        const int16x4_t h = vqmovn_s32(first(v[r][0]));
+        const int16x4_t h = vqmovn_s32(first(v[row][0]));
         const int8x8_t codes = vmin_s8(vmax_s8(vqmovn_s16(vcombine_s16(h, h)), low), high);
         const int32_t word = vget_lane_s32(vreinterpret_s32_s8(codes), 0);
-        std::memcpy(out + r * stride, &word, sizeof word);
+        std::memcpy(out + row * stride, &word, sizeof word);
       }
     }
   }
-  Requantize4<kBiased, kShift> q0, q1;
-  int8x8_t lo, hi;
+  const CodesRequantization& r;
+  int64_t n0;
   int8_t* c;
   int64_t ld;
-  const int8_t* table;
-  int16x8_t last;
 };
 
 // CodesSink's arithmetic for a layer with a fused residual Add: each row's requantized value plus
@@ -100,13 +99,12 @@ template <int kNr, bool kBiased, int kShift, bool kTable>
 struct ResidualSink {
   ResidualSink(const CodesRequantization& r, int64_t n0, int8_t* c, int64_t ld, const int8_t* residual,
                int64_t residual_ld)
-      : q0(r, n0), q1(r, kNr == 8 ? n0 + 4 : n0), add(r), lo(vdup_n_s8(r.lo)), hi(vdup_n_s8(r.hi)), c(c), ld(ld),
-        residual(residual), residual_ld(residual_ld), values(r.values) {}
+      : r(r), n0(n0), c(c), ld(ld), residual(residual), residual_ld(residual_ld), values(r.values) {}
   template <int kRows>
-  void store(const int32x4_t (&v)[kRows][kNr / 4]) const {
-    const Requantize4<kBiased, kShift> first = q0, second = q1;
-    const Residual8 sum = add;
-    const int8x8_t low = lo, high = hi;
+  void store(const int32x4_t (&v)[kRows][kNr / 4]) const {  // constants loaded here, as CodesSink's
+    const Requantize4<kBiased, kShift> first(r, n0), second(r, kNr == 8 ? n0 + 4 : n0);
+    const Residual8 sum(r);
+    const int8x8_t low = vdup_n_s8(r.lo), high = vdup_n_s8(r.hi);
     int8_t* const out = c;
     const int64_t stride = ld, residual_stride = residual_ld;
     const int8_t* const skip_codes = residual;
@@ -137,9 +135,8 @@ struct ResidualSink {
       }
     }
   }
-  Requantize4<kBiased, kShift> q0, q1;
-  Residual8 add;
-  int8x8_t lo, hi;
+  const CodesRequantization& r;
+  int64_t n0;
   int8_t* c;
   int64_t ld;
   const int8_t* residual;
@@ -148,7 +145,8 @@ struct ResidualSink {
 };
 
 // The tiles of C[m, n] in order: body(rows, m0, rows_valid, panel, packed, init_panel) with kMr row
-// pointers (padding rows repeat the last).
+// pointers (padding rows repeat the last), each block of rows over its panels from 0 up (the
+// dot-product kernel packs a block's rows at its first panel).
 template <int kMr, int kNr, class Body>
 void for_each_tile(const int8_t* const* a, int64_t m, const PackedB& b, const int32_t* init, Body&& body) {
   const int64_t panels = (b.n + kNr - 1) / kNr;
@@ -168,7 +166,7 @@ void for_each_tile(const int8_t* const* a, int64_t m, const PackedB& b, const in
 // channels of one panel.
 template <int kMr, int kNr, class Tile>
 void gemm_by_tiles(const int8_t* const* a, int64_t m, const PackedB& b, const int32_t* init, int32_t* c, int64_t ldc,
-                   const Tile& tile) {
+                   Tile&& tile) {
   for_each_tile<kMr, kNr>(a, m, b, init, [&](const int8_t* const* rows, int64_t m0, int64_t valid, int64_t panel,
                                              const int8_t* packed, const int32_t* start) {
     if (valid == kMr && (panel + 1) * kNr <= b.n && b.kmain == b.k) {  // whole tile: straight into C
@@ -187,7 +185,7 @@ void gemm_by_tiles(const int8_t* const* a, int64_t m, const PackedB& b, const in
 template <int kMr, int kNr, class Tile>
 void gemm_codes_by_tiles(const int8_t* const* a, int64_t m, const PackedB& b, const int32_t* init,
                          const CodesRequantization& r, const int8_t* residual, int8_t* c, int64_t ldc,
-                         const Tile& tile) {
+                         Tile&& tile) {
   with_requantization(r, [&](auto biased, auto shift, auto table) {
     constexpr bool kBiased = decltype(biased)::value, kTable = decltype(table)::value;
     constexpr int kShift = decltype(shift)::value;
