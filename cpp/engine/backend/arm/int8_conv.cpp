@@ -18,6 +18,7 @@
 #include "backend/arm/int8_depthwise.h"
 #include "backend/arm/layout.h"
 #include "backend/arm/nhwc_codes.h"
+#include "backend/arm/nhwc_float.h"
 #include "backend/arm/scratch.h"
 #include "backend/fixed_point_requantization.h"
 
@@ -84,7 +85,9 @@ class ArmInt8Conv : public ConvKernel {
 
   // Static INT8 among quantized neighbours: the source as the NHWC codes an earlier ARM conv left
   // (NhwcCodes), or plain u8 codes on this layer's grid, taken without a float pass; a layer whose
-  // readers all take u8 (QuantConfig::quantize_output) writes NhwcCodes on their grid.
+  // readers all take u8 (QuantConfig::quantize_output) writes NhwcCodes on their grid. Float
+  // sources in NHWC (NhwcFloat) are encoded as they lie; a float output without a residual is
+  // written NHWC (NhwcFloat: contiguous rows, which ARM pooling and FP32 convs read as they are).
   void run(const Tensor& src, const Tensor* residual, bool, Tensor& dst, const Shape& shape) override {
     const bool fixed = q_.mode == QuantConfig::Mode::int8_static;
     const int64_t hw = g_.ih * g_.iw;
@@ -97,6 +100,9 @@ class ArmInt8Conv : public ConvKernel {
       staged = Scratch<int8_t>(g_.n * hw * g_.ic);
       if (fixed && src.holds_u8(q_.scale, q_.zero_point)) {
         shift_codes_nhwc(src.u8(), g_.n, g_.ic, hw, staged.data());
+      } else if (const NhwcFloat* values = nhwc_float(src)) {
+        a = input_affine(q_, values->data(), g_.n * g_.ic * hw);
+        encode_shifted(values->data(), g_.n * g_.ic * hw, a, staged.data());
       } else {
         a = input_affine(q_, src.f(), g_.n * g_.ic * hw);
         encode_shifted_nhwc(src.f(), g_.n, g_.ic, hw, a, staged.data());
@@ -107,6 +113,12 @@ class ArmInt8Conv : public ConvKernel {
       auto out = std::make_shared<NhwcCodes>(shape, q_.output_scale, q_.output_zero_point);
       run_codes(x, a, residual, *out);
       dst = codes_tensor(shape, std::move(out));
+      return;
+    }
+    if (!residual && !post_.sum && (shape.size() == 4 || shape.size() == 3)) {
+      auto out = std::make_shared<NhwcFloat>(shape);
+      run_nhwc(x, a, out->data());
+      dst = nhwc_tensor(shape, std::move(out));
       return;
     }
     dst = Tensor::zeros_f32(shape, "conv output");
@@ -142,6 +154,40 @@ class ArmInt8Conv : public ConvKernel {
       }
       parallel_chunks(threads_, m, 16, [&](int64_t p0, int64_t p1) { epilogue_rows(acc.data(), p0, p1, a.scale, out); });
     }
+  }
+
+  // Float NHWC output without a residual: the values run_nchw gives, one contiguous row per pixel.
+  void run_nhwc(const int8_t* x, const quant::Affine& a, float* dst) {
+    const int64_t m = g_.oh * g_.ow;
+    Scratch<int32_t> acc(m * g_.oc);
+    for (int64_t n = 0; n < g_.n; ++n) {
+      accumulate(x, n, a.zero_point, acc.data());
+      float* out = dst + n * m * g_.oc;
+      if (q_.fixed_point) {  // the codes' values on the output grid, as the reference backend gives them
+        for (int64_t k = 0; k < m * g_.oc; ++k)
+          out[k] = decode_output(q_, output_code(*q_.fixed_point, k % g_.oc, acc[k]));
+        continue;
+      }
+      parallel_chunks(threads_, m, 16, [&](int64_t p0, int64_t p1) { epilogue_nhwc(acc.data(), p0, p1, a.scale, out); });
+    }
+  }
+
+  // Pixels [p0, p1) without a residual to NHWC rows: 4 channels per vector (epilogue.h), the rest as
+  // value_at().
+  void epilogue_nhwc(const int32_t* acc, int64_t p0, int64_t p1, double in_scale, float* dst) const {
+    const int64_t oc4 = g_.oc / 4 * 4, channels = g_.oc;
+    const float64x2_t s = vdupq_n_f64(in_scale);
+    const double *w_scale = wscale_.data(), *bias = dbias_.data();
+    const Activation act = post_.activation;
+    with_activation(act, [&](auto kind) {
+      for (int64_t p = p0; p < p1; ++p) {
+        const int32_t* row = acc + p * channels;
+        float* y = dst + p * channels;
+        for (int64_t oc = 0; oc < oc4; oc += 4)
+          vst1q_f32(y + oc, activate_as<decltype(kind)::value>(act, dequantize(vld1q_s32(row + oc), s, w_scale + oc, bias + oc)));
+        for (int64_t oc = oc4; oc < channels; ++oc) y[oc] = value_at(acc, p, oc, in_scale, 0.f);
+      }
+    });
   }
 
   // NHWC codes output: each pixel's channels dequantized, activated, summed with the residual as
