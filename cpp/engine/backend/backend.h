@@ -137,6 +137,16 @@ class ResizeKernel {
                    Tensor& dst) = 0;
 };
 
+// A quantized model's Add of two u8 tensors held in the backend's own layout (ops/code_add.cpp), the
+// output in that layout, on the grid (output_scale, the arithmetic's output zero point). run()
+// returns false, leaving `dst` alone, where it does not apply (plain codes, shapes that differ).
+struct CodeAddition;
+class CodeAddKernel {
+ public:
+  virtual ~CodeAddKernel() = default;
+  virtual bool run(const Tensor& a, const Tensor& b, float output_scale, Tensor& dst) = 0;
+};
+
 class Backend {
  public:
   virtual ~Backend() = default;
@@ -156,6 +166,7 @@ class Backend {
   virtual std::unique_ptr<ConcatKernel> concat() { return nullptr; }
   virtual std::unique_ptr<SplitKernel> split() { return nullptr; }
   virtual std::unique_ptr<ResizeKernel> resize() { return nullptr; }
+  virtual std::unique_ptr<CodeAddKernel> code_add(const CodeAddition& /*arithmetic*/) { return nullptr; }
   // c[m, n] = a[m, k] · b[k, n], float32, row-major with leading dimensions: a plain GEMM on data as
   // it lies (ConvTranspose's products, where a 1x1 conv would reorder NCHW in and out). False where
   // the backend has none (nothing is written).

@@ -147,4 +147,23 @@ std::shared_ptr<const FixedPointRequantization> prepare_fixed_point(const QuantC
   return r;
 }
 
+CodeAddition prepare_code_addition(float scale_a, int32_t zero_a, float scale_b, int32_t zero_b, float output_scale,
+                                   int32_t output_zero, int32_t min, int32_t max) {
+  const quant::AddParameters p = quant::add_parameters(scale_a, scale_b, output_scale);
+  CodeAddition a;
+  a.left_shift = p.left_shift;
+  a.zero_a = zero_a;
+  a.multiplier_a = p.input1.multiplier;
+  a.shift_a = p.input1.shift;
+  a.zero_b = zero_b;
+  a.multiplier_b = p.input2.multiplier;
+  a.shift_b = p.input2.shift;
+  a.output_zero = output_zero;
+  a.output_multiplier = p.output.multiplier;
+  a.output_shift = p.output.shift;
+  a.min = min;
+  a.max = max;
+  return a;
+}
+
 }  // namespace edgequant::engine

@@ -54,6 +54,30 @@ inline int32_t residual_output_code(const FixedPointRequantization& r, int64_t c
   return eq_clamp_i32(y, r.min, r.max);
 }
 
+// A quantized model's Add of two u8 tensors on their own grids, written to a third (graph/code_adds.h):
+// TFLite's int8 Add (quant/fixed_point.h add_parameters, runtime/c's eq_add_s8), bit for bit, on the
+// u8 dialect (q − z is the same number in both). `min`, `max`: the fused activation as a clamp of
+// the output codes.
+struct CodeAddition {
+  int32_t left_shift = 20;
+  int32_t zero_a = 0, multiplier_a = 0, shift_a = 0;
+  int32_t zero_b = 0, multiplier_b = 0, shift_b = 0;
+  int32_t output_zero = 0, output_multiplier = 0, output_shift = 0;
+  int32_t min = 0, max = 255;
+};
+CodeAddition prepare_code_addition(float scale_a, int32_t zero_a, float scale_b, int32_t zero_b, float output_scale,
+                                   int32_t output_zero, int32_t min, int32_t max);
+
+// The output code of codes a and b: the plain reference every fast path equals.
+inline int32_t add_codes(const CodeAddition& p, int32_t a, int32_t b) {
+  const int32_t x = static_cast<int32_t>(static_cast<uint32_t>(a - p.zero_a) << p.left_shift);
+  const int32_t y = static_cast<int32_t>(static_cast<uint32_t>(b - p.zero_b) << p.left_shift);
+  const int32_t sum = eq_multiply_by_quantized_multiplier(x, p.multiplier_a, p.shift_a) +
+                      eq_multiply_by_quantized_multiplier(y, p.multiplier_b, p.shift_b);
+  return eq_clamp_i32(eq_multiply_by_quantized_multiplier(sum, p.output_multiplier, p.output_shift) + p.output_zero,
+                      p.min, p.max);
+}
+
 // The real value of a u8 code on the layer's output grid (what a float reader sees).
 inline float decode_output(const QuantConfig& q, int32_t code) {
   return q.output_scale * static_cast<float>(code - q.output_zero_point);

@@ -21,25 +21,6 @@ bool elementwise(const Node& n) {
   return n.domain.empty() && ops.count(n.op_type) && n.outputs.size() == 1;
 }
 
-// An 8-bit grid with constant per-tensor parameters: (scale, zero point, qmin).
-struct Grid {
-  float scale = 1;
-  int64_t zero = 0, min = 0;
-};
-
-bool pair_grid(const Graph& graph, const Node& pair, Grid& grid) {
-  if (pair.op_type != "QuantizeDequantize" || pair.inputs.size() < 2 || !graph.is_constant(pair.inputs[1])) return false;
-  const bool has_zero = pair.inputs.size() > 2 && !pair.inputs[2].empty();
-  if (has_zero && !graph.is_constant(pair.inputs[2])) return false;
-  const Tensor& scale = graph.initializers.at(pair.inputs[1]);
-  const QuantizedRange range = quantized_range(pair);
-  if (scale.dtype != DType::f32 || scale.numel() != 1 || range.max - range.min != 255) return false;
-  grid.scale = scale.f()[0];
-  grid.zero = has_zero ? graph.initializers.at(pair.inputs[2]).as_i64().at(0) : 0;
-  grid.min = range.min;
-  return std::isfinite(grid.scale) && grid.scale > 0;
-}
-
 Attribute ints_attribute(std::vector<int64_t> values) {
   Attribute a;
   a.kind = Attribute::Kind::ints;
@@ -57,7 +38,7 @@ int fold_code_tables(Graph& graph) {
   std::vector<Node> tables;
   int folded = 0;
   for (size_t start = 0; start < graph.nodes.size(); ++start) {
-    Grid in_grid;
+    PairGrid in_grid;
     if (removed[start] || !pair_grid(graph, graph.nodes[start], in_grid)) continue;
     const std::string& x = graph.nodes[start].outputs[0];
     // The stretch: every later elementwise node whose inputs are x, the stretch's values or scalars.
@@ -95,7 +76,7 @@ int fold_code_tables(Graph& graph) {
     size_t end = stretch.back();
     for (size_t k : stretch)
       if (graph.nodes[k].outputs[0] == leaving[0]) end = k;
-    Grid out_grid;
+    PairGrid out_grid;
     if (graph.nodes[end].outputs[0] != leaving[0] || !pair_grid(graph, graph.nodes[end], out_grid)) continue;
     // Keep the part that leads to the end only (a branch that ends nowhere would be dropped with it).
     bool only_pairs = true;

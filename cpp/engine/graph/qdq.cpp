@@ -508,4 +508,18 @@ int requantize_concat_inputs(Graph& graph) {
   return moved;
 }
 
+bool pair_grid(const Graph& graph, const Node& pair, PairGrid& grid) {
+  if (pair.op_type != "QuantizeDequantize" || pair.inputs.size() < 2 || !graph.is_constant(pair.inputs[1])) return false;
+  const bool has_zero = pair.inputs.size() > 2 && !pair.inputs[2].empty();
+  if (has_zero && !graph.is_constant(pair.inputs[2])) return false;
+  const Tensor& scale = graph.initializers.at(pair.inputs[1]);
+  const QuantizedRange range = quantized_range(pair);
+  if (scale.dtype != DType::f32 || scale.numel() != 1 || range.max - range.min != 255) return false;
+  if (has_zero && graph.initializers.at(pair.inputs[2]).numel() != 1) return false;
+  grid.scale = scale.f()[0];
+  grid.zero = has_zero ? graph.initializers.at(pair.inputs[2]).as_i64().at(0) : 0;
+  grid.min = range.min;
+  return std::isfinite(grid.scale) && grid.scale > 0;
+}
+
 }  // namespace edgequant::engine

@@ -30,6 +30,14 @@ bool quantized_range_of(int onnx_type, QuantizedRange& range);
 void set_quantized_range(Node& node, const QuantizedRange& range);
 QuantizedRange quantized_range(const Node& node);  // uint8 when the node carries none
 
+// The grid of a QuantizeDequantize node with constant per-tensor 8-bit parameters: x = scale·(q −
+// zero), q in [min, min + 255] (an int8 type's zero and min as in the file). False for any other node.
+struct PairGrid {
+  float scale = 1;
+  int64_t zero = 0, min = 0;
+};
+bool pair_grid(const Graph& graph, const Node& pair, PairGrid& grid);
+
 // The scales a quantized model gives the `channels` output channels of weight initializer `name`
 // (graph.h WeightScales), whose output-channel axis is `output_axis`: a per-tensor scale repeated;
 // {} when the file gives none or quantizes along another axis.

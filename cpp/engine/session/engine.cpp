@@ -19,6 +19,7 @@
 #include "graph/conv_affine_folding.h"
 #include "graph/dense_bias_folding.h"
 #include "graph/data_movement_folding.h"
+#include "graph/code_adds.h"
 #include "graph/code_tables.h"
 #include "graph/identity_removal.h"
 #include "graph/passes.h"
@@ -124,6 +125,7 @@ Engine::Engine(Graph graph, const EngineOptions& options)
   if (options.fuse) {
     remove_identities(graph_);  // first: an Identity hides its producer from every pattern below
     fold_code_tables(graph_);  // before the activation patterns: the stretches between pairs, whole
+    fold_code_adds(graph_);    // before the residual fusion: a sum between pairs stays on codes
     fold_transposes(graph_);
     fold_data_movement_chains(graph_);  // after the transposes that cancel are gone
     recognise_activation_patterns(graph_);  // written-out activations, so that they fuse below
@@ -227,9 +229,10 @@ Engine::Engine(Graph graph, const EngineOptions& options)
   for (size_t k = 0; k < steps_.size(); ++k) {
     const Node& n = node(k);
     // A DequantizeLinear's output lies on its grid too (its input computed by an op on integers), a
-    // CodeTable's on its end pair's (inputs 3, 4).
-    const size_t at = n.op_type == "CodeTable" ? 3 : 1;
-    if ((n.op_type != "QuantizeDequantize" && n.op_type != "DequantizeLinear" && n.op_type != "CodeTable") ||
+    // CodeTable's on its end pair's (inputs 3, 4), a CodeAdd's too (inputs 6, 7).
+    const size_t at = n.op_type == "CodeTable" ? 3 : n.op_type == "CodeAdd" ? 6 : 1;
+    if ((n.op_type != "QuantizeDequantize" && n.op_type != "DequantizeLinear" && n.op_type != "CodeTable" &&
+         n.op_type != "CodeAdd") ||
         steps_[k].outputs.empty() || steps_[k].outputs[0] < 0 || n.inputs.size() < at + 1)
       continue;
     const std::string zero_name = n.inputs.size() > at + 1 ? n.inputs[at + 1] : "";

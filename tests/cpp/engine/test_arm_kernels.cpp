@@ -15,6 +15,7 @@
 
 #include "backend/arm/arm_kernels.h"
 #include "backend/arm/dispatch.h"
+#include "backend/arm/nhwc_codes.h"
 #include "backend/arm/nhwc_float.h"
 #include "backend/fixed_point_requantization.h"
 #include "backend/registry.h"
@@ -544,6 +545,47 @@ TEST(ArmF32, NhwcValuesConcatAndSplitAsPlainOnes) {
     EXPECT_EQ(parts[1].as_f32(), b.as_f32());
     EXPECT_NE(arm::nhwc_float(parts[1]), nullptr);
   }
+}
+
+// A quantized model's Add of two NHWC code tensors (ops/code_add.cpp): the NEON kernel equals the
+// scalar add_codes (TFLite's int8 Add) on every code, with sizes off the 16-code step, the extreme
+// codes, equal scales (a multiplier of exactly one half: no right shift), scales far apart, clamps.
+TEST(ArmInt8, CodeAddIsBitIdenticalToTheScalarReference) {
+  std::mt19937 rng(7);
+  std::uniform_int_distribution<int> code(-128, 127), zero(0, 255);
+  std::uniform_real_distribution<float> log_scale(-9, 1);
+  int checked = 0;
+  for (int i = 0; i < 40; ++i) {
+    const Shape shape{pick(rng, {1, 2}), pick(rng, {1, 3, 16, 17, 64}), pick(rng, {1, 5, 8}), pick(rng, {1, 7, 8})};
+    const float sa = std::exp2(log_scale(rng)), sb = i % 5 == 0 ? sa : std::exp2(log_scale(rng)),
+                so = std::exp2(log_scale(rng));
+    const int32_t za = zero(rng), zb = zero(rng), zo = zero(rng);
+    const int32_t lo = i % 3 == 0 ? zo : 0, hi = i % 4 == 0 ? std::min(255, zo + 40) : 255;
+    CodeAddition p;
+    try {
+      p = prepare_code_addition(sa, za, sb, zb, so, zo, lo, hi);
+    } catch (const InvalidArgument&) {
+      continue;  // a multiplier past TFLite's range: the op computes in float
+    }
+    auto a = std::make_shared<arm::NhwcCodes>(shape, sa, za), b = std::make_shared<arm::NhwcCodes>(shape, sb, zb);
+    const int64_t n = shape_numel(shape);
+    for (int64_t k = 0; k < n; ++k) {
+      a->data()[k] = static_cast<int8_t>(k % 7 == 0 ? -128 : k % 11 == 0 ? 127 : code(rng));
+      b->data()[k] = static_cast<int8_t>(k % 5 == 0 ? 127 : code(rng));
+    }
+    const Tensor ta = arm::codes_tensor(shape, a), tb = arm::codes_tensor(shape, b);
+    Tensor sum;
+    const bool ran = make_backend("arm")->code_add(p)->run(ta, tb, so, sum);
+    if (p.output_shift > 0) continue;  // the NEON form shifts right only; the op then adds plain codes
+    ASSERT_TRUE(ran) << "case " << i;
+    const auto* out = arm::nhwc_codes(sum);
+    ASSERT_NE(out, nullptr);
+    ASSERT_TRUE(sum.quant.is_per_tensor(so, zo));
+    for (int64_t k = 0; k < n; ++k)
+      ASSERT_EQ(out->data()[k] + 128, add_codes(p, a->data()[k] + 128, b->data()[k] + 128)) << "case " << i << " code " << k;
+    ++checked;
+  }
+  EXPECT_EQ(checked, 40);  // scales within 2^10 of each other: every case in TFLite's range, right shifts only
 }
 
 }  // namespace

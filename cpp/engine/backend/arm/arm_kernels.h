@@ -22,5 +22,6 @@ std::unique_ptr<DenseKernel> make_f32_dense(int64_t m, int64_t k, int64_t n, con
 std::unique_ptr<PoolKernel> make_pool(const PoolGeometry& g, ThreadCount threads);
 std::unique_ptr<ConcatKernel> make_concat();  // NHWC codes along the channels (data_movement.cpp)
 std::unique_ptr<SplitKernel> make_split();
+std::unique_ptr<CodeAddKernel> make_code_add(const CodeAddition& arithmetic);  // NHWC codes (code_add.cpp)
 
 }  // namespace edgequant::engine::arm

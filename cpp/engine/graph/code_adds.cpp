@@ -1,0 +1,111 @@
+#include "graph/code_adds.h"
+
+#include <cmath>
+#include <limits>
+#include <unordered_map>
+
+#include "graph/graph_index.h"
+#include "graph/qdq.h"
+
+namespace edgequant::engine {
+namespace {
+
+// A scalar constant input, or `fallback` where the input is omitted; false where it is computed.
+bool scalar_bound(const Graph& graph, const Node& n, size_t input, float fallback, float& bound) {
+  if (input >= n.inputs.size() || n.inputs[input].empty()) {
+    bound = fallback;
+    return true;
+  }
+  if (!graph.is_constant(n.inputs[input])) return false;
+  const Tensor& t = graph.initializers.at(n.inputs[input]);
+  if (t.numel() != 1 || !t.is_real()) return false;
+  bound = t.as_f32()[0];
+  return !std::isnan(bound);
+}
+
+// The bounds of an activation that is a clamp of its input: Relu, Clip with constant bounds.
+bool clamp_activation(const Graph& graph, const Node& n, float& lo, float& hi) {
+  constexpr float inf = std::numeric_limits<float>::infinity();
+  if (!n.domain.empty() || n.outputs.size() != 1 || n.inputs.empty()) return false;
+  if (n.op_type == "Relu") {
+    lo = 0;
+    hi = inf;
+    return n.inputs.size() == 1;
+  }
+  if (n.op_type != "Clip") return false;
+  if (n.attributes.count("min") || n.attributes.count("max")) {  // opset < 11
+    lo = n.attr_f("min", -inf);
+    hi = n.attr_f("max", inf);
+    return n.inputs.size() == 1 && lo <= hi;
+  }
+  return scalar_bound(graph, n, 1, -inf, lo) && scalar_bound(graph, n, 2, inf, hi) && lo <= hi;
+}
+
+Attribute ints_attribute(std::vector<int64_t> values) {
+  Attribute a;
+  a.kind = Attribute::Kind::ints;
+  a.ints = std::move(values);
+  return a;
+}
+
+Attribute floats_attribute(std::vector<float> values) {
+  Attribute a;
+  a.kind = Attribute::Kind::floats;
+  a.floats = std::move(values);
+  return a;
+}
+
+}  // namespace
+
+int fold_code_adds(Graph& graph) {
+  GraphIndex index(graph);
+  std::unordered_map<std::string, int> reader;  // a value's last reader (meaningful where it has one)
+  for (size_t k = 0; k < graph.nodes.size(); ++k)
+    for (const std::string& in : graph.nodes[k].inputs)
+      if (!in.empty()) reader[in] = static_cast<int>(k);
+  auto only_reader = [&](const std::string& value) {  // -1 also where a graph output is the one reader
+    auto it = reader.find(value);
+    return index.readers(value) == 1 && it != reader.end() ? it->second : -1;
+  };
+  std::vector<bool> dead(graph.nodes.size(), false);
+  int folded = 0;
+  for (size_t k = 0; k < graph.nodes.size(); ++k) {
+    const Node& add = graph.nodes[k];
+    if (dead[k] || add.op_type != "Add" || !add.domain.empty() || add.inputs.size() != 2 || add.outputs.size() != 1)
+      continue;
+    PairGrid a, b, y;
+    const int pa = index.producer(add.inputs[0]), pb = index.producer(add.inputs[1]);
+    if (pa < 0 || pb < 0 || !pair_grid(graph, graph.nodes[pa], a) || !pair_grid(graph, graph.nodes[pb], b)) continue;
+    // The sum, through a clamp or not, read by one pair alone.
+    float lo = -std::numeric_limits<float>::infinity(), hi = std::numeric_limits<float>::infinity();
+    int next = only_reader(add.outputs[0]), activation = -1;
+    if (next >= 0 && clamp_activation(graph, graph.nodes[next], lo, hi) &&
+        graph.nodes[next].inputs[0] == add.outputs[0]) {
+      activation = next;
+      next = only_reader(graph.nodes[next].outputs[0]);
+    }
+    if (next < 0 || !pair_grid(graph, graph.nodes[next], y)) continue;
+    const Node& end = graph.nodes[next];
+    if (end.inputs[0] != (activation >= 0 ? graph.nodes[activation].outputs[0] : add.outputs[0])) continue;
+    const Node& first = graph.nodes[pa];
+    const Node& second = graph.nodes[pb];
+    auto zero_of = [](const Node& pair) { return pair.inputs.size() > 2 ? pair.inputs[2] : std::string(); };
+    Node sum;
+    sum.op_type = "CodeAdd";
+    sum.name = add.name + "/codes";
+    sum.inputs = {add.inputs[0], first.inputs[1], zero_of(first), add.inputs[1], second.inputs[1], zero_of(second),
+                  end.inputs[1], zero_of(end)};
+    sum.outputs = end.outputs;
+    sum.attributes = end.attributes;  // _qmin / _qmax of the output type
+    sum.attributes["_input_qmin"] = ints_attribute({a.min, b.min});
+    sum.attributes["_clip"] = floats_attribute({lo, hi});
+    dead[k] = true;
+    if (activation >= 0) dead[activation] = true;
+    graph.nodes[next] = std::move(sum);  // where the end pair was: after both inputs, before every reader
+    ++folded;
+  }
+  if (folded) erase_nodes(graph, dead);
+  return folded;
+}
+
+}  // namespace edgequant::engine

@@ -1,0 +1,180 @@
+"""A quantized model's Add between pairs — pair(a) + pair(b) -> [Relu | Clip] -> pair, a residual block's
+sum as TFLite's converter and ONNX Runtime's quantizer write it — becomes one CodeAdd node
+(graph/code_adds.h). Static INT8 adds the codes with TFLite's integer Add (the reference below, written
+from its formula), codes in and codes out; FP32 and dynamic runs keep ONNX's float semantics of the file
+exactly. Either way the output lies within one output step of ONNX Runtime's."""
+
+import numpy as np
+import onnx
+import pytest
+from onnx import TensorProto, helper, numpy_helper
+from ort_reference import qdq_session
+
+from edgequant.engine import Engine, supported_backends
+from edgequant.microcontroller.fixed_point import add_parameters
+
+SHAPE = [2, 16, 9, 11]
+# int8 (scale, zero point); uint8 adds 128. Powers of two: the sum lands on half steps of y (2a + b ≡ 2
+# mod 4), where float rounds half to even and TFLite away from zero — the two arithmetics differ there.
+TIES = {"a": (2.0**-5, 3), "b": (2.0**-6, -7), "y": (2.0**-4, -20)}
+ODD = {"a": (0.031, 3), "b": (0.0123, -7), "y": (0.045, -20)}
+
+
+def _pair(name, source, scale, zero, dtype):
+    zero = np.array(zero, dtype=dtype)
+    inits = [numpy_helper.from_array(np.array(scale, np.float32), f"{name}_s"),
+             numpy_helper.from_array(zero, f"{name}_z")]
+    nodes = [helper.make_node("QuantizeLinear", [source, f"{name}_s", f"{name}_z"], [f"{name}_q"]),
+             helper.make_node("DequantizeLinear", [f"{name}_q", f"{name}_s", f"{name}_z"], [name])]
+    return nodes, inits
+
+
+def _add_model(path, dtype=np.int8, activation="relu", b_shape=None, opset=14, grids=TIES, sqrt_x=False):
+    """x -> pair a, z -> pair b, Add(a, b) -> activation -> pair y (x through a Sqrt first: NaN inside)."""
+    shift = 128 if dtype == np.uint8 else 0
+    nodes = [helper.make_node("Sqrt", ["x"], ["x_root"])] if sqrt_x else []
+    inits = []
+    for name, source in [("a", "x_root" if sqrt_x else "x"), ("b", "z")]:
+        n, i = _pair(name, source, grids[name][0], grids[name][1] + shift, dtype)
+        nodes += n
+        inits += i
+    nodes.append(helper.make_node("Add", ["a", "b"], ["sum"]))
+    last = "sum"
+    if activation == "relu":
+        nodes.append(helper.make_node("Relu", ["sum"], ["act"]))
+        last = "act"
+    elif activation == "clip":  # Relu6 as opset 11+ writes it
+        inits += [numpy_helper.from_array(np.array(0, np.float32), "lo"),
+                  numpy_helper.from_array(np.array(6, np.float32), "hi")]
+        nodes.append(helper.make_node("Clip", ["sum", "lo", "hi"], ["act"]))
+        last = "act"
+    elif activation == "clip_attributes":  # Clip before opset 11
+        nodes.append(helper.make_node("Clip", ["sum"], ["act"], min=-1.0, max=2.5))
+        last = "act"
+    n, i = _pair("y", last, grids["y"][0], grids["y"][1] + shift, dtype)
+    nodes += n
+    inits += i
+    inputs = [helper.make_tensor_value_info("x", TensorProto.FLOAT, SHAPE),
+              helper.make_tensor_value_info("z", TensorProto.FLOAT, b_shape or SHAPE)]
+    graph = helper.make_graph(nodes, "code_add", inputs, [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)],
+                              inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)])
+    model.ir_version = 8
+    onnx.save(model, path)
+    return path
+
+
+def _bounds(activation):
+    bounds = {"relu": (0.0, np.inf), "clip": (0.0, 6.0), "clip_attributes": (-1.0, 2.5)}
+    return bounds.get(activation, (-np.inf, np.inf))
+
+
+# TFLite's int8 Add, from its formula (gemmlowp's rounding), on int64 arrays.
+def _high_mul(a, b):
+    """round(a·b / 2^31), ties toward +inf as gemmlowp's nudge and truncating division make them."""
+    product = a * b
+    nudged = product + np.where(product >= 0, 1 << 30, 1 - (1 << 30))
+    return np.where(nudged >= 0, nudged >> 31, -((-nudged) >> 31))
+
+
+def _divide_by_pot(x, exponent):
+    """x / 2^exponent, ties away from zero."""
+    mask = (1 << exponent) - 1
+    return (x >> exponent) + ((x & mask) > (mask >> 1) + (x < 0))
+
+
+def _multiply(x, multiplier, shift):
+    return _divide_by_pot(_high_mul(x << max(shift, 0), multiplier), max(-shift, 0))
+
+
+def _codes(values, grid):
+    scale, zero = grid
+    return np.clip(np.rint(values / np.float32(scale)) + zero, -128, 127).astype(np.int64)
+
+
+def _tflite_add(x, z, activation, grids=TIES):
+    """Output values of TFLite's ADD on the two inputs' codes (int8 grids)."""
+    p = add_parameters(grids["a"][0], grids["b"][0], grids["y"][0])
+    qa, qb = np.broadcast_arrays(_codes(x, grids["a"]), _codes(z, grids["b"]))
+    left = p["left_shift"]
+    total = (_multiply((qa - grids["a"][1]) << left, p["input1_multiplier"], p["input1_shift"])
+             + _multiply((qb - grids["b"][1]) << left, p["input2_multiplier"], p["input2_shift"]))
+    scale, zero = grids["y"]
+    lo, hi = _bounds(activation)
+    q_lo = -128 if np.isinf(lo) else max(-128, zero + int(np.round(lo / np.float32(scale))))
+    q_hi = 127 if np.isinf(hi) else min(127, zero + int(np.round(hi / np.float32(scale))))
+    codes = np.clip(_multiply(total, p["output_multiplier"], p["output_shift"]) + zero, q_lo, q_hi)
+    return (np.float32(scale) * (codes - zero)).astype(np.float32)
+
+
+def _inputs(b_shape=None, seed=0):
+    rng = np.random.default_rng(seed)
+    x = (rng.standard_normal(SHAPE) * 2).astype(np.float32)
+    z = (rng.standard_normal(b_shape or SHAPE) * 1.5).astype(np.float32)
+    x.flat[:4] = [1e4, -1e4, 2.0**-6, -3 * 2.0**-6]  # saturated codes, ties of the input grid
+    return x, z
+
+
+@pytest.mark.parametrize("backend", supported_backends())
+@pytest.mark.parametrize("dtype", [np.int8, np.uint8])
+@pytest.mark.parametrize("activation", ["relu", "clip", "clip_attributes", None])
+def test_static_int8_adds_the_codes_as_tflite_does(tmp_path, backend, dtype, activation):
+    path = _add_model(tmp_path / "m.onnx", dtype, activation, opset=10 if activation == "clip_attributes" else 14)
+    engine = Engine(path, backend=backend, threads=1)
+    assert engine.mode == "static"
+    ops = [op for _, op, _ in engine.plan()]
+    assert ops.count("CodeAdd") == 1 and "Add" not in ops and "Relu" not in ops and "Clip" not in ops, ops
+    x, z = _inputs()
+    expected = _tflite_add(x, z, activation)
+    # float semantics (ONNX's definition of the file): the integer arithmetic must be told apart from it
+    lo, hi = _bounds(activation)
+    float_sum = qdq_session(path).run(None, {"x": x, "z": z})[0]
+    assert np.any(float_sum != expected), "no element tells TFLite's rounding from float's: the test proves nothing"
+    assert np.abs(float_sum - expected).max() <= TIES["y"][0] * 1.001  # TFLite's Add: within a step of float
+    assert lo <= expected.min() and expected.max() <= hi
+    np.testing.assert_array_equal(engine.run([x, z])[0], expected)
+
+
+@pytest.mark.parametrize("backend", supported_backends())
+def test_a_broadcast_input_is_added_on_codes_too(tmp_path, backend):
+    b_shape = [1, 16, 1, 1]
+    path = _add_model(tmp_path / "m.onnx", b_shape=b_shape, grids=ODD)
+    engine = Engine(path, backend=backend, threads=1)
+    x, z = _inputs(b_shape, seed=1)
+    np.testing.assert_array_equal(engine.run([x, z])[0], _tflite_add(x, z, "relu", ODD))
+
+
+@pytest.mark.parametrize("mode", ["fp32", "dynamic"])
+def test_float_runs_keep_the_files_float_semantics(tmp_path, mode):
+    path = _add_model(tmp_path / "m.onnx", activation="clip")
+    engine = Engine(path, mode=mode, threads=1)
+    assert "CodeAdd" in [op for _, op, _ in engine.plan()]
+    x, z = _inputs(seed=2)
+    np.testing.assert_array_equal(engine.run([x, z])[0], qdq_session(path).run(None, {"x": x, "z": z})[0])
+
+
+def test_nan_inside_the_model_stays_nan_and_the_rest_are_codes(tmp_path):
+    """A NaN made inside the model (Sqrt of a negative) reaches the Add as float: NaN comes out where it
+    lies (the engine's pairs keep NaN, where ONNX Runtime's QuantizeLinear writes the zero point), every
+    other output within one step of ONNX Runtime's."""
+    path = _add_model(tmp_path / "m.onnx", activation=None, sqrt_x=True)
+    engine = Engine(path, threads=1)
+    x, z = _inputs(seed=3)
+    out = engine.run([x, z])[0]
+    reference = qdq_session(path).run(None, {"x": x, "z": z})[0]
+    np.testing.assert_array_equal(np.isnan(out), x < 0)
+    finite = x >= 0
+    assert np.abs(out[finite] - reference[finite]).max() <= TIES["y"][0] * 1.001
+
+
+def test_a_sum_read_elsewhere_stays_an_add(tmp_path):
+    """The sum before the activation is also a graph output: the nodes stay as they are."""
+    path = _add_model(tmp_path / "m.onnx")
+    model = onnx.load(str(path))
+    model.graph.output.append(helper.make_tensor_value_info("sum", TensorProto.FLOAT, SHAPE))
+    onnx.save(model, str(path))
+    engine = Engine(str(path), threads=1)
+    assert "CodeAdd" not in [op for _, op, _ in engine.plan()]
+    x, z = _inputs(seed=4)
+    for ours, theirs in zip(engine.run([x, z]), qdq_session(str(path)).run(None, {"x": x, "z": z}), strict=True):
+        np.testing.assert_allclose(ours, theirs, atol=TIES["y"][0] * 1.001)
