@@ -11,6 +11,7 @@
 #include <cstring>
 #include <random>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "backend/arm/arm_kernels.h"
@@ -18,6 +19,7 @@
 #include "backend/arm/nhwc_codes.h"
 #include "backend/arm/nhwc_float.h"
 #include "backend/fixed_point_requantization.h"
+#include "backend/portable_kernels.h"
 #include "backend/registry.h"
 
 namespace edgequant::engine {
@@ -586,6 +588,34 @@ TEST(ArmInt8, CodeAddIsBitIdenticalToTheScalarReference) {
     ++checked;
   }
   EXPECT_EQ(checked, 40);  // scales within 2^10 of each other: every case in TFLite's range, right shifts only
+}
+
+// Sigmoid and Softmax on NEON (f32_exp_kernels.cpp) against the portable kernels: within 4 ulp-ish
+// (2e-7 relative, the fused multiply-adds' rounding), NaN where they give NaN, the ends of the range,
+// every count and column count off the 4 lanes.
+TEST(ArmF32, SigmoidAndSoftmaxMatchThePortableKernels) {
+  std::mt19937 rng(11);
+  auto close = [](float ours, float theirs) {
+    if (std::isnan(theirs)) return std::isnan(ours);
+    return std::fabs(ours - theirs) <= 2e-7f * std::fabs(theirs) + 1e-30f;
+  };
+  for (int64_t count : {1, 3, 4, 7, 16, 33, 1000}) {
+    std::vector<float> x = uniform(rng, count, -30, 30), ours(count), theirs(count);
+    const float special[] = {0.f, -0.f, 1e-30f, 88.f, -88.f, 104.f, -110.f, INFINITY, -INFINITY, NAN};
+    for (int64_t k = 0; k < count && k < 10; ++k) x[k * 7 % count] = special[k];
+    make_backend("arm")->sigmoid()->run(x.data(), ours.data(), count);
+    make_portable_sigmoid()->run(x.data(), theirs.data(), count);
+    for (int64_t k = 0; k < count; ++k) ASSERT_TRUE(close(ours[k], theirs[k])) << count << " " << k << ": " << x[k];
+  }
+  for (const auto& [outer, len, inner] : std::vector<std::tuple<int64_t, int64_t, int64_t>>{
+           {1, 16, 2100}, {2, 3, 5}, {1, 1, 7}, {3, 10, 4}, {1, 80, 9}, {2, 5, 1}}) {
+    const int64_t n = outer * len * inner;
+    std::vector<float> x = uniform(rng, n, -20, 20), ours(n), theirs(n);
+    x[0] = NAN, x[n / 2] = 1e4f, x[n - 1] = -INFINITY;
+    make_backend("arm")->softmax(outer, len, inner, false)->run(x.data(), ours.data());
+    make_portable_softmax(outer, len, inner, false)->run(x.data(), theirs.data());
+    for (int64_t k = 0; k < n; ++k) ASSERT_TRUE(close(ours[k], theirs[k])) << inner << " " << k;
+  }
 }
 
 }  // namespace

@@ -29,9 +29,9 @@ class ArmBackend : public Backend {
   }
   std::unique_ptr<PoolKernel> pool(const PoolGeometry& g) override { return arm::make_pool(g, threads()); }
   std::unique_ptr<SoftmaxKernel> softmax(int64_t outer, int64_t len, int64_t inner, bool log) override {
-    return make_portable_softmax(outer, len, inner, log);
+    return arm::make_softmax(outer, len, inner, log);
   }
-  std::unique_ptr<UnaryKernel> sigmoid() override { return make_portable_sigmoid(); }
+  std::unique_ptr<UnaryKernel> sigmoid() override { return arm::make_sigmoid(); }
   std::unique_ptr<ConcatKernel> concat() override { return arm::make_concat(); }
   std::unique_ptr<SplitKernel> split() override { return arm::make_split(); }
   std::unique_ptr<CodeAddKernel> code_add(const CodeAddition& p) override { return arm::make_code_add(p); }

@@ -20,6 +20,9 @@ std::unique_ptr<ConvKernel> make_f32_winograd_conv(const ConvGeometry& g, const 
 std::unique_ptr<DenseKernel> make_f32_dense(int64_t m, int64_t k, int64_t n, const float* w, const float* b,
                                             const Activation& act, ThreadCount threads);
 std::unique_ptr<PoolKernel> make_pool(const PoolGeometry& g, ThreadCount threads);
+// e^x-based float kernels on NEON (f32_exp_kernels.cpp); softmax of rows and log-softmax: the portable kernel.
+std::unique_ptr<UnaryKernel> make_sigmoid();
+std::unique_ptr<SoftmaxKernel> make_softmax(int64_t outer, int64_t len, int64_t inner, bool log);
 std::unique_ptr<ConcatKernel> make_concat();  // NHWC codes along the channels (data_movement.cpp)
 std::unique_ptr<SplitKernel> make_split();
 std::unique_ptr<CodeAddKernel> make_code_add(const CodeAddition& arithmetic);  // NHWC codes (code_add.cpp)
