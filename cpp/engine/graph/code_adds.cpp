@@ -41,6 +41,22 @@ bool clamp_activation(const Graph& graph, const Node& n, float& lo, float& hi) {
   return scalar_bound(graph, n, 1, -inf, lo) && scalar_bound(graph, n, 2, inf, hi) && lo <= hi;
 }
 
+// The grid a node's output lies on: a pair's, or (a block's sum read by the next block's Add) a
+// CodeAdd's output grid, a CodeTable's.
+bool written_grid(const Graph& graph, const Node& n, PairGrid& grid) {
+  if (pair_grid(graph, n, grid)) return true;
+  const size_t at = n.op_type == "CodeAdd" ? 6 : n.op_type == "CodeTable" ? 3 : 0;
+  if (at == 0 || n.inputs.size() <= at + 1 || !graph.is_constant(n.inputs[at]) ||
+      (!n.inputs[at + 1].empty() && !graph.is_constant(n.inputs[at + 1])))
+    return false;
+  const Tensor& scale = graph.initializers.at(n.inputs[at]);
+  if (scale.numel() != 1 || !scale.is_real()) return false;
+  grid.scale = scale.as_f32()[0];
+  grid.zero = n.inputs[at + 1].empty() ? 0 : graph.initializers.at(n.inputs[at + 1]).as_i64().at(0);
+  grid.min = quantized_range(n).min;
+  return std::isfinite(grid.scale) && grid.scale > 0;
+}
+
 Attribute ints_attribute(std::vector<int64_t> values) {
   Attribute a;
   a.kind = Attribute::Kind::ints;
@@ -75,7 +91,7 @@ int fold_code_adds(Graph& graph) {
       continue;
     PairGrid a, b, y;
     const int pa = index.producer(add.inputs[0]), pb = index.producer(add.inputs[1]);
-    if (pa < 0 || pb < 0 || !pair_grid(graph, graph.nodes[pa], a) || !pair_grid(graph, graph.nodes[pb], b)) continue;
+    if (pa < 0 || pb < 0 || !written_grid(graph, graph.nodes[pa], a) || !written_grid(graph, graph.nodes[pb], b)) continue;
     // The sum, through a clamp or not, read by one pair alone.
     float lo = -std::numeric_limits<float>::infinity(), hi = std::numeric_limits<float>::infinity();
     int next = only_reader(add.outputs[0]), activation = -1;
@@ -87,13 +103,18 @@ int fold_code_adds(Graph& graph) {
     if (next < 0 || !pair_grid(graph, graph.nodes[next], y)) continue;
     const Node& end = graph.nodes[next];
     if (end.inputs[0] != (activation >= 0 ? graph.nodes[activation].outputs[0] : add.outputs[0])) continue;
+    // (scale, zero point) inputs of the grid a node writes
+    auto scale_of = [](const Node& n) { return n.op_type == "CodeAdd" ? n.inputs[6] : n.op_type == "CodeTable" ? n.inputs[3] : n.inputs[1]; };
+    auto zero_of = [](const Node& n) {
+      const size_t at = n.op_type == "CodeAdd" ? 7 : n.op_type == "CodeTable" ? 4 : 2;
+      return n.inputs.size() > at ? n.inputs[at] : std::string();
+    };
     const Node& first = graph.nodes[pa];
     const Node& second = graph.nodes[pb];
-    auto zero_of = [](const Node& pair) { return pair.inputs.size() > 2 ? pair.inputs[2] : std::string(); };
     Node sum;
     sum.op_type = "CodeAdd";
     sum.name = add.name + "/codes";
-    sum.inputs = {add.inputs[0], first.inputs[1], zero_of(first), add.inputs[1], second.inputs[1], zero_of(second),
+    sum.inputs = {add.inputs[0], scale_of(first), zero_of(first), add.inputs[1], scale_of(second), zero_of(second),
                   end.inputs[1], zero_of(end)};
     sum.outputs = end.outputs;
     sum.attributes = end.attributes;  // _qmin / _qmax of the output type

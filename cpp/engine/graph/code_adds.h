@@ -10,7 +10,8 @@
 namespace edgequant::engine {
 
 // Replaces each such Add (its sum and activation read by nothing else) by a CodeAdd node: inputs
-// (a, a_scale, a_zero, b, b_scale, b_zero, y_scale, y_zero) — a and b the input pairs' outputs,
+// (a, a_scale, a_zero, b, b_scale, b_zero, y_scale, y_zero) — a and b written by pairs, or by an
+// earlier CodeAdd or CodeTable (consecutive residual blocks: one block's sum is the next one's skip),
 // y's grid the end pair's — attributes `_qmin` / `_qmax` of the output type, `_input_qmin` (the
 // two input types' lowest codes) and `_clip` (the activation's bounds, ±inf where none). Returns
 // the number replaced.

@@ -178,3 +178,22 @@ def test_a_sum_read_elsewhere_stays_an_add(tmp_path):
     x, z = _inputs(seed=4)
     for ours, theirs in zip(engine.run([x, z]), qdq_session(str(path)).run(None, {"x": x, "z": z}), strict=True):
         np.testing.assert_allclose(ours, theirs, atol=TIES["y"][0] * 1.001)
+
+
+@pytest.mark.parametrize("backend", supported_backends())
+def test_consecutive_blocks_chain_their_sums_on_codes(tmp_path, backend):
+    """One block's sum is the next block's skip: the second Add reads the first CodeAdd's output (no pair
+    of its own in between) and becomes a CodeAdd too."""
+    path = _add_model(tmp_path / "m.onnx", grids=ODD)
+    model = onnx.load(str(path))
+    nodes, inits = _pair("w", "second", 0.06, 5, np.int8)
+    model.graph.node.extend([helper.make_node("Add", ["y", "b"], ["second"]), *nodes])
+    model.graph.initializer.extend(inits)
+    model.graph.output[0].name = "w"
+    onnx.save(model, str(path))
+    engine = Engine(str(path), backend=backend, threads=1)
+    assert [op for _, op, _ in engine.plan()].count("CodeAdd") == 2
+    x, z = _inputs(seed=6)
+    first = _tflite_add(x, z, "relu", ODD)
+    expected = _tflite_add(first, z, None, {"a": ODD["y"], "b": ODD["b"], "y": (0.06, 5)})
+    np.testing.assert_array_equal(engine.run([x, z])[0], expected)
