@@ -57,20 +57,6 @@ bool written_grid(const Graph& graph, const Node& n, PairGrid& grid) {
   return std::isfinite(grid.scale) && grid.scale > 0;
 }
 
-Attribute ints_attribute(std::vector<int64_t> values) {
-  Attribute a;
-  a.kind = Attribute::Kind::ints;
-  a.ints = std::move(values);
-  return a;
-}
-
-Attribute floats_attribute(std::vector<float> values) {
-  Attribute a;
-  a.kind = Attribute::Kind::floats;
-  a.floats = std::move(values);
-  return a;
-}
-
 }  // namespace
 
 int fold_code_adds(Graph& graph) {
@@ -118,8 +104,8 @@ int fold_code_adds(Graph& graph) {
                   end.inputs[1], zero_of(end)};
     sum.outputs = end.outputs;
     sum.attributes = end.attributes;  // _qmin / _qmax of the output type
-    sum.attributes["_input_qmin"] = ints_attribute({a.min, b.min});
-    sum.attributes["_clip"] = floats_attribute({lo, hi});
+    sum.attributes["_input_qmin"] = Attribute::of_ints({a.min, b.min});
+    sum.attributes["_clip"] = Attribute::of_floats({lo, hi});
     dead[k] = true;
     if (activation >= 0) dead[activation] = true;
     graph.nodes[next] = std::move(sum);  // where the end pair was: after both inputs, before every reader

@@ -21,13 +21,6 @@ bool elementwise(const Node& n) {
   return n.domain.empty() && ops.count(n.op_type) && n.outputs.size() == 1;
 }
 
-Attribute ints_attribute(std::vector<int64_t> values) {
-  Attribute a;
-  a.kind = Attribute::Kind::ints;
-  a.ints = std::move(values);
-  return a;
-}
-
 }  // namespace
 
 int fold_code_tables(Graph& graph) {
@@ -132,8 +125,8 @@ int fold_code_tables(Graph& graph) {
                 last.inputs.size() > 2 ? last.inputs[2] : ""};
     t.outputs = {leaving[0]};
     t.attributes = last.attributes;  // _qmin / _qmax of the output type
-    t.attributes["_table"] = ints_attribute(std::move(table));
-    t.attributes["_input_qmin"] = ints_attribute({in_grid.min});
+    t.attributes["_table"] = Attribute::of_ints(std::move(table));
+    t.attributes["_input_qmin"] = Attribute::of_ints({in_grid.min});
     for (size_t k : stretch) removed[k] = true;
     tables.push_back(std::move(t));
     ++folded;

@@ -25,6 +25,20 @@ struct Attribute {
   // reads from the enclosing graphs are also inputs of its node (after `_captures_from`, see
   // onnx/loader.cpp), so the outer graph's order and pruning see them.
   std::shared_ptr<const Graph> graph;
+
+  // The attributes the engine's own passes write on nodes they make (`_table`, `_clip` ...).
+  static Attribute of_ints(std::vector<int64_t> values) {
+    Attribute a;
+    a.kind = Kind::ints;
+    a.ints = std::move(values);
+    return a;
+  }
+  static Attribute of_floats(std::vector<float> values) {
+    Attribute a;
+    a.kind = Kind::floats;
+    a.floats = std::move(values);
+    return a;
+  }
 };
 
 struct Node {

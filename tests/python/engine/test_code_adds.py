@@ -9,6 +9,7 @@ import onnx
 import pytest
 from onnx import TensorProto, helper, numpy_helper
 from ort_reference import qdq_session
+from qdq_pairs import qdq_pair
 
 from edgequant.engine import Engine, supported_backends
 from edgequant.microcontroller.fixed_point import add_parameters
@@ -20,22 +21,13 @@ TIES = {"a": (2.0**-5, 3), "b": (2.0**-6, -7), "y": (2.0**-4, -20)}
 ODD = {"a": (0.031, 3), "b": (0.0123, -7), "y": (0.045, -20)}
 
 
-def _pair(name, source, scale, zero, dtype):
-    zero = np.array(zero, dtype=dtype)
-    inits = [numpy_helper.from_array(np.array(scale, np.float32), f"{name}_s"),
-             numpy_helper.from_array(zero, f"{name}_z")]
-    nodes = [helper.make_node("QuantizeLinear", [source, f"{name}_s", f"{name}_z"], [f"{name}_q"]),
-             helper.make_node("DequantizeLinear", [f"{name}_q", f"{name}_s", f"{name}_z"], [name])]
-    return nodes, inits
-
-
 def _add_model(path, dtype=np.int8, activation="relu", b_shape=None, opset=14, grids=TIES, sqrt_x=False):
     """x -> pair a, z -> pair b, Add(a, b) -> activation -> pair y (x through a Sqrt first: NaN inside)."""
     shift = 128 if dtype == np.uint8 else 0
     nodes = [helper.make_node("Sqrt", ["x"], ["x_root"])] if sqrt_x else []
     inits = []
     for name, source in [("a", "x_root" if sqrt_x else "x"), ("b", "z")]:
-        n, i = _pair(name, source, grids[name][0], grids[name][1] + shift, dtype)
+        n, i = qdq_pair(name, source, grids[name][0], grids[name][1] + shift, dtype)
         nodes += n
         inits += i
     nodes.append(helper.make_node("Add", ["a", "b"], ["sum"]))
@@ -51,7 +43,7 @@ def _add_model(path, dtype=np.int8, activation="relu", b_shape=None, opset=14, g
     elif activation == "clip_attributes":  # Clip before opset 11
         nodes.append(helper.make_node("Clip", ["sum"], ["act"], min=-1.0, max=2.5))
         last = "act"
-    n, i = _pair("y", last, grids["y"][0], grids["y"][1] + shift, dtype)
+    n, i = qdq_pair("y", last, grids["y"][0], grids["y"][1] + shift, dtype)
     nodes += n
     inits += i
     inputs = [helper.make_tensor_value_info("x", TensorProto.FLOAT, SHAPE),
@@ -186,7 +178,7 @@ def test_consecutive_blocks_chain_their_sums_on_codes(tmp_path, backend):
     of its own in between) and becomes a CodeAdd too."""
     path = _add_model(tmp_path / "m.onnx", grids=ODD)
     model = onnx.load(str(path))
-    nodes, inits = _pair("w", "second", 0.06, 5, np.int8)
+    nodes, inits = qdq_pair("w", "second", 0.06, 5, np.int8)
     model.graph.node.extend([helper.make_node("Add", ["y", "b"], ["second"]), *nodes])
     model.graph.initializer.extend(inits)
     model.graph.output[0].name = "w"

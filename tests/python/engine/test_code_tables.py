@@ -5,22 +5,13 @@ outputs equal ONNX's float semantics of the file (ONNX Runtime without graph opt
 import numpy as np
 import onnx
 import pytest
-from onnx import TensorProto, helper, numpy_helper
+from onnx import TensorProto, helper
 from ort_reference import qdq_session
+from qdq_pairs import qdq_pair
 
 from edgequant.engine import Engine, supported_backends
 
 SHAPE = [1, 4, 9, 11]
-
-
-def _pair(name, source, scale, zero, dtype):
-    """QuantizeLinear -> DequantizeLinear of ``source`` as ``name``, with its parameter initializers."""
-    zero = np.array(zero, dtype=dtype)
-    inits = [numpy_helper.from_array(np.array(scale, np.float32), f"{name}_s"),
-             numpy_helper.from_array(zero, f"{name}_z")]
-    nodes = [helper.make_node("QuantizeLinear", [source, f"{name}_s", f"{name}_z"], [f"{name}_q"]),
-             helper.make_node("DequantizeLinear", [f"{name}_q", f"{name}_s", f"{name}_z"], [name])]
-    return nodes, inits
 
 
 def _silu_and_hardswish(path, dtype):
@@ -29,7 +20,7 @@ def _silu_and_hardswish(path, dtype):
     nodes, inits = [], []
     for name, source, scale in [("xq", "x", 0.031), ("sq", "s", 1 / 255), ("mq", "m", 0.027), ("hq", "h", 0.023),
                                 ("y", "r", 0.019)]:
-        n, i = _pair(name, source, scale, zero if name != "sq" else 0, dtype)
+        n, i = qdq_pair(name, source, scale, zero if name != "sq" else 0, dtype)
         nodes += n
         inits += i
     order = [nodes[0], nodes[1], helper.make_node("Sigmoid", ["xq"], ["s"]), nodes[2], nodes[3],

@@ -1,0 +1,15 @@
+"""QuantizeLinear -> DequantizeLinear pairs, the building block of the quantized (QDQ) test models."""
+
+import numpy as np
+from onnx import helper, numpy_helper
+
+
+def qdq_pair(name, source, scale, zero, dtype):
+    """The pair that rounds ``source`` to the grid (scale, zero) of ``dtype`` and writes ``name``: its two
+    nodes and its parameter initializers (``{name}_s``, ``{name}_z``)."""
+    zero = np.array(zero, dtype=dtype)
+    inits = [numpy_helper.from_array(np.array(scale, np.float32), f"{name}_s"),
+             numpy_helper.from_array(zero, f"{name}_z")]
+    nodes = [helper.make_node("QuantizeLinear", [source, f"{name}_s", f"{name}_z"], [f"{name}_q"]),
+             helper.make_node("DequantizeLinear", [f"{name}_q", f"{name}_s", f"{name}_z"], [name])]
+    return nodes, inits
