@@ -48,10 +48,9 @@ class Reshape : public Op {
       int64_t axis = node_.attr_i("axis", 1);
       check(axis >= -rank && axis <= rank, "axis out of range");
       if (axis < 0) axis += rank;
-      int64_t outer = 1;
-      for (int k = 0; k < axis; ++k) outer *= x.shape[k];
-      out = {outer, outer ? x.numel() / outer : 0};
-      if (!outer) out[1] = 1;
+      int64_t outer = 1, inner = 1;  // products of the dims, not numel / outer: an empty batch keeps its width
+      for (int k = 0; k < rank; ++k) (k < axis ? outer : inner) *= x.shape[k];
+      out = {outer, inner};
     } else {
       std::vector<int64_t> axes = node_.has("axes") ? node_.attr_ints("axes")
                                   : (inputs.size() > 1 && inputs[1]) ? int_values(inputs, 1) : std::vector<int64_t>{};

@@ -82,6 +82,25 @@ def test_conv_with_zero_output_channels(mode):
         Engine(model, mode=mode)
 
 
+@pytest.mark.parametrize("axis", [1, 2, -1])
+def test_flatten_of_an_empty_batch_keeps_its_width(axis):
+    """A batch of 0 through Flatten -> Gemm (a classifier's head): [0, C·H·W], as ONNX Runtime gives, not
+    [0, 1] and a Gemm that refuses it."""
+    x = np.zeros((0, 3, 2, 2), np.float32)
+    model = _model([helper.make_node("Flatten", ["x"], ["y"], axis=axis)], [_vi("x", [None, 3, 2, 2])],
+                   [_vi("y", None)])
+    (y,) = Engine(model).run(x)
+    assert y.shape == {1: (0, 12), 2: (0, 4), -1: (0, 2)}[axis]
+
+
+def test_a_classifier_runs_an_empty_batch():
+    from edgequant.zoo import architectures
+
+    resnet = architectures.build("resnet18", input_size=32)
+    (logits,) = Engine(resnet.SerializeToString(), threads=1).run(np.zeros((0, 3, 32, 32), np.float32))
+    assert logits.shape == (0, 1000)
+
+
 def test_int64_div_of_min_by_minus_one_wraps():
     i64 = TensorProto.INT64
     model = _model([helper.make_node("Div", ["a", "b"], ["y"])], [_vi("a", [3], i64), _vi("b", [3], i64)],
