@@ -45,8 +45,9 @@ bool clamp_activation(const Graph& graph, const Node& n, float& lo, float& hi) {
 // CodeAdd's output grid, a CodeTable's.
 bool written_grid(const Graph& graph, const Node& n, PairGrid& grid) {
   if (pair_grid(graph, n, grid)) return true;
-  const size_t at = n.op_type == "CodeAdd" ? 6 : n.op_type == "CodeTable" ? 3 : 0;
-  if (at == 0 || n.inputs.size() <= at + 1 || !graph.is_constant(n.inputs[at]) ||
+  if (n.op_type != "CodeAdd" && n.op_type != "CodeTable") return false;  // the engine's own: 8-bit grids
+  const size_t at = output_grid_input(n);
+  if (n.inputs.size() <= at + 1 || !graph.is_constant(n.inputs[at]) ||
       (!n.inputs[at + 1].empty() && !graph.is_constant(n.inputs[at + 1])))
     return false;
   const Tensor& scale = graph.initializers.at(n.inputs[at]);
@@ -90,9 +91,9 @@ int fold_code_adds(Graph& graph) {
     const Node& end = graph.nodes[next];
     if (end.inputs[0] != (activation >= 0 ? graph.nodes[activation].outputs[0] : add.outputs[0])) continue;
     // (scale, zero point) inputs of the grid a node writes
-    auto scale_of = [](const Node& n) { return n.op_type == "CodeAdd" ? n.inputs[6] : n.op_type == "CodeTable" ? n.inputs[3] : n.inputs[1]; };
+    auto scale_of = [](const Node& n) { return n.inputs[output_grid_input(n)]; };
     auto zero_of = [](const Node& n) {
-      const size_t at = n.op_type == "CodeAdd" ? 7 : n.op_type == "CodeTable" ? 4 : 2;
+      const size_t at = output_grid_input(n) + 1;
       return n.inputs.size() > at ? n.inputs[at] : std::string();
     };
     const Node& first = graph.nodes[pa];

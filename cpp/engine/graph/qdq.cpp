@@ -522,4 +522,10 @@ bool pair_grid(const Graph& graph, const Node& pair, PairGrid& grid) {
   return std::isfinite(grid.scale) && grid.scale > 0;
 }
 
+size_t output_grid_input(const Node& node) {
+  const std::string& t = node.op_type;
+  if (t == "QuantizeDequantize" || t == "DequantizeLinear") return 1;
+  return t == "CodeTable" ? 3 : t == "CodeAdd" ? 6 : 0;
+}
+
 }  // namespace edgequant::engine

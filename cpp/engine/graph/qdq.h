@@ -38,6 +38,11 @@ struct PairGrid {
 };
 bool pair_grid(const Graph& graph, const Node& pair, PairGrid& grid);
 
+// Where a node keeps the (scale, zero point) of the grid its output lies on: the index of the scale
+// input (the zero point's follows it) — 1 for QuantizeDequantize and DequantizeLinear, 3 for a
+// CodeTable (its end pair's), 6 for a CodeAdd — or 0 for a node that writes no grid.
+size_t output_grid_input(const Node& node);
+
 // The scales a quantized model gives the `channels` output channels of weight initializer `name`
 // (graph.h WeightScales), whose output-channel axis is `output_axis`: a per-tensor scale repeated;
 // {} when the file gives none or quantizes along another axis.

@@ -56,13 +56,7 @@ class CodeAdd : public Op {
     } catch (const InvalidArgument&) {
       integer_ = false;  // scales too far apart for TFLite's multipliers: the float path
     }
-    // Every output code of the 256 × 256 pairs of input codes, once (64 KiB): on plain codes the sum is
-    // one look-up per element, where the fixed-point arithmetic took ~20 ns.
-    if (integer_) {
-      table_.resize(256 * 256);
-      for (int32_t qa = 0; qa < 256; ++qa)
-        for (int32_t qb = 0; qb < 256; ++qb) table_[qa << 8 | qb] = static_cast<uint8_t>(add_codes(arithmetic_, qa, qb));
-    }
+
   }
 
   Int8Traits int8_traits() const override {
@@ -100,6 +94,14 @@ class CodeAdd : public Op {
     const uint8_t* qb = plain_codes(b, b_, b_plain);
     Tensor codes = Tensor::quantized(DType::u8, shape, QuantParams::per_tensor(y_.scale, y_.zero), description());
     uint8_t* q = codes.u8();
+    // Every output code of the 256 × 256 pairs of input codes, made on the first run that needs it (64
+    // KiB; a backend kernel that holds both inputs never does): one look-up per element, where the
+    // fixed-point arithmetic took ~20 ns. The op belongs to one session: no run shares it.
+    if (table_.empty()) {
+      table_.resize(256 * 256);
+      for (int32_t x = 0; x < 256; ++x)
+        for (int32_t z = 0; z < 256; ++z) table_[x << 8 | z] = static_cast<uint8_t>(add_codes(arithmetic_, x, z));
+    }
     const uint8_t* table = table_.data();
     if (a.shape == b.shape) {
       const int64_t n = codes.numel();
@@ -150,7 +152,7 @@ class CodeAdd : public Op {
   Grid a_, b_, y_;
   float lo_ = 0, hi_ = 0;
   CodeAddition arithmetic_;
-  std::vector<uint8_t> table_;  // [a << 8 | b]: add_codes of the two codes
+  std::vector<uint8_t> table_;  // [a << 8 | b]: add_codes of the two codes (on plain codes only)
   bool integer_ = false, writes_codes_ = false;
   std::unique_ptr<CodeAddKernel> kernel_;
   bool kernel_built_ = false;

@@ -229,11 +229,9 @@ Engine::Engine(Graph graph, const EngineOptions& options)
   for (size_t k = 0; k < steps_.size(); ++k) {
     const Node& n = node(k);
     // A DequantizeLinear's output lies on its grid too (its input computed by an op on integers), a
-    // CodeTable's on its end pair's (inputs 3, 4), a CodeAdd's too (inputs 6, 7).
-    const size_t at = n.op_type == "CodeTable" ? 3 : n.op_type == "CodeAdd" ? 6 : 1;
-    if ((n.op_type != "QuantizeDequantize" && n.op_type != "DequantizeLinear" && n.op_type != "CodeTable" &&
-         n.op_type != "CodeAdd") ||
-        steps_[k].outputs.empty() || steps_[k].outputs[0] < 0 || n.inputs.size() < at + 1)
+    // CodeTable's and a CodeAdd's on their end pair's.
+    const size_t at = output_grid_input(n);
+    if (at == 0 || steps_[k].outputs.empty() || steps_[k].outputs[0] < 0 || n.inputs.size() < at + 1)
       continue;
     const std::string zero_name = n.inputs.size() > at + 1 ? n.inputs[at + 1] : "";
     if (!graph_.is_constant(n.inputs[at]) || (!zero_name.empty() && !graph_.is_constant(zero_name))) continue;
