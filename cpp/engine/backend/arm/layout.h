@@ -63,8 +63,8 @@ inline void fill_channels(T value, int64_t n, T* dst) {
 }
 
 // Rows [row0, row1) of one image's im2col matrix for `group`: row = output pixel, k = (kh, kw,
-// c); taps outside the input hold `pad`; a window inside the input is copied a kernel row at a time
-// (one group, no dilation along x). x is the image in NHWC. Rows are `stride` ≥ k apart, the
+// c); taps outside the input hold `pad`; the taps of a kernel row that lie inside the input are
+// copied at once (one group, no dilation along x). x is the image in NHWC. Rows are `stride` ≥ k apart, the
 // columns from k to stride zero (they meet zero weights).
 template <class T>
 void im2col_rows(const T* x, const ConvGeometry& g, int64_t group, T pad, int64_t row0, int64_t row1, int64_t stride,
@@ -83,6 +83,19 @@ void im2col_rows(const T* x, const ConvGeometry& g, int64_t group, T pad, int64_
     }
     for (int64_t y = 0; y < g.kh; ++y) {
       const int64_t ih = ih0 + y * g.dilation_h;
+      if (ih < 0 || ih >= g.ih) {  // a kernel row above or below the input: all pad
+        fill_channels(pad, g.kw * icg, dst);
+        dst += g.kw * icg;
+        continue;
+      }
+      if (whole_rows) {  // a kernel row across the left or right edge: pad, one copy of the taps inside, pad
+        const int64_t left = std::clamp<int64_t>(-iw0, 0, g.kw), right = std::clamp<int64_t>(iw0 + g.kw - g.iw, 0, g.kw - left);
+        fill_channels(pad, left * icg, dst);
+        copy_channels(x + (ih * g.iw + iw0 + left) * g.ic, (g.kw - left - right) * icg, dst + left * icg);
+        fill_channels(pad, right * icg, dst + (g.kw - right) * icg);
+        dst += g.kw * icg;
+        continue;
+      }
       for (int64_t xk = 0; xk < g.kw; ++xk, dst += icg) {
         const int64_t iw = iw0 + xk * g.dilation_w;
         if (ih < 0 || ih >= g.ih || iw < 0 || iw >= g.iw) fill_channels(pad, icg, dst);
