@@ -10,6 +10,9 @@
 #include <cmath>
 
 #include "common/simd.h"
+#if defined(__ARM_NEON) && defined(__aarch64__)
+#include <arm_neon.h>
+#endif
 #include "graph/qdq.h"
 #include "ops/grid_codes.h"
 #include "ops/op.h"
@@ -222,7 +225,30 @@ class DynamicQuantize : public Op {
 // ops/grid_codes.h. Same rounding as quantize_dequantize_run.
 EDGEQUANT_KERNEL bool quantize_to_codes(const float* in, uint8_t* out, int64_t n, float s, float z) {
   int32_t nan = 0;
-  for (int64_t k = 0; k < n; ++k) {
+  int64_t k = 0;
+#if defined(__ARM_NEON) && defined(__aarch64__)
+  // GCC's vectorisation of the loop below spent ~10 instructions per value on aarch64 (a model's
+  // input pair: 0.28 M of VWW's 3.3 M). The same operations in the same order, 16 values a step.
+  {
+    const float32x4_t scale = vdupq_n_f32(s), zero = vdupq_n_f32(z), magic = vdupq_n_f32(12582912.f);
+    const float32x4_t t_lo = vdupq_n_f32(0.f - z - 1.f), t_hi = vdupq_n_f32(255.f - z + 1.f);
+    const float32x4_t q_lo = vdupq_n_f32(0.f), q_hi = vdupq_n_f32(255.f);
+    uint32x4_t ordered = vdupq_n_u32(~0u);  // lanes stay all ones while no value is NaN
+    auto code = [&](float32x4_t x) {
+      ordered = vandq_u32(ordered, vceqq_f32(x, x));
+      float32x4_t t = vminq_f32(vmaxq_f32(vdivq_f32(x, scale), t_lo), t_hi);
+      t = vaddq_f32(vsubq_f32(vaddq_f32(t, magic), magic), zero);
+      return vcvtq_u32_f32(vminq_f32(vmaxq_f32(t, q_lo), q_hi));
+    };
+    for (; k + 16 <= n; k += 16) {
+      const uint16x8_t lo = vcombine_u16(vmovn_u32(code(vld1q_f32(in + k))), vmovn_u32(code(vld1q_f32(in + k + 4))));
+      const uint16x8_t hi = vcombine_u16(vmovn_u32(code(vld1q_f32(in + k + 8))), vmovn_u32(code(vld1q_f32(in + k + 12))));
+      vst1q_u8(out + k, vcombine_u8(vmovn_u16(lo), vmovn_u16(hi)));
+    }
+    nan = vminvq_u32(ordered) == 0;
+  }
+#endif
+  for (; k < n; ++k) {
     const float x = in[k];
     nan |= x != x;
     out[k] = static_cast<uint8_t>(static_cast<int32_t>(rounded_code(x / s, z, 0.f, 255.f)));
