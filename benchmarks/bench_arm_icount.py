@@ -156,7 +156,7 @@ def print_layers(name, mode, counts, top):
     by_kind = {}
     for precision, op, _, n in counts:
         by_kind[(op, precision)] = by_kind.get((op, precision), 0) + n
-    print(f"{name} {mode}: {total / 1e6:.1f} M instructions in {len(counts)} steps")
+    print(f"{name} {mode}: {total / 1e6:.2f} M instructions in {len(counts)} steps")
     for (op, precision), n in sorted(by_kind.items(), key=lambda kv: -kv[1]):
         print(f"  {op:<20}{precision:<14}{n / 1e6:>9.2f}M {100 * n / total:>5.1f} %")
     print(f"  costliest {top}:")
@@ -259,8 +259,8 @@ def main():
                     peer_model = ort_quantized(path, {name_in: samples}, folder)
                 peer = onnxruntime(peer_model, args.cpu, folder)
             ratio = f"{mine / peer:>10.2f}" if peer else f"{'-':>10}"
-            peer_text = f"{peer / 1e6:>9.1f}M" if peer else f"{'-':>10}"
-            print(f"{name:<22}{mode:<8}{mine / 1e6:>9.1f}M{peer_text}{ratio}", flush=True)
+            peer_text = f"{peer / 1e6:>9.2f}M" if peer else f"{'-':>10}"
+            print(f"{name:<22}{mode:<8}{mine / 1e6:>9.2f}M{peer_text}{ratio}", flush=True)
 
 
 if __name__ == "__main__":
