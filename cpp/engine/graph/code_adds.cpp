@@ -41,23 +41,6 @@ bool clamp_activation(const Graph& graph, const Node& n, float& lo, float& hi) {
   return scalar_bound(graph, n, 1, -inf, lo) && scalar_bound(graph, n, 2, inf, hi) && lo <= hi;
 }
 
-// The grid a node's output lies on: a pair's, or (a block's sum read by the next block's Add) a
-// CodeAdd's output grid, a CodeTable's.
-bool written_grid(const Graph& graph, const Node& n, PairGrid& grid) {
-  if (pair_grid(graph, n, grid)) return true;
-  if (n.op_type != "CodeAdd" && n.op_type != "CodeTable") return false;  // the engine's own: 8-bit grids
-  const size_t at = output_grid_input(n);
-  if (n.inputs.size() <= at + 1 || !graph.is_constant(n.inputs[at]) ||
-      (!n.inputs[at + 1].empty() && !graph.is_constant(n.inputs[at + 1])))
-    return false;
-  const Tensor& scale = graph.initializers.at(n.inputs[at]);
-  if (scale.numel() != 1 || !scale.is_real()) return false;
-  grid.scale = scale.as_f32()[0];
-  grid.zero = n.inputs[at + 1].empty() ? 0 : graph.initializers.at(n.inputs[at + 1]).as_i64().at(0);
-  grid.min = quantized_range(n).min;
-  return std::isfinite(grid.scale) && grid.scale > 0;
-}
-
 }  // namespace
 
 int fold_code_adds(Graph& graph) {

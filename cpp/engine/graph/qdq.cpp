@@ -525,7 +525,23 @@ bool pair_grid(const Graph& graph, const Node& pair, PairGrid& grid) {
 size_t output_grid_input(const Node& node) {
   const std::string& t = node.op_type;
   if (t == "QuantizeDequantize" || t == "DequantizeLinear") return 1;
-  return t == "CodeTable" ? 3 : t == "CodeAdd" ? 6 : 0;
+  if (t == "CodeTable" || t == "CodeAveragePool") return 3;
+  return t == "CodeAdd" ? 6 : 0;
+}
+
+bool written_grid(const Graph& graph, const Node& n, PairGrid& grid) {
+  if (pair_grid(graph, n, grid)) return true;
+  const size_t at = output_grid_input(n);
+  if (at < 3) return false;  // the engine's own nodes below: 8-bit grids
+  if (n.inputs.size() <= at + 1 || !graph.is_constant(n.inputs[at]) ||
+      (!n.inputs[at + 1].empty() && !graph.is_constant(n.inputs[at + 1])))
+    return false;
+  const Tensor& scale = graph.initializers.at(n.inputs[at]);
+  if (scale.numel() != 1 || !scale.is_real()) return false;
+  grid.scale = scale.as_f32()[0];
+  grid.zero = n.inputs[at + 1].empty() ? 0 : graph.initializers.at(n.inputs[at + 1]).as_i64().at(0);
+  grid.min = quantized_range(n).min;
+  return std::isfinite(grid.scale) && grid.scale > 0;
 }
 
 }  // namespace edgequant::engine

@@ -40,8 +40,13 @@ bool pair_grid(const Graph& graph, const Node& pair, PairGrid& grid);
 
 // Where a node keeps the (scale, zero point) of the grid its output lies on: the index of the scale
 // input (the zero point's follows it) — 1 for QuantizeDequantize and DequantizeLinear, 3 for a
-// CodeTable (its end pair's), 6 for a CodeAdd — or 0 for a node that writes no grid.
+// CodeTable or CodeAveragePool (its end pair's), 6 for a CodeAdd — or 0 for a node that writes no grid.
 size_t output_grid_input(const Node& node);
+
+// The grid a node's output lies on: a pair's, or the end pair's of the engine's own nodes that write
+// codes (CodeTable, CodeAdd, CodeAveragePool: a block's sum read by the next block's Add, a pool
+// after a residual sum). False for any other node.
+bool written_grid(const Graph& graph, const Node& node, PairGrid& grid);
 
 // The scales a quantized model gives the `channels` output channels of weight initializer `name`
 // (graph.h WeightScales), whose output-channel axis is `output_axis`: a per-tensor scale repeated;

@@ -19,11 +19,6 @@
 namespace edgequant::engine {
 namespace {
 
-struct Grid {
-  float scale = 1;
-  int32_t zero = 0;  // u8 dialect: an int8 type's zero point + 128
-};
-
 class CodeAdd : public Op {
  public:
   CodeAdd(const Node& node, const Graph& graph) : Op(node) {
@@ -34,19 +29,9 @@ class CodeAdd : public Op {
                                     : std::vector<float>{-std::numeric_limits<float>::infinity(),
                                                          std::numeric_limits<float>::infinity()};
     check(input_min.size() == 2 && clip.size() == 2 && !(clip[0] > clip[1]), "malformed attributes");
-    auto grid = [&](size_t scale, int64_t qmin) {
-      const std::string& zero = node.inputs[scale + 1];
-      check(graph.is_constant(node.inputs[scale]) && (zero.empty() || graph.is_constant(zero)), "grids must be constants");
-      Grid g;
-      g.scale = graph.initializers.at(node.inputs[scale]).as_f32().at(0);
-      g.zero = static_cast<int32_t>((zero.empty() ? 0 : graph.initializers.at(zero).as_i64().at(0)) - qmin);
-      check(std::isfinite(g.scale) && g.scale > 0, "scales must be finite and positive");
-      check(g.zero >= 0 && g.zero <= 255, "zero points must lie in their 8-bit range");
-      return g;
-    };
-    a_ = grid(1, input_min[0]);
-    b_ = grid(4, input_min[1]);
-    y_ = grid(6, quantized_range(node).min);
+    a_ = code_grid(graph, node, 1, input_min[0]);
+    b_ = code_grid(graph, node, 4, input_min[1]);
+    y_ = code_grid(graph, node, 6, quantized_range(node).min);
     lo_ = clip[0];
     hi_ = clip[1];
     const auto [min, max] = quant::clamp_range(lo_, hi_, y_.scale, y_.zero, 0, 255);
@@ -117,16 +102,6 @@ class CodeAdd : public Op {
   }
 
  private:
-  // x's u8 codes, plain row-major: as they lie, from the backend's layout, or from its values (which
-  // lie on the grid: a pair wrote them), into `buffer`.
-  static const uint8_t* plain_codes(const Tensor& x, const Grid& grid, std::vector<uint8_t>& buffer) {
-    if (!x.native && x.bytes) return x.u8();
-    buffer.resize(static_cast<size_t>(x.numel()));
-    if (x.native && x.native->to_plain_codes(buffer.data())) return buffer.data();
-    quantize_to_codes(x.f(), buffer.data(), x.numel(), grid.scale, static_cast<float>(grid.zero));
-    return buffer.data();
-  }
-
   // The replaced nodes' float arithmetic: y = pair(clamp(a + b)), NaN kept.
   void run_float(const Tensor& a, const Tensor& b, const Shape& shape, Tensor& out) const {
     out = Tensor::zeros_f32(shape, description());
@@ -149,7 +124,7 @@ class CodeAdd : public Op {
     for_each_broadcast(shape, {a.shape, b.shape}, [&](int64_t k, const int64_t* at) { y[k] = value(x[at[0]] + z[at[1]]); });
   }
 
-  Grid a_, b_, y_;
+  CodeGrid a_, b_, y_;
   float lo_ = 0, hi_ = 0;
   CodeAddition arithmetic_;
   std::vector<uint8_t> table_;  // [a << 8 | b]: add_codes of the two codes (on plain codes only)

@@ -22,15 +22,9 @@ class CodeTable : public Op {
       check(table[q] >= 0 && table[q] <= 255, "table entries must be u8 codes");
       table_[q] = static_cast<uint8_t>(table[q]);
     }
-    auto grid = [&](size_t scale, size_t zero, int64_t qmin, float& s, int32_t& z) {
-      check(graph.is_constant(node.inputs[scale]) && (node.inputs[zero].empty() || graph.is_constant(node.inputs[zero])),
-            "grids must be constants");
-      s = graph.initializers.at(node.inputs[scale]).as_f32().at(0);
-      z = static_cast<int32_t>((node.inputs[zero].empty() ? 0 : graph.initializers.at(node.inputs[zero]).as_i64().at(0)) - qmin);
-      check(std::isfinite(s) && s > 0, "scales must be finite and positive");
-    };
-    grid(1, 2, node.attr_ints("_input_qmin", {0}).at(0), in_scale_, in_zero_);
-    grid(3, 4, quantized_range(node).min, out_scale_, out_zero_);
+    const CodeGrid in = code_grid(graph, node, 1, node.attr_ints("_input_qmin", {0}).at(0));
+    const CodeGrid out = code_grid(graph, node, 3, quantized_range(node).min);
+    in_scale_ = in.scale, in_zero_ = in.zero, out_scale_ = out.scale, out_zero_ = out.zero;
   }
 
   Int8Traits int8_traits() const override {

@@ -1,0 +1,29 @@
+#include "ops/grid_codes.h"
+
+#include <cmath>
+
+#include "common/error.h"
+
+namespace edgequant::engine {
+
+CodeGrid code_grid(const Graph& graph, const Node& node, size_t scale_input, int64_t qmin) {
+  const std::string& scale = node.inputs.at(scale_input);
+  const std::string zero = node.inputs.size() > scale_input + 1 ? node.inputs[scale_input + 1] : "";
+  require(graph.is_constant(scale) && (zero.empty() || graph.is_constant(zero)), node.describe() + ": grids must be constants");
+  CodeGrid g;
+  g.scale = graph.initializers.at(scale).as_f32().at(0);
+  g.zero = static_cast<int32_t>((zero.empty() ? 0 : graph.initializers.at(zero).as_i64().at(0)) - qmin);
+  require(std::isfinite(g.scale) && g.scale > 0, node.describe() + ": scales must be finite and positive");
+  require(g.zero >= 0 && g.zero <= 255, node.describe() + ": zero points must lie in their 8-bit range");
+  return g;
+}
+
+const uint8_t* plain_codes(const Tensor& x, const CodeGrid& grid, std::vector<uint8_t>& buffer) {
+  if (!x.native && x.bytes) return x.u8();
+  buffer.resize(static_cast<size_t>(x.numel()));
+  if (x.native && x.native->to_plain_codes(buffer.data())) return buffer.data();
+  quantize_to_codes(x.f(), buffer.data(), x.numel(), grid.scale, static_cast<float>(grid.zero));
+  return buffer.data();
+}
+
+}  // namespace edgequant::engine
