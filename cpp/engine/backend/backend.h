@@ -147,6 +147,17 @@ class CodeAddKernel {
   virtual bool run(const Tensor& a, const Tensor& b, float output_scale, Tensor& dst) = 0;
 };
 
+// A quantized model's average pool of u8 codes held in the backend's own layout
+// (ops/code_average_pool.cpp): TFLite's integer average — the file's codes c = q + qmin of each
+// window's taps inside the input summed, divided by their count, half steps away from zero — the
+// output in that layout on the input's grid. run() returns false, leaving `dst` alone, where it does
+// not apply (plain codes).
+class CodeAveragePoolKernel {
+ public:
+  virtual ~CodeAveragePoolKernel() = default;
+  virtual bool run(const Tensor& x, Tensor& dst) = 0;
+};
+
 class Backend {
  public:
   virtual ~Backend() = default;
@@ -167,6 +178,9 @@ class Backend {
   virtual std::unique_ptr<SplitKernel> split() { return nullptr; }
   virtual std::unique_ptr<ResizeKernel> resize() { return nullptr; }
   virtual std::unique_ptr<CodeAddKernel> code_add(const CodeAddition& /*arithmetic*/) { return nullptr; }
+  virtual std::unique_ptr<CodeAveragePoolKernel> code_average_pool(const PoolGeometry& /*g*/, int32_t /*qmin*/) {
+    return nullptr;
+  }
   // c[m, n] = a[m, k] · b[k, n], float32, row-major with leading dimensions: a plain GEMM on data as
   // it lies (ConvTranspose's products, where a 1x1 conv would reorder NCHW in and out). False where
   // the backend has none (nothing is written).

@@ -123,6 +123,9 @@ class CheckedBackend : public Backend {
   std::unique_ptr<ConcatKernel> concat() override { return inner_->concat(); }
   std::unique_ptr<SplitKernel> split() override { return inner_->split(); }
   std::unique_ptr<CodeAddKernel> code_add(const CodeAddition& p) override { return inner_->code_add(p); }
+  std::unique_ptr<CodeAveragePoolKernel> code_average_pool(const PoolGeometry& g, int32_t qmin) override {
+    return inner_->code_average_pool(g, qmin);
+  }
   std::unique_ptr<ResizeKernel> resize() override { return inner_->resize(); }
   bool gemm(int64_t m, int64_t n, int64_t k, const float* a, int64_t lda, const float* b, int64_t ldb, float* c,
             int64_t ldc) override {

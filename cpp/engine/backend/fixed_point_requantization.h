@@ -78,6 +78,13 @@ inline int32_t add_codes(const CodeAddition& p, int32_t a, int32_t b) {
                       p.min, p.max);
 }
 
+// A quantized model's average pool on one grid (graph/code_average_pools.h): the window's codes in the
+// file's own type summed, divided by the number of taps, half steps away from zero — TFLite's integer
+// AVERAGE_POOL_2D (C++'s division truncates toward zero).
+inline int64_t average_codes(int64_t sum, int64_t count) {
+  return sum > 0 ? (sum + count / 2) / count : (sum - count / 2) / count;
+}
+
 // The real value of a u8 code on the layer's output grid (what a float reader sees).
 inline float decode_output(const QuantConfig& q, int32_t code) {
   return q.output_scale * static_cast<float>(code - q.output_zero_point);

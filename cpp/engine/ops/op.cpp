@@ -46,6 +46,7 @@ std::unique_ptr<Op> make_pool(const Node&, const Graph&);
 std::unique_ptr<Op> make_batch_norm(const Node&, const Graph&);
 std::unique_ptr<Op> make_code_table(const Node&, const Graph&);
 std::unique_ptr<Op> make_code_add(const Node&, const Graph&);
+std::unique_ptr<Op> make_code_average_pool(const Node&, const Graph&);
 std::unique_ptr<Op> make_unary(const Node&, const Graph&);
 std::unique_ptr<Op> make_clip(const Node&, const Graph&);
 std::unique_ptr<Op> make_binary(const Node&, const Graph&);
@@ -140,7 +141,7 @@ const std::map<std::string, OpFactory>& registry() {
       {"TopK", make_top_k}, {"GatherElements", make_gather_elements},
       {"LSTM", make_lstm}, {"GRU", make_gru}, {"RNN", make_rnn}, {"ConvTranspose", make_conv_transpose},
       {"Loop", make_loop}, {"DataMovement", make_data_movement}, {"CodeTable", make_code_table},
-      {"CodeAdd", make_code_add},
+      {"CodeAdd", make_code_add}, {"CodeAveragePool", make_code_average_pool},
   };
   return table;
 }
@@ -177,7 +178,7 @@ std::vector<std::string> supported_ops() {
   std::vector<std::string> names;
   for (const auto& kv : registry())
     if (kv.first != "QuantizeDequantize" && kv.first != "DataMovement" && kv.first != "CodeTable" &&
-        kv.first != "CodeAdd")  // the engine's own, not ONNX ops
+        kv.first != "CodeAdd" && kv.first != "CodeAveragePool")  // the engine's own, not ONNX ops
       names.push_back(kv.first);
   return names;
 }

@@ -20,6 +20,7 @@
 #include "graph/dense_bias_folding.h"
 #include "graph/data_movement_folding.h"
 #include "graph/code_adds.h"
+#include "graph/code_average_pools.h"
 #include "graph/code_tables.h"
 #include "graph/identity_removal.h"
 #include "graph/passes.h"
@@ -126,6 +127,7 @@ Engine::Engine(Graph graph, const EngineOptions& options)
     remove_identities(graph_);  // first: an Identity hides its producer from every pattern below
     fold_code_tables(graph_);  // before the activation patterns: the stretches between pairs, whole
     fold_code_adds(graph_);    // before the residual fusion: a sum between pairs stays on codes
+    fold_code_average_pools(graph_);  // after the sums: a pool may average one
     fold_transposes(graph_);
     fold_data_movement_chains(graph_);  // after the transposes that cancel are gone
     recognise_activation_patterns(graph_);  // written-out activations, so that they fuse below
