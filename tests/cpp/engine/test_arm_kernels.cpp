@@ -590,6 +590,61 @@ TEST(ArmInt8, CodeAddIsBitIdenticalToTheScalarReference) {
   EXPECT_EQ(checked, 40);  // scales within 2^10 of each other: every case in TFLite's range, right shifts only
 }
 
+// A quantized model's average pool of NHWC codes (ops/code_average_pool.cpp): the NEON kernel equals
+// TFLite's integer average written out per window (average_codes of the file's codes over the taps
+// inside the input) — int8 and uint8 files, channel counts off the 16-lane block, pads, strides,
+// ceil_mode's overhang, global windows, the extreme codes, half steps (even tap counts).
+TEST(ArmInt8, CodeAveragePoolIsTFLitesIntegerAverage) {
+  std::mt19937 rng(13);
+  std::uniform_int_distribution<int> code(-128, 127);
+  for (int i = 0; i < 48; ++i) {
+    PoolGeometry g{};
+    g.kind = PoolGeometry::Kind::average;
+    g.n = pick(rng, {1, 2});
+    g.c = pick(rng, {1, 3, 16, 20, 35, 64});
+    g.ih = pick(rng, {1, 5, 8, 25});
+    g.iw = pick(rng, {1, 4, 7});
+    if (i % 6 == 0) {  // global
+      g.kh = g.ih, g.kw = g.iw, g.stride_h = g.stride_w = 1;
+    } else {
+      g.kh = std::min<int64_t>(g.ih, pick(rng, {1, 2, 3})), g.kw = std::min<int64_t>(g.iw, pick(rng, {1, 2, 3}));
+      g.stride_h = pick(rng, {1, 2}), g.stride_w = pick(rng, {1, 2, 3});
+      g.pad_top = std::min<int64_t>(g.kh - 1, pick(rng, {0, 1})), g.pad_left = std::min<int64_t>(g.kw - 1, pick(rng, {0, 1}));
+      g.pad_bottom = g.pad_top, g.pad_right = g.pad_left;
+    }
+    g.oh = (g.ih + g.pad_top + g.pad_bottom - g.kh) / g.stride_h + 1;
+    g.ow = (g.iw + g.pad_left + g.pad_right - g.kw + g.stride_w - 1) / g.stride_w + 1;  // ceil: an overhang
+    if ((g.ow - 1) * g.stride_w >= g.iw + g.pad_left) --g.ow;
+    g.pad_right = std::max(g.pad_right, (g.ow - 1) * g.stride_w + g.kw - g.iw - g.pad_left);
+    const int32_t qmin = i % 2 ? -128 : 0;
+    const Shape shape{g.n, g.c, g.ih, g.iw};
+    auto x = std::make_shared<arm::NhwcCodes>(shape, 0.5f, 7);
+    const int64_t n = shape_numel(shape);
+    for (int64_t k = 0; k < n; ++k) x->data()[k] = static_cast<int8_t>(k % 9 == 0 ? -128 : k % 13 == 0 ? 127 : code(rng));
+    Tensor y;
+    ASSERT_TRUE(make_backend("arm")->code_average_pool(g, qmin)->run(arm::codes_tensor(shape, x), y)) << "case " << i;
+    const auto* out = arm::nhwc_codes(y);
+    ASSERT_NE(out, nullptr);
+    ASSERT_TRUE(y.quant.is_per_tensor(0.5f, 7));
+    ASSERT_EQ(y.shape, (Shape{g.n, g.c, g.oh, g.ow}));
+    for (int64_t b = 0; b < g.n; ++b)
+      for (int64_t oh = 0; oh < g.oh; ++oh)
+        for (int64_t ow = 0; ow < g.ow; ++ow)
+          for (int64_t c = 0; c < g.c; ++c) {
+            int64_t sum = 0, count = 0;
+            for (int64_t h = oh * g.stride_h - g.pad_top; h < oh * g.stride_h - g.pad_top + g.kh; ++h)
+              for (int64_t w = ow * g.stride_w - g.pad_left; w < ow * g.stride_w - g.pad_left + g.kw; ++w)
+                if (h >= 0 && h < g.ih && w >= 0 && w < g.iw) {
+                  sum += x->data()[((b * g.ih + h) * g.iw + w) * g.c + c] + 128 + qmin;  // the file's code
+                  ++count;
+                }
+            const int64_t expected = average_codes(sum, count) - qmin - 128;  // as an s8 code again
+            ASSERT_EQ(out->data()[((b * g.oh + oh) * g.ow + ow) * g.c + c], expected)
+                << "case " << i << " at " << b << "," << c << "," << oh << "," << ow;
+          }
+  }
+}
+
 // Sigmoid and Softmax on NEON (f32_exp_kernels.cpp) against the portable kernels: within 4 ulp-ish
 // (2e-7 relative, the fused multiply-adds' rounding), NaN where they give NaN, the ends of the range,
 // every count and column count off the 4 lanes.

@@ -181,3 +181,47 @@ def test_int8_runs_in_int8_equals_reference_and_is_near_onnxruntime(case, mode):
     error = float(np.abs(got - expected).max()) / float(np.abs(expected).max())
     assert error <= INT8_TOLERANCE, f"{name} {mode}: INT8 error {error:.4f} of the output range against ONNX Runtime"
     assert not np.array_equal(got, expected), f"{name} {mode}: identical to FP32, INT8 cannot have run"
+
+
+def _pair(name, source, scale=0.05, zero=-3):
+    """QuantizeLinear -> DequantizeLinear on an int8 grid, writing ``name``: nodes and initializers."""
+    inits = [numpy_helper.from_array(np.array(scale, np.float32), f"{name}_s"),
+             numpy_helper.from_array(np.array(zero, np.int8), f"{name}_z")]  # fmt: skip
+    nodes = [helper.make_node("QuantizeLinear", [source, f"{name}_s", f"{name}_z"], [f"{name}_q"]),
+             helper.make_node("DequantizeLinear", [f"{name}_q", f"{name}_s", f"{name}_z"], [name])]  # fmt: skip
+    return nodes, inits
+
+
+def quantized_pool_model():
+    """A QDQ file's ending, TFLite's pools on one grid: pair -> conv (int8 weights, 20 channels: a block
+    of 16 and 4 more) -> pair -> AveragePool 2x2 (half steps) -> pair -> GlobalAveragePool -> pair."""
+    rng = _rng(6)
+    nodes, inits = _pair("a", "x", 0.02, 5)
+    weights = numpy_helper.from_array(rng.integers(-127, 128, (20, 3, 3, 3), dtype=np.int8), "w_q")
+    w_scale = numpy_helper.from_array(np.array(0.004, np.float32), "w_s")
+    nodes += [helper.make_node("DequantizeLinear", ["w_q", "w_s"], ["w"]),
+              helper.make_node("Conv", ["a", "w", "b"], ["c"], kernel_shape=[3, 3], pads=[1, 1, 1, 1])]  # fmt: skip
+    inits += [weights, w_scale, _bias(rng, "b", 20)]
+    source = "c"
+    for name, node in [("p0", None), ("p1", "AveragePool"), ("p2", "GlobalAveragePool")]:
+        if node:
+            attributes = {"kernel_shape": [2, 2], "strides": [2, 2]} if node == "AveragePool" else {}
+            nodes.append(helper.make_node(node, [source], [f"{name}_in"], **attributes))
+            source = f"{name}_in"
+        pair_nodes, pair_inits = _pair("y" if name == "p2" else name, source)
+        nodes, inits, source = nodes + pair_nodes, inits + pair_inits, "y" if name == "p2" else name
+    return _model(nodes, inits, [1, 3, 10, 10], [1, 20, 1, 1])
+
+
+def test_a_quantized_models_pools_average_codes_as_the_reference_backend_does():
+    """Static INT8 of the file's own grids: the conv writes NHWC codes, both pools average them on NEON
+    (CodeAveragePool, TFLite's integer average) — bit for bit the reference backend's plain loop."""
+    data = quantized_pool_model().SerializeToString()
+    x = _rng(7).standard_normal([1, 3, 10, 10]).astype(np.float32)
+    arm = Engine(data, backend="arm", threads=2)
+    plan = [(op, precision) for _, op, precision in arm.plan()]
+    assert [op for op, _ in plan].count("CodeAveragePool") == 2 and ("Conv", "int8_static") in plan, plan
+    (got,) = arm.run(x)
+    (reference,) = Engine(data, backend="reference", threads=1).run(x)
+    np.testing.assert_array_equal(got, reference)
+    assert len(np.unique(got)) > 5, "the outputs hardly vary: the test would prove little"

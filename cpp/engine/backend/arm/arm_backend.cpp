@@ -35,6 +35,9 @@ class ArmBackend : public Backend {
   std::unique_ptr<ConcatKernel> concat() override { return arm::make_concat(); }
   std::unique_ptr<SplitKernel> split() override { return arm::make_split(); }
   std::unique_ptr<CodeAddKernel> code_add(const CodeAddition& p) override { return arm::make_code_add(p); }
+  std::unique_ptr<CodeAveragePoolKernel> code_average_pool(const PoolGeometry& g, int32_t qmin) override {
+    return arm::make_code_average_pool(g, qmin);
+  }
   // The next runs of every kernel of this backend use `threads` (0: all cores).
   void set_threads(int threads) override { threads_.set(threads); }
 

@@ -26,5 +26,6 @@ std::unique_ptr<SoftmaxKernel> make_softmax(int64_t outer, int64_t len, int64_t 
 std::unique_ptr<ConcatKernel> make_concat();  // NHWC codes along the channels (data_movement.cpp)
 std::unique_ptr<SplitKernel> make_split();
 std::unique_ptr<CodeAddKernel> make_code_add(const CodeAddition& arithmetic);  // NHWC codes (code_add.cpp)
+std::unique_ptr<CodeAveragePoolKernel> make_code_average_pool(const PoolGeometry& g, int32_t qmin);  // NHWC codes
 
 }  // namespace edgequant::engine::arm
