@@ -57,49 +57,81 @@ inline void copy_channels(const T* src, int64_t n, T* dst) {
   copy_bytes(reinterpret_cast<const uint8_t*>(src), n * static_cast<int64_t>(sizeof(T)), reinterpret_cast<uint8_t*>(dst));
 }
 
+// n copies of value, inline for the same reason (GCC makes the byte loop a memset call).
 template <class T>
 inline void fill_channels(T value, int64_t n, T* dst) {
-  for (int64_t i = 0; i < n; ++i) dst[i] = value;
+  if constexpr (sizeof(T) == 1) {
+    const uint8x16_t v = vdupq_n_u8(static_cast<uint8_t>(value));
+    uint8_t* d = reinterpret_cast<uint8_t*>(dst);
+    if (n >= 16) {
+      int64_t i = 0;
+      for (; i + 16 <= n; i += 16) vst1q_u8(d + i, v);
+      if (i < n) vst1q_u8(d + n - 16, v);
+    } else if (n >= 8) {
+      vst1_u8(d, vget_low_u8(v));
+      vst1_u8(d + n - 8, vget_low_u8(v));
+    } else {
+      for (int64_t i = 0; i < n; ++i) d[i] = static_cast<uint8_t>(value);
+    }
+  } else {
+    for (int64_t i = 0; i < n; ++i) dst[i] = value;
+  }
 }
 
 // Rows [row0, row1) of one image's im2col matrix for `group`: row = output pixel, k = (kh, kw,
 // c); taps outside the input hold `pad`; the taps of a kernel row that lie inside the input are
-// copied at once (one group, no dilation along x). x is the image in NHWC. Rows are `stride` ≥ k apart, the
-// columns from k to stride zero (they meet zero weights).
+// copied at once (one group, no dilation along x). x is the image in NHWC. Rows are `stride` ≥ k
+// apart, the columns from k to stride zero (they meet zero weights, and a short row's copy may
+// write there); `out` has 16 bytes to spare after the last row.
 template <class T>
 void im2col_rows(const T* x, const ConvGeometry& g, int64_t group, T pad, int64_t row0, int64_t row1, int64_t stride,
                  T* out) {
   const int64_t icg = g.ic / g.groups, k = g.kh * g.kw * icg;
   const bool whole_rows = g.groups == 1 && g.dilation_w == 1;  // a kernel row's taps are contiguous in x
+  // The geometry in locals: the int8 stores below may alias g as far as the compiler knows, which
+  // then reloaded its fields after every copy.
+  const int64_t kh = g.kh, kw = g.kw, ih_end = g.ih, iw_end = g.iw, ic = g.ic, ow_count = g.ow;
+  const int64_t stride_h = g.stride_h, stride_w = g.stride_w, pad_top = g.pad_top, pad_left = g.pad_left;
+  const int64_t dilation_h = g.dilation_h, dilation_w = g.dilation_w;
+  const T* x_end = x + ih_end * iw_end * ic;
   for (int64_t row = row0; row < row1; ++row) {
-    const int64_t oh = row / g.ow, ow = row % g.ow;
+    const int64_t oh = row / ow_count, ow = row % ow_count;
     T* dst = out + (row - row0) * stride;
-    if (stride > k) std::fill(dst + k, dst + stride, T{});
-    const int64_t ih0 = oh * g.stride_h - g.pad_top, iw0 = ow * g.stride_w - g.pad_left;
-    if (whole_rows && ih0 >= 0 && ih0 + (g.kh - 1) * g.dilation_h < g.ih && iw0 >= 0 && iw0 + g.kw <= g.iw) {
-      for (int64_t y = 0; y < g.kh; ++y, dst += g.kw * g.ic)  // the window inside: one copy per kernel row
-        copy_channels(x + ((ih0 + y * g.dilation_h) * g.iw + iw0) * g.ic, g.kw * g.ic, dst);
+    if (stride > k) fill_channels(T{}, stride - k, dst + k);
+    const int64_t ih0 = oh * stride_h - pad_top, iw0 = ow * stride_w - pad_left;
+    if (whole_rows && ih0 >= 0 && ih0 + (kh - 1) * dilation_h < ih_end && iw0 >= 0 && iw0 + kw <= iw_end) {
+      const T* src = x + (ih0 * iw_end + iw0) * ic;
+      const int64_t n = kw * ic, step = dilation_h * iw_end * ic;
+      if (sizeof(T) == 1 && n <= 16 && src + (kh - 1) * step + 16 <= x_end) {
+        // Short kernel rows (few channels: a first layer): one 16-byte load and store each, the
+        // bytes past n overwritten by the next row's or lying in the padding columns (zero weights).
+        for (int64_t y = 0; y < kh; ++y, src += step, dst += n)
+          vst1q_u8(reinterpret_cast<uint8_t*>(dst), vld1q_u8(reinterpret_cast<const uint8_t*>(src)));
+        continue;
+      }
+      for (int64_t y = 0; y < kh; ++y, src += step, dst += n) copy_channels(src, n, dst);  // one copy per kernel row
       continue;
     }
-    for (int64_t y = 0; y < g.kh; ++y) {
-      const int64_t ih = ih0 + y * g.dilation_h;
-      if (ih < 0 || ih >= g.ih) {  // a kernel row above or below the input: all pad
-        fill_channels(pad, g.kw * icg, dst);
-        dst += g.kw * icg;
+    for (int64_t y = 0; y < kh; ++y) {
+      const int64_t ih = ih0 + y * dilation_h;
+      if (ih < 0 || ih >= ih_end) {  // a kernel row above or below the input: all pad
+        fill_channels(pad, kw * icg, dst);
+        dst += kw * icg;
         continue;
       }
       if (whole_rows) {  // a kernel row across the left or right edge: pad, one copy of the taps inside, pad
-        const int64_t left = std::clamp<int64_t>(-iw0, 0, g.kw), right = std::clamp<int64_t>(iw0 + g.kw - g.iw, 0, g.kw - left);
+        const int64_t left = std::clamp<int64_t>(-iw0, 0, kw);
+        const int64_t right = std::clamp<int64_t>(iw0 + kw - iw_end, 0, kw - left);
         fill_channels(pad, left * icg, dst);
-        copy_channels(x + (ih * g.iw + iw0 + left) * g.ic, (g.kw - left - right) * icg, dst + left * icg);
-        fill_channels(pad, right * icg, dst + (g.kw - right) * icg);
-        dst += g.kw * icg;
+        copy_channels(x + (ih * iw_end + iw0 + left) * ic, (kw - left - right) * icg, dst + left * icg);
+        fill_channels(pad, right * icg, dst + (kw - right) * icg);
+        dst += kw * icg;
         continue;
       }
-      for (int64_t xk = 0; xk < g.kw; ++xk, dst += icg) {
-        const int64_t iw = iw0 + xk * g.dilation_w;
-        if (ih < 0 || ih >= g.ih || iw < 0 || iw >= g.iw) fill_channels(pad, icg, dst);
-        else copy_channels(x + (ih * g.iw + iw) * g.ic + group * icg, icg, dst);
+      for (int64_t xk = 0; xk < kw; ++xk, dst += icg) {
+        const int64_t iw = iw0 + xk * dilation_w;
+        if (ih < 0 || ih >= ih_end || iw < 0 || iw >= iw_end) fill_channels(pad, icg, dst);
+        else copy_channels(x + (ih * iw_end + iw) * ic + group * icg, icg, dst);
       }
     }
   }
