@@ -2,7 +2,6 @@
 
 #include <cmath>
 #include <limits>
-#include <unordered_map>
 
 #include "graph/graph_index.h"
 #include "graph/qdq.h"
@@ -45,14 +44,6 @@ bool clamp_activation(const Graph& graph, const Node& n, float& lo, float& hi) {
 
 int fold_code_adds(Graph& graph) {
   GraphIndex index(graph);
-  std::unordered_map<std::string, int> reader;  // a value's last reader (meaningful where it has one)
-  for (size_t k = 0; k < graph.nodes.size(); ++k)
-    for (const std::string& in : graph.nodes[k].inputs)
-      if (!in.empty()) reader[in] = static_cast<int>(k);
-  auto only_reader = [&](const std::string& value) {  // -1 also where a graph output is the one reader
-    auto it = reader.find(value);
-    return index.readers(value) == 1 && it != reader.end() ? it->second : -1;
-  };
   std::vector<bool> dead(graph.nodes.size(), false);
   int folded = 0;
   for (size_t k = 0; k < graph.nodes.size(); ++k) {
@@ -64,11 +55,11 @@ int fold_code_adds(Graph& graph) {
     if (pa < 0 || pb < 0 || !written_grid(graph, graph.nodes[pa], a) || !written_grid(graph, graph.nodes[pb], b)) continue;
     // The sum, through a clamp or not, read by one pair alone.
     float lo = -std::numeric_limits<float>::infinity(), hi = std::numeric_limits<float>::infinity();
-    int next = only_reader(add.outputs[0]), activation = -1;
+    int next = index.only_reader(add.outputs[0]), activation = -1;
     if (next >= 0 && clamp_activation(graph, graph.nodes[next], lo, hi) &&
         graph.nodes[next].inputs[0] == add.outputs[0]) {
       activation = next;
-      next = only_reader(graph.nodes[next].outputs[0]);
+      next = index.only_reader(graph.nodes[next].outputs[0]);
     }
     if (next < 0 || !pair_grid(graph, graph.nodes[next], y)) continue;
     const Node& end = graph.nodes[next];

@@ -1,7 +1,5 @@
 #include "graph/code_average_pools.h"
 
-#include <unordered_map>
-
 #include "graph/graph_index.h"
 #include "graph/qdq.h"
 
@@ -22,19 +20,13 @@ bool integer_average_pool(const Node& n) {
 
 int fold_code_average_pools(Graph& graph) {
   GraphIndex index(graph);
-  std::unordered_map<std::string, int> reader;  // a value's last reader (meaningful where it has one)
-  for (size_t k = 0; k < graph.nodes.size(); ++k)
-    for (const std::string& in : graph.nodes[k].inputs)
-      if (!in.empty()) reader[in] = static_cast<int>(k);
   std::vector<bool> dead(graph.nodes.size(), false);
   int folded = 0;
   for (size_t k = 0; k < graph.nodes.size(); ++k) {
     const Node& pool = graph.nodes[k];
     if (!integer_average_pool(pool)) continue;
-    const int producer = index.producer(pool.inputs[0]);
-    auto next_it = reader.find(pool.outputs[0]);
-    if (producer < 0 || index.readers(pool.outputs[0]) != 1 || next_it == reader.end()) continue;
-    const int next = next_it->second;
+    const int producer = index.producer(pool.inputs[0]), next = index.only_reader(pool.outputs[0]);
+    if (producer < 0 || next < 0) continue;
     PairGrid x, y;
     if (!written_grid(graph, graph.nodes[producer], x) || !pair_grid(graph, graph.nodes[next], y)) continue;
     const Node& end = graph.nodes[next];

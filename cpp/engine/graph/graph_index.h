@@ -19,7 +19,7 @@ class GraphIndex {
       for (const std::string& out : graph.nodes[k].outputs)
         if (!out.empty()) producer_[out] = static_cast<int>(k);
       for (const std::string& in : graph.nodes[k].inputs)
-        if (!in.empty()) ++readers_[in];
+        if (!in.empty()) ++readers_[in], last_reader_[in] = static_cast<int>(k);
     }
     for (const ValueInfo& out : graph.outputs) ++readers_[out.name];
   }
@@ -31,6 +31,12 @@ class GraphIndex {
   int readers(const std::string& value) const {
     auto it = readers_.find(value);
     return it == readers_.end() ? 0 : it->second;
+  }
+  // The one node that reads `value` (as the graph was when indexed), or -1: none, several, or a
+  // graph output reads it.
+  int only_reader(const std::string& value) const {
+    auto it = last_reader_.find(value);
+    return readers(value) == 1 && it != last_reader_.end() ? it->second : -1;
   }
   // Node `k` now writes `value` (it took over the output of a node it absorbed).
   void set_producer(const std::string& value, int k) { producer_[value] = k; }
@@ -47,7 +53,7 @@ class GraphIndex {
   void remove_reader(const std::string& value) { --readers_[value]; }
 
  private:
-  std::unordered_map<std::string, int> producer_, readers_;
+  std::unordered_map<std::string, int> producer_, readers_, last_reader_;
 };
 
 // Drops the nodes marked dead, keeping the others' order.

@@ -44,13 +44,7 @@ class CodeAdd : public Op {
 
   }
 
-  Int8Traits int8_traits() const override {
-    Int8Traits traits;
-    traits.passes_u8 = true;
-    traits.rounds_to_grid = true;
-    traits.u8_inputs = {0, 3};
-    return traits;
-  }
+  Int8Traits int8_traits() const override { return code_node_traits({0, 3}); }
   void set_quantization(const QuantConfig& q) override {
     writes_codes_ = q.quantize_output && q.output_scale == y_.scale && q.output_zero_point == y_.zero;
   }

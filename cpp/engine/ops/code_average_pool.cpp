@@ -47,13 +47,7 @@ class CodeAveragePool : public Op {
           "its input and output grids must be one");
   }
 
-  Int8Traits int8_traits() const override {
-    Int8Traits traits;
-    traits.passes_u8 = true;
-    traits.rounds_to_grid = true;
-    traits.u8_inputs = {0};
-    return traits;
-  }
+  Int8Traits int8_traits() const override { return code_node_traits({0}); }
   void set_quantization(const QuantConfig& q) override {
     writes_codes_ = q.quantize_output && q.output_scale == grid_.scale && q.output_zero_point == grid_.zero;
   }

@@ -27,13 +27,7 @@ class CodeTable : public Op {
     in_scale_ = in.scale, in_zero_ = in.zero, out_scale_ = out.scale, out_zero_ = out.zero;
   }
 
-  Int8Traits int8_traits() const override {
-    Int8Traits traits;
-    traits.passes_u8 = true;
-    traits.rounds_to_grid = true;
-    traits.u8_inputs = {0};
-    return traits;
-  }
+  Int8Traits int8_traits() const override { return code_node_traits({0}); }
   void set_quantization(const QuantConfig& q) override {
     writes_codes_ = q.quantize_output && q.output_scale == out_scale_ && q.output_zero_point == out_zero_;
   }

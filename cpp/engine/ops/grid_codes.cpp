@@ -1,6 +1,7 @@
 #include "ops/grid_codes.h"
 
 #include <cmath>
+#include <utility>
 
 #include "common/error.h"
 
@@ -24,6 +25,14 @@ const uint8_t* plain_codes(const Tensor& x, const CodeGrid& grid, std::vector<ui
   if (x.native && x.native->to_plain_codes(buffer.data())) return buffer.data();
   quantize_to_codes(x.f(), buffer.data(), x.numel(), grid.scale, static_cast<float>(grid.zero));
   return buffer.data();
+}
+
+Int8Traits code_node_traits(std::vector<int> u8_inputs) {
+  Int8Traits traits;
+  traits.passes_u8 = true;
+  traits.rounds_to_grid = true;
+  traits.u8_inputs = std::move(u8_inputs);
+  return traits;
 }
 
 }  // namespace edgequant::engine

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "graph/graph.h"
+#include "graph/quant_config.h"
 #include "graph/tensor.h"
 
 namespace edgequant::engine {
@@ -27,5 +28,9 @@ CodeGrid code_grid(const Graph& graph, const Node& node, size_t scale_input, int
 // x's u8 codes of `grid`, plain row-major: as they lie, from the backend's layout, or from its values
 // (which lie on the grid: a pair wrote them), into `buffer`.
 const uint8_t* plain_codes(const Tensor& x, const CodeGrid& grid, std::vector<uint8_t>& buffer);
+
+// What a code node declares to the INT8 plan: its `u8_inputs` taken as codes, its output written on its
+// own grid (the end pair's), passed on as u8.
+Int8Traits code_node_traits(std::vector<int> u8_inputs);
 
 }  // namespace edgequant::engine
