@@ -57,21 +57,22 @@ class CodeAveragePool : public Op {
     int64_t explicit_end[2];
     const PoolGeometry g = windows_.geometry(x.shape, PoolGeometry::Kind::average, explicit_end);
     const Shape shape{g.n, g.c, g.oh, g.ow};
+    const bool codes_in = x.dtype == DType::u8 && x.quant.is_per_tensor(grid_.scale, grid_.zero);
+    if (codes_in && x.native) {  // the backend's kernel on its own layout, where it has one
+      if (!kernel_built_ || g.n != geometry_.n || g.ih != geometry_.ih || g.iw != geometry_.iw || g.c != geometry_.c) {
+        kernel_ = ctx.backend.code_average_pool(g, static_cast<int32_t>(qmin_));
+        geometry_ = g;
+        kernel_built_ = true;
+      }
+      if (kernel_ && kernel_->run(x, outputs[0])) {
+        if (!writes_codes_) outputs[0] = outputs[0].as_float();  // a float reader only: the codes' values
+        return;
+      }
+    }
     Tensor codes = Tensor::quantized(DType::u8, shape, QuantParams::per_tensor(grid_.scale, grid_.zero), description());
     uint8_t* y = codes.u8();
     const int64_t in_plane = g.ih * g.iw, out_plane = g.oh * g.ow;
-    if (x.dtype == DType::u8 && x.quant.is_per_tensor(grid_.scale, grid_.zero)) {
-      if (x.native) {
-        if (!kernel_built_ || g.n != geometry_.n || g.ih != geometry_.ih || g.iw != geometry_.iw || g.c != geometry_.c) {
-          kernel_ = ctx.backend.code_average_pool(g, static_cast<int32_t>(qmin_));
-          geometry_ = g;
-          kernel_built_ = true;
-        }
-        if (kernel_ && kernel_->run(x, outputs[0])) {
-          if (!writes_codes_) outputs[0] = outputs[0].as_float();  // a float reader only: the codes' values
-          return;
-        }
-      }
+    if (codes_in) {
       std::vector<uint8_t> buffer;
       const uint8_t* q = plain_codes(x, grid_, buffer);
       const int64_t qmin = qmin_;
