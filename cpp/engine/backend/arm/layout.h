@@ -70,11 +70,44 @@ inline void fill_channels(T value, int64_t n, T* dst) {
     } else if (n >= 8) {
       vst1_u8(d, vget_low_u8(v));
       vst1_u8(d + n - 8, vget_low_u8(v));
-    } else {
-      for (int64_t i = 0; i < n; ++i) d[i] = static_cast<uint8_t>(value);
+    } else if (n >= 4) {
+      vst1_lane_u32(reinterpret_cast<uint32_t*>(d), vreinterpret_u32_u8(vget_low_u8(v)), 0);
+      vst1_lane_u32(reinterpret_cast<uint32_t*>(d + n - 4), vreinterpret_u32_u8(vget_low_u8(v)), 0);
+    } else {  // spelled out: GCC makes a loop of them a memset call
+      if (n > 0) d[0] = static_cast<uint8_t>(value);
+      if (n > 1) d[1] = static_cast<uint8_t>(value);
+      if (n > 2) d[2] = static_cast<uint8_t>(value);
     }
   } else {
     for (int64_t i = 0; i < n; ++i) dst[i] = value;
+  }
+}
+
+// `run` im2col rows (`stride` apart from dst) of windows lying inside the input, the first at src,
+// each `step` further: kh kernel rows of n contiguous values, `rows_apart` apart in x; the columns
+// k..stride zeroed. Kept apart from im2col_rows so that its few values stay in registers.
+template <class T>
+inline void im2col_inside(const T* src, int64_t run, int64_t step, int64_t kh, int64_t n, int64_t rows_apart, int64_t k,
+                          int64_t stride, const T* x_end, T* dst) {
+  const int64_t last_row = (kh - 1) * rows_apart;
+  for (int64_t i = 0; i < run; ++i, src += step, dst += stride) {
+    T* d = dst;
+    const T* s = src;
+    if constexpr (sizeof(T) == 1) {
+      // The padding columns first, by one store ending at the row's end (k > 0, stride a multiple
+      // of 16 past k): the copies below overwrite what lies before k.
+      if (stride > k) vst1q_u8(reinterpret_cast<uint8_t*>(dst + stride - 16), vdupq_n_u8(0));
+      if (n <= 16 && s + last_row + 16 <= x_end) {
+        // Short kernel rows (few channels: a first layer): one 16-byte load and store each, the
+        // bytes past n overwritten by the next row's or lying in the padding columns (zero weights).
+        for (int64_t y = 0; y < kh; ++y, s += rows_apart, d += n)
+          vst1q_u8(reinterpret_cast<uint8_t*>(d), vld1q_u8(reinterpret_cast<const uint8_t*>(s)));
+        continue;
+      }
+    } else {
+      if (stride > k) fill_channels(T{}, stride - k, dst + k);
+    }
+    for (int64_t y = 0; y < kh; ++y, s += rows_apart, d += n) copy_channels(s, n, d);  // one copy per kernel row
   }
 }
 
@@ -94,24 +127,19 @@ void im2col_rows(const T* x, const ConvGeometry& g, int64_t group, T pad, int64_
   const int64_t stride_h = g.stride_h, stride_w = g.stride_w, pad_top = g.pad_top, pad_left = g.pad_left;
   const int64_t dilation_h = g.dilation_h, dilation_w = g.dilation_w;
   const T* x_end = x + ih_end * iw_end * ic;
-  for (int64_t row = row0; row < row1; ++row) {
+  for (int64_t row = row0; row < row1;) {
     const int64_t oh = row / ow_count, ow = row % ow_count;
     T* dst = out + (row - row0) * stride;
-    if (stride > k) fill_channels(T{}, stride - k, dst + k);
     const int64_t ih0 = oh * stride_h - pad_top, iw0 = ow * stride_w - pad_left;
     if (whole_rows && ih0 >= 0 && ih0 + (kh - 1) * dilation_h < ih_end && iw0 >= 0 && iw0 + kw <= iw_end) {
-      const T* src = x + (ih0 * iw_end + iw0) * ic;
-      const int64_t n = kw * ic, step = dilation_h * iw_end * ic;
-      if (sizeof(T) == 1 && n <= 16 && src + (kh - 1) * step + 16 <= x_end) {
-        // Short kernel rows (few channels: a first layer): one 16-byte load and store each, the
-        // bytes past n overwritten by the next row's or lying in the padding columns (zero weights).
-        for (int64_t y = 0; y < kh; ++y, src += step, dst += n)
-          vst1q_u8(reinterpret_cast<uint8_t*>(dst), vld1q_u8(reinterpret_cast<const uint8_t*>(src)));
-        continue;
-      }
-      for (int64_t y = 0; y < kh; ++y, src += step, dst += n) copy_channels(src, n, dst);  // one copy per kernel row
+      // A run of windows inside the input along this output row: each kernel row one copy.
+      const int64_t run = std::min({row1 - row, ow_count - ow, (iw_end - kw - iw0) / stride_w + 1});
+      im2col_inside(x + (ih0 * iw_end + iw0) * ic, run, stride_w * ic, kh, kw * ic, dilation_h * iw_end * ic, k,
+                    stride, x_end, dst);
+      row += run;
       continue;
     }
+    if (stride > k) fill_channels(T{}, stride - k, dst + k);
     for (int64_t y = 0; y < kh; ++y) {
       const int64_t ih = ih0 + y * dilation_h;
       if (ih < 0 || ih >= ih_end) {  // a kernel row above or below the input: all pad
@@ -134,6 +162,7 @@ void im2col_rows(const T* x, const ConvGeometry& g, int64_t group, T pad, int64_
         else copy_channels(x + (ih * iw_end + iw) * ic + group * icg, icg, dst);
       }
     }
+    ++row;
   }
 }
 
