@@ -40,6 +40,11 @@ struct RunContext {
   // Per input of the op being run: no later op reads it, so the op may take over its buffer.
   const std::vector<bool>* input_is_free = nullptr;
   bool is_free(size_t input) const { return input_is_free && input < input_is_free->size() && (*input_is_free)[input]; }
+  // Input `input` (x) passed through as an output: taken over where it is free (the engine's own
+  // value, released after this op: a move instead of a copy of its shape, grid and buffer handles).
+  Tensor pass_through(size_t input, const Tensor& x) const {
+    return is_free(input) ? std::move(const_cast<Tensor&>(x)) : x;
+  }
   // Per input: an intermediate of this run that a later op reads too (never a constant, which
   // concurrent runs share).
   const std::vector<bool>* input_is_read_later = nullptr;

@@ -86,10 +86,10 @@ class QuantizeOp : public Op {
     writes_codes_ = u8_grid_ && q.quantize_output && q.output_scale == u8_scale_ && q.output_zero_point == u8_zero_;
   }
 
-  void run(RunContext&, const std::vector<const Tensor*>& inputs, std::vector<Tensor>& outputs) override {
+  void run(RunContext& ctx, const std::vector<const Tensor*>& inputs, std::vector<Tensor>& outputs) override {
     const Tensor& x = input(inputs, 0);
     if (u8_grid_ && x.dtype == DType::u8 && x.quant.is_per_tensor(u8_scale_, u8_zero_)) {
-      outputs[0] = x;  // u8 codes already on this grid: rounding them again changes nothing
+      outputs[0] = ctx.pass_through(0, x);  // u8 codes already on this grid: rounding them again changes nothing
       return;
     }
     if (writes_codes_ && x.is_real() && write_codes(x, outputs[0])) return;

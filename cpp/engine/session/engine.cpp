@@ -470,7 +470,9 @@ std::vector<Tensor> Engine::run_with(const std::vector<Tensor>& inputs, const Ca
     const Step& step = steps_[k];
     Op& op = *session->ops[k];
     in.assign(step.inputs.size(), nullptr);
-    dequantized.assign(step.inputs.size(), Tensor());
+    // clear + resize: empty tensors made in place (assign copied one into each, every step)
+    dequantized.clear();
+    dequantized.resize(step.inputs.size());
     for (size_t i = 0; i < step.inputs.size(); ++i)
       if (step.inputs[i] >= 0 && present[step.inputs[i]]) {
         Tensor& value = values[step.inputs[i]];
@@ -482,7 +484,8 @@ std::vector<Tensor> Engine::run_with(const std::vector<Tensor>& inputs, const Ca
           in[i] = &dequantized[i];
         }
       }
-    out.assign(step.outputs.size(), Tensor());
+    out.clear();
+    out.resize(step.outputs.size());
     ctx.input_is_free = &step.input_is_free;
     ctx.input_is_read_later = &step.input_is_read_later;
     // A calibration tensor (a quantizable step's input 0 or fused residual) is seen once, before
