@@ -189,6 +189,62 @@ TEST(ArmInt8, ConvolutionsAreBitIdenticalToTheReferenceOnEveryPath) {
   }
 }
 
+// The GEMM reads a window's kernel taps where they lie (Int8Taps) when a group's channels are whole
+// SIMD steps: ResNet-style 3x3 convs padded (a frame of the zero point's code) and not, strided,
+// dilated, grouped, with 1..3 panels of output channels (one panel reads A in place, more pack it);
+// pointwise layers whose channels are not a multiple of 16 read their rows in place up to the next
+// step (into the next pixel or the codes' slack). Static INT8 codes in, codes out, and float out.
+TEST(ArmInt8, WindowsReadInPlaceAreBitIdenticalToTheReference) {
+  auto geometry = [](int64_t ic, int64_t hw, int64_t oc, int64_t k, int64_t stride, int64_t pad, int64_t dilation,
+                     int64_t groups) {
+    ConvGeometry g{1, ic, hw, hw + 1, oc, 0, 0, k, k, stride, stride, pad, pad, pad, pad, dilation, dilation, groups};
+    g.oh = (g.ih + 2 * pad - dilation * (k - 1) - 1) / stride + 1;
+    g.ow = (g.iw + 2 * pad - dilation * (k - 1) - 1) / stride + 1;
+    return g;
+  };
+  const std::vector<ConvGeometry> cases = {
+      geometry(16, 9, 16, 3, 1, 1, 1, 1),  geometry(16, 9, 8, 3, 1, 1, 1, 1),  geometry(32, 8, 24, 3, 2, 1, 1, 1),
+      geometry(16, 7, 17, 3, 1, 0, 1, 1),  geometry(16, 10, 16, 3, 1, 2, 2, 1), geometry(32, 6, 16, 3, 1, 1, 1, 2),
+      geometry(48, 5, 6, 5, 1, 2, 1, 3),   geometry(8, 9, 16, 1, 1, 0, 1, 1),  geometry(3, 11, 9, 1, 1, 0, 1, 1),
+      geometry(17, 6, 16, 1, 1, 0, 1, 1),
+  };
+  std::mt19937 rng(47);
+  for (const std::string& path : int8_paths()) {
+    UsePath use(path);
+    for (size_t i = 0; i < cases.size(); ++i) {
+      const ConvGeometry& g = cases[i];
+      QuantConfig q;
+      q.mode = QuantConfig::Mode::int8_static;
+      q.scale = 0.01f, q.zero_point = i % 2 ? 37 : 128;
+      q.quantize_output = i % 3 != 2;  // codes out, or float out through the int32 sums
+      q.output_scale = 0.02f, q.output_zero_point = 100;
+      const auto w = uniform(rng, g.oc * g.ic / g.groups * g.kh * g.kw, -1, 1);
+      const auto b = uniform(rng, g.oc, -0.5f, 0.5f);
+      q.weights = std::make_shared<QuantizedWeights>(quantize_weights(w.data(), g.oc, g.ic / g.groups * g.kh * g.kw));
+      if (q.quantize_output) {  // TFLite's integer requantization (float out: dequantized sums)
+        q.fixed_point = prepare_fixed_point(q, q.weights->scales, b.data(), ConvPostOps{});
+        ASSERT_TRUE(q.fixed_point);
+      }
+      // the input as NHWC codes an earlier ARM conv would leave (the rows the GEMM reads in place)
+      const Shape in_shape{g.n, g.ic, g.ih, g.iw};
+      auto codes = std::make_shared<arm::NhwcCodes>(in_shape, q.scale, q.zero_point);
+      for (int64_t k = 0; k < shape_numel(in_shape); ++k)
+        codes->data()[k] = static_cast<int8_t>(std::uniform_int_distribution<int>(-128, 127)(rng));
+      const Tensor x = arm::codes_tensor(in_shape, codes);
+      Tensor plain = Tensor::quantized(DType::u8, in_shape, QuantParams::per_tensor(q.scale, q.zero_point));
+      ASSERT_TRUE(codes->to_plain_codes(plain.u8()));  // the same codes, NCHW u8, for the reference
+      const Shape out{g.n, g.oc, g.oh, g.ow};
+      auto arm_backend = make_backend("arm"), reference = make_backend("reference");
+      Tensor ours, ref;
+      const int64_t runs = arm_int8_kernel_runs(path.c_str());
+      arm_backend->conv(g, w.data(), b.data(), ConvPostOps{}, q)->run(x, nullptr, false, ours, out);
+      reference->conv(g, w.data(), b.data(), ConvPostOps{}, q)->run(plain, nullptr, false, ref, out);
+      EXPECT_GT(arm_int8_kernel_runs(path.c_str()), runs) << path << " case " << i;
+      EXPECT_TRUE(same_bits(ours.as_f32(), ref.as_f32())) << path << " case " << i << ": " << describe(g);
+    }
+  }
+}
+
 // Weights of −128 (possible: the symmetric fit rounds −127.5 to even) take the plain NEON kernel's
 // unpaired products; all-saturated inputs hit both ends of u8.
 TEST(ArmInt8, ExtremeWeightsAndSaturatedInputs) {

@@ -63,11 +63,21 @@ class ArmInt8Conv : public ConvKernel {
       return;
     }
     // GEMM over k rounded up to the SIMD step of 16, the weights zero-padded: im2col rows carry
-    // the padding and the scalar tail has nothing left to do (pointwise rows in place only when k
-    // is a multiple already).
-    direct_rows_ = is_pointwise(g) && k % 16 == 0;
-    kpad_ = direct_rows_ ? k : (k + 15) / 16 * 16;
-    framed_ = !direct_rows_ && frame_pays(g);
+    // the padding and the scalar tail has nothing left to do. Pointwise rows are read in place,
+    // their last step reaching into the next pixel's codes (or the source's 16 bytes of slack,
+    // NhwcCodes::kSlack), which meet the zero weights.
+    direct_rows_ = is_pointwise(g);
+    kpad_ = (k + 15) / 16 * 16;
+    // Kernel taps of whole SIMD steps (a group's channels a multiple of 16: ResNets' 3x3 convs) are
+    // read where they lie (Int8Taps), from a frame padded with the zero point's code where the conv
+    // pads: no im2col copy.
+    indirect_ = !direct_rows_ && icg % 16 == 0;
+    framed_ = !direct_rows_ && (indirect_ ? g.pad_top || g.pad_left || g.pad_bottom || g.pad_right : frame_pays(g));
+    if (indirect_) {
+      const int64_t row = framed_ ? frame_width(g) : g.iw;
+      for (int64_t y = 0; y < g.kh; ++y)
+        for (int64_t x = 0; x < g.kw; ++x) tap_offsets_.push_back((y * g.dilation_h * row + x * g.dilation_w) * g.ic);
+    }
     std::vector<int8_t> padded(static_cast<size_t>(ocg * kpad_));
     for (int64_t group = 0; group < g.groups; ++group) {
       for (int64_t j = 0; j < ocg; ++j)
@@ -79,7 +89,7 @@ class ArmInt8Conv : public ConvKernel {
   void run(const float* src, float* dst) override {
     const int64_t hw = g_.ih * g_.iw;
     const quant::Affine a = input_affine(q_, src, g_.n * g_.ic * hw);
-    Scratch<int8_t> x(g_.n * hw * g_.ic);
+    Scratch<int8_t> x = staging(g_.n * hw * g_.ic);
     encode_shifted_nhwc(src, g_.n, g_.ic, hw, a, x.data());
     run_nchw(x.data(), a, dst);
   }
@@ -98,7 +108,7 @@ class ArmInt8Conv : public ConvKernel {
     quant::Affine a(activation_format(), quant::AffineParams{q_.scale, q_.zero_point});
     const int8_t* x = codes ? codes->data() : nullptr;
     if (!x) {
-      staged = Scratch<int8_t>(g_.n * hw * g_.ic);
+      staged = staging(g_.n * hw * g_.ic);
       if (fixed && src.holds_u8(q_.scale, q_.zero_point)) {
         shift_codes_nhwc(src.u8(), g_.n, g_.ic, hw, staged.data());
       } else if (const NhwcFloat* values = nhwc_float(src)) {
@@ -128,6 +138,13 @@ class ArmInt8Conv : public ConvKernel {
   }
 
  private:
+  // A buffer for n NHWC codes staged for the GEMM, with NhwcCodes' zeroed slack after them.
+  static Scratch<int8_t> staging(int64_t n) {
+    Scratch<int8_t> x(n + NhwcCodes::kSlack);
+    std::memset(x.data() + n, 0, NhwcCodes::kSlack);
+    return x;
+  }
+
   // The integer sums of image n of the NHWC codes x, [pixel][channel], plus add[channel] if given.
   void accumulate(const int8_t* x, int64_t n, int32_t zero, int32_t* acc, const int32_t* add = nullptr) {
     const int8_t* image = x + n * g_.ih * g_.iw * g_.ic;
@@ -293,8 +310,8 @@ class ArmInt8Conv : public ConvKernel {
       parallel_chunks(threads_, m, 8, [&](int64_t r0, int64_t r1) {
         Scratch<int8_t> cols;
         const std::vector<const int8_t*> rows = gemm_rows(x, g, group, zero, r0, r1, cols);
-        gemm_.gemm(rows.data(), r1 - r0, packed_[group], init.data() + group * ocg, acc + r0 * g_.oc + group * ocg,
-                   g_.oc);
+        gemm_.gemm(rows.data(), taps(), r1 - r0, packed_[group], init.data() + group * ocg,
+                   acc + r0 * g_.oc + group * ocg, g_.oc);
       });
   }
 
@@ -316,9 +333,12 @@ class ArmInt8Conv : public ConvKernel {
     return edge > 0 && edge * g.kh * 35 > frame / 4;
   }
 
+  // The width of the padded frame that holds every window of g.
+  static int64_t frame_width(const ConvGeometry& g) { return (g.ow - 1) * g.stride_w + (g.kw - 1) * g.dilation_w + 1; }
+
   // x copied into `frame` (its pads the zero point's code) and g made the frame's: no padding.
   const int8_t* frame_image(const int8_t* x, int32_t zero, std::vector<int8_t>& frame, ConvGeometry& g) const {
-    const int64_t h = (g_.oh - 1) * g_.stride_h + (g_.kh - 1) * g_.dilation_h + 1, w = (g_.ow - 1) * g_.stride_w + g_.kw;
+    const int64_t h = (g_.oh - 1) * g_.stride_h + (g_.kh - 1) * g_.dilation_h + 1, w = frame_width(g_);
     const int64_t c = g_.ic, left = std::min(g_.pad_left, w), cols = std::max<int64_t>(0, std::min(g_.iw, w - left));
     frame.assign(static_cast<size_t>(h * w * c), static_cast<int8_t>(zero - 128));
     for (int64_t r = 0; r < h; ++r) {
@@ -330,14 +350,27 @@ class ArmInt8Conv : public ConvKernel {
     return frame.data();
   }
 
+  // How the GEMM reads a row's k values (int8_gemm.h): each window's kernel taps where they lie, or
+  // one contiguous row.
+  Int8Taps taps() const {
+    return indirect_ ? Int8Taps{tap_offsets_.data(), static_cast<int64_t>(tap_offsets_.size()), g_.ic / g_.groups}
+                     : Int8Taps::plain(kpad_);
+  }
+
   // The GEMM's row pointers for output pixels [r0, r1) of image x (geometry g: the layer's, or its
-  // frame's) and `group`: the NHWC pixels in place (pointwise layers) or im2col rows made in `cols`,
-  // padded with the zero point's code.
+  // frame's) and `group`: the NHWC pixels in place (pointwise layers), each window's first tap
+  // (indirect_), or im2col rows made in `cols`, padded with the zero point's code.
   std::vector<const int8_t*> gemm_rows(const int8_t* x, const ConvGeometry& g, int64_t group, int32_t zero, int64_t r0,
                                        int64_t r1, Scratch<int8_t>& cols) const {
     std::vector<const int8_t*> rows(static_cast<size_t>(r1 - r0));
     if (direct_rows_) {
       for (int64_t r = r0; r < r1; ++r) rows[r - r0] = x + r * g_.ic;
+      return rows;
+    }
+    if (indirect_) {  // g is unpadded here (the frame's, or the layer's without pads)
+      const int8_t* first = x + group * (g.ic / g.groups);
+      for (int64_t r = r0; r < r1; ++r)
+        rows[r - r0] = first + ((r / g.ow) * g.stride_h * g.iw + (r % g.ow) * g.stride_w) * g.ic;
       return rows;
     }
     cols = Scratch<int8_t>((r1 - r0) * kpad_ + 16);  // im2col_rows may write 16 bytes past the last row
@@ -399,7 +432,7 @@ class ArmInt8Conv : public ConvKernel {
       parallel_chunks(threads_, m, 8, [&](int64_t r0, int64_t r1) {
         Scratch<int8_t> cols;
         const std::vector<const int8_t*> rows = gemm_rows(x, g, group, zero, r0, r1, cols);
-        gemm_.gemm_codes(rows.data(), r1 - r0, packed_[group], init.data() + group * ocg, r,
+        gemm_.gemm_codes(rows.data(), taps(), r1 - r0, packed_[group], init.data() + group * ocg, r,
                          residual ? residual + r0 * g_.oc + group * ocg : nullptr, y + r0 * g_.oc + group * ocg, g_.oc);
       });
     }
@@ -471,8 +504,10 @@ class ArmInt8Conv : public ConvKernel {
   std::vector<int32_t> wsum_;
   std::vector<double> wscale_, dbias_;  // the weight scales and bias as doubles, for the vector epilogue
   bool direct_rows_ = false;     // pointwise: the GEMM reads the NHWC pixels in place
-  bool framed_ = false;          // im2col reads a padded copy of the image (frame_pays)
-  int64_t kpad_ = 0;             // the GEMM's k: icg·kh·kw rounded up to 16 (unless direct_rows_)
+  bool framed_ = false;          // im2col / the taps read a padded copy of the image (frame_image)
+  bool indirect_ = false;        // the GEMM reads each window's taps in place (tap_offsets_)
+  std::vector<int64_t> tap_offsets_;  // indirect_: each kernel tap's offset from its window's first
+  int64_t kpad_ = 0;             // the GEMM's k: icg·kh·kw rounded up to 16
   std::vector<PackedB> packed_;  // one per group
   std::unique_ptr<Int8Depthwise> depthwise_;  // or the GEMM
   std::vector<int32_t> left_shifts_, right_shifts_;  // fixed point: each channel's shift, ≥ 0 and ≤ 0
@@ -505,7 +540,7 @@ class ArmInt8Dense : public DenseKernel {
     for (int64_t i = 0; i < m_; ++i) rows[i] = x.data() + i * k_;
     std::vector<int32_t> acc(static_cast<size_t>(m_ * n_)), init(static_cast<size_t>(n_));
     for (int64_t j = 0; j < n_; ++j) init[j] = (128 - a.zero_point) * wsum_[j];
-    gemm_.gemm(rows.data(), m_, packed_, init.data(), acc.data(), n_);
+    gemm_.gemm(rows.data(), Int8Taps::plain(k_), m_, packed_, init.data(), acc.data(), n_);
     for (int64_t i = 0; i < m_; ++i)
       for (int64_t j = 0; j < n_; ++j) {
         const int64_t iacc = acc[i * n_ + j];

@@ -30,17 +30,31 @@ struct PackedB {
 
 struct CodesRequantization;  // fixed_point_neon.h
 
+// Where a row of A keeps its k values: `count` taps of `len` contiguous values each, tap t at
+// row + offsets[t] (an indirect GEMM: a conv's rows point at their windows in a padded image, each
+// tap a pixel's channels, with no im2col copy). plain(k): one tap at offset 0, a contiguous row.
+// Taps other than a plain row need len in whole SIMD steps (a multiple of 16).
+struct Int8Taps {
+  const int64_t* offsets;
+  int64_t count, len;
+  static Int8Taps plain(int64_t k) {
+    static constexpr int64_t kZero = 0;
+    return {&kZero, 1, k};
+  }
+};
+
 // One ISA level's kernels. `gemm` computes rows [0, m) of C (ldc int32 per row) from the row
-// pointers `a` (each k s8 values, contiguous), all n columns of `b`, each column starting from
-// init[column] (the caller's exact zero-point correction). `gemm_codes` computes the same sums and
+// pointers `a` (each k s8 values, as `taps` lays them out), all n columns of `b`, each column
+// starting from init[column] (the caller's exact zero-point correction). `gemm_codes` computes the same sums and
 // requantizes each tile in registers by `r` to s8 codes (ldc bytes per row), adding the residual
 // codes (the output's layout) where r.residual: the int32 sums never go through memory. It needs k
 // in whole SIMD steps (b.kmain == b.k) and r's per-channel arrays padded to a multiple of 16 channels.
 struct Int8Gemm {
   const char* name;
   PackedB (*pack)(const int8_t* b, int64_t n, int64_t k);
-  void (*gemm)(const int8_t* const* a, int64_t m, const PackedB& b, const int32_t* init, int32_t* c, int64_t ldc);
-  void (*gemm_codes)(const int8_t* const* a, int64_t m, const PackedB& b, const int32_t* init,
+  void (*gemm)(const int8_t* const* a, const Int8Taps& taps, int64_t m, const PackedB& b, const int32_t* init,
+               int32_t* c, int64_t ldc);
+  void (*gemm_codes)(const int8_t* const* a, const Int8Taps& taps, int64_t m, const PackedB& b, const int32_t* init,
                      const CodesRequantization& r, const int8_t* residual, int8_t* c, int64_t ldc);
 };
 

@@ -50,19 +50,19 @@ inline void dot_group(int32x4_t (&acc)[kMr][2], const int8x16_t (&av)[kMr], int8
 
 // Rows a[0..8) × the panel's 8 channels, from init[0..8); each row's sums to the sink.
 template <class Sink>
-void tile(const int8_t* const* a, const int8_t* panel, int64_t kmain, const int32_t* init, const Sink& sink) {
+void tile(const int8_t* const* a, const int8_t* panel, const Int8Taps& taps, const int32_t* init, const Sink& sink) {
   int32x4_t acc[kMr][2];
   #pragma GCC unroll 16
   for (auto& row : acc) row[0] = vld1q_s32(init), row[1] = vld1q_s32(init + 4);
-  for (int64_t k = 0; k < kmain; k += kStep, panel += kNr * kStep) {
+  for_each_step<kMr, kStep, kNr * kStep>(a, taps, panel, [&](const int8_t* const* rows, int64_t k) {
     int8x16_t av[kMr];
     #pragma GCC unroll 16
-    for (int r = 0; r < kMr; ++r) av[r] = vld1q_s8(a[r] + k);
+    for (int r = 0; r < kMr; ++r) av[r] = vld1q_s8(rows[r] + k);
     dot_group<0>(acc, av, vld1q_s8(panel), vld1q_s8(panel + 16));
     dot_group<1>(acc, av, vld1q_s8(panel + 32), vld1q_s8(panel + 48));
     dot_group<2>(acc, av, vld1q_s8(panel + 64), vld1q_s8(panel + 80));
     dot_group<3>(acc, av, vld1q_s8(panel + 96), vld1q_s8(panel + 112));
-  }
+  });
   sink.store(acc);
 }
 
@@ -97,24 +97,29 @@ void tile_packed(const int8_t* a, const int8_t* panel, int64_t kmain, const int3
 // panel (it visits every block's panels in order from 0) and read by tile_packed for each panel.
 class PackedRows {
  public:
-  explicit PackedRows(const PackedB& b) : first_panel_(b.packed.data()), rows_(static_cast<size_t>(kMr * b.kmain)) {}
+  explicit PackedRows(const PackedB& b)
+      : first_panel_(b.packed.data()), kmain_(b.kmain), rows_(static_cast<size_t>(kMr * b.kmain)) {}
   template <class Sink>
-  void operator()(const int8_t* const* a, const int8_t* panel, int64_t kmain, const int32_t* init, const Sink& sink) {
-    if (panel == first_panel_) pack(a, kmain);
-    tile_packed(rows_.data(), panel, kmain, init, sink);
+  void operator()(const int8_t* const* a, const int8_t* panel, const Int8Taps& taps, const int32_t* init,
+                  const Sink& sink) {
+    if (panel == first_panel_) pack(a, taps);
+    tile_packed(rows_.data(), panel, kmain_, init, sink);
   }
 
  private:
-  void pack(const int8_t* const* a, int64_t kmain) {
+  void pack(const int8_t* const* a, const Int8Taps& taps) {
     int8_t* dst = rows_.data();
-    for (int64_t k = 0; k < kmain; k += kStep, dst += kMr * kStep) {
-      const int8x16x4_t first = {{vld1q_s8(a[0] + k), vld1q_s8(a[1] + k), vld1q_s8(a[2] + k), vld1q_s8(a[3] + k)}};
-      const int8x16x4_t second = {{vld1q_s8(a[4] + k), vld1q_s8(a[5] + k), vld1q_s8(a[6] + k), vld1q_s8(a[7] + k)}};
+    for_each_step<kMr, kStep, kMr * kStep>(a, taps, dst, [&](const int8_t* const* rows, int64_t k) {
+      const int8x16x4_t first = {{vld1q_s8(rows[0] + k), vld1q_s8(rows[1] + k), vld1q_s8(rows[2] + k),
+                                  vld1q_s8(rows[3] + k)}};
+      const int8x16x4_t second = {{vld1q_s8(rows[4] + k), vld1q_s8(rows[5] + k), vld1q_s8(rows[6] + k),
+                                   vld1q_s8(rows[7] + k)}};
       vst1q_s8_x4(dst, first);
       vst1q_s8_x4(dst + 64, second);
-    }
+    });
   }
   const int8_t* first_panel_;
+  int64_t kmain_;  // the taps' count · len
   std::vector<int8_t> rows_;
 };
 
@@ -123,17 +128,18 @@ constexpr auto kTile = [](auto&&... args) { tile(args...); };
 // Packing a block of rows costs about as much as one panel's loads of A save: it pays from two panels.
 bool packs_rows(const PackedB& b) { return b.n > kNr && b.kmain > 0; }
 
-void gemm(const int8_t* const* a, int64_t m, const PackedB& b, const int32_t* init, int32_t* c, int64_t ldc) {
-  if (!packs_rows(b)) return gemm_by_tiles<kMr, kNr>(a, m, b, init, c, ldc, kTile);
+void gemm(const int8_t* const* a, const Int8Taps& taps, int64_t m, const PackedB& b, const int32_t* init, int32_t* c,
+          int64_t ldc) {
+  if (!packs_rows(b)) return gemm_by_tiles<kMr, kNr>(a, taps, m, b, init, c, ldc, kTile);
   PackedRows tile(b);
-  gemm_by_tiles<kMr, kNr>(a, m, b, init, c, ldc, tile);
+  gemm_by_tiles<kMr, kNr>(a, taps, m, b, init, c, ldc, tile);
 }
 
-void gemm_codes(const int8_t* const* a, int64_t m, const PackedB& b, const int32_t* init, const CodesRequantization& r,
-                const int8_t* residual, int8_t* c, int64_t ldc) {
-  if (!packs_rows(b)) return gemm_codes_by_tiles<kMr, kNr>(a, m, b, init, r, residual, c, ldc, kTile);
+void gemm_codes(const int8_t* const* a, const Int8Taps& taps, int64_t m, const PackedB& b, const int32_t* init,
+                const CodesRequantization& r, const int8_t* residual, int8_t* c, int64_t ldc) {
+  if (!packs_rows(b)) return gemm_codes_by_tiles<kMr, kNr>(a, taps, m, b, init, r, residual, c, ldc, kTile);
   PackedRows tile(b);
-  gemm_codes_by_tiles<kMr, kNr>(a, m, b, init, r, residual, c, ldc, tile);
+  gemm_codes_by_tiles<kMr, kNr>(a, taps, m, b, init, r, residual, c, ldc, tile);
 }
 
 }  // namespace

@@ -36,7 +36,7 @@ PackedB pack(const int8_t* b, int64_t n, int64_t k) {
 // Rows a[0..8) × the panel's 8 channels, from init[0..8); each row's sums to the sink.
 // acc[rp][cp] holds the 2×2 block rows 2rp, 2rp + 1 × channels 2cp, 2cp + 1, row-major.
 template <class Sink>
-void tile(const int8_t* const* a, const int8_t* panel, int64_t kmain, const int32_t* init, const Sink& sink) {
+void tile(const int8_t* const* a, const int8_t* panel, const Int8Taps& taps, const int32_t* init, const Sink& sink) {
   int32x4_t acc[kMr / 2][kNr / 2];
   #pragma GCC unroll 16
   for (int cp = 0; cp < kNr / 2; ++cp) {
@@ -44,17 +44,17 @@ void tile(const int8_t* const* a, const int8_t* panel, int64_t kmain, const int3
     #pragma GCC unroll 16
     for (int rp = 0; rp < kMr / 2; ++rp) acc[rp][cp] = vcombine_s32(pair, pair);
   }
-  for (int64_t k = 0; k < kmain; k += kStep, panel += kNr * kStep) {
+  for_each_step<kMr, kStep, kNr * kStep>(a, taps, panel, [&](const int8_t* const* rows, int64_t k) {
     int8x16_t av[kMr / 2], bv[kNr / 2];
     #pragma GCC unroll 16
-    for (int rp = 0; rp < kMr / 2; ++rp) av[rp] = vcombine_s8(vld1_s8(a[2 * rp] + k), vld1_s8(a[2 * rp + 1] + k));
+    for (int rp = 0; rp < kMr / 2; ++rp) av[rp] = vcombine_s8(vld1_s8(rows[2 * rp] + k), vld1_s8(rows[2 * rp + 1] + k));
     #pragma GCC unroll 16
     for (int cp = 0; cp < kNr / 2; ++cp) bv[cp] = vld1q_s8(panel + 16 * cp);
     #pragma GCC unroll 16
     for (int rp = 0; rp < kMr / 2; ++rp)
       #pragma GCC unroll 16
       for (int cp = 0; cp < kNr / 2; ++cp) acc[rp][cp] = vmmlaq_s32(acc[rp][cp], av[rp], bv[cp]);
-  }
+  });
   int32x4_t rows[kMr][kNr / 4];  // blocks side by side: rows 2rp and 2rp + 1, 4 channels at a time
   #pragma GCC unroll 16
   for (int rp = 0; rp < kMr / 2; ++rp)
@@ -69,13 +69,14 @@ void tile(const int8_t* const* a, const int8_t* panel, int64_t kmain, const int3
 
 constexpr auto kTile = [](auto&&... args) { tile(args...); };
 
-void gemm(const int8_t* const* a, int64_t m, const PackedB& b, const int32_t* init, int32_t* c, int64_t ldc) {
-  gemm_by_tiles<kMr, kNr>(a, m, b, init, c, ldc, kTile);
+void gemm(const int8_t* const* a, const Int8Taps& taps, int64_t m, const PackedB& b, const int32_t* init, int32_t* c,
+          int64_t ldc) {
+  gemm_by_tiles<kMr, kNr>(a, taps, m, b, init, c, ldc, kTile);
 }
 
-void gemm_codes(const int8_t* const* a, int64_t m, const PackedB& b, const int32_t* init, const CodesRequantization& r,
-                const int8_t* residual, int8_t* c, int64_t ldc) {
-  gemm_codes_by_tiles<kMr, kNr>(a, m, b, init, r, residual, c, ldc, kTile);
+void gemm_codes(const int8_t* const* a, const Int8Taps& taps, int64_t m, const PackedB& b, const int32_t* init,
+                const CodesRequantization& r, const int8_t* residual, int8_t* c, int64_t ldc) {
+  gemm_codes_by_tiles<kMr, kNr>(a, taps, m, b, init, r, residual, c, ldc, kTile);
 }
 
 }  // namespace

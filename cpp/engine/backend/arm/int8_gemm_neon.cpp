@@ -38,16 +38,16 @@ PackedB pack(const int8_t* b, int64_t n, int64_t k) {
 
 // Rows a[0..4) × the panel's 4 channels, from init[0..4); each row's sums to the sink.
 template <bool kPairs, class Sink>
-void tile(const int8_t* const* a, const int8_t* panel, int64_t kmain, const int32_t* init, const Sink& sink) {
+void tile(const int8_t* const* a, const int8_t* panel, const Int8Taps& taps, const int32_t* init, const Sink& sink) {
   int32x4_t acc[kMr][kNr];
   #pragma GCC unroll 16
   for (auto& row : acc)
     #pragma GCC unroll 16
     for (auto& v : row) v = vdupq_n_s32(0);
-  for (int64_t k = 0; k < kmain; k += kStep, panel += kNr * kStep) {
+  for_each_step<kMr, kStep, kNr * kStep>(a, taps, panel, [&](const int8_t* const* rows, int64_t k) {
     int8x16_t av[kMr], bv[kNr];
     #pragma GCC unroll 16
-    for (int r = 0; r < kMr; ++r) av[r] = vld1q_s8(a[r] + k);
+    for (int r = 0; r < kMr; ++r) av[r] = vld1q_s8(rows[r] + k);
     #pragma GCC unroll 16
     for (int j = 0; j < kNr; ++j) bv[j] = vld1q_s8(panel + j * kStep);
     #pragma GCC unroll 16
@@ -63,7 +63,7 @@ void tile(const int8_t* const* a, const int8_t* panel, int64_t kmain, const int3
           acc[r][j] = vpadalq_s16(acc[r][j], vmull_high_s8(av[r], bv[j]));
         }
       }
-  }
+  });
   const int32x4_t start = vld1q_s32(init);
   int32x4_t rows[kMr][1];
   #pragma GCC unroll 16
@@ -75,15 +75,16 @@ void tile(const int8_t* const* a, const int8_t* panel, int64_t kmain, const int3
 constexpr auto kTilePairs = [](auto&&... args) { tile<true>(args...); };
 constexpr auto kTileSingles = [](auto&&... args) { tile<false>(args...); };
 
-void gemm(const int8_t* const* a, int64_t m, const PackedB& b, const int32_t* init, int32_t* c, int64_t ldc) {
-  if (b.pairs_fit_int16) gemm_by_tiles<kMr, kNr>(a, m, b, init, c, ldc, kTilePairs);
-  else gemm_by_tiles<kMr, kNr>(a, m, b, init, c, ldc, kTileSingles);
+void gemm(const int8_t* const* a, const Int8Taps& taps, int64_t m, const PackedB& b, const int32_t* init, int32_t* c,
+          int64_t ldc) {
+  if (b.pairs_fit_int16) gemm_by_tiles<kMr, kNr>(a, taps, m, b, init, c, ldc, kTilePairs);
+  else gemm_by_tiles<kMr, kNr>(a, taps, m, b, init, c, ldc, kTileSingles);
 }
 
-void gemm_codes(const int8_t* const* a, int64_t m, const PackedB& b, const int32_t* init, const CodesRequantization& r,
-                const int8_t* residual, int8_t* c, int64_t ldc) {
-  if (b.pairs_fit_int16) gemm_codes_by_tiles<kMr, kNr>(a, m, b, init, r, residual, c, ldc, kTilePairs);
-  else gemm_codes_by_tiles<kMr, kNr>(a, m, b, init, r, residual, c, ldc, kTileSingles);
+void gemm_codes(const int8_t* const* a, const Int8Taps& taps, int64_t m, const PackedB& b, const int32_t* init,
+                const CodesRequantization& r, const int8_t* residual, int8_t* c, int64_t ldc) {
+  if (b.pairs_fit_int16) gemm_codes_by_tiles<kMr, kNr>(a, taps, m, b, init, r, residual, c, ldc, kTilePairs);
+  else gemm_codes_by_tiles<kMr, kNr>(a, taps, m, b, init, r, residual, c, ldc, kTileSingles);
 }
 
 }  // namespace

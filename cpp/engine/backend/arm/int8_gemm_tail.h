@@ -144,6 +144,29 @@ struct ResidualSink {
   const int32_t* values;
 };
 
+// A micro-kernel's walk over k: step(rows, k) for each SIMD step of kStep values, rows[r] + k the
+// step's values of row r (tap by tap), `panel` (B's, or a packing's output) advanced kPanelStep
+// bytes a step. Plain rows walk apart (the taps' loop in the tiles cost GCC registers there).
+template <int kMr, int kStep, int kPanelStep, class Panel, class Step>
+inline void for_each_step(const int8_t* const* a, const Int8Taps& taps, Panel*& panel, Step&& step) {
+  if (taps.count == 1 && taps.offsets[0] == 0) {
+    for (int64_t k = 0; k < taps.len; k += kStep, panel += kPanelStep) step(a, k);
+    return;
+  }
+  for (int64_t t = 0; t < taps.count; ++t) {
+    const int64_t offset = taps.offsets[t];
+    const int8_t* rows[kMr];
+    #pragma GCC unroll 16
+    for (int r = 0; r < kMr; ++r) rows[r] = a[r] + offset;
+    for (int64_t k = 0; k < taps.len; k += kStep, panel += kPanelStep) step(rows, k);
+  }
+}
+
+// The k values a tile's micro-kernel reads (k < kmain): `taps` as given, or the first kmain of plain rows.
+inline Int8Taps main_taps(const Int8Taps& taps, const PackedB& b) {
+  return taps.count == 1 && taps.offsets[0] == 0 ? Int8Taps{taps.offsets, 1, b.kmain} : taps;
+}
+
 // The tiles of C[m, n] in order: body(rows, m0, rows_valid, panel, packed, init_panel) with kMr row
 // pointers (padding rows repeat the last), each block of rows over its panels from 0 up (the
 // dot-product kernel packs a block's rows at its first panel).
@@ -161,20 +184,21 @@ void for_each_tile(const int8_t* const* a, int64_t m, const PackedB& b, const in
   }
 }
 
-// C[m, n] as int32 sums from the row pointers `a` and the packed B (int8_gemm.h): `tile(rows,
-// panel, kmain, init, sink)` is the ISA's micro-kernel over k < kmain for kMr rows and the kNr
-// channels of one panel.
+// C[m, n] as int32 sums from the row pointers `a` (laid out as `taps`) and the packed B
+// (int8_gemm.h): `tile(rows, panel, taps, init, sink)` is the ISA's micro-kernel over k < kmain
+// for kMr rows and the kNr channels of one panel.
 template <int kMr, int kNr, class Tile>
-void gemm_by_tiles(const int8_t* const* a, int64_t m, const PackedB& b, const int32_t* init, int32_t* c, int64_t ldc,
-                   Tile&& tile) {
+void gemm_by_tiles(const int8_t* const* a, const Int8Taps& taps, int64_t m, const PackedB& b, const int32_t* init,
+                   int32_t* c, int64_t ldc, Tile&& tile) {
+  const Int8Taps main = main_taps(taps, b);
   for_each_tile<kMr, kNr>(a, m, b, init, [&](const int8_t* const* rows, int64_t m0, int64_t valid, int64_t panel,
                                              const int8_t* packed, const int32_t* start) {
     if (valid == kMr && (panel + 1) * kNr <= b.n && b.kmain == b.k) {  // whole tile: straight into C
-      tile(rows, packed, b.kmain, start, SumsSink<kNr>{c + m0 * ldc + panel * kNr, ldc});
+      tile(rows, packed, main, start, SumsSink<kNr>{c + m0 * ldc + panel * kNr, ldc});
       return;
     }
     int32_t out[kMr * kNr];
-    tile(rows, packed, b.kmain, start, SumsSink<kNr>{out, kNr});
+    tile(rows, packed, main, start, SumsSink<kNr>{out, kNr});
     int8_tile_tail(rows, valid, b, panel * kNr, out, kNr, c + m0 * ldc, ldc);
   });
 }
@@ -183,9 +207,10 @@ void gemm_by_tiles(const int8_t* const* a, int64_t m, const PackedB& b, const in
 // cover whole panels), with r.residual the residual codes (the output's layout) added; k must be
 // whole SIMD steps (b.kmain == b.k).
 template <int kMr, int kNr, class Tile>
-void gemm_codes_by_tiles(const int8_t* const* a, int64_t m, const PackedB& b, const int32_t* init,
-                         const CodesRequantization& r, const int8_t* residual, int8_t* c, int64_t ldc,
-                         Tile&& tile) {
+void gemm_codes_by_tiles(const int8_t* const* a, const Int8Taps& taps, int64_t m, const PackedB& b,
+                         const int32_t* init, const CodesRequantization& r, const int8_t* residual, int8_t* c,
+                         int64_t ldc, Tile&& tile) {
+  const Int8Taps main = main_taps(taps, b);
   with_requantization(r, [&](auto biased, auto shift, auto table) {
     constexpr bool kBiased = decltype(biased)::value, kTable = decltype(table)::value;
     constexpr int kShift = decltype(shift)::value;
@@ -202,10 +227,10 @@ void gemm_codes_by_tiles(const int8_t* const* a, int64_t m, const PackedB& b, co
           for (int64_t row = 0; row < valid; ++row) std::memcpy(skip + row * kNr, rows_skip + row * ldc, cols);
           rows_skip = skip;
         }
-        tile(rows, packed, b.kmain, start,
+        tile(rows, packed, main, start,
              ResidualSink<kNr, kBiased, kShift, kTable>(r, n0, dst, ld, rows_skip, whole ? ldc : kNr));
       } else {
-        tile(rows, packed, b.kmain, start, CodesSink<kNr, kBiased, kShift, kTable>(r, n0, dst, ld));
+        tile(rows, packed, main, start, CodesSink<kNr, kBiased, kShift, kTable>(r, n0, dst, ld));
       }
       if (!whole)
         for (int64_t row = 0; row < valid; ++row) std::memcpy(c + (m0 + row) * ldc + n0, out + row * kNr, cols);

@@ -6,6 +6,7 @@
 // values through to_plain().
 #pragma once
 #include <cstdint>
+#include <cstring>
 #include <memory>
 #include <vector>
 
@@ -19,7 +20,12 @@ class NhwcCodes : public NativeData {
   // Codes of n images of c channels, h × w pixels (the tensor's NCHW shape), on the grid (scale, zero_point).
   NhwcCodes(const Shape& nchw, float scale, int32_t zero_point)
       : n(nchw[0]), c(nchw[1]), h(nchw[2]), w(nchw[3]), scale(scale), zero_point(zero_point),
-        codes(n * c * h * w) {}
+        codes(n * c * h * w + kSlack) {
+    std::memset(codes.data() + n * c * h * w, 0, kSlack);
+  }
+  // Bytes readable past the last code (zeros): a GEMM reads a pointwise layer's rows in whole
+  // 16-byte steps (the bytes past a row meet zero weights).
+  static constexpr int64_t kSlack = 16;
 
   // x = s·(q − z), NCHW.
   void to_plain(float* dst) const override {
@@ -47,7 +53,7 @@ class NhwcCodes : public NativeData {
   const int32_t zero_point;
 
  private:
-  Scratch<int8_t> codes;  // every code written by the kernel that makes the tensor
+  Scratch<int8_t> codes;  // every code written by the kernel that makes the tensor (not the slack)
 };
 
 // The engine's u8 tensor over `data` (shape NCHW as the graph sees it).
