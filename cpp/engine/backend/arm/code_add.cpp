@@ -5,6 +5,7 @@
 #include <arm_neon.h>
 
 #include <memory>
+#include <type_traits>
 
 #include "backend/arm/arm_kernels.h"
 #include "backend/arm/fixed_point_neon.h"
@@ -14,26 +15,42 @@
 namespace edgequant::engine::arm {
 namespace {
 
-// One input's 8 codes, s8 form, to their scaled values: (q − z) << left_shift, times its multiplier.
+// TFLite's MultiplyByQuantizedMultiplier after its left shift, 4 lanes (fixed_point_neon.h).
+// kStrictlyRight: the shift is right by at least one, where the fixup for ties away from zero is the
+// sign itself: one SSRA instead of the general form's AND, shift and saturating add.
+template <bool kStrictlyRight>
+inline int32x4_t scale4(int32x4_t x, int32x4_t multiplier, int32x4_t right) {
+  if constexpr (kStrictlyRight) {
+    const int32x4_t h = vqrdmulhq_s32(x, multiplier);  // never INT32_MIN: the multiplier is < 2^31
+    return vrshlq_s32(vsraq_n_s32(h, h, 31), right);
+  } else {
+    return multiply_high_and_shift_right4(x, multiplier, right);
+  }
+}
+
+// One input's 16 codes, s8 form, to their scaled values: (q − z) << 20, times its multiplier.
+template <bool kStrictlyRight>
 struct ScaleInput {
   ScaleInput(int32_t zero, int32_t multiplier, int32_t shift)
       : zero(vdupq_n_s8(static_cast<int8_t>(zero - 128))), multiplier(vdupq_n_s32(multiplier)),
         right(vdupq_n_s32(shift)) {}
   void operator()(int8x16_t codes, int32x4_t out[4]) const {
-    const int16x8_t lo = vsubl_s8(vget_low_s8(codes), vget_low_s8(zero));
-    const int16x8_t hi = vsubl_high_s8(codes, zero);
-    // left_shift is 20: widen by 16, then 4 more
-    out[0] = multiply_high_and_shift_right4(vshlq_n_s32(vshll_n_s16(vget_low_s16(lo), 16), 4), multiplier, right);
-    out[1] = multiply_high_and_shift_right4(vshlq_n_s32(vshll_high_n_s16(lo, 16), 4), multiplier, right);
-    out[2] = multiply_high_and_shift_right4(vshlq_n_s32(vshll_n_s16(vget_low_s16(hi), 16), 4), multiplier, right);
-    out[3] = multiply_high_and_shift_right4(vshlq_n_s32(vshll_high_n_s16(hi, 16), 4), multiplier, right);
+    // (q − z)·16 fits int16 (|q − z| ≤ 255); widening by 16 more makes the left shift of 20
+    const int16x8_t lo = vshlq_n_s16(vsubl_s8(vget_low_s8(codes), vget_low_s8(zero)), 4);
+    const int16x8_t hi = vshlq_n_s16(vsubl_high_s8(codes, zero), 4);
+    out[0] = scale4<kStrictlyRight>(vshll_n_s16(vget_low_s16(lo), 16), multiplier, right);
+    out[1] = scale4<kStrictlyRight>(vshll_high_n_s16(lo, 16), multiplier, right);
+    out[2] = scale4<kStrictlyRight>(vshll_n_s16(vget_low_s16(hi), 16), multiplier, right);
+    out[3] = scale4<kStrictlyRight>(vshll_high_n_s16(hi, 16), multiplier, right);
   }
   int8x16_t zero;
   int32x4_t multiplier, right;
 };
 
+template <bool kRightA, bool kRightB, bool kRightOut>
 void add_codes_neon(const CodeAddition& p, const int8_t* a, const int8_t* b, int8_t* y, int64_t n) {
-  const ScaleInput first(p.zero_a, p.multiplier_a, p.shift_a), second(p.zero_b, p.multiplier_b, p.shift_b);
+  const ScaleInput<kRightA> first(p.zero_a, p.multiplier_a, p.shift_a);
+  const ScaleInput<kRightB> second(p.zero_b, p.multiplier_b, p.shift_b);
   const int32x4_t multiplier = vdupq_n_s32(p.output_multiplier), right = vdupq_n_s32(p.output_shift);
   const int32x4_t zero = vdupq_n_s32(p.output_zero - 128);
   const int8x16_t lo = vdupq_n_s8(static_cast<int8_t>(p.min - 128)), hi = vdupq_n_s8(static_cast<int8_t>(p.max - 128));
@@ -42,12 +59,26 @@ void add_codes_neon(const CodeAddition& p, const int8_t* a, const int8_t* b, int
     int32x4_t x[4], z[4], s[4];
     first(vld1q_s8(a + k), x);
     second(vld1q_s8(b + k), z);
-    for (int j = 0; j < 4; ++j) s[j] = vaddq_s32(multiply_high_and_shift_right4(vaddq_s32(x[j], z[j]), multiplier, right), zero);
+    for (int j = 0; j < 4; ++j) s[j] = vaddq_s32(scale4<kRightOut>(vaddq_s32(x[j], z[j]), multiplier, right), zero);
     const int16x8_t low = vqmovn_high_s32(vqmovn_s32(s[0]), s[1]);
     const int16x8_t high = vqmovn_high_s32(vqmovn_s32(s[2]), s[3]);
     vst1q_s8(y + k, vminq_s8(vmaxq_s8(vqmovn_high_s16(vqmovn_s16(low), high), lo), hi));
   }
   for (; k < n; ++k) y[k] = static_cast<int8_t>(add_codes(p, a[k] + 128, b[k] + 128) - 128);
+}
+
+// The kernel compiled for which of the three shifts are strictly right.
+void add_codes_neon(const CodeAddition& p, const int8_t* a, const int8_t* b, int8_t* y, int64_t n) {
+  auto out = [&](auto ra, auto rb) {
+    if (p.output_shift < 0) add_codes_neon<decltype(ra)::value, decltype(rb)::value, true>(p, a, b, y, n);
+    else add_codes_neon<decltype(ra)::value, decltype(rb)::value, false>(p, a, b, y, n);
+  };
+  auto second = [&](auto ra) {
+    if (p.shift_b < 0) out(ra, std::true_type{});
+    else out(ra, std::false_type{});
+  };
+  if (p.shift_a < 0) second(std::true_type{});
+  else second(std::false_type{});
 }
 
 class ArmCodeAdd : public CodeAddKernel {
