@@ -26,6 +26,9 @@ struct PackedB {
   // widening. Only (−128)·(−128) + (−128)·(−128) = 2¹⁵ overflows, so this holds when no row has
   // −128 at both (the symmetric fit gives −128 only where a channel's largest weight is negative).
   bool pairs_fit_int16 = false;
+  // The last 8 of the kmain columns are zero in every row (the zero padding of a k just past a
+  // multiple of 16, as a pointwise layer of 8 channels has): the plain NEON kernel skips them.
+  bool last_half_zero = false;
 };
 
 struct CodesRequantization;  // fixed_point_neon.h
