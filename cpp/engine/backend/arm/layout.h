@@ -99,9 +99,16 @@ inline void im2col_inside(const T* src, int64_t run, int64_t step, int64_t kh, i
       if (stride > k) vst1q_u8(reinterpret_cast<uint8_t*>(dst + stride - 16), vdupq_n_u8(0));
       if (n <= 16 && s + last_row + 16 <= x_end) {
         // Short kernel rows (few channels: a first layer): one 16-byte load and store each, the
-        // bytes past n overwritten by the next row's or lying in the padding columns (zero weights).
-        for (int64_t y = 0; y < kh; ++y, s += rows_apart, d += n)
-          vst1q_u8(reinterpret_cast<uint8_t*>(d), vld1q_u8(reinterpret_cast<const uint8_t*>(s)));
+        // bytes past n overwritten by the next row's or lying in the padding columns (zero weights);
+        // a 3-row kernel (a 3x3 stem) unrolled.
+        auto row = [&](int64_t y) {
+          vst1q_u8(reinterpret_cast<uint8_t*>(d + y * n), vld1q_u8(reinterpret_cast<const uint8_t*>(s + y * rows_apart)));
+        };
+        if (kh == 3) {
+          row(0), row(1), row(2);
+        } else {
+          for (int64_t y = 0; y < kh; ++y) row(y);
+        }
         continue;
       }
     } else {
