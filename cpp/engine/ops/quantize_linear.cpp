@@ -228,16 +228,16 @@ EDGEQUANT_KERNEL bool quantize_to_codes(const float* in, uint8_t* out, int64_t n
   int64_t k = 0;
 #if defined(__ARM_NEON) && defined(__aarch64__)
   // GCC's vectorisation of the loop below spent ~10 instructions per value on aarch64 (a model's
-  // input pair: 0.28 M of VWW's 3.3 M). The same operations in the same order, 16 values a step.
+  // input pair: 0.28 M of VWW's 3.3 M). The same codes 16 values a step: FRINTN rounds half to
+  // even as the magic-number add and subtract do, and needs no clamp before it (a value beyond
+  // the grid stays beyond it and is clamped after; NaN lanes are reported, their codes unused).
   {
-    const float32x4_t scale = vdupq_n_f32(s), zero = vdupq_n_f32(z), magic = vdupq_n_f32(12582912.f);
-    const float32x4_t t_lo = vdupq_n_f32(0.f - z - 1.f), t_hi = vdupq_n_f32(255.f - z + 1.f);
+    const float32x4_t scale = vdupq_n_f32(s), zero = vdupq_n_f32(z);
     const float32x4_t q_lo = vdupq_n_f32(0.f), q_hi = vdupq_n_f32(255.f);
     uint32x4_t ordered = vdupq_n_u32(~0u);  // lanes stay all ones while no value is NaN
     auto code = [&](float32x4_t x) {
       ordered = vandq_u32(ordered, vceqq_f32(x, x));
-      float32x4_t t = vminq_f32(vmaxq_f32(vdivq_f32(x, scale), t_lo), t_hi);
-      t = vaddq_f32(vsubq_f32(vaddq_f32(t, magic), magic), zero);
+      const float32x4_t t = vaddq_f32(vrndnq_f32(vdivq_f32(x, scale)), zero);
       return vcvtq_u32_f32(vminq_f32(vmaxq_f32(t, q_lo), q_hi));
     };
     for (; k + 16 <= n; k += 16) {
