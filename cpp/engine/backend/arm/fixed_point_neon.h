@@ -94,14 +94,17 @@ struct Requantize4 {
         bias(kBiased ? vld1q_s32(r.bias + channel) : vdupq_n_s32(0)), zero(vdupq_n_s32(r.zero)) {}
   // The s8-form codes, not yet clamped (the caller narrows with saturation, then clamps in s8: the
   // same as clamping in int32, the clamp lying inside s8).
-  int32x4_t operator()(int32x4_t sums) const {
+  int32x4_t operator()(int32x4_t sums) const { return vaddq_s32(scaled(sums), zero); }
+  // The same before the zero point (added by a caller after narrowing to int16 with saturation, to
+  // 8 lanes at once: the same codes, the zero point lying inside s8).
+  int32x4_t scaled(int32x4_t sums) const {
     if constexpr (kBiased) sums = vqaddq_s32(sums, bias);
     if constexpr (kShift == kSomeLeft) sums = vshlq_s32(sums, left);
     if constexpr (kShift == kRightOnly) {  // x − 1 for negative x, then VRSHL: ties away from zero
       const int32x4_t x = vqrdmulhq_s32(sums, multiplier);  // never INT32_MIN: the multiplier is < 2^31
-      return vaddq_s32(vrshlq_s32(vsraq_n_s32(x, x, 31), right), zero);
+      return vrshlq_s32(vsraq_n_s32(x, x, 31), right);
     } else {
-      return vaddq_s32(multiply_high_and_shift_right4(sums, multiplier, right), zero);
+      return multiply_high_and_shift_right4(sums, multiplier, right);
     }
   }
   int32x4_t multiplier, right, left, bias, zero;

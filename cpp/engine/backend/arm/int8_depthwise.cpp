@@ -59,15 +59,16 @@ template <int kLanes, bool kBiased, int kShift, bool kTable>
 struct CodesOut {
   CodesOut(const CodesRequantization& r, int64_t c, int8_t* out, int64_t step)
       : q0(r, c), q1(r, c + 4), q2(r, c + 8), q3(r, c + 12), lo(vdupq_n_s8(r.lo)), hi(vdupq_n_s8(r.hi)), out(out),
-        step(step), table(r.table), last(vdupq_n_s16(r.table_last)) {}
+        step(step), table(r.table), last(vdupq_n_s16(r.table_last)), zero(vdupq_n_s16(static_cast<int16_t>(r.zero))) {}
+  // the zero point (or the table's index of 0) added to 8 lanes at once in int16, saturating
   void operator()(int64_t p, const int32x4_t (&a)[4]) const {
-    const int16x8_t h0 = vqmovn_high_s32(vqmovn_s32(q0(a[0])), q1(a[1]));
+    const int16x8_t h0 = vqaddq_s16(vqmovn_high_s32(vqmovn_s32(q0.scaled(a[0])), q1.scaled(a[1])), zero);
     if constexpr (kLanes == 8) {
       if constexpr (kTable) look_up<8>(h0, last, table, out + p * step);
       else vst1_s8(out + p * step, vmin_s8(vmax_s8(vqmovn_s16(h0), vget_low_s8(lo)), vget_low_s8(hi)));
       return;
     }
-    const int16x8_t h1 = vqmovn_high_s32(vqmovn_s32(q2(a[2])), q3(a[3]));
+    const int16x8_t h1 = vqaddq_s16(vqmovn_high_s32(vqmovn_s32(q2.scaled(a[2])), q3.scaled(a[3])), zero);
     if constexpr (kTable) {  // h0, h1: table indices
       look_up<8>(h0, last, table, out + p * step);
       look_up<8>(h1, last, table, out + p * step + 8);
@@ -80,7 +81,7 @@ struct CodesOut {
   int8_t* out;
   int64_t step;  // between pixels, in bytes
   const int8_t* table;
-  int16x8_t last;
+  int16x8_t last, zero;
 };
 
 // Output pixels [0, count) of one row for channels [c, c + 16): the windows `step` bytes apart,

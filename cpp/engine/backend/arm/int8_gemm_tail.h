@@ -73,11 +73,12 @@ struct CodesSink {
       }
       return;
     }
+    const int16x8_t zero = vdupq_n_s16(static_cast<int16_t>(r.zero));
     #pragma GCC unroll 16
     for (int row = 0; row < kRows; ++row) {
-      if constexpr (kNr == 8) {
-        const int16x8_t h = vqmovn_high_s32(vqmovn_s32(first(v[row][0])), second(v[row][1]));
-        vst1_s8(out + row * stride, vmin_s8(vmax_s8(vqmovn_s16(h), low), high));
+      if constexpr (kNr == 8) {  // the zero point added to the 8 lanes in int16
+        const int16x8_t h = vqmovn_high_s32(vqmovn_s32(first.scaled(v[row][0])), second.scaled(v[row][1]));
+        vst1_s8(out + row * stride, vmin_s8(vmax_s8(vqmovn_s16(vqaddq_s16(h, zero)), low), high));
       } else {
         static_assert(kNr == 4, "tiles are 4 or 8 channels wide");
         const int16x4_t h = vqmovn_s32(first(v[row][0]));
