@@ -139,7 +139,7 @@ def test_building_is_linear_in_node_count():
 
 
 # --- NaN / Inf ----------------------------------------------------------------------------------
-@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+@pytest.mark.parametrize("bad", [np.nan, -np.nan, np.inf, -np.inf])
 @pytest.mark.parametrize("mode", ["fp32", "dynamic"])
 def test_non_finite_inputs_are_refused(bad, mode):
     x = zoo.load_test_set()[0][:4].copy()
@@ -150,6 +150,14 @@ def test_non_finite_inputs_are_refused(bad, mode):
     with pytest.raises(ValueError, match="NaN|Inf"):
         engine.run(np.full_like(x, np.nan))
     assert np.isfinite(engine.run(x[:2])[0]).all()  # the engine still runs
+
+
+def test_the_largest_finite_inputs_are_not_refused():
+    """The scan tests the exponent bits past the sign: ±FLT_MAX and subnormals are finite."""
+    model = _model([helper.make_node("Relu", ["x"], ["y"])], [_vi("x", [1, 6])], [_vi("y", [1, 6])])
+    tiny = np.finfo(np.float32).smallest_subnormal
+    x = np.array([[np.finfo(np.float32).max, -np.finfo(np.float32).max, tiny, -tiny, -0.0, 1.0]], np.float32)
+    np.testing.assert_array_equal(Engine(model).run(x)[0], np.maximum(x, 0))
 
 
 @pytest.mark.parametrize("bad", [np.nan, np.inf])
