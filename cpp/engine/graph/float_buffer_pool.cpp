@@ -12,7 +12,7 @@ FloatBufferPool::Scope::Scope(FloatBufferPool& pool) : previous_(current_pool) {
 FloatBufferPool::Scope::~Scope() { current_pool = previous_; }
 FloatBufferPool* FloatBufferPool::current() { return current_pool; }
 
-std::shared_ptr<std::vector<float>> FloatBufferPool::zeros(size_t n) {
+std::shared_ptr<std::vector<float>> FloatBufferPool::take(size_t n, bool zeroed) {
   std::unique_ptr<std::vector<float>> vector;
   {
     std::lock_guard<std::mutex> lock(mutex_);
@@ -24,7 +24,8 @@ std::shared_ptr<std::vector<float>> FloatBufferPool::zeros(size_t n) {
       free_.erase(it);
     }
   }
-  if (vector) vector->assign(n, 0.f);  // within its capacity: the pages are already mapped
+  if (vector && zeroed) vector->assign(n, 0.f);  // within its capacity: the pages are already mapped
+  else if (vector) vector->resize(n);              // clears only floats past its earlier size
   else vector = std::make_unique<std::vector<float>>(n);
   std::weak_ptr<FloatBufferPool> pool = weak_from_this();
   return std::shared_ptr<std::vector<float>>(vector.release(), [pool](std::vector<float>* v) {

@@ -19,7 +19,10 @@ class FloatBufferPool : public std::enable_shared_from_this<FloatBufferPool> {
   static constexpr size_t kMinFloats = 16384;  // 64 KiB: smaller blocks stay in malloc's heap anyway
 
   // `n` zeros, in a recycled vector when one of capacity n .. 2n is free.
-  std::shared_ptr<std::vector<float>> zeros(size_t n);
+  std::shared_ptr<std::vector<float>> zeros(size_t n) { return take(n, true); }
+  // `n` floats whose values are unspecified (a recycled vector's earlier ones, not cleared): for a
+  // tensor its op writes in full.
+  std::shared_ptr<std::vector<float>> unspecified(size_t n) { return take(n, false); }
   // Frees the vectors nobody took since the previous trim().
   void trim();
   size_t free_floats() const;
@@ -43,6 +46,7 @@ class FloatBufferPool : public std::enable_shared_from_this<FloatBufferPool> {
     std::unique_ptr<std::vector<float>> vector;
     uint64_t last_used;
   };
+  std::shared_ptr<std::vector<float>> take(size_t n, bool zeroed);
   void give_back(std::vector<float>* vector);
 
   mutable std::mutex mutex_;

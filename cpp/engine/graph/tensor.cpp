@@ -48,9 +48,9 @@ std::string shape_string(const Shape& shape) {
 
 namespace {
 // From the running session's pool (graph/float_buffer_pool.h) when the tensor is large enough.
-std::shared_ptr<std::vector<float>> float_zeros(size_t n) {
+std::shared_ptr<std::vector<float>> float_zeros(size_t n, bool zeroed = true) {
   FloatBufferPool* pool = FloatBufferPool::current();
-  if (pool && n >= FloatBufferPool::kMinFloats) return pool->zeros(n);
+  if (pool && n >= FloatBufferPool::kMinFloats) return zeroed ? pool->zeros(n) : pool->unspecified(n);
   return std::make_shared<std::vector<float>>(n);
 }
 }  // namespace
@@ -60,6 +60,14 @@ Tensor Tensor::zeros_f32(const Shape& shape, const std::string& context) {
   t.dtype = DType::f32;
   t.shape = shape;
   t.f32 = float_zeros(static_cast<size_t>(checked_numel(shape, context)));
+  return t;
+}
+
+Tensor Tensor::unspecified_f32(const Shape& shape, const std::string& context) {
+  Tensor t;
+  t.dtype = DType::f32;
+  t.shape = shape;
+  t.f32 = float_zeros(static_cast<size_t>(checked_numel(shape, context)), false);
   return t;
 }
 

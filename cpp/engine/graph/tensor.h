@@ -74,6 +74,8 @@ struct Tensor {
   mutable std::shared_ptr<NativeData> converted;
 
   static Tensor zeros_f32(const Shape& shape, const std::string& context = "tensor");
+  // A float32 tensor whose values are unspecified (a recycled buffer's): for an op that writes every one.
+  static Tensor unspecified_f32(const Shape& shape, const std::string& context = "tensor");
   static Tensor zeros_i64(const Shape& shape, const std::string& context = "tensor");
   static Tensor from_i64(std::vector<int64_t> values);  // 1-D
   // Plain u8 / s8 codes (zeros) read through `quant`.

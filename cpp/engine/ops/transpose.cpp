@@ -1,4 +1,8 @@
 // Transpose by 'perm' (default: reverse the axes).
+#if defined(__ARM_NEON) && defined(__aarch64__)
+#include <arm_neon.h>
+#endif
+
 #include "ops/layout.h"
 #include "ops/op.h"
 
@@ -10,7 +14,21 @@ namespace {
 // that the loop vectorises (aarch64's LD3 / LD4). The strided copy below took ~5 instructions a value.
 template <int C>
 void channels_to_planes(const float* src, int64_t pixels, float* dst) {
-  for (int64_t p = 0; p < pixels; ++p)
+  int64_t p = 0;
+#if defined(__ARM_NEON) && defined(__aarch64__)
+  // GCC's loop below took ~1 instruction a value on aarch64: LD3 / LD4 of 4 pixels, a store per plane
+  for (; p + 4 <= pixels; p += 4) {
+    if constexpr (C == 3) {
+      const float32x4x3_t v = vld3q_f32(src + p * 3);
+      vst1q_f32(dst + p, v.val[0]), vst1q_f32(dst + pixels + p, v.val[1]), vst1q_f32(dst + 2 * pixels + p, v.val[2]);
+    } else {
+      const float32x4x4_t v = vld4q_f32(src + p * 4);
+      vst1q_f32(dst + p, v.val[0]), vst1q_f32(dst + pixels + p, v.val[1]), vst1q_f32(dst + 2 * pixels + p, v.val[2]);
+      vst1q_f32(dst + 3 * pixels + p, v.val[3]);
+    }
+  }
+#endif
+  for (; p < pixels; ++p)
     for (int c = 0; c < C; ++c) dst[c * pixels + p] = src[p * C + c];
 }
 
@@ -52,7 +70,8 @@ class Transpose : public Op {
       perm[k] = p;
       out[k] = x.shape[p];
     }
-    outputs[0] = empty_like(x.dtype, out, description());
+    // every output value is written below: a float output's recycled buffer is not cleared first
+    outputs[0] = x.dtype == DType::f32 ? Tensor::unspecified_f32(out, description()) : empty_like(x.dtype, out, description());
     const int64_t total = checked_numel(out, description());
     if (total == 0) return;
     // By blocks: output axes as (extent, input stride), unit axes dropped and axes that stay
