@@ -172,6 +172,31 @@ INSTANTIATE_TEST_SUITE_P(
     [](const ::testing::TestParamInfo<ConvCase>& info) { return info.param.name; });
 
 // Relu and Clip (bounds as opset-11 inputs or opset-6 attributes) after a Conv are fused into it.
+// NHWC -> NCHW of 3 and 4 interleaved channels (a TFLite model's RGB input: LD3 / LD4 on aarch64),
+// pixel counts off the vector width, two images, large enough that the output comes from the
+// session's recycled buffers (written without clearing): every value equals the definition's, on
+// every run.
+TEST(EngineOps, TransposeOfInterleavedChannelsToPlanes) {
+  for (int64_t c : {3, 4})
+    for (int64_t w : {1, 7, 131}) {
+      SCOPED_TRACE("c " + std::to_string(c) + " w " + std::to_string(w));
+      const Shape shape{2, 67, w, c};  // more than FloatBufferPool::kMinFloats values at w = 131
+      GraphBuilder b(13);
+      b.input("x", shape).output("y");
+      b.node("Transpose", {"x"}, {"y"}).attributes["perm"] = attr_ints({0, 3, 1, 2});
+      const Tensor x = random_tensor(shape, b.rng);
+      Engine engine(b.graph, options_for(default_backend()));
+      for (int round = 0; round < 3; ++round) {
+        const Tensor y = engine.run({x})[0];
+        ASSERT_EQ(y.shape, (Shape{2, c, 67, w}));
+        for (int64_t n = 0; n < 2; ++n)
+          for (int64_t ch = 0; ch < c; ++ch)
+            for (int64_t p = 0; p < 67 * w; ++p)
+              ASSERT_EQ(y.f()[(n * c + ch) * 67 * w + p], x.f()[(n * 67 * w + p) * c + ch]) << n << " " << ch << " " << p;
+      }
+    }
+}
+
 TEST(EngineOps, ConvWithFusedActivations) {
   for (const std::string act : {"Relu", "ClipInputs", "ClipAttributes"}) {
     SCOPED_TRACE(act);
