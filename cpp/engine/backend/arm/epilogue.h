@@ -16,51 +16,35 @@
 
 namespace edgequant::engine::arm {
 
-// x / s rounded to nearest-even, + z, NaN → 0, clamped to [0, 255]; stored as the s8 q − 128.
-inline void encode_shifted(const float* x, int64_t n, const quant::Affine& a, int8_t* dst) {
-  const float32x4_t scale = vdupq_n_f32(static_cast<float>(a.scale)), zero = vdupq_n_f32(static_cast<float>(a.zero_point));
-  const float32x4_t lo = vdupq_n_f32(static_cast<float>(a.qmin)), hi = vdupq_n_f32(static_cast<float>(a.qmax));
-  const int32x4_t shift = vdupq_n_s32(128);
-  int64_t i = 0;
-  for (; i + 8 <= n; i += 8) {
-    int32x4_t q[2];
-    for (int h = 0; h < 2; ++h) {
-      float32x4_t t = vaddq_f32(vrndnq_f32(vdivq_f32(vld1q_f32(x + i + 4 * h), scale)), zero);
-      t = vbslq_f32(vceqq_f32(t, t), t, vdupq_n_f32(0));
-      t = vbslq_f32(vcltq_f32(t, lo), lo, t);
-      t = vbslq_f32(vcgtq_f32(t, hi), hi, t);
-      q[h] = vsubq_s32(vcvtq_s32_f32(t), shift);
-    }
-    vst1_s8(dst + i, vmovn_s16(vcombine_s16(vmovn_s32(q[0]), vmovn_s32(q[1]))));
-  }
-  for (; i < n; ++i) dst[i] = static_cast<int8_t>(a.encode(x[i]) - 128);
-}
-
 // quant::Affine::encode<float> on 4 lanes, its constants loaded once for a loop: the u8 codes as int32.
 struct Encoder4 {
   explicit Encoder4(const quant::Affine& a)
       : scale(vdupq_n_f32(static_cast<float>(a.scale))), zero(vdupq_n_f32(static_cast<float>(a.zero_point))),
-        lo(vdupq_n_f32(static_cast<float>(a.qmin))), hi(vdupq_n_f32(static_cast<float>(a.qmax))) {}
+        lo(vdupq_n_s32(static_cast<int32_t>(a.qmin))), hi(vdupq_n_s32(static_cast<int32_t>(a.qmax))) {}
+  // The clamp after the conversion: FCVTZS takes NaN to 0 (as the scalar encode does) and
+  // saturates, and rndn(x / s) + z is a whole number, so clamping the integer equals clamping the float.
   int32x4_t operator()(float32x4_t x) const {
-    float32x4_t t = vaddq_f32(vrndnq_f32(vdivq_f32(x, scale)), zero);
-    t = vbslq_f32(vceqq_f32(t, t), t, vdupq_n_f32(0));
-    t = vbslq_f32(vcltq_f32(t, lo), lo, t);
-    t = vbslq_f32(vcgtq_f32(t, hi), hi, t);
-    return vcvtq_s32_f32(t);
+    const float32x4_t t = vaddq_f32(vrndnq_f32(vdivq_f32(x, scale)), zero);
+    return vminq_s32(vmaxq_s32(vcvtq_s32_f32(t), lo), hi);
   }
-  float32x4_t scale, zero, lo, hi;
+  float32x4_t scale, zero;
+  int32x4_t lo, hi;
 };
 
-// quant::Affine::encode<float> on 4 lanes: the u8 codes as int32.
-inline int32x4_t encode4(float32x4_t x, const quant::Affine& a) {
-  const float32x4_t lo = vdupq_n_f32(static_cast<float>(a.qmin)), hi = vdupq_n_f32(static_cast<float>(a.qmax));
-  float32x4_t t = vaddq_f32(vrndnq_f32(vdivq_f32(x, vdupq_n_f32(static_cast<float>(a.scale)))),
-                            vdupq_n_f32(static_cast<float>(a.zero_point)));
-  t = vbslq_f32(vceqq_f32(t, t), t, vdupq_n_f32(0));
-  t = vbslq_f32(vcltq_f32(t, lo), lo, t);
-  t = vbslq_f32(vcgtq_f32(t, hi), hi, t);
-  return vcvtq_s32_f32(t);
+// x / s rounded to nearest-even, + z, NaN → 0, clamped to [0, 255]; stored as the s8 q − 128.
+inline void encode_shifted(const float* x, int64_t n, const quant::Affine& a, int8_t* dst) {
+  const Encoder4 encode(a);
+  const int32x4_t shift = vdupq_n_s32(128);
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    const int32x4_t q0 = vsubq_s32(encode(vld1q_f32(x + i)), shift), q1 = vsubq_s32(encode(vld1q_f32(x + i + 4)), shift);
+    vst1_s8(dst + i, vmovn_s16(vcombine_s16(vmovn_s32(q0), vmovn_s32(q1))));
+  }
+  for (; i < n; ++i) dst[i] = static_cast<int8_t>(a.encode(x[i]) - 128);
 }
+
+// quant::Affine::encode<float> on 4 lanes: the u8 codes as int32.
+inline int32x4_t encode4(float32x4_t x, const quant::Affine& a) { return Encoder4(a)(x); }
 
 // float(a.scale · (q − z)) on 4 lanes: u8 codes q read as the reference reads a u8 residual.
 inline float32x4_t decode4(int32x4_t codes, const quant::Affine& a) {
