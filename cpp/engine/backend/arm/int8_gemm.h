@@ -44,6 +44,7 @@ struct Int8Taps {
     static constexpr int64_t kZero = 0;
     return {&kZero, 1, k};
   }
+  bool is_plain() const { return count == 1 && offsets[0] == 0; }
 };
 
 // One ISA level's kernels. `gemm` computes rows [0, m) of C (ldc int32 per row) from the row

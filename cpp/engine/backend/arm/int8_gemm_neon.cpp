@@ -93,7 +93,7 @@ void tile(const int8_t* const* a, const int8_t* panel, const Int8Taps& taps, con
 // step skipped where b's last 8 columns are zero and the rows plain.
 template <class F>
 void with_tile(const PackedB& b, const Int8Taps& taps, F&& f) {
-  const bool half = b.last_half_zero && taps.count == 1 && taps.offsets[0] == 0;
+  const bool half = b.last_half_zero && taps.is_plain();
   if (b.pairs_fit_int16 && half) f([](auto&&... args) { tile<true, true>(args...); });
   else if (b.pairs_fit_int16) f([](auto&&... args) { tile<true, false>(args...); });
   else if (half) f([](auto&&... args) { tile<false, true>(args...); });

@@ -150,7 +150,7 @@ struct ResidualSink {
 // bytes a step. Plain rows walk apart (the taps' loop in the tiles cost GCC registers there).
 template <int kMr, int kStep, int kPanelStep, class Panel, class Step>
 inline void for_each_step(const int8_t* const* a, const Int8Taps& taps, Panel*& panel, Step&& step) {
-  if (taps.count == 1 && taps.offsets[0] == 0) {
+  if (taps.is_plain()) {
     for (int64_t k = 0; k < taps.len; k += kStep, panel += kPanelStep) step(a, k);
     return;
   }
@@ -165,7 +165,7 @@ inline void for_each_step(const int8_t* const* a, const Int8Taps& taps, Panel*& 
 
 // The k values a tile's micro-kernel reads (k < kmain): `taps` as given, or the first kmain of plain rows.
 inline Int8Taps main_taps(const Int8Taps& taps, const PackedB& b) {
-  return taps.count == 1 && taps.offsets[0] == 0 ? Int8Taps{taps.offsets, 1, b.kmain} : taps;
+  return taps.is_plain() ? Int8Taps{taps.offsets, 1, b.kmain} : taps;
 }
 
 // The tiles of C[m, n] in order: body(rows, m0, rows_valid, panel, packed, init_panel) with kMr row
