@@ -5,11 +5,15 @@ After ``optimizer.step()`` every selected weight tensor ``W_l`` becomes
 ``q_k = (max|H_l| − β_l)/(2^(b−1) − 1)``, so the next forward pass runs on the compressed
 coefficients. On the CPU the work is done in place by the C++ core (``_core.fit_prune_quantize``
 then ``PruneQuantize.quantize``) on NumPy views of the parameters: no copy, the GIL released,
-no per-element Python. Other devices use the same formula in torch ops on the device.
+no per-element Python. Other devices use the same formula in torch ops on the device; with
+``check_every_step=False`` those ops never wait for the device (β, q_k and a NaN/Inf flag stay
+device tensors until :meth:`PruneQuantizeCompressor.check_finite` or a read of the states), so a
+GPU is kept busy instead of being synchronised with a dozen times per layer and step.
 """
 
 from __future__ import annotations
 
+import math
 import numbers
 from dataclasses import dataclass
 
@@ -41,9 +45,11 @@ class LayerState:
     name : str
         The parameter's qualified name (``"features.0.weight"``).
     threshold : float
-        β = γ·std(W) of the last step (the frozen β in frozen mode).
+        β = γ·std(W) of the last step (the frozen β in frozen mode). A 0-dim device tensor
+        between steps of a compressor with ``check_every_step=False`` until it is settled
+        (:meth:`PruneQuantizeCompressor.density`, ``state_dict``, ``check_finite``).
     step : float
-        q_k of the last step (0 when the layer is only pruned).
+        q_k of the last step (0 when the layer is only pruned); settled like ``threshold``.
     nonzero, size : int
         Non-zero coefficients when last counted (:meth:`PruneQuantizeCompressor.density`), and
         all coefficients.
@@ -108,6 +114,13 @@ class PruneQuantizeCompressor:
         ``"threshold"`` puts the 2^(b−1)−1 steps of eq. 3 between β and max|H|, i.e. survivors
         become ``sign(H)·(β + q_k·round((|H| − β)/q_k))``: max|H| is a level (a fixed point),
         every survivor fits b bits (sign + b−1), which is what the paper's p·b rate assumes.
+    check_every_step : bool, default True
+        Raise on NaN/Inf weights in the :meth:`step` that meets them. ``False`` matters only for
+        weights the C++ core cannot view (a GPU's): the step then queues its torch ops without
+        waiting for the device, and NaN/Inf is reported by the next :meth:`check_finite` (also
+        called by :meth:`density` and :meth:`state_dict`) — the way to keep a GPU busy; call
+        ``check_finite`` every few hundred steps. Survivors-std steps and frozen steps on such
+        weights still wait.
 
     Raises
     ------
@@ -127,7 +140,8 @@ class PruneQuantizeCompressor:
     """
 
     def __init__(self, module, gamma, bits, layers=None, bits_orig: int = 32, mode: str = "paper",
-                 warmup_steps: int = 0, threshold_std: str = "all", grid: str = "zero"):
+                 warmup_steps: int = 0, threshold_std: str = "all", grid: str = "zero",
+                 check_every_step: bool = True):
         if not isinstance(module, torch.nn.Module):
             raise TypeError(f"module must be a torch.nn.Module, got {type(module).__name__}")
         self.gamma = real_in(gamma, "gamma", low=0.0)
@@ -149,6 +163,9 @@ class PruneQuantizeCompressor:
             raise ValueError(f"grid must be one of {list(GRIDS)}, got {grid!r}")
         self.grid = grid
         self.warmup_steps = _integer(warmup_steps, "warmup_steps", 0, None)
+        if not isinstance(check_every_step, bool):
+            raise TypeError(f"check_every_step must be True or False, got {check_every_step!r}")
+        self.check_every_step = check_every_step
         self.module = module
         self.parameters = _select(module, layers)
         self.states = [LayerState(name, size=p.numel()) for name, p in self.parameters]
@@ -160,6 +177,8 @@ class PruneQuantizeCompressor:
         if mode in ("straight-through", "pruned-shadow"):
             self._shadows = [p.detach().clone() for _, p in self.parameters]
             self._last = [torch.empty_like(p.detach()) for _, p in self.parameters]
+        # check_every_step=False: per layer, NaN once any deferred step met NaN/Inf (std·0 summed)
+        self._health: list[torch.Tensor | None] = [None] * len(self.parameters)
 
     @property
     def quantizes(self) -> bool:
@@ -175,7 +194,7 @@ class PruneQuantizeCompressor:
             weight = parameter.data
             if self._shadows is not None:
                 shadow = self._update_shadow(index, weight)
-                self._compress(shadow, state, out=weight)  # C = PQ(shadow), written straight into W
+                self._compress(shadow, state, out=weight, index=index)  # C = PQ(shadow), written straight into W
                 if self.mode == "pruned-shadow":
                     shadow.mul_(shadow.abs() >= state.threshold)  # H = P(shadow) is what is stored
                 self._last[index].copy_(weight)
@@ -185,14 +204,16 @@ class PruneQuantizeCompressor:
             elif self._previous is not None:
                 self._compress_over_survivors(weight, state, self._previous[index])
             else:
-                self._compress(weight, state)
+                self._compress(weight, state, index=index)
         if freezing:
             self._masks = [p.data != 0 for _, p in self.parameters]
+            self.check_finite()  # frozen steps use β as a float
         if self.threshold_std == "survivors" and self._masks is None:
             self._previous = [p.data != 0 for _, p in self.parameters]
         self.steps_done += 1
 
-    def _compress(self, source: torch.Tensor, state: LayerState, out: torch.Tensor | None = None) -> None:
+    def _compress(self, source: torch.Tensor, state: LayerState, out: torch.Tensor | None = None,
+                  index: int = 0) -> None:
         """Eqs. 1–4 on ``source``, written into ``out`` (default: in place)."""
         out = source if out is None else out
         if _core_can_view(source) and _core_can_view(out) and not (self.grid == "threshold" and self.quantizes):
@@ -217,8 +238,14 @@ class PruneQuantizeCompressor:
             return
         if out is not source:
             out.copy_(source)
-        state.threshold, state.step = torch_prune_quantize_(out, self.gamma, self.bits if self.quantizes else None,
-                                                            state.name, self.grid)
+        bits = self.bits if self.quantizes else None
+        if self.check_every_step:
+            state.threshold, state.step = torch_prune_quantize_(out, self.gamma, bits, state.name, self.grid)
+            return
+        threshold, step, std = _prune_quantize_torch(out, self.gamma, bits, self.grid)
+        health = std * 0  # NaN when this step met NaN/Inf; stays NaN once added
+        self._health[index] = health if self._health[index] is None else self._health[index].add_(health)
+        state.threshold, state.step = threshold, step
 
     def _compress_over_survivors(self, weight: torch.Tensor, state: LayerState, previous: torch.Tensor) -> None:
         """Eqs. 1–4 with β = γ·std over ``previous``: the positions the last step left non-zero
@@ -272,11 +299,39 @@ class PruneQuantizeCompressor:
         return shadow
 
     # -- bookkeeping ---------------------------------------------------------------------------
+    def check_finite(self) -> None:
+        """Settle the deferred steps (``check_every_step=False``): wait for the device once, turn
+        each layer's β and q_k into floats, and raise ``ValueError`` naming the first layer that
+        met NaN/Inf weights in any step since the last check. A no-op when nothing is deferred."""
+        pending = [i for i, health in enumerate(self._health) if health is not None]
+        if not pending:
+            return
+        device = self._health[pending[0]].device
+
+        def scalar(value):
+            if isinstance(value, torch.Tensor):
+                return value.detach().reshape(()).double()
+            return torch.tensor(float(value), dtype=torch.float64, device=device)
+
+        rows = torch.stack([torch.stack([scalar(self.states[i].threshold), scalar(self.states[i].step),
+                                         self._health[i]]) for i in pending]).tolist()  # the one wait
+        bad = None
+        for i, (threshold, step, health) in zip(pending, rows, strict=True):
+            self.states[i].threshold, self.states[i].step = threshold, step
+            self._health[i] = None
+            if bad is None and not math.isfinite(health):
+                bad = self.states[i].name
+        if bad is not None:
+            raise ValueError(f"layer {bad!r} met NaN/Inf weights since the last check: training diverged "
+                             "(lower the learning rate)")
+
     def density(self) -> dict[str, float]:
         """Fraction of non-zero coefficients per layer, and ``"total"``.
 
         Counted exactly when asked (one pass over the weights), not in every :meth:`step`.
+        Settles deferred steps first (:meth:`check_finite`).
         """
+        self.check_finite()
         self._count()
         densities = {state.name: state.density for state in self.states}
         densities["total"] = self.nonzero / self.size
@@ -303,6 +358,7 @@ class PruneQuantizeCompressor:
         straight-through shadows, the previous step's non-zero positions); the weights
         themselves belong to the module's own ``state_dict``.
         """
+        self.check_finite()
         names = [name for name, _ in self.parameters]
         return {
             "settings": {"gamma": self.gamma, "bits": self.bits, "bits_orig": self.bits_orig, "mode": self.mode,
@@ -359,20 +415,31 @@ def torch_prune_quantize_(weight: torch.Tensor, gamma: float, bits: int | None, 
     """Eqs. 1–4 in torch ops, in place, for tensors the C++ core cannot view (GPU, float16...)
     and for the ``"threshold"`` grid.
 
-    Same rules and degenerate cases as ``cpp/quant/prune_quantize.h``. Returns ``(β, q_k)``.
+    Same rules and degenerate cases as ``cpp/quant/prune_quantize.h``. Returns ``(β, q_k)`` as
+    floats; NaN/Inf weights raise ``ValueError`` before anything is written.
     """
-    work = weight if weight.dtype == torch.float64 else weight.float()
-    if not bool(torch.isfinite(work).all()):
+    if weight.numel() and not bool(torch.isfinite(weight).all()):
         raise ValueError(f"layer {name!r} has NaN/Inf weights: training diverged")
-    threshold = gamma * float(work.double().std(unbiased=False)) if work.numel() else 0.0
+    threshold, step, _ = _prune_quantize_torch(weight, gamma, bits, grid)
+    return tuple(torch.stack([threshold, step]).tolist())
+
+
+def _prune_quantize_torch(weight: torch.Tensor, gamma: float, bits: int | None, grid: str):
+    """Eqs. 1–4 in place in torch ops that never wait for the device: returns β, q_k and the
+    population std as 0-dim float64 tensors on the weight's device (std is NaN when the weights
+    hold NaN or Inf; the caller decides when to look)."""
+    work = weight if weight.dtype == torch.float64 else weight.float()
+    zero = torch.zeros((), dtype=torch.float64, device=weight.device)
+    std = work.double().std(unbiased=False) if work.numel() else zero
+    threshold = std * gamma
     kept = work * (work.abs() >= threshold)
     if bits is None:
         weight.copy_(kept)
-        return threshold, 0.0
-    max_kept = float(kept.abs().max())
+        return threshold, zero, std
+    max_kept = kept.abs().max().double() if kept.numel() else zero
     step = _step(max_kept, threshold, bits)
     weight.copy_(_round_to_grid(kept, threshold, step, grid))
-    return threshold, step
+    return threshold, step, std
 
 
 def _round_to_grid(kept: torch.Tensor, threshold: float, step: float, grid: str) -> torch.Tensor:
@@ -385,9 +452,14 @@ def _round_to_grid(kept: torch.Tensor, threshold: float, step: float, grid: str)
     return torch.where(magnitude > 0, torch.sign(kept) * (threshold + step * levels), torch.zeros_like(kept))
 
 
-def _step(max_kept: float, threshold: float, bits: int) -> float:
+def _step(max_kept, threshold, bits: int):
+    """q_k of eq. 3, (max|H| − β)/(2^(b−1) − 1); where that is not positive (β ≥ max|H|, or NaN),
+    max|H|/(2^(b−1) − 1), or 1 for an all-zero layer. Floats or 0-dim tensors (then no wait)."""
     top = float(2 ** (bits - 1) - 1)
     step = (max_kept - threshold) / top
+    if isinstance(step, torch.Tensor):
+        fallback = torch.where(max_kept > 0, max_kept / top, torch.ones_like(step))
+        return torch.where(step > 0, step, fallback)
     if not step > 0:
         step = max_kept / top if max_kept > 0 else 1.0
     return step

@@ -34,7 +34,7 @@ from torch import nn
 
 from .compressor import GRIDS, MODES, THRESHOLD_STDS, PruneQuantizeCompressor
 from .models import MODELS, build_model
-from .trainer import epoch_batches
+from .trainer import draw_epoch, epoch_batches
 
 #: Data sets a long run trains on, with the model each uses by default.
 DATASETS = {"mnist": "paper_mnist_cnn", "cifar10": "paper_cifar10_cnn", "digits": "digits_cnn"}
@@ -302,6 +302,12 @@ def _dead_for(records: list[dict], span: int) -> bool:
     return window[0]["step"] <= last - span and all(r.get("test_acc", 1.0) < 0.2 for r in window)
 
 
+def _defers_checks(device: torch.device) -> bool:
+    """Whether steps on ``device`` leave NaN/Inf and loss checks to records and epoch ends: on a GPU,
+    where each check is a wait; on the CPU they cost nothing and name the exact step."""
+    return device.type != "cpu"
+
+
 class _Diverged(Exception):
     def __init__(self, message: str, record: dict):
         super().__init__(message)
@@ -321,9 +327,12 @@ class _Session:
         warmup = config.warmup_steps
         if warmup is None:
             warmup = len(data.y_train) // config.batch_size if config.mode == "frozen" else 0
+        # on a GPU nothing in a step waits for the device: NaN/Inf, the loss and the running accuracy
+        # are looked at when recording and at epoch ends (a wait per step would idle the GPU)
+        self.deferred = _defers_checks(device)
         self.compressor = PruneQuantizeCompressor(self.model, config.gamma, config.bits, mode=config.mode,
                                                   warmup_steps=warmup, threshold_std=config.threshold_std,
-                                                  grid=config.grid)
+                                                  grid=config.grid, check_every_step=not self.deferred)
         self.optimizer = torch.optim.SGD(self.model.parameters(), lr=config.lr, momentum=config.momentum,
                                          weight_decay=config.weight_decay)
         self.generator = torch.Generator().manual_seed(config.seed)
@@ -333,6 +342,8 @@ class _Session:
         self.epochs = 0
         self.train_s = 0.0
         self._order: torch.Tensor | None = None  # the current epoch's permutation
+        self._flips: torch.Tensor | None = None  # and its flips (augmented data)
+        self._checked_step = 0  # deferred: the last step known free of NaN/Inf
         self._position = 0  # where its next batch starts
         self._loss_sum = self._correct = self._seen = 0
         with torch.random.fork_rng(devices=[]):
@@ -344,24 +355,28 @@ class _Session:
         ``("epoch", None)`` at every epoch end (where the caller checkpoints and may stop)."""
         while self.step < steps:
             if self._order is None:
-                self._order = torch.randperm(len(self.y_train), generator=self.generator)
+                self._order, self._flips = draw_epoch(len(self.y_train), self.config.batch_size, self.generator,
+                                                      self.data.augment)
                 self._position = 0
             self.model.train()
             tick = time.perf_counter()
             for x, y in epoch_batches(self.x_train, self.y_train, self.config.batch_size, self.generator,
-                                      self.data.augment, self.device, order=self._order, start=self._position):
+                                      self.data.augment, self.device, order=self._order, start=self._position,
+                                      flips=self._flips):
                 self._position += self.config.batch_size
                 self._train_step(x, y)
                 if self.step in _EARLY_STEPS or self.step % record_every == 0 or self.step == steps:
+                    self._check_deferred()
                     self.train_s += time.perf_counter() - tick
                     yield "record", self.record()
                     self.model.train()
                     tick = time.perf_counter()
                 if self.step >= steps:
                     break
+            self._check_deferred()
             self.train_s += time.perf_counter() - tick
             if self._position >= len(self._order):
-                self._order = None
+                self._order = self._flips = None
                 self.epochs += 1
                 yield "epoch", None
 
@@ -380,6 +395,12 @@ class _Session:
                 from None
         if self.config.reset_pruned_momentum:
             self._reset_pruned_momentum()
+        if self.deferred:  # device tensors: NaN in the loss stays in the sum until _check_deferred
+            self.step += 1
+            self._loss_sum = self._loss_sum + loss.detach().double() * len(y)
+            self._correct = self._correct + (output.argmax(1) == y).sum()
+            self._seen += len(y)
+            return
         value = loss.item()
         if not math.isfinite(value):
             raise _Diverged(f"step {self.step + 1}: loss {value}", {"step": self.step + 1, "diverged": "loss"})
@@ -387,6 +408,22 @@ class _Session:
         self._loss_sum += value * len(y)
         self._correct += int((output.argmax(1) == y).sum())
         self._seen += len(y)
+
+    def _check_deferred(self) -> None:
+        """Deferred steps: wait for the device, then raise _Diverged if a step since the last check
+        met NaN/Inf (weights or loss); the record names the step range."""
+        if not self.deferred or self.step == self._checked_step:
+            return
+        since = f"steps {self._checked_step + 1:,}-{self.step:,}"
+        try:
+            self.compressor.check_finite()
+        except ValueError as error:
+            raise _Diverged(f"{since}: {error}", {"step": self.step, "diverged": str(error)}) from None
+        if isinstance(self._loss_sum, torch.Tensor):
+            self._loss_sum, self._correct = float(self._loss_sum), int(self._correct)
+            if not math.isfinite(self._loss_sum):
+                raise _Diverged(f"{since}: loss {self._loss_sum}", {"step": self.step, "diverged": "loss"})
+        self._checked_step = self.step
 
     def _reset_pruned_momentum(self) -> None:
         for _, parameter in self.compressor.parameters:
@@ -418,7 +455,8 @@ class _Session:
         return {"config": asdict(self.config), "step": self.step, "epochs": self.epochs, "train_s": self.train_s,
                 "model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),
                 "compressor": self.compressor.state_dict(), "generator": self.generator.get_state(),
-                "torch_rng": torch.get_rng_state(), "order": self._order, "position": self._position,
+                "torch_rng": torch.get_rng_state(), "order": self._order, "flips": self._flips,
+                "position": self._position,
                 "accumulated": (self._loss_sum, self._correct, self._seen),
                 # dropout on a GPU draws from the device's generator
                 "cuda_rng": torch.cuda.get_rng_state(self.device) if self.device.type == "cuda" else None}
@@ -435,8 +473,11 @@ class _Session:
             torch.cuda.set_rng_state(saved["cuda_rng"].cpu(), self.device)
         self.step, self.epochs, self.train_s = int(saved["step"]), int(saved["epochs"]), float(saved["train_s"])
         self._order = None if saved["order"] is None else saved["order"].cpu()
+        # a checkpoint written before flips were drawn per epoch: epoch_batches draws them per batch
+        self._flips = None if saved.get("flips") is None else saved["flips"].cpu()
         self._position = int(saved["position"])
         self._loss_sum, self._correct, self._seen = saved["accumulated"]
+        self._checked_step = self.step
 
 
 def weight_statistics(weight: torch.Tensor) -> dict:

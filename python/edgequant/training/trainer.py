@@ -190,21 +190,45 @@ def accuracy(model: nn.Module, x: np.ndarray, y: np.ndarray, device=None, batch_
     return correct / len(y) if len(y) else 0.0
 
 
-def epoch_batches(x_train, y_train, batch_size: int, generator, augment: bool, device, order=None, start: int = 0):
+def draw_epoch(samples: int, batch_size: int, generator, augment: bool):
+    """An epoch's permutation of ``samples`` and, when ``augment``, its horizontal flips (a bool per
+    position of the permutation), drawn from ``generator`` in the order :func:`epoch_batches` draws
+    them batch by batch — so either gives the same epoch — but all at once, to be moved to a GPU
+    in one copy instead of one per batch."""
+    order = torch.randperm(samples, generator=generator)
+    if not augment:
+        return order, None
+    flips = torch.zeros(samples, dtype=torch.bool)
+    for begin in range(0, samples, batch_size):
+        count = min(batch_size, samples - begin)
+        if count >= 2:  # the batches epoch_batches yields
+            flips[begin:begin + count] = torch.rand(count, generator=generator) < 0.5
+    return order, flips
+
+
+def epoch_batches(x_train, y_train, batch_size: int, generator, augment: bool, device, order=None, start: int = 0,
+                  flips=None):
     """One epoch of training batches ``(x, y)`` on ``device``: a fresh permutation drawn from
     ``generator``, batches of at least two samples (BatchNorm), and random horizontal flips when
     ``augment`` (drawn from the same generator, so a seed fixes the whole epoch).
 
     ``order`` and ``start`` continue an epoch that was interrupted: its permutation and the
-    position of the next batch in it (the generator must be in the state it was left in)."""
+    position of the next batch in it (the generator must be in the state it was left in).
+    ``order`` and ``flips`` from :func:`draw_epoch` give the whole epoch up front; with
+    ``x_train`` on a GPU they are copied there once and no batch waits for the host."""
     if order is None:
         order = torch.randperm(len(y_train), generator=generator)
+    order = order.to(x_train.device)
+    if flips is not None:
+        flips = flips.to(x_train.device)
     for begin in range(start, len(order), batch_size):
         index = order[begin:begin + batch_size]
         if len(index) < 2:
             continue  # BatchNorm needs two samples
         x, y = x_train[index], y_train[index]
-        if augment:
+        if flips is not None:
+            x = torch.where(flips[begin:begin + batch_size, None, None, None], x.flip(3), x)
+        elif augment:
             flip = (torch.rand(len(index), generator=generator) < 0.5).to(x.device)  # CPU draws on any device
             x = torch.where(flip[:, None, None, None], x.flip(3), x)
         yield x.to(device), y.to(device)

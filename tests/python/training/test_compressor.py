@@ -245,3 +245,49 @@ def test_diverged_weights_name_the_layer(bad, settings):
         compressor.step()
     with pytest.raises(ValueError, match="w"):
         torch_prune_quantize_(torch.tensor([1.0, bad]), 0.5, 4, "w")
+
+
+@pytest.mark.parametrize("mode", ["paper", "pruned-shadow", "straight-through", "frozen"])
+@pytest.mark.parametrize("gamma, bits", [(0.5, 4), (0.375, 8), (0.5, 32), (0.0, 32)])
+def test_deferred_checks_give_the_same_steps_as_checking_every_step(mode, gamma, bits):
+    # float64 weights take the torch path (the GPU's): the deferred steps must compute the same
+    # weights, β and q_k as the steps that wait, only later
+    models = [random_model(seed=4, dtype=torch.float64) for _ in range(2)]
+    checked, deferred = (PruneQuantizeCompressor(m, gamma, bits, mode=mode, warmup_steps=2, check_every_step=flag)
+                         for m, flag in zip(models, (True, False), strict=True))
+    generator = torch.Generator().manual_seed(1)
+    for step in range(5):
+        for compressor in (checked, deferred):
+            compressor.step()
+        if step == 0 and gamma > 0:  # deferred: device tensors until settled
+            assert isinstance(deferred.states[0].threshold, torch.Tensor)
+        for a, b in zip(models[0].parameters(), models[1].parameters(), strict=True):
+            assert torch.equal(a, b)
+            update = 0.01 * torch.randn(a.shape, generator=generator, dtype=a.dtype)
+            with torch.no_grad():
+                a.add_(update)
+                b.add_(update)
+    assert checked.density() == deferred.density()
+    assert [(s.threshold, s.step) for s in checked.states] == [(s.threshold, s.step) for s in deferred.states]
+    assert all(isinstance(s.threshold, float) and isinstance(s.step, float) for s in deferred.states)
+
+
+@pytest.mark.parametrize("bad", [float("nan"), float("inf"), -float("inf")])
+def test_deferred_nan_is_reported_by_the_next_check_naming_the_layer(bad):
+    model = random_model(dtype=torch.float64)
+    compressor = PruneQuantizeCompressor(model, 0.5, 8, mode="pruned-shadow", check_every_step=False)
+    compressor.step()
+    compressor.check_finite()  # clean so far
+    with torch.no_grad():
+        model[4].weight[0, 0] = bad
+    compressor.step()  # queued, not looked at
+    compressor.step()  # the layer may be all zero by now: the flag remembers
+    with pytest.raises(ValueError, match="4.weight.*since the last check"):
+        compressor.check_finite()
+    with torch.no_grad():
+        model[4].weight[0, 0] = bad
+    compressor.step()
+    with pytest.raises(ValueError, match="4.weight"):
+        compressor.density()
+    with pytest.raises(TypeError, match="check_every_step"):
+        PruneQuantizeCompressor(model, 0.5, 8, check_every_step=1)

@@ -8,6 +8,7 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
+from edgequant.training import long_run  # noqa: E402
 from edgequant.training.long_run import LongRunConfig, load_trace, train_long, weight_statistics  # noqa: E402
 from edgequant.training.long_run_report import summary_table, write_report  # noqa: E402
 
@@ -187,3 +188,57 @@ def test_a_device_that_is_not_there_is_refused_before_anything_is_written(tmp_pa
         with pytest.raises(ValueError, match="no CUDA GPU"):
             train_long(DIGITS, tmp_path / "cuda", steps=5, progress=False, device="cuda")
     assert not (tmp_path / "bogus").exists() and not (tmp_path / "cuda").exists()
+
+
+def _as_on_a_gpu(monkeypatch):
+    from edgequant.training import compressor
+
+    monkeypatch.setattr(long_run, "_defers_checks", lambda device: True)
+    monkeypatch.setattr(compressor, "_core_can_view", lambda weight: False)
+
+
+@pytest.mark.parametrize("config", [DIGITS, LongRunConfig(dataset="digits", mode="paper", gamma=0.0, bits=32,
+                                                          lr=0.05)])
+def test_checks_deferred_to_records_give_the_same_run(tmp_path, monkeypatch, config):
+    # what a GPU run does (the compressor's torch path; no wait per step: loss, accuracy and NaN/Inf
+    # looked at when recording), here on the CPU: every record is the one a run that checks each step writes
+    from edgequant.training import compressor
+
+    monkeypatch.setattr(compressor, "_core_can_view", lambda weight: False)
+    checked = train_long(config, tmp_path / "checked", steps=60, record_every=30, progress=False)
+    _as_on_a_gpu(monkeypatch)
+    deferred = train_long(config, tmp_path / "deferred", steps=60, record_every=30, progress=False)
+    assert _comparable(deferred.records) == _comparable(checked.records)
+    first, second = _weights(tmp_path / "checked"), _weights(tmp_path / "deferred")
+    assert all(torch.equal(first[k], second[k]) for k in first)
+
+
+def test_deferred_divergence_is_reported_at_the_next_record(tmp_path, monkeypatch):
+    _as_on_a_gpu(monkeypatch)
+    config = LongRunConfig(dataset="digits", mode="paper", gamma=0.375, bits=8, lr=1e30, momentum=0.0)
+    trace = train_long(config, tmp_path, steps=100, progress=False)
+    assert trace.status == "diverged" and "steps 1-" in trace.reason
+    assert "diverged" in trace.records[-1]
+
+
+def test_an_epoch_drawn_up_front_is_the_epoch_drawn_batch_by_batch():
+    from edgequant.training.trainer import draw_epoch, epoch_batches
+
+    x, y = torch.arange(65 * 4, dtype=torch.float32).reshape(65, 1, 2, 2), torch.arange(65)
+    one, two = torch.Generator().manual_seed(3), torch.Generator().manual_seed(3)
+    batch_by_batch = list(epoch_batches(x, y, 32, one, True, "cpu"))
+    order, flips = draw_epoch(65, 32, two, True)
+    up_front = list(epoch_batches(x, y, 32, two, True, "cpu", order=order, flips=flips))
+    assert len(up_front) == len(batch_by_batch) == 2  # 65 = 32 + 32 + 1: a batch of one is skipped (BatchNorm)
+    assert all(torch.equal(a[0], b[0]) and torch.equal(a[1], b[1]) for a, b in zip(up_front, batch_by_batch))
+    assert torch.equal(one.get_state(), two.get_state())  # the next epoch starts from the same state
+    assert bool(flips.any()) and not bool(flips.all())
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU (the device machine, not CI)")
+def test_a_gpu_run_waits_only_at_records_and_still_reports_divergence(tmp_path):
+    config = LongRunConfig(dataset="digits", mode="paper", gamma=0.375, bits=8, lr=1e30, momentum=0.0)
+    trace = train_long(config, tmp_path / "nan", steps=100, progress=False, device="cuda")
+    assert trace.status == "diverged" and "steps 1-" in trace.reason
+    checked = train_long(DIGITS, tmp_path / "ok", steps=60, record_every=30, progress=False, device="cuda")
+    assert checked.status == "done" and all(isinstance(r["loss"], float) for r in checked.records[1:])
