@@ -230,7 +230,8 @@ def test_an_epoch_drawn_up_front_is_the_epoch_drawn_batch_by_batch():
     order, flips = draw_epoch(65, 32, two, True)
     up_front = list(epoch_batches(x, y, 32, two, True, "cpu", order=order, flips=flips))
     assert len(up_front) == len(batch_by_batch) == 2  # 65 = 32 + 32 + 1: a batch of one is skipped (BatchNorm)
-    assert all(torch.equal(a[0], b[0]) and torch.equal(a[1], b[1]) for a, b in zip(up_front, batch_by_batch))
+    for (x_one, y_one), (x_two, y_two) in zip(up_front, batch_by_batch, strict=True):
+        assert torch.equal(x_one, x_two) and torch.equal(y_one, y_two)
     assert torch.equal(one.get_state(), two.get_state())  # the next epoch starts from the same state
     assert bool(flips.any()) and not bool(flips.all())
 
