@@ -398,6 +398,7 @@ class PruneQuantizeCompressor:
         for layer, saved in zip(self.states, state["layers"], strict=True):
             layer.threshold, layer.step = float(saved["threshold"]), float(saved["step"])
         self.steps_done = int(state["steps_done"])
+        self._health = [None] * len(self.parameters)  # the saved steps were checked when saved
 
     def full_precision_weights(self) -> dict[str, torch.Tensor] | None:
         """Straight-through mode: the shadow weights by name (None in the other modes)."""
