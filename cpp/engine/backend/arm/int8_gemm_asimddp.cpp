@@ -76,8 +76,11 @@ inline int8x16x4_t load64_and_step(const int8_t*& p) {
 
 // The same tile from a block of rows interleaved by PackedRows: A and B each in two 64-byte loads
 // per step.
+// (Inlined into the panel loops of gemm_codes_by_tiles: called, it saved and restored the callee-saved
+// NEON registers and reloaded the sink's constants from memory every tile.)
 template <class Sink>
-void tile_packed(const int8_t* a, const int8_t* panel, int64_t kmain, const int32_t* init, const Sink& sink) {
+[[gnu::always_inline]] inline void tile_packed(const int8_t* a, const int8_t* panel, int64_t kmain,
+                                               const int32_t* init, const Sink& sink) {
   int32x4_t acc[kMr][2];
   #pragma GCC unroll 16
   for (auto& row : acc) row[0] = vld1q_s32(init), row[1] = vld1q_s32(init + 4);
@@ -100,8 +103,8 @@ class PackedRows {
   explicit PackedRows(const PackedB& b)
       : first_panel_(b.packed.data()), kmain_(b.kmain), rows_(static_cast<size_t>(kMr * b.kmain)) {}
   template <class Sink>
-  void operator()(const int8_t* const* a, const int8_t* panel, const Int8Taps& taps, const int32_t* init,
-                  const Sink& sink) {
+  [[gnu::always_inline]] void operator()(const int8_t* const* a, const int8_t* panel, const Int8Taps& taps,
+                                         const int32_t* init, const Sink& sink) {
     if (panel == first_panel_) pack(a, taps);
     tile_packed(rows_.data(), panel, kmain_, init, sink);
   }

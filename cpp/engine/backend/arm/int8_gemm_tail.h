@@ -206,7 +206,9 @@ void gemm_by_tiles(const int8_t* const* a, const Int8Taps& taps, int64_t m, cons
 
 // C[m, n] as s8 codes (ldc bytes per row), each tile requantized in registers by `r` (whose arrays
 // cover whole panels), with r.residual the residual codes (the output's layout) added; k must be
-// whole SIMD steps (b.kmain == b.k).
+// whole SIMD steps (b.kmain == b.k). A block of kMr rows runs its whole panels in a loop of their
+// own (the tiles go straight into C; ~50 instructions a tile less than the general body, which
+// reloads its captures and clears a residual buffer), the rest through the general body.
 template <int kMr, int kNr, class Tile>
 void gemm_codes_by_tiles(const int8_t* const* a, const Int8Taps& taps, int64_t m, const PackedB& b,
                          const int32_t* init, const CodesRequantization& r, const int8_t* residual, int8_t* c,
@@ -215,27 +217,40 @@ void gemm_codes_by_tiles(const int8_t* const* a, const Int8Taps& taps, int64_t m
   with_requantization(r, [&](auto biased, auto shift, auto table) {
     constexpr bool kBiased = decltype(biased)::value, kTable = decltype(table)::value;
     constexpr int kShift = decltype(shift)::value;
-    for_each_tile<kMr, kNr>(a, m, b, init, [&](const int8_t* const* rows, int64_t m0, int64_t valid, int64_t panel,
-                                               const int8_t* packed, const int32_t* start) {
-      const int64_t n0 = panel * kNr, cols = std::min<int64_t>(kNr, b.n - n0);
-      const bool whole = valid == kMr && cols == kNr;
-      int8_t out[kMr * kNr], skip[kMr * kNr] = {};
-      int8_t* dst = whole ? c + m0 * ldc + n0 : out;
-      const int64_t ld = whole ? ldc : kNr;
-      if (r.residual) {
-        const int8_t* rows_skip = residual + m0 * ldc + n0;
-        if (!whole) {  // the valid part only: the rows and columns past C's are not there to read
-          for (int64_t row = 0; row < valid; ++row) std::memcpy(skip + row * kNr, rows_skip + row * ldc, cols);
-          rows_skip = skip;
-        }
-        tile(rows, packed, main, start,
-             ResidualSink<kNr, kBiased, kShift, kTable>(r, n0, dst, ld, rows_skip, whole ? ldc : kNr));
-      } else {
-        tile(rows, packed, main, start, CodesSink<kNr, kBiased, kShift, kTable>(r, n0, dst, ld));
+    using Codes = CodesSink<kNr, kBiased, kShift, kTable>;
+    using Residual = ResidualSink<kNr, kBiased, kShift, kTable>;
+    const int64_t panels = (b.n + kNr - 1) / kNr, whole_panels = b.n / kNr, panel_bytes = kNr * b.kmain;
+    std::vector<int32_t> start(static_cast<size_t>(panels * kNr), 0);  // init, padded to whole panels
+    std::copy(init, init + b.n, start.begin());
+    for (int64_t m0 = 0; m0 < m; m0 += kMr) {
+      const int8_t* rows[kMr];
+      for (int r = 0; r < kMr; ++r) rows[r] = a[std::min<int64_t>(m0 + r, m - 1)];
+      const int64_t valid = std::min<int64_t>(kMr, m - m0);
+      int64_t panel = 0;
+      if (valid == kMr) {
+        int8_t* const row_out = c + m0 * ldc;
+        const int8_t* packed = b.packed.data();
+        if (r.residual)
+          for (; panel < whole_panels; ++panel, packed += panel_bytes)
+            tile(rows, packed, main, start.data() + panel * kNr,
+                 Residual(r, panel * kNr, row_out + panel * kNr, ldc, residual + m0 * ldc + panel * kNr, ldc));
+        else
+          for (; panel < whole_panels; ++panel, packed += panel_bytes)
+            tile(rows, packed, main, start.data() + panel * kNr, Codes(r, panel * kNr, row_out + panel * kNr, ldc));
       }
-      if (!whole)
+      for (; panel < panels; ++panel) {  // a part of a tile: through buffers, the valid part copied
+        const int64_t n0 = panel * kNr, cols = std::min<int64_t>(kNr, b.n - n0);
+        int8_t out[kMr * kNr], skip[kMr * kNr] = {};
+        const int8_t* packed = b.packed.data() + panel * panel_bytes;
+        if (r.residual) {  // the valid part only: the rows and columns past C's are not there to read
+          for (int64_t row = 0; row < valid; ++row) std::memcpy(skip + row * kNr, residual + (m0 + row) * ldc + n0, cols);
+          tile(rows, packed, main, start.data() + n0, Residual(r, n0, out, kNr, skip, kNr));
+        } else {
+          tile(rows, packed, main, start.data() + n0, Codes(r, n0, out, kNr));
+        }
         for (int64_t row = 0; row < valid; ++row) std::memcpy(c + (m0 + row) * ldc + n0, out + row * kNr, cols);
-    });
+      }
+    }
   });
 }
 
