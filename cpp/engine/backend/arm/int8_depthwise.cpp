@@ -19,14 +19,14 @@ inline void widen_add(int32x4_t (&a)[4], int16x8_t lo, int16x8_t hi) {
   a[3] = vaddw_high_s16(a[3], hi);
 }
 
-// 16 channels of one window: a += Σ_t x[off[t]]·w[t], two taps per int16 sum where kPairs.
-// kTaps > 0 fixes the tap count at compile time (the weights then stay in registers, and with
-// kPairs a template argument too, the last odd tap's offset and weights as well).
-template <int kTaps, bool kPairs>
-inline void window16(const int8_t* x, const int64_t* off, int64_t ntaps, const int8x16_t* w, int32x4_t (&a)[4]) {
+// 16 channels of one window: a += Σ_t x[off[t]]·w[t], two taps per int16 sum where `pairs`.
+// kTaps > 0 fixes the tap count at compile time (the weights then stay in registers).
+template <int kTaps>
+inline void window16(const int8_t* x, const int64_t* off, int64_t ntaps, const int8x16_t* w, bool pairs,
+                     int32x4_t (&a)[4]) {
   const int64_t n = kTaps > 0 ? kTaps : ntaps;
   int64_t t = 0;
-  if constexpr (kPairs)
+  if (pairs)
     for (; t + 2 <= n; t += 2) {
       const int8x16_t x0 = vld1q_s8(x + off[t]), x1 = vld1q_s8(x + off[t + 1]);
       int16x8_t lo = vmull_s8(vget_low_s8(x0), vget_low_s8(w[t]));
@@ -87,9 +87,9 @@ struct CodesOut {
 // Output pixels [0, count) of one row for channels [c, c + 16): the windows `step` bytes apart,
 // each window's sums (from init) to store(pixel, sums). With kTaps fixed, the weights and offsets
 // are copied to locals the compiler keeps in registers.
-template <int kTaps, bool kPairs, class Store>
+template <int kTaps, class Store>
 void row16(const int8_t* x, int64_t step, int64_t count, const int64_t* offsets, int64_t ntaps,
-           const int8x16_t* weights, const int32_t* init, const Store store) {
+           const int8x16_t* weights, bool pairs, const int32_t* init, const Store store) {
   constexpr int kLocal = kTaps > 0 ? kTaps : 1;
   int8x16_t local_w[kLocal];
   int64_t local_off[kLocal];
@@ -100,7 +100,7 @@ void row16(const int8_t* x, int64_t step, int64_t count, const int64_t* offsets,
   const int32x4_t i0 = vld1q_s32(init), i1 = vld1q_s32(init + 4), i2 = vld1q_s32(init + 8), i3 = vld1q_s32(init + 12);
   for (int64_t p = 0; p < count; ++p, x += step) {
     int32x4_t a[4] = {i0, i1, i2, i3};
-    window16<kTaps, kPairs>(x, off, ntaps, w, a);
+    window16<kTaps>(x, off, ntaps, w, pairs, a);
     store(p, a);
   }
 }
@@ -179,12 +179,10 @@ void Int8Depthwise::rows(const int8_t* x, int32_t zero, int threads, const int32
       auto block = [&](int64_t c, auto lanes) {
         for (int64_t t = 0; t < ntaps; ++t) w[t] = vld1q_s8(w_.data() + t * ch + c);
         each_block(oh, c, lanes, [&](const auto& store) {
-          const int8_t* x0 = first + c;
-          const int32_t* i0 = init.data() + c;
-          if (ntaps == 9 && pairs_fit_int16_) row16<9, true>(x0, step, g_.ow, offsets_.data(), ntaps, w.data(), i0, store);
-          else if (ntaps == 9) row16<9, false>(x0, step, g_.ow, offsets_.data(), ntaps, w.data(), i0, store);
-          else if (pairs_fit_int16_) row16<0, true>(x0, step, g_.ow, offsets_.data(), ntaps, w.data(), i0, store);
-          else row16<0, false>(x0, step, g_.ow, offsets_.data(), ntaps, w.data(), i0, store);
+          if (ntaps == 9)
+            row16<9>(first + c, step, g_.ow, offsets_.data(), ntaps, w.data(), pairs_fit_int16_, init.data() + c, store);
+          else
+            row16<0>(first + c, step, g_.ow, offsets_.data(), ntaps, w.data(), pairs_fit_int16_, init.data() + c, store);
         });
       };
       for (int64_t c = 0; c < ch16; c += 16) block(c, std::integral_constant<int, 16>{});
