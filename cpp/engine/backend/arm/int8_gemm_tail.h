@@ -230,8 +230,9 @@ void gemm_by_tiles(const int8_t* const* a, const Int8Taps& taps, int64_t m, cons
 // C[m, n] as s8 codes (ldc bytes per row), each tile requantized in registers by `r` (whose arrays
 // cover whole panels), with r.residual the residual codes (the output's layout) added; k must be
 // whole SIMD steps (b.kmain == b.k). A block of kMr rows runs its whole panels in a loop of their
-// own (the tiles go straight into C; ~50 instructions a tile less than the general body, which
-// reloads its captures and clears a residual buffer), the rest through the general body.
+// own, the tiles straight into C (a per-tile body taking every case, as for_each_tile's, cost
+// ~50 instructions a tile more on the dot-product kernel: it reloaded its captures and cleared a
+// residual buffer); the rest of a tile goes through buffers.
 template <int kMr, int kNr, class Tile>
 void gemm_codes_by_tiles(const int8_t* const* a, const Int8Taps& taps, int64_t m, const PackedB& b,
                          const int32_t* init, const CodesRequantization& r, const int8_t* residual, int8_t* c,
@@ -246,8 +247,8 @@ void gemm_codes_by_tiles(const int8_t* const* a, const Int8Taps& taps, int64_t m
     std::vector<int32_t> start(static_cast<size_t>(panels * kNr), 0);  // init, padded to whole panels
     std::copy(init, init + b.n, start.begin());
     for (int64_t m0 = 0; m0 < m; m0 += kMr) {
-      const int8_t* rows[kMr];
-      for (int r = 0; r < kMr; ++r) rows[r] = a[std::min<int64_t>(m0 + r, m - 1)];
+      const int8_t* rows[kMr];  // as for_each_tile's (through a helper, GCC allocated the tiles' registers worse)
+      for (int i = 0; i < kMr; ++i) rows[i] = a[std::min<int64_t>(m0 + i, m - 1)];
       const int64_t valid = std::min<int64_t>(kMr, m - m0);
       int64_t panel = 0;
       if (valid == kMr) {
