@@ -212,12 +212,13 @@ def epoch_batches(x_train, y_train, batch_size: int, generator, augment: bool, d
     ``generator``, batches of at least two samples (BatchNorm), and random horizontal flips when
     ``augment`` (drawn from the same generator, so a seed fixes the whole epoch).
 
-    ``order`` and ``start`` continue an epoch that was interrupted: its permutation and the
-    position of the next batch in it (the generator must be in the state it was left in).
-    ``order`` and ``flips`` from :func:`draw_epoch` give the whole epoch up front; with
-    ``x_train`` on a GPU they are copied there once and no batch waits for the host."""
+    ``order`` and ``flips`` (:func:`draw_epoch`'s) and ``start`` continue an epoch that was
+    interrupted: its permutation, flips and the position of the next batch in it (an ``order``
+    without ``flips``: the generator must be in the state it was left in, the rest of the flips
+    are drawn batch by batch). With ``x_train`` on a GPU, order and flips are copied there once
+    and no batch waits for the host."""
     if order is None:
-        order = torch.randperm(len(y_train), generator=generator)
+        order, flips = draw_epoch(len(y_train), batch_size, generator, augment)
     order = order.to(x_train.device)
     if flips is not None:
         flips = flips.to(x_train.device)
@@ -228,7 +229,7 @@ def epoch_batches(x_train, y_train, batch_size: int, generator, augment: bool, d
         x, y = x_train[index], y_train[index]
         if flips is not None:
             x = torch.where(flips[begin:begin + batch_size, None, None, None], x.flip(3), x)
-        elif augment:
+        elif augment:  # an epoch resumed from a checkpoint that predates draw_epoch
             flip = (torch.rand(len(index), generator=generator) < 0.5).to(x.device)  # CPU draws on any device
             x = torch.where(flip[:, None, None, None], x.flip(3), x)
         yield x.to(device), y.to(device)

@@ -226,7 +226,8 @@ def test_an_epoch_drawn_up_front_is_the_epoch_drawn_batch_by_batch():
 
     x, y = torch.arange(65 * 4, dtype=torch.float32).reshape(65, 1, 2, 2), torch.arange(65)
     one, two = torch.Generator().manual_seed(3), torch.Generator().manual_seed(3)
-    batch_by_batch = list(epoch_batches(x, y, 32, one, True, "cpu"))
+    # batch by batch (how a checkpoint written before draw_epoch resumes): the permutation, then each batch's flips
+    batch_by_batch = list(epoch_batches(x, y, 32, one, True, "cpu", order=torch.randperm(65, generator=one)))
     order, flips = draw_epoch(65, 32, two, True)
     up_front = list(epoch_batches(x, y, 32, two, True, "cpu", order=order, flips=flips))
     assert len(up_front) == len(batch_by_batch) == 2  # 65 = 32 + 32 + 1: a batch of one is skipped (BatchNorm)
@@ -234,6 +235,9 @@ def test_an_epoch_drawn_up_front_is_the_epoch_drawn_batch_by_batch():
         assert torch.equal(x_one, x_two) and torch.equal(y_one, y_two)
     assert torch.equal(one.get_state(), two.get_state())  # the next epoch starts from the same state
     assert bool(flips.any()) and not bool(flips.all())
+    three = torch.Generator().manual_seed(3)  # a fresh epoch is drawn up front
+    fresh = list(epoch_batches(x, y, 32, three, True, "cpu"))
+    assert all(torch.equal(a[0], b[0]) for a, b in zip(fresh, up_front, strict=True))
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU (the device machine, not CI)")
