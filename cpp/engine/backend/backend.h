@@ -158,10 +158,19 @@ class CodeAveragePoolKernel {
   virtual bool run(const Tensor& x, Tensor& dst) = 0;
 };
 
+// What a backend may want to know of the whole model before it builds any kernel.
+struct ModelTraits {
+  // The model has depthwise convolutions (one input channel per group, several groups): a network
+  // of depthwise and pointwise layers (MobileNet, ShuffleNet, EfficientNet-lite ...).
+  bool depthwise_convs = false;
+};
+
 class Backend {
  public:
   virtual ~Backend() = default;
   virtual std::string name() const = 0;
+  // Called once, before the first kernel is built; kernels may be chosen for the whole model.
+  virtual void describe_model(const ModelTraits&) {}
   virtual std::unique_ptr<ConvKernel> conv(const ConvGeometry& g, const float* weights, const float* bias,
                                            const ConvPostOps& post, const QuantConfig& q) = 0;
   virtual std::unique_ptr<DenseKernel> dense(int64_t m, int64_t k, int64_t n, const float* weights,

@@ -88,6 +88,7 @@ class CheckedBackend : public Backend {
  public:
   explicit CheckedBackend(std::unique_ptr<Backend> inner) : inner_(std::move(inner)) {}
   std::string name() const override { return "checked"; }
+  void describe_model(const ModelTraits& traits) override { inner_->describe_model(traits); }
 
   std::unique_ptr<ConvKernel> conv(const ConvGeometry& g, const float* w, const float* b, const ConvPostOps& post,
                                    const QuantConfig& q) override {

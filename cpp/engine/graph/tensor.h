@@ -52,6 +52,8 @@ struct NativeData {
   virtual bool to_plain_rows(float* /*dst*/, int64_t /*row*/, int64_t /*row_stride*/) const { return false; }
   // u8 codes: the codes themselves in plain row-major order; false where the backend has none.
   virtual bool to_plain_codes(uint8_t* /*dst*/) const { return false; }
+  // How the data lies, for diagnostics and tests (oneDNN: "nChw16c", "nhwc" ...).
+  virtual std::string layout() const { return "native"; }
 };
 
 struct Tensor {

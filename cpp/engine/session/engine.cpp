@@ -318,9 +318,24 @@ void Engine::check_supported_ops() const {
   throw InvalidArgument(message);
 }
 
+namespace {
+// Depthwise convs: one input channel per group (weights [oc, 1, kh, kw]), several groups.
+ModelTraits traits_of(const Graph& graph) {
+  ModelTraits traits;
+  for (const Node& n : graph.nodes) {
+    if (n.op_type != "Conv" || n.inputs.size() < 2 || n.attr_i("group", 1) <= 1) continue;
+    const auto w = graph.initializers.find(n.inputs[1]);
+    if (w != graph.initializers.end() && w->second.shape.size() >= 3 && w->second.shape[1] == 1)
+      traits.depthwise_convs = true;
+  }
+  return traits;
+}
+}  // namespace
+
 std::unique_ptr<Engine::Session> Engine::make_session() const {
   auto session = std::make_unique<Session>();
   session->backend = make_backend(options_.backend);
+  session->backend->describe_model(traits_of(graph_));
   for (size_t k = 0; k < steps_.size(); ++k) {
     session->ops.push_back(make_op(node(k), graph_));
     if (runs_int8(k) || (steps_[k].rounds_to_grid && k < configs_.size()))

@@ -30,6 +30,7 @@ auto translate_errors(const char* what, F&& make) {
 class OnednnBackend : public Backend {
  public:
   std::string name() const override { return "onednn"; }
+  void describe_model(const ModelTraits& traits) override { ctx_.blocked_f32_convs = traits.depthwise_convs; }
   std::unique_ptr<ConvKernel> conv(const ConvGeometry& g, const float* w, const float* b, const ConvPostOps& post,
                                    const QuantConfig& q) override {
     auto build = [this, g, post, q](const float* weights, const float* bias) {

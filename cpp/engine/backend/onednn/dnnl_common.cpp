@@ -112,6 +112,17 @@ bool DnnlNative::to_plain_rows(float* dst, int64_t row, int64_t row_stride) cons
   return true;
 }
 
+std::string DnnlNative::layout() const {
+  const std::optional<tag> t = layout_tag(mem_.get_desc());
+  if (!t) return "blocked";
+  switch (*t) {
+    case tag::nChw16c: return "nChw16c";
+    case tag::nChw8c: return "nChw8c";
+    case tag::nhwc: return "nhwc";
+    default: return "nchw";
+  }
+}
+
 void DnnlNative::reorder_to(const memory::desc& to, float* dst) const {
   reorders_->run(eng_, strm_, mem_, to, dst, quantized(), scale_, zero_point_);
 }

@@ -47,6 +47,9 @@ struct DnnlContext {
   mutable dnnl::stream strm{eng};  // handles: waiting on a stream does not change the context
   std::shared_ptr<BufferPool> pool = std::make_shared<BufferPool>();  // activations (DnnlNative)
   std::shared_ptr<ReorderCache> reorders = std::make_shared<ReorderCache>();
+  // Float32 convs keep their activations in 16-channel blocks (nChw16c) instead of letting oneDNN
+  // choose: set for networks of depthwise and pointwise layers (conv.cpp says why).
+  bool blocked_f32_convs = false;
 };
 
 void append_activation(dnnl::post_ops& ops, const Activation& act);
@@ -75,6 +78,7 @@ class DnnlNative : public NativeData {
   // Where `row` is the size of a trailing group of the dims: one reorder into the strided rows.
   bool to_plain_rows(float* dst, int64_t row, int64_t row_stride) const override;
   bool to_plain_codes(uint8_t* dst) const override;
+  std::string layout() const override;
   const memory& mem() const { return mem_; }
   bool quantized() const { return mem_.get_desc().get_data_type() != dt::f32; }
   bool is_f32() const { return !quantized(); }
