@@ -128,6 +128,16 @@ class SplitKernel {
   virtual bool run(const Tensor& src, int axis, const std::vector<int64_t>& sizes, std::vector<Tensor>& dst) = 0;
 };
 
+// Channels picked from a 4-D tensor [N, C, H, W] in the backend's own layout: y[n, c, h, w] =
+// x[n, sources[c], h, w], y in that layout too (the halves of an exported channel shuffle, which
+// would otherwise leave the layout and come back). run() returns false, leaving `dst` alone, where
+// it does not apply (plain input).
+class ChannelPickKernel {
+ public:
+  virtual ~ChannelPickKernel() = default;
+  virtual bool run(const Tensor& src, const std::vector<int64_t>& sources, Tensor& dst) = 0;
+};
+
 // Nearest-neighbour resize of a 4-D tensor in the backend's own layout: output row r reads input
 // row rows[r], column c reads cols[c]. run() returns false where it does not apply.
 class ResizeKernel {
@@ -186,6 +196,7 @@ class Backend {
   virtual std::unique_ptr<ConcatKernel> concat() { return nullptr; }
   virtual std::unique_ptr<SplitKernel> split() { return nullptr; }
   virtual std::unique_ptr<ResizeKernel> resize() { return nullptr; }
+  virtual std::unique_ptr<ChannelPickKernel> channel_pick() { return nullptr; }
   virtual std::unique_ptr<CodeAddKernel> code_add(const CodeAddition& /*arithmetic*/) { return nullptr; }
   virtual std::unique_ptr<CodeAveragePoolKernel> code_average_pool(const PoolGeometry& /*g*/, int32_t /*qmin*/) {
     return nullptr;

@@ -128,6 +128,7 @@ class CheckedBackend : public Backend {
     return inner_->code_average_pool(g, qmin);
   }
   std::unique_ptr<ResizeKernel> resize() override { return inner_->resize(); }
+  std::unique_ptr<ChannelPickKernel> channel_pick() override { return inner_->channel_pick(); }
   bool gemm(int64_t m, int64_t n, int64_t k, const float* a, int64_t lda, const float* b, int64_t ldb, float* c,
             int64_t ldc) override {
     expect(m >= 0 && n >= 0 && k >= 0 && lda >= k && ldb >= n && ldc >= n, "gemm sizes or leading dimensions");

@@ -3,7 +3,9 @@
 // comes from, by running the chain's own ops on the elements' indices, and keeps that as runs of
 // consecutive elements; a run then copies whole runs (memcpy), one pass in all. Where the runs are
 // short (a transpose that moves single elements) or the input too large to index, it runs the
-// chain's ops on the data instead, as the unfolded graph would.
+// chain's ops on the data instead, as the unfolded graph would. Where every output of a 4-D input
+// is a choice of its channels (a channel shuffle and its split), an input in the backend's layout is
+// picked from as it lies (Backend::channel_pick), its outputs left in that layout for the convs after.
 #include <cstring>
 #include <map>
 
@@ -30,6 +32,7 @@ class DataMovement : public Op {
   void run(RunContext& ctx, const std::vector<const Tensor*>& inputs, std::vector<Tensor>& outputs) override {
     const Tensor& x = input(inputs, 0);
     if (!planned_ || x.shape != planned_shape_) plan(ctx, x.shape);
+    if (x.native && !channel_sources_.empty() && pick_channels(ctx, x, outputs)) return;
     if (!by_runs_) {
       run_chain(ctx, x, outputs);
       return;
@@ -51,6 +54,44 @@ class DataMovement : public Op {
   struct Run {
     int64_t from, length;  // elements of the input
   };
+
+  // Every output picked from x in the backend's layout; false (outputs untouched) where it cannot.
+  bool pick_channels(RunContext& ctx, const Tensor& x, std::vector<Tensor>& outputs) {
+    if (!asked_for_picker_) {
+      picker_ = ctx.backend.channel_pick();
+      asked_for_picker_ = true;
+    }
+    if (!picker_) return false;
+    std::vector<Tensor> picked(outputs.size());
+    for (size_t o = 0; o < outputs.size(); ++o)
+      if (!picker_->run(x, channel_sources_[o], picked[o])) return false;
+    for (size_t o = 0; o < outputs.size(); ++o) outputs[o] = std::move(picked[o]);
+    return true;
+  }
+
+  // Whether `from` (an output's source indices into an input of `shape`, [N, C, H, W]) takes whole
+  // channels: output [N, C', H, W], plane (n, c) the input's plane (n, channels[c]) for every n.
+  static bool channel_choice(const Tensor& from, const Shape& shape, std::vector<int64_t>& channels) {
+    if (shape.size() != 4 || from.shape.size() != 4 || from.shape[0] != shape[0] || from.shape[2] != shape[2] ||
+        from.shape[3] != shape[3] || shape[2] * shape[3] == 0 || shape[0] == 0)
+      return false;
+    const int64_t plane = shape[2] * shape[3], in_channels = shape[1], out_channels = from.shape[1];
+    const int64_t* index = from.i();
+    channels.assign(static_cast<size_t>(out_channels), 0);
+    for (int64_t c = 0; c < out_channels; ++c) {
+      const int64_t first = index[c * plane];
+      if (first % plane != 0 || first / plane >= in_channels) return false;
+      channels[c] = first / plane;
+    }
+    for (int64_t n = 0; n < shape[0]; ++n)
+      for (int64_t c = 0; c < out_channels; ++c) {
+        const int64_t* got = index + (n * out_channels + c) * plane;
+        const int64_t want = (n * in_channels + channels[c]) * plane;
+        for (int64_t k = 0; k < plane; ++k)
+          if (got[k] != want + k) return false;
+      }
+    return true;
+  }
 
   // The chain's nodes in order on `x`; `outputs` get the body's outputs.
   void run_chain(RunContext& ctx, const Tensor& x, std::vector<Tensor>& outputs) {
@@ -78,6 +119,7 @@ class DataMovement : public Op {
     planned_ = true;
     planned_shape_ = shape;
     by_runs_ = false;
+    channel_sources_.clear();
     const int64_t n = checked_numel(shape, description());
     if (n > kMaxIndexed) return;
     Tensor indices = Tensor::zeros_i64(shape, description());
@@ -101,6 +143,11 @@ class DataMovement : public Op {
       count += static_cast<int64_t>(runs[o].size());
       shapes.push_back(t.shape);
     }
+    std::vector<std::vector<int64_t>> choices(picked.size());
+    bool whole_channels = true;
+    for (size_t o = 0; o < picked.size() && whole_channels; ++o)
+      whole_channels = channel_choice(picked[o], shape, choices[o]);
+    if (whole_channels) channel_sources_ = std::move(choices);
     if (elements < kMinAverageRun * count) return;
     runs_ = std::move(runs);
     shapes_ = std::move(shapes);
@@ -113,6 +160,9 @@ class DataMovement : public Op {
   Shape planned_shape_;
   std::vector<std::vector<Run>> runs_;
   std::vector<Shape> shapes_;
+  std::vector<std::vector<int64_t>> channel_sources_;  // per output, where every output is a channel choice
+  bool asked_for_picker_ = false;
+  std::unique_ptr<ChannelPickKernel> picker_;
 };
 
 }  // namespace

@@ -33,11 +33,18 @@ def conv(name, source, c):
     return helper.make_node("Conv", [source, w.name], [name]), w
 
 
-def torchvision_shuffle(c=16, h=6, convs=False):
+def depthwise(name, source, c):
+    w = numpy_helper.from_array(RNG.normal(size=(c, 1, 3, 3)).astype(np.float32) / 3, f"{name}_w")
+    return helper.make_node("Conv", [source, w.name], [name], group=c, pads=[1, 1, 1, 1]), w
+
+
+def torchvision_shuffle(c=16, h=6, convs=False, depthwise_first=False):
     """Relu (or a Conv: its output in oneDNN's layout) -> Reshape [N, 2, C/2, H, W] -> Transpose ->
     Reshape [N, C, H, W] -> Split in halves -> Relu / Neg (Convs) on each half -> Concat:
     ShuffleNetV2 as torchvision exports it (symbolic batch)."""
     first, w0 = conv("a", "x", c) if convs else (helper.make_node("Relu", ["x"], ["a"]), None)
+    if depthwise_first:  # a depthwise network: oneDNN's float convs keep 16-channel blocks
+        first, w0 = depthwise("a", "x", c)
     left, w1 = conv("l", "s0", c // 2) if convs else (helper.make_node("Relu", ["s0"], ["l"]), None)
     right, w2 = conv("r", "s1", c // 2) if convs else (helper.make_node("Neg", ["s1"], ["r"]), None)
     nodes = [
@@ -116,6 +123,18 @@ def test_shuffle_between_convs_reads_the_backends_layout(backend):
     engine = Engine(m, backend=backend, threads=1)
     assert op_types(engine) == ["Conv", "DataMovement", "Conv", "Conv", "Concat"]
     check_against_ort(m, engine, RNG.normal(size=(2, 32, 7, 7)).astype(np.float32), exact=False)
+
+
+@pytest.mark.parametrize("backend", supported_backends())
+@pytest.mark.parametrize("channels", [24, 32, 48])
+def test_shuffle_of_blocked_channels_is_picked_in_the_backends_layout(backend, channels):
+    """A depthwise conv's output in 16-channel blocks (halves of 12 / 16 / 24 channels: blocks cut
+    mid-way and padded) is shuffled where it lies (Backend::channel_pick), at two batch sizes."""
+    m = torchvision_shuffle(c=channels, h=7, convs=True, depthwise_first=True)
+    engine = Engine(m, backend=backend, threads=1)
+    assert op_types(engine) == ["Conv", "DataMovement", "Conv", "Conv", "Concat"]
+    for batch in (2, 1):
+        check_against_ort(m, engine, RNG.normal(size=(batch, channels, 7, 7)).astype(np.float32), exact=False)
 
 
 @pytest.mark.parametrize("backend", supported_backends())

@@ -58,6 +58,7 @@ class OnednnBackend : public Backend {
   std::unique_ptr<ConcatKernel> concat() override { return make_concat(ctx_); }
   std::unique_ptr<SplitKernel> split() override { return make_split(ctx_); }
   std::unique_ptr<ResizeKernel> resize() override { return make_resize(ctx_); }
+  std::unique_ptr<ChannelPickKernel> channel_pick() override { return make_channel_pick(ctx_); }
   bool gemm(int64_t m, int64_t n, int64_t k, const float* a, int64_t lda, const float* b, int64_t ldb, float* c,
             int64_t ldc) override {
     if (m == 0 || n == 0) return true;

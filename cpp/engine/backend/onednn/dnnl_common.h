@@ -150,6 +150,7 @@ std::unique_ptr<DenseKernel> make_dense(const DnnlContext& ctx, int64_t m, int64
 std::unique_ptr<PoolKernel> make_pool(const DnnlContext& ctx, const PoolGeometry& g);
 std::unique_ptr<ConcatKernel> make_concat(const DnnlContext& ctx);
 std::unique_ptr<SplitKernel> make_split(const DnnlContext& ctx);
+std::unique_ptr<ChannelPickKernel> make_channel_pick(const DnnlContext& ctx);
 std::unique_ptr<ResizeKernel> make_resize(const DnnlContext& ctx);
 
 }  // namespace edgequant::engine::onednn

@@ -1,5 +1,6 @@
 // Data movement without leaving the backend's layouts: Concat, Split and nearest Resize of native
 // tensors (consecutive conv outputs, float32 or u8), so YOLO-style necks stay blocked.
+#include "backend/onednn/channel_gather.h"
 #include "backend/onednn/stages.h"
 
 namespace edgequant::engine::onednn {
@@ -50,6 +51,7 @@ class DnnlConcat : public ConcatKernel {
     }
     if (!any_native) return false;
     if (axis == 1 && channels_last(descs, type)) return concat_channels_last(mems, shape, type, scale, zero_point, y);
+    if (axis == 1 && cuts_channel_blocks(descs)) return concat_by_gather(src, shape, y);
     if (!built_ || axis != axis_ || descs != descs_ || scale != scale_ || zero_point != zero_point_) {
       built_ = false;
       try {
@@ -78,6 +80,31 @@ class DnnlConcat : public ConcatKernel {
   }
 
  private:
+  // Blocked inputs (nChw16c / nChw8c) whose channel counts are not whole blocks: oneDNN 3.2 has no
+  // fast concat for them (the inputs went plain, and the convs after reordered back).
+  static bool cuts_channel_blocks(const std::vector<memory::desc>& descs) {
+    bool cut = false;
+    for (const memory::desc& d : descs) {
+      const std::optional<tag> t = layout_tag(d);
+      if (!t || (*t != tag::nChw16c && *t != tag::nChw8c)) return false;
+      cut = cut || d.get_dims()[1] % (*t == tag::nChw16c ? 16 : 8) != 0;
+    }
+    return cut;
+  }
+
+  bool concat_by_gather(const std::vector<const Tensor*>& src, const Shape& shape, Tensor& y) {
+    std::vector<const DnnlNative*> inputs;
+    std::vector<ChannelSource> sources;
+    for (const Tensor* t : src) {
+      inputs.push_back(dynamic_cast<const DnnlNative*>(t->native.get()));
+      for (int64_t c = 0; c < t->shape[1]; ++c) sources.push_back({inputs.size() - 1, c});
+    }
+    std::shared_ptr<DnnlNative> out = gather_channels(ctx_, inputs, sources, src[0]->shape);
+    if (!out) return false;
+    y = native_tensor(shape, out);
+    return true;
+  }
+
   // Dense NHWC (acdb) 4-D inputs of one type: a channel concat is one copy per pixel and input,
   // cheaper here than oneDNN's simple concat.
   static bool channels_last(const std::vector<memory::desc>& descs, dt type) {
@@ -186,6 +213,25 @@ class DnnlResize : public ResizeKernel {
   const DnnlContext& ctx_;
 };
 
+// Channels picked from a native tensor in a pixel-vector layout, kept in that layout (gather_channels).
+class DnnlChannelPick : public ChannelPickKernel {
+ public:
+  explicit DnnlChannelPick(const DnnlContext& ctx) : ctx_(ctx) {}
+  bool run(const Tensor& src, const std::vector<int64_t>& sources, Tensor& dst) override {
+    const auto* native = dynamic_cast<const DnnlNative*>(src.native.get());
+    if (!native || src.rank() != 4 || sources.empty()) return false;
+    std::vector<ChannelSource> from;
+    for (int64_t c : sources) from.push_back({0, c});
+    std::shared_ptr<DnnlNative> out = gather_channels(ctx_, {native}, from, src.shape);
+    if (!out) return false;
+    dst = native_tensor({src.shape[0], static_cast<int64_t>(sources.size()), src.shape[2], src.shape[3]}, out);
+    return true;
+  }
+
+ private:
+  const DnnlContext& ctx_;
+};
+
 // Split of a native tensor (float32, or u8 with its scale and zero point): each part is a
 // sub-memory of the source (valid where the split points fall on channel-block boundaries),
 // copied by a reorder into a dense buffer of the source's own layout, so the readers (convs, a
@@ -266,5 +312,8 @@ class DnnlSplit : public SplitKernel {
 std::unique_ptr<ConcatKernel> make_concat(const DnnlContext& ctx) { return std::make_unique<DnnlConcat>(ctx); }
 std::unique_ptr<SplitKernel> make_split(const DnnlContext& ctx) { return std::make_unique<DnnlSplit>(ctx); }
 std::unique_ptr<ResizeKernel> make_resize(const DnnlContext& ctx) { return std::make_unique<DnnlResize>(ctx); }
+std::unique_ptr<ChannelPickKernel> make_channel_pick(const DnnlContext& ctx) {
+  return std::make_unique<DnnlChannelPick>(ctx);
+}
 
 }  // namespace edgequant::engine::onednn
