@@ -28,6 +28,17 @@ struct Plan {
 template <class T>
 void gather_lanes(const Plan& plan, int64_t n, int64_t b, T* out) {
   const Lane* lanes = plan.lanes.data() + b * plan.out_inner;
+  bool one_input = true;  // every lane from one input (a shuffle's half in NHWC u8 codes): offsets only
+  for (int64_t l = 0; l < plan.out_inner; ++l) one_input = one_input && lanes[l].input == lanes[0].input;
+  if (one_input && lanes[0].input >= 0) {
+    std::vector<int64_t> offset(static_cast<size_t>(plan.out_inner));
+    for (int64_t l = 0; l < plan.out_inner; ++l) offset[l] = lanes[l].offset;
+    const T* in = reinterpret_cast<const T*>(plan.data[lanes[0].input]) + n * plan.image[lanes[0].input];
+    const int64_t step = plan.inner[lanes[0].input];
+    for (int64_t p = 0; p < plan.pixels; ++p, in += step, out += plan.out_inner)
+      for (int64_t l = 0; l < plan.out_inner; ++l) out[l] = in[offset[l]];
+    return;
+  }
   for (int64_t p = 0; p < plan.pixels; ++p, out += plan.out_inner)
     for (int64_t l = 0; l < plan.out_inner; ++l) {
       const Lane& lane = lanes[l];
