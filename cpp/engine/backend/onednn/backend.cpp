@@ -30,7 +30,11 @@ auto translate_errors(const char* what, F&& make) {
 class OnednnBackend : public Backend {
  public:
   std::string name() const override { return "onednn"; }
-  void describe_model(const ModelTraits& traits) override { ctx_.blocked_f32_convs = traits.depthwise_convs; }
+  // The block of the CPU's vector width: dnnl_cpu_isa_avx512_core has bit 0x20 (AVX2 kernels take 8).
+  void describe_model(const ModelTraits& traits) override {
+    const bool avx512 = static_cast<unsigned>(dnnl::get_effective_cpu_isa()) & 0x20u;
+    ctx_.blocked_f32_convs = traits.depthwise_convs ? (avx512 ? 16 : 8) : 0;
+  }
   std::unique_ptr<ConvKernel> conv(const ConvGeometry& g, const float* w, const float* b, const ConvPostOps& post,
                                    const QuantConfig& q) override {
     auto build = [this, g, post, q](const float* weights, const float* bias) {

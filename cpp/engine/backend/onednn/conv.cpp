@@ -44,14 +44,16 @@ class DnnlConv : public ConvKernel {
     };
     dnnl::convolution_forward::primitive_desc pd;
     // Left to choose (format_tag::any), oneDNN 3.2 runs float depthwise and 1x1 convs on NHWC brgemm
-    // kernels; in 16-channel blocks its direct kernels (jit_dw, jit_1x1) took MobileNetV2's 112x112
+    // kernels; in 16-channel blocks (AVX-512; 8 with AVX2) its direct kernels (jit_dw, jit_1x1) took MobileNetV2's 112x112
     // layers in about half the time (depthwise 32 channels 0.41 -> 0.19 ms, 1x1 16 -> 96 0.80 -> 0.44),
     // and a network of such layers then has no reorder between them. Other networks keep oneDNN's
     // choice (ResNet's 3x3 convs at 512 channels: 1.82 ms NHWC, 2.46 blocked). A blocked combination
     // that only oneDNN's reference loop runs is not taken.
-    if (ctx.blocked_f32_convs && !int8_ && (g.ic >= 16 || g.oc >= 16)) {
-      pd = describe(g.ic >= 16 ? tag::nChw16c : tag::any, g.oc >= 16 ? tag::nChw16c : tag::any);
-      if (std::string(pd.impl_info_str()).rfind("ref", 0) == 0) pd = describe(tag::any, tag::any);
+    const int64_t block = ctx.blocked_f32_convs;
+    if (block && !int8_ && (g.ic >= block || g.oc >= block)) {
+      const tag blocked = block == 16 ? tag::nChw16c : tag::nChw8c;
+      pd = describe(g.ic >= block ? blocked : tag::any, g.oc >= block ? blocked : tag::any);
+      if (std::string(pd.impl_info_str()).find("ref") != std::string::npos) pd = describe(tag::any, tag::any);
     } else {
       pd = describe(tag::any, tag::any);
     }

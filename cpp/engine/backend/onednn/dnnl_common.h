@@ -47,9 +47,10 @@ struct DnnlContext {
   mutable dnnl::stream strm{eng};  // handles: waiting on a stream does not change the context
   std::shared_ptr<BufferPool> pool = std::make_shared<BufferPool>();  // activations (DnnlNative)
   std::shared_ptr<ReorderCache> reorders = std::make_shared<ReorderCache>();
-  // Float32 convs keep their activations in 16-channel blocks (nChw16c) instead of letting oneDNN
-  // choose: set for networks of depthwise and pointwise layers (conv.cpp says why).
-  bool blocked_f32_convs = false;
+  // Channels per block (16 with AVX-512, else 8) in which float32 convs keep their activations
+  // instead of letting oneDNN choose; 0: oneDNN chooses. Set for networks of depthwise and pointwise
+  // layers (conv.cpp says why).
+  int blocked_f32_convs = 0;
 };
 
 void append_activation(dnnl::post_ops& ops, const Activation& act);
