@@ -99,12 +99,6 @@ __attribute__((target("avx512f"))) void permute_blocks(const Plan& plan, const s
   }
 }
 
-std::optional<int64_t> pixel_vector_inner(const memory::desc& desc) {
-  const std::optional<tag> layout = layout_tag(desc);
-  if (!layout || *layout == tag::nchw) return std::nullopt;
-  return *layout == tag::nChw16c ? 16 : *layout == tag::nChw8c ? 8 : desc.get_dims()[1];
-}
-
 template <class T>
 void gather(const Plan& plan, T* dst) {
   static const bool avx512 = __builtin_cpu_supports("avx512f");
@@ -143,7 +137,7 @@ std::shared_ptr<DnnlNative> gather_channels(const DnnlContext& ctx, const std::v
   plan.pixels = dims[2] * dims[3];
   for (const DnnlNative* input : inputs) {
     const memory::desc& d = input->mem().get_desc();
-    const std::optional<int64_t> inner = pixel_vector_inner(d);
+    const std::optional<int64_t> inner = pixel_vector_width(d);
     const memory::dims in = d.get_dims();
     if (!inner || d.get_data_type() != type || in[0] != dims[0] || in[2] != dims[2] || in[3] != dims[3] ||
         input->scale() != inputs[0]->scale() || input->zero_point() != inputs[0]->zero_point())

@@ -139,6 +139,12 @@ std::optional<tag> layout_tag(const memory::desc& desc) {
   return std::nullopt;
 }
 
+std::optional<int64_t> pixel_vector_width(const memory::desc& desc) {
+  const std::optional<tag> t = layout_tag(desc);
+  if (!t || *t == tag::nchw) return std::nullopt;
+  return *t == tag::nChw16c ? 16 : *t == tag::nChw8c ? 8 : desc.get_dims()[1];
+}
+
 void add_int8_attributes(dnnl::primitive_attr& attr, int weight_mask) {
   attr.set_scales_mask(DNNL_ARG_SRC, 0);
   attr.set_scales_mask(DNNL_ARG_WEIGHTS, weight_mask);

@@ -115,6 +115,9 @@ inline Tensor native_tensor(const Shape& shape, std::shared_ptr<DnnlNative> data
 const DnnlNative* native_f32(const Tensor& t, const memory::dims& dims);
 // The 4-D layouts native tensors take, as a tag (nullopt for any other).
 std::optional<tag> layout_tag(const memory::desc& desc);
+// Elements of a pixel-vector in a 4-D layout [N][blocks][H][W][width]: 16 (nChw16c), 8 (nChw8c) or
+// the channel count (NHWC, one block); nullopt for plain NCHW and other layouts.
+std::optional<int64_t> pixel_vector_width(const memory::desc& desc);
 
 // Quantization arguments shared by conv and matmul: src scale / zero point, weight scales.
 struct Int8Arguments {

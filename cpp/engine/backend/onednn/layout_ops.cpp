@@ -85,9 +85,9 @@ class DnnlConcat : public ConcatKernel {
   static bool cuts_channel_blocks(const std::vector<memory::desc>& descs) {
     bool cut = false;
     for (const memory::desc& d : descs) {
-      const std::optional<tag> t = layout_tag(d);
-      if (!t || (*t != tag::nChw16c && *t != tag::nChw8c)) return false;
-      cut = cut || d.get_dims()[1] % (*t == tag::nChw16c ? 16 : 8) != 0;
+      const std::optional<int64_t> width = pixel_vector_width(d);
+      if (!width || layout_tag(d) == tag::nhwc) return false;
+      cut = cut || d.get_dims()[1] % *width != 0;
     }
     return cut;
   }
@@ -182,12 +182,13 @@ class DnnlResize : public ResizeKernel {
     const memory::desc& desc = native->mem().get_desc();
     if (desc.get_dims() != memory::dims(src.shape.begin(), src.shape.end())) return false;  // reshaped
     const std::optional<tag> layout = layout_tag(desc);
-    if (!layout || *layout == tag::nchw) return false;
+    const std::optional<int64_t> width = pixel_vector_width(desc);
+    if (!width) return false;
     const dt type = desc.get_data_type();
     const memory::dims in = desc.get_dims();
     const memory::dims out{in[0], in[1], static_cast<int64_t>(rows.size()), static_cast<int64_t>(cols.size())};
     const memory::desc out_desc(out, type, *layout);
-    const int64_t block = *layout == tag::nChw16c ? 16 : *layout == tag::nChw8c ? 8 : in[1];
+    const int64_t block = *width;
     const int64_t outer = *layout == tag::nhwc ? in[0] : in[0] * ((in[1] + block - 1) / block);
     auto result = std::make_shared<DnnlNative>(ctx_, out_desc, memory::desc(out, dt::f32, tag::nchw),
                                                native->scale(), native->zero_point());
