@@ -24,9 +24,14 @@ precision (on a CPU with AVX-512 BF16 it would otherwise run the FP32 model in b
 
 With --threads 1 the runtimes of a model are timed in interleaved rounds (one run of each per
 round), so load from other processes hits them alike; --cpu-time times by CPU time instead of wall
-time. With more threads they are timed in blocks (--block runs of one runtime, then a pause of
---pause s, round-robin): alternating every run let one runtime's still-spinning pool threads
-(ONNX Runtime's spin-wait, iomp's 200 ms KMP_BLOCKTIME) take the core the next runtime needed. YOLOv8n
+time. With more threads each runtime runs in a worker process of its own (_runtime_worker.py) and
+the workers are timed in round-robin blocks (--block runs of one, then a pause of --pause s), over
+--sittings sets of new processes (a process's speed at 2 threads on a VM can stay far off another's
+for its whole life); in one
+process, alternating every run let one runtime's still-spinning pool threads (ONNX Runtime's
+spin-wait, iomp's 200 ms KMP_BLOCKTIME, OpenVINO's TBB arena) take the core the next runtime needed;
+--interleaved brings that way back for comparison. --scaling also times each runtime at 1 thread in
+the same rounds and prints each one's speed-up. YOLOv8n
 is built with its head as ultralytics exports it (DFL decode, class sigmoids); for it, the AP50 of
 each runtime's INT8 boxes against its own FP32 boxes is printed too (ORT's quantize_static puts the
 boxes, 0..640, and the class scores, 0..1, through one quantized Concat: its scores collapse).
@@ -37,6 +42,7 @@ from __future__ import annotations
 import argparse
 import os
 import pathlib
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -49,6 +55,7 @@ import onnxruntime as ort
 sys.path.insert(0, os.path.dirname(__file__))
 from _measure import interleaved_ms, ort_session  # noqa: E402
 from _ort_quantize import ort_quantized  # noqa: E402
+from _runtime_worker import RuntimeProcess, blocked_process_samples  # noqa: E402
 
 from edgequant import Engine, zoo
 from edgequant.datasets import shared_data_dir
@@ -217,33 +224,69 @@ def static_engine(path, calibration, threads):
                   calibration_batch_size=1)
 
 
-def ort_static(path, calibration, folder, threads):
-    """ORT's quantize_static QDQ model (benchmarks/_ort_quantize.py's recipe): (its path, a session on it)."""
-    qdq = ort_quantized(pathlib.Path(path), calibration, pathlib.Path(folder))
-    return qdq, ort_session(qdq, threads)
+def in_process_runtimes(path, engine, calibration, files, threads):
+    """Our three engines and ONNX Runtime's sessions on ``files``, all in this process."""
+    engines = {"ours fp32": engine, "ours dyn": Engine(path, mode="dynamic", threads=threads),
+               "ours st": static_engine(path, [calibration[n] for n in engine.input_names], threads)}
+    sessions = {name: ort_session(files[name], threads) for name in ("ORT fp32", "ORT dyn", "ORT st")
+                if files[name] is not None}
+    return engines, sessions
 
 
-def blocked_ms(runners: dict, runs: int, block: int, pause_s: float, cpu_time: bool = False,
-               warmup: int = 3) -> dict:
-    """Median latency (ms) of each runner over ``runs`` calls, timed in blocks of ``block`` calls of one
-    runtime followed by ``pause_s`` of sleep, round-robin over the runtimes until each has ``runs``.
-    The pause lets the previous runtime's pool threads stop spinning (iomp waits 200 ms) before the
-    next one starts; round-robin blocks still spread load from other processes over all of them."""
-    import statistics
-    import time
+def in_process_runners(engines, sessions, engine, feeds, files, threads, stem):
+    """A call per runtime, all in this process (OpenVINO's when it is installed and takes the file)."""
+    inputs = [feeds[n] for n in engine.input_names]
+    runners = {name: (lambda e=e, i=inputs: e.run(i)) for name, e in engines.items()}
+    runners.update({name: (lambda s=s, f=feeds: s.run(None, f)) for name, s in sessions.items()})
+    for name in ("OV fp32", "OV st"):
+        try:
+            runner = openvino_runner(files[name], feeds, threads) if files[name] is not None else None
+        except Exception as error:  # noqa: BLE001 - OpenVINO refuses some QDQ files (ultraface)
+            print(f"  ({stem}: OpenVINO {name[3:]} failed: {' '.join(str(error).split())[:100]})")
+            runner = None
+        if runner is not None:
+            runners[name] = runner
+    return runners
 
-    clock = time.process_time if cpu_time else time.perf_counter
-    samples = {name: [] for name in runners}
-    while any(len(values) < runs for values in samples.values()):
-        for name, run in runners.items():
-            time.sleep(pause_s)
-            for _ in range(warmup):  # the pool wakes up again
-                run()
-            for _ in range(min(block, runs - len(samples[name]))):
-                start = clock()
-                run()
-                samples[name].append(clock() - start)
-    return {name: statistics.median(values) * 1e3 for name, values in samples.items()}
+
+#: runtime column -> the worker kind that runs it (see _runtime_worker.py)
+WORKER_KINDS = {"ours fp32": "ours-fp32", "ours dyn": "ours-dynamic", "ours st": "ours-static",
+                "ORT fp32": "ort", "ORT dyn": "ort", "ORT st": "ort", "OV fp32": "openvino", "OV st": "openvino"}
+
+
+def process_times(path, engine, calibration, feeds, files, folder, args):
+    """Each runtime in its own worker process, timed in round-robin blocks (``_runtime_worker``).
+    Returns (times at args.threads, times at 1 thread when ``args.scaling`` else {})."""
+    folder = pathlib.Path(folder)
+    feeds_npz, calibration_npz = folder / f"{path.stem}_feeds.npz", folder / f"{path.stem}_calibration.npz"
+    np.savez(feeds_npz, **feeds)
+    np.savez(calibration_npz, **calibration)
+    thread_counts = [args.threads] + ([1] if args.scaling else [])
+    samples, failed = {}, set()
+    for _ in range(args.sittings):  # new processes each sitting: see _runtime_worker.py
+        workers = {}
+        try:
+            for threads in thread_counts:
+                for name, kind in WORKER_KINDS.items():
+                    model = path if kind.startswith("ours") else files[name]
+                    if model is None or name in failed:
+                        continue
+                    try:
+                        workers[(name, threads)] = RuntimeProcess(
+                            kind, model, feeds_npz, threads, calibration_npz if kind == "ours-static" else None,
+                            cpu_time=args.cpu_time)
+                    except RuntimeError as error:  # OpenVINO refuses some QDQ files (ultraface)
+                        failed.add(name)
+                        print(f"  ({path.stem}: {name} failed: {' '.join(str(error).split())[:100]})")
+            runs = -(-args.runs // args.sittings)
+            for key, values in blocked_process_samples(workers, runs, args.block, args.pause).items():
+                samples.setdefault(key, []).extend(values)
+        finally:
+            for worker in workers.values():
+                worker.close()
+    times = {key: statistics.median(values) * 1e3 for key, values in samples.items() if key[0] not in failed}
+    at = {threads: {name: ms for (name, t), ms in times.items() if t == threads} for threads in thread_counts}
+    return at[args.threads], at.get(1, {}) if args.scaling else {}
 
 
 def openvino_runner(path, feeds, threads):
@@ -254,6 +297,19 @@ def openvino_runner(path, feeds, threads):
         return None
     request = openvino_model(path, threads).create_infer_request()
     return lambda r=request, f=feeds: r.infer(f)
+
+
+def print_scaling(scaling, threads):
+    """Each runtime's speed-up from 1 to ``threads`` threads (1-thread ms / N-thread ms, same rounds)."""
+    names = list(WORKER_KINDS)
+    print(f"\n{threads}-thread scaling: 1-thread time / {threads}-thread time, each runtime in its own process, "
+          "the same rounds")
+    print("| model | " + " | ".join(names) + " |")
+    print("|---|" + "---:|" * len(names))
+    for path, one_thread, times in scaling:
+        cells = [f"{one_thread[n] / times[n]:.2f}" if n in one_thread and times.get(n) == times.get(n) else "–"
+                 for n in names]
+        print(f"| {path.stem} | " + " | ".join(cells) + " |")
 
 
 def main():
@@ -269,7 +325,14 @@ def main():
     parser.add_argument("--block", type=int, default=10, help="with --threads > 1: runs per block (default 10)")
     parser.add_argument("--pause", type=float, default=0.3, help="with --threads > 1: seconds between blocks")
     parser.add_argument("--interleaved", action="store_true",
-                        help="with --threads > 1: alternate runtimes every run anyway (the old, unfair way)")
+                        help="with --threads > 1: all runtimes in this process, alternating every run (the old, "
+                             "unfair way)")
+    parser.add_argument("--sittings", type=int, default=3,
+                        help="with --threads > 1: new worker processes this many times, --runs spread over them "
+                             "(default 3)")
+    parser.add_argument("--scaling", action="store_true",
+                        help="with --threads > 1: also time every runtime at 1 thread in the same rounds and print "
+                             "each one's speed-up (1-thread time / N-thread time)")
     args = parser.parse_args()
     import logging
 
@@ -288,43 +351,39 @@ def main():
         models = [path for path in models if path.stem in args.models]
     peak_text, peak_fp32, peak_int8 = cpu_peaks(args.threads, args.clock_ghz)
     clock = "CPU time of the process" if args.cpu_time else "wall time"
-    blocks = args.threads > 1 and not args.interleaved
-    scheme = f"blocks of {args.block} runs, {args.pause} s pause" if blocks else "interleaved rounds"
+    processes = args.threads > 1 and not args.interleaved
+    scheme = (f"each runtime in its own process, {args.sittings} sittings of new processes, round-robin blocks of "
+              f"{args.block} runs, {args.pause} s pause"
+              if processes else "interleaved rounds")
     print(f"threads {args.threads}, batch 1, {clock}: median of {args.runs} runs in {scheme} (ms); "
           "ratio = peer / ours (> 1: we are faster); OV = OpenVINO")
     print(f"{'model':<22}{'ours fp32':>10}{'ORT fp32':>10}{'ratio':>7}{'ours dyn':>10}{'ORT dyn':>10}{'ratio':>7}"
           f"{'ours st':>10}{'ORT st':>10}{'ratio':>7}{'OV fp32':>10}{'ratio':>7}{'OV st':>10}{'ratio':>7}")
-    rows, detections = [], []
+    rows, detections, scaling = [], [], []
     with tempfile.TemporaryDirectory() as folder:
         for path in models:
             engine = Engine(path, threads=args.threads)
             calibration = calibration_inputs(path, engine)
             feeds = {name: values[:1] for name, values in calibration.items()}
-            inputs = [feeds[n] for n in engine.input_names]
-            engines = {"ours fp32": engine, "ours dyn": Engine(path, mode="dynamic", threads=args.threads),
-                       "ours st": static_engine(path, [calibration[n] for n in engine.input_names], args.threads)}
             target = pathlib.Path(folder) / f"{path.stem}_dynamic.onnx"
             quantize_dynamic(str(path), str(target), weight_type=QuantType.QInt8)
-            sessions = {"ORT fp32": ort_session(path, args.threads), "ORT dyn": ort_session(target, args.threads)}
             qdq = None
             try:
-                qdq, sessions["ORT st"] = ort_static(path, calibration, folder, args.threads)
+                qdq = ort_quantized(pathlib.Path(path), calibration, pathlib.Path(folder))
             except Exception as error:  # noqa: BLE001 - ORT's quantizer fails on some models (mnist-8)
                 print(f"  ({path.stem}: ORT quantize_static failed: {type(error).__name__}: {str(error)[:80]})")
-            runners = {name: (lambda e=e, i=inputs: e.run(i)) for name, e in engines.items()}
-            runners.update({name: (lambda s=s, f=feeds: s.run(None, f)) for name, s in sessions.items()})
-            for name, source in (("OV fp32", path), ("OV st", qdq)):
-                try:
-                    runner = openvino_runner(source, feeds, args.threads) if source is not None else None
-                except Exception as error:  # noqa: BLE001 - OpenVINO refuses some QDQ files (ultraface)
-                    print(f"  ({path.stem}: OpenVINO {name[3:]} failed: {' '.join(str(error).split())[:100]})")
-                    runner = None
-                if runner is not None:
-                    runners[name] = runner
-            if blocks:
-                times = blocked_ms(runners, args.runs, args.block, args.pause, cpu_time=args.cpu_time)
+            files = {"ORT fp32": path, "ORT dyn": target, "ORT st": qdq, "OV fp32": path, "OV st": qdq}
+            engines = sessions = None
+            if not processes or path.stem in DETECTION_AGREEMENT:
+                engines, sessions = in_process_runtimes(path, engine, calibration, files, args.threads)
+            if processes:
+                times, one_thread = process_times(path, engine, calibration, feeds, files, folder, args)
+                if one_thread:
+                    scaling.append((path, one_thread, times))
             else:
+                runners = in_process_runners(engines, sessions, engine, feeds, files, args.threads, path.stem)
                 times = interleaved_ms(runners, args.runs, cpu_time=args.cpu_time)
+                del runners
             for name in ("ORT st", "OV fp32", "OV st"):
                 times.setdefault(name, float("nan"))
             cells = "".join(f"{times[ours]:10.3f}{times[peer]:10.3f}{times[peer] / times[ours]:7.2f}"
@@ -334,7 +393,7 @@ def main():
             rows.append((path, times))
             if path.stem in DETECTION_AGREEMENT:
                 detections.append((path.stem, detection_agreement(engines, sessions, engine.input_names[0])))
-            del runners, engines, sessions
+            del engines, sessions
     for stem, agreement in detections:
         print(f"\n{stem}: AP50 of INT8 boxes against the same runtime's FP32 boxes ({DETECTION_IMAGES} random images, "
               "score > 0.25, NMS 0.45): " + ", ".join(f"{k} {v:.3f}" for k, v in agreement.items()))
@@ -355,6 +414,8 @@ def main():
             peak = peak_fp32 if "fp32" in column else peak_int8
             fractions.append(f"{100 * gops / (ms / 1e3) / peak:.1f}" if peak > 0 and ms == ms else "–")
         print(f"| {path.stem} | {gops / 2:.3f} | {cells.replace('nan', '–')} | {' / '.join(fractions)} |")
+    if scaling:
+        print_scaling(scaling, args.threads)
 
 
 if __name__ == "__main__":
