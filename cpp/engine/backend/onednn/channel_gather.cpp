@@ -123,7 +123,7 @@ void gather(const Plan& plan, T* dst) {
 std::shared_ptr<DnnlNative> gather_channels(const DnnlContext& ctx, const std::vector<const DnnlNative*>& inputs,
                                             const std::vector<ChannelSource>& sources, const Shape& shape) {
   if (inputs.empty() || sources.empty()) return nullptr;
-  const memory::desc& first = inputs[0]->mem().get_desc();
+  const memory::desc& first = inputs[0]->desc();
   const dt type = first.get_data_type();
   const size_t element = memory::data_type_size(type);
   const std::optional<tag> layout = layout_tag(first);
@@ -132,11 +132,11 @@ std::shared_ptr<DnnlNative> gather_channels(const DnnlContext& ctx, const std::v
       dims != memory::dims(shape.begin(), shape.end()))
     return nullptr;
   Plan plan;
-  std::vector<int64_t> input_channels;  // (each get_desc() is a heap copy: read once)
+  std::vector<int64_t> input_channels;
   plan.images = dims[0];
   plan.pixels = dims[2] * dims[3];
   for (const DnnlNative* input : inputs) {
-    const memory::desc& d = input->mem().get_desc();
+    const memory::desc& d = input->desc();
     const std::optional<int64_t> inner = pixel_vector_width(d);
     const memory::dims in = d.get_dims();
     if (!inner || d.get_data_type() != type || in[0] != dims[0] || in[2] != dims[2] || in[3] != dims[3] ||

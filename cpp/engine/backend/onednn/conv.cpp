@@ -136,17 +136,17 @@ class DnnlConv : public ConvKernel {
     const auto* native = dynamic_cast<const DnnlNative*>(x.native.get());
     memory src;
     if (native && native->quantized() && q_.mode == QuantConfig::Mode::int8_static &&
-        native->mem().get_desc() == wanted_src_ && native->scale() == q_.scale &&
+        native->desc() == wanted_src_ && native->scale() == q_.scale &&
         native->zero_point() == q_.zero_point) {
       src = native->mem();  // quantized by its producer with this layer's parameters
       scale = q_.scale;
       zero_point = q_.zero_point;
     } else if (const auto* converted = int8_ ? nullptr : dynamic_cast<const DnnlNative*>(x.converted.get());
-               converted && converted->mem().get_desc() == wanted_src_) {
+               converted && converted->desc() == wanted_src_) {
       src = converted->mem();  // an earlier reader's conversion of the same tensor
     } else {
       if ((native = native_f32(x, src_dims_))) {
-        src = src_->stage(native->mem(), scale, zero_point);
+        src = src_->stage(*native, scale, zero_point);
       } else {
         src = src_->stage(x.f(), scale, zero_point);
       }

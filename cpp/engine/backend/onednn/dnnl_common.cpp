@@ -92,7 +92,7 @@ bool DnnlNative::to_plain_codes(uint8_t* dst) const {
   const memory::dims dims = plain_.get_dims();
   memory::dims strides(dims.size(), 1);
   for (int k = static_cast<int>(dims.size()) - 2; k >= 0; --k) strides[k] = strides[k + 1] * dims[k + 1];
-  reorders_->run(eng_, strm_, mem_, memory::desc(dims, mem_.get_desc().get_data_type(), strides), dst, false, 1, 0);
+  reorders_->run(eng_, strm_, mem_, memory::desc(dims, type_, strides), dst, false, 1, 0);
   return true;
 }
 
@@ -113,7 +113,7 @@ bool DnnlNative::to_plain_rows(float* dst, int64_t row, int64_t row_stride) cons
 }
 
 std::string DnnlNative::layout() const {
-  const std::optional<tag> t = layout_tag(mem_.get_desc());
+  const std::optional<tag> t = layout_tag(desc_);
   if (!t) return "blocked";
   switch (*t) {
     case tag::nChw16c: return "nChw16c";
@@ -129,7 +129,7 @@ void DnnlNative::reorder_to(const memory::desc& to, float* dst) const {
 
 const DnnlNative* native_f32(const Tensor& t, const memory::dims& dims) {
   const auto* native = dynamic_cast<const DnnlNative*>(t.native.get());
-  return native && native->is_f32() && native->mem().get_desc().get_dims() == dims ? native : nullptr;
+  return native && native->is_f32() && native->desc().get_dims() == dims ? native : nullptr;
 }
 
 std::optional<tag> layout_tag(const memory::desc& desc) {

@@ -72,7 +72,8 @@ class DnnlNative : public NativeData {
   DnnlNative(const DnnlContext& ctx, const memory::desc& desc, const memory::desc& plain, float scale,
              int32_t zero_point, std::shared_ptr<void> block)
       : eng_(ctx.eng), strm_(ctx.strm), reorders_(ctx.reorders), block_(std::move(block)),
-        mem_(desc, ctx.eng, block_.get()), plain_(plain), scale_(scale), zero_point_(zero_point) {}
+        mem_(desc, ctx.eng, block_.get()), desc_(desc), type_(desc.get_data_type()), plain_(plain), scale_(scale),
+        zero_point_(zero_point) {}
   const std::shared_ptr<void>& block() const { return block_; }
   // The conversion is built on first use: most native tensors never leave the backend.
   void to_plain(float* dst) const override;
@@ -81,7 +82,9 @@ class DnnlNative : public NativeData {
   bool to_plain_codes(uint8_t* dst) const override;
   std::string layout() const override;
   const memory& mem() const { return mem_; }
-  bool quantized() const { return mem_.get_desc().get_data_type() != dt::f32; }
+  // Kept: memory::get_desc() clones the descriptor on the heap at every call.
+  const memory::desc& desc() const { return desc_; }
+  bool quantized() const { return type_ != dt::f32; }
   bool is_f32() const { return !quantized(); }
   float scale() const { return scale_; }
   int32_t zero_point() const { return zero_point_; }
@@ -92,6 +95,8 @@ class DnnlNative : public NativeData {
   std::shared_ptr<ReorderCache> reorders_;
   std::shared_ptr<void> block_;
   memory mem_;
+  memory::desc desc_;
+  dt type_;
   memory::desc plain_;
   float scale_;
   void reorder_to(const memory::desc& to, float* dst) const;

@@ -22,8 +22,8 @@ class DnnlConcat : public ConcatKernel {
       const auto* native = t ? dynamic_cast<const DnnlNative*>(t->native.get()) : nullptr;
       quantized = quantized && native && native->quantized() && native->scale() == first->scale() &&
                   native->zero_point() == first->zero_point() &&
-                  native->mem().get_desc().get_data_type() == first->mem().get_desc().get_data_type() &&
-                  native->mem().get_desc().get_dims() == memory::dims(t->shape.begin(), t->shape.end());
+                  native->desc().get_data_type() == first->desc().get_data_type() &&
+                  native->desc().get_dims() == memory::dims(t->shape.begin(), t->shape.end());
     }
     // Inputs not all native (some reshaped away from their layout, or made by a plain op): the op's
     // own copy into a plain output, converting native inputs straight into their slice. oneDNN's
@@ -36,7 +36,7 @@ class DnnlConcat : public ConcatKernel {
     if (!usable) return false;
     const float scale = quantized ? first->scale() : 1.f;
     const int32_t zero_point = quantized ? first->zero_point() : 0;
-    const dt type = quantized ? first->mem().get_desc().get_data_type() : dt::f32;
+    const dt type = quantized ? first->desc().get_data_type() : dt::f32;
     for (const Tensor* t : src) {
       if (!t || !t->is_real()) return false;
       const memory::dims dims(t->shape.begin(), t->shape.end());
@@ -179,7 +179,7 @@ class DnnlResize : public ResizeKernel {
            Tensor& dst) override {
     const auto* native = dynamic_cast<const DnnlNative*>(src.native.get());
     if (!native || src.rank() != 4) return false;
-    const memory::desc& desc = native->mem().get_desc();
+    const memory::desc& desc = native->desc();
     if (desc.get_dims() != memory::dims(src.shape.begin(), src.shape.end())) return false;  // reshaped
     const std::optional<tag> layout = layout_tag(desc);
     const std::optional<int64_t> width = pixel_vector_width(desc);
@@ -243,7 +243,7 @@ class DnnlSplit : public SplitKernel {
   bool run(const Tensor& src, int axis, const std::vector<int64_t>& sizes, std::vector<Tensor>& dst) override {
     const auto* native = dynamic_cast<const DnnlNative*>(src.native.get());
     if (!native || src.rank() != 4 || dst.size() != sizes.size()) return false;
-    const memory::desc& desc = native->mem().get_desc();
+    const memory::desc& desc = native->desc();
     if (desc != desc_ || axis != axis_ || sizes != sizes_) {
       planned_ = plan(desc, src.shape, axis, sizes);  // remembered either way: no retry per run
       desc_ = desc;

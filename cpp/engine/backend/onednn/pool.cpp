@@ -53,7 +53,7 @@ class DnnlPool : public PoolKernel {
   void run(const Tensor& x, Tensor& y, const Shape& shape) override {
     const auto* quantized = dynamic_cast<const DnnlNative*>(x.native.get());
     if (quantized && quantized->quantized() && g_.kind == PoolGeometry::Kind::max &&
-        quantized->mem().get_desc().get_dims() == src_desc_.get_dims())
+        quantized->desc().get_dims() == src_desc_.get_dims())
       return run_u8(*quantized, y, shape);
     if (g_.kind == PoolGeometry::Kind::max && x.dtype == DType::u8 && x.bytes && !x.native && x.quant.single() &&
         every_window_has_input(g_)) {
@@ -71,7 +71,7 @@ class DnnlPool : public PoolKernel {
       run(x.f(), y.f32->data());
       return;
     }
-    const memory::desc src = native->mem().get_desc();
+    const memory::desc& src = native->desc();
     if (!native_prim_ || src != native_src_) {
       auto pd = make_pd(src, memory::desc(dst_desc_.get_dims(), dt::f32, tag::any));
       native_prim_ = dnnl::pooling_forward(pd);
@@ -94,7 +94,7 @@ class DnnlPool : public PoolKernel {
 
  private:
   void run_u8(const DnnlNative& x, Tensor& y, const Shape& shape) {
-    const memory::desc src = x.mem().get_desc();
+    const memory::desc& src = x.desc();
     if (!u8_prim_ || src != u8_src_) {
       auto pd = make_pd(src, memory::desc(dst_desc_.get_dims(), src.get_data_type(), tag::any));
       u8_prim_ = dnnl::pooling_forward(pd);

@@ -29,9 +29,9 @@ class SourceStage {
     plain_source_.set_data_handle(const_cast<float*>(src));
     return stage_from(plain_source_, plain_, scale, zero_point);
   }
-  // The same from a memory in any layout of the source's dims (a previous primitive's output).
-  memory stage(const memory& user, float& scale, int32_t& zero_point) {
-    return stage_from(user, user.get_desc(), scale, zero_point);
+  // The same from a native tensor in any layout of the source's dims (a previous primitive's output).
+  memory stage(const DnnlNative& user, float& scale, int32_t& zero_point) {
+    return stage_from(user.mem(), user.desc(), scale, zero_point);
   }
   // `user` described by `user_desc` (asking the memory for its desc copies it).
   memory stage_from(const memory& user, const memory::desc& user_desc, float& scale, int32_t& zero_point) {
@@ -165,7 +165,7 @@ class DestinationStage {
 inline bool writable_in_place(const Tensor& residual, const memory::desc& dst, float scale = 1,
                               int32_t zero_point = 0) {
   const auto* native = dynamic_cast<const DnnlNative*>(residual.native.get());
-  return native && native->mem().get_desc() == dst && residual.native.use_count() == 1 &&
+  return native && native->desc() == dst && residual.native.use_count() == 1 &&
          (native->is_f32() || (native->scale() == scale && native->zero_point() == zero_point));
 }
 
@@ -186,14 +186,14 @@ class ResidualStage {
     const memory::desc& want = dst.get_desc();
     const bool to_u8 = want.get_data_type() != dt::f32;
     const auto* native = dynamic_cast<const DnnlNative*>(residual.native.get());
-    if (native && native->mem().get_desc() == want &&
+    if (native && native->desc() == want &&
         (!to_u8 || (native->scale() == scale_ && native->zero_point() == zero_point_))) {
       std::memcpy(dst.get_data_handle(), native->mem().get_data_handle(), want.get_size());
       return;
     }
     memory from;
     bool from_u8 = false;
-    if (native && native->mem().get_desc().get_dims() == plain_.get_dims()) {
+    if (native && native->desc().get_dims() == plain_.get_dims()) {
       from = native->mem();
       from_u8 = native->quantized();
       if (from_u8) {

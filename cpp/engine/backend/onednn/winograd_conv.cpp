@@ -71,10 +71,10 @@ class WinogradConv : public ConvKernel {
     const memory::dims src_dims{g_.n, g_.ic, g_.ih, g_.iw};
     const DnnlNative* native = native_f32(x, src_dims);
     const bool exact = native ? exact_for(static_cast<const float*>(native->mem().get_data_handle()),
-                                          static_cast<int64_t>(native->mem().get_desc().get_size() / sizeof(float)))
+                                          static_cast<int64_t>(native->desc().get_size() / sizeof(float)))
                               : exact_for(x.f(), x.numel());
     if (!exact) return direct().run(x, residual, residual_is_free, y, shape);
-    const memory src = native ? src_->stage(native->mem(), scale, zero_point) : src_->stage(x.f(), scale, zero_point);
+    const memory src = native ? src_->stage(*native, scale, zero_point) : src_->stage(x.f(), scale, zero_point);
     std::shared_ptr<DnnlNative> out;
     if (post_.sum && residual_is_free && writable_in_place(*residual, nhwc_dst_)) {  // accumulate in its buffer
       const auto& in_place = static_cast<const DnnlNative&>(*residual->native);
