@@ -16,7 +16,7 @@ adds compiled with cc, one per cycle) unless --clock-ghz gives it; /proc/cpuinfo
 clock where no compiler is found.
 
     .venv/bin/python benchmarks/bench_engine.py [--threads 1] [--runs 50] [--suite all|architectures]
-        [--models resnet18 mobilenet_v2 yolov8n] [--cpu-time]
+        [--models resnet18 mobilenet_v2 yolov8n] [--cpu-time] [--processes] [--sittings 3] [--scaling]
 
 OpenVINO (when installed: pip install 'edgequant[bench]') is a third peer: FP32 on the ONNX file,
 INT8 on ONNX Runtime's QDQ file (the same file as ORT st), the same thread count, latency hint, f32
@@ -31,7 +31,10 @@ for its whole life); in one
 process, alternating every run let one runtime's still-spinning pool threads (ONNX Runtime's
 spin-wait, iomp's 200 ms KMP_BLOCKTIME, OpenVINO's TBB arena) take the core the next runtime needed;
 --interleaved brings that way back for comparison. --scaling also times each runtime at 1 thread in
-the same rounds and prints each one's speed-up. YOLOv8n
+the same rounds and prints each one's speed-up and the whole 1-thread table of those rounds (one
+command, both tables). --processes times 1 thread that way too: warm caches,
+where interleaved rounds make every runtime read its weights and buffers back from memory each run
+(a runtime with the larger working set loses more there). YOLOv8n
 is built with its head as ultralytics exports it (DFL decode, class sigmoids); for it, the AP50 of
 each runtime's INT8 boxes against its own FP32 boxes is printed too (ORT's quantize_static puts the
 boxes, 0..640, and the class scores, 0..1, through one quantized Concat: its scores collapse).
@@ -299,6 +302,26 @@ def openvino_runner(path, feeds, threads):
     return lambda r=request, f=feeds: r.infer(f)
 
 
+def print_markdown(rows, peak_fp32, peak_int8):
+    """The table of ``rows`` [(model path, {runtime column: ms})] in Markdown, with each run's fraction of peak."""
+    print("\n| model | GMACs | ours fp32 ms | ORT fp32 ms | ratio | ours dyn ms | ORT dyn ms | ratio | ours static ms "
+          "| ORT static ms | ratio | OV fp32 ms | ratio | OV static ms | ratio "
+          "| % peak: ours fp32 / ORT fp32 / ours dyn / ORT dyn / ours st / ORT st |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
+    for path, times in rows:
+        times = {name: times.get(name, float("nan")) for name in WORKER_KINDS}
+        gops = 2 * model_macs(path) / 1e9
+        cells = " | ".join(f"{times[ours]:.3f} | {times[peer]:.3f} | {times[peer] / times[ours]:.2f}"
+                           for ours, peer in PAIRS[:3])
+        cells += "".join(f" | {times[peer]:.3f} | {times[peer] / times[ours]:.2f}" for ours, peer in PAIRS[3:])
+        fractions = []
+        for column in [name for pair in PAIRS[:3] for name in pair]:
+            ms = times[column]
+            peak = peak_fp32 if "fp32" in column else peak_int8
+            fractions.append(f"{100 * gops / (ms / 1e3) / peak:.1f}" if peak > 0 and ms == ms else "–")
+        print(f"| {path.stem} | {gops / 2:.3f} | {cells.replace('nan', '–')} | {' / '.join(fractions)} |")
+
+
 def print_scaling(scaling, threads):
     """Each runtime's speed-up from 1 to ``threads`` threads (1-thread ms / N-thread ms, same rounds)."""
     names = list(WORKER_KINDS)
@@ -327,6 +350,9 @@ def main():
     parser.add_argument("--interleaved", action="store_true",
                         help="with --threads > 1: all runtimes in this process, alternating every run (the old, "
                              "unfair way)")
+    parser.add_argument("--processes", action="store_true",
+                        help="with --threads 1 too: each runtime in its own worker processes, timed in blocks (warm "
+                             "caches: interleaved rounds evict each runtime's data and weights between its runs)")
     parser.add_argument("--sittings", type=int, default=3,
                         help="with --threads > 1: new worker processes this many times, --runs spread over them "
                              "(default 3)")
@@ -351,7 +377,8 @@ def main():
         models = [path for path in models if path.stem in args.models]
     peak_text, peak_fp32, peak_int8 = cpu_peaks(args.threads, args.clock_ghz)
     clock = "CPU time of the process" if args.cpu_time else "wall time"
-    processes = args.threads > 1 and not args.interleaved
+    processes = args.processes or (args.threads > 1 and not args.interleaved)
+    args.scaling = args.scaling and args.threads > 1
     scheme = (f"each runtime in its own process, {args.sittings} sittings of new processes, round-robin blocks of "
               f"{args.block} runs, {args.pause} s pause"
               if processes else "interleaved rounds")
@@ -399,24 +426,12 @@ def main():
               "score > 0.25, NMS 0.45): " + ", ".join(f"{k} {v:.3f}" for k, v in agreement.items()))
     print(f"\nCPU: {peak_text}")
     print("fraction of peak = 2 x MACs / time / peak (FP32 columns vs the FP32 peak, INT8 columns vs the INT8 peak)")
-    print("\n| model | GMACs | ours fp32 ms | ORT fp32 ms | ratio | ours dyn ms | ORT dyn ms | ratio | ours static ms "
-          "| ORT static ms | ratio | OV fp32 ms | ratio | OV static ms | ratio "
-          "| % peak: ours fp32 / ORT fp32 / ours dyn / ORT dyn / ours st / ORT st |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
-    for path, times in rows:
-        gops = 2 * model_macs(path) / 1e9
-        cells = " | ".join(f"{times[ours]:.3f} | {times[peer]:.3f} | {times[peer] / times[ours]:.2f}"
-                           for ours, peer in PAIRS[:3])
-        cells += "".join(f" | {times[peer]:.3f} | {times[peer] / times[ours]:.2f}" for ours, peer in PAIRS[3:])
-        fractions = []
-        for column in [name for pair in PAIRS[:3] for name in pair]:
-            ms = times[column]
-            peak = peak_fp32 if "fp32" in column else peak_int8
-            fractions.append(f"{100 * gops / (ms / 1e3) / peak:.1f}" if peak > 0 and ms == ms else "–")
-        print(f"| {path.stem} | {gops / 2:.3f} | {cells.replace('nan', '–')} | {' / '.join(fractions)} |")
+    print_markdown(rows, peak_fp32, peak_int8)
     if scaling:
         print_scaling(scaling, args.threads)
-
+        _, peak_fp32, peak_int8 = cpu_peaks(1, args.clock_ghz)
+        print(f"\nThe same rounds at 1 thread (wall time, {scheme}):")
+        print_markdown([(path, one_thread) for path, one_thread, _ in scaling], peak_fp32, peak_int8)
 
 if __name__ == "__main__":
     main()
