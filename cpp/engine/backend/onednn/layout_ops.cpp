@@ -43,14 +43,15 @@ class DnnlConcat : public ConcatKernel {
       const auto* native = quantized ? dynamic_cast<const DnnlNative*>(t->native.get()) : native_f32(*t, dims);
       if (native) {
         mems.push_back(native->mem());
+        descs.push_back(native->desc());
         any_native = true;
       } else {
-        mems.push_back(memory(memory::desc(dims, dt::f32, plain_strides(t->shape)), ctx_.eng, const_cast<float*>(t->f())));
+        descs.push_back(memory::desc(dims, dt::f32, plain_strides(t->shape)));
+        mems.push_back(memory(descs.back(), ctx_.eng, const_cast<float*>(t->f())));
       }
-      descs.push_back(mems.back().get_desc());
     }
     if (!any_native) return false;
-    if (axis == 1 && channels_last(descs, type)) return concat_channels_last(mems, shape, type, scale, zero_point, y);
+    if (axis == 1 && channels_last(descs, type)) return concat_channels_last(mems, descs, shape, type, scale, zero_point, y);
     if (axis == 1 && cuts_channel_blocks(descs)) return concat_by_gather(src, shape, y);
     if (!built_ || axis != axis_ || descs != descs_ || scale != scale_ || zero_point != zero_point_) {
       built_ = false;
@@ -118,8 +119,8 @@ class DnnlConcat : public ConcatKernel {
     return true;
   }
 
-  bool concat_channels_last(const std::vector<memory>& mems, const Shape& shape, dt type, float scale,
-                            int32_t zero_point, Tensor& y) {
+  bool concat_channels_last(const std::vector<memory>& mems, const std::vector<memory::desc>& descs,
+                            const Shape& shape, dt type, float scale, int32_t zero_point, Tensor& y) {
     const memory::dims dims(shape.begin(), shape.end());
     const memory::desc desc(dims, type, tag::acdb);
     auto out = std::make_shared<DnnlNative>(ctx_, desc, memory::desc(dims, dt::f32, plain_strides(shape)), scale,
@@ -130,9 +131,9 @@ class DnnlConcat : public ConcatKernel {
     std::vector<const char*> srcs;
     std::vector<int64_t> rows;
     bool whole_lines = true;  // every pixel's channels a whole number of 64-byte lines
-    for (const memory& m : mems) {
-      srcs.push_back(static_cast<const char*>(m.get_data_handle()));
-      rows.push_back(m.get_desc().get_dims()[1] * static_cast<int64_t>(es));
+    for (size_t k = 0; k < mems.size(); ++k) {
+      srcs.push_back(static_cast<const char*>(mems[k].get_data_handle()));
+      rows.push_back(descs[k].get_dims()[1] * static_cast<int64_t>(es));
       whole_lines = whole_lines && rows.back() % 64 == 0;
     }
     // Pixel by pixel, so the output is written once in order; fixed 64-byte copies (inlined)
