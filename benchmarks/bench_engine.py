@@ -27,14 +27,13 @@ round), so load from other processes hits them alike; --cpu-time times by CPU ti
 time. With more threads each runtime runs in a worker process of its own (_runtime_worker.py) and
 the workers are timed in round-robin blocks (--block runs of one, then a pause of --pause s), over
 --sittings sets of new processes (a process's speed at 2 threads on a VM can stay far off another's
-for its whole life); in one
-process, alternating every run let one runtime's still-spinning pool threads (ONNX Runtime's
-spin-wait, iomp's 200 ms KMP_BLOCKTIME, OpenVINO's TBB arena) take the core the next runtime needed;
---interleaved brings that way back for comparison. --scaling also times each runtime at 1 thread in
-the same rounds and prints each one's speed-up and the whole 1-thread table of those rounds (one
-command, both tables). --processes times 1 thread that way too: warm caches,
-where interleaved rounds make every runtime read its weights and buffers back from memory each run
-(a runtime with the larger working set loses more there). YOLOv8n
+for its whole life). In one process, alternating every run let one runtime's still-spinning pool
+threads (ONNX Runtime's spin-wait, iomp's 200 ms KMP_BLOCKTIME, OpenVINO's TBB arena) take the core
+the next runtime needed; --interleaved brings that way back for comparison. --scaling also times each
+runtime at 1 thread in the same rounds and prints each one's speed-up and the whole 1-thread table of
+those rounds (one command, both tables). --processes times 1 thread that way too: warm caches, where
+interleaved rounds make every runtime read its weights and buffers back from memory each run (a
+runtime with the larger working set loses more there). YOLOv8n
 is built with its head as ultralytics exports it (DFL decode, class sigmoids); for it, the AP50 of
 each runtime's INT8 boxes against its own FP32 boxes is printed too (ORT's quantize_static puts the
 boxes, 0..640, and the class scores, 0..1, through one quantized Concat: its scores collapse).
@@ -43,6 +42,7 @@ boxes, 0..640, and the class scores, 0..1, through one quantized Concat: its sco
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import os
 import pathlib
 import statistics
@@ -265,6 +265,7 @@ def process_times(path, engine, calibration, feeds, files, folder, args):
     np.savez(feeds_npz, **feeds)
     np.savez(calibration_npz, **calibration)
     thread_counts = [args.threads] + ([1] if args.scaling else [])
+    openvino_installed = importlib.util.find_spec("openvino") is not None
     samples, failed = {}, set()
     for _ in range(args.sittings):  # new processes each sitting: see _runtime_worker.py
         workers = {}
@@ -272,7 +273,7 @@ def process_times(path, engine, calibration, feeds, files, folder, args):
             for threads in thread_counts:
                 for name, kind in WORKER_KINDS.items():
                     model = path if kind.startswith("ours") else files[name]
-                    if model is None or name in failed:
+                    if model is None or name in failed or (kind == "openvino" and not openvino_installed):
                         continue
                     try:
                         workers[(name, threads)] = RuntimeProcess(
@@ -294,8 +295,6 @@ def process_times(path, engine, calibration, feeds, files, folder, args):
 
 def openvino_runner(path, feeds, threads):
     """A call running the OpenVINO compiled model of ``path`` on ``feeds`` (None without openvino)."""
-    import importlib.util
-
     if importlib.util.find_spec("openvino") is None:
         return None
     request = openvino_model(path, threads).create_infer_request()
