@@ -58,13 +58,43 @@ class Slice : public Op {
     if (total == 0) return;
     std::vector<int64_t> in_stride(rank, 1);
     for (int k = rank - 2; k >= 0; --k) in_stride[k] = in_stride[k + 1] * x.shape[k + 1];
-    const size_t es = element_size(x);
-    std::vector<int64_t> index(rank, 0);
-    for (int64_t o = 0; o < total; ++o) {
-      int64_t offset = 0;
-      for (int k = 0; k < rank; ++k) offset += (begin[k] + index[k] * step[k]) * in_stride[k];
-      std::memcpy(raw_data(outputs[0]) + o * es, raw_data(x) + offset * es, es);
-      for (int k = rank - 1; k >= 0; --k) {
+    // The trailing axes read with step 1 form one contiguous run per outer index while the axes after
+    // the first partial one are whole (a box decoder's x[..., 0:2] copies rows of 2, an NCHW channel
+    // slice whole planes): one memcpy per run instead of one per element.
+    int64_t run = 1;
+    int outer = rank;  // axes [0, outer) are walked one index at a time
+    while (outer > 0 && step[outer - 1] == 1) {
+      --outer;
+      run *= out[outer];
+      if (out[outer] != x.shape[outer]) break;
+    }
+    const size_t es = element_size(x), run_bytes = static_cast<size_t>(run) * es;
+    const char* source = raw_data(x);
+    char* target = raw_data(outputs[0]);
+    int64_t base = 0;
+    for (int k = 0; k < rank; ++k) base += begin[k] * in_stride[k];
+    if (outer == 0) {
+      std::memcpy(target, source + base * es, run_bytes);
+      return;
+    }
+    // The last walked axis in a loop of its own; short 4-byte runs (box coordinates) copied inline.
+    const int last = outer - 1;
+    const int64_t last_stride = step[last] * in_stride[last], last_count = out[last];
+    std::vector<int64_t> index(last, 0);
+    for (int64_t o = 0; o < total; o += run * last_count) {
+      int64_t offset = base;
+      for (int k = 0; k < last; ++k) offset += index[k] * step[k] * in_stride[k];
+      char* to = target + o * es;
+      if (es == 4 && run <= 4) {
+        for (int64_t j = 0; j < last_count; ++j, to += run_bytes) {
+          const char* from = source + (offset + j * last_stride) * 4;
+          for (int64_t r = 0; r < run; ++r) std::memcpy(to + 4 * r, from + 4 * r, 4);  // one 32-bit move each
+        }
+      } else {
+        for (int64_t j = 0; j < last_count; ++j, to += run_bytes)
+          std::memcpy(to, source + (offset + j * last_stride) * es, run_bytes);
+      }
+      for (int k = last - 1; k >= 0; --k) {
         if (++index[k] < out[k]) break;
         index[k] = 0;
       }
