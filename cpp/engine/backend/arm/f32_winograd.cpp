@@ -1,5 +1,5 @@
-// The ARM backend's FP32 3x3 stride-1 convolutions by Winograd F(4x4, 3x3): the portable transforms
-// of backend/winograd_f43.h around 36 products [tiles, ic] x [ic, oc] on the NEON GEMM (f32_gemm.h),
+// The ARM backend's FP32 3x3 stride-1 convolutions by Winograd F(4x4, 3x3): backend/winograd_f43.h's
+// transforms (on NEON, f32_winograd_transforms.h) around 36 products [tiles, ic] x [ic, oc] on the NEON GEMM (f32_gemm.h),
 // 36 multiplications per 4x4 output tile and channel pair instead of 144. Blocks of tiles, one per
 // thread at a time, keep V and M in cache. Inputs whose range makes Winograd inexact (non-finite
 // values, an outlier, values that could overflow the transforms: winograd::exact_for) run the
@@ -12,6 +12,7 @@
 
 #include "backend/arm/arm_kernels.h"
 #include "backend/arm/f32_gemm.h"
+#include "backend/arm/f32_winograd_transforms.h"
 #include "backend/arm/layout.h"
 #include "backend/arm/nhwc_float.h"
 #include "backend/arm/scratch.h"
@@ -88,12 +89,12 @@ class ArmWinogradConv : public ConvKernel {
       std::vector<const float*> rows(static_cast<size_t>(block_));
       for (int64_t b = b0; b < b1; ++b) {
         const int64_t image = b / per_image, first = b % per_image * block_, count = std::min(block_, tiles - first);
-        winograd::transform_input(x + image * hw * g_.ic, g_.ic, tiling_, first, count, block_, v.data());
+        winograd_input_neon(x + image * hw * g_.ic, g_.ic, tiling_, first, count, block_, v.data());
         for (int q = 0; q < winograd::kPositions; ++q) {
           for (int64_t k = 0; k < count; ++k) rows[k] = v.data() + (q * block_ + k) * g_.ic;
           f32_gemm(rows.data(), count, u_[q], products.data() + q * block_ * g_.oc, g_.oc);
         }
-        winograd::transform_output(products.data(), g_.oc, tiling_, first, count, block_, bias_.data(), post_,
+        winograd_output_neon(products.data(), g_.oc, tiling_, first, count, block_, bias_.data(), post_,
                                    y + image * m * g_.oc);
       }
     });

@@ -1,0 +1,22 @@
+// Winograd F(4x4, 3x3) input and output transforms on NEON for the ARM backend's FP32 3x3 convs:
+// backend/winograd_f43.h's transform_input / transform_output step for step on 4-channel vectors,
+// so bit-identical to them (the engine's aarch64 build has no FMA contraction). The portable ones
+// work on 16 lanes through stack copies; on NEON they took ~17 instructions per output value
+// (squeezenet: 13 M of 111 M), these ~4.
+#pragma once
+#include <cstdint>
+
+#include "backend/winograd_f43.h"
+
+namespace edgequant::engine::arm {
+
+// As winograd::transform_input: tiles [first, first + count) of NHWC x to V[q][block][ic].
+void winograd_input_neon(const float* x, int64_t ic, const winograd::Tiling& t, int64_t first, int64_t count,
+                         int64_t block, float* v);
+
+// As winograd::transform_output: M[q][block][oc] to NHWC y, with bias, activation and the residual
+// y holds on entry where post.sum.
+void winograd_output_neon(const float* m, int64_t oc, const winograd::Tiling& t, int64_t first, int64_t count,
+                          int64_t block, const float* bias, const ConvPostOps& post, float* y);
+
+}  // namespace edgequant::engine::arm
