@@ -16,6 +16,7 @@
 
 #include "backend/arm/arm_kernels.h"
 #include "backend/arm/dispatch.h"
+#include "backend/arm/f32_winograd_transforms.h"
 #include "backend/arm/nhwc_codes.h"
 #include "backend/arm/nhwc_float.h"
 #include "backend/fixed_point_requantization.h"
@@ -538,6 +539,44 @@ TEST(ArmF32, WinogradMatchesTheReference) {
   EXPECT_TRUE(close(ours, run_conv("reference", g, w, b, Int8Case{}, x, r), 1e-6));
 }
 
+// The NEON transforms (f32_winograd_transforms.cpp) against the portable ones they restate: bit for bit
+// on tiles inside and across the image's edge, channel counts around the 4 lanes (and the portable
+// 16), blocks with rows beyond `count`, every activation with and without a residual.
+TEST(ArmF32, WinogradTransformsAreThePortableOnesBitForBit) {
+  std::mt19937 rng(17);
+  using K = Activation::Kind;
+  const K kinds[] = {K::none, K::relu, K::clip, K::swish, K::hardsigmoid, K::hardswish, K::gelu};
+  for (int i = 0; i < 40; ++i) {
+    const int64_t channels = pick(rng, {1, 3, 4, 5, 8, 13, 16, 17, 36});
+    const int64_t ih = pick(rng, {4, 6, 7, 11}), iw = pick(rng, {4, 5, 9, 14}), pad = i % 3;
+    const winograd::Tiling t{ih, iw, ih + 2 * pad - 2, iw + 2 * pad - 2, pad, pad};
+    if (t.oh < 1 || t.ow < 1) continue;
+    const int64_t block = pick(rng, {3, 8, 32}), first = i % 2, count = std::min<int64_t>(block - 1, t.tiles() - first);
+    if (count < 1) continue;
+    const auto x = uniform(rng, ih * iw * channels, -2, 2);
+    std::vector<float> ours(winograd::kPositions * block * channels, 7.f), theirs = ours;
+    arm::winograd_input_neon(x.data(), channels, t, first, count, block, ours.data());
+    winograd::transform_input(x.data(), channels, t, first, count, block, theirs.data());
+    EXPECT_TRUE(same_bits(ours, theirs)) << "input, case " << i << ": " << channels << " channels";
+
+    ConvPostOps post;
+    post.activation.kind = kinds[i % 7];
+    post.activation.lo = -0.5f, post.activation.hi = 1.5f, post.activation.alpha = 0.2f, post.activation.beta = 0.5f;
+    if (i % 4 == 1) post.activation.scale = 0.75f, post.activation.shift = -0.25f;
+    post.sum = i % 3 == 2;
+    post.after_sum.kind = i % 2 ? K::relu : K::none;
+    const auto products = uniform(rng, winograd::kPositions * block * channels, -3, 3);
+    const auto bias = uniform(rng, channels, -1, 1);
+    const auto residual = uniform(rng, t.oh * t.ow * channels, -1, 1);
+    std::vector<float> y_ours = residual, y_theirs = residual;
+    const float* b = i % 5 == 0 ? nullptr : bias.data();
+    arm::winograd_output_neon(products.data(), channels, t, first, count, block, b, post, y_ours.data());
+    winograd::transform_output(products.data(), channels, t, first, count, block, b, post, y_theirs.data());
+    EXPECT_TRUE(same_bits(y_ours, y_theirs)) << "output, case " << i << ": " << channels << " channels, activation "
+                                             << static_cast<int>(post.activation.kind) << (post.sum ? " + sum" : "");
+  }
+}
+
 TEST(ArmPool, MaxAndAverageAreBitIdenticalToTheReference) {
   std::mt19937 rng(11);
   for (int i = 0; i < 80; ++i) {
@@ -559,10 +598,12 @@ TEST(ArmPool, MaxAndAverageAreBitIdenticalToTheReference) {
     make_backend("reference")->pool(g)->run(x.data(), ref.data());
     EXPECT_TRUE(same_bits(ours, ref)) << "case " << i;
     // the same values as an ARM FP32 conv leaves them (NHWC), and more channels than a vector
-    for (int64_t channels : {int64_t{3}, int64_t{9}}) {
+    for (int64_t channels : {int64_t{3}, int64_t{9}, int64_t{21}}) {  // lanes of 16, 4 and one
       PoolGeometry wide = g;
       wide.c = channels;
-      const auto values = uniform(rng, wide.n * wide.c * wide.ih * wide.iw, -1, 1);
+      auto values = uniform(rng, wide.n * wide.c * wide.ih * wide.iw, -1, 1);
+      for (size_t j = i % 3; j + 1 < values.size(); j += 7) values[j] = -0.f, values[j + 1] = 0.f;
+      for (size_t j = i % 5; j < values.size(); j += 11) values[j] = std::nanf("");  // in every lane group
       const Tensor plain = plain_tensor({wide.n, wide.c, wide.ih, wide.iw}, values);
       Tensor arm_out, ref_out;
       const Shape out{wide.n, wide.c, wide.oh, wide.ow};

@@ -116,6 +116,9 @@ class ArmPool : public PoolKernel {
   void nhwc_rows(const NhwcFloat& x, int64_t r0, int64_t r1, NhwcFloat& y) const {
     const int64_t c = g_.c, c4 = c / 4 * 4;
     const bool is_max = g_.kind == PoolGeometry::Kind::max;
+    std::vector<int64_t> offsets;  // a whole window's taps from its first, in the reference's order
+    for (int64_t h = 0; h < g_.kh; ++h)
+      for (int64_t w = 0; w < g_.kw; ++w) offsets.push_back((h * g_.iw + w) * c);
     for (int64_t r = r0; r < r1; ++r) {
       const int64_t n = r / g_.oh, oh = r % g_.oh;
       const int64_t h_start = oh * g_.stride_h - g_.pad_top;
@@ -129,6 +132,10 @@ class ArmPool : public PoolKernel {
         const int64_t inside = std::max<int64_t>(h1 - h0, 0) * std::max<int64_t>(w1 - w0, 0);
         const int64_t count = g_.count_include_pad ? h_padded * w_padded : inside;
         float* out = y.data() + ((n * g_.oh + oh) * g_.ow + ow) * c;
+        if (is_max && h1 - h0 == g_.kh && w1 - w0 == g_.kw) {  // a whole window: its taps at fixed offsets
+          max_window(image + (h0 * g_.iw + w0) * c, offsets.data(), static_cast<int64_t>(offsets.size()), out);
+          continue;
+        }
         if (is_max) {
           for (int64_t ch = 0; ch < c4; ch += 4) {
             float32x4_t m = vdupq_n_f32(-std::numeric_limits<float>::infinity());
@@ -164,6 +171,40 @@ class ArmPool : public PoolKernel {
           out[ch] = static_cast<float>(is_max ? acc : (count ? acc / count : 0));
         }
       }
+    }
+  }
+
+  // The max of a whole window of NHWC values (taps at first + offsets[t]) into out: 16 channels per
+  // step in four vectors (one address per tap), then 4, then one; each lane as the reference's
+  // std::max from −inf in tap order.
+  void max_window(const float* first, const int64_t* offsets, int64_t taps, float* out) const {
+    const int64_t c = g_.c;
+    const float32x4_t lowest = vdupq_n_f32(-std::numeric_limits<float>::infinity());
+    auto take = [](float32x4_t m, float32x4_t v) { return vbslq_f32(vcltq_f32(m, v), v, m); };  // std::max(m, v)
+    int64_t ch = 0;
+    for (; ch + 16 <= c; ch += 16) {
+      float32x4_t m0 = lowest, m1 = lowest, m2 = lowest, m3 = lowest;
+      for (int64_t t = 0; t < taps; ++t) {
+        const float* p = first + offsets[t] + ch;
+        m0 = take(m0, vld1q_f32(p));
+        m1 = take(m1, vld1q_f32(p + 4));
+        m2 = take(m2, vld1q_f32(p + 8));
+        m3 = take(m3, vld1q_f32(p + 12));
+      }
+      vst1q_f32(out + ch, m0);
+      vst1q_f32(out + ch + 4, m1);
+      vst1q_f32(out + ch + 8, m2);
+      vst1q_f32(out + ch + 12, m3);
+    }
+    for (; ch + 4 <= c; ch += 4) {
+      float32x4_t m = lowest;
+      for (int64_t t = 0; t < taps; ++t) m = take(m, vld1q_f32(first + offsets[t] + ch));
+      vst1q_f32(out + ch, m);
+    }
+    for (; ch < c; ++ch) {
+      double m = -std::numeric_limits<double>::infinity();
+      for (int64_t t = 0; t < taps; ++t) m = std::max(m, static_cast<double>(first[offsets[t] + ch]));
+      out[ch] = static_cast<float>(m);
     }
   }
 
