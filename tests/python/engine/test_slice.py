@@ -25,7 +25,7 @@ def slice_model(shape, dtype, starts, ends, axes, steps) -> bytes:
 def reference_slice(x, starts, ends, axes, steps):
     """ONNX Slice from its definition: per axis, the clamped start, end and step give the indices taken."""
     index = [np.arange(d) for d in x.shape]
-    for start, end, axis, step in zip(starts, ends, axes, steps):
+    for start, end, axis, step in zip(starts, ends, axes, steps, strict=True):
         dim = x.shape[axis]
         start = start + dim if start < 0 else start
         end = end + dim if end < 0 else end
