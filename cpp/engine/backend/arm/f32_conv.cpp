@@ -24,14 +24,15 @@ class ArmF32Conv : public ConvKernel {
   ArmF32Conv(const ConvGeometry& g, const float* w, const float* b, const ConvPostOps& post, ThreadCount threads)
       : g_(g), post_(post), threads_(threads) {
     const int64_t icg = g.ic / g.groups, ocg = g.oc / g.groups, k = icg * g.kh * g.kw;
-    bias_.assign(static_cast<size_t>(g.oc), 0.f);
-    if (b) bias_.assign(b, b + g.oc);
+    bias_.assign(static_cast<size_t>(g.oc + 8), 0.f);  // the GEMM's epilogue reads whole panels of 8
+    if (b) std::copy(b, b + g.oc, bias_.begin());
     const std::vector<float> khwc = weights_khwc<float>(w, g);
     if (is_depthwise(g)) {
       std::vector<float> dw(static_cast<size_t>(g.kh * g.kw * g.oc));  // [tap][channel]
       for (int64_t c = 0; c < g.oc; ++c)
         for (int64_t t = 0; t < g.kh * g.kw; ++t) dw[t * g.oc + c] = khwc[c * g.kh * g.kw + t];
       depthwise_ = std::make_unique<F32Depthwise>(g, dw.data());
+      epilogue_ = F32Epilogue{bias_.data(), post_.activation};
       return;
     }
     for (int64_t group = 0; group < g.groups; ++group) packed_.push_back(pack_f32(khwc.data() + group * ocg * k, ocg, k));
@@ -59,16 +60,18 @@ class ArmF32Conv : public ConvKernel {
   }
 
  private:
-  // NHWC x to NHWC y: the products straight into y, then bias, activation [, + residual, after_sum]
-  // in place.
+  // NHWC x to NHWC y: the products straight into y with bias and activation applied in registers;
+  // with a residual, the products first, then bias, activation, + residual, after_sum in place.
   void run_nhwc(const float* x, const float* residual, float* y) {
     const int64_t hw = g_.ih * g_.iw, m = g_.oh * g_.ow;
     for (int64_t n = 0; n < g_.n; ++n) {
       const float* image = x + n * hw * g_.ic;
       float* out = y + n * m * g_.oc;
-      if (!depthwise_) gemm_image(image, out);
-      else depthwise_->image(image, threads_, out);
-      const float* r = residual ? residual + n * m * g_.oc : nullptr;
+      const bool fused = !residual;
+      if (!depthwise_) gemm_image(image, out, fused);
+      else depthwise_->image(image, threads_, out, fused ? &epilogue_ : nullptr);
+      if (fused) continue;
+      const float* r = residual + n * m * g_.oc;
       parallel_chunks(threads_, m, 16, [&](int64_t p0, int64_t p1) { epilogue_rows(out, r, p0, p1); });
     }
   }
@@ -119,10 +122,11 @@ class ArmF32Conv : public ConvKernel {
     });
   }
 
-  void gemm_image(const float* x, float* acc) {
+  void gemm_image(const float* x, float* acc, bool with_epilogue) {
     const int64_t icg = g_.ic / g_.groups, ocg = g_.oc / g_.groups, k = icg * g_.kh * g_.kw, m = g_.oh * g_.ow;
     for (int64_t group = 0; group < g_.groups; ++group)
       parallel_chunks(threads_, m, 8, [&](int64_t r0, int64_t r1) {
+        const F32Epilogue epilogue{bias_.data() + group * ocg, post_.activation};
         Scratch<float> cols;
         std::vector<const float*> rows(static_cast<size_t>(r1 - r0));
         if (is_pointwise(g_)) {
@@ -132,7 +136,8 @@ class ArmF32Conv : public ConvKernel {
           im2col_rows<float>(x, g_, group, 0.f, r0, r1, k, cols.data());
           for (int64_t r = r0; r < r1; ++r) rows[r - r0] = cols.data() + (r - r0) * k;
         }
-        f32_gemm(rows.data(), r1 - r0, packed_[group], acc + r0 * g_.oc + group * ocg, g_.oc);
+        f32_gemm(rows.data(), r1 - r0, packed_[group], acc + r0 * g_.oc + group * ocg, g_.oc,
+                 with_epilogue ? &epilogue : nullptr);
       });
   }
 
@@ -141,23 +146,24 @@ class ArmF32Conv : public ConvKernel {
   ThreadCount threads_;
   std::vector<float> bias_;
   std::unique_ptr<F32Depthwise> depthwise_;  // or the GEMM
+  F32Epilogue epilogue_{};                    // the depthwise kernel's: bias_ and the activation
   std::vector<PackedF32> packed_;
 };
 
 class ArmF32Dense : public DenseKernel {
  public:
   ArmF32Dense(int64_t m, int64_t k, int64_t n, const float* w, const float* b, const Activation& act, ThreadCount threads)
-      : m_(m), k_(k), n_(n), act_(act), threads_(threads), bias_(static_cast<size_t>(n), 0.f),
+      : m_(m), k_(k), n_(n), act_(act), threads_(threads), bias_(static_cast<size_t>(n + 8), 0.f),
         packed_(pack_f32(w, n, k)) {
-    if (b) bias_.assign(b, b + n);
+    if (b) std::copy(b, b + n, bias_.begin());  // 8 floats of slack: the epilogue reads whole panels
   }
   void run(const float* src, float* dst) override {
     std::vector<const float*> rows(static_cast<size_t>(m_));
     for (int64_t i = 0; i < m_; ++i) rows[i] = src + i * k_;
+    const F32Epilogue epilogue{bias_.data(), act_};
     parallel_chunks(threads_, m_, 8, [&](int64_t r0, int64_t r1) {
-      f32_gemm(rows.data() + r0, r1 - r0, packed_, dst + r0 * n_, n_);
+      f32_gemm(rows.data() + r0, r1 - r0, packed_, dst + r0 * n_, n_, &epilogue);
     });
-    for (int64_t i = 0; i < m_ * n_; ++i) dst[i] = apply_activation(act_, dst[i] + bias_[i % n_]);
   }
 
  private:

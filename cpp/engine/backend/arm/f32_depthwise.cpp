@@ -6,16 +6,18 @@
 #include <cstring>
 
 #include "backend/arm/dispatch.h"
+#include "backend/arm/epilogue.h"
 #include "backend/arm/scratch.h"
 
 namespace edgequant::engine::arm {
 namespace {
 
 // Output pixels [0, count) of one row for channels [c, c + 8): the windows `step` floats apart.
-// With kTaps fixed, the weights and offsets are locals the compiler keeps in registers.
-template <int kTaps>
+// With kTaps fixed, the weights and offsets are locals the compiler keeps in registers. With
+// kEpilogue, act(sum + bias) of kKind (bias: the 8 channels').
+template <int kTaps, bool kEpilogue, Activation::Kind kKind>
 void row8(const float* x, int64_t step, int64_t count, const int64_t* offsets, int64_t ntaps, const float* w,
-          int64_t ch, float* out) {
+          int64_t ch, float* out, const float* bias, const Activation& act) {
   constexpr int kLocal = kTaps > 0 ? kTaps : 1;
   float32x4_t local_lo[kLocal], local_hi[kLocal];
   int64_t local_off[kLocal];
@@ -29,6 +31,10 @@ void row8(const float* x, int64_t step, int64_t count, const int64_t* offsets, i
       const float* tap = x + (kTaps > 0 ? local_off[t] : offsets[t]);
       lo = vfmaq_f32(lo, vld1q_f32(tap), kTaps > 0 ? local_lo[t] : vld1q_f32(w + t * ch));
       hi = vfmaq_f32(hi, vld1q_f32(tap + 4), kTaps > 0 ? local_hi[t] : vld1q_f32(w + t * ch + 4));
+    }
+    if constexpr (kEpilogue) {
+      lo = activate_as<kKind>(act, vaddq_f32(lo, vld1q_f32(bias)));
+      hi = activate_as<kKind>(act, vaddq_f32(hi, vld1q_f32(bias + 4)));
     }
     vst1q_f32(out, lo);
     vst1q_f32(out + 4, hi);
@@ -48,7 +54,7 @@ F32Depthwise::F32Depthwise(const ConvGeometry& g, const float* w)
     for (int64_t x = 0; x < g.kw; ++x) offsets_.push_back((y * g.dilation_h * row + x * g.dilation_w) * ch);
 }
 
-void F32Depthwise::image(const float* x, int threads, float* y) const {
+void F32Depthwise::image(const float* x, int threads, float* y, const F32Epilogue* epilogue) const {
   const int64_t ch = g_.oc, ntaps = g_.kh * g_.kw;
   std::vector<float> frame;
   const float* f = x;
@@ -65,23 +71,34 @@ void F32Depthwise::image(const float* x, int threads, float* y) const {
     f = frame.data();
   }
   const int64_t ch8 = ch / 8 * 8, step = g_.stride_w * ch;
-  parallel_chunks(threads, g_.oh, 1, [&](int64_t oh0, int64_t oh1) {
-    for (int64_t oh = oh0; oh < oh1; ++oh) {
-      const float* first = f + oh * g_.stride_h * row * ch;  // the row's first window
-      float* out = y + oh * g_.ow * ch;
-      for (int64_t c = 0; c < ch8; c += 8) {
-        if (ntaps == 9) row8<9>(first + c, step, g_.ow, offsets_.data(), ntaps, w_.data() + c, ch, out + c);
-        else row8<0>(first + c, step, g_.ow, offsets_.data(), ntaps, w_.data() + c, ch, out + c);
-      }
-      for (int64_t ow = 0; ow < g_.ow && ch8 < ch; ++ow)  // the channels after the last 8
-        for (int64_t c = ch8; c < ch; ++c) {
-          const float* window = first + ow * step + c;
-          float s = 0;
-          for (int64_t t = 0; t < ntaps; ++t) s += window[offsets_[t]] * w_[t * ch + c];
-          out[ow * ch + c] = s;
+  const Activation act = epilogue ? epilogue->act : Activation{};
+  auto rows = [&](auto with_epilogue, auto kind) {
+    constexpr bool kEpilogue = decltype(with_epilogue)::value;
+    constexpr Activation::Kind kKind = decltype(kind)::value;
+    const float* bias = kEpilogue ? epilogue->bias : nullptr;
+    parallel_chunks(threads, g_.oh, 1, [&](int64_t oh0, int64_t oh1) {
+      for (int64_t oh = oh0; oh < oh1; ++oh) {
+        const float* first = f + oh * g_.stride_h * row * ch;  // the row's first window
+        float* out = y + oh * g_.ow * ch;
+        for (int64_t c = 0; c < ch8; c += 8) {
+          const float* b = kEpilogue ? bias + c : nullptr;
+          if (ntaps == 9)
+            row8<9, kEpilogue, kKind>(first + c, step, g_.ow, offsets_.data(), ntaps, w_.data() + c, ch, out + c, b, act);
+          else
+            row8<0, kEpilogue, kKind>(first + c, step, g_.ow, offsets_.data(), ntaps, w_.data() + c, ch, out + c, b, act);
         }
-    }
-  });
+        for (int64_t ow = 0; ow < g_.ow && ch8 < ch; ++ow)  // the channels after the last 8
+          for (int64_t c = ch8; c < ch; ++c) {
+            const float* window = first + ow * step + c;
+            float s = 0;
+            for (int64_t t = 0; t < ntaps; ++t) s += window[offsets_[t]] * w_[t * ch + c];
+            out[ow * ch + c] = kEpilogue ? apply_activation(act, s + bias[c]) : s;
+          }
+      }
+    });
+  };
+  if (!epilogue) return rows(std::false_type{}, std::integral_constant<Activation::Kind, Activation::Kind::none>{});
+  with_activation(act, [&](auto kind) { rows(std::true_type{}, kind); });
 }
 
 }  // namespace edgequant::engine::arm

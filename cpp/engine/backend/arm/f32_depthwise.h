@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "backend/arm/f32_gemm.h"
 #include "backend/backend.h"
 
 namespace edgequant::engine::arm {
@@ -15,8 +16,9 @@ class F32Depthwise {
  public:
   // w: [tap][channel], taps in (kh, kw) order.
   F32Depthwise(const ConvGeometry& g, const float* w);
-  // The sums of one NHWC image x into y[(oh·ow + ow)·channels + c] (no bias).
-  void image(const float* x, int threads, float* y) const;
+  // The sums of one NHWC image x into y[(oh·ow + ow)·channels + c]: as they are, or with the
+  // epilogue's bias and activation applied in registers.
+  void image(const float* x, int threads, float* y, const F32Epilogue* epilogue = nullptr) const;
 
  private:
   ConvGeometry g_;

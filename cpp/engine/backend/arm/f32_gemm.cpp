@@ -1,10 +1,14 @@
 // An 8×8 tile of C in 16 NEON registers; 4 k per step with FMLA by lane (one A vector per row),
-// then single k with a broadcast. Rows beyond m repeat the last row and are not stored.
+// then single k with a broadcast. Rows beyond m repeat the last row and are not stored. With an
+// epilogue, bias and activation are applied to the tile in registers (one pass over C fewer), by
+// the same vector steps as the separate pass (epilogue.h activate_as): the same values.
 #include "backend/arm/f32_gemm.h"
 
 #include <arm_neon.h>
 
 #include <algorithm>
+
+#include "backend/arm/epilogue.h"
 
 namespace edgequant::engine::arm {
 namespace {
@@ -20,8 +24,11 @@ inline void fma_lane(float32x4_t (&acc)[kMr][2], const float32x4_t (&av)[kMr], c
   }
 }
 
-// Rows a[0..8) × the panel's 8 columns, stored to out (ld floats per row).
-void tile(const float* const* a, const float* panel, int64_t k, float* out, int64_t ld) {
+// Rows a[0..8) × the panel's 8 columns, stored to out (ld floats per row); with kEpilogue,
+// act(value + bias[column]) of kKind.
+template <bool kEpilogue, Activation::Kind kKind>
+void tile(const float* const* a, const float* panel, int64_t k, float* out, int64_t ld, const float* bias,
+          const Activation& act) {
   float32x4_t acc[kMr][2];
   #pragma GCC unroll 16
   for (auto& row : acc) row[0] = row[1] = vdupq_n_f32(0);
@@ -43,10 +50,43 @@ void tile(const float* const* a, const float* panel, int64_t k, float* out, int6
       acc[r][1] = vfmaq_n_f32(acc[r][1], b1, a[r][j]);
     }
   }
+  if constexpr (kEpilogue) {
+    const float32x4_t b0 = vld1q_f32(bias), b1 = vld1q_f32(bias + 4);
+    #pragma GCC unroll 16
+    for (int r = 0; r < kMr; ++r) {
+      acc[r][0] = activate_as<kKind>(act, vaddq_f32(acc[r][0], b0));
+      acc[r][1] = activate_as<kKind>(act, vaddq_f32(acc[r][1], b1));
+    }
+  }
   #pragma GCC unroll 16
   for (int r = 0; r < kMr; ++r) {
     vst1q_f32(out + r * ld, acc[r][0]);
     vst1q_f32(out + r * ld + 4, acc[r][1]);
+  }
+}
+
+// One function per variant (f32_gemm picks one; not inlined into it, so each keeps a small body).
+template <bool kEpilogue, Activation::Kind kKind>
+__attribute__((noinline)) void gemm(const float* const* a, int64_t m, const PackedF32& b, float* c, int64_t ldc,
+                                    const float* bias, const Activation& act) {
+  const int64_t panels = (b.n + kNr - 1) / kNr;
+  for (int64_t m0 = 0; m0 < m; m0 += kMr) {
+    const float* rows[kMr];
+    #pragma GCC unroll 16
+    for (int r = 0; r < kMr; ++r) rows[r] = a[std::min<int64_t>(m0 + r, m - 1)];
+    const int64_t valid_rows = std::min<int64_t>(kMr, m - m0);
+    for (int64_t panel = 0; panel < panels; ++panel) {
+      const float* packed = b.packed.data() + panel * b.k * kNr;
+      const int64_t n0 = panel * kNr, cols = std::min<int64_t>(kNr, b.n - n0);
+      const float* panel_bias = kEpilogue ? bias + n0 : nullptr;
+      if (valid_rows == kMr && cols == kNr) {  // a whole tile: straight into C
+        tile<kEpilogue, kKind>(rows, packed, b.k, c + m0 * ldc + n0, ldc, panel_bias, act);
+        continue;
+      }
+      float out[kMr * kNr];
+      tile<kEpilogue, kKind>(rows, packed, b.k, out, kNr, panel_bias, act);
+      for (int64_t r = 0; r < valid_rows; ++r) std::copy_n(out + r * kNr, cols, c + (m0 + r) * ldc + n0);
+    }
   }
 }
 }  // namespace
@@ -61,25 +101,12 @@ PackedF32 pack_f32(const float* b, int64_t n, int64_t k) {
   return p;
 }
 
-void f32_gemm(const float* const* a, int64_t m, const PackedF32& b, float* c, int64_t ldc) {
-  const int64_t panels = (b.n + kNr - 1) / kNr;
-  for (int64_t m0 = 0; m0 < m; m0 += kMr) {
-    const float* rows[kMr];
-    #pragma GCC unroll 16
-    for (int r = 0; r < kMr; ++r) rows[r] = a[std::min<int64_t>(m0 + r, m - 1)];
-    const int64_t valid_rows = std::min<int64_t>(kMr, m - m0);
-    for (int64_t panel = 0; panel < panels; ++panel) {
-      const float* packed = b.packed.data() + panel * b.k * kNr;
-      const int64_t n0 = panel * kNr, cols = std::min<int64_t>(kNr, b.n - n0);
-      if (valid_rows == kMr && cols == kNr) {  // a whole tile: straight into C
-        tile(rows, packed, b.k, c + m0 * ldc + n0, ldc);
-        continue;
-      }
-      float out[kMr * kNr];
-      tile(rows, packed, b.k, out, kNr);
-      for (int64_t r = 0; r < valid_rows; ++r) std::copy_n(out + r * kNr, cols, c + (m0 + r) * ldc + n0);
-    }
-  }
+void f32_gemm(const float* const* a, int64_t m, const PackedF32& b, float* c, int64_t ldc,
+              const F32Epilogue* epilogue) {
+  if (!epilogue) return gemm<false, Activation::Kind::none>(a, m, b, c, ldc, nullptr, Activation{});
+  with_activation(epilogue->act, [&](auto kind) {
+    gemm<true, decltype(kind)::value>(a, m, b, c, ldc, epilogue->bias, epilogue->act);
+  });
 }
 
 }  // namespace edgequant::engine::arm
