@@ -132,9 +132,19 @@ int main(int argc, char** argv) {
     std::sort(ms.begin(), ms.end());
     for (size_t k = 0; k < outputs.size(); ++k) {
       double sum = 0;
-      if (outputs[k].dtype == DType::f32)
-        for (int64_t i = 0; i < outputs[k].numel(); ++i) sum += outputs[k].f()[i];
-      std::printf("output %s %s sum %.6g\n", engine.outputs()[k].name.c_str(), shape_string(outputs[k].shape).c_str(), sum);
+      uint64_t bits = 14695981039346656037ull;  // FNV-1a of the float32 values' bytes: equal outputs, equal digests
+      if (outputs[k].dtype == DType::f32) {
+        const float* values = outputs[k].f();
+        const int64_t count = outputs[k].numel();
+        for (int64_t i = 0; i < count; ++i) {
+          sum += values[i];
+          unsigned char bytes[sizeof(float)];
+          std::memcpy(bytes, values + i, sizeof(float));
+          for (unsigned char byte : bytes) bits = (bits ^ byte) * 1099511628211ull;
+        }
+      }
+      std::printf("output %s %s sum %.6g bits %016llx\n", engine.outputs()[k].name.c_str(),
+                  shape_string(outputs[k].shape).c_str(), sum, static_cast<unsigned long long>(bits));
     }
     std::printf("backend %s, mode %s, %d runs: median %.3f ms, min %.3f ms\n", engine.backend_name().c_str(),
                 mode.c_str(), runs, ms[ms.size() / 2], ms.front());

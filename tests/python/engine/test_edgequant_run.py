@@ -53,7 +53,7 @@ def _run(binary, *args):
 
 
 def _output_sum(stdout):
-    return float(re.search(r"^output \S+ \[1, 10\] sum (\S+)$", stdout, re.MULTILINE).group(1))
+    return float(re.search(r"^output \S+ \[1, 10\] sum (\S+) bits [0-9a-f]{16}$", stdout, re.MULTILINE).group(1))
 
 
 def _inputs(seed):
