@@ -504,6 +504,36 @@ TEST(ArmF32, ConvolutionsAndDenseMatchTheReference) {
     }
 }
 
+// FP32 depthwise convs (f32_depthwise.cpp): 3x3 windows sliding by one pixel take the paired path
+// (two outputs from four columns a row), odd row lengths its single-pixel tail; strides, dilations,
+// pads, channel counts off the 8-channel blocks, every activation, residuals, two threads.
+TEST(ArmF32, DepthwiseConvolutionsMatchTheReference) {
+  std::mt19937 rng(23);
+  int paired = 0;
+  for (int i = 0; i < 60; ++i) {
+    ConvGeometry g{};
+    g.n = 1 + i % 2;
+    g.ic = g.oc = g.groups = pick(rng, {8, 13, 16, 24, 37});
+    g.kh = g.kw = i % 7 == 6 ? 5 : 3;
+    g.stride_h = pick(rng, {1, 2}), g.stride_w = i % 4 == 3 ? 2 : 1;
+    g.dilation_h = g.dilation_w = i % 9 == 8 ? 2 : 1;
+    g.pad_top = g.pad_bottom = pick(rng, {0, 1}), g.pad_left = g.pad_right = pick(rng, {0, 1, 2});
+    g.ih = pick(rng, {3, 5, 9, 14}), g.iw = pick(rng, {3, 4, 5, 7, 10, 17});
+    const int64_t eh = g.ih + 2 * g.pad_top - g.dilation_h * (g.kh - 1) - 1;
+    const int64_t ew = g.iw + 2 * g.pad_left - g.dilation_w * (g.kw - 1) - 1;
+    if (eh < 0 || ew < 0) continue;
+    g.oh = eh / g.stride_h + 1, g.ow = ew / g.stride_w + 1;
+    paired += g.kh == 3 && g.stride_w == 1 && g.dilation_w == 1 && g.ow >= 2;
+    Int8Case c = random_int8_case(rng, i);
+    c.q = QuantConfig{};
+    const auto w = uniform(rng, g.oc * g.kh * g.kw, -1, 1), b = uniform(rng, g.oc, -0.5f, 0.5f);
+    const auto x = uniform(rng, g.n * g.ic * g.ih * g.iw, -1, 1), r = uniform(rng, g.n * g.oc * g.oh * g.ow, -1, 1);
+    EXPECT_TRUE(close(run_conv("arm", g, w, b, c, x, r, 1 + i % 2), run_conv("reference", g, w, b, c, x, r), 1e-5))
+        << "case " << i << ": " << describe(g);
+  }
+  EXPECT_GE(paired, 20) << "the paired 3x3 path ran";
+}
+
 // FP32 3x3 stride-1 convs run by Winograd F(4x4, 3x3) (f32_winograd.cpp): output sizes that cut
 // the 4x4 tiles, pads 0 / 1 / 2, channel counts below, at and above the transforms' 16 lanes,
 // post-ops with a residual, two images and two threads; within 1e-4 of the largest output (the

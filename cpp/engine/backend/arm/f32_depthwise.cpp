@@ -25,7 +25,36 @@ void row8(const float* x, int64_t step, int64_t count, const int64_t* offsets, i
     for (int t = 0; t < kTaps; ++t)
       local_lo[t] = vld1q_f32(w + t * ch), local_hi[t] = vld1q_f32(w + t * ch + 4), local_off[t] = offsets[t];
   const int64_t n = kTaps > 0 ? kTaps : ntaps;
-  for (int64_t p = 0; p < count; ++p, x += step, out += ch) {
+  int64_t p = 0;
+  if constexpr (kTaps == 9) {
+    // A 3x3 window sliding by one pixel (stride 1, no dilation along the row): two neighbouring
+    // outputs share two of each row's three columns, so a pair reads 4 columns a row instead of 6.
+    // Each output still sums its taps in the order of the loop below (the same values).
+    if (step == ch && local_off[1] == ch && local_off[2] == 2 * ch)
+      for (; p + 2 <= count; p += 2, x += 2 * step, out += 2 * ch)
+        for (int half = 0; half < 2; ++half) {
+          const float32x4_t* weights = half ? local_hi : local_lo;
+          float32x4_t first = vdupq_n_f32(0), second = vdupq_n_f32(0);
+          #pragma GCC unroll 3
+          for (int row = 0; row < 3; ++row) {
+            const float* columns = x + local_off[row * 3] + half * 4;
+            const float32x4_t c0 = vld1q_f32(columns), c1 = vld1q_f32(columns + ch), c2 = vld1q_f32(columns + 2 * ch),
+                              c3 = vld1q_f32(columns + 3 * ch);
+            first = vfmaq_f32(vfmaq_f32(vfmaq_f32(first, c0, weights[row * 3]), c1, weights[row * 3 + 1]), c2,
+                              weights[row * 3 + 2]);
+            second = vfmaq_f32(vfmaq_f32(vfmaq_f32(second, c1, weights[row * 3]), c2, weights[row * 3 + 1]), c3,
+                               weights[row * 3 + 2]);
+          }
+          if constexpr (kEpilogue) {
+            const float32x4_t b = vld1q_f32(bias + half * 4);
+            first = activate_as<kKind>(act, vaddq_f32(first, b));
+            second = activate_as<kKind>(act, vaddq_f32(second, b));
+          }
+          vst1q_f32(out + half * 4, first);
+          vst1q_f32(out + ch + half * 4, second);
+        }
+  }
+  for (; p < count; ++p, x += step, out += ch) {
     float32x4_t lo = vdupq_n_f32(0), hi = vdupq_n_f32(0);
     for (int64_t t = 0; t < n; ++t) {
       const float* tap = x + (kTaps > 0 ? local_off[t] : offsets[t]);
