@@ -3,7 +3,10 @@ ARM backend (``edgequant-run``, cross-built) against ONNX Runtime aarch64 (FP32,
 ``quantize_static`` QDQ file for INT8), one thread, counted in the same run. The MLPerf Tiny int8
 models (``--models resnet8 vww kws``) run as the ONNX QDQ model ``edgequant.tflite.tflite_to_onnx``
 writes (the file's own scales and int8 codes, no calibration) against LiteRT (XNNPACK) on the
-``.tflite`` itself.
+``.tflite`` itself. ``--ncnn`` adds ncnn (its aarch64 wheel in the emulated CPython) for FP32: the ONNX
+file converted by pnnx on this machine (``pip install pnnx``), run with fp16 / bf16 storage and arithmetic
+off (ncnn's defaults on a core with half-precision arithmetic, as the A76 has), everything else ncnn's
+defaults (packed layouts, Winograd, sgemm); its output is checked against ONNX Runtime's on the same input.
 
 Emulated time says nothing (qemu emulates vector float in software), so the measure is the
 instruction count, with the ARM kit's qemu plugin: ``../shared/tools/arm`` (``setup.sh`` once; a
@@ -17,7 +20,7 @@ emulated CPython. Inputs uniform in [0, 1); static INT8 calibrated on 8 such inp
         # --target edgequant-run
     .venv/bin/python benchmarks/bench_arm_icount.py --run build/arm-icount/cpp/engine/edgequant-run \\
         [--cpu cortex-a76] [--models squeezenet1.0_fp16 ultraface-rfb-320 mobilenet_v2] [--modes fp32 static]
-        [--layers 12]
+        [--layers 12] [--ncnn]
 
 ``--layers N`` breaks our count down instead (no ONNX Runtime): the instructions of each op type
 and precision, and the N costliest layers (``edgequant-run --markers 1`` brackets every step).
@@ -80,6 +83,34 @@ libc = ctypes.CDLL(None)
 libc.syscall(0x7E57, 1)
 interpreter.invoke()
 libc.syscall(0x7E57, 2)
+"""
+
+# One ncnn inference (FP32: no fp16 / bf16 storage or arithmetic) between the same markers; the outputs
+# are saved for the host to compare with ONNX Runtime's.
+NCNN_GUEST = """
+import ctypes, sys
+import numpy as np, ncnn
+param, weights, saved = sys.argv[1:4]
+shape = [int(d) for d in sys.argv[4].split("x")]
+outputs = sys.argv[5].split(",")
+net = ncnn.Net()
+net.opt.num_threads = 1
+net.opt.use_fp16_storage = net.opt.use_fp16_arithmetic = net.opt.use_fp16_packed = False
+net.opt.use_bf16_storage = False
+assert net.load_param(param) == 0 and net.load_model(weights) == 0
+x = np.random.default_rng(0).random(shape, dtype=np.float32)
+
+def infer():
+    with net.create_extractor() as ex:
+        ex.input("in0", ncnn.Mat(x[0]).clone())
+        return [np.array(ex.extract(name)[1]) for name in outputs]
+
+infer()
+libc = ctypes.CDLL(None)
+libc.syscall(0x7E57, 1)
+values = infer()
+libc.syscall(0x7E57, 2)
+np.savez(saved, *values)
 """
 
 #: The MLPerf Tiny int8 models (../shared/data/tflite), run by us as the ONNX QDQ model
@@ -178,6 +209,59 @@ def onnxruntime(model, cpu, folder) -> int:
     return int(re.search(r"icount region 1->2 (\d+)", out).group(1))
 
 
+def ncnn_fp32(model, cpu, folder) -> tuple[int, float]:
+    """ncnn's instructions for one FP32 inference of an ONNX file (converted by pnnx here) and the largest
+    difference of its outputs from ONNX Runtime's (x86) on the same input, relative to their range."""
+    import shutil
+
+    import onnx
+    import onnxruntime as ort
+
+    pnnx = shutil.which("pnnx") or str(pathlib.Path(sys.executable).parent / "pnnx")
+    if not os.access(pnnx, os.X_OK):
+        raise SystemExit("--ncnn converts the models with pnnx: pip install pnnx")
+    name_in, shape = first_input(model)
+    work = folder / f"ncnn-{model.stem}"
+    work.mkdir(exist_ok=True)
+    source = work / model.name
+    proto = onnx.load(str(model))  # older exports list initializers as inputs: pnnx would take one for the image
+    constants = {t.name for t in proto.graph.initializer}
+    kept = [v for v in proto.graph.input if v.name not in constants]
+    del proto.graph.input[:]
+    proto.graph.input.extend(kept)
+    onnx.save(proto, str(source))
+    param, weights = work / "model.ncnn.param", work / "model.ncnn.bin"
+    done = subprocess.run([pnnx, source.name, f"inputshape=[{','.join(map(str, shape))}]", "fp16=0",
+                           f"ncnnparam={param.name}", f"ncnnbin={weights.name}", "ncnnpy=model_ncnn.py",
+                           "pnnxparam=model.pnnx.param", "pnnxbin=model.pnnx.bin", "pnnxpy=model_pnnx.py",
+                           "pnnxonnx=model.pnnx.onnx"], cwd=work, capture_output=True, text=True)
+    if done.returncode != 0 or not param.is_file():
+        raise RuntimeError(f"pnnx could not convert {model.name}: {done.stdout[-300:]}{done.stderr[-300:]}")
+    names = re.findall(r"\b(out\d+)\b", param.read_text())
+    outputs = sorted(set(names), key=lambda n: int(n[3:]))
+    script = folder / "ncnn_one_run.py"
+    script.write_text(NCNN_GUEST)
+    saved = work / "outputs.npz"
+    out = icount(["pyarm", str(script), str(param), str(weights), str(saved), "x".join(map(str, shape)),
+                  ",".join(outputs)], cpu)
+    count = int(re.search(r"icount region 1->2 (\d+)", out).group(1))
+    x = np.random.default_rng(0).random(shape, dtype=np.float32)
+    options = ort.SessionOptions()
+    options.log_severity_level = 3
+    session = ort.InferenceSession(str(model), options, providers=["CPUExecutionProvider"])
+    expected = session.run(None, {name_in: x})
+    with np.load(saved) as got:
+        values = [got[f"arr_{k}"] for k in range(len(got.files))]
+    if len(values) != len(expected):
+        return count, float("inf")
+    worst = 0.0
+    for want, have in zip(expected, values, strict=True):  # ncnn drops the batch axis
+        want = want.reshape(have.shape) if want.size == have.size else want
+        scale = max(float(np.abs(want).max()), 1e-12)
+        worst = max(worst, float(np.abs(want - have).max()) / scale) if want.shape == have.shape else float("inf")
+    return count, worst
+
+
 def first_input(path):
     """The model's first input that is not an initializer: its name and shape (symbolic dims 1)."""
     import onnx
@@ -223,6 +307,7 @@ def main():
     parser.add_argument("--models", nargs="+", default=["squeezenet1.0_fp16", "ultraface-rfb-320", "mobilenet_v2"])
     parser.add_argument("--modes", nargs="+", default=["fp32", "static"], choices=["fp32", "static", "dynamic"])
     parser.add_argument("--no-ort", action="store_true", help="ours only")
+    parser.add_argument("--ncnn", action="store_true", help="ncnn as a second FP32 peer (needs pnnx)")
     parser.add_argument("--layers", type=int, metavar="N", help="ours per op type and the N costliest layers")
     parser.add_argument("--functions", type=int, metavar="N", help="ours by function: the N costliest")
     args = parser.parse_args()
@@ -241,7 +326,8 @@ def main():
         return
     print(f"instructions per inference, {args.cpu}, 1 thread (M = 10^6); the peer: ONNX Runtime, or LiteRT for "
           f"the MLPerf Tiny models ({', '.join(MLPERF_TINY)}: static = the file's own int8)")
-    print(f"{'model':<22}{'mode':<8}{'ours':>10}{'peer':>10}{'ours/peer':>10}")
+    ncnn_header = f"{'ncnn':>10}{'ours/ncnn':>10}{'ncnn err':>10}" if args.ncnn else ""
+    print(f"{'model':<22}{'mode':<8}{'ours':>10}{'peer':>10}{'ours/peer':>10}{ncnn_header}")
     for name in args.models:
         path = model_file(name, folder)
         for mode in args.modes:
@@ -260,7 +346,11 @@ def main():
                 peer = onnxruntime(peer_model, args.cpu, folder)
             ratio = f"{mine / peer:>10.2f}" if peer else f"{'-':>10}"
             peer_text = f"{peer / 1e6:>9.2f}M" if peer else f"{'-':>10}"
-            print(f"{name:<22}{mode:<8}{mine / 1e6:>9.2f}M{peer_text}{ratio}", flush=True)
+            ncnn_text = ""
+            if args.ncnn and mode == "fp32" and tflite_file(name) is None:
+                count, error = ncnn_fp32(path, args.cpu, folder)
+                ncnn_text = f"{count / 1e6:>9.2f}M{mine / count:>10.2f}{error:>10.1e}"
+            print(f"{name:<22}{mode:<8}{mine / 1e6:>9.2f}M{peer_text}{ratio}{ncnn_text}", flush=True)
 
 
 if __name__ == "__main__":
