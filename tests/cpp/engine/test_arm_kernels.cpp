@@ -792,7 +792,8 @@ TEST(ArmF32, SigmoidAndSoftmaxMatchThePortableKernels) {
     for (int64_t k = 0; k < count; ++k) ASSERT_TRUE(close(ours[k], theirs[k])) << count << " " << k << ": " << x[k];
   }
   for (const auto& [outer, len, inner] : std::vector<std::tuple<int64_t, int64_t, int64_t>>{
-           {1, 16, 2100}, {2, 3, 5}, {1, 1, 7}, {3, 10, 4}, {1, 80, 9}, {2, 5, 1}}) {
+           {1, 16, 2100}, {2, 3, 5}, {1, 1, 7}, {3, 10, 4}, {1, 80, 9}, {2, 5, 1},
+           {4423, 2, 1}, {3, 2, 1}, {8, 3, 1}, {9, 4, 1}}) {  // rows of 2-4 four at a time, the rest
     const int64_t n = outer * len * inner;
     std::vector<float> x = uniform(rng, n, -20, 20), ours(n), theirs(n);
     x[0] = NAN, x[n / 2] = 1e4f, x[n - 1] = -INFINITY;

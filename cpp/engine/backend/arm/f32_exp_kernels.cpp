@@ -107,11 +107,63 @@ class ArmSoftmax : public SoftmaxKernel {
   int64_t outer_, len_, inner_;
 };
 
+// Softmax of rows of 2-4 values (inner 1: a detector's per-box class scores): four rows at a time,
+// de-interleaved by one LD2 / LD3 / LD4 so that each lane is a row, then the portable kernel's steps
+// for a row shorter than its 16 lanes (the largest value from −inf, NaN skipped; e^(x − max) summed
+// in order from 0; times 1 / sum); the last rows by the portable kernel itself.
+template <int kLen>
+class ArmShortRowSoftmax : public SoftmaxKernel {
+ public:
+  explicit ArmShortRowSoftmax(int64_t outer) : outer_(outer), rest_(make_portable_softmax(outer % 4, kLen, 1, false)) {}
+  void run(const float* src, float* dst) override {
+    const int64_t body = outer_ / 4 * 4;
+    for (int64_t o = 0; o < body; o += 4) {
+      float32x4_t v[kLen];
+      load(src + o * kLen, v);
+      float32x4_t peak = vdupq_n_f32(-INFINITY), total = vdupq_n_f32(0.f);
+      for (int k = 0; k < kLen; ++k) peak = vbslq_f32(vcgtq_f32(v[k], peak), v[k], peak);  // v > peak
+      for (int k = 0; k < kLen; ++k) {
+        v[k] = exp4(vsubq_f32(v[k], peak));
+        total = vaddq_f32(total, v[k]);
+      }
+      const float32x4_t scale = vdivq_f32(vdupq_n_f32(1.f), total);
+      for (int k = 0; k < kLen; ++k) v[k] = vmulq_f32(v[k], scale);
+      store(dst + o * kLen, v);
+    }
+    if (body < outer_) rest_->run(src + body * kLen, dst + body * kLen);
+  }
+
+ private:
+  static void load(const float* p, float32x4_t (&v)[kLen]) {
+    if constexpr (kLen == 2) {
+      const float32x4x2_t t = vld2q_f32(p);
+      v[0] = t.val[0], v[1] = t.val[1];
+    } else if constexpr (kLen == 3) {
+      const float32x4x3_t t = vld3q_f32(p);
+      v[0] = t.val[0], v[1] = t.val[1], v[2] = t.val[2];
+    } else {
+      const float32x4x4_t t = vld4q_f32(p);
+      v[0] = t.val[0], v[1] = t.val[1], v[2] = t.val[2], v[3] = t.val[3];
+    }
+  }
+  static void store(float* p, const float32x4_t (&v)[kLen]) {
+    if constexpr (kLen == 2) vst2q_f32(p, float32x4x2_t{{v[0], v[1]}});
+    else if constexpr (kLen == 3) vst3q_f32(p, float32x4x3_t{{v[0], v[1], v[2]}});
+    else vst4q_f32(p, float32x4x4_t{{v[0], v[1], v[2], v[3]}});
+  }
+
+  int64_t outer_;
+  std::unique_ptr<SoftmaxKernel> rest_;
+};
+
 }  // namespace
 
 std::unique_ptr<UnaryKernel> make_sigmoid() { return std::make_unique<ArmSigmoid>(); }
 
 std::unique_ptr<SoftmaxKernel> make_softmax(int64_t outer, int64_t len, int64_t inner, bool log) {
+  if (!log && inner == 1 && len == 2) return std::make_unique<ArmShortRowSoftmax<2>>(outer);
+  if (!log && inner == 1 && len == 3) return std::make_unique<ArmShortRowSoftmax<3>>(outer);
+  if (!log && inner == 1 && len == 4) return std::make_unique<ArmShortRowSoftmax<4>>(outer);
   if (log || inner == 1) return make_portable_softmax(outer, len, inner, log);
   return std::make_unique<ArmSoftmax>(outer, len, inner);
 }
