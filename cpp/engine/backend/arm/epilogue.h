@@ -170,7 +170,8 @@ inline float32x4_t activate_as(const Activation& act, float32x4_t x) {
     if constexpr (kKind == Activation::Kind::swish) {  // x / (1 + e^−x), as the reference
       x = vdivq_f32(x, vaddq_f32(vdupq_n_f32(1.f), exp4(vnegq_f32(x))));
     } else if constexpr (kKind == Activation::Kind::relu) {
-      x = vbslq_f32(vcgtq_f32(x, vdupq_n_f32(0)), x, vdupq_n_f32(0));
+      // x > 0 ? x : 0 in one instruction: FMAXNM takes +0 from (−0, +0) and the number from (qNaN, 0)
+      x = vmaxnmq_f32(x, vdupq_n_f32(0));
     } else if constexpr (kKind == Activation::Kind::clip) {  // std::min(std::max(x, lo), hi)
       const float32x4_t lo = vdupq_n_f32(act.lo), hi = vdupq_n_f32(act.hi);
       x = vbslq_f32(vcltq_f32(x, lo), lo, x);

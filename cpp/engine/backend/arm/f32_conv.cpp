@@ -90,7 +90,7 @@ class ArmF32Conv : public ConvKernel {
           for (int64_t oc = 0; oc < oc4; oc += 4) {
             float32x4_t v = vaddq_f32(vld1q_f32(row + oc), vld1q_f32(bias + oc));
             if constexpr (kKind == Activation::Kind::relu) {
-              v = vbslq_f32(vcgtq_f32(v, vdupq_n_f32(0)), v, vdupq_n_f32(0));
+              v = vmaxnmq_f32(v, vdupq_n_f32(0));  // v > 0 ? v : 0 (epilogue.h activate_as)
             } else if constexpr (kKind == Activation::Kind::clip) {  // std::min(std::max(x, lo), hi)
               v = vbslq_f32(vcltq_f32(v, lo), lo, v);
               v = vbslq_f32(vcltq_f32(hi, v), hi, v);

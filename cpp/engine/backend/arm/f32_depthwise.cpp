@@ -17,7 +17,8 @@ namespace {
 // kEpilogue, act(sum + bias) of kKind (bias: the 8 channels').
 template <int kTaps, bool kEpilogue, Activation::Kind kKind>
 void row8(const float* x, int64_t step, int64_t count, const int64_t* offsets, int64_t ntaps, const float* w,
-          int64_t ch, float* out, const float* bias, const Activation& act) {
+          int64_t ch, float* out, const float* bias, const Activation& activation) {
+  const Activation act = activation;  // a local: the stores through out cannot alias it (no reloads)
   constexpr int kLocal = kTaps > 0 ? kTaps : 1;
   float32x4_t local_lo[kLocal], local_hi[kLocal];
   int64_t local_off[kLocal];

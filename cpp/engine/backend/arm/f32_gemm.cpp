@@ -68,7 +68,8 @@ void tile(const float* const* a, const float* panel, int64_t k, float* out, int6
 // One function per variant (f32_gemm picks one; not inlined into it, so each keeps a small body).
 template <bool kEpilogue, Activation::Kind kKind>
 __attribute__((noinline)) void gemm(const float* const* a, int64_t m, const PackedF32& b, float* c, int64_t ldc,
-                                    const float* bias, const Activation& act) {
+                                    const float* bias, const Activation& activation) {
+  const Activation act = activation;  // a local: the stores through c cannot alias it (no reloads)
   const int64_t panels = (b.n + kNr - 1) / kNr;
   for (int64_t m0 = 0; m0 < m; m0 += kMr) {
     const float* rows[kMr];
