@@ -6,10 +6,10 @@
 #include <arm_neon.h>
 
 #include <algorithm>
-#include <cstring>
 #include <memory>
 
 #include "backend/arm/arm_kernels.h"
+#include "backend/arm/partial_lanes.h"
 #include "backend/portable_kernels.h"
 #include "backend/vector_exp.h"
 
@@ -44,11 +44,7 @@ template <class F>
 inline void by_fours(const float* src, float* dst, int64_t count, F&& f) {
   int64_t k = 0;
   for (; k + 4 <= count; k += 4) vst1q_f32(dst + k, f(vld1q_f32(src + k)));
-  if (k == count) return;
-  float in[4] = {0, 0, 0, 0}, out[4];
-  std::memcpy(in, src + k, static_cast<size_t>(count - k) * sizeof(float));
-  vst1q_f32(out, f(vld1q_f32(in)));
-  std::memcpy(dst + k, out, static_cast<size_t>(count - k) * sizeof(float));
+  if (k < count) store_lanes(dst + k, f(load_lanes(src + k, count - k)), count - k);
 }
 
 class ArmSigmoid : public UnaryKernel {
@@ -78,18 +74,8 @@ class ArmSoftmax : public SoftmaxKernel {
  private:
   // `width` (1-4) columns from x, along len.
   void columns(const float* x, float* y, int64_t width) const {
-    auto load = [&](const float* p) {
-      if (width == 4) return vld1q_f32(p);
-      float lanes[4] = {0, 0, 0, 0};
-      std::memcpy(lanes, p, static_cast<size_t>(width) * sizeof(float));
-      return vld1q_f32(lanes);
-    };
-    auto store = [&](float* p, float32x4_t v) {
-      if (width == 4) return vst1q_f32(p, v);
-      float lanes[4];
-      vst1q_f32(lanes, v);
-      std::memcpy(p, lanes, static_cast<size_t>(width) * sizeof(float));
-    };
+    auto load = [&](const float* p) { return width == 4 ? vld1q_f32(p) : load_lanes(p, width); };
+    auto store = [&](float* p, float32x4_t v) { width == 4 ? vst1q_f32(p, v) : store_lanes(p, v, width); };
     float32x4_t peak = vdupq_n_f32(-INFINITY), total = vdupq_n_f32(0.f);
     for (int64_t k = 0; k < len_; ++k) {
       const float32x4_t v = load(x + k * inner_);

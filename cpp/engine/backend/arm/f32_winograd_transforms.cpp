@@ -10,24 +10,13 @@
 #include <cstring>
 
 #include "backend/arm/epilogue.h"
+#include "backend/arm/partial_lanes.h"
 
 namespace edgequant::engine::arm {
 namespace {
 
 using winograd::kPositions;
 using winograd::kTile;
-
-// n (< 4) floats into the low lanes of a zero vector, and back.
-inline float32x4_t load_partial(const float* p, int64_t n) {
-  float lanes[4] = {0.f, 0.f, 0.f, 0.f};
-  std::memcpy(lanes, p, static_cast<size_t>(n) * sizeof(float));
-  return vld1q_f32(lanes);
-}
-inline void store_partial(float* p, float32x4_t v, int64_t n) {
-  float lanes[4];
-  vst1q_f32(lanes, v);
-  std::memcpy(p, lanes, static_cast<size_t>(n) * sizeof(float));
-}
 
 // r = Bᵀ d along one axis (winograd_f43.cpp input_rows).
 inline void input_rows(const float32x4_t* d, float32x4_t* r, int ds, int rs) {
@@ -140,17 +129,17 @@ void winograd_output_neon(const float* m, int64_t oc, const winograd::Tiling& t,
             std::memcpy(a[q], products + q * q_stride + c, static_cast<size_t>(n) * sizeof(float));
           output_tile(&a[0][0], 4, o);
         }
-        const float32x4_t b = !bias ? vdupq_n_f32(0.f) : n == 4 ? vld1q_f32(bias + c) : load_partial(bias + c, n);
+        const float32x4_t b = !bias ? vdupq_n_f32(0.f) : n == 4 ? vld1q_f32(bias + c) : load_lanes(bias + c, n);
         for (int64_t i = 0; i < rows; ++i)
           for (int64_t j = 0; j < cols; ++j) {
             float* p = origin + (i * t.ow + j) * oc + c;
             float32x4_t value = activate_as<kKind>(act, vaddq_f32(o[i * 4 + j], b));
             if (post.sum) {  // the residual y holds, added after the activation; then the one after the sum
-              const float32x4_t residual = n == 4 ? vld1q_f32(p) : load_partial(p, n);
+              const float32x4_t residual = n == 4 ? vld1q_f32(p) : load_lanes(p, n);
               value = activate(post.after_sum, vaddq_f32(value, residual));
             }
             if (n == 4) vst1q_f32(p, value);
-            else store_partial(p, value, n);
+            else store_lanes(p, value, n);
           }
       }
     }

@@ -28,6 +28,9 @@ class ArmPool : public PoolKernel {
     while (inside_end_ < g.ow && inside_end_ * g.stride_w - g.pad_left + g.kw + extra <= g.iw) ++inside_end_;
     if (g.stride_w > 2) inside_end_ = inside_begin_;  // no vector loads for wider strides
     inside_end_ = inside_begin_ + (inside_end_ - inside_begin_) / 4 * 4;
+    // A whole NHWC window's taps from its first, in the reference's order (g.c channels a pixel).
+    for (int64_t y = 0; y < g.kh; ++y)
+      for (int64_t x = 0; x < g.kw; ++x) window_offsets_.push_back((y * g.iw + x) * g.c);
   }
 
   void run(const float* src, float* dst) override {
@@ -63,9 +66,7 @@ class ArmPool : public PoolKernel {
     }
     auto out = std::make_shared<NhwcCodes>(shape, codes->scale, codes->zero_point);
     const int64_t c = g_.c, c16 = c / 16 * 16, taps = g_.kh * g_.kw;
-    std::vector<int64_t> offsets;  // a whole window's taps from its first
-    for (int64_t y = 0; y < g_.kh; ++y)
-      for (int64_t x = 0; x < g_.kw; ++x) offsets.push_back((y * g_.iw + x) * c);
+    const std::vector<int64_t>& offsets = window_offsets_;
     parallel_chunks(threads_, g_.n * g_.oh, 1, [&](int64_t r0, int64_t r1) {
       for (int64_t r = r0; r < r1; ++r) {
         const int64_t n = r / g_.oh, oh = r % g_.oh;
@@ -116,9 +117,6 @@ class ArmPool : public PoolKernel {
   void nhwc_rows(const NhwcFloat& x, int64_t r0, int64_t r1, NhwcFloat& y) const {
     const int64_t c = g_.c, c4 = c / 4 * 4;
     const bool is_max = g_.kind == PoolGeometry::Kind::max;
-    std::vector<int64_t> offsets;  // a whole window's taps from its first, in the reference's order
-    for (int64_t h = 0; h < g_.kh; ++h)
-      for (int64_t w = 0; w < g_.kw; ++w) offsets.push_back((h * g_.iw + w) * c);
     for (int64_t r = r0; r < r1; ++r) {
       const int64_t n = r / g_.oh, oh = r % g_.oh;
       const int64_t h_start = oh * g_.stride_h - g_.pad_top;
@@ -133,7 +131,7 @@ class ArmPool : public PoolKernel {
         const int64_t count = g_.count_include_pad ? h_padded * w_padded : inside;
         float* out = y.data() + ((n * g_.oh + oh) * g_.ow + ow) * c;
         if (is_max && h1 - h0 == g_.kh && w1 - w0 == g_.kw) {  // a whole window: its taps at fixed offsets
-          max_window(image + (h0 * g_.iw + w0) * c, offsets.data(), static_cast<int64_t>(offsets.size()), out);
+          max_window(image + (h0 * g_.iw + w0) * c, out);
           continue;
         }
         if (is_max) {
@@ -174,11 +172,12 @@ class ArmPool : public PoolKernel {
     }
   }
 
-  // The max of a whole window of NHWC values (taps at first + offsets[t]) into out: 16 channels per
-  // step in four vectors (one address per tap), then 4, then one; each lane as the reference's
+  // The max of a whole window of NHWC values (taps at first + window_offsets_) into out: 16 channels
+  // per step in four vectors (one address per tap), then 4, then one; each lane as the reference's
   // std::max from −inf in tap order.
-  void max_window(const float* first, const int64_t* offsets, int64_t taps, float* out) const {
-    const int64_t c = g_.c;
+  void max_window(const float* first, float* out) const {
+    const int64_t c = g_.c, taps = static_cast<int64_t>(window_offsets_.size());
+    const int64_t* offsets = window_offsets_.data();
     const float32x4_t lowest = vdupq_n_f32(-std::numeric_limits<float>::infinity());
     auto take = [](float32x4_t m, float32x4_t v) { return vbslq_f32(vcltq_f32(m, v), v, m); };  // std::max(m, v)
     int64_t ch = 0;
@@ -264,6 +263,7 @@ class ArmPool : public PoolKernel {
   PoolGeometry g_;
   ThreadCount threads_;
   int64_t inside_begin_ = 0, inside_end_ = 0;
+  std::vector<int64_t> window_offsets_;  // whole NHWC windows' taps (both the values' and the codes' paths)
 };
 
 }  // namespace
