@@ -317,7 +317,10 @@ class Engine:
     def save_quantized(self, path, weight_formats=None) -> None:
         """Writes the model as QDQ ONNX (ONNX Runtime runs it): s8 per-channel weights of the
         quantizable layers, and for static mode u8 Quantize/DequantizeLinear on their inputs with
-        the calibrated scales (:func:`edgequant.model.layers_to_qdq`, opset raised to 13 if older).
+        the calibrated scales, and on every read of a value the engine holds only as u8 codes
+        (:meth:`integer_tensors`: a skip added in a conv, a pool's input), so that ONNX Runtime on
+        the file rounds where the engine rounds (:func:`edgequant.model.layers_to_qdq`, opset
+        raised to 13 if older).
 
         ``weight_formats``: ``{weight tensor: edgequant.model.WeightFormat}`` for weights stored on
         other grids than 8 bits; the other layers keep 8 bits (7 where :attr:`reduce_range`: the
@@ -333,7 +336,8 @@ class Engine:
         layers_to_qdq(self._source, self._native.quantizable_layers(),
                       self.activation_quantization() if self.mode == "static" else None, path,
                       overrides=dict(weight_formats) if weight_formats else None,
-                      weight_format=WeightFormat(bits=7) if self.reduce_range else None)
+                      weight_format=WeightFormat(bits=7) if self.reduce_range else None,
+                      integer_tensors=self.integer_tensors())
 
     @property
     def source(self):

@@ -157,6 +157,7 @@ def layers_to_qdq(
     *,
     overrides: Mapping[str, WeightFormat] | None = None,
     weight_format: WeightFormat | None = None,
+    integer_tensors: Mapping[str, tuple[float, int]] | None = None,
 ) -> onnx.ModelProto:
     """The QDQ model of an INT8 engine: the weights of ``layers`` as s8, their inputs as u8.
 
@@ -165,7 +166,10 @@ def layers_to_qdq(
     every node named in ``layers`` is stored as in :func:`to_qdq` (8 bits, per output channel,
     symmetric, unless ``overrides`` says otherwise); input 0 of such a layer, when
     ``input_quantization`` holds it, goes through a u8 QuantizeLinear/DequantizeLinear pair
-    with that scale and zero point (float16 values are cast to float32 around it).
+    with that scale and zero point (float16 values are cast to float32 around it). A value in
+    ``integer_tensors`` (one the engine holds only as u8 codes) is read through its pair by every
+    node, not only by the layers: a residual Add fused into a conv, a pool or a Concat then sees
+    the rounded value the engine sees, so ONNX Runtime on the file computes what the engine does.
 
     Parameters
     ----------
@@ -182,6 +186,9 @@ def layers_to_qdq(
     weight_format : WeightFormat, optional
         The format of the other weights (default: 8 bits, per channel, symmetric; an engine with
         ``reduce_range`` writes the 7 bits it ran).
+    integer_tensors : mapping of str to (float, int), optional
+        Value name -> (scale, u8 zero point) of the values static INT8 hands from layer to layer
+        as codes (:meth:`edgequant.engine.Engine.integer_tensors`).
 
     Returns
     -------
@@ -207,12 +214,15 @@ def layers_to_qdq(
         selection = WeightSelection(tensors=[])
     formats = _formats_of(selection, weight_format or WeightFormat(), overrides)
     _check_opset(rewritten, formats.values(), loaded.description)
-    quantized_inputs = {}
+    grids, readers = dict(input_quantization or {}), {}
     for node in layer_nodes:
         if input_quantization and node.input[1] in formats and node.input[0] in input_quantization:
-            quantized_inputs.setdefault(node.input[0], []).append(node)
+            readers.setdefault(node.input[0], set()).add(node.name)
+    for source, grid in (integer_tensors or {}).items():
+        grids[source] = grid  # the codes' own grid (the same as the calibrated one where both exist)
+        readers.setdefault(source, set()).update(node.name for node in rewritten.graph.node if source in node.input)
     _write_qdq(rewritten, selection, formats, {
-        source: (input_quantization[source], readers) for source, readers in quantized_inputs.items()
+        source: (grids[source], names) for source, names in readers.items() if names
     })
     return _saved(rewritten, path)
 
@@ -231,10 +241,10 @@ def _formats_of(selection: WeightSelection, default: WeightFormat,
 
 
 def _write_qdq(model: onnx.ModelProto, selection: WeightSelection, formats: Mapping[str, WeightFormat],
-               quantized_inputs: Mapping[str, tuple[tuple[float, int], list[onnx.NodeProto]]]) -> None:
+               quantized_inputs: Mapping[str, tuple[tuple[float, int], set[str]]]) -> None:
     """Rewrites ``model`` in place: each selected weight read through DequantizeLinear (nodes
-    first in the graph), each quantized input through QuantizeLinear/DequantizeLinear (read by
-    the listed nodes only)."""
+    first in the graph), each quantized value through QuantizeLinear/DequantizeLinear (read so by
+    the nodes named with it only)."""
     graph = model.graph
     taken = names_in_use(graph)
     new_nodes, new_initializers, replaced = [], [], set()
@@ -264,16 +274,17 @@ def _write_qdq(model: onnx.ModelProto, selection: WeightSelection, formats: Mapp
     activation_nodes = []
     if quantized_inputs:
         types = value_types(model)
-        rewired = {}  # node name -> its input 0 read through its Q/DQ pair
+        rewired: dict[str, dict[str, str]] = {}  # node name -> {value: its Q/DQ pair's output}
         for source, ((scale, zero_point), readers) in quantized_inputs.items():
             dequantized = append_activation_qdq(graph, source, scale, zero_point,
                                                 types.get(source, TensorProto.FLOAT), taken, activation_nodes)
-            rewired.update({reader.name: dequantized for reader in readers})
-        # By name, in the graph itself: the NodeProtos listed earlier may be detached copies once
-        # remove_constants has rewritten the node list.
+            for reader in readers:
+                rewired.setdefault(reader, {})[source] = dequantized
+        # By name, in the graph itself: remove_constants has rewritten the node list.
         for node in graph.node:
-            if node.name in rewired:
-                node.input[0] = rewired[node.name]
+            for index, value in enumerate(node.input):
+                if value in rewired.get(node.name, {}):
+                    node.input[index] = rewired[node.name][value]
     kept_nodes = list(graph.node)
     del graph.node[:]
     graph.node.extend(new_nodes + kept_nodes + activation_nodes)  # weight DQs first: initializers exist
