@@ -25,8 +25,11 @@ REFUSED: dict[str, str] = {}
 #: a scale from its own max, so a 2e-7 relative difference in one float op (our Swish against ORT's
 #: Sigmoid · x) moves a whole layer's grid. Measured 3.9 % of the output range on this input and 6.4 %
 #: on the worst of 8 photos (31 of its 32 CTC steps pick the same class), against 1.6 % for the exact
-#: integer path, which ran 180× slower.
-TOLERANCE = {"ddddocr_ocr": 0.1}
+#: integer path, which ran 180× slower. seal_det's probability map is a Sigmoid of logits ~1e-5 (relative)
+#: from ONNX Runtime's after 100+ layers of float rounding, steepest where it crosses 0.5: ONNX Runtime's
+#: own optimized and unoptimized graphs differ by 6.2e-5 of the range there, ours (oneDNN's 16-channel
+#: blocked convs) by 1.27e-4, the reference backend by 9.1e-5.
+TOLERANCE = {"ddddocr_ocr": 0.1, "seal_det": 2e-4}
 
 
 def _manifest():

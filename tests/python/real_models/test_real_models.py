@@ -7,7 +7,7 @@ import numpy as np
 import onnx
 import onnxruntime as ort
 import pytest
-from conftest import CASES, engine_case
+from real_model_cases import CASES, engine_case
 
 import edgequant
 from edgequant import Engine
