@@ -187,6 +187,23 @@ PYBIND11_MODULE(_engine, m) {
              return py::make_tuple(results, d);
            }, py::arg("inputs"), py::arg("every_tensor") = false,
            "Outputs and the calibration tensors of this run (every float value with every_tensor).")
+      .def("value_layouts", [](Engine& e, const std::vector<py::array>& arrays) {
+             std::vector<py::array> keep;
+             std::vector<Tensor> inputs = to_tensors(arrays, e, keep);
+             std::map<std::string, std::string> layouts;
+             {
+               py::gil_scoped_release release;
+               e.run_observed(
+                   inputs,
+                   [&](const std::string& name, const Tensor& t) {
+                     layouts[name] = t.native ? t.native->layout() : t.is_quantized() ? "codes" : "plain";
+                   },
+                   Engine::Observed::every_tensor_as_held);
+             }
+             return layouts;
+           }, py::arg("inputs"),
+           "How each value lay after a run (a diagnostic): the backend's layout (\"nhwc\", \"nChw16c\" ...), "
+           "\"codes\" (plain u8 codes) or \"plain\".")
       .def("lowered_graph", [](const Engine& e) {
              const Graph& g = e.graph();
              py::list nodes;

@@ -5,6 +5,7 @@
 // (none of the 256 codes) gives NaN, as the stretch's float ops would.
 #include <cmath>
 
+#include "backend/code_map.h"
 #include "graph/qdq.h"
 #include "ops/grid_codes.h"
 #include "ops/op.h"
@@ -35,15 +36,24 @@ class CodeTable : public Op {
   void run(RunContext&, const std::vector<const Tensor*>& inputs, std::vector<Tensor>& outputs) override {
     const Tensor& x = float_input(inputs, 0);
     const int64_t n = x.numel();
-    Tensor codes = Tensor::quantized(DType::u8, x.shape, QuantParams::per_tensor(out_scale_, out_zero_), description());
+    const QuantParams grid = QuantParams::per_tensor(out_scale_, out_zero_);
+    const bool on_grid = x.dtype == DType::u8 && x.quant.is_per_tensor(in_scale_, in_zero_);
+    if (writes_codes_ && on_grid && x.native) {  // kept in the backend's layout where it can
+      if (std::shared_ptr<NativeData> mapped = x.native->with_codes_mapped(table_, out_scale_, out_zero_)) {
+        Tensor codes;
+        codes.dtype = DType::u8, codes.shape = x.shape, codes.quant = grid, codes.native = std::move(mapped);
+        outputs[0] = std::move(codes);
+        return;
+      }
+    }
+    Tensor codes = Tensor::quantized(DType::u8, x.shape, grid, description());
     uint8_t* q = codes.u8();
     bool nan = false;
-    if (x.dtype == DType::u8 && x.quant.is_per_tensor(in_scale_, in_zero_) &&
-        (x.native ? x.native->to_plain_codes(q) : (std::copy(x.u8(), x.u8() + n, q), true))) {
+    if (on_grid && (x.native ? x.native->to_plain_codes(q) : (std::copy(x.u8(), x.u8() + n, q), true))) {
     } else {
       nan = !quantize_to_codes(x.f(), q, n, in_scale_, static_cast<float>(in_zero_));
     }
-    for (int64_t k = 0; k < n; ++k) q[k] = table_[q[k]];
+    map_codes(q, q, n, table_);
     if (writes_codes_ && !nan) {
       outputs[0] = std::move(codes);
       return;

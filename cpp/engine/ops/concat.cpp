@@ -44,16 +44,17 @@ class Concat : public Op {
       }
       if (kernel_ && kernel_->run(inputs, axis, out, outputs[0])) return;
     }
-    // Plain codes of one grid (a quantization group of the INT8 plan) are joined as codes; real
-    // values held any other way are joined as float32.
-    bool same_codes = first.is_quantized();
-    for (const Tensor* t : inputs)
-      same_codes = same_codes && plain_dtype(*t) == first.dtype && t->quant == first.quant;
-    outputs[0] = same_codes || !real ? empty_as(first, out, description()) : Tensor::zeros_f32(out, description());
+    // Codes of one grid (a quantization group of the INT8 plan, or a quantized file's pair), plain or in a
+    // backend's layout, are joined as plain codes; real values held any other way are joined as float32.
+    std::vector<std::vector<uint8_t>> staged(inputs.size());  // a backend-layout input's codes, made plain
+    const bool codes = real && joins_as_codes(inputs, staged);
+    if (codes && first.dtype != DType::i32) outputs[0] = Tensor::quantized(first.dtype, out, first.quant, description());
+    else outputs[0] = codes || !real ? empty_as(first, out, description()) : Tensor::zeros_f32(out, description());
     const size_t es = element_size(outputs[0]);
     const int64_t outer = span(out, 0, axis), out_row = span(out, axis, out.size()) * es;
     int64_t offset = 0;
-    for (const Tensor* t : inputs) {
+    for (size_t k = 0; k < inputs.size(); ++k) {
+      const Tensor* t = inputs[k];
       const int64_t row = span(t->shape, axis, t->shape.size()) * es;
       const bool as_float = outputs[0].dtype == DType::f32;
       // A backend-layout input not yet read as plain is converted straight into its rows.
@@ -63,7 +64,9 @@ class Concat : public Op {
         offset += row;
         continue;
       }
-      const char* src = as_float ? reinterpret_cast<const char*>(t->f()) : raw_data(*t);
+      const char* src = as_float        ? reinterpret_cast<const char*>(t->f())
+                        : t->native     ? reinterpret_cast<const char*>(staged[k].data())
+                                        : raw_data(*t);
       for (int64_t o = 0; o < outer; ++o)
         std::memcpy(raw_data(outputs[0]) + o * out_row + offset, src + o * row, row);
       offset += row;
@@ -71,6 +74,22 @@ class Concat : public Op {
   }
 
  private:
+  // Whether every input holds codes of the first one's grid: plain, or 8-bit ones in a backend's layout
+  // (made plain into `staged`, where the backend can).
+  static bool joins_as_codes(const std::vector<const Tensor*>& inputs, std::vector<std::vector<uint8_t>>& staged) {
+    const Tensor& first = *inputs[0];
+    if (!first.is_quantized()) return false;
+    for (const Tensor* t : inputs)
+      if (t->dtype != first.dtype || !(t->quant == first.quant) || (t->native && first.dtype == DType::i32))
+        return false;
+    for (size_t k = 0; k < inputs.size(); ++k) {
+      if (!inputs[k]->native) continue;
+      staged[k].resize(static_cast<size_t>(inputs[k]->numel()));
+      if (!inputs[k]->native->to_plain_codes(staged[k].data())) return false;
+    }
+    return true;
+  }
+
   int64_t axis_attr_;
   bool kernel_built_ = false;
   std::unique_ptr<ConcatKernel> kernel_;

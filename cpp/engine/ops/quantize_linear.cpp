@@ -13,6 +13,7 @@
 #if defined(__ARM_NEON) && defined(__aarch64__)
 #include <arm_neon.h>
 #endif
+#include "backend/code_map.h"
 #include "graph/qdq.h"
 #include "ops/grid_codes.h"
 #include "ops/op.h"
@@ -163,22 +164,28 @@ class QuantizeOp : public Op {
   // x as u8 codes of the grid (an int8 type's codes moved by 128). False, writing nothing, where x
   // holds a NaN: the pair keeps NaN as NaN, which no code holds.
   bool write_codes(const Tensor& x, Tensor& y) const {
-    Tensor codes = Tensor::quantized(DType::u8, x.shape, QuantParams::per_tensor(u8_scale_, u8_zero_), description());
+    const QuantParams grid = QuantParams::per_tensor(u8_scale_, u8_zero_);
     if (x.dtype == DType::u8 && x.quant.single()) {
       // Codes of another grid: each of the 256 through the same float steps as below, once.
-      const uint8_t* in = nullptr;
-      if (x.native ? x.native->to_plain_codes(codes.u8()) : (in = x.u8()) != nullptr) {
-        uint8_t table[256];
-        for (int q = 0; q < 256; ++q)
-          table[q] = static_cast<uint8_t>(static_cast<int32_t>(rounded_code(
-              x.quant.scales[0] * static_cast<float>(q - x.quant.zero_points[0]) / u8_scale_, static_cast<float>(u8_zero_), 0.f, 255.f)));
-        uint8_t* out = codes.u8();
-        const int64_t n = x.numel();
-        for (int64_t k = 0; k < n; ++k) out[k] = table[in ? in[k] : out[k]];
+      uint8_t table[256];
+      for (int q = 0; q < 256; ++q)
+        table[q] = static_cast<uint8_t>(static_cast<int32_t>(rounded_code(
+            x.quant.scales[0] * static_cast<float>(q - x.quant.zero_points[0]) / u8_scale_, static_cast<float>(u8_zero_), 0.f, 255.f)));
+      // In the backend's layout where it can keep them there (the conv or Concat after takes them as they are).
+      if (std::shared_ptr<NativeData> mapped = x.native ? x.native->with_codes_mapped(table, u8_scale_, u8_zero_) : nullptr) {
+        Tensor codes;
+        codes.dtype = DType::u8, codes.shape = x.shape, codes.quant = grid, codes.native = std::move(mapped);
+        y = std::move(codes);
+        return true;
+      }
+      Tensor codes = Tensor::quantized(DType::u8, x.shape, grid, description());
+      if (x.native ? x.native->to_plain_codes(codes.u8()) : x.bytes != nullptr) {
+        map_codes(x.native ? codes.u8() : x.u8(), codes.u8(), x.numel(), table);
         y = std::move(codes);
         return true;
       }
     }
+    Tensor codes = Tensor::quantized(DType::u8, x.shape, grid, description());
     if (!quantize_to_codes(x.f(), codes.u8(), x.numel(), u8_scale_, static_cast<float>(u8_zero_))) return false;
     y = std::move(codes);
     return true;

@@ -424,18 +424,19 @@ void Engine::check_finite(const Tensor& t, const std::string& name) const {
 }
 
 std::vector<Tensor> Engine::run(const std::vector<Tensor>& inputs, std::map<std::string, Tensor>* capture) {
-  if (!capture) return run_with(inputs, nullptr, false);
+  if (!capture) return run_with(inputs, nullptr);
   const CalibrationSink keep = [capture](const std::string& name, const Tensor& values) { (*capture)[name] = values; };
-  return run_with(inputs, &keep, false);
+  return run_with(inputs, &keep);
 }
 
 std::vector<Tensor> Engine::run_observed(const std::vector<Tensor>& inputs, const CalibrationSink& sink,
                                          Observed observed) {
-  return run_with(inputs, &sink, observed == Observed::every_tensor);
+  return run_with(inputs, &sink, observed);
 }
 
 std::vector<Tensor> Engine::run_with(const std::vector<Tensor>& inputs, const CalibrationSink* sink,
-                                     bool every_tensor) {
+                                     Observed observed_kind) {
+  const bool every_tensor = observed_kind != Observed::calibration_tensors;
   auto state = sync_->shared();
   if (inputs.size() != graph_.inputs.size())
     throw InvalidArgument("the model takes " + std::to_string(graph_.inputs.size()) + " input(s), got " +
@@ -468,6 +469,7 @@ std::vector<Tensor> Engine::run_with(const std::vector<Tensor>& inputs, const Ca
   // Every float value of the run, as plain float32 (the C export calibrates all of them).
   auto observe = [&](const std::string& name, const Tensor& t) {
     if (!t.is_real() || !observed.insert(name).second) return;
+    if (observed_kind == Observed::every_tensor_as_held) return (*sink)(name, t);
     Tensor plain = t.as_float();
     plain.materialize();
     plain.native.reset();

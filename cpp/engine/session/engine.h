@@ -84,7 +84,9 @@ class Engine {
   using CalibrationSink = std::function<void(const std::string& tensor, const Tensor& values)>;
   // Observed::every_tensor: `sink` sees every float value of the run instead (the graph inputs and
   // each op's outputs), what a lowering that quantizes every activation calibrates.
-  enum class Observed { calibration_tensors, every_tensor };
+  // Observed::every_tensor_as_held: the same values as the run holds them (a backend's layout, codes),
+  // for diagnostics and tests of where data lies.
+  enum class Observed { calibration_tensors, every_tensor, every_tensor_as_held };
   std::vector<Tensor> run_observed(const std::vector<Tensor>& inputs, const CalibrationSink& sink,
                                    Observed observed = Observed::calibration_tensors);
 
@@ -165,7 +167,8 @@ class Engine {
   // Every session, the idle ones (callers hold the exclusive lock, so none is running).
   std::vector<Session*> all_sessions();
   void check_finite(const Tensor& t, const std::string& name) const;
-  std::vector<Tensor> run_with(const std::vector<Tensor>& inputs, const CalibrationSink* sink, bool every_tensor);
+  std::vector<Tensor> run_with(const std::vector<Tensor>& inputs, const CalibrationSink* sink,
+                               Observed observed = Observed::calibration_tensors);
   // set_mode without releasing caches: quantization configs from the mode and the ranges.
   void plan(Mode mode);
   int group_of(int slot) const;

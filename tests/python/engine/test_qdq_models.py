@@ -179,6 +179,12 @@ def test_codes_on_a_pairs_grid_also_feed_float_readers(float_model, tmp_path, ba
     step = _output_step(path)
     for x in _calibration(4, seed=11):
         assert np.abs(engine.run(x)[0] - oracle(x)).max() <= step * 1.001
+    layouts = engine._native.value_layouts([_calibration(1)[0]])
+    # The Concat joins codes, whatever layout each input lies in (it joined float values where one input
+    # was in the backend's layout, and the pair after it quantized them again).
+    assert layouts["cat"] != "plain", layouts["cat"]
+    if backend == "onednn":  # the pair moves a conv's codes to the Concat's grid in the conv's own layout
+        assert layouts["r2_DequantizeLinear_Output/requantized"] == layouts["r2_DequantizeLinear_Output"] != "codes"
 
 
 def _wide_residual_net(path, seed=3):

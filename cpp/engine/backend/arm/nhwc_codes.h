@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "backend/arm/scratch.h"
+#include "backend/code_map.h"
 #include "graph/tensor.h"
 
 namespace edgequant::engine::arm {
@@ -43,6 +44,15 @@ class NhwcCodes : public NativeData {
         for (int64_t ch = 0; ch < c; ++ch) dst[(i * c + ch) * h * w + p] = static_cast<uint8_t>(pixel[ch] + 128);
       }
     return true;
+  }
+  // The same NHWC layout with each u8 code q replaced by table[q] (stored, as every code here, as q − 128).
+  std::shared_ptr<NativeData> with_codes_mapped(const uint8_t* table, float s, int32_t z) const override {
+    uint8_t stored[256];  // by stored byte b = q − 128 (as u8: q ^ 0x80)
+    for (int b = 0; b < 256; ++b) stored[b] = static_cast<uint8_t>(table[b ^ 0x80] ^ 0x80);
+    auto copy = std::make_shared<NhwcCodes>(Shape{n, c, h, w}, s, z);
+    map_codes(reinterpret_cast<const uint8_t*>(codes.data()), reinterpret_cast<uint8_t*>(copy->codes.data()),
+              n * c * h * w, stored);
+    return copy;
   }
   bool on_grid(float s, int32_t z) const { return s == scale && z == zero_point; }
   int8_t* data() { return codes.data(); }

@@ -1,6 +1,10 @@
 #include "backend/onednn/dnnl_common.h"
 
+#include <cstdlib>
+
 #include <vector>
+
+#include "backend/code_map.h"
 
 namespace edgequant::engine::onednn {
 
@@ -94,6 +98,21 @@ bool DnnlNative::to_plain_codes(uint8_t* dst) const {
   for (int k = static_cast<int>(dims.size()) - 2; k >= 0; --k) strides[k] = strides[k + 1] * dims[k + 1];
   reorders_->run(eng_, strm_, mem_, memory::desc(dims, type_, strides), dst, false, 1, 0);
   return true;
+}
+
+std::shared_ptr<NativeData> DnnlNative::with_codes_mapped(const uint8_t* table, float scale, int32_t zero_point) const {
+  if (!quantized() || type_ != dt::u8) return nullptr;
+  const size_t bytes = desc_.get_size();
+  std::shared_ptr<void> block = pool_ ? pool_->acquire(bytes) : std::shared_ptr<void>(std::malloc(bytes), std::free);
+  if (!block) return nullptr;
+  // Every byte of the layout, padding included: a code maps alone, whatever its place.
+  map_codes(static_cast<const uint8_t*>(block_.get()), static_cast<uint8_t*>(block.get()), static_cast<int64_t>(bytes),
+            table);
+  auto copy = std::make_shared<DnnlNative>(*this);
+  copy->block_ = std::move(block);
+  copy->mem_ = memory(desc_, eng_, copy->block_.get());
+  copy->scale_ = scale, copy->zero_point_ = zero_point;
+  return copy;
 }
 
 bool DnnlNative::to_plain_rows(float* dst, int64_t row, int64_t row_stride) const {

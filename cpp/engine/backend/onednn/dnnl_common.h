@@ -67,7 +67,9 @@ class DnnlNative : public NativeData {
   // `desc` f32, or u8 holding s·(q − z) for (scale, zero_point) = (s, z).
   DnnlNative(const DnnlContext& ctx, const memory::desc& desc, const memory::desc& plain, float scale = 1,
              int32_t zero_point = 0)
-      : DnnlNative(ctx, desc, plain, scale, zero_point, ctx.pool->acquire(desc.get_size())) {}
+      : DnnlNative(ctx, desc, plain, scale, zero_point, ctx.pool->acquire(desc.get_size())) {
+    pool_ = ctx.pool;
+  }
   // Over an existing block (a conv accumulating into its residual's buffer).
   DnnlNative(const DnnlContext& ctx, const memory::desc& desc, const memory::desc& plain, float scale,
              int32_t zero_point, std::shared_ptr<void> block)
@@ -80,6 +82,7 @@ class DnnlNative : public NativeData {
   // Where `row` is the size of a trailing group of the dims: one reorder into the strided rows.
   bool to_plain_rows(float* dst, int64_t row, int64_t row_stride) const override;
   bool to_plain_codes(uint8_t* dst) const override;
+  std::shared_ptr<NativeData> with_codes_mapped(const uint8_t* table, float scale, int32_t zero_point) const override;
   std::string layout() const override;
   const memory& mem() const { return mem_; }
   // Kept: memory::get_desc() clones the descriptor on the heap at every call.
@@ -93,6 +96,7 @@ class DnnlNative : public NativeData {
   dnnl::engine eng_;
   mutable dnnl::stream strm_;
   std::shared_ptr<ReorderCache> reorders_;
+  std::shared_ptr<BufferPool> pool_;  // where a mapped copy's block comes from (null: over a given block)
   std::shared_ptr<void> block_;
   memory mem_;
   memory::desc desc_;
