@@ -25,7 +25,7 @@ class Engine:
         ...
     def lowered_graph(self) -> tuple[list, dict, int]:
         """
-        The graph after the passes (constants folded, BatchNormalization and biases folded, activations fused): (nodes as (op_type, name, inputs, outputs, attributes, domain), constants, opset). What the C export lowers.
+        The graph after the passes (constants folded, BatchNormalization and biases folded, activations fused): (nodes as (op_type, name, inputs, outputs, attributes, domain), constants, opset). What the C export lowers. A weight whose float values static INT8 released (its kernel holds the codes) is None.
         """
     def plan(self) -> list:
         """
@@ -57,6 +57,10 @@ class Engine:
         ...
     def set_threads(self, threads: typing.SupportsInt | typing.SupportsIndex) -> None:
         ...
+    def value_layouts(self, inputs: collections.abc.Sequence[numpy.ndarray]) -> dict[str, str]:
+        """
+        How each value lay after a run (a diagnostic): the backend's layout ("nhwc", "nChw16c" ...), "codes" (plain u8 codes) or "plain".
+        """
     @property
     def backend(self) -> str:
         ...

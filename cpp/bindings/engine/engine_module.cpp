@@ -44,6 +44,7 @@ Tensor to_tensor(const py::array& array, const std::string& name, std::vector<py
 
 // Outputs hand their buffer to NumPy (no copy) unless it is borrowed or shared with the engine.
 py::array to_array(const Tensor& t) {
+  if (!t.has_data()) throw std::invalid_argument("a " + std::string(dtype_name(t.dtype)) + " tensor with no data");
   std::vector<py::ssize_t> shape(t.shape.begin(), t.shape.end());
   if (t.is_real()) {  // quantized codes leave as their float values
     if (t.dtype == DType::f32 && !t.borrowed && t.f32 && t.f32.use_count() == 1 && t.f32->size() == static_cast<size_t>(t.numel())) {
@@ -55,9 +56,18 @@ py::array to_array(const Tensor& t) {
     std::copy(t.f(), t.f() + t.numel(), out.mutable_data());
     return out;
   }
-  py::array_t<int64_t> out(shape);
-  std::copy(t.i(), t.i() + t.numel(), out.mutable_data());
-  return out;
+  // Integers: int64 values, or codes without parameters (a quantized file's weight codes) as they are.
+  auto copied = [&](auto* data) {
+    using T = std::remove_const_t<std::remove_pointer_t<decltype(data)>>;
+    py::array_t<T> out(shape);
+    std::copy(data, data + t.numel(), out.mutable_data());
+    return py::array(out);
+  };
+  if (t.dtype == DType::u8 && t.bytes) return copied(t.u8());
+  if (t.dtype == DType::s8 && t.bytes) return copied(t.s8());
+  if (t.dtype == DType::i32 && t.i32) return copied(static_cast<const int32_t*>(t.i32->data()));
+  if (t.i64) return copied(static_cast<const int64_t*>(t.i()));
+  throw std::invalid_argument(std::string("a ") + dtype_name(t.dtype) + " tensor with no data this interface can return");
 }
 
 std::vector<Tensor> to_tensors(const std::vector<py::array>& arrays, const Engine& engine,
@@ -213,11 +223,13 @@ PYBIND11_MODULE(_engine, m) {
                nodes.append(py::make_tuple(n.op_type, n.name, n.inputs, n.outputs, attributes, n.domain));
              }
              py::dict constants;
-             for (const auto& [name, t] : g.initializers) constants[py::str(name)] = to_array(t);
+             // A weight whose float values static INT8 released (its kernel holds the s8 codes): None.
+             for (const auto& [name, t] : g.initializers)
+               constants[py::str(name)] = t.has_data() ? py::object(to_array(t)) : py::object(py::none());
              return py::make_tuple(nodes, constants, g.opset);
            }, "The graph after the passes (constants folded, BatchNormalization and biases folded, activations "
               "fused): (nodes as (op_type, name, inputs, outputs, attributes, domain), constants, opset). What the "
-              "C export lowers.")
+              "C export lowers. A weight whose float values static INT8 released (its kernel holds the codes) is None.")
       .def("quantizable_layers", &Engine::quantizable_layers)
       .def("calibration_tensors", &Engine::calibration_tensors)
       .def("set_activation_range", &Engine::set_activation_range, py::arg("tensor"), py::arg("min"), py::arg("max"),

@@ -21,6 +21,20 @@ bool elementwise(const Node& n) {
   return n.domain.empty() && ops.count(n.op_type) && n.outputs.size() == 1;
 }
 
+// The channel count of a BatchNormalization whose parameters are float constants, one per channel; 0
+// for any other node.
+int64_t batch_norm_channels(const Graph& graph, const Node& n) {
+  if (!n.domain.empty() || n.op_type != "BatchNormalization" || n.inputs.size() != 5 || n.outputs.size() != 1) return 0;
+  int64_t channels = -1;
+  for (size_t i = 1; i < 5; ++i) {
+    if (!graph.is_constant(n.inputs[i])) return 0;
+    const Tensor& p = graph.initializers.at(n.inputs[i]);
+    if (p.dtype != DType::f32 || p.rank() != 1 || (channels >= 0 && p.numel() != channels)) return 0;
+    channels = p.numel();
+  }
+  return channels > 0 ? channels : 0;
+}
+
 }  // namespace
 
 int fold_code_tables(Graph& graph) {
@@ -34,23 +48,29 @@ int fold_code_tables(Graph& graph) {
     PairGrid in_grid;
     if (removed[start] || !pair_grid(graph, graph.nodes[start], in_grid)) continue;
     const std::string& x = graph.nodes[start].outputs[0];
-    // The stretch: every later elementwise node whose inputs are x, the stretch's values or scalars.
+    // The stretch: every later elementwise node whose inputs are x, the stretch's values or scalars, and
+    // BatchNormalizations of x's values (one table per channel then: `channels`).
     std::set<std::string> values = {x};
     std::vector<size_t> stretch;
+    int64_t channels = 1;
     for (size_t k = start + 1; k < graph.nodes.size(); ++k) {
       const Node& n = graph.nodes[k];
-      if (removed[k] || !elementwise(n)) continue;
+      if (removed[k]) continue;
+      const int64_t per_channel = batch_norm_channels(graph, n);
+      if (!elementwise(n) && per_channel == 0) continue;
+      if (per_channel > 0 && channels > 1 && per_channel != channels) continue;
       bool inside = false, fits = true;
       for (size_t i = 0; i < n.inputs.size() && fits; ++i) {
         const std::string& in = n.inputs[i];
         if (in.empty()) continue;
-        if (values.count(in)) inside = true;
-        else fits = graph.is_constant(in) && graph.initializers.at(in).numel() == 1 &&
-                    (n.op_type != "QuantizeDequantize" || i > 0);
+        if (values.count(in)) inside = inside || i == 0 || per_channel == 0;
+        else fits = per_channel > 0 ? i > 0 : graph.is_constant(in) && graph.initializers.at(in).numel() == 1 &&
+                                                   (n.op_type != "QuantizeDequantize" || i > 0);
       }
       if (!inside || !fits) continue;
       stretch.push_back(k);
       values.insert(n.outputs[0]);
+      if (per_channel > 0) channels = per_channel;
     }
     if (stretch.empty()) continue;
     // Exactly one value may leave the stretch, written by a pair: its end. x itself may have other readers.
@@ -75,12 +95,13 @@ int fold_code_tables(Graph& graph) {
     bool only_pairs = true;
     for (size_t k : stretch) only_pairs = only_pairs && graph.nodes[k].op_type == "QuantizeDequantize";
     if (only_pairs) continue;  // a pair after a pair: the planner moves codes already
-    // The table: the stretch run on the 256 values of x's grid.
+    // The table: the stretch run on the 256 values of x's grid ([1, channels, 256]: every code in every channel).
     if (!backend) backend = make_backend("reference");
     std::map<std::string, Tensor> computed;
-    Tensor codes = Tensor::zeros_f32({256}, "code table");
-    for (int q = 0; q < 256; ++q)
-      codes.f()[q] = in_grid.scale * static_cast<float>(q + in_grid.min - in_grid.zero);
+    const int64_t entries = 256 * channels;
+    Tensor codes = Tensor::zeros_f32(channels > 1 ? Shape{1, channels, 256} : Shape{256}, "code table");
+    for (int64_t e = 0; e < entries; ++e)
+      codes.f()[e] = in_grid.scale * static_cast<float>(e % 256 + in_grid.min - in_grid.zero);
     computed[x] = codes;
     bool ran = true;
     for (size_t k : stretch) {
@@ -99,17 +120,17 @@ int fold_code_tables(Graph& graph) {
       }
       outputs[0].materialize();
       outputs[0].native.reset();
-      if (!outputs[0].has_data() || outputs[0].dtype != DType::f32 || outputs[0].numel() != 256) {
+      if (!outputs[0].has_data() || outputs[0].dtype != DType::f32 || outputs[0].numel() != entries) {
         ran = false;
         break;
       }
       computed[n.outputs[0]] = outputs[0].as_float();
     }
     if (!ran) continue;
-    std::vector<int64_t> table(256);
+    std::vector<int64_t> table(static_cast<size_t>(entries));
     const float* y = computed.at(leaving[0]).f();
     bool finite = true;
-    for (int q = 0; q < 256; ++q) {
+    for (int64_t q = 0; q < entries; ++q) {
       finite = finite && std::isfinite(y[q]);
       // y lies on the end pair's grid: its code, moved to the u8 dialect
       table[q] = static_cast<int64_t>(std::nearbyint(y[q] / out_grid.scale)) + out_grid.zero - out_grid.min;
@@ -127,6 +148,7 @@ int fold_code_tables(Graph& graph) {
     t.attributes = last.attributes;  // _qmin / _qmax of the output type
     t.attributes["_table"] = Attribute::of_ints(std::move(table));
     t.attributes["_input_qmin"] = Attribute::of_ints({in_grid.min});
+    if (channels > 1) t.attributes["_channels"] = Attribute::of_ints({channels});
     for (size_t k : stretch) removed[k] = true;
     tables.push_back(std::move(t));
     ++folded;

@@ -52,11 +52,12 @@ struct NativeData {
   virtual bool to_plain_rows(float* /*dst*/, int64_t /*row*/, int64_t /*row_stride*/) const { return false; }
   // u8 codes: the codes themselves in plain row-major order; false where the backend has none.
   virtual bool to_plain_codes(uint8_t* /*dst*/) const { return false; }
-  // u8 codes: a copy in the same layout with every code q replaced by table[q], read through (scale,
-  // zero_point) (a pair moving codes to its grid, with no detour through plain order); null where the
-  // backend has no such copy.
-  virtual std::shared_ptr<NativeData> with_codes_mapped(const uint8_t* /*table*/, float /*scale*/,
-                                                        int32_t /*zero_point*/) const {
+  // u8 codes: a copy in the same layout with every code q replaced by its channel's table (tables[256·c + q],
+  // c the index along axis 1; `channels` = 1: one table for every code), read through (scale, zero_point):
+  // a pair or a code table moving codes to their grid with no detour through plain order. Null where the
+  // backend has no such copy (or cannot tell a code's channel in its layout).
+  virtual std::shared_ptr<NativeData> with_codes_mapped(const uint8_t* /*tables*/, int64_t /*channels*/,
+                                                        float /*scale*/, int32_t /*zero_point*/) const {
     return nullptr;
   }
   // How the data lies, for diagnostics and tests (oneDNN: "nChw16c", "nhwc" ...).

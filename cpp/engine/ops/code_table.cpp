@@ -1,5 +1,5 @@
 // CodeTable (graph/code_tables.h): a quantized model's elementwise stretch between two pairs as a
-// lookup, y = table[code(x)]. x lies on its grid (a pair wrote it): its codes come as they are (u8
+// lookup, y = table[code(x)] (a table per channel of axis 1 where the stretch has a BatchNormalization). x lies on its grid (a pair wrote it): its codes come as they are (u8
 // of that grid, a backend's layout included) or from its float values, exactly. The output is the
 // end pair's codes where the static plan holds them as u8, else their float values; a NaN input
 // (none of the 256 codes) gives NaN, as the stretch's float ops would.
@@ -17,12 +17,11 @@ class CodeTable : public Op {
  public:
   CodeTable(const Node& node, const Graph& graph) : Op(node) {
     check(node.inputs.size() == 5 && node.outputs.size() == 1, "expects 5 inputs, 1 output");
+    channels_ = node.attr_ints("_channels", {1}).at(0);
     const std::vector<int64_t> table = node.attr_ints("_table");
-    check(table.size() == 256, "needs 256 table entries");
-    for (int q = 0; q < 256; ++q) {
-      check(table[q] >= 0 && table[q] <= 255, "table entries must be u8 codes");
-      table_[q] = static_cast<uint8_t>(table[q]);
-    }
+    check(channels_ >= 1 && table.size() == static_cast<size_t>(256 * channels_), "needs 256 table entries per channel");
+    for (int64_t q : table) check(q >= 0 && q <= 255, "table entries must be u8 codes");
+    table_.assign(table.begin(), table.end());
     const CodeGrid in = code_grid(graph, node, 1, node.attr_ints("_input_qmin", {0}).at(0));
     const CodeGrid out = code_grid(graph, node, 3, quantized_range(node).min);
     in_scale_ = in.scale, in_zero_ = in.zero, out_scale_ = out.scale, out_zero_ = out.zero;
@@ -38,8 +37,9 @@ class CodeTable : public Op {
     const int64_t n = x.numel();
     const QuantParams grid = QuantParams::per_tensor(out_scale_, out_zero_);
     const bool on_grid = x.dtype == DType::u8 && x.quant.is_per_tensor(in_scale_, in_zero_);
+    check(channels_ == 1 || (x.rank() >= 2 && x.shape[1] == channels_), "input channels disagree with the tables");
     if (writes_codes_ && on_grid && x.native) {  // kept in the backend's layout where it can
-      if (std::shared_ptr<NativeData> mapped = x.native->with_codes_mapped(table_, out_scale_, out_zero_)) {
+      if (std::shared_ptr<NativeData> mapped = x.native->with_codes_mapped(table_.data(), channels_, out_scale_, out_zero_)) {
         Tensor codes;
         codes.dtype = DType::u8, codes.shape = x.shape, codes.quant = grid, codes.native = std::move(mapped);
         outputs[0] = std::move(codes);
@@ -53,7 +53,13 @@ class CodeTable : public Op {
     } else {
       nan = !quantize_to_codes(x.f(), q, n, in_scale_, static_cast<float>(in_zero_));
     }
-    map_codes(q, q, n, table_);
+    if (channels_ == 1) {
+      map_codes(q, q, n, table_.data());
+    } else {  // plain NCHW...: each channel's run of codes through its own table
+      const int64_t inner = n / std::max<int64_t>(x.shape[0] * channels_, 1);
+      for (int64_t row = 0; row * inner < n; ++row)
+        map_codes(q + row * inner, q + row * inner, inner, table_.data() + row % channels_ * 256);
+    }
     if (writes_codes_ && !nan) {
       outputs[0] = std::move(codes);
       return;
@@ -66,7 +72,8 @@ class CodeTable : public Op {
   }
 
  private:
-  uint8_t table_[256];
+  int64_t channels_ = 1;          // one table for all, or one per channel (axis 1)
+  std::vector<uint8_t> table_;    // 256 output codes by input code, per channel
   float in_scale_ = 1, out_scale_ = 1;
   int32_t in_zero_ = 0, out_zero_ = 0;
   bool writes_codes_ = false;

@@ -54,23 +54,32 @@ TEST(CodeMap, InPlace) {
 }
 
 #if defined(__aarch64__)
-// The ARM backend's NHWC codes (stored as q − 128) mapped in their own layout: the codes read back
-// (to_plain_codes) are the table's, on the new grid.
+// The ARM backend's NHWC codes (stored as q − 128) mapped in their own layout, by one table or one per
+// channel: the codes read back (to_plain_codes, NCHW) are the tables', on the new grid.
 TEST(CodeMap, ArmNhwcCodesMappedInTheirLayout) {
-  const std::vector<uint8_t> table = tables()[3];
   arm::NhwcCodes source(Shape{2, 5, 3, 7}, 0.5f, 3);
-  const int64_t n = 2 * 5 * 3 * 7;
+  const int64_t n = 2 * 5 * 3 * 7, plane = 3 * 7;
   for (int64_t k = 0; k < n; ++k) source.data()[k] = static_cast<int8_t>(k * 37 % 256 - 128);
-  const std::shared_ptr<NativeData> mapped = source.with_codes_mapped(table.data(), 0.25f, 9);
-  ASSERT_TRUE(mapped);
-  const auto* codes = dynamic_cast<const arm::NhwcCodes*>(mapped.get());
-  ASSERT_NE(codes, nullptr);
-  EXPECT_EQ(codes->scale, 0.25f);
-  EXPECT_EQ(codes->zero_point, 9);
-  std::vector<uint8_t> before(static_cast<size_t>(n)), after(static_cast<size_t>(n));
-  ASSERT_TRUE(source.to_plain_codes(before.data()));
-  ASSERT_TRUE(mapped->to_plain_codes(after.data()));
-  for (int64_t k = 0; k < n; ++k) ASSERT_EQ(after[k], table[before[k]]) << "code " << k;
+  std::mt19937 rng(5);
+  for (int64_t channels : {1, 5}) {
+    SCOPED_TRACE("tables " + std::to_string(channels));
+    std::vector<uint8_t> tables(static_cast<size_t>(256 * channels));
+    for (auto& v : tables) v = static_cast<uint8_t>(rng());
+    const std::shared_ptr<NativeData> mapped = source.with_codes_mapped(tables.data(), channels, 0.25f, 9);
+    ASSERT_TRUE(mapped);
+    const auto* codes = dynamic_cast<const arm::NhwcCodes*>(mapped.get());
+    ASSERT_NE(codes, nullptr);
+    EXPECT_EQ(codes->scale, 0.25f);
+    EXPECT_EQ(codes->zero_point, 9);
+    std::vector<uint8_t> before(static_cast<size_t>(n)), after(static_cast<size_t>(n));
+    ASSERT_TRUE(source.to_plain_codes(before.data()));
+    ASSERT_TRUE(mapped->to_plain_codes(after.data()));
+    for (int64_t k = 0; k < n; ++k) {
+      const int64_t channel = channels == 1 ? 0 : k / plane % 5;
+      ASSERT_EQ(after[k], tables[channel * 256 + before[k]]) << "code " << k;
+    }
+  }
+  EXPECT_FALSE(source.with_codes_mapped(std::vector<uint8_t>(256 * 4).data(), 4, 1.f, 0)) << "4 tables, 5 channels";
 }
 #endif
 

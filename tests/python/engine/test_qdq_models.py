@@ -443,3 +443,67 @@ def _single_node_model(node, inits, inputs=("x",)):
 def test_malformed_quantized_nodes_are_refused_clearly(node, inits, message):
     with pytest.raises(ValueError, match=message):
         Engine(_single_node_model(node, inits)).run(np.ones((1, 1, 2, 2), np.float32))
+
+
+def _batch_norm_between_pairs_net(path, seed=5):
+    """Conv -> BatchNormalization (per-channel gains far from 1) -> Relu, twice, then a conv: ONNX Runtime's
+    quantizer (no pre-processing) keeps each BN between two pairs, as in UltraFace's quantized file."""
+    rng = np.random.default_rng(seed)
+
+    def const(name, array):
+        return numpy_helper.from_array(np.asarray(array, np.float32), name)
+
+    inits, nodes = [], []
+    for i, (cin, cout) in enumerate([(3, 8), (8, 8)]):
+        inits += [const(f"w{i}", rng.standard_normal((cout, cin, 3, 3)) * 0.3),
+                  const(f"g{i}", rng.uniform(0.2, 5, cout)), const(f"b{i}", rng.normal(0, 0.5, cout)),
+                  const(f"m{i}", rng.normal(0, 0.3, cout)), const(f"v{i}", rng.uniform(0.5, 2, cout))]
+        source = "x" if i == 0 else f"r{i - 1}"
+        nodes += [helper.make_node("Conv", [source, f"w{i}"], [f"c{i}"], pads=[1, 1, 1, 1]),
+                  helper.make_node("BatchNormalization", [f"c{i}", f"g{i}", f"b{i}", f"m{i}", f"v{i}"], [f"n{i}"]),
+                  helper.make_node("Relu", [f"n{i}"], [f"r{i}"])]
+    inits.append(const("w_out", rng.standard_normal((4, 8, 1, 1)) * 0.3))
+    nodes.append(helper.make_node("Conv", ["r1", "w_out"], ["y"]))
+    graph = helper.make_graph(nodes, "bn_pairs", [helper.make_tensor_value_info("x", TensorProto.FLOAT, INPUT_SHAPE)],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)], inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+    model.ir_version = 8
+    onnx.save(model, path)
+    return path
+
+
+@pytest.mark.parametrize("backend", supported_backends())
+def test_a_batch_norm_between_pairs_is_a_table_per_channel(tmp_path, backend):
+    """Each BN between two pairs becomes one CodeTable with a table per channel (its input codes decide its
+    output channel by channel): the output codes are the pair's rounding of the BN of the input codes' values,
+    as ONNX defines them; on oneDNN the codes stay in the conv's layout."""
+    path = _ort_quantized(_batch_norm_between_pairs_net(tmp_path / "bn.onnx"), tmp_path / "bn_q.onnx")
+    model = onnx.load(str(path))
+    assert sum(n.op_type == "BatchNormalization" for n in model.graph.node) == 2
+    engine, _ = _engine_and_oracle(path, backend)
+    ops = [op for _, op, _ in engine.plan()]
+    assert "BatchNormalization" not in ops and ops.count("CodeTable") == 2, ops
+    tables = [attributes for op, _, _, _, attributes, _ in engine._native.lowered_graph()[0] if op == "CodeTable"]
+    assert [t["_channels"] for t in tables] == [[8], [8]]
+    inits = {i.name: numpy_helper.to_array(i) for i in model.graph.initializer}
+    for node in model.graph.node:  # the quantizer stores BN's gain and bias as codes too: their values
+        constant = node.op_type == "DequantizeLinear" and all(name in inits for name in node.input)
+        if constant and inits[node.input[0]].ndim == 1:
+            codes, step, zero = (inits[name] for name in node.input)
+            inits[node.output[0]] = ((codes.astype(np.int32) - zero) * step).astype(np.float32)
+    bn_inputs = {n.output[0]: n.input[1:] for n in model.graph.node if n.op_type == "BatchNormalization"}
+    for x in _calibration(3, seed=13):
+        _, values = engine._native.run_capture([x], True)
+        for i in range(2):
+            c = values[f"c{i}_DequantizeLinear_Output"]
+            gain, shift, mean, var = (inits[name].reshape(1, -1, 1, 1) for name in bn_inputs[f"r{i}"])
+            bn = (c - mean) / np.sqrt(var + np.float32(1e-5)) * gain + shift
+            scale, zero = _pair_scale(path, f"r{i}"), 0  # ONNX Runtime's u8 pair after a BN + Relu: zero point 0
+            expected = scale * np.clip(np.rint(bn / scale) + zero, 0, 255)
+            got = values[f"r{i}_DequantizeLinear_Output"]
+            off = np.abs(got - expected) > scale * 0.01
+            # the same codes but at rounding ties (BN's float order here against the reference op's)
+            assert off.mean() < 0.002 and np.abs(got - expected).max() <= scale * 1.001, (i, off.sum())
+    if backend == "onednn":
+        layouts = engine._native.value_layouts([_calibration(1)[0]])
+        assert all(layouts[f"r{i}_DequantizeLinear_Output"] == "nhwc" for i in range(2)), layouts

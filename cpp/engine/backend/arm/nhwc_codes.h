@@ -45,13 +45,23 @@ class NhwcCodes : public NativeData {
       }
     return true;
   }
-  // The same NHWC layout with each u8 code q replaced by table[q] (stored, as every code here, as q − 128).
-  std::shared_ptr<NativeData> with_codes_mapped(const uint8_t* table, float s, int32_t z) const override {
-    uint8_t stored[256];  // by stored byte b = q − 128 (as u8: q ^ 0x80)
-    for (int b = 0; b < 256; ++b) stored[b] = static_cast<uint8_t>(table[b ^ 0x80] ^ 0x80);
+  // The same NHWC layout with each u8 code q replaced by its channel's table entry (stored, as every code
+  // here, as q − 128).
+  std::shared_ptr<NativeData> with_codes_mapped(const uint8_t* tables, int64_t channels, float s,
+                                                int32_t z) const override {
+    if (channels != 1 && channels != c) return nullptr;
+    std::vector<uint8_t> stored(static_cast<size_t>(256 * channels));  // by stored byte b = q − 128 (as u8: q ^ 0x80)
+    for (int64_t t = 0; t < channels; ++t)
+      for (int b = 0; b < 256; ++b) stored[t * 256 + b] = static_cast<uint8_t>(tables[t * 256 + (b ^ 0x80)] ^ 0x80);
     auto copy = std::make_shared<NhwcCodes>(Shape{n, c, h, w}, s, z);
-    map_codes(reinterpret_cast<const uint8_t*>(codes.data()), reinterpret_cast<uint8_t*>(copy->codes.data()),
-              n * c * h * w, stored);
+    const auto* in = reinterpret_cast<const uint8_t*>(codes.data());
+    auto* out = reinterpret_cast<uint8_t*>(copy->codes.data());
+    if (channels == 1) {
+      map_codes(in, out, n * c * h * w, stored.data());
+    } else {
+      for (int64_t p = 0; p < n * h * w; ++p)
+        for (int64_t ch = 0; ch < c; ++ch) out[p * c + ch] = stored[ch * 256 + in[p * c + ch]];
+    }
     return copy;
   }
   bool on_grid(float s, int32_t z) const { return s == scale && z == zero_point; }

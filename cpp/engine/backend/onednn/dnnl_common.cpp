@@ -100,14 +100,25 @@ bool DnnlNative::to_plain_codes(uint8_t* dst) const {
   return true;
 }
 
-std::shared_ptr<NativeData> DnnlNative::with_codes_mapped(const uint8_t* table, float scale, int32_t zero_point) const {
+std::shared_ptr<NativeData> DnnlNative::with_codes_mapped(const uint8_t* tables, int64_t channels, float scale,
+                                                      int32_t zero_point) const {
   if (!quantized() || type_ != dt::u8) return nullptr;
+  const memory::dims dims = desc_.get_dims();
+  // Per channel: only where a byte's channel is its place in a pixel's row (nhwc, unpadded).
+  const bool rows_of_channels = dims.size() >= 2 && dims[1] == channels && layout_tag(desc_) == tag::nhwc &&
+                                static_cast<int64_t>(desc_.get_size()) == plain_.get_size() / sizeof(float);
+  if (channels != 1 && !rows_of_channels) return nullptr;
   const size_t bytes = desc_.get_size();
   std::shared_ptr<void> block = pool_ ? pool_->acquire(bytes) : std::shared_ptr<void>(std::malloc(bytes), std::free);
   if (!block) return nullptr;
-  // Every byte of the layout, padding included: a code maps alone, whatever its place.
-  map_codes(static_cast<const uint8_t*>(block_.get()), static_cast<uint8_t*>(block.get()), static_cast<int64_t>(bytes),
-            table);
+  const auto* in = static_cast<const uint8_t*>(block_.get());
+  auto* out = static_cast<uint8_t*>(block.get());
+  if (channels == 1) {  // every byte of the layout, padding included: a code maps alone, whatever its place
+    map_codes(in, out, static_cast<int64_t>(bytes), tables);
+  } else {
+    for (size_t p = 0; p < bytes; p += static_cast<size_t>(channels))
+      for (int64_t c = 0; c < channels; ++c) out[p + c] = tables[c * 256 + in[p + c]];
+  }
   auto copy = std::make_shared<DnnlNative>(*this);
   copy->block_ = std::move(block);
   copy->mem_ = memory(desc_, eng_, copy->block_.get());

@@ -82,7 +82,8 @@ class DnnlNative : public NativeData {
   // Where `row` is the size of a trailing group of the dims: one reorder into the strided rows.
   bool to_plain_rows(float* dst, int64_t row, int64_t row_stride) const override;
   bool to_plain_codes(uint8_t* dst) const override;
-  std::shared_ptr<NativeData> with_codes_mapped(const uint8_t* table, float scale, int32_t zero_point) const override;
+  std::shared_ptr<NativeData> with_codes_mapped(const uint8_t* tables, int64_t channels, float scale,
+                                                int32_t zero_point) const override;
   std::string layout() const override;
   const memory& mem() const { return mem_; }
   // Kept: memory::get_desc() clones the descriptor on the heap at every call.
