@@ -507,3 +507,13 @@ def test_a_batch_norm_between_pairs_is_a_table_per_channel(tmp_path, backend):
     if backend == "onednn":
         layouts = engine._native.value_layouts([_calibration(1)[0]])
         assert all(layouts[f"r{i}_DequantizeLinear_Output"] == "nhwc" for i in range(2)), layouts
+
+
+def test_lowered_graph_of_a_static_engine_names_its_released_weights(float_model, tmp_path):
+    """Static INT8 hands the float weights of its layers to the kernels (as codes) and frees them: the lowered
+    graph lists them as None (reading them crashed the process)."""
+    engine = Engine(_ort_quantized(float_model, tmp_path / "q.onnx"), threads=1)
+    nodes, constants, _ = engine._native.lowered_graph()
+    released = [name for name, value in constants.items() if value is None]
+    assert released and all(isinstance(v, np.ndarray) for v in constants.values() if v is not None), released
+    assert any(op == "Conv" and inputs[1] in released for op, _, inputs, *_ in nodes)
