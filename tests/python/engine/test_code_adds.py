@@ -189,3 +189,58 @@ def test_consecutive_blocks_chain_their_sums_on_codes(tmp_path, backend):
     first = _tflite_add(x, z, "relu", ODD)
     expected = _tflite_add(first, z, None, {"a": ODD["y"], "b": ODD["b"], "y": (0.06, 5)})
     np.testing.assert_array_equal(engine.run([x, z])[0], expected)
+
+
+def _conv_sum_model(path):
+    """Two convs of one input meet in an Add before a third conv (ResNet's block in small), as a float model."""
+    rng = np.random.default_rng(8)
+    weights = {"w1": (16, 8, 1, 1), "w2": (16, 8, 3, 3), "w3": (4, 16, 1, 1)}
+    inits = [numpy_helper.from_array((rng.standard_normal(shape) * 0.3).astype(np.float32), name)
+             for name, shape in weights.items()]
+    nodes = [helper.make_node("Conv", ["x", "w1"], ["a"]),
+             helper.make_node("Conv", ["x", "w2"], ["b"], pads=[1, 1, 1, 1]),
+             helper.make_node("Add", ["a", "b"], ["s"]), helper.make_node("Conv", ["s", "w3"], ["y"])]
+    graph = helper.make_graph(nodes, "conv_sum",
+                              [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 8, 10, 12])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)], inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+    model.ir_version = 8
+    onnx.save(model, path)
+    return path
+
+
+@pytest.mark.parametrize("backend", supported_backends())
+def test_the_sum_of_two_convs_codes_is_tflites_in_their_layout(tmp_path, backend):
+    """ONNX Runtime's quantized file of two convs meeting in an Add: the sum is TFLite's integer Add of the
+    convs' own codes, and on oneDNN it is made in the layout the convs wrote (no reorder before the next conv)."""
+    quantization = pytest.importorskip("onnxruntime.quantization")
+    rng = np.random.default_rng(9)
+    samples = [rng.standard_normal((1, 8, 10, 12)).astype(np.float32) for _ in range(8)]
+
+    class Reader(quantization.CalibrationDataReader):
+        def __init__(self):
+            self.batches = iter([{"x": s} for s in samples])
+
+        def get_next(self):
+            return next(self.batches, None)
+
+    path = tmp_path / "q.onnx"
+    quantization.quantize_static(str(_conv_sum_model(tmp_path / "f.onnx")), str(path), Reader(),
+                                 quant_format=quantization.QuantFormat.QDQ, per_channel=True)
+    engine = Engine(str(path), backend=backend, threads=1)
+    assert [op for _, op, _ in engine.plan()].count("CodeAdd") == 1
+    model = onnx.load(str(path))
+    inits = {i.name: numpy_helper.to_array(i) for i in model.graph.initializer}
+
+    def grid(tensor):  # the pair quantizing `tensor`, in the int8 dialect of _tflite_add
+        q = next(n for n in model.graph.node if n.op_type == "QuantizeLinear" and n.input[0] == tensor)
+        zero = inits[q.input[2]]
+        return float(inits[q.input[1]]), int(zero) - (128 if zero.dtype == np.uint8 else 0)
+
+    grids = {"a": grid("a"), "b": grid("b"), "y": grid("s")}
+    _, values = engine._native.run_capture([samples[0]], True)
+    a, b, s = (values[f"{name}_DequantizeLinear_Output"] for name in "abs")
+    np.testing.assert_array_equal(s, _tflite_add(a, b, None, grids))
+    if backend == "onednn":
+        layouts = engine._native.value_layouts([samples[0]])
+        assert layouts["s_DequantizeLinear_Output"] == layouts["a_DequantizeLinear_Output"] != "codes", layouts

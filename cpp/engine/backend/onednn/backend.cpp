@@ -63,6 +63,9 @@ class OnednnBackend : public Backend {
   std::unique_ptr<SplitKernel> split() override { return make_split(ctx_); }
   std::unique_ptr<ResizeKernel> resize() override { return make_resize(ctx_); }
   std::unique_ptr<ChannelPickKernel> channel_pick() override { return make_channel_pick(ctx_); }
+  std::unique_ptr<CodeAddKernel> code_add(const CodeAddition& arithmetic) override {
+    return make_code_add(ctx_, arithmetic);
+  }
   bool gemm(int64_t m, int64_t n, int64_t k, const float* a, int64_t lda, const float* b, int64_t ldb, float* c,
             int64_t ldc) override {
     if (m == 0 || n == 0) return true;

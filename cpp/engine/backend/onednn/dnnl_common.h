@@ -88,6 +88,7 @@ class DnnlNative : public NativeData {
   const memory& mem() const { return mem_; }
   // Kept: memory::get_desc() clones the descriptor on the heap at every call.
   const memory::desc& desc() const { return desc_; }
+  const memory::desc& plain() const { return plain_; }  // the float32 NCHW form of the same dims
   bool quantized() const { return type_ != dt::f32; }
   bool is_f32() const { return !quantized(); }
   float scale() const { return scale_; }
@@ -170,5 +171,6 @@ std::unique_ptr<ConcatKernel> make_concat(const DnnlContext& ctx);
 std::unique_ptr<SplitKernel> make_split(const DnnlContext& ctx);
 std::unique_ptr<ChannelPickKernel> make_channel_pick(const DnnlContext& ctx);
 std::unique_ptr<ResizeKernel> make_resize(const DnnlContext& ctx);
+std::unique_ptr<CodeAddKernel> make_code_add(const DnnlContext& ctx, const CodeAddition& arithmetic);
 
 }  // namespace edgequant::engine::onednn
