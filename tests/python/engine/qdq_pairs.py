@@ -1,7 +1,16 @@
 """QuantizeLinear -> DequantizeLinear pairs, the building block of the quantized (QDQ) test models."""
 
 import numpy as np
+import onnx
 from onnx import helper, numpy_helper
+
+
+def saved_model(graph, path, opset=13):
+    """``graph`` as a model of ``opset`` (IR 8, what ONNX Runtime and its quantizer read) at ``path``."""
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)])
+    model.ir_version = 8
+    onnx.save(model, path)
+    return path
 
 
 def qdq_pair(name, source, scale, zero, dtype):

@@ -9,7 +9,7 @@ import onnx
 import pytest
 from onnx import TensorProto, helper, numpy_helper
 from ort_reference import qdq_session
-from qdq_pairs import qdq_pair
+from qdq_pairs import qdq_pair, saved_model
 
 from edgequant.engine import Engine, supported_backends
 from edgequant.microcontroller.fixed_point import add_parameters
@@ -50,10 +50,7 @@ def _add_model(path, dtype=np.int8, activation="relu", b_shape=None, opset=14, g
               helper.make_tensor_value_info("z", TensorProto.FLOAT, b_shape or SHAPE)]
     graph = helper.make_graph(nodes, "code_add", inputs, [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)],
                               inits)
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)])
-    model.ir_version = 8
-    onnx.save(model, path)
-    return path
+    return saved_model(graph, path, opset)
 
 
 def _bounds(activation):
@@ -203,10 +200,7 @@ def _conv_sum_model(path):
     graph = helper.make_graph(nodes, "conv_sum",
                               [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 8, 10, 12])],
                               [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)], inits)
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
-    model.ir_version = 8
-    onnx.save(model, path)
-    return path
+    return saved_model(graph, path)
 
 
 @pytest.mark.parametrize("backend", supported_backends())

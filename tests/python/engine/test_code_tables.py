@@ -7,7 +7,7 @@ import onnx
 import pytest
 from onnx import TensorProto, helper
 from ort_reference import qdq_session
-from qdq_pairs import qdq_pair
+from qdq_pairs import qdq_pair, saved_model
 
 from edgequant.engine import Engine, supported_backends
 
@@ -29,10 +29,7 @@ def _silu_and_hardswish(path, dtype):
              helper.make_node("Relu", ["hq"], ["r"]), nodes[8], nodes[9]]
     graph = helper.make_graph(order, "tables", [helper.make_tensor_value_info("x", TensorProto.FLOAT, SHAPE)],
                               [helper.make_tensor_value_info("y", TensorProto.FLOAT, SHAPE)], inits)
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 14)])
-    model.ir_version = 8
-    onnx.save(model, path)
-    return path
+    return saved_model(graph, path, 14)
 
 
 @pytest.mark.parametrize("backend", supported_backends())

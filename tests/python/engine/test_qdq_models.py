@@ -13,6 +13,7 @@ import onnx
 import pytest
 from onnx import TensorProto, helper, numpy_helper
 from ort_reference import ort_int8_is_exact, qdq_session
+from qdq_pairs import saved_model
 
 from edgequant.engine import Engine, int8_weight_bits, supported_backends
 
@@ -20,14 +21,6 @@ ort = pytest.importorskip("onnxruntime")
 quantization = pytest.importorskip("onnxruntime.quantization")
 
 INPUT_SHAPE = [1, 3, 16, 16]
-
-
-def _saved_model(graph, path):
-    """``graph`` as an opset-13 model (IR 8, what ONNX Runtime's quantizer reads) at ``path``."""
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
-    model.ir_version = 8
-    onnx.save(model, path)
-    return path
 
 
 def _conv_net(path, seed=0):
@@ -72,7 +65,7 @@ def _conv_net(path, seed=0):
         [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 10])],
         inits,
     )
-    return _saved_model(graph, path)
+    return saved_model(graph, path)
 
 
 def _calibration(count=16, seed=1):
@@ -217,7 +210,7 @@ def _wide_residual_net(path, seed=3):
         [weight("w1", 512, 64, 1, 1), weight("b1", 512), weight("w2", 512, 512, 3, 3, scale=0.02), weight("b2", 512),
          weight("w3", 512, 64, 1, 1), weight("b3", 512), weight("w4", 8, 512, 1, 1)],
     )
-    return _saved_model(graph, path)
+    return saved_model(graph, path)
 
 
 @pytest.mark.parametrize("backend", supported_backends())
@@ -274,7 +267,7 @@ def _handmade_qdq_conv(path, codes, weight_scale, activation_zero):
         [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)],
         inits,
     )
-    return _saved_model(graph, path)
+    return saved_model(graph, path)
 
 
 @pytest.mark.parametrize("backend", supported_backends())
@@ -465,7 +458,7 @@ def _batch_norm_between_pairs_net(path, seed=5):
     nodes.append(helper.make_node("Conv", ["r1", "w_out"], ["y"]))
     graph = helper.make_graph(nodes, "bn_pairs", [helper.make_tensor_value_info("x", TensorProto.FLOAT, INPUT_SHAPE)],
                               [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)], inits)
-    return _saved_model(graph, path)
+    return saved_model(graph, path)
 
 
 @pytest.mark.parametrize("backend", supported_backends())
