@@ -14,6 +14,11 @@ void map_codes_plain(const uint8_t* in, uint8_t* out, int64_t n, const uint8_t* 
   for (int64_t k = 0; k < n; ++k) out[k] = table[in[k]];
 }
 
+void map_codes_by_channel(const uint8_t* in, uint8_t* out, int64_t pixels, int64_t channels, const uint8_t* tables) {
+  for (int64_t p = 0; p < pixels; ++p, in += channels, out += channels)
+    for (int64_t c = 0; c < channels; ++c) out[c] = tables[c * 256 + in[c]];
+}
+
 #ifdef EDGEQUANT_CODE_MAP_VBMI
 namespace {
 

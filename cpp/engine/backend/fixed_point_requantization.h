@@ -78,6 +78,15 @@ inline int32_t add_codes(const CodeAddition& p, int32_t a, int32_t b) {
                       p.min, p.max);
 }
 
+// Every output code of the Add by its two input codes, table[a << 8 | b] = add_codes(p, a, b) (64 KiB;
+// `padding` zero bytes after it for readers that load whole words).
+inline std::vector<uint8_t> addition_table(const CodeAddition& p, size_t padding = 0) {
+  std::vector<uint8_t> table(256 * 256 + padding, 0);
+  for (int32_t a = 0; a < 256; ++a)
+    for (int32_t b = 0; b < 256; ++b) table[a << 8 | b] = static_cast<uint8_t>(add_codes(p, a, b));
+  return table;
+}
+
 // A quantized model's average pool on one grid (graph/code_average_pools.h): the window's codes in the
 // file's own type summed, divided by the number of taps, half steps away from zero — TFLite's integer
 // AVERAGE_POOL_2D (C++'s division truncates toward zero).

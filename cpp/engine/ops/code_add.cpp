@@ -76,11 +76,7 @@ class CodeAdd : public Op {
     // Every output code of the 256 × 256 pairs of input codes, made on the first run that needs it (64
     // KiB; a backend kernel that holds both inputs never does): one look-up per element, where the
     // fixed-point arithmetic took ~20 ns. The op belongs to one session: no run shares it.
-    if (table_.empty()) {
-      table_.resize(256 * 256);
-      for (int32_t x = 0; x < 256; ++x)
-        for (int32_t z = 0; z < 256; ++z) table_[x << 8 | z] = static_cast<uint8_t>(add_codes(arithmetic_, x, z));
-    }
+    if (table_.empty()) table_ = addition_table(arithmetic_);
     const uint8_t* table = table_.data();
     if (a.shape == b.shape) {
       const int64_t n = codes.numel();

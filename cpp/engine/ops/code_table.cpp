@@ -1,6 +1,7 @@
 // CodeTable (graph/code_tables.h): a quantized model's elementwise stretch between two pairs as a
-// lookup, y = table[code(x)] (a table per channel of axis 1 where the stretch has a BatchNormalization). x lies on its grid (a pair wrote it): its codes come as they are (u8
-// of that grid, a backend's layout included) or from its float values, exactly. The output is the
+// lookup, y = table[code(x)] (a table per channel of axis 1 where the stretch has a BatchNormalization).
+// x lies on its grid (a pair wrote it): its codes come as they are (u8 of that grid, a backend's
+// layout included) or from its float values, exactly. The output is the
 // end pair's codes where the static plan holds them as u8, else their float values; a NaN input
 // (none of the 256 codes) gives NaN, as the stretch's float ops would.
 #include <cmath>
@@ -38,11 +39,9 @@ class CodeTable : public Op {
     const QuantParams grid = QuantParams::per_tensor(out_scale_, out_zero_);
     const bool on_grid = x.dtype == DType::u8 && x.quant.is_per_tensor(in_scale_, in_zero_);
     check(channels_ == 1 || (x.rank() >= 2 && x.shape[1] == channels_), "input channels disagree with the tables");
-    if (writes_codes_ && on_grid && x.native) {  // kept in the backend's layout where it can
-      if (std::shared_ptr<NativeData> mapped = x.native->with_codes_mapped(table_.data(), channels_, out_scale_, out_zero_)) {
-        Tensor codes;
-        codes.dtype = DType::u8, codes.shape = x.shape, codes.quant = grid, codes.native = std::move(mapped);
-        outputs[0] = std::move(codes);
+    if (writes_codes_ && on_grid) {
+      if (Tensor kept = codes_mapped_in_layout(x, table_.data(), channels_, out_scale_, out_zero_); kept.has_data()) {
+        outputs[0] = std::move(kept);
         return;
       }
     }

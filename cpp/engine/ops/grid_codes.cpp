@@ -27,6 +27,13 @@ const uint8_t* plain_codes(const Tensor& x, const CodeGrid& grid, std::vector<ui
   return buffer.data();
 }
 
+Tensor codes_mapped_in_layout(const Tensor& x, const uint8_t* tables, int64_t channels, float scale, int32_t zero) {
+  Tensor codes;
+  codes.native = x.native ? x.native->with_codes_mapped(tables, channels, scale, zero) : nullptr;
+  if (codes.native) codes.dtype = DType::u8, codes.shape = x.shape, codes.quant = QuantParams::per_tensor(scale, zero);
+  return codes;
+}
+
 Int8Traits code_node_traits(std::vector<int> u8_inputs) {
   Int8Traits traits;
   traits.passes_u8 = true;

@@ -29,6 +29,11 @@ CodeGrid code_grid(const Graph& graph, const Node& node, size_t scale_input, int
 // (which lie on the grid: a pair wrote them), into `buffer`.
 const uint8_t* plain_codes(const Tensor& x, const CodeGrid& grid, std::vector<uint8_t>& buffer);
 
+// x's codes, in a backend's layout, through `tables` (one, or one per channel of axis 1) onto the grid
+// (scale, zero), kept in that layout (NativeData::with_codes_mapped): the conv or Concat after takes them
+// as they are. A tensor without data where x is plain or the backend cannot.
+Tensor codes_mapped_in_layout(const Tensor& x, const uint8_t* tables, int64_t channels, float scale, int32_t zero);
+
 // What a code node declares to the INT8 plan: its `u8_inputs` taken as codes, its output written on its
 // own grid (the end pair's), passed on as u8.
 Int8Traits code_node_traits(std::vector<int> u8_inputs);

@@ -171,11 +171,8 @@ class QuantizeOp : public Op {
       for (int q = 0; q < 256; ++q)
         table[q] = static_cast<uint8_t>(static_cast<int32_t>(rounded_code(
             x.quant.scales[0] * static_cast<float>(q - x.quant.zero_points[0]) / u8_scale_, static_cast<float>(u8_zero_), 0.f, 255.f)));
-      // In the backend's layout where it can keep them there (the conv or Concat after takes them as they are).
-      if (std::shared_ptr<NativeData> mapped = x.native ? x.native->with_codes_mapped(table, 1, u8_scale_, u8_zero_) : nullptr) {
-        Tensor codes;
-        codes.dtype = DType::u8, codes.shape = x.shape, codes.quant = grid, codes.native = std::move(mapped);
-        y = std::move(codes);
+      if (Tensor kept = codes_mapped_in_layout(x, table, 1, u8_scale_, u8_zero_); kept.has_data()) {
+        y = std::move(kept);
         return true;
       }
       Tensor codes = Tensor::quantized(DType::u8, x.shape, grid, description());

@@ -59,8 +59,7 @@ class NhwcCodes : public NativeData {
     if (channels == 1) {
       map_codes(in, out, n * c * h * w, stored.data());
     } else {
-      for (int64_t p = 0; p < n * h * w; ++p)
-        for (int64_t ch = 0; ch < c; ++ch) out[p * c + ch] = stored[ch * 256 + in[p * c + ch]];
+      map_codes_by_channel(in, out, n * h * w, c, stored.data());
     }
     return copy;
   }

@@ -35,10 +35,8 @@ void add_by_table(const uint8_t* a, const uint8_t* b, uint8_t* y, int64_t n, con
 
 class DnnlCodeAdd : public CodeAddKernel {
  public:
-  DnnlCodeAdd(const DnnlContext& ctx, const CodeAddition& p) : ctx_(ctx), zero_(p.output_zero), table_(256 * 256 + 3) {
-    for (int32_t x = 0; x < 256; ++x)
-      for (int32_t z = 0; z < 256; ++z) table_[x << 8 | z] = static_cast<uint8_t>(add_codes(p, x, z));
-  }
+  DnnlCodeAdd(const DnnlContext& ctx, const CodeAddition& p)
+      : ctx_(ctx), zero_(p.output_zero), table_(addition_table(p, 3)) {}
 
   bool run(const Tensor& a, const Tensor& b, float output_scale, Tensor& dst) override {
     const auto* x = dynamic_cast<const DnnlNative*>(a.native.get());

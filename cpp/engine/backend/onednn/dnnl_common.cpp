@@ -116,8 +116,7 @@ std::shared_ptr<NativeData> DnnlNative::with_codes_mapped(const uint8_t* tables,
   if (channels == 1) {  // every byte of the layout, padding included: a code maps alone, whatever its place
     map_codes(in, out, static_cast<int64_t>(bytes), tables);
   } else {
-    for (size_t p = 0; p < bytes; p += static_cast<size_t>(channels))
-      for (int64_t c = 0; c < channels; ++c) out[p + c] = tables[c * 256 + in[p + c]];
+    map_codes_by_channel(in, out, static_cast<int64_t>(bytes) / channels, channels, tables);
   }
   auto copy = std::make_shared<DnnlNative>(*this);
   copy->block_ = std::move(block);
