@@ -198,8 +198,8 @@ def layers_to_qdq(
     Raises
     ------
     ValueError
-        If the opset conversion fails, an override names a tensor that is not quantized, or one
-        needs int16 codes (opset 21).
+        If the opset conversion fails, an override names a tensor that is not quantized, one
+        needs int16 codes (opset 21), or a grid's scale or zero point is invalid.
     """
     loaded = load_model_and_files(model)
     rewritten = onnx.ModelProto()
@@ -215,6 +215,11 @@ def layers_to_qdq(
     formats = _formats_of(selection, weight_format or WeightFormat(), overrides)
     _check_opset(rewritten, formats.values(), loaded.description)
     grids, readers = dict(input_quantization or {}), {}
+    for what, given in (("input_quantization", input_quantization), ("integer_tensors", integer_tensors)):
+        for name, (scale, zero_point) in (given or {}).items():
+            if not (np.isfinite(scale) and scale > 0) or int(zero_point) != zero_point or not 0 <= zero_point <= 255:
+                raise ValueError(f"{what}[{name!r}]: a u8 grid needs a finite positive scale and a zero point in "
+                                 f"0..255, got ({scale}, {zero_point})")
     for node in layer_nodes:
         if input_quantization and node.input[1] in formats and node.input[0] in input_quantization:
             readers.setdefault(node.input[0], set()).add(node.name)

@@ -211,3 +211,12 @@ def test_tensors_limits_what_is_quantized():
     qdq = to_qdq(zoo.model_path(), tensors=["3.weight"])
     stored = {i.name for i in qdq.graph.initializer}
     assert "3.weight_quantized" in stored and {"0.weight", "9.weight"} <= stored
+
+
+@pytest.mark.parametrize("grid", [(float("nan"), 0), (-0.1, 0), (0.0, 0), (0.1, 256), (0.1, -1), (0.1, 2.5)])
+@pytest.mark.parametrize("argument", ["input_quantization", "integer_tensors"])
+def test_activation_grids_are_checked(grid, argument):
+    model = zoo.model_path()
+    first = next(n for n in onnx.load(str(model)).graph.node if n.op_type == "Conv")
+    with pytest.raises(ValueError, match=rf"{argument}\['{first.input[0]}'\]: a u8 grid"):
+        layers_to_qdq(model, [first.name], **{argument: {first.input[0]: grid}})
