@@ -67,13 +67,35 @@ class Concat : public Op {
       const char* src = as_float        ? reinterpret_cast<const char*>(t->f())
                         : t->native     ? reinterpret_cast<const char*>(staged[k].data())
                                         : raw_data(*t);
-      for (int64_t o = 0; o < outer; ++o)
-        std::memcpy(raw_data(outputs[0]) + o * out_row + offset, src + o * row, row);
+      copy_rows(src, row, raw_data(outputs[0]) + offset, out_row, outer, es);
       offset += row;
     }
   }
 
  private:
+  // `outer` rows of `row` bytes from src into dst every `out_row` bytes. Short rows (a stack along the
+  // last axis: one element per row in basic_pitch's harmonic stacking) are copied element by element:
+  // a memcpy call per 4-byte row cost 1.5 ms on 430,000 of them.
+  static void copy_rows(const char* src, int64_t row, char* dst, int64_t out_row, int64_t outer, size_t es) {
+    if (row >= 64 || (es != 4 && es != 1)) {
+      for (int64_t o = 0; o < outer; ++o) std::memcpy(dst + o * out_row, src + o * row, row);
+      return;
+    }
+    if (es == 4)
+      copy_short_rows(reinterpret_cast<const uint32_t*>(src), row / 4, reinterpret_cast<uint32_t*>(dst), out_row / 4, outer);
+    else
+      copy_short_rows(reinterpret_cast<const uint8_t*>(src), row, reinterpret_cast<uint8_t*>(dst), out_row, outer);
+  }
+  template <typename T>
+  static void copy_short_rows(const T* src, int64_t row, T* dst, int64_t out_row, int64_t outer) {
+    if (row == 1) {
+      for (int64_t o = 0; o < outer; ++o) dst[o * out_row] = src[o];
+      return;
+    }
+    for (int64_t o = 0; o < outer; ++o)
+      for (int64_t j = 0; j < row; ++j) dst[o * out_row + j] = src[o * row + j];
+  }
+
   // Whether every input holds codes of the first one's grid: plain, or 8-bit ones in a backend's layout
   // (made plain into `staged`, where the backend can).
   static bool joins_as_codes(const std::vector<const Tensor*>& inputs, std::vector<std::vector<uint8_t>>& staged) {

@@ -58,6 +58,59 @@ def test_pad_modes_opset2_attribute(mode):
     _check(model, RNG.standard_normal((1, 3, 4, 4)).astype(np.float32))
 
 
+def _numpy_pad(x, pads, mode, value):
+    """ONNX Pad from its definition: pad by the positive pads with numpy, then crop the negative ones."""
+    rank = x.ndim
+    grow = [(max(pads[k], 0), max(pads[k + rank], 0)) for k in range(rank)]
+    kwargs = {"constant_values": value} if mode == "constant" else {}
+    y = np.pad(x, grow, mode=mode, **kwargs)
+    crop = tuple(slice(max(-pads[k], 0), y.shape[k] - max(-pads[k + rank], 0)) for k in range(rank))
+    return y[crop]
+
+
+def _random_pad_case(seed):
+    rng = np.random.default_rng(seed)
+    rank = int(rng.integers(1, 6))
+    shape = [int(d) for d in rng.integers(1, 6, rank)]
+    mode = ["constant", "edge", "reflect"][seed % 3]
+    pads = []
+    for side in range(2):
+        for k in range(rank):
+            limit = shape[k] - 1 if mode == "reflect" else 3
+            pads.append(int(rng.integers(-1 if shape[k] > 2 else 0, limit + 1)) if rng.random() < 0.6 else 0)
+    if seed % 5 == 0:  # only leading axes padded: the trailing ones form one block
+        pads = [p if k % rank < rank // 2 else 0 for k, p in enumerate(pads)]
+    return np.asarray(rng.standard_normal(shape), np.float32), pads, mode
+
+
+@pytest.mark.parametrize("seed", range(48))
+def test_pad_matches_its_definition_on_random_shapes(seed):
+    x, pads, mode = _random_pad_case(seed)
+    value = 0.0 if mode != "constant" else 1.5
+    init = [numpy_helper.from_array(np.array(pads, np.int64), "pads"),
+            numpy_helper.from_array(np.array(value, np.float32), "value")]
+    model = _model(helper.make_node("Pad", ["x", "pads", "value"], ["y"], mode=mode), x.shape, 11, init)
+    expected = _numpy_pad(x, pads, mode, value)
+    for backend in supported_backends():
+        (got,) = Engine(model, backend=backend).run([x])
+        np.testing.assert_array_equal(got, expected, err_msg=f"{mode} {pads} {x.shape}")
+
+
+@pytest.mark.parametrize("mode", ["constant", "edge", "reflect"])
+def test_pad_of_a_non_contiguous_input_and_to_nothing(mode):
+    x = RNG.standard_normal((2, 3, 6, 5)).astype(np.float32)[:, ::2, :, 1:]
+    pads = [1, 0, 2, 0, 0, 1, 1, 3]
+    init = [numpy_helper.from_array(np.array(pads, np.int64), "pads")]
+    model = _model(helper.make_node("Pad", ["x", "pads"], ["y"], mode=mode), x.shape, 11, init)
+    (got,) = Engine(model).run([x])
+    np.testing.assert_array_equal(got, _numpy_pad(np.ascontiguousarray(x), pads, mode, 0.0))
+    crop = [0, 0, -3, 0, 0, 0, -3, 0]  # an axis cropped to nothing: an empty output
+    init = [numpy_helper.from_array(np.array(crop, np.int64), "pads")]
+    model = _model(helper.make_node("Pad", ["x", "pads"], ["y"], mode=mode), (1, 2, 6, 4), 11, init)
+    (got,) = Engine(model).run([np.ones((1, 2, 6, 4), np.float32)])
+    assert got.shape == (1, 2, 0, 4)
+
+
 def test_reflect_pad_larger_than_the_axis_is_refused():
     init = [numpy_helper.from_array(np.array([0, 0, 0, 4, 0, 0, 0, 0], np.int64), "pads")]
     model = _model(helper.make_node("Pad", ["x", "pads"], ["y"], mode="reflect", name="p"), (1, 1, 2, 4), 11, init)
