@@ -138,6 +138,16 @@ class ChannelPickKernel {
   virtual bool run(const Tensor& src, const std::vector<int64_t>& sources, Tensor& dst) = 0;
 };
 
+// PRelu with one slope per channel of a 4-D float32 tensor [N, C, H, W] in the backend's own layout:
+// y = x < 0 ? slopes[c]·x : x, y in that layout too (a conv's output stays in it for the pool and the
+// conv after, as MTCNN's and other face models' PReLUs need). run() returns false where it does not
+// apply (plain or quantized input).
+class ChannelSlopeKernel {
+ public:
+  virtual ~ChannelSlopeKernel() = default;
+  virtual bool run(const Tensor& src, const std::vector<float>& slopes, Tensor& dst) = 0;
+};
+
 // Nearest-neighbour resize of a 4-D tensor in the backend's own layout: output row r reads input
 // row rows[r], column c reads cols[c]. run() returns false where it does not apply.
 class ResizeKernel {
@@ -197,6 +207,7 @@ class Backend {
   virtual std::unique_ptr<SplitKernel> split() { return nullptr; }
   virtual std::unique_ptr<ResizeKernel> resize() { return nullptr; }
   virtual std::unique_ptr<ChannelPickKernel> channel_pick() { return nullptr; }
+  virtual std::unique_ptr<ChannelSlopeKernel> channel_slope() { return nullptr; }
   virtual std::unique_ptr<CodeAddKernel> code_add(const CodeAddition& /*arithmetic*/) { return nullptr; }
   virtual std::unique_ptr<CodeAveragePoolKernel> code_average_pool(const PoolGeometry& /*g*/, int32_t /*qmin*/) {
     return nullptr;

@@ -95,9 +95,10 @@ class PRelu : public Broadcasting {
   PRelu(const Node& node, const Graph& graph) : Broadcasting(node), legacy_(graph.opset < 7) {
     check(node.inputs.size() == 2 && node.outputs.size() == 1, "expects 2 inputs (X, slope), 1 output");
   }
-  void run(RunContext&, const std::vector<const Tensor*>& inputs, std::vector<Tensor>& outputs) override {
+  void run(RunContext& ctx, const std::vector<const Tensor*>& inputs, std::vector<Tensor>& outputs) override {
     const Tensor& x = float_input(inputs, 0);
     Tensor slope = float_input(inputs, 1);
+    if (x.native && slopes_per_channel(x, slope) && in_backend_layout(ctx, x, outputs)) return;
     // Before opset 7 (no broadcasting rules yet) a 1-D slope of C values is per channel (axis 1), as
     // PyTorch's PReLU exported at opset 6.
     if (legacy_ && slope.rank() == 1 && x.rank() >= 2 && slope.shape[0] == x.shape[1] && slope.shape[0] != 1) {
@@ -124,7 +125,36 @@ class PRelu : public Broadcasting {
   }
 
  private:
+  // Whether `slope` holds one value per channel of a 4-D x (or one for all), into slopes_.
+  bool slopes_per_channel(const Tensor& x, const Tensor& slope) {
+    if (x.rank() != 4 || slope.rank() > 4) return false;
+    const int64_t channels = x.shape[1];
+    const int64_t count = slope.numel();
+    if (count != 1) {
+      if (count != channels || (legacy_ && slope.rank() == 1 && x.rank() >= 2 && slope.shape[0] != 1)) return false;
+      // right-aligned against [N, C, H, W], only the C axis may be longer than 1
+      for (int k = 0; k < slope.rank(); ++k)
+        if (slope.shape[slope.rank() - 1 - k] != 1 && x.rank() - 1 - k != 1) return false;
+    }
+    slopes_.assign(static_cast<size_t>(channels), 0.f);
+    const float* a = slope.f();
+    for (int64_t c = 0; c < channels; ++c) slopes_[c] = a[count == 1 ? 0 : c];
+    return true;
+  }
+
+  // The conv output PRelu reads, left in the backend's layout, answered in it (no plain copy).
+  bool in_backend_layout(RunContext& ctx, const Tensor& x, std::vector<Tensor>& outputs) {
+    if (!asked_for_kernel_) {
+      kernel_ = ctx.backend.channel_slope();
+      asked_for_kernel_ = true;
+    }
+    return kernel_ && kernel_->run(x, slopes_, outputs[0]);
+  }
+
   bool legacy_;
+  bool asked_for_kernel_ = false;
+  std::unique_ptr<ChannelSlopeKernel> kernel_;
+  std::vector<float> slopes_;
 };
 
 enum class Fold { min, max, sum, mean };
