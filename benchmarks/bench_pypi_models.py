@@ -3,8 +3,8 @@
 Per model, on inputs built from the manifest (images: real photos, ImageNet-sample to calibrate and coco128
 to compare, scaled to [-1, 1]; audio: a tone plus noise; the rest as the manifest says):
 loads? (else the engine's refusal); FP32 max |Δ| and max |Δ| / max |ORT| against ONNX Runtime;
-static INT8 (minmax on 8 calibration inputs) and dynamic INT8 cosine against our FP32 (the mean over 8
-compared inputs, as every cosine here); ONNX
+static INT8 (minmax on 8 calibration inputs) and dynamic INT8 cosine against our FP32 (the mean over 32
+compared inputs, ``--tests``, as every cosine here); ONNX
 Runtime's own quantize_static (QDQ, per-channel s8 weights, u8 activations, the same calibration
 inputs) cosine against ORT FP32; our ``save_quantized`` file run by ONNX Runtime, cosine against ORT
 FP32; FP32 latency ours / ORT at batch 1, one thread (interleaved rounds, CPU time). Cosines are
@@ -38,7 +38,7 @@ from fetch_pypi_models import MODELS, default_dest  # noqa: E402
 from edgequant import Engine  # noqa: E402
 
 CALIBRATION = 8
-TESTS = 8  # compared inputs per model; cosines are their mean
+TESTS = 32  # compared inputs per model (--tests); cosines are their mean
 
 
 def mean(values) -> float:
@@ -201,12 +201,16 @@ def cell(value, digits=4) -> str:
 
 
 def main() -> int:
+    global TESTS
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--dest", type=pathlib.Path, default=None, help="the models' folder (default: the cache)")
     parser.add_argument("--models", nargs="*")
     parser.add_argument("--runs", type=int, default=20)
+    parser.add_argument("--tests", type=int, default=TESTS,
+                        help="inputs compared per model (8 swung rankings of close INT8 cosines)")
     parser.add_argument("--json", type=pathlib.Path, default=None, help="also write the rows as JSON")
     args = parser.parse_args()
+    TESTS = args.tests
     logging.getLogger().setLevel(logging.ERROR)
     ort.set_default_logger_severity(3)
     dest = args.dest or default_dest()

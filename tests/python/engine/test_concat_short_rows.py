@@ -5,7 +5,6 @@ codes under static INT8 against the engine's own inputs, joined without a change
 import numpy as np
 import pytest
 from onnx import TensorProto, helper, numpy_helper
-
 from ort_reference import run_ort
 
 from edgequant import Engine
@@ -46,7 +45,8 @@ def test_static_concat_of_short_rows_joins_the_codes(tmp_path):
              helper.make_node("Concat", ["ra", "rb"], ["c"], axis=3),
              helper.make_node("Conv", ["c", "w2"], ["y"])]
     inits = [*w, numpy_helper.from_array(RNG.standard_normal((2, 4, 1, 1)).astype(np.float32), "w2"),
-             numpy_helper.from_array(np.array([0], np.int64), "s0"), numpy_helper.from_array(np.array([1], np.int64), "e0"),
+             numpy_helper.from_array(np.array([0], np.int64), "s0"),
+             numpy_helper.from_array(np.array([1], np.int64), "e0"),
              numpy_helper.from_array(np.array([3], np.int64), "ax")]
     graph = helper.make_graph(nodes, "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, 6, 2])],
                               [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)], inits)

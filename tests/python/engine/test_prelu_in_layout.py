@@ -21,7 +21,8 @@ def _model(channels, slope_shape, opset=13, with_pool=True):
     w1 = numpy_helper.from_array((RNG.standard_normal((4, channels, 1, 1)) / 5).astype(np.float32), "w1")
     count = int(np.prod(slope_shape)) if slope_shape else 1
     slope = numpy_helper.from_array(RNG.uniform(-0.5, 1.5, count).astype(np.float32).reshape(slope_shape), "a")
-    nodes = [helper.make_node("Conv", ["x", "w0"], ["c"], pads=[1, 1, 1, 1]), helper.make_node("PRelu", ["c", "a"], ["p"])]
+    nodes = [helper.make_node("Conv", ["x", "w0"], ["c"], pads=[1, 1, 1, 1]),
+             helper.make_node("PRelu", ["c", "a"], ["p"])]
     if with_pool:
         nodes.append(helper.make_node("MaxPool", ["p"], ["q"], kernel_shape=[2, 2], strides=[2, 2]))
     nodes.append(helper.make_node("Conv", ["q" if with_pool else "p", "w1"], ["y"]))

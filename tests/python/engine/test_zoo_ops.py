@@ -74,7 +74,7 @@ def _random_pad_case(seed):
     shape = [int(d) for d in rng.integers(1, 6, rank)]
     mode = ["constant", "edge", "reflect"][seed % 3]
     pads = []
-    for side in range(2):
+    for _side in range(2):
         for k in range(rank):
             limit = shape[k] - 1 if mode == "reflect" else 3
             pads.append(int(rng.integers(-1 if shape[k] > 2 else 0, limit + 1)) if rng.random() < 0.6 else 0)
