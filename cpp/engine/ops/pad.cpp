@@ -53,7 +53,7 @@ class Pad : public Op {
         check(pads[k] < x.shape[k] && pads[k + rank] < x.shape[k],
               [&] { return "reflect pads must be smaller than the axis (" + std::to_string(x.shape[k]) + ")"; });
     }
-    outputs[0] = Tensor::zeros_f32(out, description());
+    outputs[0] = Tensor::unspecified_f32(out, description());  // copy_padded writes every element
     if (checked_numel(out, description()) == 0) return;
     copy_padded(x.f(), x.shape, pads, value, outputs[0].f());
   }
