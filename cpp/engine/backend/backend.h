@@ -148,6 +148,16 @@ class ChannelSlopeKernel {
   virtual bool run(const Tensor& src, const std::vector<float>& slopes, Tensor& dst) = 0;
 };
 
+// Add / Sub / Mul of float32 tensors where one or both lie in the backend's own layout: two tensors
+// of one layout element by element, or a 4-D one [N, C, H, W] with a plain value per channel (either
+// side); the result in that layout (an exported squeeze-excite block x + x·s(x) stays there for the
+// conv after it). run() returns false where it does not apply; op is '+', '-' or '*'.
+class LayoutArithmeticKernel {
+ public:
+  virtual ~LayoutArithmeticKernel() = default;
+  virtual bool run(char op, const Tensor& a, const Tensor& b, Tensor& dst) = 0;
+};
+
 // Nearest-neighbour resize of a 4-D tensor in the backend's own layout: output row r reads input
 // row rows[r], column c reads cols[c]. run() returns false where it does not apply.
 class ResizeKernel {
@@ -208,6 +218,7 @@ class Backend {
   virtual std::unique_ptr<ResizeKernel> resize() { return nullptr; }
   virtual std::unique_ptr<ChannelPickKernel> channel_pick() { return nullptr; }
   virtual std::unique_ptr<ChannelSlopeKernel> channel_slope() { return nullptr; }
+  virtual std::unique_ptr<LayoutArithmeticKernel> layout_arithmetic() { return nullptr; }
   virtual std::unique_ptr<CodeAddKernel> code_add(const CodeAddition& /*arithmetic*/) { return nullptr; }
   virtual std::unique_ptr<CodeAveragePoolKernel> code_average_pool(const PoolGeometry& /*g*/, int32_t /*qmin*/) {
     return nullptr;

@@ -85,6 +85,7 @@ class Binary : public Op {
       out[k] = sa[k] == 1 ? sb[k] : sa[k];
     }
     if (a.dtype == DType::f32) {
+      if ((a.native || b.native) && in_backend_layout(ctx, a, b, outputs)) return;
       const float* fa = a.f();
       const float* fb = b.f();
       outputs[0] = in_place(ctx, inputs, out);
@@ -97,6 +98,17 @@ class Binary : public Op {
   }
 
  private:
+  // A conv output left in the backend's layout, with another of that layout or a value per channel:
+  // answered in the layout (Backend::layout_arithmetic), so neither is made plain for this op.
+  bool in_backend_layout(RunContext& ctx, const Tensor& a, const Tensor& b, std::vector<Tensor>& outputs) {
+    if (op_ == '/') return false;
+    if (!asked_for_kernel_) {
+      layout_kernel_ = ctx.backend.layout_arithmetic();
+      asked_for_kernel_ = true;
+    }
+    return layout_kernel_ && layout_kernel_->run(op_, a, b, outputs[0]);
+  }
+
   // The output over a free input's float32 buffer where one has the output's shape and no other tensor
   // holds that buffer: written in place, one stream of memory fewer than a new tensor (each element is
   // read before its own result is written). An empty tensor where none qualifies.
@@ -204,6 +216,8 @@ class Binary : public Op {
   }
 
   char op_;
+  bool asked_for_kernel_ = false;
+  std::unique_ptr<LayoutArithmeticKernel> layout_kernel_;
 };
 
 }  // namespace
