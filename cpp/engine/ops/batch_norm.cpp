@@ -29,7 +29,7 @@ class BatchNorm : public Op {
   void run(RunContext&, const std::vector<const Tensor*>& inputs, std::vector<Tensor>& outputs) override {
     const Tensor& x = float_input(inputs, 0);
     check(x.rank() >= 2 && x.shape[1] == static_cast<int64_t>(scale_.size()), "input channels disagree with the parameters");
-    outputs[0] = Tensor::zeros_f32(x.shape, description());
+    outputs[0] = Tensor::unspecified_f32(x.shape, description());  // every element written below
     const int64_t c = x.shape[1], inner = x.numel() / std::max<int64_t>(x.shape[0] * c, 1);
     const float* src = x.f();
     float* dst = outputs[0].f();

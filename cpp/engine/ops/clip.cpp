@@ -21,7 +21,7 @@ class Clip : public Op {
   }
   void run(RunContext&, const std::vector<const Tensor*>& inputs, std::vector<Tensor>& outputs) override {
     const Tensor& x = float_input(inputs, 0);
-    outputs[0] = Tensor::zeros_f32(x.shape, description());
+    outputs[0] = Tensor::unspecified_f32(x.shape, description());  // every element written below
     const int64_t n = x.numel();
     for (int64_t k = 0; k < n; ++k) outputs[0].f()[k] = std::min(std::max(x.f()[k], lo_), hi_);
   }

@@ -45,7 +45,7 @@ class Pow : public Broadcasting {
     const std::vector<float> exponent = y.dtype == DType::f32 ? std::vector<float>() : y.as_f32();
     const float* e = y.dtype == DType::f32 ? y.f() : exponent.data();
     const Shape out = output_shape(inputs, 2);
-    outputs[0] = Tensor::zeros_f32(out, description());
+    outputs[0] = Tensor::unspecified_f32(out, description());  // every element written below
     const float* b = x.f();
     float* dst = outputs[0].f();
     const std::vector<std::vector<int64_t>> strides = {broadcast_strides(x.shape, out),
@@ -109,7 +109,7 @@ class PRelu : public Broadcasting {
     std::vector<const Tensor*> operands = {&x, &slope};
     const Shape out = output_shape(operands, 2);
     check(out == x.shape, [&] { return "slope " + shape_string(slope.shape) + " does not broadcast to X " + shape_string(x.shape); });
-    outputs[0] = Tensor::zeros_f32(out, description());
+    outputs[0] = Tensor::unspecified_f32(out, description());  // every element written below
     const float* in = x.f();
     const float* a = slope.f();
     float* dst = outputs[0].f();

@@ -127,7 +127,7 @@ class MathUnary : public Op {
   void run(RunContext&, const std::vector<const Tensor*>& inputs, std::vector<Tensor>& outputs) override {
     const Tensor& x = input(inputs, 0);
     if (x.dtype == DType::i64) return run_int(x, outputs[0]);
-    outputs[0] = Tensor::zeros_f32(x.shape, description());
+    outputs[0] = Tensor::unspecified_f32(x.shape, description());  // every element written below
     const float* in = x.f();
     float* out = outputs[0].f();
     const int64_t n = x.numel();

@@ -33,7 +33,7 @@ class Softmax : public Op {
       len = x.shape[axis];
       inner = span(x.shape, axis + 1, x.shape.size());
     }
-    outputs[0] = Tensor::zeros_f32(x.shape, description());
+    outputs[0] = Tensor::unspecified_f32(x.shape, description());  // every element written below
     if (outer * len * inner == 0) return;
     if (!kernel_built_ || view_ != std::make_tuple(outer, len, inner)) {
       kernel_ = ctx.backend.softmax(outer, len, inner, log_);

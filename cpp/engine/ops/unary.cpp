@@ -29,7 +29,7 @@ class Unary : public Op {
       return;
     }
     check(x.dtype == DType::f32, "expects a float input");
-    outputs[0] = Tensor::zeros_f32(x.shape, description());
+    outputs[0] = Tensor::unspecified_f32(x.shape, description());  // every element written below
     const float* in = x.f();
     float* out = outputs[0].f();
     const int64_t n = x.numel();
