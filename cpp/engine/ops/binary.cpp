@@ -36,18 +36,19 @@ T apply(char op, T a, T b) {
   }
 }
 
-// n float32 results d[j] = a[j·ia] op b[j·ib] (ia, ib: 1, or 0 for one value broadcast along the row),
-// each (stride, op) case its own loop, compiled per ISA (the rows of a [1, C, H, W] tensor's per-channel
-// Mul or a residual Add ran 3-4x ONNX Runtime's time as SSE2 loops after a zero fill).
-template <char Op>
-EDGEQUANT_INLINE void float_row(const float* a, int64_t ia, const float* b, int64_t ib, float* d, int64_t n) {
+// n results d[j] = a[j·ia] op b[j·ib] (ia, ib: 1, or 0 for one value broadcast along the row), each
+// (stride, op) case its own loop. Float rows go through float_rows, compiled per ISA (the rows of a
+// [1, C, H, W] tensor's per-channel Mul or a residual Add ran 3-4x ONNX Runtime's time as SSE2 loops
+// after a zero fill).
+template <char Op, class T>
+EDGEQUANT_INLINE void binary_row(const T* a, int64_t ia, const T* b, int64_t ib, T* d, int64_t n) {
   if (ia == 1 && ib == 1) {
     for (int64_t j = 0; j < n; ++j) d[j] = apply(Op, a[j], b[j]);
   } else if (ia == 1 && ib == 0) {  // a row against one value of b (a per-channel scale or bias)
-    const float v = *b;
+    const T v = *b;
     for (int64_t j = 0; j < n; ++j) d[j] = apply(Op, a[j], v);
   } else if (ia == 0 && ib == 1) {
-    const float v = *a;
+    const T v = *a;
     for (int64_t j = 0; j < n; ++j) d[j] = apply(Op, v, b[j]);
   } else {
     for (int64_t j = 0; j < n; ++j) d[j] = apply(Op, a[j * ia], b[j * ib]);
@@ -56,10 +57,10 @@ EDGEQUANT_INLINE void float_row(const float* a, int64_t ia, const float* b, int6
 
 EDGEQUANT_KERNEL void float_rows(char op, const float* a, int64_t ia, const float* b, int64_t ib, float* d, int64_t n) {
   switch (op) {
-    case '+': return float_row<'+'>(a, ia, b, ib, d, n);
-    case '-': return float_row<'-'>(a, ia, b, ib, d, n);
-    case '*': return float_row<'*'>(a, ia, b, ib, d, n);
-    default: return float_row<'/'>(a, ia, b, ib, d, n);
+    case '+': return binary_row<'+'>(a, ia, b, ib, d, n);
+    case '-': return binary_row<'-'>(a, ia, b, ib, d, n);
+    case '*': return binary_row<'*'>(a, ia, b, ib, d, n);
+    default: return binary_row<'/'>(a, ia, b, ib, d, n);
   }
 }
 
@@ -172,19 +173,10 @@ class Binary : public Op {
       T* d = dst + row * inner;
       const T* pa = a + oa;
       const T* pb = b + ob;
-      if constexpr (std::is_same_v<T, float>) {
+      if constexpr (std::is_same_v<T, float>)
         float_rows(Op, pa, ia, pb, ib, d, inner);
-      } else if (ia == 1 && ib == 1) {
-        for (int64_t j = 0; j < inner; ++j) d[j] = apply(Op, pa[j], pb[j]);
-      } else if (ia == 1 && ib == 0) {  // a row against one value of b (a per-channel scale or bias)
-        const T v = *pb;
-        for (int64_t j = 0; j < inner; ++j) d[j] = apply(Op, pa[j], v);
-      } else if (ia == 0 && ib == 1) {
-        const T v = *pa;
-        for (int64_t j = 0; j < inner; ++j) d[j] = apply(Op, v, pb[j]);
-      } else {
-        for (int64_t j = 0; j < inner; ++j) d[j] = apply(Op, pa[j * ia], pb[j * ib]);
-      }
+      else
+        binary_row<Op>(pa, ia, pb, ib, d, inner);
       for (int k = rank - 2; k >= 0; --k) {  // next row index
         if (++index[k] < out[k]) break;
         index[k] = 0;
