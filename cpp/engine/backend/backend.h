@@ -138,20 +138,12 @@ class ChannelPickKernel {
   virtual bool run(const Tensor& src, const std::vector<int64_t>& sources, Tensor& dst) = 0;
 };
 
-// PRelu with one slope per channel of a 4-D float32 tensor [N, C, H, W] in the backend's own layout:
-// y = x < 0 ? slopes[c]·x : x, y in that layout too (a conv's output stays in it for the pool and the
-// conv after, as MTCNN's and other face models' PReLUs need). run() returns false where it does not
-// apply (plain or quantized input).
-class ChannelSlopeKernel {
- public:
-  virtual ~ChannelSlopeKernel() = default;
-  virtual bool run(const Tensor& src, const std::vector<float>& slopes, Tensor& dst) = 0;
-};
-
 // Add / Sub / Mul of float32 tensors where one or both lie in the backend's own layout: two tensors
 // of one layout element by element, or a 4-D one [N, C, H, W] with a plain value per channel (either
 // side); the result in that layout (an exported squeeze-excite block x + x·s(x) stays there for the
-// conv after it). run() returns false where it does not apply; op is '+', '-' or '*'.
+// conv after it). op is '+', '-' or '*'; or 'p', PRelu of a (in the layout) with slopes b per channel:
+// a < 0 ? b·a : a (MTCNN's and other face models' PReLUs between convs and pools). run() returns
+// false where it does not apply.
 class LayoutArithmeticKernel {
  public:
   virtual ~LayoutArithmeticKernel() = default;
@@ -217,7 +209,6 @@ class Backend {
   virtual std::unique_ptr<SplitKernel> split() { return nullptr; }
   virtual std::unique_ptr<ResizeKernel> resize() { return nullptr; }
   virtual std::unique_ptr<ChannelPickKernel> channel_pick() { return nullptr; }
-  virtual std::unique_ptr<ChannelSlopeKernel> channel_slope() { return nullptr; }
   virtual std::unique_ptr<LayoutArithmeticKernel> layout_arithmetic() { return nullptr; }
   virtual std::unique_ptr<CodeAddKernel> code_add(const CodeAddition& /*arithmetic*/) { return nullptr; }
   virtual std::unique_ptr<CodeAveragePoolKernel> code_average_pool(const PoolGeometry& /*g*/, int32_t /*qmin*/) {

@@ -98,7 +98,6 @@ class PRelu : public Broadcasting {
   void run(RunContext& ctx, const std::vector<const Tensor*>& inputs, std::vector<Tensor>& outputs) override {
     const Tensor& x = float_input(inputs, 0);
     Tensor slope = float_input(inputs, 1);
-    if (x.native && slopes_per_channel(x, slope) && in_backend_layout(ctx, x, outputs)) return;
     // Before opset 7 (no broadcasting rules yet) a 1-D slope of C values is per channel (axis 1), as
     // PyTorch's PReLU exported at opset 6.
     if (legacy_ && slope.rank() == 1 && x.rank() >= 2 && slope.shape[0] == x.shape[1] && slope.shape[0] != 1) {
@@ -106,6 +105,7 @@ class PRelu : public Broadcasting {
       per_channel[0] = slope.shape[0];
       slope = slope.reshaped(per_channel);
     }
+    if (x.native && in_backend_layout(ctx, x, slope, outputs)) return;
     std::vector<const Tensor*> operands = {&x, &slope};
     const Shape out = output_shape(operands, 2);
     check(out == x.shape, [&] { return "slope " + shape_string(slope.shape) + " does not broadcast to X " + shape_string(x.shape); });
@@ -125,36 +125,23 @@ class PRelu : public Broadcasting {
   }
 
  private:
-  // Whether `slope` holds one value per channel of a 4-D x (or one for all), into slopes_.
-  bool slopes_per_channel(const Tensor& x, const Tensor& slope) {
-    if (x.rank() != 4 || slope.rank() > 4) return false;
-    const int64_t channels = x.shape[1];
-    const int64_t count = slope.numel();
-    if (count != 1) {
-      if (count != channels || (legacy_ && slope.rank() == 1 && x.rank() >= 2 && slope.shape[0] != 1)) return false;
-      // right-aligned against [N, C, H, W], only the C axis may be longer than 1
-      for (int k = 0; k < slope.rank(); ++k)
-        if (slope.shape[slope.rank() - 1 - k] != 1 && x.rank() - 1 - k != 1) return false;
-    }
-    slopes_.assign(static_cast<size_t>(channels), 0.f);
-    const float* a = slope.f();
-    for (int64_t c = 0; c < channels; ++c) slopes_[c] = a[count == 1 ? 0 : c];
-    return true;
-  }
-
-  // The conv output PRelu reads, left in the backend's layout, answered in it (no plain copy).
-  bool in_backend_layout(RunContext& ctx, const Tensor& x, std::vector<Tensor>& outputs) {
+  // A conv output left in the backend's layout with a slope per channel (one slope for all given as
+  // C of them): answered in that layout (Backend::layout_arithmetic), no plain copy.
+  bool in_backend_layout(RunContext& ctx, const Tensor& x, const Tensor& slope, std::vector<Tensor>& outputs) {
     if (!asked_for_kernel_) {
-      kernel_ = ctx.backend.channel_slope();
+      kernel_ = ctx.backend.layout_arithmetic();
       asked_for_kernel_ = true;
     }
-    return kernel_ && kernel_->run(x, slopes_, outputs[0]);
+    if (!kernel_ || x.rank() != 4) return false;
+    if (slope.numel() != 1) return kernel_->run('p', x, slope, outputs[0]);
+    Tensor each = Tensor::unspecified_f32({1, x.shape[1], 1, 1}, description());
+    std::fill(each.f(), each.f() + x.shape[1], slope.f()[0]);
+    return kernel_->run('p', x, each, outputs[0]);
   }
 
   bool legacy_;
   bool asked_for_kernel_ = false;
-  std::unique_ptr<ChannelSlopeKernel> kernel_;
-  std::vector<float> slopes_;
+  std::unique_ptr<LayoutArithmeticKernel> kernel_;
 };
 
 enum class Fold { min, max, sum, mean };

@@ -1,5 +1,5 @@
 """PRelu with a slope per channel between convolutions (MTCNN and other face models): on oneDNN the
-conv's output stays in its blocked or NHWC layout through the PRelu (Backend::channel_slope), which
+conv's output stays in its blocked or NHWC layout through the PRelu (Backend::layout_arithmetic), which
 must give ONNX Runtime's values for every slope spelling and channel counts that leave a block
 partly padded, and in static INT8 between INT8 convs."""
 

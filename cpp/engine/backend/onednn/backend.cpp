@@ -63,7 +63,6 @@ class OnednnBackend : public Backend {
   std::unique_ptr<SplitKernel> split() override { return make_split(ctx_); }
   std::unique_ptr<ResizeKernel> resize() override { return make_resize(ctx_); }
   std::unique_ptr<ChannelPickKernel> channel_pick() override { return make_channel_pick(ctx_); }
-  std::unique_ptr<ChannelSlopeKernel> channel_slope() override { return make_channel_slope(ctx_); }
   std::unique_ptr<LayoutArithmeticKernel> layout_arithmetic() override { return make_layout_arithmetic(ctx_); }
   std::unique_ptr<CodeAddKernel> code_add(const CodeAddition& arithmetic) override {
     return make_code_add(ctx_, arithmetic);

@@ -170,7 +170,6 @@ std::unique_ptr<PoolKernel> make_pool(const DnnlContext& ctx, const PoolGeometry
 std::unique_ptr<ConcatKernel> make_concat(const DnnlContext& ctx);
 std::unique_ptr<SplitKernel> make_split(const DnnlContext& ctx);
 std::unique_ptr<ChannelPickKernel> make_channel_pick(const DnnlContext& ctx);
-std::unique_ptr<ChannelSlopeKernel> make_channel_slope(const DnnlContext& ctx);
 std::unique_ptr<LayoutArithmeticKernel> make_layout_arithmetic(const DnnlContext& ctx);
 std::unique_ptr<ResizeKernel> make_resize(const DnnlContext& ctx);
 std::unique_ptr<CodeAddKernel> make_code_add(const DnnlContext& ctx, const CodeAddition& arithmetic);
