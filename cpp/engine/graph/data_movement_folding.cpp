@@ -64,7 +64,9 @@ int fold_data_movement_chains(Graph& graph) {
     members.insert(members.end(), tails.begin(), tails.end());
     const auto transpose = std::find_if(members.begin(), members.end(),
                                         [&](int k) { return graph.nodes[k].op_type == "Transpose"; });
-    if (members.size() < 2 || transpose == members.end()) continue;  // one pass already, or free views
+    // one pass already, or free views; a fan-out is a shuffle whose transposes an optimizer merged away
+    // (ONNX Runtime's pre-processing leaves yolo-fastestv2's as Reshape -> two Gathers)
+    if (members.size() < 2 || (transpose == members.end() && tails.size() < 2)) continue;
 
     auto body = std::make_shared<Graph>();
     body->opset = graph.opset;
@@ -72,7 +74,7 @@ int fold_data_movement_chains(Graph& graph) {
     in.name = graph.nodes[start].inputs[0];
     body->inputs.push_back(in);
     Node fused;
-    fused.name = graph.nodes[*transpose].name;
+    fused.name = graph.nodes[transpose != members.end() ? *transpose : start].name;
     fused.op_type = "DataMovement";
     fused.inputs = {in.name};
     for (int k : tails.empty() ? std::vector<int>{chain.back()} : tails)

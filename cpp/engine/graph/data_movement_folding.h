@@ -1,5 +1,6 @@
 // Chains of ops that only move data (Reshape, Flatten, Squeeze, Unsqueeze, Transpose, and Gather,
-// Slice, Split with constant indices) that contain a Transpose, folded into one DataMovement node
+// Slice, Split with constant indices) that contain a Transpose or end in several Gathers / Slices
+// reading one value, folded into one DataMovement node
 // (ops/data_movement.cpp). Exported channel shuffles are such chains: Reshape -> Transpose ->
 // Reshape, then a Gather or a Split per branch, four passes over the data that the folded node
 // does in one, copying whole runs (a channel's plane) at a time.

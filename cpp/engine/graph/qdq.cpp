@@ -7,6 +7,7 @@
 #include <set>
 
 #include "common/error.h"
+#include "graph/graph_index.h"
 
 namespace edgequant::engine {
 
@@ -542,6 +543,47 @@ bool written_grid(const Graph& graph, const Node& n, PairGrid& grid) {
   grid.zero = n.inputs[at + 1].empty() ? 0 : graph.initializers.at(n.inputs[at + 1]).as_i64().at(0);
   grid.min = quantized_range(n).min;
   return std::isfinite(grid.scale) && grid.scale > 0;
+}
+
+int remove_pairs_after_data_moves(Graph& graph) {
+  // each declares passes_u8 (ops/): the codes go on through it, in its input's group
+  static const std::set<std::string> moves = {"Reshape", "Flatten", "Squeeze", "Unsqueeze", "Transpose", "Split", "Gather"};
+  GraphIndex index(graph);
+  std::vector<bool> dead(graph.nodes.size(), false);
+  // The grid `value` lies on (false: none known), through the moves before it.
+  auto grid_of = [&](std::string value, PairGrid& grid) {
+    for (int depth = 0; depth < 64; ++depth) {
+      const int p = index.producer(value);
+      if (p < 0) return false;
+      const Node& n = graph.nodes[p];
+      if (written_grid(graph, n, grid)) return true;
+      if (!n.domain.empty() || !moves.count(n.op_type) || n.inputs.empty()) return false;
+      value = n.inputs[0];
+    }
+    return false;
+  };
+  int removed = 0;
+  for (size_t k = 0; k < graph.nodes.size(); ++k) {
+    const Node& pair = graph.nodes[k];
+    PairGrid own, before;
+    if (!pair_grid(graph, pair, own) || pair.outputs.size() != 1 || pair.outputs[0].empty()) continue;
+    const std::string& moved = pair.inputs[0];
+    const int m = index.producer(moved);
+    if (m < 0 || dead[m] || index.readers(moved) != 1) continue;  // another reader, or a graph output
+    const Node& move = graph.nodes[m];
+    if (!move.domain.empty() || !moves.count(move.op_type) || move.inputs.empty() ||
+        !grid_of(move.inputs[0], before))
+      continue;
+    if (before.scale != own.scale || before.zero != own.zero || before.min != own.min) continue;
+    for (std::string& out : graph.nodes[m].outputs)
+      if (out == moved) out = pair.outputs[0];
+    index.forget(moved);
+    index.set_producer(pair.outputs[0], m);  // a move after this one finds the grid through it
+    dead[k] = true;
+    ++removed;
+  }
+  erase_nodes(graph, dead);
+  return removed;
 }
 
 }  // namespace edgequant::engine

@@ -94,4 +94,11 @@ int pair_quantize_dequantize(Graph& graph);
 // number of pairs added.
 int requantize_concat_inputs(Graph& graph);
 
+// A pair after an op that only moves data (Reshape, Flatten, Squeeze, Unsqueeze, Transpose, Split, Gather),
+// whose input lies on the pair's own grid (written by a pair of that grid or a code node, through
+// such moves): ONNX Runtime's QDQ form puts one after each move of a channel shuffle. Moving values
+// of a grid leaves them on it and the pair maps each to itself, so it goes (the move writes its
+// output), and the moves join into one DataMovement that passes the codes on. Returns the number removed.
+int remove_pairs_after_data_moves(Graph& graph);
+
 }  // namespace edgequant::engine

@@ -6,6 +6,7 @@
 // chain's ops on the data instead, as the unfolded graph would. Where every output of a 4-D input
 // is a choice of its channels (a channel shuffle and its split), an input in the backend's layout is
 // picked from as it lies (Backend::channel_pick), its outputs left in that layout for the convs after.
+// u8 codes move as codes (a quantized model's channel shuffle, its pairs between the moves removed).
 #include <cstring>
 #include <map>
 
@@ -28,11 +29,19 @@ class DataMovement : public Op {
           "body does not match the node's input and outputs");
     for (const Node& n : body_->nodes) ops_.push_back(make_op(n, *body_));
   }
+  Int8Traits int8_traits() const override {
+    Int8Traits traits;
+    traits.passes_u8 = true;
+    traits.u8_inputs = {0};
+    return traits;
+  }
 
   void run(RunContext& ctx, const std::vector<const Tensor*>& inputs, std::vector<Tensor>& outputs) override {
-    const Tensor& x = input(inputs, 0);
-    if (!planned_ || x.shape != planned_shape_) plan(ctx, x.shape);
-    if (x.native && !channel_sources_.empty() && pick_channels(ctx, x, outputs)) return;
+    const Tensor& given = input(inputs, 0);
+    if (!planned_ || given.shape != planned_shape_) plan(ctx, given.shape);
+    if (given.native && !channel_sources_.empty() && pick_channels(ctx, given, outputs)) return;
+    Tensor codes;
+    const Tensor& x = plain_data(given, codes, description());
     if (!by_runs_) {
       run_chain(ctx, x, outputs);
       return;
@@ -40,7 +49,7 @@ class DataMovement : public Op {
     const size_t es = element_size(x);
     const char* src = raw_data(x);
     for (size_t o = 0; o < outputs.size(); ++o) {
-      outputs[o] = empty_like(x.dtype, shapes_[o], description());
+      outputs[o] = empty_as(x, shapes_[o], description());
       if (runs_[o].empty()) continue;
       char* dst = raw_data(outputs[o]);
       for (const Run& run : runs_[o]) {

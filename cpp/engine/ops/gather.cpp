@@ -1,4 +1,5 @@
-// Gather along one axis with int64 indices (negative indices count from the end).
+// Gather along one axis with int64 indices (negative indices count from the end); u8 codes are
+// picked as codes (a quantized model's channel shuffle picks its halves so).
 #include "ops/layout.h"
 #include "ops/op.h"
 
@@ -10,8 +11,15 @@ class Gather : public Op {
   explicit Gather(const Node& node) : Op(node), axis_attr_(node.attr_i("axis", 0)) {
     check(node.inputs.size() == 2 && node.outputs.size() == 1, "expects 2 inputs, 1 output");
   }
+  Int8Traits int8_traits() const override {
+    Int8Traits traits;
+    traits.passes_u8 = true;
+    traits.u8_inputs = {0};
+    return traits;
+  }
   void run(RunContext&, const std::vector<const Tensor*>& inputs, std::vector<Tensor>& outputs) override {
-    const Tensor& x = input(inputs, 0);
+    Tensor codes;
+    const Tensor& x = plain_data(input(inputs, 0), codes, description());
     const Tensor& idx = input(inputs, 1);
     check(x.rank() >= 1, "data must have rank >= 1");
     const int axis = axis_of(axis_attr_, x.rank());
@@ -20,7 +28,7 @@ class Gather : public Op {
     Shape out(x.shape.begin(), x.shape.begin() + axis);
     out.insert(out.end(), idx.shape.begin(), idx.shape.end());
     out.insert(out.end(), x.shape.begin() + axis + 1, x.shape.end());
-    outputs[0] = empty_like(x.dtype, out, description());
+    outputs[0] = empty_as(x, out, description());
     const size_t es = element_size(x);
     const int64_t outer = span(x.shape, 0, axis), inner = span(x.shape, axis + 1, x.shape.size()) * es;
     const int64_t count = static_cast<int64_t>(indices.size());

@@ -2,6 +2,10 @@
 // Gather): they work on float32, int64 and quantized codes alike by copying elements of any size.
 #pragma once
 #include <cstring>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include "graph/tensor.h"
 
@@ -36,8 +40,26 @@ inline Tensor empty_as(const Tensor& like, const Shape& shape, const std::string
       t.quant = like.quant;
       return t;
     }
-    default: return Tensor::quantized(like.dtype, shape, like.quant, context);
+    default: {
+      if (like.is_quantized()) return Tensor::quantized(like.dtype, shape, like.quant, context);
+      Tensor t;  // 8-bit integers that are no codes (a uint8 image input)
+      t.dtype = like.dtype;
+      t.shape = shape;
+      t.bytes = std::make_shared<std::vector<uint8_t>>(static_cast<size_t>(checked_numel(shape, context)));
+      return t;
+    }
   }
+}
+
+// x with its data in plain row-major order for a byte copy: u8 codes in a backend's layout as plain
+// codes of the same grid, made in `holder` (x itself where the backend cannot give them: read as
+// float); anything else is x itself.
+inline const Tensor& plain_data(const Tensor& x, Tensor& holder, const std::string& context) {
+  if (!x.native || x.dtype != DType::u8 || !x.is_quantized()) return x;
+  Tensor codes = Tensor::quantized(DType::u8, x.shape, x.quant, context);
+  if (!x.native->to_plain_codes(codes.u8())) return x;
+  holder = std::move(codes);
+  return holder;
 }
 
 // Product of shape[begin:end).

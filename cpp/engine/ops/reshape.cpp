@@ -1,7 +1,10 @@
 // Ops that only relabel the shape (the data is shared, never copied): Reshape (0 copies a dim
-// unless allowzero, -1 infers one), Flatten, Squeeze, Unsqueeze.
+// unless allowzero, -1 infers one), Flatten, Squeeze, Unsqueeze. u8 codes pass through as codes (a
+// quantized model's channel shuffle, a conv's codes flattened for the Gemm after it); codes in a
+// backend's layout are made plain first, where the shape changes.
 #include <algorithm>
 
+#include "ops/layout.h"
 #include "ops/op.h"
 
 namespace edgequant::engine {
@@ -11,6 +14,12 @@ class Reshape : public Op {
  public:
   explicit Reshape(const Node& node) : Op(node) {
     check(!node.inputs.empty() && node.outputs.size() == 1, "expects inputs and 1 output");
+  }
+  Int8Traits int8_traits() const override {
+    Int8Traits traits;
+    traits.passes_u8 = true;
+    traits.u8_inputs = {0};
+    return traits;
   }
   void run(RunContext&, const std::vector<const Tensor*>& inputs, std::vector<Tensor>& outputs) override {
     const Tensor& x = input(inputs, 0);
@@ -79,7 +88,9 @@ class Reshape : public Op {
     }
     check(checked_numel(out, description()) == x.numel(),
           [&] { return "cannot reshape " + shape_string(x.shape) + " to " + shape_string(out); });
-    outputs[0] = x.reshaped(out);
+    // a backend layout of u8 codes is one of its own shape (a float one's is read through Tensor::f())
+    Tensor codes;
+    outputs[0] = (out == x.shape ? x : plain_data(x, codes, description())).reshaped(out);
   }
 };
 

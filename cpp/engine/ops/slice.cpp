@@ -53,7 +53,7 @@ class Slice : public Op {
       begin[a] = st;
       step[a] = s;
     }
-    outputs[0] = empty_like(x.dtype, out, description());
+    outputs[0] = empty_as(x, out, description());
     const int64_t total = checked_numel(out, description());
     if (total == 0) return;
     std::vector<int64_t> in_stride(rank, 1);

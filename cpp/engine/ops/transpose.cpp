@@ -1,4 +1,5 @@
-// Transpose by 'perm' (default: reverse the axes).
+// Transpose by 'perm' (default: reverse the axes); u8 codes move as codes (a quantized model's channel
+// shuffle).
 #if defined(__ARM_NEON) && defined(__aarch64__)
 #include <arm_neon.h>
 #endif
@@ -53,8 +54,15 @@ class Transpose : public Op {
   explicit Transpose(const Node& node) : Op(node), perm_(node.attr_ints("perm")) {
     check(node.inputs.size() == 1 && node.outputs.size() == 1, "expects 1 input, 1 output");
   }
+  Int8Traits int8_traits() const override {
+    Int8Traits traits;
+    traits.passes_u8 = true;
+    traits.u8_inputs = {0};
+    return traits;
+  }
   void run(RunContext&, const std::vector<const Tensor*>& inputs, std::vector<Tensor>& outputs) override {
-    const Tensor& x = input(inputs, 0);
+    Tensor codes;
+    const Tensor& x = plain_data(input(inputs, 0), codes, description());
     const int rank = x.rank();
     std::vector<int64_t> perm = perm_;
     if (perm.empty())
@@ -71,7 +79,7 @@ class Transpose : public Op {
       out[k] = x.shape[p];
     }
     // every output value is written below: a float output's recycled buffer is not cleared first
-    outputs[0] = x.dtype == DType::f32 ? Tensor::unspecified_f32(out, description()) : empty_like(x.dtype, out, description());
+    outputs[0] = x.dtype == DType::f32 ? Tensor::unspecified_f32(out, description()) : empty_as(x, out, description());
     const int64_t total = checked_numel(out, description());
     if (total == 0) return;
     // By blocks: output axes as (extent, input stride), unit axes dropped and axes that stay
@@ -109,6 +117,10 @@ class Transpose : public Op {
       } else if (es == sizeof(float)) {
         const float* s = reinterpret_cast<const float*>(src) + offset;
         float* d = reinterpret_cast<float*>(dst) + o;
+        for (int64_t j = 0; j < inner; ++j) d[j] = s[j * inner_stride];
+      } else if (es == 1) {
+        const char* s = src + offset;
+        char* d = dst + o;
         for (int64_t j = 0; j < inner; ++j) d[j] = s[j * inner_stride];
       } else {
         const int64_t* s = reinterpret_cast<const int64_t*>(src) + offset;

@@ -125,6 +125,7 @@ Engine::Engine(Graph graph, const EngineOptions& options)
   check_supported_ops();
   if (options.fuse) {
     remove_identities(graph_);  // first: an Identity hides its producer from every pattern below
+    remove_pairs_after_data_moves(graph_);  // before the chains of moves fold
     fold_code_tables(graph_);  // before the activation patterns: the stretches between pairs, whole
     fold_code_adds(graph_);    // before the residual fusion: a sum between pairs stays on codes
     fold_code_average_pools(graph_);  // after the sums: a pool may average one

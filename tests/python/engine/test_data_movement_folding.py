@@ -169,7 +169,8 @@ def test_a_chain_ends_at_a_value_read_elsewhere():
     model_proto = onnx.load_from_string(m)
     model_proto.graph.output.append(helper.make_tensor_value_info("t", TensorProto.FLOAT, None))  # t read outside
     engine = Engine(model_proto.SerializeToString(), threads=1)
-    assert op_types(engine) == ["Relu", "DataMovement", "Reshape", "Gather", "Gather", "Neg", "Relu"]
+    # the chain stops at t; the Reshape and the two Gathers after it fold on their own (a fan-out)
+    assert op_types(engine) == ["Relu", "DataMovement", "DataMovement", "Neg", "Relu"]
     x = RNG.normal(size=(1, 24, 5, 5)).astype(np.float32)
     for out, ref in zip(engine.run(x), run_ort(model_proto.SerializeToString(), {"x": x}), strict=True):
         np.testing.assert_array_equal(out, ref)

@@ -7,8 +7,10 @@
 
 #include <immintrin.h>
 
+#include <algorithm>
 #include <cstring>
 #include <optional>
+#include <vector>
 
 namespace edgequant::engine::onednn {
 namespace {
@@ -25,6 +27,46 @@ struct Plan {
   std::vector<int64_t> inner, image;  // per input: elements per pixel-vector and per image
 };
 
+bool has_vbmi() {
+  static const bool has = __builtin_cpu_supports("avx512vbmi") && __builtin_cpu_supports("avx512bw");
+  return has;
+}
+
+// u8 pixels of `step` bytes to pixels of `lanes` bytes, out[l] = in[offset[l]] (NHWC codes, one input):
+// each run of 64 output lanes whose sources lie within 128 bytes is one two-source byte permute per
+// pixel (a shuffle's half takes every other channel). False, writing nothing, where a run's sources
+// spread wider.
+__attribute__((target("avx512f,avx512bw,avx512vbmi"))) bool permute_pixels(const uint8_t* in, int64_t step,
+                                                                            int64_t pixels, const int64_t* offset,
+                                                                            int64_t lanes, uint8_t* out) {
+  struct Run {
+    int64_t from;
+    __mmask64 low, high, store;
+    uint8_t index[64];
+  };
+  std::vector<Run> runs;
+  for (int64_t l0 = 0; l0 < lanes; l0 += 64) {
+    const int64_t count = std::min<int64_t>(64, lanes - l0);
+    int64_t lo = offset[l0], hi = offset[l0];
+    for (int64_t l = l0; l < l0 + count; ++l) lo = std::min(lo, offset[l]), hi = std::max(hi, offset[l]);
+    if (hi - lo >= 128) return false;
+    // loads that stay inside the pixel: the last pixel's bytes end the buffer
+    const int64_t avail = std::min<int64_t>(128, step - lo);
+    auto mask = [](int64_t n) { return n >= 64 ? ~__mmask64{0} : n <= 0 ? __mmask64{0} : (__mmask64{1} << n) - 1; };
+    Run run{lo, mask(avail), mask(avail - 64), mask(count), {}};
+    for (int64_t l = 0; l < count; ++l) run.index[l] = static_cast<uint8_t>(offset[l0 + l] - lo);
+    runs.push_back(run);
+  }
+  for (int64_t p = 0; p < pixels; ++p, in += step, out += lanes)
+    for (size_t r = 0, l0 = 0; r < runs.size(); ++r, l0 += 64) {
+      const Run& run = runs[r];
+      const __m512i a = _mm512_maskz_loadu_epi8(run.low, in + run.from);
+      const __m512i b = _mm512_maskz_loadu_epi8(run.high, in + run.from + 64);
+      _mm512_mask_storeu_epi8(out + l0, run.store, _mm512_permutex2var_epi8(a, _mm512_loadu_si512(run.index), b));
+    }
+  return true;
+}
+
 template <class T>
 void gather_lanes(const Plan& plan, int64_t n, int64_t b, T* out) {
   const Lane* lanes = plan.lanes.data() + b * plan.out_inner;
@@ -35,6 +77,11 @@ void gather_lanes(const Plan& plan, int64_t n, int64_t b, T* out) {
     for (int64_t l = 0; l < plan.out_inner; ++l) offset[l] = lanes[l].offset;
     const T* in = reinterpret_cast<const T*>(plan.data[lanes[0].input]) + n * plan.image[lanes[0].input];
     const int64_t step = plan.inner[lanes[0].input];
+    if constexpr (sizeof(T) == 1) {
+      if (has_vbmi() && permute_pixels(reinterpret_cast<const uint8_t*>(in), step, plan.pixels, offset.data(),
+                                       plan.out_inner, reinterpret_cast<uint8_t*>(out)))
+        return;
+    }
     for (int64_t p = 0; p < plan.pixels; ++p, in += step, out += plan.out_inner)
       for (int64_t l = 0; l < plan.out_inner; ++l) out[l] = in[offset[l]];
     return;
