@@ -34,9 +34,9 @@ EDGEQUANT_INLINE void softmax_strided(const float* src, float* dst, int64_t len,
       float* __restrict y = dst + k * inner + begin;
       for (int64_t j = 0; j < width; ++j) y[j] = x[j] - peak[j];
       if (log_softmax) {
-        for (int64_t j = 0; j < width; ++j) total[j] += exp_lane(y[j]);
+        for (int64_t j = 0; j < width; ++j) total[j] += exp_nonpositive_lane(y[j]);
       } else {
-        for (int64_t j = 0; j < width; ++j) y[j] = exp_lane(y[j]);
+        for (int64_t j = 0; j < width; ++j) y[j] = exp_nonpositive_lane(y[j]);
         for (int64_t j = 0; j < width; ++j) total[j] += y[j];
       }
     }
@@ -68,21 +68,24 @@ EDGEQUANT_INLINE void softmax_row(const float* __restrict x, float* __restrict y
   float peak = -kInf;
   for (int64_t l = 0; l < kLanes; ++l) peak = max_of(peak, lanes[l]);
   for (int64_t k = body; k < len; ++k) peak = max_of(peak, x[k]);
-  for (int64_t k = 0; k < len; ++k) y[k] = x[k] - peak;
   for (int64_t l = 0; l < kLanes; ++l) lanes[l] = 0.f;
   float total = 0.f;
   if (log_softmax) {
+    for (int64_t k = 0; k < len; ++k) y[k] = x[k] - peak;
     alignas(64) float e[kLanes];
     for (int64_t k = 0; k < body; k += kLanes) {
-      for (int64_t l = 0; l < kLanes; ++l) e[l] = exp_lane(y[k + l]);
+      for (int64_t l = 0; l < kLanes; ++l) e[l] = exp_nonpositive_lane(y[k + l]);
       for (int64_t l = 0; l < kLanes; ++l) lanes[l] += e[l];
     }
-    for (int64_t k = body; k < len; ++k) total += exp_lane(y[k]);
-  } else {
-    for (int64_t k = 0; k < len; ++k) y[k] = exp_lane(y[k]);
+    for (int64_t k = body; k < len; ++k) total += exp_nonpositive_lane(y[k]);
+  } else {  // e^(x − max) and its sum in one pass
     for (int64_t k = 0; k < body; k += kLanes)
-      for (int64_t l = 0; l < kLanes; ++l) lanes[l] += y[k + l];
-    for (int64_t k = body; k < len; ++k) total += y[k];
+      for (int64_t l = 0; l < kLanes; ++l) {
+        const float e = exp_nonpositive_lane(x[k + l] - peak);
+        y[k + l] = e;
+        lanes[l] += e;
+      }
+    for (int64_t k = body; k < len; ++k) total += y[k] = exp_nonpositive_lane(x[k] - peak);
   }
   for (int64_t l = 0; l < kLanes; ++l) total += lanes[l];
   if (log_softmax) {
@@ -118,6 +121,23 @@ EDGEQUANT_KERNEL void sigmoid_f32(const float* src, float* dst, int64_t count) {
     for (int64_t k = 0; k < width; ++k) y[k] = exp_lane(-x[k]);
     for (int64_t k = 0; k < width; ++k) y[k] = 1.f / (1.f + y[k]);
   }
+}
+
+EDGEQUANT_KERNEL bool all_finite(const float* x, int64_t n) {
+  // Exponent bits all ones: Inf or NaN, i.e. the bits shifted past the sign at least 0xff000000. The
+  // largest of them per block of 4096, branch-free so that it vectorises (a shift and an unsigned max
+  // per lane); a block with one stops the scan.
+  for (int64_t start = 0; start < n; start += 4096) {
+    const int64_t stop = std::min<int64_t>(n, start + 4096);
+    uint32_t largest = 0;
+    for (int64_t k = start; k < stop; ++k) {
+      uint32_t bits;
+      std::memcpy(&bits, x + k, 4);
+      largest = std::max(largest, bits << 1);
+    }
+    if (largest >= 0xff000000u) return false;
+  }
+  return true;
 }
 
 EDGEQUANT_KERNEL void channel_sum_f32(const float* src, float* dst, int64_t batch, int64_t channels, int64_t pixels,

@@ -21,6 +21,10 @@ void softmax_f32(const float* src, float* dst, int64_t outer, int64_t len, int64
 // y = 1 / (1 + e^-x) elementwise (NaN stays NaN, ±inf give 1 / 0).
 void sigmoid_f32(const float* src, float* dst, int64_t count);
 
+// Whether x[0, n) holds no NaN and no ±inf: one pass (an unsigned max of the bits past the sign), what
+// the engine checks every float input with.
+bool all_finite(const float* x, int64_t n);
+
 // A 1x1 convolution to a single channel: dst[n, p] = bias + sum_c weights[c] * src[n, c, p] over a
 // plain [batch, channels, pixels] tensor (YOLOv8's DFL expectation over its 16 bins).
 void channel_sum_f32(const float* src, float* dst, int64_t batch, int64_t channels, int64_t pixels,

@@ -47,6 +47,30 @@ EDGEQUANT_INLINE float exp_lane(float x) {
   return p * pow2(half) * pow2(whole - half);
 }
 
+// e^x for x <= 0 or NaN (softmax's x − max): exp_lane's steps with one power of two (n >= −126) and no
+// overflow end. Below ln(FLT_MIN) ≈ −87.34 it is 0 (e^x < 1.2e-38, where exp_lane goes subnormal): half the
+// instructions of exp_lane, the difference below any softmax output's resolution.
+EDGEQUANT_INLINE float exp_nonpositive_lane(float x) {
+  constexpr float kLow = -87.33f;  // t below stays >= −126 after rounding
+  const float clamped = x < kLow ? kLow : x;  // NaN stays NaN
+  float t = clamped * 1.44269504088896341f;
+  t = t == t ? t : 0.f;  // NaN: converted as 0 (the result stays NaN through r)
+  const int32_t whole = static_cast<int32_t>(t - 0.5f);  // t <= 0: truncation rounds half away from zero
+  const float n = static_cast<float>(whole);
+  float r = clamped - n * 0.693359375f;
+  r = r + n * 2.12194440e-4f;
+  float p = 1.9875691500e-4f;
+  p = p * r + 1.3981999507e-3f;
+  p = p * r + 8.3334519073e-3f;
+  p = p * r + 4.1665795894e-2f;
+  p = p * r + 1.6666665459e-1f;
+  p = p * r + 5.0000001201e-1f;
+  p = p * r * r + r + 1.f;
+  float scale = pow2(whole);
+  scale = x < kLow ? 0.f : scale;  // a select of values: GCC if-converts it (not one around the product)
+  return p * scale;
+}
+
 // tanh as Cephes' tanhf: an odd minimax polynomial for |x| < 0.625, 1 - 2 / (e^2|x| + 1) with x's
 // sign beyond (e^2|x| clamps at e^89: +-1 for large |x| and +-inf; NaN stays NaN). About 2 ulp.
 EDGEQUANT_INLINE float tanh_lane(float x) {

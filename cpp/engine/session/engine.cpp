@@ -13,6 +13,7 @@
 #include <malloc.h>
 #endif
 
+#include "backend/fast_kernels.h"
 #include "backend/int8_support.h"
 #include "graph/activation_patterns.h"
 #include "graph/constant_folding.h"
@@ -402,26 +403,13 @@ int Engine::slot_of(const std::string& name) {
 }
 
 void Engine::check_finite(const Tensor& t, const std::string& name) const {
-  // Exponent bits all ones: Inf or NaN, i.e. the bits shifted past the sign at least 0xff000000.
-  // The largest of them per block of 4096, branch-free and unrolled so that the compiler vectorises
-  // it (a shift and an unsigned max per 4 values); about a memory pass over the input.
   const float* x = t.f();
   const int64_t n = t.numel();
-  for (int64_t start = 0; start < n; start += 4096) {
-    const int64_t stop = std::min<int64_t>(n, start + 4096);
-    uint32_t largest = 0;
-    #pragma GCC unroll 4
-    for (int64_t k = start; k < stop; ++k) {
-      uint32_t bits;
-      std::memcpy(&bits, x + k, 4);
-      largest = std::max(largest, bits << 1);
-    }
-    if (largest < 0xff000000u) continue;
-    for (int64_t k = start; k < stop; ++k)
-      if (!std::isfinite(x[k]))
-        throw InvalidArgument("input '" + name + "' holds " + (std::isnan(x[k]) ? "NaN" : "Inf") + " (flat index " +
-                              std::to_string(k) + "): the engine refuses non-finite inputs");
-  }
+  if (all_finite(x, n)) return;  // the vectorised pass; the element is looked for only to name it
+  for (int64_t k = 0; k < n; ++k)
+    if (!std::isfinite(x[k]))
+      throw InvalidArgument("input '" + name + "' holds " + (std::isnan(x[k]) ? "NaN" : "Inf") + " (flat index " +
+                            std::to_string(k) + "): the engine refuses non-finite inputs");
 }
 
 std::vector<Tensor> Engine::run(const std::vector<Tensor>& inputs, std::map<std::string, Tensor>* capture) {

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "backend/fast_kernels.h"
+#include "backend/vector_exp.h"
 
 namespace edgequant::engine {
 namespace {
@@ -102,6 +103,41 @@ TEST(FastKernels, ExpOverTheFloatRange) {
   EXPECT_EQ(fast_exp(-kInf), 0.f);
   EXPECT_EQ(fast_exp(kInf), kInf);
   EXPECT_TRUE(std::isnan(fast_exp(kNaN)));
+}
+
+// Softmax's e^(x − max): arguments <= 0 only, 0 below ln(FLT_MIN) (where e^x is below every normal float).
+TEST(FastKernels, ExpOfNonPositiveArguments) {
+  for (float x = -110.f; x <= 0.f; x += 0.0071f) {
+    const double want = std::exp(static_cast<double>(x));
+    const float got = exp_nonpositive_lane(x);
+    if (x < -87.33f) {
+      EXPECT_EQ(got, 0.f) << x;
+    } else if (want >= std::numeric_limits<float>::min()) {
+      EXPECT_NEAR(got, want, 4e-7 * want) << x;
+    } else {
+      EXPECT_NEAR(got, want, 1.5e-45) << x;  // the few subnormal results just above the cut
+    }
+  }
+  EXPECT_EQ(exp_nonpositive_lane(0.f), 1.f);
+  EXPECT_EQ(exp_nonpositive_lane(-0.f), 1.f);
+  EXPECT_EQ(exp_nonpositive_lane(-kInf), 0.f);
+  EXPECT_TRUE(std::isnan(exp_nonpositive_lane(kNaN)));
+}
+
+// The engine's input check: any NaN or ±inf anywhere (each 4096-element block, the last element, a
+// short tail), and none in finite data up to the largest float.
+TEST(FastKernels, AllFinite) {
+  std::vector<float> x(10000, 1.f);
+  x[3] = std::numeric_limits<float>::max(), x[4] = -std::numeric_limits<float>::max(), x[5] = 1e-45f;
+  EXPECT_TRUE(all_finite(x.data(), 0));
+  EXPECT_TRUE(all_finite(x.data(), static_cast<int64_t>(x.size())));
+  for (float bad : {kNaN, kInf, -kInf, -kNaN})
+    for (size_t at : {size_t{0}, size_t{4095}, size_t{4096}, size_t{8191}, size_t{9999}}) {
+      std::vector<float> y = x;
+      y[at] = bad;
+      EXPECT_FALSE(all_finite(y.data(), static_cast<int64_t>(y.size()))) << bad << " at " << at;
+      EXPECT_TRUE(all_finite(y.data(), static_cast<int64_t>(at))) << "before " << at;
+    }
 }
 
 TEST(FastKernels, SigmoidAndChannelSum) {
