@@ -106,7 +106,7 @@ std::shared_ptr<NativeData> DnnlNative::with_codes_mapped(const uint8_t* tables,
   const memory::dims dims = desc_.get_dims();
   // Per channel: only where a byte's channel is its place in a pixel's row (nhwc, unpadded).
   const bool rows_of_channels = dims.size() >= 2 && dims[1] == channels && layout_tag(desc_) == tag::nhwc &&
-                                static_cast<int64_t>(desc_.get_size()) == plain_.get_size() / sizeof(float);
+                                desc_.get_size() == plain_.get_size() / sizeof(float);
   if (channels != 1 && !rows_of_channels) return nullptr;
   const size_t bytes = desc_.get_size();
   std::shared_ptr<void> block = pool_ ? pool_->acquire(bytes) : std::shared_ptr<void>(std::malloc(bytes), std::free);
