@@ -67,6 +67,30 @@ Graph residual_net() {
   return b.graph;
 }
 
+// A channel shuffle between convs (Reshape -> Transpose -> Reshape -> Split, folded into one DataMovement),
+// then a Concat, a Flatten and a Gemm head: static mode moves the convs' u8 codes through the shuffle (each
+// backend's layout of them made plain, or picked in place), as in ShuffleNetV2.
+Graph shuffle_net() {
+  GraphBuilder b(75);
+  b.input("x", {-1, 4, 8, 8}).output("y");
+  b.conv("x", "c0", {16, 4, 3, 3}).attributes["pads"] = attr_ints({1, 1, 1, 1});
+  b.node("Relu", {"c0"}, {"h"});
+  b.constant("five_d", Tensor::from_i64({0, 2, 8, 8, 8}));
+  b.constant("four_d", Tensor::from_i64({0, 16, 8, 8}));
+  b.node("Reshape", {"h", "five_d"}, {"r1"});
+  b.node("Transpose", {"r1"}, {"t"}).attributes["perm"] = attr_ints({0, 2, 1, 3, 4});
+  b.node("Reshape", {"t", "four_d"}, {"r2"});
+  b.node("Split", {"r2"}, {"s0", "s1"}).attributes["axis"] = attr_int(1);
+  b.conv("s0", "a", {8, 8, 3, 3}).attributes["pads"] = attr_ints({1, 1, 1, 1});
+  b.node("Relu", {"a"}, {"ar"});
+  b.conv("s1", "c", {8, 8, 1, 1});
+  b.node("Concat", {"ar", "c"}, {"cat"}).attributes["axis"] = attr_int(1);
+  b.node("Flatten", {"cat"}, {"f"});
+  b.weights("fc", {6, 16 * 8 * 8});
+  b.node("Gemm", {"f", "fc"}, {"y"}).attributes["transB"] = attr_int(1);
+  return b.graph;
+}
+
 // Gemm + Relu -> MatMul with constant weights.
 Graph mlp() {
   GraphBuilder b(73);
@@ -151,8 +175,26 @@ INSTANTIATE_TEST_SUITE_P(Engine, Int8AgainstFp32,
                          ::testing::Values(Int8Case{"two_conv", two_conv_net, 0.015, 0.015},
                                            Int8Case{"branches_concat_residual_gemm", branchy_net, 0.03, 0.03},
                                            Int8Case{"residual", residual_net, 0.015, 0.015},
+                                           Int8Case{"shuffle_flatten_gemm", shuffle_net, 0.03, 0.03},
                                            Int8Case{"mlp", mlp, 0.015, 0.015}),
                          [](const ::testing::TestParamInfo<Int8Case>& info) { return info.param.name; });
+
+// The shuffle's halves travel as u8 codes in static mode (the moves pass the conv's codes through) on every
+// backend: before, the moves read float and the convs after them quantized again.
+TEST(EngineInt8, ShuffleMovesCodes) {
+  const Graph graph = shuffle_net();
+  std::vector<Tensor> calibration;
+  for (uint32_t seed = 2; seed < 6; ++seed) calibration.push_back(random_input(graph, 4, seed));
+  for (const std::string& backend : all_backends()) {
+    SCOPED_TRACE(backend);
+    Engine engine(graph, options_for(backend));
+    calibrate(engine, calibration);
+    engine.set_mode(Mode::int8_static);
+    const auto codes = engine.integer_tensors();
+    for (const char* name : {"h", "s0", "s1"}) EXPECT_TRUE(codes.count(name)) << name;
+    EXPECT_EQ(codes.at("h"), codes.at("s0")) << "a move keeps its input's grid";
+  }
+}
 
 // After release_float_weights an engine runs INT8 as before, rebuilds kernels for new shapes from
 // the kept s8 weights, switches between the INT8 modes, and refuses FP32.
