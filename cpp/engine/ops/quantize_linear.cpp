@@ -12,6 +12,9 @@
 #include "common/simd.h"
 #if defined(__ARM_NEON) && defined(__aarch64__)
 #include <arm_neon.h>
+#elif defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#define EDGEQUANT_QUANTIZE_AVX512 1
 #endif
 #include "backend/code_map.h"
 #include "graph/qdq.h"
@@ -226,8 +229,10 @@ class DynamicQuantize : public Op {
 
 }  // namespace
 
-// ops/grid_codes.h. Same rounding as quantize_dequantize_run.
-EDGEQUANT_KERNEL bool quantize_to_codes(const float* in, uint8_t* out, int64_t n, float s, float z) {
+namespace {
+
+// The loop GCC vectorises per ISA (and a NEON body on aarch64). Same rounding as quantize_dequantize_run.
+EDGEQUANT_KERNEL bool quantize_to_codes_loop(const float* in, uint8_t* out, int64_t n, float s, float z) {
   int32_t nan = 0;
   int64_t k = 0;
 #if defined(__ARM_NEON) && defined(__aarch64__)
@@ -258,6 +263,43 @@ EDGEQUANT_KERNEL bool quantize_to_codes(const float* in, uint8_t* out, int64_t n
     out[k] = static_cast<uint8_t>(static_cast<int32_t>(rounded_code(x / s, z, 0.f, 255.f)));
   }
   return nan == 0;
+}
+
+#ifdef EDGEQUANT_QUANTIZE_AVX512
+// GCC 12 warns inside its own AVX-512 intrinsics (their "undefined" source operands, GCC bug 105593)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+// 16 values a step: the division ONNX specifies, VRNDSCALEPS to the nearest integer (ties to even, as the
+// loop's magic-number add rounds; a value past the grid stays past it and is clamped after), the clamp and
+// a narrowing store. GCC's clone of the loop took ~2 cycles a value here (a model's input pair: 0.2 ms
+// of yolo-fastestv2's quantized file).
+__attribute__((target("avx512f"))) bool quantize_to_codes_avx512(const float* in, uint8_t* out, int64_t n, float s,
+                                                                 float z) {
+  const __m512 scale = _mm512_set1_ps(s), zero = _mm512_set1_ps(z);
+  const __m512 lo = _mm512_setzero_ps(), hi = _mm512_set1_ps(255.f);
+  __mmask16 nan = 0;
+  int64_t k = 0;
+  for (; k + 16 <= n; k += 16) {
+    const __m512 x = _mm512_loadu_ps(in + k);
+    nan |= _mm512_cmp_ps_mask(x, x, _CMP_UNORD_Q);
+    const __m512 t = _mm512_roundscale_ps(_mm512_div_ps(x, scale), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    const __m512 q = _mm512_min_ps(_mm512_max_ps(_mm512_add_ps(t, zero), lo), hi);  // a NaN lane: 0, unused
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(out + k), _mm512_cvtepi32_epi8(_mm512_cvttps_epi32(q)));
+  }
+  return quantize_to_codes_loop(in + k, out + k, n - k, s, z) && nan == 0;
+}
+#pragma GCC diagnostic pop
+#endif
+
+}  // namespace
+
+// ops/grid_codes.h.
+bool quantize_to_codes(const float* in, uint8_t* out, int64_t n, float s, float z) {
+#ifdef EDGEQUANT_QUANTIZE_AVX512
+  static const bool avx512 = __builtin_cpu_supports("avx512f");
+  if (avx512) return quantize_to_codes_avx512(in, out, n, s, z);
+#endif
+  return quantize_to_codes_loop(in, out, n, s, z);
 }
 
 std::unique_ptr<Op> make_quantize_linear(const Node& node, const Graph& graph) {
