@@ -23,18 +23,9 @@ EDGEQUANT_INLINE float pow2(int32_t n) {  // 2^n for n in [-126, 127]
   return value;
 }
 
-// e^x = 2^n · e^r with n = round(x / ln 2) (half away from zero), |r| <= ln 2 / 2 (ln 2 split in
-// two for an exact product), e^r by Cephes' expf polynomial; 2^n applied as 2^(n/2) · 2^(n - n/2)
-// so both factors stay normal over the whole range (subnormal results included). Written with
-// selects only (NaN passes through the clamps and the polynomial), so GCC vectorises the loops.
-EDGEQUANT_INLINE float exp_lane(float x) {
-  float clamped = x < kExpLow ? kExpLow : x;
-  clamped = clamped > kExpHigh ? kExpHigh : clamped;
-  float t = clamped * 1.44269504088896341f;
-  t = t == t ? t : 0.f;  // NaN: converted as 0 (the result stays NaN through r)
-  const int32_t whole = static_cast<int32_t>(t + (t >= 0.f ? 0.5f : -0.5f));
-  const float n = static_cast<float>(whole);
-  float r = clamped - n * 0.693359375f;
+// e^r for r = x − n·ln 2 (ln 2 split in two for an exact product), |r| <= ln 2 / 2: Cephes' expf polynomial.
+EDGEQUANT_INLINE float exp_of_remainder(float x, float n) {
+  float r = x - n * 0.693359375f;
   r = r + n * 2.12194440e-4f;
   float p = 1.9875691500e-4f;
   p = p * r + 1.3981999507e-3f;
@@ -42,7 +33,20 @@ EDGEQUANT_INLINE float exp_lane(float x) {
   p = p * r + 4.1665795894e-2f;
   p = p * r + 1.6666665459e-1f;
   p = p * r + 5.0000001201e-1f;
-  p = p * r * r + r + 1.f;
+  return p * r * r + r + 1.f;
+}
+
+// e^x = 2^n · e^r with n = round(x / ln 2) (half away from zero), e^r by exp_of_remainder; 2^n applied
+// as 2^(n/2) · 2^(n - n/2) so both factors stay normal over the whole range (subnormal results
+// included). Written with selects only (NaN passes through the clamps and the polynomial), so GCC
+// vectorises the loops.
+EDGEQUANT_INLINE float exp_lane(float x) {
+  float clamped = x < kExpLow ? kExpLow : x;
+  clamped = clamped > kExpHigh ? kExpHigh : clamped;
+  float t = clamped * 1.44269504088896341f;
+  t = t == t ? t : 0.f;  // NaN: converted as 0 (the result stays NaN through r)
+  const int32_t whole = static_cast<int32_t>(t + (t >= 0.f ? 0.5f : -0.5f));
+  const float p = exp_of_remainder(clamped, static_cast<float>(whole));
   const int32_t half = whole >> 1;
   return p * pow2(half) * pow2(whole - half);
 }
@@ -56,16 +60,7 @@ EDGEQUANT_INLINE float exp_nonpositive_lane(float x) {
   float t = clamped * 1.44269504088896341f;
   t = t == t ? t : 0.f;  // NaN: converted as 0 (the result stays NaN through r)
   const int32_t whole = static_cast<int32_t>(t - 0.5f);  // t <= 0: truncation rounds half away from zero
-  const float n = static_cast<float>(whole);
-  float r = clamped - n * 0.693359375f;
-  r = r + n * 2.12194440e-4f;
-  float p = 1.9875691500e-4f;
-  p = p * r + 1.3981999507e-3f;
-  p = p * r + 8.3334519073e-3f;
-  p = p * r + 4.1665795894e-2f;
-  p = p * r + 1.6666665459e-1f;
-  p = p * r + 5.0000001201e-1f;
-  p = p * r * r + r + 1.f;
+  const float p = exp_of_remainder(clamped, static_cast<float>(whole));
   float scale = pow2(whole);
   scale = x < kLow ? 0.f : scale;  // a select of values: GCC if-converts it (not one around the product)
   return p * scale;
