@@ -1,7 +1,7 @@
 // Ops that only relabel the shape (the data is shared, never copied): Reshape (0 copies a dim
 // unless allowzero, -1 infers one), Flatten, Squeeze, Unsqueeze. u8 codes pass through as codes (a
-// quantized model's channel shuffle, a conv's codes flattened for the Gemm after it); codes in a
-// backend's layout are made plain first, where the shape changes.
+// quantized model's channel shuffle); codes in a backend's layout are made plain first, where the
+// shape changes.
 #include <algorithm>
 
 #include "ops/layout.h"
