@@ -19,3 +19,16 @@
 #else
 #define EDGEQUANT_INLINE inline
 #endif
+
+// What the CPU offers, asked once, for the hand-written AVX-512 paths (intrinsics in functions with a
+// target attribute, called only where these say yes): AVX-512 F, and VBMI's byte permutes with BW.
+#if defined(__x86_64__) && defined(__GNUC__)
+inline bool cpu_has_avx512f() {
+  static const bool has = __builtin_cpu_supports("avx512f");
+  return has;
+}
+inline bool cpu_has_avx512vbmi() {
+  static const bool has = __builtin_cpu_supports("avx512vbmi") && __builtin_cpu_supports("avx512bw");
+  return has;
+}
+#endif

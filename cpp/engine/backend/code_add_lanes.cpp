@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "common/simd.h"
+
 #if defined(__x86_64__) && defined(__GNUC__)
 // GCC 12 warns inside its own AVX-512 intrinsics (their "undefined" source operands, GCC bug 105593)
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
@@ -73,8 +75,7 @@ __attribute__((target("avx512f"))) int64_t add_code_lanes(const CodeAddition& p,
 void add_code_arrays(const CodeAddition& p, const uint8_t* a, const uint8_t* b, uint8_t* y, int64_t n) {
   int64_t k = 0;
 #ifdef EDGEQUANT_CODE_ADD_AVX512
-  static const bool avx512 = __builtin_cpu_supports("avx512f");
-  if (avx512) k = add_code_lanes(p, a, b, y, n);
+  if (cpu_has_avx512f()) k = add_code_lanes(p, a, b, y, n);
 #endif
   for (; k < n; ++k) y[k] = static_cast<uint8_t>(add_codes(p, a[k], b[k]));
 }

@@ -8,6 +8,8 @@
 #define EDGEQUANT_CODE_MAP_NEON 1
 #endif
 
+#include "common/simd.h"
+
 namespace edgequant::engine {
 
 void map_codes_plain(const uint8_t* in, uint8_t* out, int64_t n, const uint8_t* table) {
@@ -42,11 +44,6 @@ __attribute__((target("avx512f,avx512bw,avx512vbmi"))) void map_codes_vbmi(const
   }
 }
 
-bool has_vbmi() {
-  static const bool has = __builtin_cpu_supports("avx512vbmi") && __builtin_cpu_supports("avx512bw");
-  return has;
-}
-
 }  // namespace
 #endif
 
@@ -76,7 +73,7 @@ void map_codes_neon(const uint8_t* in, uint8_t* out, int64_t n, const uint8_t* t
 
 void map_codes(const uint8_t* in, uint8_t* out, int64_t n, const uint8_t* table) {
 #ifdef EDGEQUANT_CODE_MAP_VBMI
-  if (has_vbmi()) return map_codes_vbmi(in, out, n, table);
+  if (cpu_has_avx512vbmi()) return map_codes_vbmi(in, out, n, table);
 #endif
 #ifdef EDGEQUANT_CODE_MAP_NEON
   return map_codes_neon(in, out, n, table);

@@ -296,8 +296,7 @@ __attribute__((target("avx512f"))) bool quantize_to_codes_avx512(const float* in
 // ops/grid_codes.h.
 bool quantize_to_codes(const float* in, uint8_t* out, int64_t n, float s, float z) {
 #ifdef EDGEQUANT_QUANTIZE_AVX512
-  static const bool avx512 = __builtin_cpu_supports("avx512f");
-  if (avx512) return quantize_to_codes_avx512(in, out, n, s, z);
+  if (cpu_has_avx512f()) return quantize_to_codes_avx512(in, out, n, s, z);
 #endif
   return quantize_to_codes_loop(in, out, n, s, z);
 }

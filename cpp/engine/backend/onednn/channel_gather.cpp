@@ -12,6 +12,8 @@
 #include <optional>
 #include <vector>
 
+#include "common/simd.h"
+
 namespace edgequant::engine::onednn {
 namespace {
 
@@ -26,11 +28,6 @@ struct Plan {
   std::vector<const char*> data;      // per input
   std::vector<int64_t> inner, image;  // per input: elements per pixel-vector and per image
 };
-
-bool has_vbmi() {
-  static const bool has = __builtin_cpu_supports("avx512vbmi") && __builtin_cpu_supports("avx512bw");
-  return has;
-}
 
 // u8 pixels of `step` bytes to pixels of `lanes` bytes, out[l] = in[offset[l]] (NHWC codes, one input):
 // each run of 64 output lanes whose sources lie within 128 bytes is one two-source byte permute per
@@ -78,7 +75,7 @@ void gather_lanes(const Plan& plan, int64_t n, int64_t b, T* out) {
     const T* in = reinterpret_cast<const T*>(plan.data[lanes[0].input]) + n * plan.image[lanes[0].input];
     const int64_t step = plan.inner[lanes[0].input];
     if constexpr (sizeof(T) == 1) {
-      if (has_vbmi() && permute_pixels(reinterpret_cast<const uint8_t*>(in), step, plan.pixels, offset.data(),
+      if (cpu_has_avx512vbmi() && permute_pixels(reinterpret_cast<const uint8_t*>(in), step, plan.pixels, offset.data(),
                                        plan.out_inner, reinterpret_cast<uint8_t*>(out)))
         return;
     }
@@ -148,7 +145,7 @@ __attribute__((target("avx512f"))) void permute_blocks(const Plan& plan, const s
 
 template <class T>
 void gather(const Plan& plan, T* dst) {
-  static const bool avx512 = __builtin_cpu_supports("avx512f");
+  const bool avx512 = cpu_has_avx512f();
   std::vector<std::vector<SourceBlock>> fast(static_cast<size_t>(plan.out_blocks));
   if (sizeof(T) == 4 && plan.out_inner == 16 && avx512)
     for (int64_t b = 0; b < plan.out_blocks; ++b) fast[b] = source_blocks(plan, b);

@@ -16,6 +16,7 @@
 #include "backend/code_add_lanes.h"
 #include "backend/fixed_point_requantization.h"
 #include "backend/onednn/dnnl_common.h"
+#include "common/simd.h"
 
 namespace edgequant::engine::onednn {
 namespace {
@@ -53,11 +54,11 @@ class DnnlCodeAdd : public CodeAddKernel {
     const auto* qa = static_cast<const uint8_t*>(x->mem().get_data_handle());
     const auto* qb = static_cast<const uint8_t*>(z->mem().get_data_handle());
     auto* out = static_cast<uint8_t*>(y->mem().get_data_handle());
-    if (has_avx512() && bytes < kTableFrom) {
+    if (cpu_has_avx512f() && bytes < kTableFrom) {
       add_code_arrays(p_, qa, qb, out, bytes);
     } else {
       if (table_.empty()) table_ = addition_table(p_, 3);  // once: runs of one kernel see one shape
-      if (has_avx512()) add_by_gather(qa, qb, out, bytes, table_.data());
+      if (cpu_has_avx512f()) add_by_gather(qa, qb, out, bytes, table_.data());
       else add_by_table(qa, qb, out, bytes, table_.data());
     }
     dst = native_tensor(a.shape, std::move(y));
@@ -65,11 +66,6 @@ class DnnlCodeAdd : public CodeAddKernel {
   }
 
  private:
-  static bool has_avx512() {
-    static const bool has = __builtin_cpu_supports("avx512f");
-    return has;
-  }
-
   // Codes from which the table pays for warming it each run (the arithmetic: ~0.7 ns a code here, the
   // gather ~0.55 once the table is in the caches, ~20 µs to bring it there).
   static constexpr int64_t kTableFrom = int64_t{1} << 17;
