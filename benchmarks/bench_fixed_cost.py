@@ -2,7 +2,8 @@
 
 A run of a tiny model is mostly fixed cost (argument checks, buffers, dispatch, the Python call),
 which is why the digits and MNIST models trail ONNX Runtime when the large ones do not. Each case is
-a one-node model (a 3x3 Conv with pads 1 at three sizes, a Relu, an Add), then the small whole
+a one-node model (a 3x3 Conv with pads 1 at three sizes, a Relu, an Add, a Softmax over a CTC
+recognizer's 6,625 classes for 40 time steps: a kernel rather than fixed cost), then the small whole
 models (the digits models of ``edgequant.zoo``, and the shared MNIST models when ../shared is there);
 both runtimes run them in float32, one thread, in interleaved rounds of single calls, timed by wall
 clock (a few microseconds: finer than the process's CPU-time clock). Ratio = ORT / ours (> 1: we are
@@ -27,10 +28,15 @@ from edgequant import Engine, zoo  # noqa: E402
 from edgequant.datasets import shared_data_dir  # noqa: E402
 
 
+def input_shape(op: str, channels_in: int, size: int) -> list[int]:
+    """[1, channels_in, size, size]; a Softmax's rows: [1, channels_in, size]."""
+    return [1, channels_in, size] if op == "Softmax" else [1, channels_in, size, size]
+
+
 def one_op_model(op: str, channels_in: int, size: int, channels_out: int = 16) -> bytes:
-    """A model of one ``op`` on a [1, channels_in, size, size] input (Conv: 3x3, pads 1; Conv1x1:
-    1x1 with a bias; both to ``channels_out`` channels)."""
-    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, channels_in, size, size])
+    """A model of one ``op`` on an ``input_shape`` input (Conv: 3x3, pads 1; Conv1x1: 1x1 with a bias;
+    both to ``channels_out`` channels; Softmax: along the last axis)."""
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, input_shape(op, channels_in, size))
     y = helper.make_tensor_value_info("y", TensorProto.FLOAT, None)
     initializers = []
     if op == "Conv":
@@ -52,7 +58,7 @@ def one_op_model(op: str, channels_in: int, size: int, channels_out: int = 16) -
 
 
 CASES = [("Conv", 3, 8), ("Conv", 16, 32), ("Conv", 32, 56), ("Conv1x1", 16, 120, 64), ("Conv1x1", 64, 120, 16),
-         ("Conv1x1", 32, 56, 32), ("Conv1x1", 96, 56, 24), ("Relu", 16, 8), ("Add", 16, 8)]
+         ("Conv1x1", 32, 56, 32), ("Conv1x1", 96, 56, 24), ("Relu", 16, 8), ("Add", 16, 8), ("Softmax", 40, 6625)]
 SHARED_SMALL = ["mnist-8.onnx", "cnn_mnist_pytorch.onnx"]
 
 
@@ -83,9 +89,9 @@ def main() -> None:
           "ratio = ORT / ours (> 1: we are cheaper)")
     print(f"{'model':<22} {'ours us':>8} {'ORT us':>8} {'ratio':>6}")
     for (op, channels_in, size, *out), model, path in written_models(CASES, one_op_model):
-        x = np.random.default_rng(1).standard_normal((1, channels_in, size, size)).astype(np.float32)
+        x = (4 * np.random.default_rng(1).standard_normal(input_shape(op, channels_in, size))).astype(np.float32)
         arrow = f"->{out[0] if out else 16}" if op.startswith("Conv") else ""
-        name = f"{op} {channels_in}{arrow} {size}x{size}"
+        name = f"{op} {channels_in}x{size}" if op == "Softmax" else f"{op} {channels_in}{arrow} {size}x{size}"
         compare(name, Engine(model, threads=1), ort_session(path, 1), x, "x", args.runs)
     for path in small_models():
         engine = Engine(path, threads=1)
