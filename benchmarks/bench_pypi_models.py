@@ -89,8 +89,10 @@ def model_inputs(path: pathlib.Path, spec: dict, count: int, seed: int) -> dict[
 
 def real_images(path: pathlib.Path, dims: list, count: int, seed: int) -> dict | None:
     """``count`` real photos for an image input of ``dims`` ([1, C, H, W] or [1, H, W, C]), scaled to
-    [-1, 1] ((pixel / 255 − 0.5) / 0.5, as PaddleOCR and MTCNN feed them): ImageNet-sample for
-    calibration (seed 1), coco128 for the compared inputs (any other seed). None without the data."""
+    [-1, 1] ((pixel / 255 − 0.5) / 0.5, as PaddleOCR and MTCNN feed them): ImageNet-sample's first
+    ones for calibration (seed 1); for the compared inputs (any other seed) coco128's 16 photos, then
+    ImageNet-sample's after the calibration ones — photos throughout, none of them calibrated on.
+    None without the data."""
     from edgequant.datasets import shared_data_dir
     from edgequant.datasets.calibration_data import ImagePreprocessing, load_calibration_data
 
@@ -99,9 +101,18 @@ def real_images(path: pathlib.Path, dims: list, count: int, seed: int) -> dict |
         return None
     nhwc = dims[3] in (1, 3) and dims[1] not in (1, 3)
     size = (dims[1], dims[2]) if nhwc else (dims[2], dims[3])
-    folder = shared / ("imagenet-sample" if seed == 1 else "coco128/images")
     steps = ImagePreprocessing(size=size, mean=0.5, std=0.5, layout="NHWC" if nhwc else "NCHW")
-    arrays = load_calibration_data(folder, model=str(path), preprocessing=steps, limit=count)
+
+    def photos(folder, limit):
+        return load_calibration_data(shared / folder, model=str(path), preprocessing=steps, limit=limit)
+
+    if seed == 1:
+        arrays = photos("imagenet-sample", count)
+    else:
+        arrays = photos("coco128/images", count)
+        if len(arrays) < count:  # coco128 here holds 16 photos
+            more = photos("imagenet-sample", CALIBRATION + count - len(arrays))[CALIBRATION:]
+            arrays = np.concatenate([arrays, more])
     return {k: arrays[k:k + 1] for k in range(len(arrays))}
 
 
