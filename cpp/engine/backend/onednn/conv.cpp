@@ -1,5 +1,6 @@
 // Convolution: f32, or INT8 (u8 source, s8 weights) with the source quantized by the staging
 // reorder, optionally a u8 destination for u8 readers and a residual accumulated by a sum post-op.
+#include <algorithm>
 #include <string>
 
 #include "backend/onednn/stages.h"
@@ -18,15 +19,27 @@ class DnnlConv : public ConvKernel {
                                         : memory::dims{g.oc, g.ic, g.kh, g.kw};
     const tag w_plain = grouped ? tag::goihw : tag::oihw;
     const dt src_type = int8_ ? dt::u8 : dt::f32, w_type = int8_ ? dt::s8 : dt::f32;
-    dnnl::primitive_attr attr;
     quantize_output_ = int8_ && q.mode == QuantConfig::Mode::int8_static && q.quantize_output;
-    // A u8 destination holds the residual as u8 with its own parameters, read back by the sum.
-    if (quantize_output_ && post.sum) attr = attr_with_post_ops(post, q.residual_scale, q.residual_zero_point);
-    else attr = attr_with_post_ops(post);
-    if (int8_) add_int8_attributes(attr, grouped ? 0b11 : 0b1);
+    // A float conv's bias is added to the finished sum, as its first post-op: oneDNN's direct
+    // kernels in channel blocks otherwise start each accumulator at the bias, so every product is
+    // rounded at the bias's magnitude. Where a bias outweighs the sum (a scale folded into the conv,
+    // a BN's mean), that doubled the error of PP-OCR's seal detector against a float64 evaluation
+    // (2.6e-4 -> 1.2e-4 of its map; ONNX Runtime 7e-5). brgemm kernels add it last either way.
+    const memory::desc bias_channels({1, g.oc, 1, 1}, dt::f32, tag::abcd);
+    bias_post_op_ = !int8_ && b && std::any_of(b, b + g.oc, [](float v) { return v != 0.f; });
+    auto make_attr = [&](bool bias_first) {
+      // A u8 destination holds the residual as u8 with its own parameters, read back by the sum.
+      dnnl::primitive_attr attr = quantize_output_ && post.sum
+                                      ? attr_with_post_ops(post, q.residual_scale, q.residual_zero_point)
+                                      : attr_with_post_ops(post, 1.f, 0, bias_first ? &bias_channels : nullptr);
+      if (int8_) add_int8_attributes(attr, grouped ? 0b11 : 0b1);
+      if (quantize_output_) {
+        attr.set_scales_mask(DNNL_ARG_DST, 0);
+        attr.set_zero_points_mask(DNNL_ARG_DST, 0);
+      }
+      return attr;
+    };
     if (quantize_output_) {
-      attr.set_scales_mask(DNNL_ARG_DST, 0);
-      attr.set_zero_points_mask(DNNL_ARG_DST, 0);
       out_scale_ = q.output_scale;
       out_zero_point_ = q.output_zero_point;
       dst_scale_ = memory({{1}, dt::f32, tag::x}, ctx.eng);
@@ -35,14 +48,14 @@ class DnnlConv : public ConvKernel {
       *static_cast<int32_t*>(dst_zero_point_.get_data_handle()) = out_zero_point_;
     }
     const dt dst_type = quantize_output_ ? dt::u8 : dt::f32;
-    auto describe = [&](tag src_tag, tag dst_tag) {
+    auto describe = [&](tag src_tag, tag dst_tag, bool bias_first) {
       return dnnl::convolution_forward::primitive_desc(
           ctx.eng, dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct,
           memory::desc(src_dims, src_type, src_tag), memory::desc(w_dims, w_type, tag::any),
-          memory::desc({g.oc}, dt::f32, tag::x), memory::desc(dst_dims, dst_type, dst_tag), {g.stride_h, g.stride_w},
-          {g.dilation_h - 1, g.dilation_w - 1}, {g.pad_top, g.pad_left}, {g.pad_bottom, g.pad_right}, attr);
+          bias_first ? memory::desc() : memory::desc({g.oc}, dt::f32, tag::x),
+          memory::desc(dst_dims, dst_type, dst_tag), {g.stride_h, g.stride_w}, {g.dilation_h - 1, g.dilation_w - 1},
+          {g.pad_top, g.pad_left}, {g.pad_bottom, g.pad_right}, make_attr(bias_first));
     };
-    dnnl::convolution_forward::primitive_desc pd;
     // Left to choose (format_tag::any), oneDNN 3.2 runs float depthwise and 1x1 convs on NHWC brgemm
     // kernels; in 16-channel blocks (AVX-512; 8 with AVX2) its direct kernels (jit_dw, jit_1x1) took MobileNetV2's 112x112
     // layers in about half the time (depthwise 32 channels 0.41 -> 0.19 ms, 1x1 16 -> 96 0.80 -> 0.44),
@@ -50,12 +63,22 @@ class DnnlConv : public ConvKernel {
     // choice (ResNet's 3x3 convs at 512 channels: 1.82 ms NHWC, 2.46 blocked). A blocked combination
     // that only oneDNN's reference loop runs is not taken.
     const int64_t block = ctx.blocked_f32_convs;
-    if (block && !int8_ && (g.ic >= block || g.oc >= block)) {
-      const tag blocked = block == 16 ? tag::nChw16c : tag::nChw8c;
-      pd = describe(g.ic >= block ? blocked : tag::any, g.oc >= block ? blocked : tag::any);
-      if (std::string(pd.impl_info_str()).find("ref") != std::string::npos) pd = describe(tag::any, tag::any);
-    } else {
-      pd = describe(tag::any, tag::any);
+    auto choose = [&](bool bias_first) {
+      if (block && !int8_ && (g.ic >= block || g.oc >= block)) {
+        const tag blocked = block == 16 ? tag::nChw16c : tag::nChw8c;
+        auto pd = describe(g.ic >= block ? blocked : tag::any, g.oc >= block ? blocked : tag::any, bias_first);
+        if (std::string(pd.impl_info_str()).find("ref") == std::string::npos) return pd;
+      }
+      return describe(tag::any, tag::any, bias_first);
+    };
+    dnnl::convolution_forward::primitive_desc pd = choose(bias_post_op_);
+    if (bias_post_op_) {  // only where the post-op keeps the kernel (and layouts) the bias would get
+      dnnl::convolution_forward::primitive_desc with_bias = choose(false);
+      if (std::string(with_bias.impl_info_str()) != pd.impl_info_str() || with_bias.src_desc() != pd.src_desc() ||
+          with_bias.dst_desc() != pd.dst_desc()) {
+        pd = with_bias;
+        bias_post_op_ = false;
+      }
     }
     prim_ = dnnl::convolution_forward(pd);
     const int64_t per_oc = g.ic / g.groups * g.kh * g.kw;
@@ -67,7 +90,7 @@ class DnnlConv : public ConvKernel {
     } else {
       weights_ = prepare_weights(ctx, memory::desc(w_dims, dt::f32, w_plain), w, pd.weights_desc());
     }
-    bias_ = memory(pd.bias_desc(), ctx.eng);
+    bias_ = memory(bias_post_op_ ? bias_channels : pd.bias_desc(), ctx.eng);
     float* bias = static_cast<float*>(bias_.get_data_handle());
     for (int64_t c = 0; c < g.oc; ++c) bias[c] = b ? b[c] : 0.f;
     src_.emplace(ctx, memory::desc(src_dims, dt::f32, tag::nchw), pd.src_desc(), q);
@@ -101,7 +124,7 @@ class DnnlConv : public ConvKernel {
     std::unordered_map<int, memory>& args = f32_output ? f32_args_ : args_;
     args[DNNL_ARG_SRC] = src;
     args[DNNL_ARG_WEIGHTS] = weights_;
-    args[DNNL_ARG_BIAS] = bias_;
+    args[bias_post_op_ ? DNNL_ARG_ATTR_MULTIPLE_POST_OP(0) | DNNL_ARG_SRC_1 : DNNL_ARG_BIAS] = bias_;
     args[DNNL_ARG_DST] = dst;
     if (int8_) int8_args_.add_to(args, scale, zero_point);
     if (f32_output) {
@@ -187,6 +210,7 @@ class DnnlConv : public ConvKernel {
   bool int8_;
   dnnl::convolution_forward prim_;
   memory weights_, bias_;
+  bool bias_post_op_ = false;  // the bias is post-op 0, not the primitive's own
   std::unordered_map<int, memory> args_, f32_args_;
   bool share_source_ = false;
   Int8Arguments int8_args_;

@@ -31,8 +31,10 @@ dnnl::primitive_attr attr_with_activation(const Activation& act) {
   return attr;
 }
 
-dnnl::primitive_attr attr_with_post_ops(const ConvPostOps& post, float sum_scale, int32_t sum_zero_point) {
+dnnl::primitive_attr attr_with_post_ops(const ConvPostOps& post, float sum_scale, int32_t sum_zero_point,
+                                        const memory::desc* bias) {
   dnnl::post_ops ops;
+  if (bias) ops.append_binary(dnnl::algorithm::binary_add, *bias);
   append_activation(ops, post.activation);
   if (post.sum) {
     ops.append_sum(sum_scale, sum_zero_point);

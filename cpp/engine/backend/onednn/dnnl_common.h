@@ -56,7 +56,9 @@ struct DnnlContext {
 void append_activation(dnnl::post_ops& ops, const Activation& act);
 dnnl::primitive_attr attr_with_activation(const Activation& act);
 // `sum_scale` / `sum_zero_point`: how the destination's previous (u8) contents read as real values.
-dnnl::primitive_attr attr_with_post_ops(const ConvPostOps& post, float sum_scale = 1.f, int32_t sum_zero_point = 0);
+// `bias`: where given, a per-channel addend applied first, as post-op 0 (conv.cpp says why).
+dnnl::primitive_attr attr_with_post_ops(const ConvPostOps& post, float sum_scale = 1.f, int32_t sum_zero_point = 0,
+                                        const memory::desc* bias = nullptr);
 
 // A tensor left in a primitive's layout, its memory a block of the backend's pool (back there
 // when the last reader releases it); the engine and stream handles are kept (reference counted),
