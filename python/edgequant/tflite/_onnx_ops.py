@@ -153,11 +153,198 @@ def fully_connected(graph: OnnxGraph, op) -> None:
         raise ValueError(f"the output {list(output.shape)} does not hold {rows} x {units} values")
 
 
-def add(graph: OnnxGraph, op) -> None:
+def _binary(onnx_op: str):
+    """ADD / SUB / MUL: operands broadcast as TFLite aligns them, then the fused activation."""
+
+    def convert(graph: OnnxGraph, op) -> None:
+        _operands(graph, op, 2, 2)
+        rank = len(graph.tensors[op.outputs[0]].shape)
+        operands = [graph.broadcast_value(index, rank) for index in op.inputs]
+        _finish(graph, op, graph.node(onnx_op, operands, f"{graph.tensors[op.outputs[0]].name}/{onnx_op.lower()}"))
+
+    return convert
+
+
+def _activation_op(kind: str):
+    """RELU, RELU6, TANH... as operators of their own: the fused activation of the same name."""
+
+    def convert(graph: OnnxGraph, op) -> None:
+        _operands(graph, op, 1, 1)
+        output = graph.tensors[op.outputs[0]]
+        graph.write(op.outputs[0], graph.activation(graph.value(op.inputs[0]), kind, output.name))
+
+    return convert
+
+
+def logistic(graph: OnnxGraph, op) -> None:
+    _operands(graph, op, 1, 1)
+    name = graph.tensors[op.outputs[0]].name
+    graph.write(op.outputs[0], graph.node("Sigmoid", [graph.value(op.inputs[0])], f"{name}/sigmoid"))
+
+
+def hard_swish(graph: OnnxGraph, op) -> None:
+    """x · relu6(x + 3) / 6: ONNX's HardSwish from opset 14, x · HardSigmoid(x) before."""
+    _operands(graph, op, 1, 1)
+    name, value = graph.tensors[op.outputs[0]].name, graph.value(op.inputs[0])
+    if graph.opset >= 14:
+        result = graph.node("HardSwish", [value], f"{name}/hardswish")
+    else:
+        gate = graph.node("HardSigmoid", [value], f"{name}/gate", alpha=1.0 / 6.0, beta=0.5)
+        result = graph.node("Mul", [value, gate], f"{name}/hardswish")
+    graph.write(op.outputs[0], result)
+
+
+def _onnx_axis(axis: int, rank: int) -> int:
+    """TFLite axis ``axis`` (negative from the end) of a rank-``rank`` tensor as the ONNX graph's axis."""
+    if not -rank <= axis < rank:
+        raise ValueError(f"axis {axis} is outside a rank-{rank} tensor")
+    axis %= rank
+    return NHWC_TO_NCHW.index(axis) if rank == 4 else axis
+
+
+def concatenation(graph: OnnxGraph, op) -> None:
+    if not op.inputs:
+        raise ValueError("has no inputs")
+    _operands(graph, op, 1, len(op.inputs))
+    output = graph.tensors[op.outputs[0]]
+    rank = len(output.shape)
+    for index in op.inputs:
+        if len(graph.tensors[index].shape) != rank:
+            raise ValueError(f"input {graph.tensors[index].name!r} has the shape {list(graph.tensors[index].shape)}; "
+                             f"the output is rank {rank}")
+    (axis,) = _options(op, "axis")
+    value = graph.node("Concat", [graph.value(index) for index in op.inputs], f"{output.name}/concat",
+                       axis=_onnx_axis(axis, rank))
+    _finish(graph, op, value)
+
+
+def pad(graph: OnnxGraph, op) -> None:
+    """PAD / PADV2: constant padding (0, or PADV2's constant value), paddings a constant [rank, 2]."""
+    _operands(graph, op, 2, 3 if op.kind == "PADV2" else 2, optional_from=2)
+    source, output = graph.tensors[op.inputs[0]], graph.tensors[op.outputs[0]]
+    rank = len(source.shape)
+    paddings = graph.tensors[op.inputs[1]]
+    if paddings.data is None or paddings.data.dtype.kind not in "iu" or paddings.data.shape != (rank, 2):
+        raise ValueError(f"the paddings (tensor {op.inputs[1]} {paddings.name!r}) must be a constant integer "
+                         f"[{rank}, 2] array")
+    before, after = (paddings.data[:, k].astype(np.int64).tolist() for k in (0, 1))
+    if min(before + after) < 0:
+        raise ValueError(f"negative paddings {paddings.data.tolist()}")
+    expected = [d + b + a for d, b, a in zip(source.shape, before, after, strict=True)]
+    if expected != list(output.shape):
+        raise ValueError(f"padding {list(source.shape)} by {paddings.data.tolist()} gives {expected}, "
+                         f"but the output is {list(output.shape)}")
+    if rank == 4:
+        before, after = [before[i] for i in NHWC_TO_NCHW], [after[i] for i in NHWC_TO_NCHW]
+    inputs = [graph.value(op.inputs[0]), graph.constant(np.array(before + after, np.int64), f"{output.name}/pads")]
+    if len(op.inputs) > 2 and op.inputs[2] != -1:
+        fill = graph.tensors[op.inputs[2]]
+        if fill.data is None or fill.data.size != 1:
+            raise ValueError(f"the constant value (tensor {op.inputs[2]} {fill.name!r}) must be one constant")
+        real = fill.data.astype(np.float64).reshape(())
+        if len(fill.scale):
+            real = fill.scale[0] * (real - fill.zero_point[0])
+        inputs.append(graph.constant(np.float32(real), f"{output.name}/fill"))
+    graph.write(op.outputs[0], graph.node("Pad", inputs, f"{output.name}/pad", mode="constant"))
+
+
+def prelu(graph: OnnxGraph, op) -> None:
+    """max(x, 0) + alpha · min(x, 0), alpha broadcast against the input as TFLite aligns it."""
     _operands(graph, op, 2, 2)
-    rank = len(graph.tensors[op.outputs[0]].shape)
-    operands = [graph.broadcast_value(index, rank) for index in op.inputs]
-    _finish(graph, op, graph.node("Add", operands, f"{graph.tensors[op.outputs[0]].name}/add"))
+    output = graph.tensors[op.outputs[0]]
+    slope = graph.broadcast_value(op.inputs[1], len(output.shape))
+    graph.write(op.outputs[0], graph.node("PRelu", [graph.value(op.inputs[0]), slope], f"{output.name}/prelu"))
+
+
+def resize_bilinear(graph: OnnxGraph, op) -> None:
+    _operands(graph, op, 2, 2)
+    _ranks(graph, op, input0=4, output=4)
+    source, output = graph.tensors[op.inputs[0]], graph.tensors[op.outputs[0]]
+    size = _constant_integers(graph, op.inputs[1], "size")
+    if size != list(output.shape[1:3]) or min(size) < 1:
+        raise ValueError(f"the size {size} is not the output's {list(output.shape[1:3])}")
+    align_corners, half_pixel = op.options.get("align_corners", False), op.options.get("half_pixel_centers", False)
+    if align_corners and half_pixel:
+        raise ValueError("align_corners and half_pixel_centers are both set")
+    # TFLite's source coordinate per mode; the half-pixel one clamps below 0 to the first pixel, as ONNX's does
+    mode = "align_corners" if align_corners else "half_pixel" if half_pixel else "asymmetric"
+    sizes = graph.constant(np.array([source.shape[0], source.shape[3], *size], np.int64), f"{output.name}/sizes")
+    value = graph.node("Resize", [graph.value(op.inputs[0]), "", "", sizes], f"{output.name}/resize", mode="linear",
+                       coordinate_transformation_mode=mode)
+    graph.write(op.outputs[0], value)
+
+
+def depth_to_space(graph: OnnxGraph, op) -> None:
+    """NHWC depth to space: output (h·b + i, w·b + j, c) reads input channel (i·b + j)·C + c, which is
+    ONNX's DepthToSpace in DCR mode on the NCHW value."""
+    _operands(graph, op, 1, 1)
+    _ranks(graph, op, input0=4, output=4)
+    source, output = graph.tensors[op.inputs[0]], graph.tensors[op.outputs[0]]
+    (block,) = _options(op, "block_size")
+    n, h, w, c = source.shape
+    if block < 1 or c % (block * block) or list(output.shape) != [n, h * block, w * block, c // (block * block)]:
+        raise ValueError(f"block size {block} does not turn {list(source.shape)} into {list(output.shape)}")
+    value = graph.node("DepthToSpace", [graph.value(op.inputs[0])], f"{output.name}/depth_to_space", blocksize=block,
+                       mode="DCR")
+    graph.write(op.outputs[0], value)
+
+
+def _transpose_conv(graph: OnnxGraph, op, source_index: int, weights_index: int, bias_index: int,
+                    padding: str, stride_h: int, stride_w: int) -> None:
+    """The transposed convolution of TRANSPOSE_CONV and MediaPipe's Convolution2DTransposeBias: filters
+    [O, H, W, I], the output's size given; SAME crops the full result's rows and columns as TFLite does
+    (half the excess before, the rest after)."""
+    source, weights, output = (graph.tensors[i] for i in (source_index, weights_index, op.outputs[0]))
+    for where, tensor in (("input", source), ("filter", weights), ("output", output)):
+        if len(tensor.shape) != 4:
+            raise ValueError(f"the {where} {tensor.name!r} has the shape {list(tensor.shape)}; expects rank 4")
+    out_channels, kernel_h, kernel_w, in_channels = weights.shape
+    if source.shape[3] != in_channels or output.shape[3] != out_channels:
+        raise ValueError(f"filter {list(weights.shape)} does not fit the input {list(source.shape)} and the "
+                         f"output {list(output.shape)}")
+    pads = []
+    for size, out, kernel, stride in ((source.shape[1], output.shape[1], kernel_h, stride_h),
+                                      (source.shape[2], output.shape[2], kernel_w, stride_w)):
+        if stride < 1:
+            raise ValueError(f"stride {stride} must be >= 1")
+        full = (size - 1) * stride + kernel
+        if padding not in ("SAME", "VALID"):
+            raise ValueError(f"padding {padding!r} is neither SAME nor VALID")
+        before = max(full - out, 0) // 2 if padding == "SAME" else 0
+        if full - out - before < 0:
+            raise ValueError(f"an output of {out} is larger than the transposed convolution's {full}")
+        pads.append((before, full - out - before))
+    inputs = [graph.value(source_index), graph.weights(weights_index, (3, 0, 1, 2))]
+    if bias_index != -1:
+        inputs.append(graph.bias(bias_index, source_index, weights_index))
+    value = graph.node("ConvTranspose", inputs, f"{output.name}/transposed", kernel_shape=[kernel_h, kernel_w],
+                       strides=[stride_h, stride_w], pads=[pads[0][0], pads[1][0], pads[0][1], pads[1][1]])
+    _finish(graph, op, value)
+
+
+def transpose_conv(graph: OnnxGraph, op) -> None:
+    """Inputs: the output's shape, the filters, the input, an optional bias."""
+    _operands(graph, op, 3, 4, optional_from=3)
+    shape = _constant_integers(graph, op.inputs[0], "output shape")
+    if shape != list(graph.tensors[op.outputs[0]].shape):
+        raise ValueError(f"the output shape {shape} is not the output's {list(graph.tensors[op.outputs[0]].shape)}")
+    padding, stride_h, stride_w = _options(op, "padding", "stride_h", "stride_w")
+    bias = op.inputs[3] if len(op.inputs) > 3 else -1
+    _transpose_conv(graph, op, op.inputs[2], op.inputs[1], bias, padding, stride_h, stride_w)
+
+
+def convolution_2d_transpose_bias(graph: OnnxGraph, op) -> None:
+    """MediaPipe's custom operator (input, filters, bias); its options are TfLiteTransposeConvParams as raw
+    bytes: padding (1 SAME, 2 VALID), stride_width, stride_height."""
+    _operands(graph, op, 3, 3)
+    raw = op.options.get("custom", b"")
+    if len(raw) < 12:
+        raise ValueError(f"its custom options hold {len(raw)} bytes; expects padding, stride_width and stride_height")
+    padding_code, stride_w, stride_h = np.frombuffer(raw[:12], "<i4").tolist()
+    padding = {1: "SAME", 2: "VALID"}.get(padding_code)
+    if padding is None:
+        raise ValueError(f"padding code {padding_code} is neither SAME (1) nor VALID (2)")
+    _transpose_conv(graph, op, op.inputs[0], op.inputs[1], op.inputs[2], padding, stride_h, stride_w)
 
 
 def _pool(graph: OnnxGraph, op, onnx_op: str) -> None:
@@ -263,7 +450,9 @@ CONVERTERS = {
     "CONV_2D": conv_2d,
     "DEPTHWISE_CONV_2D": depthwise_conv_2d,
     "FULLY_CONNECTED": fully_connected,
-    "ADD": add,
+    "ADD": _binary("Add"),
+    "SUB": _binary("Sub"),
+    "MUL": _binary("Mul"),
     "AVERAGE_POOL_2D": average_pool_2d,
     "MAX_POOL_2D": max_pool_2d,
     "SOFTMAX": softmax,
@@ -271,4 +460,19 @@ CONVERTERS = {
     "MEAN": mean,
     "QUANTIZE": quantize,
     "DEQUANTIZE": dequantize,
+    "DENSIFY": dequantize,  # of a sparse constant: folded before conversion (the reader reads it dense)
+    "CONCATENATION": concatenation,
+    "PAD": pad,
+    "PADV2": pad,
+    "PRELU": prelu,
+    "RELU": _activation_op("RELU"),
+    "RELU6": _activation_op("RELU6"),
+    "RELU_N1_TO_1": _activation_op("RELU_N1_TO_1"),
+    "TANH": _activation_op("TANH"),
+    "LOGISTIC": logistic,
+    "HARD_SWISH": hard_swish,
+    "RESIZE_BILINEAR": resize_bilinear,
+    "DEPTH_TO_SPACE": depth_to_space,
+    "TRANSPOSE_CONV": transpose_conv,
+    "CUSTOM:Convolution2DTransposeBias": convolution_2d_transpose_bias,
 }

@@ -45,8 +45,9 @@ class TFLiteTensor:
 
 @dataclass
 class TFLiteOperator:
-    """One operator: its builtin name (e.g. ``"CONV_2D"``), tensor indices (-1 = absent optional
-    input) and decoded options (``padding``, ``stride_h``, ``activation``, ...)."""
+    """One operator: its builtin name (e.g. ``"CONV_2D"``; a custom one ``"CUSTOM:<its code>"``), tensor
+    indices (-1 = absent optional input) and decoded options (``padding``, ``stride_h``, ``activation``,
+    ...; a custom operator's raw option bytes under ``"custom"``)."""
 
     index: int
     kind: str

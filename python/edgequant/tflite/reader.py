@@ -15,7 +15,10 @@ _DTYPES = {"FLOAT32": np.float32, "FLOAT16": np.float16, "INT32": np.int32, "UIN
 _OPTION_TYPES = {"CONV_2D": "Conv2DOptions", "DEPTHWISE_CONV_2D": "DepthwiseConv2DOptions",
                  "AVERAGE_POOL_2D": "Pool2DOptions", "MAX_POOL_2D": "Pool2DOptions",
                  "FULLY_CONNECTED": "FullyConnectedOptions", "ADD": "AddOptions", "SOFTMAX": "SoftmaxOptions",
-                 "RESHAPE": "ReshapeOptions", "MEAN": "ReducerOptions"}
+                 "RESHAPE": "ReshapeOptions", "MEAN": "ReducerOptions", "MUL": "MulOptions", "SUB": "SubOptions",
+                 "CONCATENATION": "ConcatenationOptions", "RESIZE_BILINEAR": "ResizeBilinearOptions",
+                 "RESIZE_NEAREST_NEIGHBOR": "ResizeNearestNeighborOptions", "TRANSPOSE_CONV": "TransposeConvOptions",
+                 "DEPTH_TO_SPACE": "DepthToSpaceOptions"}
 
 
 def _schema():
@@ -63,8 +66,21 @@ def _options(schema, op, kind: str) -> dict:
         o = view(schema.FullyConnectedOptions)
         return {"activation": activation_names[o.FusedActivationFunction()], "keep_num_dims": bool(o.KeepNumDims()),
                 "weights_format": o.WeightsFormat()}
-    if kind == "ADD":
-        return {"activation": activation_names[view(schema.AddOptions).FusedActivationFunction()]}
+    if kind in ("ADD", "MUL", "SUB"):
+        cls = {"ADD": schema.AddOptions, "MUL": schema.MulOptions, "SUB": schema.SubOptions}[kind]
+        return {"activation": activation_names[view(cls).FusedActivationFunction()]}
+    if kind == "CONCATENATION":
+        o = view(schema.ConcatenationOptions)
+        return {"axis": o.Axis(), "activation": activation_names[o.FusedActivationFunction()]}
+    if kind in ("RESIZE_BILINEAR", "RESIZE_NEAREST_NEIGHBOR"):
+        o = view(schema.ResizeBilinearOptions if kind == "RESIZE_BILINEAR" else schema.ResizeNearestNeighborOptions)
+        return {"align_corners": bool(o.AlignCorners()), "half_pixel_centers": bool(o.HalfPixelCenters())}
+    if kind == "DEPTH_TO_SPACE":
+        return {"block_size": view(schema.DepthToSpaceOptions).BlockSize()}
+    if kind == "TRANSPOSE_CONV":
+        o = view(schema.TransposeConvOptions)
+        return {"padding": padding_names[o.Padding()], "stride_h": o.StrideH(), "stride_w": o.StrideW(),
+                "activation": activation_names[o.FusedActivationFunction()]}
     if kind == "SOFTMAX":
         return {"beta": float(view(schema.SoftmaxOptions).Beta())}
     if kind == "RESHAPE":
@@ -124,10 +140,13 @@ def read_tflite(model) -> object:
             code = root.OperatorCodes(op.OpcodeIndex())
             builtin = max(_builtin_code(code), code.DeprecatedBuiltinCode())
             kind = operator_names.get(builtin, f"BUILTIN_{builtin}")
+            options = _options(schema, op, kind)
             if kind == "CUSTOM":
                 kind = f"CUSTOM:{code.CustomCode().decode()}"
+                if op.CustomOptionsLength():
+                    options = {"custom": op.CustomOptionsAsNumpy().tobytes()}
             operators.append(TFLiteOperator(i, kind, [int(t) for t in op.InputsAsNumpy()],
-                                            [int(t) for t in op.OutputsAsNumpy()], _options(schema, op, kind)))
+                                            [int(t) for t in op.OutputsAsNumpy()], options))
         description = root.Description().decode() if root.Description() else ""
         return TFLiteModel(tensors, operators, [int(t) for t in graph.InputsAsNumpy()],
                            [int(t) for t in graph.OutputsAsNumpy()], description)
@@ -153,9 +172,6 @@ def _tensor(schema, root, tensor, index, buffer, cls):
     type_name = type_names.get(tensor.Type(), str(tensor.Type()))
     if type_name not in _DTYPES:
         raise ValueError(f"tensor {index} has type {type_name}, which edgequant does not read")
-    if tensor.Sparsity() is not None:
-        raise ValueError(f"tensor {index} is sparse (TFLite sparsity parameters), which edgequant does not read: "
-                         "convert the model with dense weights")
     dtype = np.dtype(_DTYPES[type_name])
     shape = tuple(int(d) for d in tensor.ShapeAsNumpy()) if tensor.ShapeLength() else ()
     scale = np.zeros(0, np.float32)
@@ -176,6 +192,11 @@ def _tensor(schema, root, tensor, index, buffer, cls):
             raw = buffer[stored.Offset():stored.Offset() + stored.Size()]
         else:
             raw = None
+        if raw is not None and tensor.Sparsity() is not None:
+            data = _densify(schema, tensor.Sparsity(), np.frombuffer(raw, dtype=dtype), shape, index)
+            raw = None
+        elif tensor.Sparsity() is not None:
+            raise ValueError(f"tensor {index} has sparsity parameters but no constant data")
         if raw is not None:
             expected = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
             if any(d < 0 for d in shape) or len(raw) != expected:
@@ -184,3 +205,85 @@ def _tensor(schema, root, tensor, index, buffer, cls):
             data = np.frombuffer(raw, dtype=dtype).reshape(shape).copy()
     name = tensor.Name().decode() if tensor.Name() else f"tensor_{index}"
     return cls(index, name, dtype, shape, scale, zero_point, axis, data)
+
+
+def _index_vector(schema, metadata, which: str) -> np.ndarray:
+    """A DimensionMetadata's array_segments / array_indices (an Int32, Uint16 or Uint8 vector)."""
+    kind = getattr(metadata, f"Array{which}Type")()
+    table = getattr(metadata, f"Array{which}")()
+    classes = {schema.SparseIndexVector.Int32Vector: schema.Int32Vector,
+               schema.SparseIndexVector.Uint16Vector: schema.Uint16Vector,
+               schema.SparseIndexVector.Uint8Vector: schema.Uint8Vector}
+    if table is None or kind not in classes:
+        raise ValueError(f"a sparse dimension has no array_{which.lower()}")
+    vector = classes[kind]()
+    vector.Init(table.Bytes, table.Pos)
+    return vector.ValuesAsNumpy().astype(np.int64) if vector.ValuesLength() else np.zeros(0, np.int64)
+
+
+def _densify(schema, sparsity, values: np.ndarray, shape: tuple, index: int) -> np.ndarray:
+    """The dense array of a sparse constant (TFLite's sparsity format, as its FormatConverter reads it):
+    ``traversal_order`` walks the ``rank`` original dimensions and one per entry of ``block_map`` (the
+    block's inner dimension of that original one); each walked dimension is DENSE (every index up to
+    ``dense_size``) or SPARSE_CSR (the indices listed between two segment offsets). The stored values
+    are consumed in walking order."""
+    rank = len(shape)
+    order = [int(v) for v in sparsity.TraversalOrderAsNumpy()] if sparsity.TraversalOrderLength() else []
+    block_map = [int(v) for v in sparsity.BlockMapAsNumpy()] if sparsity.BlockMapLength() else []
+    levels = rank + len(block_map)
+    if sorted(order) != list(range(levels)) or sparsity.DimMetadataLength() != levels or \
+            any(not 0 <= d < rank for d in block_map) or any(d < 0 for d in shape):
+        raise ValueError(f"tensor {index} is sparse, but its sparsity parameters do not fit its shape {list(shape)}")
+    metadata = [sparsity.DimMetadata(k) for k in range(levels)]
+    dense = schema.DimensionType.DENSE
+    block_size = [0] * len(block_map)
+    for k in range(len(block_map)):
+        level = order.index(rank + k)
+        if metadata[level].Format() != dense or metadata[level].DenseSize() < 1:
+            raise ValueError(f"tensor {index}: block dimension {k} is not dense")
+        block_size[k] = metadata[level].DenseSize()
+    levels_meta = []
+    for level in range(levels):
+        m = metadata[level]
+        if m.Format() == dense:
+            levels_meta.append(("dense", m.DenseSize(), None, None))
+        else:
+            levels_meta.append(("csr", 0, _index_vector(schema, m, "Segments"), _index_vector(schema, m, "Indices")))
+    result = np.zeros(int(np.prod(shape, dtype=np.int64)), values.dtype)
+    strides = np.cumprod((list(shape[1:]) + [1])[::-1])[::-1]
+    expanded = [0] * levels
+    consumed = 0
+
+    def walk(level: int, parent: int) -> None:
+        nonlocal consumed
+        if level == levels:
+            if consumed >= len(values):
+                raise ValueError(f"tensor {index}: its sparse values run out before its indices")
+            position = 0
+            for d in range(rank):
+                i = expanded[d]
+                if d in block_map:
+                    k = block_map.index(d)
+                    i = i * block_size[k] + expanded[rank + k]
+                if not 0 <= i < shape[d]:
+                    raise ValueError(f"tensor {index}: a sparse index {i} is outside dimension {d} of {list(shape)}")
+                position += i * int(strides[d])
+            result[position] = values[consumed]
+            consumed += 1
+            return
+        kind, size, segments, indices = levels_meta[level]
+        if kind == "dense":
+            for i in range(size):
+                expanded[order[level]] = i
+                walk(level + 1, parent * size + i)
+            return
+        if parent + 1 >= len(segments) or not 0 <= segments[parent] <= segments[parent + 1] <= len(indices):
+            raise ValueError(f"tensor {index}: its sparse segments do not fit its indices")
+        for i in range(int(segments[parent]), int(segments[parent + 1])):
+            expanded[order[level]] = int(indices[i])
+            walk(level + 1, i)
+
+    walk(0, 0)
+    if consumed != len(values):
+        raise ValueError(f"tensor {index}: {len(values)} sparse values stored, {consumed} indexed")
+    return result.reshape(shape)

@@ -115,18 +115,26 @@ def _check_operators(tflite: TFLiteModel) -> None:
 
 def _fold_constant_dequantize(tflite: TFLiteModel) -> tuple[list, set]:
     """DEQUANTIZE of a constant (float16 or int8 weights stored compact) as the float32 constant it
-    computes, so the layers reading it see constant weights. Returns the tensors (the caller's model
-    untouched) and the indices of the folded operators."""
+    computes, and DENSIFY of a sparse constant (the reader has made its data dense) as that constant, so
+    the layers reading them see constant weights. Returns the tensors (the caller's model untouched) and
+    the indices of the folded operators."""
     tensors = list(tflite.tensors)
     folded = set()
     for op in tflite.operators:
-        if op.kind != "DEQUANTIZE" or len(op.inputs) != 1 or len(op.outputs) != 1:
+        if op.kind not in ("DEQUANTIZE", "DENSIFY") or len(op.inputs) != 1 or len(op.outputs) != 1:
             continue
         source_index, output_index = op.inputs[0], op.outputs[0]
         if not (0 <= source_index < len(tensors) and 0 <= output_index < len(tensors)):
             continue  # left for the converter to report
         source = tensors[source_index]
         if source.data is None:
+            continue
+        if op.kind == "DENSIFY":
+            if tuple(source.shape) != tuple(tensors[output_index].shape) or source.dtype != tensors[output_index].dtype:
+                raise ValueError(f"operator {op.index} DENSIFY: tensor {source_index} {source.name!r} "
+                                 f"{list(source.shape)} is not its output's shape and type")
+            tensors[output_index] = dataclasses.replace(tensors[output_index], data=source.data)
+            folded.add(op.index)
             continue
         data = source.data.astype(np.float32)
         if is_quantized(source):

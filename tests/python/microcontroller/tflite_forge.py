@@ -13,10 +13,14 @@ from dataclasses import dataclass, field
 import flatbuffers
 import numpy as np
 
-OPCODES = {"ADD": 0, "AVERAGE_POOL_2D": 1, "CONV_2D": 3, "DEPTHWISE_CONV_2D": 4, "FULLY_CONNECTED": 9,
-           "MAX_POOL_2D": 17, "RESHAPE": 22, "SOFTMAX": 25, "TANH": 28, "BUCKETIZE": 147}
-TYPES = {"FLOAT32": 0, "INT32": 2, "INT8": 9, "INT64": 4, "UINT8": 3}
-NUMPY_TYPES = {"FLOAT32": np.float32, "INT32": np.int32, "INT8": np.int8, "INT64": np.int64, "UINT8": np.uint8}
+OPCODES = {"ADD": 0, "AVERAGE_POOL_2D": 1, "CONCATENATION": 2, "CONV_2D": 3, "DEPTHWISE_CONV_2D": 4,
+           "DEPTH_TO_SPACE": 5, "DEQUANTIZE": 6, "FLOOR": 8,
+           "FULLY_CONNECTED": 9, "LOGISTIC": 14, "MAX_POOL_2D": 17, "MUL": 18, "RELU": 19, "RELU6": 21, "RESHAPE": 22,
+           "RESIZE_BILINEAR": 23, "SOFTMAX": 25, "TANH": 28, "CUSTOM": 32, "PAD": 34, "SUB": 41, "PRELU": 54,
+           "PADV2": 60, "TRANSPOSE_CONV": 67, "HARD_SWISH": 117, "DENSIFY": 124, "BUCKETIZE": 147}
+TYPES = {"FLOAT32": 0, "FLOAT16": 1, "INT32": 2, "INT8": 9, "INT64": 4, "UINT8": 3}
+NUMPY_TYPES = {"FLOAT32": np.float32, "FLOAT16": np.float16, "INT32": np.int32, "INT8": np.int8, "INT64": np.int64,
+               "UINT8": np.uint8}
 PADDING = {"SAME": 0, "VALID": 1}
 ACTIVATIONS = {"NONE": 0, "RELU": 1, "RELU_N1_TO_1": 2, "RELU6": 3, "TANH": 4}
 # (union type id, fields in schema order with their kinds)
@@ -31,6 +35,13 @@ OPTIONS = {
     "FULLY_CONNECTED": (8, [("activation", "int8")]),
     "SOFTMAX": (9, [("beta", "float32")]),
     "ADD": (11, [("activation", "int8")]),
+    "CONCATENATION": (10, [("axis", "int32"), ("activation", "int8")]),
+    "MUL": (21, [("activation", "int8")]),
+    "SUB": (28, [("activation", "int8")]),
+    "RESIZE_BILINEAR": (15, [("new_height", "int32"), ("new_width", "int32"), ("align_corners", "bool"),
+                             ("half_pixel_centers", "bool")]),
+    "DEPTH_TO_SPACE": (94, [("block_size", "int32")]),
+    "TRANSPOSE_CONV": (49, [("padding", "int8"), ("stride_w", "int32"), ("stride_h", "int32"), ("activation", "int8")]),
 }
 OPTIONS["MAX_POOL_2D"] = OPTIONS["AVERAGE_POOL_2D"]
 
@@ -46,14 +57,18 @@ class TensorSpec:
     zero_point: list = field(default_factory=list)
     quantized_dimension: int = 0
     data: np.ndarray | None = None
-    sparse: bool = False  # writes a (minimal) sparsity table
+    sparse: bool = False  # writes a (minimal, incomplete) sparsity table
+    # A real one: {"traversal_order": [...], "block_map": [...], "dims": [("dense", size) or
+    # ("csr", segments, indices), ...]} in traversal order; ``data`` then holds the stored values only.
+    sparsity: dict | None = None
 
 
 @dataclass
 class OpSpec:
     """One operator. ``options`` by the names in :data:`OPTIONS`; ``codes`` overrides how the opcode is
     written: ``"deprecated"`` (the old byte only), ``"builtin"`` (the int32 field only, deprecated 0) or
-    ``"both"`` (as current converters write)."""
+    ``"both"`` (as current converters write). A custom operator is ``kind="CUSTOM:Name"``, its raw
+    options bytes ``options={"custom": b"..."}``."""
 
     kind: str
     inputs: list
@@ -127,6 +142,20 @@ def serialize(spec: ModelSpec) -> bytes:
         if tensor.sparse:
             order = _vector(builder, list(range(len(tensor.shape))), "int32")
             sparsity = _table(builder, [(0, "offset", order)])
+        if tensor.sparsity is not None:
+            dims = []
+            for dim in tensor.sparsity["dims"]:
+                if dim[0] == "dense":
+                    dims.append(_table(builder, [(0, "int8", 0), (1, "int32", int(dim[1]))]))
+                    continue
+                segments = _table(builder, [(0, "offset", _vector(builder, [int(v) for v in dim[1]], "int32"))])
+                indices = _table(builder, [(0, "offset", _vector(builder, [int(v) for v in dim[2]], "int32"))])
+                dims.append(_table(builder, [(0, "int8", 1), (2, "uint8", 1), (3, "offset", segments),
+                                             (4, "uint8", 1), (5, "offset", indices)]))
+            order = _vector(builder, tensor.sparsity["traversal_order"], "int32")
+            block_map = _vector(builder, tensor.sparsity.get("block_map", []), "int32")
+            sparsity = _table(builder, [(0, "offset", order), (1, "offset", block_map),
+                                        (2, "offset", _vector(builder, dims, "offset"))])
         tensor_tables.append(_table(builder, [(0, "offset", shape), (1, "int8", TYPES[tensor.dtype]),
                                               (2, "uint32", buffer_index), (3, "offset", name),
                                               (4, "offset", quantization), (6, "offset", sparsity)]))
@@ -134,10 +163,12 @@ def serialize(spec: ModelSpec) -> bytes:
     opcode_index = {key: i for i, key in enumerate(kinds)}
     code_tables = []
     for kind, codes in kinds:
-        number = OPCODES[kind]
+        custom_code = builder.CreateString(kind.removeprefix("CUSTOM:")) if kind.startswith("CUSTOM:") else None
+        number = OPCODES["CUSTOM" if custom_code is not None else kind]
         deprecated = min(number, 127) if codes in ("both", "deprecated") else 0
         builtin = number if codes in ("both", "builtin") else None
-        code_tables.append(_table(builder, [(0, "int8", deprecated), (2, "int32", 1), (3, "int32", builtin)]))
+        code_tables.append(_table(builder, [(0, "int8", deprecated), (1, "offset", custom_code), (2, "int32", 1),
+                                            (3, "int32", builtin)]))
     op_tables = []
     for op in spec.operators:
         options_type, options = 0, None
@@ -154,11 +185,12 @@ def serialize(spec: ModelSpec) -> bytes:
             options = _table(builder, values)
         if op.options_type is not None:
             options_type = op.options_type
+        custom = _vector(builder, op.options["custom"], "uint8") if "custom" in op.options else None
         inputs = _vector(builder, op.inputs, "int32")
         outputs = _vector(builder, op.outputs, "int32")
         op_tables.append(_table(builder, [(0, "uint32", opcode_index[(op.kind, op.codes)]), (1, "offset", inputs),
                                           (2, "offset", outputs), (3, "uint8", options_type if options else None),
-                                          (4, "offset", options)]))
+                                          (4, "offset", options), (5, "offset", custom)]))
     tensors = _vector(builder, tensor_tables, "offset")
     inputs = _vector(builder, spec.inputs, "int32")
     outputs = _vector(builder, spec.outputs, "int32")
