@@ -1,13 +1,15 @@
-"""Real trained ONNX models from PyPI packages (scripts/fetch_pypi_models.py) on the engine.
+"""Real trained ONNX and TFLite models from PyPI packages (scripts/fetch_pypi_models.py) on the engine.
 
 Per model, on inputs built from the manifest (images: real photos, ImageNet-sample to calibrate and coco128
-to compare, scaled to [-1, 1]; audio: a tone plus noise; the rest as the manifest says):
-loads? (else the engine's refusal); FP32 max |Δ| and max |Δ| / max |ORT| against ONNX Runtime;
+to compare, scaled to [-1, 1] or the manifest's range; audio: a tone plus noise; the rest as the manifest
+says): loads? (else the engine's refusal); FP32 max |Δ| and max |Δ| / max |peer| against the peer runtime:
+ONNX Runtime for an ONNX file, LiteRT (``pip install '.[bench]'``; XNNPACK, one thread) for a TFLite one,
+whose ONNX Runtime columns run on the file as ``edgequant.tflite.tflite_to_onnx`` converts it;
 static INT8 (minmax on 8 calibration inputs) and dynamic INT8 cosine against our FP32 (the mean over 32
 compared inputs, ``--tests``, as every cosine here); ONNX
 Runtime's own quantize_static (QDQ, per-channel s8 weights, u8 activations, the same calibration
 inputs) cosine against ORT FP32; our ``save_quantized`` file run by ONNX Runtime, cosine against ORT
-FP32; FP32 latency ours / ORT at batch 1, one thread (interleaved rounds, CPU time). Cosines are
+FP32; FP32 latency ours / the peer at batch 1, one thread (interleaved rounds, CPU time). Cosines are
 over every float output flattened together.
 
     .venv/bin/python scripts/fetch_pypi_models.py          # once: ~80 MB into ~/.cache/edgequant/pypi-models
@@ -62,7 +64,7 @@ def model_inputs(path: pathlib.Path, spec: dict, count: int, seed: int) -> dict[
         dtype = _NUMPY.get(value.type.tensor_type.elem_type, np.float32)
         dims = entry.get("shape") or [d.dim_value if d.dim_value > 0 else 1 for d in value.type.tensor_type.shape.dim]
         fill = entry.get("fill", "image")
-        images = real_images(path, dims, count, seed) if fill == "image" else None
+        images = real_images(path, dims, count, seed, entry.get("range", [-1, 1])) if fill == "image" else None
         if not dims:  # a scalar (silero's sample rate)
             feeds[value.name] = np.array(fill if isinstance(fill, int) else 0, dtype)
             BATCHED[value.name] = False
@@ -87,9 +89,10 @@ def model_inputs(path: pathlib.Path, spec: dict, count: int, seed: int) -> dict[
     return feeds
 
 
-def real_images(path: pathlib.Path, dims: list, count: int, seed: int) -> dict | None:
+def real_images(path: pathlib.Path, dims: list, count: int, seed: int, value_range=(-1, 1)) -> dict | None:
     """``count`` real photos for an image input of ``dims`` ([1, C, H, W] or [1, H, W, C]), scaled to
-    [-1, 1] ((pixel / 255 − 0.5) / 0.5, as PaddleOCR and MTCNN feed them): ImageNet-sample's first
+    ``value_range``: [-1, 1] ((pixel / 255 − 0.5) / 0.5, as PaddleOCR and MTCNN feed them) or [0, 1]
+    (MediaPipe's): ImageNet-sample's first
     ones for calibration (seed 1); for the compared inputs (any other seed) coco128's 16 photos, then
     ImageNet-sample's after the calibration ones — photos throughout, none of them calibrated on.
     None without the data."""
@@ -101,7 +104,9 @@ def real_images(path: pathlib.Path, dims: list, count: int, seed: int) -> dict |
         return None
     nhwc = dims[3] in (1, 3) and dims[1] not in (1, 3)
     size = (dims[1], dims[2]) if nhwc else (dims[2], dims[3])
-    steps = ImagePreprocessing(size=size, mean=0.5, std=0.5, layout="NHWC" if nhwc else "NCHW")
+    low, high = value_range
+    steps = ImagePreprocessing(size=size, mean=-low / (high - low), std=1 / (high - low),
+                               layout="NHWC" if nhwc else "NCHW")
 
     def photos(folder, limit):
         return load_calibration_data(shared / folder, model=str(path), preprocessing=steps, limit=limit)
@@ -136,19 +141,27 @@ def first_line(error: BaseException) -> str:
 
 
 def measure(name: str, entry: dict, folder: pathlib.Path, runs: int) -> dict:
-    path = pathlib.Path(entry["file"])  # main() makes it absolute
+    source = pathlib.Path(entry["file"])  # main() makes it absolute
     row = {"model": name, "task": entry["task"], "package": f"{entry['package']}=={entry['version']}",
            "licence": entry["licence"]}
-    tests = model_inputs(path, entry["inputs"], TESTS, seed=7)
-    calibration = model_inputs(path, entry["inputs"], CALIBRATION, seed=1)
-    session = ort_session(path, 1)
-    reference = [session.run(None, one(tests, k)) for k in range(TESTS)]
     try:
-        engine = Engine(path, threads=1)
+        engine = Engine(source, threads=1)
     except Exception as error:  # noqa: BLE001 - a row per model, whatever the refusal
         row["loads"] = f"no: {first_line(error)}"
         return row
     row["loads"] = "yes"
+    path = source
+    if source.suffix == ".tflite":  # ONNX Runtime's columns: the file as the engine converts it
+        from edgequant.tflite import tflite_to_onnx
+
+        path = folder / f"{name}.onnx"
+        onnx.save(tflite_to_onnx(source), str(path))
+    tests = model_inputs(path, entry["inputs"], TESTS, seed=7)
+    calibration = model_inputs(path, entry["inputs"], CALIBRATION, seed=1)
+    session = ort_session(path, 1)
+    peer = litert_runner(source) if source.suffix == ".tflite" else (lambda feeds: session.run(None, feeds))
+    row["peer"] = "LiteRT" if source.suffix == ".tflite" else "ORT"
+    reference = [peer(one(tests, k)) for k in range(TESTS)]
 
     def run_all(e):
         return [e.run([one(tests, k)[n] for n in e.input_names]) for k in range(TESTS)]
@@ -195,10 +208,30 @@ def measure(name: str, entry: dict, folder: pathlib.Path, runs: int) -> dict:
         row["ort_static_cosine"] = f"failed: {first_line(error)}"
     feed_ours = [one(tests, 0)[n] for n in engine.input_names]
     feed_ort = one(tests, 0)
-    times = interleaved_ms({"ours": lambda: engine.run(feed_ours), "ORT": lambda: session.run(None, feed_ort)},
-                           runs, cpu_time=True)
-    row["ours_ms"], row["ort_ms"] = times["ours"], times["ORT"]
+    times = interleaved_ms({"ours": lambda: engine.run(feed_ours), "peer": lambda: peer(feed_ort)}, runs,
+                           cpu_time=True)
+    row["ours_ms"], row["ort_ms"] = times["ours"], times["peer"]
     return row
+
+
+def litert_runner(path: pathlib.Path):
+    """LiteRT's interpreter on a .tflite file (its default XNNPACK delegate, one thread): feeds by input
+    name -> the outputs in the model's order."""
+    try:
+        from ai_edge_litert.interpreter import Interpreter
+    except ImportError as error:
+        raise SystemExit("TFLite models are compared with LiteRT: pip install '.[bench]' (ai-edge-litert)") from error
+    interpreter = Interpreter(model_path=str(path), num_threads=1)
+    interpreter.allocate_tensors()
+    inputs, outputs = interpreter.get_input_details(), interpreter.get_output_details()
+
+    def run(feeds: dict) -> list:
+        for detail in inputs:
+            interpreter.set_tensor(detail["index"], np.ascontiguousarray(feeds[detail["name"]], detail["dtype"]))
+        interpreter.invoke()
+        return [interpreter.get_tensor(detail["index"]).copy() for detail in outputs]
+
+    return run
 
 
 class _AlreadyQuantized(Exception):
@@ -239,12 +272,13 @@ def main() -> int:
         for name in tqdm(names, desc="models", unit="model"):
             entry = dict(manifest[name], file=str(dest / manifest[name]["file"]))
             rows.append(measure(name, entry, folder, args.runs))
-    columns = [("model", "model"), ("task", "task"), ("loads", "loads"), ("fp32_max_rel", "FP32 rel |Δ| vs ORT"),
+    columns = [("model", "model"), ("task", "task"), ("loads", "loads"), ("peer", "peer"),
+               ("fp32_max_rel", "FP32 rel |Δ| vs peer"),
                ("static_cosine", "static cos"), ("static_int8_layers", "static INT8 steps"),
                ("dynamic_cosine", "dynamic cos"),
                ("ort_static_cosine", "ORT static cos"), ("ours_qdq_in_ort_cosine", "our QDQ in ORT cos"),
-               ("ours_ms", "ours ms"), ("ort_ms", "ORT ms")]
-    print("| " + " | ".join(title for _, title in columns) + " | ORT / ours |")
+               ("ours_ms", "ours ms"), ("ort_ms", "peer ms")]
+    print("| " + " | ".join(title for _, title in columns) + " | peer / ours |")
     print("|" + "---|" * (len(columns) + 1))
     for row in rows:
         ratio = row["ort_ms"] / row["ours_ms"] if "ours_ms" in row and row["ours_ms"] else None

