@@ -103,7 +103,7 @@ def export_c(model, output_dir, calibration=None, method="minmax", flash_kb=None
         generated C relies on (:mod:`~.validation`: sizes, channel counts, dimensions, zero points,
         int32 arithmetic, dataflow order), checked for either front end before anything is written.
     ValueError
-        A file that is not a readable ``.tflite`` / ``.onnx`` (corrupt, sparse, ...).
+        A file that is not a readable ``.tflite`` / ``.onnx`` (corrupt, a sparsity table that does not fit, ...).
     """
     from .graph import IntegerGraph
     from .weights import PlainWeights
