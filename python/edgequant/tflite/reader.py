@@ -249,41 +249,36 @@ def _densify(schema, sparsity, values: np.ndarray, shape: tuple, index: int) -> 
             levels_meta.append(("dense", m.DenseSize(), None, None))
         else:
             levels_meta.append(("csr", 0, _index_vector(schema, m, "Segments"), _index_vector(schema, m, "Indices")))
-    result = np.zeros(int(np.prod(shape, dtype=np.int64)), values.dtype)
-    strides = np.cumprod((list(shape[1:]) + [1])[::-1])[::-1]
-    expanded = [0] * levels
-    consumed = 0
-
-    def walk(level: int, parent: int) -> None:
-        nonlocal consumed
-        if level == levels:
-            if consumed >= len(values):
-                raise ValueError(f"tensor {index}: its sparse values run out before its indices")
-            position = 0
-            for d in range(rank):
-                i = expanded[d]
-                if d in block_map:
-                    k = block_map.index(d)
-                    i = i * block_size[k] + expanded[rank + k]
-                if not 0 <= i < shape[d]:
-                    raise ValueError(f"tensor {index}: a sparse index {i} is outside dimension {d} of {list(shape)}")
-                position += i * int(strides[d])
-            result[position] = values[consumed]
-            consumed += 1
-            return
-        kind, size, segments, indices = levels_meta[level]
+    # Level by level, every leaf so far: its position in the level's storage (a CSR level's index into
+    # its arrays) and its index along each walked dimension; children follow their parent in order, so the
+    # leaves end in walking order, the order of the stored values.
+    position = np.zeros(1, np.int64)
+    walked = np.zeros((levels, 1), np.int64)
+    for level, (kind, size, segments, indices) in enumerate(levels_meta):
         if kind == "dense":
-            for i in range(size):
-                expanded[order[level]] = i
-                walk(level + 1, parent * size + i)
-            return
-        if parent + 1 >= len(segments) or not 0 <= segments[parent] <= segments[parent + 1] <= len(indices):
-            raise ValueError(f"tensor {index}: its sparse segments do not fit its indices")
-        for i in range(int(segments[parent]), int(segments[parent + 1])):
-            expanded[order[level]] = int(indices[i])
-            walk(level + 1, i)
-
-    walk(0, 0)
-    if consumed != len(values):
-        raise ValueError(f"tensor {index}: {len(values)} sparse values stored, {consumed} indexed")
+            counts = np.full(len(position), size, np.int64)
+            along = np.tile(np.arange(size, dtype=np.int64), len(position))
+            children = np.repeat(position * size, counts) + along
+        else:
+            if len(position) and (position.max() + 1 >= len(segments) or np.any(np.diff(segments) < 0) or
+                                  segments[0] < 0 or segments[-1] > len(indices)):
+                raise ValueError(f"tensor {index}: its sparse segments do not fit its indices")
+            starts = segments[position]
+            counts = segments[position + 1] - starts
+            offsets = np.arange(int(counts.sum()), dtype=np.int64) - np.repeat(np.cumsum(counts) - counts, counts)
+            children = np.repeat(starts, counts) + offsets
+            along = indices[children]
+        walked = np.repeat(walked, counts, axis=1)
+        walked[order[level]] = along
+        position = children
+    if walked.shape[1] != len(values):
+        raise ValueError(f"tensor {index}: {len(values)} sparse values stored, {walked.shape[1]} indexed")
+    original = walked[:rank].copy()
+    for k, d in enumerate(block_map):
+        original[d] = original[d] * block_size[k] + walked[rank + k]
+    limits = np.array(shape, np.int64)[:, None]
+    if np.any(original < 0) or np.any(original >= limits):
+        raise ValueError(f"tensor {index}: a sparse index lies outside its shape {list(shape)}")
+    result = np.zeros(int(np.prod(shape, dtype=np.int64)), values.dtype)
+    result[np.ravel_multi_index(tuple(original), shape) if rank else 0] = values
     return result.reshape(shape)

@@ -277,6 +277,23 @@ def test_block_sparse_fully_connected_weights_are_densified():
     np.testing.assert_allclose(Engine(sparse, threads=1).run([x])[0], expected, rtol=1e-5, atol=1e-5)
 
 
+def test_sparse_weights_walked_column_first():
+    """traversal_order [1, 0]: the columns are the outer, dense level, each column's rows a CSR list."""
+    weights = RNG.standard_normal((5, 12)).astype(np.float32)
+    weights[RNG.random(weights.shape) < 0.5] = 0
+    sparsity, values = csr_last_axis(np.ascontiguousarray(weights.T))
+    sparsity["traversal_order"] = [1, 0]
+
+    def fc(w_tensor):
+        tensors = [f32("x", (2, 12)), w_tensor, f32("y", (2, 5))]
+        return model(tensors, [OpSpec("FULLY_CONNECTED", [0, 1], [2])], [0], [2])
+
+    x = RNG.standard_normal((2, 12)).astype(np.float32)
+    expected = tflm_run(fc(f32("w", weights.shape, weights)), [x])[0]
+    sparse = fc(TensorSpec("w", [5, 12], "FLOAT32", data=values, sparsity=sparsity))
+    np.testing.assert_allclose(Engine(sparse, threads=1).run([x])[0], expected, rtol=1e-5, atol=1e-5)
+
+
 def test_malformed_sparsity_is_named():
     from edgequant.tflite import read_tflite
 
