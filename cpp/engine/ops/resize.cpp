@@ -175,7 +175,7 @@ class Resize : public Op {
     const bool has_rows = rank >= 2;
     const int64_t ih = has_rows ? x.shape[rank - 2] : 1, iw = x.shape[rank - 1];
     const int64_t oh = has_rows ? out[rank - 2] : 1, ow = out[rank - 1];
-    y = Tensor::zeros_f32(out);
+    y = Tensor::unspecified_f32(out, description());  // every element is written below
     if (y.numel() == 0) return;
     check(ih > 0 && iw > 0, "cannot resize an empty axis to a non-empty one");
     const LinearTaps rows = linear_taps(has_rows ? scales[rank - 2] : 1.f, ih, oh);

@@ -72,7 +72,7 @@ def tflite_to_onnx(model, *, opset: int = 17):
         raise ValueError(f"opset must be in [{_LOWEST_OPSET}, {newest}], got {opset}")
     tflite = model if isinstance(model, TFLiteModel) else read_tflite(model)
     _check_operators(tflite)
-    tensors, folded = _fold_constant_dequantize(tflite)
+    tensors, folded = _fold_constant_weights(tflite)
     graph = OnnxGraph(tensors, int(opset))
     inputs = [graph.graph_input(index) for index in tflite.inputs]
     output_names = [graph.claim(tensors[index].name) for index in tflite.outputs]
@@ -113,7 +113,7 @@ def _check_operators(tflite: TFLiteModel) -> None:
                 raise ValueError(f"graph {where} refers to tensor {index}, which does not exist")
 
 
-def _fold_constant_dequantize(tflite: TFLiteModel) -> tuple[list, set]:
+def _fold_constant_weights(tflite: TFLiteModel) -> tuple[list, set]:
     """DEQUANTIZE of a constant (float16 or int8 weights stored compact) as the float32 constant it
     computes, and DENSIFY of a sparse constant (the reader has made its data dense) as that constant, so
     the layers reading them see constant weights. Returns the tensors (the caller's model untouched) and

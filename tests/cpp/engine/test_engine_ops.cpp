@@ -567,4 +567,43 @@ TEST(EngineOps, SmallNetwork) {
   }
 }
 
+// Resize 'linear' (bilinear over H, W) against the ONNX definition written out here: the source
+// coordinate per mode, clamped to the input, then the two neighbours on each axis weighted by distance.
+TEST(EngineOps, ResizeLinearFromTheDefinition) {
+  const Shape in{2, 3, 5, 7}, out{2, 3, 9, 4};
+  for (const std::string mode : {"half_pixel", "pytorch_half_pixel", "align_corners", "asymmetric"}) {
+    SCOPED_TRACE(mode);
+    GraphBuilder b(41);
+    b.graph.opset = 13;
+    b.input("x", in).output("y");
+    b.constant("sizes", Tensor::from_i64({out[0], out[1], out[2], out[3]}));
+    Node& resize = b.node("Resize", {"x", "", "", "sizes"}, {"y"});
+    resize.attributes["mode"] = attr_string("linear");
+    resize.attributes["coordinate_transformation_mode"] = attr_string(mode);
+    const Tensor x = random_tensor(in, b.rng);
+    const auto got = expect_backends_agree(b.graph, {x});
+    auto source = [&](int64_t o, int64_t in_len, int64_t out_len) {
+      const double scale = static_cast<double>(out_len) / in_len;
+      double c = mode == "asymmetric"      ? o / scale
+                 : mode == "align_corners" ? (out_len > 1 ? o * (in_len - 1.0) / (out_len - 1.0) : 0.0)
+                 : mode == "pytorch_half_pixel" && out_len == 1 ? 0.0
+                                                                : (o + 0.5) / scale - 0.5;
+      return std::min(std::max(c, 0.0), in_len - 1.0);
+    };
+    Tensor want = Tensor::zeros_f32(out);
+    for (int64_t p = 0; p < out[0] * out[1]; ++p)
+      for (int64_t r = 0; r < out[2]; ++r)
+        for (int64_t c = 0; c < out[3]; ++c) {
+          const double sy = source(r, in[2], out[2]), sx = source(c, in[3], out[3]);
+          const int64_t y0 = static_cast<int64_t>(sy), x0 = static_cast<int64_t>(sx);
+          const int64_t y1 = std::min(y0 + 1, in[2] - 1), x1 = std::min(x0 + 1, in[3] - 1);
+          const double dy = sy - y0, dx = sx - x0;
+          auto at = [&](int64_t yy, int64_t xx) { return double(x.f()[(p * in[2] + yy) * in[3] + xx]); };
+          want.f()[(p * out[2] + r) * out[3] + c] = static_cast<float>(
+              (1 - dy) * ((1 - dx) * at(y0, x0) + dx * at(y0, x1)) + dy * ((1 - dx) * at(y1, x0) + dx * at(y1, x1)));
+        }
+    EXPECT_TRUE(all_close(got[0], want, kTol));
+  }
+}
+
 }  // namespace
