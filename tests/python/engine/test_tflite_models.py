@@ -336,6 +336,40 @@ def _window_model(quantized: bool, unsigned: bool = False) -> bytes:
     return f.serialize([x], [probabilities, added])
 
 
+def _phone_ops_model(quantized: bool) -> bytes:
+    """The operators of phone models (MediaPipe's) on int8 grids: PAD on the spatial and channel axes, MUL
+    by a per-channel constant, RESIZE_BILINEAR with half-pixel centres, HARD_SWISH, LOGISTIC (TFLite's
+    1/256 grid) and CONCATENATION on the channels."""
+    f = _Forge(quantized, seed=13)
+    x = f.activation("x", [1, 6, 7, 3], 0.05, 2)
+    w_scales = [0.004, 0.005, 0.003, 0.006]
+    c1 = f.op("CONV_2D", [x, f.weights("w1", [4, 3, 3, 3], w_scales), f.bias("b1", 4, 0.05, w_scales)],
+              f.activation("c1", [1, 6, 7, 4], 6 / 255, -128), padding="SAME", stride_h=1, stride_w=1,
+              dilation_h=1, dilation_w=1, activation="RELU6")
+    paddings = f._add(TensorSpec("pads", [4, 2], "INT32", data=np.array([[0, 0], [1, 0], [0, 1], [0, 2]], np.int32)))
+    padded = f.op("PAD", [c1, paddings], f.activation("pad", [1, 7, 8, 6], 6 / 255, -128))
+    scaled = f.op("MUL", [padded, f.weights("k", [6], [0.01])], f.activation("mul", [1, 7, 8, 6], 0.03, 0),
+                  activation="NONE")
+    resized = f.op("RESIZE_BILINEAR", [scaled, f.integers("size", [10, 12])],
+                   f.activation("rs", [1, 10, 12, 6], 0.03, 0), half_pixel_centers=True)
+    swished = f.op("HARD_SWISH", [resized], f.activation("hs", [1, 10, 12, 6], 0.03, -20))
+    gate = f.op("LOGISTIC", [swished], f.activation("sg", [1, 10, 12, 6], 1 / 256, -128))
+    other = f.op("LOGISTIC", [resized], f.activation("sg2", [1, 10, 12, 6], 1 / 256, -128))
+    joined = f.op("CONCATENATION", [gate, other], f.activation("y", [1, 10, 12, 12], 1 / 256, -128), axis=3)
+    return f.serialize([x], [joined])
+
+
+@pytest.mark.parametrize("backend", EXACT_WEIGHT_BACKENDS)
+def test_forged_int8_phone_ops_close_to_tflite(backend):
+    real = np.random.default_rng(5).uniform(-6, 6, (8, 6, 7, 3)).astype(np.float32)
+    engine, model, results = _forged_outputs(_phone_ops_model(quantized=True), real, backend)
+    _assert_int8_plan(engine, model)
+    for ours, theirs, tensor in results:
+        assert np.abs(ours - theirs).max() <= FORGED_STEPS * tensor.scale[0], tensor.name
+        assert np.unique(theirs).size > 20  # the gates take many values
+    _assert_each_operator_within_one_step(_phone_ops_model(quantized=True), _quantize(real[:4], model.tensors[0]))
+
+
 @pytest.fixture
 def forge_more_ops(monkeypatch):
     """tflite_forge's tables with MEAN, QUANTIZE, DEQUANTIZE and FULLY_CONNECTED's keep_num_dims."""
