@@ -359,17 +359,6 @@ def _phone_ops_model(quantized: bool) -> bytes:
     return f.serialize([x], [joined])
 
 
-@pytest.mark.parametrize("backend", EXACT_WEIGHT_BACKENDS)
-def test_forged_int8_phone_ops_close_to_tflite(backend):
-    real = np.random.default_rng(5).uniform(-6, 6, (8, 6, 7, 3)).astype(np.float32)
-    engine, model, results = _forged_outputs(_phone_ops_model(quantized=True), real, backend)
-    _assert_int8_plan(engine, model)
-    for ours, theirs, tensor in results:
-        assert np.abs(ours - theirs).max() <= FORGED_STEPS * tensor.scale[0], tensor.name
-        assert np.unique(theirs).size > 20  # the gates take many values
-    _assert_each_operator_within_one_step(_phone_ops_model(quantized=True), _quantize(real[:4], model.tensors[0]))
-
-
 @pytest.fixture
 def forge_more_ops(monkeypatch):
     """tflite_forge's tables with MEAN, QUANTIZE, DEQUANTIZE and FULLY_CONNECTED's keep_num_dims."""
@@ -429,16 +418,29 @@ def _forged_outputs(model_bytes, real, backend) -> tuple:
 FORGED_STEPS = 2.001
 
 
-@pytest.mark.parametrize("backend", EXACT_WEIGHT_BACKENDS)
-def test_forged_int8_window_ops_close_to_tflite(backend):
-    real = np.random.default_rng(3).uniform(-6, 6, (12, 7, 9, 3)).astype(np.float32)
-    engine, model, results = _forged_outputs(_window_model(quantized=True), real, backend)
+def _forged_int8_close_to_tflite(model_bytes, real, backend) -> list:
+    """The forged int8 model's convs run in INT8, its outputs within FORGED_STEPS of TFLite Micro's and each
+    operator alone within one step; returns the (ours, TFLite's, tensor) of each output."""
+    engine, model, results = _forged_outputs(model_bytes, real, backend)
     _assert_int8_plan(engine, model)
     for ours, theirs, tensor in results:
         assert np.abs(ours - theirs).max() <= FORGED_STEPS * tensor.scale[0], tensor.name
-    probabilities = results[0][1]
+    _assert_each_operator_within_one_step(model_bytes, _quantize(real[:4], model.tensors[0]))
+    return results
+
+
+@pytest.mark.parametrize("backend", EXACT_WEIGHT_BACKENDS)
+def test_forged_int8_window_ops_close_to_tflite(backend):
+    real = np.random.default_rng(3).uniform(-6, 6, (12, 7, 9, 3)).astype(np.float32)
+    probabilities = _forged_int8_close_to_tflite(_window_model(quantized=True), real, backend)[0][1]
     assert len(np.unique(probabilities.argmax(axis=1))) > 1  # the inputs reach different answers
-    _assert_each_operator_within_one_step(_window_model(quantized=True), _quantize(real[:4], model.tensors[0]))
+
+
+@pytest.mark.parametrize("backend", EXACT_WEIGHT_BACKENDS)
+def test_forged_int8_phone_ops_close_to_tflite(backend):
+    real = np.random.default_rng(5).uniform(-6, 6, (8, 6, 7, 3)).astype(np.float32)
+    gates = _forged_int8_close_to_tflite(_phone_ops_model(quantized=True), real, backend)[0][1]
+    assert np.unique(gates).size > 20  # the gates take many values
 
 
 @pytest.mark.parametrize("backend", supported_backends())
