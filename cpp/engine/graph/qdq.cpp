@@ -1,5 +1,6 @@
 #include "graph/qdq.h"
 
+#include <algorithm>
 #include <array>
 #include <climits>
 #include <cmath>
@@ -288,6 +289,55 @@ int dequantize_around_float_ops(Graph& graph) {
   return rewritten;
 }
 
+// The rest of a weight shift (fold_dynamic_quantization): `main` computes s_o · Σ (x − x_zero)(q − c_o);
+// the nodes returned add s_o · (c_o − z_o) · Σ_window (x − x_zero) and write `result`. A product of the
+// input with ones (dynamic INT8 as well, so the same integers) gives the window sums: one channel, broadcast
+// by a Mul, for an ungrouped conv or a MatMul; one channel per output channel (codes ±1 or 0 on the scales
+// s_o · |c_o − z_o|) for a grouped conv, whose window sums differ per group.
+template <class ScaleOf>
+std::vector<Node> rest_of_shift(Graph& graph, const Node& main, const std::vector<int64_t>& rest, ScaleOf scale_of,
+                                const Shape& codes_shape, bool conv, const std::string& result, std::set<std::string>& taken) {
+  const auto channels = static_cast<int64_t>(rest.size());
+  const int64_t groups = conv ? main.attr_i("group", 1) : 1;
+  std::vector<Node> nodes;
+  Shape ones_shape = codes_shape;
+  if (conv) ones_shape[0] = groups == 1 ? 1 : channels;
+  else ones_shape[1] = 1;  // MatMul B [K, 1]
+  Tensor ones = Tensor::zeros_f32(ones_shape, main.describe() + " window sums");
+  const int64_t per_output = ones.numel() / ones_shape[0];
+  std::vector<float> ones_scales;
+  if (groups == 1) {
+    std::fill(ones.f(), ones.f() + ones.numel(), 1.0f);
+    ones_scales = {1.0f};
+  } else {
+    for (int64_t o = 0; o < channels; ++o) {
+      const float step = scale_of(o) * static_cast<float>(rest[static_cast<size_t>(o)] < 0 ? -rest[static_cast<size_t>(o)] : rest[static_cast<size_t>(o)]);
+      const float code = rest[static_cast<size_t>(o)] > 0 ? 1.0f : rest[static_cast<size_t>(o)] < 0 ? -1.0f : 0.0f;
+      std::fill(ones.f() + o * per_output, ones.f() + (o + 1) * per_output, code * step);
+      ones_scales.push_back(step > 0 ? step : scale_of(o));
+    }
+  }
+  const std::string ones_name = fresh(main.inputs[1], "ones", taken);
+  graph.initializers[ones_name] = ones;
+  graph.weight_scales[ones_name] = WeightScales{ones_scales, groups == 1 ? -1 : 0};
+  Node sums = make_node(main.op_type, main.name + "/window_sums", {main.inputs[0], ones_name},
+                        {fresh(result, "window_sums", taken)});
+  sums.attributes = main.attributes;
+  std::string correction = sums.outputs[0];
+  nodes.push_back(sums);
+  if (groups == 1) {
+    Tensor factors = Tensor::zeros_f32(conv ? Shape{1, channels, 1, 1} : Shape{channels}, main.describe() + " shift");
+    for (int64_t o = 0; o < channels; ++o) factors.f()[o] = scale_of(o) * static_cast<float>(rest[static_cast<size_t>(o)]);
+    const std::string factors_name = fresh(result, "shift", taken);
+    graph.initializers[factors_name] = factors;
+    Node scaled = make_node("Mul", main.name + "/shift", {correction, factors_name}, {fresh(result, "shift_sums", taken)});
+    correction = scaled.outputs[0];
+    nodes.push_back(scaled);
+  }
+  nodes.push_back(make_node("Add", main.name + "/unshift", {main.outputs[0], correction}, {result}));
+  return nodes;
+}
+
 int fold_dynamic_quantization(Graph& graph) {
   std::map<std::string, size_t> producer;
   std::map<std::string, std::vector<size_t>> readers;
@@ -314,6 +364,7 @@ int fold_dynamic_quantization(Graph& graph) {
   for (const Node& n : graph.nodes) taken.insert(n.outputs.begin(), n.outputs.end());
   for (const auto& kv : graph.initializers) taken.insert(kv.first);
   std::vector<bool> dead(graph.nodes.size(), false);
+  std::map<size_t, std::vector<Node>> extra;  // nodes to place after node k
   int folded = 0;
   for (size_t k = 0; k < graph.nodes.size(); ++k) {
     Node& product = graph.nodes[k];
@@ -328,20 +379,37 @@ int fold_dynamic_quantization(Graph& graph) {
     if (!constant(codes_name) || (!w_zero.empty() && !constant(w_zero))) continue;
     const Tensor& codes = graph.initializers.at(codes_name);
     if (codes.dtype != DType::i64 || (conv && codes.rank() != 4) || (matmul && codes.rank() != 2)) continue;
-    // The weights as symmetric s8 codes q − z (uint8 weights with z = 128 fit too).
+    // The kernels multiply u8 activations by s8 weights. Each output channel o's codes q are taken
+    // as q − c_o with c_o the nearest to the file's zero point z_o that puts them in [−128, 127] (c_o = z_o
+    // whenever the channel fits, as every s8 weight with z = 0 does); where c_o ≠ z_o the rest,
+    // (c_o − z_o) · Σ_window (x − x_zero), is one extra product of the input with ones, added after:
+    // integers exactly as ConvInteger / MatMulInteger sum them (quantize_dynamic's uint8 weights with
+    // z = 121 or 178 need it).
     const std::vector<int64_t> zeros = w_zero.empty() ? std::vector<int64_t>{0} : graph.initializers.at(w_zero).as_i64();
-    const int64_t per_column = conv ? 1 : codes.shape[1];  // MatMul B [K, N]: one zero point per column
-    if (zeros.size() != 1 && static_cast<int64_t>(zeros.size()) != (conv ? codes.shape[0] : codes.shape[1])) continue;
-    auto zero_of = [&](int64_t i) {
-      if (zeros.size() == 1) return zeros[0];
-      return conv ? zeros[i / (codes.numel() / codes.shape[0])] : zeros[i % per_column];
-    };
-    // Otherwise (asymmetric uint8 weights whose q − z leave [−128, 127]) the dequantized weights are
-    // quantized again on the kernels' own symmetric grid: close to the file's, not its integers.
-    bool s8 = true;
-    for (int64_t i = 0, n = codes.numel(); i < n && s8; ++i) s8 = codes.i()[i] - zero_of(i) >= -128 && codes.i()[i] - zero_of(i) <= 127;
+    const int64_t channels = conv ? codes.shape[0] : codes.shape[1];
+    if (zeros.size() != 1 && static_cast<int64_t>(zeros.size()) != channels) continue;
+    const int64_t per_channel = codes.numel() / channels;  // conv: contiguous per channel; MatMul B [K, N]: strided
+    auto channel_of = [&](int64_t i) { return conv ? i / per_channel : i % channels; };
+    std::vector<int64_t> low(static_cast<size_t>(channels), INT64_MAX), high(static_cast<size_t>(channels), INT64_MIN);
+    for (int64_t i = 0, n = codes.numel(); i < n; ++i) {
+      const auto o = static_cast<size_t>(channel_of(i));
+      low[o] = std::min(low[o], codes.i()[i]);
+      high[o] = std::max(high[o], codes.i()[i]);
+    }
+    std::vector<int64_t> shift(static_cast<size_t>(channels)), rest(static_cast<size_t>(channels));  // c_o, c_o − z_o
+    bool fits = true, any_rest = false;
+    for (int64_t o = 0; o < channels; ++o) {
+      const int64_t z = zeros[zeros.size() == 1 ? 0 : static_cast<size_t>(o)];
+      if (high[o] == INT64_MIN) low[o] = high[o] = z;  // an empty channel
+      fits = fits && high[o] - low[o] <= 255;
+      shift[o] = std::clamp(z, high[o] - 127, low[o] + 128);
+      rest[o] = shift[o] - z;
+      any_rest = any_rest || rest[o] != 0;
+    }
+    if (!fits) continue;  // codes wider than 8 bits: stays exact integer ops
     // An older form adds the bias quantized per run, Reshape(Cast(Floor(Div(B, x_scale · w_scale)))), to
-    // the int32 sums: taken as the float bias B (off by less than one unit x_scale · w_scale).
+    // the int32 sums: taken as the float bias B (off by less than one unit x_scale · w_scale), which
+    // the kernels add with the activation that follows (rounding it down per run would keep them apart).
     Node* after = only_reader(product.outputs[0]);
     std::string bias_name;
     Node* bias_add = nullptr;
@@ -368,20 +436,22 @@ int fold_dynamic_quantization(Graph& graph) {
     const int x_side = scale_product->inputs[0] == quantize->outputs[1] ? 0 : scale_product->inputs[1] == quantize->outputs[1] ? 1 : -1;
     if (x_side < 0 || !constant(scale_product->inputs[1 - x_side])) continue;
     const Tensor& w_scale = graph.initializers.at(scale_product->inputs[1 - x_side]);
-    const int64_t channels = conv ? codes.shape[0] : codes.shape[1];
     if (!bias_name.empty() && (!conv || graph.initializers.at(bias_name).numel() != channels)) continue;
     if (w_scale.dtype != DType::f32 || !(w_scale.numel() == 1 || (matmul && w_scale.rank() == 1 && w_scale.numel() == channels)))
       continue;
-    // The float weights the file's codes and scales stand for; the scales stay the file's.
+    auto scale_of = [&](int64_t o) { return w_scale.f()[w_scale.numel() == 1 ? 0 : o]; };
+    // The float weights s_o · (q − c_o): the file's integers on its scales, which the kernels keep.
     Tensor weights = Tensor::zeros_f32(codes.shape, product.describe());
-    const int64_t n = codes.numel();
-    for (int64_t i = 0; i < n; ++i)
-      weights.f()[i] = static_cast<float>(codes.i()[i] - zero_of(i)) * w_scale.f()[w_scale.numel() == 1 ? 0 : i % channels];
+    for (int64_t i = 0, n = codes.numel(); i < n; ++i) {
+      const int64_t o = channel_of(i);
+      weights.f()[i] = static_cast<float>(codes.i()[i] - shift[static_cast<size_t>(o)]) * scale_of(o);
+    }
     const std::string weights_name = fresh(codes_name, "dequantized", taken);
     graph.initializers[weights_name] = weights;
-    if (s8) graph.weight_scales[weights_name] = WeightScales{w_scale.as_f32(), w_scale.numel() == 1 ? -1 : 1};
+    graph.weight_scales[weights_name] = WeightScales{w_scale.as_f32(), w_scale.numel() == 1 ? -1 : 1};
+    const std::string& result = scaled->outputs[0];
     Node op = make_node(conv ? "Conv" : "MatMul", product.name, {quantize->inputs.at(0), weights_name},
-                        scaled->outputs);
+                        {any_rest ? fresh(result, "shifted", taken) : result});
     if (!bias_name.empty()) {
       const std::string flat = fresh(bias_name, "bias", taken);
       graph.initializers[flat] = graph.initializers.at(bias_name).reshaped({channels});
@@ -391,12 +461,18 @@ int fold_dynamic_quantization(Graph& graph) {
     for (const auto& [key, value] : product.attributes) op.attributes[key] = value;
     op.attributes["_dynamic_int8"] = int_attribute(1);
     dead[producer.at(cast->outputs[0])] = dead[producer.at(scaled->outputs[0])] = true;
+    // After the scaled Mul's place, which follows every value they read.
+    if (any_rest) extra[producer.at(scaled->outputs[0])] = rest_of_shift(graph, op, rest, scale_of, codes.shape, conv, result, taken);
     product = std::move(op);
     ++folded;
   }
   std::vector<Node> kept;
-  for (size_t k = 0; k < graph.nodes.size(); ++k)
+  for (size_t k = 0; k < graph.nodes.size(); ++k) {
     if (!dead[k]) kept.push_back(std::move(graph.nodes[k]));
+    auto more = extra.find(k);
+    if (more != extra.end())
+      for (Node& node : more->second) kept.push_back(std::move(node));
+  }
   graph.nodes = std::move(kept);
   return folded;
 }

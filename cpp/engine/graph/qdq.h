@@ -76,11 +76,13 @@ int expand_dynamic_quantized_lstm(Graph& graph);
 // since they commute with dequantization. Returns the number rewritten.
 int dequantize_around_float_ops(Graph& graph);
 
-// ONNX Runtime's quantize_dynamic form, DynamicQuantizeLinear -> ConvInteger / MatMulInteger (s8
-// weight codes, zero point 0) -> Cast(float) -> Mul(x_scale · w_scale), as one Conv / MatMul with the
-// dequantized weights (their scales kept as the file's, graph.h) marked `_dynamic_int8`: it runs the
-// engine's dynamic INT8 kernels, which quantize the input the same way (u8, the range with 0, per
-// run). Returns the number rewritten; anything else stays exact integer ops.
+// ONNX Runtime's quantize_dynamic form, DynamicQuantizeLinear -> ConvInteger / MatMulInteger -> Cast(float)
+// -> Mul(x_scale · w_scale), as one Conv / MatMul with the dequantized weights (their scales kept as the
+// file's, graph.h) marked `_dynamic_int8`: it runs the engine's dynamic INT8 kernels, which quantize the
+// input the same way (u8, the range with 0, per run). Weight codes whose q − z leave s8 (uint8 weights
+// with a zero point away from 128) are shifted per channel into s8 and the shift's window sums added by a
+// product with ones (a 1-channel Conv or MatMul, a Mul, an Add): the file's integers either way. Returns
+// the number rewritten; anything else stays exact integer ops.
 int fold_dynamic_quantization(Graph& graph);
 
 // QuantizeLinear -> DequantizeLinear (same scale, zero point and axis) as one QuantizeDequantize

@@ -63,7 +63,9 @@ class Conv : public Op {
     bool unit = auto_pad_ == "NOTSET" && groups_ == 1 && !post_.sum && post_.activation.kind == Activation::Kind::none;
     for (int k = 0; k < spatial_; ++k) unit = unit && strides_[k] == 1 && dilations_[k] == 1;
     for (int64_t p : pads_) unit = unit && p == 0;
-    stays_float_ = unit && spatial_ == 2 && weights_.shape[0] == 1 && weights_.shape[2] == 1 && weights_.shape[3] == 1;
+    // (Not where the file quantizes it: quantize_dynamic's window sums, graph/qdq.h, are such a conv.)
+    stays_float_ = unit && spatial_ == 2 && weights_.shape[0] == 1 && weights_.shape[2] == 1 && weights_.shape[3] == 1 &&
+                   !node_.has("_dynamic_int8");
     const Activation::Kind act = post_.activation.kind;
     pointwise_ = (auto_pad_ == "NOTSET" || auto_pad_ == "VALID") && groups_ == 1 && !post_.sum && !stays_float_ &&
                  (act == Activation::Kind::none || act == Activation::Kind::relu || act == Activation::Kind::clip) &&

@@ -8,6 +8,7 @@
 // to the zero point in QuantizeLinear and stays NaN through QuantizeDequantize.
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 
 #include "common/simd.h"
 #if defined(__ARM_NEON) && defined(__aarch64__)
@@ -17,6 +18,7 @@
 #define EDGEQUANT_QUANTIZE_AVX512 1
 #endif
 #include "backend/code_map.h"
+#include "backend/int8_support.h"
 #include "graph/qdq.h"
 #include "ops/grid_codes.h"
 #include "ops/op.h"
@@ -208,19 +210,23 @@ class DynamicQuantize : public Op {
     const Tensor& x = float_input(inputs, 0);
     const int64_t n = x.numel();
     const float* in = x.f();
-    float lo = 0, hi = 0;  // the range always holds 0
+    uint32_t non_finite = 0;  // exponent bits all ones: NaN or Inf (an integer OR GCC vectorises)
     for (int64_t k = 0; k < n; ++k) {
-      check(!std::isnan(in[k]), "input holds NaN");
-      lo = std::min(lo, in[k]);
-      hi = std::max(hi, in[k]);
+      uint32_t bits;
+      std::memcpy(&bits, in + k, sizeof bits);
+      non_finite |= static_cast<uint32_t>((bits & 0x7f800000u) == 0x7f800000u);
     }
-    check(std::isfinite(lo) && std::isfinite(hi), "input holds Inf");
+    check(!non_finite, "input holds NaN or Inf");
+    float lo = 0, hi = 0;  // the range always holds 0
+    range_of(in, n, lo, hi);
     const QuantizedRange u8{0, 255};
     const float scale = hi > lo ? (hi - lo) / 255.0f : 1.0f;
     const int64_t zero = quantize_value(-lo / scale, 0, u8);
-    outputs[0] = Tensor::zeros_i64(x.shape, description());
-    int64_t* out = outputs[0].i();
-    for (int64_t k = 0; k < n; ++k) out[k] = quantize_value(in[k] / scale, zero, u8);
+    if (!node_.outputs[0].empty()) {  // (ONNX lets a file leave the codes unnamed: not wanted)
+      outputs[0] = Tensor::zeros_i64(x.shape, description());
+      int64_t* out = outputs[0].i();
+      for (int64_t k = 0; k < n; ++k) out[k] = quantize_value(in[k] / scale, zero, u8);
+    }
     outputs[1] = Tensor::zeros_f32({}, description());
     outputs[1].f()[0] = scale;
     outputs[2] = Tensor::from_i64({zero}).reshaped({});

@@ -20,17 +20,18 @@ ort = pytest.importorskip("onnxruntime")
 #: Models the engine cannot run yet, with the reason (the test then checks that it still refuses cleanly).
 REFUSED: dict[str, str] = {}
 #: Relative tolerances other than 1e-4. ddddocr's reader is quantized by an older ONNX Runtime
-#: quantize_dynamic: uint8 weights with zero point 121 (not a symmetric grid: the engine's dynamic INT8
-#: kernels requantize them to s8), its biases rounded per run, and every conv's input requantized with
-#: a scale from its own max, so a 2e-7 relative difference in one float op (our Swish against ORT's
-#: Sigmoid · x) moves a whole layer's grid. Measured 3.9 % of the output range on this input and 6.4 %
-#: on the worst of 8 photos (31 of its 32 CTC steps pick the same class), against 1.6 % for the exact
-#: integer path, which ran 180× slower. seal_det's probability map is a Sigmoid of logits ~1e-5 (relative)
-#: from ONNX Runtime's after 100+ layers of float rounding, steepest where it crosses 0.5: ONNX Runtime's
+#: quantize_dynamic: uint8 weights with zero points 94-178 (run on their own integers, shifted into s8:
+#: each conv equals ONNX Runtime's to float rounding, tests/python/engine/test_dynamic_integer_weights.py),
+#: its biases rounded per run (taken as the float bias, within one unit), and every conv's input
+#: requantized with a scale from its own range, so a 2e-7 relative difference in one float op (our Swish
+#: against ORT's Sigmoid · x) moves codes a whole step; its LSTM runs in float where ORT quantizes it.
+#: Measured 1.8 % of the output range on this input (3.3 % before the shift), 2.9 % median and 9.1 % worst
+#: over 32 photos (31 of its 32 CTC steps pick the same class at worst). seal_det's probability map is
+#: a Sigmoid of logits ~1e-5 (relative) from ONNX Runtime's after 100+ layers of float rounding, steepest where it crosses 0.5: ONNX Runtime's
 #: own optimized and unoptimized graphs differ by 6.2e-5 of the range there, ours (oneDNN's 16-channel
 #: blocked convs) by 1.2e-4, the reference backend by 9.1e-5; against a float64 evaluation ONNX Runtime
 #: is 7e-5 off on the worst photo, we are 1.2e-4 off (docs/pypi_models.md).
-TOLERANCE = {"ddddocr_ocr": 0.1, "seal_det": 2e-4}
+TOLERANCE = {"ddddocr_ocr": 0.06, "seal_det": 2e-4}
 
 
 def _manifest():
