@@ -27,10 +27,10 @@ REFUSED: dict[str, str] = {}
 #: against ORT's Sigmoid · x) moves codes a whole step; its LSTM runs in float where ORT quantizes it.
 #: Measured 1.8 % of the output range on this input (3.3 % before the shift), 2.9 % median and 9.1 % worst
 #: over 32 photos (31 of its 32 CTC steps pick the same class at worst). seal_det's probability map is
-#: a Sigmoid of logits ~1e-5 (relative) from ONNX Runtime's after 100+ layers of float rounding, steepest where it crosses 0.5: ONNX Runtime's
-#: own optimized and unoptimized graphs differ by 6.2e-5 of the range there, ours (oneDNN's 16-channel
-#: blocked convs) by 1.2e-4, the reference backend by 9.1e-5; against a float64 evaluation ONNX Runtime
-#: is 7e-5 off on the worst photo, we are 1.2e-4 off (docs/pypi_models.md).
+#: a Sigmoid of logits ~1e-5 (relative) from ONNX Runtime's after 100+ layers of float rounding, steepest
+#: where it crosses 0.5: ONNX Runtime's own optimized and unoptimized graphs differ by 6.2e-5 of the range
+#: there, ours (oneDNN's 16-channel blocked convs) by 1.2e-4, the reference backend by 9.1e-5; against a
+#: float64 evaluation ONNX Runtime is 7e-5 off on the worst photo, we are 1.2e-4 off (docs/pypi_models.md).
 TOLERANCE = {"ddddocr_ocr": 0.06, "seal_det": 2e-4}
 
 
