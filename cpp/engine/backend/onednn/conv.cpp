@@ -49,12 +49,14 @@ class DnnlConv : public ConvKernel {
     }
     const dt dst_type = quantize_output_ ? dt::u8 : dt::f32;
     auto describe = [&](tag src_tag, tag dst_tag, bool bias_first) {
-      return dnnl::convolution_forward::primitive_desc(
+      dnnl::convolution_forward::primitive_desc pd(
           ctx.eng, dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct,
           memory::desc(src_dims, src_type, src_tag), memory::desc(w_dims, w_type, tag::any),
           bias_first ? memory::desc() : memory::desc({g.oc}, dt::f32, tag::x),
           memory::desc(dst_dims, dst_type, dst_tag), {g.stride_h, g.stride_w}, {g.dilation_h - 1, g.dilation_w - 1},
           {g.pad_top, g.pad_left}, {g.pad_bottom, g.pad_right}, make_attr(bias_first));
+      skip_faulty_kernels(pd);
+      return pd;
     };
     // Left to choose (format_tag::any), oneDNN 3.2 runs float depthwise and 1x1 convs on NHWC brgemm
     // kernels; in 16-channel blocks (AVX-512; 8 with AVX2) its direct kernels (jit_dw, jit_1x1) took MobileNetV2's 112x112
@@ -102,6 +104,7 @@ class DnnlConv : public ConvKernel {
           pd.weights_desc(), memory::desc({g.oc}, dt::f32, tag::x), memory::desc(dst_dims, dt::f32, tag::any),
           {g.stride_h, g.stride_w}, {g.dilation_h - 1, g.dilation_w - 1}, {g.pad_top, g.pad_left},
           {g.pad_bottom, g.pad_right}, f32_attr);
+      skip_faulty_kernels(f32_pd);
       f32_prim_ = dnnl::convolution_forward(f32_pd);
       dst_.emplace(ctx, memory::desc(dst_dims, dt::f32, tag::nchw), f32_pd.dst_desc());
     } else {

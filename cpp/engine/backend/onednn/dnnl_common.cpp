@@ -1,5 +1,6 @@
 #include "backend/onednn/dnnl_common.h"
 
+#include <string>
 #include <cstdlib>
 
 #include <vector>
@@ -29,6 +30,11 @@ dnnl::primitive_attr attr_with_activation(const Activation& act) {
   dnnl::primitive_attr attr;
   attr.set_post_ops(ops);
   return attr;
+}
+
+void skip_faulty_kernels(dnnl::convolution_forward::primitive_desc& pd) {
+  while (std::string(pd.impl_info_str()) == "jit_1x1:avx512_core_amx")
+    if (!pd.next_impl()) break;  // (none else: kept, as oneDNN chose)
 }
 
 dnnl::primitive_attr attr_with_post_ops(const ConvPostOps& post, float sum_scale, int32_t sum_zero_point,

@@ -60,6 +60,12 @@ dnnl::primitive_attr attr_with_activation(const Activation& act);
 dnnl::primitive_attr attr_with_post_ops(const ConvPostOps& post, float sum_scale = 1.f, int32_t sum_zero_point = 0,
                                         const memory::desc* bias = nullptr);
 
+// Moves `pd` past kernels of oneDNN 3.2 that write outside their buffers: the INT8 1x1 conv for AMX
+// (jit_1x1:avx512_core_amx) overruns its NHWC source / destination at 27, 33, 36, 39 ... 48 pixels
+// (a 6x6 map: MediaPipe's palm detector; measured against guard pages), which corrupts the heap.
+// The next kernel oneDNN offers (jit:avx512_core_amx) runs every such shape. No-op elsewhere.
+void skip_faulty_kernels(dnnl::convolution_forward::primitive_desc& pd);
+
 // A tensor left in a primitive's layout, its memory a block of the backend's pool (back there
 // when the last reader releases it); the engine and stream handles are kept (reference counted),
 // so the data stays readable whatever happens to the kernel that made it. Kernels make a new one
