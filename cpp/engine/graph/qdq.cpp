@@ -401,7 +401,10 @@ int fold_dynamic_quantization(Graph& graph) {
     for (int64_t o = 0; o < channels; ++o) {
       const int64_t z = zeros[zeros.size() == 1 ? 0 : static_cast<size_t>(o)];
       if (high[o] == INT64_MIN) low[o] = high[o] = z;  // an empty channel
-      fits = fits && high[o] - low[o] <= 255;
+      if (high[o] - low[o] > 255) {
+        fits = false;
+        break;
+      }
       shift[o] = std::clamp(z, high[o] - 127, low[o] + 128);
       rest[o] = shift[o] - z;
       any_rest = any_rest || rest[o] != 0;
