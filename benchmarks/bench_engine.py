@@ -133,12 +133,13 @@ def model_macs(path) -> float:
 CLOCK_PROBE = r"""
 #include <stdio.h>
 #include <time.h>
-int main(void) {  /* a chain of dependent 1-cycle adds: adds per second = cycles per second */
-  long n = 200000000L; unsigned long x = 0; struct timespec a, b;
+int main(int argc, char** argv) {  /* a chain of dependent 1-cycle adds: adds per second = cycles per second */
+  long n = 200000000L; unsigned long x = 0, one = (unsigned long)argc; struct timespec a, b;
+  /* register operands: Intel's cores since Golden Cove fold adds of immediates at rename (4x the clock) */
   clock_gettime(CLOCK_MONOTONIC, &a);
   for (long i = 0; i < n; ++i)
-    __asm__ volatile("add $1, %0\n\tadd $1, %0\n\tadd $1, %0\n\tadd $1, %0\n\t"
-                     "add $1, %0\n\tadd $1, %0\n\tadd $1, %0\n\tadd $1, %0" : "+r"(x));
+    __asm__ volatile("add %1, %0\n\tadd %1, %0\n\tadd %1, %0\n\tadd %1, %0\n\t"
+                     "add %1, %0\n\tadd %1, %0\n\tadd %1, %0\n\tadd %1, %0" : "+r"(x) : "r"(one));
   clock_gettime(CLOCK_MONOTONIC, &b);
   printf("%f\n", 8.0 * n / ((b.tv_sec - a.tv_sec) + 1e-9 * (b.tv_nsec - a.tv_nsec)) / 1e9 + 0 * (double)x);
   return 0;
