@@ -296,7 +296,8 @@ int dequantize_around_float_ops(Graph& graph) {
 // s_o · |c_o − z_o|) for a grouped conv, whose window sums differ per group.
 template <class ScaleOf>
 std::vector<Node> rest_of_shift(Graph& graph, const Node& main, const std::vector<int64_t>& rest, ScaleOf scale_of,
-                                const Shape& codes_shape, bool conv, const std::string& result, std::set<std::string>& taken) {
+                                const Shape& codes_shape, bool conv, const std::string& result,
+                                std::set<std::string>& taken) {
   const auto channels = static_cast<int64_t>(rest.size());
   const int64_t groups = conv ? main.attr_i("group", 1) : 1;
   std::vector<Node> nodes;
@@ -311,8 +312,8 @@ std::vector<Node> rest_of_shift(Graph& graph, const Node& main, const std::vecto
     ones_scales = {1.0f};
   } else {
     for (int64_t o = 0; o < channels; ++o) {
-      const float step = scale_of(o) * static_cast<float>(rest[static_cast<size_t>(o)] < 0 ? -rest[static_cast<size_t>(o)] : rest[static_cast<size_t>(o)]);
-      const float code = rest[static_cast<size_t>(o)] > 0 ? 1.0f : rest[static_cast<size_t>(o)] < 0 ? -1.0f : 0.0f;
+      const int64_t r = rest[static_cast<size_t>(o)];
+      const float step = scale_of(o) * static_cast<float>(r < 0 ? -r : r), code = r > 0 ? 1.0f : r < 0 ? -1.0f : 0.0f;
       std::fill(ones.f() + o * per_output, ones.f() + (o + 1) * per_output, code * step);
       ones_scales.push_back(step > 0 ? step : scale_of(o));
     }
@@ -327,10 +328,12 @@ std::vector<Node> rest_of_shift(Graph& graph, const Node& main, const std::vecto
   nodes.push_back(sums);
   if (groups == 1) {
     Tensor factors = Tensor::zeros_f32(conv ? Shape{1, channels, 1, 1} : Shape{channels}, main.describe() + " shift");
-    for (int64_t o = 0; o < channels; ++o) factors.f()[o] = scale_of(o) * static_cast<float>(rest[static_cast<size_t>(o)]);
+    for (int64_t o = 0; o < channels; ++o)
+      factors.f()[o] = scale_of(o) * static_cast<float>(rest[static_cast<size_t>(o)]);
     const std::string factors_name = fresh(result, "shift", taken);
     graph.initializers[factors_name] = factors;
-    Node scaled = make_node("Mul", main.name + "/shift", {correction, factors_name}, {fresh(result, "shift_sums", taken)});
+    Node scaled = make_node("Mul", main.name + "/shift", {correction, factors_name},
+                            {fresh(result, "shift_sums", taken)});
     correction = scaled.outputs[0];
     nodes.push_back(scaled);
   }
@@ -411,8 +414,8 @@ int fold_dynamic_quantization(Graph& graph) {
     }
     if (!fits) continue;  // codes wider than 8 bits: stays exact integer ops
     // An older form adds the bias quantized per run, Reshape(Cast(Floor(Div(B, x_scale · w_scale)))), to
-    // the int32 sums: taken as the float bias B (off by less than one unit x_scale · w_scale), which
-    // the kernels add with the activation that follows (rounding it down per run would keep them apart).
+    // the int32 sums: taken as the float bias B (off by less than one unit x_scale · w_scale). Rounding it
+    // down per run as the file does takes an Add after the conv, which stops the activation's fusion.
     Node* after = only_reader(product.outputs[0]);
     std::string bias_name;
     Node* bias_add = nullptr;
