@@ -222,11 +222,9 @@ class DynamicQuantize : public Op {
     const QuantizedRange u8{0, 255};
     const float scale = hi > lo ? (hi - lo) / 255.0f : 1.0f;
     const int64_t zero = quantize_value(-lo / scale, 0, u8);
-    if (!node_.outputs[0].empty()) {  // (ONNX lets a file leave the codes unnamed: not wanted)
-      outputs[0] = Tensor::zeros_i64(x.shape, description());
-      int64_t* out = outputs[0].i();
-      for (int64_t k = 0; k < n; ++k) out[k] = quantize_value(in[k] / scale, zero, u8);
-    }
+    outputs[0] = Tensor::zeros_i64(x.shape, description());
+    int64_t* out = outputs[0].i();
+    for (int64_t k = 0; k < n; ++k) out[k] = quantize_value(in[k] / scale, zero, u8);
     outputs[1] = Tensor::zeros_f32({}, description());
     outputs[1].f()[0] = scale;
     outputs[2] = Tensor::from_i64({zero}).reshaped({});

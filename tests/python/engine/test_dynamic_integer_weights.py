@@ -121,3 +121,32 @@ def test_int8_weights_with_a_zero_point_are_shifted_too():
     engine = Engine(model, backend="reference", threads=1, reduce_range=False)
     theirs = ort.InferenceSession(model, providers=["CPUExecutionProvider"]).run(None, {"x": x})[0]
     np.testing.assert_allclose(engine.run({"x": x})[0], theirs, rtol=0, atol=2e-6 * np.abs(theirs).max())
+
+
+@pytest.mark.parametrize("backend", supported_backends())
+def test_dynamic_quantize_linear_alone_equals_onnxruntime_and_refuses_non_finite_input(backend):
+    """The op on its own (codes as outputs): ONNX Runtime's scale, zero point and codes, including ties and an
+    all-positive input. Its input is x * k + (x * k - x * k), so a large k overflows to Inf and the sum to NaN
+    inside the graph (the engine refuses those in its inputs already): the op raises, naming the cause."""
+    nodes = [helper.make_node("Mul", ["x", "k"], ["y"]), helper.make_node("Sub", ["y", "y"], ["nan_where_inf"]),
+             helper.make_node("Add", ["y", "nan_where_inf"], ["t"]),
+             helper.make_node("DynamicQuantizeLinear", ["t"], ["q", "s", "z"])]
+    graph = helper.make_graph(nodes, "dql", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [37]),
+                                             helper.make_tensor_value_info("k", TensorProto.FLOAT, [])],
+                              [helper.make_tensor_value_info("q", TensorProto.UINT8, None),
+                               helper.make_tensor_value_info("s", TensorProto.FLOAT, None),
+                               helper.make_tensor_value_info("z", TensorProto.UINT8, None)])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)]).SerializeToString()
+    engine = Engine(model, backend=backend, threads=1)
+    reference = ort.InferenceSession(model, providers=["CPUExecutionProvider"])
+    rng = np.random.default_rng(3)
+    one = np.array(1.0, np.float32)
+    for x in (rng.standard_normal(37).astype(np.float32), rng.uniform(0.5, 2.0, 37).astype(np.float32),
+              np.linspace(-1.0, 1.0, 37, dtype=np.float32)):
+        ours, theirs = engine.run({"x": x, "k": one}), reference.run(None, {"x": x, "k": one})
+        for a, b in zip(ours, theirs, strict=True):
+            np.testing.assert_array_equal(np.asarray(a).astype(np.float64), np.asarray(b).astype(np.float64))
+    x = rng.uniform(-1e-3, 1e-3, 37).astype(np.float32)
+    x[20] = 10.0  # past the first vector of 16
+    with pytest.raises(ValueError, match="NaN or Inf"):
+        engine.run({"x": x, "k": np.array(1e38, np.float32)})
