@@ -266,15 +266,7 @@ def test_block_sparse_fully_connected_weights_are_densified():
     weights[:, 4:8] = 0
     weights[3, :] = 0
     sparsity, values = block_csr(weights, 4)
-
-    def fc(w_tensor):
-        tensors = [f32("x", (2, 16)), w_tensor, f32("y", (2, 5))]
-        return model(tensors, [OpSpec("FULLY_CONNECTED", [0, 1], [2])], [0], [2])
-
-    x = RNG.standard_normal((2, 16)).astype(np.float32)
-    expected = tflm_run(fc(f32("w", weights.shape, weights)), [x])[0]
-    sparse = fc(TensorSpec("w", [5, 16], "FLOAT32", data=values, sparsity=sparsity))
-    np.testing.assert_allclose(Engine(sparse, threads=1).run([x])[0], expected, rtol=1e-5, atol=1e-5)
+    _sparse_dense_layer_matches_tflm(weights, values, sparsity)
 
 
 def test_sparse_weights_walked_column_first():
@@ -283,14 +275,21 @@ def test_sparse_weights_walked_column_first():
     weights[RNG.random(weights.shape) < 0.5] = 0
     sparsity, values = csr_last_axis(np.ascontiguousarray(weights.T))
     sparsity["traversal_order"] = [1, 0]
+    _sparse_dense_layer_matches_tflm(weights, values, sparsity)
+
+
+def _sparse_dense_layer_matches_tflm(weights, values, sparsity):
+    """A FULLY_CONNECTED with `weights` stored sparse (`values`, `sparsity`) on the engine equals TFLite
+    Micro's run of the same layer with the weights dense."""
+    outputs, inputs = weights.shape
 
     def fc(w_tensor):
-        tensors = [f32("x", (2, 12)), w_tensor, f32("y", (2, 5))]
+        tensors = [f32("x", (2, inputs)), w_tensor, f32("y", (2, outputs))]
         return model(tensors, [OpSpec("FULLY_CONNECTED", [0, 1], [2])], [0], [2])
 
-    x = RNG.standard_normal((2, 12)).astype(np.float32)
+    x = RNG.standard_normal((2, inputs)).astype(np.float32)
     expected = tflm_run(fc(f32("w", weights.shape, weights)), [x])[0]
-    sparse = fc(TensorSpec("w", [5, 12], "FLOAT32", data=values, sparsity=sparsity))
+    sparse = fc(TensorSpec("w", list(weights.shape), "FLOAT32", data=values, sparsity=sparsity))
     np.testing.assert_allclose(Engine(sparse, threads=1).run([x])[0], expected, rtol=1e-5, atol=1e-5)
 
 
