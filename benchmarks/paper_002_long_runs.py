@@ -16,9 +16,10 @@ end after that many seconds of this sitting. Plans (``--plan``, several allowed;
 * ``mnist``: paper 002's protocol on MNIST (the shared 10,000 test images split 8,000 train /
   2,000 test), the paper's CNN layout adapted to 28×28, batch 32, SGD momentum 0.9, weight decay
   5e-4: pruned-shadow at γ ∈ {0.375, 0.625} × b ∈ {4, 8} and lr 0.005 / 0.01 / 0.05; paper mode
-  (eqs. 1–4 as printed) at γ = 0.375, 8 bits, lr 0.01 / 0.05 and at γ = 0.625, 16 bits; frozen,
-  straight-through and the threshold grid beside γ = 0.375 b = 8; prune only (32 bits) with the
-  std of eq. 1 over all weights or over the survivors; the uncompressed baseline;
+  (eqs. 1–4 as printed) at γ ∈ {0.375, 0.625} × b ∈ {4, 8} (γ = 0.375, 8 bits also at lr 0.01 and
+  0.005) and at γ = 0.625, 16 bits; frozen and straight-through beside γ = 0.375 b = 8 and
+  γ = 0.625 b = 4 (frozen there at lr 0.01 too); the threshold grid beside γ = 0.375 b = 8; prune
+  only (32 bits) with the std of eq. 1 over all weights or over the survivors; the uncompressed baseline;
 * ``stability``: paper mode (γ = 0.375, b = 8, lr 0.05) with the momentum of pruned weights reset,
   without weight decay, and without momentum: is the set-up what makes it diverge? And
   pruned-shadow at γ = 0.625, 4 bits with lr 0.01 (at lr 0.05 a loss spike ends it near 100,000 steps);
@@ -61,6 +62,10 @@ PLANS = {
         (dict(mode="paper", gamma=0.625, bits=8, lr=0.05), 300_000),
         (dict(mode="straight-through", gamma=0.625, bits=4, lr=0.05), 300_000),
         (dict(mode="frozen", gamma=0.625, bits=4, lr=0.05), 300_000),
+        # the printed equations at the paper's lowest rate, and frozen at 4 bits at the rate that keeps
+        # pruned-shadow stable there: does a smaller step save them?
+        (dict(mode="paper", gamma=0.375, bits=8, lr=0.005), 300_000),
+        (dict(mode="frozen", gamma=0.625, bits=4, lr=0.01), 300_000),
     ],
     "stability": [
         (dict(mode="paper", gamma=0.375, bits=8, lr=0.05, reset_pruned_momentum=True), 300_000),

@@ -156,11 +156,15 @@ def write_report(out, plan=None, paper: dict | None = None, earlier: list[LongRu
     there are several), ``layers.png`` (the first run), ``report.md`` and the thinned
     ``traces.json`` into ``out``; returns the markdown. ``earlier``: traces of earlier sittings (e.g.
     :func:`load_exported`) joined after the runs under ``out``, each unless a run of the same
-    configuration is there (a thinned trace: crossing steps read from its kept records, :func:`export_traces`)."""
+    configuration is there (a thinned trace: crossing steps read from its kept records, :func:`export_traces`).
+    With ``plan``, the runs follow its order wherever they were trained."""
     out = Path(out)
     traces = load_traces(out, plan)
     names = {trace.config.name for trace in traces}
     traces += [trace for trace in earlier or [] if trace.config.name not in names]
+    if plan is not None:  # the plan's order, whichever sitting trained a run; runs outside it after
+        order = {LongRunConfig(**fields).name: i for i, (fields, _) in enumerate(plan)}
+        traces.sort(key=lambda trace: order.get(trace.config.name, len(order)))
     if not traces:
         raise FileNotFoundError(f"no long runs under {str(out)!r}")
     plot_density_accuracy(traces, out / "density_accuracy.png")

@@ -125,6 +125,18 @@ def test_report_writes_figures_and_tables(tmp_path):
         write_report(tmp_path / "nothing")
 
 
+def test_report_orders_runs_of_every_sitting_by_the_plan(tmp_path):
+    plan = [(dict(dataset="digits", mode="pruned-shadow", gamma=0.375, bits=8, lr=lr), 30) for lr in (0.05, 0.01)]
+    first, second = (LongRunConfig(**fields) for fields, _ in plan)
+    train_long(second, tmp_path / "now" / second.name, steps=30, record_every=30, progress=False)
+    earlier = [train_long(first, tmp_path / "earlier" / first.name, steps=30, record_every=30, progress=False)]
+    text = write_report(tmp_path / "now", plan, earlier=earlier)
+    rows = [line for line in text.splitlines() if line.startswith("| digits")]
+    assert [row.split(" | ")[0] for row in rows] == [f"| {first.label()}", f"| {second.label()}"]
+    assert [run["config"]["lr"] for run in json.loads((tmp_path / "now" / "traces.json").read_text())["runs"]] \
+        == [0.05, 0.01]
+
+
 def test_mnist_split_is_stratified_seeded_and_disjoint():
     from edgequant.training.data import mnist_data
 
