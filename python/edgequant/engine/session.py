@@ -103,8 +103,8 @@ class Engine:
         outputs; outputs that are not tensors (ZipMap's maps, sequences, strings) are left out with
         a warning. Nodes that no chosen output needs are not built.
     reduce_range : bool, optional
-        INT8 weights on a 7-bit grid (codes in [-63, 63]; [-127, 127] at 8 bits) instead of 8 bits.
-        x86 CPUs without VNNI (AMD Zen 1-3, Intel before Cascade Lake) add each pair of u8 x s8 products in saturating
+        INT8 weights on a 7-bit grid (codes in [-63, 63]; [-127, 127] at 8 bits) instead of 8 bits. x86 CPUs without VNNI
+        (AMD Zen 1-3, Intel before Cascade Lake) add each pair of u8 x s8 products in saturating
         16 bits in oneDNN's INT8 kernels; 7-bit weights keep those sums exact, 8-bit ones would
         silently corrupt them. Default (None): 7 bits on such CPUs for every backend, so that outputs
         do not change with the backend (:attr:`reduce_range` says which; :func:`int8_weight_bits`).

@@ -132,8 +132,8 @@ def test_the_engine_grid_stores_the_engines_own_codes_on_the_channel_axis(op, sh
         assert np.abs(stored["w_quantized"]).max() == 2 ** (bits - 1) - 1  # [-127, 127] / [-63, 63], nothing clipped
 
 
-@pytest.mark.parametrize("fields", [dict(grid="nope"), dict(grid="engine", bits=4),
-                                    dict(grid="engine", symmetric=False), dict(grid="engine", bits=(8, 8))])
+@pytest.mark.parametrize("fields", [dict(grid="nope"), dict(grid="engine", bits=4), dict(grid="engine", symmetric=False),
+                                    dict(grid="engine", bits=(8, 8))])
 def test_bad_weight_grids_are_refused(fields):
     with pytest.raises(ValueError, match="grid"):
         WeightFormat(**fields)
