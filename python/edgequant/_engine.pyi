@@ -5,8 +5,9 @@ from __future__ import annotations
 import collections.abc
 from edgequant._core import CorruptDataError
 import numpy
+import numpy.typing
 import typing
-__all__: list[str] = ['Calibrator', 'CorruptDataError', 'Engine', 'int8_weight_bits', 'supported_backends', 'supported_ops']
+__all__: list[str] = ['Calibrator', 'CorruptDataError', 'Engine', 'int8_weight_bits', 'quantize_int8_weights', 'supported_backends', 'supported_ops']
 class Engine:
     @staticmethod
     def from_bytes(data: bytes, backend: str, threads: typing.SupportsInt | typing.SupportsIndex, outputs: collections.abc.Sequence[str] = [], base_dir: str = '', int8_weight_bits: typing.SupportsInt | typing.SupportsIndex = 0, fuse_residual_adds: bool = True) -> Engine:
@@ -108,6 +109,10 @@ class Calibrator:
 def int8_weight_bits(backend: str = '') -> int:
     """
     The widest INT8 weight grid the backend sums exactly on this CPU (8, or 7: oneDNN without VNNI); without a backend, the engine's default, the narrowest of all.
+    """
+def quantize_int8_weights(weights: typing.Annotated[numpy.typing.ArrayLike, numpy.float32], bits: typing.SupportsInt | typing.SupportsIndex = 8) -> tuple[numpy.typing.NDArray[numpy.int8], numpy.typing.NDArray[numpy.float32]]:
+    """
+    The engine's INT8 weights of a [channels, k] float32 array: (int8 codes, float32 scale per channel), symmetric, scale max|w| / 127 (bits 8: codes in [-127, 127]) or max|w| / 63 (bits 7).
     """
 def supported_backends() -> list[str]:
     """

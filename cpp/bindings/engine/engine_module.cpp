@@ -1,10 +1,14 @@
 // edgequant._engine: the inference engine's thin binding (its own extension, so edgequant._core
 // never loads oneDNN). Float32 inputs are borrowed and outputs handed over without copies where
 // the buffers allow; runs release the GIL.
+#include <algorithm>
+#include <string>
+
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include "backend/int8_support.h"
 #include "bindings/exceptions.h"
 #include "common/error.h"
 #include "session/calibration.h"
@@ -138,6 +142,20 @@ PYBIND11_MODULE(_engine, m) {
         }, py::arg("backend") = std::string(),
         "The widest INT8 weight grid the backend sums exactly on this CPU (8, or 7: oneDNN without VNNI); "
         "without a backend, the engine's default, the narrowest of all.");
+  m.def("quantize_int8_weights", [](const py::array_t<float, py::array::c_style | py::array::forcecast>& weights,
+                                     int bits) {
+          require(weights.ndim() == 2, "weights must be 2-D [channels, weights per channel], got " +
+                                           std::to_string(weights.ndim()) + "-D");
+          const int64_t channels = weights.shape(0), per_channel = weights.shape(1);
+          const QuantizedWeights q = quantize_weights(weights.data(), channels, per_channel, bits);
+          py::array_t<int8_t> codes({channels, per_channel});
+          std::copy(q.values.begin(), q.values.end(), codes.mutable_data());
+          py::array_t<float> scales(channels);
+          std::copy(q.scales.begin(), q.scales.end(), scales.mutable_data());
+          return py::make_tuple(codes, scales);
+        }, py::arg("weights"), py::arg("bits") = 8,
+        "The engine's INT8 weights of a [channels, k] float32 array: (int8 codes, float32 scale per channel), "
+        "symmetric, scale max|w| / 127 (bits 8: codes in [-127, 127]) or max|w| / 63 (bits 7).");
   py::class_<Engine>(m, "Engine")
       .def_static("from_bytes", [](const py::bytes& data, const std::string& backend, int threads,
                                    const std::vector<std::string>& outputs, const std::string& base_dir,

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <string>
 
 #include "common/error.h"
@@ -26,13 +27,22 @@ void range_of(const float* x, int64_t n, float& min, float& max) {
   max = static_cast<float>(std::max(0.0, range.max));
 }
 
+double weight_scale(float min, float max, int bits) {
+  const double largest = std::max(static_cast<double>(max), -static_cast<double>(min));
+  if (!(largest > 0)) return 1.0;  // an all-zero channel: any scale codes it as 0
+  return std::max(largest / weight_format(bits).qmax, static_cast<double>(std::numeric_limits<float>::min()));
+}
+
 QuantizedWeights quantize_weights(const float* weights, int64_t channels, int64_t per_channel, int bits) {
-  // The core's per-channel fit and encoder: one definition of s8 weight quantization.
+  // Symmetric per channel (zero point 0), each channel's scale from weight_scale, and the core's encoder.
   const auto format = weight_format(bits);
   std::vector<double> scales(static_cast<size_t>(channels));
-  std::vector<int32_t> zero_points(static_cast<size_t>(channels));
+  const std::vector<int32_t> zero_points(static_cast<size_t>(channels), 0);
   std::vector<int32_t> codes(static_cast<size_t>(channels * per_channel));
-  quant::affine_fit_per_channel(format, weights, 1, channels, per_channel, scales.data(), zero_points.data());
+  for (int64_t c = 0; c < channels; ++c) {
+    const quant::Range range = quant::tensor_range(weights + c * per_channel, per_channel, /*parallel=*/false);
+    scales[c] = weight_scale(static_cast<float>(range.min), static_cast<float>(range.max), bits);  // NaN / Inf skipped
+  }
   quant::affine_encode_per_channel(format, scales.data(), zero_points.data(), weights, 1, channels, per_channel,
                                    codes.data());
   QuantizedWeights out;

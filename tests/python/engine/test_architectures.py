@@ -101,9 +101,15 @@ def test_int8_yolov8n_stays_close_to_fp32(models):
     (dynamic,) = Engine(model, mode="dynamic", threads=1).run(x)
     (static,) = Engine(model, mode="static", calibration=random_images(16, 5), method="minmax", threads=1).run(x)
     assert fp32.shape == (4, 64 + 80, (SIZE // 8) ** 2 + (SIZE // 16) ** 2 + (SIZE // 32) ** 2)
-    # measured: 0.12 (dynamic) and 0.12 (static) of the outputs' range at this narrow width
-    assert max_relative_error(dynamic, fp32) < 0.25
-    assert max_relative_error(static, fp32) < 0.25
+    # Mean error, measured 0.0095 (dynamic) and 0.017 (static) of the outputs' range at this narrow width.
+    # The largest single error (0.14 / 0.30) is this chaotic random-weight net's noise: it moved from 0.12 to
+    # 0.30 when the weights went from [-128, 127] to [-127, 127], while the mean error over six weight seeds
+    # stayed level (0.0040 / 0.0052 either way), so it is only held loosely.
+    scale = np.abs(fp32).max()
+    assert np.abs(dynamic - fp32).mean() / scale < 0.03
+    assert np.abs(static - fp32).mean() / scale < 0.03
+    assert max_relative_error(dynamic, fp32) < 0.5
+    assert max_relative_error(static, fp32) < 0.5
 
 
 @pytest.mark.parametrize("name", NAMES)

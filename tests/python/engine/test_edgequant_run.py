@@ -76,7 +76,7 @@ def test_static_mode_calibrates_on_other_inputs_than_the_timed_one(binary):
         (expected,) = engine.run(_inputs(12345))
         sums[count] = _output_sum(stdout)
         assert sums[count] == pytest.approx(float(expected.sum()), abs=5e-4)  # printed to 6 digits
-    assert abs(sums[1] - sums[3]) > 1e-2  # the comparison above tells calibrations apart
+    assert abs(sums[1] - sums[3]) > 2e-3  # > twice the 5e-4 above: the comparison tells calibrations apart
 
 
 @pytest.mark.parametrize("method", ["percentile", "entropy", "mse"])

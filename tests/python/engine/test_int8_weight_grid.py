@@ -27,11 +27,11 @@ def _conv(weights, pads=1):
 
 def _expected(x, weights, scale, zero_point, bits, pads=1):
     """The formula: u8 input q = clip(rint(x / s) + z) (ties to even), symmetric per-channel weights
-    on `bits` bits, exact integer sums, padded taps at the zero point (they add nothing)."""
+    on `bits` bits (s = max|w| / (2^(bits-1) - 1)), exact integer sums, padded taps at the zero point
+    (they add nothing)."""
     q = np.clip(np.rint(x / np.float32(scale)) + zero_point, 0, 255) - zero_point
-    top = 2.0 ** (bits - 1)
-    weight_scale = 2 * np.abs(weights).max(axis=(1, 2, 3)) / (2 * top - 1)
-    codes = np.clip(np.rint(weights / weight_scale[:, None, None, None]), -top, top - 1)
+    weight_scale = _weight_scales(weights.reshape(len(weights), -1), bits)
+    codes = np.rint(weights / weight_scale[:, None, None, None])
     q = np.pad(q, ((0, 0), (0, 0), (pads, pads), (pads, pads)))
     kh, kw = weights.shape[2:]
     out = np.zeros((x.shape[0], weights.shape[0], q.shape[2] - kh + 1, q.shape[3] - kw + 1))
@@ -39,6 +39,11 @@ def _expected(x, weights, scale, zero_point, bits, pads=1):
         for j in range(kw):
             out += np.einsum("nchw,oc->nohw", q[:, :, i:i + out.shape[2], j:j + out.shape[3]], codes[:, :, i, j])
     return out * scale * weight_scale[None, :, None, None]
+
+
+def _weight_scales(rows, bits):
+    """Per row: max|w| / (2^(bits-1) - 1), from the definition."""
+    return (np.abs(rows).max(axis=1, initial=0) / (2.0 ** (bits - 1) - 1)).astype(np.float32)
 
 
 def _images(count, channels, seed):
@@ -114,3 +119,31 @@ def test_save_quantized_writes_the_grid_the_engine_ran(tmp_path):
         loaded = Engine(tmp_path / "q.onnx", backend="reference", reduce_range=reduce_range)
         x = _images(1, 3, seed=10)
         np.testing.assert_allclose(loaded.run(x)[0], engine.run(x)[0], rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("bits", [8, 7])
+def test_weights_span_the_symmetric_grid_and_clip_nothing(bits):
+    from edgequant._engine import quantize_int8_weights
+
+    rng = np.random.default_rng(11)
+    rows = rng.standard_normal((64, 9)).astype(np.float32)
+    rows[:8, 0] = 5.0   # a dominant positive weight: on the top code (the 2·max|w| / 255 fit clipped it)
+    rows[8:16, 0] = -5.0  # a dominant negative one: on the top code's negative, not on -2^(bits-1)
+    rows[16] = 0.0       # all zero: codes 0
+    rows[17] = [np.nan, np.inf, 1.0, -1.0, 0.5, 0.0, 0.0, 0.0, 0.0]  # non-finite weights: skipped by the fit
+    codes, scales = quantize_int8_weights(rows, bits)
+    top = 2 ** (bits - 1) - 1
+    expected = _weight_scales(np.where(np.isfinite(rows), rows, 0), bits)
+    expected[16] = 1.0
+    np.testing.assert_allclose(scales, expected, rtol=1e-7)
+    np.testing.assert_array_equal(codes[:16, 0], [top] * 8 + [-top] * 8)
+    np.testing.assert_array_equal(codes[16], 0)
+    assert (codes[17, 0], codes[17, 1], codes[17, 2], codes[17, 3]) == (0, top, top, -top)  # NaN 0, Inf clamped
+    finite = np.isfinite(rows)
+    error = np.abs(codes * scales[:, None] - rows)
+    assert (error[finite] <= (0.5 * scales[:, None] * (1 + 1e-6)).repeat(9, 1)[finite]).all()  # nothing clipped
+    assert codes[finite].min() >= -top and codes.max() <= top
+    with pytest.raises(ValueError, match="8 or 7 bits"):
+        quantize_int8_weights(rows, 6)
+    with pytest.raises(ValueError, match="2-D"):
+        quantize_int8_weights(rows[0], 8)

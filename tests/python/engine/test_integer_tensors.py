@@ -140,5 +140,12 @@ def test_save_quantized_rounds_where_the_engine_rounds(tmp_path, model, backend)
     ours, theirs = engine.run(X)[0], session.run(None, {"x": X})[0]
     if backend == "onednn":  # rescales in float as ONNX Runtime does: the same codes everywhere
         assert np.abs(ours - theirs).max() <= 0.01 * np.abs(ours - fp32).max(), np.abs(ours - theirs).max()
-    else:  # the integer path's fixed-point rounding (ties away from zero) moves a few codes of the block's sum
-        assert np.abs(ours - theirs).max() <= 0.2 * np.abs(ours - fp32).max(), np.abs(ours - theirs).max()
+    else:  # the integer path's fixed-point rounding (ties away from zero) moves a few codes of the block's sum;
+        # in the chain, where it flips one code of the Gemm's input f (measured: 1 of 32, its value 0.04 of a
+        # step from a tie), that sample's outputs move by up to the code's step times the largest |fc| weight
+        allowance = 0.2 * np.abs(ours - fp32).max()
+        if "f" in engine.activation_quantization():
+            fc = numpy_helper.to_array(next(i for i in onnx.load_from_string(model).graph.initializer
+                                            if i.name == "fc"))
+            allowance += engine.activation_quantization()["f"][0] * np.abs(fc).max()
+        assert np.abs(ours - theirs).max() <= allowance, np.abs(ours - theirs).max()

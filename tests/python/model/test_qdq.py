@@ -115,6 +115,30 @@ def test_per_channel_scales_lie_on_the_output_channel_axis(op, shape, attributes
     np.testing.assert_allclose(got[0], expected[0], atol=0.02 * np.abs(expected[0]).max())
 
 
+@pytest.mark.parametrize(("op", "shape", "attributes", "axis"), CHANNEL_AXIS_CASES)
+def test_the_engine_grid_stores_the_engines_own_codes_on_the_channel_axis(op, shape, attributes, axis):
+    from edgequant._engine import quantize_int8_weights
+
+    model, w, _ = _one_op_model(op, shape, attributes)
+    for bits in (8, 7):
+        qdq = layers_to_qdq(model, ["layer"], weight_format=WeightFormat(bits=bits, grid="engine"))
+        stored = {i.name: numpy_helper.to_array(i) for i in qdq.graph.initializer}
+        rows = np.moveaxis(w, axis, 0)
+        codes, scales = quantize_int8_weights(rows.reshape(rows.shape[0], -1), bits)
+        np.testing.assert_array_equal(stored["w_quantized"], np.moveaxis(codes.reshape(rows.shape), 0, axis))
+        np.testing.assert_array_equal(stored["w_scale"], scales)
+        others = tuple(a for a in range(w.ndim) if a != axis)
+        np.testing.assert_allclose(stored["w_scale"], np.abs(w).max(axis=others) / (2 ** (bits - 1) - 1), rtol=1e-6)
+        assert np.abs(stored["w_quantized"]).max() == 2 ** (bits - 1) - 1  # [-127, 127] / [-63, 63], nothing clipped
+
+
+@pytest.mark.parametrize("fields", [dict(grid="nope"), dict(grid="engine", bits=4),
+                                    dict(grid="engine", symmetric=False), dict(grid="engine", bits=(8, 8))])
+def test_bad_weight_grids_are_refused(fields):
+    with pytest.raises(ValueError, match="grid"):
+        WeightFormat(**fields)
+
+
 def test_overrides_set_one_tensors_format():
     original = onnx.load(zoo.model_path())
     qdq = to_qdq(original, overrides={"3.weight": WeightFormat(bits=4, per_channel=False)})
