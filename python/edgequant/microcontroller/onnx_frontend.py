@@ -229,6 +229,7 @@ def from_onnx(path, calibration, method: str = "minmax") -> IntegerGraph:
     calibration = np.asarray(calibration, np.float32)
     if calibration.ndim < 2 or len(calibration) == 0:
         raise ValueError("calibration must hold at least one input, batch on axis 0")
+    path = pathlib.Path(path)
     native, engine = _load_engine(path)
     if len(engine.inputs) != 1:
         raise UnsupportedModelError(f"the model has {len(engine.inputs)} inputs (one is supported)")

@@ -73,6 +73,16 @@ def test_an_all_zero_weight_channel_keeps_its_bias(tmp_path):
     assert abs(value - 0.5) <= in_scale / 2  # within the bias's own rounding
 
 
+def test_a_path_given_as_text_is_read_as_a_file(tmp_path):
+    """``from_onnx`` takes ``str`` or ``os.PathLike`` as documented (a str was read as the model's bytes)."""
+    pytest.importorskip("onnxruntime")
+    _zero_channel_model(tmp_path / "m.onnx")
+    calibration = np.random.default_rng(1).random((2, 3, 8, 8), np.float32)
+    from_text = onnx_frontend.from_onnx(str(tmp_path / "m.onnx"), calibration)
+    from_path = onnx_frontend.from_onnx(tmp_path / "m.onnx", calibration)
+    assert np.array_equal(from_text.layers[0].constants["filter"], from_path.layers[0].constants["filter"])
+
+
 def test_biases_are_rounded_half_to_even_and_saturated():
     rng = np.random.default_rng(5)
     biases, in_scale, w_scales = rng.normal(size=64), 0.02, np.exp2(rng.uniform(-12, 0, 64))
