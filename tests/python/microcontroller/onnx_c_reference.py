@@ -14,6 +14,7 @@ output's range is much smaller than an intermediate one (a Relu output that is a
 
 from __future__ import annotations
 
+import pathlib
 import subprocess
 
 import numpy as np
@@ -25,9 +26,10 @@ SANITIZERS = ("-O1", "-g", "-fno-omit-frame-pointer", "-fsanitize=address,undefi
 #: Largest accepted |C - reference| in output steps for models of one or two layers (measured: at most 2.1
 #: steps from the engine, 1.8 from the nearer reference, in test_onnx_export_semantics.py).
 TOLERANCE_STEPS = 4.0
-#: The same for the fuzzer's random graphs of up to a dozen layers (measured: at most 12.1 over 1000 graphs,
-#: seeds 1000-1999, a Softmax over 120 values — output grid 1/256 — feeding a Gemm).
-FUZZ_TOLERANCE_STEPS = 16.0
+#: The same for the fuzzer's random graphs of up to a dozen layers, from the nearest of the three references
+#: (measured over seeds 0-999, 1000-1999, 2026-2425 and 3000-3999: at most 7.9 where the engine is within that
+#: of float; 16 was needed before the softmax-grid reference).
+FUZZ_TOLERANCE_STEPS = 10.0
 
 HARNESS = r"""
 #include <stdio.h>
@@ -158,19 +160,78 @@ def float_output(path, x):
     return np.concatenate([session.run(None, {name: x[i:i + 1]})[0] for i in range(len(x))])
 
 
+#: ONNX Runtime's refusals of valid models: a dilated Conv with SAME padding; SAME padding whose last window
+#: ends before the input does (AveragePool, ceil_mode, stride above the kernel: ONNX clamps that padding to 0).
+ONNX_RUNTIME_LIMITS = ("not supported", "padding values must be non-negative")
+
+#: TFLite's int8 softmax output grid (scale, zero point), which TFLite Micro's kernel requires.
+SOFTMAX_GRID = (1 / 256, -128)
+
+
+def with_softmax_grid(path, graph, directory):
+    """A copy of the model at ``path`` whose tensors that the C holds on TFLite's softmax grid
+    (:data:`SOFTMAX_GRID`: a Softmax's output, and what pools and reshapes keep on its grid) are rounded to it
+    (after their producer, as the C's kernels round), or None where the C holds none.
+
+    The C's softmax kernel writes that grid whatever the values, and an average pool after it rounds to it
+    again, where the engine keeps them float: over a wide softmax group (values near 1/160) that rounding
+    alone moves the outputs downstream by tens of output steps. ONNX Runtime on this copy is the float
+    reference with those roundings of the format, and nothing else of the C's."""
+    import onnx
+    from onnx import helper, numpy_helper
+
+    on_grid = {a.name for a in graph.activations if (a.scale, a.zero_point) == SOFTMAX_GRID}
+    model = onnx.load(str(path))
+    if not on_grid or min(o.version for o in model.opset_import if o.domain in ("", "ai.onnx")) < 11:
+        return None  # (Round is opset 11)
+    scale, zero_point = SOFTMAX_GRID
+    model.graph.initializer.extend([numpy_helper.from_array(np.array(value, np.float32), name) for name, value in
+                                    (("grid_scale", scale), ("grid_zero_point", zero_point), ("half", 0.5 + 1e-4),
+                                     ("lowest", -128), ("highest", 127))])
+    nodes = []
+    for node in model.graph.node:
+        nodes.append(node)
+        for i, name in enumerate(node.output):
+            if name not in on_grid:
+                continue
+            node.output[i] = x = f"{name}_exact"
+            if node.op_type == "Softmax":  # the kernel's output rounds to nearest
+                nodes.append(helper.make_node("Div", [x, "grid_scale"], [f"{name}_real_code"]))
+                nodes.append(helper.make_node("Round", [f"{name}_real_code"], [f"{name}_code0"]))
+                nodes.append(helper.make_node("Add", [f"{name}_code0", "grid_zero_point"], [f"{name}_code"]))
+            else:  # an average of codes, which TFLite rounds half away from zero (+1e-4: a float average's ties)
+                nodes += [helper.make_node("Div", [x, "grid_scale"], [f"{name}_real_code"]),
+                          helper.make_node("Add", [f"{name}_real_code", "grid_zero_point"], [f"{name}_raw"]),
+                          helper.make_node("Abs", [f"{name}_raw"], [f"{name}_abs"]),
+                          helper.make_node("Add", [f"{name}_abs", "half"], [f"{name}_abs_half"]),
+                          helper.make_node("Floor", [f"{name}_abs_half"], [f"{name}_abs_code"]),
+                          helper.make_node("Sign", [f"{name}_raw"], [f"{name}_sign"]),
+                          helper.make_node("Mul", [f"{name}_sign", f"{name}_abs_code"], [f"{name}_code"])]
+            nodes += [helper.make_node("Max", [f"{name}_code", "lowest"], [f"{name}_above"]),
+                      helper.make_node("Min", [f"{name}_above", "highest"], [f"{name}_clipped"]),
+                      helper.make_node("Sub", [f"{name}_clipped", "grid_zero_point"], [f"{name}_grid_code"]),
+                      helper.make_node("Mul", [f"{name}_grid_code", "grid_scale"], [name])]
+    del model.graph.node[:]
+    model.graph.node.extend(nodes)
+    return save(model, pathlib.Path(directory) / "softmax_grid.onnx")
+
+
 def export_run_compare(path, calibration, x, directory, flags=("-O2",), runtime_objects=None):
     """Export ``path`` and run the C on ``x``.
 
     Returns
     -------
     steps : float
-        max |C - reference| in output quantization steps, for the nearer reference: the engine's static
-        INT8 output or ONNX Runtime's float output (either is a faithful quantization target; a wrong
-        layout or a dropped attribute is far from both). Where ONNX Runtime refuses a valid model (it
-        runs no dilated Conv with SAME padding), the engine alone: ``float_steps`` is infinite.
+        max |C - reference| in output quantization steps, for the nearest reference: the engine's static
+        INT8 output, ONNX Runtime's float output, or ONNX Runtime's with the C's softmax grid (each is a
+        faithful quantization target; a wrong layout or a dropped attribute is far from all). Where ONNX
+        Runtime refuses a valid model (:data:`ONNX_RUNTIME_LIMITS`), the engine alone: ``float_steps`` is
+        infinite.
     report : ExportReport
     details : dict
-        ``engine_steps``, ``float_steps`` and the three outputs.
+        ``engine_steps``, ``float_steps``, ``softmax_grid_steps`` (to ONNX Runtime on the model with the C's
+        softmax-grid roundings, :func:`with_softmax_grid`; infinite without a Softmax), ``engine_float_steps``
+        (the engine's own distance to float: the model's INT8 noise in output steps) and the three outputs.
     """
     report = export_c(path, directory, calibration=calibration)
     binary = build_program(report.directory, flags, runtime_objects)
@@ -178,12 +239,19 @@ def export_run_compare(path, calibration, x, directory, flags=("-O2",), runtime_
     try:
         reference = float_output(path, x)
     except Exception as refusal:  # noqa: BLE001 - ORT's exception classes are private to its bindings
-        if "not supported" not in str(refusal):  # only ORT's own limits (a dilated SAME Conv): engine alone
+        if not any(limit in str(refusal) for limit in ONNX_RUNTIME_LIMITS):  # only these: then the engine alone
             raise
         reference = np.full(want.shape, np.inf, np.float32)
+    gridded = with_softmax_grid(path, report.graph, directory)
+    reference_on_grid = float_output(gridded, x) if gridded is not None and np.all(np.isfinite(reference)) else None
     got = c_output(report, run_program(binary, report, report.graph.quantize_input(x))).reshape(want.shape)
     scale = report.graph.output_activation.scale
-    details = {"engine_steps": float(np.max(np.abs(got - want)) / scale),
-               "float_steps": float(np.max(np.abs(got - reference.reshape(want.shape))) / scale),
+
+    def steps_to(other):
+        return float(np.max(np.abs(got - other.reshape(want.shape))) / scale) if other is not None else np.inf
+
+    details = {"engine_steps": steps_to(want), "float_steps": steps_to(reference),
+               "softmax_grid_steps": steps_to(reference_on_grid),
+               "engine_float_steps": float(np.max(np.abs(want - reference.reshape(want.shape))) / scale),
                "c": got, "engine": want, "float": reference}
-    return min(details["engine_steps"], details["float_steps"]), report, details
+    return min(details["engine_steps"], details["float_steps"], details["softmax_grid_steps"]), report, details

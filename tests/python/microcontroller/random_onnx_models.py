@@ -62,6 +62,8 @@ class GraphBuilder:
                                            providers=["CPUExecutionProvider"])
             value = session.run(None, {"x": np.zeros(self.input_shape, np.float32)})[0]
         except Exception:  # noqa: BLE001 - any refusal: drop the step
+            value = None
+        if value is None or value.size == 0:  # refused, or an empty tensor (no step can follow it): drop the step
             self.nodes, self.initializers = saved
             return None
         self.shapes[output] = tuple(value.shape)

@@ -2,7 +2,9 @@
 (random_onnx_models.py), a third of them with one attribute mutated, go through ``export_c``. Each
 export is either refused with a ValueError, or its C — compiled with AddressSanitizer and UBSan,
 ``-fno-sanitize-recover=all`` — runs on calibration inputs without a sanitizer report and lies within
-:data:`onnx_c_reference.FUZZ_TOLERANCE_STEPS` output steps of the engine's static INT8 output.
+:data:`onnx_c_reference.FUZZ_TOLERANCE_STEPS` output steps of the engine's static INT8 output, ONNX Runtime's
+float output, or ONNX Runtime's with the C's softmax grid (onnx_c_reference.export_run_compare); where the
+engine is further than that from float, within the engine's distance (:func:`tolerance`).
 
 ``EDGEQUANT_ONNX_FUZZ_CASES`` sets the number of graphs (default 100, under a minute on one core),
 ``EDGEQUANT_ONNX_FUZZ_SEED`` the first seed. A failing case's model is saved under the test's
@@ -40,14 +42,24 @@ def one_case(seed, folder, runtime_objects):
                                                runtime_objects)
     except ValueError as refusal:  # refused at export (a compile or sanitizer failure is not a ValueError)
         return "refused", " ".join(str(refusal).split("\n")[:2]), description
-    distances = f"engine {details['engine_steps']:.1f}, float {details['float_steps']:.1f}"
-    return "compared", steps, f"{description} ({distances})"
+    distances = (f"engine {details['engine_steps']:.1f}, float {details['float_steps']:.1f}, "
+                 f"float with the softmax grid {details['softmax_grid_steps']:.1f}; the engine from float "
+                 f"{details['engine_float_steps']:.1f}")
+    return "compared", (steps, tolerance(details)), f"{description} ({distances})"
+
+
+def tolerance(details):
+    """FUZZ_TOLERANCE_STEPS, or the engine's own distance from float where that is larger: in a model whose
+    output range is far below an intermediate tensor's step, any int8 rounding moves the output by many of its
+    steps, and the C may be as far from the engine as the engine is from float."""
+    engine_float = details["engine_float_steps"]
+    return max(FUZZ_TOLERANCE_STEPS, engine_float if np.isfinite(engine_float) else 0.0)
 
 
 def test_random_onnx_graphs_export_exactly_or_are_refused(tmp_path):
     runtime_objects = sanitized_runtime(tmp_path)
     counts = {"refused": 0, "compared": 0}
-    worst, failures, reasons = (0.0, -1, "none"), [], {}
+    worst, failures, reasons = (0.0, 0.0, 0.0, -1, "none"), [], {}  # (share of the allowance, steps, allowed, ...)
     for seed in range(FIRST_SEED, FIRST_SEED + CASES):
         folder = tmp_path / f"case{seed}"
         folder.mkdir()
@@ -63,15 +75,15 @@ def test_random_onnx_graphs_export_exactly_or_are_refused(tmp_path):
                                                                                        value)[:150]
             reasons[key] = reasons.get(key, 0) + 1
         else:
-            worst = max(worst, (value, seed, description))
-            if value > FUZZ_TOLERANCE_STEPS:
-                failures.append(f"seed {seed} ({folder / 'model.onnx'}): C is {value:.1f} output steps from both "
-                                f"references: {description}")
+            steps, allowed = value
+            worst = max(worst, (steps / allowed, steps, allowed, seed, description))
+            if steps > allowed:
+                failures.append(f"seed {seed} ({folder / 'model.onnx'}): C is {steps:.1f} output steps from every "
+                                f"reference (allowed {allowed:.1f}): {description}")
     sanitizer_reports = sum("Sanitizer" in f or "runtime error:" in f for f in failures)
     print(f"\nONNX export fuzz: {CASES} cases, {counts['refused']} refused at export, {counts['compared']} compiled "
           f"with ASan/UBSan and compared, {len(failures)} failures ({sanitizer_reports} sanitizer reports); worst "
-          f"{worst[0]:.2f} output steps "
-          f"(seed {worst[1]}: {worst[2]})")
+          f"{worst[1]:.2f} output steps of {worst[2]:.1f} allowed (seed {worst[3]}: {worst[4]})")
     for reason, count in sorted(reasons.items(), key=lambda item: -item[1])[:15]:
         print(f"  refused {count:3d}x: {reason}")
     assert not failures, "\n".join(failures)
