@@ -12,7 +12,8 @@ from .budgets import BudgetExceededError
 from .export import ExportReport, export_c, load_graph
 from .graph import IntegerGraph, UnsupportedModelError
 from .host import HostModel
+from .onnx_frontend import CoarseSoftmaxWarning
 from .planner import plan_arena
 
-__all__ = ["BudgetExceededError", "ExportReport", "HostModel", "IntegerGraph", "UnsupportedModelError",
-           "export_c", "load_graph", "plan_arena"]
+__all__ = ["BudgetExceededError", "CoarseSoftmaxWarning", "ExportReport", "HostModel", "IntegerGraph",
+           "UnsupportedModelError", "export_c", "load_graph", "plan_arena"]

@@ -26,6 +26,7 @@ What the C cannot compute exactly is refused here, naming the node."""
 from __future__ import annotations
 
 import pathlib
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -39,6 +40,14 @@ ANCHORS = ("Conv", "Gemm", "MatMul")
 PASS_THROUGH = ("Flatten", "Reshape")
 POOLS = ("MaxPool", "AveragePool", "GlobalAveragePool")
 SUPPORTED = ANCHORS + PASS_THROUGH + POOLS + ("Softmax", "Add", "Relu")
+#: A Softmax whose largest calibrated output spans fewer codes of the C's 1/256 grid is warned of.
+COARSE_SOFTMAX_CODES = 16
+
+
+class CoarseSoftmaxWarning(UserWarning):
+    """A Softmax whose outputs use few codes of the fixed 1/256 grid the C writes them on."""
+
+
 #: The activations the engine fuses into an anchor that the C kernels apply (as their output clamp).
 FUSED_ACTIVATIONS = {None: "NONE", "relu": "RELU"}
 
@@ -485,10 +494,24 @@ class _Lowering:
                 f"{_label(node)}: softmax over axis {axis} of {list(shape)}, which the C holds in NHWC order: the "
                 "values normalized together are not contiguous there")
         self.set_order(out, self.orders[src])
+        self.warn_of_coarse_softmax(node, out, depth)
         multiplier, shift, diff_min = fixed_point.softmax_parameters(1.0, source.scale)
         return Layer("softmax", node.name or out, [], -1, {"rows": rows, "depth": depth,
                                                            "input_multiplier": multiplier,
                                                            "input_left_shift": shift, "diff_min": diff_min})
+
+    def warn_of_coarse_softmax(self, node, out, depth):
+        """Warns where the Softmax's largest output on the calibration data spans fewer than
+        :data:`COARSE_SOFTMAX_CODES` codes of the grid the C writes it on (TFLite's fixed 1/256): a softmax over
+        many values (attention, a wide flattened map) then carries a few bits, and what follows it moves by many
+        of its own output steps."""
+        scale, zero_point = self.params[out]  # the calibrated range of the float Softmax's output, in s8
+        largest = scale * (127 - zero_point)
+        if largest * 256 < COARSE_SOFTMAX_CODES:
+            warnings.warn(f"{_label(node)}: its outputs reach {largest:.3g} on the calibration data (groups of "
+                          f"{depth} values), {largest * 256:.1f} codes of the 1/256 grid the C writes every softmax "
+                          "on (TFLite Micro's int8 softmax): expect coarse values after it", CoarseSoftmaxWarning,
+                          stacklevel=2)
 
     def add_layer(self, node, src, out, source):
         other_name = node.input[1]

@@ -16,10 +16,11 @@ from __future__ import annotations
 
 import pathlib
 import subprocess
+import warnings
 
 import numpy as np
 
-from edgequant.microcontroller import export_c
+from edgequant.microcontroller import CoarseSoftmaxWarning, export_c
 from edgequant.microcontroller.host import c_compiler
 
 SANITIZERS = ("-O1", "-g", "-fno-omit-frame-pointer", "-fsanitize=address,undefined", "-fno-sanitize-recover=all")
@@ -233,7 +234,9 @@ def export_run_compare(path, calibration, x, directory, flags=("-O2",), runtime_
         softmax-grid roundings, :func:`with_softmax_grid`; infinite without a Softmax), ``engine_float_steps``
         (the engine's own distance to float: the model's INT8 noise in output steps) and the three outputs.
     """
-    report = export_c(path, directory, calibration=calibration)
+    with warnings.catch_warnings():  # a wide softmax's coarse grid is measured here (with_softmax_grid), not warned of
+        warnings.simplefilter("ignore", CoarseSoftmaxWarning)
+        report = export_c(path, directory, calibration=calibration)
     binary = build_program(report.directory, flags, runtime_objects)
     want = engine_output(path, calibration, x)
     try:

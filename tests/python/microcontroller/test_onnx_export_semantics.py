@@ -4,13 +4,15 @@ Reshape feeding a Conv (ONNX is NCHW, the C runtime NHWC). Each model is built h
 compiled with AddressSanitizer / UBSan and compared with the engine's static INT8 output
 (:data:`onnx_c_reference.TOLERANCE_STEPS`), or must be refused at export naming the node."""
 
+import warnings
+
 import numpy as np
 import pytest
 from onnx import helper
 from onnx_c_reference import SANITIZERS, TOLERANCE_STEPS, export_run_compare, make_model, sanitized_runtime, save
 
 from edgequant.engine import engine_available
-from edgequant.microcontroller import export_c
+from edgequant.microcontroller import CoarseSoftmaxWarning, export_c
 
 pytest.importorskip("onnxruntime")
 pytestmark = pytest.mark.skipif(not engine_available(), reason="built without the inference engine")
@@ -113,6 +115,25 @@ def test_softmax_over_the_last_axis_of_a_product(tmp_path, runtime):
     rng = np.random.default_rng(5)
     nodes = [helper.make_node("Gemm", ["x", "w", "b"], ["g"], transB=1), helper.make_node("Softmax", ["g"], ["y"])]
     check(make_model(nodes, [1, 6], "y", [("w", weights(rng, 10, 6)), ("b", weights(rng, 10))]), tmp_path, runtime)
+
+
+def test_a_softmax_over_many_values_is_warned_of(tmp_path):
+    # 160 values near 1/160 each: the largest near 0.03, 8 codes of the C's fixed 1/256 grid
+    rng = np.random.default_rng(6)
+    nodes = [helper.make_node("Gemm", ["x", "w"], ["g"], transB=1),
+             helper.make_node("Softmax", ["g"], ["y"], name="wide")]
+    model = make_model(nodes, [1, 6], "y", [("w", weights(rng, 160, 6) * 0.1)])
+    with pytest.warns(CoarseSoftmaxWarning, match=r"'wide'.*groups of 160 values.*codes of the 1/256 grid"):
+        export_c(save(model, tmp_path / "model.onnx"), tmp_path / "c", calibration=rng.random((4, 6), np.float32))
+
+
+def test_a_softmax_with_a_clear_winner_is_not_warned_of(tmp_path):
+    rng = np.random.default_rng(6)
+    nodes = [helper.make_node("Gemm", ["x", "w"], ["g"], transB=1), helper.make_node("Softmax", ["g"], ["y"])]
+    model = make_model(nodes, [1, 6], "y", [("w", weights(rng, 10, 6) * 10)])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", CoarseSoftmaxWarning)
+        export_c(save(model, tmp_path / "model.onnx"), tmp_path / "c", calibration=rng.random((4, 6), np.float32))
 
 
 def two_branches(rng, second_branch):
