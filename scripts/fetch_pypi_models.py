@@ -107,6 +107,8 @@ MODELS = [
               "face detection, full range (sparse weights)", {"input_1": {"fill": "image"}}),
     PypiModel("mp_face_landmark", "mediapipe", "0.10.21", "mediapipe/modules/face_landmark/face_landmark.tflite",
               "face mesh landmarks (468 points)", {"input_1": {"fill": "image", "range": [0, 1]}}),
+    PypiModel("mp_hand_recrop", "mediapipe", "0.10.21", "mediapipe/modules/holistic_landmark/hand_recrop.tflite",
+              "hand re-crop box (holistic)", {"input_1": {"fill": "image", "range": [0, 1]}}),
 ]
 
 

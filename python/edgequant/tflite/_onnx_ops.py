@@ -433,6 +433,72 @@ def mean(graph: OnnxGraph, op) -> None:
     graph.write(op.outputs[0], _reduce_mean(graph, value, axes, keep, output.name))
 
 
+def _slice_per_axis(op, shape, begin, end, strides) -> list:
+    """STRIDED_SLICE's constant begin / end / strides and masks as one Python slice (or index, for a shrunk
+    axis) per axis of ``shape``: TFLite's semantics are Python's (negative indices count from the end, bounds
+    clamp), with begin_mask / end_mask as an open end and ``offset`` making end relative to begin."""
+    options = op.options
+    for mask in ("ellipsis_mask", "new_axis_mask"):
+        if options.get(mask, 0):
+            raise ValueError(f"{mask} {options[mask]} is not supported (begin_mask, end_mask, shrink_axis_mask and "
+                             "offset are)")
+    rank = len(shape)
+    if not len(begin) == len(end) == len(strides) == rank:
+        raise ValueError(f"begin {begin}, end {end} and strides {strides} must have one value per axis of the "
+                         f"rank-{rank} input")
+    picks = []
+    for axis in range(rank):
+        first, last, step = begin[axis], end[axis], strides[axis]
+        if step == 0:
+            raise ValueError(f"stride 0 on axis {axis}")
+        if options.get("offset", False):
+            last += first
+        if options.get("begin_mask", 0) >> axis & 1:
+            first = None
+        if options.get("shrink_axis_mask", 0) >> axis & 1:
+            index = (first or 0) + (shape[axis] if (first or 0) < 0 else 0)
+            if not 0 <= index < shape[axis]:
+                raise ValueError(f"shrinks axis {axis} of size {shape[axis]} at index {first}")
+            picks.append(index)
+            continue
+        picks.append(slice(first, None if options.get("end_mask", 0) >> axis & 1 else last, step))
+    return picks
+
+
+def strided_slice(graph: OnnxGraph, op) -> None:
+    """STRIDED_SLICE with constant begin / end / strides: an ONNX Slice over the tensor in TFLite's axis order
+    (shrunk axes sliced to one element, then reshaped away); ellipsis_mask and new_axis_mask are refused."""
+    _operands(graph, op, 4, 4)
+    source, output = graph.tensors[op.inputs[0]], graph.tensors[op.outputs[0]]
+    begin, end, strides = (_constant_integers(graph, op.inputs[k], what)
+                           for k, what in ((1, "begin"), (2, "end"), (3, "strides")))
+    picks = _slice_per_axis(op, list(source.shape), begin, end, strides)
+    expected = list(np.empty(source.shape, np.bool_)[tuple(picks)].shape)
+    if expected != list(output.shape):
+        raise ValueError(f"slicing {list(source.shape)} by begin {begin}, end {end}, strides {strides} gives "
+                         f"{expected}, but the output is {list(output.shape)}")
+    if 0 in expected:
+        raise ValueError(f"the slice of {list(source.shape)} is empty ({expected})")
+    largest, smallest = np.iinfo(np.int64).max, np.iinfo(np.int64).min
+    starts, ends, steps = [], [], []
+    for pick in picks:
+        if isinstance(pick, int):
+            starts.append(pick), ends.append(pick + 1), steps.append(1)
+            continue
+        step = pick.step
+        starts.append(pick.start if pick.start is not None else (0 if step > 0 else largest))
+        ends.append(pick.stop if pick.stop is not None else (largest if step > 0 else smallest))
+        steps.append(step)
+    name = output.name
+    value = graph.node("Reshape", [graph.in_tflite_order(op.inputs[0]),
+                                   graph.constant(np.array(source.shape, np.int64), f"{name}/source_shape")],
+                       f"{name}/in_tflite_axes")
+    value = graph.node("Slice", [value] + [graph.constant(np.array(v, np.int64), f"{name}/{what}") for v, what in
+                                           ((starts, "starts"), (ends, "ends"), (list(range(len(picks))), "axes"),
+                                            (steps, "steps"))], f"{name}/slice")
+    graph.write_reshaped(op.outputs[0], value)
+
+
 def quantize(graph: OnnxGraph, op) -> None:
     """Float -> int8, or int8 -> int8 with other parameters: the real values rounded to the output's grid."""
     _operands(graph, op, 1, 1)
@@ -458,6 +524,7 @@ CONVERTERS = {
     "SOFTMAX": softmax,
     "RESHAPE": reshape,
     "MEAN": mean,
+    "STRIDED_SLICE": strided_slice,
     "QUANTIZE": quantize,
     "DEQUANTIZE": dequantize,
     "DENSIFY": dequantize,  # of a sparse constant: folded before conversion (the reader reads it dense)

@@ -18,7 +18,7 @@ _OPTION_TYPES = {"CONV_2D": "Conv2DOptions", "DEPTHWISE_CONV_2D": "DepthwiseConv
                  "RESHAPE": "ReshapeOptions", "MEAN": "ReducerOptions", "MUL": "MulOptions", "SUB": "SubOptions",
                  "CONCATENATION": "ConcatenationOptions", "RESIZE_BILINEAR": "ResizeBilinearOptions",
                  "RESIZE_NEAREST_NEIGHBOR": "ResizeNearestNeighborOptions", "TRANSPOSE_CONV": "TransposeConvOptions",
-                 "DEPTH_TO_SPACE": "DepthToSpaceOptions"}
+                 "DEPTH_TO_SPACE": "DepthToSpaceOptions", "STRIDED_SLICE": "StridedSliceOptions"}
 
 
 def _schema():
@@ -89,6 +89,10 @@ def _options(schema, op, kind: str) -> dict:
         return {} if o.NewShapeIsNone() else {"new_shape": [int(d) for d in o.NewShapeAsNumpy()]}
     if kind == "MEAN":
         return {"keep_dims": bool(view(schema.ReducerOptions).KeepDims())}
+    if kind == "STRIDED_SLICE":
+        o = view(schema.StridedSliceOptions)
+        return {"begin_mask": o.BeginMask(), "end_mask": o.EndMask(), "ellipsis_mask": o.EllipsisMask(),
+                "new_axis_mask": o.NewAxisMask(), "shrink_axis_mask": o.ShrinkAxisMask(), "offset": bool(o.Offset())}
     return {}
 
 

@@ -132,6 +132,71 @@ def test_depth_to_space(block):
     check_against_tflm(m, [RNG.standard_normal((1, 3, 4, channels)).astype(np.float32)])
 
 
+def strided_slice_model(shape, begin, end, strides, **options):
+    """One STRIDED_SLICE of a float input; the output shape from NumPy's slicing, TFLite's semantics."""
+    from edgequant.tflite._onnx_ops import _slice_per_axis
+
+    op = OpSpec("STRIDED_SLICE", [0, 1, 2, 3], [4], options)
+    picks = _slice_per_axis(type("Op", (), {"options": options})(), list(shape), begin, end, strides)
+    out_shape = np.empty(shape)[tuple(picks)].shape
+    tensors = [f32("x", shape), i32("begin", begin), i32("end", end), i32("strides", strides), f32("y", out_shape)]
+    return model(tensors, [op], [0], [4]), out_shape
+
+
+STRIDED_SLICES = [  # (input shape, begin, end, strides, options): MediaPipe's hand_recrop, then the masks' corners
+    ((1, 1, 1, 5), [0, 0, 0, 0], [1, 1, 1, 2], [1, 1, 1, 1], {"begin_mask": 7, "end_mask": 7}),
+    ((1, 6, 5, 4), [0, 1, 0, 1], [1, 5, 5, 3], [1, 2, 1, 1], {}),
+    ((1, 6, 5, 4), [0, -2, 4, 3], [1, 0, 0, 0], [1, -1, -2, -1], {"end_mask": 6}),
+    ((1, 6, 5, 4), [0, 2, 0, 0], [1, 3, 5, 4], [1, 1, 1, 1], {"shrink_axis_mask": 2}),
+    ((1, 6, 5, 4), [0, 0, -1, 2], [1, 6, 0, 0], [1, 3, 1, 1], {"shrink_axis_mask": 12}),
+    ((2, 9), [-1, 0], [0, 100], [1, 3], {"end_mask": 1}),
+]
+
+
+@pytest.mark.parametrize(("shape", "begin", "end", "strides", "options"), STRIDED_SLICES)
+def test_strided_slice(shape, begin, end, strides, options):
+    m, _ = strided_slice_model(shape, begin, end, strides, **options)
+    check_against_tflm(m, [RNG.standard_normal(shape).astype(np.float32)], tolerance=0)
+
+
+def test_strided_slice_offset_makes_end_relative_to_begin():
+    # TFLite Micro ignores ``offset``; TFLite's kernels (LiteRT) read end as begin + end: x[1:2, 2:6:2]
+    m, out_shape = strided_slice_model((2, 9), [1, 2], [1, 4], [1, 2], offset=True)
+    x = RNG.standard_normal((2, 9)).astype(np.float32)
+    assert out_shape == (1, 2)
+    for backend in BACKENDS:
+        assert np.array_equal(Engine(m, threads=1, backend=backend).run([x])[0], x[1:2, 2:6:2]), backend
+    litert = pytest.importorskip("ai_edge_litert.interpreter", reason="LiteRT: pip install '.[bench]'")
+    interpreter = litert.Interpreter(model_content=m)
+    interpreter.allocate_tensors()
+    interpreter.set_tensor(interpreter.get_input_details()[0]["index"], x)
+    interpreter.invoke()
+    assert np.array_equal(interpreter.get_tensor(interpreter.get_output_details()[0]["index"]), x[1:2, 2:6:2])
+
+
+def test_strided_slice_needs_one_value_per_axis():
+    # TFLite's kernels read begin / end / strides for every axis of the input
+    tensors = [f32("x", (3, 4, 5)), i32("begin", [1]), i32("end", [3]), i32("strides", [1]), f32("y", (2, 4, 5))]
+    with pytest.raises(ValueError, match=r"one value per axis of the rank-3 input"):
+        tflite_to_onnx(model(tensors, [OpSpec("STRIDED_SLICE", [0, 1, 2, 3], [4])], [0], [4]))
+
+
+@pytest.mark.parametrize(("options", "match"), [({"ellipsis_mask": 1}, "ellipsis_mask 1 is not supported"),
+                                                ({"new_axis_mask": 2}, "new_axis_mask 2 is not supported")])
+def test_strided_slice_masks_it_cannot_convert_are_named(options, match):
+    op = OpSpec("STRIDED_SLICE", [0, 1, 2, 3], [4], options)
+    tensors = [f32("x", (1, 6, 5, 4)), i32("begin", [0, 1, 0, 1]), i32("end", [1, 5, 5, 3]),
+               i32("strides", [1, 2, 1, 1]), f32("y", (1, 2, 5, 2))]
+    with pytest.raises(ValueError, match=f"STRIDED_SLICE.*{match}"):
+        tflite_to_onnx(model(tensors, [op], [0], [4]))
+
+
+def test_strided_slice_with_a_stride_of_zero_is_refused():
+    tensors = [f32("x", (2, 9)), i32("begin", [0, 0]), i32("end", [2, 9]), i32("strides", [1, 0]), f32("y", (2, 9))]
+    with pytest.raises(ValueError, match="stride 0 on axis 1"):
+        tflite_to_onnx(model(tensors, [OpSpec("STRIDED_SLICE", [0, 1, 2, 3], [4])], [0], [4]))
+
+
 def transpose_conv_model(padding, stride, kernel, size, out_size, bias=True):
     weights = RNG.standard_normal((5, kernel, kernel, 3)).astype(np.float32)
     tensors = [i32("shape", [1, out_size, out_size, 5]), f32("w", weights.shape, weights), f32("x", (1, size, size, 3)),
