@@ -473,7 +473,8 @@ def strided_slice(graph: OnnxGraph, op) -> None:
     begin, end, strides = (_constant_integers(graph, op.inputs[k], what)
                            for k, what in ((1, "begin"), (2, "end"), (3, "strides")))
     picks = _slice_per_axis(op, list(source.shape), begin, end, strides)
-    expected = list(np.empty(source.shape, np.bool_)[tuple(picks)].shape)
+    expected = [len(range(size)[pick]) for size, pick in zip(source.shape, picks, strict=True)
+                if isinstance(pick, slice)]  # Python's slicing of a range: the same rules, nothing allocated
     if expected != list(output.shape):
         raise ValueError(f"slicing {list(source.shape)} by begin {begin}, end {end}, strides {strides} gives "
                          f"{expected}, but the output is {list(output.shape)}")
@@ -482,9 +483,8 @@ def strided_slice(graph: OnnxGraph, op) -> None:
     largest, smallest = np.iinfo(np.int64).max, np.iinfo(np.int64).min
     starts, ends, steps = [], [], []
     for pick in picks:
-        if isinstance(pick, int):
-            starts.append(pick), ends.append(pick + 1), steps.append(1)
-            continue
+        if isinstance(pick, int):  # a shrunk axis: its one element, reshaped away after
+            pick = slice(pick, pick + 1, 1)
         step = pick.step
         starts.append(pick.start if pick.start is not None else (0 if step > 0 else largest))
         ends.append(pick.stop if pick.stop is not None else (largest if step > 0 else smallest))
