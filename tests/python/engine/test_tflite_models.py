@@ -336,16 +336,22 @@ def _window_model(quantized: bool, unsigned: bool = False) -> bytes:
     return f.serialize([x], [probabilities, added])
 
 
-def _phone_ops_model(quantized: bool) -> bytes:
-    """The operators of phone models (MediaPipe's) on int8 grids: PAD on the spatial and channel axes, MUL
-    by a per-channel constant, RESIZE_BILINEAR with half-pixel centres, HARD_SWISH, LOGISTIC (TFLite's
-    1/256 grid) and CONCATENATION on the channels."""
-    f = _Forge(quantized, seed=13)
+def _input_and_relu6_conv(f: _Forge) -> tuple[int, int]:
+    """The input x [1, 6, 7, 3] and a 3x3 SAME conv of it to 4 channels with RELU6 (output c1 on [0, 6])."""
     x = f.activation("x", [1, 6, 7, 3], 0.05, 2)
     w_scales = [0.004, 0.005, 0.003, 0.006]
     c1 = f.op("CONV_2D", [x, f.weights("w1", [4, 3, 3, 3], w_scales), f.bias("b1", 4, 0.05, w_scales)],
               f.activation("c1", [1, 6, 7, 4], 6 / 255, -128), padding="SAME", stride_h=1, stride_w=1,
               dilation_h=1, dilation_w=1, activation="RELU6")
+    return x, c1
+
+
+def _phone_ops_model(quantized: bool) -> bytes:
+    """The operators of phone models (MediaPipe's) on int8 grids: PAD on the spatial and channel axes, MUL
+    by a per-channel constant, RESIZE_BILINEAR with half-pixel centres, HARD_SWISH, LOGISTIC (TFLite's
+    1/256 grid) and CONCATENATION on the channels."""
+    f = _Forge(quantized, seed=13)
+    x, c1 = _input_and_relu6_conv(f)
     paddings = f._add(TensorSpec("pads", [4, 2], "INT32", data=np.array([[0, 0], [1, 0], [0, 1], [0, 2]], np.int32)))
     padded = f.op("PAD", [c1, paddings], f.activation("pad", [1, 7, 8, 6], 6 / 255, -128))
     scaled = f.op("MUL", [padded, f.weights("k", [6], [0.01])], f.activation("mul", [1, 7, 8, 6], 0.03, 0),
@@ -363,11 +369,7 @@ def _sliced_conv_model(quantized: bool) -> bytes:
     """A conv's output sliced as MediaPipe's hand_recrop slices its features (the first half of the channels),
     and a strided slice of it with a shrunk axis (rows 1, 3, 5 of column 2)."""
     f = _Forge(quantized, seed=17)
-    x = f.activation("x", [1, 6, 7, 3], 0.05, 2)
-    w_scales = [0.004, 0.005, 0.003, 0.006]
-    c = f.op("CONV_2D", [x, f.weights("w", [4, 3, 3, 3], w_scales), f.bias("b", 4, 0.05, w_scales)],
-             f.activation("c", [1, 6, 7, 4], 6 / 255, -128), padding="SAME", stride_h=1, stride_w=1,
-             dilation_h=1, dilation_w=1, activation="RELU6")
+    x, c = _input_and_relu6_conv(f)
     half = f.op("STRIDED_SLICE", [c, f.integers("b1", [0, 0, 0, 0]), f.integers("e1", [1, 6, 7, 2]),
                                   f.integers("s1", [1, 1, 1, 1])], f.activation("half", [1, 6, 7, 2], 6 / 255, -128))
     rows = f.op("STRIDED_SLICE", [c, f.integers("b2", [0, 1, 2, 0]), f.integers("e2", [1, 6, 3, 4]),
