@@ -256,14 +256,19 @@ def prelu(graph: OnnxGraph, op) -> None:
     graph.write(op.outputs[0], graph.node("PRelu", [graph.value(op.inputs[0]), slope], f"{output.name}/prelu"))
 
 
-def resize_bilinear(graph: OnnxGraph, op) -> None:
+def _resize_operands(graph: OnnxGraph, op) -> tuple:
+    """A RESIZE_* operator's (source, output, size [h, w], align_corners, half_pixel_centers), checked."""
     _operands(graph, op, 2, 2)
     _ranks(graph, op, input0=4, output=4)
     source, output = graph.tensors[op.inputs[0]], graph.tensors[op.outputs[0]]
     size = _constant_integers(graph, op.inputs[1], "size")
     if size != list(output.shape[1:3]) or min(size) < 1:
         raise ValueError(f"the size {size} is not the output's {list(output.shape[1:3])}")
-    align_corners, half_pixel = op.options.get("align_corners", False), op.options.get("half_pixel_centers", False)
+    return source, output, size, op.options.get("align_corners", False), op.options.get("half_pixel_centers", False)
+
+
+def resize_bilinear(graph: OnnxGraph, op) -> None:
+    source, output, size, align_corners, half_pixel = _resize_operands(graph, op)
     if align_corners and half_pixel:
         raise ValueError("align_corners and half_pixel_centers are both set")
     # TFLite's source coordinate per mode; the half-pixel one clamps below 0 to the first pixel, as ONNX's does
@@ -271,6 +276,33 @@ def resize_bilinear(graph: OnnxGraph, op) -> None:
     sizes = graph.constant(np.array([source.shape[0], source.shape[3], *size], np.int64), f"{output.name}/sizes")
     value = graph.node("Resize", [graph.value(op.inputs[0]), "", "", sizes], f"{output.name}/resize", mode="linear",
                        coordinate_transformation_mode=mode)
+    graph.write(op.outputs[0], value)
+
+
+def _nearest_sources(in_size: int, out_size: int, align_corners: bool, half_pixel: bool) -> np.ndarray:
+    """The source index of each output index along one axis, as TFLite's nearest-neighbour resize computes it
+    in float32: floor((o + offset) · scale), or its rounding half away from zero with align_corners; offset
+    0.5 with half-pixel centres; clamped to the input."""
+    if align_corners and out_size > 1:
+        scale = np.float32(in_size - 1) / np.float32(out_size - 1)
+    else:
+        scale = np.float32(in_size) / np.float32(out_size)
+    position = (np.arange(out_size, dtype=np.float32) + np.float32(0.5 if half_pixel else 0.0)) * scale
+    position = position.astype(np.float64)  # exact: rounded below without float32's ties
+    source = np.floor(position + 0.5) if align_corners else np.floor(position)
+    return np.clip(source, 0, in_size - 1).astype(np.int64)
+
+
+def resize_nearest_neighbor(graph: OnnxGraph, op) -> None:
+    """Two Gathers (rows, then columns) of the source indices TFLite computes (:func:`_nearest_sources`),
+    which no ONNX coordinate mode reproduces at every size (float32 rounding of the scale, both flags set)."""
+    source, output, size, align_corners, half_pixel = _resize_operands(graph, op)
+    value = graph.value(op.inputs[0])
+    for axis, in_size, out_size, what in ((2, source.shape[1], size[0], "rows"),
+                                          (3, source.shape[2], size[1], "columns")):
+        indices = graph.constant(_nearest_sources(int(in_size), out_size, align_corners, half_pixel),
+                                 f"{output.name}/{what}")
+        value = graph.node("Gather", [value, indices], f"{output.name}/{what}", axis=axis)
     graph.write(op.outputs[0], value)
 
 
@@ -539,6 +571,7 @@ CONVERTERS = {
     "LOGISTIC": logistic,
     "HARD_SWISH": hard_swish,
     "RESIZE_BILINEAR": resize_bilinear,
+    "RESIZE_NEAREST_NEIGHBOR": resize_nearest_neighbor,
     "DEPTH_TO_SPACE": depth_to_space,
     "TRANSPOSE_CONV": transpose_conv,
     "CUSTOM:Convolution2DTransposeBias": convolution_2d_transpose_bias,

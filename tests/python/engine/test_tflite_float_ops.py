@@ -124,6 +124,22 @@ def test_resize_bilinear(mode, size):
     check_against_tflm(m, [RNG.standard_normal((1, 4, 5, 3)).astype(np.float32)])
 
 
+@pytest.mark.parametrize("mode", [{}, {"align_corners": True}, {"half_pixel_centers": True},
+                                  {"align_corners": True, "half_pixel_centers": True}])
+@pytest.mark.parametrize(("source", "size"), [((4, 5), (8, 10)), ((4, 5), (7, 3)), ((5, 3), (3, 7)),
+                                              ((6, 5), (3, 5)), ((3, 7), (1, 1)), ((5, 6), (10, 13))])
+def test_resize_nearest_neighbor(mode, source, size):
+    tensors = [f32("x", (1, *source, 3)), i32("s", size), f32("y", (1, *size, 3))]
+    m = model(tensors, [OpSpec("RESIZE_NEAREST_NEIGHBOR", [0, 1], [2], dict(mode))], [0], [2])
+    check_against_tflm(m, [RNG.standard_normal((1, *source, 3)).astype(np.float32)], tolerance=0)
+
+
+def test_resize_nearest_neighbor_needs_the_output_size():
+    tensors = [f32("x", (1, 4, 5, 3)), i32("s", [8, 9]), f32("y", (1, 8, 10, 3))]
+    with pytest.raises(ValueError, match=r"RESIZE_NEAREST_NEIGHBOR.*size \[8, 9\] is not the output's \[8, 10\]"):
+        tflite_to_onnx(model(tensors, [OpSpec("RESIZE_NEAREST_NEIGHBOR", [0, 1], [2])], [0], [2]))
+
+
 @pytest.mark.parametrize("block", [2, 3])
 def test_depth_to_space(block):
     channels = 2 * block * block

@@ -367,7 +367,8 @@ def _phone_ops_model(quantized: bool) -> bytes:
 
 def _sliced_conv_model(quantized: bool) -> bytes:
     """A conv's output sliced as MediaPipe's hand_recrop slices its features (the first half of the channels),
-    and a strided slice of it with a shrunk axis (rows 1, 3, 5 of column 2)."""
+    a strided slice of it with a shrunk axis (rows 1, 3, 5 of column 2), and its nearest-neighbour resize with
+    half-pixel centres to 11 x 9."""
     f = _Forge(quantized, seed=17)
     x, c = _input_and_relu6_conv(f)
     half = f.op("STRIDED_SLICE", [c, f.integers("b1", [0, 0, 0, 0]), f.integers("e1", [1, 6, 7, 2]),
@@ -375,14 +376,16 @@ def _sliced_conv_model(quantized: bool) -> bytes:
     rows = f.op("STRIDED_SLICE", [c, f.integers("b2", [0, 1, 2, 0]), f.integers("e2", [1, 6, 3, 4]),
                                   f.integers("s2", [1, 2, 1, 1])], f.activation("rows", [1, 3, 4], 6 / 255, -128),
                 shrink_axis_mask=4)
-    return f.serialize([x], [half, rows])
+    resized = f.op("RESIZE_NEAREST_NEIGHBOR", [c, f.integers("size", [11, 9])],
+                   f.activation("resized", [1, 11, 9, 4], 6 / 255, -128), half_pixel_centers=True)
+    return f.serialize([x], [half, rows, resized])
 
 
 @pytest.mark.parametrize("backend", EXACT_WEIGHT_BACKENDS)
-def test_forged_int8_strided_slices_close_to_tflite(backend):
+def test_forged_int8_slices_and_nearest_resize_close_to_tflite(backend):
     real = np.random.default_rng(6).uniform(-6, 6, (8, 6, 7, 3)).astype(np.float32)
     results = _forged_int8_close_to_tflite(_sliced_conv_model(quantized=True), real, backend)
-    for ours, theirs, tensor in results:  # a slice moves codes: equal to TFLite Micro's where the conv is
+    for ours, theirs, tensor in results:  # slices and the resize move codes: as close as the conv's output
         assert np.abs(ours - theirs).max() <= tensor.scale[0] * 1.001, tensor.name
 
 

@@ -17,7 +17,8 @@ OPCODES = {"ADD": 0, "AVERAGE_POOL_2D": 1, "CONCATENATION": 2, "CONV_2D": 3, "DE
            "DEPTH_TO_SPACE": 5, "DEQUANTIZE": 6, "FLOOR": 8,
            "FULLY_CONNECTED": 9, "LOGISTIC": 14, "MAX_POOL_2D": 17, "MUL": 18, "RELU": 19, "RELU6": 21, "RESHAPE": 22,
            "RESIZE_BILINEAR": 23, "SOFTMAX": 25, "TANH": 28, "CUSTOM": 32, "PAD": 34, "SUB": 41, "PRELU": 54,
-           "PADV2": 60, "TRANSPOSE_CONV": 67, "STRIDED_SLICE": 45, "HARD_SWISH": 117, "DENSIFY": 124, "BUCKETIZE": 147}
+           "PADV2": 60, "TRANSPOSE_CONV": 67, "STRIDED_SLICE": 45, "RESIZE_NEAREST_NEIGHBOR": 97, "HARD_SWISH": 117,
+           "DENSIFY": 124, "BUCKETIZE": 147}
 TYPES = {"FLOAT32": 0, "FLOAT16": 1, "INT32": 2, "INT8": 9, "INT64": 4, "UINT8": 3}
 NUMPY_TYPES = {"FLOAT32": np.float32, "FLOAT16": np.float16, "INT32": np.int32, "INT8": np.int8, "INT64": np.int64,
                "UINT8": np.uint8}
@@ -40,6 +41,7 @@ OPTIONS = {
     "SUB": (28, [("activation", "int8")]),
     "RESIZE_BILINEAR": (15, [("new_height", "int32"), ("new_width", "int32"), ("align_corners", "bool"),
                              ("half_pixel_centers", "bool")]),
+    "RESIZE_NEAREST_NEIGHBOR": (74, [("align_corners", "bool"), ("half_pixel_centers", "bool")]),
     "DEPTH_TO_SPACE": (94, [("block_size", "int32")]),
     "TRANSPOSE_CONV": (49, [("padding", "int8"), ("stride_w", "int32"), ("stride_h", "int32"), ("activation", "int8")]),
     "STRIDED_SLICE": (32, [("begin_mask", "int32"), ("end_mask", "int32"), ("ellipsis_mask", "int32"),
