@@ -294,8 +294,8 @@ def _nearest_sources(in_size: int, out_size: int, align_corners: bool, half_pixe
 
 
 def resize_nearest_neighbor(graph: OnnxGraph, op) -> None:
-    """Two Gathers (rows, then columns) of the source indices TFLite computes (:func:`_nearest_sources`),
-    which no ONNX coordinate mode reproduces at every size (float32 rounding of the scale, both flags set)."""
+    """Two Gathers (rows, then columns) of the source indices TFLite computes (:func:`_nearest_sources`):
+    ONNX's Resize has no coordinate mode for both flags set, and computes its coordinates in other arithmetic."""
     source, output, size, align_corners, half_pixel = _resize_operands(graph, op)
     value = graph.value(op.inputs[0])
     for axis, in_size, out_size, what in ((2, source.shape[1], size[0], "rows"),
