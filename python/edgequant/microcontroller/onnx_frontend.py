@@ -40,7 +40,9 @@ ANCHORS = ("Conv", "Gemm", "MatMul")
 PASS_THROUGH = ("Flatten", "Reshape")
 POOLS = ("MaxPool", "AveragePool", "GlobalAveragePool")
 SUPPORTED = ANCHORS + PASS_THROUGH + POOLS + ("Softmax", "Add", "Relu")
-#: A Softmax whose largest calibrated output spans fewer codes of the C's 1/256 grid is warned of.
+#: The (scale, zero point) of every Softmax output in the C: TFLite's int8 softmax grid, which TFLite Micro requires.
+SOFTMAX_GRID = (1.0 / 256.0, -128)
+#: A Softmax whose largest calibrated output spans fewer codes of that grid is warned of.
 COARSE_SOFTMAX_CODES = 16
 
 
@@ -507,9 +509,10 @@ class _Lowering:
         of its own output steps."""
         scale, zero_point = self.params[out]  # the calibrated range of the float Softmax's output, in s8
         largest = scale * (127 - zero_point)
-        if largest * 256 < COARSE_SOFTMAX_CODES:
+        codes = largest / SOFTMAX_GRID[0]
+        if codes < COARSE_SOFTMAX_CODES:
             warnings.warn(f"{_label(node)}: its outputs reach {largest:.3g} on the calibration data (groups of "
-                          f"{depth} values), {largest * 256:.1f} codes of the 1/256 grid the C writes every softmax "
+                          f"{depth} values), {codes:.1f} codes of the 1/256 grid the C writes every softmax "
                           "on (TFLite Micro's int8 softmax): expect coarse values after it", CoarseSoftmaxWarning,
                           stacklevel=2)
 
@@ -556,7 +559,7 @@ class _Lowering:
             layer = self.pool_layer(node, src, out)
         elif node.op_type == "Softmax":
             layer = self.softmax_layer(node, src, out, source)
-            qparams = (1.0 / 256.0, -128)
+            qparams = SOFTMAX_GRID
         elif node.op_type == "Add" and all(n in self.index_of for n in node.input):
             layer = self.add_layer(node, src, out, source)
             qparams = None

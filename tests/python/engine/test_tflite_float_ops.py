@@ -10,6 +10,7 @@ and block CSR, as MediaPipe's detectors store them) are read dense."""
 import pathlib
 import struct
 import sys
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -153,7 +154,7 @@ def strided_slice_model(shape, begin, end, strides, **options):
     from edgequant.tflite._onnx_ops import _slice_per_axis
 
     op = OpSpec("STRIDED_SLICE", [0, 1, 2, 3], [4], options)
-    picks = _slice_per_axis(type("Op", (), {"options": options})(), list(shape), begin, end, strides)
+    picks = _slice_per_axis(SimpleNamespace(options=options), list(shape), begin, end, strides)
     out_shape = np.empty(shape)[tuple(picks)].shape
     tensors = [f32("x", shape), i32("begin", begin), i32("end", end), i32("strides", strides), f32("y", out_shape)]
     return model(tensors, [op], [0], [4]), out_shape

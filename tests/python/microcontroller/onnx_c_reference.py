@@ -22,6 +22,7 @@ import numpy as np
 
 from edgequant.microcontroller import CoarseSoftmaxWarning, export_c
 from edgequant.microcontroller.host import c_compiler
+from edgequant.microcontroller.onnx_frontend import SOFTMAX_GRID
 
 SANITIZERS = ("-O1", "-g", "-fno-omit-frame-pointer", "-fsanitize=address,undefined", "-fno-sanitize-recover=all")
 #: Largest accepted |C - reference| in output steps for models of one or two layers (measured: at most 2.1
@@ -164,10 +165,6 @@ def float_output(path, x):
 #: ONNX Runtime's refusals of valid models: a dilated Conv with SAME padding; SAME padding whose last window
 #: ends before the input does (AveragePool, ceil_mode, stride above the kernel: ONNX clamps that padding to 0).
 ONNX_RUNTIME_LIMITS = ("not supported", "padding values must be non-negative")
-
-#: TFLite's int8 softmax output grid (scale, zero point), which TFLite Micro's kernel requires.
-SOFTMAX_GRID = (1 / 256, -128)
-
 
 def with_softmax_grid(path, graph, directory):
     """A copy of the model at ``path`` whose tensors that the C holds on TFLite's softmax grid
