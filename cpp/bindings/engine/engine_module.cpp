@@ -182,7 +182,7 @@ PYBIND11_MODULE(_engine, m) {
              py::list out;
              for (const PlanStep& s : e.plan_steps()) out.append(py::make_tuple(s.name, s.op_type, s.precision));
              return out;
-           }, "(node name, op type, precision) per executed node, precision 'f32' / 'int8_static' / 'int8_dynamic'.")
+           }, "(node name, op type, precision) per executed node, precision 'f32' / 'int8_static' / 'int8_dynamic' (or 'f32_s8_weights': a quantized file's LSTM on its s8 recurrent codes).")
       .def("run", [](Engine& e, const std::vector<py::array>& arrays) {
              std::vector<py::array> keep;
              std::vector<Tensor> inputs = to_tensors(arrays, e, keep), outputs;

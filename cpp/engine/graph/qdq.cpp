@@ -220,6 +220,14 @@ int expand_dynamic_quantized_lstm(Graph& graph) {
       return name;
     };
     const std::string w = dequantized(1, 8, 9), r = dequantized(2, 10, 11);
+    // R's scale per direction and gate column: the LSTM may hold R as these codes (ops/recurrent.cpp).
+    const Tensor& r_scale = graph.initializers.at(node.inputs[10]);
+    const int64_t dirs = graph.initializers.at(node.inputs[2]).shape[0], cols = graph.initializers.at(node.inputs[2]).shape[2];
+    std::vector<float> column_scales(static_cast<size_t>(dirs * cols));
+    for (int64_t d = 0; d < dirs; ++d)
+      for (int64_t c = 0; c < cols; ++c)
+        column_scales[d * cols + c] = r_scale.f()[r_scale.numel() == dirs ? d : d * cols + c];
+    node.attributes["_recurrent_scales"] = Attribute::of_floats(std::move(column_scales));
     node.op_type = "LSTM";
     node.domain.clear();
     node.inputs = {node.inputs[0], w, r, node.inputs[3], node.inputs[4], node.inputs[5], node.inputs[6], node.inputs[7]};

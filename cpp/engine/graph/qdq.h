@@ -67,8 +67,9 @@ int expand_qlinear_ops(Graph& graph);
 
 // com.microsoft's DynamicQuantizeLSTM (quantize_dynamic's LSTM: int8 W [dirs, input, 4·hidden] and
 // R [dirs, hidden, 4·hidden] with per-direction or per-gate-column scales and zero points) as an ONNX
-// LSTM with the dequantized, transposed constant weights. Returns the number rewritten; one with
-// computed weights stays, and is reported as unsupported.
+// LSTM with the dequantized, transposed constant weights, and R's scale per direction and gate column
+// in `_recurrent_scales` (the LSTM keeps R's codes where they fit s8). Returns the number rewritten;
+// one with computed weights stays, and is reported as unsupported.
 int expand_dynamic_quantized_lstm(Graph& graph);
 
 // MaxPool / GlobalMaxPool / nearest Resize of a QuantizeLinear's integers (QOperator models keep

@@ -72,7 +72,8 @@ class Op {
   // The configuration its kernels run with (quantizable ops; the C export reads a static plan's
   // integer parameters here), or nullptr.
   virtual const QuantConfig* quantization() const { return nullptr; }
-  // The precision the op's kernels run in: "f32", "int8_static" or "int8_dynamic".
+  // The precision the op's kernels run in: "f32", "int8_static" or "int8_dynamic" ("f32_s8_weights":
+  // float arithmetic on s8 weight codes, ops/recurrent.cpp).
   virtual const char* precision() const { return "f32"; }
   const Node& node() const { return node_; }
 

@@ -7,9 +7,13 @@
 // dense kernel, XW[t, b, :] = X[t, b, :] · Wᵀ + biases (the reference backend's is a plain loop,
 // which the tests compare against). Each time step then adds H[b, :] · Rᵀ, a product too small for
 // a library call to pay off (a oneDNN call per step cost ~100 µs at H = 128): a vectorised loop
-// over Rᵀ, transposed once. The gate arithmetic after the products is a plain loop per batch row. A row b whose
-// sequence_lens[b] is shorter than the sequence keeps its state after its last step and gets zeros
-// in Y; the reverse direction reads X[len_b - 1], ..., X[0].
+// over Rᵀ, transposed once. An LSTM from a quantized file (com.microsoft's DynamicQuantizeLSTM, whose R
+// is s8 codes times a scale per gate column, `_recurrent_scales`) keeps Rᵀ as those codes: each step
+// reads a quarter of the bytes (at H = 512 the float Rᵀ is 4 MB a step, out of cache), the products
+// still in float32 and the scale applied to each column's sum. The gate arithmetic after the
+// products is a plain loop per batch row. A row b whose sequence_lens[b] is shorter than the sequence
+// keeps its state after its last step and gets zeros in Y; the reverse direction reads X[len_b - 1],
+// ..., X[0].
 #include <algorithm>
 #include <cctype>
 #include <cmath>
@@ -19,6 +23,10 @@
 #include "backend/vector_exp.h"
 #include "common/simd.h"
 #include "ops/op.h"
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#define EDGEQUANT_RECURRENT_AVX512 1
+#endif
 
 namespace edgequant::engine {
 namespace {
@@ -38,6 +46,65 @@ EDGEQUANT_KERNEL void rows_times(const float* src, const float* wt, int64_t ld, 
       for (int64_t j = 0; j < n; ++j) d[j] += s * w[j];
     }
   }
+}
+
+// dst[b, j] = scale[j] · sum_k src[b, k] · codes[k, j] for j < n, `codes` holding Rᵀ as s8 with rows
+// `ld` apart: rows_times on a quarter of the bytes, each sum in the same order (k ascending).
+EDGEQUANT_KERNEL void rows_times_codes_loop(const float* src, const int8_t* codes, const float* scale, int64_t ld,
+                                            float* dst, int64_t rows, int64_t k, int64_t n) {
+  for (int64_t j = 0; j < rows * n; ++j) dst[j] = 0.0f;
+  for (int64_t kk = 0; kk < k; ++kk) {
+    const int8_t* w = codes + kk * ld;
+    for (int64_t b = 0; b < rows; ++b) {
+      const float s = src[b * k + kk];
+      float* d = dst + b * n;
+      for (int64_t j = 0; j < n; ++j) d[j] += s * static_cast<float>(w[j]);
+    }
+  }
+  for (int64_t b = 0; b < rows; ++b)
+    for (int64_t j = 0; j < n; ++j) dst[b * n + j] *= scale[j];
+}
+
+#if defined(EDGEQUANT_RECURRENT_AVX512)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"  // GCC 12's own _mm512_cvtepi8_epi32 (_mm512_undefined)
+// The same with 64 columns' sums held in four registers through all k (GCC's vectorisation of the
+// loop above widens the codes in two steps through 256-bit halves, 4x slower here).
+__attribute__((target("avx512f"))) void rows_times_codes_avx512(const float* src, const int8_t* codes,
+                                                                const float* scale, int64_t ld, float* dst,
+                                                                int64_t rows, int64_t k, int64_t n) {
+  const int64_t wide = n / 64 * 64;
+  for (int64_t b = 0; b < rows; ++b) {
+    const float* h = src + b * k;
+    float* d = dst + b * n;
+    for (int64_t j = 0; j < wide; j += 64) {
+      __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+      const int8_t* w = codes + j;
+      for (int64_t kk = 0; kk < k; ++kk, w += ld) {
+        const __m512 s = _mm512_set1_ps(h[kk]);
+        const __m128i* q = reinterpret_cast<const __m128i*>(w);  // 16 codes each
+        a0 = _mm512_fmadd_ps(s, _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128(q))), a0);
+        a1 = _mm512_fmadd_ps(s, _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128(q + 1))), a1);
+        a2 = _mm512_fmadd_ps(s, _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128(q + 2))), a2);
+        a3 = _mm512_fmadd_ps(s, _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128(q + 3))), a3);
+      }
+      _mm512_storeu_ps(d + j, _mm512_mul_ps(a0, _mm512_loadu_ps(scale + j)));
+      _mm512_storeu_ps(d + j + 16, _mm512_mul_ps(a1, _mm512_loadu_ps(scale + j + 16)));
+      _mm512_storeu_ps(d + j + 32, _mm512_mul_ps(a2, _mm512_loadu_ps(scale + j + 32)));
+      _mm512_storeu_ps(d + j + 48, _mm512_mul_ps(a3, _mm512_loadu_ps(scale + j + 48)));
+    }
+    if (wide < n) rows_times_codes_loop(h, codes + wide, scale + wide, ld, d + wide, 1, k, n - wide);
+  }
+}
+#pragma GCC diagnostic pop
+#endif
+
+void rows_times_codes(const float* src, const int8_t* codes, const float* scale, int64_t ld, float* dst,
+                      int64_t rows, int64_t k, int64_t n) {
+#if defined(EDGEQUANT_RECURRENT_AVX512)
+  if (cpu_has_avx512f()) return rows_times_codes_avx512(src, codes, scale, ld, dst, rows, k, n);
+#endif
+  rows_times_codes_loop(src, codes, scale, ld, dst, rows, k, n);
 }
 
 // The default activations over a run of values in place, as vectorised lanes (backend/vector_exp.h:
@@ -137,7 +204,11 @@ class Recurrent : public Op {
     constant_weights_ = true;
     for (size_t k = 1; k < 4 && k < node.inputs.size(); ++k)
       if (!node.inputs[k].empty() && !graph.is_constant(node.inputs[k])) constant_weights_ = false;
+    if (cell == Cell::lstm && constant_weights_) hold_codes(graph.initializers.at(node.inputs[2]));
   }
+
+  // "f32_s8_weights" where R is held as s8 codes (a quantized file's LSTM), else "f32".
+  const char* precision() const override { return codes_[0].empty() ? "f32" : "f32_s8_weights"; }
 
   void run(RunContext& ctx, const std::vector<const Tensor*>& inputs, std::vector<Tensor>& outputs) override {
     const Tensor& x = float_input(inputs, 0);
@@ -179,7 +250,10 @@ class Recurrent : public Op {
       dir.w = w.f() + d * gh * in_size;
       dir.r = r.f() + d * gh * h_size;
       std::vector<float>& rt = transposed_[d];
-      if (!constant_weights_ || rt.size() != static_cast<size_t>(gh * h_size)) {
+      if (!codes_[d].empty()) {
+        dir.codes = codes_[d].data();
+        dir.column_scales = column_scales_.data() + d * gh;
+      } else if (!constant_weights_ || rt.size() != static_cast<size_t>(gh * h_size)) {
         rt.resize(static_cast<size_t>(gh * h_size));
         for (int64_t n = 0; n < gh; ++n)
           for (int64_t k = 0; k < h_size; ++k) rt[k * gh + n] = dir.r[n * h_size + k];
@@ -225,6 +299,8 @@ class Recurrent : public Op {
     bool reverse = false;
     const float *w = nullptr, *r = nullptr, *b = nullptr, *p = nullptr;
     const float* rt = nullptr;  // Rᵀ, [H, gates · H]
+    const int8_t* codes = nullptr;  // or Rᵀ as s8 codes, [H, gates · H], times column_scales
+    const float* column_scales = nullptr;
     float *h = nullptr, *c = nullptr;  // the state [batch, H], updated in place
   };
 
@@ -263,6 +339,30 @@ class Recurrent : public Op {
       if (spec->betas && next_beta < betas.size()) fn.beta = betas[next_beta++];
       acts_.push_back(fn);
     }
+  }
+
+  // Rᵀ per direction as s8 codes q = R / s (s: `_recurrent_scales`, per direction and gate column)
+  // where every value of R is exactly q·s with q in [-128, 127] — the quantized file's codes less a
+  // zero point; else nothing, and the float path. At load, so that plan() says which.
+  void hold_codes(const Tensor& r) {
+    const std::vector<float> scales = floats("_recurrent_scales");
+    if (scales.empty() || r.dtype != DType::f32 || r.rank() != 3 || r.shape[0] != dirs_) return;
+    const int64_t gh = r.shape[1], h_size = r.shape[2];
+    if (static_cast<int64_t>(scales.size()) != dirs_ * gh) return;
+    std::vector<int8_t> codes[2];
+    for (int64_t d = 0; d < dirs_; ++d) {
+      codes[d].resize(static_cast<size_t>(gh * h_size));
+      for (int64_t n = 0; n < gh; ++n) {
+        const float s = scales[d * gh + n], *row = r.f() + (d * gh + n) * h_size;
+        for (int64_t k = 0; k < h_size; ++k) {
+          const float q = s > 0 && std::isfinite(s) ? std::nearbyint(row[k] / s) : 1e9f;
+          if (!(q >= -128 && q <= 127) || q * s != row[k]) return;
+          codes[d][k * gh + n] = static_cast<int8_t>(q);
+        }
+      }
+    }
+    column_scales_ = scales;
+    for (int64_t d = 0; d < dirs_; ++d) codes_[d] = std::move(codes[d]);
   }
 
   std::vector<float> floats(const std::string& key) const {
@@ -373,7 +473,10 @@ class Recurrent : public Op {
     // Gate values: 4H for an LSTM row, 3H for a GRU row, 2H per batch row for GRU's z and r.
     std::vector<float> work(static_cast<size_t>(std::max<int64_t>(4, 2 * batch) * h_size));
     for (int64_t s = 0; s < seq; ++s) {
-      rows_times(dir.h, dir.rt, gh, hr.data(), batch, h_size, rec_n);
+      if (dir.codes)
+        rows_times_codes(dir.h, dir.codes, dir.column_scales, gh, hr.data(), batch, h_size, rec_n);
+      else
+        rows_times(dir.h, dir.rt, gh, hr.data(), batch, h_size, rec_n);
       if (split_h) {  // z and r first, then (r ⊙ H) · Rhᵀ
         for (int64_t b = 0; b < batch; ++b) {
           if (s >= lens[b]) continue;
@@ -458,6 +561,8 @@ class Recurrent : public Op {
   std::vector<ActivationFn> acts_;  // per direction: f, g (, h)
   std::vector<float> biases_[2];    // per direction, alive as long as the kernels made with them
   std::vector<float> transposed_[2];  // Rᵀ per direction (kept while R is a constant)
+  std::vector<float> column_scales_;  // `_recurrent_scales`: R's scale per direction and gate column
+  std::vector<int8_t> codes_[2];      // or Rᵀ per direction as s8 codes (hold_codes)
   std::map<std::tuple<int, int64_t, const float*>, std::unique_ptr<DenseKernel>> kernels_;
   const Backend* cached_backend_ = nullptr;
 };

@@ -53,7 +53,8 @@ struct LayerTime {
 };
 
 // One executed node of the current plan, and the precision its kernel runs in ("f32",
-// "int8_static", "int8_dynamic"): what tests and users check to see that INT8 really runs.
+// "int8_static", "int8_dynamic"; "f32_s8_weights": a quantized file's LSTM on its s8 recurrent codes):
+// what tests and users check to see that INT8 really runs.
 struct PlanStep {
   std::string name, op_type, precision;
 };

@@ -188,7 +188,8 @@ class Engine:
 
     def plan(self) -> list[tuple[str, str, str]]:
         """(node name, op type, precision) per executed node after the graph passes; precision is
-        "f32", "int8_static" or "int8_dynamic" as the node's kernels run it."""
+        "f32", "int8_static" or "int8_dynamic" as the node's kernels run it, or "f32_s8_weights" for an LSTM
+        of a quantized file that keeps its recurrent weights as s8 codes (float arithmetic)."""
         return [tuple(step) for step in self._native.plan()]
 
     # --- running ------------------------------------------------------------------------------
