@@ -5,6 +5,12 @@
 // 1e38) overflow to Inf where the average is finite. Where an average pool's output holds a non-finite
 // value, the pool is run again by the reference backend's loops (a double sum: the exact average,
 // Inf and NaN where an input holds them). The check reads the output once.
+//
+// A global average (one window over the whole map) is the engine's own sum in double instead, in the
+// input's layout: oneDNN's float32 chain over a map rounds far from the mean where the values cancel, and
+// a squeeze-excitation block scales a whole feature map by it (PP-OCRv4's recogniser: 1.3e-4 of its
+// output from ONNX Runtime's; 2e-5 with the double sums). It reads the input once, as oneDNN's does.
+#include <algorithm>
 #include <cstring>
 
 #include "backend/onednn/stages.h"
@@ -26,6 +32,36 @@ EDGEQUANT_KERNEL bool any_non_finite(const float* x, int64_t n) {
   return bad != 0;
 }
 
+// One window over the whole map, no padding: a global average.
+bool global_average(const PoolGeometry& g) {
+  return g.kind == PoolGeometry::Kind::average && g.oh == 1 && g.ow == 1 && g.kh == g.ih && g.kw == g.iw &&
+         g.pad_top == 0 && g.pad_left == 0 && g.pad_bottom == 0 && g.pad_right == 0;
+}
+
+// Means of `rows` rows of n values each, summed in double: eight partial sums (independent chains,
+// which vectorise) added pairwise at the end.
+EDGEQUANT_KERNEL void row_means(const float* x, int64_t rows, int64_t n, float* out) {
+  for (int64_t r = 0; r < rows; ++r, x += n) {
+    double part[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+    int64_t k = 0;
+    for (; k + 8 <= n; k += 8)
+      for (int j = 0; j < 8; ++j) part[j] += x[k + j];
+    double tail = 0;
+    for (; k < n; ++k) tail += x[k];
+    out[r] = static_cast<float>((((part[0] + part[1]) + (part[2] + part[3])) + ((part[4] + part[5]) + (part[6] + part[7])) + tail) /
+                                static_cast<double>(n));
+  }
+}
+
+// The same over `pixels` vectors of `width` channels ([blocks][pixels][width] of a native layout): a
+// double sum per channel lane, over the pixels in order. out[j] for j < width.
+EDGEQUANT_KERNEL void lane_means(const float* x, int64_t pixels, int64_t width, double* sums, float* out) {
+  for (int64_t j = 0; j < width; ++j) sums[j] = 0;
+  for (int64_t p = 0; p < pixels; ++p, x += width)
+    for (int64_t j = 0; j < width; ++j) sums[j] += x[j];
+  for (int64_t j = 0; j < width; ++j) out[j] = static_cast<float>(sums[j] / static_cast<double>(pixels));
+}
+
 class DnnlPool : public PoolKernel {
  public:
   DnnlPool(const DnnlContext& ctx, const PoolGeometry& g) : ctx_(ctx), g_(g) {
@@ -36,6 +72,7 @@ class DnnlPool : public PoolKernel {
   }
   void run(const float* src, float* dst) override {
     if (g_.kind == PoolGeometry::Kind::max) return max_pool_plain(g_, src, dst);
+    if (global_average(g_)) return row_means(src, g_.n * g_.c, g_.ih * g_.iw, dst);
     if (plain_args_.empty()) {
       plain_src_ = memory(src_desc_, ctx_.eng, DNNL_MEMORY_NONE);
       plain_dst_ = memory(dst_desc_, ctx_.eng, DNNL_MEMORY_NONE);
@@ -61,6 +98,7 @@ class DnnlPool : public PoolKernel {
       return max_pool_plain(g_, x.u8(), y.u8());
     }
     const auto* native = native_f32(x, src_desc_.get_dims());
+    if (native && global_average(g_) && global_average_native(*native, y, shape)) return;
     if (!native) {
       y = Tensor();
       y.dtype = DType::f32;
@@ -109,6 +147,25 @@ class DnnlPool : public PoolKernel {
     ctx_.strm.wait();
   }
 
+  // A global average of a native input in a [N][blocks][H][W][width] layout, to a plain output.
+  bool global_average_native(const DnnlNative& x, Tensor& y, const Shape& shape) {
+    const std::optional<int64_t> width = pixel_vector_width(x.desc());
+    if (!width || x.quantized()) return false;
+    const int64_t blocks = (g_.c + *width - 1) / *width, pixels = g_.ih * g_.iw;
+    if (static_cast<int64_t>(x.desc().get_size()) != g_.n * blocks * pixels * *width * 4) return false;
+    y = Tensor::zeros_f32(shape, "pool output");
+    sums_.resize(static_cast<size_t>(*width));
+    means_.resize(static_cast<size_t>(*width));
+    const float* in = static_cast<const float*>(x.mem().get_data_handle());
+    for (int64_t n = 0; n < g_.n; ++n)
+      for (int64_t b = 0; b < blocks; ++b) {
+        lane_means(in + (n * blocks + b) * pixels * *width, pixels, *width, sums_.data(), means_.data());
+        const int64_t first = b * *width, count = std::min(*width, g_.c - first);  // past C: the padding
+        std::copy_n(means_.data(), count, y.f() + n * g_.c + first);
+      }
+    return true;
+  }
+
   dnnl::pooling_forward::primitive_desc make_pd(const memory::desc& src, const memory::desc& dst) const {
     const auto algorithm = g_.kind == PoolGeometry::Kind::max ? dnnl::algorithm::pooling_max
                            : g_.count_include_pad          ? dnnl::algorithm::pooling_avg_include_padding
@@ -131,6 +188,8 @@ class DnnlPool : public PoolKernel {
   memory plain_src_, plain_dst_;
   std::unordered_map<int, memory> plain_args_, native_args_;
   std::unique_ptr<PoolKernel> exact_;  // average pools: the reference loops, for outputs that overflowed
+  std::vector<double> sums_;  // a global average's per-lane sums and means
+  std::vector<float> means_;
 };
 
 }  // namespace
