@@ -222,7 +222,8 @@ int expand_dynamic_quantized_lstm(Graph& graph) {
     const std::string w = dequantized(1, 8, 9), r = dequantized(2, 10, 11);
     // R's scale per direction and gate column: the LSTM may hold R as these codes (ops/recurrent.cpp).
     const Tensor& r_scale = graph.initializers.at(node.inputs[10]);
-    const int64_t dirs = graph.initializers.at(node.inputs[2]).shape[0], cols = graph.initializers.at(node.inputs[2]).shape[2];
+    const Shape& r_codes = graph.initializers.at(node.inputs[2]).shape;  // [dirs, hidden, 4·hidden]
+    const int64_t dirs = r_codes[0], cols = r_codes[2];
     std::vector<float> column_scales(static_cast<size_t>(dirs * cols));
     for (int64_t d = 0; d < dirs; ++d)
       for (int64_t c = 0; c < cols; ++c)

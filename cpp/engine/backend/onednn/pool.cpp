@@ -48,8 +48,8 @@ EDGEQUANT_KERNEL void row_means(const float* x, int64_t rows, int64_t n, float* 
       for (int j = 0; j < 8; ++j) part[j] += x[k + j];
     double tail = 0;
     for (; k < n; ++k) tail += x[k];
-    out[r] = static_cast<float>((((part[0] + part[1]) + (part[2] + part[3])) + ((part[4] + part[5]) + (part[6] + part[7])) + tail) /
-                                static_cast<double>(n));
+    const double sum = ((part[0] + part[1]) + (part[2] + part[3])) + ((part[4] + part[5]) + (part[6] + part[7]));
+    out[r] = static_cast<float>((sum + tail) / static_cast<double>(n));
   }
 }
 
