@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <limits>
 
+#include "common/double_sum.h"
 #include "ops/layout.h"
 #include "ops/op.h"
 
@@ -150,17 +151,8 @@ class Reduce : public Op {
     return len > 0;
   }
 
-  // Σ row in double: eight partial sums (independent chains, which vectorise), added pairwise at
-  // the end. NaN and ±inf propagate as in one running sum.
-  static double row_sum(const float* row, int64_t n) {
-    double part[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-    int64_t j = 0;
-    for (; j + 8 <= n; j += 8)
-      for (int l = 0; l < 8; ++l) part[l] += row[j + l];
-    double tail = 0;
-    for (; j < n; ++j) tail += row[j];
-    return (((part[0] + part[1]) + (part[2] + part[3])) + ((part[4] + part[5]) + (part[6] + part[7]))) + tail;
-  }
+  // Σ row in double (common/double_sum.h).
+  static double row_sum(const float* row, int64_t n) { return sum_in_double(row, n); }
 
   static int64_t reduced_count(const Shape& shape, const std::vector<bool>& reduced) {
     int64_t n = 1;

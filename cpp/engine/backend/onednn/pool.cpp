@@ -16,6 +16,7 @@
 #include "backend/onednn/stages.h"
 #include "backend/plain_max_pool.h"
 #include "backend/registry.h"
+#include "common/double_sum.h"
 #include "common/simd.h"
 
 namespace edgequant::engine::onednn {
@@ -38,19 +39,9 @@ bool global_average(const PoolGeometry& g) {
          g.pad_top == 0 && g.pad_left == 0 && g.pad_bottom == 0 && g.pad_right == 0;
 }
 
-// Means of `rows` rows of n values each, summed in double: eight partial sums (independent chains,
-// which vectorise) added pairwise at the end.
+// Means of `rows` rows of n values each, summed in double (common/double_sum.h).
 EDGEQUANT_KERNEL void row_means(const float* x, int64_t rows, int64_t n, float* out) {
-  for (int64_t r = 0; r < rows; ++r, x += n) {
-    double part[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-    int64_t k = 0;
-    for (; k + 8 <= n; k += 8)
-      for (int j = 0; j < 8; ++j) part[j] += x[k + j];
-    double tail = 0;
-    for (; k < n; ++k) tail += x[k];
-    const double sum = ((part[0] + part[1]) + (part[2] + part[3])) + ((part[4] + part[5]) + (part[6] + part[7]));
-    out[r] = static_cast<float>((sum + tail) / static_cast<double>(n));
-  }
+  for (int64_t r = 0; r < rows; ++r, x += n) out[r] = static_cast<float>(sum_in_double(x, n) / static_cast<double>(n));
 }
 
 // The same over `pixels` vectors of `width` channels ([blocks][pixels][width] of a native layout): a
