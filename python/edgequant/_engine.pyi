@@ -30,7 +30,7 @@ class Engine:
         """
     def plan(self) -> list:
         """
-        (node name, op type, precision) per executed node, precision 'f32' / 'int8_static' / 'int8_dynamic'.
+        (node name, op type, precision) per executed node, precision 'f32' / 'int8_static' / 'int8_dynamic' (or 'f32_s8_weights': a quantized file's LSTM on its s8 recurrent codes).
         """
     def quantizable_layers(self) -> list[str]:
         ...
