@@ -208,6 +208,9 @@ int expand_dynamic_quantized_lstm(Graph& graph) {
       const bool per_column = s.numel() == dirs * cols;
       require((s.numel() == dirs || per_column) && z.numel() == s.numel(),
               node.describe() + ": scales / zero points must be per direction or per direction and gate column");
+      for (int64_t k = 0; k < s.numel(); ++k)
+        require(std::isfinite(s.f()[k]), node.describe() + ": scale '" + node.inputs[scale_at] + "' holds " +
+                                             std::to_string(s.f()[k]) + " at index " + std::to_string(k));
       Tensor w = Tensor::zeros_f32({dirs, cols, rows}, node.describe());
       for (int64_t d = 0; d < dirs; ++d)
         for (int64_t r = 0; r < rows; ++r)

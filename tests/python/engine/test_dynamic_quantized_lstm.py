@@ -9,6 +9,7 @@ must equal a float LSTM on the dequantized weights to float rounding.
 from __future__ import annotations
 
 import numpy as np
+import onnx
 import onnxruntime as ort
 import pytest
 from onnx import TensorProto, helper, numpy_helper
@@ -94,3 +95,14 @@ def test_codes_that_do_not_fit_s8_stay_float(backend):
     assert [p for _, op, p in engine.plan() if op == "LSTM"] == ["f32"]
     reference = ort.InferenceSession(floating, providers=["CPUExecutionProvider"]).run(None, {"x": x})[0]
     np.testing.assert_allclose(engine.run([x])[0], reference, rtol=0, atol=2e-6 * np.abs(reference).max())
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+def test_a_non_finite_scale_is_refused_by_name(bad):
+    quantized, _ = _case(np.random.default_rng(3), hidden=16, inputs=8, direction="forward")
+    model = onnx.load_from_string(quantized)
+    for tensor in model.graph.initializer:
+        if tensor.name == "rs":
+            tensor.CopyFrom(numpy_helper.from_array(np.array([bad], np.float32), "rs"))
+    with pytest.raises(ValueError, match="scale 'rs' holds"):
+        Engine(model.SerializeToString())
