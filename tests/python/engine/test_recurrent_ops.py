@@ -296,6 +296,27 @@ def test_conv_transpose(x_shape, w_shape, attributes):
         np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-5, err_msg=backend)
 
 
+@pytest.mark.parametrize(
+    "x_shape,w_shape,attributes",
+    [
+        ((1, 24, 160, 160), (24, 24, 2, 2), {"strides": [2, 2]}),  # seal_det's upsampling: 20 bands of 8 rows
+        ((2, 4, 37, 300), (4, 3, 2, 2), {"strides": [2, 2], "group": 2}),  # bands of 18 rows, the last of 1
+        ((1, 3, 300, 37), (3, 4, 2, 2), {"strides": [2, 2]}),  # rows of 37 (no whole vectors): 221 + 79
+        ((1, 2, 50, 400), (2, 3, 2, 3), {"strides": [2, 3]}),  # three planes per output row, ragged last band
+        ((1, 2, 5, 40, 500), (2, 2, 2, 2, 2), {"strides": [2, 2, 2]}),  # 3-D: bands across depth
+    ],
+)
+def test_conv_transpose_upsampling_in_bands(x_shape, w_shape, attributes):
+    """Kernel = stride on the GEMM path runs a band of input rows at a time (their products kept in cache,
+    128 Ki floats): shapes with many bands, a ragged last band, batches, groups and 3-D, against ONNX
+    Runtime, on every backend (the reference backend's direct loop, and one without a GEMM where any is)."""
+    model, feeds = _conv_transpose_model(x_shape, w_shape, **attributes)
+    (expected,) = run_ort(model, feeds)
+    for backend in supported_backends():
+        (got,) = Engine(model, backend=backend).run(feeds)
+        np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-5, err_msg=backend)
+
+
 def test_conv_transpose_without_bias_and_batch_zero():
     model, feeds = _conv_transpose_model((2, 3, 4, 4), (3, 2, 2, 2), bias=False, strides=[2, 2])
     (expected,) = run_ort(model, feeds)
