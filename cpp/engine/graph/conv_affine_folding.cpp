@@ -49,6 +49,33 @@ void after_activation(Node& conv, const std::string& slot, bool multiply, float 
 
 }  // namespace
 
+bool scales_output_channels(const Node& node) {
+  return node.domain.empty() && (node.op_type == "Conv" || node.op_type == "ConvTranspose");
+}
+
+int64_t weight_output_channels(const Node& node, const Tensor& w) {
+  if (w.rank() < 3 || w.shape[0] < 1 || w.shape[1] < 1) return 0;
+  if (node.op_type != "ConvTranspose") return w.shape[0];
+  const int64_t groups = node.attr_i("group", 1);
+  return groups >= 1 && w.shape[0] % groups == 0 ? w.shape[1] * groups : 0;
+}
+
+Tensor scale_output_channels(const Node& node, const Tensor& w, const std::vector<float>& gains) {
+  Tensor scaled = Tensor::zeros_f32(w.shape);
+  const int64_t rows = w.shape[0], per_row = w.shape[1], inner = w.numel() / (rows * per_row);
+  const bool transposed = node.op_type == "ConvTranspose";
+  const int64_t rows_per_group = transposed ? rows / node.attr_i("group", 1) : rows;
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t j = 0; j < per_row; ++j) {
+      // Conv: row r is output channel r. ConvTranspose: row r is an input channel of group r / rows_per_group,
+      // column j that group's output channel j.
+      const float gain = gains[transposed ? r / rows_per_group * per_row + j : r];
+      const int64_t at = (r * per_row + j) * inner;
+      for (int64_t i = 0; i < inner; ++i) scaled.f()[at + i] = w.f()[at + i] * gain;
+    }
+  return scaled;
+}
+
 int fold_affine_into_convs(Graph& graph) {
   GraphIndex index(graph);
   std::vector<bool> dead(graph.nodes.size(), false);
@@ -64,12 +91,15 @@ int fold_affine_into_convs(Graph& graph) {
       const int p = index.producer(value);
       if (p < 0 || dead[p] || index.readers(value) != 1) continue;
       Node& conv = graph.nodes[p];
-      if (conv.op_type != "Conv" || !conv.domain.empty() || conv.outputs.size() != 1 || conv.inputs.size() < 2 ||
+      if (!scales_output_channels(conv) || conv.outputs.size() != 1 || conv.inputs.size() < 2 ||
           !float_constant(graph, conv.inputs[1]))
         continue;
+      const bool transposed = conv.op_type == "ConvTranspose";
+      // A quantized file's per-channel weight scales lie along Conv's output axis only.
+      if (transposed && (conv.has("_activation") || graph.weight_scales.count(conv.inputs[1]))) continue;
       const Tensor& w = graph.initializers.at(conv.inputs[1]);
-      if (w.rank() < 3 || w.shape[0] < 1) continue;  // the Conv reports malformed weights
-      const int64_t oc = w.shape[0], per_oc = w.numel() / oc;
+      const int64_t oc = weight_output_channels(conv, w);
+      if (oc == 0) continue;  // the op reports malformed weights
       const std::vector<float> c = per_channel(graph.initializers.at(constant), w.rank(), oc);
       if (c.empty()) continue;
       const std::string slot = conv.has("_sum") ? "_after_sum" : "";
@@ -88,14 +118,11 @@ int fold_affine_into_convs(Graph& graph) {
           std::copy(b, b + oc, bias.f());
         }
         if (op.op_type == "Mul") {
-          Tensor scaled = Tensor::zeros_f32(w.shape);
-          for (int64_t o = 0; o < oc; ++o) {
-            for (int64_t i = 0; i < per_oc; ++i) scaled.f()[o * per_oc + i] = w.f()[o * per_oc + i] * c[o];
-            bias.f()[o] *= c[o];
-          }
+          Tensor scaled = scale_output_channels(conv, w, c);
+          for (int64_t o = 0; o < oc; ++o) bias.f()[o] *= c[o];
           const std::string w_name = conv.name + "/affine_weight";
           carry_weight_scales(graph, conv.inputs[1], w_name, c);
-          graph.initializers[w_name] = scaled;
+          graph.initializers[w_name] = std::move(scaled);
           conv.inputs[1] = w_name;
         } else {
           for (int64_t o = 0; o < oc; ++o) bias.f()[o] += c[o];

@@ -3,6 +3,7 @@
 #include <cmath>
 #include <limits>
 
+#include "graph/conv_affine_folding.h"
 #include "graph/graph_index.h"
 #include "graph/qdq.h"
 
@@ -31,34 +32,34 @@ int fold_batch_norms(Graph& graph) {
     Node& bn = graph.nodes[k];
     if (bn.op_type != "BatchNormalization" || bn.inputs.size() != 5 || bn.outputs.size() != 1) continue;
     const int c = index.producer(bn.inputs[0]);
-    if (c < 0 || graph.nodes[c].op_type != "Conv" || index.readers(bn.inputs[0]) != 1) continue;
+    if (c < 0 || !scales_output_channels(graph.nodes[c]) || index.readers(bn.inputs[0]) != 1) continue;
     Node& conv = graph.nodes[c];
-    if (conv.inputs.size() < 2 || conv.inputs.size() > 3 || conv.outputs.size() != 1) continue;
+    if (conv.inputs.size() < 2 || conv.inputs.size() > 3 || conv.outputs.size() != 1 || conv.has("_activation")) continue;
     bool constants = constant_f32(graph, conv.inputs[1]);
     for (int p = 1; p < 5; ++p) constants = constants && constant_f32(graph, bn.inputs[p]);
     if (!constants || (conv.inputs.size() == 3 && !conv.inputs[2].empty() && !constant_f32(graph, conv.inputs[2]))) continue;
+    // A quantized file's per-channel weight scales lie along Conv's output axis only.
+    if (conv.op_type == "ConvTranspose" && graph.weight_scales.count(conv.inputs[1])) continue;
     const Tensor& w = graph.initializers.at(conv.inputs[1]);
-    const int64_t oc = w.shape.empty() ? 0 : w.shape[0];
-    if (w.rank() < 3) continue;  // the Conv reports its malformed weights
+    const int64_t oc = weight_output_channels(conv, w);  // 0: the op reports its malformed weights
     const Tensor *gamma = &graph.initializers.at(bn.inputs[1]), *beta = &graph.initializers.at(bn.inputs[2]),
                  *mean = &graph.initializers.at(bn.inputs[3]), *var = &graph.initializers.at(bn.inputs[4]);
     if (gamma->numel() != oc || beta->numel() != oc || mean->numel() != oc || var->numel() != oc || oc == 0) continue;
     const float eps = bn.attr_f("epsilon", 1e-5f);
-    Tensor new_w = Tensor::zeros_f32(w.shape), new_b = Tensor::zeros_f32({oc});
-    const int64_t per_oc = w.numel() / oc;
+    Tensor new_b = Tensor::zeros_f32({oc});
     const bool has_bias = conv.inputs.size() == 3 && !conv.inputs[2].empty();
     if (has_bias && graph.initializers.at(conv.inputs[2]).numel() != oc) continue;  // the Conv reports it
     std::vector<float> gains(static_cast<size_t>(oc));
     for (int64_t o = 0; o < oc; ++o) {
       const float a = gains[o] = gamma->f()[o] / std::sqrt(var->f()[o] + eps);
-      for (int64_t i = 0; i < per_oc; ++i) new_w.f()[o * per_oc + i] = w.f()[o * per_oc + i] * a;
       const float b = has_bias ? graph.initializers.at(conv.inputs[2]).f()[o] : 0.f;
       new_b.f()[o] = (b - mean->f()[o]) * a + beta->f()[o];
     }
+    Tensor new_w = scale_output_channels(conv, w, gains);
     const std::string w_name = conv.name + "/bn_folded_weight", b_name = conv.name + "/bn_folded_bias";
     carry_weight_scales(graph, conv.inputs[1], w_name, gains);
-    graph.initializers[w_name] = new_w;
-    graph.initializers[b_name] = new_b;
+    graph.initializers[w_name] = std::move(new_w);
+    graph.initializers[b_name] = std::move(new_b);
     conv.inputs.resize(3);
     conv.inputs[1] = w_name;
     conv.inputs[2] = b_name;
@@ -107,12 +108,14 @@ int fuse_activations(Graph& graph) {
   int fused = 0;
   // A Conv with a fused residual Add takes a second activation, applied after the sum.
   auto slot = [&](const Node& n) { return std::string(n.has("_sum") ? "_after_sum" : ""); };
-  auto fusable_producer = [&](const std::string& value) -> int {
+  // A ConvTranspose takes a Relu only (`relu`: what is being fused is one).
+  auto fusable_producer = [&](const std::string& value, bool relu = false) -> int {
     const int p = index.producer(value);
     if (p < 0 || dead[p] || index.readers(value) != 1) return -1;
     const Node& n = graph.nodes[p];
     if (n.outputs.size() != 1 || n.has(slot(n) + "_activation")) return -1;
     if (n.op_type == "Conv" || n.op_type == "Gemm") return p;
+    if (relu && n.op_type == "ConvTranspose" && n.domain.empty()) return p;
     if (n.op_type == "MatMul" && graph.is_constant(input_of(n, 1))) return p;
     return -1;
   };
@@ -123,7 +126,7 @@ int fuse_activations(Graph& graph) {
     kind.kind = Attribute::Kind::s;
     int p = -1;
     if (act.op_type == "Relu") {
-      p = fusable_producer(act.inputs[0]);
+      p = fusable_producer(act.inputs[0], true);
       kind.s = "relu";
     } else if (act.op_type == "Clip") {
       float lo = act.attr_f("min", -std::numeric_limits<float>::infinity());

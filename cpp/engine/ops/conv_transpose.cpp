@@ -9,7 +9,9 @@
 // (oneDNN's sgemm) or, where it has none, one 1x1 convolution (transposed weights and kernel kept
 // while the weights are constants). col's planes are then added into y at their kernel offsets, or
 // interleaved into it in one write where the kernel tiles the output (kernel = stride: a learned
-// upsampling). The tests hold every path against ONNX Runtime.
+// upsampling). A Relu after it is fused by graph/passes.h (attribute `_activation`): applied to each
+// output row as it is written on the tiling path, to the whole output on the others. The tests hold
+// every path against ONNX Runtime.
 #include <algorithm>
 
 #include "common/simd.h"
@@ -26,6 +28,11 @@ EDGEQUANT_KERNEL void interleave_pair(const float* even, const float* odd, float
   }
 }
 
+// x = max(x, 0); NaN stays NaN, as in a Relu fused into a oneDNN convolution.
+EDGEQUANT_KERNEL void relu_in_place(float* x, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) x[i] = x[i] < 0.f ? 0.f : x[i];
+}
+
 class ConvTranspose : public Op {
  public:
   ConvTranspose(const Node& node, const Graph& graph) : Op(node), constant_weights_(graph.is_constant(node.inputs.at(1))) {
@@ -33,6 +40,9 @@ class ConvTranspose : public Op {
           "expects inputs X, W (and optional B) and one output");
     groups_ = node.attr_i("group", 1);
     check(groups_ >= 1, [&] { return "group must be >= 1, got " + std::to_string(groups_); });
+    const std::string activation = node.attr_s("_activation", "");
+    check(activation.empty() || activation == "relu", [&] { return "cannot fuse a " + activation + " activation"; });
+    relu_ = activation == "relu";
     auto_pad_ = node.attr_s("auto_pad", "NOTSET");
     check(auto_pad_ == "NOTSET" || auto_pad_ == "SAME_UPPER" || auto_pad_ == "SAME_LOWER" || auto_pad_ == "VALID",
           [&] { return "unknown auto_pad '" + auto_pad_ + "'"; });
@@ -123,7 +133,8 @@ class ConvTranspose : public Op {
     const bool reference = ctx.backend.name() == "reference";
     if (reference || !geo.tiles_output()) fill_bias(geo, bp, y);  // else every output is written once
     if (reference) direct(geo, x.f(), w.f(), y);
-    else via_dense(ctx.backend, geo, x.f(), w.f(), bp, y);
+    else if (via_dense(ctx.backend, geo, x.f(), w.f(), bp, y)) return;  // the fused Relu applied
+    if (relu_) relu_in_place(y, outputs[0].numel());
   }
 
  private:
@@ -190,12 +201,13 @@ class ConvTranspose : public Op {
   // The products col[n, (grp, m, k), p] = Σ_c W[c, (m, k)] · x[n, c, p] on the backend (x read in
   // place, the backend's threads), then each of col's planes scattered into y by its kernel offset k
   // (contiguous reads, strided writes), or interleaved where the kernel tiles the output.
-  void via_dense(Backend& backend, const Geometry& g, const float* xp, const float* wp, const float* bias, float* y) {
+  // Returns whether the fused Relu was applied (on the tiling path, row by row).
+  bool via_dense(Backend& backend, const Geometry& g, const float* xp, const float* wp, const float* bias, float* y) {
     const int64_t in_size = g.in_size(), out_size = g.out_size(), k_size = g.k_size();
     const int64_t in_per_group = g.channels / groups_, cols = g.out_per_group * k_size;
     if (in_size == 0 || cols == 0 || in_per_group == 0 || g.batch == 0) {
       if (g.tiles_output()) fill_bias(g, bias, y);
-      return;
+      return false;
     }
     ConvGeometry conv{};
     conv.n = g.batch, conv.ic = g.channels, conv.ih = g.in[0] * g.in[1], conv.iw = g.in[2];
@@ -232,10 +244,10 @@ class ConvTranspose : public Op {
           for (int64_t m = 0; m < g.out_channels; ++m) {
             const int64_t grp = m / g.out_per_group, mg = m % g.out_per_group;
             interleave(g, p.col.data() + (grp * cols + mg * k_size) * len, len, r0, r1, bias ? bias[m] : 0.0f,
-                       y + (n * g.out_channels + m) * out_size);
+                       relu_, y + (n * g.out_channels + m) * out_size);
           }
         }
-      if (p.gemm) return;
+      if (p.gemm) return true;
     }
     p.col.resize(static_cast<size_t>(g.batch * groups_ * cols * in_size));
     // A GEMM per image and group on x as it lies, where the backend has one; else the 1x1 conv.
@@ -262,20 +274,21 @@ class ConvTranspose : public Op {
           float* dst = y + (n * g.out_channels + m) * out_size;
           const float* planes = p.col.data() + ((n * groups_ + grp) * cols + mg * k_size) * in_size;
           if (g.tiles_output()) {
-            interleave(g, planes, in_size, 0, g.in[0] * g.in[1], bias ? bias[m] : 0.0f, dst);
+            interleave(g, planes, in_size, 0, g.in[0] * g.in[1], bias ? bias[m] : 0.0f, relu_, dst);
             continue;
           }
           for (int64_t kd = 0, k = 0; kd < g.kernel[0]; ++kd)
             for (int64_t kh = 0; kh < g.kernel[1]; ++kh)
               for (int64_t kw = 0; kw < g.kernel[2]; ++kw, ++k) scatter(g, planes + k * in_size, 1.0f, 1, kd, kh, kw, dst);
         }
+    return g.tiles_output();
   }
 
   // tiles_output(): input rows [r0, r1) (over depth and height) of one output channel's planes, the
   // planes `plane` floats apart with row r0 first. Each output row, written once, interleaves the
   // stride[2] planes of its (kd, kh) offset at its input row, plus the bias.
   static void interleave(const Geometry& g, const float* planes, int64_t plane, int64_t r0, int64_t r1, float bias,
-                         float* dst) {
+                         bool relu, float* dst) {
     const int64_t step = g.stride[2], width = g.in[2];
     for (int64_t r = r0; r < r1; ++r) {
       const int64_t id = r / g.in[1], ih = r % g.in[1];
@@ -286,10 +299,11 @@ class ConvTranspose : public Op {
           float* out = dst + ((id * g.stride[0] + kd) * g.out[1] + ih * g.stride[1] + kh) * g.out[2];
           if (step == 2) {  // the common 2x upsampling: two planes, alternate columns
             interleave_pair(src, src + plane, bias, out, width);
-            continue;
+          } else {
+            for (int64_t kw = 0; kw < step; ++kw)
+              for (int64_t iw = 0; iw < width; ++iw) out[iw * step + kw] = src[kw * plane + iw] + bias;
           }
-          for (int64_t kw = 0; kw < step; ++kw)
-            for (int64_t iw = 0; iw < width; ++iw) out[iw * step + kw] = src[kw * plane + iw] + bias;
+          if (relu) relu_in_place(out, g.out[2]);
         }
     }
   }
@@ -310,6 +324,7 @@ class ConvTranspose : public Op {
   const bool constant_weights_;
   Prepared prepared_;
   int64_t groups_ = 1;
+  bool relu_ = false;
   std::string auto_pad_;
 };
 

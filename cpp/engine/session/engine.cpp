@@ -135,6 +135,7 @@ Engine::Engine(Graph graph, const EngineOptions& options)
     recognise_activation_patterns(graph_);  // written-out activations, so that they fuse below
     fold_batch_norms(graph_);
     fold_affine_into_convs(graph_);  // exported biases and scales, so that activations after them fuse
+    fold_batch_norms(graph_);  // a BatchNormalization after such a bias (a DB detector's upsampling head)
     fold_bias_adds_into_matmuls(graph_);
     move_relus_before_max_pools(graph_);
     fuse_activations(graph_);
