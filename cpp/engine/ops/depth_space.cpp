@@ -4,14 +4,26 @@
 //   SpaceToDepth DCR (default): y[n, (i*b + j) * C + c, h, w] = x[n, c, h*b + i, w*b + j]
 //   SpaceToDepth CRD:           y[n, c * b² + i*b + j, h, w] = x[n, c, h*b + i, w*b + j]
 // (the ONNX reshape / transpose definitions written as one gather). DepthToSpace has `mode` from
-// opset 11, SpaceToDepth from opset 28; without it both are DCR.
+// opset 11, SpaceToDepth from opset 28; without it both are DCR. The engine's own attribute
+// `_columns_first` (graph/space_to_depth_folding.h: YOLOv5's Focus) puts a DCR SpaceToDepth's block in
+// column order: y[n, (j*b + i) * C + c, h, w] = x[n, c, h*b + i, w*b + j].
 #include <cstring>
 
+#include "common/simd.h"
 #include "ops/layout.h"
 #include "ops/op.h"
 
 namespace edgequant::engine {
 namespace {
+
+// dst[k] = src[k * step] for k < n: a SpaceToDepth output row of float32 (YOLOv5's Focus: step 2).
+EDGEQUANT_KERNEL void gather_every(const float* src, int64_t step, float* dst, int64_t n) {
+  if (step == 2) {
+    for (int64_t k = 0; k < n; ++k) dst[k] = src[2 * k];
+    return;
+  }
+  for (int64_t k = 0; k < n; ++k) dst[k] = src[k * step];
+}
 
 class DepthSpace : public Op {
  public:
@@ -23,6 +35,8 @@ class DepthSpace : public Op {
     const std::string mode = node.attr_s("mode", "DCR");
     check(mode == "DCR" || mode == "CRD", [&] { return "mode '" + mode + "' is not supported (expected 'DCR' or 'CRD')"; });
     crd_ = mode == "CRD";
+    columns_first_ = node.attr_i("_columns_first", 0) != 0;
+    check(!columns_first_ || (!to_space_ && !crd_), "_columns_first applies to a DCR SpaceToDepth only");
   }
 
   void run(RunContext&, const std::vector<const Tensor*>& inputs, std::vector<Tensor>& outputs) override {
@@ -40,7 +54,8 @@ class DepthSpace : public Op {
                                           std::to_string(b); });
       out = {n, times(c, bb), h / b, w / b};
     }
-    outputs[0] = empty_like(x.dtype, out, description());
+    // Every element is written below: float32 needs no zeroing first.
+    outputs[0] = plain_dtype(x) == DType::f32 ? Tensor::unspecified_f32(out, description()) : empty_as(x, out, description());
     if (checked_numel(out, description()) == 0) return;
     const size_t size = element_size(x);
     const char* src = raw_data(x);
@@ -53,7 +68,14 @@ class DepthSpace : public Op {
       for (int64_t ch = 0; ch < sc; ++ch)
         for (int64_t i = 0; i < b; ++i)
           for (int64_t j = 0; j < b; ++j) {
-            const int64_t deep = crd_ ? ch * b * b + i * b + j : (i * b + j) * sc + ch;
+            const int64_t block = columns_first_ ? j * b + i : i * b + j;
+            const int64_t deep = crd_ ? ch * b * b + block : block * sc + ch;
+            if (!to_space_ && size == 4 && plain_dtype(x) == DType::f32) {  // whole rows, vectorised
+              for (int64_t y = 0; y < dh; ++y)
+                gather_every(reinterpret_cast<const float*>(src) + ((in * sc + ch) * dh * b + y * b + i) * dw * b + j, b,
+                             reinterpret_cast<float*>(dst) + ((in * dc + deep) * dh + y) * dw, dw);
+              continue;
+            }
             for (int64_t y = 0; y < dh; ++y)
               for (int64_t xw = 0; xw < dw; ++xw) {
                 const int64_t d = ((in * dc + deep) * dh + y) * dw + xw;
@@ -73,7 +95,7 @@ class DepthSpace : public Op {
     return product;
   }
 
-  bool to_space_, crd_;
+  bool to_space_, crd_, columns_first_ = false;
   int64_t block_;
 };
 

@@ -26,6 +26,7 @@
 #include "graph/identity_removal.h"
 #include "graph/passes.h"
 #include "graph/qdq.h"
+#include "graph/space_to_depth_folding.h"
 #include "graph/transpose_folding.h"
 #include "onnx/loader.h"
 
@@ -126,6 +127,7 @@ Engine::Engine(Graph graph, const EngineOptions& options)
   check_supported_ops();
   if (options.fuse) {
     remove_identities(graph_);  // first: an Identity hides its producer from every pattern below
+    fold_strided_slices_into_space_to_depth(graph_);  // YOLOv5's Focus; before the moves below take its slices
     remove_pairs_after_data_moves(graph_);  // before the chains of moves fold
     fold_code_tables(graph_);  // before the activation patterns: the stretches between pairs, whole
     fold_code_adds(graph_);    // before the residual fusion: a sum between pairs stays on codes
