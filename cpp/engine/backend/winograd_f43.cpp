@@ -95,6 +95,11 @@ bool enabled() {
   return !flag || std::string(flag) != "0";
 }
 
+bool forced() {
+  const char* flag = std::getenv("EDGEQUANT_WINOGRAD");
+  return flag && std::string(flag) == "1";
+}
+
 bool shape_fits(const ConvGeometry& g, const QuantConfig& q) {
   return q.mode == QuantConfig::Mode::f32 && g.groups == 1 && g.kh == 3 && g.kw == 3 && g.stride_h == 1 &&
          g.stride_w == 1 && g.dilation_h == 1 && g.dilation_w == 1 && g.pad_top <= 2 && g.pad_left <= 2;

@@ -58,8 +58,10 @@ constexpr int kOutlierBits = 10;
 bool exact_for(const InputRange& range, double gain);
 
 // Whether the environment allows Winograd (EDGEQUANT_WINOGRAD=0 keeps every conv direct; read
-// when a kernel is built).
+// when a kernel is built), and whether it asks for it wherever the shape allows, past the backend's
+// size thresholds (EDGEQUANT_WINOGRAD=1: what the tests use to run it on small images).
 bool enabled();
+bool forced();
 
 // Whether a conv has the shape F(4x4, 3x3) computes: float32, 3x3, stride 1, no dilation, one
 // group, at most 2 pixels of padding before the image. Backends add their own size thresholds.

@@ -60,7 +60,9 @@ TEST_P(WinogradConv, MatchesTheDirectReference) {
   fast->set_threads(c.threads);
   auto reference = make_backend("reference");
   std::vector<float> got = residual, want = residual;  // a sum kernel reads the residual from dst
+  setenv("EDGEQUANT_WINOGRAD", "1", 1);  // past the size thresholds (stricter on CPUs with AMX)
   fast->conv(g, w.data(), b.data(), post, {})->run(x.data(), got.data());
+  unsetenv("EDGEQUANT_WINOGRAD");
   reference->conv(g, w.data(), b.data(), post, {})->run(x.data(), want.data());
   setenv("EDGEQUANT_WINOGRAD", "0", 1);  // oneDNN's direct conv, for the proof that Winograd ran
   std::vector<float> direct = residual;
@@ -135,7 +137,9 @@ TEST_P(WinogradExtremeInput, RunsDirectWhereWinogradIsInexact) {
   auto fast = make_backend("onednn");
   auto reference = make_backend("reference");
   std::vector<float> got(static_cast<size_t>(g.oc * g.oh * g.ow)), want = got, direct = got;
+  setenv("EDGEQUANT_WINOGRAD", "1", 1);  // past the size thresholds (stricter on CPUs with AMX)
   fast->conv(g, w.data(), nullptr, post, {})->run(x.data(), got.data());
+  unsetenv("EDGEQUANT_WINOGRAD");
   reference->conv(g, w.data(), nullptr, post, {})->run(x.data(), want.data());
   setenv("EDGEQUANT_WINOGRAD", "0", 1);
   fast->conv(g, w.data(), nullptr, post, {})->run(x.data(), direct.data());

@@ -4,9 +4,14 @@
 // both channel counts >= 32 (64 -> 64 at 80x80 1.6x, 128 -> 128 at 20x20 1.8x, 32 -> 32 at 80x80
 // 1.1x; 16 -> 16 at 160x160 0.85x: with few channels the transforms cost more than the products
 // saved), and outputs of at least 20x20 unless ic >= 128 (SqueezeNet's 48 -> 192 and 64 -> 256 at
-// 13x13: 0.87x and 0.96x, a quarter of each edge tile wasted). A fused residual sum is added in the
-// output transform. EDGEQUANT_WINOGRAD=0 in the environment, read when a kernel is built, keeps
-// every conv direct.
+// 13x13: 0.87x and 0.96x, a quarter of each edge tile wasted). On Intel cores with AMX (Sapphire
+// Rapids on: two 512-bit FMA units, where Zen 4 splits each 512-bit FMA in two) the direct kernels
+// are twice as fast per cycle and Winograd wins only on large images with 64 channels or more,
+// measured inside whole models (direct time / Winograd time): 64 -> 64 at 80x80 1.28x, 56x56 1.14-1.23x,
+// 96 -> 96 at 52x52 1.17x, 128 -> 64 at 40x40 1.14x; but 96 -> 96 at 26x26 0.70x, 192 -> 192 at 13x13
+// 0.66x, 256 -> 256 at 14x14 0.81x, 32 -> 32 at 80x80 0.86x, 48 -> 48 at 52x52 0.87x. A fused residual
+// sum is added in the output transform. EDGEQUANT_WINOGRAD=0 in the environment, read when a kernel
+// is built, keeps every conv direct; EDGEQUANT_WINOGRAD=1 takes Winograd past the size thresholds.
 //
 // Each run first reads its input once (max |x| and the mean exponent of |x|, winograd::exact_for)
 // and hands inputs whose range makes Winograd inexact (non-finite values, values large enough to
@@ -199,8 +204,13 @@ class WinogradConv : public ConvKernel {
 }  // namespace
 
 bool winograd_fits(const ConvGeometry& g, const ConvPostOps& post, const QuantConfig& q) {
-  return winograd::enabled() && winograd::shape_fits(g, q) && g.ic >= 32 && g.oc >= 32 && g.oh >= 8 && g.ow >= 8 &&
-         (g.oh * g.ow >= 400 || g.ic >= 128);
+  if (!winograd::enabled() || !winograd::shape_fits(g, q) || g.ic < 32 || g.oc < 32 || g.oh < 8 || g.ow < 8)
+    return false;
+  if (winograd::forced()) return true;
+  // dnnl_cpu_isa_avx512_core_amx (0xfef) has bits 0xe00 over avx512_core_fp16 (0x1ef).
+  const bool amx = (static_cast<unsigned>(dnnl::get_effective_cpu_isa()) & 0xe00u) == 0xe00u;
+  if (amx) return g.ic >= 64 && g.oc >= 64 && g.oh * g.ow >= 1600;
+  return g.oh * g.ow >= 400 || g.ic >= 128;
 }
 
 std::unique_ptr<ConvKernel> make_winograd_conv(const DnnlContext& ctx, const ConvGeometry& g, const float* weights,
