@@ -4,7 +4,7 @@
 # ONNX Runtime into a fresh folder — aarch64 wheels only, by the host's pip (--platform ... --only-binary,
 # so nothing is compiled) — and runs the sysroot's arm64 CPython 3.11 on that folder under qemu-user:
 # the import (the ARM backend must be the default), `python -m edgequant demo` (small sweep) and
-# tests/python/arm (and two engine test files, below) against ONNX Runtime aarch64, on an emulated
+# tests/python/arm (and engine test files, below) against ONNX Runtime aarch64, on an emulated
 # Cortex-A76 (Pi 5, dot product) and Cortex-A53 (Pi 3, without). Prints the wheel's size and the seconds each phase took.
 #
 #   scripts/arm/check_wheel_emulated.sh            # PY=.venv/bin/python by default
@@ -104,10 +104,12 @@ grep -q "identical to" "$OUT/demo/report.md" || { echo "the demo's .eqz round tr
 
 for cpu in cortex-a76 cortex-a53; do
   phase "$cpu: tests/python/arm (the engine against ONNX Runtime aarch64)"
-  # Run from the tree's tests; edgequant is imported from $site (python/ is not on the path). Two engine
-  # test files whose kernels have an aarch64 path of their own join them: a quantized file's LSTM on its
-  # int8 codes (the plain loop) and global average pools (the ARM backend's double sums).
+  # Run from the tree's tests; edgequant is imported from $site (python/ is not on the path). Engine test
+  # files whose kernels have an aarch64 path of their own join them: a quantized file's LSTM on its int8
+  # codes (the plain loop), global average pools (the ARM backend's double sums), ConvTranspose with what
+  # folds into it (the ARM backend's 1x1 conv in place of a GEMM) and the Focus as SpaceToDepth (NEON gather).
   pyarm "$cpu" -m pytest -q -p no:cacheprovider tests/python/arm tests/python/engine/test_dynamic_quantized_lstm.py \
-      tests/python/engine/test_global_average_pool.py
+      tests/python/engine/test_global_average_pool.py tests/python/engine/test_conv_transpose_folding.py \
+      tests/python/engine/test_space_to_depth_folding.py
 done
 phase "done"
