@@ -40,7 +40,7 @@ def _head(x_shape, w_shape, tail, group=1, strides=(2, 2), bias=False, extra_out
             names = [f"{p}{k}" for p in ("gamma", "beta", "mean", "var")]
             values = [_normal(out_channels) + 1, _normal(out_channels), _normal(out_channels),
                       np.abs(_normal(out_channels)) + 0.5]
-            inits += [numpy_helper.from_array(v.astype(np.float32), n) for v, n in zip(values, names)]
+            inits += [numpy_helper.from_array(v.astype(np.float32), n) for v, n in zip(values, names, strict=True)]
             nodes.append(helper.make_node("BatchNormalization", [value, *names], [out], epsilon=1e-5))
         else:
             nodes.append(helper.make_node(op.capitalize(), [value], [out]))
@@ -59,7 +59,7 @@ def _check(model, feeds, ops_left):
     for backend in supported_backends():
         engine = Engine(model, backend=backend)
         assert [op for _, op, _ in engine.plan()] == ops_left, backend
-        for got, want in zip(engine.run(feeds), expected):
+        for got, want in zip(engine.run(feeds), expected, strict=True):
             np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4, err_msg=backend)
 
 

@@ -32,7 +32,8 @@ def _focus(blocks, b=2, shape=(1, 3, 8, 12), spelling="rows_then_columns", axes=
                      (("s", [i, j]), ("e", [BIG, BIG]), ("a", list(axes)), ("p", [step, step]))]
             nodes.append(helper.make_node("Slice", ["x", *names], [out]))
         else:
-            first, second = ((axes[0], i), (axes[1], j)) if spelling == "rows_then_columns" else ((axes[1], j), (axes[0], i))
+            rows, columns = (axes[0], i), (axes[1], j)
+            first, second = (rows, columns) if spelling == "rows_then_columns" else (columns, rows)
             for n, (axis, start) in enumerate((first, second)):
                 names = [constant(f"{c}{k}_{n}", [v]) for c, v in (("s", start), ("e", BIG), ("a", axis), ("p", step))]
                 nodes.append(helper.make_node("Slice", ["x" if n == 0 else f"half{k}", *names],
@@ -54,7 +55,7 @@ def _check(model, feeds, folded):
         engine = Engine(model, backend=backend)
         ops = [op for _, op, _ in engine.plan()]
         assert (ops == ["SpaceToDepth"]) == folded, (backend, ops)
-        for got, want in zip(engine.run(feeds), expected):
+        for got, want in zip(engine.run(feeds), expected, strict=True):
             np.testing.assert_array_equal(got, want, err_msg=backend)
 
 
