@@ -63,9 +63,9 @@ EDGEQUANT_INLINE float exp_nonpositive_lane(float x) {
   const float clamped = x < kLow ? kLow : x;  // NaN stays NaN
   const float shifted = clamped * 1.44269504088896341f + kRoundingShift;
   const float whole = shifted - kRoundingShift;
-  int32_t bits;
+  uint32_t bits;  // unsigned: the shift below wraps by definition
   std::memcpy(&bits, &shifted, sizeof bits);
-  bits = (bits + 127) << 23;  // (n + 2^22 + 127) << 23: the 2^22 of the shift leaves through the top
+  bits = (bits + 127u) << 23;  // (n + 2^22 + 127) << 23: the 2^22 of the shift leaves through the top
   float scale;
   std::memcpy(&scale, &bits, sizeof scale);
   const float p = exp_of_remainder(clamped, whole);
