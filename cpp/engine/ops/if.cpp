@@ -5,6 +5,8 @@
 // is one such branch, ran 8x slower op by op). Where no compiler is at hand or it refuses the branch,
 // its nodes run in order with ops built once per branch. The values a branch reads from the
 // enclosing graph are the node's inputs from `_captures_from` on (onnx/loader.cpp), matched by name.
+// Calibration sees into a compiled branch: its calibration tensors reach the enclosing run's sink as
+// "subgraph_key::tensor", and static INT8 compiles the branch with those ranges.
 #include <map>
 
 #include "ops/op.h"
@@ -18,11 +20,12 @@ struct Compiled {
   int variant;
   std::vector<DType> dtypes;
   std::vector<Shape> shapes;
-  std::unique_ptr<SubgraphProgram> program;
+  std::shared_ptr<SubgraphProgram> program;
 };
 
 // One branch: its graph (the model's opset), an op per node, and its compiled forms.
 struct Branch {
+  std::string key;  // subgraph_key
   std::shared_ptr<const Graph> graph;
   std::vector<std::unique_ptr<Op>> ops;
   std::vector<Compiled> compiled;  // the most recent last; a few kept (shapes that alternate)
@@ -53,20 +56,35 @@ class If : public Op {
     const bool take_then = condition.dtype == DType::f32 ? condition.f()[0] != 0.0f : condition.i()[0] != 0;
     Branch& branch = take_then ? then_ : else_;
     if (ctx.subgraphs)
-      if (SubgraphProgram* program = compiled(*ctx.subgraphs, branch, inputs)) {
+      if (std::shared_ptr<SubgraphProgram> program = compiled(*ctx.subgraphs, branch, inputs)) {
         std::vector<Tensor> captured;
         for (size_t k : fed_) captured.push_back(plain(*inputs[k]));
-        std::vector<Tensor> results = program->run(captured);
+        ValueSink prefixed;
+        if (ctx.calibration_sink)
+          prefixed = [&](const std::string& name, const Tensor& values) {
+            (*ctx.calibration_sink)(branch.key + "::" + name, values);
+          };
+        std::vector<Tensor> results = program->run(captured, ctx.calibration_sink ? &prefixed : nullptr);
+        last_run_ = {branch.key, program};
         for (size_t k = 0; k < node_.outputs.size(); ++k) outputs[k] = std::move(results[k]);
         return;
       }
+    last_run_ = {branch.key, nullptr};
     run_nodes(ctx, branch, inputs, outputs);
+  }
+
+  std::vector<PlanStep> subgraph_plan() const override {
+    if (!last_run_.second) return {};
+    std::vector<PlanStep> steps = last_run_.second->plan();
+    for (PlanStep& step : steps) step.name = last_run_.first + "::" + step.name;
+    return steps;
   }
 
  private:
   // The branch's program for this run's captured types and shapes, compiled on first sight;
   // nullptr where the compiler refused it (or a value is missing).
-  SubgraphProgram* compiled(const SubgraphCompiler& compiler, Branch& branch, const std::vector<const Tensor*>& inputs) {
+  std::shared_ptr<SubgraphProgram> compiled(const SubgraphCompiler& compiler, Branch& branch,
+                                            const std::vector<const Tensor*>& inputs) {
     std::vector<DType> dtypes;
     std::vector<Shape> shapes;
     std::vector<std::string> names;
@@ -77,12 +95,13 @@ class If : public Op {
       shapes.push_back(inputs[k]->shape);
     }
     for (Compiled& c : branch.compiled)
-      if (c.variant == compiler.variant() && c.dtypes == dtypes && c.shapes == shapes) return c.program.get();
+      if (c.variant == compiler.variant() && c.dtypes == dtypes && c.shapes == shapes) return c.program;
     for (size_t k : fed_) names.push_back(node_.inputs[k]), captured.push_back(inputs[k]);
-    Compiled c{compiler.variant(), std::move(dtypes), std::move(shapes), compiler.compile(*branch.graph, names, captured)};
+    Compiled c{compiler.variant(), std::move(dtypes), std::move(shapes),
+               compiler.compile(*branch.graph, branch.key, names, captured)};
     if (branch.compiled.size() == kCompiledPerBranch) branch.compiled.erase(branch.compiled.begin());
     branch.compiled.push_back(std::move(c));
-    return branch.compiled.back().program.get();
+    return branch.compiled.back().program;
   }
 
   // A captured value as an engine input takes it: plain float32 (not a backend layout, not codes).
@@ -129,6 +148,7 @@ class If : public Op {
     auto it = node_.attributes.find(key);
     check(it != node_.attributes.end() && it->second.graph, [&] { return "subgraph attribute '" + key + "' is missing"; });
     Branch branch;
+    branch.key = subgraph_key(node_, key);
     auto graph = std::make_shared<Graph>(*it->second.graph);
     graph->opset = opset_;  // a subgraph is read without one: the model's
     for (const auto& kv : outer_constants_) graph->initializers.insert(kv);  // a name of its own wins
@@ -145,9 +165,14 @@ class If : public Op {
   std::map<std::string, Tensor> outer_constants_;
   std::vector<size_t> fed_;  // the node's inputs fed to a compiled branch: captures that are not constants
   Branch then_, else_;
+  std::pair<std::string, std::shared_ptr<SubgraphProgram>> last_run_;  // the branch that ran last, if compiled
 };
 
 }  // namespace
+
+std::string subgraph_key(const Node& node, const std::string& attribute) {
+  return (node.name.empty() ? node.outputs.at(0) : node.name) + "::" + attribute;
+}
 
 std::unique_ptr<Op> make_if(const Node& node, const Graph& graph) { return std::make_unique<If>(node, graph); }
 

@@ -2,6 +2,7 @@
 // run many times. Output shapes are inferred from the actual input shapes on every run, so a
 // shape that disagrees with an attribute is reported with the node's name at that point.
 #pragma once
+#include <functional>
 #include <memory>
 #include <string>
 #include <type_traits>
@@ -14,26 +15,44 @@
 
 namespace edgequant::engine {
 
+// One executed node of a plan, and the precision its kernel runs in ("f32", "int8_static",
+// "int8_dynamic"; "f32_s8_weights": a quantized file's LSTM on its s8 recurrent codes): what tests
+// and users check to see that INT8 really runs.
+struct PlanStep {
+  std::string name, op_type, precision;
+};
+
+// Receives a value of a run by name (session/engine.h Engine::CalibrationSink).
+using ValueSink = std::function<void(const std::string& name, const Tensor& values)>;
+
 // A subgraph (an If's branch) compiled as an engine of its own: the graph passes, constant folding
 // and backend layouts of a whole model, its inputs the values it captures. Made by the session
 // (session/engine.cpp), which the ops cannot see; an op without one runs the nodes one by one.
 class SubgraphProgram {
  public:
   virtual ~SubgraphProgram() = default;
-  virtual std::vector<Tensor> run(const std::vector<Tensor>& inputs) = 0;
+  // `calibration_sink`, if given, sees the program's calibration tensors under their own names.
+  virtual std::vector<Tensor> run(const std::vector<Tensor>& inputs, const ValueSink* calibration_sink) = 0;
+  virtual std::vector<PlanStep> plan() const = 0;
 };
 
 class SubgraphCompiler {
  public:
   virtual ~SubgraphCompiler() = default;
   // `graph` with `inputs` (names and the tensors of this run, for their types and shapes) as its
-  // graph inputs; nullptr where the engine does not take it.
-  virtual std::unique_ptr<SubgraphProgram> compile(const Graph& graph, const std::vector<std::string>& input_names,
+  // graph inputs; nullptr where the engine does not take it. `key` names the subgraph in the
+  // enclosing engine (subgraph_key): its calibration ranges are those named "key::tensor".
+  virtual std::unique_ptr<SubgraphProgram> compile(const Graph& graph, const std::string& key,
+                                                   const std::vector<std::string>& input_names,
                                                    const std::vector<const Tensor*>& inputs) const = 0;
-  // What else a compiled program depends on (the enclosing engine's mode): a program compiled under
-  // another variant is not reused.
+  // What else a compiled program depends on (the enclosing engine's mode and ranges): a program
+  // compiled under another variant is not reused.
   virtual int variant() const { return 0; }
 };
+
+// The name of subgraph attribute `attribute` ("then_branch") of `node` in the enclosing engine: the
+// prefix of its tensors' names there, "key::tensor" (calibration ranges, plan steps).
+std::string subgraph_key(const Node& node, const std::string& attribute);
 
 struct RunContext {
   Backend& backend;
@@ -52,6 +71,9 @@ struct RunContext {
     return input_is_read_later && input < input_is_read_later->size() && (*input_is_read_later)[input];
   }
   const SubgraphCompiler* subgraphs = nullptr;
+  // Calibration (Engine::run_observed): sees the calibration tensors of the subgraphs an op runs,
+  // named "subgraph_key::tensor".
+  const ValueSink* calibration_sink = nullptr;
 };
 
 class Op {
@@ -75,6 +97,8 @@ class Op {
   // The precision the op's kernels run in: "f32", "int8_static" or "int8_dynamic" ("f32_s8_weights":
   // float arithmetic on s8 weight codes, ops/recurrent.cpp).
   virtual const char* precision() const { return "f32"; }
+  // The steps of the subgraph the op ran last (an If's branch), named "subgraph_key::node".
+  virtual std::vector<PlanStep> subgraph_plan() const { return {}; }
   const Node& node() const { return node_; }
 
  protected:

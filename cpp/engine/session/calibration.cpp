@@ -1,6 +1,5 @@
 #include "session/calibration.h"
 
-#include <algorithm>
 
 #include "common/error.h"
 
@@ -40,9 +39,8 @@ std::map<std::string, std::pair<float, float>> Calibrator::ranges() const {
 
 void Calibrator::apply() const {
   std::map<std::string, std::pair<float, float>> ranges = this->ranges();
-  const std::vector<std::string> wanted = engine_.calibration_tensors();
-  for (auto it = ranges.begin(); it != ranges.end();)
-    it = std::find(wanted.begin(), wanted.end(), it->first) == wanted.end() ? ranges.erase(it) : std::next(it);
+  for (auto it = ranges.begin(); it != ranges.end();)  // every_tensor observes values that take none
+    it = engine_.takes_range(it->first) ? std::next(it) : ranges.erase(it);
   engine_.set_activation_ranges(ranges);
 }
 

@@ -19,7 +19,7 @@ class Calibrator {
   // The engine must outlive the calibrator. `strategy.symmetric` is refused: activations are
   // u8 asymmetric (levels 255).
   // Engine::Observed::every_tensor observes every float value of each run (the C export's
-  // calibration); apply() still sets only the engine's calibration tensors.
+  // calibration); apply() still sets only the ranges the engine takes (Engine::takes_range).
   Calibrator(Engine& engine, const quant::RangeStrategy& strategy,
              Engine::Observed observed = Engine::Observed::calibration_tensors);
 

@@ -55,13 +55,17 @@ struct Engine::Sync {
 namespace {
 
 // An If's branch as an engine of its own (ops/op.h SubgraphCompiler): the branch's graph with the
-// values it captures as its inputs, built with this engine's backend, threads and passes; dynamic
-// INT8 where the enclosing engine runs it, float32 otherwise (static ranges would need the
-// calibration of the enclosing model to see into the branch, which it does not).
+// values it captures as its inputs, built with this engine's backend, threads and passes, run in
+// the enclosing engine's mode: dynamic INT8 as it is; static INT8 where the enclosing engine holds
+// a range for each of the branch's calibration tensors ("key::tensor": calibration ran the branch)
+// or the branch carries its own quantization, float32 otherwise.
 class BranchEngine : public SubgraphProgram {
  public:
   explicit BranchEngine(Engine engine) : engine_(std::move(engine)) {}
-  std::vector<Tensor> run(const std::vector<Tensor>& inputs) override { return engine_.run(inputs); }
+  std::vector<Tensor> run(const std::vector<Tensor>& inputs, const ValueSink* calibration_sink) override {
+    return calibration_sink ? engine_.run_observed(inputs, *calibration_sink) : engine_.run(inputs);
+  }
+  std::vector<PlanStep> plan() const override { return engine_.plan_steps(); }
 
  private:
   Engine engine_;
@@ -69,9 +73,14 @@ class BranchEngine : public SubgraphProgram {
 
 class BranchCompiler : public SubgraphCompiler {
  public:
-  BranchCompiler(const EngineOptions& options, Mode mode) : options_(options), mode_(mode) {}
-  int variant() const override { return static_cast<int>(mode_); }
-  std::unique_ptr<SubgraphProgram> compile(const Graph& graph, const std::vector<std::string>& input_names,
+  BranchCompiler(const EngineOptions& options, Mode mode, const std::map<std::string, std::pair<float, float>>& ranges,
+                 int ranges_version)
+      : options_(options), mode_(mode), ranges_(ranges), ranges_version_(ranges_version) {}
+  int variant() const override {  // ranges change only what static mode compiles
+    return mode_ == Mode::int8_static ? 3 + ranges_version_ : static_cast<int>(mode_);
+  }
+  std::unique_ptr<SubgraphProgram> compile(const Graph& graph, const std::string& key,
+                                           const std::vector<std::string>& input_names,
                                            const std::vector<const Tensor*>& inputs) const override {
     Graph branch = graph;
     branch.inputs.clear();
@@ -85,18 +94,39 @@ class BranchCompiler : public SubgraphCompiler {
     EngineOptions options = options_;
     options.outputs.clear();
     options.refuse_non_finite = false;  // values computed by the enclosing graph, not a user's input
+    std::unique_ptr<Engine> engine;
     try {
-      Engine engine(std::move(branch), options);
-      if (mode_ == Mode::int8_dynamic) engine.set_mode(Mode::int8_dynamic);
-      return std::make_unique<BranchEngine>(std::move(engine));
+      engine = std::make_unique<Engine>(std::move(branch), options);
     } catch (const std::exception&) {
       return nullptr;  // the If runs the branch's nodes one by one, with their own errors
     }
+    if (mode_ == Mode::int8_dynamic) engine->set_mode(Mode::int8_dynamic);
+    if (mode_ == Mode::int8_static && (engine->carries_quantization() || set_branch_ranges(*engine, key)))
+      engine->set_mode(Mode::int8_static);
+    return std::make_unique<BranchEngine>(std::move(*engine));
   }
 
  private:
+  // The enclosing engine's ranges of this branch's tensors, set on its engine; whether they cover
+  // every calibration tensor of the branch (those of its own branches may be missing).
+  bool set_branch_ranges(Engine& engine, const std::string& key) const {
+    const std::string prefix = key + "::";
+    std::map<std::string, std::pair<float, float>> own;
+    for (auto it = ranges_.lower_bound(prefix); it != ranges_.end() && it->first.compare(0, prefix.size(), prefix) == 0;
+         ++it) {
+      const std::string name = it->first.substr(prefix.size());
+      if (engine.takes_range(name)) own[name] = it->second;
+    }
+    for (const std::string& name : engine.calibration_tensors())
+      if (!own.count(name)) return false;
+    engine.set_activation_ranges(own);
+    return true;
+  }
+
   const EngineOptions& options_;
   const Mode mode_;
+  const std::map<std::string, std::pair<float, float>>& ranges_;
+  const int ranges_version_;
 };
 
 }  // namespace
@@ -227,6 +257,9 @@ Engine::Engine(Graph graph, const EngineOptions& options)
     }
   }
   is_calibration_tensor_ = seen;
+  for (const Node& n : graph_.nodes)
+    if (n.op_type == "If")
+      for (const char* branch : {"then_branch", "else_branch"}) subgraph_keys_.insert(subgraph_key(n, branch));
   configs_.resize(steps_.size());
   sync_->idle.push_back(std::move(first));
   int8_plan_ = Int8Plan(std::move(int8_steps), slots_.size(), output_slots_);
@@ -473,8 +506,9 @@ std::vector<Tensor> Engine::run_with(const std::vector<Tensor>& inputs, const Ca
   FloatBufferPool::Scope plain_tensors(*session->floats);
   session->backend->set_threads(options_.threads);  // OpenMP thread counts are per calling thread
   RunContext ctx{*session->backend, nullptr};
-  const BranchCompiler branches(options_, mode_);
+  const BranchCompiler branches(options_, mode_, branch_ranges_, branch_ranges_version_);
   ctx.subgraphs = &branches;
+  if (!every_tensor) ctx.calibration_sink = sink;
   std::vector<const Tensor*> in;
   std::vector<Tensor> out, dequantized;
   for (size_t k = 0; k < steps_.size(); ++k) {
@@ -562,8 +596,11 @@ std::vector<PlanStep> Engine::plan_steps() const {
   std::lock_guard<std::mutex> lock(sync_->pool);
   std::vector<PlanStep> plan;
   const Session* session = sync_->idle.empty() ? nullptr : sync_->idle.front().get();
-  for (size_t k = 0; k < steps_.size(); ++k)
+  for (size_t k = 0; k < steps_.size(); ++k) {
     plan.push_back({node(k).name, node(k).op_type, session ? session->ops[k]->precision() : "f32"});
+    if (session)
+      for (PlanStep& inner : session->ops[k]->subgraph_plan()) plan.push_back(std::move(inner));
+  }
   return plan;
 }
 
@@ -587,12 +624,30 @@ void Engine::set_activation_ranges(const std::map<std::string, std::pair<float, 
           "this model carries its own quantization (QuantizeLinear / DequantizeLinear or QLinear ops): static "
           "INT8 uses the file's scales and zero points, so it takes no calibration ranges");
   for (const auto& [tensor, range] : ranges) {  // all checked before any is set
-    require(is_calibration_tensor_.count(tensor), "'" + tensor + "' is not a calibration tensor of this model");
+    require(takes_range(tensor), "'" + tensor + "' is not a calibration tensor of this model");
     require(std::isfinite(range.first) && std::isfinite(range.second) && range.first <= range.second,
             "range of '" + tensor + "' must be finite, min <= max");
   }
-  for (const auto& [tensor, range] : ranges) ranges_[tensor] = range;
+  bool branches_changed = false;
+  for (const auto& [tensor, range] : ranges) {
+    if (is_calibration_tensor_.count(tensor)) {
+      ranges_[tensor] = range;
+    } else {
+      branch_ranges_[tensor] = range;
+      branches_changed = true;
+    }
+  }
+  branch_ranges_version_ += branches_changed;  // branches compile again, with them
   if (mode_ == Mode::int8_static) plan(Mode::int8_static);  // re-plan with the new ranges (no cache flush)
+}
+
+bool Engine::takes_range(const std::string& tensor) const {
+  if (is_calibration_tensor_.count(tensor)) return true;
+  for (const std::string& key : subgraph_keys_)
+    if (tensor.size() > key.size() + 2 && tensor.compare(0, key.size(), key) == 0 &&
+        tensor.compare(key.size(), 2, "::") == 0)
+      return true;
+  return false;
 }
 
 std::pair<float, int32_t> Engine::group_quantization(int group) const {

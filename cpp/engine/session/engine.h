@@ -52,13 +52,6 @@ struct LayerTime {
   int64_t calls = 0;
 };
 
-// One executed node of the current plan, and the precision its kernel runs in ("f32",
-// "int8_static", "int8_dynamic"; "f32_s8_weights": a quantized file's LSTM on its s8 recurrent codes):
-// what tests and users check to see that INT8 really runs.
-struct PlanStep {
-  std::string name, op_type, precision;
-};
-
 class Engine {
  public:
   Engine(Graph graph, const EngineOptions& options);
@@ -74,6 +67,8 @@ class Engine {
   const std::vector<std::pair<std::string, std::string>>& ignored_outputs() const { return graph_.ignored_outputs; }
   std::string backend_name() const { return backend_name_; }
   int int8_weight_bits() const { return weight_bits_; }  // EngineOptions::int8_weight_bits, resolved
+  // The steps of the current plan; an If is followed by the steps of the branch it ran last,
+  // named "subgraph_key::node" (none before its first run).
   std::vector<PlanStep> plan_steps() const;
 
   // Inputs in graph-input order; checked for count, dtype, rank and the declared fixed dims.
@@ -81,8 +76,9 @@ class Engine {
   std::vector<Tensor> run(const std::vector<Tensor>& inputs, std::map<std::string, Tensor>* capture = nullptr);
   // Calibration: `sink` sees every calibration tensor of this run (plain float32 layout) as soon
   // as it is computed, so a caller can observe ranges without keeping the activations (see
-  // session/calibration.h).
-  using CalibrationSink = std::function<void(const std::string& tensor, const Tensor& values)>;
+  // session/calibration.h); those of an If's branch (an engine of its own) as
+  // "subgraph_key::tensor".
+  using CalibrationSink = ValueSink;
   // Observed::every_tensor: `sink` sees every float value of the run instead (the graph inputs and
   // each op's outputs), what a lowering that quantizes every activation calibrates.
   // Observed::every_tensor_as_held: the same values as the run holds them (a backend's layout, codes),
@@ -95,10 +91,14 @@ class Engine {
   std::vector<std::string> quantizable_layers() const;
   std::vector<std::string> calibration_tensors() const;
   // Static mode needs a range for every calibration tensor; scale and zero point come from
-  // quant::affine_params_from_range (u8 asymmetric).
+  // quant::affine_params_from_range (u8 asymmetric). A branch's ranges ("subgraph_key::tensor")
+  // are optional: a branch with a range for each of its calibration tensors runs static INT8, one
+  // without (a branch calibration never took) float32.
   void set_activation_range(const std::string& tensor, float min, float max);
   // Several at once (one re-plan in static mode).
   void set_activation_ranges(const std::map<std::string, std::pair<float, float>>& ranges);
+  // Whether set_activation_range takes `tensor`: a calibration tensor, or one of an If's branch.
+  bool takes_range(const std::string& tensor) const;
   void set_mode(Mode mode);
   Mode mode() const;
   // In an INT8 mode: frees the float weights of the quantizable layers (their s8 weights and
@@ -195,6 +195,11 @@ class Engine {
   std::set<std::string> is_calibration_tensor_;
   std::vector<QuantConfig> configs_;  // per step, the current plan (quantizable steps only)
   std::map<std::string, std::pair<float, float>> ranges_;
+  // Ranges of the If branches' tensors ("subgraph_key::tensor"), handed to a branch as it compiles;
+  // branch_ranges_version_ counts their changes (a branch compiled before one is compiled again).
+  std::set<std::string> subgraph_keys_;
+  std::map<std::string, std::pair<float, float>> branch_ranges_;
+  int branch_ranges_version_ = 0;
   // A quantized model's activations: slot -> (scale, zero point) in the engine's u8 dialect.
   std::map<int, std::pair<float, int32_t>> given_quantization_;
   bool dynamic_in_file_ = false;  // layers the file quantizes dynamically (quantize_dynamic's form)

@@ -189,7 +189,9 @@ class Engine:
     def plan(self) -> list[tuple[str, str, str]]:
         """(node name, op type, precision) per executed node after the graph passes; precision is
         "f32", "int8_static" or "int8_dynamic" as the node's kernels run it, or "f32_s8_weights" for an LSTM
-        of a quantized file that keeps its recurrent weights as s8 codes (float arithmetic)."""
+        of a quantized file that keeps its recurrent weights as s8 codes (float arithmetic). An ``If`` is
+        followed by the steps of the branch it ran last, named ``"<if node>::then_branch::<node>"`` (an
+        engine of its own; static INT8 where calibration ran that branch, float32 where it did not)."""
         return [tuple(step) for step in self._native.plan()]
 
     # --- running ------------------------------------------------------------------------------
@@ -304,7 +306,8 @@ class Engine:
                 except ValueError:  # a layer the file leaves in float
                     pass
             return given
-        return {name: tuple(self._native.activation_quantization(name)) for name in self.ranges}
+        calibrated = set(self._native.calibration_tensors())  # not an If branch's ("key::tensor")
+        return {name: tuple(self._native.activation_quantization(name)) for name in self.ranges if name in calibrated}
 
     def integer_tensors(self) -> dict[str, tuple[float, int]]:
         """The activations static INT8 passes from layer to layer as u8 codes, not as float:
@@ -322,7 +325,9 @@ class Engine:
         the calibrated scales, and on every read of a value the engine holds only as u8 codes
         (:meth:`integer_tensors`: a skip added in a conv, a pool's input), so that ONNX Runtime on
         the file rounds where the engine rounds (:func:`edgequant.model.layers_to_qdq`, opset
-        raised to 13 if older).
+        raised to 13 if older). Layers inside ``If`` branches stay float in the file (the engine
+        runs a calibrated branch in static INT8; ONNX Runtime's ``quantize_static`` leaves them
+        float too).
 
         ``weight_formats``: ``{weight tensor: edgequant.model.WeightFormat}`` for weights stored on
         other grids than 8 bits; the other layers keep 8 bits (7 where :attr:`reduce_range`: the

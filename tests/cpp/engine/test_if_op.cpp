@@ -4,6 +4,7 @@
 // engine's (session/engine.cpp), whose results the Python tests hold against ONNX Runtime.
 #include <gtest/gtest.h>
 
+#include <map>
 #include <memory>
 
 #include "backend/registry.h"
@@ -13,14 +14,17 @@
 namespace edgequant::engine {
 namespace {
 
-// Returns x · 10 (a value no branch computes), so a test sees which path ran.
+// Returns x · 10 (a value no branch computes), so a test sees which path ran; shows its input to a
+// calibration sink as "x", and plans one step.
 class TimesTen : public SubgraphProgram {
  public:
-  std::vector<Tensor> run(const std::vector<Tensor>& inputs) override {
+  std::vector<Tensor> run(const std::vector<Tensor>& inputs, const ValueSink* calibration_sink) override {
+    if (calibration_sink) (*calibration_sink)("x", inputs.at(0));
     Tensor y = Tensor::zeros_f32(inputs.at(0).shape, "test");
     for (int64_t k = 0; k < y.numel(); ++k) y.f()[k] = inputs[0].f()[k] * 10;
     return {y};
   }
+  std::vector<PlanStep> plan() const override { return {{"times_ten", "Mul", "int8_static"}}; }
 };
 
 class CountingCompiler : public SubgraphCompiler {
@@ -30,10 +34,12 @@ class CountingCompiler : public SubgraphCompiler {
   mutable int compiled = 0;
   int variant() const override { return mode; }
   mutable std::vector<std::string> last_names;
-  std::unique_ptr<SubgraphProgram> compile(const Graph& graph, const std::vector<std::string>& names,
+  mutable std::string last_key;
+  std::unique_ptr<SubgraphProgram> compile(const Graph& graph, const std::string& key, const std::vector<std::string>& names,
                                            const std::vector<const Tensor*>& inputs) const override {
     ++compiled;
     last_names = names;
+    last_key = key;
     EXPECT_EQ(names.size(), inputs.size());
     EXPECT_TRUE(graph.initializers.count("w")) << "a captured constant is the branch's own";
     if (refuse) return nullptr;
@@ -102,6 +108,33 @@ TEST(IfOp, CompiledBranchesRunAndAreKeptPerShape) {
   compiler.mode = 1;
   EXPECT_EQ(run_if(*op, ctx, 0, x1, w), 20.f);
   EXPECT_EQ(compiler.compiled, 4) << "the enclosing engine changed mode: compiled again";
+}
+
+TEST(IfOp, CalibrationAndPlanNameTheBranch) {
+  Graph outer;
+  const Node node = if_node(outer);
+  std::unique_ptr<Op> op = make_op(node, outer);
+  std::unique_ptr<Backend> backend = make_backend("reference");
+  CountingCompiler compiler;
+  std::map<std::string, float> seen;
+  const ValueSink sink = [&](const std::string& name, const Tensor& t) { seen[name] = t.f()[0]; };
+  RunContext ctx{*backend, nullptr};
+  ctx.subgraphs = &compiler;
+  EXPECT_TRUE(op->subgraph_plan().empty()) << "no branch ran yet";
+  Tensor x = Tensor::zeros_f32({1}, "x");
+  x.f()[0] = 2;
+  run_if(*op, ctx, 0, x, outer.initializers.at("w"));
+  EXPECT_EQ(compiler.last_key, "choose::else_branch");
+  EXPECT_TRUE(seen.empty()) << "no sink: nothing observed";
+  ctx.calibration_sink = &sink;
+  x.f()[0] = 3;
+  run_if(*op, ctx, 1, x, outer.initializers.at("w"));
+  EXPECT_EQ(compiler.last_key, "choose::then_branch");
+  EXPECT_EQ(seen, (std::map<std::string, float>{{"choose::then_branch::x", 3.f}}));
+  const std::vector<PlanStep> plan = op->subgraph_plan();
+  ASSERT_EQ(plan.size(), 1u);
+  EXPECT_EQ(plan[0].name, "choose::then_branch::times_ten");
+  EXPECT_EQ(plan[0].precision, "int8_static");
 }
 
 TEST(IfOp, RefusedOrWithoutCompilerTheNodesRun) {
