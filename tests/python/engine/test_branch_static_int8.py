@@ -28,8 +28,8 @@ def _model(flag_is_input: bool, nested: bool = True) -> bytes:
                _const("w2", rng.normal(size=(5, 6, 3, 3)).astype(np.float32) / 6),
                _const("w3", rng.normal(size=(5, 3, 1, 1)).astype(np.float32))]
     info = lambda name: helper.make_tensor_value_info(name, TensorProto.FLOAT, None)  # noqa: E731
-    inner_then = helper.make_graph([helper.make_node("Conv", ["r", "w2"], ["inner_y"], pads=[1, 1, 1, 1], name="conv2")],
-                                   "inner_then", [], [info("inner_y")])
+    conv2 = helper.make_node("Conv", ["r", "w2"], ["inner_y"], pads=[1, 1, 1, 1], name="conv2")
+    inner_then = helper.make_graph([conv2], "inner_then", [], [info("inner_y")])
     inner_else = helper.make_graph([helper.make_node("Neg", ["r"], ["inner_n"])], "inner_else", [], [info("inner_n")])
     last = (helper.make_node("If", ["cond"], ["then_y"], then_branch=inner_then, else_branch=inner_else, name="inner")
             if nested else helper.make_node("Conv", ["r", "w2"], ["then_y"], pads=[1, 1, 1, 1], name="conv2"))
