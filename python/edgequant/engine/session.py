@@ -325,9 +325,9 @@ class Engine:
         the calibrated scales, and on every read of a value the engine holds only as u8 codes
         (:meth:`integer_tensors`: a skip added in a conv, a pool's input), so that ONNX Runtime on
         the file rounds where the engine rounds (:func:`edgequant.model.layers_to_qdq`, opset
-        raised to 13 if older). Layers inside ``If`` branches stay float in the file (the engine
-        runs a calibrated branch in static INT8; ONNX Runtime's ``quantize_static`` leaves them
-        float too).
+        raised to 13 if older). Inside ``If`` branches that calibration ran, the Conv / Gemm /
+        MatMul layers get their pairs and s8 weights within the branch (each input on its own
+        calibrated grid; ONNX Runtime's ``quantize_static`` leaves branches float).
 
         ``weight_formats``: ``{weight tensor: edgequant.model.WeightFormat}`` for weights stored on
         other grids than 8 bits; the other layers keep 8 bits (7 where :attr:`reduce_range`: the
@@ -344,7 +344,21 @@ class Engine:
                       self.activation_quantization() if self.mode == "static" else None, path,
                       overrides=dict(weight_formats) if weight_formats else None,
                       weight_format=WeightFormat(bits=7 if self.reduce_range else 8, grid="engine"),
-                      integer_tensors=self.integer_tensors())
+                      integer_tensors=self.integer_tensors(),
+                      branch_quantization=self._branch_grids() if self.mode == "static" else None)
+
+    def _branch_grids(self) -> dict[str, tuple[float, int]]:
+        """(scale, u8 zero point) of each calibrated tensor of an ``If`` branch ("<If>::<branch>::<tensor>"),
+        by the engine's rule (``quant/affine.h``)."""
+        from .. import _core
+
+        calibrated = set(self._native.calibration_tensors())
+        grids = {}
+        for name, (lo, hi) in self.ranges.items():
+            if name not in calibrated:
+                params = _core.affine_params_from_range(_core.AffineFormat(8, False, False), float(lo), float(hi))
+                grids[name] = (float(np.float32(params.scale)), int(params.zero_point))
+        return grids
 
     @property
     def source(self):

@@ -26,7 +26,8 @@ def _attribute(node: onnx.NodeProto, name: str, default: int) -> int:
     return default
 
 
-def _axis_for_use(node: onnx.NodeProto, index: int, ndim: int) -> int | None:
+def axis_for_use(node: onnx.NodeProto, index: int, ndim: int) -> int | None:
+    """The output-channel axis of a weight that ``node`` reads as input ``index`` (None: none)."""
     if node.domain not in ("", "ai.onnx"):
         return None
     if node.op_type == "Conv" and index == 1:
@@ -59,7 +60,7 @@ def output_channel_axis(uses: GraphUses, name: str, ndim: int) -> int | None:
     """
     if ndim < 2:
         return None
-    axes = {_axis_for_use(node, index, ndim) for node, index in uses.consumers.get(name, ())}
+    axes = {axis_for_use(node, index, ndim) for node, index in uses.consumers.get(name, ())}
     if len(axes) != 1:
         return None
     return axes.pop()

@@ -23,6 +23,7 @@ from .._validation import integer_in
 from ..onnx.loader import ModelSource, load_model_and_files
 from ..onnx.roles import ROLES
 from ..quantizers import Affine
+from .qdq_branches import quantize_branches
 from .qdq_graph import (
     QDQ_INT16_OPSET,
     QDQ_OPSET,
@@ -170,6 +171,7 @@ def layers_to_qdq(
     overrides: Mapping[str, WeightFormat] | None = None,
     weight_format: WeightFormat | None = None,
     integer_tensors: Mapping[str, tuple[float, int]] | None = None,
+    branch_quantization: Mapping[str, tuple[float, int]] | None = None,
 ) -> onnx.ModelProto:
     """The QDQ model of an INT8 engine: the weights of ``layers`` as s8, their inputs as u8.
 
@@ -201,6 +203,10 @@ def layers_to_qdq(
     integer_tensors : mapping of str to (float, int), optional
         Value name -> (scale, u8 zero point) of the values static INT8 hands from layer to layer
         as codes (:meth:`edgequant.engine.Engine.integer_tensors`).
+    branch_quantization : mapping of str to (float, int), optional
+        ``"<If node>::then_branch::<tensor>"`` -> (scale, u8 zero point): the inputs of the layers
+        inside ``If`` branches that the engine ran in static INT8; those layers get their Q/DQ and
+        weights inside the branch (:func:`edgequant.model.qdq_branches.quantize_branches`).
 
     Returns
     -------
@@ -241,6 +247,13 @@ def layers_to_qdq(
     _write_qdq(rewritten, selection, formats, {
         source: (grids[source], names) for source, names in readers.items() if names
     })
+    if branch_quantization:
+        for name, (scale, zero_point) in branch_quantization.items():
+            if not (np.isfinite(scale) and scale > 0) or int(zero_point) != zero_point or not 0 <= zero_point <= 255:
+                raise ValueError(f"branch_quantization[{name!r}]: a u8 grid needs a finite positive scale and a zero "
+                                 f"point in 0..255, got ({scale}, {zero_point})")
+        bits = weight_format.bits if weight_format is not None and isinstance(weight_format.bits, int) else 8
+        quantize_branches(rewritten, branch_quantization, bits)
     return _saved(rewritten, path)
 
 
