@@ -140,8 +140,20 @@ def fresh_name(base: str, taken: set[str]) -> str:
     return name
 
 
+def _reads(node: onnx.NodeProto) -> set[str]:
+    """The values ``node`` reads: its inputs, and those its subgraphs (an If's branches) read from
+    enclosing graphs (over-approximated by every value they read: ONNX forbids shadowing a name)."""
+    names = set(node.input)
+    for attribute in node.attribute:
+        if attribute.type == onnx.AttributeProto.GRAPH:
+            for inner in attribute.g.node:
+                names |= _reads(inner)
+    return names
+
+
 def sort_topologically(graph: onnx.GraphProto) -> None:
-    """Kahn's order over the nodes (first ready, first placed).
+    """Kahn's order over the nodes (first ready, first placed); a node with subgraphs waits for the
+    values they capture.
 
     Raises
     ------
@@ -153,7 +165,7 @@ def sort_topologically(graph: onnx.GraphProto) -> None:
     waiting_on = [0] * len(graph.node)
     consumers: dict[int, list[int]] = {}
     for index, node in enumerate(graph.node):
-        for name in set(node.input) - available:
+        for name in _reads(node) - available:
             if name in producer:
                 waiting_on[index] += 1
                 consumers.setdefault(producer[name], []).append(index)
