@@ -236,6 +236,8 @@ class Engine:
     # --- quantization -------------------------------------------------------------------------
     def calibrate(self, calibration, method="minmax", batch_size=64, progress=None) -> dict[str, tuple[float, float]]:
         """Collects activation ranges by ``method`` on ``calibration`` and sets them for static INT8.
+        Returns them by tensor; the tensors inside an ``If``'s branches that calibration ran are named
+        ``"<If node>::then_branch::<tensor>"`` (or ``else_branch``), and such a branch runs static INT8.
 
         ``batch_size``: samples per run; a model whose first input has a fixed batch dimension ``b``
         runs batches of exactly ``b`` (the last one completed with the first samples again).
