@@ -83,14 +83,20 @@ float run_if(Op& op, RunContext& ctx, int64_t cond, const Tensor& x, const Tenso
   return out[0].f()[0];
 }
 
-TEST(IfOp, CompiledBranchesRunAndAreKeptPerShape) {
+// The If op over if_node, run on the reference backend with a counting compiler.
+struct CompiledIf {
   Graph outer;
-  const Node node = if_node(outer);
+  Node node = if_node(outer);
   std::unique_ptr<Op> op = make_op(node, outer);
   std::unique_ptr<Backend> backend = make_backend("reference");
   CountingCompiler compiler;
   RunContext ctx{*backend, nullptr};
-  ctx.subgraphs = &compiler;
+  CompiledIf() { ctx.subgraphs = &compiler; }
+};
+
+TEST(IfOp, CompiledBranchesRunAndAreKeptPerShape) {
+  CompiledIf f;
+  auto& [outer, node, op, backend, compiler, ctx] = f;
   Tensor x1 = Tensor::zeros_f32({1}, "x"), x3 = Tensor::zeros_f32({3}, "x");
   x1.f()[0] = x3.f()[0] = 2;
   const Tensor& w = outer.initializers.at("w");
@@ -111,15 +117,10 @@ TEST(IfOp, CompiledBranchesRunAndAreKeptPerShape) {
 }
 
 TEST(IfOp, CalibrationAndPlanNameTheBranch) {
-  Graph outer;
-  const Node node = if_node(outer);
-  std::unique_ptr<Op> op = make_op(node, outer);
-  std::unique_ptr<Backend> backend = make_backend("reference");
-  CountingCompiler compiler;
+  CompiledIf f;
+  auto& [outer, node, op, backend, compiler, ctx] = f;
   std::map<std::string, float> seen;
   const ValueSink sink = [&](const std::string& name, const Tensor& t) { seen[name] = t.f()[0]; };
-  RunContext ctx{*backend, nullptr};
-  ctx.subgraphs = &compiler;
   EXPECT_TRUE(op->subgraph_plan().empty()) << "no branch ran yet";
   Tensor x = Tensor::zeros_f32({1}, "x");
   x.f()[0] = 2;
