@@ -107,9 +107,10 @@ for cpu in cortex-a76 cortex-a53; do
   # Run from the tree's tests; edgequant is imported from $site (python/ is not on the path). Engine test
   # files whose kernels have an aarch64 path of their own join them: a quantized file's LSTM on its int8
   # codes (the plain loop), global average pools (the ARM backend's double sums), ConvTranspose with what
-  # folds into it (the ARM backend's 1x1 conv in place of a GEMM) and the Focus as SpaceToDepth (NEON gather).
+  # folds into it (the ARM backend's 1x1 conv in place of a GEMM), the Focus as SpaceToDepth (NEON gather)
+  # and static INT8 inside If branches (the ARM INT8 kernels in a branch's engine, against the inlined model).
   pyarm "$cpu" -m pytest -q -p no:cacheprovider tests/python/arm tests/python/engine/test_dynamic_quantized_lstm.py \
       tests/python/engine/test_global_average_pool.py tests/python/engine/test_conv_transpose_folding.py \
-      tests/python/engine/test_space_to_depth_folding.py
+      tests/python/engine/test_space_to_depth_folding.py tests/python/engine/test_branch_static_int8.py
 done
 phase "done"
