@@ -65,18 +65,20 @@ class If : public Op {
             (*ctx.calibration_sink)(branch.key + "::" + name, values);
           };
         std::vector<Tensor> results = program->run(captured, ctx.calibration_sink ? &prefixed : nullptr);
-        last_run_ = {branch.key, program};
+        last_branch_ = &branch;
+        last_program_ = std::move(program);
         for (size_t k = 0; k < node_.outputs.size(); ++k) outputs[k] = std::move(results[k]);
         return;
       }
-    last_run_ = {branch.key, nullptr};
+    last_branch_ = &branch;
+    last_program_.reset();
     run_nodes(ctx, branch, inputs, outputs);
   }
 
   std::vector<PlanStep> subgraph_plan() const override {
-    if (!last_run_.second) return {};
-    std::vector<PlanStep> steps = last_run_.second->plan();
-    for (PlanStep& step : steps) step.name = last_run_.first + "::" + step.name;
+    if (!last_program_) return {};
+    std::vector<PlanStep> steps = last_program_->plan();
+    for (PlanStep& step : steps) step.name = last_branch_->key + "::" + step.name;
     return steps;
   }
 
@@ -165,7 +167,8 @@ class If : public Op {
   std::map<std::string, Tensor> outer_constants_;
   std::vector<size_t> fed_;  // the node's inputs fed to a compiled branch: captures that are not constants
   Branch then_, else_;
-  std::pair<std::string, std::shared_ptr<SubgraphProgram>> last_run_;  // the branch that ran last, if compiled
+  const Branch* last_branch_ = nullptr;  // the branch that ran last, and its program if compiled
+  std::shared_ptr<SubgraphProgram> last_program_;
 };
 
 }  // namespace

@@ -233,7 +233,8 @@ def layers_to_qdq(
     formats = _formats_of(selection, weight_format or WeightFormat(), overrides)
     _check_opset(rewritten, formats.values(), loaded.description)
     grids, readers = dict(input_quantization or {}), {}
-    for what, given in (("input_quantization", input_quantization), ("integer_tensors", integer_tensors)):
+    for what, given in (("input_quantization", input_quantization), ("integer_tensors", integer_tensors),
+                        ("branch_quantization", branch_quantization)):
         for name, (scale, zero_point) in (given or {}).items():
             if not (np.isfinite(scale) and scale > 0) or int(zero_point) != zero_point or not 0 <= zero_point <= 255:
                 raise ValueError(f"{what}[{name!r}]: a u8 grid needs a finite positive scale and a zero point in "
@@ -248,10 +249,6 @@ def layers_to_qdq(
         source: (grids[source], names) for source, names in readers.items() if names
     })
     if branch_quantization:
-        for name, (scale, zero_point) in branch_quantization.items():
-            if not (np.isfinite(scale) and scale > 0) or int(zero_point) != zero_point or not 0 <= zero_point <= 255:
-                raise ValueError(f"branch_quantization[{name!r}]: a u8 grid needs a finite positive scale and a zero "
-                                 f"point in 0..255, got ({scale}, {zero_point})")
         bits = weight_format.bits if weight_format is not None and isinstance(weight_format.bits, int) else 8
         quantize_branches(rewritten, branch_quantization, bits)
     return _saved(rewritten, path)

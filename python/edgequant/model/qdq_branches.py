@@ -18,7 +18,7 @@ import onnx
 from onnx import TensorProto, helper, numpy_helper
 
 from .channels import axis_for_use
-from .qdq_graph import append_activation_qdq, fresh_name
+from .qdq_graph import append_activation_qdq, fresh_name, names_in_use, remove_constants, values_read
 
 __all__ = ["quantize_branches"]
 
@@ -31,22 +31,7 @@ def quantize_branches(model: onnx.ModelProto, grids: Mapping[str, tuple[float, i
 
     ``grids``: ``"<If>::<branch>::…::<tensor>"`` -> (scale, u8 zero point); names that reach no branch of
     ``model`` are ignored. ``weight_bits``: 8 or 7, the engine's weight grid."""
-    taken: set[str] = set()
-    _collect_names(model.graph, taken)
-    return _rewrite(model.graph, dict(grids), [], taken, weight_bits)
-
-
-def _collect_names(graph: onnx.GraphProto, taken: set[str]) -> None:
-    taken.update(init.name for init in graph.initializer)
-    taken.update(value.name for value in list(graph.input) + list(graph.output))
-    for node in graph.node:
-        taken.update(node.input)
-        taken.update(node.output)
-        if node.name:
-            taken.add(node.name)
-        for attribute in node.attribute:
-            if attribute.type == onnx.AttributeProto.GRAPH:
-                _collect_names(attribute.g, taken)
+    return _rewrite(model.graph, dict(grids), [], names_in_use(model.graph), weight_bits)
 
 
 def _rewrite(graph: onnx.GraphProto, grids: dict, enclosing: list, taken: set[str], bits: int) -> int:
@@ -135,20 +120,7 @@ def _constant(name: str, scopes: list) -> np.ndarray | None:
 
 def _drop_unread_constants(graph: onnx.GraphProto) -> None:
     """The branch's own float weights that only the rewired layers read (now read through DQ)."""
-    read: set[str] = {output.name for output in graph.output}
-    _collect_reads(graph, read)
-    kept = [init for init in graph.initializer if init.name in read]
-    del graph.initializer[:]
-    graph.initializer.extend(kept)
-    nodes = [n for n in graph.node if not (n.op_type == "Constant" and len(n.output) == 1 and n.output[0] not in read)]
-    del graph.node[:]
-    graph.node.extend(nodes)
-
-
-def _collect_reads(graph: onnx.GraphProto, read: set[str]) -> None:
-    for node in graph.node:
-        read.update(node.input)
-        for attribute in node.attribute:
-            if attribute.type == onnx.AttributeProto.GRAPH:
-                _collect_reads(attribute.g, read)
-                read.update(output.name for output in attribute.g.output)
+    read = {output.name for output in graph.output}.union(*(values_read(node) for node in graph.node))
+    constants = {init.name for init in graph.initializer}
+    constants |= {node.output[0] for node in graph.node if node.op_type == "Constant" and len(node.output) == 1}
+    remove_constants(graph, constants - read)

@@ -122,12 +122,16 @@ def remove_constants(graph: onnx.GraphProto, names: set[str]) -> None:
 
 
 def names_in_use(graph: onnx.GraphProto) -> set[str]:
-    """Every value, initializer and node name of ``graph`` (what a new name must avoid)."""
+    """Every value, initializer and node name of ``graph`` and its subgraphs (what a new name must
+    avoid: ONNX forbids a subgraph name that shadows an enclosing one)."""
     names = {init.name for init in graph.initializer} | {i.name for i in graph.input}
     names |= {o.name for o in graph.output} | {n.name for n in graph.node if n.name}
     for node in graph.node:
         names.update(node.input)
         names.update(node.output)
+        for attribute in node.attribute:
+            if attribute.type == onnx.AttributeProto.GRAPH:
+                names |= names_in_use(attribute.g)
     return names
 
 
@@ -140,14 +144,16 @@ def fresh_name(base: str, taken: set[str]) -> str:
     return name
 
 
-def _reads(node: onnx.NodeProto) -> set[str]:
+def values_read(node: onnx.NodeProto) -> set[str]:
     """The values ``node`` reads: its inputs, and those its subgraphs (an If's branches) read from
-    enclosing graphs (over-approximated by every value they read: ONNX forbids shadowing a name)."""
+    enclosing graphs, outputs included (over-approximated by every value they read: ONNX forbids
+    shadowing a name)."""
     names = set(node.input)
     for attribute in node.attribute:
         if attribute.type == onnx.AttributeProto.GRAPH:
+            names.update(output.name for output in attribute.g.output)
             for inner in attribute.g.node:
-                names |= _reads(inner)
+                names |= values_read(inner)
     return names
 
 
@@ -165,7 +171,7 @@ def sort_topologically(graph: onnx.GraphProto) -> None:
     waiting_on = [0] * len(graph.node)
     consumers: dict[int, list[int]] = {}
     for index, node in enumerate(graph.node):
-        for name in _reads(node) - available:
+        for name in values_read(node) - available:
             if name in producer:
                 waiting_on[index] += 1
                 consumers.setdefault(producer[name], []).append(index)
