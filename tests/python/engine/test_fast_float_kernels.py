@@ -244,7 +244,9 @@ def pointwise_formula(x, weights, bias, activation):
 @pytest.mark.parametrize("activation", [None, "relu", "clip"])
 @pytest.mark.parametrize("with_bias", [False, True])
 @pytest.mark.parametrize("ic, oc, batch, h, w", [(16, 64, 1, 20, 24), (64, 16, 2, 7, 9), (3, 5, 3, 1, 1),
-                                                 (1, 1, 1, 5, 5), (33, 17, 1, 13, 11)])
+                                                 (1, 1, 1, 5, 5), (33, 17, 1, 13, 11),
+                                                 # columns in several bands, the last one short
+                                                 (16, 64, 2, 45, 47), (3, 5, 1, 120, 121)])
 def test_pointwise_conv_on_plain_input_matches_formula_and_reference(activation, with_bias, ic, oc, batch, h, w):
     rng = np.random.default_rng(ic * 100 + oc)
     weights = (rng.standard_normal((oc, ic)) / np.sqrt(ic)).astype(np.float32)
