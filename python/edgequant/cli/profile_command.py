@@ -25,7 +25,7 @@ def register(subparsers) -> None:
     parser.add_argument("--threads", type=integer(minimum=1), default=None, help="threads (default: all cores)")
     parser.add_argument("--runs", type=integer(minimum=1), default=50, help="timed runs after warm-up")
     parser.add_argument("--warmup", type=integer(minimum=0), default=5)
-    parser.add_argument("--batch", type=integer(minimum=1), default=1, help="size of symbolic (batch) dims")
+    parser.add_argument("--batch", type=integer(minimum=1), default=1, help="size of the symbolic batch axis")
     parser.add_argument("--layers", type=integer(minimum=0), default=10, help="slowest layers to list (0: none)")
     parser.add_argument("--json", type=pathlib.Path, help="write the results as JSON here")
     parser.add_argument("--csv", type=pathlib.Path, help="write one row per run as CSV here")
@@ -53,7 +53,9 @@ def add_calibration_arguments(parser) -> None:
                             "input name) or a folder of images; default: 32 uniform [0, 1) samples")
     group.add_argument("--calibration-limit", type=integer(minimum=1), metavar="N",
                        help="use at most N calibration samples")
-    group.add_argument("--size", type=image_size, metavar="HxW", help="image resize target (default: the model's)")
+    group.add_argument("--size", type=image_size, metavar="HxW",
+                       help="image resize target, and the height and width of the generated inputs of a model "
+                            "taking any image size (default: the model's)")
     group.add_argument("--scale", type=real(above=0), default=1 / 255,
                        help="pixel (0-255) multiplier before mean/std (default 1/255; 1 keeps 0-255)")
     group.add_argument("--mean", type=NumberList(real()), default=(0.0,), metavar="M[,M,M]",
@@ -102,7 +104,7 @@ def run(args) -> int:
     inputs = load_cli_data(args.inputs, args, args.model)
     try:
         report = profile(args.model, mode=args.mode, threads=args.threads, runs=args.runs, warmup=args.warmup,
-                         batch=args.batch, method=args.method, compare=args.compare, progress=True,
+                         batch=args.batch, size=args.size, method=args.method, compare=args.compare, progress=True,
                          calibration=calibration, inputs=inputs, blocks=blocks)
     except (ValueError, TypeError, FileNotFoundError):
         raise

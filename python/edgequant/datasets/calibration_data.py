@@ -156,7 +156,9 @@ def _load_images(folder: Path, model, steps: ImagePreprocessing, limit: int | No
                              f"1 or 3 (is the layout right?)")
         channels = channels or 3
     if size is None:
-        raise ValueError("the image size is unknown: pass the model or ImagePreprocessing(size=(height, width))")
+        known = "the model's input takes any height and width" if shape is not None else "no model given"
+        raise ValueError(f"the image size is unknown ({known}): give ImagePreprocessing(size=(height, width)), "
+                         "--size HxW on the command line")
     files = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)[:limit]
     if not files:
         raise ValueError(f"{str(folder)!r} has no images ({', '.join(IMAGE_SUFFIXES)})")

@@ -29,6 +29,7 @@ def profile(
     runs: int = 50,
     warmup: int = 5,
     batch: int = 1,
+    size: tuple[int, int] | None = None,
     calibration=None,
     method: str = "minmax",
     compare: bool = False,
@@ -54,7 +55,10 @@ def profile(
     runs, warmup : int
         Timed runs after ``warmup`` untimed ones.
     batch : int
-        Size of the symbolic (batch) dimensions of the generated inputs.
+        Size of the symbolic batch axis of the generated inputs.
+    size : (int, int), optional
+        (height, width) of an image input's symbolic spatial dims, for the generated inputs (a model
+        exported with dynamic image sizes); without it such a model needs ``inputs``.
     calibration : array, list of arrays or dict name -> array, optional
         Static calibration inputs (samples on axis 0, any count: a model with a fixed batch size
         runs them in batches of it); default 32 uniform [0, 1) samples — pass real data
@@ -82,14 +86,16 @@ def profile(
         raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
     if runs < 1 or batch < 1 or warmup < 0:
         raise ValueError("runs and batch must be >= 1 and warmup >= 0")
+    if size is not None and (len(size) != 2 or any(int(v) != v or v < 1 for v in size)):
+        raise ValueError(f"size must be (height, width), two positive integers, got {size!r}")
     if blocks is None:
         blocks = TimingBlocks(cooldown_c=cooldown, cooldown_timeout_s=cooldown_timeout)
     probe = Engine(path, mode="fp32", threads=threads)  # the reference outputs (a quantized file: its float semantics)
-    feeds = probe._prepare(inputs) if inputs is not None else random_inputs(probe, batch)
+    feeds = probe._prepare(inputs) if inputs is not None else random_inputs(probe, batch, size=size)
     if probe.carries_quantization:
         calibration = None  # static INT8 runs the file's own scales and zero points
     elif calibration is None:
-        calibration = random_inputs(probe, batch, seed=1, samples=DEFAULT_CALIBRATION_SAMPLES)
+        calibration = random_inputs(probe, batch, seed=1, samples=DEFAULT_CALIBRATION_SAMPLES, size=size)
     if calibration is not None:
         calibration = probe._prepare(calibration)
     reference = probe.run(feeds)

@@ -31,16 +31,31 @@ def settled_rss_mib() -> float:
     return rss_mib()
 
 
-def random_inputs(engine, batch: int, seed: int = 0, samples: int | None = None) -> list[np.ndarray]:
-    """Inputs of an :class:`~edgequant.engine.Engine`'s model shapes (symbolic dims = ``batch``):
-    uniform [0, 1) floats, zero integers.
+def random_inputs(engine, batch: int, seed: int = 0, samples: int | None = None,
+                  size: tuple[int, int] | None = None) -> list[np.ndarray]:
+    """Inputs of an :class:`~edgequant.engine.Engine`'s model shapes: uniform [0, 1) floats, zero
+    integers. A symbolic axis 0 is ``batch``; the two symbolic spatial dims of a 4-D input (an image,
+    NCHW or NHWC) are ``size`` = (height, width).
 
     ``samples``: the size of axis 0 whatever the model fixes there (calibration data, which the
-    engine runs in batches of the model's size)."""
+    engine runs in batches of the model's size).
+
+    Raises ValueError for a symbolic dim that neither fills (an image size not given, a sequence
+    length): the model cannot say what to run it on, and 1 — what ONNX Runtime users often pass —
+    fails deep inside most image models (a 1x1 image through five stride-2 stages)."""
     rng = np.random.default_rng(seed)
     arrays = []
-    for _, dtype, shape, _ in engine._native.inputs:
-        dims = [batch if d < 0 else d for d in shape]
+    for name, dtype, shape, *_ in engine._native.inputs:
+        dims = [batch if d < 0 and axis == 0 else d for axis, d in enumerate(shape)]
+        open_axes = [axis for axis, d in enumerate(dims) if d < 0]
+        if size is not None and len(dims) == 4 and open_axes in ([2, 3], [1, 2]):
+            dims[open_axes[0]], dims[open_axes[1]] = size
+        elif open_axes:
+            shown = ["?" if d < 0 else d for d in dims]
+            hint = "size=(height, width) (--size HxW) or inputs (--inputs)" if len(dims) == 4 and len(open_axes) <= 2 \
+                else "inputs (--inputs)"
+            raise ValueError(f"the model's input {name!r} has shape {shown}: its symbolic dims (?) beyond the batch "
+                             f"axis have no size to run on; give {hint}")
         if samples is not None and dims:
             dims[0] = samples
         arrays.append(rng.random(dims, dtype=np.float32) if dtype == "float32" else np.zeros(dims, np.int64))
