@@ -25,8 +25,8 @@ inline void fma_lane(float32x4_t (&acc)[kMr][2], const float32x4_t (&av)[kMr], c
 }
 
 // Rows a[0..8) × the panel's 8 columns, stored to out (ld floats per row); with kEpilogue,
-// act(value + bias[column]) of kKind.
-template <bool kEpilogue, Activation::Kind kKind>
+// act(value + bias[column]) of kKind, its affine step only with kAffine.
+template <bool kEpilogue, Activation::Kind kKind, bool kAffine>
 void tile(const float* const* a, const float* panel, int64_t k, float* out, int64_t ld, const float* bias,
           const Activation& act) {
   float32x4_t acc[kMr][2];
@@ -51,11 +51,15 @@ void tile(const float* const* a, const float* panel, int64_t k, float* out, int6
     }
   }
   if constexpr (kEpilogue) {
+    // Without the affine step, scale 1 and shift 0 as constants: GCC drops the test of them that
+    // activate_as makes per vector (4 instructions each, 64 a tile).
+    Activation a = act;
+    if constexpr (!kAffine) a.scale = 1.f, a.shift = 0.f;
     const float32x4_t b0 = vld1q_f32(bias), b1 = vld1q_f32(bias + 4);
     #pragma GCC unroll 16
     for (int r = 0; r < kMr; ++r) {
-      acc[r][0] = activate_as<kKind>(act, vaddq_f32(acc[r][0], b0));
-      acc[r][1] = activate_as<kKind>(act, vaddq_f32(acc[r][1], b1));
+      acc[r][0] = activate_as<kKind>(a, vaddq_f32(acc[r][0], b0));
+      acc[r][1] = activate_as<kKind>(a, vaddq_f32(acc[r][1], b1));
     }
   }
   #pragma GCC unroll 16
@@ -66,7 +70,7 @@ void tile(const float* const* a, const float* panel, int64_t k, float* out, int6
 }
 
 // One function per variant (f32_gemm picks one; not inlined into it, so each keeps a small body).
-template <bool kEpilogue, Activation::Kind kKind>
+template <bool kEpilogue, Activation::Kind kKind, bool kAffine>
 __attribute__((noinline)) void gemm(const float* const* a, int64_t m, const PackedF32& b, float* c, int64_t ldc,
                                     const float* bias, const Activation& activation) {
   const Activation act = activation;  // a local: the stores through c cannot alias it (no reloads)
@@ -81,11 +85,11 @@ __attribute__((noinline)) void gemm(const float* const* a, int64_t m, const Pack
       const int64_t n0 = panel * kNr, cols = std::min<int64_t>(kNr, b.n - n0);
       const float* panel_bias = kEpilogue ? bias + n0 : nullptr;
       if (valid_rows == kMr && cols == kNr) {  // a whole tile: straight into C
-        tile<kEpilogue, kKind>(rows, packed, b.k, c + m0 * ldc + n0, ldc, panel_bias, act);
+        tile<kEpilogue, kKind, kAffine>(rows, packed, b.k, c + m0 * ldc + n0, ldc, panel_bias, act);
         continue;
       }
       float out[kMr * kNr];
-      tile<kEpilogue, kKind>(rows, packed, b.k, out, kNr, panel_bias, act);
+      tile<kEpilogue, kKind, kAffine>(rows, packed, b.k, out, kNr, panel_bias, act);
       for (int64_t r = 0; r < valid_rows; ++r) std::copy_n(out + r * kNr, cols, c + (m0 + r) * ldc + n0);
     }
   }
@@ -104,9 +108,12 @@ PackedF32 pack_f32(const float* b, int64_t n, int64_t k) {
 
 void f32_gemm(const float* const* a, int64_t m, const PackedF32& b, float* c, int64_t ldc,
               const F32Epilogue* epilogue) {
-  if (!epilogue) return gemm<false, Activation::Kind::none>(a, m, b, c, ldc, nullptr, Activation{});
+  if (!epilogue) return gemm<false, Activation::Kind::none, false>(a, m, b, c, ldc, nullptr, Activation{});
   with_activation(epilogue->act, [&](auto kind) {
-    gemm<true, decltype(kind)::value>(a, m, b, c, ldc, epilogue->bias, epilogue->act);
+    if (epilogue->act.has_affine())
+      gemm<true, decltype(kind)::value, true>(a, m, b, c, ldc, epilogue->bias, epilogue->act);
+    else
+      gemm<true, decltype(kind)::value, false>(a, m, b, c, ldc, epilogue->bias, epilogue->act);
   });
 }
 
