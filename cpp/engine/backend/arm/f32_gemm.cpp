@@ -2,11 +2,19 @@
 // then single k with a broadcast. Rows beyond m repeat the last row and are not stored. With an
 // epilogue, bias and activation are applied to the tile in registers (one pass over C fewer), by
 // the same vector steps as the separate pass (epilogue.h activate_as): the same values.
+//
+// Where B has more than one panel and k at least 16, each block of 8 rows is first interleaved into
+// one stream (4 k of row 0, 4 k of row 1, ...), once for all of its panels, and each tile's 4-k steps
+// run in one assembly loop: 8 A and 8 B vectors by four 4-register loads, 64 FMLAs (70 instructions
+// a step; the loop in intrinsics is 80: eight loads of A, four pairs of B, the index's add and compare).
+// GCC spilled accumulators when it allocated the same loop from intrinsics (16 accumulators, 8 A and
+// 8 B vectors fill the 32 registers). The same FMLAs in the same order: the same values.
 #include "backend/arm/f32_gemm.h"
 
 #include <arm_neon.h>
 
 #include <algorithm>
+#include <vector>
 
 #include "backend/arm/epilogue.h"
 
@@ -24,15 +32,73 @@ inline void fma_lane(float32x4_t (&acc)[kMr][2], const float32x4_t (&av)[kMr], c
   }
 }
 
+// The 4-k steps of a tile from a block packed by pack_rows: acc (8 rows × 8 columns, row-major) =
+// Σ over `steps` (≥ 1) steps of A's 8 × 4 by the panel's 4 × 8, each accumulator's FMLAs in k order.
+__attribute__((noinline)) void packed_steps(const float* a, const float* b, int64_t steps, float* acc) {
+  asm volatile(
+      ".macro EQ_FMLA_LANE b0, b1, lane\n"  // lane `lane` of each row's A vector times 8 columns
+      "fmla v16.4s, \\b0\\().4s, v0.s[\\lane]\n fmla v17.4s, \\b1\\().4s, v0.s[\\lane]\n"
+      "fmla v18.4s, \\b0\\().4s, v1.s[\\lane]\n fmla v19.4s, \\b1\\().4s, v1.s[\\lane]\n"
+      "fmla v20.4s, \\b0\\().4s, v2.s[\\lane]\n fmla v21.4s, \\b1\\().4s, v2.s[\\lane]\n"
+      "fmla v22.4s, \\b0\\().4s, v3.s[\\lane]\n fmla v23.4s, \\b1\\().4s, v3.s[\\lane]\n"
+      "fmla v24.4s, \\b0\\().4s, v4.s[\\lane]\n fmla v25.4s, \\b1\\().4s, v4.s[\\lane]\n"
+      "fmla v26.4s, \\b0\\().4s, v5.s[\\lane]\n fmla v27.4s, \\b1\\().4s, v5.s[\\lane]\n"
+      "fmla v28.4s, \\b0\\().4s, v6.s[\\lane]\n fmla v29.4s, \\b1\\().4s, v6.s[\\lane]\n"
+      "fmla v30.4s, \\b0\\().4s, v7.s[\\lane]\n fmla v31.4s, \\b1\\().4s, v7.s[\\lane]\n"
+      ".endm\n"
+      "movi v16.4s, #0\n movi v17.4s, #0\n movi v18.4s, #0\n movi v19.4s, #0\n"
+      "movi v20.4s, #0\n movi v21.4s, #0\n movi v22.4s, #0\n movi v23.4s, #0\n"
+      "movi v24.4s, #0\n movi v25.4s, #0\n movi v26.4s, #0\n movi v27.4s, #0\n"
+      "movi v28.4s, #0\n movi v29.4s, #0\n movi v30.4s, #0\n movi v31.4s, #0\n"
+      "1:\n"
+      "ld1 {v0.4s - v3.4s}, [%[a]], #64\n"    // rows 0-3, 4 k each
+      "ld1 {v4.4s - v7.4s}, [%[a]], #64\n"    // rows 4-7
+      "ld1 {v8.4s - v11.4s}, [%[b]], #64\n"   // k 0 and 1, 8 columns each
+      "ld1 {v12.4s - v15.4s}, [%[b]], #64\n"  // k 2 and 3
+      "EQ_FMLA_LANE v8, v9, 0\n"
+      "EQ_FMLA_LANE v10, v11, 1\n"
+      "EQ_FMLA_LANE v12, v13, 2\n"
+      "EQ_FMLA_LANE v14, v15, 3\n"
+      "subs %[steps], %[steps], #1\n"
+      "b.ne 1b\n"
+      ".purgem EQ_FMLA_LANE\n"
+      "st1 {v16.4s - v19.4s}, [%[acc]], #64\n"
+      "st1 {v20.4s - v23.4s}, [%[acc]], #64\n"
+      "st1 {v24.4s - v27.4s}, [%[acc]], #64\n"
+      "st1 {v28.4s - v31.4s}, [%[acc]]\n"
+      : [a] "+r"(a), [b] "+r"(b), [steps] "+r"(steps), [acc] "+r"(acc)
+      :
+      : "memory", "cc", "v0", "v1", "v2", "v3", "v4", "v5", "v6", "v7", "v8", "v9", "v10", "v11", "v12", "v13",
+        "v14", "v15", "v16", "v17", "v18", "v19", "v20", "v21", "v22", "v23", "v24", "v25", "v26", "v27", "v28",
+        "v29", "v30", "v31");
+}
+
+// Rows a[0..8)'s first kmain values interleaved: for each 4 k, row 0's four, row 1's, ... row 7's.
+void pack_rows(const float* const* a, int64_t kmain, float* dst) {
+  for (int64_t j = 0; j < kmain; j += 4, dst += 4 * kMr) {
+    #pragma GCC unroll 16
+    for (int r = 0; r < kMr; ++r) vst1q_f32(dst + 4 * r, vld1q_f32(a[r] + j));
+  }
+}
+
 // Rows a[0..8) × the panel's 8 columns, stored to out (ld floats per row); with kEpilogue,
 // act(value + bias[column]) of kKind, its affine step only with kAffine.
+// With `packed` (the block's rows interleaved, kmain of k), the 4-k steps run in packed_steps.
 template <bool kEpilogue, Activation::Kind kKind, bool kAffine>
 void tile(const float* const* a, const float* panel, int64_t k, float* out, int64_t ld, const float* bias,
-          const Activation& act) {
+          const Activation& act, const float* packed, int64_t kmain) {
   float32x4_t acc[kMr][2];
-  #pragma GCC unroll 16
-  for (auto& row : acc) row[0] = row[1] = vdupq_n_f32(0);
   int64_t j = 0;
+  if (packed) {
+    alignas(16) float sums[kMr * kNr];
+    packed_steps(packed, panel, kmain / 4, sums);
+    #pragma GCC unroll 16
+    for (int r = 0; r < kMr; ++r) acc[r][0] = vld1q_f32(sums + r * kNr), acc[r][1] = vld1q_f32(sums + r * kNr + 4);
+    j = kmain, panel += kmain * kNr;
+  } else {
+    #pragma GCC unroll 16
+    for (auto& row : acc) row[0] = row[1] = vdupq_n_f32(0);
+  }
   for (; j + 4 <= k; j += 4, panel += 4 * kNr) {
     float32x4_t av[kMr];
     #pragma GCC unroll 16
@@ -75,21 +141,28 @@ __attribute__((noinline)) void gemm(const float* const* a, int64_t m, const Pack
                                     const float* bias, const Activation& activation) {
   const Activation act = activation;  // a local: the stores through c cannot alias it (no reloads)
   const int64_t panels = (b.n + kNr - 1) / kNr;
+  // Packing a block of rows costs about what two steps of one panel save: it pays from two panels.
+  const int64_t kmain = b.k / 4 * 4;
+  const bool packs = panels > 1 && kmain >= 16;
+  std::vector<float> block(packs ? static_cast<size_t>(kMr * kmain) : 0);
   for (int64_t m0 = 0; m0 < m; m0 += kMr) {
     const float* rows[kMr];
     #pragma GCC unroll 16
     for (int r = 0; r < kMr; ++r) rows[r] = a[std::min<int64_t>(m0 + r, m - 1)];
     const int64_t valid_rows = std::min<int64_t>(kMr, m - m0);
+    if (packs) pack_rows(rows, kmain, block.data());
+    const float* packed_rows = packs ? block.data() : nullptr;
     for (int64_t panel = 0; panel < panels; ++panel) {
       const float* packed = b.packed.data() + panel * b.k * kNr;
       const int64_t n0 = panel * kNr, cols = std::min<int64_t>(kNr, b.n - n0);
       const float* panel_bias = kEpilogue ? bias + n0 : nullptr;
       if (valid_rows == kMr && cols == kNr) {  // a whole tile: straight into C
-        tile<kEpilogue, kKind, kAffine>(rows, packed, b.k, c + m0 * ldc + n0, ldc, panel_bias, act);
+        tile<kEpilogue, kKind, kAffine>(rows, packed, b.k, c + m0 * ldc + n0, ldc, panel_bias, act, packed_rows,
+                                        kmain);
         continue;
       }
       float out[kMr * kNr];
-      tile<kEpilogue, kKind, kAffine>(rows, packed, b.k, out, kNr, panel_bias, act);
+      tile<kEpilogue, kKind, kAffine>(rows, packed, b.k, out, kNr, panel_bias, act, packed_rows, kmain);
       for (int64_t r = 0; r < valid_rows; ++r) std::copy_n(out + r * kNr, cols, c + (m0 + r) * ldc + n0);
     }
   }
