@@ -17,6 +17,7 @@
 #include "backend/arm/arm_kernels.h"
 #include "backend/arm/dispatch.h"
 #include "backend/arm/epilogue.h"
+#include "backend/arm/f32_gemm.h"
 #include "backend/arm/f32_winograd_transforms.h"
 #include "backend/arm/nhwc_codes.h"
 #include "backend/arm/nhwc_float.h"
@@ -503,6 +504,34 @@ TEST(ArmF32, ConvolutionsAndDenseMatchTheReference) {
       make_backend("reference")->dense(m, k, n, w.data(), b.data(), relu, {})->run(x.data(), ref.data());
       EXPECT_TRUE(close(ours, ref, 1e-5)) << m << "x" << k;
     }
+}
+
+// The FP32 GEMM's packed path (B of two or more panels, k >= 16: rows interleaved once per block, the
+// 4-k steps in assembly) against the same GEMM one panel at a time (each 8 columns a B of their own,
+// the intrinsics path): the same FMLAs in the same order, so bit for bit, with the k tail, rows and
+// columns that cut tiles, and the bias + activation epilogue with and without its affine step.
+TEST(ArmF32, PackedGemmIsThePanelByPanelGemmBitForBit) {
+  std::mt19937 rng(41);
+  for (int64_t m : {1, 7, 8, 9, 17})
+    for (int64_t k : {16, 19, 64, 131})
+      for (int64_t n : {9, 16, 21})
+        for (int variant = 0; variant < 3; ++variant) {
+          const auto a = uniform(rng, m * k, -1, 1), b = uniform(rng, n * k, -1, 1), bias = uniform(rng, n + 8, -1, 1);
+          std::vector<const float*> rows;
+          for (int64_t r = 0; r < m; ++r) rows.push_back(a.data() + r * k);
+          arm::F32Epilogue epilogue{bias.data(), Activation{}};
+          if (variant > 0) epilogue.act.kind = Activation::Kind::relu;
+          if (variant == 2) epilogue.act.scale = 0.5f, epilogue.act.shift = -0.25f;
+          std::vector<float> packed(static_cast<size_t>(m * n)), by_panel(packed.size());
+          arm::f32_gemm(rows.data(), m, arm::pack_f32(b.data(), n, k), packed.data(), n, variant ? &epilogue : nullptr);
+          for (int64_t n0 = 0; n0 < n; n0 += 8) {  // one panel: the unpacked path
+            const int64_t cols = std::min<int64_t>(8, n - n0);
+            arm::F32Epilogue panel{bias.data() + n0, epilogue.act};
+            arm::f32_gemm(rows.data(), m, arm::pack_f32(b.data() + n0 * k, cols, k), by_panel.data() + n0, n,
+                          variant ? &panel : nullptr);
+          }
+          EXPECT_TRUE(same_bits(packed, by_panel)) << m << "x" << k << "x" << n << " variant " << variant;
+        }
 }
 
 // epilogue.h's vector activations (what every ARM kernel's epilogue applies) against the scalar

@@ -194,6 +194,14 @@ inline float32x4_t activate(const Activation& act, float32x4_t x) {
   }
 }
 
+// act with scale 1 and shift 0 as constants the compiler sees: a loop compiled for activations
+// without the affine step, where activate_as then drops its test of them at every vector.
+inline Activation without_affine(Activation act) {
+  act.scale = 1.f;
+  act.shift = 0.f;
+  return act;
+}
+
 // f(std::integral_constant<Activation::Kind, act.kind>{}): a loop body compiled once per kind.
 template <class F>
 inline void with_activation(const Activation& act, F&& f) {
@@ -207,6 +215,16 @@ inline void with_activation(const Activation& act, F&& f) {
     case K::gelu: return f(std::integral_constant<K, K::gelu>{});
     default: return f(std::integral_constant<K, K::none>{});
   }
+}
+
+// f(kind, affine): with_activation, and whether act has the affine step as a std::bool_constant
+// (with false, the body takes without_affine(act)).
+template <class F>
+inline void with_activation_and_affine(const Activation& act, F&& f) {
+  with_activation(act, [&](auto kind) {
+    if (act.has_affine()) f(kind, std::true_type{});
+    else f(kind, std::false_type{});
+  });
 }
 
 // float(double(acc) · in_scale · w_scale + bias) on 4 lanes; w_scale and bias as doubles.

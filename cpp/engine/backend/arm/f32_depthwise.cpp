@@ -14,11 +14,12 @@ namespace {
 
 // Output pixels [0, count) of one row for channels [c, c + 8): the windows `step` floats apart.
 // With kTaps fixed, the weights and offsets are locals the compiler keeps in registers. With
-// kEpilogue, act(sum + bias) of kKind (bias: the 8 channels').
-template <int kTaps, bool kEpilogue, Activation::Kind kKind>
+// kEpilogue, act(sum + bias) of kKind (bias: the 8 channels'), its affine step only with kAffine.
+template <int kTaps, bool kEpilogue, Activation::Kind kKind, bool kAffine>
 void row8(const float* x, int64_t step, int64_t count, const int64_t* offsets, int64_t ntaps, const float* w,
           int64_t ch, float* out, const float* bias, const Activation& activation) {
-  const Activation act = activation;  // a local: the stores through out cannot alias it (no reloads)
+  // a local: the stores through out cannot alias it (no reloads)
+  const Activation act = kAffine ? activation : without_affine(activation);
   constexpr int kLocal = kTaps > 0 ? kTaps : 1;
   float32x4_t local_lo[kLocal], local_hi[kLocal];
   int64_t local_off[kLocal];
@@ -102,9 +103,10 @@ void F32Depthwise::image(const float* x, int threads, float* y, const F32Epilogu
   }
   const int64_t ch8 = ch / 8 * 8, step = g_.stride_w * ch;
   const Activation act = epilogue ? epilogue->act : Activation{};
-  auto rows = [&](auto with_epilogue, auto kind) {
+  auto rows = [&](auto with_epilogue, auto kind, auto affine) {
     constexpr bool kEpilogue = decltype(with_epilogue)::value;
     constexpr Activation::Kind kKind = decltype(kind)::value;
+    constexpr bool kAffine = decltype(affine)::value;
     const float* bias = kEpilogue ? epilogue->bias : nullptr;
     parallel_chunks(threads, g_.oh, 1, [&](int64_t oh0, int64_t oh1) {
       for (int64_t oh = oh0; oh < oh1; ++oh) {
@@ -113,9 +115,9 @@ void F32Depthwise::image(const float* x, int threads, float* y, const F32Epilogu
         for (int64_t c = 0; c < ch8; c += 8) {
           const float* b = kEpilogue ? bias + c : nullptr;
           if (ntaps == 9)
-            row8<9, kEpilogue, kKind>(first + c, step, g_.ow, offsets_.data(), ntaps, w_.data() + c, ch, out + c, b, act);
+            row8<9, kEpilogue, kKind, kAffine>(first + c, step, g_.ow, offsets_.data(), ntaps, w_.data() + c, ch, out + c, b, act);
           else
-            row8<0, kEpilogue, kKind>(first + c, step, g_.ow, offsets_.data(), ntaps, w_.data() + c, ch, out + c, b, act);
+            row8<0, kEpilogue, kKind, kAffine>(first + c, step, g_.ow, offsets_.data(), ntaps, w_.data() + c, ch, out + c, b, act);
         }
         for (int64_t ow = 0; ow < g_.ow && ch8 < ch; ++ow)  // the channels after the last 8
           for (int64_t c = ch8; c < ch; ++c) {
@@ -127,8 +129,10 @@ void F32Depthwise::image(const float* x, int threads, float* y, const F32Epilogu
       }
     });
   };
-  if (!epilogue) return rows(std::false_type{}, std::integral_constant<Activation::Kind, Activation::Kind::none>{});
-  with_activation(act, [&](auto kind) { rows(std::true_type{}, kind); });
+  if (!epilogue)
+    return rows(std::false_type{}, std::integral_constant<Activation::Kind, Activation::Kind::none>{},
+                std::false_type{});
+  with_activation_and_affine(act, [&](auto kind, auto affine) { rows(std::true_type{}, kind, affine); });
 }
 
 }  // namespace edgequant::engine::arm

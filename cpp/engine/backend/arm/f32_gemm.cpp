@@ -117,10 +117,8 @@ void tile(const float* const* a, const float* panel, int64_t k, float* out, int6
     }
   }
   if constexpr (kEpilogue) {
-    // Without the affine step, scale 1 and shift 0 as constants: GCC drops the test of them that
-    // activate_as makes per vector (4 instructions each, 64 a tile).
-    Activation a = act;
-    if constexpr (!kAffine) a.scale = 1.f, a.shift = 0.f;
+    // without the affine step, no test of it per vector (4 instructions each, 64 a tile)
+    const Activation a = kAffine ? act : without_affine(act);
     const float32x4_t b0 = vld1q_f32(bias), b1 = vld1q_f32(bias + 4);
     #pragma GCC unroll 16
     for (int r = 0; r < kMr; ++r) {
@@ -182,11 +180,8 @@ PackedF32 pack_f32(const float* b, int64_t n, int64_t k) {
 void f32_gemm(const float* const* a, int64_t m, const PackedF32& b, float* c, int64_t ldc,
               const F32Epilogue* epilogue) {
   if (!epilogue) return gemm<false, Activation::Kind::none, false>(a, m, b, c, ldc, nullptr, Activation{});
-  with_activation(epilogue->act, [&](auto kind) {
-    if (epilogue->act.has_affine())
-      gemm<true, decltype(kind)::value, true>(a, m, b, c, ldc, epilogue->bias, epilogue->act);
-    else
-      gemm<true, decltype(kind)::value, false>(a, m, b, c, ldc, epilogue->bias, epilogue->act);
+  with_activation_and_affine(epilogue->act, [&](auto kind, auto affine) {
+    gemm<true, decltype(kind)::value, decltype(affine)::value>(a, m, b, c, ldc, epilogue->bias, epilogue->act);
   });
 }
 
