@@ -15,7 +15,7 @@ from .output_paths import atomic_output, refuse_output_is_input, with_default_su
 
 def register(subparsers) -> None:
     parser = subparsers.add_parser("profile", help="time a model on the edgequant engine (and ONNX Runtime)")
-    parser.add_argument("model", type=pathlib.Path, help="ONNX model file")
+    parser.add_argument("model", type=pathlib.Path, help="ONNX or TensorFlow Lite model file")
     parser.add_argument("--mode", choices=["fp32", "static", "dynamic"], default="fp32")
     parser.add_argument("--method", choices=["minmax", "percentile", "entropy", "mse"], default="minmax",
                         help="static calibration method")
@@ -85,7 +85,7 @@ def run(args) -> int:
     from ..profiling import TelemetryError, TimingBlocks, profile
 
     if not args.model.is_file():
-        raise FileNotFoundError(f"no ONNX model at {str(args.model)!r}")
+        raise FileNotFoundError(f"no model at {str(args.model)!r}")
     plot = _plot_path(args)
     refuse_output_is_input({"--json": args.json, "--csv": args.csv, "--plot": plot},
                            {"MODEL": args.model, "--inputs": args.inputs, "--calibration": args.calibration})

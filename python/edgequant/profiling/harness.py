@@ -7,7 +7,7 @@ import pathlib
 import resource
 import tempfile
 
-from ..engine.session import MODES, Engine
+from ..engine.session import MODES, Engine, _model_source
 from .blocks import TimingBlocks
 from .onnxruntime_peer import ort_session, typed_for
 from .openvino_peer import profile_openvino
@@ -48,7 +48,7 @@ def profile(
     Parameters
     ----------
     model : path-like
-        ONNX file.
+        ONNX or TensorFlow Lite file (the peers run a ``.tflite`` model's ONNX form, as the engine does).
     mode : {"fp32", "static", "dynamic"}
     threads : int, optional
         Threads for both engines (default: all cores).
@@ -81,7 +81,7 @@ def profile(
     """
     path = pathlib.Path(model)
     if not path.is_file():
-        raise FileNotFoundError(f"no ONNX model at {str(path)!r}")
+        raise FileNotFoundError(f"no model at {str(path)!r}")
     if mode not in MODES:
         raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
     if runs < 1 or batch < 1 or warmup < 0:
@@ -121,6 +121,7 @@ def profile(
             report.runs[f"edgequant {name}"] = failure(error)
     if compare:
         with tempfile.TemporaryDirectory() as folder:
+            peer_path = _peer_model(path, folder)
             for name in MODES:
                 if name == "dynamic" and calibration is None:
                     report.runs["onnxruntime dynamic"] = {
@@ -129,7 +130,7 @@ def profile(
                     }
                     continue
                 try:
-                    session = ort_session(str(path), name, calibration, input_names, fixed_batch, threads, folder)
+                    session = ort_session(peer_path, name, calibration, input_names, fixed_batch, threads, folder)
                     ort_feeds = typed_for(session, dict(zip(input_names, feeds, strict=True)))
                     outputs = session.run(output_names, ort_feeds)
                     result = blocks.run(
@@ -145,7 +146,7 @@ def profile(
                 report.runs[f"onnxruntime {name}"] = result
             profile_openvino(
                 report,
-                str(path),
+                peer_path,
                 pathlib.Path(folder) / "static.onnx",
                 input_names,
                 feeds,
@@ -162,6 +163,17 @@ def profile(
             result["throughput_per_s"] = report.batch * 1e3 / result["mean_ms"]
     report.peak_rss_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return report
+
+
+def _peer_model(path: pathlib.Path, folder) -> str:
+    """The file ONNX Runtime and OpenVINO load: the ONNX model itself, or a TensorFlow Lite model's ONNX
+    form, the one the engine runs (:func:`edgequant.tflite.tflite_to_onnx`), written into ``folder``."""
+    source = _model_source(path)
+    if isinstance(source, bytes):
+        converted = pathlib.Path(folder) / f"{path.stem}.onnx"
+        converted.write_bytes(source)
+        return str(converted)
+    return str(path)
 
 
 def _profile_ours(

@@ -227,3 +227,13 @@ def test_an_image_folder_for_a_model_of_any_size_needs_the_size(shared_data, tmp
     assert "any height and width" in err and "--size HxW" in err and len(err.strip().splitlines()) == 1
     assert main(["profile", str(path), "--mode", "static", "--runs", "1", "--warmup", "0", "--threads", "1",
                  "--calibration", images, "--size", "48x64"]) == 0
+
+
+def test_compare_on_a_tflite_model_runs_the_peers_on_its_onnx_form(shared_data):
+    """The engine takes a .tflite file; ONNX Runtime and OpenVINO then run the ONNX form the engine runs
+    (they failed on the flatbuffer with protobuf errors before)."""
+    path = shared_data / "tflite" / "pretrainedResnet.tflite"  # float: all three ONNX Runtime modes apply
+    report = edgequant.profile(path, compare=True, runs=2, warmup=0, threads=1)
+    for mode in ("fp32", "static", "dynamic"):
+        assert "error" not in report.runs[f"onnxruntime {mode}"], report.runs[f"onnxruntime {mode}"]
+    assert report.runs["onnxruntime fp32"]["cosine"] > 0.9999
