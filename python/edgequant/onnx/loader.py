@@ -118,6 +118,10 @@ def parse_model_bytes(data: bytes, description: str) -> onnx.ModelProto:
     """Parse serialized ONNX bytes, turning every protobuf failure into a ValueError."""
     if not data:
         raise ValueError(f"{description} is not a valid ONNX model: it is empty")
+    if data[4:8] == b"TFL3":  # a TensorFlow Lite flatbuffer's identifier
+        raise ValueError(f"{description} is a TensorFlow Lite model, not ONNX: convert it first "
+                         "(edgequant.tflite.tflite_to_onnx; the engine, `edgequant profile` and `edgequant export-c` "
+                         "take .tflite files as they are)")
     model = onnx.ModelProto()
     try:
         model.ParseFromString(data)

@@ -137,6 +137,12 @@ def test_random_bytes_are_not_a_valid_model(tmp_path, seed):
         load_model(path)
 
 
+def test_a_tflite_file_is_named_as_such(tmp_path, shared_data):
+    """analyze / compress take ONNX: a .tflite file is told apart, with the converter to use."""
+    with pytest.raises(ValueError, match="is a TensorFlow Lite model, not ONNX.*tflite_to_onnx"):
+        load_model(shared_data / "tflite" / "kws_ref_model.tflite")
+
+
 def test_empty_file_is_not_a_valid_model(tmp_path):
     path = tmp_path / "empty.onnx"
     path.write_bytes(b"")
