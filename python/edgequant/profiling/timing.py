@@ -41,8 +41,8 @@ def random_inputs(engine, batch: int, seed: int = 0, samples: int | None = None,
     engine runs in batches of the model's size).
 
     Raises ValueError for a symbolic dim that neither fills (an image size not given, a sequence
-    length): the model cannot say what to run it on, and 1 — what ONNX Runtime users often pass —
-    fails deep inside most image models (a 1x1 image through five stride-2 stages)."""
+    length): the model cannot say what to run it on, and 1 for such a dim fails deep inside most
+    image models (a 1x1 image through five stride-2 stages)."""
     rng = np.random.default_rng(seed)
     arrays = []
     for name, dtype, shape, *_ in engine._native.inputs:
