@@ -14,9 +14,9 @@
 #include <arm_neon.h>
 
 #include <algorithm>
-#include <vector>
 
 #include "backend/arm/epilogue.h"
+#include "backend/arm/scratch.h"
 
 namespace edgequant::engine::arm {
 namespace {
@@ -139,10 +139,10 @@ __attribute__((noinline)) void gemm(const float* const* a, int64_t m, const Pack
                                     const float* bias, const Activation& activation) {
   const Activation act = activation;  // a local: the stores through c cannot alias it (no reloads)
   const int64_t panels = (b.n + kNr - 1) / kNr;
-  // Packing a block of rows costs about what two steps of one panel save: it pays from two panels.
+  // Packing a block of rows costs about what it saves one panel: it pays from two panels.
   const int64_t kmain = b.k / 4 * 4;
   const bool packs = panels > 1 && kmain >= 16;
-  std::vector<float> block(packs ? static_cast<size_t>(kMr * kmain) : 0);
+  Scratch<float> block(packs ? kMr * kmain : 0);  // pack_rows writes it in full: not cleared first
   for (int64_t m0 = 0; m0 < m; m0 += kMr) {
     const float* rows[kMr];
     #pragma GCC unroll 16
