@@ -6,6 +6,8 @@
 #include <cstring>
 
 #include "backend/arm/fixed_point_neon.h"
+#include "backend/arm/padded_frame.h"
+#include "backend/arm/scratch.h"
 #include "backend/fixed_point_requantization.h"
 
 namespace edgequant::engine::arm {
@@ -119,6 +121,12 @@ Int8Depthwise::Int8Depthwise(const ConvGeometry& g, const int8_t* khwc) : g_(g) 
   for (int64_t t = 0; t + 1 < ntaps; t += 2)
     for (int64_t c = 0; c < ch; ++c)
       if (w_[t * ch + c] == -128 && w_[(t + 1) * ch + c] == -128) pairs_fit_int16_ = false;
+  pixel_pairs_ = ch == 8 && g.stride_w == 1 && g.ow >= 2;
+  if (pixel_pairs_) {
+    w_twice_.assign(static_cast<size_t>(ntaps * 16), 0);
+    for (int64_t t = 0; t < ntaps; ++t)
+      for (int64_t lane = 0; lane < 16; ++lane) w_twice_[t * 16 + lane] = w_[t * ch + lane % 8];
+  }
   frame_h_ = (g.oh - 1) * g.stride_h + (g.kh - 1) * g.dilation_h + 1;
   frame_w_ = (g.ow - 1) * g.stride_w + (g.kw - 1) * g.dilation_w + 1;
   // a block of 8 channels reads 8 bytes past its pixel: only a padded frame has them at the end
@@ -139,11 +147,25 @@ void Int8Depthwise::image(const int8_t* x, int32_t zero, int threads, int32_t* a
 void Int8Depthwise::image_codes(const int8_t* x, int32_t zero, int threads, const int32_t* add,
                                 const CodesRequantization& r, const FixedPointRequantization& scalar, int8_t* y) const {
   const int64_t ch = g_.oc;
-  with_requantization(r, [&](auto biased, auto shift, auto table) {
+  // two pixels' 8 channels in one block: the per-channel arrays' first 8 entries repeated for lanes 8..15
+  std::vector<int32_t> twice;
+  CodesRequantization doubled = r;
+  if (pixel_pairs_) {
+    twice.assign(4 * 16, 0);
+    auto repeat = [&](const int32_t* a, int part) -> const int32_t* {
+      if (!a) return nullptr;
+      for (int lane = 0; lane < 16; ++lane) twice[part * 16 + lane] = a[lane % 8];
+      return twice.data() + part * 16;
+    };
+    doubled.multiplier = repeat(r.multiplier, 0), doubled.right = repeat(r.right, 1);
+    doubled.left = repeat(r.left, 2), doubled.bias = repeat(r.bias, 3);
+  }
+  const CodesRequantization& rq = doubled;
+  with_requantization(rq, [&](auto biased, auto shift, auto table) {
     rows(x, zero, threads, add, [&](int64_t oh, int64_t c, auto lanes, auto&& run_row) {
       using Out = CodesOut<decltype(lanes)::value, decltype(biased)::value, decltype(shift)::value,
                            decltype(table)::value>;
-      run_row(Out(r, c, y + oh * g_.ow * ch + c, ch));
+      run_row(Out(rq, c, y + oh * g_.ow * ch + c, ch));
     }, [&](int64_t oh, int64_t ow, int64_t c, int32_t sum) {  // sum holds the bias where `add` is given
       y[(oh * g_.ow + ow) * ch + c] = static_cast<int8_t>(output_code(scalar, c, int64_t{sum} - (add ? add[c] : 0)) - 128);
     });
@@ -154,28 +176,39 @@ template <class Rows, class Tail>
 void Int8Depthwise::rows(const int8_t* x, int32_t zero, int threads, const int32_t* add, const Rows& each_block,
                          const Tail& tail) const {
   const int64_t ch = g_.oc, ntaps = g_.kh * g_.kw;
-  std::vector<int8_t> frame;
+  Scratch<int8_t> frame;
   const int8_t* f = x;
   int64_t row = g_.iw;
   if (!in_place_) {  // padded with the zero point's code: a padded tap adds nothing
     row = frame_w_;
-    frame.assign(static_cast<size_t>(frame_h_ * frame_w_ * ch + 16), static_cast<int8_t>(zero - 128));
-    const int64_t left = std::min(g_.pad_left, frame_w_), cols = std::max<int64_t>(0, std::min(g_.iw, frame_w_ - left));
-    for (int64_t r = 0; r < frame_h_; ++r) {
-      const int64_t ih = r - g_.pad_top;
-      if (ih >= 0 && ih < g_.ih && cols > 0)
-        std::memcpy(frame.data() + (r * frame_w_ + left) * ch, x + ih * g_.iw * ch, static_cast<size_t>(cols * ch));
-    }
+    frame = Scratch<int8_t>(frame_h_ * frame_w_ * ch + 16);  // + 16: a block of 8 reads past the end
+    copy_into_frame(x, g_.ih, g_.iw, ch, g_.pad_top, g_.pad_left, frame_h_, frame_w_, static_cast<int8_t>(zero - 128),
+                    frame.data());
     f = frame.data();
   }
   std::vector<int32_t> init(static_cast<size_t>(ch + 16), 0);  // padded: a block of 8 loads 16
   for (int64_t c = 0; c < ch; ++c) init[c] = (128 - zero) * wsum_[c] + (add ? add[c] : 0);
   // blocks of 16 channels, then one of 8 (its loads reach 8 bytes past it: weights and frame are padded)
   const int64_t ch16 = ch / 16 * 16, ch8 = ch / 8 * 8, step = g_.stride_w * ch;
+  if (pixel_pairs_) std::copy(init.begin(), init.begin() + 8, init.begin() + 8);
   parallel_chunks(threads, g_.oh, 1, [&](int64_t oh0, int64_t oh1) {
     std::vector<int8x16_t> w(static_cast<size_t>(ntaps));
     for (int64_t oh = oh0; oh < oh1; ++oh) {
       const int8_t* first = f + oh * g_.stride_h * row * ch;  // the row's first window
+      if (pixel_pairs_) {  // pixels 2p and 2p + 1 as one block; an odd last pixel as a block of 8
+        for (int64_t t = 0; t < ntaps; ++t) w[t] = vld1q_s8(w_twice_.data() + t * 16);
+        each_block(oh, 0, std::integral_constant<int, 16>{}, [&](const auto& store) {
+          const auto pair = [&](int64_t p, const int32x4_t (&a)[4]) { store(2 * p, a); };
+          if (ntaps == 9) row16<9>(first, 16, g_.ow / 2, offsets_.data(), ntaps, w.data(), pairs_fit_int16_, init.data(), pair);
+          else row16<0>(first, 16, g_.ow / 2, offsets_.data(), ntaps, w.data(), pairs_fit_int16_, init.data(), pair);
+        });
+        if (g_.ow % 2 == 0) continue;
+        each_block(oh, 0, std::integral_constant<int, 8>{}, [&](const auto& store) {
+          const auto last = [&](int64_t, const int32x4_t (&a)[4]) { store(g_.ow - 1, a); };
+          row16<0>(first + (g_.ow - 1) * 8, 8, 1, offsets_.data(), ntaps, w.data(), pairs_fit_int16_, init.data(), last);
+        });
+        continue;
+      }
       auto block = [&](int64_t c, auto lanes) {
         for (int64_t t = 0; t < ntaps; ++t) w[t] = vld1q_s8(w_.data() + t * ch + c);
         each_block(oh, c, lanes, [&](const auto& store) {

@@ -10,6 +10,11 @@
 // pair that overflows int16 is (−128)·(−128) twice, so pairs run where no channel has −128 at both
 // taps of a pair, single taps otherwise. image_codes requantizes the sums in registers instead
 // (TFLite's fixed point) and stores s8 codes.
+//
+// A layer of 8 channels at stride 1 (MobileNet 0.25's first depthwise layer) runs two neighbouring
+// pixels in one 16-lane block: a tap's 16 bytes are its 8 channels for pixel p and, 8 bytes on, for
+// pixel p + 1, against the weights repeated twice — where a block of 8 channels left half the lanes
+// idle.
 #pragma once
 #include <cstdint>
 #include <vector>
@@ -29,7 +34,8 @@ class Int8Depthwise {
   // The sums of one NHWC image x of s8 codes q − 128 whose zero point is `zero` (u8), plus
   // add[c] if given, into acc[(oh·ow + ow)·channels + c].
   void image(const int8_t* x, int32_t zero, int threads, int32_t* acc, const int32_t* add = nullptr) const;
-  // The same sums requantized in registers by `r` (channels padded to 16), the last channels by
+  // The same sums requantized in registers by `r` (channels padded to 16; for 8 channels at stride 1,
+  // read as 16 lanes of two pixels, by its first 8 entries repeated), the last channels by
   // `scalar` (its requantize()), stored as NHWC s8 codes y[(oh·ow + ow)·channels + c].
   void image_codes(const int8_t* x, int32_t zero, int threads, const int32_t* add, const CodesRequantization& r,
                    const FixedPointRequantization& scalar, int8_t* y) const;
@@ -49,6 +55,8 @@ class Int8Depthwise {
   int64_t frame_h_ = 0, frame_w_ = 0;
   bool in_place_ = false;  // no padding and no crop: the image is its own frame
   bool pairs_fit_int16_ = true;
+  bool pixel_pairs_ = false;        // 8 channels, stride 1: two pixels per 16-lane block
+  std::vector<int8_t> w_twice_;     // pixel_pairs_: [tap][16], each tap's 8 weights twice
 };
 
 }  // namespace edgequant::engine::arm
