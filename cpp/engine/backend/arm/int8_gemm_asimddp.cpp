@@ -15,6 +15,7 @@
 
 #include "backend/arm/int8_gemm.h"
 #include "backend/arm/int8_gemm_tail.h"
+#include "backend/arm/scratch.h"
 
 namespace edgequant::engine::arm {
 namespace {
@@ -66,33 +67,60 @@ void tile(const int8_t* const* a, const int8_t* panel, const Int8Taps& taps, con
   sink.store(acc);
 }
 
-// 64 bytes into four registers by one post-indexed LD1 that steps p past them (GCC's vld1q_s8_x4 in
-// this loop copies the pointer and adds to it apart: four more instructions per 64 SDOTs).
-inline int8x16x4_t load64_and_step(const int8_t*& p) {
-  int8x16x4_t v;
-  asm("ld1 {%S0.16b - %V0.16b}, [%1], #64" : "=w"(v), "+r"(p) : "m"(*reinterpret_cast<const int8_t(*)[64]>(p)));
-  return v;
+// A tile's sums over a block packed by PackedRows, in assembly: every row's accumulators from
+// init[0..8), then the steps (≥ 1), each A's 8 rows × 16 k and the panel's 8 channels × 16 k by four
+// 4-register LD1s and the 64 SDOTs. Written with intrinsics, GCC's register allocation of the loop
+// swung with the code around it: 70 instructions a step in one build, 72 in the next (two vector
+// moves). The accumulators are outputs only: in and out, 16 of them pass GCC's 30 operands.
+[[gnu::always_inline]] inline void packed_dot_steps(const int8_t* a, const int8_t* panel, int64_t steps,
+                                                    const int32_t* init, int32x4_t (&acc)[kMr][2]) {
+  asm volatile(
+      ".macro EQ_SDOT_LANE b0, b1, lane\n"  // 4 k (lane `lane` of each row's A vector) × 8 channels
+      "sdot %[c00].4s, \\b0\\().16b, v0.4b[\\lane]\n sdot %[c01].4s, \\b1\\().16b, v0.4b[\\lane]\n"
+      "sdot %[c10].4s, \\b0\\().16b, v1.4b[\\lane]\n sdot %[c11].4s, \\b1\\().16b, v1.4b[\\lane]\n"
+      "sdot %[c20].4s, \\b0\\().16b, v2.4b[\\lane]\n sdot %[c21].4s, \\b1\\().16b, v2.4b[\\lane]\n"
+      "sdot %[c30].4s, \\b0\\().16b, v3.4b[\\lane]\n sdot %[c31].4s, \\b1\\().16b, v3.4b[\\lane]\n"
+      "sdot %[c40].4s, \\b0\\().16b, v4.4b[\\lane]\n sdot %[c41].4s, \\b1\\().16b, v4.4b[\\lane]\n"
+      "sdot %[c50].4s, \\b0\\().16b, v5.4b[\\lane]\n sdot %[c51].4s, \\b1\\().16b, v5.4b[\\lane]\n"
+      "sdot %[c60].4s, \\b0\\().16b, v6.4b[\\lane]\n sdot %[c61].4s, \\b1\\().16b, v6.4b[\\lane]\n"
+      "sdot %[c70].4s, \\b0\\().16b, v7.4b[\\lane]\n sdot %[c71].4s, \\b1\\().16b, v7.4b[\\lane]\n"
+      ".endm\n"
+      "ldp %q[c00], %q[c01], [%[init]]\n"
+      "mov %[c10].16b, %[c00].16b\n mov %[c11].16b, %[c01].16b\n mov %[c20].16b, %[c00].16b\n"
+      "mov %[c21].16b, %[c01].16b\n mov %[c30].16b, %[c00].16b\n mov %[c31].16b, %[c01].16b\n"
+      "mov %[c40].16b, %[c00].16b\n mov %[c41].16b, %[c01].16b\n mov %[c50].16b, %[c00].16b\n"
+      "mov %[c51].16b, %[c01].16b\n mov %[c60].16b, %[c00].16b\n mov %[c61].16b, %[c01].16b\n"
+      "mov %[c70].16b, %[c00].16b\n mov %[c71].16b, %[c01].16b\n"
+      "1:\n"
+      "ld1 {v0.16b - v3.16b}, [%[a]], #64\n"       // rows 0-3, 16 k each
+      "ld1 {v4.16b - v7.16b}, [%[a]], #64\n"       // rows 4-7
+      "ld1 {v8.16b - v11.16b}, [%[b]], #64\n"      // k 0-3 and 4-7, 8 channels × 4 k each
+      "ld1 {v12.16b - v15.16b}, [%[b]], #64\n"     // k 8-11 and 12-15
+      "EQ_SDOT_LANE v8, v9, 0\n"
+      "EQ_SDOT_LANE v10, v11, 1\n"
+      "EQ_SDOT_LANE v12, v13, 2\n"
+      "EQ_SDOT_LANE v14, v15, 3\n"
+      "subs %[steps], %[steps], #1\n"
+      "b.ne 1b\n"
+      ".purgem EQ_SDOT_LANE\n"
+      : [a] "+r"(a), [b] "+r"(panel), [steps] "+r"(steps), [c00] "=&w"(acc[0][0]), [c01] "=&w"(acc[0][1]),
+        [c10] "=&w"(acc[1][0]), [c11] "=&w"(acc[1][1]), [c20] "=&w"(acc[2][0]), [c21] "=&w"(acc[2][1]),
+        [c30] "=&w"(acc[3][0]), [c31] "=&w"(acc[3][1]), [c40] "=&w"(acc[4][0]), [c41] "=&w"(acc[4][1]),
+        [c50] "=&w"(acc[5][0]), [c51] "=&w"(acc[5][1]), [c60] "=&w"(acc[6][0]), [c61] "=&w"(acc[6][1]),
+        [c70] "=&w"(acc[7][0]), [c71] "=&w"(acc[7][1])
+      : [init] "r"(init)
+      : "cc", "memory", "v0", "v1", "v2", "v3", "v4", "v5", "v6", "v7", "v8", "v9", "v10", "v11", "v12", "v13", "v14",
+        "v15");
 }
 
-// The same tile from a block of rows interleaved by PackedRows: A and B each in two 64-byte loads
-// per step.
+// The same tile from a block of rows interleaved by PackedRows.
 // (Inlined into the panel loops of gemm_codes_by_tiles: called, it saved and restored the callee-saved
 // NEON registers and reloaded the sink's constants from memory every tile.)
 template <class Sink>
 [[gnu::always_inline]] inline void tile_packed(const int8_t* a, const int8_t* panel, int64_t kmain,
                                                const int32_t* init, const Sink& sink) {
   int32x4_t acc[kMr][2];
-  #pragma GCC unroll 16
-  for (auto& row : acc) row[0] = vld1q_s32(init), row[1] = vld1q_s32(init + 4);
-  for (int64_t steps = kmain / kStep; steps > 0; --steps) {
-    const int8x16x4_t a0 = load64_and_step(a), a1 = load64_and_step(a);
-    const int8x16x4_t b0 = load64_and_step(panel), b1 = load64_and_step(panel);
-    const int8x16_t av[kMr] = {a0.val[0], a0.val[1], a0.val[2], a0.val[3], a1.val[0], a1.val[1], a1.val[2], a1.val[3]};
-    dot_group<0>(acc, av, b0.val[0], b0.val[1]);
-    dot_group<1>(acc, av, b0.val[2], b0.val[3]);
-    dot_group<2>(acc, av, b1.val[0], b1.val[1]);
-    dot_group<3>(acc, av, b1.val[2], b1.val[3]);
-  }
+  packed_dot_steps(a, panel, kmain / kStep, init, acc);
   sink.store(acc);
 }
 
@@ -101,7 +129,7 @@ template <class Sink>
 class PackedRows {
  public:
   explicit PackedRows(const PackedB& b)
-      : first_panel_(b.packed.data()), kmain_(b.kmain), rows_(static_cast<size_t>(kMr * b.kmain)) {}
+      : first_panel_(b.packed.data()), kmain_(b.kmain), rows_(kMr * b.kmain) {}
   template <class Sink>
   [[gnu::always_inline]] void operator()(const int8_t* const* a, const int8_t* panel, const Int8Taps& taps,
                                          const int32_t* init, const Sink& sink) {
@@ -110,20 +138,36 @@ class PackedRows {
   }
 
  private:
+  // One 16-k step of the 8 rows (their values at row + k) to the stream, in assembly: 8 loads and
+  // two 4-register stores stepping the stream's pointer. Through for_each_step's lambda a step took
+  // ~41 instructions (the stream's pointer a reference, the rows reloaded per tap); with intrinsics
+  // GCC loaded into other registers and moved 4 of them into line for the second store (17).
+  static void pack_step(const int8_t* const (&row)[kMr], int64_t k, int8_t*& dst) {
+    asm volatile(  // volatile: its only output, the pointer, is dead after a block's last step
+        "ldr q0, [%[r0], %[k]]\n\tldr q1, [%[r1], %[k]]\n\tldr q2, [%[r2], %[k]]\n\tldr q3, [%[r3], %[k]]\n\t"
+        "ldr q4, [%[r4], %[k]]\n\tldr q5, [%[r5], %[k]]\n\tldr q6, [%[r6], %[k]]\n\tldr q7, [%[r7], %[k]]\n\t"
+        "st1 {v0.16b - v3.16b}, [%[dst]], #64\n\tst1 {v4.16b - v7.16b}, [%[dst]], #64"
+        : [dst] "+r"(dst)
+        : [r0] "r"(row[0]), [r1] "r"(row[1]), [r2] "r"(row[2]), [r3] "r"(row[3]), [r4] "r"(row[4]),
+          [r5] "r"(row[5]), [r6] "r"(row[6]), [r7] "r"(row[7]), [k] "r"(k)
+        : "v0", "v1", "v2", "v3", "v4", "v5", "v6", "v7", "memory");
+  }
   void pack(const int8_t* const* a, const Int8Taps& taps) {
     int8_t* dst = rows_.data();
-    for_each_step<kMr, kStep, kMr * kStep>(a, taps, dst, [&](const int8_t* const* rows, int64_t k) {
-      const int8x16x4_t first = {{vld1q_s8(rows[0] + k), vld1q_s8(rows[1] + k), vld1q_s8(rows[2] + k),
-                                  vld1q_s8(rows[3] + k)}};
-      const int8x16x4_t second = {{vld1q_s8(rows[4] + k), vld1q_s8(rows[5] + k), vld1q_s8(rows[6] + k),
-                                   vld1q_s8(rows[7] + k)}};
-      vst1q_s8_x4(dst, first);
-      vst1q_s8_x4(dst + 64, second);
-    });
+    const int8_t* const row[kMr] = {a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7]};
+    // the taps in locals: pack_step's memory clobber would have them reloaded every step
+    const int64_t* const offsets = taps.offsets;
+    const int64_t count = taps.count, len = taps.len;
+    if (len == kStep) {  // one step a tap (16-channel layers): no inner loop
+      for (int64_t t = 0; t < count; ++t) pack_step(row, offsets[t], dst);
+      return;
+    }
+    for (int64_t t = 0; t < count; ++t)
+      for (int64_t k = offsets[t], end = k + len; k < end; k += kStep) pack_step(row, k, dst);
   }
   const int8_t* first_panel_;
   int64_t kmain_;  // the taps' count · len
-  std::vector<int8_t> rows_;
+  Scratch<int8_t> rows_;  // written by pack() before tile_packed reads it
 };
 
 constexpr auto kTile = [](auto&&... args) { tile(args...); };
