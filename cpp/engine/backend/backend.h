@@ -214,6 +214,10 @@ class Backend {
   virtual std::unique_ptr<CodeAveragePoolKernel> code_average_pool(const PoolGeometry& /*g*/, int32_t /*qmin*/) {
     return nullptr;
   }
+  // A plain float32 image batch [N, H, W, C] seen as its transpose [N, C, H, W] (`nchw`; the Transpose a
+  // TFLite-derived model starts with) held in the backend's own layout where that is NHWC: the values
+  // copied as they lie, no transpose there and back. Null where the backend has no such layout.
+  virtual std::shared_ptr<NativeData> from_nhwc(const float* /*values*/, const Shape& /*nchw*/) { return nullptr; }
   // c[m, n] = a[m, k] · b[k, n], float32, row-major with leading dimensions: a plain GEMM on data as
   // it lies (ConvTranspose's products, where a 1x1 conv would reorder NCHW in and out). False where
   // the backend has none (nothing is written).

@@ -60,6 +60,10 @@ struct NativeData {
                                                         float /*scale*/, int32_t /*zero_point*/) const {
     return nullptr;
   }
+  // Float data: its values as the u8 codes of the grid (scale, zero_point), rounded as QuantizeLinear
+  // rounds them, kept in the same layout (a pair quantizing a backend's float tensor with no detour
+  // through plain order). Null where the backend has no such copy or a value is NaN.
+  virtual std::shared_ptr<NativeData> quantized(float /*scale*/, int32_t /*zero_point*/) const { return nullptr; }
   // How the data lies, for diagnostics and tests (oneDNN: "nChw16c", "nhwc" ...).
   virtual std::string layout() const { return "native"; }
 };

@@ -34,6 +34,13 @@ Tensor codes_mapped_in_layout(const Tensor& x, const uint8_t* tables, int64_t ch
   return codes;
 }
 
+Tensor quantized_in_layout(const Tensor& x, float scale, int32_t zero) {
+  Tensor codes;
+  codes.native = x.native && x.dtype == DType::f32 ? x.native->quantized(scale, zero) : nullptr;
+  if (codes.native) codes.dtype = DType::u8, codes.shape = x.shape, codes.quant = QuantParams::per_tensor(scale, zero);
+  return codes;
+}
+
 Int8Traits code_node_traits(std::vector<int> u8_inputs) {
   Int8Traits traits;
   traits.passes_u8 = true;

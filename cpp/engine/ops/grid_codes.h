@@ -34,6 +34,10 @@ const uint8_t* plain_codes(const Tensor& x, const CodeGrid& grid, std::vector<ui
 // as they are. A tensor without data where x is plain or the backend cannot.
 Tensor codes_mapped_in_layout(const Tensor& x, const uint8_t* tables, int64_t channels, float scale, int32_t zero);
 
+// x's float values, in a backend's layout, as codes of the grid (scale, zero) kept in that layout
+// (NativeData::quantized). A tensor without data where x is plain, holds a NaN, or the backend cannot.
+Tensor quantized_in_layout(const Tensor& x, float scale, int32_t zero);
+
 // What a code node declares to the INT8 plan: its `u8_inputs` taken as codes, its output written on its
 // own grid (the end pair's), passed on as u8.
 Int8Traits code_node_traits(std::vector<int> u8_inputs);

@@ -187,6 +187,10 @@ class QuantizeOp : public Op {
         return true;
       }
     }
+    if (Tensor kept = quantized_in_layout(x, u8_scale_, u8_zero_); kept.has_data()) {  // same codes, same layout
+      y = std::move(kept);
+      return true;
+    }
     Tensor codes = Tensor::quantized(DType::u8, x.shape, grid, description());
     if (!quantize_to_codes(x.f(), codes.u8(), x.numel(), u8_scale_, static_cast<float>(u8_zero_))) return false;
     y = std::move(codes);

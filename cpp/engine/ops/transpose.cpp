@@ -60,7 +60,7 @@ class Transpose : public Op {
     traits.u8_inputs = {0};
     return traits;
   }
-  void run(RunContext&, const std::vector<const Tensor*>& inputs, std::vector<Tensor>& outputs) override {
+  void run(RunContext& ctx, const std::vector<const Tensor*>& inputs, std::vector<Tensor>& outputs) override {
     Tensor codes;
     const Tensor& x = plain_data(input(inputs, 0), codes, description());
     const int rank = x.rank();
@@ -78,6 +78,13 @@ class Transpose : public Op {
       perm[k] = p;
       out[k] = x.shape[p];
     }
+    // NHWC to NCHW of a plain float image: where the backend's own layout is NHWC, the values stay as they lie
+    if (x.dtype == DType::f32 && !input(inputs, 0).native && perm == std::vector<int64_t>{0, 3, 1, 2})
+      if (std::shared_ptr<NativeData> kept = ctx.backend.from_nhwc(x.f(), out)) {
+        outputs[0] = Tensor{};
+        outputs[0].dtype = DType::f32, outputs[0].shape = out, outputs[0].native = std::move(kept);
+        return;
+      }
     // every output value is written below: a float output's recycled buffer is not cleared first
     outputs[0] = x.dtype == DType::f32 ? Tensor::unspecified_f32(out, description()) : empty_as(x, out, description());
     const int64_t total = checked_numel(out, description());

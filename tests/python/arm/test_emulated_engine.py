@@ -225,3 +225,52 @@ def test_a_quantized_models_pools_average_codes_as_the_reference_backend_does():
     (reference,) = Engine(data, backend="reference", threads=1).run(x)
     np.testing.assert_array_equal(got, reference)
     assert len(np.unique(got)) > 5, "the outputs hardly vary: the test would prove little"
+
+
+def nhwc_input_model():
+    """A TFLite-derived file's start: an NHWC float image transposed to NCHW, its pair, a 3x3 conv to 8
+    channels (int8 weights), a pair, an 8-channel depthwise 3x3 at stride 1 (two pixels per 16-lane
+    block; odd width: the last pixel alone), a pair."""
+    rng = _rng(8)
+    nodes = [helper.make_node("Transpose", ["x"], ["nchw"], perm=[0, 3, 1, 2])]
+    pair_nodes, inits = _pair("a", "nchw", 0.02, 5)
+    nodes += pair_nodes
+    for name, source, shape, group in [("c", "a", (8, 3, 3, 3), 1), ("d", "p", (8, 1, 3, 3), 8)]:
+        weights = numpy_helper.from_array(rng.integers(-127, 128, shape, dtype=np.int8), f"{name}_wq")
+        nodes += [helper.make_node("DequantizeLinear", [f"{name}_wq", f"{name}_ws"], [f"{name}_w"]),
+                  helper.make_node("Conv", [source, f"{name}_w", f"{name}_b"], [f"{name}_out"], kernel_shape=[3, 3],
+                                   pads=[1, 1, 1, 1], group=group)]  # fmt: skip
+        inits += [
+            weights,
+            numpy_helper.from_array(np.array(0.004, np.float32), f"{name}_ws"),
+            _bias(rng, f"{name}_b", 8),
+        ]
+        pair_nodes, pair_inits = _pair("p" if name == "c" else "y", f"{name}_out", 0.05 if name == "c" else 0.1, -3)
+        nodes, inits = nodes + pair_nodes, inits + pair_inits
+    image = helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 9, 11, 3])
+    graph = helper.make_graph(
+        nodes, "g", [image], [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 8, 9, 11])], inits
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    onnx.checker.check_model(model)
+    return model
+
+
+def test_an_nhwc_input_is_quantized_as_it_lies_as_the_reference_backend_does():
+    """Static INT8 of the file's own grids: the Transpose keeps the NHWC image as it lies, its pair writes
+    NHWC codes straight from it (with the values at half steps and past the grid), and the 8-channel
+    depthwise conv runs pixel pairs — bit for bit the reference backend; a NaN input still runs."""
+    data = nhwc_input_model().SerializeToString()
+    x = _rng(9).standard_normal([1, 9, 11, 3]).astype(np.float32)
+    x.flat[::7] = np.round(x.flat[::7] / 0.02) * 0.02 + 0.01  # ties: round half to even
+    x.flat[5], x.flat[6] = 1e30, -np.inf
+    arm = Engine(data, backend="arm", threads=2)
+    assert [op for _, op, precision in arm.plan() if op == "Conv"] == ["Conv", "Conv"]
+    assert all(precision == "int8_static" for _, op, precision in arm.plan() if op == "Conv"), arm.plan()
+    (got,) = arm.run(x)
+    reference = Engine(data, backend="reference", threads=1)
+    np.testing.assert_array_equal(got, reference.run(x)[0])
+    assert len(np.unique(got)) > 20, "the outputs hardly vary: the test would prove little"
+    x.flat[40] = np.nan
+    np.testing.assert_array_equal(arm.run(x)[0], reference.run(x)[0])

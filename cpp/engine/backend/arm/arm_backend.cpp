@@ -38,6 +38,9 @@ class ArmBackend : public Backend {
   std::unique_ptr<CodeAveragePoolKernel> code_average_pool(const PoolGeometry& g, int32_t qmin) override {
     return arm::make_code_average_pool(g, qmin);
   }
+  std::shared_ptr<NativeData> from_nhwc(const float* values, const Shape& nchw) override {
+    return arm::nhwc_image(values, nchw);
+  }
   // The next runs of every kernel of this backend use `threads` (0: all cores).
   void set_threads(int threads) override { threads_.set(threads); }
 

@@ -25,6 +25,7 @@ std::unique_ptr<UnaryKernel> make_sigmoid();
 std::unique_ptr<SoftmaxKernel> make_softmax(int64_t outer, int64_t len, int64_t inner, bool log);
 std::unique_ptr<ConcatKernel> make_concat();  // NHWC codes along the channels (data_movement.cpp)
 std::unique_ptr<SplitKernel> make_split();
+std::shared_ptr<NativeData> nhwc_image(const float* values, const Shape& nchw);  // NhwcFloat (nhwc_float.cpp)
 std::unique_ptr<CodeAddKernel> make_code_add(const CodeAddition& arithmetic);  // NHWC codes (code_add.cpp)
 std::unique_ptr<CodeAveragePoolKernel> make_code_average_pool(const PoolGeometry& g, int32_t qmin);  // NHWC codes
 

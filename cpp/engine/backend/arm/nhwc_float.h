@@ -19,6 +19,8 @@ class NhwcFloat : public NativeData {
       : n(shape.at(0)), c(shape.at(1)), h(shape.size() == 4 ? shape[2] : 1), w(shape.back()), values(n * c * h * w) {}
 
   void to_plain(float* dst) const override { to_nchw(values.data(), n, c, h * w, dst); }
+  // NhwcCodes of the grid, the values quantized as they lie (nhwc_float.cpp).
+  std::shared_ptr<NativeData> quantized(float scale, int32_t zero_point) const override;
   float* data() { return values.data(); }
   const float* data() const { return values.data(); }
 
