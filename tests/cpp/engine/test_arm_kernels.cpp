@@ -11,6 +11,7 @@
 #include <cstring>
 #include <random>
 #include <string>
+#include <thread>
 #include <tuple>
 #include <vector>
 
@@ -21,9 +22,11 @@
 #include "backend/arm/f32_winograd_transforms.h"
 #include "backend/arm/nhwc_codes.h"
 #include "backend/arm/nhwc_float.h"
+#include "backend/arm/scratch.h"
 #include "backend/fixed_point_requantization.h"
 #include "backend/portable_kernels.h"
 #include "backend/registry.h"
+#include "ops/grid_codes.h"
 
 namespace edgequant::engine {
 namespace {
@@ -303,6 +306,53 @@ TEST(ArmInt8, DepthwiseWithMinus128AtEveryTap) {
       }
     }
   }
+}
+
+// A depthwise layer of 8 channels at stride 1 runs two neighbouring pixels in one 16-lane block
+// (int8_depthwise.h; every such geometry takes that path): even and odd output widths (the last
+// pixel alone), a single output column, 3x3 (taps fixed at compile time) and 5x3, dilated columns,
+// pads, strided rows, −128 weight pairs (single taps), float output and NHWC codes out.
+TEST(ArmInt8, DepthwiseOfEightChannelsRunsPixelPairs) {
+  std::mt19937 rng(88);
+  int cases = 0;
+  for (int64_t iw : {1, 6, 7, 16, 17})
+    for (int64_t kh : {3, 5})
+      for (int64_t dilation_w : {1, 2}) {
+        ConvGeometry g{};
+        g.n = 1 + cases % 2, g.ic = g.oc = g.groups = 8, g.ih = 6, g.iw = iw, g.kh = kh, g.kw = 3;
+        g.stride_h = 1 + cases % 2, g.stride_w = 1, g.dilation_h = 1, g.dilation_w = dilation_w;
+        g.pad_top = kh / 2, g.pad_bottom = kh / 2, g.pad_left = g.pad_right = dilation_w;
+        g.oh = (g.ih + 2 * g.pad_top - (kh - 1) - 1) / g.stride_h + 1;
+        g.ow = (g.iw + 2 * g.pad_left - dilation_w * 2 - 1) + 1;
+        auto w = uniform(rng, 8 * kh * 3, -1, 1);
+        if (cases % 3 == 0)  // channel 2 at −1 everywhere: −128 codes at both taps of every pair
+          for (int64_t t = 0; t < kh * 3; ++t) w[2 * kh * 3 + t] = -1.f;
+        const auto b = uniform(rng, 8, -0.5f, 0.5f);
+        const auto x = uniform(rng, g.n * 8 * g.ih * g.iw, -1, 1);
+        QuantConfig q;
+        q.mode = QuantConfig::Mode::int8_static;
+        q.scale = 0.008f, q.zero_point = static_cast<int32_t>(pick(rng, {0, 37, 128, 255}));
+        ConvPostOps post;
+        post.activation.kind = cases % 2 ? Activation::Kind::relu : Activation::Kind::none;
+        q.weights = std::make_shared<QuantizedWeights>(quantize_weights(w.data(), 8, kh * 3));
+        // float out
+        Int8Case c{q, post};
+        const std::vector<float> r(static_cast<size_t>(g.n * 8 * g.oh * g.ow), 0.f);
+        EXPECT_TRUE(same_bits(run_conv("arm", g, w, b, c, x, r), run_conv("reference", g, w, b, c, x, r))) << describe(g);
+        // codes out, requantized in registers
+        q.quantize_output = true, q.output_scale = 0.01f, q.output_zero_point = 3;
+        q.fixed_point = prepare_fixed_point(q, q.weights->scales, b.data(), post);
+        ASSERT_TRUE(q.fixed_point);
+        const Tensor input = plain_tensor({g.n, 8, g.ih, g.iw}, x);
+        const Shape out{g.n, 8, g.oh, g.ow};
+        Tensor ours, ref;
+        make_backend("arm")->conv(g, w.data(), b.data(), post, q)->run(input, nullptr, false, ours, out);
+        make_backend("reference")->conv(g, w.data(), b.data(), post, q)->run(input, nullptr, false, ref, out);
+        ASSERT_TRUE(arm::nhwc_codes(ours) != nullptr) << describe(g);
+        EXPECT_TRUE(same_bits(ours.as_f32(), ref.as_f32())) << "codes out: " << describe(g);
+        ++cases;
+      }
+  EXPECT_EQ(cases, 20);
 }
 
 TEST(ArmInt8, DenseIsBitIdenticalToTheReferenceOnEveryPath) {
@@ -740,6 +790,84 @@ TEST(ArmF32, NhwcValuesConcatAndSplitAsPlainOnes) {
 // A quantized model's Add of two NHWC code tensors (ops/code_add.cpp): the NEON kernel equals the
 // scalar add_codes (TFLite's int8 Add) on every code, with sizes off the 16-code step, the extreme
 // codes, equal scales (a multiplier of exactly one half: no right shift), scales far apart, clamps.
+// A model's NHWC float input quantized as it lies (nhwc_float.cpp): the codes quantize_to_codes gives
+// (moved by 128) for ties (half steps, rounded to even), values past the grid, ±Inf, −0, every length
+// from empty to past two 16-value steps (the last values through a padded step); null where a value
+// is NaN. And the Transpose a TFLite-derived model starts with keeps the image as it lies.
+TEST(ArmInt8, NhwcFloatInputsQuantizeAsQuantizeLinear) {
+  std::mt19937 rng(5);
+  for (int64_t pixels : {1, 3, 5, 11, 12}) {
+    for (int32_t zero : {0, 5, 128, 255}) {
+      const float scale = 0.02f;
+      const Shape shape{1, 3, 1, pixels};
+      auto values = std::make_shared<arm::NhwcFloat>(shape);
+      const int64_t n = 3 * pixels;
+      for (int64_t k = 0; k < n; ++k) {
+        const int64_t step = static_cast<int64_t>(std::uniform_int_distribution<int>(-300, 300)(rng));
+        values->data()[k] = k % 4 == 0 ? (step + 0.5f) * scale : k % 4 == 1 ? step * scale * 1.37f : step * scale;
+      }
+      if (n > 4) values->data()[2] = INFINITY, values->data()[3] = -INFINITY, values->data()[4] = -0.f;
+      std::vector<uint8_t> expected(static_cast<size_t>(n));
+      ASSERT_TRUE(quantize_to_codes(values->data(), expected.data(), n, scale, static_cast<float>(zero)));
+      const auto codes = std::dynamic_pointer_cast<arm::NhwcCodes>(values->quantized(scale, zero));
+      ASSERT_TRUE(codes) << pixels << " pixels";
+      EXPECT_TRUE(codes->on_grid(scale, zero));
+      for (int64_t k = 0; k < n; ++k)
+        ASSERT_EQ(codes->data()[k] + 128, expected[k]) << "value " << values->data()[k] << " zero point " << zero;
+      values->data()[n - 1] = std::nanf("");
+      EXPECT_FALSE(values->quantized(scale, zero)) << "a NaN has no code";
+    }
+  }
+  auto backend = make_backend("arm");
+  const std::vector<float> image = uniform(rng, 2 * 3 * 4 * 5, -1, 1);  // [2, 3, 4, 5] NHWC
+  const auto kept = backend->from_nhwc(image.data(), {2, 5, 3, 4});
+  ASSERT_TRUE(kept);
+  std::vector<float> plain(image.size());
+  kept->to_plain(plain.data());
+  for (int64_t i = 0; i < 2; ++i)
+    for (int64_t c = 0; c < 5; ++c)
+      for (int64_t p = 0; p < 12; ++p) ASSERT_EQ(plain[(i * 5 + c) * 12 + p], image[(i * 12 + p) * 5 + c]);
+  EXPECT_FALSE(make_backend("reference")->from_nhwc(image.data(), {2, 5, 3, 4})) << "plain layouts keep the Transpose";
+}
+
+// Scratch memory of 1 KiB and more is reused from a per-thread cache by size class: a buffer freed
+// and asked for again (same class) is the same block; moves hand the block over; small buffers and
+// threads that allocate and free at once (blocks freed on another thread than their own) stay sound.
+TEST(ArmScratch, BlocksAreReusedByClassAndThreadsStaySound) {
+  const void* first = nullptr;
+  {
+    arm::Scratch<int8_t> a(3000);
+    first = a.data();
+    a[2999] = 1;
+  }
+  {
+    arm::Scratch<int32_t> b(900);  // 3,600 bytes: the same 4 KiB class
+    EXPECT_EQ(static_cast<const void*>(b.data()), first);
+    arm::Scratch<int32_t> moved = std::move(b);
+    EXPECT_EQ(b.data(), nullptr);
+    EXPECT_EQ(static_cast<const void*>(moved.data()), first);
+    arm::Scratch<int32_t> other(900);
+    EXPECT_NE(static_cast<const void*>(other.data()), first) << "a block in use is not handed out twice";
+    other = std::move(moved);
+    EXPECT_EQ(static_cast<const void*>(other.data()), first);
+  }
+  arm::Scratch<float> empty(0), small(10);
+  EXPECT_EQ(empty.data(), nullptr);
+  small[9] = 1.f;
+  std::vector<arm::Scratch<int8_t>> handed(64);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t)
+    threads.emplace_back([t, &handed] {
+      for (int i = 0; i < 200; ++i) {
+        arm::Scratch<int8_t> block(1000 + 997 * ((i * 7 + t) % 40));
+        block[0] = static_cast<int8_t>(i);
+        if (i % 13 == 0) handed[t * 16 + i / 13] = std::move(block);  // freed later, on the main thread
+      }
+    });
+  for (auto& thread : threads) thread.join();
+  handed.clear();
+}
+
 TEST(ArmInt8, CodeAddIsBitIdenticalToTheScalarReference) {
   std::mt19937 rng(7);
   std::uniform_int_distribution<int> code(-128, 127), zero(0, 255);
