@@ -21,6 +21,11 @@ struct CorruptData : std::runtime_error {
 inline void require(bool condition, const std::string& message) {
   if (!condition) throw InvalidArgument(message);
 }
+// A literal message: no std::string is built unless the check fails (the overload above made one,
+// a heap allocation past 15 characters, on every call: AffineFormat's check ran on every INT8 layer run).
+inline void require(bool condition, const char* message) {
+  if (!condition) throw InvalidArgument(message);
+}
 // The message as a callable, built only when the check fails: for checks on every run.
 template <class MakeMessage, class = std::enable_if_t<std::is_invocable_v<const MakeMessage&>>>
 void require(bool condition, const MakeMessage& message) {
