@@ -195,58 +195,92 @@ TEST(ArmInt8, ConvolutionsAreBitIdenticalToTheReferenceOnEveryPath) {
   }
 }
 
+// Static INT8 case i of geometry g on the current path: NHWC codes in (as an earlier ARM conv
+// leaves them: the rows the GEMM reads in place), codes out by TFLite's integer requantization or
+// (every third case) float out through the int32 sums, zero point 128 or 37, against the reference.
+::testing::AssertionResult codes_conv_matches_reference(const ConvGeometry& g, size_t i, std::mt19937& rng) {
+  QuantConfig q;
+  q.mode = QuantConfig::Mode::int8_static;
+  q.scale = 0.01f, q.zero_point = i % 2 ? 37 : 128;
+  q.quantize_output = i % 3 != 2;
+  q.output_scale = 0.02f, q.output_zero_point = 100;
+  const auto w = uniform(rng, g.oc * g.ic / g.groups * g.kh * g.kw, -1, 1);
+  const auto b = uniform(rng, g.oc, -0.5f, 0.5f);
+  q.weights = std::make_shared<QuantizedWeights>(quantize_weights(w.data(), g.oc, g.ic / g.groups * g.kh * g.kw));
+  if (q.quantize_output) {  // TFLite's integer requantization (float out: dequantized sums)
+    q.fixed_point = prepare_fixed_point(q, q.weights->scales, b.data(), ConvPostOps{});
+    if (!q.fixed_point) return ::testing::AssertionFailure() << "no fixed-point requantization";
+  }
+  const Shape in_shape{g.n, g.ic, g.ih, g.iw};
+  auto codes = std::make_shared<arm::NhwcCodes>(in_shape, q.scale, q.zero_point);
+  for (int64_t k = 0; k < shape_numel(in_shape); ++k)
+    codes->data()[k] = static_cast<int8_t>(std::uniform_int_distribution<int>(-128, 127)(rng));
+  const Tensor x = arm::codes_tensor(in_shape, codes);
+  Tensor plain = Tensor::quantized(DType::u8, in_shape, QuantParams::per_tensor(q.scale, q.zero_point));
+  if (!codes->to_plain_codes(plain.u8())) return ::testing::AssertionFailure() << "no plain codes";
+  const Shape out{g.n, g.oc, g.oh, g.ow};
+  auto arm_backend = make_backend("arm"), reference = make_backend("reference");
+  Tensor ours, ref;
+  arm_backend->conv(g, w.data(), b.data(), ConvPostOps{}, q)->run(x, nullptr, false, ours, out);
+  reference->conv(g, w.data(), b.data(), ConvPostOps{}, q)->run(plain, nullptr, false, ref, out);
+  return same_bits(ours.as_f32(), ref.as_f32()) << " case " << i << ": " << describe(g);
+}
+
+ConvGeometry square_geometry(int64_t ic, int64_t hw, int64_t oc, int64_t k, int64_t stride, int64_t pad,
+                             int64_t dilation, int64_t groups) {
+  ConvGeometry g{1, ic, hw, hw + 1, oc, 0, 0, k, k, stride, stride, pad, pad, pad, pad, dilation, dilation, groups};
+  g.oh = (g.ih + 2 * pad - dilation * (k - 1) - 1) / stride + 1;
+  g.ow = (g.iw + 2 * pad - dilation * (k - 1) - 1) / stride + 1;
+  return g;
+}
+
 // The GEMM reads a window's kernel taps where they lie (Int8Taps) when a group's channels are whole
 // SIMD steps: ResNet-style 3x3 convs padded (a frame of the zero point's code) and not, strided,
 // dilated, grouped, with 1..3 panels of output channels (one panel reads A in place, more pack it);
 // pointwise layers whose channels are not a multiple of 16 read their rows in place up to the next
 // step (into the next pixel or the codes' slack). Static INT8 codes in, codes out, and float out.
 TEST(ArmInt8, WindowsReadInPlaceAreBitIdenticalToTheReference) {
-  auto geometry = [](int64_t ic, int64_t hw, int64_t oc, int64_t k, int64_t stride, int64_t pad, int64_t dilation,
-                     int64_t groups) {
-    ConvGeometry g{1, ic, hw, hw + 1, oc, 0, 0, k, k, stride, stride, pad, pad, pad, pad, dilation, dilation, groups};
-    g.oh = (g.ih + 2 * pad - dilation * (k - 1) - 1) / stride + 1;
-    g.ow = (g.iw + 2 * pad - dilation * (k - 1) - 1) / stride + 1;
-    return g;
-  };
   const std::vector<ConvGeometry> cases = {
-      geometry(16, 9, 16, 3, 1, 1, 1, 1),  geometry(16, 9, 8, 3, 1, 1, 1, 1),  geometry(32, 8, 24, 3, 2, 1, 1, 1),
-      geometry(16, 7, 17, 3, 1, 0, 1, 1),  geometry(16, 10, 16, 3, 1, 2, 2, 1), geometry(32, 6, 16, 3, 1, 1, 1, 2),
-      geometry(48, 5, 6, 5, 1, 2, 1, 3),   geometry(8, 9, 16, 1, 1, 0, 1, 1),  geometry(3, 11, 9, 1, 1, 0, 1, 1),
-      geometry(17, 6, 16, 1, 1, 0, 1, 1),
+      square_geometry(16, 9, 16, 3, 1, 1, 1, 1),  square_geometry(16, 9, 8, 3, 1, 1, 1, 1),
+      square_geometry(32, 8, 24, 3, 2, 1, 1, 1),  square_geometry(16, 7, 17, 3, 1, 0, 1, 1),
+      square_geometry(16, 10, 16, 3, 1, 2, 2, 1), square_geometry(32, 6, 16, 3, 1, 1, 1, 2),
+      square_geometry(48, 5, 6, 5, 1, 2, 1, 3),   square_geometry(8, 9, 16, 1, 1, 0, 1, 1),
+      square_geometry(3, 11, 9, 1, 1, 0, 1, 1),   square_geometry(17, 6, 16, 1, 1, 0, 1, 1),
   };
   std::mt19937 rng(47);
   for (const std::string& path : int8_paths()) {
     UsePath use(path);
     for (size_t i = 0; i < cases.size(); ++i) {
-      const ConvGeometry& g = cases[i];
-      QuantConfig q;
-      q.mode = QuantConfig::Mode::int8_static;
-      q.scale = 0.01f, q.zero_point = i % 2 ? 37 : 128;
-      q.quantize_output = i % 3 != 2;  // codes out, or float out through the int32 sums
-      q.output_scale = 0.02f, q.output_zero_point = 100;
-      const auto w = uniform(rng, g.oc * g.ic / g.groups * g.kh * g.kw, -1, 1);
-      const auto b = uniform(rng, g.oc, -0.5f, 0.5f);
-      q.weights = std::make_shared<QuantizedWeights>(quantize_weights(w.data(), g.oc, g.ic / g.groups * g.kh * g.kw));
-      if (q.quantize_output) {  // TFLite's integer requantization (float out: dequantized sums)
-        q.fixed_point = prepare_fixed_point(q, q.weights->scales, b.data(), ConvPostOps{});
-        ASSERT_TRUE(q.fixed_point);
-      }
-      // the input as NHWC codes an earlier ARM conv would leave (the rows the GEMM reads in place)
-      const Shape in_shape{g.n, g.ic, g.ih, g.iw};
-      auto codes = std::make_shared<arm::NhwcCodes>(in_shape, q.scale, q.zero_point);
-      for (int64_t k = 0; k < shape_numel(in_shape); ++k)
-        codes->data()[k] = static_cast<int8_t>(std::uniform_int_distribution<int>(-128, 127)(rng));
-      const Tensor x = arm::codes_tensor(in_shape, codes);
-      Tensor plain = Tensor::quantized(DType::u8, in_shape, QuantParams::per_tensor(q.scale, q.zero_point));
-      ASSERT_TRUE(codes->to_plain_codes(plain.u8()));  // the same codes, NCHW u8, for the reference
-      const Shape out{g.n, g.oc, g.oh, g.ow};
-      auto arm_backend = make_backend("arm"), reference = make_backend("reference");
-      Tensor ours, ref;
       const int64_t runs = arm_int8_kernel_runs(path.c_str());
-      arm_backend->conv(g, w.data(), b.data(), ConvPostOps{}, q)->run(x, nullptr, false, ours, out);
-      reference->conv(g, w.data(), b.data(), ConvPostOps{}, q)->run(plain, nullptr, false, ref, out);
+      EXPECT_TRUE(codes_conv_matches_reference(cases[i], i, rng)) << path;
       EXPECT_GT(arm_int8_kernel_runs(path.c_str()), runs) << path << " case " << i;
-      EXPECT_TRUE(same_bits(ours.as_f32(), ref.as_f32())) << path << " case " << i << ": " << describe(g);
+    }
+  }
+}
+
+// Few input channels: the dot-product GEMM reads each window's kernel rows (kw·ic ≤ 16 values)
+// in place as short taps, the last group of 4 reaching into the next pixel or the slack, where
+// zero weights meet it: RGB first convs (3x3 stride 2 padded on one side as TensorFlow's SAME pads,
+// 3x3 stride 1, 5x5 over 2 channels, dilated rows), 4x4 over 4 channels (16 values), pointwise
+// layers of 3, 8 and 12 channels; 8, 16 and 17 output channels (a partial panel), edge tiles.
+TEST(ArmInt8, ShortTapsAreBitIdenticalToTheReference) {
+  std::vector<ConvGeometry> cases = {
+      square_geometry(3, 12, 8, 3, 2, 0, 1, 1), square_geometry(3, 9, 16, 3, 1, 1, 1, 1),
+      square_geometry(2, 8, 17, 5, 1, 2, 1, 1), square_geometry(3, 10, 8, 3, 1, 1, 2, 1),
+      square_geometry(4, 7, 9, 4, 1, 1, 1, 1),  square_geometry(3, 11, 16, 1, 1, 0, 1, 1),
+      square_geometry(8, 9, 16, 1, 1, 0, 1, 1), square_geometry(12, 5, 17, 1, 1, 0, 1, 1),
+  };
+  cases[0].pad_bottom = cases[0].pad_right = 1;  // SAME at stride 2: the pad after the image only
+  cases[0].oh = (cases[0].ih + 1 - 3) / 2 + 1, cases[0].ow = (cases[0].iw + 1 - 3) / 2 + 1;
+  cases[3].dilation_w = 1, cases[3].ow = cases[3].iw;  // rows dilated, columns contiguous
+  std::mt19937 rng(53);
+  for (const std::string& path : int8_paths()) {
+    UsePath use(path);
+    for (size_t i = 0; i < cases.size(); ++i) {
+      const int64_t short_runs = arm_short_tap_runs();
+      EXPECT_TRUE(codes_conv_matches_reference(cases[i], i, rng)) << path;
+      // the dot-product GEMM has the short taps; the plain NEON and i8mm ones copy im2col rows
+      EXPECT_EQ(arm_short_tap_runs() > short_runs, path == "asimddp") << path << " case " << i;
     }
   }
 }

@@ -40,6 +40,7 @@ class ThreadCount {
 // Winograd (arm_winograd_runs).
 void note_int8_run(const Int8Gemm& gemm);
 void note_winograd_run();
+void note_short_taps_run();
 
 // Threads for a kernel run: body(begin, end) on disjoint chunks of [0, n), chunk boundaries
 // multiples of `align`, one per thread (0: all cores); inline with one thread or one chunk.
@@ -55,4 +56,6 @@ const char* arm_int8_kernel_name();
 int64_t arm_int8_kernel_runs(const char* name);
 // FP32 conv runs by Winograd F(4x4, 3x3) since start (the others ran the direct kernel).
 int64_t arm_winograd_runs();
+// INT8 conv runs whose GEMM read short taps (Int8Gemm::pack_short_taps) since start.
+int64_t arm_short_tap_runs();
 }  // namespace edgequant::engine

@@ -88,7 +88,7 @@ enum Shifts : int { kRightOnly = 0, kRightOrNone = 1, kSomeLeft = 2 };
 // (CodesRequantization::bias set); kShift: the layer's Shifts.
 template <bool kBiased, int kShift>
 struct Requantize4 {
-  Requantize4(const CodesRequantization& r, int64_t channel)
+  [[gnu::always_inline]] Requantize4(const CodesRequantization& r, int64_t channel)
       : multiplier(vld1q_s32(r.multiplier + channel)), right(vld1q_s32(r.right + channel)),
         left(kShift == kSomeLeft ? vld1q_s32(r.left + channel) : vdupq_n_s32(0)),
         bias(kBiased ? vld1q_s32(r.bias + channel) : vdupq_n_s32(0)), zero(vdupq_n_s32(r.zero)) {}

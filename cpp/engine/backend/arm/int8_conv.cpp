@@ -73,13 +73,27 @@ class ArmInt8Conv : public ConvKernel {
     // read where they lie (Int8Taps), from a frame padded with the zero point's code where the conv
     // pads: no im2col copy.
     indirect_ = !direct_rows_ && icg % 16 == 0;
-    framed_ = !direct_rows_ && (indirect_ ? g.pad_top || g.pad_left || g.pad_bottom || g.pad_right : frame_pays(g));
-    if (indirect_) {
-      const int64_t row = framed_ ? frame_width(g) : g.iw;
+    short_len_ = short_tap_length(g, gemm_);
+    framed_ = !direct_rows_ && (indirect_ || short_len_ ? g.pad_top || g.pad_left || g.pad_bottom || g.pad_right
+                                                        : frame_pays(g));
+    const int64_t row = framed_ ? frame_width(g) : g.iw;
+    if (indirect_)
       for (int64_t y = 0; y < g.kh; ++y)
         for (int64_t x = 0; x < g.kw; ++x) tap_offsets_.push_back((y * g.dilation_h * row + x * g.dilation_w) * g.ic);
+    std::vector<int8_t> padded;
+    if (short_len_) {  // each kernel row's kw·icg values, then zeros to short_len_
+      const int64_t taps = direct_rows_ ? 1 : g.kh, row_len = g.kw * icg;
+      if (!direct_rows_)
+        for (int64_t y = 0; y < g.kh; ++y) tap_offsets_.push_back(y * g.dilation_h * row * g.ic);
+      kpad_ = taps * short_len_;
+      padded.assign(static_cast<size_t>(g.oc * kpad_), 0);
+      for (int64_t j = 0; j < g.oc; ++j)
+        for (int64_t t = 0; t < taps; ++t)
+          std::copy_n(khwc.data() + (j * taps + t) * row_len, row_len, padded.data() + j * kpad_ + t * short_len_);
+      packed_.push_back(gemm_.pack_short_taps(padded.data(), g.oc, kpad_));
+      return;
     }
-    std::vector<int8_t> padded(static_cast<size_t>(ocg * kpad_));
+    padded.assign(static_cast<size_t>(ocg * kpad_), 0);
     for (int64_t group = 0; group < g.groups; ++group) {
       for (int64_t j = 0; j < ocg; ++j)
         std::copy_n(khwc.data() + (group * ocg + j) * k, k, padded.data() + j * kpad_);
@@ -301,6 +315,7 @@ class ArmInt8Conv : public ConvKernel {
   // acc[pixel, oc] = Σ (q − z)·w (+ add[oc]): the GEMM of (q − 128) started from (128 − z)·Σ w (+ add).
   void gemm_image(const int8_t* x, int32_t zero, int32_t* acc, const int32_t* add) {
     note_int8_run(gemm_);
+    if (short_len_) note_short_taps_run();
     const int64_t ocg = g_.oc / g_.groups, m = g_.oh * g_.ow;
     std::vector<int32_t> init(static_cast<size_t>(g_.oc));
     for (int64_t oc = 0; oc < g_.oc; ++oc) init[oc] = (128 - zero) * wsum_[oc] + (add ? add[oc] : 0);
@@ -334,6 +349,23 @@ class ArmInt8Conv : public ConvKernel {
     return edge > 0 && edge * g.kh * 35 > frame / 4;
   }
 
+  // Where the GEMM reads a conv's rows in short taps (int8_gemm.h: pack_short_taps), their length:
+  // one group, each window's kernel rows kw·icg ≤ 16 contiguous values (a pointwise layer's pixel)
+  // and not whole SIMD steps, rounded up to 4; 0 where the 16-k steps cost less. Per block of 8
+  // rows, in instructions: short taps ~(10 + 17·lanes) a tap and panel of 8 channels, the steps
+  // ~68 a step and panel, +16 a panel, +13 a step to pack the rows once for all panels, +~25 a row
+  // to copy im2col rows. Many panels favour the steps (squeezenet's 3x3 first conv of 96 channels:
+  // 4.1 M instructions against 4.2 M in short taps), few the taps (VWW's of 8: 170 K against 113 K).
+  static int64_t short_tap_length(const ConvGeometry& g, const Int8Gemm& gemm) {
+    const int64_t icg = g.ic / g.groups, row_len = is_pointwise(g) ? icg : g.kw * icg;
+    if (!gemm.pack_short_taps || g.groups != 1 || g.dilation_w != 1 || icg % 16 == 0 || row_len > 16) return 0;
+    const int64_t len = (row_len + 3) / 4 * 4, taps = is_pointwise(g) ? 1 : g.kh;
+    const int64_t panels = (g.oc + 7) / 8, steps = (icg * g.kh * g.kw + 15) / 16;
+    const int64_t short_cost = panels * taps * (10 + 17 * (len / 4));
+    const int64_t step_cost = (is_pointwise(g) ? 0 : 8 * 25) + 13 * steps + panels * (68 * steps + 16);
+    return short_cost < step_cost ? len : 0;
+  }
+
   // The width of the padded frame that holds every window of g.
   static int64_t frame_width(const ConvGeometry& g) { return (g.ow - 1) * g.stride_w + (g.kw - 1) * g.dilation_w + 1; }
 
@@ -349,13 +381,14 @@ class ArmInt8Conv : public ConvKernel {
   // How the GEMM reads a row's k values (int8_gemm.h): each window's kernel taps where they lie, or
   // one contiguous row.
   Int8Taps taps() const {
-    return indirect_ ? Int8Taps{tap_offsets_.data(), static_cast<int64_t>(tap_offsets_.size()), g_.ic / g_.groups}
-                     : Int8Taps::plain(kpad_);
+    if (indirect_) return Int8Taps{tap_offsets_.data(), static_cast<int64_t>(tap_offsets_.size()), g_.ic / g_.groups};
+    if (short_len_ && !direct_rows_) return Int8Taps{tap_offsets_.data(), static_cast<int64_t>(tap_offsets_.size()), short_len_};
+    return Int8Taps::plain(kpad_);
   }
 
   // The GEMM's row pointers for output pixels [r0, r1) of image x (geometry g: the layer's, or its
   // frame's) and `group`: the NHWC pixels in place (pointwise layers), each window's first tap
-  // (indirect_), or im2col rows made in `cols`, padded with the zero point's code.
+  // (indirect_, short_len_), or im2col rows made in `cols`, padded with the zero point's code.
   Scratch<const int8_t*> gemm_rows(const int8_t* x, const ConvGeometry& g, int64_t group, int32_t zero, int64_t r0,
                                        int64_t r1, Scratch<int8_t>& cols) const {
     Scratch<const int8_t*> rows(r1 - r0);
@@ -363,7 +396,7 @@ class ArmInt8Conv : public ConvKernel {
       for (int64_t r = r0; r < r1; ++r) rows[r - r0] = x + r * g_.ic;
       return rows;
     }
-    if (indirect_) {  // g is unpadded here (the frame's, or the layer's without pads)
+    if (indirect_ || short_len_) {  // g is unpadded here (the frame's, or the layer's without pads)
       // the window's corner stepped along each output row (a division per pixel was ~11 instructions)
       const int64_t step = g.stride_w * g.ic, row_step = g.stride_h * g.iw * g.ic;
       const int8_t* line = x + group * (g.ic / g.groups) + (r0 / g.ow) * row_step;
@@ -419,6 +452,7 @@ class ArmInt8Conv : public ConvKernel {
   // Image x's NHWC s8 output codes y by the GEMM with the requantization in its registers.
   void gemm_codes_image(const int8_t* x, int32_t zero, const int8_t* residual, int8_t* y) {
     note_int8_run(gemm_);
+    if (short_len_) note_short_taps_run();
     const int64_t ocg = g_.oc / g_.groups, m = g_.oh * g_.ow;
     std::vector<int32_t> init(static_cast<size_t>(g_.oc));
     for (int64_t oc = 0; oc < g_.oc; ++oc)
@@ -509,8 +543,9 @@ class ArmInt8Conv : public ConvKernel {
   bool direct_rows_ = false;     // pointwise: the GEMM reads the NHWC pixels in place
   bool framed_ = false;          // im2col / the taps read a padded copy of the image (frame_image)
   bool indirect_ = false;        // the GEMM reads each window's taps in place (tap_offsets_)
-  std::vector<int64_t> tap_offsets_;  // indirect_: each kernel tap's offset from its window's first
-  int64_t kpad_ = 0;             // the GEMM's k: icg·kh·kw rounded up to 16
+  int64_t short_len_ = 0;        // or its kernel rows as short taps of this length (short_tap_length)
+  std::vector<int64_t> tap_offsets_;  // indirect_ / short_len_: each tap's offset from its window's first
+  int64_t kpad_ = 0;             // the GEMM's k: icg·kh·kw rounded up to 16 (short taps: taps · short_len_)
   std::vector<PackedB> packed_;  // one per group
   std::unique_ptr<Int8Depthwise> depthwise_;  // or the GEMM
   std::vector<int32_t> left_shifts_, right_shifts_;  // fixed point: each channel's shift, ≥ 0 and ≤ 0

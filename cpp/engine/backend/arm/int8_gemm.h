@@ -29,6 +29,8 @@ struct PackedB {
   // The last 8 of the kmain columns are zero in every row (the zero padding of a k just past a
   // multiple of 16, as a pointwise layer of 8 channels has): the plain NEON kernel skips them.
   bool last_half_zero = false;
+  // Packed by Int8Gemm::pack_short_taps: kmain == k, a multiple of 4, read in taps of 4 to 16.
+  bool short_taps = false;
 };
 
 struct CodesRequantization;  // fixed_point_neon.h
@@ -36,7 +38,8 @@ struct CodesRequantization;  // fixed_point_neon.h
 // Where a row of A keeps its k values: `count` taps of `len` contiguous values each, tap t at
 // row + offsets[t] (an indirect GEMM: a conv's rows point at their windows in a padded image, each
 // tap a pixel's channels, with no im2col copy). plain(k): one tap at offset 0, a contiguous row.
-// Taps other than a plain row need len in whole SIMD steps (a multiple of 16).
+// Taps other than a plain row need len in whole SIMD steps (a multiple of 16), except with a B
+// packed by pack_short_taps: there every tap (a plain row too) holds 4, 8, 12 or 16 values.
 struct Int8Taps {
   const int64_t* offsets;
   int64_t count, len;
@@ -53,6 +56,13 @@ struct Int8Taps {
 // requantizes each tile in registers by `r` to s8 codes (ldc bytes per row), adding the residual
 // codes (the output's layout) where r.residual: the int32 sums never go through memory. It needs k
 // in whole SIMD steps (b.kmain == b.k) and r's per-channel arrays padded to a multiple of 16 channels.
+//
+// pack_short_taps (null where the ISA reads whole 16-k steps only) packs B for rows whose taps are
+// short: 4, 8, 12 or 16 values each (k a multiple of 4, the taps' count · len), each tap read by one
+// 16-byte load whose first len/4 groups of 4 meet B: a conv with few input channels reads each
+// window's kernel rows in place (a 3×3 over RGB: 3 taps of 9 values, padded to 12 by zero weights)
+// instead of copying them into im2col rows padded to 32. A row's 16 bytes from each tap must be
+// readable (the 16-byte slack after NHWC codes and frames).
 struct Int8Gemm {
   const char* name;
   PackedB (*pack)(const int8_t* b, int64_t n, int64_t k);
@@ -60,6 +70,7 @@ struct Int8Gemm {
                int32_t* c, int64_t ldc);
   void (*gemm_codes)(const int8_t* const* a, const Int8Taps& taps, int64_t m, const PackedB& b, const int32_t* init,
                      const CodesRequantization& r, const int8_t* residual, int8_t* c, int64_t ldc);
+  PackedB (*pack_short_taps)(const int8_t* b, int64_t n, int64_t k) = nullptr;
 };
 
 const Int8Gemm& int8_gemm_neon();

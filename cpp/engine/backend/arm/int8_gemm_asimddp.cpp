@@ -22,10 +22,10 @@ namespace {
 
 constexpr int kMr = 8, kNr = 8, kStep = 16;
 
-// Panel layout: for each 16 k, for each group of 4 k, 8 channels × 4 k.
-PackedB pack(const int8_t* b, int64_t n, int64_t k) {
+// Panel layout: for each 4 k up to kmain (for each 16 k, its 4 groups of 4), 8 channels × 4 k.
+PackedB pack_panels(const int8_t* b, int64_t n, int64_t k, int64_t kmain) {
   PackedB p;
-  p.n = n, p.k = k, p.kmain = k / kStep * kStep;
+  p.n = n, p.k = k, p.kmain = kmain;
   p.rows.assign(b, b + n * k);
   const int64_t panels = (n + kNr - 1) / kNr;
   p.packed.assign(static_cast<size_t>(panels * kNr * p.kmain), 0);
@@ -37,6 +37,14 @@ PackedB pack(const int8_t* b, int64_t n, int64_t k) {
         const int64_t row = panel * kNr + j;
         if (row < n) std::copy(b + row * k + k0, b + row * k + k0 + 4, dst);
       }
+  return p;
+}
+
+PackedB pack(const int8_t* b, int64_t n, int64_t k) { return pack_panels(b, n, k, k / kStep * kStep); }
+
+PackedB pack_short_taps(const int8_t* b, int64_t n, int64_t k) {
+  PackedB p = pack_panels(b, n, k, k);
+  p.short_taps = true;
   return p;
 }
 
@@ -170,6 +178,62 @@ class PackedRows {
   Scratch<int8_t> rows_;  // written by pack() before tile_packed reads it
 };
 
+// Short taps (int8_gemm.h): per tap, each row's 16 bytes by one load, its first kLanes groups of
+// 4 k against the panel's 8 channels × 4 k for each (the B vectors of a tap loaded once for the 8
+// rows). A 3×3 conv over RGB: 3 taps × (8 loads + 3 B pairs + 48 SDOTs) a tile, where im2col
+// rows of 32 took ~25 instructions a row to copy and 2 full steps.
+template <int kLane, int kLanes>
+[[gnu::always_inline]] inline void dot_lanes(int32x4_t (&acc)[2], const int8x16_t (&b)[4][2], int8x16_t a) {
+  if constexpr (kLane < kLanes) {
+    acc[0] = vdotq_laneq_s32(acc[0], b[kLane][0], a, kLane);
+    acc[1] = vdotq_laneq_s32(acc[1], b[kLane][1], a, kLane);
+    dot_lanes<kLane + 1, kLanes>(acc, b, a);
+  }
+}
+
+template <int kLanes, class Sink>
+[[gnu::always_inline]] inline void tile_short(const int8_t* const* a, const int8_t* panel, const Int8Taps& taps, const int32_t* init,
+                const Sink& sink) {
+  int32x4_t acc[kMr][2];
+  #pragma GCC unroll 16
+  for (auto& row : acc) row[0] = vld1q_s32(init), row[1] = vld1q_s32(init + 4);
+  const int8_t* const row[kMr] = {a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7]};
+  const int64_t* const offsets = taps.offsets;
+  const int64_t count = taps.count;
+  for (int64_t t = 0; t < count; ++t, panel += kLanes * 32) {
+    const int64_t offset = offsets[t];
+    int8x16_t b[4][2];
+    #pragma GCC unroll 4
+    for (int lane = 0; lane < kLanes; ++lane) b[lane][0] = vld1q_s8(panel + 32 * lane), b[lane][1] = vld1q_s8(panel + 32 * lane + 16);
+    #pragma GCC unroll 16
+    for (int r = 0; r < kMr; ++r) dot_lanes<0, kLanes>(acc[r], b, vld1q_s8(row[r] + offset));
+  }
+  sink.store(acc);
+}
+
+// f(tile) with the short-tap tile of taps.len / 4 lanes.
+template <class F>
+void with_short_tile(const Int8Taps& taps, F&& f) {
+  switch (taps.len) {
+    case 4: return f([](auto&&... args) { tile_short<1>(args...); });
+    case 8: return f([](auto&&... args) { tile_short<2>(args...); });
+    case 12: return f([](auto&&... args) { tile_short<3>(args...); });
+    default: return f([](auto&&... args) { tile_short<4>(args...); });
+  }
+}
+
+// The GEMMs of a B packed by pack_short_taps: the tile of the taps' length.
+void gemm_short_taps(const int8_t* const* a, const Int8Taps& taps, int64_t m, const PackedB& b,
+                                       const int32_t* init, int32_t* c, int64_t ldc) {
+  with_short_tile(taps, [&](auto tile) { gemm_by_tiles<kMr, kNr>(a, taps, m, b, init, c, ldc, tile); });
+}
+
+void gemm_codes_short_taps(const int8_t* const* a, const Int8Taps& taps, int64_t m,
+                                             const PackedB& b, const int32_t* init, const CodesRequantization& r,
+                                             const int8_t* residual, int8_t* c, int64_t ldc) {
+  with_short_tile(taps, [&](auto tile) { gemm_codes_by_tiles<kMr, kNr>(a, taps, m, b, init, r, residual, c, ldc, tile); });
+}
+
 constexpr auto kTile = [](auto&&... args) { tile(args...); };
 
 // Packing a block of rows costs about as much as one panel's loads of A save: it pays from two panels.
@@ -177,6 +241,7 @@ bool packs_rows(const PackedB& b) { return b.n > kNr && b.kmain > 0; }
 
 void gemm(const int8_t* const* a, const Int8Taps& taps, int64_t m, const PackedB& b, const int32_t* init, int32_t* c,
           int64_t ldc) {
+  if (b.short_taps) return gemm_short_taps(a, taps, m, b, init, c, ldc);
   if (!packs_rows(b)) return gemm_by_tiles<kMr, kNr>(a, taps, m, b, init, c, ldc, kTile);
   PackedRows tile(b);
   gemm_by_tiles<kMr, kNr>(a, taps, m, b, init, c, ldc, tile);
@@ -184,6 +249,7 @@ void gemm(const int8_t* const* a, const Int8Taps& taps, int64_t m, const PackedB
 
 void gemm_codes(const int8_t* const* a, const Int8Taps& taps, int64_t m, const PackedB& b, const int32_t* init,
                 const CodesRequantization& r, const int8_t* residual, int8_t* c, int64_t ldc) {
+  if (b.short_taps) return gemm_codes_short_taps(a, taps, m, b, init, r, residual, c, ldc);
   if (!packs_rows(b)) return gemm_codes_by_tiles<kMr, kNr>(a, taps, m, b, init, r, residual, c, ldc, kTile);
   PackedRows tile(b);
   gemm_codes_by_tiles<kMr, kNr>(a, taps, m, b, init, r, residual, c, ldc, tile);
@@ -192,7 +258,7 @@ void gemm_codes(const int8_t* const* a, const Int8Taps& taps, int64_t m, const P
 }  // namespace
 
 const Int8Gemm* int8_gemm_asimddp() {
-  static const Int8Gemm g{"asimddp", pack, gemm, gemm_codes};
+  static const Int8Gemm g{"asimddp", pack, gemm, gemm_codes, pack_short_taps};
   return &g;
 }
 

@@ -45,7 +45,9 @@ inline void store_two_rows(int8_t*& p, int8x16_t codes, int64_t stride) {
 
 // A tile's micro-kernel hands its rows, kNr channels each as kNr / 4 vectors of int32 sums, to a
 // sink: SumsSink stores them, CodesSink requantizes them to s8 codes in registers. (One call for all
-// rows: the sink's constants are copied into locals first, which the byte stores cannot alias.)
+// rows: the sink's constants are copied into locals first, which the byte stores cannot alias. The
+// requantizing sinks are always inlined: where GCC called them, the tile's 16 accumulators went
+// through the stack and back, ~40 instructions a tile.)
 template <int kNr>
 struct SumsSink {
   int32_t* c;
@@ -67,7 +69,7 @@ struct CodesSink {
   // they would be spilled around it (the loop takes all 32 NEON registers).
   CodesSink(const CodesRequantization& r, int64_t n0, int8_t* c, int64_t ld) : r(r), n0(n0), c(c), ld(ld) {}
   template <int kRows>
-  void store(const int32x4_t (&v)[kRows][kNr / 4]) const {
+  [[gnu::always_inline]] void store(const int32x4_t (&v)[kRows][kNr / 4]) const {
     const Requantize4<kBiased, kShift> first(r, n0), second(r, kNr == 8 ? n0 + 4 : n0);
     const int8x8_t low = vdup_n_s8(r.lo), high = vdup_n_s8(r.hi);
     int8_t* const out = c;
@@ -125,7 +127,7 @@ struct ResidualSink {
                int64_t residual_ld)
       : r(r), n0(n0), c(c), ld(ld), residual(residual), residual_ld(residual_ld), values(r.values) {}
   template <int kRows>
-  void store(const int32x4_t (&v)[kRows][kNr / 4]) const {  // constants loaded here, as CodesSink's
+  [[gnu::always_inline]] void store(const int32x4_t (&v)[kRows][kNr / 4]) const {  // constants loaded here, as CodesSink's
     const Requantize4<kBiased, kShift> first(r, n0), second(r, kNr == 8 ? n0 + 4 : n0);
     const Residual8 sum(r);
     const int8x8_t low = vdup_n_s8(r.lo), high = vdup_n_s8(r.hi);
