@@ -511,13 +511,12 @@ std::vector<Tensor> Engine::run_with(const std::vector<Tensor>& inputs, const Ca
   if (!every_tensor) ctx.calibration_sink = sink;
   std::vector<const Tensor*> in;
   std::vector<Tensor> out, dequantized;
+  std::vector<size_t> dequantized_at;  // the entries of `dequantized` this step filled (emptied after it)
   for (size_t k = 0; k < steps_.size(); ++k) {
     const Step& step = steps_[k];
     Op& op = *session->ops[k];
     in.assign(step.inputs.size(), nullptr);
-    // clear + resize: empty tensors made in place (assign copied one into each, every step)
-    dequantized.clear();
-    dequantized.resize(step.inputs.size());
+    if (dequantized.size() < step.inputs.size()) dequantized.resize(step.inputs.size());
     for (size_t i = 0; i < step.inputs.size(); ++i)
       if (step.inputs[i] >= 0 && present[step.inputs[i]]) {
         Tensor& value = values[step.inputs[i]];
@@ -527,6 +526,7 @@ std::vector<Tensor> Engine::run_with(const std::vector<Tensor>& inputs, const Ca
         if (in[i] == &value && value.is_quantized() && !step.reads_u8[i]) {
           dequantized[i] = value.as_float();
           in[i] = &dequantized[i];
+          dequantized_at.push_back(i);
         }
       }
     out.clear();
@@ -545,8 +545,10 @@ std::vector<Tensor> Engine::run_with(const std::vector<Tensor>& inputs, const Ca
         (*sink)(name, plain);
       }
     if (step_hook_) step_hook_(k);
-    const auto start = std::chrono::steady_clock::now();
+    const auto start = profiling_ ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point{};
     op.run(ctx, in, out);
+    for (size_t i : dequantized_at) dequantized[i] = Tensor();
+    dequantized_at.clear();
     if (profiling_) {
       const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
       std::lock_guard<std::mutex> lock(sync_->times);
