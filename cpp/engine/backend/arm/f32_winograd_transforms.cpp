@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <type_traits>
 
 #include "backend/arm/epilogue.h"
 #include "backend/arm/partial_lanes.h"
@@ -130,16 +131,41 @@ void winograd_output_neon(const float* m, int64_t oc, const winograd::Tiling& t,
           output_tile(&a[0][0], 4, o);
         }
         const float32x4_t b = !bias ? vdupq_n_f32(0.f) : n == 4 ? vld1q_f32(bias + c) : load_lanes(bias + c, n);
-        for (int64_t i = 0; i < rows; ++i)
+        if (n == 4) {
+          // 4 channels, unrolled (o stays in registers): the loop below kept o on the stack and reloaded
+          // its invariants, ~25 instructions an output vector (squeezenet FP32: 9.0 M of 92 M)
+          const auto write = [&](auto with_sum) {
+            const auto store = [&](float* p, int q) {
+              float32x4_t value = activate_as<kKind>(act, vaddq_f32(o[q], b));
+              if constexpr (decltype(with_sum)::value) value = activate(post.after_sum, vaddq_f32(value, vld1q_f32(p)));
+              vst1q_f32(p, value);
+            };
+            if (rows == kTile && cols == kTile) {
+              #pragma GCC unroll 4
+              for (int i = 0; i < kTile; ++i) {
+                float* row = origin + i * t.ow * oc + c;
+                #pragma GCC unroll 4
+                for (int j = 0; j < kTile; ++j) store(row + j * oc, i * 4 + j);
+              }
+              return;
+            }
+            #pragma GCC unroll 4
+            for (int i = 0; i < kTile; ++i)
+              #pragma GCC unroll 4
+              for (int j = 0; j < kTile; ++j)
+                if (i < rows && j < cols) store(origin + (i * t.ow + j) * oc + c, i * 4 + j);
+          };
+          // the residual y holds, added after the activation; then the activation after the sum
+          if (post.sum) write(std::true_type{});
+          else write(std::false_type{});
+          continue;
+        }
+        for (int64_t i = 0; i < rows; ++i)  // the last channels (fewer than 4), the same steps
           for (int64_t j = 0; j < cols; ++j) {
             float* p = origin + (i * t.ow + j) * oc + c;
             float32x4_t value = activate_as<kKind>(act, vaddq_f32(o[i * 4 + j], b));
-            if (post.sum) {  // the residual y holds, added after the activation; then the one after the sum
-              const float32x4_t residual = n == 4 ? vld1q_f32(p) : load_lanes(p, n);
-              value = activate(post.after_sum, vaddq_f32(value, residual));
-            }
-            if (n == 4) vst1q_f32(p, value);
-            else store_lanes(p, value, n);
+            if (post.sum) value = activate(post.after_sum, vaddq_f32(value, load_lanes(p, n)));
+            store_lanes(p, value, n);
           }
       }
     }
