@@ -102,6 +102,24 @@ phase "cortex-a76: python -m edgequant demo (--max-bits 2 --workers 2)"
 pyarm cortex-a76 -m edgequant demo --out "$OUT/demo" --max-bits 2 --workers 2 | tail -8
 grep -q "identical to" "$OUT/demo/report.md" || { echo "the demo's .eqz round trip failed" >&2; exit 1; }
 
+# The MLPerf Tiny int8 models of ../shared/data (when present) as the ONNX QDQ files tflite_to_onnx writes,
+# converted by the host's Python (the tflite schema readers are a test extra, not in the emulated folder):
+# tests/python/arm runs them on the ARM backend against the reference backend.
+phase "the MLPerf Tiny models as ONNX (host Python)"
+rm -rf "$OUT/mlperf-tiny"
+"$PY" - "$OUT/mlperf-tiny" <<'EOF'
+import pathlib, sys
+from edgequant.datasets import shared_data_dir
+from edgequant.tflite import tflite_to_onnx
+shared, out = shared_data_dir(), pathlib.Path(sys.argv[1])
+files = {"resnet8": "pretrainedResnet_quant.tflite", "vww": "vww_96_int8.tflite", "kws": "kws_ref_model.tflite"}
+present = {name: shared / "tflite" / file for name, file in files.items() if shared and (shared / "tflite" / file).is_file()}
+out.mkdir(parents=True)
+for name, path in present.items():
+    (out / f"{name}.onnx").write_bytes(tflite_to_onnx(path).SerializeToString())
+print("converted:", ", ".join(present) or "none (no shared data)")
+EOF
+
 for cpu in cortex-a76 cortex-a53; do
   phase "$cpu: tests/python/arm (the engine against ONNX Runtime aarch64)"
   # Run from the tree's tests; edgequant is imported from $site (python/ is not on the path). Engine test
@@ -109,7 +127,7 @@ for cpu in cortex-a76 cortex-a53; do
   # codes (the plain loop), global average pools (the ARM backend's double sums), ConvTranspose with what
   # folds into it (the ARM backend's 1x1 conv in place of a GEMM), the Focus as SpaceToDepth (NEON gather)
   # and static INT8 inside If branches (the ARM INT8 kernels in a branch's engine, against the inlined model).
-  pyarm "$cpu" -m pytest -q -p no:cacheprovider tests/python/arm tests/python/engine/test_dynamic_quantized_lstm.py \
+  EDGEQUANT_MLPERF_TINY_ONNX="$OUT/mlperf-tiny" pyarm "$cpu" -m pytest -q -p no:cacheprovider tests/python/arm tests/python/engine/test_dynamic_quantized_lstm.py \
       tests/python/engine/test_global_average_pool.py tests/python/engine/test_conv_transpose_folding.py \
       tests/python/engine/test_space_to_depth_folding.py tests/python/engine/test_branch_static_int8.py
 done

@@ -12,6 +12,9 @@ a dense layer, pooling and a residual block — at small sizes, so that the emul
   within quantization error of ONNX Runtime's FP32 outputs.
 """
 
+import os
+import pathlib
+
 import numpy as np
 import pytest
 
@@ -272,3 +275,28 @@ def test_an_nhwc_input_is_quantized_as_it_lies_as_the_reference_backend_does():
     reference = Engine(data, backend="reference", threads=1)
     np.testing.assert_array_equal(got, reference.run(x)[0])
     assert len(np.unique(got)) > 20, "the outputs hardly vary: the test would prove little"
+
+
+#: The MLPerf Tiny int8 models as ONNX QDQ files, written by scripts/arm/check_wheel_emulated.sh's host step
+#: (tflite_to_onnx needs the tflite schema readers, which the emulated folder does not hold).
+MLPERF_TINY_ONNX = os.environ.get("EDGEQUANT_MLPERF_TINY_ONNX", "")
+
+
+@pytest.mark.parametrize("name", ["resnet8", "vww", "kws"])
+def test_mlperf_tiny_models_run_static_int8_bit_for_bit_as_the_reference_backend(name):
+    """A whole real model on its own int8 scales: every Conv and Gemm in static INT8 on the ARM kernels
+    (on the A76, VWW's RGB first conv and 8-channel pointwise layers read short taps; ResNet-8 sums its
+    residuals on codes; KWS's 10x4 first conv reads a frame) — bit for bit the reference backend."""
+    path = pathlib.Path(MLPERF_TINY_ONNX) / f"{name}.onnx"
+    if not MLPERF_TINY_ONNX or not path.is_file():
+        pytest.skip("no converted MLPerf Tiny model (scripts/arm/check_wheel_emulated.sh writes them)")
+    data = path.read_bytes()
+    shape = [d.dim_value or 1 for d in onnx.load_from_string(data).graph.input[0].type.tensor_type.shape.dim]
+    x = _rng(11).uniform(-1, 1, shape).astype(np.float32)
+    arm = Engine(data, backend="arm", threads=2)
+    layers = [precision for _, op, precision in arm.plan() if op in ("Conv", "Gemm")]
+    assert len(layers) >= 3 and all(precision == "int8_static" for precision in layers), arm.plan()
+    (got,) = arm.run(x)
+    (reference,) = Engine(data, backend="reference", threads=1).run(x)
+    np.testing.assert_array_equal(got, reference)
+    assert np.ptp(got) > 0, "constant outputs: the test would prove little"
