@@ -382,7 +382,8 @@ class ArmInt8Conv : public ConvKernel {
   // one contiguous row.
   Int8Taps taps() const {
     if (indirect_) return Int8Taps{tap_offsets_.data(), static_cast<int64_t>(tap_offsets_.size()), g_.ic / g_.groups};
-    if (short_len_ && !direct_rows_) return Int8Taps{tap_offsets_.data(), static_cast<int64_t>(tap_offsets_.size()), short_len_};
+    if (short_len_ && !direct_rows_)
+      return Int8Taps{tap_offsets_.data(), static_cast<int64_t>(tap_offsets_.size()), short_len_};
     return Int8Taps::plain(kpad_);
   }
 

@@ -192,8 +192,8 @@ template <int kLane, int kLanes>
 }
 
 template <int kLanes, class Sink>
-[[gnu::always_inline]] inline void tile_short(const int8_t* const* a, const int8_t* panel, const Int8Taps& taps, const int32_t* init,
-                const Sink& sink) {
+[[gnu::always_inline]] inline void tile_short(const int8_t* const* a, const int8_t* panel, const Int8Taps& taps,
+                                              const int32_t* init, const Sink& sink) {
   int32x4_t acc[kMr][2];
   #pragma GCC unroll 16
   for (auto& row : acc) row[0] = vld1q_s32(init), row[1] = vld1q_s32(init + 4);
@@ -204,7 +204,8 @@ template <int kLanes, class Sink>
     const int64_t offset = offsets[t];
     int8x16_t b[4][2];
     #pragma GCC unroll 4
-    for (int lane = 0; lane < kLanes; ++lane) b[lane][0] = vld1q_s8(panel + 32 * lane), b[lane][1] = vld1q_s8(panel + 32 * lane + 16);
+    for (int lane = 0; lane < kLanes; ++lane)
+      b[lane][0] = vld1q_s8(panel + 32 * lane), b[lane][1] = vld1q_s8(panel + 32 * lane + 16);
     #pragma GCC unroll 16
     for (int r = 0; r < kMr; ++r) dot_lanes<0, kLanes>(acc[r], b, vld1q_s8(row[r] + offset));
   }
@@ -223,15 +224,17 @@ void with_short_tile(const Int8Taps& taps, F&& f) {
 }
 
 // The GEMMs of a B packed by pack_short_taps: the tile of the taps' length.
-void gemm_short_taps(const int8_t* const* a, const Int8Taps& taps, int64_t m, const PackedB& b,
-                                       const int32_t* init, int32_t* c, int64_t ldc) {
+void gemm_short_taps(const int8_t* const* a, const Int8Taps& taps, int64_t m, const PackedB& b, const int32_t* init,
+                     int32_t* c, int64_t ldc) {
   with_short_tile(taps, [&](auto tile) { gemm_by_tiles<kMr, kNr>(a, taps, m, b, init, c, ldc, tile); });
 }
 
-void gemm_codes_short_taps(const int8_t* const* a, const Int8Taps& taps, int64_t m,
-                                             const PackedB& b, const int32_t* init, const CodesRequantization& r,
-                                             const int8_t* residual, int8_t* c, int64_t ldc) {
-  with_short_tile(taps, [&](auto tile) { gemm_codes_by_tiles<kMr, kNr>(a, taps, m, b, init, r, residual, c, ldc, tile); });
+void gemm_codes_short_taps(const int8_t* const* a, const Int8Taps& taps, int64_t m, const PackedB& b,
+                           const int32_t* init, const CodesRequantization& r, const int8_t* residual, int8_t* c,
+                           int64_t ldc) {
+  with_short_tile(taps, [&](auto tile) {
+    gemm_codes_by_tiles<kMr, kNr>(a, taps, m, b, init, r, residual, c, ldc, tile);
+  });
 }
 
 constexpr auto kTile = [](auto&&... args) { tile(args...); };
