@@ -511,7 +511,6 @@ std::vector<Tensor> Engine::run_with(const std::vector<Tensor>& inputs, const Ca
   if (!every_tensor) ctx.calibration_sink = sink;
   std::vector<const Tensor*> in;
   std::vector<Tensor> out, dequantized;
-  std::vector<size_t> dequantized_at;  // the entries of `dequantized` this step filled (emptied after it)
   for (size_t k = 0; k < steps_.size(); ++k) {
     const Step& step = steps_[k];
     Op& op = *session->ops[k];
@@ -526,7 +525,6 @@ std::vector<Tensor> Engine::run_with(const std::vector<Tensor>& inputs, const Ca
         if (in[i] == &value && value.is_quantized() && !step.reads_u8[i]) {
           dequantized[i] = value.as_float();
           in[i] = &dequantized[i];
-          dequantized_at.push_back(i);
         }
       }
     out.clear();
@@ -547,8 +545,8 @@ std::vector<Tensor> Engine::run_with(const std::vector<Tensor>& inputs, const Ca
     if (step_hook_) step_hook_(k);
     const auto start = profiling_ ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point{};
     op.run(ctx, in, out);
-    for (size_t i : dequantized_at) dequantized[i] = Tensor();
-    dequantized_at.clear();
+    for (size_t i = 0; i < in.size(); ++i)  // the copies made for this step only (no Tensors made per step)
+      if (in[i] == &dequantized[i]) dequantized[i] = Tensor();
     if (profiling_) {
       const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
       std::lock_guard<std::mutex> lock(sync_->times);
