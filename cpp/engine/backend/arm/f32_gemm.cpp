@@ -9,6 +9,8 @@
 // a step; the loop in intrinsics is 80: eight loads of A, four pairs of B, the index's add and compare).
 // GCC spilled accumulators when it allocated the same loop from intrinsics (16 accumulators, 8 A and
 // 8 B vectors fill the 32 registers). The same FMLAs in the same order: the same values.
+//
+// A last block of at most 4 rows runs 4 x 8 tiles instead (8 accumulators, intrinsics).
 #include "backend/arm/f32_gemm.h"
 
 #include <arm_neon.h>
@@ -20,13 +22,13 @@
 
 namespace edgequant::engine::arm {
 namespace {
-constexpr int kMr = 8, kNr = 8;
+constexpr int kMr = 8, kNr = 8, kShortRows = 4;
 
-template <int kLane>
-inline void fma_lane(float32x4_t (&acc)[kMr][2], const float32x4_t (&av)[kMr], const float* p) {
+template <int kLane, int kRows>
+inline void fma_lane(float32x4_t (&acc)[kRows][2], const float32x4_t (&av)[kRows], const float* p) {
   const float32x4_t b0 = vld1q_f32(p), b1 = vld1q_f32(p + 4);
   #pragma GCC unroll 16
-  for (int r = 0; r < kMr; ++r) {
+  for (int r = 0; r < kRows; ++r) {
     acc[r][0] = vfmaq_laneq_f32(acc[r][0], b0, av[r], kLane);
     acc[r][1] = vfmaq_laneq_f32(acc[r][1], b1, av[r], kLane);
   }
@@ -73,36 +75,68 @@ __attribute__((noinline)) void packed_steps(const float* a, const float* b, int6
         "v29", "v30", "v31");
 }
 
-// Rows a[0..8)'s first kmain values interleaved: for each 4 k, row 0's four, row 1's, ... row 7's.
+// packed_steps for a block of 4 rows (pack_rows<4>): acc (4 × 8, row-major), 32 FMLAs a step.
+__attribute__((noinline)) void packed_steps4(const float* a, const float* b, int64_t steps, float* acc) {
+  asm volatile(
+      ".macro EQ_FMLA_LANE4 b0, b1, lane\n"
+      "fmla v16.4s, \\b0\\().4s, v0.s[\\lane]\n fmla v17.4s, \\b1\\().4s, v0.s[\\lane]\n"
+      "fmla v18.4s, \\b0\\().4s, v1.s[\\lane]\n fmla v19.4s, \\b1\\().4s, v1.s[\\lane]\n"
+      "fmla v20.4s, \\b0\\().4s, v2.s[\\lane]\n fmla v21.4s, \\b1\\().4s, v2.s[\\lane]\n"
+      "fmla v22.4s, \\b0\\().4s, v3.s[\\lane]\n fmla v23.4s, \\b1\\().4s, v3.s[\\lane]\n"
+      ".endm\n"
+      "movi v16.4s, #0\n movi v17.4s, #0\n movi v18.4s, #0\n movi v19.4s, #0\n"
+      "movi v20.4s, #0\n movi v21.4s, #0\n movi v22.4s, #0\n movi v23.4s, #0\n"
+      "1:\n"
+      "ld1 {v0.4s - v3.4s}, [%[a]], #64\n"   // rows 0-3, 4 k each
+      "ld1 {v4.4s - v7.4s}, [%[b]], #64\n"   // k 0 and 1, 8 columns each
+      "ld1 {v24.4s - v27.4s}, [%[b]], #64\n" // k 2 and 3
+      "EQ_FMLA_LANE4 v4, v5, 0\n"
+      "EQ_FMLA_LANE4 v6, v7, 1\n"
+      "EQ_FMLA_LANE4 v24, v25, 2\n"
+      "EQ_FMLA_LANE4 v26, v27, 3\n"
+      "subs %[steps], %[steps], #1\n"
+      "b.ne 1b\n"
+      ".purgem EQ_FMLA_LANE4\n"
+      "st1 {v16.4s - v19.4s}, [%[acc]], #64\n"
+      "st1 {v20.4s - v23.4s}, [%[acc]]\n"
+      : [a] "+r"(a), [b] "+r"(b), [steps] "+r"(steps), [acc] "+r"(acc)
+      :
+      : "memory", "cc", "v0", "v1", "v2", "v3", "v4", "v5", "v6", "v7", "v16", "v17", "v18", "v19", "v20", "v21",
+        "v22", "v23", "v24", "v25", "v26", "v27");
+}
+
+// Rows a[0..kRows)'s first kmain values interleaved: for each 4 k, row 0's four, row 1's, ... the last's.
+template <int kRows>
 void pack_rows(const float* const* a, int64_t kmain, float* dst) {
-  for (int64_t j = 0; j < kmain; j += 4, dst += 4 * kMr) {
+  for (int64_t j = 0; j < kmain; j += 4, dst += 4 * kRows) {
     #pragma GCC unroll 16
-    for (int r = 0; r < kMr; ++r) vst1q_f32(dst + 4 * r, vld1q_f32(a[r] + j));
+    for (int r = 0; r < kRows; ++r) vst1q_f32(dst + 4 * r, vld1q_f32(a[r] + j));
   }
 }
 
-// Rows a[0..8) × the panel's 8 columns, stored to out (ld floats per row); with kEpilogue,
+// Rows a[0..kRows) × the panel's 8 columns, stored to out (ld floats per row); with kEpilogue,
 // act(value + bias[column]) of kKind, its affine step only with kAffine.
-// With `packed` (the block's rows interleaved, kmain of k), the 4-k steps run in packed_steps.
-template <bool kEpilogue, Activation::Kind kKind, bool kAffine>
+// With `packed` (the block's rows interleaved, kmain of k), the 4-k steps run in packed_steps(4).
+template <int kRows, bool kEpilogue, Activation::Kind kKind, bool kAffine>
 void tile(const float* const* a, const float* panel, int64_t k, float* out, int64_t ld, const float* bias,
           const Activation& act, const float* packed, int64_t kmain) {
-  float32x4_t acc[kMr][2];
+  float32x4_t acc[kRows][2];
   int64_t j = 0;
   if (packed) {
-    alignas(16) float sums[kMr * kNr];
-    packed_steps(packed, panel, kmain / 4, sums);
+    alignas(16) float sums[kRows * kNr];
+    if constexpr (kRows == kMr) packed_steps(packed, panel, kmain / 4, sums);
+    else packed_steps4(packed, panel, kmain / 4, sums);
     #pragma GCC unroll 16
-    for (int r = 0; r < kMr; ++r) acc[r][0] = vld1q_f32(sums + r * kNr), acc[r][1] = vld1q_f32(sums + r * kNr + 4);
+    for (int r = 0; r < kRows; ++r) acc[r][0] = vld1q_f32(sums + r * kNr), acc[r][1] = vld1q_f32(sums + r * kNr + 4);
     j = kmain, panel += kmain * kNr;
   } else {
     #pragma GCC unroll 16
     for (auto& row : acc) row[0] = row[1] = vdupq_n_f32(0);
   }
   for (; j + 4 <= k; j += 4, panel += 4 * kNr) {
-    float32x4_t av[kMr];
+    float32x4_t av[kRows];
     #pragma GCC unroll 16
-    for (int r = 0; r < kMr; ++r) av[r] = vld1q_f32(a[r] + j);
+    for (int r = 0; r < kRows; ++r) av[r] = vld1q_f32(a[r] + j);
     fma_lane<0>(acc, av, panel);
     fma_lane<1>(acc, av, panel + 8);
     fma_lane<2>(acc, av, panel + 16);
@@ -111,7 +145,7 @@ void tile(const float* const* a, const float* panel, int64_t k, float* out, int6
   for (; j < k; ++j, panel += kNr) {
     const float32x4_t b0 = vld1q_f32(panel), b1 = vld1q_f32(panel + 4);
     #pragma GCC unroll 16
-    for (int r = 0; r < kMr; ++r) {
+    for (int r = 0; r < kRows; ++r) {
       acc[r][0] = vfmaq_n_f32(acc[r][0], b0, a[r][j]);
       acc[r][1] = vfmaq_n_f32(acc[r][1], b1, a[r][j]);
     }
@@ -121,13 +155,13 @@ void tile(const float* const* a, const float* panel, int64_t k, float* out, int6
     const Activation a = kAffine ? act : without_affine(act);
     const float32x4_t b0 = vld1q_f32(bias), b1 = vld1q_f32(bias + 4);
     #pragma GCC unroll 16
-    for (int r = 0; r < kMr; ++r) {
+    for (int r = 0; r < kRows; ++r) {
       acc[r][0] = activate_as<kKind>(a, vaddq_f32(acc[r][0], b0));
       acc[r][1] = activate_as<kKind>(a, vaddq_f32(acc[r][1], b1));
     }
   }
   #pragma GCC unroll 16
-  for (int r = 0; r < kMr; ++r) {
+  for (int r = 0; r < kRows; ++r) {
     vst1q_f32(out + r * ld, acc[r][0]);
     vst1q_f32(out + r * ld + 4, acc[r][1]);
   }
@@ -148,19 +182,29 @@ __attribute__((noinline)) void gemm(const float* const* a, int64_t m, const Pack
     #pragma GCC unroll 16
     for (int r = 0; r < kMr; ++r) rows[r] = a[std::min<int64_t>(m0 + r, m - 1)];
     const int64_t valid_rows = std::min<int64_t>(kMr, m - m0);
-    if (packs) pack_rows(rows, kmain, block.data());
+    // A last block of at most 4 rows runs 4-row tiles: an 8-row tile would spend half its FMLAs on
+    // repeated rows (Winograd's per-position products of a few tiles, a 7x7 map's 4).
+    const bool short_block = valid_rows <= kShortRows;
+    if (packs && short_block) pack_rows<kShortRows>(rows, kmain, block.data());
+    else if (packs) pack_rows<kMr>(rows, kmain, block.data());
     const float* packed_rows = packs ? block.data() : nullptr;
     for (int64_t panel = 0; panel < panels; ++panel) {
       const float* packed = b.packed.data() + panel * b.k * kNr;
       const int64_t n0 = panel * kNr, cols = std::min<int64_t>(kNr, b.n - n0);
       const float* panel_bias = kEpilogue ? bias + n0 : nullptr;
-      if (valid_rows == kMr && cols == kNr) {  // a whole tile: straight into C
-        tile<kEpilogue, kKind, kAffine>(rows, packed, b.k, c + m0 * ldc + n0, ldc, panel_bias, act, packed_rows,
-                                        kmain);
-        continue;
-      }
       float out[kMr * kNr];
-      tile<kEpilogue, kKind, kAffine>(rows, packed, b.k, out, kNr, panel_bias, act, packed_rows, kmain);
+      if (short_block) {
+        const bool whole = valid_rows == kShortRows && cols == kNr;
+        tile<kShortRows, kEpilogue, kKind, kAffine>(rows, packed, b.k, whole ? c + m0 * ldc + n0 : out,
+                                                    whole ? ldc : kNr, panel_bias, act, packed_rows, kmain);
+        if (whole) continue;
+      } else if (valid_rows == kMr && cols == kNr) {  // a whole tile: straight into C
+        tile<kMr, kEpilogue, kKind, kAffine>(rows, packed, b.k, c + m0 * ldc + n0, ldc, panel_bias, act,
+                                             packed_rows, kmain);
+        continue;
+      } else {
+        tile<kMr, kEpilogue, kKind, kAffine>(rows, packed, b.k, out, kNr, panel_bias, act, packed_rows, kmain);
+      }
       for (int64_t r = 0; r < valid_rows; ++r) std::copy_n(out + r * kNr, cols, c + (m0 + r) * ldc + n0);
     }
   }
