@@ -6,6 +6,9 @@
 // A model that carries its own quantization (QDQ, QOperator) runs static INT8 on the file's scales, uncalibrated.
 //   edgequant-run MODEL.onnx [--mode fp32|static|dynamic] [--method minmax|percentile|entropy|mse]
 //                 [--calibration N] [--threads N] [--runs R] [--batch B] [--backend NAME] [--markers 1]
+//                 [--save PREFIX]
+// --save PREFIX writes each float32 output's values, raw, to PREFIX.K.f32 (K its index): two backends'
+// outputs compared on the host (a digest says only whether they are equal).
 // --markers 1 brackets every step of the last timed run with the marker syscall of an instruction
 // counter under qemu (0x7e57: ENOSYS elsewhere, harmless) and prints "step K PRECISION OP NAME"
 // for each: benchmarks/bench_arm_icount.py --layers reads instructions per layer from it.
@@ -62,6 +65,15 @@ size_t calibrate_static(Engine& engine, int64_t batch, int count, const edgequan
   return engine.calibration_tensors().size();
 }
 
+// A float32 tensor's values, raw, to `path`.
+void write_values(const std::string& path, const Tensor& t) {
+  std::FILE* file = std::fopen(path.c_str(), "wb");
+  if (!file) throw edgequant::InvalidArgument("--save: cannot write '" + path + "'");
+  const size_t count = static_cast<size_t>(t.numel());
+  const bool written = std::fwrite(t.f(), sizeof(float), count, file) == count;
+  if (std::fclose(file) != 0 || !written) throw edgequant::InvalidArgument("--save: writing '" + path + "' failed");
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -69,10 +81,11 @@ int main(int argc, char** argv) {
     std::string backends;  // the ones this build registered, the default first
     for (const std::string& name : backend_names()) backends += (backends.empty() ? "" : "|") + name;
     std::printf("usage: edgequant-run MODEL.onnx [--mode fp32|static|dynamic] [--method minmax|percentile|entropy|mse] "
-                "[--calibration N] [--threads N] [--runs R] [--batch B] [--backend %s] [--markers 1]\n"
+                "[--calibration N] [--threads N] [--runs R] [--batch B] [--backend %s] [--markers 1] [--save PREFIX]\n"
                 "  --method: how static mode turns calibration activations into ranges (default minmax)\n"
                 "  --calibration N: static mode's calibration inputs (default 8)\n"
-                "  --backend: default %s\n",
+                "  --backend: default %s\n"
+                "  --save PREFIX: each float32 output's values, raw, to PREFIX.K.f32\n",
                 backends.c_str(), default_backend().c_str());
     return argc < 2 ? 2 : 0;
   }
@@ -80,6 +93,7 @@ int main(int argc, char** argv) {
   std::string mode = "fp32", method = "minmax";
   int runs = 10, calibration = 8;
   bool markers = false;
+  std::string save;
   int64_t batch = 1;
   try {  // std::stoi's invalid_argument / out_of_range included
     for (int k = 2; k + 1 < argc; k += 2) {
@@ -91,6 +105,7 @@ int main(int argc, char** argv) {
       else if (key == "--method") method = value;
       else if (key == "--calibration") calibration = std::max(1, std::stoi(value));
       else if (key == "--backend") options.backend = value;
+      else if (key == "--save") save = value;
       else if (key == "--markers") {
         if (value != "0" && value != "1") throw edgequant::InvalidArgument("--markers must be 0 or 1, got '" + value + "'");
         markers = value == "1";
@@ -143,6 +158,7 @@ int main(int argc, char** argv) {
           for (unsigned char byte : bytes) bits = (bits ^ byte) * 1099511628211ull;
         }
       }
+      if (!save.empty() && outputs[k].dtype == DType::f32) write_values(save + "." + std::to_string(k) + ".f32", outputs[k]);
       std::printf("output %s %s sum %.6g bits %016llx\n", engine.outputs()[k].name.c_str(),
                   shape_string(outputs[k].shape).c_str(), sum, static_cast<unsigned long long>(bits));
     }
