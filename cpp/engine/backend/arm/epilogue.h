@@ -140,10 +140,11 @@ inline float32x4_t pow2_4(int32x4_t n) { return vreinterpretq_f32_s32(vshlq_n_s3
 // exp_lane of vector_exp.h on 4 lanes, step for step (no FMA: each step rounds as the scalar's).
 inline float32x4_t exp4(float32x4_t x) {
   const float32x4_t low = vdupq_n_f32(kExpLow), high = vdupq_n_f32(kExpHigh), zero = vdupq_n_f32(0);
-  float32x4_t c = vbslq_f32(vcltq_f32(x, low), low, x);  // NaN stays NaN
-  c = vbslq_f32(vcgtq_f32(c, high), high, c);
-  float32x4_t t = vmulq_f32(c, vdupq_n_f32(1.44269504088896341f));
-  t = vbslq_f32(vceqq_f32(t, t), t, zero);
+  // FMAX / FMIN: the scalar's selects (a quiet NaN passes through either; no bound is a zero)
+  const float32x4_t c = vminq_f32(vmaxq_f32(x, low), high);
+  // The scalar takes a NaN t to 0 before rounding; here t + half stays NaN and FCVTZS converts NaN
+  // to 0: the same whole number, without the select.
+  const float32x4_t t = vmulq_f32(c, vdupq_n_f32(1.44269504088896341f));
   const float32x4_t half = vbslq_f32(vcgeq_f32(t, zero), vdupq_n_f32(0.5f), vdupq_n_f32(-0.5f));
   const int32x4_t whole = vcvtq_s32_f32(vaddq_f32(t, half));  // truncates, as static_cast
   const float32x4_t n = vcvtq_f32_s32(whole);
@@ -201,6 +202,25 @@ inline Activation without_affine(Activation act) {
   act.shift = 0.f;
   return act;
 }
+
+// Whether an activation costs enough per vector (swish's e^x and its ~14 constants; the lane-by-lane
+// kinds) that a kernel holding a whole tile in registers stores the tile first and activates it
+// from memory a vector at a time: with the tile live, GCC reloaded every constant and spilled values
+// for each vector (~15 instructions of 45).
+template <Activation::Kind kKind>
+constexpr bool kActivatesFromMemory = kKind != Activation::Kind::none && kKind != Activation::Kind::relu &&
+                                      kKind != Activation::Kind::clip;
+
+// activate_as over `rows` rows of `vectors` 4-lane vectors (row r at p + r * ld), in place; the
+// affine step only with kAffine.
+template <Activation::Kind kKind, bool kAffine>
+[[gnu::noinline]] void activate_in_place(const Activation& activation, float* p, int64_t ld, int64_t rows,
+                                         int vectors) {
+  const Activation act = kAffine ? activation : without_affine(activation);
+  for (int64_t r = 0; r < rows; ++r, p += ld)
+    for (int v = 0; v < vectors; ++v) vst1q_f32(p + 4 * v, activate_as<kKind>(act, vld1q_f32(p + 4 * v)));
+}
+
 
 // f(std::integral_constant<Activation::Kind, act.kind>{}): a loop body compiled once per kind.
 template <class F>

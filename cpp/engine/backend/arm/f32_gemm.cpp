@@ -154,6 +154,14 @@ void tile(const float* const* a, const float* panel, int64_t k, float* out, int6
     // without the affine step, no test of it per vector (4 instructions each, 64 a tile)
     const Activation a = kAffine ? act : without_affine(act);
     const float32x4_t b0 = vld1q_f32(bias), b1 = vld1q_f32(bias + 4);
+    if constexpr (kActivatesFromMemory<kKind>) {  // the sums + bias stored, then activated from there
+      #pragma GCC unroll 16
+      for (int r = 0; r < kRows; ++r) {
+        vst1q_f32(out + r * ld, vaddq_f32(acc[r][0], b0));
+        vst1q_f32(out + r * ld + 4, vaddq_f32(acc[r][1], b1));
+      }
+      return activate_in_place<kKind, kAffine>(act, out, ld, kRows, 2);
+    }
     #pragma GCC unroll 16
     for (int r = 0; r < kRows; ++r) {
       acc[r][0] = activate_as<kKind>(a, vaddq_f32(acc[r][0], b0));

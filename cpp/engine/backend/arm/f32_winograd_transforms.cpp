@@ -152,9 +152,18 @@ void winograd_output_neon(const float* m, int64_t oc, const winograd::Tiling& t,
         if (n == 4) {
           // 4 channels, unrolled (o stays in registers): the loop below kept o on the stack and reloaded
           // its invariants, ~25 instructions an output vector (squeezenet FP32: 9.0 M of 92 M)
+          // a costly activation from memory, a vector at a time (epilogue.h kActivatesFromMemory)
+          alignas(16) float staged[16][4];
+          if constexpr (kActivatesFromMemory<kKind>) {
+            #pragma GCC unroll 16
+            for (int q = 0; q < 16; ++q) vst1q_f32(staged[q], vaddq_f32(o[q], b));
+            if (act.has_affine()) activate_in_place<kKind, true>(act, &staged[0][0], 4, 16, 1);
+            else activate_in_place<kKind, false>(act, &staged[0][0], 4, 16, 1);
+          }
           const auto write = [&](auto with_sum) {
             const auto store = [&](float* p, int q) {
-              float32x4_t value = activate_as<kKind>(act, vaddq_f32(o[q], b));
+              float32x4_t value = kActivatesFromMemory<kKind> ? vld1q_f32(staged[q])
+                                                             : activate_as<kKind>(act, vaddq_f32(o[q], b));
               if constexpr (decltype(with_sum)::value) value = activate(post.after_sum, vaddq_f32(value, vld1q_f32(p)));
               vst1q_f32(p, value);
             };
