@@ -6,7 +6,8 @@
 // A model that carries its own quantization (QDQ, QOperator) runs static INT8 on the file's scales, uncalibrated.
 //   edgequant-run MODEL.onnx [--mode fp32|static|dynamic] [--method minmax|percentile|entropy|mse]
 //                 [--calibration N] [--threads N] [--runs R] [--batch B] [--backend NAME] [--markers 1]
-//                 [--save PREFIX]
+//                 [--dim N] [--save PREFIX]
+// --dim N: the size of every symbolic dim but the first (default 1; an OCR model's height and width).
 // --save PREFIX writes each float32 output's values, raw, to PREFIX.K.f32 (K its index): two backends'
 // outputs compared on the host (a digest says only whether they are equal).
 // --markers 1 brackets every step of the last timed run with the marker syscall of an instruction
@@ -36,14 +37,14 @@ constexpr uint32_t kTimedSeed = 12345;
 constexpr long kMarkerSyscall = 0x7e57;
 
 // One tensor per model input, uniform in [0, 1) from a linear congruential generator started at
-// `seed` (int64 inputs stay zero); symbolic dims become `batch` (the first) or 1.
-std::vector<Tensor> make_inputs(const Engine& engine, int64_t batch, uint32_t seed) {
+// `seed` (int64 inputs stay zero); symbolic dims become `batch` (the first) or `dim`.
+std::vector<Tensor> make_inputs(const Engine& engine, int64_t batch, int64_t dim, uint32_t seed) {
   std::vector<Tensor> inputs;
   uint32_t state = seed;
   for (const ValueInfo& info : engine.inputs()) {
     Shape shape = info.shape;
     for (size_t d = 0; d < shape.size(); ++d)
-      if (shape[d] < 0) shape[d] = d == 0 ? batch : 1;
+      if (shape[d] < 0) shape[d] = d == 0 ? batch : dim;
     Tensor t = info.dtype == DType::f32 ? Tensor::zeros_f32(shape, info.name) : Tensor::zeros_i64(shape, info.name);
     for (int64_t i = 0; i < t.numel(); ++i) {
       state = state * 1664525u + 1013904223u;
@@ -56,10 +57,11 @@ std::vector<Tensor> make_inputs(const Engine& engine, int64_t batch, uint32_t se
 
 // Ranges of every calibration tensor by `strategy` over `count` inputs, observed run by run (no
 // activation kept), then static INT8. Returns the tensor count.
-size_t calibrate_static(Engine& engine, int64_t batch, int count, const edgequant::quant::RangeStrategy& strategy) {
+size_t calibrate_static(Engine& engine, int64_t batch, int64_t dim, int count,
+                        const edgequant::quant::RangeStrategy& strategy) {
   Calibrator calibrator(engine, strategy);
   for (int k = 0; k < count; ++k)
-    calibrator.observe(make_inputs(engine, batch, kTimedSeed + 1 + static_cast<uint32_t>(k)));
+    calibrator.observe(make_inputs(engine, batch, dim, kTimedSeed + 1 + static_cast<uint32_t>(k)));
   calibrator.apply();
   engine.set_mode(Mode::int8_static);
   return engine.calibration_tensors().size();
@@ -81,10 +83,11 @@ int main(int argc, char** argv) {
     std::string backends;  // the ones this build registered, the default first
     for (const std::string& name : backend_names()) backends += (backends.empty() ? "" : "|") + name;
     std::printf("usage: edgequant-run MODEL.onnx [--mode fp32|static|dynamic] [--method minmax|percentile|entropy|mse] "
-                "[--calibration N] [--threads N] [--runs R] [--batch B] [--backend %s] [--markers 1] [--save PREFIX]\n"
+                "[--calibration N] [--threads N] [--runs R] [--batch B] [--backend %s] [--markers 1] [--dim N] [--save PREFIX]\n"
                 "  --method: how static mode turns calibration activations into ranges (default minmax)\n"
                 "  --calibration N: static mode's calibration inputs (default 8)\n"
                 "  --backend: default %s\n"
+                "  --dim N: symbolic dims after the first (default 1)\n"
                 "  --save PREFIX: each float32 output's values, raw, to PREFIX.K.f32\n",
                 backends.c_str(), default_backend().c_str());
     return argc < 2 ? 2 : 0;
@@ -94,13 +97,14 @@ int main(int argc, char** argv) {
   int runs = 10, calibration = 8;
   bool markers = false;
   std::string save;
-  int64_t batch = 1;
+  int64_t batch = 1, dim = 1;
   try {  // std::stoi's invalid_argument / out_of_range included
     for (int k = 2; k + 1 < argc; k += 2) {
       const std::string key = argv[k], value = argv[k + 1];
       if (key == "--threads") options.threads = std::stoi(value);
       else if (key == "--runs") runs = std::max(1, std::stoi(value));
       else if (key == "--batch") batch = std::max<int64_t>(1, std::stoll(value));
+      else if (key == "--dim") dim = std::max<int64_t>(1, std::stoll(value));
       else if (key == "--mode") mode = value;
       else if (key == "--method") method = value;
       else if (key == "--calibration") calibration = std::max(1, std::stoi(value));
@@ -124,12 +128,12 @@ int main(int argc, char** argv) {
       std::printf("quantization: the file's (no calibration)\n");
     } else if (mode == "static") {
       std::printf("calibration: %s ranges of %zu tensors over %d inputs\n", method.c_str(),
-                  calibrate_static(engine, batch, calibration, strategy), calibration);
+                  calibrate_static(engine, batch, dim, calibration, strategy), calibration);
     } else if (mode != "fp32") {
       throw edgequant::InvalidArgument("--mode must be fp32, static or dynamic, got '" + mode + "'");
     }
     if (mode != "fp32") engine.release_float_weights();  // INT8 from here on: the s8 weights suffice
-    const std::vector<Tensor> inputs = make_inputs(engine, batch, kTimedSeed);
+    const std::vector<Tensor> inputs = make_inputs(engine, batch, dim, kTimedSeed);
     std::vector<Tensor> outputs = engine.run(inputs);  // warm-up: builds primitives
     std::vector<double> ms;
     for (int r = 0; r < runs; ++r) {
