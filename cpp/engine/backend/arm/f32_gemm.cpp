@@ -34,49 +34,64 @@ inline void fma_lane(float32x4_t (&acc)[kRows][2], const float32x4_t (&av)[kRows
   }
 }
 
-// The 4-k steps of a tile from a block packed by pack_rows: acc (8 rows × 8 columns, row-major) =
+// The 4-k steps of a tile from a block packed by pack_rows: acc (8 rows × 8 columns, rows `ld` floats
+// apart, stored a row at a time; without kStrided rows 8 floats apart, by four 4-register stores) =
 // Σ over `steps` (≥ 1) steps of A's 8 × 4 by the panel's 4 × 8, each accumulator's FMLAs in k order.
-__attribute__((noinline)) void packed_steps(const float* a, const float* b, int64_t steps, float* acc) {
-  asm volatile(
-      ".macro EQ_FMLA_LANE b0, b1, lane\n"  // lane `lane` of each row's A vector times 8 columns
-      "fmla v16.4s, \\b0\\().4s, v0.s[\\lane]\n fmla v17.4s, \\b1\\().4s, v0.s[\\lane]\n"
-      "fmla v18.4s, \\b0\\().4s, v1.s[\\lane]\n fmla v19.4s, \\b1\\().4s, v1.s[\\lane]\n"
-      "fmla v20.4s, \\b0\\().4s, v2.s[\\lane]\n fmla v21.4s, \\b1\\().4s, v2.s[\\lane]\n"
-      "fmla v22.4s, \\b0\\().4s, v3.s[\\lane]\n fmla v23.4s, \\b1\\().4s, v3.s[\\lane]\n"
-      "fmla v24.4s, \\b0\\().4s, v4.s[\\lane]\n fmla v25.4s, \\b1\\().4s, v4.s[\\lane]\n"
-      "fmla v26.4s, \\b0\\().4s, v5.s[\\lane]\n fmla v27.4s, \\b1\\().4s, v5.s[\\lane]\n"
-      "fmla v28.4s, \\b0\\().4s, v6.s[\\lane]\n fmla v29.4s, \\b1\\().4s, v6.s[\\lane]\n"
-      "fmla v30.4s, \\b0\\().4s, v7.s[\\lane]\n fmla v31.4s, \\b1\\().4s, v7.s[\\lane]\n"
-      ".endm\n"
-      "movi v16.4s, #0\n movi v17.4s, #0\n movi v18.4s, #0\n movi v19.4s, #0\n"
-      "movi v20.4s, #0\n movi v21.4s, #0\n movi v22.4s, #0\n movi v23.4s, #0\n"
-      "movi v24.4s, #0\n movi v25.4s, #0\n movi v26.4s, #0\n movi v27.4s, #0\n"
-      "movi v28.4s, #0\n movi v29.4s, #0\n movi v30.4s, #0\n movi v31.4s, #0\n"
-      "1:\n"
-      "ld1 {v0.4s - v3.4s}, [%[a]], #64\n"    // rows 0-3, 4 k each
-      "ld1 {v4.4s - v7.4s}, [%[a]], #64\n"    // rows 4-7
-      "ld1 {v8.4s - v11.4s}, [%[b]], #64\n"   // k 0 and 1, 8 columns each
-      "ld1 {v12.4s - v15.4s}, [%[b]], #64\n"  // k 2 and 3
-      "EQ_FMLA_LANE v8, v9, 0\n"
-      "EQ_FMLA_LANE v10, v11, 1\n"
-      "EQ_FMLA_LANE v12, v13, 2\n"
-      "EQ_FMLA_LANE v14, v15, 3\n"
-      "subs %[steps], %[steps], #1\n"
-      "b.ne 1b\n"
-      ".purgem EQ_FMLA_LANE\n"
-      "st1 {v16.4s - v19.4s}, [%[acc]], #64\n"
-      "st1 {v20.4s - v23.4s}, [%[acc]], #64\n"
-      "st1 {v24.4s - v27.4s}, [%[acc]], #64\n"
-      "st1 {v28.4s - v31.4s}, [%[acc]]\n"
-      : [a] "+r"(a), [b] "+r"(b), [steps] "+r"(steps), [acc] "+r"(acc)
-      :
-      : "memory", "cc", "v0", "v1", "v2", "v3", "v4", "v5", "v6", "v7", "v8", "v9", "v10", "v11", "v12", "v13",
-        "v14", "v15", "v16", "v17", "v18", "v19", "v20", "v21", "v22", "v23", "v24", "v25", "v26", "v27", "v28",
-        "v29", "v30", "v31");
+// A step: rows 0-3 and 4-7 (4 k each) by two 4-register loads, k 0-1 and 2-3 of the panel's 8 columns
+// by two more, then per k (lane) of A each row's lane times the 8 columns.
+#define EQ_PACKED8_LOOP                                                                                               \
+  ".macro EQ_FMLA_LANE b0, b1, lane\n"                                                                                \
+  "fmla v16.4s, \\b0\\().4s, v0.s[\\lane]\n fmla v17.4s, \\b1\\().4s, v0.s[\\lane]\n"                                 \
+  "fmla v18.4s, \\b0\\().4s, v1.s[\\lane]\n fmla v19.4s, \\b1\\().4s, v1.s[\\lane]\n"                                 \
+  "fmla v20.4s, \\b0\\().4s, v2.s[\\lane]\n fmla v21.4s, \\b1\\().4s, v2.s[\\lane]\n"                                 \
+  "fmla v22.4s, \\b0\\().4s, v3.s[\\lane]\n fmla v23.4s, \\b1\\().4s, v3.s[\\lane]\n"                                 \
+  "fmla v24.4s, \\b0\\().4s, v4.s[\\lane]\n fmla v25.4s, \\b1\\().4s, v4.s[\\lane]\n"                                 \
+  "fmla v26.4s, \\b0\\().4s, v5.s[\\lane]\n fmla v27.4s, \\b1\\().4s, v5.s[\\lane]\n"                                 \
+  "fmla v28.4s, \\b0\\().4s, v6.s[\\lane]\n fmla v29.4s, \\b1\\().4s, v6.s[\\lane]\n"                                 \
+  "fmla v30.4s, \\b0\\().4s, v7.s[\\lane]\n fmla v31.4s, \\b1\\().4s, v7.s[\\lane]\n"                                 \
+  ".endm\n"                                                                                                           \
+  "movi v16.4s, #0\n movi v17.4s, #0\n movi v18.4s, #0\n movi v19.4s, #0\n"                                           \
+  "movi v20.4s, #0\n movi v21.4s, #0\n movi v22.4s, #0\n movi v23.4s, #0\n"                                           \
+  "movi v24.4s, #0\n movi v25.4s, #0\n movi v26.4s, #0\n movi v27.4s, #0\n"                                           \
+  "movi v28.4s, #0\n movi v29.4s, #0\n movi v30.4s, #0\n movi v31.4s, #0\n"                                           \
+  "1:\n"                                                                                                              \
+  "ld1 {v0.4s - v3.4s}, [%[a]], #64\n"                                                                                \
+  "ld1 {v4.4s - v7.4s}, [%[a]], #64\n"                                                                                \
+  "ld1 {v8.4s - v11.4s}, [%[b]], #64\n"                                                                               \
+  "ld1 {v12.4s - v15.4s}, [%[b]], #64\n"                                                                              \
+  "EQ_FMLA_LANE v8, v9, 0\n"                                                                                          \
+  "EQ_FMLA_LANE v10, v11, 1\n"                                                                                        \
+  "EQ_FMLA_LANE v12, v13, 2\n"                                                                                        \
+  "EQ_FMLA_LANE v14, v15, 3\n"                                                                                        \
+  "subs %[steps], %[steps], #1\n"                                                                                     \
+  "b.ne 1b\n"                                                                                                         \
+  ".purgem EQ_FMLA_LANE\n"
+#define EQ_PACKED8_OPERANDS                                                                                    \
+  : [a] "+r"(a), [b] "+r"(b), [steps] "+r"(steps), [acc] "+r"(acc)                                              \
+  : [row] "r"(row_bytes)                                                                                         \
+  : "memory", "cc", "v0", "v1", "v2", "v3", "v4", "v5", "v6", "v7", "v8", "v9", "v10", "v11", "v12", "v13", "v14", \
+    "v15", "v16", "v17", "v18", "v19", "v20", "v21", "v22", "v23", "v24", "v25", "v26", "v27", "v28", "v29", "v30", \
+    "v31"
+template <bool kStrided>
+__attribute__((noinline)) void packed_steps(const float* a, const float* b, int64_t steps, float* acc, int64_t ld) {
+  const int64_t row_bytes = ld * static_cast<int64_t>(sizeof(float));
+  if constexpr (kStrided)
+    asm volatile(EQ_PACKED8_LOOP
+                 "st1 {v16.4s, v17.4s}, [%[acc]], %[row]\n st1 {v18.4s, v19.4s}, [%[acc]], %[row]\n"
+                 "st1 {v20.4s, v21.4s}, [%[acc]], %[row]\n st1 {v22.4s, v23.4s}, [%[acc]], %[row]\n"
+                 "st1 {v24.4s, v25.4s}, [%[acc]], %[row]\n st1 {v26.4s, v27.4s}, [%[acc]], %[row]\n"
+                 "st1 {v28.4s, v29.4s}, [%[acc]], %[row]\n st1 {v30.4s, v31.4s}, [%[acc]]\n" EQ_PACKED8_OPERANDS);
+  else
+    asm volatile(EQ_PACKED8_LOOP
+                 "st1 {v16.4s - v19.4s}, [%[acc]], #64\n st1 {v20.4s - v23.4s}, [%[acc]], #64\n"
+                 "st1 {v24.4s - v27.4s}, [%[acc]], #64\n st1 {v28.4s - v31.4s}, [%[acc]]\n" EQ_PACKED8_OPERANDS);
 }
+#undef EQ_PACKED8_LOOP
+#undef EQ_PACKED8_OPERANDS
 
-// packed_steps for a block of 4 rows (pack_rows<4>): acc (4 × 8, row-major), 32 FMLAs a step.
-__attribute__((noinline)) void packed_steps4(const float* a, const float* b, int64_t steps, float* acc) {
+// packed_steps for a block of 4 rows (pack_rows<4>): acc (4 × 8, rows `ld` floats apart), 32 FMLAs a step.
+__attribute__((noinline)) void packed_steps4(const float* a, const float* b, int64_t steps, float* acc, int64_t ld) {
+  const int64_t row_bytes = ld * static_cast<int64_t>(sizeof(float));
   asm volatile(
       ".macro EQ_FMLA_LANE4 b0, b1, lane\n"
       "fmla v16.4s, \\b0\\().4s, v0.s[\\lane]\n fmla v17.4s, \\b1\\().4s, v0.s[\\lane]\n"
@@ -97,10 +112,10 @@ __attribute__((noinline)) void packed_steps4(const float* a, const float* b, int
       "subs %[steps], %[steps], #1\n"
       "b.ne 1b\n"
       ".purgem EQ_FMLA_LANE4\n"
-      "st1 {v16.4s - v19.4s}, [%[acc]], #64\n"
-      "st1 {v20.4s - v23.4s}, [%[acc]]\n"
+      "st1 {v16.4s, v17.4s}, [%[acc]], %[row]\n st1 {v18.4s, v19.4s}, [%[acc]], %[row]\n"
+      "st1 {v20.4s, v21.4s}, [%[acc]], %[row]\n st1 {v22.4s, v23.4s}, [%[acc]]\n"
       : [a] "+r"(a), [b] "+r"(b), [steps] "+r"(steps), [acc] "+r"(acc)
-      :
+      : [row] "r"(row_bytes)
       : "memory", "cc", "v0", "v1", "v2", "v3", "v4", "v5", "v6", "v7", "v16", "v17", "v18", "v19", "v20", "v21",
         "v22", "v23", "v24", "v25", "v26", "v27");
 }
@@ -123,9 +138,13 @@ void tile(const float* const* a, const float* panel, int64_t k, float* out, int6
   float32x4_t acc[kRows][2];
   int64_t j = 0;
   if (packed) {
+    if (!kEpilogue && kmain == k) {  // the sums are the tile: stored by the assembly loop itself
+      if constexpr (kRows == kMr) return packed_steps<true>(packed, panel, kmain / 4, out, ld);
+      else return packed_steps4(packed, panel, kmain / 4, out, ld);
+    }
     alignas(16) float sums[kRows * kNr];
-    if constexpr (kRows == kMr) packed_steps(packed, panel, kmain / 4, sums);
-    else packed_steps4(packed, panel, kmain / 4, sums);
+    if constexpr (kRows == kMr) packed_steps<false>(packed, panel, kmain / 4, sums, kNr);
+    else packed_steps4(packed, panel, kmain / 4, sums, kNr);
     #pragma GCC unroll 16
     for (int r = 0; r < kRows; ++r) acc[r][0] = vld1q_f32(sums + r * kNr), acc[r][1] = vld1q_f32(sums + r * kNr + 4);
     j = kmain, panel += kmain * kNr;
