@@ -156,3 +156,33 @@ def test_static_mode_on_a_quantized_file_takes_its_scales(binary, tmp_path):
     assert any(precision == "int8_static" for _, _, precision in engine.plan())
     (expected,) = engine.run(_inputs(12345))
     assert _output_sum(result.stdout) == pytest.approx(float(expected.sum()), abs=5e-4)
+
+
+def test_save_writes_each_output_as_the_engine_computes_it(binary, tmp_path):
+    """--save PREFIX: the raw float32 values of each output, PREFIX.0.f32 here (the digits CNN has one)."""
+    _run(binary, "--save", str(tmp_path / "out"))
+    saved = np.fromfile(tmp_path / "out.0.f32", np.float32)
+    (expected,) = Engine(MODEL).run(_inputs(12345))
+    np.testing.assert_allclose(saved, expected.ravel(), rtol=1e-5, atol=1e-6)
+    bad = subprocess.run([binary, str(MODEL), "--runs", "1", "--save", str(tmp_path / "missing" / "out")],
+                         capture_output=True, text=True, timeout=60)
+    assert bad.returncode == 1 and "--save: cannot write" in bad.stderr
+
+
+def test_dim_sizes_the_symbolic_dims_after_the_first(binary, tmp_path):
+    """A conv over [N, 1, H, W] with H and W symbolic: they were 1 (too small for its 3x3 kernel); --dim 6
+    makes them 6."""
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    weight = numpy_helper.from_array(np.ones((2, 1, 3, 3), np.float32), "w")
+    graph = helper.make_graph([helper.make_node("Conv", ["x", "w"], ["y"], kernel_shape=[3, 3])], "symbolic",
+                              [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["n", 1, "h", "w"])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)], [weight])
+    path = tmp_path / "symbolic.onnx"
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)]), str(path))
+    sized = subprocess.run([binary, str(path), "--runs", "1", "--dim", "6"], capture_output=True, text=True, timeout=60)
+    assert sized.returncode == 0, sized.stderr
+    assert re.search(r"^output y \[1, 2, 4, 4\] ", sized.stdout, re.MULTILINE), sized.stdout
+    unsized = subprocess.run([binary, str(path), "--runs", "1"], capture_output=True, text=True, timeout=60)
+    assert unsized.returncode == 1 and "smaller than the kernel" in unsized.stderr
