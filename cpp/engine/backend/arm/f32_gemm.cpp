@@ -188,9 +188,9 @@ void tile(const float* const* a, const float* panel, int64_t k, float* out, int6
     }
   }
   #pragma GCC unroll 16
-  for (int r = 0; r < kRows; ++r) {
-    vst1q_f32(out + r * ld, acc[r][0]);
-    vst1q_f32(out + r * ld + 4, acc[r][1]);
+  for (int r = 0; r < kRows; ++r, out += ld) {  // a running pointer: 8 row offsets were kept on the stack
+    vst1q_f32(out, acc[r][0]);
+    vst1q_f32(out + 4, acc[r][1]);
   }
 }
 
