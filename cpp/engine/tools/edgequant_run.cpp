@@ -1,5 +1,5 @@
 // edgequant-run: runs an ONNX model with the native engine, no Python involved. Inputs are
-// filled with a fixed pseudo-random pattern (symbolic dims become --batch / 1); prints the output
+// filled with a fixed pseudo-random pattern (symbolic dims become --batch / --dim); prints the output
 // shapes, a checksum and the latency. Static INT8 is calibrated by --method (the range strategies
 // of quant/range_observer.h, as the Python front end's) over --calibration inputs of the same
 // generator, other seeds than the timed input's.
@@ -83,7 +83,8 @@ int main(int argc, char** argv) {
     std::string backends;  // the ones this build registered, the default first
     for (const std::string& name : backend_names()) backends += (backends.empty() ? "" : "|") + name;
     std::printf("usage: edgequant-run MODEL.onnx [--mode fp32|static|dynamic] [--method minmax|percentile|entropy|mse] "
-                "[--calibration N] [--threads N] [--runs R] [--batch B] [--backend %s] [--markers 1] [--dim N] [--save PREFIX]\n"
+                "[--calibration N] [--threads N] [--runs R] [--batch B] [--backend %s] [--markers 1] [--dim N] "
+                "[--save PREFIX]\n"
                 "  --method: how static mode turns calibration activations into ranges (default minmax)\n"
                 "  --calibration N: static mode's calibration inputs (default 8)\n"
                 "  --backend: default %s\n"
@@ -162,7 +163,8 @@ int main(int argc, char** argv) {
           for (unsigned char byte : bytes) bits = (bits ^ byte) * 1099511628211ull;
         }
       }
-      if (!save.empty() && outputs[k].dtype == DType::f32) write_values(save + "." + std::to_string(k) + ".f32", outputs[k]);
+      if (!save.empty() && outputs[k].dtype == DType::f32)
+        write_values(save + "." + std::to_string(k) + ".f32", outputs[k]);
       std::printf("output %s %s sum %.6g bits %016llx\n", engine.outputs()[k].name.c_str(),
                   shape_string(outputs[k].shape).c_str(), sum, static_cast<unsigned long long>(bits));
     }
