@@ -10,10 +10,10 @@
 #include <algorithm>
 #include <cstring>
 #include <type_traits>
-#include <vector>
 
 #include "backend/arm/epilogue.h"
 #include "backend/arm/partial_lanes.h"
+#include "backend/arm/scratch.h"
 
 namespace edgequant::engine::arm {
 namespace {
@@ -87,7 +87,7 @@ inline void output_tile(const float* m, int64_t q_stride, float32x4_t (&o)[16]) 
 void winograd_input_neon(const float* x, int64_t ic, const winograd::Tiling& t, int64_t first, int64_t count,
                          int64_t block, float* v) {
   const int64_t tiles_w = t.tiles_w(), ic4 = ic / 4 * 4, q_stride = block * ic;
-  std::vector<float> zeros;  // what a tap outside the image reads, for every channel
+  Scratch<float> zeros;  // what a tap outside the image reads, for every channel (filled on first need)
   for (int64_t k = 0; k < count; ++k) {
     const int64_t tile = first + k;
     const int64_t y0 = tile / tiles_w * kTile - t.pad_top, x0 = tile % tiles_w * kTile - t.pad_left;
@@ -100,7 +100,10 @@ void winograd_input_neon(const float* x, int64_t ic, const winograd::Tiling& t, 
     } else if (ic4 > 0) {
       // Across the image's edge: each tap's pixel, or zeros outside the image, read in place (a
       // zero-padded copy of every tap cost ~20 instructions a tap, a quarter of ResNet-18's tiles).
-      if (zeros.empty()) zeros.assign(static_cast<size_t>(ic4), 0.f);
+      if (!zeros.data()) {
+        zeros = Scratch<float>(ic4);
+        std::fill_n(zeros.data(), ic4, 0.f);
+      }
       const float* taps[36];
       for (int i = 0; i < 6; ++i)
         for (int j = 0; j < 6; ++j) {
