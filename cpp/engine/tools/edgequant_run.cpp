@@ -17,6 +17,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <cstdint>
 #include <cstring>
 #include <map>
 #include <string>
@@ -67,6 +68,21 @@ size_t calibrate_static(Engine& engine, int64_t batch, int64_t dim, int count,
   return engine.calibration_tensors().size();
 }
 
+// An integer option's value: a whole number in [least, INT32_MAX], or an error that names the option.
+int64_t whole_number(const std::string& key, const std::string& value, int64_t least) {
+  size_t used = 0;
+  long long n = 0;
+  try {
+    n = std::stoll(value, &used);
+  } catch (const std::exception&) {  // not a number, or out of long long's range
+    used = 0;
+  }
+  if (used == 0 || used != value.size() || n < least || n > INT32_MAX)
+    throw edgequant::InvalidArgument(key + " must be a whole number from " + std::to_string(least) + " to " +
+                                     std::to_string(INT32_MAX) + ", got '" + value + "'");
+  return n;
+}
+
 // A float32 tensor's values, raw, to `path`.
 void write_values(const std::string& path, const Tensor& t) {
   std::FILE* file = std::fopen(path.c_str(), "wb");
@@ -99,16 +115,17 @@ int main(int argc, char** argv) {
   bool markers = false;
   std::string save;
   int64_t batch = 1, dim = 1;
-  try {  // std::stoi's invalid_argument / out_of_range included
+  try {
+    if (argc % 2 != 0) throw edgequant::InvalidArgument(std::string("option ") + argv[argc - 1] + " has no value");
     for (int k = 2; k + 1 < argc; k += 2) {
       const std::string key = argv[k], value = argv[k + 1];
-      if (key == "--threads") options.threads = std::stoi(value);
-      else if (key == "--runs") runs = std::max(1, std::stoi(value));
-      else if (key == "--batch") batch = std::max<int64_t>(1, std::stoll(value));
-      else if (key == "--dim") dim = std::max<int64_t>(1, std::stoll(value));
+      if (key == "--threads") options.threads = static_cast<int>(whole_number(key, value, 0));
+      else if (key == "--runs") runs = static_cast<int>(whole_number(key, value, 1));
+      else if (key == "--batch") batch = whole_number(key, value, 1);
+      else if (key == "--dim") dim = whole_number(key, value, 1);
       else if (key == "--mode") mode = value;
       else if (key == "--method") method = value;
-      else if (key == "--calibration") calibration = std::max(1, std::stoi(value));
+      else if (key == "--calibration") calibration = static_cast<int>(whole_number(key, value, 1));
       else if (key == "--backend") options.backend = value;
       else if (key == "--save") save = value;
       else if (key == "--markers") {

@@ -186,3 +186,16 @@ def test_dim_sizes_the_symbolic_dims_after_the_first(binary, tmp_path):
     assert re.search(r"^output y \[1, 2, 4, 4\] ", sized.stdout, re.MULTILINE), sized.stdout
     unsized = subprocess.run([binary, str(path), "--runs", "1"], capture_output=True, text=True, timeout=60)
     assert unsized.returncode == 1 and "smaller than the kernel" in unsized.stderr
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--dim", "0"], "--dim must be a whole number from 1"),
+    (["--dim", "6x6"], "--dim must be a whole number from 1 to 2147483647, got '6x6'"),
+    (["--runs", "-3"], "--runs must be a whole number from 1"),
+    (["--threads", "two"], "--threads must be a whole number from 0"),
+    (["--batch", "99999999999999999999"], "--batch must be a whole number from 1"),
+    (["--runs", "2", "--save"], "option --save has no value"),
+])
+def test_bad_option_values_are_named_errors(binary, args, message):
+    result = subprocess.run([binary, str(MODEL), *args], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 1 and message in result.stderr, result.stderr
