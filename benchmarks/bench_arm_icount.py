@@ -282,11 +282,14 @@ def tflite_file(name) -> pathlib.Path | None:
 
 def model_file(name, folder) -> pathlib.Path:
     """A shared model (float16 ones as a float32 copy, what ORT's quantizer takes), an MLPerf Tiny
-    model converted to ONNX QDQ, or a zoo architecture (``NAME@SIZE``: at that input size)."""
+    model converted to ONNX QDQ, a zoo architecture (``NAME@SIZE``: at that input size), or a user's own
+    ``.onnx`` file as it is."""
     from edgequant.datasets import shared_data_dir
     from edgequant.tflite import tflite_to_onnx
     from edgequant.zoo import architectures
 
+    if name.endswith(".onnx") and pathlib.Path(name).is_file():
+        return pathlib.Path(name)
     if tflite_file(name) is not None:
         path = folder / f"{name}.onnx"
         path.write_bytes(tflite_to_onnx(tflite_file(name)).SerializeToString())

@@ -7,7 +7,7 @@
 #include <cstring>
 #include <string>
 
-#include "backend/vector_exp.h"
+#include "backend/winograd_activation.h"
 #include "common/simd.h"
 
 namespace edgequant::engine::winograd {
@@ -43,38 +43,6 @@ EDGEQUANT_INLINE void output_rows(const Lanes* m, Lanes* o, int ms, int os) {
     o[2 * os][l] = a + 4.f * c;
     o[3 * os][l] = b + 8.f * e + m5;
   }
-}
-
-// The activation over a whole 4x4 tile's lanes at once: a loop long enough that GCC vectorises it
-// (a 16-trip loop is unrolled to scalar code first).
-EDGEQUANT_INLINE void activate(float* v, int n, const Activation& act) {
-  switch (act.kind) {
-    case Activation::Kind::none:
-      break;
-    case Activation::Kind::relu:
-      for (int e = 0; e < n; ++e) v[e] = v[e] > 0.f ? v[e] : (v[e] == v[e] ? 0.f : v[e]);
-      break;
-    case Activation::Kind::clip:
-      for (int e = 0; e < n; ++e) v[e] = v[e] < act.lo ? act.lo : (v[e] > act.hi ? act.hi : v[e]);
-      break;
-    case Activation::Kind::swish:
-      for (int e = 0; e < n; ++e) v[e] = v[e] / (1.f + exp_lane(-v[e]));
-      break;
-    case Activation::Kind::hardsigmoid:
-      for (int e = 0; e < n; ++e) v[e] = std::min(1.f, std::max(0.f, act.alpha * v[e] + act.beta));
-      break;
-    case Activation::Kind::hardswish:
-      for (int e = 0; e < n; ++e) v[e] = v[e] * std::min(1.f, std::max(0.f, act.alpha * v[e] + act.beta));
-      break;
-    case Activation::Kind::gelu:
-      for (int e = 0; e < n; ++e) v[e] = gelu_lane(v[e]);
-      break;
-  }
-  if (act.has_affine())
-    for (int e = 0; e < n; ++e) {
-      const float scaled = v[e] * act.scale;
-      v[e] = scaled + act.shift;
-    }
 }
 
 constexpr uint32_t kAbsMask = 0x7fffffffu;
@@ -135,13 +103,13 @@ EDGEQUANT_KERNEL InputRange input_range(const float* x, int64_t n) {
   return range;
 }
 
-double weight_gain(const float* u, int64_t oc, int64_t ic) {
+double weight_gain(const float* u, int64_t oc, int64_t ic, int positions) {
   double gain = 0;
   for (int64_t o = 0; o < oc; ++o) {
     double sum = 0;
     for (int64_t i = 0; i < ic; ++i) {
       double top = 0;
-      for (int q = 0; q < kPositions; ++q) {
+      for (int q = 0; q < positions; ++q) {
         const double value = std::fabs(static_cast<double>(u[(q * ic + i) * oc + o]));
         if (!(value <= DBL_MAX)) return HUGE_VAL;  // Inf or NaN
         top = std::max(top, value);
@@ -153,12 +121,13 @@ double weight_gain(const float* u, int64_t oc, int64_t ic) {
   return gain;
 }
 
-bool exact_for(const InputRange& range, double gain) {
+bool exact_for(const InputRange& range, double gain, double input_gain, double output_gain) {
   if (range.max_abs_bits >= kInfBits) return false;  // Inf or NaN: the transforms spread it over a tile
   if (range.max_abs_bits == 0) return true;           // all zero: every transform exact
   const double max_abs = from_bits(range.max_abs_bits);
-  // Input transform x100, the matmul at most x gain, output transform x361: no partial sum overflows.
-  if (max_abs * 100.0 * gain * 361.0 >= FLT_MAX / 4.0) return false;
+  // Input transform x100, the matmul at most x gain, output transform x361 (F(4x4, 3x3)): no partial
+  // sum overflows.
+  if (max_abs * input_gain * gain * output_gain >= FLT_MAX / 4.0) return false;
   if (max_abs < std::ldexp(1.0, -64) || range.normal_count == 0) return false;
   const double max_exponent = range.max_abs_bits >> kMantissaBits;
   const double mean_exponent = static_cast<double>(range.exponent_sum) / static_cast<double>(range.normal_count);
@@ -283,7 +252,7 @@ EDGEQUANT_KERNEL void transform_output(const float* m, int64_t oc, const Tiling&
       if (bias) std::memcpy(b, bias + c, n * sizeof(float));
       float* flat = &o[0][0];
       for (int e = 0; e < 16 * kLanes; ++e) flat[e] += b[e % kLanes];
-      activate(flat, 16 * kLanes, post.activation);
+      activate_lanes(flat, 16 * kLanes, post.activation);
       if (post.sum) {  // the residual y holds, added after the activation; then the one after the sum
         alignas(64) Lanes residual[16] = {};
         for (int64_t i = 0; i < rows; ++i)
@@ -291,7 +260,7 @@ EDGEQUANT_KERNEL void transform_output(const float* m, int64_t oc, const Tiling&
             std::memcpy(residual[i * 4 + j], y + ((y0 + i) * t.ow + x0 + j) * oc + c, n * sizeof(float));
         const float* r = &residual[0][0];
         for (int e = 0; e < 16 * kLanes; ++e) flat[e] += r[e];
-        activate(flat, 16 * kLanes, post.after_sum);
+        activate_lanes(flat, 16 * kLanes, post.after_sum);
       }
       for (int64_t i = 0; i < rows; ++i)
         for (int64_t j = 0; j < cols; ++j)

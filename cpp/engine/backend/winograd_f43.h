@@ -22,11 +22,13 @@ namespace edgequant::engine::winograd {
 constexpr int kTile = 4;        // output pixels per tile side
 constexpr int kPositions = 36;  // 6x6 transformed positions
 
-// One image's tiling: tiles of kTile x kTile output pixels, row-major.
+// One image's tiling: tiles of `tile` x `tile` output pixels, row-major (F(6x6, 3x3), winograd_f63.h,
+// tiles by 6).
 struct Tiling {
   int64_t ih, iw, oh, ow, pad_top, pad_left;
-  int64_t tiles_w() const { return (ow + kTile - 1) / kTile; }
-  int64_t tiles() const { return (oh + kTile - 1) / kTile * tiles_w(); }
+  int64_t tile = kTile;
+  int64_t tiles_w() const { return (ow + tile - 1) / tile; }
+  int64_t tiles() const { return (oh + tile - 1) / tile * tiles_w(); }
 };
 
 // What `exact_for` needs of an input: the largest |x| as bits (its float's bit pattern without the
@@ -44,18 +46,21 @@ struct InputRange {
 InputRange input_range(const float* x, int64_t n);
 
 // The weights' part of the overflow bound: max over output channels of sum over input channels of
-// max over positions |U[q][ic][oc]| (inf if U is not finite).
-double weight_gain(const float* u, int64_t oc, int64_t ic);
+// max over positions |U[q][ic][oc]| (inf if U is not finite); U has `positions` planes.
+double weight_gain(const float* u, int64_t oc, int64_t ic, int positions = kPositions);
 
 // Whether Winograd's error on this input is within the direct sum's: every value finite; no value
-// so large that the transforms could overflow (|x| * 100 * gain * 361 < FLT_MAX / 4); no value more
+// so large that the transforms could overflow (|x| * 100 * gain * 361 < FLT_MAX / 4, 100 and 361 the
+// largest gains of F(4x4, 3x3)'s input and output transforms; F(6x6, 3x3) passes its own); no value
 // than 2^kOutlierBits times the typical |x| (2^mean exponent; its rounding error would spread over
 // its tile: an outlier r puts ~1e-7 r on its neighbours' outputs); and not every value below 2^-64,
 // where the products of transformed input and weights underflow into subnormals and lose their
 // relative precision. Real activations measured 2^3 to 2^4.7 (max over typical: YOLOv8n and
 // ResNet-18 on COCO images, SqueezeNet on its test image).
 constexpr int kOutlierBits = 10;
-bool exact_for(const InputRange& range, double gain);
+constexpr double kInputGain = 100, kOutputGain = 361;  // the largest row sums of |Bᵀ| and |Aᵀ|, squared
+bool exact_for(const InputRange& range, double gain, double input_gain = kInputGain,
+               double output_gain = kOutputGain);
 
 // Whether the environment allows Winograd (EDGEQUANT_WINOGRAD=0 keeps every conv direct; read
 // when a kernel is built), and whether it asks for it wherever the shape allows, past the backend's

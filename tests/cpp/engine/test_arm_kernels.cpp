@@ -727,21 +727,24 @@ TEST(ArmF32, DepthwiseConvolutionsMatchTheReference) {
   EXPECT_GE(paired, 20) << "the paired 3x3 path ran";
 }
 
-// FP32 3x3 stride-1 convs run by Winograd F(4x4, 3x3) (f32_winograd.cpp): output sizes that cut
-// the 4x4 tiles, pads 0 / 1 / 2, channel counts below, at and above the transforms' 16 lanes,
-// post-ops with a residual, two images and two threads; within 1e-4 of the largest output (the
+// FP32 3x3 stride-1 convs run by Winograd F(4x4, 3x3) and F(6x6, 3x3) (f32_winograd.cpp): output
+// sizes that cut the tiles, pads 0 / 1 / 2, channel counts below, at and above the transforms' 16
+// lanes, post-ops with a residual, two images and two threads; within 1e-4 of the largest output (the
 // transforms' rounding). An input with an outlier (winograd::exact_for) runs the direct kernel.
 TEST(ArmF32, WinogradMatchesTheReference) {
   std::mt19937 rng(11);
-  for (int i = 0; i < 24; ++i) {
+  const int64_t f63_before = arm_winograd63_runs();
+  int f63_shapes = 0;
+  for (int i = 0; i < 32; ++i) {
     ConvGeometry g{};
     g.n = 1 + i % 2, g.ic = pick(rng, {8, 17, 33, 64}), g.oc = pick(rng, {8, 9, 24, 40});
-    g.ih = pick(rng, {4, 7, 13, 16}), g.iw = pick(rng, {5, 8, 14});
+    g.ih = pick(rng, {4, 7, 13, 16, 26}), g.iw = pick(rng, {5, 8, 14, 25});
     g.kh = g.kw = 3, g.stride_h = g.stride_w = g.dilation_h = g.dilation_w = g.groups = 1;
     g.pad_top = g.pad_bottom = i % 3, g.pad_left = g.pad_right = (i + 1) % 3;
     g.oh = g.ih + 2 * g.pad_top - 2, g.ow = g.iw + 2 * g.pad_left - 2;
     if (g.oh < 4 || g.ow < 4) continue;
     ASSERT_TRUE(arm::winograd_fits_arm(g, QuantConfig{})) << describe(g);
+    f63_shapes += winograd::f63::fewer_products(g.oh, g.ow);
     Int8Case c = random_int8_case(rng, i);
     c.q = QuantConfig{};
     const auto w = uniform(rng, g.oc * g.ic * 9, -1, 1), b = uniform(rng, g.oc, -0.5f, 0.5f);
@@ -751,6 +754,8 @@ TEST(ArmF32, WinogradMatchesTheReference) {
     EXPECT_EQ(arm_winograd_runs(), before + 1) << "Winograd ran, case " << i;
     EXPECT_TRUE(close(ours, run_conv("reference", g, w, b, c, x, r), 1e-4)) << "case " << i << ": " << describe(g);
   }
+  EXPECT_GE(f63_shapes, 8);
+  EXPECT_EQ(arm_winograd63_runs() - f63_before, f63_shapes) << "F(6x6, 3x3) ran where it multiplies less";
   ConvGeometry g{1, 16, 9, 9, 16, 9, 9, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1};
   auto x = uniform(rng, 16 * 81, -1, 1);
   x[40] = 1e6f;  // 2^20 over the typical |x|: Winograd would smear its rounding over the tile
@@ -762,24 +767,47 @@ TEST(ArmF32, WinogradMatchesTheReference) {
   EXPECT_TRUE(close(ours, run_conv("reference", g, w, b, Int8Case{}, x, r), 1e-6));
 }
 
-// The NEON transforms (f32_winograd_transforms.cpp) against the portable ones they restate: bit for bit
-// on tiles inside and across the image's edge, channel counts around the 4 lanes (and the portable
-// 16), blocks with rows beyond `count`, every activation with and without a residual.
-TEST(ArmF32, WinogradTransformsAreThePortableOnesBitForBit) {
+// The NEON transforms (f32_winograd_transforms.cpp) against the portable ones they restate, F(4x4, 3x3)
+// and F(6x6, 3x3): bit for bit on tiles inside and across the image's edge, channel counts around the
+// 4 lanes (and the portable 16), blocks with rows beyond `count`, every activation with and without a
+// residual.
+struct WinogradVariant {
+  const char* name;
+  int positions;
+  winograd::Tiling (*tiling)(int64_t ih, int64_t iw, int64_t oh, int64_t ow, int64_t pad_top, int64_t pad_left);
+  void (*input_neon)(const float*, int64_t, const winograd::Tiling&, int64_t, int64_t, int64_t, float*);
+  void (*input)(const float*, int64_t, const winograd::Tiling&, int64_t, int64_t, int64_t, float*);
+  void (*output_neon)(const float*, int64_t, const winograd::Tiling&, int64_t, int64_t, int64_t, const float*,
+                      const ConvPostOps&, float*);
+  void (*output)(const float*, int64_t, const winograd::Tiling&, int64_t, int64_t, int64_t, const float*,
+                 const ConvPostOps&, float*);
+};
+
+const WinogradVariant kWinogradVariants[] = {
+    {"F(4x4, 3x3)", winograd::kPositions,
+     [](int64_t ih, int64_t iw, int64_t oh, int64_t ow, int64_t top, int64_t left) {
+       return winograd::Tiling{ih, iw, oh, ow, top, left};
+     },
+     arm::winograd_input_neon, winograd::transform_input, arm::winograd_output_neon, winograd::transform_output},
+    {"F(6x6, 3x3)", winograd::f63::kPositions, winograd::f63::tiling, arm::winograd63_input_neon,
+     winograd::f63::transform_input, arm::winograd63_output_neon, winograd::f63::transform_output}};
+
+void expect_transforms_bit_for_bit(const WinogradVariant& variant) {
+  SCOPED_TRACE(variant.name);
   std::mt19937 rng(17);
   using K = Activation::Kind;
   const K kinds[] = {K::none, K::relu, K::clip, K::swish, K::hardsigmoid, K::hardswish, K::gelu};
   for (int i = 0; i < 40; ++i) {
     const int64_t channels = pick(rng, {1, 3, 4, 5, 8, 13, 16, 17, 36});
-    const int64_t ih = pick(rng, {4, 6, 7, 11}), iw = pick(rng, {4, 5, 9, 14}), pad = i % 3;
-    const winograd::Tiling t{ih, iw, ih + 2 * pad - 2, iw + 2 * pad - 2, pad, pad};
+    const int64_t ih = pick(rng, {4, 6, 7, 11, 17}), iw = pick(rng, {4, 5, 9, 14, 16}), pad = i % 3;
+    const winograd::Tiling t = variant.tiling(ih, iw, ih + 2 * pad - 2, iw + 2 * pad - 2, pad, pad);
     if (t.oh < 1 || t.ow < 1) continue;
     const int64_t block = pick(rng, {3, 8, 32}), first = i % 2, count = std::min<int64_t>(block - 1, t.tiles() - first);
     if (count < 1) continue;
     const auto x = uniform(rng, ih * iw * channels, -2, 2);
-    std::vector<float> ours(winograd::kPositions * block * channels, 7.f), theirs = ours;
-    arm::winograd_input_neon(x.data(), channels, t, first, count, block, ours.data());
-    winograd::transform_input(x.data(), channels, t, first, count, block, theirs.data());
+    std::vector<float> ours(variant.positions * block * channels, 7.f), theirs = ours;
+    variant.input_neon(x.data(), channels, t, first, count, block, ours.data());
+    variant.input(x.data(), channels, t, first, count, block, theirs.data());
     EXPECT_TRUE(same_bits(ours, theirs)) << "input, case " << i << ": " << channels << " channels";
 
     ConvPostOps post;
@@ -788,16 +816,20 @@ TEST(ArmF32, WinogradTransformsAreThePortableOnesBitForBit) {
     if (i % 4 == 1) post.activation.scale = 0.75f, post.activation.shift = -0.25f;
     post.sum = i % 3 == 2;
     post.after_sum.kind = i % 2 ? K::relu : K::none;
-    const auto products = uniform(rng, winograd::kPositions * block * channels, -3, 3);
+    const auto products = uniform(rng, variant.positions * block * channels, -3, 3);
     const auto bias = uniform(rng, channels, -1, 1);
     const auto residual = uniform(rng, t.oh * t.ow * channels, -1, 1);
     std::vector<float> y_ours = residual, y_theirs = residual;
     const float* b = i % 5 == 0 ? nullptr : bias.data();
-    arm::winograd_output_neon(products.data(), channels, t, first, count, block, b, post, y_ours.data());
-    winograd::transform_output(products.data(), channels, t, first, count, block, b, post, y_theirs.data());
+    variant.output_neon(products.data(), channels, t, first, count, block, b, post, y_ours.data());
+    variant.output(products.data(), channels, t, first, count, block, b, post, y_theirs.data());
     EXPECT_TRUE(same_bits(y_ours, y_theirs)) << "output, case " << i << ": " << channels << " channels, activation "
                                              << static_cast<int>(post.activation.kind) << (post.sum ? " + sum" : "");
   }
+}
+
+TEST(ArmF32, WinogradTransformsAreThePortableOnesBitForBit) {
+  for (const WinogradVariant& variant : kWinogradVariants) expect_transforms_bit_for_bit(variant);
 }
 
 TEST(ArmPool, MaxAndAverageAreBitIdenticalToTheReference) {

@@ -13,7 +13,7 @@ std::unique_ptr<DenseKernel> make_int8_dense(int64_t m, int64_t k, int64_t n, co
                                              const Activation& act, const QuantConfig& q, ThreadCount threads);
 std::unique_ptr<ConvKernel> make_f32_conv(const ConvGeometry& g, const float* w, const float* b,
                                           const ConvPostOps& post, ThreadCount threads);
-// FP32 3x3 stride-1 convs by Winograd F(4x4, 3x3) (f32_winograd.cpp), where winograd_fits_arm.
+// FP32 3x3 stride-1 convs by Winograd F(4x4, 3x3) or F(6x6, 3x3) (f32_winograd.cpp), where winograd_fits_arm.
 bool winograd_fits_arm(const ConvGeometry& g, const QuantConfig& q);
 std::unique_ptr<ConvKernel> make_f32_winograd_conv(const ConvGeometry& g, const float* w, const float* b,
                                                    const ConvPostOps& post, ThreadCount threads);

@@ -10,6 +10,8 @@
 #include <thread>
 #include <vector>
 
+#include "backend/winograd_f63.h"
+
 #ifndef HWCAP_ASIMDDP
 #define HWCAP_ASIMDDP (1 << 20)  // the Linux aarch64 hwcap bits, for older headers
 #endif
@@ -22,7 +24,7 @@ namespace {
 std::atomic<bool> dotprod_allowed{true};
 std::atomic<const char*> forced_gemm{nullptr};
 std::atomic<const char*> last_int8_kernel{"none"};
-std::atomic<int64_t> neon_runs{0}, asimddp_runs{0}, i8mm_runs{0}, winograd_runs{0}, short_tap_runs{0};
+std::atomic<int64_t> neon_runs{0}, asimddp_runs{0}, i8mm_runs{0}, winograd_runs{0}, winograd63_runs{0}, short_tap_runs{0};
 }  // namespace
 
 bool cpu_has_dotprod() { return (getauxval(AT_HWCAP) & HWCAP_ASIMDDP) != 0; }
@@ -81,13 +83,17 @@ void note_int8_run(const Int8Gemm& gemm) {
   (std::strcmp(gemm.name, "i8mm") == 0 ? i8mm_runs : std::strcmp(gemm.name, "asimddp") == 0 ? asimddp_runs : neon_runs)++;
 }
 
-void note_winograd_run() { winograd_runs++; }
+void note_winograd_run(int64_t tile) {
+  winograd_runs++;
+  if (tile == winograd::f63::kTile) winograd63_runs++;
+}
 void note_short_taps_run() { short_tap_runs++; }
 
 }  // namespace edgequant::engine::arm
 
 namespace edgequant::engine {
 int64_t arm_winograd_runs() { return arm::winograd_runs.load(); }
+int64_t arm_winograd63_runs() { return arm::winograd63_runs.load(); }
 int64_t arm_short_tap_runs() { return arm::short_tap_runs.load(); }
 const char* arm_int8_kernel_name() { return arm::last_int8_kernel.load(); }
 int64_t arm_int8_kernel_runs(const char* name) {

@@ -37,9 +37,9 @@ class ThreadCount {
 };
 
 // Records one INT8 GEMM run of `gemm` (arm_int8_kernel_name / _runs), one FP32 conv run by
-// Winograd (arm_winograd_runs).
+// Winograd with tiles of `tile` output pixels a side (arm_winograd_runs).
 void note_int8_run(const Int8Gemm& gemm);
-void note_winograd_run();
+void note_winograd_run(int64_t tile);
 void note_short_taps_run();
 
 // Threads for a kernel run: body(begin, end) on disjoint chunks of [0, n), chunk boundaries
@@ -54,8 +54,10 @@ namespace edgequant::engine {
 // how many INT8 GEMM runs each had since start: tests prove which kernel ran with these.
 const char* arm_int8_kernel_name();
 int64_t arm_int8_kernel_runs(const char* name);
-// FP32 conv runs by Winograd F(4x4, 3x3) since start (the others ran the direct kernel).
+// FP32 conv runs by Winograd since start (the others ran the direct kernel), and those of them by
+// F(6x6, 3x3).
 int64_t arm_winograd_runs();
+int64_t arm_winograd63_runs();
 // INT8 conv runs whose GEMM read short taps (Int8Gemm::pack_short_taps) since start.
 int64_t arm_short_tap_runs();
 }  // namespace edgequant::engine

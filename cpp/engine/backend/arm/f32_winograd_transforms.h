@@ -1,12 +1,14 @@
-// Winograd F(4x4, 3x3) input and output transforms on NEON for the ARM backend's FP32 3x3 convs:
-// backend/winograd_f43.h's transform_input / transform_output step for step on 4-channel vectors,
-// so bit-identical to them (the engine's aarch64 build has no FMA contraction). The portable ones
+// Winograd F(4x4, 3x3) and F(6x6, 3x3) input and output transforms on NEON for the ARM backend's FP32
+// 3x3 convs: backend/winograd_f43.h's and winograd_f63.h's transform_input / transform_output step for
+// step on 4-channel vectors, so bit-identical to them (the engine's aarch64 build has no FMA
+// contraction; F(6x6, 3x3)'s fused steps are explicit on both sides). The portable ones
 // work on 16 lanes through stack copies; on NEON they took ~17 instructions per output value
 // (squeezenet: 13 M of 111 M), these ~4.
 #pragma once
 #include <cstdint>
 
 #include "backend/winograd_f43.h"
+#include "backend/winograd_f63.h"
 
 namespace edgequant::engine::arm {
 
@@ -18,5 +20,11 @@ void winograd_input_neon(const float* x, int64_t ic, const winograd::Tiling& t, 
 // y holds on entry where post.sum.
 void winograd_output_neon(const float* m, int64_t oc, const winograd::Tiling& t, int64_t first, int64_t count,
                           int64_t block, const float* bias, const ConvPostOps& post, float* y);
+
+// As winograd::f63::transform_input and transform_output (`t` a winograd::f63::tiling).
+void winograd63_input_neon(const float* x, int64_t ic, const winograd::Tiling& t, int64_t first, int64_t count,
+                           int64_t block, float* v);
+void winograd63_output_neon(const float* m, int64_t oc, const winograd::Tiling& t, int64_t first, int64_t count,
+                            int64_t block, const float* bias, const ConvPostOps& post, float* y);
 
 }  // namespace edgequant::engine::arm
