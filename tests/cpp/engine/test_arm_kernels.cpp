@@ -775,7 +775,7 @@ struct WinogradVariant {
   const char* name;
   int positions;
   winograd::Tiling (*tiling)(int64_t ih, int64_t iw, int64_t oh, int64_t ow, int64_t pad_top, int64_t pad_left);
-  void (*input_neon)(const float*, int64_t, const winograd::Tiling&, int64_t, int64_t, int64_t, float*);
+  void (*input_neon)(const float*, int64_t, const winograd::Tiling&, int64_t, int64_t, int64_t, float*, bool packed);
   void (*input)(const float*, int64_t, const winograd::Tiling&, int64_t, int64_t, int64_t, float*);
   void (*output_neon)(const float*, int64_t, const winograd::Tiling&, int64_t, int64_t, int64_t, const float*,
                       const ConvPostOps&, float*);
@@ -806,7 +806,7 @@ void expect_transforms_bit_for_bit(const WinogradVariant& variant) {
     if (count < 1) continue;
     const auto x = uniform(rng, ih * iw * channels, -2, 2);
     std::vector<float> ours(variant.positions * block * channels, 7.f), theirs = ours;
-    variant.input_neon(x.data(), channels, t, first, count, block, ours.data());
+    variant.input_neon(x.data(), channels, t, first, count, block, ours.data(), false);
     variant.input(x.data(), channels, t, first, count, block, theirs.data());
     EXPECT_TRUE(same_bits(ours, theirs)) << "input, case " << i << ": " << channels << " channels";
 
@@ -830,6 +830,36 @@ void expect_transforms_bit_for_bit(const WinogradVariant& variant) {
 
 TEST(ArmF32, WinogradTransformsAreThePortableOnesBitForBit) {
   for (const WinogradVariant& variant : kWinogradVariants) expect_transforms_bit_for_bit(variant);
+}
+
+// The input transform writing V as the GEMM packs its rows (f32_gemm_packed) against V as rows and
+// f32_gemm: the same products bit for bit, for block counts around the 8-row blocks and the 4-row
+// short block (1-20 tiles), one and several B panels, tiles inside and across the image's edge.
+TEST(ArmF32, PackedWinogradInputIsTheGemmsOwnPackingBitForBit) {
+  std::mt19937 rng(29);
+  for (const WinogradVariant& variant : kWinogradVariants) {
+    SCOPED_TRACE(variant.name);
+    for (int i = 0; i < 24; ++i) {
+      const int64_t ic = pick(rng, {4, 8, 12, 36}), oc = pick(rng, {5, 8, 13, 24}), pad = i % 3;
+      const int64_t ih = pick(rng, {9, 14, 20}), iw = pick(rng, {11, 16, 26});
+      const winograd::Tiling t = variant.tiling(ih, iw, ih + 2 * pad - 2, iw + 2 * pad - 2, pad, pad);
+      const int64_t count = std::min<int64_t>(1 + i % 20, t.tiles()), block = (count + 7) / 8 * 8;
+      const auto x = uniform(rng, ih * iw * ic, -2, 2), w = uniform(rng, oc * ic, -1, 1);
+      const arm::PackedF32 b = arm::pack_f32(w.data(), oc, ic);
+      std::vector<float> rows_form(variant.positions * block * ic), packed_form(rows_form.size(), NAN);
+      variant.input_neon(x.data(), ic, t, 0, count, block, rows_form.data(), false);
+      variant.input_neon(x.data(), ic, t, 0, count, block, packed_form.data(), true);
+      for (int q = 0; q < variant.positions; q += 9) {
+        std::vector<const float*> rows(static_cast<size_t>(count));
+        for (int64_t k = 0; k < count; ++k) rows[k] = rows_form.data() + (q * block + k) * ic;
+        std::vector<float> expected(static_cast<size_t>(count * oc)), ours(expected.size());
+        arm::f32_gemm(rows.data(), count, b, expected.data(), oc);
+        arm::f32_gemm_packed(packed_form.data() + q * block * ic, count, b, ours.data(), oc);
+        EXPECT_TRUE(same_bits(ours, expected)) << "case " << i << ", position " << q << ": " << count << " tiles, "
+                                               << ic << " -> " << oc << " channels";
+      }
+    }
+  }
 }
 
 TEST(ArmPool, MaxAndAverageAreBitIdenticalToTheReference) {

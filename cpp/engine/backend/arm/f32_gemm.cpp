@@ -238,6 +238,26 @@ __attribute__((noinline)) void gemm(const float* const* a, int64_t m, const Pack
 }
 }  // namespace
 
+void f32_gemm_packed(const float* a, int64_t m, const PackedF32& b, float* c, int64_t ldc) {
+  const int64_t k = b.k, panels = (b.n + kNr - 1) / kNr;
+  for (int64_t m0 = 0; m0 < m; m0 += kMr) {
+    const float* block = a + m0 * k;
+    const int64_t valid_rows = std::min<int64_t>(kMr, m - m0);
+    const bool short_block = valid_rows <= kShortRows;  // interleaved by 4 rows (packed_rows)
+    for (int64_t panel = 0; panel < panels; ++panel) {
+      const float* packed = b.packed.data() + panel * k * kNr;
+      const int64_t n0 = panel * kNr, cols = std::min<int64_t>(kNr, b.n - n0);
+      const bool whole = valid_rows == (short_block ? kShortRows : kMr) && cols == kNr;
+      float out[kMr * kNr];
+      float* to = whole ? c + m0 * ldc + n0 : out;
+      if (short_block) packed_steps4(block, packed, k / 4, to, whole ? ldc : kNr);
+      else packed_steps<true>(block, packed, k / 4, to, whole ? ldc : kNr);
+      if (whole) continue;
+      for (int64_t r = 0; r < valid_rows; ++r) std::copy_n(out + r * kNr, cols, c + (m0 + r) * ldc + n0);
+    }
+  }
+}
+
 PackedF32 pack_f32(const float* b, int64_t n, int64_t k) {
   PackedF32 p;
   p.n = n, p.k = k;

@@ -117,15 +117,25 @@ class ArmWinogradConv : public ConvKernel {
   void run_nhwc(const float* x, float* y) {
     const int64_t hw = g_.ih * g_.iw, m = g_.oh * g_.ow;
     const int64_t tiles = tiling_.tiles(), per_image = (tiles + block_ - 1) / block_;
+    // Channels in fours: the input transform writes V as the GEMM packs its rows (f32_gemm_packed),
+    // which saves the GEMM that pass (~1.3 instructions a value, 4 % of a 64-channel conv at 56x56).
+    const bool packed = g_.ic % 4 == 0;
+    const int64_t plane_rows = (block_ + 7) / 8 * 8;  // V's rows per position: whole 8-row blocks
     parallel_chunks(threads_, g_.n * per_image, 1, [&](int64_t b0, int64_t b1) {
-      Scratch<float> v(V::kPositions * block_ * g_.ic), products(V::kPositions * block_ * g_.oc);
+      Scratch<float> v(V::kPositions * plane_rows * g_.ic), products(V::kPositions * block_ * g_.oc);
       std::vector<const float*> rows(static_cast<size_t>(block_));
       for (int64_t b = b0; b < b1; ++b) {
         const int64_t image = b / per_image, first = b % per_image * block_, count = std::min(block_, tiles - first);
-        V::input(x + image * hw * g_.ic, g_.ic, tiling_, first, count, block_, v.data());
+        V::input(x + image * hw * g_.ic, g_.ic, tiling_, first, count, plane_rows, v.data(), packed);
         for (int q = 0; q < V::kPositions; ++q) {
-          for (int64_t k = 0; k < count; ++k) rows[k] = v.data() + (q * block_ + k) * g_.ic;
-          f32_gemm(rows.data(), count, u_[q], products.data() + q * block_ * g_.oc, g_.oc);
+          const float* plane = v.data() + q * plane_rows * g_.ic;
+          float* c = products.data() + q * block_ * g_.oc;
+          if (packed) {
+            f32_gemm_packed(plane, count, u_[q], c, g_.oc);
+            continue;
+          }
+          for (int64_t k = 0; k < count; ++k) rows[k] = plane + k * g_.ic;
+          f32_gemm(rows.data(), count, u_[q], c, g_.oc);
         }
         V::output(products.data(), g_.oc, tiling_, first, count, block_, bias_.data(), post_, y + image * m * g_.oc);
       }

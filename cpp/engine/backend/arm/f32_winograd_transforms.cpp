@@ -13,6 +13,7 @@
 #include <type_traits>
 
 #include "backend/arm/epilogue.h"
+#include "backend/arm/f32_gemm.h"
 #include "backend/arm/partial_lanes.h"
 #include "backend/arm/scratch.h"
 
@@ -200,9 +201,11 @@ struct F63 {
   }
 };
 
+// With `packed` (ic a multiple of 4), each position's rows in f32_gemm_packed's interleaved form: tile
+// k's channels c..c+3 at packed_row(plane, k, count, ic) + c * packed_rows(k, count).
 template <class V>
 void input(const float* x, int64_t ic, const winograd::Tiling& t, int64_t first, int64_t count, int64_t block,
-           float* v) {
+           float* v, bool packed) {
   constexpr int kTile = V::kTile, kSide = V::kSide, kPositions = kSide * kSide;
   const int64_t tiles_w = t.tiles_w(), ic4 = ic / 4 * 4, q_stride = block * ic;
   Scratch<float> zeros;  // what a tap outside the image reads, for every channel (filled on first need)
@@ -210,11 +213,13 @@ void input(const float* x, int64_t ic, const winograd::Tiling& t, int64_t first,
     const int64_t tile = first + k;
     const int64_t y0 = tile / tiles_w * kTile - t.pad_top, x0 = tile % tiles_w * kTile - t.pad_left;
     const bool whole = y0 >= 0 && x0 >= 0 && y0 + kSide <= t.ih && x0 + kSide <= t.iw;
-    float* out = v + k * ic;  // position q at out + q * q_stride
+    // position q of channels c..c+3 at out + c * spread + q * q_stride
+    float* out = packed ? packed_row(v, k, count, ic) : v + k * ic;
+    const int64_t spread = packed ? packed_rows(k, count) : 1;
     int64_t c = 0;
     if (whole) {  // the taps where they lie
       for (const float* origin = x + (y0 * t.iw + x0) * ic; c < ic4; c += 4)
-        V::input_tile(origin + c, t.iw * ic, ic, out + c, q_stride);
+        V::input_tile(origin + c, t.iw * ic, ic, out + c * spread, q_stride);
     } else if (ic4 > 0) {
       // Across the image's edge: each tap's pixel, or zeros outside the image, read in place (a
       // zero-padded copy of every tap cost ~20 instructions a tap, a quarter of ResNet-18's tiles).
@@ -230,7 +235,7 @@ void input(const float* x, int64_t ic, const winograd::Tiling& t, int64_t first,
           taps[i * kSide + j] = inside ? x + (row * t.iw + col) * ic : zeros.data();
         }
       for (; c < ic4; c += 4)
-        V::input_tile([&](int i, int j) { return vld1q_f32(taps[i * kSide + j] + c); }, out + c, q_stride);
+        V::input_tile([&](int i, int j) { return vld1q_f32(taps[i * kSide + j] + c); }, out + c * spread, q_stride);
     }
     for (; c < ic; c += 4) {  // the last channels (fewer than 4): a zero-padded copy
       const int64_t n = ic - c;
@@ -244,6 +249,12 @@ void input(const float* x, int64_t ic, const winograd::Tiling& t, int64_t first,
       for (int q = 0; q < kPositions; ++q) std::memcpy(out + q * q_stride + c, r[q], static_cast<size_t>(n) * sizeof(float));
     }
   }
+  const int64_t last = count / 8 * 8;
+  if (packed && packed_rows(last, count) == 8)  // a last block of 5-7 tiles: its spare rows zero
+    for (int q = 0; q < kPositions; ++q)
+      for (int64_t c = 0; c < ic; c += 4)
+        for (int64_t row = count; row < last + 8; ++row)
+          std::fill_n(packed_row(v + q * q_stride, row, count, ic) + c * 8, 4, 0.f);
 }
 
 template <class V>
@@ -346,8 +357,8 @@ void output(const float* m, int64_t oc, const winograd::Tiling& t, int64_t first
 }  // namespace
 
 void winograd_input_neon(const float* x, int64_t ic, const winograd::Tiling& t, int64_t first, int64_t count,
-                         int64_t block, float* v) {
-  input<F43>(x, ic, t, first, count, block, v);
+                         int64_t block, float* v, bool packed) {
+  input<F43>(x, ic, t, first, count, block, v, packed);
 }
 
 void winograd_output_neon(const float* m, int64_t oc, const winograd::Tiling& t, int64_t first, int64_t count,
@@ -356,8 +367,8 @@ void winograd_output_neon(const float* m, int64_t oc, const winograd::Tiling& t,
 }
 
 void winograd63_input_neon(const float* x, int64_t ic, const winograd::Tiling& t, int64_t first, int64_t count,
-                           int64_t block, float* v) {
-  input<F63>(x, ic, t, first, count, block, v);
+                           int64_t block, float* v, bool packed) {
+  input<F63>(x, ic, t, first, count, block, v, packed);
 }
 
 void winograd63_output_neon(const float* m, int64_t oc, const winograd::Tiling& t, int64_t first, int64_t count,

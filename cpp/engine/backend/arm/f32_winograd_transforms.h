@@ -12,9 +12,11 @@
 
 namespace edgequant::engine::arm {
 
-// As winograd::transform_input: tiles [first, first + count) of NHWC x to V[q][block][ic].
+// As winograd::transform_input: tiles [first, first + count) of NHWC x to V[q][block][ic]; with `packed`
+// (ic a multiple of 4, block a multiple of 8), each position's plane V[q] as f32_gemm_packed reads its
+// A (f32_gemm.h packed_row; a last block's spare rows zero).
 void winograd_input_neon(const float* x, int64_t ic, const winograd::Tiling& t, int64_t first, int64_t count,
-                         int64_t block, float* v);
+                         int64_t block, float* v, bool packed = false);
 
 // As winograd::transform_output: M[q][block][oc] to NHWC y, with bias, activation and the residual
 // y holds on entry where post.sum.
@@ -23,7 +25,7 @@ void winograd_output_neon(const float* m, int64_t oc, const winograd::Tiling& t,
 
 // As winograd::f63::transform_input and transform_output (`t` a winograd::f63::tiling).
 void winograd63_input_neon(const float* x, int64_t ic, const winograd::Tiling& t, int64_t first, int64_t count,
-                           int64_t block, float* v);
+                           int64_t block, float* v, bool packed = false);
 void winograd63_output_neon(const float* m, int64_t oc, const winograd::Tiling& t, int64_t first, int64_t count,
                             int64_t block, const float* bias, const ConvPostOps& post, float* y);
 
