@@ -9,6 +9,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
+#include <limits>
 #include <random>
 #include <string>
 #include <thread>
@@ -830,6 +831,25 @@ void expect_transforms_bit_for_bit(const WinogradVariant& variant) {
 
 TEST(ArmF32, WinogradTransformsAreThePortableOnesBitForBit) {
   for (const WinogradVariant& variant : kWinogradVariants) expect_transforms_bit_for_bit(variant);
+}
+
+// The range Winograd checks an input by (winograd::exact_for), on NEON: the portable one's fields
+// exactly, on sizes around the 16-value step and the 16,384-value block, with zeros, subnormals,
+// negatives, Inf and NaN among the values.
+TEST(ArmF32, WinogradInputRangeIsThePortableOne) {
+  std::mt19937 rng(31);
+  for (const int64_t n : {0, 1, 15, 16, 17, 100, 16384, 16389, 40000}) {
+    auto x = uniform(rng, n, -3, 3);
+    for (int64_t i = 0; i < n; i += 7) x[i] = i % 3 ? 0.f : -1e-40f;  // zeros and subnormals
+    if (n > 20) x[n - 3] = 3e38f, x[n / 2] = -1e-3f;
+    for (const float special : {0.f, std::numeric_limits<float>::infinity(), NAN}) {
+      if (n > 0 && special != 0.f) x[n / 3] = special;
+      const winograd::InputRange ours = arm::input_range_neon(x.data(), n), theirs = winograd::input_range(x.data(), n);
+      EXPECT_EQ(ours.max_abs_bits, theirs.max_abs_bits) << n << " values, special " << special;
+      EXPECT_EQ(ours.exponent_sum, theirs.exponent_sum) << n << " values, special " << special;
+      EXPECT_EQ(ours.normal_count, theirs.normal_count) << n << " values, special " << special;
+    }
+  }
 }
 
 // The input transform writing V as the GEMM packs its rows (f32_gemm_packed) against V as rows and

@@ -107,7 +107,7 @@ class ArmWinogradConv : public ConvKernel {
   // on (any order of the values will do).
   bool use_winograd(const float* x, int64_t numel) {
     if (u_.empty() ||
-        !winograd::exact_for(winograd::input_range(x, numel), gain_, V::kInputGain, V::kOutputGain))
+        !winograd::exact_for(input_range_neon(x, numel), gain_, V::kInputGain, V::kOutputGain))
       return false;
     note_winograd_run(tiling_.tile);
     return true;

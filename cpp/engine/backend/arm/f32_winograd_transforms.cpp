@@ -356,6 +356,37 @@ void output(const float* m, int64_t oc, const winograd::Tiling& t, int64_t first
 
 }  // namespace
 
+winograd::InputRange input_range_neon(const float* x, int64_t n) {
+  // Per lane: |x| bits (AND), their maximum (UMAX), the exponent summed by one shift-and-accumulate
+  // (USRA) and the values at or above the smallest normal counted by compare and subtract: 5
+  // instructions a vector, where GCC's vectorisation of the portable loop took ~9.
+  constexpr int64_t kBlock = 16384;  // values per block: a lane's exponent sum (<= 4096 x 255) fits 32 bits
+  const uint32x4_t abs_mask = vdupq_n_u32(0x7fffffffu), smallest_normal = vdupq_n_u32(0x00800000u);
+  uint32x4_t top = vdupq_n_u32(0);
+  winograd::InputRange range;
+  int64_t i = 0;
+  for (; i + 16 <= n;) {
+    const int64_t end = std::min(n / 16 * 16, i + kBlock);
+    uint32x4_t exponents = vdupq_n_u32(0), normals = vdupq_n_u32(0);
+    for (; i < end; i += 16) {
+      const uint32x4x4_t bits = vld1q_u32_x4(reinterpret_cast<const uint32_t*>(x + i));
+      #pragma GCC unroll 4
+      for (int k = 0; k < 4; ++k) {
+        const uint32x4_t magnitude = vandq_u32(bits.val[k], abs_mask);
+        top = vmaxq_u32(top, magnitude);
+        exponents = vsraq_n_u32(exponents, magnitude, 23);
+        normals = vsubq_u32(normals, vcgeq_u32(magnitude, smallest_normal));  // the mask is −1
+      }
+    }
+    range.exponent_sum += vaddlvq_u32(exponents);
+    range.normal_count += vaddlvq_u32(normals);
+  }
+  winograd::InputRange tail = winograd::input_range(x + i, n - i);
+  tail.max_abs_bits = std::max(tail.max_abs_bits, vmaxvq_u32(top));
+  range.merge(tail);
+  return range;
+}
+
 void winograd_input_neon(const float* x, int64_t ic, const winograd::Tiling& t, int64_t first, int64_t count,
                          int64_t block, float* v, bool packed) {
   input<F43>(x, ic, t, first, count, block, v, packed);

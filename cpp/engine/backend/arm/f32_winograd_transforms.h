@@ -12,6 +12,9 @@
 
 namespace edgequant::engine::arm {
 
+// As winograd::input_range, the same fields exactly (the check before each Winograd run).
+winograd::InputRange input_range_neon(const float* x, int64_t n);
+
 // As winograd::transform_input: tiles [first, first + count) of NHWC x to V[q][block][ic]; with `packed`
 // (ic a multiple of 4, block a multiple of 8), each position's plane V[q] as f32_gemm_packed reads its
 // A (f32_gemm.h packed_row; a last block's spare rows zero).
