@@ -624,22 +624,23 @@ TEST(ArmF32, PackedGemmIsThePanelByPanelGemmBitForBit) {
 // epilogue.
 TEST(ArmF32, ShortBlocksAreTheEightRowTilesBitForBit) {
   std::mt19937 rng(43);
-  for (int64_t m : {1, 2, 3, 4, 9, 12})
-    for (int64_t k : {3, 16, 67})
-      for (int64_t n : {5, 8, 21}) {
-        const auto a = uniform(rng, 16 * k, -1, 1), b = uniform(rng, n * k, -1, 1), bias = uniform(rng, n + 8, -1, 1);
-        std::vector<const float*> rows;
-        for (int64_t r = 0; r < 16; ++r) rows.push_back(a.data() + r * k);
-        const int64_t first = m > 8 ? 0 : 8;  // the short rows in the second block of the 16
-        arm::F32Epilogue epilogue{bias.data(), Activation{}};
-        epilogue.act.kind = Activation::Kind::relu;
-        const arm::PackedF32 packed = arm::pack_f32(b.data(), n, k);
-        std::vector<float> whole(static_cast<size_t>(16 * n)), short_rows(static_cast<size_t>(m * n));
-        arm::f32_gemm(rows.data(), 16, packed, whole.data(), n, &epilogue);
-        arm::f32_gemm(rows.data() + first, m, packed, short_rows.data(), n, &epilogue);
-        const std::vector<float> want(whole.begin() + first * n, whole.begin() + (first + m) * n);
-        EXPECT_TRUE(same_bits(short_rows, want)) << m << "x" << k << "x" << n;
-      }
+  for (bool with_epilogue : {true, false})  // without: pairs of whole panels run 4 x 16 (packed_steps4x16)
+    for (int64_t m : {1, 2, 3, 4, 9, 12})
+      for (int64_t k : {3, 16, 67})
+        for (int64_t n : {5, 8, 21, 40}) {
+          const auto a = uniform(rng, 16 * k, -1, 1), b = uniform(rng, n * k, -1, 1), bias = uniform(rng, n + 8, -1, 1);
+          std::vector<const float*> rows;
+          for (int64_t r = 0; r < 16; ++r) rows.push_back(a.data() + r * k);
+          const int64_t first = m > 8 ? 0 : 8;  // the short rows in the second block of the 16
+          arm::F32Epilogue epilogue{bias.data(), Activation{}};
+          epilogue.act.kind = Activation::Kind::relu;
+          const arm::PackedF32 packed = arm::pack_f32(b.data(), n, k);
+          std::vector<float> whole(static_cast<size_t>(16 * n)), short_rows(static_cast<size_t>(m * n));
+          arm::f32_gemm(rows.data(), 16, packed, whole.data(), n, with_epilogue ? &epilogue : nullptr);
+          arm::f32_gemm(rows.data() + first, m, packed, short_rows.data(), n, with_epilogue ? &epilogue : nullptr);
+          const std::vector<float> want(whole.begin() + first * n, whole.begin() + (first + m) * n);
+          EXPECT_TRUE(same_bits(short_rows, want)) << m << "x" << k << "x" << n << (with_epilogue ? " + epilogue" : "");
+        }
 }
 
 // The GEMM's epilogue (in registers, or stored and activated from memory for the costly kinds) is
