@@ -649,23 +649,27 @@ TEST(ArmF32, ShortBlocksAreTheEightRowTilesBitForBit) {
 TEST(ArmF32, GemmEpilogueIsTheScalarActivationBitForBit) {
   std::mt19937 rng(47);
   using K = Activation::Kind;
-  for (K kind : {K::none, K::relu, K::clip, K::swish, K::hardsigmoid, K::hardswish, K::gelu})
-    for (bool affine : {false, true}) {
-      const int64_t m = 11, k = 37, n = 19;
-      const auto a = uniform(rng, m * k, -1, 1), b = uniform(rng, n * k, -1, 1), bias = uniform(rng, n + 8, -1, 1);
-      std::vector<const float*> rows;
-      for (int64_t r = 0; r < m; ++r) rows.push_back(a.data() + r * k);
-      arm::F32Epilogue epilogue{bias.data(), Activation{}};
-      epilogue.act.kind = kind, epilogue.act.lo = -0.3f, epilogue.act.hi = 0.4f, epilogue.act.alpha = 0.2f,
-      epilogue.act.beta = 0.5f;
-      if (affine) epilogue.act.scale = -0.75f, epilogue.act.shift = 0.125f;
-      const arm::PackedF32 packed = arm::pack_f32(b.data(), n, k);
-      std::vector<float> ours(static_cast<size_t>(m * n)), want(ours.size());
-      arm::f32_gemm(rows.data(), m, packed, ours.data(), n, &epilogue);
-      arm::f32_gemm(rows.data(), m, packed, want.data(), n);
-      for (int64_t i = 0; i < m * n; ++i) want[i] = apply_activation(epilogue.act, want[i] + bias[i % n]);
-      EXPECT_TRUE(same_bits(ours, want)) << "kind " << static_cast<int>(kind) << (affine ? " + affine" : "");
-    }
+  for (int64_t k : {37, 36})  // 36: whole 4-k steps, none / relu / clip in the assembly loop (packed_steps_biased)
+    for (K kind : {K::none, K::relu, K::clip, K::swish, K::hardsigmoid, K::hardswish, K::gelu})
+      for (bool affine : {false, true}) {
+        const int64_t m = 11, n = 19;
+        auto a = uniform(rng, m * k, -1, 1);
+        a[0] = NAN, a[2 * k + 1] = INFINITY, a[3 * k] = -0.f;  // NaN and infinite sums in rows 0 and 2
+        const auto b = uniform(rng, n * k, -1, 1), bias = uniform(rng, n + 8, -1, 1);
+        std::vector<const float*> rows;
+        for (int64_t r = 0; r < m; ++r) rows.push_back(a.data() + r * k);
+        arm::F32Epilogue epilogue{bias.data(), Activation{}};
+        epilogue.act.kind = kind, epilogue.act.lo = -0.3f, epilogue.act.hi = 0.4f, epilogue.act.alpha = 0.2f,
+        epilogue.act.beta = 0.5f;
+        if (affine) epilogue.act.scale = -0.75f, epilogue.act.shift = 0.125f;
+        const arm::PackedF32 packed = arm::pack_f32(b.data(), n, k);
+        std::vector<float> ours(static_cast<size_t>(m * n)), want(ours.size());
+        arm::f32_gemm(rows.data(), m, packed, ours.data(), n, &epilogue);
+        arm::f32_gemm(rows.data(), m, packed, want.data(), n);
+        for (int64_t i = 0; i < m * n; ++i) want[i] = apply_activation(epilogue.act, want[i] + bias[i % n]);
+        EXPECT_TRUE(same_bits(ours, want)) << "k " << k << ", kind " << static_cast<int>(kind)
+                                           << (affine ? " + affine" : "");
+      }
 }
 
 // epilogue.h's vector activations (what every ARM kernel's epilogue applies) against the scalar

@@ -87,13 +87,14 @@ __attribute__((noinline)) void packed_steps(const float* a, const float* b, int6
                  "st1 {v24.4s - v27.4s}, [%[acc]], #64\n st1 {v28.4s - v31.4s}, [%[acc]]\n" EQ_PACKED8_OPERANDS);
 }
 
-// packed_steps<true> with the bias added (8 floats at `bias`, a vector pair per row) and, with kRelu,
-// ReLU by FMAXNM against zero, in the registers before the store: as tile()'s epilogue of kind none or
-// relu without its affine step (activate_as: the same two instructions), without its pass through a
-// stack buffer (~24 instructions a tile: 1x1 convs of 16-64 channels spent ~10 % there).
-template <bool kRelu>
+// packed_steps<true> with the bias added (8 floats at `bias`, a vector pair per row) and the activation of
+// kKind — none, relu (FMAXNM against zero) or clip (x < lo ? lo : x, then hi < x ? hi : x, by compare and
+// bit insert; NaN stays) — in the registers before the store: as tile()'s epilogue of those kinds without
+// its affine step (activate_as: the same operations), without its pass through a stack buffer (~24
+// instructions a tile: 1x1 convs of 16-64 channels spent ~10 % there). `bounds`: clip's lo and hi.
+template <Activation::Kind kKind>
 __attribute__((noinline)) void packed_steps_biased(const float* a, const float* b, int64_t steps, float* acc,
-                                                   int64_t ld, const float* bias) {
+                                                   int64_t ld, const float* bias, const float* bounds) {
   const int64_t row_bytes = ld * static_cast<int64_t>(sizeof(float));
 #define EQ_ADD_BIAS                                                                                   \
   "ld1 {v0.4s, v1.4s}, [%[bias]]\n"                                                                   \
@@ -110,19 +111,23 @@ __attribute__((noinline)) void packed_steps_biased(const float* a, const float* 
   "st1 {v28.4s, v29.4s}, [%[acc]], %[row]\n st1 {v30.4s, v31.4s}, [%[acc]]\n"
 #define EQ_BIASED_OPERANDS                                                                                     \
   : [a] "+r"(a), [b] "+r"(b), [steps] "+r"(steps), [acc] "+r"(acc)                                              \
-  : [row] "r"(row_bytes), [bias] "r"(bias)                                                                       \
+  : [row] "r"(row_bytes), [bias] "r"(bias), [bounds] "r"(bounds)                                               \
   : "memory", "cc", "v0", "v1", "v2", "v3", "v4", "v5", "v6", "v7", "v8", "v9", "v10", "v11", "v12", "v13", "v14", \
     "v15", "v16", "v17", "v18", "v19", "v20", "v21", "v22", "v23", "v24", "v25", "v26", "v27", "v28", "v29", "v30", \
     "v31"
-  if constexpr (kRelu)
+  if constexpr (kKind == Activation::Kind::relu)
     asm volatile(EQ_PACKED8_LOOP EQ_ADD_BIAS
                  "movi v2.4s, #0\n"
-                 "fmaxnm v16.4s, v16.4s, v2.4s\n fmaxnm v17.4s, v17.4s, v2.4s\n fmaxnm v18.4s, v18.4s, v2.4s\n"
-                 "fmaxnm v19.4s, v19.4s, v2.4s\n fmaxnm v20.4s, v20.4s, v2.4s\n fmaxnm v21.4s, v21.4s, v2.4s\n"
-                 "fmaxnm v22.4s, v22.4s, v2.4s\n fmaxnm v23.4s, v23.4s, v2.4s\n fmaxnm v24.4s, v24.4s, v2.4s\n"
-                 "fmaxnm v25.4s, v25.4s, v2.4s\n fmaxnm v26.4s, v26.4s, v2.4s\n fmaxnm v27.4s, v27.4s, v2.4s\n"
-                 "fmaxnm v28.4s, v28.4s, v2.4s\n fmaxnm v29.4s, v29.4s, v2.4s\n fmaxnm v30.4s, v30.4s, v2.4s\n"
-                 "fmaxnm v31.4s, v31.4s, v2.4s\n" EQ_STORE_STRIDED EQ_BIASED_OPERANDS);
+                 ".irp r, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31\n"
+                 "fmaxnm v\\r\\().4s, v\\r\\().4s, v2.4s\n"
+                 ".endr\n" EQ_STORE_STRIDED EQ_BIASED_OPERANDS);
+  else if constexpr (kKind == Activation::Kind::clip)
+    asm volatile(EQ_PACKED8_LOOP EQ_ADD_BIAS
+                 "ld2r {v2.4s, v3.4s}, [%[bounds]]\n"  // lo, hi
+                 ".irp r, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31\n"
+                 "fcmgt v4.4s, v2.4s, v\\r\\().4s\n bit v\\r\\().16b, v2.16b, v4.16b\n"   // x < lo: lo
+                 "fcmgt v4.4s, v\\r\\().4s, v3.4s\n bit v\\r\\().16b, v3.16b, v4.16b\n"   // hi < x: hi
+                 ".endr\n" EQ_STORE_STRIDED EQ_BIASED_OPERANDS);
   else
     asm volatile(EQ_PACKED8_LOOP EQ_ADD_BIAS EQ_STORE_STRIDED EQ_BIASED_OPERANDS);
 #undef EQ_ADD_BIAS
@@ -228,9 +233,16 @@ void tile(const float* const* a, const float* panel, int64_t k, float* out, int6
       if constexpr (kRows == kMr) return packed_steps<true>(packed, panel, kmain / 4, out, ld);
       else return packed_steps4(packed, panel, kmain / 4, out, ld);
     }
-    constexpr bool kBiasOnly = kKind == Activation::Kind::none, kRelu = kKind == Activation::Kind::relu;
-    if constexpr (kEpilogue && !kAffine && kRows == kMr && (kBiasOnly || kRelu))
-      if (kmain == k) return packed_steps_biased<kRelu>(packed, panel, kmain / 4, out, ld, bias);
+    constexpr bool kInAssembly =
+        kKind == Activation::Kind::none || kKind == Activation::Kind::relu || kKind == Activation::Kind::clip;
+    if constexpr (kEpilogue && !kAffine && kRows == kMr && kInAssembly) {
+      if (kmain == k) {
+        if constexpr (kKind != Activation::Kind::clip)
+          return packed_steps_biased<kKind>(packed, panel, kmain / 4, out, ld, bias, nullptr);
+        const float bounds[2] = {act.lo, act.hi};
+        return packed_steps_biased<kKind>(packed, panel, kmain / 4, out, ld, bias, bounds);
+      }
+    }
     alignas(16) float sums[kRows * kNr];
     if constexpr (kRows == kMr) packed_steps<false>(packed, panel, kmain / 4, sums, kNr);
     else packed_steps4(packed, panel, kmain / 4, sums, kNr);
