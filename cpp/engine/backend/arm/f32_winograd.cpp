@@ -1,6 +1,6 @@
 // The ARM backend's FP32 3x3 stride-1 convolutions by Winograd: F(6x6, 3x3) where it multiplies less
-// than F(4x4, 3x3) (winograd::f63::fewer_products: outputs of 24x24 and up, and sizes its 6x6 tiles
-// cut well), F(4x4, 3x3) elsewhere. The transforms (backend/winograd_f43.h, winograd_f63.h; on NEON,
+// than F(4x4, 3x3) (winograd::f63::fewer_products: sizes its 6x6 tiles cut well, 56x56, 28x28, 40x40,
+// 12x12; not 14x14, 20x20 or 7x7), F(4x4, 3x3) elsewhere. The transforms (backend/winograd_f43.h, winograd_f63.h; on NEON,
 // f32_winograd_transforms.h) around one product [tiles, ic] x [ic, oc] per transformed position on the
 // NEON GEMM (f32_gemm.h): 36 multiplications per 4x4 output tile and channel pair, or 64 per 6x6, instead
 // of 144 or 324. Blocks of tiles, one per thread at a time, keep V and M in cache. Inputs whose range
@@ -24,7 +24,6 @@
 
 namespace edgequant::engine::arm {
 namespace {
-
 
 // The two variants: positions, tiling, weight transform, NEON transforms and the gains exact_for bounds.
 // kBlock: tiles per block, so that V and M of a block (positions x block x 64 floats each) stay in L2.
