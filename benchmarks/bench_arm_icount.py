@@ -288,7 +288,9 @@ def model_file(name, folder) -> pathlib.Path:
     from edgequant.tflite import tflite_to_onnx
     from edgequant.zoo import architectures
 
-    if name.endswith(".onnx") and pathlib.Path(name).is_file():
+    if name.endswith(".onnx"):
+        if not pathlib.Path(name).is_file():
+            raise FileNotFoundError(f"{name}: no such ONNX file")
         return pathlib.Path(name)
     if tflite_file(name) is not None:
         path = folder / f"{name}.onnx"

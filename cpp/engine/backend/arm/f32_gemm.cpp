@@ -211,6 +211,30 @@ __attribute__((noinline)) void packed_steps4x16(const float* a, const float* b0,
         "v19", "v20", "v21", "v22", "v23", "v24", "v25", "v26", "v27", "v28", "v29", "v30", "v31");
 }
 
+// One block of A already interleaved (pack_rows; 4 rows where valid_rows <= 4, else 8) times every panel
+// of B over the whole k (a multiple of 4), no epilogue, into C's rows from c: whole tiles stored by the
+// assembly loops themselves, pairs of whole panels of a 4-row block as one 4 x 16 tile.
+void packed_block(const float* block, int64_t valid_rows, const PackedF32& b, float* c, int64_t ldc) {
+  const int64_t k = b.k, panels = (b.n + kNr - 1) / kNr;
+  const bool short_block = valid_rows <= kShortRows;
+  for (int64_t panel = 0; panel < panels; ++panel) {
+    const float* packed = b.packed.data() + panel * k * kNr;
+    const int64_t n0 = panel * kNr, cols = std::min<int64_t>(kNr, b.n - n0);
+    const bool whole = valid_rows == (short_block ? kShortRows : kMr) && cols == kNr;
+    if (whole && short_block && n0 + 2 * kNr <= b.n) {
+      packed_steps4x16(block, packed, packed + k * kNr, k / 4, c + n0, ldc);
+      ++panel;  // two panels
+      continue;
+    }
+    float out[kMr * kNr];
+    float* to = whole ? c + n0 : out;
+    if (short_block) packed_steps4(block, packed, k / 4, to, whole ? ldc : kNr);
+    else packed_steps<true>(block, packed, k / 4, to, whole ? ldc : kNr);
+    if (whole) continue;
+    for (int64_t r = 0; r < valid_rows; ++r) std::copy_n(out + r * kNr, cols, c + r * ldc + n0);
+  }
+}
+
 // Rows a[0..kRows)'s first kmain values interleaved: for each 4 k, row 0's four, row 1's, ... the last's.
 template <int kRows>
 void pack_rows(const float* const* a, int64_t kmain, float* dst) {
@@ -229,10 +253,6 @@ void tile(const float* const* a, const float* panel, int64_t k, float* out, int6
   float32x4_t acc[kRows][2];
   int64_t j = 0;
   if (packed) {
-    if (!kEpilogue && kmain == k) {  // the sums are the tile: stored by the assembly loop itself
-      if constexpr (kRows == kMr) return packed_steps<true>(packed, panel, kmain / 4, out, ld);
-      else return packed_steps4(packed, panel, kmain / 4, out, ld);
-    }
     constexpr bool kInAssembly =
         kKind == Activation::Kind::none || kKind == Activation::Kind::relu || kKind == Activation::Kind::clip;
     if constexpr (kEpilogue && !kAffine && kRows == kMr && kInAssembly) {
@@ -316,16 +336,15 @@ __attribute__((noinline)) void gemm(const float* const* a, int64_t m, const Pack
     if (packs && short_block) pack_rows<kShortRows>(rows, kmain, block.data());
     else if (packs) pack_rows<kMr>(rows, kmain, block.data());
     const float* packed_rows = packs ? block.data() : nullptr;
+    if (!kEpilogue && packs && kmain == b.k) {  // the sums are the tiles (Winograd's products)
+      packed_block(packed_rows, valid_rows, b, c + m0 * ldc, ldc);
+      continue;
+    }
     for (int64_t panel = 0; panel < panels; ++panel) {
       const float* packed = b.packed.data() + panel * b.k * kNr;
       const int64_t n0 = panel * kNr, cols = std::min<int64_t>(kNr, b.n - n0);
       const float* panel_bias = kEpilogue ? bias + n0 : nullptr;
       float out[kMr * kNr];
-      if (!kEpilogue && packs && kmain == b.k && valid_rows == kShortRows && n0 + 2 * kNr <= b.n) {
-        packed_steps4x16(packed_rows, packed, packed + b.k * kNr, kmain / 4, c + m0 * ldc + n0, ldc);
-        ++panel;  // two panels
-        continue;
-      }
       if (short_block) {
         const bool whole = valid_rows == kShortRows && cols == kNr;
         tile<kShortRows, kEpilogue, kKind, kAffine>(rows, packed, b.k, whole ? c + m0 * ldc + n0 : out,
@@ -345,28 +364,8 @@ __attribute__((noinline)) void gemm(const float* const* a, int64_t m, const Pack
 }  // namespace
 
 void f32_gemm_packed(const float* a, int64_t m, const PackedF32& b, float* c, int64_t ldc) {
-  const int64_t k = b.k, panels = (b.n + kNr - 1) / kNr;
-  for (int64_t m0 = 0; m0 < m; m0 += kMr) {
-    const float* block = a + m0 * k;
-    const int64_t valid_rows = std::min<int64_t>(kMr, m - m0);
-    const bool short_block = valid_rows <= kShortRows;  // interleaved by 4 rows (packed_rows)
-    for (int64_t panel = 0; panel < panels; ++panel) {
-      const float* packed = b.packed.data() + panel * k * kNr;
-      const int64_t n0 = panel * kNr, cols = std::min<int64_t>(kNr, b.n - n0);
-      const bool whole = valid_rows == (short_block ? kShortRows : kMr) && cols == kNr;
-      if (whole && short_block && n0 + 2 * kNr <= b.n) {
-        packed_steps4x16(block, packed, packed + k * kNr, k / 4, c + m0 * ldc + n0, ldc);
-        ++panel;  // two panels
-        continue;
-      }
-      float out[kMr * kNr];
-      float* to = whole ? c + m0 * ldc + n0 : out;
-      if (short_block) packed_steps4(block, packed, k / 4, to, whole ? ldc : kNr);
-      else packed_steps<true>(block, packed, k / 4, to, whole ? ldc : kNr);
-      if (whole) continue;
-      for (int64_t r = 0; r < valid_rows; ++r) std::copy_n(out + r * kNr, cols, c + (m0 + r) * ldc + n0);
-    }
-  }
+  for (int64_t m0 = 0; m0 < m; m0 += kMr)
+    packed_block(a + m0 * b.k, std::min<int64_t>(kMr, m - m0), b, c + m0 * ldc, ldc);
 }
 
 PackedF32 pack_f32(const float* b, int64_t n, int64_t k) {
