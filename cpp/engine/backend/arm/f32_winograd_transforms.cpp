@@ -188,7 +188,9 @@ struct F63 {
   template <typename Load>
   static void input_tile(const Load& load, float* out, int64_t q_stride) { input_tile63(load, out, q_stride); }
   static void input_tile(const float* d, int64_t row, int64_t col, float* out, int64_t q_stride) {
-    const float* p = d;  // a running pointer along each row
+    // A running pointer along each row (the loads come in row order, j = 0..7): GCC then adds `col` once
+    // per tap instead of forming each d + i * row + j * col (ResNet-18 FP32: 0.3 M fewer).
+    const float* p = d;
     int at = 0;
     input_tile63([&](int i, int j) {
       if (j == 0) p = d + i * row, at = 0;
